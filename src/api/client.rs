@@ -1,0 +1,553 @@
+//! The HTTP core of the client: one shared connection pool, one throttle,
+//! and the retry loop every endpoint goes through.
+//!
+//! Invariants: every attempt (first or retry) waits for the throttle; a
+//! request the server may have acted on is never replayed blindly (callers
+//! that can check, like user creation, decide); the API key is only ever in
+//! a header marked sensitive and never in a log line, error or URL.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::error::ApiError;
+use super::wire;
+use crate::limiter::retry::{is_retryable_status, parse_retry_after};
+use crate::limiter::{RetryPolicy, Throttle};
+use crate::model::AuthScheme;
+
+/// Everything needed to talk to one tenant.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// The API root, e.g. `https://acme.uk.securenvoy.directory/api/user/restapi`.
+    pub base_url: Url,
+    pub api_key: SecretString,
+    pub auth_scheme: AuthScheme,
+    /// Requests per second across the whole run.
+    pub rate: f64,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Records asked for per list page.
+    pub page_size: u32,
+}
+
+impl ClientSettings {
+    /// Settings with our defaults for everything but the tenant and key.
+    pub fn new(base_url: Url, api_key: SecretString) -> Self {
+        ClientSettings {
+            base_url,
+            api_key,
+            auth_scheme: AuthScheme::default(),
+            rate: 10.0,
+            concurrency: 8,
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            page_size: 100,
+        }
+    }
+}
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    #[error(
+        "refusing plain http:// to {0}: the API key would travel unencrypted (only loopback addresses may use http)"
+    )]
+    InsecureUrl(String),
+    #[error("base URL {0} must start with https:// (or http:// for loopback)")]
+    UnsupportedScheme(String),
+    #[error("the API key contains characters that cannot go in an HTTP header")]
+    BadKey,
+    #[error("could not set up HTTP: {0}")]
+    Http(String),
+}
+
+/// Whether `url` points at this machine.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Refuses URLs that would send the key in clear text.
+pub fn check_url_is_safe(url: &Url) -> Result<(), ClientBuildError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(ClientBuildError::InsecureUrl(
+            url.host_str().unwrap_or("?").to_string(),
+        )),
+        _ => Err(ClientBuildError::UnsupportedScheme(url.to_string())),
+    }
+}
+
+/// Counters for the whole run, shared by all clones of a client.
+#[derive(Debug, Default)]
+pub struct ApiStats {
+    pub requests: AtomicU64,
+    pub writes: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+    pub server_errors: AtomicU64,
+    pub transport_errors: AtomicU64,
+    pub ambiguous_recovered: AtomicU64,
+}
+
+/// A point-in-time copy of [`ApiStats`].
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub requests: u64,
+    pub writes: u64,
+    pub retries: u64,
+    pub throttled: u64,
+    pub server_errors: u64,
+    pub transport_errors: u64,
+    pub ambiguous_recovered: u64,
+}
+
+impl ApiStats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        StatsSnapshot {
+            requests: get(&self.requests),
+            writes: get(&self.writes),
+            retries: get(&self.retries),
+            throttled: get(&self.throttled),
+            server_errors: get(&self.server_errors),
+            transport_errors: get(&self.transport_errors),
+            ambiguous_recovered: get(&self.ambiguous_recovered),
+        }
+    }
+}
+
+/// Per-task counts (one row's calls), so a results line can say how many
+/// attempts its work took and what the server last answered.
+#[derive(Debug, Default)]
+pub struct Tally {
+    attempts: AtomicU32,
+    last_status: AtomicU16,
+}
+
+impl Tally {
+    pub fn attempts(&self) -> u32 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
+    /// The last HTTP status seen, if any request got an answer.
+    pub fn last_status(&self) -> Option<u16> {
+        Some(self.last_status.load(Ordering::Relaxed)).filter(|s| *s != 0)
+    }
+}
+
+/// An answer with a 2xx status.
+#[derive(Debug)]
+pub struct Reply {
+    /// Time on the wire for the answering attempt, without any throttle wait.
+    pub elapsed: Duration,
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// One API call, described once and sent as many times as retries allow.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    pub path: &'a [&'a str],
+    pub query: &'a [(&'a str, String)],
+    pub body: Option<Vec<u8>>,
+    /// May this be sent again after a timeout or dropped connection, when
+    /// the server may already have acted on it?
+    pub replay_if_maybe_sent: bool,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    scheme: AuthScheme,
+    throttle: Arc<Throttle>,
+    retry: RetryPolicy,
+    stats: ApiStats,
+    page_size: u32,
+}
+
+/// A SecurEnvoy REST API client. Cheap to clone; clones share the pool,
+/// the throttle and the stats.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+    tally: Option<Arc<Tally>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.inner.base.as_str())
+            .field("scheme", &self.inner.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with its own throttle.
+    pub fn new(settings: &ClientSettings) -> Result<Self, ClientBuildError> {
+        let throttle = Throttle::new(settings.rate, settings.concurrency);
+        Self::with_throttle(settings, throttle)
+    }
+
+    /// A client sharing `throttle` with other clients of the same run.
+    pub fn with_throttle(
+        settings: &ClientSettings,
+        throttle: Arc<Throttle>,
+    ) -> Result<Self, ClientBuildError> {
+        check_url_is_safe(&settings.base_url)?;
+        let scheme = settings.auth_scheme;
+        let mut auth = HeaderValue::from_str(&scheme.header_value(settings.api_key.expose_secret()))
+            .map_err(|_| ClientBuildError::BadKey)?;
+        auth.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(scheme.header_name(), auth);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("sebulk/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .pool_max_idle_per_host(settings.concurrency.max(1) * 2);
+        if is_loopback(&settings.base_url) {
+            builder = builder.no_proxy();
+        }
+        let http = builder
+            .build()
+            .map_err(|err| ClientBuildError::Http(err.to_string()))?;
+        let mut base = settings.base_url.clone();
+        // Segments are appended to the root; a trailing slash would add an empty one.
+        if let Ok(mut segments) = base.path_segments_mut() {
+            segments.pop_if_empty();
+        }
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                scheme,
+                throttle,
+                retry: settings.retry,
+                stats: ApiStats::default(),
+                page_size: settings.page_size.max(1),
+            }),
+            tally: None,
+        })
+    }
+
+    /// A clone that also counts its own attempts into a fresh [`Tally`].
+    pub fn tallied(&self) -> (Client, Arc<Tally>) {
+        let tally = Arc::new(Tally::default());
+        let client = Client {
+            inner: self.inner.clone(),
+            tally: Some(tally.clone()),
+        };
+        (client, tally)
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        self.inner.stats.snapshot()
+    }
+
+    pub(crate) fn raw_stats(&self) -> &ApiStats {
+        &self.inner.stats
+    }
+
+    pub fn throttle(&self) -> &Arc<Throttle> {
+        &self.inner.throttle
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+
+    pub fn page_size(&self) -> u32 {
+        self.inner.page_size
+    }
+
+    fn url(&self, path: &[&str]) -> Url {
+        let mut url = self.inner.base.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.extend(path);
+        }
+        url
+    }
+
+    /// Sends `call`, retrying what can safely be retried.
+    pub(crate) async fn execute(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
+        let inner = &*self.inner;
+        let mut url = self.url(call.path);
+        if !call.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(call.query);
+        }
+        let endpoint = format!("{} /{}", call.method, call.path.join("/"));
+        let mut attempts = 0u32;
+        loop {
+            let permit = inner
+                .throttle
+                .acquire()
+                .await
+                .map_err(|stopped| ApiError::Stopped(stopped.0))?;
+            attempts += 1;
+            if attempts > 1 {
+                inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+            if let Some(tally) = &self.tally {
+                tally.attempts.fetch_add(1, Ordering::Relaxed);
+            }
+            let sent_at = std::time::Instant::now();
+            let result = self.send_once(call, url.clone()).await;
+            let elapsed = sent_at.elapsed();
+            drop(permit);
+
+            let (status, headers, body) = match result {
+                Ok(answer) => answer,
+                Err(err) => {
+                    inner.stats.transport_errors.fetch_add(1, Ordering::Relaxed);
+                    let maybe_sent = !err.is_connect();
+                    let message = describe_transport_error(&endpoint, &err);
+                    tracing::debug!(%endpoint, attempts, maybe_sent, "transport error: {message}");
+                    let replayable = !maybe_sent || call.replay_if_maybe_sent;
+                    if replayable && inner.retry.allows_another(attempts) {
+                        tokio::time::sleep(inner.retry.backoff(attempts)).await;
+                        continue;
+                    }
+                    return Err(ApiError::Transport {
+                        message,
+                        maybe_sent,
+                        attempts,
+                    });
+                }
+            };
+            if let Some(tally) = &self.tally {
+                tally.last_status.store(status.as_u16(), Ordering::Relaxed);
+            }
+            tracing::debug!(%endpoint, status = status.as_u16(), attempts, "answer");
+
+            if status.is_success() {
+                inner.throttle.on_success();
+                if call.method != Method::GET {
+                    inner.stats.writes.fetch_add(1, Ordering::Relaxed);
+                }
+                return Ok(Reply {
+                    elapsed,
+                    status,
+                    headers,
+                    body,
+                });
+            }
+            let code = status.as_u16();
+            let message = wire::error_message(&body);
+            if matches!(code, 401 | 403) {
+                let error = ApiError::Unauthorized {
+                    status: code,
+                    message,
+                    scheme: inner.scheme.to_string(),
+                };
+                inner.throttle.stop(error.to_string());
+                return Err(error);
+            }
+            if status.is_redirection() {
+                let location = headers
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("(no Location header)")
+                    .to_string();
+                return Err(ApiError::Redirect {
+                    status: code,
+                    location,
+                });
+            }
+            let retry_after = headers
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, SystemTime::now()));
+            if code == 429 {
+                inner.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                inner.throttle.on_throttled(retry_after);
+            } else if code >= 500 {
+                inner.stats.server_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            let gateway_may_have_acted = matches!(code, 502 | 504) && !call.replay_if_maybe_sent;
+            if is_retryable_status(code)
+                && !gateway_may_have_acted
+                && inner.retry.allows_another(attempts)
+            {
+                if code != 429 {
+                    // A 429 already paused the pool; other codes back off alone.
+                    let wait = inner.retry.backoff(attempts).max(retry_after.unwrap_or_default());
+                    tokio::time::sleep(wait).await;
+                }
+                continue;
+            }
+            return Err(ApiError::Status {
+                status: code,
+                message,
+                attempts,
+            });
+        }
+    }
+
+    async fn send_once(
+        &self,
+        call: &Call<'_>,
+        url: Url,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), reqwest::Error> {
+        let mut request = self.inner.http.request(call.method.clone(), url);
+        if let Some(body) = &call.body {
+            request = request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?;
+        Ok((status, headers, body))
+    }
+
+    /// `GET path` decoded as `T`.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let reply = self
+            .execute(&Call {
+                method: Method::GET,
+                path,
+                query,
+                body: None,
+                replay_if_maybe_sent: true,
+            })
+            .await?;
+        decode(path, &reply.body)
+    }
+
+    /// `GET path` answered as it came, for probes that want headers and raw bodies.
+    pub async fn get_raw(&self, path: &[&str], query: &[(&str, String)]) -> Result<Reply, ApiError> {
+        self.execute(&Call {
+            method: Method::GET,
+            path,
+            query,
+            body: None,
+            replay_if_maybe_sent: true,
+        })
+        .await
+    }
+
+    /// A write (`POST`/`PUT`/`DELETE`) whose repetition is harmless.
+    pub(crate) async fn write_idempotent<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &[&str],
+        body: Option<&B>,
+    ) -> Result<Reply, ApiError> {
+        let body = body.map(encode).transpose()?;
+        self.execute(&Call {
+            method,
+            path,
+            query: &[],
+            body,
+            replay_if_maybe_sent: true,
+        })
+        .await
+    }
+}
+
+/// Serializes a request body.
+pub(crate) fn encode<B: Serialize + ?Sized>(body: &B) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(body).map_err(|err| ApiError::Decode {
+        endpoint: "request body".to_string(),
+        message: err.to_string(),
+    })
+}
+
+/// Decodes a 2xx body as `T`, naming the endpoint on failure.
+pub(crate) fn decode<T: DeserializeOwned>(path: &[&str], body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|err| ApiError::Decode {
+        endpoint: format!("/{}", path.join("/")),
+        message: format!("{err}: {}", wire::snippet(body)),
+    })
+}
+
+fn describe_transport_error(endpoint: &str, err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "connection failed"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    if detail.is_empty() {
+        format!("{endpoint}: {kind}")
+    } else {
+        format!("{endpoint}: {kind} ({detail})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_may_use_http() {
+        for ok in [
+            "https://acme.uk.securenvoy.directory/api",
+            "http://127.0.0.1:8080/api",
+            "http://[::1]:9/api",
+            "http://localhost/api",
+        ] {
+            assert!(check_url_is_safe(&Url::parse(ok).unwrap()).is_ok(), "{ok}");
+        }
+        for bad in ["http://acme.securenvoy.directory/api", "http://10.0.0.1/api", "ftp://x/"] {
+            assert!(check_url_is_safe(&Url::parse(bad).unwrap()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        let settings = ClientSettings::new(
+            Url::parse("http://127.0.0.1:1/api/user/restapi/").unwrap(),
+            SecretString::from("k"),
+        );
+        let client = Client::new(&settings).unwrap();
+        let url = client.url(&["users", "username", "ana/../maría lópez?x"]);
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:1/api/user/restapi/users/username/ana%2F..%2Fmar%C3%ADa%20l%C3%B3pez%3Fx"
+        );
+    }
+}

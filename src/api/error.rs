@@ -1,0 +1,96 @@
+//! Typed errors of the API client.
+
+use crate::limiter::retry::is_retryable_status;
+
+/// What went wrong with a call, after any retries.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with a status we do not retry, or retries ran out.
+    #[error("HTTP {status}: {message}")]
+    Status {
+        status: u16,
+        message: String,
+        attempts: u32,
+    },
+    /// The key was refused: every further call would fail the same way.
+    #[error(
+        "the tenant refused the API key (HTTP {status}: {message}); is the key right, and does the tenant expect --auth-scheme other than {scheme}? `sebulk check` tries each scheme"
+    )]
+    Unauthorized {
+        status: u16,
+        message: String,
+        scheme: String,
+    },
+    /// The request did not complete. `maybe_sent` is set when the server may
+    /// have received and acted on it (a timeout or a dropped connection).
+    #[error("{message}")]
+    Transport {
+        message: String,
+        maybe_sent: bool,
+        attempts: u32,
+    },
+    /// The server redirected; we never follow with the key attached.
+    #[error(
+        "the server redirected (HTTP {status}) to {location}; redirects are not followed with the API key, so use the final address as --base-url"
+    )]
+    Redirect { status: u16, location: String },
+    /// A 2xx answer we could not read.
+    #[error("unexpected response from {endpoint}: {message}")]
+    Decode { endpoint: String, message: String },
+    /// The run was stopped (authentication failure elsewhere, or interrupt).
+    #[error("not attempted: {0}")]
+    Stopped(String),
+}
+
+impl ApiError {
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. }
+            | ApiError::Unauthorized { status, .. }
+            | ApiError::Redirect { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// How many times the request was sent.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            ApiError::Status { attempts, .. } | ApiError::Transport { attempts, .. } => *attempts,
+            ApiError::Unauthorized { .. } | ApiError::Redirect { .. } | ApiError::Decode { .. } => 1,
+            ApiError::Stopped(_) => 0,
+        }
+    }
+
+    /// Whether trying again later could succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Status { status, .. } => is_retryable_status(*status),
+            ApiError::Transport { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the server may have acted on a request we got no answer to.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            ApiError::Transport { maybe_sent, .. } => *maybe_sent,
+            // A gateway error may hide an upstream that did the work.
+            ApiError::Status { status, .. } => matches!(status, 502 | 504),
+            _ => false,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(409)
+    }
+
+    /// Whether this error ends the whole run rather than one row.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, ApiError::Unauthorized { .. } | ApiError::Redirect { .. })
+    }
+}

@@ -1,0 +1,13 @@
+//! The SecurEnvoy REST API client: typed endpoints over one retrying,
+//! throttled HTTP core, with every wire-format guess kept in [`wire`].
+
+pub mod client;
+pub mod endpoints;
+pub mod error;
+pub mod paging;
+pub mod wire;
+
+pub use client::{Client, ClientBuildError, ClientSettings, StatsSnapshot, Tally};
+pub use endpoints::{Created, NamedQuery, SortOrder, UserQuery};
+pub use error::ApiError;
+pub use paging::{Identified, ListRequest, Page};

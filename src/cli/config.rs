@@ -1,0 +1,439 @@
+//! Resolves command-line arguments, environment and the profile file into
+//! one [`Config`] before anything runs.
+//!
+//! Precedence: command line, then environment (both via clap), then the
+//! profile, then our defaults. The API key comes only from the environment
+//! or a key file, never from a command-line value or the config file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+use super::GlobalArgs;
+use crate::api::client::{ClientBuildError, check_url_is_safe};
+use crate::api::ClientSettings;
+use crate::limiter::RetryPolicy;
+use crate::model::AuthScheme;
+
+/// The API root below a tenant's host.
+pub const API_PATH: &str = "/api/user/restapi";
+/// The environment variable holding the API key.
+pub const API_KEY_ENV: &str = "SEBULK_API_KEY";
+
+/// Which tenant a command talks to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Tenant { base_url: Url, api_key: SecretString },
+    /// An in-process sandbox, optionally kept in a state file.
+    Sandbox { state: Option<PathBuf>, api_key: SecretString },
+}
+
+impl Target {
+    pub fn api_key(&self) -> &SecretString {
+        match self {
+            Target::Tenant { api_key, .. } | Target::Sandbox { api_key, .. } => api_key,
+        }
+    }
+}
+
+/// How hard a run may push the tenant.
+#[derive(Debug, Clone)]
+pub struct Pacing {
+    pub rate: f64,
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    pub timeout: Duration,
+    pub page_size: u32,
+}
+
+/// What the user wants to see on stderr.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Output {
+    pub quiet: bool,
+    pub verbose: u8,
+    pub progress: bool,
+}
+
+/// Everything a command needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub target: Target,
+    pub auth_scheme: AuthScheme,
+    pub pacing: Pacing,
+    pub output: Output,
+}
+
+impl Config {
+    /// Client settings for `base_url`, with this run's key and pacing.
+    pub fn client_settings(&self, base_url: Url, api_key: SecretString) -> ClientSettings {
+        let mut settings = ClientSettings::new(base_url, api_key);
+        settings.auth_scheme = self.auth_scheme;
+        settings.rate = self.pacing.rate;
+        settings.concurrency = self.pacing.concurrency;
+        settings.retry = self.pacing.retry;
+        settings.request_timeout = self.pacing.timeout;
+        settings.page_size = self.pacing.page_size;
+        settings
+    }
+}
+
+/// What is wrong with the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no tenant given: use --base-url, --tenant with --region, a --profile, or --sandbox")]
+    NoTenant,
+    #[error("--tenant needs --region (use uk2 for tenants whose host has no region part)")]
+    NoRegion,
+    #[error("'{0}' is not a valid tenant or region name (letters, digits and hyphens only)")]
+    BadHostPart(String),
+    #[error("'{url}' is not a valid base URL: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error(transparent)]
+    UnsafeUrl(#[from] ClientBuildError),
+    #[error("no API key: set {API_KEY_ENV} or use --api-key-file (the key is never taken from the command line)")]
+    NoKey,
+    #[error("cannot read the API key file {path}: {source}")]
+    KeyFile { path: String, source: std::io::Error },
+    #[error("the API key file {0} is empty")]
+    EmptyKey(String),
+    #[error("cannot read the config file {path}: {source}")]
+    ConfigRead { path: String, source: std::io::Error },
+    #[error("the config file {path} is not valid: {message}")]
+    ConfigInvalid { path: String, message: String },
+    #[error("the config file {path} holds an API key under '{key}'; keep keys in a file named by api_key_file")]
+    KeyInConfig { path: String, key: String },
+    #[error("profile '{name}' is not in {path}")]
+    NoProfile { name: String, path: String },
+    #[error("{0}")]
+    BadValue(String),
+}
+
+/// One `[profiles.NAME]` table of the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub base_url: Option<String>,
+    pub tenant: Option<String>,
+    pub region: Option<String>,
+    pub auth_scheme: Option<AuthScheme>,
+    pub rate: Option<f64>,
+    pub concurrency: Option<usize>,
+    pub max_retries: Option<u32>,
+    pub timeout: Option<f64>,
+    pub page_size: Option<u32>,
+    pub api_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    default_profile: Option<String>,
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+/// The default config file: `<platform config dir>/sebulk/config.toml`.
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "sebulk").map(|dirs| dirs.config_dir().join("config.toml"))
+}
+
+fn load_profile(args: &GlobalArgs) -> Result<Profile, ConfigError> {
+    let explicit = args.config.is_some();
+    let Some(path) = args.config.clone().or_else(default_config_path) else {
+        return Ok(Profile::default());
+    };
+    let shown = path.display().to_string();
+    if !path.exists() && !explicit {
+        return match &args.profile {
+            Some(name) => Err(ConfigError::NoProfile {
+                name: name.clone(),
+                path: shown,
+            }),
+            None => Ok(Profile::default()),
+        };
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::ConfigRead {
+        path: shown.clone(),
+        source,
+    })?;
+    parse_profile(&text, &shown, args.profile.as_deref())
+}
+
+/// Picks the named (or default) profile out of a config file's text.
+pub fn parse_profile(text: &str, shown: &str, wanted: Option<&str>) -> Result<Profile, ConfigError> {
+    let invalid = |message: String| ConfigError::ConfigInvalid {
+        path: shown.to_string(),
+        message,
+    };
+    let raw: toml::Table = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    if let Some(key) = find_key_like_entry(&raw) {
+        return Err(ConfigError::KeyInConfig {
+            path: shown.to_string(),
+            key,
+        });
+    }
+    let file: ConfigFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let Some(name) = wanted.map(str::to_string).or(file.default_profile) else {
+        return Ok(Profile::default());
+    };
+    file.profiles.get(&name).cloned().ok_or(ConfigError::NoProfile {
+        name,
+        path: shown.to_string(),
+    })
+}
+
+/// A table entry that looks like it holds a key itself rather than a path.
+fn find_key_like_entry(table: &toml::Table) -> Option<String> {
+    table.iter().find_map(|(name, value)| match value {
+        toml::Value::Table(inner) => find_key_like_entry(inner).map(|found| format!("{name}.{found}")),
+        _ => {
+            let lowered = name.to_ascii_lowercase().replace('-', "_");
+            let looks_secret = ["api_key", "apikey", "key", "secret", "token", "password"].contains(&lowered.as_str());
+            looks_secret.then(|| name.clone())
+        }
+    })
+}
+
+fn host_part(text: &str) -> Result<String, ConfigError> {
+    let lowered = text.trim().to_ascii_lowercase();
+    let valid = !lowered.is_empty() && lowered.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid { Ok(lowered) } else { Err(ConfigError::BadHostPart(text.to_string())) }
+}
+
+/// The API root for a tenant in a region; `uk2` tenants have no region part.
+pub fn tenant_url(tenant: &str, region: &str) -> Result<Url, ConfigError> {
+    let tenant = host_part(tenant)?;
+    let region = host_part(region)?;
+    let host = if region == "uk2" {
+        format!("{tenant}.securenvoy.directory")
+    } else {
+        format!("{tenant}.{region}.securenvoy.directory")
+    };
+    parse_base_url(&format!("https://{host}{API_PATH}"))
+}
+
+/// Parses a base URL, adding the API path when only a host was given.
+pub fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
+    let mut url = Url::parse(text.trim()).map_err(|e| ConfigError::BadUrl {
+        url: text.to_string(),
+        reason: e.to_string(),
+    })?;
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(ConfigError::BadUrl {
+            url: text.to_string(),
+            reason: "it has no host".to_string(),
+        });
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::BadUrl {
+            url: text.to_string(),
+            reason: "it must not carry a query or fragment".to_string(),
+        });
+    }
+    if url.path() == "/" || url.path().is_empty() {
+        url.set_path(API_PATH);
+    }
+    check_url_is_safe(&url)?;
+    Ok(url)
+}
+
+/// Reads a key file: the first line, trimmed. Warns when others may read it.
+pub fn read_key_file(path: &Path) -> Result<SecretString, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::KeyFile {
+        path: shown.clone(),
+        source,
+    })?;
+    let key = text.lines().next().unwrap_or("").trim().to_string();
+    if key.is_empty() {
+        return Err(ConfigError::EmptyKey(shown));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!("the API key file {shown} can be read by other users; chmod 600 it");
+        }
+    }
+    Ok(SecretString::from(key))
+}
+
+fn positive(name: &str, value: f64) -> Result<f64, ConfigError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(ConfigError::BadValue(format!("--{name} must be a positive number, not {value}")))
+    }
+}
+
+/// Resolves `args` (with `env` for variables clap does not own) into a [`Config`].
+pub fn resolve(args: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    let profile = load_profile(args)?;
+    let auth_scheme = args.auth_scheme.or(profile.auth_scheme).unwrap_or_default();
+    let rate = positive("rate", args.rate.or(profile.rate).unwrap_or(10.0))?;
+    let concurrency = args.concurrency.or(profile.concurrency).unwrap_or(8);
+    if concurrency == 0 || concurrency > 256 {
+        return Err(ConfigError::BadValue("--concurrency must be between 1 and 256".to_string()));
+    }
+    let timeout = positive("timeout", args.timeout.or(profile.timeout).unwrap_or(30.0))?;
+    let page_size = args.page_size.or(profile.page_size).unwrap_or(100);
+    if page_size == 0 {
+        return Err(ConfigError::BadValue("--page-size must be at least 1".to_string()));
+    }
+    let retry = RetryPolicy {
+        max_retries: args.max_retries.or(profile.max_retries).unwrap_or(RetryPolicy::default().max_retries),
+        ..RetryPolicy::default()
+    };
+    let key_file = args.api_key_file.clone().or(profile.api_key_file.clone());
+    let env_key = env(API_KEY_ENV).filter(|k| !k.trim().is_empty());
+    let api_key = match (&key_file, env_key) {
+        (Some(path), _) => Some(read_key_file(path)?),
+        (None, Some(key)) => Some(SecretString::from(key.trim().to_string())),
+        (None, None) => None,
+    };
+    let target = if args.sandbox {
+        Target::Sandbox {
+            state: args.sandbox_state.clone(),
+            api_key: api_key.unwrap_or_else(crate::sandbox::random_key),
+        }
+    } else {
+        let base_url = match (args.base_url.as_ref().or(profile.base_url.as_ref()), args.tenant.as_ref().or(profile.tenant.as_ref())) {
+            (Some(url), _) => parse_base_url(url)?,
+            (None, Some(tenant)) => {
+                let region = args.region.as_ref().or(profile.region.as_ref()).ok_or(ConfigError::NoRegion)?;
+                tenant_url(tenant, region)?
+            }
+            (None, None) => return Err(ConfigError::NoTenant),
+        };
+        Target::Tenant {
+            base_url,
+            api_key: api_key.ok_or(ConfigError::NoKey)?,
+        }
+    };
+    Ok(Config {
+        target,
+        auth_scheme,
+        pacing: Pacing {
+            rate,
+            concurrency,
+            retry,
+            timeout: Duration::from_secs_f64(timeout),
+            page_size,
+        },
+        output: Output {
+            quiet: args.quiet,
+            verbose: args.verbose,
+            progress: !args.quiet && !args.no_progress,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn args() -> GlobalArgs {
+        GlobalArgs {
+            config: Some(PathBuf::from("/nonexistent/sebulk.toml")),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tenant_and_region_build_the_url() {
+        assert_eq!(
+            tenant_url("Acme", "uk").unwrap().as_str(),
+            "https://acme.uk.securenvoy.directory/api/user/restapi"
+        );
+        assert_eq!(
+            tenant_url("acme", "uk2").unwrap().as_str(),
+            "https://acme.securenvoy.directory/api/user/restapi"
+        );
+        assert!(tenant_url("acme.evil.com/x", "uk").is_err());
+    }
+
+    #[test]
+    fn base_urls_are_checked_and_completed() {
+        assert_eq!(
+            parse_base_url("https://acme.us.securenvoy.directory").unwrap().path(),
+            API_PATH
+        );
+        assert!(matches!(
+            parse_base_url("http://acme.us.securenvoy.directory/api/user/restapi"),
+            Err(ConfigError::UnsafeUrl(_))
+        ));
+        assert!(parse_base_url("http://127.0.0.1:9/api/user/restapi").is_ok());
+        assert!(parse_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn the_key_comes_from_env_or_file_only() {
+        let mut a = args();
+        a.base_url = Some("https://acme.uk.securenvoy.directory".into());
+        assert!(matches!(resolve(&a, &no_env), Err(ConfigError::NoKey)));
+        let env = |name: &str| (name == API_KEY_ENV).then(|| " from-env \n".to_string());
+        let config = resolve(&a, &env).unwrap();
+        let Target::Tenant { api_key, .. } = config.target else { panic!("tenant expected") };
+        assert_eq!(api_key.expose_secret(), "from-env");
+
+        let dir = tempfile::tempdir().unwrap();
+        let key_path = dir.path().join("key");
+        std::fs::write(&key_path, "from-file\n").unwrap();
+        a.api_key_file = Some(key_path);
+        let Target::Tenant { api_key, .. } = resolve(&a, &env).unwrap().target else { panic!() };
+        assert_eq!(api_key.expose_secret(), "from-file", "an explicit file wins over the environment");
+    }
+
+    #[test]
+    fn profiles_fill_gaps_but_never_hold_keys() {
+        let text = r#"
+            default_profile = "prod"
+            [profiles.prod]
+            tenant = "acme"
+            region = "us"
+            rate = 4.5
+            auth_scheme = "x-api-key"
+            [profiles.test]
+            base_url = "https://test.uk.securenvoy.directory/api/user/restapi"
+        "#;
+        let prod = parse_profile(text, "c.toml", None).unwrap();
+        assert_eq!((prod.tenant.as_deref(), prod.rate), (Some("acme"), Some(4.5)));
+        assert_eq!(prod.auth_scheme, Some(AuthScheme::XApiKey));
+        assert!(parse_profile(text, "c.toml", Some("test")).unwrap().base_url.is_some());
+        assert!(matches!(parse_profile(text, "c.toml", Some("nope")), Err(ConfigError::NoProfile { .. })));
+        let leaky = "[profiles.prod]\napi_key = \"abc\"\n";
+        assert!(matches!(parse_profile(leaky, "c.toml", Some("prod")), Err(ConfigError::KeyInConfig { .. })));
+        let typo = "[profiles.prod]\nrat = 3\n";
+        assert!(matches!(parse_profile(typo, "c.toml", Some("prod")), Err(ConfigError::ConfigInvalid { .. })));
+    }
+
+    #[test]
+    fn command_line_beats_profile_beats_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[profiles.p]\nbase_url = \"https://a.uk.securenvoy.directory\"\nrate = 3\nconcurrency = 2\n").unwrap();
+        let mut a = GlobalArgs {
+            config: Some(path),
+            profile: Some("p".into()),
+            rate: Some(7.0),
+            ..Default::default()
+        };
+        let env = |_: &str| Some("k".to_string());
+        let config = resolve(&a, &env).unwrap();
+        assert_eq!((config.pacing.rate, config.pacing.concurrency), (7.0, 2));
+        assert_eq!(config.pacing.page_size, 100);
+        a.rate = Some(0.0);
+        assert!(resolve(&a, &env).is_err());
+    }
+}

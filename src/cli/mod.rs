@@ -1,0 +1,177 @@
+//! The command line: clap types only. Everything here is resolved into a
+//! [`config::Config`] before any work starts.
+
+pub mod config;
+pub mod exit;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::model::AuthScheme;
+use crate::sandbox::ListShape;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    fatal: configuration, authentication, unreachable tenant, I/O
+  2    usage: bad arguments
+  3    some rows or checks had problems (see the report)
+  130  interrupted (Ctrl-C or SIGTERM)";
+
+/// Move people between HR spreadsheets and SecurEnvoy Access Management.
+#[derive(Debug, Parser)]
+#[command(name = "sebulk", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes: where the tenant is and how hard to push it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Full API root, e.g. https://acme.uk.securenvoy.directory/api/user/restapi
+    #[arg(long, global = true, env = "SEBULK_BASE_URL", value_name = "URL", help_heading = "Tenant")]
+    pub base_url: Option<String>,
+
+    /// Tenant name; with --region builds the base URL
+    #[arg(long, global = true, env = "SEBULK_TENANT", help_heading = "Tenant")]
+    pub tenant: Option<String>,
+
+    /// Region part of the host (uk, us, ...; uk2 has none)
+    #[arg(long, global = true, env = "SEBULK_REGION", help_heading = "Tenant")]
+    pub region: Option<String>,
+
+    /// File holding the API key (else env SEBULK_API_KEY); never pass the key itself
+    #[arg(long, global = true, env = "SEBULK_API_KEY_FILE", value_name = "PATH", help_heading = "Tenant")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// How the key is sent [default: bearer]
+    #[arg(long, global = true, env = "SEBULK_AUTH_SCHEME", value_enum, help_heading = "Tenant")]
+    pub auth_scheme: Option<AuthScheme>,
+
+    /// Named profile from the config file
+    #[arg(long, global = true, env = "SEBULK_PROFILE", help_heading = "Tenant")]
+    pub profile: Option<String>,
+
+    /// Config file [default: the platform config dir's sebulk/config.toml]
+    #[arg(long, global = true, env = "SEBULK_CONFIG", value_name = "PATH", help_heading = "Tenant")]
+    pub config: Option<PathBuf>,
+
+    /// Run against a built-in sandbox tenant instead of a real one
+    #[arg(long, global = true, help_heading = "Tenant")]
+    pub sandbox: bool,
+
+    /// With --sandbox: load and save the sandbox tenant in this file
+    #[arg(long, global = true, value_name = "FILE", requires = "sandbox", help_heading = "Tenant")]
+    pub sandbox_state: Option<PathBuf>,
+
+    /// Requests per second across all workers [default: 10]
+    #[arg(long, global = true, env = "SEBULK_RATE", help_heading = "Pacing")]
+    pub rate: Option<f64>,
+
+    /// Requests in flight at once [default: 8]
+    #[arg(long, global = true, env = "SEBULK_CONCURRENCY", help_heading = "Pacing")]
+    pub concurrency: Option<usize>,
+
+    /// Retries of a failed request (429, 502-504, network) [default: 5]
+    #[arg(long, global = true, help_heading = "Pacing")]
+    pub max_retries: Option<u32>,
+
+    /// Seconds before a request counts as timed out [default: 30]
+    #[arg(long, global = true, value_name = "SECONDS", help_heading = "Pacing")]
+    pub timeout: Option<f64>,
+
+    /// Records per list page [default: 100]
+    #[arg(long, global = true, help_heading = "Pacing")]
+    pub page_size: Option<u32>,
+
+    /// Only errors on stderr; no progress bar
+    #[arg(short, long, global = true, help_heading = "Output")]
+    pub quiet: bool,
+
+    /// More detail on stderr (-v, -vv)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+
+    /// No progress bar, even on a terminal
+    #[arg(long, global = true, help_heading = "Output")]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe a tenant before a big run: reachability, key and scheme, list shape, latency, rate-limit headers
+    Check(CheckArgs),
+    /// Run a local sandbox tenant in the foreground
+    Sandbox(SandboxArgs),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct CheckArgs {
+    /// Print the report as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SandboxArgs {
+    /// Loopback address to listen on
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+
+    /// Seed-data JSON (groups, applications, users) [default: the demo tenant]
+    #[arg(long, value_name = "FILE", conflicts_with = "empty")]
+    pub seed_data: Option<PathBuf>,
+
+    /// Start with no users, groups or applications
+    #[arg(long)]
+    pub empty: bool,
+
+    /// Load the tenant from FILE if it exists; save it there while running and on exit
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Delay every request by this many milliseconds
+    #[arg(long, default_value_t = 0, help_heading = "Faults")]
+    pub latency_ms: u64,
+
+    /// Answer 429 with Retry-After beyond N requests per second
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub rate_limit: Option<u32>,
+
+    /// Share of requests answered 503 (0..1)
+    #[arg(long, default_value_t = 0.0, value_parser = probability, help_heading = "Faults")]
+    pub fail_rate: f64,
+
+    /// Share of creates that commit and then drop the connection (0..1)
+    #[arg(long, default_value_t = 0.0, value_parser = probability, help_heading = "Faults")]
+    pub drop_rate: f64,
+
+    /// Silently cap pageSize to N
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub max_page_size: Option<u32>,
+
+    /// Seed for fault decisions and generated ids
+    #[arg(long, default_value_t = 1, help_heading = "Faults")]
+    pub seed: u64,
+
+    /// Shape of list responses
+    #[arg(long, value_enum, default_value_t = ListShape::Items)]
+    pub list_shape: ListShape,
+}
+
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("'{text}' is not a probability between 0 and 1")),
+    }
+}

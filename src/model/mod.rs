@@ -1,0 +1,13 @@
+//! The tenant's data as it travels on the wire, and the rules it obeys.
+//!
+//! Shared by the client and the sandbox; depends on nothing else in the crate.
+
+pub mod auth;
+pub mod country;
+pub mod directory;
+pub mod rules;
+pub mod user;
+
+pub use auth::AuthScheme;
+pub use directory::{Application, Credentials, Factor, Group, GroupWrite};
+pub use user::{CustomAttribute, Password, PasswordOptions, User, UserFields, UserWrite};

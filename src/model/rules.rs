@@ -1,0 +1,81 @@
+//! Field rules the tenant enforces, shared by the sandbox (which enforces
+//! them) and input validation (which checks them before any call is made).
+//!
+//! The reference gives no limits; the numbers here are our assumption
+//! (docs/api-assumptions.md) and deliberately in one place.
+
+use email_address::{EmailAddress, Options};
+
+/// The `userType` values we assume the tenant accepts.
+pub const USER_TYPES: [&str; 2] = ["user", "admin"];
+
+/// The longest value we assume the tenant accepts for a text field.
+pub fn max_length(wire_name: &str) -> usize {
+    match wire_name {
+        "username" | "email" | "streetAddress" => 256,
+        "userType" | "country" => 64,
+        "postalCode" | "poBox" => 32,
+        _ => 128,
+    }
+}
+
+/// The shortest password we assume the tenant's policy accepts.
+pub const MIN_PASSWORD_LENGTH: usize = 8;
+
+/// Why `email` is not a deliverable address, if it is not: a bare address
+/// with a top-level domain and no display text.
+pub fn email_problem(email: &str) -> Option<String> {
+    let options = Options::default()
+        .with_required_tld()
+        .without_display_text();
+    match EmailAddress::parse_with_options(email, options) {
+        Ok(_) => None,
+        Err(err) => Some(format!("not a valid email address ({err})")),
+    }
+}
+
+/// Why `value` is not acceptable for text field `wire_name`, if it is not.
+pub fn text_problem(wire_name: &str, value: &str) -> Option<String> {
+    let limit = max_length(wire_name);
+    let length = value.chars().count();
+    if length > limit {
+        return Some(format!("is {length} characters long; at most {limit} allowed"));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Some("contains control characters".to_string());
+    }
+    match wire_name {
+        "email" => email_problem(value),
+        "userType" if !USER_TYPES.contains(&value) => Some(format!(
+            "must be one of {}",
+            USER_TYPES.join(", ")
+        )),
+        "country" if !super::country::is_api_name(value) => {
+            Some("is not one of the API's country names".to_string())
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_need_a_tld_and_no_display_text() {
+        assert_eq!(email_problem("ana.lopez@example.com"), None);
+        assert!(email_problem("ana@localhost").is_some());
+        assert!(email_problem("Ana <ana@example.com>").is_some());
+        assert!(email_problem("not-an-email").is_some());
+    }
+
+    #[test]
+    fn text_rules() {
+        assert!(text_problem("firstName", &"x".repeat(129)).is_some());
+        assert_eq!(text_problem("firstName", "Zoë"), None);
+        assert!(text_problem("userType", "superuser").is_some());
+        assert!(text_problem("country", "Atlantis").is_some());
+        assert_eq!(text_problem("country", "Germany"), None);
+        assert!(text_problem("city", "a\u{0}b").is_some());
+    }
+}

@@ -1,0 +1,468 @@
+//! The endpoints of the reference, at the same paths and with the same
+//! query parameters, answering from the in-memory tenant.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::conn::ConnTag;
+use super::faults::chance;
+use super::store::{Membership, MembershipKind, StoredUser, Tenant, user_field_value};
+use super::validate::{self, Rejection};
+use super::{ListShape, Shared, error_response};
+use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
+
+type Answer = Result<Response, Rejection>;
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+type Body = Result<Bytes, BytesRejection>;
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        error_response(status, &self.message)
+    }
+}
+
+/// Every route of the reference under its root.
+pub fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/username/{username}", get(get_user_by_username).delete(delete_user_by_username))
+        .route("/users/{id}", get(get_user).put(update_user).delete(delete_user))
+        .route("/users/{id}/groups", get(user_groups))
+        .route("/users/{id}/applications", get(user_applications))
+        .route("/users/{id}/assigngroups", post(user_assign_groups))
+        .route("/users/{id}/removegroups", post(user_remove_groups))
+        .route("/users/{id}/assignapplications", post(user_assign_applications))
+        .route("/users/{id}/removeapplications", post(user_remove_applications))
+        .route("/credentials/setpassword/{id}", post(set_password))
+        .route("/credentials/{id}", get(get_credentials).post(set_credentials))
+        .route("/groups", get(list_groups).post(create_group))
+        .route("/groups/{id}", get(get_group).put(update_group).delete(delete_group))
+        .route("/groups/{id}/users", get(group_users))
+        .route("/groups/{id}/assignusers", post(group_assign_users))
+        .route("/groups/{id}/removeusers", post(group_remove_users))
+        .route("/applications", get(list_applications))
+        .route("/applications/{id}/users", get(application_users))
+        .route("/applications/{id}/assignusers", post(application_assign_users))
+        .route("/applications/{id}/removeusers", post(application_remove_users))
+}
+
+fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(err) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
+    }
+}
+
+/// Parses a JSON request body, refusing other content types.
+fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, Rejection> {
+    let body = body.map_err(|err| Rejection {
+        status: err.status().as_u16(),
+        message: format!("request body: {}", err.body_text()),
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.to_ascii_lowercase().starts_with("application/json") {
+        return Err(Rejection {
+            status: 415,
+            message: "Content-Type must be application/json".to_string(),
+        });
+    }
+    serde_json::from_slice(&body).map_err(|err| Rejection::bad_request(format!("malformed JSON: {err}")))
+}
+
+fn params(query: Params) -> Result<HashMap<String, String>, Rejection> {
+    query
+        .map(|Query(map)| map)
+        .map_err(|err| Rejection::bad_request(format!("query: {}", err.body_text())))
+}
+
+impl Shared {
+    fn read<T>(&self, f: impl FnOnce(&Tenant) -> T) -> T {
+        f(&self.tenant.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Runs a change; a successful one counts as a write and marks the state dirty.
+    fn write<T>(&self, f: impl FnOnce(&mut Tenant) -> Result<T, Rejection>) -> Result<T, Rejection> {
+        let result = f(&mut self.tenant.lock().unwrap_or_else(|p| p.into_inner()));
+        if result.is_ok() {
+            self.counters.writes.fetch_add(1, Ordering::Relaxed);
+            self.dirty.store(true, Ordering::Release);
+        }
+        result
+    }
+}
+
+// ---- paging ----
+
+/// Paging and sorting parameters of a list request.
+struct ListParams {
+    sort: String,
+    descending: bool,
+    page: usize,
+    page_size: usize,
+}
+
+impl ListParams {
+    fn parse(shared: &Shared, query: &HashMap<String, String>, sort_fields: &[&str]) -> Result<Self, Rejection> {
+        let number = |name: &str, default: usize| -> Result<usize, Rejection> {
+            match query.get(name) {
+                None => Ok(default),
+                Some(text) => match text.trim().parse::<usize>() {
+                    Ok(n) if n >= 1 => Ok(n),
+                    _ => Err(Rejection::bad_request(format!("{name}: must be a whole number of at least 1"))),
+                },
+            }
+        };
+        let sort = query.get("sort").cloned().unwrap_or_else(|| "id".to_string());
+        if !sort_fields.iter().any(|f| f.eq_ignore_ascii_case(&sort)) {
+            return Err(Rejection::bad_request(format!(
+                "sort: unknown field '{sort}' (one of {})",
+                sort_fields.join(", ")
+            )));
+        }
+        let descending = match query.get("sortOrder").map(|s| s.to_ascii_lowercase()) {
+            None => false,
+            Some(order) if order == "asc" => false,
+            Some(order) if order == "desc" => true,
+            Some(_) => return Err(Rejection::bad_request("sortOrder: must be asc or desc")),
+        };
+        let mut page_size = number("pageSize", 50)?;
+        if let Some(cap) = shared.config.faults.max_page_size {
+            page_size = page_size.min(cap.max(1) as usize);
+        }
+        Ok(ListParams {
+            sort,
+            descending,
+            page: number("page", 1)?,
+            page_size,
+        })
+    }
+
+    /// Sorts `records` by the sort field (stable, id breaking ties) and cuts the page.
+    fn page_of(&self, mut records: Vec<(String, Value)>) -> (Vec<Value>, usize) {
+        let sort = self.sort.to_ascii_lowercase();
+        let sort_key = |record: &Value| -> String {
+            record
+                .as_object()
+                .and_then(|map| map.iter().find(|(k, _)| k.to_ascii_lowercase() == sort))
+                .map(|(_, v)| match v {
+                    Value::String(s) => s.to_lowercase(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default()
+        };
+        records.sort_by(|(id_a, a), (id_b, b)| sort_key(a).cmp(&sort_key(b)).then_with(|| id_a.cmp(id_b)));
+        if self.descending {
+            records.reverse();
+        }
+        let total = records.len();
+        let start = (self.page - 1).saturating_mul(self.page_size);
+        let items = records
+            .into_iter()
+            .skip(start)
+            .take(self.page_size)
+            .map(|(_, v)| v)
+            .collect();
+        (items, total)
+    }
+}
+
+/// A list answer in the configured shape.
+fn list_answer(shared: &Shared, items: Vec<Value>, total: usize, paging: Option<&ListParams>) -> Response {
+    let shape = shared.config.list_shape;
+    let body = match shape.items_key() {
+        None => Value::Array(items),
+        Some(key) => {
+            let mut map = serde_json::Map::new();
+            map.insert(key.to_string(), Value::Array(items));
+            map.insert("totalCount".to_string(), Value::from(total));
+            if let Some(paging) = paging {
+                map.insert("page".to_string(), Value::from(paging.page));
+                map.insert("pageSize".to_string(), Value::from(paging.page_size));
+            }
+            Value::Object(map)
+        }
+    };
+    json(StatusCode::OK, &body)
+}
+
+fn to_values<T: Serialize>(records: &[T]) -> Vec<Value> {
+    records.iter().filter_map(|r| serde_json::to_value(r).ok()).collect()
+}
+
+/// Case-insensitive "contains" on each given filter.
+fn matches_filters(query: &HashMap<String, String>, filters: &[&str], value_of: impl Fn(&str) -> Option<String>) -> bool {
+    filters.iter().all(|name| match query.get(*name).filter(|v| !v.is_empty()) {
+        None => true,
+        Some(wanted) => value_of(name).is_some_and(|have| have.to_lowercase().contains(&wanted.to_lowercase())),
+    })
+}
+
+// ---- users ----
+
+async fn list_users(State(shared): State<Arc<Shared>>, query: Params) -> Answer {
+    let query = params(query)?;
+    let mut sort_fields: Vec<&str> = vec!["id"];
+    sort_fields.extend(TEXT_FIELDS);
+    sort_fields.extend(BOOL_FIELDS);
+    let paging = ListParams::parse(&shared, &query, &sort_fields)?;
+    let filters = ["username", "email", "firstName", "lastName"];
+    let records: Vec<(String, Value)> = shared.read(|tenant| {
+        tenant
+            .users()
+            .filter(|user| {
+                matches_filters(&query, &filters, |field| {
+                    user_field_value(user, field).and_then(|v| v.as_str().map(str::to_string))
+                })
+            })
+            .filter_map(|user| Some((user.id.clone(), serde_json::to_value(user.public()).ok()?)))
+            .collect()
+    });
+    let (items, total) = paging.page_of(records);
+    Ok(list_answer(&shared, items, total, Some(&paging)))
+}
+
+async fn get_user(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    let user = shared.read(|t| t.user(&id).map(StoredUser::public))?;
+    Ok(json(StatusCode::OK, &user))
+}
+
+async fn get_user_by_username(State(shared): State<Arc<Shared>>, Path(username): Path<String>) -> Answer {
+    let user = shared.read(|t| t.user_by_username(&username).map(StoredUser::public))?;
+    Ok(json(StatusCode::OK, &user))
+}
+
+async fn create_user(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnTag>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let body = json_body(&headers, body)?;
+    let (fields, password) = validate::user_body(&body)?;
+    let user = shared.write(|t| t.create_user(fields, &password))?;
+    if chance(&shared, shared.config.faults.drop_rate) {
+        shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        conn.drop_connection();
+    }
+    let mut response = json(StatusCode::CREATED, &user);
+    if let Ok(location) = format!("users/{}", user.id).parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+async fn update_user(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Answer {
+    shared.read(|t| t.user(&id).map(drop))?;
+    let body = json_body(&headers, body)?;
+    let (fields, password) = validate::user_body(&body)?;
+    let user = shared.write(|t| t.replace_user(&id, fields, &password))?;
+    Ok(json(StatusCode::OK, &user))
+}
+
+async fn delete_user(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    shared.write(|t| t.delete_user(&id))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_user_by_username(State(shared): State<Arc<Shared>>, Path(username): Path<String>) -> Answer {
+    shared.write(|t| {
+        let id = t.user_by_username(&username)?.id.clone();
+        t.delete_user(&id)
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn user_groups(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    let groups = shared.read(|t| t.user(&id).map(|_| t.groups_of(&id)))?;
+    Ok(list_answer(&shared, to_values(&groups), groups.len(), None))
+}
+
+async fn user_applications(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    let apps = shared.read(|t| t.user(&id).map(|_| t.applications_of(&id)))?;
+    Ok(list_answer(&shared, to_values(&apps), apps.len(), None))
+}
+
+/// One membership change, from either side.
+fn membership(shared: &Shared, kind: MembershipKind, add: bool, path_is_user: bool, id: &String, headers: &HeaderMap, body: Body) -> Answer {
+    // An unknown id in the path is a 404 before the body is even read.
+    shared.read(|t| {
+        if path_is_user {
+            t.user(id).map(drop)
+        } else {
+            match kind {
+                MembershipKind::Group => t.group(id).map(drop),
+                MembershipKind::Application => t.application(id).map(drop),
+            }
+        }
+    })?;
+    let ids = validate::id_list(&json_body(headers, body)?)?;
+    shared.write(|t| {
+        t.change_memberships(Membership {
+            kind,
+            add,
+            path_id: id,
+            body_ids: &ids,
+            path_is_user,
+        })
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn user_assign_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+    membership(&s, MembershipKind::Group, true, true, &id, &h, b)
+}
+async fn user_remove_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+    membership(&s, MembershipKind::Group, false, true, &id, &h, b)
+}
+async fn user_assign_applications(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+    membership(&s, MembershipKind::Application, true, true, &id, &h, b)
+}
+async fn user_remove_applications(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+    membership(&s, MembershipKind::Application, false, true, &id, &h, b)
+}
+async fn group_assign_users(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+    membership(&s, MembershipKind::Group, true, false, &id, &h, b)
+}
+async fn group_remove_users(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+    membership(&s, MembershipKind::Group, false, false, &id, &h, b)
+}
+async fn application_assign_users(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+    membership(&s, MembershipKind::Application, true, false, &id, &h, b)
+}
+async fn application_remove_users(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+    membership(&s, MembershipKind::Application, false, false, &id, &h, b)
+}
+
+// ---- credentials ----
+
+async fn get_credentials(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    let credentials = shared.read(|t| t.credentials(&id))?;
+    Ok(json(StatusCode::OK, &credentials))
+}
+
+async fn set_credentials(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Answer {
+    shared.read(|t| t.user(&id).map(drop))?;
+    let credentials = validate::credentials_body(&json_body(&headers, body)?)?;
+    shared.write(|t| t.set_credentials(&id, &credentials))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn set_password(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Answer {
+    shared.read(|t| t.user(&id).map(drop))?;
+    let options = validate::set_password_body(&json_body(&headers, body)?)?;
+    shared.write(|t| t.set_password(&id, &options))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---- groups ----
+
+async fn list_groups(State(shared): State<Arc<Shared>>, query: Params) -> Answer {
+    let query = params(query)?;
+    let paging = ListParams::parse(&shared, &query, &["id", "name", "description", "enforceSecondFactor"])?;
+    let records = shared.read(|tenant| {
+        tenant
+            .groups()
+            .filter(|g| {
+                matches_filters(&query, &["name", "description"], |field| match field {
+                    "name" => Some(g.name.clone()),
+                    _ => g.description.clone(),
+                })
+            })
+            .filter_map(|g| Some((g.id.clone(), serde_json::to_value(g).ok()?)))
+            .collect()
+    });
+    let (items, total) = paging.page_of(records);
+    Ok(list_answer(&shared, items, total, Some(&paging)))
+}
+
+async fn get_group(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    let group = shared.read(|t| t.group(&id).cloned())?;
+    Ok(json(StatusCode::OK, &group))
+}
+
+async fn create_group(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnTag>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let group = validate::group_body(&json_body(&headers, body)?)?;
+    let group = shared.write(|t| t.create_group(group))?;
+    if chance(&shared, shared.config.faults.drop_rate) {
+        shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        conn.drop_connection();
+    }
+    Ok(json(StatusCode::CREATED, &group))
+}
+
+async fn update_group(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Answer {
+    shared.read(|t| t.group(&id).map(drop))?;
+    let group = validate::group_body(&json_body(&headers, body)?)?;
+    let group = shared.write(|t| t.replace_group(&id, group))?;
+    Ok(json(StatusCode::OK, &group))
+}
+
+async fn delete_group(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    shared.write(|t| t.delete_group(&id))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn group_users(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    let users = shared.read(|t| t.members_of_group(&id))?;
+    Ok(list_answer(&shared, to_values(&users), users.len(), None))
+}
+
+// ---- applications ----
+
+async fn list_applications(State(shared): State<Arc<Shared>>, query: Params) -> Answer {
+    let query = params(query)?;
+    let paging = ListParams::parse(&shared, &query, &["id", "name", "label"])?;
+    let records = shared.read(|tenant| {
+        tenant
+            .applications()
+            .filter(|a| {
+                matches_filters(&query, &["name", "label"], |field| match field {
+                    "name" => Some(a.name.clone()),
+                    _ => a.label.clone(),
+                })
+            })
+            .filter_map(|a| Some((a.id.clone(), serde_json::to_value(a).ok()?)))
+            .collect()
+    });
+    let (items, total) = paging.page_of(records);
+    Ok(list_answer(&shared, items, total, Some(&paging)))
+}
+
+async fn application_users(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    let users = shared.read(|t| t.users_of_application(&id))?;
+    Ok(list_answer(&shared, to_values(&users), users.len(), None))
+}
+
+impl ListShape {
+    /// The envelope key, or `None` for a bare array.
+    pub fn items_key(self) -> Option<&'static str> {
+        match self {
+            ListShape::Items => Some("items"),
+            ListShape::Data => Some("data"),
+            ListShape::Results => Some("results"),
+            ListShape::Value => Some("value"),
+            ListShape::Array => None,
+        }
+    }
+}
