@@ -343,11 +343,24 @@ mod tests {
         None
     }
 
-    fn args() -> GlobalArgs {
-        GlobalArgs {
-            config: Some(PathBuf::from("/nonexistent/sebulk.toml")),
+    /// Arguments pointing at an empty config file, kept alive by the guard.
+    fn args() -> (GlobalArgs, tempfile::NamedTempFile) {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let args = GlobalArgs {
+            config: Some(file.path().to_path_buf()),
             ..Default::default()
-        }
+        };
+        (args, file)
+    }
+
+    #[test]
+    fn a_named_config_file_must_exist() {
+        let a = GlobalArgs {
+            config: Some(PathBuf::from("/nonexistent/sebulk.toml")),
+            sandbox: true,
+            ..Default::default()
+        };
+        assert!(matches!(resolve(&a, &no_env), Err(ConfigError::ConfigRead { .. })));
     }
 
     #[test]
@@ -379,7 +392,7 @@ mod tests {
 
     #[test]
     fn the_key_comes_from_env_or_file_only() {
-        let mut a = args();
+        let (mut a, _guard) = args();
         a.base_url = Some("https://acme.uk.securenvoy.directory".into());
         assert!(matches!(resolve(&a, &no_env), Err(ConfigError::NoKey)));
         let env = |name: &str| (name == API_KEY_ENV).then(|| " from-env \n".to_string());

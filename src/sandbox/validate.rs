@@ -251,11 +251,11 @@ pub fn group_body(body: &Value) -> Result<GroupWrite, Rejection> {
             other => return Err(Rejection::bad_request(format!("{other}: unknown field"))),
         }
     }
-    let group: GroupWrite = decode(body.clone())?;
-    if group.name.trim().is_empty() {
+    let named = map.get("name").and_then(Value::as_str).is_some_and(|n| !n.trim().is_empty());
+    if !named {
         return Err(Rejection::bad_request("name: is required"));
     }
-    Ok(group)
+    decode(body.clone())
 }
 
 /// The second-factor types we assume a tenant knows.
