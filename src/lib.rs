@@ -30,11 +30,18 @@ where
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() { exit::USAGE } else { exit::SUCCESS };
+            return if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
         }
     };
     init_logging(cli.global.quiet, cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("sebulk: error: cannot start the async runtime: {err}");
@@ -49,7 +56,10 @@ where
 }
 
 /// Runs one parsed command line.
-pub async fn dispatch(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> Result<commands::Completion, CommandError> {
+pub async fn dispatch(
+    cli: &Cli,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<commands::Completion, CommandError> {
     match &cli.command {
         Command::Completions { shell } => {
             let mut command = Cli::command();

@@ -218,8 +218,9 @@ impl Client {
     ) -> Result<Self, ClientBuildError> {
         check_url_is_safe(&settings.base_url)?;
         let scheme = settings.auth_scheme;
-        let mut auth = HeaderValue::from_str(&scheme.header_value(settings.api_key.expose_secret()))
-            .map_err(|_| ClientBuildError::BadKey)?;
+        let mut auth =
+            HeaderValue::from_str(&scheme.header_value(settings.api_key.expose_secret()))
+                .map_err(|_| ClientBuildError::BadKey)?;
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(scheme.header_name(), auth);
@@ -401,7 +402,10 @@ impl Client {
             {
                 if code != 429 {
                     // A 429 already paused the pool; other codes back off alone.
-                    let wait = inner.retry.backoff(attempts).max(retry_after.unwrap_or_default());
+                    let wait = inner
+                        .retry
+                        .backoff(attempts)
+                        .max(retry_after.unwrap_or_default());
                     tokio::time::sleep(wait).await;
                 }
                 continue;
@@ -451,7 +455,11 @@ impl Client {
     }
 
     /// `GET path` answered as it came, for probes that want headers and raw bodies.
-    pub async fn get_raw(&self, path: &[&str], query: &[(&str, String)]) -> Result<Reply, ApiError> {
+    pub async fn get_raw(
+        &self,
+        path: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Reply, ApiError> {
         self.execute(&Call {
             method: Method::GET,
             path,
@@ -532,8 +540,15 @@ mod tests {
         ] {
             assert!(check_url_is_safe(&Url::parse(ok).unwrap()).is_ok(), "{ok}");
         }
-        for bad in ["http://acme.securenvoy.directory/api", "http://10.0.0.1/api", "ftp://x/"] {
-            assert!(check_url_is_safe(&Url::parse(bad).unwrap()).is_err(), "{bad}");
+        for bad in [
+            "http://acme.securenvoy.directory/api",
+            "http://10.0.0.1/api",
+            "ftp://x/",
+        ] {
+            assert!(
+                check_url_is_safe(&Url::parse(bad).unwrap()).is_err(),
+                "{bad}"
+            );
         }
     }
 

@@ -11,9 +11,7 @@ use super::client::{Call, Client, decode, encode};
 use super::error::ApiError;
 use super::paging::ListRequest;
 use super::wire::{self, CreatedBody};
-use crate::model::{
-    Application, Credentials, Group, GroupWrite, PasswordOptions, User, UserWrite,
-};
+use crate::model::{Application, Credentials, Group, GroupWrite, PasswordOptions, User, UserWrite};
 
 /// Sort order of a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
@@ -96,7 +94,10 @@ impl Client {
     // ---- users ----
 
     /// `GET /users`, every page.
-    pub fn list_users(&self, query: &UserQuery) -> impl Stream<Item = Result<User, ApiError>> + Send + 'static {
+    pub fn list_users(
+        &self,
+        query: &UserQuery,
+    ) -> impl Stream<Item = Result<User, ApiError>> + Send + 'static {
         self.list(query.to_request())
     }
 
@@ -116,7 +117,8 @@ impl Client {
 
     /// `GET /users/{userId}/groups`.
     pub async fn user_groups(&self, user_id: &str) -> Result<Vec<Group>, ApiError> {
-        self.list_all(ListRequest::new(&["users", user_id, "groups"])).await
+        self.list_all(ListRequest::new(&["users", user_id, "groups"]))
+            .await
     }
 
     /// `GET /users/{userId}/applications`.
@@ -178,15 +180,16 @@ impl Client {
         match wire::parse_created(body) {
             CreatedBody::Record(value) => decode(&["users"], value.to_string().as_bytes()),
             CreatedBody::Id(id) => self.get_user(&id).await,
-            CreatedBody::Nothing => self
-                .find_user_by_username(username)
-                .await?
-                .ok_or_else(|| ApiError::Decode {
-                    endpoint: "POST /users".to_string(),
-                    message: format!(
-                        "the create succeeded but user '{username}' cannot be found by username"
-                    ),
-                }),
+            CreatedBody::Nothing => {
+                self.find_user_by_username(username)
+                    .await?
+                    .ok_or_else(|| ApiError::Decode {
+                        endpoint: "POST /users".to_string(),
+                        message: format!(
+                            "the create succeeded but user '{username}' cannot be found by username"
+                        ),
+                    })
+            }
         }
     }
 
@@ -218,22 +221,32 @@ impl Client {
 
     /// `POST /users/{userId}/assigngroups`.
     pub async fn assign_groups(&self, user_id: &str, group_ids: &[String]) -> Result<(), ApiError> {
-        self.post_ids(&["users", user_id, "assigngroups"], group_ids).await
+        self.post_ids(&["users", user_id, "assigngroups"], group_ids)
+            .await
     }
 
     /// `POST /users/{userId}/removegroups`.
     pub async fn remove_groups(&self, user_id: &str, group_ids: &[String]) -> Result<(), ApiError> {
-        self.post_ids(&["users", user_id, "removegroups"], group_ids).await
+        self.post_ids(&["users", user_id, "removegroups"], group_ids)
+            .await
     }
 
     /// `POST /users/{userId}/assignapplications`.
-    pub async fn assign_applications(&self, user_id: &str, app_ids: &[String]) -> Result<(), ApiError> {
+    pub async fn assign_applications(
+        &self,
+        user_id: &str,
+        app_ids: &[String],
+    ) -> Result<(), ApiError> {
         self.post_ids(&["users", user_id, "assignapplications"], app_ids)
             .await
     }
 
     /// `POST /users/{userId}/removeapplications`.
-    pub async fn remove_applications(&self, user_id: &str, app_ids: &[String]) -> Result<(), ApiError> {
+    pub async fn remove_applications(
+        &self,
+        user_id: &str,
+        app_ids: &[String],
+    ) -> Result<(), ApiError> {
         self.post_ids(&["users", user_id, "removeapplications"], app_ids)
             .await
     }
@@ -253,16 +266,27 @@ impl Client {
     }
 
     /// `POST /credentials/setpassword/{userId}`.
-    pub async fn set_password(&self, user_id: &str, body: &PasswordOptions) -> Result<(), ApiError> {
-        self.write_idempotent(Method::POST, &["credentials", "setpassword", user_id], Some(body))
-            .await
-            .map(drop)
+    pub async fn set_password(
+        &self,
+        user_id: &str,
+        body: &PasswordOptions,
+    ) -> Result<(), ApiError> {
+        self.write_idempotent(
+            Method::POST,
+            &["credentials", "setpassword", user_id],
+            Some(body),
+        )
+        .await
+        .map(drop)
     }
 
     // ---- groups ----
 
     /// `GET /groups`, every page.
-    pub fn list_groups(&self, query: &NamedQuery) -> impl Stream<Item = Result<Group, ApiError>> + Send + 'static {
+    pub fn list_groups(
+        &self,
+        query: &NamedQuery,
+    ) -> impl Stream<Item = Result<Group, ApiError>> + Send + 'static {
         self.list(query.to_request("groups", "description"))
     }
 
@@ -298,10 +322,12 @@ impl Client {
     }
 
     async fn group_named(&self, name: &str) -> Result<Group, ApiError> {
-        self.find_group_by_name(name).await?.ok_or_else(|| ApiError::Decode {
-            endpoint: "POST /groups".to_string(),
-            message: format!("the create succeeded but group '{name}' cannot be found"),
-        })
+        self.find_group_by_name(name)
+            .await?
+            .ok_or_else(|| ApiError::Decode {
+                endpoint: "POST /groups".to_string(),
+                message: format!("the create succeeded but group '{name}' cannot be found"),
+            })
     }
 
     /// The group whose name is exactly `name` (the server's filter may match loosely).
@@ -310,7 +336,9 @@ impl Client {
             name: Some(name.to_string()),
             ..Default::default()
         };
-        let groups: Vec<Group> = self.list_all(query.to_request("groups", "description")).await?;
+        let groups: Vec<Group> = self
+            .list_all(query.to_request("groups", "description"))
+            .await?;
         Ok(groups.into_iter().find(|group| group.name == name))
     }
 
@@ -320,7 +348,9 @@ impl Client {
             .write_idempotent(Method::PUT, &["groups", group_id], Some(body))
             .await?;
         match wire::parse_created(&reply.body) {
-            CreatedBody::Record(value) => decode(&["groups", group_id], value.to_string().as_bytes()),
+            CreatedBody::Record(value) => {
+                decode(&["groups", group_id], value.to_string().as_bytes())
+            }
             _ => self.get_group(group_id).await,
         }
     }
@@ -334,17 +364,28 @@ impl Client {
 
     /// `GET /groups/{groupId}/users`.
     pub async fn group_users(&self, group_id: &str) -> Result<Vec<User>, ApiError> {
-        self.list_all(ListRequest::new(&["groups", group_id, "users"])).await
+        self.list_all(ListRequest::new(&["groups", group_id, "users"]))
+            .await
     }
 
     /// `POST /groups/{groupId}/assignusers`.
-    pub async fn group_assign_users(&self, group_id: &str, user_ids: &[String]) -> Result<(), ApiError> {
-        self.post_ids(&["groups", group_id, "assignusers"], user_ids).await
+    pub async fn group_assign_users(
+        &self,
+        group_id: &str,
+        user_ids: &[String],
+    ) -> Result<(), ApiError> {
+        self.post_ids(&["groups", group_id, "assignusers"], user_ids)
+            .await
     }
 
     /// `POST /groups/{groupId}/removeusers`.
-    pub async fn group_remove_users(&self, group_id: &str, user_ids: &[String]) -> Result<(), ApiError> {
-        self.post_ids(&["groups", group_id, "removeusers"], user_ids).await
+    pub async fn group_remove_users(
+        &self,
+        group_id: &str,
+        user_ids: &[String],
+    ) -> Result<(), ApiError> {
+        self.post_ids(&["groups", group_id, "removeusers"], user_ids)
+            .await
     }
 
     // ---- applications ----
@@ -364,13 +405,21 @@ impl Client {
     }
 
     /// `POST /applications/{applicationId}/assignusers`.
-    pub async fn application_assign_users(&self, app_id: &str, user_ids: &[String]) -> Result<(), ApiError> {
+    pub async fn application_assign_users(
+        &self,
+        app_id: &str,
+        user_ids: &[String],
+    ) -> Result<(), ApiError> {
         self.post_ids(&["applications", app_id, "assignusers"], user_ids)
             .await
     }
 
     /// `POST /applications/{applicationId}/removeusers`.
-    pub async fn application_remove_users(&self, app_id: &str, user_ids: &[String]) -> Result<(), ApiError> {
+    pub async fn application_remove_users(
+        &self,
+        app_id: &str,
+        user_ids: &[String],
+    ) -> Result<(), ApiError> {
         self.post_ids(&["applications", app_id, "removeusers"], user_ids)
             .await
     }

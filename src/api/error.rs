@@ -57,7 +57,9 @@ impl ApiError {
     pub fn attempts(&self) -> u32 {
         match self {
             ApiError::Status { attempts, .. } | ApiError::Transport { attempts, .. } => *attempts,
-            ApiError::Unauthorized { .. } | ApiError::Redirect { .. } | ApiError::Decode { .. } => 1,
+            ApiError::Unauthorized { .. } | ApiError::Redirect { .. } | ApiError::Decode { .. } => {
+                1
+            }
             ApiError::Stopped(_) => 0,
         }
     }
@@ -91,6 +93,9 @@ impl ApiError {
 
     /// Whether this error ends the whole run rather than one row.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, ApiError::Unauthorized { .. } | ApiError::Redirect { .. })
+        matches!(
+            self,
+            ApiError::Unauthorized { .. } | ApiError::Redirect { .. }
+        )
     }
 }

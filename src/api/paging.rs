@@ -118,7 +118,10 @@ impl Client {
     }
 
     /// Every record of `request`, page after page, each id once.
-    pub fn list<T>(&self, request: ListRequest) -> impl Stream<Item = Result<T, ApiError>> + Send + 'static
+    pub fn list<T>(
+        &self,
+        request: ListRequest,
+    ) -> impl Stream<Item = Result<T, ApiError>> + Send + 'static
     where
         T: DeserializeOwned + Identified + Send + 'static,
     {
@@ -157,7 +160,9 @@ struct Pager {
 
 impl Pager {
     /// The next page's new records, or `None` when the listing is complete.
-    async fn next_batch<T: DeserializeOwned + Identified>(&mut self) -> Result<Option<Vec<T>>, ApiError> {
+    async fn next_batch<T: DeserializeOwned + Identified>(
+        &mut self,
+    ) -> Result<Option<Vec<T>>, ApiError> {
         if self.done {
             return Ok(None);
         }
@@ -175,7 +180,9 @@ impl Pager {
             .filter(|item| item.id().is_empty() || self.seen.insert(item.id().to_string()))
             .collect();
         if fresh.is_empty() {
-            let short_of_total = page.total.is_some_and(|total| (self.seen.len() as u64) < total);
+            let short_of_total = page
+                .total
+                .is_some_and(|total| (self.seen.len() as u64) < total);
             if received >= asked || short_of_total {
                 return Err(ApiError::Decode {
                     endpoint: format!("/{}", self.request.path.join("/")),
@@ -187,7 +194,10 @@ impl Pager {
             // A short page of repeats: the server sent everything at once.
             return Ok(None);
         }
-        if page.total.is_some_and(|total| self.seen.len() as u64 >= total) {
+        if page
+            .total
+            .is_some_and(|total| self.seen.len() as u64 >= total)
+        {
             self.done = true;
         }
         Ok(Some(fresh))

@@ -10,7 +10,15 @@ use serde_json::Value;
 
 /// Keys under which a list envelope may carry its records, tried in order.
 pub const ITEM_KEYS: [&str; 9] = [
-    "items", "data", "results", "users", "groups", "applications", "value", "records", "content",
+    "items",
+    "data",
+    "results",
+    "users",
+    "groups",
+    "applications",
+    "value",
+    "records",
+    "content",
 ];
 /// Keys under which a list envelope may carry the total record count.
 pub const TOTAL_KEYS: [&str; 7] = [
@@ -138,7 +146,9 @@ pub fn parse_created(body: &[u8]) -> CreatedBody {
         let text = text.trim().trim_matches('"');
         let looks_like_id = !text.is_empty()
             && text.len() <= 128
-            && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
         return if looks_like_id {
             CreatedBody::Id(text.to_string())
         } else {
@@ -156,7 +166,9 @@ pub fn parse_created(body: &[u8]) -> CreatedBody {
                 .iter()
                 .chain(["user", "group", "result"].iter())
                 .find_map(|key| map.get(*key).filter(|v| v.get("id").is_some()))
-                .map_or(CreatedBody::Nothing, |inner| CreatedBody::Record(inner.clone())),
+                .map_or(CreatedBody::Nothing, |inner| {
+                    CreatedBody::Record(inner.clone())
+                }),
         },
         _ => CreatedBody::Nothing,
     }
@@ -235,7 +247,10 @@ mod tests {
     #[test]
     fn detects_arrays_and_envelopes() {
         let p = page(json!([{"id": "1"}, {"id": "2"}]));
-        assert_eq!((p.items.len(), p.total, p.shape), (2, None, ListShape::Array));
+        assert_eq!(
+            (p.items.len(), p.total, p.shape),
+            (2, None, ListShape::Array)
+        );
 
         for key in ["items", "data", "results", "users", "value"] {
             let p = page(json!({ key: [{"id": "1"}], "totalCount": 9 }));
@@ -256,7 +271,10 @@ mod tests {
             parse_created(br#"{"id":"a1","username":"x"}"#),
             CreatedBody::Record(json!({"id":"a1","username":"x"}))
         );
-        assert_eq!(parse_created(br#"{"id":"a1"}"#), CreatedBody::Id("a1".into()));
+        assert_eq!(
+            parse_created(br#"{"id":"a1"}"#),
+            CreatedBody::Id("a1".into())
+        );
         assert_eq!(parse_created(br#""a1""#), CreatedBody::Id("a1".into()));
         assert_eq!(parse_created(b"a1-b2"), CreatedBody::Id("a1-b2".into()));
         assert_eq!(parse_created(b""), CreatedBody::Nothing);
@@ -268,7 +286,10 @@ mod tests {
 
     #[test]
     fn error_messages() {
-        assert_eq!(error_message(br#"{"message":"email: invalid"}"#), "email: invalid");
+        assert_eq!(
+            error_message(br#"{"message":"email: invalid"}"#),
+            "email: invalid"
+        );
         let problem = br#"{"title":"One or more validation errors occurred.","errors":{"Email":["The Email field is required."]}}"#;
         assert_eq!(
             error_message(problem),

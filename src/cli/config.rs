@@ -14,8 +14,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::GlobalArgs;
-use crate::api::client::{ClientBuildError, check_url_is_safe};
 use crate::api::ClientSettings;
+use crate::api::client::{ClientBuildError, check_url_is_safe};
 use crate::limiter::RetryPolicy;
 use crate::model::AuthScheme;
 
@@ -27,9 +27,15 @@ pub const API_KEY_ENV: &str = "SEBULK_API_KEY";
 /// Which tenant a command talks to.
 #[derive(Debug, Clone)]
 pub enum Target {
-    Tenant { base_url: Url, api_key: SecretString },
+    Tenant {
+        base_url: Url,
+        api_key: SecretString,
+    },
     /// An in-process sandbox, optionally kept in a state file.
-    Sandbox { state: Option<PathBuf>, api_key: SecretString },
+    Sandbox {
+        state: Option<PathBuf>,
+        api_key: SecretString,
+    },
 }
 
 impl Target {
@@ -94,17 +100,27 @@ pub enum ConfigError {
     BadUrl { url: String, reason: String },
     #[error(transparent)]
     UnsafeUrl(#[from] ClientBuildError),
-    #[error("no API key: set {API_KEY_ENV} or use --api-key-file (the key is never taken from the command line)")]
+    #[error(
+        "no API key: set {API_KEY_ENV} or use --api-key-file (the key is never taken from the command line)"
+    )]
     NoKey,
     #[error("cannot read the API key file {path}: {source}")]
-    KeyFile { path: String, source: std::io::Error },
+    KeyFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the API key file {0} is empty")]
     EmptyKey(String),
     #[error("cannot read the config file {path}: {source}")]
-    ConfigRead { path: String, source: std::io::Error },
+    ConfigRead {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the config file {path} is not valid: {message}")]
     ConfigInvalid { path: String, message: String },
-    #[error("the config file {path} holds an API key under '{key}'; keep keys in a file named by api_key_file")]
+    #[error(
+        "the config file {path} holds an API key under '{key}'; keep keys in a file named by api_key_file"
+    )]
     KeyInConfig { path: String, key: String },
     #[error("profile '{name}' is not in {path}")]
     NoProfile { name: String, path: String },
@@ -138,7 +154,8 @@ struct ConfigFile {
 
 /// The default config file: `<platform config dir>/sebulk/config.toml`.
 pub fn default_config_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "sebulk").map(|dirs| dirs.config_dir().join("config.toml"))
+    directories::ProjectDirs::from("", "", "sebulk")
+        .map(|dirs| dirs.config_dir().join("config.toml"))
 }
 
 fn load_profile(args: &GlobalArgs) -> Result<Profile, ConfigError> {
@@ -164,7 +181,11 @@ fn load_profile(args: &GlobalArgs) -> Result<Profile, ConfigError> {
 }
 
 /// Picks the named (or default) profile out of a config file's text.
-pub fn parse_profile(text: &str, shown: &str, wanted: Option<&str>) -> Result<Profile, ConfigError> {
+pub fn parse_profile(
+    text: &str,
+    shown: &str,
+    wanted: Option<&str>,
+) -> Result<Profile, ConfigError> {
     let invalid = |message: String| ConfigError::ConfigInvalid {
         path: shown.to_string(),
         message,
@@ -180,19 +201,25 @@ pub fn parse_profile(text: &str, shown: &str, wanted: Option<&str>) -> Result<Pr
     let Some(name) = wanted.map(str::to_string).or(file.default_profile) else {
         return Ok(Profile::default());
     };
-    file.profiles.get(&name).cloned().ok_or(ConfigError::NoProfile {
-        name,
-        path: shown.to_string(),
-    })
+    file.profiles
+        .get(&name)
+        .cloned()
+        .ok_or(ConfigError::NoProfile {
+            name,
+            path: shown.to_string(),
+        })
 }
 
 /// A table entry that looks like it holds a key itself rather than a path.
 fn find_key_like_entry(table: &toml::Table) -> Option<String> {
     table.iter().find_map(|(name, value)| match value {
-        toml::Value::Table(inner) => find_key_like_entry(inner).map(|found| format!("{name}.{found}")),
+        toml::Value::Table(inner) => {
+            find_key_like_entry(inner).map(|found| format!("{name}.{found}"))
+        }
         _ => {
             let lowered = name.to_ascii_lowercase().replace('-', "_");
-            let looks_secret = ["api_key", "apikey", "key", "secret", "token", "password"].contains(&lowered.as_str());
+            let looks_secret = ["api_key", "apikey", "key", "secret", "token", "password"]
+                .contains(&lowered.as_str());
             looks_secret.then(|| name.clone())
         }
     })
@@ -200,8 +227,15 @@ fn find_key_like_entry(table: &toml::Table) -> Option<String> {
 
 fn host_part(text: &str) -> Result<String, ConfigError> {
     let lowered = text.trim().to_ascii_lowercase();
-    let valid = !lowered.is_empty() && lowered.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if valid { Ok(lowered) } else { Err(ConfigError::BadHostPart(text.to_string())) }
+    let valid = !lowered.is_empty()
+        && lowered
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid {
+        Ok(lowered)
+    } else {
+        Err(ConfigError::BadHostPart(text.to_string()))
+    }
 }
 
 /// The API root for a tenant in a region; `uk2` tenants have no region part.
@@ -268,26 +302,38 @@ fn positive(name: &str, value: f64) -> Result<f64, ConfigError> {
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(ConfigError::BadValue(format!("--{name} must be a positive number, not {value}")))
+        Err(ConfigError::BadValue(format!(
+            "--{name} must be a positive number, not {value}"
+        )))
     }
 }
 
 /// Resolves `args` (with `env` for variables clap does not own) into a [`Config`].
-pub fn resolve(args: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+pub fn resolve(
+    args: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
     let profile = load_profile(args)?;
     let auth_scheme = args.auth_scheme.or(profile.auth_scheme).unwrap_or_default();
     let rate = positive("rate", args.rate.or(profile.rate).unwrap_or(10.0))?;
     let concurrency = args.concurrency.or(profile.concurrency).unwrap_or(8);
     if concurrency == 0 || concurrency > 256 {
-        return Err(ConfigError::BadValue("--concurrency must be between 1 and 256".to_string()));
+        return Err(ConfigError::BadValue(
+            "--concurrency must be between 1 and 256".to_string(),
+        ));
     }
     let timeout = positive("timeout", args.timeout.or(profile.timeout).unwrap_or(30.0))?;
     let page_size = args.page_size.or(profile.page_size).unwrap_or(100);
     if page_size == 0 {
-        return Err(ConfigError::BadValue("--page-size must be at least 1".to_string()));
+        return Err(ConfigError::BadValue(
+            "--page-size must be at least 1".to_string(),
+        ));
     }
     let retry = RetryPolicy {
-        max_retries: args.max_retries.or(profile.max_retries).unwrap_or(RetryPolicy::default().max_retries),
+        max_retries: args
+            .max_retries
+            .or(profile.max_retries)
+            .unwrap_or(RetryPolicy::default().max_retries),
         ..RetryPolicy::default()
     };
     let key_file = args.api_key_file.clone().or(profile.api_key_file.clone());
@@ -303,10 +349,17 @@ pub fn resolve(args: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Resul
             api_key: api_key.unwrap_or_else(crate::sandbox::random_key),
         }
     } else {
-        let base_url = match (args.base_url.as_ref().or(profile.base_url.as_ref()), args.tenant.as_ref().or(profile.tenant.as_ref())) {
+        let base_url = match (
+            args.base_url.as_ref().or(profile.base_url.as_ref()),
+            args.tenant.as_ref().or(profile.tenant.as_ref()),
+        ) {
             (Some(url), _) => parse_base_url(url)?,
             (None, Some(tenant)) => {
-                let region = args.region.as_ref().or(profile.region.as_ref()).ok_or(ConfigError::NoRegion)?;
+                let region = args
+                    .region
+                    .as_ref()
+                    .or(profile.region.as_ref())
+                    .ok_or(ConfigError::NoRegion)?;
                 tenant_url(tenant, region)?
             }
             (None, None) => return Err(ConfigError::NoTenant),
@@ -360,7 +413,10 @@ mod tests {
             sandbox: true,
             ..Default::default()
         };
-        assert!(matches!(resolve(&a, &no_env), Err(ConfigError::ConfigRead { .. })));
+        assert!(matches!(
+            resolve(&a, &no_env),
+            Err(ConfigError::ConfigRead { .. })
+        ));
     }
 
     #[test]
@@ -379,7 +435,9 @@ mod tests {
     #[test]
     fn base_urls_are_checked_and_completed() {
         assert_eq!(
-            parse_base_url("https://acme.us.securenvoy.directory").unwrap().path(),
+            parse_base_url("https://acme.us.securenvoy.directory")
+                .unwrap()
+                .path(),
             API_PATH
         );
         assert!(matches!(
@@ -397,15 +455,23 @@ mod tests {
         assert!(matches!(resolve(&a, &no_env), Err(ConfigError::NoKey)));
         let env = |name: &str| (name == API_KEY_ENV).then(|| " from-env \n".to_string());
         let config = resolve(&a, &env).unwrap();
-        let Target::Tenant { api_key, .. } = config.target else { panic!("tenant expected") };
+        let Target::Tenant { api_key, .. } = config.target else {
+            panic!("tenant expected")
+        };
         assert_eq!(api_key.expose_secret(), "from-env");
 
         let dir = tempfile::tempdir().unwrap();
         let key_path = dir.path().join("key");
         std::fs::write(&key_path, "from-file\n").unwrap();
         a.api_key_file = Some(key_path);
-        let Target::Tenant { api_key, .. } = resolve(&a, &env).unwrap().target else { panic!() };
-        assert_eq!(api_key.expose_secret(), "from-file", "an explicit file wins over the environment");
+        let Target::Tenant { api_key, .. } = resolve(&a, &env).unwrap().target else {
+            panic!()
+        };
+        assert_eq!(
+            api_key.expose_secret(),
+            "from-file",
+            "an explicit file wins over the environment"
+        );
     }
 
     #[test]
@@ -421,14 +487,31 @@ mod tests {
             base_url = "https://test.uk.securenvoy.directory/api/user/restapi"
         "#;
         let prod = parse_profile(text, "c.toml", None).unwrap();
-        assert_eq!((prod.tenant.as_deref(), prod.rate), (Some("acme"), Some(4.5)));
+        assert_eq!(
+            (prod.tenant.as_deref(), prod.rate),
+            (Some("acme"), Some(4.5))
+        );
         assert_eq!(prod.auth_scheme, Some(AuthScheme::XApiKey));
-        assert!(parse_profile(text, "c.toml", Some("test")).unwrap().base_url.is_some());
-        assert!(matches!(parse_profile(text, "c.toml", Some("nope")), Err(ConfigError::NoProfile { .. })));
+        assert!(
+            parse_profile(text, "c.toml", Some("test"))
+                .unwrap()
+                .base_url
+                .is_some()
+        );
+        assert!(matches!(
+            parse_profile(text, "c.toml", Some("nope")),
+            Err(ConfigError::NoProfile { .. })
+        ));
         let leaky = "[profiles.prod]\napi_key = \"abc\"\n";
-        assert!(matches!(parse_profile(leaky, "c.toml", Some("prod")), Err(ConfigError::KeyInConfig { .. })));
+        assert!(matches!(
+            parse_profile(leaky, "c.toml", Some("prod")),
+            Err(ConfigError::KeyInConfig { .. })
+        ));
         let typo = "[profiles.prod]\nrat = 3\n";
-        assert!(matches!(parse_profile(typo, "c.toml", Some("prod")), Err(ConfigError::ConfigInvalid { .. })));
+        assert!(matches!(
+            parse_profile(typo, "c.toml", Some("prod")),
+            Err(ConfigError::ConfigInvalid { .. })
+        ));
     }
 
     #[test]

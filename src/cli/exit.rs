@@ -24,11 +24,22 @@ pub fn classify(error: &CommandError) -> (i32, Option<&'static str>) {
         CommandError::Interrupted => (INTERRUPTED, None),
         CommandError::Config(ConfigError::NoKey) => (
             FATAL,
-            Some("put the key in a file readable only by you and pass --api-key-file, or export SEBULK_API_KEY"),
+            Some(
+                "put the key in a file readable only by you and pass --api-key-file, or export SEBULK_API_KEY",
+            ),
         ),
-        CommandError::Config(ConfigError::NoTenant) => (FATAL, Some("try `sebulk --sandbox check` to see sebulk work against the built-in sandbox")),
-        CommandError::Api(ApiError::Unauthorized { .. }) => (FATAL, Some("`sebulk check` tries every auth scheme and says which one the key works with")),
-        CommandError::Api(ApiError::Transport { .. }) => (FATAL, Some("is the tenant reachable from here? `sebulk check` probes it")),
+        CommandError::Config(ConfigError::NoTenant) => (
+            FATAL,
+            Some("try `sebulk --sandbox check` to see sebulk work against the built-in sandbox"),
+        ),
+        CommandError::Api(ApiError::Unauthorized { .. }) => (
+            FATAL,
+            Some("`sebulk check` tries every auth scheme and says which one the key works with"),
+        ),
+        CommandError::Api(ApiError::Transport { .. }) => (
+            FATAL,
+            Some("is the tenant reachable from here? `sebulk check` probes it"),
+        ),
         CommandError::Unusable(_) => (FATAL, None),
         _ => (FATAL, None),
     }

@@ -34,7 +34,13 @@ pub struct Cli {
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
     /// Full API root, e.g. https://acme.uk.securenvoy.directory/api/user/restapi
-    #[arg(long, global = true, env = "SEBULK_BASE_URL", value_name = "URL", help_heading = "Tenant")]
+    #[arg(
+        long,
+        global = true,
+        env = "SEBULK_BASE_URL",
+        value_name = "URL",
+        help_heading = "Tenant"
+    )]
     pub base_url: Option<String>,
 
     /// Tenant name; with --region builds the base URL
@@ -46,11 +52,23 @@ pub struct GlobalArgs {
     pub region: Option<String>,
 
     /// File holding the API key (else env SEBULK_API_KEY); never pass the key itself
-    #[arg(long, global = true, env = "SEBULK_API_KEY_FILE", value_name = "PATH", help_heading = "Tenant")]
+    #[arg(
+        long,
+        global = true,
+        env = "SEBULK_API_KEY_FILE",
+        value_name = "PATH",
+        help_heading = "Tenant"
+    )]
     pub api_key_file: Option<PathBuf>,
 
     /// How the key is sent [default: bearer]
-    #[arg(long, global = true, env = "SEBULK_AUTH_SCHEME", value_enum, help_heading = "Tenant")]
+    #[arg(
+        long,
+        global = true,
+        env = "SEBULK_AUTH_SCHEME",
+        value_enum,
+        help_heading = "Tenant"
+    )]
     pub auth_scheme: Option<AuthScheme>,
 
     /// Named profile from the config file
@@ -58,7 +76,13 @@ pub struct GlobalArgs {
     pub profile: Option<String>,
 
     /// Config file [default: the platform config dir's sebulk/config.toml]
-    #[arg(long, global = true, env = "SEBULK_CONFIG", value_name = "PATH", help_heading = "Tenant")]
+    #[arg(
+        long,
+        global = true,
+        env = "SEBULK_CONFIG",
+        value_name = "PATH",
+        help_heading = "Tenant"
+    )]
     pub config: Option<PathBuf>,
 
     /// Run against a built-in sandbox tenant instead of a real one
@@ -66,7 +90,13 @@ pub struct GlobalArgs {
     pub sandbox: bool,
 
     /// With --sandbox: load and save the sandbox tenant in this file
-    #[arg(long, global = true, value_name = "FILE", requires = "sandbox", help_heading = "Tenant")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        requires = "sandbox",
+        help_heading = "Tenant"
+    )]
     pub sandbox_state: Option<PathBuf>,
 
     /// Requests per second across all workers [default: 10]
@@ -74,7 +104,12 @@ pub struct GlobalArgs {
     pub rate: Option<f64>,
 
     /// Requests in flight at once [default: 8]
-    #[arg(long, global = true, env = "SEBULK_CONCURRENCY", help_heading = "Pacing")]
+    #[arg(
+        long,
+        global = true,
+        env = "SEBULK_CONCURRENCY",
+        help_heading = "Pacing"
+    )]
     pub concurrency: Option<usize>,
 
     /// Retries of a failed request (429, 502-504, network) [default: 5]

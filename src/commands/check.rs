@@ -62,7 +62,12 @@ pub async fn run(config: &Config, args: &CheckArgs) -> Result<Completion, Comman
 }
 
 /// A client for `scheme` that gives up quickly: a probe should answer fast.
-fn probe_client(config: &Config, base_url: &Url, api_key: &SecretString, scheme: AuthScheme) -> Result<Client, CommandError> {
+fn probe_client(
+    config: &Config,
+    base_url: &Url,
+    api_key: &SecretString,
+    scheme: AuthScheme,
+) -> Result<Client, CommandError> {
     let mut settings = config.client_settings(base_url.clone(), api_key.clone());
     settings.auth_scheme = scheme;
     settings.retry = RetryPolicy {
@@ -72,9 +77,15 @@ fn probe_client(config: &Config, base_url: &Url, api_key: &SecretString, scheme:
     Ok(Client::new(&settings)?)
 }
 
-async fn probe_list(client: &Client, endpoint: &str) -> Result<(ListProbe, Vec<(String, String)>), ApiError> {
+async fn probe_list(
+    client: &Client,
+    endpoint: &str,
+) -> Result<(ListProbe, Vec<(String, String)>), ApiError> {
     let reply = client
-        .get_raw(&[endpoint], &[("page", "1".to_string()), ("pageSize", "1".to_string())])
+        .get_raw(
+            &[endpoint],
+            &[("page", "1".to_string()), ("pageSize", "1".to_string())],
+        )
         .await?;
     let latency = reply.elapsed;
     let page = wire::parse_list(&reply.body).map_err(|message| ApiError::Decode {
@@ -112,7 +123,11 @@ pub async fn probe(config: &Config, base_url: Url, api_key: SecretString) -> Che
                 report.reachable = true;
                 report.key_accepted = true;
                 for header in headers {
-                    if !report.rate_limit_headers.iter().any(|(name, _)| *name == header.0) {
+                    if !report
+                        .rate_limit_headers
+                        .iter()
+                        .any(|(name, _)| *name == header.0)
+                    {
                         report.rate_limit_headers.push(header);
                     }
                 }
@@ -124,9 +139,13 @@ pub async fn probe(config: &Config, base_url: Url, api_key: SecretString) -> Che
                     "the key was refused (HTTP {status}) with --auth-scheme {}",
                     config.auth_scheme
                 ));
-                report.working_scheme = other_working_scheme(config, &base_url, &api_key).await.map(|s| s.to_string());
+                report.working_scheme = other_working_scheme(config, &base_url, &api_key)
+                    .await
+                    .map(|s| s.to_string());
                 if let Some(scheme) = &report.working_scheme {
-                    report.problems.push(format!("the key IS accepted with --auth-scheme {scheme}: use that"));
+                    report.problems.push(format!(
+                        "the key IS accepted with --auth-scheme {scheme}: use that"
+                    ));
                 }
                 break;
             }
@@ -141,7 +160,9 @@ pub async fn probe(config: &Config, base_url: Url, api_key: SecretString) -> Che
                 } else {
                     ""
                 };
-                report.problems.push(format!("GET /{endpoint}: {err}{hint}"));
+                report
+                    .problems
+                    .push(format!("GET /{endpoint}: {err}{hint}"));
             }
         }
     }
@@ -149,8 +170,15 @@ pub async fn probe(config: &Config, base_url: Url, api_key: SecretString) -> Che
     report
 }
 
-async fn other_working_scheme(config: &Config, base_url: &Url, api_key: &SecretString) -> Option<AuthScheme> {
-    for scheme in AuthScheme::ALL.into_iter().filter(|s| *s != config.auth_scheme) {
+async fn other_working_scheme(
+    config: &Config,
+    base_url: &Url,
+    api_key: &SecretString,
+) -> Option<AuthScheme> {
+    for scheme in AuthScheme::ALL
+        .into_iter()
+        .filter(|s| *s != config.auth_scheme)
+    {
         let Ok(client) = probe_client(config, base_url, api_key, scheme) else {
             continue;
         };
@@ -167,15 +195,25 @@ fn print_report(out: &mut impl Write, report: &CheckReport) -> std::io::Result<(
     writeln!(out, "reachable    {}", yes_no(report.reachable))?;
     writeln!(out, "key accepted {}", yes_no(report.key_accepted))?;
     for list in &report.lists {
-        let total = list.total.map_or_else(|| "count not given".to_string(), |n| format!("{n} records"));
-        writeln!(out, "  {:<22} {} ms  {}; {}", list.endpoint, list.latency_ms, list.shape, total)?;
+        let total = list
+            .total
+            .map_or_else(|| "count not given".to_string(), |n| format!("{n} records"));
+        writeln!(
+            out,
+            "  {:<22} {} ms  {}; {}",
+            list.endpoint, list.latency_ms, list.shape, total
+        )?;
     }
     if !report.lists.is_empty() {
         let latencies: Vec<u64> = report.lists.iter().map(|l| l.latency_ms).collect();
         let min = latencies.iter().min().copied().unwrap_or_default();
         let max = latencies.iter().max().copied().unwrap_or_default();
         let avg = Duration::from_millis(latencies.iter().sum::<u64>() / latencies.len() as u64);
-        writeln!(out, "latency      min {min} ms, avg {} ms, max {max} ms", avg.as_millis())?;
+        writeln!(
+            out,
+            "latency      min {min} ms, avg {} ms, max {max} ms",
+            avg.as_millis()
+        )?;
     }
     if report.rate_limit_headers.is_empty() {
         writeln!(out, "rate limits  no rate-limit headers seen")?;
@@ -187,7 +225,15 @@ fn print_report(out: &mut impl Write, report: &CheckReport) -> std::io::Result<(
     for problem in &report.problems {
         writeln!(out, "problem      {problem}")?;
     }
-    writeln!(out, "verdict      {}", if report.usable { "usable" } else { "NOT usable" })
+    writeln!(
+        out,
+        "verdict      {}",
+        if report.usable {
+            "usable"
+        } else {
+            "NOT usable"
+        }
+    )
 }
 
 fn yes_no(value: bool) -> &'static str {

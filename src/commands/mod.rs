@@ -65,14 +65,24 @@ impl Connection {
     pub async fn open(config: &Config) -> Result<Self, CommandError> {
         match &config.target {
             Target::Tenant { base_url, api_key } => {
-                let client = Client::new(&config.client_settings(base_url.clone(), api_key.clone()))?;
-                Ok(Connection { client, sandbox: None })
+                let client =
+                    Client::new(&config.client_settings(base_url.clone(), api_key.clone()))?;
+                Ok(Connection {
+                    client,
+                    sandbox: None,
+                })
             }
-            Target::Sandbox { state, api_key } => Self::in_process(config, state.clone(), api_key.clone()).await,
+            Target::Sandbox { state, api_key } => {
+                Self::in_process(config, state.clone(), api_key.clone()).await
+            }
         }
     }
 
-    async fn in_process(config: &Config, state: Option<PathBuf>, api_key: SecretString) -> Result<Self, CommandError> {
+    async fn in_process(
+        config: &Config,
+        state: Option<PathBuf>,
+        api_key: SecretString,
+    ) -> Result<Self, CommandError> {
         let mut sandbox_config = SandboxConfig::local(api_key.clone());
         sandbox_config.auth_scheme = config.auth_scheme;
         sandbox_config.state_file = state;

@@ -7,19 +7,24 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{CommandError, Completion, signals};
+use crate::cli::GlobalArgs;
 use crate::cli::SandboxArgs;
 use crate::cli::config::{API_KEY_ENV, read_key_file};
-use crate::cli::GlobalArgs;
-use crate::model::AuthScheme;
 use crate::sandbox::{self, Faults, SandboxConfig, Seed};
 
 /// The key the sandbox demands, and where the user can find it.
-fn sandbox_key(global: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<(SecretString, Option<String>), CommandError> {
+fn sandbox_key(
+    global: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(SecretString, Option<String>), CommandError> {
     if let Some(path) = &global.api_key_file {
         return Ok((read_key_file(path)?, Some(path.display().to_string())));
     }
     if let Some(key) = env(API_KEY_ENV).filter(|k| !k.trim().is_empty()) {
-        return Ok((SecretString::from(key.trim().to_string()), Some(format!("${API_KEY_ENV}"))));
+        return Ok((
+            SecretString::from(key.trim().to_string()),
+            Some(format!("${API_KEY_ENV}")),
+        ));
     }
     Ok((sandbox::random_key(), None))
 }
@@ -37,12 +42,17 @@ fn write_key_file(key: &SecretString, port: u16) -> Result<PathBuf, CommandError
     let mut file = options
         .open(&path)
         .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))?;
-    writeln!(file, "{}", key.expose_secret()).map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))?;
+    writeln!(file, "{}", key.expose_secret())
+        .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))?;
     Ok(path)
 }
 
 /// Runs the sandbox until interrupted.
-pub async fn run(global: &GlobalArgs, args: &SandboxArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Completion, CommandError> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &SandboxArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Completion, CommandError> {
     if !args.listen.ip().is_loopback() {
         return Err(crate::cli::config::ConfigError::BadValue(format!(
             "the sandbox serves plain http and listens on loopback addresses only, not {}",
@@ -59,7 +69,7 @@ pub async fn run(global: &GlobalArgs, args: &SandboxArgs, env: &dyn Fn(&str) -> 
     let config = SandboxConfig {
         listen: args.listen,
         api_key: api_key.clone(),
-        auth_scheme: global.auth_scheme.unwrap_or(AuthScheme::default()),
+        auth_scheme: global.auth_scheme.unwrap_or_default(),
         seed,
         state_file: args.state.clone(),
         faults: Faults {
@@ -78,7 +88,11 @@ pub async fn run(global: &GlobalArgs, args: &SandboxArgs, env: &dyn Fn(&str) -> 
         Some(source) => format!("the key in {source}"),
         None => {
             let path = write_key_file(&api_key, handle.base_url().port().unwrap_or(0))?;
-            format!("the key in {} (export {API_KEY_ENV}=$(cat {}))", path.display(), path.display())
+            format!(
+                "the key in {} (export {API_KEY_ENV}=$(cat {}))",
+                path.display(),
+                path.display()
+            )
         }
     };
     let tenant = handle.tenant();
@@ -89,7 +103,14 @@ pub async fn run(global: &GlobalArgs, args: &SandboxArgs, env: &dyn Fn(&str) -> 
         tenant.groups().count(),
         tenant.applications().count(),
     );
-    eprintln!("stop with Ctrl-C{}", if args.state.is_some() { " (the state file is saved)" } else { "" });
+    eprintln!(
+        "stop with Ctrl-C{}",
+        if args.state.is_some() {
+            " (the state file is saved)"
+        } else {
+            ""
+        }
+    );
     tokio::select! {
         () = signals::terminated() => {}
         () = handle.wait_stopped() => {}

@@ -70,7 +70,11 @@ pub struct Permit<'a> {
 impl Throttle {
     /// A gate for `rate` requests per second with at most `concurrency` in flight.
     pub fn new(rate: f64, concurrency: usize) -> Arc<Self> {
-        let rate = if rate.is_finite() && rate > 0.0 { rate } else { 1.0 };
+        let rate = if rate.is_finite() && rate > 0.0 {
+            rate
+        } else {
+            1.0
+        };
         Arc::new(Throttle {
             in_flight: Semaphore::new(concurrency.max(1)),
             max_rate: rate,
@@ -88,7 +92,9 @@ impl Throttle {
 
     fn state(&self) -> MutexGuard<'_, RateState> {
         // The state holds plain numbers; a panic elsewhere cannot leave it torn.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Waits for a slot, the end of any pause, and a share of the rate.
@@ -114,7 +120,10 @@ impl Throttle {
                 () = self.stop.cancelled() => return Err(self.stopped()),
             }
             // A 429 may have paused the pool while we waited for the rate.
-            let paused = self.state().paused_until.is_some_and(|until| until > Instant::now());
+            let paused = self
+                .state()
+                .paused_until
+                .is_some_and(|until| until > Instant::now());
             if !paused {
                 return Ok(Permit { _slot: slot });
             }

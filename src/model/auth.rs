@@ -71,7 +71,8 @@ impl AuthScheme {
 
 fn strip_prefix_ci<'a>(value: &'a str, prefix: &str) -> Option<&'a str> {
     let head = value.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &value[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &value[prefix.len()..])
 }
 
 impl fmt::Display for AuthScheme {
@@ -109,8 +110,14 @@ mod tests {
     #[test]
     fn schemes_do_not_accept_each_other() {
         let bearer = AuthScheme::Bearer.header_value("abc");
-        assert_eq!(AuthScheme::ApikeyBase64.extract_key("authorization", &bearer), None);
-        assert_eq!(AuthScheme::XApiKey.extract_key("authorization", &bearer), None);
+        assert_eq!(
+            AuthScheme::ApikeyBase64.extract_key("authorization", &bearer),
+            None
+        );
+        assert_eq!(
+            AuthScheme::XApiKey.extract_key("authorization", &bearer),
+            None
+        );
         assert_eq!("X-API-KEY".parse::<AuthScheme>(), Ok(AuthScheme::XApiKey));
     }
 }

@@ -283,7 +283,10 @@ const ALIASES: &[(&str, &str)] = &[
     ("Brunei", "Brunei Darussalam"),
     ("Palestine", "Palestine, State of"),
     ("Vatican", "Holy See"),
-    ("Democratic Republic of the Congo", "Congo, Democratic Republic of the"),
+    (
+        "Democratic Republic of the Congo",
+        "Congo, Democratic Republic of the",
+    ),
 ];
 
 /// Whether `name` is exactly one of the API's country names.
@@ -335,7 +338,10 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for (name, a2, a3) in COUNTRIES {
             assert!(a2.len() == 2 && a3.len() == 3, "{name}");
-            assert!(seen.insert(*a2) && seen.insert(*a3), "duplicate code for {name}");
+            assert!(
+                seen.insert(*a2) && seen.insert(*a3),
+                "duplicate code for {name}"
+            );
         }
         for (alias, name) in ALIASES {
             assert!(is_api_name(name), "alias {alias} points at a known name");

@@ -39,17 +39,18 @@ pub fn text_problem(wire_name: &str, value: &str) -> Option<String> {
     let limit = max_length(wire_name);
     let length = value.chars().count();
     if length > limit {
-        return Some(format!("is {length} characters long; at most {limit} allowed"));
+        return Some(format!(
+            "is {length} characters long; at most {limit} allowed"
+        ));
     }
     if value.chars().any(|c| c.is_control()) {
         return Some("contains control characters".to_string());
     }
     match wire_name {
         "email" => email_problem(value),
-        "userType" if !USER_TYPES.contains(&value) => Some(format!(
-            "must be one of {}",
-            USER_TYPES.join(", ")
-        )),
+        "userType" if !USER_TYPES.contains(&value) => {
+            Some(format!("must be one of {}", USER_TYPES.join(", ")))
+        }
         "country" if !super::country::is_api_name(value) => {
             Some("is not one of the API's country names".to_string())
         }

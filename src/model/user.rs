@@ -263,7 +263,10 @@ mod tests {
         let json = r#"{"id":"7","username":"ana","email":"ana@example.com","lastLogin":"2026-01-01","isEnabled":true}"#;
         let user: User = serde_json::from_str(json).unwrap();
         assert_eq!(user.fields.username.as_deref(), Some("ana"));
-        assert_eq!(user.extra.get("lastLogin"), Some(&Value::from("2026-01-01")));
+        assert_eq!(
+            user.extra.get("lastLogin"),
+            Some(&Value::from("2026-01-01"))
+        );
         let body = serde_json::to_value(UserWrite::from_user(&user)).unwrap();
         assert_eq!(body["lastLogin"], "2026-01-01");
         assert_eq!(body["isEnabled"], true);
@@ -283,7 +286,10 @@ mod tests {
             ..Default::default()
         };
         assert!(!format!("{opts:?}").contains("hunter2"));
-        assert_eq!(serde_json::to_value(&opts).unwrap()["password"], "hunter2-secret");
+        assert_eq!(
+            serde_json::to_value(&opts).unwrap()["password"],
+            "hunter2-secret"
+        );
     }
 
     #[test]

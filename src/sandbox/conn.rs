@@ -89,11 +89,18 @@ pub struct CuttableStream {
 }
 
 fn cut_error() -> io::Error {
-    io::Error::new(io::ErrorKind::ConnectionReset, "sandbox dropped the connection")
+    io::Error::new(
+        io::ErrorKind::ConnectionReset,
+        "sandbox dropped the connection",
+    )
 }
 
 impl AsyncRead for CuttableStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if this.tag.is_cut() {
             return Poll::Ready(Err(cut_error()));
@@ -103,7 +110,11 @@ impl AsyncRead for CuttableStream {
 }
 
 impl AsyncWrite for CuttableStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if this.tag.is_cut() {
             return Poll::Ready(Err(cut_error()));

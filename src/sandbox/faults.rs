@@ -44,7 +44,11 @@ impl RateWindow {
     /// Admits a request, or says how long until one would be admitted.
     fn admit(&mut self, limit: u32, now: Instant) -> Result<u32, Duration> {
         let window = Duration::from_secs(1);
-        while self.accepted.front().is_some_and(|t| now.duration_since(*t) >= window) {
+        while self
+            .accepted
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
             self.accepted.pop_front();
         }
         if self.accepted.len() >= limit as usize {
@@ -66,7 +70,11 @@ pub(crate) fn chance(shared: &Shared, probability: f64) -> bool {
 }
 
 /// The middleware in front of every route.
-pub(crate) async fn gate(State(shared): State<std::sync::Arc<Shared>>, request: Request, next: Next) -> Response {
+pub(crate) async fn gate(
+    State(shared): State<std::sync::Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
     shared.counters.requests.fetch_add(1, Ordering::Relaxed);
     let faults = &shared.config.faults;
     if !faults.latency.is_zero() {
@@ -99,7 +107,10 @@ pub(crate) async fn gate(State(shared): State<std::sync::Arc<Shared>>, request: 
     }
     if chance(&shared, faults.fail_rate) {
         shared.counters.failed.fetch_add(1, Ordering::Relaxed);
-        return error_response(StatusCode::SERVICE_UNAVAILABLE, "service temporarily unavailable");
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service temporarily unavailable",
+        );
     }
     if !authorized(&shared, &request) {
         return error_response(StatusCode::UNAUTHORIZED, "missing or invalid API key");
@@ -140,7 +151,9 @@ mod tests {
         for i in 0..3 {
             assert_eq!(window.admit(3, start), Ok(2 - i));
         }
-        let wait = window.admit(3, start + Duration::from_millis(400)).unwrap_err();
+        let wait = window
+            .admit(3, start + Duration::from_millis(400))
+            .unwrap_err();
         assert_eq!(wait, Duration::from_millis(600));
         assert!(window.admit(3, start + Duration::from_secs(1)).is_ok());
     }

@@ -166,7 +166,11 @@ impl SandboxHandle {
 
     /// A copy of the tenant as it is now.
     pub fn tenant(&self) -> Tenant {
-        self.shared.tenant.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared
+            .tenant
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn counters(&self) -> CounterSnapshot {
@@ -205,11 +209,14 @@ fn initial_tenant(config: &SandboxConfig) -> Result<Tenant, SandboxError> {
     }
     match &config.seed {
         Seed::Demo => {
-            let file: TenantFile = serde_json::from_str(DEMO_TENANT).map_err(|e| SandboxError::Demo(e.to_string()))?;
+            let file: TenantFile =
+                serde_json::from_str(DEMO_TENANT).map_err(|e| SandboxError::Demo(e.to_string()))?;
             Tenant::from_file(file, id_seed).map_err(SandboxError::Demo)
         }
         Seed::File(path) => Ok(Tenant::load(path, id_seed)?),
-        Seed::Empty => Tenant::from_file(TenantFile::default(), id_seed).map_err(SandboxError::Demo),
+        Seed::Empty => {
+            Tenant::from_file(TenantFile::default(), id_seed).map_err(SandboxError::Demo)
+        }
     }
 }
 
@@ -218,7 +225,11 @@ fn save_if_dirty(shared: &Shared) -> Result<(), TenantFileError> {
         return Ok(());
     };
     if shared.dirty.swap(false, Ordering::AcqRel) || !path.exists() {
-        let tenant = shared.tenant.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let tenant = shared
+            .tenant
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if let Err(err) = tenant.save(path) {
             shared.dirty.store(true, Ordering::Release);
             return Err(err);
@@ -240,7 +251,8 @@ pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError>
         addr: config.listen,
         source,
     })?;
-    let base_url = Url::parse(&format!("http://{local}{API_ROOT}")).map_err(|e| SandboxError::Demo(e.to_string()))?;
+    let base_url = Url::parse(&format!("http://{local}{API_ROOT}"))
+        .map_err(|e| SandboxError::Demo(e.to_string()))?;
     let shared = Arc::new(Shared {
         tenant: Mutex::new(tenant),
         rng: Mutex::new(StdRng::seed_from_u64(config.faults.seed)),
@@ -252,7 +264,10 @@ pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError>
     let app = Router::new()
         .nest(API_ROOT, routes::router())
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "no such endpoint") })
-        .layer(axum::middleware::from_fn_with_state(shared.clone(), faults::gate))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            faults::gate,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared.clone());
     let stop = CancellationToken::new();
@@ -298,6 +313,10 @@ pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError>
 pub fn random_key() -> SecretString {
     use rand::Rng;
     use rand::distr::Alphanumeric;
-    let key: String = rand::rng().sample_iter(Alphanumeric).take(40).map(char::from).collect();
+    let key: String = rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
     SecretString::from(format!("sandbox-{key}"))
 }

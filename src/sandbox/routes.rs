@@ -37,25 +37,49 @@ impl IntoResponse for Rejection {
 pub fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
-        .route("/users/username/{username}", get(get_user_by_username).delete(delete_user_by_username))
-        .route("/users/{id}", get(get_user).put(update_user).delete(delete_user))
+        .route(
+            "/users/username/{username}",
+            get(get_user_by_username).delete(delete_user_by_username),
+        )
+        .route(
+            "/users/{id}",
+            get(get_user).put(update_user).delete(delete_user),
+        )
         .route("/users/{id}/groups", get(user_groups))
         .route("/users/{id}/applications", get(user_applications))
         .route("/users/{id}/assigngroups", post(user_assign_groups))
         .route("/users/{id}/removegroups", post(user_remove_groups))
-        .route("/users/{id}/assignapplications", post(user_assign_applications))
-        .route("/users/{id}/removeapplications", post(user_remove_applications))
+        .route(
+            "/users/{id}/assignapplications",
+            post(user_assign_applications),
+        )
+        .route(
+            "/users/{id}/removeapplications",
+            post(user_remove_applications),
+        )
         .route("/credentials/setpassword/{id}", post(set_password))
-        .route("/credentials/{id}", get(get_credentials).post(set_credentials))
+        .route(
+            "/credentials/{id}",
+            get(get_credentials).post(set_credentials),
+        )
         .route("/groups", get(list_groups).post(create_group))
-        .route("/groups/{id}", get(get_group).put(update_group).delete(delete_group))
+        .route(
+            "/groups/{id}",
+            get(get_group).put(update_group).delete(delete_group),
+        )
         .route("/groups/{id}/users", get(group_users))
         .route("/groups/{id}/assignusers", post(group_assign_users))
         .route("/groups/{id}/removeusers", post(group_remove_users))
         .route("/applications", get(list_applications))
         .route("/applications/{id}/users", get(application_users))
-        .route("/applications/{id}/assignusers", post(application_assign_users))
-        .route("/applications/{id}/removeusers", post(application_remove_users))
+        .route(
+            "/applications/{id}/assignusers",
+            post(application_assign_users),
+        )
+        .route(
+            "/applications/{id}/removeusers",
+            post(application_remove_users),
+        )
 }
 
 fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
@@ -75,13 +99,17 @@ fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, Rejection> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !content_type.to_ascii_lowercase().starts_with("application/json") {
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
         return Err(Rejection {
             status: 415,
             message: "Content-Type must be application/json".to_string(),
         });
     }
-    serde_json::from_slice(&body).map_err(|err| Rejection::bad_request(format!("malformed JSON: {err}")))
+    serde_json::from_slice(&body)
+        .map_err(|err| Rejection::bad_request(format!("malformed JSON: {err}")))
 }
 
 fn params(query: Params) -> Result<HashMap<String, String>, Rejection> {
@@ -96,7 +124,10 @@ impl Shared {
     }
 
     /// Runs a change; a successful one counts as a write and marks the state dirty.
-    fn write<T>(&self, f: impl FnOnce(&mut Tenant) -> Result<T, Rejection>) -> Result<T, Rejection> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Tenant) -> Result<T, Rejection>,
+    ) -> Result<T, Rejection> {
         let result = f(&mut self.tenant.lock().unwrap_or_else(|p| p.into_inner()));
         if result.is_ok() {
             self.counters.writes.fetch_add(1, Ordering::Relaxed);
@@ -117,17 +148,26 @@ struct ListParams {
 }
 
 impl ListParams {
-    fn parse(shared: &Shared, query: &HashMap<String, String>, sort_fields: &[&str]) -> Result<Self, Rejection> {
+    fn parse(
+        shared: &Shared,
+        query: &HashMap<String, String>,
+        sort_fields: &[&str],
+    ) -> Result<Self, Rejection> {
         let number = |name: &str, default: usize| -> Result<usize, Rejection> {
             match query.get(name) {
                 None => Ok(default),
                 Some(text) => match text.trim().parse::<usize>() {
                     Ok(n) if n >= 1 => Ok(n),
-                    _ => Err(Rejection::bad_request(format!("{name}: must be a whole number of at least 1"))),
+                    _ => Err(Rejection::bad_request(format!(
+                        "{name}: must be a whole number of at least 1"
+                    ))),
                 },
             }
         };
-        let sort = query.get("sort").cloned().unwrap_or_else(|| "id".to_string());
+        let sort = query
+            .get("sort")
+            .cloned()
+            .unwrap_or_else(|| "id".to_string());
         if !sort_fields.iter().any(|f| f.eq_ignore_ascii_case(&sort)) {
             return Err(Rejection::bad_request(format!(
                 "sort: unknown field '{sort}' (one of {})",
@@ -166,7 +206,9 @@ impl ListParams {
                 })
                 .unwrap_or_default()
         };
-        records.sort_by(|(id_a, a), (id_b, b)| sort_key(a).cmp(&sort_key(b)).then_with(|| id_a.cmp(id_b)));
+        records.sort_by(|(id_a, a), (id_b, b)| {
+            sort_key(a).cmp(&sort_key(b)).then_with(|| id_a.cmp(id_b))
+        });
         if self.descending {
             records.reverse();
         }
@@ -183,7 +225,12 @@ impl ListParams {
 }
 
 /// A list answer in the configured shape.
-fn list_answer(shared: &Shared, items: Vec<Value>, total: usize, paging: Option<&ListParams>) -> Response {
+fn list_answer(
+    shared: &Shared,
+    items: Vec<Value>,
+    total: usize,
+    paging: Option<&ListParams>,
+) -> Response {
     let shape = shared.config.list_shape;
     let body = match shape.items_key() {
         None => Value::Array(items),
@@ -202,15 +249,25 @@ fn list_answer(shared: &Shared, items: Vec<Value>, total: usize, paging: Option<
 }
 
 fn to_values<T: Serialize>(records: &[T]) -> Vec<Value> {
-    records.iter().filter_map(|r| serde_json::to_value(r).ok()).collect()
+    records
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect()
 }
 
 /// Case-insensitive "contains" on each given filter.
-fn matches_filters(query: &HashMap<String, String>, filters: &[&str], value_of: impl Fn(&str) -> Option<String>) -> bool {
-    filters.iter().all(|name| match query.get(*name).filter(|v| !v.is_empty()) {
-        None => true,
-        Some(wanted) => value_of(name).is_some_and(|have| have.to_lowercase().contains(&wanted.to_lowercase())),
-    })
+fn matches_filters(
+    query: &HashMap<String, String>,
+    filters: &[&str],
+    value_of: impl Fn(&str) -> Option<String>,
+) -> bool {
+    filters
+        .iter()
+        .all(|name| match query.get(*name).filter(|v| !v.is_empty()) {
+            None => true,
+            Some(wanted) => value_of(name)
+                .is_some_and(|have| have.to_lowercase().contains(&wanted.to_lowercase())),
+        })
 }
 
 // ---- users ----
@@ -242,7 +299,10 @@ async fn get_user(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> 
     Ok(json(StatusCode::OK, &user))
 }
 
-async fn get_user_by_username(State(shared): State<Arc<Shared>>, Path(username): Path<String>) -> Answer {
+async fn get_user_by_username(
+    State(shared): State<Arc<Shared>>,
+    Path(username): Path<String>,
+) -> Answer {
     let user = shared.read(|t| t.user_by_username(&username).map(StoredUser::public))?;
     Ok(json(StatusCode::OK, &user))
 }
@@ -267,7 +327,12 @@ async fn create_user(
     Ok(response)
 }
 
-async fn update_user(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Answer {
+async fn update_user(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
     shared.read(|t| t.user(&id).map(drop))?;
     let body = json_body(&headers, body)?;
     let (fields, password) = validate::user_body(&body)?;
@@ -280,7 +345,10 @@ async fn delete_user(State(shared): State<Arc<Shared>>, Path(id): Path<String>) 
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn delete_user_by_username(State(shared): State<Arc<Shared>>, Path(username): Path<String>) -> Answer {
+async fn delete_user_by_username(
+    State(shared): State<Arc<Shared>>,
+    Path(username): Path<String>,
+) -> Answer {
     shared.write(|t| {
         let id = t.user_by_username(&username)?.id.clone();
         t.delete_user(&id)
@@ -299,7 +367,15 @@ async fn user_applications(State(shared): State<Arc<Shared>>, Path(id): Path<Str
 }
 
 /// One membership change, from either side.
-fn membership(shared: &Shared, kind: MembershipKind, add: bool, path_is_user: bool, id: &String, headers: &HeaderMap, body: Body) -> Answer {
+fn membership(
+    shared: &Shared,
+    kind: MembershipKind,
+    add: bool,
+    path_is_user: bool,
+    id: &String,
+    headers: &HeaderMap,
+    body: Body,
+) -> Answer {
     // An unknown id in the path is a 404 before the body is even read.
     shared.read(|t| {
         if path_is_user {
@@ -324,28 +400,68 @@ fn membership(shared: &Shared, kind: MembershipKind, add: bool, path_is_user: bo
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn user_assign_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+async fn user_assign_groups(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    b: Body,
+) -> Answer {
     membership(&s, MembershipKind::Group, true, true, &id, &h, b)
 }
-async fn user_remove_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+async fn user_remove_groups(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    b: Body,
+) -> Answer {
     membership(&s, MembershipKind::Group, false, true, &id, &h, b)
 }
-async fn user_assign_applications(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+async fn user_assign_applications(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    b: Body,
+) -> Answer {
     membership(&s, MembershipKind::Application, true, true, &id, &h, b)
 }
-async fn user_remove_applications(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+async fn user_remove_applications(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    b: Body,
+) -> Answer {
     membership(&s, MembershipKind::Application, false, true, &id, &h, b)
 }
-async fn group_assign_users(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+async fn group_assign_users(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    b: Body,
+) -> Answer {
     membership(&s, MembershipKind::Group, true, false, &id, &h, b)
 }
-async fn group_remove_users(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+async fn group_remove_users(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    b: Body,
+) -> Answer {
     membership(&s, MembershipKind::Group, false, false, &id, &h, b)
 }
-async fn application_assign_users(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+async fn application_assign_users(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    b: Body,
+) -> Answer {
     membership(&s, MembershipKind::Application, true, false, &id, &h, b)
 }
-async fn application_remove_users(State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body) -> Answer {
+async fn application_remove_users(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    b: Body,
+) -> Answer {
     membership(&s, MembershipKind::Application, false, false, &id, &h, b)
 }
 
@@ -356,14 +472,24 @@ async fn get_credentials(State(shared): State<Arc<Shared>>, Path(id): Path<Strin
     Ok(json(StatusCode::OK, &credentials))
 }
 
-async fn set_credentials(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Answer {
+async fn set_credentials(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
     shared.read(|t| t.user(&id).map(drop))?;
     let credentials = validate::credentials_body(&json_body(&headers, body)?)?;
     shared.write(|t| t.set_credentials(&id, &credentials))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn set_password(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Answer {
+async fn set_password(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
     shared.read(|t| t.user(&id).map(drop))?;
     let options = validate::set_password_body(&json_body(&headers, body)?)?;
     shared.write(|t| t.set_password(&id, &options))?;
@@ -374,7 +500,11 @@ async fn set_password(State(shared): State<Arc<Shared>>, Path(id): Path<String>,
 
 async fn list_groups(State(shared): State<Arc<Shared>>, query: Params) -> Answer {
     let query = params(query)?;
-    let paging = ListParams::parse(&shared, &query, &["id", "name", "description", "enforceSecondFactor"])?;
+    let paging = ListParams::parse(
+        &shared,
+        &query,
+        &["id", "name", "description", "enforceSecondFactor"],
+    )?;
     let records = shared.read(|tenant| {
         tenant
             .groups()
@@ -411,7 +541,12 @@ async fn create_group(
     Ok(json(StatusCode::CREATED, &group))
 }
 
-async fn update_group(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Answer {
+async fn update_group(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
     shared.read(|t| t.group(&id).map(drop))?;
     let group = validate::group_body(&json_body(&headers, body)?)?;
     let group = shared.write(|t| t.replace_group(&id, group))?;

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::validate::Rejection;
-use crate::model::{Application, Credentials, Factor, Group, GroupWrite, PasswordOptions, User, UserFields};
+use crate::model::{
+    Application, Credentials, Factor, Group, GroupWrite, PasswordOptions, User, UserFields,
+};
 
 /// What the tenant remembers of a user's password: never the password.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,8 +146,12 @@ impl Tenant {
                 description: group.description.clone(),
                 enforce_second_factor: group.enforce_second_factor,
             };
-            tenant.check_group_name(&body.name, None).map_err(|r| r.message)?;
-            tenant.group_members.insert(group.id.clone(), BTreeSet::new());
+            tenant
+                .check_group_name(&body.name, None)
+                .map_err(|r| r.message)?;
+            tenant
+                .group_members
+                .insert(group.id.clone(), BTreeSet::new());
             tenant.groups.insert(group.id.clone(), group);
         }
         for mut app in file.applications {
@@ -163,20 +169,32 @@ impl Tenant {
             if username.is_empty() {
                 return Err(format!("user {} has no username", user.id));
             }
-            if tenant.by_username.insert(key(&username), user.id.clone()).is_some() {
+            if tenant
+                .by_username
+                .insert(key(&username), user.id.clone())
+                .is_some()
+            {
                 return Err(format!("username '{username}' appears twice"));
             }
             for group in std::mem::take(&mut user.groups) {
                 let id = tenant
                     .resolve_group(&group)
                     .ok_or_else(|| format!("user '{username}' names unknown group '{group}'"))?;
-                tenant.group_members.entry(id).or_default().insert(user.id.clone());
+                tenant
+                    .group_members
+                    .entry(id)
+                    .or_default()
+                    .insert(user.id.clone());
             }
             for app in std::mem::take(&mut user.applications) {
-                let id = tenant
-                    .resolve_application(&app)
-                    .ok_or_else(|| format!("user '{username}' names unknown application '{app}'"))?;
-                tenant.app_members.entry(id).or_default().insert(user.id.clone());
+                let id = tenant.resolve_application(&app).ok_or_else(|| {
+                    format!("user '{username}' names unknown application '{app}'")
+                })?;
+                tenant
+                    .app_members
+                    .entry(id)
+                    .or_default()
+                    .insert(user.id.clone());
             }
             tenant.users.insert(user.id.clone(), user);
         }
@@ -190,11 +208,15 @@ impl Tenant {
             path: shown.clone(),
             source,
         })?;
-        let file: TenantFile = serde_json::from_str(&text).map_err(|err| TenantFileError::Invalid {
-            path: shown.clone(),
-            message: err.to_string(),
-        })?;
-        Tenant::from_file(file, id_seed).map_err(|message| TenantFileError::Invalid { path: shown, message })
+        let file: TenantFile =
+            serde_json::from_str(&text).map_err(|err| TenantFileError::Invalid {
+                path: shown.clone(),
+                message: err.to_string(),
+            })?;
+        Tenant::from_file(file, id_seed).map_err(|message| TenantFileError::Invalid {
+            path: shown,
+            message,
+        })
     }
 
     /// The tenant as a file, memberships recorded by id.
@@ -202,7 +224,11 @@ impl Tenant {
         let mut users: Vec<StoredUser> = self.users.values().cloned().collect();
         for user in &mut users {
             user.groups = self.groups_of(&user.id).into_iter().map(|g| g.id).collect();
-            user.applications = self.applications_of(&user.id).into_iter().map(|a| a.id).collect();
+            user.applications = self
+                .applications_of(&user.id)
+                .into_iter()
+                .map(|a| a.id)
+                .collect();
         }
         TenantFile {
             groups: self.groups.values().cloned().collect(),
@@ -219,7 +245,10 @@ impl Tenant {
             path: shown.clone(),
             source,
         };
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
         serde_json::to_writer_pretty(&mut temp, &self.to_file())
             .map_err(|err| write_error(std::io::Error::other(err)))?;
@@ -244,7 +273,10 @@ impl Tenant {
         if self.groups.contains_key(name_or_id) {
             return Some(name_or_id.to_string());
         }
-        self.groups.values().find(|g| g.name == name_or_id).map(|g| g.id.clone())
+        self.groups
+            .values()
+            .find(|g| g.name == name_or_id)
+            .map(|g| g.id.clone())
     }
 
     fn resolve_application(&self, name_or_id: &str) -> Option<String> {
@@ -367,7 +399,9 @@ impl Tenant {
             .values()
             .any(|g| g.name.eq_ignore_ascii_case(name) && Some(g.id.as_str()) != except);
         if taken {
-            return Err(Rejection::conflict(format!("name: group '{name}' already exists")));
+            return Err(Rejection::conflict(format!(
+                "name: group '{name}' already exists"
+            )));
         }
         Ok(())
     }
@@ -384,7 +418,11 @@ impl Tenant {
     }
 
     /// Creates a user from a validated body.
-    pub fn create_user(&mut self, fields: UserFields, password: &PasswordOptions) -> Result<User, Rejection> {
+    pub fn create_user(
+        &mut self,
+        fields: UserFields,
+        password: &PasswordOptions,
+    ) -> Result<User, Rejection> {
         let username = fields.username.clone().unwrap_or_default();
         self.check_username_free(&username, None)?;
         let id = self.fresh_id();
@@ -435,7 +473,11 @@ impl Tenant {
         if let Some(username) = user.fields.username {
             self.by_username.remove(&key(&username));
         }
-        for members in self.group_members.values_mut().chain(self.app_members.values_mut()) {
+        for members in self
+            .group_members
+            .values_mut()
+            .chain(self.app_members.values_mut())
+        {
             members.remove(id);
         }
         Ok(())
@@ -450,9 +492,15 @@ impl Tenant {
         Ok(())
     }
 
-    pub fn set_credentials(&mut self, id: &str, credentials: &Credentials) -> Result<(), Rejection> {
+    pub fn set_credentials(
+        &mut self,
+        id: &str,
+        credentials: &Credentials,
+    ) -> Result<(), Rejection> {
         if !credentials.id.is_empty() && credentials.id != id {
-            return Err(Rejection::bad_request("id: does not match the user id in the path"));
+            return Err(Rejection::bad_request(
+                "id: does not match the user id in the path",
+            ));
         }
         let user = self
             .users
@@ -628,19 +676,29 @@ mod tests {
     #[test]
     fn usernames_are_unique_ignoring_case() {
         let mut tenant = Tenant::default();
-        tenant.create_user(fields("ana"), &PasswordOptions::default()).unwrap();
-        let err = tenant.create_user(fields("ANA"), &PasswordOptions::default()).unwrap_err();
+        tenant
+            .create_user(fields("ana"), &PasswordOptions::default())
+            .unwrap();
+        let err = tenant
+            .create_user(fields("ANA"), &PasswordOptions::default())
+            .unwrap_err();
         assert_eq!(err.status, 409);
     }
 
     #[test]
     fn renames_free_the_old_username() {
         let mut tenant = Tenant::default();
-        let ana = tenant.create_user(fields("ana"), &PasswordOptions::default()).unwrap();
-        tenant.replace_user(&ana.id, fields("ana.lopez"), &PasswordOptions::default()).unwrap();
+        let ana = tenant
+            .create_user(fields("ana"), &PasswordOptions::default())
+            .unwrap();
+        tenant
+            .replace_user(&ana.id, fields("ana.lopez"), &PasswordOptions::default())
+            .unwrap();
         assert!(tenant.user_by_username("ana").is_err());
         assert!(tenant.user_by_username("Ana.Lopez").is_ok());
-        tenant.create_user(fields("ana"), &PasswordOptions::default()).unwrap();
+        tenant
+            .create_user(fields("ana"), &PasswordOptions::default())
+            .unwrap();
     }
 
     #[test]
@@ -652,8 +710,12 @@ mod tests {
                 ..Default::default()
             })
             .unwrap();
-        let ana = tenant.create_user(fields("ana"), &PasswordOptions::default()).unwrap();
-        let bo = tenant.create_user(fields("bo"), &PasswordOptions::default()).unwrap();
+        let ana = tenant
+            .create_user(fields("ana"), &PasswordOptions::default())
+            .unwrap();
+        let bo = tenant
+            .create_user(fields("bo"), &PasswordOptions::default())
+            .unwrap();
         tenant
             .change_memberships(Membership {
                 kind: MembershipKind::Group,
@@ -678,7 +740,9 @@ mod tests {
                 ..Default::default()
             })
             .unwrap();
-        let ana = tenant.create_user(fields("ana"), &PasswordOptions::default()).unwrap();
+        let ana = tenant
+            .create_user(fields("ana"), &PasswordOptions::default())
+            .unwrap();
         let err = tenant
             .change_memberships(Membership {
                 kind: MembershipKind::Group,

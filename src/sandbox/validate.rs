@@ -98,7 +98,9 @@ pub fn user_body(body: &Value) -> Result<(UserFields, PasswordOptions), Rejectio
                     return Err(Rejection::bad_request(format!("{name}: {problem}")));
                 }
             }
-        } else if BOOL_FIELDS.contains(&name) || (PASSWORD_FIELDS.contains(&name) && name != "password") {
+        } else if BOOL_FIELDS.contains(&name)
+            || (PASSWORD_FIELDS.contains(&name) && name != "password")
+        {
             expect_bool(name, value)?;
         } else if name == "password" {
             if let Some(password) = expect_string(name, value)?
@@ -145,7 +147,9 @@ fn aliases(value: &Value) -> Result<(), Rejection> {
             for item in items {
                 let alias = expect_string("aliases", item)?.unwrap_or_default();
                 if alias.is_empty() || alias.chars().count() > rules::max_length("username") {
-                    return Err(Rejection::bad_request("aliases: each alias must be 1 to 256 characters"));
+                    return Err(Rejection::bad_request(
+                        "aliases: each alias must be 1 to 256 characters",
+                    ));
                 }
             }
             Ok(())
@@ -169,9 +173,9 @@ fn custom_attributes(value: &Value) -> Result<(), Rejection> {
         }
     };
     for item in items {
-        let entry = item
-            .as_object()
-            .ok_or_else(|| Rejection::bad_request("customAttributes: each entry must be an object"))?;
+        let entry = item.as_object().ok_or_else(|| {
+            Rejection::bad_request("customAttributes: each entry must be an object")
+        })?;
         for (key, value) in entry {
             match key.as_str() {
                 "id" | "value" => {
@@ -243,7 +247,9 @@ pub fn group_body(body: &Value) -> Result<GroupWrite, Rejection> {
                 if let Some(text) = expect_string(field, value)?
                     && text.chars().count() > 256
                 {
-                    return Err(Rejection::bad_request(format!("{field}: at most 256 characters")));
+                    return Err(Rejection::bad_request(format!(
+                        "{field}: at most 256 characters"
+                    )));
                 }
             }
             "enforceSecondFactor" => expect_bool(field, value)?,
@@ -251,7 +257,10 @@ pub fn group_body(body: &Value) -> Result<GroupWrite, Rejection> {
             other => return Err(Rejection::bad_request(format!("{other}: unknown field"))),
         }
     }
-    let named = map.get("name").and_then(Value::as_str).is_some_and(|n| !n.trim().is_empty());
+    let named = map
+        .get("name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.trim().is_empty());
     if !named {
         return Err(Rejection::bad_request("name: is required"));
     }
@@ -260,7 +269,14 @@ pub fn group_body(body: &Value) -> Result<GroupWrite, Rejection> {
 
 /// The second-factor types we assume a tenant knows.
 pub const FACTOR_TYPES: [&str; 8] = [
-    "password", "email", "sms", "voice", "softtoken", "hardtoken", "yubikey", "none",
+    "password",
+    "email",
+    "sms",
+    "voice",
+    "softtoken",
+    "hardtoken",
+    "yubikey",
+    "none",
 ];
 
 /// A set-credentials body.
@@ -301,9 +317,17 @@ fn factor(field: &str, value: &Value) -> Result<(), Rejection> {
                 }
             }
             "data" if value.is_object() || value.is_null() => {}
-            "data" => return Err(Rejection::bad_request(format!("{field}.data: must be an object"))),
+            "data" => {
+                return Err(Rejection::bad_request(format!(
+                    "{field}.data: must be an object"
+                )));
+            }
             "remove" if field == "secondFactor" => expect_bool("secondFactor.remove", value)?,
-            other => return Err(Rejection::bad_request(format!("{field}.{other}: unknown field"))),
+            other => {
+                return Err(Rejection::bad_request(format!(
+                    "{field}.{other}: unknown field"
+                )));
+            }
         }
     }
     Ok(())
@@ -368,13 +392,20 @@ mod tests {
             .starts_with("password:")
         );
         assert!(message(user_body(&json!([1, 2]))).contains("JSON object"));
-        assert!(message(user_body(&user(json!({"customAttributes": [{"value": "x"}]})))).contains("name"));
+        assert!(
+            message(user_body(&user(
+                json!({"customAttributes": [{"value": "x"}]})
+            )))
+            .contains("name")
+        );
     }
 
     #[test]
     fn password_fields_are_split_off() {
-        let (fields, password) =
-            user_body(&user(json!({"password": "long-enough-1", "sendEmail": false}))).unwrap();
+        let (fields, password) = user_body(&user(
+            json!({"password": "long-enough-1", "sendEmail": false}),
+        ))
+        .unwrap();
         assert_eq!(fields.username.as_deref(), Some("ana"));
         assert_eq!(password.password.unwrap().expose(), "long-enough-1");
         assert_eq!(password.send_email, Some(false));
@@ -390,6 +421,11 @@ mod tests {
         assert!(id_list(&json!([])).is_err());
         assert!(id_list(&json!([1])).is_err());
         assert!(credentials_body(&json!({"secondFactor": {"type": "carrier-pigeon"}})).is_err());
-        assert!(credentials_body(&json!({"secondFactor": {"type": "sms", "data": {}, "remove": false}})).is_ok());
+        assert!(
+            credentials_body(
+                &json!({"secondFactor": {"type": "sms", "data": {}, "remove": false}})
+            )
+            .is_ok()
+        );
     }
 }

@@ -21,12 +21,22 @@ async fn users_round_trip_through_every_user_endpoint() {
     assert!(!created.confirmed_by_lookup);
     let id = created.user.id.clone();
     assert!(!id.is_empty());
-    assert!(created.user.extra.get("password").is_none(), "passwords are never returned");
+    assert!(
+        created.user.extra.get("password").is_none(),
+        "passwords are never returned"
+    );
 
     let by_id = api.get_user(&id).await.unwrap();
     assert_eq!(by_id.fields.department.as_deref(), Some("Operations"));
-    let by_name = api.find_user_by_username("MARÍA.LÓPEZ/OPS TEAM").await.unwrap().unwrap();
-    assert_eq!(by_name.id, id, "usernames are percent-encoded and matched ignoring case");
+    let by_name = api
+        .find_user_by_username("MARÍA.LÓPEZ/OPS TEAM")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        by_name.id, id,
+        "usernames are percent-encoded and matched ignoring case"
+    );
     assert!(api.find_user_by_username("nobody").await.unwrap().is_none());
 
     // PUT replaces: the client must send the merged user, and nothing is lost.
@@ -72,7 +82,12 @@ async fn users_round_trip_through_every_user_endpoint() {
     assert!(api.get_user(&id).await.unwrap_err().is_not_found());
     api.delete_user_by_username("bob").await.unwrap();
     assert!(api.find_user_by_username("bob").await.unwrap().is_none());
-    assert!(api.delete_user("no-such-id").await.unwrap_err().is_not_found());
+    assert!(
+        api.delete_user("no-such-id")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 }
 
 #[tokio::test]
@@ -97,7 +112,14 @@ async fn groups_and_memberships_work_from_both_sides() {
         })
         .await
         .unwrap();
-    assert_eq!(api.get_group(&sales.id).await.unwrap().description.as_deref(), Some("Sellers"));
+    assert_eq!(
+        api.get_group(&sales.id)
+            .await
+            .unwrap()
+            .description
+            .as_deref(),
+        Some("Sellers")
+    );
     let renamed = api
         .update_group(
             &ops.id,
@@ -118,26 +140,51 @@ async fn groups_and_memberships_work_from_both_sides() {
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(api.find_group_by_name("Sales").await.unwrap().unwrap().id, sales.id);
+    assert_eq!(
+        api.find_group_by_name("Sales").await.unwrap().unwrap().id,
+        sales.id
+    );
 
-    api.assign_groups(&ana.id, &[sales.id.clone(), ops.id.clone()]).await.unwrap();
-    api.group_assign_users(&sales.id, &[bo.id.clone()]).await.unwrap();
-    let mut members: Vec<String> = api.group_users(&sales.id).await.unwrap().into_iter().map(|u| u.id).collect();
+    api.assign_groups(&ana.id, &[sales.id.clone(), ops.id.clone()])
+        .await
+        .unwrap();
+    api.group_assign_users(&sales.id, std::slice::from_ref(&bo.id))
+        .await
+        .unwrap();
+    let mut members: Vec<String> = api
+        .group_users(&sales.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
     members.sort();
     let mut expected = vec![ana.id.clone(), bo.id.clone()];
     expected.sort();
     assert_eq!(members, expected);
     assert_eq!(api.user_groups(&ana.id).await.unwrap().len(), 2);
 
-    api.remove_groups(&ana.id, &[ops.id.clone()]).await.unwrap();
-    api.group_remove_users(&sales.id, &[bo.id.clone()]).await.unwrap();
+    api.remove_groups(&ana.id, std::slice::from_ref(&ops.id))
+        .await
+        .unwrap();
+    api.group_remove_users(&sales.id, std::slice::from_ref(&bo.id))
+        .await
+        .unwrap();
     assert_eq!(api.user_groups(&ana.id).await.unwrap().len(), 1);
     assert!(api.user_groups(&bo.id).await.unwrap().is_empty());
 
-    let unknown = api.assign_groups(&ana.id, &["no-such-group".into()]).await.unwrap_err();
+    let unknown = api
+        .assign_groups(&ana.id, &["no-such-group".into()])
+        .await
+        .unwrap_err();
     assert_eq!(unknown.status(), Some(400));
     assert!(unknown.to_string().contains("no-such-group"));
-    assert!(api.group_assign_users("no-such-group", &[ana.id.clone()]).await.unwrap_err().is_not_found());
+    assert!(
+        api.group_assign_users("no-such-group", std::slice::from_ref(&ana.id))
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 
     api.delete_group(&sales.id).await.unwrap();
     assert!(api.user_groups(&ana.id).await.unwrap().is_empty());
@@ -148,7 +195,11 @@ async fn groups_and_memberships_work_from_both_sides() {
 async fn applications_and_credentials() {
     let sandbox = start(crate::support::config()).await;
     let api = client(&sandbox);
-    let apps: Vec<_> = api.list_applications(&NamedQuery::default()).try_collect().await.unwrap();
+    let apps: Vec<_> = api
+        .list_applications(&NamedQuery::default())
+        .try_collect()
+        .await
+        .unwrap();
     assert!(apps.len() >= 5, "the demo tenant ships applications");
     let slack = apps.iter().find(|a| a.name == "Slack").unwrap();
     let filtered: Vec<_> = api
@@ -162,12 +213,26 @@ async fn applications_and_credentials() {
     assert_eq!(filtered.len(), 1, "label filter");
 
     let zoe = api.create_user(&new_user("zoe")).await.unwrap().user;
-    api.assign_applications(&zoe.id, &[slack.id.clone()]).await.unwrap();
-    assert!(api.application_users(&slack.id).await.unwrap().iter().any(|u| u.id == zoe.id));
-    api.application_remove_users(&slack.id, &[zoe.id.clone()]).await.unwrap();
+    api.assign_applications(&zoe.id, std::slice::from_ref(&slack.id))
+        .await
+        .unwrap();
+    assert!(
+        api.application_users(&slack.id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|u| u.id == zoe.id)
+    );
+    api.application_remove_users(&slack.id, std::slice::from_ref(&zoe.id))
+        .await
+        .unwrap();
     assert!(api.user_applications(&zoe.id).await.unwrap().is_empty());
-    api.application_assign_users(&slack.id, &[zoe.id.clone()]).await.unwrap();
-    api.remove_applications(&zoe.id, &[slack.id.clone()]).await.unwrap();
+    api.application_assign_users(&slack.id, std::slice::from_ref(&zoe.id))
+        .await
+        .unwrap();
+    api.remove_applications(&zoe.id, std::slice::from_ref(&slack.id))
+        .await
+        .unwrap();
     assert!(api.user_applications(&zoe.id).await.unwrap().is_empty());
 
     api.set_password(
@@ -195,9 +260,25 @@ async fn applications_and_credentials() {
     )
     .await
     .unwrap();
-    assert_eq!(api.get_credentials(&zoe.id).await.unwrap().second_factor.unwrap().kind, "sms");
-    let stored = sandbox.tenant().users().find(|u| u.id == zoe.id).cloned().unwrap();
-    assert_eq!((stored.password.times_set, stored.password.emails_sent), (1, 1));
+    assert_eq!(
+        api.get_credentials(&zoe.id)
+            .await
+            .unwrap()
+            .second_factor
+            .unwrap()
+            .kind,
+        "sms"
+    );
+    let stored = sandbox
+        .tenant()
+        .users()
+        .find(|u| u.id == zoe.id)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (stored.password.times_set, stored.password.emails_sent),
+        (1, 1)
+    );
 
     let refused = api
         .set_password(&zoe.id, &PasswordOptions::default())

@@ -1,8 +1,8 @@
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
 use sebulk::api::{ApiError, Client};
 use sebulk::sandbox::Seed;
+use secrecy::SecretString;
 
 use crate::support::{client, faults, new_user, settings, start};
 
@@ -20,7 +20,10 @@ async fn a_429_pauses_the_whole_pool_and_lowers_the_rate() {
         async move { api.get_raw(&["groups"], &[]).await }
     });
     let results = futures::future::join_all(calls).await;
-    assert!(results.iter().all(Result::is_ok), "every call succeeds in the end");
+    assert!(
+        results.iter().all(Result::is_ok),
+        "every call succeeds in the end"
+    );
     let stats = api.stats();
     let seen = sandbox.counters();
     assert!(stats.throttled >= 1, "the limit was met");
@@ -28,7 +31,11 @@ async fn a_429_pauses_the_whole_pool_and_lowers_the_rate() {
     assert!(seen.throttled <= 16, "429s stay few: {seen:?}");
     assert!(api.throttle().current_rate() < 100.0, "the rate came down");
     // 40 accepted requests at 10/s cannot finish in under ~3 s.
-    assert!(started.elapsed() >= Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -43,9 +50,17 @@ async fn retry_after_is_waited_for() {
         api.get_raw(&["groups"], &[]).await.unwrap();
     }
     // The third request is refused with Retry-After: 1 and must wait it out.
-    assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(api.stats().throttled, 1);
-    assert_eq!(sandbox.counters().throttled, 1, "no request was sent during the pause");
+    assert_eq!(
+        sandbox.counters().throttled,
+        1,
+        "no request was sent during the pause"
+    );
 }
 
 #[tokio::test]
@@ -60,7 +75,10 @@ async fn server_unavailable_is_retried_until_it_passes() {
         api.get_raw(&["applications"], &[]).await.unwrap();
     }
     let stats = api.stats();
-    assert!(stats.server_errors > 0 && stats.retries == stats.server_errors, "{stats:?}");
+    assert!(
+        stats.server_errors > 0 && stats.retries == stats.server_errors,
+        "{stats:?}"
+    );
     assert_eq!(sandbox.counters().failed, stats.server_errors);
 }
 
@@ -71,7 +89,17 @@ async fn retries_run_out_with_the_last_status() {
     settings.retry.max_retries = 2;
     let api = Client::new(&settings).unwrap();
     let err = api.get_raw(&["users"], &[]).await.unwrap_err();
-    assert!(matches!(err, ApiError::Status { status: 503, attempts: 3, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ApiError::Status {
+                status: 503,
+                attempts: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -93,12 +121,22 @@ async fn a_create_whose_answer_is_lost_is_never_duplicated_nor_failed() {
     }
     let dropped = sandbox.counters().dropped;
     assert!(dropped > 0, "the fault fired");
-    let confirmed = results.iter().flatten().filter(|c| c.confirmed_by_lookup).count() as u64;
-    assert_eq!(confirmed, dropped, "every lost answer was settled by a lookup");
+    let confirmed = results
+        .iter()
+        .flatten()
+        .filter(|c| c.confirmed_by_lookup)
+        .count() as u64;
+    assert_eq!(
+        confirmed, dropped,
+        "every lost answer was settled by a lookup"
+    );
     let tenant = sandbox.tenant();
     assert_eq!(tenant.users().count(), 24, "one user per create");
     for result in results.iter().flatten() {
-        assert_eq!(tenant.user(&result.user.id).unwrap().fields.username, result.user.fields.username);
+        assert_eq!(
+            tenant.user(&result.user.id).unwrap().fields.username,
+            result.user.fields.username
+        );
     }
 }
 
@@ -114,12 +152,25 @@ async fn a_refused_key_stops_the_whole_run_at_once() {
         async move { api.get_raw(&["users"], &[]).await }
     });
     let results = futures::future::join_all(calls).await;
-    let unauthorized = results.iter().filter(|r| matches!(r, Err(ApiError::Unauthorized { .. }))).count();
-    let stopped = results.iter().filter(|r| matches!(r, Err(ApiError::Stopped(_)))).count();
+    let unauthorized = results
+        .iter()
+        .filter(|r| matches!(r, Err(ApiError::Unauthorized { .. })))
+        .count();
+    let stopped = results
+        .iter()
+        .filter(|r| matches!(r, Err(ApiError::Stopped(_))))
+        .count();
     assert!(unauthorized >= 1);
     assert_eq!(unauthorized + stopped, 50);
-    assert!(sandbox.counters().requests <= 4, "at most the requests already in flight were sent");
-    let message = results.iter().find_map(|r| r.as_ref().err()).unwrap().to_string();
+    assert!(
+        sandbox.counters().requests <= 4,
+        "at most the requests already in flight were sent"
+    );
+    let message = results
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .unwrap()
+        .to_string();
     assert!(message.contains("auth-scheme"), "{message}");
 }
 
@@ -132,12 +183,26 @@ async fn every_auth_scheme_works_when_both_sides_agree() {
         let sandbox = start(config).await;
         let mut right = settings(&sandbox);
         right.auth_scheme = scheme;
-        assert!(Client::new(&right).unwrap().get_raw(&["users"], &[]).await.is_ok(), "{scheme}");
+        assert!(
+            Client::new(&right)
+                .unwrap()
+                .get_raw(&["users"], &[])
+                .await
+                .is_ok(),
+            "{scheme}"
+        );
         for other in AuthScheme::ALL.into_iter().filter(|s| *s != scheme) {
             let mut wrong = settings(&sandbox);
             wrong.auth_scheme = other;
-            let err = Client::new(&wrong).unwrap().get_raw(&["users"], &[]).await.unwrap_err();
-            assert!(matches!(err, ApiError::Unauthorized { status: 401, .. }), "{scheme} vs {other}");
+            let err = Client::new(&wrong)
+                .unwrap()
+                .get_raw(&["users"], &[])
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, ApiError::Unauthorized { status: 401, .. }),
+                "{scheme} vs {other}"
+            );
         }
     }
 }
@@ -168,9 +233,16 @@ async fn redirects_are_not_followed_with_the_key() {
     tokio::spawn(async move { axum::serve(listener, redirector).await });
 
     let base = url::Url::parse(&format!("http://{addr}/api/user/restapi")).unwrap();
-    let api = Client::new(&sebulk::api::ClientSettings::new(base, SecretString::from("k"))).unwrap();
+    let api = Client::new(&sebulk::api::ClientSettings::new(
+        base,
+        SecretString::from("k"),
+    ))
+    .unwrap();
     let err = api.get_raw(&["users"], &[]).await.unwrap_err();
-    assert!(matches!(err, ApiError::Redirect { status: 302, .. }), "{err:?}");
+    assert!(
+        matches!(err, ApiError::Redirect { status: 302, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("--base-url"));
     assert_eq!(elsewhere_hits.load(Ordering::SeqCst), 0);
 }

@@ -5,7 +5,11 @@ use sebulk::sandbox::{ListShape, Seed};
 
 use crate::support::{client, config, new_user, settings, start};
 
-async fn tenant_with_users(n: usize, shape: ListShape, cap: Option<u32>) -> sebulk::sandbox::SandboxHandle {
+async fn tenant_with_users(
+    n: usize,
+    shape: ListShape,
+    cap: Option<u32>,
+) -> sebulk::sandbox::SandboxHandle {
     let mut config = config();
     config.seed = Seed::Empty;
     config.list_shape = shape;
@@ -21,22 +25,38 @@ async fn tenant_with_users(n: usize, shape: ListShape, cap: Option<u32>) -> sebu
 }
 
 fn usernames(users: &[User]) -> Vec<String> {
-    let mut names: Vec<String> = users.iter().map(|u| u.fields.username.clone().unwrap()).collect();
+    let mut names: Vec<String> = users
+        .iter()
+        .map(|u| u.fields.username.clone().unwrap())
+        .collect();
     names.sort();
     names
 }
 
 #[tokio::test]
 async fn a_capped_page_size_loses_no_record_in_any_shape() {
-    for shape in [ListShape::Items, ListShape::Data, ListShape::Value, ListShape::Array] {
+    for shape in [
+        ListShape::Items,
+        ListShape::Data,
+        ListShape::Value,
+        ListShape::Array,
+    ] {
         let sandbox = tenant_with_users(53, shape, Some(7)).await;
         let mut settings = settings(&sandbox);
         settings.page_size = 20;
         let api = sebulk::api::Client::new(&settings).unwrap();
-        let users: Vec<User> = api.list_users(&UserQuery::default()).try_collect().await.unwrap();
+        let users: Vec<User> = api
+            .list_users(&UserQuery::default())
+            .try_collect()
+            .await
+            .unwrap();
         assert_eq!(users.len(), 53, "{shape:?}");
         let expected: Vec<String> = (0..53).map(|i| format!("user{i:03}")).collect();
-        assert_eq!(usernames(&users), expected, "{shape:?}: each user exactly once");
+        assert_eq!(
+            usernames(&users),
+            expected,
+            "{shape:?}: each user exactly once"
+        );
         let pages = api.stats().requests;
         // 8 pages of 7 (the last short); with a total the last is known, without one an empty page ends it.
         let expected_pages = if shape == ListShape::Array { 9 } else { 8 };
@@ -50,7 +70,11 @@ async fn an_exact_multiple_ends_on_the_total_without_an_extra_call() {
     let mut settings = settings(&sandbox);
     settings.page_size = 10;
     let api = sebulk::api::Client::new(&settings).unwrap();
-    let users: Vec<User> = api.list_users(&UserQuery::default()).try_collect().await.unwrap();
+    let users: Vec<User> = api
+        .list_users(&UserQuery::default())
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(users.len(), 40);
     assert_eq!(api.stats().requests, 4);
 }

@@ -16,12 +16,20 @@ async fn the_state_file_carries_the_tenant_across_runs_without_passwords() {
         ..Default::default()
     };
     let created = api.create_user(&body).await.unwrap().user;
-    let groups: Vec<_> = sandbox.tenant().groups().map(|g| g.id.clone()).take(1).collect();
+    let groups: Vec<_> = sandbox
+        .tenant()
+        .groups()
+        .map(|g| g.id.clone())
+        .take(1)
+        .collect();
     api.assign_groups(&created.id, &groups).await.unwrap();
     sandbox.shutdown().await.unwrap();
 
     let text = std::fs::read_to_string(&state).unwrap();
-    assert!(!text.contains("a-very-secret-password"), "no password in the state file");
+    assert!(
+        !text.contains("a-very-secret-password"),
+        "no password in the state file"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -33,10 +41,21 @@ async fn the_state_file_carries_the_tenant_across_runs_without_passwords() {
     second.state_file = Some(state.clone());
     let sandbox = start(second).await;
     let api = client(&sandbox);
-    let again = api.find_user_by_username("persisted").await.unwrap().unwrap();
+    let again = api
+        .find_user_by_username("persisted")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(again.id, created.id);
     assert_eq!(api.user_groups(&again.id).await.unwrap().len(), 1);
-    let other = api.create_user(&new_user("after-restart")).await.unwrap().user;
-    assert_ne!(other.id, created.id, "id generation continues where it left off");
+    let other = api
+        .create_user(&new_user("after-restart"))
+        .await
+        .unwrap()
+        .user;
+    assert_ne!(
+        other.id, created.id,
+        "id generation continues where it left off"
+    );
     sandbox.shutdown().await.unwrap();
 }

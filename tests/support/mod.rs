@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
 use sebulk::api::{Client, ClientSettings};
 use sebulk::limiter::RetryPolicy;
 use sebulk::model::{UserFields, UserWrite};
 use sebulk::sandbox::{self, Faults, SandboxConfig, SandboxHandle, Seed};
+use secrecy::SecretString;
 
 pub const KEY: &str = "test-key-7f3a9c1e5b";
 
