@@ -9,8 +9,10 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod input;
 pub mod limiter;
 pub mod model;
+pub mod output;
 pub mod sandbox;
 
 use std::ffi::OsString;
@@ -66,6 +68,7 @@ pub async fn dispatch(
             clap_complete::generate(*shell, &mut command, "sebulk", &mut std::io::stdout());
             Ok(commands::Completion::Clean)
         }
+        Command::Validate(args) => commands::validate::run(args, cli.global.quiet),
         Command::Sandbox(args) => commands::sandbox::run(&cli.global, args, env).await,
         Command::Check(args) => {
             let config = cli::config::resolve(&cli.global, env)?;

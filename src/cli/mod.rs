@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::input::{MatchBy, Mode};
 use crate::model::AuthScheme;
 use crate::sandbox::ListShape;
 
@@ -139,6 +140,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check an HR export offline: every problem of every row (no network)
+    Validate(ValidateArgs),
     /// Probe a tenant before a big run: reachability, key and scheme, list shape, latency, rate-limit headers
     Check(CheckArgs),
     /// Run a local sandbox tenant in the foreground
@@ -202,6 +205,59 @@ pub struct SandboxArgs {
     /// Shape of list responses
     #[arg(long, value_enum, default_value_t = ListShape::Items)]
     pub list_shape: ListShape,
+}
+
+/// How to read an HR export and match its rows.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// The HR export: CSV with a header row (`-` for standard input)
+    pub file: PathBuf,
+
+    /// upsert: create or update; create: existing users are skipped; update: missing users fail
+    #[arg(long, value_enum, default_value_t = Mode::Upsert)]
+    pub mode: Mode,
+
+    /// The field that matches a row to an existing user
+    #[arg(long, value_enum, default_value_t = MatchBy::Username)]
+    pub match_by: MatchBy,
+
+    /// A column to ignore without a warning (repeatable)
+    #[arg(long = "ignore-column", value_name = "NAME")]
+    pub ignore_columns: Vec<String>,
+
+    /// The file's encoding when it is not UTF-8 (e.g. windows-1252)
+    #[arg(long)]
+    pub encoding: Option<String>,
+
+    /// The delimiter: , ; or tab [default: detected from the header]
+    #[arg(long, value_parser = delimiter)]
+    pub delimiter: Option<u8>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Write every problem as CSV (row,line,column,value,problem)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Overwrite an existing report
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        "|" | "pipe" => Ok(b'|'),
+        _ => Err(format!(
+            "'{text}' is not a delimiter sebulk reads (comma, semicolon, tab, pipe)"
+        )),
+    }
 }
 
 fn probability(text: &str) -> Result<f64, String> {

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod sandbox;
 pub mod signals;
+pub mod validate;
 
 use std::path::PathBuf;
 
@@ -24,6 +25,10 @@ pub enum CommandError {
     Api(#[from] ApiError),
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
     #[error("{context}: {source}")]
     Io {
         context: String,

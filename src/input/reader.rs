@@ -1,0 +1,280 @@
+//! Reads an HR export as a stream of records, one at a time, so memory
+//! stays flat whatever the file's size.
+//!
+//! A UTF-8 or UTF-16 byte-order mark is honoured and dropped; other
+//! encodings (Excel's Windows-1252, say) are named with `--encoding`. The
+//! delimiter (comma, semicolon or tab) is detected from the header line
+//! unless given.
+
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use encoding_rs::Encoding;
+use encoding_rs_io::DecodeReaderBytesBuilder;
+
+/// How to read the input.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// An encoding label (`windows-1252`, `latin1`, `utf-16le`, ...); else UTF-8 or the BOM's.
+    pub encoding: Option<String>,
+    /// A one-byte delimiter; else detected.
+    pub delimiter: Option<u8>,
+}
+
+/// Why the input cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("'{0}' is not an encoding label sebulk knows (try windows-1252, latin1, utf-16le)")]
+    UnknownEncoding(String),
+    #[error("{path}: the file is empty: it needs a header row")]
+    Empty { path: String },
+    #[error("{path}, line {line}: {message}")]
+    Malformed {
+        path: String,
+        line: u64,
+        message: String,
+    },
+}
+
+/// One data row as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// 1 for the first data row.
+    pub row: u64,
+    /// The physical line the row starts on (the header is line 1).
+    pub line: u64,
+    pub cells: Vec<String>,
+}
+
+/// An open input file: its header, then its records.
+pub struct CsvSource {
+    path: String,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    header: Vec<String>,
+    delimiter: u8,
+    next_row: u64,
+    record: csv::StringRecord,
+}
+
+/// Reads until the end of the first line (or 64 KiB), returning those bytes
+/// and the reader positioned after them. Decoders hand out small first
+/// reads while they sniff a byte-order mark, so one read is not enough.
+fn read_first_line<R: Read>(mut reader: R) -> std::io::Result<(Vec<u8>, R)> {
+    let mut start = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = reader.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        start.extend_from_slice(&chunk[..n]);
+        if start.contains(&b'\n') || start.len() >= 64 * 1024 {
+            break;
+        }
+    }
+    Ok((start, reader))
+}
+
+/// Picks the delimiter that splits the header line most often.
+fn detect_delimiter(start: &[u8]) -> u8 {
+    let line = start.split(|b| *b == b'\n').next().unwrap_or(start);
+    let mut in_quotes = false;
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    for byte in line {
+        if *byte == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            for (delimiter, count) in counts.iter_mut() {
+                if byte == delimiter {
+                    *count += 1;
+                }
+            }
+        }
+    }
+    counts
+        .iter()
+        .max_by_key(|(delimiter, count)| (*count, *delimiter == b','))
+        .filter(|(_, count)| *count > 0)
+        .map_or(b',', |(delimiter, _)| *delimiter)
+}
+
+impl CsvSource {
+    /// Opens `path` (`-` for standard input).
+    pub fn open(path: &Path, options: &ReadOptions) -> Result<Self, InputError> {
+        let shown = path.display().to_string();
+        let raw: Box<dyn Read + Send> = if path == Path::new("-") {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(File::open(path).map_err(|source| InputError::Open {
+                path: shown.clone(),
+                source,
+            })?)
+        };
+        let encoding = match &options.encoding {
+            Some(label) => Some(
+                Encoding::for_label(label.as_bytes())
+                    .ok_or_else(|| InputError::UnknownEncoding(label.clone()))?,
+            ),
+            None => None,
+        };
+        let decoded = DecodeReaderBytesBuilder::new()
+            .encoding(encoding)
+            .bom_override(true)
+            .build(raw);
+        let (start, rest) = read_first_line(decoded).map_err(|source| InputError::Open {
+            path: shown.clone(),
+            source,
+        })?;
+        if start.is_empty() {
+            return Err(InputError::Empty { path: shown });
+        }
+        let delimiter = options
+            .delimiter
+            .unwrap_or_else(|| detect_delimiter(&start));
+        let boxed: Box<dyn Read + Send> = Box::new(BufReader::with_capacity(
+            64 * 1024,
+            Cursor::new(start).chain(rest),
+        ));
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(boxed);
+        let header = reader
+            .headers()
+            .map_err(|err| malformed(&shown, &err))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        Ok(CsvSource {
+            path: shown,
+            reader,
+            header,
+            delimiter,
+            next_row: 1,
+            record: csv::StringRecord::new(),
+        })
+    }
+
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// The next data row, skipping rows whose cells are all empty.
+    pub fn next_record(&mut self) -> Option<Result<Record, InputError>> {
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {
+                    if self.record.iter().all(|cell| cell.trim().is_empty()) {
+                        continue;
+                    }
+                    let line = self.record.position().map_or(0, |p| p.line());
+                    let row = self.next_row;
+                    self.next_row += 1;
+                    return Some(Ok(Record {
+                        row,
+                        line,
+                        cells: self.record.iter().map(str::to_string).collect(),
+                    }));
+                }
+                Err(err) => return Some(Err(malformed(&self.path, &err))),
+            }
+        }
+    }
+}
+
+fn malformed(path: &str, err: &csv::Error) -> InputError {
+    let line = err.position().map_or(0, |p| p.line());
+    let message = match err.kind() {
+        csv::ErrorKind::Utf8 { .. } => {
+            "the text is not UTF-8; name the file's encoding with --encoding (Excel often writes windows-1252)".to_string()
+        }
+        _ => err.to_string(),
+    };
+    InputError::Malformed {
+        path: path.to_string(),
+        line,
+        message,
+    }
+}
+
+/// `path` as given, for messages.
+pub fn shown(path: &Path) -> String {
+    if path == Path::new("-") {
+        "standard input".to_string()
+    } else {
+        PathBuf::from(path).display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn source(bytes: &[u8], options: ReadOptions) -> CsvSource {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(bytes).unwrap();
+        let path = file.into_temp_path();
+        let source = CsvSource::open(&path, &options).unwrap();
+        std::mem::forget(path);
+        source
+    }
+
+    fn rows(mut source: CsvSource) -> Vec<Record> {
+        std::iter::from_fn(|| source.next_record())
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn rows_and_lines_are_numbered() {
+        let text = "username,notes\nana,\"two\nlines\"\n,\nbo,x\n";
+        let records = rows(source(text.as_bytes(), ReadOptions::default()));
+        assert_eq!(records.len(), 2, "the all-empty row is skipped");
+        assert_eq!((records[0].row, records[0].line), (1, 2));
+        assert_eq!((records[1].row, records[1].line), (2, 5));
+    }
+
+    #[test]
+    fn semicolons_tabs_and_boms() {
+        let src = source(
+            "\u{feff}username;email\nana;a@b.co\n".as_bytes(),
+            ReadOptions::default(),
+        );
+        assert_eq!(src.header(), ["username", "email"]);
+        assert_eq!(src.delimiter(), b';');
+        let src = source(b"username\temail\n", ReadOptions::default());
+        assert_eq!(src.delimiter(), b'\t');
+        let mut utf16 = vec![0xFF, 0xFE];
+        for unit in "username\nzoë\n".encode_utf16() {
+            utf16.extend(unit.to_le_bytes());
+        }
+        let records = rows(source(&utf16, ReadOptions::default()));
+        assert_eq!(records[0].cells, vec!["zoë"]);
+    }
+
+    #[test]
+    fn windows_1252_needs_naming() {
+        let bytes = b"username\nJos\xe9\n";
+        let mut src = source(bytes, ReadOptions::default());
+        let err = src.next_record().unwrap().unwrap_err();
+        assert!(err.to_string().contains("--encoding"), "{err}");
+        let options = ReadOptions {
+            encoding: Some("windows-1252".into()),
+            ..Default::default()
+        };
+        assert_eq!(rows(source(bytes, options))[0].cells, vec!["José"]);
+    }
+}

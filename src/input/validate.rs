@@ -1,0 +1,228 @@
+//! Row-by-row checks of an input file, offline: every problem of every
+//! row, plus duplicates across rows.
+//!
+//! Duplicate detection keeps one 64-bit hash per distinct username and
+//! email, not the values, so a million-row file stays within tens of MB.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use super::cells::{RowInput, parse_row};
+use super::columns::Header;
+use super::reader::Record;
+
+/// How rows are matched to existing users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MatchBy {
+    #[default]
+    Username,
+    Email,
+    #[value(name = "employeeNumber", alias = "employee-number")]
+    EmployeeNumber,
+}
+
+impl MatchBy {
+    /// The wire name of the matching field.
+    pub fn field(self) -> &'static str {
+        match self {
+            MatchBy::Username => "username",
+            MatchBy::Email => "email",
+            MatchBy::EmployeeNumber => "employeeNumber",
+        }
+    }
+}
+
+/// What import will do with rows that match, or do not match, a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Create missing users, update existing ones.
+    #[default]
+    Upsert,
+    /// Create missing users; existing ones are skipped.
+    Create,
+    /// Update existing users; missing ones fail.
+    Update,
+}
+
+/// The rules a row is checked against.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rules {
+    pub mode: Mode,
+    pub match_by: MatchBy,
+}
+
+/// One problem found in the input.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// 1 = first data row; 0 for the header.
+    pub row: u64,
+    /// The physical line the row starts on.
+    pub line: u64,
+    pub column: String,
+    /// The offending value (secrets masked).
+    pub value: String,
+    pub message: String,
+}
+
+/// Checks rows one at a time, remembering what duplicates need.
+pub struct Validator {
+    header: Header,
+    rules: Rules,
+    usernames: HashSet<u64>,
+    emails: HashSet<u64>,
+    employee_numbers: HashSet<u64>,
+}
+
+fn fingerprint(value: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.to_lowercase().hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Validator {
+    pub fn new(header: Header, rules: Rules) -> Self {
+        Validator {
+            header,
+            rules,
+            usernames: HashSet::new(),
+            emails: HashSet::new(),
+            employee_numbers: HashSet::new(),
+        }
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Parses and checks one record.
+    pub fn check(&mut self, record: &Record) -> (RowInput, Vec<Problem>) {
+        let (input, cell_problems) = parse_row(&self.header, &record.cells);
+        let problem = |column: &str, value: &str, message: String| Problem {
+            row: record.row,
+            line: record.line,
+            column: column.to_string(),
+            value: value.to_string(),
+            message,
+        };
+        let mut problems: Vec<Problem> = cell_problems
+            .into_iter()
+            .map(|p| problem(&p.column, &p.value, p.message))
+            .collect();
+        let expected = self.header.columns.len();
+        if record.cells.len() != expected {
+            problems.push(problem(
+                "",
+                "",
+                format!(
+                    "the row has {} cells; the header has {expected}",
+                    record.cells.len()
+                ),
+            ));
+        }
+        let failed_column = |name: &str| problems.iter().any(|p| p.column == name);
+        let mut required = vec!["username"];
+        if self.rules.mode != Mode::Update {
+            required.push("email");
+        }
+        if self.rules.match_by != MatchBy::Username
+            && !required.contains(&self.rules.match_by.field())
+        {
+            required.push(self.rules.match_by.field());
+        }
+        let mut missing = Vec::new();
+        for field in required {
+            if input.set.text(field).is_none() && !failed_column(field) {
+                missing.push(problem(field, "", format!("{field} is required")));
+            }
+        }
+        problems.extend(missing);
+        let unique = [
+            (
+                "username",
+                input.set.username.as_deref(),
+                &mut self.usernames,
+            ),
+            ("email", input.set.email.as_deref(), &mut self.emails),
+            (
+                "employeeNumber",
+                input.set.employee_number.as_deref(),
+                &mut self.employee_numbers,
+            ),
+        ];
+        for (field, value, seen) in unique {
+            let must_be_unique =
+                field != "employeeNumber" || self.rules.match_by == MatchBy::EmployeeNumber;
+            if let Some(value) = value.filter(|_| must_be_unique)
+                && !seen.insert(fingerprint(value))
+            {
+                problems.push(problem(
+                    field,
+                    value,
+                    format!("duplicate {field} '{value}': an earlier row of this file has it too"),
+                ));
+            }
+        }
+        (input, problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::columns::map_header;
+
+    fn validator(headers: &[&str], rules: Rules) -> Validator {
+        let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
+        Validator::new(map_header(&names, &[]).0, rules)
+    }
+
+    fn record(row: u64, cells: &[&str]) -> Record {
+        Record {
+            row,
+            line: row + 1,
+            cells: cells.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn required_fields_depend_on_mode_and_matching() {
+        let mut v = validator(&["username", "email", "employeeNumber"], Rules::default());
+        let (_, problems) = v.check(&record(1, &["ana", "", ""]));
+        assert_eq!(problems.len(), 1);
+        assert_eq!(
+            (problems[0].column.as_str(), problems[0].line),
+            ("email", 2)
+        );
+
+        let rules = Rules {
+            mode: Mode::Update,
+            match_by: MatchBy::EmployeeNumber,
+        };
+        let mut v = validator(&["username", "email", "employeeNumber"], rules);
+        let (_, problems) = v.check(&record(1, &["ana", "", ""]));
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].column, "employeeNumber");
+    }
+
+    #[test]
+    fn duplicates_are_found_ignoring_case() {
+        let mut v = validator(&["username", "email"], Rules::default());
+        assert!(
+            v.check(&record(1, &["ana", "ana@example.com"]))
+                .1
+                .is_empty()
+        );
+        let (_, problems) = v.check(&record(2, &["ANA", "Ana@Example.com"]));
+        let columns: Vec<&str> = problems.iter().map(|p| p.column.as_str()).collect();
+        assert_eq!(columns, vec!["username", "email"]);
+    }
+
+    #[test]
+    fn ragged_rows_are_reported() {
+        let mut v = validator(&["username", "email"], Rules::default());
+        let (_, problems) = v.check(&record(1, &["ana", "ana@example.com", "extra"]));
+        assert!(problems[0].message.contains("3 cells"));
+    }
+}

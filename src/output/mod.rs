@@ -1,0 +1,9 @@
+//! Everything sebulk writes for people to read later: problem reports,
+//! plans and results, always private and never over the input.
+
+pub mod files;
+pub mod problems;
+pub mod sanitize;
+
+pub use files::{OutputError, beside, create_private};
+pub use problems::ProblemReport;
