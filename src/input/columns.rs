@@ -99,8 +99,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -202,7 +202,7 @@ pub fn map_header(names: &[String], ignored: &[String]) -> (Header, Vec<HeaderIs
         }
         columns.push(column);
     }
-    if !columns.iter().any(|c| *c == Column::Text("username")) {
+    if !columns.contains(&Column::Text("username")) {
         issues.push(HeaderIssue {
             column: "username".to_string(),
             message: "there is no username column".to_string(),
