@@ -13,6 +13,7 @@ pub mod input;
 pub mod limiter;
 pub mod model;
 pub mod output;
+pub mod plan;
 pub mod sandbox;
 
 use std::ffi::OsString;

@@ -1,0 +1,85 @@
+//! The tenant's groups and applications, by name and by id, so rows can
+//! name them either way.
+
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
+
+use crate::api::{ApiError, Client, NamedQuery};
+use crate::model::{Application, Group};
+
+/// A group or an application, as far as memberships care.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Target {
+    pub id: String,
+    pub name: String,
+}
+
+/// Groups or applications, looked up by exact id or by name ignoring case.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    by_id: HashMap<String, Target>,
+    by_name: HashMap<String, String>,
+}
+
+impl Directory {
+    pub fn new(targets: impl IntoIterator<Item = Target>) -> Self {
+        let mut directory = Directory::default();
+        for target in targets {
+            directory.insert(target);
+        }
+        directory
+    }
+
+    pub fn insert(&mut self, target: Target) {
+        self.by_name.insert(target.name.to_lowercase(), target.id.clone());
+        self.by_id.insert(target.id.clone(), target);
+    }
+
+    /// The target a cell names, by id first, then by name.
+    pub fn resolve(&self, name_or_id: &str) -> Option<&Target> {
+        self.by_id.get(name_or_id).or_else(|| {
+            self.by_name
+                .get(&name_or_id.to_lowercase())
+                .and_then(|id| self.by_id.get(id))
+        })
+    }
+
+    pub fn by_id(&self, id: &str) -> Option<&Target> {
+        self.by_id.get(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = &String> {
+        self.by_id.keys()
+    }
+}
+
+/// Both directories of a tenant.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub groups: Directory,
+    pub applications: Directory,
+}
+
+impl Catalog {
+    /// Lists every group and application (a few calls).
+    pub async fn load(client: &Client) -> Result<Self, ApiError> {
+        let groups: Vec<Group> = client.list_groups(&NamedQuery::default()).try_collect().await?;
+        let applications: Vec<Application> = client
+            .list_applications(&NamedQuery::default())
+            .try_collect()
+            .await?;
+        Ok(Catalog {
+            groups: Directory::new(groups.into_iter().map(|g| Target { id: g.id, name: g.name })),
+            applications: Directory::new(applications.into_iter().map(|a| Target { id: a.id, name: a.name })),
+        })
+    }
+}

@@ -1,0 +1,566 @@
+//! What one row means for the tenant, decided without any I/O: create,
+//! update (with exactly which fields change), leave alone, skip, or refuse.
+//!
+//! Invariants: an update body is always the current user merged with the
+//! row's non-empty cells, so no field is lost; a row that changes nothing
+//! produces no body; secrets never appear in a change description.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::catalog::{Catalog, Directory, Target};
+use crate::input::cells::MASK;
+use crate::input::{MatchBy, Mode, RowInput};
+use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
+use crate::model::{CustomAttribute, PasswordOptions, User, UserFields, UserWrite};
+
+/// Import options that shape decisions.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub mode: Mode,
+    pub match_by: MatchBy,
+    pub sync_groups: bool,
+    pub sync_applications: bool,
+    pub create_missing_groups: bool,
+    pub reset_passwords: bool,
+    /// Password defaults for rows that say nothing.
+    pub auto_password: bool,
+    pub must_change_password: Option<bool>,
+    pub send_email: Option<bool>,
+}
+
+/// What will happen to the user record itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Create(Box<UserWrite>),
+    /// `body` is `None` when only memberships or the password change.
+    Update {
+        user_id: String,
+        body: Option<Box<UserWrite>>,
+        reset_password: Option<PasswordOptions>,
+    },
+    Unchanged { user_id: String },
+    /// `--mode create` and the user exists.
+    Skip { user_id: String, reason: String },
+    /// The row cannot be applied; nothing is sent for it.
+    Refuse { user_id: Option<String>, reason: String },
+}
+
+impl Action {
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Action::Create(_) => None,
+            Action::Update { user_id, .. } | Action::Unchanged { user_id } | Action::Skip { user_id, .. } => Some(user_id),
+            Action::Refuse { user_id, .. } => user_id.as_deref(),
+        }
+    }
+
+    /// The word plans use for it.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Action::Create(_) => "create",
+            Action::Update { .. } => "update",
+            Action::Unchanged { .. } => "unchanged",
+            Action::Skip { .. } => "skip",
+            Action::Refuse { .. } => "refuse",
+        }
+    }
+}
+
+/// One field's change, for people to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// Membership changes of one row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembershipDelta {
+    pub add: Vec<Target>,
+    pub remove: Vec<Target>,
+}
+
+impl MembershipDelta {
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// Everything decided about one row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowPlan {
+    pub action: Action,
+    pub changes: Vec<FieldChange>,
+    pub groups: MembershipDelta,
+    pub applications: MembershipDelta,
+    /// Things the admin should know that do not stop the row.
+    pub notes: Vec<String>,
+}
+
+impl RowPlan {
+    fn refuse(user_id: Option<String>, reason: String) -> Self {
+        Self::only(Action::Refuse { user_id, reason })
+    }
+
+    /// A plan with an action and nothing else.
+    fn only(action: Action) -> Self {
+        RowPlan {
+            action,
+            changes: Vec::new(),
+            groups: MembershipDelta::default(),
+            applications: MembershipDelta::default(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// How many API writes this row needs on its own (memberships excluded).
+    pub fn own_writes(&self) -> u64 {
+        match &self.action {
+            Action::Create(_) => 1,
+            Action::Update { body, reset_password, .. } => u64::from(body.is_some()) + u64::from(reset_password.is_some()),
+            _ => 0,
+        }
+    }
+}
+
+/// What the tenant holds for a row's user, as far as the decision needs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Current<'a> {
+    pub user: Option<&'a User>,
+    /// Ids of the user's groups; `None` when not looked up.
+    pub groups: Option<&'a BTreeSet<String>>,
+    pub applications: Option<&'a BTreeSet<String>>,
+    /// When matching by email or employee number: the user who holds the
+    /// row's username, if it is not the matched user.
+    pub username_holder: Option<&'a User>,
+}
+
+/// Decides what `row` means, given what the tenant holds.
+pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &Policy) -> RowPlan {
+    let (groups, unknown_groups) = resolve(row.groups.as_deref(), &catalog.groups);
+    let (applications, unknown_apps) = resolve(row.applications.as_deref(), &catalog.applications);
+    let mut unknown = Vec::new();
+    if !unknown_groups.is_empty() {
+        unknown.push(format!("unknown group(s): {}", unknown_groups.join(", ")));
+    }
+    if !unknown_apps.is_empty() {
+        unknown.push(format!("unknown application(s): {}", unknown_apps.join(", ")));
+    }
+    let user_id = current.user.map(|u| u.id.clone());
+    if !unknown.is_empty() {
+        return RowPlan::refuse(user_id, unknown.join("; "));
+    }
+    let Some(existing) = current.user else {
+        return plan_create(row, groups, applications, policy);
+    };
+    if let Some(reason) = conflict(row, existing, current.username_holder, policy) {
+        return RowPlan::refuse(user_id, reason);
+    }
+    if policy.mode == Mode::Create {
+        return RowPlan::only(Action::Skip {
+            user_id: existing.id.clone(),
+            reason: "the user exists and --mode create leaves existing users alone".to_string(),
+        });
+    }
+    plan_update(row, existing, current, groups, applications, policy)
+}
+
+fn resolve(names: Option<&[String]>, directory: &Directory) -> (Option<Vec<Target>>, Vec<String>) {
+    let Some(names) = names else {
+        return (None, Vec::new());
+    };
+    let mut found = Vec::new();
+    let mut unknown = Vec::new();
+    for name in names {
+        match directory.resolve(name) {
+            Some(target) if !found.contains(target) => found.push(target.clone()),
+            Some(_) => {}
+            None => unknown.push(name.clone()),
+        }
+    }
+    (Some(found), unknown)
+}
+
+fn conflict(row: &RowInput, existing: &User, holder: Option<&User>, policy: &Policy) -> Option<String> {
+    if let (Some(wanted), Some(have)) = (row.set.employee_number.as_deref(), existing.fields.employee_number.as_deref())
+        && !have.is_empty()
+        && have != wanted
+        && policy.match_by != MatchBy::EmployeeNumber
+    {
+        let key = existing.fields.text(policy.match_by.field()).unwrap_or_default();
+        return Some(format!(
+            "conflict: {} '{key}' belongs to employee {have}, but the row is for employee {wanted}",
+            policy.match_by.field()
+        ));
+    }
+    if let Some(other) = holder.filter(|other| other.id != existing.id) {
+        return Some(format!(
+            "conflict: the row renames the user to '{}', which belongs to another user ({})",
+            row.set.username.as_deref().unwrap_or_default(),
+            other.id
+        ));
+    }
+    if let (Some(given), Some(id)) = (row.user_id.as_deref(), Some(existing.id.as_str()))
+        && given != id
+    {
+        return Some(format!("conflict: the row's user_id {given} is not the matched user ({id})"));
+    }
+    None
+}
+
+/// The row's write-only fields, with the command-line defaults filled in.
+fn password_options(row: &RowInput, policy: &Policy) -> PasswordOptions {
+    let mut options = row.password.clone();
+    if options.password.is_none() && options.auto_generate_password.is_none() && policy.auto_password {
+        options.auto_generate_password = Some(true);
+    }
+    if options.must_change_password_on_logon.is_none() {
+        options.must_change_password_on_logon = policy.must_change_password;
+    }
+    if options.send_email.is_none() {
+        options.send_email = policy.send_email;
+    }
+    options
+}
+
+fn sets_password(options: &PasswordOptions) -> bool {
+    options.password.is_some() || options.auto_generate_password == Some(true)
+}
+
+fn custom_attributes(row: &RowInput, existing: Option<&[CustomAttribute]>) -> Vec<CustomAttribute> {
+    let mut attributes: Vec<CustomAttribute> = existing.map(<[_]>::to_vec).unwrap_or_default();
+    for (name, value) in &row.custom {
+        let position = attributes.iter().position(|a| a.name.eq_ignore_ascii_case(name));
+        match (position, value) {
+            (Some(i), Some(value)) => attributes[i].value = value.clone(),
+            (Some(i), None) => {
+                attributes.remove(i);
+            }
+            (None, Some(value)) => attributes.push(CustomAttribute {
+                id: None,
+                name: name.clone(),
+                value: value.clone(),
+            }),
+            (None, None) => {}
+        }
+    }
+    attributes
+}
+
+fn plan_create(row: &RowInput, groups: Option<Vec<Target>>, applications: Option<Vec<Target>>, policy: &Policy) -> RowPlan {
+    if policy.mode == Mode::Update {
+        return RowPlan::refuse(
+            None,
+            format!(
+                "no user with {} '{}' (--mode update does not create users)",
+                policy.match_by.field(),
+                row.set.text(policy.match_by.field()).unwrap_or_default()
+            ),
+        );
+    }
+    let mut fields = row.set.clone();
+    if let Some(aliases) = &row.aliases {
+        fields.aliases = Some(aliases.clone());
+    }
+    if !row.custom.is_empty() {
+        fields.custom_attributes = Some(custom_attributes(row, None));
+    }
+    let changes = describe(&UserFields::default(), &fields);
+    let password = password_options(row, policy);
+    let mut notes = Vec::new();
+    if !sets_password(&password) {
+        notes.push("created without a password (give --auto-password or a password column)".to_string());
+    }
+    RowPlan {
+        action: Action::Create(Box::new(UserWrite {
+            fields,
+            extra: Default::default(),
+            password,
+        })),
+        changes,
+        groups: MembershipDelta {
+            add: groups.unwrap_or_default(),
+            remove: Vec::new(),
+        },
+        applications: MembershipDelta {
+            add: applications.unwrap_or_default(),
+            remove: Vec::new(),
+        },
+        notes,
+    }
+}
+
+fn plan_update(
+    row: &RowInput,
+    existing: &User,
+    current: Current<'_>,
+    groups: Option<Vec<Target>>,
+    applications: Option<Vec<Target>>,
+    policy: &Policy,
+) -> RowPlan {
+    let mut merged = UserWrite::from_user(existing);
+    for name in TEXT_FIELDS {
+        if let Some(value) = row.set.text(name)
+            && let Some(slot) = merged.fields.text_mut(name)
+        {
+            *slot = Some(value.to_string());
+        }
+    }
+    for name in BOOL_FIELDS {
+        let wanted = match name {
+            "isLocked" => row.set.is_locked,
+            _ => row.set.is_enabled,
+        };
+        if let (Some(value), Some(slot)) = (wanted, merged.fields.bool_mut(name)) {
+            *slot = Some(value);
+        }
+    }
+    for name in &row.clear {
+        if let Some(slot) = merged.fields.text_mut(name) {
+            *slot = None;
+        } else if let Some(slot) = merged.fields.bool_mut(name) {
+            *slot = None;
+        }
+        // Sent as an explicit null, so a server that merges also clears it.
+        merged.extra.insert(name.to_string(), Value::Null);
+    }
+    if let Some(aliases) = &row.aliases {
+        merged.fields.aliases = Some(aliases.clone());
+    }
+    if !row.custom.is_empty() {
+        merged.fields.custom_attributes = Some(custom_attributes(row, existing.fields.custom_attributes.as_deref()));
+    }
+    let changes = describe(&existing.fields, &merged.fields);
+    let mut notes = Vec::new();
+    let password = password_options(row, policy);
+    let reset_password = if sets_password(&row.password) || (policy.reset_passwords && sets_password(&password)) {
+        if policy.reset_passwords {
+            Some(password)
+        } else {
+            notes.push("password ignored: the user exists (--reset-passwords sets it)".to_string());
+            None
+        }
+    } else {
+        None
+    };
+    let group_delta = delta(groups, current.groups, policy.sync_groups);
+    let app_delta = delta(applications, current.applications, policy.sync_applications);
+    let body = (!changes.is_empty()).then(|| Box::new(merged));
+    let mut all_changes = changes;
+    if reset_password.is_some() {
+        all_changes.push(FieldChange {
+            field: "password".to_string(),
+            old: MASK.to_string(),
+            new: "(reset)".to_string(),
+        });
+    }
+    let action = if body.is_none() && reset_password.is_none() && group_delta.is_empty() && app_delta.is_empty() {
+        Action::Unchanged {
+            user_id: existing.id.clone(),
+        }
+    } else {
+        Action::Update {
+            user_id: existing.id.clone(),
+            body,
+            reset_password,
+        }
+    };
+    RowPlan {
+        action,
+        changes: all_changes,
+        groups: group_delta,
+        applications: app_delta,
+        notes,
+    }
+}
+
+/// Adds (and, when syncing, removes) against what the user has now.
+fn delta(wanted: Option<Vec<Target>>, current: Option<&BTreeSet<String>>, sync: bool) -> MembershipDelta {
+    let Some(wanted) = wanted else {
+        return MembershipDelta::default();
+    };
+    let empty = BTreeSet::new();
+    let current = current.unwrap_or(&empty);
+    let add = wanted.iter().filter(|t| !current.contains(&t.id)).cloned().collect();
+    let remove = if sync {
+        current
+            .iter()
+            .filter(|id| !wanted.iter().any(|t| &t.id == *id))
+            .map(|id| Target {
+                id: id.clone(),
+                name: id.clone(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    MembershipDelta { add, remove }
+}
+
+/// The fields that differ between `old` and `new`; empty and absent are the same.
+pub fn describe(old: &UserFields, new: &UserFields) -> Vec<FieldChange> {
+    let old_json = serde_json::to_value(old).unwrap_or(Value::Null);
+    let new_json = serde_json::to_value(new).unwrap_or(Value::Null);
+    let mut names: Vec<&str> = TEXT_FIELDS.to_vec();
+    names.extend(BOOL_FIELDS);
+    names.extend(["aliases", "customAttributes"]);
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let before = show(old_json.get(name));
+            let after = show(new_json.get(name));
+            (before != after).then(|| FieldChange {
+                field: name.to_string(),
+                old: before,
+                new: after,
+            })
+        })
+        .collect()
+}
+
+fn show(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) if items.is_empty() => String::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => s.clone(),
+                Value::Object(map) => format!(
+                    "{}={}",
+                    map.get("name").and_then(Value::as_str).unwrap_or_default(),
+                    map.get("value").and_then(Value::as_str).unwrap_or_default()
+                ),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(";"),
+        Some(other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::cells::parse_row;
+    use crate::input::columns::map_header;
+
+    fn row(headers: &[&str], cells: &[&str]) -> RowInput {
+        let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
+        let (header, _) = map_header(&names, &[]);
+        let cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
+        let (input, problems) = parse_row(&header, &cells);
+        assert!(problems.is_empty(), "{problems:?}");
+        input
+    }
+
+    fn catalog() -> Catalog {
+        Catalog {
+            groups: Directory::new([
+                Target { id: "g1".into(), name: "Sales".into() },
+                Target { id: "g2".into(), name: "Ops".into() },
+            ]),
+            applications: Directory::new([Target { id: "a1".into(), name: "Slack".into() }]),
+        }
+    }
+
+    fn existing() -> User {
+        serde_json::from_value(serde_json::json!({
+            "id": "u1", "username": "ana", "email": "ana@example.com", "firstName": "Ana",
+            "department": "Sales", "mobile": "+44 1", "employeeNumber": "E1", "lastLogin": "kept"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn new_users_are_created_with_their_groups() {
+        let input = row(&["username", "email", "groups"], &["bo", "bo@example.com", "sales;OPS"]);
+        let policy = Policy { auto_password: true, ..Default::default() };
+        let plan = decide(&input, Current::default(), &catalog(), &policy);
+        let Action::Create(body) = &plan.action else { panic!("{plan:?}") };
+        assert_eq!(body.password.auto_generate_password, Some(true));
+        let added: Vec<&str> = plan.groups.add.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(added, vec!["g1", "g2"]);
+    }
+
+    #[test]
+    fn updates_merge_and_never_lose_fields() {
+        let user = existing();
+        let input = row(&["username", "department", "mobile", "firstName"], &["ana", "Marketing", "<clear>", ""]);
+        let plan = decide(&input, Current { user: Some(&user), ..Default::default() }, &catalog(), &Policy::default());
+        let Action::Update { body: Some(body), .. } = &plan.action else { panic!("{plan:?}") };
+        assert_eq!(body.fields.first_name.as_deref(), Some("Ana"), "empty cell keeps the field");
+        assert_eq!(body.fields.department.as_deref(), Some("Marketing"));
+        assert_eq!(body.fields.mobile, None);
+        let json = serde_json::to_value(body.as_ref()).unwrap();
+        assert_eq!(json["mobile"], Value::Null, "a clear is sent explicitly");
+        assert_eq!(json["lastLogin"], "kept", "unknown fields travel back");
+        let fields: Vec<&str> = plan.changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, vec!["mobile", "department"]);
+        assert_eq!(plan.changes[1].old, "Sales");
+    }
+
+    #[test]
+    fn a_row_that_changes_nothing_is_unchanged() {
+        let user = existing();
+        let groups: BTreeSet<String> = ["g1".to_string()].into();
+        let input = row(&["username", "email", "department", "groups"], &["ana", "ana@example.com", "Sales", "Sales"]);
+        let current = Current { user: Some(&user), groups: Some(&groups), ..Default::default() };
+        let plan = decide(&input, current, &catalog(), &Policy::default());
+        assert_eq!(plan.action, Action::Unchanged { user_id: "u1".into() });
+        assert!(plan.changes.is_empty());
+    }
+
+    #[test]
+    fn passwords_of_existing_users_are_left_alone_unless_reset() {
+        let user = existing();
+        let input = row(&["username", "password"], &["ana", "new-password-1"]);
+        let current = Current { user: Some(&user), ..Default::default() };
+        let plan = decide(&input, current, &catalog(), &Policy::default());
+        assert!(matches!(plan.action, Action::Unchanged { .. }));
+        assert!(plan.notes[0].contains("--reset-passwords"));
+        let reset = Policy { reset_passwords: true, ..Default::default() };
+        let plan = decide(&input, current, &catalog(), &reset);
+        let Action::Update { body: None, reset_password: Some(options), .. } = &plan.action else { panic!("{plan:?}") };
+        assert_eq!(options.password.as_ref().unwrap().expose(), "new-password-1");
+        assert!(!format!("{:?}", plan.changes).contains("new-password-1"));
+    }
+
+    #[test]
+    fn sync_removes_what_is_not_listed() {
+        let user = existing();
+        let groups: BTreeSet<String> = ["g1".to_string(), "g2".to_string()].into();
+        let input = row(&["username", "groups"], &["ana", "Sales"]);
+        let current = Current { user: Some(&user), groups: Some(&groups), ..Default::default() };
+        let additive = decide(&input, current, &catalog(), &Policy::default());
+        assert!(matches!(additive.action, Action::Unchanged { .. }));
+        let sync = Policy { sync_groups: true, ..Default::default() };
+        let plan = decide(&input, current, &catalog(), &sync);
+        assert_eq!(plan.groups.remove.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), vec!["g2"]);
+    }
+
+    #[test]
+    fn refusals_and_skips() {
+        let user = existing();
+        let current = Current { user: Some(&user), ..Default::default() };
+        let unknown = row(&["username", "groups"], &["ana", "Sales;Nope"]);
+        let plan = decide(&unknown, current, &catalog(), &Policy::default());
+        assert!(matches!(&plan.action, Action::Refuse { reason, .. } if reason.contains("Nope")));
+
+        let other_employee = row(&["username", "employeeNumber"], &["ana", "E9"]);
+        let plan = decide(&other_employee, current, &catalog(), &Policy::default());
+        assert!(matches!(&plan.action, Action::Refuse { reason, .. } if reason.contains("E1")));
+
+        let create_only = Policy { mode: Mode::Create, ..Default::default() };
+        let plan = decide(&row(&["username"], &["ana"]), current, &catalog(), &create_only);
+        assert!(matches!(plan.action, Action::Skip { .. }));
+
+        let update_only = Policy { mode: Mode::Update, ..Default::default() };
+        let plan = decide(&row(&["username"], &["zed"]), Current::default(), &catalog(), &update_only);
+        assert!(matches!(plan.action, Action::Refuse { .. }));
+    }
+}

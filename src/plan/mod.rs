@@ -1,0 +1,9 @@
+//! Deciding what an import will do: the tenant's groups and applications,
+//! how rows find their users, and the per-row decision.
+
+pub mod catalog;
+pub mod decide;
+pub mod lookup;
+
+pub use catalog::{Catalog, Directory, Target};
+pub use decide::{Action, Current, FieldChange, MembershipDelta, Policy, RowPlan, decide};
