@@ -13,6 +13,7 @@ pub mod input;
 pub mod limiter;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod plan;
 pub mod sandbox;
 
@@ -71,6 +72,14 @@ pub async fn dispatch(
         }
         Command::Validate(args) => commands::validate::run(args, cli.global.quiet),
         Command::Sandbox(args) => commands::sandbox::run(&cli.global, args, env).await,
+        Command::Plan(args) => {
+            let config = cli::config::resolve(&cli.global, env)?;
+            commands::import::plan(&config, args).await
+        }
+        Command::Import(args) => {
+            let config = cli::config::resolve(&cli.global, env)?;
+            commands::import::import(&config, args).await
+        }
         Command::Check(args) => {
             let config = cli::config::resolve(&cli.global, env)?;
             commands::check::run(&config, args).await
@@ -90,7 +99,7 @@ fn init_logging(quiet: bool, verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(pipeline::progress::LogWriter)
         .with_target(false)
         .try_init();
 }

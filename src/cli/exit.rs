@@ -15,6 +15,7 @@ pub fn code_for(completion: Completion) -> i32 {
     match completion {
         Completion::Clean => SUCCESS,
         Completion::WithProblems => PROBLEMS,
+        Completion::Interrupted => INTERRUPTED,
     }
 }
 

@@ -142,6 +142,10 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check an HR export offline: every problem of every row (no network)
     Validate(ValidateArgs),
+    /// Show what import would do, row by row, without writing anything
+    Plan(PlanArgs),
+    /// Create and update users from an HR export, with their groups and applications
+    Import(ImportArgs),
     /// Probe a tenant before a big run: reachability, key and scheme, list shape, latency, rate-limit headers
     Check(CheckArgs),
     /// Run a local sandbox tenant in the foreground
@@ -246,6 +250,96 @@ pub struct ValidateArgs {
     /// Overwrite an existing report
     #[arg(long)]
     pub force: bool,
+}
+
+/// What an import may change beyond the rows' own fields.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PolicyArgs {
+    /// Also remove users from groups their row does not list
+    #[arg(long)]
+    pub sync_groups: bool,
+
+    /// Also remove users from applications their row does not list
+    #[arg(long)]
+    pub sync_applications: bool,
+
+    /// Create groups that rows name but the tenant lacks (else those rows fail)
+    #[arg(long)]
+    pub create_missing_groups: bool,
+
+    /// Set passwords of existing users too (by default a password only applies on create)
+    #[arg(long)]
+    pub reset_passwords: bool,
+
+    /// New users without a password column get a generated one
+    #[arg(long)]
+    pub auto_password: bool,
+
+    /// Users must change the password at first logon (unless the row says otherwise)
+    #[arg(long)]
+    pub must_change_password: bool,
+
+    /// Email new users their password (unless the row says otherwise)
+    #[arg(long)]
+    pub send_email: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// Write the plan as CSV, one line per row
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing output file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Plan the valid rows even when others are invalid
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    /// Write the summary as JSON
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// The results file [default: <input stem>.results.csv beside the input]
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+
+    /// Overwrite an existing results file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Go on from an earlier run's results: rows that succeeded are not sent again
+    #[arg(long, value_name = "RESULTS")]
+    pub resume: Option<PathBuf>,
+
+    /// Import the valid rows even when others are invalid (those get outcome invalid)
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    /// Only show what would happen (the same as `sebulk plan`)
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write the summary as JSON
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
 }
 
 fn delimiter(text: &str) -> Result<u8, String> {

@@ -2,6 +2,7 @@
 //! error every job returns.
 
 pub mod check;
+pub mod import;
 pub mod sandbox;
 pub mod signals;
 pub mod validate;
@@ -57,6 +58,8 @@ pub enum Completion {
     Clean,
     /// It ran, but some rows or checks had problems (exit 3).
     WithProblems,
+    /// It stopped early on Ctrl-C or SIGTERM, having recorded every row (exit 130).
+    Interrupted,
 }
 
 /// A client, and the in-process sandbox behind it when `--sandbox` was given.

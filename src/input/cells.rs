@@ -45,6 +45,16 @@ pub struct CellProblem {
     pub message: String,
 }
 
+/// Undoes the apostrophe sebulk's own files put before cells a spreadsheet
+/// would run as formulas (see `output::sanitize`), so its results and
+/// exports can be fed back in unchanged.
+pub fn unneutralize(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
 /// Parses a boolean cell.
 pub fn parse_bool(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
@@ -70,7 +80,7 @@ pub fn parse_row(header: &Header, cells: &[String]) -> (RowInput, Vec<CellProble
     let mut row = RowInput::default();
     let mut problems = Vec::new();
     for (index, column) in header.columns.iter().enumerate() {
-        let raw = cells.get(index).map(|c| c.trim()).unwrap_or("");
+        let raw = unneutralize(cells.get(index).map(|c| c.trim()).unwrap_or(""));
         if raw.is_empty() || *column == Column::Extra {
             continue;
         }
@@ -288,6 +298,20 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert!(problems[0].message.contains("cannot both"));
         assert!(!format!("{problems:?}").contains("long-enough-pw"));
+    }
+
+    #[test]
+    fn neutralized_cells_read_back_as_written() {
+        let (row, _) = parse(
+            &["username", "mobile", "city"],
+            &["ana", "'+44 20 7946 0000", "'s-Hertogenbosch"],
+        );
+        assert_eq!(row.set.mobile.as_deref(), Some("+44 20 7946 0000"));
+        assert_eq!(
+            row.set.city.as_deref(),
+            Some("'s-Hertogenbosch"),
+            "a real apostrophe stays"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
+use crate::output::results::RESULT_COLUMNS;
 
 /// What one input column feeds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -157,7 +158,25 @@ pub fn map_header(names: &[String], ignored: &[String]) -> (Header, Vec<HeaderIs
     let mut issues = Vec::new();
     let mut columns = Vec::with_capacity(names.len());
     let mut seen: HashMap<Column, String> = HashMap::new();
-    for name in names {
+    // A sebulk results file fed back in: its own leading columns are not input.
+    let results_prefix = RESULT_COLUMNS.len() < names.len()
+        && names
+            .iter()
+            .zip(RESULT_COLUMNS)
+            .all(|(name, fixed)| name == fixed);
+    for (index, name) in names.iter().enumerate() {
+        if results_prefix && index < RESULT_COLUMNS.len() {
+            let column = if name == "user_id" {
+                Column::UserId
+            } else {
+                Column::Extra
+            };
+            if column != Column::Extra {
+                seen.insert(column.clone(), name.clone());
+            }
+            columns.push(column);
+            continue;
+        }
         let trimmed = name.trim();
         let normalized = normalize(trimmed);
         let column = if let Some(attribute) = custom_attribute_name(trimmed) {
@@ -272,6 +291,17 @@ mod tests {
             &["badge colour".to_string()],
         );
         assert!(quiet.is_empty());
+    }
+
+    #[test]
+    fn a_results_file_can_be_fed_back_in() {
+        let mut header: Vec<String> = RESULT_COLUMNS.iter().map(|s| s.to_string()).collect();
+        header.extend(names(&["Username", "Email"]));
+        let (mapped, issues) = map_header(&header, &[]);
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(mapped.columns[3], Column::UserId);
+        assert_eq!(mapped.columns[11], Column::Text("username"));
+        assert_eq!(mapped.columns[1], Column::Extra);
     }
 
     #[test]

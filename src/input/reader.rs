@@ -62,6 +62,70 @@ pub struct CsvSource {
     record: csv::StringRecord,
 }
 
+/// Turns CRLF line ends into LF, so the CSV reader's line numbers are the
+/// file's physical lines (it miscounts after CRLF otherwise). A lone CR is
+/// kept; a CRLF inside a quoted cell becomes LF.
+struct CrLfToLf<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    /// A CR was read and not yet known to precede LF.
+    held_cr: bool,
+}
+
+impl<R: Read> CrLfToLf<R> {
+    fn new(inner: R) -> Self {
+        CrLfToLf {
+            inner,
+            buf: vec![0; 64 * 1024],
+            pos: 0,
+            len: 0,
+            held_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrLfToLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.pos == self.len {
+                self.len = self.inner.read(&mut self.buf)?;
+                self.pos = 0;
+                if self.len == 0 {
+                    if std::mem::take(&mut self.held_cr) {
+                        out[0] = b'\r';
+                        return Ok(1);
+                    }
+                    return Ok(0);
+                }
+            }
+            let mut written = 0;
+            while written < out.len() && self.pos < self.len {
+                let byte = self.buf[self.pos];
+                if std::mem::take(&mut self.held_cr) && byte != b'\n' {
+                    out[written] = b'\r';
+                    written += 1;
+                    continue;
+                }
+                self.pos += 1;
+                if byte == b'\r' {
+                    self.held_cr = true;
+                } else {
+                    out[written] = byte;
+                    written += 1;
+                }
+            }
+            if written > 0 {
+                return Ok(written);
+            }
+        }
+    }
+}
+
 /// Reads until the end of the first line (or 64 KiB), returning those bytes
 /// and the reader positioned after them. Decoders hand out small first
 /// reads while they sniff a byte-order mark, so one read is not enough.
@@ -137,10 +201,8 @@ impl CsvSource {
         let delimiter = options
             .delimiter
             .unwrap_or_else(|| detect_delimiter(&start));
-        let boxed: Box<dyn Read + Send> = Box::new(BufReader::with_capacity(
-            64 * 1024,
-            Cursor::new(start).chain(rest),
-        ));
+        let joined = CrLfToLf::new(Cursor::new(start).chain(rest));
+        let boxed: Box<dyn Read + Send> = Box::new(BufReader::with_capacity(64 * 1024, joined));
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
@@ -263,6 +325,36 @@ mod tests {
         }
         let records = rows(source(&utf16, ReadOptions::default()));
         assert_eq!(records[0].cells, vec!["zoë"]);
+    }
+
+    #[test]
+    fn crlf_files_number_lines_right() {
+        let records = rows(source(
+            b"username,note\r\na,\"x\r\ny\"\r\nb,z\r\nc,\"\rw\"\r\n",
+            ReadOptions::default(),
+        ));
+        let lines: Vec<u64> = records.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![2, 4, 5]);
+        assert_eq!(records[0].cells[1], "x\ny");
+        assert_eq!(records[2].cells[1], "\rw", "a lone CR is kept");
+    }
+
+    #[test]
+    fn crlf_split_across_reads() {
+        let data = b"ab\r\ncd\r\r\n\r".to_vec();
+        for chunk in 2..8 {
+            let mut reader = CrLfToLf::new(std::io::Cursor::new(data.clone()));
+            let mut out = Vec::new();
+            let mut buf = vec![0u8; chunk];
+            loop {
+                let n = reader.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(out, b"ab\ncd\r\n\r", "chunk {chunk}");
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 pub mod files;
 pub mod problems;
+pub mod results;
 pub mod sanitize;
 
 pub use files::{OutputError, beside, create_private};
 pub use problems::ProblemReport;
+pub use results::{OrderedCsv, Outcome, RowResult};

@@ -32,7 +32,8 @@ impl Directory {
     }
 
     pub fn insert(&mut self, target: Target) {
-        self.by_name.insert(target.name.to_lowercase(), target.id.clone());
+        self.by_name
+            .insert(target.name.to_lowercase(), target.id.clone());
         self.by_id.insert(target.id.clone(), target);
     }
 
@@ -72,14 +73,23 @@ pub struct Catalog {
 impl Catalog {
     /// Lists every group and application (a few calls).
     pub async fn load(client: &Client) -> Result<Self, ApiError> {
-        let groups: Vec<Group> = client.list_groups(&NamedQuery::default()).try_collect().await?;
+        let groups: Vec<Group> = client
+            .list_groups(&NamedQuery::default())
+            .try_collect()
+            .await?;
         let applications: Vec<Application> = client
             .list_applications(&NamedQuery::default())
             .try_collect()
             .await?;
         Ok(Catalog {
-            groups: Directory::new(groups.into_iter().map(|g| Target { id: g.id, name: g.name })),
-            applications: Directory::new(applications.into_iter().map(|a| Target { id: a.id, name: a.name })),
+            groups: Directory::new(groups.into_iter().map(|g| Target {
+                id: g.id,
+                name: g.name,
+            })),
+            applications: Directory::new(applications.into_iter().map(|a| Target {
+                id: a.id,
+                name: a.name,
+            })),
         })
     }
 }

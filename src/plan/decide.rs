@@ -40,18 +40,28 @@ pub enum Action {
         body: Option<Box<UserWrite>>,
         reset_password: Option<PasswordOptions>,
     },
-    Unchanged { user_id: String },
+    Unchanged {
+        user_id: String,
+    },
     /// `--mode create` and the user exists.
-    Skip { user_id: String, reason: String },
+    Skip {
+        user_id: String,
+        reason: String,
+    },
     /// The row cannot be applied; nothing is sent for it.
-    Refuse { user_id: Option<String>, reason: String },
+    Refuse {
+        user_id: Option<String>,
+        reason: String,
+    },
 }
 
 impl Action {
     pub fn user_id(&self) -> Option<&str> {
         match self {
             Action::Create(_) => None,
-            Action::Update { user_id, .. } | Action::Unchanged { user_id } | Action::Skip { user_id, .. } => Some(user_id),
+            Action::Update { user_id, .. }
+            | Action::Unchanged { user_id }
+            | Action::Skip { user_id, .. } => Some(user_id),
             Action::Refuse { user_id, .. } => user_id.as_deref(),
         }
     }
@@ -101,7 +111,8 @@ pub struct RowPlan {
 }
 
 impl RowPlan {
-    fn refuse(user_id: Option<String>, reason: String) -> Self {
+    /// A plan that sends nothing for the row, for `reason`.
+    pub fn refuse(user_id: Option<String>, reason: String) -> Self {
         Self::only(Action::Refuse { user_id, reason })
     }
 
@@ -120,7 +131,11 @@ impl RowPlan {
     pub fn own_writes(&self) -> u64 {
         match &self.action {
             Action::Create(_) => 1,
-            Action::Update { body, reset_password, .. } => u64::from(body.is_some()) + u64::from(reset_password.is_some()),
+            Action::Update {
+                body,
+                reset_password,
+                ..
+            } => u64::from(body.is_some()) + u64::from(reset_password.is_some()),
             _ => 0,
         }
     }
@@ -147,7 +162,10 @@ pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &
         unknown.push(format!("unknown group(s): {}", unknown_groups.join(", ")));
     }
     if !unknown_apps.is_empty() {
-        unknown.push(format!("unknown application(s): {}", unknown_apps.join(", ")));
+        unknown.push(format!(
+            "unknown application(s): {}",
+            unknown_apps.join(", ")
+        ));
     }
     let user_id = current.user.map(|u| u.id.clone());
     if !unknown.is_empty() {
@@ -184,13 +202,23 @@ fn resolve(names: Option<&[String]>, directory: &Directory) -> (Option<Vec<Targe
     (Some(found), unknown)
 }
 
-fn conflict(row: &RowInput, existing: &User, holder: Option<&User>, policy: &Policy) -> Option<String> {
-    if let (Some(wanted), Some(have)) = (row.set.employee_number.as_deref(), existing.fields.employee_number.as_deref())
-        && !have.is_empty()
+fn conflict(
+    row: &RowInput,
+    existing: &User,
+    holder: Option<&User>,
+    policy: &Policy,
+) -> Option<String> {
+    if let (Some(wanted), Some(have)) = (
+        row.set.employee_number.as_deref(),
+        existing.fields.employee_number.as_deref(),
+    ) && !have.is_empty()
         && have != wanted
         && policy.match_by != MatchBy::EmployeeNumber
     {
-        let key = existing.fields.text(policy.match_by.field()).unwrap_or_default();
+        let key = existing
+            .fields
+            .text(policy.match_by.field())
+            .unwrap_or_default();
         return Some(format!(
             "conflict: {} '{key}' belongs to employee {have}, but the row is for employee {wanted}",
             policy.match_by.field()
@@ -206,7 +234,9 @@ fn conflict(row: &RowInput, existing: &User, holder: Option<&User>, policy: &Pol
     if let (Some(given), Some(id)) = (row.user_id.as_deref(), Some(existing.id.as_str()))
         && given != id
     {
-        return Some(format!("conflict: the row's user_id {given} is not the matched user ({id})"));
+        return Some(format!(
+            "conflict: the row's user_id {given} is not the matched user ({id})"
+        ));
     }
     None
 }
@@ -214,7 +244,10 @@ fn conflict(row: &RowInput, existing: &User, holder: Option<&User>, policy: &Pol
 /// The row's write-only fields, with the command-line defaults filled in.
 fn password_options(row: &RowInput, policy: &Policy) -> PasswordOptions {
     let mut options = row.password.clone();
-    if options.password.is_none() && options.auto_generate_password.is_none() && policy.auto_password {
+    if options.password.is_none()
+        && options.auto_generate_password.is_none()
+        && policy.auto_password
+    {
         options.auto_generate_password = Some(true);
     }
     if options.must_change_password_on_logon.is_none() {
@@ -233,7 +266,9 @@ fn sets_password(options: &PasswordOptions) -> bool {
 fn custom_attributes(row: &RowInput, existing: Option<&[CustomAttribute]>) -> Vec<CustomAttribute> {
     let mut attributes: Vec<CustomAttribute> = existing.map(<[_]>::to_vec).unwrap_or_default();
     for (name, value) in &row.custom {
-        let position = attributes.iter().position(|a| a.name.eq_ignore_ascii_case(name));
+        let position = attributes
+            .iter()
+            .position(|a| a.name.eq_ignore_ascii_case(name));
         match (position, value) {
             (Some(i), Some(value)) => attributes[i].value = value.clone(),
             (Some(i), None) => {
@@ -250,7 +285,12 @@ fn custom_attributes(row: &RowInput, existing: Option<&[CustomAttribute]>) -> Ve
     attributes
 }
 
-fn plan_create(row: &RowInput, groups: Option<Vec<Target>>, applications: Option<Vec<Target>>, policy: &Policy) -> RowPlan {
+fn plan_create(
+    row: &RowInput,
+    groups: Option<Vec<Target>>,
+    applications: Option<Vec<Target>>,
+    policy: &Policy,
+) -> RowPlan {
     if policy.mode == Mode::Update {
         return RowPlan::refuse(
             None,
@@ -272,7 +312,9 @@ fn plan_create(row: &RowInput, groups: Option<Vec<Target>>, applications: Option
     let password = password_options(row, policy);
     let mut notes = Vec::new();
     if !sets_password(&password) {
-        notes.push("created without a password (give --auto-password or a password column)".to_string());
+        notes.push(
+            "created without a password (give --auto-password or a password column)".to_string(),
+        );
     }
     RowPlan {
         action: Action::Create(Box::new(UserWrite {
@@ -331,12 +373,17 @@ fn plan_update(
         merged.fields.aliases = Some(aliases.clone());
     }
     if !row.custom.is_empty() {
-        merged.fields.custom_attributes = Some(custom_attributes(row, existing.fields.custom_attributes.as_deref()));
+        merged.fields.custom_attributes = Some(custom_attributes(
+            row,
+            existing.fields.custom_attributes.as_deref(),
+        ));
     }
     let changes = describe(&existing.fields, &merged.fields);
     let mut notes = Vec::new();
     let password = password_options(row, policy);
-    let reset_password = if sets_password(&row.password) || (policy.reset_passwords && sets_password(&password)) {
+    let reset_password = if sets_password(&row.password)
+        || (policy.reset_passwords && sets_password(&password))
+    {
         if policy.reset_passwords {
             Some(password)
         } else {
@@ -357,7 +404,11 @@ fn plan_update(
             new: "(reset)".to_string(),
         });
     }
-    let action = if body.is_none() && reset_password.is_none() && group_delta.is_empty() && app_delta.is_empty() {
+    let action = if body.is_none()
+        && reset_password.is_none()
+        && group_delta.is_empty()
+        && app_delta.is_empty()
+    {
         Action::Unchanged {
             user_id: existing.id.clone(),
         }
@@ -378,13 +429,21 @@ fn plan_update(
 }
 
 /// Adds (and, when syncing, removes) against what the user has now.
-fn delta(wanted: Option<Vec<Target>>, current: Option<&BTreeSet<String>>, sync: bool) -> MembershipDelta {
+fn delta(
+    wanted: Option<Vec<Target>>,
+    current: Option<&BTreeSet<String>>,
+    sync: bool,
+) -> MembershipDelta {
     let Some(wanted) = wanted else {
         return MembershipDelta::default();
     };
     let empty = BTreeSet::new();
     let current = current.unwrap_or(&empty);
-    let add = wanted.iter().filter(|t| !current.contains(&t.id)).cloned().collect();
+    let add = wanted
+        .iter()
+        .filter(|t| !current.contains(&t.id))
+        .cloned()
+        .collect();
     let remove = if sync {
         current
             .iter()
@@ -461,10 +520,19 @@ mod tests {
     fn catalog() -> Catalog {
         Catalog {
             groups: Directory::new([
-                Target { id: "g1".into(), name: "Sales".into() },
-                Target { id: "g2".into(), name: "Ops".into() },
+                Target {
+                    id: "g1".into(),
+                    name: "Sales".into(),
+                },
+                Target {
+                    id: "g2".into(),
+                    name: "Ops".into(),
+                },
             ]),
-            applications: Directory::new([Target { id: "a1".into(), name: "Slack".into() }]),
+            applications: Directory::new([Target {
+                id: "a1".into(),
+                name: "Slack".into(),
+            }]),
         }
     }
 
@@ -478,10 +546,18 @@ mod tests {
 
     #[test]
     fn new_users_are_created_with_their_groups() {
-        let input = row(&["username", "email", "groups"], &["bo", "bo@example.com", "sales;OPS"]);
-        let policy = Policy { auto_password: true, ..Default::default() };
+        let input = row(
+            &["username", "email", "groups"],
+            &["bo", "bo@example.com", "sales;OPS"],
+        );
+        let policy = Policy {
+            auto_password: true,
+            ..Default::default()
+        };
         let plan = decide(&input, Current::default(), &catalog(), &policy);
-        let Action::Create(body) = &plan.action else { panic!("{plan:?}") };
+        let Action::Create(body) = &plan.action else {
+            panic!("{plan:?}")
+        };
         assert_eq!(body.password.auto_generate_password, Some(true));
         let added: Vec<&str> = plan.groups.add.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(added, vec!["g1", "g2"]);
@@ -490,10 +566,30 @@ mod tests {
     #[test]
     fn updates_merge_and_never_lose_fields() {
         let user = existing();
-        let input = row(&["username", "department", "mobile", "firstName"], &["ana", "Marketing", "<clear>", ""]);
-        let plan = decide(&input, Current { user: Some(&user), ..Default::default() }, &catalog(), &Policy::default());
-        let Action::Update { body: Some(body), .. } = &plan.action else { panic!("{plan:?}") };
-        assert_eq!(body.fields.first_name.as_deref(), Some("Ana"), "empty cell keeps the field");
+        let input = row(
+            &["username", "department", "mobile", "firstName"],
+            &["ana", "Marketing", "<clear>", ""],
+        );
+        let plan = decide(
+            &input,
+            Current {
+                user: Some(&user),
+                ..Default::default()
+            },
+            &catalog(),
+            &Policy::default(),
+        );
+        let Action::Update {
+            body: Some(body), ..
+        } = &plan.action
+        else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(
+            body.fields.first_name.as_deref(),
+            Some("Ana"),
+            "empty cell keeps the field"
+        );
         assert_eq!(body.fields.department.as_deref(), Some("Marketing"));
         assert_eq!(body.fields.mobile, None);
         let json = serde_json::to_value(body.as_ref()).unwrap();
@@ -508,10 +604,22 @@ mod tests {
     fn a_row_that_changes_nothing_is_unchanged() {
         let user = existing();
         let groups: BTreeSet<String> = ["g1".to_string()].into();
-        let input = row(&["username", "email", "department", "groups"], &["ana", "ana@example.com", "Sales", "Sales"]);
-        let current = Current { user: Some(&user), groups: Some(&groups), ..Default::default() };
+        let input = row(
+            &["username", "email", "department", "groups"],
+            &["ana", "ana@example.com", "Sales", "Sales"],
+        );
+        let current = Current {
+            user: Some(&user),
+            groups: Some(&groups),
+            ..Default::default()
+        };
         let plan = decide(&input, current, &catalog(), &Policy::default());
-        assert_eq!(plan.action, Action::Unchanged { user_id: "u1".into() });
+        assert_eq!(
+            plan.action,
+            Action::Unchanged {
+                user_id: "u1".into()
+            }
+        );
         assert!(plan.changes.is_empty());
     }
 
@@ -519,14 +627,30 @@ mod tests {
     fn passwords_of_existing_users_are_left_alone_unless_reset() {
         let user = existing();
         let input = row(&["username", "password"], &["ana", "new-password-1"]);
-        let current = Current { user: Some(&user), ..Default::default() };
+        let current = Current {
+            user: Some(&user),
+            ..Default::default()
+        };
         let plan = decide(&input, current, &catalog(), &Policy::default());
         assert!(matches!(plan.action, Action::Unchanged { .. }));
         assert!(plan.notes[0].contains("--reset-passwords"));
-        let reset = Policy { reset_passwords: true, ..Default::default() };
+        let reset = Policy {
+            reset_passwords: true,
+            ..Default::default()
+        };
         let plan = decide(&input, current, &catalog(), &reset);
-        let Action::Update { body: None, reset_password: Some(options), .. } = &plan.action else { panic!("{plan:?}") };
-        assert_eq!(options.password.as_ref().unwrap().expose(), "new-password-1");
+        let Action::Update {
+            body: None,
+            reset_password: Some(options),
+            ..
+        } = &plan.action
+        else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(
+            options.password.as_ref().unwrap().expose(),
+            "new-password-1"
+        );
         assert!(!format!("{:?}", plan.changes).contains("new-password-1"));
     }
 
@@ -535,18 +659,35 @@ mod tests {
         let user = existing();
         let groups: BTreeSet<String> = ["g1".to_string(), "g2".to_string()].into();
         let input = row(&["username", "groups"], &["ana", "Sales"]);
-        let current = Current { user: Some(&user), groups: Some(&groups), ..Default::default() };
+        let current = Current {
+            user: Some(&user),
+            groups: Some(&groups),
+            ..Default::default()
+        };
         let additive = decide(&input, current, &catalog(), &Policy::default());
         assert!(matches!(additive.action, Action::Unchanged { .. }));
-        let sync = Policy { sync_groups: true, ..Default::default() };
+        let sync = Policy {
+            sync_groups: true,
+            ..Default::default()
+        };
         let plan = decide(&input, current, &catalog(), &sync);
-        assert_eq!(plan.groups.remove.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), vec!["g2"]);
+        assert_eq!(
+            plan.groups
+                .remove
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["g2"]
+        );
     }
 
     #[test]
     fn refusals_and_skips() {
         let user = existing();
-        let current = Current { user: Some(&user), ..Default::default() };
+        let current = Current {
+            user: Some(&user),
+            ..Default::default()
+        };
         let unknown = row(&["username", "groups"], &["ana", "Sales;Nope"]);
         let plan = decide(&unknown, current, &catalog(), &Policy::default());
         assert!(matches!(&plan.action, Action::Refuse { reason, .. } if reason.contains("Nope")));
@@ -555,12 +696,28 @@ mod tests {
         let plan = decide(&other_employee, current, &catalog(), &Policy::default());
         assert!(matches!(&plan.action, Action::Refuse { reason, .. } if reason.contains("E1")));
 
-        let create_only = Policy { mode: Mode::Create, ..Default::default() };
-        let plan = decide(&row(&["username"], &["ana"]), current, &catalog(), &create_only);
+        let create_only = Policy {
+            mode: Mode::Create,
+            ..Default::default()
+        };
+        let plan = decide(
+            &row(&["username"], &["ana"]),
+            current,
+            &catalog(),
+            &create_only,
+        );
         assert!(matches!(plan.action, Action::Skip { .. }));
 
-        let update_only = Policy { mode: Mode::Update, ..Default::default() };
-        let plan = decide(&row(&["username"], &["zed"]), Current::default(), &catalog(), &update_only);
+        let update_only = Policy {
+            mode: Mode::Update,
+            ..Default::default()
+        };
+        let plan = decide(
+            &row(&["username"], &["zed"]),
+            Current::default(),
+            &catalog(),
+            &update_only,
+        );
         assert!(matches!(plan.action, Action::Refuse { .. }));
     }
 }

@@ -95,7 +95,9 @@ impl UserIndex {
     }
 
     fn holder(&self, username: &str) -> Option<User> {
-        self.by_username.get(&username.to_lowercase()).map(|i| self.users[*i].clone())
+        self.by_username
+            .get(&username.to_lowercase())
+            .map(|i| self.users[*i].clone())
     }
 
     pub fn len(&self) -> usize {
@@ -149,19 +151,30 @@ impl Lookups {
             (MatchBy::EmployeeNumber, _) => true,
             (_, Some(total)) => {
                 // A server that capped the first page will cap them all.
-                let per_page = if total > received { received.max(1) } else { page_size };
+                let per_page = if total > received {
+                    received.max(1)
+                } else {
+                    page_size
+                };
                 total.div_ceil(per_page) < shape.rows
             }
             (_, None) => shape.rows > page_size,
         };
         let index = if bulk {
-            let users: Vec<User> = client.list_users(&UserQuery::default()).try_collect().await?;
+            let users: Vec<User> = client
+                .list_users(&UserQuery::default())
+                .try_collect()
+                .await?;
             Some(UserIndex::build(users, match_by))
         } else {
             None
         };
         let mut lookups = Lookups {
-            users: if bulk { UserStrategy::Bulk } else { UserStrategy::PerRow },
+            users: if bulk {
+                UserStrategy::Bulk
+            } else {
+                UserStrategy::PerRow
+            },
             groups: MembershipStrategy::NotNeeded,
             applications: MembershipStrategy::NotNeeded,
             tenant_users: tenant_users.or(index.as_ref().map(|i| i.len() as u64)),
@@ -173,7 +186,12 @@ impl Lookups {
         let group_scope: Vec<String> = if sync_groups {
             catalog.groups.ids().cloned().collect()
         } else {
-            shape.groups.iter().filter_map(|name| catalog.groups.resolve(name)).map(|t| t.id.clone()).collect()
+            shape
+                .groups
+                .iter()
+                .filter_map(|name| catalog.groups.resolve(name))
+                .map(|t| t.id.clone())
+                .collect()
         };
         let app_scope: Vec<String> = if sync_applications {
             catalog.applications.ids().cloned().collect()
@@ -204,7 +222,8 @@ impl Lookups {
         let Some(index) = &self.index else {
             return MembershipStrategy::UserSide;
         };
-        let known: std::collections::HashSet<u64> = index.by_key.keys().map(|k| key_fingerprint(k)).collect();
+        let known: std::collections::HashSet<u64> =
+            index.by_key.keys().map(|k| key_fingerprint(k)).collect();
         let existing = keys.iter().filter(|k| known.contains(k)).count();
         if existing == 0 {
             MembershipStrategy::NotNeeded
@@ -216,7 +235,11 @@ impl Lookups {
     }
 
     /// The user a row matches, and (when the row renames) who holds its username.
-    pub async fn find(&self, client: &Client, row: &RowInput) -> Result<(Found, Option<User>), ApiError> {
+    pub async fn find(
+        &self,
+        client: &Client,
+        row: &RowInput,
+    ) -> Result<(Found, Option<User>), ApiError> {
         let Some(key) = row_key(row, self.match_by) else {
             return Ok((Found::None, None));
         };
@@ -233,7 +256,12 @@ impl Lookups {
                         ..Default::default()
                     };
                     let mut hits: Vec<User> = client.list_users(&query).try_collect().await?;
-                    hits.retain(|u| u.fields.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(key)));
+                    hits.retain(|u| {
+                        u.fields
+                            .email
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(key))
+                    });
                     match hits.len() {
                         0 => Found::None,
                         1 => Found::One(Box::new(hits.remove(0))),
@@ -244,7 +272,11 @@ impl Lookups {
         };
         let holder = match (&found, self.match_by, row.set.username.as_deref()) {
             (Found::One(user), MatchBy::Email | MatchBy::EmployeeNumber, Some(wanted))
-                if !user.fields.username.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(wanted)) =>
+                if !user
+                    .fields
+                    .username
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(wanted)) =>
             {
                 match &self.index {
                     Some(index) => index.holder(wanted),
@@ -257,7 +289,11 @@ impl Lookups {
     }
 
     /// The ids of `user_id`'s groups (reading them if the strategy says so).
-    pub async fn current_groups(&self, client: &Client, user_id: &str) -> Result<BTreeSet<String>, ApiError> {
+    pub async fn current_groups(
+        &self,
+        client: &Client,
+        user_id: &str,
+    ) -> Result<BTreeSet<String>, ApiError> {
         match self.groups {
             MembershipStrategy::UserSide => {
                 let groups: Vec<Group> = client.user_groups(user_id).await?;
@@ -268,7 +304,11 @@ impl Lookups {
     }
 
     /// The ids of `user_id`'s applications.
-    pub async fn current_applications(&self, client: &Client, user_id: &str) -> Result<BTreeSet<String>, ApiError> {
+    pub async fn current_applications(
+        &self,
+        client: &Client,
+        user_id: &str,
+    ) -> Result<BTreeSet<String>, ApiError> {
         match self.applications {
             MembershipStrategy::UserSide => {
                 let apps: Vec<Application> = client.user_applications(user_id).await?;
@@ -280,7 +320,11 @@ impl Lookups {
 }
 
 /// Reads the members of each group (or application) and inverts it: user id → ids.
-async fn members_by_user(client: &Client, ids: &[String], kind: &str) -> Result<HashMap<String, BTreeSet<String>>, ApiError> {
+async fn members_by_user(
+    client: &Client,
+    ids: &[String],
+    kind: &str,
+) -> Result<HashMap<String, BTreeSet<String>>, ApiError> {
     let mut by_user: HashMap<String, BTreeSet<String>> = HashMap::new();
     let reads = ids.iter().map(|id| {
         let request = ListRequest::new(&[kind, id, "users"]);

@@ -1,0 +1,184 @@
+//! `sebulk import FILE` and `sebulk plan FILE`: the main job and its dry run.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{CommandError, Completion, Connection};
+use crate::cli::config::Config;
+use crate::cli::{ImportArgs, InputArgs, PlanArgs, PolicyArgs};
+use crate::output::{beside, create_private};
+use crate::pipeline::{self, Ended, ImportOptions, Summary};
+use crate::plan::Policy;
+
+fn policy(input: &InputArgs, args: &PolicyArgs) -> Policy {
+    Policy {
+        mode: input.mode,
+        match_by: input.match_by,
+        sync_groups: args.sync_groups,
+        sync_applications: args.sync_applications,
+        create_missing_groups: args.create_missing_groups,
+        reset_passwords: args.reset_passwords,
+        auto_password: args.auto_password,
+        must_change_password: args.must_change_password.then_some(true),
+        send_email: args.send_email.then_some(true),
+    }
+}
+
+/// `sebulk import`.
+pub async fn import(config: &Config, args: &ImportArgs) -> Result<Completion, CommandError> {
+    if args.dry_run {
+        let plan = PlanArgs {
+            input: args.input.clone(),
+            policy: args.policy.clone(),
+            output: None,
+            force: args.force,
+            skip_invalid: args.skip_invalid,
+            summary_json: args.summary_json.clone(),
+        };
+        return run_plan(config, &plan).await;
+    }
+    if args.input.file == Path::new("-") {
+        return Err(crate::cli::config::ConfigError::BadValue(
+            "import reads its input twice (check everything, then apply): give a file, not standard input".to_string(),
+        )
+        .into());
+    }
+    let results = args
+        .results
+        .clone()
+        .unwrap_or_else(|| beside(&args.input.file, "results.csv"));
+    let options = ImportOptions {
+        input: args.input.clone(),
+        policy: policy(&args.input, &args.policy),
+        skip_invalid: args.skip_invalid,
+        output: Some(results),
+        force: args.force,
+        resume: args.resume.clone(),
+        dry_run: false,
+        progress: config.output.progress,
+        concurrency: config.pacing.concurrency,
+    };
+    execute(config, &options, args.summary_json.as_deref()).await
+}
+
+/// `sebulk plan`.
+pub async fn plan(config: &Config, args: &PlanArgs) -> Result<Completion, CommandError> {
+    run_plan(config, args).await
+}
+
+async fn run_plan(config: &Config, args: &PlanArgs) -> Result<Completion, CommandError> {
+    let options = ImportOptions {
+        input: args.input.clone(),
+        policy: policy(&args.input, &args.policy),
+        skip_invalid: args.skip_invalid,
+        output: args.output.clone(),
+        force: args.force,
+        resume: None,
+        dry_run: true,
+        progress: config.output.progress,
+        concurrency: config.pacing.concurrency,
+    };
+    execute(config, &options, args.summary_json.as_deref()).await
+}
+
+async fn execute(
+    config: &Config,
+    options: &ImportOptions,
+    summary_json: Option<&Path>,
+) -> Result<Completion, CommandError> {
+    if let Some(path) = summary_json
+        && path.exists()
+        && path.is_dir()
+    {
+        return Err(CommandError::io(
+            format!("{} is a folder", path.display()),
+            std::io::Error::other("not a file"),
+        ));
+    }
+    let connection = Connection::open(config).await?;
+    let ended = pipeline::run(connection.client.clone(), options).await;
+    connection.close().await?;
+    let (summary, interrupted) = match ended? {
+        Ended::Refused => return Ok(Completion::WithProblems),
+        Ended::Finished(summary) => (summary, false),
+        Ended::Interrupted(summary) => (summary, true),
+    };
+    if !config.output.quiet || !summary.all_succeeded() {
+        print_summary(&summary);
+    }
+    if let Some(path) = summary_json {
+        write_summary(path, &summary, &options.input.file)?;
+    }
+    Ok(if interrupted {
+        Completion::Interrupted
+    } else if summary.all_succeeded() {
+        Completion::Clean
+    } else {
+        Completion::WithProblems
+    })
+}
+
+fn write_summary(path: &Path, summary: &Summary, input: &Path) -> Result<(), CommandError> {
+    let mut file = create_private(path, true, &[input])?;
+    let text = serde_json::to_string_pretty(summary)
+        .map_err(|e| CommandError::io("cannot encode the summary", std::io::Error::other(e)))?;
+    writeln!(file, "{text}")
+        .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))
+}
+
+fn print_summary(summary: &Summary) {
+    let what = if summary.dry_run { "plan" } else { "import" };
+    let counts: Vec<String> = summary
+        .counts
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    eprintln!(
+        "{what} of {}: {} rows: {}",
+        summary.input,
+        summary.rows,
+        counts.join(", ")
+    );
+    if let Some(path) = &summary.output {
+        let kind = if summary.dry_run { "plan" } else { "results" };
+        eprintln!("  {kind} in {path}");
+    }
+    let lookup = match summary.user_lookup {
+        Some(crate::plan::lookup::UserStrategy::Bulk) => {
+            "users found through one listing of the tenant"
+        }
+        Some(crate::plan::lookup::UserStrategy::PerRow) => "users looked up one by one",
+        None => "",
+    };
+    let tenant = summary
+        .tenant_users
+        .map_or_else(String::new, |n| format!(" ({n} users in the tenant)"));
+    eprintln!("  {lookup}{tenant}");
+    eprintln!(
+        "  {} API calls ({} writes, {:.2} per row), {} answered 429, {} retries, {:.1} s, {:.1} requests/s (limit {})",
+        summary.api_calls,
+        summary.write_calls,
+        summary.calls_per_row,
+        summary.throttled_429,
+        summary.retries,
+        summary.elapsed_seconds,
+        summary.requests_per_second,
+        summary.rate_limit
+    );
+    if let Some(estimate) = summary.estimated_import_calls {
+        eprintln!("  the import would make about {estimate} API calls");
+    }
+    if !summary.created_groups.is_empty() {
+        let verb = if summary.dry_run {
+            "would create"
+        } else {
+            "created"
+        };
+        eprintln!("  {verb} groups: {}", summary.created_groups.join(", "));
+    }
+    if summary.interrupted {
+        eprintln!(
+            "  interrupted: rows not attempted are marked so; --resume goes on from the results file"
+        );
+    }
+}

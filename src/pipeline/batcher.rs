@@ -1,0 +1,343 @@
+//! Coalesces membership changes across rows: one `/groups/{id}/assignusers`
+//! (or remove, or the application equivalents) per target and chunk of
+//! users, instead of one call per user, while each row keeps an exact
+//! outcome.
+//!
+//! Invariants: a row leaves the batcher only when every change it asked for
+//! has been answered; a chunk that the server refuses as a whole is retried
+//! one user at a time, so one bad row cannot fail its neighbours; no more
+//! than `hold_limit` rows wait here, so the results file keeps moving.
+
+use std::collections::HashMap;
+
+use super::row::{Kind, Pending, RowWork};
+use crate::api::{ApiError, Client};
+use crate::output::{Outcome, RowResult};
+use crate::plan::Target;
+
+/// Most user ids sent in one membership call.
+pub const CHUNK_SIZE: usize = 100;
+/// Rows held waiting for their memberships before everything is flushed.
+pub const HOLD_LIMIT: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct QueueKey {
+    kind: Kind,
+    add: bool,
+    target_id: String,
+}
+
+/// One membership call to make.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub kind: Kind,
+    pub add: bool,
+    pub target: Target,
+    /// (row, user id)
+    pub members: Vec<(u64, String)>,
+}
+
+/// What a chunk's call(s) came back with, member by member.
+#[derive(Debug)]
+pub struct ChunkOutcome {
+    pub chunk: Chunk,
+    pub results: Vec<(u64, Result<(), ApiError>)>,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+}
+
+struct Waiting {
+    result: RowResult,
+    remaining: usize,
+    failed: bool,
+}
+
+/// Rows waiting for their membership changes.
+pub struct Batcher {
+    queues: HashMap<QueueKey, (Target, Vec<(u64, String)>)>,
+    waiting: HashMap<u64, Waiting>,
+    hold_limit: usize,
+}
+
+impl Batcher {
+    pub fn new(hold_limit: usize) -> Self {
+        Batcher {
+            queues: HashMap::new(),
+            waiting: HashMap::new(),
+            hold_limit: hold_limit.max(1),
+        }
+    }
+
+    /// Takes a row's changes; returns the chunks that are ready to send.
+    pub fn add(&mut self, work: RowWork) -> Vec<Chunk> {
+        let row = work.result.row;
+        let mut ready = Vec::new();
+        self.waiting.insert(
+            row,
+            Waiting {
+                result: work.result,
+                remaining: work.pending.len(),
+                failed: false,
+            },
+        );
+        for Pending {
+            kind,
+            add,
+            target,
+            user_id,
+        } in work.pending
+        {
+            let key = QueueKey {
+                kind,
+                add,
+                target_id: target.id.clone(),
+            };
+            let (_, members) = self
+                .queues
+                .entry(key.clone())
+                .or_insert_with(|| (target, Vec::new()));
+            members.push((row, user_id));
+            if members.len() >= CHUNK_SIZE {
+                ready.extend(self.take(&key));
+            }
+        }
+        if self.waiting.len() > self.hold_limit {
+            ready.extend(self.drain());
+        }
+        ready
+    }
+
+    fn take(&mut self, key: &QueueKey) -> Option<Chunk> {
+        self.queues.remove(key).map(|(target, members)| Chunk {
+            kind: key.kind,
+            add: key.add,
+            target,
+            members,
+        })
+    }
+
+    /// Every queued change, as chunks.
+    pub fn drain(&mut self) -> Vec<Chunk> {
+        let keys: Vec<QueueKey> = self.queues.keys().cloned().collect();
+        keys.iter().filter_map(|key| self.take(key)).collect()
+    }
+
+    /// Records a chunk's answers; returns the rows that are now complete.
+    pub fn settle(&mut self, outcome: ChunkOutcome) -> Vec<RowResult> {
+        let mut finished = Vec::new();
+        let chunk = &outcome.chunk;
+        let what = match chunk.kind {
+            Kind::Group => "group",
+            Kind::Application => "application",
+        };
+        for (row, answer) in outcome.results {
+            let Some(waiting) = self.waiting.get_mut(&row) else {
+                continue;
+            };
+            let result = &mut waiting.result;
+            result.attempts += outcome.attempts;
+            if outcome.last_status.is_some() {
+                result.http_status = outcome.last_status;
+            }
+            match answer {
+                Ok(()) => {
+                    let list = match (chunk.kind, chunk.add) {
+                        (Kind::Group, true) => &mut result.groups_added,
+                        (Kind::Group, false) => &mut result.groups_removed,
+                        (Kind::Application, true) => &mut result.applications_added,
+                        (Kind::Application, false) => &mut result.applications_removed,
+                    };
+                    list.push(chunk.target.name.clone());
+                }
+                Err(err) => {
+                    waiting.failed = true;
+                    if let Some(status) = err.status() {
+                        result.http_status = Some(status);
+                    }
+                    let verb = if chunk.add {
+                        "adding to"
+                    } else {
+                        "removing from"
+                    };
+                    result.add_error(format!(
+                        "{verb} {what} '{}' failed: {err}",
+                        chunk.target.name
+                    ));
+                }
+            }
+            waiting.remaining = waiting.remaining.saturating_sub(1);
+            if waiting.remaining == 0
+                && let Some(done) = self.waiting.remove(&row)
+            {
+                finished.push(complete(done));
+            }
+        }
+        finished
+    }
+
+    /// Rows still waiting.
+    pub fn held(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Gives up on every waiting row (the run was aborted).
+    pub fn abandon(&mut self, reason: &str) -> Vec<RowResult> {
+        self.queues.clear();
+        self.waiting
+            .drain()
+            .map(|(_, mut waiting)| {
+                waiting.result.add_error(reason);
+                waiting.failed = true;
+                complete(waiting)
+            })
+            .collect()
+    }
+}
+
+fn complete(waiting: Waiting) -> RowResult {
+    let mut result = waiting.result;
+    // Chunks answer in any order; the file should not.
+    for list in [
+        &mut result.groups_added,
+        &mut result.groups_removed,
+        &mut result.applications_added,
+        &mut result.applications_removed,
+    ] {
+        list.sort();
+    }
+    if waiting.failed {
+        let done = match result.outcome {
+            Outcome::Created => format!("the user was created (id {})", result.user_id),
+            _ => "the user record was updated".to_string(),
+        };
+        result.error = format!("{done}, but: {}", result.error);
+        result.outcome = Outcome::Failed;
+    }
+    result
+}
+
+/// Sends one chunk; a whole-chunk refusal is retried user by user.
+pub async fn apply(client: Client, chunk: Chunk) -> ChunkOutcome {
+    let (client, tally) = client.tallied();
+    let ids: Vec<String> = chunk.members.iter().map(|(_, id)| id.clone()).collect();
+    let answer = send(&client, &chunk, &ids).await;
+    let results = match answer {
+        Ok(()) => chunk
+            .members
+            .iter()
+            .map(|(row, _)| (*row, Ok(())))
+            .collect(),
+        Err(err) if ids.len() > 1 && matches!(err.status(), Some(400 | 404 | 409 | 422)) => {
+            let singles = chunk.members.iter().map(|(row, id)| {
+                let client = client.clone();
+                let chunk = &chunk;
+                async move { (*row, send(&client, chunk, std::slice::from_ref(id)).await) }
+            });
+            futures::future::join_all(singles).await
+        }
+        Err(err) => chunk
+            .members
+            .iter()
+            .map(|(row, _)| (*row, Err(err.clone())))
+            .collect(),
+    };
+    ChunkOutcome {
+        attempts: tally.attempts(),
+        last_status: tally.last_status(),
+        chunk,
+        results,
+    }
+}
+
+async fn send(client: &Client, chunk: &Chunk, ids: &[String]) -> Result<(), ApiError> {
+    let target = &chunk.target.id;
+    match (chunk.kind, chunk.add) {
+        (Kind::Group, true) => client.group_assign_users(target, ids).await,
+        (Kind::Group, false) => client.group_remove_users(target, ids).await,
+        (Kind::Application, true) => client.application_assign_users(target, ids).await,
+        (Kind::Application, false) => client.application_remove_users(target, ids).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn work(row: u64, groups: &[&str]) -> RowWork {
+        let mut result = RowResult::new(row, &format!("u{row}"), Outcome::Created, Vec::new());
+        result.user_id = format!("id{row}");
+        RowWork {
+            result,
+            plan: None,
+            pending: groups
+                .iter()
+                .map(|g| Pending {
+                    kind: Kind::Group,
+                    add: true,
+                    target: Target {
+                        id: g.to_string(),
+                        name: g.to_uppercase(),
+                    },
+                    user_id: format!("id{row}"),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn chunks_fill_per_target_and_rows_finish_when_all_answered() {
+        let mut batcher = Batcher::new(HOLD_LIMIT);
+        let mut ready = Vec::new();
+        for row in 1..=CHUNK_SIZE as u64 {
+            ready.extend(batcher.add(work(row, &["g1", "g2"])));
+        }
+        assert_eq!(ready.len(), 2, "both groups reached a full chunk");
+        assert!(batcher.drain().is_empty());
+        let mut finished = Vec::new();
+        for chunk in ready {
+            let results = chunk
+                .members
+                .iter()
+                .map(|(row, _)| {
+                    (
+                        *row,
+                        if *row == 3 && chunk.target.id == "g2" {
+                            Err(ApiError::Stopped("x".into()))
+                        } else {
+                            Ok(())
+                        },
+                    )
+                })
+                .collect();
+            finished.extend(batcher.settle(ChunkOutcome {
+                chunk,
+                results,
+                attempts: 1,
+                last_status: Some(204),
+            }));
+        }
+        assert_eq!(finished.len(), CHUNK_SIZE);
+        let row3 = finished.iter().find(|r| r.row == 3).unwrap();
+        assert_eq!(row3.outcome, Outcome::Failed);
+        assert!(
+            row3.error
+                .starts_with("the user was created (id id3), but: adding to group 'G2' failed")
+        );
+        assert_eq!(row3.groups_added, vec!["G1"]);
+        let row4 = finished.iter().find(|r| r.row == 4).unwrap();
+        assert_eq!(row4.groups_added, vec!["G1", "G2"]);
+        assert_eq!((row4.outcome, row4.attempts), (Outcome::Created, 2));
+    }
+
+    #[test]
+    fn the_hold_limit_flushes_everything() {
+        let mut batcher = Batcher::new(3);
+        assert!(batcher.add(work(1, &["g1"])).is_empty());
+        assert!(batcher.add(work(2, &["g2"])).is_empty());
+        assert!(batcher.add(work(3, &["g1"])).is_empty());
+        let flushed = batcher.add(work(4, &["g3"]));
+        assert_eq!(flushed.len(), 3);
+        assert_eq!(batcher.held(), 4);
+        assert_eq!(batcher.abandon("aborted").len(), 4);
+    }
+}

@@ -1,0 +1,99 @@
+//! The progress bar on stderr, and a log writer that never tears it.
+//!
+//! The bar shows only on a terminal and not with `--quiet`/`--no-progress`.
+//! Log lines go through [`LogWriter`], which lifts the bar while it writes.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// A bar over `total` items, or nothing when bars are off.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    failures: u64,
+}
+
+impl Progress {
+    pub fn new(total: u64, unit: &str, enabled: bool) -> Self {
+        if !enabled || !std::io::stderr().is_terminal() {
+            return Progress {
+                bar: None,
+                failures: 0,
+            };
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        let template = format!(
+            "{{spinner}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{per_sec}} ETA {{eta}} {{msg}}"
+        );
+        if let Ok(style) = ProgressStyle::with_template(&template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(Duration::from_millis(200));
+        if let Ok(mut active) = ACTIVE.lock() {
+            *active = Some(bar.clone());
+        }
+        Progress {
+            bar: Some(bar),
+            failures: 0,
+        }
+    }
+
+    /// One more item done; `failed` counts it in the bar's message.
+    pub fn inc(&mut self, failed: bool) {
+        if failed {
+            self.failures += 1;
+        }
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            if failed {
+                bar.set_message(format!("failures: {}", self.failures));
+            }
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+            if let Ok(mut active) = ACTIVE.lock() {
+                *active = None;
+            }
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Writes to stderr around the active bar.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let bar = ACTIVE.lock().ok().and_then(|active| active.clone());
+        match bar {
+            Some(bar) => bar
+                .suspend(|| std::io::stderr().write_all(buf))
+                .map(|()| buf.len()),
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+    fn make_writer(&'a self) -> Self::Writer {
+        LogWriter
+    }
+}
