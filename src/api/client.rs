@@ -325,11 +325,11 @@ impl Client {
             let sent_at = std::time::Instant::now();
             let result = self.send_once(call, url.clone()).await;
             let elapsed = sent_at.elapsed();
-            drop(permit);
 
             let (status, headers, body) = match result {
                 Ok(answer) => answer,
                 Err(err) => {
+                    drop(permit);
                     inner.stats.transport_errors.fetch_add(1, Ordering::Relaxed);
                     let maybe_sent = !err.is_connect();
                     let message = describe_transport_error(&endpoint, &err);
@@ -351,8 +351,11 @@ impl Client {
             }
             tracing::debug!(%endpoint, status = status.as_u16(), attempts, "answer");
 
+            // The slot is held until the pool has heard of this answer (a stop
+            // or a pause), so no waiting request slips out in between.
             if status.is_success() {
                 inner.throttle.on_success();
+                drop(permit);
                 if call.method != Method::GET {
                     inner.stats.writes.fetch_add(1, Ordering::Relaxed);
                 }
@@ -372,6 +375,7 @@ impl Client {
                     scheme: inner.scheme.to_string(),
                 };
                 inner.throttle.stop(error.to_string());
+                drop(permit);
                 return Err(error);
             }
             if status.is_redirection() {
@@ -395,6 +399,7 @@ impl Client {
             } else if code >= 500 {
                 inner.stats.server_errors.fetch_add(1, Ordering::Relaxed);
             }
+            drop(permit);
             let gateway_may_have_acted = matches!(code, 502 | 504) && !call.replay_if_maybe_sent;
             if is_retryable_status(code)
                 && !gateway_may_have_acted

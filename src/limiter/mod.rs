@@ -119,6 +119,10 @@ impl Throttle {
                 _ = limiter.until_ready() => {}
                 () = self.stop.cancelled() => return Err(self.stopped()),
             }
+            // Both may have become ready together; a stop wins.
+            if self.stop.is_cancelled() {
+                return Err(self.stopped());
+            }
             // A 429 may have paused the pool while we waited for the rate.
             let paused = self
                 .state()

@@ -19,6 +19,9 @@ use crate::plan::Target;
 pub const CHUNK_SIZE: usize = 100;
 /// Rows held waiting for their memberships before everything is flushed.
 pub const HOLD_LIMIT: usize = 1000;
+/// The longest a row waits for its memberships before everything is flushed,
+/// so the results file keeps moving on slow, rate-limited runs.
+pub const MAX_HOLD: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct QueueKey {
@@ -47,6 +50,7 @@ pub struct ChunkOutcome {
 }
 
 struct Waiting {
+    since: std::time::Instant,
     result: RowResult,
     remaining: usize,
     failed: bool,
@@ -75,6 +79,7 @@ impl Batcher {
         self.waiting.insert(
             row,
             Waiting {
+                since: std::time::Instant::now(),
                 result: work.result,
                 remaining: work.pending.len(),
                 failed: false,
@@ -173,6 +178,18 @@ impl Batcher {
             }
         }
         finished
+    }
+
+    /// How long the longest-waiting row with unsent changes has waited.
+    pub fn oldest_wait(&self) -> std::time::Duration {
+        if self.queues.is_empty() {
+            return std::time::Duration::ZERO;
+        }
+        self.waiting
+            .values()
+            .map(|w| w.since.elapsed())
+            .max()
+            .unwrap_or_default()
     }
 
     /// Rows still waiting.

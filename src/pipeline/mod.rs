@@ -248,10 +248,26 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
     let mut flushes: FuturesUnordered<BoxFuture<'static, ChunkOutcome>> = FuturesUnordered::new();
     let mut progress = Progress::new(first.scan.rows, "rows", options.progress);
     let mut work_done = false;
+    let mut drained_on_stop = false;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     while !(work_done && flushes.is_empty()) {
         tokio::select! {
             biased;
             () = abort.cancelled() => break,
+            () = stop_starting.cancelled(), if !drained_on_stop => {
+                // Rows already written get their memberships now, not at the end.
+                drained_on_stop = true;
+                for chunk in batcher.drain() {
+                    flushes.push(Box::pin(batcher::apply(client.clone(), chunk)));
+                }
+            }
+            _ = tick.tick() => {
+                if batcher.oldest_wait() >= batcher::MAX_HOLD {
+                    for chunk in batcher.drain() {
+                        flushes.push(Box::pin(batcher::apply(client.clone(), chunk)));
+                    }
+                }
+            }
             Some(outcome) = flushes.next(), if !flushes.is_empty() => {
                 for result in batcher.settle(outcome) {
                     sink.push_result(result, None, &mut progress, &mut summary)?;

@@ -62,3 +62,33 @@ pub fn new_user(username: &str) -> UserWrite {
         ..Default::default()
     }
 }
+
+/// Runs a sebulk command line in-process (program name first is added),
+/// with the test key in the environment.
+pub async fn sebulk_in_process(
+    args: &[&str],
+) -> Result<sebulk::commands::Completion, sebulk::commands::CommandError> {
+    use clap::Parser;
+    let mut argv = vec!["sebulk", "--config", "/dev/null"];
+    argv.extend_from_slice(args);
+    let cli = sebulk::cli::Cli::try_parse_from(&argv).expect("valid arguments");
+    let env = |name: &str| (name == "SEBULK_API_KEY").then(|| KEY.to_string());
+    sebulk::dispatch(&cli, &env).await
+}
+
+/// A results or plan file as parsed records: header → value maps.
+pub fn read_csv(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).expect("readable CSV");
+    let headers = reader.headers().expect("a header").clone();
+    reader
+        .records()
+        .map(|record| {
+            let record = record.expect("a well-formed line");
+            headers
+                .iter()
+                .map(str::to_string)
+                .zip(record.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}

@@ -1,0 +1,8 @@
+//! Import, plan and validate end to end against the in-process sandbox.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod faults;
+mod resume;
+mod rows;

@@ -1,0 +1,189 @@
+use std::process::Stdio;
+use std::time::Duration;
+
+use sebulk::sandbox::Tenant;
+use tokio::process::Command;
+
+use super::faults::batch;
+use super::rows::write_input;
+use crate::support::{KEY, config, read_csv, start};
+
+/// The tenant's users as comparable facts: username → (fields, group names, application names).
+fn facts(tenant: &Tenant) -> Vec<(String, String, Vec<String>, Vec<String>)> {
+    let mut facts: Vec<_> = tenant
+        .users()
+        .map(|u| {
+            let mut groups: Vec<String> = tenant
+                .groups_of(&u.id)
+                .into_iter()
+                .map(|g| g.name)
+                .collect();
+            let mut apps: Vec<String> = tenant
+                .applications_of(&u.id)
+                .into_iter()
+                .map(|a| a.name)
+                .collect();
+            groups.sort();
+            apps.sort();
+            (
+                u.fields.username.clone().unwrap(),
+                serde_json::to_string(&u.fields).unwrap(),
+                groups,
+                apps,
+            )
+        })
+        .collect();
+    facts.sort();
+    facts
+}
+
+fn sebulk(base_url: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sebulk"));
+    command
+        .env("SEBULK_API_KEY", KEY)
+        .env("SEBULK_CONFIG", "/dev/null")
+        .env_remove("SEBULK_LOG")
+        .args(["--base-url", base_url, "--rate", "40", "--concurrency", "4"])
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Waits until the sandbox has taken `at_least` writes.
+async fn wait_for_writes(sandbox: &sebulk::sandbox::SandboxHandle, at_least: u64) {
+    for _ in 0..1500 {
+        if sandbox.counters().writes >= at_least {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the import never got going");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_with_sigkill_resumes_to_the_same_tenant_as_a_clean_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_input(dir.path(), "batch.csv", &batch());
+    let input_text = input.display().to_string();
+
+    let clean = start(config()).await;
+    let clean_results = dir.path().join("clean.csv").display().to_string();
+    let status = sebulk(
+        clean.base_url().as_str(),
+        &[
+            "import",
+            "--auto-password",
+            "--results",
+            &clean_results,
+            &input_text,
+        ],
+    )
+    .status()
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(0));
+
+    let mut slow = config();
+    slow.faults.latency = Duration::from_millis(30);
+    let crashed = start(slow).await;
+    let results = dir.path().join("crashed.csv");
+    let results_text = results.display().to_string();
+    let mut child = sebulk(
+        crashed.base_url().as_str(),
+        &[
+            "import",
+            "--auto-password",
+            "--results",
+            &results_text,
+            &input_text,
+        ],
+    )
+    .spawn()
+    .unwrap();
+    wait_for_writes(&crashed, 30).await;
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+    let partial = read_csv(&results);
+    assert!(
+        partial.len() < 122,
+        "killed mid-run ({} rows recorded)",
+        partial.len()
+    );
+    assert!(
+        crashed.tenant().users().count() < 8 + 120,
+        "killed before every user was created"
+    );
+
+    let status = sebulk(
+        crashed.base_url().as_str(),
+        &[
+            "import",
+            "--auto-password",
+            "--resume",
+            &results_text,
+            "--results",
+            &results_text,
+            &input_text,
+        ],
+    )
+    .status()
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let resumed = read_csv(&results);
+    assert_eq!(resumed.len(), 122, "the resumed results cover every row");
+    assert!(
+        resumed
+            .iter()
+            .all(|l| ["created", "updated", "unchanged"].contains(&l["outcome"].as_str()))
+    );
+    assert_eq!(facts(&crashed.tenant()), facts(&clean.tenant()));
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_starting_rows_and_records_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_input(dir.path(), "batch.csv", &batch());
+    let mut slow = config();
+    slow.faults.latency = Duration::from_millis(40);
+    let sandbox = start(slow).await;
+    let results = dir.path().join("results.csv");
+    let (results_text, input_text) = (results.display().to_string(), input.display().to_string());
+    let child = sebulk(
+        sandbox.base_url().as_str(),
+        &["import", "--results", &results_text, &input_text],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for_writes(&sandbox, 20).await;
+    let pid = child.id().unwrap().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = read_csv(&results);
+    assert_eq!(lines.len(), 122, "every row has an outcome");
+    let not_attempted = lines
+        .iter()
+        .filter(|l| l["outcome"] == "not_attempted")
+        .count();
+    assert!(not_attempted > 0);
+    assert!(
+        lines.iter().all(|l| l["outcome"] != "failed"),
+        "requests in flight were finished, not cut"
+    );
+    let created = lines.iter().filter(|l| l["outcome"] == "created").count();
+    assert_eq!(sandbox.tenant().users().count(), 8 + created);
+}
