@@ -18,7 +18,7 @@ use crate::plan::Target;
 /// Most user ids sent in one membership call.
 pub const CHUNK_SIZE: usize = 100;
 /// Rows held waiting for their memberships before everything is flushed.
-pub const HOLD_LIMIT: usize = 1000;
+pub const HOLD_LIMIT: usize = 5000;
 /// The longest a row waits for its memberships before everything is flushed,
 /// so the results file keeps moving on slow, rate-limited runs.
 pub const MAX_HOLD: std::time::Duration = std::time::Duration::from_secs(30);

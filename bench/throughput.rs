@@ -1,0 +1,247 @@
+//! Throughput and memory benchmark (not a test: `cargo bench --bench throughput`).
+//!
+//! Imports N generated rows (2 groups each out of 20) into a sandbox with
+//! latency and a rate limit, then validates a large generated file, and
+//! prints each measure against its target. Options:
+//! `--rows N` (2000), `--rate R` (100), `--latency-ms L` (50),
+//! `--concurrency C` (16), `--validate-rows M` (1000000; 0 skips it).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sebulk::sandbox::{self, Faults, SandboxConfig, Seed};
+use secrecy::SecretString;
+
+const KEY: &str = "bench-key-0123456789";
+
+struct Options {
+    rows: usize,
+    rate: u32,
+    latency_ms: u64,
+    concurrency: usize,
+    validate_rows: usize,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        rows: 2000,
+        rate: 100,
+        latency_ms: 50,
+        concurrency: 16,
+        validate_rows: 1_000_000,
+    };
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    if let Some(v) = value("--rows") {
+        options.rows = v as usize;
+    }
+    if let Some(v) = value("--rate") {
+        options.rate = v as u32;
+    }
+    if let Some(v) = value("--latency-ms") {
+        options.latency_ms = v;
+    }
+    if let Some(v) = value("--concurrency") {
+        options.concurrency = v as usize;
+    }
+    if let Some(v) = value("--validate-rows") {
+        options.validate_rows = v as usize;
+    }
+    options
+}
+
+/// Runs a command, sampling its peak resident memory (VmHWM) until it exits.
+fn run_measured(command: &mut Command) -> (std::process::ExitStatus, Duration, u64) {
+    let started = Instant::now();
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sebulk starts");
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path)
+            && let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:"))
+            && let Some(kb) = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait().expect("waitable") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        use std::io::Read;
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    if !stderr.trim().is_empty() {
+        eprintln!("{}", stderr.trim_end());
+    }
+    (status, started.elapsed(), peak_kb)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
+}
+
+fn write_tenant(dir: &Path) -> std::path::PathBuf {
+    let groups: Vec<serde_json::Value> = (1..=20)
+        .map(|i| serde_json::json!({"name": format!("Group {i:02}"), "description": "bench"}))
+        .collect();
+    let tenant = serde_json::json!({"groups": groups, "applications": [{"name": "Slack", "label": "Slack"}], "users": []});
+    let path = dir.join("tenant.json");
+    std::fs::write(&path, tenant.to_string()).expect("tenant written");
+    path
+}
+
+fn write_rows(path: &Path, rows: usize, with_groups: bool) {
+    let file = std::fs::File::create(path).expect("input created");
+    let mut out = std::io::BufWriter::new(file);
+    let header = if with_groups {
+        "username,email,firstName,lastName,groups"
+    } else {
+        "username,email,firstName,lastName,country"
+    };
+    writeln!(out, "{header}").expect("written");
+    for i in 0..rows {
+        if with_groups {
+            let (a, b) = (i % 20 + 1, (i * 7 + 3) % 20 + 1);
+            let b = if a == b { b % 20 + 1 } else { b };
+            writeln!(
+                out,
+                "user{i:07},user{i:07}@bench.example,First{i},Last{i},Group {a:02};Group {b:02}"
+            )
+            .expect("written");
+        } else {
+            writeln!(
+                out,
+                "user{i:07},user{i:07}@bench.example,First{i},Last{i},GB"
+            )
+            .expect("written");
+        }
+    }
+    out.flush().expect("flushed");
+}
+
+fn main() {
+    let options = options();
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let binary = env!("CARGO_BIN_EXE_sebulk");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+
+    // ---- import ----
+    let mut config = SandboxConfig::local(SecretString::from(KEY));
+    config.seed = Seed::File(write_tenant(dir.path()));
+    config.faults = Faults {
+        latency: Duration::from_millis(options.latency_ms),
+        rate_limit: Some(options.rate),
+        ..Faults::default()
+    };
+    let sandbox = runtime
+        .block_on(sandbox::start(config))
+        .expect("sandbox starts");
+    let input = dir.path().join("hires.csv");
+    write_rows(&input, options.rows, true);
+    let summary_path = dir.path().join("summary.json");
+    let results = dir.path().join("results.csv");
+    println!(
+        "import: {} rows, 2 groups each of 20, sandbox latency {} ms, limit {}/s, concurrency {}",
+        options.rows, options.latency_ms, options.rate, options.concurrency
+    );
+    let (status, wall, peak_kb) = run_measured(
+        Command::new(binary)
+            .env("SEBULK_API_KEY", KEY)
+            .env("SEBULK_CONFIG", "/dev/null")
+            .args(["--base-url", sandbox.base_url().as_str(), "--quiet"])
+            .args([
+                "--rate",
+                &options.rate.to_string(),
+                "--concurrency",
+                &options.concurrency.to_string(),
+            ])
+            .arg("import")
+            .arg(&input)
+            .arg("--results")
+            .arg(&results)
+            .arg("--summary-json")
+            .arg(&summary_path),
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap_or_default())
+            .unwrap_or_default();
+    let calls = summary["api_calls"].as_f64().unwrap_or(0.0);
+    let elapsed = summary["elapsed_seconds"]
+        .as_f64()
+        .unwrap_or(wall.as_secs_f64());
+    let achieved = calls / elapsed.max(0.001);
+    let share = achieved / f64::from(options.rate);
+    let per_row = calls / options.rows.max(1) as f64;
+    let minimum = calls / f64::from(options.rate);
+    let counters = sandbox.counters();
+    println!("  exit status         {status}");
+    println!("  outcomes            {}", summary["counts"]);
+    println!(
+        "  achieved rate       {achieved:.1} requests/s = {:.1}% of the limit (target >= 95%): {}",
+        share * 100.0,
+        verdict(share >= 0.95)
+    );
+    println!(
+        "  API calls per row   {per_row:.3} (target <= 1.05): {}",
+        verdict(per_row <= 1.05)
+    );
+    println!(
+        "  wall time           {elapsed:.1} s against a minimum of {minimum:.1} s (calls / rate): {:.1}%",
+        minimum / elapsed.max(0.001) * 100.0
+    );
+    println!(
+        "  429s                {} (client) / {} (sandbox)",
+        summary["throttled_429"], counters.throttled
+    );
+    println!(
+        "  peak memory         {:.1} MB (import process)",
+        peak_kb as f64 / 1024.0
+    );
+    runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
+
+    // ---- validate ----
+    if options.validate_rows > 0 {
+        let big = dir.path().join("big.csv");
+        write_rows(&big, options.validate_rows, false);
+        let size = std::fs::metadata(&big).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "validate: {} rows ({:.0} MB)",
+            options.validate_rows,
+            size as f64 / 1e6
+        );
+        let (status, wall, peak_kb) = run_measured(
+            Command::new(binary)
+                .env("SEBULK_CONFIG", "/dev/null")
+                .args(["--quiet", "validate"])
+                .arg(&big),
+        );
+        let peak_mb = peak_kb as f64 / 1024.0;
+        println!("  exit status         {status}");
+        println!(
+            "  time                {:.1} s ({:.0} rows/s)",
+            wall.as_secs_f64(),
+            options.validate_rows as f64 / wall.as_secs_f64()
+        );
+        println!(
+            "  peak memory         {peak_mb:.1} MB (target < 64 MB): {}",
+            verdict(peak_mb < 64.0)
+        );
+    }
+}
