@@ -153,6 +153,15 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
         );
         return Ok(Ended::Refused);
     }
+    if !first.invalid.is_empty() {
+        for problem in &first.shown {
+            crate::commands::validate::print_problem(problem);
+        }
+        eprintln!(
+            "{} invalid rows are skipped and recorded as invalid (--skip-invalid)",
+            first.invalid.len()
+        );
+    }
     let resumed = match &options.resume {
         Some(path) => read_results(path)?,
         None => BTreeMap::new(),
@@ -270,14 +279,18 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
             }
             Some(outcome) = flushes.next(), if !flushes.is_empty() => {
                 for result in batcher.settle(outcome) {
-                    sink.push_result(result, None, &mut progress, &mut summary)?;
+                    if result.outcome == Outcome::Failed {
+                        progress.failure();
+                    }
+                    sink.push_result(result, None, &mut summary)?;
                 }
             }
             next = work.next(), if !work_done => match next {
                 Some(done) => {
                     let RowWork { result, plan, pending } = done;
+                    progress.inc(matches!(result.outcome, Outcome::Failed | Outcome::Invalid));
                     if pending.is_empty() || options.dry_run {
-                        sink.push_result(result, plan.as_ref(), &mut progress, &mut summary)?;
+                        sink.push_result(result, plan.as_ref(), &mut summary)?;
                     } else {
                         for chunk in batcher.add(RowWork { result, plan: None, pending }) {
                             flushes.push(Box::pin(batcher::apply(client.clone(), chunk)));
@@ -300,7 +313,8 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
         for result in
             batcher.abandon("interrupted before its group and application changes were sent")
         {
-            sink.push_result(result, None, &mut progress, &mut summary)?;
+            progress.failure();
+            sink.push_result(result, None, &mut summary)?;
         }
         let stranded: Vec<(u64, (String, Vec<String>))> = in_flight
             .lock()
@@ -309,7 +323,8 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
         for (row, (username, cells)) in stranded {
             let mut result = RowResult::new(row, &username, Outcome::Failed, cells);
             result.error = unknown.to_string();
-            sink.push_result(result, None, &mut progress, &mut summary)?;
+            progress.inc(true);
+            sink.push_result(result, None, &mut summary)?;
         }
     }
     let _ = reader.await;
@@ -451,7 +466,8 @@ fn fill_not_attempted(
         let username = record.cells.first().cloned().unwrap_or_default();
         let mut result = RowResult::new(record.row, &username, Outcome::NotAttempted, cells);
         result.error = "interrupted before this row was started".to_string();
-        sink.push_result(result, None, progress, summary)?;
+        progress.inc(false);
+        sink.push_result(result, None, summary)?;
     }
     Ok(())
 }
@@ -550,7 +566,6 @@ impl Sink {
         &mut self,
         result: RowResult,
         plan: Option<&RowPlan>,
-        progress: &mut Progress,
         summary: &mut Summary,
     ) -> Result<(), CommandError> {
         if !self.pushed.insert(result.row) {
@@ -565,11 +580,7 @@ impl Sink {
         } else {
             (result.outcome.as_str().to_string(), result.record())
         };
-        let failed = matches!(result.outcome, Outcome::Failed | Outcome::Invalid)
-            || key == "conflict"
-            || key == "fail";
         *summary.counts.entry(key).or_default() += 1;
-        progress.inc(failed);
         if let Some(file) = &mut self.file {
             file.push(result.row, record)?;
         }

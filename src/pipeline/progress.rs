@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
@@ -26,11 +26,18 @@ impl Progress {
             };
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        let template = format!(
-            "{{spinner}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{per_sec}} ETA {{eta}} {{msg}}"
-        );
+        let template =
+            format!("{{spinner}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{rate}} ETA {{eta}} {{msg}}");
         if let Ok(style) = ProgressStyle::with_template(&template) {
-            bar.set_style(style.progress_chars("=> "));
+            let style = style
+                .with_key(
+                    "rate",
+                    |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                        let _ = write!(out, "{:.1}/s", state.per_sec());
+                    },
+                )
+                .progress_chars("=> ");
+            bar.set_style(style);
         }
         bar.enable_steady_tick(Duration::from_millis(200));
         if let Ok(mut active) = ACTIVE.lock() {
@@ -44,14 +51,19 @@ impl Progress {
 
     /// One more item done; `failed` counts it in the bar's message.
     pub fn inc(&mut self, failed: bool) {
-        if failed {
-            self.failures += 1;
-        }
         if let Some(bar) = &self.bar {
             bar.inc(1);
-            if failed {
-                bar.set_message(format!("failures: {}", self.failures));
-            }
+        }
+        if failed {
+            self.failure();
+        }
+    }
+
+    /// An item already counted turned out to have failed.
+    pub fn failure(&mut self) {
+        self.failures += 1;
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("failures: {}", self.failures));
         }
     }
 
