@@ -9,6 +9,7 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod export;
 pub mod input;
 pub mod limiter;
 pub mod model;
@@ -80,6 +81,11 @@ pub async fn dispatch(
             let config = cli::config::resolve(&cli.global, env)?;
             commands::import::import(&config, args).await
         }
+        Command::Export(args) => {
+            let config = cli::config::resolve(&cli.global, env)?;
+            commands::export::export(&config, args).await
+        }
+        Command::Diff(args) => commands::export::diff(args, cli.global.quiet),
         Command::Check(args) => {
             let config = cli::config::resolve(&cli.global, env)?;
             commands::check::run(&config, args).await

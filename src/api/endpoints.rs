@@ -70,6 +70,16 @@ pub struct NamedQuery {
 }
 
 impl NamedQuery {
+    /// The `GET /groups` request.
+    pub fn to_groups(&self) -> ListRequest {
+        self.to_request("groups", "description")
+    }
+
+    /// The `GET /applications` request.
+    pub fn to_applications(&self) -> ListRequest {
+        self.to_request("applications", "label")
+    }
+
     fn to_request(&self, path: &str, detail_param: &'static str) -> ListRequest {
         let mut request = ListRequest::new(&[path])
             .param("sort", self.sort.as_ref())

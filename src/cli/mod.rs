@@ -146,6 +146,10 @@ pub enum Command {
     Plan(PlanArgs),
     /// Create and update users from an HR export, with their groups and applications
     Import(ImportArgs),
+    /// Export users, groups, applications or memberships (complete, atomic, 0600)
+    Export(ExportArgs),
+    /// Compare two user exports: joiners, leavers and movers
+    Diff(DiffArgs),
     /// Probe a tenant before a big run: reachability, key and scheme, list shape, latency, rate-limit headers
     Check(CheckArgs),
     /// Run a local sandbox tenant in the foreground
@@ -340,6 +344,80 @@ pub struct ImportArgs {
     /// Write the summary as JSON
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// What to export
+    #[arg(value_enum)]
+    pub what: crate::export::Entity,
+
+    /// Where to write (`-` for standard output)
+    #[arg(long, short, default_value = "-", value_name = "FILE")]
+    pub output: PathBuf,
+
+    #[arg(long, value_enum, default_value_t = crate::export::Format::Csv)]
+    pub format: crate::export::Format,
+
+    /// Only records whose FIELD contains VALUE (users: username, email, firstName, lastName; groups: name, description; applications: name, label)
+    #[arg(long, value_name = "FIELD=VALUE", value_parser = field_value)]
+    pub filter: Vec<(String, String)>,
+
+    /// Field to sort by (the API's sort; default id)
+    #[arg(long)]
+    pub sort: Option<String>,
+
+    #[arg(long, value_enum)]
+    pub order: Option<crate::api::SortOrder>,
+
+    /// Users: add `groups` and/or `applications` columns (names, `;`-separated)
+    #[arg(long, value_delimiter = ',', value_parser = ["groups", "applications"])]
+    pub include: Vec<String>,
+
+    /// Write cells as they are, even those a spreadsheet would run as formulas
+    #[arg(long)]
+    pub no_sanitize: bool,
+
+    /// Start the file with a UTF-8 byte-order mark so Excel shows accents right
+    #[arg(long)]
+    pub excel: bool,
+
+    /// Replace an existing output file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Write the summary as JSON
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    /// The earlier user export
+    pub old: PathBuf,
+    /// The later user export
+    pub new: PathBuf,
+
+    /// Where to write `change,key,username,field,old,new` (`-` for standard output)
+    #[arg(long, short, default_value = "-", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// How rows are paired
+    #[arg(long, value_enum, default_value_t = crate::export::diff::DiffKey::Auto)]
+    pub key: crate::export::diff::DiffKey,
+
+    /// Replace an existing output file
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn field_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((field, value)) if !field.trim().is_empty() => {
+            Ok((field.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("'{text}' is not FIELD=VALUE")),
+    }
 }
 
 fn delimiter(text: &str) -> Result<u8, String> {

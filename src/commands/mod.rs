@@ -2,6 +2,7 @@
 //! error every job returns.
 
 pub mod check;
+pub mod export;
 pub mod import;
 pub mod sandbox;
 pub mod signals;

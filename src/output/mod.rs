@@ -1,6 +1,7 @@
 //! Everything sebulk writes for people to read later: problem reports,
 //! plans and results, always private and never over the input.
 
+pub mod atomic;
 pub mod files;
 pub mod problems;
 pub mod results;

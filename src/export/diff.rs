@@ -1,0 +1,222 @@
+//! `sebulk diff OLD.csv NEW.csv`: joiners, leavers and movers between two
+//! user exports, for the nightly audit.
+//!
+//! The older file is held in memory (its cells packed into one string per
+//! user: roughly the file's size plus ~100 bytes per user, ~40 MB for
+//! 100,000 users); the newer one streams past it. Rows match on `user_id`
+//! when both files have it, else on username ignoring case.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::commands::CommandError;
+use crate::input::cells::unneutralize;
+use crate::input::{CsvSource, ReadOptions};
+use crate::output::OutputError;
+use crate::output::atomic::AtomicOutput;
+use crate::output::sanitize::neutralize;
+
+/// How rows of the two files are paired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffKey {
+    /// `user_id` when both files have it, else `username`.
+    #[default]
+    Auto,
+    UserId,
+    Username,
+}
+
+/// What `diff` is asked to do.
+#[derive(Debug, Clone)]
+pub struct DiffOptions {
+    pub old: PathBuf,
+    pub new: PathBuf,
+    pub output: PathBuf,
+    pub force: bool,
+    pub key: DiffKey,
+}
+
+/// What `diff` found.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DiffSummary {
+    pub key: String,
+    pub old_users: u64,
+    pub new_users: u64,
+    pub joiners: u64,
+    pub leavers: u64,
+    pub movers: u64,
+    pub field_changes: u64,
+    pub unchanged: u64,
+}
+
+const SEPARATOR: char = '\u{1f}';
+
+fn column(header: &[String], name: &str) -> Option<usize> {
+    let wanted: String = name
+        .chars()
+        .filter(|c| *c != '_')
+        .collect::<String>()
+        .to_lowercase();
+    header.iter().position(|h| {
+        let normalized: String = h
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '-'))
+            .collect::<String>()
+            .to_lowercase();
+        normalized == wanted
+    })
+}
+
+fn open(path: &Path) -> Result<CsvSource, CommandError> {
+    Ok(CsvSource::open(path, &ReadOptions::default())?)
+}
+
+/// Compares two exports and writes `change,key,username,field,old,new`.
+pub fn run(options: &DiffOptions) -> Result<DiffSummary, CommandError> {
+    let mut old = open(&options.old)?;
+    let mut new = open(&options.new)?;
+    let old_header: Vec<String> = old.header().to_vec();
+    let new_header: Vec<String> = new.header().to_vec();
+    let by_id = match options.key {
+        DiffKey::UserId => true,
+        DiffKey::Username => false,
+        DiffKey::Auto => {
+            column(&old_header, "user_id").is_some() && column(&new_header, "user_id").is_some()
+        }
+    };
+    let key_name = if by_id { "user_id" } else { "username" };
+    let missing = |path: &Path| {
+        CommandError::Input(crate::input::InputError::Malformed {
+            path: path.display().to_string(),
+            line: 1,
+            message: format!("there is no {key_name} column"),
+        })
+    };
+    let old_key = column(&old_header, key_name).ok_or_else(|| missing(&options.old))?;
+    let new_key = column(&new_header, key_name).ok_or_else(|| missing(&options.new))?;
+    let old_username = column(&old_header, "username");
+    let new_username = column(&new_header, "username");
+    let normalize_key = |key: &str| {
+        if by_id {
+            key.trim().to_string()
+        } else {
+            key.trim().to_lowercase()
+        }
+    };
+
+    // The fields compared: every column of either file but the key.
+    let mut fields: Vec<String> = old_header.clone();
+    for name in &new_header {
+        if column(&fields, name).is_none() {
+            fields.push(name.clone());
+        }
+    }
+    fields.retain(|f| column(std::slice::from_ref(f), key_name).is_none());
+
+    let mut summary = DiffSummary {
+        key: key_name.to_string(),
+        ..Default::default()
+    };
+    let mut remembered: HashMap<String, (u64, String)> = HashMap::new();
+    while let Some(record) = old.next_record() {
+        let record = record?;
+        summary.old_users += 1;
+        let key = normalize_key(
+            record
+                .cells
+                .get(old_key)
+                .map(String::as_str)
+                .unwrap_or_default(),
+        );
+        let packed: Vec<&str> = record
+            .cells
+            .iter()
+            .map(|c| unneutralize(c.trim()))
+            .collect();
+        remembered.insert(key, (record.row, packed.join(&SEPARATOR.to_string())));
+    }
+    let mut output = AtomicOutput::create(
+        &options.output,
+        options.force,
+        &[&options.old, &options.new],
+    )?;
+    let mut writer = csv::Writer::from_writer(&mut output);
+    let write_error =
+        |e: csv::Error| CommandError::Output(OutputError::io(&options.output, e.into()));
+    writer
+        .write_record(["change", "key", "username", "field", "old", "new"])
+        .map_err(write_error)?;
+    let line = |writer: &mut csv::Writer<&mut AtomicOutput>, cells: [&str; 6]| {
+        writer
+            .write_record(cells.iter().map(|c| neutralize(c).into_owned()))
+            .map_err(write_error)
+    };
+    while let Some(record) = new.next_record() {
+        let record = record?;
+        summary.new_users += 1;
+        let raw_key = record
+            .cells
+            .get(new_key)
+            .map(String::as_str)
+            .unwrap_or_default();
+        let key = normalize_key(raw_key);
+        let username = new_username
+            .and_then(|i| record.cells.get(i))
+            .map(|s| s.trim())
+            .unwrap_or_default();
+        let Some((_, packed)) = remembered.remove(&key) else {
+            summary.joiners += 1;
+            line(&mut writer, ["joiner", raw_key, username, "", "", ""])?;
+            continue;
+        };
+        let old_cells: Vec<&str> = packed.split(SEPARATOR).collect();
+        let mut changed = false;
+        for field in &fields {
+            let before = column(&old_header, field)
+                .and_then(|i| old_cells.get(i))
+                .copied()
+                .unwrap_or_default();
+            let after = column(&new_header, field)
+                .and_then(|i| record.cells.get(i))
+                .map(|c| unneutralize(c.trim()))
+                .unwrap_or_default();
+            if before != after {
+                changed = true;
+                summary.field_changes += 1;
+                line(
+                    &mut writer,
+                    ["mover", raw_key, username, field, before, after],
+                )?;
+            }
+        }
+        if changed {
+            summary.movers += 1;
+        } else {
+            summary.unchanged += 1;
+        }
+    }
+    let mut leavers: Vec<(u64, String, String)> = remembered
+        .into_iter()
+        .map(|(key, (row, packed))| (row, key, packed))
+        .collect();
+    leavers.sort();
+    for (_, key, packed) in leavers {
+        let cells: Vec<&str> = packed.split(SEPARATOR).collect();
+        let shown_key = cells.get(old_key).copied().unwrap_or(key.as_str());
+        let username = old_username
+            .and_then(|i| cells.get(i))
+            .copied()
+            .unwrap_or_default();
+        summary.leavers += 1;
+        line(&mut writer, ["leaver", shown_key, username, "", "", ""])?;
+    }
+    writer
+        .flush()
+        .map_err(|e| CommandError::Output(OutputError::io(&options.output, e)))?;
+    drop(writer);
+    output.commit()?;
+    Ok(summary)
+}

@@ -1,0 +1,338 @@
+//! Export and diff end to end against the in-process sandbox.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sebulk::commands::Completion;
+use sebulk::sandbox::{SandboxConfig, SandboxHandle, Seed};
+
+use support::{client, config, new_user, read_csv, sebulk_in_process, start};
+
+/// A tenant of `users` users in the demo groups, seeded from a file.
+fn seeded(dir: &Path, users: usize) -> SandboxConfig {
+    let demo: serde_json::Value = serde_json::from_str(sebulk::sandbox::DEMO_TENANT).unwrap();
+    let mut tenant = demo.clone();
+    let people: Vec<serde_json::Value> = (0..users)
+        .map(|i| {
+            serde_json::json!({
+                "username": format!("person{i:04}"),
+                "email": format!("person{i:04}@example.com"),
+                "firstName": if i == 3 { "=HYPERLINK(\"http://evil\")".to_string() } else { format!("First{i}") },
+                "department": format!("Dept {}", i % 7),
+                "mobile": format!("+44 7700 {i:06}"),
+                "isEnabled": i % 5 != 0,
+                "customAttributes": if i % 2 == 0 { serde_json::json!([{"name": "Cost Centre", "value": format!("CC{}", i % 3)}]) } else { serde_json::json!([]) },
+                "groups": ["All Staff", if i % 2 == 0 { "Sales" } else { "Engineering" }],
+                "applications": if i % 3 == 0 { serde_json::json!(["Slack"]) } else { serde_json::json!([]) },
+            })
+        })
+        .collect();
+    tenant["users"] = serde_json::Value::from(people);
+    let path = dir.join("seed.json");
+    std::fs::write(&path, tenant.to_string()).unwrap();
+    let mut config = config();
+    config.seed = Seed::File(path);
+    config
+}
+
+async fn export(sandbox: &SandboxHandle, args: &[&str]) -> Completion {
+    let url = sandbox.base_url().to_string();
+    let mut argv = vec![
+        "--base-url",
+        url.as_str(),
+        "--rate",
+        "500",
+        "--max-retries",
+        "8",
+        "export",
+    ];
+    argv.extend_from_slice(args);
+    sebulk_in_process(&argv).await.expect("the export runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_user_once_despite_capped_pages_latency_and_503s() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut faulty = seeded(dir.path(), 230);
+    faulty.faults.max_page_size = Some(7);
+    faulty.faults.latency = Duration::from_millis(2);
+    faulty.faults.fail_rate = 0.1;
+    faulty.faults.seed = 5;
+    let sandbox = start(faulty).await;
+    let out = dir.path().join("users.csv");
+    let out_text = out.display().to_string();
+    assert_eq!(
+        export(&sandbox, &["users", "-o", &out_text]).await,
+        Completion::Clean
+    );
+    let rows = read_csv(&out);
+    let mut names: Vec<String> = rows.iter().map(|r| r["username"].clone()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(rows.len(), 230);
+    assert_eq!(names.len(), rows.len(), "each user exactly once");
+    assert!(sandbox.counters().failed > 0, "503s were met");
+    assert!(!rows[0].contains_key("password"));
+    assert!(rows.iter().any(|r| r["custom.Cost Centre"] == "CC2"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_imports_back_unchanged_with_zero_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(seeded(dir.path(), 60)).await;
+    let out = dir.path().join("users.csv");
+    let out_text = out.display().to_string();
+    assert_eq!(
+        export(
+            &sandbox,
+            &["users", "--include", "groups,applications", "-o", &out_text]
+        )
+        .await,
+        Completion::Clean
+    );
+    let rows = read_csv(&out);
+    let evil = rows.iter().find(|r| r["username"] == "person0003").unwrap();
+    assert_eq!(
+        evil["firstName"], "'=HYPERLINK(\"http://evil\")",
+        "formulas are neutralized"
+    );
+    assert_eq!(evil["mobile"], "'+44 7700 000003");
+    assert_eq!(evil["groups"], "All Staff;Engineering");
+
+    let writes = sandbox.counters().writes;
+    let url = sandbox.base_url().to_string();
+    let results = dir.path().join("results.csv").display().to_string();
+    let completion = sebulk_in_process(&[
+        "--base-url",
+        &url,
+        "--rate",
+        "500",
+        "import",
+        "--results",
+        &results,
+        &out_text,
+    ])
+    .await
+    .unwrap();
+    assert_eq!(completion, Completion::Clean);
+    assert!(
+        read_csv(Path::new(&results))
+            .iter()
+            .all(|r| r["outcome"] == "unchanged")
+    );
+    assert_eq!(sandbox.counters().writes, writes, "zero write calls");
+
+    let raw = dir.path().join("raw.csv");
+    let raw_text = raw.display().to_string();
+    export(
+        &sandbox,
+        &["users", "--no-sanitize", "--excel", "-o", &raw_text],
+    )
+    .await;
+    let bytes = std::fs::read(&raw).unwrap();
+    assert!(
+        bytes.starts_with("\u{feff}".as_bytes()),
+        "--excel writes a BOM"
+    );
+    assert!(
+        String::from_utf8_lossy(&bytes).contains(",\"=HYPERLINK("),
+        "--no-sanitize writes cells as they are"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_are_byte_identical_and_private_and_never_clobber() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(seeded(dir.path(), 40)).await;
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    for path in [&a, &b] {
+        let text = path.display().to_string();
+        export(&sandbox, &["users", "--include", "groups", "-o", &text]).await;
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&a).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let url = sandbox.base_url().to_string();
+    let a_text = a.display().to_string();
+    let refused = sebulk_in_process(&["--base-url", &url, "export", "users", "-o", &a_text]).await;
+    assert!(refused.is_err(), "an existing file needs --force");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_applications_and_memberships() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(seeded(dir.path(), 30)).await;
+    let tenant = sandbox.tenant();
+    let (groups, apps, members) = (
+        dir.path().join("g.csv"),
+        dir.path().join("a.jsonl"),
+        dir.path().join("m.csv"),
+    );
+    let [g, a, m] = [&groups, &apps, &members].map(|p| p.display().to_string());
+    export(&sandbox, &["groups", "-o", &g]).await;
+    export(&sandbox, &["applications", "--format", "jsonl", "-o", &a]).await;
+    export(&sandbox, &["memberships", "-o", &m]).await;
+    let group_rows = read_csv(&groups);
+    assert_eq!(group_rows.len(), tenant.groups().count());
+    for row in &group_rows {
+        let expected = tenant.members_of_group(&row["id"]).unwrap().len();
+        assert_eq!(row["members"], expected.to_string(), "{}", row["name"]);
+    }
+    let app_lines: Vec<serde_json::Value> = std::fs::read_to_string(&apps)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(app_lines.len(), tenant.applications().count());
+    let slack = app_lines.iter().find(|a| a["name"] == "Slack").unwrap();
+    assert_eq!(
+        slack["users"].as_u64().unwrap() as usize,
+        tenant
+            .users_of_application(slack["id"].as_str().unwrap())
+            .unwrap()
+            .len()
+    );
+    let pairs = read_csv(&members);
+    let expected: usize = tenant
+        .users()
+        .map(|u| tenant.groups_of(&u.id).len() + tenant.applications_of(&u.id).len())
+        .sum();
+    assert_eq!(pairs.len(), expected);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_export_leaves_the_old_file_and_no_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = seeded(dir.path(), 300);
+    slow.faults.latency = Duration::from_millis(100);
+    let sandbox = start(slow).await;
+    let out = dir.path().join("users.csv");
+    std::fs::write(&out, "yesterday's export\n").unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sebulk"))
+        .env("SEBULK_API_KEY", support::KEY)
+        .env("SEBULK_CONFIG", "/dev/null")
+        .args([
+            "--base-url",
+            sandbox.base_url().as_str(),
+            "--page-size",
+            "10",
+            "--rate",
+            "20",
+            "export",
+            "users",
+            "--force",
+            "-o",
+        ])
+        .arg(&out)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    while sandbox.counters().requests < 5 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "yesterday's export\n"
+    );
+    let mut entries: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        vec!["seed.json", "users.csv"],
+        "no partial file left behind"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_finds_exactly_the_joiners_leavers_and_movers() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(seeded(dir.path(), 25)).await;
+    let (before, after, report) = (
+        dir.path().join("before.csv"),
+        dir.path().join("after.csv"),
+        dir.path().join("diff.csv"),
+    );
+    let [b, a, r] = [&before, &after, &report].map(|p| p.display().to_string());
+    export(&sandbox, &["users", "--include", "groups", "-o", &b]).await;
+
+    let api = client(&sandbox);
+    api.create_user(&new_user("joiner.one")).await.unwrap();
+    let leaver = api
+        .find_user_by_username("person0007")
+        .await
+        .unwrap()
+        .unwrap();
+    api.delete_user(&leaver.id).await.unwrap();
+    let mover = api
+        .find_user_by_username("person0010")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut body = sebulk::model::UserWrite::from_user(&mover);
+    body.fields.department = Some("Finance".into());
+    api.update_user(&mover.id, &body).await.unwrap();
+    let finance = api.find_group_by_name("Finance").await.unwrap().unwrap();
+    api.assign_groups(&mover.id, std::slice::from_ref(&finance.id))
+        .await
+        .unwrap();
+    export(&sandbox, &["users", "--include", "groups", "-o", &a]).await;
+
+    let completion = sebulk_in_process(&["diff", &b, &a, "-o", &r])
+        .await
+        .unwrap();
+    assert_eq!(completion, Completion::Clean);
+    let lines = read_csv(&report);
+    let mut summary: Vec<[&str; 5]> = lines
+        .iter()
+        .map(|l| {
+            [
+                l["change"].as_str(),
+                l["username"].as_str(),
+                l["field"].as_str(),
+                l["old"].as_str(),
+                l["new"].as_str(),
+            ]
+        })
+        .collect();
+    // Joiners and movers come in the new file's order, leavers last.
+    assert_eq!(summary.last().unwrap()[0], "leaver");
+    summary.sort();
+    assert_eq!(
+        summary,
+        vec![
+            ["joiner", "joiner.one", "", "", ""],
+            ["leaver", "person0007", "", "", ""],
+            ["mover", "person0010", "department", "Dept 3", "Finance"],
+            [
+                "mover",
+                "person0010",
+                "groups",
+                "All Staff;Sales",
+                "All Staff;Finance;Sales"
+            ],
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines[0]["key"].len(), 36, "matched on user_id");
+}
