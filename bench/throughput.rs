@@ -4,7 +4,8 @@
 //! latency and a rate limit, then validates a large generated file, and
 //! prints each measure against its target. Options:
 //! `--rows N` (2000), `--rate R` (100), `--latency-ms L` (50),
-//! `--concurrency C` (16), `--validate-rows M` (1000000; 0 skips it).
+//! `--concurrency C` (16), `--validate-rows M` (1000000; 0 skips it),
+//! `--export-users U` (100000; 0 skips the export case).
 
 use std::io::Write;
 use std::path::Path;
@@ -22,6 +23,7 @@ struct Options {
     latency_ms: u64,
     concurrency: usize,
     validate_rows: usize,
+    export_users: usize,
 }
 
 fn options() -> Options {
@@ -31,6 +33,7 @@ fn options() -> Options {
         latency_ms: 50,
         concurrency: 16,
         validate_rows: 1_000_000,
+        export_users: 100_000,
     };
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str| {
@@ -53,6 +56,9 @@ fn options() -> Options {
     }
     if let Some(v) = value("--validate-rows") {
         options.validate_rows = v as usize;
+    }
+    if let Some(v) = value("--export-users") {
+        options.export_users = v as usize;
     }
     options
 }
@@ -215,6 +221,93 @@ fn main() {
         peak_kb as f64 / 1024.0
     );
     runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
+
+    // ---- export ----
+    if options.export_users > 0 {
+        let users: Vec<serde_json::Value> = (0..options.export_users)
+            .map(|i| {
+                serde_json::json!({
+                    "username": format!("user{i:07}"), "email": format!("user{i:07}@bench.example"),
+                    "firstName": format!("First{i}"), "lastName": format!("Last{i}"),
+                    "department": format!("Dept {}", i % 40), "country": "United Kingdom", "isEnabled": true
+                })
+            })
+            .collect();
+        let seed = dir.path().join("big-tenant.json");
+        std::fs::write(
+            &seed,
+            serde_json::json!({"groups": [], "applications": [], "users": users}).to_string(),
+        )
+        .expect("seed written");
+        drop(users);
+        let mut config = SandboxConfig::local(SecretString::from(KEY));
+        config.seed = Seed::File(seed);
+        config.faults = Faults {
+            latency: Duration::from_millis(options.latency_ms),
+            rate_limit: Some(options.rate),
+            ..Faults::default()
+        };
+        let sandbox = runtime
+            .block_on(sandbox::start(config))
+            .expect("sandbox starts");
+        let out = dir.path().join("export.csv");
+        let summary_path = dir.path().join("export-summary.json");
+        println!(
+            "export: {} users, sandbox latency {} ms, limit {}/s, page size 100",
+            options.export_users, options.latency_ms, options.rate
+        );
+        let (status, wall, peak_kb) = run_measured(
+            Command::new(binary)
+                .env("SEBULK_API_KEY", KEY)
+                .env("SEBULK_CONFIG", "/dev/null")
+                .args(["--base-url", sandbox.base_url().as_str(), "--quiet"])
+                .args([
+                    "--rate",
+                    &options.rate.to_string(),
+                    "--concurrency",
+                    &options.concurrency.to_string(),
+                ])
+                .args(["export", "users", "-o"])
+                .arg(&out)
+                .arg("--summary-json")
+                .arg(&summary_path),
+        );
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap_or_default())
+                .unwrap_or_default();
+        let calls = summary["api_calls"].as_f64().unwrap_or(0.0);
+        let elapsed = summary["elapsed_seconds"]
+            .as_f64()
+            .unwrap_or(wall.as_secs_f64());
+        let achieved = calls / elapsed.max(0.001);
+        let share = achieved / f64::from(options.rate);
+        let pages = summary["pages"].as_f64().unwrap_or(0.0);
+        let minimum = pages / f64::from(options.rate);
+        let peak_mb = peak_kb as f64 / 1024.0;
+        println!("  exit status         {status}");
+        println!(
+            "  records             {} in {pages} pages",
+            summary["records"]
+        );
+        println!(
+            "  achieved rate       {achieved:.1} requests/s = {:.1}% of the limit (target >= 90%): {}",
+            share * 100.0,
+            verdict(share >= 0.9)
+        );
+        println!("  API calls           {calls}");
+        println!(
+            "  wall time           {elapsed:.1} s against a minimum of {minimum:.1} s (pages / rate)"
+        );
+        println!(
+            "  429s                {} (sandbox)",
+            sandbox.counters().throttled
+        );
+        println!(
+            "  peak memory         {peak_mb:.1} MB (target < 32 MB): {}",
+            verdict(peak_mb < 32.0)
+        );
+        runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
+    }
 
     // ---- validate ----
     if options.validate_rows > 0 {

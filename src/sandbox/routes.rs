@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::conn::ConnTag;
 use super::faults::chance;
-use super::store::{Membership, MembershipKind, StoredUser, Tenant, user_field_value};
+use super::store::{Membership, MembershipKind, StoredUser, Tenant};
 use super::validate::{self, Rejection};
 use super::{ListShape, Shared, error_response};
 use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
@@ -192,33 +192,54 @@ impl ListParams {
         })
     }
 
-    /// Sorts `records` by the sort field (stable, id breaking ties) and cuts the page.
-    fn page_of(&self, mut records: Vec<(String, Value)>) -> (Vec<Value>, usize) {
-        let sort = self.sort.to_ascii_lowercase();
-        let sort_key = |record: &Value| -> String {
-            record
-                .as_object()
-                .and_then(|map| map.iter().find(|(k, _)| k.to_ascii_lowercase() == sort))
-                .map(|(_, v)| match v {
-                    Value::String(s) => s.to_lowercase(),
-                    Value::Null => String::new(),
-                    other => other.to_string(),
-                })
-                .unwrap_or_default()
-        };
-        records.sort_by(|(id_a, a), (id_b, b)| {
-            sort_key(a).cmp(&sort_key(b)).then_with(|| id_a.cmp(id_b))
-        });
+    /// Sorts `records` (given in id order) by the sort field, stable with
+    /// the id breaking ties, and cuts the page. Only the page's records are
+    /// turned into JSON, so large tenants page quickly.
+    fn page_of<'a, T: 'a>(
+        &self,
+        records: impl Iterator<Item = (&'a str, &'a T)>,
+        known_total: Option<usize>,
+        key: impl Fn(&T, &str) -> String,
+        to_json: impl Fn(&T) -> Option<Value>,
+    ) -> (Vec<Value>, usize) {
+        let start = (self.page - 1).saturating_mul(self.page_size);
+        let end = start.saturating_add(self.page_size);
+        if self.sort == "id" && !self.descending {
+            // Already in id order: one pass, nothing collected but the page,
+            // and with the count known no further than the page's end.
+            if let Some(total) = known_total {
+                let items = records
+                    .skip(start)
+                    .take(self.page_size)
+                    .filter_map(|(_, r)| to_json(r))
+                    .collect();
+                return (items, total);
+            }
+            let mut total = 0;
+            let mut items = Vec::new();
+            for (_, record) in records {
+                if (start..end).contains(&total)
+                    && let Some(value) = to_json(record)
+                {
+                    items.push(value);
+                }
+                total += 1;
+            }
+            return (items, total);
+        }
+        let mut records: Vec<(&str, &T)> = records.collect();
+        if self.sort != "id" {
+            records.sort_by_cached_key(|(id, record)| (key(record, &self.sort), id.to_string()));
+        }
         if self.descending {
             records.reverse();
         }
         let total = records.len();
-        let start = (self.page - 1).saturating_mul(self.page_size);
         let items = records
             .into_iter()
             .skip(start)
             .take(self.page_size)
-            .map(|(_, v)| v)
+            .filter_map(|(_, record)| to_json(record))
             .collect();
         (items, total)
     }
@@ -255,22 +276,65 @@ fn to_values<T: Serialize>(records: &[T]) -> Vec<Value> {
         .collect()
 }
 
-/// Case-insensitive "contains" on each given filter.
-fn matches_filters(
-    query: &HashMap<String, String>,
-    filters: &[&str],
-    value_of: impl Fn(&str) -> Option<String>,
-) -> bool {
-    filters
-        .iter()
-        .all(|name| match query.get(*name).filter(|v| !v.is_empty()) {
-            None => true,
-            Some(wanted) => value_of(name)
-                .is_some_and(|have| have.to_lowercase().contains(&wanted.to_lowercase())),
+/// The filters a list request asks for: (field, lowercased wanted text).
+/// Parsed once per request, so scanning a large tenant stays cheap.
+struct Filters(Vec<(&'static str, String)>);
+
+impl Filters {
+    fn new(query: &HashMap<String, String>, names: &[&'static str]) -> Self {
+        Filters(
+            names
+                .iter()
+                .filter_map(|name| {
+                    let wanted = query.get(*name).filter(|v| !v.is_empty())?;
+                    Some((*name, wanted.to_lowercase()))
+                })
+                .collect(),
+        )
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Case-insensitive "contains" on each filter.
+    fn matches<'a>(&self, value_of: impl Fn(&str) -> Option<&'a str>) -> bool {
+        self.0.iter().all(|(name, wanted)| {
+            value_of(name).is_some_and(|have| have.to_lowercase().contains(wanted.as_str()))
         })
+    }
+}
+
+/// The sort key of a small record (group, application) by its JSON field.
+fn json_sort_key<T: Serialize>(record: &T, field: &str) -> String {
+    match serde_json::to_value(record)
+        .ok()
+        .as_ref()
+        .and_then(|v| v.get(field))
+    {
+        Some(Value::String(s)) => s.to_lowercase(),
+        None | Some(Value::Null) => String::new(),
+        Some(other) => other.to_string(),
+    }
 }
 
 // ---- users ----
+
+fn user_sort_key(user: &StoredUser, field: &str) -> String {
+    match field {
+        "isLocked" => user
+            .fields
+            .is_locked
+            .map(|b| b.to_string())
+            .unwrap_or_default(),
+        "isEnabled" => user
+            .fields
+            .is_enabled
+            .map(|b| b.to_string())
+            .unwrap_or_default(),
+        _ => user.fields.text(field).unwrap_or_default().to_lowercase(),
+    }
+}
 
 async fn list_users(State(shared): State<Arc<Shared>>, query: Params) -> Answer {
     let query = params(query)?;
@@ -278,19 +342,17 @@ async fn list_users(State(shared): State<Arc<Shared>>, query: Params) -> Answer 
     sort_fields.extend(TEXT_FIELDS);
     sort_fields.extend(BOOL_FIELDS);
     let paging = ListParams::parse(&shared, &query, &sort_fields)?;
-    let filters = ["username", "email", "firstName", "lastName"];
-    let records: Vec<(String, Value)> = shared.read(|tenant| {
-        tenant
+    let filters = Filters::new(&query, &["username", "email", "firstName", "lastName"]);
+    let (items, total) = shared.read(|tenant| {
+        let records = tenant
             .users()
-            .filter(|user| {
-                matches_filters(&query, &filters, |field| {
-                    user_field_value(user, field).and_then(|v| v.as_str().map(str::to_string))
-                })
-            })
-            .filter_map(|user| Some((user.id.clone(), serde_json::to_value(user.public()).ok()?)))
-            .collect()
+            .filter(|user| filters.matches(|field| user.fields.text(field)))
+            .map(|user| (user.id.as_str(), user));
+        let known_total = filters.is_empty().then(|| tenant.user_count());
+        paging.page_of(records, known_total, user_sort_key, |user| {
+            serde_json::to_value(user.public()).ok()
+        })
     });
-    let (items, total) = paging.page_of(records);
     Ok(list_answer(&shared, items, total, Some(&paging)))
 }
 
@@ -505,19 +567,21 @@ async fn list_groups(State(shared): State<Arc<Shared>>, query: Params) -> Answer
         &query,
         &["id", "name", "description", "enforceSecondFactor"],
     )?;
-    let records = shared.read(|tenant| {
-        tenant
+    let filters = Filters::new(&query, &["name", "description"]);
+    let (items, total) = shared.read(|tenant| {
+        let records = tenant
             .groups()
             .filter(|g| {
-                matches_filters(&query, &["name", "description"], |field| match field {
-                    "name" => Some(g.name.clone()),
-                    _ => g.description.clone(),
+                filters.matches(|field| match field {
+                    "name" => Some(g.name.as_str()),
+                    _ => g.description.as_deref(),
                 })
             })
-            .filter_map(|g| Some((g.id.clone(), serde_json::to_value(g).ok()?)))
-            .collect()
+            .map(|g| (g.id.as_str(), g));
+        paging.page_of(records, None, json_sort_key, |g| {
+            serde_json::to_value(g).ok()
+        })
     });
-    let (items, total) = paging.page_of(records);
     Ok(list_answer(&shared, items, total, Some(&paging)))
 }
 
@@ -568,19 +632,21 @@ async fn group_users(State(shared): State<Arc<Shared>>, Path(id): Path<String>) 
 async fn list_applications(State(shared): State<Arc<Shared>>, query: Params) -> Answer {
     let query = params(query)?;
     let paging = ListParams::parse(&shared, &query, &["id", "name", "label"])?;
-    let records = shared.read(|tenant| {
-        tenant
+    let filters = Filters::new(&query, &["name", "label"]);
+    let (items, total) = shared.read(|tenant| {
+        let records = tenant
             .applications()
             .filter(|a| {
-                matches_filters(&query, &["name", "label"], |field| match field {
-                    "name" => Some(a.name.clone()),
-                    _ => a.label.clone(),
+                filters.matches(|field| match field {
+                    "name" => Some(a.name.as_str()),
+                    _ => a.label.as_deref(),
                 })
             })
-            .filter_map(|a| Some((a.id.clone(), serde_json::to_value(a).ok()?)))
-            .collect()
+            .map(|a| (a.id.as_str(), a));
+        paging.page_of(records, None, json_sort_key, |a| {
+            serde_json::to_value(a).ok()
+        })
     });
-    let (items, total) = paging.page_of(records);
     Ok(list_answer(&shared, items, total, Some(&paging)))
 }
 

@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::validate::Rejection;
 use crate::model::{
@@ -290,6 +289,10 @@ impl Tenant {
     }
 
     // ---- reading ----
+
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
 
     pub fn users(&self) -> impl Iterator<Item = &StoredUser> {
         self.users.values()
@@ -651,14 +654,6 @@ impl Membership<'_> {
             Rejection::bad_request(message)
         }
     }
-}
-
-/// Field values a list filter or sort compares, by wire name.
-pub fn user_field_value(user: &StoredUser, field: &str) -> Option<Value> {
-    if field == "id" {
-        return Some(Value::from(user.id.clone()));
-    }
-    serde_json::to_value(&user.fields).ok()?.get(field).cloned()
 }
 
 #[cfg(test)]
