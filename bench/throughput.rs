@@ -142,33 +142,43 @@ fn write_rows(path: &Path, rows: usize, with_groups: bool) {
     out.flush().expect("flushed");
 }
 
-fn main() {
-    let options = options();
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let binary = env!("CARGO_BIN_EXE_sebulk");
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-
-    // ---- import ----
+/// A sandbox seeded from `seed`, with the benchmark's latency and rate limit.
+fn start_sandbox(
+    runtime: &tokio::runtime::Runtime,
+    seed: std::path::PathBuf,
+    options: &Options,
+) -> sandbox::SandboxHandle {
     let mut config = SandboxConfig::local(SecretString::from(KEY));
-    config.seed = Seed::File(write_tenant(dir.path()));
+    config.seed = Seed::File(seed);
     config.faults = Faults {
         latency: Duration::from_millis(options.latency_ms),
         rate_limit: Some(options.rate),
         ..Faults::default()
     };
-    let sandbox = runtime
+    runtime
         .block_on(sandbox::start(config))
-        .expect("sandbox starts");
-    let input = dir.path().join("hires.csv");
-    write_rows(&input, options.rows, true);
-    let summary_path = dir.path().join("summary.json");
-    let results = dir.path().join("results.csv");
-    println!(
-        "import: {} rows, 2 groups each of 20, sandbox latency {} ms, limit {}/s, concurrency {}",
-        options.rows, options.latency_ms, options.rate, options.concurrency
-    );
+        .expect("sandbox starts")
+}
+
+/// What one measured sebulk run reported.
+struct Run {
+    status: std::process::ExitStatus,
+    peak_mb: f64,
+    summary: serde_json::Value,
+    calls: f64,
+    elapsed: f64,
+    share_of_limit: f64,
+}
+
+/// Runs `sebulk ARGS --summary-json` against `sandbox` at the benchmark's pace.
+fn run_sebulk(
+    sandbox: &sandbox::SandboxHandle,
+    options: &Options,
+    summary_path: &Path,
+    args: &[&std::ffi::OsStr],
+) -> Run {
     let (status, wall, peak_kb) = run_measured(
-        Command::new(binary)
+        Command::new(env!("CARGO_BIN_EXE_sebulk"))
             .env("SEBULK_API_KEY", KEY)
             .env("SEBULK_CONFIG", "/dev/null")
             .args(["--base-url", sandbox.base_url().as_str(), "--quiet"])
@@ -178,47 +188,79 @@ fn main() {
                 "--concurrency",
                 &options.concurrency.to_string(),
             ])
-            .arg("import")
-            .arg(&input)
-            .arg("--results")
-            .arg(&results)
+            .args(args)
             .arg("--summary-json")
-            .arg(&summary_path),
+            .arg(summary_path),
     );
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap_or_default())
+        serde_json::from_str(&std::fs::read_to_string(summary_path).unwrap_or_default())
             .unwrap_or_default();
     let calls = summary["api_calls"].as_f64().unwrap_or(0.0);
     let elapsed = summary["elapsed_seconds"]
         .as_f64()
         .unwrap_or(wall.as_secs_f64());
-    let achieved = calls / elapsed.max(0.001);
-    let share = achieved / f64::from(options.rate);
-    let per_row = calls / options.rows.max(1) as f64;
-    let minimum = calls / f64::from(options.rate);
-    let counters = sandbox.counters();
-    println!("  exit status         {status}");
-    println!("  outcomes            {}", summary["counts"]);
+    Run {
+        status,
+        peak_mb: peak_kb as f64 / 1024.0,
+        calls,
+        elapsed,
+        share_of_limit: calls / elapsed.max(0.001) / f64::from(options.rate),
+        summary,
+    }
+}
+
+fn main() {
+    let options = options();
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let binary = env!("CARGO_BIN_EXE_sebulk");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+
+    // ---- import ----
+    let sandbox = start_sandbox(&runtime, write_tenant(dir.path()), &options);
+    let input = dir.path().join("hires.csv");
+    write_rows(&input, options.rows, true);
+    let results = dir.path().join("results.csv");
     println!(
-        "  achieved rate       {achieved:.1} requests/s = {:.1}% of the limit (target >= 95%): {}",
-        share * 100.0,
-        verdict(share >= 0.95)
+        "import: {} rows, 2 groups each of 20, sandbox latency {} ms, limit {}/s, concurrency {}",
+        options.rows, options.latency_ms, options.rate, options.concurrency
+    );
+    let run = run_sebulk(
+        &sandbox,
+        &options,
+        &dir.path().join("summary.json"),
+        &[
+            "import".as_ref(),
+            input.as_os_str(),
+            "--results".as_ref(),
+            results.as_os_str(),
+        ],
+    );
+    let per_row = run.calls / options.rows.max(1) as f64;
+    let minimum = run.calls / f64::from(options.rate);
+    println!("  exit status         {}", run.status);
+    println!("  outcomes            {}", run.summary["counts"]);
+    println!(
+        "  achieved rate       {:.1}% of the limit (target >= 95%): {}",
+        run.share_of_limit * 100.0,
+        verdict(run.share_of_limit >= 0.95)
     );
     println!(
         "  API calls per row   {per_row:.3} (target <= 1.05): {}",
         verdict(per_row <= 1.05)
     );
     println!(
-        "  wall time           {elapsed:.1} s against a minimum of {minimum:.1} s (calls / rate): {:.1}%",
-        minimum / elapsed.max(0.001) * 100.0
+        "  wall time           {:.1} s against a minimum of {minimum:.1} s (calls / rate): {:.1}%",
+        run.elapsed,
+        minimum / run.elapsed.max(0.001) * 100.0
     );
     println!(
         "  429s                {} (client) / {} (sandbox)",
-        summary["throttled_429"], counters.throttled
+        run.summary["throttled_429"],
+        sandbox.counters().throttled
     );
     println!(
         "  peak memory         {:.1} MB (import process)",
-        peak_kb as f64 / 1024.0
+        run.peak_mb
     );
     runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
 
@@ -240,71 +282,48 @@ fn main() {
         )
         .expect("seed written");
         drop(users);
-        let mut config = SandboxConfig::local(SecretString::from(KEY));
-        config.seed = Seed::File(seed);
-        config.faults = Faults {
-            latency: Duration::from_millis(options.latency_ms),
-            rate_limit: Some(options.rate),
-            ..Faults::default()
-        };
-        let sandbox = runtime
-            .block_on(sandbox::start(config))
-            .expect("sandbox starts");
+        let sandbox = start_sandbox(&runtime, seed, &options);
         let out = dir.path().join("export.csv");
-        let summary_path = dir.path().join("export-summary.json");
         println!(
             "export: {} users, sandbox latency {} ms, limit {}/s, page size 100",
             options.export_users, options.latency_ms, options.rate
         );
-        let (status, wall, peak_kb) = run_measured(
-            Command::new(binary)
-                .env("SEBULK_API_KEY", KEY)
-                .env("SEBULK_CONFIG", "/dev/null")
-                .args(["--base-url", sandbox.base_url().as_str(), "--quiet"])
-                .args([
-                    "--rate",
-                    &options.rate.to_string(),
-                    "--concurrency",
-                    &options.concurrency.to_string(),
-                ])
-                .args(["export", "users", "-o"])
-                .arg(&out)
-                .arg("--summary-json")
-                .arg(&summary_path),
+        let run = run_sebulk(
+            &sandbox,
+            &options,
+            &dir.path().join("export-summary.json"),
+            &[
+                "export".as_ref(),
+                "users".as_ref(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ],
         );
-        let summary: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap_or_default())
-                .unwrap_or_default();
-        let calls = summary["api_calls"].as_f64().unwrap_or(0.0);
-        let elapsed = summary["elapsed_seconds"]
-            .as_f64()
-            .unwrap_or(wall.as_secs_f64());
-        let achieved = calls / elapsed.max(0.001);
-        let share = achieved / f64::from(options.rate);
-        let pages = summary["pages"].as_f64().unwrap_or(0.0);
-        let minimum = pages / f64::from(options.rate);
-        let peak_mb = peak_kb as f64 / 1024.0;
-        println!("  exit status         {status}");
+        let pages = run.summary["pages"].as_f64().unwrap_or(0.0);
+        println!("  exit status         {}", run.status);
         println!(
             "  records             {} in {pages} pages",
-            summary["records"]
+            run.summary["records"]
         );
         println!(
-            "  achieved rate       {achieved:.1} requests/s = {:.1}% of the limit (target >= 90%): {}",
-            share * 100.0,
-            verdict(share >= 0.9)
+            "  achieved rate       {:.1}% of the limit (target >= 90%): {}",
+            run.share_of_limit * 100.0,
+            verdict(run.share_of_limit >= 0.9)
         );
-        println!("  API calls           {calls}");
+        println!("  API calls           {}", run.calls);
         println!(
-            "  wall time           {elapsed:.1} s against a minimum of {minimum:.1} s (pages / rate)"
+            "  wall time           {:.1} s against a minimum of {:.1} s (pages / rate)",
+            run.elapsed,
+            pages / f64::from(options.rate)
         );
         println!(
             "  429s                {} (sandbox)",
             sandbox.counters().throttled
         );
         println!(
-            "  peak memory         {peak_mb:.1} MB (target < 32 MB): {}",
-            verdict(peak_mb < 32.0)
+            "  peak memory         {:.1} MB (target < 32 MB): {}",
+            run.peak_mb,
+            verdict(run.peak_mb < 32.0)
         );
         runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
     }

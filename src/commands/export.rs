@@ -29,6 +29,7 @@ pub async fn export(config: &Config, args: &ExportArgs) -> Result<Completion, Co
         excel: args.excel,
         force: args.force,
         concurrency: config.pacing.concurrency,
+        progress: config.output.progress && args.output != std::path::Path::new("-"),
     };
     let connection = Connection::open(config).await?;
     // An interrupt drops the export: its temporary file goes, the old file stays.

@@ -25,6 +25,7 @@ use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
 use crate::model::{Application, Group, User};
 use crate::output::atomic::{AtomicOutput, spool};
 use crate::output::sanitize::neutralize;
+use crate::pipeline::progress::Progress;
 use crate::plan::lookup::MembershipStrategy;
 use pages::{ListingStats, read_all};
 
@@ -76,6 +77,8 @@ pub struct ExportOptions {
     pub excel: bool,
     pub force: bool,
     pub concurrency: usize,
+    /// Show a progress bar (on a terminal only).
+    pub progress: bool,
 }
 
 /// What an export did.
@@ -221,11 +224,15 @@ pub async fn run(client: &Client, options: &ExportOptions) -> Result<ExportSumma
         warnings: Vec::new(),
     };
     let writer = RecordWriter::new(options)?;
+    let mut progress = Progress::new(0, "records", options.progress);
     let (writer, stats) = match options.entity {
-        Entity::Users => export_users(client, options, writer, &mut summary).await?,
-        Entity::Groups | Entity::Applications => export_targets(client, options, writer).await?,
+        Entity::Users => export_users(client, options, writer, &mut summary, &progress).await?,
+        Entity::Groups | Entity::Applications => {
+            export_targets(client, options, writer, &progress).await?
+        }
         Entity::Memberships => export_memberships(client, options, writer, &mut summary).await?,
     };
+    progress.finish();
     summary.records = stats.records;
     summary.pages = stats.pages;
     summary.duplicates_dropped = stats.duplicates;
@@ -289,6 +296,7 @@ async fn export_users(
     options: &ExportOptions,
     mut writer: RecordWriter,
     summary: &mut ExportSummary,
+    progress: &Progress,
 ) -> Result<(RecordWriter, ListingStats), CommandError> {
     let mut spooled = spool().map_err(|e| CommandError::io("cannot create a spool file", e))?;
     let mut custom_names: BTreeSet<String> = BTreeSet::new();
@@ -298,6 +306,7 @@ async fn export_users(
             client,
             &user_request(options),
             options.concurrency,
+            progress,
             |user: User| {
                 for attribute in user.fields.custom_attributes.iter().flatten() {
                     if !custom_names.contains(&attribute.name) {
@@ -491,6 +500,7 @@ async fn export_targets(
     client: &Client,
     options: &ExportOptions,
     mut writer: RecordWriter,
+    progress: &Progress,
 ) -> Result<(RecordWriter, ListingStats), CommandError> {
     let groups = options.entity == Entity::Groups;
     let query = NamedQuery {
@@ -521,6 +531,7 @@ async fn export_targets(
             client,
             &query.to_groups(),
             options.concurrency,
+            progress,
             |g: Group| {
                 records.push(serde_json::to_value(g).unwrap_or(Value::Null));
                 Ok::<_, CommandError>(())
@@ -532,6 +543,7 @@ async fn export_targets(
             client,
             &query.to_applications(),
             options.concurrency,
+            progress,
             |a: Application| {
                 records.push(serde_json::to_value(a).unwrap_or(Value::Null));
                 Ok::<_, CommandError>(())

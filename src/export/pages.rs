@@ -10,6 +10,7 @@ use futures::{StreamExt, stream};
 use serde::de::DeserializeOwned;
 
 use crate::api::{ApiError, Client, Identified, ListRequest, Page};
+use crate::pipeline::progress::Progress;
 
 /// What reading a listing saw.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -39,6 +40,7 @@ pub async fn read_all<T, E>(
     client: &Client,
     request: &ListRequest,
     concurrency: usize,
+    progress: &Progress,
     mut emit: impl FnMut(T) -> Result<(), E>,
 ) -> Result<ListingStats, E>
 where
@@ -53,6 +55,7 @@ where
             stats.last_total = page.total;
         }
         let count = page.items.len();
+        progress.inc_by(count as u64);
         for item in page.items {
             if !item.id().is_empty() && !seen.insert(item.id().to_string()) {
                 stats.duplicates += 1;
@@ -65,6 +68,9 @@ where
     };
     let first: Page<T> = client.fetch_page(request, 1).await?;
     stats.first_total = first.total;
+    if let Some(total) = first.total {
+        progress.set_length(total);
+    }
     let first_len = first.items.len() as u64;
     if take(first, &mut stats)? == 0 {
         return Ok(stats);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
-use super::files::OutputError;
+use super::files::{OutputError, same_file};
 
 /// Where an export goes.
 pub enum Destination {
@@ -100,13 +100,6 @@ impl Write for AtomicOutput {
             Destination::File { temp, .. } => temp.flush(),
             Destination::Stdout(out) => out.flush(),
         }
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
     }
 }
 

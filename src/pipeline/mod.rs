@@ -523,7 +523,10 @@ fn open_sink(
         None => None,
         Some(path) => {
             // Resuming into the file being resumed from: write beside it, swap at the end.
-            let resuming_in_place = options.resume.as_ref().is_some_and(|r| same_path(r, path));
+            let resuming_in_place = options
+                .resume
+                .as_ref()
+                .is_some_and(|r| crate::output::files::same_file(r, path));
             let target = if resuming_in_place {
                 path.with_extension("resuming.csv")
             } else {
@@ -552,13 +555,6 @@ fn open_sink(
         },
         options.output.clone(),
     ))
-}
-
-fn same_path(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }
 
 impl Sink {

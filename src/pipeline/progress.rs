@@ -59,6 +59,20 @@ impl Progress {
         }
     }
 
+    /// Several more items done (a page of records, say).
+    pub fn inc_by(&self, count: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(count);
+        }
+    }
+
+    /// The total, once it is known.
+    pub fn set_length(&self, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+        }
+    }
+
     /// An item already counted turned out to have failed.
     pub fn failure(&mut self) {
         self.failures += 1;

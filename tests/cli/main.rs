@@ -32,6 +32,21 @@ fn sebulk() -> Command {
     command
 }
 
+/// Runs sebulk with `args` and the test key in the environment.
+async fn with_key(args: &[&str]) -> Output {
+    sebulk()
+        .args(args)
+        .env("SEBULK_API_KEY", KEY)
+        .output()
+        .await
+        .unwrap()
+}
+
+/// Runs sebulk with `args` and no key.
+async fn without_key(args: &[&str]) -> Output {
+    sebulk().args(args).output().await.unwrap()
+}
+
 fn text(output: &Output) -> String {
     format!(
         "{}{}",
@@ -88,12 +103,7 @@ async fn check_names_the_scheme_that_works() {
     let mut config = config();
     config.auth_scheme = AuthScheme::XApiKey;
     let sandbox = start(config).await;
-    let output = sebulk()
-        .args(["--base-url", sandbox.base_url().as_str(), "check", "--json"])
-        .env("SEBULK_API_KEY", KEY)
-        .output()
-        .await
-        .unwrap();
+    let output = with_key(&["--base-url", sandbox.base_url().as_str(), "check", "--json"]).await;
     assert_eq!(output.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["key_accepted"], false);
@@ -106,12 +116,7 @@ async fn check_reports_shape_counts_and_rate_limit_headers() {
     let mut config = config();
     config.faults.rate_limit = Some(50);
     let sandbox = start(config).await;
-    let output = sebulk()
-        .args(["--base-url", sandbox.base_url().as_str(), "check", "--json"])
-        .env("SEBULK_API_KEY", KEY)
-        .output()
-        .await
-        .unwrap();
+    let output = with_key(&["--base-url", sandbox.base_url().as_str(), "check", "--json"]).await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let lists = report["lists"].as_array().unwrap();
@@ -130,15 +135,12 @@ async fn check_reports_shape_counts_and_rate_limit_headers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn configuration_errors_exit_1_with_a_hint_and_usage_errors_exit_2() {
-    let no_key = sebulk()
-        .args([
-            "--base-url",
-            "https://acme.uk.securenvoy.directory",
-            "check",
-        ])
-        .output()
-        .await
-        .unwrap();
+    let no_key = without_key(&[
+        "--base-url",
+        "https://acme.uk.securenvoy.directory",
+        "check",
+    ])
+    .await;
     assert_eq!(no_key.status.code(), Some(1));
     assert!(
         text(&no_key).contains("SEBULK_API_KEY"),
@@ -146,36 +148,23 @@ async fn configuration_errors_exit_1_with_a_hint_and_usage_errors_exit_2() {
         text(&no_key)
     );
 
-    let plain_http = sebulk()
-        .args(["--base-url", "http://acme.uk.securenvoy.directory", "check"])
-        .env("SEBULK_API_KEY", KEY)
-        .output()
-        .await
-        .unwrap();
+    let plain_http =
+        with_key(&["--base-url", "http://acme.uk.securenvoy.directory", "check"]).await;
     assert_eq!(plain_http.status.code(), Some(1));
     assert!(text(&plain_http).contains("unencrypted"));
 
-    let no_tenant = sebulk()
-        .arg("check")
-        .env("SEBULK_API_KEY", KEY)
-        .output()
-        .await
-        .unwrap();
+    let no_tenant = with_key(&["check"]).await;
     assert_eq!(no_tenant.status.code(), Some(1));
     assert!(text(&no_tenant).contains("--sandbox"));
 
-    let unreachable = sebulk()
-        .args([
-            "--base-url",
-            "http://127.0.0.1:9/api/user/restapi",
-            "--max-retries",
-            "0",
-            "check",
-        ])
-        .env("SEBULK_API_KEY", KEY)
-        .output()
-        .await
-        .unwrap();
+    let unreachable = with_key(&[
+        "--base-url",
+        "http://127.0.0.1:9/api/user/restapi",
+        "--max-retries",
+        "0",
+        "check",
+    ])
+    .await;
     assert_eq!(unreachable.status.code(), Some(1));
     assert!(
         text(&unreachable).contains("unreachable"),
@@ -183,20 +172,12 @@ async fn configuration_errors_exit_1_with_a_hint_and_usage_errors_exit_2() {
         text(&unreachable)
     );
 
-    let usage = sebulk()
-        .args(["check", "--no-such-flag"])
-        .output()
-        .await
-        .unwrap();
+    let usage = without_key(&["check", "--no-such-flag"]).await;
     assert_eq!(usage.status.code(), Some(2));
-    let help = sebulk().arg("--help").output().await.unwrap();
+    let help = without_key(&["--help"]).await;
     assert_eq!(help.status.code(), Some(0));
     assert!(text(&help).contains("Exit codes"));
-    let completions = sebulk()
-        .args(["completions", "bash"])
-        .output()
-        .await
-        .unwrap();
+    let completions = without_key(&["completions", "bash"]).await;
     assert_eq!(completions.status.code(), Some(0));
     assert!(text(&completions).contains("sebulk"));
 }
@@ -228,12 +209,7 @@ async fn the_sandbox_command_serves_until_sigterm_and_saves_its_state() {
         "{base_url}"
     );
 
-    let check = sebulk()
-        .args(["--base-url", &base_url, "check"])
-        .env("SEBULK_API_KEY", KEY)
-        .output()
-        .await
-        .unwrap();
+    let check = with_key(&["--base-url", &base_url, "check"]).await;
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
 
     let pid = child.id().unwrap().to_string();
@@ -256,11 +232,7 @@ async fn the_sandbox_command_serves_until_sigterm_and_saves_its_state() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sandbox_refuses_to_listen_beyond_loopback() {
-    let output = sebulk()
-        .args(["sandbox", "--listen", "0.0.0.0:0"])
-        .output()
-        .await
-        .unwrap();
+    let output = without_key(&["sandbox", "--listen", "0.0.0.0:0"]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output).contains("loopback"));
 }
