@@ -174,7 +174,12 @@ impl RecordWriter {
     }
 
     /// Writes one record: `cells` for CSV, `json` for JSONL.
-    fn record(&mut self, cells: &[String], json: &Value) -> Result<(), CommandError> {
+    /// `json` is only built for JSONL output.
+    fn record(
+        &mut self,
+        cells: &[String],
+        json: impl FnOnce() -> Value,
+    ) -> Result<(), CommandError> {
         if let Some(csv) = &mut self.csv {
             if self.sanitize {
                 csv.write_record(cells.iter().map(|c| neutralize(c).into_owned()))
@@ -184,7 +189,7 @@ impl RecordWriter {
             }
         }
         if let Some(out) = &mut self.jsonl {
-            serde_json::to_writer(&mut *out, json)
+            serde_json::to_writer(&mut *out, &json())
                 .map_err(|e| CommandError::io("cannot write JSON", e.into()))?;
             out.write_all(b"\n")
                 .map_err(|e| CommandError::io("cannot write JSON", e))?;
@@ -350,21 +355,27 @@ async fn export_users(
         let user: User = serde_json::from_str(&line)
             .map_err(|e| CommandError::io("cannot read the spool", e.into()))?;
         let mut cells = user_cells(&user, &custom_names);
-        let mut json = serde_json::to_value(&user).unwrap_or(Value::Null);
         let names = memberships.as_ref().and_then(|m| m.get(&user.id));
         let (groups, apps) = names
-            .map(|n| (n.groups.clone(), n.applications.clone()))
+            .map(|n| (n.groups.as_slice(), n.applications.as_slice()))
             .unwrap_or_default();
         if options.include_groups {
             cells.push(groups.join(";"));
-            json["groups"] = Value::from(groups);
         }
         if options.include_applications {
             cells.push(apps.join(";"));
-            json["applications"] = Value::from(apps);
         }
         cells.push(user.id.clone());
-        writer.record(&cells, &json)?;
+        writer.record(&cells, || {
+            let mut json = serde_json::to_value(&user).unwrap_or(Value::Null);
+            if options.include_groups {
+                json["groups"] = Value::from(groups);
+            }
+            if options.include_applications {
+                json["applications"] = Value::from(apps);
+            }
+            json
+        })?;
     }
     Ok((writer, stats))
 }
@@ -574,7 +585,7 @@ async fn export_targets(
         let mut cells: Vec<String> = header[..header.len() - 1].iter().map(|k| text(k)).collect();
         cells.push(count.to_string());
         record[header[header.len() - 1].as_str()] = Value::from(count);
-        writer.record(&cells, &record)?;
+        writer.record(&cells, || record)?;
     }
     Ok((writer, stats))
 }
@@ -690,7 +701,7 @@ async fn export_memberships(
     }
     for (kind, name, id, username, user_id) in rows.into_keys() {
         let json = serde_json::json!({"user_id": user_id, "username": username, "type": kind, "target_id": id, "target_name": name});
-        writer.record(&[user_id, username, kind, id, name], &json)?;
+        writer.record(&[user_id, username, kind, id, name], || json)?;
         stats.records += 1;
     }
     Ok((writer, stats))

@@ -87,7 +87,9 @@ where
                 let request = request.clone();
                 async move { client.fetch_page::<T>(&request, page).await }
             })
-            .buffered(concurrency.max(1));
+            // More pages under way than slots, so the limiter always has one waiting
+            // even when the oldest page is the slowest.
+            .buffered(concurrency.max(1) * 4);
         while let Some(page) = concurrent.next().await {
             take(page?, &mut stats)?;
         }
@@ -121,5 +123,23 @@ where
             return Ok(stats);
         }
         next_page += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moving_count_is_reported() {
+        let mut stats = ListingStats {
+            first_total: Some(100),
+            last_total: Some(100),
+            ..Default::default()
+        };
+        assert_eq!(stats.count_change("user"), None);
+        stats.last_total = Some(101);
+        let warning = stats.count_change("user").unwrap();
+        assert!(warning.contains("100 → 101"), "{warning}");
     }
 }

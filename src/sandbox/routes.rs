@@ -198,23 +198,13 @@ impl ListParams {
     fn page_of<'a, T: 'a>(
         &self,
         records: impl Iterator<Item = (&'a str, &'a T)>,
-        known_total: Option<usize>,
         key: impl Fn(&T, &str) -> String,
         to_json: impl Fn(&T) -> Option<Value>,
     ) -> (Vec<Value>, usize) {
         let start = (self.page - 1).saturating_mul(self.page_size);
         let end = start.saturating_add(self.page_size);
         if self.sort == "id" && !self.descending {
-            // Already in id order: one pass, nothing collected but the page,
-            // and with the count known no further than the page's end.
-            if let Some(total) = known_total {
-                let items = records
-                    .skip(start)
-                    .take(self.page_size)
-                    .filter_map(|(_, r)| to_json(r))
-                    .collect();
-                return (items, total);
-            }
+            // Already in id order: one pass, nothing collected but the page.
             let mut total = 0;
             let mut items = Vec::new();
             for (_, record) in records {
@@ -344,13 +334,20 @@ async fn list_users(State(shared): State<Arc<Shared>>, query: Params) -> Answer 
     let paging = ListParams::parse(&shared, &query, &sort_fields)?;
     let filters = Filters::new(&query, &["username", "email", "firstName", "lastName"]);
     let (items, total) = shared.read(|tenant| {
+        if filters.is_empty() && paging.sort == "id" && !paging.descending {
+            let start = (paging.page - 1).saturating_mul(paging.page_size);
+            let items = tenant
+                .users_at(start, paging.page_size)
+                .filter_map(|user| serde_json::to_value(user.view()).ok())
+                .collect();
+            return (items, tenant.user_count());
+        }
         let records = tenant
             .users()
             .filter(|user| filters.matches(|field| user.fields.text(field)))
             .map(|user| (user.id.as_str(), user));
-        let known_total = filters.is_empty().then(|| tenant.user_count());
-        paging.page_of(records, known_total, user_sort_key, |user| {
-            serde_json::to_value(user.public()).ok()
+        paging.page_of(records, user_sort_key, |user| {
+            serde_json::to_value(user.view()).ok()
         })
     });
     Ok(list_answer(&shared, items, total, Some(&paging)))
@@ -578,9 +575,7 @@ async fn list_groups(State(shared): State<Arc<Shared>>, query: Params) -> Answer
                 })
             })
             .map(|g| (g.id.as_str(), g));
-        paging.page_of(records, None, json_sort_key, |g| {
-            serde_json::to_value(g).ok()
-        })
+        paging.page_of(records, json_sort_key, |g| serde_json::to_value(g).ok())
     });
     Ok(list_answer(&shared, items, total, Some(&paging)))
 }
@@ -643,9 +638,7 @@ async fn list_applications(State(shared): State<Arc<Shared>>, query: Params) -> 
                 })
             })
             .map(|a| (a.id.as_str(), a));
-        paging.page_of(records, None, json_sort_key, |a| {
-            serde_json::to_value(a).ok()
-        })
+        paging.page_of(records, json_sort_key, |a| serde_json::to_value(a).ok())
     });
     Ok(list_answer(&shared, items, total, Some(&paging)))
 }

@@ -48,7 +48,24 @@ pub struct StoredUser {
     pub applications: Vec<String>,
 }
 
+/// A borrowed view of a user as the API returns it, for serializing pages
+/// without copying every user.
+#[derive(Serialize)]
+pub struct PublicView<'a> {
+    pub id: &'a str,
+    #[serde(flatten)]
+    pub fields: &'a UserFields,
+}
+
 impl StoredUser {
+    /// The user as the API returns it, borrowed.
+    pub fn view(&self) -> PublicView<'_> {
+        PublicView {
+            id: &self.id,
+            fields: &self.fields,
+        }
+    }
+
     /// The user as the API returns it.
     pub fn public(&self) -> User {
         User {
@@ -102,6 +119,9 @@ pub struct Tenant {
     app_members: BTreeMap<String, BTreeSet<String>>,
     next_id: u64,
     id_seed: u64,
+    /// User ids in order, built on first need after a change, so paging a
+    /// large tenant does not walk it from the start for every page.
+    user_order: std::sync::OnceLock<Vec<String>>,
 }
 
 /// A deterministic GUID-shaped id from a seed and a counter.
@@ -294,6 +314,18 @@ impl Tenant {
         self.users.len()
     }
 
+    /// Up to `len` users from position `start` in id order.
+    pub fn users_at(&self, start: usize, len: usize) -> impl Iterator<Item = &StoredUser> {
+        let order = self
+            .user_order
+            .get_or_init(|| self.users.keys().cloned().collect());
+        order
+            .iter()
+            .skip(start)
+            .take(len)
+            .filter_map(|id| self.users.get(id))
+    }
+
     pub fn users(&self) -> impl Iterator<Item = &StoredUser> {
         self.users.values()
     }
@@ -443,6 +475,7 @@ impl Tenant {
         let public = stored.public();
         self.by_username.insert(key(&username), id.clone());
         self.users.insert(id, stored);
+        self.user_order = Default::default();
         Ok(public)
     }
 
@@ -476,6 +509,7 @@ impl Tenant {
         if let Some(username) = user.fields.username {
             self.by_username.remove(&key(&username));
         }
+        self.user_order = Default::default();
         for members in self
             .group_members
             .values_mut()
