@@ -10,7 +10,7 @@
 pub mod diff;
 pub mod pages;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -614,19 +614,35 @@ async fn export_memberships(
     } else {
         MembershipStrategy::UserSide
     });
-    // Rows sorted by (type, target name, target id, username, user id) for byte-identical reruns.
-    let mut rows: BTreeMap<(String, String, String, String, String), ()> = BTreeMap::new();
     let mut stats = ListingStats::default();
+    let mut write = |writer: &mut RecordWriter, kind: &str, id: &str, name: &str, user: &User| {
+        let username = user.fields.username.clone().unwrap_or_default();
+        let cells = [
+            user.id.clone(),
+            username,
+            kind.to_string(),
+            id.to_string(),
+            name.to_string(),
+        ];
+        stats.records += 1;
+        writer.record(&cells, || {
+            serde_json::json!({"user_id": cells[0], "username": cells[1], "type": kind, "target_id": id, "target_name": name})
+        })
+    };
     if group_side {
-        let targets = groups
+        // Targets in (type, name, id) order, members by (username, id): streamed
+        // one target at a time, the same bytes every run.
+        let mut targets: Vec<(&str, String, String)> = groups
             .iter()
-            .map(|g| ("group", g.id.clone(), g.name.clone()))
+            .map(|g| ("group", g.name.clone(), g.id.clone()))
             .chain(
                 apps.iter()
-                    .map(|a| ("application", a.id.clone(), a.name.clone())),
-            );
+                    .map(|a| ("application", a.name.clone(), a.id.clone())),
+            )
+            .collect();
+        targets.sort();
         let mut reads = stream::iter(targets)
-            .map(|(kind, id, name)| {
+            .map(|(kind, name, id)| {
                 let client = client.clone();
                 async move {
                     let path = if kind == "group" {
@@ -637,72 +653,43 @@ async fn export_memberships(
                     let members: Vec<User> = client
                         .list_all(ListRequest::new(&[path, &id, "users"]))
                         .await?;
-                    Ok::<_, ApiError>((kind, id, name, members))
+                    Ok::<_, ApiError>((kind, name, id, members))
                 }
             })
-            .buffer_unordered(options.concurrency.max(1));
+            .buffered(options.concurrency.max(1));
         while let Some(result) = reads.next().await {
-            let (kind, id, name, members) = result?;
+            let (kind, name, id, mut members) = result?;
             stats.pages += 1;
-            for member in members {
-                rows.insert(
-                    (
-                        kind.to_string(),
-                        name.clone(),
-                        id.clone(),
-                        member.fields.username.clone().unwrap_or_default(),
-                        member.id,
-                    ),
-                    (),
-                );
+            members.sort_by(|a, b| (&a.fields.username, &a.id).cmp(&(&b.fields.username, &b.id)));
+            for member in &members {
+                write(&mut writer, kind, &id, &name, member)?;
             }
         }
     } else {
-        let all: Vec<User> = client.list_all(UserQuery::default().to_request()).await?;
+        // Users in the listing's order, each user's groups then applications by name.
+        let users: Vec<User> = client.list_all(UserQuery::default().to_request()).await?;
         stats.pages += 1;
-        let mut reads = stream::iter(all)
+        let mut reads = stream::iter(users)
             .map(|user| {
                 let client = client.clone();
                 async move {
-                    let groups = client.user_groups(&user.id).await?;
-                    let apps = client.user_applications(&user.id).await?;
+                    let mut groups = client.user_groups(&user.id).await?;
+                    let mut apps = client.user_applications(&user.id).await?;
+                    groups.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+                    apps.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
                     Ok::<_, ApiError>((user, groups, apps))
                 }
             })
-            .buffer_unordered(options.concurrency.max(1));
+            .buffered(options.concurrency.max(1));
         while let Some(result) = reads.next().await {
             let (user, groups, apps) = result?;
-            let username = user.fields.username.clone().unwrap_or_default();
-            for g in groups {
-                rows.insert(
-                    (
-                        "group".into(),
-                        g.name,
-                        g.id,
-                        username.clone(),
-                        user.id.clone(),
-                    ),
-                    (),
-                );
+            for g in &groups {
+                write(&mut writer, "group", &g.id, &g.name, &user)?;
             }
-            for a in apps {
-                rows.insert(
-                    (
-                        "application".into(),
-                        a.name,
-                        a.id,
-                        username.clone(),
-                        user.id.clone(),
-                    ),
-                    (),
-                );
+            for a in &apps {
+                write(&mut writer, "application", &a.id, &a.name, &user)?;
             }
         }
-    }
-    for (kind, name, id, username, user_id) in rows.into_keys() {
-        let json = serde_json::json!({"user_id": user_id, "username": username, "type": kind, "target_id": id, "target_name": name});
-        writer.record(&[user_id, username, kind, id, name], || json)?;
-        stats.records += 1;
     }
     Ok((writer, stats))
 }
