@@ -39,18 +39,11 @@ fn seeded(dir: &Path, users: usize) -> SandboxConfig {
 }
 
 async fn export(sandbox: &SandboxHandle, args: &[&str]) -> Completion {
-    let url = sandbox.base_url().to_string();
-    let mut argv = vec![
-        "--base-url",
-        url.as_str(),
-        "--rate",
-        "500",
-        "--max-retries",
-        "8",
-        "export",
-    ];
+    let mut argv = vec!["export"];
     argv.extend_from_slice(args);
-    sebulk_in_process(&argv).await.expect("the export runs")
+    support::against(sandbox, &argv)
+        .await
+        .expect("the export runs")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

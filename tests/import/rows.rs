@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use sebulk::commands::Completion;
 use sebulk::sandbox::SandboxHandle;
 
-use crate::support::{config, read_csv, sebulk_in_process, start};
+use crate::support::{against, config, read_csv, sebulk_in_process, start};
 
 pub const HEADER: &str =
     "username,email,firstName,lastName,department,mobile,country,groups,applications,password";
@@ -26,16 +26,7 @@ pub async fn import(
     extra: &[&str],
 ) -> (Completion, PathBuf) {
     let results = input.with_extension("results.csv");
-    let url = sandbox.base_url().to_string();
-    let mut args = vec![
-        "--base-url",
-        url.as_str(),
-        "--rate",
-        "500",
-        "--max-retries",
-        "8",
-        "import",
-    ];
+    let mut args = vec!["import"];
     args.extend_from_slice(extra);
     let (input_text, results_text) = (input.display().to_string(), results.display().to_string());
     args.extend([
@@ -44,7 +35,7 @@ pub async fn import(
         "--force",
         input_text.as_str(),
     ]);
-    let completion = sebulk_in_process(&args).await.expect("the import runs");
+    let completion = against(sandbox, &args).await.expect("the import runs");
     (completion, results)
 }
 

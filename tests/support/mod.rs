@@ -92,3 +92,21 @@ pub fn read_csv(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String
         })
         .collect()
 }
+
+/// Runs a sebulk command in-process against `sandbox`, fast-paced.
+pub async fn against(
+    sandbox: &SandboxHandle,
+    args: &[&str],
+) -> Result<sebulk::commands::Completion, sebulk::commands::CommandError> {
+    let url = sandbox.base_url().to_string();
+    let mut argv = vec![
+        "--base-url",
+        url.as_str(),
+        "--rate",
+        "500",
+        "--max-retries",
+        "8",
+    ];
+    argv.extend_from_slice(args);
+    sebulk_in_process(&argv).await
+}
