@@ -187,3 +187,84 @@ async fn sigterm_stops_starting_rows_and_records_every_row() {
     let created = lines.iter().filter(|l| l["outcome"] == "created").count();
     assert_eq!(sandbox.tenant().users().count(), 8 + created);
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_interrupt_aborts_at_once_and_resume_settles_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_input(dir.path(), "batch.csv", &batch());
+    let mut slow = config();
+    slow.faults.latency = Duration::from_millis(300);
+    let sandbox = start(slow).await;
+    let results = dir.path().join("results.csv");
+    let (results_text, input_text) = (results.display().to_string(), input.display().to_string());
+    let child = sebulk(
+        sandbox.base_url().as_str(),
+        &[
+            "import",
+            "--auto-password",
+            "--results",
+            &results_text,
+            &input_text,
+        ],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for_writes(&sandbox, 10).await;
+    let pid = child.id().unwrap().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the second interrupt does not wait for the run"
+    );
+    let lines = read_csv(&results);
+    assert_eq!(
+        lines.len(),
+        122,
+        "every row has an outcome even after an abort"
+    );
+    assert!(lines.iter().any(|l| l["outcome"] == "not_attempted"));
+
+    let status = sebulk(
+        sandbox.base_url().as_str(),
+        &[
+            "import",
+            "--auto-password",
+            "--resume",
+            &results_text,
+            "--results",
+            &results_text,
+            &input_text,
+        ],
+    )
+    .status()
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let tenant = sandbox.tenant();
+    assert_eq!(tenant.users().count(), 8 + 120);
+    for i in 0..120 {
+        let user = tenant.user_by_username(&format!("hire{i:03}")).unwrap();
+        assert_eq!(tenant.groups_of(&user.id).len(), 2, "hire{i:03}");
+        assert_eq!(user.password.times_set, 1, "hire{i:03} was created once");
+    }
+}
