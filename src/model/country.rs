@@ -5,6 +5,9 @@
 //! short names below (docs/api-assumptions.md); the sandbox accepts exactly
 //! these names, and input mapping turns alpha-2/alpha-3 codes into them.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 /// (API name, ISO alpha-2, ISO alpha-3), sorted by name.
 pub const COUNTRIES: &[(&str, &str, &str)] = &[
     ("Afghanistan", "AF", "AFG"),
@@ -291,7 +294,24 @@ const ALIASES: &[(&str, &str)] = &[
 
 /// Whether `name` is exactly one of the API's country names.
 pub fn is_api_name(name: &str) -> bool {
-    COUNTRIES.iter().any(|(api, _, _)| *api == name)
+    resolve(name) == Some(name)
+}
+
+/// Every accepted spelling, lower-cased, to the API's name; built once.
+fn lookup() -> &'static HashMap<String, &'static str> {
+    static TABLE: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = HashMap::new();
+        for (alias, name) in ALIASES {
+            table.insert(alias.to_lowercase(), *name);
+        }
+        for (name, a2, a3) in COUNTRIES {
+            table.insert(name.to_lowercase(), *name);
+            table.insert(a2.to_lowercase(), *name);
+            table.insert(a3.to_lowercase(), *name);
+        }
+        table
+    })
 }
 
 /// The API's name for a country given by name, alias or ISO code, ignoring
@@ -301,21 +321,7 @@ pub fn resolve(input: &str) -> Option<&'static str> {
     if wanted.is_empty() {
         return None;
     }
-    COUNTRIES
-        .iter()
-        .find(|(name, a2, a3)| {
-            name.eq_ignore_ascii_case(wanted)
-                || name.to_lowercase() == wanted.to_lowercase()
-                || a2.eq_ignore_ascii_case(wanted)
-                || a3.eq_ignore_ascii_case(wanted)
-        })
-        .map(|(name, _, _)| *name)
-        .or_else(|| {
-            ALIASES
-                .iter()
-                .find(|(alias, _)| alias.eq_ignore_ascii_case(wanted))
-                .map(|(_, name)| *name)
-        })
+    lookup().get(&wanted.to_lowercase()).copied()
 }
 
 #[cfg(test)]
