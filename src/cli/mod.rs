@@ -218,7 +218,7 @@ pub struct SandboxArgs {
 /// How to read an HR export and match its rows.
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
-    /// The HR export: CSV with a header row (`-` for standard input)
+    /// The HR export: CSV with a header row (`-` for standard input; import then needs --results)
     pub file: PathBuf,
 
     /// upsert: create or update; create: existing users are skipped; update: missing users fail

@@ -37,16 +37,16 @@ pub async fn import(config: &Config, args: &ImportArgs) -> Result<Completion, Co
         };
         return run_plan(config, &plan).await;
     }
-    if args.input.file == Path::new("-") {
-        return Err(crate::cli::config::ConfigError::BadValue(
-            "import reads its input twice (check everything, then apply): give a file, not standard input".to_string(),
-        )
-        .into());
-    }
-    let results = args
-        .results
-        .clone()
-        .unwrap_or_else(|| beside(&args.input.file, "results.csv"));
+    let results = match (&args.results, args.input.file == Path::new("-")) {
+        (Some(path), _) => path.clone(),
+        (None, false) => beside(&args.input.file, "results.csv"),
+        (None, true) => {
+            return Err(crate::cli::config::ConfigError::BadValue(
+                "reading standard input, import needs --results FILE".to_string(),
+            )
+            .into());
+        }
+    };
     let options = ImportOptions {
         input: args.input.clone(),
         policy: policy(&args.input, &args.policy),
@@ -86,6 +86,17 @@ async fn execute(
     options: &ImportOptions,
     summary_json: Option<&Path>,
 ) -> Result<Completion, CommandError> {
+    // The input is read twice (check everything, then apply), so standard
+    // input is first copied to a private temporary file.
+    let mut options = options.clone();
+    let spooled = if options.input.file == Path::new("-") {
+        let spooled = spool_stdin()?;
+        options.input.file = spooled.path().to_path_buf();
+        Some(spooled)
+    } else {
+        None
+    };
+    let options = &options;
     if let Some(path) = summary_json
         && path.exists()
         && path.is_dir()
@@ -98,11 +109,14 @@ async fn execute(
     let connection = Connection::open(config).await?;
     let ended = pipeline::run(connection.client.clone(), options).await;
     connection.close().await?;
-    let (summary, interrupted) = match ended? {
+    let (mut summary, interrupted) = match ended? {
         Ended::Refused => return Ok(Completion::WithProblems),
         Ended::Finished(summary) => (summary, false),
         Ended::Interrupted(summary) => (summary, true),
     };
+    if spooled.is_some() {
+        summary.input = "standard input".to_string();
+    }
     if !config.output.quiet || !summary.all_succeeded() {
         print_summary(&summary);
     }
@@ -116,6 +130,15 @@ async fn execute(
     } else {
         Completion::WithProblems
     })
+}
+
+/// Copies standard input to a private temporary file (deleted on drop).
+fn spool_stdin() -> Result<tempfile::NamedTempFile, CommandError> {
+    let mut file = tempfile::NamedTempFile::new()
+        .map_err(|e| CommandError::io("cannot create a temporary file", e))?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut file)
+        .map_err(|e| CommandError::io("cannot read standard input", e))?;
+    Ok(file)
 }
 
 fn write_summary(path: &Path, summary: &Summary, input: &Path) -> Result<(), CommandError> {

@@ -236,3 +236,34 @@ async fn the_sandbox_refuses_to_listen_beyond_loopback() {
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output).contains("loopback"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_reads_standard_input_when_given_a_results_file() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results.csv");
+    let mut child = sebulk()
+        .args(["--sandbox", "--rate", "200", "import", "-", "--results"])
+        .arg(&results)
+        .env("SEBULK_API_KEY", KEY)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"username,email\nstdin.user,stdin.user@example.com\n")
+        .await
+        .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(text(&output).contains("import of standard input"));
+    let lines = support::read_csv(&results);
+    assert_eq!(lines[0]["outcome"], "created");
+
+    let refused = without_key(&["--sandbox", "import", "-"]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused).contains("--results"));
+}
