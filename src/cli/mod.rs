@@ -218,7 +218,7 @@ pub struct SandboxArgs {
 /// How to read an HR export and match its rows.
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
-    /// The HR export: CSV with a header row (`-` for standard input; import then needs --results)
+    /// The HR export: CSV (or .xlsx/.xls/.ods) with a header row (`-` for standard input; import then needs --results)
     pub file: PathBuf,
 
     /// upsert: create or update; create: existing users are skipped; update: missing users fail
@@ -240,6 +240,10 @@ pub struct InputArgs {
     /// The delimiter: , ; or tab [default: detected from the header]
     #[arg(long, value_parser = delimiter)]
     pub delimiter: Option<u8>,
+
+    /// For .xlsx/.xls/.ods input: the sheet to read [default: the first]
+    #[arg(long)]
+    pub sheet: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -36,6 +36,7 @@ pub fn open(args: &InputArgs) -> Result<(CsvSource, Validator, Vec<HeaderIssue>)
     let options = ReadOptions {
         encoding: args.encoding.clone(),
         delimiter: args.delimiter,
+        sheet: args.sheet.clone(),
     };
     let source = CsvSource::open(&args.file, &options)?;
     let (header, issues) = map_header(source.header(), &args.ignore_columns);

@@ -20,6 +20,8 @@ pub struct ReadOptions {
     pub encoding: Option<String>,
     /// A one-byte delimiter; else detected.
     pub delimiter: Option<u8>,
+    /// For spreadsheets: the sheet to read; else the first.
+    pub sheet: Option<String>,
 }
 
 /// Why the input cannot be read.
@@ -40,6 +42,8 @@ pub enum InputError {
         line: u64,
         message: String,
     },
+    #[error("cannot read the spreadsheet {path}: {message}")]
+    Spreadsheet { path: String, message: String },
 }
 
 /// One data row as read.
@@ -55,11 +59,35 @@ pub struct Record {
 /// An open input file: its header, then its records.
 pub struct CsvSource {
     path: String,
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    rows: Rows,
     header: Vec<String>,
     delimiter: u8,
     next_row: u64,
-    record: csv::StringRecord,
+}
+
+/// Where the records come from.
+enum Rows {
+    Csv {
+        reader: csv::Reader<Box<dyn Read + Send>>,
+        record: csv::StringRecord,
+    },
+    /// A spreadsheet's sheet, read whole (spreadsheets are small by CSV standards).
+    Sheet {
+        range: calamine::Range<calamine::Data>,
+        /// The next row index within the range, and the sheet line of index 0.
+        next: usize,
+        first_line: u64,
+    },
+}
+
+/// File endings read as spreadsheets.
+const SHEET_ENDINGS: [&str; 5] = ["xlsx", "xlsm", "xlsb", "xls", "ods"];
+
+fn cell_text(cell: &calamine::Data) -> String {
+    match cell {
+        calamine::Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        other => other.to_string(),
+    }
 }
 
 /// Turns CRLF line ends into LF, so the CSV reader's line numbers are the
@@ -171,6 +199,13 @@ fn detect_delimiter(start: &[u8]) -> u8 {
 impl CsvSource {
     /// Opens `path` (`-` for standard input).
     pub fn open(path: &Path, options: &ReadOptions) -> Result<Self, InputError> {
+        let is_sheet = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| SHEET_ENDINGS.contains(&e.to_ascii_lowercase().as_str()));
+        if is_sheet {
+            return Self::open_sheet(path, options);
+        }
         let shown = path.display().to_string();
         let raw: Box<dyn Read + Send> = if path == Path::new("-") {
             Box::new(std::io::stdin())
@@ -216,11 +251,61 @@ impl CsvSource {
             .collect();
         Ok(CsvSource {
             path: shown,
-            reader,
+            rows: Rows::Csv {
+                reader,
+                record: csv::StringRecord::new(),
+            },
             header,
             delimiter,
             next_row: 1,
-            record: csv::StringRecord::new(),
+        })
+    }
+
+    /// Opens a spreadsheet's sheet (`options.sheet`, else the first).
+    fn open_sheet(path: &Path, options: &ReadOptions) -> Result<Self, InputError> {
+        use calamine::Reader;
+        let shown = path.display().to_string();
+        let problem = |message: String| InputError::Spreadsheet {
+            path: shown.clone(),
+            message,
+        };
+        let mut workbook =
+            calamine::open_workbook_auto(path).map_err(|e| problem(e.to_string()))?;
+        let names = workbook.sheet_names();
+        let sheet = match &options.sheet {
+            Some(wanted) => names
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(wanted))
+                .cloned()
+                .ok_or_else(|| {
+                    problem(format!(
+                        "there is no sheet '{wanted}' (sheets: {})",
+                        names.join(", ")
+                    ))
+                })?,
+            None => names
+                .first()
+                .cloned()
+                .ok_or_else(|| problem("it has no sheets".to_string()))?,
+        };
+        let range = workbook
+            .worksheet_range(&sheet)
+            .map_err(|e| problem(e.to_string()))?;
+        let first_line = range.start().map_or(1, |(row, _)| u64::from(row) + 1);
+        let header: Vec<String> = match range.rows().next() {
+            Some(cells) => cells.iter().map(cell_text).collect(),
+            None => return Err(InputError::Empty { path: shown }),
+        };
+        Ok(CsvSource {
+            path: shown,
+            rows: Rows::Sheet {
+                range,
+                next: 1,
+                first_line,
+            },
+            header,
+            delimiter: b',',
+            next_row: 1,
         })
     }
 
@@ -235,23 +320,33 @@ impl CsvSource {
     /// The next data row, skipping rows whose cells are all empty.
     pub fn next_record(&mut self) -> Option<Result<Record, InputError>> {
         loop {
-            match self.reader.read_record(&mut self.record) {
-                Ok(false) => return None,
-                Ok(true) => {
-                    if self.record.iter().all(|cell| cell.trim().is_empty()) {
-                        continue;
-                    }
-                    let line = self.record.position().map_or(0, |p| p.line());
-                    let row = self.next_row;
-                    self.next_row += 1;
-                    return Some(Ok(Record {
-                        row,
-                        line,
-                        cells: self.record.iter().map(str::to_string).collect(),
-                    }));
+            let (line, cells) = match &mut self.rows {
+                Rows::Csv { reader, record } => match reader.read_record(record) {
+                    Ok(false) => return None,
+                    Ok(true) => (
+                        record.position().map_or(0, |p| p.line()),
+                        record.iter().map(str::to_string).collect::<Vec<_>>(),
+                    ),
+                    Err(err) => return Some(Err(malformed(&self.path, &err))),
+                },
+                Rows::Sheet {
+                    range,
+                    next,
+                    first_line,
+                } => {
+                    let cells: Vec<String> =
+                        range.rows().nth(*next)?.iter().map(cell_text).collect();
+                    let line = *first_line + *next as u64;
+                    *next += 1;
+                    (line, cells)
                 }
-                Err(err) => return Some(Err(malformed(&self.path, &err))),
+            };
+            if cells.iter().all(|cell| cell.trim().is_empty()) {
+                continue;
             }
+            let row = self.next_row;
+            self.next_row += 1;
+            return Some(Ok(Record { row, line, cells }));
         }
     }
 }
@@ -355,6 +450,41 @@ mod tests {
             }
             assert_eq!(out, b"ab\ncd\r\n\r", "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn spreadsheets_read_like_csv() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hires.xlsx");
+        let source = CsvSource::open(&path, &ReadOptions::default()).unwrap();
+        assert_eq!(source.header()[0], "Username");
+        let records = rows(source);
+        assert_eq!(records.len(), 2, "the blank row is skipped");
+        assert_eq!(
+            records[0].cells,
+            vec![
+                "zoe.muller",
+                "zoe.muller@example.com",
+                "Zoë",
+                "Müller",
+                "1234",
+                "true",
+                "DE",
+                "All Staff;Engineering"
+            ]
+        );
+        assert_eq!((records[1].row, records[1].line), (2, 4));
+        let options = ReadOptions {
+            sheet: Some("leavers".into()),
+            ..Default::default()
+        };
+        let leavers = rows(CsvSource::open(&path, &options).unwrap());
+        assert_eq!(leavers[0].cells, vec!["old.timer"]);
+        let missing = ReadOptions {
+            sheet: Some("Movers".into()),
+            ..Default::default()
+        };
+        let err = CsvSource::open(&path, &missing).err().unwrap();
+        assert!(err.to_string().contains("Leavers"), "{err}");
     }
 
     #[test]

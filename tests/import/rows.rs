@@ -282,3 +282,28 @@ async fn plan_shows_changes_and_writes_nothing() {
             .contains("New-password-9")
     );
 }
+
+#[tokio::test]
+async fn a_spreadsheet_imports_like_a_csv() {
+    let sandbox = start(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("hires.xlsx");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hires.xlsx"),
+        &input,
+    )
+    .unwrap();
+    let (completion, results) = import(&sandbox, &input, &[]).await;
+    assert_eq!(completion, Completion::Clean);
+    let lines = read_csv(&results);
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| l["outcome"] == "created"));
+    let tenant = sandbox.tenant();
+    let zoe = tenant.user_by_username("zoe.muller").unwrap();
+    assert_eq!(zoe.fields.first_name.as_deref(), Some("Zoë"));
+    assert_eq!(zoe.fields.employee_number.as_deref(), Some("1234"));
+    assert_eq!(zoe.fields.country.as_deref(), Some("Germany"));
+    assert_eq!(tenant.groups_of(&zoe.id).len(), 2);
+    let raj = tenant.user_by_username("raj.patel").unwrap();
+    assert_eq!(raj.fields.is_enabled, Some(false));
+}
