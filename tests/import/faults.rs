@@ -23,6 +23,30 @@ pub fn batch() -> Vec<String> {
     lines
 }
 
+/// The tenant holds every hire of [`batch`] exactly once, created once, with
+/// its two groups and one application, beside the 8 demo users.
+pub fn assert_batch_applied(tenant: &sebulk::sandbox::Tenant) {
+    let mut per_username: BTreeMap<String, usize> = BTreeMap::new();
+    for user in tenant.users() {
+        *per_username
+            .entry(user.fields.username.clone().unwrap().to_lowercase())
+            .or_default() += 1;
+    }
+    assert!(per_username.values().all(|n| *n == 1));
+    assert_eq!(tenant.users().count(), 8 + 120);
+    for i in 0..120 {
+        let user = tenant.user_by_username(&format!("hire{i:03}")).unwrap();
+        let groups: Vec<String> = tenant
+            .groups_of(&user.id)
+            .into_iter()
+            .map(|g| g.name)
+            .collect();
+        assert_eq!(groups.len(), 2, "hire{i:03}: {groups:?}");
+        assert_eq!(tenant.applications_of(&user.id).len(), 1);
+        assert_eq!(user.password.times_set, 1, "hire{i:03}: exactly one create");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_do_not_cost_a_row_or_duplicate_a_user() {
     let mut faulty = config();
@@ -59,25 +83,7 @@ async fn faults_do_not_cost_a_row_or_duplicate_a_user() {
     );
 
     let tenant = sandbox.tenant();
-    let mut per_username: BTreeMap<String, usize> = BTreeMap::new();
-    for user in tenant.users() {
-        *per_username
-            .entry(user.fields.username.clone().unwrap().to_lowercase())
-            .or_default() += 1;
-    }
-    assert!(per_username.values().all(|n| *n == 1));
-    assert_eq!(tenant.users().count(), 8 + 120);
-    for i in 0..120 {
-        let user = tenant.user_by_username(&format!("hire{i:03}")).unwrap();
-        let groups: Vec<String> = tenant
-            .groups_of(&user.id)
-            .into_iter()
-            .map(|g| g.name)
-            .collect();
-        assert_eq!(groups.len(), 2, "hire{i:03}: {groups:?}");
-        assert_eq!(tenant.applications_of(&user.id).len(), 1);
-        assert_eq!(user.password.times_set, 1, "hire{i:03}: exactly one create");
-    }
+    assert_batch_applied(&tenant);
     assert_eq!(
         tenant
             .user_by_username("amelia.hughes")
