@@ -447,15 +447,7 @@ impl Client {
         path: &[&str],
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
-        let reply = self
-            .execute(&Call {
-                method: Method::GET,
-                path,
-                query,
-                body: None,
-                replay_if_maybe_sent: true,
-            })
-            .await?;
+        let reply = self.get_raw(path, query).await?;
         decode(path, &reply.body)
     }
 

@@ -41,7 +41,6 @@ pub fn classify(error: &CommandError) -> (i32, Option<&'static str>) {
             FATAL,
             Some("is the tenant reachable from here? `sebulk check` probes it"),
         ),
-        CommandError::Unusable(_) => (FATAL, None),
         _ => (FATAL, None),
     }
 }

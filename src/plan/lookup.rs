@@ -6,7 +6,7 @@
 //! Memberships are read from the group side (one listing per group) or the
 //! user side (one call per existing user), again whichever is cheaper.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use futures::TryStreamExt;
@@ -203,8 +203,17 @@ impl Lookups {
                 .map(|t| t.id.clone())
                 .collect()
         };
-        lookups.groups = lookups.choose(&shape.keys_with_groups, group_scope.len());
-        lookups.applications = lookups.choose(&shape.keys_with_applications, app_scope.len());
+        // The tenant's match keys, fingerprinted once for both choices.
+        let known: Option<HashSet<u64>> = lookups
+            .index
+            .as_ref()
+            .map(|index| index.by_key.keys().map(|k| key_fingerprint(k)).collect());
+        lookups.groups = choose(known.as_ref(), &shape.keys_with_groups, group_scope.len());
+        lookups.applications = choose(
+            known.as_ref(),
+            &shape.keys_with_applications,
+            app_scope.len(),
+        );
         if lookups.groups == MembershipStrategy::GroupSide {
             lookups.group_members = members_by_user(client, &group_scope, "groups").await?;
         }
@@ -212,26 +221,6 @@ impl Lookups {
             lookups.app_members = members_by_user(client, &app_scope, "applications").await?;
         }
         Ok(lookups)
-    }
-
-    /// Group side when it takes fewer calls than one per existing user.
-    fn choose(&self, keys: &[u64], scope: usize) -> MembershipStrategy {
-        if keys.is_empty() {
-            return MembershipStrategy::NotNeeded;
-        }
-        let Some(index) = &self.index else {
-            return MembershipStrategy::UserSide;
-        };
-        let known: std::collections::HashSet<u64> =
-            index.by_key.keys().map(|k| key_fingerprint(k)).collect();
-        let existing = keys.iter().filter(|k| known.contains(k)).count();
-        if existing == 0 {
-            MembershipStrategy::NotNeeded
-        } else if scope < existing {
-            MembershipStrategy::GroupSide
-        } else {
-            MembershipStrategy::UserSide
-        }
     }
 
     /// The user a row matches, and (when the row renames) who holds its username.
@@ -316,6 +305,25 @@ impl Lookups {
             }
             _ => Ok(self.app_members.get(user_id).cloned().unwrap_or_default()),
         }
+    }
+}
+
+/// Group side when it takes fewer calls than one per existing user. `known`
+/// holds the fingerprints of the tenant's match keys (with a bulk index).
+fn choose(known: Option<&HashSet<u64>>, keys: &[u64], scope: usize) -> MembershipStrategy {
+    if keys.is_empty() {
+        return MembershipStrategy::NotNeeded;
+    }
+    let Some(known) = known else {
+        return MembershipStrategy::UserSide;
+    };
+    let existing = keys.iter().filter(|k| known.contains(k)).count();
+    if existing == 0 {
+        MembershipStrategy::NotNeeded
+    } else if scope < existing {
+        MembershipStrategy::GroupSide
+    } else {
+        MembershipStrategy::UserSide
     }
 }
 
