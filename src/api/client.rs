@@ -41,6 +41,8 @@ pub struct ClientSettings {
     pub request_timeout: Duration,
     /// Records asked for per list page.
     pub page_size: u32,
+    /// The number the tenant gives its first page (the reference: 1).
+    pub page_base: u64,
 }
 
 impl ClientSettings {
@@ -56,6 +58,7 @@ impl ClientSettings {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             page_size: 100,
+            page_base: 1,
         }
     }
 }
@@ -185,6 +188,7 @@ struct Inner {
     retry: RetryPolicy,
     stats: ApiStats,
     page_size: u32,
+    page_base: u64,
 }
 
 /// A SecurEnvoy REST API client. Cheap to clone; clones share the pool,
@@ -252,6 +256,7 @@ impl Client {
                 retry: settings.retry,
                 stats: ApiStats::default(),
                 page_size: settings.page_size.max(1),
+                page_base: settings.page_base,
             }),
             tally: None,
         })
@@ -289,6 +294,17 @@ impl Client {
 
     pub fn page_size(&self) -> u32 {
         self.inner.page_size
+    }
+
+    /// The number the tenant gives its first page.
+    pub fn page_base(&self) -> u64 {
+        self.inner.page_base
+    }
+
+    /// How many independent requests (pages, member lists) are worth
+    /// keeping under way so the throttle, not the caller, sets the pace.
+    pub fn parallelism(&self) -> usize {
+        self.inner.throttle.parallelism()
     }
 
     fn url(&self, path: &[&str]) -> Url {

@@ -435,7 +435,7 @@ impl Client {
     }
 
     /// Membership changes are idempotent: assigning twice leaves one membership.
-    async fn post_ids(&self, path: &[&str], ids: &[String]) -> Result<(), ApiError> {
+    pub(crate) async fn post_ids(&self, path: &[&str], ids: &[String]) -> Result<(), ApiError> {
         self.write_idempotent(Method::POST, path, Some(ids))
             .await
             .map(drop)

@@ -37,6 +37,9 @@ pub enum ApiError {
     /// A 2xx answer we could not read.
     #[error("unexpected response from {endpoint}: {message}")]
     Decode { endpoint: String, message: String },
+    /// A listing ended with fewer records than the server's own total.
+    #[error("{0}")]
+    Incomplete(String),
     /// The run was stopped (authentication failure elsewhere, or interrupt).
     #[error("not attempted: {0}")]
     Stopped(String),
@@ -57,9 +60,10 @@ impl ApiError {
     pub fn attempts(&self) -> u32 {
         match self {
             ApiError::Status { attempts, .. } | ApiError::Transport { attempts, .. } => *attempts,
-            ApiError::Unauthorized { .. } | ApiError::Redirect { .. } | ApiError::Decode { .. } => {
-                1
-            }
+            ApiError::Unauthorized { .. }
+            | ApiError::Redirect { .. }
+            | ApiError::Decode { .. }
+            | ApiError::Incomplete(_) => 1,
             ApiError::Stopped(_) => 0,
         }
     }

@@ -4,10 +4,12 @@
 pub mod client;
 pub mod endpoints;
 pub mod error;
+pub mod members;
 pub mod paging;
 pub mod wire;
 
 pub use client::{Client, ClientBuildError, ClientSettings, StatsSnapshot, Tally};
 pub use endpoints::{Created, NamedQuery, SortOrder, UserQuery};
 pub use error::ApiError;
-pub use paging::{Identified, ListRequest, Page};
+pub use members::{MembershipIndex, MembershipSide, cheaper_side};
+pub use paging::{ListRequest, Listed, ListingStats, Page, RecordNote};

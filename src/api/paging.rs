@@ -1,40 +1,145 @@
-//! Listing as a stream of records over pages.
+//! Listing: every record of a list endpoint, complete or a clear error.
 //!
-//! Invariant: no record is lost to a server that caps `pageSize` below what
-//! we asked for. A short page ends the listing only when the server's own
-//! total says so; otherwise we stop on an empty page. Records are
-//! de-duplicated by id, so rows that shift between pages while we read are
-//! yielded once.
+//! This is the crate's one pager. Its end rules live in [`Tracker`] and
+//! nowhere else; [`Client::read_listing`] drives it, fetching the remaining
+//! pages concurrently once page 1 has given a total, one by one otherwise.
+//!
+//! Invariants:
+//! - no record is lost to a server that caps `pageSize` below what we asked
+//!   for: a short page ends a listing only when the total says so, or when
+//!   the page after it is empty;
+//! - every listing ends: an empty page, a page that repeats page 1 (the
+//!   server ignores `page`), a run of pages holding nothing new, or more
+//!   pages than the server's own total allows all stop it;
+//! - records are told apart by id, or by their whole content when they
+//!   have none, so rows that shift between pages are yielded once;
+//! - a listing that ends with fewer records than the server's stable total
+//!   says so ([`ListingStats::incomplete`]), and one odd record never fails
+//!   a whole listing: it is decoded leniently and noted.
 
 use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
-use futures::{Stream, StreamExt, TryStreamExt, stream};
+use futures::{Stream, StreamExt, stream};
 use reqwest::Method;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 
 use super::client::{Call, Client};
 use super::error::ApiError;
 use super::wire::{self, ListShape, RawPage};
 use crate::model::{Application, Group, User};
 
-/// Records that carry a server id.
-pub trait Identified {
+/// Records a listing yields: they carry a server id (maybe empty) and keep
+/// fields they could not read in `extra`, so nothing is lost on the way back.
+pub trait Listed: DeserializeOwned + Send + 'static {
     fn id(&self) -> &str;
+    /// Keeps fields that could not be read, raw, for the way back.
+    fn keep_raw(&mut self, fields: Vec<(String, Value)>);
 }
 
-impl Identified for User {
+impl Listed for User {
     fn id(&self) -> &str {
         &self.id
     }
+    fn keep_raw(&mut self, fields: Vec<(String, Value)>) {
+        self.extra.extend(fields);
+    }
 }
-impl Identified for Group {
+impl Listed for Group {
     fn id(&self) -> &str {
         &self.id
     }
+    fn keep_raw(&mut self, fields: Vec<(String, Value)>) {
+        self.extra.extend(fields);
+    }
 }
-impl Identified for Application {
+impl Listed for Value {
+    fn id(&self) -> &str {
+        self.get("id").and_then(Value::as_str).unwrap_or_default()
+    }
+    fn keep_raw(&mut self, fields: Vec<(String, Value)>) {
+        if let Value::Object(map) = self {
+            map.extend(fields);
+        }
+    }
+}
+
+impl Listed for Application {
     fn id(&self) -> &str {
         &self.id
+    }
+    fn keep_raw(&mut self, fields: Vec<(String, Value)>) {
+        self.extra.extend(fields);
+    }
+}
+
+/// A record that was not read as it came, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordNote {
+    /// The record's id, when it has one.
+    pub id: Option<String>,
+    pub message: String,
+}
+
+/// Decodes one listed record. A field of an unexpected type (a number where
+/// text belongs, say) is kept raw in `extra` and noted; only a record that is
+/// not an object at all is dropped, and noted.
+pub fn decode_lenient<T: Listed>(value: Value) -> Result<(T, Option<RecordNote>), RecordNote> {
+    let id_of = |value: &Value| match value.get("id") {
+        Some(Value::String(id)) => Some(id.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    match serde_json::from_value::<T>(value.clone()) {
+        Ok(record) => return Ok((record, None)),
+        Err(err) if !value.is_object() => {
+            return Err(RecordNote {
+                id: None,
+                message: format!("a listed record is not an object and was skipped: {err}"),
+            });
+        }
+        Err(_) => {}
+    }
+    let id = id_of(&value);
+    let Value::Object(mut map) = value else {
+        return Err(RecordNote {
+            id,
+            message: "a listed record is not an object".to_string(),
+        });
+    };
+    // Each field alone tells whether it is the one that does not fit.
+    let bad: Vec<String> = map
+        .iter()
+        .filter(|(key, field)| {
+            let mut alone = Map::new();
+            alone.insert((*key).clone(), (*field).clone());
+            serde_json::from_value::<T>(Value::Object(alone)).is_err()
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    let kept: Vec<(String, Value)> = bad
+        .iter()
+        .filter_map(|key| map.remove(key).map(|v| (key.clone(), v)))
+        .collect();
+    match serde_json::from_value::<T>(Value::Object(map)) {
+        Ok(mut record) => {
+            let names: Vec<&str> = kept.iter().map(|(k, _)| k.as_str()).collect();
+            let note = RecordNote {
+                id: id.clone(),
+                message: format!(
+                    "field(s) {} had values of an unexpected type; kept as they came",
+                    names.join(", ")
+                ),
+            };
+            record.keep_raw(kept);
+            Ok((record, Some(note)))
+        }
+        Err(err) => Err(RecordNote {
+            id,
+            message: format!("a listed record could not be read and was skipped: {err}"),
+        }),
     }
 }
 
@@ -62,26 +167,237 @@ impl ListRequest {
         }
         self
     }
+
+    fn endpoint(&self) -> String {
+        format!("/{}", self.path.join("/"))
+    }
 }
 
 /// One decoded page.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// One key per item, telling records apart (see [`record_key`]).
+    pub keys: Vec<u64>,
     pub total: Option<u64>,
     pub shape: ListShape,
+    pub notes: Vec<RecordNote>,
+}
+
+/// A record's identity for de-duplication: its id, or its whole content
+/// when it has no id (so id-less records cannot defeat the repeat guard).
+pub fn record_key(raw: &Value) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    match raw.get("id") {
+        Some(Value::String(id)) if !id.is_empty() => ("id", id.as_str()).hash(&mut hasher),
+        Some(Value::Number(n)) => ("id", n.to_string().as_str()).hash(&mut hasher),
+        _ => ("record", raw.to_string().as_str()).hash(&mut hasher),
+    }
+    hasher.finish()
+}
+
+/// What reading a listing saw.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ListingStats {
+    pub pages: u64,
+    /// Distinct records yielded.
+    pub records: u64,
+    /// Records that appeared on two pages (shifted while we read).
+    pub duplicates: u64,
+    pub first_total: Option<u64>,
+    pub last_total: Option<u64>,
+    /// The endpoint ignored paging and sent the whole list on page 1.
+    pub unpaged: bool,
+    /// Records not read as they came (see [`decode_lenient`]).
+    pub notes: Vec<RecordNote>,
+    /// Things worth telling the user that do not make the listing wrong.
+    pub warnings: Vec<String>,
+}
+
+impl ListingStats {
+    /// A sentence when the server's count moved while we read.
+    pub fn count_change(&self, what: &str) -> Option<String> {
+        match (self.first_total, self.last_total) {
+            (Some(first), Some(last)) if first != last => Some(format!(
+                "the tenant's {what} count changed while it was read: {first} → {last}; run it again for a consistent snapshot"
+            )),
+            _ => None,
+        }
+    }
+
+    /// Records the server's total promised but the listing never yielded,
+    /// when the total held still (a moving total is [`Self::count_change`]).
+    pub fn missing(&self) -> Option<u64> {
+        match (self.first_total, self.last_total) {
+            (Some(first), Some(last)) if first == last && self.records < last => {
+                Some(last - self.records)
+            }
+            _ => None,
+        }
+    }
+
+    /// Why the listing is known to be incomplete, if it is.
+    pub fn incomplete(&self, endpoint: &str) -> Option<String> {
+        self.missing().map(|missing| {
+            format!(
+                "{endpoint}: the server's total is {} but only {} distinct records arrived ({missing} missing); if the tenant numbers pages from 0, pass --page-base 0 (`sebulk check` tells)",
+                self.last_total.unwrap_or_default(),
+                self.records
+            )
+        })
+    }
+}
+
+/// What the tracker says after a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Read the next page.
+    More,
+    /// The listing is complete.
+    Complete,
+    /// The listing cannot be completed.
+    Failed(String),
+}
+
+/// Pages in a row holding nothing new before a listing gives up.
+const MAX_REPEATS: u32 = 3;
+
+/// The end rules of every listing, applied page by page in page order.
+#[derive(Debug)]
+pub struct Tracker {
+    asked: u64,
+    seen: HashSet<u64>,
+    first_keys: Vec<u64>,
+    repeats: u32,
+    pub stats: ListingStats,
+}
+
+impl Tracker {
+    pub fn new(asked: u32) -> Self {
+        Tracker {
+            asked: u64::from(asked.max(1)),
+            seen: HashSet::new(),
+            first_keys: Vec::new(),
+            repeats: 0,
+            stats: ListingStats::default(),
+        }
+    }
+
+    /// The most pages the server's first total allows, with a small margin
+    /// for records added while we read (a total that keeps growing cannot
+    /// keep a listing going for ever).
+    pub fn page_limit(&self) -> Option<u64> {
+        let total = self.stats.first_total?;
+        let per_page = (self.first_keys.len() as u64).max(1);
+        let pages = total.div_ceil(per_page).max(1);
+        Some(pages + 2 + pages / 10)
+    }
+
+    /// Takes page `number` (1-based); returns its new records and the verdict.
+    pub fn take<T>(&mut self, number: u64, page: Page<T>) -> (Vec<T>, Verdict) {
+        self.stats.pages += 1;
+        self.stats.notes.extend(page.notes);
+        if let Some(total) = page.total {
+            if number == 1 {
+                self.stats.first_total = Some(total);
+            }
+            self.stats.last_total = Some(total);
+        }
+        let received = page.keys.len() as u64;
+        if received == 0 {
+            return (Vec::new(), Verdict::Complete);
+        }
+        if number == 1 {
+            self.first_keys = page.keys.clone();
+            if let Some(total) = page.total.filter(|total| received > *total) {
+                self.stats.warnings.push(format!(
+                    "the server's total says {total} records, but page 1 alone held {received}; the total is not trusted"
+                ));
+                self.stats.first_total = None;
+                self.stats.last_total = None;
+            }
+        } else if page.keys == self.first_keys {
+            return (Vec::new(), self.page_one_again(number));
+        }
+        let mut fresh = Vec::with_capacity(page.items.len());
+        for (item, key) in page.items.into_iter().zip(&page.keys) {
+            if self.seen.insert(*key) {
+                fresh.push(item);
+            }
+        }
+        let new = fresh.len() as u64;
+        self.stats.records += new;
+        self.stats.duplicates += received - new;
+        let total = self.stats.last_total;
+        let short_of_total = total.is_some_and(|t| self.stats.records < t);
+        if received > self.asked && !short_of_total {
+            // More than we asked for: the server sent the whole list at once.
+            self.stats.unpaged = true;
+            return (fresh, Verdict::Complete);
+        }
+        if new == 0 {
+            self.repeats += 1;
+            if received < self.asked && !short_of_total {
+                // A short page of repeats: everything was sent already.
+                return (fresh, Verdict::Complete);
+            }
+            if self.repeats >= MAX_REPEATS {
+                return (
+                    fresh,
+                    Verdict::Failed(format!(
+                        "{MAX_REPEATS} pages in a row (up to page {number}) held only records already seen: the server seems to ignore the page parameter, so the listing cannot be completed"
+                    )),
+                );
+            }
+            return (fresh, Verdict::More);
+        }
+        self.repeats = 0;
+        if total.is_some_and(|t| self.stats.records >= t) {
+            return (fresh, Verdict::Complete);
+        }
+        if let Some(limit) = self.page_limit().filter(|limit| number >= *limit) {
+            return (
+                fresh,
+                Verdict::Failed(format!(
+                    "read {number} pages, more than the server's total of {} records allows ({limit} pages at most); the listing does not end",
+                    total.unwrap_or_default()
+                )),
+            );
+        }
+        (fresh, Verdict::More)
+    }
+
+    /// Page `number` repeated page 1 exactly: the endpoint is not paged.
+    fn page_one_again(&mut self, number: u64) -> Verdict {
+        self.stats.duplicates += self.first_keys.len() as u64;
+        let first_len = self.first_keys.len() as u64;
+        let more_promised = self
+            .stats
+            .last_total
+            .is_some_and(|total| total > self.stats.records);
+        if first_len >= self.asked && more_promised {
+            return Verdict::Failed(format!(
+                "page {number} repeats page 1 while the server's total says {} records and page 1 held {first_len}: the server ignores the page parameter, so the rest cannot be read",
+                self.stats.last_total.unwrap_or_default()
+            ));
+        }
+        self.stats.unpaged = true;
+        Verdict::Complete
+    }
 }
 
 impl Client {
-    /// Fetches page `page` (1-based) of `request`.
-    pub async fn fetch_page<T: DeserializeOwned>(
+    /// Fetches logical page `page` (1 is the first, whatever the tenant's
+    /// page base) of `request`.
+    pub async fn fetch_page<T: Listed>(
         &self,
         request: &ListRequest,
         page: u64,
     ) -> Result<Page<T>, ApiError> {
         let page_size = request.page_size.unwrap_or(self.page_size());
+        let sent_page = page.saturating_sub(1).saturating_add(self.page_base());
         let mut query: Vec<(&str, String)> = request.query.clone();
-        query.push(("page", page.to_string()));
+        query.push(("page", sent_page.to_string()));
         query.push(("pageSize", page_size.to_string()));
         let path: Vec<&str> = request.path.iter().map(String::as_str).collect();
         let reply = self
@@ -93,113 +409,345 @@ impl Client {
                 replay_if_maybe_sent: true,
             })
             .await?;
-        let endpoint = || format!("/{}", request.path.join("/"));
         let RawPage {
             items,
             total,
             shape,
         } = wire::parse_list(&reply.body).map_err(|message| ApiError::Decode {
-            endpoint: endpoint(),
+            endpoint: request.endpoint(),
             message,
         })?;
-        let items = items
-            .into_iter()
-            .map(serde_json::from_value)
-            .collect::<Result<Vec<T>, _>>()
-            .map_err(|err| ApiError::Decode {
-                endpoint: endpoint(),
-                message: format!("a listed record did not decode: {err}"),
-            })?;
-        Ok(Page {
-            items,
+        let mut page = Page {
+            items: Vec::with_capacity(items.len()),
+            keys: Vec::with_capacity(items.len()),
             total,
             shape,
-        })
+            notes: Vec::new(),
+        };
+        for raw in items {
+            let key = record_key(&raw);
+            match decode_lenient::<T>(raw) {
+                Ok((record, note)) => {
+                    page.items.push(record);
+                    page.keys.push(key);
+                    page.notes.extend(note);
+                }
+                Err(note) => page.notes.push(note),
+            }
+        }
+        Ok(page)
     }
 
-    /// Every record of `request`, page after page, each id once.
-    pub fn list<T>(
+    /// Reads every record of `request`, handing each (once, in page order)
+    /// to `emit`; `on_total` hears the server's total when page 1 gives
+    /// one. Once it does, the other pages are fetched concurrently through
+    /// the shared throttle.
+    pub async fn read_listing<T, E>(
+        &self,
+        request: &ListRequest,
+        mut on_total: impl FnMut(u64),
+        mut emit: impl FnMut(T) -> Result<(), E>,
+    ) -> Result<ListingStats, E>
+    where
+        T: Listed,
+        E: From<ApiError>,
+    {
+        let asked = request.page_size.unwrap_or(self.page_size());
+        let mut tracker = Tracker::new(asked);
+        let failed = |message: String| ApiError::Decode {
+            endpoint: request.endpoint(),
+            message,
+        };
+        let first: Page<T> = self.fetch_page(request, 1).await?;
+        let first_len = first.keys.len() as u64;
+        let (fresh, verdict) = tracker.take(1, first);
+        if let Some(total) = tracker.stats.last_total {
+            on_total(total);
+        }
+        fresh.into_iter().try_for_each(&mut emit)?;
+        match verdict {
+            Verdict::More => {}
+            Verdict::Complete => return Ok(tracker.stats),
+            Verdict::Failed(message) => return Err(failed(message).into()),
+        }
+        let mut next = 2u64;
+        if let Some(total) = tracker.stats.last_total.filter(|_| first_len > 0) {
+            let last = total
+                .div_ceil(first_len)
+                .min(tracker.page_limit().unwrap_or(u64::MAX));
+            let mut pages = stream::iter(2..=last)
+                .map(|number| {
+                    let client = self.clone();
+                    let request = request.clone();
+                    async move { client.fetch_page::<T>(&request, number).await }
+                })
+                // More pages under way than slots, so the limiter always has
+                // one waiting even when the oldest page is the slowest.
+                .buffered(self.parallelism() * 2);
+            while let Some(page) = pages.next().await {
+                let (fresh, verdict) = tracker.take(next, page?);
+                next += 1;
+                fresh.into_iter().try_for_each(&mut emit)?;
+                match verdict {
+                    Verdict::More => {}
+                    Verdict::Complete => return Ok(tracker.stats),
+                    Verdict::Failed(message) => return Err(failed(message).into()),
+                }
+            }
+        }
+        // No total, or records were added while we read: on until the end.
+        loop {
+            let page: Page<T> = self.fetch_page(request, next).await?;
+            let (fresh, verdict) = tracker.take(next, page);
+            next += 1;
+            fresh.into_iter().try_for_each(&mut emit)?;
+            match verdict {
+                Verdict::More => {}
+                Verdict::Complete => return Ok(tracker.stats),
+                Verdict::Failed(message) => return Err(failed(message).into()),
+            }
+        }
+    }
+
+    /// Every record of `request`; a listing the server's own total shows to
+    /// be incomplete is an error.
+    pub async fn list_all<T: Listed>(&self, request: ListRequest) -> Result<Vec<T>, ApiError> {
+        let mut records = Vec::new();
+        let stats = self
+            .read_listing(
+                &request,
+                |_| {},
+                |record| {
+                    records.push(record);
+                    Ok::<_, ApiError>(())
+                },
+            )
+            .await?;
+        if let Some(message) = stats.incomplete(&request.endpoint()) {
+            return Err(ApiError::Incomplete(message));
+        }
+        for note in &stats.notes {
+            tracing::warn!(
+                "{}{}: {}",
+                request.endpoint(),
+                note.id
+                    .as_deref()
+                    .map(|id| format!(" (record {id})"))
+                    .unwrap_or_default(),
+                note.message
+            );
+        }
+        Ok(records)
+    }
+
+    /// The server's total for `request` (one call for one record), if it gives one.
+    pub async fn count(&self, request: &ListRequest) -> Result<Option<u64>, ApiError> {
+        let mut probe = request.clone();
+        probe.page_size = Some(1);
+        let first = self.fetch_page::<Value>(&probe, 1).await?;
+        Ok(first
+            .total
+            .filter(|total| first.keys.len() as u64 <= *total))
+    }
+
+    /// Every record of `request`, as a stream (read whole first).
+    pub fn list<T: Listed>(
         &self,
         request: ListRequest,
-    ) -> impl Stream<Item = Result<T, ApiError>> + Send + 'static
-    where
-        T: DeserializeOwned + Identified + Send + 'static,
-    {
-        let state = Pager {
-            client: self.clone(),
-            request,
-            next_page: 1,
-            seen: HashSet::new(),
-            done: false,
-        };
-        stream::try_unfold(state, |mut pager| async move {
-            let batch = pager.next_batch::<T>().await?;
-            Ok::<_, ApiError>(batch.map(|items| (items, pager)))
-        })
-        .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
-        .try_flatten()
-        .boxed()
-    }
-
-    /// Every record of `request`, collected.
-    pub async fn list_all<T>(&self, request: ListRequest) -> Result<Vec<T>, ApiError>
-    where
-        T: DeserializeOwned + Identified + Send + 'static,
-    {
-        self.list(request).try_collect().await
+    ) -> impl Stream<Item = Result<T, ApiError>> + Send + 'static {
+        let client = self.clone();
+        stream::once(async move { client.list_all::<T>(request).await })
+            .map(|result| match result {
+                Ok(records) => stream::iter(records.into_iter().map(Ok)).left_stream(),
+                Err(err) => stream::iter(vec![Err(err)]).right_stream(),
+            })
+            .flatten()
+            .boxed()
     }
 }
 
-struct Pager {
-    client: Client,
-    request: ListRequest,
-    next_page: u64,
-    seen: HashSet<String>,
-    done: bool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
 
-impl Pager {
-    /// The next page's new records, or `None` when the listing is complete.
-    async fn next_batch<T: DeserializeOwned + Identified>(
-        &mut self,
-    ) -> Result<Option<Vec<T>>, ApiError> {
-        if self.done {
-            return Ok(None);
+    fn page(ids: &[&str], total: Option<u64>) -> Page<String> {
+        Page {
+            items: ids.iter().map(|s| s.to_string()).collect(),
+            keys: ids
+                .iter()
+                .map(|id| record_key(&json!({ "id": id })))
+                .collect(),
+            total,
+            shape: ListShape::Array,
+            notes: Vec::new(),
         }
-        let page_number = self.next_page;
-        let page: Page<T> = self.client.fetch_page(&self.request, page_number).await?;
-        self.next_page += 1;
-        if page.items.is_empty() {
-            return Ok(None);
+    }
+
+    fn ids(n: std::ops::Range<usize>) -> Vec<String> {
+        n.map(|i| format!("u{i}")).collect()
+    }
+
+    fn refs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn a_capped_page_reads_on_until_the_total() {
+        let mut tracker = Tracker::new(100);
+        let (_, v) = tracker.take(1, page(&refs(&ids(0..40)), Some(90)));
+        assert_eq!(v, Verdict::More);
+        let (_, v) = tracker.take(2, page(&refs(&ids(40..80)), Some(90)));
+        assert_eq!(v, Verdict::More);
+        let (fresh, v) = tracker.take(3, page(&refs(&ids(80..90)), Some(90)));
+        assert_eq!((fresh.len(), v), (10, Verdict::Complete));
+        assert_eq!(tracker.stats.missing(), None);
+    }
+
+    #[test]
+    fn without_a_total_a_short_page_is_not_the_end_but_an_empty_one_is() {
+        let mut tracker = Tracker::new(100);
+        assert_eq!(tracker.take(1, page(&["a", "b"], None)).1, Verdict::More);
+        assert_eq!(tracker.take(2, page(&[], None)).1, Verdict::Complete);
+        assert_eq!(tracker.stats.records, 2);
+    }
+
+    #[test]
+    fn more_than_asked_means_the_whole_list() {
+        let mut tracker = Tracker::new(100);
+        let all = ids(0..300);
+        let (fresh, v) = tracker.take(1, page(&refs(&all), None));
+        assert_eq!((fresh.len(), v), (300, Verdict::Complete));
+        assert!(tracker.stats.unpaged);
+        // Unless the total says there is more: then it is the server's page size.
+        let mut tracker = Tracker::new(100);
+        let (_, v) = tracker.take(1, page(&refs(&ids(0..200)), Some(400)));
+        assert_eq!(v, Verdict::More);
+    }
+
+    #[test]
+    fn page_two_repeating_page_one_ends_an_unpaged_list() {
+        for total in [None, Some(2)] {
+            let mut tracker = Tracker::new(100);
+            tracker.take(1, page(&["a", "b"], total));
+            let v = if total.is_some() {
+                Verdict::Complete
+            } else {
+                tracker.take(2, page(&["a", "b"], total)).1
+            };
+            assert_eq!(v, Verdict::Complete);
+            assert_eq!(tracker.stats.records, 2);
         }
-        let asked = u64::from(self.request.page_size.unwrap_or(self.client.page_size()));
-        let received = page.items.len() as u64;
-        let fresh: Vec<T> = page
-            .items
-            .into_iter()
-            .filter(|item| item.id().is_empty() || self.seen.insert(item.id().to_string()))
-            .collect();
-        if fresh.is_empty() {
-            let short_of_total = page
-                .total
-                .is_some_and(|total| (self.seen.len() as u64) < total);
-            if received >= asked || short_of_total {
-                return Err(ApiError::Decode {
-                    endpoint: format!("/{}", self.request.path.join("/")),
-                    message: format!(
-                        "page {page_number} repeated records already seen: the server seems to ignore the page parameter, so the listing cannot be completed"
-                    ),
-                });
+        // A full page 1 repeated while the total promises more loses records: an error.
+        let mut tracker = Tracker::new(2);
+        tracker.take(1, page(&["a", "b"], Some(5)));
+        assert!(matches!(
+            tracker.take(2, page(&["a", "b"], Some(5))).1,
+            Verdict::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn records_without_ids_are_told_apart_by_content() {
+        let a = json!({"username": "a"});
+        let b = json!({"username": "b"});
+        assert_ne!(record_key(&a), record_key(&b));
+        assert_eq!(record_key(&a), record_key(&json!({"username": "a"})));
+        assert_ne!(
+            record_key(&json!({"id": "1"})),
+            record_key(&json!({"id": "2"}))
+        );
+    }
+
+    #[test]
+    fn pages_that_keep_repeating_fail_and_the_total_bounds_the_pages() {
+        let mut tracker = Tracker::new(2);
+        tracker.take(1, page(&["a", "b"], None));
+        tracker.take(2, page(&["c", "d"], None));
+        let mut verdict = Verdict::More;
+        for n in 3..10 {
+            verdict = tracker.take(n, page(&["c", "a"], None)).1;
+            if verdict != Verdict::More {
+                break;
             }
-            // A short page of repeats: the server sent everything at once.
-            return Ok(None);
         }
-        if page
-            .total
-            .is_some_and(|total| self.seen.len() as u64 >= total)
-        {
-            self.done = true;
+        assert!(matches!(verdict, Verdict::Failed(_)), "{verdict:?}");
+
+        // A total of 4 in pages of 2 allows a few pages, not hundreds.
+        let mut tracker = Tracker::new(2);
+        tracker.take(1, page(&["p0a", "p0b"], Some(4)));
+        let mut verdict = Verdict::More;
+        let mut n = 2;
+        while verdict == Verdict::More && n < 100 {
+            let first = format!("x{n}");
+            verdict = tracker.take(n, page(&[first.as_str()], Some(4))).1;
+            n += 1;
         }
-        Ok(Some(fresh))
+        assert_eq!(verdict, Verdict::Complete);
+    }
+
+    #[test]
+    fn a_total_that_keeps_growing_cannot_keep_a_listing_going() {
+        let mut tracker = Tracker::new(1);
+        tracker.take(1, page(&["r1"], Some(20)));
+        let mut verdict = Verdict::More;
+        let mut n = 2;
+        while verdict == Verdict::More && n < 1000 {
+            let id = format!("r{n}");
+            // Always one more than has been seen: a lying server.
+            verdict = tracker.take(n, page(&[id.as_str()], Some(n + 1))).1;
+            n += 1;
+        }
+        assert!(matches!(verdict, Verdict::Failed(_)), "{verdict:?}");
+        assert!(n <= 26, "stopped after {n} pages");
+    }
+
+    #[test]
+    fn a_total_below_page_one_is_not_trusted() {
+        let mut tracker = Tracker::new(100);
+        let (_, v) = tracker.take(1, page(&refs(&ids(0..10)), Some(3)));
+        assert_eq!(v, Verdict::More);
+        assert_eq!(tracker.stats.warnings.len(), 1);
+        assert_eq!(tracker.stats.missing(), None);
+    }
+
+    #[test]
+    fn ending_short_of_a_stable_total_is_reported() {
+        let mut tracker = Tracker::new(2);
+        tracker.take(1, page(&["c", "d"], Some(4)));
+        assert_eq!(tracker.take(2, page(&[], Some(4))).1, Verdict::Complete);
+        assert_eq!(tracker.stats.missing(), Some(2));
+        assert!(
+            tracker
+                .stats
+                .incomplete("/users")
+                .unwrap()
+                .contains("--page-base 0")
+        );
+    }
+
+    #[test]
+    fn odd_records_are_read_leniently() {
+        let raw = json!({"id": "7", "username": "ana", "isEnabled": "yes",
+            "customAttributes": [{"name": null, "value": null}], "firstName": null});
+        let (user, note) = decode_lenient::<User>(raw).unwrap();
+        assert_eq!(user.fields.username.as_deref(), Some("ana"));
+        assert_eq!(user.extra["isEnabled"], "yes");
+        assert_eq!(
+            user.fields.custom_attributes.as_ref().unwrap()[0].value(),
+            ""
+        );
+        let note = note.unwrap();
+        assert_eq!(note.id.as_deref(), Some("7"));
+        assert!(note.message.contains("isEnabled"));
+        let body = serde_json::to_value(crate::model::UserWrite::from_user(&user)).unwrap();
+        assert_eq!(
+            body["isEnabled"], "yes",
+            "the raw value travels back as it came"
+        );
+        assert!(decode_lenient::<User>(json!("nope")).is_err());
+        let (group, note) = decode_lenient::<Group>(json!({"id": 3, "name": null})).unwrap();
+        assert_eq!((group.id.as_str(), group.name.as_str()), ("3", ""));
+        assert!(note.is_some());
     }
 }

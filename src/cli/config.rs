@@ -54,6 +54,7 @@ pub struct Pacing {
     pub retry: RetryPolicy,
     pub timeout: Duration,
     pub page_size: u32,
+    pub page_base: u64,
 }
 
 /// What the user wants to see on stderr.
@@ -83,6 +84,7 @@ impl Config {
         settings.retry = self.pacing.retry;
         settings.request_timeout = self.pacing.timeout;
         settings.page_size = self.pacing.page_size;
+        settings.page_base = self.pacing.page_base;
         settings
     }
 }
@@ -141,6 +143,7 @@ pub struct Profile {
     pub max_retries: Option<u32>,
     pub timeout: Option<f64>,
     pub page_size: Option<u32>,
+    pub page_base: Option<u64>,
     pub api_key_file: Option<PathBuf>,
 }
 
@@ -329,6 +332,12 @@ pub fn resolve(
             "--page-size must be at least 1".to_string(),
         ));
     }
+    let page_base = args.page_base.or(profile.page_base).unwrap_or(1);
+    if page_base > 1 {
+        return Err(ConfigError::BadValue(
+            "page_base must be 0 or 1".to_string(),
+        ));
+    }
     let retry = RetryPolicy {
         max_retries: args
             .max_retries
@@ -378,6 +387,7 @@ pub fn resolve(
             retry,
             timeout: Duration::from_secs_f64(timeout),
             page_size,
+            page_base,
         },
         output: Output {
             quiet: args.quiet,

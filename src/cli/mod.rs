@@ -125,6 +125,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, help_heading = "Pacing")]
     pub page_size: Option<u32>,
 
+    /// The number the tenant gives its first list page: 1 (the reference) or 0 [default: 1]
+    #[arg(long, global = true, value_parser = clap::value_parser!(u64).range(0..=1), help_heading = "Tenant")]
+    pub page_base: Option<u64>,
+
     /// Only errors on stderr; no progress bar
     #[arg(short, long, global = true, help_heading = "Output")]
     pub quiet: bool,
@@ -389,6 +393,10 @@ pub struct ExportArgs {
     /// Replace an existing output file
     #[arg(long)]
     pub force: bool,
+
+    /// Write the file even when a listing ended short of the server's own total (marked in the summary)
+    #[arg(long)]
+    pub allow_incomplete: bool,
 
     /// Write the summary as JSON
     #[arg(long, value_name = "FILE")]

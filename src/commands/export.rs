@@ -28,7 +28,7 @@ pub async fn export(config: &Config, args: &ExportArgs) -> Result<Completion, Co
         sanitize: !args.no_sanitize,
         excel: args.excel,
         force: args.force,
-        concurrency: config.pacing.concurrency,
+        allow_incomplete: args.allow_incomplete,
         progress: config.output.progress && args.output != std::path::Path::new("-"),
     };
     let connection = Connection::open(config).await?;

@@ -31,6 +31,8 @@ pub enum CommandError {
     Input(#[from] crate::input::InputError),
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::commands::CommandError;
+use super::ExportError;
 use crate::input::cells::unneutralize;
 use crate::input::{CsvSource, ReadOptions};
 use crate::output::OutputError;
@@ -70,12 +70,12 @@ fn column(header: &[String], name: &str) -> Option<usize> {
     })
 }
 
-fn open(path: &Path) -> Result<CsvSource, CommandError> {
+fn open(path: &Path) -> Result<CsvSource, ExportError> {
     Ok(CsvSource::open(path, &ReadOptions::default())?)
 }
 
 /// Compares two exports and writes `change,key,username,field,old,new`.
-pub fn run(options: &DiffOptions) -> Result<DiffSummary, CommandError> {
+pub fn run(options: &DiffOptions) -> Result<DiffSummary, ExportError> {
     let mut old = open(&options.old)?;
     let mut new = open(&options.new)?;
     let old_header: Vec<String> = old.header().to_vec();
@@ -89,7 +89,7 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, CommandError> {
     };
     let key_name = if by_id { "user_id" } else { "username" };
     let missing = |path: &Path| {
-        CommandError::Input(crate::input::InputError::Malformed {
+        ExportError::Input(crate::input::InputError::Malformed {
             path: path.display().to_string(),
             line: 1,
             message: format!("there is no {key_name} column"),
@@ -145,7 +145,7 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, CommandError> {
     )?;
     let mut writer = csv::Writer::from_writer(&mut output);
     let write_error =
-        |e: csv::Error| CommandError::Output(OutputError::io(&options.output, e.into()));
+        |e: csv::Error| ExportError::Output(OutputError::io(&options.output, e.into()));
     writer
         .write_record(["change", "key", "username", "field", "old", "new"])
         .map_err(write_error)?;
@@ -215,7 +215,7 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, CommandError> {
     }
     writer
         .flush()
-        .map_err(|e| CommandError::Output(OutputError::io(&options.output, e)))?;
+        .map_err(|e| ExportError::Output(OutputError::io(&options.output, e)))?;
     drop(writer);
     output.commit()?;
     Ok(summary)

@@ -1,33 +1,64 @@
 //! `sebulk export`: users, groups, applications and memberships, complete
 //! and consistent, written atomically.
 //!
-//! Users are spooled to a private temporary file while the listing runs
-//! (so memory stays flat and the custom-attribute columns are known before
-//! the header is written), then written in the server's order, one line
-//! per user, in exactly the import format. Memberships come from the group
-//! side or the user side, whichever needs fewer calls.
+//! Every listing goes through the crate's one pager (`api::paging`), so an
+//! export either holds every record the server's total promised or fails
+//! (`--allow-incomplete` writes it anyway, marked in the summary). Users
+//! are spooled to a private temporary file while the listing runs (memory
+//! stays flat, and the custom-attribute columns are known before the
+//! header is written), then written in the server's order in exactly the
+//! import format. Memberships come from whichever side `api::members`
+//! says is cheaper.
 
 pub mod diff;
-pub mod pages;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use futures::{StreamExt, stream};
+use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::{ApiError, Client, ListRequest, NamedQuery, SortOrder, UserQuery};
-use crate::commands::CommandError;
+use crate::api::{
+    ApiError, Client, ListRequest, ListingStats, MembershipIndex, MembershipSide, NamedQuery,
+    SortOrder, UserQuery, cheaper_side,
+};
 use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
-use crate::model::{Application, Group, User};
+use crate::model::{Target, TargetKind, User};
+use crate::output::OutputError;
 use crate::output::atomic::{AtomicOutput, spool};
 use crate::output::sanitize::neutralize;
 use crate::pipeline::progress::Progress;
-use crate::plan::lookup::MembershipStrategy;
-use pages::{ListingStats, read_all};
+
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    /// A listing ended short of the server's own total.
+    #[error("{0}; nothing was written (--allow-incomplete writes what arrived)")]
+    Incomplete(String),
+}
+
+impl ExportError {
+    fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        ExportError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
 
 /// What to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -76,7 +107,8 @@ pub struct ExportOptions {
     pub sanitize: bool,
     pub excel: bool,
     pub force: bool,
-    pub concurrency: usize,
+    /// Write what arrived even when a listing ended short of its total.
+    pub allow_incomplete: bool,
     /// Show a progress bar (on a terminal only).
     pub progress: bool,
 }
@@ -92,7 +124,9 @@ pub struct ExportSummary {
     pub api_calls: u64,
     pub elapsed_seconds: f64,
     pub requests_per_second: f64,
-    pub membership_reads: Option<MembershipStrategy>,
+    pub membership_reads: Option<MembershipSide>,
+    /// The listing ended short of the server's total and was written anyway.
+    pub incomplete: bool,
     pub warnings: Vec<String>,
 }
 
@@ -126,8 +160,8 @@ pub fn check_filters(entity: Entity, filters: &[(String, String)]) -> Result<(),
                 "memberships exports take no --filter".to_string()
             } else {
                 format!(
-                    "--filter {name}=...: {:?} exports filter on {}",
-                    entity,
+                    "--filter {name}=...: {} exports filter on {}",
+                    entity.name(),
                     allowed.join(", ")
                 )
             });
@@ -144,9 +178,9 @@ struct RecordWriter {
 }
 
 impl RecordWriter {
-    fn new(output: &ExportOptions) -> Result<Self, CommandError> {
+    fn new(output: &ExportOptions) -> Result<Self, ExportError> {
         let mut file = AtomicOutput::create(&output.output, output.force, &[])?;
-        let io = |e| CommandError::io(format!("cannot write {}", output.output.display()), e);
+        let io = |e| ExportError::io(format!("cannot write {}", output.output.display()), e);
         match output.format {
             Format::Csv => {
                 if output.excel {
@@ -166,7 +200,7 @@ impl RecordWriter {
         }
     }
 
-    fn header(&mut self, names: &[String]) -> Result<(), CommandError> {
+    fn header(&mut self, names: &[String]) -> Result<(), ExportError> {
         if let Some(csv) = &mut self.csv {
             csv.write_record(names).map_err(csv_error)?;
         }
@@ -179,7 +213,7 @@ impl RecordWriter {
         &mut self,
         cells: &[String],
         json: impl FnOnce() -> Value,
-    ) -> Result<(), CommandError> {
+    ) -> Result<(), ExportError> {
         if let Some(csv) = &mut self.csv {
             if self.sanitize {
                 csv.write_record(cells.iter().map(|c| neutralize(c).into_owned()))
@@ -190,18 +224,18 @@ impl RecordWriter {
         }
         if let Some(out) = &mut self.jsonl {
             serde_json::to_writer(&mut *out, &json())
-                .map_err(|e| CommandError::io("cannot write JSON", e.into()))?;
+                .map_err(|e| ExportError::io("cannot write JSON", e.into()))?;
             out.write_all(b"\n")
-                .map_err(|e| CommandError::io("cannot write JSON", e))?;
+                .map_err(|e| ExportError::io("cannot write JSON", e))?;
         }
         Ok(())
     }
 
-    fn commit(self) -> Result<Option<PathBuf>, CommandError> {
+    fn commit(self) -> Result<Option<PathBuf>, ExportError> {
         let output = match (self.csv, self.jsonl) {
             (Some(csv), _) => csv
                 .into_inner()
-                .map_err(|e| CommandError::io("cannot flush the export", e.into_error()))?,
+                .map_err(|e| ExportError::io("cannot flush the export", e.into_error()))?,
             (None, Some(out)) => out,
             (None, None) => return Ok(None),
         };
@@ -209,12 +243,12 @@ impl RecordWriter {
     }
 }
 
-fn csv_error(err: csv::Error) -> CommandError {
-    CommandError::io("cannot write the export", err.into())
+fn csv_error(err: csv::Error) -> ExportError {
+    ExportError::io("cannot write the export", err.into())
 }
 
 /// Runs an export.
-pub async fn run(client: &Client, options: &ExportOptions) -> Result<ExportSummary, CommandError> {
+pub async fn run(client: &Client, options: &ExportOptions) -> Result<ExportSummary, ExportError> {
     let started = Instant::now();
     let mut summary = ExportSummary {
         entity: options.entity,
@@ -226,6 +260,7 @@ pub async fn run(client: &Client, options: &ExportOptions) -> Result<ExportSumma
         elapsed_seconds: 0.0,
         requests_per_second: 0.0,
         membership_reads: None,
+        incomplete: false,
         warnings: Vec::new(),
     };
     let writer = RecordWriter::new(options)?;
@@ -235,7 +270,7 @@ pub async fn run(client: &Client, options: &ExportOptions) -> Result<ExportSumma
         Entity::Groups | Entity::Applications => {
             export_targets(client, options, writer, &progress).await?
         }
-        Entity::Memberships => export_memberships(client, options, writer, &mut summary).await?,
+        Entity::Memberships => export_memberships(client, writer, &mut summary).await?,
     };
     progress.finish();
     summary.records = stats.records;
@@ -247,6 +282,20 @@ pub async fn run(client: &Client, options: &ExportOptions) -> Result<ExportSumma
         Entity::Applications => "application",
     };
     summary.warnings.extend(stats.count_change(what));
+    summary.warnings.extend(stats.warnings.iter().cloned());
+    summary
+        .warnings
+        .extend(stats.notes.iter().map(|note| match &note.id {
+            Some(id) => format!("record {id}: {}", note.message),
+            None => note.message.clone(),
+        }));
+    if let Some(message) = stats.incomplete(&format!("GET /{}", options.entity.name())) {
+        if !options.allow_incomplete {
+            return Err(ExportError::Incomplete(message));
+        }
+        summary.incomplete = true;
+        summary.warnings.push(message);
+    }
     summary.output = writer.commit()?.map(|p| p.display().to_string());
     let calls = client.stats().requests;
     summary.api_calls = calls;
@@ -289,11 +338,22 @@ fn user_cells(user: &User, custom_names: &[String]) -> Vec<String> {
     for name in custom_names {
         let value = attributes
             .iter()
-            .find(|a| a.name == *name)
-            .map(|a| a.value.clone());
+            .find(|a| a.name() == name)
+            .map(|a| a.value().to_string());
         cells.push(value.unwrap_or_default());
     }
     cells
+}
+
+/// The kinds of membership an export includes.
+fn included_kinds(options: &ExportOptions) -> Vec<TargetKind> {
+    TargetKind::ALL
+        .into_iter()
+        .filter(|kind| match kind {
+            TargetKind::Group => options.include_groups,
+            TargetKind::Application => options.include_applications,
+        })
+        .collect()
 }
 
 async fn export_users(
@@ -302,77 +362,75 @@ async fn export_users(
     mut writer: RecordWriter,
     summary: &mut ExportSummary,
     progress: &Progress,
-) -> Result<(RecordWriter, ListingStats), CommandError> {
-    let mut spooled = spool().map_err(|e| CommandError::io("cannot create a spool file", e))?;
+) -> Result<(RecordWriter, ListingStats), ExportError> {
+    let mut spooled = spool().map_err(|e| ExportError::io("cannot create a spool file", e))?;
     let mut custom_names: BTreeSet<String> = BTreeSet::new();
+    let kinds = included_kinds(options);
+    let mut ids: Vec<String> = Vec::new();
     let stats = {
         let mut out = std::io::BufWriter::new(&mut spooled);
-        let stats = read_all(
-            client,
-            &user_request(options),
-            options.concurrency,
-            progress,
-            |user: User| {
-                for attribute in user.fields.custom_attributes.iter().flatten() {
-                    if !custom_names.contains(&attribute.name) {
-                        custom_names.insert(attribute.name.clone());
+        let stats = client
+            .read_listing(
+                &user_request(options),
+                |total| progress.set_length(total),
+                |user: User| {
+                    progress.inc_by(1);
+                    for attribute in user.fields.custom_attributes.iter().flatten() {
+                        if !attribute.name().is_empty() && !custom_names.contains(attribute.name())
+                        {
+                            custom_names.insert(attribute.name().to_string());
+                        }
                     }
-                }
-                serde_json::to_writer(&mut out, &user)
-                    .map_err(|e| CommandError::io("cannot spool", e.into()))?;
-                out.write_all(b"\n")
-                    .map_err(|e| CommandError::io("cannot spool", e))
-            },
-        )
-        .await?;
+                    if !kinds.is_empty() {
+                        ids.push(user.id.clone());
+                    }
+                    serde_json::to_writer(&mut out, &user)
+                        .map_err(|e| ExportError::io("cannot spool", e.into()))?;
+                    out.write_all(b"\n")
+                        .map_err(|e| ExportError::io("cannot spool", e))
+                },
+            )
+            .await?;
         out.flush()
-            .map_err(|e| CommandError::io("cannot spool", e))?;
+            .map_err(|e| ExportError::io("cannot spool", e))?;
         stats
     };
-    let memberships = if options.include_groups || options.include_applications {
-        let (map, strategy) = membership_names(client, options, stats.records).await?;
-        summary.membership_reads = Some(strategy);
-        Some(map)
-    } else {
+    let memberships = if kinds.is_empty() {
         None
+    } else {
+        let (names, side) = membership_names(client, &kinds, &ids).await?;
+        summary.membership_reads = Some(side);
+        Some(names)
     };
     let custom_names: Vec<String> = custom_names.into_iter().collect();
     let mut header: Vec<String> = user_columns().iter().map(|c| c.to_string()).collect();
     header.extend(custom_names.iter().map(|n| format!("custom.{n}")));
-    if options.include_groups {
-        header.push("groups".into());
-    }
-    if options.include_applications {
-        header.push("applications".into());
-    }
+    header.extend(kinds.iter().map(|kind| kind.path().to_string()));
     header.push("user_id".into());
     writer.header(&header)?;
     spooled
         .rewind()
-        .map_err(|e| CommandError::io("cannot read the spool", e))?;
+        .map_err(|e| ExportError::io("cannot read the spool", e))?;
+    let none: Vec<String> = Vec::new();
     for line in BufReader::new(spooled).lines() {
-        let line = line.map_err(|e| CommandError::io("cannot read the spool", e))?;
+        let line = line.map_err(|e| ExportError::io("cannot read the spool", e))?;
         let user: User = serde_json::from_str(&line)
-            .map_err(|e| CommandError::io("cannot read the spool", e.into()))?;
+            .map_err(|e| ExportError::io("cannot read the spool", e.into()))?;
         let mut cells = user_cells(&user, &custom_names);
-        let names = memberships.as_ref().and_then(|m| m.get(&user.id));
-        let (groups, apps) = names
-            .map(|n| (n.groups.as_slice(), n.applications.as_slice()))
-            .unwrap_or_default();
-        if options.include_groups {
-            cells.push(groups.join(";"));
-        }
-        if options.include_applications {
-            cells.push(apps.join(";"));
+        let of = |kind: TargetKind| {
+            memberships
+                .as_ref()
+                .and_then(|m| m.get(&(kind, user.id.clone())))
+                .unwrap_or(&none)
+        };
+        for kind in &kinds {
+            cells.push(of(*kind).join(";"));
         }
         cells.push(user.id.clone());
         writer.record(&cells, || {
             let mut json = serde_json::to_value(&user).unwrap_or(Value::Null);
-            if options.include_groups {
-                json["groups"] = Value::from(groups);
-            }
-            if options.include_applications {
-                json["applications"] = Value::from(apps);
+            for kind in &kinds {
+                json[kind.path()] = Value::from(of(*kind).as_slice());
             }
             json
         })?;
@@ -380,131 +438,63 @@ async fn export_users(
     Ok((writer, stats))
 }
 
-/// A user's group and application names, sorted.
-#[derive(Debug, Clone, Default)]
-struct Names {
-    groups: Vec<String>,
-    applications: Vec<String>,
-}
+/// (kind, user id) → the sorted names of the user's targets of that kind.
+type NamesByUser = HashMap<(TargetKind, String), Vec<String>>;
 
-/// Every user's memberships by name, from whichever side needs fewer calls.
+/// Every listed user's memberships by name, from the cheaper side.
 async fn membership_names(
     client: &Client,
-    options: &ExportOptions,
-    users: u64,
-) -> Result<(HashMap<String, Names>, MembershipStrategy), CommandError> {
-    let groups: Vec<Group> = if options.include_groups {
-        client.list_all(NamedQuery::default().to_groups()).await?
-    } else {
-        Vec::new()
-    };
-    let apps: Vec<Application> = if options.include_applications {
-        client
-            .list_all(NamedQuery::default().to_applications())
-            .await?
-    } else {
-        Vec::new()
-    };
-    let mut names: HashMap<String, Names> = HashMap::new();
-    let group_side = (groups.len() + apps.len()) as u64 <= users;
-    if group_side {
-        let reads = groups
+    kinds: &[TargetKind],
+    user_ids: &[String],
+) -> Result<(NamesByUser, MembershipSide), ExportError> {
+    let mut targets: Vec<(TargetKind, Target)> = Vec::new();
+    for kind in kinds {
+        targets.extend(client.targets(*kind).await?.into_iter().map(|t| (*kind, t)));
+    }
+    let user_calls = (user_ids.len() * kinds.len()) as u64;
+    let side = cheaper_side(targets.len() as u64, user_calls);
+    let mut names: NamesByUser = HashMap::new();
+    if side == MembershipSide::TargetSide {
+        let by_id: HashMap<(TargetKind, String), String> = targets
             .iter()
-            .map(|g| (true, g.id.clone(), g.name.clone()))
-            .chain(apps.iter().map(|a| (false, a.id.clone(), a.name.clone())));
-        let mut members = stream::iter(reads)
-            .map(|(is_group, id, name)| {
-                let client = client.clone();
-                async move {
-                    let kind = if is_group { "groups" } else { "applications" };
-                    let users: Vec<User> = client
-                        .list_all(ListRequest::new(&[kind, &id, "users"]))
-                        .await?;
-                    Ok::<_, ApiError>((is_group, name, users))
-                }
-            })
-            .buffer_unordered(options.concurrency.max(1));
-        while let Some(result) = members.next().await {
-            let (is_group, name, users) = result?;
-            for user in users {
-                let entry = names.entry(user.id).or_default();
-                if is_group {
-                    entry.groups.push(name.clone())
-                } else {
-                    entry.applications.push(name.clone())
-                }
-            }
-        }
-    } else {
-        let ids: Vec<String> = client
-            .list_all::<User>(user_request(options))
-            .await?
-            .into_iter()
-            .map(|u| u.id)
+            .map(|(kind, t)| ((*kind, t.id.clone()), t.name.clone()))
             .collect();
-        let mut reads = stream::iter(ids)
-            .map(|id| {
+        let scope: Vec<(TargetKind, String)> =
+            targets.iter().map(|(k, t)| (*k, t.id.clone())).collect();
+        MembershipIndex::read(client, &scope, |kind, id, members| {
+            let name = by_id
+                .get(&(kind, id.to_string()))
+                .cloned()
+                .unwrap_or_default();
+            for member in members {
+                names
+                    .entry((kind, member.id.clone()))
+                    .or_default()
+                    .push(name.clone());
+            }
+        })
+        .await?;
+    } else {
+        let reads = user_ids
+            .iter()
+            .flat_map(|id| kinds.iter().map(move |kind| (*kind, id.clone())));
+        let mut answers = stream::iter(reads)
+            .map(|(kind, id)| {
                 let client = client.clone();
-                let (want_groups, want_apps) =
-                    (options.include_groups, options.include_applications);
                 async move {
-                    let groups = if want_groups {
-                        client
-                            .user_groups(&id)
-                            .await?
-                            .into_iter()
-                            .map(|g| g.name)
-                            .collect()
-                    } else {
-                        Vec::new()
-                    };
-                    let apps = if want_apps {
-                        client
-                            .user_applications(&id)
-                            .await?
-                            .into_iter()
-                            .map(|a| a.name)
-                            .collect()
-                    } else {
-                        Vec::new()
-                    };
-                    Ok::<_, ApiError>((
-                        id,
-                        Names {
-                            groups,
-                            applications: apps,
-                        },
-                    ))
+                    let of = client.memberships_of(kind, &id).await?;
+                    Ok::<_, ApiError>(((kind, id), of))
                 }
             })
-            .buffer_unordered(options.concurrency.max(1));
-        while let Some(result) = reads.next().await {
-            let (id, entry) = result?;
-            names.insert(id, entry);
+            .buffer_unordered(client.parallelism());
+        while let Some((key, of)) = answers.try_next().await? {
+            names.insert(key, of.into_iter().map(|t| t.name).collect());
         }
     }
-    for entry in names.values_mut() {
-        entry.groups.sort();
-        entry.applications.sort();
+    for list in names.values_mut() {
+        list.sort();
     }
-    let strategy = if group_side {
-        MembershipStrategy::GroupSide
-    } else {
-        MembershipStrategy::UserSide
-    };
-    Ok((names, strategy))
-}
-
-/// The number of records a list endpoint holds: its total when it gives
-/// one, else by reading it whole.
-async fn count_members(client: &Client, path: &[&str]) -> Result<u64, ApiError> {
-    let mut probe = ListRequest::new(path);
-    probe.page_size = Some(1);
-    let first = client.fetch_page::<User>(&probe, 1).await?;
-    match first.total {
-        Some(total) => Ok(total),
-        None => Ok(client.list_all::<User>(ListRequest::new(path)).await?.len() as u64),
-    }
+    Ok((names, side))
 }
 
 async fn export_targets(
@@ -512,79 +502,73 @@ async fn export_targets(
     options: &ExportOptions,
     mut writer: RecordWriter,
     progress: &Progress,
-) -> Result<(RecordWriter, ListingStats), CommandError> {
-    let groups = options.entity == Entity::Groups;
+) -> Result<(RecordWriter, ListingStats), ExportError> {
+    let kind = if options.entity == Entity::Groups {
+        TargetKind::Group
+    } else {
+        TargetKind::Application
+    };
     let query = NamedQuery {
         sort: options.sort.clone(),
         sort_order: options.order,
         name: filter_value(options, "name").cloned(),
-        detail: filter_value(options, if groups { "description" } else { "label" }).cloned(),
+        detail: filter_value(
+            options,
+            match kind {
+                TargetKind::Group => "description",
+                TargetKind::Application => "label",
+            },
+        )
+        .cloned(),
         page_size: options.page_size,
     };
-    let kind = if groups { "groups" } else { "applications" };
-    let header: Vec<String> = if groups {
-        [
-            "id",
-            "name",
-            "description",
-            "enforceSecondFactor",
+    let (request, fields, count_column) = match kind {
+        TargetKind::Group => (
+            query.to_groups(),
+            ["id", "name", "description", "enforceSecondFactor"].as_slice(),
             "members",
-        ]
-        .map(String::from)
-        .to_vec()
-    } else {
-        ["id", "name", "label", "users"].map(String::from).to_vec()
+        ),
+        TargetKind::Application => (
+            query.to_applications(),
+            ["id", "name", "label"].as_slice(),
+            "users",
+        ),
     };
+    let mut header: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+    header.push(count_column.to_string());
     writer.header(&header)?;
     let mut records: Vec<Value> = Vec::new();
-    let stats = if groups {
-        read_all(
-            client,
-            &query.to_groups(),
-            options.concurrency,
-            progress,
-            |g: Group| {
-                records.push(serde_json::to_value(g).unwrap_or(Value::Null));
-                Ok::<_, CommandError>(())
+    let stats = client
+        .read_listing(
+            &request,
+            |total| progress.set_length(total),
+            |record: Value| {
+                progress.inc_by(1);
+                records.push(record);
+                Ok::<_, ExportError>(())
             },
         )
-        .await?
-    } else {
-        read_all(
-            client,
-            &query.to_applications(),
-            options.concurrency,
-            progress,
-            |a: Application| {
-                records.push(serde_json::to_value(a).unwrap_or(Value::Null));
-                Ok::<_, CommandError>(())
-            },
-        )
-        .await?
-    };
-    let counts: Vec<u64> = stream::iter(
-        records
-            .iter()
-            .map(|r| r["id"].as_str().unwrap_or_default().to_string()),
-    )
+        .await?;
+    let counts: Vec<u64> = stream::iter(records.iter().map(|r| match &r["id"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }))
     .map(|id| {
         let client = client.clone();
-        async move { count_members(&client, &[kind, &id, "users"]).await }
+        async move { client.count_members(kind, &id).await }
     })
-    .buffered(options.concurrency.max(1))
-    .collect::<Vec<_>>()
-    .await
-    .into_iter()
-    .collect::<Result<_, _>>()?;
+    .buffered(client.parallelism())
+    .try_collect()
+    .await?;
     for (mut record, count) in records.into_iter().zip(counts) {
         let text = |key: &str| match &record[key] {
             Value::String(s) => s.clone(),
             Value::Null => String::new(),
             other => other.to_string(),
         };
-        let mut cells: Vec<String> = header[..header.len() - 1].iter().map(|k| text(k)).collect();
+        let mut cells: Vec<String> = fields.iter().map(|k| text(k)).collect();
         cells.push(count.to_string());
-        record[header[header.len() - 1].as_str()] = Value::from(count);
+        record[count_column] = Value::from(count);
         writer.record(&cells, || record)?;
     }
     Ok((writer, stats))
@@ -592,102 +576,79 @@ async fn export_targets(
 
 async fn export_memberships(
     client: &Client,
-    options: &ExportOptions,
     mut writer: RecordWriter,
     summary: &mut ExportSummary,
-) -> Result<(RecordWriter, ListingStats), CommandError> {
+) -> Result<(RecordWriter, ListingStats), ExportError> {
     let header: Vec<String> = ["user_id", "username", "type", "target_id", "target_name"]
         .map(String::from)
         .to_vec();
     writer.header(&header)?;
-    let groups: Vec<Group> = client.list_all(NamedQuery::default().to_groups()).await?;
-    let apps: Vec<Application> = client
-        .list_all(NamedQuery::default().to_applications())
-        .await?;
-    let mut probe = UserQuery::default().to_request();
-    probe.page_size = Some(1);
-    let users = client.fetch_page::<User>(&probe, 1).await?.total;
-    let group_side =
-        users.is_none_or(|n| (groups.len() + apps.len()) as u64 <= n.saturating_mul(2));
-    summary.membership_reads = Some(if group_side {
-        MembershipStrategy::GroupSide
-    } else {
-        MembershipStrategy::UserSide
-    });
+    let mut targets: Vec<(TargetKind, Target)> = Vec::new();
+    for kind in TargetKind::ALL {
+        targets.extend(client.targets(kind).await?.into_iter().map(|t| (kind, t)));
+    }
+    let users = client.count(&UserQuery::default().to_request()).await?;
+    let side = match users {
+        Some(users) => cheaper_side(targets.len() as u64, users.saturating_mul(2)),
+        None => MembershipSide::TargetSide,
+    };
+    summary.membership_reads = Some(side);
     let mut stats = ListingStats::default();
-    let mut write = |writer: &mut RecordWriter, kind: &str, id: &str, name: &str, user: &User| {
+    let mut write = |writer: &mut RecordWriter, kind: TargetKind, target: &Target, user: &User| {
         let username = user.fields.username.clone().unwrap_or_default();
         let cells = [
             user.id.clone(),
             username,
-            kind.to_string(),
-            id.to_string(),
-            name.to_string(),
+            kind.name().to_string(),
+            target.id.clone(),
+            target.name.clone(),
         ];
         stats.records += 1;
         writer.record(&cells, || {
-            serde_json::json!({"user_id": cells[0], "username": cells[1], "type": kind, "target_id": id, "target_name": name})
+            serde_json::json!({"user_id": cells[0], "username": cells[1], "type": kind.name(),
+                    "target_id": target.id, "target_name": target.name})
         })
     };
-    if group_side {
+    if side == MembershipSide::TargetSide {
         // Targets in (type, name, id) order, members by (username, id): streamed
         // one target at a time, the same bytes every run.
-        let mut targets: Vec<(&str, String, String)> = groups
-            .iter()
-            .map(|g| ("group", g.name.clone(), g.id.clone()))
-            .chain(
-                apps.iter()
-                    .map(|a| ("application", a.name.clone(), a.id.clone())),
-            )
-            .collect();
-        targets.sort();
+        targets.sort_by(|(ka, a), (kb, b)| (ka, &a.name, &a.id).cmp(&(kb, &b.name, &b.id)));
         let mut reads = stream::iter(targets)
-            .map(|(kind, name, id)| {
+            .map(|(kind, target)| {
                 let client = client.clone();
                 async move {
-                    let path = if kind == "group" {
-                        "groups"
-                    } else {
-                        "applications"
-                    };
-                    let members: Vec<User> = client
-                        .list_all(ListRequest::new(&[path, &id, "users"]))
-                        .await?;
-                    Ok::<_, ApiError>((kind, name, id, members))
+                    let members = client.members(kind, &target.id).await?;
+                    Ok::<_, ApiError>((kind, target, members))
                 }
             })
-            .buffered(options.concurrency.max(1));
-        while let Some(result) = reads.next().await {
-            let (kind, name, id, mut members) = result?;
+            .buffered(client.parallelism());
+        while let Some((kind, target, mut members)) = reads.try_next().await? {
             stats.pages += 1;
             members.sort_by(|a, b| (&a.fields.username, &a.id).cmp(&(&b.fields.username, &b.id)));
             for member in &members {
-                write(&mut writer, kind, &id, &name, member)?;
+                write(&mut writer, kind, &target, member)?;
             }
         }
     } else {
         // Users in the listing's order, each user's groups then applications by name.
         let users: Vec<User> = client.list_all(UserQuery::default().to_request()).await?;
-        stats.pages += 1;
         let mut reads = stream::iter(users)
             .map(|user| {
                 let client = client.clone();
                 async move {
-                    let mut groups = client.user_groups(&user.id).await?;
-                    let mut apps = client.user_applications(&user.id).await?;
-                    groups.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-                    apps.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-                    Ok::<_, ApiError>((user, groups, apps))
+                    let mut of = Vec::new();
+                    for kind in TargetKind::ALL {
+                        let mut targets = client.memberships_of(kind, &user.id).await?;
+                        targets.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+                        of.extend(targets.into_iter().map(|t| (kind, t)));
+                    }
+                    Ok::<_, ApiError>((user, of))
                 }
             })
-            .buffered(options.concurrency.max(1));
-        while let Some(result) = reads.next().await {
-            let (user, groups, apps) = result?;
-            for g in &groups {
-                write(&mut writer, "group", &g.id, &g.name, &user)?;
-            }
-            for a in &apps {
-                write(&mut writer, "application", &a.id, &a.name, &user)?;
+            .buffered(client.parallelism());
+        while let Some((user, of)) = reads.try_next().await? {
+            for (kind, target) in &of {
+                write(&mut writer, *kind, target, &user)?;
             }
         }
     }

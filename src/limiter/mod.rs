@@ -46,6 +46,7 @@ pub struct Stopped(pub String);
 #[derive(Debug)]
 pub struct Throttle {
     in_flight: Semaphore,
+    concurrency: usize,
     max_rate: f64,
     state: Mutex<RateState>,
     stop: CancellationToken,
@@ -77,6 +78,7 @@ impl Throttle {
         };
         Arc::new(Throttle {
             in_flight: Semaphore::new(concurrency.max(1)),
+            concurrency: concurrency.max(1),
             max_rate: rate,
             state: Mutex::new(RateState {
                 rate,
@@ -185,6 +187,11 @@ impl Throttle {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone();
         Stopped(reason.unwrap_or_else(|| "the run was stopped".to_string()))
+    }
+
+    /// How many independent requests callers should keep under way.
+    pub fn parallelism(&self) -> usize {
+        self.concurrency
     }
 
     /// The rate currently in force, in requests per second.

@@ -8,6 +8,51 @@ use serde_json::{Map, Value};
 
 use super::user::id_from_string_or_number;
 
+/// What a membership is of: a group or an application. Both have the same
+/// member calls (`/{kind}/{id}/users`, `assignusers`, `removeusers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Group,
+    Application,
+}
+
+impl TargetKind {
+    pub const ALL: [TargetKind; 2] = [TargetKind::Group, TargetKind::Application];
+
+    /// The path segment of its endpoints: `groups` or `applications`.
+    pub fn path(self) -> &'static str {
+        match self {
+            TargetKind::Group => "groups",
+            TargetKind::Application => "applications",
+        }
+    }
+
+    /// The word for one of them: `group` or `application`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetKind::Group => "group",
+            TargetKind::Application => "application",
+        }
+    }
+}
+
+/// A group or an application, as far as memberships care.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Target {
+    pub id: String,
+    pub name: String,
+}
+
+impl Target {
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Target {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+}
+
 /// A group as the tenant returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

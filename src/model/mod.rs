@@ -9,5 +9,5 @@ pub mod rules;
 pub mod user;
 
 pub use auth::AuthScheme;
-pub use directory::{Application, Credentials, Factor, Group, GroupWrite};
+pub use directory::{Application, Credentials, Factor, Group, GroupWrite, Target, TargetKind};
 pub use user::{CustomAttribute, Password, PasswordOptions, User, UserFields, UserWrite};

@@ -11,15 +11,39 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-/// One entry of a user's `customAttributes`.
+/// One entry of a user's `customAttributes`. Name and value may come back
+/// null from a tenant; they are kept as they came so a user read and
+/// written back is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomAttribute {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    pub name: String,
     #[serde(default)]
-    pub value: String,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+impl CustomAttribute {
+    /// An attribute set by sebulk: a name and a value.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        CustomAttribute {
+            id: None,
+            name: Some(name.into()),
+            value: Some(value.into()),
+        }
+    }
+
+    /// The name, empty when the tenant gave none.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_default()
+    }
+
+    /// The value, empty when the tenant gave none.
+    pub fn value(&self) -> &str {
+        self.value.as_deref().unwrap_or_default()
+    }
 }
 
 /// The readable fields of a user, all optional so absence is distinguishable
@@ -232,15 +256,30 @@ impl PasswordOptions {
 }
 
 /// The body of `POST /users` and `PUT /users/{id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-#[serde(rename_all = "camelCase")]
+///
+/// Serialized as one object: `extra` first, then the fields, then the
+/// password options, so a known field always wins over a raw value of the
+/// same name kept in `extra` (see lenient decoding in `api::paging`).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserWrite {
-    #[serde(flatten)]
     pub fields: UserFields,
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
-    #[serde(flatten)]
     pub password: PasswordOptions,
+}
+
+impl Serialize for UserWrite {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut body = self.extra.clone();
+        for part in [
+            serde_json::to_value(&self.fields),
+            serde_json::to_value(&self.password),
+        ] {
+            if let Value::Object(map) = part.map_err(serde::ser::Error::custom)? {
+                body.extend(map);
+            }
+        }
+        body.serialize(s)
+    }
 }
 
 impl UserWrite {
@@ -252,6 +291,31 @@ impl UserWrite {
             password: PasswordOptions::default(),
         }
     }
+
+    /// The same body without the fields this model does not know: for a
+    /// tenant that refuses them on write (they are then read-only there,
+    /// so leaving them out cannot clear them).
+    pub fn without_extra(&self) -> Self {
+        let extra = self
+            .extra
+            .iter()
+            .filter(|(_, value)| value.is_null())
+            .filter(|(name, _)| is_user_field(name))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        UserWrite {
+            fields: self.fields.clone(),
+            extra,
+            password: self.password.clone(),
+        }
+    }
+}
+
+/// Whether `name` is a field of the reference's user body.
+pub fn is_user_field(name: &str) -> bool {
+    TEXT_FIELDS.contains(&name)
+        || BOOL_FIELDS.contains(&name)
+        || matches!(name, "aliases" | "customAttributes")
 }
 
 #[cfg(test)]

@@ -8,12 +8,7 @@ use futures::TryStreamExt;
 use crate::api::{ApiError, Client, NamedQuery};
 use crate::model::{Application, Group};
 
-/// A group or an application, as far as memberships care.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Target {
-    pub id: String,
-    pub name: String,
-}
+pub use crate::model::Target;
 
 /// Groups or applications, looked up by exact id or by name ignoring case.
 #[derive(Debug, Clone, Default)]

@@ -268,17 +268,13 @@ fn custom_attributes(row: &RowInput, existing: Option<&[CustomAttribute]>) -> Ve
     for (name, value) in &row.custom {
         let position = attributes
             .iter()
-            .position(|a| a.name.eq_ignore_ascii_case(name));
+            .position(|a| a.name().eq_ignore_ascii_case(name));
         match (position, value) {
-            (Some(i), Some(value)) => attributes[i].value = value.clone(),
+            (Some(i), Some(value)) => attributes[i].value = Some(value.clone()),
             (Some(i), None) => {
                 attributes.remove(i);
             }
-            (None, Some(value)) => attributes.push(CustomAttribute {
-                id: None,
-                name: name.clone(),
-                value: value.clone(),
-            }),
+            (None, Some(value)) => attributes.push(CustomAttribute::new(name, value)),
             (None, None) => {}
         }
     }
