@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::input::{MatchBy, Mode};
 use crate::model::AuthScheme;
-use crate::sandbox::ListShape;
+use crate::sandbox::{ListShape, UnknownFields};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -215,8 +215,32 @@ pub struct SandboxArgs {
     pub seed: u64,
 
     /// Shape of list responses
-    #[arg(long, value_enum, default_value_t = ListShape::Items)]
+    #[arg(long, value_enum, default_value_t = ListShape::Items, help_heading = "Variant")]
     pub list_shape: ListShape,
+
+    /// Page membership lists like the main lists (the reference gives them no paging: by default they send everything)
+    #[arg(long, help_heading = "Variant")]
+    pub members_paged: bool,
+
+    /// Number the first list page 0 instead of 1
+    #[arg(long = "zero-based-pages", help_heading = "Variant")]
+    pub zero_based_pages: bool,
+
+    /// Users carry server-managed fields (createdAt, lastLogon)
+    #[arg(long, help_heading = "Variant")]
+    pub server_fields: bool,
+
+    /// What creates and updates do with fields beyond the reference
+    #[arg(long, value_enum, default_value_t = UnknownFields::Refuse, help_heading = "Variant")]
+    pub unknown_fields: UnknownFields,
+
+    /// Users created or updated without isEnabled are disabled
+    #[arg(long, help_heading = "Variant")]
+    pub disabled_by_default: bool,
+
+    /// Refuse (403) every change to this user (repeatable)
+    #[arg(long = "forbid", value_name = "USERNAME", help_heading = "Variant")]
+    pub forbidden: Vec<String>,
 }
 
 /// How to read an HR export and match its rows.

@@ -80,7 +80,15 @@ pub async fn run(
             max_page_size: args.max_page_size,
             seed: args.seed,
         },
-        list_shape: args.list_shape,
+        variant: sandbox::Variant {
+            list_shape: args.list_shape,
+            members_paged: args.members_paged,
+            page_base: if args.zero_based_pages { 0 } else { 1 },
+            server_fields: args.server_fields,
+            unknown_fields: args.unknown_fields,
+            enabled_by_default: !args.disabled_by_default,
+            forbidden: args.forbidden.clone(),
+        },
     };
     let scheme = config.auth_scheme;
     let handle = sandbox::start(config).await?;

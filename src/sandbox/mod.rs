@@ -59,6 +59,61 @@ pub enum ListShape {
     Array,
 }
 
+/// What the sandbox does with fields a user body carries beyond the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum UnknownFields {
+    /// 400, naming the field (a strict server).
+    #[default]
+    Refuse,
+    /// Ignored (what ASP.NET model binding does by default).
+    Accept,
+}
+
+/// How the sandbox reads what the reference leaves open. The default is the
+/// literal reading; each switch plays another tenant a real one may be, so
+/// tests can run the client against every guess (docs/api-assumptions.md).
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// How list responses are shaped.
+    pub list_shape: ListShape,
+    /// Whether membership lists honour `page`/`pageSize` (the reference
+    /// gives them no paging parameters: by default they send everything).
+    pub members_paged: bool,
+    /// The number of the first page: 1 (the reference) or 0.
+    pub page_base: u64,
+    /// Users also carry server-managed fields (`createdAt`, `lastLogon`).
+    pub server_fields: bool,
+    /// What a create or update does with fields it does not know.
+    pub unknown_fields: UnknownFields,
+    /// `isEnabled` of a user whose create or update leaves it out.
+    pub enabled_by_default: bool,
+    /// Usernames (any case) whose changes are refused with 403.
+    pub forbidden: Vec<String>,
+}
+
+impl Default for Variant {
+    fn default() -> Self {
+        Variant {
+            list_shape: ListShape::default(),
+            members_paged: false,
+            page_base: 1,
+            server_fields: false,
+            unknown_fields: UnknownFields::default(),
+            enabled_by_default: true,
+            forbidden: Vec::new(),
+        }
+    }
+}
+
+impl Variant {
+    /// Whether changes to `username` are refused.
+    pub fn forbids(&self, username: &str) -> bool {
+        self.forbidden
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(username))
+    }
+}
+
 /// Where the tenant's first state comes from.
 #[derive(Debug, Clone, Default)]
 pub enum Seed {
@@ -81,7 +136,7 @@ pub struct SandboxConfig {
     /// Loaded at start when it exists (instead of the seed), saved while running and at shutdown.
     pub state_file: Option<PathBuf>,
     pub faults: Faults,
-    pub list_shape: ListShape,
+    pub variant: Variant,
 }
 
 impl SandboxConfig {
@@ -94,7 +149,7 @@ impl SandboxConfig {
             seed: Seed::Demo,
             state_file: None,
             faults: Faults::default(),
-            list_shape: ListShape::default(),
+            variant: Variant::default(),
         }
     }
 }
@@ -240,7 +295,11 @@ fn save_if_dirty(shared: &Shared) -> Result<(), TenantFileError> {
 
 /// Starts a sandbox in the background of the current tokio runtime.
 pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
-    let tenant = initial_tenant(&config)?;
+    let mut tenant = initial_tenant(&config)?;
+    tenant.configure(
+        config.variant.enabled_by_default,
+        config.variant.server_fields,
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| SandboxError::Bind {

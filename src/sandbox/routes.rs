@@ -119,6 +119,36 @@ fn params(query: Params) -> Result<HashMap<String, String>, Rejection> {
 }
 
 impl Shared {
+    /// 403 when the variant forbids changes to any of these users.
+    fn check_allowed<'a>(
+        &self,
+        usernames: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), Rejection> {
+        for username in usernames {
+            if self.config.variant.forbids(username) {
+                return Err(Rejection {
+                    status: 403,
+                    message: format!("forbidden: this key may not change user '{username}'"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// 403 when the variant forbids changes to any of the users with these ids.
+    fn check_allowed_ids(&self, ids: &[&String]) -> Result<(), Rejection> {
+        if self.config.variant.forbidden.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = self.read(|t| {
+            ids.iter()
+                .filter_map(|id| t.user(id).ok())
+                .filter_map(|u| u.fields.username.clone())
+                .collect()
+        });
+        self.check_allowed(names.iter().map(String::as_str))
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Tenant) -> T) -> T {
         f(&self.tenant.lock().unwrap_or_else(|p| p.into_inner()))
     }
@@ -184,10 +214,23 @@ impl ListParams {
         if let Some(cap) = shared.config.faults.max_page_size {
             page_size = page_size.min(cap.max(1) as usize);
         }
+        // Pages count from the variant's base (1 in the reference, or 0).
+        let base = shared.config.variant.page_base as usize;
+        let page = match query.get("page") {
+            None => 1,
+            Some(text) => match text.trim().parse::<usize>() {
+                Ok(n) if n >= base => n - base + 1,
+                _ => {
+                    return Err(Rejection::bad_request(format!(
+                        "page: must be a whole number of at least {base}"
+                    )));
+                }
+            },
+        };
         Ok(ListParams {
             sort,
             descending,
-            page: number("page", 1)?,
+            page,
             page_size,
         })
     }
@@ -242,7 +285,7 @@ fn list_answer(
     total: usize,
     paging: Option<&ListParams>,
 ) -> Response {
-    let shape = shared.config.list_shape;
+    let shape = shared.config.variant.list_shape;
     let body = match shape.items_key() {
         None => Value::Array(items),
         Some(key) => {
@@ -373,7 +416,8 @@ async fn create_user(
     body: Body,
 ) -> Answer {
     let body = json_body(&headers, body)?;
-    let (fields, password) = validate::user_body(&body)?;
+    let (fields, password) = validate::user_body(&body, shared.config.variant.unknown_fields)?;
+    shared.check_allowed(fields.username.as_deref())?;
     let user = shared.write(|t| t.create_user(fields, &password))?;
     if chance(&shared, shared.config.faults.drop_rate) {
         shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
@@ -393,13 +437,15 @@ async fn update_user(
     body: Body,
 ) -> Answer {
     shared.read(|t| t.user(&id).map(drop))?;
+    shared.check_allowed_ids(&[&id])?;
     let body = json_body(&headers, body)?;
-    let (fields, password) = validate::user_body(&body)?;
+    let (fields, password) = validate::user_body(&body, shared.config.variant.unknown_fields)?;
     let user = shared.write(|t| t.replace_user(&id, fields, &password))?;
     Ok(json(StatusCode::OK, &user))
 }
 
 async fn delete_user(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+    shared.check_allowed_ids(&[&id])?;
     shared.write(|t| t.delete_user(&id))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -408,6 +454,7 @@ async fn delete_user_by_username(
     State(shared): State<Arc<Shared>>,
     Path(username): Path<String>,
 ) -> Answer {
+    shared.check_allowed([username.as_str()])?;
     shared.write(|t| {
         let id = t.user_by_username(&username)?.id.clone();
         t.delete_user(&id)
@@ -415,14 +462,44 @@ async fn delete_user_by_username(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn user_groups(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
-    let groups = shared.read(|t| t.user(&id).map(|_| t.groups_of(&id)))?;
-    Ok(list_answer(&shared, to_values(&groups), groups.len(), None))
+/// A membership list: the whole list, as the reference reads (it gives
+/// these endpoints no paging parameters), or paged like the main lists
+/// when the variant says so.
+fn member_list<T: Serialize>(shared: &Shared, query: Params, records: &[T]) -> Answer {
+    let query = params(query)?;
+    if !shared.config.variant.members_paged {
+        return Ok(list_answer(shared, to_values(records), records.len(), None));
+    }
+    let paging = ListParams::parse(shared, &query, &["id"])?;
+    let start = (paging.page - 1).saturating_mul(paging.page_size);
+    let items = to_values(
+        records
+            .get(start.min(records.len())..)
+            .unwrap_or_default()
+            .iter()
+            .take(paging.page_size)
+            .collect::<Vec<_>>()
+            .as_slice(),
+    );
+    Ok(list_answer(shared, items, records.len(), Some(&paging)))
 }
 
-async fn user_applications(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+async fn user_groups(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    query: Params,
+) -> Answer {
+    let groups = shared.read(|t| t.user(&id).map(|_| t.groups_of(&id)))?;
+    member_list(&shared, query, &groups)
+}
+
+async fn user_applications(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    query: Params,
+) -> Answer {
     let apps = shared.read(|t| t.user(&id).map(|_| t.applications_of(&id)))?;
-    Ok(list_answer(&shared, to_values(&apps), apps.len(), None))
+    member_list(&shared, query, &apps)
 }
 
 /// One membership change, from either side.
@@ -447,6 +524,12 @@ fn membership(
         }
     })?;
     let ids = validate::id_list(&json_body(headers, body)?)?;
+    let users: Vec<&String> = if path_is_user {
+        vec![id]
+    } else {
+        ids.iter().collect()
+    };
+    shared.check_allowed_ids(&users)?;
     shared.write(|t| {
         t.change_memberships(Membership {
             kind,
@@ -538,6 +621,7 @@ async fn set_credentials(
     body: Body,
 ) -> Answer {
     shared.read(|t| t.user(&id).map(drop))?;
+    shared.check_allowed_ids(&[&id])?;
     let credentials = validate::credentials_body(&json_body(&headers, body)?)?;
     shared.write(|t| t.set_credentials(&id, &credentials))?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -550,6 +634,7 @@ async fn set_password(
     body: Body,
 ) -> Answer {
     shared.read(|t| t.user(&id).map(drop))?;
+    shared.check_allowed_ids(&[&id])?;
     let options = validate::set_password_body(&json_body(&headers, body)?)?;
     shared.write(|t| t.set_password(&id, &options))?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -617,9 +702,13 @@ async fn delete_group(State(shared): State<Arc<Shared>>, Path(id): Path<String>)
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn group_users(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+async fn group_users(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    query: Params,
+) -> Answer {
     let users = shared.read(|t| t.members_of_group(&id))?;
-    Ok(list_answer(&shared, to_values(&users), users.len(), None))
+    member_list(&shared, query, &users)
 }
 
 // ---- applications ----
@@ -643,9 +732,13 @@ async fn list_applications(State(shared): State<Arc<Shared>>, query: Params) -> 
     Ok(list_answer(&shared, items, total, Some(&paging)))
 }
 
-async fn application_users(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
+async fn application_users(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    query: Params,
+) -> Answer {
     let users = shared.read(|t| t.users_of_application(&id))?;
-    Ok(list_answer(&shared, to_values(&users), users.len(), None))
+    member_list(&shared, query, &users)
 }
 
 impl ListShape {

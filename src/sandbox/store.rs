@@ -41,6 +41,9 @@ pub struct StoredUser {
     pub first_factor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_factor: Option<String>,
+    /// A server-managed field, only on tenants that have them (`Variant::server_fields`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
     /// Group and application names or ids; only in seed and state files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
@@ -55,6 +58,16 @@ pub struct PublicView<'a> {
     pub id: &'a str,
     #[serde(flatten)]
     pub fields: &'a UserFields,
+    #[serde(flatten)]
+    pub server: Option<ServerView<'a>>,
+}
+
+/// Server-managed fields a tenant may add to every user it returns.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerView<'a> {
+    pub created_at: &'a str,
+    pub last_logon: Option<&'a str>,
 }
 
 impl StoredUser {
@@ -63,16 +76,22 @@ impl StoredUser {
         PublicView {
             id: &self.id,
             fields: &self.fields,
+            server: self.created_at.as_deref().map(|created_at| ServerView {
+                created_at,
+                last_logon: None,
+            }),
         }
     }
 
     /// The user as the API returns it.
     pub fn public(&self) -> User {
-        User {
-            id: self.id.clone(),
-            fields: self.fields.clone(),
-            extra: Default::default(),
-        }
+        serde_json::to_value(self.view())
+            .and_then(serde_json::from_value)
+            .unwrap_or_else(|_| User {
+                id: self.id.clone(),
+                fields: self.fields.clone(),
+                extra: Default::default(),
+            })
     }
 }
 
@@ -119,6 +138,10 @@ pub struct Tenant {
     app_members: BTreeMap<String, BTreeSet<String>>,
     next_id: u64,
     id_seed: u64,
+    /// A user whose create or update leaves `isEnabled` out is disabled.
+    disabled_by_default: bool,
+    /// Users get server-managed fields.
+    server_fields: bool,
     /// User ids in order, built on first need after a change, so paging a
     /// large tenant does not walk it from the start for every page.
     user_order: std::sync::OnceLock<Vec<String>>,
@@ -218,6 +241,36 @@ impl Tenant {
             tenant.users.insert(user.id.clone(), user);
         }
         Ok(tenant)
+    }
+
+    /// Plays a tenant variant: the default for a missing `isEnabled`, and
+    /// server-managed fields on every user (given to existing users too).
+    pub fn configure(&mut self, enabled_by_default: bool, server_fields: bool) {
+        self.disabled_by_default = !enabled_by_default;
+        self.server_fields = server_fields;
+        if server_fields {
+            let ids: Vec<String> = self.users.keys().cloned().collect();
+            for id in ids {
+                let stamp = self.timestamp();
+                if let Some(user) = self.users.get_mut(&id) {
+                    user.created_at.get_or_insert(stamp);
+                }
+            }
+        }
+    }
+
+    /// A deterministic creation time: the id counter as seconds into 2026.
+    fn timestamp(&mut self) -> String {
+        let n = self.next_id;
+        self.next_id += 1;
+        let (day, rest) = (n / 86_400 % 365, n % 86_400);
+        let (month, day) = (day / 28 % 12 + 1, day % 28 + 1);
+        format!(
+            "2026-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            rest / 3600,
+            rest / 60 % 60,
+            rest % 60
+        )
     }
 
     /// Reads a tenant file from disk.
@@ -463,12 +516,16 @@ impl Tenant {
         let id = self.fresh_id();
         let mut state = PasswordState::default();
         Self::apply_password(&mut state, password);
+        let mut fields = fields;
+        fields.is_enabled.get_or_insert(!self.disabled_by_default);
+        let created_at = self.server_fields.then(|| self.timestamp());
         let stored = StoredUser {
             id: id.clone(),
             fields,
             password: state,
             first_factor: None,
             second_factor: None,
+            created_at,
             groups: Vec::new(),
             applications: Vec::new(),
         };
@@ -489,6 +546,8 @@ impl Tenant {
         let old_username = self.user(id)?.fields.username.clone().unwrap_or_default();
         let new_username = fields.username.clone().unwrap_or_default();
         self.check_username_free(&new_username, Some(id))?;
+        let mut fields = fields;
+        fields.is_enabled.get_or_insert(!self.disabled_by_default);
         let user = self
             .users
             .get_mut(id)

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::UnknownFields;
 use crate::model::rules::{self, MIN_PASSWORD_LENGTH};
 use crate::model::user::{BOOL_FIELDS, PASSWORD_FIELDS, TEXT_FIELDS};
 use crate::model::{Credentials, GroupWrite, PasswordOptions, UserFields};
@@ -80,9 +81,17 @@ fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Rejection> 
     serde_json::from_value(value).map_err(|err| Rejection::bad_request(err.to_string()))
 }
 
-/// A user create or update body, checked field by field.
-pub fn user_body(body: &Value) -> Result<(UserFields, PasswordOptions), Rejection> {
-    let map = object(body)?;
+/// A user create or update body, checked field by field. Fields beyond
+/// the reference are refused or dropped, as `unknown` says.
+pub fn user_body(
+    body: &Value,
+    unknown: UnknownFields,
+) -> Result<(UserFields, PasswordOptions), Rejection> {
+    let mut map = object(body)?.clone();
+    if unknown == UnknownFields::Accept {
+        map.retain(|name, _| is_known_user_field(name));
+    }
+    let map = &map;
     for (field, value) in map {
         let name = field.as_str();
         if TEXT_FIELDS.contains(&name) {
@@ -138,6 +147,10 @@ pub fn user_body(body: &Value) -> Result<(UserFields, PasswordOptions), Rejectio
     let password: PasswordOptions = decode(Value::Object(password_only))?;
     check_password_choice(&password)?;
     Ok((decode(Value::Object(fields_only))?, password))
+}
+
+fn is_known_user_field(name: &str) -> bool {
+    crate::model::user::is_user_field(name) || PASSWORD_FIELDS.contains(&name) || name == "id"
 }
 
 fn aliases(value: &Value) -> Result<(), Rejection> {
@@ -371,29 +384,48 @@ mod tests {
         base
     }
 
+    fn user_body_strict(body: &Value) -> Result<(UserFields, PasswordOptions), Rejection> {
+        user_body(body, UnknownFields::Refuse)
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_or_dropped() {
+        let body = user(json!({"createdAt": "2026-01-01"}));
+        assert!(message(user_body(&body, UnknownFields::Refuse)).starts_with("createdAt:"));
+        assert!(user_body(&body, UnknownFields::Accept).is_ok());
+    }
+
     fn message(result: Result<impl std::fmt::Debug, Rejection>) -> String {
         result.unwrap_err().message
     }
 
     #[test]
     fn user_bodies_are_checked_field_by_field() {
-        assert!(user_body(&user(json!({"country": "Germany", "isEnabled": true}))).is_ok());
-        assert!(message(user_body(&json!({"email": "a@b.co"}))).starts_with("username:"));
-        assert!(message(user_body(&user(json!({"email": "nope"})))).starts_with("email:"));
-        assert!(message(user_body(&user(json!({"isEnabled": "yes"})))).starts_with("isEnabled:"));
-        assert!(message(user_body(&user(json!({"country": "DE"})))).starts_with("country:"));
-        assert!(message(user_body(&user(json!({"userType": "root"})))).starts_with("userType:"));
-        assert!(message(user_body(&user(json!({"fristName": "x"})))).starts_with("fristName:"));
-        assert!(message(user_body(&user(json!({"password": "short"})))).starts_with("password:"));
+        assert!(user_body_strict(&user(json!({"country": "Germany", "isEnabled": true}))).is_ok());
+        assert!(message(user_body_strict(&json!({"email": "a@b.co"}))).starts_with("username:"));
+        assert!(message(user_body_strict(&user(json!({"email": "nope"})))).starts_with("email:"));
         assert!(
-            message(user_body(&user(
+            message(user_body_strict(&user(json!({"isEnabled": "yes"})))).starts_with("isEnabled:")
+        );
+        assert!(message(user_body_strict(&user(json!({"country": "DE"})))).starts_with("country:"));
+        assert!(
+            message(user_body_strict(&user(json!({"userType": "root"})))).starts_with("userType:")
+        );
+        assert!(
+            message(user_body_strict(&user(json!({"fristName": "x"})))).starts_with("fristName:")
+        );
+        assert!(
+            message(user_body_strict(&user(json!({"password": "short"})))).starts_with("password:")
+        );
+        assert!(
+            message(user_body_strict(&user(
                 json!({"password": "long-enough-1", "autoGeneratePassword": true})
             )))
             .starts_with("password:")
         );
-        assert!(message(user_body(&json!([1, 2]))).contains("JSON object"));
+        assert!(message(user_body_strict(&json!([1, 2]))).contains("JSON object"));
         assert!(
-            message(user_body(&user(
+            message(user_body_strict(&user(
                 json!({"customAttributes": [{"value": "x"}]})
             )))
             .contains("name")
@@ -402,7 +434,7 @@ mod tests {
 
     #[test]
     fn password_fields_are_split_off() {
-        let (fields, password) = user_body(&user(
+        let (fields, password) = user_body_strict(&user(
             json!({"password": "long-enough-1", "sendEmail": false}),
         ))
         .unwrap();

@@ -12,7 +12,7 @@ async fn tenant_with_users(
 ) -> sebulk::sandbox::SandboxHandle {
     let mut config = config();
     config.seed = Seed::Empty;
-    config.list_shape = shape;
+    config.variant.list_shape = shape;
     config.faults.max_page_size = cap;
     let sandbox = start(config).await;
     let api = client(&sandbox);
