@@ -71,15 +71,20 @@ pub async fn dispatch(
             clap_complete::generate(*shell, &mut command, "sebulk", &mut std::io::stdout());
             Ok(commands::Completion::Clean)
         }
-        Command::Validate(args) => commands::validate::run(args, cli.global.quiet),
+        Command::Validate(args) => {
+            let spec = cli::config::input_spec(&cli.global, &args.input, &args.passwords)?;
+            commands::validate::run(&spec, args.report.as_deref(), args.force, cli.global.quiet)
+        }
         Command::Sandbox(args) => commands::sandbox::run(&cli.global, args, env).await,
         Command::Plan(args) => {
             let config = cli::config::resolve(&cli.global, env)?;
-            commands::import::plan(&config, args).await
+            let spec = cli::config::input_spec(&cli.global, &args.input, &args.policy.passwords)?;
+            commands::import::plan(&config, spec, args).await
         }
         Command::Import(args) => {
             let config = cli::config::resolve(&cli.global, env)?;
-            commands::import::import(&config, args).await
+            let spec = cli::config::input_spec(&cli.global, &args.input, &args.policy.passwords)?;
+            commands::import::import(&config, spec, args).await
         }
         Command::Export(args) => {
             let config = cli::config::resolve(&cli.global, env)?;

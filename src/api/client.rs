@@ -25,6 +25,23 @@ use crate::limiter::retry::{is_retryable_status, parse_retry_after};
 use crate::limiter::{RetryPolicy, Throttle};
 use crate::model::AuthScheme;
 
+/// Whether update bodies carry back fields the tenant sent that the
+/// reference does not list (docs/api-assumptions.md, A17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownFieldPolicy {
+    /// Send them; if the tenant refuses an update that carried them (400),
+    /// send it again without them and leave them out for the rest of the run.
+    #[default]
+    Auto,
+    /// Always send them back.
+    Always,
+    /// Never send them back.
+    Never,
+}
+
+/// 403s in a row (with no success between) after which a 403 stops the run.
+pub const FORBIDDEN_IN_A_ROW: u32 = 5;
+
 /// Everything needed to talk to one tenant.
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
@@ -43,6 +60,7 @@ pub struct ClientSettings {
     pub page_size: u32,
     /// The number the tenant gives its first page (the reference: 1).
     pub page_base: u64,
+    pub unknown_fields: UnknownFieldPolicy,
 }
 
 impl ClientSettings {
@@ -59,6 +77,7 @@ impl ClientSettings {
             request_timeout: Duration::from_secs(30),
             page_size: 100,
             page_base: 1,
+            unknown_fields: UnknownFieldPolicy::default(),
         }
     }
 }
@@ -110,6 +129,10 @@ pub struct ApiStats {
     pub server_errors: AtomicU64,
     pub transport_errors: AtomicU64,
     pub ambiguous_recovered: AtomicU64,
+    /// Answers with a 2xx status.
+    pub successes: AtomicU64,
+    /// 403s since the last success.
+    pub forbidden_in_a_row: AtomicU32,
 }
 
 /// A point-in-time copy of [`ApiStats`].
@@ -189,6 +212,11 @@ struct Inner {
     stats: ApiStats,
     page_size: u32,
     page_base: u64,
+    unknown_fields: UnknownFieldPolicy,
+    /// Learned in `Auto`: the tenant refuses fields beyond the reference.
+    omit_unknown_fields: std::sync::atomic::AtomicBool,
+    /// The error that stopped the run, when one did.
+    fatal: std::sync::Mutex<Option<ApiError>>,
 }
 
 /// A SecurEnvoy REST API client. Cheap to clone; clones share the pool,
@@ -257,6 +285,9 @@ impl Client {
                 stats: ApiStats::default(),
                 page_size: settings.page_size.max(1),
                 page_base: settings.page_base,
+                unknown_fields: settings.unknown_fields,
+                omit_unknown_fields: Default::default(),
+                fatal: Default::default(),
             }),
             tally: None,
         })
@@ -299,6 +330,42 @@ impl Client {
     /// The number the tenant gives its first page.
     pub fn page_base(&self) -> u64 {
         self.inner.page_base
+    }
+
+    /// The error that stopped the whole run (a refused key, a wait beyond
+    /// `--max-wait`), if one did.
+    pub fn fatal_error(&self) -> Option<ApiError> {
+        self.inner
+            .fatal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Stops every request of the run for `error`, remembering it.
+    pub(crate) fn stop_run(&self, error: &ApiError) {
+        self.inner
+            .fatal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(|| error.clone());
+        self.inner.throttle.stop(error.to_string());
+    }
+
+    /// Whether update bodies should leave out fields beyond the reference.
+    pub(crate) fn omits_unknown_fields(&self) -> bool {
+        match self.inner.unknown_fields {
+            UnknownFieldPolicy::Always => false,
+            UnknownFieldPolicy::Never => true,
+            UnknownFieldPolicy::Auto => self.inner.omit_unknown_fields.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether a refused update is worth sending again without the fields
+    /// beyond the reference; if so, they are left out from now on.
+    pub(crate) fn learn_to_omit_unknown_fields(&self) -> bool {
+        self.inner.unknown_fields == UnknownFieldPolicy::Auto
+            && !self.inner.omit_unknown_fields.swap(true, Ordering::Relaxed)
     }
 
     /// How many independent requests (pages, member lists) are worth
@@ -371,6 +438,8 @@ impl Client {
             // or a pause), so no waiting request slips out in between.
             if status.is_success() {
                 inner.throttle.on_success();
+                inner.stats.successes.fetch_add(1, Ordering::Relaxed);
+                inner.stats.forbidden_in_a_row.store(0, Ordering::Relaxed);
                 drop(permit);
                 if call.method != Method::GET {
                     inner.stats.writes.fetch_add(1, Ordering::Relaxed);
@@ -384,13 +453,23 @@ impl Client {
             }
             let code = status.as_u16();
             let message = wire::error_message(&body);
+            if code == 403 {
+                // One user the key may not touch fails one row; a key that may
+                // do nothing at all (no success yet, or 403 after 403) stops the run.
+                let in_a_row = inner.stats.forbidden_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                let nothing_worked = inner.stats.successes.load(Ordering::Relaxed) == 0;
+                if !nothing_worked && in_a_row < FORBIDDEN_IN_A_ROW {
+                    drop(permit);
+                    return Err(ApiError::Forbidden { message });
+                }
+            }
             if matches!(code, 401 | 403) {
                 let error = ApiError::Unauthorized {
                     status: code,
                     message,
                     scheme: inner.scheme.to_string(),
                 };
-                inner.throttle.stop(error.to_string());
+                self.stop_run(&error);
                 drop(permit);
                 return Err(error);
             }

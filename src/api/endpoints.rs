@@ -206,9 +206,31 @@ impl Client {
     /// `PUT /users/{userId}`. The body replaces the user: send every field
     /// that should stay (see [`UserWrite::from_user`]).
     pub async fn update_user(&self, user_id: &str, body: &UserWrite) -> Result<User, ApiError> {
-        let reply = self
-            .write_idempotent(Method::PUT, &["users", user_id], Some(body))
-            .await?;
+        let lean = body.without_extra();
+        let carries_unknown = lean != *body;
+        let first = if carries_unknown && self.omits_unknown_fields() {
+            &lean
+        } else {
+            body
+        };
+        let reply = match self
+            .write_idempotent(Method::PUT, &["users", user_id], Some(first))
+            .await
+        {
+            Err(err)
+                if err.status() == Some(400)
+                    && first == body
+                    && carries_unknown
+                    && self.learn_to_omit_unknown_fields() =>
+            {
+                tracing::info!(
+                    "the tenant refused an update carrying fields beyond the reference ({err}); sending updates without them from now on"
+                );
+                self.write_idempotent(Method::PUT, &["users", user_id], Some(&lean))
+                    .await?
+            }
+            other => other?,
+        };
         match wire::parse_created(&reply.body) {
             CreatedBody::Record(value) => decode(&["users", user_id], value.to_string().as_bytes()),
             _ => self.get_user(user_id).await,
@@ -306,28 +328,43 @@ impl Client {
     }
 
     /// `POST /groups`. Group names are unique, so a lost answer is settled
-    /// by looking the name up, as for users.
+    /// by looking the name up, as for users, within the same retry budget.
     pub async fn create_group(&self, body: &GroupWrite) -> Result<Group, ApiError> {
-        let result = self
-            .execute(&Call {
-                method: Method::POST,
-                path: &["groups"],
-                query: &[],
-                body: Some(encode(body)?),
-                replay_if_maybe_sent: false,
-            })
-            .await;
-        match result {
-            Ok(reply) => match wire::parse_created(&reply.body) {
-                CreatedBody::Record(value) => decode(&["groups"], value.to_string().as_bytes()),
-                CreatedBody::Id(id) => self.get_group(&id).await,
-                CreatedBody::Nothing => self.group_named(&body.name).await,
-            },
-            Err(err) if err.is_ambiguous() => match self.find_group_by_name(&body.name).await? {
-                Some(group) => Ok(group),
-                None => Box::pin(self.create_group(body)).await,
-            },
-            Err(err) => Err(err),
+        let encoded = encode(body)?;
+        let retry = self.retry_policy();
+        let mut ambiguous_attempts = 0u32;
+        loop {
+            let result = self
+                .execute(&Call {
+                    method: Method::POST,
+                    path: &["groups"],
+                    query: &[],
+                    body: Some(encoded.clone()),
+                    replay_if_maybe_sent: false,
+                })
+                .await;
+            match result {
+                Ok(reply) => {
+                    return match wire::parse_created(&reply.body) {
+                        CreatedBody::Record(value) => {
+                            decode(&["groups"], value.to_string().as_bytes())
+                        }
+                        CreatedBody::Id(id) => self.get_group(&id).await,
+                        CreatedBody::Nothing => self.group_named(&body.name).await,
+                    };
+                }
+                Err(err) if err.is_ambiguous() || (err.is_conflict() && ambiguous_attempts > 0) => {
+                    ambiguous_attempts += 1;
+                    if let Some(group) = self.find_group_by_name(&body.name).await? {
+                        return Ok(group);
+                    }
+                    if err.is_conflict() || !retry.allows_another(ambiguous_attempts) {
+                        return Err(err);
+                    }
+                    tokio::time::sleep(retry.backoff(ambiguous_attempts)).await;
+                }
+                Err(err) => return Err(err),
+            }
         }
     }
 

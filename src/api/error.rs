@@ -21,6 +21,10 @@ pub enum ApiError {
         message: String,
         scheme: String,
     },
+    /// The key may not do this one thing (403 after other calls succeeded):
+    /// the row fails, the run goes on.
+    #[error("forbidden: the key may not change this user (HTTP 403: {message})")]
+    Forbidden { message: String },
     /// The request did not complete. `maybe_sent` is set when the server may
     /// have received and acted on it (a timeout or a dropped connection).
     #[error("{message}")]
@@ -52,6 +56,7 @@ impl ApiError {
             ApiError::Status { status, .. }
             | ApiError::Unauthorized { status, .. }
             | ApiError::Redirect { status, .. } => Some(*status),
+            ApiError::Forbidden { .. } => Some(403),
             _ => None,
         }
     }
@@ -61,6 +66,7 @@ impl ApiError {
         match self {
             ApiError::Status { attempts, .. } | ApiError::Transport { attempts, .. } => *attempts,
             ApiError::Unauthorized { .. }
+            | ApiError::Forbidden { .. }
             | ApiError::Redirect { .. }
             | ApiError::Decode { .. }
             | ApiError::Incomplete(_) => 1,

@@ -8,7 +8,9 @@ pub mod members;
 pub mod paging;
 pub mod wire;
 
-pub use client::{Client, ClientBuildError, ClientSettings, StatsSnapshot, Tally};
+pub use client::{
+    Client, ClientBuildError, ClientSettings, StatsSnapshot, Tally, UnknownFieldPolicy,
+};
 pub use endpoints::{Created, NamedQuery, SortOrder, UserQuery};
 pub use error::ApiError;
 pub use members::{MembershipIndex, MembershipSide, cheaper_side};

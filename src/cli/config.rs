@@ -55,6 +55,7 @@ pub struct Pacing {
     pub timeout: Duration,
     pub page_size: u32,
     pub page_base: u64,
+    pub unknown_fields: crate::api::UnknownFieldPolicy,
 }
 
 /// What the user wants to see on stderr.
@@ -85,6 +86,7 @@ impl Config {
         settings.request_timeout = self.pacing.timeout;
         settings.page_size = self.pacing.page_size;
         settings.page_base = self.pacing.page_base;
+        settings.unknown_fields = self.pacing.unknown_fields;
         settings
     }
 }
@@ -128,6 +130,8 @@ pub enum ConfigError {
     NoProfile { name: String, path: String },
     #[error("{0}")]
     BadValue(String),
+    #[error(transparent)]
+    Countries(#[from] crate::model::country::CountriesFileError),
 }
 
 /// One `[profiles.NAME]` table of the config file.
@@ -144,7 +148,13 @@ pub struct Profile {
     pub timeout: Option<f64>,
     pub page_size: Option<u32>,
     pub page_base: Option<u64>,
+    pub send_unknown_fields: Option<super::SendUnknownFields>,
     pub api_key_file: Option<PathBuf>,
+    /// More country names (see `--countries`).
+    pub countries: Option<PathBuf>,
+    pub countries_only: Option<bool>,
+    /// Guessed rules are errors (see `--strict`).
+    pub strict: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -311,6 +321,57 @@ fn positive(name: &str, value: f64) -> Result<f64, ConfigError> {
     }
 }
 
+/// Resolves how an input is read and checked: the command line, then the
+/// profile (countries, strictness), then our defaults.
+pub fn input_spec(
+    global: &GlobalArgs,
+    input: &super::InputArgs,
+    passwords: &super::PasswordArgs,
+) -> Result<crate::input::InputSpec, ConfigError> {
+    use crate::input::{InputSpec, ReadOptions, Rules, Vocabulary};
+    use crate::model::country::Countries;
+    let profile = load_profile(global)?;
+    let mut vocabulary = Vocabulary {
+        strict: input.strict || profile.strict.unwrap_or(false),
+        ..Vocabulary::default()
+    };
+    let countries_only = input.countries_only || profile.countries_only.unwrap_or(false);
+    if let Some(path) = input.countries.as_ref().or(profile.countries.as_ref()) {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ConfigRead {
+            path: shown.clone(),
+            source,
+        })?;
+        if countries_only {
+            vocabulary.countries = Countries::empty();
+        }
+        vocabulary.countries.add_file_text(&text, &shown)?;
+    }
+    let ignore_columns = input
+        .ignore_columns
+        .iter()
+        .flat_map(|names| names.split(','))
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .collect();
+    Ok(InputSpec {
+        file: input.file.clone(),
+        read: ReadOptions {
+            encoding: input.encoding.clone(),
+            delimiter: input.delimiter,
+            sheet: input.sheet.clone(),
+        },
+        ignore_columns,
+        rules: Rules {
+            mode: input.mode,
+            match_by: input.match_by,
+            auto_password: passwords.auto_password,
+            send_email: passwords.send_email,
+        },
+        vocabulary: std::sync::Arc::new(vocabulary),
+    })
+}
+
 /// Resolves `args` (with `env` for variables clap does not own) into a [`Config`].
 pub fn resolve(
     args: &GlobalArgs,
@@ -388,6 +449,11 @@ pub fn resolve(
             timeout: Duration::from_secs_f64(timeout),
             page_size,
             page_base,
+            unknown_fields: args
+                .send_unknown_fields
+                .or(profile.send_unknown_fields)
+                .map(Into::into)
+                .unwrap_or_default(),
         },
         output: Output {
             quiet: args.quiet,

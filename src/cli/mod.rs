@@ -125,6 +125,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, help_heading = "Pacing")]
     pub page_size: Option<u32>,
 
+    /// Send back fields the tenant returned beyond the reference: auto (yes, until an update is refused for them) [default: auto]
+    #[arg(long, global = true, value_enum, help_heading = "Tenant")]
+    pub send_unknown_fields: Option<SendUnknownFields>,
+
     /// The number the tenant gives its first list page: 1 (the reference) or 0 [default: 1]
     #[arg(long, global = true, value_parser = clap::value_parser!(u64).range(0..=1), help_heading = "Tenant")]
     pub page_base: Option<u64>,
@@ -140,6 +144,25 @@ pub struct GlobalArgs {
     /// No progress bar, even on a terminal
     #[arg(long, global = true, help_heading = "Output")]
     pub no_progress: bool,
+}
+
+/// `--send-unknown-fields`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SendUnknownFields {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<SendUnknownFields> for crate::api::UnknownFieldPolicy {
+    fn from(value: SendUnknownFields) -> Self {
+        match value {
+            SendUnknownFields::Auto => Self::Auto,
+            SendUnknownFields::Always => Self::Always,
+            SendUnknownFields::Never => Self::Never,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,12 +295,27 @@ pub struct InputArgs {
     /// For .xlsx/.xls/.ods input: the sheet to read [default: the first]
     #[arg(long)]
     pub sheet: Option<String>,
+
+    /// Guessed rules (field lengths, unknown user types) are errors, not warnings
+    #[arg(long)]
+    pub strict: bool,
+
+    /// More country names: one per line, `Name[,spelling...]` (the name is what the tenant gets)
+    #[arg(long, value_name = "FILE")]
+    pub countries: Option<PathBuf>,
+
+    /// With --countries: accept only the file's countries, not the built-in list
+    #[arg(long, requires = "countries")]
+    pub countries_only: bool,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub passwords: PasswordArgs,
 
     /// Write every problem as CSV (row,line,column,value,problem)
     #[arg(long, value_name = "FILE")]
@@ -307,6 +345,13 @@ pub struct PolicyArgs {
     #[arg(long)]
     pub reset_passwords: bool,
 
+    #[command(flatten)]
+    pub passwords: PasswordArgs,
+}
+
+/// How new users get their passwords.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PasswordArgs {
     /// New users without a password column get a generated one
     #[arg(long)]
     pub auto_password: bool,

@@ -5,27 +5,32 @@ use std::path::Path;
 
 use super::{CommandError, Completion, Connection};
 use crate::cli::config::Config;
-use crate::cli::{ImportArgs, InputArgs, PlanArgs, PolicyArgs};
+use crate::cli::{ImportArgs, PlanArgs, PolicyArgs};
+use crate::input::InputSpec;
 use crate::output::{beside, create_private};
 use crate::pipeline::{self, Ended, ImportOptions, Summary};
 use crate::plan::Policy;
 
-fn policy(input: &InputArgs, args: &PolicyArgs) -> Policy {
+fn policy(spec: &InputSpec, args: &PolicyArgs) -> Policy {
     Policy {
-        mode: input.mode,
-        match_by: input.match_by,
+        mode: spec.rules.mode,
+        match_by: spec.rules.match_by,
         sync_groups: args.sync_groups,
         sync_applications: args.sync_applications,
         create_missing_groups: args.create_missing_groups,
         reset_passwords: args.reset_passwords,
-        auto_password: args.auto_password,
-        must_change_password: args.must_change_password.then_some(true),
-        send_email: args.send_email.then_some(true),
+        auto_password: args.passwords.auto_password,
+        must_change_password: args.passwords.must_change_password,
+        send_email: args.passwords.send_email,
     }
 }
 
 /// `sebulk import`.
-pub async fn import(config: &Config, args: &ImportArgs) -> Result<Completion, CommandError> {
+pub async fn import(
+    config: &Config,
+    spec: InputSpec,
+    args: &ImportArgs,
+) -> Result<Completion, CommandError> {
     if args.dry_run {
         let plan = PlanArgs {
             input: args.input.clone(),
@@ -35,11 +40,11 @@ pub async fn import(config: &Config, args: &ImportArgs) -> Result<Completion, Co
             skip_invalid: args.skip_invalid,
             summary_json: args.summary_json.clone(),
         };
-        return run_plan(config, &plan).await;
+        return run_plan(config, spec, &plan).await;
     }
-    let results = match (&args.results, args.input.file == Path::new("-")) {
+    let results = match (&args.results, spec.file == Path::new("-")) {
         (Some(path), _) => path.clone(),
-        (None, false) => beside(&args.input.file, "results.csv"),
+        (None, false) => beside(&spec.file, "results.csv"),
         (None, true) => {
             return Err(crate::cli::config::ConfigError::BadValue(
                 "reading standard input, import needs --results FILE".to_string(),
@@ -48,8 +53,8 @@ pub async fn import(config: &Config, args: &ImportArgs) -> Result<Completion, Co
         }
     };
     let options = ImportOptions {
-        input: args.input.clone(),
-        policy: policy(&args.input, &args.policy),
+        policy: policy(&spec, &args.policy),
+        input: spec,
         skip_invalid: args.skip_invalid,
         output: Some(results),
         force: args.force,
@@ -62,14 +67,22 @@ pub async fn import(config: &Config, args: &ImportArgs) -> Result<Completion, Co
 }
 
 /// `sebulk plan`.
-pub async fn plan(config: &Config, args: &PlanArgs) -> Result<Completion, CommandError> {
-    run_plan(config, args).await
+pub async fn plan(
+    config: &Config,
+    spec: InputSpec,
+    args: &PlanArgs,
+) -> Result<Completion, CommandError> {
+    run_plan(config, spec, args).await
 }
 
-async fn run_plan(config: &Config, args: &PlanArgs) -> Result<Completion, CommandError> {
+async fn run_plan(
+    config: &Config,
+    spec: InputSpec,
+    args: &PlanArgs,
+) -> Result<Completion, CommandError> {
     let options = ImportOptions {
-        input: args.input.clone(),
-        policy: policy(&args.input, &args.policy),
+        policy: policy(&spec, &args.policy),
+        input: spec,
         skip_invalid: args.skip_invalid,
         output: args.output.clone(),
         force: args.force,
@@ -108,6 +121,7 @@ async fn execute(
     }
     let connection = Connection::open(config).await?;
     let ended = pipeline::run(connection.client.clone(), options).await;
+    let fatal = connection.client.fatal_error();
     connection.close().await?;
     let (mut summary, interrupted) = match ended? {
         Ended::Refused => return Ok(Completion::WithProblems),
@@ -122,6 +136,10 @@ async fn execute(
     }
     if let Some(path) = summary_json {
         write_summary(path, &summary, &options.input.file)?;
+    }
+    if let Some(error) = fatal {
+        // Every row has its outcome in the results; the run itself failed.
+        return Err(error.into());
     }
     Ok(if interrupted {
         Completion::Interrupted

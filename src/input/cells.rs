@@ -6,11 +6,11 @@
 //! names, ISO alpha-2/alpha-3 codes and common aliases, and are sent as
 //! the API's name; lists are `;`-separated.
 
-use crate::model::country;
-use crate::model::rules::{self, MIN_PASSWORD_LENGTH, USER_TYPES};
+use crate::model::rules::{self, MIN_PASSWORD_LENGTH};
 use crate::model::{Password, PasswordOptions, UserFields};
 
 use super::columns::{Column, Header, display_name};
+use super::vocabulary::Vocabulary;
 
 /// The cell value that clears a field.
 pub const CLEAR: &str = "<clear>";
@@ -36,6 +36,18 @@ pub struct RowInput {
     pub user_id: Option<String>,
 }
 
+/// How much a problem weighs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The row cannot be sent.
+    Error,
+    /// Reported; the row is sent and the tenant decides.
+    Warning,
+    /// An error unless the tenant is seen to use this value of `field`.
+    UnlessTenantUses { field: &'static str, value: String },
+}
+
 /// A problem with one cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CellProblem {
@@ -43,6 +55,7 @@ pub struct CellProblem {
     /// The offending value, masked when secret.
     pub value: String,
     pub message: String,
+    pub severity: Severity,
 }
 
 /// Undoes the apostrophe sebulk's own files put before cells a spreadsheet
@@ -76,7 +89,11 @@ pub fn parse_list(text: &str) -> Vec<String> {
 }
 
 /// Reads the cells of one record against `header`.
-pub fn parse_row(header: &Header, cells: &[String]) -> (RowInput, Vec<CellProblem>) {
+pub fn parse_row(
+    header: &Header,
+    cells: &[String],
+    vocabulary: &Vocabulary,
+) -> (RowInput, Vec<CellProblem>) {
     let mut row = RowInput::default();
     let mut problems = Vec::new();
     for (index, column) in header.columns.iter().enumerate() {
@@ -84,17 +101,20 @@ pub fn parse_row(header: &Header, cells: &[String]) -> (RowInput, Vec<CellProble
         if raw.is_empty() || *column == Column::Extra {
             continue;
         }
-        let mut problem = |message: String| {
+        let shown = if column.is_secret() {
+            MASK.to_string()
+        } else {
+            raw.to_string()
+        };
+        let mut weighed = |message: String, severity: Severity| {
             problems.push(CellProblem {
                 column: display_name(column),
-                value: if column.is_secret() {
-                    MASK.to_string()
-                } else {
-                    raw.to_string()
-                },
+                value: shown.clone(),
                 message,
+                severity,
             })
         };
+        let mut problem = |message: String| weighed(message, Severity::Error);
         let clearing = raw.eq_ignore_ascii_case(CLEAR);
         match column {
             Column::Text(name) if clearing => {
@@ -104,15 +124,19 @@ pub fn parse_row(header: &Header, cells: &[String]) -> (RowInput, Vec<CellProble
                     row.clear.push(name);
                 }
             }
-            Column::Text(name) => match normalize_text(name, raw) {
-                Ok(value) => {
-                    if let Some(slot) = row.set.text_mut(name) {
-                        *slot = Some(value);
-                    }
+            Column::Text(name) => {
+                let (value, found) = normalize_text(name, raw, vocabulary);
+                let accepted = found.iter().all(|(_, severity)| *severity == Severity::Warning);
+                for (message, severity) in found {
+                    weighed(message, severity);
                 }
-                Err(message) => problem(message),
-            },
-            Column::Bool(name) if clearing => row.clear.push(name),
+                if accepted && let Some(slot) = row.set.text_mut(name) {
+                    *slot = Some(value);
+                }
+            }
+            Column::Bool(name) if clearing => problem(format!(
+                "{name} is true or false and cannot be cleared (leave the cell empty to keep it)"
+            )),
             Column::Bool(name) => match parse_bool(raw) {
                 Some(value) => {
                     if let Some(slot) = row.set.bool_mut(name) {
@@ -182,28 +206,75 @@ pub fn parse_row(header: &Header, cells: &[String]) -> (RowInput, Vec<CellProble
             column: "password".to_string(),
             value: MASK.to_string(),
             message: "a password and autoGeneratePassword=true cannot both be given".to_string(),
+            severity: Severity::Error,
         });
     }
     (row, problems)
 }
 
-/// Canonical form of a text cell, or why it is not acceptable.
-fn normalize_text(name: &str, raw: &str) -> Result<String, String> {
+/// The form of a text cell the tenant gets, and what is wrong with it.
+/// What we know for certain (a valid email, no control characters) is an
+/// error; what we guessed (lengths, user types) is a warning unless strict;
+/// an unknown country is an error unless the tenant is seen to use it.
+fn normalize_text(
+    name: &'static str,
+    raw: &str,
+    vocabulary: &Vocabulary,
+) -> (String, Vec<(String, Severity)>) {
+    let guessed = if vocabulary.strict {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let mut found = Vec::new();
     let value = match name {
-        "country" => country::resolve(raw)
-            .map(str::to_string)
-            .ok_or_else(|| format!("'{raw}' is not a country name or ISO 3166 code"))?,
-        "userType" => USER_TYPES
-            .iter()
-            .find(|t| t.eq_ignore_ascii_case(raw))
-            .map(|t| t.to_string())
-            .ok_or_else(|| format!("'{raw}' is not a user type ({})", USER_TYPES.join(", ")))?,
+        "country" => match vocabulary.countries.resolve(raw) {
+            Some(known) => known.to_string(),
+            None => {
+                let hint = vocabulary
+                    .countries
+                    .suggest(raw)
+                    .map(|meant| format!(": did you mean '{meant}'?"))
+                    .unwrap_or_else(|| {
+                        " (names, ISO codes and --countries FILE are accepted)".to_string()
+                    });
+                found.push((
+                    format!("'{raw}' is not a country sebulk knows{hint}"),
+                    Severity::UnlessTenantUses {
+                        field: "country",
+                        value: raw.to_string(),
+                    },
+                ));
+                raw.to_string()
+            }
+        },
+        "userType" => match vocabulary.user_type(raw) {
+            Some(known) => known.to_string(),
+            None => {
+                found.push((
+                    format!(
+                        "'{raw}' is not a user type sebulk knows ({}); the tenant decides",
+                        vocabulary.user_types.join(", ")
+                    ),
+                    guessed.clone(),
+                ));
+                raw.to_string()
+            }
+        },
         _ => raw.to_string(),
     };
-    match rules::text_problem(name, &value) {
-        Some(problem) => Err(problem),
-        None => Ok(value),
+    if let Some(problem) = rules::length_problem(name, &value) {
+        found.push((problem, guessed));
     }
+    if value.chars().any(char::is_control) {
+        found.push(("contains control characters".to_string(), Severity::Error));
+    }
+    if name == "email"
+        && let Some(problem) = rules::email_problem(&value)
+    {
+        found.push((problem, Severity::Error));
+    }
+    (value, found)
 }
 
 #[cfg(test)]
@@ -215,7 +286,7 @@ mod tests {
         let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
         let (header, _) = map_header(&names, &[]);
         let cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
-        parse_row(&header, &cells)
+        parse_row(&header, &cells, &Vocabulary::default())
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use crate::model::text::edit_distance;
 use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
 use crate::output::results::RESULT_COLUMNS;
 
@@ -90,32 +91,6 @@ fn known_columns() -> HashMap<String, Column> {
         known.insert(normalize(name), column);
     }
     known
-}
-
-/// Optimal string alignment distance: edits, counting a swap of neighbours as one.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(rows[i - 2][j - 2] + 1);
-            }
-            rows[i][j] = best;
-        }
-    }
-    rows[a.len()][b.len()]
 }
 
 /// The field a mistyped column name most likely meant.
@@ -314,10 +289,4 @@ mod tests {
         );
     }
 
-    #[test]
-    fn distances() {
-        assert_eq!(edit_distance("fristname", "firstname"), 1);
-        assert_eq!(edit_distance("abc", "abc"), 0);
-        assert_eq!(edit_distance("", "ab"), 2);
-    }
 }

@@ -7,9 +7,12 @@
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use super::cells::{RowInput, parse_row};
+use std::sync::Arc;
+
+use super::cells::{RowInput, Severity, parse_row};
 use super::columns::Header;
 use super::reader::Record;
+use super::vocabulary::Vocabulary;
 
 /// How rows are matched to existing users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
@@ -51,6 +54,23 @@ pub enum Mode {
 pub struct Rules {
     pub mode: Mode,
     pub match_by: MatchBy,
+    /// New users without a password get a generated one (`--auto-password`).
+    pub auto_password: bool,
+    /// New users are emailed their password unless the row says otherwise.
+    pub send_email: bool,
+}
+
+impl Rules {
+    /// Whether a new user from `row` gets a generated password that
+    /// nobody is told (no email sent).
+    pub fn untold_password(&self, row: &RowInput) -> bool {
+        let options = &row.password;
+        let generated = options.auto_generate_password == Some(true)
+            || (self.auto_password
+                && options.password.is_none()
+                && options.auto_generate_password.is_none());
+        generated && !options.send_email.unwrap_or(self.send_email)
+    }
 }
 
 /// One problem found in the input.
@@ -64,12 +84,22 @@ pub struct Problem {
     /// The offending value (secrets masked).
     pub value: String,
     pub message: String,
+    pub severity: Severity,
+}
+
+impl Problem {
+    /// Whether the problem keeps the row from being sent (as far as is
+    /// known offline: see [`Severity::UnlessTenantUses`]).
+    pub fn is_error(&self) -> bool {
+        self.severity != Severity::Warning
+    }
 }
 
 /// Checks rows one at a time, remembering what duplicates need.
 pub struct Validator {
     header: Header,
     rules: Rules,
+    vocabulary: Arc<Vocabulary>,
     usernames: HashSet<u64>,
     emails: HashSet<u64>,
     employee_numbers: HashSet<u64>,
@@ -82,10 +112,11 @@ fn fingerprint(value: &str) -> u64 {
 }
 
 impl Validator {
-    pub fn new(header: Header, rules: Rules) -> Self {
+    pub fn new(header: Header, rules: Rules, vocabulary: Arc<Vocabulary>) -> Self {
         Validator {
             header,
             rules,
+            vocabulary,
             usernames: HashSet::new(),
             emails: HashSet::new(),
             employee_numbers: HashSet::new(),
@@ -98,17 +129,21 @@ impl Validator {
 
     /// Parses and checks one record.
     pub fn check(&mut self, record: &Record) -> (RowInput, Vec<Problem>) {
-        let (input, cell_problems) = parse_row(&self.header, &record.cells);
+        let (input, cell_problems) = parse_row(&self.header, &record.cells, &self.vocabulary);
         let problem = |column: &str, value: &str, message: String| Problem {
             row: record.row,
             line: record.line,
             column: column.to_string(),
             value: value.to_string(),
             message,
+            severity: Severity::Error,
         };
         let mut problems: Vec<Problem> = cell_problems
             .into_iter()
-            .map(|p| problem(&p.column, &p.value, p.message))
+            .map(|p| Problem {
+                severity: p.severity,
+                ..problem(&p.column, &p.value, p.message)
+            })
             .collect();
         let expected = self.header.columns.len();
         if record.cells.len() != expected {
@@ -175,7 +210,7 @@ mod tests {
 
     fn validator(headers: &[&str], rules: Rules) -> Validator {
         let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
-        Validator::new(map_header(&names, &[]).0, rules)
+        Validator::new(map_header(&names, &[]).0, rules, Default::default())
     }
 
     fn record(row: u64, cells: &[&str]) -> Record {
@@ -199,6 +234,7 @@ mod tests {
         let rules = Rules {
             mode: Mode::Update,
             match_by: MatchBy::EmployeeNumber,
+            ..Default::default()
         };
         let mut v = validator(&["username", "email", "employeeNumber"], rules);
         let (_, problems) = v.check(&record(1, &["ana", "", ""]));

@@ -292,6 +292,241 @@ const ALIASES: &[(&str, &str)] = &[
     ),
 ];
 
+/// ISO 3166-1 official (full) names where they differ from the short name.
+const OFFICIAL_NAMES: &[(&str, &str)] = &[
+    ("United Kingdom of Great Britain and Northern Ireland", "United Kingdom"),
+    ("United States of America", "United States"),
+    ("Federal Republic of Germany", "Germany"),
+    ("French Republic", "France"),
+    ("Kingdom of Spain", "Spain"),
+    ("Italian Republic", "Italy"),
+    ("Portuguese Republic", "Portugal"),
+    ("Kingdom of the Netherlands", "Netherlands"),
+    ("Kingdom of Belgium", "Belgium"),
+    ("Grand Duchy of Luxembourg", "Luxembourg"),
+    ("Republic of Austria", "Austria"),
+    ("Swiss Confederation", "Switzerland"),
+    ("Kingdom of Sweden", "Sweden"),
+    ("Kingdom of Norway", "Norway"),
+    ("Kingdom of Denmark", "Denmark"),
+    ("Republic of Finland", "Finland"),
+    ("Republic of Iceland", "Iceland"),
+    ("Republic of Poland", "Poland"),
+    ("Czech Republic", "Czechia"),
+    ("Slovak Republic", "Slovakia"),
+    ("Hungary", "Hungary"),
+    ("Romania", "Romania"),
+    ("Republic of Bulgaria", "Bulgaria"),
+    ("Hellenic Republic", "Greece"),
+    ("Republic of Croatia", "Croatia"),
+    ("Republic of Slovenia", "Slovenia"),
+    ("Republic of Serbia", "Serbia"),
+    ("Republic of Türkiye", "Türkiye"),
+    ("Republic of Ireland", "Ireland"),
+    ("Republic of Estonia", "Estonia"),
+    ("Republic of Latvia", "Latvia"),
+    ("Republic of Lithuania", "Lithuania"),
+    ("Republic of Cyprus", "Cyprus"),
+    ("Republic of Malta", "Malta"),
+    ("Principality of Monaco", "Monaco"),
+    ("Principality of Liechtenstein", "Liechtenstein"),
+    ("Principality of Andorra", "Andorra"),
+    ("Republic of San Marino", "San Marino"),
+    ("State of Israel", "Israel"),
+    ("Kingdom of Saudi Arabia", "Saudi Arabia"),
+    ("Arab Republic of Egypt", "Egypt"),
+    ("Kingdom of Morocco", "Morocco"),
+    ("Federal Republic of Nigeria", "Nigeria"),
+    ("Republic of Kenya", "Kenya"),
+    ("Republic of South Africa", "South Africa"),
+    ("Republic of India", "India"),
+    ("Islamic Republic of Pakistan", "Pakistan"),
+    ("People's Republic of Bangladesh", "Bangladesh"),
+    ("People's Republic of China", "China"),
+    ("Republic of Korea", "Korea, Republic of"),
+    ("Republic of Singapore", "Singapore"),
+    ("Republic of Indonesia", "Indonesia"),
+    ("Republic of the Philippines", "Philippines"),
+    ("Kingdom of Thailand", "Thailand"),
+    ("Socialist Republic of Viet Nam", "Viet Nam"),
+    ("Commonwealth of Australia", "Australia"),
+    ("United Mexican States", "Mexico"),
+    ("Federative Republic of Brazil", "Brazil"),
+    ("Argentine Republic", "Argentina"),
+    ("Republic of Chile", "Chile"),
+    ("Republic of Colombia", "Colombia"),
+    ("Republic of Peru", "Peru"),
+    ("Bolivarian Republic of Venezuela", "Venezuela"),
+    ("Russian Federation", "Russian Federation"),
+    ("United Arab Emirates", "United Arab Emirates"),
+];
+
+/// Native names people write (HR systems in their own language).
+const NATIVE_NAMES: &[(&str, &str)] = &[
+    ("Deutschland", "Germany"),
+    ("Bundesrepublik Deutschland", "Germany"),
+    ("Österreich", "Austria"),
+    ("Schweiz", "Switzerland"),
+    ("Suisse", "Switzerland"),
+    ("Svizzera", "Switzerland"),
+    ("España", "Spain"),
+    ("Espana", "Spain"),
+    ("Italia", "Italy"),
+    ("Nederland", "Netherlands"),
+    ("Holland", "Netherlands"),
+    ("The Netherlands", "Netherlands"),
+    ("België", "Belgium"),
+    ("Belgique", "Belgium"),
+    ("Belgien", "Belgium"),
+    ("Lëtzebuerg", "Luxembourg"),
+    ("Sverige", "Sweden"),
+    ("Norge", "Norway"),
+    ("Danmark", "Denmark"),
+    ("Suomi", "Finland"),
+    ("Ísland", "Iceland"),
+    ("Polska", "Poland"),
+    ("Česko", "Czechia"),
+    ("Česká republika", "Czechia"),
+    ("Slovensko", "Slovakia"),
+    ("Magyarország", "Hungary"),
+    ("România", "Romania"),
+    ("България", "Bulgaria"),
+    ("Ελλάδα", "Greece"),
+    ("Hellas", "Greece"),
+    ("Hrvatska", "Croatia"),
+    ("Slovenija", "Slovenia"),
+    ("Србија", "Serbia"),
+    ("Srbija", "Serbia"),
+    ("Türkiye Cumhuriyeti", "Türkiye"),
+    ("Éire", "Ireland"),
+    ("Eesti", "Estonia"),
+    ("Latvija", "Latvia"),
+    ("Lietuva", "Lithuania"),
+    ("Россия", "Russian Federation"),
+    ("Україна", "Ukraine"),
+    ("Brasil", "Brazil"),
+    ("México", "Mexico"),
+    ("Perú", "Peru"),
+    ("中国", "China"),
+    ("日本", "Japan"),
+    ("Nippon", "Japan"),
+    ("대한민국", "Korea, Republic of"),
+    ("भारत", "India"),
+    ("Bharat", "India"),
+    ("Việt Nam", "Viet Nam"),
+    ("Misr", "Egypt"),
+    ("Al-Maghrib", "Morocco"),
+];
+
+/// A country vocabulary: the API's names (built in, extended or replaced
+/// by a file, and grown by the values a tenant is seen to use) and every
+/// spelling that maps onto one of them.
+#[derive(Debug, Clone)]
+pub struct Countries {
+    /// Lower-cased spelling → the name sent to the tenant.
+    spellings: HashMap<String, String>,
+}
+
+/// Why a countries file cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}, line {line}: {message}")]
+pub struct CountriesFileError {
+    pub path: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl Default for Countries {
+    fn default() -> Self {
+        Countries::builtin()
+    }
+}
+
+impl Countries {
+    /// The built-in list: ISO 3166 English short names, their codes, ISO
+    /// official names, common aliases and native names.
+    pub fn builtin() -> Self {
+        let mut countries = Countries::empty();
+        for (name, a2, a3) in COUNTRIES {
+            countries.add(name, [*a2, *a3]);
+        }
+        for (spelling, name) in ALIASES.iter().chain(OFFICIAL_NAMES).chain(NATIVE_NAMES) {
+            countries.spellings.insert(spelling.to_lowercase(), name.to_string());
+        }
+        countries
+    }
+
+    /// A vocabulary with no names at all (for a file that replaces the list).
+    pub fn empty() -> Self {
+        Countries {
+            spellings: HashMap::new(),
+        }
+    }
+
+    /// Adds `name` (sent as written) and its other spellings. An earlier
+    /// meaning of a spelling is replaced.
+    pub fn add<'a>(&mut self, name: &str, spellings: impl IntoIterator<Item = &'a str>) {
+        let name = name.trim();
+        if name.is_empty() {
+            return;
+        }
+        self.spellings.insert(name.to_lowercase(), name.to_string());
+        for spelling in spellings {
+            let spelling = spelling.trim();
+            if !spelling.is_empty() {
+                self.spellings
+                    .insert(spelling.to_lowercase(), name.to_string());
+            }
+        }
+    }
+
+    /// Adds the lines of a countries file: `Name[,spelling…]` per line, `#`
+    /// comments and blank lines ignored. The name is what the tenant gets.
+    pub fn add_file_text(&mut self, text: &str, shown: &str) -> Result<(), CountriesFileError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .trim(csv::Trim::All)
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        for record in reader.records() {
+            let record = record.map_err(|err| CountriesFileError {
+                path: shown.to_string(),
+                line: err.position().map_or(0, |p| p.line() as usize),
+                message: err.to_string(),
+            })?;
+            let mut cells = record.iter();
+            let Some(name) = cells.next().filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            self.add(name, cells);
+        }
+        Ok(())
+    }
+
+    /// The name the tenant gets for `input` (a name, code, alias or native
+    /// name, any case), if it is known.
+    pub fn resolve(&self, input: &str) -> Option<&str> {
+        let wanted = input.trim();
+        if wanted.is_empty() {
+            return None;
+        }
+        self.spellings.get(&wanted.to_lowercase()).map(String::as_str)
+    }
+
+    /// The known name `input` most likely meant, for "did you mean".
+    pub fn suggest(&self, input: &str) -> Option<&str> {
+        let wanted = input.trim().to_lowercase();
+        let limit = (wanted.chars().count() / 4).clamp(1, 3);
+        self.spellings
+            .iter()
+            .map(|(spelling, name)| (crate::model::text::edit_distance(&wanted, spelling), spelling, name))
+            .filter(|(distance, _, _)| *distance <= limit)
+            .min_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)))
+            .map(|(_, _, name)| name.as_str())
+    }
+}
+
 /// Whether `name` is exactly one of the API's country names.
 pub fn is_api_name(name: &str) -> bool {
     resolve(name) == Some(name)
@@ -337,6 +572,31 @@ mod tests {
         assert_eq!(resolve("usa"), Some("United States"));
         assert_eq!(resolve("Atlantis"), None);
         assert_eq!(resolve(""), None);
+    }
+
+    #[test]
+    fn the_vocabulary_knows_official_and_native_names_and_grows() {
+        let mut countries = Countries::builtin();
+        for (input, name) in [
+            ("United Kingdom of Great Britain and Northern Ireland", "United Kingdom"),
+            ("Deutschland", "Germany"),
+            ("ESPAÑA", "Spain"),
+            ("de", "Germany"),
+            ("Côte d'Ivoire", "Côte d'Ivoire"),
+        ] {
+            assert_eq!(countries.resolve(input), Some(name), "{input}");
+        }
+        assert_eq!(countries.resolve("Atlantis"), None);
+        assert_eq!(countries.suggest("Germny"), Some("Germany"));
+        assert_eq!(countries.suggest("Atlantis"), None);
+        countries
+            .add_file_text("# ours\nAtlantis,ATL,Poseidonia\n\n", "c.txt")
+            .unwrap();
+        assert_eq!(countries.resolve("poseidonia"), Some("Atlantis"));
+        let mut only = Countries::empty();
+        only.add_file_text("Germany,DE\n", "c.txt").unwrap();
+        assert_eq!(only.resolve("France"), None);
+        assert_eq!(only.resolve("de"), Some("Germany"));
     }
 
     #[test]

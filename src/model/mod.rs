@@ -6,6 +6,7 @@ pub mod auth;
 pub mod country;
 pub mod directory;
 pub mod rules;
+pub mod text;
 pub mod user;
 
 pub use auth::AuthScheme;

@@ -34,14 +34,18 @@ pub fn email_problem(email: &str) -> Option<String> {
     }
 }
 
-/// Why `value` is not acceptable for text field `wire_name`, if it is not.
-pub fn text_problem(wire_name: &str, value: &str) -> Option<String> {
+/// Why `value` is too long for text field `wire_name`, if it is.
+pub fn length_problem(wire_name: &str, value: &str) -> Option<String> {
     let limit = max_length(wire_name);
     let length = value.chars().count();
-    if length > limit {
-        return Some(format!(
-            "is {length} characters long; at most {limit} allowed"
-        ));
+    (length > limit).then(|| format!("is {length} characters long; at most {limit} allowed"))
+}
+
+/// Why `value` is not acceptable for text field `wire_name`, if it is not:
+/// the strict reading the sandbox enforces.
+pub fn text_problem(wire_name: &str, value: &str) -> Option<String> {
+    if let Some(problem) = length_problem(wire_name, value) {
+        return Some(problem);
     }
     if value.chars().any(|c| c.is_control()) {
         return Some("contains control characters".to_string());

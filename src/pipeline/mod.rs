@@ -27,9 +27,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::Client;
-use crate::cli::InputArgs;
-use crate::commands::validate::open;
 use crate::commands::{CommandError, signals};
+use crate::input::scan::open_with;
+use crate::input::{InputSpec, open};
 use crate::output::results::{Recorded, read_results};
 use crate::output::{OrderedCsv, Outcome, RowResult};
 use crate::plan::lookup::{Lookups, MembershipStrategy, UserStrategy};
@@ -41,7 +41,7 @@ use row::{Context, Disposition, Job, RowWork};
 /// Everything an import (or its dry run) is asked to do.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    pub input: InputArgs,
+    pub input: InputSpec,
     pub policy: Policy,
     pub skip_invalid: bool,
     /// Where results (or, in a dry run, the plan) go; `None` for no file.
@@ -127,31 +127,51 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
     let first = tokio::task::spawn_blocking(move || prepare::first_pass(&input))
         .await
         .map_err(|e| CommandError::io("the input reader stopped", std::io::Error::other(e)))??;
-    let header_errors: Vec<_> = first
-        .scan
-        .header_issues
-        .iter()
-        .filter(|i| i.is_error)
-        .collect();
+    let mut first = first;
     for issue in &first.scan.header_issues {
         eprintln!("  header {}: {}", issue.column, issue.message);
     }
-    if !header_errors.is_empty() || (!first.invalid.is_empty() && !options.skip_invalid) {
-        for problem in &first.shown {
-            crate::commands::validate::print_problem(problem);
-        }
-        eprintln!(
-            "{}: {} of {} rows have problems{}; nothing was sent to the tenant (fix them, or pass --skip-invalid to import the rest)",
-            crate::input::reader::shown(&options.input.file),
-            first.invalid.len(),
-            first.scan.rows,
-            if header_errors.is_empty() {
-                String::new()
-            } else {
-                format!(" and the header has {} errors", header_errors.len())
-            },
-        );
+    if refuse(&first, options) {
         return Ok(Ended::Refused);
+    }
+    if let Some(warning) =
+        crate::commands::validate::untold_passwords_warning(first.scan.untold_passwords)
+    {
+        eprintln!("{warning}");
+    }
+    let resumed = match &options.resume {
+        Some(path) => read_results(path)?,
+        None => BTreeMap::new(),
+    };
+
+    let mut catalog = Catalog::load(&client).await?;
+    let lookups = Lookups::prepare(
+        &client,
+        &catalog,
+        &first.shape,
+        options.input.rules.match_by,
+        options.policy.sync_groups,
+        options.policy.sync_applications,
+    )
+    .await?;
+    // Values the tenant uses are valid input: learn them before the rows are read again.
+    let mut vocabulary = (*options.input.vocabulary).clone();
+    let seen = match &lookups.seen_values {
+        Some(seen) => seen.clone(),
+        None if !first.pending.is_empty() => Lookups::tenant_values(&client).await?,
+        None => Vec::new(),
+    };
+    for (country, user_type) in &seen {
+        vocabulary.learn(country.as_deref(), user_type.as_deref());
+    }
+    if !first.pending.is_empty() {
+        let newly_invalid = first.settle(|field, value| match field {
+            "country" => vocabulary.countries.resolve(value).is_some(),
+            _ => vocabulary.user_type(value).is_some(),
+        });
+        if newly_invalid > 0 && refuse(&first, options) {
+            return Ok(Ended::Refused);
+        }
     }
     if !first.invalid.is_empty() {
         for problem in &first.shown {
@@ -162,23 +182,8 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
             first.invalid.len()
         );
     }
-    let resumed = match &options.resume {
-        Some(path) => read_results(path)?,
-        None => BTreeMap::new(),
-    };
-
-    let mut catalog = Catalog::load(&client).await?;
     let created_groups =
         missing_groups(&client, &mut catalog, &first.shape.groups, options).await?;
-    let lookups = Lookups::prepare(
-        &client,
-        &catalog,
-        &first.shape,
-        options.input.match_by,
-        options.policy.sync_groups,
-        options.policy.sync_applications,
-    )
-    .await?;
     let mut summary = Summary {
         input: crate::input::reader::shown(&options.input.file),
         dry_run: options.dry_run,
@@ -191,7 +196,7 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
         created_groups,
         ..Default::default()
     };
-    let (source, validator, _) = open(&options.input)?;
+    let (source, validator, _) = open_with(&options.input, Arc::new(vocabulary))?;
     let input_header = source.header().to_vec();
     drop(source);
     let (mut sink, final_path) = open_sink(options, &input_header)?;
@@ -353,6 +358,39 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
     })
 }
 
+/// Whether the input's problems stop the run before anything is sent
+/// (printing them if so): header errors, or invalid rows without
+/// `--skip-invalid`.
+fn refuse(first: &prepare::FirstPass, options: &ImportOptions) -> bool {
+    let header_errors = first.scan.header_errors();
+    if header_errors == 0 && (first.invalid.is_empty() || options.skip_invalid) {
+        return false;
+    }
+    for problem in &first.shown {
+        crate::commands::validate::print_problem(problem);
+    }
+    for (row, reason) in first
+        .invalid
+        .iter()
+        .filter(|(row, _)| !first.shown.iter().any(|p| p.row == **row))
+        .take(prepare::SHOWN.saturating_sub(first.shown.len()))
+    {
+        eprintln!("  row {row}: {reason}");
+    }
+    eprintln!(
+        "{}: {} of {} rows have problems{}; nothing was sent to the tenant (fix them, or pass --skip-invalid to import the rest)",
+        crate::input::reader::shown(&options.input.file),
+        first.invalid.len(),
+        first.scan.rows,
+        if header_errors == 0 {
+            String::new()
+        } else {
+            format!(" and the header has {header_errors} errors")
+        },
+    );
+    true
+}
+
 fn tokio_stream_from<T: Send + 'static>(
     mut rx: mpsc::Receiver<T>,
 ) -> impl futures::Stream<Item = T> {
@@ -400,7 +438,7 @@ async fn missing_groups(
 
 /// Reads the input again, turning rows into jobs.
 fn read_jobs(
-    input: &InputArgs,
+    input: &InputSpec,
     mut validator: crate::input::Validator,
     header: &crate::input::Header,
     invalid: &BTreeMap<u64, String>,

@@ -4,11 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::InputArgs;
 use crate::commands::CommandError;
-use crate::commands::validate::{Scan, scan};
 use crate::input::cells::MASK;
-use crate::input::{Column, Header, Problem};
+use crate::input::{Column, Header, InputSpec, Problem, Scan, Severity, scan};
 use crate::plan::lookup::{BatchShape, key_fingerprint, row_key};
 
 /// What the first pass found.
@@ -18,37 +16,87 @@ pub struct FirstPass {
     pub shape: BatchShape,
     /// Invalid rows and why, for `--skip-invalid`.
     pub invalid: BTreeMap<u64, String>,
+    /// Rows valid only if the tenant is seen to use their unknown values:
+    /// row → (field, value, message).
+    pub pending: BTreeMap<u64, Vec<(&'static str, String, String)>>,
     /// The first problems, for the screen.
     pub shown: Vec<Problem>,
+}
+
+impl FirstPass {
+    /// Settles the pending rows once the tenant's values are known: a row
+    /// whose every unknown value the tenant uses is valid; the others are
+    /// invalid, with their messages. Returns how many became invalid.
+    pub fn settle(&mut self, tenant_uses: impl Fn(&str, &str) -> bool) -> u64 {
+        let mut invalid = 0;
+        for (row, values) in std::mem::take(&mut self.pending) {
+            let refused: Vec<String> = values
+                .iter()
+                .filter(|(field, value, _)| !tenant_uses(field, value))
+                .map(|(field, _, message)| format!("{field}: {message}"))
+                .collect();
+            if !refused.is_empty() {
+                invalid += 1;
+                self.invalid.insert(row, refused.join("; "));
+            }
+        }
+        self.scan.rows_with_errors += invalid;
+        invalid
+    }
+
+    /// The distinct values pending rows need the tenant to use.
+    pub fn pending_values(&self) -> std::collections::BTreeSet<(&'static str, String)> {
+        self.pending
+            .values()
+            .flatten()
+            .map(|(field, value, _)| (*field, value.clone()))
+            .collect()
+    }
 }
 
 /// How many problems the screen shows.
 pub const SHOWN: usize = 20;
 
+fn reason(problem: &Problem) -> String {
+    if problem.column.is_empty() {
+        problem.message.clone()
+    } else {
+        format!("{}: {}", problem.column, problem.message)
+    }
+}
+
 /// Reads the whole input once, offline.
-pub fn first_pass(input: &InputArgs) -> Result<FirstPass, CommandError> {
+pub fn first_pass(input: &InputSpec) -> Result<FirstPass, CommandError> {
     let mut pass = FirstPass::default();
-    let match_by = input.match_by;
+    let match_by = input.rules.match_by;
     let scan = scan(input, |record, row, problems| {
         pass.shape.rows += 1;
-        if !problems.is_empty() {
-            let reasons: Vec<String> = problems
-                .iter()
-                .map(|p| {
-                    if p.column.is_empty() {
-                        p.message.clone()
-                    } else {
-                        format!("{}: {}", p.column, p.message)
-                    }
-                })
-                .collect();
-            pass.invalid.insert(record.row, reasons.join("; "));
-            for problem in problems {
-                if pass.shown.len() < SHOWN {
-                    pass.shown.push(problem.clone());
-                }
+        for problem in problems {
+            let deferred = matches!(problem.severity, Severity::UnlessTenantUses { .. });
+            if pass.shown.len() < SHOWN && !deferred {
+                pass.shown.push(problem.clone());
             }
-            return Ok(());
+        }
+        let errors: Vec<&Problem> = problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .collect();
+        if !errors.is_empty() {
+            let reasons: Vec<String> = errors.iter().map(|p| reason(p)).collect();
+            pass.invalid.insert(record.row, reasons.join("; "));
+            return Ok::<_, CommandError>(());
+        }
+        let deferred: Vec<(&'static str, String, String)> = problems
+            .iter()
+            .filter_map(|p| match &p.severity {
+                Severity::UnlessTenantUses { field, value } => {
+                    Some((*field, value.clone(), p.message.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        if !deferred.is_empty() {
+            pass.pending.insert(record.row, deferred);
         }
         let key = row_key(&row, match_by).map(key_fingerprint);
         if let Some(groups) = &row.groups {
@@ -61,7 +109,11 @@ pub fn first_pass(input: &InputArgs) -> Result<FirstPass, CommandError> {
         }
         Ok(())
     })?;
-    pass.scan = scan;
+    // Pending rows are not counted as rows with errors until settled.
+    pass.scan = Scan {
+        rows_with_errors: scan.rows_with_errors - pass.pending.len() as u64,
+        ..scan
+    };
     Ok(pass)
 }
 

@@ -26,8 +26,8 @@ pub struct Policy {
     pub reset_passwords: bool,
     /// Password defaults for rows that say nothing.
     pub auto_password: bool,
-    pub must_change_password: Option<bool>,
-    pub send_email: Option<bool>,
+    pub must_change_password: bool,
+    pub send_email: bool,
 }
 
 /// What will happen to the user record itself.
@@ -250,12 +250,11 @@ fn password_options(row: &RowInput, policy: &Policy) -> PasswordOptions {
     {
         options.auto_generate_password = Some(true);
     }
-    if options.must_change_password_on_logon.is_none() {
-        options.must_change_password_on_logon = policy.must_change_password;
-    }
-    if options.send_email.is_none() {
-        options.send_email = policy.send_email;
-    }
+    // Never left to an undocumented server default: always said.
+    options
+        .must_change_password_on_logon
+        .get_or_insert(policy.must_change_password);
+    options.send_email.get_or_insert(policy.send_email);
     options
 }
 
@@ -298,6 +297,8 @@ fn plan_create(
         );
     }
     let mut fields = row.set.clone();
+    // A new hire never depends on an undocumented server default.
+    fields.is_enabled.get_or_insert(true);
     if let Some(aliases) = &row.aliases {
         fields.aliases = Some(aliases.clone());
     }
@@ -508,7 +509,7 @@ mod tests {
         let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
         let (header, _) = map_header(&names, &[]);
         let cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
-        let (input, problems) = parse_row(&header, &cells);
+        let (input, problems) = parse_row(&header, &cells, &Default::default());
         assert!(problems.is_empty(), "{problems:?}");
         input
     }

@@ -125,6 +125,8 @@ pub struct Lookups {
     pub applications: MembershipStrategy,
     /// Users in the tenant when the run started, when known.
     pub tenant_users: Option<u64>,
+    /// (country, userType) of every tenant user, when the tenant was listed.
+    pub seen_values: Option<Vec<(Option<String>, Option<String>)>>,
     match_by: MatchBy,
     index: Option<UserIndex>,
     group_members: HashMap<String, BTreeSet<String>>,
@@ -160,14 +162,12 @@ impl Lookups {
             }
             (_, None) => shape.rows > page_size,
         };
-        let index = if bulk {
-            let users: Vec<User> = client
-                .list_users(&UserQuery::default())
-                .try_collect()
-                .await?;
-            Some(UserIndex::build(users, match_by))
+        let (index, seen_values) = if bulk {
+            let users: Vec<User> = client.list_all(UserQuery::default().to_request()).await?;
+            let seen = values_of(&users);
+            (Some(UserIndex::build(users, match_by)), Some(seen))
         } else {
-            None
+            (None, None)
         };
         let mut lookups = Lookups {
             users: if bulk {
@@ -178,6 +178,7 @@ impl Lookups {
             groups: MembershipStrategy::NotNeeded,
             applications: MembershipStrategy::NotNeeded,
             tenant_users: tenant_users.or(index.as_ref().map(|i| i.len() as u64)),
+            seen_values,
             match_by,
             index,
             group_members: HashMap::new(),
@@ -221,6 +222,15 @@ impl Lookups {
             lookups.app_members = members_by_user(client, &app_scope, "applications").await?;
         }
         Ok(lookups)
+    }
+
+    /// The distinct (country, userType) pairs the tenant's users hold: one
+    /// listing, for rows whose values only the tenant can vouch for.
+    pub async fn tenant_values(
+        client: &Client,
+    ) -> Result<Vec<(Option<String>, Option<String>)>, ApiError> {
+        let users: Vec<User> = client.list_all(UserQuery::default().to_request()).await?;
+        Ok(values_of(&users))
     }
 
     /// The user a row matches, and (when the row renames) who holds its username.
@@ -306,6 +316,14 @@ impl Lookups {
             _ => Ok(self.app_members.get(user_id).cloned().unwrap_or_default()),
         }
     }
+}
+
+fn values_of(users: &[User]) -> Vec<(Option<String>, Option<String>)> {
+    let distinct: BTreeSet<(Option<String>, Option<String>)> = users
+        .iter()
+        .map(|u| (u.fields.country.clone(), u.fields.user_type.clone()))
+        .collect();
+    distinct.into_iter().collect()
 }
 
 /// Group side when it takes fewer calls than one per existing user. `known`
