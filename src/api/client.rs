@@ -167,12 +167,18 @@ impl ApiStats {
 #[derive(Debug, Default)]
 pub struct Tally {
     attempts: AtomicU32,
+    writes_sent: AtomicU32,
     last_status: AtomicU16,
 }
 
 impl Tally {
     pub fn attempts(&self) -> u32 {
         self.attempts.load(Ordering::Relaxed)
+    }
+
+    /// How many writes (not GETs) were sent, answered or not.
+    pub fn writes_sent(&self) -> u32 {
+        self.writes_sent.load(Ordering::Relaxed)
     }
 
     /// The last HTTP status seen, if any request got an answer.
@@ -404,6 +410,9 @@ impl Client {
             inner.stats.requests.fetch_add(1, Ordering::Relaxed);
             if let Some(tally) = &self.tally {
                 tally.attempts.fetch_add(1, Ordering::Relaxed);
+                if call.method != Method::GET {
+                    tally.writes_sent.fetch_add(1, Ordering::Relaxed);
+                }
             }
             let sent_at = std::time::Instant::now();
             let result = self.send_once(call, url.clone()).await;
@@ -456,7 +465,11 @@ impl Client {
             if code == 403 {
                 // One user the key may not touch fails one row; a key that may
                 // do nothing at all (no success yet, or 403 after 403) stops the run.
-                let in_a_row = inner.stats.forbidden_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                let in_a_row = inner
+                    .stats
+                    .forbidden_in_a_row
+                    .fetch_add(1, Ordering::Relaxed)
+                    + 1;
                 let nothing_worked = inner.stats.successes.load(Ordering::Relaxed) == 0;
                 if !nothing_worked && in_a_row < FORBIDDEN_IN_A_ROW {
                     drop(permit);

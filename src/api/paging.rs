@@ -526,6 +526,9 @@ impl Client {
         if let Some(message) = stats.incomplete(&request.endpoint()) {
             return Err(ApiError::Incomplete(message));
         }
+        for warning in &stats.warnings {
+            tracing::warn!("{}: {warning}", request.endpoint());
+        }
         for note in &stats.notes {
             tracing::warn!(
                 "{}{}: {}",

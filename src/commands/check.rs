@@ -35,6 +35,12 @@ pub struct CheckReport {
     pub working_scheme: Option<String>,
     pub lists: Vec<ListProbe>,
     pub rate_limit_headers: Vec<(String, String)>,
+    /// The page number of the tenant's first page, when it could be told.
+    pub page_base: Option<u64>,
+    /// User types and countries seen on the first page of users: values
+    /// the tenant uses are valid input whatever sebulk's own lists say.
+    pub user_types_seen: Vec<String>,
+    pub countries_seen: Vec<String>,
     pub problems: Vec<String>,
     pub usable: bool,
 }
@@ -166,8 +172,79 @@ pub async fn probe(config: &Config, base_url: Url, api_key: SecretString) -> Che
             }
         }
     }
+    if report.key_accepted {
+        match page_base(&client).await {
+            Ok(Some(base)) => {
+                report.page_base = Some(base);
+                if base != config.pacing.page_base {
+                    report.problems.push(format!(
+                        "the tenant numbers list pages from {base}: pass --page-base {base} (or set page_base in the profile), else listings lose records"
+                    ));
+                }
+            }
+            Ok(None) => {}
+            Err(err) => report.problems.push(format!("page numbering: {err}")),
+        }
+        match client
+            .fetch_page::<crate::model::User>(&crate::api::UserQuery::default().to_request(), 1)
+            .await
+        {
+            Ok(page) => {
+                let mut types: Vec<String> = page
+                    .items
+                    .iter()
+                    .filter_map(|u| u.fields.user_type.clone())
+                    .collect();
+                let mut countries: Vec<String> = page
+                    .items
+                    .iter()
+                    .filter_map(|u| u.fields.country.clone())
+                    .collect();
+                for list in [&mut types, &mut countries] {
+                    list.sort();
+                    list.dedup();
+                }
+                report.user_types_seen = types;
+                report.countries_seen = countries;
+            }
+            Err(err) => report.problems.push(format!("GET /users: {err}")),
+        }
+    }
     report.usable = report.key_accepted && report.problems.is_empty();
     report
+}
+
+/// The tenant's first page number: page 0 and page 1 of one record each
+/// hold different users on a 0-based tenant; a 1-based one refuses page 0
+/// or answers it as page 1. `None` when there are too few users to tell.
+async fn page_base(client: &Client) -> Result<Option<u64>, ApiError> {
+    let first_of = |page: u64| {
+        let client = client.clone();
+        async move {
+            let reply = client
+                .get_raw(
+                    &["users"],
+                    &[("page", page.to_string()), ("pageSize", "1".to_string())],
+                )
+                .await;
+            match reply {
+                Ok(reply) => Ok(wire::parse_list(&reply.body)
+                    .ok()
+                    .and_then(|page| page.items.into_iter().next())
+                    .map(|record| crate::api::paging::record_key(&record))),
+                Err(err) if err.status().is_some_and(|s| (400..500).contains(&s)) => Ok(None),
+                Err(err) => Err(err),
+            }
+        }
+    };
+    let zero = first_of(0).await?;
+    let one = first_of(1).await?;
+    Ok(match (zero, one) {
+        (None, Some(_)) => Some(1),
+        (Some(a), Some(b)) if a == b => Some(1),
+        (Some(_), Some(_)) => Some(0),
+        _ => None,
+    })
 }
 
 async fn other_working_scheme(
@@ -214,6 +291,16 @@ fn print_report(out: &mut impl Write, report: &CheckReport) -> std::io::Result<(
             "latency      min {min} ms, avg {} ms, max {max} ms",
             avg.as_millis()
         )?;
+    }
+    match report.page_base {
+        Some(base) => writeln!(out, "pages        numbered from {base}")?,
+        None => writeln!(out, "pages        numbering not told (too few users)")?,
+    }
+    if !report.user_types_seen.is_empty() {
+        writeln!(out, "user types   {}", report.user_types_seen.join(", "))?;
+    }
+    if !report.countries_seen.is_empty() {
+        writeln!(out, "countries    {}", report.countries_seen.join(", "))?;
     }
     if report.rate_limit_headers.is_empty() {
         writeln!(out, "rate limits  no rate-limit headers seen")?;

@@ -126,7 +126,9 @@ pub fn parse_row(
             }
             Column::Text(name) => {
                 let (value, found) = normalize_text(name, raw, vocabulary);
-                let accepted = found.iter().all(|(_, severity)| *severity == Severity::Warning);
+                let accepted = found
+                    .iter()
+                    .all(|(_, severity)| *severity == Severity::Warning);
                 for (message, severity) in found {
                     weighed(message, severity);
                 }
@@ -383,6 +385,82 @@ mod tests {
             Some("'s-Hertogenbosch"),
             "a real apostrophe stays"
         );
+    }
+
+    fn parse_with(
+        vocabulary: &Vocabulary,
+        headers: &[&str],
+        cells: &[&str],
+    ) -> (RowInput, Vec<CellProblem>) {
+        let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
+        let (header, _) = map_header(&names, &[]);
+        let cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
+        parse_row(&header, &cells, vocabulary)
+    }
+
+    #[test]
+    fn guessed_rules_warn_and_known_rules_refuse() {
+        let lenient = Vocabulary::default();
+        let (row, problems) = parse_with(
+            &lenient,
+            &["username", "userType", "jobTitle", "country"],
+            &["ana", "Helpdesk", &"x".repeat(200), "Deutschland"],
+        );
+        assert_eq!(
+            row.set.user_type.as_deref(),
+            Some("Helpdesk"),
+            "the tenant decides"
+        );
+        assert_eq!(row.set.country.as_deref(), Some("Germany"));
+        assert_eq!(row.set.job_title.as_ref().map(String::len), Some(200));
+        assert!(
+            problems.iter().all(|p| p.severity == Severity::Warning),
+            "{problems:?}"
+        );
+        assert_eq!(problems.len(), 2);
+
+        let strict = Vocabulary {
+            strict: true,
+            ..Vocabulary::default()
+        };
+        let (row, problems) = parse_with(&strict, &["username", "userType"], &["ana", "Helpdesk"]);
+        assert_eq!(row.set.user_type, None);
+        assert_eq!(problems[0].severity, Severity::Error);
+
+        let (_, problems) = parse_with(&lenient, &["username", "country"], &["ana", "Germny"]);
+        assert!(
+            problems[0].message.contains("did you mean 'Germany'"),
+            "{problems:?}"
+        );
+        assert_eq!(
+            problems[0].severity,
+            Severity::UnlessTenantUses {
+                field: "country",
+                value: "Germny".to_string()
+            }
+        );
+        let (row, problems) = parse_with(
+            &lenient,
+            &["username", "country"],
+            &[
+                "ana",
+                "United Kingdom of Great Britain and Northern Ireland",
+            ],
+        );
+        assert!(problems.is_empty());
+        assert_eq!(row.set.country.as_deref(), Some("United Kingdom"));
+    }
+
+    #[test]
+    fn a_boolean_is_never_cleared() {
+        let (row, problems) = parse(&["username", "isEnabled"], &["ana", "<clear>"]);
+        assert_eq!(row.set.is_enabled, None);
+        assert!(row.clear.is_empty());
+        assert!(
+            problems[0].message.contains("cannot be cleared"),
+            "{problems:?}"
+        );
+        assert_eq!(problems[0].severity, Severity::Error);
     }
 
     #[test]

@@ -288,5 +288,4 @@ mod tests {
                 .any(|i| i.is_error && i.message.contains("no username"))
         );
     }
-
 }

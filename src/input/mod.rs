@@ -9,9 +9,9 @@ pub mod validate;
 pub mod vocabulary;
 
 pub use cells::RowInput;
+pub use cells::Severity;
 pub use columns::{Column, Header, HeaderIssue, map_header};
 pub use reader::{CsvSource, InputError, ReadOptions, Record};
 pub use scan::{InputSpec, Scan, header_problems, open, scan};
-pub use cells::Severity;
 pub use validate::{MatchBy, Mode, Problem, Rules, Validator};
 pub use vocabulary::Vocabulary;

@@ -59,7 +59,11 @@ pub fn open_with(
 ) -> Result<(CsvSource, Validator, Vec<HeaderIssue>), InputError> {
     let source = CsvSource::open(&spec.file, &spec.read)?;
     let (header, issues) = map_header(source.header(), &spec.ignore_columns);
-    Ok((source, Validator::new(header, spec.rules, vocabulary), issues))
+    Ok((
+        source,
+        Validator::new(header, spec.rules, vocabulary),
+        issues,
+    ))
 }
 
 /// Reads every row, checking it, and hands each to `on_row`.

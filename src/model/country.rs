@@ -294,7 +294,10 @@ const ALIASES: &[(&str, &str)] = &[
 
 /// ISO 3166-1 official (full) names where they differ from the short name.
 const OFFICIAL_NAMES: &[(&str, &str)] = &[
-    ("United Kingdom of Great Britain and Northern Ireland", "United Kingdom"),
+    (
+        "United Kingdom of Great Britain and Northern Ireland",
+        "United Kingdom",
+    ),
     ("United States of America", "United States"),
     ("Federal Republic of Germany", "Germany"),
     ("French Republic", "France"),
@@ -451,7 +454,9 @@ impl Countries {
             countries.add(name, [*a2, *a3]);
         }
         for (spelling, name) in ALIASES.iter().chain(OFFICIAL_NAMES).chain(NATIVE_NAMES) {
-            countries.spellings.insert(spelling.to_lowercase(), name.to_string());
+            countries
+                .spellings
+                .insert(spelling.to_lowercase(), name.to_string());
         }
         countries
     }
@@ -511,7 +516,9 @@ impl Countries {
         if wanted.is_empty() {
             return None;
         }
-        self.spellings.get(&wanted.to_lowercase()).map(String::as_str)
+        self.spellings
+            .get(&wanted.to_lowercase())
+            .map(String::as_str)
     }
 
     /// The known name `input` most likely meant, for "did you mean".
@@ -520,7 +527,13 @@ impl Countries {
         let limit = (wanted.chars().count() / 4).clamp(1, 3);
         self.spellings
             .iter()
-            .map(|(spelling, name)| (crate::model::text::edit_distance(&wanted, spelling), spelling, name))
+            .map(|(spelling, name)| {
+                (
+                    crate::model::text::edit_distance(&wanted, spelling),
+                    spelling,
+                    name,
+                )
+            })
             .filter(|(distance, _, _)| *distance <= limit)
             .min_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)))
             .map(|(_, _, name)| name.as_str())
@@ -578,7 +591,10 @@ mod tests {
     fn the_vocabulary_knows_official_and_native_names_and_grows() {
         let mut countries = Countries::builtin();
         for (input, name) in [
-            ("United Kingdom of Great Britain and Northern Ireland", "United Kingdom"),
+            (
+                "United Kingdom of Great Britain and Northern Ireland",
+                "United Kingdom",
+            ),
             ("Deutschland", "Germany"),
             ("ESPAÑA", "Spain"),
             ("de", "Germany"),

@@ -52,10 +52,22 @@ pub fn text_problem(wire_name: &str, value: &str) -> Option<String> {
     }
     match wire_name {
         "email" => email_problem(value),
-        "userType" if !USER_TYPES.contains(&value) => {
+        _ => None,
+    }
+}
+
+/// Why `value` of a closed-vocabulary field (`userType`, `country`) is not
+/// accepted, given the values `held` by the tenant already: ours or theirs.
+pub fn vocabulary_problem(
+    wire_name: &str,
+    value: &str,
+    held: impl Fn(&str) -> bool,
+) -> Option<String> {
+    match wire_name {
+        "userType" if !USER_TYPES.contains(&value) && !held(value) => {
             Some(format!("must be one of {}", USER_TYPES.join(", ")))
         }
-        "country" if !super::country::is_api_name(value) => {
+        "country" if !super::country::is_api_name(value) && !held(value) => {
             Some("is not one of the API's country names".to_string())
         }
         _ => None,
@@ -78,9 +90,14 @@ mod tests {
     fn text_rules() {
         assert!(text_problem("firstName", &"x".repeat(129)).is_some());
         assert_eq!(text_problem("firstName", "Zoë"), None);
-        assert!(text_problem("userType", "superuser").is_some());
-        assert!(text_problem("country", "Atlantis").is_some());
-        assert_eq!(text_problem("country", "Germany"), None);
+        let none = |_: &str| false;
+        assert!(vocabulary_problem("userType", "superuser", none).is_some());
+        assert!(vocabulary_problem("country", "Atlantis", none).is_some());
+        assert_eq!(vocabulary_problem("country", "Germany", none), None);
+        assert_eq!(
+            vocabulary_problem("country", "Atlantis", |v| v == "Atlantis"),
+            None
+        );
         assert!(text_problem("city", "a\u{0}b").is_some());
     }
 }

@@ -105,8 +105,7 @@ pub async fn process(context: Arc<Context>, job: Job) -> RowWork {
         };
     }
     let (client, tally) = context.client.tallied();
-    let mut wrote = false;
-    let outcome = run_row(&context, &client, &job.input, &mut result, &mut wrote).await;
+    let outcome = run_row(&context, &client, &job.input, &mut result).await;
     result.attempts = tally.attempts();
     result.http_status = tally.last_status();
     match outcome {
@@ -116,7 +115,7 @@ pub async fn process(context: Arc<Context>, job: Job) -> RowWork {
             pending,
         },
         Err(err) => {
-            fail(&mut result, &tally, &err, wrote);
+            fail(&mut result, &tally, &err);
             RowWork {
                 result,
                 plan: None,
@@ -126,9 +125,10 @@ pub async fn process(context: Arc<Context>, job: Job) -> RowWork {
     }
 }
 
-fn fail(result: &mut RowResult, tally: &Tally, err: &ApiError, wrote: bool) {
+fn fail(result: &mut RowResult, tally: &Tally, err: &ApiError) {
+    // A row stopped before it sent any write changed nothing: not attempted.
     result.outcome = match err {
-        ApiError::Stopped(_) if !wrote => Outcome::NotAttempted,
+        ApiError::Stopped(_) if tally.writes_sent() == 0 => Outcome::NotAttempted,
         _ => Outcome::Failed,
     };
     result.http_status = err.status().or(tally.last_status());
@@ -141,7 +141,6 @@ async fn run_row(
     client: &Client,
     input: &RowInput,
     result: &mut RowResult,
-    wrote: &mut bool,
 ) -> Result<(RowPlan, Vec<Pending>), ApiError> {
     let lookups = &context.lookups;
     let (found, holder) = lookups.find(client, input).await?;
@@ -183,7 +182,6 @@ async fn run_row(
     }
     let user_id = match &plan.action {
         Action::Create(body) => {
-            *wrote = true;
             let created = client.create_user(body).await?;
             result.outcome = Outcome::Created;
             result.user_id = created.user.id.clone();
@@ -195,11 +193,9 @@ async fn run_row(
             reset_password,
         } => {
             if let Some(body) = body {
-                *wrote = true;
                 client.update_user(user_id, body).await?;
             }
             if let Some(options) = reset_password {
-                *wrote = true;
                 client.set_password(user_id, options).await?;
             }
             result.outcome = Outcome::Updated;

@@ -125,6 +125,9 @@ pub(crate) async fn gate(
 }
 
 fn authorized(shared: &Shared, request: &Request) -> bool {
+    if shared.revoked.load(Ordering::SeqCst) {
+        return false;
+    }
     let scheme = shared.config.auth_scheme;
     let expected = shared.config.api_key.expose_secret().as_bytes();
     request

@@ -196,6 +196,8 @@ pub(crate) struct Shared {
     window: Mutex<faults::RateWindow>,
     counters: Counters,
     dirty: AtomicBool,
+    /// The key was revoked: every request is refused with 401 from now on.
+    revoked: AtomicBool,
 }
 
 /// A JSON error body: `{"status": N, "message": "..."}`.
@@ -238,6 +240,12 @@ impl SandboxHandle {
             failed: get(&c.failed),
             dropped: get(&c.dropped),
         }
+    }
+
+    /// Revokes the API key mid-run, as an administrator might: every later
+    /// request is answered 401.
+    pub fn revoke_key(&self) {
+        self.shared.revoked.store(true, Ordering::SeqCst);
     }
 
     /// Stops serving, waits for requests in flight, and saves the state file.
@@ -318,6 +326,7 @@ pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError>
         window: Mutex::new(faults::RateWindow::default()),
         counters: Counters::default(),
         dirty: AtomicBool::new(false),
+        revoked: AtomicBool::new(false),
         config,
     });
     let app = Router::new()

@@ -142,6 +142,9 @@ pub struct Tenant {
     disabled_by_default: bool,
     /// Users get server-managed fields.
     server_fields: bool,
+    /// Country and userType values some user holds (or held): the tenant
+    /// accepts them whatever the built-in lists say.
+    held_values: std::collections::HashSet<(String, String)>,
     /// User ids in order, built on first need after a change, so paging a
     /// large tenant does not walk it from the start for every page.
     user_order: std::sync::OnceLock<Vec<String>>,
@@ -238,6 +241,7 @@ impl Tenant {
                     .or_default()
                     .insert(user.id.clone());
             }
+            tenant.hold_values(&user.fields);
             tenant.users.insert(user.id.clone(), user);
         }
         Ok(tenant)
@@ -472,6 +476,36 @@ impl Tenant {
 
     // ---- writing ----
 
+    fn hold_values(&mut self, fields: &UserFields) {
+        for (name, value) in [
+            ("country", &fields.country),
+            ("userType", &fields.user_type),
+        ] {
+            if let Some(value) = value {
+                self.held_values.insert((name.to_string(), value.clone()));
+            }
+        }
+    }
+
+    /// Refuses a country or userType that is neither ours nor held already.
+    fn check_vocabulary(&self, fields: &UserFields) -> Result<(), Rejection> {
+        for (name, value) in [
+            ("country", &fields.country),
+            ("userType", &fields.user_type),
+        ] {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                let held = |v: &str| {
+                    self.held_values
+                        .contains(&(name.to_string(), v.to_string()))
+                };
+                if let Some(problem) = crate::model::rules::vocabulary_problem(name, value, held) {
+                    return Err(Rejection::bad_request(format!("{name}: {problem}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn check_username_free(&self, username: &str, except: Option<&str>) -> Result<(), Rejection> {
         match self.by_username.get(&key(username)) {
             Some(id) if Some(id.as_str()) != except => Err(Rejection::conflict(format!(
@@ -513,6 +547,7 @@ impl Tenant {
     ) -> Result<User, Rejection> {
         let username = fields.username.clone().unwrap_or_default();
         self.check_username_free(&username, None)?;
+        self.check_vocabulary(&fields)?;
         let id = self.fresh_id();
         let mut state = PasswordState::default();
         Self::apply_password(&mut state, password);
@@ -531,6 +566,7 @@ impl Tenant {
         };
         let public = stored.public();
         self.by_username.insert(key(&username), id.clone());
+        self.hold_values(&stored.fields);
         self.users.insert(id, stored);
         self.user_order = Default::default();
         Ok(public)
@@ -546,6 +582,8 @@ impl Tenant {
         let old_username = self.user(id)?.fields.username.clone().unwrap_or_default();
         let new_username = fields.username.clone().unwrap_or_default();
         self.check_username_free(&new_username, Some(id))?;
+        self.check_vocabulary(&fields)?;
+        self.hold_values(&fields);
         let mut fields = fields;
         fields.is_enabled.get_or_insert(!self.disabled_by_default);
         let user = self
@@ -771,6 +809,42 @@ mod tests {
             .create_user(fields("ANA"), &PasswordOptions::default())
             .unwrap_err();
         assert_eq!(err.status, 409);
+    }
+
+    #[test]
+    fn countries_and_user_types_are_ours_or_already_held() {
+        let mut tenant = Tenant::from_file(
+            serde_json::from_value(serde_json::json!({"users": [
+                {"username": "old", "email": "old@example.com", "country": "Kosovo", "userType": "helpdesk"}
+            ]}))
+            .unwrap(),
+            1,
+        )
+        .unwrap();
+        let with = |country: &str, user_type: &str| UserFields {
+            country: Some(country.to_string()),
+            user_type: Some(user_type.to_string()),
+            ..fields(&format!("u-{country}-{user_type}"))
+        };
+        let none = PasswordOptions::default();
+        assert_eq!(
+            tenant
+                .create_user(with("DE", "user"), &none)
+                .unwrap_err()
+                .status,
+            400
+        );
+        assert_eq!(
+            tenant
+                .create_user(with("Germany", "root"), &none)
+                .unwrap_err()
+                .status,
+            400
+        );
+        tenant.create_user(with("Germany", "admin"), &none).unwrap();
+        tenant
+            .create_user(with("Kosovo", "helpdesk"), &none)
+            .unwrap();
     }
 
     #[test]
