@@ -22,7 +22,7 @@ use url::Url;
 use super::error::ApiError;
 use super::wire;
 use crate::limiter::retry::{is_retryable_status, parse_retry_after};
-use crate::limiter::{RetryPolicy, Throttle};
+use crate::limiter::{InFlight, RetryPolicy, Throttle};
 use crate::model::AuthScheme;
 
 /// Whether update bodies carry back fields the tenant sent that the
@@ -39,6 +39,12 @@ pub enum UnknownFieldPolicy {
     Never,
 }
 
+/// The most requests in flight by default: enough for 1,000 requests per
+/// second at 500 ms of latency, with the throttle's margin.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+/// The longest Retry-After honoured by default.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(300);
+
 /// 403s in a row (with no success between) after which a 403 stops the run.
 pub const FORBIDDEN_IN_A_ROW: u32 = 5;
 
@@ -52,7 +58,10 @@ pub struct ClientSettings {
     /// Requests per second across the whole run.
     pub rate: f64,
     /// Requests in flight at once.
-    pub concurrency: usize,
+    pub in_flight: InFlight,
+    /// The longest pause a server's Retry-After may impose before the run
+    /// stops instead of waiting.
+    pub max_wait: Duration,
     pub retry: RetryPolicy,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
@@ -71,7 +80,10 @@ impl ClientSettings {
             api_key,
             auth_scheme: AuthScheme::default(),
             rate: 10.0,
-            concurrency: 8,
+            in_flight: InFlight::Adaptive {
+                max: DEFAULT_MAX_IN_FLIGHT,
+            },
+            max_wait: DEFAULT_MAX_WAIT,
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
@@ -218,6 +230,7 @@ struct Inner {
     stats: ApiStats,
     page_size: u32,
     page_base: u64,
+    max_wait: Duration,
     unknown_fields: UnknownFieldPolicy,
     /// Learned in `Auto`: the tenant refuses fields beyond the reference.
     omit_unknown_fields: std::sync::atomic::AtomicBool,
@@ -231,6 +244,8 @@ struct Inner {
 pub struct Client {
     inner: Arc<Inner>,
     tally: Option<Arc<Tally>>,
+    /// Withdraws this clone's requests that have not been sent yet.
+    cut: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl std::fmt::Debug for Client {
@@ -245,7 +260,7 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client with its own throttle.
     pub fn new(settings: &ClientSettings) -> Result<Self, ClientBuildError> {
-        let throttle = Throttle::new(settings.rate, settings.concurrency);
+        let throttle = Throttle::new(settings.rate, settings.in_flight);
         Self::with_throttle(settings, throttle)
     }
 
@@ -269,7 +284,7 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
-            .pool_max_idle_per_host(settings.concurrency.max(1) * 2);
+            .pool_max_idle_per_host(settings.in_flight.max().min(256));
         if is_loopback(&settings.base_url) {
             builder = builder.no_proxy();
         }
@@ -291,11 +306,13 @@ impl Client {
                 stats: ApiStats::default(),
                 page_size: settings.page_size.max(1),
                 page_base: settings.page_base,
+                max_wait: settings.max_wait,
                 unknown_fields: settings.unknown_fields,
                 omit_unknown_fields: Default::default(),
                 fatal: Default::default(),
             }),
             tally: None,
+            cut: None,
         })
     }
 
@@ -305,8 +322,28 @@ impl Client {
         let client = Client {
             inner: self.inner.clone(),
             tally: Some(tally.clone()),
+            cut: self.cut.clone(),
         };
         (client, tally)
+    }
+
+    /// A clone whose requests not yet sent are withdrawn once `cut` is
+    /// cancelled (a row the first interrupt reaches before it wrote).
+    pub fn with_cut(&self, cut: tokio_util::sync::CancellationToken) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            tally: self.tally.clone(),
+            cut: Some(cut),
+        }
+    }
+
+    /// The same client without a cut: for work that must finish once begun.
+    pub fn uncut(&self) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            tally: self.tally.clone(),
+            cut: None,
+        }
     }
 
     pub fn stats(&self) -> StatsSnapshot {
@@ -400,7 +437,7 @@ impl Client {
         loop {
             let permit = inner
                 .throttle
-                .acquire()
+                .acquire(self.cut.as_ref())
                 .await
                 .map_err(|stopped| ApiError::Stopped(stopped.0))?;
             attempts += 1;
@@ -417,6 +454,9 @@ impl Client {
             let sent_at = std::time::Instant::now();
             let result = self.send_once(call, url.clone()).await;
             let elapsed = sent_at.elapsed();
+            if let Ok((status, _, _)) = &result {
+                inner.throttle.on_answer(elapsed, status.is_success());
+            }
 
             let (status, headers, body) = match result {
                 Ok(answer) => answer,
@@ -446,7 +486,6 @@ impl Client {
             // The slot is held until the pool has heard of this answer (a stop
             // or a pause), so no waiting request slips out in between.
             if status.is_success() {
-                inner.throttle.on_success();
                 inner.stats.successes.fetch_add(1, Ordering::Relaxed);
                 inner.stats.forbidden_in_a_row.store(0, Ordering::Relaxed);
                 drop(permit);
@@ -501,11 +540,28 @@ impl Client {
                 .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, SystemTime::now()));
+            if let Some(asked) = retry_after.filter(|wait| *wait > inner.max_wait)
+                && matches!(code, 429 | 503)
+            {
+                // Waiting that long is not pacing: stop the run, as an interrupt would.
+                let error = ApiError::WaitTooLong {
+                    status: code,
+                    asked_seconds: asked.as_secs(),
+                    max_seconds: inner.max_wait.as_secs(),
+                };
+                self.stop_run(&error);
+                drop(permit);
+                return Err(error);
+            }
             if code == 429 {
                 inner.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                inner.throttle.on_throttled(retry_after);
+                inner.throttle.on_throttled(retry_after, true);
             } else if code >= 500 {
                 inner.stats.server_errors.fetch_add(1, Ordering::Relaxed);
+                if code == 503 && retry_after.is_some() {
+                    // The server said when it can take more: nobody asks before then.
+                    inner.throttle.on_throttled(retry_after, false);
+                }
             }
             drop(permit);
             let gateway_may_have_acted = matches!(code, 502 | 504) && !call.replay_if_maybe_sent;
@@ -513,13 +569,9 @@ impl Client {
                 && !gateway_may_have_acted
                 && inner.retry.allows_another(attempts)
             {
-                if code != 429 {
-                    // A 429 already paused the pool; other codes back off alone.
-                    let wait = inner
-                        .retry
-                        .backoff(attempts)
-                        .max(retry_after.unwrap_or_default());
-                    tokio::time::sleep(wait).await;
+                if retry_after.is_none() && code != 429 {
+                    // A Retry-After paused the pool already; others back off alone.
+                    tokio::time::sleep(inner.retry.backoff(attempts)).await;
                 }
                 continue;
             }

@@ -144,8 +144,9 @@ impl Client {
         let encoded = encode(body)?;
         let retry = self.retry_policy();
         let mut ambiguous_attempts = 0u32;
+        let mut client = self.clone();
         loop {
-            let result = self
+            let result = client
                 .execute(&Call {
                     method: Method::POST,
                     path: &["users"],
@@ -154,9 +155,13 @@ impl Client {
                     replay_if_maybe_sent: false,
                 })
                 .await;
+            if !matches!(result, Err(ApiError::Stopped(_))) {
+                // Sent: settling it (lookups, retries) is not withdrawn by an interrupt.
+                client = client.uncut();
+            }
             match result {
                 Ok(reply) => {
-                    let user = self.created_user(&username, &reply.body).await?;
+                    let user = client.created_user(&username, &reply.body).await?;
                     return Ok(Created {
                         user,
                         confirmed_by_lookup: false,
@@ -165,8 +170,9 @@ impl Client {
                 Err(err) if err.is_ambiguous() || (err.is_conflict() && ambiguous_attempts > 0) => {
                     ambiguous_attempts += 1;
                     tracing::debug!(%username, "create outcome unknown ({err}); looking the user up");
-                    if let Some(user) = self.find_user_by_username(&username).await? {
-                        self.raw_stats()
+                    if let Some(user) = client.find_user_by_username(&username).await? {
+                        client
+                            .raw_stats()
                             .ambiguous_recovered
                             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         return Ok(Created {

@@ -41,6 +41,15 @@ pub enum ApiError {
     /// A 2xx answer we could not read.
     #[error("unexpected response from {endpoint}: {message}")]
     Decode { endpoint: String, message: String },
+    /// The server asked for a pause longer than `--max-wait`.
+    #[error(
+        "the tenant asked us to wait {asked_seconds} s (HTTP {status} with Retry-After), more than --max-wait {max_seconds} s; the run stopped"
+    )]
+    WaitTooLong {
+        status: u16,
+        asked_seconds: u64,
+        max_seconds: u64,
+    },
     /// A listing ended with fewer records than the server's own total.
     #[error("{0}")]
     Incomplete(String),
@@ -57,6 +66,7 @@ impl ApiError {
             | ApiError::Unauthorized { status, .. }
             | ApiError::Redirect { status, .. } => Some(*status),
             ApiError::Forbidden { .. } => Some(403),
+            ApiError::WaitTooLong { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -67,6 +77,7 @@ impl ApiError {
             ApiError::Status { attempts, .. } | ApiError::Transport { attempts, .. } => *attempts,
             ApiError::Unauthorized { .. }
             | ApiError::Forbidden { .. }
+            | ApiError::WaitTooLong { .. }
             | ApiError::Redirect { .. }
             | ApiError::Decode { .. }
             | ApiError::Incomplete(_) => 1,
@@ -105,7 +116,9 @@ impl ApiError {
     pub fn is_fatal(&self) -> bool {
         matches!(
             self,
-            ApiError::Unauthorized { .. } | ApiError::Redirect { .. }
+            ApiError::Unauthorized { .. }
+                | ApiError::Redirect { .. }
+                | ApiError::WaitTooLong { .. }
         )
     }
 }

@@ -16,8 +16,11 @@ use url::Url;
 use super::GlobalArgs;
 use crate::api::ClientSettings;
 use crate::api::client::{ClientBuildError, check_url_is_safe};
-use crate::limiter::RetryPolicy;
+use crate::limiter::{InFlight, RetryPolicy};
 use crate::model::AuthScheme;
+
+/// The most requests sebulk will ever keep in flight.
+const MAX_IN_FLIGHT: usize = 4096;
 
 /// The API root below a tenant's host.
 pub const API_PATH: &str = "/api/user/restapi";
@@ -50,7 +53,9 @@ impl Target {
 #[derive(Debug, Clone)]
 pub struct Pacing {
     pub rate: f64,
-    pub concurrency: usize,
+    pub in_flight: InFlight,
+    /// The longest Retry-After honoured before the run stops.
+    pub max_wait: Duration,
     pub retry: RetryPolicy,
     pub timeout: Duration,
     pub page_size: u32,
@@ -81,7 +86,8 @@ impl Config {
         let mut settings = ClientSettings::new(base_url, api_key);
         settings.auth_scheme = self.auth_scheme;
         settings.rate = self.pacing.rate;
-        settings.concurrency = self.pacing.concurrency;
+        settings.in_flight = self.pacing.in_flight;
+        settings.max_wait = self.pacing.max_wait;
         settings.retry = self.pacing.retry;
         settings.request_timeout = self.pacing.timeout;
         settings.page_size = self.pacing.page_size;
@@ -144,6 +150,8 @@ pub struct Profile {
     pub auth_scheme: Option<AuthScheme>,
     pub rate: Option<f64>,
     pub concurrency: Option<usize>,
+    pub max_concurrency: Option<usize>,
+    pub max_wait: Option<f64>,
     pub max_retries: Option<u32>,
     pub timeout: Option<f64>,
     pub page_size: Option<u32>,
@@ -311,12 +319,24 @@ pub fn read_key_file(path: &Path) -> Result<SecretString, ConfigError> {
     Ok(SecretString::from(key))
 }
 
-fn positive(name: &str, value: f64) -> Result<f64, ConfigError> {
-    if value.is_finite() && value > 0.0 {
+/// A number of seconds or a rate within `(0, max]`, or a usage error.
+fn in_range(name: &str, value: f64, max: f64) -> Result<f64, ConfigError> {
+    if value.is_finite() && value > 0.0 && value <= max {
         Ok(value)
     } else {
         Err(ConfigError::BadValue(format!(
-            "--{name} must be a positive number, not {value}"
+            "--{name} must be a number above 0 and at most {max}, not {value}"
+        )))
+    }
+}
+
+/// A count within `1..=max`, or a usage error.
+fn count_in_range(name: &str, value: usize, max: usize) -> Result<usize, ConfigError> {
+    if (1..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::BadValue(format!(
+            "--{name} must be between 1 and {max}, not {value}"
         )))
     }
 }
@@ -379,14 +399,32 @@ pub fn resolve(
 ) -> Result<Config, ConfigError> {
     let profile = load_profile(args)?;
     let auth_scheme = args.auth_scheme.or(profile.auth_scheme).unwrap_or_default();
-    let rate = positive("rate", args.rate.or(profile.rate).unwrap_or(10.0))?;
-    let concurrency = args.concurrency.or(profile.concurrency).unwrap_or(8);
-    if concurrency == 0 || concurrency > 256 {
-        return Err(ConfigError::BadValue(
-            "--concurrency must be between 1 and 256".to_string(),
-        ));
-    }
-    let timeout = positive("timeout", args.timeout.or(profile.timeout).unwrap_or(30.0))?;
+    let rate = in_range(
+        "rate",
+        args.rate.or(profile.rate).unwrap_or(10.0),
+        100_000.0,
+    )?;
+    let max_in_flight = count_in_range(
+        "max-concurrency",
+        args.max_concurrency
+            .or(profile.max_concurrency)
+            .unwrap_or(crate::api::DEFAULT_MAX_IN_FLIGHT),
+        MAX_IN_FLIGHT,
+    )?;
+    let in_flight = match args.concurrency.or(profile.concurrency) {
+        Some(n) => InFlight::Fixed(count_in_range("concurrency", n, MAX_IN_FLIGHT)?),
+        None => InFlight::Adaptive { max: max_in_flight },
+    };
+    let timeout = in_range(
+        "timeout",
+        args.timeout.or(profile.timeout).unwrap_or(30.0),
+        3600.0,
+    )?;
+    let max_wait = match args.max_wait.or(profile.max_wait) {
+        Some(0.0) => 0.0,
+        Some(seconds) => in_range("max-wait", seconds, 86_400.0)?,
+        None => crate::api::DEFAULT_MAX_WAIT.as_secs_f64(),
+    };
     let page_size = args.page_size.or(profile.page_size).unwrap_or(100);
     if page_size == 0 {
         return Err(ConfigError::BadValue(
@@ -444,7 +482,8 @@ pub fn resolve(
         auth_scheme,
         pacing: Pacing {
             rate,
-            concurrency,
+            in_flight,
+            max_wait: Duration::from_secs_f64(max_wait),
             retry,
             timeout: Duration::from_secs_f64(timeout),
             page_size,
@@ -603,9 +642,20 @@ mod tests {
         };
         let env = |_: &str| Some("k".to_string());
         let config = resolve(&a, &env).unwrap();
-        assert_eq!((config.pacing.rate, config.pacing.concurrency), (7.0, 2));
+        assert_eq!(
+            (config.pacing.rate, config.pacing.in_flight),
+            (7.0, InFlight::Fixed(2))
+        );
         assert_eq!(config.pacing.page_size, 100);
         a.rate = Some(0.0);
         assert!(resolve(&a, &env).is_err());
+        a.rate = None;
+        a.timeout = Some(1e300);
+        assert!(matches!(resolve(&a, &env), Err(ConfigError::BadValue(_))));
+        a.timeout = Some(f64::NAN);
+        assert!(matches!(resolve(&a, &env), Err(ConfigError::BadValue(_))));
+        a.timeout = None;
+        a.max_wait = Some(-1.0);
+        assert!(matches!(resolve(&a, &env), Err(ConfigError::BadValue(_))));
     }
 }

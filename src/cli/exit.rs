@@ -23,6 +23,7 @@ pub fn code_for(completion: Completion) -> i32 {
 pub fn classify(error: &CommandError) -> (i32, Option<&'static str>) {
     match error {
         CommandError::Interrupted => (INTERRUPTED, None),
+        CommandError::Config(ConfigError::BadValue(_)) => (USAGE, None),
         CommandError::Config(ConfigError::NoKey) => (
             FATAL,
             Some(
@@ -32,6 +33,12 @@ pub fn classify(error: &CommandError) -> (i32, Option<&'static str>) {
         CommandError::Config(ConfigError::NoTenant) => (
             FATAL,
             Some("try `sebulk --sandbox check` to see sebulk work against the built-in sandbox"),
+        ),
+        CommandError::Api(ApiError::WaitTooLong { .. }) => (
+            FATAL,
+            Some(
+                "rows not done are recorded as not_attempted; run again later with --resume RESULTS, or raise --max-wait",
+            ),
         ),
         CommandError::Api(ApiError::Unauthorized { .. }) => (
             FATAL,

@@ -104,7 +104,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "SEBULK_RATE", help_heading = "Pacing")]
     pub rate: Option<f64>,
 
-    /// Requests in flight at once [default: 8]
+    /// Requests in flight at once, fixed [default: adapts to rate × latency]
     #[arg(
         long,
         global = true,
@@ -112,6 +112,14 @@ pub struct GlobalArgs {
         help_heading = "Pacing"
     )]
     pub concurrency: Option<usize>,
+
+    /// The most requests in flight when concurrency adapts [default: 1024]
+    #[arg(long, global = true, help_heading = "Pacing")]
+    pub max_concurrency: Option<usize>,
+
+    /// The longest Retry-After to wait, in seconds; a longer one stops the run [default: 300]
+    #[arg(long, global = true, value_name = "SECONDS", help_heading = "Pacing")]
+    pub max_wait: Option<f64>,
 
     /// Retries of a failed request (429, 502-504, network) [default: 5]
     #[arg(long, global = true, help_heading = "Pacing")]

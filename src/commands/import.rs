@@ -61,7 +61,6 @@ pub async fn import(
         resume: args.resume.clone(),
         dry_run: false,
         progress: config.output.progress,
-        concurrency: config.pacing.concurrency,
     };
     execute(config, &options, args.summary_json.as_deref()).await
 }
@@ -89,7 +88,6 @@ async fn run_plan(
         resume: None,
         dry_run: true,
         progress: config.output.progress,
-        concurrency: config.pacing.concurrency,
     };
     execute(config, &options, args.summary_json.as_deref()).await
 }

@@ -1,28 +1,37 @@
 //! The one gate every API request passes: a bounded number in flight, a
 //! shared requests-per-second budget, a pool-wide pause after a 429, and a
-//! run-wide stop after an authentication failure.
+//! run-wide stop after a fatal error.
 //!
-//! Invariants: no request starts while the pool is paused or stopped; the
-//! pacing never exceeds the configured rate (minus a small headroom, see
-//! [`PACING_HEADROOM`]); after a 429 the rate drops multiplicatively and
-//! recovers slowly towards the configured rate, so a too-high `--rate`
-//! converges on what the server allows.
+//! Invariants:
+//! - one token stream: grants are handed out one at a time, in arrival
+//!   order, by whichever request is at the head of a FIFO gate; a rate
+//!   change alters when the next grant falls due, never adds capacity;
+//! - never more than `floor(rate)` grants in any window of one second (plus
+//!   [`PACING_HEADROOM`]), counting grants made before a rate change against
+//!   the rate after it;
+//! - no request starts while the pool is paused or stopped, and a request
+//!   whose row was cut (first interrupt) never starts;
+//! - after a 429 the rate drops multiplicatively and recovers slowly towards
+//!   the configured rate, so a too-high `--rate` converges on what the
+//!   server allows;
+//! - by default the number in flight follows rate × latency, so the rate,
+//!   not the pool, is the bound whatever the tenant's latency.
 
 pub mod retry;
 
-use std::num::NonZeroU32;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use retry::RetryPolicy;
 
-/// Requests are spaced this much wider than `1/rate`, so jitter between our
-/// clock and the server's never lets one window count more than `rate`.
+/// Windows are this much wider than a second, so jitter between our clock
+/// and the server's never lets one of its windows count more than `rate`.
 pub const PACING_HEADROOM: f64 = 0.02;
 /// Multiplicative decrease applied to the rate on a 429.
 const DECREASE_FACTOR: f64 = 0.75;
@@ -36,59 +45,154 @@ const EPISODE: Duration = Duration::from_secs(1);
 const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
 /// The rate never adapts below this share of the configured rate.
 const FLOOR_SHARE: f64 = 0.05;
+/// Requests in flight before the first answer tells the latency.
+const INITIAL_SLOTS: usize = 8;
+/// In flight per (rate × latency): room for latency that varies.
+const SLOT_MARGIN: f64 = 2.0;
+/// Weight of a new latency sample in the running average.
+const LATENCY_WEIGHT: f64 = 0.2;
 
 /// Why a request may not start.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct Stopped(pub String);
 
+/// How many requests may be in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InFlight {
+    /// Exactly this many (`--concurrency N`).
+    Fixed(usize),
+    /// Rate × observed latency × a margin, up to this many (the default).
+    Adaptive { max: usize },
+}
+
+impl InFlight {
+    /// The most requests that can ever be in flight.
+    pub fn max(self) -> usize {
+        match self {
+            InFlight::Fixed(n) | InFlight::Adaptive { max: n } => n.max(1),
+        }
+    }
+}
+
 /// A shared gate for all requests of one run.
 #[derive(Debug)]
 pub struct Throttle {
-    in_flight: Semaphore,
-    concurrency: usize,
+    slots: Semaphore,
+    in_flight: InFlight,
+    /// Slots currently offered; the semaphore may still owe some back.
+    slot_limit: AtomicUsize,
+    slot_debt: AtomicUsize,
     max_rate: f64,
+    gate: tokio::sync::Mutex<()>,
     state: Mutex<RateState>,
     stop: CancellationToken,
     stop_reason: Mutex<Option<String>>,
+    counters: Counters,
 }
 
 #[derive(Debug)]
 struct RateState {
     rate: f64,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    /// The most recent grants, at most `floor(max_rate)` of them.
+    grants: VecDeque<Instant>,
+    /// When the next grant is due on an even spacing (catches up a late
+    /// wake-up instead of losing it; the window keeps it honest).
+    due: Option<Instant>,
     paused_until: Option<Instant>,
+    /// The server's own wait, when the pause came from a Retry-After.
+    pause_asked: Option<Duration>,
     last_decrease: Option<Instant>,
     last_change: Instant,
+    latency_ms: Option<f64>,
+}
+
+/// What the throttle saw, for the summary's "what bounded the run".
+#[derive(Debug, Default)]
+struct Counters {
+    grants: AtomicU64,
+    /// Requests that found every slot taken and had to wait for one.
+    slot_waits: AtomicU64,
+    /// Time the head of the queue spent waiting for the rate, in µs.
+    rate_wait_us: AtomicU64,
+}
+
+/// A copy of what the throttle saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PacingReport {
+    pub grants: u64,
+    pub slot_waits: u64,
+    /// Seconds the queue's head waited for the rate: the rate was the bound.
+    pub rate_wait_seconds: f64,
+    pub slots: usize,
+    pub in_flight: Option<InFlight>,
+    pub latency_ms: Option<f64>,
+}
+
+/// A pause the server asked for, as the UI shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pause {
+    pub remaining: Duration,
+    /// The server's Retry-After, when it gave one.
+    pub asked: Option<Duration>,
 }
 
 /// Held while a request is in flight.
 #[derive(Debug)]
 pub struct Permit<'a> {
-    _slot: SemaphorePermit<'a>,
+    throttle: &'a Throttle,
+    slot: Option<SemaphorePermit<'a>>,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            let owed = self.throttle.slot_debt.load(Ordering::Relaxed);
+            if owed > 0
+                && self
+                    .throttle
+                    .slot_debt
+                    .compare_exchange(owed, owed - 1, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                slot.forget();
+            }
+        }
+    }
 }
 
 impl Throttle {
-    /// A gate for `rate` requests per second with at most `concurrency` in flight.
-    pub fn new(rate: f64, concurrency: usize) -> Arc<Self> {
+    /// A gate for `rate` requests per second with `in_flight` requests at once.
+    pub fn new(rate: f64, in_flight: InFlight) -> Arc<Self> {
         let rate = if rate.is_finite() && rate > 0.0 {
             rate
         } else {
             1.0
         };
+        let slots = match in_flight {
+            InFlight::Fixed(n) => n.max(1),
+            InFlight::Adaptive { max } => INITIAL_SLOTS.min(max.max(1)),
+        };
         Arc::new(Throttle {
-            in_flight: Semaphore::new(concurrency.max(1)),
-            concurrency: concurrency.max(1),
+            slots: Semaphore::new(slots),
+            in_flight,
+            slot_limit: AtomicUsize::new(slots),
+            slot_debt: AtomicUsize::new(0),
             max_rate: rate,
+            gate: tokio::sync::Mutex::new(()),
             state: Mutex::new(RateState {
                 rate,
-                limiter: Arc::new(limiter_for(rate)),
+                grants: VecDeque::new(),
+                due: None,
                 paused_until: None,
+                pause_asked: None,
                 last_decrease: None,
                 last_change: Instant::now(),
+                latency_ms: None,
             }),
             stop: CancellationToken::new(),
             stop_reason: Mutex::new(None),
+            counters: Counters::default(),
         })
     }
 
@@ -100,64 +204,138 @@ impl Throttle {
     }
 
     /// Waits for a slot, the end of any pause, and a share of the rate.
-    pub async fn acquire(&self) -> Result<Permit<'_>, Stopped> {
-        let slot = tokio::select! {
-            slot = self.in_flight.acquire() => slot.map_err(|_| self.stopped())?,
+    /// `cut` withdraws this one request (its row was interrupted before it
+    /// sent anything); a stop withdraws every request.
+    pub async fn acquire(&self, cut: Option<&CancellationToken>) -> Result<Permit<'_>, Stopped> {
+        let never = CancellationToken::new();
+        let cut = cut.unwrap_or(&never);
+        let slot = match self.slots.try_acquire() {
+            Ok(slot) => slot,
+            Err(_) => {
+                self.counters.slot_waits.fetch_add(1, Ordering::Relaxed);
+                tokio::select! {
+                    biased;
+                    () = self.stop.cancelled() => return Err(self.stopped()),
+                    () = cut.cancelled() => return Err(cut_off()),
+                    slot = self.slots.acquire() => slot.map_err(|_| self.stopped())?,
+                }
+            }
+        };
+        let permit = Permit {
+            throttle: self,
+            slot: Some(slot),
+        };
+        let _head = tokio::select! {
+            biased;
             () = self.stop.cancelled() => return Err(self.stopped()),
+            () = cut.cancelled() => return Err(cut_off()),
+            head = self.gate.lock() => head,
         };
         loop {
-            let (pause, limiter) = {
-                let state = self.state();
-                (state.paused_until, state.limiter.clone())
-            };
-            if let Some(until) = pause.filter(|until| *until > Instant::now()) {
-                tokio::select! {
-                    () = tokio::time::sleep_until(until) => {}
-                    () = self.stop.cancelled() => return Err(self.stopped()),
+            let now = Instant::now();
+            let when = self.state().next_grant(now);
+            if when <= now {
+                if self.stop.is_cancelled() {
+                    return Err(self.stopped());
                 }
-                continue;
+                if cut.is_cancelled() {
+                    return Err(cut_off());
+                }
+                self.state().record_grant(now, self.window_capacity());
+                self.counters.grants.fetch_add(1, Ordering::Relaxed);
+                return Ok(permit);
             }
+            let waited_from = Instant::now();
             tokio::select! {
-                _ = limiter.until_ready() => {}
+                biased;
                 () = self.stop.cancelled() => return Err(self.stopped()),
+                () = cut.cancelled() => return Err(cut_off()),
+                () = tokio::time::sleep_until(when) => {}
             }
-            // Both may have become ready together; a stop wins.
-            if self.stop.is_cancelled() {
-                return Err(self.stopped());
-            }
-            // A 429 may have paused the pool while we waited for the rate.
-            let paused = self
-                .state()
-                .paused_until
-                .is_some_and(|until| until > Instant::now());
-            if !paused {
-                return Ok(Permit { _slot: slot });
-            }
+            let waited = u64::try_from(waited_from.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.counters
+                .rate_wait_us
+                .fetch_add(waited, Ordering::Relaxed);
         }
     }
 
-    /// A 429 was met: pause the whole pool and lower the rate once per episode.
-    pub fn on_throttled(&self, retry_after: Option<Duration>) {
+    /// How many grants the window remembers: enough for the configured rate.
+    fn window_capacity(&self) -> usize {
+        (self.max_rate.floor() as usize).max(1)
+    }
+
+    /// A 429 (or 503 with Retry-After) was met: pause the whole pool for the
+    /// server's wait, and lower the rate once per episode (429 only).
+    pub fn on_throttled(&self, retry_after: Option<Duration>, lower_rate: bool) {
         let now = Instant::now();
-        let until = now + retry_after.unwrap_or(DEFAULT_PAUSE);
+        let pause = retry_after.unwrap_or(DEFAULT_PAUSE);
+        let until = now.checked_add(pause).unwrap_or(now + RECOVERY_INTERVAL);
         let mut state = self.state();
-        state.paused_until = Some(state.paused_until.map_or(until, |old| old.max(until)));
+        if state.paused_until.is_none_or(|old| until > old) {
+            state.paused_until = Some(until);
+            state.pause_asked = retry_after;
+        }
+        if !lower_rate {
+            return;
+        }
         let same_episode = state.last_decrease.is_some_and(|at| now - at < EPISODE);
         if !same_episode {
             let lowered = (state.rate * DECREASE_FACTOR).max(self.max_rate * FLOOR_SHARE);
-            set_rate(&mut state, lowered, now);
+            state.rate = lowered;
+            state.last_change = now;
             state.last_decrease = Some(now);
             tracing::debug!(rate = lowered, "rate lowered after 429");
         }
+        drop(state);
+        self.adapt_slots();
     }
 
-    /// A request succeeded: let the rate climb back if it has been quiet long enough.
-    pub fn on_success(&self) {
+    /// A request was answered (any status) after `latency` on the wire.
+    pub fn on_answer(&self, latency: Duration, success: bool) {
         let now = Instant::now();
-        let mut state = self.state();
-        if state.rate < self.max_rate && now - state.last_change >= RECOVERY_INTERVAL {
-            let raised = (state.rate + self.max_rate * RECOVERY_STEP).min(self.max_rate);
-            set_rate(&mut state, raised, now);
+        {
+            let mut state = self.state();
+            let sample = latency.as_secs_f64() * 1000.0;
+            state.latency_ms = Some(match state.latency_ms {
+                None => sample,
+                Some(avg) => avg + LATENCY_WEIGHT * (sample - avg),
+            });
+            if success && state.rate < self.max_rate && now - state.last_change >= RECOVERY_INTERVAL
+            {
+                state.rate = (state.rate + self.max_rate * RECOVERY_STEP).min(self.max_rate);
+                state.last_change = now;
+            }
+        }
+        self.adapt_slots();
+    }
+
+    /// Sets the slots to rate × latency × margin (adaptive mode only).
+    fn adapt_slots(&self) {
+        let InFlight::Adaptive { max } = self.in_flight else {
+            return;
+        };
+        let (rate, latency_ms) = {
+            let state = self.state();
+            (state.rate, state.latency_ms)
+        };
+        let Some(latency_ms) = latency_ms else {
+            return;
+        };
+        let wanted = (rate * latency_ms / 1000.0 * SLOT_MARGIN).ceil() as usize + 1;
+        let wanted = wanted.clamp(1, max.max(1));
+        let current = self.slot_limit.swap(wanted, Ordering::Relaxed);
+        if wanted > current {
+            let mut more = wanted - current;
+            // Pay back debt first: those slots were never taken away.
+            let owed = self.slot_debt.load(Ordering::Relaxed);
+            let forgiven = owed.min(more);
+            self.slot_debt.fetch_sub(forgiven, Ordering::Relaxed);
+            more -= forgiven;
+            self.slots.add_permits(more);
+        } else if wanted < current {
+            let fewer = current - wanted;
+            let taken = self.slots.forget_permits(fewer);
+            self.slot_debt.fetch_add(fewer - taken, Ordering::Relaxed);
         }
     }
 
@@ -189,9 +367,25 @@ impl Throttle {
         Stopped(reason.unwrap_or_else(|| "the run was stopped".to_string()))
     }
 
+    /// The pause in force, if the pool is waiting for the server.
+    pub fn pause(&self) -> Option<Pause> {
+        let state = self.state();
+        let until = state.paused_until?;
+        let remaining = until.checked_duration_since(Instant::now())?;
+        Some(Pause {
+            remaining,
+            asked: state.pause_asked,
+        })
+    }
+
     /// How many independent requests callers should keep under way.
     pub fn parallelism(&self) -> usize {
-        self.concurrency
+        self.slot_limit.load(Ordering::Relaxed).max(1)
+    }
+
+    /// The most requests that can ever be in flight.
+    pub fn max_in_flight(&self) -> usize {
+        self.in_flight.max()
     }
 
     /// The rate currently in force, in requests per second.
@@ -203,52 +397,82 @@ impl Throttle {
     pub fn max_rate(&self) -> f64 {
         self.max_rate
     }
+
+    /// What the throttle saw, for the summary.
+    pub fn report(&self) -> PacingReport {
+        PacingReport {
+            grants: self.counters.grants.load(Ordering::Relaxed),
+            slot_waits: self.counters.slot_waits.load(Ordering::Relaxed),
+            rate_wait_seconds: self.counters.rate_wait_us.load(Ordering::Relaxed) as f64 / 1e6,
+            slots: self.parallelism(),
+            in_flight: Some(self.in_flight),
+            latency_ms: self.state().latency_ms,
+        }
+    }
 }
 
-fn set_rate(state: &mut RateState, rate: f64, now: Instant) {
-    state.rate = rate;
-    state.limiter = Arc::new(limiter_for(rate));
-    state.last_change = now;
+fn cut_off() -> Stopped {
+    Stopped("interrupted before this request was sent".to_string())
 }
 
-/// Rates from which a burst of two paces better than a burst of one.
-const BURST_TWO_FROM: f64 = 40.0;
+impl RateState {
+    /// The grants allowed per window and the window, at the current rate:
+    /// `floor(rate)` per second (one per `1/rate` below one per second).
+    fn window(&self) -> (usize, Duration) {
+        let headroom = 1.0 + PACING_HEADROOM;
+        if self.rate >= 1.0 {
+            (
+                self.rate.floor() as usize,
+                Duration::from_secs_f64(headroom),
+            )
+        } else {
+            let seconds = (headroom / self.rate.max(1e-6)).min(86_400.0);
+            (1, Duration::from_secs_f64(seconds))
+        }
+    }
 
-/// A limiter that never lets more than `rate` requests into any one-second
-/// window, with [`PACING_HEADROOM`] to spare for clock jitter.
-///
-/// With a burst of one, every late timer wake-up is lost for good, which
-/// costs a few percent at high rates. With a burst of two a late grant is
-/// caught up, but N+1 grants then span only (N-1) periods, so the period
-/// must be `(1 + headroom) / (rate - 1)`: better from [`BURST_TWO_FROM`] up.
-fn limiter_for(rate: f64) -> DefaultDirectRateLimiter {
-    let (period, burst) = if rate >= BURST_TWO_FROM {
-        ((1.0 + PACING_HEADROOM) / (rate - 1.0), NonZeroU32::new(2))
-    } else {
-        (
-            (1.0 + PACING_HEADROOM) / rate.max(0.001),
-            NonZeroU32::new(1),
-        )
-    };
-    let quota = Quota::with_period(Duration::from_secs_f64(period).max(Duration::from_micros(1)))
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(burst.unwrap_or(NonZeroU32::MIN));
-    RateLimiter::direct(quota)
+    /// The earliest moment the next grant may go.
+    fn next_grant(&self, now: Instant) -> Instant {
+        let mut when = now;
+        if let Some(until) = self.paused_until {
+            when = when.max(until);
+        }
+        let (per_window, window) = self.window();
+        if self.grants.len() >= per_window
+            && let Some(nth) = self.grants.get(self.grants.len() - per_window)
+        {
+            when = when.max(*nth + window);
+        }
+        if let Some(due) = self.due {
+            when = when.max(due);
+        }
+        when
+    }
+
+    fn record_grant(&mut self, now: Instant, capacity: usize) {
+        let (per_window, window) = self.window();
+        let spacing = window.div_f64(per_window as f64);
+        // On an even spacing from when this grant was due, not from now, so
+        // a late timer is caught up; but never bank more than one spacing.
+        let base = match self.due {
+            Some(due) if now.saturating_duration_since(due) < spacing => due,
+            _ => now,
+        };
+        self.due = Some(base + spacing);
+        self.grants.push_back(now);
+        while self.grants.len() > capacity {
+            self.grants.pop_front();
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// No one-second window may see more than `rate` grants, at either burst size.
-    async fn check_window(rate: f64, grants: usize) {
-        let throttle = Throttle::new(rate, 4);
-        let mut times = Vec::with_capacity(grants);
-        for _ in 0..grants {
-            drop(throttle.acquire().await.unwrap());
-            times.push(std::time::Instant::now());
-        }
-        let n = rate as usize;
+    /// Never more than `floor(rate)` grants within one second.
+    fn assert_windows(times: &[std::time::Instant], rate: f64) {
+        let n = rate.floor() as usize;
         for window in times.windows(n + 1) {
             let span = window[n] - window[0];
             assert!(
@@ -257,44 +481,127 @@ mod tests {
                 n + 1
             );
         }
-        let total = times[grants - 1] - times[0];
-        let achieved = (grants - 1) as f64 / total.as_secs_f64();
-        assert!(achieved >= rate * 0.9, "rate {rate}: only {achieved:.1}/s");
+    }
+
+    async fn grants(throttle: &Throttle, count: usize) -> Vec<std::time::Instant> {
+        let mut times = Vec::with_capacity(count);
+        for _ in 0..count {
+            drop(throttle.acquire(None).await.unwrap());
+            times.push(std::time::Instant::now());
+        }
+        times
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn paces_at_the_rate_and_never_over_it() {
-        tokio::join!(check_window(10.0, 14), check_window(60.0, 75));
+        for rate in [10.0, 60.0] {
+            let throttle = Throttle::new(rate, InFlight::Fixed(4));
+            let count = (rate * 1.3) as usize;
+            let times = grants(&throttle, count).await;
+            assert_windows(&times, rate);
+            let total = times[count - 1] - times[0];
+            let achieved = (count - 1) as f64 / total.as_secs_f64();
+            assert!(achieved >= rate * 0.9, "rate {rate}: only {achieved:.1}/s");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lowered_rate_counts_the_grants_made_before_it() {
+        let throttle = Throttle::new(20.0, InFlight::Fixed(4));
+        let mut times = grants(&throttle, 10).await;
+        throttle.on_throttled(Some(Duration::ZERO), true);
+        assert_eq!(throttle.current_rate(), 15.0);
+        times.extend(grants(&throttle, 20).await);
+        // After the decrease no one-second window holds more than 20, and
+        // none that starts after it more than 15.
+        assert_windows(&times, 20.0);
+        let after: Vec<_> = times[10..].to_vec();
+        assert_windows(&after, 15.0);
     }
 
     #[tokio::test]
     async fn throttling_lowers_the_rate_once_per_episode() {
-        let throttle = Throttle::new(40.0, 4);
-        throttle.on_throttled(Some(Duration::ZERO));
-        throttle.on_throttled(Some(Duration::ZERO));
+        let throttle = Throttle::new(40.0, InFlight::Fixed(4));
+        throttle.on_throttled(Some(Duration::ZERO), true);
+        throttle.on_throttled(Some(Duration::ZERO), true);
         assert_eq!(throttle.current_rate(), 30.0);
+        throttle.on_throttled(Some(Duration::ZERO), false);
+        assert_eq!(
+            throttle.current_rate(),
+            30.0,
+            "a 503 pauses without lowering"
+        );
     }
 
     #[tokio::test]
-    async fn a_pause_holds_every_acquirer() {
-        let throttle = Throttle::new(1000.0, 4);
-        throttle.on_throttled(Some(Duration::from_millis(150)));
+    async fn a_pause_holds_every_acquirer_and_is_visible() {
+        let throttle = Throttle::new(1000.0, InFlight::Fixed(4));
+        throttle.on_throttled(Some(Duration::from_millis(150)), true);
+        let pause = throttle.pause().unwrap();
+        assert_eq!(pause.asked, Some(Duration::from_millis(150)));
         let started = std::time::Instant::now();
-        drop(throttle.acquire().await.unwrap());
+        drop(throttle.acquire(None).await.unwrap());
         assert!(started.elapsed() >= Duration::from_millis(140));
+        assert!(throttle.pause().is_none());
     }
 
     #[tokio::test]
-    async fn stop_releases_waiters_with_the_reason() {
-        let throttle = Throttle::new(1000.0, 1);
-        let held = throttle.acquire().await.unwrap();
+    async fn an_absurd_pause_does_not_overflow() {
+        let throttle = Throttle::new(10.0, InFlight::Fixed(1));
+        throttle.on_throttled(Some(Duration::from_secs(u64::MAX)), true);
+        assert!(throttle.pause().is_some());
+    }
+
+    #[tokio::test]
+    async fn stop_and_cut_release_waiters() {
+        let throttle = Throttle::new(1000.0, InFlight::Fixed(1));
+        let held = throttle.acquire(None).await.unwrap();
+        let cut = CancellationToken::new();
+        let cut_waiter = {
+            let (throttle, cut) = (throttle.clone(), cut.clone());
+            tokio::spawn(async move { throttle.acquire(Some(&cut)).await.map(|_| ()) })
+        };
         let waiter = {
             let throttle = throttle.clone();
-            tokio::spawn(async move { throttle.acquire().await.map(|_| ()) })
+            tokio::spawn(async move { throttle.acquire(None).await.map(|_| ()) })
         };
+        tokio::task::yield_now().await;
+        cut.cancel();
+        assert!(
+            cut_waiter
+                .await
+                .unwrap()
+                .unwrap_err()
+                .0
+                .contains("interrupted")
+        );
         throttle.stop("key refused");
-        let result = waiter.await.unwrap();
-        assert_eq!(result.unwrap_err().0, "key refused");
+        assert_eq!(waiter.await.unwrap().unwrap_err().0, "key refused");
         drop(held);
+    }
+
+    #[tokio::test]
+    async fn slots_follow_rate_times_latency() {
+        let throttle = Throttle::new(100.0, InFlight::Adaptive { max: 64 });
+        assert_eq!(throttle.parallelism(), INITIAL_SLOTS);
+        throttle.on_answer(Duration::from_millis(300), true);
+        // 100/s × 0.3 s × 2 + 1
+        assert_eq!(throttle.parallelism(), 61);
+        throttle.on_answer(Duration::from_secs(5), true);
+        assert_eq!(throttle.parallelism(), 64, "capped at the maximum");
+        let fixed = Throttle::new(100.0, InFlight::Fixed(3));
+        fixed.on_answer(Duration::from_millis(300), true);
+        assert_eq!(fixed.parallelism(), 3);
+        // Shrinking takes slots back, even those in use when it shrank.
+        let small = Throttle::new(10.0, InFlight::Adaptive { max: 64 });
+        let held: Vec<_> = futures::future::join_all((0..8).map(|_| small.acquire(None)))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        small.on_answer(Duration::from_millis(10), true);
+        assert_eq!(small.parallelism(), 2);
+        drop(held);
+        assert_eq!(small.slots.available_permits(), 2);
     }
 }

@@ -53,21 +53,36 @@ pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
 }
 
+/// The longest wait a Retry-After is read as: anything longer is the same
+/// "too long" (and can never overflow a clock).
+pub const RETRY_AFTER_CEILING: Duration = Duration::from_secs(365 * 86_400);
+
 /// The wait a `Retry-After` header value asks for: delta-seconds or an
-/// HTTP-date, measured from `now`. A date in the past means "now".
+/// HTTP-date, measured from `now`. A date in the past means "now"; any
+/// wait is read as at most [`RETRY_AFTER_CEILING`].
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+        return Some(Duration::from_secs(seconds).min(RETRY_AFTER_CEILING));
+    }
+    if value.chars().all(|c| c.is_ascii_digit()) && !value.is_empty() {
+        // More digits than a u64 holds.
+        return Some(RETRY_AFTER_CEILING);
     }
     if let Ok(seconds) = value.parse::<f64>()
         && seconds.is_finite()
         && seconds >= 0.0
     {
-        return Some(Duration::from_secs_f64(seconds.min(86_400.0)));
+        return Some(Duration::from_secs_f64(
+            seconds.min(RETRY_AFTER_CEILING.as_secs_f64()),
+        ));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(RETRY_AFTER_CEILING),
+    )
 }
 
 #[cfg(test)]
@@ -84,6 +99,15 @@ mod tests {
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(7));
         assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now),
+            Some(RETRY_AFTER_CEILING)
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(RETRY_AFTER_CEILING)
+        );
+        assert_eq!(parse_retry_after("1e300", now), Some(RETRY_AFTER_CEILING));
     }
 
     #[test]

@@ -50,7 +50,6 @@ pub struct ImportOptions {
     pub resume: Option<PathBuf>,
     pub dry_run: bool,
     pub progress: bool,
-    pub concurrency: usize,
 }
 
 /// What a run did, for the screen and `--summary-json`.
@@ -240,7 +239,10 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
         })
     };
     let in_flight: InFlight = Arc::default();
-    let workers = options.concurrency.max(1) * 4;
+    // Enough rows under way to keep every slot busy; the throttle bounds
+    // what is actually in flight, and rows waiting for it are cut at once
+    // by an interrupt.
+    let workers = (client.throttle().max_in_flight() * 2).clamp(8, 4096);
     let mut work = tokio_stream_from(jobs_rx)
         .map(|job: Job| {
             let context = context.clone();

@@ -104,7 +104,11 @@ pub async fn process(context: Arc<Context>, job: Job) -> RowWork {
             pending: Vec::new(),
         };
     }
-    let (client, tally) = context.client.tallied();
+    // Until the row writes, an interrupt withdraws its requests not yet sent.
+    let (client, tally) = context
+        .client
+        .with_cut(context.stop_starting.clone())
+        .tallied();
     let outcome = run_row(&context, &client, &job.input, &mut result).await;
     result.attempts = tally.attempts();
     result.http_status = tally.last_status();
@@ -192,8 +196,11 @@ async fn run_row(
             body,
             reset_password,
         } => {
+            let mut client = client.clone();
             if let Some(body) = body {
                 client.update_user(user_id, body).await?;
+                // Written: the rest of the row finishes whatever happens.
+                client = client.uncut();
             }
             if let Some(options) = reset_password {
                 client.set_password(user_id, options).await?;

@@ -43,7 +43,7 @@ async fn retry_after_is_waited_for() {
     let sandbox = start(faults(|f| f.rate_limit = Some(2))).await;
     let mut settings = settings(&sandbox);
     settings.rate = 1000.0;
-    settings.concurrency = 1;
+    settings.in_flight = sebulk::limiter::InFlight::Fixed(1);
     let api = Client::new(&settings).unwrap();
     let started = Instant::now();
     for _ in 0..3 {
@@ -145,7 +145,7 @@ async fn a_refused_key_stops_the_whole_run_at_once() {
     let sandbox = start(crate::support::config()).await;
     let mut settings = settings(&sandbox);
     settings.api_key = SecretString::from("wrong-key");
-    settings.concurrency = 4;
+    settings.in_flight = sebulk::limiter::InFlight::Fixed(4);
     let api = Client::new(&settings).unwrap();
     let calls = (0..50).map(|_| {
         let api = api.clone();

@@ -233,7 +233,7 @@ async fn the_sandbox_command_serves_until_sigterm_and_saves_its_state() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sandbox_refuses_to_listen_beyond_loopback() {
     let output = without_key(&["sandbox", "--listen", "0.0.0.0:0"]).await;
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2), "a usage error");
     assert!(text(&output).contains("loopback"));
 }
 
@@ -264,6 +264,6 @@ async fn import_reads_standard_input_when_given_a_results_file() {
     assert_eq!(lines[0]["outcome"], "created");
 
     let refused = without_key(&["--sandbox", "import", "-"]).await;
-    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(refused.status.code(), Some(2), "a usage error");
     assert!(text(&refused).contains("--results"));
 }

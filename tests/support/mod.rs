@@ -36,7 +36,7 @@ pub async fn start_empty() -> SandboxHandle {
 pub fn settings(sandbox: &SandboxHandle) -> ClientSettings {
     let mut settings = ClientSettings::new(sandbox.base_url().clone(), SecretString::from(KEY));
     settings.rate = 1000.0;
-    settings.concurrency = 8;
+    settings.in_flight = sebulk::limiter::InFlight::Fixed(8);
     settings.retry = RetryPolicy {
         max_retries: 6,
         base_delay: Duration::from_millis(20),
