@@ -4,8 +4,10 @@
 //! latency and a rate limit, then validates a large generated file, and
 //! prints each measure against its target. Options:
 //! `--rows N` (2000), `--rate R` (100), `--latency-ms L` (50),
-//! `--concurrency C` (16), `--validate-rows M` (1000000; 0 skips it),
-//! `--export-users U` (100000; 0 skips the export case).
+//! `--concurrency C` (none: it adapts), `--validate-rows M` (1000000; 0
+//! skips it), `--export-users U` (100000; 0 skips the export case),
+//! `--sweep-rows S` (1000; 0 skips the latency sweep: S new hires at 20,
+//! 100, 300 and 500 ms of latency, default flags, limit `--rate`).
 
 use std::io::Write;
 use std::path::Path;
@@ -17,13 +19,15 @@ use secrecy::SecretString;
 
 const KEY: &str = "bench-key-0123456789";
 
+#[derive(Clone, Copy)]
 struct Options {
     rows: usize,
     rate: u32,
     latency_ms: u64,
-    concurrency: usize,
+    concurrency: Option<usize>,
     validate_rows: usize,
     export_users: usize,
+    sweep_rows: usize,
 }
 
 fn options() -> Options {
@@ -31,9 +35,10 @@ fn options() -> Options {
         rows: 2000,
         rate: 100,
         latency_ms: 50,
-        concurrency: 16,
+        concurrency: None,
         validate_rows: 1_000_000,
         export_users: 100_000,
+        sweep_rows: 1000,
     };
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str| {
@@ -52,13 +57,16 @@ fn options() -> Options {
         options.latency_ms = v;
     }
     if let Some(v) = value("--concurrency") {
-        options.concurrency = v as usize;
+        options.concurrency = Some(v as usize);
     }
     if let Some(v) = value("--validate-rows") {
         options.validate_rows = v as usize;
     }
     if let Some(v) = value("--export-users") {
         options.export_users = v as usize;
+    }
+    if let Some(v) = value("--sweep-rows") {
+        options.sweep_rows = v as usize;
     }
     options
 }
@@ -153,6 +161,7 @@ fn start_sandbox(
     config.faults = Faults {
         latency: Duration::from_millis(options.latency_ms),
         rate_limit: Some(options.rate),
+        record_arrivals: true,
         ..Faults::default()
     };
     runtime
@@ -177,21 +186,17 @@ fn run_sebulk(
     summary_path: &Path,
     args: &[&std::ffi::OsStr],
 ) -> Run {
-    let (status, wall, peak_kb) = run_measured(
-        Command::new(env!("CARGO_BIN_EXE_sebulk"))
-            .env("SEBULK_API_KEY", KEY)
-            .env("SEBULK_CONFIG", "/dev/null")
-            .args(["--base-url", sandbox.base_url().as_str(), "--quiet"])
-            .args([
-                "--rate",
-                &options.rate.to_string(),
-                "--concurrency",
-                &options.concurrency.to_string(),
-            ])
-            .args(args)
-            .arg("--summary-json")
-            .arg(summary_path),
-    );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sebulk"));
+    command
+        .env("SEBULK_API_KEY", KEY)
+        .env("SEBULK_CONFIG", "/dev/null")
+        .args(["--base-url", sandbox.base_url().as_str(), "--quiet"])
+        .args(["--rate", &options.rate.to_string()]);
+    if let Some(concurrency) = options.concurrency {
+        command.args(["--concurrency", &concurrency.to_string()]);
+    }
+    let (status, wall, peak_kb) =
+        run_measured(command.args(args).arg("--summary-json").arg(summary_path));
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(summary_path).unwrap_or_default())
             .unwrap_or_default();
@@ -204,7 +209,10 @@ fn run_sebulk(
         peak_mb: peak_kb as f64 / 1024.0,
         calls,
         elapsed,
-        share_of_limit: calls / elapsed.max(0.001) / f64::from(options.rate),
+        share_of_limit: summary["requests_per_second"]
+            .as_f64()
+            .unwrap_or(calls / elapsed.max(0.001))
+            / f64::from(options.rate),
         summary,
     }
 }
@@ -222,7 +230,12 @@ fn main() {
     let results = dir.path().join("results.csv");
     println!(
         "import: {} rows, 2 groups each of 20, sandbox latency {} ms, limit {}/s, concurrency {}",
-        options.rows, options.latency_ms, options.rate, options.concurrency
+        options.rows,
+        options.latency_ms,
+        options.rate,
+        options
+            .concurrency
+            .map_or_else(|| "adaptive".to_string(), |c| c.to_string())
     );
     let run = run_sebulk(
         &sandbox,
@@ -262,7 +275,54 @@ fn main() {
         "  peak memory         {:.1} MB (import process)",
         run.peak_mb
     );
+    println!(
+        "  busiest second      {} requests (limit {}): {}",
+        sandbox.busiest_second(),
+        options.rate,
+        verdict(sandbox.busiest_second() <= options.rate as usize)
+    );
     runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
+
+    // ---- latency sweep ----
+    if options.sweep_rows > 0 {
+        println!(
+            "latency sweep: {} new hires per point, limit {}/s, default flags (target >= 90% of the limit, never above it)",
+            options.sweep_rows, options.rate
+        );
+        for latency_ms in [20u64, 100, 300, 500] {
+            let point = Options {
+                latency_ms,
+                concurrency: None,
+                ..options
+            };
+            let sandbox = start_sandbox(&runtime, write_tenant(dir.path()), &point);
+            let input = dir.path().join(format!("sweep-{latency_ms}.csv"));
+            write_rows(&input, options.sweep_rows, false);
+            let results = dir.path().join(format!("sweep-{latency_ms}.results.csv"));
+            let run = run_sebulk(
+                &sandbox,
+                &point,
+                &dir.path().join(format!("sweep-{latency_ms}.json")),
+                &[
+                    "import".as_ref(),
+                    input.as_os_str(),
+                    "--results".as_ref(),
+                    results.as_os_str(),
+                ],
+            );
+            let busiest = sandbox.busiest_second();
+            let within = busiest <= options.rate as usize;
+            println!(
+                "  {latency_ms:>3} ms  {:5.1}% of the limit: {}; busiest second {busiest}: {}; {} 429s; {}",
+                run.share_of_limit * 100.0,
+                verdict(run.share_of_limit >= 0.9),
+                verdict(within),
+                sandbox.counters().throttled,
+                run.status
+            );
+            runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
+        }
+    }
 
     // ---- export ----
     if options.export_users > 0 {

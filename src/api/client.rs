@@ -553,6 +553,17 @@ impl Client {
                 drop(permit);
                 return Err(error);
             }
+            if let Some(wait) = retry_after.filter(|w| *w >= std::time::Duration::from_secs(2))
+                && inner
+                    .throttle
+                    .pause()
+                    .is_none_or(|p| p.remaining + std::time::Duration::from_secs(1) < wait)
+            {
+                tracing::warn!(
+                    "the tenant asked us to wait {} s (HTTP {code}); every request pauses until then",
+                    wait.as_secs()
+                );
+            }
             if code == 429 {
                 inner.stats.throttled.fetch_add(1, Ordering::Relaxed);
                 inner.throttle.on_throttled(retry_after, true);

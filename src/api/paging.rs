@@ -445,6 +445,22 @@ impl Client {
     pub async fn read_listing<T, E>(
         &self,
         request: &ListRequest,
+        on_total: impl FnMut(u64),
+        emit: impl FnMut(T) -> Result<(), E>,
+    ) -> Result<ListingStats, E>
+    where
+        T: Listed,
+        E: From<ApiError>,
+    {
+        self.read_listing_from(request, None, on_total, emit).await
+    }
+
+    /// [`Self::read_listing`], going on from page 1 when the caller has
+    /// fetched it already (to decide whether to list at all).
+    pub async fn read_listing_from<T, E>(
+        &self,
+        request: &ListRequest,
+        first: Option<Page<T>>,
         mut on_total: impl FnMut(u64),
         mut emit: impl FnMut(T) -> Result<(), E>,
     ) -> Result<ListingStats, E>
@@ -458,7 +474,10 @@ impl Client {
             endpoint: request.endpoint(),
             message,
         };
-        let first: Page<T> = self.fetch_page(request, 1).await?;
+        let first: Page<T> = match first {
+            Some(page) => page,
+            None => self.fetch_page(request, 1).await?,
+        };
         let first_len = first.keys.len() as u64;
         let (fresh, verdict) = tracker.take(1, first);
         if let Some(total) = tracker.stats.last_total {

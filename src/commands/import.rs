@@ -193,17 +193,22 @@ fn print_summary(summary: &Summary) {
         .tenant_users
         .map_or_else(String::new, |n| format!(" ({n} users in the tenant)"));
     eprintln!("  {lookup}{tenant}");
+    let rate = summary
+        .requests_per_second
+        .map(|r| format!("{r:.1} requests/s (limit {})", summary.rate_limit))
+        .unwrap_or_else(|| format!("limit {} requests/s", summary.rate_limit));
     eprintln!(
-        "  {} API calls ({} writes, {:.2} per row), {} answered 429, {} retries, {:.1} s, {:.1} requests/s (limit {})",
+        "  {} API calls ({} writes, {:.2} per row), {} answered 429, {} retries, {:.1} s, {rate}",
         summary.api_calls,
         summary.write_calls,
         summary.calls_per_row,
         summary.throttled_429,
         summary.retries,
         summary.elapsed_seconds,
-        summary.requests_per_second,
-        summary.rate_limit
     );
+    if let Some(bound) = &summary.bound {
+        eprintln!("  {bound}");
+    }
     if let Some(estimate) = summary.estimated_import_calls {
         eprintln!("  the import would make about {estimate} API calls");
     }
@@ -215,9 +220,10 @@ fn print_summary(summary: &Summary) {
         };
         eprintln!("  {verb} groups: {}", summary.created_groups.join(", "));
     }
-    if summary.interrupted {
+    let cut = summary.counts.get("not_attempted").copied().unwrap_or(0);
+    if summary.interrupted || cut > 0 {
         eprintln!(
-            "  interrupted: rows not attempted are marked so; --resume goes on from the results file"
+            "  {cut} rows were not attempted and are marked so; --resume RESULTS goes on from the results file"
         );
     }
 }

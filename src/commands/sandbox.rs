@@ -79,6 +79,7 @@ pub async fn run(
             drop_rate: args.drop_rate,
             max_page_size: args.max_page_size,
             seed: args.seed,
+            ..Faults::default()
         },
         variant: sandbox::Variant {
             list_shape: args.list_shape,

@@ -45,8 +45,9 @@ const EPISODE: Duration = Duration::from_secs(1);
 const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
 /// The rate never adapts below this share of the configured rate.
 const FLOOR_SHARE: f64 = 0.05;
-/// Requests in flight before the first answer tells the latency.
-const INITIAL_SLOTS: usize = 8;
+/// Latency assumed before the first answer tells it: generous, since the
+/// rate gate spaces requests anyway and too few slots would stall the start.
+const INITIAL_LATENCY: Duration = Duration::from_secs(1);
 /// In flight per (rate × latency): room for latency that varies.
 const SLOT_MARGIN: f64 = 2.0;
 /// Weight of a new latency sample in the running average.
@@ -105,6 +106,8 @@ struct RateState {
     last_decrease: Option<Instant>,
     last_change: Instant,
     latency_ms: Option<f64>,
+    first_grant: Option<Instant>,
+    last_grant: Option<Instant>,
 }
 
 /// What the throttle saw, for the summary's "what bounded the run".
@@ -127,7 +130,14 @@ pub struct PacingReport {
     pub slots: usize,
     pub in_flight: Option<InFlight>,
     pub latency_ms: Option<f64>,
+    /// Requests per second between the first and the last grant, when
+    /// they were at least [`MIN_ACTIVE`] apart (a shorter run has no
+    /// meaningful rate).
+    pub active_rate: Option<f64>,
 }
+
+/// The shortest span of requests whose rate is worth reporting.
+pub const MIN_ACTIVE: Duration = Duration::from_secs(3);
 
 /// A pause the server asked for, as the UI shows it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -171,7 +181,9 @@ impl Throttle {
         };
         let slots = match in_flight {
             InFlight::Fixed(n) => n.max(1),
-            InFlight::Adaptive { max } => INITIAL_SLOTS.min(max.max(1)),
+            InFlight::Adaptive { max } => {
+                ((rate * INITIAL_LATENCY.as_secs_f64()).ceil() as usize).clamp(1, max.max(1))
+            }
         };
         Arc::new(Throttle {
             slots: Semaphore::new(slots),
@@ -189,6 +201,8 @@ impl Throttle {
                 last_decrease: None,
                 last_change: Instant::now(),
                 latency_ms: None,
+                first_grant: None,
+                last_grant: None,
             }),
             stop: CancellationToken::new(),
             stop_reason: Mutex::new(None),
@@ -400,8 +414,19 @@ impl Throttle {
 
     /// What the throttle saw, for the summary.
     pub fn report(&self) -> PacingReport {
+        let grants = self.counters.grants.load(Ordering::Relaxed);
+        let active_rate = {
+            let state = self.state();
+            match (state.first_grant, state.last_grant) {
+                (Some(first), Some(last)) if last - first >= MIN_ACTIVE => {
+                    Some(grants.saturating_sub(1) as f64 / (last - first).as_secs_f64())
+                }
+                _ => None,
+            }
+        };
         PacingReport {
-            grants: self.counters.grants.load(Ordering::Relaxed),
+            active_rate,
+            grants,
             slot_waits: self.counters.slot_waits.load(Ordering::Relaxed),
             rate_wait_seconds: self.counters.rate_wait_us.load(Ordering::Relaxed) as f64 / 1e6,
             slots: self.parallelism(),
@@ -409,6 +434,35 @@ impl Throttle {
             latency_ms: self.state().latency_ms,
         }
     }
+}
+
+/// What held a run below its rate, in one line with the flag that would
+/// help; `None` when the rate was the bound or the run was too short to tell.
+pub fn what_bounded(report: &PacingReport, rate: f64) -> Option<String> {
+    let achieved = report.active_rate?;
+    if achieved >= rate * 0.9 {
+        return None;
+    }
+    let latency = report
+        .latency_ms
+        .map(|ms| format!(" at {ms:.0} ms per request"))
+        .unwrap_or_default();
+    let share = |part: u64| part as f64 / report.grants.max(1) as f64;
+    Some(match report.in_flight {
+        Some(InFlight::Fixed(n)) if share(report.slot_waits) > 0.1 => format!(
+            "{achieved:.1} requests/s of {rate}: bounded by --concurrency {n}{latency}; leave --concurrency out to let it follow latency"
+        ),
+        Some(InFlight::Adaptive { max })
+            if report.slots >= max && share(report.slot_waits) > 0.1 =>
+        {
+            format!(
+                "{achieved:.1} requests/s of {rate}: bounded by --max-concurrency {max}{latency}; raise it"
+            )
+        }
+        _ => format!(
+            "{achieved:.1} requests/s of {rate}: requests were not ready faster (rows wait on their own earlier calls{latency}, or on the membership batch); the limiter was not the bound"
+        ),
+    })
 }
 
 fn cut_off() -> Stopped {
@@ -459,6 +513,8 @@ impl RateState {
             _ => now,
         };
         self.due = Some(base + spacing);
+        self.first_grant.get_or_insert(now);
+        self.last_grant = Some(now);
         self.grants.push_back(now);
         while self.grants.len() > capacity {
             self.grants.pop_front();
@@ -583,7 +639,7 @@ mod tests {
     #[tokio::test]
     async fn slots_follow_rate_times_latency() {
         let throttle = Throttle::new(100.0, InFlight::Adaptive { max: 64 });
-        assert_eq!(throttle.parallelism(), INITIAL_SLOTS);
+        assert_eq!(throttle.parallelism(), 64, "rate × 1 s, capped");
         throttle.on_answer(Duration::from_millis(300), true);
         // 100/s × 0.3 s × 2 + 1
         assert_eq!(throttle.parallelism(), 61);

@@ -27,12 +27,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::Client;
+use crate::api::MembershipSide;
 use crate::commands::{CommandError, signals};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, open};
 use crate::output::results::{Recorded, read_results};
 use crate::output::{OrderedCsv, Outcome, RowResult};
-use crate::plan::lookup::{Lookups, MembershipStrategy, UserStrategy};
+use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy, RowPlan, Target};
 use batcher::{Batcher, ChunkOutcome, HOLD_LIMIT};
 use progress::Progress;
@@ -69,11 +70,15 @@ pub struct Summary {
     pub throttled_429: u64,
     pub retries: u64,
     pub elapsed_seconds: f64,
-    pub requests_per_second: f64,
+    /// Requests per second while requests were being made (none for runs
+    /// too short to tell).
+    pub requests_per_second: Option<f64>,
     pub rate_limit: f64,
+    /// What held the run below `--rate`, with the flag that would help.
+    pub bound: Option<String>,
     pub user_lookup: Option<UserStrategy>,
-    pub group_reads: Option<MembershipStrategy>,
-    pub application_reads: Option<MembershipStrategy>,
+    pub group_reads: Option<MembershipSide>,
+    pub application_reads: Option<MembershipSide>,
     pub tenant_users: Option<u64>,
     pub created_groups: Vec<String>,
     pub interrupted: bool,
@@ -143,14 +148,16 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
         None => BTreeMap::new(),
     };
 
-    let mut catalog = Catalog::load(&client).await?;
+    // The catalog and page 1 of users at once: the run's setup is latency-bound.
+    let (mut catalog, probe) =
+        futures::try_join!(Catalog::load(&client), lookup::probe_users(&client))?;
     let lookups = Lookups::prepare(
         &client,
         &catalog,
+        probe,
         &first.shape,
         options.input.rules.match_by,
-        options.policy.sync_groups,
-        options.policy.sync_applications,
+        [options.policy.sync_groups, options.policy.sync_applications],
     )
     .await?;
     // Values the tenant uses are valid input: learn them before the rows are read again.
@@ -263,6 +270,11 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
     let mut batcher = Batcher::new(HOLD_LIMIT);
     let mut flushes: FuturesUnordered<BoxFuture<'static, ChunkOutcome>> = FuturesUnordered::new();
     let mut progress = Progress::new(first.scan.rows, "rows", options.progress);
+    progress.set_phase(if options.dry_run {
+        "planning rows"
+    } else {
+        "applying rows"
+    });
     let mut work_done = false;
     let mut drained_on_stop = false;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -278,6 +290,7 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
                 }
             }
             _ = tick.tick() => {
+                progress.show_pause(client.throttle().pause());
                 if batcher.oldest_wait() >= batcher::MAX_HOLD {
                     for chunk in batcher.drain() {
                         flushes.push(Box::pin(batcher::apply(client.clone(), chunk)));
@@ -306,6 +319,7 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
                 }
                 None => {
                     work_done = true;
+                    progress.set_phase("applying group memberships");
                     for chunk in batcher.drain() {
                         flushes.push(Box::pin(batcher::apply(client.clone(), chunk)));
                     }
@@ -346,7 +360,9 @@ pub async fn run(client: Client, options: &ImportOptions) -> Result<Ended, Comma
     summary.throttled_429 = stats.throttled;
     summary.retries = stats.retries;
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
-    summary.requests_per_second = stats.requests as f64 / summary.elapsed_seconds.max(0.001);
+    let pacing = client.throttle().report();
+    summary.requests_per_second = pacing.active_rate;
+    summary.bound = crate::limiter::what_bounded(&pacing, client.throttle().max_rate());
     summary.calls_per_row = stats.requests as f64 / (first.scan.rows.max(1)) as f64;
     if options.dry_run {
         summary.estimated_import_calls = Some(stats.requests + sink.estimated_writes());

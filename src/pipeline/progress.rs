@@ -15,7 +15,13 @@ static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 pub struct Progress {
     bar: Option<ProgressBar>,
     failures: u64,
+    /// The server's pause being shown, if any.
+    pausing: bool,
 }
+
+/// Below this much elapsed time the bar shows no rate: a few early items
+/// over a fraction of a second say nothing about the pace.
+const RATE_AFTER: Duration = Duration::from_secs(3);
 
 impl Progress {
     pub fn new(total: u64, unit: &str, enabled: bool) -> Self {
@@ -23,17 +29,25 @@ impl Progress {
             return Progress {
                 bar: None,
                 failures: 0,
+                pausing: false,
             };
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         let template =
-            format!("{{spinner}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{rate}} ETA {{eta}} {{msg}}");
+            format!("{{spinner}} {{prefix}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{rate}} {{msg}}");
         if let Ok(style) = ProgressStyle::with_template(&template) {
             let style = style
                 .with_key(
                     "rate",
                     |state: &ProgressState, out: &mut dyn std::fmt::Write| {
-                        let _ = write!(out, "{:.1}/s", state.per_sec());
+                        if state.elapsed() >= RATE_AFTER {
+                            let _ = write!(
+                                out,
+                                "{:.1}/s ETA {}s",
+                                state.per_sec(),
+                                state.eta().as_secs()
+                            );
+                        }
                     },
                 )
                 .progress_chars("=> ");
@@ -46,6 +60,38 @@ impl Progress {
         Progress {
             bar: Some(bar),
             failures: 0,
+            pausing: false,
+        }
+    }
+
+    /// Names the phase the run is in ("reading", "applying rows", ...).
+    pub fn set_phase(&self, phase: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(phase.to_string());
+        }
+    }
+
+    /// Shows (or clears) a pause the tenant asked for.
+    pub fn show_pause(&mut self, pause: Option<crate::limiter::Pause>) {
+        let Some(bar) = &self.bar else { return };
+        match pause {
+            Some(pause) if pause.remaining >= Duration::from_secs(1) => {
+                let asked = pause
+                    .asked
+                    .map(|a| format!(": the tenant asked us to wait {} s", a.as_secs()))
+                    .unwrap_or_default();
+                bar.set_message(format!("paused {} s{asked}", pause.remaining.as_secs()));
+                self.pausing = true;
+            }
+            _ if self.pausing => {
+                self.pausing = false;
+                bar.set_message(if self.failures > 0 {
+                    format!("failures: {}", self.failures)
+                } else {
+                    String::new()
+                });
+            }
+            _ => {}
         }
     }
 

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiError, Client, Tally};
 use crate::input::RowInput;
+use crate::model::TargetKind;
 use crate::output::{Outcome, RowResult};
 use crate::plan::lookup::{Found, Lookups};
 use crate::plan::{Action, Catalog, Current, Policy, RowPlan, Target, decide};
@@ -165,10 +166,14 @@ async fn run_row(
     let mut applications: Option<BTreeSet<String>> = None;
     if let Some(user) = &existing {
         if input.groups.is_some() {
-            groups = Some(lookups.current_groups(client, &user.id).await?);
+            groups = Some(lookups.current(client, TargetKind::Group, &user.id).await?);
         }
         if input.applications.is_some() {
-            applications = Some(lookups.current_applications(client, &user.id).await?);
+            applications = Some(
+                lookups
+                    .current(client, TargetKind::Application, &user.id)
+                    .await?,
+            );
         }
     }
     let current = Current {

@@ -3,10 +3,8 @@
 
 use std::collections::HashMap;
 
-use futures::TryStreamExt;
-
-use crate::api::{ApiError, Client, NamedQuery};
-use crate::model::{Application, Group};
+use crate::api::{ApiError, Client};
+use crate::model::TargetKind;
 
 pub use crate::model::Target;
 
@@ -68,23 +66,21 @@ pub struct Catalog {
 impl Catalog {
     /// Lists every group and application (a few calls).
     pub async fn load(client: &Client) -> Result<Self, ApiError> {
-        let groups: Vec<Group> = client
-            .list_groups(&NamedQuery::default())
-            .try_collect()
-            .await?;
-        let applications: Vec<Application> = client
-            .list_applications(&NamedQuery::default())
-            .try_collect()
-            .await?;
+        let (groups, applications) = futures::try_join!(
+            client.targets(TargetKind::Group),
+            client.targets(TargetKind::Application)
+        )?;
         Ok(Catalog {
-            groups: Directory::new(groups.into_iter().map(|g| Target {
-                id: g.id,
-                name: g.name,
-            })),
-            applications: Directory::new(applications.into_iter().map(|a| Target {
-                id: a.id,
-                name: a.name,
-            })),
+            groups: Directory::new(groups),
+            applications: Directory::new(applications),
         })
+    }
+
+    /// The directory of one kind.
+    pub fn of(&self, kind: TargetKind) -> &Directory {
+        match kind {
+            TargetKind::Group => &self.groups,
+            TargetKind::Application => &self.applications,
+        }
     }
 }

@@ -1,21 +1,24 @@
 //! How rows find their users and the users' current memberships, with the
 //! fewest calls for this batch and this tenant.
 //!
-//! Users are found either through one paginated listing of the whole
-//! tenant (bulk) or one lookup per row, whichever needs fewer calls.
-//! Memberships are read from the group side (one listing per group) or the
-//! user side (one call per existing user), again whichever is cheaper.
+//! Users are found either through one listing of the whole tenant (bulk,
+//! read concurrently once page 1 gives the total) or one lookup per row,
+//! whichever needs fewer calls; page 1 of users, fetched alongside the
+//! groups and applications, decides and is not fetched twice. Memberships
+//! are read from the target side or the user side by `api::members`'
+//! single cost rule.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use futures::TryStreamExt;
 use serde::Serialize;
 
 use super::catalog::Catalog;
-use crate::api::{ApiError, Client, ListRequest, UserQuery};
+use crate::api::{
+    ApiError, Client, MembershipIndex, MembershipSide, Page, UserQuery, cheaper_side,
+};
 use crate::input::{MatchBy, RowInput};
-use crate::model::{Application, Group, User};
+use crate::model::{TargetKind, User};
 
 /// How users are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,18 +28,6 @@ pub enum UserStrategy {
     Bulk,
     /// One lookup per row.
     PerRow,
-}
-
-/// How current memberships are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MembershipStrategy {
-    /// Nothing to read: no row names groups (or applications).
-    NotNeeded,
-    /// `/groups/{id}/users` for each group in scope, up front.
-    GroupSide,
-    /// `/users/{id}/groups` for each existing user that needs it.
-    UserSide,
 }
 
 /// What the first pass over the input learned, for choosing strategies.
@@ -51,6 +42,22 @@ pub struct BatchShape {
     pub keys_with_applications: Vec<u64>,
 }
 
+impl BatchShape {
+    fn names(&self, kind: TargetKind) -> &BTreeSet<String> {
+        match kind {
+            TargetKind::Group => &self.groups,
+            TargetKind::Application => &self.applications,
+        }
+    }
+
+    fn keys(&self, kind: TargetKind) -> &[u64] {
+        match kind {
+            TargetKind::Group => &self.keys_with_groups,
+            TargetKind::Application => &self.keys_with_applications,
+        }
+    }
+}
+
 /// A case-insensitive fingerprint of a match key.
 pub fn key_fingerprint(key: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
@@ -61,6 +68,13 @@ pub fn key_fingerprint(key: &str) -> u64 {
 /// The match key of a row.
 pub fn row_key(row: &RowInput, match_by: MatchBy) -> Option<&str> {
     row.set.text(match_by.field()).filter(|k| !k.is_empty())
+}
+
+/// Page 1 of the tenant's users: enough to choose how to find users.
+pub async fn probe_users(client: &Client) -> Result<Page<User>, ApiError> {
+    client
+        .fetch_page::<User>(&UserQuery::default().to_request(), 1)
+        .await
 }
 
 /// The whole tenant's users, indexed for matching.
@@ -121,34 +135,31 @@ pub enum Found {
 /// Everything the import needs to find users and their memberships.
 pub struct Lookups {
     pub users: UserStrategy,
-    pub groups: MembershipStrategy,
-    pub applications: MembershipStrategy,
+    pub groups: MembershipSide,
+    pub applications: MembershipSide,
     /// Users in the tenant when the run started, when known.
     pub tenant_users: Option<u64>,
     /// (country, userType) of every tenant user, when the tenant was listed.
     pub seen_values: Option<Vec<(Option<String>, Option<String>)>>,
     match_by: MatchBy,
     index: Option<UserIndex>,
-    group_members: HashMap<String, BTreeSet<String>>,
-    app_members: HashMap<String, BTreeSet<String>>,
+    memberships: MembershipIndex,
 }
 
 impl Lookups {
     /// Picks the strategies for `shape` and loads what they need up front.
+    /// `probe` is page 1 of the tenant's users ([`probe_users`]).
     pub async fn prepare(
         client: &Client,
         catalog: &Catalog,
+        probe: Page<User>,
         shape: &BatchShape,
         match_by: MatchBy,
-        sync_groups: bool,
-        sync_applications: bool,
+        sync: [bool; 2],
     ) -> Result<Self, ApiError> {
-        let probe = client
-            .fetch_page::<User>(&UserQuery::default().to_request(), 1)
-            .await?;
         let tenant_users = probe.total;
         let page_size = u64::from(client.page_size());
-        let received = probe.items.len() as u64;
+        let received = probe.keys.len() as u64;
         let bulk = match (match_by, tenant_users) {
             (MatchBy::EmployeeNumber, _) => true,
             (_, Some(total)) => {
@@ -163,65 +174,65 @@ impl Lookups {
             (_, None) => shape.rows > page_size,
         };
         let (index, seen_values) = if bulk {
-            let users: Vec<User> = client.list_all(UserQuery::default().to_request()).await?;
+            let request = UserQuery::default().to_request();
+            let mut users: Vec<User> = Vec::new();
+            let stats = client
+                .read_listing_from(
+                    &request,
+                    Some(probe),
+                    |_| {},
+                    |user| {
+                        users.push(user);
+                        Ok::<_, ApiError>(())
+                    },
+                )
+                .await?;
+            if let Some(message) = stats.incomplete("GET /users") {
+                return Err(ApiError::Incomplete(message));
+            }
             let seen = values_of(&users);
             (Some(UserIndex::build(users, match_by)), Some(seen))
         } else {
             (None, None)
         };
-        let mut lookups = Lookups {
+        // The tenant's match keys, fingerprinted once for both kinds.
+        let known: Option<HashSet<u64>> = index
+            .as_ref()
+            .map(|index| index.by_key.keys().map(|k| key_fingerprint(k)).collect());
+        let mut sides = [MembershipSide::NotNeeded; 2];
+        let mut scope: Vec<(TargetKind, String)> = Vec::new();
+        for (i, kind) in TargetKind::ALL.into_iter().enumerate() {
+            let directory = catalog.of(kind);
+            let targets: Vec<String> = if sync[i] {
+                directory.ids().cloned().collect()
+            } else {
+                shape
+                    .names(kind)
+                    .iter()
+                    .filter_map(|name| directory.resolve(name))
+                    .map(|t| t.id.clone())
+                    .collect()
+            };
+            sides[i] = side(known.as_ref(), shape.keys(kind), targets.len());
+            if sides[i] == MembershipSide::TargetSide {
+                scope.extend(targets.into_iter().map(|id| (kind, id)));
+            }
+        }
+        let memberships = MembershipIndex::read(client, &scope, |_, _, _| {}).await?;
+        Ok(Lookups {
             users: if bulk {
                 UserStrategy::Bulk
             } else {
                 UserStrategy::PerRow
             },
-            groups: MembershipStrategy::NotNeeded,
-            applications: MembershipStrategy::NotNeeded,
+            groups: sides[0],
+            applications: sides[1],
             tenant_users: tenant_users.or(index.as_ref().map(|i| i.len() as u64)),
             seen_values,
             match_by,
             index,
-            group_members: HashMap::new(),
-            app_members: HashMap::new(),
-        };
-        let group_scope: Vec<String> = if sync_groups {
-            catalog.groups.ids().cloned().collect()
-        } else {
-            shape
-                .groups
-                .iter()
-                .filter_map(|name| catalog.groups.resolve(name))
-                .map(|t| t.id.clone())
-                .collect()
-        };
-        let app_scope: Vec<String> = if sync_applications {
-            catalog.applications.ids().cloned().collect()
-        } else {
-            shape
-                .applications
-                .iter()
-                .filter_map(|name| catalog.applications.resolve(name))
-                .map(|t| t.id.clone())
-                .collect()
-        };
-        // The tenant's match keys, fingerprinted once for both choices.
-        let known: Option<HashSet<u64>> = lookups
-            .index
-            .as_ref()
-            .map(|index| index.by_key.keys().map(|k| key_fingerprint(k)).collect());
-        lookups.groups = choose(known.as_ref(), &shape.keys_with_groups, group_scope.len());
-        lookups.applications = choose(
-            known.as_ref(),
-            &shape.keys_with_applications,
-            app_scope.len(),
-        );
-        if lookups.groups == MembershipStrategy::GroupSide {
-            lookups.group_members = members_by_user(client, &group_scope, "groups").await?;
-        }
-        if lookups.applications == MembershipStrategy::GroupSide {
-            lookups.app_members = members_by_user(client, &app_scope, "applications").await?;
-        }
-        Ok(lookups)
+            memberships,
+        })
     }
 
     /// The distinct (country, userType) pairs the tenant's users hold: one
@@ -254,7 +265,7 @@ impl Lookups {
                         email: Some(key.to_string()),
                         ..Default::default()
                     };
-                    let mut hits: Vec<User> = client.list_users(&query).try_collect().await?;
+                    let mut hits: Vec<User> = client.list_all(query.to_request()).await?;
                     hits.retain(|u| {
                         u.fields
                             .email
@@ -287,33 +298,26 @@ impl Lookups {
         Ok((found, holder))
     }
 
-    /// The ids of `user_id`'s groups (reading them if the strategy says so).
-    pub async fn current_groups(
+    /// The ids of the `kind` targets `user_id` belongs to (reading them
+    /// if the strategy says so).
+    pub async fn current(
         &self,
         client: &Client,
+        kind: TargetKind,
         user_id: &str,
     ) -> Result<BTreeSet<String>, ApiError> {
-        match self.groups {
-            MembershipStrategy::UserSide => {
-                let groups: Vec<Group> = client.user_groups(user_id).await?;
-                Ok(groups.into_iter().map(|g| g.id).collect())
-            }
-            _ => Ok(self.group_members.get(user_id).cloned().unwrap_or_default()),
-        }
-    }
-
-    /// The ids of `user_id`'s applications.
-    pub async fn current_applications(
-        &self,
-        client: &Client,
-        user_id: &str,
-    ) -> Result<BTreeSet<String>, ApiError> {
-        match self.applications {
-            MembershipStrategy::UserSide => {
-                let apps: Vec<Application> = client.user_applications(user_id).await?;
-                Ok(apps.into_iter().map(|a| a.id).collect())
-            }
-            _ => Ok(self.app_members.get(user_id).cloned().unwrap_or_default()),
+        let side = match kind {
+            TargetKind::Group => self.groups,
+            TargetKind::Application => self.applications,
+        };
+        match side {
+            MembershipSide::UserSide => Ok(client
+                .memberships_of(kind, user_id)
+                .await?
+                .into_iter()
+                .map(|t| t.id)
+                .collect()),
+            _ => Ok(self.memberships.of(kind, user_id)),
         }
     }
 }
@@ -326,44 +330,45 @@ fn values_of(users: &[User]) -> Vec<(Option<String>, Option<String>)> {
     distinct.into_iter().collect()
 }
 
-/// Group side when it takes fewer calls than one per existing user. `known`
-/// holds the fingerprints of the tenant's match keys (with a bulk index).
-fn choose(known: Option<&HashSet<u64>>, keys: &[u64], scope: usize) -> MembershipStrategy {
+/// Where to read one kind of membership from. `known` holds the
+/// fingerprints of the tenant's match keys (with a bulk index), so the
+/// user-side cost is the rows that match existing users; without an
+/// index every row with the cell may.
+fn side(known: Option<&HashSet<u64>>, keys: &[u64], targets: usize) -> MembershipSide {
     if keys.is_empty() {
-        return MembershipStrategy::NotNeeded;
+        return MembershipSide::NotNeeded;
     }
-    let Some(known) = known else {
-        return MembershipStrategy::UserSide;
+    let existing = match known {
+        Some(known) => keys.iter().filter(|k| known.contains(k)).count(),
+        // Per-row lookups: reading the target side up front would be a
+        // guess about who exists; the user side reads only what is needed.
+        None => return MembershipSide::UserSide,
     };
-    let existing = keys.iter().filter(|k| known.contains(k)).count();
     if existing == 0 {
-        MembershipStrategy::NotNeeded
-    } else if scope < existing {
-        MembershipStrategy::GroupSide
-    } else {
-        MembershipStrategy::UserSide
+        return MembershipSide::NotNeeded;
     }
+    cheaper_side(targets as u64, existing as u64)
 }
 
-/// Reads the members of each group (or application) and inverts it: user id → ids.
-async fn members_by_user(
-    client: &Client,
-    ids: &[String],
-    kind: &str,
-) -> Result<HashMap<String, BTreeSet<String>>, ApiError> {
-    let mut by_user: HashMap<String, BTreeSet<String>> = HashMap::new();
-    let reads = ids.iter().map(|id| {
-        let request = ListRequest::new(&[kind, id, "users"]);
-        async move {
-            let members: Vec<User> = client.list_all(request).await?;
-            Ok::<_, ApiError>((id.clone(), members))
-        }
-    });
-    let results = futures::future::try_join_all(reads).await?;
-    for (id, members) in results {
-        for member in members {
-            by_user.entry(member.id).or_default().insert(id.clone());
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_membership_side_follows_the_existing_users() {
+        let known: HashSet<u64> = ["ana", "bo", "cy"]
+            .iter()
+            .map(|k| key_fingerprint(k))
+            .collect();
+        let keys: Vec<u64> = ["ANA", "bo", "new"]
+            .iter()
+            .map(|k| key_fingerprint(k))
+            .collect();
+        assert_eq!(side(Some(&known), &[], 5), MembershipSide::NotNeeded);
+        assert_eq!(side(Some(&known), &keys, 1), MembershipSide::TargetSide);
+        assert_eq!(side(Some(&known), &keys, 5), MembershipSide::UserSide);
+        assert_eq!(side(None, &keys, 1), MembershipSide::UserSide);
+        let new_only: Vec<u64> = vec![key_fingerprint("new")];
+        assert_eq!(side(Some(&known), &new_only, 1), MembershipSide::NotNeeded);
     }
-    Ok(by_user)
 }

@@ -30,6 +30,11 @@ pub struct Faults {
     pub drop_rate: f64,
     /// A page size the server silently caps `pageSize` to.
     pub max_page_size: Option<u32>,
+    /// Requests (by arrival number, from 1) answered 429, with the
+    /// Retry-After seconds to send, if any.
+    pub scripted_429: Vec<(u64, Option<u64>)>,
+    /// Remember when each request arrived (see `SandboxHandle::arrivals`).
+    pub record_arrivals: bool,
     /// Seed of the generator behind fail and drop decisions.
     pub seed: u64,
 }
@@ -75,8 +80,28 @@ pub(crate) async fn gate(
     request: Request,
     next: Next,
 ) -> Response {
-    shared.counters.requests.fetch_add(1, Ordering::Relaxed);
+    let number = shared.counters.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let faults = &shared.config.faults;
+    if faults.record_arrivals {
+        let mut arrivals = shared.arrivals.lock().unwrap_or_else(|p| p.into_inner());
+        arrivals.push((
+            std::time::Instant::now(),
+            request.method() != axum::http::Method::GET,
+        ));
+    }
+    if let Some((_, retry_after)) = faults.scripted_429.iter().find(|(n, _)| *n == number) {
+        shared.counters.throttled.fetch_add(1, Ordering::Relaxed);
+        let mut response = error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate limit exceeded (scripted)",
+        );
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(*seconds));
+        }
+        return response;
+    }
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }

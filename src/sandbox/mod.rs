@@ -198,6 +198,8 @@ pub(crate) struct Shared {
     dirty: AtomicBool,
     /// The key was revoked: every request is refused with 401 from now on.
     revoked: AtomicBool,
+    /// When each request arrived, and whether it was a write (with `record_arrivals`).
+    arrivals: Mutex<Vec<(std::time::Instant, bool)>>,
 }
 
 /// A JSON error body: `{"status": N, "message": "..."}`.
@@ -240,6 +242,30 @@ impl SandboxHandle {
             failed: get(&c.failed),
             dropped: get(&c.dropped),
         }
+    }
+
+    /// When each request arrived and whether it was a write, in arrival
+    /// order (only with `Faults::record_arrivals`).
+    pub fn arrivals(&self) -> Vec<(std::time::Instant, bool)> {
+        self.shared
+            .arrivals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The most requests that arrived within any one second.
+    pub fn busiest_second(&self) -> usize {
+        let times: Vec<std::time::Instant> = self.arrivals().into_iter().map(|(t, _)| t).collect();
+        let mut busiest = 0;
+        let mut start = 0;
+        for end in 0..times.len() {
+            while times[end] - times[start] >= Duration::from_secs(1) {
+                start += 1;
+            }
+            busiest = busiest.max(end - start + 1);
+        }
+        busiest
     }
 
     /// Revokes the API key mid-run, as an administrator might: every later
@@ -327,6 +353,7 @@ pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError>
         counters: Counters::default(),
         dirty: AtomicBool::new(false),
         revoked: AtomicBool::new(false),
+        arrivals: Mutex::new(Vec::new()),
         config,
     });
     let app = Router::new()

@@ -4,6 +4,7 @@
 mod support;
 
 mod faults;
+mod pacing;
 mod resume;
 mod rows;
 mod variants;
