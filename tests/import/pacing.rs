@@ -146,7 +146,7 @@ async fn an_interrupt_stops_new_work_at_once() {
     let sandbox = start(config).await;
     let input = hires(dir.path(), 200);
     let results = dir.path().join("r.csv");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sebulk"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sebulk"))
         .env("SEBULK_API_KEY", KEY)
         .env("SEBULK_CONFIG", "/dev/null")
         .args(["--base-url", sandbox.base_url().as_str(), "--rate", "5"])
