@@ -636,6 +636,30 @@ mod tests {
         drop(held);
     }
 
+    #[test]
+    fn the_summary_names_what_bounded_a_run() {
+        let mut report = PacingReport {
+            grants: 1000,
+            active_rate: Some(97.0),
+            latency_ms: Some(300.0),
+            in_flight: Some(InFlight::Fixed(8)),
+            slots: 8,
+            slot_waits: 900,
+            ..Default::default()
+        };
+        assert_eq!(what_bounded(&report, 100.0), None, "the rate was the bound");
+        report.active_rate = Some(26.0);
+        let line = what_bounded(&report, 100.0).unwrap();
+        assert!(line.contains("--concurrency 8"), "{line}");
+        report.in_flight = Some(InFlight::Adaptive { max: 8 });
+        assert!(what_bounded(&report, 100.0).unwrap().contains("--max-concurrency"));
+        report.slot_waits = 0;
+        let line = what_bounded(&report, 100.0).unwrap();
+        assert!(line.contains("not the bound"), "{line}");
+        report.active_rate = None;
+        assert_eq!(what_bounded(&report, 100.0), None, "too short to tell");
+    }
+
     #[tokio::test]
     async fn slots_follow_rate_times_latency() {
         let throttle = Throttle::new(100.0, InFlight::Adaptive { max: 64 });
