@@ -1,14 +1,24 @@
 //! sebulk: bulk provisioning between HR spreadsheets and SecurEnvoy Access
 //! Management.
 //!
-//! Layers, top to bottom (dependencies point down only): `cli` and
-//! `commands` resolve arguments and run jobs; `api` is the client, built on
-//! `limiter`; `model` is the wire data shared by the client and `sandbox`,
-//! which knows nothing of the client.
+//! Layers, top to bottom; dependencies point down only (a test checks):
+//!
+//! - `cli`: clap types, their resolution into plain jobs, exit codes.
+//! - `commands`: one job per command; owns signals; hands results to `ui`.
+//! - `ui`: the one place that prints (progress, problems, summaries, JSON).
+//! - the engine, which reports through `events` and never prints:
+//!   `pipeline` (the row runner and import on it), `export` (export, diff),
+//!   `plan` (catalog, lookups, per-row decisions), `input` (reading,
+//!   mapping, checking), `output` (results, reports, atomic private files);
+//! - `api` (the client: paging, memberships, wire-format guesses), built on
+//!   `limiter` (rate, pause, retry policy);
+//! - `model`: the wire data and field rules, shared by the client and
+//!   `sandbox`, the fake tenant, which knows nothing of the client.
 
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod events;
 pub mod export;
 pub mod input;
 pub mod limiter;
@@ -17,32 +27,34 @@ pub mod output;
 pub mod pipeline;
 pub mod plan;
 pub mod sandbox;
+pub mod ui;
 
 use std::ffi::OsString;
+use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
-
-use cli::{Cli, Command, exit};
-use commands::CommandError;
+use cli::{Cli, exit};
+use commands::{CommandError, Completion};
+use ui::Ui;
 
 /// Runs sebulk with `args` (program name first) and returns the exit code.
-pub fn run<I, T>(args: I) -> i32
+pub fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match cli::parse(args) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() {
+            return ExitCode::from(if err.use_stderr() {
                 exit::USAGE
             } else {
                 exit::SUCCESS
-            };
+            });
         }
     };
-    init_logging(cli.global.quiet, cli.global.verbose);
+    let ui = Ui::new(cli::config::output(&cli.global));
+    ui.init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -50,67 +62,101 @@ where
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("sebulk: error: cannot start the async runtime: {err}");
-            return exit::FATAL;
+            return ExitCode::from(exit::FATAL);
         }
     };
     let env = |name: &str| std::env::var(name).ok();
-    match runtime.block_on(dispatch(&cli, &env)) {
-        Ok(completion) => exit::code_for(completion),
+    let result = runtime.block_on(cli::dispatch(&cli, &env, &ui));
+    ui.finish_progress();
+    match result {
+        Ok(completion) => ExitCode::from(exit::code_for(completion)),
         Err(err) => exit::report(&err),
     }
 }
 
-/// Runs one parsed command line.
+/// Runs one parsed command line with `env` for the environment, printing
+/// as its `-q`/`-v` say (for tests that drive commands in-process).
 pub async fn dispatch(
     cli: &Cli,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<commands::Completion, CommandError> {
-    match &cli.command {
-        Command::Completions { shell } => {
-            let mut command = Cli::command();
-            clap_complete::generate(*shell, &mut command, "sebulk", &mut std::io::stdout());
-            Ok(commands::Completion::Clean)
-        }
-        Command::Validate(args) => {
-            let spec = cli::config::input_spec(&cli.global, &args.input, &args.passwords)?;
-            commands::validate::run(&spec, args.report.as_deref(), args.force, cli.global.quiet)
-        }
-        Command::Sandbox(args) => commands::sandbox::run(&cli.global, args, env).await,
-        Command::Plan(args) => {
-            let config = cli::config::resolve(&cli.global, env)?;
-            let spec = cli::config::input_spec(&cli.global, &args.input, &args.policy.passwords)?;
-            commands::import::plan(&config, spec, args).await
-        }
-        Command::Import(args) => {
-            let config = cli::config::resolve(&cli.global, env)?;
-            let spec = cli::config::input_spec(&cli.global, &args.input, &args.policy.passwords)?;
-            commands::import::import(&config, spec, args).await
-        }
-        Command::Export(args) => {
-            let config = cli::config::resolve(&cli.global, env)?;
-            commands::export::export(&config, args).await
-        }
-        Command::Diff(args) => commands::export::diff(args, cli.global.quiet),
-        Command::Check(args) => {
-            let config = cli::config::resolve(&cli.global, env)?;
-            commands::check::run(&config, args).await
-        }
-    }
+) -> Result<Completion, CommandError> {
+    let ui = Ui::new(cli::config::output(&cli.global));
+    let result = cli::dispatch(cli, env, &ui).await;
+    ui.finish_progress();
+    result
 }
 
-/// Logs go to stderr; `-v` raises the level, `SEBULK_LOG` overrides it.
-fn init_logging(quiet: bool, verbose: u8) {
-    let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info,sebulk=debug",
-        (false, _) => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SEBULK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(pipeline::progress::LogWriter)
-        .with_target(false)
-        .try_init();
+#[cfg(test)]
+mod layers {
+    //! Dependencies point down only: each module may use itself and what
+    //! this table allows, nothing else of the crate.
+
+    const ALLOWED: &[(&str, &[&str])] = &[
+        ("model", &[]),
+        ("limiter", &[]),
+        ("api", &["model", "limiter"]),
+        ("sandbox", &["model"]),
+        ("input", &["model"]),
+        ("output", &["input", "model"]),
+        ("plan", &["api", "input", "model"]),
+        ("events", &["input", "limiter", "output"]),
+        (
+            "export",
+            &["api", "events", "input", "limiter", "model", "output"],
+        ),
+        (
+            "pipeline",
+            &[
+                "api", "events", "input", "limiter", "model", "output", "plan",
+            ],
+        ),
+        (
+            "ui",
+            &[
+                "events", "export", "input", "limiter", "output", "pipeline", "plan",
+            ],
+        ),
+    ];
+
+    fn sources(path: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+                sources(&entry.path(), found);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path.to_path_buf());
+        }
+    }
+
+    #[test]
+    fn dependencies_point_down() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut wrong = Vec::new();
+        for (module, allowed) in ALLOWED {
+            let mut files = Vec::new();
+            sources(&root.join(module), &mut files);
+            sources(&root.join(format!("{module}.rs")), &mut files);
+            assert!(!files.is_empty(), "no sources for {module}");
+            for file in files {
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                for (number, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or_default();
+                    for used in code.split("crate::").skip(1) {
+                        let name: String = used
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect();
+                        if name != *module && !allowed.contains(&name.as_str()) {
+                            wrong.push(format!(
+                                "{}:{}: {module} uses crate::{name}",
+                                file.display(),
+                                number + 1
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
 }

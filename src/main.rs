@@ -1,3 +1,3 @@
-fn main() {
-    std::process::exit(sebulk::run(std::env::args_os()));
+fn main() -> std::process::ExitCode {
+    sebulk::run(std::env::args_os())
 }

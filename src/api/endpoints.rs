@@ -14,7 +14,7 @@ use super::wire::{self, CreatedBody};
 use crate::model::{Application, Credentials, Group, GroupWrite, PasswordOptions, User, UserWrite};
 
 /// Sort order of a listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
     #[default]

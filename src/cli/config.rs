@@ -13,9 +13,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
-use super::GlobalArgs;
-use crate::api::ClientSettings;
-use crate::api::client::{ClientBuildError, check_url_is_safe};
+use super::args::{Connect, GlobalArgs};
+use crate::api::client::check_url_is_safe;
+use crate::commands::config::{API_KEY_ENV, Config, ConfigError, Output, Pacing, Target};
 use crate::limiter::{InFlight, RetryPolicy};
 use crate::model::AuthScheme;
 
@@ -24,121 +24,6 @@ const MAX_IN_FLIGHT: usize = 4096;
 
 /// The API root below a tenant's host.
 pub const API_PATH: &str = "/api/user/restapi";
-/// The environment variable holding the API key.
-pub const API_KEY_ENV: &str = "SEBULK_API_KEY";
-
-/// Which tenant a command talks to.
-#[derive(Debug, Clone)]
-pub enum Target {
-    Tenant {
-        base_url: Url,
-        api_key: SecretString,
-    },
-    /// An in-process sandbox, optionally kept in a state file.
-    Sandbox {
-        state: Option<PathBuf>,
-        api_key: SecretString,
-    },
-}
-
-impl Target {
-    pub fn api_key(&self) -> &SecretString {
-        match self {
-            Target::Tenant { api_key, .. } | Target::Sandbox { api_key, .. } => api_key,
-        }
-    }
-}
-
-/// How hard a run may push the tenant.
-#[derive(Debug, Clone)]
-pub struct Pacing {
-    pub rate: f64,
-    pub in_flight: InFlight,
-    /// The longest Retry-After honoured before the run stops.
-    pub max_wait: Duration,
-    pub retry: RetryPolicy,
-    pub timeout: Duration,
-    pub page_size: u32,
-    pub page_base: u64,
-    pub unknown_fields: crate::api::UnknownFieldPolicy,
-}
-
-/// What the user wants to see on stderr.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Output {
-    pub quiet: bool,
-    pub verbose: u8,
-    pub progress: bool,
-}
-
-/// Everything a command needs, resolved.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub target: Target,
-    pub auth_scheme: AuthScheme,
-    pub pacing: Pacing,
-    pub output: Output,
-}
-
-impl Config {
-    /// Client settings for `base_url`, with this run's key and pacing.
-    pub fn client_settings(&self, base_url: Url, api_key: SecretString) -> ClientSettings {
-        let mut settings = ClientSettings::new(base_url, api_key);
-        settings.auth_scheme = self.auth_scheme;
-        settings.rate = self.pacing.rate;
-        settings.in_flight = self.pacing.in_flight;
-        settings.max_wait = self.pacing.max_wait;
-        settings.retry = self.pacing.retry;
-        settings.request_timeout = self.pacing.timeout;
-        settings.page_size = self.pacing.page_size;
-        settings.page_base = self.pacing.page_base;
-        settings.unknown_fields = self.pacing.unknown_fields;
-        settings
-    }
-}
-
-/// What is wrong with the configuration.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("no tenant given: use --base-url, --tenant with --region, a --profile, or --sandbox")]
-    NoTenant,
-    #[error("--tenant needs --region (use uk2 for tenants whose host has no region part)")]
-    NoRegion,
-    #[error("'{0}' is not a valid tenant or region name (letters, digits and hyphens only)")]
-    BadHostPart(String),
-    #[error("'{url}' is not a valid base URL: {reason}")]
-    BadUrl { url: String, reason: String },
-    #[error(transparent)]
-    UnsafeUrl(#[from] ClientBuildError),
-    #[error(
-        "no API key: set {API_KEY_ENV} or use --api-key-file (the key is never taken from the command line)"
-    )]
-    NoKey,
-    #[error("cannot read the API key file {path}: {source}")]
-    KeyFile {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("the API key file {0} is empty")]
-    EmptyKey(String),
-    #[error("cannot read the config file {path}: {source}")]
-    ConfigRead {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("the config file {path} is not valid: {message}")]
-    ConfigInvalid { path: String, message: String },
-    #[error(
-        "the config file {path} holds an API key under '{key}'; keep keys in a file named by api_key_file"
-    )]
-    KeyInConfig { path: String, key: String },
-    #[error("profile '{name}' is not in {path}")]
-    NoProfile { name: String, path: String },
-    #[error("{0}")]
-    BadValue(String),
-    #[error(transparent)]
-    Countries(#[from] crate::model::country::CountriesFileError),
-}
 
 /// One `[profiles.NAME]` table of the config file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -156,7 +41,7 @@ pub struct Profile {
     pub timeout: Option<f64>,
     pub page_size: Option<u32>,
     pub page_base: Option<u64>,
-    pub send_unknown_fields: Option<super::SendUnknownFields>,
+    pub send_unknown_fields: Option<super::args::SendUnknownFields>,
     pub api_key_file: Option<PathBuf>,
     /// More country names (see `--countries`).
     pub countries: Option<PathBuf>,
@@ -345,8 +230,8 @@ fn count_in_range(name: &str, value: usize, max: usize) -> Result<usize, ConfigE
 /// profile (countries, strictness), then our defaults.
 pub fn input_spec(
     global: &GlobalArgs,
-    input: &super::InputArgs,
-    passwords: &super::PasswordArgs,
+    input: &super::args::InputArgs,
+    passwords: &super::args::PasswordArgs,
 ) -> Result<crate::input::InputSpec, ConfigError> {
     use crate::input::{InputSpec, ReadOptions, Rules, Vocabulary};
     use crate::model::country::Countries;
@@ -394,81 +279,97 @@ pub fn input_spec(
 
 /// Resolves `args` (with `env` for variables clap does not own) into a [`Config`].
 pub fn resolve(
-    args: &GlobalArgs,
+    global: &GlobalArgs,
+    connect: &Connect,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let profile = load_profile(args)?;
-    let auth_scheme = args.auth_scheme.or(profile.auth_scheme).unwrap_or_default();
+    let profile = load_profile(global)?;
+    let (tenant, pacing) = (&connect.tenant, &connect.pacing);
+    if tenant.sandbox_state.is_some() && !tenant.sandbox {
+        return Err(ConfigError::BadValue(
+            "--sandbox-state goes with --sandbox".to_string(),
+        ));
+    }
+    let auth_scheme = tenant
+        .key
+        .auth_scheme
+        .or(profile.auth_scheme)
+        .unwrap_or_default();
     let rate = in_range(
         "rate",
-        args.rate.or(profile.rate).unwrap_or(10.0),
+        pacing.rate.or(profile.rate).unwrap_or(10.0),
         100_000.0,
     )?;
     let max_in_flight = count_in_range(
         "max-concurrency",
-        args.max_concurrency
+        pacing
+            .max_concurrency
             .or(profile.max_concurrency)
             .unwrap_or(crate::api::DEFAULT_MAX_IN_FLIGHT),
         MAX_IN_FLIGHT,
     )?;
-    let in_flight = match args.concurrency.or(profile.concurrency) {
+    let in_flight = match pacing.concurrency.or(profile.concurrency) {
         Some(n) => InFlight::Fixed(count_in_range("concurrency", n, MAX_IN_FLIGHT)?),
         None => InFlight::Adaptive { max: max_in_flight },
     };
     let timeout = in_range(
         "timeout",
-        args.timeout.or(profile.timeout).unwrap_or(30.0),
+        pacing.timeout.or(profile.timeout).unwrap_or(30.0),
         3600.0,
     )?;
-    let max_wait = match args.max_wait.or(profile.max_wait) {
+    let max_wait = match pacing.max_wait.or(profile.max_wait) {
         Some(0.0) => 0.0,
         Some(seconds) => in_range("max-wait", seconds, 86_400.0)?,
         None => crate::api::DEFAULT_MAX_WAIT.as_secs_f64(),
     };
-    let page_size = args.page_size.or(profile.page_size).unwrap_or(100);
+    let page_size = pacing.page_size.or(profile.page_size).unwrap_or(100);
     if page_size == 0 {
         return Err(ConfigError::BadValue(
             "--page-size must be at least 1".to_string(),
         ));
     }
-    let page_base = args.page_base.or(profile.page_base).unwrap_or(1);
+    let page_base = tenant.page_base.or(profile.page_base).unwrap_or(1);
     if page_base > 1 {
         return Err(ConfigError::BadValue(
             "page_base must be 0 or 1".to_string(),
         ));
     }
     let retry = RetryPolicy {
-        max_retries: args
+        max_retries: pacing
             .max_retries
             .or(profile.max_retries)
             .unwrap_or(RetryPolicy::default().max_retries),
         ..RetryPolicy::default()
     };
-    let key_file = args.api_key_file.clone().or(profile.api_key_file.clone());
+    let key_file = tenant
+        .key
+        .api_key_file
+        .clone()
+        .or(profile.api_key_file.clone());
     let env_key = env(API_KEY_ENV).filter(|k| !k.trim().is_empty());
     let api_key = match (&key_file, env_key) {
         (Some(path), _) => Some(read_key_file(path)?),
         (None, Some(key)) => Some(SecretString::from(key.trim().to_string())),
         (None, None) => None,
     };
-    let target = if args.sandbox {
+    let target = if tenant.sandbox {
         Target::Sandbox {
-            state: args.sandbox_state.clone(),
+            state: tenant.sandbox_state.clone(),
             api_key: api_key.unwrap_or_else(crate::sandbox::random_key),
         }
     } else {
         let base_url = match (
-            args.base_url.as_ref().or(profile.base_url.as_ref()),
-            args.tenant.as_ref().or(profile.tenant.as_ref()),
+            tenant.base_url.as_ref().or(profile.base_url.as_ref()),
+            tenant.tenant.as_ref().or(profile.tenant.as_ref()),
         ) {
             (Some(url), _) => parse_base_url(url)?,
-            (None, Some(tenant)) => {
-                let region = args
+            (None, Some(name)) => {
+                let region = tenant
                     .region
                     .as_ref()
                     .or(profile.region.as_ref())
                     .ok_or(ConfigError::NoRegion)?;
-                tenant_url(tenant, region)?
+                tenant_url(name, region)?
             }
             (None, None) => return Err(ConfigError::NoTenant),
         };
@@ -488,18 +389,23 @@ pub fn resolve(
             timeout: Duration::from_secs_f64(timeout),
             page_size,
             page_base,
-            unknown_fields: args
+            unknown_fields: tenant
                 .send_unknown_fields
                 .or(profile.send_unknown_fields)
                 .map(Into::into)
                 .unwrap_or_default(),
         },
-        output: Output {
-            quiet: args.quiet,
-            verbose: args.verbose,
-            progress: !args.quiet && !args.no_progress,
-        },
+        output: output(global),
     })
+}
+
+/// What the user wants to see on stderr.
+pub fn output(global: &GlobalArgs) -> Output {
+    Output {
+        quiet: global.quiet,
+        verbose: global.verbose,
+        progress: !global.quiet && !global.no_progress,
+    }
 }
 
 #[cfg(test)]
@@ -521,15 +427,20 @@ mod tests {
         (args, file)
     }
 
+    fn sandbox() -> Connect {
+        let mut connect = Connect::default();
+        connect.tenant.sandbox = true;
+        connect
+    }
+
     #[test]
     fn a_named_config_file_must_exist() {
         let a = GlobalArgs {
             config: Some(PathBuf::from("/nonexistent/sebulk.toml")),
-            sandbox: true,
             ..Default::default()
         };
         assert!(matches!(
-            resolve(&a, &no_env),
+            resolve(&a, &sandbox(), &no_env),
             Err(ConfigError::ConfigRead { .. })
         ));
     }
@@ -565,11 +476,12 @@ mod tests {
 
     #[test]
     fn the_key_comes_from_env_or_file_only() {
-        let (mut a, _guard) = args();
-        a.base_url = Some("https://acme.uk.securenvoy.directory".into());
-        assert!(matches!(resolve(&a, &no_env), Err(ConfigError::NoKey)));
+        let (a, _guard) = args();
+        let mut c = Connect::default();
+        c.tenant.base_url = Some("https://acme.uk.securenvoy.directory".into());
+        assert!(matches!(resolve(&a, &c, &no_env), Err(ConfigError::NoKey)));
         let env = |name: &str| (name == API_KEY_ENV).then(|| " from-env \n".to_string());
-        let config = resolve(&a, &env).unwrap();
+        let config = resolve(&a, &c, &env).unwrap();
         let Target::Tenant { api_key, .. } = config.target else {
             panic!("tenant expected")
         };
@@ -578,8 +490,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key_path = dir.path().join("key");
         std::fs::write(&key_path, "from-file\n").unwrap();
-        a.api_key_file = Some(key_path);
-        let Target::Tenant { api_key, .. } = resolve(&a, &env).unwrap().target else {
+        c.tenant.key.api_key_file = Some(key_path);
+        let Target::Tenant { api_key, .. } = resolve(&a, &c, &env).unwrap().target else {
             panic!()
         };
         assert_eq!(
@@ -634,28 +546,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::write(&path, "[profiles.p]\nbase_url = \"https://a.uk.securenvoy.directory\"\nrate = 3\nconcurrency = 2\n").unwrap();
-        let mut a = GlobalArgs {
+        let a = GlobalArgs {
             config: Some(path),
             profile: Some("p".into()),
-            rate: Some(7.0),
             ..Default::default()
         };
+        let mut c = Connect::default();
+        c.pacing.rate = Some(7.0);
         let env = |_: &str| Some("k".to_string());
-        let config = resolve(&a, &env).unwrap();
+        let config = resolve(&a, &c, &env).unwrap();
         assert_eq!(
             (config.pacing.rate, config.pacing.in_flight),
             (7.0, InFlight::Fixed(2))
         );
         assert_eq!(config.pacing.page_size, 100);
-        a.rate = Some(0.0);
-        assert!(resolve(&a, &env).is_err());
-        a.rate = None;
-        a.timeout = Some(1e300);
-        assert!(matches!(resolve(&a, &env), Err(ConfigError::BadValue(_))));
-        a.timeout = Some(f64::NAN);
-        assert!(matches!(resolve(&a, &env), Err(ConfigError::BadValue(_))));
-        a.timeout = None;
-        a.max_wait = Some(-1.0);
-        assert!(matches!(resolve(&a, &env), Err(ConfigError::BadValue(_))));
+        c.pacing.rate = Some(0.0);
+        assert!(resolve(&a, &c, &env).is_err());
+        c.pacing.rate = None;
+        c.pacing.timeout = Some(1e300);
+        assert!(matches!(
+            resolve(&a, &c, &env),
+            Err(ConfigError::BadValue(_))
+        ));
+        c.pacing.timeout = Some(f64::NAN);
+        assert!(matches!(
+            resolve(&a, &c, &env),
+            Err(ConfigError::BadValue(_))
+        ));
+        c.pacing.timeout = None;
+        c.pacing.max_wait = Some(-1.0);
+        assert!(matches!(
+            resolve(&a, &c, &env),
+            Err(ConfigError::BadValue(_))
+        ));
     }
 }

@@ -1,26 +1,31 @@
 //! Exit codes, and the one place errors become messages with hints.
 
-use crate::api::ApiError;
-use crate::cli::config::ConfigError;
-use crate::commands::{CommandError, Completion};
+use std::error::Error;
+use std::process::ExitCode;
 
-pub const SUCCESS: i32 = 0;
-pub const FATAL: i32 = 1;
-pub const USAGE: i32 = 2;
-pub const PROBLEMS: i32 = 3;
-pub const INTERRUPTED: i32 = 130;
+use crate::api::ApiError;
+use crate::commands::config::ConfigError;
+use crate::commands::{CommandError, Completion};
+use crate::ui::escape;
+
+pub const SUCCESS: u8 = 0;
+pub const FATAL: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const PROBLEMS: u8 = 3;
+pub const INTERRUPTED: u8 = 130;
 
 /// The exit code of a command that ran to its end.
-pub fn code_for(completion: Completion) -> i32 {
+pub fn code_for(completion: Completion) -> u8 {
     match completion {
         Completion::Clean => SUCCESS,
         Completion::WithProblems => PROBLEMS,
         Completion::Interrupted => INTERRUPTED,
+        Completion::Differences => FATAL,
     }
 }
 
 /// The exit code of a command that stopped, and a hint for the user, if any.
-pub fn classify(error: &CommandError) -> (i32, Option<&'static str>) {
+pub fn classify(error: &CommandError) -> (u8, Option<&'static str>) {
     match error {
         CommandError::Interrupted => (INTERRUPTED, None),
         CommandError::Config(ConfigError::BadValue(_)) => (USAGE, None),
@@ -32,7 +37,7 @@ pub fn classify(error: &CommandError) -> (i32, Option<&'static str>) {
         ),
         CommandError::Config(ConfigError::NoTenant) => (
             FATAL,
-            Some("try `sebulk --sandbox check` to see sebulk work against the built-in sandbox"),
+            Some("try `sebulk check --sandbox` to see sebulk work against the built-in sandbox"),
         ),
         CommandError::Api(ApiError::WaitTooLong { .. }) => (
             FATAL,
@@ -42,7 +47,9 @@ pub fn classify(error: &CommandError) -> (i32, Option<&'static str>) {
         ),
         CommandError::Api(ApiError::Unauthorized { .. }) => (
             FATAL,
-            Some("`sebulk check` tries every auth scheme and says which one the key works with"),
+            Some(
+                "`sebulk check` tries every auth scheme and says which one the key works with; rows not done are recorded, --resume RESULTS goes on",
+            ),
         ),
         CommandError::Api(ApiError::Transport { .. }) => (
             FATAL,
@@ -52,16 +59,34 @@ pub fn classify(error: &CommandError) -> (i32, Option<&'static str>) {
     }
 }
 
+/// Whether `error` is a write to a closed pipe (`sebulk ... | head`),
+/// which ends a command quietly, as it ends ripgrep.
+pub fn is_broken_pipe(error: &(dyn Error + 'static)) -> bool {
+    let mut current: Option<&(dyn Error + 'static)> = Some(error);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
+        current = err.source();
+    }
+    false
+}
+
 /// Prints `error` (and its hint) to stderr and returns the exit code.
-pub fn report(error: &CommandError) -> i32 {
+pub fn report(error: &CommandError) -> ExitCode {
+    if is_broken_pipe(error) {
+        return ExitCode::SUCCESS;
+    }
     let (code, hint) = classify(error);
     if code == INTERRUPTED {
         eprintln!("sebulk: interrupted");
     } else {
-        eprintln!("sebulk: error: {error}");
+        eprintln!("sebulk: error: {}", escape(&error.to_string()));
     }
     if let Some(hint) = hint {
         eprintln!("hint: {hint}");
     }
-    code
+    ExitCode::from(code)
 }

@@ -8,12 +8,12 @@ use secrecy::SecretString;
 use serde::Serialize;
 use url::Url;
 
+use super::config::Config;
 use super::{CommandError, Completion, Connection};
 use crate::api::{ApiError, Client, wire};
-use crate::cli::CheckArgs;
-use crate::cli::config::Config;
 use crate::limiter::RetryPolicy;
 use crate::model::AuthScheme;
+use crate::ui::Ui;
 
 /// One list endpoint's answer.
 #[derive(Debug, Serialize)]
@@ -46,20 +46,22 @@ pub struct CheckReport {
 }
 
 /// Runs the probe and prints the report.
-pub async fn run(config: &Config, args: &CheckArgs) -> Result<Completion, CommandError> {
+/// Probes the tenant and prints the report (on standard output: it is the
+/// command's answer; with `-q`, only when the tenant is not usable).
+pub async fn run(config: &Config, json: bool, ui: &Ui) -> Result<Completion, CommandError> {
     let connection = Connection::open(config).await?;
     let base_url = connection.client.base_url().clone();
     let report = probe(config, base_url, config.target.api_key().clone()).await;
     connection.close().await?;
-    let mut out = std::io::stdout().lock();
-    let written = if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(std::io::Error::other)
-            .and_then(|()| writeln!(out))
-    } else {
-        print_report(&mut out, &report)
-    };
-    written.map_err(|e| CommandError::io("cannot write the report", e))?;
+    if !ui.is_quiet() || !report.usable {
+        let written = if json {
+            ui.json(&report)
+        } else {
+            let mut out = std::io::stdout().lock();
+            print_report(&mut out, &report).and_then(|()| out.flush())
+        };
+        written.map_err(|e| CommandError::io("cannot write the report", e))?;
+    }
     if report.usable {
         Ok(Completion::Clean)
     } else {

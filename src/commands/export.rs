@@ -1,109 +1,93 @@
 //! `sebulk export` and `sebulk diff`.
 
-use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use super::{CommandError, Completion, Connection, signals};
-use crate::cli::config::{Config, ConfigError};
-use crate::cli::{DiffArgs, ExportArgs};
+use super::config::Config;
+use super::{CommandError, Completion, Connection, signals, write_json};
 use crate::export::diff::{self, DiffOptions};
-use crate::export::{self as job, Entity, ExportOptions, ExportSummary};
-use crate::output::create_private;
+use crate::export::{self as job, ExportOptions};
+use crate::ui::Ui;
+
+/// An export, resolved.
+#[derive(Debug, Clone)]
+pub struct ExportJob {
+    pub options: ExportOptions,
+    pub summary_json: Option<PathBuf>,
+    pub json: bool,
+}
 
 /// `sebulk export`.
-pub async fn export(config: &Config, args: &ExportArgs) -> Result<Completion, CommandError> {
-    job::check_filters(args.what, &args.filter).map_err(ConfigError::BadValue)?;
-    if !args.include.is_empty() && args.what != Entity::Users {
-        return Err(ConfigError::BadValue("--include goes with `export users`".to_string()).into());
+pub async fn export(config: &Config, job: &ExportJob, ui: &Ui) -> Result<Completion, CommandError> {
+    let options = &job.options;
+    job::check_filters(options.entity, &options.filters).map_err(CommandError::usage)?;
+    if (options.include_groups || options.include_applications)
+        && options.entity != job::Entity::Users
+    {
+        return Err(CommandError::usage("--include goes with `export users`"));
     }
-    let options = ExportOptions {
-        entity: args.what,
-        output: args.output.clone(),
-        format: args.format,
-        filters: args.filter.clone(),
-        sort: args.sort.clone(),
-        order: args.order,
-        page_size: None,
-        include_groups: args.include.iter().any(|i| i == "groups"),
-        include_applications: args.include.iter().any(|i| i == "applications"),
-        sanitize: !args.no_sanitize,
-        excel: args.excel,
-        force: args.force,
-        allow_incomplete: args.allow_incomplete,
-        progress: config.output.progress && args.output != std::path::Path::new("-"),
-    };
+    let to_stdout = options.output == Path::new("-");
+    if to_stdout && (job.json || job.summary_json.as_deref() == Some(Path::new("-"))) {
+        return Err(CommandError::usage(
+            "the export (-o -) and the JSON summary cannot both go to standard output",
+        ));
+    }
     let connection = Connection::open(config).await?;
     // An interrupt drops the export: its temporary file goes, the old file stays.
+    let (stop, _watch) = signals::first_signal();
     let outcome = tokio::select! {
-        result = job::run(&connection.client, &options) => Some(result),
-        () = signals::terminated() => None,
+        result = job::run(&connection.client, options, ui) => Some(result),
+        () = stop.cancelled() => None,
     };
     connection.close().await?;
     let Some(summary) = outcome else {
         return Err(CommandError::Interrupted);
     };
     let summary = summary?;
-    if !config.output.quiet || !summary.warnings.is_empty() {
-        print_summary(&summary);
+    if !ui.is_quiet() || !summary.warnings.is_empty() {
+        ui.export_summary(&summary);
     }
-    if let Some(path) = &args.summary_json {
-        write_json(path, &summary)?;
+    if let Some(path) = &job.summary_json {
+        write_json(path, &summary, &[options.output.as_path()])?;
+    }
+    if job.json {
+        ui.json(&summary)
+            .map_err(|e| CommandError::io("cannot write the summary", e))?;
     }
     Ok(Completion::Clean)
 }
 
-fn print_summary(summary: &ExportSummary) {
-    let target = summary.output.as_deref().unwrap_or("standard output");
-    eprintln!(
-        "exported {} {} to {target}: {} pages, {} API calls, {:.1} s ({:.1} requests/s){}",
-        summary.records,
-        summary.entity.name(),
-        summary.pages,
-        summary.api_calls,
-        summary.elapsed_seconds,
-        summary.requests_per_second,
-        if summary.duplicates_dropped > 0 {
-            format!(
-                ", {} records seen twice while paging were written once",
-                summary.duplicates_dropped
-            )
-        } else {
-            String::new()
-        }
-    );
-    for warning in &summary.warnings {
-        eprintln!("warning: {warning}");
-    }
-}
-
-fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), CommandError> {
-    let mut file = create_private(path, true, &[])?;
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| CommandError::io("cannot encode the summary", e.into()))?;
-    writeln!(file, "{text}")
-        .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))
+/// A diff, resolved.
+#[derive(Debug, Clone)]
+pub struct DiffJob {
+    pub options: DiffOptions,
+    /// Exit 1 when there are differences.
+    pub exit_code: bool,
+    pub json: bool,
 }
 
 /// `sebulk diff`.
-pub fn diff(args: &DiffArgs, quiet: bool) -> Result<Completion, CommandError> {
-    let summary = diff::run(&DiffOptions {
-        old: args.old.clone(),
-        new: args.new.clone(),
-        output: args.output.clone(),
-        force: args.force,
-        key: args.key,
-    })?;
-    if !quiet {
-        eprintln!(
-            "diff on {}: {} joiners, {} leavers, {} movers ({} field changes), {} unchanged ({} → {} users)",
-            summary.key,
-            summary.joiners,
-            summary.leavers,
-            summary.movers,
-            summary.field_changes,
-            summary.unchanged,
-            summary.old_users,
-            summary.new_users
-        );
+pub fn diff(job: &DiffJob, ui: &Ui) -> Result<Completion, CommandError> {
+    let options = &job.options;
+    if options.old == Path::new("-") && options.new == Path::new("-") {
+        return Err(CommandError::usage(
+            "only one of the two files can be standard input",
+        ));
     }
-    Ok(Completion::Clean)
+    if job.json && options.output == Path::new("-") {
+        return Err(CommandError::usage(
+            "the changes (-o -) and the JSON summary cannot both go to standard output; give -o FILE",
+        ));
+    }
+    let summary = diff::run(options)?;
+    ui.diff_summary(&summary);
+    if job.json {
+        ui.json(&summary)
+            .map_err(|e| CommandError::io("cannot write the summary", e))?;
+    }
+    let differs = summary.joiners + summary.leavers + summary.movers > 0;
+    Ok(if job.exit_code && differs {
+        Completion::Differences
+    } else {
+        Completion::Clean
+    })
 }

@@ -1,20 +1,27 @@
-//! The jobs sebulk runs, each from a resolved [`Config`], and the typed
-//! error every job returns.
+//! The jobs sebulk runs. Each takes plain, resolved options (never clap
+//! types), owns the signals of its run, drives the engine, and hands what
+//! happened to the [`Ui`](crate::ui::Ui). Every job returns a
+//! [`Completion`] or a typed [`CommandError`]; `cli::exit` turns either
+//! into the exit code.
 
 pub mod check;
+pub mod config;
 pub mod export;
 pub mod import;
 pub mod sandbox;
 pub mod signals;
 pub mod validate;
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
 use crate::api::{ApiError, Client, ClientBuildError};
-use crate::cli::config::{Config, ConfigError, Target};
+use crate::output::OutputError;
+use crate::pipeline::RunError;
 use crate::sandbox::{SandboxConfig, SandboxError, SandboxHandle, Seed};
+use config::{Config, ConfigError, Target};
 
 /// Why a command stopped.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +37,7 @@ pub enum CommandError {
     #[error(transparent)]
     Input(#[from] crate::input::InputError),
     #[error(transparent)]
-    Output(#[from] crate::output::OutputError),
+    Output(#[from] OutputError),
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
     #[error("{context}: {source}")]
@@ -45,12 +52,30 @@ pub enum CommandError {
     Unusable(String),
 }
 
+impl From<RunError> for CommandError {
+    fn from(err: RunError) -> Self {
+        match err {
+            RunError::Api(err) => CommandError::Api(err),
+            RunError::Input(err) => CommandError::Input(err),
+            RunError::Output(err) => CommandError::Output(err),
+            RunError::Reader(message) => {
+                CommandError::io("the input reader stopped", std::io::Error::other(message))
+            }
+        }
+    }
+}
+
 impl CommandError {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         CommandError::Io {
             context: context.into(),
             source,
         }
+    }
+
+    /// A usage error found after parsing.
+    pub fn usage(message: impl Into<String>) -> Self {
+        CommandError::Config(ConfigError::BadValue(message.into()))
     }
 }
 
@@ -61,14 +86,16 @@ pub enum Completion {
     Clean,
     /// It ran, but some rows or checks had problems (exit 3).
     WithProblems,
-    /// It stopped early on Ctrl-C or SIGTERM, having recorded every row (exit 130).
+    /// It stopped early on Ctrl-C, SIGTERM or SIGHUP, having recorded every row (exit 130).
     Interrupted,
+    /// `diff --exit-code` found differences (exit 1).
+    Differences,
 }
 
 /// A client, and the in-process sandbox behind it when `--sandbox` was given.
 pub struct Connection {
     pub client: Client,
-    sandbox: Option<SandboxHandle>,
+    sandbox: Option<(SandboxHandle, Option<PathBuf>)>,
 }
 
 impl Connection {
@@ -96,27 +123,52 @@ impl Connection {
     ) -> Result<Self, CommandError> {
         let mut sandbox_config = SandboxConfig::local(api_key.clone());
         sandbox_config.auth_scheme = config.auth_scheme;
-        sandbox_config.state_file = state;
+        sandbox_config.state_file = state.clone();
         sandbox_config.seed = Seed::Demo;
         let handle = crate::sandbox::start(sandbox_config).await?;
         tracing::info!("using the built-in sandbox at {}", handle.base_url());
         let client = Client::new(&config.client_settings(handle.base_url().clone(), api_key))?;
         Ok(Connection {
             client,
-            sandbox: Some(handle),
+            sandbox: Some((handle, state)),
         })
     }
 
-    /// Whether this is the built-in sandbox.
-    pub fn is_sandbox(&self) -> bool {
-        self.sandbox.is_some()
+    /// For a run against the built-in sandbox: what became of its tenant.
+    pub fn sandbox_note(&self) -> Option<String> {
+        let (_, state) = self.sandbox.as_ref()?;
+        Some(match state {
+            Some(path) => format!("whose tenant is kept in {}", path.display()),
+            None => "a throwaway tenant that is gone now (keep it with --sandbox-state FILE)"
+                .to_string(),
+        })
     }
 
     /// Stops the sandbox (saving its state), if there is one.
     pub async fn close(self) -> Result<(), CommandError> {
-        if let Some(handle) = self.sandbox {
+        if let Some((handle, _)) = self.sandbox {
             handle.shutdown().await?;
         }
         Ok(())
     }
+}
+
+/// Writes `value` as JSON to `path` (`-` for standard output), never over
+/// one of `inputs`.
+pub fn write_json(
+    path: &Path,
+    value: &impl serde::Serialize,
+    inputs: &[&Path],
+) -> Result<(), CommandError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CommandError::io("cannot encode the summary", e.into()))?;
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        return writeln!(out, "{text}")
+            .and_then(|()| out.flush())
+            .map_err(|e| CommandError::io("cannot write the summary", e));
+    }
+    let mut file = crate::output::create_private(path, true, inputs)?;
+    writeln!(file, "{text}")
+        .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))
 }

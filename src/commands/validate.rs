@@ -1,114 +1,102 @@
 //! `sebulk validate FILE`: every problem of every row, offline.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use super::{CommandError, Completion};
-use crate::input::{InputSpec, Problem, Scan, header_problems, open, scan};
+use crate::input::{InputSpec, Problem, Scan, header_problems, scan};
 use crate::output::ProblemReport;
+use crate::ui::Ui;
 
-/// How many problems the human summary lists before pointing at the report.
-const SHOWN_PROBLEMS: usize = 20;
-
-/// Prints a problem on stderr the way people read them.
-pub fn print_problem(problem: &Problem) {
-    let place = if problem.row == 0 {
-        "header".to_string()
-    } else {
-        format!("row {} (line {})", problem.row, problem.line)
-    };
-    let value = if problem.value.is_empty() {
-        String::new()
-    } else {
-        format!(" '{}'", problem.value)
-    };
-    let column = if problem.column.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", problem.column)
-    };
-    let warning = if problem.is_error() { "" } else { "warning: " };
-    eprintln!("  {place}{column}{value}: {warning}{}", problem.message);
+/// A validation, resolved.
+#[derive(Debug, Clone)]
+pub struct ValidateJob {
+    pub spec: InputSpec,
+    /// The problem report (`-` for standard output).
+    pub report: Option<PathBuf>,
+    pub force: bool,
+    /// `--json`: the summary on standard output.
+    pub json: bool,
 }
 
-/// The warning for generated passwords that nobody is told.
-pub fn untold_passwords_warning(rows: u64) -> Option<String> {
-    (rows > 0).then(|| {
-        format!(
-            "warning: {rows} new user(s) would get a generated password that nobody is told (no --send-email and no sendEmail column)"
-        )
-    })
+/// What `validate --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct ValidateSummary<'a> {
+    input: String,
+    rows: u64,
+    rows_with_errors: u64,
+    errors: u64,
+    warnings: u64,
+    header_errors: usize,
+    header_warnings: usize,
+    untold_passwords: u64,
+    report: Option<&'a str>,
+    clean: bool,
 }
 
-pub fn run(
-    spec: &InputSpec,
-    report_path: Option<&Path>,
-    force: bool,
-    quiet: bool,
-) -> Result<Completion, CommandError> {
-    let mut report = match report_path {
-        Some(path) => Some(ProblemReport::create(path, force, &[spec.file.as_path()])?),
+pub fn run(job: &ValidateJob, ui: &Ui) -> Result<Completion, CommandError> {
+    if job.json && job.report.as_deref() == Some(std::path::Path::new("-")) {
+        return Err(CommandError::usage(
+            "the report (-o -) and the JSON summary cannot both go to standard output",
+        ));
+    }
+    let spec = &job.spec;
+    let report = match &job.report {
+        Some(path) => Some(ProblemReport::create(
+            path,
+            job.force,
+            &[spec.file.as_path()],
+        )?),
         None => None,
     };
-    let mut shown = 0usize;
-    let mut show = |problem: &Problem| {
-        if (!quiet || problem.is_error()) && shown < SHOWN_PROBLEMS {
-            print_problem(problem);
+    let report = std::cell::RefCell::new(report);
+    let note = |problem: &Problem| {
+        ui.problem(problem);
+        match report.borrow_mut().as_mut() {
+            Some(report) => report.write(problem),
+            None => Ok(()),
         }
-        shown += 1;
     };
-    let (source, _, header_issues) = open(spec)?;
-    drop(source);
-    for problem in header_problems(&header_issues) {
-        if let Some(report) = report.as_mut() {
-            report.write(&problem)?;
-        }
-        show(&problem);
-    }
-    let scan = scan(spec, |_, _, problems| {
-        for problem in problems {
-            if let Some(report) = report.as_mut() {
-                report.write(problem)?;
+    // One pass over the input, so standard input works.
+    let scan: Scan = scan(
+        spec,
+        |issues| {
+            for problem in header_problems(issues) {
+                note(&problem)?;
             }
-            show(problem);
-        }
-        Ok::<_, CommandError>(())
-    })?;
-    if let Some(report) = report {
+            Ok::<_, CommandError>(())
+        },
+        |_, _, problems| {
+            for problem in problems {
+                note(problem)?;
+            }
+            Ok(())
+        },
+    )?;
+    if let Some(report) = report.into_inner() {
         report.finish()?;
     }
-    summarize(&spec.file, &scan, report_path, shown, quiet);
+    let input = crate::input::reader::shown(&spec.file);
+    let shown_report = job.report.as_ref().map(|p| p.display().to_string());
+    ui.validate_summary(&input, &scan, shown_report.as_deref());
+    if job.json {
+        let header_errors = scan.header_errors();
+        ui.json(&ValidateSummary {
+            input,
+            rows: scan.rows,
+            rows_with_errors: scan.rows_with_errors,
+            errors: scan.errors,
+            warnings: scan.warnings,
+            header_errors,
+            header_warnings: scan.header_issues.len() - header_errors,
+            untold_passwords: scan.untold_passwords,
+            report: shown_report.as_deref(),
+            clean: scan.is_clean(),
+        })
+        .map_err(|e| CommandError::io("cannot write the summary", e))?;
+    }
     Ok(if scan.is_clean() {
         Completion::Clean
     } else {
         Completion::WithProblems
     })
-}
-
-fn summarize(file: &Path, scan: &Scan, report: Option<&Path>, shown: usize, quiet: bool) {
-    if quiet && scan.is_clean() {
-        return;
-    }
-    let name = crate::input::reader::shown(file);
-    if shown > SHOWN_PROBLEMS {
-        match report {
-            Some(path) => eprintln!("  … {} more in {}", shown - SHOWN_PROBLEMS, path.display()),
-            None => eprintln!(
-                "  … {} more (--report FILE lists them all)",
-                shown - SHOWN_PROBLEMS
-            ),
-        }
-    }
-    if !quiet && let Some(warning) = untold_passwords_warning(scan.untold_passwords) {
-        eprintln!("{warning}");
-    }
-    let header_warnings = scan.header_issues.len() - scan.header_errors();
-    eprintln!(
-        "{name}: {} rows; {} with errors ({} errors, {} warnings); {} header errors, {} header warnings",
-        scan.rows,
-        scan.rows_with_errors,
-        scan.errors,
-        scan.warnings,
-        scan.header_errors(),
-        header_warnings
-    );
 }

@@ -19,7 +19,7 @@ use crate::output::atomic::AtomicOutput;
 use crate::output::sanitize::neutralize;
 
 /// How rows of the two files are paired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DiffKey {
     /// `user_id` when both files have it, else `username`.

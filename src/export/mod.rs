@@ -25,12 +25,12 @@ use crate::api::{
     ApiError, Client, ListRequest, ListingStats, MembershipIndex, MembershipSide, NamedQuery,
     SortOrder, UserQuery, cheaper_side,
 };
+use crate::events::{Event, Events};
 use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
 use crate::model::{Target, TargetKind, User};
 use crate::output::OutputError;
 use crate::output::atomic::{AtomicOutput, spool};
 use crate::output::sanitize::neutralize;
-use crate::pipeline::progress::Progress;
 
 /// Why an export stopped.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +61,7 @@ impl ExportError {
 }
 
 /// What to export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Entity {
     Users,
@@ -82,7 +82,7 @@ impl Entity {
 }
 
 /// How records are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     #[default]
@@ -109,8 +109,6 @@ pub struct ExportOptions {
     pub force: bool,
     /// Write what arrived even when a listing ended short of its total.
     pub allow_incomplete: bool,
-    /// Show a progress bar (on a terminal only).
-    pub progress: bool,
 }
 
 /// What an export did.
@@ -248,7 +246,11 @@ fn csv_error(err: csv::Error) -> ExportError {
 }
 
 /// Runs an export.
-pub async fn run(client: &Client, options: &ExportOptions) -> Result<ExportSummary, ExportError> {
+pub async fn run(
+    client: &Client,
+    options: &ExportOptions,
+    events: &dyn Events,
+) -> Result<ExportSummary, ExportError> {
     let started = Instant::now();
     let mut summary = ExportSummary {
         entity: options.entity,
@@ -264,15 +266,14 @@ pub async fn run(client: &Client, options: &ExportOptions) -> Result<ExportSumma
         warnings: Vec::new(),
     };
     let writer = RecordWriter::new(options)?;
-    let mut progress = Progress::new(0, "records", options.progress);
+    events.on(Event::Phase("reading"));
     let (writer, stats) = match options.entity {
-        Entity::Users => export_users(client, options, writer, &mut summary, &progress).await?,
+        Entity::Users => export_users(client, options, writer, &mut summary, events).await?,
         Entity::Groups | Entity::Applications => {
-            export_targets(client, options, writer, &progress).await?
+            export_targets(client, options, writer, events).await?
         }
         Entity::Memberships => export_memberships(client, writer, &mut summary).await?,
     };
-    progress.finish();
     summary.records = stats.records;
     summary.pages = stats.pages;
     summary.duplicates_dropped = stats.duplicates;
@@ -361,7 +362,7 @@ async fn export_users(
     options: &ExportOptions,
     mut writer: RecordWriter,
     summary: &mut ExportSummary,
-    progress: &Progress,
+    events: &dyn Events,
 ) -> Result<(RecordWriter, ListingStats), ExportError> {
     let mut spooled = spool().map_err(|e| ExportError::io("cannot create a spool file", e))?;
     let mut custom_names: BTreeSet<String> = BTreeSet::new();
@@ -372,9 +373,12 @@ async fn export_users(
         let stats = client
             .read_listing(
                 &user_request(options),
-                |total| progress.set_length(total),
+                |total| events.on(Event::Total(total)),
                 |user: User| {
-                    progress.inc_by(1);
+                    events.on(Event::Advanced {
+                        items: 1,
+                        failed: 0,
+                    });
                     for attribute in user.fields.custom_attributes.iter().flatten() {
                         if !attribute.name().is_empty() && !custom_names.contains(attribute.name())
                         {
@@ -501,7 +505,7 @@ async fn export_targets(
     client: &Client,
     options: &ExportOptions,
     mut writer: RecordWriter,
-    progress: &Progress,
+    events: &dyn Events,
 ) -> Result<(RecordWriter, ListingStats), ExportError> {
     let kind = if options.entity == Entity::Groups {
         TargetKind::Group
@@ -541,9 +545,12 @@ async fn export_targets(
     let stats = client
         .read_listing(
             &request,
-            |total| progress.set_length(total),
+            |total| events.on(Event::Total(total)),
             |record: Value| {
-                progress.inc_by(1);
+                events.on(Event::Advanced {
+                    items: 1,
+                    failed: 0,
+                });
                 records.push(record);
                 Ok::<_, ExportError>(())
             },

@@ -9,7 +9,22 @@ use std::collections::HashMap;
 
 use crate::model::text::edit_distance;
 use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
-use crate::output::results::RESULT_COLUMNS;
+
+/// The fixed first columns of sebulk's own results files, which input
+/// reading recognises and skips, so results can be fed straight back in.
+pub const RESULT_COLUMNS: [&str; 11] = [
+    "row",
+    "username",
+    "outcome",
+    "user_id",
+    "groups_added",
+    "groups_removed",
+    "applications_added",
+    "applications_removed",
+    "http_status",
+    "attempts",
+    "error",
+];
 
 /// What one input column feeds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -46,6 +46,13 @@ impl Scan {
     }
 }
 
+/// The warning for generated passwords that nobody is told.
+pub fn untold_passwords(rows: u64) -> String {
+    format!(
+        "{rows} new user(s) would get a generated password that nobody is told (no --send-email and no sendEmail column)"
+    )
+}
+
 /// Opens the input and maps its header.
 pub fn open(spec: &InputSpec) -> Result<(CsvSource, Validator, Vec<HeaderIssue>), InputError> {
     open_with(spec, spec.vocabulary.clone())
@@ -66,12 +73,16 @@ pub fn open_with(
     ))
 }
 
-/// Reads every row, checking it, and hands each to `on_row`.
+/// Reads the input once: hands the header's issues to `on_header`, then
+/// checks every row and hands each to `on_row`. One pass, so standard
+/// input works.
 pub fn scan<E: From<InputError>>(
     spec: &InputSpec,
+    on_header: impl FnOnce(&[HeaderIssue]) -> Result<(), E>,
     mut on_row: impl FnMut(&Record, RowInput, &[Problem]) -> Result<(), E>,
 ) -> Result<Scan, E> {
     let (mut source, mut validator, header_issues) = open(spec)?;
+    on_header(&header_issues)?;
     let mut scan = Scan {
         header_issues,
         ..Default::default()

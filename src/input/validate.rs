@@ -15,13 +15,12 @@ use super::reader::Record;
 use super::vocabulary::Vocabulary;
 
 /// How rows are matched to existing users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum MatchBy {
     #[default]
     Username,
     Email,
-    #[value(name = "employeeNumber", alias = "employee-number")]
     EmployeeNumber,
 }
 
@@ -37,7 +36,7 @@ impl MatchBy {
 }
 
 /// What import will do with rows that match, or do not match, a user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Create missing users, update existing ones.

@@ -652,7 +652,11 @@ mod tests {
         let line = what_bounded(&report, 100.0).unwrap();
         assert!(line.contains("--concurrency 8"), "{line}");
         report.in_flight = Some(InFlight::Adaptive { max: 8 });
-        assert!(what_bounded(&report, 100.0).unwrap().contains("--max-concurrency"));
+        assert!(
+            what_bounded(&report, 100.0)
+                .unwrap()
+                .contains("--max-concurrency")
+        );
         report.slot_waits = 0;
         let line = what_bounded(&report, 100.0).unwrap();
         assert!(line.contains("not the bound"), "{line}");

@@ -2,6 +2,7 @@
 //! never over the input, never over an existing file unless forced.
 
 use std::fs::{File, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Why an output file cannot be created.
@@ -69,6 +70,46 @@ pub fn create_private(path: &Path, force: bool, inputs: &[&Path]) -> Result<File
             .map_err(|source| OutputError::io(path, source))?;
     }
     Ok(file)
+}
+
+/// An output written as it goes: a private file, or standard output (`-`).
+pub enum Stream {
+    File(File),
+    Stdout(std::io::Stdout),
+}
+
+impl Stream {
+    /// Opens `path` like [`create_private`], or standard output for `-`.
+    pub fn create(path: &Path, force: bool, inputs: &[&Path]) -> Result<Self, OutputError> {
+        if path == Path::new("-") {
+            return Ok(Stream::Stdout(std::io::stdout()));
+        }
+        create_private(path, force, inputs).map(Stream::File)
+    }
+
+    /// Makes what was written durable (a file is synced).
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::File(file) => file.sync_all(),
+            Stream::Stdout(out) => out.flush(),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::File(file) => file.write(buf),
+            Stream::Stdout(out) => out.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::File(file) => file.flush(),
+            Stream::Stdout(out) => out.flush(),
+        }
+    }
 }
 
 /// `<input stem>.<suffix>` beside the input.

@@ -1,23 +1,23 @@
 //! The problem report: one CSV line per problem, secrets already masked.
 
-use std::fs::File;
 use std::path::Path;
 
-use super::files::{OutputError, create_private};
+use super::files::{OutputError, Stream};
 use crate::input::Problem;
 
-/// Writes problems as `row,line,column,value,problem`.
+/// Writes problems as `row,line,column,value,problem,severity`.
 pub struct ProblemReport {
-    writer: csv::Writer<File>,
+    writer: csv::Writer<Stream>,
     path: std::path::PathBuf,
 }
 
 impl ProblemReport {
+    /// Creates the report at `path` (`-` for standard output).
     pub fn create(path: &Path, force: bool, inputs: &[&Path]) -> Result<Self, OutputError> {
-        let file = create_private(path, force, inputs)?;
+        let file = Stream::create(path, force, inputs)?;
         let mut writer = csv::Writer::from_writer(file);
         writer
-            .write_record(["row", "line", "column", "value", "problem"])
+            .write_record(["row", "line", "column", "value", "problem", "severity"])
             .map_err(|e| OutputError::io(path, e.into()))?;
         Ok(ProblemReport {
             writer,
@@ -35,15 +35,20 @@ impl ProblemReport {
                 &problem.column,
                 &crate::output::sanitize::neutralize(&problem.value),
                 &problem.message,
+                if problem.is_error() {
+                    "error"
+                } else {
+                    "warning"
+                },
             ])
             .map_err(|e| OutputError::io(&self.path, e.into()))
     }
 
     pub fn finish(self) -> Result<(), OutputError> {
-        let file = self
+        let mut file = self
             .writer
             .into_inner()
             .map_err(|e| OutputError::io(&self.path, e.into_error()))?;
-        file.sync_all().map_err(|e| OutputError::io(&self.path, e))
+        file.sync().map_err(|e| OutputError::io(&self.path, e))
     }
 }

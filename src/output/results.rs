@@ -6,28 +6,14 @@
 //! until the rows before them are done. The caller bounds the window.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::files::{OutputError, create_private};
+use super::files::{OutputError, Stream};
 use super::sanitize::neutralize;
 
-/// The fixed first columns of a results file.
-pub const RESULT_COLUMNS: [&str; 11] = [
-    "row",
-    "username",
-    "outcome",
-    "user_id",
-    "groups_added",
-    "groups_removed",
-    "applications_added",
-    "applications_removed",
-    "http_status",
-    "attempts",
-    "error",
-];
+pub use crate::input::columns::RESULT_COLUMNS;
 
 /// What happened to one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -148,7 +134,7 @@ impl RowResult {
 /// A CSV file whose lines are numbered rows written in row order as they
 /// finish (results and plans alike).
 pub struct OrderedCsv {
-    writer: csv::Writer<File>,
+    writer: csv::Writer<Stream>,
     path: PathBuf,
     pending: BTreeMap<u64, Vec<String>>,
     next_row: u64,
@@ -156,14 +142,14 @@ pub struct OrderedCsv {
 }
 
 impl OrderedCsv {
-    /// Creates the file (0600) with `header`.
+    /// Creates the file (0600; `-` for standard output) with `header`.
     pub fn create(
         path: &Path,
         force: bool,
         inputs: &[&Path],
         header: &[String],
     ) -> Result<Self, OutputError> {
-        let file = create_private(path, force, inputs)?;
+        let file = Stream::create(path, force, inputs)?;
         let mut writer = csv::WriterBuilder::new().flexible(false).from_writer(file);
         writer
             .write_record(header)
@@ -242,12 +228,11 @@ impl OrderedCsv {
         self.writer
             .flush()
             .map_err(|e| OutputError::io(&self.path, e))?;
-        let file = self
+        let mut file = self
             .writer
             .into_inner()
             .map_err(|e| OutputError::io(&self.path, e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| OutputError::io(&self.path, e))?;
+        file.sync().map_err(|e| OutputError::io(&self.path, e))?;
         Ok(self.path)
     }
 }

@@ -10,10 +10,18 @@
 
 use std::collections::HashMap;
 
-use super::row::{Kind, Pending, RowWork};
 use crate::api::{ApiError, Client};
+use crate::model::{Target, TargetKind};
 use crate::output::{Outcome, RowResult};
-use crate::plan::Target;
+
+/// One membership change waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub kind: TargetKind,
+    pub add: bool,
+    pub target: Target,
+    pub user_id: String,
+}
 
 /// Most user ids sent in one membership call.
 pub const CHUNK_SIZE: usize = 100;
@@ -25,7 +33,7 @@ pub const MAX_HOLD: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct QueueKey {
-    kind: Kind,
+    kind: TargetKind,
     add: bool,
     target_id: String,
 }
@@ -33,7 +41,7 @@ struct QueueKey {
 /// One membership call to make.
 #[derive(Debug, Clone)]
 pub struct Chunk {
-    pub kind: Kind,
+    pub kind: TargetKind,
     pub add: bool,
     pub target: Target,
     /// (row, user id)
@@ -73,15 +81,15 @@ impl Batcher {
     }
 
     /// Takes a row's changes; returns the chunks that are ready to send.
-    pub fn add(&mut self, work: RowWork) -> Vec<Chunk> {
-        let row = work.result.row;
+    pub fn add(&mut self, result: RowResult, pending: Vec<Pending>) -> Vec<Chunk> {
+        let row = result.row;
         let mut ready = Vec::new();
         self.waiting.insert(
             row,
             Waiting {
                 since: std::time::Instant::now(),
-                result: work.result,
-                remaining: work.pending.len(),
+                result,
+                remaining: pending.len(),
                 failed: false,
             },
         );
@@ -90,7 +98,7 @@ impl Batcher {
             add,
             target,
             user_id,
-        } in work.pending
+        } in pending
         {
             let key = QueueKey {
                 kind,
@@ -131,10 +139,7 @@ impl Batcher {
     pub fn settle(&mut self, outcome: ChunkOutcome) -> Vec<RowResult> {
         let mut finished = Vec::new();
         let chunk = &outcome.chunk;
-        let what = match chunk.kind {
-            Kind::Group => "group",
-            Kind::Application => "application",
-        };
+        let what = chunk.kind.name();
         for (row, answer) in outcome.results {
             let Some(waiting) = self.waiting.get_mut(&row) else {
                 continue;
@@ -147,10 +152,10 @@ impl Batcher {
             match answer {
                 Ok(()) => {
                     let list = match (chunk.kind, chunk.add) {
-                        (Kind::Group, true) => &mut result.groups_added,
-                        (Kind::Group, false) => &mut result.groups_removed,
-                        (Kind::Application, true) => &mut result.applications_added,
-                        (Kind::Application, false) => &mut result.applications_removed,
+                        (TargetKind::Group, true) => &mut result.groups_added,
+                        (TargetKind::Group, false) => &mut result.groups_removed,
+                        (TargetKind::Application, true) => &mut result.applications_added,
+                        (TargetKind::Application, false) => &mut result.applications_removed,
                     };
                     list.push(chunk.target.name.clone());
                 }
@@ -267,38 +272,36 @@ pub async fn apply(client: Client, chunk: Chunk) -> ChunkOutcome {
 }
 
 async fn send(client: &Client, chunk: &Chunk, ids: &[String]) -> Result<(), ApiError> {
-    let target = &chunk.target.id;
-    match (chunk.kind, chunk.add) {
-        (Kind::Group, true) => client.group_assign_users(target, ids).await,
-        (Kind::Group, false) => client.group_remove_users(target, ids).await,
-        (Kind::Application, true) => client.application_assign_users(target, ids).await,
-        (Kind::Application, false) => client.application_remove_users(target, ids).await,
-    }
+    client
+        .change_members(chunk.kind, &chunk.target.id, chunk.add, ids)
+        .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn work(row: u64, groups: &[&str]) -> RowWork {
+    fn work(row: u64, groups: &[&str]) -> (RowResult, Vec<Pending>) {
         let mut result = RowResult::new(row, &format!("u{row}"), Outcome::Created, Vec::new());
         result.user_id = format!("id{row}");
-        RowWork {
-            result,
-            plan: None,
-            pending: groups
-                .iter()
-                .map(|g| Pending {
-                    kind: Kind::Group,
-                    add: true,
-                    target: Target {
-                        id: g.to_string(),
-                        name: g.to_uppercase(),
-                    },
-                    user_id: format!("id{row}"),
-                })
-                .collect(),
-        }
+        let pending = groups
+            .iter()
+            .map(|g| Pending {
+                kind: TargetKind::Group,
+                add: true,
+                target: Target {
+                    id: g.to_string(),
+                    name: g.to_uppercase(),
+                },
+                user_id: format!("id{row}"),
+            })
+            .collect();
+        (result, pending)
+    }
+
+    fn add(batcher: &mut Batcher, row: u64, groups: &[&str]) -> Vec<Chunk> {
+        let (result, pending) = work(row, groups);
+        batcher.add(result, pending)
     }
 
     #[test]
@@ -306,7 +309,7 @@ mod tests {
         let mut batcher = Batcher::new(HOLD_LIMIT);
         let mut ready = Vec::new();
         for row in 1..=CHUNK_SIZE as u64 {
-            ready.extend(batcher.add(work(row, &["g1", "g2"])));
+            ready.extend(add(&mut batcher, row, &["g1", "g2"]));
         }
         assert_eq!(ready.len(), 2, "both groups reached a full chunk");
         assert!(batcher.drain().is_empty());
@@ -349,10 +352,10 @@ mod tests {
     #[test]
     fn the_hold_limit_flushes_everything() {
         let mut batcher = Batcher::new(3);
-        assert!(batcher.add(work(1, &["g1"])).is_empty());
-        assert!(batcher.add(work(2, &["g2"])).is_empty());
-        assert!(batcher.add(work(3, &["g1"])).is_empty());
-        let flushed = batcher.add(work(4, &["g3"]));
+        assert!(add(&mut batcher, 1, &["g1"]).is_empty());
+        assert!(add(&mut batcher, 2, &["g2"]).is_empty());
+        assert!(add(&mut batcher, 3, &["g1"]).is_empty());
+        let flushed = add(&mut batcher, 4, &["g3"]);
         assert_eq!(flushed.len(), 3);
         assert_eq!(batcher.held(), 4);
         assert_eq!(batcher.abandon("aborted").len(), 4);

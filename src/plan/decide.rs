@@ -51,8 +51,59 @@ pub enum Action {
     /// The row cannot be applied; nothing is sent for it.
     Refuse {
         user_id: Option<String>,
+        kind: Refusal,
         reason: String,
     },
+}
+
+/// Why a row is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The row and the tenant disagree about who the user is.
+    Conflict,
+    /// The row names groups or applications the tenant does not have.
+    UnknownTarget,
+    /// Several users share the row's match key.
+    Ambiguous,
+    /// `--mode update` and no user matches.
+    NoSuchUser,
+}
+
+/// What a plan says will happen to a row, as plans and summaries count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanAction {
+    Create,
+    Update,
+    Unchanged,
+    Skip,
+    Conflict,
+    Fail,
+    Invalid,
+    NotAttempted,
+}
+
+impl PlanAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanAction::Create => "create",
+            PlanAction::Update => "update",
+            PlanAction::Unchanged => "unchanged",
+            PlanAction::Skip => "skip",
+            PlanAction::Conflict => "conflict",
+            PlanAction::Fail => "fail",
+            PlanAction::Invalid => "invalid",
+            PlanAction::NotAttempted => "not_attempted",
+        }
+    }
+
+    /// Whether an import would carry the row out as asked.
+    pub fn is_clean(self) -> bool {
+        matches!(
+            self,
+            PlanAction::Create | PlanAction::Update | PlanAction::Unchanged
+        )
+    }
 }
 
 impl Action {
@@ -66,14 +117,18 @@ impl Action {
         }
     }
 
-    /// The word plans use for it.
-    pub fn verb(&self) -> &'static str {
+    /// What a plan calls it.
+    pub fn planned(&self) -> PlanAction {
         match self {
-            Action::Create(_) => "create",
-            Action::Update { .. } => "update",
-            Action::Unchanged { .. } => "unchanged",
-            Action::Skip { .. } => "skip",
-            Action::Refuse { .. } => "refuse",
+            Action::Create(_) => PlanAction::Create,
+            Action::Update { .. } => PlanAction::Update,
+            Action::Unchanged { .. } => PlanAction::Unchanged,
+            Action::Skip { .. } => PlanAction::Skip,
+            Action::Refuse {
+                kind: Refusal::Conflict,
+                ..
+            } => PlanAction::Conflict,
+            Action::Refuse { .. } => PlanAction::Fail,
         }
     }
 }
@@ -112,8 +167,12 @@ pub struct RowPlan {
 
 impl RowPlan {
     /// A plan that sends nothing for the row, for `reason`.
-    pub fn refuse(user_id: Option<String>, reason: String) -> Self {
-        Self::only(Action::Refuse { user_id, reason })
+    pub fn refuse(user_id: Option<String>, kind: Refusal, reason: String) -> Self {
+        Self::only(Action::Refuse {
+            user_id,
+            kind,
+            reason,
+        })
     }
 
     /// A plan with an action and nothing else.
@@ -169,13 +228,13 @@ pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &
     }
     let user_id = current.user.map(|u| u.id.clone());
     if !unknown.is_empty() {
-        return RowPlan::refuse(user_id, unknown.join("; "));
+        return RowPlan::refuse(user_id, Refusal::UnknownTarget, unknown.join("; "));
     }
     let Some(existing) = current.user else {
         return plan_create(row, groups, applications, policy);
     };
     if let Some(reason) = conflict(row, existing, current.username_holder, policy) {
-        return RowPlan::refuse(user_id, reason);
+        return RowPlan::refuse(user_id, Refusal::Conflict, reason);
     }
     if policy.mode == Mode::Create {
         return RowPlan::only(Action::Skip {
@@ -289,6 +348,7 @@ fn plan_create(
     if policy.mode == Mode::Update {
         return RowPlan::refuse(
             None,
+            Refusal::NoSuchUser,
             format!(
                 "no user with {} '{}' (--mode update does not create users)",
                 policy.match_by.field(),

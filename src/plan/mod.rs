@@ -6,4 +6,6 @@ pub mod decide;
 pub mod lookup;
 
 pub use catalog::{Catalog, Directory, Target};
-pub use decide::{Action, Current, FieldChange, MembershipDelta, Policy, RowPlan, decide};
+pub use decide::{
+    Action, Current, FieldChange, MembershipDelta, PlanAction, Policy, Refusal, RowPlan, decide,
+};

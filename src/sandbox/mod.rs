@@ -44,7 +44,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEMO_TENANT: &str = include_str!("../../samples/sandbox-tenant.json");
 
 /// How list responses are shaped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ListShape {
     /// `{"items": [...], "totalCount": N, "page": P, "pageSize": S}`
     #[default]
@@ -60,7 +60,7 @@ pub enum ListShape {
 }
 
 /// What the sandbox does with fields a user body carries beyond the reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UnknownFields {
     /// 400, naming the field (a strict server).
     #[default]

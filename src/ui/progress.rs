@@ -143,6 +143,14 @@ impl Drop for Progress {
     }
 }
 
+/// Writes one line to stderr, lifting the active bar while it does.
+pub fn write_line(line: &str) {
+    let mut text = String::with_capacity(line.len() + 1);
+    text.push_str(line);
+    text.push('\n');
+    let _ = LogWriter.write_all(text.as_bytes());
+}
+
 /// Writes to stderr around the active bar.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogWriter;

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::commands::CommandError;
+use crate::events::{Event, Events};
 use crate::input::cells::MASK;
-use crate::input::{Column, Header, InputSpec, Problem, Scan, Severity, scan};
+use crate::input::{Column, Header, InputSpec, Problem, Scan, Severity, header_problems, scan};
+use crate::pipeline::runner::RunError;
 use crate::plan::lookup::{BatchShape, key_fingerprint, row_key};
 
 /// What the first pass found.
@@ -44,6 +45,27 @@ impl FirstPass {
         invalid
     }
 
+    /// Tells the header's issues, the first problems and the untold
+    /// passwords.
+    pub fn report(&self, events: &dyn Events) {
+        for problem in header_problems(&self.scan.header_issues) {
+            events.on(Event::Problem(&problem));
+        }
+        for problem in &self.shown {
+            events.on(Event::Problem(problem));
+        }
+        if self.scan.untold_passwords > 0 {
+            let warning = crate::input::scan::untold_passwords(self.scan.untold_passwords);
+            events.on(Event::Warning(&warning));
+        }
+    }
+
+    /// Whether the input's problems stop the run before anything is sent:
+    /// header errors, or invalid rows without `--skip-invalid`.
+    pub fn refuses(&self, skip_invalid: bool) -> bool {
+        self.scan.header_errors() > 0 || (!self.invalid.is_empty() && !skip_invalid)
+    }
+
     /// The distinct values pending rows need the tenant to use.
     pub fn pending_values(&self) -> std::collections::BTreeSet<(&'static str, String)> {
         self.pending
@@ -66,49 +88,53 @@ fn reason(problem: &Problem) -> String {
 }
 
 /// Reads the whole input once, offline.
-pub fn first_pass(input: &InputSpec) -> Result<FirstPass, CommandError> {
+pub fn first_pass(input: &InputSpec) -> Result<FirstPass, RunError> {
     let mut pass = FirstPass::default();
     let match_by = input.rules.match_by;
-    let scan = scan(input, |record, row, problems| {
-        pass.shape.rows += 1;
-        for problem in problems {
-            let deferred = matches!(problem.severity, Severity::UnlessTenantUses { .. });
-            if pass.shown.len() < SHOWN && !deferred {
-                pass.shown.push(problem.clone());
-            }
-        }
-        let errors: Vec<&Problem> = problems
-            .iter()
-            .filter(|p| p.severity == Severity::Error)
-            .collect();
-        if !errors.is_empty() {
-            let reasons: Vec<String> = errors.iter().map(|p| reason(p)).collect();
-            pass.invalid.insert(record.row, reasons.join("; "));
-            return Ok::<_, CommandError>(());
-        }
-        let deferred: Vec<(&'static str, String, String)> = problems
-            .iter()
-            .filter_map(|p| match &p.severity {
-                Severity::UnlessTenantUses { field, value } => {
-                    Some((*field, value.clone(), p.message.clone()))
+    let scan = scan(
+        input,
+        |_| Ok(()),
+        |record, row, problems| {
+            pass.shape.rows += 1;
+            for problem in problems {
+                let deferred = matches!(problem.severity, Severity::UnlessTenantUses { .. });
+                if pass.shown.len() < SHOWN && !deferred {
+                    pass.shown.push(problem.clone());
                 }
-                _ => None,
-            })
-            .collect();
-        if !deferred.is_empty() {
-            pass.pending.insert(record.row, deferred);
-        }
-        let key = row_key(&row, match_by).map(key_fingerprint);
-        if let Some(groups) = &row.groups {
-            pass.shape.groups.extend(groups.iter().cloned());
-            pass.shape.keys_with_groups.extend(key);
-        }
-        if let Some(applications) = &row.applications {
-            pass.shape.applications.extend(applications.iter().cloned());
-            pass.shape.keys_with_applications.extend(key);
-        }
-        Ok(())
-    })?;
+            }
+            let errors: Vec<&Problem> = problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .collect();
+            if !errors.is_empty() {
+                let reasons: Vec<String> = errors.iter().map(|p| reason(p)).collect();
+                pass.invalid.insert(record.row, reasons.join("; "));
+                return Ok::<_, RunError>(());
+            }
+            let deferred: Vec<(&'static str, String, String)> = problems
+                .iter()
+                .filter_map(|p| match &p.severity {
+                    Severity::UnlessTenantUses { field, value } => {
+                        Some((*field, value.clone(), p.message.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !deferred.is_empty() {
+                pass.pending.insert(record.row, deferred);
+            }
+            let key = row_key(&row, match_by).map(key_fingerprint);
+            if let Some(groups) = &row.groups {
+                pass.shape.groups.extend(groups.iter().cloned());
+                pass.shape.keys_with_groups.extend(key);
+            }
+            if let Some(applications) = &row.applications {
+                pass.shape.applications.extend(applications.iter().cloned());
+                pass.shape.keys_with_applications.extend(key);
+            }
+            Ok(())
+        },
+    )?;
     // Pending rows are not counted as rows with errors until settled.
     pass.scan = Scan {
         rows_with_errors: scan.rows_with_errors - pass.pending.len() as u64,

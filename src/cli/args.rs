@@ -1,0 +1,624 @@
+//! The clap types: every flag, once. Nothing outside `cli` sees them; they
+//! are resolved into plain specs (`cli::resolve`) before anything runs.
+//!
+//! Tenant and pacing options belong to the commands that talk to a tenant,
+//! so offline commands' help does not list them. They are also accepted
+//! before the subcommand, as earlier versions took them (hidden there).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::api::SortOrder;
+use crate::export::diff::DiffKey;
+use crate::export::{Entity, Format};
+use crate::input::{MatchBy, Mode};
+use crate::model::AuthScheme;
+use crate::sandbox::{ListShape, UnknownFields};
+
+pub(crate) const EXIT_CODES: &str = "\
+Exit codes:
+  0    success (diff --exit-code: no differences)
+  1    fatal: configuration, authentication, unreachable tenant, I/O
+       (diff --exit-code: there are differences)
+  2    usage: bad arguments
+  3    some rows or checks had problems (see the report)
+  130  interrupted (Ctrl-C, SIGTERM or SIGHUP)";
+
+/// Move people between HR spreadsheets and SecurEnvoy Access Management.
+#[derive(Debug, Parser)]
+#[command(name = "sebulk", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Tenant options given before the subcommand (hidden: see each command's help).
+    #[command(flatten)]
+    pub early_tenant: TenantArgs,
+
+    /// Pacing options given before the subcommand (hidden).
+    #[command(flatten)]
+    pub early_pacing: PacingArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Named profile from the config file
+    #[arg(long, global = true, env = "SEBULK_PROFILE", help_heading = "Config")]
+    pub profile: Option<String>,
+
+    /// Config file [default: the platform config dir's sebulk/config.toml]
+    #[arg(
+        long,
+        global = true,
+        env = "SEBULK_CONFIG",
+        value_name = "PATH",
+        help_heading = "Config"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Only errors and problems on stderr; no progress bar
+    #[arg(short, long, global = true, help_heading = "Output")]
+    pub quiet: bool,
+
+    /// More detail on stderr: -v one line per row, -vv HTTP traces
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+
+    /// No progress bar, even on a terminal
+    #[arg(long, global = true, help_heading = "Output")]
+    pub no_progress: bool,
+}
+
+/// How the API key is found and sent.
+#[derive(Debug, Args, Clone, Default)]
+pub struct KeyArgs {
+    /// File holding the API key (else env SEBULK_API_KEY); never pass the key itself
+    #[arg(
+        long,
+        env = "SEBULK_API_KEY_FILE",
+        value_name = "PATH",
+        help_heading = "Tenant"
+    )]
+    pub api_key_file: Option<PathBuf>,
+
+    /// How the key is sent [default: bearer]
+    #[arg(long, env = "SEBULK_AUTH_SCHEME", value_enum, help_heading = "Tenant")]
+    pub auth_scheme: Option<AuthScheme>,
+}
+
+/// Which tenant a command talks to, and how the tenant reads what the
+/// reference leaves open.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TenantArgs {
+    /// Full API root, e.g. https://acme.uk.securenvoy.directory/api/user/restapi
+    #[arg(
+        long,
+        env = "SEBULK_BASE_URL",
+        value_name = "URL",
+        help_heading = "Tenant"
+    )]
+    pub base_url: Option<String>,
+
+    /// Tenant name; with --region builds the base URL
+    #[arg(long, env = "SEBULK_TENANT", help_heading = "Tenant")]
+    pub tenant: Option<String>,
+
+    /// Region part of the host (uk, us, ...; uk2 has none)
+    #[arg(long, env = "SEBULK_REGION", help_heading = "Tenant")]
+    pub region: Option<String>,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    /// Run against a built-in sandbox tenant instead of a real one
+    #[arg(long, help_heading = "Tenant")]
+    pub sandbox: bool,
+
+    /// With --sandbox: load and save the sandbox tenant in this file
+    #[arg(long, value_name = "FILE", help_heading = "Tenant")]
+    pub sandbox_state: Option<PathBuf>,
+
+    /// The number the tenant gives its first list page: 1 (the reference) or 0 [default: 1]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=1), help_heading = "Tenant")]
+    pub page_base: Option<u64>,
+
+    /// Send back fields the tenant returned beyond the reference: auto (yes, until an update is refused for them) [default: auto]
+    #[arg(long, value_enum, help_heading = "Tenant")]
+    pub send_unknown_fields: Option<SendUnknownFields>,
+}
+
+impl TenantArgs {
+    /// These options, filled in from `earlier` (given before the subcommand).
+    pub fn or(&self, earlier: &TenantArgs) -> TenantArgs {
+        TenantArgs {
+            base_url: self.base_url.clone().or(earlier.base_url.clone()),
+            tenant: self.tenant.clone().or(earlier.tenant.clone()),
+            region: self.region.clone().or(earlier.region.clone()),
+            key: self.key.or(&earlier.key),
+            sandbox: self.sandbox || earlier.sandbox,
+            sandbox_state: self.sandbox_state.clone().or(earlier.sandbox_state.clone()),
+            page_base: self.page_base.or(earlier.page_base),
+            send_unknown_fields: self.send_unknown_fields.or(earlier.send_unknown_fields),
+        }
+    }
+}
+
+impl KeyArgs {
+    pub fn or(&self, earlier: &KeyArgs) -> KeyArgs {
+        KeyArgs {
+            api_key_file: self.api_key_file.clone().or(earlier.api_key_file.clone()),
+            auth_scheme: self.auth_scheme.or(earlier.auth_scheme),
+        }
+    }
+}
+
+/// How hard a run may push the tenant.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PacingArgs {
+    /// Requests per second, never more in any second [default: 10]
+    #[arg(long, env = "SEBULK_RATE", help_heading = "Pacing")]
+    pub rate: Option<f64>,
+
+    /// Requests in flight at once, fixed [default: adapts to rate × latency]
+    #[arg(long, env = "SEBULK_CONCURRENCY", help_heading = "Pacing")]
+    pub concurrency: Option<usize>,
+
+    /// The most requests in flight when concurrency adapts [default: 1024]
+    #[arg(long, help_heading = "Pacing")]
+    pub max_concurrency: Option<usize>,
+
+    /// The longest Retry-After to wait, in seconds; a longer one stops the run [default: 300]
+    #[arg(long, value_name = "SECONDS", help_heading = "Pacing")]
+    pub max_wait: Option<f64>,
+
+    /// Retries of a failed request (429, 502-504, network) [default: 5]
+    #[arg(long, help_heading = "Pacing")]
+    pub max_retries: Option<u32>,
+
+    /// Seconds before a request counts as timed out [default: 30]
+    #[arg(long, value_name = "SECONDS", help_heading = "Pacing")]
+    pub timeout: Option<f64>,
+
+    /// Records per list page [default: 100]
+    #[arg(long, help_heading = "Pacing")]
+    pub page_size: Option<u32>,
+}
+
+impl PacingArgs {
+    pub fn or(&self, earlier: &PacingArgs) -> PacingArgs {
+        PacingArgs {
+            rate: self.rate.or(earlier.rate),
+            concurrency: self.concurrency.or(earlier.concurrency),
+            max_concurrency: self.max_concurrency.or(earlier.max_concurrency),
+            max_wait: self.max_wait.or(earlier.max_wait),
+            max_retries: self.max_retries.or(earlier.max_retries),
+            timeout: self.timeout.or(earlier.timeout),
+            page_size: self.page_size.or(earlier.page_size),
+        }
+    }
+}
+
+/// A tenant command's connection options.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Connect {
+    #[command(flatten)]
+    pub tenant: TenantArgs,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
+}
+
+/// `--send-unknown-fields`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SendUnknownFields {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<SendUnknownFields> for crate::api::UnknownFieldPolicy {
+    fn from(value: SendUnknownFields) -> Self {
+        match value {
+            SendUnknownFields::Auto => Self::Auto,
+            SendUnknownFields::Always => Self::Always,
+            SendUnknownFields::Never => Self::Never,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check an HR export offline: every problem of every row (no network)
+    Validate(ValidateArgs),
+    /// Show what import would do, row by row, without writing anything
+    Plan(PlanArgs),
+    /// Create and update users from an HR export, with their groups and applications
+    Import(ImportArgs),
+    /// Export users, groups, applications or memberships (complete, atomic, 0600)
+    Export(ExportArgs),
+    /// Compare two user exports: joiners, leavers and movers (offline)
+    Diff(DiffArgs),
+    /// Probe a tenant before a big run: reachability, key and scheme, list shape, page numbering, latency, rate-limit headers
+    Check(CheckArgs),
+    /// Run a local sandbox tenant in the foreground
+    Sandbox(SandboxArgs),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct CheckArgs {
+    /// Print the report as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SandboxArgs {
+    /// Loopback address to listen on
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+
+    /// Seed-data JSON (groups, applications, users) [default: the demo tenant]
+    #[arg(long, value_name = "FILE", conflicts_with = "empty")]
+    pub seed_data: Option<PathBuf>,
+
+    /// Start with no users, groups or applications
+    #[arg(long)]
+    pub empty: bool,
+
+    /// Load the tenant from FILE if it exists; save it there while running and on exit
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    /// Delay every request by this many milliseconds
+    #[arg(long, default_value_t = 0, help_heading = "Faults")]
+    pub latency_ms: u64,
+
+    /// Answer 429 with Retry-After beyond N requests per second
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub rate_limit: Option<u32>,
+
+    /// Share of requests answered 503 (0..1)
+    #[arg(long, default_value_t = 0.0, value_parser = probability, help_heading = "Faults")]
+    pub fail_rate: f64,
+
+    /// Share of creates that commit and then drop the connection (0..1)
+    #[arg(long, default_value_t = 0.0, value_parser = probability, help_heading = "Faults")]
+    pub drop_rate: f64,
+
+    /// Silently cap pageSize to N
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub max_page_size: Option<u32>,
+
+    /// Seed for fault decisions and generated ids
+    #[arg(long, default_value_t = 1, help_heading = "Faults")]
+    pub seed: u64,
+
+    /// Shape of list responses
+    #[arg(long, value_enum, default_value_t = ListShape::Items, help_heading = "Variant")]
+    pub list_shape: ListShape,
+
+    /// Page membership lists like the main lists (the reference gives them no paging: by default they send everything)
+    #[arg(long, help_heading = "Variant")]
+    pub members_paged: bool,
+
+    /// Number the first list page 0 instead of 1
+    #[arg(long = "zero-based-pages", help_heading = "Variant")]
+    pub zero_based_pages: bool,
+
+    /// Users carry server-managed fields (createdAt, lastLogon)
+    #[arg(long, help_heading = "Variant")]
+    pub server_fields: bool,
+
+    /// What creates and updates do with fields beyond the reference
+    #[arg(long, value_enum, default_value_t = UnknownFields::Refuse, help_heading = "Variant")]
+    pub unknown_fields: UnknownFields,
+
+    /// Users created or updated without isEnabled are disabled
+    #[arg(long, help_heading = "Variant")]
+    pub disabled_by_default: bool,
+
+    /// Refuse (403) every change to this user (repeatable)
+    #[arg(long = "forbid", value_name = "USERNAME", help_heading = "Variant")]
+    pub forbidden: Vec<String>,
+}
+
+/// How to read an HR export and match its rows.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// The HR export: CSV (or .xlsx/.xls/.ods) with a header row (`-` for standard input)
+    pub file: PathBuf,
+
+    /// upsert: create or update; create: existing users are skipped; update: missing users fail
+    #[arg(long, value_enum, default_value_t = Mode::Upsert)]
+    pub mode: Mode,
+
+    /// The field that matches a row to an existing user
+    #[arg(long, value_enum, default_value_t = MatchBy::Username)]
+    pub match_by: MatchBy,
+
+    /// Columns to ignore without a warning (repeatable, or comma-separated)
+    #[arg(long = "ignore-column", value_name = "NAME")]
+    pub ignore_columns: Vec<String>,
+
+    /// The file's encoding when it is not UTF-8 (e.g. windows-1252)
+    #[arg(long)]
+    pub encoding: Option<String>,
+
+    /// The delimiter: , ; | or tab [default: detected from the header]
+    #[arg(long, value_parser = delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// For .xlsx/.xls/.ods input: the sheet to read [default: the first]
+    #[arg(long)]
+    pub sheet: Option<String>,
+
+    /// Guessed rules (field lengths, unknown user types) are errors, not warnings
+    #[arg(long)]
+    pub strict: bool,
+
+    /// More country names: one per line, `Name[,spelling...]` (the name is what the tenant gets)
+    #[arg(long, value_name = "FILE")]
+    pub countries: Option<PathBuf>,
+
+    /// With --countries: accept only the file's countries, not the built-in list
+    #[arg(long, requires = "countries")]
+    pub countries_only: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub passwords: PasswordArgs,
+
+    /// Write every problem as CSV (row,line,column,value,problem,severity); `-` for standard output
+    #[arg(long, short, value_name = "FILE", visible_alias = "report")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing report
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the summary as JSON on standard output
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What an import may change beyond the rows' own fields.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PolicyArgs {
+    /// Also remove users from groups their row does not list
+    #[arg(long)]
+    pub sync_groups: bool,
+
+    /// Also remove users from applications their row does not list
+    #[arg(long)]
+    pub sync_applications: bool,
+
+    /// Create groups that rows name but the tenant lacks (else those rows fail)
+    #[arg(long)]
+    pub create_missing_groups: bool,
+
+    /// Set passwords of existing users too (by default a password only applies on create)
+    #[arg(long)]
+    pub reset_passwords: bool,
+
+    #[command(flatten)]
+    pub passwords: PasswordArgs,
+}
+
+/// How new users get their passwords.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PasswordArgs {
+    /// New users without a password column get a generated one
+    #[arg(long)]
+    pub auto_password: bool,
+
+    /// Users must change the password at first logon (unless the row says otherwise)
+    #[arg(long)]
+    pub must_change_password: bool,
+
+    /// Email new users their password (unless the row says otherwise)
+    #[arg(long)]
+    pub send_email: bool,
+}
+
+/// Where a run's summary goes, besides the screen.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SummaryArgs {
+    /// Write the summary as JSON to FILE (`-` for standard output)
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+
+    /// Print the summary as JSON on standard output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// Write the plan as CSV, one line per row (`-` for standard output) [default: a readable plan on the terminal]
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing output file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Plan the valid rows even when others are invalid
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// The results file (`-` for standard output) [default: <input stem>.results.csv beside the input]; with --dry-run, the plan
+    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing results file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Go on from an earlier run's results: rows that succeeded are not sent again
+    #[arg(long, value_name = "RESULTS")]
+    pub resume: Option<PathBuf>,
+
+    /// Import the valid rows even when others are invalid (those get outcome invalid)
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    /// Only show what would happen (the same as `sebulk plan`)
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// What to export
+    #[arg(value_enum)]
+    pub what: Entity,
+
+    /// Where to write (`-` for standard output)
+    #[arg(long, short, default_value = "-", value_name = "FILE")]
+    pub output: PathBuf,
+
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+
+    /// Only records whose FIELD contains VALUE (users: username, email, firstName, lastName; groups: name, description; applications: name, label)
+    #[arg(long, value_name = "FIELD=VALUE", value_parser = field_value)]
+    pub filter: Vec<(String, String)>,
+
+    /// Field to sort by (the API's sort; default id)
+    #[arg(long)]
+    pub sort: Option<String>,
+
+    #[arg(long, value_enum)]
+    pub order: Option<SortOrder>,
+
+    /// Users: add `groups` and/or `applications` columns (names, `;`-separated)
+    #[arg(long, value_delimiter = ',', value_parser = ["groups", "applications"])]
+    pub include: Vec<String>,
+
+    /// Write cells as they are, even those a spreadsheet would run as formulas
+    #[arg(long)]
+    pub no_sanitize: bool,
+
+    /// Start the file with a UTF-8 byte-order mark so Excel shows accents right
+    #[arg(long)]
+    pub excel: bool,
+
+    /// Replace an existing output file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Write the file even when a listing ended short of the server's own total (marked in the summary)
+    #[arg(long)]
+    pub allow_incomplete: bool,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    /// The earlier user export (`-` for standard input)
+    pub old: PathBuf,
+    /// The later user export (`-` for standard input)
+    pub new: PathBuf,
+
+    /// Where to write `change,key,username,field,old,new` (`-` for standard output)
+    #[arg(long, short, default_value = "-", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// How rows are paired
+    #[arg(long, value_enum, default_value_t = DiffKey::Auto)]
+    pub key: DiffKey,
+
+    /// Replace an existing output file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Exit 1 when there are differences, 0 when there are none (as `git diff --exit-code`)
+    #[arg(long)]
+    pub exit_code: bool,
+
+    /// Print the summary as JSON on standard output
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn field_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((field, value)) if !field.trim().is_empty() => {
+            Ok((field.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("'{text}' is not FIELD=VALUE")),
+    }
+}
+
+fn delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        "|" | "pipe" => Ok(b'|'),
+        _ => Err(format!(
+            "'{text}' is not a delimiter sebulk reads (comma, semicolon, tab, pipe)"
+        )),
+    }
+}
+
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("'{text}' is not a probability between 0 and 1")),
+    }
+}

@@ -1,0 +1,123 @@
+//! What a command runs with, resolved: the tenant, the pacing, the output
+//! settings. Plain data, filled in by `cli`; commands never see clap.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::api::ClientSettings;
+use crate::api::client::ClientBuildError;
+use crate::limiter::{InFlight, RetryPolicy};
+use crate::model::AuthScheme;
+
+/// The environment variable holding the API key.
+pub const API_KEY_ENV: &str = "SEBULK_API_KEY";
+
+/// Which tenant a command talks to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Tenant {
+        base_url: Url,
+        api_key: SecretString,
+    },
+    /// An in-process sandbox, optionally kept in a state file.
+    Sandbox {
+        state: Option<PathBuf>,
+        api_key: SecretString,
+    },
+}
+
+impl Target {
+    pub fn api_key(&self) -> &SecretString {
+        match self {
+            Target::Tenant { api_key, .. } | Target::Sandbox { api_key, .. } => api_key,
+        }
+    }
+}
+
+/// How hard a run may push the tenant.
+#[derive(Debug, Clone)]
+pub struct Pacing {
+    pub rate: f64,
+    pub in_flight: InFlight,
+    /// The longest Retry-After honoured before the run stops.
+    pub max_wait: Duration,
+    pub retry: RetryPolicy,
+    pub timeout: Duration,
+    pub page_size: u32,
+    pub page_base: u64,
+    pub unknown_fields: crate::api::UnknownFieldPolicy,
+}
+
+pub use crate::ui::Output;
+
+/// Everything a command needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub target: Target,
+    pub auth_scheme: AuthScheme,
+    pub pacing: Pacing,
+    pub output: Output,
+}
+
+impl Config {
+    /// Client settings for `base_url`, with this run's key and pacing.
+    pub fn client_settings(&self, base_url: Url, api_key: SecretString) -> ClientSettings {
+        let mut settings = ClientSettings::new(base_url, api_key);
+        settings.auth_scheme = self.auth_scheme;
+        settings.rate = self.pacing.rate;
+        settings.in_flight = self.pacing.in_flight;
+        settings.max_wait = self.pacing.max_wait;
+        settings.retry = self.pacing.retry;
+        settings.request_timeout = self.pacing.timeout;
+        settings.page_size = self.pacing.page_size;
+        settings.page_base = self.pacing.page_base;
+        settings.unknown_fields = self.pacing.unknown_fields;
+        settings
+    }
+}
+
+/// What is wrong with the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no tenant given: use --base-url, --tenant with --region, a --profile, or --sandbox")]
+    NoTenant,
+    #[error("--tenant needs --region (use uk2 for tenants whose host has no region part)")]
+    NoRegion,
+    #[error("'{0}' is not a valid tenant or region name (letters, digits and hyphens only)")]
+    BadHostPart(String),
+    #[error("'{url}' is not a valid base URL: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error(transparent)]
+    UnsafeUrl(#[from] ClientBuildError),
+    #[error(
+        "no API key: set {API_KEY_ENV} or use --api-key-file (the key is never taken from the command line)"
+    )]
+    NoKey,
+    #[error("cannot read the API key file {path}: {source}")]
+    KeyFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the API key file {0} is empty")]
+    EmptyKey(String),
+    #[error("cannot read the config file {path}: {source}")]
+    ConfigRead {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the config file {path} is not valid: {message}")]
+    ConfigInvalid { path: String, message: String },
+    #[error(
+        "the config file {path} holds an API key under '{key}'; keep keys in a file named by api_key_file"
+    )]
+    KeyInConfig { path: String, key: String },
+    #[error("profile '{name}' is not in {path}")]
+    NoProfile { name: String, path: String },
+    #[error("{0}")]
+    BadValue(String),
+    #[error(transparent)]
+    Countries(#[from] crate::model::country::CountriesFileError),
+}

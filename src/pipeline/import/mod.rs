@@ -1,0 +1,362 @@
+//! `import` and `plan` on the row runner, in named phases:
+//! **preflight** reads and checks every row offline (nothing is sent if any
+//! row is bad, unless `--skip-invalid`); **prepare** reads the tenant's
+//! catalog, finds how rows will meet their users, learns the values the
+//! tenant uses and creates missing groups; **run** hands the rows to the
+//! runner; **finish** totals the summary.
+
+mod first_pass;
+mod row;
+pub mod sink;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::api::{Client, MembershipSide};
+use crate::events::{Event, Events};
+use crate::input::scan::open_with;
+use crate::input::{InputSpec, Validator, Vocabulary, open};
+use crate::model::{GroupWrite, Target};
+use crate::output::results::{Recorded, read_results};
+use crate::output::sanitize::neutralize;
+use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
+use crate::plan::lookup::{self, Lookups, UserStrategy};
+use crate::plan::{Catalog, Policy};
+pub use first_pass::{FirstPass, masked_cells};
+pub use row::{ImportAction, pending_changes};
+pub use sink::{Counted, PlannedRow, ShowPlan, Sink};
+
+/// Everything an import (or its dry run) is asked to do.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub input: InputSpec,
+    pub policy: Policy,
+    pub skip_invalid: bool,
+    /// Where results (or, in a dry run, the plan) go; `None` for no file.
+    pub output: Option<PathBuf>,
+    pub force: bool,
+    pub resume: Option<PathBuf>,
+    pub dry_run: bool,
+}
+
+/// What a run did, for the screen and `--summary-json`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Summary {
+    pub input: String,
+    pub output: Option<String>,
+    /// The tenant written to (or read, in a plan).
+    pub tenant: String,
+    pub dry_run: bool,
+    pub rows: u64,
+    /// Import: outcomes. Dry run: planned actions.
+    pub counts: BTreeMap<Counted, u64>,
+    /// The first failed rows: (row, username, reason).
+    pub failed_rows: Vec<(u64, String, String)>,
+    pub api_calls: u64,
+    pub write_calls: u64,
+    pub calls_per_row: f64,
+    /// Dry run: the calls the import would make.
+    pub estimated_import_calls: Option<u64>,
+    pub throttled_429: u64,
+    pub retries: u64,
+    pub elapsed_seconds: f64,
+    /// Requests per second while requests were being made (none for runs
+    /// too short to tell).
+    pub requests_per_second: Option<f64>,
+    pub rate_limit: f64,
+    /// What held the run below `--rate`, with the flag that would help.
+    pub bound: Option<String>,
+    pub user_lookup: Option<UserStrategy>,
+    pub group_reads: Option<MembershipSide>,
+    pub application_reads: Option<MembershipSide>,
+    pub tenant_users: Option<u64>,
+    pub created_groups: Vec<String>,
+    pub interrupted: bool,
+}
+
+impl Summary {
+    /// Whether every row succeeded (or, in a dry run, can be applied).
+    pub fn all_succeeded(&self) -> bool {
+        self.counts.keys().all(|counted| counted.is_clean())
+    }
+
+    /// How many rows were counted as `counted`.
+    pub fn count(&self, counted: Counted) -> u64 {
+        self.counts.get(&counted).copied().unwrap_or(0)
+    }
+}
+
+/// How the run ended.
+#[derive(Debug)]
+pub enum Ended {
+    Finished(Summary),
+    Interrupted(Summary),
+    /// The input has problems; nothing was sent.
+    Refused(FirstPass),
+}
+
+/// Runs an import (or a dry run) against `client`. `show` prints each
+/// planned row when a dry run has no plan file.
+pub async fn run(
+    client: Client,
+    options: &ImportOptions,
+    stops: Stops,
+    events: &dyn Events,
+    show: Option<&ShowPlan<'_>>,
+) -> Result<Ended, RunError> {
+    let started = Instant::now();
+    // ---- preflight ----
+    events.on(Event::Phase("reading"));
+    let input = options.input.clone();
+    let mut first = tokio::task::spawn_blocking(move || first_pass::first_pass(&input))
+        .await
+        .map_err(|e| RunError::Reader(e.to_string()))??;
+    first.report(events);
+    if first.refuses(options.skip_invalid) {
+        return Ok(Ended::Refused(first));
+    }
+    let resumed = match &options.resume {
+        Some(path) => read_results(path)?,
+        None => BTreeMap::new(),
+    };
+
+    // ---- prepare ----
+    // The catalog and page 1 of users at once: setup is latency-bound.
+    let (mut catalog, probe) =
+        futures::try_join!(Catalog::load(&client), lookup::probe_users(&client))?;
+    let lookups = Lookups::prepare(
+        &client,
+        &catalog,
+        probe,
+        &first.shape,
+        options.input.rules.match_by,
+        [options.policy.sync_groups, options.policy.sync_applications],
+    )
+    .await?;
+    let vocabulary = learn_tenant_values(&client, &lookups, &mut first, options).await?;
+    if first.refuses(options.skip_invalid) {
+        return Ok(Ended::Refused(first));
+    }
+    if !first.invalid.is_empty() {
+        let note = format!(
+            "{} invalid rows are skipped and recorded as invalid (--skip-invalid)",
+            first.invalid.len()
+        );
+        events.on(Event::Warning(&note));
+    }
+    let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
+    let mut summary = Summary {
+        input: crate::input::reader::shown(&options.input.file),
+        tenant: client.base_url().to_string(),
+        dry_run: options.dry_run,
+        rows: first.scan.rows,
+        rate_limit: client.throttle().max_rate(),
+        user_lookup: Some(lookups.users),
+        group_reads: Some(lookups.groups),
+        application_reads: Some(lookups.applications),
+        tenant_users: lookups.tenant_users,
+        created_groups,
+        ..Default::default()
+    };
+
+    // ---- run ----
+    let (source, validator, _) = open_with(&options.input, vocabulary.clone())?;
+    let input_header = source.header().to_vec();
+    drop(source);
+    // Resuming into the file resumed from: write beside it, swap at the end.
+    let in_place = match (&options.resume, &options.output) {
+        (Some(resume), Some(output)) if crate::output::files::same_file(resume, output) => {
+            Some((output.with_extension("resuming.csv"), output.clone()))
+        }
+        _ => None,
+    };
+    let mut sink = Sink::open(
+        in_place
+            .as_ref()
+            .map(|(beside, _)| beside.as_path())
+            .or(options.output.as_deref()),
+        options.dry_run,
+        options.force || in_place.is_some(),
+        &[options.input.file.as_path()],
+        &input_header,
+        show,
+    )?;
+    let jobs = job_source(
+        options.input.clone(),
+        vocabulary,
+        validator,
+        first.invalid.clone(),
+        resumed,
+    );
+    events.on(Event::Phase(if options.dry_run {
+        "planning rows"
+    } else {
+        "applying rows"
+    }));
+    let runner = Runner {
+        client: client.clone(),
+        action: Arc::new(ImportAction {
+            catalog,
+            lookups,
+            policy: options.policy.clone(),
+            dry_run: options.dry_run,
+        }),
+        source: jobs,
+        rows: first.scan.rows,
+        stops,
+        events,
+        apply_memberships: !options.dry_run,
+    };
+    let outcome = runner.run(&mut sink).await?;
+
+    // ---- finish ----
+    let stats = client.stats();
+    summary.api_calls = stats.requests;
+    summary.write_calls = stats.writes;
+    summary.throttled_429 = stats.throttled;
+    summary.retries = stats.retries;
+    summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    let pacing = client.throttle().report();
+    summary.requests_per_second = pacing.active_rate;
+    summary.bound = crate::limiter::what_bounded(&pacing, client.throttle().max_rate());
+    summary.calls_per_row = stats.requests as f64 / first.scan.rows.max(1) as f64;
+    if options.dry_run {
+        summary.estimated_import_calls = Some(stats.requests + sink.estimated_writes());
+    }
+    summary.counts = sink.counts().clone();
+    summary.failed_rows = sink.failures.clone();
+    let written = sink.finish()?;
+    if let (Some((beside, output)), Some(_)) = (&in_place, &written) {
+        std::fs::rename(beside, output)
+            .map_err(|e| RunError::Output(crate::output::OutputError::io(output, e)))?;
+    }
+    summary.output = options.output.as_ref().map(|p| p.display().to_string());
+    summary.interrupted = outcome.interrupted;
+    Ok(if outcome.interrupted {
+        Ended::Interrupted(summary)
+    } else {
+        Ended::Finished(summary)
+    })
+}
+
+/// The vocabulary for reading the rows again: ours, plus every country
+/// and user type the tenant uses. Rows only the tenant could vouch for are
+/// settled here (a listing is made for them if the lookups made none).
+async fn learn_tenant_values(
+    client: &Client,
+    lookups: &Lookups,
+    first: &mut FirstPass,
+    options: &ImportOptions,
+) -> Result<Arc<Vocabulary>, RunError> {
+    let mut vocabulary = (*options.input.vocabulary).clone();
+    let seen = match &lookups.seen_values {
+        Some(seen) => seen.clone(),
+        None if !first.pending.is_empty() => Lookups::tenant_values(client).await?,
+        None => Vec::new(),
+    };
+    for (country, user_type) in &seen {
+        vocabulary.learn(country.as_deref(), user_type.as_deref());
+    }
+    first.settle(|field, value| match field {
+        "country" => vocabulary.countries.resolve(value).is_some(),
+        _ => vocabulary.user_type(value).is_some(),
+    });
+    Ok(Arc::new(vocabulary))
+}
+
+/// Creates the groups rows name that do not exist (`--create-missing-groups`).
+async fn missing_groups(
+    client: &Client,
+    catalog: &mut Catalog,
+    first: &FirstPass,
+    options: &ImportOptions,
+) -> Result<Vec<String>, RunError> {
+    if !options.policy.create_missing_groups {
+        return Ok(Vec::new());
+    }
+    let mut created = Vec::new();
+    for name in &first.shape.groups {
+        if catalog.groups.resolve(name).is_some() {
+            continue;
+        }
+        let target = if options.dry_run {
+            Target::new(format!("(new) {name}"), name.clone())
+        } else {
+            let group = client
+                .create_group(&GroupWrite {
+                    name: name.clone(),
+                    description: Some("created by sebulk import".to_string()),
+                    enforce_second_factor: None,
+                })
+                .await?;
+            Target::new(group.id, group.name)
+        };
+        created.push(target.name.clone());
+        catalog.groups.insert(target);
+    }
+    Ok(created)
+}
+
+/// The rows as jobs: the input read again with the learned vocabulary,
+/// each row's disposition from the first pass and the resumed results.
+fn job_source(
+    input: InputSpec,
+    vocabulary: Arc<Vocabulary>,
+    validator: Validator,
+    invalid: BTreeMap<u64, String>,
+    resumed: BTreeMap<u64, Recorded>,
+) -> JobSource<crate::input::RowInput> {
+    let header = validator.header().clone();
+    Arc::new(move |emit| {
+        let (mut source, mut validator, _) = open_with(&input, vocabulary.clone())?;
+        while let Some(record) = source.next_record() {
+            let record = record?;
+            let (row_input, _) = validator.check(&record);
+            let cells = masked_cells(&header, &record.cells);
+            let disposition = if let Some(reason) = invalid.get(&record.row) {
+                Disposition::Invalid(reason.clone())
+            } else {
+                match resumed.get(&record.row) {
+                    Some(previous)
+                        if previous.outcome.succeeded()
+                            && same_cells(&previous.result.cells, &cells) =>
+                    {
+                        Disposition::Done(Box::new(previous.result.clone()))
+                    }
+                    _ => Disposition::Process,
+                }
+            };
+            let job = Job {
+                row: record.row,
+                label: row_input.set.username.clone().unwrap_or_default(),
+                cells,
+                disposition,
+                input: row_input,
+            };
+            if !emit(job) {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Whether a resumed row's recorded cells are the row as it is now.
+fn same_cells(recorded: &[String], now: &[String]) -> bool {
+    recorded.len() == now.len() && recorded.iter().zip(now).all(|(a, b)| *a == neutralize(b))
+}
+
+/// Opens the input only to read its header (for messages).
+pub fn input_header(input: &InputSpec) -> Result<Vec<String>, RunError> {
+    let (source, _, _) = open(input)?;
+    Ok(source.header().to_vec())
+}
+
+/// Where an import's results go by default: beside the input.
+pub fn default_results(input: &Path) -> PathBuf {
+    crate::output::beside(input, "results.csv")
+}

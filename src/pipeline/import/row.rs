@@ -1,0 +1,185 @@
+//! Import's work on one row: find its user, decide, write the user record.
+//! Membership changes are handed back to the runner, to be coalesced.
+
+use std::collections::BTreeSet;
+
+use crate::api::{ApiError, Client, Tally};
+use crate::input::RowInput;
+use crate::model::TargetKind;
+use crate::output::{Outcome, RowResult};
+use crate::pipeline::batcher::Pending;
+use crate::pipeline::runner::{Finished, RowAction};
+use crate::plan::lookup::{Found, Lookups};
+use crate::plan::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};
+
+/// What every row of an import shares.
+pub struct ImportAction {
+    pub catalog: Catalog,
+    pub lookups: Lookups,
+    pub policy: Policy,
+    /// In a dry run nothing is written: rows are only decided.
+    pub dry_run: bool,
+}
+
+impl RowAction for ImportAction {
+    type Input = RowInput;
+    type Detail = RowPlan;
+
+    async fn process(
+        &self,
+        client: Client,
+        input: RowInput,
+        mut result: RowResult,
+    ) -> Finished<RowPlan> {
+        let (client, tally) = client.tallied();
+        let outcome = self.run_row(&client, &input, &mut result).await;
+        result.attempts = tally.attempts();
+        result.http_status = tally.last_status();
+        match outcome {
+            Ok((plan, pending)) => Finished {
+                result,
+                detail: Some(plan),
+                pending,
+            },
+            Err(err) => {
+                fail(&mut result, &tally, &err);
+                Finished {
+                    result,
+                    detail: None,
+                    pending: Vec::new(),
+                }
+            }
+        }
+    }
+}
+
+fn fail(result: &mut RowResult, tally: &Tally, err: &ApiError) {
+    // A row stopped before it sent any write changed nothing: not attempted.
+    result.outcome = match err {
+        ApiError::Stopped(_) if tally.writes_sent() == 0 => Outcome::NotAttempted,
+        _ => Outcome::Failed,
+    };
+    result.http_status = err.status().or(tally.last_status());
+    result.add_error(err.to_string());
+}
+
+impl ImportAction {
+    /// The row's own calls. On success returns its plan and membership changes.
+    async fn run_row(
+        &self,
+        client: &Client,
+        input: &RowInput,
+        result: &mut RowResult,
+    ) -> Result<(RowPlan, Vec<Pending>), ApiError> {
+        let lookups = &self.lookups;
+        let (found, holder) = lookups.find(client, input).await?;
+        let existing = match found {
+            Found::One(user) => Some(*user),
+            Found::None => None,
+            Found::Ambiguous(count) => {
+                let plan = RowPlan::refuse(
+                    None,
+                    Refusal::Ambiguous,
+                    format!(
+                        "{count} users share this {}: the row cannot be matched safely",
+                        self.policy.match_by.field()
+                    ),
+                );
+                return Ok(self.settle(plan, result));
+            }
+        };
+        let mut groups: Option<BTreeSet<String>> = None;
+        let mut applications: Option<BTreeSet<String>> = None;
+        if let Some(user) = &existing {
+            if input.groups.is_some() {
+                groups = Some(lookups.current(client, TargetKind::Group, &user.id).await?);
+            }
+            if input.applications.is_some() {
+                applications = Some(
+                    lookups
+                        .current(client, TargetKind::Application, &user.id)
+                        .await?,
+                );
+            }
+        }
+        let current = Current {
+            user: existing.as_ref(),
+            groups: groups.as_ref(),
+            applications: applications.as_ref(),
+            username_holder: holder.as_ref(),
+        };
+        let plan = decide(input, current, &self.catalog, &self.policy);
+        if let Some(id) = plan.action.user_id() {
+            result.user_id = id.to_string();
+        }
+        if self.dry_run {
+            return Ok((plan, Vec::new()));
+        }
+        let user_id = match &plan.action {
+            Action::Create(body) => {
+                let created = client.create_user(body).await?;
+                result.outcome = Outcome::Created;
+                result.user_id = created.user.id.clone();
+                created.user.id
+            }
+            Action::Update {
+                user_id,
+                body,
+                reset_password,
+            } => {
+                let mut client = client.clone();
+                if let Some(body) = body {
+                    client.update_user(user_id, body).await?;
+                    // Written: the rest of the row finishes whatever happens.
+                    client = client.uncut();
+                }
+                if let Some(options) = reset_password {
+                    client.set_password(user_id, options).await?;
+                }
+                result.outcome = Outcome::Updated;
+                user_id.clone()
+            }
+            _ => return Ok(self.settle(plan, result)),
+        };
+        let pending = pending_changes(&plan, &user_id);
+        Ok((plan, pending))
+    }
+
+    /// A plan that sends nothing: its outcome, and no memberships.
+    fn settle(&self, plan: RowPlan, result: &mut RowResult) -> (RowPlan, Vec<Pending>) {
+        match &plan.action {
+            Action::Unchanged { .. } => result.outcome = Outcome::Unchanged,
+            Action::Skip { reason, .. } => {
+                result.outcome = Outcome::Skipped;
+                result.add_error(reason);
+            }
+            Action::Refuse { reason, .. } => {
+                result.outcome = Outcome::Failed;
+                result.add_error(reason);
+            }
+            Action::Create(_) | Action::Update { .. } => {}
+        }
+        (plan, Vec::new())
+    }
+}
+
+/// The membership changes of a plan, for one user.
+pub fn pending_changes(plan: &RowPlan, user_id: &str) -> Vec<Pending> {
+    let mut pending = Vec::new();
+    for (kind, delta) in [
+        (TargetKind::Group, &plan.groups),
+        (TargetKind::Application, &plan.applications),
+    ] {
+        for (add, targets) in [(true, &delta.add), (false, &delta.remove)] {
+            for target in targets {
+                pending.push(Pending {
+                    kind,
+                    add,
+                    target: target.clone(),
+                    user_id: user_id.to_string(),
+                });
+            }
+        }
+    }
+    pending
+}

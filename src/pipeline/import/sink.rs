@@ -1,0 +1,413 @@
+//! Where import's and plan's rows end: a results file, a plan file, or
+//! (plan without a file) the screen; always the counts for the summary.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::model::{Target, TargetKind};
+use crate::output::sanitize::neutralize;
+use crate::output::{OrderedCsv, Outcome, RowResult};
+use crate::pipeline::batcher;
+use crate::pipeline::runner::{RowSink, RunError};
+use crate::plan::{Action, PlanAction, RowPlan};
+
+/// The plan file's columns, before the input's own.
+pub const PLAN_COLUMNS: [&str; 10] = [
+    "row",
+    "username",
+    "action",
+    "user_id",
+    "changes",
+    "groups_add",
+    "groups_remove",
+    "applications_add",
+    "applications_remove",
+    "notes",
+];
+
+/// What a summary counts: a row's outcome, or (in a plan) its action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum Counted {
+    Outcome(Outcome),
+    Planned(PlanAction),
+}
+
+impl Counted {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Counted::Outcome(outcome) => outcome.as_str(),
+            Counted::Planned(action) => action.as_str(),
+        }
+    }
+
+    /// Whether a row counted so went as asked.
+    pub fn is_clean(self) -> bool {
+        match self {
+            Counted::Outcome(outcome) => outcome.succeeded(),
+            Counted::Planned(action) => action.is_clean(),
+        }
+    }
+}
+
+/// Row numbers seen, kept small: rows arrive nearly in order, so only the
+/// ones ahead of the contiguous prefix are stored.
+#[derive(Debug, Default)]
+struct RowSet {
+    done_through: u64,
+    ahead: std::collections::BTreeSet<u64>,
+}
+
+impl RowSet {
+    /// Adds `row`; false if it was there already.
+    fn insert(&mut self, row: u64) -> bool {
+        if self.contains(row) {
+            return false;
+        }
+        self.ahead.insert(row);
+        while self.ahead.remove(&(self.done_through + 1)) {
+            self.done_through += 1;
+        }
+        true
+    }
+
+    fn contains(&self, row: u64) -> bool {
+        row <= self.done_through || self.ahead.contains(&row)
+    }
+
+    fn len(&self) -> u64 {
+        self.done_through + self.ahead.len() as u64
+    }
+}
+
+/// A row's plan, as the screen shows it.
+#[derive(Debug, Clone)]
+pub struct PlannedRow {
+    pub row: u64,
+    pub username: String,
+    pub action: PlanAction,
+    /// Field by field (`field: 'old' → 'new'`), memberships, the reason.
+    pub details: Vec<String>,
+}
+
+/// Shows one planned row (on the screen).
+pub type ShowPlan<'a> = dyn Fn(&PlannedRow) + Sync + 'a;
+
+/// Plans on the screen: the printer, the rows waiting for earlier ones,
+/// and the next row to show.
+type PlanScreen<'a> = (&'a ShowPlan<'a>, BTreeMap<u64, Option<PlannedRow>>, u64);
+
+/// The rows' destination.
+pub struct Sink<'a> {
+    file: Option<OrderedCsv>,
+    dry_run: bool,
+    pushed: RowSet,
+    counts: BTreeMap<Counted, u64>,
+    membership_calls: HashMap<(TargetKind, bool, String), u64>,
+    own_writes: u64,
+    /// Plans shown on the screen instead of a file, in row order.
+    show: Option<PlanScreen<'a>>,
+    /// Failed rows, for the summary (the first few).
+    pub failures: Vec<(u64, String, String)>,
+}
+
+/// How many failed rows the summary names.
+pub const NAMED_FAILURES: usize = 20;
+
+impl<'a> Sink<'a> {
+    /// Opens the results (or plan) file at `path`, if any. `show` prints
+    /// plans on the screen when there is no file.
+    pub fn open(
+        path: Option<&Path>,
+        dry_run: bool,
+        force: bool,
+        inputs: &[&Path],
+        input_header: &[String],
+        show: Option<&'a ShowPlan<'a>>,
+    ) -> Result<Self, RunError> {
+        let file = match path {
+            None => None,
+            Some(path) if dry_run => {
+                let header: Vec<String> = PLAN_COLUMNS
+                    .iter()
+                    .map(|c| c.to_string())
+                    .chain(input_header.iter().cloned())
+                    .collect();
+                Some(OrderedCsv::create(path, force, inputs, &header)?)
+            }
+            Some(path) => Some(OrderedCsv::results(path, force, inputs, input_header)?),
+        };
+        Ok(Sink {
+            show: match (&file, show) {
+                (None, Some(show)) => Some((show, BTreeMap::new(), 1)),
+                _ => None,
+            },
+            file,
+            dry_run,
+            pushed: RowSet::default(),
+            counts: BTreeMap::new(),
+            membership_calls: HashMap::new(),
+            own_writes: 0,
+            failures: Vec::new(),
+        })
+    }
+
+    pub fn counts(&self) -> &BTreeMap<Counted, u64> {
+        &self.counts
+    }
+
+    /// The writes an import of the plan would make: own writes plus
+    /// coalesced membership calls.
+    pub fn estimated_writes(&self) -> u64 {
+        let chunk = batcher::CHUNK_SIZE as u64;
+        self.own_writes
+            + self
+                .membership_calls
+                .values()
+                .map(|n| n.div_ceil(chunk))
+                .sum::<u64>()
+    }
+
+    fn count_calls(&mut self, plan: &RowPlan) {
+        self.own_writes += plan.own_writes();
+        for (kind, delta) in [
+            (TargetKind::Group, &plan.groups),
+            (TargetKind::Application, &plan.applications),
+        ] {
+            for (add, targets) in [(true, &delta.add), (false, &delta.remove)] {
+                for target in targets {
+                    *self
+                        .membership_calls
+                        .entry((kind, add, target.id.clone()))
+                        .or_default() += 1;
+                }
+            }
+        }
+    }
+
+    /// Flushes and syncs the file; returns where it was written.
+    pub fn finish(self) -> Result<Option<PathBuf>, RunError> {
+        match self.file {
+            Some(file) => Ok(Some(file.finish()?)),
+            None => Ok(None),
+        }
+    }
+
+    fn show_in_order(&mut self, row: u64, planned: Option<PlannedRow>) {
+        let Some((show, waiting, next)) = &mut self.show else {
+            return;
+        };
+        waiting.insert(row, planned);
+        while let Some(planned) = waiting.remove(next) {
+            if let Some(planned) = planned {
+                show(&planned);
+            }
+            *next += 1;
+        }
+    }
+}
+
+impl RowSink<RowPlan> for Sink<'_> {
+    fn push(&mut self, result: RowResult, plan: Option<RowPlan>) -> Result<(), RunError> {
+        if !self.pushed.insert(result.row) {
+            return Ok(());
+        }
+        let (counted, record) = if self.dry_run {
+            let action = plan_action(&result, plan.as_ref());
+            if let Some(plan) = &plan {
+                self.count_calls(plan);
+            }
+            let planned = (!matches!(action, PlanAction::Unchanged)).then(|| PlannedRow {
+                row: result.row,
+                username: result.username.clone(),
+                action,
+                details: details(&result, plan.as_ref()),
+            });
+            self.show_in_order(result.row, planned);
+            (
+                Counted::Planned(action),
+                plan_record(&result, plan.as_ref(), action),
+            )
+        } else {
+            (Counted::Outcome(result.outcome), result.record())
+        };
+        if !counted.is_clean() && self.failures.len() < NAMED_FAILURES {
+            let reason = if result.error.is_empty() {
+                counted.as_str().to_string()
+            } else {
+                result.error.clone()
+            };
+            self.failures
+                .push((result.row, result.username.clone(), reason));
+        }
+        *self.counts.entry(counted).or_default() += 1;
+        if let Some(file) = &mut self.file {
+            file.push(result.row, record)?;
+        }
+        Ok(())
+    }
+
+    fn contains(&self, row: u64) -> bool {
+        self.pushed.contains(row)
+    }
+
+    fn count(&self) -> u64 {
+        self.pushed.len()
+    }
+}
+
+/// What a plan says of a row.
+fn plan_action(result: &RowResult, plan: Option<&RowPlan>) -> PlanAction {
+    match (result.outcome, plan) {
+        (Outcome::Invalid, _) => PlanAction::Invalid,
+        (_, Some(plan)) => plan.action.planned(),
+        (Outcome::NotAttempted, None) => PlanAction::NotAttempted,
+        _ => PlanAction::Fail,
+    }
+}
+
+fn names(targets: &[Target]) -> String {
+    targets
+        .iter()
+        .map(|t| t.name.clone())
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// The plan's reason and notes for a row.
+fn notes(result: &RowResult, plan: Option<&RowPlan>) -> Vec<String> {
+    let Some(plan) = plan else {
+        return vec![result.error.clone()]
+            .into_iter()
+            .filter(|e| !e.is_empty())
+            .collect();
+    };
+    let mut notes = plan.notes.clone();
+    if let Action::Refuse { reason, .. } | Action::Skip { reason, .. } = &plan.action {
+        notes.insert(0, reason.clone());
+    }
+    notes
+}
+
+/// The lines the screen shows under a planned row.
+fn details(result: &RowResult, plan: Option<&RowPlan>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(plan) = plan {
+        lines.extend(
+            plan.changes
+                .iter()
+                .map(|c| format!("{}: '{}' → '{}'", c.field, c.old, c.new)),
+        );
+        for (what, delta) in [
+            ("groups", &plan.groups),
+            ("applications", &plan.applications),
+        ] {
+            if !delta.add.is_empty() {
+                lines.push(format!("{what} + {}", names(&delta.add)));
+            }
+            if !delta.remove.is_empty() {
+                lines.push(format!("{what} - {}", names(&delta.remove)));
+            }
+        }
+    }
+    lines.extend(notes(result, plan));
+    lines
+}
+
+fn plan_record(result: &RowResult, plan: Option<&RowPlan>, action: PlanAction) -> Vec<String> {
+    let mut record = vec![
+        result.row.to_string(),
+        result.username.clone(),
+        action.as_str().to_string(),
+        result.user_id.clone(),
+    ];
+    match plan {
+        Some(plan) => {
+            let changes: Vec<String> = plan
+                .changes
+                .iter()
+                .map(|c| format!("{}: '{}' → '{}'", c.field, c.old, c.new))
+                .collect();
+            record.extend([
+                changes.join("; "),
+                names(&plan.groups.add),
+                names(&plan.groups.remove),
+                names(&plan.applications.add),
+                names(&plan.applications.remove),
+                notes(result, Some(plan)).join("; "),
+            ]);
+        }
+        None => {
+            record.extend(std::iter::repeat_n(String::new(), 5));
+            record.push(result.error.clone());
+        }
+    }
+    record.extend(result.cells.iter().cloned());
+    record
+        .into_iter()
+        .map(|cell| neutralize(&cell).into_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{FieldChange, MembershipDelta, Refusal};
+
+    fn plan(action: Action) -> RowPlan {
+        RowPlan {
+            action,
+            changes: vec![FieldChange {
+                field: "department".into(),
+                old: "Sales".into(),
+                new: "=Ops".into(),
+            }],
+            groups: MembershipDelta {
+                add: vec![Target::new("g1", "Sales")],
+                remove: Vec::new(),
+            },
+            applications: MembershipDelta::default(),
+            notes: vec!["a note".into()],
+        }
+    }
+
+    #[test]
+    fn plan_actions_and_records() {
+        let result = RowResult::new(3, "ana", Outcome::NotAttempted, vec!["ana".into()]);
+        let conflict = RowPlan::refuse(None, Refusal::Conflict, "conflict: x".into());
+        assert_eq!(plan_action(&result, Some(&conflict)), PlanAction::Conflict);
+        let unknown = RowPlan::refuse(None, Refusal::UnknownTarget, "unknown group".into());
+        assert_eq!(plan_action(&result, Some(&unknown)), PlanAction::Fail);
+        assert_eq!(plan_action(&result, None), PlanAction::NotAttempted);
+        let mut invalid = result.clone();
+        invalid.outcome = Outcome::Invalid;
+        assert_eq!(plan_action(&invalid, None), PlanAction::Invalid);
+
+        let update = plan(Action::Update {
+            user_id: "u1".into(),
+            body: None,
+            reset_password: None,
+        });
+        let record = plan_record(&result, Some(&update), PlanAction::Update);
+        assert_eq!(record.len(), PLAN_COLUMNS.len() + 1);
+        assert_eq!(record[2], "update");
+        assert_eq!(record[4], "department: 'Sales' → '=Ops'");
+        assert_eq!(record[5], "Sales");
+        assert_eq!(record[9], "a note");
+        let lines = details(&result, Some(&update));
+        assert_eq!(lines[0], "department: 'Sales' → '=Ops'");
+        assert_eq!(lines[1], "groups + Sales");
+    }
+
+    #[test]
+    fn rows_are_counted_once_in_any_order() {
+        let mut set = RowSet::default();
+        assert!(set.insert(2));
+        assert!(set.insert(1));
+        assert!(!set.insert(2));
+        assert!(set.contains(1) && set.contains(2) && !set.contains(3));
+        assert_eq!(set.len(), 2);
+    }
+}

@@ -1,0 +1,347 @@
+//! The row runner: what every row command shares. Rows come from a
+//! blocking reader thread, go through a bounded pool of workers running the
+//! command's [`RowAction`], hand their membership changes to the batcher,
+//! and end in one sink that owns the results, in input order.
+//!
+//! Invariants: every row gets exactly one result; every request goes
+//! through the client's throttle; at most a bounded number of rows are in
+//! the workers and the batcher, so memory stays flat whatever the input's
+//! size. On the first interrupt, rows that have not written withdraw their
+//! requests and become `not_attempted` while requests on the wire finish
+//! (and rows already written get their memberships); on the second,
+//! everything stops at once and rows cut mid-request say their outcome is
+//! unknown.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::stream::FuturesUnordered;
+use futures::{StreamExt, future::BoxFuture};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::batcher::{self, Batcher, ChunkOutcome, HOLD_LIMIT, Pending};
+use crate::api::{ApiError, Client};
+use crate::events::{Event, Events};
+use crate::input::InputError;
+use crate::output::{Outcome, OutputError, RowResult};
+
+/// Why a row command stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("the input reader stopped: {0}")]
+    Reader(String),
+}
+
+/// The two stages of an interrupt, owned by the command that listens for
+/// signals: `first` stops new work, `abort` stops everything.
+#[derive(Debug, Clone, Default)]
+pub struct Stops {
+    pub first: CancellationToken,
+    pub abort: CancellationToken,
+}
+
+/// One row as the reader hands it over.
+#[derive(Debug)]
+pub struct Job<I> {
+    pub row: u64,
+    /// What the results call the row (the username).
+    pub label: String,
+    /// The row's cells as the results repeat them (secrets masked).
+    pub cells: Vec<String>,
+    pub disposition: Disposition,
+    pub input: I,
+}
+
+/// Whether a row is to be processed at all.
+#[derive(Debug, Clone)]
+pub enum Disposition {
+    Process,
+    /// The row failed validation (with `--skip-invalid`).
+    Invalid(String),
+    /// An earlier run already did it (with `--resume`).
+    Done(Box<RowResult>),
+}
+
+/// A processed row: its result so far, what the sink may want besides,
+/// and the membership changes still to send.
+#[derive(Debug)]
+pub struct Finished<D> {
+    pub result: RowResult,
+    pub detail: Option<D>,
+    pub pending: Vec<Pending>,
+}
+
+/// A row command's work on one row.
+pub trait RowAction: Send + Sync + 'static {
+    type Input: Send + 'static;
+    type Detail: Send + 'static;
+
+    /// Processes one row. `client`'s requests not yet sent are withdrawn
+    /// by the first interrupt (use `client.uncut()` once the row has
+    /// written); `result` is the row's result, to be filled in.
+    fn process(
+        &self,
+        client: Client,
+        input: Self::Input,
+        result: RowResult,
+    ) -> impl Future<Output = Finished<Self::Detail>> + Send;
+}
+
+/// Where finished rows go.
+pub trait RowSink<D>: Send {
+    fn push(&mut self, result: RowResult, detail: Option<D>) -> Result<(), RunError>;
+    /// Whether row `row` has been pushed.
+    fn contains(&self, row: u64) -> bool;
+    /// How many rows have been pushed.
+    fn count(&self) -> u64;
+}
+
+/// The rows of a run, read on a blocking thread: calls `emit` for each row
+/// in order and stops when it returns false. Called a second time to
+/// record the rows an abort left without a result.
+pub type JobSource<I> = Arc<ReadRows<I>>;
+
+/// Reads the rows, calling `emit` for each (see [`JobSource`]).
+pub type ReadRows<I> = dyn Fn(&mut dyn FnMut(Job<I>) -> bool) -> Result<(), RunError> + Send + Sync;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOutcome {
+    /// The first interrupt came.
+    pub interrupted: bool,
+    /// The second interrupt came.
+    pub aborted: bool,
+}
+
+/// The runner of one row command.
+pub struct Runner<'a, A: RowAction> {
+    pub client: Client,
+    pub action: Arc<A>,
+    pub source: JobSource<A::Input>,
+    /// Rows in the input, for the progress bar.
+    pub rows: u64,
+    pub stops: Stops,
+    pub events: &'a dyn Events,
+    /// Send membership changes (not in a dry run).
+    pub apply_memberships: bool,
+}
+
+/// Rows inside the workers: row → (label, cells), so an abort can say
+/// which rows it cut off mid-request.
+type InFlight = Arc<Mutex<HashMap<u64, (String, Vec<String>)>>>;
+
+impl<A: RowAction> Runner<'_, A> {
+    /// Runs every row into `sink`.
+    pub async fn run(self, sink: &mut dyn RowSink<A::Detail>) -> Result<RunOutcome, RunError> {
+        let Runner {
+            client,
+            action,
+            source,
+            rows,
+            stops,
+            events,
+            apply_memberships,
+        } = self;
+        events.on(Event::Total(rows));
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job<A::Input>>(256);
+        let reader = {
+            let source = source.clone();
+            tokio::task::spawn_blocking(move || {
+                source(&mut |job| jobs_tx.blocking_send(job).is_ok())
+            })
+        };
+        let in_flight: InFlight = Arc::default();
+        // Enough rows under way to keep every slot busy; the throttle bounds
+        // what is actually in flight, and rows waiting for it are cut at once
+        // by an interrupt.
+        let workers = (client.throttle().max_in_flight() * 2).clamp(8, 4096);
+        let mut work = receiver_stream(jobs_rx)
+            .map(|job: Job<A::Input>| {
+                let (action, client, stops, in_flight) = (
+                    action.clone(),
+                    client.clone(),
+                    stops.clone(),
+                    in_flight.clone(),
+                );
+                async move {
+                    if let Ok(mut map) = in_flight.lock() {
+                        map.insert(job.row, (job.label.clone(), job.cells.clone()));
+                    }
+                    let row = job.row;
+                    let done = start(&*action, client, &stops, job).await;
+                    if let Ok(mut map) = in_flight.lock() {
+                        map.remove(&row);
+                    }
+                    done
+                }
+            })
+            .buffer_unordered(workers);
+        let mut batcher = Batcher::new(HOLD_LIMIT);
+        let mut flushes: FuturesUnordered<BoxFuture<'static, ChunkOutcome>> =
+            FuturesUnordered::new();
+        let flush =
+            |chunks: Vec<batcher::Chunk>,
+             flushes: &mut FuturesUnordered<BoxFuture<'static, ChunkOutcome>>| {
+                for chunk in chunks {
+                    flushes.push(Box::pin(batcher::apply(client.clone(), chunk)));
+                }
+            };
+        let mut work_done = false;
+        let mut drained_on_stop = false;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        while !(work_done && flushes.is_empty()) {
+            tokio::select! {
+                biased;
+                () = stops.abort.cancelled() => break,
+                () = stops.first.cancelled(), if !drained_on_stop => {
+                    // Rows already written get their memberships now, not at the end.
+                    drained_on_stop = true;
+                    flush(batcher.drain(), &mut flushes);
+                }
+                _ = tick.tick() => {
+                    events.on(Event::Pause(client.throttle().pause()));
+                    if batcher.oldest_wait() >= batcher::MAX_HOLD {
+                        flush(batcher.drain(), &mut flushes);
+                    }
+                }
+                Some(outcome) = flushes.next(), if !flushes.is_empty() => {
+                    for result in batcher.settle(outcome) {
+                        if result.outcome == Outcome::Failed {
+                            events.on(Event::Failed);
+                        }
+                        events.on(Event::Row(&result));
+                        sink.push(result, None)?;
+                    }
+                }
+                next = work.next(), if !work_done => match next {
+                    Some(Finished { result, detail, pending }) => {
+                        let failed = matches!(result.outcome, Outcome::Failed | Outcome::Invalid);
+                        events.on(Event::Advanced { items: 1, failed: u64::from(failed) });
+                        if pending.is_empty() || !apply_memberships {
+                            events.on(Event::Row(&result));
+                            sink.push(result, detail)?;
+                        } else {
+                            flush(batcher.add(result, pending), &mut flushes);
+                        }
+                    }
+                    None => {
+                        work_done = true;
+                        events.on(Event::Phase("applying group memberships"));
+                        flush(batcher.drain(), &mut flushes);
+                    }
+                },
+            }
+        }
+        let aborted = stops.abort.is_cancelled();
+        drop(work);
+        if aborted {
+            for result in
+                batcher.abandon("interrupted before its group and application changes were sent")
+            {
+                events.on(Event::Failed);
+                sink.push(result, None)?;
+            }
+            let stranded: Vec<(u64, (String, Vec<String>))> = in_flight
+                .lock()
+                .map(|mut m| m.drain().collect())
+                .unwrap_or_default();
+            for (row, (label, cells)) in stranded {
+                let mut result = RowResult::new(row, &label, Outcome::Failed, cells);
+                result.error = "interrupted while its requests were in flight: the outcome is unknown (run again with --resume to settle it)".to_string();
+                events.on(Event::Advanced {
+                    items: 1,
+                    failed: 1,
+                });
+                sink.push(result, None)?;
+            }
+        }
+        let read = reader.await.map_err(|e| RunError::Reader(e.to_string()))?;
+        if !aborted {
+            read?;
+        }
+        if aborted || sink.count() < rows {
+            fill_not_attempted(&*source, sink, events)?;
+        }
+        Ok(RunOutcome {
+            interrupted: stops.first.is_cancelled(),
+            aborted,
+        })
+    }
+}
+
+/// Turns a job into a finished row: its disposition, or the action.
+async fn start<A: RowAction>(
+    action: &A,
+    client: Client,
+    stops: &Stops,
+    job: Job<A::Input>,
+) -> Finished<A::Detail> {
+    let mut result = RowResult::new(job.row, &job.label, Outcome::NotAttempted, job.cells);
+    let finished = |result| Finished {
+        result,
+        detail: None,
+        pending: Vec::new(),
+    };
+    match job.disposition {
+        Disposition::Invalid(message) => {
+            result.outcome = Outcome::Invalid;
+            result.error = message;
+            finished(result)
+        }
+        Disposition::Done(previous) => finished(*previous),
+        Disposition::Process if stops.first.is_cancelled() => {
+            result.error = NOT_STARTED.to_string();
+            finished(result)
+        }
+        Disposition::Process => {
+            action
+                .process(client.with_cut(stops.first.clone()), job.input, result)
+                .await
+        }
+    }
+}
+
+/// Why a row the run never reached has no other outcome.
+pub const NOT_STARTED: &str = "interrupted before this row was started";
+
+/// Writes `not_attempted` for every row that got no result (reading the
+/// rows again, on this thread: it is the end of the run).
+fn fill_not_attempted<I: Send + 'static, D>(
+    source: &ReadRows<I>,
+    sink: &mut dyn RowSink<D>,
+    events: &dyn Events,
+) -> Result<(), RunError> {
+    let mut failure: Option<RunError> = None;
+    source(&mut |job| {
+        if sink.contains(job.row) {
+            return true;
+        }
+        let mut result = RowResult::new(job.row, &job.label, Outcome::NotAttempted, job.cells);
+        result.error = NOT_STARTED.to_string();
+        events.on(Event::Advanced {
+            items: 1,
+            failed: 0,
+        });
+        match sink.push(result, None) {
+            Ok(()) => true,
+            Err(err) => {
+                failure = Some(err);
+                false
+            }
+        }
+    })?;
+    failure.map_or(Ok(()), Err)
+}
+
+fn receiver_stream<T: Send + 'static>(mut rx: mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

@@ -1,0 +1,233 @@
+//! The one place that prints. Commands hand it their summaries and the
+//! engine's [`Event`]s; it honours `-q` (only errors and problems),
+//! `-v` (one line per row), shows a progress bar only on a terminal, uses
+//! colour only on a terminal and never with `NO_COLOR`, and escapes control
+//! characters in everything it prints, so nothing from a file or a server
+//! can retitle a terminal or clear it.
+
+pub mod progress;
+pub mod summary;
+
+use std::borrow::Cow;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::events::{Event, Events};
+use crate::input::Problem;
+use progress::Progress;
+
+/// What the user wants to see on stderr.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Output {
+    pub quiet: bool,
+    pub verbose: u8,
+    pub progress: bool,
+}
+
+/// How many problems are listed on the screen before "… N more".
+pub const SHOWN_PROBLEMS: u64 = 20;
+
+/// The printer of one command run.
+pub struct Ui {
+    quiet: bool,
+    verbose: u8,
+    progress: bool,
+    bar: Mutex<Option<Progress>>,
+    problems_seen: AtomicU64,
+}
+
+impl Ui {
+    pub fn new(output: Output) -> Self {
+        Ui {
+            quiet: output.quiet,
+            verbose: output.verbose,
+            progress: output.progress,
+            bar: Mutex::new(None),
+            problems_seen: AtomicU64::new(0),
+        }
+    }
+
+    /// A printer that says nothing but errors (tests, nested runs).
+    pub fn quiet() -> Self {
+        Ui::new(Output {
+            quiet: true,
+            verbose: 0,
+            progress: false,
+        })
+    }
+
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Colour on stderr: only on a terminal, never with `NO_COLOR`.
+    pub fn colour() -> bool {
+        std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+    }
+
+    /// Sends log lines to stderr around the bar: `-v` raises the level,
+    /// `-vv` shows the HTTP traces, `SEBULK_LOG` overrides it.
+    pub fn init_logging(&self) {
+        let default = match (self.quiet, self.verbose) {
+            (true, _) => "error",
+            (false, 0 | 1) => "warn",
+            (false, _) => "debug",
+        };
+        let filter = tracing_subscriber::EnvFilter::try_from_env("SEBULK_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(progress::LogWriter)
+            .with_ansi(Self::colour())
+            .with_target(false)
+            .try_init();
+    }
+
+    /// A line of information (not with `-q`).
+    pub fn say(&self, line: impl AsRef<str>) {
+        if !self.quiet {
+            progress::write_line(&escape(line.as_ref()));
+        }
+    }
+
+    /// A warning (not with `-q`).
+    pub fn warn(&self, line: impl AsRef<str>) {
+        if !self.quiet {
+            progress::write_line(&format!("warning: {}", escape(line.as_ref())));
+        }
+    }
+
+    /// An error line: always shown.
+    pub fn error(&self, line: impl AsRef<str>) {
+        progress::write_line(&escape(line.as_ref()));
+    }
+
+    /// A problem with the input: errors always, warnings not with `-q`;
+    /// at most [`SHOWN_PROBLEMS`] of them.
+    pub fn problem(&self, problem: &Problem) {
+        if self.quiet && !problem.is_error() {
+            return;
+        }
+        if self.problems_seen.fetch_add(1, Ordering::Relaxed) < SHOWN_PROBLEMS {
+            progress::write_line(&escape(&problem_line(problem)));
+        }
+    }
+
+    /// Problems counted but not shown, for "… N more".
+    pub fn problems_not_shown(&self) -> u64 {
+        self.problems_seen
+            .load(Ordering::Relaxed)
+            .saturating_sub(SHOWN_PROBLEMS)
+    }
+
+    /// Writes `value` as pretty JSON on standard output.
+    pub fn json(&self, value: &impl serde::Serialize) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::other)?;
+        writeln!(out)?;
+        out.flush()
+    }
+
+    fn with_bar(&self, f: impl FnOnce(&mut Progress)) {
+        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        if bar.is_none() && self.progress {
+            *bar = Some(Progress::new(0, "items", true));
+        }
+        if let Some(bar) = bar.as_mut() {
+            f(bar);
+        }
+    }
+
+    /// Clears the progress bar (before a summary is printed).
+    pub fn finish_progress(&self) {
+        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(mut bar) = bar.take() {
+            bar.finish();
+        }
+    }
+}
+
+impl Events for Ui {
+    fn on(&self, event: Event<'_>) {
+        match event {
+            Event::Phase(phase) => self.with_bar(|bar| bar.set_phase(phase)),
+            Event::Total(total) => self.with_bar(|bar| bar.set_length(total)),
+            Event::Advanced { items, failed } => self.with_bar(|bar| {
+                bar.inc_by(items);
+                for _ in 0..failed {
+                    bar.failure();
+                }
+            }),
+            Event::Failed => self.with_bar(Progress::failure),
+            Event::Pause(pause) => self.with_bar(|bar| bar.show_pause(pause)),
+            Event::Problem(problem) => self.problem(problem),
+            Event::Warning(text) => self.warn(text),
+            Event::Row(result) => {
+                if self.verbose >= 1 && !self.quiet {
+                    let detail = if result.error.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", result.error)
+                    };
+                    progress::write_line(&escape(&format!(
+                        "row {} {} {}{detail}",
+                        result.row,
+                        result.username,
+                        result.outcome.as_str()
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// A problem the way people read it.
+pub fn problem_line(problem: &Problem) -> String {
+    let place = if problem.row == 0 {
+        "header".to_string()
+    } else {
+        format!("row {} (line {})", problem.row, problem.line)
+    };
+    let value = if problem.value.is_empty() {
+        String::new()
+    } else {
+        format!(" '{}'", problem.value)
+    };
+    let column = if problem.column.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", problem.column)
+    };
+    let warning = if problem.is_error() { "" } else { "warning: " };
+    format!("  {place}{column}{value}: {warning}{}", problem.message)
+}
+
+/// `text` with every control character shown as an escape (`\u{1b}`,
+/// `\n`, ...), so it cannot act on the terminal.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape("plain 'text' é"), "plain 'text' é");
+        assert_eq!(escape("a\u{1b}]0;pwned\u{7}b"), "a\\u{1b}]0;pwned\\u{7}b");
+        assert_eq!(escape("two\nlines\r"), "two\\nlines\\r");
+    }
+}

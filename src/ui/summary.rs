@@ -1,0 +1,238 @@
+//! How each command's summary reads on the screen.
+
+use super::Ui;
+use crate::export::ExportSummary;
+use crate::export::diff::DiffSummary;
+use crate::input::Scan;
+use crate::output::Outcome;
+use crate::pipeline::import::{Counted, FirstPass, PlannedRow, Summary};
+use crate::plan::PlanAction;
+
+impl Ui {
+    /// Why an import or plan sent nothing: the input's problems.
+    pub fn refused(&self, first: &FirstPass, input: &str) {
+        let shown: Vec<u64> = first.shown.iter().map(|p| p.row).collect();
+        for (row, reason) in first
+            .invalid
+            .iter()
+            .filter(|(row, _)| !shown.contains(row))
+            .take(super::SHOWN_PROBLEMS as usize)
+        {
+            self.error(format!("  row {row}: {reason}"));
+        }
+        let header_errors = first.scan.header_errors();
+        self.error(format!(
+            "{input}: {} of {} rows have problems{}; nothing was sent to the tenant (fix them, or pass --skip-invalid to import the rest)",
+            first.invalid.len(),
+            first.scan.rows,
+            if header_errors == 0 {
+                String::new()
+            } else {
+                format!(" and the header has {header_errors} errors")
+            },
+        ));
+    }
+
+    /// One planned row, as `plan` shows it without a plan file.
+    pub fn planned_row(&self, planned: &PlannedRow) {
+        if self.quiet {
+            return;
+        }
+        let sign = match planned.action {
+            PlanAction::Create => "+",
+            PlanAction::Update => "~",
+            PlanAction::Skip | PlanAction::NotAttempted => "-",
+            _ => "!",
+        };
+        self.say(format!(
+            "{sign} {} row {} {}",
+            planned.action.as_str(),
+            planned.row,
+            planned.username
+        ));
+        for detail in &planned.details {
+            self.say(format!("      {detail}"));
+        }
+    }
+
+    /// The summary of an import or plan.
+    pub fn import_summary(&self, summary: &Summary, sandbox: Option<&str>) {
+        self.finish_progress();
+        let show = |line: String| {
+            if summary.all_succeeded() {
+                self.say(line);
+            } else {
+                self.error(line);
+            }
+        };
+        if self.quiet && summary.all_succeeded() {
+            return;
+        }
+        let what = if summary.dry_run { "plan" } else { "import" };
+        let counts: Vec<String> = summary
+            .counts
+            .iter()
+            .map(|(k, v)| format!("{v} {}", k.as_str()))
+            .collect();
+        show(format!(
+            "{what} of {} into {}: {} rows: {}",
+            summary.input,
+            summary.tenant,
+            summary.rows,
+            counts.join(", ")
+        ));
+        for (row, username, reason) in &summary.failed_rows {
+            show(format!("  row {row} {username}: {reason}"));
+        }
+        let failed: u64 = summary
+            .counts
+            .iter()
+            .filter(|(k, _)| !k.is_clean())
+            .map(|(_, v)| *v)
+            .sum();
+        if failed > summary.failed_rows.len() as u64 {
+            show(format!(
+                "  … {} more (see the results file)",
+                failed - summary.failed_rows.len() as u64
+            ));
+        }
+        if self.quiet {
+            return;
+        }
+        if let Some(path) = &summary.output {
+            let kind = if summary.dry_run { "plan" } else { "results" };
+            self.say(format!("  {kind} in {path}"));
+        }
+        if let Some(state) = sandbox {
+            self.say(format!("  this ran against the built-in sandbox, {state}"));
+        }
+        let lookup = match summary.user_lookup {
+            Some(crate::plan::lookup::UserStrategy::Bulk) => {
+                "users found through one listing of the tenant"
+            }
+            Some(crate::plan::lookup::UserStrategy::PerRow) => "users looked up one by one",
+            None => "",
+        };
+        let tenant = summary
+            .tenant_users
+            .map_or_else(String::new, |n| format!(" ({n} users in the tenant)"));
+        self.say(format!("  {lookup}{tenant}"));
+        let rate = summary
+            .requests_per_second
+            .map(|r| format!("{r:.1} requests/s (limit {})", summary.rate_limit))
+            .unwrap_or_else(|| format!("limit {} requests/s", summary.rate_limit));
+        self.say(format!(
+            "  {} API calls ({} writes, {:.2} per row), {} answered 429, {} retries, {:.1} s, {rate}",
+            summary.api_calls,
+            summary.write_calls,
+            summary.calls_per_row,
+            summary.throttled_429,
+            summary.retries,
+            summary.elapsed_seconds,
+        ));
+        if let Some(bound) = &summary.bound {
+            self.say(format!("  {bound}"));
+        }
+        if let Some(estimate) = summary.estimated_import_calls {
+            self.say(format!(
+                "  the import would make about {estimate} API calls"
+            ));
+        }
+        if !summary.created_groups.is_empty() {
+            let verb = if summary.dry_run {
+                "would create"
+            } else {
+                "created"
+            };
+            self.say(format!(
+                "  {verb} groups: {}",
+                summary.created_groups.join(", ")
+            ));
+        }
+        let cut = summary.count(Counted::Outcome(Outcome::NotAttempted))
+            + summary.count(Counted::Planned(PlanAction::NotAttempted));
+        if summary.interrupted || cut > 0 {
+            self.say(format!(
+                "  {cut} rows were not attempted and are marked so; --resume RESULTS goes on from the results file"
+            ));
+        }
+    }
+
+    /// The summary of a validation.
+    pub fn validate_summary(&self, input: &str, scan: &Scan, report: Option<&str>) {
+        if self.quiet && scan.is_clean() {
+            return;
+        }
+        let more = self.problems_not_shown();
+        if more > 0 {
+            self.error(match report {
+                Some(path) => format!("  … {more} more in {path}"),
+                None => format!("  … {more} more (-o FILE lists them all)"),
+            });
+        }
+        if scan.untold_passwords > 0 {
+            self.warn(crate::input::scan::untold_passwords(scan.untold_passwords));
+        }
+        let header_warnings = scan.header_issues.len() - scan.header_errors();
+        let line = format!(
+            "{input}: {} rows; {} with errors ({} errors, {} warnings); {} header errors, {} header warnings",
+            scan.rows,
+            scan.rows_with_errors,
+            scan.errors,
+            scan.warnings,
+            scan.header_errors(),
+            header_warnings
+        );
+        if scan.is_clean() {
+            self.say(line);
+        } else {
+            self.error(line);
+        }
+    }
+
+    /// The summary of an export.
+    pub fn export_summary(&self, summary: &ExportSummary) {
+        self.finish_progress();
+        for warning in &summary.warnings {
+            self.warn(warning);
+        }
+        let target = summary.output.as_deref().unwrap_or("standard output");
+        self.say(format!(
+            "exported {} {} to {target}: {} pages, {} API calls, {:.1} s ({:.1} requests/s){}{}",
+            summary.records,
+            summary.entity.name(),
+            summary.pages,
+            summary.api_calls,
+            summary.elapsed_seconds,
+            summary.requests_per_second,
+            if summary.duplicates_dropped > 0 {
+                format!(
+                    ", {} records seen twice while paging were written once",
+                    summary.duplicates_dropped
+                )
+            } else {
+                String::new()
+            },
+            if summary.incomplete {
+                " (INCOMPLETE: --allow-incomplete)"
+            } else {
+                ""
+            }
+        ));
+    }
+
+    /// The summary of a diff.
+    pub fn diff_summary(&self, summary: &DiffSummary) {
+        self.say(format!(
+            "diff on {}: {} joiners, {} leavers, {} movers ({} field changes), {} unchanged ({} → {} users)",
+            summary.key,
+            summary.joiners,
+            summary.leavers,
+            summary.movers,
+            summary.field_changes,
+            summary.unchanged,
+            summary.old_users,
+            summary.new_users
+        ));
+    }
+}
