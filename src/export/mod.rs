@@ -26,8 +26,7 @@ use crate::api::{
     SortOrder, UserQuery, cheaper_side,
 };
 use crate::events::{Event, Events};
-use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
-use crate::model::{Target, TargetKind, User};
+use crate::model::{Field, FieldKind, Target, TargetKind, User};
 use crate::output::OutputError;
 use crate::output::atomic::{AtomicOutput, spool};
 use crate::output::sanitize::neutralize;
@@ -128,12 +127,18 @@ pub struct ExportSummary {
     pub warnings: Vec<String>,
 }
 
-/// The user columns, in import order (see docs/csv-format.md).
+/// The fields that are columns of their own, in import order (see
+/// docs/csv-format.md); custom attributes get a column each.
+fn column_fields() -> impl Iterator<Item = Field> {
+    Field::ALL
+        .iter()
+        .copied()
+        .filter(|f| f.kind() != FieldKind::Attributes)
+}
+
+/// The user columns, in import order.
 pub fn user_columns() -> Vec<&'static str> {
-    let mut columns: Vec<&'static str> = TEXT_FIELDS.to_vec();
-    columns.extend(BOOL_FIELDS);
-    columns.push("aliases");
-    columns
+    column_fields().map(Field::wire).collect()
 }
 
 fn filter_value<'a>(options: &'a ExportOptions, field: &str) -> Option<&'a String> {
@@ -321,20 +326,9 @@ fn user_request(options: &ExportOptions) -> ListRequest {
 /// The import-format cells of a user.
 fn user_cells(user: &User, custom_names: &[String]) -> Vec<String> {
     let fields = &user.fields;
-    let mut cells: Vec<String> = TEXT_FIELDS
-        .iter()
-        .map(|name| fields.text(name).unwrap_or_default().to_string())
+    let mut cells: Vec<String> = column_fields()
+        .map(|field| fields.get(field).display())
         .collect();
-    for value in [fields.is_locked, fields.is_enabled] {
-        cells.push(value.map(|b| b.to_string()).unwrap_or_default());
-    }
-    cells.push(
-        fields
-            .aliases
-            .as_ref()
-            .map(|a| a.join(";"))
-            .unwrap_or_default(),
-    );
     let attributes = fields.custom_attributes.as_deref().unwrap_or_default();
     for name in custom_names {
         let value = attributes

@@ -7,7 +7,7 @@
 //! the API's name; lists are `;`-separated.
 
 use crate::model::rules::{self, MIN_PASSWORD_LENGTH};
-use crate::model::{Password, PasswordOptions, UserFields};
+use crate::model::{Field, Password, PasswordOptions, UserFields};
 
 use super::columns::{Column, Header, display_name};
 use super::vocabulary::Vocabulary;
@@ -22,8 +22,8 @@ pub const MASK: &str = "********";
 pub struct RowInput {
     /// Fields the row sets (non-empty cells), already normalized.
     pub set: UserFields,
-    /// Wire names of fields the row clears with [`CLEAR`].
-    pub clear: Vec<&'static str>,
+    /// Fields the row clears with [`CLEAR`].
+    pub clear: Vec<Field>,
     /// `Some` when the row gives aliases (`Some(empty)` clears them).
     pub aliases: Option<Vec<String>>,
     /// Custom attributes by name; `None` clears the attribute.
@@ -117,31 +117,32 @@ pub fn parse_row(
         let mut problem = |message: String| weighed(message, Severity::Error);
         let clearing = raw.eq_ignore_ascii_case(CLEAR);
         match column {
-            Column::Text(name) if clearing => {
-                if matches!(*name, "username" | "email") {
-                    problem(format!("{name} cannot be cleared"));
+            Column::Text(field) if clearing => {
+                if matches!(field, Field::Username | Field::Email) {
+                    problem(format!("{} cannot be cleared", field.wire()));
                 } else {
-                    row.clear.push(name);
+                    row.clear.push(*field);
                 }
             }
-            Column::Text(name) => {
-                let (value, found) = normalize_text(name, raw, vocabulary);
+            Column::Text(field) => {
+                let (value, found) = normalize_text(*field, raw, vocabulary);
                 let accepted = found
                     .iter()
                     .all(|(_, severity)| *severity == Severity::Warning);
                 for (message, severity) in found {
                     weighed(message, severity);
                 }
-                if accepted && let Some(slot) = row.set.text_mut(name) {
+                if accepted && let Some(slot) = row.set.text_mut(*field) {
                     *slot = Some(value);
                 }
             }
-            Column::Bool(name) if clearing => problem(format!(
-                "{name} is true or false and cannot be cleared (leave the cell empty to keep it)"
+            Column::Bool(field) if clearing => problem(format!(
+                "{} is true or false and cannot be cleared (leave the cell empty to keep it)",
+                field.wire()
             )),
-            Column::Bool(name) => match parse_bool(raw) {
+            Column::Bool(field) => match parse_bool(raw) {
                 Some(value) => {
-                    if let Some(slot) = row.set.bool_mut(name) {
+                    if let Some(slot) = row.set.flag_mut(*field) {
                         *slot = Some(value);
                     }
                 }
@@ -219,7 +220,7 @@ pub fn parse_row(
 /// error; what we guessed (lengths, user types) is a warning unless strict;
 /// an unknown country is an error unless the tenant is seen to use it.
 fn normalize_text(
-    name: &'static str,
+    field: Field,
     raw: &str,
     vocabulary: &Vocabulary,
 ) -> (String, Vec<(String, Severity)>) {
@@ -229,8 +230,8 @@ fn normalize_text(
         Severity::Warning
     };
     let mut found = Vec::new();
-    let value = match name {
-        "country" => match vocabulary.countries.resolve(raw) {
+    let value = match field {
+        Field::Country => match vocabulary.countries.resolve(raw) {
             Some(known) => known.to_string(),
             None => {
                 let hint = vocabulary
@@ -250,7 +251,7 @@ fn normalize_text(
                 raw.to_string()
             }
         },
-        "userType" => match vocabulary.user_type(raw) {
+        Field::UserType => match vocabulary.user_type(raw) {
             Some(known) => known.to_string(),
             None => {
                 found.push((
@@ -265,13 +266,13 @@ fn normalize_text(
         },
         _ => raw.to_string(),
     };
-    if let Some(problem) = rules::length_problem(name, &value) {
+    if let Some(problem) = rules::length_problem(field.wire(), &value) {
         found.push((problem, guessed));
     }
     if value.chars().any(char::is_control) {
         found.push(("contains control characters".to_string(), Severity::Error));
     }
-    if name == "email"
+    if field == Field::Email
         && let Some(problem) = rules::email_problem(&value)
     {
         found.push((problem, Severity::Error));
@@ -341,7 +342,7 @@ mod tests {
             &["ana", "<clear>", "<CLEAR>", "<clear>"],
         );
         assert!(problems.is_empty());
-        assert_eq!(row.clear, vec!["mobile"]);
+        assert_eq!(row.clear, vec![Field::Mobile]);
         assert_eq!(row.groups, Some(vec![]));
         assert_eq!(row.custom, vec![("X".to_string(), None)]);
         let (_, problems) = parse(&["username", "email"], &["ana", "<clear>"]);

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::model::text::edit_distance;
-use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
+use crate::model::{Field, FieldKind};
 
 /// The fixed first columns of sebulk's own results files, which input
 /// reading recognises and skips, so results can be fed straight back in.
@@ -29,10 +29,10 @@ pub const RESULT_COLUMNS: [&str; 11] = [
 /// What one input column feeds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Column {
-    /// A text field of the user, by wire name.
-    Text(&'static str),
-    /// A boolean field of the user, by wire name.
-    Bool(&'static str),
+    /// A text field of the user.
+    Text(Field),
+    /// A boolean field of the user.
+    Bool(Field),
     Aliases,
     Groups,
     Applications,
@@ -83,11 +83,11 @@ fn normalize(name: &str) -> String {
 /// Every name a column may carry, normalized, with what it maps to.
 fn known_columns() -> HashMap<String, Column> {
     let mut known = HashMap::new();
-    for name in TEXT_FIELDS {
-        known.insert(normalize(name), Column::Text(name));
+    for field in Field::of_kind(FieldKind::Text) {
+        known.insert(normalize(field.wire()), Column::Text(field));
     }
-    for name in BOOL_FIELDS {
-        known.insert(normalize(name), Column::Bool(name));
+    for field in Field::of_kind(FieldKind::Bool) {
+        known.insert(normalize(field.wire()), Column::Bool(field));
     }
     let special = [
         ("aliases", Column::Aliases),
@@ -126,7 +126,7 @@ fn suggestion(normalized: &str, known: &HashMap<String, Column>) -> Option<Strin
 /// The canonical spelling of a column, for messages and exports.
 pub fn display_name(column: &Column) -> String {
     match column {
-        Column::Text(name) | Column::Bool(name) => name.to_string(),
+        Column::Text(field) | Column::Bool(field) => field.wire().to_string(),
         Column::Aliases => "aliases".into(),
         Column::Groups => "groups".into(),
         Column::Applications => "applications".into(),
@@ -211,7 +211,7 @@ pub fn map_header(names: &[String], ignored: &[String]) -> (Header, Vec<HeaderIs
         }
         columns.push(column);
     }
-    if !columns.contains(&Column::Text("username")) {
+    if !columns.contains(&Column::Text(Field::Username)) {
         issues.push(HeaderIssue {
             column: "username".to_string(),
             message: "there is no username column".to_string(),
@@ -255,10 +255,10 @@ mod tests {
             ]),
             &[],
         );
-        assert_eq!(header.columns[0], Column::Text("username"));
-        assert_eq!(header.columns[1], Column::Text("firstName"));
-        assert_eq!(header.columns[3], Column::Text("email"));
-        assert_eq!(header.columns[4], Column::Bool("isEnabled"));
+        assert_eq!(header.columns[0], Column::Text(Field::Username));
+        assert_eq!(header.columns[1], Column::Text(Field::FirstName));
+        assert_eq!(header.columns[3], Column::Text(Field::Email));
+        assert_eq!(header.columns[4], Column::Bool(Field::IsEnabled));
         assert_eq!(header.columns[5], Column::Custom("Cost Centre".into()));
         assert_eq!(header.columns[6], Column::Groups);
         // first_name and FIRSTNAME both give firstName.
@@ -290,7 +290,7 @@ mod tests {
         let (mapped, issues) = map_header(&header, &[]);
         assert!(issues.is_empty(), "{issues:?}");
         assert_eq!(mapped.columns[3], Column::UserId);
-        assert_eq!(mapped.columns[11], Column::Text("username"));
+        assert_eq!(mapped.columns[11], Column::Text(Field::Username));
         assert_eq!(mapped.columns[1], Column::Extra);
     }
 

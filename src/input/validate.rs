@@ -13,6 +13,7 @@ use super::cells::{RowInput, Severity, parse_row};
 use super::columns::Header;
 use super::reader::Record;
 use super::vocabulary::Vocabulary;
+use crate::model::Field;
 
 /// How rows are matched to existing users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -25,12 +26,12 @@ pub enum MatchBy {
 }
 
 impl MatchBy {
-    /// The wire name of the matching field.
-    pub fn field(self) -> &'static str {
+    /// The matching field.
+    pub fn field(self) -> Field {
         match self {
-            MatchBy::Username => "username",
-            MatchBy::Email => "email",
-            MatchBy::EmployeeNumber => "employeeNumber",
+            MatchBy::Username => Field::Username,
+            MatchBy::Email => Field::Email,
+            MatchBy::EmployeeNumber => Field::EmployeeNumber,
         }
     }
 }
@@ -156,19 +157,18 @@ impl Validator {
             ));
         }
         let failed_column = |name: &str| problems.iter().any(|p| p.column == name);
-        let mut required = vec!["username"];
+        let mut required = vec![Field::Username];
         if self.rules.mode != Mode::Update {
-            required.push("email");
+            required.push(Field::Email);
         }
-        if self.rules.match_by != MatchBy::Username
-            && !required.contains(&self.rules.match_by.field())
-        {
+        if !required.contains(&self.rules.match_by.field()) {
             required.push(self.rules.match_by.field());
         }
         let mut missing = Vec::new();
         for field in required {
-            if input.set.text(field).is_none() && !failed_column(field) {
-                missing.push(problem(field, "", format!("{field} is required")));
+            let name = field.wire();
+            if input.set.text(field).is_none() && !failed_column(name) {
+                missing.push(problem(name, "", format!("{name} is required")));
             }
         }
         problems.extend(missing);

@@ -5,10 +5,12 @@
 pub mod auth;
 pub mod country;
 pub mod directory;
+pub mod fields;
 pub mod rules;
 pub mod text;
 pub mod user;
 
 pub use auth::AuthScheme;
 pub use directory::{Application, Credentials, Factor, Group, GroupWrite, Target, TargetKind};
-pub use user::{CustomAttribute, Password, PasswordOptions, User, UserFields, UserWrite};
+pub use fields::{Field, FieldKind, FieldValue, UserFields};
+pub use user::{CustomAttribute, Password, PasswordOptions, User, UserWrite};

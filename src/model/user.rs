@@ -11,6 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+pub use super::fields::{Field, FieldKind, FieldValue, UserFields};
+
 /// One entry of a user's `customAttributes`. Name and value may come back
 /// null from a tenant; they are kept as they came so a user read and
 /// written back is unchanged.
@@ -46,110 +48,6 @@ impl CustomAttribute {
     }
 }
 
-/// The readable fields of a user, all optional so absence is distinguishable
-/// from an empty value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct UserFields {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub middle_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mobile: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fax: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub street_address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postal_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub po_box: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub employee_number: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub employment_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_locked: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aliases: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_attributes: Option<Vec<CustomAttribute>>,
-}
-
-/// Declares the text fields once: the wire-name list and both accessors.
-macro_rules! text_fields {
-    ($($wire:literal => $field:ident),* $(,)?) => {
-        /// The wire names of the text fields of [`UserFields`], in reference order.
-        pub const TEXT_FIELDS: [&str; 19] = [$($wire),*];
-
-        impl UserFields {
-            /// The value of a text field by its wire name.
-            pub fn text(&self, wire_name: &str) -> Option<&str> {
-                match wire_name {
-                    $($wire => self.$field.as_deref(),)*
-                    _ => None,
-                }
-            }
-
-            /// Mutable access to a text field by its wire name.
-            pub fn text_mut(&mut self, wire_name: &str) -> Option<&mut Option<String>> {
-                match wire_name {
-                    $($wire => Some(&mut self.$field),)*
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-text_fields! {
-    "username" => username,
-    "email" => email,
-    "firstName" => first_name,
-    "middleName" => middle_name,
-    "lastName" => last_name,
-    "userType" => user_type,
-    "phone" => phone,
-    "mobile" => mobile,
-    "fax" => fax,
-    "streetAddress" => street_address,
-    "city" => city,
-    "postalCode" => postal_code,
-    "poBox" => po_box,
-    "state" => state,
-    "employeeNumber" => employee_number,
-    "department" => department,
-    "jobTitle" => job_title,
-    "employmentType" => employment_type,
-    "country" => country,
-}
-
-/// The wire names of the boolean fields of [`UserFields`].
-pub const BOOL_FIELDS: [&str; 2] = ["isLocked", "isEnabled"];
-
 /// The write-only fields accepted by create, update and setpassword.
 pub const PASSWORD_FIELDS: [&str; 4] = [
     "autoGeneratePassword",
@@ -157,17 +55,6 @@ pub const PASSWORD_FIELDS: [&str; 4] = [
     "mustChangePasswordOnLogon",
     "sendEmail",
 ];
-
-impl UserFields {
-    /// Mutable access to a boolean field by its wire name.
-    pub fn bool_mut(&mut self, wire_name: &str) -> Option<&mut Option<bool>> {
-        match wire_name {
-            "isLocked" => Some(&mut self.is_locked),
-            "isEnabled" => Some(&mut self.is_enabled),
-            _ => None,
-        }
-    }
-}
 
 /// A user as the tenant returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -313,9 +200,7 @@ impl UserWrite {
 
 /// Whether `name` is a field of the reference's user body.
 pub fn is_user_field(name: &str) -> bool {
-    TEXT_FIELDS.contains(&name)
-        || BOOL_FIELDS.contains(&name)
-        || matches!(name, "aliases" | "customAttributes")
+    Field::from_wire(name).is_some()
 }
 
 #[cfg(test)]
@@ -354,18 +239,5 @@ mod tests {
             serde_json::to_value(&opts).unwrap()["password"],
             "hunter2-secret"
         );
-    }
-
-    #[test]
-    fn field_accessors_cover_every_text_field() {
-        let mut fields = UserFields::default();
-        for name in TEXT_FIELDS {
-            *fields.text_mut(name).unwrap() = Some(name.to_string());
-        }
-        let json = serde_json::to_value(&fields).unwrap();
-        for name in TEXT_FIELDS {
-            assert_eq!(json[name], name, "{name} maps to its own wire name");
-            assert_eq!(fields.text(name), Some(name));
-        }
     }
 }

@@ -12,8 +12,9 @@ use serde_json::Value;
 use super::catalog::{Catalog, Directory, Target};
 use crate::input::cells::MASK;
 use crate::input::{MatchBy, Mode, RowInput};
-use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
-use crate::model::{CustomAttribute, PasswordOptions, User, UserFields, UserWrite};
+use crate::model::{
+    CustomAttribute, Field, FieldKind, PasswordOptions, User, UserFields, UserWrite,
+};
 
 /// Import options that shape decisions.
 #[derive(Debug, Clone, Default)]
@@ -401,30 +402,32 @@ fn plan_update(
     policy: &Policy,
 ) -> RowPlan {
     let mut merged = UserWrite::from_user(existing);
-    for name in TEXT_FIELDS {
-        if let Some(value) = row.set.text(name)
-            && let Some(slot) = merged.fields.text_mut(name)
-        {
-            *slot = Some(value.to_string());
+    for &field in Field::ALL {
+        match field.kind() {
+            FieldKind::Text => {
+                if let (Some(value), Some(slot)) =
+                    (row.set.text(field), merged.fields.text_mut(field))
+                {
+                    *slot = Some(value.to_string());
+                }
+            }
+            FieldKind::Bool => {
+                if let (Some(value), Some(slot)) =
+                    (row.set.flag(field), merged.fields.flag_mut(field))
+                {
+                    *slot = Some(value);
+                }
+            }
+            // Lists and attributes come from their own columns, below.
+            FieldKind::List | FieldKind::Attributes => {}
         }
     }
-    for name in BOOL_FIELDS {
-        let wanted = match name {
-            "isLocked" => row.set.is_locked,
-            _ => row.set.is_enabled,
-        };
-        if let (Some(value), Some(slot)) = (wanted, merged.fields.bool_mut(name)) {
-            *slot = Some(value);
-        }
-    }
-    for name in &row.clear {
-        if let Some(slot) = merged.fields.text_mut(name) {
-            *slot = None;
-        } else if let Some(slot) = merged.fields.bool_mut(name) {
+    for &field in &row.clear {
+        if let Some(slot) = merged.fields.text_mut(field) {
             *slot = None;
         }
         // Sent as an explicit null, so a server that merges also clears it.
-        merged.extra.insert(name.to_string(), Value::Null);
+        merged.extra.insert(field.wire().to_string(), Value::Null);
     }
     if let Some(aliases) = &row.aliases {
         merged.fields.aliases = Some(aliases.clone());
@@ -518,45 +521,18 @@ fn delta(
 
 /// The fields that differ between `old` and `new`; empty and absent are the same.
 pub fn describe(old: &UserFields, new: &UserFields) -> Vec<FieldChange> {
-    let old_json = serde_json::to_value(old).unwrap_or(Value::Null);
-    let new_json = serde_json::to_value(new).unwrap_or(Value::Null);
-    let mut names: Vec<&str> = TEXT_FIELDS.to_vec();
-    names.extend(BOOL_FIELDS);
-    names.extend(["aliases", "customAttributes"]);
-    names
-        .into_iter()
-        .filter_map(|name| {
-            let before = show(old_json.get(name));
-            let after = show(new_json.get(name));
+    Field::ALL
+        .iter()
+        .filter_map(|&field| {
+            let before = old.get(field).display();
+            let after = new.get(field).display();
             (before != after).then(|| FieldChange {
-                field: name.to_string(),
+                field: field.wire().to_string(),
                 old: before,
                 new: after,
             })
         })
         .collect()
-}
-
-fn show(value: Option<&Value>) -> String {
-    match value {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) if items.is_empty() => String::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| match item {
-                Value::String(s) => s.clone(),
-                Value::Object(map) => format!(
-                    "{}={}",
-                    map.get("name").and_then(Value::as_str).unwrap_or_default(),
-                    map.get("value").and_then(Value::as_str).unwrap_or_default()
-                ),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(";"),
-        Some(other) => other.to_string(),
-    }
 }
 
 #[cfg(test)]

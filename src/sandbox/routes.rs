@@ -20,7 +20,7 @@ use super::faults::chance;
 use super::store::{Membership, MembershipKind, StoredUser, Tenant};
 use super::validate::{self, Rejection};
 use super::{ListShape, Shared, error_response};
-use crate::model::user::{BOOL_FIELDS, TEXT_FIELDS};
+use crate::model::{Field, FieldKind};
 
 type Answer = Result<Response, Rejection>;
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -354,26 +354,22 @@ fn json_sort_key<T: Serialize>(record: &T, field: &str) -> String {
 // ---- users ----
 
 fn user_sort_key(user: &StoredUser, field: &str) -> String {
-    match field {
-        "isLocked" => user
-            .fields
-            .is_locked
-            .map(|b| b.to_string())
-            .unwrap_or_default(),
-        "isEnabled" => user
-            .fields
-            .is_enabled
-            .map(|b| b.to_string())
-            .unwrap_or_default(),
-        _ => user.fields.text(field).unwrap_or_default().to_lowercase(),
-    }
+    Field::ALL
+        .iter()
+        .find(|f| f.wire().eq_ignore_ascii_case(field))
+        .map(|f| user.fields.get(*f).display().to_lowercase())
+        .unwrap_or_default()
 }
 
 async fn list_users(State(shared): State<Arc<Shared>>, query: Params) -> Answer {
     let query = params(query)?;
     let mut sort_fields: Vec<&str> = vec!["id"];
-    sort_fields.extend(TEXT_FIELDS);
-    sort_fields.extend(BOOL_FIELDS);
+    sort_fields.extend(
+        Field::ALL
+            .iter()
+            .filter(|f| matches!(f.kind(), FieldKind::Text | FieldKind::Bool))
+            .map(|f| f.wire()),
+    );
     let paging = ListParams::parse(&shared, &query, &sort_fields)?;
     let filters = Filters::new(&query, &["username", "email", "firstName", "lastName"]);
     let (items, total) = shared.read(|tenant| {
@@ -387,7 +383,9 @@ async fn list_users(State(shared): State<Arc<Shared>>, query: Params) -> Answer 
         }
         let records = tenant
             .users()
-            .filter(|user| filters.matches(|field| user.fields.text(field)))
+            .filter(|user| {
+                filters.matches(|name| Field::from_wire(name).and_then(|f| user.fields.text(f)))
+            })
             .map(|user| (user.id.as_str(), user));
         paging.page_of(records, user_sort_key, |user| {
             serde_json::to_value(user.view()).ok()

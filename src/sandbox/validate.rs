@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 
 use super::UnknownFields;
 use crate::model::rules::{self, MIN_PASSWORD_LENGTH};
-use crate::model::user::{BOOL_FIELDS, PASSWORD_FIELDS, TEXT_FIELDS};
+use crate::model::user::PASSWORD_FIELDS;
 use crate::model::{Credentials, GroupWrite, PasswordOptions, UserFields};
+use crate::model::{Field, FieldKind};
 
 /// Most ids one membership request may carry.
 pub const MAX_IDS_PER_REQUEST: usize = 1000;
@@ -94,7 +95,8 @@ pub fn user_body(
     let map = &map;
     for (field, value) in map {
         let name = field.as_str();
-        if TEXT_FIELDS.contains(&name) {
+        let kind = Field::from_wire(name).map(Field::kind);
+        if kind == Some(FieldKind::Text) {
             if let Some(text) = expect_string(name, value)?
                 && !text.is_empty()
             {
@@ -107,7 +109,7 @@ pub fn user_body(
                     return Err(Rejection::bad_request(format!("{name}: {problem}")));
                 }
             }
-        } else if BOOL_FIELDS.contains(&name)
+        } else if kind == Some(FieldKind::Bool)
             || (PASSWORD_FIELDS.contains(&name) && name != "password")
         {
             expect_bool(name, value)?;

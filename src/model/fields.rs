@@ -1,0 +1,247 @@
+//! The user fields of the reference, each declared once: the wire struct
+//! [`UserFields`], the [`Field`] enum with each field's wire name and kind,
+//! and typed access by field. Adding a field is one line in
+//! [`user_fields!`]; every `match` on [`Field`] then tells the compiler
+//! what else must know about it.
+
+use serde::{Deserialize, Serialize};
+
+use super::user::CustomAttribute;
+
+/// What kind of value a field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Text,
+    Bool,
+    /// A list of strings (`aliases`).
+    List,
+    /// `customAttributes`: named values.
+    Attributes,
+}
+
+/// A field's value, borrowed, typed by its kind.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue<'a> {
+    Text(Option<&'a str>),
+    Bool(Option<bool>),
+    List(Option<&'a [String]>),
+    Attributes(Option<&'a [CustomAttribute]>),
+}
+
+impl FieldValue<'_> {
+    /// The value as a cell shows it (empty when absent): lists `;`-joined,
+    /// attributes as `name=value;…`.
+    pub fn display(&self) -> String {
+        match self {
+            FieldValue::Text(text) => text.unwrap_or_default().to_string(),
+            FieldValue::Bool(flag) => flag.map(|b| b.to_string()).unwrap_or_default(),
+            FieldValue::List(items) => items.map(|items| items.join(";")).unwrap_or_default(),
+            FieldValue::Attributes(attributes) => attributes
+                .unwrap_or_default()
+                .iter()
+                .map(|a| format!("{}={}", a.name(), a.value()))
+                .collect::<Vec<_>>()
+                .join(";"),
+        }
+    }
+}
+
+/// The Rust type of a field, and the kind it makes.
+pub trait FieldType {
+    const KIND: FieldKind;
+    fn value(&self) -> FieldValue<'_>;
+    fn text_slot(&mut self) -> Option<&mut Option<String>> {
+        None
+    }
+    fn flag_slot(&mut self) -> Option<&mut Option<bool>> {
+        None
+    }
+}
+
+impl FieldType for Option<String> {
+    const KIND: FieldKind = FieldKind::Text;
+    fn value(&self) -> FieldValue<'_> {
+        FieldValue::Text(self.as_deref())
+    }
+    fn text_slot(&mut self) -> Option<&mut Option<String>> {
+        Some(self)
+    }
+}
+
+impl FieldType for Option<bool> {
+    const KIND: FieldKind = FieldKind::Bool;
+    fn value(&self) -> FieldValue<'_> {
+        FieldValue::Bool(*self)
+    }
+    fn flag_slot(&mut self) -> Option<&mut Option<bool>> {
+        Some(self)
+    }
+}
+
+impl FieldType for Option<Vec<String>> {
+    const KIND: FieldKind = FieldKind::List;
+    fn value(&self) -> FieldValue<'_> {
+        FieldValue::List(self.as_deref())
+    }
+}
+
+impl FieldType for Option<Vec<CustomAttribute>> {
+    const KIND: FieldKind = FieldKind::Attributes;
+    fn value(&self) -> FieldValue<'_> {
+        FieldValue::Attributes(self.as_deref())
+    }
+}
+
+/// Declares every user field once: `rust_name: Type => Variant, "wireName";`
+macro_rules! user_fields {
+    ($( $field:ident : $ty:ty => $variant:ident, $wire:literal; )*) => {
+        /// The readable fields of a user, all optional so absence is
+        /// distinguishable from an empty value.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+        #[serde(rename_all = "camelCase")]
+        pub struct UserFields {
+            $(
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: $ty,
+            )*
+        }
+
+        /// A field of the reference's user body.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Field {
+            $($variant,)*
+        }
+
+        impl Field {
+            /// Every field, in the reference's order.
+            pub const ALL: &'static [Field] = &[$(Field::$variant,)*];
+
+            /// The field's name in JSON bodies.
+            pub fn wire(self) -> &'static str {
+                match self {
+                    $(Field::$variant => $wire,)*
+                }
+            }
+
+            pub fn kind(self) -> FieldKind {
+                match self {
+                    $(Field::$variant => <$ty as FieldType>::KIND,)*
+                }
+            }
+        }
+
+        impl UserFields {
+            /// The value of `field`.
+            pub fn get(&self, field: Field) -> FieldValue<'_> {
+                match field {
+                    $(Field::$variant => self.$field.value(),)*
+                }
+            }
+
+            /// The slot of a text field (`None` for other kinds).
+            pub fn text_mut(&mut self, field: Field) -> Option<&mut Option<String>> {
+                match field {
+                    $(Field::$variant => self.$field.text_slot(),)*
+                }
+            }
+
+            /// The slot of a boolean field (`None` for other kinds).
+            pub fn flag_mut(&mut self, field: Field) -> Option<&mut Option<bool>> {
+                match field {
+                    $(Field::$variant => self.$field.flag_slot(),)*
+                }
+            }
+        }
+    };
+}
+
+user_fields! {
+    username: Option<String> => Username, "username";
+    email: Option<String> => Email, "email";
+    first_name: Option<String> => FirstName, "firstName";
+    middle_name: Option<String> => MiddleName, "middleName";
+    last_name: Option<String> => LastName, "lastName";
+    user_type: Option<String> => UserType, "userType";
+    phone: Option<String> => Phone, "phone";
+    mobile: Option<String> => Mobile, "mobile";
+    fax: Option<String> => Fax, "fax";
+    street_address: Option<String> => StreetAddress, "streetAddress";
+    city: Option<String> => City, "city";
+    postal_code: Option<String> => PostalCode, "postalCode";
+    po_box: Option<String> => PoBox, "poBox";
+    state: Option<String> => State, "state";
+    employee_number: Option<String> => EmployeeNumber, "employeeNumber";
+    department: Option<String> => Department, "department";
+    job_title: Option<String> => JobTitle, "jobTitle";
+    employment_type: Option<String> => EmploymentType, "employmentType";
+    country: Option<String> => Country, "country";
+    is_locked: Option<bool> => IsLocked, "isLocked";
+    is_enabled: Option<bool> => IsEnabled, "isEnabled";
+    aliases: Option<Vec<String>> => Aliases, "aliases";
+    custom_attributes: Option<Vec<CustomAttribute>> => CustomAttributes, "customAttributes";
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.wire())
+    }
+}
+
+impl Field {
+    /// The field whose wire name is `name`.
+    pub fn from_wire(name: &str) -> Option<Field> {
+        Field::ALL.iter().copied().find(|f| f.wire() == name)
+    }
+
+    /// The fields of one kind, in order.
+    pub fn of_kind(kind: FieldKind) -> impl Iterator<Item = Field> {
+        Field::ALL.iter().copied().filter(move |f| f.kind() == kind)
+    }
+}
+
+impl UserFields {
+    /// The value of a text field (`None` when absent or not text).
+    pub fn text(&self, field: Field) -> Option<&str> {
+        match self.get(field) {
+            FieldValue::Text(text) => text,
+            _ => None,
+        }
+    }
+
+    /// The value of a boolean field (`None` when absent or not boolean).
+    pub fn flag(&self, field: Field) -> Option<bool> {
+        match self.get(field) {
+            FieldValue::Bool(flag) => flag,
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_maps_to_its_own_wire_name_and_slot() {
+        let mut fields = UserFields::default();
+        for field in Field::of_kind(FieldKind::Text) {
+            *fields.text_mut(field).unwrap() = Some(field.wire().to_string());
+        }
+        for field in Field::of_kind(FieldKind::Bool) {
+            *fields.flag_mut(field).unwrap() = Some(field == Field::IsEnabled);
+        }
+        let json = serde_json::to_value(&fields).unwrap();
+        for field in Field::of_kind(FieldKind::Text) {
+            assert_eq!(json[field.wire()], field.wire());
+            assert_eq!(fields.text(field), Some(field.wire()));
+        }
+        assert_eq!(json["isEnabled"], true);
+        assert_eq!(json["isLocked"], false);
+        assert_eq!(fields.flag(Field::IsLocked), Some(false));
+        assert_eq!(Field::from_wire("jobTitle"), Some(Field::JobTitle));
+        assert_eq!(Field::from_wire("nope"), None);
+        assert!(fields.text_mut(Field::IsEnabled).is_none());
+        assert!(fields.flag_mut(Field::Email).is_none());
+        assert_eq!(Field::ALL.len(), 23);
+    }
+}
