@@ -31,11 +31,3 @@ pub enum Event<'a> {
 pub trait Events: Send + Sync {
     fn on(&self, event: Event<'_>);
 }
-
-/// Hears nothing: for tests and nested work.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Silent;
-
-impl Events for Silent {
-    fn on(&self, _: Event<'_>) {}
-}

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! sebulk: bulk provisioning between HR spreadsheets and SecurEnvoy Access
 //! Management.
 //!
@@ -16,24 +17,25 @@
 //!   `sandbox`, the fake tenant, which knows nothing of the client.
 
 pub mod api;
-pub mod cli;
-pub mod commands;
-pub mod events;
-pub mod export;
-pub mod input;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod events;
+pub(crate) mod export;
+pub(crate) mod input;
 pub mod limiter;
 pub mod model;
-pub mod output;
-pub mod pipeline;
-pub mod plan;
+pub(crate) mod output;
+pub(crate) mod pipeline;
+pub(crate) mod plan;
 pub mod sandbox;
-pub mod ui;
+pub(crate) mod ui;
+
+pub use commands::{CommandError, Completion};
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use cli::{Cli, exit};
-use commands::{CommandError, Completion};
+use cli::exit;
 use ui::Ui;
 
 /// Runs sebulk with `args` (program name first) and returns the exit code.
@@ -74,16 +76,27 @@ where
     }
 }
 
-/// Runs one parsed command line with `env` for the environment, printing
-/// as its `-q`/`-v` say (for tests that drive commands in-process).
-pub async fn dispatch(
-    cli: &Cli,
+/// Runs a command line (program name first) in-process with `env` for
+/// the environment, printing as its `-q`/`-v` say: how tests drive
+/// commands. A command line clap refuses is a usage error.
+pub async fn dispatch<I, T>(
+    args: I,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Completion, CommandError> {
+) -> Result<Completion, CommandError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = cli::parse(args).map_err(|err| CommandError::usage(err.to_string()))?;
     let ui = Ui::new(cli::config::output(&cli.global));
-    let result = cli::dispatch(cli, env, &ui).await;
+    let result = cli::dispatch(&cli, env, &ui).await;
     ui.finish_progress();
     result
+}
+
+/// The exit code sebulk ends with after `error`.
+pub fn exit_code(error: &CommandError) -> u8 {
+    exit::classify(error).0
 }
 
 #[cfg(test)]

@@ -53,7 +53,9 @@ pub const FORBIDDEN_IN_A_ROW: u32 = 5;
 pub struct ClientSettings {
     /// The API root, e.g. `https://acme.uk.securenvoy.directory/api/user/restapi`.
     pub base_url: Url,
+    /// The key; never logged, only ever in a header marked sensitive.
     pub api_key: SecretString,
+    /// How the key is sent.
     pub auth_scheme: AuthScheme,
     /// Requests per second across the whole run.
     pub rate: f64,
@@ -62,13 +64,17 @@ pub struct ClientSettings {
     /// The longest pause a server's Retry-After may impose before the run
     /// stops instead of waiting.
     pub max_wait: Duration,
+    /// When and how often failed requests are tried again.
     pub retry: RetryPolicy,
+    /// How long a connection may take to open.
     pub connect_timeout: Duration,
+    /// How long a request may take, answer included.
     pub request_timeout: Duration,
     /// Records asked for per list page.
     pub page_size: u32,
     /// The number the tenant gives its first page (the reference: 1).
     pub page_base: u64,
+    /// Whether update bodies carry back fields beyond the reference.
     pub unknown_fields: UnknownFieldPolicy,
 }
 
@@ -100,12 +106,16 @@ pub enum ClientBuildError {
     #[error(
         "refusing plain http:// to {0}: the API key would travel unencrypted (only loopback addresses may use http)"
     )]
+    /// The host that would get the key in clear text.
     InsecureUrl(String),
     #[error("base URL {0} must start with https:// (or http:// for loopback)")]
+    /// The URL whose scheme is not https.
     UnsupportedScheme(String),
     #[error("the API key contains characters that cannot go in an HTTP header")]
+    /// (The key contains a newline or another byte no header may hold.)
     BadKey,
     #[error("could not set up HTTP: {0}")]
+    /// What the HTTP library said.
     Http(String),
 }
 
@@ -134,12 +144,19 @@ pub fn check_url_is_safe(url: &Url) -> Result<(), ClientBuildError> {
 /// Counters for the whole run, shared by all clones of a client.
 #[derive(Debug, Default)]
 pub struct ApiStats {
+    /// Requests sent, retries included.
     pub requests: AtomicU64,
+    /// Successful writes (not GETs).
     pub writes: AtomicU64,
+    /// Retries of a request already sent once.
     pub retries: AtomicU64,
+    /// Answers with 429.
     pub throttled: AtomicU64,
+    /// Answers with a 5xx status.
     pub server_errors: AtomicU64,
+    /// Requests that got no answer (timeouts, dropped connections).
     pub transport_errors: AtomicU64,
+    /// Creates whose lost answer a lookup settled.
     pub ambiguous_recovered: AtomicU64,
     /// Answers with a 2xx status.
     pub successes: AtomicU64,
@@ -150,16 +167,24 @@ pub struct ApiStats {
 /// A point-in-time copy of [`ApiStats`].
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct StatsSnapshot {
+    /// Requests sent, retries included.
     pub requests: u64,
+    /// Successful writes (not GETs).
     pub writes: u64,
+    /// Retries of a request already sent once.
     pub retries: u64,
+    /// Answers with 429.
     pub throttled: u64,
+    /// Answers with a 5xx status.
     pub server_errors: u64,
+    /// Requests that got no answer.
     pub transport_errors: u64,
+    /// Creates whose lost answer a lookup settled.
     pub ambiguous_recovered: u64,
 }
 
 impl ApiStats {
+    /// A copy of the counters as they are now.
     pub fn snapshot(&self) -> StatsSnapshot {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         StatsSnapshot {
@@ -184,6 +209,7 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// How many requests were sent (retries included).
     pub fn attempts(&self) -> u32 {
         self.attempts.load(Ordering::Relaxed)
     }
@@ -204,8 +230,11 @@ impl Tally {
 pub struct Reply {
     /// Time on the wire for the answering attempt, without any throttle wait.
     pub elapsed: Duration,
+    /// The answer's status.
     pub status: StatusCode,
+    /// The answer's headers.
     pub headers: HeaderMap,
+    /// The answer's body, whole.
     pub body: Bytes,
 }
 
@@ -346,6 +375,7 @@ impl Client {
         }
     }
 
+    /// The run's counters, as they are now.
     pub fn stats(&self) -> StatsSnapshot {
         self.inner.stats.snapshot()
     }
@@ -354,18 +384,22 @@ impl Client {
         &self.inner.stats
     }
 
+    /// The gate every request of the run passes.
     pub fn throttle(&self) -> &Arc<Throttle> {
         &self.inner.throttle
     }
 
+    /// The API root requests go to.
     pub fn base_url(&self) -> &Url {
         &self.inner.base
     }
 
+    /// The run's retry policy.
     pub fn retry_policy(&self) -> RetryPolicy {
         self.inner.retry
     }
 
+    /// Records asked for per list page.
     pub fn page_size(&self) -> u32 {
         self.inner.page_size
     }

@@ -18,11 +18,14 @@ use crate::model::{Application, Credentials, Group, GroupWrite, PasswordOptions,
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
     #[default]
+    /// Ascending.
     Asc,
+    /// Descending.
     Desc,
 }
 
 impl SortOrder {
+    /// The value of the `sortOrder` parameter.
     pub fn as_str(self) -> &'static str {
         match self {
             SortOrder::Asc => "asc",
@@ -34,16 +37,24 @@ impl SortOrder {
 /// Filters and order of `GET /users`.
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
+    /// The field to sort by (the API's default: id).
     pub sort: Option<String>,
+    /// The order to sort in.
     pub sort_order: Option<SortOrder>,
+    /// Only users whose username contains this.
     pub username: Option<String>,
+    /// Only users whose email contains this.
     pub email: Option<String>,
+    /// Only users whose first name contains this.
     pub first_name: Option<String>,
+    /// Only users whose last name contains this.
     pub last_name: Option<String>,
+    /// Records per page, instead of the client's.
     pub page_size: Option<u32>,
 }
 
 impl UserQuery {
+    /// The `GET /users` request.
     pub fn to_request(&self) -> ListRequest {
         let mut request = ListRequest::new(&["users"])
             .param("sort", self.sort.as_ref())
@@ -61,11 +72,15 @@ impl UserQuery {
 /// `description` for groups, `name` and `label` for applications.
 #[derive(Debug, Clone, Default)]
 pub struct NamedQuery {
+    /// The field to sort by (the API's default: id).
     pub sort: Option<String>,
+    /// The order to sort in.
     pub sort_order: Option<SortOrder>,
+    /// Only records whose name contains this.
     pub name: Option<String>,
     /// `description` for groups, `label` for applications.
     pub detail: Option<String>,
+    /// Records per page, instead of the client's.
     pub page_size: Option<u32>,
 }
 
@@ -94,6 +109,7 @@ impl NamedQuery {
 /// The result of a create that may have needed a lookup to confirm.
 #[derive(Debug, Clone)]
 pub struct Created {
+    /// The user as the tenant holds it.
     pub user: User,
     /// The create's answer was lost, and the user was found to exist by a
     /// lookup afterwards: created once, confirmed by reading.

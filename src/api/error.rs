@@ -8,8 +8,11 @@ pub enum ApiError {
     /// The server answered with a status we do not retry, or retries ran out.
     #[error("HTTP {status}: {message}")]
     Status {
+        /// The HTTP status.
         status: u16,
+        /// The server's message.
         message: String,
+        /// How many times the request was sent.
         attempts: u32,
     },
     /// The key was refused: every further call would fail the same way.
@@ -17,37 +20,59 @@ pub enum ApiError {
         "the tenant refused the API key (HTTP {status}: {message}); is the key right, and does the tenant expect --auth-scheme other than {scheme}? `sebulk check` tries each scheme"
     )]
     Unauthorized {
+        /// 401, or 403 when nothing else worked.
         status: u16,
+        /// The server's message.
         message: String,
+        /// The scheme the key was sent in.
         scheme: String,
     },
     /// The key may not do this one thing (403 after other calls succeeded):
     /// the row fails, the run goes on.
     #[error("forbidden: the key may not change this user (HTTP 403: {message})")]
-    Forbidden { message: String },
+    Forbidden {
+        /// The server's message.
+        message: String,
+    },
     /// The request did not complete. `maybe_sent` is set when the server may
     /// have received and acted on it (a timeout or a dropped connection).
     #[error("{message}")]
     Transport {
+        /// What happened, with the endpoint.
         message: String,
+        /// Whether the server may have received (and acted on) it.
         maybe_sent: bool,
+        /// How many times the request was sent.
         attempts: u32,
     },
     /// The server redirected; we never follow with the key attached.
     #[error(
         "the server redirected (HTTP {status}) to {location}; redirects are not followed with the API key, so use the final address as --base-url"
     )]
-    Redirect { status: u16, location: String },
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+        /// Where the server pointed.
+        location: String,
+    },
     /// A 2xx answer we could not read.
     #[error("unexpected response from {endpoint}: {message}")]
-    Decode { endpoint: String, message: String },
+    Decode {
+        /// The endpoint that answered.
+        endpoint: String,
+        /// What could not be read.
+        message: String,
+    },
     /// The server asked for a pause longer than `--max-wait`.
     #[error(
         "the tenant asked us to wait {asked_seconds} s (HTTP {status} with Retry-After), more than --max-wait {max_seconds} s; the run stopped"
     )]
     WaitTooLong {
+        /// 429 or 503.
         status: u16,
+        /// The server's Retry-After, in seconds.
         asked_seconds: u64,
+        /// `--max-wait`, in seconds.
         max_seconds: u64,
     },
     /// A listing ended with fewer records than the server's own total.
@@ -104,10 +129,12 @@ impl ApiError {
         }
     }
 
+    /// Whether the server said the thing does not exist.
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }
 
+    /// Whether the server said it exists already.
     pub fn is_conflict(&self) -> bool {
         self.status() == Some(409)
     }

@@ -34,6 +34,7 @@ use crate::model::{Application, Group, User};
 /// Records a listing yields: they carry a server id (maybe empty) and keep
 /// fields they could not read in `extra`, so nothing is lost on the way back.
 pub trait Listed: DeserializeOwned + Send + 'static {
+    /// The server's id (empty when the record has none).
     fn id(&self) -> &str;
     /// Keeps fields that could not be read, raw, for the way back.
     fn keep_raw(&mut self, fields: Vec<(String, Value)>);
@@ -80,6 +81,7 @@ impl Listed for Application {
 pub struct RecordNote {
     /// The record's id, when it has one.
     pub id: Option<String>,
+    /// What was odd about it.
     pub message: String,
 }
 
@@ -146,13 +148,16 @@ pub fn decode_lenient<T: Listed>(value: Value) -> Result<(T, Option<RecordNote>)
 /// A list endpoint and its filters, without the paging parameters.
 #[derive(Debug, Clone, Default)]
 pub struct ListRequest {
+    /// The path segments below the API root.
     pub path: Vec<String>,
+    /// The filters and sort parameters.
     pub query: Vec<(&'static str, String)>,
     /// Overrides the client's page size.
     pub page_size: Option<u32>,
 }
 
 impl ListRequest {
+    /// A request for the list at `path`, with no filters.
     pub fn new(path: &[&str]) -> Self {
         ListRequest {
             path: path.iter().map(|s| s.to_string()).collect(),
@@ -176,11 +181,15 @@ impl ListRequest {
 /// One decoded page.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
+    /// The records that could be read.
     pub items: Vec<T>,
     /// One key per item, telling records apart (see [`record_key`]).
     pub keys: Vec<u64>,
+    /// The server's total of records, when it gave one.
     pub total: Option<u64>,
+    /// How the response was shaped.
     pub shape: ListShape,
+    /// Records not read as they came.
     pub notes: Vec<RecordNote>,
 }
 
@@ -199,12 +208,15 @@ pub fn record_key(raw: &Value) -> u64 {
 /// What reading a listing saw.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ListingStats {
+    /// Pages read.
     pub pages: u64,
     /// Distinct records yielded.
     pub records: u64,
     /// Records that appeared on two pages (shifted while we read).
     pub duplicates: u64,
+    /// The server's total on page 1.
     pub first_total: Option<u64>,
+    /// The server's total on the last page that gave one.
     pub last_total: Option<u64>,
     /// The endpoint ignored paging and sent the whole list on page 1.
     pub unpaged: bool,
@@ -269,10 +281,12 @@ pub struct Tracker {
     seen: HashSet<u64>,
     first_keys: Vec<u64>,
     repeats: u32,
+    /// What the listing saw so far.
     pub stats: ListingStats,
 }
 
 impl Tracker {
+    /// A tracker for a listing asking `asked` records per page.
     pub fn new(asked: u32) -> Self {
         Tracker {
             asked: u64::from(asked.max(1)),

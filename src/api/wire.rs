@@ -40,7 +40,9 @@ pub enum ListShape {
     Array,
     /// An object carrying the records under `items_key`, and maybe a total.
     Envelope {
+        /// The key holding the records.
         items_key: String,
+        /// The key holding the total, if any.
         total_key: Option<String>,
     },
 }
@@ -64,8 +66,11 @@ impl fmt::Display for ListShape {
 /// One page of a list response, records still as raw JSON.
 #[derive(Debug, Clone)]
 pub struct RawPage {
+    /// The records, still raw.
     pub items: Vec<Value>,
+    /// The server's total, when it gave one.
     pub total: Option<u64>,
+    /// How the response was shaped.
     pub shape: ListShape,
 }
 

@@ -15,9 +15,10 @@ use url::Url;
 
 use super::args::{Connect, GlobalArgs};
 use crate::api::client::check_url_is_safe;
-use crate::commands::config::{API_KEY_ENV, Config, ConfigError, Output, Pacing, Target};
+use crate::commands::config::{API_KEY_ENV, Config, ConfigError, Pacing, Target};
 use crate::limiter::{InFlight, RetryPolicy};
 use crate::model::AuthScheme;
+use crate::ui::Output;
 
 /// The most requests sebulk will ever keep in flight.
 const MAX_IN_FLIGHT: usize = 4096;
@@ -395,7 +396,6 @@ pub fn resolve(
                 .map(Into::into)
                 .unwrap_or_default(),
         },
-        output: output(global),
     })
 }
 

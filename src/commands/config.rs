@@ -51,15 +51,12 @@ pub struct Pacing {
     pub unknown_fields: crate::api::UnknownFieldPolicy,
 }
 
-pub use crate::ui::Output;
-
 /// Everything a command needs, resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub target: Target,
     pub auth_scheme: AuthScheme,
     pub pacing: Pacing,
-    pub output: Output,
 }
 
 impl Config {

@@ -27,25 +27,36 @@ use config::{Config, ConfigError, Target};
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error(transparent)]
+    /// The configuration is wrong (or a usage error found after parsing).
     Config(#[from] ConfigError),
     #[error(transparent)]
+    /// The HTTP client could not be built.
     Client(#[from] ClientBuildError),
     #[error(transparent)]
+    /// The tenant said no, or could not be reached.
     Api(#[from] ApiError),
     #[error(transparent)]
+    /// The built-in sandbox could not start or save.
     Sandbox(#[from] SandboxError),
     #[error(transparent)]
+    /// The input cannot be read.
     Input(#[from] crate::input::InputError),
     #[error(transparent)]
+    /// An output cannot be written.
     Output(#[from] OutputError),
     #[error(transparent)]
+    /// An export could not be completed.
     Export(#[from] crate::export::ExportError),
     #[error("{context}: {source}")]
+    /// Some other input or output failed.
     Io {
+        /// What was being done.
         context: String,
+        /// What went wrong.
         source: std::io::Error,
     },
     #[error("interrupted")]
+    /// Ctrl-C, SIGTERM or SIGHUP stopped a command that records nothing per row.
     Interrupted,
     /// A probe found the tenant unusable; the report says why.
     #[error("the tenant is not usable: {0}")]
@@ -66,6 +77,7 @@ impl From<RunError> for CommandError {
 }
 
 impl CommandError {
+    /// An I/O error while doing `context`.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         CommandError::Io {
             context: context.into(),

@@ -58,8 +58,7 @@ impl Column {
 /// The header's mapping, column by column.
 #[derive(Debug, Clone)]
 pub struct Header {
-    /// The header cells as they were written.
-    pub names: Vec<String>,
+    /// What each column feeds, in order.
     pub columns: Vec<Column>,
 }
 
@@ -218,13 +217,7 @@ pub fn map_header(names: &[String], ignored: &[String]) -> (Header, Vec<HeaderIs
             is_error: true,
         });
     }
-    (
-        Header {
-            names: names.to_vec(),
-            columns,
-        },
-        issues,
-    )
+    (Header { columns }, issues)
 }
 
 fn custom_attribute_name(header: &str) -> Option<String> {

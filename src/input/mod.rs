@@ -10,8 +10,8 @@ pub mod vocabulary;
 
 pub use cells::RowInput;
 pub use cells::Severity;
-pub use columns::{Column, Header, HeaderIssue, map_header};
-pub use reader::{CsvSource, InputError, ReadOptions, Record};
-pub use scan::{InputSpec, Scan, header_problems, open, scan};
+pub use columns::{Column, Header};
+pub use reader::{CsvSource, InputError, ReadOptions};
+pub use scan::{InputSpec, Scan, header_problems, scan};
 pub use validate::{MatchBy, Mode, Problem, Rules, Validator};
 pub use vocabulary::Vocabulary;

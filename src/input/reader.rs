@@ -61,7 +61,6 @@ pub struct CsvSource {
     path: String,
     rows: Rows,
     header: Vec<String>,
-    delimiter: u8,
     next_row: u64,
 }
 
@@ -256,7 +255,6 @@ impl CsvSource {
                 record: csv::StringRecord::new(),
             },
             header,
-            delimiter,
             next_row: 1,
         })
     }
@@ -304,17 +302,12 @@ impl CsvSource {
                 first_line,
             },
             header,
-            delimiter: b',',
             next_row: 1,
         })
     }
 
     pub fn header(&self) -> &[String] {
         &self.header
-    }
-
-    pub fn delimiter(&self) -> u8 {
-        self.delimiter
     }
 
     /// The next data row, skipping rows whose cells are all empty.
@@ -411,9 +404,10 @@ mod tests {
             ReadOptions::default(),
         );
         assert_eq!(src.header(), ["username", "email"]);
-        assert_eq!(src.delimiter(), b';');
-        let src = source(b"username\temail\n", ReadOptions::default());
-        assert_eq!(src.delimiter(), b'\t');
+        assert_eq!(rows(src)[0].cells, vec!["ana", "a@b.co"]);
+        let src = source(b"username\temail\nbo\tb@c.de\n", ReadOptions::default());
+        assert_eq!(src.header(), ["username", "email"]);
+        assert_eq!(rows(src)[0].cells, vec!["bo", "b@c.de"]);
         let mut utf16 = vec![0xFF, 0xFE];
         for unit in "username\nzoë\n".encode_utf16() {
             utf16.extend(unit.to_le_bytes());

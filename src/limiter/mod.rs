@@ -64,7 +64,11 @@ pub enum InFlight {
     /// Exactly this many (`--concurrency N`).
     Fixed(usize),
     /// Rate × observed latency × a margin, up to this many (the default).
-    Adaptive { max: usize },
+    /// Rate × observed latency × a margin, up to `max`.
+    Adaptive {
+        /// The most requests in flight.
+        max: usize,
+    },
 }
 
 impl InFlight {
@@ -123,12 +127,17 @@ struct Counters {
 /// A copy of what the throttle saw.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct PacingReport {
+    /// Requests let through.
     pub grants: u64,
+    /// Requests that had to wait for a slot.
     pub slot_waits: u64,
     /// Seconds the queue's head waited for the rate: the rate was the bound.
     pub rate_wait_seconds: f64,
+    /// Slots offered at the end.
     pub slots: usize,
+    /// How the slots were set.
     pub in_flight: Option<InFlight>,
+    /// The running average latency, in milliseconds.
     pub latency_ms: Option<f64>,
     /// Requests per second between the first and the last grant, when
     /// they were at least [`MIN_ACTIVE`] apart (a shorter run has no
@@ -142,6 +151,7 @@ pub const MIN_ACTIVE: Duration = Duration::from_secs(3);
 /// A pause the server asked for, as the UI shows it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pause {
+    /// How long the pause still lasts.
     pub remaining: Duration,
     /// The server's Retry-After, when it gave one.
     pub asked: Option<Duration>,
@@ -363,6 +373,7 @@ impl Throttle {
         self.stop.cancel();
     }
 
+    /// Whether the run was stopped.
     pub fn is_stopped(&self) -> bool {
         self.stop.is_cancelled()
     }

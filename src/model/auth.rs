@@ -23,6 +23,7 @@ pub enum AuthScheme {
 }
 
 impl AuthScheme {
+    /// Every scheme, the default first.
     pub const ALL: [AuthScheme; 3] = [
         AuthScheme::Bearer,
         AuthScheme::XApiKey,
@@ -60,6 +61,7 @@ impl AuthScheme {
         }
     }
 
+    /// The scheme as `--auth-scheme` spells it.
     pub fn name(self) -> &'static str {
         match self {
             AuthScheme::Bearer => "bearer",

@@ -434,8 +434,11 @@ pub struct Countries {
 #[derive(Debug, thiserror::Error)]
 #[error("{path}, line {line}: {message}")]
 pub struct CountriesFileError {
+    /// The file.
     pub path: String,
+    /// The line (1 is the first).
     pub line: usize,
+    /// What is wrong there.
     pub message: String,
 }
 

@@ -13,11 +13,14 @@ use super::user::id_from_string_or_number;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
+    /// A group (`/groups`).
     Group,
+    /// An application (`/applications`).
     Application,
 }
 
 impl TargetKind {
+    /// Both kinds, groups first.
     pub const ALL: [TargetKind; 2] = [TargetKind::Group, TargetKind::Application];
 
     /// The path segment of its endpoints: `groups` or `applications`.
@@ -40,11 +43,14 @@ impl TargetKind {
 /// A group or an application, as far as memberships care.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Target {
+    /// The tenant's id.
     pub id: String,
+    /// The name people use.
     pub name: String,
 }
 
 impl Target {
+    /// A target with this id and name.
     pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
         Target {
             id: id.into(),
@@ -58,14 +64,19 @@ impl Target {
 #[serde(rename_all = "camelCase")]
 pub struct Group {
     #[serde(default, deserialize_with = "id_from_string_or_number")]
+    /// The tenant's id.
     pub id: String,
     #[serde(default)]
+    /// The group's name (unique).
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the group is for.
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether members must use a second factor.
     pub enforce_second_factor: Option<bool>,
     #[serde(flatten)]
+    /// Fields this model does not name, kept as they came.
     pub extra: Map<String, Value>,
 }
 
@@ -73,10 +84,13 @@ pub struct Group {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupWrite {
+    /// The group's name (unique).
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the group is for.
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether members must use a second factor.
     pub enforce_second_factor: Option<bool>,
 }
 
@@ -86,12 +100,16 @@ pub struct GroupWrite {
 #[serde(rename_all = "camelCase")]
 pub struct Application {
     #[serde(default, deserialize_with = "id_from_string_or_number")]
+    /// The tenant's id.
     pub id: String,
     #[serde(default)]
+    /// The application's name.
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The name shown to users.
     pub label: Option<String>,
     #[serde(flatten)]
+    /// Fields this model does not name, kept as they came.
     pub extra: Map<String, Value>,
 }
 
@@ -101,10 +119,13 @@ pub struct Application {
 #[serde(rename_all = "camelCase")]
 pub struct Factor {
     #[serde(rename = "type", default)]
+    /// The factor's type (`password`, `sms`, ...).
     pub kind: String,
     #[serde(default)]
+    /// Factor-specific data, opaque.
     pub data: Map<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// On a set: remove the second factor.
     pub remove: Option<bool>,
 }
 
@@ -113,9 +134,12 @@ pub struct Factor {
 #[serde(rename_all = "camelCase")]
 pub struct Credentials {
     #[serde(default, deserialize_with = "id_from_string_or_number")]
+    /// The user's id.
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The first factor, if set.
     pub first_factor: Option<Factor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The second factor, if set.
     pub second_factor: Option<Factor>,
 }

@@ -11,7 +11,9 @@ use super::user::CustomAttribute;
 /// What kind of value a field holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
+    /// Text.
     Text,
+    /// True or false.
     Bool,
     /// A list of strings (`aliases`).
     List,
@@ -22,9 +24,13 @@ pub enum FieldKind {
 /// A field's value, borrowed, typed by its kind.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FieldValue<'a> {
+    /// A text field's value.
     Text(Option<&'a str>),
+    /// A boolean field's value.
     Bool(Option<bool>),
+    /// A list field's items.
     List(Option<&'a [String]>),
+    /// The custom attributes.
     Attributes(Option<&'a [CustomAttribute]>),
 }
 
@@ -48,11 +54,15 @@ impl FieldValue<'_> {
 
 /// The Rust type of a field, and the kind it makes.
 pub trait FieldType {
+    /// The kind of field this type makes.
     const KIND: FieldKind;
+    /// The value, borrowed.
     fn value(&self) -> FieldValue<'_>;
+    /// The slot, when this is a text field.
     fn text_slot(&mut self) -> Option<&mut Option<String>> {
         None
     }
+    /// The slot, when this is a boolean field.
     fn flag_slot(&mut self) -> Option<&mut Option<bool>> {
         None
     }
@@ -102,6 +112,7 @@ macro_rules! user_fields {
         pub struct UserFields {
             $(
                 #[serde(default, skip_serializing_if = "Option::is_none")]
+                /// A field of the reference's user body.
                 pub $field: $ty,
             )*
         }
@@ -109,7 +120,10 @@ macro_rules! user_fields {
         /// A field of the reference's user body.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Field {
-            $($variant,)*
+            $(
+                #[doc = concat!("`", $wire, "`")]
+                $variant,
+            )*
         }
 
         impl Field {
@@ -123,6 +137,7 @@ macro_rules! user_fields {
                 }
             }
 
+            /// What kind of value the field holds.
             pub fn kind(self) -> FieldKind {
                 match self {
                     $(Field::$variant => <$ty as FieldType>::KIND,)*

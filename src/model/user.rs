@@ -20,10 +20,13 @@ pub use super::fields::{Field, FieldKind, FieldValue, UserFields};
 #[serde(rename_all = "camelCase")]
 pub struct CustomAttribute {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The tenant's id for the attribute, when it has one.
     pub id: Option<String>,
     #[serde(default)]
+    /// The attribute's name (null from some tenants).
     pub name: Option<String>,
     #[serde(default)]
+    /// The attribute's value (null from some tenants).
     pub value: Option<String>,
 }
 
@@ -61,8 +64,10 @@ pub const PASSWORD_FIELDS: [&str; 4] = [
 #[serde(rename_all = "camelCase")]
 pub struct User {
     #[serde(default, deserialize_with = "id_from_string_or_number")]
+    /// The tenant's id (empty when the record had none).
     pub id: String,
     #[serde(flatten)]
+    /// The fields of the reference.
     pub fields: UserFields,
     /// Fields the tenant sent that this model does not name; sent back on
     /// update so they are not lost.
@@ -89,10 +94,12 @@ pub fn id_from_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Strin
 pub struct Password(SecretString);
 
 impl Password {
+    /// A password with this plain text.
     pub fn new(plain: impl Into<String>) -> Self {
         Password(SecretString::from(plain.into()))
     }
 
+    /// The plain text, for the one place that sends it.
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
@@ -127,16 +134,21 @@ impl<'de> Deserialize<'de> for Password {
 #[serde(rename_all = "camelCase")]
 pub struct PasswordOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Let the tenant generate the password.
     pub auto_generate_password: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The password to set.
     pub password: Option<Password>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The user must change it at the next logon.
     pub must_change_password_on_logon: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Email the user their password.
     pub send_email: Option<bool>,
 }
 
 impl PasswordOptions {
+    /// Whether nothing is said about the password.
     pub fn is_empty(&self) -> bool {
         *self == PasswordOptions::default()
     }
@@ -149,8 +161,11 @@ impl PasswordOptions {
 /// same name kept in `extra` (see lenient decoding in `api::paging`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserWrite {
+    /// The fields to write.
     pub fields: UserFields,
+    /// Fields beyond the reference, sent back as they were read.
     pub extra: Map<String, Value>,
+    /// The write-only password fields.
     pub password: PasswordOptions,
 }
 

@@ -196,24 +196,6 @@ impl OrderedCsv {
         Ok(())
     }
 
-    /// Whether row `row` has been pushed.
-    pub fn has(&self, row: u64) -> bool {
-        row < self.next_row || self.pending.contains_key(&row)
-    }
-
-    /// Rows finished but held back by an earlier unfinished row.
-    pub fn waiting(&self) -> usize {
-        self.pending.len()
-    }
-
-    pub fn written(&self) -> u64 {
-        self.written
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Flushes and syncs; every row must have been pushed.
     pub fn finish(mut self) -> Result<PathBuf, OutputError> {
         if let Some(row) = self.pending.keys().next() {
@@ -313,11 +295,11 @@ mod tests {
             RowResult::new(2, "bo", Outcome::Failed, vec!["bo".into(), "=cmd()".into()]);
         second.add_error("HTTP 400: email");
         writer.push(2, second.record()).unwrap();
-        assert_eq!((writer.written(), writer.waiting()), (0, 1));
+        assert_eq!((writer.written, writer.pending.len()), (0, 1));
         let mut first = RowResult::new(1, "ana", Outcome::Created, vec!["ana".into(), "".into()]);
         first.groups_added = vec!["Sales".into(), "Ops".into()];
         writer.push(1, first.record()).unwrap();
-        assert_eq!(writer.written(), 2);
+        assert_eq!(writer.written, 2);
         writer.finish().unwrap();
 
         let recorded = read_results(&path).unwrap();

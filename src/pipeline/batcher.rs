@@ -197,11 +197,6 @@ impl Batcher {
             .unwrap_or_default()
     }
 
-    /// Rows still waiting.
-    pub fn held(&self) -> usize {
-        self.waiting.len()
-    }
-
     /// Gives up on every waiting row (the run was aborted).
     pub fn abandon(&mut self, reason: &str) -> Vec<RowResult> {
         self.queues.clear();
@@ -357,7 +352,7 @@ mod tests {
         assert!(add(&mut batcher, 3, &["g1"]).is_empty());
         let flushed = add(&mut batcher, 4, &["g3"]);
         assert_eq!(flushed.len(), 3);
-        assert_eq!(batcher.held(), 4);
+        assert_eq!(batcher.waiting.len(), 4);
         assert_eq!(batcher.abandon("aborted").len(), 4);
     }
 }

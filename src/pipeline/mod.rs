@@ -6,4 +6,4 @@ pub mod batcher;
 pub mod import;
 pub mod runner;
 
-pub use runner::{RunError, RunOutcome, Stops};
+pub use runner::{RunError, Stops};

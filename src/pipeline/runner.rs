@@ -116,10 +116,8 @@ pub type ReadRows<I> = dyn Fn(&mut dyn FnMut(Job<I>) -> bool) -> Result<(), RunE
 /// How a run ended.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOutcome {
-    /// The first interrupt came.
+    /// An interrupt came.
     pub interrupted: bool,
-    /// The second interrupt came.
-    pub aborted: bool,
 }
 
 /// The runner of one row command.
@@ -273,7 +271,6 @@ impl<A: RowAction> Runner<'_, A> {
         }
         Ok(RunOutcome {
             interrupted: stops.first.is_cancelled(),
-            aborted,
         })
     }
 }

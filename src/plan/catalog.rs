@@ -39,18 +39,6 @@ impl Directory {
         })
     }
 
-    pub fn by_id(&self, id: &str) -> Option<&Target> {
-        self.by_id.get(id)
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
-
     pub fn ids(&self) -> impl Iterator<Item = &String> {
         self.by_id.keys()
     }

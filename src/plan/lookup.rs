@@ -117,10 +117,6 @@ impl UserIndex {
     pub fn len(&self) -> usize {
         self.users.len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
-    }
 }
 
 /// The result of matching a row.

@@ -5,7 +5,5 @@ pub mod catalog;
 pub mod decide;
 pub mod lookup;
 
-pub use catalog::{Catalog, Directory, Target};
-pub use decide::{
-    Action, Current, FieldChange, MembershipDelta, PlanAction, Policy, Refusal, RowPlan, decide,
-};
+pub use catalog::Catalog;
+pub use decide::{Action, Current, PlanAction, Policy, Refusal, RowPlan, decide};

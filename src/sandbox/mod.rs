@@ -129,13 +129,19 @@ pub enum Seed {
 /// Everything a sandbox needs to start.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
+    /// Where to listen (loopback only).
     pub listen: SocketAddr,
+    /// The key requests must carry.
     pub api_key: SecretString,
+    /// How they must carry it.
     pub auth_scheme: AuthScheme,
+    /// The tenant to start from.
     pub seed: Seed,
     /// Loaded at start when it exists (instead of the seed), saved while running and at shutdown.
     pub state_file: Option<PathBuf>,
+    /// Faults to inject.
     pub faults: Faults,
+    /// How it reads what the reference leaves open.
     pub variant: Variant,
 }
 
@@ -158,34 +164,48 @@ impl SandboxConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     #[error("cannot listen on {addr}: {source}")]
+    /// The address cannot be listened on.
     Bind {
+        /// The address.
         addr: SocketAddr,
+        /// Why not.
         source: std::io::Error,
     },
     #[error(transparent)]
+    /// A seed or state file cannot be used.
     TenantFile(#[from] TenantFileError),
     #[error("the demo tenant is broken: {0}")]
+    /// The built-in demo tenant does not load.
     Demo(String),
 }
 
 /// What the sandbox has seen, for tests and the shutdown report.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// Requests received.
     pub requests: AtomicU64,
+    /// Successful changes.
     pub writes: AtomicU64,
+    /// Requests answered 429.
     pub throttled: AtomicU64,
+    /// Requests answered 503 by fault injection.
     pub failed: AtomicU64,
+    /// Connections dropped after a commit.
     pub dropped: AtomicU64,
 }
 
 /// A copy of [`Counters`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CounterSnapshot {
+    /// Requests received.
     pub requests: u64,
     /// Successful changes to the tenant.
     pub writes: u64,
+    /// Requests answered 429.
     pub throttled: u64,
+    /// Requests answered 503 by fault injection.
     pub failed: u64,
+    /// Connections dropped after a commit.
     pub dropped: u64,
 }
 
@@ -232,6 +252,7 @@ impl SandboxHandle {
             .clone()
     }
 
+    /// What the sandbox has counted so far.
     pub fn counters(&self) -> CounterSnapshot {
         let c = &self.shared.counters;
         let get = |n: &AtomicU64| n.load(Ordering::Relaxed);

@@ -17,9 +17,10 @@ use serde_json::Value;
 
 use super::conn::ConnTag;
 use super::faults::chance;
-use super::store::{Membership, MembershipKind, StoredUser, Tenant};
+use super::store::{Membership, StoredUser, Tenant};
 use super::validate::{self, Rejection};
 use super::{ListShape, Shared, error_response};
+use crate::model::TargetKind;
 use crate::model::{Field, FieldKind};
 
 type Answer = Result<Response, Rejection>;
@@ -503,7 +504,7 @@ async fn user_applications(
 /// One membership change, from either side.
 fn membership(
     shared: &Shared,
-    kind: MembershipKind,
+    kind: TargetKind,
     add: bool,
     path_is_user: bool,
     id: &String,
@@ -516,8 +517,8 @@ fn membership(
             t.user(id).map(drop)
         } else {
             match kind {
-                MembershipKind::Group => t.group(id).map(drop),
-                MembershipKind::Application => t.application(id).map(drop),
+                TargetKind::Group => t.group(id).map(drop),
+                TargetKind::Application => t.application(id).map(drop),
             }
         }
     })?;
@@ -546,7 +547,7 @@ async fn user_assign_groups(
     h: HeaderMap,
     b: Body,
 ) -> Answer {
-    membership(&s, MembershipKind::Group, true, true, &id, &h, b)
+    membership(&s, TargetKind::Group, true, true, &id, &h, b)
 }
 async fn user_remove_groups(
     State(s): State<Arc<Shared>>,
@@ -554,7 +555,7 @@ async fn user_remove_groups(
     h: HeaderMap,
     b: Body,
 ) -> Answer {
-    membership(&s, MembershipKind::Group, false, true, &id, &h, b)
+    membership(&s, TargetKind::Group, false, true, &id, &h, b)
 }
 async fn user_assign_applications(
     State(s): State<Arc<Shared>>,
@@ -562,7 +563,7 @@ async fn user_assign_applications(
     h: HeaderMap,
     b: Body,
 ) -> Answer {
-    membership(&s, MembershipKind::Application, true, true, &id, &h, b)
+    membership(&s, TargetKind::Application, true, true, &id, &h, b)
 }
 async fn user_remove_applications(
     State(s): State<Arc<Shared>>,
@@ -570,7 +571,7 @@ async fn user_remove_applications(
     h: HeaderMap,
     b: Body,
 ) -> Answer {
-    membership(&s, MembershipKind::Application, false, true, &id, &h, b)
+    membership(&s, TargetKind::Application, false, true, &id, &h, b)
 }
 async fn group_assign_users(
     State(s): State<Arc<Shared>>,
@@ -578,7 +579,7 @@ async fn group_assign_users(
     h: HeaderMap,
     b: Body,
 ) -> Answer {
-    membership(&s, MembershipKind::Group, true, false, &id, &h, b)
+    membership(&s, TargetKind::Group, true, false, &id, &h, b)
 }
 async fn group_remove_users(
     State(s): State<Arc<Shared>>,
@@ -586,7 +587,7 @@ async fn group_remove_users(
     h: HeaderMap,
     b: Body,
 ) -> Answer {
-    membership(&s, MembershipKind::Group, false, false, &id, &h, b)
+    membership(&s, TargetKind::Group, false, false, &id, &h, b)
 }
 async fn application_assign_users(
     State(s): State<Arc<Shared>>,
@@ -594,7 +595,7 @@ async fn application_assign_users(
     h: HeaderMap,
     b: Body,
 ) -> Answer {
-    membership(&s, MembershipKind::Application, true, false, &id, &h, b)
+    membership(&s, TargetKind::Application, true, false, &id, &h, b)
 }
 async fn application_remove_users(
     State(s): State<Arc<Shared>>,
@@ -602,7 +603,7 @@ async fn application_remove_users(
     h: HeaderMap,
     b: Body,
 ) -> Answer {
-    membership(&s, MembershipKind::Application, false, false, &id, &h, b)
+    membership(&s, TargetKind::Application, false, false, &id, &h, b)
 }
 
 // ---- credentials ----

@@ -16,23 +16,28 @@ pub const MAX_IDS_PER_REQUEST: usize = 1000;
 /// A 4xx answer: status and a message naming what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
+    /// The HTTP status.
     pub status: u16,
+    /// What is wrong, naming the field.
     pub message: String,
 }
 
 impl Rejection {
+    /// A 400.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Rejection {
             status: 400,
             message: message.into(),
         }
     }
+    /// A 404.
     pub fn not_found(message: impl Into<String>) -> Self {
         Rejection {
             status: 404,
             message: message.into(),
         }
     }
+    /// A 409.
     pub fn conflict(message: impl Into<String>) -> Self {
         Rejection {
             status: 409,

@@ -48,15 +48,6 @@ impl Ui {
         }
     }
 
-    /// A printer that says nothing but errors (tests, nested runs).
-    pub fn quiet() -> Self {
-        Ui::new(Output {
-            quiet: true,
-            verbose: 0,
-            progress: false,
-        })
-    }
-
     pub fn is_quiet(&self) -> bool {
         self.quiet
     }

@@ -95,16 +95,6 @@ impl Progress {
         }
     }
 
-    /// One more item done; `failed` counts it in the bar's message.
-    pub fn inc(&mut self, failed: bool) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-        }
-        if failed {
-            self.failure();
-        }
-    }
-
     /// Several more items done (a page of records, say).
     pub fn inc_by(&self, count: u64) {
         if let Some(bar) = &self.bar {

@@ -65,15 +65,6 @@ impl FirstPass {
     pub fn refuses(&self, skip_invalid: bool) -> bool {
         self.scan.header_errors() > 0 || (!self.invalid.is_empty() && !skip_invalid)
     }
-
-    /// The distinct values pending rows need the tenant to use.
-    pub fn pending_values(&self) -> std::collections::BTreeSet<(&'static str, String)> {
-        self.pending
-            .values()
-            .flatten()
-            .map(|(field, value, _)| (*field, value.clone()))
-            .collect()
-    }
 }
 
 /// How many problems the screen shows.

@@ -10,7 +10,7 @@ mod row;
 pub mod sink;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::api::{Client, MembershipSide};
 use crate::events::{Event, Events};
 use crate::input::scan::open_with;
-use crate::input::{InputSpec, Validator, Vocabulary, open};
+use crate::input::{InputSpec, Validator, Vocabulary};
 use crate::model::{GroupWrite, Target};
 use crate::output::results::{Recorded, read_results};
 use crate::output::sanitize::neutralize;
@@ -27,7 +27,7 @@ use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Sto
 use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
 pub use first_pass::{FirstPass, masked_cells};
-pub use row::{ImportAction, pending_changes};
+pub use row::ImportAction;
 pub use sink::{Counted, PlannedRow, ShowPlan, Sink};
 
 /// Everything an import (or its dry run) is asked to do.
@@ -348,15 +348,4 @@ fn job_source(
 /// Whether a resumed row's recorded cells are the row as it is now.
 fn same_cells(recorded: &[String], now: &[String]) -> bool {
     recorded.len() == now.len() && recorded.iter().zip(now).all(|(a, b)| *a == neutralize(b))
-}
-
-/// Opens the input only to read its header (for messages).
-pub fn input_header(input: &InputSpec) -> Result<Vec<String>, RunError> {
-    let (source, _, _) = open(input)?;
-    Ok(source.header().to_vec())
-}
-
-/// Where an import's results go by default: beside the input.
-pub fn default_results(input: &Path) -> PathBuf {
-    crate::output::beside(input, "results.csv")
 }

@@ -354,7 +354,8 @@ fn plan_record(result: &RowResult, plan: Option<&RowPlan>, action: PlanAction) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{FieldChange, MembershipDelta, Refusal};
+    use crate::plan::Refusal;
+    use crate::plan::decide::{FieldChange, MembershipDelta};
 
     fn plan(action: Action) -> RowPlan {
         RowPlan {

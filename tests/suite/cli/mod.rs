@@ -1,16 +1,13 @@
 //! The `sebulk` binary as a user runs it: exit codes, messages, and no
 //! secret in any output.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 use std::process::Output;
 
 use base64::Engine;
 use sebulk::model::AuthScheme;
 use tokio::process::Command;
 
-use support::{KEY, config, start};
+use crate::support::{KEY, config, start};
 
 fn sebulk() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sebulk"));
@@ -260,7 +257,7 @@ async fn import_reads_standard_input_when_given_a_results_file() {
     let output = child.wait_with_output().await.unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(text(&output).contains("import of standard input"));
-    let lines = support::read_csv(&results);
+    let lines = crate::support::read_csv(&results);
     assert_eq!(lines[0]["outcome"], "created");
 
     let refused = without_key(&["--sandbox", "import", "-"]).await;

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use sebulk::commands::Completion;
+use sebulk::Completion;
 use sebulk::sandbox::Seed;
 
 use super::rows::{import, write_input};

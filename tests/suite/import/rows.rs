@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use sebulk::commands::Completion;
+use sebulk::Completion;
 use sebulk::sandbox::SandboxHandle;
 
 use crate::support::{against, config, read_csv, sebulk_in_process, start};

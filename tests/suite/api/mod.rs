@@ -1,9 +1,6 @@
 //! The client against the in-process sandbox: every endpoint, and every
 //! fault the foundation must survive.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod bad_input;
 mod endpoints;
 mod faults;

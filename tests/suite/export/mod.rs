@@ -1,15 +1,12 @@
 //! Export and diff end to end against the in-process sandbox.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
-use sebulk::commands::Completion;
+use sebulk::Completion;
 use sebulk::sandbox::{SandboxConfig, SandboxHandle, Seed};
 
-use support::{client, config, new_user, read_csv, sebulk_in_process, start};
+use crate::support::{client, config, new_user, read_csv, sebulk_in_process, start};
 
 /// A tenant of `users` users in the demo groups, seeded from a file.
 fn seeded(dir: &Path, users: usize) -> SandboxConfig {
@@ -41,7 +38,7 @@ fn seeded(dir: &Path, users: usize) -> SandboxConfig {
 async fn export(sandbox: &SandboxHandle, args: &[&str]) -> Completion {
     let mut argv = vec!["export"];
     argv.extend_from_slice(args);
-    support::against(sandbox, &argv)
+    crate::support::against(sandbox, &argv)
         .await
         .expect("the export runs")
 }
@@ -212,7 +209,7 @@ async fn an_interrupted_export_leaves_the_old_file_and_no_temporary() {
     let out = dir.path().join("users.csv");
     std::fs::write(&out, "yesterday's export\n").unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sebulk"))
-        .env("SEBULK_API_KEY", support::KEY)
+        .env("SEBULK_API_KEY", crate::support::KEY)
         .env("SEBULK_CONFIG", "/dev/null")
         .args([
             "--base-url",

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use sebulk::commands::{CommandError, Completion};
 use sebulk::sandbox::Seed;
+use sebulk::{CommandError, Completion};
 
 use crate::support::{KEY, config, read_csv, sebulk_in_process, start};
 
@@ -95,7 +95,7 @@ async fn a_retry_after_beyond_max_wait_stops_with_every_row_recorded() {
     ));
     let message = err.to_string();
     assert!(message.contains("600 s"), "{message}");
-    assert_eq!(sebulk::cli::exit::classify(&err).0, 1);
+    assert_eq!(sebulk::exit_code(&err), 1);
     let lines = read_csv(&results);
     assert_eq!(lines.len(), 30, "every row recorded");
     // Created users whose memberships the stop cut off say so.

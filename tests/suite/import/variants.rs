@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sebulk::commands::{CommandError, Completion};
 use sebulk::sandbox::{ListShape, SandboxConfig, SandboxHandle, Seed, UnknownFields, Variant};
+use sebulk::{CommandError, Completion};
 
 use crate::support::{against, config, read_csv, start};
 
@@ -636,7 +636,7 @@ async fn a_key_revoked_mid_run_stops_it_with_exit_1() {
         ),
         "{err}"
     );
-    let (code, _) = sebulk::cli::exit::classify(&err);
+    let code = sebulk::exit_code(&err);
     assert_eq!(code, 1);
     let lines = read_csv(&results);
     assert_eq!(lines.len(), 300, "every row recorded");

@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests: an in-process sandbox on
 //! 127.0.0.1:0 and clients pointed at it.
-#![allow(dead_code)]
 
 use std::time::Duration;
 
@@ -65,15 +64,11 @@ pub fn new_user(username: &str) -> UserWrite {
 
 /// Runs a sebulk command line in-process (program name first is added),
 /// with the test key in the environment.
-pub async fn sebulk_in_process(
-    args: &[&str],
-) -> Result<sebulk::commands::Completion, sebulk::commands::CommandError> {
-    use clap::Parser;
+pub async fn sebulk_in_process(args: &[&str]) -> Result<sebulk::Completion, sebulk::CommandError> {
     let mut argv = vec!["sebulk", "--config", "/dev/null"];
     argv.extend_from_slice(args);
-    let cli = sebulk::cli::Cli::try_parse_from(&argv).expect("valid arguments");
     let env = |name: &str| (name == "SEBULK_API_KEY").then(|| KEY.to_string());
-    sebulk::dispatch(&cli, &env).await
+    sebulk::dispatch(argv, &env).await
 }
 
 /// A results or plan file as parsed records: header → value maps.
@@ -97,7 +92,7 @@ pub fn read_csv(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String
 pub async fn against(
     sandbox: &SandboxHandle,
     args: &[&str],
-) -> Result<sebulk::commands::Completion, sebulk::commands::CommandError> {
+) -> Result<sebulk::Completion, sebulk::CommandError> {
     let url = sandbox.base_url().to_string();
     let mut argv = vec![
         "--base-url",
