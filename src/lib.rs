@@ -19,6 +19,7 @@
 pub mod api;
 pub(crate) mod cli;
 pub(crate) mod commands;
+pub(crate) mod diff;
 pub(crate) mod events;
 pub(crate) mod export;
 pub(crate) mod input;
@@ -113,6 +114,7 @@ mod layers {
         ("output", &["input", "model"]),
         ("plan", &["api", "input", "model"]),
         ("events", &["input", "limiter", "output"]),
+        ("diff", &["input", "output"]),
         (
             "export",
             &["api", "events", "input", "limiter", "model", "output"],
@@ -126,7 +128,7 @@ mod layers {
         (
             "ui",
             &[
-                "events", "export", "input", "limiter", "output", "pipeline", "plan",
+                "diff", "events", "export", "input", "limiter", "output", "pipeline", "plan",
             ],
         ),
     ];

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::api::SortOrder;
-use crate::export::diff::DiffKey;
+use crate::diff::DiffKey;
 use crate::export::{Entity, Format};
 use crate::input::{MatchBy, Mode};
 use crate::model::AuthScheme;

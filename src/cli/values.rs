@@ -5,7 +5,7 @@ use clap::ValueEnum;
 use clap::builder::PossibleValue;
 
 use crate::api::SortOrder;
-use crate::export::diff::DiffKey;
+use crate::diff::DiffKey;
 use crate::export::{Entity, Format};
 use crate::input::{MatchBy, Mode};
 use crate::model::AuthScheme;

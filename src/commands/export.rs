@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::config::Config;
 use super::{CommandError, Completion, Connection, signals, write_json};
-use crate::export::diff::{self, DiffOptions};
+use crate::diff::{self, DiffOptions};
 use crate::export::{self as job, ExportOptions};
 use crate::ui::Ui;
 

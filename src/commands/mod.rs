@@ -47,6 +47,9 @@ pub enum CommandError {
     #[error(transparent)]
     /// An export could not be completed.
     Export(#[from] crate::export::ExportError),
+    #[error(transparent)]
+    /// A diff could not be made.
+    Diff(#[from] crate::diff::DiffError),
     #[error("{context}: {source}")]
     /// Some other input or output failed.
     Io {

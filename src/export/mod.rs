@@ -10,8 +10,6 @@
 //! import format. Memberships come from whichever side `api::members`
 //! says is cheaper.
 
-pub mod diff;
-
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::PathBuf;
@@ -28,8 +26,8 @@ use crate::api::{
 use crate::events::{Event, Events};
 use crate::model::{Field, FieldKind, Target, TargetKind, User};
 use crate::output::OutputError;
-use crate::output::atomic::{AtomicOutput, spool};
-use crate::output::sanitize::neutralize;
+use crate::output::atomic::spool;
+pub use crate::output::records::{Format, RecordWriter};
 
 /// Why an export stopped.
 #[derive(Debug, thiserror::Error)]
@@ -78,16 +76,6 @@ impl Entity {
             Entity::Memberships => "memberships",
         }
     }
-}
-
-/// How records are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    #[default]
-    Csv,
-    /// One JSON object per line.
-    Jsonl,
 }
 
 /// Everything an export is asked to do.
@@ -173,83 +161,6 @@ pub fn check_filters(entity: Entity, filters: &[(String, String)]) -> Result<(),
     Ok(())
 }
 
-/// A CSV or JSONL writer over the atomic output.
-struct RecordWriter {
-    csv: Option<csv::Writer<AtomicOutput>>,
-    jsonl: Option<AtomicOutput>,
-    sanitize: bool,
-}
-
-impl RecordWriter {
-    fn new(output: &ExportOptions) -> Result<Self, ExportError> {
-        let mut file = AtomicOutput::create(&output.output, output.force, &[])?;
-        let io = |e| ExportError::io(format!("cannot write {}", output.output.display()), e);
-        match output.format {
-            Format::Csv => {
-                if output.excel {
-                    file.write_all("\u{feff}".as_bytes()).map_err(io)?;
-                }
-                Ok(RecordWriter {
-                    csv: Some(csv::WriterBuilder::new().from_writer(file)),
-                    jsonl: None,
-                    sanitize: output.sanitize,
-                })
-            }
-            Format::Jsonl => Ok(RecordWriter {
-                csv: None,
-                jsonl: Some(file),
-                sanitize: false,
-            }),
-        }
-    }
-
-    fn header(&mut self, names: &[String]) -> Result<(), ExportError> {
-        if let Some(csv) = &mut self.csv {
-            csv.write_record(names).map_err(csv_error)?;
-        }
-        Ok(())
-    }
-
-    /// Writes one record: `cells` for CSV, `json` for JSONL.
-    /// `json` is only built for JSONL output.
-    fn record(
-        &mut self,
-        cells: &[String],
-        json: impl FnOnce() -> Value,
-    ) -> Result<(), ExportError> {
-        if let Some(csv) = &mut self.csv {
-            if self.sanitize {
-                csv.write_record(cells.iter().map(|c| neutralize(c).into_owned()))
-                    .map_err(csv_error)?;
-            } else {
-                csv.write_record(cells).map_err(csv_error)?;
-            }
-        }
-        if let Some(out) = &mut self.jsonl {
-            serde_json::to_writer(&mut *out, &json())
-                .map_err(|e| ExportError::io("cannot write JSON", e.into()))?;
-            out.write_all(b"\n")
-                .map_err(|e| ExportError::io("cannot write JSON", e))?;
-        }
-        Ok(())
-    }
-
-    fn commit(self) -> Result<Option<PathBuf>, ExportError> {
-        let output = match (self.csv, self.jsonl) {
-            (Some(csv), _) => csv
-                .into_inner()
-                .map_err(|e| ExportError::io("cannot flush the export", e.into_error()))?,
-            (None, Some(out)) => out,
-            (None, None) => return Ok(None),
-        };
-        Ok(output.commit()?)
-    }
-}
-
-fn csv_error(err: csv::Error) -> ExportError {
-    ExportError::io("cannot write the export", err.into())
-}
-
 /// Runs an export.
 pub async fn run(
     client: &Client,
@@ -270,7 +181,13 @@ pub async fn run(
         incomplete: false,
         warnings: Vec::new(),
     };
-    let writer = RecordWriter::new(options)?;
+    let writer = RecordWriter::create(
+        &options.output,
+        options.format,
+        options.force,
+        options.excel,
+        options.sanitize,
+    )?;
     events.on(Event::Phase("reading"));
     let (writer, stats) = match options.entity {
         Entity::Users => export_users(client, options, writer, &mut summary, events).await?,

@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod files;
 pub mod problems;
+pub mod records;
 pub mod results;
 pub mod sanitize;
 

@@ -1,8 +1,8 @@
 //! How each command's summary reads on the screen.
 
 use super::Ui;
+use crate::diff::DiffSummary;
 use crate::export::ExportSummary;
-use crate::export::diff::DiffSummary;
 use crate::input::Scan;
 use crate::output::Outcome;
 use crate::pipeline::import::{Counted, FirstPass, PlannedRow, Summary};

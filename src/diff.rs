@@ -11,12 +11,22 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::ExportError;
 use crate::input::cells::unneutralize;
 use crate::input::{CsvSource, ReadOptions};
 use crate::output::OutputError;
 use crate::output::atomic::AtomicOutput;
 use crate::output::sanitize::neutralize;
+
+/// Why a diff could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    /// One of the files cannot be read.
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
+    /// The changes cannot be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
 
 /// How rows of the two files are paired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -70,12 +80,12 @@ fn column(header: &[String], name: &str) -> Option<usize> {
     })
 }
 
-fn open(path: &Path) -> Result<CsvSource, ExportError> {
+fn open(path: &Path) -> Result<CsvSource, DiffError> {
     Ok(CsvSource::open(path, &ReadOptions::default())?)
 }
 
 /// Compares two exports and writes `change,key,username,field,old,new`.
-pub fn run(options: &DiffOptions) -> Result<DiffSummary, ExportError> {
+pub fn run(options: &DiffOptions) -> Result<DiffSummary, DiffError> {
     let mut old = open(&options.old)?;
     let mut new = open(&options.new)?;
     let old_header: Vec<String> = old.header().to_vec();
@@ -89,7 +99,7 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, ExportError> {
     };
     let key_name = if by_id { "user_id" } else { "username" };
     let missing = |path: &Path| {
-        ExportError::Input(crate::input::InputError::Malformed {
+        DiffError::Input(crate::input::InputError::Malformed {
             path: path.display().to_string(),
             line: 1,
             message: format!("there is no {key_name} column"),
@@ -144,8 +154,7 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, ExportError> {
         &[&options.old, &options.new],
     )?;
     let mut writer = csv::Writer::from_writer(&mut output);
-    let write_error =
-        |e: csv::Error| ExportError::Output(OutputError::io(&options.output, e.into()));
+    let write_error = |e: csv::Error| DiffError::Output(OutputError::io(&options.output, e.into()));
     writer
         .write_record(["change", "key", "username", "field", "old", "new"])
         .map_err(write_error)?;
@@ -215,7 +224,7 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, ExportError> {
     }
     writer
         .flush()
-        .map_err(|e| ExportError::Output(OutputError::io(&options.output, e)))?;
+        .map_err(|e| DiffError::Output(OutputError::io(&options.output, e)))?;
     drop(writer);
     output.commit()?;
     Ok(summary)
