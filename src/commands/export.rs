@@ -25,6 +25,13 @@ pub async fn export(config: &Config, job: &ExportJob, ui: &Ui) -> Result<Complet
     {
         return Err(CommandError::usage("--include goes with `export users`"));
     }
+    super::distinct_files(&[
+        ("export", Some(options.output.as_path())),
+        ("summary", job.summary_json.as_deref()),
+    ])?;
+    if let Some(path) = &job.summary_json {
+        crate::output::files::check_output(path, options.force, &[])?;
+    }
     let to_stdout = options.output == Path::new("-");
     if to_stdout && (job.json || job.summary_json.as_deref() == Some(Path::new("-"))) {
         return Err(CommandError::usage(
@@ -47,7 +54,7 @@ pub async fn export(config: &Config, job: &ExportJob, ui: &Ui) -> Result<Complet
         ui.export_summary(&summary);
     }
     if let Some(path) = &job.summary_json {
-        write_json(path, &summary, &[options.output.as_path()])?;
+        write_json(path, &summary, options.force, &[options.output.as_path()])?;
     }
     if job.json {
         ui.json(&summary)

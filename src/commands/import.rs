@@ -24,6 +24,26 @@ pub async fn run(config: &Config, job: ImportJob, ui: &Ui) -> Result<Completion,
         summary_json,
         json,
     } = job;
+    super::distinct_files(&[
+        ("input", Some(options.input.file.as_path())),
+        ("results", options.output.as_deref()),
+        ("summary", summary_json.as_deref()),
+        ("resumed results", options.resume.as_deref()),
+    ])
+    .or_else(|err| match (&options.resume, &options.output) {
+        // Resuming into the results resumed from is allowed (written beside, swapped).
+        (Some(resume), Some(output)) if crate::output::files::same_file(resume, output) => {
+            super::distinct_files(&[
+                ("input", Some(options.input.file.as_path())),
+                ("results", options.output.as_deref()),
+                ("summary", summary_json.as_deref()),
+            ])
+        }
+        _ => Err(err),
+    })?;
+    if let Some(path) = &summary_json {
+        crate::output::files::check_output(path, options.force, &[])?;
+    }
     let stdout_taken = options.output.as_deref() == Some(Path::new("-"));
     if stdout_taken && (json || summary_json.as_deref() == Some(Path::new("-"))) {
         return Err(CommandError::usage(
@@ -64,9 +84,10 @@ pub async fn run(config: &Config, job: ImportJob, ui: &Ui) -> Result<Completion,
     };
     summary.input = input_name;
     ui.import_summary(&summary, sandbox.as_deref());
-    let inputs = [options.input.file.as_path()];
+    let mut taken = vec![options.input.file.as_path()];
+    taken.extend(options.output.as_deref());
     if let Some(path) = &summary_json {
-        write_json(path, &summary, &inputs)?;
+        write_json(path, &summary, options.force, &taken)?;
     }
     if json {
         ui.json(&summary)

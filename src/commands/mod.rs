@@ -168,12 +168,34 @@ impl Connection {
     }
 }
 
-/// Writes `value` as JSON to `path` (`-` for standard output), never over
-/// one of `inputs`.
+/// Checks, before anything runs, that no two of a run's files are the
+/// same (an output over an input, or the summary over the results).
+pub fn distinct_files(files: &[(&str, Option<&Path>)]) -> Result<(), CommandError> {
+    let named: Vec<(&str, &Path)> = files
+        .iter()
+        .filter_map(|(what, path)| path.map(|p| (*what, p)))
+        .filter(|(_, path)| *path != Path::new("-"))
+        .collect();
+    for (i, (first, a)) in named.iter().enumerate() {
+        for (second, b) in &named[i + 1..] {
+            if crate::output::files::same_file(a, b) {
+                return Err(CommandError::usage(format!(
+                    "{} is both the {first} and the {second}; give each its own file",
+                    a.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `value` as JSON to `path` (`-` for standard output) under the
+/// output rules: an existing file only with `force`, never one of `taken`.
 pub fn write_json(
     path: &Path,
     value: &impl serde::Serialize,
-    inputs: &[&Path],
+    force: bool,
+    taken: &[&Path],
 ) -> Result<(), CommandError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| CommandError::io("cannot encode the summary", e.into()))?;
@@ -183,7 +205,7 @@ pub fn write_json(
             .and_then(|()| out.flush())
             .map_err(|e| CommandError::io("cannot write the summary", e));
     }
-    let mut file = crate::output::create_private(path, true, inputs)?;
+    let mut file = crate::output::create_private(path, force, taken)?;
     writeln!(file, "{text}")
         .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))
 }

@@ -9,15 +9,21 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
-use super::files::{OutputError, same_file};
+use super::files::{Existing, OutputError, check_output};
 
 /// Where an export goes.
 pub enum Destination {
     /// A file, replaced atomically on [`AtomicOutput::commit`].
     File {
+        /// The temporary file beside the target.
         temp: BufWriter<NamedTempFile>,
+        /// The target.
         path: PathBuf,
+        /// Whether an existing file may be replaced.
+        replace: bool,
     },
+    /// A device or FIFO, written in place.
+    InPlace(BufWriter<File>),
     /// Standard output, streamed.
     Stdout(BufWriter<std::io::Stdout>),
 }
@@ -28,20 +34,24 @@ pub struct AtomicOutput {
 }
 
 impl AtomicOutput {
-    /// Opens `path` (`-` for standard output). An existing file is only
-    /// replaced with `force`, and never when it is one of `inputs`.
-    pub fn create(path: &Path, force: bool, inputs: &[&Path]) -> Result<Self, OutputError> {
+    /// Opens `path` (`-` for standard output) under the rules of
+    /// [`super::files`]: an existing file (or link) is replaced only with
+    /// `force`, a device or FIFO is written in place, and none of `taken`.
+    pub fn create(path: &Path, force: bool, taken: &[&Path]) -> Result<Self, OutputError> {
         if path == Path::new("-") {
             return Ok(AtomicOutput {
                 destination: Destination::Stdout(BufWriter::new(std::io::stdout())),
             });
         }
-        let shown = path.display().to_string();
-        if inputs.iter().any(|input| same_file(input, path)) {
-            return Err(OutputError::IsInput(shown));
-        }
-        if path.exists() && !force {
-            return Err(OutputError::Exists(shown));
+        let existing = check_output(path, force, taken)?;
+        if existing == Existing::InPlace {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| OutputError::io(path, e))?;
+            return Ok(AtomicOutput {
+                destination: Destination::InPlace(BufWriter::new(file)),
+            });
         }
         let dir = path
             .parent()
@@ -60,6 +70,7 @@ impl AtomicOutput {
             destination: Destination::File {
                 temp: BufWriter::with_capacity(256 * 1024, temp),
                 path: path.to_path_buf(),
+                replace: existing == Existing::Replaceable,
             },
         })
     }
@@ -72,15 +83,35 @@ impl AtomicOutput {
                     .map_err(|e| OutputError::io(Path::new("-"), e))?;
                 Ok(None)
             }
-            Destination::File { temp, path } => {
+            Destination::InPlace(mut out) => {
+                out.flush()
+                    .map_err(|e| OutputError::io(Path::new("-"), e))?;
+                Ok(None)
+            }
+            Destination::File {
+                temp,
+                path,
+                replace,
+            } => {
                 let temp = temp
                     .into_inner()
                     .map_err(|e| OutputError::io(&path, e.into_error()))?;
                 temp.as_file()
                     .sync_all()
                     .map_err(|e| OutputError::io(&path, e))?;
-                temp.persist(&path)
-                    .map_err(|e| OutputError::io(&path, e.error))?;
+                // The rename replaces a link itself, never what it points to;
+                // without --force nothing that appeared meanwhile is replaced.
+                let persisted = if replace {
+                    temp.persist(&path)
+                } else {
+                    temp.persist_noclobber(&path)
+                };
+                persisted.map_err(|e| match e.error.kind() {
+                    std::io::ErrorKind::AlreadyExists => {
+                        OutputError::Exists(path.display().to_string())
+                    }
+                    _ => OutputError::io(&path, e.error),
+                })?;
                 Ok(Some(path))
             }
         }
@@ -91,6 +122,7 @@ impl Write for AtomicOutput {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match &mut self.destination {
             Destination::File { temp, .. } => temp.write(buf),
+            Destination::InPlace(out) => out.write(buf),
             Destination::Stdout(out) => out.write(buf),
         }
     }
@@ -98,6 +130,7 @@ impl Write for AtomicOutput {
     fn flush(&mut self) -> std::io::Result<()> {
         match &mut self.destination {
             Destination::File { temp, .. } => temp.flush(),
+            Destination::InPlace(out) => out.flush(),
             Destination::Stdout(out) => out.flush(),
         }
     }

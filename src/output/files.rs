@@ -1,5 +1,13 @@
-//! Creating output files safely: private (0600, they hold personal data),
-//! never over the input, never over an existing file unless forced.
+//! The rules every file sebulk writes follows, in one place.
+//!
+//! An output is private (0600: it holds personal data); it is never one of
+//! the run's inputs or another output of the same run; an existing file is
+//! replaced only with `--force`, and then *replaced* (a new private file
+//! takes the name), never written through: a symbolic link at the path is
+//! replaced, not followed, and a hard-linked file's other names keep their
+//! content. A character device or FIFO (`/dev/null`, a named pipe) is
+//! written in place, never replaced and never chmodded; a directory, socket
+//! or block device is refused.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -8,18 +16,32 @@ use std::path::{Path, PathBuf};
 /// Why an output file cannot be created.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("{0} exists; pass --force to overwrite it")]
+    /// The path exists and `--force` was not given.
+    #[error("{0} exists; pass --force to replace it")]
     Exists(String),
-    #[error("{0} is the input file; choose another output")]
+    /// The path is an input or another output of the same run.
+    #[error("{0} is an input or another output of this run; choose another path")]
     IsInput(String),
+    /// The path is something no output may be.
+    #[error("{path} is {what}; sebulk will not write there")]
+    NotAFile {
+        /// The path.
+        path: String,
+        /// What it is.
+        what: &'static str,
+    },
+    /// Writing failed.
     #[error("cannot write {path}: {source}")]
     Io {
+        /// The path.
         path: String,
+        /// What went wrong.
         source: std::io::Error,
     },
 }
 
 impl OutputError {
+    /// Writing `path` failed with `source`.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         OutputError::Io {
             path: path.display().to_string(),
@@ -36,61 +58,130 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Opens `path` for writing with mode 0600. Refuses to touch any of
-/// `inputs`, and an existing file unless `force`.
-pub fn create_private(path: &Path, force: bool, inputs: &[&Path]) -> Result<File, OutputError> {
+/// What stands at an output path now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    Nothing,
+    /// A regular file, or a link (dangling or not): replaced with `--force`.
+    Replaceable,
+    /// A character device or FIFO: written in place.
+    InPlace,
+}
+
+/// Checks `path` against the rules, before anything is written.
+pub fn check_output(path: &Path, force: bool, taken: &[&Path]) -> Result<Existing, OutputError> {
     let shown = path.display().to_string();
-    if inputs.iter().any(|input| same_file(input, path)) {
+    if taken.iter().any(|other| same_file(other, path)) {
         return Err(OutputError::IsInput(shown));
     }
-    let mut options = OpenOptions::new();
-    options.write(true);
-    if force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Existing::Nothing),
+        Err(err) => return Err(OutputError::io(path, err)),
+    };
+    let kind = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_char_device() || kind.is_fifo() {
+            return Ok(Existing::InPlace);
+        }
+        let what = if kind.is_dir() {
+            Some("a directory")
+        } else if kind.is_socket() {
+            Some("a socket")
+        } else if kind.is_block_device() {
+            Some("a block device")
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            return Err(OutputError::NotAFile { path: shown, what });
+        }
     }
+    if kind.is_dir() {
+        return Err(OutputError::NotAFile {
+            path: shown,
+            what: "a directory",
+        });
+    }
+    if !force {
+        return Err(OutputError::Exists(shown));
+    }
+    Ok(Existing::Replaceable)
+}
+
+/// A new private (0600) file at `path`, which must not exist.
+fn create_new(path: &Path) -> Result<File, OutputError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let file = options.open(path).map_err(|source| {
+    options.open(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::AlreadyExists {
-            OutputError::Exists(shown.clone())
+            OutputError::Exists(path.display().to_string())
         } else {
             OutputError::io(path, source)
         }
-    })?;
-    #[cfg(unix)]
-    {
-        // A forced overwrite keeps the old file's mode; make it private too.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|source| OutputError::io(path, source))?;
-    }
-    Ok(file)
+    })
 }
 
-/// An output written as it goes: a private file, or standard output (`-`).
+/// Opens `path` for writing under the rules above: refuses any of
+/// `taken`, and an existing file unless `force`.
+pub fn create_private(path: &Path, force: bool, taken: &[&Path]) -> Result<File, OutputError> {
+    open_output(path, force, taken).map(|(file, _)| file)
+}
+
+/// [`create_private`], also saying whether the file was opened in place
+/// (a device or FIFO: not to be synced).
+fn open_output(path: &Path, force: bool, taken: &[&Path]) -> Result<(File, bool), OutputError> {
+    match check_output(path, force, taken)? {
+        Existing::InPlace => OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map(|file| (file, true))
+            .map_err(|e| OutputError::io(path, e)),
+        Existing::Replaceable => {
+            std::fs::remove_file(path).map_err(|e| OutputError::io(path, e))?;
+            create_new(path).map(|file| (file, false))
+        }
+        Existing::Nothing => create_new(path).map(|file| (file, false)),
+    }
+}
+
+/// An output written as it goes: a private file, a device or FIFO written
+/// in place, or standard output (`-`).
 pub enum Stream {
+    /// A regular file.
     File(File),
+    /// A device or FIFO, written in place.
+    Device(File),
+    /// Standard output.
     Stdout(std::io::Stdout),
 }
 
 impl Stream {
     /// Opens `path` like [`create_private`], or standard output for `-`.
-    pub fn create(path: &Path, force: bool, inputs: &[&Path]) -> Result<Self, OutputError> {
+    pub fn create(path: &Path, force: bool, taken: &[&Path]) -> Result<Self, OutputError> {
         if path == Path::new("-") {
             return Ok(Stream::Stdout(std::io::stdout()));
         }
-        create_private(path, force, inputs).map(Stream::File)
+        let (file, in_place) = open_output(path, force, taken)?;
+        Ok(if in_place {
+            Stream::Device(file)
+        } else {
+            Stream::File(file)
+        })
     }
 
-    /// Makes what was written durable (a file is synced).
+    /// Makes what was written durable (a regular file is synced).
     pub fn sync(&mut self) -> std::io::Result<()> {
         match self {
             Stream::File(file) => file.sync_all(),
+            Stream::Device(file) => file.flush(),
             Stream::Stdout(out) => out.flush(),
         }
     }
@@ -99,14 +190,14 @@ impl Stream {
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
-            Stream::File(file) => file.write(buf),
+            Stream::File(file) | Stream::Device(file) => file.write(buf),
             Stream::Stdout(out) => out.write(buf),
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
-            Stream::File(file) => file.flush(),
+            Stream::File(file) | Stream::Device(file) => file.flush(),
             Stream::Stdout(out) => out.flush(),
         }
     }
@@ -149,5 +240,62 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_replaced_not_followed_and_devices_written_in_place() {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // A link to someone else's file: refused without --force, replaced with it.
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("out.csv");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(matches!(
+            create_private(&link, false, &[]),
+            Err(OutputError::Exists(_))
+        ));
+        create_private(&link, true, &[])
+            .unwrap()
+            .write_all(b"new")
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(mode(&victim), 0o644, "the target keeps its mode");
+        assert!(
+            !std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // A dangling link counts as existing too.
+        let dangling = dir.path().join("dangling.csv");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        assert!(matches!(
+            create_private(&dangling, false, &[]),
+            Err(OutputError::Exists(_))
+        ));
+        assert!(!dir.path().join("nowhere").exists());
+        // A hard link's other name keeps its content.
+        let other = dir.path().join("other.csv");
+        std::fs::hard_link(&victim, &other).unwrap();
+        create_private(&other, true, &[])
+            .unwrap()
+            .write_all(b"x")
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        // A device is written in place: never replaced, never chmodded.
+        let before = mode(Path::new("/dev/null"));
+        let mut null = Stream::create(Path::new("/dev/null"), true, &[]).unwrap();
+        null.write_all(b"gone").unwrap();
+        null.sync().unwrap();
+        assert_eq!(mode(Path::new("/dev/null")), before);
+        assert!(matches!(
+            create_private(dir.path(), true, &[]),
+            Err(OutputError::NotAFile { .. })
+        ));
     }
 }

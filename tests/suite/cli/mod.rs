@@ -9,6 +9,8 @@ use tokio::process::Command;
 
 use crate::support::{KEY, config, start};
 
+mod conventions;
+
 fn sebulk() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sebulk"));
     for var in [

@@ -1,0 +1,302 @@
+//! The conventions a Unix user expects, on the real binary: `-q` quiet on
+//! success, `-` for standard input and output everywhere, `--json`,
+//! `diff --exit-code`, a closed pipe ending quietly, usage errors exit 2.
+
+use std::process::{Output, Stdio};
+
+use tokio::io::AsyncWriteExt;
+
+use super::{KEY, sebulk, text};
+
+const HIRES: &str = "username,email,firstName,lastName,department,groups\n\
+    ana.lima,ana.lima@example.com,Ana,Lima,Sales,All Staff;Sales\n\
+    bo.berg,bo.berg@example.com,Bo,Berg,Finance,All Staff\n";
+
+/// Runs sebulk with `args`, the test key, `stdin` on standard input.
+async fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = sebulk()
+        .args(args)
+        .env("SEBULK_API_KEY", KEY)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).await.unwrap();
+    }
+    drop(input);
+    child.wait_with_output().await.unwrap()
+}
+
+fn files() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let hires = dir.path().join("hires.csv");
+    std::fs::write(&hires, HIRES).unwrap();
+    let hires = hires.display().to_string();
+    (dir, hires)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_says_nothing_on_success_and_only_the_problems_on_failure() {
+    let (dir, hires) = files();
+    let out = |name: &str| dir.path().join(name).display().to_string();
+    let (plan, results, users, old, changes) = (
+        out("plan.csv"),
+        out("results.csv"),
+        out("users.csv"),
+        out("old.csv"),
+        out("changes.csv"),
+    );
+    std::fs::write(&old, "username,email\nana.lima,ana.lima@example.com\n").unwrap();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["-q", "validate", &hires],
+        vec!["-q", "plan", "--sandbox", &hires, "-o", &plan],
+        vec!["-q", "import", "--sandbox", &hires, "-o", &results],
+        vec!["-q", "export", "users", "--sandbox", "-o", &users],
+        vec!["-q", "diff", &old, &hires, "-o", &changes],
+        vec!["-q", "check", "--sandbox"],
+    ];
+    for args in runs {
+        let output = run(&args, None).await;
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", text(&output));
+        assert!(output.stderr.is_empty(), "{args:?} said: {}", text(&output));
+        assert!(
+            output.stdout.is_empty(),
+            "{args:?} printed: {}",
+            text(&output)
+        );
+    }
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "username,email,userType\nana,not-an-email,user\nbo,bo@example.com,Helpdesk\n",
+    )
+    .unwrap();
+    let output = run(&["-q", "validate", bad.to_str().unwrap()], None).await;
+    assert_eq!(output.status.code(), Some(3));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("not-an-email"), "{said}");
+    assert!(!said.contains("Helpdesk"), "warnings stay quiet: {said}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dash_means_standard_input_and_output_everywhere() {
+    let (dir, hires) = files();
+    // validate - reads standard input (in one pass).
+    let output = run(&["validate", "-", "--json"], Some(HIRES)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["rows"], 2);
+    // validate -o - writes the report to standard output.
+    let output = run(
+        &["validate", "-", "-o", "-"],
+        Some("username,email\nana,nope\n"),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(3));
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        report.starts_with("row,line,column,value,problem,severity"),
+        "{report}"
+    );
+    assert!(report.contains("nope"));
+    // plan -o - and import -o - write CSV to standard output.
+    for command in ["plan", "import"] {
+        let output = run(&[command, "--sandbox", "-", "-o", "-"], Some(HIRES)).await;
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{command}: {}",
+            text(&output)
+        );
+        let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(lines.len(), 3, "{command}: {lines:?}");
+        assert!(lines[1].contains("ana.lima"));
+    }
+    // export -o - and --summary-json - write to standard output.
+    let output = run(&["export", "groups", "--sandbox", "-o", "-"], None).await;
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("id,name,"));
+    let summary = dir.path().join("s.json");
+    let output = run(
+        &[
+            "export",
+            "groups",
+            "--sandbox",
+            "-o",
+            summary.to_str().unwrap(),
+            "--summary-json",
+            "-",
+        ],
+        None,
+    )
+    .await;
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["entity"], "groups");
+    // diff reads one side from standard input and writes to standard output.
+    let output = run(
+        &["diff", "-", &hires, "-o", "-"],
+        Some("username,email\nana.lima,ana.lima@example.com\n"),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let changes = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        changes.starts_with("change,key,username,field,old,new"),
+        "{changes}"
+    );
+    assert!(changes.contains("joiner"), "{changes}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_summaries_and_diff_exit_code() {
+    let (dir, hires) = files();
+    let results = dir.path().join("r.csv").display().to_string();
+    for args in [
+        vec!["validate", hires.as_str(), "--json"],
+        vec![
+            "plan",
+            "--sandbox",
+            hires.as_str(),
+            "-o",
+            "/dev/null",
+            "--force",
+            "--json",
+        ],
+        vec![
+            "import",
+            "--sandbox",
+            hires.as_str(),
+            "-o",
+            results.as_str(),
+            "--json",
+        ],
+        vec![
+            "export",
+            "groups",
+            "--sandbox",
+            "-o",
+            "/dev/null",
+            "--force",
+            "--json",
+        ],
+    ] {
+        let output = run(&args, None).await;
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", text(&output));
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", text(&output)));
+        assert!(json.is_object(), "{args:?}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        let null = std::fs::metadata("/dev/null").unwrap();
+        assert!(
+            null.file_type().is_char_device(),
+            "written in place, not replaced"
+        );
+        assert_eq!(null.permissions().mode() & 0o777, 0o666, "and not chmodded");
+    }
+    let out = dir.path().join("d.csv").display().to_string();
+    let same = run(
+        &["diff", &hires, &hires, "-o", &out, "--exit-code", "--json"],
+        None,
+    )
+    .await;
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same));
+    let summary: serde_json::Value = serde_json::from_slice(&same.stdout).unwrap();
+    assert_eq!(summary["unchanged"], 2);
+    let older = dir.path().join("old.csv");
+    std::fs::write(&older, "username,email\nana.lima,ana.lima@example.com\n").unwrap();
+    let differs = run(
+        &[
+            "diff",
+            older.to_str().unwrap(),
+            &hires,
+            "-o",
+            &out,
+            "--force",
+            "--exit-code",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(differs.status.code(), Some(1), "{}", text(&differs));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_without_a_file_shows_each_row_and_dry_run_takes_a_file() {
+    let (dir, hires) = files();
+    let output = run(&["plan", "--sandbox", &hires], None).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("+ create row 1 ana.lima"), "{said}");
+    assert!(said.contains("groups + All Staff;Sales"), "{said}");
+    assert!(said.contains("built-in sandbox"), "{said}");
+    let plan = dir.path().join("plan.csv");
+    let output = run(
+        &[
+            "import",
+            "--sandbox",
+            "--dry-run",
+            &hires,
+            "-o",
+            plan.to_str().unwrap(),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(std::fs::read_to_string(&plan).unwrap().contains("create"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_pipe_ends_quietly() {
+    for args in [
+        vec!["completions", "bash"],
+        vec!["export", "users", "--sandbox", "-o", "-"],
+    ] {
+        let mut child = sebulk()
+            .args(&args)
+            .env("SEBULK_API_KEY", KEY)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before a byte is written: every write is EPIPE.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().await.unwrap();
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", text(&output));
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !said.contains("error") && !said.contains("panicked"),
+            "{args:?}: {said}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_errors_found_after_parsing_exit_2() {
+    let (_dir, hires) = files();
+    for args in [
+        vec!["import", "--sandbox", hires.as_str(), "--rate", "0"],
+        vec!["import", "--sandbox", hires.as_str(), "--timeout", "1e300"],
+        vec!["import", hires.as_str(), "--sandbox-state", "x.json"],
+        vec!["import", "--sandbox", "-"],
+        vec!["export", "memberships", "--sandbox", "--filter", "name=x"],
+        vec!["export", "groups", "--sandbox", "--json"],
+    ] {
+        let output = run(&args, None).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+    }
+    let help = run(&["validate", "--help"], None).await;
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        !help.contains("--rate") && !help.contains("--base-url"),
+        "{help}"
+    );
+}
