@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::input::cells::unneutralize;
+use crate::input::columns::normalize;
 use crate::input::{CsvSource, ReadOptions};
 use crate::output::OutputError;
 use crate::output::atomic::AtomicOutput;
@@ -64,20 +65,10 @@ pub struct DiffSummary {
 
 const SEPARATOR: char = '\u{1f}';
 
+/// The column of `header` named `name`, matched as input headers are.
 fn column(header: &[String], name: &str) -> Option<usize> {
-    let wanted: String = name
-        .chars()
-        .filter(|c| *c != '_')
-        .collect::<String>()
-        .to_lowercase();
-    header.iter().position(|h| {
-        let normalized: String = h
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '_' | '-'))
-            .collect::<String>()
-            .to_lowercase();
-        normalized == wanted
-    })
+    let wanted = normalize(name);
+    header.iter().position(|h| normalize(h) == wanted)
 }
 
 fn open(path: &Path) -> Result<CsvSource, DiffError> {
@@ -228,4 +219,54 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, DiffError> {
     drop(writer);
     output.commit()?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diff(old: &str, new: &str, key: DiffKey) -> (DiffSummary, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, out) = (
+            dir.path().join("a.csv"),
+            dir.path().join("b.csv"),
+            dir.path().join("out.csv"),
+        );
+        std::fs::write(&a, old).unwrap();
+        std::fs::write(&b, new).unwrap();
+        let summary = run(&DiffOptions {
+            old: a,
+            new: b,
+            output: out.clone(),
+            force: false,
+            key,
+        })
+        .unwrap();
+        (summary, std::fs::read_to_string(out).unwrap())
+    }
+
+    #[test]
+    fn rows_pair_on_user_id_else_username() {
+        let old = "username,department,user_id\nana,Sales,1\nbo,Ops,2\n";
+        // Ana renamed (same id), Bo left, Cy joined.
+        let new = "User Name,department,user_id\nana.lima,Sales,1\ncy,Ops,3\n";
+        let (by_id, changes) = diff(old, new, DiffKey::Auto);
+        assert_eq!(by_id.key, "user_id");
+        assert_eq!((by_id.joiners, by_id.leavers, by_id.movers), (1, 1, 1));
+        assert!(changes.contains("username,ana,ana.lima"), "{changes}");
+        let (by_name, _) = diff(old, new, DiffKey::Username);
+        assert_eq!(by_name.key, "username");
+        assert_eq!(
+            (by_name.joiners, by_name.leavers, by_name.movers),
+            (2, 2, 0)
+        );
+    }
+
+    #[test]
+    fn names_pair_ignoring_case_and_formula_guards() {
+        let old = "username,mobile\nANA,'+44 1\n";
+        let new = "username,mobile\nana,+44 1\n";
+        let (summary, _) = diff(old, new, DiffKey::Auto);
+        assert_eq!((summary.unchanged, summary.movers), (1, 0));
+    }
 }

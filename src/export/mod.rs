@@ -572,3 +572,41 @@ async fn export_memberships(
     }
     Ok((writer, stats))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CustomAttribute;
+
+    #[test]
+    fn a_user_becomes_import_format_cells() {
+        let mut user = User::default();
+        user.id = "u1".into();
+        user.fields.username = Some("ana".into());
+        user.fields.is_enabled = Some(false);
+        user.fields.aliases = Some(vec!["a1".into(), "a2".into()]);
+        user.fields.custom_attributes = Some(vec![CustomAttribute::new("Badge", "B7")]);
+        let columns = user_columns();
+        let cells = user_cells(&user, &["Badge".to_string(), "Missing".to_string()]);
+        assert_eq!(cells.len(), columns.len() + 2);
+        let at = |name: &str| &cells[columns.iter().position(|c| *c == name).unwrap()];
+        assert_eq!(at("username"), "ana");
+        assert_eq!(at("isEnabled"), "false");
+        assert_eq!(at("isLocked"), "");
+        assert_eq!(at("aliases"), "a1;a2");
+        assert_eq!(&cells[columns.len()..], ["B7", ""]);
+        assert!(!columns.contains(&"customAttributes"));
+    }
+
+    #[test]
+    fn filters_are_checked_against_what_the_listing_offers() {
+        let filter = |name: &str| vec![(name.to_string(), "x".to_string())];
+        assert!(check_filters(Entity::Users, &filter("EMAIL")).is_ok());
+        assert!(check_filters(Entity::Users, &filter("department")).is_err());
+        assert!(check_filters(Entity::Groups, &filter("description")).is_ok());
+        assert!(check_filters(Entity::Applications, &filter("label")).is_ok());
+        assert!(check_filters(Entity::Applications, &filter("description")).is_err());
+        let err = check_filters(Entity::Memberships, &filter("name")).unwrap_err();
+        assert!(err.contains("no --filter"), "{err}");
+    }
+}

@@ -71,7 +71,9 @@ pub struct HeaderIssue {
     pub is_error: bool,
 }
 
-fn normalize(name: &str) -> String {
+/// A header name as it is matched: no case, spaces, underscores,
+/// hyphens or dots.
+pub fn normalize(name: &str) -> String {
     name.trim()
         .chars()
         .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
