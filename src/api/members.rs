@@ -54,14 +54,10 @@ impl Client {
     /// How many members a target has: the listing's total when it gives
     /// one, else the members counted.
     pub async fn count_members(&self, kind: TargetKind, target_id: &str) -> Result<u64, ApiError> {
-        let mut probe = ListRequest::new(&[kind.path(), target_id, "users"]);
-        probe.page_size = Some(1);
-        let first = self.fetch_page::<User>(&probe, 1).await?;
-        match first.total {
-            Some(total) if first.keys.len() as u64 <= total => Ok(total),
-            // More than the one asked for: the endpoint sends the whole list.
-            _ if first.keys.len() > 1 => Ok(first.keys.len() as u64),
-            _ => Ok(self.members(kind, target_id).await?.len() as u64),
+        let request = ListRequest::new(&[kind.path(), target_id, "users"]);
+        match self.count(&request).await? {
+            Some(total) => Ok(total),
+            None => Ok(self.members(kind, target_id).await?.len() as u64),
         }
     }
 

@@ -580,8 +580,10 @@ mod tests {
 
     #[test]
     fn a_user_becomes_import_format_cells() {
-        let mut user = User::default();
-        user.id = "u1".into();
+        let mut user = User {
+            id: "u1".into(),
+            ..Default::default()
+        };
         user.fields.username = Some("ana".into());
         user.fields.is_enabled = Some(false);
         user.fields.aliases = Some(vec!["a1".into(), "a2".into()]);

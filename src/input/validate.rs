@@ -5,7 +5,6 @@
 //! email, not the values, so a million-row file stays within tens of MB.
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use std::sync::Arc;
 
@@ -14,6 +13,7 @@ use super::columns::Header;
 use super::reader::Record;
 use super::vocabulary::Vocabulary;
 use crate::model::Field;
+use crate::model::text::fingerprint;
 
 /// How rows are matched to existing users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -103,12 +103,6 @@ pub struct Validator {
     usernames: HashSet<u64>,
     emails: HashSet<u64>,
     employee_numbers: HashSet<u64>,
-}
-
-fn fingerprint(value: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    value.to_lowercase().hash(&mut hasher);
-    hasher.finish()
 }
 
 impl Validator {

@@ -47,7 +47,7 @@ const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
 const FLOOR_SHARE: f64 = 0.05;
 /// Latency assumed before the first answer tells it: generous, since the
 /// rate gate spaces requests anyway and too few slots would stall the start.
-const INITIAL_LATENCY: Duration = Duration::from_secs(1);
+const INITIAL_LATENCY: Duration = Duration::from_millis(300);
 /// In flight per (rate × latency): room for latency that varies.
 const SLOT_MARGIN: f64 = 2.0;
 /// Weight of a new latency sample in the running average.
@@ -678,7 +678,11 @@ mod tests {
     #[tokio::test]
     async fn slots_follow_rate_times_latency() {
         let throttle = Throttle::new(100.0, InFlight::Adaptive { max: 64 });
-        assert_eq!(throttle.parallelism(), 64, "rate × 1 s, capped");
+        assert_eq!(
+            throttle.parallelism(),
+            30,
+            "rate × 300 ms before any answer"
+        );
         throttle.on_answer(Duration::from_millis(300), true);
         // 100/s × 0.3 s × 2 + 1
         assert_eq!(throttle.parallelism(), 61);
@@ -688,13 +692,15 @@ mod tests {
         fixed.on_answer(Duration::from_millis(300), true);
         assert_eq!(fixed.parallelism(), 3);
         // Shrinking takes slots back, even those in use when it shrank.
-        let small = Throttle::new(10.0, InFlight::Adaptive { max: 64 });
+        let small = Throttle::new(30.0, InFlight::Adaptive { max: 64 });
+        assert_eq!(small.parallelism(), 9);
         let held: Vec<_> = futures::future::join_all((0..8).map(|_| small.acquire(None)))
             .await
             .into_iter()
             .map(Result::unwrap)
             .collect();
         small.on_answer(Duration::from_millis(10), true);
+        // 30/s × 0.01 s × 2, rounded up, + 1
         assert_eq!(small.parallelism(), 2);
         drop(held);
         assert_eq!(small.slots.available_permits(), 2);

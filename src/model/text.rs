@@ -1,4 +1,15 @@
-//! Small text measures shared by input checks and the vocabularies.
+//! Small text measures shared by input checks, matching and the
+//! vocabularies.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+/// A case-insensitive 64-bit fingerprint of `value`: what duplicate
+/// checks and match-key sets keep instead of the values themselves.
+pub fn fingerprint(value: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.to_lowercase().hash(&mut hasher);
+    hasher.finish()
+}
 
 /// Optimal string alignment distance: edits, counting a swap of neighbours as one.
 pub fn edit_distance(a: &str, b: &str) -> usize {

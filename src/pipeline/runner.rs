@@ -161,7 +161,9 @@ impl<A: RowAction> Runner<'_, A> {
         // Enough rows under way to keep every slot busy; the throttle bounds
         // what is actually in flight, and rows waiting for it are cut at once
         // by an interrupt.
-        let workers = (client.throttle().max_in_flight() * 2).clamp(8, 4096);
+        let throttle = client.throttle();
+        let workers = ((throttle.max_rate() * 4.0) as usize)
+            .clamp(16, (throttle.max_in_flight() * 2).max(16));
         let mut work = receiver_stream(jobs_rx)
             .map(|job: Job<A::Input>| {
                 let (action, client, stops, in_flight) = (

@@ -9,7 +9,6 @@
 //! single cost rule.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde::Serialize;
 
@@ -58,12 +57,7 @@ impl BatchShape {
     }
 }
 
-/// A case-insensitive fingerprint of a match key.
-pub fn key_fingerprint(key: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    key.to_lowercase().hash(&mut hasher);
-    hasher.finish()
-}
+pub use crate::model::text::fingerprint as key_fingerprint;
 
 /// The match key of a row.
 pub fn row_key(row: &RowInput, match_by: MatchBy) -> Option<&str> {

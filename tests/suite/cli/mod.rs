@@ -12,23 +12,7 @@ use crate::support::{KEY, config, start};
 mod conventions;
 
 fn sebulk() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sebulk"));
-    for var in [
-        "SEBULK_BASE_URL",
-        "SEBULK_TENANT",
-        "SEBULK_REGION",
-        "SEBULK_API_KEY",
-        "SEBULK_API_KEY_FILE",
-        "SEBULK_AUTH_SCHEME",
-        "SEBULK_PROFILE",
-        "SEBULK_LOG",
-    ] {
-        command.env_remove(var);
-    }
-    // Never pick up a developer's own profiles.
-    command.env("SEBULK_CONFIG", "/dev/null");
-    command.kill_on_drop(true);
-    command
+    crate::support::process()
 }
 
 /// Runs sebulk with `args` and the test key in the environment.

@@ -208,9 +208,8 @@ async fn an_interrupted_export_leaves_the_old_file_and_no_temporary() {
     let sandbox = start(slow).await;
     let out = dir.path().join("users.csv");
     std::fs::write(&out, "yesterday's export\n").unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sebulk"))
+    let mut child = crate::support::process()
         .env("SEBULK_API_KEY", crate::support::KEY)
-        .env("SEBULK_CONFIG", "/dev/null")
         .args([
             "--base-url",
             sandbox.base_url().as_str(),

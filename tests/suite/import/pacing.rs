@@ -146,17 +146,14 @@ async fn an_interrupt_stops_new_work_at_once() {
     let sandbox = start(config).await;
     let input = hires(dir.path(), 200);
     let results = dir.path().join("r.csv");
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sebulk"))
+    let child = crate::support::process()
         .env("SEBULK_API_KEY", KEY)
-        .env("SEBULK_CONFIG", "/dev/null")
         .args(["--base-url", sandbox.base_url().as_str(), "--rate", "5"])
         .args(["import", "--create-missing-groups", "--results"])
         .arg(&results)
         .arg(&input)
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     // Let it create a few users.

@@ -38,15 +38,11 @@ fn facts(tenant: &Tenant) -> Vec<(String, String, Vec<String>, Vec<String>)> {
 }
 
 fn sebulk(base_url: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sebulk"));
+    let mut command = crate::support::process();
     command
         .env("SEBULK_API_KEY", KEY)
-        .env("SEBULK_CONFIG", "/dev/null")
-        .env_remove("SEBULK_LOG")
         .args(["--base-url", base_url, "--rate", "40", "--concurrency", "4"])
-        .args(args)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
+        .args(args);
     command
 }
 

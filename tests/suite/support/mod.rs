@@ -105,3 +105,27 @@ pub async fn against(
     argv.extend_from_slice(args);
     sebulk_in_process(&argv).await
 }
+
+/// The sebulk binary in a clean environment: no key, no tenant, no
+/// developer profile, killed if the test ends first.
+pub fn process() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sebulk"));
+    for var in [
+        "SEBULK_BASE_URL",
+        "SEBULK_TENANT",
+        "SEBULK_REGION",
+        "SEBULK_API_KEY",
+        "SEBULK_API_KEY_FILE",
+        "SEBULK_AUTH_SCHEME",
+        "SEBULK_PROFILE",
+        "SEBULK_LOG",
+        "SEBULK_RATE",
+        "SEBULK_CONCURRENCY",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("SEBULK_CONFIG", "/dev/null");
+    command.stdin(std::process::Stdio::null());
+    command.kill_on_drop(true);
+    command
+}
