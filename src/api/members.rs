@@ -117,11 +117,12 @@ impl Client {
     }
 }
 
-/// Who is in what, read from the target side: user id → the targets (by
-/// kind and id) the user belongs to.
+/// Who is in what, read from the target side: user id → the targets the
+/// user belongs to (positions in `targets`, so each target id is held once).
 #[derive(Debug, Default, Clone)]
 pub struct MembershipIndex {
-    by_user: HashMap<String, BTreeSet<(TargetKind, String)>>,
+    targets: Vec<(TargetKind, String)>,
+    by_user: HashMap<String, Vec<u32>>,
 }
 
 impl MembershipIndex {
@@ -132,24 +133,26 @@ impl MembershipIndex {
         targets: &[(TargetKind, String)],
         mut on_target: impl FnMut(TargetKind, &str, &[User]),
     ) -> Result<Self, ApiError> {
-        let mut index = MembershipIndex::default();
-        let mut reads = stream::iter(targets.iter().cloned())
-            .map(|(kind, id)| {
+        let mut index = MembershipIndex {
+            targets: targets.to_vec(),
+            by_user: HashMap::new(),
+        };
+        let mut reads = stream::iter(targets.iter().cloned().enumerate())
+            .map(|(position, (kind, id))| {
                 let client = client.clone();
                 async move {
                     let members = client.members(kind, &id).await?;
-                    Ok::<_, ApiError>((kind, id, members))
+                    Ok::<_, ApiError>((position, kind, id, members))
                 }
             })
             .buffer_unordered(client.parallelism());
-        while let Some((kind, id, members)) = reads.try_next().await? {
+        while let Some((position, kind, id, members)) = reads.try_next().await? {
             on_target(kind, &id, &members);
+            let Ok(position) = u32::try_from(position) else {
+                continue;
+            };
             for member in members {
-                index
-                    .by_user
-                    .entry(member.id)
-                    .or_default()
-                    .insert((kind, id.clone()));
+                index.by_user.entry(member.id).or_default().push(position);
             }
         }
         Ok(index)
@@ -161,6 +164,7 @@ impl MembershipIndex {
             .get(user_id)
             .into_iter()
             .flatten()
+            .filter_map(|position| self.targets.get(*position as usize))
             .filter(|(k, _)| *k == kind)
             .map(|(_, id)| id.clone())
             .collect()

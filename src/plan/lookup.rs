@@ -8,11 +8,13 @@
 //! are read from the target side or the user side by `api::members`'
 //! single cost rule.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
 use super::catalog::Catalog;
+pub use super::index::Found;
+use super::index::TenantIndex;
 use crate::api::{
     ApiError, Client, MembershipIndex, MembershipSide, Page, UserQuery, cheaper_side,
 };
@@ -71,57 +73,6 @@ pub async fn probe_users(client: &Client) -> Result<Page<User>, ApiError> {
         .await
 }
 
-/// The whole tenant's users, indexed for matching.
-#[derive(Debug, Default)]
-pub struct UserIndex {
-    users: Vec<User>,
-    by_key: HashMap<String, Vec<usize>>,
-    by_username: HashMap<String, usize>,
-}
-
-impl UserIndex {
-    fn build(users: Vec<User>, match_by: MatchBy) -> Self {
-        let mut index = UserIndex::default();
-        for (i, user) in users.iter().enumerate() {
-            if let Some(key) = user.fields.text(match_by.field()).filter(|k| !k.is_empty()) {
-                index.by_key.entry(key.to_lowercase()).or_default().push(i);
-            }
-            if let Some(username) = user.fields.username.as_deref() {
-                index.by_username.insert(username.to_lowercase(), i);
-            }
-        }
-        index.users = users;
-        index
-    }
-
-    fn find(&self, key: &str) -> Found {
-        match self.by_key.get(&key.to_lowercase()).map(Vec::as_slice) {
-            None | Some([]) => Found::None,
-            Some([one]) => Found::One(Box::new(self.users[*one].clone())),
-            Some(many) => Found::Ambiguous(many.len()),
-        }
-    }
-
-    fn holder(&self, username: &str) -> Option<User> {
-        self.by_username
-            .get(&username.to_lowercase())
-            .map(|i| self.users[*i].clone())
-    }
-
-    pub fn len(&self) -> usize {
-        self.users.len()
-    }
-}
-
-/// The result of matching a row.
-#[derive(Debug, Clone)]
-pub enum Found {
-    None,
-    One(Box<User>),
-    /// Several users share the key: the row cannot be matched safely.
-    Ambiguous(usize),
-}
-
 /// Everything the import needs to find users and their memberships.
 pub struct Lookups {
     pub users: UserStrategy,
@@ -131,8 +82,10 @@ pub struct Lookups {
     pub tenant_users: Option<u64>,
     /// (country, userType) of every tenant user, when the tenant was listed.
     pub seen_values: Option<Vec<(Option<String>, Option<String>)>>,
+    /// Bytes the tenant index holds, when the tenant was listed.
+    pub index_bytes: Option<u64>,
     match_by: MatchBy,
-    index: Option<UserIndex>,
+    index: Option<TenantIndex>,
     memberships: MembershipIndex,
 }
 
@@ -163,16 +116,17 @@ impl Lookups {
             }
             (_, None) => shape.rows > page_size,
         };
-        let (index, seen_values) = if bulk {
+        let index = if bulk {
+            // Each user is added as it arrives: the listing is never held whole.
             let request = UserQuery::default().to_request();
-            let mut users: Vec<User> = Vec::new();
+            let mut index = TenantIndex::new(match_by.field());
             let stats = client
                 .read_listing_from(
                     &request,
                     Some(probe),
                     |_| {},
-                    |user| {
-                        users.push(user);
+                    |user: User| {
+                        index.add(&user);
                         Ok::<_, ApiError>(())
                     },
                 )
@@ -180,15 +134,11 @@ impl Lookups {
             if let Some(message) = stats.incomplete("GET /users") {
                 return Err(ApiError::Incomplete(message));
             }
-            let seen = values_of(&users);
-            (Some(UserIndex::build(users, match_by)), Some(seen))
+            Some(index)
         } else {
-            (None, None)
+            None
         };
-        // The tenant's match keys, fingerprinted once for both kinds.
-        let known: Option<HashSet<u64>> = index
-            .as_ref()
-            .map(|index| index.by_key.keys().map(|k| key_fingerprint(k)).collect());
+        let seen_values = index.as_ref().map(TenantIndex::seen_values);
         let mut sides = [MembershipSide::NotNeeded; 2];
         let mut scope: Vec<(TargetKind, String)> = Vec::new();
         for (i, kind) in TargetKind::ALL.into_iter().enumerate() {
@@ -203,7 +153,7 @@ impl Lookups {
                     .map(|t| t.id.clone())
                     .collect()
             };
-            sides[i] = side(known.as_ref(), shape.keys(kind), targets.len());
+            sides[i] = side(index.as_ref(), shape.keys(kind), targets.len());
             if sides[i] == MembershipSide::TargetSide {
                 scope.extend(targets.into_iter().map(|id| (kind, id)));
             }
@@ -219,6 +169,7 @@ impl Lookups {
             applications: sides[1],
             tenant_users: tenant_users.or(index.as_ref().map(|i| i.len() as u64)),
             seen_values,
+            index_bytes: index.as_ref().map(|i| i.approximate_bytes() as u64),
             match_by,
             index,
             memberships,
@@ -230,8 +181,18 @@ impl Lookups {
     pub async fn tenant_values(
         client: &Client,
     ) -> Result<Vec<(Option<String>, Option<String>)>, ApiError> {
-        let users: Vec<User> = client.list_all(UserQuery::default().to_request()).await?;
-        Ok(values_of(&users))
+        let mut seen = BTreeSet::new();
+        client
+            .read_listing(
+                &UserQuery::default().to_request(),
+                |_| {},
+                |user: User| {
+                    seen.insert((user.fields.country, user.fields.user_type));
+                    Ok::<_, ApiError>(())
+                },
+            )
+            .await?;
+        Ok(seen.into_iter().collect())
     }
 
     /// The user a row matches, and (when the row renames) who holds its username.
@@ -312,24 +273,15 @@ impl Lookups {
     }
 }
 
-fn values_of(users: &[User]) -> Vec<(Option<String>, Option<String>)> {
-    let distinct: BTreeSet<(Option<String>, Option<String>)> = users
-        .iter()
-        .map(|u| (u.fields.country.clone(), u.fields.user_type.clone()))
-        .collect();
-    distinct.into_iter().collect()
-}
-
-/// Where to read one kind of membership from. `known` holds the
-/// fingerprints of the tenant's match keys (with a bulk index), so the
-/// user-side cost is the rows that match existing users; without an
-/// index every row with the cell may.
-fn side(known: Option<&HashSet<u64>>, keys: &[u64], targets: usize) -> MembershipSide {
+/// Where to read one kind of membership from. With the tenant indexed,
+/// the user-side cost is the rows whose keys existing users have; without
+/// an index every row with the cell may.
+fn side(index: Option<&TenantIndex>, keys: &[u64], targets: usize) -> MembershipSide {
     if keys.is_empty() {
         return MembershipSide::NotNeeded;
     }
-    let existing = match known {
-        Some(known) => keys.iter().filter(|k| known.contains(k)).count(),
+    let existing = match index {
+        Some(index) => keys.iter().filter(|k| index.may_have_key(**k)).count(),
         // Per-row lookups: reading the target side up front would be a
         // guess about who exists; the user side reads only what is needed.
         None => return MembershipSide::UserSide,
@@ -344,21 +296,26 @@ fn side(known: Option<&HashSet<u64>>, keys: &[u64], targets: usize) -> Membershi
 mod tests {
     use super::*;
 
+    use crate::model::Field;
+
     #[test]
     fn the_membership_side_follows_the_existing_users() {
-        let known: HashSet<u64> = ["ana", "bo", "cy"]
-            .iter()
-            .map(|k| key_fingerprint(k))
-            .collect();
+        let mut index = TenantIndex::new(Field::Username);
+        for name in ["ana", "bo", "cy"] {
+            let user: User =
+                serde_json::from_value(serde_json::json!({"id": name, "username": name})).unwrap();
+            index.add(&user);
+        }
+        let known = &index;
         let keys: Vec<u64> = ["ANA", "bo", "new"]
             .iter()
             .map(|k| key_fingerprint(k))
             .collect();
-        assert_eq!(side(Some(&known), &[], 5), MembershipSide::NotNeeded);
-        assert_eq!(side(Some(&known), &keys, 1), MembershipSide::TargetSide);
-        assert_eq!(side(Some(&known), &keys, 5), MembershipSide::UserSide);
+        assert_eq!(side(Some(known), &[], 5), MembershipSide::NotNeeded);
+        assert_eq!(side(Some(known), &keys, 1), MembershipSide::TargetSide);
+        assert_eq!(side(Some(known), &keys, 5), MembershipSide::UserSide);
         assert_eq!(side(None, &keys, 1), MembershipSide::UserSide);
         let new_only: Vec<u64> = vec![key_fingerprint("new")];
-        assert_eq!(side(Some(&known), &new_only, 1), MembershipSide::NotNeeded);
+        assert_eq!(side(Some(known), &new_only, 1), MembershipSide::NotNeeded);
     }
 }

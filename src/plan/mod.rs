@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod decide;
+pub mod index;
 pub mod lookup;
 
 pub use catalog::Catalog;

@@ -74,6 +74,11 @@ pub struct Summary {
     pub group_reads: Option<MembershipSide>,
     pub application_reads: Option<MembershipSide>,
     pub tenant_users: Option<u64>,
+    /// Bytes held to find the tenant's users (bulk lookups only).
+    pub tenant_index_bytes: Option<u64>,
+    /// Seconds and calls spent reading the tenant before the first row.
+    pub lookup_seconds: f64,
+    pub lookup_calls: u64,
     pub created_groups: Vec<String>,
     pub interrupted: bool,
 }
@@ -125,6 +130,7 @@ pub async fn run(
     };
 
     // ---- prepare ----
+    let prepared_from = (Instant::now(), client.stats().requests);
     // The catalog and page 1 of users at once: setup is latency-bound.
     let (mut catalog, probe) =
         futures::try_join!(Catalog::load(&client), lookup::probe_users(&client))?;
@@ -159,6 +165,9 @@ pub async fn run(
         group_reads: Some(lookups.groups),
         application_reads: Some(lookups.applications),
         tenant_users: lookups.tenant_users,
+        tenant_index_bytes: lookups.index_bytes,
+        lookup_seconds: prepared_from.0.elapsed().as_secs_f64(),
+        lookup_calls: client.stats().requests - prepared_from.1,
         created_groups,
         ..Default::default()
     };
