@@ -7,7 +7,10 @@
 //! `--concurrency C` (none: it adapts), `--validate-rows M` (1000000; 0
 //! skips it), `--export-users U` (100000; 0 skips the export case),
 //! `--sweep-rows S` (1000; 0 skips the latency sweep: S new hires at 20,
-//! 100, 300 and 500 ms of latency, default flags, limit `--rate`).
+//! 100, 300 and 500 ms of latency, default flags, limit `--rate`),
+//! `--scale-users T` (100000; 0 skips the tenant-scale case: a tenant of T
+//! users and a file of T rows, 10% of them moving department, planned and
+//! imported at `--scale-rate` (3000) requests/s with 10 ms of latency).
 
 use std::io::Write;
 use std::path::Path;
@@ -28,6 +31,8 @@ struct Options {
     validate_rows: usize,
     export_users: usize,
     sweep_rows: usize,
+    scale_users: usize,
+    scale_rate: u32,
 }
 
 fn options() -> Options {
@@ -39,6 +44,8 @@ fn options() -> Options {
         validate_rows: 1_000_000,
         export_users: 100_000,
         sweep_rows: 1000,
+        scale_users: 100_000,
+        scale_rate: 3000,
     };
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str| {
@@ -67,6 +74,12 @@ fn options() -> Options {
     }
     if let Some(v) = value("--sweep-rows") {
         options.sweep_rows = v as usize;
+    }
+    if let Some(v) = value("--scale-users") {
+        options.scale_users = v as usize;
+    }
+    if let Some(v) = value("--scale-rate") {
+        options.scale_rate = v as u32;
     }
     options
 }
@@ -388,6 +401,11 @@ fn main() {
         runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
     }
 
+    // ---- tenant scale ----
+    if options.scale_users > 0 {
+        tenant_scale(&runtime, dir.path(), &options);
+    }
+
     // ---- validate ----
     if options.validate_rows > 0 {
         let big = dir.path().join("big.csv");
@@ -416,4 +434,115 @@ fn main() {
             verdict(peak_mb < 64.0)
         );
     }
+}
+
+/// A tenant of `scale_users` users, seeded from a file.
+fn big_tenant(dir: &Path, users: usize) -> std::path::PathBuf {
+    let users: Vec<serde_json::Value> = (0..users)
+        .map(|i| {
+            serde_json::json!({
+                "username": format!("user{i:07}"), "email": format!("user{i:07}@bench.example"),
+                "firstName": format!("First{i}"), "lastName": format!("Last{i}"),
+                "employeeNumber": format!("E{i:07}"),
+                "department": format!("Dept {}", i % 40), "country": "United Kingdom", "isEnabled": true
+            })
+        })
+        .collect();
+    let seed = dir.join("scale-tenant.json");
+    std::fs::write(
+        &seed,
+        serde_json::json!({"groups": [], "applications": [], "users": users}).to_string(),
+    )
+    .expect("seed written");
+    seed
+}
+
+/// Plan and import a whole HR file against a whole tenant.
+fn tenant_scale(runtime: &tokio::runtime::Runtime, dir: &Path, options: &Options) {
+    let users = options.scale_users;
+    let point = Options {
+        latency_ms: 10,
+        rate: options.scale_rate,
+        concurrency: None,
+        ..*options
+    };
+    let input = dir.join("scale.csv");
+    {
+        let file = std::fs::File::create(&input).expect("input created");
+        let mut out = std::io::BufWriter::new(file);
+        writeln!(out, "username,email,department").expect("written");
+        for i in 0..users {
+            let department = if i % 10 == 0 {
+                format!("Moved {}", i % 40)
+            } else {
+                format!("Dept {}", i % 40)
+            };
+            writeln!(out, "user{i:07},user{i:07}@bench.example,{department}").expect("written");
+        }
+        out.flush().expect("flushed");
+    }
+    println!(
+        "tenant scale: {users} users, a file of {users} rows (10% move), latency 10 ms, limit {}/s",
+        point.rate
+    );
+    let seed = big_tenant(dir, users);
+    // export users on the same tenant: the lookup's yardstick.
+    let sandbox = start_sandbox(runtime, seed.clone(), &point);
+    let out = dir.join("scale-export.csv");
+    let export = run_sebulk(
+        &sandbox,
+        &point,
+        &dir.join("scale-export.json"),
+        &[
+            "export".as_ref(),
+            "users".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ],
+    );
+    let export_seconds = export.summary["elapsed_seconds"].as_f64().unwrap_or(0.0);
+    println!(
+        "  export users        {:.2} s, {:.1} MB",
+        export_seconds, export.peak_mb
+    );
+    for command in ["plan", "import"] {
+        let output = dir.join(format!("scale-{command}.csv"));
+        let run = run_sebulk(
+            &sandbox,
+            &point,
+            &dir.join(format!("scale-{command}.json")),
+            &[
+                command.as_ref(),
+                input.as_os_str(),
+                "-o".as_ref(),
+                output.as_os_str(),
+            ],
+        );
+        let summary = &run.summary;
+        let lookup_seconds = summary["lookup_seconds"].as_f64().unwrap_or(0.0);
+        let lookup_calls = summary["lookup_calls"].as_f64().unwrap_or(0.0);
+        let lookup_share = lookup_calls / lookup_seconds.max(0.001) / f64::from(point.rate);
+        let per_row = run.calls / users as f64;
+        let index_per_user = summary["tenant_index_bytes"].as_f64().unwrap_or(0.0) / users as f64;
+        println!(
+            "  {command:<6}            {} in {:.1} s",
+            summary["counts"], run.elapsed
+        );
+        println!(
+            "    lookup phase      {lookup_calls:.0} calls in {lookup_seconds:.2} s: {:.0}% of the limit, {:.2}x export users (target >= 80% or <= 1.5x): {}",
+            lookup_share * 100.0,
+            lookup_seconds / export_seconds.max(0.001),
+            verdict(lookup_share >= 0.8 || lookup_seconds <= export_seconds * 1.5)
+        );
+        println!(
+            "    calls per row     {per_row:.3} (target <= 0.12): {}",
+            verdict(per_row <= 0.12)
+        );
+        println!(
+            "    peak memory       {:.1} MB (target <= 64 MB): {}; tenant index {index_per_user:.0} bytes per user",
+            run.peak_mb,
+            verdict(run.peak_mb <= 64.0)
+        );
+    }
+    runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
 }

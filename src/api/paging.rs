@@ -514,9 +514,10 @@ impl Client {
                     let request = request.clone();
                     async move { client.fetch_page::<T>(&request, number).await }
                 })
-                // More pages under way than slots, so the limiter always has
-                // one waiting even when the oldest page is the slowest.
-                .buffered(self.parallelism() * 2);
+                // As many pages under way as slots (and a few more), so the
+                // limiter is kept fed without holding many answered pages
+                // behind a slow one.
+                .buffered(self.parallelism() + 4);
             while let Some(page) = pages.next().await {
                 let (fresh, verdict) = tracker.take(next, page?);
                 next += 1;

@@ -48,6 +48,14 @@ const FLOOR_SHARE: f64 = 0.05;
 /// Latency assumed before the first answer tells it: generous, since the
 /// rate gate spaces requests anyway and too few slots would stall the start.
 const INITIAL_LATENCY: Duration = Duration::from_millis(300);
+/// ...but no more slots than this before an answer has told the latency:
+/// each is a connection and a page in memory.
+const INITIAL_SLOTS_MAX: usize = 64;
+/// A grant that is late by less than this is caught up (the next ones go
+/// at once until the spacing is met again): timers wake a millisecond late
+/// at best, which at thousands of requests per second would otherwise cap
+/// the rate. The one-second window still bounds every burst.
+const CATCH_UP: Duration = Duration::from_millis(5);
 /// In flight per (rate × latency): room for latency that varies.
 const SLOT_MARGIN: f64 = 2.0;
 /// Weight of a new latency sample in the running average.
@@ -191,9 +199,8 @@ impl Throttle {
         };
         let slots = match in_flight {
             InFlight::Fixed(n) => n.max(1),
-            InFlight::Adaptive { max } => {
-                ((rate * INITIAL_LATENCY.as_secs_f64()).ceil() as usize).clamp(1, max.max(1))
-            }
+            InFlight::Adaptive { max } => ((rate * INITIAL_LATENCY.as_secs_f64()).ceil() as usize)
+                .clamp(1, max.clamp(1, INITIAL_SLOTS_MAX)),
         };
         Arc::new(Throttle {
             slots: Semaphore::new(slots),
@@ -518,9 +525,10 @@ impl RateState {
         let (per_window, window) = self.window();
         let spacing = window.div_f64(per_window as f64);
         // On an even spacing from when this grant was due, not from now, so
-        // a late timer is caught up; but never bank more than one spacing.
+        // a late timer is caught up; but never bank more than the tolerance.
+        let tolerance = (spacing * 2).max(CATCH_UP);
         let base = match self.due {
-            Some(due) if now.saturating_duration_since(due) < spacing => due,
+            Some(due) if now.saturating_duration_since(due) < tolerance => due,
             _ => now,
         };
         self.due = Some(base + spacing);

@@ -161,9 +161,11 @@ impl<A: RowAction> Runner<'_, A> {
         // Enough rows under way to keep every slot busy; the throttle bounds
         // what is actually in flight, and rows waiting for it are cut at once
         // by an interrupt.
+        // (The slots follow rate × latency; rows waiting for one hold their
+        // state, so a few times the slots is enough and no more is kept.)
         let throttle = client.throttle();
-        let workers = ((throttle.max_rate() * 4.0) as usize)
-            .clamp(16, (throttle.max_in_flight() * 2).max(16));
+        let workers =
+            (throttle.parallelism() * 8).clamp(64, (throttle.max_in_flight() * 2).max(64));
         let mut work = receiver_stream(jobs_rx)
             .map(|job: Job<A::Input>| {
                 let (action, client, stops, in_flight) = (

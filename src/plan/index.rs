@@ -25,35 +25,15 @@ pub struct TenantIndex {
     key: Option<Field>,
     arena: Vec<u8>,
     spans: Vec<Span>,
-    /// Fingerprint of the match key → the users (by position) with it.
-    by_key: HashMap<u64, Positions>,
-    /// Fingerprint of the username → the users with it.
-    by_username: HashMap<u64, Positions>,
+    /// Fingerprint of the match key → the user (by position) with it.
+    by_key: HashMap<u64, u32>,
+    /// Fingerprint of the username → the user with it.
+    by_username: HashMap<u64, u32>,
+    /// The rare fingerprints more than one user shares: all their users
+    /// (the first is also in the map above).
+    shared: HashMap<u64, Vec<u32>>,
     /// (country, userType) pairs the users hold.
     seen: BTreeSet<(Option<String>, Option<String>)>,
-}
-
-/// Positions sharing a fingerprint: almost always one.
-#[derive(Debug, Clone)]
-enum Positions {
-    One(u32),
-    Many(Vec<u32>),
-}
-
-impl Positions {
-    fn push(&mut self, position: u32) {
-        match self {
-            Positions::One(first) => *self = Positions::Many(vec![*first, position]),
-            Positions::Many(all) => all.push(position),
-        }
-    }
-
-    fn as_slice(&self) -> &[u32] {
-        match self {
-            Positions::One(one) => std::slice::from_ref(one),
-            Positions::Many(all) => all,
-        }
-    }
 }
 
 /// The users a key finds.
@@ -66,19 +46,22 @@ pub enum Found {
 }
 
 impl TenantIndex {
-    /// An empty index of users matched by `key`.
-    pub fn new(key: Field) -> Self {
+    /// An empty index of users matched by `key`, with room for about
+    /// `users` of them when the count is known.
+    pub fn new(key: Field, users: Option<u64>) -> Self {
+        let users = users.map_or(0, |n| usize::try_from(n).unwrap_or(0).min(10_000_000));
         TenantIndex {
             key: Some(key),
+            spans: Vec::with_capacity(users),
+            by_key: HashMap::with_capacity(users),
+            by_username: HashMap::with_capacity(users),
             ..Default::default()
         }
     }
 
     /// Adds a user as the tenant listed it.
     pub fn add(&mut self, user: &User) {
-        let Ok(bytes) = serde_json::to_vec(user) else {
-            return;
-        };
+        let bytes = codec::encode(user);
         let (Ok(start), Ok(len), Ok(position)) = (
             u32::try_from(self.arena.len()),
             u32::try_from(bytes.len()),
@@ -86,6 +69,14 @@ impl TenantIndex {
         ) else {
             return;
         };
+        if self.arena.capacity() - self.arena.len() < bytes.len() {
+            // Grow by what the users so far average, not by doubling.
+            let average = self.arena.len() / self.spans.len().max(1) + 1;
+            let expected = self.spans.capacity().max(self.spans.len() + 1);
+            let more = (expected - self.spans.len()) * average;
+            self.arena
+                .reserve_exact(more.max(bytes.len()).max(64 * 1024));
+        }
         self.arena.extend_from_slice(&bytes);
         self.spans.push(Span { start, len });
         let key = self.key.and_then(|field| user.fields.text(field));
@@ -94,9 +85,15 @@ impl TenantIndex {
             (&mut self.by_username, user.fields.username.as_deref()),
         ] {
             if let Some(value) = value.filter(|v| !v.is_empty()) {
-                map.entry(fingerprint(value))
-                    .and_modify(|p| p.push(position))
-                    .or_insert(Positions::One(position));
+                let print = fingerprint(value);
+                if let Some(first) = map.get(&print) {
+                    let all = self.shared.entry(print).or_insert_with(|| vec![*first]);
+                    if !all.contains(&position) {
+                        all.push(position);
+                    }
+                } else {
+                    map.insert(print, position);
+                }
             }
         }
         self.seen
@@ -107,14 +104,18 @@ impl TenantIndex {
         let span = self.spans.get(position as usize)?;
         let start = span.start as usize;
         let bytes = self.arena.get(start..start + span.len as usize)?;
-        serde_json::from_slice(bytes).ok()
+        codec::decode(bytes)
     }
 
     /// The users whose `field` is `value` (ignoring case).
-    fn exact(&self, map: &HashMap<u64, Positions>, field: Field, value: &str) -> Vec<User> {
-        map.get(&fingerprint(value))
-            .map(Positions::as_slice)
-            .unwrap_or_default()
+    fn exact(&self, map: &HashMap<u64, u32>, field: Field, value: &str) -> Vec<User> {
+        let print = fingerprint(value);
+        let positions: &[u32] = match (self.shared.get(&print), map.get(&print)) {
+            (Some(all), _) => all,
+            (None, Some(one)) => std::slice::from_ref(one),
+            (None, None) => &[],
+        };
+        positions
             .iter()
             .filter_map(|p| self.user_at(*p))
             .filter(|u| {
@@ -164,7 +165,137 @@ impl TenantIndex {
     pub fn approximate_bytes(&self) -> usize {
         self.arena.capacity()
             + self.spans.capacity() * std::mem::size_of::<Span>()
-            + (self.by_key.capacity() + self.by_username.capacity()) * 32
+            + (self.by_key.capacity() + self.by_username.capacity()) * 17
+    }
+}
+
+/// A user in few bytes: the id, then each field present as its position
+/// in [`Field::ALL`] and its value (lengths as varints), then any fields
+/// beyond the reference as JSON. About half the size of the JSON.
+mod codec {
+    use serde_json::{Map, Value};
+
+    use crate::model::{CustomAttribute, Field, FieldValue, User};
+
+    const EXTRA: u8 = 0xFF;
+
+    fn put_len(out: &mut Vec<u8>, mut len: usize) {
+        while len >= 0x80 {
+            out.push((len as u8) | 0x80);
+            len >>= 7;
+        }
+        out.push(len as u8);
+    }
+
+    fn put_str(out: &mut Vec<u8>, text: &str) {
+        put_len(out, text.len());
+        out.extend_from_slice(text.as_bytes());
+    }
+
+    pub fn encode(user: &User) -> Vec<u8> {
+        let mut out = Vec::with_capacity(160);
+        put_str(&mut out, &user.id);
+        for (tag, &field) in Field::ALL.iter().enumerate() {
+            let tag = tag as u8;
+            match user.fields.get(field) {
+                FieldValue::Text(Some(text)) => {
+                    out.push(tag);
+                    put_str(&mut out, text);
+                }
+                FieldValue::Bool(Some(flag)) => {
+                    out.push(tag);
+                    out.push(u8::from(flag));
+                }
+                FieldValue::List(Some(items)) => {
+                    out.push(tag);
+                    put_len(&mut out, items.len());
+                    for item in items {
+                        put_str(&mut out, item);
+                    }
+                }
+                FieldValue::Attributes(Some(attributes)) => {
+                    out.push(tag);
+                    put_str(
+                        &mut out,
+                        &serde_json::to_string(attributes).unwrap_or_default(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        if !user.extra.is_empty() {
+            out.push(EXTRA);
+            put_str(
+                &mut out,
+                &serde_json::to_string(&user.extra).unwrap_or_default(),
+            );
+        }
+        out
+    }
+
+    struct Reader<'a> {
+        bytes: &'a [u8],
+    }
+
+    impl<'a> Reader<'a> {
+        fn byte(&mut self) -> Option<u8> {
+            let (first, rest) = self.bytes.split_first()?;
+            self.bytes = rest;
+            Some(*first)
+        }
+
+        fn len(&mut self) -> Option<usize> {
+            let mut len = 0usize;
+            for shift in (0..64).step_by(7) {
+                let byte = self.byte()?;
+                len |= usize::from(byte & 0x7F) << shift;
+                if byte & 0x80 == 0 {
+                    return Some(len);
+                }
+            }
+            None
+        }
+
+        fn str(&mut self) -> Option<&'a str> {
+            let len = self.len()?;
+            let (text, rest) = (self.bytes.get(..len)?, self.bytes.get(len..)?);
+            self.bytes = rest;
+            std::str::from_utf8(text).ok()
+        }
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<User> {
+        let mut reader = Reader { bytes };
+        let mut user = User {
+            id: reader.str()?.to_string(),
+            ..User::default()
+        };
+        while let Some(tag) = reader.byte() {
+            if tag == EXTRA {
+                user.extra = serde_json::from_str::<Map<String, Value>>(reader.str()?).ok()?;
+                continue;
+            }
+            let field = *Field::ALL.get(usize::from(tag))?;
+            match user.fields.get(field) {
+                FieldValue::Text(_) => {
+                    *user.fields.text_mut(field)? = Some(reader.str()?.to_string())
+                }
+                FieldValue::Bool(_) => *user.fields.flag_mut(field)? = Some(reader.byte()? != 0),
+                FieldValue::List(_) => {
+                    let count = reader.len()?;
+                    let mut items = Vec::with_capacity(count.min(1024));
+                    for _ in 0..count {
+                        items.push(reader.str()?.to_string());
+                    }
+                    user.fields.aliases = Some(items);
+                }
+                FieldValue::Attributes(_) => {
+                    user.fields.custom_attributes =
+                        Some(serde_json::from_str::<Vec<CustomAttribute>>(reader.str()?).ok()?);
+                }
+            }
+        }
+        Some(user)
     }
 }
 
@@ -182,7 +313,7 @@ mod tests {
 
     #[test]
     fn users_are_found_by_key_and_username_and_come_back_whole() {
-        let mut index = TenantIndex::new(Field::Email);
+        let mut index = TenantIndex::new(Field::Email, None);
         index.add(&user("1", "ana", "ana@example.com"));
         index.add(&user("2", "bo", "shared@example.com"));
         index.add(&user("3", "cy", "SHARED@example.com"));
@@ -200,6 +331,24 @@ mod tests {
         assert_eq!(index.len(), 3);
         assert_eq!(index.seen_values().len(), 1);
         assert!(index.may_have_key(fingerprint("ana@example.com")));
-        assert!(index.approximate_bytes() < 3 * 1024);
+        assert!(
+            index.approximate_bytes() < 80 * 1024,
+            "the arena grows in 64 KiB steps"
+        );
+    }
+
+    #[test]
+    fn the_codec_keeps_every_field_and_what_it_does_not_know() {
+        let user: User = serde_json::from_value(serde_json::json!({
+            "id": "9f1c", "username": "zoë", "email": "z@example.com", "firstName": "",
+            "isEnabled": false, "isLocked": true, "aliases": ["a", "b"],
+            "customAttributes": [{"name": "Cost Centre", "value": null}],
+            "createdAt": "2026-01-01", "weird": {"nested": [1, 2]}
+        }))
+        .unwrap();
+        let bytes = codec::encode(&user);
+        assert!(bytes.len() < serde_json::to_vec(&user).unwrap().len());
+        assert_eq!(codec::decode(&bytes), Some(user));
+        assert_eq!(codec::decode(&bytes[..bytes.len() - 1]), None);
     }
 }

@@ -119,7 +119,7 @@ impl Lookups {
         let index = if bulk {
             // Each user is added as it arrives: the listing is never held whole.
             let request = UserQuery::default().to_request();
-            let mut index = TenantIndex::new(match_by.field());
+            let mut index = TenantIndex::new(match_by.field(), tenant_users);
             let stats = client
                 .read_listing_from(
                     &request,
@@ -300,7 +300,7 @@ mod tests {
 
     #[test]
     fn the_membership_side_follows_the_existing_users() {
-        let mut index = TenantIndex::new(Field::Username);
+        let mut index = TenantIndex::new(Field::Username, None);
         for name in ["ana", "bo", "cy"] {
             let user: User =
                 serde_json::from_value(serde_json::json!({"id": name, "username": name})).unwrap();
