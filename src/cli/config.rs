@@ -159,19 +159,26 @@ pub fn tenant_url(tenant: &str, region: &str) -> Result<Url, ConfigError> {
 
 /// Parses a base URL, adding the API path when only a host was given.
 pub fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
+    let shown = redact_userinfo(text);
     let mut url = Url::parse(text.trim()).map_err(|e| ConfigError::BadUrl {
-        url: text.to_string(),
+        url: shown.clone(),
         reason: e.to_string(),
     })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::BadUrl {
+            url: shown,
+            reason: "it must not carry a user name or password (the API key goes in a header; give it with --api-key-file)".to_string(),
+        });
+    }
     if url.cannot_be_a_base() || url.host().is_none() {
         return Err(ConfigError::BadUrl {
-            url: text.to_string(),
+            url: shown,
             reason: "it has no host".to_string(),
         });
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(ConfigError::BadUrl {
-            url: text.to_string(),
+            url: shown,
             reason: "it must not carry a query or fragment".to_string(),
         });
     }
@@ -182,6 +189,31 @@ pub fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// `text` with any `user:password@` before the host replaced, for messages.
+fn redact_userinfo(text: &str) -> String {
+    let Some(scheme_end) = text.find("://") else {
+        return text.to_string();
+    };
+    let rest = &text[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}://***@{}", &text[..scheme_end], &rest[at + 1..]),
+        None => text.to_string(),
+    }
+}
+
+/// A key as typed or saved: the first line, without surrounding spaces or
+/// the byte-order mark Notepad puts first.
+pub fn clean_key(text: &str) -> Option<String> {
+    let key = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    (!key.is_empty()).then(|| key.to_string())
+}
+
 /// Reads a key file: the first line, trimmed. Warns when others may read it.
 pub fn read_key_file(path: &Path) -> Result<SecretString, ConfigError> {
     let shown = path.display().to_string();
@@ -189,10 +221,9 @@ pub fn read_key_file(path: &Path) -> Result<SecretString, ConfigError> {
         path: shown.clone(),
         source,
     })?;
-    let key = text.lines().next().unwrap_or("").trim().to_string();
-    if key.is_empty() {
+    let Some(key) = clean_key(&text) else {
         return Err(ConfigError::EmptyKey(shown));
-    }
+    };
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -350,7 +381,7 @@ pub fn resolve(
     let env_key = env(API_KEY_ENV).filter(|k| !k.trim().is_empty());
     let api_key = match (&key_file, env_key) {
         (Some(path), _) => Some(read_key_file(path)?),
-        (None, Some(key)) => Some(SecretString::from(key.trim().to_string())),
+        (None, Some(key)) => clean_key(&key).map(SecretString::from),
         (None, None) => None,
     };
     let target = if tenant.sandbox {
@@ -472,6 +503,19 @@ mod tests {
         ));
         assert!(parse_base_url("http://127.0.0.1:9/api/user/restapi").is_ok());
         assert!(parse_base_url("not a url").is_err());
+        let secret = parse_base_url("https://admin:pw@acme.uk.securenvoy.directory")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !secret.contains("pw") && !secret.contains("admin"),
+            "{secret}"
+        );
+        assert_eq!(
+            redact_userinfo("https://a:b@host/x@y"),
+            "https://***@host/x@y"
+        );
+        assert_eq!(clean_key("\u{feff}k3y \r\nsecond"), Some("k3y".to_string()));
+        assert_eq!(clean_key(" \u{feff}"), None);
     }
 
     #[test]

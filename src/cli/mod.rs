@@ -147,8 +147,8 @@ fn sandbox_job(
             config::read_key_file(path)?,
             Some(path.display().to_string()),
         ),
-        (None, Some(key)) if !key.trim().is_empty() => (
-            secrecy::SecretString::from(key.trim().to_string()),
+        (None, Some(key)) if config::clean_key(&key).is_some() => (
+            secrecy::SecretString::from(config::clean_key(&key).unwrap_or_default()),
             Some(format!("${API_KEY_ENV}")),
         ),
         _ => (crate::sandbox::random_key(), None),

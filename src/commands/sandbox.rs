@@ -18,11 +18,18 @@ pub struct SandboxJob {
     pub key_source: Option<String>,
 }
 
-/// Writes a made-up key to a private file, so the user can hand it to a client.
-fn write_key_file(key: &SecretString, port: u16) -> Result<PathBuf, CommandError> {
-    let path = std::env::temp_dir().join(format!("sebulk-sandbox-{port}.key"));
+/// Writes a made-up key to a new file (0600) in a new private directory
+/// (0700), so the user can hand it to a client; both go when the returned
+/// directory is dropped (when the sandbox stops). Nothing is followed or
+/// overwritten: the directory's name is unpredictable and the file new.
+fn write_key_file(key: &SecretString) -> Result<(tempfile::TempDir, PathBuf), CommandError> {
+    let dir = tempfile::Builder::new()
+        .prefix("sebulk-sandbox-")
+        .tempdir()
+        .map_err(|e| CommandError::io("cannot create a private directory for the key", e))?;
+    let path = dir.path().join("api.key");
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -33,7 +40,7 @@ fn write_key_file(key: &SecretString, port: u16) -> Result<PathBuf, CommandError
         .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))?;
     writeln!(file, "{}", key.expose_secret())
         .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))?;
-    Ok(path)
+    Ok((dir, path))
 }
 
 /// Runs the sandbox until interrupted.
@@ -49,10 +56,12 @@ pub async fn run(job: SandboxJob, ui: &Ui) -> Result<Completion, CommandError> {
     let state = config.state_file.is_some();
     let api_key = config.api_key.clone();
     let handle = sandbox::start(config).await?;
+    let mut _key_dir = None;
     let key_hint = match key_source {
         Some(source) => format!("the key in {source}"),
         None => {
-            let path = write_key_file(&api_key, handle.base_url().port().unwrap_or(0))?;
+            let (dir, path) = write_key_file(&api_key)?;
+            _key_dir = Some(dir);
             format!(
                 "the key in {} (export {API_KEY_ENV}=$(cat {}))",
                 path.display(),

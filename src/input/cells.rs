@@ -68,6 +68,18 @@ pub fn unneutralize(cell: &str) -> &str {
     }
 }
 
+/// How much of a value problem messages and reports repeat.
+pub const SHOWN_CHARS: usize = 80;
+
+/// `text`, cut to [`SHOWN_CHARS`] characters with an ellipsis: a 10 MB cell
+/// is not echoed back whole.
+pub fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => text.into(),
+        Some((cut, _)) => format!("{}… ({} characters)", &text[..cut], text.chars().count()).into(),
+    }
+}
+
 /// Parses a boolean cell.
 pub fn parse_bool(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
@@ -104,7 +116,7 @@ pub fn parse_row(
         let shown = if column.is_secret() {
             MASK.to_string()
         } else {
-            raw.to_string()
+            shorten(raw).into_owned()
         };
         let mut weighed = |message: String, severity: Severity| {
             problems.push(CellProblem {
@@ -147,7 +159,8 @@ pub fn parse_row(
                     }
                 }
                 None => problem(format!(
-                    "'{raw}' is not a boolean (true/false, yes/no, y/n, 1/0)"
+                    "'{}' is not a boolean (true/false, yes/no, y/n, 1/0)",
+                    shorten(raw)
                 )),
             },
             Column::Aliases => {
@@ -197,7 +210,8 @@ pub fn parse_row(
                     *slot = Some(value);
                 }
                 None => problem(format!(
-                    "'{raw}' is not a boolean (true/false, yes/no, y/n, 1/0)"
+                    "'{}' is not a boolean (true/false, yes/no, y/n, 1/0)",
+                    shorten(raw)
                 )),
             },
             Column::UserId => row.user_id = Some(raw.to_string()),
@@ -242,7 +256,7 @@ fn normalize_text(
                         " (names, ISO codes and --countries FILE are accepted)".to_string()
                     });
                 found.push((
-                    format!("'{raw}' is not a country sebulk knows{hint}"),
+                    format!("'{}' is not a country sebulk knows{hint}", shorten(raw)),
                     Severity::UnlessTenantUses {
                         field: "country",
                         value: raw.to_string(),
@@ -256,7 +270,8 @@ fn normalize_text(
             None => {
                 found.push((
                     format!(
-                        "'{raw}' is not a user type sebulk knows ({}); the tenant decides",
+                        "'{}' is not a user type sebulk knows ({}); the tenant decides",
+                        shorten(raw),
                         vocabulary.user_types.join(", ")
                     ),
                     guessed.clone(),

@@ -9,6 +9,8 @@
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use encoding_rs::Encoding;
 use encoding_rs_io::DecodeReaderBytesBuilder;
@@ -69,6 +71,11 @@ enum Rows {
     Csv {
         reader: csv::Reader<Box<dyn Read + Send>>,
         record: csv::StringRecord,
+        /// How many quote characters the reader has passed.
+        quotes: Arc<AtomicUsize>,
+        /// A record read ahead (to tell whether a multi-line one was the
+        /// last), or the error reading it gave.
+        ahead: Option<csv::Result<csv::StringRecord>>,
     },
     /// A spreadsheet's sheet, read whole (spreadsheets are small by CSV standards).
     Sheet {
@@ -99,6 +106,9 @@ struct CrLfToLf<R> {
     len: usize,
     /// A CR was read and not yet known to precede LF.
     held_cr: bool,
+    /// Quote characters passed on, counted so an unterminated quote at the
+    /// end of the file can be told from a closed one.
+    quotes: Arc<AtomicUsize>,
 }
 
 impl<R: Read> CrLfToLf<R> {
@@ -109,6 +119,7 @@ impl<R: Read> CrLfToLf<R> {
             pos: 0,
             len: 0,
             held_cr: false,
+            quotes: Arc::default(),
         }
     }
 }
@@ -142,6 +153,9 @@ impl<R: Read> Read for CrLfToLf<R> {
                 if byte == b'\r' {
                     self.held_cr = true;
                 } else {
+                    if byte == b'"' {
+                        self.quotes.fetch_add(1, Ordering::Relaxed);
+                    }
                     out[written] = byte;
                     written += 1;
                 }
@@ -236,6 +250,7 @@ impl CsvSource {
             .delimiter
             .unwrap_or_else(|| detect_delimiter(&start));
         let joined = CrLfToLf::new(Cursor::new(start).chain(rest));
+        let quotes = joined.quotes.clone();
         let boxed: Box<dyn Read + Send> = Box::new(BufReader::with_capacity(64 * 1024, joined));
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
@@ -253,6 +268,8 @@ impl CsvSource {
             rows: Rows::Csv {
                 reader,
                 record: csv::StringRecord::new(),
+                quotes,
+                ahead: None,
             },
             header,
             next_row: 1,
@@ -314,12 +331,24 @@ impl CsvSource {
     pub fn next_record(&mut self) -> Option<Result<Record, InputError>> {
         loop {
             let (line, cells) = match &mut self.rows {
-                Rows::Csv { reader, record } => match reader.read_record(record) {
+                Rows::Csv {
+                    reader,
+                    record,
+                    quotes,
+                    ahead,
+                } => match next_csv(reader, record, ahead) {
                     Ok(false) => return None,
-                    Ok(true) => (
-                        record.position().map_or(0, |p| p.line()),
-                        record.iter().map(str::to_string).collect::<Vec<_>>(),
-                    ),
+                    Ok(true) => {
+                        let line = record.position().map_or(0, |p| p.line());
+                        if let Some(message) = runaway(reader, record, quotes, ahead) {
+                            return Some(Err(InputError::Malformed {
+                                path: self.path.clone(),
+                                line,
+                                message,
+                            }));
+                        }
+                        (line, record.iter().map(str::to_string).collect::<Vec<_>>())
+                    }
                     Err(err) => return Some(Err(malformed(&self.path, &err))),
                 },
                 Rows::Sheet {
@@ -342,6 +371,61 @@ impl CsvSource {
             return Some(Ok(Record { row, line, cells }));
         }
     }
+}
+
+/// The next record: the one read ahead, if any, else the reader's.
+fn next_csv<R: Read>(
+    reader: &mut csv::Reader<R>,
+    record: &mut csv::StringRecord,
+    ahead: &mut Option<csv::Result<csv::StringRecord>>,
+) -> csv::Result<bool> {
+    match ahead.take() {
+        Some(Ok(next)) => {
+            *record = next;
+            Ok(true)
+        }
+        Some(Err(err)) => Err(err),
+        None => reader.read_record(record),
+    }
+}
+
+/// Lines one record may span before it is taken for a quote never closed.
+const MAX_RECORD_LINES: u64 = 50;
+/// A cell this long is no field's value: a quote swallowed the file.
+const MAX_CELL_BYTES: usize = 32 * 1024;
+
+/// Why `record` looks like a quote that was never closed, swallowing the
+/// rows after it: it spans too many lines, holds a cell far longer than
+/// any field allows, or runs into the end of the file with a quote open.
+fn runaway<R: Read>(
+    reader: &mut csv::Reader<R>,
+    record: &csv::StringRecord,
+    quotes: &AtomicUsize,
+    ahead: &mut Option<csv::Result<csv::StringRecord>>,
+) -> Option<String> {
+    let start = record.position().map_or(0, |p| p.line());
+    let end = match ahead {
+        Some(Ok(next)) => next.position().map_or(0, |p| p.line()),
+        _ => reader.position().line(),
+    };
+    let spans = end.saturating_sub(start);
+    let longest = record.iter().map(str::len).max().unwrap_or(0);
+    let multi_line = record.iter().any(|cell| cell.contains('\n'));
+    let unclosed_at_end = multi_line && {
+        // Read one record ahead: only the last record can end inside quotes.
+        if ahead.is_none() {
+            let mut next = csv::StringRecord::new();
+            match reader.read_record(&mut next) {
+                Ok(true) => *ahead = Some(Ok(next)),
+                Ok(false) => {}
+                Err(err) => *ahead = Some(Err(err)),
+            }
+        }
+        ahead.is_none() && quotes.load(Ordering::Relaxed) % 2 == 1
+    };
+    (spans > MAX_RECORD_LINES || longest > MAX_CELL_BYTES || unclosed_at_end).then(|| {
+        "a quote opened on this line is never closed, so the rows after it would be read as one cell; fix the stray \" (this stops the file even with --skip-invalid)".to_string()
+    })
 }
 
 fn malformed(path: &str, err: &csv::Error) -> InputError {
@@ -479,6 +563,34 @@ mod tests {
         };
         let err = CsvSource::open(&path, &missing).err().unwrap();
         assert!(err.to_string().contains("Leavers"), "{err}");
+    }
+
+    #[test]
+    fn a_quote_never_closed_stops_the_file_at_its_line() {
+        let mut text = String::from("username,email\nana,\"ana@example.com\n");
+        for i in 0..100 {
+            text.push_str(&format!("user{i},user{i}@example.com\n"));
+        }
+        let mut src = source(text.as_bytes(), ReadOptions::default());
+        let err = src.next_record().unwrap().unwrap_err();
+        assert!(
+            matches!(err, InputError::Malformed { line: 2, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("never closed"), "{err}");
+        // Near the end of the file too, where it swallows only a row or two.
+        let text = "username,note\nana,fine\nbo,\"oops\ncy,x\n";
+        let mut src = source(text.as_bytes(), ReadOptions::default());
+        assert!(src.next_record().unwrap().is_ok());
+        let err = src.next_record().unwrap().unwrap_err();
+        assert!(
+            matches!(err, InputError::Malformed { line: 3, .. }),
+            "{err}"
+        );
+        // A closed multi-line cell at the very end is fine.
+        let text = "username,note\nana,\"two\nlines\"";
+        let records = rows(source(text.as_bytes(), ReadOptions::default()));
+        assert_eq!(records[0].cells[1], "two\nlines");
     }
 
     #[test]

@@ -185,9 +185,10 @@ impl Validator {
             if let Some(value) = value.filter(|_| must_be_unique)
                 && !seen.insert(fingerprint(value))
             {
+                let value = super::cells::shorten(value);
                 problems.push(problem(
                     field,
-                    value,
+                    &value,
                     format!("duplicate {field} '{value}': an earlier row of this file has it too"),
                 ));
             }
