@@ -64,6 +64,8 @@ pub struct ClientSettings {
     /// The longest pause a server's Retry-After may impose before the run
     /// stops instead of waiting.
     pub max_wait: Duration,
+    /// The largest response body read.
+    pub max_body: u64,
     /// When and how often failed requests are tried again.
     pub retry: RetryPolicy,
     /// How long a connection may take to open.
@@ -90,6 +92,7 @@ impl ClientSettings {
                 max: DEFAULT_MAX_IN_FLIGHT,
             },
             max_wait: DEFAULT_MAX_WAIT,
+            max_body: DEFAULT_MAX_BODY,
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
@@ -225,6 +228,22 @@ impl Tally {
     }
 }
 
+/// Why one attempt got no usable answer.
+enum SendError {
+    Http(reqwest::Error),
+    /// The body was larger than `max_body`.
+    TooLarge,
+}
+
+impl From<reqwest::Error> for SendError {
+    fn from(err: reqwest::Error) -> Self {
+        SendError::Http(err)
+    }
+}
+
+/// The largest response body read by default: far above any real page.
+pub const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
+
 /// An answer with a 2xx status.
 #[derive(Debug)]
 pub struct Reply {
@@ -260,6 +279,7 @@ struct Inner {
     page_size: u32,
     page_base: u64,
     max_wait: Duration,
+    max_body: u64,
     unknown_fields: UnknownFieldPolicy,
     /// Learned in `Auto`: the tenant refuses fields beyond the reference.
     omit_unknown_fields: std::sync::atomic::AtomicBool,
@@ -336,6 +356,7 @@ impl Client {
                 page_size: settings.page_size.max(1),
                 page_base: settings.page_base,
                 max_wait: settings.max_wait,
+                max_body: settings.max_body.max(1024),
                 unknown_fields: settings.unknown_fields,
                 omit_unknown_fields: Default::default(),
                 fatal: Default::default(),
@@ -494,7 +515,13 @@ impl Client {
 
             let (status, headers, body) = match result {
                 Ok(answer) => answer,
-                Err(err) => {
+                Err(SendError::TooLarge) => {
+                    return Err(ApiError::TooLarge {
+                        endpoint,
+                        limit: inner.max_body,
+                    });
+                }
+                Err(SendError::Http(err)) => {
                     drop(permit);
                     inner.stats.transport_errors.fetch_add(1, Ordering::Relaxed);
                     let maybe_sent = !err.is_connect();
@@ -632,18 +659,29 @@ impl Client {
         &self,
         call: &Call<'_>,
         url: Url,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), reqwest::Error> {
+    ) -> Result<(StatusCode, HeaderMap, Bytes), SendError> {
         let mut request = self.inner.http.request(call.method.clone(), url);
         if let Some(body) = &call.body {
             request = request
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        let response = request.send().await?;
+        let mut response = request.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await?;
-        Ok((status, headers, body))
+        // Read no more than the limit, whatever the server says or sends.
+        let limit = self.inner.max_body;
+        if response.content_length().is_some_and(|len| len > limit) {
+            return Err(SendError::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(SendError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, headers, Bytes::from(body)))
     }
 
     /// `GET path` decoded as `T`.

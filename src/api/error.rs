@@ -75,6 +75,16 @@ pub enum ApiError {
         /// `--max-wait`, in seconds.
         max_seconds: u64,
     },
+    /// An answer was larger than `--max-body`.
+    #[error(
+        "{endpoint}: the answer is larger than {limit} bytes, far beyond any real page; the listing stops (raise --max-body MB if the tenant truly sends such pages)"
+    )]
+    TooLarge {
+        /// The endpoint.
+        endpoint: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// A listing ended with fewer records than the server's own total.
     #[error("{0}")]
     Incomplete(String),
@@ -103,6 +113,7 @@ impl ApiError {
             ApiError::Unauthorized { .. }
             | ApiError::Forbidden { .. }
             | ApiError::WaitTooLong { .. }
+            | ApiError::TooLarge { .. }
             | ApiError::Redirect { .. }
             | ApiError::Decode { .. }
             | ApiError::Incomplete(_) => 1,

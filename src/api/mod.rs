@@ -9,8 +9,8 @@ pub mod paging;
 pub mod wire;
 
 pub use client::{
-    Client, ClientBuildError, ClientSettings, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_WAIT,
-    StatsSnapshot, Tally, UnknownFieldPolicy,
+    Client, ClientBuildError, ClientSettings, DEFAULT_MAX_BODY, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_WAIT, StatsSnapshot, Tally, UnknownFieldPolicy,
 };
 pub use endpoints::{Created, NamedQuery, SortOrder, UserQuery};
 pub use error::ApiError;

@@ -203,7 +203,8 @@ pub fn error_message(body: &[u8]) -> String {
             }
         }
         if !parts.is_empty() {
-            return parts.join(" — ");
+            // A server's message is shown and recorded: never at any length.
+            return snippet(parts.join(" — ").as_bytes());
         }
     }
     snippet(body)
@@ -301,5 +302,7 @@ mod tests {
             "One or more validation errors occurred. — Email: The Email field is required."
         );
         assert_eq!(error_message(b"  Bad\n gateway "), "Bad gateway");
+        let huge = format!("{{\"message\":\"{}\"}}", "x".repeat(1_000_000));
+        assert!(error_message(huge.as_bytes()).chars().count() <= 301);
     }
 }

@@ -188,6 +188,10 @@ pub struct PacingArgs {
     /// Records per list page [default: 100]
     #[arg(long, help_heading = "Pacing")]
     pub page_size: Option<u32>,
+
+    /// The largest answer to read, in MB; a larger one stops the listing [default: 16]
+    #[arg(long, value_name = "MB", help_heading = "Pacing")]
+    pub max_body: Option<u64>,
 }
 
 impl PacingArgs {
@@ -200,6 +204,7 @@ impl PacingArgs {
             max_retries: self.max_retries.or(earlier.max_retries),
             timeout: self.timeout.or(earlier.timeout),
             page_size: self.page_size.or(earlier.page_size),
+            max_body: self.max_body.or(earlier.max_body),
         }
     }
 }

@@ -420,6 +420,16 @@ pub fn resolve(
             retry,
             timeout: Duration::from_secs_f64(timeout),
             page_size,
+            max_body: count_in_range(
+                "max-body",
+                pacing
+                    .max_body
+                    .unwrap_or(crate::api::DEFAULT_MAX_BODY / (1024 * 1024))
+                    as usize,
+                4096,
+            )? as u64
+                * 1024
+                * 1024,
             page_base,
             unknown_fields: tenant
                 .send_unknown_fields

@@ -30,7 +30,7 @@ use args::{Connect, ImportArgs, PlanArgs, PolicyArgs};
 
 /// The ids of the options that belong after the subcommand but are also
 /// taken before it (hidden there).
-const EARLY_OPTIONS: [&str; 16] = [
+const EARLY_OPTIONS: [&str; 17] = [
     "base_url",
     "tenant",
     "region",
@@ -47,6 +47,7 @@ const EARLY_OPTIONS: [&str; 16] = [
     "max_retries",
     "timeout",
     "page_size",
+    "max_body",
 ];
 
 /// The command line's definition, with the early tenant options hidden.
@@ -183,6 +184,7 @@ fn sandbox_job(
                 enabled_by_default: !args.disabled_by_default,
                 forbidden: args.forbidden.clone(),
             },
+            idle_timeout: std::time::Duration::from_secs(60),
         },
         key_source,
     })

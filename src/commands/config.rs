@@ -47,6 +47,8 @@ pub struct Pacing {
     pub retry: RetryPolicy,
     pub timeout: Duration,
     pub page_size: u32,
+    /// The largest answer read, in bytes.
+    pub max_body: u64,
     pub page_base: u64,
     pub unknown_fields: crate::api::UnknownFieldPolicy,
 }
@@ -70,6 +72,7 @@ impl Config {
         settings.retry = self.pacing.retry;
         settings.request_timeout = self.pacing.timeout;
         settings.page_size = self.pacing.page_size;
+        settings.max_body = self.pacing.max_body;
         settings.page_base = self.pacing.page_base;
         settings.unknown_fields = self.pacing.unknown_fields;
         settings

@@ -60,6 +60,9 @@ pub struct Record {
 
 /// An open input file: its header, then its records.
 pub struct CsvSource {
+    /// How the encoding was told, when it was not plain UTF-8 with or
+    /// without a byte-order mark (said as a warning on the header).
+    pub encoding_note: Option<String>,
     path: String,
     rows: Rows,
     header: Vec<String>,
@@ -186,6 +189,79 @@ fn read_first_line<R: Read>(mut reader: R) -> std::io::Result<(Vec<u8>, R)> {
     Ok((start, reader))
 }
 
+/// Bytes looked at to tell the encoding.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Reads up to [`SNIFF_BYTES`] raw bytes, returning them and the rest.
+fn read_prefix<R: Read>(mut reader: R) -> std::io::Result<(Vec<u8>, R)> {
+    let mut prefix = vec![0u8; SNIFF_BYTES];
+    let mut filled = 0;
+    while filled < prefix.len() {
+        let n = reader.read(&mut prefix[filled..])?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    prefix.truncate(filled);
+    Ok((prefix, reader))
+}
+
+/// The encoding of a file without `--encoding`: a byte-order mark decides
+/// (left to the decoder); UTF-16 without one shows as NUL every other byte;
+/// text that is not UTF-8 is taken as Windows-1252 (what Excel writes in
+/// Western Europe), and the note says so.
+fn sniff_encoding(prefix: &[u8]) -> (Option<&'static Encoding>, Option<String>) {
+    let has_bom = prefix.starts_with(&[0xEF, 0xBB, 0xBF])
+        || prefix.starts_with(&[0xFF, 0xFE])
+        || prefix.starts_with(&[0xFE, 0xFF]);
+    if has_bom {
+        return (None, None);
+    }
+    let pairs = prefix.len() / 2;
+    if pairs >= 2 {
+        let zeros = |parity: usize| {
+            prefix
+                .iter()
+                .skip(parity)
+                .step_by(2)
+                .filter(|b| **b == 0)
+                .count()
+        };
+        let (even, odd) = (zeros(0), zeros(1));
+        if odd * 10 > pairs * 3 && even * 20 < pairs {
+            return (
+                Some(encoding_rs::UTF_16LE),
+                Some(
+                    "the file is UTF-16 (little-endian) without a byte-order mark; read as such"
+                        .to_string(),
+                ),
+            );
+        }
+        if even * 10 > pairs * 3 && odd * 20 < pairs {
+            return (
+                Some(encoding_rs::UTF_16BE),
+                Some(
+                    "the file is UTF-16 (big-endian) without a byte-order mark; read as such"
+                        .to_string(),
+                ),
+            );
+        }
+    }
+    match std::str::from_utf8(prefix) {
+        Ok(_) => (None, None),
+        // Cut in the middle of a character at the end of the sample: UTF-8.
+        Err(err) if err.error_len().is_none() => (None, None),
+        Err(_) => (
+            Some(encoding_rs::WINDOWS_1252),
+            Some(
+                "the file is not UTF-8; read as Windows-1252 (name another with --encoding)"
+                    .to_string(),
+            ),
+        ),
+    }
+}
+
 /// Picks the delimiter that splits the header line most often.
 fn detect_delimiter(start: &[u8]) -> u8 {
     let line = start.split(|b| *b == b'\n').next().unwrap_or(start);
@@ -228,17 +304,24 @@ impl CsvSource {
                 source,
             })?)
         };
-        let encoding = match &options.encoding {
-            Some(label) => Some(
-                Encoding::for_label(label.as_bytes())
-                    .ok_or_else(|| InputError::UnknownEncoding(label.clone()))?,
+        let (prefix, raw) = read_prefix(raw).map_err(|source| InputError::Open {
+            path: shown.clone(),
+            source,
+        })?;
+        let (encoding, note) = match &options.encoding {
+            Some(label) => (
+                Some(
+                    Encoding::for_label(label.as_bytes())
+                        .ok_or_else(|| InputError::UnknownEncoding(label.clone()))?,
+                ),
+                None,
             ),
-            None => None,
+            None => sniff_encoding(&prefix),
         };
         let decoded = DecodeReaderBytesBuilder::new()
             .encoding(encoding)
             .bom_override(true)
-            .build(raw);
+            .build(Cursor::new(prefix).chain(raw));
         let (start, rest) = read_first_line(decoded).map_err(|source| InputError::Open {
             path: shown.clone(),
             source,
@@ -264,6 +347,7 @@ impl CsvSource {
             .map(str::to_string)
             .collect();
         Ok(CsvSource {
+            encoding_note: note,
             path: shown,
             rows: Rows::Csv {
                 reader,
@@ -312,6 +396,7 @@ impl CsvSource {
             None => return Err(InputError::Empty { path: shown }),
         };
         Ok(CsvSource {
+            encoding_note: None,
             path: shown,
             rows: Rows::Sheet {
                 range,
@@ -594,15 +679,36 @@ mod tests {
     }
 
     #[test]
-    fn windows_1252_needs_naming() {
+    fn encodings_are_told_from_the_bytes() {
+        // Windows-1252 without a word: read as such, and said.
         let bytes = b"username\nJos\xe9\n";
-        let mut src = source(bytes, ReadOptions::default());
-        let err = src.next_record().unwrap().unwrap_err();
-        assert!(err.to_string().contains("--encoding"), "{err}");
-        let options = ReadOptions {
-            encoding: Some("windows-1252".into()),
-            ..Default::default()
-        };
-        assert_eq!(rows(source(bytes, options))[0].cells, vec!["José"]);
+        let src = source(bytes, ReadOptions::default());
+        assert!(
+            src.encoding_note
+                .as_deref()
+                .unwrap()
+                .contains("Windows-1252")
+        );
+        assert_eq!(rows(src)[0].cells, vec!["José"]);
+        // UTF-16 without a byte-order mark, both ways.
+        for big_endian in [false, true] {
+            let mut bytes = Vec::new();
+            for unit in "username\tcity\nzoë\tKöln\n".encode_utf16() {
+                bytes.extend(if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                });
+            }
+            let src = source(&bytes, ReadOptions::default());
+            assert!(src.encoding_note.as_deref().unwrap().contains("UTF-16"));
+            assert_eq!(rows(src)[0].cells, vec!["zoë", "Köln"]);
+        }
+        // Plain UTF-8 says nothing.
+        assert!(
+            source("username\nzoë\n".as_bytes(), ReadOptions::default())
+                .encoding_note
+                .is_none()
+        );
     }
 }

@@ -65,7 +65,17 @@ pub fn open_with(
     vocabulary: Arc<Vocabulary>,
 ) -> Result<(CsvSource, Validator, Vec<HeaderIssue>), InputError> {
     let source = CsvSource::open(&spec.file, &spec.read)?;
-    let (header, issues) = map_header(source.header(), &spec.ignore_columns);
+    let (header, mut issues) = map_header(source.header(), &spec.ignore_columns);
+    if let Some(note) = &source.encoding_note {
+        issues.insert(
+            0,
+            HeaderIssue {
+                column: String::new(),
+                message: note.clone(),
+                is_error: false,
+            },
+        );
+    }
     Ok((
         source,
         Validator::new(header, spec.rules, vocabulary),

@@ -5,11 +5,13 @@
 //! [`ConnTag::drop_connection`] makes every later read and write on that
 //! connection fail, so hyper closes it before the response leaves.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
@@ -36,11 +38,14 @@ impl ConnTag {
 /// Wraps a [`TcpListener`], tagging each accepted connection.
 pub struct CuttableListener {
     inner: TcpListener,
+    idle: Duration,
 }
 
 impl CuttableListener {
-    pub fn new(inner: TcpListener) -> Self {
-        CuttableListener { inner }
+    /// Connections idle for `idle` (headers half sent, or nothing at all)
+    /// are closed, as any server closes them.
+    pub fn new(inner: TcpListener, idle: Duration) -> Self {
+        CuttableListener { inner, idle }
     }
 }
 
@@ -58,6 +63,8 @@ impl Listener for CuttableListener {
                         CuttableStream {
                             inner: stream,
                             tag: tag.clone(),
+                            idle: self.idle,
+                            deadline: Box::pin(tokio::time::sleep(self.idle)),
                         },
                         tag,
                     );
@@ -82,10 +89,30 @@ impl Connected<IncomingStream<'_, CuttableListener>> for ConnTag {
     }
 }
 
-/// A TCP stream that fails every operation once its tag is cut.
+/// A TCP stream that fails every operation once its tag is cut, or once
+/// nothing has moved on it for its idle time.
 pub struct CuttableStream {
     inner: TcpStream,
     tag: ConnTag,
+    idle: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl CuttableStream {
+    /// Something moved: the idle clock starts again.
+    fn moved(&mut self) {
+        let next = tokio::time::Instant::now() + self.idle;
+        self.deadline.as_mut().reset(next);
+    }
+
+    /// Whether the connection has been idle too long.
+    fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
+        self.deadline.as_mut().poll(cx).is_ready()
+    }
+}
+
+fn idle_error() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "sandbox closed an idle connection")
 }
 
 fn cut_error() -> io::Error {
@@ -105,7 +132,17 @@ impl AsyncRead for CuttableStream {
         if this.tag.is_cut() {
             return Poll::Ready(Err(cut_error()));
         }
-        Pin::new(&mut this.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    this.moved();
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending if this.timed_out(cx) => Poll::Ready(Err(idle_error())),
+            other => other,
+        }
     }
 }
 
@@ -119,7 +156,14 @@ impl AsyncWrite for CuttableStream {
         if this.tag.is_cut() {
             return Poll::Ready(Err(cut_error()));
         }
-        Pin::new(&mut this.inner).poll_write(cx, buf)
+        match Pin::new(&mut this.inner).poll_write(cx, buf) {
+            Poll::Ready(Ok(n)) => {
+                this.moved();
+                Poll::Ready(Ok(n))
+            }
+            Poll::Pending if this.timed_out(cx) => Poll::Ready(Err(idle_error())),
+            other => other,
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

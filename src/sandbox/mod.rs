@@ -143,6 +143,9 @@ pub struct SandboxConfig {
     pub faults: Faults,
     /// How it reads what the reference leaves open.
     pub variant: Variant,
+    /// Connections with nothing moving for this long are closed (a
+    /// client that sends half a request cannot hold one for ever).
+    pub idle_timeout: Duration,
 }
 
 impl SandboxConfig {
@@ -156,6 +159,7 @@ impl SandboxConfig {
             state_file: None,
             faults: Faults::default(),
             variant: Variant::default(),
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -389,7 +393,7 @@ pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError>
     let stop = CancellationToken::new();
     let server = {
         let stop = stop.clone();
-        let listener = conn::CuttableListener::new(listener);
+        let listener = conn::CuttableListener::new(listener, shared.config.idle_timeout);
         let service = app.into_make_service_with_connect_info::<conn::ConnTag>();
         tokio::spawn(async move {
             let result = axum::serve(listener, service)
