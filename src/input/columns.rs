@@ -12,11 +12,12 @@ use crate::model::{Field, FieldKind};
 
 /// The fixed first columns of sebulk's own results files, which input
 /// reading recognises and skips, so results can be fed straight back in.
-pub const RESULT_COLUMNS: [&str; 11] = [
+pub const RESULT_COLUMNS: [&str; 15] = [
     "row",
     "username",
     "outcome",
     "user_id",
+    "changes",
     "groups_added",
     "groups_removed",
     "applications_added",
@@ -24,7 +25,36 @@ pub const RESULT_COLUMNS: [&str; 11] = [
     "http_status",
     "attempts",
     "error",
+    "finished_at",
+    "run_id",
+    "tenant",
 ];
+
+/// How many leading columns of `names` are a results file's own (0 when
+/// it is not a results file): a results file starts `row,username,
+/// outcome,user_id` and its own columns run, in the order of
+/// [`RESULT_COLUMNS`], until the input's own header starts. Older results files, with fewer, count too.
+pub fn results_prefix(names: &[String]) -> usize {
+    let starts = ["row", "username", "outcome", "user_id"];
+    if names.len() < starts.len() || names.iter().zip(starts).any(|(n, s)| n != s) {
+        return 0;
+    }
+    // The own columns come in RESULT_COLUMNS order; the input's own
+    // header (which starts again, often at `username`) breaks that order.
+    let mut last = None;
+    names
+        .iter()
+        .take_while(|name| {
+            let position = RESULT_COLUMNS.iter().position(|c| *c == name.as_str());
+            let in_order = matches!((position, last), (Some(p), Some(l)) if p > l)
+                || (position.is_some() && last.is_none());
+            if in_order {
+                last = position;
+            }
+            in_order
+        })
+        .count()
+}
 
 /// What one input column feeds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -150,13 +180,9 @@ pub fn map_header(names: &[String], ignored: &[String]) -> (Header, Vec<HeaderIs
     let mut columns = Vec::with_capacity(names.len());
     let mut seen: HashMap<Column, String> = HashMap::new();
     // A sebulk results file fed back in: its own leading columns are not input.
-    let results_prefix = RESULT_COLUMNS.len() < names.len()
-        && names
-            .iter()
-            .zip(RESULT_COLUMNS)
-            .all(|(name, fixed)| name == fixed);
+    let results_prefix = results_prefix(names);
     for (index, name) in names.iter().enumerate() {
-        if results_prefix && index < RESULT_COLUMNS.len() {
+        if index < results_prefix {
             let column = if name == "user_id" {
                 Column::UserId
             } else {
@@ -285,8 +311,25 @@ mod tests {
         let (mapped, issues) = map_header(&header, &[]);
         assert!(issues.is_empty(), "{issues:?}");
         assert_eq!(mapped.columns[3], Column::UserId);
-        assert_eq!(mapped.columns[11], Column::Text(Field::Username));
+        assert_eq!(
+            mapped.columns[RESULT_COLUMNS.len()],
+            Column::Text(Field::Username)
+        );
         assert_eq!(mapped.columns[1], Column::Extra);
+        // An older results file (no audit columns) of an input whose own
+        // header starts with `username`, lower case.
+        let old = names(&[
+            "row",
+            "username",
+            "outcome",
+            "user_id",
+            "groups_added",
+            "error",
+            "username",
+            "email",
+        ]);
+        assert_eq!(results_prefix(&old), 6);
+        assert_eq!(results_prefix(&names(&["username", "row"])), 0);
     }
 
     #[test]

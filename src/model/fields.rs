@@ -52,6 +52,107 @@ impl FieldValue<'_> {
     }
 }
 
+impl FieldValue<'_> {
+    /// The value exactly, for audit and undo (empty when absent): text as
+    /// it is, lists and attributes as JSON, so no separator is ambiguous.
+    pub fn exact(&self) -> String {
+        match self {
+            FieldValue::List(Some(items)) if !items.is_empty() => {
+                serde_json::to_string(items).unwrap_or_default()
+            }
+            FieldValue::Attributes(Some(attributes)) if !attributes.is_empty() => {
+                serde_json::to_string(attributes).unwrap_or_default()
+            }
+            FieldValue::List(_) | FieldValue::Attributes(_) => String::new(),
+            _ => self.display(),
+        }
+    }
+}
+
+/// One field's change, with its exact old and new values
+/// ([`FieldValue::exact`]); a password change never holds the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    /// The field's wire name (`password` for a password reset).
+    pub field: String,
+    /// The value before (empty when there was none).
+    pub old: String,
+    /// The value after.
+    pub new: String,
+}
+
+/// How a password change is written: never the password.
+pub const PASSWORD_SET: &str = "password set";
+
+impl FieldChange {
+    /// A password reset.
+    pub fn password() -> Self {
+        FieldChange {
+            field: "password".to_string(),
+            old: String::new(),
+            new: String::new(),
+        }
+    }
+
+    /// Changes as one cell: `field: "old" → "new"; …`, values as JSON
+    /// strings so any text (quotes, `; `, line breaks) survives exactly; a
+    /// password change is only `password set`.
+    pub fn format(changes: &[FieldChange]) -> String {
+        changes
+            .iter()
+            .map(|c| {
+                if c.field == "password" {
+                    PASSWORD_SET.to_string()
+                } else {
+                    format!("{}: {} → {}", c.field, quoted(&c.old), quoted(&c.new))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Reads a cell written by [`FieldChange::format`]; `None` when it is not one.
+    pub fn parse(cell: &str) -> Option<Vec<FieldChange>> {
+        let mut changes = Vec::new();
+        let mut rest = cell.trim();
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix(PASSWORD_SET) {
+                changes.push(FieldChange::password());
+                rest = after;
+            } else {
+                let (field, after) = rest.split_once(": ")?;
+                let (old, after) = json_string(after)?;
+                let after = after.strip_prefix(" → ")?;
+                let (new, after) = json_string(after)?;
+                changes.push(FieldChange {
+                    field: field.to_string(),
+                    old,
+                    new,
+                });
+                rest = after;
+            }
+            rest = match rest.strip_prefix("; ") {
+                Some(next) => next,
+                None if rest.is_empty() => rest,
+                None => return None,
+            };
+        }
+        Some(changes)
+    }
+}
+
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| format!("\"{text}\""))
+}
+
+/// A JSON string at the start of `text`, and what follows it.
+fn json_string(text: &str) -> Option<(String, &str)> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<String>();
+    let value = stream.next()?.ok()?;
+    let used = stream.byte_offset();
+    Some((value, text.get(used..)?))
+}
+
 /// The Rust type of a field, and the kind it makes.
 pub trait FieldType {
     /// The kind of field this type makes.

@@ -12,5 +12,5 @@ pub mod user;
 
 pub use auth::AuthScheme;
 pub use directory::{Application, Credentials, Factor, Group, GroupWrite, Target, TargetKind};
-pub use fields::{Field, FieldKind, FieldValue, UserFields};
+pub use fields::{Field, FieldChange, FieldKind, FieldValue, PASSWORD_SET, UserFields};
 pub use user::{CustomAttribute, Password, PasswordOptions, User, UserWrite};

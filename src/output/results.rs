@@ -1,17 +1,20 @@
 //! The results file: one line per input row, in input order, written and
 //! flushed as rows finish, so it is valid CSV at every moment and a crashed
-//! run can be resumed from it.
+//! run can be resumed from it. Each line is also an audit record: what
+//! changed, field by field (old and new values, exactly), the memberships
+//! added and removed, the run and the tenant it belongs to, and when.
 //!
 //! Rows finish out of order; a reorder window holds the early finishers
 //! until the rows before them are done. The caller bounds the window.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::files::{OutputError, Stream};
 use super::sanitize::neutralize;
+use crate::model::FieldChange;
 
 pub use crate::input::columns::RESULT_COLUMNS;
 
@@ -64,6 +67,15 @@ impl Outcome {
     }
 }
 
+/// What a results file says of the run its rows belong to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunStamp {
+    /// This run's id.
+    pub run_id: String,
+    /// The tenant written to (its API root).
+    pub tenant: String,
+}
+
 /// One line of the results file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowResult {
@@ -71,6 +83,8 @@ pub struct RowResult {
     pub username: String,
     pub outcome: Outcome,
     pub user_id: String,
+    /// Fields changed, with old and new values (updated rows).
+    pub changes: Vec<FieldChange>,
     pub groups_added: Vec<String>,
     pub groups_removed: Vec<String>,
     pub applications_added: Vec<String>,
@@ -78,6 +92,11 @@ pub struct RowResult {
     pub http_status: Option<u16>,
     pub attempts: u32,
     pub error: String,
+    /// When the row finished (UTC, RFC 3339), as recorded.
+    pub finished_at: String,
+    /// The earlier run that did the row, when this run only confirmed it
+    /// (`--resume`); empty for this run's own rows.
+    pub done_by: String,
     /// The row's input cells, secrets masked.
     pub cells: Vec<String>,
 }
@@ -89,6 +108,7 @@ impl RowResult {
             username: username.to_string(),
             outcome,
             user_id: String::new(),
+            changes: Vec::new(),
             groups_added: Vec::new(),
             groups_removed: Vec::new(),
             applications_added: Vec::new(),
@@ -96,6 +116,8 @@ impl RowResult {
             http_status: None,
             attempts: 0,
             error: String::new(),
+            finished_at: String::new(),
+            done_by: String::new(),
             cells,
         }
     }
@@ -108,13 +130,37 @@ impl RowResult {
         self.error.push_str(message.as_ref());
     }
 
-    /// The CSV line, formula-safe.
-    pub fn record(&self) -> Vec<String> {
+    /// Takes over what an earlier run of the same tenant did to this
+    /// row's user, when this run found it as that run left it: a user it
+    /// created stays `created` (and one it updated `updated`) rather than
+    /// `unchanged`, with that run's field changes first.
+    pub fn carry_over(&mut self, prior: &RowResult) {
+        let wrote = matches!(prior.outcome, Outcome::Created | Outcome::Updated);
+        let same_user = !prior.user_id.is_empty() && prior.user_id == self.user_id;
+        if !(wrote && same_user && matches!(self.outcome, Outcome::Unchanged | Outcome::Updated)) {
+            return;
+        }
+        if prior.outcome == Outcome::Created || self.outcome == Outcome::Unchanged {
+            self.outcome = prior.outcome;
+        }
+        let mut changes = prior.changes.clone();
+        changes.append(&mut self.changes);
+        self.changes = changes;
+    }
+
+    /// The CSV line, formula-safe, stamped with the run.
+    pub fn record(&self, stamp: &RunStamp) -> Vec<String> {
+        let finished_at = if self.finished_at.is_empty() {
+            utc_now()
+        } else {
+            self.finished_at.clone()
+        };
         let mut record = vec![
             self.row.to_string(),
             self.username.clone(),
             self.outcome.as_str().to_string(),
             self.user_id.clone(),
+            FieldChange::format(&self.changes),
             self.groups_added.join(";"),
             self.groups_removed.join(";"),
             self.applications_added.join(";"),
@@ -122,6 +168,13 @@ impl RowResult {
             self.http_status.map(|s| s.to_string()).unwrap_or_default(),
             self.attempts.to_string(),
             self.error.clone(),
+            finished_at,
+            if self.done_by.is_empty() {
+                stamp.run_id.clone()
+            } else {
+                self.done_by.clone()
+            },
+            stamp.tenant.clone(),
         ];
         record.extend(self.cells.iter().cloned());
         record
@@ -129,6 +182,36 @@ impl RowResult {
             .map(|cell| neutralize(&cell).into_owned())
             .collect()
     }
+}
+
+/// Now, as `2026-11-29T06:15:00Z`.
+pub fn utc_now() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    utc_timestamp(seconds)
+}
+
+/// `seconds` since the Unix epoch as an RFC 3339 UTC timestamp.
+pub fn utc_timestamp(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
 }
 
 /// A CSV file whose lines are numbered rows written in row order as they
@@ -171,9 +254,7 @@ impl OrderedCsv {
         inputs: &[&Path],
         input_header: &[String],
     ) -> Result<Self, OutputError> {
-        let mut header: Vec<String> = RESULT_COLUMNS.iter().map(|c| c.to_string()).collect();
-        header.extend(input_header.iter().cloned());
-        Self::create(path, force, inputs, &header)
+        Self::create(path, force, inputs, &results_header(input_header))
     }
 
     /// Accepts row `row`'s line and writes every line that is now in order.
@@ -194,6 +275,11 @@ impl OrderedCsv {
                 .map_err(|e| OutputError::io(&self.path, e))?;
         }
         Ok(())
+    }
+
+    /// The row whose line is written next (rows after it wait).
+    pub fn next_row(&self) -> u64 {
+        self.next_row
     }
 
     /// Flushes and syncs; every row must have been pushed.
@@ -219,31 +305,161 @@ impl OrderedCsv {
     }
 }
 
+/// A results file's header: the fixed columns, then the input's.
+pub fn results_header(input_header: &[String]) -> Vec<String> {
+    RESULT_COLUMNS
+        .iter()
+        .map(|c| c.to_string())
+        .chain(input_header.iter().cloned())
+        .collect()
+}
+
+/// A journal beside a results file: each row's user outcome the moment
+/// it is known (before its group and application changes are answered),
+/// so a run killed at any moment leaves a record of every user it wrote.
+/// It goes when the results file is complete and says what every
+/// journaled row did (a row that failed after its user was written keeps
+/// it, for `--resume`).
+pub struct Journal {
+    writer: csv::Writer<Stream>,
+    path: PathBuf,
+}
+
+impl Journal {
+    /// The journal of the results file `results`.
+    pub fn path_for(results: &Path) -> PathBuf {
+        let mut name = results.as_os_str().to_owned();
+        name.push(".journal");
+        PathBuf::from(name)
+    }
+
+    /// Starts the journal of `results` (replacing an old one), carrying
+    /// over `carried`: what an earlier journal recorded that is still
+    /// settled by no results file, so repeated crashes lose nothing.
+    pub fn create(
+        results: &Path,
+        input_header: &[String],
+        carried: &[&Recorded],
+    ) -> Result<Self, OutputError> {
+        let path = Self::path_for(results);
+        let file = Stream::create(&path, true, &[results])?;
+        let mut writer = csv::WriterBuilder::new().flexible(false).from_writer(file);
+        writer
+            .write_record(results_header(input_header))
+            .map_err(|e| OutputError::io(&path, e.into()))?;
+        for recorded in carried {
+            writer
+                .write_record(recorded.result.record(&recorded.stamp))
+                .map_err(|e| OutputError::io(&path, e.into()))?;
+        }
+        writer.flush().map_err(|e| OutputError::io(&path, e))?;
+        Ok(Journal { writer, path })
+    }
+
+    /// Records a row whose user was written.
+    pub fn note(&mut self, result: &RowResult, stamp: &RunStamp) -> Result<(), OutputError> {
+        self.writer
+            .write_record(result.record(stamp))
+            .and_then(|()| self.writer.flush().map_err(Into::into))
+            .map_err(|e| OutputError::io(&self.path, e.into()))
+    }
+
+    /// The results file is complete: the journal goes.
+    pub fn close(self) -> Result<(), OutputError> {
+        drop(self.writer);
+        std::fs::remove_file(&self.path).map_err(|e| OutputError::io(&self.path, e))
+    }
+}
+
+/// What `--resume` starts from: the results file's rows, and the
+/// journal's rows whose users were written but which the results file
+/// does not settle (absent, or recorded as not done).
+#[derive(Debug, Default)]
+pub struct Resumed {
+    pub done: BTreeMap<u64, Recorded>,
+    pub journaled: BTreeMap<u64, Recorded>,
+}
+
+impl Resumed {
+    /// Reads the results file `path` and its journal, if there is one.
+    pub fn read(path: &Path) -> Result<Self, OutputError> {
+        let done = read_results(path)?;
+        let journal = Journal::path_for(path);
+        let mut journaled = if journal.exists() {
+            read_results(&journal)?
+        } else {
+            BTreeMap::new()
+        };
+        journaled.retain(|row, recorded| {
+            matches!(recorded.outcome, Outcome::Created | Outcome::Updated)
+                && !done.get(row).is_some_and(|d| d.outcome.succeeded())
+        });
+        Ok(Resumed { done, journaled })
+    }
+
+    /// The tenants the recorded rows name, other than `tenant`.
+    pub fn other_tenants(&self, tenant: &str) -> Vec<String> {
+        let mut others: Vec<String> = self
+            .done
+            .values()
+            .chain(self.journaled.values())
+            .map(|r| r.stamp.tenant.clone())
+            .filter(|t| !t.is_empty() && t != tenant)
+            .collect();
+        others.sort();
+        others.dedup();
+        others
+    }
+}
+
 /// What an earlier run recorded for one row.
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub outcome: Outcome,
     pub result: RowResult,
+    /// The run and tenant the row belongs to (empty in older files).
+    pub stamp: RunStamp,
 }
 
-/// Reads an earlier results file: row number → what it recorded. A line
+/// The leading columns of a header that are a results file's own, by
+/// name and position: `None` when the header is not a results file's.
+pub fn result_columns(header: &[String]) -> Option<HashMap<&'static str, usize>> {
+    let fixed = crate::input::columns::results_prefix(header);
+    (fixed > 0).then(|| {
+        header[..fixed]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, name)| {
+                RESULT_COLUMNS
+                    .iter()
+                    .find(|c| **c == name.as_str())
+                    .map(|c| (*c, i))
+            })
+            .collect()
+    })
+}
+
+/// Reads an earlier results file (or journal): row number → what it
+/// recorded. Older files without the audit columns are read too. A line
 /// cut short by a crash is ignored (that row is simply done again).
 pub fn read_results(path: &Path) -> Result<BTreeMap<u64, Recorded>, OutputError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
         .map_err(|e| OutputError::io(path, e.into()))?;
-    let header = reader
+    let header: Vec<String> = reader
         .headers()
         .map_err(|e| OutputError::io(path, e.into()))?
-        .clone();
-    let fixed = RESULT_COLUMNS.len();
-    if header.len() < fixed || header.iter().take(fixed).ne(RESULT_COLUMNS.iter().copied()) {
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let Some(columns) = result_columns(&header) else {
         return Err(OutputError::io(
             path,
             std::io::Error::other("this is not a sebulk results file (its first columns differ)"),
         ));
-    }
+    };
+    let fixed = columns.len();
     let width = header.len();
     let mut recorded = BTreeMap::new();
     for record in reader.records() {
@@ -251,12 +467,19 @@ pub fn read_results(path: &Path) -> Result<BTreeMap<u64, Recorded>, OutputError>
         if record.len() != width {
             continue;
         }
-        let get = |i: usize| record.get(i).unwrap_or_default().to_string();
-        let (Ok(row), Some(outcome)) = (get(0).parse::<u64>(), Outcome::parse(&get(2))) else {
+        let get = |name: &str| {
+            columns
+                .get(name)
+                .and_then(|i| record.get(*i))
+                .map(|cell| crate::input::cells::unneutralize(cell).to_string())
+                .unwrap_or_default()
+        };
+        let (Ok(row), Some(outcome)) = (get("row").parse::<u64>(), Outcome::parse(&get("outcome")))
+        else {
             continue;
         };
-        let list = |i: usize| {
-            get(i)
+        let list = |name: &str| {
+            get(name)
                 .split(';')
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
@@ -264,19 +487,33 @@ pub fn read_results(path: &Path) -> Result<BTreeMap<u64, Recorded>, OutputError>
         };
         let result = RowResult {
             row,
-            username: get(1),
+            username: get("username"),
             outcome,
-            user_id: get(3),
-            groups_added: list(4),
-            groups_removed: list(5),
-            applications_added: list(6),
-            applications_removed: list(7),
-            http_status: get(8).parse().ok(),
-            attempts: get(9).parse().unwrap_or(0),
-            error: get(10),
+            user_id: get("user_id"),
+            changes: FieldChange::parse(&get("changes")).unwrap_or_default(),
+            groups_added: list("groups_added"),
+            groups_removed: list("groups_removed"),
+            applications_added: list("applications_added"),
+            applications_removed: list("applications_removed"),
+            http_status: get("http_status").parse().ok(),
+            attempts: get("attempts").parse().unwrap_or(0),
+            error: get("error"),
+            finished_at: get("finished_at"),
+            done_by: String::new(),
             cells: record.iter().skip(fixed).map(str::to_string).collect(),
         };
-        recorded.insert(row, Recorded { outcome, result });
+        let stamp = RunStamp {
+            run_id: get("run_id"),
+            tenant: get("tenant"),
+        };
+        recorded.insert(
+            row,
+            Recorded {
+                outcome,
+                result,
+                stamp,
+            },
+        );
     }
     Ok(recorded)
 }
@@ -284,6 +521,13 @@ pub fn read_results(path: &Path) -> Result<BTreeMap<u64, Recorded>, OutputError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stamp() -> RunStamp {
+        RunStamp {
+            run_id: "run-1".into(),
+            tenant: "https://acme/api".into(),
+        }
+    }
 
     #[test]
     fn rows_are_written_in_order_and_read_back() {
@@ -294,17 +538,28 @@ mod tests {
         let mut second =
             RowResult::new(2, "bo", Outcome::Failed, vec!["bo".into(), "=cmd()".into()]);
         second.add_error("HTTP 400: email");
-        writer.push(2, second.record()).unwrap();
+        writer.push(2, second.record(&stamp())).unwrap();
         assert_eq!((writer.written, writer.pending.len()), (0, 1));
-        let mut first = RowResult::new(1, "ana", Outcome::Created, vec!["ana".into(), "".into()]);
+        let mut first = RowResult::new(1, "ana", Outcome::Updated, vec!["ana".into(), "".into()]);
         first.groups_added = vec!["Sales".into(), "Ops".into()];
-        writer.push(1, first.record()).unwrap();
+        first.changes = vec![FieldChange {
+            field: "department".into(),
+            old: "Sales; \"Old\" → x".into(),
+            new: "=Ops\nnew".into(),
+        }];
+        writer.push(1, first.record(&stamp())).unwrap();
         assert_eq!(writer.written, 2);
         writer.finish().unwrap();
 
         let recorded = read_results(&path).unwrap();
-        assert_eq!(recorded[&1].outcome, Outcome::Created);
+        assert_eq!(recorded[&1].outcome, Outcome::Updated);
         assert_eq!(recorded[&1].result.groups_added, vec!["Sales", "Ops"]);
+        assert_eq!(
+            recorded[&1].result.changes, first.changes,
+            "changes survive exactly"
+        );
+        assert_eq!(recorded[&1].stamp, stamp());
+        assert!(!recorded[&1].result.finished_at.is_empty());
         assert_eq!(
             recorded[&2].result.cells[1], "'=cmd()",
             "formulas are neutralized"
@@ -313,15 +568,46 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_line_is_ignored_on_resume() {
+    fn a_cut_line_is_ignored_and_older_files_are_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut text = RESULT_COLUMNS.join(",");
-        text.push_str(",username\n1,ana,created,u1,,,,,201,1,,ana\n2,bo,crea");
-        std::fs::write(&path, text).unwrap();
+        let old = "row,username,outcome,user_id,groups_added,groups_removed,applications_added,applications_removed,http_status,attempts,error";
+        std::fs::write(
+            &path,
+            format!("{old},username\n1,ana,created,u1,,,,,201,1,,ana\n2,bo,crea"),
+        )
+        .unwrap();
         let recorded = read_results(&path).unwrap();
         assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[&1].result.user_id, "u1");
+        assert_eq!(recorded[&1].result.cells, vec!["ana"]);
         std::fs::write(&path, "row,user\n").unwrap();
         assert!(read_results(&path).is_err());
+    }
+
+    #[test]
+    fn changes_and_timestamps() {
+        let changes = vec![
+            FieldChange {
+                field: "mobile".into(),
+                old: String::new(),
+                new: "+44 20".into(),
+            },
+            FieldChange {
+                field: "password".into(),
+                old: "secret-old".into(),
+                new: "secret-new".into(),
+            },
+        ];
+        let cell = FieldChange::format(&changes);
+        assert_eq!(cell, "mobile: \"\" → \"+44 20\"; password set");
+        assert!(!cell.contains("secret"));
+        let back = FieldChange::parse(&cell).unwrap();
+        assert_eq!(back[0], changes[0]);
+        assert_eq!(back[1].field, "password");
+        assert_eq!(FieldChange::parse(""), Some(Vec::new()));
+        assert_eq!(FieldChange::parse("not changes"), None);
+        assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_timestamp(1_795_932_900), "2026-11-29T06:15:00Z");
     }
 }

@@ -67,8 +67,12 @@ pub enum Disposition {
     Process,
     /// The row failed validation (with `--skip-invalid`).
     Invalid(String),
-    /// An earlier run already did it (with `--resume`).
+    /// An earlier run already did it (with `--resume`), as the tenant
+    /// confirms.
     Done(Box<RowResult>),
+    /// An earlier run wrote the row's user but its result could not be
+    /// confirmed: the row is done again and keeps what that run did.
+    Redo(Box<RowResult>),
 }
 
 /// A processed row: its result so far, what the sink may want besides,
@@ -103,6 +107,11 @@ pub trait RowSink<D>: Send {
     fn contains(&self, row: u64) -> bool;
     /// How many rows have been pushed.
     fn count(&self) -> u64;
+    /// A row's user was written and its memberships are still to come:
+    /// a sink that must not fall behind the tenant records it now.
+    fn note_written(&mut self, _result: &RowResult) -> Result<(), RunError> {
+        Ok(())
+    }
 }
 
 /// The rows of a run, read on a blocking thread: calls `emit` for each row
@@ -232,6 +241,7 @@ impl<A: RowAction> Runner<'_, A> {
                             events.on(Event::Row(&result));
                             sink.push(result, detail)?;
                         } else {
+                            sink.note_written(&result)?;
                             flush(batcher.add(result, pending), &mut flushes);
                         }
                     }
@@ -303,10 +313,28 @@ async fn start<A: RowAction>(
             result.error = NOT_STARTED.to_string();
             finished(result)
         }
+        Disposition::Redo(prior) if stops.first.is_cancelled() => {
+            // Not confirmed, but not to be forgotten either.
+            let mut prior = *prior;
+            prior.error = format!(
+                "{} by an earlier run (id {}), then interrupted before it was confirmed: {NOT_STARTED}",
+                prior.outcome.as_str(),
+                prior.user_id
+            );
+            prior.outcome = Outcome::Failed;
+            finished(prior)
+        }
         Disposition::Process => {
             action
                 .process(client.with_cut(stops.first.clone()), job.input, result)
                 .await
+        }
+        Disposition::Redo(prior) => {
+            let mut done = action
+                .process(client.with_cut(stops.first.clone()), job.input, result)
+                .await;
+            done.result.carry_over(&prior);
+            done
         }
     }
 }

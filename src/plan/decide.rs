@@ -10,10 +10,9 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::catalog::{Catalog, Directory, Target};
-use crate::input::cells::MASK;
 use crate::input::{MatchBy, Mode, RowInput};
 use crate::model::{
-    CustomAttribute, Field, FieldKind, PasswordOptions, User, UserFields, UserWrite,
+    CustomAttribute, Field, FieldChange, FieldKind, PasswordOptions, User, UserFields, UserWrite,
 };
 
 /// Import options that shape decisions.
@@ -132,14 +131,6 @@ impl Action {
             Action::Refuse { .. } => PlanAction::Fail,
         }
     }
-}
-
-/// One field's change, for people to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldChange {
-    pub field: String,
-    pub old: String,
-    pub new: String,
 }
 
 /// Membership changes of one row.
@@ -458,11 +449,7 @@ fn plan_update(
     let body = (!changes.is_empty()).then(|| Box::new(merged));
     let mut all_changes = changes;
     if reset_password.is_some() {
-        all_changes.push(FieldChange {
-            field: "password".to_string(),
-            old: MASK.to_string(),
-            new: "(reset)".to_string(),
-        });
+        all_changes.push(FieldChange::password());
     }
     let action = if body.is_none()
         && reset_password.is_none()
@@ -524,12 +511,11 @@ pub fn describe(old: &UserFields, new: &UserFields) -> Vec<FieldChange> {
     Field::ALL
         .iter()
         .filter_map(|&field| {
-            let before = old.get(field).display();
-            let after = new.get(field).display();
-            (before != after).then(|| FieldChange {
+            let (before, after) = (old.get(field), new.get(field));
+            (before.display() != after.display()).then(|| FieldChange {
                 field: field.wire().to_string(),
-                old: before,
-                new: after,
+                old: before.exact(),
+                new: after.exact(),
             })
         })
         .collect()

@@ -195,6 +195,18 @@ impl Lookups {
         Ok(seen.into_iter().collect())
     }
 
+    /// Whether the tenant, as listed, has user `user_id` under `username`;
+    /// `None` when the tenant was not listed (the row must be looked up).
+    pub fn holds(&self, username: &str, user_id: &str) -> Option<bool> {
+        let index = self.index.as_ref()?;
+        Some(
+            !user_id.is_empty()
+                && index
+                    .holder(username)
+                    .is_some_and(|user| user.id == user_id),
+        )
+    }
+
     /// The user a row matches, and (when the row renames) who holds its username.
     pub async fn find(
         &self,

@@ -21,14 +21,14 @@ use crate::events::{Event, Events};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Validator, Vocabulary};
 use crate::model::{GroupWrite, Target};
-use crate::output::results::{Recorded, read_results};
+use crate::output::results::{Recorded, Resumed, RunStamp, utc_now};
 use crate::output::sanitize::neutralize;
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
 pub use first_pass::{FirstPass, masked_cells};
 pub use row::ImportAction;
-pub use sink::{Counted, PlannedRow, ShowPlan, Sink};
+pub use sink::{Counted, PlannedRow, ShowPlan, Sink, SinkSetup};
 
 /// Everything an import (or its dry run) is asked to do.
 #[derive(Debug, Clone)]
@@ -46,6 +46,10 @@ pub struct ImportOptions {
 /// What a run did, for the screen and `--summary-json`.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Summary {
+    /// This run's id, as its results lines record it.
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
     pub input: String,
     pub output: Option<String>,
     /// The tenant written to (or read, in a plan).
@@ -114,6 +118,7 @@ pub async fn run(
     show: Option<&ShowPlan<'_>>,
 ) -> Result<Ended, RunError> {
     let started = Instant::now();
+    let started_at = utc_now();
     // ---- preflight ----
     events.on(Event::Phase("reading"));
     let input = options.input.clone();
@@ -125,8 +130,8 @@ pub async fn run(
         return Ok(Ended::Refused(first));
     }
     let resumed = match &options.resume {
-        Some(path) => read_results(path)?,
-        None => BTreeMap::new(),
+        Some(path) => Resumed::read(path)?,
+        None => Resumed::default(),
     };
 
     // ---- prepare ----
@@ -155,7 +160,22 @@ pub async fn run(
         events.on(Event::Warning(&note));
     }
     let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
+    let stamp = RunStamp {
+        run_id: new_run_id(),
+        tenant: client.base_url().to_string(),
+    };
+    let other_tenants = resumed.other_tenants(&stamp.tenant);
+    if !other_tenants.is_empty() {
+        let note = format!(
+            "the resumed results were written to another tenant ({}): none of their rows is taken as done, every row is run against {}",
+            other_tenants.join(", "),
+            stamp.tenant
+        );
+        events.on(Event::Warning(&note));
+    }
     let mut summary = Summary {
+        run_id: stamp.run_id.clone(),
+        started_at,
         input: crate::input::reader::shown(&options.input.file),
         tenant: client.base_url().to_string(),
         dry_run: options.dry_run,
@@ -183,23 +203,42 @@ pub async fn run(
         }
         _ => None,
     };
+    let carried: Vec<&Recorded> = resumed.journaled.values().collect();
     let mut sink = Sink::open(
         in_place
             .as_ref()
             .map(|(beside, _)| beside.as_path())
             .or(options.output.as_deref()),
-        options.dry_run,
-        options.force || in_place.is_some(),
-        &[options.input.file.as_path()],
-        &input_header,
+        SinkSetup {
+            dry_run: options.dry_run,
+            force: options.force || in_place.is_some(),
+            inputs: &[options.input.file.as_path()],
+            input_header: &input_header,
+            stamp: stamp.clone(),
+            journal_for: options.output.as_deref(),
+            carried: &carried,
+        },
         show,
     )?;
+    let action = Arc::new(ImportAction {
+        catalog,
+        lookups,
+        policy: options.policy.clone(),
+        dry_run: options.dry_run,
+    });
     let jobs = job_source(
         options.input.clone(),
         vocabulary,
         validator,
         first.invalid.clone(),
-        resumed,
+        Confirm {
+            resumed: if other_tenants.is_empty() {
+                resumed
+            } else {
+                Resumed::default()
+            },
+            action: action.clone(),
+        },
     );
     events.on(Event::Phase(if options.dry_run {
         "planning rows"
@@ -208,12 +247,7 @@ pub async fn run(
     }));
     let runner = Runner {
         client: client.clone(),
-        action: Arc::new(ImportAction {
-            catalog,
-            lookups,
-            policy: options.policy.clone(),
-            dry_run: options.dry_run,
-        }),
+        action,
         source: jobs,
         rows: first.scan.rows,
         stops,
@@ -245,6 +279,7 @@ pub async fn run(
     }
     summary.output = options.output.as_ref().map(|p| p.display().to_string());
     summary.interrupted = outcome.interrupted;
+    summary.finished_at = utc_now();
     Ok(if outcome.interrupted {
         Ended::Interrupted(summary)
     } else {
@@ -310,6 +345,53 @@ async fn missing_groups(
     Ok(created)
 }
 
+/// A run's id: when it started and a random part, so two runs in the
+/// same second differ.
+fn new_run_id() -> String {
+    let stamp = utc_now().replace([':', '-'], "");
+    format!(
+        "{}-{:08x}",
+        stamp.trim_end_matches('Z'),
+        rand::random::<u32>()
+    )
+}
+
+/// What `--resume` brings, and what checks it against the tenant.
+struct Confirm {
+    resumed: Resumed,
+    action: Arc<ImportAction>,
+}
+
+impl Confirm {
+    /// What to do with row `row` (whose cells are now `cells`) given what
+    /// earlier runs recorded: a recorded success the tenant confirms is
+    /// done; one it cannot confirm, or a user only the journal knows of,
+    /// is done again keeping what that run did.
+    fn disposition(&self, row: u64, cells: &[String]) -> Disposition {
+        if let Some(previous) = self.resumed.done.get(&row)
+            && previous.outcome.succeeded()
+            && same_cells(&previous.result.cells, cells)
+        {
+            let result = &previous.result;
+            return match self.action.lookups.holds(&result.username, &result.user_id) {
+                Some(true) => {
+                    let mut result = result.clone();
+                    result.done_by = previous.stamp.run_id.clone();
+                    Disposition::Done(Box::new(result))
+                }
+                Some(false) => Disposition::Process,
+                None => Disposition::Redo(Box::new(result.clone())),
+            };
+        }
+        match self.resumed.journaled.get(&row) {
+            Some(journaled) if same_cells(&journaled.result.cells, cells) => {
+                Disposition::Redo(Box::new(journaled.result.clone()))
+            }
+            _ => Disposition::Process,
+        }
+    }
+}
+
 /// The rows as jobs: the input read again with the learned vocabulary,
 /// each row's disposition from the first pass and the resumed results.
 fn job_source(
@@ -317,7 +399,7 @@ fn job_source(
     vocabulary: Arc<Vocabulary>,
     validator: Validator,
     invalid: BTreeMap<u64, String>,
-    resumed: BTreeMap<u64, Recorded>,
+    confirm: Confirm,
 ) -> JobSource<crate::input::RowInput> {
     let header = validator.header().clone();
     Arc::new(move |emit| {
@@ -329,15 +411,7 @@ fn job_source(
             let disposition = if let Some(reason) = invalid.get(&record.row) {
                 Disposition::Invalid(reason.clone())
             } else {
-                match resumed.get(&record.row) {
-                    Some(previous)
-                        if previous.outcome.succeeded()
-                            && same_cells(&previous.result.cells, &cells) =>
-                    {
-                        Disposition::Done(Box::new(previous.result.clone()))
-                    }
-                    _ => Disposition::Process,
-                }
+                confirm.disposition(record.row, &cells)
             };
             let job = Job {
                 row: record.row,

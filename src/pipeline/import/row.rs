@@ -137,6 +137,7 @@ impl ImportAction {
                     client.set_password(user_id, options).await?;
                 }
                 result.outcome = Outcome::Updated;
+                result.changes = plan.changes.clone();
                 user_id.clone()
             }
             _ => return Ok(self.settle(plan, result)),

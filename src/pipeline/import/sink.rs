@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::model::{Target, TargetKind};
+use crate::model::{FieldChange, Target, TargetKind};
+use crate::output::results::{Journal, Recorded, RunStamp};
 use crate::output::sanitize::neutralize;
 use crate::output::{OrderedCsv, Outcome, RowResult};
 use crate::pipeline::batcher;
@@ -102,6 +103,13 @@ type PlanScreen<'a> = (&'a ShowPlan<'a>, BTreeMap<u64, Option<PlannedRow>>, u64)
 /// The rows' destination.
 pub struct Sink<'a> {
     file: Option<OrderedCsv>,
+    /// Users written whose lines the results file does not have yet.
+    journal: Option<Journal>,
+    /// Rows the journal holds, and whether one of them ended without
+    /// its success in the results (then the journal must stay).
+    journaled: std::collections::BTreeSet<u64>,
+    journal_needed: bool,
+    stamp: RunStamp,
     dry_run: bool,
     pushed: RowSet,
     counts: BTreeMap<Counted, u64>,
@@ -113,20 +121,41 @@ pub struct Sink<'a> {
     pub failures: Vec<(u64, String, String)>,
 }
 
+/// What the sink writes for: the run's shape and stamp.
+pub struct SinkSetup<'a> {
+    pub dry_run: bool,
+    pub force: bool,
+    /// Files that must not be written over.
+    pub inputs: &'a [&'a Path],
+    pub input_header: &'a [String],
+    pub stamp: RunStamp,
+    /// The results file the journal belongs to (none: no journal).
+    pub journal_for: Option<&'a Path>,
+    pub carried: &'a [&'a Recorded],
+}
+
 /// How many failed rows the summary names.
 pub const NAMED_FAILURES: usize = 20;
 
 impl<'a> Sink<'a> {
     /// Opens the results (or plan) file at `path`, if any. `show` prints
-    /// plans on the screen when there is no file.
+    /// plans on the screen when there is no file. A results file on disk
+    /// gets a journal beside `journal_for` (the file the results will
+    /// finally be), started with `carried`.
     pub fn open(
         path: Option<&Path>,
-        dry_run: bool,
-        force: bool,
-        inputs: &[&Path],
-        input_header: &[String],
+        target: SinkSetup<'_>,
         show: Option<&'a ShowPlan<'a>>,
     ) -> Result<Self, RunError> {
+        let SinkSetup {
+            dry_run,
+            force,
+            inputs,
+            input_header,
+            stamp,
+            journal_for,
+            carried,
+        } = target;
         let file = match path {
             None => None,
             Some(path) if dry_run => {
@@ -139,7 +168,17 @@ impl<'a> Sink<'a> {
             }
             Some(path) => Some(OrderedCsv::results(path, force, inputs, input_header)?),
         };
+        let journal = match (&file, journal_for) {
+            (Some(_), Some(results)) if !dry_run && results != Path::new("-") => {
+                Some(Journal::create(results, input_header, carried)?)
+            }
+            _ => None,
+        };
         Ok(Sink {
+            journaled: carried.iter().map(|r| r.result.row).collect(),
+            journal_needed: false,
+            journal,
+            stamp,
             show: match (&file, show) {
                 (None, Some(show)) => Some((show, BTreeMap::new(), 1)),
                 _ => None,
@@ -187,12 +226,28 @@ impl<'a> Sink<'a> {
         }
     }
 
-    /// Flushes and syncs the file; returns where it was written.
+    /// Flushes and syncs the file; returns where it was written. The
+    /// journal goes only once the file is complete.
     pub fn finish(self) -> Result<Option<PathBuf>, RunError> {
-        match self.file {
-            Some(file) => Ok(Some(file.finish()?)),
-            None => Ok(None),
+        let written = match self.file {
+            Some(file) => Some(file.finish()?),
+            None => None,
+        };
+        if let Some(journal) = self.journal
+            && !self.journal_needed
+        {
+            journal.close()?;
         }
+        Ok(written)
+    }
+
+    /// Records a written user in the journal (when its line must wait).
+    fn journal(&mut self, result: &RowResult) -> Result<(), RunError> {
+        if let Some(journal) = &mut self.journal {
+            journal.note(result, &self.stamp)?;
+            self.journaled.insert(result.row);
+        }
+        Ok(())
     }
 
     fn show_in_order(&mut self, row: u64, planned: Option<PlannedRow>) {
@@ -231,7 +286,18 @@ impl RowSink<RowPlan> for Sink<'_> {
                 plan_record(&result, plan.as_ref(), action),
             )
         } else {
-            (Counted::Outcome(result.outcome), result.record())
+            let waits = self
+                .file
+                .as_ref()
+                .is_some_and(|f| f.next_row() != result.row);
+            if waits && matches!(result.outcome, Outcome::Created | Outcome::Updated) {
+                self.journal(&result)?;
+            }
+            if !result.outcome.succeeded() && self.journaled.contains(&result.row) {
+                // Its user was written: only the journal says how.
+                self.journal_needed = true;
+            }
+            (Counted::Outcome(result.outcome), result.record(&self.stamp))
         };
         if !counted.is_clean() && self.failures.len() < NAMED_FAILURES {
             let reason = if result.error.is_empty() {
@@ -255,6 +321,10 @@ impl RowSink<RowPlan> for Sink<'_> {
 
     fn count(&self) -> u64 {
         self.pushed.len()
+    }
+
+    fn note_written(&mut self, result: &RowResult) -> Result<(), RunError> {
+        self.journal(result)
     }
 }
 
@@ -298,7 +368,7 @@ fn details(result: &RowResult, plan: Option<&RowPlan>) -> Vec<String> {
         lines.extend(
             plan.changes
                 .iter()
-                .map(|c| format!("{}: '{}' → '{}'", c.field, c.old, c.new)),
+                .map(|c| FieldChange::format(std::slice::from_ref(c))),
         );
         for (what, delta) in [
             ("groups", &plan.groups),
@@ -325,13 +395,8 @@ fn plan_record(result: &RowResult, plan: Option<&RowPlan>, action: PlanAction) -
     ];
     match plan {
         Some(plan) => {
-            let changes: Vec<String> = plan
-                .changes
-                .iter()
-                .map(|c| format!("{}: '{}' → '{}'", c.field, c.old, c.new))
-                .collect();
             record.extend([
-                changes.join("; "),
+                FieldChange::format(&plan.changes),
                 names(&plan.groups.add),
                 names(&plan.groups.remove),
                 names(&plan.applications.add),
@@ -355,7 +420,7 @@ fn plan_record(result: &RowResult, plan: Option<&RowPlan>, action: PlanAction) -
 mod tests {
     use super::*;
     use crate::plan::Refusal;
-    use crate::plan::decide::{FieldChange, MembershipDelta};
+    use crate::plan::decide::MembershipDelta;
 
     fn plan(action: Action) -> RowPlan {
         RowPlan {
@@ -394,11 +459,11 @@ mod tests {
         let record = plan_record(&result, Some(&update), PlanAction::Update);
         assert_eq!(record.len(), PLAN_COLUMNS.len() + 1);
         assert_eq!(record[2], "update");
-        assert_eq!(record[4], "department: 'Sales' → '=Ops'");
+        assert_eq!(record[4], "department: \"Sales\" → \"=Ops\"");
         assert_eq!(record[5], "Sales");
         assert_eq!(record[9], "a note");
         let lines = details(&result, Some(&update));
-        assert_eq!(lines[0], "department: 'Sales' → '=Ops'");
+        assert_eq!(lines[0], "department: \"Sales\" → \"=Ops\"");
         assert_eq!(lines[1], "groups + Sales");
     }
 

@@ -6,7 +6,7 @@ use tokio::process::Command;
 
 use super::faults::batch;
 use super::rows::write_input;
-use crate::support::{KEY, config, read_csv, start};
+use crate::support::{KEY, against, config, read_csv, start};
 
 /// The tenant's users as comparable facts: username → (fields, group names, application names).
 fn facts(tenant: &Tenant) -> Vec<(String, String, Vec<String>, Vec<String>)> {
@@ -130,6 +130,13 @@ async fn a_run_killed_with_sigkill_resumes_to_the_same_tenant_as_a_clean_run() {
         "killed before every user was created"
     );
 
+    let journal = dir.path().join("crashed.csv.journal");
+    let journaled = read_csv(&journal);
+    assert!(
+        journaled.iter().any(|l| l["outcome"] == "created"),
+        "users written before the kill are journaled at once"
+    );
+
     resume(&crashed, &results_text, &input_text).await;
     let resumed = read_csv(&results);
     assert_eq!(resumed.len(), 122, "the resumed results cover every row");
@@ -139,6 +146,179 @@ async fn a_run_killed_with_sigkill_resumes_to_the_same_tenant_as_a_clean_run() {
             .all(|l| ["created", "updated", "unchanged"].contains(&l["outcome"].as_str()))
     );
     assert_eq!(facts(&crashed.tenant()), facts(&clean.tenant()));
+    // A user the killed run created is still `created`, not `unchanged`:
+    // only rows whose create was on the wire at the kill can be unknown.
+    let clean_lines = read_csv(std::path::Path::new(&clean_results));
+    let differing = clean_lines
+        .iter()
+        .zip(&resumed)
+        .filter(|(a, b)| a["outcome"] != b["outcome"])
+        .count();
+    assert!(differing <= 4, "{differing} rows lost their outcome");
+    assert!(
+        !journal.exists(),
+        "the journal goes with a complete results file"
+    );
+}
+
+/// Imports `input` into `sandbox` with results at `results`.
+async fn import_into(sandbox: &sebulk::sandbox::SandboxHandle, results: &str, input: &str) {
+    let done = against(
+        sandbox,
+        &["import", "--auto-password", "--results", results, input],
+    )
+    .await;
+    assert!(done.is_ok(), "{done:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_confirms_recorded_successes_against_the_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_input(dir.path(), "batch.csv", &batch());
+    let input_text = input.display().to_string();
+    let sandbox = start(config()).await;
+    let first = dir.path().join("first.csv").display().to_string();
+    import_into(&sandbox, &first, &input_text).await;
+
+    // Someone deletes two of the new users: their recorded `created` no longer holds.
+    let client = crate::support::client(&sandbox);
+    for name in ["hire005", "hire077"] {
+        let id = sandbox.tenant().user_by_username(name).unwrap().id.clone();
+        client.delete_user(&id).await.unwrap();
+    }
+    let writes_before = sandbox.counters().writes;
+    let second = dir.path().join("second.csv").display().to_string();
+    let done = against(
+        &sandbox,
+        &[
+            "import",
+            "--auto-password",
+            "--resume",
+            &first,
+            "--results",
+            &second,
+            &input_text,
+        ],
+    )
+    .await;
+    assert!(done.is_ok(), "{done:?}");
+    super::faults::assert_batch_applied(&sandbox.tenant());
+    let lines = read_csv(std::path::Path::new(&second));
+    let first_lines = read_csv(std::path::Path::new(&first));
+    let redone: Vec<&str> = lines
+        .iter()
+        .zip(&first_lines)
+        .filter(|(now, before)| now["run_id"] != before["run_id"])
+        .map(|(now, _)| now["username"].as_str())
+        .collect();
+    assert_eq!(
+        redone,
+        ["hire005", "hire077"],
+        "only rows that no longer hold are run again"
+    );
+    for name in ["hire005", "hire077"] {
+        let line = lines.iter().find(|l| l["username"] == name).unwrap();
+        assert_eq!(line["outcome"], "created");
+        assert_eq!(
+            line["user_id"],
+            sandbox.tenant().user_by_username(name).unwrap().id
+        );
+    }
+    // Two creates and their memberships (two groups and an application each, coalesced).
+    assert!(sandbox.counters().writes - writes_before <= 2 * 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_with_another_tenants_results_copies_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_input(dir.path(), "batch.csv", &batch());
+    let input_text = input.display().to_string();
+    let first_tenant = start(config()).await;
+    let first = dir.path().join("first.csv").display().to_string();
+    import_into(&first_tenant, &first, &input_text).await;
+    assert!(
+        read_csv(std::path::Path::new(&first))
+            .iter()
+            .all(|l| l["tenant"] == first_tenant.base_url().as_str())
+    );
+
+    let other = start(config()).await;
+    let second = dir.path().join("second.csv").display().to_string();
+    let done = against(
+        &other,
+        &[
+            "import",
+            "--auto-password",
+            "--resume",
+            &first,
+            "--results",
+            &second,
+            &input_text,
+        ],
+    )
+    .await;
+    assert!(done.is_ok(), "{done:?}");
+    super::faults::assert_batch_applied(&other.tenant());
+    let lines = read_csv(std::path::Path::new(&second));
+    let created = lines.iter().filter(|l| l["outcome"] == "created").count();
+    assert_eq!(
+        created, 120,
+        "every hire is really created in the other tenant"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["tenant"] == other.base_url().as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_of_a_small_file_looks_each_recorded_user_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = batch()[..3].to_vec();
+    let input = write_input(dir.path(), "three.csv", &rows);
+    let input_text = input.display().to_string();
+    let sandbox = start(config()).await;
+    let first = dir.path().join("first.csv").display().to_string();
+    import_into(&sandbox, &first, &input_text).await;
+    let old_id = sandbox
+        .tenant()
+        .user_by_username("hire001")
+        .unwrap()
+        .id
+        .clone();
+    crate::support::client(&sandbox)
+        .delete_user(&old_id)
+        .await
+        .unwrap();
+
+    let second = dir.path().join("second.csv").display().to_string();
+    let done = against(
+        &sandbox,
+        &[
+            "import",
+            "--auto-password",
+            "--resume",
+            &first,
+            "--results",
+            &second,
+            &input_text,
+        ],
+    )
+    .await;
+    assert!(done.is_ok(), "{done:?}");
+    let lines = read_csv(std::path::Path::new(&second));
+    let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
+    assert_eq!(
+        outcomes, ["created"; 3],
+        "confirmed rows keep the outcome the first run had"
+    );
+    let recreated = &lines[1];
+    assert_ne!(
+        recreated["user_id"], old_id,
+        "the deleted user was created again"
+    );
+    assert_eq!(sandbox.tenant().users().count(), 8 + 3);
 }
 
 #[cfg(unix)]
@@ -245,4 +425,9 @@ async fn a_second_interrupt_aborts_at_once_and_resume_settles_the_rest() {
 
     resume(&sandbox, &results_text, &input_text).await;
     super::faults::assert_batch_applied(&sandbox.tenant());
+    // Users created before the abort are still reported as created; only
+    // creates cut on the wire (at most one per connection) are unknown.
+    let lines = read_csv(&results);
+    let created = lines.iter().filter(|l| l["outcome"] == "created").count();
+    assert!(created >= 116, "only {created} of 120 hires say created");
 }

@@ -73,6 +73,36 @@ async fn an_import_creates_updates_and_reports_every_row() {
     );
     let text = std::fs::read_to_string(&results).unwrap();
     assert!(!text.contains("Secret-pass-1"));
+    // Each line is an audit record: exact old and new values, run, tenant, time.
+    let old_department = before.fields.department.clone().unwrap_or_default();
+    let old_mobile = before.fields.mobile.clone().unwrap_or_default();
+    let mut expected = format!(
+        "department: {} → \"Platform\"",
+        serde_json::to_string(&old_department).unwrap()
+    );
+    if !old_mobile.is_empty() {
+        expected += &format!(
+            "; mobile: {} → \"\"",
+            serde_json::to_string(&old_mobile).unwrap()
+        );
+    }
+    assert_eq!(lines[1]["changes"], expected);
+    assert_eq!(
+        lines[0]["changes"], "",
+        "a created user has no field changes"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["tenant"] == sandbox.base_url().as_str())
+    );
+    let run_id = &lines[0]["run_id"];
+    assert!(!run_id.is_empty() && lines.iter().all(|l| &l["run_id"] == run_id));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["finished_at"].len() == 20 && l["finished_at"].ends_with('Z'))
+    );
 
     let tenant = sandbox.tenant();
     let jonas = tenant.users().find(|u| u.id == before.id).unwrap();
@@ -268,7 +298,7 @@ async fn plan_shows_changes_and_writes_nothing() {
     let lines = read_csv(&plan);
     assert_eq!(lines[0]["action"], "update");
     assert!(
-        lines[0]["changes"].contains("department: 'Engineering' → 'Platform'"),
+        lines[0]["changes"].contains("department: \"Engineering\" → \"Platform\""),
         "{}",
         lines[0]["changes"]
     );
