@@ -23,8 +23,15 @@ pub struct SandboxJob {
 /// directory is dropped (when the sandbox stops). Nothing is followed or
 /// overwritten: the directory's name is unpredictable and the file new.
 fn write_key_file(key: &SecretString) -> Result<(tempfile::TempDir, PathBuf), CommandError> {
-    let dir = tempfile::Builder::new()
-        .prefix("sebulk-sandbox-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("sebulk-sandbox-");
+    #[cfg(unix)]
+    {
+        // Not left to the umask: others must not even list it.
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    let dir = builder
         .tempdir()
         .map_err(|e| CommandError::io("cannot create a private directory for the key", e))?;
     let path = dir.path().join("api.key");
@@ -96,4 +103,32 @@ pub async fn run(job: SandboxJob, ui: &Ui) -> Result<Completion, CommandError> {
         counters.requests, counters.writes, counters.throttled, counters.failed, counters.dropped
     ));
     Ok(Completion::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_made_up_key_is_private_and_new() {
+        let key = SecretString::from("k-123");
+        let (dir, path) = write_key_file(&key).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "k-123\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &std::path::Path| {
+                std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
+            };
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(mode(dir.path()), 0o700);
+        }
+        // Two sandboxes never share (or predict) a key file.
+        let (other, other_path) = write_key_file(&key).unwrap();
+        assert_ne!(dir.path(), other.path());
+        let gone = dir.path().to_path_buf();
+        drop(dir);
+        assert!(!gone.exists(), "the key goes with the sandbox");
+        assert!(other_path.exists());
+    }
 }

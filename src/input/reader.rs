@@ -508,9 +508,18 @@ fn runaway<R: Read>(
         }
         ahead.is_none() && quotes.load(Ordering::Relaxed) % 2 == 1
     };
-    (spans > MAX_RECORD_LINES || longest > MAX_CELL_BYTES || unclosed_at_end).then(|| {
-        "a quote opened on this line is never closed, so the rows after it would be read as one cell; fix the stray \" (this stops the file even with --skip-invalid)".to_string()
-    })
+    const STOPS: &str = "this stops the file even with --skip-invalid";
+    if spans > MAX_RECORD_LINES || unclosed_at_end || (multi_line && longest > MAX_CELL_BYTES) {
+        Some(format!(
+            "a quote opened on this line is never closed, so the rows after it would be read as one cell; fix the stray \" ({STOPS})"
+        ))
+    } else if longest > MAX_CELL_BYTES {
+        Some(format!(
+            "a cell of {longest} bytes, far longer than any field allows: the file is damaged or is not an HR export ({STOPS})"
+        ))
+    } else {
+        None
+    }
 }
 
 fn malformed(path: &str, err: &csv::Error) -> InputError {

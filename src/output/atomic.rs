@@ -1,7 +1,9 @@
 //! Files that appear whole or not at all: written to a private temporary
 //! file in the destination folder and renamed into place only when
 //! complete. A failed or interrupted write leaves the previous file as it
-//! was and no temporary file behind.
+//! was and no temporary file behind; one killed outright (SIGKILL, power
+//! loss) leaves `.NAME.PID.XXXXXX.partial`, which the next write of the
+//! same file removes once process PID is gone.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -62,10 +64,11 @@ impl AtomicOutput {
             .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
         // NamedTempFile is created 0600 on Unix.
         let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
+            .prefix(&format!(".{name}.{}.", std::process::id()))
+            .suffix(PARTIAL)
             .tempfile_in(dir)
             .map_err(|e| OutputError::io(path, e))?;
+        remove_stale_partials(dir, &name, temp.path());
         Ok(AtomicOutput {
             destination: Destination::File {
                 temp: BufWriter::with_capacity(256 * 1024, temp),
@@ -136,6 +139,80 @@ impl Write for AtomicOutput {
     }
 }
 
+const PARTIAL: &str = ".partial";
+
+/// How old a partial file of unknown owner must be to count as stale.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes `.NAME.PID.XXXXXX.partial` files in `dir` left by sebulk runs
+/// that are gone: regular files only, owned by whoever owns `ours` (the
+/// temporary file just made), whose process no longer runs (or, where
+/// that cannot be known, a day old). Best effort: what cannot be removed
+/// stays.
+fn remove_stale_partials(dir: &Path, name: &str, ours: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let Ok(own) = std::fs::symlink_metadata(ours) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(middle) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.strip_suffix(PARTIAL))
+        else {
+            continue;
+        };
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if path == ours || !meta.is_file() || !same_owner(&meta, &own) {
+            continue;
+        }
+        let pid = middle
+            .split_once('.')
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        let stale = match pid.map(process_gone) {
+            Some(Some(gone)) => gone,
+            // No pid in the name (older versions) or no way to ask: by age.
+            _ => meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age >= STALE_AFTER),
+        };
+        if stale && std::fs::remove_file(&path).is_ok() {
+            tracing::info!("removed {}, left by an interrupted run", path.display());
+        }
+    }
+}
+
+#[cfg(unix)]
+fn same_owner(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.uid() == b.uid()
+}
+
+#[cfg(not(unix))]
+fn same_owner(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// Whether process `pid` has ended; `None` where that cannot be told.
+fn process_gone(pid: u32) -> Option<bool> {
+    if pid == std::process::id() {
+        return Some(false);
+    }
+    let proc = Path::new("/proc");
+    proc.join("self")
+        .exists()
+        .then(|| !proc.join(pid.to_string()).exists())
+}
+
 /// A scratch file for spooling records that will not fit in memory; it
 /// disappears when dropped.
 pub fn spool() -> std::io::Result<File> {
@@ -183,5 +260,34 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[test]
+    fn partial_files_of_runs_that_are_gone_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.csv");
+        // A pid that cannot be running (beyond the kernel's maximum).
+        let dead = dir.path().join(".users.csv.4999999.AbCdEf.partial");
+        let alive = dir
+            .path()
+            .join(format!(".users.csv.{}.XyZ123.partial", std::process::id()));
+        let unknown_fresh = dir.path().join(".users.csv.QwErTy.partial");
+        let other_file = dir.path().join(".other.csv.4999999.AbCdEf.partial");
+        for file in [&dead, &alive, &unknown_fresh, &other_file] {
+            std::fs::write(file, "half").unwrap();
+        }
+        let mut output = AtomicOutput::create(&path, false, &[]).unwrap();
+        output.write_all(b"new").unwrap();
+        output.commit().unwrap();
+        assert!(
+            !dead.exists() || !Path::new("/proc/self").exists(),
+            "a dead run's file goes"
+        );
+        assert!(alive.exists(), "a running process's file stays");
+        assert!(
+            unknown_fresh.exists(),
+            "a fresh file of unknown owner stays"
+        );
+        assert!(other_file.exists(), "another output's file stays");
     }
 }

@@ -10,6 +10,7 @@ use tokio::process::Command;
 use crate::support::{KEY, config, start};
 
 mod conventions;
+mod hostile;
 
 fn sebulk() -> Command {
     crate::support::process()

@@ -199,15 +199,14 @@ async fn groups_applications_and_memberships() {
     assert_eq!(pairs.len(), expected);
 }
 
+/// Starts a slow export over an existing `users.csv` in `dir`, sends it
+/// `signal` once it is under way, and returns its exit code.
 #[cfg(unix)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_interrupted_export_leaves_the_old_file_and_no_temporary() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut slow = seeded(dir.path(), 300);
+async fn interrupt_export(dir: &std::path::Path, signal: &str) -> Option<i32> {
+    let mut slow = seeded(dir, 300);
     slow.faults.latency = Duration::from_millis(100);
     let sandbox = start(slow).await;
-    let out = dir.path().join("users.csv");
-    std::fs::write(&out, "yesterday's export\n").unwrap();
+    let out = dir.join("users.csv");
     let mut child = crate::support::process()
         .env("SEBULK_API_KEY", crate::support::KEY)
         .args([
@@ -231,25 +230,70 @@ async fn an_interrupted_export_leaves_the_old_file_and_no_temporary() {
     }
     let pid = child.id().unwrap().to_string();
     tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
+        .args([&format!("-{signal}"), &pid])
         .status()
         .await
         .unwrap();
-    let status = child.wait().await.unwrap();
-    assert_eq!(status.code(), Some(130));
-    assert_eq!(
-        std::fs::read_to_string(&out).unwrap(),
-        "yesterday's export\n"
-    );
-    let mut entries: Vec<String> = std::fs::read_dir(dir.path())
+    child.wait().await.unwrap().code()
+}
+
+#[cfg(unix)]
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut entries: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     entries.sort();
+    entries
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_export_leaves_the_old_file_and_no_temporary() {
+    for signal in ["TERM", "INT", "HUP"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("users.csv");
+        std::fs::write(&out, "yesterday's export\n").unwrap();
+        assert_eq!(
+            interrupt_export(dir.path(), signal).await,
+            Some(130),
+            "SIG{signal}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "yesterday's export\n"
+        );
+        assert_eq!(
+            entries(dir.path()),
+            vec!["seed.json", "users.csv"],
+            "no partial file left behind after SIG{signal}"
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_exports_partial_file_is_removed_by_the_next_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("users.csv");
+    std::fs::write(&out, "yesterday's export\n").unwrap();
+    assert_eq!(interrupt_export(dir.path(), "KILL").await, None);
+    let left: Vec<String> = entries(dir.path())
+        .into_iter()
+        .filter(|e| e.ends_with(".partial"))
+        .collect();
     assert_eq!(
-        entries,
+        left.len(),
+        1,
+        "SIGKILL cannot be cleaned up after: {left:?}"
+    );
+
+    let sandbox = start(seeded(dir.path(), 30)).await;
+    export(&sandbox, &["users", "--force", "-o", out.to_str().unwrap()]).await;
+    assert_eq!(
+        entries(dir.path()),
         vec!["seed.json", "users.csv"],
-        "no partial file left behind"
+        "the next export into the folder removes the dead run's file"
     );
 }
 
