@@ -22,6 +22,9 @@ pub(crate) mod commands;
 pub(crate) mod diff;
 pub(crate) mod events;
 pub(crate) mod export;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod input;
 pub mod limiter;
 pub mod model;

@@ -62,10 +62,17 @@ pub struct CellProblem {
 /// would run as formulas (see `output::sanitize`), so its results and
 /// exports can be fed back in unchanged.
 pub fn unneutralize(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
-        _ => cell,
-    }
+    if is_marked(cell) { &cell[1..] } else { cell }
+}
+
+/// The first characters that make a spreadsheet run a cell.
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether `cell` carries the apostrophe sebulk adds: one or more `'`, then
+/// a formula start. (A value that itself begins so gets one more, so every
+/// value survives the way out and back.)
+pub fn is_marked(cell: &str) -> bool {
+    cell.starts_with('\'') && cell.trim_start_matches('\'').starts_with(FORMULA_STARTS)
 }
 
 /// How much of a value problem messages and reports repeat.

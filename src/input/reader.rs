@@ -304,6 +304,15 @@ impl CsvSource {
                 source,
             })?)
         };
+        Self::from_reader(raw, shown, options)
+    }
+
+    /// Reads delimited text from `raw`, called `shown` in messages.
+    pub fn from_reader(
+        raw: Box<dyn Read + Send>,
+        shown: String,
+        options: &ReadOptions,
+    ) -> Result<Self, InputError> {
         let (prefix, raw) = read_prefix(raw).map_err(|source| InputError::Open {
             path: shown.clone(),
             source,

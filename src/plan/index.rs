@@ -172,7 +172,7 @@ impl TenantIndex {
 /// A user in few bytes: the id, then each field present as its position
 /// in [`Field::ALL`] and its value (lengths as varints), then any fields
 /// beyond the reference as JSON. About half the size of the JSON.
-mod codec {
+pub(crate) mod codec {
     use serde_json::{Map, Value};
 
     use crate::model::{CustomAttribute, Field, FieldValue, User};

@@ -8,3 +8,4 @@ mod api;
 mod cli;
 mod export;
 mod import;
+mod properties;

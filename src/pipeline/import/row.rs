@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 
 use crate::api::{ApiError, Client, Tally};
 use crate::input::RowInput;
-use crate::model::TargetKind;
+use crate::model::{TargetKind, UserFields};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::batcher::Pending;
 use crate::pipeline::runner::{Finished, RowAction};
+use crate::plan::decide::describe;
 use crate::plan::lookup::{Found, Lookups};
 use crate::plan::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};
 
@@ -119,6 +120,8 @@ impl ImportAction {
             Action::Create(body) => {
                 let created = client.create_user(body).await?;
                 result.outcome = Outcome::Created;
+                // What it was created with: undo tells a later change by this.
+                result.changes = describe(&UserFields::default(), &body.fields);
                 result.user_id = created.user.id.clone();
                 created.user.id
             }

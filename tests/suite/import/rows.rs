@@ -87,10 +87,14 @@ async fn an_import_creates_updates_and_reports_every_row() {
         );
     }
     assert_eq!(lines[1]["changes"], expected);
-    assert_eq!(
-        lines[0]["changes"], "",
-        "a created user has no field changes"
+    assert!(
+        lines[0]["changes"].starts_with(
+            "username: \"\" → \"nia.okoro\"; email: \"\" → \"nia.okoro@northwind.example\""
+        ),
+        "a created user records what it was created with: {}",
+        lines[0]["changes"]
     );
+    assert!(!lines[0]["changes"].contains("Secret-pass-1"));
     assert!(
         lines
             .iter()
