@@ -18,18 +18,19 @@ use crate::sandbox::UnknownFields;
 use crate::sandbox::validate::user_body;
 
 /// Bytes → decoded records → mapped header → validated rows: any row
-/// validation accepts becomes a create body the strict sandbox accepts.
+/// `--strict` validation accepts becomes a create body the strict sandbox
+/// accepts.
 pub fn input_rows(bytes: &[u8]) {
     let raw = Box::new(Cursor::new(bytes.to_vec()));
     let Ok(mut source) = CsvSource::from_reader(raw, "fuzz.csv".into(), &ReadOptions::default())
     else {
         return;
     };
-    let (header, issues) = map_header(source.header(), &[]);
+    let (header, issues) = map_header(source.header(), &Default::default());
     if issues.iter().any(|i| i.is_error) {
         return;
     }
-    let mut validator = Validator::new(header, Rules::default(), Arc::new(Vocabulary::default()));
+    let mut validator = Validator::new(header, Rules::default(), strict_vocabulary());
     while let Some(record) = source.next_record() {
         let Ok(record) = record else {
             // A file-level error stops the file: nothing after it is read.
@@ -42,6 +43,22 @@ pub fn input_rows(bytes: &[u8]) {
             }
         }
     }
+}
+
+/// The vocabulary of `--strict`, built once: guessed rules (lengths, user
+/// types) are errors, as the strict sandbox enforces them. Without
+/// `--strict` they are warnings by design, and a row over a guessed
+/// limit is left for the tenant to judge.
+fn strict_vocabulary() -> Arc<Vocabulary> {
+    static STRICT: std::sync::OnceLock<Arc<Vocabulary>> = std::sync::OnceLock::new();
+    STRICT
+        .get_or_init(|| {
+            Arc::new(Vocabulary {
+                strict: true,
+                ..Vocabulary::default()
+            })
+        })
+        .clone()
 }
 
 /// The body a create of `row` would send, checked by the strict sandbox.
@@ -183,9 +200,8 @@ mod tests {
         let raw = Box::new(Cursor::new(bytes));
         let mut source =
             CsvSource::from_reader(raw, "t.csv".into(), &ReadOptions::default()).unwrap();
-        let (header, _) = map_header(source.header(), &[]);
-        let mut validator =
-            Validator::new(header, Rules::default(), Arc::new(Vocabulary::default()));
+        let (header, _) = map_header(source.header(), &Default::default());
+        let mut validator = Validator::new(header, Rules::default(), strict_vocabulary());
         let record = source.next_record().unwrap().unwrap();
         let (row, problems) = validator.check(&record);
         assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::api::SortOrder;
 use crate::diff::DiffKey;
 use crate::export::{Entity, Format};
-use crate::input::{MatchBy, Mode};
+use crate::input::{MatchBy, Mode, UsernameFrom};
 use crate::model::AuthScheme;
 use crate::sandbox::{ListShape, UnknownFields};
 
@@ -361,6 +361,14 @@ pub struct InputArgs {
     /// Columns to ignore without a warning (repeatable, or comma-separated)
     #[arg(long = "ignore-column", value_name = "NAME")]
     pub ignore_columns: Vec<String>,
+
+    /// Drop every column that is not a user field, without a warning
+    #[arg(long)]
+    pub ignore_unknown_columns: bool,
+
+    /// Rows without a username take one from their email: the whole address or the part before @
+    #[arg(long, value_enum, value_name = "FROM")]
+    pub username_from: Option<UsernameFrom>,
 
     /// The file's encoding when it is not UTF-8 (e.g. windows-1252)
     #[arg(long)]

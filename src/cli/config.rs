@@ -298,10 +298,15 @@ pub fn input_spec(
             delimiter: input.delimiter,
             sheet: input.sheet.clone(),
         },
-        ignore_columns,
+        header: crate::input::columns::HeaderRules {
+            ignored: ignore_columns,
+            ignore_unknown: input.ignore_unknown_columns,
+            strict: vocabulary.strict,
+        },
         rules: Rules {
             mode: input.mode,
             match_by: input.match_by,
+            username_from: input.username_from,
             auto_password: passwords.auto_password,
             send_email: passwords.send_email,
         },

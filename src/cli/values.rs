@@ -7,7 +7,7 @@ use clap::builder::PossibleValue;
 use crate::api::SortOrder;
 use crate::diff::DiffKey;
 use crate::export::{Entity, Format};
-use crate::input::{MatchBy, Mode};
+use crate::input::{MatchBy, Mode, UsernameFrom};
 use crate::model::AuthScheme;
 use crate::sandbox::{ListShape, UnknownFields};
 
@@ -45,6 +45,11 @@ value_enum!(MatchBy {
     Username => "username" "the username",
     Email => "email" "the email address",
     EmployeeNumber => "employeeNumber" ["employee-number"] "the employee number",
+});
+
+value_enum!(UsernameFrom {
+    Email => "email" "the whole email address",
+    LocalPart => "local-part" "the email address before the @",
 });
 
 value_enum!(Mode {

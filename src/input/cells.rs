@@ -291,8 +291,16 @@ fn normalize_text(
     if let Some(problem) = rules::length_problem(field.wire(), &value) {
         found.push((problem, guessed));
     }
-    if value.chars().any(char::is_control) {
+    if rules::has_control(&value) {
         found.push(("contains control characters".to_string(), Severity::Error));
+    } else if value.contains('\n') && matches!(field, Field::Username | Field::Email) {
+        found.push(("must not hold a line break".to_string(), Severity::Error));
+    } else if value.contains('\n') && rules::is_single_line(field.wire()) {
+        found.push((
+            "holds a line break (kept as it is; fields like this are normally one line)"
+                .to_string(),
+            Severity::Warning,
+        ));
     }
     if field == Field::Email
         && let Some(problem) = rules::email_problem(&value)
@@ -309,7 +317,7 @@ mod tests {
 
     fn parse(headers: &[&str], cells: &[&str]) -> (RowInput, Vec<CellProblem>) {
         let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
-        let (header, _) = map_header(&names, &[]);
+        let (header, _) = map_header(&names, &Default::default());
         let cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
         parse_row(&header, &cells, &Vocabulary::default())
     }
@@ -416,7 +424,7 @@ mod tests {
         cells: &[&str],
     ) -> (RowInput, Vec<CellProblem>) {
         let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
-        let (header, _) = map_header(&names, &[]);
+        let (header, _) = map_header(&names, &Default::default());
         let cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
         parse_row(&header, &cells, vocabulary)
     }

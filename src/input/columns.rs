@@ -2,8 +2,11 @@
 //!
 //! Header names match ignoring case, spaces, underscores, hyphens and dots,
 //! so `First Name`, `first_name` and `FIRSTNAME` are all `firstName`.
-//! Nothing is dropped silently: a near miss of a field name is an error
-//! with a suggestion, any other extra column a warning.
+//! so are common HR and directory wordings (`Surname`, `Mail`, `Employee
+//! ID`) and notes such as `[Required]`. Nothing is dropped silently, and
+//! nothing unrelated is fatal: a likely misspelling of a field is a
+//! warning with a suggestion (an error with `--strict`), any other extra
+//! column a warning.
 
 use std::collections::HashMap;
 
@@ -102,14 +105,145 @@ pub struct HeaderIssue {
 }
 
 /// A header name as it is matched: no case, spaces, underscores,
-/// hyphens or dots.
+/// hyphens or dots, and no bracketed note (`First Name [Required]`,
+/// `Mobile (optional)`) or trailing `*`.
 pub fn normalize(name: &str) -> String {
-    name.trim()
-        .chars()
+    let mut text = name.trim();
+    loop {
+        let before = text;
+        text = text.trim_end_matches('*').trim_end();
+        for (open, close) in [('[', ']'), ('(', ')')] {
+            if text.ends_with(close)
+                && let Some(start) = text.rfind(open)
+                && start > 0
+            {
+                text = text[..start].trim_end();
+            }
+        }
+        if text == before {
+            break;
+        }
+    }
+    text.chars()
         .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
         .flat_map(char::to_lowercase)
         .collect()
 }
+
+/// Common HR and directory wording for our fields, beyond their own
+/// names (matched after [`normalize`]).
+const SYNONYMS: &[(&str, &[&str])] = &[
+    (
+        "username",
+        &[
+            "login",
+            "loginname",
+            "logonname",
+            "signinname",
+            "accountname",
+            "userlogin",
+        ],
+    ),
+    (
+        "email",
+        &[
+            "mail",
+            "emailaddress",
+            "workemail",
+            "workemailaddress",
+            "businessemail",
+            "primaryemail",
+            "emailid",
+        ],
+    ),
+    (
+        "firstName",
+        &["givenname", "forename", "first", "fname", "legalfirstname"],
+    ),
+    ("middleName", &["middle", "middlenames", "middleinitial"]),
+    (
+        "lastName",
+        &["surname", "familyname", "last", "lname", "legallastname"],
+    ),
+    (
+        "mobile",
+        &[
+            "mobilephone",
+            "mobilenumber",
+            "mobileno",
+            "mobilephonenumber",
+            "cell",
+            "cellphone",
+            "cellnumber",
+        ],
+    ),
+    (
+        "phone",
+        &[
+            "telephone",
+            "telephonenumber",
+            "phonenumber",
+            "workphone",
+            "officephone",
+            "businessphone",
+        ],
+    ),
+    ("fax", &["faxnumber", "facsimile"]),
+    (
+        "employeeNumber",
+        &[
+            "employeeid",
+            "employee#",
+            "employeeno",
+            "employeenum",
+            "empid",
+            "emp#",
+            "empno",
+            "staffid",
+            "staffnumber",
+            "personnelnumber",
+            "workerid",
+        ],
+    ),
+    (
+        "jobTitle",
+        &[
+            "title",
+            "position",
+            "positiontitle",
+            "designation",
+            "businesstitle",
+        ],
+    ),
+    ("department", &["dept", "departmentname"]),
+    (
+        "country",
+        &[
+            "countrycode",
+            "countryorregion",
+            "countryregion",
+            "nation",
+            "usagelocation",
+        ],
+    ),
+    ("state", &["stateorprovince", "province", "stateprovince"]),
+    ("city", &["town", "locality"]),
+    (
+        "postalCode",
+        &["zip", "zipcode", "postcode", "ziporpostalcode"],
+    ),
+    (
+        "streetAddress",
+        &["street", "address", "addressline1", "streetaddress1"],
+    ),
+    ("poBox", &["postofficebox"]),
+    (
+        "employmentType",
+        &["employeetype", "workertype", "contracttype"],
+    ),
+    ("isEnabled", &["enabled", "accountenabled"]),
+    ("isLocked", &["locked"]),
+];
 
 /// Every name a column may carry, normalized, with what it maps to.
 fn known_columns() -> HashMap<String, Column> {
@@ -136,18 +270,31 @@ fn known_columns() -> HashMap<String, Column> {
     for (name, column) in special {
         known.insert(normalize(name), column);
     }
+    for (wire, synonyms) in SYNONYMS {
+        if let Some(column) = known.get(&normalize(wire)).cloned() {
+            for synonym in *synonyms {
+                known
+                    .entry(normalize(synonym))
+                    .or_insert_with(|| column.clone());
+            }
+        }
+    }
     known
 }
 
-/// The field a mistyped column name most likely meant.
+/// The field a mistyped column name most likely meant: one edit away
+/// (two for long names), and never a different word that merely looks
+/// alike (`Status` is not `state`).
 fn suggestion(normalized: &str, known: &HashMap<String, Column>) -> Option<String> {
-    let limit = if normalized.chars().count() >= 6 {
-        2
-    } else {
-        1
+    let length = normalized.chars().count();
+    let limit = match length {
+        0..=4 => return None,
+        5..=9 => 1,
+        _ => 2,
     };
     known
         .iter()
+        .filter(|(name, _)| name.chars().count() >= 5)
         .map(|(name, column)| (edit_distance(normalized, name), name, column))
         .filter(|(distance, _, _)| *distance > 0 && *distance <= limit)
         .min_by_key(|(distance, name, _)| (*distance, (*name).clone()))
@@ -171,12 +318,30 @@ pub fn display_name(column: &Column) -> String {
     }
 }
 
-/// Maps `names` and reports what is wrong with them. `ignored` columns are
-/// dropped without a warning.
-pub fn map_header(names: &[String], ignored: &[String]) -> (Header, Vec<HeaderIssue>) {
+/// How a header is read.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderRules {
+    /// Columns dropped without a word (normalized when compared).
+    pub ignored: Vec<String>,
+    /// Every column that is not a user field is dropped without a word.
+    pub ignore_unknown: bool,
+    /// A likely misspelling of a field stops the file instead of being
+    /// ignored with a warning.
+    pub strict: bool,
+}
+
+/// How many unknown columns are named one by one before they are
+/// listed together.
+const NAMED_UNKNOWN: usize = 3;
+
+/// Maps `names` and reports what is wrong with them. Only two things
+/// stop a file: two columns for one field and (with `strict`) a likely
+/// misspelling; a column sebulk does not use is a warning.
+pub fn map_header(names: &[String], rules: &HeaderRules) -> (Header, Vec<HeaderIssue>) {
     let known = known_columns();
-    let ignored: Vec<String> = ignored.iter().map(|n| normalize(n)).collect();
+    let ignored: Vec<String> = rules.ignored.iter().map(|n| normalize(n)).collect();
     let mut issues = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
     let mut columns = Vec::with_capacity(names.len());
     let mut seen: HashMap<Column, String> = HashMap::new();
     // A sebulk results file fed back in: its own leading columns are not input.
@@ -200,27 +365,27 @@ pub fn map_header(names: &[String], ignored: &[String]) -> (Header, Vec<HeaderIs
             Column::Custom(attribute)
         } else if let Some(column) = known.get(&normalized) {
             column.clone()
-        } else if ignored.contains(&normalized) {
+        } else if ignored.contains(&normalized) || rules.ignore_unknown {
             Column::Extra
         } else {
             match suggestion(&normalized, &known) {
                 Some(meant) => issues.push(HeaderIssue {
                     column: name.clone(),
-                    message: format!("unknown column '{trimmed}': did you mean '{meant}'?"),
-                    is_error: true,
+                    message: if rules.strict {
+                        format!("unknown column '{trimmed}': did you mean '{meant}'? (--strict)")
+                    } else {
+                        format!(
+                            "column '{trimmed}' is ignored: did you mean '{meant}'? (rename it, or --ignore-column '{trimmed}')"
+                        )
+                    },
+                    is_error: rules.strict,
                 }),
                 None if trimmed.is_empty() => issues.push(HeaderIssue {
                     column: name.clone(),
                     message: "a column has no name; its cells are ignored".to_string(),
                     is_error: false,
                 }),
-                None => issues.push(HeaderIssue {
-                    column: name.clone(),
-                    message: format!(
-                        "column '{trimmed}' is not a user field and is ignored (--ignore-column '{trimmed}' quiets this)"
-                    ),
-                    is_error: false,
-                }),
+                None => unknown.push(trimmed.to_string()),
             }
             Column::Extra
         };
@@ -238,12 +403,26 @@ pub fn map_header(names: &[String], ignored: &[String]) -> (Header, Vec<HeaderIs
         }
         columns.push(column);
     }
-    if !columns.contains(&Column::Text(Field::Username)) {
+    if unknown.len() > NAMED_UNKNOWN {
         issues.push(HeaderIssue {
-            column: "username".to_string(),
-            message: "there is no username column".to_string(),
-            is_error: true,
+            column: unknown.join(", "),
+            message: format!(
+                "{} columns are not user fields and are ignored: {} (--ignore-unknown-columns quiets this; a mapping file can use them)",
+                unknown.len(),
+                unknown.join(", ")
+            ),
+            is_error: false,
         });
+    } else {
+        for name in unknown {
+            issues.push(HeaderIssue {
+                message: format!(
+                    "column '{name}' is not a user field and is ignored (--ignore-column '{name}' quiets this)"
+                ),
+                column: name,
+                is_error: false,
+            });
+        }
     }
     (Header { columns }, issues)
 }
@@ -274,7 +453,7 @@ mod tests {
                 "Custom.Cost Centre",
                 "Groups",
             ]),
-            &[],
+            &HeaderRules::default(),
         );
         assert_eq!(header.columns[0], Column::Text(Field::Username));
         assert_eq!(header.columns[1], Column::Text(Field::FirstName));
@@ -288,18 +467,27 @@ mod tests {
     }
 
     #[test]
-    fn near_misses_are_errors_with_a_hint_and_extras_are_warnings() {
+    fn near_misses_are_warnings_with_a_hint_unless_strict() {
         let (_, issues) = map_header(
             &names(&["username", "fristName", "Badge Colour", "emial"]),
-            &[],
+            &HeaderRules::default(),
         );
         assert_eq!(issues.len(), 3);
-        assert!(issues[0].is_error && issues[0].message.contains("did you mean 'firstName'"));
-        assert!(!issues[1].is_error && issues[1].message.contains("--ignore-column"));
-        assert!(issues[2].is_error && issues[2].message.contains("'email'"));
+        assert!(!issues[0].is_error && issues[0].message.contains("did you mean 'firstName'"));
+        assert!(!issues[1].is_error && issues[1].message.contains("did you mean 'email'"));
+        assert!(!issues[2].is_error && issues[2].message.contains("--ignore-column"));
+        let strict = HeaderRules {
+            strict: true,
+            ..HeaderRules::default()
+        };
+        let (_, issues) = map_header(&names(&["username", "fristName"]), &strict);
+        assert!(issues[0].is_error, "--strict stops on a likely misspelling");
         let (_, quiet) = map_header(
             &names(&["username", "Badge Colour"]),
-            &["badge colour".to_string()],
+            &HeaderRules {
+                ignored: vec!["badge colour".to_string()],
+                ..HeaderRules::default()
+            },
         );
         assert!(quiet.is_empty());
     }
@@ -308,7 +496,7 @@ mod tests {
     fn a_results_file_can_be_fed_back_in() {
         let mut header: Vec<String> = RESULT_COLUMNS.iter().map(|s| s.to_string()).collect();
         header.extend(names(&["Username", "Email"]));
-        let (mapped, issues) = map_header(&header, &[]);
+        let (mapped, issues) = map_header(&header, &HeaderRules::default());
         assert!(issues.is_empty(), "{issues:?}");
         assert_eq!(mapped.columns[3], Column::UserId);
         assert_eq!(
@@ -333,12 +521,68 @@ mod tests {
     }
 
     #[test]
-    fn a_username_column_is_required() {
-        let (_, issues) = map_header(&names(&["email"]), &[]);
+    fn hr_wording_and_notes_in_headers_are_understood() {
+        let (header, issues) = map_header(
+            &names(&[
+                "Login",
+                "Surname",
+                "Given name",
+                "Mail",
+                "Mobile phone",
+                "mobilePhone ",
+                "Employee ID",
+                "First Name [Required]",
+                "Status",
+                "title",
+                "Usage location",
+            ]),
+            &HeaderRules::default(),
+        );
+        let column = |i: usize| header.columns[i].clone();
+        assert_eq!(column(0), Column::Text(Field::Username));
+        assert_eq!(column(1), Column::Text(Field::LastName));
+        assert_eq!(column(2), Column::Text(Field::FirstName));
+        assert_eq!(column(3), Column::Text(Field::Email));
+        assert_eq!(column(4), Column::Text(Field::Mobile));
+        assert_eq!(column(6), Column::Text(Field::EmployeeNumber));
+        assert_eq!(column(7), Column::Text(Field::FirstName));
+        assert_eq!(column(8), Column::Extra, "Status is not state");
+        assert_eq!(column(9), Column::Text(Field::JobTitle));
+        assert_eq!(column(10), Column::Text(Field::Country));
+        // Two mobiles and two first names: the only errors.
+        let errors: Vec<_> = issues.iter().filter(|i| i.is_error).collect();
+        assert_eq!(errors.len(), 2, "{issues:?}");
         assert!(
             issues
                 .iter()
-                .any(|i| i.is_error && i.message.contains("no username"))
+                .any(|i| !i.is_error && i.message.contains("'Status'"))
         );
+        assert!(
+            !issues.iter().any(|i| i.message.contains("did you mean")),
+            "{issues:?}"
+        );
+    }
+
+    #[test]
+    fn many_unknown_columns_are_listed_once_or_ignored() {
+        let header = names(&[
+            "username",
+            "Org Unit",
+            "Last Sign In",
+            "Licenses",
+            "2sv Enrolled",
+        ]);
+        let (_, issues) = map_header(&header, &HeaderRules::default());
+        assert_eq!(issues.len(), 1);
+        assert!(
+            issues[0]
+                .message
+                .starts_with("4 columns are not user fields")
+        );
+        let rules = HeaderRules {
+            ignore_unknown: true,
+            ..HeaderRules::default()
+        };
+        assert!(map_header(&header, &rules).1.is_empty());
     }
 }

@@ -13,5 +13,5 @@ pub use cells::Severity;
 pub use columns::{Column, Header};
 pub use reader::{CsvSource, InputError, ReadOptions};
 pub use scan::{InputSpec, Scan, header_problems, scan};
-pub use validate::{MatchBy, Mode, Problem, Rules, Validator};
+pub use validate::{MatchBy, Mode, Problem, Rules, UsernameFrom, Validator};
 pub use vocabulary::Vocabulary;

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::cells::{RowInput, Severity};
-use super::columns::{HeaderIssue, map_header};
+use super::columns::{Column, HeaderIssue, HeaderRules, map_header};
 use super::reader::{CsvSource, InputError, ReadOptions, Record};
 use super::validate::{Problem, Rules, Validator};
 use super::vocabulary::Vocabulary;
+use crate::model::Field;
 
 /// Everything needed to read and check an input, resolved from the
 /// command line and the profile.
@@ -17,8 +18,8 @@ pub struct InputSpec {
     /// The file (`-` for standard input).
     pub file: PathBuf,
     pub read: ReadOptions,
-    /// Columns dropped without a warning.
-    pub ignore_columns: Vec<String>,
+    /// How the header is read (ignored columns, strictness).
+    pub header: HeaderRules,
     pub rules: Rules,
     pub vocabulary: Arc<Vocabulary>,
 }
@@ -65,7 +66,14 @@ pub fn open_with(
     vocabulary: Arc<Vocabulary>,
 ) -> Result<(CsvSource, Validator, Vec<HeaderIssue>), InputError> {
     let source = CsvSource::open(&spec.file, &spec.read)?;
-    let (header, mut issues) = map_header(source.header(), &spec.ignore_columns);
+    let (header, mut issues) = map_header(source.header(), &spec.header);
+    if spec.rules.needs_username() && !header.columns.contains(&Column::Text(Field::Username)) {
+        issues.push(HeaderIssue {
+            column: "username".to_string(),
+            message: "there is no username column (an update feed matched on email or employeeNumber needs none; --username-from email|local-part derives one)".to_string(),
+            is_error: true,
+        });
+    }
     if let Some(note) = &source.encoding_note {
         issues.insert(
             0,

@@ -49,11 +49,33 @@ pub enum Mode {
     Update,
 }
 
+/// Where a row without a username gets one (`--username-from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UsernameFrom {
+    /// The whole email address.
+    Email,
+    /// The email address before the `@`.
+    LocalPart,
+}
+
+impl UsernameFrom {
+    /// The username `email` gives.
+    pub fn derive(self, email: &str) -> String {
+        match self {
+            UsernameFrom::Email => email.to_string(),
+            UsernameFrom::LocalPart => email.split('@').next().unwrap_or(email).to_string(),
+        }
+    }
+}
+
 /// The rules a row is checked against.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rules {
     pub mode: Mode,
     pub match_by: MatchBy,
+    /// Rows without a username take one from their email.
+    pub username_from: Option<UsernameFrom>,
     /// New users without a password get a generated one (`--auto-password`).
     pub auto_password: bool,
     /// New users are emailed their password unless the row says otherwise.
@@ -61,6 +83,14 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// Whether every row must give its username: not when it can be
+    /// derived, nor in an update feed matched on something else (the
+    /// user keeps the username it has).
+    pub fn needs_username(&self) -> bool {
+        self.username_from.is_none()
+            && !(self.mode == Mode::Update && self.match_by != MatchBy::Username)
+    }
+
     /// Whether a new user from `row` gets a generated password that
     /// nobody is told (no email sent).
     pub fn untold_password(&self, row: &RowInput) -> bool {
@@ -123,7 +153,24 @@ impl Validator {
 
     /// Parses and checks one record.
     pub fn check(&mut self, record: &Record) -> (RowInput, Vec<Problem>) {
-        let (input, cell_problems) = parse_row(&self.header, &record.cells, &self.vocabulary);
+        let (mut input, mut cell_problems) =
+            parse_row(&self.header, &record.cells, &self.vocabulary);
+        if let (None, Some(from), Some(email)) = (
+            &input.set.username,
+            self.rules.username_from,
+            input.set.email.as_deref(),
+        ) {
+            let username = from.derive(email);
+            match crate::model::rules::text_problem("username", &username) {
+                None => input.set.username = Some(username),
+                Some(message) => cell_problems.push(super::cells::CellProblem {
+                    column: "username".to_string(),
+                    value: super::cells::shorten(&username).into_owned(),
+                    message: format!("the username taken from the email {message}"),
+                    severity: Severity::Error,
+                }),
+            }
+        }
         let problem = |column: &str, value: &str, message: String| Problem {
             row: record.row,
             line: record.line,
@@ -151,7 +198,10 @@ impl Validator {
             ));
         }
         let failed_column = |name: &str| problems.iter().any(|p| p.column == name);
-        let mut required = vec![Field::Username];
+        let mut required = Vec::new();
+        if self.rules.needs_username() || self.rules.mode != Mode::Update {
+            required.push(Field::Username);
+        }
         if self.rules.mode != Mode::Update {
             required.push(Field::Email);
         }
@@ -204,7 +254,11 @@ mod tests {
 
     fn validator(headers: &[&str], rules: Rules) -> Validator {
         let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
-        Validator::new(map_header(&names, &[]).0, rules, Default::default())
+        Validator::new(
+            map_header(&names, &Default::default()).0,
+            rules,
+            Default::default(),
+        )
     }
 
     fn record(row: u64, cells: &[&str]) -> Record {

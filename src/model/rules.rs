@@ -41,17 +41,30 @@ pub fn length_problem(wire_name: &str, value: &str) -> Option<String> {
     (length > limit).then(|| format!("is {length} characters long; at most {limit} allowed"))
 }
 
+/// Whether `value` holds control characters other than a line break
+/// (which addresses and notes legitimately hold: a tenant keeps them).
+pub fn has_control(value: &str) -> bool {
+    value.chars().any(|c| c.is_control() && c != '\n')
+}
+
+/// Whether a line break in text field `wire_name` is unusual enough to
+/// mention (every field but the street address is normally one line).
+pub fn is_single_line(wire_name: &str) -> bool {
+    wire_name != "streetAddress"
+}
+
 /// Why `value` is not acceptable for text field `wire_name`, if it is not:
 /// the strict reading the sandbox enforces.
 pub fn text_problem(wire_name: &str, value: &str) -> Option<String> {
     if let Some(problem) = length_problem(wire_name, value) {
         return Some(problem);
     }
-    if value.chars().any(|c| c.is_control()) {
+    if has_control(value) {
         return Some("contains control characters".to_string());
     }
     match wire_name {
         "email" => email_problem(value),
+        "username" if value.contains('\n') => Some("must not hold a line break".to_string()),
         _ => None,
     }
 }

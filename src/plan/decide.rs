@@ -529,7 +529,7 @@ mod tests {
 
     fn row(headers: &[&str], cells: &[&str]) -> RowInput {
         let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
-        let (header, _) = map_header(&names, &[]);
+        let (header, _) = map_header(&names, &Default::default());
         let cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
         let (input, problems) = parse_row(&header, &cells, &Default::default());
         assert!(problems.is_empty(), "{problems:?}");

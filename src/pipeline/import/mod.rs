@@ -415,7 +415,19 @@ fn job_source(
             };
             let job = Job {
                 row: record.row,
-                label: row_input.set.username.clone().unwrap_or_default(),
+                // A feed without usernames is known by its match key
+                // until its user is found.
+                label: row_input
+                    .set
+                    .username
+                    .clone()
+                    .or_else(|| {
+                        row_input
+                            .set
+                            .text(input.rules.match_by.field())
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_default(),
                 cells,
                 disposition,
                 input: row_input,

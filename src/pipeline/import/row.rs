@@ -89,6 +89,11 @@ impl ImportAction {
                 return Ok(self.settle(plan, result));
             }
         };
+        if input.set.username.is_none()
+            && let Some(username) = existing.as_ref().and_then(|u| u.fields.username.clone())
+        {
+            result.username = username;
+        }
         let mut groups: Option<BTreeSet<String>> = None;
         let mut applications: Option<BTreeSet<String>> = None;
         if let Some(user) = &existing {

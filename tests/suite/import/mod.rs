@@ -1,6 +1,7 @@
 //! Import, plan and validate end to end against the in-process sandbox.
 
 mod faults;
+mod inputs;
 mod pacing;
 mod resume;
 mod rows;
