@@ -282,6 +282,26 @@ fn known_columns() -> HashMap<String, Column> {
     known
 }
 
+/// The column a header name feeds by itself (its own name, a synonym, or
+/// `custom.NAME`), if any.
+pub fn column_for(name: &str) -> Option<Column> {
+    static KNOWN: std::sync::OnceLock<HashMap<String, Column>> = std::sync::OnceLock::new();
+    let trimmed = name.trim();
+    if let Some(attribute) = custom_attribute_name(trimmed) {
+        return Some(Column::Custom(attribute));
+    }
+    KNOWN
+        .get_or_init(known_columns)
+        .get(&normalize(trimmed))
+        .cloned()
+}
+
+/// The column `name` names by its canonical spelling only (`lastName`,
+/// `custom.NAME`; any case), as a mapping's targets must.
+pub fn canonical_column(name: &str) -> Option<Column> {
+    column_for(name).filter(|column| normalize(&display_name(column)) == normalize(name))
+}
+
 /// The field a mistyped column name most likely meant: one edit away
 /// (two for long names), and never a different word that merely looks
 /// alike (`Status` is not `state`).

@@ -3,6 +3,7 @@
 
 pub mod cells;
 pub mod columns;
+pub mod mapping;
 pub mod reader;
 pub mod scan;
 pub mod validate;

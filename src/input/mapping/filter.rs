@@ -1,0 +1,352 @@
+//! Row filters: which rows of an HR file are people to import (only
+//! `Status = Active`, hire dates no later than next week). A row that
+//! fails a filter is recorded as `filtered` with the reason, never
+//! dropped silently; a value a filter cannot read (a date that is not a
+//! date) is a row error, never a guess.
+
+use serde::Deserialize;
+
+use super::MappingError;
+
+/// One condition of `[[filter]]`, as written in the mapping file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    /// The source column (or mapped field) tested.
+    pub column: String,
+    /// Keep rows whose value is one of these (any case).
+    #[serde(default, rename = "in")]
+    pub one_of: Option<Vec<String>>,
+    /// Keep rows whose value is none of these (any case).
+    #[serde(default)]
+    pub not_in: Option<Vec<String>>,
+    /// Keep rows whose value matches this pattern (`*` and `?`, any case).
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// `false`: keep rows where the column has a value; `true`: where it is empty.
+    #[serde(default)]
+    pub empty: Option<bool>,
+    /// Keep rows whose date is on or before this (`2026-12-31`, `today`, `today+7`).
+    #[serde(default)]
+    pub on_or_before: Option<String>,
+    /// Keep rows whose date is on or after this.
+    #[serde(default)]
+    pub on_or_after: Option<String>,
+    /// How dates with slashes read: `dmy` (31/12/2026) or `mdy` (12/31/2026).
+    #[serde(default)]
+    pub date_order: Option<String>,
+    /// A file without the column is not refused: the filter is skipped,
+    /// with a warning.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// How slashed dates are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    Dmy,
+    Mdy,
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub column: String,
+    test: Test,
+    date_order: Option<DateOrder>,
+}
+
+#[derive(Debug, Clone)]
+enum Test {
+    OneOf(Vec<String>),
+    NotIn(Vec<String>),
+    Matches(String),
+    Empty(bool),
+    /// Days since 1970-01-01, inclusive bounds.
+    Dates {
+        not_after: Option<i64>,
+        not_before: Option<i64>,
+    },
+}
+
+impl Filter {
+    /// Compiles `spec`; `today` is days since 1970-01-01.
+    pub fn compile(spec: &FilterSpec, today: i64) -> Result<Filter, MappingError> {
+        let bad =
+            |why: String| MappingError::Invalid(format!("filter on '{}': {why}", spec.column));
+        let date_order = match spec.date_order.as_deref() {
+            None => None,
+            Some(order) if order.eq_ignore_ascii_case("dmy") => Some(DateOrder::Dmy),
+            Some(order) if order.eq_ignore_ascii_case("mdy") => Some(DateOrder::Mdy),
+            Some(other) => return Err(bad(format!("date_order is dmy or mdy, not '{other}'"))),
+        };
+        let bound = |text: &Option<String>| -> Result<Option<i64>, MappingError> {
+            text.as_deref()
+                .map(|t| {
+                    relative_day(t, today).ok_or_else(|| {
+                        bad(format!("'{t}' is not a date (2026-12-31, today, today+7)"))
+                    })
+                })
+                .transpose()
+        };
+        let mut tests = Vec::new();
+        if let Some(values) = &spec.one_of {
+            tests.push(Test::OneOf(
+                values.iter().map(|v| v.trim().to_lowercase()).collect(),
+            ));
+        }
+        if let Some(values) = &spec.not_in {
+            tests.push(Test::NotIn(
+                values.iter().map(|v| v.trim().to_lowercase()).collect(),
+            ));
+        }
+        if let Some(pattern) = &spec.matches {
+            tests.push(Test::Matches(pattern.to_lowercase()));
+        }
+        if let Some(empty) = spec.empty {
+            tests.push(Test::Empty(empty));
+        }
+        let (not_after, not_before) = (bound(&spec.on_or_before)?, bound(&spec.on_or_after)?);
+        if not_after.is_some() || not_before.is_some() {
+            tests.push(Test::Dates {
+                not_after,
+                not_before,
+            });
+        }
+        match tests.len() {
+            1 => Ok(Filter {
+                column: spec.column.clone(),
+                test: tests.remove(0),
+                date_order,
+            }),
+            0 => Err(bad(
+                "it tests nothing (in, not_in, matches, empty, on_or_before, on_or_after)".into(),
+            )),
+            _ => Err(bad(
+                "one test per [[filter]]; add another [[filter]] for the next".into(),
+            )),
+        }
+    }
+
+    /// `Ok(None)` keeps the row; `Ok(Some(reason))` filters it out;
+    /// `Err` when the value cannot be tested (a date that is not one).
+    pub fn check(&self, value: &str) -> Result<Option<String>, String> {
+        let value = value.trim();
+        let lower = value.to_lowercase();
+        let shown = super::super::cells::shorten(value);
+        let keep = match &self.test {
+            Test::OneOf(values) => values.contains(&lower),
+            Test::NotIn(values) => !values.contains(&lower),
+            Test::Matches(pattern) => glob(pattern, &lower),
+            Test::Empty(empty) => value.is_empty() == *empty,
+            Test::Dates {
+                not_after,
+                not_before,
+            } => {
+                if value.is_empty() {
+                    return Ok(Some(format!("{} is empty, not a date", self.column)));
+                }
+                let day = parse_date(value, self.date_order)?;
+                not_after.is_none_or(|limit| day <= limit)
+                    && not_before.is_none_or(|limit| day >= limit)
+            }
+        };
+        Ok((!keep).then(|| {
+            let why = match &self.test {
+                Test::OneOf(values) => format!("not one of {}", values.join(", ")),
+                Test::NotIn(_) => "excluded".to_string(),
+                Test::Matches(pattern) => format!("does not match '{pattern}'"),
+                Test::Empty(true) => "not empty".to_string(),
+                Test::Empty(false) => "empty".to_string(),
+                Test::Dates { .. } => "outside the dates kept".to_string(),
+            };
+            format!("filtered out: {} is '{shown}' ({why})", self.column)
+        }))
+    }
+}
+
+/// `*` and `?` wildcards over characters.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Days since 1970-01-01 of a civil date.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn valid(year: i64, month: u32, day: u32) -> Option<i64> {
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (1..=days_in_month)
+        .contains(&day)
+        .then(|| days_from_civil(year, month, day))
+}
+
+/// A date cell: ISO (`2026-12-31`, with or without a time), `31.12.2026`,
+/// or with slashes (read by `order`, or unambiguous by itself).
+pub fn parse_date(text: &str, order: Option<DateOrder>) -> Result<i64, String> {
+    let not_date = || format!("'{}' is not a date", super::super::cells::shorten(text));
+    let date = text.split(['T', ' ']).next().unwrap_or(text);
+    let numbers = |sep: char| -> Option<Vec<i64>> {
+        let parts: Vec<&str> = date.split(sep).collect();
+        (parts.len() == 3).then(|| parts.iter().map(|p| p.parse::<i64>().ok()).collect())?
+    };
+    let ymd = |y: i64, m: i64, d: i64| -> Option<i64> {
+        let (m, d) = (u32::try_from(m).ok()?, u32::try_from(d).ok()?);
+        valid(y, m, d)
+    };
+    if let Some(n) = numbers('-').filter(|n| n[0] > 999) {
+        return ymd(n[0], n[1], n[2]).ok_or_else(not_date);
+    }
+    if let Some(n) = numbers('.') {
+        return ymd(n[2], n[1], n[0]).ok_or_else(not_date);
+    }
+    if let Some(n) = numbers('/') {
+        if n[0] > 999 {
+            return ymd(n[0], n[1], n[2]).ok_or_else(not_date);
+        }
+        let order = match order {
+            Some(order) => order,
+            None if n[0] > 12 => DateOrder::Dmy,
+            None if n[1] > 12 => DateOrder::Mdy,
+            None if n[0] == n[1] => DateOrder::Dmy,
+            None => {
+                return Err(format!(
+                    "'{date}' could be day/month or month/day: set date_order = \"dmy\" or \"mdy\" on the filter"
+                ));
+            }
+        };
+        let (d, m) = match order {
+            DateOrder::Dmy => (n[0], n[1]),
+            DateOrder::Mdy => (n[1], n[0]),
+        };
+        return ymd(n[2], m, d).ok_or_else(not_date);
+    }
+    Err(not_date())
+}
+
+/// `today`, `today+N`, `today-N` or a date, as days since 1970-01-01.
+fn relative_day(text: &str, today: i64) -> Option<i64> {
+    let text = text.trim();
+    match text.strip_prefix("today") {
+        Some("") => Some(today),
+        Some(offset) => {
+            let offset = offset.replace(' ', "");
+            let (sign, digits) = offset.split_at(1);
+            let days: i64 = digits.parse().ok()?;
+            match sign {
+                "+" => Some(today + days),
+                "-" => Some(today - days),
+                _ => None,
+            }
+        }
+        None => parse_date(text, None).ok(),
+    }
+}
+
+/// Days since 1970-01-01, today (UTC).
+pub fn today() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| (d.as_secs() / 86_400) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(spec: FilterSpec) -> Filter {
+        Filter::compile(&spec, days_from_civil(2026, 11, 29)).unwrap()
+    }
+
+    #[test]
+    fn dates_are_read_strictly() {
+        let day = days_from_civil(2026, 12, 31);
+        assert_eq!(parse_date("2026-12-31", None), Ok(day));
+        assert_eq!(parse_date("2026-12-31T09:00:00Z", None), Ok(day));
+        assert_eq!(parse_date("31.12.2026", None), Ok(day));
+        assert_eq!(parse_date("31/12/2026", None), Ok(day));
+        assert_eq!(parse_date("12/31/2026", None), Ok(day));
+        assert!(
+            parse_date("03/04/2026", None)
+                .unwrap_err()
+                .contains("date_order")
+        );
+        assert_eq!(
+            parse_date("03/04/2026", Some(DateOrder::Mdy)),
+            Ok(days_from_civil(2026, 3, 4))
+        );
+        assert!(parse_date("2026-02-30", None).is_err());
+        assert!(parse_date("soon", None).is_err());
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn filters_keep_or_say_why_not() {
+        let active = filter(FilterSpec {
+            column: "Status".into(),
+            one_of: Some(vec!["Active".into(), "Pre-hire".into()]),
+            ..Default::default()
+        });
+        assert_eq!(active.check("active"), Ok(None));
+        let out = active.check("Terminated").unwrap().unwrap();
+        assert!(out.contains("Status is 'Terminated'"), "{out}");
+        let soon = filter(FilterSpec {
+            column: "Hire Date".into(),
+            on_or_before: Some("today+7".into()),
+            ..Default::default()
+        });
+        assert_eq!(soon.check("2026-12-06"), Ok(None));
+        assert!(soon.check("2026-12-07").unwrap().is_some());
+        assert!(soon.check("next week").is_err());
+        let pattern = filter(FilterSpec {
+            column: "Employee ID".into(),
+            matches: Some("E*".into()),
+            ..Default::default()
+        });
+        assert_eq!(pattern.check("e1001"), Ok(None));
+        assert!(pattern.check("C2001").unwrap().is_some());
+        assert!(
+            Filter::compile(
+                &FilterSpec {
+                    column: "x".into(),
+                    ..Default::default()
+                },
+                0
+            )
+            .is_err(),
+            "a filter must test something"
+        );
+    }
+}

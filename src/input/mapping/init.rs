@@ -1,0 +1,119 @@
+//! `sebulk mapping init`: a starter mapping from a file's header, with
+//! every column sebulk can place already placed and the others listed.
+
+use super::super::columns::{Column, column_for, display_name};
+
+/// Quotes `text` as a TOML string.
+fn quoted(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+/// A TOML key: bare when it can be.
+fn key(name: &str) -> String {
+    if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        name.to_string()
+    } else {
+        quoted(name)
+    }
+}
+
+/// The starter mapping for a file called `origin` with `header`.
+pub fn starter(header: &[String], origin: &str) -> String {
+    let mut placed: Vec<(String, String)> = Vec::new();
+    let mut unplaced: Vec<&str> = Vec::new();
+    for name in header.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        match column_for(name) {
+            Some(Column::Extra | Column::UserId) | None => unplaced.push(name),
+            Some(column) => {
+                let field = display_name(&column);
+                if placed.iter().any(|(f, _)| *f == field) {
+                    unplaced.push(name);
+                } else {
+                    placed.push((field, name.to_string()));
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# A mapping for {origin}, written by `sebulk mapping init`.\n\
+         # Each field names the column that feeds it. Templates, value maps,\n\
+         # defaults and row filters are described in docs/mapping.md.\n\
+         # Check it with: sebulk validate --mapping THIS_FILE {origin}\n\n\
+         [options]\n\
+         # Only the fields below are imported; other columns are not read.\n\
+         auto = false\n\n\
+         [fields]\n"
+    ));
+    for (field, column) in &placed {
+        out.push_str(&format!("{} = {}\n", key(field), quoted(column)));
+    }
+    let has = |field: &str| placed.iter().any(|(f, _)| f == field);
+    if !has("username") {
+        let from = placed
+            .iter()
+            .find(|(f, _)| f == "email")
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| "Email".to_string());
+        out.push_str(&format!(
+            "# No username column: take it from the email (or build it from names).\n\
+             username = {{ template = {} }}\n",
+            quoted(&format!("{{{from}|local-part|lower}}"))
+        ));
+    }
+    if !has("email") {
+        out.push_str("# No email column: new users need one.\n# email = { template = \"{username}@example.com\" }\n");
+    }
+    if !unplaced.is_empty() {
+        out.push_str("\n# Columns not placed. Use them in a template, a value map, a custom\n# attribute (\"custom.NAME\" = \"Column\") or a filter, for example:\n");
+        for name in &unplaced {
+            out.push_str(&format!("#   {}\n", quoted(name)));
+        }
+        out.push_str(&format!(
+            "#\n# [[filter]]\n# column = {}\n# in = [\"Active\"]\n",
+            quoted(unplaced[0])
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_starter_places_what_it_can_and_lists_the_rest() {
+        let header: Vec<String> = [
+            "Given name",
+            "Surname",
+            "Work Email",
+            "Status",
+            "Cost \"Centre\"",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let text = starter(&header, "hr.csv");
+        let mapping = super::super::Mapping::parse(&text, "starter").unwrap();
+        let fields: Vec<&String> = mapping.file.fields.keys().collect();
+        assert_eq!(fields, ["email", "firstName", "lastName", "username"]);
+        assert!(text.contains("#   \"Status\""), "{text}");
+        assert!(text.contains("Cost \"Centre\""), "{text}");
+        let (mapper, issues) = mapping.bind(&header).unwrap();
+        assert!(issues.is_empty(), "{issues:?}");
+        let row: Vec<String> = ["Ana", "Lima", "Ana.Lima@x.com", "Active", "1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mapped = mapper.apply(&row);
+        let username = mapper
+            .header()
+            .iter()
+            .position(|h| h == "username")
+            .unwrap();
+        assert_eq!(mapped.cells[username], "ana.lima");
+    }
+}

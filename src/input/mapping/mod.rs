@@ -1,0 +1,705 @@
+//! Column mapping: what HR or the old directory produced, turned into
+//! sebulk's import columns before any row is checked.
+//!
+//! A mapping (a TOML file, or a built-in preset) says per field which
+//! column feeds it, or a constant, or a template over other columns, with
+//! transforms, a value map and a default; filters say which rows are
+//! people to import. Columns it does not name still feed the fields their
+//! names match, unless `auto = false`. The mapped record is what the
+//! validator, the plan and the results see, so what the mapping did is
+//! always visible before anything is written.
+
+pub mod file;
+pub mod filter;
+pub mod init;
+pub mod presets;
+pub mod template;
+
+use std::collections::HashMap;
+
+use self::file::{FieldTable, MappingFile};
+use self::filter::Filter;
+use self::template::{Template, Transform, apply_all};
+use super::columns::{Column, HeaderIssue, canonical_column, column_for, display_name, normalize};
+
+/// Why a mapping cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cannot read the mapping {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("there is no preset '{0}' (presets: {presets})", presets = presets::NAMES.join(", "))]
+    NoPreset(String),
+}
+
+/// A mapping, read and checked, not yet bound to a file's header.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    /// Where it came from (`preset entra`, a path), for messages.
+    pub origin: String,
+    pub file: MappingFile,
+    /// Days since 1970-01-01 that `today` in filters means.
+    pub today: i64,
+}
+
+impl Mapping {
+    /// Reads and checks a mapping; `origin` names it in messages.
+    pub fn parse(text: &str, origin: &str) -> Result<Mapping, MappingError> {
+        let file = MappingFile::parse(text, origin)?;
+        let mapping = Mapping {
+            origin: origin.to_string(),
+            file,
+            today: filter::today(),
+        };
+        mapping.check()?;
+        Ok(mapping)
+    }
+
+    /// Reads a mapping file.
+    pub fn read(path: &std::path::Path) -> Result<Mapping, MappingError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| MappingError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Mapping::parse(&text, &shown)
+    }
+
+    /// A built-in preset.
+    pub fn preset(name: &str) -> Result<Mapping, MappingError> {
+        let text = presets::text(name).ok_or_else(|| MappingError::NoPreset(name.to_string()))?;
+        Mapping::parse(text, &format!("preset {name}"))
+    }
+
+    /// Everything that can be checked without a file: field names,
+    /// transforms, templates, value-map policies, filters.
+    fn check(&self) -> Result<(), MappingError> {
+        let bad = |message: String| MappingError::Invalid(format!("{}: {message}", self.origin));
+        for (name, spec) in &self.file.fields {
+            match canonical_column(name) {
+                Some(Column::Extra) | None => {
+                    return Err(bad(format!(
+                        "[fields] '{name}' is not a field sebulk imports (see docs/csv-format.md; custom attributes are 'custom.NAME')"
+                    )));
+                }
+                Some(Column::UserId) => {
+                    return Err(bad(
+                        "[fields] user_id comes from the tenant, not a mapping".into()
+                    ));
+                }
+                Some(_) => {}
+            }
+            let table = spec.table();
+            compile_value(name, &table).map_err(|e| bad(e.to_string()))?;
+        }
+        for spec in &self.file.filter {
+            Filter::compile(spec, self.today).map_err(|e| bad(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Binds the mapping to a file's header.
+    pub fn bind(&self, header: &[String]) -> Result<(Mapper, Vec<HeaderIssue>), MappingError> {
+        Mapper::new(self, header)
+    }
+}
+
+/// How a field's value is made, before it is bound to a header.
+#[derive(Debug, Clone)]
+struct ValueSpec {
+    source: SourceSpec,
+    map: Vec<(String, String)>,
+    unmapped: Unmapped,
+    transforms: Vec<Transform>,
+    default: Option<String>,
+    optional: bool,
+}
+
+#[derive(Debug, Clone)]
+enum SourceSpec {
+    Columns(Vec<String>),
+    Template(Template),
+    Constant(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unmapped {
+    Keep,
+    Empty,
+    Error,
+}
+
+fn compile_value(name: &str, table: &FieldTable) -> Result<ValueSpec, MappingError> {
+    let bad = |why: &str| MappingError::Invalid(format!("[fields] {name}: {why}"));
+    let sources = [
+        table.column.is_some(),
+        table.template.is_some(),
+        table.value.is_some(),
+    ];
+    let source = match sources {
+        [true, false, false] => {
+            let columns = table.column.as_ref().map(|c| c.items()).unwrap_or_default();
+            if columns.is_empty() {
+                return Err(bad("column names no column"));
+            }
+            SourceSpec::Columns(columns)
+        }
+        [false, true, false] => {
+            SourceSpec::Template(Template::parse(table.template.as_deref().unwrap_or(""))?)
+        }
+        [false, false, true] => SourceSpec::Constant(table.value.clone().unwrap_or_default()),
+        [false, false, false] if table.default.is_some() => SourceSpec::Constant(String::new()),
+        _ => return Err(bad("give exactly one of column, template or value")),
+    };
+    let unmapped = match table.unmapped.as_deref() {
+        None | Some("keep") => Unmapped::Keep,
+        Some("empty") => Unmapped::Empty,
+        Some("error") => Unmapped::Error,
+        Some(other) => {
+            return Err(bad(&format!(
+                "unmapped is keep, empty or error, not '{other}'"
+            )));
+        }
+    };
+    Ok(ValueSpec {
+        source,
+        map: table
+            .map
+            .iter()
+            .map(|(from, to)| (from.trim().to_lowercase(), to.clone()))
+            .collect(),
+        unmapped,
+        transforms: table
+            .transform
+            .items()
+            .iter()
+            .map(|t| Transform::parse(t))
+            .collect::<Result<_, _>>()?,
+        default: table.default.clone(),
+        optional: table.optional,
+    })
+}
+
+/// Where a template placeholder or a filter reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Source(usize),
+    Field(usize),
+    /// An optional placeholder (`{Name?}`) naming a column this file lacks.
+    Missing,
+}
+
+/// One mapped field, bound to the header.
+#[derive(Debug, Clone)]
+struct Bound {
+    name: String,
+    spec: ValueSpec,
+    /// The columns read (for `column`: the first with a value wins), or
+    /// the slots a template reads.
+    columns: Vec<usize>,
+    slots: Vec<Slot>,
+    /// The column a `column` source wanted is not in the file.
+    missing: bool,
+}
+
+/// A mapping bound to one file's header: turns its records into mapped
+/// records.
+#[derive(Debug, Clone)]
+pub struct Mapper {
+    fields: Vec<Bound>,
+    /// The order fields are computed in (templates after what they use).
+    order: Vec<usize>,
+    /// Source columns passed through as they are, by index.
+    passed: Vec<usize>,
+    filters: Vec<(Slot, Filter)>,
+    header: Vec<String>,
+    described: Vec<String>,
+}
+
+/// A record after mapping.
+#[derive(Debug, Clone, Default)]
+pub struct Mapped {
+    pub cells: Vec<String>,
+    /// Why the filters leave the row out.
+    pub filtered: Option<String>,
+    /// (column, value, message) of values the mapping could not use.
+    pub problems: Vec<(String, String, String)>,
+}
+
+impl Mapper {
+    fn new(
+        mapping: &Mapping,
+        source: &[String],
+    ) -> Result<(Mapper, Vec<HeaderIssue>), MappingError> {
+        let bad = |message: String| MappingError::Invalid(format!("{}: {message}", mapping.origin));
+        let by_name: HashMap<String, usize> = source
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, name)| (normalize(name), i))
+            .collect();
+        let find = |name: &str| by_name.get(&normalize(name)).copied();
+        let mut issues = Vec::new();
+        let mut fields: Vec<Bound> = Vec::new();
+        for (name, spec) in &mapping.file.fields {
+            let spec = compile_value(name, &spec.table()).map_err(|e| bad(e.to_string()))?;
+            let canonical = column_for(name)
+                .map(|c| display_name(&c))
+                .unwrap_or(name.clone());
+            fields.push(Bound {
+                name: canonical,
+                spec,
+                columns: Vec::new(),
+                slots: Vec::new(),
+                missing: false,
+            });
+        }
+        let field_index = |name: &str, fields: &[Bound]| {
+            let wanted = column_for(name).map(|c| display_name(&c));
+            fields.iter().position(|f| {
+                Some(&f.name) == wanted.as_ref() || normalize(&f.name) == normalize(name)
+            })
+        };
+        for i in 0..fields.len() {
+            match fields[i].spec.source.clone() {
+                SourceSpec::Columns(candidates) => {
+                    fields[i].columns = candidates.iter().filter_map(|c| find(c)).collect();
+                    if fields[i].columns.is_empty() {
+                        fields[i].missing = true;
+                        if !fields[i].spec.optional {
+                            issues.push(HeaderIssue {
+                                column: candidates.join(" / "),
+                                message: format!(
+                                    "the mapping feeds {} from '{}', which this file does not have",
+                                    fields[i].name,
+                                    candidates.join("' or '")
+                                ),
+                                is_error: false,
+                            });
+                        }
+                    }
+                }
+                SourceSpec::Template(template) => {
+                    let mut slots = Vec::new();
+                    for piece in &template.pieces {
+                        let template::Piece::Slot { name, optional, .. } = piece else {
+                            continue;
+                        };
+                        // A field the mapping defines wins over a column of that name.
+                        let slot = match field_index(name, &fields) {
+                            Some(j) if j != i => Slot::Field(j),
+                            _ => match find(name) {
+                                Some(column) => Slot::Source(column),
+                                None if *optional => Slot::Missing,
+                                None => {
+                                    return Err(bad(format!(
+                                        "the template of {} uses {{{name}}}, which is neither a column of this file nor a field the mapping makes",
+                                        fields[i].name
+                                    )));
+                                }
+                            },
+                        };
+                        slots.push(slot);
+                    }
+                    fields[i].slots = slots;
+                }
+                SourceSpec::Constant(_) => {}
+            }
+        }
+        let order = evaluation_order(&fields).map_err(bad)?;
+        let mut filters = Vec::new();
+        for spec in &mapping.file.filter {
+            let filter = Filter::compile(spec, mapping.today).map_err(|e| bad(e.to_string()))?;
+            let slot = match (field_index(&spec.column, &fields), find(&spec.column)) {
+                (_, Some(column)) => Slot::Source(column),
+                (Some(field), None) => Slot::Field(field),
+                (None, None) if spec.optional => {
+                    issues.push(HeaderIssue {
+                        column: spec.column.clone(),
+                        message: format!(
+                            "the mapping's filter on '{}' is skipped: this file has no such column",
+                            spec.column
+                        ),
+                        is_error: false,
+                    });
+                    continue;
+                }
+                (None, None) => {
+                    return Err(bad(format!(
+                        "a filter tests '{}', which this file does not have",
+                        spec.column
+                    )));
+                }
+            };
+            filters.push((slot, filter));
+        }
+        // Columns the mapping does not name feed what their names match,
+        // unless the mapping gives that field itself.
+        let auto = mapping.file.options.auto.unwrap_or(true);
+        let mapped: Vec<Option<Column>> = fields.iter().map(|f| column_for(&f.name)).collect();
+        let mut used: Vec<usize> = fields
+            .iter()
+            .flat_map(|f| {
+                f.columns
+                    .iter()
+                    .copied()
+                    .chain(f.slots.iter().filter_map(|s| match s {
+                        Slot::Source(column) => Some(*column),
+                        Slot::Field(_) | Slot::Missing => None,
+                    }))
+            })
+            .collect();
+        used.extend(filters.iter().filter_map(|(slot, _)| match slot {
+            Slot::Source(column) => Some(*column),
+            Slot::Field(_) | Slot::Missing => None,
+        }));
+        let mut passed = Vec::new();
+        for (index, name) in source.iter().enumerate() {
+            let target = column_for(name);
+            let shadowed = target.is_some() && mapped.contains(&target);
+            // A column the mapping read, and which feeds nothing by its
+            // own name, has done its work: no "unknown column" warning.
+            let spent = target.is_none() && used.contains(&index);
+            if auto && !shadowed && !spent {
+                passed.push(index);
+            }
+        }
+        let mut header: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+        header.extend(passed.iter().map(|i| source[*i].clone()));
+        let described = describe(&fields, source);
+        Ok((
+            Mapper {
+                fields,
+                order,
+                passed,
+                filters,
+                header,
+                described,
+            },
+            issues,
+        ))
+    }
+
+    /// The mapped header: the mapping's fields, then the columns passed through.
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// What feeds each mapped field, one line each, for the screen.
+    pub fn describe(&self) -> &[String] {
+        &self.described
+    }
+
+    /// Maps one record.
+    pub fn apply(&self, cells: &[String]) -> Mapped {
+        let source = |i: usize| {
+            cells
+                .get(i)
+                .map(|c| super::cells::unneutralize(c.trim()))
+                .unwrap_or("")
+        };
+        let mut values: Vec<String> = vec![String::new(); self.fields.len()];
+        let mut problems = Vec::new();
+        for &i in &self.order {
+            let field = &self.fields[i];
+            let raw = match &field.spec.source {
+                SourceSpec::Columns(_) => field
+                    .columns
+                    .iter()
+                    .map(|c| source(*c))
+                    .find(|v| !v.is_empty())
+                    .unwrap_or("")
+                    .to_string(),
+                SourceSpec::Constant(value) => value.clone(),
+                SourceSpec::Template(template) => template.render(|n| match field.slots[n] {
+                    Slot::Source(column) => source(column).to_string(),
+                    Slot::Field(j) => values[j].clone(),
+                    Slot::Missing => String::new(),
+                }),
+            };
+            let mut value = raw.trim().to_string();
+            if !field.spec.map.is_empty() && !value.is_empty() {
+                let key = value.to_lowercase();
+                match field.spec.map.iter().find(|(from, _)| *from == key) {
+                    Some((_, to)) => value = to.clone(),
+                    None => match field.spec.unmapped {
+                        Unmapped::Keep => {}
+                        Unmapped::Empty => value.clear(),
+                        Unmapped::Error => {
+                            problems.push((
+                                field.name.clone(),
+                                super::cells::shorten(&value).into_owned(),
+                                format!(
+                                    "'{}' is not in the mapping's value map for {}",
+                                    super::cells::shorten(&value),
+                                    field.name
+                                ),
+                            ));
+                            value.clear();
+                        }
+                    },
+                }
+            }
+            value = apply_all(value, &field.spec.transforms);
+            if value.is_empty()
+                && let Some(default) = &field.spec.default
+            {
+                value = default.clone();
+            }
+            values[i] = value;
+        }
+        let mut filtered = None;
+        for (slot, filter) in &self.filters {
+            let value = match slot {
+                Slot::Source(column) => source(*column),
+                Slot::Field(j) => values[*j].as_str(),
+                Slot::Missing => "",
+            };
+            match filter.check(value) {
+                Ok(None) => {}
+                Ok(Some(reason)) => {
+                    filtered = Some(reason);
+                    break;
+                }
+                Err(message) => problems.push((
+                    filter.column.clone(),
+                    super::cells::shorten(value).into_owned(),
+                    message,
+                )),
+            }
+        }
+        values.extend(
+            self.passed
+                .iter()
+                .map(|i| cells.get(*i).cloned().unwrap_or_default()),
+        );
+        Mapped {
+            cells: values,
+            filtered,
+            problems,
+        }
+    }
+}
+
+/// Fields in an order where each template comes after the fields it uses.
+fn evaluation_order(fields: &[Bound]) -> Result<Vec<usize>, String> {
+    let mut order = Vec::with_capacity(fields.len());
+    let mut done = vec![false; fields.len()];
+    while order.len() < fields.len() {
+        let ready = (0..fields.len()).find(|&i| {
+            !done[i]
+                && fields[i].slots.iter().all(|slot| match slot {
+                    Slot::Field(j) => done[*j],
+                    Slot::Source(_) | Slot::Missing => true,
+                })
+        });
+        match ready {
+            Some(i) => {
+                done[i] = true;
+                order.push(i);
+            }
+            None => {
+                let stuck: Vec<&str> = (0..fields.len())
+                    .filter(|i| !done[*i])
+                    .map(|i| fields[i].name.as_str())
+                    .collect();
+                return Err(format!(
+                    "the templates of {} use each other in a circle",
+                    stuck.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(order)
+}
+
+fn describe(fields: &[Bound], source: &[String]) -> Vec<String> {
+    fields
+        .iter()
+        .map(|f| {
+            let from = match &f.spec.source {
+                SourceSpec::Columns(candidates) if f.columns.is_empty() => {
+                    format!("column '{}' (not in this file)", candidates.join("' or '"))
+                }
+                SourceSpec::Columns(_) => {
+                    let names: Vec<&str> = f.columns.iter().map(|c| source[*c].as_str()).collect();
+                    format!("column '{}'", names.join("', else '"))
+                }
+                SourceSpec::Template(template) => {
+                    let text: String = template
+                        .pieces
+                        .iter()
+                        .map(|p| match p {
+                            template::Piece::Text(t) => t.clone(),
+                            template::Piece::Slot { name, .. } => format!("{{{name}}}"),
+                        })
+                        .collect();
+                    format!("template '{text}'")
+                }
+                SourceSpec::Constant(value) => format!("'{value}' for every row"),
+            };
+            let mut extra = Vec::new();
+            if !f.spec.map.is_empty() {
+                extra.push(format!("{} mapped values", f.spec.map.len()));
+            }
+            if !f.spec.transforms.is_empty() {
+                let names: Vec<&str> = f
+                    .spec
+                    .transforms
+                    .iter()
+                    .filter_map(|t| Transform::ALL.iter().find(|(_, k)| k == t).map(|(n, _)| *n))
+                    .collect();
+                extra.push(names.join(", "));
+            }
+            if let Some(default) = &f.spec.default {
+                extra.push(format!("default '{default}'"));
+            }
+            let extra = if extra.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", extra.join("; "))
+            };
+            format!("{} ← {from}{extra}", f.name)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    const MAPPING: &str = r#"
+        [fields]
+        username = { template = "{First Name|ascii|lower}.{Last Name|ascii|lower}" }
+        email = { template = "{username}@example.com" }
+        employmentType = { column = "Type", map = { FT = "Full-time", PT = "Part-time" }, unmapped = "error" }
+        groups = { template = "All Staff;{Department?}" }
+        userType = { value = "user" }
+        jobTitle = { column = ["Job Title", "Title"], transform = "title", default = "Staff" }
+        [[filter]]
+        column = "Status"
+        in = ["Active", "Pre-hire"]
+        [[filter]]
+        column = "Hire Date"
+        on_or_before = "today+7"
+    "#;
+
+    fn mapper(header: &[&str]) -> (Mapper, Vec<HeaderIssue>) {
+        let mut mapping = Mapping::parse(MAPPING, "test").unwrap();
+        mapping.today = filter::days_from_civil(2026, 11, 29);
+        mapping.bind(&names(header)).unwrap()
+    }
+
+    #[test]
+    fn templates_maps_defaults_and_filters() {
+        let (mapper, issues) = mapper(&[
+            "First Name",
+            "Last Name",
+            "Type",
+            "Department",
+            "Title",
+            "Status",
+            "Hire Date",
+            "Email",
+        ]);
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(
+            mapper.header(),
+            names(&[
+                "email",
+                "employmentType",
+                "groups",
+                "jobTitle",
+                "userType",
+                "username",
+                "First Name",
+                "Last Name",
+                "Department",
+            ]),
+            "mapped fields first; columns the mapping replaces (Email, Title) or used up (Type, Status, Hire Date) are not passed on"
+        );
+        let row = names(&[
+            "Zoë",
+            "Ørsted",
+            "FT",
+            "Sales",
+            "senior ANALYST",
+            "Active",
+            "2026-11-30",
+            "old@x.com",
+        ]);
+        let mapped = mapper.apply(&row);
+        assert_eq!(mapped.filtered, None);
+        assert!(mapped.problems.is_empty());
+        assert_eq!(
+            &mapped.cells[..6],
+            names(&[
+                "zoe.orsted@example.com",
+                "Full-time",
+                "All Staff;Sales",
+                "Senior Analyst",
+                "user",
+                "zoe.orsted"
+            ])
+        );
+
+        let later = names(&["Ana", "Lima", "XX", "", "", "Active", "2027-01-10", ""]);
+        let mapped = mapper.apply(&later);
+        assert!(
+            mapped.filtered.as_deref().unwrap().contains("Hire Date"),
+            "{mapped:?}"
+        );
+        assert_eq!(mapped.problems.len(), 1, "XX is not in the value map");
+        assert_eq!(
+            mapped.cells[2], "All Staff;",
+            "an optional placeholder may be empty"
+        );
+        assert_eq!(mapped.cells[3], "Staff", "the default fills an empty title");
+
+        let gone = names(&["Bo", "Ng", "FT", "Ops", "x", "Terminated", "2020-01-01", ""]);
+        assert!(mapper.apply(&gone).filtered.unwrap().contains("Terminated"));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let bad = |text: &str| Mapping::parse(text, "m.toml").unwrap_err().to_string();
+        assert!(bad("[fields]\nsurname = \"Last\"").contains("not a field sebulk imports"));
+        assert!(
+            bad("[fields]\nusername = { column = \"a\", value = \"b\" }").contains("exactly one")
+        );
+        assert!(bad("[fields]\nusername = { template = \"{a|shout}\" }").contains("transform"));
+        assert!(bad("[[filter]]\ncolumn = \"S\"").contains("tests nothing"));
+        let mapping = Mapping::parse("[fields]\nusername = { template = \"{email}\" }\nemail = { template = \"{username}\" }", "m").unwrap();
+        assert!(
+            mapping
+                .bind(&names(&["x"]))
+                .unwrap_err()
+                .to_string()
+                .contains("circle")
+        );
+        let mapping =
+            Mapping::parse("[fields]\nusername = { template = \"{Nope}\" }", "m").unwrap();
+        assert!(
+            mapping
+                .bind(&names(&["x"]))
+                .unwrap_err()
+                .to_string()
+                .contains("{Nope}")
+        );
+        let (_, issues) = mapper(&["First Name", "Last Name", "Status", "Hire Date"]);
+        assert!(
+            issues.iter().any(|i| i.message.contains("'Type'")),
+            "{issues:?}"
+        );
+    }
+}
