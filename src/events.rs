@@ -23,6 +23,8 @@ pub enum Event<'a> {
     Problem(&'a Problem),
     /// Something the user should know that does not stop the run.
     Warning(&'a str),
+    /// What a mapping made of the input (told once, before any write).
+    Mapped(&'a crate::input::Scan),
     /// A row finished, with its outcome (shown with `-v`).
     Row(&'a RowResult),
 }

@@ -251,6 +251,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Probe a tenant before a big run: reachability, key and scheme, list shape, page numbering, latency, rate-limit headers
     Check(CheckArgs),
+    /// Column mappings: start one from a file's header, or show a built-in preset
+    #[command(subcommand)]
+    Mapping(MappingCommand),
     /// Run a local sandbox tenant in the foreground
     Sandbox(SandboxArgs),
     /// Print a shell completion script
@@ -258,6 +261,50 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `sebulk mapping ...`
+#[derive(Debug, Subcommand, Clone)]
+pub enum MappingCommand {
+    /// Write a starter mapping for a file: its columns placed where they can be, the rest listed
+    Init(MappingInitArgs),
+    /// Print a built-in preset (entra, google, okta, jumpcloud, ad, bamboohr), to copy and adapt
+    Show {
+        /// The preset
+        name: String,
+    },
+    /// List the built-in presets
+    List,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MappingInitArgs {
+    /// The HR export whose header to read (CSV or spreadsheet)
+    pub file: PathBuf,
+
+    /// Where to write the mapping [default: standard output]
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing mapping file
+    #[arg(long)]
+    pub force: bool,
+
+    /// The file's encoding when it is not UTF-8 (e.g. windows-1252)
+    #[arg(long)]
+    pub encoding: Option<String>,
+
+    /// The delimiter: , ; | or tab [default: detected from the header]
+    #[arg(long, value_parser = delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// For spreadsheets: the sheet to read [default: the first]
+    #[arg(long)]
+    pub sheet: Option<String>,
+
+    /// The line (CSV) or row (spreadsheet) holding the header
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub header_row: Option<u32>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -350,13 +397,21 @@ pub struct InputArgs {
     /// The HR export: CSV (or .xlsx/.xls/.ods) with a header row (`-` for standard input)
     pub file: PathBuf,
 
-    /// upsert: create or update; create: existing users are skipped; update: missing users fail
-    #[arg(long, value_enum, default_value_t = Mode::Upsert)]
-    pub mode: Mode,
+    /// upsert: create or update; create: existing users are skipped; update: missing users fail [default: upsert]
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
 
-    /// The field that matches a row to an existing user
-    #[arg(long, value_enum, default_value_t = MatchBy::Username)]
-    pub match_by: MatchBy,
+    /// The field that matches a row to an existing user [default: username]
+    #[arg(long, value_enum)]
+    pub match_by: Option<MatchBy>,
+
+    /// A mapping file (TOML) from the file's columns to sebulk's: columns, templates, value maps, filters, options (docs/mapping.md)
+    #[arg(long, value_name = "FILE", conflicts_with = "preset")]
+    pub mapping: Option<PathBuf>,
+
+    /// A built-in mapping for an export from another system: entra, google, okta, jumpcloud, ad, bamboohr (`sebulk mapping show NAME`)
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
 
     /// Columns to ignore without a warning (repeatable, or comma-separated)
     #[arg(long = "ignore-column", value_name = "NAME")]
@@ -381,6 +436,10 @@ pub struct InputArgs {
     /// For .xlsx/.xls/.ods input: the sheet to read [default: the first]
     #[arg(long)]
     pub sheet: Option<String>,
+
+    /// The line (CSV) or row (spreadsheet) holding the header [default: the first; in spreadsheets, the first below any title rows]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub header_row: Option<u32>,
 
     /// Guessed rules (field lengths, unknown user types) are errors, not warnings
     #[arg(long)]
@@ -617,7 +676,7 @@ fn field_value(text: &str) -> Result<(String, String), String> {
     }
 }
 
-fn delimiter(text: &str) -> Result<u8, String> {
+pub(crate) fn delimiter(text: &str) -> Result<u8, String> {
     match text {
         "," | "comma" => Ok(b','),
         ";" | "semicolon" => Ok(b';'),

@@ -265,11 +265,24 @@ pub fn input_spec(
     input: &super::args::InputArgs,
     passwords: &super::args::PasswordArgs,
 ) -> Result<crate::input::InputSpec, ConfigError> {
-    use crate::input::{InputSpec, ReadOptions, Rules, Vocabulary};
+    use crate::input::columns::normalize;
+    use crate::input::mapping::Mapping;
+    use crate::input::{InputSpec, MatchBy, Mode, ReadOptions, Rules, UsernameFrom, Vocabulary};
     use crate::model::country::Countries;
     let profile = load_profile(global)?;
+    let mapping = match (&input.mapping, &input.preset) {
+        (Some(path), _) => Some(Mapping::read(path)),
+        (None, Some(name)) => Some(Mapping::preset(name)),
+        (None, None) => None,
+    }
+    .transpose()
+    .map_err(|e| ConfigError::BadValue(e.to_string()))?;
+    let options = mapping
+        .as_ref()
+        .map(|m| m.file.options.clone())
+        .unwrap_or_default();
     let mut vocabulary = Vocabulary {
-        strict: input.strict || profile.strict.unwrap_or(false),
+        strict: input.strict || profile.strict.unwrap_or(false) || options.strict.unwrap_or(false),
         ..Vocabulary::default()
     };
     let countries_only = input.countries_only || profile.countries_only.unwrap_or(false);
@@ -287,6 +300,7 @@ pub fn input_spec(
     let ignore_columns = input
         .ignore_columns
         .iter()
+        .chain(&options.ignore_columns)
         .flat_map(|names| names.split(','))
         .map(|name| name.trim().to_string())
         .filter(|name| !name.is_empty())
@@ -294,22 +308,71 @@ pub fn input_spec(
     Ok(InputSpec {
         file: input.file.clone(),
         read: ReadOptions {
-            encoding: input.encoding.clone(),
-            delimiter: input.delimiter,
-            sheet: input.sheet.clone(),
+            encoding: input.encoding.clone().or(options.encoding.clone()),
+            delimiter: match (input.delimiter, &options.delimiter) {
+                (Some(delimiter), _) => Some(delimiter),
+                (None, Some(text)) => {
+                    Some(super::args::delimiter(text).map_err(|e| {
+                        ConfigError::BadValue(format!("the mapping's delimiter: {e}"))
+                    })?)
+                }
+                (None, None) => None,
+            },
+            sheet: input.sheet.clone().or(options.sheet.clone()),
+            header_row: input.header_row.or(options.header_row),
         },
         header: crate::input::columns::HeaderRules {
             ignored: ignore_columns,
-            ignore_unknown: input.ignore_unknown_columns,
+            ignore_unknown: input.ignore_unknown_columns
+                || options.ignore_unknown_columns.unwrap_or(false),
             strict: vocabulary.strict,
         },
         rules: Rules {
-            mode: input.mode,
-            match_by: input.match_by,
-            username_from: input.username_from,
-            auto_password: passwords.auto_password,
-            send_email: passwords.send_email,
+            mode: match input.mode {
+                Some(mode) => mode,
+                None => match options.mode.as_deref().map(str::to_lowercase).as_deref() {
+                    None => Mode::default(),
+                    Some("upsert") => Mode::Upsert,
+                    Some("create") => Mode::Create,
+                    Some("update") => Mode::Update,
+                    Some(other) => {
+                        return Err(ConfigError::BadValue(format!(
+                            "the mapping's mode '{other}' is upsert, create or update"
+                        )));
+                    }
+                },
+            },
+            match_by: match input.match_by {
+                Some(match_by) => match_by,
+                None => match options.match_by.as_deref().map(normalize).as_deref() {
+                    None => MatchBy::default(),
+                    Some("username") => MatchBy::Username,
+                    Some("email") => MatchBy::Email,
+                    Some("employeenumber") => MatchBy::EmployeeNumber,
+                    Some(other) => {
+                        return Err(ConfigError::BadValue(format!(
+                            "the mapping's match_by '{other}' is username, email or employeeNumber"
+                        )));
+                    }
+                },
+            },
+            username_from: match input.username_from {
+                Some(from) => Some(from),
+                None => match options.username_from.as_deref() {
+                    None => None,
+                    Some("email") => Some(UsernameFrom::Email),
+                    Some("local-part") => Some(UsernameFrom::LocalPart),
+                    Some(other) => {
+                        return Err(ConfigError::BadValue(format!(
+                            "the mapping's username_from '{other}' is email or local-part"
+                        )));
+                    }
+                },
+            },
+            auto_password: passwords.auto_password || options.auto_password.unwrap_or(false),
+            send_email: passwords.send_email || options.send_email.unwrap_or(false),
         },
+        mapping: mapping.map(std::sync::Arc::new),
         vocabulary: std::sync::Arc::new(vocabulary),
     })
 }

@@ -26,7 +26,7 @@ use crate::pipeline::import::ImportOptions;
 use crate::plan::Policy;
 use crate::sandbox::{Faults, SandboxConfig, Seed, Variant};
 use crate::ui::Ui;
-use args::{Connect, ImportArgs, PlanArgs, PolicyArgs};
+use args::{Connect, ImportArgs, MappingCommand, PlanArgs, PolicyArgs};
 
 /// The ids of the options that belong after the subcommand but are also
 /// taken before it (hidden there).
@@ -79,17 +79,25 @@ fn connect(cli: &Cli, connect: &Connect) -> Connect {
     }
 }
 
+/// The import policy: the command line, or else the mapping's options.
 fn policy(spec: &crate::input::InputSpec, args: &PolicyArgs) -> Policy {
+    let options = spec.mapping.as_ref().map(|m| &m.file.options);
+    let set =
+        |flag: bool, option: fn(&crate::input::mapping::file::MappingOptions) -> Option<bool>| {
+            flag || options.and_then(option).unwrap_or(false)
+        };
     Policy {
         mode: spec.rules.mode,
         match_by: spec.rules.match_by,
-        sync_groups: args.sync_groups,
-        sync_applications: args.sync_applications,
-        create_missing_groups: args.create_missing_groups,
+        sync_groups: set(args.sync_groups, |o| o.sync_groups),
+        sync_applications: set(args.sync_applications, |o| o.sync_applications),
+        create_missing_groups: set(args.create_missing_groups, |o| o.create_missing_groups),
         reset_passwords: args.reset_passwords,
-        auto_password: args.passwords.auto_password,
-        must_change_password: args.passwords.must_change_password,
-        send_email: args.passwords.send_email,
+        auto_password: spec.rules.auto_password,
+        must_change_password: set(args.passwords.must_change_password, |o| {
+            o.must_change_password
+        }),
+        send_email: spec.rules.send_email,
     }
 }
 
@@ -207,7 +215,7 @@ pub async fn dispatch(
     env: &dyn Fn(&str) -> Option<String>,
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
-    use crate::commands::{check, export, import, sandbox, validate};
+    use crate::commands::{check, export, import, mapping, sandbox, validate};
     let resolve = |c: &Connect| config::resolve(&cli.global, &connect(cli, c), env);
     match &cli.command {
         Command::Completions { shell } => completions(*shell),
@@ -264,6 +272,24 @@ pub async fn dispatch(
             ui,
         ),
         Command::Check(args) => check::run(&resolve(&args.connect)?, args.json, ui).await,
+        Command::Mapping(command) => match command {
+            MappingCommand::Init(args) => mapping::init(
+                &mapping::InitJob {
+                    file: args.file.clone(),
+                    read: crate::input::ReadOptions {
+                        encoding: args.encoding.clone(),
+                        delimiter: args.delimiter,
+                        sheet: args.sheet.clone(),
+                        header_row: args.header_row,
+                    },
+                    output: args.output.clone(),
+                    force: args.force,
+                },
+                ui,
+            ),
+            MappingCommand::Show { name } => mapping::show(name),
+            MappingCommand::List => mapping::list(),
+        },
     }
 }
 

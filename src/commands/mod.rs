@@ -8,6 +8,7 @@ pub mod check;
 pub mod config;
 pub mod export;
 pub mod import;
+pub mod mapping;
 pub mod sandbox;
 pub mod signals;
 pub mod validate;

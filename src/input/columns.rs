@@ -95,6 +95,21 @@ pub struct Header {
     pub columns: Vec<Column>,
 }
 
+impl Header {
+    /// The cells as results, plans and samples repeat them: one per
+    /// column, secrets masked.
+    pub fn masked(&self, cells: &[String]) -> Vec<String> {
+        let mut masked: Vec<String> = cells.to_vec();
+        masked.resize(self.columns.len(), String::new());
+        for (cell, column) in masked.iter_mut().zip(&self.columns) {
+            if column.is_secret() && !cell.trim().is_empty() {
+                *cell = super::cells::MASK.to_string();
+            }
+        }
+        masked
+    }
+}
+
 /// A problem with the header itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderIssue {

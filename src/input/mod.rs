@@ -6,12 +6,12 @@ pub mod columns;
 pub mod mapping;
 pub mod reader;
 pub mod scan;
+pub mod sheet;
 pub mod validate;
 pub mod vocabulary;
 
 pub use cells::RowInput;
 pub use cells::Severity;
-pub use columns::{Column, Header};
 pub use reader::{CsvSource, InputError, ReadOptions};
 pub use scan::{InputSpec, Scan, header_problems, scan};
 pub use validate::{MatchBy, Mode, Problem, Rules, UsernameFrom, Validator};

@@ -24,6 +24,10 @@ pub struct ReadOptions {
     pub delimiter: Option<u8>,
     /// For spreadsheets: the sheet to read; else the first.
     pub sheet: Option<String>,
+    /// The line (CSV) or row (spreadsheet) of the header, from 1; else the
+    /// first line (after PowerShell's `#TYPE` line), or in a spreadsheet the
+    /// first row that looks like a header below any title rows.
+    pub header_row: Option<u32>,
 }
 
 /// Why the input cannot be read.
@@ -46,6 +50,8 @@ pub enum InputError {
     },
     #[error("cannot read the spreadsheet {path}: {message}")]
     Spreadsheet { path: String, message: String },
+    #[error("{0}")]
+    Mapping(String),
 }
 
 /// One data row as read.
@@ -56,6 +62,10 @@ pub struct Record {
     /// The physical line the row starts on (the header is line 1).
     pub line: u64,
     pub cells: Vec<String>,
+    /// Why the mapping's filters leave the row out, if they do.
+    pub filtered: Option<String>,
+    /// (column, value, message) of values the mapping could not use.
+    pub mapping_problems: Vec<(String, String, String)>,
 }
 
 /// An open input file: its header, then its records.
@@ -67,6 +77,8 @@ pub struct CsvSource {
     rows: Rows,
     header: Vec<String>,
     next_row: u64,
+    /// Lines skipped above the header, added to every line number.
+    line_offset: u64,
 }
 
 /// Where the records come from.
@@ -80,24 +92,16 @@ enum Rows {
         /// last), or the error reading it gave.
         ahead: Option<csv::Result<csv::StringRecord>>,
     },
-    /// A spreadsheet's sheet, read whole (spreadsheets are small by CSV standards).
+    /// A spreadsheet's sheet, read whole once per process.
     Sheet {
-        range: calamine::Range<calamine::Data>,
-        /// The next row index within the range, and the sheet line of index 0.
+        sheet: Arc<super::sheet::Sheet>,
+        /// The next row index within the sheet's range.
         next: usize,
-        first_line: u64,
     },
 }
 
 /// File endings read as spreadsheets.
 const SHEET_ENDINGS: [&str; 5] = ["xlsx", "xlsm", "xlsb", "xls", "ods"];
-
-fn cell_text(cell: &calamine::Data) -> String {
-    match cell {
-        calamine::Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        other => other.to_string(),
-    }
-}
 
 /// Turns CRLF line ends into LF, so the CSV reader's line numbers are the
 /// file's physical lines (it miscounts after CRLF otherwise). A lone CR is
@@ -187,6 +191,28 @@ fn read_first_line<R: Read>(mut reader: R) -> std::io::Result<(Vec<u8>, R)> {
         }
     }
     Ok((start, reader))
+}
+
+/// Drops the first line of `start` (reading on from `rest` as needed),
+/// returning what follows with at least one more line read, if any.
+fn skip_line<R: Read>(mut start: Vec<u8>, mut rest: R) -> std::io::Result<(Vec<u8>, R)> {
+    loop {
+        if let Some(end) = start.iter().position(|b| *b == b'\n') {
+            start.drain(..=end);
+            if !start.contains(&b'\n') {
+                let (more, tail) = read_first_line(rest)?;
+                start.extend_from_slice(&more);
+                rest = tail;
+            }
+            return Ok((start, rest));
+        }
+        let (more, tail) = read_first_line(rest)?;
+        rest = tail;
+        if more.is_empty() {
+            return Ok((Vec::new(), rest));
+        }
+        start.extend_from_slice(&more);
+    }
 }
 
 /// Bytes looked at to tell the encoding.
@@ -331,10 +357,23 @@ impl CsvSource {
             .encoding(encoding)
             .bom_override(true)
             .build(Cursor::new(prefix).chain(raw));
-        let (start, rest) = read_first_line(decoded).map_err(|source| InputError::Open {
-            path: shown.clone(),
-            source,
-        })?;
+        let (mut start, mut rest) =
+            read_first_line(decoded).map_err(|source| InputError::Open {
+                path: shown.clone(),
+                source,
+            })?;
+        // Title lines above the header: as asked, or PowerShell's
+        // `#TYPE Selected.Microsoft...` line from Export-Csv.
+        let skip = match options.header_row {
+            Some(row) => u64::from(row.max(1)) - 1,
+            None => u64::from(start.starts_with(b"#TYPE ")),
+        };
+        for _ in 0..skip {
+            (start, rest) = skip_line(start, rest).map_err(|source| InputError::Open {
+                path: shown.clone(),
+                source,
+            })?;
+        }
         if start.is_empty() {
             return Err(InputError::Empty { path: shown });
         }
@@ -351,7 +390,7 @@ impl CsvSource {
             .from_reader(boxed);
         let header = reader
             .headers()
-            .map_err(|err| malformed(&shown, &err))?
+            .map_err(|err| malformed(&shown, &err, skip))?
             .iter()
             .map(str::to_string)
             .collect();
@@ -366,54 +405,29 @@ impl CsvSource {
             },
             header,
             next_row: 1,
+            line_offset: skip,
         })
     }
 
     /// Opens a spreadsheet's sheet (`options.sheet`, else the first).
     fn open_sheet(path: &Path, options: &ReadOptions) -> Result<Self, InputError> {
-        use calamine::Reader;
         let shown = path.display().to_string();
-        let problem = |message: String| InputError::Spreadsheet {
-            path: shown.clone(),
-            message,
-        };
-        let mut workbook =
-            calamine::open_workbook_auto(path).map_err(|e| problem(e.to_string()))?;
-        let names = workbook.sheet_names();
-        let sheet = match &options.sheet {
-            Some(wanted) => names
-                .iter()
-                .find(|n| n.eq_ignore_ascii_case(wanted))
-                .cloned()
-                .ok_or_else(|| {
-                    problem(format!(
-                        "there is no sheet '{wanted}' (sheets: {})",
-                        names.join(", ")
-                    ))
-                })?,
-            None => names
-                .first()
-                .cloned()
-                .ok_or_else(|| problem("it has no sheets".to_string()))?,
-        };
-        let range = workbook
-            .worksheet_range(&sheet)
-            .map_err(|e| problem(e.to_string()))?;
-        let first_line = range.start().map_or(1, |(row, _)| u64::from(row) + 1);
-        let header: Vec<String> = match range.rows().next() {
-            Some(cells) => cells.iter().map(cell_text).collect(),
-            None => return Err(InputError::Empty { path: shown }),
-        };
+        let sheet = super::sheet::open(path, options.sheet.as_deref(), options.header_row)
+            .map_err(|message| InputError::Spreadsheet {
+                path: shown.clone(),
+                message,
+            })?;
+        let note = (!sheet.notes.is_empty()).then(|| sheet.notes.join("; "));
         Ok(CsvSource {
-            encoding_note: None,
+            encoding_note: note,
             path: shown,
+            header: sheet.header.clone(),
             rows: Rows::Sheet {
-                range,
-                next: 1,
-                first_line,
+                next: sheet.header_index + 1,
+                sheet,
             },
-            header,
             next_row: 1,
+            line_offset: 0,
         })
     }
 
@@ -433,7 +447,7 @@ impl CsvSource {
                 } => match next_csv(reader, record, ahead) {
                     Ok(false) => return None,
                     Ok(true) => {
-                        let line = record.position().map_or(0, |p| p.line());
+                        let line = record.position().map_or(0, |p| p.line()) + self.line_offset;
                         if let Some(message) = runaway(reader, record, quotes, ahead) {
                             return Some(Err(InputError::Malformed {
                                 path: self.path.clone(),
@@ -443,16 +457,14 @@ impl CsvSource {
                         }
                         (line, record.iter().map(str::to_string).collect::<Vec<_>>())
                     }
-                    Err(err) => return Some(Err(malformed(&self.path, &err))),
+                    Err(err) => return Some(Err(malformed(&self.path, &err, self.line_offset))),
                 },
-                Rows::Sheet {
-                    range,
-                    next,
-                    first_line,
-                } => {
-                    let cells: Vec<String> =
-                        range.rows().nth(*next)?.iter().map(cell_text).collect();
-                    let line = *first_line + *next as u64;
+                Rows::Sheet { sheet, next } => {
+                    if *next >= sheet.height() {
+                        return None;
+                    }
+                    let cells = sheet.row(*next);
+                    let line = sheet.first_line + *next as u64;
                     *next += 1;
                     (line, cells)
                 }
@@ -462,7 +474,13 @@ impl CsvSource {
             }
             let row = self.next_row;
             self.next_row += 1;
-            return Some(Ok(Record { row, line, cells }));
+            return Some(Ok(Record {
+                row,
+                line,
+                cells,
+                filtered: None,
+                mapping_problems: Vec::new(),
+            }));
         }
     }
 }
@@ -531,8 +549,8 @@ fn runaway<R: Read>(
     }
 }
 
-fn malformed(path: &str, err: &csv::Error) -> InputError {
-    let line = err.position().map_or(0, |p| p.line());
+fn malformed(path: &str, err: &csv::Error, line_offset: u64) -> InputError {
+    let line = err.position().map_or(0, |p| p.line()) + line_offset;
     let message = match err.kind() {
         csv::ErrorKind::Utf8 { .. } => {
             "the text is not UTF-8; name the file's encoding with --encoding (Excel often writes windows-1252)".to_string()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::cells::{RowInput, Severity};
 use super::columns::{Column, HeaderIssue, HeaderRules, map_header};
+use super::mapping::{Mapper, Mapping};
 use super::reader::{CsvSource, InputError, ReadOptions, Record};
 use super::validate::{Problem, Rules, Validator};
 use super::vocabulary::Vocabulary;
@@ -20,6 +21,8 @@ pub struct InputSpec {
     pub read: ReadOptions,
     /// How the header is read (ignored columns, strictness).
     pub header: HeaderRules,
+    /// The mapping from the file's columns to ours, if any.
+    pub mapping: Option<Arc<Mapping>>,
     pub rules: Rules,
     pub vocabulary: Arc<Vocabulary>,
 }
@@ -35,6 +38,13 @@ pub struct Scan {
     pub header_issues: Vec<HeaderIssue>,
     /// Rows that will give a new user a generated password nobody is told.
     pub untold_passwords: u64,
+    /// Rows the mapping's filters leave out.
+    pub filtered: u64,
+    /// What feeds each mapped field, when there is a mapping.
+    pub mapping: Vec<String>,
+    /// With a mapping: the first rows as mapped, (column, value) pairs
+    /// with secrets masked, so what the mapping did is seen before any write.
+    pub samples: Vec<(u64, Vec<(String, String)>)>,
 }
 
 impl Scan {
@@ -54,8 +64,43 @@ pub fn untold_passwords(rows: u64) -> String {
     )
 }
 
+/// The input's rows, mapped when there is a mapping.
+pub struct InputRows {
+    source: CsvSource,
+    mapper: Option<Mapper>,
+}
+
+impl InputRows {
+    /// The header the rows are checked against (mapped, if mapping).
+    pub fn header(&self) -> &[String] {
+        match &self.mapper {
+            Some(mapper) => mapper.header(),
+            None => self.source.header(),
+        }
+    }
+
+    /// What feeds each mapped field (empty without a mapping).
+    pub fn mapping_lines(&self) -> &[String] {
+        self.mapper.as_ref().map_or(&[], |m| m.describe())
+    }
+
+    /// The next row, mapped.
+    pub fn next_record(&mut self) -> Option<Result<Record, InputError>> {
+        let record = self.source.next_record()?;
+        Some(record.map(|mut record| {
+            if let Some(mapper) = &self.mapper {
+                let mapped = mapper.apply(&record.cells);
+                record.cells = mapped.cells;
+                record.filtered = mapped.filtered;
+                record.mapping_problems = mapped.problems;
+            }
+            record
+        }))
+    }
+}
+
 /// Opens the input and maps its header.
-pub fn open(spec: &InputSpec) -> Result<(CsvSource, Validator, Vec<HeaderIssue>), InputError> {
+pub fn open(spec: &InputSpec) -> Result<(InputRows, Validator, Vec<HeaderIssue>), InputError> {
     open_with(spec, spec.vocabulary.clone())
 }
 
@@ -64,9 +109,23 @@ pub fn open(spec: &InputSpec) -> Result<(CsvSource, Validator, Vec<HeaderIssue>)
 pub fn open_with(
     spec: &InputSpec,
     vocabulary: Arc<Vocabulary>,
-) -> Result<(CsvSource, Validator, Vec<HeaderIssue>), InputError> {
+) -> Result<(InputRows, Validator, Vec<HeaderIssue>), InputError> {
     let source = CsvSource::open(&spec.file, &spec.read)?;
-    let (header, mut issues) = map_header(source.header(), &spec.header);
+    let mut issues = Vec::new();
+    let mapper = match &spec.mapping {
+        Some(mapping) => {
+            let (mapper, mapping_issues) = mapping
+                .bind(source.header())
+                .map_err(|e| InputError::Mapping(e.to_string()))?;
+            issues.extend(mapping_issues);
+            Some(mapper)
+        }
+        None => None,
+    };
+    let rows = InputRows { source, mapper };
+    let (header, header_issues) = map_header(rows.header(), &spec.header);
+    issues.extend(header_issues);
+    let source = rows;
     if spec.rules.needs_username() && !header.columns.contains(&Column::Text(Field::Username)) {
         issues.push(HeaderIssue {
             column: "username".to_string(),
@@ -74,7 +133,7 @@ pub fn open_with(
             is_error: true,
         });
     }
-    if let Some(note) = &source.encoding_note {
+    if let Some(note) = &source.source.encoding_note {
         issues.insert(
             0,
             HeaderIssue {
@@ -103,12 +162,30 @@ pub fn scan<E: From<InputError>>(
     on_header(&header_issues)?;
     let mut scan = Scan {
         header_issues,
+        mapping: source.mapping_lines().to_vec(),
         ..Default::default()
     };
     while let Some(record) = source.next_record() {
         let record = record?;
-        let (input, problems) = validator.check(&record);
         scan.rows += 1;
+        if record.filtered.is_some() {
+            // Left out by the mapping's filters: not checked, not imported.
+            scan.filtered += 1;
+            on_row(&record, RowInput::default(), &[])?;
+            continue;
+        }
+        if !scan.mapping.is_empty() && scan.samples.len() < SAMPLES {
+            let cells = validator.header().masked(&record.cells);
+            let pairs = source
+                .header()
+                .iter()
+                .zip(cells)
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(name, value)| (name.clone(), value))
+                .collect();
+            scan.samples.push((record.row, pairs));
+        }
+        let (input, problems) = validator.check(&record);
         let errors = problems.iter().filter(|p| p.is_error()).count() as u64;
         scan.errors += errors;
         scan.warnings += problems.len() as u64 - errors;
@@ -120,6 +197,9 @@ pub fn scan<E: From<InputError>>(
     }
     Ok(scan)
 }
+
+/// How many mapped rows a scan keeps to show.
+const SAMPLES: usize = 3;
 
 /// Problems of the header, as report lines (row 0, line 1).
 pub fn header_problems(issues: &[HeaderIssue]) -> impl Iterator<Item = Problem> + '_ {

@@ -155,6 +155,14 @@ impl Validator {
     pub fn check(&mut self, record: &Record) -> (RowInput, Vec<Problem>) {
         let (mut input, mut cell_problems) =
             parse_row(&self.header, &record.cells, &self.vocabulary);
+        // `--username-from local-part`: usernames are local parts, also
+        // when the file (or a preset) gives a sign-in name like a@b.com.
+        if self.rules.username_from == Some(UsernameFrom::LocalPart)
+            && let Some(username) = &mut input.set.username
+            && let Some((local, _)) = username.split_once('@')
+        {
+            *username = local.to_string();
+        }
         if let (None, Some(from), Some(email)) = (
             &input.set.username,
             self.rules.username_from,
@@ -186,6 +194,12 @@ impl Validator {
                 ..problem(&p.column, &p.value, p.message)
             })
             .collect();
+        problems.extend(
+            record
+                .mapping_problems
+                .iter()
+                .map(|(column, value, message)| problem(column, value, message.clone())),
+        );
         let expected = self.header.columns.len();
         if record.cells.len() != expected {
             problems.push(problem(
@@ -263,6 +277,8 @@ mod tests {
 
     fn record(row: u64, cells: &[&str]) -> Record {
         Record {
+            filtered: None,
+            mapping_problems: Vec::new(),
             row,
             line: row + 1,
             cells: cells.iter().map(|s| s.to_string()).collect(),

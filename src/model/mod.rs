@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod country;
+pub mod dates;
 pub mod directory;
 pub mod fields;
 pub mod rules;

@@ -29,10 +29,12 @@ pub enum Outcome {
     Invalid,
     Failed,
     NotAttempted,
+    /// Left out by the mapping's filters (`Status` not active, say).
+    Filtered,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Created,
         Outcome::Updated,
         Outcome::Unchanged,
@@ -40,6 +42,7 @@ impl Outcome {
         Outcome::Invalid,
         Outcome::Failed,
         Outcome::NotAttempted,
+        Outcome::Filtered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,11 +54,17 @@ impl Outcome {
             Outcome::Invalid => "invalid",
             Outcome::Failed => "failed",
             Outcome::NotAttempted => "not_attempted",
+            Outcome::Filtered => "filtered",
         }
     }
 
     pub fn parse(text: &str) -> Option<Outcome> {
         Outcome::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// Whether the row went as asked: done, or left out on purpose.
+    pub fn is_clean(self) -> bool {
+        self.succeeded() || self == Outcome::Filtered
     }
 
     /// Whether the row's work is done and need not be sent again.
@@ -196,16 +205,7 @@ pub fn utc_now() -> String {
 pub fn utc_timestamp(seconds: u64) -> String {
     let days = (seconds / 86_400) as i64;
     let rest = seconds % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::model::dates::civil_from_days(days);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         rest / 3600,

@@ -67,6 +67,8 @@ pub enum Disposition {
     Process,
     /// The row failed validation (with `--skip-invalid`).
     Invalid(String),
+    /// The mapping's filters leave the row out (the reason).
+    Filtered(String),
     /// An earlier run already did it (with `--resume`), as the tenant
     /// confirms.
     Done(Box<RowResult>),
@@ -306,6 +308,11 @@ async fn start<A: RowAction>(
         Disposition::Invalid(message) => {
             result.outcome = Outcome::Invalid;
             result.error = message;
+            finished(result)
+        }
+        Disposition::Filtered(reason) => {
+            result.outcome = Outcome::Filtered;
+            result.error = reason;
             finished(result)
         }
         Disposition::Done(previous) => finished(*previous),

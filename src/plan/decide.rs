@@ -81,6 +81,8 @@ pub enum PlanAction {
     Fail,
     Invalid,
     NotAttempted,
+    /// Left out by the mapping's filters.
+    Filtered,
 }
 
 impl PlanAction {
@@ -94,6 +96,7 @@ impl PlanAction {
             PlanAction::Fail => "fail",
             PlanAction::Invalid => "invalid",
             PlanAction::NotAttempted => "not_attempted",
+            PlanAction::Filtered => "filtered",
         }
     }
 
@@ -101,7 +104,7 @@ impl PlanAction {
     pub fn is_clean(self) -> bool {
         matches!(
             self,
-            PlanAction::Create | PlanAction::Update | PlanAction::Unchanged
+            PlanAction::Create | PlanAction::Update | PlanAction::Unchanged | PlanAction::Filtered
         )
     }
 }

@@ -154,6 +154,7 @@ impl Events for Ui {
             Event::Pause(pause) => self.with_bar(|bar| bar.show_pause(pause)),
             Event::Problem(problem) => self.problem(problem),
             Event::Warning(text) => self.warn(text),
+            Event::Mapped(scan) => self.mapping(scan),
             Event::Row(result) => {
                 if self.verbose >= 1 && !self.quiet {
                     let detail = if result.error.is_empty() {

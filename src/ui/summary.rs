@@ -173,6 +173,7 @@ impl Ui {
         if scan.untold_passwords > 0 {
             self.warn(crate::input::scan::untold_passwords(scan.untold_passwords));
         }
+        self.mapping(scan);
         let header_warnings = scan.header_issues.len() - scan.header_errors();
         let line = format!(
             "{input}: {} rows; {} with errors ({} errors, {} warnings); {} header errors, {} header warnings",
@@ -187,6 +188,34 @@ impl Ui {
             self.say(line);
         } else {
             self.error(line);
+        }
+    }
+
+    /// What a mapping made of the file: what feeds each field, the first
+    /// rows as mapped, and how many rows its filters leave out.
+    pub fn mapping(&self, scan: &Scan) {
+        let Some((origin, lines)) = scan.mapping.split_first() else {
+            return;
+        };
+        self.say(origin);
+        for line in lines {
+            self.say(format!("  {line}"));
+        }
+        for (row, pairs) in &scan.samples {
+            let values: Vec<String> = pairs
+                .iter()
+                .map(|(column, value)| format!("{column}={}", crate::input::cells::shorten(value)))
+                .collect();
+            self.say(format!("  row {row} as mapped: {}", values.join(", ")));
+        }
+        if scan.filtered > 0 {
+            self.say(format!(
+                "  {} left out by the mapping's filters (recorded as filtered)",
+                match scan.filtered {
+                    1 => "1 row is".to_string(),
+                    n => format!("{n} rows are"),
+                }
+            ));
         }
     }
 

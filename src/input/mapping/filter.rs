@@ -7,6 +7,7 @@
 use serde::Deserialize;
 
 use super::MappingError;
+pub use crate::model::dates::{civil_from_days, days_from_civil};
 
 /// One condition of `[[filter]]`, as written in the mapping file.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -128,6 +129,33 @@ impl Filter {
         }
     }
 
+    /// The condition, for people: `Status is one of active, pre-hire`.
+    pub fn describe(&self) -> String {
+        let test = match &self.test {
+            Test::OneOf(values) => format!("is one of {}", values.join(", ")),
+            Test::NotIn(values) => format!("is none of {}", values.join(", ")),
+            Test::Matches(pattern) => format!("matches '{pattern}'"),
+            Test::Empty(true) => "is empty".to_string(),
+            Test::Empty(false) => "has a value".to_string(),
+            Test::Dates {
+                not_after,
+                not_before,
+            } => {
+                let day = |d: &i64| {
+                    let (y, m, d) = civil_from_days(*d);
+                    format!("{y:04}-{m:02}-{d:02}")
+                };
+                match (not_before, not_after) {
+                    (Some(a), Some(b)) => format!("is a date from {} to {}", day(a), day(b)),
+                    (Some(a), None) => format!("is a date on or after {}", day(a)),
+                    (None, Some(b)) => format!("is a date on or before {}", day(b)),
+                    (None, None) => "is a date".to_string(),
+                }
+            }
+        };
+        format!("{} {test}", self.column)
+    }
+
     /// `Ok(None)` keeps the row; `Ok(Some(reason))` filters it out;
     /// `Err` when the value cannot be tested (a date that is not one).
     pub fn check(&self, value: &str) -> Result<Option<String>, String> {
@@ -186,17 +214,6 @@ fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|c| *c == '*')
-}
-
-/// Days since 1970-01-01 of a civil date.
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 fn valid(year: i64, month: u32, day: u32) -> Option<i64> {
@@ -310,6 +327,10 @@ mod tests {
         assert!(parse_date("soon", None).is_err());
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        for days in [-1000, 0, 11_017, 20_786, 60_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
     }
 
     #[test]

@@ -20,8 +20,9 @@ fn key(name: &str) -> String {
     }
 }
 
-/// The starter mapping for a file called `origin` with `header`.
-pub fn starter(header: &[String], origin: &str) -> String {
+/// The starter mapping for a file called `origin` with `header`, read
+/// with `read` (whose options it keeps).
+pub fn starter(header: &[String], origin: &str, read: &crate::input::ReadOptions) -> String {
     let mut placed: Vec<(String, String)> = Vec::new();
     let mut unplaced: Vec<&str> = Vec::new();
     for name in header.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
@@ -45,9 +46,26 @@ pub fn starter(header: &[String], origin: &str) -> String {
          # Check it with: sebulk validate --mapping THIS_FILE {origin}\n\n\
          [options]\n\
          # Only the fields below are imported; other columns are not read.\n\
-         auto = false\n\n\
-         [fields]\n"
+         auto = false\n"
     ));
+    if let Some(encoding) = &read.encoding {
+        out.push_str(&format!("encoding = {}\n", quoted(encoding)));
+    }
+    if let Some(delimiter) = read.delimiter {
+        let shown = if delimiter == b'\t' {
+            "tab".to_string()
+        } else {
+            char::from(delimiter).to_string()
+        };
+        out.push_str(&format!("delimiter = {}\n", quoted(&shown)));
+    }
+    if let Some(sheet) = &read.sheet {
+        out.push_str(&format!("sheet = {}\n", quoted(sheet)));
+    }
+    if let Some(row) = read.header_row {
+        out.push_str(&format!("header_row = {row}\n"));
+    }
+    out.push_str("\n[fields]\n");
     for (field, column) in &placed {
         out.push_str(&format!("{} = {}\n", key(field), quoted(column)));
     }
@@ -96,7 +114,16 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let text = starter(&header, "hr.csv");
+        let read = crate::input::ReadOptions {
+            header_row: Some(2),
+            delimiter: Some(b';'),
+            ..Default::default()
+        };
+        let text = starter(&header, "hr.csv", &read);
+        assert!(
+            text.contains("header_row = 2") && text.contains("delimiter = \";\""),
+            "{text}"
+        );
         let mapping = super::super::Mapping::parse(&text, "starter").unwrap();
         let fields: Vec<&String> = mapping.file.fields.keys().collect();
         assert_eq!(fields, ["email", "firstName", "lastName", "username"]);

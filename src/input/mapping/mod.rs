@@ -269,7 +269,13 @@ impl Mapper {
         for i in 0..fields.len() {
             match fields[i].spec.source.clone() {
                 SourceSpec::Columns(candidates) => {
-                    fields[i].columns = candidates.iter().filter_map(|c| find(c)).collect();
+                    let mut columns: Vec<usize> = Vec::new();
+                    for column in candidates.iter().filter_map(|c| find(c)) {
+                        if !columns.contains(&column) {
+                            columns.push(column);
+                        }
+                    }
+                    fields[i].columns = columns;
                     if fields[i].columns.is_empty() {
                         fields[i].missing = true;
                         if !fields[i].spec.optional {
@@ -372,7 +378,14 @@ impl Mapper {
         }
         let mut header: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
         header.extend(passed.iter().map(|i| source[*i].clone()));
-        let described = describe(&fields, source);
+        let mut described = vec![format!("mapping: {}", mapping.origin)];
+        described.extend(describe(&fields, source));
+        if !auto {
+            described.push("(other columns are not read: auto = false)".to_string());
+        }
+        for (_, filter) in &filters {
+            described.push(format!("rows kept only where {}", filter.describe()));
+        }
         Ok((
             Mapper {
                 fields,

@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::events::{Event, Events};
-use crate::input::cells::MASK;
-use crate::input::{Column, Header, InputSpec, Problem, Scan, Severity, header_problems, scan};
+use crate::input::{InputSpec, Problem, Scan, Severity, header_problems, scan};
 use crate::pipeline::runner::RunError;
 use crate::plan::lookup::{BatchShape, key_fingerprint, row_key};
 
@@ -58,6 +57,7 @@ impl FirstPass {
             let warning = crate::input::scan::untold_passwords(self.scan.untold_passwords);
             events.on(Event::Warning(&warning));
         }
+        events.on(Event::Mapped(&self.scan));
     }
 
     /// Whether the input's problems stop the run before anything is sent:
@@ -132,17 +132,4 @@ pub fn first_pass(input: &InputSpec) -> Result<FirstPass, RunError> {
         ..scan
     };
     Ok(pass)
-}
-
-/// The cells as results and plans repeat them: secrets masked.
-pub fn masked_cells(header: &Header, cells: &[String]) -> Vec<String> {
-    let mut masked: Vec<String> = cells.to_vec();
-    masked.resize(header.columns.len().max(cells.len()), String::new());
-    masked.truncate(header.columns.len());
-    for (cell, column) in masked.iter_mut().zip(&header.columns) {
-        if *column == Column::Password && !cell.trim().is_empty() {
-            *cell = MASK.to_string();
-        }
-    }
-    masked
 }

@@ -26,7 +26,7 @@ use crate::output::sanitize::neutralize;
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
-pub use first_pass::{FirstPass, masked_cells};
+pub use first_pass::FirstPass;
 pub use row::ImportAction;
 pub use sink::{Counted, PlannedRow, ShowPlan, Sink, SinkSetup};
 
@@ -407,8 +407,10 @@ fn job_source(
         while let Some(record) = source.next_record() {
             let record = record?;
             let (row_input, _) = validator.check(&record);
-            let cells = masked_cells(&header, &record.cells);
-            let disposition = if let Some(reason) = invalid.get(&record.row) {
+            let cells = header.masked(&record.cells);
+            let disposition = if let Some(reason) = &record.filtered {
+                Disposition::Filtered(reason.clone())
+            } else if let Some(reason) = invalid.get(&record.row) {
                 Disposition::Invalid(reason.clone())
             } else {
                 confirm.disposition(record.row, &cells)

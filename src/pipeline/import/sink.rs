@@ -47,7 +47,7 @@ impl Counted {
     /// Whether a row counted so went as asked.
     pub fn is_clean(self) -> bool {
         match self {
-            Counted::Outcome(outcome) => outcome.succeeded(),
+            Counted::Outcome(outcome) => outcome.is_clean(),
             Counted::Planned(action) => action.is_clean(),
         }
     }
@@ -269,36 +269,38 @@ impl RowSink<RowPlan> for Sink<'_> {
         if !self.pushed.insert(result.row) {
             return Ok(());
         }
-        let (counted, record) = if self.dry_run {
-            let action = plan_action(&result, plan.as_ref());
-            if let Some(plan) = &plan {
-                self.count_calls(plan);
-            }
-            let planned = (!matches!(action, PlanAction::Unchanged)).then(|| PlannedRow {
-                row: result.row,
-                username: result.username.clone(),
-                action,
-                details: details(&result, plan.as_ref()),
-            });
-            self.show_in_order(result.row, planned);
-            (
-                Counted::Planned(action),
-                plan_record(&result, plan.as_ref(), action),
-            )
-        } else {
-            let waits = self
-                .file
-                .as_ref()
-                .is_some_and(|f| f.next_row() != result.row);
-            if waits && matches!(result.outcome, Outcome::Created | Outcome::Updated) {
-                self.journal(&result)?;
-            }
-            if !result.outcome.succeeded() && self.journaled.contains(&result.row) {
-                // Its user was written: only the journal says how.
-                self.journal_needed = true;
-            }
-            (Counted::Outcome(result.outcome), result.record(&self.stamp))
-        };
+        let (counted, record) =
+            if self.dry_run {
+                let action = plan_action(&result, plan.as_ref());
+                if let Some(plan) = &plan {
+                    self.count_calls(plan);
+                }
+                let planned = (!matches!(action, PlanAction::Unchanged | PlanAction::Filtered))
+                    .then(|| PlannedRow {
+                        row: result.row,
+                        username: result.username.clone(),
+                        action,
+                        details: details(&result, plan.as_ref()),
+                    });
+                self.show_in_order(result.row, planned);
+                (
+                    Counted::Planned(action),
+                    plan_record(&result, plan.as_ref(), action),
+                )
+            } else {
+                let waits = self
+                    .file
+                    .as_ref()
+                    .is_some_and(|f| f.next_row() != result.row);
+                if waits && matches!(result.outcome, Outcome::Created | Outcome::Updated) {
+                    self.journal(&result)?;
+                }
+                if !result.outcome.succeeded() && self.journaled.contains(&result.row) {
+                    // Its user was written: only the journal says how.
+                    self.journal_needed = true;
+                }
+                (Counted::Outcome(result.outcome), result.record(&self.stamp))
+            };
         if !counted.is_clean() && self.failures.len() < NAMED_FAILURES {
             let reason = if result.error.is_empty() {
                 counted.as_str().to_string()
@@ -332,6 +334,7 @@ impl RowSink<RowPlan> for Sink<'_> {
 fn plan_action(result: &RowResult, plan: Option<&RowPlan>) -> PlanAction {
     match (result.outcome, plan) {
         (Outcome::Invalid, _) => PlanAction::Invalid,
+        (Outcome::Filtered, _) => PlanAction::Filtered,
         (_, Some(plan)) => plan.action.planned(),
         (Outcome::NotAttempted, None) => PlanAction::NotAttempted,
         _ => PlanAction::Fail,

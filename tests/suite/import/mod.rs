@@ -3,6 +3,7 @@
 mod faults;
 mod inputs;
 mod pacing;
+mod presets;
 mod resume;
 mod rows;
 mod variants;
