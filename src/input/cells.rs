@@ -236,6 +236,20 @@ pub fn parse_row(
     (row, problems)
 }
 
+/// Whether `text` shows the marks of UTF-8 read as Windows-1252: `Ã`
+/// or `Â` followed by a character from the second half of Latin-1
+/// (`Ã©`, `Ã¼`, `Â°`), or `â€` (curly quotes and dashes).
+pub fn looks_mis_decoded(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars.windows(2).any(|pair| match pair {
+        ['Ã' | 'Â', next] => {
+            ('\u{80}'..='\u{BF}').contains(next) || "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ".contains(*next)
+        }
+        ['â', '€'] => true,
+        _ => false,
+    })
+}
+
 /// The form of a text cell the tenant gets, and what is wrong with it.
 /// What we know for certain (a valid email, no control characters) is an
 /// error; what we guessed (lengths, user types) is a warning unless strict;
@@ -290,6 +304,12 @@ fn normalize_text(
     };
     if let Some(problem) = rules::length_problem(field.wire(), &value) {
         found.push((problem, guessed));
+    }
+    if looks_mis_decoded(&value) {
+        found.push((
+            "looks mis-decoded (Ã© where é was meant): the text went through the wrong encoding before it reached this file".to_string(),
+            Severity::Warning,
+        ));
     }
     if rules::has_control(&value) {
         found.push(("contains control characters".to_string(), Severity::Error));
@@ -492,6 +512,17 @@ mod tests {
             "{problems:?}"
         );
         assert_eq!(problems[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn mis_decoded_text_is_noticed() {
+        assert!(looks_mis_decoded("JosÃ© MÃ¼ller"));
+        assert!(looks_mis_decoded("Oâ€™Brien"));
+        assert!(!looks_mis_decoded("José Müller"));
+        assert!(
+            !looks_mis_decoded("ÃLVARO"),
+            "a capital Ã followed by a letter is a name"
+        );
     }
 
     #[test]

@@ -292,7 +292,7 @@ fn sniff_encoding(prefix: &[u8]) -> (Option<&'static Encoding>, Option<String>) 
 fn detect_delimiter(start: &[u8]) -> u8 {
     let line = start.split(|b| *b == b'\n').next().unwrap_or(start);
     let mut in_quotes = false;
-    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0), (b'|', 0)];
     for byte in line {
         if *byte == b'"' {
             in_quotes = !in_quotes;

@@ -1,5 +1,6 @@
 //! Import, plan and validate end to end against the in-process sandbox.
 
+mod encodings;
 mod faults;
 mod inputs;
 mod pacing;
