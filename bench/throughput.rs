@@ -33,6 +33,7 @@ struct Options {
     sweep_rows: usize,
     scale_users: usize,
     scale_rate: u32,
+    sheet_rows: usize,
 }
 
 fn options() -> Options {
@@ -46,6 +47,7 @@ fn options() -> Options {
         sweep_rows: 1000,
         scale_users: 100_000,
         scale_rate: 3000,
+        sheet_rows: 100_000,
     };
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str| {
@@ -74,6 +76,9 @@ fn options() -> Options {
     }
     if let Some(v) = value("--sweep-rows") {
         options.sweep_rows = v as usize;
+    }
+    if let Some(v) = value("--sheet-rows") {
+        options.sheet_rows = v as usize;
     }
     if let Some(v) = value("--scale-users") {
         options.scale_users = v as usize;
@@ -406,6 +411,11 @@ fn main() {
         tenant_scale(&runtime, dir.path(), &options);
     }
 
+    // ---- spreadsheets ----
+    if options.sheet_rows > 0 {
+        spreadsheet_scaling(binary, dir.path(), options.sheet_rows);
+    }
+
     // ---- validate ----
     if options.validate_rows > 0 {
         let big = dir.path().join("big.csv");
@@ -434,6 +444,60 @@ fn main() {
             verdict(peak_mb < 64.0)
         );
     }
+}
+
+/// An .xlsx of `rows` people below two title rows, with a date column.
+fn write_sheet(path: &Path, rows: usize) {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.write_string(0, 0, "Starters report").expect("written");
+    sheet.write_string(1, 0, "Run by the benchmark").expect("written");
+    let header = ["username", "email", "firstName", "lastName", "country", "Start date"];
+    for (c, name) in header.iter().enumerate() {
+        sheet.write_string(3, c as u16, *name).expect("written");
+    }
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let start = ExcelDateTime::from_ymd(2026, 12, 1).expect("a date");
+    for i in 0..rows {
+        let r = 4 + i as u32;
+        sheet.write_string(r, 0, format!("user{i:07}")).expect("written");
+        sheet.write_string(r, 1, format!("user{i:07}@bench.example")).expect("written");
+        sheet.write_string(r, 2, format!("First{i}")).expect("written");
+        sheet.write_string(r, 3, format!("Last{i}")).expect("written");
+        sheet.write_string(r, 4, "GB").expect("written");
+        sheet.write_datetime_with_format(r, 5, &start, &date).expect("written");
+    }
+    workbook.save(path).expect("saved");
+}
+
+/// Validating a spreadsheet must take time linear in its rows (it was
+/// quadratic): `rows` against a tenth of them.
+fn spreadsheet_scaling(binary: &str, dir: &Path, rows: usize) {
+    let small_rows = (rows / 10).max(1);
+    let mut timings = Vec::new();
+    for count in [small_rows, rows] {
+        let path = dir.join(format!("sheet-{count}.xlsx"));
+        write_sheet(&path, count);
+        let (status, wall, peak_kb) = run_measured(
+            Command::new(binary)
+                .env("SEBULK_CONFIG", "/dev/null")
+                .args(["--quiet", "validate", "--ignore-column", "Start date"])
+                .arg(&path),
+        );
+        println!(
+            "spreadsheet: {count} rows validated in {:.2} s ({:.0} rows/s), peak {:.1} MB, exit {status}",
+            wall.as_secs_f64(),
+            count as f64 / wall.as_secs_f64(),
+            peak_kb as f64 / 1024.0
+        );
+        timings.push(wall.as_secs_f64());
+    }
+    let ratio = timings[1] / timings[0].max(1e-3);
+    println!(
+        "  {rows} rows take {ratio:.1}× the time of {small_rows} (target ≤ 15×, linear): {}",
+        verdict(ratio <= 15.0)
+    );
 }
 
 /// A tenant of `scale_users` users, seeded from a file.
