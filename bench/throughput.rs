@@ -451,9 +451,20 @@ fn write_sheet(path: &Path, rows: usize) {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
-    sheet.write_string(0, 0, "Starters report").expect("written");
-    sheet.write_string(1, 0, "Run by the benchmark").expect("written");
-    let header = ["username", "email", "firstName", "lastName", "country", "Start date"];
+    sheet
+        .write_string(0, 0, "Starters report")
+        .expect("written");
+    sheet
+        .write_string(1, 0, "Run by the benchmark")
+        .expect("written");
+    let header = [
+        "username",
+        "email",
+        "firstName",
+        "lastName",
+        "country",
+        "Start date",
+    ];
     for (c, name) in header.iter().enumerate() {
         sheet.write_string(3, c as u16, *name).expect("written");
     }
@@ -461,12 +472,22 @@ fn write_sheet(path: &Path, rows: usize) {
     let start = ExcelDateTime::from_ymd(2026, 12, 1).expect("a date");
     for i in 0..rows {
         let r = 4 + i as u32;
-        sheet.write_string(r, 0, format!("user{i:07}")).expect("written");
-        sheet.write_string(r, 1, format!("user{i:07}@bench.example")).expect("written");
-        sheet.write_string(r, 2, format!("First{i}")).expect("written");
-        sheet.write_string(r, 3, format!("Last{i}")).expect("written");
+        sheet
+            .write_string(r, 0, format!("user{i:07}"))
+            .expect("written");
+        sheet
+            .write_string(r, 1, format!("user{i:07}@bench.example"))
+            .expect("written");
+        sheet
+            .write_string(r, 2, format!("First{i}"))
+            .expect("written");
+        sheet
+            .write_string(r, 3, format!("Last{i}"))
+            .expect("written");
         sheet.write_string(r, 4, "GB").expect("written");
-        sheet.write_datetime_with_format(r, 5, &start, &date).expect("written");
+        sheet
+            .write_datetime_with_format(r, 5, &start, &date)
+            .expect("written");
     }
     workbook.save(path).expect("saved");
 }

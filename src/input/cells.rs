@@ -151,7 +151,10 @@ pub fn parse_row(
                 for (message, severity) in found {
                     weighed(message, severity);
                 }
-                if accepted && let Some(slot) = row.set.text_mut(*field) {
+                if accepted
+                    && !value.is_empty()
+                    && let Some(slot) = row.set.text_mut(*field)
+                {
                     *slot = Some(value);
                 }
             }
@@ -286,6 +289,19 @@ fn normalize_text(
                 raw.to_string()
             }
         },
+        // Entra's "User type" column (Member/Guest) lands here by name:
+        // it is not SecurEnvoy's user type, and sending it fails the row.
+        Field::UserType
+            if raw.eq_ignore_ascii_case("member") || raw.eq_ignore_ascii_case("guest") =>
+        {
+            found.push((
+                format!(
+                    "'{raw}' is Entra ID's member/guest flag, not a SecurEnvoy user type: ignored (--preset entra reads Entra downloads)"
+                ),
+                Severity::Warning,
+            ));
+            String::new()
+        }
         Field::UserType => match vocabulary.user_type(raw) {
             Some(known) => known.to_string(),
             None => {
@@ -512,6 +528,15 @@ mod tests {
             "{problems:?}"
         );
         assert_eq!(problems[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn entra_user_types_are_not_ours() {
+        let (row, problems) = parse(&["username", "User type"], &["ana", "Member"]);
+        assert_eq!(row.set.user_type, None);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].severity, Severity::Warning);
+        assert!(problems[0].message.contains("member/guest"));
     }
 
     #[test]
