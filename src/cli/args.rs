@@ -290,21 +290,8 @@ pub struct MappingInitArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// The file's encoding when it is not UTF-8 (e.g. windows-1252)
-    #[arg(long)]
-    pub encoding: Option<String>,
-
-    /// The delimiter: , ; | or tab [default: detected from the header]
-    #[arg(long, value_parser = delimiter)]
-    pub delimiter: Option<u8>,
-
-    /// For spreadsheets: the sheet to read [default: the first]
-    #[arg(long)]
-    pub sheet: Option<String>,
-
-    /// The line (CSV) or row (spreadsheet) holding the header
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub header_row: Option<u32>,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -391,6 +378,38 @@ pub struct SandboxArgs {
     pub forbidden: Vec<String>,
 }
 
+/// How a file's text is read: encoding, delimiter, sheet, header row.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReadArgs {
+    /// The file's encoding when it is not UTF-8 (e.g. windows-1252) [default: told from the bytes]
+    #[arg(long)]
+    pub encoding: Option<String>,
+
+    /// The delimiter: , ; | or tab [default: detected from the header]
+    #[arg(long, value_parser = delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// For .xlsx/.xls/.ods input: the sheet to read [default: the first]
+    #[arg(long)]
+    pub sheet: Option<String>,
+
+    /// The line (CSV) or row (spreadsheet) holding the header [default: the first; in spreadsheets, the first below any title rows]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub header_row: Option<u32>,
+}
+
+impl ReadArgs {
+    /// The options as the reader takes them.
+    pub fn options(&self) -> crate::input::ReadOptions {
+        crate::input::ReadOptions {
+            encoding: self.encoding.clone(),
+            delimiter: self.delimiter,
+            sheet: self.sheet.clone(),
+            header_row: self.header_row,
+        }
+    }
+}
+
 /// How to read an HR export and match its rows.
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
@@ -425,21 +444,8 @@ pub struct InputArgs {
     #[arg(long, value_enum, value_name = "FROM")]
     pub username_from: Option<UsernameFrom>,
 
-    /// The file's encoding when it is not UTF-8 (e.g. windows-1252)
-    #[arg(long)]
-    pub encoding: Option<String>,
-
-    /// The delimiter: , ; | or tab [default: detected from the header]
-    #[arg(long, value_parser = delimiter)]
-    pub delimiter: Option<u8>,
-
-    /// For .xlsx/.xls/.ods input: the sheet to read [default: the first]
-    #[arg(long)]
-    pub sheet: Option<String>,
-
-    /// The line (CSV) or row (spreadsheet) holding the header [default: the first; in spreadsheets, the first below any title rows]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub header_row: Option<u32>,
+    #[command(flatten)]
+    pub read: ReadArgs,
 
     /// Guessed rules (field lengths, unknown user types) are errors, not warnings
     #[arg(long)]

@@ -308,8 +308,8 @@ pub fn input_spec(
     Ok(InputSpec {
         file: input.file.clone(),
         read: ReadOptions {
-            encoding: input.encoding.clone().or(options.encoding.clone()),
-            delimiter: match (input.delimiter, &options.delimiter) {
+            encoding: input.read.encoding.clone().or(options.encoding.clone()),
+            delimiter: match (input.read.delimiter, &options.delimiter) {
                 (Some(delimiter), _) => Some(delimiter),
                 (None, Some(text)) => {
                     Some(super::args::delimiter(text).map_err(|e| {
@@ -318,8 +318,8 @@ pub fn input_spec(
                 }
                 (None, None) => None,
             },
-            sheet: input.sheet.clone().or(options.sheet.clone()),
-            header_row: input.header_row.or(options.header_row),
+            sheet: input.read.sheet.clone().or(options.sheet.clone()),
+            header_row: input.read.header_row.or(options.header_row),
         },
         header: crate::input::columns::HeaderRules {
             ignored: ignore_columns,

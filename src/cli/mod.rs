@@ -276,12 +276,7 @@ pub async fn dispatch(
             MappingCommand::Init(args) => mapping::init(
                 &mapping::InitJob {
                     file: args.file.clone(),
-                    read: crate::input::ReadOptions {
-                        encoding: args.encoding.clone(),
-                        delimiter: args.delimiter,
-                        sheet: args.sheet.clone(),
-                        header_row: args.header_row,
-                    },
+                    read: args.read.options(),
                     output: args.output.clone(),
                     force: args.force,
                 },

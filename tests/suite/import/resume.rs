@@ -171,6 +171,26 @@ async fn import_into(sandbox: &sebulk::sandbox::SandboxHandle, results: &str, in
     assert!(done.is_ok(), "{done:?}");
 }
 
+/// Imports `input` into `sandbox` resuming from `resumed`, results at `results`.
+async fn import_into_resuming(
+    sandbox: &sebulk::sandbox::SandboxHandle,
+    results: &str,
+    resumed: &str,
+    input: &str,
+) {
+    let args = [
+        "import",
+        "--auto-password",
+        "--resume",
+        resumed,
+        "--results",
+        results,
+        input,
+    ];
+    let done = against(sandbox, &args).await;
+    assert!(done.is_ok(), "{done:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_confirms_recorded_successes_against_the_tenant() {
     let dir = tempfile::tempdir().unwrap();
@@ -188,20 +208,7 @@ async fn resume_confirms_recorded_successes_against_the_tenant() {
     }
     let writes_before = sandbox.counters().writes;
     let second = dir.path().join("second.csv").display().to_string();
-    let done = against(
-        &sandbox,
-        &[
-            "import",
-            "--auto-password",
-            "--resume",
-            &first,
-            "--results",
-            &second,
-            &input_text,
-        ],
-    )
-    .await;
-    assert!(done.is_ok(), "{done:?}");
+    import_into_resuming(&sandbox, &second, &first, &input_text).await;
     super::faults::assert_batch_applied(&sandbox.tenant());
     let lines = read_csv(std::path::Path::new(&second));
     let first_lines = read_csv(std::path::Path::new(&first));
@@ -244,20 +251,7 @@ async fn resume_with_another_tenants_results_copies_nothing() {
 
     let other = start(config()).await;
     let second = dir.path().join("second.csv").display().to_string();
-    let done = against(
-        &other,
-        &[
-            "import",
-            "--auto-password",
-            "--resume",
-            &first,
-            "--results",
-            &second,
-            &input_text,
-        ],
-    )
-    .await;
-    assert!(done.is_ok(), "{done:?}");
+    import_into_resuming(&other, &second, &first, &input_text).await;
     super::faults::assert_batch_applied(&other.tenant());
     let lines = read_csv(std::path::Path::new(&second));
     let created = lines.iter().filter(|l| l["outcome"] == "created").count();
@@ -293,20 +287,7 @@ async fn resume_of_a_small_file_looks_each_recorded_user_up() {
         .unwrap();
 
     let second = dir.path().join("second.csv").display().to_string();
-    let done = against(
-        &sandbox,
-        &[
-            "import",
-            "--auto-password",
-            "--resume",
-            &first,
-            "--results",
-            &second,
-            &input_text,
-        ],
-    )
-    .await;
-    assert!(done.is_ok(), "{done:?}");
+    import_into_resuming(&sandbox, &second, &first, &input_text).await;
     let lines = read_csv(std::path::Path::new(&second));
     let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
     assert_eq!(
