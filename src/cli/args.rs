@@ -251,6 +251,10 @@ pub enum Command {
     Diff(DiffArgs),
     /// Probe a tenant before a big run: reachability, key and scheme, list shape, page numbering, latency, rate-limit headers
     Check(CheckArgs),
+    /// Take leavers out (named in a file, or missing from a roster): disable, lock, revoke access, remove second factors, delete
+    Offboard(OffboardArgs),
+    /// Give back the users an offboarding snapshot holds: re-create, re-enable, unlock, re-add memberships
+    Restore(RestoreArgs),
     /// Column mappings: start one from a file's header, or show a built-in preset
     #[command(subcommand)]
     Mapping(MappingCommand),
@@ -410,12 +414,19 @@ impl ReadArgs {
     }
 }
 
-/// How to read an HR export and match its rows.
+/// An HR export and how to read it.
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
     /// The HR export: CSV (or .xlsx/.xls/.ods) with a header row (`-` for standard input)
     pub file: PathBuf,
 
+    #[command(flatten)]
+    pub rules: InputRuleArgs,
+}
+
+/// How to read an HR export and match its rows.
+#[derive(Debug, Args, Clone)]
+pub struct InputRuleArgs {
     /// upsert: create or update; create: existing users are skipped; update: missing users fail [default: upsert]
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
@@ -584,6 +595,91 @@ pub struct ImportArgs {
     pub skip_invalid: bool,
 
     /// Only show what would happen (the same as `sebulk plan`)
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["names", "roster"])))]
+pub struct OffboardArgs {
+    /// A file naming the leavers: a username, email or employeeNumber column (see --match-by)
+    #[arg(value_name = "FILE")]
+    pub names: Option<PathBuf>,
+
+    /// Today's complete HR roster: every tenant user absent from it is a leaver
+    #[arg(long, value_name = "FILE")]
+    pub roster: Option<PathBuf>,
+
+    /// What to do, comma-separated: disable, lock, revoke-access, remove-second-factor, delete
+    #[arg(long, value_name = "ACTIONS", required = true)]
+    pub action: String,
+
+    #[command(flatten)]
+    pub rules: InputRuleArgs,
+
+    #[command(flatten)]
+    pub guard: GuardArgs,
+
+    /// The results file (`-` for standard output) [default: <file stem>.offboard.csv beside the file]; with --dry-run, the plan
+    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing results file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Only show who would be affected and how
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+/// The guard rails of every run that takes something away.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GuardArgs {
+    /// The most users this run may affect: a count (50) or a share of the tenant (5%) [default: 50 users and 5%]
+    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
+    pub max_affected: Option<crate::pipeline::guard::MaxAffected>,
+
+    /// Users never touched: a file of usernames or patterns (svc-*), one per line
+    #[arg(long, value_name = "FILE")]
+    pub protect: Option<PathBuf>,
+
+    /// Also touch users whose userType is not the plain user (administrators, helpdesk)
+    #[arg(long)]
+    pub include_privileged: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RestoreArgs {
+    /// The snapshot an offboarding (or undo) run wrote
+    #[arg(value_name = "SNAPSHOT")]
+    pub snapshot: PathBuf,
+
+    /// The results file [default: <snapshot stem>.restore.csv beside it]
+    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing results file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Email re-created users their new password
+    #[arg(long)]
+    pub send_email: bool,
+
+    /// Only show what would be given back
     #[arg(long)]
     pub dry_run: bool,
 

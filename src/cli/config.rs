@@ -49,6 +49,9 @@ pub struct Profile {
     pub countries_only: Option<bool>,
     /// Guessed rules are errors (see `--strict`).
     pub strict: Option<bool>,
+    /// Usernames or patterns no destructive run touches (see `--protect`).
+    #[serde(default)]
+    pub protect: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -262,7 +265,8 @@ fn count_in_range(name: &str, value: usize, max: usize) -> Result<usize, ConfigE
 /// profile (countries, strictness), then our defaults.
 pub fn input_spec(
     global: &GlobalArgs,
-    input: &super::args::InputArgs,
+    file: &std::path::Path,
+    input: &super::args::InputRuleArgs,
     passwords: &super::args::PasswordArgs,
 ) -> Result<crate::input::InputSpec, ConfigError> {
     use crate::input::columns::normalize;
@@ -306,7 +310,7 @@ pub fn input_spec(
         .filter(|name| !name.is_empty())
         .collect();
     Ok(InputSpec {
-        file: input.file.clone(),
+        file: file.to_path_buf(),
         read: ReadOptions {
             encoding: input.read.encoding.clone().or(options.encoding.clone()),
             delimiter: match (input.read.delimiter, &options.delimiter) {
@@ -375,6 +379,27 @@ pub fn input_spec(
         mapping: mapping.map(std::sync::Arc::new),
         vocabulary: std::sync::Arc::new(vocabulary),
     })
+}
+
+/// Who destructive runs never touch: `--protect FILE` and the profile's
+/// `protect` list, plus (unless included) privileged users.
+pub fn protection(
+    global: &GlobalArgs,
+    guard: &super::args::GuardArgs,
+) -> Result<crate::pipeline::guard::Protection, ConfigError> {
+    let profile = load_profile(global)?;
+    let mut patterns = profile.protect.clone();
+    if let Some(path) = &guard.protect {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ConfigRead {
+            path: path.display().to_string(),
+            source,
+        })?;
+        patterns.extend(text.lines().map(str::to_string));
+    }
+    Ok(crate::pipeline::guard::Protection::new(
+        patterns,
+        guard.include_privileged,
+    ))
 }
 
 /// Resolves `args` (with `env` for variables clap does not own) into a [`Config`].

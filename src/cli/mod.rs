@@ -102,7 +102,12 @@ fn policy(spec: &crate::input::InputSpec, args: &PolicyArgs) -> Policy {
 }
 
 fn plan_job(cli: &Cli, args: &PlanArgs) -> Result<ImportJob, CommandError> {
-    let spec = config::input_spec(&cli.global, &args.input, &args.policy.passwords)?;
+    let spec = config::input_spec(
+        &cli.global,
+        &args.input.file,
+        &args.input.rules,
+        &args.policy.passwords,
+    )?;
     Ok(ImportJob {
         options: ImportOptions {
             policy: policy(&spec, &args.policy),
@@ -119,7 +124,12 @@ fn plan_job(cli: &Cli, args: &PlanArgs) -> Result<ImportJob, CommandError> {
 }
 
 fn import_job(cli: &Cli, args: &ImportArgs) -> Result<ImportJob, CommandError> {
-    let spec = config::input_spec(&cli.global, &args.input, &args.policy.passwords)?;
+    let spec = config::input_spec(
+        &cli.global,
+        &args.input.file,
+        &args.input.rules,
+        &args.policy.passwords,
+    )?;
     let output = match (&args.output, args.dry_run, spec.file == Path::new("-")) {
         (Some(path), _, _) => Some(path.clone()),
         (None, true, _) => None,
@@ -138,6 +148,48 @@ fn import_job(cli: &Cli, args: &ImportArgs) -> Result<ImportJob, CommandError> {
             output,
             force: args.force,
             resume: args.resume.clone(),
+            dry_run: args.dry_run,
+        },
+        summary_json: args.summary.summary_json.clone(),
+        json: args.summary.json,
+    })
+}
+
+fn offboard_job(
+    cli: &Cli,
+    args: &args::OffboardArgs,
+) -> Result<crate::commands::offboard::OffboardJob, CommandError> {
+    use crate::pipeline::offboard::{OffboardOptions, Step, Who};
+    let file = args
+        .names
+        .as_ref()
+        .or(args.roster.as_ref())
+        .cloned()
+        .unwrap_or_default();
+    let spec = config::input_spec(&cli.global, &file, &args.rules, &Default::default())?;
+    let steps = Step::parse_list(&args.action).map_err(CommandError::usage)?;
+    let output = match (&args.output, args.dry_run) {
+        (Some(path), _) => Some(path.clone()),
+        (None, true) => None,
+        (None, false) if file == Path::new("-") => {
+            return Err(CommandError::usage(
+                "reading standard input, offboard needs -o/--results FILE",
+            ));
+        }
+        (None, false) => Some(crate::output::beside(&file, "offboard.csv")),
+    };
+    Ok(crate::commands::offboard::OffboardJob {
+        options: OffboardOptions {
+            who: if args.roster.is_some() {
+                Who::Roster(spec)
+            } else {
+                Who::Named(spec)
+            },
+            steps,
+            max_affected: args.guard.max_affected,
+            protection: config::protection(&cli.global, &args.guard)?,
+            output,
+            force: args.force,
             dry_run: args.dry_run,
         },
         summary_json: args.summary.summary_json.clone(),
@@ -215,13 +267,18 @@ pub async fn dispatch(
     env: &dyn Fn(&str) -> Option<String>,
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
-    use crate::commands::{check, export, import, mapping, sandbox, validate};
+    use crate::commands::{check, export, import, mapping, offboard, sandbox, validate};
     let resolve = |c: &Connect| config::resolve(&cli.global, &connect(cli, c), env);
     match &cli.command {
         Command::Completions { shell } => completions(*shell),
         Command::Validate(args) => {
             let job = ValidateJob {
-                spec: config::input_spec(&cli.global, &args.input, &args.passwords)?,
+                spec: config::input_spec(
+                    &cli.global,
+                    &args.input.file,
+                    &args.input.rules,
+                    &args.passwords,
+                )?,
                 report: args.output.clone(),
                 force: args.force,
                 json: args.json,
@@ -272,6 +329,28 @@ pub async fn dispatch(
             ui,
         ),
         Command::Check(args) => check::run(&resolve(&args.connect)?, args.json, ui).await,
+        Command::Offboard(args) => {
+            let job = offboard_job(cli, args)?;
+            offboard::offboard(&resolve(&args.connect)?, job, ui).await
+        }
+        Command::Restore(args) => {
+            let output = args
+                .output
+                .clone()
+                .unwrap_or_else(|| crate::output::beside(&args.snapshot, "restore.csv"));
+            let job = offboard::RestoreJob {
+                options: crate::pipeline::restore::RestoreOptions {
+                    snapshot: args.snapshot.clone(),
+                    output: (!args.dry_run || args.output.is_some()).then_some(output),
+                    force: args.force,
+                    send_email: args.send_email,
+                    dry_run: args.dry_run,
+                },
+                summary_json: args.summary.summary_json.clone(),
+                json: args.summary.json,
+            };
+            offboard::restore(&resolve(&args.connect)?, job, ui).await
+        }
         Command::Mapping(command) => match command {
             MappingCommand::Init(args) => mapping::init(
                 &mapping::InitJob {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod export;
 pub mod import;
 pub mod mapping;
+pub mod offboard;
 pub mod sandbox;
 pub mod signals;
 pub mod validate;
@@ -65,6 +66,9 @@ pub enum CommandError {
     /// A probe found the tenant unusable; the report says why.
     #[error("the tenant is not usable: {0}")]
     Unusable(String),
+    /// A guard rail refused the run before any change.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<RunError> for CommandError {

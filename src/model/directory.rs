@@ -41,7 +41,9 @@ impl TargetKind {
 }
 
 /// A group or an application, as far as memberships care.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Target {
     /// The tenant's id.
     pub id: String,

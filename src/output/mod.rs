@@ -7,6 +7,7 @@ pub mod problems;
 pub mod records;
 pub mod results;
 pub mod sanitize;
+pub mod snapshot;
 
 pub use files::{OutputError, beside, create_private};
 pub use problems::ProblemReport;

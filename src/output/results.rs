@@ -31,10 +31,14 @@ pub enum Outcome {
     NotAttempted,
     /// Left out by the mapping's filters (`Status` not active, say).
     Filtered,
+    /// The user was deleted (offboarding).
+    Deleted,
+    /// A protected or privileged user, left alone on purpose.
+    Protected,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Created,
         Outcome::Updated,
         Outcome::Unchanged,
@@ -43,6 +47,8 @@ impl Outcome {
         Outcome::Failed,
         Outcome::NotAttempted,
         Outcome::Filtered,
+        Outcome::Deleted,
+        Outcome::Protected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +61,8 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::NotAttempted => "not_attempted",
             Outcome::Filtered => "filtered",
+            Outcome::Deleted => "deleted",
+            Outcome::Protected => "protected",
         }
     }
 
@@ -64,14 +72,14 @@ impl Outcome {
 
     /// Whether the row went as asked: done, or left out on purpose.
     pub fn is_clean(self) -> bool {
-        self.succeeded() || self == Outcome::Filtered
+        self.succeeded() || matches!(self, Outcome::Filtered | Outcome::Protected)
     }
 
     /// Whether the row's work is done and need not be sent again.
     pub fn succeeded(self) -> bool {
         matches!(
             self,
-            Outcome::Created | Outcome::Updated | Outcome::Unchanged
+            Outcome::Created | Outcome::Updated | Outcome::Unchanged | Outcome::Deleted
         )
     }
 }

@@ -191,6 +191,128 @@ impl Ui {
         }
     }
 
+    /// The summary of a lifecycle run: a title with the counts, the first
+    /// failed rows, then `notes` (not with `-q`).
+    fn lifecycle_summary(
+        &self,
+        title: String,
+        counts: &std::collections::BTreeMap<Outcome, u64>,
+        failed_rows: &[(u64, String, String)],
+        notes: Vec<String>,
+    ) {
+        self.finish_progress();
+        let clean = counts.keys().all(|o| o.is_clean());
+        if self.quiet && clean {
+            return;
+        }
+        let show = |line: String| {
+            if clean {
+                self.say(line)
+            } else {
+                self.error(line)
+            }
+        };
+        let counted: Vec<String> = counts
+            .iter()
+            .map(|(k, v)| format!("{v} {}", k.as_str()))
+            .collect();
+        let counted = if counted.is_empty() {
+            "nothing to do".to_string()
+        } else {
+            counted.join(", ")
+        };
+        show(format!("{title}: {counted}"));
+        for (row, label, reason) in failed_rows {
+            show(format!("  row {row} {label}: {reason}"));
+        }
+        let failed: u64 = counts
+            .iter()
+            .filter(|(k, _)| !k.is_clean())
+            .map(|(_, v)| *v)
+            .sum();
+        if failed > failed_rows.len() as u64 {
+            show(format!(
+                "  … {} more (see the results file)",
+                failed - failed_rows.len() as u64
+            ));
+        }
+        if !self.quiet {
+            for note in notes {
+                self.say(format!("  {note}"));
+            }
+        }
+    }
+
+    /// The summary of an offboarding.
+    pub fn offboard_summary(&self, summary: &crate::pipeline::offboard::OffboardSummary) {
+        let actions: Vec<&str> = summary.actions.iter().map(|a| a.name()).collect();
+        let what = if summary.dry_run {
+            "offboarding plan"
+        } else {
+            "offboarding"
+        };
+        let mut notes = Vec::new();
+        if let Some(path) = &summary.output {
+            notes.push(format!(
+                "{} in {path}",
+                if summary.dry_run { "plan" } else { "results" }
+            ));
+        }
+        if let Some(path) = &summary.snapshot {
+            notes.push(format!(
+                "every user touched was saved first: sebulk restore {path} gives them back"
+            ));
+        }
+        if let Some(rows) = summary.roster_rows {
+            notes.push(format!(
+                "roster of {rows} rows against {} tenant users",
+                summary.tenant_users
+            ));
+        }
+        notes.push(format!(
+            "{} API calls ({} writes), {:.1} s",
+            summary.api_calls, summary.write_calls, summary.elapsed_seconds
+        ));
+        self.lifecycle_summary(
+            format!(
+                "{what} ({}) of {} in {}: {} rows",
+                actions.join(", "),
+                summary.input,
+                summary.tenant,
+                summary.rows
+            ),
+            &summary.counts,
+            &summary.failed_rows,
+            notes,
+        );
+    }
+
+    /// The summary of a restore.
+    pub fn restore_summary(&self, summary: &crate::pipeline::restore::RestoreSummary) {
+        let what = if summary.dry_run {
+            "restore plan"
+        } else {
+            "restore"
+        };
+        let mut notes = Vec::new();
+        if let Some(path) = &summary.output {
+            notes.push(format!("results in {path}"));
+        }
+        notes.push(format!(
+            "{} API calls ({} writes), {:.1} s",
+            summary.api_calls, summary.write_calls, summary.elapsed_seconds
+        ));
+        self.lifecycle_summary(
+            format!(
+                "{what} of {} into {}: {} users",
+                summary.snapshot, summary.tenant, summary.rows
+            ),
+            &summary.counts,
+            &summary.failed_rows,
+            notes,
+        );
+    }
+
     /// What a mapping made of the file: what feeds each field, the first
     /// rows as mapped, and how many rows its filters leave out.
     pub fn mapping(&self, scan: &Scan) {

@@ -8,4 +8,5 @@ mod api;
 mod cli;
 mod export;
 mod import;
+mod lifecycle;
 mod properties;

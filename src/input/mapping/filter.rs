@@ -165,7 +165,7 @@ impl Filter {
         let keep = match &self.test {
             Test::OneOf(values) => values.contains(&lower),
             Test::NotIn(values) => !values.contains(&lower),
-            Test::Matches(pattern) => glob(pattern, &lower),
+            Test::Matches(pattern) => crate::model::text::glob(pattern, &lower),
             Test::Empty(empty) => value.is_empty() == *empty,
             Test::Dates {
                 not_after,
@@ -191,29 +191,6 @@ impl Filter {
             format!("filtered out: {} is '{shown}' ({why})", self.column)
         }))
     }
-}
-
-/// `*` and `?` wildcards over characters.
-fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 fn valid(year: i64, month: u32, day: u32) -> Option<i64> {

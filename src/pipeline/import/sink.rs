@@ -11,6 +11,7 @@ use crate::output::results::{Journal, Recorded, RunStamp};
 use crate::output::sanitize::neutralize;
 use crate::output::{OrderedCsv, Outcome, RowResult};
 use crate::pipeline::batcher;
+use crate::pipeline::results_sink::RowSet;
 use crate::pipeline::runner::{RowSink, RunError};
 use crate::plan::{Action, PlanAction, RowPlan};
 
@@ -50,36 +51,6 @@ impl Counted {
             Counted::Outcome(outcome) => outcome.is_clean(),
             Counted::Planned(action) => action.is_clean(),
         }
-    }
-}
-
-/// Row numbers seen, kept small: rows arrive nearly in order, so only the
-/// ones ahead of the contiguous prefix are stored.
-#[derive(Debug, Default)]
-struct RowSet {
-    done_through: u64,
-    ahead: std::collections::BTreeSet<u64>,
-}
-
-impl RowSet {
-    /// Adds `row`; false if it was there already.
-    fn insert(&mut self, row: u64) -> bool {
-        if self.contains(row) {
-            return false;
-        }
-        self.ahead.insert(row);
-        while self.ahead.remove(&(self.done_through + 1)) {
-            self.done_through += 1;
-        }
-        true
-    }
-
-    fn contains(&self, row: u64) -> bool {
-        row <= self.done_through || self.ahead.contains(&row)
-    }
-
-    fn len(&self) -> u64 {
-        self.done_through + self.ahead.len() as u64
     }
 }
 
@@ -468,15 +439,5 @@ mod tests {
         let lines = details(&result, Some(&update));
         assert_eq!(lines[0], "department: \"Sales\" → \"=Ops\"");
         assert_eq!(lines[1], "groups + Sales");
-    }
-
-    #[test]
-    fn rows_are_counted_once_in_any_order() {
-        let mut set = RowSet::default();
-        assert!(set.insert(2));
-        assert!(set.insert(1));
-        assert!(!set.insert(2));
-        assert!(set.contains(1) && set.contains(2) && !set.contains(3));
-        assert_eq!(set.len(), 2);
     }
 }

@@ -1,0 +1,167 @@
+//! Snapshots: before a run takes anything away, every user it will touch
+//! is written down whole (all fields, groups, applications, the type of
+//! their second factor), so `sebulk restore` can give them back.
+//!
+//! One JSON object per line: a header naming the run and tenant, then one
+//! line per user. Written whole before the first change (0600, never a
+//! half file), never holding a secret: a second factor's data is not
+//! recorded, only its type.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::AtomicOutput;
+use super::files::OutputError;
+use crate::model::{Target, User};
+
+/// What the snapshot is of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotHeader {
+    /// Always `sebulk-snapshot`.
+    pub kind: String,
+    pub run_id: String,
+    pub tenant: String,
+    pub taken_at: String,
+    /// What the run was about to do (`offboard disable,revoke-access`).
+    pub purpose: String,
+    pub users: u64,
+}
+
+/// One user as it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotEntry {
+    pub user: User,
+    #[serde(default)]
+    pub groups: Vec<Target>,
+    #[serde(default)]
+    pub applications: Vec<Target>,
+    /// The second factor's type, when the run removes second factors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<String>,
+}
+
+const KIND: &str = "sebulk-snapshot";
+
+/// Where a run's snapshot goes: beside its results, named by the run.
+pub fn path_beside(results: &Path, run_id: &str) -> PathBuf {
+    let stem = results
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "sebulk".to_string());
+    let stem = stem.strip_suffix(".results").unwrap_or(&stem).to_string();
+    results.with_file_name(format!("{stem}.snapshot-{run_id}.jsonl"))
+}
+
+/// Writes a snapshot whole (0600), refusing an existing file.
+pub fn write(
+    path: &Path,
+    header: &SnapshotHeader,
+    entries: &[SnapshotEntry],
+) -> Result<(), OutputError> {
+    let mut out = AtomicOutput::create(path, false, &[])?;
+    let lines = std::iter::once(serde_json::to_string(header))
+        .chain(entries.iter().map(serde_json::to_string));
+    for line in lines {
+        let line = line.map_err(|e| OutputError::io(path, e.into()))?;
+        out.write_all(line.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| OutputError::io(path, e))?;
+    }
+    out.commit()?;
+    Ok(())
+}
+
+/// Reads a snapshot.
+pub fn read(path: &Path) -> Result<(SnapshotHeader, Vec<SnapshotEntry>), OutputError> {
+    let bad = |line: usize, why: String| {
+        OutputError::io(path, std::io::Error::other(format!("line {line}: {why}")))
+    };
+    let file = std::fs::File::open(path).map_err(|e| OutputError::io(path, e))?;
+    let mut lines = std::io::BufReader::new(file).lines();
+    let first = lines
+        .next()
+        .transpose()
+        .map_err(|e| OutputError::io(path, e))?
+        .ok_or_else(|| bad(1, "the file is empty".into()))?;
+    let header: SnapshotHeader = serde_json::from_str(&first)
+        .ok()
+        .filter(|h: &SnapshotHeader| h.kind == KIND)
+        .ok_or_else(|| bad(1, "this is not a sebulk snapshot".into()))?;
+    let mut entries = Vec::new();
+    for (index, line) in lines.enumerate() {
+        let line = line.map_err(|e| OutputError::io(path, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        entries.push(serde_json::from_str(&line).map_err(|e| bad(index + 2, e.to_string()))?);
+    }
+    if entries.len() as u64 != header.users {
+        return Err(bad(
+            entries.len() + 2,
+            format!(
+                "the snapshot names {} users but holds {}",
+                header.users,
+                entries.len()
+            ),
+        ));
+    }
+    Ok((header, entries))
+}
+
+/// A new header.
+pub fn header(run_id: &str, tenant: &str, purpose: &str, users: u64) -> SnapshotHeader {
+    SnapshotHeader {
+        kind: KIND.to_string(),
+        run_id: run_id.to_string(),
+        tenant: tenant.to_string(),
+        taken_at: super::results::utc_now(),
+        purpose: purpose.to_string(),
+        users,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_round_trip_and_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_beside(&dir.path().join("leavers.results.csv"), "run-1");
+        assert!(path.ends_with("leavers.snapshot-run-1.jsonl"));
+        let mut user = User {
+            id: "u1".into(),
+            ..User::default()
+        };
+        user.fields.username = Some("ana".into());
+        user.extra
+            .insert("createdAt".into(), serde_json::json!("2026-01-01"));
+        let entries = vec![SnapshotEntry {
+            user,
+            groups: vec![Target::new("g1", "Sales")],
+            applications: Vec::new(),
+            second_factor: Some("sms".into()),
+        }];
+        let header = header("run-1", "https://t/api", "offboard delete", 1);
+        write(&path, &header, &entries).unwrap();
+        let (back_header, back) = read(&path).unwrap();
+        assert_eq!(back_header, header);
+        assert_eq!(back, entries);
+        assert!(
+            write(&path, &header, &entries).is_err(),
+            "never overwritten"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        std::fs::write(&path, "{\"kind\":\"other\"}\n").unwrap();
+        assert!(read(&path).is_err());
+    }
+}

@@ -1,0 +1,259 @@
+//! Who leaves: the rows of a leavers file or a roster, read offline, and
+//! the tenant users they name (or, for a roster, do not name).
+
+use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
+
+use super::{Found, Leaver, OffboardOptions, Step, Who};
+use crate::api::{ApiError, Client, UserQuery};
+use crate::input::scan::open_with;
+use crate::input::{InputSpec, MatchBy, Mode};
+use crate::model::{TargetKind, User};
+use crate::pipeline::runner::RunError;
+use crate::plan::lookup::{probe_users, row_key};
+
+/// A file's rows as offboarding needs them.
+pub struct ReadWho {
+    pub match_by: MatchBy,
+    pub shown: String,
+    pub file: std::path::PathBuf,
+    /// The header the results repeat the rows under.
+    pub header: Vec<String>,
+    /// Named: (row, match key if any, masked cells).
+    pub named: Vec<(u64, Option<String>, Vec<String>)>,
+    /// Roster: every match key it holds (lower case), and its row count.
+    pub roster: HashSet<String>,
+    pub roster_rows: Option<u64>,
+    /// Rows that could not be read as they should (said as warnings).
+    pub problems: Vec<String>,
+}
+
+impl ReadWho {
+    pub fn inputs(&self) -> Vec<&std::path::Path> {
+        vec![self.file.as_path()]
+    }
+}
+
+/// Reads the leavers file or the roster (blocking).
+pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
+    let (spec, is_roster) = match who {
+        Who::Named(spec) => (spec, false),
+        Who::Roster(spec) => (spec, true),
+    };
+    // Only the match key matters here: read as an update feed, so a row is
+    // not refused for what an import would need (an email, say).
+    let mut spec: InputSpec = spec.clone();
+    spec.rules.mode = Mode::Update;
+    let match_by = spec.rules.match_by;
+    let (mut rows, mut validator, issues) = open_with(&spec, spec.vocabulary.clone())?;
+    if let Some(issue) = issues.iter().find(|i| i.is_error) {
+        return Err(RunError::Reader(issue.message.clone()));
+    }
+    let mut read = ReadWho {
+        match_by,
+        shown: crate::input::reader::shown(&spec.file),
+        file: spec.file.clone(),
+        header: if is_roster {
+            vec!["username".into(), "email".into(), "employeeNumber".into()]
+        } else {
+            rows.header().to_vec()
+        },
+        named: Vec::new(),
+        roster: HashSet::new(),
+        roster_rows: is_roster.then_some(0),
+        problems: Vec::new(),
+    };
+    while let Some(record) = rows.next_record() {
+        let record = record?;
+        if let Some(count) = &mut read.roster_rows {
+            *count += 1;
+        }
+        if record.filtered.is_some() {
+            // A roster's filters say who is not staff: they are leavers.
+            continue;
+        }
+        let (input, _) = validator.check(&record);
+        let key = row_key(&input, match_by).map(str::to_string);
+        if is_roster {
+            match key.map(|k| k.to_lowercase()) {
+                Some(key) => {
+                    read.roster.insert(key);
+                }
+                None => read.problems.push(format!(
+                    "roster row {} (line {}) has no {}: it keeps no one",
+                    record.row,
+                    record.line,
+                    match_by.field().wire()
+                )),
+            }
+        } else {
+            let cells = validator.header().masked(&record.cells);
+            read.named.push((record.row, key, cells));
+        }
+    }
+    Ok(read)
+}
+
+/// What the tenant said about the file.
+pub struct FoundAll {
+    pub leavers: Vec<Leaver>,
+    pub tenant_users: u64,
+    /// Roster: tenant users without a value in the match field.
+    pub unmatchable: u64,
+}
+
+/// The key of `user` in `match_by` (lower case).
+fn key_of(user: &User, match_by: MatchBy) -> Option<String> {
+    user.fields
+        .text(match_by.field())
+        .filter(|k| !k.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// Matches the file to the tenant: one lookup per name when that is
+/// cheaper, else one listing.
+pub async fn find(
+    client: &Client,
+    read: &ReadWho,
+    options: &OffboardOptions,
+) -> Result<FoundAll, RunError> {
+    let _ = options;
+    let probe = probe_users(client).await?;
+    let tenant_users = probe.total.unwrap_or(probe.keys.len() as u64);
+    let pages = tenant_users.div_ceil(u64::from(client.page_size()).max(1));
+    let per_name = read.roster_rows.is_none()
+        && read.match_by == MatchBy::Username
+        && (read.named.len() as u64) < pages;
+    let mut by_key: HashMap<String, Vec<User>> = HashMap::new();
+    let mut listed: Vec<User> = Vec::new();
+    if per_name {
+        let lookups = futures::stream::iter(
+            read.named.iter().filter_map(|(_, key, _)| key.clone()),
+        )
+        .map(|key| async move { (key.to_lowercase(), client.find_user_by_username(&key).await) })
+        .buffer_unordered(16);
+        let answers: Vec<(String, Result<Option<User>, ApiError>)> = lookups.collect().await;
+        for (key, answer) in answers {
+            by_key.entry(key).or_default().extend(answer?);
+        }
+    } else {
+        let request = UserQuery::default().to_request();
+        client
+            .read_listing_from(
+                &request,
+                Some(probe),
+                |_| {},
+                |user: User| {
+                    listed.push(user);
+                    Ok::<_, ApiError>(())
+                },
+            )
+            .await?;
+        for user in &listed {
+            if let Some(key) = key_of(user, read.match_by) {
+                by_key.entry(key).or_default().push(user.clone());
+            }
+        }
+    }
+    let field = read.match_by.field().wire();
+    let mut leavers = Vec::new();
+    let mut unmatchable = 0;
+    if read.roster_rows.is_some() {
+        let mut gone: Vec<&User> = Vec::new();
+        for user in &listed {
+            match key_of(user, read.match_by) {
+                None => unmatchable += 1,
+                Some(key) if !read.roster.contains(&key) => gone.push(user),
+                Some(_) => {}
+            }
+        }
+        gone.sort_by_key(|u| u.fields.username.clone().unwrap_or_default().to_lowercase());
+        for (index, user) in gone.into_iter().enumerate() {
+            let text = |f: Option<&String>| f.cloned().unwrap_or_default();
+            leavers.push(Leaver {
+                row: index as u64 + 1,
+                label: text(user.fields.username.as_ref()),
+                cells: vec![
+                    text(user.fields.username.as_ref()),
+                    text(user.fields.email.as_ref()),
+                    text(user.fields.employee_number.as_ref()),
+                ],
+                found: Found::User(Box::new(user.clone())),
+                groups: Vec::new(),
+                applications: Vec::new(),
+                second_factor: None,
+            });
+        }
+    } else {
+        for (row, key, cells) in &read.named {
+            let found = match key {
+                None => Found::Missing(format!("the row gives no {field}")),
+                Some(key) => match by_key.get(&key.to_lowercase()).map(Vec::as_slice) {
+                    None | Some([]) => {
+                        Found::Missing(format!("no user with {field} '{key}' in the tenant"))
+                    }
+                    Some([user]) => Found::User(Box::new(user.clone())),
+                    Some(many) => Found::Missing(format!(
+                        "{} users share the {field} '{key}': the row cannot be matched safely",
+                        many.len()
+                    )),
+                },
+            };
+            let label = match &found {
+                Found::User(user) => user.fields.username.clone().unwrap_or_default(),
+                _ => key.clone().unwrap_or_default(),
+            };
+            leavers.push(Leaver {
+                row: *row,
+                label,
+                cells: cells.clone(),
+                found,
+                groups: Vec::new(),
+                applications: Vec::new(),
+                second_factor: None,
+            });
+        }
+    }
+    Ok(FoundAll {
+        leavers,
+        tenant_users,
+        unmatchable,
+    })
+}
+
+/// Reads what each leaver to be changed has: groups and applications
+/// (for the snapshot and for revoke-access) and, when second factors are
+/// removed, its type. Reads only.
+pub async fn read_holdings(
+    client: &Client,
+    leavers: &mut [Leaver],
+    steps: &[Step],
+) -> Result<(), ApiError> {
+    let second_factor = steps.contains(&Step::RemoveSecondFactor);
+    let reads = futures::stream::iter(leavers.iter_mut().filter(|l| l.found.user().is_some()))
+        .map(|leaver| async move {
+            let Some(user) = leaver.found.user() else {
+                return Ok(());
+            };
+            let id = user.id.clone();
+            let (groups, applications) = futures::try_join!(
+                client.memberships_of(TargetKind::Group, &id),
+                client.memberships_of(TargetKind::Application, &id)
+            )?;
+            leaver.groups = groups;
+            leaver.applications = applications;
+            if second_factor {
+                leaver.second_factor = client
+                    .get_credentials(&id)
+                    .await?
+                    .second_factor
+                    .map(|f| f.kind)
+                    .filter(|k| !k.is_empty());
+            }
+            Ok::<(), ApiError>(())
+        })
+        .buffer_unordered(16);
+    let results: Vec<Result<(), ApiError>> = reads.collect().await;
+    results.into_iter().collect()
+}

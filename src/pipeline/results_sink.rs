@@ -1,0 +1,134 @@
+//! The results of a lifecycle command (offboard, restore, passwords,
+//! groups, memberships, undo): one line per row in row order, counted by
+//! outcome, with the first failures named for the summary. Rows are
+//! counted once whatever order they finish in.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::output::results::RunStamp;
+use crate::output::{OrderedCsv, Outcome, RowResult};
+use crate::pipeline::runner::{RowSink, RunError};
+
+/// Row numbers seen, kept small: rows arrive nearly in order, so only the
+/// ones ahead of the contiguous prefix are stored.
+#[derive(Debug, Default)]
+pub struct RowSet {
+    done_through: u64,
+    ahead: std::collections::BTreeSet<u64>,
+}
+
+impl RowSet {
+    /// Adds `row`; false if it was there already.
+    pub fn insert(&mut self, row: u64) -> bool {
+        if self.contains(row) {
+            return false;
+        }
+        self.ahead.insert(row);
+        while self.ahead.remove(&(self.done_through + 1)) {
+            self.done_through += 1;
+        }
+        true
+    }
+
+    pub fn contains(&self, row: u64) -> bool {
+        row <= self.done_through || self.ahead.contains(&row)
+    }
+
+    pub fn len(&self) -> u64 {
+        self.done_through + self.ahead.len() as u64
+    }
+}
+
+/// A results file (or none) and the counts.
+pub struct ResultsSink {
+    file: Option<OrderedCsv>,
+    stamp: RunStamp,
+    pushed: RowSet,
+    counts: BTreeMap<Outcome, u64>,
+    /// The first failed rows: (row, label, reason).
+    pub failures: Vec<(u64, String, String)>,
+}
+
+/// How many failed rows the summary names.
+pub const NAMED_FAILURES: usize = 20;
+
+impl ResultsSink {
+    /// Opens the results file at `path` (none: counts only).
+    pub fn open(
+        path: Option<&Path>,
+        force: bool,
+        inputs: &[&Path],
+        input_header: &[String],
+        stamp: RunStamp,
+    ) -> Result<Self, RunError> {
+        let file = match path {
+            Some(path) => Some(OrderedCsv::results(path, force, inputs, input_header)?),
+            None => None,
+        };
+        Ok(ResultsSink {
+            file,
+            stamp,
+            pushed: RowSet::default(),
+            counts: BTreeMap::new(),
+            failures: Vec::new(),
+        })
+    }
+
+    pub fn counts(&self) -> &BTreeMap<Outcome, u64> {
+        &self.counts
+    }
+
+    /// Flushes and syncs the file; where it was written.
+    pub fn finish(self) -> Result<Option<PathBuf>, RunError> {
+        match self.file {
+            Some(file) => Ok(Some(file.finish()?)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl<D> RowSink<D> for ResultsSink {
+    fn push(&mut self, result: RowResult, _detail: Option<D>) -> Result<(), RunError> {
+        if !self.pushed.insert(result.row) {
+            return Ok(());
+        }
+        if !result.outcome.is_clean() && self.failures.len() < NAMED_FAILURES {
+            let reason = if result.error.is_empty() {
+                result.outcome.as_str().to_string()
+            } else {
+                result.error.clone()
+            };
+            self.failures
+                .push((result.row, result.username.clone(), reason));
+        }
+        *self.counts.entry(result.outcome).or_default() += 1;
+        if let Some(file) = &mut self.file {
+            file.push(result.row, result.record(&self.stamp))?;
+        }
+        Ok(())
+    }
+
+    fn contains(&self, row: u64) -> bool {
+        self.pushed.contains(row)
+    }
+
+    fn count(&self) -> u64 {
+        self.pushed.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_counted_once_in_any_order() {
+        let mut set = RowSet::default();
+        assert!(set.insert(2));
+        assert!(set.insert(1));
+        assert!(!set.insert(2));
+        assert!(set.contains(1) && set.contains(2) && !set.contains(3));
+        assert_eq!(set.len(), 2);
+    }
+}

@@ -1,0 +1,4 @@
+//! The other half of the lifecycle: leavers (offboard) under guard rails,
+//! snapshots and restore.
+
+mod offboard;

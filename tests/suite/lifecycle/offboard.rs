@@ -1,0 +1,358 @@
+//! `offboard` and `restore` end to end against the in-process sandbox.
+
+use std::path::{Path, PathBuf};
+
+use sebulk::Completion;
+use sebulk::model::{Credentials, Factor};
+use sebulk::sandbox::SandboxHandle;
+
+use crate::support::{against, client, config, read_csv, start};
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs `offboard` with `args` and the leavers file; (completion, results lines).
+async fn offboard(
+    sandbox: &SandboxHandle,
+    dir: &Path,
+    args: &[&str],
+) -> (
+    Result<Completion, sebulk::CommandError>,
+    Vec<std::collections::BTreeMap<String, String>>,
+) {
+    let results = dir.join("leavers.offboard.csv");
+    let _ = std::fs::remove_file(&results);
+    let results_text = results.display().to_string();
+    let mut argv = vec!["offboard", "-o", &results_text];
+    argv.extend_from_slice(args);
+    let done = against(sandbox, &argv).await;
+    let lines = if results.exists() {
+        read_csv(&results)
+    } else {
+        Vec::new()
+    };
+    (done, lines)
+}
+
+fn groups(sandbox: &SandboxHandle, username: &str) -> usize {
+    let tenant = sandbox.tenant();
+    let user = tenant.user_by_username(username).unwrap();
+    tenant.groups_of(&user.id).len() + tenant.applications_of(&user.id).len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_action_does_what_it_says_and_a_second_run_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let leavers = write(
+        dir.path(),
+        "leavers.csv",
+        "username\njonas.becker\nPriya.Raman\nnobody.here\n",
+    );
+    let leavers = leavers.to_str().unwrap();
+    let sandbox = start(config()).await;
+    let api = client(&sandbox);
+    let priya = sandbox
+        .tenant()
+        .user_by_username("priya.raman")
+        .unwrap()
+        .clone();
+    let factor = Factor {
+        kind: "sms".into(),
+        ..Factor::default()
+    };
+    api.set_credentials(
+        &priya.id,
+        &Credentials {
+            id: priya.id.clone(),
+            first_factor: None,
+            second_factor: Some(factor),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(groups(&sandbox, "jonas.becker") > 0);
+
+    let actions = "disable,lock,revoke-access,remove-second-factor";
+    let args = ["--action", actions, "--max-affected", "2", leavers];
+    let (done, lines) = offboard(&sandbox, dir.path(), &args).await;
+    assert_eq!(
+        done.unwrap(),
+        Completion::WithProblems,
+        "nobody.here is reported"
+    );
+    let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["updated", "updated", "failed"]);
+    assert!(lines[2]["error"].contains("no user with username 'nobody.here'"));
+    assert!(
+        lines[0]["changes"].contains("isEnabled: \"true\" → \"false\""),
+        "{}",
+        lines[0]["changes"]
+    );
+    assert!(lines[0]["changes"].contains("isLocked"));
+    assert!(
+        lines[1]["changes"].contains("secondFactor: \"sms\" → \"\""),
+        "{}",
+        lines[1]["changes"]
+    );
+    assert!(!lines[0]["groups_removed"].is_empty());
+    let tenant = sandbox.tenant();
+    for name in ["jonas.becker", "priya.raman"] {
+        let user = tenant.user_by_username(name).unwrap();
+        assert_eq!(user.fields.is_enabled, Some(false), "{name}");
+        assert_eq!(user.fields.is_locked, Some(true), "{name}");
+        assert_eq!(groups(&sandbox, name), 0, "{name} lost every membership");
+        assert_eq!(
+            user.fields.email,
+            sandbox
+                .tenant()
+                .user_by_username(name)
+                .unwrap()
+                .fields
+                .email
+        );
+    }
+    let priya_now = tenant.user_by_username("priya.raman").unwrap();
+    assert_eq!(
+        priya_now.fields.department, priya.fields.department,
+        "no field lost"
+    );
+    assert!(
+        api.get_credentials(&priya.id)
+            .await
+            .unwrap()
+            .second_factor
+            .is_none()
+    );
+
+    // Again: nothing left to do, nothing sent.
+    let writes = sandbox.counters().writes;
+    let (_, lines) = offboard(&sandbox, dir.path(), &args).await;
+    let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["unchanged", "unchanged", "failed"]);
+    assert_eq!(sandbox.counters().writes, writes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guard_rails_refuse_before_any_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let everyone =
+        "username\namelia.hughes\njonas.becker\npriya.raman\nmateo.garcia\nyuki.tanaka\n";
+    let leavers = write(dir.path(), "leavers.csv", everyone);
+    let leavers = leavers.to_str().unwrap();
+    // 5 of 8 users: over the default 5%, and over an explicit 4.
+    for limit in [None, Some("4"), Some("50%")] {
+        let mut args = vec!["--action", "delete", leavers];
+        if let Some(limit) = limit {
+            args.extend(["--max-affected", limit]);
+        }
+        let (done, lines) = offboard(&sandbox, dir.path(), &args).await;
+        let err = done.expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("would affect 5 of the tenant's 8 users"),
+            "{err}"
+        );
+        assert!(lines.is_empty(), "no results: nothing was done");
+        assert_eq!(
+            sandbox.counters().writes,
+            0,
+            "refused before any change ({limit:?})"
+        );
+    }
+    assert_eq!(
+        sebulk::exit_code(&sebulk::CommandError::Refused(String::new())),
+        1
+    );
+
+    // Protected by pattern and by privilege: never touched, said so.
+    let protect = write(dir.path(), "protect.txt", "# never\nMATEO.*\n");
+    let with_admin = write(
+        dir.path(),
+        "two.csv",
+        "username\nmateo.garcia\nolu.adeyemi\nyuki.tanaka\n",
+    );
+    let args = [
+        "--action",
+        "disable",
+        "--protect",
+        protect.to_str().unwrap(),
+        "--max-affected",
+        "1",
+        with_admin.to_str().unwrap(),
+    ];
+    let (done, lines) = offboard(&sandbox, dir.path(), &args).await;
+    assert_eq!(done.unwrap(), Completion::Clean);
+    let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["protected", "protected", "updated"]);
+    assert!(lines[0]["error"].contains("mateo.*"));
+    assert!(lines[1]["error"].contains("privileged"));
+    let tenant = sandbox.tenant();
+    assert_ne!(
+        tenant
+            .user_by_username("mateo.garcia")
+            .unwrap()
+            .fields
+            .is_enabled,
+        Some(false)
+    );
+    assert_ne!(
+        tenant
+            .user_by_username("olu.adeyemi")
+            .unwrap()
+            .fields
+            .is_enabled,
+        Some(false)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roster_makes_leavers_of_the_missing_and_a_truncated_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    // Everyone but yuki.tanaka (and the admin, who is protected anyway).
+    let roster = "employeeNumber,Status\nE1001,Active\nE1002,Active\nE1003,Active\nE1004,Active\nE1005,Terminated\nE1007,Active\nC2001,Active\n";
+    let roster = write(dir.path(), "roster.csv", roster);
+    let mapping = write(
+        dir.path(),
+        "roster.toml",
+        "[[filter]]\ncolumn = \"Status\"\nin = [\"Active\"]\n",
+    );
+    let args = [
+        "--action",
+        "disable",
+        "--match-by",
+        "employeeNumber",
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--max-affected",
+        "2",
+        "--roster",
+        roster.to_str().unwrap(),
+    ];
+    let (done, lines) = offboard(&sandbox, dir.path(), &args).await;
+    assert_eq!(done.unwrap(), Completion::Clean);
+    let who: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l["username"].as_str(), l["outcome"].as_str()))
+        .collect();
+    assert_eq!(
+        who,
+        [("olu.adeyemi", "protected"), ("yuki.tanaka", "updated")],
+        "E1005 is terminated, E1006 absent"
+    );
+    assert_eq!(
+        sandbox
+            .tenant()
+            .user_by_username("yuki.tanaka")
+            .unwrap()
+            .fields
+            .is_enabled,
+        Some(false)
+    );
+
+    // A roster cut short after two rows: refused, with the numbers.
+    let short = write(dir.path(), "short.csv", "employeeNumber\nE1001\nE1002\n");
+    let writes = sandbox.counters().writes;
+    let args = [
+        "--action",
+        "disable",
+        "--match-by",
+        "employeeNumber",
+        "--roster",
+        short.to_str().unwrap(),
+    ];
+    let (done, _) = offboard(&sandbox, dir.path(), &args).await;
+    let err = done.expect_err("truncated").to_string();
+    assert!(
+        err.contains("looks truncated: it has 2 rows against the tenant's 8 users"),
+        "{err}"
+    );
+    assert_eq!(sandbox.counters().writes, writes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_then_restore_gives_the_tenant_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let before = dir.path().join("before.csv").display().to_string();
+    let after = dir.path().join("after.csv").display().to_string();
+    let include = ["export", "users", "--include", "groups,applications", "-o"];
+    against(&sandbox, &[&include[..], &[before.as_str()]].concat())
+        .await
+        .unwrap();
+
+    let leavers = write(
+        dir.path(),
+        "leavers.csv",
+        "username\njonas.becker\npriya.raman\nsofia.rossi\n",
+    );
+    let args = [
+        "--action",
+        "disable,delete",
+        "--max-affected",
+        "3",
+        leavers.to_str().unwrap(),
+    ];
+    let (done, lines) = offboard(&sandbox, dir.path(), &args).await;
+    assert_eq!(done.unwrap(), Completion::Clean);
+    assert!(lines.iter().all(|l| l["outcome"] == "deleted"));
+    assert_eq!(sandbox.tenant().users().count(), 5);
+    let snapshot = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(".snapshot-"))
+        .expect("a snapshot beside the results");
+    let text = std::fs::read_to_string(&snapshot).unwrap();
+    assert!(text.contains("jonas.becker") && text.contains("Berlin Office"));
+
+    let restored = dir.path().join("restore.csv");
+    let args = [
+        "restore",
+        snapshot.to_str().unwrap(),
+        "-o",
+        restored.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let lines = read_csv(&restored);
+    assert!(lines.iter().all(|l| l["outcome"] == "created"), "{lines:?}");
+    assert!(
+        lines[0]["error"].contains("generated password"),
+        "the admin is told to set one"
+    );
+
+    against(&sandbox, &[&include[..], &[after.as_str()]].concat())
+        .await
+        .unwrap();
+    let diff = dir.path().join("diff.csv").display().to_string();
+    let args = ["diff", &before, &after, "--key", "username", "-o", &diff];
+    crate::support::sebulk_in_process(&args).await.unwrap();
+    let changes = read_csv(Path::new(&diff));
+    assert!(!changes.is_empty());
+    assert!(
+        changes
+            .iter()
+            .all(|c| c["change"] == "mover" && c["field"] == "user_id"),
+        "only ids differ: {changes:?}"
+    );
+
+    // Restoring again finds everything as it was: nothing sent.
+    let writes = sandbox.counters().writes;
+    let args = [
+        "restore",
+        snapshot.to_str().unwrap(),
+        "-o",
+        restored.to_str().unwrap(),
+        "--force",
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert!(
+        read_csv(&restored)
+            .iter()
+            .all(|l| l["outcome"] == "unchanged")
+    );
+    assert_eq!(sandbox.counters().writes, writes);
+}
