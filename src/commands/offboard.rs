@@ -39,6 +39,9 @@ pub async fn offboard(
     if let Some(path) = &summary_json {
         crate::output::files::check_output(path, options.force, &[])?;
     }
+    if options.dry_run {
+        ui.show_rows();
+    }
     let connection = Connection::open(config).await?;
     let client = connection.client.clone();
     let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
@@ -93,6 +96,9 @@ pub async fn restore(
         ("results", options.output.as_deref()),
         ("summary", summary_json.as_deref()),
     ])?;
+    if options.dry_run {
+        ui.show_rows();
+    }
     let connection = Connection::open(config).await?;
     let client = connection.client.clone();
     let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));

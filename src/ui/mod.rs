@@ -35,9 +35,17 @@ pub struct Ui {
     progress: bool,
     bar: Mutex<Option<Progress>>,
     problems_seen: AtomicU64,
+    /// Every row with its details, not only with `-v` (dry runs of
+    /// lifecycle commands: the screen is the plan).
+    rows_shown: std::sync::atomic::AtomicBool,
 }
 
 impl Ui {
+    /// Shows every row's outcome and details (a dry run's plan).
+    pub fn show_rows(&self) {
+        self.rows_shown.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn new(output: Output) -> Self {
         Ui {
             quiet: output.quiet,
@@ -45,6 +53,7 @@ impl Ui {
             progress: output.progress,
             bar: Mutex::new(None),
             problems_seen: AtomicU64::new(0),
+            rows_shown: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -156,7 +165,8 @@ impl Events for Ui {
             Event::Warning(text) => self.warn(text),
             Event::Mapped(scan) => self.mapping(scan),
             Event::Row(result) => {
-                if self.verbose >= 1 && !self.quiet {
+                let plan = self.rows_shown.load(std::sync::atomic::Ordering::Relaxed);
+                if (self.verbose >= 1 || plan) && !self.quiet {
                     let detail = if result.error.is_empty() {
                         String::new()
                     } else {
@@ -168,10 +178,35 @@ impl Events for Ui {
                         result.username,
                         result.outcome.as_str()
                     )));
+                    if plan {
+                        for line in row_details(result) {
+                            progress::write_line(&escape(&format!("    {line}")));
+                        }
+                    }
                 }
             }
         }
     }
+}
+
+/// What a row did (or would do): field changes and memberships.
+fn row_details(result: &crate::output::RowResult) -> Vec<String> {
+    let mut lines: Vec<String> = result
+        .changes
+        .iter()
+        .map(|c| crate::model::FieldChange::format(std::slice::from_ref(c)))
+        .collect();
+    for (what, names) in [
+        ("groups +", &result.groups_added),
+        ("groups -", &result.groups_removed),
+        ("applications +", &result.applications_added),
+        ("applications -", &result.applications_removed),
+    ] {
+        if !names.is_empty() {
+            lines.push(format!("{what} {}", names.join(";")));
+        }
+    }
+    lines
 }
 
 /// A problem the way people read it.
