@@ -255,6 +255,8 @@ pub enum Command {
     Offboard(OffboardArgs),
     /// Give back the users an offboarding snapshot holds: re-create, re-enable, unlock, re-add memberships
     Restore(RestoreArgs),
+    /// Set or reset passwords in bulk: from a password column, or generated (--auto-generate)
+    Passwords(PasswordsArgs),
     /// Column mappings: start one from a file's header, or show a built-in preset
     #[command(subcommand)]
     Mapping(MappingCommand),
@@ -659,6 +661,46 @@ pub struct GuardArgs {
     /// Also touch users whose userType is not the plain user (administrators, helpdesk)
     #[arg(long)]
     pub include_privileged: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PasswordsArgs {
+    /// Users (a username, email or employeeNumber column) and, unless --auto-generate, a password column
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Rows without a password get one the tenant generates
+    #[arg(long)]
+    pub auto_generate: bool,
+
+    /// Email users their password (unless the row says otherwise)
+    #[arg(long)]
+    pub send_email: bool,
+
+    /// Users must change the password at their next logon (unless the row says otherwise)
+    #[arg(long)]
+    pub must_change: bool,
+
+    #[command(flatten)]
+    pub rules: InputRuleArgs,
+
+    /// The results file [default: <file stem>.passwords.csv beside the file]
+    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing results file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Only show whose password would be set
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub connect: Connect,
 }
 
 #[derive(Debug, Args, Clone)]

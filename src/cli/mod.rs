@@ -158,7 +158,7 @@ fn import_job(cli: &Cli, args: &ImportArgs) -> Result<ImportJob, CommandError> {
 fn offboard_job(
     cli: &Cli,
     args: &args::OffboardArgs,
-) -> Result<crate::commands::offboard::OffboardJob, CommandError> {
+) -> Result<crate::commands::lifecycle::OffboardJob, CommandError> {
     use crate::pipeline::offboard::{OffboardOptions, Step, Who};
     let file = args
         .names
@@ -178,7 +178,7 @@ fn offboard_job(
         }
         (None, false) => Some(crate::output::beside(&file, "offboard.csv")),
     };
-    Ok(crate::commands::offboard::OffboardJob {
+    Ok(crate::commands::lifecycle::OffboardJob {
         options: OffboardOptions {
             who: if args.roster.is_some() {
                 Who::Roster(spec)
@@ -267,7 +267,7 @@ pub async fn dispatch(
     env: &dyn Fn(&str) -> Option<String>,
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
-    use crate::commands::{check, export, import, mapping, offboard, sandbox, validate};
+    use crate::commands::{check, export, import, lifecycle, mapping, sandbox, validate};
     let resolve = |c: &Connect| config::resolve(&cli.global, &connect(cli, c), env);
     match &cli.command {
         Command::Completions { shell } => completions(*shell),
@@ -331,14 +331,42 @@ pub async fn dispatch(
         Command::Check(args) => check::run(&resolve(&args.connect)?, args.json, ui).await,
         Command::Offboard(args) => {
             let job = offboard_job(cli, args)?;
-            offboard::offboard(&resolve(&args.connect)?, job, ui).await
+            lifecycle::offboard(&resolve(&args.connect)?, job, ui).await
+        }
+        Command::Passwords(args) => {
+            let spec =
+                config::input_spec(&cli.global, &args.file, &args.rules, &Default::default())?;
+            let output = match &args.output {
+                Some(path) => Some(path.clone()),
+                None if args.dry_run => None,
+                None if args.file == Path::new("-") => {
+                    return Err(CommandError::usage(
+                        "reading standard input, passwords needs -o/--results FILE",
+                    ));
+                }
+                None => Some(crate::output::beside(&args.file, "passwords.csv")),
+            };
+            let job = lifecycle::PasswordsJob {
+                options: crate::pipeline::passwords::PasswordsOptions {
+                    input: spec,
+                    auto_generate: args.auto_generate,
+                    send_email: args.send_email,
+                    must_change: args.must_change,
+                    output,
+                    force: args.force,
+                    dry_run: args.dry_run,
+                },
+                summary_json: args.summary.summary_json.clone(),
+                json: args.summary.json,
+            };
+            lifecycle::passwords(&resolve(&args.connect)?, job, ui).await
         }
         Command::Restore(args) => {
             let output = args
                 .output
                 .clone()
                 .unwrap_or_else(|| crate::output::beside(&args.snapshot, "restore.csv"));
-            let job = offboard::RestoreJob {
+            let job = lifecycle::RestoreJob {
                 options: crate::pipeline::restore::RestoreOptions {
                     snapshot: args.snapshot.clone(),
                     output: (!args.dry_run || args.output.is_some()).then_some(output),
@@ -349,7 +377,7 @@ pub async fn dispatch(
                 summary_json: args.summary.summary_json.clone(),
                 json: args.summary.json,
             };
-            offboard::restore(&resolve(&args.connect)?, job, ui).await
+            lifecycle::restore(&resolve(&args.connect)?, job, ui).await
         }
         Command::Mapping(command) => match command {
             MappingCommand::Init(args) => mapping::init(

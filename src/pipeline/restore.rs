@@ -19,7 +19,7 @@ use crate::model::{PasswordOptions, Target, TargetKind, UserFields, UserWrite};
 use crate::output::results::{RunStamp, utc_now};
 use crate::output::snapshot::{self, SnapshotEntry};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::results_sink::ResultsSink;
+use crate::pipeline::results_sink::{ResultsSink, RunTotals};
 use crate::pipeline::runner::{
     Disposition, Finished, Job, JobSource, RowAction, RunError, Runner, Stops,
 };
@@ -39,28 +39,11 @@ pub struct RestoreOptions {
 /// What a restore did.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct RestoreSummary {
-    pub run_id: String,
-    pub started_at: String,
-    pub finished_at: String,
-    pub tenant: String,
+    #[serde(flatten)]
+    pub totals: RunTotals,
     pub snapshot: String,
     /// The run the snapshot was taken for.
     pub snapshot_of: String,
-    pub output: Option<String>,
-    pub dry_run: bool,
-    pub rows: u64,
-    pub counts: std::collections::BTreeMap<Outcome, u64>,
-    pub failed_rows: Vec<(u64, String, String)>,
-    pub api_calls: u64,
-    pub write_calls: u64,
-    pub elapsed_seconds: f64,
-    pub interrupted: bool,
-}
-
-impl RestoreSummary {
-    pub fn all_succeeded(&self) -> bool {
-        self.counts.keys().all(|o| o.is_clean())
-    }
 }
 
 /// Gives back one snapshot entry.
@@ -285,23 +268,17 @@ pub async fn run(
         apply_memberships: false,
     };
     let outcome = runner.run(&mut sink).await?;
-    let stats = client.stats();
     let summary = RestoreSummary {
-        run_id: stamp.run_id,
-        started_at,
-        finished_at: utc_now(),
-        tenant,
+        totals: RunTotals::of(
+            &stamp,
+            (&started_at, started),
+            &sink,
+            &client,
+            options.output.as_deref(),
+            (rows, options.dry_run, outcome.interrupted),
+        ),
         snapshot: options.snapshot.display().to_string(),
         snapshot_of: header.run_id,
-        output: options.output.as_ref().map(|p| p.display().to_string()),
-        dry_run: options.dry_run,
-        rows,
-        counts: sink.counts().clone(),
-        failed_rows: sink.failures.clone(),
-        api_calls: stats.requests,
-        write_calls: stats.writes,
-        elapsed_seconds: started.elapsed().as_secs_f64(),
-        interrupted: outcome.interrupted,
     };
     sink.finish()?;
     Ok((summary, outcome.interrupted))

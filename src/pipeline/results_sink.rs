@@ -50,6 +50,60 @@ pub struct ResultsSink {
     pub failures: Vec<(u64, String, String)>,
 }
 
+/// What every lifecycle run reports, for the screen and `--summary-json`.
+#[derive(Debug, Clone, serde::Serialize, Default)]
+pub struct RunTotals {
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub tenant: String,
+    pub output: Option<String>,
+    pub dry_run: bool,
+    pub rows: u64,
+    pub counts: BTreeMap<Outcome, u64>,
+    /// The first failed rows: (row, label, reason).
+    pub failed_rows: Vec<(u64, String, String)>,
+    pub api_calls: u64,
+    pub write_calls: u64,
+    pub elapsed_seconds: f64,
+    pub interrupted: bool,
+}
+
+impl RunTotals {
+    /// Whether every row went as asked.
+    pub fn all_succeeded(&self) -> bool {
+        self.counts.keys().all(|o| o.is_clean())
+    }
+
+    /// The totals of a finished run: its stamp, what the sink counted and
+    /// what the client sent.
+    pub fn of(
+        stamp: &RunStamp,
+        started: (&str, std::time::Instant),
+        sink: &ResultsSink,
+        client: &crate::api::Client,
+        output: Option<&Path>,
+        (rows, dry_run, interrupted): (u64, bool, bool),
+    ) -> Self {
+        let stats = client.stats();
+        RunTotals {
+            run_id: stamp.run_id.clone(),
+            started_at: started.0.to_string(),
+            finished_at: crate::output::results::utc_now(),
+            tenant: stamp.tenant.clone(),
+            output: output.map(|p| p.display().to_string()),
+            dry_run,
+            rows,
+            counts: sink.counts.clone(),
+            failed_rows: sink.failures.clone(),
+            api_calls: stats.requests,
+            write_calls: stats.writes,
+            elapsed_seconds: started.1.elapsed().as_secs_f64(),
+            interrupted,
+        }
+    }
+}
+
 /// How many failed rows the summary names.
 pub const NAMED_FAILURES: usize = 20;
 
@@ -73,10 +127,6 @@ impl ResultsSink {
             counts: BTreeMap::new(),
             failures: Vec::new(),
         })
-    }
-
-    pub fn counts(&self) -> &BTreeMap<Outcome, u64> {
-        &self.counts
     }
 
     /// Flushes and syncs the file; where it was written.

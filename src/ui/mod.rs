@@ -43,7 +43,8 @@ pub struct Ui {
 impl Ui {
     /// Shows every row's outcome and details (a dry run's plan).
     pub fn show_rows(&self) {
-        self.rows_shown.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.rows_shown
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn new(output: Output) -> Self {

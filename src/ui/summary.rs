@@ -6,6 +6,7 @@ use crate::export::ExportSummary;
 use crate::input::Scan;
 use crate::output::Outcome;
 use crate::pipeline::import::{Counted, FirstPass, PlannedRow, Summary};
+use crate::pipeline::results_sink::RunTotals;
 use crate::plan::PlanAction;
 
 impl Ui {
@@ -192,16 +193,11 @@ impl Ui {
     }
 
     /// The summary of a lifecycle run: a title with the counts, the first
-    /// failed rows, then `notes` (not with `-q`).
-    fn lifecycle_summary(
-        &self,
-        title: String,
-        counts: &std::collections::BTreeMap<Outcome, u64>,
-        failed_rows: &[(u64, String, String)],
-        notes: Vec<String>,
-    ) {
+    /// failed rows, then `notes`, where the results are, and the calls
+    /// (not with `-q`).
+    pub fn lifecycle_summary(&self, title: String, totals: &RunTotals, mut notes: Vec<String>) {
         self.finish_progress();
-        let clean = counts.keys().all(|o| o.is_clean());
+        let clean = totals.all_succeeded();
         if self.quiet && clean {
             return;
         }
@@ -212,7 +208,8 @@ impl Ui {
                 self.error(line)
             }
         };
-        let counted: Vec<String> = counts
+        let counted: Vec<String> = totals
+            .counts
             .iter()
             .map(|(k, v)| format!("{v} {}", k.as_str()))
             .collect();
@@ -221,43 +218,52 @@ impl Ui {
         } else {
             counted.join(", ")
         };
-        show(format!("{title}: {counted}"));
-        for (row, label, reason) in failed_rows {
+        let plan = if totals.dry_run {
+            " (plan: nothing was changed)"
+        } else {
+            ""
+        };
+        show(format!("{title}: {} rows: {counted}{plan}", totals.rows));
+        for (row, label, reason) in &totals.failed_rows {
             show(format!("  row {row} {label}: {reason}"));
         }
-        let failed: u64 = counts
+        let failed: u64 = totals
+            .counts
             .iter()
             .filter(|(k, _)| !k.is_clean())
             .map(|(_, v)| *v)
             .sum();
-        if failed > failed_rows.len() as u64 {
+        if failed > totals.failed_rows.len() as u64 {
             show(format!(
                 "  … {} more (see the results file)",
-                failed - failed_rows.len() as u64
+                failed - totals.failed_rows.len() as u64
             ));
         }
-        if !self.quiet {
-            for note in notes {
-                self.say(format!("  {note}"));
-            }
+        if self.quiet {
+            return;
+        }
+        if let Some(path) = &totals.output {
+            notes.insert(
+                0,
+                format!(
+                    "{} in {path}",
+                    if totals.dry_run { "plan" } else { "results" }
+                ),
+            );
+        }
+        notes.push(format!(
+            "{} API calls ({} writes), {:.1} s",
+            totals.api_calls, totals.write_calls, totals.elapsed_seconds
+        ));
+        for note in notes {
+            self.say(format!("  {note}"));
         }
     }
 
     /// The summary of an offboarding.
     pub fn offboard_summary(&self, summary: &crate::pipeline::offboard::OffboardSummary) {
         let actions: Vec<&str> = summary.actions.iter().map(|a| a.name()).collect();
-        let what = if summary.dry_run {
-            "offboarding plan"
-        } else {
-            "offboarding"
-        };
         let mut notes = Vec::new();
-        if let Some(path) = &summary.output {
-            notes.push(format!(
-                "{} in {path}",
-                if summary.dry_run { "plan" } else { "results" }
-            ));
-        }
         if let Some(path) = &summary.snapshot {
             notes.push(format!(
                 "every user touched was saved first: sebulk restore {path} gives them back"
@@ -269,46 +275,14 @@ impl Ui {
                 summary.tenant_users
             ));
         }
-        notes.push(format!(
-            "{} API calls ({} writes), {:.1} s",
-            summary.api_calls, summary.write_calls, summary.elapsed_seconds
-        ));
         self.lifecycle_summary(
             format!(
-                "{what} ({}) of {} in {}: {} rows",
+                "offboarding ({}) of {} in {}",
                 actions.join(", "),
                 summary.input,
-                summary.tenant,
-                summary.rows
+                summary.totals.tenant
             ),
-            &summary.counts,
-            &summary.failed_rows,
-            notes,
-        );
-    }
-
-    /// The summary of a restore.
-    pub fn restore_summary(&self, summary: &crate::pipeline::restore::RestoreSummary) {
-        let what = if summary.dry_run {
-            "restore plan"
-        } else {
-            "restore"
-        };
-        let mut notes = Vec::new();
-        if let Some(path) = &summary.output {
-            notes.push(format!("results in {path}"));
-        }
-        notes.push(format!(
-            "{} API calls ({} writes), {:.1} s",
-            summary.api_calls, summary.write_calls, summary.elapsed_seconds
-        ));
-        self.lifecycle_summary(
-            format!(
-                "{what} of {} into {}: {} users",
-                summary.snapshot, summary.tenant, summary.rows
-            ),
-            &summary.counts,
-            &summary.failed_rows,
+            &summary.totals,
             notes,
         );
     }

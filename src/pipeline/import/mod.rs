@@ -161,7 +161,7 @@ pub async fn run(
     }
     let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
     let stamp = RunStamp {
-        run_id: new_run_id(),
+        run_id: crate::pipeline::new_run_id(),
         tenant: client.base_url().to_string(),
     };
     let other_tenants = resumed.other_tenants(&stamp.tenant);
@@ -343,17 +343,6 @@ async fn missing_groups(
         catalog.groups.insert(target);
     }
     Ok(created)
-}
-
-/// A run's id: when it started and a random part, so two runs in the
-/// same second differ.
-fn new_run_id() -> String {
-    let stamp = utc_now().replace([':', '-'], "");
-    format!(
-        "{}-{:08x}",
-        stamp.trim_end_matches('Z'),
-        rand::random::<u32>()
-    )
 }
 
 /// What `--resume` brings, and what checks it against the tenant.

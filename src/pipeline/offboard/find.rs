@@ -1,17 +1,18 @@
 //! Who leaves: the rows of a leavers file or a roster, read offline, and
 //! the tenant users they name (or, for a roster, do not name).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use futures::StreamExt;
 
 use super::{Found, Leaver, OffboardOptions, Step, Who};
-use crate::api::{ApiError, Client, UserQuery};
+use crate::api::{ApiError, Client};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, MatchBy, Mode};
 use crate::model::{TargetKind, User};
 use crate::pipeline::runner::RunError;
-use crate::plan::lookup::{probe_users, row_key};
+use crate::pipeline::users::{TenantUsers, key_of, one_user, tenant_users};
+use crate::plan::lookup::row_key;
 
 /// A file's rows as offboarding needs them.
 pub struct ReadWho {
@@ -103,14 +104,6 @@ pub struct FoundAll {
     pub unmatchable: u64,
 }
 
-/// The key of `user` in `match_by` (lower case).
-fn key_of(user: &User, match_by: MatchBy) -> Option<String> {
-    user.fields
-        .text(match_by.field())
-        .filter(|k| !k.is_empty())
-        .map(str::to_lowercase)
-}
-
 /// Matches the file to the tenant: one lookup per name when that is
 /// cheaper, else one listing.
 pub async fn find(
@@ -119,43 +112,17 @@ pub async fn find(
     options: &OffboardOptions,
 ) -> Result<FoundAll, RunError> {
     let _ = options;
-    let probe = probe_users(client).await?;
-    let tenant_users = probe.total.unwrap_or(probe.keys.len() as u64);
-    let pages = tenant_users.div_ceil(u64::from(client.page_size()).max(1));
-    let per_name = read.roster_rows.is_none()
-        && read.match_by == MatchBy::Username
-        && (read.named.len() as u64) < pages;
-    let mut by_key: HashMap<String, Vec<User>> = HashMap::new();
-    let mut listed: Vec<User> = Vec::new();
-    if per_name {
-        let lookups = futures::stream::iter(
-            read.named.iter().filter_map(|(_, key, _)| key.clone()),
-        )
-        .map(|key| async move { (key.to_lowercase(), client.find_user_by_username(&key).await) })
-        .buffer_unordered(16);
-        let answers: Vec<(String, Result<Option<User>, ApiError>)> = lookups.collect().await;
-        for (key, answer) in answers {
-            by_key.entry(key).or_default().extend(answer?);
-        }
-    } else {
-        let request = UserQuery::default().to_request();
-        client
-            .read_listing_from(
-                &request,
-                Some(probe),
-                |_| {},
-                |user: User| {
-                    listed.push(user);
-                    Ok::<_, ApiError>(())
-                },
-            )
-            .await?;
-        for user in &listed {
-            if let Some(key) = key_of(user, read.match_by) {
-                by_key.entry(key).or_default().push(user.clone());
-            }
-        }
-    }
+    let keys: Option<Vec<String>> = read.roster_rows.is_none().then(|| {
+        read.named
+            .iter()
+            .filter_map(|(_, key, _)| key.clone())
+            .collect()
+    });
+    let TenantUsers {
+        by_key,
+        listed,
+        total: tenant_users,
+    } = tenant_users(client, keys.as_deref(), read.match_by).await?;
     let field = read.match_by.field().wire();
     let mut leavers = Vec::new();
     let mut unmatchable = 0;
@@ -189,15 +156,9 @@ pub async fn find(
         for (row, key, cells) in &read.named {
             let found = match key {
                 None => Found::Missing(format!("the row gives no {field}")),
-                Some(key) => match by_key.get(&key.to_lowercase()).map(Vec::as_slice) {
-                    None | Some([]) => {
-                        Found::Missing(format!("no user with {field} '{key}' in the tenant"))
-                    }
-                    Some([user]) => Found::User(Box::new(user.clone())),
-                    Some(many) => Found::Missing(format!(
-                        "{} users share the {field} '{key}': the row cannot be matched safely",
-                        many.len()
-                    )),
+                Some(key) => match one_user(&by_key, key, field) {
+                    Ok(user) => Found::User(Box::new(user.clone())),
+                    Err(why) => Found::Missing(why),
                 },
             };
             let label = match &found {

@@ -13,7 +13,6 @@
 mod action;
 mod find;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,7 +27,7 @@ use crate::output::results::{RunStamp, utc_now};
 use crate::output::snapshot::{self, SnapshotEntry};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
-use crate::pipeline::results_sink::ResultsSink;
+use crate::pipeline::results_sink::{ResultsSink, RunTotals};
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 
 pub use action::OffboardAction;
@@ -149,17 +148,12 @@ impl Found {
 /// What a run did, for the screen and `--summary-json`.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct OffboardSummary {
-    pub run_id: String,
-    pub started_at: String,
-    pub finished_at: String,
-    pub tenant: String,
+    #[serde(flatten)]
+    pub totals: RunTotals,
     pub input: String,
-    pub output: Option<String>,
     /// The snapshot of every user touched, for `sebulk restore`.
     pub snapshot: Option<String>,
-    pub dry_run: bool,
     pub actions: Vec<Step>,
-    pub rows: u64,
     pub tenant_users: u64,
     /// With a roster: its rows, and the tenant users it could not be
     /// matched against (no value in the match field: never leavers).
@@ -167,19 +161,6 @@ pub struct OffboardSummary {
     pub unmatchable: u64,
     /// Users the run would change (found, not protected).
     pub affected: u64,
-    pub counts: BTreeMap<Outcome, u64>,
-    pub failed_rows: Vec<(u64, String, String)>,
-    pub api_calls: u64,
-    pub write_calls: u64,
-    pub elapsed_seconds: f64,
-    pub interrupted: bool,
-}
-
-impl OffboardSummary {
-    /// Whether every row went as asked.
-    pub fn all_succeeded(&self) -> bool {
-        self.counts.keys().all(|o| o.is_clean())
-    }
 }
 
 /// How the run ended.
@@ -189,16 +170,6 @@ pub enum Ended {
     Interrupted(OffboardSummary),
     /// Refused before any change (the reason).
     Refused(String),
-}
-
-/// A run's id, like import's.
-fn new_run_id() -> String {
-    let stamp = utc_now().replace([':', '-'], "");
-    format!(
-        "{}-{:08x}",
-        stamp.trim_end_matches('Z'),
-        rand::random::<u32>()
-    )
 }
 
 /// Runs an offboarding (or its dry run) against `client`.
@@ -262,9 +233,9 @@ pub async fn run(
     let stamp = RunStamp {
         // A plan is never taken for a run's results (by resume or undo).
         run_id: if options.dry_run {
-            format!("plan-{}", new_run_id())
+            format!("plan-{}", crate::pipeline::new_run_id())
         } else {
-            new_run_id()
+            crate::pipeline::new_run_id()
         },
         tenant: client.base_url().to_string(),
     };
@@ -348,31 +319,25 @@ pub async fn run(
         apply_memberships: false,
     };
     let outcome = runner.run(&mut sink).await?;
-    let stats = client.stats();
     let summary = OffboardSummary {
-        run_id: stamp.run_id,
-        started_at,
-        finished_at: utc_now(),
-        tenant: stamp.tenant,
+        totals: RunTotals::of(
+            &stamp,
+            (&started_at, started),
+            &sink,
+            &client,
+            options.output.as_deref(),
+            (rows, options.dry_run, outcome.interrupted),
+        ),
         input: read.shown.clone(),
-        output: options.output.as_ref().map(|p| p.display().to_string()),
         snapshot: snapshot.map(|p| p.display().to_string()),
-        dry_run: options.dry_run,
         actions: options.steps.clone(),
-        rows,
         tenant_users: found.tenant_users,
         roster_rows: read.roster_rows,
         unmatchable: found.unmatchable,
         affected,
-        counts: sink.counts().clone(),
-        failed_rows: sink.failures.clone(),
-        api_calls: stats.requests,
-        write_calls: stats.writes,
-        elapsed_seconds: started.elapsed().as_secs_f64(),
-        interrupted: outcome.interrupted,
     };
     sink.finish()?;
-    Ok(if outcome.interrupted {
+    Ok(if summary.totals.interrupted {
         Ended::Interrupted(summary)
     } else {
         Ended::Finished(summary)

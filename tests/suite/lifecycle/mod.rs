@@ -2,3 +2,4 @@
 //! snapshots and restore.
 
 mod offboard;
+mod passwords;

@@ -1,0 +1,141 @@
+//! `passwords`: set or reset in bulk, never seen again anywhere.
+
+use std::path::Path;
+
+use sebulk::Completion;
+
+use crate::support::{KEY, against, config, read_csv, start};
+
+#[cfg(unix)]
+fn private(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_are_set_and_appear_nowhere() {
+    let sandbox = start(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("resets.csv");
+    let secrets = ["Tr0ub4dor&3-first", "correct-horse-battery-2"];
+    std::fs::write(
+        &input,
+        format!(
+            "username,password\njonas.becker,{}\npriya.raman,{}\nnobody.here,Some-Password-9\nmateo.garcia,short\n",
+            secrets[0], secrets[1]
+        ),
+    )
+    .unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let times_set = |name: &str| {
+        sandbox
+            .tenant()
+            .user_by_username(name)
+            .unwrap()
+            .password
+            .times_set
+    };
+    let set_before = [times_set("jonas.becker"), times_set("priya.raman")];
+
+    // Readable by everyone: refused before anything is sent.
+    private(&input, 0o644);
+    let results = dir.path().join("results.csv");
+    let args = [
+        "passwords",
+        input.to_str().unwrap(),
+        "-o",
+        results.to_str().unwrap(),
+    ];
+    let refused = against(&sandbox, &args)
+        .await
+        .expect_err("a world-readable password file");
+    assert!(refused.to_string().contains("chmod 600"), "{refused}");
+    assert_eq!(sandbox.counters().writes, 0);
+
+    private(&input, 0o600);
+    let summary = dir.path().join("summary.json");
+    let output = crate::support::process()
+        .env("SEBULK_API_KEY", KEY)
+        .env("SEBULK_LOG", "trace")
+        .args([
+            "--base-url",
+            sandbox.base_url().as_str(),
+            "-vv",
+            "passwords",
+            "--must-change",
+        ])
+        .arg(&input)
+        .args([
+            "-o",
+            results.to_str().unwrap(),
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "two rows fail");
+    let lines = read_csv(&results);
+    let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["updated", "updated", "failed", "invalid"]);
+    assert_eq!(lines[0]["changes"], "password set");
+    assert!(
+        lines[3]["error"].contains("at least 8"),
+        "{}",
+        lines[3]["error"]
+    );
+    let tenant = sandbox.tenant();
+    for (name, before) in ["jonas.becker", "priya.raman"].into_iter().zip(set_before) {
+        let user = tenant.user_by_username(name).unwrap();
+        assert_eq!(user.password.times_set, before + 1, "{name}: set once more");
+        assert!(user.password.must_change_on_logon, "{name}");
+    }
+    let everything = [
+        std::fs::read(&results).unwrap(),
+        std::fs::read(&summary).unwrap(),
+        output.stdout.clone(),
+        output.stderr.clone(),
+    ]
+    .concat();
+    let everything = String::from_utf8_lossy(&everything);
+    assert!(everything.len() > 500, "trace logging produced output");
+    for secret in secrets.iter().chain(&["Some-Password-9", "short", KEY]) {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        before,
+        "the input is never written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_passwords_for_a_list_of_users() {
+    let sandbox = start(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("users.csv");
+    std::fs::write(&input, "email\nsofia.rossi@northwind.example\n").unwrap();
+    let results = dir.path().join("results.csv");
+    let args = [
+        "passwords",
+        "--match-by",
+        "email",
+        "--auto-generate",
+        "--send-email",
+        input.to_str().unwrap(),
+        "-o",
+        results.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let sofia = sandbox
+        .tenant()
+        .user_by_username("sofia.rossi")
+        .cloned()
+        .unwrap();
+    assert!(sofia.password.auto_generated);
+    assert_eq!(
+        read_csv(&results)[0]["username"],
+        "sofia.rossi@northwind.example"
+    );
+}
