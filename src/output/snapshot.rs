@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::atomic::AtomicOutput;
 use super::files::OutputError;
-use crate::model::{Target, User};
+use crate::model::{Group, Target, User};
 
 /// What the snapshot is of.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +27,22 @@ pub struct SnapshotHeader {
     /// What the run was about to do (`offboard disable,revoke-access`).
     pub purpose: String,
     pub users: u64,
+}
+
+/// One thing a snapshot holds: a user, or a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SnapshotItem {
+    User(SnapshotEntry),
+    Group(SnapshotGroup),
+}
+
+/// A group as it was, with its members (id and username).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotGroup {
+    pub group: Group,
+    #[serde(default)]
+    pub members: Vec<Target>,
 }
 
 /// One user as it was.
@@ -58,7 +74,7 @@ pub fn path_beside(results: &Path, run_id: &str) -> PathBuf {
 pub fn write(
     path: &Path,
     header: &SnapshotHeader,
-    entries: &[SnapshotEntry],
+    entries: &[SnapshotItem],
 ) -> Result<(), OutputError> {
     let mut out = AtomicOutput::create(path, false, &[])?;
     let lines = std::iter::once(serde_json::to_string(header))
@@ -74,7 +90,7 @@ pub fn write(
 }
 
 /// Reads a snapshot.
-pub fn read(path: &Path) -> Result<(SnapshotHeader, Vec<SnapshotEntry>), OutputError> {
+pub fn read(path: &Path) -> Result<(SnapshotHeader, Vec<SnapshotItem>), OutputError> {
     let bad = |line: usize, why: String| {
         OutputError::io(path, std::io::Error::other(format!("line {line}: {why}")))
     };
@@ -138,13 +154,23 @@ mod tests {
         user.fields.username = Some("ana".into());
         user.extra
             .insert("createdAt".into(), serde_json::json!("2026-01-01"));
-        let entries = vec![SnapshotEntry {
-            user,
-            groups: vec![Target::new("g1", "Sales")],
-            applications: Vec::new(),
-            second_factor: Some("sms".into()),
-        }];
-        let header = header("run-1", "https://t/api", "offboard delete", 1);
+        let entries = vec![
+            SnapshotItem::User(SnapshotEntry {
+                user,
+                groups: vec![Target::new("g1", "Sales")],
+                applications: Vec::new(),
+                second_factor: Some("sms".into()),
+            }),
+            SnapshotItem::Group(SnapshotGroup {
+                group: Group {
+                    id: "g9".into(),
+                    name: "Old Team".into(),
+                    ..Group::default()
+                },
+                members: vec![Target::new("u1", "ana")],
+            }),
+        ];
+        let header = header("run-1", "https://t/api", "offboard delete", 2);
         write(&path, &header, &entries).unwrap();
         let (back_header, back) = read(&path).unwrap();
         assert_eq!(back_header, header);

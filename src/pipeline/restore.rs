@@ -15,9 +15,9 @@ use serde::Serialize;
 
 use crate::api::{ApiError, Client};
 use crate::events::{Event, Events};
-use crate::model::{PasswordOptions, Target, TargetKind, UserFields, UserWrite};
+use crate::model::{GroupWrite, PasswordOptions, Target, TargetKind, UserFields, UserWrite};
 use crate::output::results::{RunStamp, utc_now};
-use crate::output::snapshot::{self, SnapshotEntry};
+use crate::output::snapshot::{self, SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::results_sink::{ResultsSink, RunTotals};
 use crate::pipeline::runner::{
@@ -53,17 +53,21 @@ pub struct RestoreAction {
 }
 
 impl RowAction for RestoreAction {
-    type Input = SnapshotEntry;
+    type Input = SnapshotItem;
     type Detail = ();
 
     async fn process(
         &self,
         client: Client,
-        entry: SnapshotEntry,
+        item: SnapshotItem,
         mut result: RowResult,
     ) -> Finished<()> {
         let (client, tally) = client.tallied();
-        if let Err(err) = self.restore(&client, &entry, &mut result).await {
+        let done = match &item {
+            SnapshotItem::User(entry) => self.restore(&client, entry, &mut result).await,
+            SnapshotItem::Group(entry) => self.restore_group(&client, entry, &mut result).await,
+        };
+        if let Err(err) = done {
             result.outcome = match err {
                 ApiError::Stopped(_) if tally.writes_sent() == 0 => Outcome::NotAttempted,
                 _ => Outcome::Failed,
@@ -187,6 +191,80 @@ impl RestoreAction {
     }
 }
 
+impl RestoreAction {
+    async fn restore_group(
+        &self,
+        client: &Client,
+        entry: &SnapshotGroup,
+        result: &mut RowResult,
+    ) -> Result<(), ApiError> {
+        let was = &entry.group;
+        let current = match client.get_group(&was.id).await {
+            Ok(group) => Some(group),
+            Err(err) if err.status() == Some(404) => client.find_group_by_name(&was.name).await?,
+            Err(err) => return Err(err),
+        };
+        let body = GroupWrite {
+            name: was.name.clone(),
+            description: was.description.clone(),
+            enforce_second_factor: was.enforce_second_factor,
+        };
+        let mut client = client.clone();
+        let (group_id, held) = match current {
+            Some(current) => {
+                result.outcome = Outcome::Unchanged;
+                if !same_group(&current, was) {
+                    if !self.dry_run {
+                        client.update_group(&current.id, &body).await?;
+                        client = client.uncut();
+                    }
+                    result.outcome = Outcome::Updated;
+                }
+                let members = client.members(TargetKind::Group, &current.id).await?;
+                let held: BTreeSet<String> = members.into_iter().map(|u| u.id).collect();
+                (current.id, held)
+            }
+            None => {
+                let id = if self.dry_run {
+                    String::new()
+                } else {
+                    let created = client.create_group(&body).await?;
+                    client = client.uncut();
+                    created.id
+                };
+                result.outcome = Outcome::Created;
+                (id, BTreeSet::new())
+            }
+        };
+        result.user_id = group_id.clone();
+        let missing: Vec<&Target> = entry
+            .members
+            .iter()
+            .filter(|m| !held.contains(&m.id))
+            .collect();
+        if !missing.is_empty() {
+            let ids: Vec<String> = missing.iter().map(|m| m.id.clone()).collect();
+            if !self.dry_run {
+                client.group_assign_users(&group_id, &ids).await?;
+            }
+            // Members are users: the row lists them where a user row lists groups.
+            result.groups_added = missing.iter().map(|m| m.name.clone()).collect();
+            if result.outcome == Outcome::Unchanged {
+                result.outcome = Outcome::Updated;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a group is as a snapshot holds it (absent and empty alike).
+pub fn same_group(current: &crate::model::Group, was: &crate::model::Group) -> bool {
+    current.name == was.name
+        && current.description.as_deref().unwrap_or("") == was.description.as_deref().unwrap_or("")
+        && current.enforce_second_factor.unwrap_or(false)
+            == was.enforce_second_factor.unwrap_or(false)
+}
+
 fn ids(targets: &[Target]) -> BTreeSet<String> {
     targets.iter().map(|t| t.id.clone()).collect()
 }
@@ -214,9 +292,10 @@ pub async fn run(
         tenant: tenant.clone(),
     };
     let input_header = vec![
-        "username".to_string(),
+        "kind".to_string(),
+        "name".to_string(),
         "email".to_string(),
-        "snapshot_user_id".to_string(),
+        "snapshot_id".to_string(),
     ];
     let mut sink = ResultsSink::open(
         options.output.as_deref(),
@@ -227,19 +306,29 @@ pub async fn run(
     )?;
     let rows = entries.len() as u64;
     let entries = Arc::new(entries);
-    let source: JobSource<SnapshotEntry> = {
+    let source: JobSource<SnapshotItem> = {
         let entries = entries.clone();
         Arc::new(move |emit| {
             for (index, entry) in entries.iter().enumerate() {
                 let text = |f: &Option<String>| f.clone().unwrap_or_default();
+                let cells = match entry {
+                    SnapshotItem::User(e) => vec![
+                        "user".to_string(),
+                        text(&e.user.fields.username),
+                        text(&e.user.fields.email),
+                        e.user.id.clone(),
+                    ],
+                    SnapshotItem::Group(g) => vec![
+                        "group".to_string(),
+                        g.group.name.clone(),
+                        String::new(),
+                        g.group.id.clone(),
+                    ],
+                };
                 let job = Job {
                     row: index as u64 + 1,
-                    label: text(&entry.user.fields.username),
-                    cells: vec![
-                        text(&entry.user.fields.username),
-                        text(&entry.user.fields.email),
-                        entry.user.id.clone(),
-                    ],
+                    label: cells[1].clone(),
+                    cells,
                     disposition: Disposition::Process,
                     input: entry.clone(),
                 };

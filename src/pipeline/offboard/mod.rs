@@ -24,7 +24,7 @@ use crate::events::{Event, Events};
 use crate::input::InputSpec;
 use crate::model::{Target, User};
 use crate::output::results::{RunStamp, utc_now};
-use crate::output::snapshot::{self, SnapshotEntry};
+use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
 use crate::pipeline::results_sink::{ResultsSink, RunTotals};
@@ -245,15 +245,17 @@ pub async fn run(
     let snapshot = match (&options.output, options.dry_run, affected) {
         (Some(output), false, 1..) if output.as_os_str() != "-" => {
             let path = snapshot::path_beside(output, &stamp.run_id);
-            let entries: Vec<SnapshotEntry> = found
+            let entries: Vec<SnapshotItem> = found
                 .leavers
                 .iter()
                 .filter_map(|l| {
-                    l.found.user().map(|user| SnapshotEntry {
-                        user: user.clone(),
-                        groups: l.groups.clone(),
-                        applications: l.applications.clone(),
-                        second_factor: l.second_factor.clone(),
+                    l.found.user().map(|user| {
+                        SnapshotItem::User(SnapshotEntry {
+                            user: user.clone(),
+                            groups: l.groups.clone(),
+                            applications: l.applications.clone(),
+                            second_factor: l.second_factor.clone(),
+                        })
                     })
                 })
                 .collect();
