@@ -257,6 +257,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Set or reset passwords in bulk: from a password column, or generated (--auto-generate)
     Passwords(PasswordsArgs),
+    /// Groups from a file: create and update (upsert by name), --prune the rest
+    #[command(subcommand)]
+    Groups(GroupsCommand),
     /// Column mappings: start one from a file's header, or show a built-in preset
     #[command(subcommand)]
     Mapping(MappingCommand),
@@ -661,6 +664,48 @@ pub struct GuardArgs {
     /// Also touch users whose userType is not the plain user (administrators, helpdesk)
     #[arg(long)]
     pub include_privileged: bool,
+}
+
+/// `sebulk groups ...`
+#[derive(Debug, Subcommand, Clone)]
+pub enum GroupsCommand {
+    /// Create or update groups from a file (name, description, enforceSecondFactor); unchanged groups make no call
+    Import(GroupsImportArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GroupsImportArgs {
+    /// The groups: a name column, optionally description and enforceSecondFactor
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Delete the tenant's groups the file does not list (guard rails and a snapshot first)
+    #[arg(long)]
+    pub prune: bool,
+
+    #[command(flatten)]
+    pub guard: GuardArgs,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// The results file [default: <file stem>.groups.csv beside the file]
+    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing results file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Only show what would change
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub connect: Connect,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -26,7 +26,7 @@ use crate::pipeline::import::ImportOptions;
 use crate::plan::Policy;
 use crate::sandbox::{Faults, SandboxConfig, Seed, Variant};
 use crate::ui::Ui;
-use args::{Connect, ImportArgs, MappingCommand, PlanArgs, PolicyArgs};
+use args::{Connect, GroupsCommand, ImportArgs, MappingCommand, PlanArgs, PolicyArgs};
 
 /// The ids of the options that belong after the subcommand but are also
 /// taken before it (hidden there).
@@ -360,6 +360,28 @@ pub async fn dispatch(
                 json: args.summary.json,
             };
             lifecycle::passwords(&resolve(&args.connect)?, job, ui).await
+        }
+        Command::Groups(GroupsCommand::Import(args)) => {
+            let output = match &args.output {
+                Some(path) => Some(path.clone()),
+                None if args.dry_run => None,
+                None => Some(crate::output::beside(&args.file, "groups.csv")),
+            };
+            let job = lifecycle::GroupsJob {
+                options: crate::pipeline::groups::GroupsOptions {
+                    file: args.file.clone(),
+                    read: args.read.options(),
+                    prune: args.prune,
+                    max_affected: args.guard.max_affected,
+                    protection: config::protection(&cli.global, &args.guard)?,
+                    output,
+                    force: args.force,
+                    dry_run: args.dry_run,
+                },
+                summary_json: args.summary.summary_json.clone(),
+                json: args.summary.json,
+            };
+            lifecycle::groups(&resolve(&args.connect)?, job, ui).await
         }
         Command::Restore(args) => {
             let output = args

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::config::Config;
 use super::{CommandError, Completion, Connection, signals, write_json};
+use crate::pipeline::groups::{self, GroupsOptions};
 use crate::pipeline::offboard::{self, Ended, OffboardOptions};
 use crate::pipeline::passwords::{self, PasswordsOptions};
 use crate::pipeline::restore::{self, RestoreOptions};
@@ -206,6 +207,65 @@ pub async fn passwords(
         Vec::new(),
     );
     let mut taken = vec![options.input.file.as_path()];
+    taken.extend(options.output.as_deref());
+    if let Some(path) = &summary_json {
+        write_json(path, &summary, options.force, &taken)?;
+    }
+    if json {
+        ui.json(&summary)
+            .map_err(|e| CommandError::io("cannot write the summary", e))?;
+    }
+    if let Some(error) = fatal {
+        return Err(error.into());
+    }
+    Ok(completion(interrupted, summary.totals.all_succeeded()))
+}
+
+/// A groups import, resolved.
+#[derive(Debug, Clone)]
+pub struct GroupsJob {
+    pub options: GroupsOptions,
+    pub summary_json: Option<PathBuf>,
+    pub json: bool,
+}
+
+/// Runs a groups import (or its dry run).
+pub async fn groups(config: &Config, job: GroupsJob, ui: &Ui) -> Result<Completion, CommandError> {
+    let GroupsJob {
+        options,
+        summary_json,
+        json,
+    } = job;
+    super::distinct_files(&[
+        ("input", Some(options.file.as_path())),
+        ("results", options.output.as_deref()),
+        ("summary", summary_json.as_deref()),
+    ])?;
+    if options.dry_run {
+        ui.show_rows();
+    }
+    let connection = Connection::open(config).await?;
+    let client = connection.client.clone();
+    let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
+    let ended = groups::run(connection.client.clone(), &options, stops, ui).await;
+    let fatal = connection.client.fatal_error();
+    connection.close().await?;
+    let (summary, interrupted) = ended?.map_err(|refusal| {
+        ui.finish_progress();
+        CommandError::Refused(refusal)
+    })?;
+    let mut notes = Vec::new();
+    if let Some(path) = &summary.snapshot {
+        notes.push(format!(
+            "every group pruned was saved first: sebulk restore {path} gives them back"
+        ));
+    }
+    ui.lifecycle_summary(
+        format!("groups from {} in {}", summary.input, summary.totals.tenant),
+        &summary.totals,
+        notes,
+    );
+    let mut taken = vec![options.file.as_path()];
     taken.extend(options.output.as_deref());
     if let Some(path) = &summary_json {
         write_json(path, &summary, options.force, &taken)?;

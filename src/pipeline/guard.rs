@@ -92,6 +92,16 @@ impl Protection {
         }
     }
 
+    /// Why a group (or anything else known by name) is protected, if it
+    /// is: the protected list's patterns.
+    pub fn protects_name(&self, name: &str) -> Option<String> {
+        let name = name.to_lowercase();
+        self.patterns
+            .iter()
+            .find(|p| glob(p, &name))
+            .map(|pattern| format!("matches '{pattern}' in the protected list"))
+    }
+
     /// Why `user` is protected, if it is.
     pub fn protects(&self, user: &User) -> Option<String> {
         let username = user.fields.username.as_deref().unwrap_or("").to_lowercase();

@@ -3,6 +3,7 @@
 //! `not_attempted` fill, progress events) and the actions plugged into it.
 
 pub mod batcher;
+pub mod groups;
 pub mod guard;
 pub mod import;
 pub mod offboard;

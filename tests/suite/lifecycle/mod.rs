@@ -1,5 +1,6 @@
 //! The other half of the lifecycle: leavers (offboard) under guard rails,
 //! snapshots and restore.
 
+mod groups;
 mod offboard;
 mod passwords;

@@ -1,0 +1,483 @@
+//! `groups import FILE`: groups created or updated from a file (name,
+//! description, enforceSecondFactor), upserted by name (any case). A group
+//! that already matches makes no call; an empty cell keeps the group's
+//! value. `--prune` deletes the groups the file does not list, under the
+//! guard rails of every destructive run, after a snapshot of each (with
+//! its members) that `sebulk restore` gives back.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::api::{ApiError, Client};
+use crate::events::{Event, Events};
+use crate::input::cells::parse_bool;
+use crate::input::columns::normalize;
+use crate::input::{CsvSource, ReadOptions};
+use crate::model::{FieldChange, Group, GroupWrite, Target, TargetKind};
+use crate::output::results::{RunStamp, utc_now};
+use crate::output::snapshot::{self, SnapshotGroup, SnapshotItem};
+use crate::output::{Outcome, RowResult};
+use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
+use crate::pipeline::restore::same_group;
+use crate::pipeline::results_sink::{ResultsSink, RunTotals};
+use crate::pipeline::runner::{
+    Disposition, Finished, Job, JobSource, RowAction, RunError, Runner, Stops,
+};
+
+/// What a groups import is asked to do.
+#[derive(Debug, Clone)]
+pub struct GroupsOptions {
+    pub file: PathBuf,
+    pub read: ReadOptions,
+    /// Delete the tenant's groups the file does not list.
+    pub prune: bool,
+    pub max_affected: Option<MaxAffected>,
+    pub protection: Protection,
+    pub output: Option<PathBuf>,
+    pub force: bool,
+    pub dry_run: bool,
+}
+
+/// What a groups import did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct GroupsSummary {
+    #[serde(flatten)]
+    pub totals: RunTotals,
+    pub input: String,
+    pub tenant_groups: u64,
+    pub snapshot: Option<String>,
+}
+
+/// What one row asks.
+#[derive(Debug, Clone)]
+pub enum GroupJob {
+    /// The group as the file wants it; what the file left empty is `None`.
+    Upsert {
+        name: String,
+        description: Option<String>,
+        enforce_second_factor: Option<bool>,
+        existing: Option<Box<Group>>,
+    },
+    /// A group the file does not list, to delete (`--prune`).
+    Prune(Box<Group>),
+    /// A group `--prune` would delete but may not touch (the reason).
+    Protected(Box<Group>, String),
+    /// Nothing to do (an invalid row).
+    Nothing,
+}
+
+/// Creates, updates or deletes one group.
+pub struct GroupsAction {
+    pub dry_run: bool,
+}
+
+impl RowAction for GroupsAction {
+    type Input = GroupJob;
+    type Detail = ();
+
+    async fn process(&self, client: Client, job: GroupJob, mut result: RowResult) -> Finished<()> {
+        let (client, tally) = client.tallied();
+        if let Err(err) = self.apply(&client, job, &mut result).await {
+            result.outcome = match err {
+                ApiError::Stopped(_) if tally.writes_sent() == 0 => Outcome::NotAttempted,
+                _ => Outcome::Failed,
+            };
+            result.http_status = err.status();
+            result.add_error(err.to_string());
+        }
+        result.attempts = tally.attempts();
+        Finished {
+            result,
+            detail: None,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl GroupsAction {
+    async fn apply(
+        &self,
+        client: &Client,
+        job: GroupJob,
+        result: &mut RowResult,
+    ) -> Result<(), ApiError> {
+        match job {
+            GroupJob::Nothing => Ok(()),
+            GroupJob::Protected(group, why) => {
+                result.user_id = group.id.clone();
+                result.outcome = Outcome::Protected;
+                result.error = why;
+                Ok(())
+            }
+            GroupJob::Prune(group) => {
+                result.user_id = group.id.clone();
+                if !self.dry_run {
+                    client.delete_group(&group.id).await?;
+                }
+                result.outcome = Outcome::Deleted;
+                Ok(())
+            }
+            GroupJob::Upsert {
+                name,
+                description,
+                enforce_second_factor,
+                existing,
+            } => match existing {
+                Some(existing) => {
+                    result.user_id = existing.id.clone();
+                    let wanted = Group {
+                        // Matched ignoring case: a file's `sales` does not rename `Sales`.
+                        name: if existing.name.eq_ignore_ascii_case(&name) {
+                            existing.name.clone()
+                        } else {
+                            name.clone()
+                        },
+                        description: description.clone().or(existing.description.clone()),
+                        enforce_second_factor: enforce_second_factor
+                            .or(existing.enforce_second_factor),
+                        ..(*existing).clone()
+                    };
+                    if same_group(&existing, &wanted) {
+                        result.outcome = Outcome::Unchanged;
+                        return Ok(());
+                    }
+                    result.changes = group_changes(&existing, &wanted);
+                    if !self.dry_run {
+                        let body = GroupWrite {
+                            name: wanted.name.clone(),
+                            description: wanted.description.clone(),
+                            enforce_second_factor: wanted.enforce_second_factor,
+                        };
+                        client.update_group(&existing.id, &body).await?;
+                    }
+                    result.outcome = Outcome::Updated;
+                    Ok(())
+                }
+                None => {
+                    let body = GroupWrite {
+                        name,
+                        description,
+                        enforce_second_factor,
+                    };
+                    if !self.dry_run {
+                        result.user_id = client.create_group(&body).await?.id;
+                    }
+                    result.outcome = Outcome::Created;
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+/// What differs between two versions of a group, field by field.
+fn group_changes(old: &Group, new: &Group) -> Vec<FieldChange> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let flag = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_default();
+    [
+        ("name", old.name.clone(), new.name.clone()),
+        (
+            "description",
+            text(&old.description),
+            text(&new.description),
+        ),
+        (
+            "enforceSecondFactor",
+            flag(old.enforce_second_factor),
+            flag(new.enforce_second_factor),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, a, b)| a != b)
+    .map(|(field, old, new)| FieldChange {
+        field: field.to_string(),
+        old,
+        new,
+    })
+    .collect()
+}
+
+/// A row of the file: (row, name, description, enforce, cells, why invalid).
+type GroupRow = (
+    u64,
+    String,
+    Option<String>,
+    Option<bool>,
+    Vec<String>,
+    Option<String>,
+);
+
+/// The file as read: its header, where the name and description are, its rows.
+struct GroupFile {
+    header: Vec<String>,
+    name_at: usize,
+    description_at: Option<usize>,
+    rows: Vec<GroupRow>,
+}
+
+/// Reads the file: a name column (`name`, `group`, `group name`), and
+/// optionally `description` and `enforceSecondFactor`.
+fn read_rows(options: &GroupsOptions) -> Result<GroupFile, RunError> {
+    let mut source = CsvSource::open(&options.file, &options.read)?;
+    let header = source.header().to_vec();
+    let find = |names: &[&str]| {
+        header
+            .iter()
+            .position(|h| names.contains(&normalize(h).as_str()))
+    };
+    let name_at = find(&["name", "group", "groupname"]).ok_or_else(|| {
+        RunError::Reader(format!(
+            "{}: there is no name column (name, group or group name)",
+            crate::input::reader::shown(&options.file)
+        ))
+    })?;
+    let description_at = find(&["description", "desc"]);
+    let enforce_at = find(&["enforcesecondfactor", "enforce2fa", "enforcemfa", "mfa"]);
+    let mut seen = BTreeSet::new();
+    let mut rows = Vec::new();
+    while let Some(record) = source.next_record() {
+        let record = record?;
+        let cell = |at: Option<usize>| {
+            at.and_then(|i| record.cells.get(i))
+                .map(|c| crate::input::cells::unneutralize(c.trim()).to_string())
+                .filter(|c| !c.is_empty())
+        };
+        let name = cell(Some(name_at)).unwrap_or_default();
+        let mut invalid = None;
+        let enforce = match cell(enforce_at) {
+            None => None,
+            Some(text) => match parse_bool(&text) {
+                Some(value) => Some(value),
+                None => {
+                    invalid = Some(format!(
+                        "enforceSecondFactor: '{text}' is not true or false"
+                    ));
+                    None
+                }
+            },
+        };
+        if name.is_empty() {
+            invalid = Some("the row has no group name".to_string());
+        } else if !seen.insert(name.to_lowercase()) {
+            invalid = Some(format!(
+                "duplicate group '{name}': an earlier row has it too"
+            ));
+        }
+        let mut cells = record.cells.clone();
+        cells.resize(header.len(), String::new());
+        rows.push((
+            record.row,
+            name,
+            cell(description_at),
+            enforce,
+            cells,
+            invalid,
+        ));
+    }
+    Ok(GroupFile {
+        header,
+        name_at,
+        description_at,
+        rows,
+    })
+}
+
+/// Runs a groups import (or its dry run).
+pub async fn run(
+    client: Client,
+    options: &GroupsOptions,
+    stops: Stops,
+    events: &dyn Events,
+) -> Result<Result<(GroupsSummary, bool), String>, RunError> {
+    let started = (utc_now(), Instant::now());
+    events.on(Event::Phase("reading"));
+    let for_reading = options.clone();
+    let GroupFile {
+        header,
+        name_at,
+        description_at,
+        rows,
+    } = tokio::task::spawn_blocking(move || read_rows(&for_reading))
+        .await
+        .map_err(|e| RunError::Reader(e.to_string()))??;
+    events.on(Event::Phase("reading the tenant's groups"));
+    let groups: Vec<Group> = client
+        .list_all(crate::api::ListRequest::new(&["groups"]))
+        .await?;
+    let by_name: HashMap<String, Group> = groups
+        .iter()
+        .map(|g| (g.name.to_lowercase(), g.clone()))
+        .collect();
+    let listed: BTreeSet<String> = rows.iter().map(|r| r.1.to_lowercase()).collect();
+    let mut jobs: Vec<(u64, String, Vec<String>, Disposition, GroupJob)> = rows
+        .into_iter()
+        .map(
+            |(row, name, description, enforce, cells, invalid)| match invalid {
+                Some(why) => (
+                    row,
+                    name,
+                    cells,
+                    Disposition::Invalid(why),
+                    GroupJob::Nothing,
+                ),
+                None => {
+                    let existing = by_name.get(&name.to_lowercase()).cloned().map(Box::new);
+                    let job = GroupJob::Upsert {
+                        name: name.clone(),
+                        description,
+                        enforce_second_factor: enforce,
+                        existing,
+                    };
+                    (row, name, cells, Disposition::Process, job)
+                }
+            },
+        )
+        .collect();
+    let stamp = RunStamp {
+        run_id: format!(
+            "{}{}",
+            if options.dry_run { "plan-" } else { "" },
+            super::new_run_id()
+        ),
+        tenant: client.base_url().to_string(),
+    };
+    let mut snapshot_path = None;
+    if options.prune {
+        let mut pruned: Vec<Group> = Vec::new();
+        let mut next_row = jobs.len() as u64 + 1;
+        let mut unlisted: Vec<&Group> = groups
+            .iter()
+            .filter(|g| !listed.contains(&g.name.to_lowercase()))
+            .collect();
+        unlisted.sort_by_key(|g| g.name.to_lowercase());
+        for group in unlisted {
+            let mut cells = vec![String::new(); header.len()];
+            cells[name_at] = group.name.clone();
+            if let Some(at) = description_at {
+                cells[at] = group.description.clone().unwrap_or_default();
+            }
+            let (disposition, job) = match options.protection.protects_name(&group.name) {
+                Some(why) => (
+                    Disposition::Process,
+                    GroupJob::Protected(Box::new(group.clone()), why),
+                ),
+                None => {
+                    pruned.push(group.clone());
+                    (
+                        Disposition::Process,
+                        GroupJob::Prune(Box::new(group.clone())),
+                    )
+                }
+            };
+            jobs.push((next_row, group.name.clone(), cells, disposition, job));
+            next_row += 1;
+        }
+        if let Err(refusal) = check_limit(
+            pruned.len() as u64,
+            groups.len() as u64,
+            options.max_affected,
+        ) {
+            let refusal = refusal.replace("users", "groups");
+            if !options.dry_run {
+                return Ok(Err(refusal));
+            }
+            events.on(Event::Warning(&format!(
+                "the run itself would be {refusal}"
+            )));
+        }
+        if !options.dry_run
+            && !pruned.is_empty()
+            && let Some(output) = &options.output
+        {
+            events.on(Event::Phase("saving the groups to prune"));
+            let members: Vec<Result<SnapshotItem, ApiError>> = futures::stream::iter(pruned)
+                .map(|group| async {
+                    let members = client.members(TargetKind::Group, &group.id).await?;
+                    let members = members
+                        .into_iter()
+                        .map(|u| {
+                            Target::new(u.id.clone(), u.fields.username.clone().unwrap_or_default())
+                        })
+                        .collect();
+                    Ok(SnapshotItem::Group(SnapshotGroup { group, members }))
+                })
+                .buffer_unordered(8)
+                .collect()
+                .await;
+            let items: Vec<SnapshotItem> = members.into_iter().collect::<Result<_, _>>()?;
+            let path = snapshot::path_beside(output, &stamp.run_id);
+            let header = snapshot::header(
+                &stamp.run_id,
+                &stamp.tenant,
+                "groups import --prune",
+                items.len() as u64,
+            );
+            snapshot::write(&path, &header, &items)?;
+            snapshot_path = Some(path);
+        }
+    }
+    let mut sink = ResultsSink::open(
+        options.output.as_deref(),
+        options.force,
+        &[options.file.as_path()],
+        &header,
+        stamp.clone(),
+    )?;
+    let rows = jobs.len() as u64;
+    let jobs = Arc::new(jobs);
+    let source: JobSource<GroupJob> = {
+        let jobs = jobs.clone();
+        Arc::new(move |emit| {
+            for (row, label, cells, disposition, job) in jobs.iter() {
+                let job = Job {
+                    row: *row,
+                    label: label.clone(),
+                    cells: cells.clone(),
+                    disposition: disposition.clone(),
+                    input: job.clone(),
+                };
+                if !emit(job) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    };
+    events.on(Event::Phase(if options.dry_run {
+        "planning"
+    } else {
+        "applying groups"
+    }));
+    let runner = Runner {
+        client: client.clone(),
+        action: Arc::new(GroupsAction {
+            dry_run: options.dry_run,
+        }),
+        source,
+        rows,
+        stops,
+        events,
+        apply_memberships: false,
+    };
+    let outcome = runner.run(&mut sink).await?;
+    let summary = GroupsSummary {
+        totals: RunTotals::of(
+            &stamp,
+            (&started.0, started.1),
+            &sink,
+            &client,
+            options.output.as_deref(),
+            (rows, options.dry_run, outcome.interrupted),
+        ),
+        input: crate::input::reader::shown(&options.file),
+        tenant_groups: groups.len() as u64,
+        snapshot: snapshot_path.map(|p| p.display().to_string()),
+    };
+    sink.finish()?;
+    Ok(Ok((summary, outcome.interrupted)))
+}

@@ -1,0 +1,174 @@
+//! `groups import`: upsert by name, no call for what matches, --prune
+//! under guard rails with a snapshot restore gives back.
+
+use std::path::Path;
+
+use sebulk::Completion;
+
+use crate::support::{against, config, read_csv, start};
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_are_upserted_by_name_and_a_second_run_sends_nothing() {
+    let sandbox = start(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "groups.csv",
+        "Group Name,Description,enforceSecondFactor\n\
+         sales,,\n\
+         Engineering,Platform and product engineers,\n\
+         New Team,Started this week,yes\n\
+         ,no name,\n\
+         NEW TEAM,twice,\n\
+         Finance,,maybe\n",
+    );
+    let results = dir.path().join("r.csv");
+    let args = ["groups", "import", &file, "-o", results.to_str().unwrap()];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    let lines = read_csv(&results);
+    let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "unchanged",
+            "updated",
+            "created",
+            "invalid",
+            "invalid",
+            "invalid"
+        ]
+    );
+    assert!(lines[1]["changes"].contains(
+        "description: \"Software and platform engineers\" → \"Platform and product engineers\""
+    ));
+    assert!(lines[4]["error"].contains("duplicate"));
+    assert!(lines[5]["error"].contains("maybe"));
+    let tenant = sandbox.tenant();
+    let groups: Vec<_> = tenant.groups().cloned().collect();
+    let new_team = groups.iter().find(|g| g.name == "New Team").unwrap();
+    assert_eq!(new_team.enforce_second_factor, Some(true));
+    let engineering = groups.iter().find(|g| g.name == "Engineering").unwrap();
+    assert_eq!(
+        engineering.enforce_second_factor,
+        Some(true),
+        "an empty cell keeps the value"
+    );
+
+    let writes = sandbox.counters().writes;
+    let args = [
+        "groups",
+        "import",
+        &file,
+        "-o",
+        results.to_str().unwrap(),
+        "--force",
+    ];
+    against(&sandbox, &args).await.unwrap();
+    assert_eq!(sandbox.counters().writes, writes, "nothing left to change");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_is_guarded_and_restore_gives_the_groups_back() {
+    let sandbox = start(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "groups.csv",
+        "name\nAll Staff\nEngineering\nFinance\nSales\nIT Admins\n",
+    );
+    let protect = write(dir.path(), "protect.txt", "*office\n");
+    let results = dir.path().join("r.csv");
+    let members_before = |name: &str| {
+        let tenant = sandbox.tenant();
+        let group = tenant.groups().find(|g| g.name == name).unwrap().clone();
+        let mut members: Vec<String> = tenant
+            .members_of_group(&group.id)
+            .unwrap()
+            .into_iter()
+            .map(|u| u.fields.username.unwrap_or_default())
+            .collect();
+        members.sort();
+        members
+    };
+    let hr_members = members_before("Human Resources");
+    assert!(!hr_members.is_empty());
+
+    // Three of ten groups would go: more than 5% of them.
+    let args = [
+        "groups",
+        "import",
+        &file,
+        "--prune",
+        "--protect",
+        &protect,
+        "-o",
+        results.to_str().unwrap(),
+    ];
+    let refused = against(&sandbox, &args).await.expect_err("over the limit");
+    assert!(
+        refused
+            .to_string()
+            .contains("would affect 3 of the tenant's 10 groups"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, 0);
+
+    let args = [
+        "groups",
+        "import",
+        &file,
+        "--prune",
+        "--protect",
+        &protect,
+        "--max-affected",
+        "3",
+        "-o",
+        results.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let lines = read_csv(&results);
+    let pruned: Vec<(&str, &str)> = lines[5..]
+        .iter()
+        .map(|l| (l["name"].as_str(), l["outcome"].as_str()))
+        .collect();
+    assert_eq!(
+        pruned,
+        [
+            ("Berlin Office", "protected"),
+            ("Contractors", "deleted"),
+            ("Human Resources", "deleted"),
+            ("London Office", "protected"),
+            ("Marketing", "deleted")
+        ]
+    );
+    assert_eq!(sandbox.tenant().groups().count(), 7);
+
+    let snapshot = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(".snapshot-"))
+        .expect("a snapshot of the pruned groups");
+    let restored = dir.path().join("restored.csv");
+    let args = [
+        "restore",
+        snapshot.to_str().unwrap(),
+        "-o",
+        restored.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(sandbox.tenant().groups().count(), 10);
+    assert_eq!(
+        members_before("Human Resources"),
+        hr_members,
+        "members are back"
+    );
+}
