@@ -33,7 +33,7 @@ pub struct SnapshotHeader {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum SnapshotItem {
-    User(SnapshotEntry),
+    User(Box<SnapshotEntry>),
     Group(SnapshotGroup),
 }
 
@@ -155,12 +155,12 @@ mod tests {
         user.extra
             .insert("createdAt".into(), serde_json::json!("2026-01-01"));
         let entries = vec![
-            SnapshotItem::User(SnapshotEntry {
+            SnapshotItem::User(Box::new(SnapshotEntry {
                 user,
                 groups: vec![Target::new("g1", "Sales")],
                 applications: Vec::new(),
                 second_factor: Some("sms".into()),
-            }),
+            })),
             SnapshotItem::Group(SnapshotGroup {
                 group: Group {
                     id: "g9".into(),

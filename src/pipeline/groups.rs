@@ -349,13 +349,13 @@ pub async fn run(
     let mut snapshot_path = None;
     if options.prune {
         let mut pruned: Vec<Group> = Vec::new();
-        let mut next_row = jobs.len() as u64 + 1;
         let mut unlisted: Vec<&Group> = groups
             .iter()
             .filter(|g| !listed.contains(&g.name.to_lowercase()))
             .collect();
         unlisted.sort_by_key(|g| g.name.to_lowercase());
-        for group in unlisted {
+        let first_row = jobs.len() as u64 + 1;
+        for (row, group) in (first_row..).zip(unlisted) {
             let mut cells = vec![String::new(); header.len()];
             cells[name_at] = group.name.clone();
             if let Some(at) = description_at {
@@ -374,8 +374,7 @@ pub async fn run(
                     )
                 }
             };
-            jobs.push((next_row, group.name.clone(), cells, disposition, job));
-            next_row += 1;
+            jobs.push((row, group.name.clone(), cells, disposition, job));
         }
         if let Err(refusal) = check_limit(
             pruned.len() as u64,

@@ -250,12 +250,12 @@ pub async fn run(
                 .iter()
                 .filter_map(|l| {
                     l.found.user().map(|user| {
-                        SnapshotItem::User(SnapshotEntry {
+                        SnapshotItem::User(Box::new(SnapshotEntry {
                             user: user.clone(),
                             groups: l.groups.clone(),
                             applications: l.applications.clone(),
                             second_factor: l.second_factor.clone(),
-                        })
+                        }))
                     })
                 })
                 .collect();
