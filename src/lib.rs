@@ -131,7 +131,8 @@ mod layers {
         (
             "ui",
             &[
-                "diff", "events", "export", "input", "limiter", "output", "pipeline", "plan",
+                "diff", "events", "export", "input", "limiter", "model", "output", "pipeline",
+                "plan",
             ],
         ),
     ];
