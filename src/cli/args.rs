@@ -260,6 +260,9 @@ pub enum Command {
     /// Groups from a file: create and update (upsert by name), --prune the rest
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// Memberships from a file (user, group or application, add or remove), coalesced into the fewest calls
+    #[command(subcommand)]
+    Memberships(MembershipsCommand),
     /// Column mappings: start one from a file's header, or show a built-in preset
     #[command(subcommand)]
     Mapping(MappingCommand),
@@ -690,6 +693,48 @@ pub struct GroupsImportArgs {
     pub read: ReadArgs,
 
     /// The results file [default: <file stem>.groups.csv beside the file]
+    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing results file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Only show what would change
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+/// `sebulk memberships ...`
+#[derive(Debug, Subcommand, Clone)]
+pub enum MembershipsCommand {
+    /// Add and remove memberships from a file (the file `export memberships` writes, too)
+    Import(MembershipsImportArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MembershipsImportArgs {
+    /// Rows of user (username or user_id), type (group or application), target (name or id) and action (add or remove; default add)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Make these groups' or applications' members exactly the file's (repeatable, or comma-separated); removals go through the guard rails
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub sync: Vec<String>,
+
+    #[command(flatten)]
+    pub guard: GuardArgs,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// The results file [default: <file stem>.memberships.csv beside the file]
     #[arg(long, short, value_name = "FILE", visible_alias = "results")]
     pub output: Option<PathBuf>,
 

@@ -26,7 +26,9 @@ use crate::pipeline::import::ImportOptions;
 use crate::plan::Policy;
 use crate::sandbox::{Faults, SandboxConfig, Seed, Variant};
 use crate::ui::Ui;
-use args::{Connect, GroupsCommand, ImportArgs, MappingCommand, PlanArgs, PolicyArgs};
+use args::{
+    Connect, GroupsCommand, ImportArgs, MappingCommand, MembershipsCommand, PlanArgs, PolicyArgs,
+};
 
 /// The ids of the options that belong after the subcommand but are also
 /// taken before it (hidden there).
@@ -158,7 +160,10 @@ fn import_job(cli: &Cli, args: &ImportArgs) -> Result<ImportJob, CommandError> {
 fn offboard_job(
     cli: &Cli,
     args: &args::OffboardArgs,
-) -> Result<crate::commands::lifecycle::OffboardJob, CommandError> {
+) -> Result<
+    crate::commands::lifecycle::LifecycleJob<crate::pipeline::offboard::OffboardOptions>,
+    CommandError,
+> {
     use crate::pipeline::offboard::{OffboardOptions, Step, Who};
     let file = args
         .names
@@ -178,7 +183,7 @@ fn offboard_job(
         }
         (None, false) => Some(crate::output::beside(&file, "offboard.csv")),
     };
-    Ok(crate::commands::lifecycle::OffboardJob {
+    Ok(crate::commands::lifecycle::LifecycleJob {
         options: OffboardOptions {
             who: if args.roster.is_some() {
                 Who::Roster(spec)
@@ -346,7 +351,7 @@ pub async fn dispatch(
                 }
                 None => Some(crate::output::beside(&args.file, "passwords.csv")),
             };
-            let job = lifecycle::PasswordsJob {
+            let job = lifecycle::LifecycleJob {
                 options: crate::pipeline::passwords::PasswordsOptions {
                     input: spec,
                     auto_generate: args.auto_generate,
@@ -367,7 +372,7 @@ pub async fn dispatch(
                 None if args.dry_run => None,
                 None => Some(crate::output::beside(&args.file, "groups.csv")),
             };
-            let job = lifecycle::GroupsJob {
+            let job = lifecycle::LifecycleJob {
                 options: crate::pipeline::groups::GroupsOptions {
                     file: args.file.clone(),
                     read: args.read.options(),
@@ -383,12 +388,39 @@ pub async fn dispatch(
             };
             lifecycle::groups(&resolve(&args.connect)?, job, ui).await
         }
+        Command::Memberships(MembershipsCommand::Import(args)) => {
+            let output = match &args.output {
+                Some(path) => Some(path.clone()),
+                None if args.dry_run => None,
+                None => Some(crate::output::beside(&args.file, "memberships.csv")),
+            };
+            let job = lifecycle::LifecycleJob {
+                options: crate::pipeline::memberships::MembershipsOptions {
+                    file: args.file.clone(),
+                    read: args.read.options(),
+                    sync: args
+                        .sync
+                        .iter()
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                    max_affected: args.guard.max_affected,
+                    protection: config::protection(&cli.global, &args.guard)?,
+                    output,
+                    force: args.force,
+                    dry_run: args.dry_run,
+                },
+                summary_json: args.summary.summary_json.clone(),
+                json: args.summary.json,
+            };
+            lifecycle::memberships(&resolve(&args.connect)?, job, ui).await
+        }
         Command::Restore(args) => {
             let output = args
                 .output
                 .clone()
                 .unwrap_or_else(|| crate::output::beside(&args.snapshot, "restore.csv"));
-            let job = lifecycle::RestoreJob {
+            let job = lifecycle::LifecycleJob {
                 options: crate::pipeline::restore::RestoreOptions {
                     snapshot: args.snapshot.clone(),
                     output: (!args.dry_run || args.output.is_some()).then_some(output),

@@ -1,143 +1,163 @@
-//! The lifecycle commands: `offboard` (leavers taken out under guard rails,
-//! with a snapshot first), `restore` (given back from that snapshot) and
-//! `passwords` (set or reset in bulk).
+//! The lifecycle commands: `offboard` (leavers taken out under guard
+//! rails, with a snapshot first), `restore` (given back from that
+//! snapshot), `passwords` (set or reset in bulk), `groups import` and
+//! `memberships import`. They share one shape: check the files, connect,
+//! watch for signals, run, print the summary, write it as JSON if asked,
+//! turn the outcome into an exit code.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::config::Config;
 use super::{CommandError, Completion, Connection, signals, write_json};
+use crate::api::Client;
 use crate::pipeline::groups::{self, GroupsOptions};
+use crate::pipeline::memberships::{self, MembershipsOptions};
 use crate::pipeline::offboard::{self, Ended, OffboardOptions};
 use crate::pipeline::passwords::{self, PasswordsOptions};
 use crate::pipeline::restore::{self, RestoreOptions};
+use crate::pipeline::results_sink::RunTotals;
+use crate::pipeline::{RunError, Stops};
 use crate::ui::Ui;
 
-/// An offboarding, resolved.
+/// A lifecycle command, resolved: its options and where its summary goes.
 #[derive(Debug, Clone)]
-pub struct OffboardJob {
-    pub options: OffboardOptions,
+pub struct LifecycleJob<O> {
+    pub options: O,
+    /// `--summary-json FILE` (`-` for standard output).
     pub summary_json: Option<PathBuf>,
+    /// `--json`: the summary on standard output.
     pub json: bool,
+}
+
+/// The files and switches every lifecycle run has.
+struct Shape<'a> {
+    input: &'a Path,
+    output: Option<&'a Path>,
+    force: bool,
+    dry_run: bool,
+}
+
+/// A run's end: its summary and whether it was interrupted, or the
+/// guard rail that refused it before any change.
+type Ran<S> = Result<Result<(S, bool), String>, RunError>;
+
+/// Runs one lifecycle command around `run`, showing its summary with `show`.
+async fn run_lifecycle<S: serde::Serialize>(
+    config: &Config,
+    ui: &Ui,
+    shape: Shape<'_>,
+    (summary_json, json): (Option<&Path>, bool),
+    run: impl AsyncFnOnce(Client, Stops) -> Ran<S>,
+    show: impl FnOnce(&S) -> &RunTotals,
+) -> Result<Completion, CommandError> {
+    super::distinct_files(&[
+        ("input", Some(shape.input)),
+        ("results", shape.output),
+        ("summary", summary_json),
+    ])?;
+    if let Some(path) = summary_json {
+        crate::output::files::check_output(path, shape.force, &[])?;
+    }
+    if shape.dry_run {
+        ui.show_rows();
+    }
+    let connection = Connection::open(config).await?;
+    let client = connection.client.clone();
+    let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
+    let ended = run(connection.client.clone(), stops).await;
+    let fatal = connection.client.fatal_error();
+    connection.close().await?;
+    let (summary, interrupted) = ended?.map_err(|refusal| {
+        ui.finish_progress();
+        CommandError::Refused(refusal)
+    })?;
+    let clean = show(&summary).all_succeeded();
+    let mut taken = vec![shape.input];
+    taken.extend(shape.output);
+    if let Some(path) = summary_json {
+        write_json(path, &summary, shape.force, &taken)?;
+    }
+    if json {
+        ui.json(&summary)
+            .map_err(|e| CommandError::io("cannot write the summary", e))?;
+    }
+    if let Some(error) = fatal {
+        return Err(error.into());
+    }
+    Ok(if interrupted {
+        Completion::Interrupted
+    } else if clean {
+        Completion::Clean
+    } else {
+        Completion::WithProblems
+    })
 }
 
 /// Runs an offboarding (or its dry run).
 pub async fn offboard(
     config: &Config,
-    job: OffboardJob,
+    job: LifecycleJob<OffboardOptions>,
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
-    let OffboardJob {
-        options,
-        summary_json,
-        json,
-    } = job;
+    let options = &job.options;
     let input = match &options.who {
-        offboard::Who::Named(spec) | offboard::Who::Roster(spec) => spec.file.clone(),
+        offboard::Who::Named(spec) | offboard::Who::Roster(spec) => spec.file.as_path(),
     };
-    super::distinct_files(&[
-        ("input", Some(input.as_path())),
-        ("results", options.output.as_deref()),
-        ("summary", summary_json.as_deref()),
-    ])?;
-    if let Some(path) = &summary_json {
-        crate::output::files::check_output(path, options.force, &[])?;
-    }
-    if options.dry_run {
-        ui.show_rows();
-    }
-    let connection = Connection::open(config).await?;
-    let client = connection.client.clone();
-    let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
-    let ended = offboard::run(connection.client.clone(), &options, stops, ui).await;
-    let fatal = connection.client.fatal_error();
-    connection.close().await?;
-    let (summary, interrupted) = match ended? {
-        Ended::Refused(reason) => {
-            ui.finish_progress();
-            return Err(CommandError::Refused(reason));
-        }
-        Ended::Finished(summary) => (summary, false),
-        Ended::Interrupted(summary) => (summary, true),
+    let shape = Shape {
+        input,
+        output: options.output.as_deref(),
+        force: options.force,
+        dry_run: options.dry_run,
     };
-    ui.offboard_summary(&summary);
-    let mut taken = vec![input.as_path()];
-    taken.extend(options.output.as_deref());
-    if let Some(path) = &summary_json {
-        write_json(path, &summary, options.force, &taken)?;
-    }
-    if json {
-        ui.json(&summary)
-            .map_err(|e| CommandError::io("cannot write the summary", e))?;
-    }
-    if let Some(error) = fatal {
-        return Err(error.into());
-    }
-    Ok(completion(interrupted, summary.totals.all_succeeded()))
-}
-
-/// A restore, resolved.
-#[derive(Debug, Clone)]
-pub struct RestoreJob {
-    pub options: RestoreOptions,
-    pub summary_json: Option<PathBuf>,
-    pub json: bool,
+    run_lifecycle(
+        config,
+        ui,
+        shape,
+        (job.summary_json.as_deref(), job.json),
+        async |client, stops| {
+            Ok(match offboard::run(client, options, stops, ui).await? {
+                Ended::Refused(reason) => Err(reason),
+                Ended::Finished(summary) => Ok((summary, false)),
+                Ended::Interrupted(summary) => Ok((summary, true)),
+            })
+        },
+        |summary| {
+            ui.offboard_summary(summary);
+            &summary.totals
+        },
+    )
+    .await
 }
 
 /// Runs a restore (or its dry run).
 pub async fn restore(
     config: &Config,
-    job: RestoreJob,
+    job: LifecycleJob<RestoreOptions>,
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
-    let RestoreJob {
-        options,
-        summary_json,
-        json,
-    } = job;
-    super::distinct_files(&[
-        ("snapshot", Some(options.snapshot.as_path())),
-        ("results", options.output.as_deref()),
-        ("summary", summary_json.as_deref()),
-    ])?;
-    if options.dry_run {
-        ui.show_rows();
-    }
-    let connection = Connection::open(config).await?;
-    let client = connection.client.clone();
-    let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
-    let ended = restore::run(connection.client.clone(), &options, stops, ui).await;
-    let fatal = connection.client.fatal_error();
-    connection.close().await?;
-    let (summary, interrupted) = ended?;
-    ui.lifecycle_summary(
-        format!(
-            "restore of {} into {}",
-            summary.snapshot, summary.totals.tenant
-        ),
-        &summary.totals,
-        Vec::new(),
-    );
-    let mut taken = vec![options.snapshot.as_path()];
-    taken.extend(options.output.as_deref());
-    if let Some(path) = &summary_json {
-        write_json(path, &summary, options.force, &taken)?;
-    }
-    if json {
-        ui.json(&summary)
-            .map_err(|e| CommandError::io("cannot write the summary", e))?;
-    }
-    if let Some(error) = fatal {
-        return Err(error.into());
-    }
-    Ok(completion(interrupted, summary.totals.all_succeeded()))
-}
-
-/// A password run, resolved.
-#[derive(Debug, Clone)]
-pub struct PasswordsJob {
-    pub options: PasswordsOptions,
-    pub summary_json: Option<PathBuf>,
-    pub json: bool,
+    let options = &job.options;
+    let shape = Shape {
+        input: &options.snapshot,
+        output: options.output.as_deref(),
+        force: options.force,
+        dry_run: options.dry_run,
+    };
+    run_lifecycle(
+        config,
+        ui,
+        shape,
+        (job.summary_json.as_deref(), job.json),
+        async |client, stops| restore::run(client, options, stops, ui).await.map(Ok),
+        |summary| {
+            let title = format!(
+                "restore of {} into {}",
+                summary.snapshot, summary.totals.tenant
+            );
+            ui.lifecycle_summary(title, &summary.totals, Vec::new());
+            &summary.totals
+        },
+    )
+    .await
 }
 
 /// Refuses a file holding passwords that others on this machine can read.
@@ -174,118 +194,100 @@ fn check_private(options: &PasswordsOptions) -> Result<(), CommandError> {
 /// Runs a password run (or its dry run).
 pub async fn passwords(
     config: &Config,
-    job: PasswordsJob,
+    job: LifecycleJob<PasswordsOptions>,
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
-    let PasswordsJob {
-        options,
-        summary_json,
-        json,
-    } = job;
-    super::distinct_files(&[
-        ("input", Some(options.input.file.as_path())),
-        ("results", options.output.as_deref()),
-        ("summary", summary_json.as_deref()),
-    ])?;
-    check_private(&options)?;
-    if options.dry_run {
-        ui.show_rows();
-    }
-    let connection = Connection::open(config).await?;
-    let client = connection.client.clone();
-    let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
-    let ended = passwords::run(connection.client.clone(), &options, stops, ui).await;
-    let fatal = connection.client.fatal_error();
-    connection.close().await?;
-    let (summary, interrupted) = ended?;
-    ui.lifecycle_summary(
-        format!(
-            "passwords from {} in {}",
-            summary.input, summary.totals.tenant
-        ),
-        &summary.totals,
-        Vec::new(),
-    );
-    let mut taken = vec![options.input.file.as_path()];
-    taken.extend(options.output.as_deref());
-    if let Some(path) = &summary_json {
-        write_json(path, &summary, options.force, &taken)?;
-    }
-    if json {
-        ui.json(&summary)
-            .map_err(|e| CommandError::io("cannot write the summary", e))?;
-    }
-    if let Some(error) = fatal {
-        return Err(error.into());
-    }
-    Ok(completion(interrupted, summary.totals.all_succeeded()))
-}
-
-/// A groups import, resolved.
-#[derive(Debug, Clone)]
-pub struct GroupsJob {
-    pub options: GroupsOptions,
-    pub summary_json: Option<PathBuf>,
-    pub json: bool,
+    let options = &job.options;
+    check_private(options)?;
+    let shape = Shape {
+        input: &options.input.file,
+        output: options.output.as_deref(),
+        force: options.force,
+        dry_run: options.dry_run,
+    };
+    run_lifecycle(
+        config,
+        ui,
+        shape,
+        (job.summary_json.as_deref(), job.json),
+        async |client, stops| passwords::run(client, options, stops, ui).await.map(Ok),
+        |summary| {
+            let title = format!(
+                "passwords from {} in {}",
+                summary.input, summary.totals.tenant
+            );
+            ui.lifecycle_summary(title, &summary.totals, Vec::new());
+            &summary.totals
+        },
+    )
+    .await
 }
 
 /// Runs a groups import (or its dry run).
-pub async fn groups(config: &Config, job: GroupsJob, ui: &Ui) -> Result<Completion, CommandError> {
-    let GroupsJob {
-        options,
-        summary_json,
-        json,
-    } = job;
-    super::distinct_files(&[
-        ("input", Some(options.file.as_path())),
-        ("results", options.output.as_deref()),
-        ("summary", summary_json.as_deref()),
-    ])?;
-    if options.dry_run {
-        ui.show_rows();
-    }
-    let connection = Connection::open(config).await?;
-    let client = connection.client.clone();
-    let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
-    let ended = groups::run(connection.client.clone(), &options, stops, ui).await;
-    let fatal = connection.client.fatal_error();
-    connection.close().await?;
-    let (summary, interrupted) = ended?.map_err(|refusal| {
-        ui.finish_progress();
-        CommandError::Refused(refusal)
-    })?;
-    let mut notes = Vec::new();
-    if let Some(path) = &summary.snapshot {
-        notes.push(format!(
-            "every group pruned was saved first: sebulk restore {path} gives them back"
-        ));
-    }
-    ui.lifecycle_summary(
-        format!("groups from {} in {}", summary.input, summary.totals.tenant),
-        &summary.totals,
-        notes,
-    );
-    let mut taken = vec![options.file.as_path()];
-    taken.extend(options.output.as_deref());
-    if let Some(path) = &summary_json {
-        write_json(path, &summary, options.force, &taken)?;
-    }
-    if json {
-        ui.json(&summary)
-            .map_err(|e| CommandError::io("cannot write the summary", e))?;
-    }
-    if let Some(error) = fatal {
-        return Err(error.into());
-    }
-    Ok(completion(interrupted, summary.totals.all_succeeded()))
+pub async fn groups(
+    config: &Config,
+    job: LifecycleJob<GroupsOptions>,
+    ui: &Ui,
+) -> Result<Completion, CommandError> {
+    let options = &job.options;
+    let shape = Shape {
+        input: &options.file,
+        output: options.output.as_deref(),
+        force: options.force,
+        dry_run: options.dry_run,
+    };
+    run_lifecycle(
+        config,
+        ui,
+        shape,
+        (job.summary_json.as_deref(), job.json),
+        async |client, stops| groups::run(client, options, stops, ui).await,
+        |summary| {
+            let mut notes = Vec::new();
+            if let Some(path) = &summary.snapshot {
+                notes.push(format!(
+                    "every group pruned was saved first: sebulk restore {path} gives them back"
+                ));
+            }
+            let title = format!("groups from {} in {}", summary.input, summary.totals.tenant);
+            ui.lifecycle_summary(title, &summary.totals, notes);
+            &summary.totals
+        },
+    )
+    .await
 }
 
-fn completion(interrupted: bool, clean: bool) -> Completion {
-    if interrupted {
-        Completion::Interrupted
-    } else if clean {
-        Completion::Clean
-    } else {
-        Completion::WithProblems
-    }
+/// Runs a memberships import (or its dry run).
+pub async fn memberships(
+    config: &Config,
+    job: LifecycleJob<MembershipsOptions>,
+    ui: &Ui,
+) -> Result<Completion, CommandError> {
+    let options = &job.options;
+    let shape = Shape {
+        input: &options.file,
+        output: options.output.as_deref(),
+        force: options.force,
+        dry_run: options.dry_run,
+    };
+    run_lifecycle(
+        config,
+        ui,
+        shape,
+        (job.summary_json.as_deref(), job.json),
+        async |client, stops| memberships::run(client, options, stops, ui).await,
+        |summary| {
+            let notes = vec![format!(
+                "members of {} groups and applications read",
+                summary.targets_read
+            )];
+            let title = format!(
+                "memberships from {} in {}",
+                summary.input, summary.totals.tenant
+            );
+            ui.lifecycle_summary(title, &summary.totals, notes);
+            &summary.totals
+        },
+    )
+    .await
 }

@@ -223,11 +223,15 @@ fn complete(waiting: Waiting) -> RowResult {
         list.sort();
     }
     if waiting.failed {
+        // Say what was written before the membership change failed.
         let done = match result.outcome {
-            Outcome::Created => format!("the user was created (id {})", result.user_id),
-            _ => "the user record was updated".to_string(),
+            Outcome::Created => Some(format!("the user was created (id {})", result.user_id)),
+            _ if result.changes.is_empty() => None,
+            _ => Some("the user record was updated".to_string()),
         };
-        result.error = format!("{done}, but: {}", result.error);
+        if let Some(done) = done {
+            result.error = format!("{done}, but: {}", result.error);
+        }
         result.outcome = Outcome::Failed;
     }
     result

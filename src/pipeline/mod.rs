@@ -6,6 +6,7 @@ pub mod batcher;
 pub mod groups;
 pub mod guard;
 pub mod import;
+pub mod memberships;
 pub mod offboard;
 pub mod passwords;
 pub mod restore;

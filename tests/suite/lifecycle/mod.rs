@@ -2,5 +2,6 @@
 //! snapshots and restore.
 
 mod groups;
+mod memberships;
 mod offboard;
 mod passwords;

@@ -1,0 +1,506 @@
+//! `memberships import FILE`: rows of (user, group or application, add or
+//! remove), including the file `export memberships` writes. Each target's
+//! members are read once; a row already true makes no call, and the
+//! changes are coalesced into the fewest `assignusers`/`removeusers`
+//! calls by the batcher. `--sync TARGET` makes a target's members exactly
+//! the file's: the removals it implies go through the guard rails.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::api::{ApiError, Client};
+use crate::events::{Event, Events};
+use crate::input::columns::normalize;
+use crate::input::{CsvSource, MatchBy, ReadOptions};
+use crate::model::{Target, TargetKind, User};
+use crate::output::results::{RunStamp, utc_now};
+use crate::output::{Outcome, RowResult};
+use crate::pipeline::batcher::Pending;
+use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
+use crate::pipeline::results_sink::{ResultsSink, RunTotals};
+use crate::pipeline::runner::{
+    Disposition, Finished, Job, JobSource, RowAction, RunError, Runner, Stops,
+};
+use crate::pipeline::users::{one_user, tenant_users};
+use crate::plan::Catalog;
+
+/// What a memberships import is asked to do.
+#[derive(Debug, Clone)]
+pub struct MembershipsOptions {
+    pub file: PathBuf,
+    pub read: ReadOptions,
+    /// Groups or applications (names or ids) whose members become exactly the file's.
+    pub sync: Vec<String>,
+    pub max_affected: Option<MaxAffected>,
+    pub protection: Protection,
+    pub output: Option<PathBuf>,
+    pub force: bool,
+    pub dry_run: bool,
+}
+
+/// What a memberships import did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct MembershipsSummary {
+    #[serde(flatten)]
+    pub totals: RunTotals,
+    pub input: String,
+    /// Targets whose members were read.
+    pub targets_read: u64,
+}
+
+/// One row's change, decided: nothing, or one membership to change.
+#[derive(Debug, Clone)]
+pub struct MemberJob {
+    pub user_id: String,
+    pub change: Option<Pending>,
+    /// Why nothing is sent (already so, protected).
+    pub settled: Option<(Outcome, String)>,
+}
+
+/// Hands each row's change to the batcher.
+pub struct MembershipsAction {
+    pub dry_run: bool,
+}
+
+impl RowAction for MembershipsAction {
+    type Input = MemberJob;
+    type Detail = ();
+
+    async fn process(
+        &self,
+        _client: Client,
+        job: MemberJob,
+        mut result: RowResult,
+    ) -> Finished<()> {
+        result.user_id = job.user_id;
+        if let Some((outcome, why)) = job.settled {
+            result.outcome = outcome;
+            result.error = why;
+            return Finished {
+                result,
+                detail: None,
+                pending: Vec::new(),
+            };
+        }
+        result.outcome = Outcome::Updated;
+        let pending: Vec<Pending> = job.change.into_iter().collect();
+        if self.dry_run {
+            for change in &pending {
+                let list = match (change.kind, change.add) {
+                    (TargetKind::Group, true) => &mut result.groups_added,
+                    (TargetKind::Group, false) => &mut result.groups_removed,
+                    (TargetKind::Application, true) => &mut result.applications_added,
+                    (TargetKind::Application, false) => &mut result.applications_removed,
+                };
+                list.push(change.target.name.clone());
+            }
+        }
+        Finished {
+            result,
+            detail: None,
+            pending,
+        }
+    }
+}
+
+/// A row as read.
+struct MemberRow {
+    row: u64,
+    user_id: Option<String>,
+    username: Option<String>,
+    kind: TargetKind,
+    target_id: Option<String>,
+    target_name: Option<String>,
+    add: bool,
+    cells: Vec<String>,
+    invalid: Option<String>,
+}
+
+/// Where each column is.
+struct Columns {
+    header: Vec<String>,
+    user_id: Option<usize>,
+    username: Option<usize>,
+    kind: Option<usize>,
+    target_id: Option<usize>,
+    target_name: Option<usize>,
+    action: Option<usize>,
+}
+
+fn read_rows(options: &MembershipsOptions) -> Result<(Columns, Vec<MemberRow>), RunError> {
+    let mut source = CsvSource::open(&options.file, &options.read)?;
+    let header = source.header().to_vec();
+    let find = |names: &[&str]| {
+        header
+            .iter()
+            .position(|h| names.contains(&normalize(h).as_str()))
+    };
+    let columns = Columns {
+        user_id: find(&["userid"]),
+        username: find(&["username", "user", "login"]),
+        kind: find(&["type", "kind"]),
+        target_id: find(&["targetid", "groupid", "applicationid"]),
+        target_name: find(&[
+            "targetname",
+            "target",
+            "group",
+            "groupname",
+            "application",
+            "applicationname",
+        ]),
+        action: find(&["action", "change"]),
+        header: header.clone(),
+    };
+    let shown = crate::input::reader::shown(&options.file);
+    if columns.user_id.is_none() && columns.username.is_none() {
+        return Err(RunError::Reader(format!(
+            "{shown}: there is no user column (username or user_id)"
+        )));
+    }
+    if columns.target_id.is_none() && columns.target_name.is_none() {
+        return Err(RunError::Reader(format!(
+            "{shown}: there is no group or application column (target_name, group, application or target_id)"
+        )));
+    }
+    let mut rows = Vec::new();
+    while let Some(record) = source.next_record() {
+        let record = record?;
+        let cell = |at: Option<usize>| {
+            at.and_then(|i| record.cells.get(i))
+                .map(|c| crate::input::cells::unneutralize(c.trim()).to_string())
+                .filter(|c| !c.is_empty())
+        };
+        let mut invalid = None;
+        let kind = match cell(columns.kind).map(|k| k.to_lowercase()).as_deref() {
+            None | Some("group") => TargetKind::Group,
+            Some("application" | "app") => TargetKind::Application,
+            Some(other) => {
+                invalid = Some(format!("type '{other}' is group or application"));
+                TargetKind::Group
+            }
+        };
+        let add = match cell(columns.action).map(|a| a.to_lowercase()).as_deref() {
+            None | Some("add") => true,
+            Some("remove") => false,
+            Some(other) => {
+                invalid = Some(format!("action '{other}' is add or remove"));
+                true
+            }
+        };
+        let (user_id, username) = (cell(columns.user_id), cell(columns.username));
+        let (target_id, target_name) = (cell(columns.target_id), cell(columns.target_name));
+        if user_id.is_none() && username.is_none() {
+            invalid = Some("the row names no user".to_string());
+        } else if target_id.is_none() && target_name.is_none() {
+            invalid = Some(format!("the row names no {}", kind.name()));
+        }
+        let mut cells = record.cells.clone();
+        cells.resize(header.len(), String::new());
+        rows.push(MemberRow {
+            row: record.row,
+            user_id,
+            username,
+            kind,
+            target_id,
+            target_name,
+            add,
+            cells,
+            invalid,
+        });
+    }
+    Ok((columns, rows))
+}
+
+type JobLine = (u64, String, Vec<String>, Disposition, MemberJob);
+
+/// A target (its kind and id).
+type TargetKey = (TargetKind, String);
+
+/// Runs a memberships import (or its dry run); `Err(reason)` inside when
+/// a guard rail refuses it.
+pub async fn run(
+    client: Client,
+    options: &MembershipsOptions,
+    stops: Stops,
+    events: &dyn Events,
+) -> Result<Result<(MembershipsSummary, bool), String>, RunError> {
+    let started = (utc_now(), Instant::now());
+    events.on(Event::Phase("reading"));
+    let for_reading = options.clone();
+    let (columns, rows) = tokio::task::spawn_blocking(move || read_rows(&for_reading))
+        .await
+        .map_err(|e| RunError::Reader(e.to_string()))??;
+    events.on(Event::Phase("reading the tenant"));
+    let catalog = Catalog::load(&client).await?;
+    let resolve =
+        |kind: TargetKind, id: &Option<String>, name: &Option<String>| -> Option<Target> {
+            let directory = catalog.of(kind);
+            id.as_deref()
+                .and_then(|id| directory.resolve(id))
+                .or_else(|| name.as_deref().and_then(|n| directory.resolve(n)))
+                .cloned()
+        };
+    // Users named only by username are looked up; ids are taken as given.
+    let usernames: Vec<String> = rows
+        .iter()
+        .filter(|r| r.user_id.is_none() && r.invalid.is_none())
+        .filter_map(|r| r.username.clone())
+        .collect();
+    let users = if usernames.is_empty() && options.sync.is_empty() {
+        None
+    } else {
+        Some(tenant_users(&client, Some(&usernames), MatchBy::Username).await?)
+    };
+    // The sync targets, resolved.
+    let mut sync: Vec<(TargetKind, Target)> = Vec::new();
+    for name in &options.sync {
+        let found = [TargetKind::Group, TargetKind::Application]
+            .into_iter()
+            .find_map(|kind| catalog.of(kind).resolve(name).map(|t| (kind, t.clone())));
+        match found {
+            Some(found) => sync.push(found),
+            None => {
+                return Ok(Err(format!(
+                    "--sync {name}: there is no group or application of that name"
+                )));
+            }
+        }
+    }
+    // Every target in scope has its members read, once.
+    let mut in_scope: HashMap<TargetKey, Target> = HashMap::new();
+    for row in rows.iter().filter(|r| r.invalid.is_none()) {
+        if let Some(target) = resolve(row.kind, &row.target_id, &row.target_name) {
+            in_scope.insert((row.kind, target.id.clone()), target);
+        }
+    }
+    for (kind, target) in &sync {
+        in_scope.insert((*kind, target.id.clone()), target.clone());
+    }
+    let read: Vec<Result<(TargetKey, Vec<User>), ApiError>> =
+        futures::stream::iter(in_scope.keys().cloned())
+            .map(|(kind, id)| {
+                let client = client.clone();
+                async move { client.members(kind, &id).await.map(|m| ((kind, id), m)) }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+    let mut members: HashMap<TargetKey, Vec<User>> = HashMap::new();
+    for entry in read {
+        let (key, users) = entry?;
+        members.insert(key, users);
+    }
+    let is_member = |kind: TargetKind, target: &str, user: &str| {
+        members
+            .get(&(kind, target.to_string()))
+            .is_some_and(|m| m.iter().any(|u| u.id == user))
+    };
+    let mut wanted: HashMap<TargetKey, HashSet<String>> = HashMap::new();
+    let mut jobs: Vec<JobLine> = Vec::new();
+    for row in &rows {
+        let label = row
+            .username
+            .clone()
+            .or(row.user_id.clone())
+            .unwrap_or_default();
+        if let Some(why) = &row.invalid {
+            jobs.push((
+                row.row,
+                label,
+                row.cells.clone(),
+                Disposition::Invalid(why.clone()),
+                empty_job(),
+            ));
+            continue;
+        }
+        let Some(target) = resolve(row.kind, &row.target_id, &row.target_name) else {
+            let name = row
+                .target_name
+                .clone()
+                .or(row.target_id.clone())
+                .unwrap_or_default();
+            let why = format!("unknown {} '{name}'", row.kind.name());
+            jobs.push((
+                row.row,
+                label,
+                row.cells.clone(),
+                Disposition::Invalid(why),
+                empty_job(),
+            ));
+            continue;
+        };
+        let user_id = match (&row.user_id, &row.username, &users) {
+            (Some(id), _, _) => Ok(id.clone()),
+            (None, Some(name), Some(users)) => {
+                one_user(&users.by_key, name, "username").map(|u| u.id.clone())
+            }
+            _ => Err("the row names no user".to_string()),
+        };
+        let user_id = match user_id {
+            Ok(id) => id,
+            Err(why) => {
+                let job = MemberJob {
+                    user_id: String::new(),
+                    change: None,
+                    settled: Some((Outcome::Failed, why)),
+                };
+                jobs.push((row.row, label, row.cells.clone(), Disposition::Process, job));
+                continue;
+            }
+        };
+        if row.add {
+            wanted
+                .entry((row.kind, target.id.clone()))
+                .or_default()
+                .insert(user_id.clone());
+        }
+        let already = is_member(row.kind, &target.id, &user_id) == row.add;
+        let job = MemberJob {
+            user_id: user_id.clone(),
+            change: (!already).then(|| Pending {
+                kind: row.kind,
+                add: row.add,
+                target: target.clone(),
+                user_id: user_id.clone(),
+            }),
+            settled: already.then(|| (Outcome::Unchanged, String::new())),
+        };
+        jobs.push((row.row, label, row.cells.clone(), Disposition::Process, job));
+    }
+    // --sync: every member the file does not keep is removed.
+    let mut removals = 0u64;
+    let mut row = rows.iter().map(|r| r.row).max().unwrap_or(0);
+    for (kind, target) in &sync {
+        let keep = wanted.get(&(*kind, target.id.clone()));
+        let mut gone: Vec<&User> = members
+            .get(&(*kind, target.id.clone()))
+            .into_iter()
+            .flatten()
+            .filter(|u| !keep.is_some_and(|k| k.contains(&u.id)))
+            .collect();
+        gone.sort_by_key(|u| u.fields.username.clone().unwrap_or_default().to_lowercase());
+        for user in gone {
+            row += 1;
+            let username = user.fields.username.clone().unwrap_or_default();
+            let mut cells = vec![String::new(); columns.header.len()];
+            for (at, value) in [
+                (columns.user_id, user.id.clone()),
+                (columns.username, username.clone()),
+                (columns.kind, kind.name().to_string()),
+                (columns.target_id, target.id.clone()),
+                (columns.target_name, target.name.clone()),
+                (columns.action, "remove".to_string()),
+            ] {
+                if let Some(at) = at {
+                    cells[at] = value;
+                }
+            }
+            let settled = options
+                .protection
+                .protects(user)
+                .map(|why| (Outcome::Protected, why));
+            removals += u64::from(settled.is_none());
+            let job = MemberJob {
+                user_id: user.id.clone(),
+                change: settled.is_none().then(|| Pending {
+                    kind: *kind,
+                    add: false,
+                    target: target.clone(),
+                    user_id: user.id.clone(),
+                }),
+                settled,
+            };
+            jobs.push((row, username, cells, Disposition::Process, job));
+        }
+    }
+    if removals > 0 {
+        let tenant = users.as_ref().map_or(0, |u| u.total);
+        if let Err(refusal) = check_limit(removals, tenant, options.max_affected) {
+            if !options.dry_run {
+                return Ok(Err(refusal));
+            }
+            events.on(Event::Warning(&format!(
+                "the run itself would be {refusal}"
+            )));
+        }
+    }
+    let stamp = RunStamp {
+        run_id: format!(
+            "{}{}",
+            if options.dry_run { "plan-" } else { "" },
+            super::new_run_id()
+        ),
+        tenant: client.base_url().to_string(),
+    };
+    let mut sink = ResultsSink::open(
+        options.output.as_deref(),
+        options.force,
+        &[options.file.as_path()],
+        &columns.header,
+        stamp.clone(),
+    )?;
+    let count = jobs.len() as u64;
+    let jobs = Arc::new(jobs);
+    let source: JobSource<MemberJob> = {
+        let jobs = jobs.clone();
+        Arc::new(move |emit| {
+            for (row, label, cells, disposition, job) in jobs.iter() {
+                let job = Job {
+                    row: *row,
+                    label: label.clone(),
+                    cells: cells.clone(),
+                    disposition: disposition.clone(),
+                    input: job.clone(),
+                };
+                if !emit(job) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    };
+    events.on(Event::Phase(if options.dry_run {
+        "planning"
+    } else {
+        "applying memberships"
+    }));
+    let runner = Runner {
+        client: client.clone(),
+        action: Arc::new(MembershipsAction {
+            dry_run: options.dry_run,
+        }),
+        source,
+        rows: count,
+        stops,
+        events,
+        apply_memberships: !options.dry_run,
+    };
+    let outcome = runner.run(&mut sink).await?;
+    let summary = MembershipsSummary {
+        totals: RunTotals::of(
+            &stamp,
+            (&started.0, started.1),
+            &sink,
+            &client,
+            options.output.as_deref(),
+            (count, options.dry_run, outcome.interrupted),
+        ),
+        input: crate::input::reader::shown(&options.file),
+        targets_read: members.len() as u64,
+    };
+    sink.finish()?;
+    Ok(Ok((summary, outcome.interrupted)))
+}
+
+fn empty_job() -> MemberJob {
+    MemberJob {
+        user_id: String::new(),
+        change: None,
+        settled: None,
+    }
+}
