@@ -63,6 +63,7 @@ value_enum!(Entity {
     Groups => "groups" "groups with their member counts",
     Applications => "applications" "applications with their user counts",
     Memberships => "memberships" "one line per user and group or application",
+    Factors => "factors" "each user's first- and second-factor types (one call per user)",
 });
 
 value_enum!(Format {

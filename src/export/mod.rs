@@ -1,4 +1,4 @@
-//! `sebulk export`: users, groups, applications and memberships, complete
+//! `sebulk export`: users, groups, applications, memberships and factors, complete
 //! and consistent, written atomically.
 //!
 //! Every listing goes through the crate's one pager (`api::paging`), so an
@@ -9,6 +9,8 @@
 //! header is written), then written in the server's order in exactly the
 //! import format. Memberships come from whichever side `api::members`
 //! says is cheaper.
+
+mod factors;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Seek, Write};
@@ -65,6 +67,7 @@ pub enum Entity {
     Groups,
     Applications,
     Memberships,
+    Factors,
 }
 
 impl Entity {
@@ -74,6 +77,7 @@ impl Entity {
             Entity::Groups => "groups",
             Entity::Applications => "applications",
             Entity::Memberships => "memberships",
+            Entity::Factors => "factors",
         }
     }
 }
@@ -112,6 +116,9 @@ pub struct ExportSummary {
     pub membership_reads: Option<MembershipSide>,
     /// The listing ended short of the server's total and was written anyway.
     pub incomplete: bool,
+    /// `export factors`: users with no second factor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub without_second_factor: Option<u64>,
     pub warnings: Vec<String>,
 }
 
@@ -140,7 +147,7 @@ fn filter_value<'a>(options: &'a ExportOptions, field: &str) -> Option<&'a Strin
 /// Checks `--filter` names against what the entity's listing offers.
 pub fn check_filters(entity: Entity, filters: &[(String, String)]) -> Result<(), String> {
     let allowed: &[&str] = match entity {
-        Entity::Users => &["username", "email", "firstName", "lastName"],
+        Entity::Users | Entity::Factors => &["username", "email", "firstName", "lastName"],
         Entity::Groups => &["name", "description"],
         Entity::Applications => &["name", "label"],
         Entity::Memberships => &[],
@@ -179,6 +186,7 @@ pub async fn run(
         requests_per_second: 0.0,
         membership_reads: None,
         incomplete: false,
+        without_second_factor: None,
         warnings: Vec::new(),
     };
     let writer = RecordWriter::create(
@@ -195,12 +203,15 @@ pub async fn run(
             export_targets(client, options, writer, events).await?
         }
         Entity::Memberships => export_memberships(client, writer, &mut summary).await?,
+        Entity::Factors => {
+            factors::export_factors(client, options, writer, &mut summary, events).await?
+        }
     };
     summary.records = stats.records;
     summary.pages = stats.pages;
     summary.duplicates_dropped = stats.duplicates;
     let what = match options.entity {
-        Entity::Users | Entity::Memberships => "user",
+        Entity::Users | Entity::Memberships | Entity::Factors => "user",
         Entity::Groups => "group",
         Entity::Applications => "application",
     };

@@ -499,11 +499,20 @@ impl Tenant {
     /// A user's factors (their types, never their data), or 404.
     pub fn credentials(&self, user_id: &str) -> Result<Credentials, Rejection> {
         let user = self.user(user_id)?;
+        // Real factors carry data (phone numbers, token seeds); the sandbox
+        // sends some so tests can prove it never reaches a file.
         let factor = |kind: &Option<String>| {
-            kind.as_ref().map(|kind| Factor {
-                kind: kind.clone(),
-                data: Default::default(),
-                remove: None,
+            kind.as_ref().map(|kind| {
+                let mut data = serde_json::Map::new();
+                data.insert(
+                    "seed".into(),
+                    serde_json::Value::from(format!("factor-secret-{}-{kind}", user.id)),
+                );
+                Factor {
+                    kind: kind.clone(),
+                    data,
+                    remove: None,
+                }
             })
         };
         let first = user

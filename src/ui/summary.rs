@@ -344,6 +344,12 @@ impl Ui {
                 ""
             }
         ));
+        if let Some(without) = summary.without_second_factor {
+            self.say(format!(
+                "{without} of {} users have no second factor",
+                summary.records
+            ));
+        }
     }
 
     /// The summary of a diff.

@@ -369,3 +369,86 @@ async fn diff_finds_exactly_the_joiners_leavers_and_movers() {
     );
     assert_eq!(lines[0]["key"].len(), 36, "matched on user_id");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn factors_name_each_users_factor_types_and_never_their_data() {
+    use sebulk::model::{Credentials, Factor};
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = seeded(dir.path(), 40);
+    slow.faults.max_page_size = Some(9);
+    slow.faults.fail_rate = 0.05;
+    slow.faults.seed = 11;
+    let sandbox = start(slow).await;
+    let api = client(&sandbox);
+    let ids: Vec<(String, String)> = sandbox
+        .tenant()
+        .users()
+        .map(|u| (u.fields.username.clone().unwrap_or_default(), u.id.clone()))
+        .collect();
+    let second = |name: &str| match name {
+        "person0001" | "person0007" => "sms",
+        "person0020" => "softtoken",
+        "person0030" => "none",
+        _ => "",
+    };
+    for (name, id) in &ids {
+        let kind = second(name);
+        if !kind.is_empty() {
+            let credentials = Credentials {
+                id: id.clone(),
+                first_factor: None,
+                second_factor: Some(Factor {
+                    kind: kind.into(),
+                    ..Factor::default()
+                }),
+            };
+            api.set_credentials(id, &credentials).await.unwrap();
+        }
+    }
+    let out = dir.path().join("factors.csv");
+    let summary = dir.path().join("summary.json");
+    let [o, s] = [&out, &summary].map(|p| p.display().to_string());
+    let args = ["factors", "-o", &o, "--summary-json", &s];
+    assert_eq!(export(&sandbox, &args).await, Completion::Clean);
+    let rows = read_csv(&out);
+    assert_eq!(rows.len(), ids.len());
+    for (name, id) in &ids {
+        let row = rows.iter().find(|r| &r["username"] == name).unwrap();
+        assert_eq!(&row["user_id"], id);
+        assert_eq!(row["second_factor"], second(name), "{name}");
+    }
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !text.contains("factor-secret"),
+        "factor data leaked:\n{text}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["entity"], "factors");
+    assert_eq!(summary["without_second_factor"], ids.len() as u64 - 3);
+    assert_eq!(summary["records"], ids.len() as u64);
+
+    let jsonl = dir.path().join("factors.jsonl");
+    let j = jsonl.display().to_string();
+    let args = [
+        "factors",
+        "--format",
+        "jsonl",
+        "-o",
+        &j,
+        "--filter",
+        "username=person002",
+    ];
+    assert_eq!(export(&sandbox, &args).await, Completion::Clean);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 10, "person0020..person0029");
+    let totp = lines
+        .iter()
+        .find(|l| l["username"] == "person0020")
+        .unwrap();
+    assert_eq!(totp["second_factor"], "softtoken");
+}
