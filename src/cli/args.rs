@@ -571,6 +571,10 @@ pub struct PlanArgs {
     #[arg(long)]
     pub skip_invalid: bool,
 
+    /// Also list the tenant users the file does not name (possible leavers) in FILE, which `sebulk offboard` takes as it is; give the complete roster
+    #[arg(long, value_name = "FILE")]
+    pub report_missing: Option<PathBuf>,
+
     #[command(flatten)]
     pub summary: SummaryArgs,
 
@@ -605,6 +609,10 @@ pub struct ImportArgs {
     /// Only show what would happen (the same as `sebulk plan`)
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also list the tenant users the file does not name (possible leavers) in FILE, which `sebulk offboard` takes as it is; give the complete roster
+    #[arg(long, value_name = "FILE")]
+    pub report_missing: Option<PathBuf>,
 
     #[command(flatten)]
     pub summary: SummaryArgs,

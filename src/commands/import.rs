@@ -44,6 +44,21 @@ pub async fn run(config: &Config, job: ImportJob, ui: &Ui) -> Result<Completion,
     if let Some(path) = &summary_json {
         crate::output::files::check_output(path, options.force, &[])?;
     }
+    if let Some(path) = &options.report_missing {
+        let others = [
+            ("input", Some(options.input.file.as_path())),
+            ("results", options.output.as_deref()),
+            ("summary", summary_json.as_deref()),
+            ("missing-users report", Some(path.as_path())),
+        ];
+        super::distinct_files(&others)?;
+        if path == Path::new("-") {
+            return Err(CommandError::usage(
+                "--report-missing needs a file (it is a leavers file for `sebulk offboard`)",
+            ));
+        }
+        crate::output::files::check_output(path, options.force, &[])?;
+    }
     let stdout_taken = options.output.as_deref() == Some(Path::new("-"));
     if stdout_taken && (json || summary_json.as_deref() == Some(Path::new("-"))) {
         return Err(CommandError::usage(

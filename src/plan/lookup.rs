@@ -91,7 +91,9 @@ pub struct Lookups {
 
 impl Lookups {
     /// Picks the strategies for `shape` and loads what they need up front.
-    /// `probe` is page 1 of the tenant's users ([`probe_users`]).
+    /// `probe` is page 1 of the tenant's users ([`probe_users`]). A `watch`
+    /// sees every tenant user, which makes the tenant be listed (one
+    /// listing serves both: `--report-missing` costs no extra calls then).
     pub async fn prepare(
         client: &Client,
         catalog: &Catalog,
@@ -99,11 +101,13 @@ impl Lookups {
         shape: &BatchShape,
         match_by: MatchBy,
         sync: [bool; 2],
+        mut watch: Option<&mut (dyn FnMut(&User) + Send)>,
     ) -> Result<Self, ApiError> {
         let tenant_users = probe.total;
         let page_size = u64::from(client.page_size());
         let received = probe.keys.len() as u64;
         let bulk = match (match_by, tenant_users) {
+            _ if watch.is_some() => true,
             (MatchBy::EmployeeNumber, _) => true,
             (_, Some(total)) => {
                 // A server that capped the first page will cap them all.
@@ -127,6 +131,9 @@ impl Lookups {
                     |_| {},
                     |user: User| {
                         index.add(&user);
+                        if let Some(watch) = watch.as_mut() {
+                            watch(&user);
+                        }
                         Ok::<_, ApiError>(())
                     },
                 )

@@ -150,6 +150,11 @@ impl Ui {
                 summary.created_groups.join(", ")
             ));
         }
+        if let (Some(missing), Some(path)) = (summary.missing_from_file, &summary.missing_report) {
+            self.say(format!(
+                "  {missing} tenant users are not in the file (possible leavers), listed in {path}; `sebulk offboard --dry-run {path}` shows what offboarding them would do"
+            ));
+        }
         let cut = summary.count(Counted::Outcome(Outcome::NotAttempted))
             + summary.count(Counted::Planned(PlanAction::NotAttempted));
         if summary.interrupted || cut > 0 {

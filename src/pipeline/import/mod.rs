@@ -6,6 +6,7 @@
 //! runner; **finish** totals the summary.
 
 mod first_pass;
+mod missing;
 mod row;
 pub mod sink;
 
@@ -27,6 +28,7 @@ use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Sto
 use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
 pub use first_pass::FirstPass;
+use missing::MissingUsers;
 pub use row::ImportAction;
 pub use sink::{Counted, PlannedRow, ShowPlan, Sink, SinkSetup};
 
@@ -41,6 +43,8 @@ pub struct ImportOptions {
     pub force: bool,
     pub resume: Option<PathBuf>,
     pub dry_run: bool,
+    /// Write the tenant users the file does not name here.
+    pub report_missing: Option<PathBuf>,
 }
 
 /// What a run did, for the screen and `--summary-json`.
@@ -84,6 +88,10 @@ pub struct Summary {
     pub lookup_seconds: f64,
     pub lookup_calls: u64,
     pub created_groups: Vec<String>,
+    /// `--report-missing`: tenant users the file does not name, and where
+    /// they were written.
+    pub missing_from_file: Option<u64>,
+    pub missing_report: Option<String>,
     pub interrupted: bool,
 }
 
@@ -137,8 +145,24 @@ pub async fn run(
     // ---- prepare ----
     let prepared_from = (Instant::now(), client.stats().requests);
     // The catalog and page 1 of users at once: setup is latency-bound.
+    let mut missing = match &options.report_missing {
+        Some(_) => {
+            let input = options.input.clone();
+            let read = tokio::task::spawn_blocking(move || MissingUsers::read(&input))
+                .await
+                .map_err(|e| RunError::Reader(e.to_string()))??;
+            for problem in &read.problems {
+                events.on(Event::Warning(problem));
+            }
+            Some(read)
+        }
+        None => None,
+    };
     let (mut catalog, probe) =
         futures::try_join!(Catalog::load(&client), lookup::probe_users(&client))?;
+    let mut watch = missing
+        .as_mut()
+        .map(|m| move |user: &crate::model::User| m.see(user));
     let lookups = Lookups::prepare(
         &client,
         &catalog,
@@ -146,8 +170,26 @@ pub async fn run(
         &first.shape,
         options.input.rules.match_by,
         [options.policy.sync_groups, options.policy.sync_applications],
+        watch
+            .as_mut()
+            .map(|w| w as &mut (dyn FnMut(&crate::model::User) + Send)),
     )
     .await?;
+    drop(watch);
+    let mut missing_from_file = None;
+    if let (Some(missing), Some(path)) = (&mut missing, &options.report_missing) {
+        missing.write(path, options.force)?;
+        missing_from_file = Some(missing.missing.len() as u64);
+        if missing.unmatchable > 0 {
+            let note = format!(
+                "{} tenant users have no {} and cannot be matched to any row; they are not in {}",
+                missing.unmatchable,
+                options.input.rules.match_by.field().wire(),
+                path.display()
+            );
+            events.on(Event::Warning(&note));
+        }
+    }
     let vocabulary = learn_tenant_values(&client, &lookups, &mut first, options).await?;
     if first.refuses(options.skip_invalid) {
         return Ok(Ended::Refused(first));
@@ -189,6 +231,11 @@ pub async fn run(
         lookup_seconds: prepared_from.0.elapsed().as_secs_f64(),
         lookup_calls: client.stats().requests - prepared_from.1,
         created_groups,
+        missing_from_file,
+        missing_report: options
+            .report_missing
+            .as_ref()
+            .map(|p| p.display().to_string()),
         ..Default::default()
     };
 

@@ -11,7 +11,7 @@
 //! silently.
 
 mod action;
-mod find;
+pub(crate) mod find;
 
 use std::path::PathBuf;
 use std::sync::Arc;

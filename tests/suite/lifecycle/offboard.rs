@@ -356,3 +356,101 @@ async fn delete_then_restore_gives_the_tenant_back() {
     );
     assert_eq!(sandbox.counters().writes, writes);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_missing_lists_the_leavers_of_a_joiners_run_for_offboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    // The roster: one joiner, everyone else but yuki.tanaka (absent),
+    // lars.nilsson (filtered out as a contractor) and the admin.
+    let roster = "username,email,firstName,lastName,Type\n\
+        amelia.hughes,amelia.hughes@northwind.example,Amelia,Hughes,Staff\n\
+        Jonas.Becker,jonas.becker@northwind.example,Jonas,Becker,Staff\n\
+        priya.raman,priya.raman@northwind.example,Priya,Raman,Staff\n\
+        mateo.garcia,mateo.garcia@northwind.example,Mateo,García,Staff\n\
+        sofia.rossi,sofia.rossi@northwind.example,Sofia,Rossi,Staff\n\
+        lars.nilsson,lars.nilsson@northwind.example,Lars,Nilsson,Contractor\n\
+        new.hire,new.hire@northwind.example,New,Hire,Staff\n";
+    let roster = write(dir.path(), "roster.csv", roster);
+    let mapping = write(
+        dir.path(),
+        "roster.toml",
+        "[[filter]]\ncolumn = \"Type\"\nin = [\"Staff\"]\n",
+    );
+    let missing = dir.path().join("missing.csv");
+    let [r, m, out] = [roster.clone(), missing.clone(), dir.path().join("plan.csv")]
+        .map(|p| p.display().to_string());
+    let mapping = mapping.display().to_string();
+    let before = sandbox.counters();
+    let plan = [
+        "plan",
+        "--mapping",
+        &mapping,
+        "--report-missing",
+        &m,
+        "-o",
+        &out,
+        &r,
+    ];
+    assert_eq!(against(&sandbox, &plan).await.unwrap(), Completion::Clean);
+    assert_eq!(
+        sandbox.counters().writes,
+        before.writes,
+        "a plan writes nothing"
+    );
+    let listed: Vec<String> = read_csv(&missing)
+        .iter()
+        .map(|row| row["username"].clone())
+        .collect();
+    assert_eq!(listed, ["lars.nilsson", "olu.adeyemi", "yuki.tanaka"]);
+    let yuki = sandbox
+        .tenant()
+        .user_by_username("yuki.tanaka")
+        .unwrap()
+        .clone();
+    let yuki_row = read_csv(&missing).into_iter().nth(2).unwrap();
+    assert_eq!(yuki_row["user_id"], yuki.id);
+    assert_eq!(yuki_row["employeeNumber"], "E1005");
+
+    // The same report from a real import (never overwritten without --force).
+    let results = dir.path().join("results.csv").display().to_string();
+    let import = [
+        "import",
+        "--mapping",
+        &mapping,
+        "--report-missing",
+        &m,
+        "-o",
+        &results,
+        &r,
+    ];
+    let refused = against(&sandbox, &import).await.expect_err("exists");
+    assert!(refused.to_string().contains("missing.csv"), "{refused}");
+    assert!(sandbox.tenant().user_by_username("new.hire").is_err());
+    let mut forced = import.to_vec();
+    forced.insert(1, "--force");
+    assert_eq!(against(&sandbox, &forced).await.unwrap(), Completion::Clean);
+    assert!(sandbox.tenant().user_by_username("new.hire").is_ok());
+    assert_eq!(read_csv(&missing).len(), 3);
+
+    // The report is a leavers file: offboard takes it as it is (and
+    // protects the administrator).
+    let args = ["--action", "disable", "--dry-run", &m];
+    let (done, _) = offboard(&sandbox, dir.path(), &args).await;
+    assert_eq!(done.unwrap(), Completion::Clean);
+    let args = ["--action", "disable", "--max-affected", "2", &m];
+    let (done, lines) = offboard(&sandbox, dir.path(), &args).await;
+    assert_eq!(done.unwrap(), Completion::Clean);
+    let who: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l["username"].as_str(), l["outcome"].as_str()))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("lars.nilsson", "updated"),
+            ("olu.adeyemi", "protected"),
+            ("yuki.tanaka", "updated")
+        ]
+    );
+}

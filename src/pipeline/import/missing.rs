@@ -1,0 +1,89 @@
+//! `--report-missing`: the tenant users a roster does not name, so leavers
+//! show up during the normal joiners run.
+//!
+//! A roster keeps a user when one of its rows carries the user's match key
+//! (the rows a mapping filters out keep no one, as with `offboard
+//! --roster`). The tenant listing the import makes anyway feeds the
+//! report, so it costs no extra calls. The file it writes is a leavers
+//! file: `sebulk offboard FILE` takes it as it is.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::export::Format;
+use crate::input::{InputSpec, MatchBy};
+use crate::model::User;
+use crate::output::OutputError;
+use crate::output::records::RecordWriter;
+use crate::pipeline::offboard::Who;
+use crate::pipeline::offboard::find::read_who;
+use crate::pipeline::runner::RunError;
+use crate::pipeline::users::key_of;
+
+/// The report's columns: a leavers file matched by username.
+const COLUMNS: [&str; 6] = [
+    "username",
+    "email",
+    "employeeNumber",
+    "firstName",
+    "lastName",
+    "user_id",
+];
+
+/// The roster's keys, and the tenant users it does not hold.
+pub struct MissingUsers {
+    match_by: MatchBy,
+    roster: HashSet<String>,
+    /// Tenant users the roster does not name.
+    pub missing: Vec<User>,
+    /// Tenant users with no value in the match field (they cannot be named).
+    pub unmatchable: u64,
+    /// Roster rows that name no one, as warnings.
+    pub problems: Vec<String>,
+}
+
+impl MissingUsers {
+    /// Reads the roster's keys (blocking; no calls).
+    pub fn read(spec: &InputSpec) -> Result<Self, RunError> {
+        let read = read_who(&Who::Roster(spec.clone()))?;
+        Ok(MissingUsers {
+            match_by: read.match_by,
+            roster: read.roster,
+            missing: Vec::new(),
+            unmatchable: 0,
+            problems: read.problems,
+        })
+    }
+
+    /// Sees one tenant user.
+    pub fn see(&mut self, user: &User) {
+        match key_of(user, self.match_by) {
+            None => self.unmatchable += 1,
+            Some(key) if !self.roster.contains(&key) => self.missing.push(user.clone()),
+            Some(_) => {}
+        }
+    }
+
+    /// Writes the report, sorted by username.
+    pub fn write(&mut self, path: &Path, force: bool) -> Result<(), OutputError> {
+        self.missing
+            .sort_by_key(|u| u.fields.username.clone().unwrap_or_default().to_lowercase());
+        let mut writer = RecordWriter::create(path, Format::Csv, force, false, true)?;
+        writer.header(&COLUMNS.map(String::from))?;
+        for user in &self.missing {
+            let f = &user.fields;
+            let text = |v: &Option<String>| v.clone().unwrap_or_default();
+            let cells = [
+                text(&f.username),
+                text(&f.email),
+                text(&f.employee_number),
+                text(&f.first_name),
+                text(&f.last_name),
+                user.id.clone(),
+            ];
+            writer.record(&cells, || serde_json::Value::Null)?;
+        }
+        writer.commit()?;
+        Ok(())
+    }
+}
