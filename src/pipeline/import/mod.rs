@@ -175,7 +175,6 @@ pub async fn run(
             .map(|w| w as &mut (dyn FnMut(&crate::model::User) + Send)),
     )
     .await?;
-    drop(watch);
     let mut missing_from_file = None;
     if let (Some(missing), Some(path)) = (&mut missing, &options.report_missing) {
         missing.write(path, options.force)?;
