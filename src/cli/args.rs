@@ -654,6 +654,10 @@ pub struct OffboardArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Go on from an interrupted run's results: rows it finished are carried over, not sent again (a leavers file; a roster run resumes by running again)
+    #[arg(long, value_name = "RESULTS", conflicts_with = "roster")]
+    pub resume: Option<PathBuf>,
+
     #[command(flatten)]
     pub summary: SummaryArgs,
 

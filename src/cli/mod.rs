@@ -195,9 +195,13 @@ fn offboard_job(
             steps,
             max_affected: args.guard.max_affected,
             protection: config::protection(&cli.global, &args.guard)?,
+            // Resuming into the results resumed from replaces them.
+            force: args.force
+                || matches!((&args.resume, &output), (Some(r), Some(o))
+                    if crate::output::files::same_file(r, o)),
             output,
-            force: args.force,
             dry_run: args.dry_run,
+            resume: args.resume.clone(),
         },
         summary_json: args.summary.summary_json.clone(),
         json: args.summary.json,

@@ -478,6 +478,7 @@ fn job_source(
 }
 
 /// Whether a resumed row's recorded cells are the row as it is now.
-fn same_cells(recorded: &[String], now: &[String]) -> bool {
+/// Whether a recorded row is the row read now (cells as sanitised on write).
+pub(crate) fn same_cells(recorded: &[String], now: &[String]) -> bool {
     recorded.len() == now.len() && recorded.iter().zip(now).all(|(a, b)| *a == neutralize(b))
 }

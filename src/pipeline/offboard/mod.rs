@@ -111,6 +111,8 @@ pub struct OffboardOptions {
     pub output: Option<PathBuf>,
     pub force: bool,
     pub dry_run: bool,
+    /// An interrupted run's results: the rows it finished are carried over.
+    pub resume: Option<PathBuf>,
 }
 
 /// A leaver as found: the row, and the user it names (if any).
@@ -134,6 +136,8 @@ pub enum Found {
     Protected(Box<User>, String),
     /// Not a user of the tenant, or not one user (the reason).
     Missing(String),
+    /// Finished by the run resumed from (`--resume`): carried over.
+    Done(Box<RowResult>),
 }
 
 impl Found {
@@ -184,15 +188,57 @@ pub async fn run(
     // ---- who ----
     events.on(Event::Phase("reading"));
     let who = options.who.clone();
-    let read = tokio::task::spawn_blocking(move || find::read_who(&who))
+    let mut read = tokio::task::spawn_blocking(move || find::read_who(&who))
         .await
         .map_err(|e| RunError::Reader(e.to_string()))??;
     for problem in &read.problems {
         events.on(Event::Warning(problem));
     }
+    // ---- resume ----
+    let tenant = client.base_url().to_string();
+    let mut carried = Vec::new();
+    if let Some(path) = &options.resume {
+        let resumed = crate::output::results::Resumed::read(path)?;
+        let others = resumed.other_tenants(&tenant);
+        if !others.is_empty() {
+            let note = format!(
+                "the resumed results were written to another tenant ({}): none of their rows is taken as done",
+                others.join(", ")
+            );
+            events.on(Event::Warning(&note));
+        }
+        read.named.retain(|(row, _, cells)| {
+            let done = resumed.done.get(row).filter(|r| {
+                r.outcome.succeeded()
+                    && r.stamp.tenant == tenant
+                    && crate::pipeline::import::same_cells(&r.result.cells, cells)
+            });
+            match done {
+                Some(recorded) => {
+                    let mut result = recorded.result.clone();
+                    result.done_by = recorded.stamp.run_id.clone();
+                    carried.push(result);
+                    false
+                }
+                None => true,
+            }
+        });
+    }
     // ---- find ----
     events.on(Event::Phase("finding users"));
     let mut found = find::find(&client, &read, options).await?;
+    for result in carried {
+        found.leavers.push(Leaver {
+            row: result.row,
+            label: result.username.clone(),
+            cells: result.cells.clone(),
+            found: Found::Done(Box::new(result)),
+            groups: Vec::new(),
+            applications: Vec::new(),
+            second_factor: None,
+        });
+    }
+    found.leavers.sort_by_key(|l| l.row);
     if found.unmatchable > 0 {
         let note = format!(
             "{} tenant users have no {} and cannot be matched to the roster: they are left alone",
@@ -237,7 +283,7 @@ pub async fn run(
         } else {
             crate::pipeline::new_run_id()
         },
-        tenant: client.base_url().to_string(),
+        tenant,
     };
     // ---- snapshot ----
     events.on(Event::Phase("reading what leavers have"));
@@ -289,11 +335,15 @@ pub async fn run(
         let leavers = leavers.clone();
         Arc::new(move |emit| {
             for leaver in leavers.iter() {
+                let disposition = match &leaver.found {
+                    Found::Done(result) => Disposition::Done(result.clone()),
+                    _ => Disposition::Process,
+                };
                 let job = Job {
                     row: leaver.row,
                     label: leaver.label.clone(),
                     cells: leaver.cells.clone(),
-                    disposition: Disposition::Process,
+                    disposition,
                     input: leaver.clone(),
                 };
                 if !emit(job) {
@@ -360,7 +410,7 @@ pub(crate) fn unprocessed(result: &mut RowResult, found: &Found) -> bool {
             result.error = reason.clone();
             true
         }
-        Found::User(_) => false,
+        Found::User(_) | Found::Done(_) => false,
     }
 }
 

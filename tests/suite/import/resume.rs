@@ -6,7 +6,7 @@ use tokio::process::Command;
 
 use super::faults::batch;
 use super::rows::write_input;
-use crate::support::{KEY, against, config, read_csv, start};
+use crate::support::{against, config, read_csv, sebulk, start, wait_for_writes};
 
 /// The tenant's users as comparable facts: username → (fields, group names, application names).
 fn facts(tenant: &Tenant) -> Vec<(String, String, Vec<String>, Vec<String>)> {
@@ -37,15 +37,6 @@ fn facts(tenant: &Tenant) -> Vec<(String, String, Vec<String>, Vec<String>)> {
     facts
 }
 
-fn sebulk(base_url: &str, args: &[&str]) -> Command {
-    let mut command = crate::support::process();
-    command
-        .env("SEBULK_API_KEY", KEY)
-        .args(["--base-url", base_url, "--rate", "40", "--concurrency", "4"])
-        .args(args);
-    command
-}
-
 /// Runs the import again with `--resume` into the same results file; it must succeed.
 async fn resume(sandbox: &sebulk::sandbox::SandboxHandle, results: &str, input: &str) {
     let args = [
@@ -65,15 +56,6 @@ async fn resume(sandbox: &sebulk::sandbox::SandboxHandle, results: &str, input: 
 }
 
 /// Waits until the sandbox has taken `at_least` writes.
-async fn wait_for_writes(sandbox: &sebulk::sandbox::SandboxHandle, at_least: u64) {
-    for _ in 0..1500 {
-        if sandbox.counters().writes >= at_least {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the import never got going");
-}
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -454,3 +454,94 @@ async fn report_missing_lists_the_leavers_of_a_joiners_run_for_offboard() {
         ]
     );
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_offboarding_resumes_without_redoing_a_row() {
+    use crate::support::{new_user, sebulk, wait_for_writes};
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = config();
+    slow.faults.latency = std::time::Duration::from_millis(40);
+    let sandbox = start(slow).await;
+    let api = client(&sandbox);
+    let mut text = String::from("username\n");
+    for i in 0..40 {
+        let name = format!("leaver{i:02}");
+        api.create_user(&new_user(&name)).await.unwrap();
+        text.push_str(&format!("{name}\n"));
+    }
+    let leavers = write(dir.path(), "leavers.csv", &text);
+    let results = dir.path().join("leavers.offboard.csv");
+    let [l, r] = [&leavers, &results].map(|p| p.display().to_string());
+    let base = sandbox.base_url().to_string();
+    let args = ["offboard", "--action", "delete", "--max-affected", "40", &l];
+    let child = sebulk(&base, &args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start_writes = sandbox.counters().writes;
+    wait_for_writes(&sandbox, start_writes + 8).await;
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let first = read_csv(&results);
+    assert_eq!(first.len(), 40, "every row recorded");
+    let deleted = first.iter().filter(|l| l["outcome"] == "deleted").count();
+    let cut = first
+        .iter()
+        .filter(|l| l["outcome"] == "not_attempted")
+        .count();
+    assert!(deleted >= 8 && cut > 0 && deleted + cut == 40, "{first:?}");
+    assert_eq!(sandbox.tenant().users().count(), 8 + 40 - deleted);
+
+    // Resumed into the same file: the deleted rows are carried over (they
+    // would fail as "no such user" if run again), the rest are deleted.
+    let writes = sandbox.counters().writes;
+    let args = [
+        "offboard",
+        "--action",
+        "delete",
+        "--max-affected",
+        "40",
+        "--resume",
+        &r,
+        "-o",
+        &r,
+        &l,
+    ];
+    let status = sebulk(&base, &args).status().await.unwrap();
+    assert!(status.success());
+    let second = read_csv(&results);
+    assert_eq!(second.len(), 40);
+    assert!(
+        second.iter().all(|l| l["outcome"] == "deleted"),
+        "{second:?}"
+    );
+    // A carried row keeps the run that did it.
+    let first_run = &first[0]["run_id"];
+    let carried = second.iter().filter(|l| &l["run_id"] == first_run).count();
+    assert_eq!(carried, deleted);
+    assert_eq!(
+        sandbox.counters().writes - writes,
+        (40 - deleted) as u64,
+        "one delete per remaining row, none for the carried ones"
+    );
+    assert_eq!(sandbox.tenant().users().count(), 8);
+    let snapshots = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("snapshot"))
+        .count();
+    assert_eq!(snapshots, 2, "each run keeps its own snapshot");
+}

@@ -129,3 +129,24 @@ pub fn process() -> tokio::process::Command {
     command.kill_on_drop(true);
     command
 }
+
+/// The sebulk binary against `base_url` at a pace a test can interrupt.
+pub fn sebulk(base_url: &str, args: &[&str]) -> tokio::process::Command {
+    let mut command = process();
+    command
+        .env("SEBULK_API_KEY", KEY)
+        .args(["--base-url", base_url, "--rate", "40", "--concurrency", "4"])
+        .args(args);
+    command
+}
+
+/// Waits until the sandbox has taken `at_least` writes.
+pub async fn wait_for_writes(sandbox: &SandboxHandle, at_least: u64) {
+    for _ in 0..1500 {
+        if sandbox.counters().writes >= at_least {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the run never got going");
+}
