@@ -623,6 +623,9 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args, Clone)]
 #[command(group(clap::ArgGroup::new("who").required(true).args(["names", "roster"])))]
+// Only the match key of a leaver's row is read: the import's field rules do not apply.
+#[command(mut_arg("mode", |a| a.hide(true)), mut_arg("strict", |a| a.hide(true)))]
+#[command(mut_arg("countries", |a| a.hide(true)), mut_arg("countries_only", |a| a.hide(true)))]
 pub struct OffboardArgs {
     /// A file naming the leavers: a username, email or employeeNumber column (see --match-by)
     #[arg(value_name = "FILE")]
@@ -766,6 +769,8 @@ pub struct MembershipsImportArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("mode", |a| a.hide(true)), mut_arg("strict", |a| a.hide(true)))]
+#[command(mut_arg("countries", |a| a.hide(true)), mut_arg("countries_only", |a| a.hide(true)))]
 pub struct PasswordsArgs {
     /// Users (a username, email or employeeNumber column) and, unless --auto-generate, a password column
     #[arg(value_name = "FILE")]
