@@ -255,6 +255,8 @@ pub enum Command {
     Offboard(OffboardArgs),
     /// Give back the users an offboarding snapshot holds: re-create, re-enable, unlock, re-add memberships
     Restore(RestoreArgs),
+    /// Reverse a recorded run from its results file: delete what it created, put back what it changed, re-add what it removed
+    Undo(UndoArgs),
     /// Set or reset passwords in bulk: from a password column, or generated (--auto-generate)
     Passwords(PasswordsArgs),
     /// Groups from a file: create and update (upsert by name), --prune the rest
@@ -539,6 +541,18 @@ pub struct PasswordArgs {
     pub send_email: bool,
 }
 
+/// How a run's results (or plan) file is kept.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RecordArgs {
+    /// Write the results (or plan) under a new timestamped name in DIR, keeping every earlier run's: for nightly jobs (created 0700 if missing)
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub results_dir: Option<PathBuf>,
+
+    /// Start the results (or plan) file with a UTF-8 byte-order mark so Excel shows accents right (sebulk reads it back either way)
+    #[arg(long)]
+    pub excel: bool,
+}
+
 /// Where a run's summary goes, besides the screen.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SummaryArgs {
@@ -574,6 +588,9 @@ pub struct PlanArgs {
     /// Also list the tenant users the file does not name (possible leavers) in FILE, which `sebulk offboard` takes as it is; give the complete roster
     #[arg(long, value_name = "FILE")]
     pub report_missing: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
 
     #[command(flatten)]
     pub summary: SummaryArgs,
@@ -613,6 +630,9 @@ pub struct ImportArgs {
     /// Also list the tenant users the file does not name (possible leavers) in FILE, which `sebulk offboard` takes as it is; give the complete roster
     #[arg(long, value_name = "FILE")]
     pub report_missing: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
 
     #[command(flatten)]
     pub summary: SummaryArgs,
@@ -660,6 +680,9 @@ pub struct OffboardArgs {
     /// Go on from an interrupted run's results: rows it finished are carried over, not sent again (a leavers file; a roster run resumes by running again)
     #[arg(long, value_name = "RESULTS", conflicts_with = "roster")]
     pub resume: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
 
     #[command(flatten)]
     pub summary: SummaryArgs,
@@ -720,6 +743,9 @@ pub struct GroupsImportArgs {
     pub dry_run: bool,
 
     #[command(flatten)]
+    pub record: RecordArgs,
+
+    #[command(flatten)]
     pub summary: SummaryArgs,
 
     #[command(flatten)]
@@ -760,6 +786,9 @@ pub struct MembershipsImportArgs {
     /// Only show what would change
     #[arg(long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
 
     #[command(flatten)]
     pub summary: SummaryArgs,
@@ -804,6 +833,9 @@ pub struct PasswordsArgs {
     pub dry_run: bool,
 
     #[command(flatten)]
+    pub record: RecordArgs,
+
+    #[command(flatten)]
     pub summary: SummaryArgs,
 
     #[command(flatten)]
@@ -831,6 +863,44 @@ pub struct RestoreArgs {
     /// Only show what would be given back
     #[arg(long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UndoArgs {
+    /// The results file of the run to undo (import, offboard, groups import or memberships import)
+    #[arg(value_name = "RESULTS")]
+    pub results: PathBuf,
+
+    /// The undo's own results file [default: <results stem>.undo.<time>.csv beside it]
+    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
+    pub output: Option<PathBuf>,
+
+    /// Undo what has changed since the run too (conflicts), and delete created users changed since; also replaces an existing -o file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Only show what would be undone, conflicts included
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Go on from an interrupted undo's results: rows it finished are not sent again
+    #[arg(long, value_name = "UNDO_RESULTS")]
+    pub resume: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub guard: GuardArgs,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
 
     #[command(flatten)]
     pub summary: SummaryArgs,

@@ -9,7 +9,7 @@ pub mod exit;
 mod values;
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, FromArgMatches};
 
@@ -103,6 +103,27 @@ fn policy(spec: &crate::input::InputSpec, args: &PolicyArgs) -> Policy {
     }
 }
 
+/// Where a run's results (or plan) go: `-o FILE`; a new timestamped file in
+/// `--results-dir`; nothing for a dry run (the screen shows it); else
+/// `<input stem>.<what>.csv` beside the input.
+fn record_path(
+    output: &Option<PathBuf>,
+    record: &args::RecordArgs,
+    dry_run: bool,
+    input: &Path,
+    what: &str,
+) -> Result<Option<PathBuf>, CommandError> {
+    match (output, &record.results_dir) {
+        (Some(path), _) => Ok(Some(path.clone())),
+        (None, Some(dir)) => Ok(Some(crate::output::files::timestamped(dir, input, what)?)),
+        (None, None) if dry_run => Ok(None),
+        (None, None) if input == Path::new("-") => Err(CommandError::usage(
+            "reading standard input, the results need -o/--results FILE or --results-dir DIR",
+        )),
+        (None, None) => Ok(Some(crate::output::beside(input, &format!("{what}.csv")))),
+    }
+}
+
 fn plan_job(cli: &Cli, args: &PlanArgs) -> Result<ImportJob, CommandError> {
     let spec = config::input_spec(
         &cli.global,
@@ -110,13 +131,15 @@ fn plan_job(cli: &Cli, args: &PlanArgs) -> Result<ImportJob, CommandError> {
         &args.input.rules,
         &args.policy.passwords,
     )?;
+    let spec_file = spec.file.clone();
     Ok(ImportJob {
         options: ImportOptions {
             policy: policy(&spec, &args.policy),
             input: spec,
             skip_invalid: args.skip_invalid,
-            output: args.output.clone(),
+            output: record_path(&args.output, &args.record, true, &spec_file, "plan")?,
             force: args.force,
+            excel: args.record.excel,
             resume: None,
             dry_run: true,
             report_missing: args.report_missing.clone(),
@@ -133,16 +156,13 @@ fn import_job(cli: &Cli, args: &ImportArgs) -> Result<ImportJob, CommandError> {
         &args.input.rules,
         &args.policy.passwords,
     )?;
-    let output = match (&args.output, args.dry_run, spec.file == Path::new("-")) {
-        (Some(path), _, _) => Some(path.clone()),
-        (None, true, _) => None,
-        (None, false, false) => Some(crate::output::beside(&spec.file, "results.csv")),
-        (None, false, true) => {
-            return Err(CommandError::usage(
-                "reading standard input, import needs -o/--results FILE",
-            ));
-        }
-    };
+    let output = record_path(
+        &args.output,
+        &args.record,
+        args.dry_run,
+        &spec.file,
+        if args.dry_run { "plan" } else { "results" },
+    )?;
     Ok(ImportJob {
         options: ImportOptions {
             policy: policy(&spec, &args.policy),
@@ -150,6 +170,7 @@ fn import_job(cli: &Cli, args: &ImportArgs) -> Result<ImportJob, CommandError> {
             skip_invalid: args.skip_invalid,
             output,
             force: args.force,
+            excel: args.record.excel,
             resume: args.resume.clone(),
             dry_run: args.dry_run,
             report_missing: args.report_missing.clone(),
@@ -175,16 +196,7 @@ fn offboard_job(
         .unwrap_or_default();
     let spec = config::input_spec(&cli.global, &file, &args.rules, &Default::default())?;
     let steps = Step::parse_list(&args.action).map_err(CommandError::usage)?;
-    let output = match (&args.output, args.dry_run) {
-        (Some(path), _) => Some(path.clone()),
-        (None, true) => None,
-        (None, false) if file == Path::new("-") => {
-            return Err(CommandError::usage(
-                "reading standard input, offboard needs -o/--results FILE",
-            ));
-        }
-        (None, false) => Some(crate::output::beside(&file, "offboard.csv")),
-    };
+    let output = record_path(&args.output, &args.record, args.dry_run, &file, "offboard")?;
     Ok(crate::commands::lifecycle::LifecycleJob {
         options: OffboardOptions {
             who: if args.roster.is_some() {
@@ -200,6 +212,7 @@ fn offboard_job(
                 || matches!((&args.resume, &output), (Some(r), Some(o))
                     if crate::output::files::same_file(r, o)),
             output,
+            excel: args.record.excel,
             dry_run: args.dry_run,
             resume: args.resume.clone(),
         },
@@ -347,16 +360,13 @@ pub async fn dispatch(
         Command::Passwords(args) => {
             let spec =
                 config::input_spec(&cli.global, &args.file, &args.rules, &Default::default())?;
-            let output = match &args.output {
-                Some(path) => Some(path.clone()),
-                None if args.dry_run => None,
-                None if args.file == Path::new("-") => {
-                    return Err(CommandError::usage(
-                        "reading standard input, passwords needs -o/--results FILE",
-                    ));
-                }
-                None => Some(crate::output::beside(&args.file, "passwords.csv")),
-            };
+            let output = record_path(
+                &args.output,
+                &args.record,
+                args.dry_run,
+                &args.file,
+                "passwords",
+            )?;
             let job = lifecycle::LifecycleJob {
                 options: crate::pipeline::passwords::PasswordsOptions {
                     input: spec,
@@ -365,6 +375,7 @@ pub async fn dispatch(
                     must_change: args.must_change,
                     output,
                     force: args.force,
+                    excel: args.record.excel,
                     dry_run: args.dry_run,
                 },
                 summary_json: args.summary.summary_json.clone(),
@@ -373,11 +384,13 @@ pub async fn dispatch(
             lifecycle::passwords(&resolve(&args.connect)?, job, ui).await
         }
         Command::Groups(GroupsCommand::Import(args)) => {
-            let output = match &args.output {
-                Some(path) => Some(path.clone()),
-                None if args.dry_run => None,
-                None => Some(crate::output::beside(&args.file, "groups.csv")),
-            };
+            let output = record_path(
+                &args.output,
+                &args.record,
+                args.dry_run,
+                &args.file,
+                "groups",
+            )?;
             let job = lifecycle::LifecycleJob {
                 options: crate::pipeline::groups::GroupsOptions {
                     file: args.file.clone(),
@@ -387,6 +400,7 @@ pub async fn dispatch(
                     protection: config::protection(&cli.global, &args.guard)?,
                     output,
                     force: args.force,
+                    excel: args.record.excel,
                     dry_run: args.dry_run,
                 },
                 summary_json: args.summary.summary_json.clone(),
@@ -395,11 +409,13 @@ pub async fn dispatch(
             lifecycle::groups(&resolve(&args.connect)?, job, ui).await
         }
         Command::Memberships(MembershipsCommand::Import(args)) => {
-            let output = match &args.output {
-                Some(path) => Some(path.clone()),
-                None if args.dry_run => None,
-                None => Some(crate::output::beside(&args.file, "memberships.csv")),
-            };
+            let output = record_path(
+                &args.output,
+                &args.record,
+                args.dry_run,
+                &args.file,
+                "memberships",
+            )?;
             let job = lifecycle::LifecycleJob {
                 options: crate::pipeline::memberships::MembershipsOptions {
                     file: args.file.clone(),
@@ -414,6 +430,7 @@ pub async fn dispatch(
                     protection: config::protection(&cli.global, &args.guard)?,
                     output,
                     force: args.force,
+                    excel: args.record.excel,
                     dry_run: args.dry_run,
                 },
                 summary_json: args.summary.summary_json.clone(),
@@ -422,15 +439,19 @@ pub async fn dispatch(
             lifecycle::memberships(&resolve(&args.connect)?, job, ui).await
         }
         Command::Restore(args) => {
-            let output = args
-                .output
-                .clone()
-                .unwrap_or_else(|| crate::output::beside(&args.snapshot, "restore.csv"));
+            let output = record_path(
+                &args.output,
+                &args.record,
+                args.dry_run,
+                &args.snapshot,
+                "restore",
+            )?;
             let job = lifecycle::LifecycleJob {
                 options: crate::pipeline::restore::RestoreOptions {
                     snapshot: args.snapshot.clone(),
-                    output: (!args.dry_run || args.output.is_some()).then_some(output),
+                    output,
                     force: args.force,
+                    excel: args.record.excel,
                     send_email: args.send_email,
                     dry_run: args.dry_run,
                 },
@@ -438,6 +459,44 @@ pub async fn dispatch(
                 json: args.summary.json,
             };
             lifecycle::restore(&resolve(&args.connect)?, job, ui).await
+        }
+        Command::Undo(args) => {
+            // Each undo keeps its own record beside the run it reverses.
+            let output = match (&args.output, &args.record.results_dir, args.dry_run) {
+                (Some(path), _, _) => Some(path.clone()),
+                (None, Some(dir), _) => Some(crate::output::files::timestamped(
+                    dir,
+                    &args.results,
+                    "undo",
+                )?),
+                (None, None, true) => None,
+                (None, None, false) => {
+                    let dir = match args.results.parent() {
+                        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                        _ => PathBuf::from("."),
+                    };
+                    Some(crate::output::files::timestamped(
+                        &dir,
+                        &args.results,
+                        "undo",
+                    )?)
+                }
+            };
+            let job = lifecycle::LifecycleJob {
+                options: crate::pipeline::undo::UndoOptions {
+                    results: args.results.clone(),
+                    output,
+                    force: args.force,
+                    excel: args.record.excel,
+                    dry_run: args.dry_run,
+                    resume: args.resume.clone(),
+                    max_affected: args.guard.max_affected,
+                    protection: config::protection(&cli.global, &args.guard)?,
+                },
+                summary_json: args.summary.summary_json.clone(),
+                json: args.summary.json,
+            };
+            lifecycle::undo(&resolve(&args.connect)?, job, ui).await
         }
         Command::Mapping(command) => match command {
             MappingCommand::Init(args) => mapping::init(

@@ -16,6 +16,7 @@ use crate::pipeline::offboard::{self, Ended, OffboardOptions};
 use crate::pipeline::passwords::{self, PasswordsOptions};
 use crate::pipeline::restore::{self, RestoreOptions};
 use crate::pipeline::results_sink::RunTotals;
+use crate::pipeline::undo::{self, UndoOptions};
 use crate::pipeline::{RunError, Stops};
 use crate::ui::Ui;
 
@@ -286,6 +287,39 @@ pub async fn memberships(
                 summary.input, summary.totals.tenant
             );
             ui.lifecycle_summary(title, &summary.totals, notes);
+            &summary.totals
+        },
+    )
+    .await
+}
+
+/// Runs an undo (or its dry run).
+pub async fn undo(
+    config: &Config,
+    job: LifecycleJob<UndoOptions>,
+    ui: &Ui,
+) -> Result<Completion, CommandError> {
+    let options = &job.options;
+    let shape = Shape {
+        input: &options.results,
+        output: options.output.as_deref(),
+        force: options.force,
+        dry_run: options.dry_run,
+    };
+    run_lifecycle(
+        config,
+        ui,
+        shape,
+        (job.summary_json.as_deref(), job.json),
+        async |client, stops| {
+            Ok(match undo::run(client, options, stops, ui).await? {
+                undo::Ended::Refused(reason) => Err(reason),
+                undo::Ended::Finished(summary) => Ok((summary, false)),
+                undo::Ended::Interrupted(summary) => Ok((summary, true)),
+            })
+        },
+        |summary| {
+            ui.undo_summary(summary);
             &summary.totals
         },
     )

@@ -333,9 +333,75 @@ impl UserFields {
     }
 }
 
+impl UserFields {
+    /// Sets `field` from a value as [`FieldValue::exact`] wrote it (an
+    /// audit record's old value, for undo); empty means absent.
+    pub fn set_exact(&mut self, field: Field, text: &str) -> Result<(), String> {
+        let bad = |e: serde_json::Error| format!("{field}: '{text}' is not a recorded value ({e})");
+        match field.kind() {
+            FieldKind::Text => {
+                if let Some(slot) = self.text_mut(field) {
+                    *slot = (!text.is_empty()).then(|| text.to_string());
+                }
+            }
+            FieldKind::Bool => {
+                let value = match text {
+                    "" => None,
+                    "true" => Some(true),
+                    "false" => Some(false),
+                    other => return Err(format!("{field}: '{other}' is not true or false")),
+                };
+                if let Some(slot) = self.flag_mut(field) {
+                    *slot = value;
+                }
+            }
+            FieldKind::List => {
+                self.aliases = if text.is_empty() {
+                    None
+                } else {
+                    Some(serde_json::from_str(text).map_err(bad)?)
+                };
+            }
+            FieldKind::Attributes => {
+                self.custom_attributes = if text.is_empty() {
+                    None
+                } else {
+                    Some(serde_json::from_str(text).map_err(bad)?)
+                };
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_values_set_back_what_they_recorded() {
+        let mut fields = UserFields {
+            department: Some("Sales; \"East\"".into()),
+            is_locked: Some(true),
+            aliases: Some(vec!["a;b".into(), "c".into()]),
+            custom_attributes: serde_json::from_str(r#"[{"name":"Cost Centre","value":"C=1"}]"#)
+                .ok(),
+            ..UserFields::default()
+        };
+        let recorded: Vec<(Field, String)> = Field::ALL
+            .iter()
+            .map(|f| (*f, fields.get(*f).exact()))
+            .collect();
+        let mut again = UserFields::default();
+        for (field, text) in &recorded {
+            again.set_exact(*field, text).unwrap();
+        }
+        assert_eq!(again, fields);
+        fields.set_exact(Field::Department, "").unwrap();
+        assert_eq!(fields.department, None);
+        assert!(fields.set_exact(Field::IsLocked, "yes").is_err());
+        assert!(fields.set_exact(Field::Aliases, "not json").is_err());
+    }
 
     #[test]
     fn every_field_maps_to_its_own_wire_name_and_slot() {

@@ -211,9 +211,66 @@ pub fn beside(input: &Path, suffix: &str) -> PathBuf {
     input.with_file_name(format!("{stem}.{suffix}"))
 }
 
+/// A new file in `dir` for one run's record: `<input stem>.<what>.<UTC
+/// time>.csv` (`-2`, `-3`, ... after a run in the same second), so a
+/// nightly job keeps every run and never needs `--force`. The directory
+/// is created (0700) when missing.
+pub fn timestamped(dir: &Path, input: &Path, what: &str) -> Result<PathBuf, OutputError> {
+    if !dir.is_dir() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(|e| OutputError::io(dir, e))?;
+    }
+    let stem = match input.file_stem() {
+        Some(stem) if input != Path::new("-") => stem.to_string_lossy().into_owned(),
+        _ => "stdin".to_string(),
+    };
+    let time = super::results::utc_now().replace([':', '-'], "");
+    let name = |n: u32| match n {
+        1 => format!("{stem}.{what}.{time}.csv"),
+        n => format!("{stem}.{what}.{time}-{n}.csv"),
+    };
+    let mut n = 1;
+    while dir.join(name(n)).exists() {
+        n += 1;
+    }
+    Ok(dir.join(name(n)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamped_names_never_meet_an_earlier_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = dir.path().join("history");
+        let input = Path::new("/srv/hr/new-hires.xlsx");
+        let first = timestamped(&history, input, "results").unwrap();
+        let name = first.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("new-hires.results.20"), "{name}");
+        assert!(name.ends_with("Z.csv"), "{name}");
+        std::fs::write(&first, "").unwrap();
+        let second = timestamped(&history, input, "results").unwrap();
+        assert_ne!(first, second);
+        assert!(second.parent() == Some(history.as_path()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&history).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
+        let piped = timestamped(&history, Path::new("-"), "plan").unwrap();
+        assert!(
+            piped
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("stdin.plan.")
+        );
+    }
 
     #[test]
     fn outputs_are_private_and_careful() {

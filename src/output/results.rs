@@ -84,6 +84,62 @@ impl Outcome {
     }
 }
 
+/// The command a run was, as the first part of its id says: undo reads it
+/// to know what a results file's rows mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunKind {
+    Import,
+    Offboard,
+    Restore,
+    Passwords,
+    Groups,
+    Memberships,
+    Undo,
+}
+
+impl RunKind {
+    pub const ALL: [RunKind; 7] = [
+        RunKind::Import,
+        RunKind::Offboard,
+        RunKind::Restore,
+        RunKind::Passwords,
+        RunKind::Groups,
+        RunKind::Memberships,
+        RunKind::Undo,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RunKind::Import => "import",
+            RunKind::Offboard => "offboard",
+            RunKind::Restore => "restore",
+            RunKind::Passwords => "passwords",
+            RunKind::Groups => "groups",
+            RunKind::Memberships => "memberships",
+            RunKind::Undo => "undo",
+        }
+    }
+
+    /// A run id's kind, and whether it was a plan (`plan-import-…`). Ids
+    /// without a kind come from before runs were named: only import wrote
+    /// results then.
+    pub fn of(run_id: &str) -> (RunKind, bool) {
+        let (plan, rest) = match run_id.strip_prefix("plan-") {
+            Some(rest) => (true, rest),
+            None => (false, run_id),
+        };
+        let kind = RunKind::ALL
+            .into_iter()
+            .find(|k| {
+                rest.strip_prefix(k.name())
+                    .is_some_and(|r| r.starts_with('-'))
+            })
+            .unwrap_or(RunKind::Import);
+        (kind, plan)
+    }
+}
+
 /// What a results file says of the run its rows belong to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RunStamp {
@@ -222,6 +278,15 @@ pub fn utc_timestamp(seconds: u64) -> String {
     )
 }
 
+/// How a results or plan file is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileRules {
+    /// Replace an existing file.
+    pub force: bool,
+    /// Start with a UTF-8 byte-order mark (`--excel`).
+    pub excel: bool,
+}
+
 /// A CSV file whose lines are numbered rows written in row order as they
 /// finish (results and plans alike).
 pub struct OrderedCsv {
@@ -233,14 +298,19 @@ pub struct OrderedCsv {
 }
 
 impl OrderedCsv {
-    /// Creates the file (0600; `-` for standard output) with `header`.
+    /// Creates the file (0600; `-` for standard output) with `header`;
+    /// `excel` starts it with a UTF-8 byte-order mark.
     pub fn create(
         path: &Path,
-        force: bool,
+        rules: FileRules,
         inputs: &[&Path],
         header: &[String],
     ) -> Result<Self, OutputError> {
-        let file = Stream::create(path, force, inputs)?;
+        let mut file = Stream::create(path, rules.force, inputs)?;
+        if rules.excel {
+            std::io::Write::write_all(&mut file, "\u{feff}".as_bytes())
+                .map_err(|e| OutputError::io(path, e))?;
+        }
         let mut writer = csv::WriterBuilder::new().flexible(false).from_writer(file);
         writer
             .write_record(header)
@@ -258,11 +328,11 @@ impl OrderedCsv {
     /// A results file: the fixed columns, then the input's own header.
     pub fn results(
         path: &Path,
-        force: bool,
+        rules: FileRules,
         inputs: &[&Path],
         input_header: &[String],
     ) -> Result<Self, OutputError> {
-        Self::create(path, force, inputs, &results_header(input_header))
+        Self::create(path, rules, inputs, &results_header(input_header))
     }
 
     /// Accepts row `row`'s line and writes every line that is now in order.
@@ -542,7 +612,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let header = vec!["username".to_string(), "note".to_string()];
-        let mut writer = OrderedCsv::results(&path, false, &[], &header).unwrap();
+        let mut writer = OrderedCsv::results(&path, FileRules::default(), &[], &header).unwrap();
         let mut second =
             RowResult::new(2, "bo", Outcome::Failed, vec!["bo".into(), "=cmd()".into()]);
         second.add_error("HTTP 400: email");

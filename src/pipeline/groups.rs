@@ -40,6 +40,8 @@ pub struct GroupsOptions {
     pub protection: Protection,
     pub output: Option<PathBuf>,
     pub force: bool,
+    /// Start the results (or plan) file with a UTF-8 byte-order mark.
+    pub excel: bool,
     pub dry_run: bool,
 }
 
@@ -164,6 +166,14 @@ impl GroupsAction {
                         description,
                         enforce_second_factor,
                     };
+                    // What it was created with, for the audit trail and undo.
+                    let created = Group {
+                        name: body.name.clone(),
+                        description: body.description.clone(),
+                        enforce_second_factor: body.enforce_second_factor,
+                        ..Group::default()
+                    };
+                    result.changes = group_changes(&Group::default(), &created);
                     if !self.dry_run {
                         result.user_id = client.create_group(&body).await?.id;
                     }
@@ -339,11 +349,7 @@ pub async fn run(
         )
         .collect();
     let stamp = RunStamp {
-        run_id: format!(
-            "{}{}",
-            if options.dry_run { "plan-" } else { "" },
-            super::new_run_id()
-        ),
+        run_id: super::new_run_id(crate::output::results::RunKind::Groups, options.dry_run),
         tenant: client.base_url().to_string(),
     };
     let mut snapshot_path = None;
@@ -422,7 +428,10 @@ pub async fn run(
     }
     let mut sink = ResultsSink::open(
         options.output.as_deref(),
-        options.force,
+        crate::output::results::FileRules {
+            force: options.force,
+            excel: options.excel,
+        },
         &[options.file.as_path()],
         &header,
         stamp.clone(),

@@ -40,6 +40,8 @@ pub struct MembershipsOptions {
     pub protection: Protection,
     pub output: Option<PathBuf>,
     pub force: bool,
+    /// Start the results (or plan) file with a UTF-8 byte-order mark.
+    pub excel: bool,
     pub dry_run: bool,
 }
 
@@ -430,16 +432,18 @@ pub async fn run(
         }
     }
     let stamp = RunStamp {
-        run_id: format!(
-            "{}{}",
-            if options.dry_run { "plan-" } else { "" },
-            super::new_run_id()
+        run_id: super::new_run_id(
+            crate::output::results::RunKind::Memberships,
+            options.dry_run,
         ),
         tenant: client.base_url().to_string(),
     };
     let mut sink = ResultsSink::open(
         options.output.as_deref(),
-        options.force,
+        crate::output::results::FileRules {
+            force: options.force,
+            excel: options.excel,
+        },
         &[options.file.as_path()],
         &columns.header,
         stamp.clone(),

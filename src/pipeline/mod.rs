@@ -12,17 +12,21 @@ pub mod passwords;
 pub mod restore;
 pub mod results_sink;
 pub mod runner;
+pub mod undo;
 pub mod users;
 
 pub use runner::{RunError, Stops};
 
-/// A run's id: when it started and a random part, so two runs in the
-/// same second differ. It names the run in results, summaries and
-/// snapshots.
-pub fn new_run_id() -> String {
+/// A run's id: the command (and `plan-` for a dry run), when it started
+/// and a random part, so two runs in the same second differ. It names the
+/// run in results, summaries and snapshots, and tells undo what the run
+/// did.
+pub fn new_run_id(kind: crate::output::results::RunKind, dry_run: bool) -> String {
     let stamp = crate::output::results::utc_now().replace([':', '-'], "");
     format!(
-        "{}-{:08x}",
+        "{}{}-{}-{:08x}",
+        if dry_run { "plan-" } else { "" },
+        kind.name(),
         stamp.trim_end_matches('Z'),
         rand::random::<u32>()
     )

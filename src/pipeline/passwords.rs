@@ -34,6 +34,8 @@ pub struct PasswordsOptions {
     pub must_change: bool,
     pub output: Option<PathBuf>,
     pub force: bool,
+    /// Start the results (or plan) file with a UTF-8 byte-order mark.
+    pub excel: bool,
     pub dry_run: bool,
 }
 
@@ -225,16 +227,15 @@ pub async fn run(
         })
         .collect();
     let stamp = RunStamp {
-        run_id: format!(
-            "{}{}",
-            if options.dry_run { "plan-" } else { "" },
-            super::new_run_id()
-        ),
+        run_id: super::new_run_id(crate::output::results::RunKind::Passwords, options.dry_run),
         tenant: client.base_url().to_string(),
     };
     let mut sink = ResultsSink::open(
         options.output.as_deref(),
-        options.force,
+        crate::output::results::FileRules {
+            force: options.force,
+            excel: options.excel,
+        },
         &[options.input.file.as_path()],
         &header,
         stamp.clone(),

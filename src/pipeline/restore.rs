@@ -31,6 +31,8 @@ pub struct RestoreOptions {
     pub snapshot: PathBuf,
     pub output: Option<PathBuf>,
     pub force: bool,
+    /// Start the results (or plan) file with a UTF-8 byte-order mark.
+    pub excel: bool,
     /// Email re-created users their new password.
     pub send_email: bool,
     pub dry_run: bool,
@@ -85,7 +87,7 @@ impl RowAction for RestoreAction {
 }
 
 impl RestoreAction {
-    async fn restore(
+    pub(crate) async fn restore(
         &self,
         client: &Client,
         entry: &SnapshotEntry,
@@ -192,7 +194,7 @@ impl RestoreAction {
 }
 
 impl RestoreAction {
-    async fn restore_group(
+    pub(crate) async fn restore_group(
         &self,
         client: &Client,
         entry: &SnapshotGroup,
@@ -288,7 +290,10 @@ pub async fn run(
         events.on(Event::Warning(&note));
     }
     let stamp = RunStamp {
-        run_id: format!("restore-{}", header.run_id),
+        run_id: crate::pipeline::new_run_id(
+            crate::output::results::RunKind::Restore,
+            options.dry_run,
+        ),
         tenant: tenant.clone(),
     };
     let input_header = vec![
@@ -299,7 +304,10 @@ pub async fn run(
     ];
     let mut sink = ResultsSink::open(
         options.output.as_deref(),
-        options.force,
+        crate::output::results::FileRules {
+            force: options.force,
+            excel: options.excel,
+        },
         &[options.snapshot.as_path()],
         &input_header,
         stamp.clone(),

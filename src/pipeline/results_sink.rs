@@ -111,13 +111,13 @@ impl ResultsSink {
     /// Opens the results file at `path` (none: counts only).
     pub fn open(
         path: Option<&Path>,
-        force: bool,
+        rules: crate::output::results::FileRules,
         inputs: &[&Path],
         input_header: &[String],
         stamp: RunStamp,
     ) -> Result<Self, RunError> {
         let file = match path {
-            Some(path) => Some(OrderedCsv::results(path, force, inputs, input_header)?),
+            Some(path) => Some(OrderedCsv::results(path, rules, inputs, input_header)?),
             None => None,
         };
         Ok(ResultsSink {
@@ -165,6 +165,51 @@ impl<D> RowSink<D> for ResultsSink {
 
     fn count(&self) -> u64 {
         self.pushed.len()
+    }
+}
+
+/// The rows a resumed lifecycle run takes as done: the recorded successes
+/// of this tenant whose input cells are the row's cells now. Those rows
+/// are carried over, keeping the run that did them.
+pub struct ResumedRows {
+    resumed: crate::output::results::Resumed,
+    tenant: String,
+}
+
+impl ResumedRows {
+    /// Reads `path`; the warning says when its rows belong to another tenant.
+    pub fn read(
+        path: &Path,
+        tenant: &str,
+    ) -> Result<(Self, Option<String>), crate::output::OutputError> {
+        let resumed = crate::output::results::Resumed::read(path)?;
+        let others = resumed.other_tenants(tenant);
+        let warning = (!others.is_empty()).then(|| {
+            format!(
+                "the resumed results were written to another tenant ({}): none of their rows is taken as done",
+                others.join(", ")
+            )
+        });
+        Ok((
+            ResumedRows {
+                resumed,
+                tenant: tenant.to_string(),
+            },
+            warning,
+        ))
+    }
+
+    /// The recorded result of `row`, when it is done and is this row.
+    pub fn done(&self, row: u64, cells: &[String]) -> Option<RowResult> {
+        let recorded = self.resumed.done.get(&row)?;
+        let same = recorded.outcome.succeeded()
+            && recorded.stamp.tenant == self.tenant
+            && crate::pipeline::import::same_cells(&recorded.result.cells, cells);
+        same.then(|| {
+            let mut result = recorded.result.clone();
+            result.done_by = recorded.stamp.run_id.clone();
+            result
+        })
     }
 }
 

@@ -266,6 +266,31 @@ impl Ui {
     }
 
     /// The summary of an offboarding.
+    pub fn undo_summary(&self, summary: &crate::pipeline::undo::UndoSummary) {
+        let mut notes = Vec::new();
+        let conflicts = summary
+            .totals
+            .counts
+            .get(&crate::output::Outcome::Skipped)
+            .copied()
+            .unwrap_or(0);
+        if conflicts > 0 {
+            notes.push(format!(
+                "{conflicts} rows changed since the run and were left alone (see their error); --force undoes them too"
+            ));
+        }
+        self.lifecycle_summary(
+            format!(
+                "undo of {} ({}) in {}",
+                summary.undone,
+                summary.runs.join(", "),
+                summary.totals.tenant
+            ),
+            &summary.totals,
+            notes,
+        );
+    }
+
     pub fn offboard_summary(&self, summary: &crate::pipeline::offboard::OffboardSummary) {
         let actions: Vec<&str> = summary.actions.iter().map(|a| a.name()).collect();
         let mut notes = Vec::new();

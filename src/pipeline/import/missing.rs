@@ -10,10 +10,10 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::export::Format;
 use crate::input::{InputSpec, MatchBy};
 use crate::model::User;
 use crate::output::OutputError;
+use crate::output::records::Format;
 use crate::output::records::RecordWriter;
 use crate::pipeline::offboard::Who;
 use crate::pipeline::offboard::find::read_who;

@@ -41,6 +41,8 @@ pub struct ImportOptions {
     /// Where results (or, in a dry run, the plan) go; `None` for no file.
     pub output: Option<PathBuf>,
     pub force: bool,
+    /// Start the results (or plan) file with a UTF-8 byte-order mark.
+    pub excel: bool,
     pub resume: Option<PathBuf>,
     pub dry_run: bool,
     /// Write the tenant users the file does not name here.
@@ -202,7 +204,10 @@ pub async fn run(
     }
     let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
     let stamp = RunStamp {
-        run_id: crate::pipeline::new_run_id(),
+        run_id: crate::pipeline::new_run_id(
+            crate::output::results::RunKind::Import,
+            options.dry_run,
+        ),
         tenant: client.base_url().to_string(),
     };
     let other_tenants = resumed.other_tenants(&stamp.tenant);
@@ -257,7 +262,10 @@ pub async fn run(
             .or(options.output.as_deref()),
         SinkSetup {
             dry_run: options.dry_run,
-            force: options.force || in_place.is_some(),
+            rules: crate::output::results::FileRules {
+                force: options.force || in_place.is_some(),
+                excel: options.excel,
+            },
             inputs: &[options.input.file.as_path()],
             input_header: &input_header,
             stamp: stamp.clone(),

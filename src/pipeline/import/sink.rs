@@ -95,7 +95,7 @@ pub struct Sink<'a> {
 /// What the sink writes for: the run's shape and stamp.
 pub struct SinkSetup<'a> {
     pub dry_run: bool,
-    pub force: bool,
+    pub rules: crate::output::results::FileRules,
     /// Files that must not be written over.
     pub inputs: &'a [&'a Path],
     pub input_header: &'a [String],
@@ -120,7 +120,7 @@ impl<'a> Sink<'a> {
     ) -> Result<Self, RunError> {
         let SinkSetup {
             dry_run,
-            force,
+            rules,
             inputs,
             input_header,
             stamp,
@@ -135,9 +135,9 @@ impl<'a> Sink<'a> {
                     .map(|c| c.to_string())
                     .chain(input_header.iter().cloned())
                     .collect();
-                Some(OrderedCsv::create(path, force, inputs, &header)?)
+                Some(OrderedCsv::create(path, rules, inputs, &header)?)
             }
-            Some(path) => Some(OrderedCsv::results(path, force, inputs, input_header)?),
+            Some(path) => Some(OrderedCsv::results(path, rules, inputs, input_header)?),
         };
         let journal = match (&file, journal_for) {
             (Some(_), Some(results)) if !dry_run && results != Path::new("-") => {

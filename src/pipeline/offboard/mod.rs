@@ -27,7 +27,7 @@ use crate::output::results::{RunStamp, utc_now};
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
-use crate::pipeline::results_sink::{ResultsSink, RunTotals};
+use crate::pipeline::results_sink::{ResultsSink, ResumedRows, RunTotals};
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 
 pub use action::OffboardAction;
@@ -110,6 +110,8 @@ pub struct OffboardOptions {
     /// The results (or, in a dry run, the plan) file.
     pub output: Option<PathBuf>,
     pub force: bool,
+    /// Start the results (or plan) file with a UTF-8 byte-order mark.
+    pub excel: bool,
     pub dry_run: bool,
     /// An interrupted run's results: the rows it finished are carried over.
     pub resume: Option<PathBuf>,
@@ -198,31 +200,18 @@ pub async fn run(
     let tenant = client.base_url().to_string();
     let mut carried = Vec::new();
     if let Some(path) = &options.resume {
-        let resumed = crate::output::results::Resumed::read(path)?;
-        let others = resumed.other_tenants(&tenant);
-        if !others.is_empty() {
-            let note = format!(
-                "the resumed results were written to another tenant ({}): none of their rows is taken as done",
-                others.join(", ")
-            );
-            events.on(Event::Warning(&note));
+        let (resumed, warning) = ResumedRows::read(path, &tenant)?;
+        if let Some(warning) = warning {
+            events.on(Event::Warning(&warning));
         }
-        read.named.retain(|(row, _, cells)| {
-            let done = resumed.done.get(row).filter(|r| {
-                r.outcome.succeeded()
-                    && r.stamp.tenant == tenant
-                    && crate::pipeline::import::same_cells(&r.result.cells, cells)
-            });
-            match done {
-                Some(recorded) => {
-                    let mut result = recorded.result.clone();
-                    result.done_by = recorded.stamp.run_id.clone();
+        read.named
+            .retain(|(row, _, cells)| match resumed.done(*row, cells) {
+                Some(result) => {
                     carried.push(result);
                     false
                 }
                 None => true,
-            }
-        });
+            });
     }
     // ---- find ----
     events.on(Event::Phase("finding users"));
@@ -278,11 +267,10 @@ pub async fn run(
     }
     let stamp = RunStamp {
         // A plan is never taken for a run's results (by resume or undo).
-        run_id: if options.dry_run {
-            format!("plan-{}", crate::pipeline::new_run_id())
-        } else {
-            crate::pipeline::new_run_id()
-        },
+        run_id: crate::pipeline::new_run_id(
+            crate::output::results::RunKind::Offboard,
+            options.dry_run,
+        ),
         tenant,
     };
     // ---- snapshot ----
@@ -324,7 +312,10 @@ pub async fn run(
     // ---- run ----
     let mut sink = ResultsSink::open(
         options.output.as_deref(),
-        options.force,
+        crate::output::results::FileRules {
+            force: options.force,
+            excel: options.excel,
+        },
         &read.inputs(),
         &read.header,
         stamp.clone(),

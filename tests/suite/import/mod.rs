@@ -2,6 +2,7 @@
 
 mod encodings;
 mod faults;
+mod history;
 mod inputs;
 mod pacing;
 mod presets;

@@ -5,3 +5,4 @@ mod groups;
 mod memberships;
 mod offboard;
 mod passwords;
+mod undo;

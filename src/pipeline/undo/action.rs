@@ -1,0 +1,427 @@
+//! Undoing one recorded row against the tenant as it is now.
+//!
+//! Every reverse reads first and writes only what still differs, so a
+//! second undo sends nothing. A value that is neither what the run wrote
+//! nor what it replaced has changed since: a conflict, left alone (the
+//! row says so and the run ends with problems) unless `--force`. A created
+//! user or group that has changed since is deleted only with `--force`.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::reverse::{Reverse, UndoRow};
+use crate::api::{ApiError, Client};
+use crate::model::{Field, FieldChange, GroupWrite, TargetKind, UserWrite};
+use crate::output::{Outcome, RowResult};
+use crate::pipeline::guard::Protection;
+use crate::pipeline::restore::RestoreAction;
+use crate::pipeline::runner::{Finished, RowAction};
+use crate::plan::Catalog;
+
+/// What every row of an undo shares.
+pub struct UndoAction {
+    pub catalog: Catalog,
+    pub protection: Protection,
+    /// Undo what changed since the run too.
+    pub force: bool,
+    pub dry_run: bool,
+}
+
+/// What one row's undo found and did.
+#[derive(Default)]
+struct Undone {
+    /// Things changed since the run, left alone.
+    conflicts: Vec<String>,
+    /// Things that cannot be given back, said in the row.
+    notes: Vec<String>,
+    /// Anything written (or, in a dry run, to be written).
+    wrote: bool,
+}
+
+impl RowAction for UndoAction {
+    type Input = UndoRow;
+    type Detail = ();
+
+    async fn process(&self, client: Client, row: UndoRow, mut result: RowResult) -> Finished<()> {
+        let (client, tally) = client.tallied();
+        result.user_id = row.recorded.user_id.clone();
+        let mut undone = Undone::default();
+        match self.undo(&client, &row, &mut result, &mut undone).await {
+            Ok(()) => {
+                if !undone.conflicts.is_empty() {
+                    result.outcome = Outcome::Skipped;
+                    let rest = if undone.wrote {
+                        "; the rest was undone"
+                    } else {
+                        ""
+                    };
+                    result.add_error(format!(
+                        "conflict: changed since the run, left alone (--force undoes it anyway): {}{rest}",
+                        undone.conflicts.join("; ")
+                    ));
+                }
+                for note in &undone.notes {
+                    result.add_error(note);
+                }
+            }
+            Err(err) => {
+                result.outcome = match err {
+                    ApiError::Stopped(_) if tally.writes_sent() == 0 => Outcome::NotAttempted,
+                    _ => Outcome::Failed,
+                };
+                result.http_status = err.status();
+                result.add_error(err.to_string());
+            }
+        }
+        result.attempts = tally.attempts();
+        if result.http_status.is_none() {
+            result.http_status = tally.last_status();
+        }
+        Finished {
+            result,
+            detail: None,
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// A 404 as "not there".
+fn absent<T>(answer: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+    match answer {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.status() == Some(404) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+impl UndoAction {
+    async fn undo(
+        &self,
+        client: &Client,
+        row: &UndoRow,
+        result: &mut RowResult,
+        undone: &mut Undone,
+    ) -> Result<(), ApiError> {
+        let recorded = &row.recorded;
+        result.outcome = Outcome::Unchanged;
+        match &row.reverse {
+            Reverse::Nothing(why) => {
+                result.error = why.clone();
+                Ok(())
+            }
+            Reverse::NoSnapshot(why) => {
+                result.outcome = Outcome::Failed;
+                result.error = why.clone();
+                Ok(())
+            }
+            Reverse::FromSnapshot(item) => {
+                let restore = RestoreAction {
+                    send_email: false,
+                    dry_run: self.dry_run,
+                };
+                match item.as_ref() {
+                    crate::output::snapshot::SnapshotItem::User(entry) => {
+                        if let Some(why) = self.protection.protects(&entry.user) {
+                            result.outcome = Outcome::Protected;
+                            result.error = why;
+                            return Ok(());
+                        }
+                        restore.restore(client, entry, result).await
+                    }
+                    crate::output::snapshot::SnapshotItem::Group(entry) => {
+                        restore.restore_group(client, entry, result).await
+                    }
+                }
+            }
+            Reverse::DeleteUser(created) => {
+                let Some(user) = absent(client.get_user(&recorded.user_id).await)? else {
+                    result.error = "already gone".into();
+                    return Ok(());
+                };
+                if let Some(why) = self.protection.protects(&user) {
+                    result.outcome = Outcome::Protected;
+                    result.error = why;
+                    return Ok(());
+                }
+                for change in created {
+                    let Some(field) = Field::from_wire(&change.field) else {
+                        continue;
+                    };
+                    let now = user.fields.get(field).exact();
+                    if now != change.new {
+                        undone.conflicts.push(format!(
+                            "{}: created as {:?}, now {:?}",
+                            change.field, change.new, now
+                        ));
+                    }
+                }
+                if !undone.conflicts.is_empty() && !self.force {
+                    return Ok(());
+                }
+                undone.conflicts.clear();
+                if !self.dry_run {
+                    client.delete_user(&user.id).await?;
+                }
+                undone.wrote = true;
+                result.outcome = Outcome::Deleted;
+                Ok(())
+            }
+            Reverse::RevertUser => self.revert_user(client, recorded, result, undone).await,
+            Reverse::DeleteGroup(created) => {
+                let Some(group) = absent(client.get_group(&recorded.user_id).await)? else {
+                    result.error = "already gone".into();
+                    return Ok(());
+                };
+                if let Some(why) = self.protection.protects_name(&group.name) {
+                    result.outcome = Outcome::Protected;
+                    result.error = why;
+                    return Ok(());
+                }
+                for change in created {
+                    let now = group_value(&group, &change.field);
+                    if now.as_deref().is_some_and(|now| now != change.new) {
+                        undone.conflicts.push(format!(
+                            "{}: created as {:?}, now {:?}",
+                            change.field,
+                            change.new,
+                            now.unwrap_or_default()
+                        ));
+                    }
+                }
+                let members = client.members(TargetKind::Group, &group.id).await?;
+                if !members.is_empty() {
+                    undone
+                        .conflicts
+                        .push(format!("the group has {} members now", members.len()));
+                }
+                if !undone.conflicts.is_empty() && !self.force {
+                    return Ok(());
+                }
+                undone.conflicts.clear();
+                if !self.dry_run {
+                    client.delete_group(&group.id).await?;
+                }
+                undone.wrote = true;
+                result.outcome = Outcome::Deleted;
+                Ok(())
+            }
+            Reverse::RevertGroup => {
+                let Some(group) = absent(client.get_group(&recorded.user_id).await)? else {
+                    undone
+                        .conflicts
+                        .push("the group was deleted since".to_string());
+                    return Ok(());
+                };
+                let mut body = GroupWrite {
+                    name: group.name.clone(),
+                    description: group.description.clone(),
+                    enforce_second_factor: group.enforce_second_factor,
+                };
+                for change in &recorded.changes {
+                    let now = group_value(&group, &change.field).unwrap_or_default();
+                    if now == change.old {
+                        continue;
+                    }
+                    if now != change.new && !self.force {
+                        undone.conflicts.push(format!(
+                            "{}: set to {:?} by the run, now {:?}",
+                            change.field, change.new, now
+                        ));
+                        continue;
+                    }
+                    let old = change.old.clone();
+                    match change.field.as_str() {
+                        "name" => body.name = old,
+                        "description" => body.description = (!old.is_empty()).then_some(old),
+                        "enforceSecondFactor" => {
+                            body.enforce_second_factor = old.parse().ok();
+                        }
+                        _ => continue,
+                    }
+                    result.changes.push(FieldChange {
+                        field: change.field.clone(),
+                        old: now,
+                        new: change.old.clone(),
+                    });
+                }
+                if !result.changes.is_empty() {
+                    if !self.dry_run {
+                        client.update_group(&group.id, &body).await?;
+                    }
+                    undone.wrote = true;
+                    result.outcome = Outcome::Updated;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Puts back a user's changed fields, then its memberships.
+    async fn revert_user(
+        &self,
+        client: &Client,
+        recorded: &RowResult,
+        result: &mut RowResult,
+        undone: &mut Undone,
+    ) -> Result<(), ApiError> {
+        let Some(user) = absent(client.get_user(&recorded.user_id).await)? else {
+            undone
+                .conflicts
+                .push("the user was deleted since".to_string());
+            return Ok(());
+        };
+        if let Some(why) = self.protection.protects(&user) {
+            result.outcome = Outcome::Protected;
+            result.error = why;
+            return Ok(());
+        }
+        let mut client = client.clone();
+        let mut body = UserWrite::from_user(&user);
+        for change in &recorded.changes {
+            let Some(field) = Field::from_wire(&change.field) else {
+                undone.notes.push(match change.field.as_str() {
+                    "password" => "a password set cannot be taken back".to_string(),
+                    "secondFactor" => format!(
+                        "its second factor ({}) was removed and cannot be given back: enrol it again",
+                        change.old
+                    ),
+                    other => format!("{other} cannot be put back by undo"),
+                });
+                continue;
+            };
+            let now = user.fields.get(field).exact();
+            if now == change.old {
+                continue;
+            }
+            if now != change.new && !self.force {
+                undone.conflicts.push(format!(
+                    "{}: set to {:?} by the run, now {:?}",
+                    change.field, change.new, now
+                ));
+                continue;
+            }
+            // A boolean that had no value was, before the run, not what
+            // the run made it.
+            let old = match (field.kind(), change.old.as_str()) {
+                (crate::model::FieldKind::Bool, "") => (change.new != "true").to_string(),
+                _ => change.old.clone(),
+            };
+            if let Err(why) = body.fields.set_exact(field, &old) {
+                undone.notes.push(why);
+                continue;
+            }
+            if old.is_empty() {
+                // Sent as an explicit null, so a server that merges clears it too.
+                body.extra.insert(field.wire().to_string(), Value::Null);
+            }
+            result.changes.push(FieldChange {
+                field: change.field.clone(),
+                old: now,
+                new: old,
+            });
+        }
+        if !result.changes.is_empty() {
+            if !self.dry_run {
+                client.update_user(&user.id, &body).await?;
+                client = client.uncut();
+            }
+            undone.wrote = true;
+        }
+        for (kind, added, removed) in [
+            (
+                TargetKind::Group,
+                &recorded.groups_added,
+                &recorded.groups_removed,
+            ),
+            (
+                TargetKind::Application,
+                &recorded.applications_added,
+                &recorded.applications_removed,
+            ),
+        ] {
+            if added.is_empty() && removed.is_empty() {
+                continue;
+            }
+            let held: BTreeSet<String> = client
+                .memberships_of(kind, &user.id)
+                .await?
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
+            let directory = self.catalog.of(kind);
+            let mut take: Vec<(String, String)> = Vec::new();
+            let mut give: Vec<(String, String)> = Vec::new();
+            for name in added {
+                if let Some(target) = directory.resolve(name)
+                    && held.contains(&target.id)
+                {
+                    take.push((target.id.clone(), target.name.clone()));
+                }
+            }
+            for name in removed {
+                match directory.resolve(name) {
+                    Some(target) if !held.contains(&target.id) => {
+                        give.push((target.id.clone(), target.name.clone()));
+                    }
+                    Some(_) => {}
+                    None => undone
+                        .conflicts
+                        .push(format!("{} {name} no longer exists", kind.name())),
+                }
+            }
+            let ids = |pairs: &[(String, String)]| -> Vec<String> {
+                pairs.iter().map(|(id, _)| id.clone()).collect()
+            };
+            if !take.is_empty() && !self.dry_run {
+                match kind {
+                    TargetKind::Group => client.remove_groups(&user.id, &ids(&take)).await?,
+                    TargetKind::Application => {
+                        client.remove_applications(&user.id, &ids(&take)).await?
+                    }
+                }
+                client = client.uncut();
+            }
+            if !give.is_empty() && !self.dry_run {
+                match kind {
+                    TargetKind::Group => client.assign_groups(&user.id, &ids(&give)).await?,
+                    TargetKind::Application => {
+                        client.assign_applications(&user.id, &ids(&give)).await?
+                    }
+                }
+                client = client.uncut();
+            }
+            let names = |pairs: Vec<(String, String)>| pairs.into_iter().map(|(_, n)| n);
+            undone.wrote |= !take.is_empty() || !give.is_empty();
+            match kind {
+                TargetKind::Group => {
+                    result.groups_removed.extend(names(take));
+                    result.groups_added.extend(names(give));
+                }
+                TargetKind::Application => {
+                    result.applications_removed.extend(names(take));
+                    result.applications_added.extend(names(give));
+                }
+            }
+        }
+        if undone.wrote {
+            result.outcome = Outcome::Updated;
+        }
+        Ok(())
+    }
+}
+
+/// A group field's value as a results file records it.
+fn group_value(group: &crate::model::Group, field: &str) -> Option<String> {
+    match field {
+        "name" => Some(group.name.clone()),
+        "description" => Some(group.description.clone().unwrap_or_default()),
+        "enforceSecondFactor" => Some(
+            group
+                .enforce_second_factor
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}

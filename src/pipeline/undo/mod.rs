@@ -1,0 +1,214 @@
+//! `undo RESULTS`: the reverse of a recorded run, planned and applied with
+//! the same care as the run itself.
+//!
+//! The results file is the record: created users (and groups) are deleted,
+//! changed fields get their old values, memberships added are removed and
+//! those removed are added back, deleted users and pruned groups come back
+//! from the run's snapshot. Import, offboard, groups and memberships runs
+//! can be undone; the rows are read offline first, so a file that cannot
+//! be undone, or that was written to another tenant, is refused before any
+//! call, and the guard rails count what the undo would take away before any
+//! write. Undoing twice changes nothing the second time.
+
+mod action;
+mod reverse;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::api::Client;
+use crate::events::{Event, Events};
+use crate::output::results::{FileRules, RunKind, RunStamp, utc_now};
+use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
+use crate::pipeline::results_sink::{ResultsSink, ResumedRows, RunTotals};
+use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
+use crate::plan::Catalog;
+use action::UndoAction;
+use reverse::UndoRow;
+
+/// What an undo is asked to do.
+#[derive(Debug, Clone)]
+pub struct UndoOptions {
+    /// The results file of the run to undo.
+    pub results: PathBuf,
+    pub output: Option<PathBuf>,
+    /// Replace an existing results file, and undo what changed since too.
+    pub force: bool,
+    pub excel: bool,
+    pub dry_run: bool,
+    pub resume: Option<PathBuf>,
+    pub max_affected: Option<MaxAffected>,
+    pub protection: Protection,
+}
+
+/// What an undo did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct UndoSummary {
+    #[serde(flatten)]
+    pub totals: RunTotals,
+    /// The results file undone, and the runs it records.
+    pub undone: String,
+    pub runs: Vec<String>,
+    /// Rows whose undo takes something away (deletes, removals).
+    pub affected: u64,
+}
+
+/// How an undo ended.
+#[derive(Debug)]
+pub enum Ended {
+    Finished(UndoSummary),
+    Interrupted(UndoSummary),
+    /// Refused before any change (why).
+    Refused(String),
+}
+
+/// The columns an undo's results repeat for each row undone.
+const UNDONE_COLUMNS: [&str; 4] = [
+    "undone_row",
+    "undone_username",
+    "undone_outcome",
+    "undone_run",
+];
+
+/// Runs an undo (or its dry run).
+pub async fn run(
+    client: Client,
+    options: &UndoOptions,
+    stops: Stops,
+    events: &dyn Events,
+) -> Result<Ended, RunError> {
+    let started = Instant::now();
+    let started_at = utc_now();
+    events.on(Event::Phase("reading"));
+    let path = options.results.clone();
+    let read = tokio::task::spawn_blocking(move || reverse::read(&path))
+        .await
+        .map_err(|e| RunError::Reader(e.to_string()))?;
+    let read = match read {
+        Ok(read) => read,
+        Err(why) => return Ok(Ended::Refused(why)),
+    };
+    let tenant = client.base_url().to_string();
+    if let Some(other) = read.tenants.iter().find(|t| **t != tenant) {
+        return Ok(Ended::Refused(format!(
+            "{} was written to {other}, not {tenant}: undo runs against the tenant the run changed (--base-url {other})",
+            options.results.display()
+        )));
+    }
+    let affected = read
+        .rows
+        .iter()
+        .filter(|r| r.reverse.takes_away(&r.recorded))
+        .count() as u64;
+    let (catalog, probe) = futures::try_join!(
+        Catalog::load(&client),
+        crate::plan::lookup::probe_users(&client)
+    )?;
+    let tenant_users = probe.total.unwrap_or(probe.keys.len() as u64);
+    if let Err(refusal) = check_limit(affected, tenant_users, options.max_affected) {
+        if !options.dry_run {
+            return Ok(Ended::Refused(refusal));
+        }
+        events.on(Event::Warning(&format!(
+            "the undo itself would be {refusal}"
+        )));
+    }
+    let stamp = RunStamp {
+        run_id: crate::pipeline::new_run_id(RunKind::Undo, options.dry_run),
+        tenant: tenant.clone(),
+    };
+    let resumed = match &options.resume {
+        Some(path) => {
+            let (resumed, warning) = ResumedRows::read(path, &tenant)?;
+            if let Some(warning) = warning {
+                events.on(Event::Warning(&warning));
+            }
+            Some(resumed)
+        }
+        None => None,
+    };
+    let header: Vec<String> = UNDONE_COLUMNS.iter().map(|c| c.to_string()).collect();
+    let mut sink = ResultsSink::open(
+        options.output.as_deref(),
+        FileRules {
+            force: options.force,
+            excel: options.excel,
+        },
+        &[options.results.as_path()],
+        &header,
+        stamp.clone(),
+    )?;
+    let rows = read.rows.len() as u64;
+    let undo_rows: Arc<Vec<UndoRow>> = Arc::new(read.rows);
+    let source: JobSource<UndoRow> = {
+        let undo_rows = undo_rows.clone();
+        Arc::new(move |emit| {
+            for (index, row) in undo_rows.iter().enumerate() {
+                let number = index as u64 + 1;
+                let cells = vec![
+                    row.recorded.row.to_string(),
+                    row.recorded.username.clone(),
+                    row.recorded.outcome.as_str().to_string(),
+                    row.run_id.clone(),
+                ];
+                let disposition = match resumed.as_ref().and_then(|r| r.done(number, &cells)) {
+                    Some(done) => Disposition::Done(Box::new(done)),
+                    None => Disposition::Process,
+                };
+                let job = Job {
+                    row: number,
+                    label: row.recorded.username.clone(),
+                    cells,
+                    disposition,
+                    input: row.clone(),
+                };
+                if !emit(job) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    };
+    events.on(Event::Phase(if options.dry_run {
+        "planning"
+    } else {
+        "undoing"
+    }));
+    let runner = Runner {
+        client: client.clone(),
+        action: Arc::new(UndoAction {
+            catalog,
+            protection: options.protection.clone(),
+            force: options.force,
+            dry_run: options.dry_run,
+        }),
+        source,
+        rows,
+        stops,
+        events,
+        apply_memberships: false,
+    };
+    let outcome = runner.run(&mut sink).await?;
+    let summary = UndoSummary {
+        totals: RunTotals::of(
+            &stamp,
+            (&started_at, started),
+            &sink,
+            &client,
+            options.output.as_deref(),
+            (rows, options.dry_run, outcome.interrupted),
+        ),
+        undone: options.results.display().to_string(),
+        runs: read.run_ids,
+        affected,
+    };
+    sink.finish()?;
+    Ok(if summary.totals.interrupted {
+        Ended::Interrupted(summary)
+    } else {
+        Ended::Finished(summary)
+    })
+}

@@ -1,0 +1,236 @@
+//! What undoing each recorded row means, decided offline from the results
+//! file (and the snapshots beside it) before anything is read or written.
+//!
+//! A row's record is the row's line, or its journal entry when the line
+//! says the row failed or is missing but the journal saw its user written
+//! (a killed run). Runs that cannot be reversed are refused whole: a plan
+//! did nothing, a password set cannot be taken back, an undo is not undone
+//! (its own results name what it did; run the command again instead).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::model::FieldChange;
+use crate::output::results::{Recorded, Resumed, RunKind};
+use crate::output::snapshot::{self, SnapshotItem};
+use crate::output::{Outcome, RowResult};
+
+/// The reverse of one recorded row.
+#[derive(Debug, Clone)]
+pub enum Reverse {
+    /// Nothing to undo (why).
+    Nothing(String),
+    /// Delete a user the run created (the values it was created with).
+    DeleteUser(Vec<FieldChange>),
+    /// Put back changed fields and memberships.
+    RevertUser,
+    /// Give back what the run deleted, from its snapshot.
+    FromSnapshot(Box<SnapshotItem>),
+    /// Deleted, but no snapshot holds it (why).
+    NoSnapshot(String),
+    /// Delete a group the run created (the values it was created with).
+    DeleteGroup(Vec<FieldChange>),
+    /// Put back a group's changed fields.
+    RevertGroup,
+}
+
+impl Reverse {
+    /// Whether undoing it takes something away (under the guard rails).
+    pub fn takes_away(&self, recorded: &RowResult) -> bool {
+        match self {
+            Reverse::DeleteUser(_) | Reverse::DeleteGroup(_) => true,
+            Reverse::RevertUser => {
+                !recorded.groups_added.is_empty() || !recorded.applications_added.is_empty()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One row of the undo: the recorded row and its reverse.
+#[derive(Debug, Clone)]
+pub struct UndoRow {
+    pub recorded: RowResult,
+    pub run_id: String,
+    pub reverse: Reverse,
+}
+
+/// A results file read for undo.
+pub struct ReadRun {
+    pub rows: Vec<UndoRow>,
+    /// The runs whose rows it holds.
+    pub run_ids: Vec<String>,
+    /// The tenants they were written to.
+    pub tenants: Vec<String>,
+}
+
+/// Reads `results` and decides each row's reverse; `Err` refuses the
+/// whole undo (why).
+pub fn read(results: &Path) -> Result<ReadRun, String> {
+    let resumed = Resumed::read(results).map_err(|e| e.to_string())?;
+    let mut records: BTreeMap<u64, &Recorded> = BTreeMap::new();
+    for (row, recorded) in &resumed.done {
+        records.insert(*row, recorded);
+    }
+    // The journal saw these users written although the line does not say so.
+    for (row, journaled) in &resumed.journaled {
+        records.insert(*row, journaled);
+    }
+    let mut run_ids: Vec<String> = Vec::new();
+    let mut tenants: Vec<String> = Vec::new();
+    let mut snapshots = Snapshots::new(results);
+    let mut rows = Vec::new();
+    for recorded in records.values() {
+        let run_id = recorded.stamp.run_id.clone();
+        let (kind, plan) = RunKind::of(&run_id);
+        if plan {
+            return Err(format!(
+                "{} is a plan (run {run_id}): nothing was done, so there is nothing to undo",
+                results.display()
+            ));
+        }
+        let refusal = match kind {
+            RunKind::Passwords => Some(
+                "a password set cannot be taken back (the old one was never read); set new ones with sebulk passwords",
+            ),
+            RunKind::Undo => Some(
+                "an undo is not undone: run the command it reversed again (its results file is the record)",
+            ),
+            RunKind::Restore => {
+                Some("a restore is not undone: offboard those users again if that is meant")
+            }
+            _ => None,
+        };
+        if let Some(why) = refusal {
+            return Err(format!(
+                "{} was written by {}: {why}",
+                results.display(),
+                kind.name()
+            ));
+        }
+        if !run_ids.contains(&run_id) && !run_id.is_empty() {
+            run_ids.push(run_id.clone());
+        }
+        let tenant = &recorded.stamp.tenant;
+        if !tenant.is_empty() && !tenants.contains(tenant) {
+            tenants.push(tenant.clone());
+        }
+        let result = &recorded.result;
+        let reverse = match (kind, recorded.outcome) {
+            (RunKind::Groups, Outcome::Created) => Reverse::DeleteGroup(result.changes.clone()),
+            (RunKind::Groups, Outcome::Updated) => Reverse::RevertGroup,
+            (_, Outcome::Created) => Reverse::DeleteUser(result.changes.clone()),
+            (_, Outcome::Updated) => Reverse::RevertUser,
+            (_, Outcome::Deleted) => match snapshots.entry(&run_id, &result.user_id) {
+                Ok(item) => Reverse::FromSnapshot(Box::new(item)),
+                Err(why) => Reverse::NoSnapshot(why),
+            },
+            (_, outcome) => Reverse::Nothing(format!(
+                "nothing to undo: the run recorded {}",
+                outcome.as_str()
+            )),
+        };
+        rows.push(UndoRow {
+            recorded: result.clone(),
+            run_id,
+            reverse,
+        });
+    }
+    Ok(ReadRun {
+        rows,
+        run_ids,
+        tenants,
+    })
+}
+
+/// The snapshots of the runs a results file holds, found beside it and
+/// read once each.
+struct Snapshots {
+    results: PathBuf,
+    /// run id → (snapshot id → entry), or why there is none.
+    read: HashMap<String, Result<HashMap<String, SnapshotItem>, String>>,
+}
+
+impl Snapshots {
+    fn new(results: &Path) -> Self {
+        Snapshots {
+            results: results.to_path_buf(),
+            read: HashMap::new(),
+        }
+    }
+
+    /// Where run `run_id`'s snapshot is: beside the results under the
+    /// name the run gave it, or any `*.snapshot-<run id>.jsonl` there.
+    fn find(&self, run_id: &str) -> Option<PathBuf> {
+        let beside = snapshot::path_beside(&self.results, run_id);
+        if beside.is_file() {
+            return Some(beside);
+        }
+        let suffix = format!(".snapshot-{run_id}.jsonl");
+        let dir = match self.results.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(&suffix))
+    }
+
+    fn entry(&mut self, run_id: &str, id: &str) -> Result<SnapshotItem, String> {
+        if !self.read.contains_key(run_id) {
+            let loaded = match self.find(run_id) {
+                None => Err(format!(
+                    "no snapshot of run {run_id} beside {} (*.snapshot-{run_id}.jsonl): it cannot be given back",
+                    self.results.display()
+                )),
+                Some(path) => snapshot::read(&path)
+                    .map_err(|e| e.to_string())
+                    .map(|(_, items)| {
+                        items
+                            .into_iter()
+                            .map(|item| {
+                                let id = match &item {
+                                    SnapshotItem::User(entry) => entry.user.id.clone(),
+                                    SnapshotItem::Group(entry) => entry.group.id.clone(),
+                                };
+                                (id, item)
+                            })
+                            .collect()
+                    }),
+            };
+            self.read.insert(run_id.to_string(), loaded);
+        }
+        match self.read.get(run_id) {
+            Some(Ok(items)) => items
+                .get(id)
+                .cloned()
+                .ok_or_else(|| format!("the snapshot of run {run_id} does not hold {id}")),
+            Some(Err(why)) => Err(why.clone()),
+            None => Err(format!("no snapshot of run {run_id}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_kinds_come_from_run_ids() {
+        assert_eq!(
+            RunKind::of("import-20261129T081500-0a1b2c3d"),
+            (RunKind::Import, false)
+        );
+        assert_eq!(
+            RunKind::of("plan-offboard-20261129T081500-0a1b2c3d"),
+            (RunKind::Offboard, true)
+        );
+        assert_eq!(
+            RunKind::of("20261129T081500-0a1b2c3d"),
+            (RunKind::Import, false)
+        );
+        assert_eq!(RunKind::of("groups-2026"), (RunKind::Groups, false));
+    }
+}

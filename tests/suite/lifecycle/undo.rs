@@ -1,0 +1,435 @@
+//! `undo`: a recorded run reversed, checked by exporting the tenant before
+//! the run and after the undo and diffing the two.
+
+use std::path::{Path, PathBuf};
+
+use sebulk::Completion;
+use sebulk::model::UserWrite;
+use sebulk::sandbox::SandboxHandle;
+
+use crate::support::{against, client, config, read_csv, sebulk_in_process, start};
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Exports every user with memberships to `name` in `dir`.
+async fn export(sandbox: &SandboxHandle, dir: &Path, name: &str) -> String {
+    let path = dir.join(name).display().to_string();
+    let args = [
+        "export",
+        "users",
+        "--include",
+        "groups,applications",
+        "-o",
+        &path,
+        "--force",
+    ];
+    assert_eq!(against(sandbox, &args).await.unwrap(), Completion::Clean);
+    path
+}
+
+/// The differences between two exports, by username.
+async fn differences(dir: &Path, before: &str, after: &str) -> Vec<(String, String, String)> {
+    let out = dir.join("diff.csv");
+    let o = out.display().to_string();
+    let args = [
+        "diff", before, after, "--key", "username", "--force", "-o", &o,
+    ];
+    sebulk_in_process(&args).await.unwrap();
+    read_csv(&out)
+        .into_iter()
+        .map(|c| {
+            (
+                c["change"].clone(),
+                c["username"].clone(),
+                c["field"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// Sets one field of a user through the API, as someone else would.
+async fn set_field(sandbox: &SandboxHandle, username: &str, set: impl FnOnce(&mut UserWrite)) {
+    let api = client(sandbox);
+    let user = sandbox.tenant().user_by_username(username).unwrap().clone();
+    let user = api.get_user(&user.id).await.unwrap();
+    let mut body = UserWrite::from_user(&user);
+    set(&mut body);
+    api.update_user(&user.id, &body).await.unwrap();
+}
+
+/// A batch with creates, field updates (one old value formula-like, one
+/// cleared) and membership changes both ways.
+const BATCH: &str = "username,email,firstName,lastName,department,mobile,groups,applications\n\
+    new.one,new.one@northwind.example,New,One,Sales,+44 7700 900001,Sales;All Staff,Slack\n\
+    new.two,new.two@northwind.example,New,Two,,,Engineering,\n\
+    amelia.hughes,amelia.hughes@northwind.example,,,+Growth,,Engineering,Slack\n\
+    jonas.becker,jonas.becker@northwind.example,,,,,All Staff,\n\
+    priya.raman,priya.raman@northwind.example,,,,<clear>,Sales,\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_then_undo_leaves_the_tenant_as_it_was_and_a_second_undo_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    // An old value a spreadsheet would run as a formula.
+    set_field(&sandbox, "amelia.hughes", |b| {
+        b.fields.department = Some("=Legacy".into())
+    })
+    .await;
+    let before = export(&sandbox, dir.path(), "before.csv").await;
+    let input = write(dir.path(), "batch.csv", BATCH);
+    let results = dir.path().join("batch.results.csv");
+    let [i, r] = [&input, &results].map(|p| p.display().to_string());
+    let args = ["import", "--auto-password", "--sync-groups", "-o", &r, &i];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let lines = read_csv(&results);
+    let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
+    assert_eq!(
+        outcomes,
+        ["created", "created", "updated", "updated", "updated"]
+    );
+    assert!(lines[2]["changes"].contains(r#"department: "=Legacy" → "+Growth""#));
+    assert_ne!(
+        differences(
+            dir.path(),
+            &before,
+            &export(&sandbox, dir.path(), "mid.csv").await
+        )
+        .await,
+        []
+    );
+
+    // Plan it first: nothing is written, every row says what it would do.
+    let writes = sandbox.counters().writes;
+    let plan = dir.path().join("undo-plan.csv").display().to_string();
+    let args = ["undo", "--dry-run", "-o", &plan, &r];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(sandbox.counters().writes, writes);
+    let planned: Vec<String> = read_csv(Path::new(&plan))
+        .iter()
+        .map(|l| l["outcome"].clone())
+        .collect();
+    assert_eq!(
+        planned,
+        ["deleted", "deleted", "updated", "updated", "updated"]
+    );
+
+    // Deleting two created users and removing added memberships is over
+    // the default limit of a tenant this small: refused before any write.
+    let undo = ["undo", &r];
+    let refused = against(&sandbox, &undo).await.expect_err("guard rail");
+    assert!(refused.to_string().contains("--max-affected"), "{refused}");
+    assert_eq!(sandbox.counters().writes, writes);
+
+    let undone = dir.path().join("undo.csv").display().to_string();
+    let args = ["undo", "--max-affected", "5", "-o", &undone, &r];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let after = export(&sandbox, dir.path(), "after.csv").await;
+    assert_eq!(differences(dir.path(), &before, &after).await, []);
+    let amelia = sandbox
+        .tenant()
+        .user_by_username("amelia.hughes")
+        .unwrap()
+        .clone();
+    assert_eq!(amelia.fields.department.as_deref(), Some("=Legacy"));
+
+    // Again: everything is as it was, nothing is sent.
+    let writes = sandbox.counters().writes;
+    let again = dir.path().join("undo2.csv").display().to_string();
+    let args = ["undo", "--max-affected", "5", "-o", &again, &r];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(sandbox.counters().writes, writes);
+    assert!(
+        read_csv(Path::new(&again))
+            .iter()
+            .all(|l| l["outcome"] == "unchanged"),
+        "{:?}",
+        read_csv(Path::new(&again))
+    );
+
+    // The results, sanitised for Excel, still read as an import input.
+    let replan = dir.path().join("replan.csv").display().to_string();
+    let args = ["plan", "-o", &replan, &r];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::Clean,
+        "the import reader takes a results file"
+    );
+    let raw = std::fs::read_to_string(&results).unwrap();
+    assert!(
+        raw.contains("'+44 7700 900001"),
+        "input cells are sanitised"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_field_changed_since_the_run_is_a_conflict_left_alone_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let input = write(
+        dir.path(),
+        "batch.csv",
+        "username,email,department\njonas.becker,jonas.becker@northwind.example,Audit\n\
+         priya.raman,priya.raman@northwind.example,Audit\n",
+    );
+    let results = dir.path().join("r.csv");
+    let [i, r] = [&input, &results].map(|p| p.display().to_string());
+    let was = |name: &str| {
+        sandbox
+            .tenant()
+            .user_by_username(name)
+            .unwrap()
+            .fields
+            .department
+            .clone()
+    };
+    let (jonas_was, priya_was) = (was("jonas.becker"), was("priya.raman"));
+    let args = ["import", "-o", &r, &i];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    // Someone moves Jonas again after the run.
+    set_field(&sandbox, "jonas.becker", |b| {
+        b.fields.department = Some("Legal".into())
+    })
+    .await;
+
+    let undone = dir.path().join("undo.csv");
+    let u = undone.display().to_string();
+    let args = ["undo", "-o", &u, &r];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    let lines = read_csv(&undone);
+    assert_eq!(lines[0]["outcome"], "skipped");
+    assert!(lines[0]["error"].contains("conflict"), "{lines:?}");
+    assert!(lines[0]["error"].contains("Legal"), "{lines:?}");
+    assert_eq!(lines[1]["outcome"], "updated");
+    assert_eq!(was("jonas.becker").as_deref(), Some("Legal"), "left alone");
+    assert_eq!(was("priya.raman"), priya_was);
+
+    let args = ["undo", "--force", "-o", &u, &r];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(was("jonas.becker"), jonas_was, "--force puts it back");
+
+    // Resumed from its own results, an undo carries every finished row over.
+    let writes = sandbox.counters().writes;
+    let resumed = dir.path().join("resumed.csv");
+    let rs = resumed.display().to_string();
+    let args = ["undo", "--resume", &u, "-o", &rs, &r];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(sandbox.counters().writes, writes);
+    let first_run = &read_csv(&undone)[0]["run_id"];
+    assert!(read_csv(&resumed).iter().all(|l| &l["run_id"] == first_run));
+
+    // Results written to another tenant are refused before any call.
+    let text = std::fs::read_to_string(&results).unwrap();
+    let elsewhere = dir.path().join("elsewhere.csv");
+    let tenant = sandbox.base_url().to_string();
+    let tenant = tenant.trim_end_matches('/');
+    assert!(text.contains(tenant));
+    std::fs::write(
+        &elsewhere,
+        text.replace(tenant, "https://other.example/api"),
+    )
+    .unwrap();
+    let requests = sandbox.counters().requests;
+    let e = elsewhere.display().to_string();
+    let refused = against(&sandbox, &["undo", &e]).await.expect_err("tenant");
+    assert!(
+        refused.to_string().contains("https://other.example/api"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().requests, requests);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_import_is_undone_as_far_as_it_went() {
+    use crate::support::{sebulk, wait_for_writes};
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = config();
+    slow.faults.latency = std::time::Duration::from_millis(40);
+    let sandbox = start(slow).await;
+    let before = export(&sandbox, dir.path(), "before.csv").await;
+    let mut text = String::from("username,email,department,groups\n");
+    for i in 0..60 {
+        text.push_str(&format!(
+            "hire{i:02},hire{i:02}@northwind.example,Ops,Sales\n"
+        ));
+    }
+    text.push_str("sofia.rossi,sofia.rossi@northwind.example,Ops,Sales\n");
+    let input = write(dir.path(), "hires.csv", &text);
+    let results = dir.path().join("hires.results.csv");
+    let [i, r] = [&input, &results].map(|p| p.display().to_string());
+    let base = sandbox.base_url().to_string();
+    let args = ["import", "--auto-password", "-o", &r, &i];
+    let child = sebulk(&base, &args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_writes(&sandbox, 10).await;
+    let pid = child.id().unwrap().to_string();
+    tokio::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let lines = read_csv(&results);
+    let created = lines.iter().filter(|l| l["outcome"] == "created").count();
+    assert!(
+        created > 0 && created < 60,
+        "interrupted part way: {created}"
+    );
+
+    let undone = dir.path().join("undo.csv").display().to_string();
+    let args = ["undo", "--max-affected", "100%", "-o", &undone, &r];
+    let status = sebulk(&base, &args).status().await.unwrap();
+    assert!(status.success());
+    let after = export(&sandbox, dir.path(), "after.csv").await;
+    assert_eq!(differences(dir.path(), &before, &after).await, []);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offboarding_groups_and_memberships_runs_are_undone_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let before = export(&sandbox, dir.path(), "before.csv").await;
+    let groups_before = dir.path().join("groups-before.csv").display().to_string();
+    let args = ["export", "groups", "-o", &groups_before];
+    against(&sandbox, &args).await.unwrap();
+
+    // Offboarding: disabled and stripped, and one deleted (snapshot).
+    let leavers = write(
+        dir.path(),
+        "leavers.csv",
+        "username\njonas.becker\nsofia.rossi\n",
+    );
+    let off = dir.path().join("leavers.offboard.csv");
+    let [l, o] = [&leavers, &off].map(|p| p.display().to_string());
+    let args = [
+        "offboard",
+        "--action",
+        "disable,revoke-access",
+        "--max-affected",
+        "2",
+        "-o",
+        &o,
+        &l,
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let gone = write(dir.path(), "gone.csv", "username\npriya.raman\n");
+    let gone_results = dir.path().join("gone.offboard.csv");
+    let [g, gr] = [&gone, &gone_results].map(|p| p.display().to_string());
+    let args = [
+        "offboard",
+        "--action",
+        "delete",
+        "--max-affected",
+        "1",
+        "-o",
+        &gr,
+        &g,
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+
+    // Groups: one created, one changed.
+    let groups = write(
+        dir.path(),
+        "groups.csv",
+        "name,description\nAuditors,Internal audit\nSales,Everyone who sells\n",
+    );
+    let groups_results = dir.path().join("groups.results.csv");
+    let [gf, gres] = [&groups, &groups_results].map(|p| p.display().to_string());
+    let args = ["groups", "import", "-o", &gres, &gf];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+
+    // Memberships: one added, one removed.
+    let members = write(
+        dir.path(),
+        "members.csv",
+        "user,type,target,action\namelia.hughes,group,Finance,add\nmateo.garcia,group,All Staff,remove\n",
+    );
+    let members_results = dir.path().join("members.results.csv");
+    let [mf, mres] = [&members, &members_results].map(|p| p.display().to_string());
+    let args = ["memberships", "import", "-o", &mres, &mf];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+
+    // Undone in reverse order.
+    for results in [&mres, &gres, &gr, &o] {
+        let undone = format!("{results}.undo.csv");
+        let args = ["undo", "--max-affected", "5", "-o", &undone, results];
+        assert_eq!(
+            against(&sandbox, &args).await.unwrap(),
+            Completion::Clean,
+            "{results}: {:?}",
+            read_csv(Path::new(&undone))
+        );
+    }
+    let after = export(&sandbox, dir.path(), "after.csv").await;
+    let changes = differences(dir.path(), &before, &after).await;
+    assert!(
+        changes.iter().all(|(change, user, field)| change == "mover"
+            && user == "priya.raman"
+            && field == "user_id"),
+        "only the re-created user's id differs: {changes:?}"
+    );
+    let groups_after = dir.path().join("groups-after.csv").display().to_string();
+    let args = ["export", "groups", "-o", &groups_after];
+    against(&sandbox, &args).await.unwrap();
+    let strip = |path: &str| -> Vec<(String, String, String)> {
+        read_csv(Path::new(path))
+            .into_iter()
+            .map(|g| {
+                (
+                    g["name"].clone(),
+                    g["description"].clone(),
+                    g["members"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(strip(&groups_before), strip(&groups_after));
+
+    // Undoing the offboarding again finds nothing left to do.
+    let writes = sandbox.counters().writes;
+    let again = format!("{o}.again.csv");
+    let args = ["undo", "--max-affected", "5", "-o", &again, &o];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(sandbox.counters().writes, writes);
+
+    // What cannot be undone is refused before any call, saying why.
+    let users = write(
+        dir.path(),
+        "users.csv",
+        "username
+amelia.hughes
+",
+    );
+    let pw = dir.path().join("pw.results.csv");
+    let [u, p] = [&users, &pw].map(|p| p.display().to_string());
+    let args = ["passwords", "--auto-generate", "-o", &p, &u];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let refused = against(&sandbox, &["undo", &p])
+        .await
+        .expect_err("passwords");
+    assert!(
+        refused.to_string().contains("cannot be taken back"),
+        "{refused}"
+    );
+    let plan = dir.path().join("plan.offboard.csv").display().to_string();
+    let args = ["offboard", "--action", "lock", "--dry-run", "-o", &plan, &l];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let refused = against(&sandbox, &["undo", &plan])
+        .await
+        .expect_err("a plan");
+    assert!(
+        refused.to_string().contains("nothing was done"),
+        "{refused}"
+    );
+    assert_eq!(sebulk::exit_code(&refused), 1);
+}
