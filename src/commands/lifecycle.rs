@@ -12,7 +12,7 @@ use super::{CommandError, Completion, Connection, signals, write_json};
 use crate::api::Client;
 use crate::pipeline::groups::{self, GroupsOptions};
 use crate::pipeline::memberships::{self, MembershipsOptions};
-use crate::pipeline::offboard::{self, Ended, OffboardOptions};
+use crate::pipeline::offboard::{self, OffboardOptions};
 use crate::pipeline::passwords::{self, PasswordsOptions};
 use crate::pipeline::restore::{self, RestoreOptions};
 use crate::pipeline::results_sink::RunTotals;
@@ -40,7 +40,7 @@ struct Shape<'a> {
 
 /// A run's end: its summary and whether it was interrupted, or the
 /// guard rail that refused it before any change.
-type Ran<S> = Result<Result<(S, bool), String>, RunError>;
+type Ran<S> = Result<crate::pipeline::prepared::Ended<S>, RunError>;
 
 /// Runs one lifecycle command around `run`, showing its summary with `show`.
 async fn run_lifecycle<S: serde::Serialize>(
@@ -115,13 +115,7 @@ pub async fn offboard(
         ui,
         shape,
         (job.summary_json.as_deref(), job.json),
-        async |client, stops| {
-            Ok(match offboard::run(client, options, stops, ui).await? {
-                Ended::Refused(reason) => Err(reason),
-                Ended::Finished(summary) => Ok((summary, false)),
-                Ended::Interrupted(summary) => Ok((summary, true)),
-            })
-        },
+        async |client, stops| offboard::run(client, options, stops, ui).await,
         |summary| {
             ui.offboard_summary(summary);
             &summary.totals
@@ -311,13 +305,7 @@ pub async fn undo(
         ui,
         shape,
         (job.summary_json.as_deref(), job.json),
-        async |client, stops| {
-            Ok(match undo::run(client, options, stops, ui).await? {
-                undo::Ended::Refused(reason) => Err(reason),
-                undo::Ended::Finished(summary) => Ok((summary, false)),
-                undo::Ended::Interrupted(summary) => Ok((summary, true)),
-            })
-        },
+        async |client, stops| undo::run(client, options, stops, ui).await,
         |summary| {
             ui.undo_summary(summary);
             &summary.totals

@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -19,15 +18,14 @@ use crate::input::cells::parse_bool;
 use crate::input::columns::normalize;
 use crate::input::{CsvSource, ReadOptions};
 use crate::model::{FieldChange, Group, GroupWrite, Target, TargetKind};
-use crate::output::results::{RunStamp, utc_now};
+use crate::output::results::{FileRules, RunKind, utc_now};
 use crate::output::snapshot::{self, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
+use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::restore::same_group;
-use crate::pipeline::results_sink::{ResultsSink, RunTotals};
-use crate::pipeline::runner::{
-    Disposition, Finished, Job, JobSource, RowAction, RunError, Runner, Stops,
-};
+use crate::pipeline::results_sink::RunTotals;
+use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops};
 
 /// What a groups import is asked to do.
 #[derive(Debug, Clone)]
@@ -303,7 +301,7 @@ pub async fn run(
     options: &GroupsOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Result<(GroupsSummary, bool), String>, RunError> {
+) -> Result<Ended<GroupsSummary>, RunError> {
     let started = (utc_now(), Instant::now());
     events.on(Event::Phase("reading"));
     let for_reading = options.clone();
@@ -348,10 +346,7 @@ pub async fn run(
             },
         )
         .collect();
-    let stamp = RunStamp {
-        run_id: super::new_run_id(crate::output::results::RunKind::Groups, options.dry_run),
-        tenant: client.base_url().to_string(),
-    };
+    let stamp = prepared::stamp(RunKind::Groups, options.dry_run, &client);
     let mut snapshot_path = None;
     if options.prune {
         let mut pruned: Vec<Group> = Vec::new();
@@ -426,66 +421,30 @@ pub async fn run(
             snapshot_path = Some(path);
         }
     }
-    let mut sink = ResultsSink::open(
-        options.output.as_deref(),
-        crate::output::results::FileRules {
+    let setup = Setup {
+        stamp: &stamp,
+        started: (&started.0, started.1),
+        dry_run: options.dry_run,
+        output: options.output.as_deref(),
+        rules: FileRules {
             force: options.force,
             excel: options.excel,
         },
-        &[options.file.as_path()],
-        &header,
-        stamp.clone(),
-    )?;
-    let rows = jobs.len() as u64;
-    let jobs = Arc::new(jobs);
-    let source: JobSource<GroupJob> = {
-        let jobs = jobs.clone();
-        Arc::new(move |emit| {
-            for (row, label, cells, disposition, job) in jobs.iter() {
-                let job = Job {
-                    row: *row,
-                    label: label.clone(),
-                    cells: cells.clone(),
-                    disposition: disposition.clone(),
-                    input: job.clone(),
-                };
-                if !emit(job) {
-                    break;
-                }
-            }
-            Ok(())
-        })
-    };
-    events.on(Event::Phase(if options.dry_run {
-        "planning"
-    } else {
-        "applying groups"
-    }));
-    let runner = Runner {
-        client: client.clone(),
-        action: Arc::new(GroupsAction {
-            dry_run: options.dry_run,
-        }),
-        source,
-        rows,
-        stops,
-        events,
+        inputs: &[options.file.as_path()],
+        header: &header,
+        phase: "applying groups",
         apply_memberships: false,
     };
-    let outcome = runner.run(&mut sink).await?;
+    let action = GroupsAction {
+        dry_run: options.dry_run,
+    };
+    let rows: Vec<Prepared<GroupJob>> = jobs.into_iter().map(Prepared::from).collect();
     let summary = GroupsSummary {
-        totals: RunTotals::of(
-            &stamp,
-            (&started.0, started.1),
-            &sink,
-            &client,
-            options.output.as_deref(),
-            (rows, options.dry_run, outcome.interrupted),
-        ),
+        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
         input: crate::input::reader::shown(&options.file),
         tenant_groups: groups.len() as u64,
         snapshot: snapshot_path.map(|p| p.display().to_string()),
     };
-    sink.finish()?;
-    Ok(Ok((summary, outcome.interrupted)))
+    let interrupted = summary.totals.interrupted;
+    Ok(Ok((summary, interrupted)))
 }

@@ -7,7 +7,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -18,14 +17,13 @@ use crate::events::{Event, Events};
 use crate::input::columns::normalize;
 use crate::input::{CsvSource, MatchBy, ReadOptions};
 use crate::model::{Target, TargetKind, User};
-use crate::output::results::{RunStamp, utc_now};
+use crate::output::results::{FileRules, RunKind, utc_now};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::batcher::Pending;
 use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
-use crate::pipeline::results_sink::{ResultsSink, RunTotals};
-use crate::pipeline::runner::{
-    Disposition, Finished, Job, JobSource, RowAction, RunError, Runner, Stops,
-};
+use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
+use crate::pipeline::results_sink::RunTotals;
+use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops};
 use crate::pipeline::users::{one_user, tenant_users};
 use crate::plan::Catalog;
 
@@ -230,7 +228,7 @@ pub async fn run(
     options: &MembershipsOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Result<(MembershipsSummary, bool), String>, RunError> {
+) -> Result<Ended<MembershipsSummary>, RunError> {
     let started = (utc_now(), Instant::now());
     events.on(Event::Phase("reading"));
     let for_reading = options.clone();
@@ -431,74 +429,32 @@ pub async fn run(
             )));
         }
     }
-    let stamp = RunStamp {
-        run_id: super::new_run_id(
-            crate::output::results::RunKind::Memberships,
-            options.dry_run,
-        ),
-        tenant: client.base_url().to_string(),
-    };
-    let mut sink = ResultsSink::open(
-        options.output.as_deref(),
-        crate::output::results::FileRules {
+    let stamp = prepared::stamp(RunKind::Memberships, options.dry_run, &client);
+    let rows: Vec<Prepared<MemberJob>> = jobs.into_iter().map(Prepared::from).collect();
+    let setup = Setup {
+        stamp: &stamp,
+        started: (&started.0, started.1),
+        dry_run: options.dry_run,
+        output: options.output.as_deref(),
+        rules: FileRules {
             force: options.force,
             excel: options.excel,
         },
-        &[options.file.as_path()],
-        &columns.header,
-        stamp.clone(),
-    )?;
-    let count = jobs.len() as u64;
-    let jobs = Arc::new(jobs);
-    let source: JobSource<MemberJob> = {
-        let jobs = jobs.clone();
-        Arc::new(move |emit| {
-            for (row, label, cells, disposition, job) in jobs.iter() {
-                let job = Job {
-                    row: *row,
-                    label: label.clone(),
-                    cells: cells.clone(),
-                    disposition: disposition.clone(),
-                    input: job.clone(),
-                };
-                if !emit(job) {
-                    break;
-                }
-            }
-            Ok(())
-        })
+        inputs: &[options.file.as_path()],
+        header: &columns.header,
+        phase: "applying memberships",
+        apply_memberships: true,
     };
-    events.on(Event::Phase(if options.dry_run {
-        "planning"
-    } else {
-        "applying memberships"
-    }));
-    let runner = Runner {
-        client: client.clone(),
-        action: Arc::new(MembershipsAction {
-            dry_run: options.dry_run,
-        }),
-        source,
-        rows: count,
-        stops,
-        events,
-        apply_memberships: !options.dry_run,
+    let action = MembershipsAction {
+        dry_run: options.dry_run,
     };
-    let outcome = runner.run(&mut sink).await?;
     let summary = MembershipsSummary {
-        totals: RunTotals::of(
-            &stamp,
-            (&started.0, started.1),
-            &sink,
-            &client,
-            options.output.as_deref(),
-            (count, options.dry_run, outcome.interrupted),
-        ),
+        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
         input: crate::input::reader::shown(&options.file),
         targets_read: members.len() as u64,
     };
-    sink.finish()?;
-    Ok(Ok((summary, outcome.interrupted)))
+    let interrupted = summary.totals.interrupted;
+    Ok(Ok((summary, interrupted)))
 }
 
 fn empty_job() -> MemberJob {

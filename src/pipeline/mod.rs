@@ -9,6 +9,7 @@ pub mod import;
 pub mod memberships;
 pub mod offboard;
 pub mod passwords;
+pub mod prepared;
 pub mod restore;
 pub mod results_sink;
 pub mod runner;

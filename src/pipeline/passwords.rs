@@ -5,7 +5,6 @@
 //! input is never written.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -15,12 +14,11 @@ use crate::events::{Event, Events};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Mode};
 use crate::model::{FieldChange, PasswordOptions};
-use crate::output::results::{RunStamp, utc_now};
+use crate::output::results::{FileRules, RunKind, utc_now};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::results_sink::{ResultsSink, RunTotals};
-use crate::pipeline::runner::{
-    Disposition, Finished, Job, JobSource, RowAction, RunError, Runner, Stops,
-};
+use crate::pipeline::prepared::{self, Prepared, Setup};
+use crate::pipeline::results_sink::RunTotals;
+use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops};
 use crate::pipeline::users::{one_user, tenant_users};
 use crate::plan::lookup::row_key;
 
@@ -226,68 +224,29 @@ pub async fn run(
             )
         })
         .collect();
-    let stamp = RunStamp {
-        run_id: super::new_run_id(crate::output::results::RunKind::Passwords, options.dry_run),
-        tenant: client.base_url().to_string(),
-    };
-    let mut sink = ResultsSink::open(
-        options.output.as_deref(),
-        crate::output::results::FileRules {
+    let stamp = prepared::stamp(RunKind::Passwords, options.dry_run, &client);
+    let setup = Setup {
+        stamp: &stamp,
+        started: (&started_at, started),
+        dry_run: options.dry_run,
+        output: options.output.as_deref(),
+        rules: FileRules {
             force: options.force,
             excel: options.excel,
         },
-        &[options.input.file.as_path()],
-        &header,
-        stamp.clone(),
-    )?;
-    let rows = jobs.len() as u64;
-    let jobs = Arc::new(jobs);
-    let source: JobSource<PasswordJob> = {
-        let jobs = jobs.clone();
-        Arc::new(move |emit| {
-            for (row, label, cells, disposition, job) in jobs.iter() {
-                let job = Job {
-                    row: *row,
-                    label: label.clone(),
-                    cells: cells.clone(),
-                    disposition: disposition.clone(),
-                    input: job.clone(),
-                };
-                if !emit(job) {
-                    break;
-                }
-            }
-            Ok(())
-        })
-    };
-    events.on(Event::Phase(if options.dry_run {
-        "planning"
-    } else {
-        "setting passwords"
-    }));
-    let runner = Runner {
-        client: client.clone(),
-        action: Arc::new(PasswordsAction {
-            dry_run: options.dry_run,
-        }),
-        source,
-        rows,
-        stops,
-        events,
+        inputs: &[options.input.file.as_path()],
+        header: &header,
+        phase: "setting passwords",
         apply_memberships: false,
     };
-    let outcome = runner.run(&mut sink).await?;
+    let action = PasswordsAction {
+        dry_run: options.dry_run,
+    };
+    let rows: Vec<Prepared<PasswordJob>> = jobs.into_iter().map(Prepared::from).collect();
     let summary = PasswordsSummary {
-        totals: RunTotals::of(
-            &stamp,
-            (&started_at, started),
-            &sink,
-            &client,
-            options.output.as_deref(),
-            (rows, options.dry_run, outcome.interrupted),
-        ),
+        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
         input: crate::input::reader::shown(&options.input.file),
     };
-    sink.finish()?;
-    Ok((summary, outcome.interrupted))
+    let interrupted = summary.totals.interrupted;
+    Ok((summary, interrupted))
 }

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -16,13 +15,12 @@ use serde::Serialize;
 use crate::api::{ApiError, Client};
 use crate::events::{Event, Events};
 use crate::model::{GroupWrite, PasswordOptions, Target, TargetKind, UserFields, UserWrite};
-use crate::output::results::{RunStamp, utc_now};
+use crate::output::results::{FileRules, RunKind, utc_now};
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::results_sink::{ResultsSink, RunTotals};
-use crate::pipeline::runner::{
-    Disposition, Finished, Job, JobSource, RowAction, RunError, Runner, Stops,
-};
+use crate::pipeline::prepared::{self, Prepared, Setup};
+use crate::pipeline::results_sink::RunTotals;
+use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops};
 use crate::plan::decide::describe;
 
 /// What a restore is asked to do.
@@ -289,94 +287,64 @@ pub async fn run(
         );
         events.on(Event::Warning(&note));
     }
-    let stamp = RunStamp {
-        run_id: crate::pipeline::new_run_id(
-            crate::output::results::RunKind::Restore,
-            options.dry_run,
-        ),
-        tenant: tenant.clone(),
-    };
+    let stamp = prepared::stamp(RunKind::Restore, options.dry_run, &client);
     let input_header = vec![
         "kind".to_string(),
         "name".to_string(),
         "email".to_string(),
         "snapshot_id".to_string(),
     ];
-    let mut sink = ResultsSink::open(
-        options.output.as_deref(),
-        crate::output::results::FileRules {
+    let rows: Vec<Prepared<SnapshotItem>> = entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let text = |f: &Option<String>| f.clone().unwrap_or_default();
+            let cells = match &entry {
+                SnapshotItem::User(e) => vec![
+                    "user".to_string(),
+                    text(&e.user.fields.username),
+                    text(&e.user.fields.email),
+                    e.user.id.clone(),
+                ],
+                SnapshotItem::Group(g) => vec![
+                    "group".to_string(),
+                    g.group.name.clone(),
+                    String::new(),
+                    g.group.id.clone(),
+                ],
+            };
+            Prepared {
+                row: index as u64 + 1,
+                label: cells[1].clone(),
+                cells,
+                disposition: Disposition::Process,
+                input: entry,
+            }
+        })
+        .collect();
+    let setup = Setup {
+        stamp: &stamp,
+        started: (&started_at, started),
+        dry_run: options.dry_run,
+        output: options.output.as_deref(),
+        rules: FileRules {
             force: options.force,
             excel: options.excel,
         },
-        &[options.snapshot.as_path()],
-        &input_header,
-        stamp.clone(),
-    )?;
-    let rows = entries.len() as u64;
-    let entries = Arc::new(entries);
-    let source: JobSource<SnapshotItem> = {
-        let entries = entries.clone();
-        Arc::new(move |emit| {
-            for (index, entry) in entries.iter().enumerate() {
-                let text = |f: &Option<String>| f.clone().unwrap_or_default();
-                let cells = match entry {
-                    SnapshotItem::User(e) => vec![
-                        "user".to_string(),
-                        text(&e.user.fields.username),
-                        text(&e.user.fields.email),
-                        e.user.id.clone(),
-                    ],
-                    SnapshotItem::Group(g) => vec![
-                        "group".to_string(),
-                        g.group.name.clone(),
-                        String::new(),
-                        g.group.id.clone(),
-                    ],
-                };
-                let job = Job {
-                    row: index as u64 + 1,
-                    label: cells[1].clone(),
-                    cells,
-                    disposition: Disposition::Process,
-                    input: entry.clone(),
-                };
-                if !emit(job) {
-                    break;
-                }
-            }
-            Ok(())
-        })
-    };
-    events.on(Event::Phase(if options.dry_run {
-        "planning"
-    } else {
-        "restoring"
-    }));
-    let runner = Runner {
-        client: client.clone(),
-        action: Arc::new(RestoreAction {
-            send_email: options.send_email,
-            dry_run: options.dry_run,
-        }),
-        source,
-        rows,
-        stops,
-        events,
+        inputs: &[options.snapshot.as_path()],
+        header: &input_header,
+        phase: "restoring",
         apply_memberships: false,
     };
-    let outcome = runner.run(&mut sink).await?;
+    let action = RestoreAction {
+        send_email: options.send_email,
+        dry_run: options.dry_run,
+    };
     let summary = RestoreSummary {
-        totals: RunTotals::of(
-            &stamp,
-            (&started_at, started),
-            &sink,
-            &client,
-            options.output.as_deref(),
-            (rows, options.dry_run, outcome.interrupted),
-        ),
+        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
         snapshot: options.snapshot.display().to_string(),
         snapshot_of: header.run_id,
     };
-    sink.finish()?;
-    Ok((summary, outcome.interrupted))
+    let interrupted = summary.totals.interrupted;
+    Ok((summary, interrupted))
 }

@@ -14,7 +14,6 @@ mod action;
 pub(crate) mod find;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -23,12 +22,13 @@ use crate::api::Client;
 use crate::events::{Event, Events};
 use crate::input::InputSpec;
 use crate::model::{Target, User};
-use crate::output::results::{RunStamp, utc_now};
+use crate::output::results::{FileRules, RunKind, utc_now};
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
-use crate::pipeline::results_sink::{ResultsSink, ResumedRows, RunTotals};
-use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
+use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
+use crate::pipeline::results_sink::{ResumedRows, RunTotals};
+use crate::pipeline::runner::{Disposition, RunError, Stops};
 
 pub use action::OffboardAction;
 
@@ -169,22 +169,13 @@ pub struct OffboardSummary {
     pub affected: u64,
 }
 
-/// How the run ended.
-#[derive(Debug)]
-pub enum Ended {
-    Finished(OffboardSummary),
-    Interrupted(OffboardSummary),
-    /// Refused before any change (the reason).
-    Refused(String),
-}
-
 /// Runs an offboarding (or its dry run) against `client`.
 pub async fn run(
     client: Client,
     options: &OffboardOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Ended, RunError> {
+) -> Result<Ended<OffboardSummary>, RunError> {
     let started = Instant::now();
     let started_at = utc_now();
     // ---- who ----
@@ -258,21 +249,15 @@ pub async fn run(
             None => refusal,
         };
         if !options.dry_run {
-            return Ok(Ended::Refused(refusal));
+            return Ok(Err(refusal));
         }
         // A plan shows everything, and says the run itself would be refused.
         events.on(Event::Warning(&format!(
             "the run itself would be {refusal}"
         )));
     }
-    let stamp = RunStamp {
-        // A plan is never taken for a run's results (by resume or undo).
-        run_id: crate::pipeline::new_run_id(
-            crate::output::results::RunKind::Offboard,
-            options.dry_run,
-        ),
-        tenant,
-    };
+    // A plan's id says so: it is never taken for a run's results (by resume or undo).
+    let stamp = prepared::stamp(RunKind::Offboard, options.dry_run, &client);
     // ---- snapshot ----
     events.on(Event::Phase("reading what leavers have"));
     find::read_holdings(&client, &mut found.leavers, &options.steps).await?;
@@ -310,67 +295,39 @@ pub async fn run(
         _ => None,
     };
     // ---- run ----
-    let mut sink = ResultsSink::open(
-        options.output.as_deref(),
-        crate::output::results::FileRules {
+    let rows: Vec<Prepared<Leaver>> = std::mem::take(&mut found.leavers)
+        .into_iter()
+        .map(|leaver| Prepared {
+            row: leaver.row,
+            label: leaver.label.clone(),
+            cells: leaver.cells.clone(),
+            disposition: match &leaver.found {
+                Found::Done(result) => Disposition::Done(result.clone()),
+                _ => Disposition::Process,
+            },
+            input: leaver,
+        })
+        .collect();
+    let setup = Setup {
+        stamp: &stamp,
+        started: (&started_at, started),
+        dry_run: options.dry_run,
+        output: options.output.as_deref(),
+        rules: FileRules {
             force: options.force,
             excel: options.excel,
         },
-        &read.inputs(),
-        &read.header,
-        stamp.clone(),
-    )?;
-    let rows = found.leavers.len() as u64;
-    let leavers = Arc::new(std::mem::take(&mut found.leavers));
-    let source: JobSource<Leaver> = {
-        let leavers = leavers.clone();
-        Arc::new(move |emit| {
-            for leaver in leavers.iter() {
-                let disposition = match &leaver.found {
-                    Found::Done(result) => Disposition::Done(result.clone()),
-                    _ => Disposition::Process,
-                };
-                let job = Job {
-                    row: leaver.row,
-                    label: leaver.label.clone(),
-                    cells: leaver.cells.clone(),
-                    disposition,
-                    input: leaver.clone(),
-                };
-                if !emit(job) {
-                    break;
-                }
-            }
-            Ok(())
-        })
-    };
-    events.on(Event::Phase(if options.dry_run {
-        "planning"
-    } else {
-        "offboarding"
-    }));
-    let runner = Runner {
-        client: client.clone(),
-        action: Arc::new(OffboardAction {
-            steps: options.steps.clone(),
-            dry_run: options.dry_run,
-        }),
-        source,
-        rows,
-        stops,
-        events,
+        inputs: &read.inputs(),
+        header: &read.header,
+        phase: "offboarding",
         apply_memberships: false,
     };
-    let outcome = runner.run(&mut sink).await?;
+    let action = OffboardAction {
+        steps: options.steps.clone(),
+        dry_run: options.dry_run,
+    };
     let summary = OffboardSummary {
-        totals: RunTotals::of(
-            &stamp,
-            (&started_at, started),
-            &sink,
-            &client,
-            options.output.as_deref(),
-            (rows, options.dry_run, outcome.interrupted),
-        ),
+        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
         input: read.shown.clone(),
         snapshot: snapshot.map(|p| p.display().to_string()),
         actions: options.steps.clone(),
@@ -379,12 +336,8 @@ pub async fn run(
         unmatchable: found.unmatchable,
         affected,
     };
-    sink.finish()?;
-    Ok(if summary.totals.interrupted {
-        Ended::Interrupted(summary)
-    } else {
-        Ended::Finished(summary)
-    })
+    let interrupted = summary.totals.interrupted;
+    Ok(Ok((summary, interrupted)))
 }
 
 /// A result for a leaver who is not processed.

@@ -14,17 +14,17 @@ mod action;
 mod reverse;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::api::Client;
 use crate::events::{Event, Events};
-use crate::output::results::{FileRules, RunKind, RunStamp, utc_now};
+use crate::output::results::{FileRules, RunKind, utc_now};
 use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
-use crate::pipeline::results_sink::{ResultsSink, ResumedRows, RunTotals};
-use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
+use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
+use crate::pipeline::results_sink::{ResumedRows, RunTotals};
+use crate::pipeline::runner::{Disposition, RunError, Stops};
 use crate::plan::Catalog;
 use action::UndoAction;
 use reverse::UndoRow;
@@ -56,15 +56,6 @@ pub struct UndoSummary {
     pub affected: u64,
 }
 
-/// How an undo ended.
-#[derive(Debug)]
-pub enum Ended {
-    Finished(UndoSummary),
-    Interrupted(UndoSummary),
-    /// Refused before any change (why).
-    Refused(String),
-}
-
 /// The columns an undo's results repeat for each row undone.
 const UNDONE_COLUMNS: [&str; 4] = [
     "undone_row",
@@ -79,7 +70,7 @@ pub async fn run(
     options: &UndoOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Ended, RunError> {
+) -> Result<Ended<UndoSummary>, RunError> {
     let started = Instant::now();
     let started_at = utc_now();
     events.on(Event::Phase("reading"));
@@ -89,11 +80,11 @@ pub async fn run(
         .map_err(|e| RunError::Reader(e.to_string()))?;
     let read = match read {
         Ok(read) => read,
-        Err(why) => return Ok(Ended::Refused(why)),
+        Err(why) => return Ok(Err(why)),
     };
     let tenant = client.base_url().to_string();
     if let Some(other) = read.tenants.iter().find(|t| **t != tenant) {
-        return Ok(Ended::Refused(format!(
+        return Ok(Err(format!(
             "{} was written to {other}, not {tenant}: undo runs against the tenant the run changed (--base-url {other})",
             options.results.display()
         )));
@@ -110,16 +101,13 @@ pub async fn run(
     let tenant_users = probe.total.unwrap_or(probe.keys.len() as u64);
     if let Err(refusal) = check_limit(affected, tenant_users, options.max_affected) {
         if !options.dry_run {
-            return Ok(Ended::Refused(refusal));
+            return Ok(Err(refusal));
         }
         events.on(Event::Warning(&format!(
             "the undo itself would be {refusal}"
         )));
     }
-    let stamp = RunStamp {
-        run_id: crate::pipeline::new_run_id(RunKind::Undo, options.dry_run),
-        tenant: tenant.clone(),
-    };
+    let stamp = prepared::stamp(RunKind::Undo, options.dry_run, &client);
     let resumed = match &options.resume {
         Some(path) => {
             let (resumed, warning) = ResumedRows::read(path, &tenant)?;
@@ -130,85 +118,58 @@ pub async fn run(
         }
         None => None,
     };
+    let rows: Vec<Prepared<UndoRow>> = read
+        .rows
+        .into_iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let number = index as u64 + 1;
+            let cells = vec![
+                row.recorded.row.to_string(),
+                row.recorded.username.clone(),
+                row.recorded.outcome.as_str().to_string(),
+                row.run_id.clone(),
+            ];
+            let disposition = match resumed.as_ref().and_then(|r| r.done(number, &cells)) {
+                Some(done) => Disposition::Done(Box::new(done)),
+                None => Disposition::Process,
+            };
+            Prepared {
+                row: number,
+                label: row.recorded.username.clone(),
+                cells,
+                disposition,
+                input: row,
+            }
+        })
+        .collect();
     let header: Vec<String> = UNDONE_COLUMNS.iter().map(|c| c.to_string()).collect();
-    let mut sink = ResultsSink::open(
-        options.output.as_deref(),
-        FileRules {
+    let setup = Setup {
+        stamp: &stamp,
+        started: (&started_at, started),
+        dry_run: options.dry_run,
+        output: options.output.as_deref(),
+        rules: FileRules {
             force: options.force,
             excel: options.excel,
         },
-        &[options.results.as_path()],
-        &header,
-        stamp.clone(),
-    )?;
-    let rows = read.rows.len() as u64;
-    let undo_rows: Arc<Vec<UndoRow>> = Arc::new(read.rows);
-    let source: JobSource<UndoRow> = {
-        let undo_rows = undo_rows.clone();
-        Arc::new(move |emit| {
-            for (index, row) in undo_rows.iter().enumerate() {
-                let number = index as u64 + 1;
-                let cells = vec![
-                    row.recorded.row.to_string(),
-                    row.recorded.username.clone(),
-                    row.recorded.outcome.as_str().to_string(),
-                    row.run_id.clone(),
-                ];
-                let disposition = match resumed.as_ref().and_then(|r| r.done(number, &cells)) {
-                    Some(done) => Disposition::Done(Box::new(done)),
-                    None => Disposition::Process,
-                };
-                let job = Job {
-                    row: number,
-                    label: row.recorded.username.clone(),
-                    cells,
-                    disposition,
-                    input: row.clone(),
-                };
-                if !emit(job) {
-                    break;
-                }
-            }
-            Ok(())
-        })
-    };
-    events.on(Event::Phase(if options.dry_run {
-        "planning"
-    } else {
-        "undoing"
-    }));
-    let runner = Runner {
-        client: client.clone(),
-        action: Arc::new(UndoAction {
-            catalog,
-            protection: options.protection.clone(),
-            force: options.force,
-            dry_run: options.dry_run,
-        }),
-        source,
-        rows,
-        stops,
-        events,
+        inputs: &[options.results.as_path()],
+        header: &header,
+        phase: "undoing",
         apply_memberships: false,
     };
-    let outcome = runner.run(&mut sink).await?;
+    let action = UndoAction {
+        catalog,
+        protection: options.protection.clone(),
+        force: options.force,
+        dry_run: options.dry_run,
+    };
     let summary = UndoSummary {
-        totals: RunTotals::of(
-            &stamp,
-            (&started_at, started),
-            &sink,
-            &client,
-            options.output.as_deref(),
-            (rows, options.dry_run, outcome.interrupted),
-        ),
+        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
         undone: options.results.display().to_string(),
         runs: read.run_ids,
         affected,
     };
-    sink.finish()?;
-    Ok(if summary.totals.interrupted {
-        Ended::Interrupted(summary)
-    } else {
-        Ended::Finished(summary)
-    })
+    let interrupted = summary.totals.interrupted;
+    Ok(Ok((summary, interrupted)))
 }

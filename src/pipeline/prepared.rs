@@ -1,0 +1,134 @@
+//! Running rows decided up front: what every lifecycle command (offboard,
+//! restore, passwords, groups, memberships, undo) does once it knows its
+//! rows. The results file is opened, the rows go through the row runner
+//! in order (interrupts, progress, `not_attempted` fill), and the run is
+//! totalled. Refusals and snapshots happen before this, so nothing here
+//! decides whether to write.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::api::Client;
+use crate::events::{Event, Events};
+use crate::output::results::{FileRules, RunKind, RunStamp};
+use crate::pipeline::results_sink::{ResultsSink, RunTotals};
+use crate::pipeline::runner::{Disposition, Job, JobSource, RowAction, RunError, Runner, Stops};
+
+/// How a lifecycle run ended: its summary and whether an interrupt cut it
+/// short, or why it was refused before any change.
+pub type Ended<S> = Result<(S, bool), String>;
+
+/// One row, decided.
+#[derive(Debug, Clone)]
+pub struct Prepared<I> {
+    pub row: u64,
+    pub label: String,
+    /// The cells the results repeat.
+    pub cells: Vec<String>,
+    pub disposition: Disposition,
+    pub input: I,
+}
+
+impl<I> From<(u64, String, Vec<String>, Disposition, I)> for Prepared<I> {
+    fn from(
+        (row, label, cells, disposition, input): (u64, String, Vec<String>, Disposition, I),
+    ) -> Self {
+        Prepared {
+            row,
+            label,
+            cells,
+            disposition,
+            input,
+        }
+    }
+}
+
+/// A run's stamp: its id (naming the command) and the tenant.
+pub fn stamp(kind: RunKind, dry_run: bool, client: &Client) -> RunStamp {
+    RunStamp {
+        run_id: super::new_run_id(kind, dry_run),
+        tenant: client.base_url().to_string(),
+    }
+}
+
+/// Where the rows' results go and how the run is shown.
+pub struct Setup<'a> {
+    pub stamp: &'a RunStamp,
+    pub started: (&'a str, Instant),
+    pub dry_run: bool,
+    pub output: Option<&'a Path>,
+    pub rules: FileRules,
+    /// Files the results must not replace.
+    pub inputs: &'a [&'a Path],
+    /// The input columns the results repeat after their own.
+    pub header: &'a [String],
+    /// The progress bar's name for the work ("offboarding").
+    pub phase: &'static str,
+    /// Coalesce the rows' pending membership changes (memberships import).
+    pub apply_memberships: bool,
+}
+
+/// Runs `rows` through `action`; the run's totals (interrupted or not).
+pub async fn run<A>(
+    client: &Client,
+    setup: Setup<'_>,
+    action: A,
+    rows: Vec<Prepared<A::Input>>,
+    stops: Stops,
+    events: &dyn Events,
+) -> Result<RunTotals, RunError>
+where
+    A: RowAction,
+    A::Input: Clone + Send + Sync,
+{
+    let mut sink = ResultsSink::open(
+        setup.output,
+        setup.rules,
+        setup.inputs,
+        setup.header,
+        setup.stamp.clone(),
+    )?;
+    let count = rows.len() as u64;
+    let rows = Arc::new(rows);
+    let source: JobSource<A::Input> = Arc::new(move |emit| {
+        for prepared in rows.iter() {
+            let job = Job {
+                row: prepared.row,
+                label: prepared.label.clone(),
+                cells: prepared.cells.clone(),
+                disposition: prepared.disposition.clone(),
+                input: prepared.input.clone(),
+            };
+            if !emit(job) {
+                break;
+            }
+        }
+        Ok(())
+    });
+    events.on(Event::Phase(if setup.dry_run {
+        "planning"
+    } else {
+        setup.phase
+    }));
+    let runner = Runner {
+        client: client.clone(),
+        action: Arc::new(action),
+        source,
+        rows: count,
+        stops,
+        events,
+        apply_memberships: setup.apply_memberships && !setup.dry_run,
+    };
+    let outcome = runner.run(&mut sink).await?;
+    let totals = RunTotals::of(
+        setup.stamp,
+        setup.started,
+        &sink,
+        client,
+        setup.output,
+        (count, setup.dry_run, outcome.interrupted),
+    );
+    sink.finish()?;
+    Ok(totals)
+}
