@@ -25,7 +25,7 @@ use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
 use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::restore::same_group;
 use crate::pipeline::results_sink::RunTotals;
-use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops};
+use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
 
 /// What a groups import is asked to do.
 #[derive(Debug, Clone)]
@@ -82,20 +82,8 @@ impl RowAction for GroupsAction {
 
     async fn process(&self, client: Client, job: GroupJob, mut result: RowResult) -> Finished<()> {
         let (client, tally) = client.tallied();
-        if let Err(err) = self.apply(&client, job, &mut result).await {
-            result.outcome = match err {
-                ApiError::Stopped(_) if tally.writes_sent() == 0 => Outcome::NotAttempted,
-                _ => Outcome::Failed,
-            };
-            result.http_status = err.status();
-            result.add_error(err.to_string());
-        }
-        result.attempts = tally.attempts();
-        Finished {
-            result,
-            detail: None,
-            pending: Vec::new(),
-        }
+        let done = self.apply(&client, job, &mut result).await;
+        settle(result, done, &tally)
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::api::{ApiError, Client};
+use crate::api::Client;
 use crate::events::{Event, Events};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Mode};
@@ -18,7 +18,7 @@ use crate::output::results::{FileRules, RunKind, utc_now};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::prepared::{self, Prepared, Setup};
 use crate::pipeline::results_sink::RunTotals;
-use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops};
+use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, record_failure};
 use crate::pipeline::users::{one_user, tenant_users};
 use crate::plan::lookup::row_key;
 
@@ -85,17 +85,8 @@ impl RowAction for PasswordsAction {
                         result.outcome = Outcome::Updated;
                         result.changes = vec![FieldChange::password()];
                     }
-                    Err(err) => {
-                        result.outcome = match err {
-                            ApiError::Stopped(_) if tally.writes_sent() == 0 => {
-                                Outcome::NotAttempted
-                            }
-                            _ => Outcome::Failed,
-                        };
-                        result.http_status = err.status();
-                        // The error names the call, never the body.
-                        result.add_error(err.to_string());
-                    }
+                    // The error names the call, never the body.
+                    Err(err) => record_failure(&mut result, &tally, &err),
                 }
             }
         }

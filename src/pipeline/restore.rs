@@ -20,7 +20,7 @@ use crate::output::snapshot::{self, SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::prepared::{self, Prepared, Setup};
 use crate::pipeline::results_sink::RunTotals;
-use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops};
+use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
 use crate::plan::decide::describe;
 
 /// What a restore is asked to do.
@@ -67,20 +67,7 @@ impl RowAction for RestoreAction {
             SnapshotItem::User(entry) => self.restore(&client, entry, &mut result).await,
             SnapshotItem::Group(entry) => self.restore_group(&client, entry, &mut result).await,
         };
-        if let Err(err) = done {
-            result.outcome = match err {
-                ApiError::Stopped(_) if tally.writes_sent() == 0 => Outcome::NotAttempted,
-                _ => Outcome::Failed,
-            };
-            result.http_status = err.status();
-            result.add_error(err.to_string());
-        }
-        result.attempts = tally.attempts();
-        Finished {
-            result,
-            detail: None,
-            pending: Vec::new(),
-        }
+        settle(result, done, &tally)
     }
 }
 

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::batcher::{self, Batcher, ChunkOutcome, HOLD_LIMIT, Pending};
-use crate::api::{ApiError, Client};
+use crate::api::{ApiError, Client, Tally};
 use crate::events::{Event, Events};
 use crate::input::InputError;
 use crate::output::{Outcome, OutputError, RowResult};
@@ -343,6 +343,35 @@ async fn start<A: RowAction>(
             done.result.carry_over(&prior);
             done
         }
+    }
+}
+
+/// Records a row's failed call: `failed`, or `not_attempted` when an
+/// interrupt stopped the row before it wrote anything (it changed
+/// nothing), with the call's status and message.
+pub fn record_failure(result: &mut RowResult, tally: &Tally, err: &ApiError) {
+    result.outcome = match err {
+        ApiError::Stopped(_) if tally.writes_sent() == 0 => Outcome::NotAttempted,
+        _ => Outcome::Failed,
+    };
+    result.http_status = err.status().or(tally.last_status());
+    result.add_error(err.to_string());
+}
+
+/// A row whose work is done (`done`): its failure recorded, if any, and
+/// the attempts it made counted.
+pub fn settle(mut result: RowResult, done: Result<(), ApiError>, tally: &Tally) -> Finished<()> {
+    if let Err(err) = done {
+        record_failure(&mut result, tally, &err);
+    }
+    result.attempts = tally.attempts();
+    if result.http_status.is_none() {
+        result.http_status = tally.last_status();
+    }
+    Finished {
+        result,
+        detail: None,
+        pending: Vec::new(),
     }
 }
 

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use crate::api::{ApiError, Client, Tally};
+use crate::api::{ApiError, Client};
 use crate::input::RowInput;
 use crate::model::{TargetKind, UserFields};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::batcher::Pending;
-use crate::pipeline::runner::{Finished, RowAction};
+use crate::pipeline::runner::{Finished, RowAction, record_failure};
 use crate::plan::decide::describe;
 use crate::plan::lookup::{Found, Lookups};
 use crate::plan::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};
@@ -43,7 +43,7 @@ impl RowAction for ImportAction {
                 pending,
             },
             Err(err) => {
-                fail(&mut result, &tally, &err);
+                record_failure(&mut result, &tally, &err);
                 Finished {
                     result,
                     detail: None,
@@ -52,16 +52,6 @@ impl RowAction for ImportAction {
             }
         }
     }
-}
-
-fn fail(result: &mut RowResult, tally: &Tally, err: &ApiError) {
-    // A row stopped before it sent any write changed nothing: not attempted.
-    result.outcome = match err {
-        ApiError::Stopped(_) if tally.writes_sent() == 0 => Outcome::NotAttempted,
-        _ => Outcome::Failed,
-    };
-    result.http_status = err.status().or(tally.last_status());
-    result.add_error(err.to_string());
 }
 
 impl ImportAction {

@@ -7,7 +7,7 @@ use super::{Found, Leaver, Step, unprocessed};
 use crate::api::{ApiError, Client};
 use crate::model::{Credentials, Factor, FieldChange, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::runner::{Finished, RowAction};
+use crate::pipeline::runner::{Finished, RowAction, settle};
 
 /// What every leaver of a run shares.
 pub struct OffboardAction {
@@ -22,25 +22,12 @@ impl RowAction for OffboardAction {
 
     async fn process(&self, client: Client, leaver: Leaver, mut result: RowResult) -> Finished<()> {
         let (client, tally) = client.tallied();
-        if !unprocessed(&mut result, &leaver.found) {
-            if let Err(err) = self.offboard(&client, &leaver, &mut result).await {
-                result.outcome = match err {
-                    ApiError::Stopped(_) if tally.writes_sent() == 0 => Outcome::NotAttempted,
-                    _ => Outcome::Failed,
-                };
-                result.http_status = err.status();
-                result.add_error(err.to_string());
-            }
-        }
-        result.attempts = tally.attempts();
-        if result.http_status.is_none() {
-            result.http_status = tally.last_status();
-        }
-        Finished {
-            result,
-            detail: None,
-            pending: Vec::new(),
-        }
+        let done = if unprocessed(&mut result, &leaver.found) {
+            Ok(())
+        } else {
+            self.offboard(&client, &leaver, &mut result).await
+        };
+        settle(result, done, &tally)
     }
 }
 

@@ -16,7 +16,7 @@ use crate::model::{Field, FieldChange, GroupWrite, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::Protection;
 use crate::pipeline::restore::RestoreAction;
-use crate::pipeline::runner::{Finished, RowAction};
+use crate::pipeline::runner::{Finished, RowAction, settle};
 use crate::plan::Catalog;
 
 /// What every row of an undo shares.
@@ -47,42 +47,25 @@ impl RowAction for UndoAction {
         let (client, tally) = client.tallied();
         result.user_id = row.recorded.user_id.clone();
         let mut undone = Undone::default();
-        match self.undo(&client, &row, &mut result, &mut undone).await {
-            Ok(()) => {
-                if !undone.conflicts.is_empty() {
-                    result.outcome = Outcome::Skipped;
-                    let rest = if undone.wrote {
-                        "; the rest was undone"
-                    } else {
-                        ""
-                    };
-                    result.add_error(format!(
-                        "conflict: changed since the run, left alone (--force undoes it anyway): {}{rest}",
-                        undone.conflicts.join("; ")
-                    ));
-                }
-                for note in &undone.notes {
-                    result.add_error(note);
-                }
-            }
-            Err(err) => {
-                result.outcome = match err {
-                    ApiError::Stopped(_) if tally.writes_sent() == 0 => Outcome::NotAttempted,
-                    _ => Outcome::Failed,
+        let done = self.undo(&client, &row, &mut result, &mut undone).await;
+        if done.is_ok() {
+            if !undone.conflicts.is_empty() {
+                result.outcome = Outcome::Skipped;
+                let rest = if undone.wrote {
+                    "; the rest was undone"
+                } else {
+                    ""
                 };
-                result.http_status = err.status();
-                result.add_error(err.to_string());
+                result.add_error(format!(
+                    "conflict: changed since the run, left alone (--force undoes it anyway): {}{rest}",
+                    undone.conflicts.join("; ")
+                ));
+            }
+            for note in &undone.notes {
+                result.add_error(note);
             }
         }
-        result.attempts = tally.attempts();
-        if result.http_status.is_none() {
-            result.http_status = tally.last_status();
-        }
-        Finished {
-            result,
-            detail: None,
-            pending: Vec::new(),
-        }
+        settle(result, done, &tally)
     }
 }
 
