@@ -312,6 +312,23 @@ impl Client {
         self.get_json(&["credentials", user_id], &[]).await
     }
 
+    /// A user's credentials, empty when none are set. A tenant may answer
+    /// 404 for a user without credentials (docs/api-assumptions.md A19d):
+    /// the user is then read to tell that from a user that is gone, whose
+    /// 404 is returned.
+    pub async fn credentials_or_empty(&self, user_id: &str) -> Result<Credentials, ApiError> {
+        match self.get_credentials(user_id).await {
+            Err(err) if err.status() == Some(404) => {
+                self.get_user(user_id).await?;
+                Ok(Credentials {
+                    id: user_id.to_string(),
+                    ..Credentials::default()
+                })
+            }
+            other => other,
+        }
+    }
+
     /// `POST /credentials/{userId}`.
     pub async fn set_credentials(&self, user_id: &str, body: &Credentials) -> Result<(), ApiError> {
         self.write_idempotent(Method::POST, &["credentials", user_id], Some(body))

@@ -390,6 +390,10 @@ pub struct SandboxArgs {
     /// Refuse (403) every change to this user (repeatable)
     #[arg(long = "forbid", value_name = "USERNAME", help_heading = "Variant")]
     pub forbidden: Vec<String>,
+
+    /// GET /credentials/{id} of a user with no factor answers 404 instead of an empty record
+    #[arg(long, help_heading = "Variant")]
+    pub credentials_404: bool,
 }
 
 /// How a file's text is read: encoding, delimiter, sheet, header row.

@@ -267,6 +267,7 @@ fn sandbox_job(
                 unknown_fields: args.unknown_fields,
                 enabled_by_default: !args.disabled_by_default,
                 forbidden: args.forbidden.clone(),
+                credentials_404: args.credentials_404,
             },
             idle_timeout: std::time::Duration::from_secs(60),
         },

@@ -54,7 +54,7 @@ pub(super) async fn export_factors(
         .map(|(id, username)| {
             let client = client.clone();
             async move {
-                let credentials = match client.get_credentials(&id).await {
+                let credentials = match client.credentials_or_empty(&id).await {
                     Ok(credentials) => Some(credentials),
                     Err(ApiError::Status { status: 404, .. }) => None,
                     Err(error) => return Err(error),

@@ -89,6 +89,9 @@ pub struct Variant {
     pub enabled_by_default: bool,
     /// Usernames (any case) whose changes are refused with 403.
     pub forbidden: Vec<String>,
+    /// `GET /credentials/{id}` of a user with no factor set answers 404
+    /// instead of an empty record.
+    pub credentials_404: bool,
 }
 
 impl Default for Variant {
@@ -101,6 +104,7 @@ impl Default for Variant {
             unknown_fields: UnknownFields::default(),
             enabled_by_default: true,
             forbidden: Vec::new(),
+            credentials_404: false,
         }
     }
 }

@@ -610,6 +610,14 @@ async fn application_remove_users(
 
 async fn get_credentials(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
     let credentials = shared.read(|t| t.credentials(&id))?;
+    if shared.config.variant.credentials_404
+        && credentials.first_factor.is_none()
+        && credentials.second_factor.is_none()
+    {
+        return Err(Rejection::not_found(format!(
+            "user '{id}' has no credentials"
+        )));
+    }
     Ok(json(StatusCode::OK, &credentials))
 }
 

@@ -206,7 +206,7 @@ pub async fn read_holdings(
             leaver.applications = applications;
             if second_factor {
                 leaver.second_factor = client
-                    .get_credentials(&id)
+                    .credentials_or_empty(&id)
                     .await?
                     .second_factor
                     .map(|f| f.kind)

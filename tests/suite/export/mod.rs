@@ -452,3 +452,39 @@ async fn factors_name_each_users_factor_types_and_never_their_data() {
         .unwrap();
     assert_eq!(totp["second_factor"], "softtoken");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_answering_404_for_users_without_credentials_loses_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut variant = seeded(dir.path(), 12);
+    variant.variant.credentials_404 = true;
+    let sandbox = start(variant).await;
+    let out = dir.path().join("factors.csv");
+    let o = out.display().to_string();
+    assert_eq!(
+        export(&sandbox, &["factors", "-o", &o]).await,
+        Completion::Clean
+    );
+    let rows = read_csv(&out);
+    assert_eq!(rows.len(), sandbox.tenant().users().count());
+    assert!(rows.iter().all(|r| r["second_factor"].is_empty()));
+
+    // Offboarding that removes second factors finds none to remove: no failure.
+    let leavers = dir.path().join("leavers.csv");
+    std::fs::write(&leavers, "username\nperson0001\n").unwrap();
+    let results = dir.path().join("leavers.offboard.csv");
+    let [l, r] = [&leavers, &results].map(|p| p.display().to_string());
+    let args = [
+        "offboard",
+        "--action",
+        "remove-second-factor",
+        "--max-affected",
+        "1",
+        "-o",
+        &r,
+        &l,
+    ];
+    let done = crate::support::against(&sandbox, &args).await.unwrap();
+    assert_eq!(done, Completion::Clean, "{:?}", read_csv(&results));
+    assert_eq!(read_csv(&results)[0]["outcome"], "unchanged");
+}
