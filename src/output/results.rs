@@ -646,6 +646,40 @@ mod tests {
     }
 
     #[test]
+    fn audit_cells_that_look_like_formulas_come_back_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let header = vec!["username".to_string()];
+        let rules = FileRules {
+            force: false,
+            excel: true,
+        };
+        let mut writer = OrderedCsv::results(&path, rules, &[], &header).unwrap();
+        let mut row = RowResult::new(1, "=ana", Outcome::Updated, vec!["=ana".into()]);
+        row.groups_added = vec!["=SUM(A1)".into(), "+Ops".into()];
+        row.applications_removed = vec!["@Slack".into()];
+        row.changes = vec![FieldChange {
+            field: "mobile".into(),
+            old: "+44 20 7946 0000".into(),
+            new: "-".into(),
+        }];
+        writer.push(1, row.record(&stamp())).unwrap();
+        writer.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with('\u{feff}'), "--excel marks the file");
+        assert!(
+            text.contains("'=SUM(A1);+Ops"),
+            "a spreadsheet shows text: {text}"
+        );
+        let recorded = read_results(&path).unwrap();
+        let back = &recorded[&1].result;
+        assert_eq!(back.username, "=ana");
+        assert_eq!(back.groups_added, row.groups_added);
+        assert_eq!(back.applications_removed, row.applications_removed);
+        assert_eq!(back.changes, row.changes);
+    }
+
+    #[test]
     fn a_cut_line_is_ignored_and_older_files_are_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
