@@ -273,8 +273,14 @@ impl UndoAction {
                 });
                 continue;
             };
+            // A boolean that had no value was, before the run, not what
+            // the run made it.
+            let old = match (field.kind(), change.old.as_str()) {
+                (crate::model::FieldKind::Bool, "") => (change.new != "true").to_string(),
+                _ => change.old.clone(),
+            };
             let now = user.fields.get(field).exact();
-            if now == change.old {
+            if now == old {
                 continue;
             }
             if now != change.new && !self.force {
@@ -284,12 +290,6 @@ impl UndoAction {
                 ));
                 continue;
             }
-            // A boolean that had no value was, before the run, not what
-            // the run made it.
-            let old = match (field.kind(), change.old.as_str()) {
-                (crate::model::FieldKind::Bool, "") => (change.new != "true").to_string(),
-                _ => change.old.clone(),
-            };
             if let Err(why) = body.fields.set_exact(field, &old) {
                 undone.notes.push(why);
                 continue;

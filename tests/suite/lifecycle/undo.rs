@@ -433,3 +433,47 @@ amelia.hughes
     );
     assert_eq!(sebulk::exit_code(&refused), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flag_that_had_no_value_is_put_back_as_the_opposite_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let api = client(&sandbox);
+    api.create_user(&crate::support::new_user("no.flags"))
+        .await
+        .unwrap();
+    let flag = || {
+        sandbox
+            .tenant()
+            .user_by_username("no.flags")
+            .unwrap()
+            .fields
+            .is_locked
+    };
+    assert_eq!(flag(), None);
+    let leavers = write(dir.path(), "leavers.csv", "username\nno.flags\n");
+    let results = dir.path().join("leavers.offboard.csv");
+    let [l, r] = [&leavers, &results].map(|p| p.display().to_string());
+    let args = [
+        "offboard",
+        "--action",
+        "lock",
+        "--max-affected",
+        "1",
+        "-o",
+        &r,
+        &l,
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(flag(), Some(true));
+    let first = dir.path().join("u1.csv").display().to_string();
+    let args = ["undo", "-o", &first, &r];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(flag(), Some(false), "unlocked, said explicitly");
+    let writes = sandbox.counters().writes;
+    let second = dir.path().join("u2.csv").display().to_string();
+    let args = ["undo", "-o", &second, &r];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(sandbox.counters().writes, writes, "nothing the second time");
+    assert_eq!(read_csv(Path::new(&second))[0]["outcome"], "unchanged");
+}
