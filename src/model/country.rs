@@ -530,14 +530,10 @@ impl Countries {
         let limit = (wanted.chars().count() / 4).clamp(1, 3);
         self.spellings
             .iter()
-            .map(|(spelling, name)| {
-                (
-                    crate::model::text::edit_distance(&wanted, spelling),
-                    spelling,
-                    name,
-                )
+            .filter_map(|(spelling, name)| {
+                crate::model::text::edit_distance_within(&wanted, spelling, limit)
+                    .map(|distance| (distance, spelling, name))
             })
-            .filter(|(distance, _, _)| *distance <= limit)
             .min_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)))
             .map(|(_, _, name)| name.as_str())
     }

@@ -37,6 +37,45 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     rows[a.len()][b.len()]
 }
 
+/// [`edit_distance`] when it is at most `limit`, else `None`; fast for the
+/// common case of a far-off candidate (a length gap, or a row of the table
+/// already beyond the limit, ends it), so a "did you mean" over hundreds
+/// of candidates stays cheap on files where every row is wrong.
+pub fn edit_distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
+    let (a_len, b_len) = (a.chars().count(), b.chars().count());
+    if a_len.abs_diff(b_len) > limit {
+        return None;
+    }
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // Three rows: the one before last (for transpositions), last, current.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut last: Vec<usize> = (0..=b.len()).collect();
+    let mut current: Vec<usize> = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        current[0] = i;
+        let mut row_best = current[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (last[j] + 1)
+                .min(current[j - 1] + 1)
+                .min(last[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(before[j - 2] + 1);
+            }
+            current[j] = best;
+            row_best = row_best.min(best);
+        }
+        if row_best > limit {
+            return None;
+        }
+        std::mem::swap(&mut before, &mut last);
+        std::mem::swap(&mut last, &mut current);
+    }
+    let distance = last[b.len()];
+    (distance <= limit).then_some(distance)
+}
+
 /// Whether `text` matches `pattern`, whose `*` stands for any run of
 /// characters and `?` for one (compare lower-cased text for any case).
 pub fn glob(pattern: &str, text: &str) -> bool {
@@ -70,5 +109,23 @@ mod tests {
         assert_eq!(edit_distance("fristname", "firstname"), 1);
         assert_eq!(edit_distance("abc", "abc"), 0);
         assert_eq!(edit_distance("", "ab"), 2);
+        for (a, b) in [
+            ("fristname", "firstname"),
+            ("germnay", "germany"),
+            ("atlantis", "austria"),
+            ("", "ab"),
+            ("united kingdon", "united kingdom"),
+            ("abcdef", "badcfe"),
+            ("é", "e"),
+        ] {
+            for limit in 0..4 {
+                let full = edit_distance(a, b);
+                assert_eq!(
+                    edit_distance_within(a, b, limit),
+                    (full <= limit).then_some(full),
+                    "{a} {b} {limit}"
+                );
+            }
+        }
     }
 }
