@@ -443,7 +443,41 @@ fn main() {
             "  peak memory         {peak_mb:.1} MB (target < 64 MB): {}",
             verdict(peak_mb < 64.0)
         );
+        bad_rows(binary, dir.path(), (options.validate_rows / 10).max(1));
     }
+}
+
+/// A file where every row is wrong (an unknown country, so each gets a
+/// "did you mean" search): the report must not take much longer than a
+/// clean file's.
+fn bad_rows(binary: &str, dir: &Path, rows: usize) {
+    let path = dir.join("bad.csv");
+    let file = std::fs::File::create(&path).expect("input created");
+    let mut out = std::io::BufWriter::new(file);
+    writeln!(out, "username,email,firstName,lastName,country").expect("written");
+    for i in 0..rows {
+        writeln!(
+            out,
+            "user{i:07},user{i:07}@bench.example,First{i},Last{i},Atlantis {}",
+            i % 1000
+        )
+        .expect("written");
+    }
+    out.flush().expect("flushed");
+    drop(out);
+    let (status, wall, _) = run_measured(
+        Command::new(binary)
+            .env("SEBULK_CONFIG", "/dev/null")
+            .args(["--quiet", "validate"])
+            .arg(&path)
+            .stderr(Stdio::null()),
+    );
+    let per_second = rows as f64 / wall.as_secs_f64();
+    println!(
+        "validate, every row wrong: {rows} rows in {:.1} s ({per_second:.0} rows/s, target > 20,000/s): {} (exit {status})",
+        wall.as_secs_f64(),
+        verdict(per_second > 20_000.0)
+    );
 }
 
 /// An .xlsx of `rows` people below two title rows, with a date column.

@@ -5,7 +5,7 @@
 //! short names below (docs/api-assumptions.md); the sandbox accepts exactly
 //! these names, and input mapping turns alpha-2/alpha-3 codes into them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 /// (API name, ISO alpha-2, ISO alpha-3), sorted by name.
@@ -428,7 +428,13 @@ const NATIVE_NAMES: &[(&str, &str)] = &[
 pub struct Countries {
     /// Lower-cased spelling → the name sent to the tenant.
     spellings: HashMap<String, String>,
+    /// The spellings by length in characters, for "did you mean" (built
+    /// on first use, dropped when a spelling is added).
+    by_length: std::sync::OnceLock<BTreeMap<usize, Vec<Spelling>>>,
 }
+
+/// A spelling split into characters, the spelling and the name it means.
+type Spelling = (Vec<char>, String, String);
 
 /// Why a countries file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -468,6 +474,7 @@ impl Countries {
     pub fn empty() -> Self {
         Countries {
             spellings: HashMap::new(),
+            by_length: std::sync::OnceLock::new(),
         }
     }
 
@@ -478,6 +485,7 @@ impl Countries {
         if name.is_empty() {
             return;
         }
+        self.by_length = std::sync::OnceLock::new();
         self.spellings.insert(name.to_lowercase(), name.to_string());
         for spelling in spellings {
             let spelling = spelling.trim();
@@ -526,12 +534,27 @@ impl Countries {
 
     /// The known name `input` most likely meant, for "did you mean".
     pub fn suggest(&self, input: &str) -> Option<&str> {
-        let wanted = input.trim().to_lowercase();
-        let limit = (wanted.chars().count() / 4).clamp(1, 3);
-        self.spellings
-            .iter()
-            .filter_map(|(spelling, name)| {
-                crate::model::text::edit_distance_within(&wanted, spelling, limit)
+        let wanted: Vec<char> = input.trim().to_lowercase().chars().collect();
+        let length = wanted.len();
+        let limit = (length / 4).clamp(1, 3);
+        let by_length = self.by_length.get_or_init(|| {
+            let mut by_length: BTreeMap<usize, Vec<Spelling>> = BTreeMap::new();
+            for (spelling, name) in &self.spellings {
+                let chars: Vec<char> = spelling.chars().collect();
+                by_length.entry(chars.len()).or_default().push((
+                    chars,
+                    spelling.clone(),
+                    name.clone(),
+                ));
+            }
+            by_length
+        });
+        // Only spellings within `limit` characters of the input's length can be within `limit` edits.
+        by_length
+            .range(length.saturating_sub(limit)..=length + limit)
+            .flat_map(|(_, spellings)| spellings)
+            .filter_map(|(chars, spelling, name)| {
+                crate::model::text::chars_within(&wanted, chars, limit)
                     .map(|distance| (distance, spelling, name))
             })
             .min_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)))

@@ -42,37 +42,43 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// already beyond the limit, ends it), so a "did you mean" over hundreds
 /// of candidates stays cheap on files where every row is wrong.
 pub fn edit_distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
-    let (a_len, b_len) = (a.chars().count(), b.chars().count());
-    if a_len.abs_diff(b_len) > limit {
-        return None;
-    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    chars_within(&a, &b, limit)
+}
+
+/// [`edit_distance_within`] on characters already split.
+pub fn chars_within(a: &[char], b: &[char], limit: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
     // Three rows: the one before last (for transpositions), last, current.
-    let mut before: Vec<usize> = vec![0; b.len() + 1];
-    let mut last: Vec<usize> = (0..=b.len()).collect();
-    let mut current: Vec<usize> = vec![0; b.len() + 1];
+    let width = b.len() + 1;
+    let mut rows = vec![0usize; 3 * width];
+    let (mut before, mut last, mut current) = (0, width, 2 * width);
+    for (j, cell) in rows[last..last + width].iter_mut().enumerate() {
+        *cell = j;
+    }
     for i in 1..=a.len() {
-        current[0] = i;
-        let mut row_best = current[0];
-        for j in 1..=b.len() {
+        rows[current] = i;
+        let mut row_best = i;
+        for j in 1..width {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (last[j] + 1)
-                .min(current[j - 1] + 1)
-                .min(last[j - 1] + cost);
+            let mut best = (rows[last + j] + 1)
+                .min(rows[current + j - 1] + 1)
+                .min(rows[last + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(before[j - 2] + 1);
+                best = best.min(rows[before + j - 2] + 1);
             }
-            current[j] = best;
+            rows[current + j] = best;
             row_best = row_best.min(best);
         }
         if row_best > limit {
             return None;
         }
-        std::mem::swap(&mut before, &mut last);
-        std::mem::swap(&mut last, &mut current);
+        (before, last, current) = (last, current, before);
     }
-    let distance = last[b.len()];
+    let distance = rows[last + b.len()];
     (distance <= limit).then_some(distance)
 }
 
