@@ -8,7 +8,8 @@
 //! - `commands`: one job per command; owns signals; hands results to `ui`.
 //! - `ui`: the one place that prints (progress, problems, summaries, JSON).
 //! - the engine, which reports through `events` and never prints:
-//!   `pipeline` (the row runner and import on it), `export` (export, diff),
+//!   `pipeline` (the row runner; import, the lifecycle commands and undo
+//!   on it), `export` (export, diff),
 //!   `plan` (catalog, lookups, per-row decisions), `input` (reading,
 //!   mapping, checking), `output` (results, reports, atomic private files);
 //! - `api` (the client: paging, memberships, wire-format guesses), built on

@@ -1,6 +1,9 @@
 //! Row commands: a reusable row runner (reader thread, bounded workers,
 //! coalesced memberships, ordered resumable results, two-stage interrupts,
-//! `not_attempted` fill, progress events) and the actions plugged into it.
+//! `not_attempted` fill, progress events) and the actions plugged into it:
+//! import (which reads its rows as it goes) and the lifecycle commands
+//! (offboard, restore, passwords, groups, memberships, undo), which decide
+//! their rows up front and run them through `prepared`.
 
 pub mod batcher;
 pub mod groups;
