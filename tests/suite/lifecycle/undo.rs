@@ -477,3 +477,54 @@ async fn a_flag_that_had_no_value_is_put_back_as_the_opposite_once() {
     assert_eq!(sandbox.counters().writes, writes, "nothing the second time");
     assert_eq!(read_csv(Path::new(&second))[0]["outcome"], "unchanged");
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_import_is_undone_from_its_journal_too() {
+    use crate::support::{sebulk, wait_for_writes};
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = config();
+    slow.faults.latency = std::time::Duration::from_millis(30);
+    let sandbox = start(slow).await;
+    let before = export(&sandbox, dir.path(), "before.csv").await;
+    let mut text = String::from("username,email,department,groups\n");
+    for i in 0..80 {
+        text.push_str(&format!(
+            "kill{i:02},kill{i:02}@northwind.example,Ops,Sales\n"
+        ));
+    }
+    let input = write(dir.path(), "hires.csv", &text);
+    let results = dir.path().join("hires.results.csv");
+    let [i, r] = [&input, &results].map(|p| p.display().to_string());
+    let base = sandbox.base_url().to_string();
+    let args = ["import", "--auto-password", "-o", &r, &i];
+    let mut child = sebulk(&base, &args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_writes(&sandbox, 15).await;
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let created = sandbox.tenant().users().count() - 8;
+    assert!(created > 0 && created < 80, "killed part way: {created}");
+    let journal = dir.path().join("hires.results.csv.journal");
+    assert!(journal.exists(), "a killed run leaves its journal");
+    let recorded = read_csv(&results)
+        .iter()
+        .filter(|l| l["outcome"] == "created")
+        .count();
+    assert!(
+        recorded < created,
+        "rows wait for their group changes, so only the journal knows them all ({recorded} < {created})"
+    );
+
+    let undone = dir.path().join("undo.csv").display().to_string();
+    let args = ["undo", "--max-affected", "100%", "-o", &undone, &r];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let after = export(&sandbox, dir.path(), "after.csv").await;
+    assert_eq!(
+        differences(dir.path(), &before, &after).await,
+        [],
+        "every user the killed run created is gone, recorded or only journaled"
+    );
+}
