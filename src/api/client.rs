@@ -78,6 +78,9 @@ pub struct ClientSettings {
     pub page_base: u64,
     /// Whether update bodies carry back fields beyond the reference.
     pub unknown_fields: UnknownFieldPolicy,
+    /// How results and snapshots name the tenant when its address does
+    /// not (the built-in sandbox answers on a new port each run).
+    pub tenant_label: Option<String>,
 }
 
 impl ClientSettings {
@@ -99,6 +102,7 @@ impl ClientSettings {
             page_size: 100,
             page_base: 1,
             unknown_fields: UnknownFieldPolicy::default(),
+            tenant_label: None,
         }
     }
 }
@@ -272,6 +276,7 @@ pub(crate) struct Call<'a> {
 struct Inner {
     http: reqwest::Client,
     base: Url,
+    tenant: String,
     scheme: AuthScheme,
     throttle: Arc<Throttle>,
     retry: RetryPolicy,
@@ -348,6 +353,10 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                tenant: settings
+                    .tenant_label
+                    .clone()
+                    .unwrap_or_else(|| base.to_string()),
                 base,
                 scheme,
                 throttle,
@@ -413,6 +422,12 @@ impl Client {
     /// The API root requests go to.
     pub fn base_url(&self) -> &Url {
         &self.inner.base
+    }
+
+    /// The tenant as results, snapshots and resume name it: its API root,
+    /// or the label it was given (the built-in sandbox's state file).
+    pub fn tenant(&self) -> &str {
+        &self.inner.tenant
     }
 
     /// The run's retry policy.

@@ -472,12 +472,9 @@ pub async fn dispatch(
                 )?),
                 (None, None, true) => None,
                 (None, None, false) => {
-                    let dir = match args.results.parent() {
-                        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-                        _ => PathBuf::from("."),
-                    };
+                    let dir = args.results.parent().unwrap_or(Path::new(""));
                     Some(crate::output::files::timestamped(
-                        &dir,
+                        dir,
                         &args.results,
                         "undo",
                     )?)

@@ -147,7 +147,13 @@ impl Connection {
         sandbox_config.seed = Seed::Demo;
         let handle = crate::sandbox::start(sandbox_config).await?;
         tracing::info!("using the built-in sandbox at {}", handle.base_url());
-        let client = Client::new(&config.client_settings(handle.base_url().clone(), api_key))?;
+        let mut settings = config.client_settings(handle.base_url().clone(), api_key);
+        // A kept sandbox is the same tenant on every run, whatever its port.
+        settings.tenant_label = state.as_ref().map(|path| {
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            format!("sandbox:{}", path.display())
+        });
+        let client = Client::new(&settings)?;
         Ok(Connection {
             client,
             sandbox: Some((handle, state)),

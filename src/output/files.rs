@@ -216,7 +216,7 @@ pub fn beside(input: &Path, suffix: &str) -> PathBuf {
 /// nightly job keeps every run and never needs `--force`. The directory
 /// is created (0700) when missing.
 pub fn timestamped(dir: &Path, input: &Path, what: &str) -> Result<PathBuf, OutputError> {
-    if !dir.is_dir() {
+    if !dir.as_os_str().is_empty() && !dir.is_dir() {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]

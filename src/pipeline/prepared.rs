@@ -48,7 +48,7 @@ impl<I> From<(u64, String, Vec<String>, Disposition, I)> for Prepared<I> {
 pub fn stamp(kind: RunKind, dry_run: bool, client: &Client) -> RunStamp {
     RunStamp {
         run_id: super::new_run_id(kind, dry_run),
-        tenant: client.base_url().to_string(),
+        tenant: client.tenant().to_string(),
     }
 }
 

@@ -266,7 +266,7 @@ pub async fn run(
     let started = Instant::now();
     let started_at = utc_now();
     let (header, entries) = snapshot::read(&options.snapshot)?;
-    let tenant = client.base_url().to_string();
+    let tenant = client.tenant().to_string();
     if header.tenant != tenant {
         let note = format!(
             "the snapshot was taken of {}, not {tenant}: users are matched by id, then username",

@@ -208,7 +208,7 @@ pub async fn run(
             crate::output::results::RunKind::Import,
             options.dry_run,
         ),
-        tenant: client.base_url().to_string(),
+        tenant: client.tenant().to_string(),
     };
     let other_tenants = resumed.other_tenants(&stamp.tenant);
     if !other_tenants.is_empty() {
@@ -223,7 +223,7 @@ pub async fn run(
         run_id: stamp.run_id.clone(),
         started_at,
         input: crate::input::reader::shown(&options.input.file),
-        tenant: client.base_url().to_string(),
+        tenant: client.tenant().to_string(),
         dry_run: options.dry_run,
         rows: first.scan.rows,
         rate_limit: client.throttle().max_rate(),

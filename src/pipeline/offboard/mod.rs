@@ -188,7 +188,7 @@ pub async fn run(
         events.on(Event::Warning(problem));
     }
     // ---- resume ----
-    let tenant = client.base_url().to_string();
+    let tenant = client.tenant().to_string();
     let mut carried = Vec::new();
     if let Some(path) = &options.resume {
         let (resumed, warning) = ResumedRows::read(path, &tenant)?;

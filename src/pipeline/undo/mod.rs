@@ -82,7 +82,7 @@ pub async fn run(
         Ok(read) => read,
         Err(why) => return Ok(Err(why)),
     };
-    let tenant = client.base_url().to_string();
+    let tenant = client.tenant().to_string();
     if let Some(other) = read.tenants.iter().find(|t| **t != tenant) {
         return Ok(Err(format!(
             "{} was written to {other}, not {tenant}: undo runs against the tenant the run changed (--base-url {other})",

@@ -528,3 +528,47 @@ async fn a_killed_import_is_undone_from_its_journal_too() {
         "every user the killed run created is gone, recorded or only journaled"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_sandbox_is_the_same_tenant_on_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let input = write(dir.path(), "batch.csv", BATCH);
+    let results = dir.path().join("batch.results.csv");
+    let [s, i, r] = [&state, &input, &results].map(|p| p.display().to_string());
+    let kept = ["--sandbox", "--sandbox-state", &s];
+    let import = [&kept[..], &["import", "--auto-password", "-o", &r, &i]].concat();
+    assert_eq!(sebulk_in_process(&import).await.unwrap(), Completion::Clean);
+    let tenant = &read_csv(&results)[0]["tenant"];
+    assert!(
+        tenant.starts_with("sandbox:") && tenant.ends_with("state.json"),
+        "{tenant}"
+    );
+    // A new process, a new port: still the tenant the run changed.
+    let undo = [&kept[..], &["undo", "--max-affected", "5", &r]].concat();
+    assert_eq!(sebulk_in_process(&undo).await.unwrap(), Completion::Clean);
+    let undone: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains(".undo."))
+        .collect();
+    assert_eq!(
+        undone.len(),
+        1,
+        "timestamped beside the results: {undone:?}"
+    );
+    let outcomes: Vec<String> = read_csv(&undone[0])
+        .iter()
+        .map(|l| l["outcome"].clone())
+        .collect();
+    let expected: Vec<String> = read_csv(&results)
+        .iter()
+        .map(|l| match l["outcome"].as_str() {
+            "created" => "deleted".to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    assert_eq!(outcomes, expected);
+    assert!(outcomes.contains(&"updated".to_string()));
+}
