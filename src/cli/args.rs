@@ -900,6 +900,10 @@ pub struct UndoArgs {
     #[arg(long, value_name = "UNDO_RESULTS")]
     pub resume: Option<PathBuf>,
 
+    /// Email users re-created from a snapshot (deleted by an offboarding) their new password
+    #[arg(long)]
+    pub send_email: bool,
+
     #[command(flatten)]
     pub guard: GuardArgs,
 

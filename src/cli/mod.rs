@@ -490,6 +490,7 @@ pub async fn dispatch(
                     resume: args.resume.clone(),
                     max_affected: args.guard.max_affected,
                     protection: config::protection(&cli.global, &args.guard)?,
+                    send_email: args.send_email,
                 },
                 summary_json: args.summary.summary_json.clone(),
                 json: args.summary.json,

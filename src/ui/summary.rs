@@ -279,6 +279,12 @@ impl Ui {
                 "{conflicts} rows changed since the run and were left alone (see their error); --force undoes them too"
             ));
         }
+        if summary.recreated_users > 0 && !summary.send_email {
+            notes.push(format!(
+                "{} rows give back users a run deleted: any re-created gets a generated password nobody is told; set one (sebulk passwords), or undo with --send-email",
+                summary.recreated_users
+            ));
+        }
         self.lifecycle_summary(
             format!(
                 "undo of {} ({}) in {}",

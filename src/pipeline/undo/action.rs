@@ -26,6 +26,8 @@ pub struct UndoAction {
     /// Undo what changed since the run too.
     pub force: bool,
     pub dry_run: bool,
+    /// Email users re-created from a snapshot their new password.
+    pub send_email: bool,
 }
 
 /// What one row's undo found and did.
@@ -100,7 +102,7 @@ impl UndoAction {
             }
             Reverse::FromSnapshot(item) => {
                 let restore = RestoreAction {
-                    send_email: false,
+                    send_email: self.send_email,
                     dry_run: self.dry_run,
                 };
                 match item.as_ref() {

@@ -42,6 +42,8 @@ pub struct UndoOptions {
     pub resume: Option<PathBuf>,
     pub max_affected: Option<MaxAffected>,
     pub protection: Protection,
+    /// Email users re-created from a snapshot their new password.
+    pub send_email: bool,
 }
 
 /// What an undo did.
@@ -54,6 +56,9 @@ pub struct UndoSummary {
     pub runs: Vec<String>,
     /// Rows whose undo takes something away (deletes, removals).
     pub affected: u64,
+    /// Users to be re-created from a snapshot (with a generated password).
+    pub recreated_users: u64,
+    pub send_email: bool,
 }
 
 /// The columns an undo's results repeat for each row undone.
@@ -93,6 +98,14 @@ pub async fn run(
         .rows
         .iter()
         .filter(|r| r.reverse.takes_away(&r.recorded))
+        .count() as u64;
+    let recreated_users = read
+        .rows
+        .iter()
+        .filter(|r| {
+            matches!(&r.reverse, reverse::Reverse::FromSnapshot(item)
+                if matches!(item.as_ref(), crate::output::snapshot::SnapshotItem::User(_)))
+        })
         .count() as u64;
     let (catalog, probe) = futures::try_join!(
         Catalog::load(&client),
@@ -163,12 +176,15 @@ pub async fn run(
         protection: options.protection.clone(),
         force: options.force,
         dry_run: options.dry_run,
+        send_email: options.send_email,
     };
     let summary = UndoSummary {
         totals: prepared::run(&client, setup, action, rows, stops, events).await?,
         undone: options.results.display().to_string(),
         runs: read.run_ids,
         affected,
+        recreated_users,
+        send_email: options.send_email,
     };
     let interrupted = summary.totals.interrupted;
     Ok(Ok((summary, interrupted)))

@@ -362,7 +362,10 @@ async fn offboarding_groups_and_memberships_runs_are_undone_too() {
     // Undone in reverse order.
     for results in [&mres, &gres, &gr, &o] {
         let undone = format!("{results}.undo.csv");
-        let args = ["undo", "--max-affected", "5", "-o", &undone, results];
+        let mut args = vec!["undo", "--max-affected", "5", "-o", &undone, results];
+        if results == &gr {
+            args.insert(1, "--send-email");
+        }
         assert_eq!(
             against(&sandbox, &args).await.unwrap(),
             Completion::Clean,
@@ -370,6 +373,16 @@ async fn offboarding_groups_and_memberships_runs_are_undone_too() {
             read_csv(Path::new(&undone))
         );
     }
+    let priya = sandbox
+        .tenant()
+        .user_by_username("priya.raman")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (priya.password.times_set, priya.password.emails_sent),
+        (1, 1),
+        "re-created with a generated password, told by email"
+    );
     let after = export(&sandbox, dir.path(), "after.csv").await;
     let changes = differences(dir.path(), &before, &after).await;
     assert!(
