@@ -836,6 +836,10 @@ pub struct PasswordsArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Go on from an interrupted run's results: users it set are not set again (no second password, no second email)
+    #[arg(long, value_name = "RESULTS")]
+    pub resume: Option<PathBuf>,
+
     #[command(flatten)]
     pub record: RecordArgs,
 

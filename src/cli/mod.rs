@@ -374,10 +374,14 @@ pub async fn dispatch(
                     auto_generate: args.auto_generate,
                     send_email: args.send_email,
                     must_change: args.must_change,
+                    // Resuming into the results resumed from replaces them.
+                    force: args.force
+                        || matches!((&args.resume, &output), (Some(r), Some(o))
+                            if crate::output::files::same_file(r, o)),
                     output,
-                    force: args.force,
                     excel: args.record.excel,
                     dry_run: args.dry_run,
+                    resume: args.resume.clone(),
                 },
                 summary_json: args.summary.summary_json.clone(),
                 json: args.summary.json,

@@ -17,7 +17,7 @@ use crate::model::{FieldChange, PasswordOptions};
 use crate::output::results::{FileRules, RunKind, utc_now};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::prepared::{self, Prepared, Setup};
-use crate::pipeline::results_sink::RunTotals;
+use crate::pipeline::results_sink::{ResumedRows, RunTotals};
 use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, record_failure};
 use crate::pipeline::users::{one_user, tenant_users};
 use crate::plan::lookup::row_key;
@@ -35,6 +35,9 @@ pub struct PasswordsOptions {
     /// Start the results (or plan) file with a UTF-8 byte-order mark.
     pub excel: bool,
     pub dry_run: bool,
+    /// An interrupted run's results: rows it set are not set again (a
+    /// second generated password, a second email).
+    pub resume: Option<PathBuf>,
 }
 
 /// What a password run did.
@@ -176,9 +179,23 @@ pub async fn run(
         .map_err(|e| RunError::Reader(e.to_string()))??;
     events.on(Event::Phase("finding users"));
     let match_by = options.input.rules.match_by;
+    let resumed = match &options.resume {
+        Some(path) => {
+            let (resumed, warning) = ResumedRows::read(path, client.tenant())?;
+            if let Some(warning) = warning {
+                events.on(Event::Warning(&warning));
+            }
+            Some(resumed)
+        }
+        None => None,
+    };
+    let done = |row: u64, cells: &[String]| resumed.as_ref().and_then(|r| r.done(row, cells));
+    // Rows already set are neither looked up nor sent again.
     let keys: Vec<String> = read
         .iter()
-        .filter(|(_, _, wanted, _)| matches!(wanted, Wanted::Set(_)))
+        .filter(|(row, _, wanted, cells)| {
+            matches!(wanted, Wanted::Set(_)) && done(*row, cells).is_none()
+        })
         .filter_map(|(_, key, _, _)| key.clone())
         .collect();
     let tenant = tenant_users(&client, Some(&keys), match_by).await?;
@@ -198,13 +215,16 @@ pub async fn run(
                     Err(why),
                     PasswordOptions::default(),
                 ),
-                Wanted::Set(set) => {
-                    let user = match &key {
-                        Some(key) => one_user(&tenant.by_key, key, field).map(|u| u.id.clone()),
-                        None => Err(format!("the row gives no {field}")),
-                    };
-                    (Disposition::Process, user, set)
-                }
+                Wanted::Set(set) => match done(row, &cells) {
+                    Some(result) => (Disposition::Done(Box::new(result)), Err(String::new()), set),
+                    None => {
+                        let user = match &key {
+                            Some(key) => one_user(&tenant.by_key, key, field).map(|u| u.id.clone()),
+                            None => Err(format!("the row gives no {field}")),
+                        };
+                        (Disposition::Process, user, set)
+                    }
+                },
             };
             (
                 row,

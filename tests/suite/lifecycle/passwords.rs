@@ -139,3 +139,41 @@ async fn generated_passwords_for_a_list_of_users() {
         "sofia.rossi@northwind.example"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_run_never_sets_a_password_twice() {
+    let sandbox = start(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("users.csv");
+    std::fs::write(&input, "username\nsofia.rossi\nmateo.garcia\n").unwrap();
+    let results = dir.path().join("users.passwords.csv");
+    let [i, r] = [&input, &results].map(|p| p.display().to_string());
+    let run = ["passwords", "--auto-generate", "--send-email", "-o", &r, &i];
+    assert_eq!(against(&sandbox, &run).await.unwrap(), Completion::Clean);
+    // The file grows by one user; resumed, only that one is set.
+    std::fs::write(&input, "username\nsofia.rossi\nmateo.garcia\nlars.nilsson\n").unwrap();
+    let writes = sandbox.counters().writes;
+    let resumed = [
+        "passwords", "--auto-generate", "--send-email", "--resume", &r, "-o", &r, &i,
+    ];
+    assert_eq!(against(&sandbox, &resumed).await.unwrap(), Completion::Clean);
+    assert_eq!(sandbox.counters().writes - writes, 1);
+    let emails = |name: &str| {
+        sandbox
+            .tenant()
+            .user_by_username(name)
+            .unwrap()
+            .password
+            .emails_sent
+    };
+    assert_eq!(
+        [emails("sofia.rossi"), emails("mateo.garcia"), emails("lars.nilsson")],
+        [1, 1, 1],
+        "one email each"
+    );
+    let lines = read_csv(&results);
+    assert_eq!(lines.len(), 3);
+    assert!(lines.iter().all(|l| l["outcome"] == "updated"));
+    assert_eq!(lines[0]["run_id"], lines[1]["run_id"]);
+    assert_ne!(lines[0]["run_id"], lines[2]["run_id"], "carried rows keep their run");
+}
