@@ -179,17 +179,8 @@ pub async fn run(
         .map_err(|e| RunError::Reader(e.to_string()))??;
     events.on(Event::Phase("finding users"));
     let match_by = options.input.rules.match_by;
-    let resumed = match &options.resume {
-        Some(path) => {
-            let (resumed, warning) = ResumedRows::read(path, client.tenant())?;
-            if let Some(warning) = warning {
-                events.on(Event::Warning(&warning));
-            }
-            Some(resumed)
-        }
-        None => None,
-    };
-    let done = |row: u64, cells: &[String]| resumed.as_ref().and_then(|r| r.done(row, cells));
+    let resumed = ResumedRows::open(options.resume.as_deref(), client.tenant(), events)?;
+    let done = |row: u64, cells: &[String]| resumed.done(row, cells);
     // Rows already set are neither looked up nor sent again.
     let keys: Vec<String> = read
         .iter()

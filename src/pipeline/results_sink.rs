@@ -172,36 +172,42 @@ impl<D> RowSink<D> for ResultsSink {
 /// of this tenant whose input cells are the row's cells now. Those rows
 /// are carried over, keeping the run that did them.
 pub struct ResumedRows {
-    resumed: crate::output::results::Resumed,
+    /// None when the run is not resumed.
+    resumed: Option<crate::output::results::Resumed>,
     tenant: String,
 }
 
 impl ResumedRows {
-    /// Reads `path`; the warning says when its rows belong to another tenant.
-    pub fn read(
-        path: &Path,
+    /// Reads `path` when the run resumes from one; rows of another tenant
+    /// are named in a warning and none is taken as done.
+    pub fn open(
+        path: Option<&Path>,
         tenant: &str,
-    ) -> Result<(Self, Option<String>), crate::output::OutputError> {
-        let resumed = crate::output::results::Resumed::read(path)?;
-        let others = resumed.other_tenants(tenant);
-        let warning = (!others.is_empty()).then(|| {
-            format!(
-                "the resumed results were written to another tenant ({}): none of their rows is taken as done",
-                others.join(", ")
-            )
-        });
-        Ok((
-            ResumedRows {
-                resumed,
-                tenant: tenant.to_string(),
-            },
-            warning,
-        ))
+        events: &dyn crate::events::Events,
+    ) -> Result<Self, crate::output::OutputError> {
+        let resumed = match path {
+            Some(path) => Some(crate::output::results::Resumed::read(path)?),
+            None => None,
+        };
+        if let Some(resumed) = &resumed {
+            let others = resumed.other_tenants(tenant);
+            if !others.is_empty() {
+                let warning = format!(
+                    "the resumed results were written to another tenant ({}): none of their rows is taken as done",
+                    others.join(", ")
+                );
+                events.on(crate::events::Event::Warning(&warning));
+            }
+        }
+        Ok(ResumedRows {
+            resumed,
+            tenant: tenant.to_string(),
+        })
     }
 
     /// The recorded result of `row`, when it is done and is this row.
     pub fn done(&self, row: u64, cells: &[String]) -> Option<RowResult> {
-        let recorded = self.resumed.done.get(&row)?;
+        let recorded = self.resumed.as_ref()?.done.get(&row)?;
         let same = recorded.outcome.succeeded()
             && recorded.stamp.tenant == self.tenant
             && crate::pipeline::import::same_cells(&recorded.result.cells, cells);

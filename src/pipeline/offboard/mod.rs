@@ -190,20 +190,15 @@ pub async fn run(
     // ---- resume ----
     let tenant = client.tenant().to_string();
     let mut carried = Vec::new();
-    if let Some(path) = &options.resume {
-        let (resumed, warning) = ResumedRows::read(path, &tenant)?;
-        if let Some(warning) = warning {
-            events.on(Event::Warning(&warning));
-        }
-        read.named
-            .retain(|(row, _, cells)| match resumed.done(*row, cells) {
-                Some(result) => {
-                    carried.push(result);
-                    false
-                }
-                None => true,
-            });
-    }
+    let resumed = ResumedRows::open(options.resume.as_deref(), &tenant, events)?;
+    read.named
+        .retain(|(row, _, cells)| match resumed.done(*row, cells) {
+            Some(result) => {
+                carried.push(result);
+                false
+            }
+            None => true,
+        });
     // ---- find ----
     events.on(Event::Phase("finding users"));
     let mut found = find::find(&client, &read, options).await?;

@@ -121,16 +121,7 @@ pub async fn run(
         )));
     }
     let stamp = prepared::stamp(RunKind::Undo, options.dry_run, &client);
-    let resumed = match &options.resume {
-        Some(path) => {
-            let (resumed, warning) = ResumedRows::read(path, &tenant)?;
-            if let Some(warning) = warning {
-                events.on(Event::Warning(&warning));
-            }
-            Some(resumed)
-        }
-        None => None,
-    };
+    let resumed = ResumedRows::open(options.resume.as_deref(), &tenant, events)?;
     let rows: Vec<Prepared<UndoRow>> = read
         .rows
         .into_iter()
@@ -143,7 +134,7 @@ pub async fn run(
                 row.recorded.outcome.as_str().to_string(),
                 row.run_id.clone(),
             ];
-            let disposition = match resumed.as_ref().and_then(|r| r.done(number, &cells)) {
+            let disposition = match resumed.done(number, &cells) {
                 Some(done) => Disposition::Done(Box::new(done)),
                 None => Disposition::Process,
             };

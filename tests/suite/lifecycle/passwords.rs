@@ -151,12 +151,26 @@ async fn a_resumed_run_never_sets_a_password_twice() {
     let run = ["passwords", "--auto-generate", "--send-email", "-o", &r, &i];
     assert_eq!(against(&sandbox, &run).await.unwrap(), Completion::Clean);
     // The file grows by one user; resumed, only that one is set.
-    std::fs::write(&input, "username\nsofia.rossi\nmateo.garcia\nlars.nilsson\n").unwrap();
+    std::fs::write(
+        &input,
+        "username\nsofia.rossi\nmateo.garcia\nlars.nilsson\n",
+    )
+    .unwrap();
     let writes = sandbox.counters().writes;
     let resumed = [
-        "passwords", "--auto-generate", "--send-email", "--resume", &r, "-o", &r, &i,
+        "passwords",
+        "--auto-generate",
+        "--send-email",
+        "--resume",
+        &r,
+        "-o",
+        &r,
+        &i,
     ];
-    assert_eq!(against(&sandbox, &resumed).await.unwrap(), Completion::Clean);
+    assert_eq!(
+        against(&sandbox, &resumed).await.unwrap(),
+        Completion::Clean
+    );
     assert_eq!(sandbox.counters().writes - writes, 1);
     let emails = |name: &str| {
         sandbox
@@ -167,7 +181,11 @@ async fn a_resumed_run_never_sets_a_password_twice() {
             .emails_sent
     };
     assert_eq!(
-        [emails("sofia.rossi"), emails("mateo.garcia"), emails("lars.nilsson")],
+        [
+            emails("sofia.rossi"),
+            emails("mateo.garcia"),
+            emails("lars.nilsson")
+        ],
         [1, 1, 1],
         "one email each"
     );
@@ -175,5 +193,8 @@ async fn a_resumed_run_never_sets_a_password_twice() {
     assert_eq!(lines.len(), 3);
     assert!(lines.iter().all(|l| l["outcome"] == "updated"));
     assert_eq!(lines[0]["run_id"], lines[1]["run_id"]);
-    assert_ne!(lines[0]["run_id"], lines[2]["run_id"], "carried rows keep their run");
+    assert_ne!(
+        lines[0]["run_id"], lines[2]["run_id"],
+        "carried rows keep their run"
+    );
 }
