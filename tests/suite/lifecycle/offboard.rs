@@ -545,3 +545,47 @@ async fn an_interrupted_offboarding_resumes_without_redoing_a_row() {
         .count();
     assert_eq!(snapshots, 2, "each run keeps its own snapshot");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_runs_file_is_never_taken_for_work_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let leavers = write(dir.path(), "leavers.csv", "username\nsofia.rossi\n");
+    let plan = dir.path().join("plan.csv");
+    let [l, p] = [&leavers, &plan].map(|p| p.display().to_string());
+    let args = [
+        "offboard",
+        "--action",
+        "lock",
+        "--max-affected",
+        "1",
+        "--dry-run",
+        "-o",
+        &p,
+        &l,
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(read_csv(&plan)[0]["outcome"], "updated", "what it would do");
+    let args = [
+        "--action",
+        "lock",
+        "--max-affected",
+        "1",
+        "--resume",
+        &p,
+        &l,
+    ];
+    let (done, lines) = offboard(&sandbox, dir.path(), &args).await;
+    assert_eq!(done.unwrap(), Completion::Clean);
+    assert!(!lines[0]["run_id"].starts_with("plan-"), "{lines:?}");
+    let sofia = sandbox
+        .tenant()
+        .user_by_username("sofia.rossi")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        sofia.fields.is_locked,
+        Some(true),
+        "the resumed run did the work"
+    );
+}
