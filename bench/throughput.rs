@@ -403,6 +403,28 @@ fn main() {
             run.peak_mb,
             verdict(run.peak_mb < 32.0)
         );
+        // The MFA audit: one credentials read per user, paced like the rest.
+        let factors = dir.path().join("factors.csv");
+        let run = run_sebulk(
+            &sandbox,
+            &options,
+            &dir.path().join("factors-summary.json"),
+            &[
+                "export".as_ref(),
+                "factors".as_ref(),
+                "--filter".as_ref(),
+                "username=user0000".as_ref(),
+                "-o".as_ref(),
+                factors.as_os_str(),
+            ],
+        );
+        println!(
+            "export factors: {} users (one call each), exit {}: {:.1}% of the limit (target >= 90%): {}",
+            run.summary["records"],
+            run.status,
+            run.share_of_limit * 100.0,
+            verdict(run.share_of_limit >= 0.9)
+        );
         runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
     }
 
