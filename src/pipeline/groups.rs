@@ -18,7 +18,7 @@ use crate::input::cells::parse_bool;
 use crate::input::columns::normalize;
 use crate::input::{CsvSource, ReadOptions};
 use crate::model::{FieldChange, Group, GroupWrite, Target, TargetKind};
-use crate::output::results::{FileRules, RunKind, utc_now};
+use crate::output::results::{RunKind, utc_now};
 use crate::output::snapshot::{self, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
@@ -42,6 +42,8 @@ pub struct GroupsOptions {
     pub excel: bool,
     pub dry_run: bool,
 }
+
+crate::pipeline::prepared::records_to!(GroupsOptions);
 
 /// What a groups import did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -409,20 +411,13 @@ pub async fn run(
             snapshot_path = Some(path);
         }
     }
-    let setup = Setup {
-        stamp: &stamp,
-        started: (&started.0, started.1),
-        dry_run: options.dry_run,
-        output: options.output.as_deref(),
-        rules: FileRules {
-            force: options.force,
-            excel: options.excel,
-        },
-        inputs: &[options.file.as_path()],
-        header: &header,
-        phase: "applying groups",
-        apply_memberships: false,
-    };
+    let inputs = [options.file.as_path()];
+    let setup = Setup::of(
+        options,
+        (&stamp, (&started.0, started.1)),
+        (&inputs, &header),
+        "applying groups",
+    );
     let action = GroupsAction {
         dry_run: options.dry_run,
     };

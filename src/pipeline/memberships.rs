@@ -17,7 +17,7 @@ use crate::events::{Event, Events};
 use crate::input::columns::normalize;
 use crate::input::{CsvSource, MatchBy, ReadOptions};
 use crate::model::{Target, TargetKind, User};
-use crate::output::results::{FileRules, RunKind, utc_now};
+use crate::output::results::{RunKind, utc_now};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::batcher::Pending;
 use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
@@ -42,6 +42,8 @@ pub struct MembershipsOptions {
     pub excel: bool,
     pub dry_run: bool,
 }
+
+crate::pipeline::prepared::records_to!(MembershipsOptions);
 
 /// What a memberships import did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -431,19 +433,15 @@ pub async fn run(
     }
     let stamp = prepared::stamp(RunKind::Memberships, options.dry_run, &client);
     let rows: Vec<Prepared<MemberJob>> = jobs.into_iter().map(Prepared::from).collect();
+    let inputs = [options.file.as_path()];
     let setup = Setup {
-        stamp: &stamp,
-        started: (&started.0, started.1),
-        dry_run: options.dry_run,
-        output: options.output.as_deref(),
-        rules: FileRules {
-            force: options.force,
-            excel: options.excel,
-        },
-        inputs: &[options.file.as_path()],
-        header: &columns.header,
-        phase: "applying memberships",
         apply_memberships: true,
+        ..Setup::of(
+            options,
+            (&stamp, (&started.0, started.1)),
+            (&inputs, &columns.header),
+            "applying memberships",
+        )
     };
     let action = MembershipsAction {
         dry_run: options.dry_run,

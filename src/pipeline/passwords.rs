@@ -14,7 +14,7 @@ use crate::events::{Event, Events};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Mode};
 use crate::model::{FieldChange, PasswordOptions};
-use crate::output::results::{FileRules, RunKind, utc_now};
+use crate::output::results::{RunKind, utc_now};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::prepared::{self, Prepared, Setup};
 use crate::pipeline::results_sink::{ResumedRows, RunTotals};
@@ -39,6 +39,8 @@ pub struct PasswordsOptions {
     /// second generated password, a second email).
     pub resume: Option<PathBuf>,
 }
+
+crate::pipeline::prepared::records_to!(PasswordsOptions);
 
 /// What a password run did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -227,20 +229,13 @@ pub async fn run(
         })
         .collect();
     let stamp = prepared::stamp(RunKind::Passwords, options.dry_run, &client);
-    let setup = Setup {
-        stamp: &stamp,
-        started: (&started_at, started),
-        dry_run: options.dry_run,
-        output: options.output.as_deref(),
-        rules: FileRules {
-            force: options.force,
-            excel: options.excel,
-        },
-        inputs: &[options.input.file.as_path()],
-        header: &header,
-        phase: "setting passwords",
-        apply_memberships: false,
-    };
+    let inputs = [options.input.file.as_path()];
+    let setup = Setup::of(
+        options,
+        (&stamp, (&started_at, started)),
+        (&inputs, &header),
+        "setting passwords",
+    );
     let action = PasswordsAction {
         dry_run: options.dry_run,
     };

@@ -69,6 +69,64 @@ pub struct Setup<'a> {
     pub apply_memberships: bool,
 }
 
+/// The switches every lifecycle command's options have for its results.
+pub trait RecordsTo {
+    /// The results (or, in a dry run, the plan) file; `None` for the screen.
+    fn output(&self) -> Option<&Path>;
+    fn force(&self) -> bool;
+    /// `--excel`: a byte-order mark first.
+    fn excel(&self) -> bool;
+    fn dry_run(&self) -> bool;
+}
+
+/// Implements [`RecordsTo`] for options with `output`, `force`, `excel`
+/// and `dry_run` fields.
+macro_rules! records_to {
+    ($($options:ty),* $(,)?) => {$(
+        impl $crate::pipeline::prepared::RecordsTo for $options {
+            fn output(&self) -> Option<&std::path::Path> {
+                self.output.as_deref()
+            }
+            fn force(&self) -> bool {
+                self.force
+            }
+            fn excel(&self) -> bool {
+                self.excel
+            }
+            fn dry_run(&self) -> bool {
+                self.dry_run
+            }
+        }
+    )*};
+}
+pub(crate) use records_to;
+
+impl<'a> Setup<'a> {
+    /// The setup of a run of `options`, recorded under `stamp`, its rows
+    /// repeating `header` of `inputs`; the bar calls the work `phase`.
+    pub fn of(
+        options: &'a impl RecordsTo,
+        (stamp, started): (&'a RunStamp, (&'a str, Instant)),
+        (inputs, header): (&'a [&'a Path], &'a [String]),
+        phase: &'static str,
+    ) -> Self {
+        Setup {
+            stamp,
+            started,
+            dry_run: options.dry_run(),
+            output: options.output(),
+            rules: FileRules {
+                force: options.force(),
+                excel: options.excel(),
+            },
+            inputs,
+            header,
+            phase,
+            apply_memberships: false,
+        }
+    }
+}
+
 /// Runs `rows` through `action`; the run's totals (interrupted or not).
 pub async fn run<A>(
     client: &Client,

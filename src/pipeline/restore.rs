@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::api::{ApiError, Client};
 use crate::events::{Event, Events};
 use crate::model::{GroupWrite, PasswordOptions, Target, TargetKind, UserFields, UserWrite};
-use crate::output::results::{FileRules, RunKind, utc_now};
+use crate::output::results::{RunKind, utc_now};
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::prepared::{self, Prepared, Setup};
@@ -35,6 +35,8 @@ pub struct RestoreOptions {
     pub send_email: bool,
     pub dry_run: bool,
 }
+
+crate::pipeline::prepared::records_to!(RestoreOptions);
 
 /// What a restore did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -309,20 +311,13 @@ pub async fn run(
             }
         })
         .collect();
-    let setup = Setup {
-        stamp: &stamp,
-        started: (&started_at, started),
-        dry_run: options.dry_run,
-        output: options.output.as_deref(),
-        rules: FileRules {
-            force: options.force,
-            excel: options.excel,
-        },
-        inputs: &[options.snapshot.as_path()],
-        header: &input_header,
-        phase: "restoring",
-        apply_memberships: false,
-    };
+    let inputs = [options.snapshot.as_path()];
+    let setup = Setup::of(
+        options,
+        (&stamp, (&started_at, started)),
+        (&inputs, &input_header),
+        "restoring",
+    );
     let action = RestoreAction {
         send_email: options.send_email,
         dry_run: options.dry_run,

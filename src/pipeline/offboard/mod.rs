@@ -22,7 +22,7 @@ use crate::api::Client;
 use crate::events::{Event, Events};
 use crate::input::InputSpec;
 use crate::model::{Target, User};
-use crate::output::results::{FileRules, RunKind, utc_now};
+use crate::output::results::{RunKind, utc_now};
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
@@ -116,6 +116,8 @@ pub struct OffboardOptions {
     /// An interrupted run's results: the rows it finished are carried over.
     pub resume: Option<PathBuf>,
 }
+
+crate::pipeline::prepared::records_to!(OffboardOptions);
 
 /// A leaver as found: the row, and the user it names (if any).
 #[derive(Debug, Clone)]
@@ -303,20 +305,13 @@ pub async fn run(
             input: leaver,
         })
         .collect();
-    let setup = Setup {
-        stamp: &stamp,
-        started: (&started_at, started),
-        dry_run: options.dry_run,
-        output: options.output.as_deref(),
-        rules: FileRules {
-            force: options.force,
-            excel: options.excel,
-        },
-        inputs: &read.inputs(),
-        header: &read.header,
-        phase: "offboarding",
-        apply_memberships: false,
-    };
+    let inputs = read.inputs();
+    let setup = Setup::of(
+        options,
+        (&stamp, (&started_at, started)),
+        (&inputs, &read.header),
+        "offboarding",
+    );
     let action = OffboardAction {
         steps: options.steps.clone(),
         dry_run: options.dry_run,

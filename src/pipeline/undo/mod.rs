@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::api::Client;
 use crate::events::{Event, Events};
-use crate::output::results::{FileRules, RunKind, utc_now};
+use crate::output::results::{RunKind, utc_now};
 use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
 use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::results_sink::{ResumedRows, RunTotals};
@@ -45,6 +45,8 @@ pub struct UndoOptions {
     /// Email users re-created from a snapshot their new password.
     pub send_email: bool,
 }
+
+crate::pipeline::prepared::records_to!(UndoOptions);
 
 /// What an undo did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -148,20 +150,13 @@ pub async fn run(
         })
         .collect();
     let header: Vec<String> = UNDONE_COLUMNS.iter().map(|c| c.to_string()).collect();
-    let setup = Setup {
-        stamp: &stamp,
-        started: (&started_at, started),
-        dry_run: options.dry_run,
-        output: options.output.as_deref(),
-        rules: FileRules {
-            force: options.force,
-            excel: options.excel,
-        },
-        inputs: &[options.results.as_path()],
-        header: &header,
-        phase: "undoing",
-        apply_memberships: false,
-    };
+    let inputs = [options.results.as_path()];
+    let setup = Setup::of(
+        options,
+        (&stamp, (&started_at, started)),
+        (&inputs, &header),
+        "undoing",
+    );
     let action = UndoAction {
         catalog,
         protection: options.protection.clone(),
