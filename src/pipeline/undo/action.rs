@@ -71,6 +71,24 @@ impl RowAction for UndoAction {
     }
 }
 
+impl Undone {
+    fn deleted(&mut self, result: &mut RowResult) {
+        self.wrote = true;
+        result.outcome = Outcome::Deleted;
+    }
+}
+
+impl UndoAction {
+    /// Whether a deletion goes ahead: not when something changed since
+    /// the run, unless forced (then those changes are no conflict).
+    fn goes_ahead(&self, undone: &mut Undone) -> bool {
+        if self.force {
+            undone.conflicts.clear();
+        }
+        undone.conflicts.is_empty()
+    }
+}
+
 /// A 404 as "not there".
 fn absent<T>(answer: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
     match answer {
@@ -141,15 +159,13 @@ impl UndoAction {
                         ));
                     }
                 }
-                if !undone.conflicts.is_empty() && !self.force {
+                if !self.goes_ahead(undone) {
                     return Ok(());
                 }
-                undone.conflicts.clear();
                 if !self.dry_run {
                     client.delete_user(&user.id).await?;
                 }
-                undone.wrote = true;
-                result.outcome = Outcome::Deleted;
+                undone.deleted(result);
                 Ok(())
             }
             Reverse::RevertUser => self.revert_user(client, recorded, result, undone).await,
@@ -180,15 +196,13 @@ impl UndoAction {
                         .conflicts
                         .push(format!("the group has {} members now", members.len()));
                 }
-                if !undone.conflicts.is_empty() && !self.force {
+                if !self.goes_ahead(undone) {
                     return Ok(());
                 }
-                undone.conflicts.clear();
                 if !self.dry_run {
                     client.delete_group(&group.id).await?;
                 }
-                undone.wrote = true;
-                result.outcome = Outcome::Deleted;
+                undone.deleted(result);
                 Ok(())
             }
             Reverse::RevertGroup => {

@@ -89,6 +89,11 @@ pub async fn run(
         Ok(read) => read,
         Err(why) => return Ok(Err(why)),
     };
+    if read.killed {
+        events.on(Event::Warning(
+            "the run was killed (its journal is still there): every user it recorded or journaled is undone, but a create that was on the wire when it died has no record anywhere; compare `sebulk export users` with the input for such users",
+        ));
+    }
     let tenant = client.tenant().to_string();
     if let Some(other) = read.tenants.iter().find(|t| **t != tenant) {
         return Ok(Err(format!(

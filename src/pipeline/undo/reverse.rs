@@ -62,6 +62,8 @@ pub struct ReadRun {
     pub run_ids: Vec<String>,
     /// The tenants they were written to.
     pub tenants: Vec<String>,
+    /// The run was killed (its journal is still there).
+    pub killed: bool,
 }
 
 /// Reads `results` and decides each row's reverse; `Err` refuses the
@@ -140,6 +142,7 @@ pub fn read(results: &Path) -> Result<ReadRun, String> {
         rows,
         run_ids,
         tenants,
+        killed: crate::output::results::Journal::path_for(results).exists(),
     })
 }
 
