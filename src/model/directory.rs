@@ -138,10 +138,61 @@ pub struct Credentials {
     #[serde(default, deserialize_with = "id_from_string_or_number")]
     /// The user's id.
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "factor_leniently"
+    )]
     /// The first factor, if set.
     pub first_factor: Option<Factor>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "factor_leniently"
+    )]
     /// The second factor, if set.
     pub second_factor: Option<Factor>,
+}
+
+/// A factor as a tenant may answer it: the reference's object, just its
+/// type as a string, or nothing (null, an empty string or object, type
+/// `none`): the answer of `GET /credentials/{id}` is undocumented
+/// (docs/api-assumptions.md A19).
+fn factor_leniently<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Factor>, D::Error> {
+    let factor = match Value::deserialize(d)? {
+        Value::Null => None,
+        Value::String(kind) => Some(Factor {
+            kind,
+            ..Factor::default()
+        }),
+        object @ Value::Object(_) => {
+            Some(serde_json::from_value::<Factor>(object).map_err(serde::de::Error::custom)?)
+        }
+        other => {
+            return Err(serde::de::Error::custom(format!(
+                "a factor is an object or its type, not {other}"
+            )));
+        }
+    };
+    Ok(factor.filter(|f| !f.kind.trim().is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_read_in_any_shape_a_tenant_may_send() {
+        let read = |text: &str| serde_json::from_str::<Credentials>(text).unwrap();
+        let full = read(
+            r#"{"id":"7","firstFactor":{"type":"password","data":{}},"secondFactor":{"type":"sms","data":{"mobile":"+44"},"remove":false}}"#,
+        );
+        assert_eq!(full.second_factor.unwrap().kind, "sms");
+        let bare = read(r#"{"id":7,"firstFactor":"password","secondFactor":"softtoken"}"#);
+        assert_eq!(bare.first_factor.unwrap().kind, "password");
+        assert_eq!(bare.second_factor.unwrap().kind, "softtoken");
+        let empty = read(r#"{"id":"7","firstFactor":{},"secondFactor":""}"#);
+        assert_eq!((empty.first_factor, empty.second_factor), (None, None));
+        assert!(serde_json::from_str::<Credentials>(r#"{"secondFactor":[1]}"#).is_err());
+    }
 }

@@ -325,6 +325,11 @@ fn factor(field: &str, value: &Value) -> Result<(), Rejection> {
             )));
         }
     };
+    if !map.contains_key("type") {
+        return Err(Rejection::bad_request(format!(
+            "{field}.type: required (the factor's type)"
+        )));
+    }
     for (key, value) in map {
         match key.as_str() {
             "type" => {
@@ -456,6 +461,7 @@ mod tests {
         assert!(id_list(&json!([])).is_err());
         assert!(id_list(&json!([1])).is_err());
         assert!(credentials_body(&json!({"secondFactor": {"type": "carrier-pigeon"}})).is_err());
+        assert!(credentials_body(&json!({"secondFactor": {"remove": true}})).is_err());
         assert!(
             credentials_body(
                 &json!({"secondFactor": {"type": "sms", "data": {}, "remove": false}})
