@@ -14,6 +14,7 @@ use crate::pipeline::groups::{self, GroupsOptions};
 use crate::pipeline::memberships::{self, MembershipsOptions};
 use crate::pipeline::offboard::{self, OffboardOptions};
 use crate::pipeline::passwords::{self, PasswordsOptions};
+use crate::pipeline::prepared::RecordsTo;
 use crate::pipeline::restore::{self, RestoreOptions};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::undo::{self, UndoOptions};
@@ -36,6 +37,17 @@ struct Shape<'a> {
     output: Option<&'a Path>,
     force: bool,
     dry_run: bool,
+}
+
+impl<'a> Shape<'a> {
+    fn of(input: &'a Path, options: &'a impl RecordsTo) -> Self {
+        Shape {
+            input,
+            output: options.output(),
+            force: options.force(),
+            dry_run: options.dry_run(),
+        }
+    }
 }
 
 /// A run's end: its summary and whether it was interrupted, or the
@@ -104,12 +116,7 @@ pub async fn offboard(
     let input = match &options.who {
         offboard::Who::Named(spec) | offboard::Who::Roster(spec) => spec.file.as_path(),
     };
-    let shape = Shape {
-        input,
-        output: options.output.as_deref(),
-        force: options.force,
-        dry_run: options.dry_run,
-    };
+    let shape = Shape::of(input, options);
     run_lifecycle(
         config,
         ui,
@@ -131,12 +138,7 @@ pub async fn restore(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let options = &job.options;
-    let shape = Shape {
-        input: &options.snapshot,
-        output: options.output.as_deref(),
-        force: options.force,
-        dry_run: options.dry_run,
-    };
+    let shape = Shape::of(&options.snapshot, options);
     run_lifecycle(
         config,
         ui,
@@ -194,12 +196,7 @@ pub async fn passwords(
 ) -> Result<Completion, CommandError> {
     let options = &job.options;
     check_private(options)?;
-    let shape = Shape {
-        input: &options.input.file,
-        output: options.output.as_deref(),
-        force: options.force,
-        dry_run: options.dry_run,
-    };
+    let shape = Shape::of(&options.input.file, options);
     run_lifecycle(
         config,
         ui,
@@ -225,12 +222,7 @@ pub async fn groups(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let options = &job.options;
-    let shape = Shape {
-        input: &options.file,
-        output: options.output.as_deref(),
-        force: options.force,
-        dry_run: options.dry_run,
-    };
+    let shape = Shape::of(&options.file, options);
     run_lifecycle(
         config,
         ui,
@@ -259,12 +251,7 @@ pub async fn memberships(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let options = &job.options;
-    let shape = Shape {
-        input: &options.file,
-        output: options.output.as_deref(),
-        force: options.force,
-        dry_run: options.dry_run,
-    };
+    let shape = Shape::of(&options.file, options);
     run_lifecycle(
         config,
         ui,
@@ -294,12 +281,7 @@ pub async fn undo(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let options = &job.options;
-    let shape = Shape {
-        input: &options.results,
-        output: options.output.as_deref(),
-        force: options.force,
-        dry_run: options.dry_run,
-    };
+    let shape = Shape::of(&options.results, options);
     run_lifecycle(
         config,
         ui,
