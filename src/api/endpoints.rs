@@ -134,11 +134,7 @@ impl Client {
 
     /// `GET /users/username/{username}`; `None` on 404.
     pub async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, ApiError> {
-        match self.get_json(&["users", "username", username], &[]).await {
-            Ok(user) => Ok(Some(user)),
-            Err(err) if err.is_not_found() => Ok(None),
-            Err(err) => Err(err),
-        }
+        super::found(self.get_json(&["users", "username", username], &[]).await)
     }
 
     /// `GET /users/{userId}/groups`.
@@ -317,15 +313,15 @@ impl Client {
     /// the user is then read to tell that from a user that is gone, whose
     /// 404 is returned.
     pub async fn credentials_or_empty(&self, user_id: &str) -> Result<Credentials, ApiError> {
-        match self.get_credentials(user_id).await {
-            Err(err) if err.status() == Some(404) => {
+        match super::found(self.get_credentials(user_id).await)? {
+            Some(credentials) => Ok(credentials),
+            None => {
                 self.get_user(user_id).await?;
                 Ok(Credentials {
                     id: user_id.to_string(),
                     ..Credentials::default()
                 })
             }
-            other => other,
         }
     }
 

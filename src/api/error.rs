@@ -160,3 +160,12 @@ impl ApiError {
         )
     }
 }
+
+/// An answer with a 404 read as "not there" (`None`).
+pub fn found<T>(answer: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+    match answer {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.is_not_found() => Ok(None),
+        Err(err) => Err(err),
+    }
+}

@@ -13,6 +13,6 @@ pub use client::{
     DEFAULT_MAX_WAIT, StatsSnapshot, Tally, UnknownFieldPolicy,
 };
 pub use endpoints::{Created, NamedQuery, SortOrder, UserQuery};
-pub use error::ApiError;
+pub use error::{ApiError, found};
 pub use members::{MembershipIndex, MembershipSide, cheaper_side};
 pub use paging::{ListRequest, Listed, ListingStats, Page, RecordNote};

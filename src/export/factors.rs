@@ -11,7 +11,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::json;
 
 use super::{ExportError, ExportSummary, user_request};
-use crate::api::{ApiError, Client, ListingStats};
+use crate::api::{ApiError, Client, ListingStats, found};
 use crate::events::{Event, Events};
 use crate::model::{Credentials, User};
 use crate::output::records::RecordWriter;
@@ -54,11 +54,7 @@ pub(super) async fn export_factors(
         .map(|(id, username)| {
             let client = client.clone();
             async move {
-                let credentials = match client.credentials_or_empty(&id).await {
-                    Ok(credentials) => Some(credentials),
-                    Err(ApiError::Status { status: 404, .. }) => None,
-                    Err(error) => return Err(error),
-                };
+                let credentials = found(client.credentials_or_empty(&id).await)?;
                 Ok::<_, ApiError>((id, username, credentials))
             }
         })

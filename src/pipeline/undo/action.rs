@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::reverse::{Reverse, UndoRow};
-use crate::api::{ApiError, Client};
+use crate::api::{ApiError, Client, found};
 use crate::model::{Field, FieldChange, GroupWrite, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::Protection;
@@ -89,15 +89,6 @@ impl UndoAction {
     }
 }
 
-/// A 404 as "not there".
-fn absent<T>(answer: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
-    match answer {
-        Ok(value) => Ok(Some(value)),
-        Err(err) if err.status() == Some(404) => Ok(None),
-        Err(err) => Err(err),
-    }
-}
-
 impl UndoAction {
     async fn undo(
         &self,
@@ -138,7 +129,7 @@ impl UndoAction {
                 }
             }
             Reverse::DeleteUser(created) => {
-                let Some(user) = absent(client.get_user(&recorded.user_id).await)? else {
+                let Some(user) = found(client.get_user(&recorded.user_id).await)? else {
                     result.error = "already gone".into();
                     return Ok(());
                 };
@@ -170,7 +161,7 @@ impl UndoAction {
             }
             Reverse::RevertUser => self.revert_user(client, recorded, result, undone).await,
             Reverse::DeleteGroup(created) => {
-                let Some(group) = absent(client.get_group(&recorded.user_id).await)? else {
+                let Some(group) = found(client.get_group(&recorded.user_id).await)? else {
                     result.error = "already gone".into();
                     return Ok(());
                 };
@@ -206,7 +197,7 @@ impl UndoAction {
                 Ok(())
             }
             Reverse::RevertGroup => {
-                let Some(group) = absent(client.get_group(&recorded.user_id).await)? else {
+                let Some(group) = found(client.get_group(&recorded.user_id).await)? else {
                     undone
                         .conflicts
                         .push("the group was deleted since".to_string());
@@ -264,7 +255,7 @@ impl UndoAction {
         result: &mut RowResult,
         undone: &mut Undone,
     ) -> Result<(), ApiError> {
-        let Some(user) = absent(client.get_user(&recorded.user_id).await)? else {
+        let Some(user) = found(client.get_user(&recorded.user_id).await)? else {
             undone
                 .conflicts
                 .push("the user was deleted since".to_string());
