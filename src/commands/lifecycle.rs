@@ -31,47 +31,29 @@ pub struct LifecycleJob<O> {
     pub json: bool,
 }
 
-/// The files and switches every lifecycle run has.
-struct Shape<'a> {
-    input: &'a Path,
-    output: Option<&'a Path>,
-    force: bool,
-    dry_run: bool,
-}
-
-impl<'a> Shape<'a> {
-    fn of(input: &'a Path, options: &'a impl RecordsTo) -> Self {
-        Shape {
-            input,
-            output: options.output(),
-            force: options.force(),
-            dry_run: options.dry_run(),
-        }
-    }
-}
-
 /// A run's end: its summary and whether it was interrupted, or the
 /// guard rail that refused it before any change.
 type Ran<S> = Result<crate::pipeline::prepared::Ended<S>, RunError>;
 
-/// Runs one lifecycle command around `run`, showing its summary with `show`.
-async fn run_lifecycle<S: serde::Serialize>(
+/// Runs `job` (reading `input`) around `run`, showing its summary with `show`.
+async fn run_lifecycle<O: RecordsTo, S: serde::Serialize>(
     config: &Config,
     ui: &Ui,
-    shape: Shape<'_>,
-    (summary_json, json): (Option<&Path>, bool),
+    (job, input): (&LifecycleJob<O>, &Path),
     run: impl AsyncFnOnce(Client, Stops) -> Ran<S>,
     show: impl FnOnce(&S) -> &RunTotals,
 ) -> Result<Completion, CommandError> {
+    let options = &job.options;
+    let summary_json = job.summary_json.as_deref();
     super::distinct_files(&[
-        ("input", Some(shape.input)),
-        ("results", shape.output),
+        ("input", Some(input)),
+        ("results", options.output()),
         ("summary", summary_json),
     ])?;
     if let Some(path) = summary_json {
-        crate::output::files::check_output(path, shape.force, &[])?;
+        crate::output::files::check_output(path, options.force(), &[])?;
     }
-    if shape.dry_run {
+    if options.dry_run() {
         ui.show_rows();
     }
     let connection = Connection::open(config).await?;
@@ -85,12 +67,12 @@ async fn run_lifecycle<S: serde::Serialize>(
         CommandError::Refused(refusal)
     })?;
     let clean = show(&summary).all_succeeded();
-    let mut taken = vec![shape.input];
-    taken.extend(shape.output);
+    let mut taken = vec![input];
+    taken.extend(options.output());
     if let Some(path) = summary_json {
-        write_json(path, &summary, shape.force, &taken)?;
+        write_json(path, &summary, options.force(), &taken)?;
     }
-    if json {
+    if job.json {
         ui.json(&summary)
             .map_err(|e| CommandError::io("cannot write the summary", e))?;
     }
@@ -116,12 +98,10 @@ pub async fn offboard(
     let input = match &options.who {
         offboard::Who::Named(spec) | offboard::Who::Roster(spec) => spec.file.as_path(),
     };
-    let shape = Shape::of(input, options);
     run_lifecycle(
         config,
         ui,
-        shape,
-        (job.summary_json.as_deref(), job.json),
+        (&job, input),
         async |client, stops| offboard::run(client, options, stops, ui).await,
         |summary| {
             ui.offboard_summary(summary);
@@ -138,13 +118,11 @@ pub async fn restore(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let options = &job.options;
-    let shape = Shape::of(&options.snapshot, options);
     run_lifecycle(
         config,
         ui,
-        shape,
-        (job.summary_json.as_deref(), job.json),
-        async |client, stops| restore::run(client, options, stops, ui).await.map(Ok),
+        (&job, &options.snapshot),
+        async |client, stops| restore::run(client, options, stops, ui).await,
         |summary| {
             let title = format!(
                 "restore of {} into {}",
@@ -196,13 +174,11 @@ pub async fn passwords(
 ) -> Result<Completion, CommandError> {
     let options = &job.options;
     check_private(options)?;
-    let shape = Shape::of(&options.input.file, options);
     run_lifecycle(
         config,
         ui,
-        shape,
-        (job.summary_json.as_deref(), job.json),
-        async |client, stops| passwords::run(client, options, stops, ui).await.map(Ok),
+        (&job, &options.input.file),
+        async |client, stops| passwords::run(client, options, stops, ui).await,
         |summary| {
             let title = format!(
                 "passwords from {} in {}",
@@ -222,12 +198,10 @@ pub async fn groups(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let options = &job.options;
-    let shape = Shape::of(&options.file, options);
     run_lifecycle(
         config,
         ui,
-        shape,
-        (job.summary_json.as_deref(), job.json),
+        (&job, &options.file),
         async |client, stops| groups::run(client, options, stops, ui).await,
         |summary| {
             let mut notes = Vec::new();
@@ -251,12 +225,10 @@ pub async fn memberships(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let options = &job.options;
-    let shape = Shape::of(&options.file, options);
     run_lifecycle(
         config,
         ui,
-        shape,
-        (job.summary_json.as_deref(), job.json),
+        (&job, &options.file),
         async |client, stops| memberships::run(client, options, stops, ui).await,
         |summary| {
             let notes = vec![format!(
@@ -281,12 +253,10 @@ pub async fn undo(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let options = &job.options;
-    let shape = Shape::of(&options.results, options);
     run_lifecycle(
         config,
         ui,
-        shape,
-        (job.summary_json.as_deref(), job.json),
+        (&job, &options.results),
         async |client, stops| undo::run(client, options, stops, ui).await,
         |summary| {
             ui.undo_summary(summary);

@@ -16,7 +16,7 @@ use crate::input::{InputSpec, Mode};
 use crate::model::{FieldChange, PasswordOptions};
 use crate::output::results::{RunKind, utc_now};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::prepared::{self, Prepared, Setup};
+use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::results_sink::{ResumedRows, RunTotals};
 use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, record_failure};
 use crate::pipeline::users::{one_user, tenant_users};
@@ -171,7 +171,7 @@ pub async fn run(
     options: &PasswordsOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<(PasswordsSummary, bool), RunError> {
+) -> Result<Ended<PasswordsSummary>, RunError> {
     let started = Instant::now();
     let started_at = utc_now();
     events.on(Event::Phase("reading"));
@@ -245,5 +245,5 @@ pub async fn run(
         input: crate::input::reader::shown(&options.input.file),
     };
     let interrupted = summary.totals.interrupted;
-    Ok((summary, interrupted))
+    Ok(Ok((summary, interrupted)))
 }

@@ -12,13 +12,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::api::{ApiError, Client};
+use crate::api::{ApiError, Client, found};
 use crate::events::{Event, Events};
 use crate::model::{GroupWrite, PasswordOptions, Target, TargetKind, UserFields, UserWrite};
 use crate::output::results::{RunKind, utc_now};
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::prepared::{self, Prepared, Setup};
+use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
 use crate::plan::decide::describe;
@@ -83,12 +83,9 @@ impl RestoreAction {
         let was = &entry.user;
         let username = was.fields.username.clone().unwrap_or_default();
         // The same user if it is still there; else whoever holds the username now.
-        let current = match client.get_user(&was.id).await {
-            Ok(user) => Some(user),
-            Err(err) if err.status() == Some(404) => {
-                client.find_user_by_username(&username).await?
-            }
-            Err(err) => return Err(err),
+        let current = match found(client.get_user(&was.id).await)? {
+            Some(user) => Some(user),
+            None => client.find_user_by_username(&username).await?,
         };
         let mut client = client.clone();
         let (user_id, held_groups, held_applications) = match current {
@@ -188,10 +185,9 @@ impl RestoreAction {
         result: &mut RowResult,
     ) -> Result<(), ApiError> {
         let was = &entry.group;
-        let current = match client.get_group(&was.id).await {
-            Ok(group) => Some(group),
-            Err(err) if err.status() == Some(404) => client.find_group_by_name(&was.name).await?,
-            Err(err) => return Err(err),
+        let current = match found(client.get_group(&was.id).await)? {
+            Some(group) => Some(group),
+            None => client.find_group_by_name(&was.name).await?,
         };
         let body = GroupWrite {
             name: was.name.clone(),
@@ -264,7 +260,7 @@ pub async fn run(
     options: &RestoreOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<(RestoreSummary, bool), RunError> {
+) -> Result<Ended<RestoreSummary>, RunError> {
     let started = Instant::now();
     let started_at = utc_now();
     let (header, entries) = snapshot::read(&options.snapshot)?;
@@ -328,5 +324,5 @@ pub async fn run(
         snapshot_of: header.run_id,
     };
     let interrupted = summary.totals.interrupted;
-    Ok((summary, interrupted))
+    Ok(Ok((summary, interrupted)))
 }
