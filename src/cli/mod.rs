@@ -103,6 +103,24 @@ fn policy(spec: &crate::input::InputSpec, args: &PolicyArgs) -> Policy {
     }
 }
 
+/// A lifecycle command's job: its options and where its summary goes.
+fn lifecycle_job<O>(
+    options: O,
+    summary: &args::SummaryArgs,
+) -> crate::commands::lifecycle::LifecycleJob<O> {
+    crate::commands::lifecycle::LifecycleJob {
+        options,
+        summary_json: summary.summary_json.clone(),
+        json: summary.json,
+    }
+}
+
+/// Whether a run resumes into the very results it resumes from: they are
+/// read first, then replaced.
+fn resumes_in_place(resume: &Option<PathBuf>, output: &Option<PathBuf>) -> bool {
+    matches!((resume, output), (Some(r), Some(o)) if crate::output::files::same_file(r, o))
+}
+
 /// Where a run's results (or plan) go: `-o FILE`; a new timestamped file in
 /// `--results-dir`; nothing for a dry run (the screen shows it); else
 /// `<input stem>.<what>.csv` beside the input.
@@ -197,8 +215,8 @@ fn offboard_job(
     let spec = config::input_spec(&cli.global, &file, &args.rules, &Default::default())?;
     let steps = Step::parse_list(&args.action).map_err(CommandError::usage)?;
     let output = record_path(&args.output, &args.record, args.dry_run, &file, "offboard")?;
-    Ok(crate::commands::lifecycle::LifecycleJob {
-        options: OffboardOptions {
+    Ok(lifecycle_job(
+        OffboardOptions {
             who: if args.roster.is_some() {
                 Who::Roster(spec)
             } else {
@@ -208,17 +226,14 @@ fn offboard_job(
             max_affected: args.guard.max_affected,
             protection: config::protection(&cli.global, &args.guard)?,
             // Resuming into the results resumed from replaces them.
-            force: args.force
-                || matches!((&args.resume, &output), (Some(r), Some(o))
-                    if crate::output::files::same_file(r, o)),
+            force: args.force || resumes_in_place(&args.resume, &output),
             output,
             excel: args.record.excel,
             dry_run: args.dry_run,
             resume: args.resume.clone(),
         },
-        summary_json: args.summary.summary_json.clone(),
-        json: args.summary.json,
-    })
+        &args.summary,
+    ))
 }
 
 fn sandbox_job(
@@ -368,24 +383,21 @@ pub async fn dispatch(
                 &args.file,
                 "passwords",
             )?;
-            let job = lifecycle::LifecycleJob {
-                options: crate::pipeline::passwords::PasswordsOptions {
+            let job = lifecycle_job(
+                crate::pipeline::passwords::PasswordsOptions {
                     input: spec,
                     auto_generate: args.auto_generate,
                     send_email: args.send_email,
                     must_change: args.must_change,
                     // Resuming into the results resumed from replaces them.
-                    force: args.force
-                        || matches!((&args.resume, &output), (Some(r), Some(o))
-                            if crate::output::files::same_file(r, o)),
+                    force: args.force || resumes_in_place(&args.resume, &output),
                     output,
                     excel: args.record.excel,
                     dry_run: args.dry_run,
                     resume: args.resume.clone(),
                 },
-                summary_json: args.summary.summary_json.clone(),
-                json: args.summary.json,
-            };
+                &args.summary,
+            );
             lifecycle::passwords(&resolve(&args.connect)?, job, ui).await
         }
         Command::Groups(GroupsCommand::Import(args)) => {
@@ -396,8 +408,8 @@ pub async fn dispatch(
                 &args.file,
                 "groups",
             )?;
-            let job = lifecycle::LifecycleJob {
-                options: crate::pipeline::groups::GroupsOptions {
+            let job = lifecycle_job(
+                crate::pipeline::groups::GroupsOptions {
                     file: args.file.clone(),
                     read: args.read.options(),
                     prune: args.prune,
@@ -408,9 +420,8 @@ pub async fn dispatch(
                     excel: args.record.excel,
                     dry_run: args.dry_run,
                 },
-                summary_json: args.summary.summary_json.clone(),
-                json: args.summary.json,
-            };
+                &args.summary,
+            );
             lifecycle::groups(&resolve(&args.connect)?, job, ui).await
         }
         Command::Memberships(MembershipsCommand::Import(args)) => {
@@ -421,8 +432,8 @@ pub async fn dispatch(
                 &args.file,
                 "memberships",
             )?;
-            let job = lifecycle::LifecycleJob {
-                options: crate::pipeline::memberships::MembershipsOptions {
+            let job = lifecycle_job(
+                crate::pipeline::memberships::MembershipsOptions {
                     file: args.file.clone(),
                     read: args.read.options(),
                     sync: args
@@ -438,9 +449,8 @@ pub async fn dispatch(
                     excel: args.record.excel,
                     dry_run: args.dry_run,
                 },
-                summary_json: args.summary.summary_json.clone(),
-                json: args.summary.json,
-            };
+                &args.summary,
+            );
             lifecycle::memberships(&resolve(&args.connect)?, job, ui).await
         }
         Command::Restore(args) => {
@@ -451,8 +461,8 @@ pub async fn dispatch(
                 &args.snapshot,
                 "restore",
             )?;
-            let job = lifecycle::LifecycleJob {
-                options: crate::pipeline::restore::RestoreOptions {
+            let job = lifecycle_job(
+                crate::pipeline::restore::RestoreOptions {
                     snapshot: args.snapshot.clone(),
                     output,
                     force: args.force,
@@ -460,9 +470,8 @@ pub async fn dispatch(
                     send_email: args.send_email,
                     dry_run: args.dry_run,
                 },
-                summary_json: args.summary.summary_json.clone(),
-                json: args.summary.json,
-            };
+                &args.summary,
+            );
             lifecycle::restore(&resolve(&args.connect)?, job, ui).await
         }
         Command::Undo(args) => {
@@ -484,8 +493,8 @@ pub async fn dispatch(
                     )?)
                 }
             };
-            let job = lifecycle::LifecycleJob {
-                options: crate::pipeline::undo::UndoOptions {
+            let job = lifecycle_job(
+                crate::pipeline::undo::UndoOptions {
                     results: args.results.clone(),
                     output,
                     force: args.force,
@@ -496,9 +505,8 @@ pub async fn dispatch(
                     protection: config::protection(&cli.global, &args.guard)?,
                     send_email: args.send_email,
                 },
-                summary_json: args.summary.summary_json.clone(),
-                json: args.summary.json,
-            };
+                &args.summary,
+            );
             lifecycle::undo(&resolve(&args.connect)?, job, ui).await
         }
         Command::Mapping(command) => match command {
