@@ -114,11 +114,31 @@ pub async fn run(
                 if matches!(item.as_ref(), crate::output::snapshot::SnapshotItem::User(_)))
         })
         .count() as u64;
-    let (catalog, probe) = futures::try_join!(
-        Catalog::load(&client),
-        crate::plan::lookup::probe_users(&client)
+    // Group and application names are resolved only for memberships to
+    // put back, and the tenant is counted only when something is taken away.
+    let memberships = read.rows.iter().any(|r| {
+        matches!(r.reverse, reverse::Reverse::RevertUser)
+            && !(r.recorded.groups_added.is_empty()
+                && r.recorded.groups_removed.is_empty()
+                && r.recorded.applications_added.is_empty()
+                && r.recorded.applications_removed.is_empty())
+    });
+    let (catalog, tenant_users) = futures::try_join!(
+        async {
+            if memberships {
+                Catalog::load(&client).await
+            } else {
+                Ok(Catalog::default())
+            }
+        },
+        async {
+            if affected == 0 {
+                return Ok(0);
+            }
+            let probe = crate::plan::lookup::probe_users(&client).await?;
+            Ok(probe.total.unwrap_or(probe.keys.len() as u64))
+        }
     )?;
-    let tenant_users = probe.total.unwrap_or(probe.keys.len() as u64);
     if let Err(refusal) = check_limit(affected, tenant_users, options.max_affected) {
         if !options.dry_run {
             return Ok(Err(refusal));
