@@ -2,7 +2,7 @@
 //! what the strategies need to know about the batch gathered, before a
 //! single call is made.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::events::{Event, Events};
 use crate::input::{InputSpec, Problem, Scan, Severity, header_problems, scan};
@@ -21,6 +21,9 @@ pub struct FirstPass {
     pub pending: BTreeMap<u64, Vec<(&'static str, String, String)>>,
     /// The first problems, for the screen.
     pub shown: Vec<Problem>,
+    /// `--report-missing`: every match key the file holds (lower case),
+    /// and how many rows the filters keep that give none.
+    pub roster: Option<(HashSet<String>, u64)>,
 }
 
 impl FirstPass {
@@ -78,15 +81,30 @@ fn reason(problem: &Problem) -> String {
     }
 }
 
-/// Reads the whole input once, offline.
-pub fn first_pass(input: &InputSpec) -> Result<FirstPass, RunError> {
-    let mut pass = FirstPass::default();
+/// Reads the whole input once, offline; with `roster`, also keeps every
+/// match key it holds (for `--report-missing`).
+pub fn first_pass(input: &InputSpec, roster: bool) -> Result<FirstPass, RunError> {
+    let mut pass = FirstPass {
+        roster: roster.then(Default::default),
+        ..FirstPass::default()
+    };
     let match_by = input.rules.match_by;
     let scan = scan(
         input,
         |_| Ok(()),
         |record, row, problems| {
             pass.shape.rows += 1;
+            // A row the filters leave out keeps no one.
+            if let Some((keys, unkeyed)) = &mut pass.roster
+                && record.filtered.is_none()
+            {
+                match row_key(&row, match_by) {
+                    Some(key) => {
+                        keys.insert(key.to_lowercase());
+                    }
+                    None => *unkeyed += 1,
+                }
+            }
             for problem in problems {
                 let deferred = matches!(problem.severity, Severity::UnlessTenantUses { .. });
                 if pass.shown.len() < SHOWN && !deferred {

@@ -3,21 +3,19 @@
 //!
 //! A roster keeps a user when one of its rows carries the user's match key
 //! (the rows a mapping filters out keep no one, as with `offboard
-//! --roster`). The tenant listing the import makes anyway feeds the
-//! report, so it costs no extra calls. The file it writes is a leavers
+//! --roster`). The keys come from the import's first pass over the file
+//! and the tenant listing the import makes anyway feeds the report, so it
+//! costs no extra read of the file and no extra call. The file it writes is a leavers
 //! file: `sebulk offboard FILE` takes it as it is.
 
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::input::{InputSpec, MatchBy};
+use crate::input::MatchBy;
 use crate::model::User;
 use crate::output::OutputError;
 use crate::output::records::Format;
 use crate::output::records::RecordWriter;
-use crate::pipeline::offboard::Who;
-use crate::pipeline::offboard::find::read_who;
-use crate::pipeline::runner::RunError;
 use crate::pipeline::users::key_of;
 
 /// The report's columns: a leavers file matched by username.
@@ -38,21 +36,17 @@ pub struct MissingUsers {
     pub missing: Vec<User>,
     /// Tenant users with no value in the match field (they cannot be named).
     pub unmatchable: u64,
-    /// Roster rows that name no one, as warnings.
-    pub problems: Vec<String>,
 }
 
 impl MissingUsers {
-    /// Reads the roster's keys (blocking; no calls).
-    pub fn read(spec: &InputSpec) -> Result<Self, RunError> {
-        let read = read_who(&Who::Roster(spec.clone()))?;
-        Ok(MissingUsers {
-            match_by: read.match_by,
-            roster: read.roster,
+    /// Against the match keys the first pass kept.
+    pub fn new(roster: HashSet<String>, match_by: MatchBy) -> Self {
+        MissingUsers {
+            match_by,
+            roster,
             missing: Vec::new(),
             unmatchable: 0,
-            problems: read.problems,
-        })
+        }
     }
 
     /// Sees one tenant user.

@@ -132,7 +132,8 @@ pub async fn run(
     // ---- preflight ----
     events.on(Event::Phase("reading"));
     let input = options.input.clone();
-    let mut first = tokio::task::spawn_blocking(move || first_pass::first_pass(&input))
+    let roster = options.report_missing.is_some();
+    let mut first = tokio::task::spawn_blocking(move || first_pass::first_pass(&input, roster))
         .await
         .map_err(|e| RunError::Reader(e.to_string()))??;
     first.report(events);
@@ -147,19 +148,17 @@ pub async fn run(
     // ---- prepare ----
     let prepared_from = (Instant::now(), client.stats().requests);
     // The catalog and page 1 of users at once: setup is latency-bound.
-    let mut missing = match &options.report_missing {
-        Some(_) => {
-            let input = options.input.clone();
-            let read = tokio::task::spawn_blocking(move || MissingUsers::read(&input))
-                .await
-                .map_err(|e| RunError::Reader(e.to_string()))??;
-            for problem in &read.problems {
-                events.on(Event::Warning(problem));
-            }
-            Some(read)
+    let match_by = options.input.rules.match_by;
+    let mut missing = first.roster.take().map(|(keys, unkeyed)| {
+        if unkeyed > 0 {
+            let note = format!(
+                "{unkeyed} rows give no {}: they keep no one out of the missing-users report",
+                match_by.field().wire()
+            );
+            events.on(Event::Warning(&note));
         }
-        None => None,
-    };
+        MissingUsers::new(keys, match_by)
+    });
     let (mut catalog, probe) =
         futures::try_join!(Catalog::load(&client), lookup::probe_users(&client))?;
     let mut watch = missing

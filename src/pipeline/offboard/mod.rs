@@ -11,7 +11,7 @@
 //! silently.
 
 mod action;
-pub(crate) mod find;
+mod find;
 
 use std::path::PathBuf;
 use std::time::Instant;
