@@ -7,6 +7,6 @@ mod support;
 mod api;
 mod cli;
 mod export;
-mod import;
+pub mod import;
 mod lifecycle;
 mod properties;

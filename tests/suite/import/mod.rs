@@ -8,4 +8,4 @@ mod pacing;
 mod presets;
 mod resume;
 mod rows;
-mod variants;
+pub mod variants;

@@ -11,7 +11,7 @@ use sebulk::{CommandError, Completion};
 use crate::support::{against, config, read_csv, start};
 
 /// Users in the seeded tenant: "All Staff" holds them all, more than a page.
-const PEOPLE: usize = 320;
+pub const PEOPLE: usize = 320;
 
 /// A seed of `PEOPLE` users in the demo groups and applications.
 fn seed(dir: &Path) -> PathBuf {
@@ -44,14 +44,14 @@ fn seed(dir: &Path) -> PathBuf {
 }
 
 /// A named variant, and the client flags that go with it.
-struct Case {
-    name: &'static str,
+pub struct Case {
+    pub name: &'static str,
     variant: Variant,
     max_page_size: Option<u32>,
     flags: Vec<&'static str>,
 }
 
-fn cases() -> Vec<Case> {
+pub fn cases() -> Vec<Case> {
     let v = Variant::default;
     vec![
         Case {
@@ -130,7 +130,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn sandbox_config(dir: &Path, case: &Case) -> SandboxConfig {
+pub fn sandbox_config(dir: &Path, case: &Case) -> SandboxConfig {
     let mut config = config();
     config.seed = Seed::File(seed(dir));
     config.variant = case.variant.clone();
@@ -138,7 +138,7 @@ fn sandbox_config(dir: &Path, case: &Case) -> SandboxConfig {
     config
 }
 
-async fn run(sandbox: &SandboxHandle, case: &Case, args: &[&str]) -> Completion {
+pub async fn run(sandbox: &SandboxHandle, case: &Case, args: &[&str]) -> Completion {
     let mut argv: Vec<&str> = case.flags.clone();
     argv.extend_from_slice(args);
     match against(sandbox, &argv).await {
@@ -148,7 +148,7 @@ async fn run(sandbox: &SandboxHandle, case: &Case, args: &[&str]) -> Completion 
 }
 
 /// The tenant's truth: username → (group names, application names).
-fn truth(sandbox: &SandboxHandle) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
+pub fn truth(sandbox: &SandboxHandle) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
     let tenant = sandbox.tenant();
     tenant
         .users()

@@ -6,3 +6,4 @@ mod memberships;
 mod offboard;
 mod passwords;
 mod undo;
+mod variants;

@@ -1,0 +1,150 @@
+//! The lifecycle commands and undo against every sandbox variant (list
+//! shapes, paged or unpaged member lists, page base, server fields,
+//! disabled by default): the same guesses import and export are played
+//! against (tests/suite/import/variants.rs).
+
+use std::path::Path;
+
+use sebulk::Completion;
+
+use crate::import::variants::{cases, run, sandbox_config, truth};
+use crate::support::{read_csv, sebulk_in_process, start};
+
+/// Field differences between two user exports, by username.
+async fn differences(dir: &Path, before: &Path, after: &Path) -> Vec<(String, String, String)> {
+    let out = dir.join("diff.csv");
+    let [b, a, o] = [before, after, out.as_path()].map(|p| p.display().to_string());
+    let args = ["diff", &b, &a, "--key", "username", "--force", "-o", &o];
+    sebulk_in_process(&args).await.unwrap();
+    read_csv(&out)
+        .into_iter()
+        .map(|c| {
+            (
+                c["change"].clone(),
+                c["username"].clone(),
+                c["field"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_and_undo_work_against_every_variant() {
+    for case in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = start(sandbox_config(dir.path(), &case)).await;
+        let name = case.name;
+        let path = |file: &str| dir.path().join(file);
+        let text = |file: &str| path(file).display().to_string();
+        let export_users = async |file: &str| {
+            let args = ["export", "users", "--include", "groups,applications"];
+            let out = text(file);
+            let args = [&args[..], &["--force", "-o", &out]].concat();
+            assert_eq!(
+                run(&sandbox, &case, &args).await,
+                Completion::Clean,
+                "{name}"
+            );
+            path(file)
+        };
+        let before = export_users("before.csv").await;
+        let tenant_users = sandbox.tenant().users().count();
+
+        // A joiners run that also lists the users the file does not name.
+        std::fs::write(
+            path("hires.csv"),
+            "username,email,firstName,lastName,department,groups,applications\n\
+             new.one,new.one@example.com,New,One,Sales,All Staff;Sales,Slack\n\
+             person0001,person0001@example.com,,,Dept 9,All Staff;Marketing,\n",
+        )
+        .unwrap();
+        let (hires, results, missing) = (
+            text("hires.csv"),
+            text("hires.results.csv"),
+            text("missing.csv"),
+        );
+        let args = [
+            "import",
+            "--sync-groups",
+            "--auto-password",
+            "--send-email",
+            "--report-missing",
+            &missing,
+            "-o",
+            &results,
+            &hires,
+        ];
+        assert_eq!(
+            run(&sandbox, &case, &args).await,
+            Completion::Clean,
+            "{name}"
+        );
+        assert_eq!(
+            read_csv(&path("missing.csv")).len(),
+            tenant_users - 1,
+            "{name}: everyone but person0001"
+        );
+
+        // An export of memberships imported back writes nothing.
+        let members = text("members.csv");
+        run(&sandbox, &case, &["export", "memberships", "-o", &members]).await;
+        let writes = sandbox.counters().writes;
+        let again = text("members.results.csv");
+        let args = ["memberships", "import", "-o", &again, &members];
+        assert_eq!(
+            run(&sandbox, &case, &args).await,
+            Completion::Clean,
+            "{name}"
+        );
+        assert_eq!(sandbox.counters().writes, writes, "{name}: zero writes");
+
+        // A leaver disabled and stripped, read through the variant's lists.
+        std::fs::write(path("leavers.csv"), "username\nperson0002\n").unwrap();
+        let (leavers, off) = (text("leavers.csv"), text("leavers.offboard.csv"));
+        let args = [
+            "offboard",
+            "--action",
+            "disable,revoke-access",
+            "--max-affected",
+            "1",
+            "-o",
+            &off,
+            &leavers,
+        ];
+        assert_eq!(
+            run(&sandbox, &case, &args).await,
+            Completion::Clean,
+            "{name}"
+        );
+        let state = truth(&sandbox);
+        assert_eq!(
+            state["person0002"],
+            (vec![], vec![]),
+            "{name}: access revoked"
+        );
+
+        // Factors: one row per user, whatever the list shape.
+        let factors = text("factors.csv");
+        run(&sandbox, &case, &["export", "factors", "-o", &factors]).await;
+        assert_eq!(
+            read_csv(&path("factors.csv")).len(),
+            tenant_users + 1,
+            "{name}"
+        );
+
+        // Undo both runs: the tenant is as it was.
+        for (results, file) in [(&off, "undo-off.csv"), (&results, "undo-import.csv")] {
+            let out = text(file);
+            let args = ["undo", "--max-affected", "5", "-o", &out, results];
+            assert_eq!(
+                run(&sandbox, &case, &args).await,
+                Completion::Clean,
+                "{name}: {:?}",
+                read_csv(&path(file))
+            );
+        }
+        let after = export_users("after.csv").await;
+        assert_eq!(differences(dir.path(), &before, &after).await, [], "{name}");
+        sandbox.shutdown().await.unwrap();
+    }
+}
