@@ -655,6 +655,10 @@ pub struct OffboardArgs {
     #[arg(value_name = "FILE")]
     pub names: Option<PathBuf>,
 
+    /// With --roster: how many roster rows may match no tenant user before the run is refused (keys that only look alike) [default: 1% of the rows, at least 5]
+    #[arg(long, value_name = "N", requires = "roster")]
+    pub max_unmatched: Option<u64>,
+
     /// Today's complete HR roster: every tenant user absent from it is a leaver
     #[arg(long, value_name = "FILE")]
     pub roster: Option<PathBuf>,
@@ -698,11 +702,15 @@ pub struct OffboardArgs {
 /// The guard rails of every run that takes something away.
 #[derive(Debug, Args, Clone, Default)]
 pub struct GuardArgs {
-    /// The most users this run may affect: a count (50) or a share of the tenant (5%) [default: 50 users and 5%]
+    /// The most users (or a group's members) this run may change: a count (60) or a share (10%) [default: 5%, at least 10, at most 50]
     #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
     pub max_affected: Option<crate::pipeline::guard::MaxAffected>,
 
-    /// Users never touched: a file of usernames or patterns (svc-*), one per line
+    /// The most users this run may delete or strip of their second factor [default: --max-affected, else 2%, at least 3, at most 20]
+    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
+    pub max_irreversible: Option<crate::pipeline::guard::MaxAffected>,
+
+    /// Users never touched: usernames, emails, employee numbers or patterns (svc-*), one per line, # comments
     #[arg(long, value_name = "FILE")]
     pub protect: Option<PathBuf>,
 

@@ -52,6 +52,10 @@ pub struct Profile {
     /// Usernames or patterns no destructive run touches (see `--protect`).
     #[serde(default)]
     pub protect: Vec<String>,
+    /// The most a destructive run may take away (see `--max-affected`): `50` or `5%`.
+    pub max_affected: Option<String>,
+    /// The most deletes and second-factor removals (see `--max-irreversible`).
+    pub max_irreversible: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -381,13 +385,36 @@ pub fn input_spec(
     })
 }
 
-/// Who destructive runs never touch: `--protect FILE` and the profile's
-/// `protect` list, plus (unless included) privileged users.
-pub fn protection(
+/// A destructive run's guard: who it never touches (`--protect FILE` and
+/// the profile's `protect` list, plus, unless included, privileged users)
+/// and how much it may take away (flags over the profile's limits).
+pub fn guard(
     global: &GlobalArgs,
     guard: &super::args::GuardArgs,
-) -> Result<crate::pipeline::guard::Protection, ConfigError> {
+) -> Result<
+    (
+        crate::pipeline::guard::Protection,
+        crate::pipeline::guard::Limits,
+    ),
+    ConfigError,
+> {
+    use crate::pipeline::guard::{Limits, MaxAffected};
     let profile = load_profile(global)?;
+    let from_profile = |value: &Option<String>, name: &str| {
+        value
+            .as_deref()
+            .map(MaxAffected::parse)
+            .transpose()
+            .map_err(|why| ConfigError::BadValue(format!("profile {name}: {why}")))
+    };
+    let limits = Limits {
+        max_affected: guard
+            .max_affected
+            .or(from_profile(&profile.max_affected, "max_affected")?),
+        max_irreversible: guard
+            .max_irreversible
+            .or(from_profile(&profile.max_irreversible, "max_irreversible")?),
+    };
     let mut patterns = profile.protect.clone();
     if let Some(path) = &guard.protect {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ConfigRead {
@@ -396,9 +423,9 @@ pub fn protection(
         })?;
         patterns.extend(text.lines().map(str::to_string));
     }
-    Ok(crate::pipeline::guard::Protection::new(
-        patterns,
-        guard.include_privileged,
+    Ok((
+        crate::pipeline::guard::Protection::new(patterns, guard.include_privileged),
+        limits,
     ))
 }
 

@@ -215,6 +215,7 @@ fn offboard_job(
     let spec = config::input_spec(&cli.global, &file, &args.rules, &Default::default())?;
     let steps = Step::parse_list(&args.action).map_err(CommandError::usage)?;
     let output = record_path(&args.output, &args.record, args.dry_run, &file, "offboard")?;
+    let guard = config::guard(&cli.global, &args.guard)?;
     Ok(lifecycle_job(
         OffboardOptions {
             who: if args.roster.is_some() {
@@ -223,8 +224,9 @@ fn offboard_job(
                 Who::Named(spec)
             },
             steps,
-            max_affected: args.guard.max_affected,
-            protection: config::protection(&cli.global, &args.guard)?,
+            max_unmatched: args.max_unmatched,
+            limits: guard.1,
+            protection: guard.0,
             // Resuming into the results resumed from replaces them.
             force: args.force || resumes_in_place(&args.resume, &output),
             output,
@@ -408,13 +410,14 @@ pub async fn dispatch(
                 &args.file,
                 "groups",
             )?;
+            let guard = config::guard(&cli.global, &args.guard)?;
             let job = lifecycle_job(
                 crate::pipeline::groups::GroupsOptions {
                     file: args.file.clone(),
                     read: args.read.options(),
                     prune: args.prune,
-                    max_affected: args.guard.max_affected,
-                    protection: config::protection(&cli.global, &args.guard)?,
+                    limits: guard.1,
+                    protection: guard.0,
                     output,
                     force: args.force,
                     excel: args.record.excel,
@@ -432,6 +435,7 @@ pub async fn dispatch(
                 &args.file,
                 "memberships",
             )?;
+            let guard = config::guard(&cli.global, &args.guard)?;
             let job = lifecycle_job(
                 crate::pipeline::memberships::MembershipsOptions {
                     file: args.file.clone(),
@@ -442,8 +446,8 @@ pub async fn dispatch(
                         .map(|s| s.trim().to_string())
                         .filter(|s| !s.is_empty())
                         .collect(),
-                    max_affected: args.guard.max_affected,
-                    protection: config::protection(&cli.global, &args.guard)?,
+                    limits: guard.1,
+                    protection: guard.0,
                     output,
                     force: args.force,
                     excel: args.record.excel,
@@ -493,6 +497,7 @@ pub async fn dispatch(
                     )?)
                 }
             };
+            let guard = config::guard(&cli.global, &args.guard)?;
             let job = lifecycle_job(
                 crate::pipeline::undo::UndoOptions {
                     results: args.results.clone(),
@@ -501,8 +506,8 @@ pub async fn dispatch(
                     excel: args.record.excel,
                     dry_run: args.dry_run,
                     resume: args.resume.clone(),
-                    max_affected: args.guard.max_affected,
-                    protection: config::protection(&cli.global, &args.guard)?,
+                    limits: guard.1,
+                    protection: guard.0,
                     send_email: args.send_email,
                 },
                 &args.summary,

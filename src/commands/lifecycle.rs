@@ -66,7 +66,9 @@ async fn run_lifecycle<O: RecordsTo, S: serde::Serialize>(
         ui.finish_progress();
         CommandError::Refused(refusal)
     })?;
-    let clean = show(&summary).all_succeeded();
+    let totals = show(&summary);
+    let clean = totals.all_succeeded();
+    let refused = totals.refused.clone();
     let mut taken = vec![input];
     taken.extend(options.output());
     if let Some(path) = summary_json {
@@ -78,6 +80,10 @@ async fn run_lifecycle<O: RecordsTo, S: serde::Serialize>(
     }
     if let Some(error) = fatal {
         return Err(error.into());
+    }
+    if let Some(refusal) = refused {
+        // A dry run ends as the real run would: refused.
+        return Err(CommandError::Refused(refusal));
     }
     Ok(if interrupted {
         Completion::Interrupted

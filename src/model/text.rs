@@ -3,12 +3,57 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-/// A case-insensitive 64-bit fingerprint of `value`: what duplicate
-/// checks and match-key sets keep instead of the values themselves.
+/// A 64-bit fingerprint of `value` as [`match_key`] compares it: what
+/// duplicate checks and match-key sets keep instead of the values.
 pub fn fingerprint(value: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
-    value.to_lowercase().hash(&mut hasher);
+    match_key(value).hash(&mut hasher);
     hasher.finish()
+}
+
+/// Characters that change nothing a person sees: zero-width spaces and
+/// joiners, the word joiner, soft hyphen, and the byte-order mark.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}'
+    )
+}
+
+/// A key (username, email, employee number, protect pattern) as a person
+/// means it, so that two spellings that look the same are the same key on
+/// both sides, file and tenant: invisible characters dropped, every kind
+/// of space (no-break, thin, ideographic) read as one plain space, runs
+/// of spaces as one, trimmed, Unicode NFC (a macOS file's NFD accents
+/// equal the tenant's composed ones), and case-folded.
+pub fn match_key(value: &str) -> String {
+    let plain = value.bytes().all(|b| b.is_ascii_graphic());
+    if plain {
+        return value.to_ascii_lowercase();
+    }
+    let mut spaced = String::with_capacity(value.len());
+    let mut space = false;
+    for c in value.chars().filter(|c| !is_invisible(*c)) {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !spaced.is_empty() {
+            spaced.push(' ');
+        }
+        space = false;
+        spaced.push(c);
+    }
+    use unicode_normalization::UnicodeNormalization;
+    spaced.nfc().collect::<String>().to_lowercase()
+}
+
+/// Whether `value` holds characters [`match_key`] would drop or change
+/// other than by case: said as a warning, since the file and the tenant
+/// then only look alike.
+pub fn has_hidden_characters(value: &str) -> bool {
+    !value.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        && value.to_lowercase() != match_key(value)
 }
 
 /// Optimal string alignment distance: edits, counting a swap of neighbours as one.
@@ -109,6 +154,27 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_compare_as_people_read_them() {
+        let plain = match_key("jdoe@example.com");
+        for spelling in [
+            "JDoe@Example.com",
+            " jdoe@example.com ",
+            "jdoe\u{200B}@example.com",
+            "\u{FEFF}jdoe@example.com",
+            "jdoe@example.com\u{00A0}",
+        ] {
+            assert_eq!(match_key(spelling), plain, "{spelling:?}");
+            assert_eq!(fingerprint(spelling), fingerprint("jdoe@example.com"));
+        }
+        assert_eq!(match_key("Zoe\u{0308}"), match_key("Zoë"), "NFD is NFC");
+        assert_eq!(match_key("Jean\u{00A0}\u{00A0}Pierre"), "jean pierre");
+        assert_ne!(match_key("jdoe"), match_key("jdoe2"));
+        assert!(has_hidden_characters("jdoe\u{200B}"));
+        assert!(!has_hidden_characters("Jean Pierre"));
+        assert!(!has_hidden_characters("Zoë"));
+    }
 
     #[test]
     fn distances() {

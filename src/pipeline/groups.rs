@@ -21,7 +21,7 @@ use crate::model::{FieldChange, Group, GroupWrite, Target, TargetKind};
 use crate::output::results::{RunKind, utc_now};
 use crate::output::snapshot::{self, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
+use crate::pipeline::guard::{self, Limits, Protection, Taken};
 use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::restore::same_group;
 use crate::pipeline::results_sink::RunTotals;
@@ -34,7 +34,7 @@ pub struct GroupsOptions {
     pub read: ReadOptions,
     /// Delete the tenant's groups the file does not list.
     pub prune: bool,
-    pub max_affected: Option<MaxAffected>,
+    pub limits: Limits,
     pub protection: Protection,
     pub output: Option<PathBuf>,
     pub force: bool,
@@ -338,6 +338,7 @@ pub async fn run(
         .collect();
     let stamp = prepared::stamp(RunKind::Groups, options.dry_run, &client);
     let mut snapshot_path = None;
+    let mut refused = None;
     if options.prune {
         let mut pruned: Vec<Group> = Vec::new();
         let mut unlisted: Vec<&Group> = groups
@@ -367,19 +368,16 @@ pub async fn run(
             };
             jobs.push((row, group.name.clone(), cells, disposition, job));
         }
-        if let Err(refusal) = check_limit(
-            pruned.len() as u64,
-            groups.len() as u64,
-            options.max_affected,
-        ) {
-            let refusal = refusal.replace("users", "groups");
-            if !options.dry_run {
-                return Ok(Err(refusal));
-            }
-            events.on(Event::Warning(&format!(
-                "the run itself would be {refusal}"
-            )));
-        }
+        let taken = Taken {
+            reversible: pruned.iter().map(|g| g.id.clone()).collect(),
+            noun: "groups",
+            ..Taken::default()
+        };
+        let verdict = guard::check(&taken, groups.len() as u64, options.limits);
+        refused = match guard::enforce(verdict, options.dry_run, events) {
+            Ok(refused) => refused,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
         if !options.dry_run
             && !pruned.is_empty()
             && let Some(output) = &options.output
@@ -422,8 +420,10 @@ pub async fn run(
         dry_run: options.dry_run,
     };
     let rows: Vec<Prepared<GroupJob>> = jobs.into_iter().map(Prepared::from).collect();
+    let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
+    totals.refused = refused;
     let summary = GroupsSummary {
-        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
+        totals,
         input: crate::input::reader::shown(&options.file),
         tenant_groups: groups.len() as u64,
         snapshot: snapshot_path.map(|p| p.display().to_string()),

@@ -1,11 +1,22 @@
-//! Guard rails for runs that take something away (disable, delete,
-//! remove memberships): how many users one run may touch, and who may
-//! never be touched. Checked before the first call that changes the
-//! tenant, so a truncated roster or a wrong file is refused whole, never
-//! half-applied.
+//! Guard rails for runs that take something away (disable, lock, revoke,
+//! delete, remove a second factor or a membership, prune a group, and the
+//! same changes made by restore and undo): how much one run may take, and
+//! who may never be touched. Checked before the first call that changes
+//! the tenant, so a truncated roster or a wrong file is refused whole,
+//! never half-applied.
+//!
+//! Invariants: what is counted is what would really change (an already
+//! disabled user is not counted); the tenant's size is a complete count,
+//! never one page; reversible and irreversible changes have their own
+//! default limits, each `share`% of the tenant but never below a floor (a
+//! handful is never refused in a small tenant) nor above a cap; a
+//! group's losses are counted against its own members; privileged users
+//! fail closed (any userType but exactly `user`).
+
+use std::collections::BTreeSet;
 
 use crate::model::User;
-use crate::model::text::glob;
+use crate::model::text::{glob, match_key};
 
 /// How many users a destructive run may affect.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,11 +26,6 @@ pub enum MaxAffected {
     /// At most this share of the tenant, in percent.
     Percent(f64),
 }
-
-/// The limit when none is given: more than this many users...
-pub const DEFAULT_MAX_USERS: u64 = 50;
-/// ...or more than this share of the tenant is refused.
-pub const DEFAULT_MAX_PERCENT: f64 = 5.0;
 
 impl MaxAffected {
     /// Reads `50` or `5%`.
@@ -41,83 +47,292 @@ impl MaxAffected {
     }
 }
 
-/// Why a run is refused before it starts.
-pub fn check_limit(
-    affected: u64,
-    tenant_users: u64,
-    limit: Option<MaxAffected>,
-) -> Result<(), String> {
-    let share = |n: u64| 100.0 * n as f64 / tenant_users.max(1) as f64;
-    let over = match limit {
-        Some(MaxAffected::Count(max)) => {
-            (affected > max).then(|| format!("more than --max-affected {max}"))
-        }
-        Some(MaxAffected::Percent(max)) => (share(affected) > max)
-            .then(|| format!("more than --max-affected {max}% of the tenant")),
-        None if affected > DEFAULT_MAX_USERS => Some(format!(
-            "more than {DEFAULT_MAX_USERS} users, the limit when --max-affected is not given"
-        )),
-        None if share(affected) > DEFAULT_MAX_PERCENT => Some(format!(
-            "more than {DEFAULT_MAX_PERCENT}% of the tenant, the limit when --max-affected is not given"
-        )),
-        None => None,
-    };
-    match over {
-        None => Ok(()),
-        Some(why) => Err(format!(
-            "refused before any change: this run would affect {affected} of the tenant's {tenant_users} users ({:.1}%), {why}; if that is meant, say so with --max-affected {affected} (or a percentage)",
-            share(affected)
-        )),
+/// How far a default limit reaches: `share` percent of what is counted
+/// against (the tenant's users, a group's members), never fewer than
+/// `floor` (a handful is never refused in a small tenant) and never more
+/// than `cap` (a large tenant is not emptied by a percentage).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DefaultLimit {
+    pub floor: u64,
+    pub share: f64,
+    pub cap: u64,
+}
+
+impl DefaultLimit {
+    /// The most this limit allows out of `of`.
+    pub fn allows(self, of: u64) -> u64 {
+        let share = (self.share / 100.0 * of as f64).floor() as u64;
+        share.max(self.floor).min(self.cap)
+    }
+
+    fn rule(self) -> String {
+        format!(
+            "{}% of them, at least {} and at most {}",
+            self.share, self.floor, self.cap
+        )
     }
 }
 
-/// Who is never touched: usernames or glob patterns (`svc-*`), any case,
-/// and (unless included) every user whose type is not the plain `user`.
+/// Reversible changes (disable, lock, revoke access, membership removal):
+/// what a snapshot and `restore` or `undo` give back whole.
+pub const REVERSIBLE: DefaultLimit = DefaultLimit {
+    floor: 10,
+    share: 5.0,
+    cap: 50,
+};
+
+/// Irreversible changes (delete, second factor removal): a re-created
+/// user has a new id and password, a removed factor must be enrolled again.
+pub const IRREVERSIBLE: DefaultLimit = DefaultLimit {
+    floor: 3,
+    share: 2.0,
+    cap: 20,
+};
+
+/// What a run may take away: `--max-affected` (for every change) and
+/// `--max-irreversible` (for deletes and second-factor removals, when it
+/// should differ), else the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Limits {
+    pub max_affected: Option<MaxAffected>,
+    pub max_irreversible: Option<MaxAffected>,
+}
+
+/// What a run would take away, counted before its first write on what
+/// would really change (an already disabled user is not disabled again).
+#[derive(Debug, Clone, Default)]
+pub struct Taken {
+    /// Users (or groups) whose changes can be given back, by id.
+    pub reversible: BTreeSet<String>,
+    /// Users deleted or stripped of their second factor (groups deleted), by id.
+    pub irreversible: BTreeSet<String>,
+    /// Memberships taken from one target: (target, its members now, removed).
+    pub from_targets: Vec<(String, u64, u64)>,
+    /// What is counted: `users` or `groups`.
+    pub noun: &'static str,
+}
+
+impl Taken {
+    /// Counting users.
+    pub fn users() -> Self {
+        Taken {
+            noun: "users",
+            ..Taken::default()
+        }
+    }
+
+    /// Everyone affected, once.
+    pub fn affected(&self) -> u64 {
+        self.reversible.union(&self.irreversible).count() as u64
+    }
+}
+
+/// Why a run is refused before its first write, if it is: each kind of
+/// change against its own limit, out of `tenant` (a complete count).
+pub fn check(taken: &Taken, tenant: u64, limits: Limits) -> Result<(), String> {
+    let noun = if taken.noun.is_empty() {
+        "users"
+    } else {
+        taken.noun
+    };
+    let checks = [
+        (
+            "changes",
+            taken.affected(),
+            limits.max_affected,
+            REVERSIBLE,
+            "--max-affected",
+        ),
+        (
+            "irreversible changes (delete, remove-second-factor)",
+            taken.irreversible.len() as u64,
+            limits.max_irreversible.or(limits.max_affected),
+            IRREVERSIBLE,
+            "--max-irreversible",
+        ),
+    ];
+    for (what, count, given, default, flag) in checks {
+        if let Some(why) = over(count, tenant, given, default) {
+            let share = 100.0 * count as f64 / tenant.max(1) as f64;
+            return Err(format!(
+                "refused before any change: this run would make {what} to {count} of the tenant's {tenant} {noun} ({share:.1}%), {why}; if that is meant, say so with {flag} {count}"
+            ));
+        }
+    }
+    for (target, members, removed) in &taken.from_targets {
+        if let Some(why) = over(*removed, *members, limits.max_affected, REVERSIBLE) {
+            let share = 100.0 * *removed as f64 / (*members).max(1) as f64;
+            return Err(format!(
+                "refused before any change: this run would remove {removed} of the {members} members of {target} ({share:.1}%), {why}; if that is meant, say so with --max-affected {removed}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What a refusal means for this run: a real run stops (`Err`) before its
+/// first write; a dry run goes on to show everything, says it, and
+/// carries the refusal to its end (`Ok(Some)`), where it ends refused.
+pub fn enforce(
+    verdict: Result<(), String>,
+    dry_run: bool,
+    events: &dyn crate::events::Events,
+) -> Result<Option<String>, String> {
+    match verdict {
+        Ok(()) => Ok(None),
+        Err(refusal) if !dry_run => Err(refusal),
+        Err(refusal) => {
+            events.on(crate::events::Event::Warning(&format!(
+                "a real run would be refused: {refusal}"
+            )));
+            Ok(Some(refusal))
+        }
+    }
+}
+
+/// Why `count` out of `of` is over the limit, if it is.
+fn over(count: u64, of: u64, given: Option<MaxAffected>, default: DefaultLimit) -> Option<String> {
+    let share = 100.0 * count as f64 / of.max(1) as f64;
+    match given {
+        Some(MaxAffected::Count(max)) => {
+            (count > max).then(|| format!("more than the {max} allowed"))
+        }
+        Some(MaxAffected::Percent(max)) => {
+            (share > max).then(|| format!("more than the {max}% allowed"))
+        }
+        None => {
+            let allowed = default.allows(of);
+            (count > allowed).then(|| {
+                format!(
+                    "more than the {allowed} the default allows ({})",
+                    default.rule()
+                )
+            })
+        }
+    }
+}
+
+/// Who is never touched: usernames, emails or employee numbers, or glob
+/// patterns over them (`svc-*`), compared as [`match_key`] reads keys,
+/// and (unless included) every privileged user.
 #[derive(Debug, Clone, Default)]
 pub struct Protection {
     patterns: Vec<String>,
     pub include_privileged: bool,
 }
 
+/// The userType of the plain user; every other value is privileged.
+const PLAIN_USER: &str = "user";
+
+/// Whether `user` is privileged. Fails closed: any userType but exactly
+/// the plain `user` (any case) is privileged, numbers and unknown words
+/// (`2`, `Administrator`) included, and so is a userType the tenant sent
+/// in a shape this model does not read (kept raw in `extra`). Only a
+/// user whose type is absent or empty counts as plain, the reference's
+/// default.
+pub fn privileged_type(user: &User) -> Option<String> {
+    if let Some(raw) = user.extra.get("userType").filter(|v| !v.is_null()) {
+        return Some(raw.to_string());
+    }
+    match user.fields.user_type.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(kind) if kind.eq_ignore_ascii_case(PLAIN_USER) => None,
+        Some(kind) => Some(kind.to_string()),
+    }
+}
+
 impl Protection {
-    /// Patterns from a `--protect` file's text: one per line, `#` comments.
+    /// Patterns from a `--protect` file's lines or a profile's list: a
+    /// byte-order mark, blank lines and comments (a line starting with
+    /// `#`, or `#` after a space: `jdoe  # CFO`) are not patterns.
     pub fn new(patterns: impl IntoIterator<Item = String>, include_privileged: bool) -> Self {
         Protection {
             patterns: patterns
                 .into_iter()
-                .map(|p| p.trim().to_lowercase())
-                .filter(|p| !p.is_empty() && !p.starts_with('#'))
+                .map(|line| {
+                    let line = line.trim_start_matches('\u{FEFF}');
+                    let line = match line.find('#') {
+                        Some(0) => "",
+                        Some(at) if line[..at].ends_with(char::is_whitespace) => &line[..at],
+                        _ => line,
+                    };
+                    match_key(line)
+                })
+                .filter(|p| !p.is_empty())
                 .collect(),
             include_privileged,
         }
     }
 
+    /// The patterns, as compared.
+    #[cfg(test)]
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
     /// Why a group (or anything else known by name) is protected, if it
     /// is: the protected list's patterns.
     pub fn protects_name(&self, name: &str) -> Option<String> {
-        let name = name.to_lowercase();
+        let name = match_key(name);
         self.patterns
             .iter()
             .find(|p| glob(p, &name))
             .map(|pattern| format!("matches '{pattern}' in the protected list"))
     }
 
-    /// Why `user` is protected, if it is.
+    /// The pattern that names `user` (by username, email or employee
+    /// number), if one does.
+    fn pattern_for(&self, user: &User) -> Option<&str> {
+        let keys: Vec<String> = [
+            &user.fields.username,
+            &user.fields.email,
+            &user.fields.employee_number,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|v| match_key(v))
+        .filter(|k| !k.is_empty())
+        .collect();
+        self.patterns
+            .iter()
+            .find(|p| keys.iter().any(|k| glob(p, k)))
+            .map(String::as_str)
+    }
+
+    /// Why `user` is protected, if it is (said without a `protected:`
+    /// prefix: the outcome says that).
     pub fn protects(&self, user: &User) -> Option<String> {
-        let username = user.fields.username.as_deref().unwrap_or("").to_lowercase();
-        if let Some(pattern) = self.patterns.iter().find(|p| glob(p, &username)) {
-            return Some(format!(
-                "protected: matches '{pattern}' in the protected list"
-            ));
+        if let Some(pattern) = self.pattern_for(user) {
+            return Some(format!("matches '{pattern}' in the protected list"));
         }
-        match user.fields.user_type.as_deref() {
-            Some(kind) if !self.include_privileged && !kind.eq_ignore_ascii_case("user") => {
-                Some(format!(
-                    "protected: a privileged user (userType {kind}); --include-privileged to include it"
-                ))
-            }
+        match privileged_type(user) {
+            Some(kind) if !self.include_privileged => Some(format!(
+                "a privileged user (userType {kind}); --include-privileged to include it"
+            )),
             _ => None,
         }
+    }
+
+    /// The patterns that name none of `users`: a protect file that
+    /// protects nobody is said, not trusted.
+    pub fn unmatched<'a>(&self, users: impl IntoIterator<Item = &'a User>) -> Vec<String> {
+        let mut unused: Vec<&String> = self.patterns.iter().collect();
+        for user in users {
+            if unused.is_empty() {
+                break;
+            }
+            let keys: Vec<String> = [
+                &user.fields.username,
+                &user.fields.email,
+                &user.fields.employee_number,
+            ]
+            .into_iter()
+            .flatten()
+            .map(|v| match_key(v))
+            .collect();
+            unused.retain(|p| !keys.iter().any(|k| glob(p, k)));
+        }
+        unused.into_iter().cloned().collect()
     }
 }
 
@@ -132,21 +347,56 @@ mod tests {
         user
     }
 
+    fn taking(reversible: u64, irreversible: u64) -> Taken {
+        let mut taken = Taken::users();
+        taken.reversible = (0..reversible).map(|i| format!("r{i}")).collect();
+        taken.irreversible = (0..irreversible).map(|i| format!("i{i}")).collect();
+        taken
+    }
+
     #[test]
     fn limits_refuse_with_the_numbers() {
         assert_eq!(MaxAffected::parse("10%"), Ok(MaxAffected::Percent(10.0)));
         assert_eq!(MaxAffected::parse("7"), Ok(MaxAffected::Count(7)));
         assert!(MaxAffected::parse("lots").is_err());
         assert!(MaxAffected::parse("150%").is_err());
-        assert!(check_limit(50, 10_000, None).is_ok());
-        let refused = check_limit(51, 10_000, None).unwrap_err();
+        let none = Limits::default();
+        assert!(check(&taking(50, 0), 10_000, none).is_ok());
+        let refused = check(&taking(51, 0), 10_000, none).unwrap_err();
         assert!(
             refused.contains("51 of the tenant's 10000") && refused.contains("--max-affected 51"),
             "{refused}"
         );
-        assert!(check_limit(6, 100, None).is_err(), "6% of the tenant");
-        assert!(check_limit(6, 100, Some(MaxAffected::Count(6))).is_ok());
-        assert!(check_limit(60, 100, Some(MaxAffected::Percent(50.0))).is_err());
+        // A handful is never refused in a small tenant.
+        assert!(check(&taking(1, 0), 17, none).is_ok());
+        assert!(check(&taking(10, 0), 17, none).is_ok());
+        assert!(check(&taking(11, 0), 17, none).is_err());
+        assert!(check(&taking(0, 3), 17, none).is_ok());
+        let deletes = check(&taking(0, 4), 17, none).unwrap_err();
+        assert!(deletes.contains("--max-irreversible 4"), "{deletes}");
+        assert!(check(&taking(0, 20), 1_000, none).is_ok());
+        assert!(check(&taking(0, 21), 10_000, none).is_err());
+        let count = Limits {
+            max_affected: Some(MaxAffected::Count(30)),
+            max_irreversible: None,
+        };
+        assert!(check(&taking(0, 30), 100, count).is_ok(), "covers deletes too");
+        let half = Limits {
+            max_affected: Some(MaxAffected::Percent(50.0)),
+            max_irreversible: None,
+        };
+        assert!(check(&taking(60, 0), 100, half).is_err());
+    }
+
+    #[test]
+    fn a_group_is_counted_by_what_it_loses() {
+        let mut taken = taking(43, 0);
+        taken.from_targets.push(("Sales".into(), 195, 43));
+        let refused = check(&taken, 1_000, Limits::default()).unwrap_err();
+        assert!(refused.contains("43 of the 195 members of Sales"), "{refused}");
+        let mut taken = taking(9, 0);
+        taken.from_targets.push(("Sales".into(), 195, 9));
+        assert!(check(&taken, 1_000, Limits::default()).is_ok());
     }
 
     #[test]
@@ -167,5 +417,38 @@ mod tests {
         assert!(protection.protects(&user("ana", None)).is_none());
         let all = Protection::new(Vec::new(), true);
         assert!(all.protects(&user("olu", Some("admin"))).is_none());
+    }
+
+    #[test]
+    fn privileged_fails_closed() {
+        let none = Protection::new(Vec::new(), false);
+        for kind in ["admin", "Administrator", "2", "helpdesk", "users", " "] {
+            let verdict = none.protects(&user("x", Some(kind)));
+            assert_eq!(verdict.is_some(), kind.trim() != "", "{kind:?}");
+        }
+        assert!(none.protects(&user("x", Some("USER"))).is_none());
+        let mut numbered = user("x", None);
+        numbered.extra.insert("userType".into(), serde_json::json!(2));
+        assert!(none.protects(&numbered).unwrap().contains("userType 2"));
+    }
+
+    #[test]
+    fn protect_files_as_people_write_them() {
+        let lines = "\u{FEFF}jdoe\n\n  # staff we never touch\ncfo  # the CFO\nana@example.com\nE-1001\nsvc-*\nghost\n";
+        let protection = Protection::new(lines.lines().map(str::to_string), false);
+        assert_eq!(
+            protection.patterns(),
+            ["jdoe", "cfo", "ana@example.com", "e-1001", "svc-*", "ghost"]
+        );
+        assert!(protection.protects(&user("JDoe\u{200B}", None)).is_some());
+        assert!(protection.protects(&user("cfo", None)).is_some());
+        let mut ana = user("ana.m", None);
+        ana.fields.email = Some("Ana@Example.com".into());
+        assert!(protection.protects(&ana).is_some(), "by email");
+        let mut emp = user("emp", None);
+        emp.fields.employee_number = Some("e-1001".into());
+        assert!(protection.protects(&emp).is_some(), "by employee number");
+        let users = [user("jdoe", None), user("cfo", None), ana, emp, user("svc-a", None)];
+        assert_eq!(protection.unmatched(&users), ["ghost"]);
     }
 }

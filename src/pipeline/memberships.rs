@@ -20,11 +20,11 @@ use crate::model::{Target, TargetKind, User};
 use crate::output::results::{RunKind, utc_now};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::batcher::Pending;
-use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
+use crate::pipeline::guard::{self, Limits, Protection, Taken};
 use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops};
-use crate::pipeline::users::{one_user, tenant_users};
+use crate::pipeline::users::{one_user, tenant_size, tenant_users};
 use crate::plan::Catalog;
 
 /// What a memberships import is asked to do.
@@ -34,7 +34,7 @@ pub struct MembershipsOptions {
     pub read: ReadOptions,
     /// Groups or applications (names or ids) whose members become exactly the file's.
     pub sync: Vec<String>,
-    pub max_affected: Option<MaxAffected>,
+    pub limits: Limits,
     pub protection: Protection,
     pub output: Option<PathBuf>,
     pub force: bool,
@@ -247,10 +247,10 @@ pub async fn run(
                 .or_else(|| name.as_deref().and_then(|n| directory.resolve(n)))
                 .cloned()
         };
-    // Users named only by username are looked up; ids are taken as given.
+    // Usernames are looked up (also beside an id: the two must agree).
     let usernames: Vec<String> = rows
         .iter()
-        .filter(|r| r.user_id.is_none() && r.invalid.is_none())
+        .filter(|r| r.invalid.is_none())
         .filter_map(|r| r.username.clone())
         .collect();
     let users = if usernames.is_empty() && options.sync.is_empty() {
@@ -297,11 +297,14 @@ pub async fn run(
         let (key, users) = entry?;
         members.insert(key, users);
     }
-    let is_member = |kind: TargetKind, target: &str, user: &str| {
+    let member = |kind: TargetKind, target: &str, user: &str| {
         members
             .get(&(kind, target.to_string()))
-            .is_some_and(|m| m.iter().any(|u| u.id == user))
+            .and_then(|m| m.iter().find(|u| u.id == user))
     };
+    let is_member = |kind: TargetKind, target: &str, user: &str| member(kind, target, user).is_some();
+    let mut taken = Taken::users();
+    let mut removed: HashMap<TargetKey, u64> = HashMap::new();
     let mut wanted: HashMap<TargetKey, HashSet<String>> = HashMap::new();
     let mut jobs: Vec<JobLine> = Vec::new();
     for row in &rows {
@@ -337,6 +340,26 @@ pub async fn run(
             continue;
         };
         let user_id = match (&row.user_id, &row.username, &users) {
+            (Some(id), Some(name), Some(users)) => {
+                match one_user(&users.by_key, name, "username") {
+                    Ok(user) if user.id == *id => Ok(id.clone()),
+                    Ok(user) => {
+                        let why = format!(
+                            "user_id '{id}' and username '{name}' name different users ('{name}' is user {}): the row cannot say whom it means",
+                            user.id
+                        );
+                        jobs.push((
+                            row.row,
+                            label,
+                            row.cells.clone(),
+                            Disposition::Invalid(why),
+                            empty_job(),
+                        ));
+                        continue;
+                    }
+                    Err(why) => Err(why),
+                }
+            }
             (Some(id), _, _) => Ok(id.clone()),
             (None, Some(name), Some(users)) => {
                 one_user(&users.by_key, name, "username").map(|u| u.id.clone())
@@ -362,6 +385,22 @@ pub async fn run(
                 .insert(user_id.clone());
         }
         let already = is_member(row.kind, &target.id, &user_id) == row.add;
+        // A removal is a destructive change: guarded, and never of a
+        // protected or privileged user (as the tenant holds it now).
+        if !row.add && !already {
+            let member = member(row.kind, &target.id, &user_id);
+            if let Some(why) = member.and_then(|u| options.protection.protects(u)) {
+                let job = MemberJob {
+                    user_id: user_id.clone(),
+                    change: None,
+                    settled: Some((Outcome::Protected, why)),
+                };
+                jobs.push((row.row, label, row.cells.clone(), Disposition::Process, job));
+                continue;
+            }
+            taken.reversible.insert(user_id.clone());
+            *removed.entry((row.kind, target.id.clone())).or_default() += 1;
+        }
         let job = MemberJob {
             user_id: user_id.clone(),
             change: (!already).then(|| Pending {
@@ -375,7 +414,6 @@ pub async fn run(
         jobs.push((row.row, label, row.cells.clone(), Disposition::Process, job));
     }
     // --sync: every member the file does not keep is removed.
-    let mut removals = 0u64;
     let mut row = rows.iter().map(|r| r.row).max().unwrap_or(0);
     for (kind, target) in &sync {
         let keep = wanted.get(&(*kind, target.id.clone()));
@@ -406,7 +444,10 @@ pub async fn run(
                 .protection
                 .protects(user)
                 .map(|why| (Outcome::Protected, why));
-            removals += u64::from(settled.is_none());
+            if settled.is_none() {
+                taken.reversible.insert(user.id.clone());
+                *removed.entry((*kind, target.id.clone())).or_default() += 1;
+            }
             let job = MemberJob {
                 user_id: user.id.clone(),
                 change: settled.is_none().then(|| Pending {
@@ -420,16 +461,25 @@ pub async fn run(
             jobs.push((row, username, cells, Disposition::Process, job));
         }
     }
-    if removals > 0 {
-        let tenant = users.as_ref().map_or(0, |u| u.total);
-        if let Err(refusal) = check_limit(removals, tenant, options.max_affected) {
-            if !options.dry_run {
-                return Ok(Err(refusal));
-            }
-            events.on(Event::Warning(&format!(
-                "the run itself would be {refusal}"
-            )));
+    let mut refused = None;
+    if !taken.reversible.is_empty() {
+        for ((kind, id), count) in &removed {
+            let had = members.get(&(*kind, id.clone())).map_or(0, Vec::len) as u64;
+            let name = in_scope
+                .get(&(*kind, id.clone()))
+                .map_or(id.clone(), |t| format!("{} {}", kind.name(), t.name));
+            taken.from_targets.push((name, had, *count));
         }
+        taken.from_targets.sort();
+        let tenant = match &users {
+            Some(users) => users.total,
+            None => tenant_size(&client).await?,
+        };
+        let verdict = guard::check(&taken, tenant, options.limits);
+        refused = match guard::enforce(verdict, options.dry_run, events) {
+            Ok(refused) => refused,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
     }
     let stamp = prepared::stamp(RunKind::Memberships, options.dry_run, &client);
     let rows: Vec<Prepared<MemberJob>> = jobs.into_iter().map(Prepared::from).collect();
@@ -446,8 +496,10 @@ pub async fn run(
     let action = MembershipsAction {
         dry_run: options.dry_run,
     };
+    let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
+    totals.refused = refused;
     let summary = MembershipsSummary {
-        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
+        totals,
         input: crate::input::reader::shown(&options.file),
         targets_read: members.len() as u64,
     };

@@ -67,6 +67,10 @@ pub struct RunTotals {
     pub write_calls: u64,
     pub elapsed_seconds: f64,
     pub interrupted: bool,
+    /// A dry run's: why the real run would be refused (the command then
+    /// exits as the refusal would).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl RunTotals {
@@ -100,6 +104,7 @@ impl RunTotals {
             write_calls: stats.writes,
             elapsed_seconds: started.1.elapsed().as_secs_f64(),
             interrupted,
+            refused: None,
         }
     }
 }

@@ -9,6 +9,7 @@ use futures::StreamExt;
 use crate::api::{ApiError, Client, UserQuery};
 use crate::input::MatchBy;
 use crate::model::User;
+use crate::model::text::match_key;
 use crate::plan::lookup::probe_users;
 
 /// The tenant's users as a file needs them.
@@ -25,8 +26,8 @@ pub struct TenantUsers {
 pub fn key_of(user: &User, match_by: MatchBy) -> Option<String> {
     user.fields
         .text(match_by.field())
+        .map(match_key)
         .filter(|k| !k.is_empty())
-        .map(str::to_lowercase)
 }
 
 /// The users holding `keys` (all users when `keys` is `None`).
@@ -36,27 +37,41 @@ pub async fn tenant_users(
     match_by: MatchBy,
 ) -> Result<TenantUsers, ApiError> {
     let probe = probe_users(client).await?;
-    let total = probe.total.unwrap_or(probe.keys.len() as u64);
-    let pages = total.div_ceil(u64::from(client.page_size()).max(1));
+    // The guard's denominator: the server's own total, or else the count
+    // of a complete listing; never the length of one (perhaps capped) page.
+    let known_total = probe.total;
+    let received = (probe.keys.len() as u64).max(1);
+    let pages = known_total.map(|total| total.div_ceil(received.min(u64::from(client.page_size())).max(1)));
     let mut by_key: HashMap<String, Vec<User>> = HashMap::new();
     let mut listed = Vec::new();
+    let total;
     match keys {
-        Some(keys) if match_by == MatchBy::Username && (keys.len() as u64) < pages => {
+        Some(keys)
+            if match_by == MatchBy::Username && pages.is_some_and(|p| (keys.len() as u64) < p) =>
+        {
+            total = known_total.unwrap_or_default();
             let answers: Vec<(String, Result<Option<User>, ApiError>)> =
                 futures::stream::iter(keys)
                     .map(|key| async move {
-                        (key.to_lowercase(), client.find_user_by_username(key).await)
+                        (match_key(key), client.find_user_by_username(key.trim()).await)
                     })
                     .buffer_unordered(16)
                     .collect()
                     .await;
+            // Two rows naming one user (`staff041`, `STAFF041`) find it
+            // twice: it is still one user.
             for (key, answer) in answers {
-                by_key.entry(key).or_default().extend(answer?);
+                let held = by_key.entry(key).or_default();
+                if let Some(user) = answer? {
+                    if !held.iter().any(|h| h.id == user.id) {
+                        held.push(user);
+                    }
+                }
             }
         }
         _ => {
             let request = UserQuery::default().to_request();
-            client
+            let stats = client
                 .read_listing_from(
                     &request,
                     Some(probe),
@@ -67,6 +82,10 @@ pub async fn tenant_users(
                     },
                 )
                 .await?;
+            if let Some(message) = stats.incomplete("GET /users") {
+                return Err(ApiError::Incomplete(message));
+            }
+            total = listed.len() as u64;
             for user in &listed {
                 if let Some(key) = key_of(user, match_by) {
                     by_key.entry(key).or_default().push(user.clone());
@@ -81,13 +100,39 @@ pub async fn tenant_users(
     })
 }
 
+/// How many users the tenant has, for the guard: the server's own total,
+/// or else a complete listing counted (the pager's end rules), never the
+/// length of one page a server may have capped.
+pub async fn tenant_size(client: &Client) -> Result<u64, ApiError> {
+    let probe = probe_users(client).await?;
+    if let Some(total) = probe.total {
+        return Ok(total);
+    }
+    let mut count = 0u64;
+    let stats = client
+        .read_listing_from(
+            &UserQuery::default().to_request(),
+            Some(probe),
+            |_| {},
+            |_: User| {
+                count += 1;
+                Ok::<_, ApiError>(())
+            },
+        )
+        .await?;
+    if let Some(message) = stats.incomplete("GET /users") {
+        return Err(ApiError::Incomplete(message));
+    }
+    Ok(count)
+}
+
 /// What a key finds: one user, or why not.
 pub fn one_user<'a>(
     by_key: &'a HashMap<String, Vec<User>>,
     key: &str,
     field: &str,
 ) -> Result<&'a User, String> {
-    match by_key.get(&key.to_lowercase()).map(Vec::as_slice) {
+    match by_key.get(&match_key(key)).map(Vec::as_slice) {
         None | Some([]) => Err(format!("no user with {field} '{key}' in the tenant")),
         Some([user]) => Ok(user),
         Some(many) => Err(format!(

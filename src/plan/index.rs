@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::model::text::fingerprint;
+use crate::model::text::{fingerprint, match_key};
 use crate::model::{Field, User};
 
 /// Where one user's bytes are in the arena.
@@ -121,7 +121,7 @@ impl TenantIndex {
             .filter(|u| {
                 u.fields
                     .text(field)
-                    .is_some_and(|have| have.to_lowercase() == value.to_lowercase())
+                    .is_some_and(|have| match_key(have) == match_key(value))
             })
             .collect()
     }

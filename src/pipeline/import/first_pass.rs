@@ -100,7 +100,7 @@ pub fn first_pass(input: &InputSpec, roster: bool) -> Result<FirstPass, RunError
             {
                 match row_key(&row, match_by) {
                     Some(key) => {
-                        keys.insert(key.to_lowercase());
+                        keys.insert(crate::model::text::match_key(key));
                     }
                     None => *unkeyed += 1,
                 }

@@ -9,7 +9,8 @@ use super::{Found, Leaver, OffboardOptions, Step, Who};
 use crate::api::{ApiError, Client};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, MatchBy, Mode};
-use crate::model::{TargetKind, User};
+use crate::model::text::match_key;
+use crate::model::{Field, TargetKind, User};
 use crate::pipeline::runner::RunError;
 use crate::pipeline::users::{TenantUsers, key_of, one_user, tenant_users};
 use crate::plan::lookup::row_key;
@@ -23,6 +24,9 @@ pub struct ReadWho {
     pub header: Vec<String>,
     /// Named: (row, match key if any, masked cells).
     pub named: Vec<(u64, Option<String>, Vec<String>)>,
+    /// Named: the other keys each row gives (username, email, employee
+    /// number), which must name the same user as its match key.
+    pub identities: std::collections::HashMap<u64, Vec<(Field, String)>>,
     /// Roster: every match key it holds (lower case), and its row count.
     pub roster: HashSet<String>,
     pub roster_rows: Option<u64>,
@@ -34,6 +38,31 @@ impl ReadWho {
     pub fn inputs(&self) -> Vec<&std::path::Path> {
         vec![self.file.as_path()]
     }
+}
+
+/// The fields that say who a person is.
+const IDENTITY: [Field; 3] = [Field::Username, Field::Email, Field::EmployeeNumber];
+
+/// Why `user` is not the person a row's other keys name, if it is not:
+/// a row whose username names one person and whose email names another
+/// is an error, never a guess.
+fn disagreement(user: &User, identity: &[(Field, String)], by: &str) -> Option<String> {
+    let differs: Vec<String> = identity
+        .iter()
+        .filter_map(|(field, value)| {
+            let held = user.fields.text(*field).unwrap_or_default();
+            (!match_key(held).is_empty() && match_key(held) != match_key(value)).then(|| {
+                format!("its {field} is '{value}' but the user's is '{held}'")
+            })
+        })
+        .collect();
+    (!differs.is_empty()).then(|| {
+        format!(
+            "the row's keys name different people: its {by} is {}'s, but {}",
+            user.fields.username.as_deref().unwrap_or(&user.id),
+            differs.join(", ")
+        )
+    })
 }
 
 /// Reads the leavers file or the roster (blocking).
@@ -61,6 +90,7 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
             rows.header().to_vec()
         },
         named: Vec::new(),
+        identities: Default::default(),
         roster: HashSet::new(),
         roster_rows: is_roster.then_some(0),
         problems: Vec::new(),
@@ -77,7 +107,7 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
         let (input, _) = validator.check(&record);
         let key = row_key(&input, match_by).map(str::to_string);
         if is_roster {
-            match key.map(|k| k.to_lowercase()) {
+            match key.as_deref().map(match_key).filter(|k| !k.is_empty()) {
                 Some(key) => {
                     read.roster.insert(key);
                 }
@@ -90,6 +120,17 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
             }
         } else {
             let cells = validator.header().masked(&record.cells);
+            let identity: Vec<(Field, String)> = IDENTITY
+                .into_iter()
+                .filter(|f| *f != match_by.field())
+                .filter_map(|f| {
+                    let value = input.set.text(f)?;
+                    (!match_key(value).is_empty()).then(|| (f, value.to_string()))
+                })
+                .collect();
+            if !identity.is_empty() {
+                read.identities.insert(record.row, identity);
+            }
             read.named.push((record.row, key, cells));
         }
     }
@@ -102,6 +143,10 @@ pub struct FoundAll {
     pub tenant_users: u64,
     /// Roster: tenant users without a value in the match field.
     pub unmatchable: u64,
+    /// Roster: its keys no tenant user holds (as read, sorted).
+    pub roster_unmatched: Vec<String>,
+    /// Roster: protected patterns that name none of the tenant's users.
+    pub protect_unmatched: Vec<String>,
 }
 
 /// Matches the file to the tenant: one lookup per name when that is
@@ -111,7 +156,6 @@ pub async fn find(
     read: &ReadWho,
     options: &OffboardOptions,
 ) -> Result<FoundAll, RunError> {
-    let _ = options;
     let keys: Option<Vec<String>> = read.roster_rows.is_none().then(|| {
         read.named
             .iter()
@@ -126,7 +170,17 @@ pub async fn find(
     let field = read.match_by.field().wire();
     let mut leavers = Vec::new();
     let mut unmatchable = 0;
+    let mut roster_unmatched = Vec::new();
+    let mut protect_unmatched = Vec::new();
     if read.roster_rows.is_some() {
+        roster_unmatched = read
+            .roster
+            .iter()
+            .filter(|key| !by_key.contains_key(*key))
+            .cloned()
+            .collect();
+        roster_unmatched.sort();
+        protect_unmatched = options.protection.unmatched(&listed);
         let mut gone: Vec<&User> = Vec::new();
         for user in &listed {
             match key_of(user, read.match_by) {
@@ -157,7 +211,14 @@ pub async fn find(
             let found = match key {
                 None => Found::Missing(format!("the row gives no {field}")),
                 Some(key) => match one_user(&by_key, key, field) {
-                    Ok(user) => Found::User(Box::new(user.clone())),
+                    Ok(user) => match read
+                        .identities
+                        .get(row)
+                        .and_then(|identity| disagreement(user, identity, field))
+                    {
+                        Some(why) => Found::Missing(why),
+                        None => Found::User(Box::new(user.clone())),
+                    },
                     Err(why) => Found::Missing(why),
                 },
             };
@@ -180,6 +241,8 @@ pub async fn find(
         leavers,
         tenant_users,
         unmatchable,
+        roster_unmatched,
+        protect_unmatched,
     })
 }
 

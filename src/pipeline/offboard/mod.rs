@@ -25,7 +25,7 @@ use crate::model::{Target, User};
 use crate::output::results::{RunKind, utc_now};
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
+use crate::pipeline::guard::{self, Limits, Protection, Taken};
 use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::results_sink::{ResumedRows, RunTotals};
 use crate::pipeline::runner::{Disposition, RunError, Stops};
@@ -105,7 +105,9 @@ pub enum Who {
 pub struct OffboardOptions {
     pub who: Who,
     pub steps: Vec<Step>,
-    pub max_affected: Option<MaxAffected>,
+    pub limits: Limits,
+    /// Roster rows that may match no tenant user (default: 1%, at least 5).
+    pub max_unmatched: Option<u64>,
     pub protection: Protection,
     /// The results (or, in a dry run, the plan) file.
     pub output: Option<PathBuf>,
@@ -216,6 +218,39 @@ pub async fn run(
         });
     }
     found.leavers.sort_by_key(|l| l.row);
+    for pattern in &found.protect_unmatched {
+        events.on(Event::Warning(&format!(
+            "the protected list's '{pattern}' names none of the tenant's users: check its spelling"
+        )));
+    }
+    if let Some(rows) = read.roster_rows
+        && !found.roster_unmatched.is_empty()
+    {
+        let count = found.roster_unmatched.len() as u64;
+        let shown: Vec<&str> = found
+            .roster_unmatched
+            .iter()
+            .take(10)
+            .map(String::as_str)
+            .collect();
+        let note = format!(
+            "{count} roster rows match no tenant user by {}: {}{}",
+            read.match_by.field().wire(),
+            shown.join(", "),
+            if count > 10 { ", ..." } else { "" }
+        );
+        events.on(Event::Warning(&note));
+        let allowed = options.max_unmatched.unwrap_or((rows / 100).max(5));
+        if count > allowed {
+            let refusal = format!(
+                "refused before any change: {note}. Keys that only look alike (invisible characters, another spelling) would make their holders leavers; if these are people not yet in the tenant, say so with --max-unmatched {count}"
+            );
+            if !options.dry_run {
+                return Ok(Err(refusal));
+            }
+            events.on(Event::Warning(&refusal));
+        }
+    }
     if found.unmatchable > 0 {
         let note = format!(
             "{} tenant users have no {} and cannot be matched to the roster: they are left alone",
@@ -232,27 +267,21 @@ pub async fn run(
             leaver.found = Found::Protected(user.clone(), reason);
         }
     }
-    let affected = found
-        .leavers
-        .iter()
-        .filter(|l| l.found.user().is_some())
-        .count() as u64;
-    if let Err(refusal) = check_limit(affected, found.tenant_users, options.max_affected) {
-        let refusal = match read.roster_rows {
+    let taken = taken_by(&found.leavers, &options.steps);
+    let affected = taken.affected();
+    let verdict = guard::check(&taken, found.tenant_users, options.limits).map_err(|refusal| {
+        match read.roster_rows {
             Some(rows) => format!(
-                "the roster looks truncated: it has {rows} rows against the tenant's {} users. {refusal}",
+                "the roster looks truncated: it has {rows} rows against the tenant's {} users; {refusal}",
                 found.tenant_users
             ),
             None => refusal,
-        };
-        if !options.dry_run {
-            return Ok(Err(refusal));
         }
-        // A plan shows everything, and says the run itself would be refused.
-        events.on(Event::Warning(&format!(
-            "the run itself would be {refusal}"
-        )));
-    }
+    });
+    let refused = match guard::enforce(verdict, options.dry_run, events) {
+        Ok(refused) => refused,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     // A plan's id says so: it is never taken for a run's results (by resume or undo).
     let stamp = prepared::stamp(RunKind::Offboard, options.dry_run, &client);
     // ---- snapshot ----
@@ -316,8 +345,10 @@ pub async fn run(
         steps: options.steps.clone(),
         dry_run: options.dry_run,
     };
+    let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
+    totals.refused = refused;
     let summary = OffboardSummary {
-        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
+        totals,
         input: read.shown.clone(),
         snapshot: snapshot.map(|p| p.display().to_string()),
         actions: options.steps.clone(),
@@ -328,6 +359,33 @@ pub async fn run(
     };
     let interrupted = summary.totals.interrupted;
     Ok(Ok((summary, interrupted)))
+}
+
+/// What the leavers would lose, as far as is known before reading their
+/// memberships and factors: an already disabled (or locked) user is not
+/// counted for that step; memberships and second factors are counted as
+/// there (reading them first would cost two calls per leaver of a run
+/// that may be refused).
+fn taken_by(leavers: &[Leaver], steps: &[Step]) -> Taken {
+    let mut taken = Taken::users();
+    for user in leavers.iter().filter_map(|l| l.found.user()) {
+        let fields = &user.fields;
+        let (mut reversible, mut irreversible) = (false, false);
+        for step in steps {
+            match step {
+                Step::Delete | Step::RemoveSecondFactor => irreversible = true,
+                Step::Disable => reversible |= fields.is_enabled != Some(false),
+                Step::Lock => reversible |= fields.is_locked != Some(true),
+                Step::RevokeAccess => reversible = true,
+            }
+        }
+        if irreversible {
+            taken.irreversible.insert(user.id.clone());
+        } else if reversible {
+            taken.reversible.insert(user.id.clone());
+        }
+    }
+    taken
 }
 
 /// A result for a leaver who is not processed.

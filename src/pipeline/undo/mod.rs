@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::api::Client;
 use crate::events::{Event, Events};
 use crate::output::results::{RunKind, utc_now};
-use crate::pipeline::guard::{MaxAffected, Protection, check_limit};
+use crate::pipeline::guard::{self, Limits, Protection, Taken};
 use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::results_sink::{ResumedRows, RunTotals};
 use crate::pipeline::runner::{Disposition, RunError, Stops};
@@ -40,7 +40,7 @@ pub struct UndoOptions {
     pub excel: bool,
     pub dry_run: bool,
     pub resume: Option<PathBuf>,
-    pub max_affected: Option<MaxAffected>,
+    pub limits: Limits,
     pub protection: Protection,
     /// Email users re-created from a snapshot their new password.
     pub send_email: bool,
@@ -101,11 +101,19 @@ pub async fn run(
             options.results.display()
         )));
     }
-    let affected = read
-        .rows
-        .iter()
-        .filter(|r| r.reverse.takes_away(&r.recorded))
-        .count() as u64;
+    // Deleting what the run created cannot be given back by another undo;
+    // removing memberships it added can.
+    let mut taken = Taken::users();
+    for row in read.rows.iter().filter(|r| r.reverse.takes_away(&r.recorded)) {
+        let id = row.recorded.user_id.clone();
+        match row.reverse {
+            reverse::Reverse::DeleteUser(_) | reverse::Reverse::DeleteGroup(_) => {
+                taken.irreversible.insert(id)
+            }
+            _ => taken.reversible.insert(id),
+        };
+    }
+    let affected = taken.affected();
     let recreated_users = read
         .rows
         .iter()
@@ -135,18 +143,14 @@ pub async fn run(
             if affected == 0 {
                 return Ok(0);
             }
-            let probe = crate::plan::lookup::probe_users(&client).await?;
-            Ok(probe.total.unwrap_or(probe.keys.len() as u64))
+            crate::pipeline::users::tenant_size(&client).await
         }
     )?;
-    if let Err(refusal) = check_limit(affected, tenant_users, options.max_affected) {
-        if !options.dry_run {
-            return Ok(Err(refusal));
-        }
-        events.on(Event::Warning(&format!(
-            "the undo itself would be {refusal}"
-        )));
-    }
+    let verdict = guard::check(&taken, tenant_users, options.limits);
+    let refused = match guard::enforce(verdict, options.dry_run, events) {
+        Ok(refused) => refused,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     let stamp = prepared::stamp(RunKind::Undo, options.dry_run, &client);
     let resumed = ResumedRows::open(options.resume.as_deref(), &tenant, events)?;
     let rows: Vec<Prepared<UndoRow>> = read
@@ -189,8 +193,10 @@ pub async fn run(
         dry_run: options.dry_run,
         send_email: options.send_email,
     };
+    let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
+    totals.refused = refused;
     let summary = UndoSummary {
-        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
+        totals,
         undone: options.results.display().to_string(),
         runs: read.run_ids,
         affected,
