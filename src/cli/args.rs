@@ -880,6 +880,14 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Users never touched: usernames, emails, employee numbers or patterns (svc-*), one per line, # comments
+    #[arg(long, value_name = "FILE")]
+    pub protect: Option<PathBuf>,
+
+    /// Also give back users whose userType is not the plain user (administrators, helpdesk)
+    #[arg(long)]
+    pub include_privileged: bool,
+
     #[command(flatten)]
     pub record: RecordArgs,
 

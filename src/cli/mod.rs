@@ -473,6 +473,16 @@ pub async fn dispatch(
                     excel: args.record.excel,
                     send_email: args.send_email,
                     dry_run: args.dry_run,
+                    protection: config::guard(
+                        &cli.global,
+                        &args::GuardArgs {
+                            max_affected: None,
+                            max_irreversible: None,
+                            protect: args.protect.clone(),
+                            include_privileged: args.include_privileged,
+                        },
+                    )?
+                    .0,
                 },
                 &args.summary,
             );

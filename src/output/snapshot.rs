@@ -5,7 +5,9 @@
 //! One JSON object per line: a header naming the run and tenant, then one
 //! line per user. Written whole before the first change (0600, never a
 //! half file), never holding a secret: a second factor's data is not
-//! recorded, only its type.
+//! recorded, only its type. The header carries a SHA-256 digest of the
+//! entry lines: a snapshot changed after its run wrote it (by hand, by a
+//! tool, cut short) is refused, never restored as it stands.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -27,6 +29,24 @@ pub struct SnapshotHeader {
     /// What the run was about to do (`offboard disable,revoke-access`).
     pub purpose: String,
     pub users: u64,
+    /// SHA-256 (hex) of the entry lines as written, newline-terminated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// The digest of entry lines, as the header carries it.
+fn digest<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for line in lines {
+        hasher.update(line.as_bytes());
+        hasher.update(b"\n");
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// One thing a snapshot holds: a user, or a group.
@@ -77,10 +97,17 @@ pub fn write(
     entries: &[SnapshotItem],
 ) -> Result<(), OutputError> {
     let mut out = AtomicOutput::create(path, false, &[])?;
-    let lines = std::iter::once(serde_json::to_string(header))
-        .chain(entries.iter().map(serde_json::to_string));
-    for line in lines {
-        let line = line.map_err(|e| OutputError::io(path, e.into()))?;
+    let entries: Vec<String> = entries
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<_, _>>()
+        .map_err(|e| OutputError::io(path, e.into()))?;
+    let header = SnapshotHeader {
+        digest: Some(digest(entries.iter().map(String::as_str))),
+        ..header.clone()
+    };
+    let header = serde_json::to_string(&header).map_err(|e| OutputError::io(path, e.into()))?;
+    for line in std::iter::once(&header).chain(&entries) {
         out.write_all(line.as_bytes())
             .and_then(|()| out.write_all(b"\n"))
             .map_err(|e| OutputError::io(path, e))?;
@@ -106,12 +133,30 @@ pub fn read(path: &Path) -> Result<(SnapshotHeader, Vec<SnapshotItem>), OutputEr
         .filter(|h: &SnapshotHeader| h.kind == KIND)
         .ok_or_else(|| bad(1, "this is not a sebulk snapshot".into()))?;
     let mut entries = Vec::new();
+    let mut texts = Vec::new();
     for (index, line) in lines.enumerate() {
         let line = line.map_err(|e| OutputError::io(path, e))?;
         if line.trim().is_empty() {
             continue;
         }
         entries.push(serde_json::from_str(&line).map_err(|e| bad(index + 2, e.to_string()))?);
+        texts.push(line);
+    }
+    let found = digest(texts.iter().map(String::as_str));
+    match &header.digest {
+        Some(recorded) if *recorded == found => {}
+        Some(_) => {
+            return Err(bad(
+                1,
+                "the snapshot was changed after its run wrote it (its digest does not match): refused, nothing is restored from it".into(),
+            ));
+        }
+        None => {
+            return Err(bad(
+                1,
+                "the snapshot carries no digest, so a change to it cannot be told: refused (snapshots of this sebulk always carry one)".into(),
+            ));
+        }
     }
     if entries.len() as u64 != header.users {
         return Err(bad(
@@ -135,6 +180,7 @@ pub fn header(run_id: &str, tenant: &str, purpose: &str, users: u64) -> Snapshot
         taken_at: super::results::utc_now(),
         purpose: purpose.to_string(),
         users,
+        digest: None,
     }
 }
 
@@ -173,8 +219,18 @@ mod tests {
         let header = header("run-1", "https://t/api", "offboard delete", 2);
         write(&path, &header, &entries).unwrap();
         let (back_header, back) = read(&path).unwrap();
-        assert_eq!(back_header, header);
+        assert_eq!(back_header.run_id, header.run_id);
+        assert!(back_header.digest.is_some());
         assert_eq!(back, entries);
+        // A hand edit anywhere in the entries is refused.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = path.with_extension("edited");
+        std::fs::write(&edited, text.replace("Sales", "IT Admins")).unwrap();
+        let refused = read(&edited).unwrap_err().to_string();
+        assert!(
+            refused.contains("changed after its run wrote it"),
+            "{refused}"
+        );
         assert!(
             write(&path, &header, &entries).is_err(),
             "never overwritten"

@@ -49,8 +49,9 @@ impl MaxAffected {
 
 /// How far a default limit reaches: `share` percent of what is counted
 /// against (the tenant's users, a group's members), never fewer than
-/// `floor` (a handful is never refused in a small tenant) and never more
-/// than `cap` (a large tenant is not emptied by a percentage).
+/// `floor` (a handful is never refused in a small tenant; in a tiny one,
+/// a quarter of it) and never more than `cap` (a large tenant is not
+/// emptied by a percentage).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DefaultLimit {
     pub floor: u64,
@@ -62,12 +63,13 @@ impl DefaultLimit {
     /// The most this limit allows out of `of`.
     pub fn allows(self, of: u64) -> u64 {
         let share = (self.share / 100.0 * of as f64).floor() as u64;
-        share.max(self.floor).min(self.cap)
+        let floor = self.floor.min((of / 4).max(1));
+        share.max(floor).min(self.cap)
     }
 
     fn rule(self) -> String {
         format!(
-            "{}% of them, at least {} and at most {}",
+            "{}% of them, at least {} (or a quarter of them) and at most {}",
             self.share, self.floor, self.cap
         )
     }
@@ -367,10 +369,15 @@ mod tests {
             refused.contains("51 of the tenant's 10000") && refused.contains("--max-affected 51"),
             "{refused}"
         );
-        // A handful is never refused in a small tenant.
+        // A handful is never refused in a small tenant, and a tiny one
+        // is not emptied.
         assert!(check(&taking(1, 0), 17, none).is_ok());
-        assert!(check(&taking(10, 0), 17, none).is_ok());
-        assert!(check(&taking(11, 0), 17, none).is_err());
+        assert!(check(&taking(4, 0), 17, none).is_ok());
+        assert!(check(&taking(5, 0), 17, none).is_err());
+        assert!(check(&taking(10, 0), 200, none).is_ok());
+        assert!(check(&taking(11, 0), 200, none).is_err());
+        assert!(check(&taking(2, 0), 8, none).is_ok());
+        assert!(check(&taking(6, 0), 8, none).is_err());
         assert!(check(&taking(0, 3), 17, none).is_ok());
         let deletes = check(&taking(0, 4), 17, none).unwrap_err();
         assert!(deletes.contains("--max-irreversible 4"), "{deletes}");
@@ -380,7 +387,10 @@ mod tests {
             max_affected: Some(MaxAffected::Count(30)),
             max_irreversible: None,
         };
-        assert!(check(&taking(0, 30), 100, count).is_ok(), "covers deletes too");
+        assert!(
+            check(&taking(0, 30), 100, count).is_ok(),
+            "covers deletes too"
+        );
         let half = Limits {
             max_affected: Some(MaxAffected::Percent(50.0)),
             max_irreversible: None,
@@ -393,7 +403,10 @@ mod tests {
         let mut taken = taking(43, 0);
         taken.from_targets.push(("Sales".into(), 195, 43));
         let refused = check(&taken, 1_000, Limits::default()).unwrap_err();
-        assert!(refused.contains("43 of the 195 members of Sales"), "{refused}");
+        assert!(
+            refused.contains("43 of the 195 members of Sales"),
+            "{refused}"
+        );
         let mut taken = taking(9, 0);
         taken.from_targets.push(("Sales".into(), 195, 9));
         assert!(check(&taken, 1_000, Limits::default()).is_ok());
@@ -428,7 +441,9 @@ mod tests {
         }
         assert!(none.protects(&user("x", Some("USER"))).is_none());
         let mut numbered = user("x", None);
-        numbered.extra.insert("userType".into(), serde_json::json!(2));
+        numbered
+            .extra
+            .insert("userType".into(), serde_json::json!(2));
         assert!(none.protects(&numbered).unwrap().contains("userType 2"));
     }
 
@@ -448,7 +463,13 @@ mod tests {
         let mut emp = user("emp", None);
         emp.fields.employee_number = Some("e-1001".into());
         assert!(protection.protects(&emp).is_some(), "by employee number");
-        let users = [user("jdoe", None), user("cfo", None), ana, emp, user("svc-a", None)];
+        let users = [
+            user("jdoe", None),
+            user("cfo", None),
+            ana,
+            emp,
+            user("svc-a", None),
+        ];
         assert_eq!(protection.unmatched(&users), ["ghost"]);
     }
 }

@@ -302,7 +302,8 @@ pub async fn run(
             .get(&(kind, target.to_string()))
             .and_then(|m| m.iter().find(|u| u.id == user))
     };
-    let is_member = |kind: TargetKind, target: &str, user: &str| member(kind, target, user).is_some();
+    let is_member =
+        |kind: TargetKind, target: &str, user: &str| member(kind, target, user).is_some();
     let mut taken = Taken::users();
     let mut removed: HashMap<TargetKey, u64> = HashMap::new();
     let mut wanted: HashMap<TargetKey, HashSet<String>> = HashMap::new();

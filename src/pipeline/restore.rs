@@ -1,10 +1,20 @@
 //! `restore SNAPSHOT`: the users a snapshot holds, given back. A user
-//! that still exists gets its fields back as they were (re-enabled,
-//! unlocked, its values) and the memberships it lost; a deleted user is
-//! created again (a new id; a generated password, told only if asked)
-//! with its memberships. What already matches is not sent again, so a
-//! second restore changes nothing. A removed second factor cannot be
-//! given back (its secret was never recorded): the row says so.
+//! that still exists gets back what offboarding takes away, and nothing
+//! else: re-enabled, unlocked, and the memberships it lost (its other
+//! fields are never written, so a snapshot cannot put values on a user
+//! the run did not change). A deleted user is created again (a new id; a
+//! generated password, told only if asked) with its memberships. What
+//! already matches is not sent again, so a second restore changes
+//! nothing. A removed second factor cannot be given back (its secret was
+//! never recorded): the row says so.
+//!
+//! Identity, not names: the user is found by its recorded id, and must
+//! still be the person the snapshot holds (username and employee number
+//! alike). A user that is gone while another person now holds its
+//! username is a conflict, reported and left alone, never overwritten.
+//! Protected and privileged users (as they are now, and as the snapshot
+//! would re-create them) are never touched. A snapshot changed after its
+//! run wrote it is refused whole (its digest).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -14,10 +24,14 @@ use serde::Serialize;
 
 use crate::api::{ApiError, Client, found};
 use crate::events::{Event, Events};
-use crate::model::{GroupWrite, PasswordOptions, Target, TargetKind, UserFields, UserWrite};
+use crate::model::text::match_key;
+use crate::model::{
+    Field, GroupWrite, PasswordOptions, Target, TargetKind, User, UserFields, UserWrite,
+};
 use crate::output::results::{RunKind, utc_now};
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
+use crate::pipeline::guard::Protection;
 use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
@@ -34,6 +48,8 @@ pub struct RestoreOptions {
     /// Email re-created users their new password.
     pub send_email: bool,
     pub dry_run: bool,
+    /// Who is never touched (privileged users unless included).
+    pub protection: Protection,
 }
 
 crate::pipeline::prepared::records_to!(RestoreOptions);
@@ -52,6 +68,26 @@ pub struct RestoreSummary {
 pub struct RestoreAction {
     pub send_email: bool,
     pub dry_run: bool,
+    /// Who is never touched.
+    pub protection: Protection,
+}
+
+/// Why the user found by id is not the person a snapshot holds, if it
+/// is not: its username or employee number changed since (a renamed
+/// user is for a person to look at, not for a snapshot to overwrite).
+fn other_person(now: &User, was: &User) -> Option<String> {
+    [Field::Username, Field::EmployeeNumber]
+        .into_iter()
+        .find_map(|field| {
+            let now_value = now.fields.text(field).unwrap_or_default();
+            let was_value = was.fields.text(field).unwrap_or_default();
+            (match_key(now_value) != match_key(was_value)).then(|| {
+                format!(
+                    "user {} is no longer the person the snapshot holds ({field} was '{was_value}', now '{now_value}')",
+                    now.id
+                )
+            })
+        })
 }
 
 impl RowAction for RestoreAction {
@@ -82,20 +118,55 @@ impl RestoreAction {
     ) -> Result<(), ApiError> {
         let was = &entry.user;
         let username = was.fields.username.clone().unwrap_or_default();
-        // The same user if it is still there; else whoever holds the username now.
+        // The same user, by its recorded id; else the holder of its
+        // username only when that is the same person re-created (same
+        // email and employee number), never someone else who holds the
+        // name now.
         let current = match found(client.get_user(&was.id).await)? {
             Some(user) => Some(user),
-            None => client.find_user_by_username(&username).await?,
+            None => match client.find_user_by_username(&username).await? {
+                Some(holder) if same_person(&holder, was) => Some(holder),
+                Some(holder) => {
+                    result.user_id = holder.id.clone();
+                    let why = format!(
+                        "user {} is gone and its username '{username}' now belongs to another person (user {}, email '{}'): not overwritten, not re-created",
+                        was.id,
+                        holder.id,
+                        holder.fields.email.as_deref().unwrap_or_default()
+                    );
+                    conflict(result, why);
+                    return Ok(());
+                }
+                None => None,
+            },
         };
         let mut client = client.clone();
         let (user_id, held_groups, held_applications) = match current {
             Some(current) => {
                 result.user_id = current.id.clone();
-                let changes = describe(&current.fields, &was.fields);
+                if let Some(why) = (current.id == was.id)
+                    .then(|| other_person(&current, was))
+                    .flatten()
+                {
+                    conflict(result, why);
+                    return Ok(());
+                }
+                if let Some(why) = self.protection.protects(&current) {
+                    result.outcome = Outcome::Protected;
+                    result.error = why;
+                    return Ok(());
+                }
+                // Only what offboarding takes away comes back.
+                let mut body = UserWrite::from_user(&current);
+                for field in [Field::IsEnabled, Field::IsLocked] {
+                    if let (Some(slot), Some(value)) =
+                        (body.fields.flag_mut(field), was.fields.flag(field))
+                    {
+                        *slot = Some(value);
+                    }
+                }
+                let changes = describe(&current.fields, &body.fields);
                 if !changes.is_empty() {
-                    let mut body = UserWrite::from_user(&current);
-                    // Every field as it was (one it did not have is cleared).
-                    body.fields = was.fields.clone();
                     if !self.dry_run {
                         client.update_user(&current.id, &body).await?;
                         client = client.uncut();
@@ -112,6 +183,11 @@ impl RestoreAction {
                 (current.id, ids(&groups), ids(&applications))
             }
             None => {
+                if let Some(why) = self.protection.protects(was) {
+                    result.outcome = Outcome::Protected;
+                    result.error = format!("not re-created: {why}");
+                    return Ok(());
+                }
                 let body = UserWrite {
                     fields: was.fields.clone(),
                     extra: Default::default(),
@@ -242,6 +318,24 @@ impl RestoreAction {
     }
 }
 
+/// Whether `holder` of a gone user's username is that person, re-created
+/// (by an earlier restore or undo): the same email and employee number.
+fn same_person(holder: &User, was: &User) -> bool {
+    [Field::Username, Field::Email, Field::EmployeeNumber]
+        .into_iter()
+        .all(|field| {
+            match_key(holder.fields.text(field).unwrap_or_default())
+                == match_key(was.fields.text(field).unwrap_or_default())
+        })
+}
+
+/// A row left alone because the tenant changed in a way the snapshot
+/// cannot speak for: skipped, said, and the run ends with problems.
+fn conflict(result: &mut RowResult, why: String) {
+    result.outcome = Outcome::Skipped;
+    result.error = format!("conflict: {why}; left alone");
+}
+
 /// Whether a group is as a snapshot holds it (absent and empty alike).
 pub fn same_group(current: &crate::model::Group, was: &crate::model::Group) -> bool {
     current.name == was.name
@@ -317,6 +411,7 @@ pub async fn run(
     let action = RestoreAction {
         send_email: options.send_email,
         dry_run: options.dry_run,
+        protection: options.protection.clone(),
     };
     let summary = RestoreSummary {
         totals: prepared::run(&client, setup, action, rows, stops, events).await?,

@@ -41,7 +41,8 @@ pub async fn tenant_users(
     // of a complete listing; never the length of one (perhaps capped) page.
     let known_total = probe.total;
     let received = (probe.keys.len() as u64).max(1);
-    let pages = known_total.map(|total| total.div_ceil(received.min(u64::from(client.page_size())).max(1)));
+    let pages =
+        known_total.map(|total| total.div_ceil(received.min(u64::from(client.page_size())).max(1)));
     let mut by_key: HashMap<String, Vec<User>> = HashMap::new();
     let mut listed = Vec::new();
     let total;
@@ -53,7 +54,10 @@ pub async fn tenant_users(
             let answers: Vec<(String, Result<Option<User>, ApiError>)> =
                 futures::stream::iter(keys)
                     .map(|key| async move {
-                        (match_key(key), client.find_user_by_username(key.trim()).await)
+                        (
+                            match_key(key),
+                            client.find_user_by_username(key.trim()).await,
+                        )
                     })
                     .buffer_unordered(16)
                     .collect()

@@ -51,9 +51,8 @@ fn disagreement(user: &User, identity: &[(Field, String)], by: &str) -> Option<S
         .iter()
         .filter_map(|(field, value)| {
             let held = user.fields.text(*field).unwrap_or_default();
-            (!match_key(held).is_empty() && match_key(held) != match_key(value)).then(|| {
-                format!("its {field} is '{value}' but the user's is '{held}'")
-            })
+            (!match_key(held).is_empty() && match_key(held) != match_key(value))
+                .then(|| format!("its {field} is '{value}' where the user's is '{held}'"))
         })
         .collect();
     (!differs.is_empty()).then(|| {

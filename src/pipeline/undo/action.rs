@@ -113,14 +113,10 @@ impl UndoAction {
                 let restore = RestoreAction {
                     send_email: self.send_email,
                     dry_run: self.dry_run,
+                    protection: self.protection.clone(),
                 };
                 match item.as_ref() {
                     crate::output::snapshot::SnapshotItem::User(entry) => {
-                        if let Some(why) = self.protection.protects(&entry.user) {
-                            result.outcome = Outcome::Protected;
-                            result.error = why;
-                            return Ok(());
-                        }
                         restore.restore(client, entry, result).await
                     }
                     crate::output::snapshot::SnapshotItem::Group(entry) => {

@@ -104,7 +104,11 @@ pub async fn run(
     // Deleting what the run created cannot be given back by another undo;
     // removing memberships it added can.
     let mut taken = Taken::users();
-    for row in read.rows.iter().filter(|r| r.reverse.takes_away(&r.recorded)) {
+    for row in read
+        .rows
+        .iter()
+        .filter(|r| r.reverse.takes_away(&r.recorded))
+    {
         let id = row.recorded.user_id.clone();
         match row.reverse {
             reverse::Reverse::DeleteUser(_) | reverse::Reverse::DeleteGroup(_) => {

@@ -117,7 +117,7 @@ async fn prune_is_guarded_and_restore_gives_the_groups_back() {
     assert!(
         refused
             .to_string()
-            .contains("would affect 3 of the tenant's 10 groups"),
+            .contains("would make changes to 3 of the tenant's 10 groups"),
         "{refused}"
     );
     assert_eq!(sandbox.counters().writes, 0);

@@ -5,5 +5,6 @@ mod groups;
 mod memberships;
 mod offboard;
 mod passwords;
+mod safety;
 mod undo;
 mod variants;

@@ -153,7 +153,7 @@ async fn guard_rails_refuse_before_any_write() {
         let err = done.expect_err("refused");
         assert!(
             err.to_string()
-                .contains("would affect 5 of the tenant's 8 users"),
+                .contains("would make changes to 5 of the tenant's 8 users"),
             "{err}"
         );
         assert!(lines.is_empty(), "no results: nothing was done");

@@ -1,0 +1,531 @@
+//! The lifecycle commands tried the way a careless admin, a messy HR file
+//! or someone with write access to a file would: the wrong person is
+//! never changed, no more is taken than the guard allows, and the way
+//! back is never a way to damage the directory.
+
+use std::path::{Path, PathBuf};
+
+use sebulk::Completion;
+use sebulk::sandbox::{ListShape, SandboxHandle};
+
+use crate::support::{against, client, config, new_user, read_csv, start};
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn text(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The snapshot an offboarding wrote into `dir`.
+fn snapshot_in(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(".snapshot-"))
+        .expect("a snapshot beside the results")
+}
+
+fn enabled(sandbox: &SandboxHandle, username: &str) -> Option<bool> {
+    sandbox
+        .tenant()
+        .user_by_username(username)
+        .unwrap()
+        .fields
+        .is_enabled
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_given_to_another_person_is_never_overwritten_by_restore_or_undo() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let leavers = write(dir.path(), "leavers.csv", "username\njonas.becker\n");
+    let results = dir.path().join("leavers.offboard.csv");
+    let args = [
+        "offboard",
+        "--action",
+        "delete",
+        "-o",
+        &text(&results),
+        &text(&leavers),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let snapshot = snapshot_in(dir.path());
+
+    // The username goes to someone else: a new administrator.
+    let mut newcomer = new_user("jonas.becker");
+    newcomer.fields.email = Some("j.becker.admin@northwind.example".into());
+    newcomer.fields.employee_number = Some("E9999".into());
+    newcomer.fields.user_type = Some("admin".into());
+    client(&sandbox).create_user(&newcomer).await.unwrap();
+    let before = sandbox
+        .tenant()
+        .user_by_username("jonas.becker")
+        .unwrap()
+        .clone();
+    let writes = sandbox.counters().writes;
+
+    for command in ["restore", "undo"] {
+        let out = dir.path().join(format!("{command}.csv"));
+        let input = if command == "restore" {
+            &snapshot
+        } else {
+            &results
+        };
+        let args = [command, "-o", &text(&out), &text(input)];
+        assert_eq!(
+            against(&sandbox, &args).await.unwrap(),
+            Completion::WithProblems,
+            "{command}: a conflict is a problem"
+        );
+        let lines = read_csv(&out);
+        assert_eq!(lines[0]["outcome"], "skipped", "{command}: {lines:?}");
+        assert!(
+            lines[0]["error"].contains("now belongs to another person"),
+            "{command}: {}",
+            lines[0]["error"]
+        );
+        assert_eq!(sandbox.counters().writes, writes, "{command} wrote nothing");
+        let after = sandbox
+            .tenant()
+            .user_by_username("jonas.becker")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            after.fields, before.fields,
+            "{command}: the newcomer is untouched"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_edited_snapshot_is_refused_and_restore_gives_back_only_what_was_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let leavers = write(dir.path(), "leavers.csv", "username\npriya.raman\n");
+    let results = dir.path().join("leavers.offboard.csv");
+    let args = [
+        "offboard",
+        "--action",
+        "disable,revoke-access",
+        "-o",
+        &text(&results),
+        &text(&leavers),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(enabled(&sandbox, "priya.raman"), Some(false));
+    let snapshot = snapshot_in(dir.path());
+    let original = std::fs::read_to_string(&snapshot).unwrap();
+
+    // An attacker's edit: admin rights and another email.
+    let edited = original
+        .replace("\"Finance\"", "\"IT Admins\"")
+        .replace("priya.raman@northwind.example", "attacker@evil.example");
+    std::fs::write(&snapshot, edited).unwrap();
+    let writes = sandbox.counters().writes;
+    let out = dir.path().join("restore.csv");
+    let args = ["restore", "-o", &text(&out), &text(&snapshot)];
+    let refused = against(&sandbox, &args)
+        .await
+        .expect_err("an edited snapshot");
+    assert!(
+        refused
+            .to_string()
+            .contains("changed after its run wrote it"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, writes);
+
+    // The snapshot as written: priya comes back, with her groups, and no
+    // field the run did not take is written (her email changed since stays).
+    std::fs::write(&snapshot, &original).unwrap();
+    let api = client(&sandbox);
+    let priya = sandbox
+        .tenant()
+        .user_by_username("priya.raman")
+        .unwrap()
+        .clone();
+    let mut body = sebulk::model::UserWrite::from_user(&priya.public());
+    body.fields.email = Some("priya.r@northwind.example".into());
+    api.update_user(&priya.id, &body).await.unwrap();
+    let args = ["restore", "-o", &text(&out), "--force", &text(&snapshot)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let now = sandbox
+        .tenant()
+        .user_by_username("priya.raman")
+        .unwrap()
+        .clone();
+    assert_eq!(now.fields.is_enabled, Some(true));
+    assert_eq!(
+        now.fields.email.as_deref(),
+        Some("priya.r@northwind.example")
+    );
+    let groups: Vec<String> = sandbox
+        .tenant()
+        .groups_of(&now.id)
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert!(groups.contains(&"Finance".to_string()), "{groups:?}");
+    assert!(!groups.contains(&"IT Admins".to_string()), "{groups:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_that_differ_invisibly_are_the_same_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    // A tenant value with composed accents.
+    let mut zoe = new_user("zoë.müller");
+    zoe.fields.email = Some("zoe.mueller@northwind.example".into());
+    client(&sandbox).create_user(&zoe).await.unwrap();
+    // The roster, as a macOS export with pasted names would have it.
+    let roster = "username\n\
+        amelia.hughes\u{200B}\n\
+        Jonas.Becker \n\
+        priya.raman\u{00A0}\n\
+        \u{2060}mateo.garcia\n\
+        yuki.tanaka\n\
+        olu.adeyemi\n\
+        sofia.rossi\n\
+        lars.nilsson\n\
+        zoe\u{0308}.mu\u{0308}ller\n";
+    let roster = write(dir.path(), "roster.csv", roster);
+    let out = dir.path().join("roster.offboard.csv");
+    let writes = sandbox.counters().writes;
+    let args = [
+        "offboard",
+        "--action",
+        "disable",
+        "--roster",
+        &text(&roster),
+        "-o",
+        &text(&out),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(sandbox.counters().writes, writes, "nobody is a leaver");
+    assert!(read_csv(&out).is_empty());
+    for username in [
+        "amelia.hughes",
+        "jonas.becker",
+        "priya.raman",
+        "mateo.garcia",
+    ] {
+        assert_eq!(enabled(&sandbox, username), Some(true), "{username}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roster_whose_rows_match_nobody_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    // Employee numbers exported with another prefix: nobody matches.
+    let roster: String = (1..=8).fold("employeeNumber\n".to_string(), |mut all, n| {
+        all.push_str(&format!("EMP-100{n}\n"));
+        all
+    });
+    let roster = write(dir.path(), "roster.csv", &roster);
+    let args = [
+        "offboard",
+        "--action",
+        "disable",
+        "--match-by",
+        "employeeNumber",
+        "--max-affected",
+        "100%",
+        "--roster",
+        &text(&roster),
+        "-o",
+        &text(&dir.path().join("out.csv")),
+    ];
+    let refused = against(&sandbox, &args).await.expect_err("nobody matched");
+    let refused = refused.to_string();
+    assert!(
+        refused.contains("8 roster rows match no tenant user")
+            && refused.contains("--max-unmatched 8"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protect_files_as_people_write_them_and_privileged_users_fail_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let api = client(&sandbox);
+    let mut odd = new_user("svc.backup");
+    odd.fields.user_type = Some("admin".into());
+    api.create_user(&odd).await.unwrap();
+    let protect = write(
+        dir.path(),
+        "protect.txt",
+        "\u{FEFF}jonas.becker  # the CTO\n\n# finance\npriya.raman@northwind.example\nE1004\n",
+    );
+    let leavers = write(
+        dir.path(),
+        "leavers.csv",
+        "username\njonas.becker\npriya.raman\nmateo.garcia\nyuki.tanaka\nsvc.backup\n",
+    );
+    let out = dir.path().join("out.csv");
+    let args = [
+        "offboard",
+        "--action",
+        "disable",
+        "--protect",
+        &text(&protect),
+        "-o",
+        &text(&out),
+        &text(&leavers),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let outcomes: Vec<(String, String)> = read_csv(&out)
+        .into_iter()
+        .map(|l| (l["username"].clone(), l["outcome"].clone()))
+        .collect();
+    let outcome = |name: &str| {
+        outcomes
+            .iter()
+            .find(|(u, _)| u == name)
+            .map(|(_, o)| o.as_str())
+            .unwrap_or("missing")
+            .to_string()
+    };
+    for protected in ["jonas.becker", "priya.raman", "mateo.garcia", "svc.backup"] {
+        assert_eq!(outcome(protected), "protected", "{protected}: {outcomes:?}");
+        assert_eq!(enabled(&sandbox, protected), Some(true));
+    }
+    assert_eq!(outcome("yuki.tanaka"), "updated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_whose_keys_name_different_people_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let leavers = write(
+        dir.path(),
+        "leavers.csv",
+        "username,email,employeeNumber\njonas.becker,priya.raman@northwind.example,E1003\n",
+    );
+    let out = dir.path().join("out.csv");
+    let args = [
+        "offboard",
+        "--action",
+        "delete",
+        "-o",
+        &text(&out),
+        &text(&leavers),
+    ];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    let lines = read_csv(&out);
+    assert_eq!(lines[0]["outcome"], "failed");
+    assert!(
+        lines[0]["error"].contains("name different people"),
+        "{lines:?}"
+    );
+    assert_eq!(sandbox.counters().writes, 0);
+
+    let priya = sandbox
+        .tenant()
+        .user_by_username("priya.raman")
+        .unwrap()
+        .id
+        .clone();
+    let members = write(
+        dir.path(),
+        "members.csv",
+        &format!("user_id,username,target,action\n{priya},jonas.becker,Sales,add\n"),
+    );
+    let args = [
+        "memberships",
+        "import",
+        "-o",
+        &text(&dir.path().join("members.out.csv")),
+        &text(&members),
+    ];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    let lines = read_csv(&dir.path().join("members.out.csv"));
+    assert_eq!(lines[0]["outcome"], "invalid");
+    assert!(
+        lines[0]["error"].contains("name different users"),
+        "{lines:?}"
+    );
+    assert_eq!(sandbox.counters().writes, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_removals_pass_the_guard_and_never_touch_the_protected() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let everyone = [
+        "amelia.hughes",
+        "jonas.becker",
+        "priya.raman",
+        "mateo.garcia",
+        "yuki.tanaka",
+        "olu.adeyemi",
+        "sofia.rossi",
+    ];
+    let rows: String =
+        everyone
+            .iter()
+            .fold("username,target,action\n".to_string(), |mut all, u| {
+                all.push_str(&format!("{u},All Staff,remove\n"));
+                all
+            });
+    let file = write(dir.path(), "remove.csv", &rows);
+    let out = dir.path().join("out.csv");
+    let args = ["memberships", "import", "-o", &text(&out), &text(&file)];
+    let refused = against(&sandbox, &args)
+        .await
+        .expect_err("too many removals");
+    assert!(
+        refused.to_string().contains("refused before any change")
+            && refused.to_string().contains("--max-affected 6"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, 0);
+
+    // Two removals, one of them the administrator: only the other goes.
+    let file = write(
+        dir.path(),
+        "two.csv",
+        "username,target,action\nolu.adeyemi,IT Admins,remove\nsofia.rossi,All Staff,remove\n",
+    );
+    let args = [
+        "memberships",
+        "import",
+        "-o",
+        &text(&out),
+        "--force",
+        &text(&file),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let outcomes: Vec<String> = read_csv(&out)
+        .into_iter()
+        .map(|l| l["outcome"].clone())
+        .collect();
+    assert_eq!(outcomes, ["protected", "updated"]);
+    let olu = sandbox
+        .tenant()
+        .user_by_username("olu.adeyemi")
+        .unwrap()
+        .id
+        .clone();
+    let groups: Vec<String> = sandbox
+        .tenant()
+        .groups_of(&olu)
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert!(groups.contains(&"IT Admins".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_person_twice_is_one_decision_whichever_lookup_runs() {
+    for page_size in ["2", "50"] {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = start(config()).await;
+        let leavers = write(
+            dir.path(),
+            "leavers.csv",
+            "username\npriya.raman\nPRIYA.RAMAN\n",
+        );
+        let out = dir.path().join("out.csv");
+        let args = [
+            "--page-size",
+            page_size,
+            "offboard",
+            "--action",
+            "disable",
+            "-o",
+            &text(&out),
+            &text(&leavers),
+        ];
+        let done = against(&sandbox, &args).await.unwrap();
+        let lines = read_csv(&out);
+        assert!(
+            lines.iter().all(|l| l["outcome"] != "failed"),
+            "page size {page_size}: {lines:?}"
+        );
+        assert_eq!(done, Completion::Clean);
+        assert_eq!(enabled(&sandbox, "priya.raman"), Some(false));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_counts_a_capped_tenant_without_totals_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config();
+    config.variant.list_shape = ListShape::Array;
+    config.faults.max_page_size = Some(3);
+    let sandbox = start(config).await;
+    // Everyone but yuki: one leaver of eight, not one of a three-user page.
+    let roster = "username\namelia.hughes\njonas.becker\npriya.raman\nmateo.garcia\nolu.adeyemi\nsofia.rossi\nlars.nilsson\n";
+    let roster = write(dir.path(), "roster.csv", roster);
+    let summary = dir.path().join("summary.json");
+    let args = [
+        "offboard",
+        "--action",
+        "disable",
+        "--roster",
+        &text(&roster),
+        "-o",
+        &text(&dir.path().join("out.csv")),
+        "--summary-json",
+        &text(&summary),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(enabled(&sandbox, "yuki.tanaka"), Some(false));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["tenant_users"], 8, "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_tenant_keeps_its_handful_and_a_dry_run_ends_as_the_run_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let out = dir.path().join("out.csv");
+    let run = |leavers: &'static str, extra: &'static [&'static str]| {
+        let leavers = write(dir.path(), "leavers.csv", leavers);
+        let out = text(&out);
+        let sandbox = &sandbox;
+        async move {
+            let mut args = vec!["offboard", "--action", "disable", "-o", &out, "--force"];
+            args.extend_from_slice(extra);
+            let file = text(&leavers);
+            args.push(&file);
+            against(sandbox, &args).await
+        }
+    };
+    // One leaver of eight users (12.5%): never refused.
+    assert_eq!(
+        run("username\nyuki.tanaka\n", &[]).await.unwrap(),
+        Completion::Clean
+    );
+    // Yuki is already disabled: she is not counted again, so two is the change.
+    let three = "username\nyuki.tanaka\njonas.becker\npriya.raman\n";
+    let writes = sandbox.counters().writes;
+    let planned = run(three, &["--dry-run"]).await.unwrap();
+    assert_eq!(planned, Completion::Clean);
+    assert_eq!(sandbox.counters().writes, writes);
+    // Four of eight would be over: the dry run says so, and fails like the run.
+    let four = "username\njonas.becker\npriya.raman\nmateo.garcia\nsofia.rossi\n";
+    let refused = run(four, &["--dry-run"])
+        .await
+        .expect_err("refused as the run");
+    assert!(
+        refused.to_string().contains("--max-affected 4"),
+        "{refused}"
+    );
+    assert_eq!(read_csv(&out).len(), 4, "the plan is still written");
+    assert_eq!(sandbox.counters().writes, writes);
+}
