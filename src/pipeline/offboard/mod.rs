@@ -287,9 +287,15 @@ pub async fn run(
     // ---- snapshot ----
     events.on(Event::Phase("reading what leavers have"));
     find::read_holdings(&client, &mut found.leavers, &options.steps).await?;
-    let snapshot = match (&options.output, options.dry_run, affected) {
-        (Some(output), false, 1..) if output.as_os_str() != "-" => {
-            let path = snapshot::path_beside(output, &stamp.run_id);
+    // Wherever the results go (standard output too), the way back is
+    // written to disk: beside the results file, else beside the input.
+    let anchor = match &options.output {
+        Some(output) if output.as_os_str() != "-" => output.as_path(),
+        _ => read.file.as_path(),
+    };
+    let snapshot = match (options.dry_run, affected) {
+        (false, 1..) => {
+            let path = snapshot::path_beside(anchor, &stamp.run_id);
             let entries: Vec<SnapshotItem> = found
                 .leavers
                 .iter()

@@ -114,7 +114,14 @@ pub fn read(results: &Path) -> Result<ReadRun, String> {
             run_ids.push(run_id.clone());
         }
         let tenant = &recorded.stamp.tenant;
-        if !tenant.is_empty() && !tenants.contains(tenant) {
+        if tenant.trim().is_empty() {
+            return Err(format!(
+                "{}: row {} names no tenant, so it cannot be told which directory it changed: refused (a results file sebulk writes always names one)",
+                results.display(),
+                recorded.result.row
+            ));
+        }
+        if !tenants.contains(tenant) {
             tenants.push(tenant.clone());
         }
         let result = &recorded.result;

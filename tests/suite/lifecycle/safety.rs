@@ -529,3 +529,68 @@ async fn a_small_tenant_keeps_its_handful_and_a_dry_run_ends_as_the_run_would() 
     assert_eq!(read_csv(&out).len(), 4, "the plan is still written");
     assert_eq!(sandbox.counters().writes, writes);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_to_standard_output_still_writes_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let leavers = write(dir.path(), "leavers.csv", "username\nyuki.tanaka\n");
+    let args = ["offboard", "--action", "delete", "-o", "-", &text(&leavers)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let snapshot = snapshot_in(dir.path());
+    assert!(
+        snapshot
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("leavers.snapshot-"),
+        "{snapshot:?}"
+    );
+    let out = dir.path().join("restore.csv");
+    let args = ["restore", "-o", &text(&out), &text(&snapshot)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert!(sandbox.tenant().user_by_username("yuki.tanaka").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_refuses_results_that_name_no_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let hires = write(
+        dir.path(),
+        "hires.csv",
+        "username,email,firstName,lastName\nnew.one,new.one@northwind.example,New,One\n",
+    );
+    let results = dir.path().join("hires.results.csv");
+    let args = [
+        "import",
+        "--auto-password",
+        "--results",
+        &text(&results),
+        &text(&hires),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    // Blank the tenant column, as a hand edit or another tool would.
+    let mut reader = csv::Reader::from_path(&results).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let at = header.iter().position(|h| h == "tenant").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let mut writer = csv::Writer::from_path(&results).unwrap();
+    writer.write_record(&header).unwrap();
+    for row in rows {
+        let cells: Vec<&str> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == at { "" } else { c })
+            .collect();
+        writer.write_record(cells).unwrap();
+    }
+    writer.flush().unwrap();
+    let writes = sandbox.counters().writes;
+    let refused = against(&sandbox, &["undo", &text(&results)])
+        .await
+        .expect_err("no tenant");
+    assert!(refused.to_string().contains("names no tenant"), "{refused}");
+    assert_eq!(sandbox.counters().writes, writes);
+    assert!(sandbox.tenant().user_by_username("new.one").is_ok());
+}
