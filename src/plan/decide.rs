@@ -205,6 +205,9 @@ pub struct Current<'a> {
     /// When matching by email or employee number: the user who holds the
     /// row's username, if it is not the matched user.
     pub username_holder: Option<&'a User>,
+    /// When no user matches: a user who already holds the row's email or
+    /// employee number. Creating would make a second account for one person.
+    pub identity_holder: Option<&'a User>,
 }
 
 /// Decides what `row` means, given what the tenant holds.
@@ -226,6 +229,9 @@ pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &
         return RowPlan::refuse(user_id, Refusal::UnknownTarget, unknown.join("; "));
     }
     let Some(existing) = current.user else {
+        if let Some(holder) = current.identity_holder {
+            return RowPlan::refuse(None, Refusal::Conflict, same_person(row, holder, policy));
+        }
         return plan_create(row, groups, applications, policy);
     };
     if let Some(reason) = conflict(row, existing, current.username_holder, policy) {
@@ -238,6 +244,27 @@ pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &
         });
     }
     plan_update(row, existing, current, groups, applications, policy)
+}
+
+/// Why a row that matches nobody is still not a new person: another
+/// account holds its email or employee number.
+fn same_person(row: &RowInput, holder: &User, policy: &Policy) -> String {
+    let field = [Field::Email, Field::EmployeeNumber]
+        .into_iter()
+        .find(|f| {
+            let (mine, theirs) = (row.set.text(*f), holder.fields.text(*f));
+            mine.zip(theirs).is_some_and(|(a, b)| {
+                crate::model::text::match_key(a) == crate::model::text::match_key(b)
+            })
+        })
+        .unwrap_or(Field::Email);
+    format!(
+        "no user has this {}, but user '{}' (id {}) already has its {field} '{}': one person, one account (match by {field} to update that user)",
+        policy.match_by.field(),
+        holder.fields.username.as_deref().unwrap_or_default(),
+        holder.id,
+        row.set.text(field).unwrap_or_default()
+    )
 }
 
 fn resolve(names: Option<&[String]>, directory: &Directory) -> (Option<Vec<Target>>, Vec<String>) {

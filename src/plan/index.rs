@@ -29,6 +29,9 @@ pub struct TenantIndex {
     by_key: HashMap<u64, u32>,
     /// Fingerprint of the username → the user with it.
     by_username: HashMap<u64, u32>,
+    /// Fingerprints of the email and employee number (those that are not
+    /// the match key) → the user with them: one person, one account.
+    by_identity: HashMap<u64, u32>,
     /// The rare fingerprints more than one user shares: all their users
     /// (the first is also in the map above).
     shared: HashMap<u64, Vec<u32>>,
@@ -80,22 +83,22 @@ impl TenantIndex {
         self.arena.extend_from_slice(&bytes);
         self.spans.push(Span { start, len });
         let key = self.key.and_then(|field| user.fields.text(field));
-        for (map, value) in [
-            (&mut self.by_key, key),
-            (&mut self.by_username, user.fields.username.as_deref()),
-        ] {
-            if let Some(value) = value.filter(|v| !v.is_empty()) {
-                let print = fingerprint(value);
-                if let Some(first) = map.get(&print) {
-                    let all = self.shared.entry(print).or_insert_with(|| vec![*first]);
-                    if !all.contains(&position) {
-                        all.push(position);
-                    }
-                } else {
-                    map.insert(print, position);
-                }
-            }
-        }
+        let identity = |field: Field| {
+            (self.key != Some(field))
+                .then(|| user.fields.text(field))
+                .flatten()
+        };
+        let (email, employee) = (identity(Field::Email), identity(Field::EmployeeNumber));
+        let shared = &mut self.shared;
+        note(&mut self.by_key, shared, key, position);
+        note(
+            &mut self.by_username,
+            shared,
+            user.fields.username.as_deref(),
+            position,
+        );
+        note(&mut self.by_identity, shared, email, position);
+        note(&mut self.by_identity, shared, employee, position);
         self.seen
             .insert((user.fields.country.clone(), user.fields.user_type.clone()));
     }
@@ -146,6 +149,14 @@ impl TenantIndex {
             .next()
     }
 
+    /// The user who holds `value` as its email or employee number (`field`),
+    /// when that is not the match key.
+    pub fn identity_holder(&self, field: Field, value: &str) -> Option<User> {
+        self.exact(&self.by_identity, field, value)
+            .into_iter()
+            .next()
+    }
+
     /// Whether some user may have the match key with this fingerprint.
     pub fn may_have_key(&self, key_fingerprint: u64) -> bool {
         self.by_key.contains_key(&key_fingerprint)
@@ -165,7 +176,30 @@ impl TenantIndex {
     pub fn approximate_bytes(&self) -> usize {
         self.arena.capacity()
             + self.spans.capacity() * std::mem::size_of::<Span>()
-            + (self.by_key.capacity() + self.by_username.capacity()) * 17
+            + (self.by_key.capacity() + self.by_username.capacity() + self.by_identity.capacity())
+                * 17
+    }
+}
+
+/// Files the user at `position` under `value`'s fingerprint in `map`; a
+/// fingerprint already there lists every user sharing it in `shared`.
+fn note(
+    map: &mut HashMap<u64, u32>,
+    shared: &mut HashMap<u64, Vec<u32>>,
+    value: Option<&str>,
+    position: u32,
+) {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return;
+    };
+    let print = fingerprint(value);
+    if let Some(first) = map.get(&print) {
+        let all = shared.entry(print).or_insert_with(|| vec![*first]);
+        if !all.contains(&position) {
+            all.push(position);
+        }
+    } else {
+        map.insert(print, position);
     }
 }
 

@@ -19,7 +19,8 @@ use crate::api::{
     ApiError, Client, MembershipIndex, MembershipSide, Page, UserQuery, cheaper_side,
 };
 use crate::input::{MatchBy, RowInput};
-use crate::model::{TargetKind, User};
+use crate::model::text::match_key;
+use crate::model::{Field, TargetKind, User};
 
 /// How users are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -214,14 +215,16 @@ impl Lookups {
         )
     }
 
-    /// The user a row matches, and (when the row renames) who holds its username.
-    pub async fn find(
-        &self,
-        client: &Client,
-        row: &RowInput,
-    ) -> Result<(Found, Option<User>), ApiError> {
+    /// The user a row matches; when the row renames, who holds its
+    /// username; when it matches nobody, who already holds its email or
+    /// employee number (one person, one account).
+    pub async fn find(&self, client: &Client, row: &RowInput) -> Result<Met, ApiError> {
         let Some(key) = row_key(row, self.match_by) else {
-            return Ok((Found::None, None));
+            return Ok(Met {
+                found: Found::None,
+                username_holder: None,
+                identity_holder: None,
+            });
         };
         let found = match &self.index {
             Some(index) => index.find(key),
@@ -265,7 +268,55 @@ impl Lookups {
             }
             _ => None,
         };
-        Ok((found, holder))
+        let identity_holder = match found {
+            Found::None => self.identity_holder(client, row).await?,
+            _ => None,
+        };
+        Ok(Met {
+            found,
+            username_holder: holder,
+            identity_holder,
+        })
+    }
+
+    /// The user who already holds the email or employee number of a row
+    /// that matches nobody. With the tenant listed, both are looked up
+    /// in the index; else the email through the list filter (one call,
+    /// only for rows about to be created).
+    async fn identity_holder(
+        &self,
+        client: &Client,
+        row: &RowInput,
+    ) -> Result<Option<User>, ApiError> {
+        for field in [Field::Email, Field::EmployeeNumber] {
+            let Some(value) = row.set.text(field).filter(|v| !match_key(v).is_empty()) else {
+                continue;
+            };
+            if field == self.match_by.field() {
+                continue;
+            }
+            let holder = match &self.index {
+                Some(index) => index.identity_holder(field, value),
+                None if field == Field::Email => {
+                    let query = UserQuery {
+                        email: Some(value.trim().to_string()),
+                        ..Default::default()
+                    };
+                    let hits: Vec<User> = client.list_all(query.to_request()).await?;
+                    hits.into_iter().find(|u| {
+                        u.fields
+                            .email
+                            .as_deref()
+                            .is_some_and(|e| match_key(e) == match_key(value))
+                    })
+                }
+                None => None,
+            };
+            if holder.is_some() {
+                return Ok(holder);
+            }
+        }
+        Ok(None)
     }
 
     /// The ids of the `kind` targets `user_id` belongs to (reading them
@@ -290,6 +341,17 @@ impl Lookups {
             _ => Ok(self.memberships.of(kind, user_id)),
         }
     }
+}
+
+/// What a row met in the tenant.
+pub struct Met {
+    /// The user its match key finds.
+    pub found: Found,
+    /// When matching by email or employee number: who holds its username,
+    /// if not the user found.
+    pub username_holder: Option<User>,
+    /// When it matches nobody: who already holds its email or employee number.
+    pub identity_holder: Option<User>,
 }
 
 /// Where to read one kind of membership from. With the tenant indexed,

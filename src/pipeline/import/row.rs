@@ -63,8 +63,8 @@ impl ImportAction {
         result: &mut RowResult,
     ) -> Result<(RowPlan, Vec<Pending>), ApiError> {
         let lookups = &self.lookups;
-        let (found, holder) = lookups.find(client, input).await?;
-        let existing = match found {
+        let met = lookups.find(client, input).await?;
+        let existing = match met.found {
             Found::One(user) => Some(*user),
             Found::None => None,
             Found::Ambiguous(count) => {
@@ -102,7 +102,8 @@ impl ImportAction {
             user: existing.as_ref(),
             groups: groups.as_ref(),
             applications: applications.as_ref(),
-            username_holder: holder.as_ref(),
+            username_holder: met.username_holder.as_ref(),
+            identity_holder: met.identity_holder.as_ref(),
         };
         let plan = decide(input, current, &self.catalog, &self.policy);
         if let Some(id) = plan.action.user_id() {

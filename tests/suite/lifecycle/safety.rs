@@ -594,3 +594,41 @@ async fn undo_refuses_results_that_name_no_tenant() {
     assert_eq!(sandbox.counters().writes, writes);
     assert!(sandbox.tenant().user_by_username("new.one").is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_row_whose_email_belongs_to_someone_is_not_a_second_account() {
+    // One row is looked up alone; three rows list the tenant: both ways.
+    for extra in [
+        "",
+        "third.person,third.person@northwind.example,Third,Person\nfourth.person,fourth.person@northwind.example,Fourth,Person\n",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = start(config()).await;
+        let hires = format!(
+            "username,email,firstName,lastName\nPriya.R,Priya.Raman@northwind.example,Priya,Raman\n{extra}"
+        );
+        let hires = write(dir.path(), "hires.csv", &hires);
+        let results = dir.path().join("hires.results.csv");
+        let args = [
+            "import",
+            "--auto-password",
+            "--results",
+            &text(&results),
+            &text(&hires),
+        ];
+        let users = sandbox.tenant().users().count();
+        assert_eq!(
+            against(&sandbox, &args).await.unwrap(),
+            Completion::WithProblems
+        );
+        let lines = read_csv(&results);
+        assert_ne!(lines[0]["outcome"], "created", "{lines:?}");
+        assert!(
+            lines[0]["error"].contains("one person, one account"),
+            "{lines:?}"
+        );
+        let created = lines.iter().filter(|l| l["outcome"] == "created").count();
+        assert_eq!(sandbox.tenant().users().count(), users + created);
+        assert!(sandbox.tenant().user_by_username("Priya.R").is_err());
+    }
+}
