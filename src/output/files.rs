@@ -30,6 +30,15 @@ pub enum OutputError {
         /// What it is.
         what: &'static str,
     },
+    /// Reading an earlier output (results, a snapshot) failed, or it is
+    /// not what it should be.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path.
+        path: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
     /// Writing failed.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -44,6 +53,14 @@ impl OutputError {
     /// Writing `path` failed with `source`.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         OutputError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Reading `path` failed, or it is not what it should be.
+    pub fn read(path: &Path, source: std::io::Error) -> Self {
+        OutputError::Read {
             path: path.display().to_string(),
             source,
         }

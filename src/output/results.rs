@@ -461,8 +461,22 @@ pub struct Resumed {
 impl Resumed {
     /// Reads the results file `path` and its journal, if there is one.
     pub fn read(path: &Path) -> Result<Self, OutputError> {
-        let done = read_results(path)?;
+        Self::read_with(path, false)
+    }
+
+    /// As [`Resumed::read`], refusing a results file that cannot be read
+    /// whole (see [`read_results_checked`]): what undo trusts.
+    pub fn read_checked(path: &Path) -> Result<Self, OutputError> {
+        Self::read_with(path, true)
+    }
+
+    fn read_with(path: &Path, checked: bool) -> Result<Self, OutputError> {
         let journal = Journal::path_for(path);
+        let done = if checked {
+            read_results_checked(path, journal.exists())?
+        } else {
+            read_results(path)?
+        };
         let mut journaled = if journal.exists() {
             read_results(&journal)?
         } else {
@@ -521,18 +535,53 @@ pub fn result_columns(header: &[String]) -> Option<HashMap<&'static str, usize>>
 /// recorded. Older files without the audit columns are read too. A line
 /// cut short by a crash is ignored (that row is simply done again).
 pub fn read_results(path: &Path) -> Result<BTreeMap<u64, Recorded>, OutputError> {
+    read_lines(path).map(|(recorded, _)| recorded)
+}
+
+/// Reads a results file for undo, where a line not read is a change not
+/// undone: any line that cannot be read whole (cut short, extra cells, an
+/// unknown outcome, a changes cell that is not one) refuses the file,
+/// except a last line cut by a kill when `cut_tail_allowed` (the run's
+/// journal is there and says what it did).
+pub fn read_results_checked(
+    path: &Path,
+    cut_tail_allowed: bool,
+) -> Result<BTreeMap<u64, Recorded>, OutputError> {
+    let (recorded, problems) = read_lines(path)?;
+    let last = problems.last().map(|(line, _)| *line);
+    for (line, why) in &problems {
+        let tail = cut_tail_allowed && Some(*line) == last && why.starts_with(CUT);
+        if !tail {
+            return Err(OutputError::read(
+                path,
+                std::io::Error::other(format!(
+                    "line {line}: {why}; the file cannot be trusted as the run's record, so nothing is undone"
+                )),
+            ));
+        }
+    }
+    Ok(recorded)
+}
+
+/// How a line cut short is described (a kill may leave one at the end).
+const CUT: &str = "the line is cut short";
+
+/// Every line of a results file read, and the lines that could not be
+/// read whole (line number, why).
+fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, Vec<(u64, String)>), OutputError> {
+    let mut problems: Vec<(u64, String)> = Vec::new();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
-        .map_err(|e| OutputError::io(path, e.into()))?;
+        .map_err(|e| OutputError::read(path, e.into()))?;
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| OutputError::io(path, e.into()))?
+        .map_err(|e| OutputError::read(path, e.into()))?
         .iter()
         .map(str::to_string)
         .collect();
     let Some(columns) = result_columns(&header) else {
-        return Err(OutputError::io(
+        return Err(OutputError::read(
             path,
             std::io::Error::other("this is not a sebulk results file (its first columns differ)"),
         ));
@@ -541,8 +590,24 @@ pub fn read_results(path: &Path) -> Result<BTreeMap<u64, Recorded>, OutputError>
     let width = header.len();
     let mut recorded = BTreeMap::new();
     for record in reader.records() {
-        let Ok(record) = record else { continue };
-        if record.len() != width {
+        let record = match record {
+            Ok(record) => record,
+            Err(err) => {
+                let line = err.position().map_or(0, |p| p.line());
+                problems.push((line, format!("{CUT} or malformed ({err})")));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() < width {
+            problems.push((line, format!("{CUT}: {} of {width} cells", record.len())));
+            continue;
+        }
+        if record.len() > width {
+            problems.push((
+                line,
+                format!("{} cells where the header has {width}", record.len()),
+            ));
             continue;
         }
         let get = |name: &str| {
@@ -554,6 +619,18 @@ pub fn read_results(path: &Path) -> Result<BTreeMap<u64, Recorded>, OutputError>
         };
         let (Ok(row), Some(outcome)) = (get("row").parse::<u64>(), Outcome::parse(&get("outcome")))
         else {
+            problems.push((
+                line,
+                "its row number or outcome is not one sebulk writes".to_string(),
+            ));
+            continue;
+        };
+        let changes_cell = get("changes");
+        let Some(changes) = FieldChange::parse(&changes_cell) else {
+            problems.push((
+                line,
+                "its changes cell is not one sebulk writes".to_string(),
+            ));
             continue;
         };
         let list = |name: &str| {
@@ -568,7 +645,7 @@ pub fn read_results(path: &Path) -> Result<BTreeMap<u64, Recorded>, OutputError>
             username: get("username"),
             outcome,
             user_id: get("user_id"),
-            changes: FieldChange::parse(&get("changes")).unwrap_or_default(),
+            changes,
             groups_added: list("groups_added"),
             groups_removed: list("groups_removed"),
             applications_added: list("applications_added"),
@@ -593,7 +670,7 @@ pub fn read_results(path: &Path) -> Result<BTreeMap<u64, Recorded>, OutputError>
             },
         );
     }
-    Ok(recorded)
+    Ok((recorded, problems))
 }
 
 #[cfg(test)]

@@ -119,14 +119,14 @@ pub fn write(
 /// Reads a snapshot.
 pub fn read(path: &Path) -> Result<(SnapshotHeader, Vec<SnapshotItem>), OutputError> {
     let bad = |line: usize, why: String| {
-        OutputError::io(path, std::io::Error::other(format!("line {line}: {why}")))
+        OutputError::read(path, std::io::Error::other(format!("line {line}: {why}")))
     };
-    let file = std::fs::File::open(path).map_err(|e| OutputError::io(path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| OutputError::read(path, e))?;
     let mut lines = std::io::BufReader::new(file).lines();
     let first = lines
         .next()
         .transpose()
-        .map_err(|e| OutputError::io(path, e))?
+        .map_err(|e| OutputError::read(path, e))?
         .ok_or_else(|| bad(1, "the file is empty".into()))?;
     let header: SnapshotHeader = serde_json::from_str(&first)
         .ok()
@@ -135,7 +135,7 @@ pub fn read(path: &Path) -> Result<(SnapshotHeader, Vec<SnapshotItem>), OutputEr
     let mut entries = Vec::new();
     let mut texts = Vec::new();
     for (index, line) in lines.enumerate() {
-        let line = line.map_err(|e| OutputError::io(path, e))?;
+        let line = line.map_err(|e| OutputError::read(path, e))?;
         if line.trim().is_empty() {
             continue;
         }

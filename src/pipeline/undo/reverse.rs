@@ -26,7 +26,8 @@ pub enum Reverse {
     RevertUser,
     /// Give back what the run deleted, from its snapshot.
     FromSnapshot(Box<SnapshotItem>),
-    /// Deleted, but no snapshot holds it (why).
+    /// Cannot be undone as recorded (why): deleted with no snapshot that
+    /// holds it, or a `created` line whose record is not a creation's.
     NoSnapshot(String),
     /// Delete a group the run created (the values it was created with).
     DeleteGroup(Vec<FieldChange>),
@@ -69,7 +70,7 @@ pub struct ReadRun {
 /// Reads `results` and decides each row's reverse; `Err` refuses the
 /// whole undo (why).
 pub fn read(results: &Path) -> Result<ReadRun, String> {
-    let resumed = Resumed::read(results).map_err(|e| e.to_string())?;
+    let resumed = Resumed::read_checked(results).map_err(|e| e.to_string())?;
     let mut records: BTreeMap<u64, &Recorded> = BTreeMap::new();
     for (row, recorded) in &resumed.done {
         records.insert(*row, recorded);
@@ -128,7 +129,10 @@ pub fn read(results: &Path) -> Result<ReadRun, String> {
         let reverse = match (kind, recorded.outcome) {
             (RunKind::Groups, Outcome::Created) => Reverse::DeleteGroup(result.changes.clone()),
             (RunKind::Groups, Outcome::Updated) => Reverse::RevertGroup,
-            (_, Outcome::Created) => Reverse::DeleteUser(result.changes.clone()),
+            (_, Outcome::Created) => match creation_record(result) {
+                Ok(()) => Reverse::DeleteUser(result.changes.clone()),
+                Err(why) => Reverse::NoSnapshot(why),
+            },
             (_, Outcome::Updated) => Reverse::RevertUser,
             (_, Outcome::Deleted) => match snapshots.entry(&run_id, &result.user_id) {
                 Ok(item) => Reverse::FromSnapshot(Box::new(item)),
@@ -151,6 +155,26 @@ pub fn read(results: &Path) -> Result<ReadRun, String> {
         tenants,
         killed: crate::output::results::Journal::path_for(results).exists(),
     })
+}
+
+/// Whether a `created` line records a creation: every value new (nothing
+/// replaced) and its username among them, as sebulk writes a create. A
+/// line edited from `updated` to `created` is not one, and undo never
+/// deletes a user on its word.
+fn creation_record(result: &RowResult) -> Result<(), String> {
+    let username = result
+        .changes
+        .iter()
+        .find(|c| c.field == "username")
+        .map(|c| c.new.as_str());
+    let replaced = result.changes.iter().any(|c| !c.old.is_empty());
+    if replaced || username.is_none_or(|u| !u.eq_ignore_ascii_case(result.username.trim())) {
+        return Err(
+            "the line says created, but its changes are not the record of a create (a create records every value it set, username included, and replaces none): not deleted; check the results file"
+                .to_string(),
+        );
+    }
+    Ok(())
 }
 
 /// The snapshots of the runs a results file holds, found beside it and

@@ -632,3 +632,94 @@ async fn a_new_row_whose_email_belongs_to_someone_is_not_a_second_account() {
         assert!(sandbox.tenant().user_by_username("Priya.R").is_err());
     }
 }
+
+/// Imports two new hires and one change; (results path, results text).
+async fn imported(sandbox: &SandboxHandle, dir: &Path) -> (PathBuf, String) {
+    let hires = write(
+        dir,
+        "hires.csv",
+        "username,email,firstName,lastName,department\n\
+         new.one,new.one@northwind.example,New,One,Sales\n\
+         new.two,new.two@northwind.example,New,Two,Sales\n\
+         priya.raman,priya.raman@northwind.example,Priya,Raman,Audit\n",
+    );
+    let results = dir.join("hires.results.csv");
+    let args = [
+        "import",
+        "--auto-password",
+        "--results",
+        &text(&results),
+        &text(&hires),
+    ];
+    assert_eq!(against(sandbox, &args).await.unwrap(), Completion::Clean);
+    let content = std::fs::read_to_string(&results).unwrap();
+    (results, content)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_refuses_a_results_file_cut_short_and_never_deletes_on_an_edited_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let (results, content) = imported(&sandbox, dir.path()).await;
+    let writes = sandbox.counters().writes;
+
+    // Cut in the middle of the last line.
+    let cut = &content[..content.trim_end().len() - 12];
+    std::fs::write(&results, cut).unwrap();
+    let refused = against(&sandbox, &["undo", &text(&results)])
+        .await
+        .expect_err("a cut file");
+    assert!(
+        refused.to_string().contains("cannot be trusted"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, writes);
+
+    // priya's line edited from updated to created: she is not deleted.
+    let mut reader = csv::Reader::from_reader(content.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let at = header.iter().position(|h| h == "outcome").unwrap();
+    let mut writer = csv::Writer::from_path(&results).unwrap();
+    writer.write_record(&header).unwrap();
+    for row in reader.records() {
+        let row = row.unwrap();
+        let cells: Vec<&str> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == at && c == "updated" {
+                    "created"
+                } else {
+                    c
+                }
+            })
+            .collect();
+        writer.write_record(cells).unwrap();
+    }
+    writer.flush().unwrap();
+    let out = dir.path().join("undo.csv");
+    let args = [
+        "undo",
+        "--max-affected",
+        "3",
+        "-o",
+        &text(&out),
+        &text(&results),
+    ];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    let lines = read_csv(&out);
+    let priya = lines
+        .iter()
+        .find(|l| l["username"] == "priya.raman")
+        .unwrap();
+    assert_eq!(priya["outcome"], "failed", "{lines:?}");
+    assert!(priya["error"].contains("not the record of a create"));
+    assert!(sandbox.tenant().user_by_username("priya.raman").is_ok());
+    assert!(
+        sandbox.tenant().user_by_username("new.one").is_err(),
+        "the real creates are undone"
+    );
+}
