@@ -566,10 +566,13 @@ pub fn read_results_checked(
 /// How a line cut short is described (a kill may leave one at the end).
 const CUT: &str = "the line is cut short";
 
+/// Lines that could not be read whole: (line number, why).
+type LineProblems = Vec<(u64, String)>;
+
 /// Every line of a results file read, and the lines that could not be
 /// read whole (line number, why).
-fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, Vec<(u64, String)>), OutputError> {
-    let mut problems: Vec<(u64, String)> = Vec::new();
+fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, LineProblems), OutputError> {
+    let mut problems: LineProblems = Vec::new();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
