@@ -115,12 +115,6 @@ fn lifecycle_job<O>(
     }
 }
 
-/// Whether a run resumes into the very results it resumes from: they are
-/// read first, then replaced.
-fn resumes_in_place(resume: &Option<PathBuf>, output: &Option<PathBuf>) -> bool {
-    matches!((resume, output), (Some(r), Some(o)) if crate::output::files::same_file(r, o))
-}
-
 /// Where a run's results (or plan) go: `-o FILE`; a new timestamped file in
 /// `--results-dir`; nothing for a dry run (the screen shows it); else
 /// `<input stem>.<what>.csv` beside the input.
@@ -227,8 +221,7 @@ fn offboard_job(
             max_unmatched: args.max_unmatched,
             limits: guard.1,
             protection: guard.0,
-            // Resuming into the results resumed from replaces them.
-            force: args.force || resumes_in_place(&args.resume, &output),
+            force: args.force,
             output,
             excel: args.record.excel,
             dry_run: args.dry_run,
@@ -391,8 +384,7 @@ pub async fn dispatch(
                     auto_generate: args.auto_generate,
                     send_email: args.send_email,
                     must_change: args.must_change,
-                    // Resuming into the results resumed from replaces them.
-                    force: args.force || resumes_in_place(&args.resume, &output),
+                    force: args.force,
                     output,
                     excel: args.record.excel,
                     dry_run: args.dry_run,

@@ -229,9 +229,11 @@ pub fn beside(input: &Path, suffix: &str) -> PathBuf {
 }
 
 /// A new file in `dir` for one run's record: `<input stem>.<what>.<UTC
-/// time>.csv` (`-2`, `-3`, ... after a run in the same second), so a
-/// nightly job keeps every run and never needs `--force`. The directory
-/// is created (0700) when missing.
+/// time>-<process id>.csv` (`-2`, `-3`, ... should that exist), so a
+/// nightly job keeps every run and never needs `--force`. The process id
+/// keeps two runs started in the same second apart: both may look before
+/// either writes, so "the name is free" alone cannot. The directory is
+/// created (0700) when missing.
 pub fn timestamped(dir: &Path, input: &Path, what: &str) -> Result<PathBuf, OutputError> {
     if !dir.as_os_str().is_empty() && !dir.is_dir() {
         let mut builder = std::fs::DirBuilder::new();
@@ -245,9 +247,10 @@ pub fn timestamped(dir: &Path, input: &Path, what: &str) -> Result<PathBuf, Outp
         _ => "stdin".to_string(),
     };
     let time = super::results::utc_now().replace([':', '-'], "");
+    let run = std::process::id();
     let name = |n: u32| match n {
-        1 => format!("{stem}.{what}.{time}.csv"),
-        n => format!("{stem}.{what}.{time}-{n}.csv"),
+        1 => format!("{stem}.{what}.{time}-{run}.csv"),
+        n => format!("{stem}.{what}.{time}-{run}-{n}.csv"),
     };
     let mut n = 1;
     while dir.join(name(n)).exists() {
@@ -268,7 +271,10 @@ mod tests {
         let first = timestamped(&history, input, "results").unwrap();
         let name = first.file_name().unwrap().to_string_lossy().into_owned();
         assert!(name.starts_with("new-hires.results.20"), "{name}");
-        assert!(name.ends_with("Z.csv"), "{name}");
+        assert!(
+            name.ends_with(&format!("Z-{}.csv", std::process::id())),
+            "{name}"
+        );
         std::fs::write(&first, "").unwrap();
         let second = timestamped(&history, input, "results").unwrap();
         assert_ne!(first, second);

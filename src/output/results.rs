@@ -483,8 +483,10 @@ impl Resumed {
             BTreeMap::new()
         };
         journaled.retain(|row, recorded| {
-            matches!(recorded.outcome, Outcome::Created | Outcome::Updated)
-                && !done.get(row).is_some_and(|d| d.outcome.succeeded())
+            matches!(
+                recorded.outcome,
+                Outcome::Created | Outcome::Updated | Outcome::Deleted
+            ) && !done.get(row).is_some_and(|d| d.outcome.succeeded())
         });
         Ok(Resumed { done, journaled })
     }

@@ -40,7 +40,7 @@ pub struct PasswordsOptions {
     pub resume: Option<PathBuf>,
 }
 
-crate::pipeline::prepared::records_to!(PasswordsOptions);
+crate::pipeline::prepared::records_to!(resumable: PasswordsOptions);
 
 /// What a password run did.
 #[derive(Debug, Clone, Serialize, Default)]

@@ -67,6 +67,8 @@ pub struct Setup<'a> {
     pub phase: &'static str,
     /// Coalesce the rows' pending membership changes (memberships import).
     pub apply_memberships: bool,
+    /// The results file the run resumes from, if any.
+    pub resume: Option<&'a Path>,
 }
 
 /// The switches every lifecycle command's options have for its results.
@@ -77,12 +79,22 @@ pub trait RecordsTo {
     /// `--excel`: a byte-order mark first.
     fn excel(&self) -> bool;
     fn dry_run(&self) -> bool;
+    /// `--resume RESULTS`, for commands that resume.
+    fn resume(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// Implements [`RecordsTo`] for options with `output`, `force`, `excel`
 /// and `dry_run` fields.
 macro_rules! records_to {
+    (resumable: $($options:ty),* $(,)?) => {$(
+        $crate::pipeline::prepared::records_to!(@impl $options, resume);
+    )*};
     ($($options:ty),* $(,)?) => {$(
+        $crate::pipeline::prepared::records_to!(@impl $options);
+    )*};
+    (@impl $options:ty $(, $resume:ident)?) => {
         impl $crate::pipeline::prepared::RecordsTo for $options {
             fn output(&self) -> Option<&std::path::Path> {
                 self.output.as_deref()
@@ -96,8 +108,13 @@ macro_rules! records_to {
             fn dry_run(&self) -> bool {
                 self.dry_run
             }
+            $(
+                fn $resume(&self) -> Option<&std::path::Path> {
+                    self.resume.as_deref()
+                }
+            )?
         }
-    )*};
+    };
 }
 pub(crate) use records_to;
 
@@ -123,6 +140,7 @@ impl<'a> Setup<'a> {
             header,
             phase,
             apply_memberships: false,
+            resume: options.resume(),
         }
     }
 }
@@ -140,11 +158,28 @@ where
     A: RowAction,
     A::Input: Clone + Send + Sync,
 {
+    // Resuming into the file resumed from: write beside it and swap at
+    // the end, so a kill never leaves the earlier record half-replaced.
+    let in_place = match (setup.output, setup.resume) {
+        (Some(output), Some(resume))
+            if output != Path::new("-") && crate::output::files::same_file(output, resume) =>
+        {
+            Some(output.with_extension("resuming.csv"))
+        }
+        _ => None,
+    };
+    let rules = FileRules {
+        force: setup.rules.force || in_place.is_some(),
+        ..setup.rules
+    };
+    let journal_for = setup
+        .output
+        .filter(|o| !setup.dry_run && *o != Path::new("-"));
     let mut sink = ResultsSink::open(
-        setup.output,
-        setup.rules,
-        setup.inputs,
-        setup.header,
+        in_place.as_deref().or(setup.output),
+        rules,
+        (setup.inputs, setup.header),
+        journal_for,
         setup.stamp.clone(),
     )?;
     let count = rows.len() as u64;
@@ -188,5 +223,8 @@ where
         (count, setup.dry_run, outcome.interrupted),
     );
     sink.finish()?;
+    if let (Some(beside), Some(output)) = (&in_place, setup.output) {
+        std::fs::rename(beside, output).map_err(|e| crate::output::OutputError::io(output, e))?;
+    }
     Ok(totals)
 }

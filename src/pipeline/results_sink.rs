@@ -43,6 +43,10 @@ impl RowSet {
 /// A results file (or none) and the counts.
 pub struct ResultsSink {
     file: Option<OrderedCsv>,
+    /// Every row that wrote, the moment it is known: a kill loses no
+    /// record of what was done (rows finished out of order wait in memory
+    /// for the ordered file).
+    journal: Option<crate::output::results::Journal>,
     stamp: RunStamp,
     pushed: RowSet,
     counts: BTreeMap<Outcome, u64>,
@@ -113,20 +117,30 @@ impl RunTotals {
 pub const NAMED_FAILURES: usize = 20;
 
 impl ResultsSink {
-    /// Opens the results file at `path` (none: counts only).
+    /// Opens the results file at `path` (none: counts only); with
+    /// `journal_for`, a journal beside that file (the results' final name).
     pub fn open(
         path: Option<&Path>,
         rules: crate::output::results::FileRules,
-        inputs: &[&Path],
-        input_header: &[String],
+        (inputs, input_header): (&[&Path], &[String]),
+        journal_for: Option<&Path>,
         stamp: RunStamp,
     ) -> Result<Self, RunError> {
         let file = match path {
             Some(path) => Some(OrderedCsv::results(path, rules, inputs, input_header)?),
             None => None,
         };
+        let journal = match journal_for {
+            Some(results) if file.is_some() => Some(crate::output::results::Journal::create(
+                results,
+                input_header,
+                &[],
+            )?),
+            _ => None,
+        };
         Ok(ResultsSink {
             file,
+            journal,
             stamp,
             pushed: RowSet::default(),
             counts: BTreeMap::new(),
@@ -134,12 +148,17 @@ impl ResultsSink {
         })
     }
 
-    /// Flushes and syncs the file; where it was written.
+    /// Flushes and syncs the file; where it was written. The journal
+    /// goes once the file holds every row.
     pub fn finish(self) -> Result<Option<PathBuf>, RunError> {
-        match self.file {
-            Some(file) => Ok(Some(file.finish()?)),
-            None => Ok(None),
+        let written = match self.file {
+            Some(file) => Some(file.finish()?),
+            None => None,
+        };
+        if let Some(journal) = self.journal {
+            journal.close()?;
         }
+        Ok(written)
     }
 }
 
@@ -158,6 +177,14 @@ impl<D> RowSink<D> for ResultsSink {
                 .push((result.row, result.username.clone(), reason));
         }
         *self.counts.entry(result.outcome).or_default() += 1;
+        if let Some(journal) = &mut self.journal
+            && matches!(
+                result.outcome,
+                Outcome::Created | Outcome::Updated | Outcome::Deleted
+            )
+        {
+            journal.note(&result, &self.stamp)?;
+        }
         if let Some(file) = &mut self.file {
             file.push(result.row, result.record(&self.stamp))?;
         }
@@ -210,9 +237,15 @@ impl ResumedRows {
         })
     }
 
-    /// The recorded result of `row`, when it is done and is this row.
+    /// The recorded result of `row`, when it is done and is this row: its
+    /// results line, or its journal entry when a kill left no line.
     pub fn done(&self, row: u64, cells: &[String]) -> Option<RowResult> {
-        let recorded = self.resumed.as_ref()?.done.get(&row)?;
+        let resumed = self.resumed.as_ref()?;
+        let recorded = resumed
+            .done
+            .get(&row)
+            .filter(|r| r.outcome.succeeded())
+            .or_else(|| resumed.journaled.get(&row))?;
         // A dry run's rows say what would be done: nothing was.
         let planned = crate::output::results::RunKind::of(&recorded.stamp.run_id).1;
         let same = !planned

@@ -119,7 +119,7 @@ pub struct OffboardOptions {
     pub resume: Option<PathBuf>,
 }
 
-crate::pipeline::prepared::records_to!(OffboardOptions);
+crate::pipeline::prepared::records_to!(resumable: OffboardOptions);
 
 /// A leaver as found: the row, and the user it names (if any).
 #[derive(Debug, Clone)]

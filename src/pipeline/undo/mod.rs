@@ -46,7 +46,7 @@ pub struct UndoOptions {
     pub send_email: bool,
 }
 
-crate::pipeline::prepared::records_to!(UndoOptions);
+crate::pipeline::prepared::records_to!(resumable: UndoOptions);
 
 /// What an undo did.
 #[derive(Debug, Clone, Serialize, Default)]

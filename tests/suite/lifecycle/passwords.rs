@@ -198,3 +198,76 @@ async fn a_resumed_run_never_sets_a_password_twice() {
         "carried rows keep their run"
     );
 }
+
+/// Killed twice (SIGKILL), the second time while resuming into the same
+/// results file: every user is set once (at most the requests on the wire
+/// at a kill twice), the journal carries what the lines had not yet said,
+/// and the final results cover every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_twice_while_resuming_no_user_is_set_again() {
+    let mut slow = config();
+    slow.faults.latency = std::time::Duration::from_millis(30);
+    let sandbox = start(slow).await;
+    let api = crate::support::client(&sandbox);
+    let names: Vec<String> = (1..=60).map(|n| format!("staff{n:03}")).collect();
+    for name in &names {
+        api.create_user(&crate::support::new_user(name))
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("users.csv");
+    std::fs::write(&input, format!("username\n{}\n", names.join("\n"))).unwrap();
+    let results = dir.path().join("users.passwords.csv");
+    let [i, r] = [&input, &results].map(|p| p.display().to_string());
+    let base = sandbox.base_url().to_string();
+    let first = ["passwords", "--auto-generate", "--send-email", "-o", &r, &i];
+    let resume = [
+        "passwords",
+        "--auto-generate",
+        "--send-email",
+        "--resume",
+        &r,
+        "-o",
+        &r,
+        &i,
+    ];
+    let mut expected_writes = sandbox.counters().writes;
+    for (args, writes) in [(&first[..], 15), (&resume[..], 15)] {
+        expected_writes += writes;
+        let mut child = crate::support::sebulk(&base, args).spawn().unwrap();
+        crate::support::wait_for_writes(&sandbox, expected_writes).await;
+        child.start_kill().unwrap();
+        let _ = child.wait().await;
+        expected_writes = sandbox.counters().writes;
+        assert!(
+            dir.path().join("users.passwords.csv.journal").exists(),
+            "a killed run leaves its journal"
+        );
+    }
+    assert_eq!(against(&sandbox, &resume).await.unwrap(), Completion::Clean);
+    let emails: Vec<u64> = names
+        .iter()
+        .map(|n| {
+            u64::from(
+                sandbox
+                    .tenant()
+                    .user_by_username(n)
+                    .unwrap()
+                    .password
+                    .emails_sent,
+            )
+        })
+        .collect();
+    assert!(
+        emails.iter().all(|e| *e >= 1),
+        "everyone is set: {emails:?}"
+    );
+    let twice = emails.iter().filter(|e| **e > 1).count();
+    assert!(twice <= 8, "only requests on the wire at a kill: {twice}");
+    let lines = read_csv(&results);
+    assert_eq!(lines.len(), 60);
+    assert!(lines.iter().all(|l| l["outcome"] == "updated"), "{lines:?}");
+    assert!(!dir.path().join("users.passwords.csv.journal").exists());
+    assert!(!dir.path().join("users.passwords.resuming.csv").exists());
+}
