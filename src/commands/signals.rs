@@ -5,31 +5,58 @@ use tokio_util::sync::CancellationToken;
 
 use crate::pipeline::Stops;
 
-/// Resolves on the next SIGINT, SIGTERM or SIGHUP.
-pub async fn terminated() {
+/// SIGINT, SIGTERM and SIGHUP, listened for from its creation on: a
+/// signal that arrives between two waits is not lost (the streams are
+/// made once, not per wait).
+pub struct Listener {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) {
-            (Ok(mut term), Ok(mut hup)) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                    _ = hup.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    streams: Option<[tokio::signal::unix::Signal; 3]>,
+}
+
+impl Listener {
+    /// Starts listening.
+    pub fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            ) {
+                (Ok(int), Ok(term), Ok(hup)) => Some([int, term, hup]),
+                _ => None,
+            };
+            Listener { streams }
         }
+        #[cfg(not(unix))]
+        Listener {}
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Resolves on the next signal.
+    pub async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some([int, term, hup]) = &mut self.streams {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+impl Default for Listener {
+    fn default() -> Self {
+        Listener::new()
+    }
+}
+
+/// Resolves on the next SIGINT, SIGTERM or SIGHUP.
+pub async fn terminated() {
+    Listener::new().next().await;
 }
 
 /// Listens for signals for the life of the returned guard: the first
@@ -39,13 +66,15 @@ pub fn watch(on_abort: impl FnOnce() + Send + 'static) -> (Stops, Watch) {
     let stops = Stops::default();
     let task = {
         let (first, abort) = (stops.first.clone(), stops.abort.clone());
+        let mut listener = Listener::new();
         tokio::spawn(async move {
-            terminated().await;
+            listener.next().await;
+            crate::output::files::stop_waiting();
             first.cancel();
             tracing::warn!(
                 "interrupted: finishing the requests in flight (interrupt again to abort at once)"
             );
-            terminated().await;
+            listener.next().await;
             abort.cancel();
             on_abort();
         })

@@ -47,10 +47,7 @@ impl AtomicOutput {
         }
         let existing = check_output(path, force, taken)?;
         if existing == Existing::InPlace {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(|e| OutputError::io(path, e))?;
+            let file = super::files::open_in_place(path)?;
             return Ok(AtomicOutput {
                 destination: Destination::InPlace(BufWriter::new(file)),
             });

@@ -7,7 +7,9 @@
 //! replaced, not followed, and a hard-linked file's other names keep their
 //! content. A character device or FIFO (`/dev/null`, a named pipe) is
 //! written in place, never replaced and never chmodded; a directory, socket
-//! or block device is refused.
+//! or block device is refused. A FIFO nobody reads is waited for, a
+//! while and interruptibly ([`stop_waiting`], which whoever owns the
+//! signals calls), never blocked on for ever.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -85,6 +87,64 @@ pub enum Existing {
     InPlace,
 }
 
+/// Set once a run is asked to stop: a wait for an output's reader gives up.
+static STOP_WAITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// How long an output FIFO's reader is waited for.
+const READER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Gives up any wait for an output's reader (a signal arrived).
+pub fn stop_waiting() {
+    STOP_WAITING.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Opens a device or FIFO in place. Opening a FIFO for writing blocks
+/// until something reads it, beyond the reach of signals; so it is
+/// opened without blocking, which fails while nobody reads, and tried
+/// again until a reader comes, a signal arrives or [`READER_WAIT`] ends.
+pub(crate) fn open_in_place(path: &Path) -> Result<File, OutputError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        let fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
+        if fifo {
+            let deadline = std::time::Instant::now() + READER_WAIT;
+            loop {
+                let probe = OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(path);
+                match probe {
+                    // A reader is there: the blocking open returns at once.
+                    Ok(_probe) => break,
+                    Err(err) if err.raw_os_error() == Some(libc::ENXIO) => {
+                        let stopped = STOP_WAITING.load(std::sync::atomic::Ordering::SeqCst);
+                        if stopped || std::time::Instant::now() >= deadline {
+                            return Err(OutputError::io(
+                                path,
+                                std::io::Error::other(format!(
+                                    "nobody reads this FIFO ({}); start its reader first",
+                                    if stopped {
+                                        "stopped waiting at the signal"
+                                    } else {
+                                        "waited 30 s"
+                                    }
+                                )),
+                            ));
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    Err(err) => return Err(OutputError::io(path, err)),
+                }
+            }
+        }
+    }
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| OutputError::io(path, e))
+}
+
 /// Checks `path` against the rules, before anything is written.
 pub fn check_output(path: &Path, force: bool, taken: &[&Path]) -> Result<Existing, OutputError> {
     let shown = path.display().to_string();
@@ -156,11 +216,7 @@ pub fn create_private(path: &Path, force: bool, taken: &[&Path]) -> Result<File,
 /// (a device or FIFO: not to be synced).
 fn open_output(path: &Path, force: bool, taken: &[&Path]) -> Result<(File, bool), OutputError> {
     match check_output(path, force, taken)? {
-        Existing::InPlace => OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map(|file| (file, true))
-            .map_err(|e| OutputError::io(path, e)),
+        Existing::InPlace => open_in_place(path).map(|file| (file, true)),
         Existing::Replaceable => {
             std::fs::remove_file(path).map_err(|e| OutputError::io(path, e))?;
             create_new(path).map(|file| (file, false))

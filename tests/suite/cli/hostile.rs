@@ -371,3 +371,48 @@ async fn the_sandbox_closes_half_open_connections() {
     let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buffer)).await;
     assert!(read.is_ok(), "the connection is closed, not held open");
 }
+
+/// An output FIFO nobody reads: the run waits for a reader, and a
+/// SIGTERM ends the wait with a clear error instead of hanging for ever.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_nobody_reads_is_given_up_at_a_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let fifo = dir.path().join("results.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let leavers = write(dir.path(), "leavers.csv", "username\nyuki.tanaka\n");
+    let child = crate::support::sebulk(
+        sandbox.base_url().as_str(),
+        &[
+            "offboard",
+            "--action",
+            "disable",
+            "-o",
+            fifo.to_str().unwrap(),
+            leavers.to_str().unwrap(),
+        ],
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("the signal ends the wait")
+        .unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nobody reads this FIFO"), "{stderr}");
+    assert_eq!(sandbox.counters().writes, 0);
+}
