@@ -254,8 +254,9 @@ pub fn looks_mis_decoded(text: &str) -> bool {
 }
 
 /// The form of a text cell the tenant gets, and what is wrong with it.
-/// What we know for certain (a valid email, no control characters) is an
-/// error; what we guessed (lengths, user types) is a warning unless strict;
+/// What we know for certain (a valid email, one line for a username) is an
+/// error; what we guessed (lengths, user types, control characters) is a
+/// warning unless strict;
 /// an unknown country is an error unless the tenant is seen to use it.
 fn normalize_text(
     field: Field,
@@ -319,7 +320,7 @@ fn normalize_text(
         _ => raw.to_string(),
     };
     if let Some(problem) = rules::length_problem(field.wire(), &value) {
-        found.push((problem, guessed));
+        found.push((problem, guessed.clone()));
     }
     if looks_mis_decoded(&value) {
         found.push((
@@ -328,7 +329,13 @@ fn normalize_text(
         ));
     }
     if rules::has_control(&value) {
-        found.push(("contains control characters".to_string(), Severity::Error));
+        // The reference states no such rule, and a tenant may hold such a
+        // value (a tab pasted into a title): what it holds must come back.
+        found.push((
+            "contains control characters (a tab, say): kept as they are; --strict refuses them"
+                .to_string(),
+            guessed,
+        ));
     } else if value.contains('\n') && matches!(field, Field::Username | Field::Email) {
         found.push(("must not hold a line break".to_string(), Severity::Error));
     } else if value.contains('\n') && rules::is_single_line(field.wire()) {

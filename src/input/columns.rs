@@ -257,6 +257,33 @@ const SYNONYMS: &[(&str, &[&str])] = &[
         &["employeetype", "workertype", "contracttype"],
     ),
     ("isEnabled", &["enabled", "accountenabled"]),
+    (
+        "password",
+        &[
+            "newpassword",
+            "initialpassword",
+            "temporarypassword",
+            "temppassword",
+            "userpassword",
+            "pwd",
+            "passwd",
+            "pass",
+            "pw",
+            "passwort",
+            "kennwort",
+            "neuespasswort",
+            "neueskennwort",
+            "initialpasswort",
+            "motdepasse",
+            "nouveaumotdepasse",
+            "mdp",
+            "contrasena",
+            "contraseña",
+            "nuevacontrasena",
+            "nuevacontraseña",
+            "clave",
+        ],
+    ),
     ("isLocked", &["locked"]),
 ];
 
@@ -400,6 +427,16 @@ pub fn map_header(names: &[String], rules: &HeaderRules) -> (Header, Vec<HeaderI
             Column::Custom(attribute)
         } else if let Some(column) = known.get(&normalized) {
             column.clone()
+        } else if looks_like_password(&normalized) {
+            // Its cells would be repeated in the results as they are.
+            issues.push(HeaderIssue {
+                column: name.clone(),
+                message: format!(
+                    "column '{trimmed}' looks like a password column but is not one sebulk reads: rename it 'password' if it holds the passwords to set, or remove it from the file (its cells would otherwise be copied into the results)"
+                ),
+                is_error: true,
+            });
+            Column::Extra
         } else if ignored.contains(&normalized) || rules.ignore_unknown {
             Column::Extra
         } else {
@@ -462,6 +499,29 @@ pub fn map_header(names: &[String], rules: &HeaderRules) -> (Header, Vec<HeaderI
     (Header { columns }, issues)
 }
 
+/// Whether a header name (normalized) that sebulk does not read looks
+/// like it holds secrets: a password word in English, German, French or
+/// Spanish, and no word that makes it a password's metadata instead
+/// (`PasswordLastSet`, `Password Never Expires`, `passwordPolicy`).
+fn looks_like_password(normalized: &str) -> bool {
+    const SECRET: [&str; 8] = [
+        "password",
+        "passwort",
+        "kennwort",
+        "motdepasse",
+        "contrasena",
+        "contraseña",
+        "passwd",
+        "secret",
+    ];
+    const METADATA: [&str; 13] = [
+        "last", "expir", "never", "change", "date", "time", "age", "policy", "required", "length",
+        "hint", "reset", "status",
+    ];
+    SECRET.iter().any(|w| normalized.contains(w))
+        && !METADATA.iter().any(|w| normalized.contains(w))
+}
+
 fn custom_attribute_name(header: &str) -> Option<String> {
     let (prefix, rest) = header.split_once('.')?;
     let name = rest.trim();
@@ -499,6 +559,44 @@ mod tests {
         // first_name and FIRSTNAME both give firstName.
         assert_eq!(issues.len(), 1);
         assert!(issues[0].is_error && issues[0].message.contains("both give firstName"));
+    }
+
+    #[test]
+    fn password_columns_in_four_languages_and_lookalikes_refused() {
+        for name in [
+            "New Password",
+            "pwd",
+            "initialPassword",
+            "Passwort",
+            "Mot de passe",
+            "Contraseña",
+            "Kennwort",
+        ] {
+            let (header, issues) = map_header(&names(&["username", name]), &HeaderRules::default());
+            assert_eq!(header.columns[1], Column::Password, "{name}");
+            assert!(issues.is_empty(), "{name}: {issues:?}");
+        }
+        for name in [
+            "Account Password Text",
+            "Secret Password Value",
+            "Passwort neu 2",
+        ] {
+            let (_, issues) = map_header(&names(&["username", name]), &HeaderRules::default());
+            assert!(
+                issues
+                    .iter()
+                    .any(|i| i.is_error && i.message.contains("looks like a password column")),
+                "{name}: {issues:?}"
+            );
+        }
+        for name in [
+            "PasswordLastSet",
+            "Password Never Expires",
+            "passwordPolicy",
+        ] {
+            let (_, issues) = map_header(&names(&["username", name]), &HeaderRules::default());
+            assert!(issues.iter().all(|i| !i.is_error), "{name}: {issues:?}");
+        }
     }
 
     #[test]

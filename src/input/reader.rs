@@ -68,6 +68,20 @@ pub struct Record {
     pub mapping_problems: Vec<(String, String, String)>,
 }
 
+impl Record {
+    /// Why the row cannot be read by its header, if it cannot: more or
+    /// fewer cells than the header has names. Such a row is an error in
+    /// every command, never read with its cells shifted.
+    pub fn shape_problem(&self, header_width: usize) -> Option<String> {
+        (self.cells.len() != header_width).then(|| {
+            format!(
+                "the row has {} cells; the header has {header_width} (a comma or quote out of place?): not read",
+                self.cells.len()
+            )
+        })
+    }
+}
+
 /// An open input file: its header, then its records.
 pub struct CsvSource {
     /// How the encoding was told, when it was not plain UTF-8 with or

@@ -200,16 +200,8 @@ impl Validator {
                 .iter()
                 .map(|(column, value, message)| problem(column, value, message.clone())),
         );
-        let expected = self.header.columns.len();
-        if record.cells.len() != expected {
-            problems.push(problem(
-                "",
-                "",
-                format!(
-                    "the row has {} cells; the header has {expected}",
-                    record.cells.len()
-                ),
-            ));
+        if let Some(why) = record.shape_problem(self.header.columns.len()) {
+            problems.push(problem("", "", why));
         }
         let failed_column = |name: &str| problems.iter().any(|p| p.column == name);
         let mut required = Vec::new();

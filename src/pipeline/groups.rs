@@ -246,7 +246,7 @@ fn read_rows(options: &GroupsOptions) -> Result<GroupFile, RunError> {
                 .filter(|c| !c.is_empty())
         };
         let name = cell(Some(name_at)).unwrap_or_default();
-        let mut invalid = None;
+        let mut invalid = record.shape_problem(header.len());
         let enforce = match cell(enforce_at) {
             None => None,
             Some(text) => match parse_bool(&text) {

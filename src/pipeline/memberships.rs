@@ -177,7 +177,7 @@ fn read_rows(options: &MembershipsOptions) -> Result<(Columns, Vec<MemberRow>), 
                 .map(|c| crate::input::cells::unneutralize(c.trim()).to_string())
                 .filter(|c| !c.is_empty())
         };
-        let mut invalid = None;
+        let mut invalid = record.shape_problem(header.len());
         let kind = match cell(columns.kind).map(|k| k.to_lowercase()).as_deref() {
             None | Some("group") => TargetKind::Group,
             Some("application" | "app") => TargetKind::Application,

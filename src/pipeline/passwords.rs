@@ -143,7 +143,9 @@ fn read_rows(options: &PasswordsOptions) -> Result<(Vec<String>, Vec<ReadRow>), 
         ];
         let errors: Vec<String> = problems
             .iter()
-            .filter(|p| p.is_error() && wanted.contains(&p.column.as_str()))
+            .filter(|p| {
+                p.is_error() && (p.column.is_empty() || wanted.contains(&p.column.as_str()))
+            })
             .map(|p| format!("{}: {}", p.column, p.message))
             .collect();
         let mut set = input.password.clone();

@@ -3,9 +3,25 @@
 
 use super::super::columns::{Column, column_for, display_name};
 
-/// Quotes `text` as a TOML string.
+/// Quotes `text` as a one-line TOML basic string: every quote, backslash
+/// and control character escaped, so no header cell (a line break in it,
+/// say) can end a comment or a value and become live TOML.
 fn quoted(text: &str) -> String {
-    toml::Value::String(text.to_string()).to_string()
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A TOML key: bare when it can be.
@@ -39,6 +55,11 @@ pub fn starter(header: &[String], origin: &str, read: &crate::input::ReadOptions
         }
     }
     let mut out = String::new();
+    // The file's name stands in a comment: no control character may end it.
+    let origin: String = origin
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     out.push_str(&format!(
         "# A mapping for {origin}, written by `sebulk mapping init`.\n\
          # Each field names the column that feeds it. Templates, value maps,\n\
@@ -128,7 +149,21 @@ mod tests {
         let fields: Vec<&String> = mapping.file.fields.keys().collect();
         assert_eq!(fields, ["email", "firstName", "lastName", "username"]);
         assert!(text.contains("#   \"Status\""), "{text}");
-        assert!(text.contains("Cost \"Centre\""), "{text}");
+        // A crafted header cell stays text: nothing it holds becomes TOML.
+        let crafted: Vec<String> = [
+            "Email",
+            "Notes\"\nuserType = \"admin\"\n#",
+            "x\n[options]\nauto = true",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let evil = starter(&crafted, "evil\nuserType = 1.csv", &read);
+        let parsed = super::super::Mapping::parse(&evil, "starter").unwrap();
+        let fields: Vec<&String> = parsed.file.fields.keys().collect();
+        assert_eq!(fields, ["email", "username"], "{evil}");
+        assert!(evil.lines().all(|l| !l.starts_with("userType")), "{evil}");
+        assert!(text.contains(r#""Cost \"Centre\"""#), "{text}");
         let (mapper, issues) = mapping.bind(&header).unwrap();
         assert!(issues.is_empty(), "{issues:?}");
         let row: Vec<String> = ["Ana", "Lima", "Ana.Lima@x.com", "Active", "1"]

@@ -32,6 +32,10 @@ pub struct ReadWho {
     pub roster_rows: Option<u64>,
     /// Rows that could not be read as they should (said as warnings).
     pub problems: Vec<String>,
+    /// Named rows whose cells do not fit the header: why (failed rows).
+    pub unreadable: std::collections::HashMap<u64, String>,
+    /// The header's width.
+    pub width: usize,
 }
 
 impl ReadWho {
@@ -93,6 +97,8 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
         roster: HashSet::new(),
         roster_rows: is_roster.then_some(0),
         problems: Vec::new(),
+        unreadable: Default::default(),
+        width: rows.header().len(),
     };
     while let Some(record) = rows.next_record() {
         let record = record?;
@@ -101,6 +107,19 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
         }
         if record.filtered.is_some() {
             // A roster's filters say who is not staff: they are leavers.
+            continue;
+        }
+        if let Some(why) = record.shape_problem(read.width) {
+            if is_roster {
+                // A roster row not read keeps no one: refuse rather than guess.
+                return Err(RunError::Reader(format!(
+                    "roster row {} (line {}): {why}",
+                    record.row, record.line
+                )));
+            }
+            let cells = validator.header().masked(&record.cells);
+            read.unreadable.insert(record.row, why);
+            read.named.push((record.row, None, cells));
             continue;
         }
         let (input, _) = validator.check(&record);
@@ -208,6 +227,9 @@ pub async fn find(
     } else {
         for (row, key, cells) in &read.named {
             let found = match key {
+                None if read.unreadable.contains_key(row) => {
+                    Found::Missing(read.unreadable[row].clone())
+                }
                 None => Found::Missing(format!("the row gives no {field}")),
                 Some(key) => match one_user(&by_key, key, field) {
                     Ok(user) => match read

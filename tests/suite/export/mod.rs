@@ -488,3 +488,42 @@ async fn a_tenant_answering_404_for_users_without_credentials_loses_no_one() {
     assert_eq!(done, Completion::Clean, "{:?}", read_csv(&results));
     assert_eq!(read_csv(&results)[0]["outcome"], "unchanged");
 }
+
+/// What the tenant holds, sebulk can hold: values with a tab (one that
+/// starts a formula, too) export and import back with no change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_values_with_tabs_come_back_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tenant: serde_json::Value = serde_json::from_str(sebulk::sandbox::DEMO_TENANT).unwrap();
+    tenant["users"] = serde_json::json!([{
+        "username": "tab.person",
+        "email": "tab.person@example.com",
+        "firstName": "Tab",
+        "lastName": "Person",
+        "jobTitle": "\t=1+1",
+        "department": "Ops\tTeam",
+    }]);
+    let path = dir.path().join("seed.json");
+    std::fs::write(&path, tenant.to_string()).unwrap();
+    let mut config = config();
+    config.seed = Seed::File(path);
+    let sandbox = start(config).await;
+    let out = dir.path().join("users.csv");
+    let o = out.display().to_string();
+    assert_eq!(
+        export(&sandbox, &["users", "-o", &o]).await,
+        Completion::Clean
+    );
+    let results = dir.path().join("back.results.csv").display().to_string();
+    let writes = sandbox.counters().writes;
+    let done = crate::support::against(&sandbox, &["import", "--results", &results, &o])
+        .await
+        .unwrap();
+    assert_eq!(done, Completion::Clean);
+    assert_eq!(sandbox.counters().writes, writes, "nothing to change");
+    let lines = read_csv(Path::new(&results));
+    assert!(
+        lines.iter().all(|l| l["outcome"] == "unchanged"),
+        "{lines:?}"
+    );
+}

@@ -271,3 +271,106 @@ async fn killed_twice_while_resuming_no_user_is_set_again() {
     assert!(!dir.path().join("users.passwords.csv.journal").exists());
     assert!(!dir.path().join("users.passwords.resuming.csv").exists());
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_columns_by_any_common_name_and_ragged_rows_never_shifted() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = start(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("out.csv");
+    let r = results.display().to_string();
+    for column in [
+        "New Password",
+        "pwd",
+        "Passwort",
+        "Mot de passe",
+        "Contraseña",
+    ] {
+        let input = dir.path().join("users.csv");
+        std::fs::write(
+            &input,
+            format!("username,{column}\nsofia.rossi,Correct-Horse-9\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let i = input.display().to_string();
+        let refused = against(&sandbox, &["passwords", "-o", &r, "--force", &i])
+            .await
+            .expect_err("a readable password file");
+        assert!(
+            refused.to_string().contains("holds passwords"),
+            "{column}: {refused}"
+        );
+        std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            against(&sandbox, &["passwords", "-o", &r, "--force", &i])
+                .await
+                .unwrap(),
+            Completion::Clean,
+            "{column}"
+        );
+        let text = std::fs::read_to_string(&results).unwrap();
+        assert!(!text.contains("Correct-Horse-9"), "{column}: {text}");
+    }
+    // A column that looks like passwords but is not one we read: refused.
+    let input = dir.path().join("odd.csv");
+    std::fs::write(
+        &input,
+        "username,Secret Password Value\nsofia.rossi,Hunter2-Hunter2\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let i = input.display().to_string();
+    let refused = against(
+        &sandbox,
+        &["passwords", "--auto-generate", "-o", &r, "--force", &i],
+    )
+    .await
+    .expect_err("looks like a password column");
+    assert!(
+        refused.to_string().contains("looks like a password column"),
+        "{refused}"
+    );
+
+    // A ragged row (an unquoted comma in a name): invalid, nothing set.
+    let input = dir.path().join("ragged.csv");
+    std::fs::write(
+        &input,
+        "username,lastName,password\nmateo.garcia,Smith, J@x,Secret-Pass-1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let i = input.display().to_string();
+    let writes = sandbox.counters().writes;
+    assert_eq!(
+        against(&sandbox, &["passwords", "-o", &r, "--force", &i])
+            .await
+            .unwrap(),
+        Completion::WithProblems
+    );
+    let lines = read_csv(&results);
+    assert_eq!(lines[0]["outcome"], "invalid", "{lines:?}");
+    assert!(lines[0]["error"].contains("4 cells"), "{lines:?}");
+    assert_eq!(sandbox.counters().writes, writes);
+
+    // The same ragged row naming a leaver: failed, nobody touched.
+    let leavers = dir.path().join("leavers.csv");
+    std::fs::write(
+        &leavers,
+        "username,lastName,email\nmateo.garcia,Smith, Jo,x@y.example\n",
+    )
+    .unwrap();
+    let l = leavers.display().to_string();
+    assert_eq!(
+        against(
+            &sandbox,
+            &["offboard", "--action", "delete", "-o", &r, "--force", &l]
+        )
+        .await
+        .unwrap(),
+        Completion::WithProblems
+    );
+    assert_eq!(read_csv(&results)[0]["outcome"], "failed");
+    assert_eq!(sandbox.counters().writes, writes);
+}
