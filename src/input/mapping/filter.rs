@@ -24,6 +24,9 @@ pub struct FilterSpec {
     /// Keep rows whose value matches this pattern (`*` and `?`, any case).
     #[serde(default)]
     pub matches: Option<String>,
+    /// Keep rows whose value does not match this pattern (`*#EXT#*`).
+    #[serde(default)]
+    pub not_matches: Option<String>,
     /// `false`: keep rows where the column has a value; `true`: where it is empty.
     #[serde(default)]
     pub empty: Option<bool>,
@@ -62,6 +65,7 @@ enum Test {
     OneOf(Vec<String>),
     NotIn(Vec<String>),
     Matches(String),
+    NotMatches(String),
     Empty(bool),
     /// Days since 1970-01-01, inclusive bounds.
     Dates {
@@ -104,6 +108,9 @@ impl Filter {
         if let Some(pattern) = &spec.matches {
             tests.push(Test::Matches(pattern.to_lowercase()));
         }
+        if let Some(pattern) = &spec.not_matches {
+            tests.push(Test::NotMatches(pattern.to_lowercase()));
+        }
         if let Some(empty) = spec.empty {
             tests.push(Test::Empty(empty));
         }
@@ -121,7 +128,7 @@ impl Filter {
                 date_order,
             }),
             0 => Err(bad(
-                "it tests nothing (in, not_in, matches, empty, on_or_before, on_or_after)".into(),
+                "it tests nothing (in, not_in, matches, not_matches, empty, on_or_before, on_or_after)".into(),
             )),
             _ => Err(bad(
                 "one test per [[filter]]; add another [[filter]] for the next".into(),
@@ -135,6 +142,7 @@ impl Filter {
             Test::OneOf(values) => format!("is one of {}", values.join(", ")),
             Test::NotIn(values) => format!("is none of {}", values.join(", ")),
             Test::Matches(pattern) => format!("matches '{pattern}'"),
+            Test::NotMatches(pattern) => format!("does not match '{pattern}'"),
             Test::Empty(true) => "is empty".to_string(),
             Test::Empty(false) => "has a value".to_string(),
             Test::Dates {
@@ -166,6 +174,7 @@ impl Filter {
             Test::OneOf(values) => values.contains(&lower),
             Test::NotIn(values) => !values.contains(&lower),
             Test::Matches(pattern) => crate::model::text::glob(pattern, &lower),
+            Test::NotMatches(pattern) => !crate::model::text::glob(pattern, &lower),
             Test::Empty(empty) => value.is_empty() == *empty,
             Test::Dates {
                 not_after,
@@ -184,6 +193,7 @@ impl Filter {
                 Test::OneOf(values) => format!("not one of {}", values.join(", ")),
                 Test::NotIn(_) => "excluded".to_string(),
                 Test::Matches(pattern) => format!("does not match '{pattern}'"),
+                Test::NotMatches(pattern) => format!("matches '{pattern}'"),
                 Test::Empty(true) => "not empty".to_string(),
                 Test::Empty(false) => "empty".to_string(),
                 Test::Dates { .. } => "outside the dates kept".to_string(),
