@@ -129,12 +129,20 @@ impl Client {
 
     /// `GET /users/{userId}`.
     pub async fn get_user(&self, user_id: &str) -> Result<User, ApiError> {
-        self.get_json(&["users", user_id], &[]).await
+        self.user_at(&["users", user_id]).await
     }
 
     /// `GET /users/username/{username}`; `None` on 404.
     pub async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, ApiError> {
-        super::found(self.get_json(&["users", "username", username], &[]).await)
+        super::found(self.user_at(&["users", "username", username]).await)
+    }
+
+    /// One user read from `path`, leniently as a listed one is (A17): a
+    /// field of an unexpected type (a numbered `userType`) is kept raw,
+    /// never a failed read of a user that exists.
+    async fn user_at(&self, path: &[&str]) -> Result<User, ApiError> {
+        let reply = self.get_raw(path, &[]).await?;
+        decode_user(path, &reply.body)
     }
 
     /// `GET /users/{userId}/groups`.
@@ -206,7 +214,7 @@ impl Client {
     /// the answer did not carry it.
     async fn created_user(&self, username: &str, body: &[u8]) -> Result<User, ApiError> {
         match wire::parse_created(body) {
-            CreatedBody::Record(value) => decode(&["users"], value.to_string().as_bytes()),
+            CreatedBody::Record(value) => decode_user(&["users"], value.to_string().as_bytes()),
             CreatedBody::Id(id) => self.get_user(&id).await,
             CreatedBody::Nothing => {
                 self.find_user_by_username(username)
@@ -250,7 +258,9 @@ impl Client {
             other => other?,
         };
         match wire::parse_created(&reply.body) {
-            CreatedBody::Record(value) => decode(&["users", user_id], value.to_string().as_bytes()),
+            CreatedBody::Record(value) => {
+                decode_user(&["users", user_id], value.to_string().as_bytes())
+            }
             _ => self.get_user(user_id).await,
         }
     }
@@ -512,4 +522,15 @@ impl Client {
             .await
             .map(drop)
     }
+}
+
+/// A user body decoded leniently (see [`super::paging::decode_lenient`]).
+fn decode_user(path: &[&str], body: &[u8]) -> Result<User, ApiError> {
+    let value: serde_json::Value = decode(path, body)?;
+    super::paging::decode_lenient::<User>(value)
+        .map(|(user, _)| user)
+        .map_err(|note| ApiError::Decode {
+            endpoint: format!("/{}", path.join("/")),
+            message: note.message,
+        })
 }

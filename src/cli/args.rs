@@ -253,6 +253,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Take leavers out (named in a file, or missing from a roster): disable, lock, revoke access, remove second factors, delete
     Offboard(OffboardArgs),
+    /// Release the changes a refused offboarding held: exactly those users (by id, still the same people), exactly the held actions
+    Approve(ApproveArgs),
     /// Give back the users an offboarding snapshot holds: re-create, re-enable, unlock, re-add memberships
     Restore(RestoreArgs),
     /// Reverse a recorded run from its results file: delete what it created, put back what it changed, re-add what it removed
@@ -394,6 +396,10 @@ pub struct SandboxArgs {
     /// GET /credentials/{id} of a user with no factor answers 404 instead of an empty record
     #[arg(long, help_heading = "Variant")]
     pub credentials_404: bool,
+
+    /// userType travels as a number (1 user, 2 admin, 3 helpdesk), read and written
+    #[arg(long, help_heading = "Variant")]
+    pub numbered_user_types: bool,
 }
 
 /// How a file's text is read: encoding, delimiter, sheet, header row.
@@ -885,6 +891,42 @@ pub struct RestoreArgs {
     pub protect: Option<PathBuf>,
 
     /// Also give back users whose userType is not the plain user (administrators, helpdesk)
+    #[arg(long)]
+    pub include_privileged: bool,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ApproveArgs {
+    /// The held file a refused offboarding wrote (*.held-<run id>.jsonl)
+    #[arg(value_name = "HELD")]
+    pub held: PathBuf,
+
+    /// The results file [default: <held stem>.approve.csv beside it]
+    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing results file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Only show what would be done
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Users never touched: usernames, emails, employee numbers or patterns (svc-*), one per line, # comments
+    #[arg(long, value_name = "FILE")]
+    pub protect: Option<PathBuf>,
+
+    /// Also touch users whose userType is not the plain user (administrators, helpdesk)
     #[arg(long)]
     pub include_privileged: bool,
 

@@ -278,6 +278,7 @@ fn sandbox_job(
                 enabled_by_default: !args.disabled_by_default,
                 forbidden: args.forbidden.clone(),
                 credentials_404: args.credentials_404,
+                numbered_user_types: args.numbered_user_types,
             },
             idle_timeout: std::time::Duration::from_secs(60),
         },
@@ -366,6 +367,41 @@ pub async fn dispatch(
         Command::Check(args) => check::run(&resolve(&args.connect)?, args.json, ui).await,
         Command::Offboard(args) => {
             let job = offboard_job(cli, args)?;
+            lifecycle::offboard(&resolve(&args.connect)?, job, ui).await
+        }
+        Command::Approve(args) => {
+            let output = record_path(
+                &args.output,
+                &args.record,
+                args.dry_run,
+                &args.held,
+                "approve",
+            )?;
+            let guard = config::guard(
+                &cli.global,
+                &args::GuardArgs {
+                    max_affected: None,
+                    max_irreversible: None,
+                    protect: args.protect.clone(),
+                    include_privileged: args.include_privileged,
+                },
+            )?;
+            let job = lifecycle_job(
+                crate::pipeline::offboard::OffboardOptions {
+                    who: crate::pipeline::offboard::Who::Held(args.held.clone()),
+                    // The held file says which; read with it.
+                    steps: Vec::new(),
+                    max_unmatched: None,
+                    limits: guard.1,
+                    protection: guard.0,
+                    output,
+                    force: args.force,
+                    excel: args.record.excel,
+                    dry_run: args.dry_run,
+                    resume: None,
+                },
+                &args.summary,
+            );
             lifecycle::offboard(&resolve(&args.connect)?, job, ui).await
         }
         Command::Passwords(args) => {

@@ -101,9 +101,7 @@ pub async fn offboard(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let options = &job.options;
-    let input = match &options.who {
-        offboard::Who::Named(spec) | offboard::Who::Roster(spec) => spec.file.as_path(),
-    };
+    let input = options.who.file();
     run_lifecycle(
         config,
         ui,

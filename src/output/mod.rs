@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod files;
+pub mod held;
 pub mod problems;
 pub mod records;
 pub mod results;

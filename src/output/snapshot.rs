@@ -35,7 +35,7 @@ pub struct SnapshotHeader {
 }
 
 /// The digest of entry lines, as the header carries it.
-fn digest<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn digest<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     for line in lines {

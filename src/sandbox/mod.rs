@@ -9,6 +9,7 @@
 
 mod conn;
 pub mod faults;
+mod numbered;
 mod routes;
 pub mod store;
 pub mod validate;
@@ -92,6 +93,8 @@ pub struct Variant {
     /// `GET /credentials/{id}` of a user with no factor set answers 404
     /// instead of an empty record.
     pub credentials_404: bool,
+    /// `userType` travels as a number (1 user, 2 admin, 3 helpdesk).
+    pub numbered_user_types: bool,
 }
 
 impl Default for Variant {
@@ -105,6 +108,7 @@ impl Default for Variant {
             enabled_by_default: true,
             forbidden: Vec::new(),
             credentials_404: false,
+            numbered_user_types: false,
         }
     }
 }
@@ -388,6 +392,10 @@ pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError>
     let app = Router::new()
         .nest(API_ROOT, routes::router())
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            numbered::numbered_user_types,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             faults::gate,

@@ -11,6 +11,7 @@ use crate::input::scan::open_with;
 use crate::input::{InputSpec, MatchBy, Mode};
 use crate::model::text::match_key;
 use crate::model::{Field, TargetKind, User};
+use crate::output::held;
 use crate::pipeline::runner::RunError;
 use crate::pipeline::users::{TenantUsers, key_of, one_user, tenant_users};
 use crate::plan::lookup::row_key;
@@ -36,6 +37,105 @@ pub struct ReadWho {
     pub unreadable: std::collections::HashMap<u64, String>,
     /// The header's width.
     pub width: usize,
+    /// Approving held changes: what was held.
+    pub held: Option<(held::HeldHeader, Vec<held::HeldUser>)>,
+}
+
+/// The columns an approval's results repeat.
+const HELD_COLUMNS: [&str; 4] = ["user_id", "username", "email", "employeeNumber"];
+
+/// Reads a held file as the rows of an approval.
+fn read_held(path: &std::path::Path) -> Result<ReadWho, RunError> {
+    let (header, users) = held::read(path)?;
+    let named = users
+        .iter()
+        .map(|u| {
+            let cells = vec![
+                u.user_id.clone(),
+                u.username.clone(),
+                u.email.clone(),
+                u.employee_number.clone(),
+            ];
+            (u.row, Some(u.user_id.clone()), cells)
+        })
+        .collect();
+    Ok(ReadWho {
+        match_by: MatchBy::Username,
+        shown: crate::input::reader::shown(path),
+        file: path.to_path_buf(),
+        header: HELD_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        named,
+        identities: Default::default(),
+        roster: HashSet::new(),
+        roster_rows: None,
+        problems: Vec::new(),
+        unreadable: Default::default(),
+        width: HELD_COLUMNS.len(),
+        held: Some((header, users)),
+    })
+}
+
+/// The held users found again by id: each must still be the person held
+/// (username, email and employee number), else its row fails.
+async fn find_held(client: &Client, users: &[held::HeldUser]) -> Result<FoundAll, RunError> {
+    let answers: Vec<(u64, Result<Option<User>, ApiError>)> = futures::stream::iter(users)
+        .map(|held| async move {
+            (
+                held.row,
+                crate::api::found(client.get_user(&held.user_id).await),
+            )
+        })
+        .buffered(16)
+        .collect()
+        .await;
+    let mut leavers = Vec::new();
+    for (held, (row, answer)) in users.iter().zip(answers) {
+        let found = match answer? {
+            None => Found::Missing(format!(
+                "user {} (held as '{}') is gone since the run was held",
+                held.user_id, held.username
+            )),
+            Some(user) => {
+                let identity = [
+                    (Field::Username, held.username.clone()),
+                    (Field::Email, held.email.clone()),
+                    (Field::EmployeeNumber, held.employee_number.clone()),
+                ];
+                let changed = identity.iter().find(|(field, was)| {
+                    match_key(user.fields.text(*field).unwrap_or_default()) != match_key(was)
+                });
+                match changed {
+                    Some((field, was)) => Found::Missing(format!(
+                        "user {} is no longer the person held: its {field} was '{was}', now '{}'; not changed",
+                        user.id,
+                        user.fields.text(*field).unwrap_or_default()
+                    )),
+                    None => Found::User(Box::new(user)),
+                }
+            }
+        };
+        leavers.push(Leaver {
+            row,
+            label: held.username.clone(),
+            cells: vec![
+                held.user_id.clone(),
+                held.username.clone(),
+                held.email.clone(),
+                held.employee_number.clone(),
+            ],
+            found,
+            groups: Vec::new(),
+            applications: Vec::new(),
+            second_factor: None,
+        });
+    }
+    Ok(FoundAll {
+        leavers,
+        tenant_users: crate::pipeline::users::tenant_size(client).await?,
+        unmatchable: 0,
+        roster_unmatched: Vec::new(),
+        protect_unmatched: Vec::new(),
+    })
 }
 
 impl ReadWho {
@@ -73,6 +173,7 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
     let (spec, is_roster) = match who {
         Who::Named(spec) => (spec, false),
         Who::Roster(spec) => (spec, true),
+        Who::Held(path) => return read_held(path),
     };
     // Only the match key matters here: read as an update feed, so a row is
     // not refused for what an import would need (an email, say).
@@ -99,6 +200,7 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
         problems: Vec::new(),
         unreadable: Default::default(),
         width: rows.header().len(),
+        held: None,
     };
     while let Some(record) = rows.next_record() {
         let record = record?;
@@ -174,6 +276,9 @@ pub async fn find(
     read: &ReadWho,
     options: &OffboardOptions,
 ) -> Result<FoundAll, RunError> {
+    if let Some((_, users)) = &read.held {
+        return find_held(client, users).await;
+    }
     let keys: Option<Vec<String>> = read.roster_rows.is_none().then(|| {
         read.named
             .iter()

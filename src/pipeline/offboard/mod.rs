@@ -22,6 +22,7 @@ use crate::api::Client;
 use crate::events::{Event, Events};
 use crate::input::InputSpec;
 use crate::model::{Target, User};
+use crate::output::held;
 use crate::output::results::{RunKind, utc_now};
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
 use crate::output::{Outcome, RowResult};
@@ -98,6 +99,19 @@ pub enum Who {
     Named(InputSpec),
     /// Today's complete roster: every tenant user absent from it leaves.
     Roster(InputSpec),
+    /// The changes a refused run held (`sebulk approve HELD`): exactly
+    /// those users, found by id, with exactly the held actions.
+    Held(PathBuf),
+}
+
+impl Who {
+    /// The file the run reads.
+    pub fn file(&self) -> &std::path::Path {
+        match self {
+            Who::Named(spec) | Who::Roster(spec) => &spec.file,
+            Who::Held(path) => path,
+        }
+    }
 }
 
 /// Everything an offboarding run is asked to do.
@@ -191,6 +205,27 @@ pub async fn run(
     for problem in &read.problems {
         events.on(Event::Warning(problem));
     }
+    // Approving held changes: exactly the held actions, and the held
+    // count is the acknowledgement the guard asks for.
+    let mut options = options.clone();
+    if let Some((header, users)) = &read.held {
+        if header.tenant != client.tenant() {
+            return Ok(Err(format!(
+                "{} was held for {}, not {}: approve it against the tenant it was refused for",
+                read.shown,
+                header.tenant,
+                client.tenant()
+            )));
+        }
+        options.steps = Step::parse_list(&header.actions.join(","))
+            .map_err(|why| RunError::Reader(format!("{}: {why}", read.shown)))?;
+        let held = Some(guard::MaxAffected::Count(users.len() as u64));
+        options.limits = Limits {
+            max_affected: held,
+            max_irreversible: held,
+        };
+    }
+    let options = &options;
     // ---- resume ----
     let tenant = client.tenant().to_string();
     let mut carried = Vec::new();
@@ -280,7 +315,7 @@ pub async fn run(
     });
     let refused = match guard::enforce(verdict, options.dry_run, events) {
         Ok(refused) => refused,
-        Err(refusal) => return Ok(Err(refusal)),
+        Err(refusal) => return Ok(Err(hold(&found.leavers, options, &read, &client, refusal)?)),
     };
     // A plan's id says so: it is never taken for a run's results (by resume or undo).
     let stamp = prepared::stamp(RunKind::Offboard, options.dry_run, &client);
@@ -365,6 +400,55 @@ pub async fn run(
     };
     let interrupted = summary.totals.interrupted;
     Ok(Ok((summary, interrupted)))
+}
+
+/// Writes what a refused run would have done to a held file beside its
+/// results (or its input), and says how to release it.
+fn hold(
+    leavers: &[Leaver],
+    options: &OffboardOptions,
+    read: &find::ReadWho,
+    client: &Client,
+    refusal: String,
+) -> Result<String, RunError> {
+    let users: Vec<held::HeldUser> = leavers
+        .iter()
+        .filter_map(|l| l.found.user().map(|u| (l.row, u)))
+        .map(|(row, user)| {
+            let text = |v: &Option<String>| v.clone().unwrap_or_default();
+            held::HeldUser {
+                row,
+                user_id: user.id.clone(),
+                username: text(&user.fields.username),
+                email: text(&user.fields.email),
+                employee_number: text(&user.fields.employee_number),
+            }
+        })
+        .collect();
+    if users.is_empty() || read.held.is_some() {
+        return Ok(refusal);
+    }
+    let stamp = prepared::stamp(RunKind::Offboard, false, client);
+    let anchor = match &options.output {
+        Some(output) if output.as_os_str() != "-" => output.as_path(),
+        _ => read.file.as_path(),
+    };
+    let path = held::path_beside(anchor, &stamp.run_id);
+    let header = held::HeldHeader {
+        kind: String::new(),
+        run_id: stamp.run_id.clone(),
+        tenant: stamp.tenant.clone(),
+        actions: options.steps.iter().map(|s| s.name().to_string()).collect(),
+        users: users.len() as u64,
+        refusal: refusal.clone(),
+        digest: String::new(),
+    };
+    held::write(&path, &header, &users)?;
+    Ok(format!(
+        "{refusal}. The {} changes are held in {}: look at them (sebulk approve --dry-run FILE) and release exactly those with sebulk approve FILE",
+        users.len(),
+        path.display()
+    ))
 }
 
 /// What the leavers would lose, as far as is known before reading their

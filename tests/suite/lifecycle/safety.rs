@@ -723,3 +723,148 @@ async fn undo_refuses_a_results_file_cut_short_and_never_deletes_on_an_edited_ou
         "the real creates are undone"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_that_numbers_its_user_types_is_protected_until_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config();
+    config.variant.numbered_user_types = true;
+    let sandbox = start(config).await;
+    let leavers = write(
+        dir.path(),
+        "leavers.csv",
+        "username\nolu.adeyemi\nyuki.tanaka\n",
+    );
+    let out = dir.path().join("out.csv");
+    let args = [
+        "offboard",
+        "--action",
+        "disable",
+        "-o",
+        &text(&out),
+        &text(&leavers),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let lines = read_csv(&out);
+    assert!(
+        lines.iter().all(|l| l["outcome"] == "protected"),
+        "{lines:?}"
+    );
+    assert!(lines[0]["error"].contains("userType 2"), "{lines:?}");
+    assert_eq!(
+        sandbox.counters().writes,
+        0,
+        "a number is never taken for the plain user"
+    );
+
+    let args = [
+        "offboard",
+        "--action",
+        "disable",
+        "--include-privileged",
+        "--force",
+        "-o",
+        &text(&out),
+        &text(&leavers),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let olu = sandbox
+        .tenant()
+        .user_by_username("olu.adeyemi")
+        .unwrap()
+        .clone();
+    assert_eq!(olu.fields.is_enabled, Some(false));
+    assert_eq!(
+        olu.fields.user_type.as_deref(),
+        Some("admin"),
+        "its type is kept"
+    );
+}
+
+/// The held file a refused run wrote into `dir`.
+fn held_in(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(".held-"))
+        .expect("a held file beside the results")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_run_holds_its_changes_and_approve_releases_exactly_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let leavers = write(
+        dir.path(),
+        "leavers.csv",
+        "username\njonas.becker\npriya.raman\nmateo.garcia\nsofia.rossi\n",
+    );
+    let results = dir.path().join("leavers.offboard.csv");
+    let args = [
+        "offboard",
+        "--action",
+        "disable",
+        "-o",
+        &text(&results),
+        &text(&leavers),
+    ];
+    let refused = against(&sandbox, &args).await.expect_err("over the guard");
+    let held = held_in(dir.path());
+    assert!(
+        refused.to_string().contains("sebulk approve")
+            && refused.to_string().contains(&text(&held)),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, 0);
+
+    // A hand edit of the held file is refused.
+    let original = std::fs::read_to_string(&held).unwrap();
+    std::fs::write(&held, original.replace("sofia.rossi", "olu.adeyemi")).unwrap();
+    let out = dir.path().join("approve.csv");
+    let refused = against(&sandbox, &["approve", "-o", &text(&out), &text(&held)])
+        .await
+        .expect_err("an edited held file");
+    assert!(refused.to_string().contains("digest"), "{refused}");
+    std::fs::write(&held, &original).unwrap();
+
+    // A look first: nothing written, every held user shown.
+    let plan = dir.path().join("approve-plan.csv");
+    let args = ["approve", "--dry-run", "-o", &text(&plan), &text(&held)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(read_csv(&plan).len(), 4);
+    assert_eq!(sandbox.counters().writes, 0);
+
+    // Mateo is renamed since: his row fails, the other three go.
+    let api = client(&sandbox);
+    let mateo = sandbox
+        .tenant()
+        .user_by_username("mateo.garcia")
+        .unwrap()
+        .clone();
+    let mut body = sebulk::model::UserWrite::from_user(&mateo.public());
+    body.fields.username = Some("mateo.garcia2".into());
+    api.update_user(&mateo.id, &body).await.unwrap();
+    let args = ["approve", "-o", &text(&out), &text(&held)];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    let lines = read_csv(&out);
+    let outcome = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["username"] == name)
+            .map(|l| l["outcome"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(outcome("mateo.garcia"), "failed", "{lines:?}");
+    for name in ["jonas.becker", "priya.raman", "sofia.rossi"] {
+        assert_eq!(outcome(name), "updated", "{name}: {lines:?}");
+        assert_eq!(enabled(&sandbox, name), Some(false));
+    }
+    assert_eq!(enabled(&sandbox, "mateo.garcia2"), Some(true));
+    assert!(
+        snapshot_in(dir.path()).exists(),
+        "the way back is written first"
+    );
+}

@@ -1,0 +1,159 @@
+//! Held changes: what a destructive run refused by its guard would have
+//! done, written down so that a person can look at it and release
+//! exactly that (`sebulk approve HELD`), as Entra's accidental-deletion
+//! quarantine does. Nothing is recomputed on release: the held users are
+//! found again by id, must still be the people held (username, email and
+//! employee number), and get exactly the held actions.
+//!
+//! One JSON object per line: a header (the run, the tenant, the actions,
+//! the count, a SHA-256 digest of the entry lines), then one line per
+//! user. Written whole and private (0600); a held file changed after it
+//! was written is refused.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::AtomicOutput;
+use super::files::OutputError;
+use super::snapshot::digest;
+
+/// What the file is.
+const KIND: &str = "sebulk-held";
+
+/// The first line of a held file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldHeader {
+    /// Always `sebulk-held`.
+    pub kind: String,
+    /// The refused run.
+    pub run_id: String,
+    pub tenant: String,
+    /// The offboarding actions held (`disable`, `delete`, ...).
+    pub actions: Vec<String>,
+    /// How many users are held.
+    pub users: u64,
+    /// Why the run was refused.
+    pub refusal: String,
+    /// SHA-256 (hex) of the entry lines as written.
+    pub digest: String,
+}
+
+/// One held user: who the refused run decided on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldUser {
+    /// The row of the file the run read (or the leaver's number).
+    pub row: u64,
+    pub user_id: String,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default, rename = "employeeNumber")]
+    pub employee_number: String,
+}
+
+/// Where the held changes of run `run_id` go: beside `anchor` (the
+/// results, else the input).
+pub fn path_beside(anchor: &Path, run_id: &str) -> PathBuf {
+    let stem = anchor
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "sebulk".to_string());
+    anchor.with_file_name(format!("{stem}.held-{run_id}.jsonl"))
+}
+
+/// Writes a held file whole (0600), refusing an existing file.
+pub fn write(path: &Path, header: &HeldHeader, users: &[HeldUser]) -> Result<(), OutputError> {
+    let lines: Vec<String> = users
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<_, _>>()
+        .map_err(|e| OutputError::io(path, e.into()))?;
+    let header = HeldHeader {
+        kind: KIND.to_string(),
+        users: users.len() as u64,
+        digest: digest(lines.iter().map(String::as_str)),
+        ..header.clone()
+    };
+    let header = serde_json::to_string(&header).map_err(|e| OutputError::io(path, e.into()))?;
+    let mut out = AtomicOutput::create(path, false, &[])?;
+    for line in std::iter::once(&header).chain(&lines) {
+        out.write_all(line.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| OutputError::io(path, e))?;
+    }
+    out.commit().map(|_| ())
+}
+
+/// Reads a held file, refusing one that is not whole or was changed.
+pub fn read(path: &Path) -> Result<(HeldHeader, Vec<HeldUser>), OutputError> {
+    let bad = |why: String| OutputError::read(path, std::io::Error::other(why));
+    let file = std::fs::File::open(path).map_err(|e| OutputError::read(path, e))?;
+    let mut lines = std::io::BufReader::new(file).lines();
+    let first = lines
+        .next()
+        .transpose()
+        .map_err(|e| OutputError::read(path, e))?
+        .ok_or_else(|| bad("the file is empty".into()))?;
+    let header: HeldHeader = serde_json::from_str(&first)
+        .ok()
+        .filter(|h: &HeldHeader| h.kind == KIND)
+        .ok_or_else(|| bad("this is not a sebulk held-changes file".into()))?;
+    let mut users = Vec::new();
+    let mut texts = Vec::new();
+    for (index, line) in lines.enumerate() {
+        let line = line.map_err(|e| OutputError::read(path, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let user: HeldUser =
+            serde_json::from_str(&line).map_err(|e| bad(format!("line {}: {e}", index + 2)))?;
+        users.push(user);
+        texts.push(line);
+    }
+    if digest(texts.iter().map(String::as_str)) != header.digest
+        || users.len() as u64 != header.users
+    {
+        return Err(bad(
+            "the held changes were changed after the refused run wrote them (their digest does not match): refused, nothing is applied".into(),
+        ));
+    }
+    Ok((header, users))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_changes_round_trip_and_an_edit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_beside(&dir.path().join("leavers.offboard.csv"), "offboard-1");
+        assert!(path.ends_with("leavers.offboard.held-offboard-1.jsonl"));
+        let header = HeldHeader {
+            kind: String::new(),
+            run_id: "offboard-1".into(),
+            tenant: "t".into(),
+            actions: vec!["delete".into()],
+            users: 0,
+            refusal: "too many".into(),
+            digest: String::new(),
+        };
+        let users = vec![HeldUser {
+            row: 1,
+            user_id: "u1".into(),
+            username: "ana".into(),
+            email: "ana@example.com".into(),
+            employee_number: "E1".into(),
+        }];
+        write(&path, &header, &users).unwrap();
+        let (back, held) = read(&path).unwrap();
+        assert_eq!(back.users, 1);
+        assert_eq!(held, users);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"u1\"", "\"u2\"")).unwrap();
+        assert!(read(&path).unwrap_err().to_string().contains("digest"));
+    }
+}
