@@ -536,9 +536,22 @@ pub fn result_columns(header: &[String]) -> Option<HashMap<&'static str, usize>>
 /// Reads an earlier results file (or journal): row number → what it
 /// recorded. Older files without the audit columns are read too. A line
 /// cut short by a crash is ignored (that row is simply done again).
+/// A file whose tenant column is blank on a row is refused: which
+/// directory that row changed cannot be told, so it cannot be trusted as
+/// done (a row redone could set a second password).
 pub fn read_results(path: &Path) -> Result<BTreeMap<u64, Recorded>, OutputError> {
-    read_lines(path).map(|(recorded, _)| recorded)
+    let (recorded, problems) = read_lines(path)?;
+    match problems.iter().find(|(_, why)| why.starts_with(NO_TENANT)) {
+        Some((line, why)) => Err(OutputError::read(
+            path,
+            std::io::Error::other(format!("line {line}: {why}; refused")),
+        )),
+        None => Ok(recorded),
+    }
 }
+
+/// How a row that names no tenant is described.
+const NO_TENANT: &str = "the row names no tenant";
 
 /// Reads a results file for undo, where a line not read is a change not
 /// undone: any line that cannot be read whole (cut short, extra cells, an
@@ -666,6 +679,10 @@ fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, LineProblems), Ou
             run_id: get("run_id"),
             tenant: get("tenant"),
         };
+        if columns.contains_key("tenant") && stamp.tenant.trim().is_empty() {
+            problems.push((line, NO_TENANT.to_string()));
+            continue;
+        }
         recorded.insert(
             row,
             Recorded {

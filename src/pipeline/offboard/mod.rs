@@ -158,6 +158,8 @@ pub enum Found {
     Missing(String),
     /// Finished by the run resumed from (`--resume`): carried over.
     Done(Box<RowResult>),
+    /// The same user as an earlier row (its number): one decision, made there.
+    Same(u64, Box<User>),
 }
 
 impl Found {
@@ -253,6 +255,18 @@ pub async fn run(
         });
     }
     found.leavers.sort_by_key(|l| l.row);
+    // Rows naming one person (by any key, any case) are one decision.
+    let mut first_row: std::collections::HashMap<String, u64> = Default::default();
+    for leaver in &mut found.leavers {
+        if let Found::User(user) = &leaver.found {
+            match first_row.get(&user.id) {
+                Some(first) => leaver.found = Found::Same(*first, user.clone()),
+                None => {
+                    first_row.insert(user.id.clone(), leaver.row);
+                }
+            }
+        }
+    }
     for pattern in &found.protect_unmatched {
         events.on(Event::Warning(&format!(
             "the protected list's '{pattern}' names none of the tenant's users: check its spelling"
@@ -490,6 +504,12 @@ pub(crate) fn unprocessed(result: &mut RowResult, found: &Found) -> bool {
         Found::Missing(reason) => {
             result.outcome = Outcome::Failed;
             result.error = reason.clone();
+            true
+        }
+        Found::Same(first, user) => {
+            result.outcome = Outcome::Unchanged;
+            result.user_id = user.id.clone();
+            result.error = format!("the same user as row {first}: done there, once");
             true
         }
         Found::User(_) | Found::Done(_) => false,

@@ -449,13 +449,23 @@ async fn the_same_person_twice_is_one_decision_whichever_lookup_runs() {
             &text(&out),
             &text(&leavers),
         ];
+        let writes = sandbox.counters().writes;
         let done = against(&sandbox, &args).await.unwrap();
         let lines = read_csv(&out);
-        assert!(
-            lines.iter().all(|l| l["outcome"] != "failed"),
+        assert_eq!(
+            lines[0]["outcome"], "updated",
             "page size {page_size}: {lines:?}"
         );
+        assert_eq!(
+            lines[1]["outcome"], "unchanged",
+            "page size {page_size}: {lines:?}"
+        );
+        assert!(
+            lines[1]["error"].contains("same user as row 1"),
+            "{lines:?}"
+        );
         assert_eq!(done, Completion::Clean);
+        assert_eq!(sandbox.counters().writes - writes, 1, "applied once");
         assert_eq!(enabled(&sandbox, "priya.raman"), Some(false));
     }
 }
@@ -593,6 +603,20 @@ async fn undo_refuses_results_that_name_no_tenant() {
     assert!(refused.to_string().contains("names no tenant"), "{refused}");
     assert_eq!(sandbox.counters().writes, writes);
     assert!(sandbox.tenant().user_by_username("new.one").is_ok());
+    // Resume refuses it too: a row of no known tenant is never taken as done.
+    let again = dir.path().join("again.csv");
+    let args = [
+        "import",
+        "--auto-password",
+        "--resume",
+        &text(&results),
+        "--results",
+        &text(&again),
+        &text(&hires),
+    ];
+    let refused = against(&sandbox, &args).await.expect_err("resume refuses it");
+    assert!(refused.to_string().contains("names no tenant"), "{refused}");
+    assert_eq!(sandbox.counters().writes, writes);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
