@@ -287,6 +287,45 @@ pub struct FileRules {
     pub excel: bool,
 }
 
+/// Moves an earlier run's results at `path` to `<stem>.replaced-<its run
+/// id>.csv` beside it (0600 as it was), so that replacing a results file
+/// never loses the record of a run. Anything else at `path` is left to
+/// the file rules.
+fn keep_earlier_results(path: &Path, inputs: &[&Path]) -> Result<(), OutputError> {
+    let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+    if !is_file || inputs.iter().any(|i| super::files::same_file(i, path)) {
+        return Ok(());
+    }
+    let Ok(recorded) = read_lines(path) else {
+        return Ok(());
+    };
+    let run_id = recorded
+        .0
+        .values()
+        .map(|r| r.stamp.run_id.clone())
+        .find(|id| !id.is_empty())
+        .unwrap_or_else(|| "earlier".to_string());
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "results".into(), |s| s.to_string_lossy().into_owned());
+    let name = |n: u32| match n {
+        1 => format!("{stem}.replaced-{run_id}.csv"),
+        n => format!("{stem}.replaced-{run_id}-{n}.csv"),
+    };
+    let mut n = 1;
+    while path.with_file_name(name(n)).exists() {
+        n += 1;
+    }
+    let kept = path.with_file_name(name(n));
+    // A killed run's journal goes with its results: undo reads both.
+    let journal = Journal::path_for(path);
+    if journal.exists() {
+        std::fs::rename(&journal, Journal::path_for(&kept))
+            .map_err(|e| OutputError::io(&journal, e))?;
+    }
+    std::fs::rename(path, &kept).map_err(|e| OutputError::io(path, e))
+}
+
 /// A CSV file whose lines are numbered rows written in row order as they
 /// finish (results and plans alike).
 pub struct OrderedCsv {
@@ -326,12 +365,17 @@ impl OrderedCsv {
     }
 
     /// A results file: the fixed columns, then the input's own header.
+    /// An earlier run's results at `path` are the record of what that run
+    /// did (undo reads it): `--force` moves them aside, never deletes them.
     pub fn results(
         path: &Path,
         rules: FileRules,
         inputs: &[&Path],
         input_header: &[String],
     ) -> Result<Self, OutputError> {
+        if rules.force {
+            keep_earlier_results(path, inputs)?;
+        }
         Self::create(path, rules, inputs, &results_header(input_header))
     }
 

@@ -614,7 +614,9 @@ async fn undo_refuses_results_that_name_no_tenant() {
         &text(&again),
         &text(&hires),
     ];
-    let refused = against(&sandbox, &args).await.expect_err("resume refuses it");
+    let refused = against(&sandbox, &args)
+        .await
+        .expect_err("resume refuses it");
     assert!(refused.to_string().contains("names no tenant"), "{refused}");
     assert_eq!(sandbox.counters().writes, writes);
 }
@@ -891,4 +893,50 @@ async fn a_refused_run_holds_its_changes_and_approve_releases_exactly_those() {
         snapshot_in(dir.path()).exists(),
         "the way back is written first"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_replaced_with_force_are_kept_and_still_undo() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let results = dir.path().join("leavers.offboard.csv");
+    let first = write(dir.path(), "first.csv", "username\nyuki.tanaka\n");
+    let args = [
+        "offboard",
+        "--action",
+        "disable",
+        "-o",
+        &text(&results),
+        &text(&first),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let second = write(dir.path(), "second.csv", "username\nsofia.rossi\n");
+    let args = [
+        "offboard",
+        "--action",
+        "disable",
+        "--force",
+        "-o",
+        &text(&results),
+        &text(&second),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let kept: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".replaced-offboard-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the first run's record is kept: {kept:?}");
+    assert_eq!(read_csv(&kept[0])[0]["username"], "yuki.tanaka");
+    // Both runs can still be undone.
+    for record in [&kept[0], &results] {
+        let out = dir.path().join(format!(
+            "undo-{}.csv",
+            record.file_name().unwrap().to_string_lossy()
+        ));
+        let args = ["undo", "-o", &text(&out), &text(record)];
+        assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    }
+    assert_eq!(enabled(&sandbox, "yuki.tanaka"), Some(true));
+    assert_eq!(enabled(&sandbox, "sofia.rossi"), Some(true));
 }
