@@ -23,7 +23,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::api::{ApiError, Client, found};
-use crate::events::{Event, Events};
+use crate::events::Events;
 use crate::model::text::match_key;
 use crate::model::{
     Field, GroupWrite, PasswordOptions, Target, TargetKind, User, UserFields, UserWrite,
@@ -360,11 +360,14 @@ pub async fn run(
     let (header, entries) = snapshot::read(&options.snapshot)?;
     let tenant = client.tenant().to_string();
     if header.tenant != tenant {
-        let note = format!(
-            "the snapshot was taken of {}, not {tenant}: users are matched by id, then username",
+        // A snapshot is bound to the tenant its run changed: ids mean
+        // nothing elsewhere, and names there may be other people.
+        return Ok(Err(format!(
+            "{} was taken of {}, not {tenant}: restore gives users back to the tenant they were taken from (--base-url {})",
+            options.snapshot.display(),
+            header.tenant,
             header.tenant
-        );
-        events.on(Event::Warning(&note));
+        )));
     }
     let stamp = prepared::stamp(RunKind::Restore, options.dry_run, &client);
     let input_header = vec![

@@ -940,3 +940,32 @@ async fn results_replaced_with_force_are_kept_and_still_undo() {
     assert_eq!(enabled(&sandbox, "yuki.tanaka"), Some(true));
     assert_eq!(enabled(&sandbox, "sofia.rossi"), Some(true));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_of_another_tenant_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let leavers = write(dir.path(), "leavers.csv", "username\nyuki.tanaka\n");
+    let results = dir.path().join("leavers.offboard.csv");
+    let args = [
+        "offboard",
+        "--action",
+        "delete",
+        "-o",
+        &text(&results),
+        &text(&leavers),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let snapshot = snapshot_in(dir.path());
+    let other = start(config()).await;
+    let out = dir.path().join("restore.csv");
+    let args = ["restore", "-o", &text(&out), &text(&snapshot)];
+    let refused = against(&other, &args).await.expect_err("another tenant");
+    assert!(
+        refused
+            .to_string()
+            .contains("restore gives users back to the tenant"),
+        "{refused}"
+    );
+    assert_eq!(other.counters().writes, 0);
+}
