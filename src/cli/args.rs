@@ -716,6 +716,13 @@ pub struct GuardArgs {
     #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
     pub max_irreversible: Option<crate::pipeline::guard::MaxAffected>,
 
+    #[command(flatten)]
+    pub protect: ProtectArgs,
+}
+
+/// Who a run that changes existing users never touches.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProtectArgs {
     /// Users never touched: usernames, emails, employee numbers or patterns (svc-*), one per line, # comments
     #[arg(long, value_name = "FILE")]
     pub protect: Option<PathBuf>,
@@ -886,13 +893,8 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Users never touched: usernames, emails, employee numbers or patterns (svc-*), one per line, # comments
-    #[arg(long, value_name = "FILE")]
-    pub protect: Option<PathBuf>,
-
-    /// Also give back users whose userType is not the plain user (administrators, helpdesk)
-    #[arg(long)]
-    pub include_privileged: bool,
+    #[command(flatten)]
+    pub protect: ProtectArgs,
 
     #[command(flatten)]
     pub record: RecordArgs,
@@ -922,13 +924,8 @@ pub struct ApproveArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Users never touched: usernames, emails, employee numbers or patterns (svc-*), one per line, # comments
-    #[arg(long, value_name = "FILE")]
-    pub protect: Option<PathBuf>,
-
-    /// Also touch users whose userType is not the plain user (administrators, helpdesk)
-    #[arg(long)]
-    pub include_privileged: bool,
+    #[command(flatten)]
+    pub protect: ProtectArgs,
 
     #[command(flatten)]
     pub record: RecordArgs,

@@ -415,17 +415,33 @@ pub fn guard(
             .max_irreversible
             .or(from_profile(&profile.max_irreversible, "max_irreversible")?),
     };
+    Ok((protection_of(&profile, &guard.protect)?, limits))
+}
+
+/// Who a run that changes existing users never touches: `--protect FILE`
+/// and the profile's `protect` list, plus (unless included) privileged users.
+pub fn protection(
+    global: &GlobalArgs,
+    protect: &super::args::ProtectArgs,
+) -> Result<crate::pipeline::guard::Protection, ConfigError> {
+    protection_of(&load_profile(global)?, protect)
+}
+
+fn protection_of(
+    profile: &Profile,
+    protect: &super::args::ProtectArgs,
+) -> Result<crate::pipeline::guard::Protection, ConfigError> {
     let mut patterns = profile.protect.clone();
-    if let Some(path) = &guard.protect {
+    if let Some(path) = &protect.protect {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ConfigRead {
             path: path.display().to_string(),
             source,
         })?;
         patterns.extend(text.lines().map(str::to_string));
     }
-    Ok((
-        crate::pipeline::guard::Protection::new(patterns, guard.include_privileged),
-        limits,
+    Ok(crate::pipeline::guard::Protection::new(
+        patterns,
+        protect.include_privileged,
     ))
 }
 

@@ -377,23 +377,16 @@ pub async fn dispatch(
                 &args.held,
                 "approve",
             )?;
-            let guard = config::guard(
-                &cli.global,
-                &args::GuardArgs {
-                    max_affected: None,
-                    max_irreversible: None,
-                    protect: args.protect.clone(),
-                    include_privileged: args.include_privileged,
-                },
-            )?;
+            let protection = config::protection(&cli.global, &args.protect)?;
             let job = lifecycle_job(
                 crate::pipeline::offboard::OffboardOptions {
                     who: crate::pipeline::offboard::Who::Held(args.held.clone()),
                     // The held file says which; read with it.
                     steps: Vec::new(),
                     max_unmatched: None,
-                    limits: guard.1,
-                    protection: guard.0,
+                    // The held count is the acknowledgement (set on reading it).
+                    limits: Default::default(),
+                    protection,
                     output,
                     force: args.force,
                     excel: args.record.excel,
@@ -501,16 +494,7 @@ pub async fn dispatch(
                     excel: args.record.excel,
                     send_email: args.send_email,
                     dry_run: args.dry_run,
-                    protection: config::guard(
-                        &cli.global,
-                        &args::GuardArgs {
-                            max_affected: None,
-                            max_irreversible: None,
-                            protect: args.protect.clone(),
-                            include_privileged: args.include_privileged,
-                        },
-                    )?
-                    .0,
+                    protection: config::protection(&cli.global, &args.protect)?,
                 },
                 &args.summary,
             );

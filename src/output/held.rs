@@ -10,14 +10,12 @@
 //! user. Written whole and private (0600); a held file changed after it
 //! was written is refused.
 
-use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::AtomicOutput;
+use super::digested;
 use super::files::OutputError;
-use super::snapshot::digest;
 
 /// What the file is.
 const KIND: &str = "sebulk-held";
@@ -54,6 +52,19 @@ pub struct HeldUser {
     pub employee_number: String,
 }
 
+impl HeldUser {
+    /// The cells an approval's results repeat: user_id, username, email,
+    /// employeeNumber.
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.user_id.clone(),
+            self.username.clone(),
+            self.email.clone(),
+            self.employee_number.clone(),
+        ]
+    }
+}
+
 /// Where the held changes of run `run_id` go: beside `anchor` (the
 /// results, else the input).
 pub fn path_beside(anchor: &Path, run_id: &str) -> PathBuf {
@@ -66,61 +77,32 @@ pub fn path_beside(anchor: &Path, run_id: &str) -> PathBuf {
 
 /// Writes a held file whole (0600), refusing an existing file.
 pub fn write(path: &Path, header: &HeldHeader, users: &[HeldUser]) -> Result<(), OutputError> {
-    let lines: Vec<String> = users
-        .iter()
-        .map(serde_json::to_string)
-        .collect::<Result<_, _>>()
-        .map_err(|e| OutputError::io(path, e.into()))?;
-    let header = HeldHeader {
+    digested::write(path, users, |digest| HeldHeader {
         kind: KIND.to_string(),
         users: users.len() as u64,
-        digest: digest(lines.iter().map(String::as_str)),
+        digest,
         ..header.clone()
-    };
-    let header = serde_json::to_string(&header).map_err(|e| OutputError::io(path, e.into()))?;
-    let mut out = AtomicOutput::create(path, false, &[])?;
-    for line in std::iter::once(&header).chain(&lines) {
-        out.write_all(line.as_bytes())
-            .and_then(|()| out.write_all(b"\n"))
-            .map_err(|e| OutputError::io(path, e))?;
-    }
-    out.commit().map(|_| ())
+    })
 }
 
 /// Reads a held file, refusing one that is not whole or was changed.
 pub fn read(path: &Path) -> Result<(HeldHeader, Vec<HeldUser>), OutputError> {
-    let bad = |why: String| OutputError::read(path, std::io::Error::other(why));
-    let file = std::fs::File::open(path).map_err(|e| OutputError::read(path, e))?;
-    let mut lines = std::io::BufReader::new(file).lines();
-    let first = lines
-        .next()
-        .transpose()
-        .map_err(|e| OutputError::read(path, e))?
-        .ok_or_else(|| bad("the file is empty".into()))?;
-    let header: HeldHeader = serde_json::from_str(&first)
-        .ok()
-        .filter(|h: &HeldHeader| h.kind == KIND)
-        .ok_or_else(|| bad("this is not a sebulk held-changes file".into()))?;
-    let mut users = Vec::new();
-    let mut texts = Vec::new();
-    for (index, line) in lines.enumerate() {
-        let line = line.map_err(|e| OutputError::read(path, e))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let user: HeldUser =
-            serde_json::from_str(&line).map_err(|e| bad(format!("line {}: {e}", index + 2)))?;
-        users.push(user);
-        texts.push(line);
-    }
-    if digest(texts.iter().map(String::as_str)) != header.digest
-        || users.len() as u64 != header.users
-    {
-        return Err(bad(
-            "the held changes were changed after the refused run wrote them (their digest does not match): refused, nothing is applied".into(),
+    let digested::Read {
+        header,
+        entries,
+        digest,
+    } = digested::read::<HeldHeader, HeldUser>(path, "a sebulk held-changes file", |h| {
+        h.kind == KIND
+    })?;
+    if digest != header.digest || entries.len() as u64 != header.users {
+        return Err(OutputError::read(
+            path,
+            std::io::Error::other(
+                "the held changes were changed after the refused run wrote them (their digest does not match): refused, nothing is applied",
+            ),
         ));
     }
-    Ok((header, users))
+    Ok((header, entries))
 }
 
 #[cfg(test)]

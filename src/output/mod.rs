@@ -2,6 +2,7 @@
 //! plans and results, always private and never over the input.
 
 pub mod atomic;
+pub mod digested;
 pub mod files;
 pub mod held;
 pub mod problems;

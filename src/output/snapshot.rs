@@ -9,12 +9,10 @@
 //! entry lines: a snapshot changed after its run wrote it (by hand, by a
 //! tool, cut short) is refused, never restored as it stands.
 
-use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::AtomicOutput;
 use super::files::OutputError;
 use crate::model::{Group, Target, User};
 
@@ -32,21 +30,6 @@ pub struct SnapshotHeader {
     /// SHA-256 (hex) of the entry lines as written, newline-terminated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
-}
-
-/// The digest of entry lines, as the header carries it.
-pub(crate) fn digest<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for line in lines {
-        hasher.update(line.as_bytes());
-        hasher.update(b"\n");
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// One thing a snapshot holds: a user, or a group.
@@ -96,24 +79,10 @@ pub fn write(
     header: &SnapshotHeader,
     entries: &[SnapshotItem],
 ) -> Result<(), OutputError> {
-    let mut out = AtomicOutput::create(path, false, &[])?;
-    let entries: Vec<String> = entries
-        .iter()
-        .map(serde_json::to_string)
-        .collect::<Result<_, _>>()
-        .map_err(|e| OutputError::io(path, e.into()))?;
-    let header = SnapshotHeader {
-        digest: Some(digest(entries.iter().map(String::as_str))),
+    super::digested::write(path, entries, |digest| SnapshotHeader {
+        digest: Some(digest),
         ..header.clone()
-    };
-    let header = serde_json::to_string(&header).map_err(|e| OutputError::io(path, e.into()))?;
-    for line in std::iter::once(&header).chain(&entries) {
-        out.write_all(line.as_bytes())
-            .and_then(|()| out.write_all(b"\n"))
-            .map_err(|e| OutputError::io(path, e))?;
-    }
-    out.commit()?;
-    Ok(())
+    })
 }
 
 /// Reads a snapshot.
@@ -121,28 +90,13 @@ pub fn read(path: &Path) -> Result<(SnapshotHeader, Vec<SnapshotItem>), OutputEr
     let bad = |line: usize, why: String| {
         OutputError::read(path, std::io::Error::other(format!("line {line}: {why}")))
     };
-    let file = std::fs::File::open(path).map_err(|e| OutputError::read(path, e))?;
-    let mut lines = std::io::BufReader::new(file).lines();
-    let first = lines
-        .next()
-        .transpose()
-        .map_err(|e| OutputError::read(path, e))?
-        .ok_or_else(|| bad(1, "the file is empty".into()))?;
-    let header: SnapshotHeader = serde_json::from_str(&first)
-        .ok()
-        .filter(|h: &SnapshotHeader| h.kind == KIND)
-        .ok_or_else(|| bad(1, "this is not a sebulk snapshot".into()))?;
-    let mut entries = Vec::new();
-    let mut texts = Vec::new();
-    for (index, line) in lines.enumerate() {
-        let line = line.map_err(|e| OutputError::read(path, e))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        entries.push(serde_json::from_str(&line).map_err(|e| bad(index + 2, e.to_string()))?);
-        texts.push(line);
-    }
-    let found = digest(texts.iter().map(String::as_str));
+    let super::digested::Read {
+        header,
+        entries,
+        digest: found,
+    } = super::digested::read::<SnapshotHeader, SnapshotItem>(path, "a sebulk snapshot", |h| {
+        h.kind == KIND
+    })?;
     match &header.digest {
         Some(recorded) if *recorded == found => {}
         Some(_) => {

@@ -223,6 +223,21 @@ pub struct Protection {
     pub include_privileged: bool,
 }
 
+/// What names a user to a protect pattern: its username, email and
+/// employee number, as [`match_key`] reads them.
+fn identity_keys(user: &User) -> Vec<String> {
+    [
+        &user.fields.username,
+        &user.fields.email,
+        &user.fields.employee_number,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|v| match_key(v))
+    .filter(|k| !k.is_empty())
+    .collect()
+}
+
 /// The userType of the plain user; every other value is privileged.
 const PLAIN_USER: &str = "user";
 
@@ -285,16 +300,7 @@ impl Protection {
     /// The pattern that names `user` (by username, email or employee
     /// number), if one does.
     fn pattern_for(&self, user: &User) -> Option<&str> {
-        let keys: Vec<String> = [
-            &user.fields.username,
-            &user.fields.email,
-            &user.fields.employee_number,
-        ]
-        .into_iter()
-        .flatten()
-        .map(|v| match_key(v))
-        .filter(|k| !k.is_empty())
-        .collect();
+        let keys = identity_keys(user);
         self.patterns
             .iter()
             .find(|p| keys.iter().any(|k| glob(p, k)))
@@ -323,15 +329,7 @@ impl Protection {
             if unused.is_empty() {
                 break;
             }
-            let keys: Vec<String> = [
-                &user.fields.username,
-                &user.fields.email,
-                &user.fields.employee_number,
-            ]
-            .into_iter()
-            .flatten()
-            .map(|v| match_key(v))
-            .collect();
+            let keys = identity_keys(user);
             unused.retain(|p| !keys.iter().any(|k| glob(p, k)));
         }
         unused.into_iter().cloned().collect()

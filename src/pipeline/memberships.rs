@@ -315,13 +315,7 @@ pub async fn run(
             .or(row.user_id.clone())
             .unwrap_or_default();
         if let Some(why) = &row.invalid {
-            jobs.push((
-                row.row,
-                label,
-                row.cells.clone(),
-                Disposition::Invalid(why.clone()),
-                empty_job(),
-            ));
+            jobs.push(invalid(row, label, why.clone()));
             continue;
         }
         let Some(target) = resolve(row.kind, &row.target_id, &row.target_name) else {
@@ -331,13 +325,7 @@ pub async fn run(
                 .or(row.target_id.clone())
                 .unwrap_or_default();
             let why = format!("unknown {} '{name}'", row.kind.name());
-            jobs.push((
-                row.row,
-                label,
-                row.cells.clone(),
-                Disposition::Invalid(why),
-                empty_job(),
-            ));
+            jobs.push(invalid(row, label, why));
             continue;
         };
         let user_id = match (&row.user_id, &row.username, &users) {
@@ -349,13 +337,7 @@ pub async fn run(
                             "user_id '{id}' and username '{name}' name different users ('{name}' is user {}): the row cannot say whom it means",
                             user.id
                         );
-                        jobs.push((
-                            row.row,
-                            label,
-                            row.cells.clone(),
-                            Disposition::Invalid(why),
-                            empty_job(),
-                        ));
+                        jobs.push(invalid(row, label, why));
                         continue;
                     }
                     Err(why) => Err(why),
@@ -506,6 +488,17 @@ pub async fn run(
     };
     let interrupted = summary.totals.interrupted;
     Ok(Ok((summary, interrupted)))
+}
+
+/// The line of a row that cannot be applied as it stands (why).
+fn invalid(row: &MemberRow, label: String, why: String) -> JobLine {
+    (
+        row.row,
+        label,
+        row.cells.clone(),
+        Disposition::Invalid(why),
+        empty_job(),
+    )
 }
 
 fn empty_job() -> MemberJob {

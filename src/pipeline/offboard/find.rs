@@ -49,15 +49,7 @@ fn read_held(path: &std::path::Path) -> Result<ReadWho, RunError> {
     let (header, users) = held::read(path)?;
     let named = users
         .iter()
-        .map(|u| {
-            let cells = vec![
-                u.user_id.clone(),
-                u.username.clone(),
-                u.email.clone(),
-                u.employee_number.clone(),
-            ];
-            (u.row, Some(u.user_id.clone()), cells)
-        })
+        .map(|u| (u.row, Some(u.user_id.clone()), u.cells()))
         .collect();
     Ok(ReadWho {
         match_by: MatchBy::Username,
@@ -114,20 +106,7 @@ async fn find_held(client: &Client, users: &[held::HeldUser]) -> Result<FoundAll
                 }
             }
         };
-        leavers.push(Leaver {
-            row,
-            label: held.username.clone(),
-            cells: vec![
-                held.user_id.clone(),
-                held.username.clone(),
-                held.email.clone(),
-                held.employee_number.clone(),
-            ],
-            found,
-            groups: Vec::new(),
-            applications: Vec::new(),
-            second_factor: None,
-        });
+        leavers.push(Leaver::new(row, held.username.clone(), held.cells(), found));
     }
     Ok(FoundAll {
         leavers,
@@ -315,19 +294,18 @@ pub async fn find(
         gone.sort_by_key(|u| u.fields.username.clone().unwrap_or_default().to_lowercase());
         for (index, user) in gone.into_iter().enumerate() {
             let text = |f: Option<&String>| f.cloned().unwrap_or_default();
-            leavers.push(Leaver {
-                row: index as u64 + 1,
-                label: text(user.fields.username.as_ref()),
-                cells: vec![
-                    text(user.fields.username.as_ref()),
-                    text(user.fields.email.as_ref()),
-                    text(user.fields.employee_number.as_ref()),
-                ],
-                found: Found::User(Box::new(user.clone())),
-                groups: Vec::new(),
-                applications: Vec::new(),
-                second_factor: None,
-            });
+            let cells = vec![
+                text(user.fields.username.as_ref()),
+                text(user.fields.email.as_ref()),
+                text(user.fields.employee_number.as_ref()),
+            ];
+            let found = Found::User(Box::new(user.clone()));
+            leavers.push(Leaver::new(
+                index as u64 + 1,
+                cells[0].clone(),
+                cells,
+                found,
+            ));
         }
     } else {
         for (row, key, cells) in &read.named {
@@ -352,15 +330,7 @@ pub async fn find(
                 Found::User(user) => user.fields.username.clone().unwrap_or_default(),
                 _ => key.clone().unwrap_or_default(),
             };
-            leavers.push(Leaver {
-                row: *row,
-                label,
-                cells: cells.clone(),
-                found,
-                groups: Vec::new(),
-                applications: Vec::new(),
-                second_factor: None,
-            });
+            leavers.push(Leaver::new(*row, label, cells.clone(), found));
         }
     }
     Ok(FoundAll {

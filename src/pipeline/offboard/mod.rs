@@ -148,6 +148,21 @@ pub struct Leaver {
     pub second_factor: Option<String>,
 }
 
+impl Leaver {
+    /// A leaver as found, before its holdings are read.
+    pub fn new(row: u64, label: String, cells: Vec<String>, found: Found) -> Self {
+        Leaver {
+            row,
+            label,
+            cells,
+            found,
+            groups: Vec::new(),
+            applications: Vec::new(),
+            second_factor: None,
+        }
+    }
+}
+
 /// What a leaver's row found in the tenant.
 #[derive(Debug, Clone)]
 pub enum Found {
@@ -244,15 +259,12 @@ pub async fn run(
     events.on(Event::Phase("finding users"));
     let mut found = find::find(&client, &read, options).await?;
     for result in carried {
-        found.leavers.push(Leaver {
-            row: result.row,
-            label: result.username.clone(),
-            cells: result.cells.clone(),
-            found: Found::Done(Box::new(result)),
-            groups: Vec::new(),
-            applications: Vec::new(),
-            second_factor: None,
-        });
+        found.leavers.push(Leaver::new(
+            result.row,
+            result.username.clone(),
+            result.cells.clone(),
+            Found::Done(Box::new(result)),
+        ));
     }
     found.leavers.sort_by_key(|l| l.row);
     // Rows naming one person (by any key, any case) are one decision.

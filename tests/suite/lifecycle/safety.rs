@@ -29,6 +29,22 @@ fn snapshot_in(dir: &Path) -> PathBuf {
         .expect("a snapshot beside the results")
 }
 
+/// Offboards the leavers `file_text` names with `action`, cleanly; the results.
+async fn offboarded(sandbox: &SandboxHandle, dir: &Path, action: &str, file_text: &str) -> PathBuf {
+    let leavers = write(dir, "leavers.csv", file_text);
+    let results = dir.join("leavers.offboard.csv");
+    let args = [
+        "offboard",
+        "--action",
+        action,
+        "-o",
+        &text(&results),
+        &text(&leavers),
+    ];
+    assert_eq!(against(sandbox, &args).await.unwrap(), Completion::Clean);
+    results
+}
+
 fn enabled(sandbox: &SandboxHandle, username: &str) -> Option<bool> {
     sandbox
         .tenant()
@@ -42,17 +58,7 @@ fn enabled(sandbox: &SandboxHandle, username: &str) -> Option<bool> {
 async fn a_name_given_to_another_person_is_never_overwritten_by_restore_or_undo() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = start(config()).await;
-    let leavers = write(dir.path(), "leavers.csv", "username\njonas.becker\n");
-    let results = dir.path().join("leavers.offboard.csv");
-    let args = [
-        "offboard",
-        "--action",
-        "delete",
-        "-o",
-        &text(&results),
-        &text(&leavers),
-    ];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let results = offboarded(&sandbox, dir.path(), "delete", "username\njonas.becker\n").await;
     let snapshot = snapshot_in(dir.path());
 
     // The username goes to someone else: a new administrator.
@@ -105,17 +111,13 @@ async fn a_name_given_to_another_person_is_never_overwritten_by_restore_or_undo(
 async fn a_hand_edited_snapshot_is_refused_and_restore_gives_back_only_what_was_taken() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = start(config()).await;
-    let leavers = write(dir.path(), "leavers.csv", "username\npriya.raman\n");
-    let results = dir.path().join("leavers.offboard.csv");
-    let args = [
-        "offboard",
-        "--action",
+    offboarded(
+        &sandbox,
+        dir.path(),
         "disable,revoke-access",
-        "-o",
-        &text(&results),
-        &text(&leavers),
-    ];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+        "username\npriya.raman\n",
+    )
+    .await;
     assert_eq!(enabled(&sandbox, "priya.raman"), Some(false));
     let snapshot = snapshot_in(dir.path());
     let original = std::fs::read_to_string(&snapshot).unwrap();
@@ -945,17 +947,7 @@ async fn results_replaced_with_force_are_kept_and_still_undo() {
 async fn a_snapshot_of_another_tenant_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = start(config()).await;
-    let leavers = write(dir.path(), "leavers.csv", "username\nyuki.tanaka\n");
-    let results = dir.path().join("leavers.offboard.csv");
-    let args = [
-        "offboard",
-        "--action",
-        "delete",
-        "-o",
-        &text(&results),
-        &text(&leavers),
-    ];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    offboarded(&sandbox, dir.path(), "delete", "username\nyuki.tanaka\n").await;
     let snapshot = snapshot_in(dir.path());
     let other = start(config()).await;
     let out = dir.path().join("restore.csv");
