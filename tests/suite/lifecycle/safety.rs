@@ -961,3 +961,42 @@ async fn a_snapshot_of_another_tenant_is_refused() {
     );
     assert_eq!(other.counters().writes, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_sets_the_guard_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let profile = write(
+        dir.path(),
+        "config.toml",
+        "default_profile = \"p\"\n[profiles.p]\nmax_affected = \"4\"\n",
+    );
+    let leavers = write(
+        dir.path(),
+        "leavers.csv",
+        "username\njonas.becker\npriya.raman\nmateo.garcia\nsofia.rossi\n",
+    );
+    let out = dir.path().join("out.csv");
+    let url = sandbox.base_url().to_string();
+    let argv = [
+        "sebulk",
+        "--config",
+        &text(&profile),
+        "--base-url",
+        &url,
+        "offboard",
+        "--action",
+        "disable",
+        "-o",
+        &text(&out),
+        &text(&leavers),
+    ];
+    let env = |name: &str| (name == "SEBULK_API_KEY").then(|| crate::support::KEY.to_string());
+    let done = sebulk::dispatch(argv.to_vec(), &env).await.unwrap();
+    assert_eq!(
+        done,
+        Completion::Clean,
+        "four of eight, as the profile allows"
+    );
+    assert_eq!(enabled(&sandbox, "sofia.rossi"), Some(false));
+}
