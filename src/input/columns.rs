@@ -15,7 +15,7 @@ use crate::model::{Field, FieldKind};
 
 /// The fixed first columns of sebulk's own results files, which input
 /// reading recognises and skips, so results can be fed straight back in.
-pub const RESULT_COLUMNS: [&str; 15] = [
+pub const RESULT_COLUMNS: [&str; 16] = [
     "row",
     "username",
     "outcome",
@@ -31,6 +31,7 @@ pub const RESULT_COLUMNS: [&str; 15] = [
     "finished_at",
     "run_id",
     "tenant",
+    "snapshot",
 ];
 
 /// How many leading columns of `names` are a results file's own (0 when

@@ -147,6 +147,10 @@ pub struct RunStamp {
     pub run_id: String,
     /// The tenant written to (its API root).
     pub tenant: String,
+    /// The SHA-256 digest of the snapshot the run wrote before its first
+    /// change (empty when it wrote none): undo takes back from that
+    /// snapshot only, never from one put in its place.
+    pub snapshot: String,
 }
 
 /// One line of the results file.
@@ -248,6 +252,12 @@ impl RowResult {
                 self.done_by.clone()
             },
             stamp.tenant.clone(),
+            // A row an earlier run did belongs to that run's snapshot.
+            if self.done_by.is_empty() {
+                stamp.snapshot.clone()
+            } else {
+                String::new()
+            },
         ];
         record.extend(self.cells.iter().cloned());
         record
@@ -722,6 +732,7 @@ fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, LineProblems), Ou
         let stamp = RunStamp {
             run_id: get("run_id"),
             tenant: get("tenant"),
+            snapshot: get("snapshot"),
         };
         if columns.contains_key("tenant") && stamp.tenant.trim().is_empty() {
             problems.push((line, NO_TENANT.to_string()));
@@ -747,6 +758,7 @@ mod tests {
         RunStamp {
             run_id: "run-1".into(),
             tenant: "https://acme/api".into(),
+            snapshot: String::new(),
         }
     }
 

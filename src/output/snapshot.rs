@@ -73,16 +73,22 @@ pub fn path_beside(results: &Path, run_id: &str) -> PathBuf {
     results.with_file_name(format!("{stem}.snapshot-{run_id}.jsonl"))
 }
 
-/// Writes a snapshot whole (0600), refusing an existing file.
+/// Writes a snapshot whole (0600), refusing an existing file, and
+/// returns its digest (for the run's results to carry).
 pub fn write(
     path: &Path,
     header: &SnapshotHeader,
     entries: &[SnapshotItem],
-) -> Result<(), OutputError> {
-    super::digested::write(path, entries, |digest| SnapshotHeader {
-        digest: Some(digest),
-        ..header.clone()
-    })
+) -> Result<String, OutputError> {
+    let mut written = String::new();
+    super::digested::write(path, entries, |digest| {
+        written = digest.clone();
+        SnapshotHeader {
+            digest: Some(digest),
+            ..header.clone()
+        }
+    })?;
+    Ok(written)
 }
 
 /// Reads a snapshot.

@@ -336,7 +336,7 @@ pub async fn run(
             },
         )
         .collect();
-    let stamp = prepared::stamp(RunKind::Groups, options.dry_run, &client);
+    let mut stamp = prepared::stamp(RunKind::Groups, options.dry_run, &client);
     let mut snapshot_path = None;
     let mut refused = None;
     if options.prune {
@@ -405,7 +405,7 @@ pub async fn run(
                 "groups import --prune",
                 items.len() as u64,
             );
-            snapshot::write(&path, &header, &items)?;
+            stamp.snapshot = snapshot::write(&path, &header, &items)?;
             snapshot_path = Some(path);
         }
     }

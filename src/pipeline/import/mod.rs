@@ -22,7 +22,7 @@ use crate::events::{Event, Events};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Validator, Vocabulary};
 use crate::model::{GroupWrite, Target};
-use crate::output::results::{Recorded, Resumed, RunStamp, utc_now};
+use crate::output::results::{Recorded, Resumed, utc_now};
 use crate::output::sanitize::neutralize;
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::plan::lookup::{self, Lookups, UserStrategy};
@@ -202,13 +202,11 @@ pub async fn run(
         events.on(Event::Warning(&note));
     }
     let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
-    let stamp = RunStamp {
-        run_id: crate::pipeline::new_run_id(
-            crate::output::results::RunKind::Import,
-            options.dry_run,
-        ),
-        tenant: client.tenant().to_string(),
-    };
+    let stamp = crate::pipeline::prepared::stamp(
+        crate::output::results::RunKind::Import,
+        options.dry_run,
+        &client,
+    );
     let other_tenants = resumed.other_tenants(&stamp.tenant);
     if !other_tenants.is_empty() {
         let note = format!(

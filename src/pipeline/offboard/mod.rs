@@ -344,7 +344,7 @@ pub async fn run(
         Err(refusal) => return Ok(Err(hold(&found.leavers, options, &read, &client, refusal)?)),
     };
     // A plan's id says so: it is never taken for a run's results (by resume or undo).
-    let stamp = prepared::stamp(RunKind::Offboard, options.dry_run, &client);
+    let mut stamp = prepared::stamp(RunKind::Offboard, options.dry_run, &client);
     // ---- snapshot ----
     events.on(Event::Phase("reading what leavers have"));
     find::read_holdings(&client, &mut found.leavers, &options.steps).await?;
@@ -382,7 +382,7 @@ pub async fn run(
             );
             let header =
                 snapshot::header(&stamp.run_id, &stamp.tenant, &purpose, entries.len() as u64);
-            snapshot::write(&path, &header, &entries)?;
+            stamp.snapshot = snapshot::write(&path, &header, &entries)?;
             Some(path)
         }
         _ => None,

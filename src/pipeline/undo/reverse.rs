@@ -134,10 +134,12 @@ pub fn read(results: &Path) -> Result<ReadRun, String> {
                 Err(why) => Reverse::NoSnapshot(why),
             },
             (_, Outcome::Updated) => Reverse::RevertUser,
-            (_, Outcome::Deleted) => match snapshots.entry(&run_id, &result.user_id) {
-                Ok(item) => Reverse::FromSnapshot(Box::new(item)),
-                Err(why) => Reverse::NoSnapshot(why),
-            },
+            (_, Outcome::Deleted) => {
+                match snapshots.entry(&run_id, &recorded.stamp.snapshot, &result.user_id) {
+                    Ok(item) => Reverse::FromSnapshot(Box::new(item)),
+                    Err(why) => Reverse::NoSnapshot(why),
+                }
+            }
             (_, outcome) => Reverse::Nothing(format!(
                 "nothing to undo: the run recorded {}",
                 outcome.as_str()
@@ -181,8 +183,8 @@ fn creation_record(result: &RowResult) -> Result<(), String> {
 /// read once each.
 struct Snapshots {
     results: PathBuf,
-    /// run id → (snapshot id → entry), or why there is none.
-    read: HashMap<String, Result<HashMap<String, SnapshotItem>, String>>,
+    /// run id → (its digest, snapshot id → entry), or why there is none.
+    read: HashMap<String, Result<(String, HashMap<String, SnapshotItem>), String>>,
 }
 
 impl Snapshots {
@@ -212,32 +214,41 @@ impl Snapshots {
             .find(|p| p.to_string_lossy().ends_with(&suffix))
     }
 
-    fn entry(&mut self, run_id: &str, id: &str) -> Result<SnapshotItem, String> {
+    /// The entry for `id` in run `run_id`'s snapshot, when that snapshot
+    /// is the one whose digest the results recorded (`digest`; results of
+    /// older sebulk record none).
+    fn entry(&mut self, run_id: &str, digest: &str, id: &str) -> Result<SnapshotItem, String> {
         if !self.read.contains_key(run_id) {
             let loaded = match self.find(run_id) {
                 None => Err(format!(
                     "no snapshot of run {run_id} beside {} (*.snapshot-{run_id}.jsonl): it cannot be given back",
                     self.results.display()
                 )),
-                Some(path) => snapshot::read(&path)
-                    .map_err(|e| e.to_string())
-                    .map(|(_, items)| {
-                        items
-                            .into_iter()
-                            .map(|item| {
-                                let id = match &item {
-                                    SnapshotItem::User(entry) => entry.user.id.clone(),
-                                    SnapshotItem::Group(entry) => entry.group.id.clone(),
-                                };
-                                (id, item)
-                            })
-                            .collect()
-                    }),
+                Some(path) => {
+                    snapshot::read(&path)
+                        .map_err(|e| e.to_string())
+                        .map(|(header, items)| {
+                            let items = items
+                                .into_iter()
+                                .map(|item| {
+                                    let id = match &item {
+                                        SnapshotItem::User(entry) => entry.user.id.clone(),
+                                        SnapshotItem::Group(entry) => entry.group.id.clone(),
+                                    };
+                                    (id, item)
+                                })
+                                .collect();
+                            (header.digest.unwrap_or_default(), items)
+                        })
+                }
             };
             self.read.insert(run_id.to_string(), loaded);
         }
         match self.read.get(run_id) {
-            Some(Ok(items)) => items
+            Some(Ok((found, _))) if !digest.is_empty() && digest != found => Err(format!(
+                "the snapshot of run {run_id} is not the one the run wrote (its digest differs from the one the results recorded): refused, nothing is given back from it"
+            )),
+            Some(Ok((_, items))) => items
                 .get(id)
                 .cloned()
                 .ok_or_else(|| format!("the snapshot of run {run_id} does not hold {id}")),

@@ -1000,3 +1000,65 @@ async fn a_profile_sets_the_guard_limits() {
     );
     assert_eq!(enabled(&sandbox, "sofia.rossi"), Some(false));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_gives_back_only_from_the_snapshot_its_results_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let results = offboarded(&sandbox, dir.path(), "delete", "username\npriya.raman\n").await;
+    assert!(sandbox.tenant().user_by_username("priya.raman").is_err());
+    let recorded = &read_csv(&results)[0]["snapshot"];
+    assert_eq!(
+        recorded.len(),
+        64,
+        "the digest in the results: {recorded:?}"
+    );
+
+    // Someone with write access replaces the snapshot by one that reads
+    // cleanly (its own digest recomputed): priya would come back an admin.
+    let path = snapshot_in(dir.path());
+    let original = std::fs::read_to_string(&path).unwrap();
+    let mut lines = original.lines();
+    let mut header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["digest"], recorded.as_str());
+    let entries: Vec<String> = lines
+        .map(|l| {
+            l.replace("priya.raman@northwind.example", "attacker@evil.example")
+                .replace("\"userType\":\"user\"", "\"userType\":\"admin\"")
+        })
+        .collect();
+    assert!(entries[0].contains("attacker@evil.example"));
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for line in &entries {
+        hasher.update(format!("{line}\n"));
+    }
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    header["digest"] = digest.into();
+    let replaced = std::iter::once(header.to_string())
+        .chain(entries)
+        .map(|l| l + "\n")
+        .collect::<String>();
+    std::fs::write(&path, replaced).unwrap();
+    // It reads cleanly on its own: restore takes it (as a file it is handed).
+    let check = dir.path().join("check.csv");
+    let args = ["restore", "--dry-run", "-o", &text(&check), &text(&path)];
+    against(&sandbox, &args)
+        .await
+        .expect("the replacement reads cleanly");
+
+    let undone = dir.path().join("undo.csv");
+    let args = ["undo", "-o", &text(&undone), &text(&results)];
+    let ended = against(&sandbox, &args).await.unwrap();
+    assert_ne!(ended, Completion::Clean);
+    assert!(sandbox.tenant().user_by_username("priya.raman").is_err());
+    let row = &read_csv(&undone)[0];
+    assert!(
+        row["error"].contains("not the one the run wrote"),
+        "{row:?}"
+    );
+}
