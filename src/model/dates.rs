@@ -1,5 +1,22 @@
-//! Civil dates as days since 1970-01-01, without a date library: enough
-//! for ISO timestamps in results and date filters in mappings.
+//! Civil dates as days since 1970-01-01: enough for ISO timestamps in
+//! results and date filters in mappings. "Today" is the date where the
+//! machine is (its time zone, as `TZ` or the system sets it), since an
+//! admin's "hired by today" means their today, not UTC's.
+
+/// Today's date where this machine is, as days since 1970-01-01.
+pub fn today() -> i64 {
+    today_in(&jiff::tz::TimeZone::system(), jiff::Timestamp::now())
+}
+
+/// The date `now` falls on in `zone`, as days since 1970-01-01.
+pub fn today_in(zone: &jiff::tz::TimeZone, now: jiff::Timestamp) -> i64 {
+    let date = now.to_zoned(zone.clone()).date();
+    days_from_civil(
+        i64::from(date.year()),
+        date.month().unsigned_abs().into(),
+        date.day().unsigned_abs().into(),
+    )
+}
 
 /// Days since 1970-01-01 of a civil date.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -24,4 +41,30 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::tz::{Offset, TimeZone};
+
+    #[test]
+    fn today_is_the_local_date() {
+        // 23:30 UTC on 1 December is already 2 December in UTC+1 and
+        // still 1 December in UTC-5.
+        let now: jiff::Timestamp = "2026-12-01T23:30:00Z".parse().unwrap();
+        let plus_one = TimeZone::fixed(Offset::constant(1));
+        let minus_five = TimeZone::fixed(Offset::constant(-5));
+        assert_eq!(today_in(&plus_one, now), days_from_civil(2026, 12, 2));
+        assert_eq!(today_in(&TimeZone::UTC, now), days_from_civil(2026, 12, 1));
+        assert_eq!(today_in(&minus_five, now), days_from_civil(2026, 12, 1));
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for days in [-1, 0, 59, 365, 20_000, 20_789] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
 }

@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 use super::MappingError;
-pub use crate::model::dates::{civil_from_days, days_from_civil};
+pub use crate::model::dates::{civil_from_days, days_from_civil, today};
 
 /// One condition of `[[filter]]`, as written in the mapping file.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -276,13 +276,6 @@ fn relative_day(text: &str, today: i64) -> Option<i64> {
         }
         None => parse_date(text, None).ok(),
     }
-}
-
-/// Days since 1970-01-01, today (UTC).
-pub fn today() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| (d.as_secs() / 86_400) as i64)
 }
 
 #[cfg(test)]
