@@ -306,11 +306,7 @@ fn measure() {
     );
     let per_row = run.calls / options.rows.max(1) as f64;
     let minimum = run.calls / f64::from(options.rate);
-    println!(
-        "  {}: {}",
-        run.status,
-        verdict(run.status.success())
-    );
+    println!("  {}: {}", run.status, verdict(run.status.success()));
     println!("  outcomes            {}", run.summary["counts"]);
     println!(
         "  achieved rate       {:.1}% of the limit (target >= 95%): {}",

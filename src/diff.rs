@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::input::cells::unneutralize;
+use crate::formats::neutralize;
+use crate::formats::unneutralize;
 use crate::input::columns::normalize;
 use crate::input::{CsvSource, ReadOptions};
 use crate::output::OutputError;
 use crate::output::atomic::AtomicOutput;
-use crate::output::sanitize::neutralize;
 
 /// Why a diff could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -23,6 +23,7 @@ pub(crate) mod commands;
 pub(crate) mod diff;
 pub(crate) mod events;
 pub(crate) mod export;
+pub(crate) mod formats;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -111,22 +112,25 @@ mod layers {
 
     const ALLOWED: &[(&str, &[&str])] = &[
         ("model", &[]),
+        ("formats", &["model"]),
         ("limiter", &[]),
         ("api", &["model", "limiter"]),
         ("sandbox", &["model"]),
-        ("input", &["model"]),
-        ("output", &["input", "model"]),
+        ("input", &["formats", "model"]),
+        ("output", &["formats", "model"]),
         ("plan", &["api", "input", "model"]),
         ("events", &["input", "limiter", "output"]),
-        ("diff", &["input", "output"]),
+        ("diff", &["formats", "input", "output"]),
         (
             "export",
-            &["api", "events", "input", "limiter", "model", "output"],
+            &[
+                "api", "events", "formats", "input", "limiter", "model", "output",
+            ],
         ),
         (
             "pipeline",
             &[
-                "api", "events", "input", "limiter", "model", "output", "plan",
+                "api", "events", "formats", "input", "limiter", "model", "output", "plan",
             ],
         ),
         (

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::{CommandError, Completion};
 use crate::input::{InputSpec, Problem, Scan, header_problems, scan};
-use crate::output::ProblemReport;
+use crate::output::{ProblemLine, ProblemReport};
 use crate::ui::Ui;
 
 /// A validation, resolved.
@@ -52,7 +52,14 @@ pub fn run(job: &ValidateJob, ui: &Ui) -> Result<Completion, CommandError> {
     let note = |problem: &Problem| {
         ui.problem(problem);
         match report.borrow_mut().as_mut() {
-            Some(report) => report.write(problem),
+            Some(report) => report.write(&ProblemLine {
+                row: problem.row,
+                line: problem.line,
+                column: &problem.column,
+                value: &problem.value,
+                message: &problem.message,
+                is_error: problem.is_error(),
+            }),
             None => Ok(()),
         }
     };

@@ -11,11 +11,10 @@ use crate::model::{Field, Password, PasswordOptions, UserFields};
 
 use super::columns::{Column, Header, display_name};
 use super::vocabulary::Vocabulary;
+use crate::formats::{MASK, unneutralize};
 
 /// The cell value that clears a field.
 pub const CLEAR: &str = "<clear>";
-/// What a secret cell shows in reports and results.
-pub const MASK: &str = "********";
 
 /// What one row asks for.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -56,23 +55,6 @@ pub struct CellProblem {
     pub value: String,
     pub message: String,
     pub severity: Severity,
-}
-
-/// Undoes the apostrophe sebulk's own files put before cells a spreadsheet
-/// would run as formulas (see `output::sanitize`), so its results and
-/// exports can be fed back in unchanged.
-pub fn unneutralize(cell: &str) -> &str {
-    if is_marked(cell) { &cell[1..] } else { cell }
-}
-
-/// The first characters that make a spreadsheet run a cell.
-pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
-
-/// Whether `cell` carries the apostrophe sebulk adds: one or more `'`, then
-/// a formula start. (A value that itself begins so gets one more, so every
-/// value survives the way out and back.)
-pub fn is_marked(cell: &str) -> bool {
-    cell.starts_with('\'') && cell.trim_start_matches('\'').starts_with(FORMULA_STARTS)
 }
 
 /// How much of a value problem messages and reports repeat.

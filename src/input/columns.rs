@@ -10,55 +10,9 @@
 
 use std::collections::HashMap;
 
+use crate::formats::results_prefix;
 use crate::model::text::edit_distance;
 use crate::model::{Field, FieldKind};
-
-/// The fixed first columns of sebulk's own results files, which input
-/// reading recognises and skips, so results can be fed straight back in.
-pub const RESULT_COLUMNS: [&str; 16] = [
-    "row",
-    "username",
-    "outcome",
-    "user_id",
-    "changes",
-    "groups_added",
-    "groups_removed",
-    "applications_added",
-    "applications_removed",
-    "http_status",
-    "attempts",
-    "error",
-    "finished_at",
-    "run_id",
-    "tenant",
-    "snapshot",
-];
-
-/// How many leading columns of `names` are a results file's own (0 when
-/// it is not a results file): a results file starts `row,username,
-/// outcome,user_id` and its own columns run, in the order of
-/// [`RESULT_COLUMNS`], until the input's own header starts. Older results files, with fewer, count too.
-pub fn results_prefix(names: &[String]) -> usize {
-    let starts = ["row", "username", "outcome", "user_id"];
-    if names.len() < starts.len() || names.iter().zip(starts).any(|(n, s)| n != s) {
-        return 0;
-    }
-    // The own columns come in RESULT_COLUMNS order; the input's own
-    // header (which starts again, often at `username`) breaks that order.
-    let mut last = None;
-    names
-        .iter()
-        .take_while(|name| {
-            let position = RESULT_COLUMNS.iter().position(|c| *c == name.as_str());
-            let in_order = matches!((position, last), (Some(p), Some(l)) if p > l)
-                || (position.is_some() && last.is_none());
-            if in_order {
-                last = position;
-            }
-            in_order
-        })
-        .count()
-}
 
 /// What one input column feeds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -104,7 +58,7 @@ impl Header {
         masked.resize(self.columns.len(), String::new());
         for (cell, column) in masked.iter_mut().zip(&self.columns) {
             if column.is_secret() && !cell.trim().is_empty() {
-                *cell = super::cells::MASK.to_string();
+                *cell = crate::formats::MASK.to_string();
             }
         }
         masked
@@ -532,6 +486,7 @@ fn custom_attribute_name(header: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::RESULT_COLUMNS;
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

@@ -403,7 +403,9 @@ impl Throttle {
     pub fn pause(&self) -> Option<Pause> {
         let state = self.state();
         let until = state.paused_until?;
-        let remaining = until.checked_duration_since(Instant::now())?;
+        let remaining = until
+            .checked_duration_since(Instant::now())
+            .filter(|left| !left.is_zero())?;
         Some(Pause {
             remaining,
             asked: state.pause_asked,
@@ -543,10 +545,12 @@ impl RateState {
 
 #[cfg(test)]
 mod tests {
+    //! On paused time: the clock moves only when every task waits, so the
+    //! windows measured are the limiter's own, whatever the machine's load.
     use super::*;
 
     /// Never more than `floor(rate)` grants within one second.
-    fn assert_windows(times: &[std::time::Instant], rate: f64) {
+    fn assert_windows(times: &[Instant], rate: f64) {
         let n = rate.floor() as usize;
         for window in times.windows(n + 1) {
             let span = window[n] - window[0];
@@ -558,16 +562,16 @@ mod tests {
         }
     }
 
-    async fn grants(throttle: &Throttle, count: usize) -> Vec<std::time::Instant> {
+    async fn grants(throttle: &Throttle, count: usize) -> Vec<Instant> {
         let mut times = Vec::with_capacity(count);
         for _ in 0..count {
             drop(throttle.acquire(None).await.unwrap());
-            times.push(std::time::Instant::now());
+            times.push(Instant::now());
         }
         times
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[tokio::test(start_paused = true)]
     async fn paces_at_the_rate_and_never_over_it() {
         for rate in [10.0, 60.0] {
             let throttle = Throttle::new(rate, InFlight::Fixed(4));
@@ -576,11 +580,11 @@ mod tests {
             assert_windows(&times, rate);
             let total = times[count - 1] - times[0];
             let achieved = (count - 1) as f64 / total.as_secs_f64();
-            assert!(achieved >= rate * 0.9, "rate {rate}: only {achieved:.1}/s");
+            assert!(achieved >= rate * 0.97, "rate {rate}: only {achieved:.1}/s");
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[tokio::test(start_paused = true)]
     async fn a_lowered_rate_counts_the_grants_made_before_it() {
         let throttle = Throttle::new(20.0, InFlight::Fixed(4));
         let mut times = grants(&throttle, 10).await;
@@ -608,15 +612,15 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_pause_holds_every_acquirer_and_is_visible() {
         let throttle = Throttle::new(1000.0, InFlight::Fixed(4));
         throttle.on_throttled(Some(Duration::from_millis(150)), true);
         let pause = throttle.pause().unwrap();
         assert_eq!(pause.asked, Some(Duration::from_millis(150)));
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         drop(throttle.acquire(None).await.unwrap());
-        assert!(started.elapsed() >= Duration::from_millis(140));
+        assert!(started.elapsed() >= Duration::from_millis(150));
         assert!(throttle.pause().is_none());
     }
 

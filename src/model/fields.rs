@@ -6,7 +6,43 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::user::CustomAttribute;
+/// One entry of a user's `customAttributes`. Name and value may come back
+/// null from a tenant; they are kept as they came so a user read and
+/// written back is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomAttribute {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The tenant's id for the attribute, when it has one.
+    pub id: Option<String>,
+    #[serde(default)]
+    /// The attribute's name (null from some tenants).
+    pub name: Option<String>,
+    #[serde(default)]
+    /// The attribute's value (null from some tenants).
+    pub value: Option<String>,
+}
+
+impl CustomAttribute {
+    /// An attribute set by sebulk: a name and a value.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        CustomAttribute {
+            id: None,
+            name: Some(name.into()),
+            value: Some(value.into()),
+        }
+    }
+
+    /// The name, empty when the tenant gave none.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_default()
+    }
+
+    /// The value, empty when the tenant gave none.
+    pub fn value(&self) -> &str {
+        self.value.as_deref().unwrap_or_default()
+    }
+}
 
 /// What kind of value a field holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -302,7 +302,7 @@ pub fn timestamped(dir: &Path, input: &Path, what: &str) -> Result<PathBuf, Outp
         Some(stem) if input != Path::new("-") => stem.to_string_lossy().into_owned(),
         _ => "stdin".to_string(),
     };
-    let time = super::results::utc_now().replace([':', '-'], "");
+    let time = crate::formats::utc_now().replace([':', '-'], "");
     let run = std::process::id();
     let name = |n: u32| match n {
         1 => format!("{stem}.{what}.{time}-{run}.csv"),

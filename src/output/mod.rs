@@ -8,9 +8,8 @@ pub mod held;
 pub mod problems;
 pub mod records;
 pub mod results;
-pub mod sanitize;
 pub mod snapshot;
 
 pub use files::{OutputError, beside, create_private};
-pub use problems::ProblemReport;
+pub use problems::{ProblemLine, ProblemReport};
 pub use results::{OrderedCsv, Outcome, RowResult};

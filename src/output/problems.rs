@@ -3,7 +3,17 @@
 use std::path::Path;
 
 use super::files::{OutputError, Stream};
-use crate::input::Problem;
+
+/// One line of the report, as the validator found it.
+pub struct ProblemLine<'a> {
+    pub row: u64,
+    pub line: u64,
+    pub column: &'a str,
+    /// Already masked when it is a secret.
+    pub value: &'a str,
+    pub message: &'a str,
+    pub is_error: bool,
+}
 
 /// Writes problems as `row,line,column,value,problem,severity`.
 pub struct ProblemReport {
@@ -25,21 +35,17 @@ impl ProblemReport {
         })
     }
 
-    pub fn write(&mut self, problem: &Problem) -> Result<(), OutputError> {
+    pub fn write(&mut self, problem: &ProblemLine<'_>) -> Result<(), OutputError> {
         let row = problem.row.to_string();
         let line = problem.line.to_string();
         self.writer
             .write_record([
                 row.as_str(),
                 line.as_str(),
-                &problem.column,
-                &crate::output::sanitize::neutralize(&problem.value),
-                &problem.message,
-                if problem.is_error() {
-                    "error"
-                } else {
-                    "warning"
-                },
+                problem.column,
+                &crate::formats::neutralize(problem.value),
+                problem.message,
+                if problem.is_error { "error" } else { "warning" },
             ])
             .map_err(|e| OutputError::io(&self.path, e.into()))
     }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::atomic::AtomicOutput;
 use super::files::OutputError;
-use super::sanitize::neutralize;
+use crate::formats::neutralize;
 
 /// How records are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::files::{OutputError, Stream};
-use super::sanitize::neutralize;
+use crate::formats::{neutralize, utc_now};
 use crate::model::FieldChange;
 
-pub use crate::input::columns::RESULT_COLUMNS;
+pub use crate::formats::RESULT_COLUMNS;
 
 /// What happened to one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -265,27 +265,6 @@ impl RowResult {
             .map(|cell| neutralize(&cell).into_owned())
             .collect()
     }
-}
-
-/// Now, as `2026-11-29T06:15:00Z`.
-pub fn utc_now() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    utc_timestamp(seconds)
-}
-
-/// `seconds` since the Unix epoch as an RFC 3339 UTC timestamp.
-pub fn utc_timestamp(seconds: u64) -> String {
-    let days = (seconds / 86_400) as i64;
-    let rest = seconds % 86_400;
-    let (year, month, day) = crate::model::dates::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
 }
 
 /// How a results or plan file is written.
@@ -572,7 +551,7 @@ pub struct Recorded {
 /// The leading columns of a header that are a results file's own, by
 /// name and position: `None` when the header is not a results file's.
 pub fn result_columns(header: &[String]) -> Option<HashMap<&'static str, usize>> {
-    let fixed = crate::input::columns::results_prefix(header);
+    let fixed = crate::formats::results_prefix(header);
     (fixed > 0).then(|| {
         header[..fixed]
             .iter()
@@ -686,7 +665,7 @@ fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, LineProblems), Ou
             columns
                 .get(name)
                 .and_then(|i| record.get(*i))
-                .map(|cell| crate::input::cells::unneutralize(cell).to_string())
+                .map(|cell| crate::formats::unneutralize(cell).to_string())
                 .unwrap_or_default()
         };
         let (Ok(row), Some(outcome)) = (get("row").parse::<u64>(), Outcome::parse(&get("outcome")))
@@ -874,7 +853,5 @@ mod tests {
         assert_eq!(back[1].field, "password");
         assert_eq!(FieldChange::parse(""), Some(Vec::new()));
         assert_eq!(FieldChange::parse("not changes"), None);
-        assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc_timestamp(1_795_932_900), "2026-11-29T06:15:00Z");
     }
 }

@@ -137,7 +137,7 @@ pub fn header(run_id: &str, tenant: &str, purpose: &str, users: u64) -> Snapshot
         kind: KIND.to_string(),
         run_id: run_id.to_string(),
         tenant: tenant.to_string(),
-        taken_at: super::results::utc_now(),
+        taken_at: crate::formats::utc_now(),
         purpose: purpose.to_string(),
         users,
         digest: None,

@@ -14,11 +14,12 @@ use serde::Serialize;
 
 use crate::api::{ApiError, Client};
 use crate::events::{Event, Events};
+use crate::formats::utc_now;
 use crate::input::cells::parse_bool;
 use crate::input::columns::normalize;
 use crate::input::{CsvSource, ReadOptions};
 use crate::model::{FieldChange, Group, GroupWrite, Target, TargetKind};
-use crate::output::results::{RunKind, utc_now};
+use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::{self, Limits, Protection, Taken};
@@ -242,7 +243,7 @@ fn read_rows(options: &GroupsOptions) -> Result<GroupFile, RunError> {
         let record = record?;
         let cell = |at: Option<usize>| {
             at.and_then(|i| record.cells.get(i))
-                .map(|c| crate::input::cells::unneutralize(c.trim()).to_string())
+                .map(|c| crate::formats::unneutralize(c.trim()).to_string())
                 .filter(|c| !c.is_empty())
         };
         let name = cell(Some(name_at)).unwrap_or_default();

@@ -14,10 +14,11 @@ use serde::Serialize;
 
 use crate::api::{ApiError, Client};
 use crate::events::{Event, Events};
+use crate::formats::utc_now;
 use crate::input::columns::normalize;
 use crate::input::{CsvSource, MatchBy, ReadOptions};
 use crate::model::{Target, TargetKind, User};
-use crate::output::results::{RunKind, utc_now};
+use crate::output::results::RunKind;
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::batcher::Pending;
 use crate::pipeline::guard::{self, Limits, Protection, Taken};
@@ -174,7 +175,7 @@ fn read_rows(options: &MembershipsOptions) -> Result<(Columns, Vec<MemberRow>), 
         let record = record?;
         let cell = |at: Option<usize>| {
             at.and_then(|i| record.cells.get(i))
-                .map(|c| crate::input::cells::unneutralize(c.trim()).to_string())
+                .map(|c| crate::formats::unneutralize(c.trim()).to_string())
                 .filter(|c| !c.is_empty())
         };
         let mut invalid = record.shape_problem(header.len());

@@ -26,7 +26,7 @@ pub use runner::{RunError, Stops};
 /// run in results, summaries and snapshots, and tells undo what the run
 /// did.
 pub fn new_run_id(kind: crate::output::results::RunKind, dry_run: bool) -> String {
-    let stamp = crate::output::results::utc_now().replace([':', '-'], "");
+    let stamp = crate::formats::utc_now().replace([':', '-'], "");
     format!(
         "{}{}-{}-{:08x}",
         if dry_run { "plan-" } else { "" },

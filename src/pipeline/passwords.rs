@@ -11,10 +11,11 @@ use serde::Serialize;
 
 use crate::api::Client;
 use crate::events::{Event, Events};
+use crate::formats::utc_now;
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Mode};
 use crate::model::{FieldChange, PasswordOptions};
-use crate::output::results::{RunKind, utc_now};
+use crate::output::results::RunKind;
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::results_sink::{ResumedRows, RunTotals};

@@ -24,11 +24,12 @@ use serde::Serialize;
 
 use crate::api::{ApiError, Client, found};
 use crate::events::Events;
+use crate::formats::utc_now;
 use crate::model::text::match_key;
 use crate::model::{
     Field, GroupWrite, PasswordOptions, Target, TargetKind, User, UserFields, UserWrite,
 };
-use crate::output::results::{RunKind, utc_now};
+use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::Protection;

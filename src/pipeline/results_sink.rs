@@ -97,7 +97,7 @@ impl RunTotals {
         RunTotals {
             run_id: stamp.run_id.clone(),
             started_at: started.0.to_string(),
-            finished_at: crate::output::results::utc_now(),
+            finished_at: crate::formats::utc_now(),
             tenant: stamp.tenant.clone(),
             output: output.map(|p| p.display().to_string()),
             dry_run,
@@ -251,7 +251,7 @@ impl ResumedRows {
         let same = !planned
             && recorded.outcome.succeeded()
             && recorded.stamp.tenant == self.tenant
-            && crate::pipeline::import::same_cells(&recorded.result.cells, cells);
+            && crate::formats::same_cells(&recorded.result.cells, cells);
         same.then(|| {
             let mut result = recorded.result.clone();
             result.done_by = recorded.stamp.run_id.clone();

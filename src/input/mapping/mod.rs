@@ -414,7 +414,7 @@ impl Mapper {
         let source = |i: usize| {
             cells
                 .get(i)
-                .map(|c| super::cells::unneutralize(c.trim()))
+                .map(|c| crate::formats::unneutralize(c.trim()))
                 .unwrap_or("")
         };
         let mut values: Vec<String> = vec![String::new(); self.fields.len()];

@@ -19,11 +19,11 @@ use serde::Serialize;
 
 use crate::api::{Client, MembershipSide};
 use crate::events::{Event, Events};
+use crate::formats::{same_cells, utc_now};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Validator, Vocabulary};
 use crate::model::{GroupWrite, Target};
-use crate::output::results::{Recorded, Resumed, utc_now};
-use crate::output::sanitize::neutralize;
+use crate::output::results::{Recorded, Resumed};
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
@@ -480,10 +480,4 @@ fn job_source(
         }
         Ok(())
     })
-}
-
-/// Whether a resumed row's recorded cells are the row as it is now.
-/// Whether a recorded row is the row read now (cells as sanitised on write).
-pub(crate) fn same_cells(recorded: &[String], now: &[String]) -> bool {
-    recorded.len() == now.len() && recorded.iter().zip(now).all(|(a, b)| *a == neutralize(b))
 }

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::formats::neutralize;
 use crate::model::{FieldChange, Target, TargetKind};
 use crate::output::results::{Journal, Recorded, RunStamp};
-use crate::output::sanitize::neutralize;
 use crate::output::{OrderedCsv, Outcome, RowResult};
 use crate::pipeline::batcher;
 use crate::pipeline::results_sink::RowSet;

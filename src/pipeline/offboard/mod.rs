@@ -20,10 +20,11 @@ use serde::Serialize;
 
 use crate::api::Client;
 use crate::events::{Event, Events};
+use crate::formats::utc_now;
 use crate::input::InputSpec;
 use crate::model::{Target, User};
 use crate::output::held;
-use crate::output::results::{RunKind, utc_now};
+use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::{self, Limits, Protection, Taken};

@@ -20,7 +20,8 @@ use serde::Serialize;
 
 use crate::api::Client;
 use crate::events::{Event, Events};
-use crate::output::results::{RunKind, utc_now};
+use crate::formats::utc_now;
+use crate::output::results::RunKind;
 use crate::pipeline::guard::{self, Limits, Protection, Taken};
 use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
 use crate::pipeline::results_sink::{ResumedRows, RunTotals};

@@ -179,12 +179,15 @@ fn creation_record(result: &RowResult) -> Result<(), String> {
     Ok(())
 }
 
+/// A snapshot's digest and its entries by id.
+type ReadSnapshot = (String, HashMap<String, SnapshotItem>);
+
 /// The snapshots of the runs a results file holds, found beside it and
 /// read once each.
 struct Snapshots {
     results: PathBuf,
-    /// run id → (its digest, snapshot id → entry), or why there is none.
-    read: HashMap<String, Result<(String, HashMap<String, SnapshotItem>), String>>,
+    /// run id → its snapshot as read, or why there is none.
+    read: HashMap<String, Result<ReadSnapshot, String>>,
 }
 
 impl Snapshots {
