@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -19,9 +19,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::answer::{self, Verdict};
 use super::error::ApiError;
 use super::wire;
-use crate::limiter::retry::{is_retryable_status, parse_retry_after};
 use crate::limiter::{InFlight, RetryPolicy, Throttle};
 use crate::model::AuthScheme;
 
@@ -495,7 +495,9 @@ impl Client {
         url
     }
 
-    /// Sends `call`, retrying what can safely be retried.
+    /// Sends `call`, retrying what can safely be retried: each attempt
+    /// waits for the throttle, and [`answer::classify`] says what its
+    /// answer means.
     pub(crate) async fn execute(&self, call: &Call<'_>) -> Result<Reply, ApiError> {
         let inner = &*self.inner;
         let mut url = self.url(call.path);
@@ -511,162 +513,166 @@ impl Client {
                 .await
                 .map_err(|stopped| ApiError::Stopped(stopped.0))?;
             attempts += 1;
-            if attempts > 1 {
-                inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-            }
-            inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-            if let Some(tally) = &self.tally {
-                tally.attempts.fetch_add(1, Ordering::Relaxed);
-                if call.method != Method::GET {
-                    tally.writes_sent.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+            self.count_attempt(call, attempts);
             let sent_at = std::time::Instant::now();
             let result = self.send_once(call, url.clone()).await;
             let elapsed = sent_at.elapsed();
-            if let Ok((status, _, _)) = &result {
-                inner.throttle.on_answer(elapsed, status.is_success());
-            }
-
             let (status, headers, body) = match result {
                 Ok(answer) => answer,
-                Err(SendError::TooLarge) => {
-                    return Err(ApiError::TooLarge {
-                        endpoint,
-                        limit: inner.max_body,
-                    });
-                }
-                Err(SendError::Http(err)) => {
+                Err(error) => {
                     drop(permit);
-                    inner.stats.transport_errors.fetch_add(1, Ordering::Relaxed);
-                    let maybe_sent = !err.is_connect();
-                    let message = describe_transport_error(&endpoint, &err);
-                    tracing::debug!(%endpoint, attempts, maybe_sent, "transport error: {message}");
-                    let replayable = !maybe_sent || call.replay_if_maybe_sent;
-                    if replayable && inner.retry.allows_another(attempts) {
-                        tokio::time::sleep(inner.retry.backoff(attempts)).await;
-                        continue;
-                    }
-                    return Err(ApiError::Transport {
-                        message,
-                        maybe_sent,
-                        attempts,
-                    });
+                    self.on_send_error(call, &endpoint, error, attempts)?;
+                    tokio::time::sleep(inner.retry.backoff(attempts)).await;
+                    continue;
                 }
             };
-            if let Some(tally) = &self.tally {
-                tally.last_status.store(status.as_u16(), Ordering::Relaxed);
-            }
+            inner.throttle.on_answer(elapsed, status.is_success());
+            let verdict = self.judge(call, status, &headers, &body, attempts);
             tracing::debug!(%endpoint, status = status.as_u16(), attempts, "answer");
-
-            // The slot is held until the pool has heard of this answer (a stop
-            // or a pause), so no waiting request slips out in between.
-            if status.is_success() {
-                inner.stats.successes.fetch_add(1, Ordering::Relaxed);
-                inner.stats.forbidden_in_a_row.store(0, Ordering::Relaxed);
-                drop(permit);
-                if call.method != Method::GET {
-                    inner.stats.writes.fetch_add(1, Ordering::Relaxed);
+            // The slot is held until the pool has heard of this answer (a
+            // stop or a pause), so no waiting request slips out in between.
+            match verdict {
+                Verdict::Done => {
+                    return Ok(Reply {
+                        elapsed,
+                        status,
+                        headers,
+                        body,
+                    });
                 }
-                return Ok(Reply {
-                    elapsed,
-                    status,
-                    headers,
-                    body,
-                });
-            }
-            let code = status.as_u16();
-            let message = wire::error_message(&body);
-            if code == 403 {
-                // One user the key may not touch fails one row; a key that may
-                // do nothing at all (no success yet, or 403 after 403) stops the run.
-                let in_a_row = inner
-                    .stats
-                    .forbidden_in_a_row
-                    .fetch_add(1, Ordering::Relaxed)
-                    + 1;
-                let nothing_worked = inner.stats.successes.load(Ordering::Relaxed) == 0;
-                if !nothing_worked && in_a_row < FORBIDDEN_IN_A_ROW {
+                Verdict::Fails(error) => return Err(error),
+                Verdict::StopsRun(error) => {
+                    self.stop_run(&error);
+                    return Err(error);
+                }
+                Verdict::Again { backoff } => {
                     drop(permit);
-                    return Err(ApiError::Forbidden { message });
+                    if backoff {
+                        tokio::time::sleep(inner.retry.backoff(attempts)).await;
+                    }
                 }
             }
-            if matches!(code, 401 | 403) {
-                let error = ApiError::Unauthorized {
-                    status: code,
-                    message,
-                    scheme: inner.scheme.to_string(),
-                };
-                self.stop_run(&error);
-                drop(permit);
-                return Err(error);
+        }
+    }
+
+    /// Counts an attempt in the run's and the row's tallies.
+    fn count_attempt(&self, call: &Call<'_>, attempts: u32) {
+        let stats = &self.inner.stats;
+        if attempts > 1 {
+            stats.retries.fetch_add(1, Ordering::Relaxed);
+        }
+        stats.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(tally) = &self.tally {
+            tally.attempts.fetch_add(1, Ordering::Relaxed);
+            if call.method != Method::GET {
+                tally.writes_sent.fetch_add(1, Ordering::Relaxed);
             }
-            if status.is_redirection() {
-                let location = headers
-                    .get(header::LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("(no Location header)")
-                    .to_string();
-                return Err(ApiError::Redirect {
-                    status: code,
-                    location,
+        }
+    }
+
+    /// Whether a request that got no answer is sent again (`Ok`, after a
+    /// backoff): a body over the limit fails; a transport error is tried
+    /// again when the request cannot have reached the server (or may be
+    /// replayed) and retries are left.
+    fn on_send_error(
+        &self,
+        call: &Call<'_>,
+        endpoint: &str,
+        error: SendError,
+        attempts: u32,
+    ) -> Result<(), ApiError> {
+        let inner = &*self.inner;
+        let err = match error {
+            SendError::TooLarge => {
+                return Err(ApiError::TooLarge {
+                    endpoint: endpoint.to_string(),
+                    limit: inner.max_body,
                 });
             }
-            let retry_after = headers
-                .get(header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, SystemTime::now()));
-            if let Some(asked) = retry_after.filter(|wait| *wait > inner.max_wait)
-                && matches!(code, 429 | 503)
-            {
-                // Waiting that long is not pacing: stop the run, as an interrupt would.
-                let error = ApiError::WaitTooLong {
-                    status: code,
-                    asked_seconds: asked.as_secs(),
-                    max_seconds: inner.max_wait.as_secs(),
-                };
-                self.stop_run(&error);
-                drop(permit);
-                return Err(error);
+            SendError::Http(err) => err,
+        };
+        inner.stats.transport_errors.fetch_add(1, Ordering::Relaxed);
+        let maybe_sent = !err.is_connect();
+        let message = describe_transport_error(endpoint, &err);
+        tracing::debug!(%endpoint, attempts, maybe_sent, "transport error: {message}");
+        let replayable = !maybe_sent || call.replay_if_maybe_sent;
+        if replayable && inner.retry.allows_another(attempts) {
+            return Ok(());
+        }
+        Err(ApiError::Transport {
+            message,
+            maybe_sent,
+            attempts,
+        })
+    }
+
+    /// The verdict on an answer, with the run's counters and the pool's
+    /// pace brought up to date by it.
+    fn judge(
+        &self,
+        call: &Call<'_>,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+        attempts: u32,
+    ) -> Verdict {
+        let inner = &*self.inner;
+        let stats = &inner.stats;
+        let code = status.as_u16();
+        if let Some(tally) = &self.tally {
+            tally.last_status.store(code, Ordering::Relaxed);
+        }
+        let forbidden_in_a_row = if code == 403 {
+            stats.forbidden_in_a_row.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            0
+        };
+        let standing = answer::Standing {
+            forbidden_in_a_row,
+            nothing_worked: stats.successes.load(Ordering::Relaxed) == 0,
+            max_wait: inner.max_wait,
+            replay_if_maybe_sent: call.replay_if_maybe_sent,
+            another_allowed: inner.retry.allows_another(attempts),
+            attempts,
+            scheme: &inner.scheme.to_string(),
+        };
+        let verdict = answer::classify(status, headers, body, &standing);
+        if status.is_success() {
+            stats.successes.fetch_add(1, Ordering::Relaxed);
+            stats.forbidden_in_a_row.store(0, Ordering::Relaxed);
+            if call.method != Method::GET {
+                stats.writes.fetch_add(1, Ordering::Relaxed);
             }
-            if let Some(wait) = retry_after.filter(|w| *w >= std::time::Duration::from_secs(2))
-                && inner
-                    .throttle
-                    .pause()
-                    .is_none_or(|p| p.remaining + std::time::Duration::from_secs(1) < wait)
-            {
-                tracing::warn!(
-                    "the tenant asked us to wait {} s (HTTP {code}); every request pauses until then",
-                    wait.as_secs()
-                );
+        } else if !matches!(verdict, Verdict::StopsRun(_)) {
+            self.pace_after(code, answer::retry_after(headers));
+        }
+        verdict
+    }
+
+    /// A 429 slows and pauses the pool; a 503 that says when pauses it;
+    /// other server errors are only counted.
+    fn pace_after(&self, code: u16, retry_after: Option<Duration>) {
+        let inner = &*self.inner;
+        if let Some(wait) = retry_after.filter(|w| *w >= Duration::from_secs(2))
+            && inner
+                .throttle
+                .pause()
+                .is_none_or(|p| p.remaining + Duration::from_secs(1) < wait)
+        {
+            tracing::warn!(
+                "the tenant asked us to wait {} s (HTTP {code}); every request pauses until then",
+                wait.as_secs()
+            );
+        }
+        if code == 429 {
+            inner.stats.throttled.fetch_add(1, Ordering::Relaxed);
+            inner.throttle.on_throttled(retry_after, true);
+        } else if code >= 500 {
+            inner.stats.server_errors.fetch_add(1, Ordering::Relaxed);
+            if code == 503 && retry_after.is_some() {
+                // The server said when it can take more: nobody asks before then.
+                inner.throttle.on_throttled(retry_after, false);
             }
-            if code == 429 {
-                inner.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                inner.throttle.on_throttled(retry_after, true);
-            } else if code >= 500 {
-                inner.stats.server_errors.fetch_add(1, Ordering::Relaxed);
-                if code == 503 && retry_after.is_some() {
-                    // The server said when it can take more: nobody asks before then.
-                    inner.throttle.on_throttled(retry_after, false);
-                }
-            }
-            drop(permit);
-            let gateway_may_have_acted = matches!(code, 502 | 504) && !call.replay_if_maybe_sent;
-            if is_retryable_status(code)
-                && !gateway_may_have_acted
-                && inner.retry.allows_another(attempts)
-            {
-                if retry_after.is_none() && code != 429 {
-                    // A Retry-After paused the pool already; others back off alone.
-                    tokio::time::sleep(inner.retry.backoff(attempts)).await;
-                }
-                continue;
-            }
-            return Err(ApiError::Status {
-                status: code,
-                message,
-                attempts,
-            });
         }
     }
 

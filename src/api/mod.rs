@@ -1,6 +1,7 @@
 //! The SecurEnvoy REST API client: typed endpoints over one retrying,
 //! throttled HTTP core, with every wire-format guess kept in [`wire`].
 
+pub(crate) mod answer;
 pub mod client;
 pub mod endpoints;
 pub mod error;
