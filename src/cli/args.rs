@@ -563,6 +563,31 @@ pub struct RecordArgs {
     pub excel: bool,
 }
 
+/// What every command that writes a results file shares: where the
+/// results go, whether an earlier file is replaced, a dry run, and the
+/// summary. Each command words `--output`, `--force` and `--dry-run` for
+/// itself (`mut_arg` on its struct).
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// The results file (`-` for standard output)
+    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite an existing results file
+    #[arg(long)]
+    pub force: bool,
+
+    /// Only show what would change
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+}
+
 /// Where a run's summary goes, besides the screen.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SummaryArgs {
@@ -610,6 +635,8 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("output", |a| a.help("The results file (`-` for standard output) [default: <input stem>.results.csv beside the input]; with --dry-run, the plan")))]
+#[command(mut_arg("dry_run", |a| a.help("Only show what would happen (the same as `sebulk plan`)")))]
 pub struct ImportArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -617,13 +644,8 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
 
-    /// The results file (`-` for standard output) [default: <input stem>.results.csv beside the input]; with --dry-run, the plan
-    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
-    pub output: Option<PathBuf>,
-
-    /// Overwrite an existing results file
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 
     /// Go on from an earlier run's results: rows that succeeded are not sent again
     #[arg(long, value_name = "RESULTS")]
@@ -633,25 +655,17 @@ pub struct ImportArgs {
     #[arg(long)]
     pub skip_invalid: bool,
 
-    /// Only show what would happen (the same as `sebulk plan`)
-    #[arg(long)]
-    pub dry_run: bool,
-
     /// Also list the tenant users the file does not name (possible leavers) in FILE, which `sebulk offboard` takes as it is; give the complete roster
     #[arg(long, value_name = "FILE")]
     pub report_missing: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub record: RecordArgs,
-
-    #[command(flatten)]
-    pub summary: SummaryArgs,
 
     #[command(flatten)]
     pub connect: Connect,
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("output", |a| a.help("The results file (`-` for standard output) [default: <file stem>.offboard.csv beside the file]; with --dry-run, the plan")))]
+#[command(mut_arg("dry_run", |a| a.help("Only show who would be affected and how")))]
 #[command(group(clap::ArgGroup::new("who").required(true).args(["names", "roster"])))]
 // Only the match key of a leaver's row is read: the import's field rules do not apply.
 #[command(mut_arg("mode", |a| a.hide(true)), mut_arg("strict", |a| a.hide(true)))]
@@ -679,27 +693,12 @@ pub struct OffboardArgs {
     #[command(flatten)]
     pub guard: GuardArgs,
 
-    /// The results file (`-` for standard output) [default: <file stem>.offboard.csv beside the file]; with --dry-run, the plan
-    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
-    pub output: Option<PathBuf>,
-
-    /// Overwrite an existing results file
-    #[arg(long)]
-    pub force: bool,
-
-    /// Only show who would be affected and how
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 
     /// Go on from an interrupted run's results: rows it finished are carried over, not sent again (a leavers file; a roster run resumes by running again)
     #[arg(long, value_name = "RESULTS", conflicts_with = "roster")]
     pub resume: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub record: RecordArgs,
-
-    #[command(flatten)]
-    pub summary: SummaryArgs,
 
     #[command(flatten)]
     pub connect: Connect,
@@ -740,6 +739,7 @@ pub enum GroupsCommand {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("output", |a| a.help("The results file [default: <file stem>.groups.csv beside the file]")))]
 pub struct GroupsImportArgs {
     /// The groups: a name column, optionally description and enforceSecondFactor
     #[arg(value_name = "FILE")]
@@ -755,23 +755,8 @@ pub struct GroupsImportArgs {
     #[command(flatten)]
     pub read: ReadArgs,
 
-    /// The results file [default: <file stem>.groups.csv beside the file]
-    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
-    pub output: Option<PathBuf>,
-
-    /// Overwrite an existing results file
-    #[arg(long)]
-    pub force: bool,
-
-    /// Only show what would change
-    #[arg(long)]
-    pub dry_run: bool,
-
     #[command(flatten)]
-    pub record: RecordArgs,
-
-    #[command(flatten)]
-    pub summary: SummaryArgs,
+    pub run: RunArgs,
 
     #[command(flatten)]
     pub connect: Connect,
@@ -785,6 +770,7 @@ pub enum MembershipsCommand {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("output", |a| a.help("The results file [default: <file stem>.memberships.csv beside the file]")))]
 pub struct MembershipsImportArgs {
     /// Rows of user (username or user_id), type (group or application), target (name or id) and action (add or remove; default add)
     #[arg(value_name = "FILE")]
@@ -800,29 +786,16 @@ pub struct MembershipsImportArgs {
     #[command(flatten)]
     pub read: ReadArgs,
 
-    /// The results file [default: <file stem>.memberships.csv beside the file]
-    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
-    pub output: Option<PathBuf>,
-
-    /// Overwrite an existing results file
-    #[arg(long)]
-    pub force: bool,
-
-    /// Only show what would change
-    #[arg(long)]
-    pub dry_run: bool,
-
     #[command(flatten)]
-    pub record: RecordArgs,
-
-    #[command(flatten)]
-    pub summary: SummaryArgs,
+    pub run: RunArgs,
 
     #[command(flatten)]
     pub connect: Connect,
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("output", |a| a.help("The results file [default: <file stem>.passwords.csv beside the file]")))]
+#[command(mut_arg("dry_run", |a| a.help("Only show whose password would be set")))]
 #[command(mut_arg("mode", |a| a.hide(true)), mut_arg("strict", |a| a.hide(true)))]
 #[command(mut_arg("countries", |a| a.hide(true)), mut_arg("countries_only", |a| a.hide(true)))]
 pub struct PasswordsArgs {
@@ -845,115 +818,68 @@ pub struct PasswordsArgs {
     #[command(flatten)]
     pub rules: InputRuleArgs,
 
-    /// The results file [default: <file stem>.passwords.csv beside the file]
-    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
-    pub output: Option<PathBuf>,
-
-    /// Overwrite an existing results file
-    #[arg(long)]
-    pub force: bool,
-
-    /// Only show whose password would be set
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 
     /// Go on from an interrupted run's results: users it set are not set again (no second password, no second email)
     #[arg(long, value_name = "RESULTS")]
     pub resume: Option<PathBuf>,
 
     #[command(flatten)]
-    pub record: RecordArgs,
-
-    #[command(flatten)]
-    pub summary: SummaryArgs,
-
-    #[command(flatten)]
     pub connect: Connect,
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("output", |a| a.help("The results file [default: <snapshot stem>.restore.csv beside it]")))]
+#[command(mut_arg("dry_run", |a| a.help("Only show what would be given back")))]
 pub struct RestoreArgs {
     /// The snapshot an offboarding (or undo) run wrote
     #[arg(value_name = "SNAPSHOT")]
     pub snapshot: PathBuf,
 
-    /// The results file [default: <snapshot stem>.restore.csv beside it]
-    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
-    pub output: Option<PathBuf>,
-
-    /// Overwrite an existing results file
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 
     /// Email re-created users their new password
     #[arg(long)]
     pub send_email: bool,
 
-    /// Only show what would be given back
-    #[arg(long)]
-    pub dry_run: bool,
-
     #[command(flatten)]
     pub protect: ProtectArgs,
-
-    #[command(flatten)]
-    pub record: RecordArgs,
-
-    #[command(flatten)]
-    pub summary: SummaryArgs,
 
     #[command(flatten)]
     pub connect: Connect,
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("output", |a| a.help("The results file [default: <held stem>.approve.csv beside it]")))]
+#[command(mut_arg("dry_run", |a| a.help("Only show what would be done")))]
 pub struct ApproveArgs {
     /// The held file a refused offboarding wrote (*.held-<run id>.jsonl)
     #[arg(value_name = "HELD")]
     pub held: PathBuf,
 
-    /// The results file [default: <held stem>.approve.csv beside it]
-    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
-    pub output: Option<PathBuf>,
-
-    /// Overwrite an existing results file
-    #[arg(long)]
-    pub force: bool,
-
-    /// Only show what would be done
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 
     #[command(flatten)]
     pub protect: ProtectArgs,
-
-    #[command(flatten)]
-    pub record: RecordArgs,
-
-    #[command(flatten)]
-    pub summary: SummaryArgs,
 
     #[command(flatten)]
     pub connect: Connect,
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("output", |a| a.help("The undo's own results file [default: <results stem>.undo.<time>.csv beside it]")))]
+#[command(mut_arg("force", |a| a.help("Undo what has changed since the run too (conflicts), and delete created users changed since; also replaces an existing -o file")))]
+#[command(mut_arg("dry_run", |a| a.help("Only show what would be undone, conflicts included")))]
 pub struct UndoArgs {
     /// The results file of the run to undo (import, offboard, groups import or memberships import)
     #[arg(value_name = "RESULTS")]
     pub results: PathBuf,
 
-    /// The undo's own results file [default: <results stem>.undo.<time>.csv beside it]
-    #[arg(long, short, value_name = "FILE", visible_alias = "results")]
-    pub output: Option<PathBuf>,
-
-    /// Undo what has changed since the run too (conflicts), and delete created users changed since; also replaces an existing -o file
-    #[arg(long)]
-    pub force: bool,
-
-    /// Only show what would be undone, conflicts included
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 
     /// Go on from an interrupted undo's results: rows it finished are not sent again
     #[arg(long, value_name = "UNDO_RESULTS")]
@@ -965,12 +891,6 @@ pub struct UndoArgs {
 
     #[command(flatten)]
     pub guard: GuardArgs,
-
-    #[command(flatten)]
-    pub record: RecordArgs,
-
-    #[command(flatten)]
-    pub summary: SummaryArgs,
 
     #[command(flatten)]
     pub connect: Connect,

@@ -115,6 +115,15 @@ fn lifecycle_job<O>(
     }
 }
 
+/// Where a command's results go, from its shared run options.
+fn results_of(
+    run: &args::RunArgs,
+    input: &Path,
+    what: &str,
+) -> Result<Option<PathBuf>, CommandError> {
+    record_path(&run.output, &run.record, run.dry_run, input, what)
+}
+
 /// Where a run's results (or plan) go: `-o FILE`; a new timestamped file in
 /// `--results-dir`; nothing for a dry run (the screen shows it); else
 /// `<input stem>.<what>.csv` beside the input.
@@ -169,11 +178,11 @@ fn import_job(cli: &Cli, args: &ImportArgs) -> Result<ImportJob, CommandError> {
         &args.policy.passwords,
     )?;
     let output = record_path(
-        &args.output,
-        &args.record,
-        args.dry_run,
+        &args.run.output,
+        &args.run.record,
+        args.run.dry_run,
         &spec.file,
-        if args.dry_run { "plan" } else { "results" },
+        if args.run.dry_run { "plan" } else { "results" },
     )?;
     Ok(ImportJob {
         options: ImportOptions {
@@ -181,14 +190,14 @@ fn import_job(cli: &Cli, args: &ImportArgs) -> Result<ImportJob, CommandError> {
             input: spec,
             skip_invalid: args.skip_invalid,
             output,
-            force: args.force,
-            excel: args.record.excel,
+            force: args.run.force,
+            excel: args.run.record.excel,
             resume: args.resume.clone(),
-            dry_run: args.dry_run,
+            dry_run: args.run.dry_run,
             report_missing: args.report_missing.clone(),
         },
-        summary_json: args.summary.summary_json.clone(),
-        json: args.summary.json,
+        summary_json: args.run.summary.summary_json.clone(),
+        json: args.run.summary.json,
     })
 }
 
@@ -208,7 +217,7 @@ fn offboard_job(
         .unwrap_or_default();
     let spec = config::input_spec(&cli.global, &file, &args.rules, &Default::default())?;
     let steps = Step::parse_list(&args.action).map_err(CommandError::usage)?;
-    let output = record_path(&args.output, &args.record, args.dry_run, &file, "offboard")?;
+    let output = results_of(&args.run, &file, "offboard")?;
     let guard = config::guard(&cli.global, &args.guard)?;
     Ok(lifecycle_job(
         OffboardOptions {
@@ -221,13 +230,13 @@ fn offboard_job(
             max_unmatched: args.max_unmatched,
             limits: guard.1,
             protection: guard.0,
-            force: args.force,
+            force: args.run.force,
             output,
-            excel: args.record.excel,
-            dry_run: args.dry_run,
+            excel: args.run.record.excel,
+            dry_run: args.run.dry_run,
             resume: args.resume.clone(),
         },
-        &args.summary,
+        &args.run.summary,
     ))
 }
 
@@ -370,13 +379,7 @@ pub async fn dispatch(
             lifecycle::offboard(&resolve(&args.connect)?, job, ui).await
         }
         Command::Approve(args) => {
-            let output = record_path(
-                &args.output,
-                &args.record,
-                args.dry_run,
-                &args.held,
-                "approve",
-            )?;
+            let output = results_of(&args.run, &args.held, "approve")?;
             let protection = config::protection(&cli.global, &args.protect)?;
             let job = lifecycle_job(
                 crate::pipeline::offboard::OffboardOptions {
@@ -388,49 +391,37 @@ pub async fn dispatch(
                     limits: Default::default(),
                     protection,
                     output,
-                    force: args.force,
-                    excel: args.record.excel,
-                    dry_run: args.dry_run,
+                    force: args.run.force,
+                    excel: args.run.record.excel,
+                    dry_run: args.run.dry_run,
                     resume: None,
                 },
-                &args.summary,
+                &args.run.summary,
             );
             lifecycle::offboard(&resolve(&args.connect)?, job, ui).await
         }
         Command::Passwords(args) => {
             let spec =
                 config::input_spec(&cli.global, &args.file, &args.rules, &Default::default())?;
-            let output = record_path(
-                &args.output,
-                &args.record,
-                args.dry_run,
-                &args.file,
-                "passwords",
-            )?;
+            let output = results_of(&args.run, &args.file, "passwords")?;
             let job = lifecycle_job(
                 crate::pipeline::passwords::PasswordsOptions {
                     input: spec,
                     auto_generate: args.auto_generate,
                     send_email: args.send_email,
                     must_change: args.must_change,
-                    force: args.force,
+                    force: args.run.force,
                     output,
-                    excel: args.record.excel,
-                    dry_run: args.dry_run,
+                    excel: args.run.record.excel,
+                    dry_run: args.run.dry_run,
                     resume: args.resume.clone(),
                 },
-                &args.summary,
+                &args.run.summary,
             );
             lifecycle::passwords(&resolve(&args.connect)?, job, ui).await
         }
         Command::Groups(GroupsCommand::Import(args)) => {
-            let output = record_path(
-                &args.output,
-                &args.record,
-                args.dry_run,
-                &args.file,
-                "groups",
-            )?;
+            let output = results_of(&args.run, &args.file, "groups")?;
             let guard = config::guard(&cli.global, &args.guard)?;
             let job = lifecycle_job(
                 crate::pipeline::groups::GroupsOptions {
@@ -440,22 +431,16 @@ pub async fn dispatch(
                     limits: guard.1,
                     protection: guard.0,
                     output,
-                    force: args.force,
-                    excel: args.record.excel,
-                    dry_run: args.dry_run,
+                    force: args.run.force,
+                    excel: args.run.record.excel,
+                    dry_run: args.run.dry_run,
                 },
-                &args.summary,
+                &args.run.summary,
             );
             lifecycle::groups(&resolve(&args.connect)?, job, ui).await
         }
         Command::Memberships(MembershipsCommand::Import(args)) => {
-            let output = record_path(
-                &args.output,
-                &args.record,
-                args.dry_run,
-                &args.file,
-                "memberships",
-            )?;
+            let output = results_of(&args.run, &args.file, "memberships")?;
             let guard = config::guard(&cli.global, &args.guard)?;
             let job = lifecycle_job(
                 crate::pipeline::memberships::MembershipsOptions {
@@ -470,39 +455,37 @@ pub async fn dispatch(
                     limits: guard.1,
                     protection: guard.0,
                     output,
-                    force: args.force,
-                    excel: args.record.excel,
-                    dry_run: args.dry_run,
+                    force: args.run.force,
+                    excel: args.run.record.excel,
+                    dry_run: args.run.dry_run,
                 },
-                &args.summary,
+                &args.run.summary,
             );
             lifecycle::memberships(&resolve(&args.connect)?, job, ui).await
         }
         Command::Restore(args) => {
-            let output = record_path(
-                &args.output,
-                &args.record,
-                args.dry_run,
-                &args.snapshot,
-                "restore",
-            )?;
+            let output = results_of(&args.run, &args.snapshot, "restore")?;
             let job = lifecycle_job(
                 crate::pipeline::restore::RestoreOptions {
                     snapshot: args.snapshot.clone(),
                     output,
-                    force: args.force,
-                    excel: args.record.excel,
+                    force: args.run.force,
+                    excel: args.run.record.excel,
                     send_email: args.send_email,
-                    dry_run: args.dry_run,
+                    dry_run: args.run.dry_run,
                     protection: config::protection(&cli.global, &args.protect)?,
                 },
-                &args.summary,
+                &args.run.summary,
             );
             lifecycle::restore(&resolve(&args.connect)?, job, ui).await
         }
         Command::Undo(args) => {
             // Each undo keeps its own record beside the run it reverses.
-            let output = match (&args.output, &args.record.results_dir, args.dry_run) {
+            let output = match (
+                &args.run.output,
+                &args.run.record.results_dir,
+                args.run.dry_run,
+            ) {
                 (Some(path), _, _) => Some(path.clone()),
                 (None, Some(dir), _) => Some(crate::output::files::timestamped(
                     dir,
@@ -524,15 +507,15 @@ pub async fn dispatch(
                 crate::pipeline::undo::UndoOptions {
                     results: args.results.clone(),
                     output,
-                    force: args.force,
-                    excel: args.record.excel,
-                    dry_run: args.dry_run,
+                    force: args.run.force,
+                    excel: args.run.record.excel,
+                    dry_run: args.run.dry_run,
                     resume: args.resume.clone(),
                     limits: guard.1,
                     protection: guard.0,
                     send_email: args.send_email,
                 },
-                &args.summary,
+                &args.run.summary,
             );
             lifecycle::undo(&resolve(&args.connect)?, job, ui).await
         }
