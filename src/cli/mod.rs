@@ -23,6 +23,7 @@ use crate::commands::{CommandError, Completion, config::API_KEY_ENV};
 use crate::diff::DiffOptions;
 use crate::export::ExportOptions;
 use crate::pipeline::import::ImportOptions;
+use crate::pipeline::prepared::Recording;
 use crate::plan::Policy;
 use crate::sandbox::{Faults, SandboxConfig, Seed, Variant};
 use crate::ui::Ui;
@@ -115,6 +116,18 @@ fn lifecycle_job<O>(
     }
 }
 
+/// How a run records, from its shared options, the results path and
+/// the file it resumes.
+fn recording(run: &args::RunArgs, output: Option<PathBuf>, resume: Option<PathBuf>) -> Recording {
+    Recording {
+        output,
+        force: run.force,
+        excel: run.record.excel,
+        dry_run: run.dry_run,
+        resume,
+    }
+}
+
 /// Where a command's results go, from its shared run options.
 fn results_of(
     run: &args::RunArgs,
@@ -158,11 +171,13 @@ fn plan_job(cli: &Cli, args: &PlanArgs) -> Result<ImportJob, CommandError> {
             policy: policy(&spec, &args.policy),
             input: spec,
             skip_invalid: args.skip_invalid,
-            output: record_path(&args.output, &args.record, true, &spec_file, "plan")?,
-            force: args.force,
-            excel: args.record.excel,
-            resume: None,
-            dry_run: true,
+            run: Recording {
+                output: record_path(&args.output, &args.record, true, &spec_file, "plan")?,
+                force: args.force,
+                excel: args.record.excel,
+                dry_run: true,
+                resume: None,
+            },
             report_missing: args.report_missing.clone(),
         },
         summary_json: args.summary.summary_json.clone(),
@@ -189,11 +204,7 @@ fn import_job(cli: &Cli, args: &ImportArgs) -> Result<ImportJob, CommandError> {
             policy: policy(&spec, &args.policy),
             input: spec,
             skip_invalid: args.skip_invalid,
-            output,
-            force: args.run.force,
-            excel: args.run.record.excel,
-            resume: args.resume.clone(),
-            dry_run: args.run.dry_run,
+            run: recording(&args.run, output, args.resume.clone()),
             report_missing: args.report_missing.clone(),
         },
         summary_json: args.run.summary.summary_json.clone(),
@@ -230,11 +241,7 @@ fn offboard_job(
             max_unmatched: args.max_unmatched,
             limits: guard.1,
             protection: guard.0,
-            force: args.run.force,
-            output,
-            excel: args.run.record.excel,
-            dry_run: args.run.dry_run,
-            resume: args.resume.clone(),
+            run: recording(&args.run, output, args.resume.clone()),
         },
         &args.run.summary,
     ))
@@ -390,11 +397,7 @@ pub async fn dispatch(
                     // The held count is the acknowledgement (set on reading it).
                     limits: Default::default(),
                     protection,
-                    output,
-                    force: args.run.force,
-                    excel: args.run.record.excel,
-                    dry_run: args.run.dry_run,
-                    resume: None,
+                    run: recording(&args.run, output, None),
                 },
                 &args.run.summary,
             );
@@ -410,11 +413,7 @@ pub async fn dispatch(
                     auto_generate: args.auto_generate,
                     send_email: args.send_email,
                     must_change: args.must_change,
-                    force: args.run.force,
-                    output,
-                    excel: args.run.record.excel,
-                    dry_run: args.run.dry_run,
-                    resume: args.resume.clone(),
+                    run: recording(&args.run, output, args.resume.clone()),
                 },
                 &args.run.summary,
             );
@@ -430,10 +429,7 @@ pub async fn dispatch(
                     prune: args.prune,
                     limits: guard.1,
                     protection: guard.0,
-                    output,
-                    force: args.run.force,
-                    excel: args.run.record.excel,
-                    dry_run: args.run.dry_run,
+                    run: recording(&args.run, output, None),
                 },
                 &args.run.summary,
             );
@@ -454,10 +450,7 @@ pub async fn dispatch(
                         .collect(),
                     limits: guard.1,
                     protection: guard.0,
-                    output,
-                    force: args.run.force,
-                    excel: args.run.record.excel,
-                    dry_run: args.run.dry_run,
+                    run: recording(&args.run, output, None),
                 },
                 &args.run.summary,
             );
@@ -468,11 +461,8 @@ pub async fn dispatch(
             let job = lifecycle_job(
                 crate::pipeline::restore::RestoreOptions {
                     snapshot: args.snapshot.clone(),
-                    output,
-                    force: args.run.force,
-                    excel: args.run.record.excel,
                     send_email: args.send_email,
-                    dry_run: args.run.dry_run,
+                    run: recording(&args.run, output, None),
                     protection: config::protection(&cli.global, &args.protect)?,
                 },
                 &args.run.summary,
@@ -506,11 +496,7 @@ pub async fn dispatch(
             let job = lifecycle_job(
                 crate::pipeline::undo::UndoOptions {
                     results: args.results.clone(),
-                    output,
-                    force: args.run.force,
-                    excel: args.run.record.excel,
-                    dry_run: args.run.dry_run,
-                    resume: args.resume.clone(),
+                    run: recording(&args.run, output, args.resume.clone()),
                     limits: guard.1,
                     protection: guard.0,
                     send_email: args.send_email,

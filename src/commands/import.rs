@@ -26,28 +26,28 @@ pub async fn run(config: &Config, job: ImportJob, ui: &Ui) -> Result<Completion,
     } = job;
     super::distinct_files(&[
         ("input", Some(options.input.file.as_path())),
-        ("results", options.output.as_deref()),
+        ("results", options.run.output.as_deref()),
         ("summary", summary_json.as_deref()),
-        ("resumed results", options.resume.as_deref()),
+        ("resumed results", options.run.resume.as_deref()),
     ])
-    .or_else(|err| match (&options.resume, &options.output) {
+    .or_else(|err| match (&options.run.resume, &options.run.output) {
         // Resuming into the results resumed from is allowed (written beside, swapped).
         (Some(resume), Some(output)) if crate::output::files::same_file(resume, output) => {
             super::distinct_files(&[
                 ("input", Some(options.input.file.as_path())),
-                ("results", options.output.as_deref()),
+                ("results", options.run.output.as_deref()),
                 ("summary", summary_json.as_deref()),
             ])
         }
         _ => Err(err),
     })?;
     if let Some(path) = &summary_json {
-        crate::output::files::check_output(path, options.force, &[])?;
+        crate::output::files::check_output(path, options.run.force, &[])?;
     }
     if let Some(path) = &options.report_missing {
         let others = [
             ("input", Some(options.input.file.as_path())),
-            ("results", options.output.as_deref()),
+            ("results", options.run.output.as_deref()),
             ("summary", summary_json.as_deref()),
             ("missing-users report", Some(path.as_path())),
         ];
@@ -57,9 +57,9 @@ pub async fn run(config: &Config, job: ImportJob, ui: &Ui) -> Result<Completion,
                 "--report-missing needs a file (it is a leavers file for `sebulk offboard`)",
             ));
         }
-        crate::output::files::check_output(path, options.force, &[])?;
+        crate::output::files::check_output(path, options.run.force, &[])?;
     }
-    let stdout_taken = options.output.as_deref() == Some(Path::new("-"));
+    let stdout_taken = options.run.output.as_deref() == Some(Path::new("-"));
     if stdout_taken && (json || summary_json.as_deref() == Some(Path::new("-"))) {
         return Err(CommandError::usage(
             "the results (-o -) and the JSON summary cannot both go to standard output",
@@ -79,7 +79,7 @@ pub async fn run(config: &Config, job: ImportJob, ui: &Ui) -> Result<Completion,
     let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
     let show = |planned: &PlannedRow| ui.planned_row(planned);
     let show: Option<&ShowPlan<'_>> =
-        (options.dry_run && options.output.is_none()).then_some(&show as &ShowPlan<'_>);
+        (options.run.dry_run && options.run.output.is_none()).then_some(&show as &ShowPlan<'_>);
     let ended = import::run(connection.client.clone(), &options, stops, ui, show).await;
     let fatal = connection.client.fatal_error();
     let sandbox = connection.sandbox_note();
@@ -100,9 +100,9 @@ pub async fn run(config: &Config, job: ImportJob, ui: &Ui) -> Result<Completion,
     summary.input = input_name;
     ui.import_summary(&summary, sandbox.as_deref());
     let mut taken = vec![options.input.file.as_path()];
-    taken.extend(options.output.as_deref());
+    taken.extend(options.run.output.as_deref());
     if let Some(path) = &summary_json {
-        write_json(path, &summary, options.force, &taken)?;
+        write_json(path, &summary, options.run.force, &taken)?;
     }
     if json {
         ui.json(&summary)

@@ -14,7 +14,7 @@ use crate::pipeline::groups::{self, GroupsOptions};
 use crate::pipeline::memberships::{self, MembershipsOptions};
 use crate::pipeline::offboard::{self, OffboardOptions};
 use crate::pipeline::passwords::{self, PasswordsOptions};
-use crate::pipeline::prepared::RecordsTo;
+use crate::pipeline::prepared::Recording;
 use crate::pipeline::restore::{self, RestoreOptions};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::undo::{self, UndoOptions};
@@ -36,24 +36,23 @@ pub struct LifecycleJob<O> {
 type Ran<S> = Result<crate::pipeline::prepared::Ended<S>, RunError>;
 
 /// Runs `job` (reading `input`) around `run`, showing its summary with `show`.
-async fn run_lifecycle<O: RecordsTo, S: serde::Serialize>(
+async fn run_lifecycle<O, S: serde::Serialize>(
     config: &Config,
     ui: &Ui,
-    (job, input): (&LifecycleJob<O>, &Path),
+    (job, input, recording): (&LifecycleJob<O>, &Path, &Recording),
     run: impl AsyncFnOnce(Client, Stops) -> Ran<S>,
     show: impl FnOnce(&S) -> &RunTotals,
 ) -> Result<Completion, CommandError> {
-    let options = &job.options;
     let summary_json = job.summary_json.as_deref();
     super::distinct_files(&[
         ("input", Some(input)),
-        ("results", options.output()),
+        ("results", recording.output.as_deref()),
         ("summary", summary_json),
     ])?;
     if let Some(path) = summary_json {
-        crate::output::files::check_output(path, options.force(), &[])?;
+        crate::output::files::check_output(path, recording.force, &[])?;
     }
-    if options.dry_run() {
+    if recording.dry_run {
         ui.show_rows();
     }
     let connection = Connection::open(config).await?;
@@ -70,9 +69,9 @@ async fn run_lifecycle<O: RecordsTo, S: serde::Serialize>(
     let clean = totals.all_succeeded();
     let refused = totals.refused.clone();
     let mut taken = vec![input];
-    taken.extend(options.output());
+    taken.extend(recording.output.as_deref());
     if let Some(path) = summary_json {
-        write_json(path, &summary, options.force(), &taken)?;
+        write_json(path, &summary, recording.force, &taken)?;
     }
     if job.json {
         ui.json(&summary)
@@ -105,7 +104,7 @@ pub async fn offboard(
     run_lifecycle(
         config,
         ui,
-        (&job, input),
+        (&job, input, &job.options.run),
         async |client, stops| offboard::run(client, options, stops, ui).await,
         |summary| {
             ui.offboard_summary(summary);
@@ -125,7 +124,7 @@ pub async fn restore(
     run_lifecycle(
         config,
         ui,
-        (&job, &options.snapshot),
+        (&job, &options.snapshot, &options.run),
         async |client, stops| restore::run(client, options, stops, ui).await,
         |summary| {
             let title = format!(
@@ -181,7 +180,7 @@ pub async fn passwords(
     run_lifecycle(
         config,
         ui,
-        (&job, &options.input.file),
+        (&job, &options.input.file, &options.run),
         async |client, stops| passwords::run(client, options, stops, ui).await,
         |summary| {
             let title = format!(
@@ -205,7 +204,7 @@ pub async fn groups(
     run_lifecycle(
         config,
         ui,
-        (&job, &options.file),
+        (&job, &options.file, &options.run),
         async |client, stops| groups::run(client, options, stops, ui).await,
         |summary| {
             let mut notes = Vec::new();
@@ -232,7 +231,7 @@ pub async fn memberships(
     run_lifecycle(
         config,
         ui,
-        (&job, &options.file),
+        (&job, &options.file, &options.run),
         async |client, stops| memberships::run(client, options, stops, ui).await,
         |summary| {
             let notes = vec![format!(
@@ -260,7 +259,7 @@ pub async fn undo(
     run_lifecycle(
         config,
         ui,
-        (&job, &options.results),
+        (&job, &options.results, &options.run),
         async |client, stops| undo::run(client, options, stops, ui).await,
         |summary| {
             ui.undo_summary(summary);

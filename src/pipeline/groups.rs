@@ -37,14 +37,9 @@ pub struct GroupsOptions {
     pub prune: bool,
     pub limits: Limits,
     pub protection: Protection,
-    pub output: Option<PathBuf>,
-    pub force: bool,
-    /// Start the results (or plan) file with a UTF-8 byte-order mark.
-    pub excel: bool,
-    pub dry_run: bool,
+    /// Where the results go and how.
+    pub run: crate::pipeline::prepared::Recording,
 }
-
-crate::pipeline::prepared::records_to!(GroupsOptions);
 
 /// What a groups import did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -337,7 +332,7 @@ pub async fn run(
             },
         )
         .collect();
-    let mut stamp = prepared::stamp(RunKind::Groups, options.dry_run, &client);
+    let mut stamp = prepared::stamp(RunKind::Groups, options.run.dry_run, &client);
     let mut snapshot_path = None;
     let mut refused = None;
     if options.prune {
@@ -375,13 +370,13 @@ pub async fn run(
             ..Taken::default()
         };
         let verdict = guard::check(&taken, groups.len() as u64, options.limits);
-        refused = match guard::enforce(verdict, options.dry_run, events) {
+        refused = match guard::enforce(verdict, options.run.dry_run, events) {
             Ok(refused) => refused,
             Err(refusal) => return Ok(Err(refusal)),
         };
-        if !options.dry_run
+        if !options.run.dry_run
             && !pruned.is_empty()
-            && let Some(output) = &options.output
+            && let Some(output) = &options.run.output
         {
             events.on(Event::Phase("saving the groups to prune"));
             let members: Vec<Result<SnapshotItem, ApiError>> = futures::stream::iter(pruned)
@@ -412,13 +407,13 @@ pub async fn run(
     }
     let inputs = [options.file.as_path()];
     let setup = Setup::of(
-        options,
+        &options.run,
         (&stamp, (&started.0, started.1)),
         (&inputs, &header),
         "applying groups",
     );
     let action = GroupsAction {
-        dry_run: options.dry_run,
+        dry_run: options.run.dry_run,
     };
     let rows: Vec<Prepared<GroupJob>> = jobs.into_iter().map(Prepared::from).collect();
     let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;

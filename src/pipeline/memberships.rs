@@ -37,14 +37,9 @@ pub struct MembershipsOptions {
     pub sync: Vec<String>,
     pub limits: Limits,
     pub protection: Protection,
-    pub output: Option<PathBuf>,
-    pub force: bool,
-    /// Start the results (or plan) file with a UTF-8 byte-order mark.
-    pub excel: bool,
-    pub dry_run: bool,
+    /// Where the results go and how.
+    pub run: crate::pipeline::prepared::Recording,
 }
-
-crate::pipeline::prepared::records_to!(MembershipsOptions);
 
 /// What a memberships import did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -460,25 +455,25 @@ pub async fn run(
             None => tenant_size(&client).await?,
         };
         let verdict = guard::check(&taken, tenant, options.limits);
-        refused = match guard::enforce(verdict, options.dry_run, events) {
+        refused = match guard::enforce(verdict, options.run.dry_run, events) {
             Ok(refused) => refused,
             Err(refusal) => return Ok(Err(refusal)),
         };
     }
-    let stamp = prepared::stamp(RunKind::Memberships, options.dry_run, &client);
+    let stamp = prepared::stamp(RunKind::Memberships, options.run.dry_run, &client);
     let rows: Vec<Prepared<MemberJob>> = jobs.into_iter().map(Prepared::from).collect();
     let inputs = [options.file.as_path()];
     let setup = Setup {
         apply_memberships: true,
         ..Setup::of(
-            options,
+            &options.run,
             (&stamp, (&started.0, started.1)),
             (&inputs, &columns.header),
             "applying memberships",
         )
     };
     let action = MembershipsAction {
-        dry_run: options.dry_run,
+        dry_run: options.run.dry_run,
     };
     let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
     totals.refused = refused;

@@ -4,7 +4,6 @@
 //! `password set` or why not, the cells they repeat are masked, and the
 //! input is never written.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -31,17 +30,9 @@ pub struct PasswordsOptions {
     pub auto_generate: bool,
     pub send_email: bool,
     pub must_change: bool,
-    pub output: Option<PathBuf>,
-    pub force: bool,
-    /// Start the results (or plan) file with a UTF-8 byte-order mark.
-    pub excel: bool,
-    pub dry_run: bool,
-    /// An interrupted run's results: rows it set are not set again (a
-    /// second generated password, a second email).
-    pub resume: Option<PathBuf>,
+    /// Where the results go and how.
+    pub run: crate::pipeline::prepared::Recording,
 }
-
-crate::pipeline::prepared::records_to!(resumable: PasswordsOptions);
 
 /// What a password run did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -184,7 +175,7 @@ pub async fn run(
         .map_err(|e| RunError::Reader(e.to_string()))??;
     events.on(Event::Phase("finding users"));
     let match_by = options.input.rules.match_by;
-    let resumed = ResumedRows::open(options.resume.as_deref(), client.tenant(), events)?;
+    let resumed = ResumedRows::open(options.run.resume.as_deref(), client.tenant(), events)?;
     let done = |row: u64, cells: &[String]| resumed.done(row, cells);
     // Rows already set are neither looked up nor sent again.
     let keys: Vec<String> = read
@@ -231,16 +222,16 @@ pub async fn run(
             )
         })
         .collect();
-    let stamp = prepared::stamp(RunKind::Passwords, options.dry_run, &client);
+    let stamp = prepared::stamp(RunKind::Passwords, options.run.dry_run, &client);
     let inputs = [options.input.file.as_path()];
     let setup = Setup::of(
-        options,
+        &options.run,
         (&stamp, (&started_at, started)),
         (&inputs, &header),
         "setting passwords",
     );
     let action = PasswordsAction {
-        dry_run: options.dry_run,
+        dry_run: options.run.dry_run,
     };
     let rows: Vec<Prepared<PasswordJob>> = jobs.into_iter().map(Prepared::from).collect();
     let summary = PasswordsSummary {

@@ -5,7 +5,7 @@
 //! totalled. Refusals and snapshots happen before this, so nothing here
 //! decides whether to write.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -72,58 +72,26 @@ pub struct Setup<'a> {
     pub resume: Option<&'a Path>,
 }
 
-/// The switches every lifecycle command's options have for its results.
-pub trait RecordsTo {
+/// Where a run's results go and how: every row command's options carry
+/// one, so the shell around the runner reads them in one place.
+#[derive(Debug, Clone, Default)]
+pub struct Recording {
     /// The results (or, in a dry run, the plan) file; `None` for the screen.
-    fn output(&self) -> Option<&Path>;
-    fn force(&self) -> bool;
+    pub output: Option<PathBuf>,
+    /// Replace an existing results file (moved aside, never lost).
+    pub force: bool,
     /// `--excel`: a byte-order mark first.
-    fn excel(&self) -> bool;
-    fn dry_run(&self) -> bool;
+    pub excel: bool,
+    pub dry_run: bool,
     /// `--resume RESULTS`, for commands that resume.
-    fn resume(&self) -> Option<&Path> {
-        None
-    }
+    pub resume: Option<PathBuf>,
 }
-
-/// Implements [`RecordsTo`] for options with `output`, `force`, `excel`
-/// and `dry_run` fields.
-macro_rules! records_to {
-    (resumable: $($options:ty),* $(,)?) => {$(
-        $crate::pipeline::prepared::records_to!(@impl $options, resume);
-    )*};
-    ($($options:ty),* $(,)?) => {$(
-        $crate::pipeline::prepared::records_to!(@impl $options);
-    )*};
-    (@impl $options:ty $(, $resume:ident)?) => {
-        impl $crate::pipeline::prepared::RecordsTo for $options {
-            fn output(&self) -> Option<&std::path::Path> {
-                self.output.as_deref()
-            }
-            fn force(&self) -> bool {
-                self.force
-            }
-            fn excel(&self) -> bool {
-                self.excel
-            }
-            fn dry_run(&self) -> bool {
-                self.dry_run
-            }
-            $(
-                fn $resume(&self) -> Option<&std::path::Path> {
-                    self.resume.as_deref()
-                }
-            )?
-        }
-    };
-}
-pub(crate) use records_to;
 
 impl<'a> Setup<'a> {
-    /// The setup of a run of `options`, recorded under `stamp`, its rows
+    /// The setup of a run recorded as `recording` says, stamped under `stamp`, its rows
     /// repeating `header` of `inputs`; the bar calls the work `phase`.
     pub fn of(
-        options: &'a impl RecordsTo,
+        recording: &'a Recording,
         (stamp, started): (&'a RunStamp, (&'a str, Instant)),
         (inputs, header): (&'a [&'a Path], &'a [String]),
         phase: &'static str,
@@ -131,17 +99,17 @@ impl<'a> Setup<'a> {
         Setup {
             stamp,
             started,
-            dry_run: options.dry_run(),
-            output: options.output(),
+            dry_run: recording.dry_run,
+            output: recording.output.as_deref(),
             rules: FileRules {
-                force: options.force(),
-                excel: options.excel(),
+                force: recording.force,
+                excel: recording.excel,
             },
             inputs,
             header,
             phase,
             apply_memberships: false,
-            resume: options.resume(),
+            resume: recording.resume.as_deref(),
         }
     }
 }

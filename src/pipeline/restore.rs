@@ -42,18 +42,13 @@ use crate::plan::decide::describe;
 #[derive(Debug, Clone)]
 pub struct RestoreOptions {
     pub snapshot: PathBuf,
-    pub output: Option<PathBuf>,
-    pub force: bool,
-    /// Start the results (or plan) file with a UTF-8 byte-order mark.
-    pub excel: bool,
     /// Email re-created users their new password.
     pub send_email: bool,
-    pub dry_run: bool,
     /// Who is never touched (privileged users unless included).
     pub protection: Protection,
+    /// Where the results go and how.
+    pub run: crate::pipeline::prepared::Recording,
 }
-
-crate::pipeline::prepared::records_to!(RestoreOptions);
 
 /// What a restore did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -370,7 +365,7 @@ pub async fn run(
             header.tenant
         )));
     }
-    let stamp = prepared::stamp(RunKind::Restore, options.dry_run, &client);
+    let stamp = prepared::stamp(RunKind::Restore, options.run.dry_run, &client);
     let input_header = vec![
         "kind".to_string(),
         "name".to_string(),
@@ -407,14 +402,14 @@ pub async fn run(
         .collect();
     let inputs = [options.snapshot.as_path()];
     let setup = Setup::of(
-        options,
+        &options.run,
         (&stamp, (&started_at, started)),
         (&inputs, &input_header),
         "restoring",
     );
     let action = RestoreAction {
         send_email: options.send_email,
-        dry_run: options.dry_run,
+        dry_run: options.run.dry_run,
         protection: options.protection.clone(),
     };
     let summary = RestoreSummary {

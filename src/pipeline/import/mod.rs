@@ -38,15 +38,10 @@ pub struct ImportOptions {
     pub input: InputSpec,
     pub policy: Policy,
     pub skip_invalid: bool,
-    /// Where results (or, in a dry run, the plan) go; `None` for no file.
-    pub output: Option<PathBuf>,
-    pub force: bool,
-    /// Start the results (or plan) file with a UTF-8 byte-order mark.
-    pub excel: bool,
-    pub resume: Option<PathBuf>,
-    pub dry_run: bool,
     /// Write the tenant users the file does not name here.
     pub report_missing: Option<PathBuf>,
+    /// Where the results go and how.
+    pub run: crate::pipeline::prepared::Recording,
 }
 
 /// What a run did, for the screen and `--summary-json`.
@@ -140,7 +135,7 @@ pub async fn run(
     if first.refuses(options.skip_invalid) {
         return Ok(Ended::Refused(first));
     }
-    let resumed = match &options.resume {
+    let resumed = match &options.run.resume {
         Some(path) => Resumed::read(path)?,
         None => Resumed::default(),
     };
@@ -178,7 +173,7 @@ pub async fn run(
     .await?;
     let mut missing_from_file = None;
     if let (Some(missing), Some(path)) = (&mut missing, &options.report_missing) {
-        missing.write(path, options.force)?;
+        missing.write(path, options.run.force)?;
         missing_from_file = Some(missing.missing.len() as u64);
         if missing.unmatchable > 0 {
             let note = format!(
@@ -204,7 +199,7 @@ pub async fn run(
     let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
     let stamp = crate::pipeline::prepared::stamp(
         crate::output::results::RunKind::Import,
-        options.dry_run,
+        options.run.dry_run,
         &client,
     );
     let other_tenants = resumed.other_tenants(&stamp.tenant);
@@ -221,7 +216,7 @@ pub async fn run(
         started_at,
         input: crate::input::reader::shown(&options.input.file),
         tenant: client.tenant().to_string(),
-        dry_run: options.dry_run,
+        dry_run: options.run.dry_run,
         rows: first.scan.rows,
         rate_limit: client.throttle().max_rate(),
         user_lookup: Some(lookups.users),
@@ -245,7 +240,7 @@ pub async fn run(
     let input_header = source.header().to_vec();
     drop(source);
     // Resuming into the file resumed from: write beside it, swap at the end.
-    let in_place = match (&options.resume, &options.output) {
+    let in_place = match (&options.run.resume, &options.run.output) {
         (Some(resume), Some(output)) if crate::output::files::same_file(resume, output) => {
             Some((output.with_extension("resuming.csv"), output.clone()))
         }
@@ -256,17 +251,17 @@ pub async fn run(
         in_place
             .as_ref()
             .map(|(beside, _)| beside.as_path())
-            .or(options.output.as_deref()),
+            .or(options.run.output.as_deref()),
         SinkSetup {
-            dry_run: options.dry_run,
+            dry_run: options.run.dry_run,
             rules: crate::output::results::FileRules {
-                force: options.force || in_place.is_some(),
-                excel: options.excel,
+                force: options.run.force || in_place.is_some(),
+                excel: options.run.excel,
             },
             inputs: &[options.input.file.as_path()],
             input_header: &input_header,
             stamp: stamp.clone(),
-            journal_for: options.output.as_deref(),
+            journal_for: options.run.output.as_deref(),
             carried: &carried,
         },
         show,
@@ -275,7 +270,7 @@ pub async fn run(
         catalog,
         lookups,
         policy: options.policy.clone(),
-        dry_run: options.dry_run,
+        dry_run: options.run.dry_run,
     });
     let jobs = job_source(
         options.input.clone(),
@@ -291,7 +286,7 @@ pub async fn run(
             action: action.clone(),
         },
     );
-    events.on(Event::Phase(if options.dry_run {
+    events.on(Event::Phase(if options.run.dry_run {
         "planning rows"
     } else {
         "applying rows"
@@ -303,7 +298,7 @@ pub async fn run(
         rows: first.scan.rows,
         stops,
         events,
-        apply_memberships: !options.dry_run,
+        apply_memberships: !options.run.dry_run,
     };
     let outcome = runner.run(&mut sink).await?;
 
@@ -318,7 +313,7 @@ pub async fn run(
     summary.requests_per_second = pacing.active_rate;
     summary.bound = crate::limiter::what_bounded(&pacing, client.throttle().max_rate());
     summary.calls_per_row = stats.requests as f64 / first.scan.rows.max(1) as f64;
-    if options.dry_run {
+    if options.run.dry_run {
         summary.estimated_import_calls = Some(stats.requests + sink.estimated_writes());
     }
     summary.counts = sink.counts().clone();
@@ -328,7 +323,7 @@ pub async fn run(
         std::fs::rename(beside, output)
             .map_err(|e| RunError::Output(crate::output::OutputError::io(output, e)))?;
     }
-    summary.output = options.output.as_ref().map(|p| p.display().to_string());
+    summary.output = options.run.output.as_ref().map(|p| p.display().to_string());
     summary.interrupted = outcome.interrupted;
     summary.finished_at = utc_now();
     Ok(if outcome.interrupted {
@@ -378,7 +373,7 @@ async fn missing_groups(
         if catalog.groups.resolve(name).is_some() {
             continue;
         }
-        let target = if options.dry_run {
+        let target = if options.run.dry_run {
             Target::new(format!("(new) {name}"), name.clone())
         } else {
             let group = client

@@ -124,17 +124,9 @@ pub struct OffboardOptions {
     /// Roster rows that may match no tenant user (default: 1%, at least 5).
     pub max_unmatched: Option<u64>,
     pub protection: Protection,
-    /// The results (or, in a dry run, the plan) file.
-    pub output: Option<PathBuf>,
-    pub force: bool,
-    /// Start the results (or plan) file with a UTF-8 byte-order mark.
-    pub excel: bool,
-    pub dry_run: bool,
-    /// An interrupted run's results: the rows it finished are carried over.
-    pub resume: Option<PathBuf>,
+    /// Where the results go and how.
+    pub run: crate::pipeline::prepared::Recording,
 }
-
-crate::pipeline::prepared::records_to!(resumable: OffboardOptions);
 
 /// A leaver as found: the row, and the user it names (if any).
 #[derive(Debug, Clone)]
@@ -247,7 +239,7 @@ pub async fn run(
     // ---- resume ----
     let tenant = client.tenant().to_string();
     let mut carried = Vec::new();
-    let resumed = ResumedRows::open(options.resume.as_deref(), &tenant, events)?;
+    let resumed = ResumedRows::open(options.run.resume.as_deref(), &tenant, events)?;
     read.named
         .retain(|(row, _, cells)| match resumed.done(*row, cells) {
             Some(result) => {
@@ -307,7 +299,7 @@ pub async fn run(
             let refusal = format!(
                 "refused before any change: {note}. Keys that only look alike (invisible characters, another spelling) would make their holders leavers; if these are people not yet in the tenant, say so with --max-unmatched {count}"
             );
-            if !options.dry_run {
+            if !options.run.dry_run {
                 return Ok(Err(refusal));
             }
             events.on(Event::Warning(&refusal));
@@ -340,22 +332,22 @@ pub async fn run(
             None => refusal,
         }
     });
-    let refused = match guard::enforce(verdict, options.dry_run, events) {
+    let refused = match guard::enforce(verdict, options.run.dry_run, events) {
         Ok(refused) => refused,
         Err(refusal) => return Ok(Err(hold(&found.leavers, options, &read, &client, refusal)?)),
     };
     // A plan's id says so: it is never taken for a run's results (by resume or undo).
-    let mut stamp = prepared::stamp(RunKind::Offboard, options.dry_run, &client);
+    let mut stamp = prepared::stamp(RunKind::Offboard, options.run.dry_run, &client);
     // ---- snapshot ----
     events.on(Event::Phase("reading what leavers have"));
     find::read_holdings(&client, &mut found.leavers, &options.steps).await?;
     // Wherever the results go (standard output too), the way back is
     // written to disk: beside the results file, else beside the input.
-    let anchor = match &options.output {
+    let anchor = match &options.run.output {
         Some(output) if output.as_os_str() != "-" => output.as_path(),
         _ => read.file.as_path(),
     };
-    let snapshot = match (options.dry_run, affected) {
+    let snapshot = match (options.run.dry_run, affected) {
         (false, 1..) => {
             let path = snapshot::path_beside(anchor, &stamp.run_id);
             let entries: Vec<SnapshotItem> = found
@@ -404,14 +396,14 @@ pub async fn run(
         .collect();
     let inputs = read.inputs();
     let setup = Setup::of(
-        options,
+        &options.run,
         (&stamp, (&started_at, started)),
         (&inputs, &read.header),
         "offboarding",
     );
     let action = OffboardAction {
         steps: options.steps.clone(),
-        dry_run: options.dry_run,
+        dry_run: options.run.dry_run,
     };
     let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
     totals.refused = refused;
@@ -456,7 +448,7 @@ fn hold(
         return Ok(refusal);
     }
     let stamp = prepared::stamp(RunKind::Offboard, false, client);
-    let anchor = match &options.output {
+    let anchor = match &options.run.output {
         Some(output) if output.as_os_str() != "-" => output.as_path(),
         _ => read.file.as_path(),
     };

@@ -35,19 +35,13 @@ use reverse::UndoRow;
 pub struct UndoOptions {
     /// The results file of the run to undo.
     pub results: PathBuf,
-    pub output: Option<PathBuf>,
-    /// Replace an existing results file, and undo what changed since too.
-    pub force: bool,
-    pub excel: bool,
-    pub dry_run: bool,
-    pub resume: Option<PathBuf>,
     pub limits: Limits,
     pub protection: Protection,
     /// Email users re-created from a snapshot their new password.
     pub send_email: bool,
+    /// Where the results go and how.
+    pub run: crate::pipeline::prepared::Recording,
 }
-
-crate::pipeline::prepared::records_to!(resumable: UndoOptions);
 
 /// What an undo did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -152,12 +146,12 @@ pub async fn run(
         }
     )?;
     let verdict = guard::check(&taken, tenant_users, options.limits);
-    let refused = match guard::enforce(verdict, options.dry_run, events) {
+    let refused = match guard::enforce(verdict, options.run.dry_run, events) {
         Ok(refused) => refused,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    let stamp = prepared::stamp(RunKind::Undo, options.dry_run, &client);
-    let resumed = ResumedRows::open(options.resume.as_deref(), &tenant, events)?;
+    let stamp = prepared::stamp(RunKind::Undo, options.run.dry_run, &client);
+    let resumed = ResumedRows::open(options.run.resume.as_deref(), &tenant, events)?;
     let rows: Vec<Prepared<UndoRow>> = read
         .rows
         .into_iter()
@@ -186,7 +180,7 @@ pub async fn run(
     let header: Vec<String> = UNDONE_COLUMNS.iter().map(|c| c.to_string()).collect();
     let inputs = [options.results.as_path()];
     let setup = Setup::of(
-        options,
+        &options.run,
         (&stamp, (&started_at, started)),
         (&inputs, &header),
         "undoing",
@@ -194,8 +188,8 @@ pub async fn run(
     let action = UndoAction {
         catalog,
         protection: options.protection.clone(),
-        force: options.force,
-        dry_run: options.dry_run,
+        force: options.run.force,
+        dry_run: options.run.dry_run,
         send_email: options.send_email,
     };
     let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
