@@ -67,21 +67,8 @@ impl Client {
         kind: TargetKind,
         user_id: &str,
     ) -> Result<Vec<Target>, ApiError> {
-        let request = ListRequest::new(&["users", user_id, kind.path()]);
-        Ok(match kind {
-            TargetKind::Group => self
-                .list_all::<Group>(request)
-                .await?
-                .into_iter()
-                .map(|g| Target::new(g.id, g.name))
-                .collect(),
-            TargetKind::Application => self
-                .list_all::<Application>(request)
-                .await?
-                .into_iter()
-                .map(|a| Target::new(a.id, a.name))
-                .collect(),
-        })
+        self.list_targets(kind, ListRequest::new(&["users", user_id, kind.path()]))
+            .await
     }
 
     /// `POST /{kind}/{id}/assignusers` (`add`) or `removeusers`.
@@ -99,7 +86,16 @@ impl Client {
 
     /// Every group (or application) of the tenant, as targets.
     pub async fn targets(&self, kind: TargetKind) -> Result<Vec<Target>, ApiError> {
-        let request = ListRequest::new(&[kind.path()]);
+        self.list_targets(kind, ListRequest::new(&[kind.path()]))
+            .await
+    }
+
+    /// Groups or applications listed by `request`, as targets.
+    async fn list_targets(
+        &self,
+        kind: TargetKind,
+        request: ListRequest,
+    ) -> Result<Vec<Target>, ApiError> {
         Ok(match kind {
             TargetKind::Group => self
                 .list_all::<Group>(request)

@@ -307,6 +307,25 @@ impl Tracker {
         Some(pages + 2 + pages / 10)
     }
 
+    /// Takes page `number` and passes its new records to `emit`; `true`
+    /// once the listing is complete, an error (made by `failed`) when an
+    /// end rule says it cannot be.
+    pub fn pass_on<T, E: From<ApiError>>(
+        &mut self,
+        number: u64,
+        page: Page<T>,
+        emit: &mut impl FnMut(T) -> Result<(), E>,
+        failed: &impl Fn(String) -> ApiError,
+    ) -> Result<bool, E> {
+        let (fresh, verdict) = self.take(number, page);
+        fresh.into_iter().try_for_each(emit)?;
+        match verdict {
+            Verdict::More => Ok(false),
+            Verdict::Complete => Ok(true),
+            Verdict::Failed(message) => Err(failed(message).into()),
+        }
+    }
+
     /// Takes page `number` (1-based); returns its new records and the verdict.
     pub fn take<T>(&mut self, number: u64, page: Page<T>) -> (Vec<T>, Verdict) {
         self.stats.pages += 1;
@@ -519,27 +538,19 @@ impl Client {
                 // behind a slow one.
                 .buffered(self.parallelism() + 4);
             while let Some(page) = pages.next().await {
-                let (fresh, verdict) = tracker.take(next, page?);
-                next += 1;
-                fresh.into_iter().try_for_each(&mut emit)?;
-                match verdict {
-                    Verdict::More => {}
-                    Verdict::Complete => return Ok(tracker.stats),
-                    Verdict::Failed(message) => return Err(failed(message).into()),
+                if tracker.pass_on(next, page?, &mut emit, &failed)? {
+                    return Ok(tracker.stats);
                 }
+                next += 1;
             }
         }
         // No total, or records were added while we read: on until the end.
         loop {
             let page: Page<T> = self.fetch_page(request, next).await?;
-            let (fresh, verdict) = tracker.take(next, page);
-            next += 1;
-            fresh.into_iter().try_for_each(&mut emit)?;
-            match verdict {
-                Verdict::More => {}
-                Verdict::Complete => return Ok(tracker.stats),
-                Verdict::Failed(message) => return Err(failed(message).into()),
+            if tracker.pass_on(next, page, &mut emit, &failed)? {
+                return Ok(tracker.stats);
             }
+            next += 1;
         }
     }
 

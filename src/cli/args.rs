@@ -160,37 +160,38 @@ impl KeyArgs {
 
 /// How hard a run may push the tenant.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Pacing")]
 pub struct PacingArgs {
     /// Requests per second, never more in any second [default: 10]
-    #[arg(long, env = "SEBULK_RATE", help_heading = "Pacing")]
+    #[arg(long, env = "SEBULK_RATE")]
     pub rate: Option<f64>,
 
     /// Requests in flight at once, fixed [default: adapts to rate × latency]
-    #[arg(long, env = "SEBULK_CONCURRENCY", help_heading = "Pacing")]
+    #[arg(long, env = "SEBULK_CONCURRENCY")]
     pub concurrency: Option<usize>,
 
     /// The most requests in flight when concurrency adapts [default: 1024]
-    #[arg(long, help_heading = "Pacing")]
+    #[arg(long)]
     pub max_concurrency: Option<usize>,
 
     /// The longest Retry-After to wait, in seconds; a longer one stops the run [default: 300]
-    #[arg(long, value_name = "SECONDS", help_heading = "Pacing")]
+    #[arg(long, value_name = "SECONDS")]
     pub max_wait: Option<f64>,
 
     /// Retries of a failed request (429, 502-504, network) [default: 5]
-    #[arg(long, help_heading = "Pacing")]
+    #[arg(long)]
     pub max_retries: Option<u32>,
 
     /// Seconds before a request counts as timed out [default: 30]
-    #[arg(long, value_name = "SECONDS", help_heading = "Pacing")]
+    #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
 
     /// Records per list page [default: 100]
-    #[arg(long, help_heading = "Pacing")]
+    #[arg(long)]
     pub page_size: Option<u32>,
 
     /// The largest answer to read, in MB; a larger one stops the listing [default: 16]
-    #[arg(long, value_name = "MB", help_heading = "Pacing")]
+    #[arg(long, value_name = "MB")]
     pub max_body: Option<u64>,
 }
 

@@ -7,14 +7,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::time::Instant;
 
 use futures::StreamExt;
 use serde::Serialize;
 
 use crate::api::{ApiError, Client};
 use crate::events::{Event, Events};
-use crate::formats::utc_now;
 use crate::input::cells::parse_bool;
 use crate::input::columns::normalize;
 use crate::input::{CsvSource, ReadOptions};
@@ -288,17 +286,15 @@ pub async fn run(
     stops: Stops,
     events: &dyn Events,
 ) -> Result<Ended<GroupsSummary>, RunError> {
-    let started = (utc_now(), Instant::now());
-    events.on(Event::Phase("reading"));
-    let for_reading = options.clone();
-    let GroupFile {
-        header,
-        name_at,
-        description_at,
-        rows,
-    } = tokio::task::spawn_blocking(move || read_rows(&for_reading))
-        .await
-        .map_err(|e| RunError::Reader(e.to_string()))??;
+    let (
+        started,
+        GroupFile {
+            header,
+            name_at,
+            description_at,
+            rows,
+        },
+    ) = crate::pipeline::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("reading the tenant's groups"));
     let groups: Vec<Group> = client
         .list_all(crate::api::ListRequest::new(&["groups"]))

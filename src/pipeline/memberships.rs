@@ -7,14 +7,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::Instant;
 
 use futures::StreamExt;
 use serde::Serialize;
 
 use crate::api::{ApiError, Client};
 use crate::events::{Event, Events};
-use crate::formats::utc_now;
 use crate::input::columns::normalize;
 use crate::input::{CsvSource, MatchBy, ReadOptions};
 use crate::model::{Target, TargetKind, User};
@@ -227,12 +225,7 @@ pub async fn run(
     stops: Stops,
     events: &dyn Events,
 ) -> Result<Ended<MembershipsSummary>, RunError> {
-    let started = (utc_now(), Instant::now());
-    events.on(Event::Phase("reading"));
-    let for_reading = options.clone();
-    let (columns, rows) = tokio::task::spawn_blocking(move || read_rows(&for_reading))
-        .await
-        .map_err(|e| RunError::Reader(e.to_string()))??;
+    let (started, (columns, rows)) = crate::pipeline::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("reading the tenant"));
     let catalog = Catalog::load(&client).await?;
     let resolve =

@@ -35,3 +35,39 @@ pub fn new_run_id(kind: crate::output::results::RunKind, dry_run: bool) -> Strin
         rand::random::<u32>()
     )
 }
+
+/// Runs `read` (file reading, which blocks) on the blocking pool, so the
+/// runtime's workers go on pacing requests meanwhile.
+pub async fn read_blocking<T, E>(
+    read: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, runner::RunError>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    runner::RunError: From<E>,
+{
+    tokio::task::spawn_blocking(read)
+        .await
+        .map_err(|e| runner::RunError::Reader(e.to_string()))?
+        .map_err(runner::RunError::from)
+}
+
+/// A row command's start: when it began, and its file read by `read`
+/// off the async workers.
+pub async fn read_file<O, T, E>(
+    options: &O,
+    events: &dyn crate::events::Events,
+    read: fn(&O) -> Result<T, E>,
+) -> Result<((String, std::time::Instant), T), runner::RunError>
+where
+    O: Clone + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+    runner::RunError: From<E>,
+{
+    let started = (crate::formats::utc_now(), std::time::Instant::now());
+    events.on(crate::events::Event::Phase("reading"));
+    let options = options.clone();
+    let read = read_blocking(move || read(&options)).await?;
+    Ok((started, read))
+}

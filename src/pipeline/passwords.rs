@@ -4,13 +4,10 @@
 //! `password set` or why not, the cells they repeat are masked, and the
 //! input is never written.
 
-use std::time::Instant;
-
 use serde::Serialize;
 
 use crate::api::Client;
 use crate::events::{Event, Events};
-use crate::formats::utc_now;
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Mode};
 use crate::model::{FieldChange, PasswordOptions};
@@ -166,13 +163,8 @@ pub async fn run(
     stops: Stops,
     events: &dyn Events,
 ) -> Result<Ended<PasswordsSummary>, RunError> {
-    let started = Instant::now();
-    let started_at = utc_now();
-    events.on(Event::Phase("reading"));
-    let for_reading = options.clone();
-    let (header, read) = tokio::task::spawn_blocking(move || read_rows(&for_reading))
-        .await
-        .map_err(|e| RunError::Reader(e.to_string()))??;
+    let ((started_at, started), (header, read)) =
+        crate::pipeline::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("finding users"));
     let match_by = options.input.rules.match_by;
     let resumed = ResumedRows::open(options.run.resume.as_deref(), client.tenant(), events)?;

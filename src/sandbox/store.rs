@@ -907,8 +907,8 @@ mod tests {
             .unwrap();
     }
 
-    #[test]
-    fn deleting_a_user_removes_memberships_and_files_round_trip() {
+    /// A tenant with a group "Sales" and a user "ana" (in no group).
+    fn sales_and_ana() -> (Tenant, Group, User) {
         let mut tenant = Tenant::default();
         let group = tenant
             .create_group(GroupWrite {
@@ -919,6 +919,12 @@ mod tests {
         let ana = tenant
             .create_user(fields("ana"), &PasswordOptions::default())
             .unwrap();
+        (tenant, group, ana)
+    }
+
+    #[test]
+    fn deleting_a_user_removes_memberships_and_files_round_trip() {
+        let (mut tenant, group, ana) = sales_and_ana();
         let bo = tenant
             .create_user(fields("bo"), &PasswordOptions::default())
             .unwrap();
@@ -939,16 +945,7 @@ mod tests {
 
     #[test]
     fn unknown_ids_change_nothing() {
-        let mut tenant = Tenant::default();
-        let group = tenant
-            .create_group(GroupWrite {
-                name: "Sales".into(),
-                ..Default::default()
-            })
-            .unwrap();
-        let ana = tenant
-            .create_user(fields("ana"), &PasswordOptions::default())
-            .unwrap();
+        let (mut tenant, group, ana) = sales_and_ana();
         let err = tenant
             .change_memberships(Membership {
                 kind: TargetKind::Group,

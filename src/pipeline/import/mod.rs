@@ -128,9 +128,8 @@ pub async fn run(
     events.on(Event::Phase("reading"));
     let input = options.input.clone();
     let roster = options.report_missing.is_some();
-    let mut first = tokio::task::spawn_blocking(move || first_pass::first_pass(&input, roster))
-        .await
-        .map_err(|e| RunError::Reader(e.to_string()))??;
+    let mut first =
+        crate::pipeline::read_blocking(move || first_pass::first_pass(&input, roster)).await?;
     first.report(events);
     if first.refuses(options.skip_invalid) {
         return Ok(Ended::Refused(first));

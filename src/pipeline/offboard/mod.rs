@@ -209,9 +209,7 @@ pub async fn run(
     // ---- who ----
     events.on(Event::Phase("reading"));
     let who = options.who.clone();
-    let mut read = tokio::task::spawn_blocking(move || find::read_who(&who))
-        .await
-        .map_err(|e| RunError::Reader(e.to_string()))??;
+    let mut read = crate::pipeline::read_blocking(move || find::read_who(&who)).await?;
     for problem in &read.problems {
         events.on(Event::Warning(problem));
     }

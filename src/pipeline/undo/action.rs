@@ -81,6 +81,24 @@ impl Undone {
 impl UndoAction {
     /// Whether a deletion goes ahead: not when something changed since
     /// the run, unless forced (then those changes are no conflict).
+    /// Deletes what the run created, when nothing stands in the way: the
+    /// `delete` request is sent only then, and never in a dry run.
+    async fn delete_created(
+        &self,
+        undone: &mut Undone,
+        result: &mut RowResult,
+        delete: impl std::future::Future<Output = Result<(), ApiError>>,
+    ) -> Result<(), ApiError> {
+        if !self.goes_ahead(undone) {
+            return Ok(());
+        }
+        if !self.dry_run {
+            delete.await?;
+        }
+        undone.deleted(result);
+        Ok(())
+    }
+
     fn goes_ahead(&self, undone: &mut Undone) -> bool {
         if self.force {
             undone.conflicts.clear();
@@ -146,14 +164,8 @@ impl UndoAction {
                         ));
                     }
                 }
-                if !self.goes_ahead(undone) {
-                    return Ok(());
-                }
-                if !self.dry_run {
-                    client.delete_user(&user.id).await?;
-                }
-                undone.deleted(result);
-                Ok(())
+                self.delete_created(undone, result, client.delete_user(&user.id))
+                    .await
             }
             Reverse::RevertUser => self.revert_user(client, recorded, result, undone).await,
             Reverse::DeleteGroup(created) => {
@@ -183,14 +195,8 @@ impl UndoAction {
                         .conflicts
                         .push(format!("the group has {} members now", members.len()));
                 }
-                if !self.goes_ahead(undone) {
-                    return Ok(());
-                }
-                if !self.dry_run {
-                    client.delete_group(&group.id).await?;
-                }
-                undone.deleted(result);
-                Ok(())
+                self.delete_created(undone, result, client.delete_group(&group.id))
+                    .await
             }
             Reverse::RevertGroup => {
                 let Some(group) = found(client.get_group(&recorded.user_id).await)? else {
