@@ -41,6 +41,8 @@ pub struct Profile {
     pub max_retries: Option<u32>,
     pub timeout: Option<f64>,
     pub page_size: Option<u32>,
+    /// The largest answer read, in MB (see `--max-body`).
+    pub max_body: Option<u64>,
     pub page_base: Option<u64>,
     pub send_unknown_fields: Option<super::args::SendUnknownFields>,
     pub api_key_file: Option<PathBuf>,
@@ -70,6 +72,31 @@ struct ConfigFile {
 pub fn default_config_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "sebulk")
         .map(|dirs| dirs.config_dir().join("config.toml"))
+}
+
+/// The profile a run uses, read from the config file at most once, and
+/// only when a command asks for it (`sebulk sandbox` never does).
+pub struct ProfileSource<'a> {
+    global: &'a GlobalArgs,
+    loaded: std::cell::OnceCell<Profile>,
+}
+
+impl<'a> ProfileSource<'a> {
+    pub fn new(global: &'a GlobalArgs) -> Self {
+        ProfileSource {
+            global,
+            loaded: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The profile: `--profile NAME` (or the default one) of the config file.
+    pub fn get(&self) -> Result<&Profile, ConfigError> {
+        if let Some(profile) = self.loaded.get() {
+            return Ok(profile);
+        }
+        let profile = load_profile(self.global)?;
+        Ok(self.loaded.get_or_init(|| profile))
+    }
 }
 
 fn load_profile(args: &GlobalArgs) -> Result<Profile, ConfigError> {
@@ -268,7 +295,7 @@ fn count_in_range(name: &str, value: usize, max: usize) -> Result<usize, ConfigE
 /// Resolves how an input is read and checked: the command line, then the
 /// profile (countries, strictness), then our defaults.
 pub fn input_spec(
-    global: &GlobalArgs,
+    profile: &Profile,
     file: &std::path::Path,
     input: &super::args::InputRuleArgs,
     passwords: &super::args::PasswordArgs,
@@ -277,7 +304,6 @@ pub fn input_spec(
     use crate::input::mapping::Mapping;
     use crate::input::{InputSpec, MatchBy, Mode, ReadOptions, Rules, UsernameFrom, Vocabulary};
     use crate::model::country::Countries;
-    let profile = load_profile(global)?;
     let mapping = match (&input.mapping, &input.preset) {
         (Some(path), _) => Some(Mapping::read(path)),
         (None, Some(name)) => Some(Mapping::preset(name)),
@@ -389,7 +415,7 @@ pub fn input_spec(
 /// the profile's `protect` list, plus, unless included, privileged users)
 /// and how much it may take away (flags over the profile's limits).
 pub fn guard(
-    global: &GlobalArgs,
+    profile: &Profile,
     guard: &super::args::GuardArgs,
 ) -> Result<
     (
@@ -399,7 +425,6 @@ pub fn guard(
     ConfigError,
 > {
     use crate::pipeline::guard::{Limits, MaxAffected};
-    let profile = load_profile(global)?;
     let from_profile = |value: &Option<String>, name: &str| {
         value
             .as_deref()
@@ -415,16 +440,16 @@ pub fn guard(
             .max_irreversible
             .or(from_profile(&profile.max_irreversible, "max_irreversible")?),
     };
-    Ok((protection_of(&profile, &guard.protect)?, limits))
+    Ok((protection_of(profile, &guard.protect)?, limits))
 }
 
 /// Who a run that changes existing users never touches: `--protect FILE`
 /// and the profile's `protect` list, plus (unless included) privileged users.
 pub fn protection(
-    global: &GlobalArgs,
+    profile: &Profile,
     protect: &super::args::ProtectArgs,
 ) -> Result<crate::pipeline::guard::Protection, ConfigError> {
-    protection_of(&load_profile(global)?, protect)
+    protection_of(profile, protect)
 }
 
 fn protection_of(
@@ -447,11 +472,10 @@ fn protection_of(
 
 /// Resolves `args` (with `env` for variables clap does not own) into a [`Config`].
 pub fn resolve(
-    global: &GlobalArgs,
+    profile: &Profile,
     connect: &Connect,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let profile = load_profile(global)?;
     let (tenant, pacing) = (&connect.tenant, &connect.pacing);
     if tenant.sandbox_state.is_some() && !tenant.sandbox {
         return Err(ConfigError::BadValue(
@@ -560,6 +584,7 @@ pub fn resolve(
                 "max-body",
                 pacing
                     .max_body
+                    .or(profile.max_body)
                     .unwrap_or(crate::api::DEFAULT_MAX_BODY / (1024 * 1024))
                     as usize,
                 4096,
@@ -602,6 +627,15 @@ mod tests {
             ..Default::default()
         };
         (args, file)
+    }
+
+    /// Resolves as a run does: the profile read once, then the flags.
+    fn resolve(
+        global: &GlobalArgs,
+        connect: &Connect,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        super::resolve(ProfileSource::new(global).get()?, connect, env)
     }
 
     fn sandbox() -> Connect {
@@ -735,7 +769,7 @@ mod tests {
     fn command_line_beats_profile_beats_default() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
-        std::fs::write(&path, "[profiles.p]\nbase_url = \"https://a.uk.securenvoy.directory\"\nrate = 3\nconcurrency = 2\n").unwrap();
+        std::fs::write(&path, "[profiles.p]\nbase_url = \"https://a.uk.securenvoy.directory\"\nrate = 3\nconcurrency = 2\nmax_body = 2\n").unwrap();
         let a = GlobalArgs {
             config: Some(path),
             profile: Some("p".into()),
@@ -750,6 +784,11 @@ mod tests {
             (7.0, InFlight::Fixed(2))
         );
         assert_eq!(config.pacing.page_size, 100);
+        assert_eq!(
+            config.pacing.max_body,
+            2 * 1024 * 1024,
+            "the profile's max_body"
+        );
         c.pacing.rate = Some(0.0);
         assert!(resolve(&a, &c, &env).is_err());
         c.pacing.rate = None;

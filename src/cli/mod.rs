@@ -158,9 +158,9 @@ fn record_path(
     }
 }
 
-fn plan_job(cli: &Cli, args: &PlanArgs) -> Result<ImportJob, CommandError> {
+fn plan_job(profile: &config::ProfileSource, args: &PlanArgs) -> Result<ImportJob, CommandError> {
     let spec = config::input_spec(
-        &cli.global,
+        profile.get()?,
         &args.input.file,
         &args.input.rules,
         &args.policy.passwords,
@@ -185,9 +185,12 @@ fn plan_job(cli: &Cli, args: &PlanArgs) -> Result<ImportJob, CommandError> {
     })
 }
 
-fn import_job(cli: &Cli, args: &ImportArgs) -> Result<ImportJob, CommandError> {
+fn import_job(
+    profile: &config::ProfileSource,
+    args: &ImportArgs,
+) -> Result<ImportJob, CommandError> {
     let spec = config::input_spec(
-        &cli.global,
+        profile.get()?,
         &args.input.file,
         &args.input.rules,
         &args.policy.passwords,
@@ -213,7 +216,7 @@ fn import_job(cli: &Cli, args: &ImportArgs) -> Result<ImportJob, CommandError> {
 }
 
 fn offboard_job(
-    cli: &Cli,
+    profile: &config::ProfileSource,
     args: &args::OffboardArgs,
 ) -> Result<
     crate::commands::lifecycle::LifecycleJob<crate::pipeline::offboard::OffboardOptions>,
@@ -226,10 +229,10 @@ fn offboard_job(
         .or(args.roster.as_ref())
         .cloned()
         .unwrap_or_default();
-    let spec = config::input_spec(&cli.global, &file, &args.rules, &Default::default())?;
+    let spec = config::input_spec(profile.get()?, &file, &args.rules, &Default::default())?;
     let steps = Step::parse_list(&args.action).map_err(CommandError::usage)?;
     let output = results_of(&args.run, &file, "offboard")?;
-    let guard = config::guard(&cli.global, &args.guard)?;
+    let guard = config::guard(profile.get()?, &args.guard)?;
     Ok(lifecycle_job(
         OffboardOptions {
             who: if args.roster.is_some() {
@@ -320,13 +323,14 @@ pub async fn dispatch(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     use crate::commands::{check, export, import, lifecycle, mapping, sandbox, validate};
-    let resolve = |c: &Connect| config::resolve(&cli.global, &connect(cli, c), env);
+    let profile = config::ProfileSource::new(&cli.global);
+    let resolve = |c: &Connect| config::resolve(profile.get()?, &connect(cli, c), env);
     match &cli.command {
         Command::Completions { shell } => completions(*shell),
         Command::Validate(args) => {
             let job = ValidateJob {
                 spec: config::input_spec(
-                    &cli.global,
+                    profile.get()?,
                     &args.input.file,
                     &args.input.rules,
                     &args.passwords,
@@ -339,10 +343,10 @@ pub async fn dispatch(
         }
         Command::Sandbox(args) => sandbox::run(sandbox_job(cli, args, env)?, ui).await,
         Command::Plan(args) => {
-            import::run(&resolve(&args.connect)?, plan_job(cli, args)?, ui).await
+            import::run(&resolve(&args.connect)?, plan_job(&profile, args)?, ui).await
         }
         Command::Import(args) => {
-            import::run(&resolve(&args.connect)?, import_job(cli, args)?, ui).await
+            import::run(&resolve(&args.connect)?, import_job(&profile, args)?, ui).await
         }
         Command::Export(args) => {
             let job = ExportJob {
@@ -382,12 +386,12 @@ pub async fn dispatch(
         ),
         Command::Check(args) => check::run(&resolve(&args.connect)?, args.json, ui).await,
         Command::Offboard(args) => {
-            let job = offboard_job(cli, args)?;
+            let job = offboard_job(&profile, args)?;
             lifecycle::offboard(&resolve(&args.connect)?, job, ui).await
         }
         Command::Approve(args) => {
             let output = results_of(&args.run, &args.held, "approve")?;
-            let protection = config::protection(&cli.global, &args.protect)?;
+            let protection = config::protection(profile.get()?, &args.protect)?;
             let job = lifecycle_job(
                 crate::pipeline::offboard::OffboardOptions {
                     who: crate::pipeline::offboard::Who::Held(args.held.clone()),
@@ -405,7 +409,7 @@ pub async fn dispatch(
         }
         Command::Passwords(args) => {
             let spec =
-                config::input_spec(&cli.global, &args.file, &args.rules, &Default::default())?;
+                config::input_spec(profile.get()?, &args.file, &args.rules, &Default::default())?;
             let output = results_of(&args.run, &args.file, "passwords")?;
             let job = lifecycle_job(
                 crate::pipeline::passwords::PasswordsOptions {
@@ -421,7 +425,7 @@ pub async fn dispatch(
         }
         Command::Groups(GroupsCommand::Import(args)) => {
             let output = results_of(&args.run, &args.file, "groups")?;
-            let guard = config::guard(&cli.global, &args.guard)?;
+            let guard = config::guard(profile.get()?, &args.guard)?;
             let job = lifecycle_job(
                 crate::pipeline::groups::GroupsOptions {
                     file: args.file.clone(),
@@ -437,7 +441,7 @@ pub async fn dispatch(
         }
         Command::Memberships(MembershipsCommand::Import(args)) => {
             let output = results_of(&args.run, &args.file, "memberships")?;
-            let guard = config::guard(&cli.global, &args.guard)?;
+            let guard = config::guard(profile.get()?, &args.guard)?;
             let job = lifecycle_job(
                 crate::pipeline::memberships::MembershipsOptions {
                     file: args.file.clone(),
@@ -463,7 +467,7 @@ pub async fn dispatch(
                     snapshot: args.snapshot.clone(),
                     send_email: args.send_email,
                     run: recording(&args.run, output, None),
-                    protection: config::protection(&cli.global, &args.protect)?,
+                    protection: config::protection(profile.get()?, &args.protect)?,
                 },
                 &args.run.summary,
             );
@@ -492,7 +496,7 @@ pub async fn dispatch(
                     )?)
                 }
             };
-            let guard = config::guard(&cli.global, &args.guard)?;
+            let guard = config::guard(profile.get()?, &args.guard)?;
             let job = lifecycle_job(
                 crate::pipeline::undo::UndoOptions {
                     results: args.results.clone(),
