@@ -1,0 +1,450 @@
+//! From parsed options to the plain job each command runs: one function
+//! per command, so `dispatch` is only the table that pairs them. Paths
+//! for results are decided here (`-o`, `--results-dir`, beside the
+//! input), and the profile is consulted through one [`ProfileSource`].
+//!
+//! Adding a row command: its clap struct (with `RunArgs` flattened) in
+//! `args.rs`, its job function here, its row action and decision step in
+//! `pipeline/` on `prepared::run`, and a line in `dispatch`.
+
+use std::path::{Path, PathBuf};
+
+use super::args::{self, Cli, ImportArgs, PlanArgs, PolicyArgs};
+use super::config::{self, ProfileSource};
+use crate::commands::export::{DiffJob, ExportJob};
+use crate::commands::import::ImportJob;
+use crate::commands::lifecycle::LifecycleJob;
+use crate::commands::mapping::InitJob;
+use crate::commands::sandbox::SandboxJob;
+use crate::commands::validate::ValidateJob;
+use crate::commands::{CommandError, config::API_KEY_ENV};
+use crate::diff::DiffOptions;
+use crate::export::ExportOptions;
+use crate::output::files::timestamped;
+use crate::pipeline::groups::GroupsOptions;
+use crate::pipeline::import::ImportOptions;
+use crate::pipeline::memberships::MembershipsOptions;
+use crate::pipeline::offboard::{OffboardOptions, Who};
+use crate::pipeline::passwords::PasswordsOptions;
+use crate::pipeline::prepared::Recording;
+use crate::pipeline::restore::RestoreOptions;
+use crate::pipeline::undo::UndoOptions;
+use crate::plan::Policy;
+use crate::sandbox::{Faults, SandboxConfig, Seed, Variant};
+
+/// The import policy: the command line, or else the mapping's options.
+fn policy(spec: &crate::input::InputSpec, args: &PolicyArgs) -> Policy {
+    let options = spec.mapping.as_ref().map(|m| &m.file.options);
+    let set =
+        |flag: bool, option: fn(&crate::input::mapping::file::MappingOptions) -> Option<bool>| {
+            flag || options.and_then(option).unwrap_or(false)
+        };
+    Policy {
+        mode: spec.rules.mode,
+        match_by: spec.rules.match_by,
+        sync_groups: set(args.sync_groups, |o| o.sync_groups),
+        sync_applications: set(args.sync_applications, |o| o.sync_applications),
+        create_missing_groups: set(args.create_missing_groups, |o| o.create_missing_groups),
+        reset_passwords: args.reset_passwords,
+        auto_password: spec.rules.auto_password,
+        must_change_password: set(args.passwords.must_change_password, |o| {
+            o.must_change_password
+        }),
+        send_email: spec.rules.send_email,
+    }
+}
+
+/// A lifecycle command's job: its options and where its summary goes.
+fn lifecycle_job<O>(
+    options: O,
+    summary: &args::SummaryArgs,
+) -> crate::commands::lifecycle::LifecycleJob<O> {
+    crate::commands::lifecycle::LifecycleJob {
+        options,
+        summary_json: summary.summary_json.clone(),
+        json: summary.json,
+    }
+}
+
+/// How a run records, from its shared options, the results path and
+/// the file it resumes.
+fn recording(run: &args::RunArgs, output: Option<PathBuf>, resume: Option<PathBuf>) -> Recording {
+    Recording {
+        output,
+        force: run.force,
+        excel: run.record.excel,
+        dry_run: run.dry_run,
+        resume,
+    }
+}
+
+/// Where a command's results go, from its shared run options.
+fn results_of(
+    run: &args::RunArgs,
+    input: &Path,
+    what: &str,
+) -> Result<Option<PathBuf>, CommandError> {
+    record_path(&run.output, &run.record, run.dry_run, input, what)
+}
+
+/// Where a run's results (or plan) go: `-o FILE`; a new timestamped file in
+/// `--results-dir`; nothing for a dry run (the screen shows it); else
+/// `<input stem>.<what>.csv` beside the input.
+fn record_path(
+    output: &Option<PathBuf>,
+    record: &args::RecordArgs,
+    dry_run: bool,
+    input: &Path,
+    what: &str,
+) -> Result<Option<PathBuf>, CommandError> {
+    match (output, &record.results_dir) {
+        (Some(path), _) => Ok(Some(path.clone())),
+        (None, Some(dir)) => Ok(Some(crate::output::files::timestamped(dir, input, what)?)),
+        (None, None) if dry_run => Ok(None),
+        (None, None) if input == Path::new("-") => Err(CommandError::usage(
+            "reading standard input, the results need -o/--results FILE or --results-dir DIR",
+        )),
+        (None, None) => Ok(Some(crate::output::beside(input, &format!("{what}.csv")))),
+    }
+}
+
+pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, CommandError> {
+    let spec = config::input_spec(
+        profile.get()?,
+        &args.input.file,
+        &args.input.rules,
+        &args.policy.passwords,
+    )?;
+    let spec_file = spec.file.clone();
+    Ok(ImportJob {
+        options: ImportOptions {
+            policy: policy(&spec, &args.policy),
+            input: spec,
+            skip_invalid: args.skip_invalid,
+            run: Recording {
+                output: record_path(&args.output, &args.record, true, &spec_file, "plan")?,
+                force: args.force,
+                excel: args.record.excel,
+                dry_run: true,
+                resume: None,
+            },
+            report_missing: args.report_missing.clone(),
+        },
+        summary_json: args.summary.summary_json.clone(),
+        json: args.summary.json,
+    })
+}
+
+pub fn import_job(profile: &ProfileSource, args: &ImportArgs) -> Result<ImportJob, CommandError> {
+    let spec = config::input_spec(
+        profile.get()?,
+        &args.input.file,
+        &args.input.rules,
+        &args.policy.passwords,
+    )?;
+    let output = record_path(
+        &args.run.output,
+        &args.run.record,
+        args.run.dry_run,
+        &spec.file,
+        if args.run.dry_run { "plan" } else { "results" },
+    )?;
+    Ok(ImportJob {
+        options: ImportOptions {
+            policy: policy(&spec, &args.policy),
+            input: spec,
+            skip_invalid: args.skip_invalid,
+            run: recording(&args.run, output, args.resume.clone()),
+            report_missing: args.report_missing.clone(),
+        },
+        summary_json: args.run.summary.summary_json.clone(),
+        json: args.run.summary.json,
+    })
+}
+
+pub fn offboard_job(
+    profile: &ProfileSource,
+    args: &args::OffboardArgs,
+) -> Result<
+    crate::commands::lifecycle::LifecycleJob<crate::pipeline::offboard::OffboardOptions>,
+    CommandError,
+> {
+    use crate::pipeline::offboard::{OffboardOptions, Step, Who};
+    let file = args
+        .names
+        .as_ref()
+        .or(args.roster.as_ref())
+        .cloned()
+        .unwrap_or_default();
+    let spec = config::input_spec(profile.get()?, &file, &args.rules, &Default::default())?;
+    let steps = Step::parse_list(&args.action).map_err(CommandError::usage)?;
+    let output = results_of(&args.run, &file, "offboard")?;
+    let guard = config::guard(profile.get()?, &args.guard)?;
+    Ok(lifecycle_job(
+        OffboardOptions {
+            who: if args.roster.is_some() {
+                Who::Roster(spec)
+            } else {
+                Who::Named(spec)
+            },
+            steps,
+            max_unmatched: args.max_unmatched,
+            limits: guard.1,
+            protection: guard.0,
+            run: recording(&args.run, output, args.resume.clone()),
+        },
+        &args.run.summary,
+    ))
+}
+
+pub fn sandbox_job(
+    cli: &Cli,
+    args: &args::SandboxArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<SandboxJob, CommandError> {
+    let key = args.key.or(&cli.early_tenant.key);
+    let (api_key, key_source) = match (&key.api_key_file, env(API_KEY_ENV)) {
+        (Some(path), _) => (
+            config::read_key_file(path)?,
+            Some(path.display().to_string()),
+        ),
+        (None, Some(key)) if config::clean_key(&key).is_some() => (
+            secrecy::SecretString::from(config::clean_key(&key).unwrap_or_default()),
+            Some(format!("${API_KEY_ENV}")),
+        ),
+        _ => (crate::sandbox::random_key(), None),
+    };
+    let seed = match (&args.seed_data, args.empty) {
+        (Some(path), _) => Seed::File(path.clone()),
+        (None, true) => Seed::Empty,
+        (None, false) => Seed::Demo,
+    };
+    Ok(SandboxJob {
+        config: SandboxConfig {
+            listen: args.listen,
+            api_key,
+            auth_scheme: key.auth_scheme.unwrap_or_default(),
+            seed,
+            state_file: args.state.clone(),
+            faults: Faults {
+                latency: std::time::Duration::from_millis(args.latency_ms),
+                rate_limit: args.rate_limit,
+                fail_rate: args.fail_rate,
+                drop_rate: args.drop_rate,
+                max_page_size: args.max_page_size,
+                seed: args.seed,
+                ..Faults::default()
+            },
+            variant: Variant {
+                list_shape: args.list_shape,
+                members_paged: args.members_paged,
+                page_base: if args.zero_based_pages { 0 } else { 1 },
+                server_fields: args.server_fields,
+                unknown_fields: args.unknown_fields,
+                enabled_by_default: !args.disabled_by_default,
+                forbidden: args.forbidden.clone(),
+                credentials_404: args.credentials_404,
+                numbered_user_types: args.numbered_user_types,
+            },
+            idle_timeout: std::time::Duration::from_secs(60),
+        },
+        key_source,
+    })
+}
+
+/// `validate`: how the file is read and checked, and where problems go.
+pub fn validate_job(
+    profile: &ProfileSource,
+    args: &args::ValidateArgs,
+) -> Result<ValidateJob, CommandError> {
+    Ok(ValidateJob {
+        spec: config::input_spec(
+            profile.get()?,
+            &args.input.file,
+            &args.input.rules,
+            &args.passwords,
+        )?,
+        report: args.output.clone(),
+        force: args.force,
+        json: args.json,
+    })
+}
+
+/// `export`: what is listed and how it is written.
+pub fn export_job(args: &args::ExportArgs) -> ExportJob {
+    ExportJob {
+        options: ExportOptions {
+            entity: args.what,
+            output: args.output.clone(),
+            format: args.format,
+            filters: args.filter.clone(),
+            sort: args.sort.clone(),
+            order: args.order,
+            page_size: None,
+            include_groups: args.include.iter().any(|i| i == "groups"),
+            include_applications: args.include.iter().any(|i| i == "applications"),
+            sanitize: !args.no_sanitize,
+            excel: args.excel,
+            force: args.force,
+            allow_incomplete: args.allow_incomplete,
+        },
+        summary_json: args.summary.summary_json.clone(),
+        json: args.summary.json,
+    }
+}
+
+/// `diff`: two exports compared.
+pub fn diff_job(args: &args::DiffArgs) -> DiffJob {
+    DiffJob {
+        options: DiffOptions {
+            old: args.old.clone(),
+            new: args.new.clone(),
+            output: args.output.clone(),
+            force: args.force,
+            key: args.key,
+        },
+        exit_code: args.exit_code,
+        json: args.json,
+    }
+}
+
+/// `approve HELD`: an offboarding of exactly the users a refused run held.
+pub fn approve_job(
+    profile: &ProfileSource,
+    args: &args::ApproveArgs,
+) -> Result<LifecycleJob<OffboardOptions>, CommandError> {
+    let output = results_of(&args.run, &args.held, "approve")?;
+    Ok(lifecycle_job(
+        OffboardOptions {
+            who: Who::Held(args.held.clone()),
+            // The held file says which; read with it.
+            steps: Vec::new(),
+            max_unmatched: None,
+            // The held count is the acknowledgement (set on reading it).
+            limits: Default::default(),
+            protection: config::protection(profile.get()?, &args.protect)?,
+            run: recording(&args.run, output, None),
+        },
+        &args.run.summary,
+    ))
+}
+
+/// `passwords`: whose password is set, and how.
+pub fn passwords_job(
+    profile: &ProfileSource,
+    args: &args::PasswordsArgs,
+) -> Result<LifecycleJob<PasswordsOptions>, CommandError> {
+    let spec = config::input_spec(profile.get()?, &args.file, &args.rules, &Default::default())?;
+    let output = results_of(&args.run, &args.file, "passwords")?;
+    Ok(lifecycle_job(
+        PasswordsOptions {
+            input: spec,
+            auto_generate: args.auto_generate,
+            send_email: args.send_email,
+            must_change: args.must_change,
+            run: recording(&args.run, output, args.resume.clone()),
+        },
+        &args.run.summary,
+    ))
+}
+
+/// `groups import`: the groups file, and whether others are pruned.
+pub fn groups_job(
+    profile: &ProfileSource,
+    args: &args::GroupsImportArgs,
+) -> Result<LifecycleJob<GroupsOptions>, CommandError> {
+    let output = results_of(&args.run, &args.file, "groups")?;
+    let (protection, limits) = config::guard(profile.get()?, &args.guard)?;
+    Ok(lifecycle_job(
+        GroupsOptions {
+            file: args.file.clone(),
+            read: args.read.options(),
+            prune: args.prune,
+            limits,
+            protection,
+            run: recording(&args.run, output, None),
+        },
+        &args.run.summary,
+    ))
+}
+
+/// `memberships import`: the rows, and the targets kept in sync.
+pub fn memberships_job(
+    profile: &ProfileSource,
+    args: &args::MembershipsImportArgs,
+) -> Result<LifecycleJob<MembershipsOptions>, CommandError> {
+    let output = results_of(&args.run, &args.file, "memberships")?;
+    let (protection, limits) = config::guard(profile.get()?, &args.guard)?;
+    Ok(lifecycle_job(
+        MembershipsOptions {
+            file: args.file.clone(),
+            read: args.read.options(),
+            sync: args
+                .sync
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            limits,
+            protection,
+            run: recording(&args.run, output, None),
+        },
+        &args.run.summary,
+    ))
+}
+
+/// `restore SNAPSHOT`.
+pub fn restore_job(
+    profile: &ProfileSource,
+    args: &args::RestoreArgs,
+) -> Result<LifecycleJob<RestoreOptions>, CommandError> {
+    let output = results_of(&args.run, &args.snapshot, "restore")?;
+    Ok(lifecycle_job(
+        RestoreOptions {
+            snapshot: args.snapshot.clone(),
+            send_email: args.send_email,
+            run: recording(&args.run, output, None),
+            protection: config::protection(profile.get()?, &args.protect)?,
+        },
+        &args.run.summary,
+    ))
+}
+
+/// `undo RESULTS`: each undo keeps its own record beside the run it
+/// reverses (a new timestamped file), unless told otherwise.
+pub fn undo_job(
+    profile: &ProfileSource,
+    args: &args::UndoArgs,
+) -> Result<LifecycleJob<UndoOptions>, CommandError> {
+    let run = &args.run;
+    let output = match (&run.output, &run.record.results_dir, run.dry_run) {
+        (Some(path), _, _) => Some(path.clone()),
+        (None, Some(dir), _) => Some(timestamped(dir, &args.results, "undo")?),
+        (None, None, true) => None,
+        (None, None, false) => {
+            let dir = args.results.parent().unwrap_or(Path::new(""));
+            Some(timestamped(dir, &args.results, "undo")?)
+        }
+    };
+    let (protection, limits) = config::guard(profile.get()?, &args.guard)?;
+    Ok(lifecycle_job(
+        UndoOptions {
+            results: args.results.clone(),
+            run: recording(run, output, args.resume.clone()),
+            limits,
+            protection,
+            send_email: args.send_email,
+        },
+        &run.summary,
+    ))
+}
+
+/// `mapping init`.
+pub fn mapping_init_job(args: &args::MappingInitArgs) -> InitJob {
+    InitJob {
+        file: args.file.clone(),
+        read: args.read.options(),
+        output: args.output.clone(),
+        force: args.force,
+    }
+}
