@@ -203,6 +203,19 @@ pub trait FieldType {
     fn flag_slot(&mut self) -> Option<&mut Option<bool>> {
         None
     }
+    /// Sets the value from `text` as [`FieldValue::exact`] wrote it (empty
+    /// means absent); `Err` says why `text` is not such a value.
+    fn set_recorded(&mut self, text: &str) -> Result<(), String>;
+}
+
+/// A JSON-valued field (lists, attributes) from its recorded text.
+fn recorded_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<Option<T>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| format!("is not a recorded value ({e})"))
 }
 
 impl FieldType for Option<String> {
@@ -212,6 +225,10 @@ impl FieldType for Option<String> {
     }
     fn text_slot(&mut self) -> Option<&mut Option<String>> {
         Some(self)
+    }
+    fn set_recorded(&mut self, text: &str) -> Result<(), String> {
+        *self = (!text.is_empty()).then(|| text.to_string());
+        Ok(())
     }
 }
 
@@ -223,6 +240,15 @@ impl FieldType for Option<bool> {
     fn flag_slot(&mut self) -> Option<&mut Option<bool>> {
         Some(self)
     }
+    fn set_recorded(&mut self, text: &str) -> Result<(), String> {
+        *self = match text {
+            "" => None,
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => return Err("is not true or false".to_string()),
+        };
+        Ok(())
+    }
 }
 
 impl FieldType for Option<Vec<String>> {
@@ -230,12 +256,20 @@ impl FieldType for Option<Vec<String>> {
     fn value(&self) -> FieldValue<'_> {
         FieldValue::List(self.as_deref())
     }
+    fn set_recorded(&mut self, text: &str) -> Result<(), String> {
+        *self = recorded_json(text)?;
+        Ok(())
+    }
 }
 
 impl FieldType for Option<Vec<CustomAttribute>> {
     const KIND: FieldKind = FieldKind::Attributes;
     fn value(&self) -> FieldValue<'_> {
         FieldValue::Attributes(self.as_deref())
+    }
+    fn set_recorded(&mut self, text: &str) -> Result<(), String> {
+        *self = recorded_json(text)?;
+        Ok(())
     }
 }
 
@@ -303,6 +337,16 @@ macro_rules! user_fields {
                     $(Field::$variant => self.$field.flag_slot(),)*
                 }
             }
+
+            /// Sets `field` from a value as [`FieldValue::exact`] wrote it
+            /// (an audit record's old value, for undo); empty means absent.
+            /// Each field sets only itself, whatever its kind.
+            pub fn set_exact(&mut self, field: Field, text: &str) -> Result<(), String> {
+                match field {
+                    $(Field::$variant => self.$field.set_recorded(text),)*
+                }
+                .map_err(|why| format!("{field}: '{text}' {why}"))
+            }
         }
     };
 }
@@ -369,50 +413,35 @@ impl UserFields {
     }
 }
 
-impl UserFields {
-    /// Sets `field` from a value as [`FieldValue::exact`] wrote it (an
-    /// audit record's old value, for undo); empty means absent.
-    pub fn set_exact(&mut self, field: Field, text: &str) -> Result<(), String> {
-        let bad = |e: serde_json::Error| format!("{field}: '{text}' is not a recorded value ({e})");
-        match field.kind() {
-            FieldKind::Text => {
-                if let Some(slot) = self.text_mut(field) {
-                    *slot = (!text.is_empty()).then(|| text.to_string());
-                }
-            }
-            FieldKind::Bool => {
-                let value = match text {
-                    "" => None,
-                    "true" => Some(true),
-                    "false" => Some(false),
-                    other => return Err(format!("{field}: '{other}' is not true or false")),
-                };
-                if let Some(slot) = self.flag_mut(field) {
-                    *slot = value;
-                }
-            }
-            FieldKind::List => {
-                self.aliases = if text.is_empty() {
-                    None
-                } else {
-                    Some(serde_json::from_str(text).map_err(bad)?)
-                };
-            }
-            FieldKind::Attributes => {
-                self.custom_attributes = if text.is_empty() {
-                    None
-                } else {
-                    Some(serde_json::from_str(text).map_err(bad)?)
-                };
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_values_set_only_their_own_field() {
+        let mut fields = UserFields::default();
+        for field in Field::ALL {
+            let mut alone = UserFields::default();
+            let text = match field.kind() {
+                FieldKind::Text => "x".to_string(),
+                FieldKind::Bool => "true".to_string(),
+                FieldKind::List => r#"["a"]"#.to_string(),
+                FieldKind::Attributes => r#"[{"name":"n","value":"v"}]"#.to_string(),
+            };
+            alone.set_exact(*field, &text).unwrap();
+            for other in Field::ALL.iter().filter(|f| *f != field) {
+                assert!(
+                    alone.get(*other).exact().is_empty(),
+                    "{field} wrote {other}"
+                );
+            }
+            assert_eq!(alone.get(*field).exact(), text, "{field} round trip");
+            fields.set_exact(*field, &text).unwrap();
+        }
+        assert!(fields.set_exact(Field::IsLocked, "maybe").is_err());
+        fields.set_exact(Field::Aliases, "").unwrap();
+        assert_eq!(fields.aliases, None);
+    }
 
     #[test]
     fn exact_values_set_back_what_they_recorded() {
