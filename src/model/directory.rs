@@ -82,6 +82,71 @@ pub struct Group {
     pub extra: Map<String, Value>,
 }
 
+/// A group's fields as results record them (`name`, `description`,
+/// `enforceSecondFactor`), declared here once: read from a group, written
+/// back into a body, compared. Audit records and undo go through these.
+impl Group {
+    /// The value of `field` as results record it (booleans as
+    /// `true`/`false`, absent as empty); `None` for a field groups lack.
+    pub fn recorded(&self, field: &str) -> Option<String> {
+        let flag = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_default();
+        match field {
+            "name" => Some(self.name.clone()),
+            "description" => Some(self.description.clone().unwrap_or_default()),
+            "enforceSecondFactor" => Some(flag(self.enforce_second_factor)),
+            _ => None,
+        }
+    }
+
+    /// The body that writes the group as it is.
+    pub fn as_write(&self) -> GroupWrite {
+        GroupWrite {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            enforce_second_factor: self.enforce_second_factor,
+        }
+    }
+
+    /// What differs from `self` to `new`, field by field.
+    pub fn changes_to(&self, new: &Group) -> Vec<super::FieldChange> {
+        GroupWrite::FIELDS
+            .iter()
+            .filter_map(|field| {
+                let (old, new) = (self.recorded(field)?, new.recorded(field)?);
+                (old != new).then(|| super::FieldChange {
+                    field: field.to_string(),
+                    old,
+                    new,
+                })
+            })
+            .collect()
+    }
+}
+
+impl GroupWrite {
+    /// The fields a group body sets, as results name them.
+    pub const FIELDS: [&str; 3] = ["name", "description", "enforceSecondFactor"];
+
+    /// Sets `field` from its recorded text (empty means absent); `Err`
+    /// for a field groups lack or a value that is not one.
+    pub fn set_recorded(&mut self, field: &str, text: &str) -> Result<(), String> {
+        match field {
+            "name" => self.name = text.to_string(),
+            "description" => self.description = (!text.is_empty()).then(|| text.to_string()),
+            "enforceSecondFactor" => {
+                self.enforce_second_factor = match text {
+                    "" => None,
+                    "true" => Some(true),
+                    "false" => Some(false),
+                    _ => return Err(format!("{field}: '{text}' is not true or false")),
+                }
+            }
+            _ => return Err(format!("{field}: groups have no such field")),
+        }
+        Ok(())
+    }
+}
+
 /// The body of `POST /groups` and `PUT /groups/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -180,6 +245,28 @@ fn factor_leniently<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Fac
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_fields_round_trip_through_their_records() {
+        let group = Group {
+            id: "7".into(),
+            name: "Sales".into(),
+            description: Some("Everyone who sells".into()),
+            enforce_second_factor: Some(true),
+            ..Default::default()
+        };
+        let mut body = GroupWrite::default();
+        for field in GroupWrite::FIELDS {
+            body.set_recorded(field, &group.recorded(field).unwrap())
+                .unwrap();
+        }
+        assert_eq!(body, group.as_write());
+        let changes = Group::default().changes_to(&group);
+        assert_eq!(changes.len(), 3, "{changes:?}");
+        assert!(body.set_recorded("enforceSecondFactor", "maybe").is_err());
+        assert!(body.set_recorded("members", "x").is_err());
+        assert_eq!(group.recorded("members"), None);
+    }
 
     #[test]
     fn credentials_are_read_in_any_shape_a_tenant_may_send() {

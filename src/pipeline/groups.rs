@@ -16,7 +16,7 @@ use crate::events::{Event, Events};
 use crate::input::cells::parse_bool;
 use crate::input::columns::normalize;
 use crate::input::{CsvSource, ReadOptions};
-use crate::model::{FieldChange, Group, GroupWrite, Target, TargetKind};
+use crate::model::{Group, GroupWrite, Target, TargetKind};
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
@@ -130,7 +130,7 @@ impl GroupsAction {
                         result.outcome = Outcome::Unchanged;
                         return Ok(());
                     }
-                    result.changes = group_changes(&existing, &wanted);
+                    result.changes = existing.changes_to(&wanted);
                     if !self.dry_run {
                         let body = GroupWrite {
                             name: wanted.name.clone(),
@@ -155,7 +155,7 @@ impl GroupsAction {
                         enforce_second_factor: body.enforce_second_factor,
                         ..Group::default()
                     };
-                    result.changes = group_changes(&Group::default(), &created);
+                    result.changes = Group::default().changes_to(&created);
                     if !self.dry_run {
                         result.user_id = client.create_group(&body).await?.id;
                     }
@@ -165,33 +165,6 @@ impl GroupsAction {
             },
         }
     }
-}
-
-/// What differs between two versions of a group, field by field.
-fn group_changes(old: &Group, new: &Group) -> Vec<FieldChange> {
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let flag = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_default();
-    [
-        ("name", old.name.clone(), new.name.clone()),
-        (
-            "description",
-            text(&old.description),
-            text(&new.description),
-        ),
-        (
-            "enforceSecondFactor",
-            flag(old.enforce_second_factor),
-            flag(new.enforce_second_factor),
-        ),
-    ]
-    .into_iter()
-    .filter(|(_, a, b)| a != b)
-    .map(|(field, old, new)| FieldChange {
-        field: field.to_string(),
-        old,
-        new,
-    })
-    .collect()
 }
 
 /// A row of the file: (row, name, description, enforce, cells, why invalid).

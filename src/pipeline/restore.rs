@@ -26,9 +26,7 @@ use crate::api::{ApiError, Client, found};
 use crate::events::Events;
 use crate::formats::utc_now;
 use crate::model::text::match_key;
-use crate::model::{
-    Field, GroupWrite, PasswordOptions, Target, TargetKind, User, UserFields, UserWrite,
-};
+use crate::model::{Field, PasswordOptions, Target, TargetKind, User, UserFields, UserWrite};
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
@@ -261,11 +259,7 @@ impl RestoreAction {
             Some(group) => Some(group),
             None => client.find_group_by_name(&was.name).await?,
         };
-        let body = GroupWrite {
-            name: was.name.clone(),
-            description: was.description.clone(),
-            enforce_second_factor: was.enforce_second_factor,
-        };
+        let body = was.as_write();
         let mut client = client.clone();
         let (group_id, held) = match current {
             Some(current) => {

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::reverse::{Reverse, UndoRow};
 use crate::api::{ApiError, Client, found};
-use crate::model::{Field, FieldChange, GroupWrite, TargetKind, UserWrite};
+use crate::model::{Field, FieldChange, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::Protection;
 use crate::pipeline::restore::RestoreAction;
@@ -179,7 +179,7 @@ impl UndoAction {
                     return Ok(());
                 }
                 for change in created {
-                    let now = group_value(&group, &change.field);
+                    let now = group.recorded(&change.field);
                     if now.as_deref().is_some_and(|now| now != change.new) {
                         undone.conflicts.push(format!(
                             "{}: created as {:?}, now {:?}",
@@ -205,13 +205,9 @@ impl UndoAction {
                         .push("the group was deleted since".to_string());
                     return Ok(());
                 };
-                let mut body = GroupWrite {
-                    name: group.name.clone(),
-                    description: group.description.clone(),
-                    enforce_second_factor: group.enforce_second_factor,
-                };
+                let mut body = group.as_write();
                 for change in &recorded.changes {
-                    let now = group_value(&group, &change.field).unwrap_or_default();
+                    let now = group.recorded(&change.field).unwrap_or_default();
                     if now == change.old {
                         continue;
                     }
@@ -222,14 +218,9 @@ impl UndoAction {
                         ));
                         continue;
                     }
-                    let old = change.old.clone();
-                    match change.field.as_str() {
-                        "name" => body.name = old,
-                        "description" => body.description = (!old.is_empty()).then_some(old),
-                        "enforceSecondFactor" => {
-                            body.enforce_second_factor = old.parse().ok();
-                        }
-                        _ => continue,
+                    if let Err(why) = body.set_recorded(&change.field, &change.old) {
+                        undone.notes.push(why);
+                        continue;
                     }
                     result.changes.push(FieldChange {
                         field: change.field.clone(),
@@ -400,20 +391,5 @@ impl UndoAction {
             result.outcome = Outcome::Updated;
         }
         Ok(())
-    }
-}
-
-/// A group field's value as a results file records it.
-fn group_value(group: &crate::model::Group, field: &str) -> Option<String> {
-    match field {
-        "name" => Some(group.name.clone()),
-        "description" => Some(group.description.clone().unwrap_or_default()),
-        "enforceSecondFactor" => Some(
-            group
-                .enforce_second_factor
-                .map(|b| b.to_string())
-                .unwrap_or_default(),
-        ),
-        _ => None,
     }
 }
