@@ -183,4 +183,118 @@ mod layers {
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
+
+    /// A file's module path: `src/a/b.rs` and `src/a/b/mod.rs` are `a::b`.
+    fn module_of(root: &std::path::Path, file: &std::path::Path) -> Vec<String> {
+        let relative = file.strip_prefix(root).unwrap_or(file).with_extension("");
+        let mut path: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if path.last().is_some_and(|l| l == "mod" || l == "lib") {
+            path.pop();
+        }
+        path
+    }
+
+    /// The modules a file's code (tests aside) names through `crate::` or
+    /// `super::` paths, each as the longest known module prefix.
+    fn uses(
+        module: &[String],
+        text: &str,
+        known: &std::collections::BTreeSet<Vec<String>>,
+    ) -> std::collections::BTreeSet<Vec<String>> {
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let mut found = std::collections::BTreeSet::new();
+        for line in code.lines() {
+            let line = line.split("//").next().unwrap_or_default();
+            for (at, _) in line
+                .match_indices("crate::")
+                .chain(line.match_indices("super::"))
+            {
+                let path: Vec<&str> = line[at..]
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                    .next()
+                    .unwrap_or_default()
+                    .split("::")
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                let mut base: Vec<String> = Vec::new();
+                let mut rest = path.as_slice();
+                if rest.first() == Some(&"crate") {
+                    rest = &rest[1..];
+                } else {
+                    base = module.to_vec();
+                    while rest.first() == Some(&"super") {
+                        base.pop();
+                        rest = &rest[1..];
+                    }
+                }
+                let target = (0..=rest.len()).rev().find_map(|n| {
+                    let mut candidate = base.clone();
+                    candidate.extend(rest[..n].iter().map(|s| s.to_string()));
+                    known.contains(&candidate).then_some(candidate)
+                });
+                if let Some(target) = target.filter(|t| !t.is_empty() && !module.starts_with(t)) {
+                    found.insert(target);
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn no_module_uses_one_that_uses_it_back() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        let modules: Vec<(Vec<String>, String)> = files
+            .iter()
+            .map(|f| {
+                (
+                    module_of(&root, f),
+                    std::fs::read_to_string(f).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let known = modules.iter().map(|(m, _)| m.clone()).collect();
+        let edges: std::collections::BTreeMap<Vec<String>, _> = modules
+            .iter()
+            .map(|(m, text)| (m.clone(), uses(m, text, &known)))
+            .collect();
+        // Depth-first: a module met again while still on the path closes a circle.
+        fn visit(
+            at: &Vec<String>,
+            edges: &std::collections::BTreeMap<
+                Vec<String>,
+                std::collections::BTreeSet<Vec<String>>,
+            >,
+            path: &mut Vec<Vec<String>>,
+            done: &mut std::collections::BTreeSet<Vec<String>>,
+            circles: &mut Vec<String>,
+        ) {
+            if let Some(start) = path.iter().position(|p| p == at) {
+                let names: Vec<String> = path[start..].iter().map(|m| m.join("::")).collect();
+                circles.push(format!("{} -> {}", names.join(" -> "), at.join("::")));
+                return;
+            }
+            if !done.insert(at.clone()) {
+                return;
+            }
+            path.push(at.clone());
+            for next in edges.get(at).into_iter().flatten() {
+                visit(next, edges, path, done, circles);
+            }
+            path.pop();
+        }
+        let (mut done, mut circles) = (std::collections::BTreeSet::new(), Vec::new());
+        for module in edges.keys() {
+            visit(module, &edges, &mut Vec::new(), &mut done, &mut circles);
+        }
+        assert!(
+            circles.is_empty(),
+            "import circles:\n{}",
+            circles.join("\n")
+        );
+    }
 }

@@ -9,10 +9,12 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 
-use super::client::FORBIDDEN_IN_A_ROW;
 use super::error::ApiError;
 use super::wire;
 use crate::limiter::retry::is_retryable_status;
+
+/// 403s in a row (with no success between) after which a 403 stops the run.
+pub const FORBIDDEN_IN_A_ROW: u32 = 5;
 
 /// What the loop does with an answer.
 #[derive(Debug)]

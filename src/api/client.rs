@@ -45,8 +45,7 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 /// The longest Retry-After honoured by default.
 pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(300);
 
-/// 403s in a row (with no success between) after which a 403 stops the run.
-pub const FORBIDDEN_IN_A_ROW: u32 = 5;
+pub use super::answer::FORBIDDEN_IN_A_ROW;
 
 /// Everything needed to talk to one tenant.
 #[derive(Debug, Clone)]
