@@ -24,47 +24,7 @@ pub async fn run(config: &Config, job: ImportJob, ui: &Ui) -> Result<Completion,
         summary_json,
         json,
     } = job;
-    super::distinct_files(&[
-        ("input", Some(options.input.file.as_path())),
-        ("results", options.run.output.as_deref()),
-        ("summary", summary_json.as_deref()),
-        ("resumed results", options.run.resume.as_deref()),
-    ])
-    .or_else(|err| match (&options.run.resume, &options.run.output) {
-        // Resuming into the results resumed from is allowed (written beside, swapped).
-        (Some(resume), Some(output)) if crate::output::files::same_file(resume, output) => {
-            super::distinct_files(&[
-                ("input", Some(options.input.file.as_path())),
-                ("results", options.run.output.as_deref()),
-                ("summary", summary_json.as_deref()),
-            ])
-        }
-        _ => Err(err),
-    })?;
-    if let Some(path) = &summary_json {
-        crate::output::files::check_output(path, options.run.force, &[])?;
-    }
-    if let Some(path) = &options.report_missing {
-        let others = [
-            ("input", Some(options.input.file.as_path())),
-            ("results", options.run.output.as_deref()),
-            ("summary", summary_json.as_deref()),
-            ("missing-users report", Some(path.as_path())),
-        ];
-        super::distinct_files(&others)?;
-        if path == Path::new("-") {
-            return Err(CommandError::usage(
-                "--report-missing needs a file (it is a leavers file for `sebulk offboard`)",
-            ));
-        }
-        crate::output::files::check_output(path, options.run.force, &[])?;
-    }
-    let stdout_taken = options.run.output.as_deref() == Some(Path::new("-"));
-    if stdout_taken && (json || summary_json.as_deref() == Some(Path::new("-"))) {
-        return Err(CommandError::usage(
-            "the results (-o -) and the JSON summary cannot both go to standard output",
-        ));
-    }
+    check_files(&options, summary_json.as_deref(), json)?;
     // The input is read twice (check everything, then apply), so standard
     // input is first copied to a private temporary file.
     let spooled = if options.input.file == Path::new("-") {
@@ -119,6 +79,58 @@ pub async fn run(config: &Config, job: ImportJob, ui: &Ui) -> Result<Completion,
     } else {
         Completion::WithProblems
     })
+}
+
+/// Refuses, before anything is read or sent, files that would collide
+/// (the results over the input, two outputs on standard output) or be
+/// replaced without `--force`.
+fn check_files(
+    options: &crate::pipeline::import::ImportOptions,
+    summary_json: Option<&Path>,
+    json: bool,
+) -> Result<(), CommandError> {
+    super::distinct_files(&[
+        ("input", Some(options.input.file.as_path())),
+        ("results", options.run.output.as_deref()),
+        ("summary", summary_json),
+        ("resumed results", options.run.resume.as_deref()),
+    ])
+    .or_else(|err| match (&options.run.resume, &options.run.output) {
+        // Resuming into the results resumed from is allowed (written beside, swapped).
+        (Some(resume), Some(output)) if crate::output::files::same_file(resume, output) => {
+            super::distinct_files(&[
+                ("input", Some(options.input.file.as_path())),
+                ("results", options.run.output.as_deref()),
+                ("summary", summary_json),
+            ])
+        }
+        _ => Err(err),
+    })?;
+    if let Some(path) = summary_json {
+        crate::output::files::check_output(path, options.run.force, &[])?;
+    }
+    if let Some(path) = &options.report_missing {
+        let others = [
+            ("input", Some(options.input.file.as_path())),
+            ("results", options.run.output.as_deref()),
+            ("summary", summary_json),
+            ("missing-users report", Some(path.as_path())),
+        ];
+        super::distinct_files(&others)?;
+        if path == Path::new("-") {
+            return Err(CommandError::usage(
+                "--report-missing needs a file (it is a leavers file for `sebulk offboard`)",
+            ));
+        }
+        crate::output::files::check_output(path, options.run.force, &[])?;
+    }
+    let stdout_taken = options.run.output.as_deref() == Some(Path::new("-"));
+    if stdout_taken && (json || summary_json == Some(Path::new("-"))) {
+        return Err(CommandError::usage(
+            "the results (-o -) and the JSON summary cannot both go to standard output",
+        ));
+    }
+    Ok(())
 }
 
 /// Copies standard input to a private temporary file (deleted on drop).

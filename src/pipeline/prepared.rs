@@ -4,6 +4,14 @@
 //! in order (interrupts, progress, `not_attempted` fill), and the run is
 //! totalled. Refusals and snapshots happen before this, so nothing here
 //! decides whether to write.
+//!
+//! A new row command on this shell: options carrying a [`Recording`];
+//! a decision step that reads its file ([`super::read_file`]), finds each
+//! row's user and turns rows into [`Prepared`] (anything destructive
+//! counted by `guard::check` first); a [`RowAction`] for one row; a
+//! `run` that hands both to [`run`]. Around it: a clap struct with
+//! `RunArgs` flattened, a job function in `cli/jobs.rs`, a line in
+//! `dispatch` and a summary in `commands/lifecycle.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
