@@ -5,10 +5,11 @@
 //! watch for signals, run, print the summary, write it as JSON if asked,
 //! turn the outcome into an exit code.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::config::Config;
-use super::{CommandError, Completion, Connection, signals, write_json};
+use super::shell::{RowJob, RunFiles, run_rows};
+use super::{CommandError, Completion};
 use crate::api::Client;
 use crate::pipeline::groups::{self, GroupsOptions};
 use crate::pipeline::memberships::{self, MembershipsOptions};
@@ -18,79 +19,29 @@ use crate::pipeline::prepared::Recording;
 use crate::pipeline::restore::{self, RestoreOptions};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::undo::{self, UndoOptions};
-use crate::pipeline::{RunError, Stops};
+use crate::pipeline::{Ended, RunError, Stops};
 use crate::ui::Ui;
 
 /// A lifecycle command, resolved: its options and where its summary goes.
-#[derive(Debug, Clone)]
-pub struct LifecycleJob<O> {
-    pub options: O,
-    /// `--summary-json FILE` (`-` for standard output).
-    pub summary_json: Option<PathBuf>,
-    /// `--json`: the summary on standard output.
-    pub json: bool,
-}
+pub type LifecycleJob<O> = RowJob<O>;
 
-/// A run's end: its summary and whether it was interrupted, or the
-/// guard rail that refused it before any change.
-type Ran<S> = Result<crate::pipeline::prepared::Ended<S>, RunError>;
-
-/// Runs `job` (reading `input`) around `run`, showing its summary with `show`.
+/// Runs `job` (reading `input`) through the row commands' shell, showing its summary with `show`.
 async fn run_lifecycle<O, S: serde::Serialize>(
     config: &Config,
     ui: &Ui,
     (job, input, recording): (&LifecycleJob<O>, &Path, &Recording),
-    run: impl AsyncFnOnce(Client, Stops) -> Ran<S>,
+    run: impl AsyncFnOnce(Client, Stops) -> Result<Ended<S>, RunError>,
     show: impl FnOnce(&S) -> &RunTotals,
 ) -> Result<Completion, CommandError> {
-    let summary_json = job.summary_json.as_deref();
-    super::distinct_files(&[
-        ("input", Some(input)),
-        ("results", recording.output.as_deref()),
-        ("summary", summary_json),
-    ])?;
-    if let Some(path) = summary_json {
-        crate::output::files::check_output(path, recording.force, &[])?;
-    }
     if recording.dry_run {
         ui.show_rows();
     }
-    let connection = Connection::open(config).await?;
-    let client = connection.client.clone();
-    let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
-    let ended = run(connection.client.clone(), stops).await;
-    let fatal = connection.client.fatal_error();
-    connection.close().await?;
-    let (summary, interrupted) = ended?.map_err(|refusal| {
-        ui.finish_progress();
-        CommandError::Refused(refusal)
-    })?;
-    let totals = show(&summary);
-    let clean = totals.all_succeeded();
-    let refused = totals.refused.clone();
-    let mut taken = vec![input];
-    taken.extend(recording.output.as_deref());
-    if let Some(path) = summary_json {
-        write_json(path, &summary, recording.force, &taken)?;
-    }
-    if job.json {
-        ui.json(&summary)
-            .map_err(|e| CommandError::io("cannot write the summary", e))?;
-    }
-    if let Some(error) = fatal {
-        return Err(error.into());
-    }
-    if let Some(refusal) = refused {
-        // A dry run ends as the real run would: refused.
-        return Err(CommandError::Refused(refusal));
-    }
-    Ok(if interrupted {
-        Completion::Interrupted
-    } else if clean {
-        Completion::Clean
-    } else {
-        Completion::WithProblems
-    })
+    let files = RunFiles {
+        input,
+        shown: crate::input::reader::shown(input),
+        recording,
+    };
+    run_rows(config, ui, (job, files), run, show).await
 }
 
 /// Runs an offboarding (or its dry run).

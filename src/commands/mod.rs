@@ -11,6 +11,7 @@ pub mod import;
 pub mod lifecycle;
 pub mod mapping;
 pub mod sandbox;
+pub mod shell;
 pub mod signals;
 pub mod validate;
 

@@ -20,8 +20,9 @@ use crate::model::{Group, GroupWrite, Target, TargetKind};
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
+use crate::pipeline::Ended;
 use crate::pipeline::guard::{self, Limits, Protection, Taken};
-use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
+use crate::pipeline::prepared::{self, Prepared, Setup};
 use crate::pipeline::restore::same_group;
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
@@ -341,7 +342,7 @@ pub async fn run(
         let verdict = guard::check(&taken, groups.len() as u64, options.limits);
         refused = match guard::enforce(verdict, options.run.dry_run, events) {
             Ok(refused) => refused,
-            Err(refusal) => return Ok(Err(refusal)),
+            Err(refusal) => return Ok(Ended::Refused(refusal)),
         };
         if !options.run.dry_run
             && !pruned.is_empty()
@@ -394,5 +395,5 @@ pub async fn run(
         snapshot: snapshot_path.map(|p| p.display().to_string()),
     };
     let interrupted = summary.totals.interrupted;
-    Ok(Ok((summary, interrupted)))
+    Ok(Ended::of(summary, interrupted))
 }

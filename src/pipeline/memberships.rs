@@ -18,12 +18,13 @@ use crate::input::{CsvSource, MatchBy, ReadOptions};
 use crate::model::{Target, TargetKind, User};
 use crate::output::results::RunKind;
 use crate::output::{Outcome, RowResult};
+use crate::pipeline::Ended;
 use crate::pipeline::batcher::Pending;
 use crate::pipeline::guard::{self, Limits, Protection, Taken};
-use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
+use crate::pipeline::prepared::{self, Prepared, Setup};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops};
-use crate::pipeline::users::{one_user, tenant_size, tenant_users};
+use crate::pipeline::users::{TenantUsers, one_user, tenant_size, tenant_users};
 use crate::plan::Catalog;
 
 /// What a memberships import is asked to do.
@@ -128,6 +129,29 @@ struct Columns {
     action: Option<usize>,
 }
 
+impl Columns {
+    /// The cells of a row removing `user` from `target`, in the file's columns.
+    fn cells_of(&self, user: &User, kind: TargetKind, target: &Target) -> Vec<String> {
+        let mut cells = vec![String::new(); self.header.len()];
+        for (at, value) in [
+            (self.user_id, user.id.clone()),
+            (
+                self.username,
+                user.fields.username.clone().unwrap_or_default(),
+            ),
+            (self.kind, kind.name().to_string()),
+            (self.target_id, target.id.clone()),
+            (self.target_name, target.name.clone()),
+            (self.action, "remove".to_string()),
+        ] {
+            if let Some(at) = at {
+                cells[at] = value;
+            }
+        }
+        cells
+    }
+}
+
 fn read_rows(options: &MembershipsOptions) -> Result<(Columns, Vec<MemberRow>), RunError> {
     let mut source = CsvSource::open(&options.file, &options.read)?;
     let header = source.header().to_vec();
@@ -217,8 +241,282 @@ type JobLine = (u64, String, Vec<String>, Disposition, MemberJob);
 /// A target (its kind and id).
 type TargetKey = (TargetKind, String);
 
-/// Runs a memberships import (or its dry run); `Err(reason)` inside when
-/// a guard rail refuses it.
+/// The targets a run touches, and their members as the tenant has them.
+struct Scope {
+    /// `--sync` targets, resolved.
+    sync: Vec<(TargetKind, Target)>,
+    /// Every target a valid row or `--sync` names.
+    targets: HashMap<TargetKey, Target>,
+    members: HashMap<TargetKey, Vec<User>>,
+}
+
+/// The group or application a row names: by id, else by name.
+fn resolve(
+    catalog: &Catalog,
+    kind: TargetKind,
+    id: &Option<String>,
+    name: &Option<String>,
+) -> Option<Target> {
+    let directory = catalog.of(kind);
+    id.as_deref()
+        .and_then(|id| directory.resolve(id))
+        .or_else(|| name.as_deref().and_then(|n| directory.resolve(n)))
+        .cloned()
+}
+
+impl Scope {
+    /// Resolves the targets and reads each one's members once (eight at a
+    /// time); `Err(refusal)` inside for a `--sync` target that does not exist.
+    async fn read(
+        client: &Client,
+        catalog: &Catalog,
+        rows: &[MemberRow],
+        sync_names: &[String],
+    ) -> Result<Result<Scope, String>, RunError> {
+        let mut sync: Vec<(TargetKind, Target)> = Vec::new();
+        for name in sync_names {
+            let found = [TargetKind::Group, TargetKind::Application]
+                .into_iter()
+                .find_map(|kind| catalog.of(kind).resolve(name).map(|t| (kind, t.clone())));
+            match found {
+                Some(found) => sync.push(found),
+                None => {
+                    return Ok(Err(format!(
+                        "--sync {name}: there is no group or application of that name"
+                    )));
+                }
+            }
+        }
+        let mut targets: HashMap<TargetKey, Target> = HashMap::new();
+        for row in rows.iter().filter(|r| r.invalid.is_none()) {
+            if let Some(target) = resolve(catalog, row.kind, &row.target_id, &row.target_name) {
+                targets.insert((row.kind, target.id.clone()), target);
+            }
+        }
+        for (kind, target) in &sync {
+            targets.insert((*kind, target.id.clone()), target.clone());
+        }
+        let read: Vec<Result<(TargetKey, Vec<User>), ApiError>> =
+            futures::stream::iter(targets.keys().cloned())
+                .map(|(kind, id)| {
+                    let client = client.clone();
+                    async move { client.members(kind, &id).await.map(|m| ((kind, id), m)) }
+                })
+                .buffer_unordered(8)
+                .collect()
+                .await;
+        let mut members: HashMap<TargetKey, Vec<User>> = HashMap::new();
+        for entry in read {
+            let (key, users) = entry?;
+            members.insert(key, users);
+        }
+        Ok(Ok(Scope {
+            sync,
+            targets,
+            members,
+        }))
+    }
+
+    /// `user` among the members of `target`, as the tenant has them now.
+    fn member(&self, kind: TargetKind, target: &str, user: &str) -> Option<&User> {
+        self.members
+            .get(&(kind, target.to_string()))
+            .and_then(|m| m.iter().find(|u| u.id == user))
+    }
+}
+
+/// Whom a row means.
+enum Whom {
+    User(String),
+    /// The user cannot be found (the row fails).
+    NotFound(String),
+    /// The row's own cells disagree (the row is invalid).
+    Ambiguous(String),
+}
+
+/// Whom `row` means: its `user_id`, or its username looked up; both
+/// given, they must name the same user.
+fn whom(row: &MemberRow, users: Option<&TenantUsers>) -> Whom {
+    match (&row.user_id, &row.username, users) {
+        (Some(id), Some(name), Some(users)) => match one_user(&users.by_key, name, "username") {
+            Ok(user) if user.id == *id => Whom::User(id.clone()),
+            Ok(user) => Whom::Ambiguous(format!(
+                "user_id '{id}' and username '{name}' name different users ('{name}' is user {}): the row cannot say whom it means",
+                user.id
+            )),
+            Err(why) => Whom::NotFound(why),
+        },
+        (Some(id), _, _) => Whom::User(id.clone()),
+        (None, Some(name), Some(users)) => match one_user(&users.by_key, name, "username") {
+            Ok(user) => Whom::User(user.id.clone()),
+            Err(why) => Whom::NotFound(why),
+        },
+        _ => Whom::NotFound("the row names no user".to_string()),
+    }
+}
+
+/// The run's decisions so far: each row's job, and what removals take.
+struct Decisions<'a> {
+    scope: &'a Scope,
+    protection: &'a Protection,
+    taken: Taken,
+    removed: HashMap<TargetKey, u64>,
+    /// `--sync`: the members each target keeps.
+    wanted: HashMap<TargetKey, HashSet<String>>,
+    jobs: Vec<JobLine>,
+}
+
+impl<'a> Decisions<'a> {
+    fn new(scope: &'a Scope, protection: &'a Protection) -> Self {
+        Decisions {
+            scope,
+            protection,
+            taken: Taken::users(),
+            removed: HashMap::new(),
+            wanted: HashMap::new(),
+            jobs: Vec::new(),
+        }
+    }
+
+    /// Decides one row of the file.
+    fn row(&mut self, row: &MemberRow, catalog: &Catalog, users: Option<&TenantUsers>) {
+        let label = row
+            .username
+            .clone()
+            .or(row.user_id.clone())
+            .unwrap_or_default();
+        if let Some(why) = &row.invalid {
+            self.jobs.push(invalid(row, label, why.clone()));
+            return;
+        }
+        let Some(target) = resolve(catalog, row.kind, &row.target_id, &row.target_name) else {
+            let name = row
+                .target_name
+                .clone()
+                .or(row.target_id.clone())
+                .unwrap_or_default();
+            let why = format!("unknown {} '{name}'", row.kind.name());
+            self.jobs.push(invalid(row, label, why));
+            return;
+        };
+        let user_id = match whom(row, users) {
+            Whom::User(id) => id,
+            Whom::Ambiguous(why) => return self.jobs.push(invalid(row, label, why)),
+            Whom::NotFound(why) => {
+                let job = settled(String::new(), (Outcome::Failed, why));
+                return self.push(row.row, label, row.cells.clone(), job);
+            }
+        };
+        if row.add {
+            self.wanted
+                .entry((row.kind, target.id.clone()))
+                .or_default()
+                .insert(user_id.clone());
+        }
+        let member = self.scope.member(row.kind, &target.id, &user_id);
+        let already = member.is_some() == row.add;
+        let job = if already {
+            settled(user_id, (Outcome::Unchanged, String::new()))
+        } else if row.add {
+            change(row.kind, true, &target, user_id)
+        } else {
+            self.removal(row.kind, &target, member, user_id)
+        };
+        self.push(row.row, label, row.cells.clone(), job);
+    }
+
+    /// A removal: a destructive change, guarded, and never of a protected
+    /// or privileged user (as the tenant holds it now).
+    fn removal(
+        &mut self,
+        kind: TargetKind,
+        target: &Target,
+        member: Option<&User>,
+        user_id: String,
+    ) -> MemberJob {
+        if let Some(why) = member.and_then(|u| self.protection.protects(u)) {
+            return settled(user_id, (Outcome::Protected, why));
+        }
+        self.taken.reversible.insert(user_id.clone());
+        *self.removed.entry((kind, target.id.clone())).or_default() += 1;
+        change(kind, false, target, user_id)
+    }
+
+    fn push(&mut self, row: u64, label: String, cells: Vec<String>, job: MemberJob) {
+        self.jobs
+            .push((row, label, cells, Disposition::Process, job));
+    }
+
+    /// `--sync`: every member the file does not keep is removed, as rows
+    /// numbered after the file's (`last_row`), in username order.
+    fn sync_removals(&mut self, columns: &Columns, mut row: u64) {
+        let scope = self.scope;
+        for (kind, target) in &scope.sync {
+            let key = (*kind, target.id.clone());
+            let keep = self.wanted.get(&key).cloned().unwrap_or_default();
+            let mut gone: Vec<&User> = scope
+                .members
+                .get(&key)
+                .into_iter()
+                .flatten()
+                .filter(|u| !keep.contains(&u.id))
+                .collect();
+            gone.sort_by_key(|u| u.fields.username.clone().unwrap_or_default().to_lowercase());
+            for user in gone {
+                row += 1;
+                let username = user.fields.username.clone().unwrap_or_default();
+                let cells = columns.cells_of(user, *kind, target);
+                let job = self.removal(*kind, target, Some(user), user.id.clone());
+                self.push(row, username, cells, job);
+            }
+        }
+    }
+
+    /// What the removals take from each target, for the guard.
+    fn taken_from_targets(mut self) -> (Taken, Vec<JobLine>) {
+        for ((kind, id), count) in &self.removed {
+            let had = self
+                .scope
+                .members
+                .get(&(*kind, id.clone()))
+                .map_or(0, Vec::len) as u64;
+            let name = self
+                .scope
+                .targets
+                .get(&(*kind, id.clone()))
+                .map_or(id.clone(), |t| format!("{} {}", kind.name(), t.name));
+            self.taken.from_targets.push((name, had, *count));
+        }
+        self.taken.from_targets.sort();
+        (self.taken, self.jobs)
+    }
+}
+
+/// A row settled without a call.
+fn settled(user_id: String, outcome: (Outcome, String)) -> MemberJob {
+    MemberJob {
+        user_id,
+        change: None,
+        settled: Some(outcome),
+    }
+}
+
+/// A row that changes one membership.
+fn change(kind: TargetKind, add: bool, target: &Target, user_id: String) -> MemberJob {
+    MemberJob {
+        user_id: user_id.clone(),
+        change: Some(Pending {
+            kind,
+            add,
+            target: target.clone(),
+            user_id,
+        }),
+        settled: None,
+    }
+}
+
+/// Runs a memberships import (or its dry run); refused when a guard rail
+/// refuses it.
 pub async fn run(
     client: Client,
     options: &MembershipsOptions,
@@ -228,14 +526,6 @@ pub async fn run(
     let (started, (columns, rows)) = crate::pipeline::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("reading the tenant"));
     let catalog = Catalog::load(&client).await?;
-    let resolve =
-        |kind: TargetKind, id: &Option<String>, name: &Option<String>| -> Option<Target> {
-            let directory = catalog.of(kind);
-            id.as_deref()
-                .and_then(|id| directory.resolve(id))
-                .or_else(|| name.as_deref().and_then(|n| directory.resolve(n)))
-                .cloned()
-        };
     // Usernames are looked up (also beside an id: the two must agree).
     let usernames: Vec<String> = rows
         .iter()
@@ -247,202 +537,18 @@ pub async fn run(
     } else {
         Some(tenant_users(&client, Some(&usernames), MatchBy::Username).await?)
     };
-    // The sync targets, resolved.
-    let mut sync: Vec<(TargetKind, Target)> = Vec::new();
-    for name in &options.sync {
-        let found = [TargetKind::Group, TargetKind::Application]
-            .into_iter()
-            .find_map(|kind| catalog.of(kind).resolve(name).map(|t| (kind, t.clone())));
-        match found {
-            Some(found) => sync.push(found),
-            None => {
-                return Ok(Err(format!(
-                    "--sync {name}: there is no group or application of that name"
-                )));
-            }
-        }
-    }
-    // Every target in scope has its members read, once.
-    let mut in_scope: HashMap<TargetKey, Target> = HashMap::new();
-    for row in rows.iter().filter(|r| r.invalid.is_none()) {
-        if let Some(target) = resolve(row.kind, &row.target_id, &row.target_name) {
-            in_scope.insert((row.kind, target.id.clone()), target);
-        }
-    }
-    for (kind, target) in &sync {
-        in_scope.insert((*kind, target.id.clone()), target.clone());
-    }
-    let read: Vec<Result<(TargetKey, Vec<User>), ApiError>> =
-        futures::stream::iter(in_scope.keys().cloned())
-            .map(|(kind, id)| {
-                let client = client.clone();
-                async move { client.members(kind, &id).await.map(|m| ((kind, id), m)) }
-            })
-            .buffer_unordered(8)
-            .collect()
-            .await;
-    let mut members: HashMap<TargetKey, Vec<User>> = HashMap::new();
-    for entry in read {
-        let (key, users) = entry?;
-        members.insert(key, users);
-    }
-    let member = |kind: TargetKind, target: &str, user: &str| {
-        members
-            .get(&(kind, target.to_string()))
-            .and_then(|m| m.iter().find(|u| u.id == user))
+    let scope = match Scope::read(&client, &catalog, &rows, &options.sync).await? {
+        Ok(scope) => scope,
+        Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
-    let is_member =
-        |kind: TargetKind, target: &str, user: &str| member(kind, target, user).is_some();
-    let mut taken = Taken::users();
-    let mut removed: HashMap<TargetKey, u64> = HashMap::new();
-    let mut wanted: HashMap<TargetKey, HashSet<String>> = HashMap::new();
-    let mut jobs: Vec<JobLine> = Vec::new();
+    let mut decisions = Decisions::new(&scope, &options.protection);
     for row in &rows {
-        let label = row
-            .username
-            .clone()
-            .or(row.user_id.clone())
-            .unwrap_or_default();
-        if let Some(why) = &row.invalid {
-            jobs.push(invalid(row, label, why.clone()));
-            continue;
-        }
-        let Some(target) = resolve(row.kind, &row.target_id, &row.target_name) else {
-            let name = row
-                .target_name
-                .clone()
-                .or(row.target_id.clone())
-                .unwrap_or_default();
-            let why = format!("unknown {} '{name}'", row.kind.name());
-            jobs.push(invalid(row, label, why));
-            continue;
-        };
-        let user_id = match (&row.user_id, &row.username, &users) {
-            (Some(id), Some(name), Some(users)) => {
-                match one_user(&users.by_key, name, "username") {
-                    Ok(user) if user.id == *id => Ok(id.clone()),
-                    Ok(user) => {
-                        let why = format!(
-                            "user_id '{id}' and username '{name}' name different users ('{name}' is user {}): the row cannot say whom it means",
-                            user.id
-                        );
-                        jobs.push(invalid(row, label, why));
-                        continue;
-                    }
-                    Err(why) => Err(why),
-                }
-            }
-            (Some(id), _, _) => Ok(id.clone()),
-            (None, Some(name), Some(users)) => {
-                one_user(&users.by_key, name, "username").map(|u| u.id.clone())
-            }
-            _ => Err("the row names no user".to_string()),
-        };
-        let user_id = match user_id {
-            Ok(id) => id,
-            Err(why) => {
-                let job = MemberJob {
-                    user_id: String::new(),
-                    change: None,
-                    settled: Some((Outcome::Failed, why)),
-                };
-                jobs.push((row.row, label, row.cells.clone(), Disposition::Process, job));
-                continue;
-            }
-        };
-        if row.add {
-            wanted
-                .entry((row.kind, target.id.clone()))
-                .or_default()
-                .insert(user_id.clone());
-        }
-        let already = is_member(row.kind, &target.id, &user_id) == row.add;
-        // A removal is a destructive change: guarded, and never of a
-        // protected or privileged user (as the tenant holds it now).
-        if !row.add && !already {
-            let member = member(row.kind, &target.id, &user_id);
-            if let Some(why) = member.and_then(|u| options.protection.protects(u)) {
-                let job = MemberJob {
-                    user_id: user_id.clone(),
-                    change: None,
-                    settled: Some((Outcome::Protected, why)),
-                };
-                jobs.push((row.row, label, row.cells.clone(), Disposition::Process, job));
-                continue;
-            }
-            taken.reversible.insert(user_id.clone());
-            *removed.entry((row.kind, target.id.clone())).or_default() += 1;
-        }
-        let job = MemberJob {
-            user_id: user_id.clone(),
-            change: (!already).then(|| Pending {
-                kind: row.kind,
-                add: row.add,
-                target: target.clone(),
-                user_id: user_id.clone(),
-            }),
-            settled: already.then(|| (Outcome::Unchanged, String::new())),
-        };
-        jobs.push((row.row, label, row.cells.clone(), Disposition::Process, job));
+        decisions.row(row, &catalog, users.as_ref());
     }
-    // --sync: every member the file does not keep is removed.
-    let mut row = rows.iter().map(|r| r.row).max().unwrap_or(0);
-    for (kind, target) in &sync {
-        let keep = wanted.get(&(*kind, target.id.clone()));
-        let mut gone: Vec<&User> = members
-            .get(&(*kind, target.id.clone()))
-            .into_iter()
-            .flatten()
-            .filter(|u| !keep.is_some_and(|k| k.contains(&u.id)))
-            .collect();
-        gone.sort_by_key(|u| u.fields.username.clone().unwrap_or_default().to_lowercase());
-        for user in gone {
-            row += 1;
-            let username = user.fields.username.clone().unwrap_or_default();
-            let mut cells = vec![String::new(); columns.header.len()];
-            for (at, value) in [
-                (columns.user_id, user.id.clone()),
-                (columns.username, username.clone()),
-                (columns.kind, kind.name().to_string()),
-                (columns.target_id, target.id.clone()),
-                (columns.target_name, target.name.clone()),
-                (columns.action, "remove".to_string()),
-            ] {
-                if let Some(at) = at {
-                    cells[at] = value;
-                }
-            }
-            let settled = options
-                .protection
-                .protects(user)
-                .map(|why| (Outcome::Protected, why));
-            if settled.is_none() {
-                taken.reversible.insert(user.id.clone());
-                *removed.entry((*kind, target.id.clone())).or_default() += 1;
-            }
-            let job = MemberJob {
-                user_id: user.id.clone(),
-                change: settled.is_none().then(|| Pending {
-                    kind: *kind,
-                    add: false,
-                    target: target.clone(),
-                    user_id: user.id.clone(),
-                }),
-                settled,
-            };
-            jobs.push((row, username, cells, Disposition::Process, job));
-        }
-    }
+    decisions.sync_removals(&columns, rows.iter().map(|r| r.row).max().unwrap_or(0));
+    let (taken, jobs) = decisions.taken_from_targets();
     let mut refused = None;
     if !taken.reversible.is_empty() {
-        for ((kind, id), count) in &removed {
-            let had = members.get(&(*kind, id.clone())).map_or(0, Vec::len) as u64;
-            let name = in_scope
-                .get(&(*kind, id.clone()))
-                .map_or(id.clone(), |t| format!("{} {}", kind.name(), t.name));
-            taken.from_targets.push((name, had, *count));
-        }
-        taken.from_targets.sort();
         let tenant = match &users {
             Some(users) => users.total,
             None => tenant_size(&client).await?,
@@ -450,7 +556,7 @@ pub async fn run(
         let verdict = guard::check(&taken, tenant, options.limits);
         refused = match guard::enforce(verdict, options.run.dry_run, events) {
             Ok(refused) => refused,
-            Err(refusal) => return Ok(Err(refusal)),
+            Err(refusal) => return Ok(Ended::Refused(refusal)),
         };
     }
     let stamp = prepared::stamp(RunKind::Memberships, options.run.dry_run, &client);
@@ -473,10 +579,10 @@ pub async fn run(
     let summary = MembershipsSummary {
         totals,
         input: crate::input::reader::shown(&options.file),
-        targets_read: members.len() as u64,
+        targets_read: scope.members.len() as u64,
     };
     let interrupted = summary.totals.interrupted;
-    Ok(Ok((summary, interrupted)))
+    Ok(Ended::of(summary, interrupted))
 }
 
 /// The line of a row that cannot be applied as it stands (why).

@@ -21,6 +21,36 @@ pub mod users;
 
 pub use runner::{RunError, Stops};
 
+/// How every row command ends: finished, cut short by an interrupt (its
+/// summary says how far it got), or refused before any change (`R` says
+/// why: a guard's message, or import's invalid rows).
+#[derive(Debug)]
+pub enum Ended<S, R = String> {
+    Finished(S),
+    Interrupted(S),
+    Refused(R),
+}
+
+impl<S, R> Ended<S, R> {
+    /// A run that got to its end, or was interrupted on the way.
+    pub fn of(summary: S, interrupted: bool) -> Self {
+        if interrupted {
+            Ended::Interrupted(summary)
+        } else {
+            Ended::Finished(summary)
+        }
+    }
+
+    /// The same end, its summary changed by `change`.
+    pub fn map<T>(self, change: impl FnOnce(S) -> T) -> Ended<T, R> {
+        match self {
+            Ended::Finished(summary) => Ended::Finished(change(summary)),
+            Ended::Interrupted(summary) => Ended::Interrupted(change(summary)),
+            Ended::Refused(why) => Ended::Refused(why),
+        }
+    }
+}
+
 /// A run's id: the command (and `plan-` for a dry run), when it started
 /// and a random part, so two runs in the same second differ. It names the
 /// run in results, summaries and snapshots, and tells undo what the run

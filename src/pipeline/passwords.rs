@@ -13,7 +13,8 @@ use crate::input::{InputSpec, Mode};
 use crate::model::{FieldChange, PasswordOptions};
 use crate::output::results::RunKind;
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
+use crate::pipeline::Ended;
+use crate::pipeline::prepared::{self, Prepared, Setup};
 use crate::pipeline::results_sink::{ResumedRows, RunTotals};
 use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, record_failure};
 use crate::pipeline::users::{one_user, tenant_users};
@@ -231,5 +232,5 @@ pub async fn run(
         input: crate::input::reader::shown(&options.input.file),
     };
     let interrupted = summary.totals.interrupted;
-    Ok(Ok((summary, interrupted)))
+    Ok(Ended::of(summary, interrupted))
 }

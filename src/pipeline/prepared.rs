@@ -23,10 +23,6 @@ use crate::output::results::{FileRules, RunKind, RunStamp};
 use crate::pipeline::results_sink::{ResultsSink, RunTotals};
 use crate::pipeline::runner::{Disposition, Job, JobSource, RowAction, RunError, Runner, Stops};
 
-/// How a lifecycle run ended: its summary and whether an interrupt cut it
-/// short, or why it was refused before any change.
-pub type Ended<S> = Result<(S, bool), String>;
-
 /// One row, decided.
 #[derive(Debug, Clone)]
 pub struct Prepared<I> {
@@ -194,7 +190,7 @@ where
     let totals = RunTotals::of(
         setup.stamp,
         setup.started,
-        &sink,
+        sink.tally(),
         client,
         setup.output,
         (count, setup.dry_run, outcome.interrupted),

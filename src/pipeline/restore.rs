@@ -30,8 +30,9 @@ use crate::model::{Field, PasswordOptions, Target, TargetKind, User, UserFields,
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
+use crate::pipeline::Ended;
 use crate::pipeline::guard::Protection;
-use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
+use crate::pipeline::prepared::{self, Prepared, Setup};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
 use crate::plan::decide::describe;
@@ -352,7 +353,7 @@ pub async fn run(
     if header.tenant != tenant {
         // A snapshot is bound to the tenant its run changed: ids mean
         // nothing elsewhere, and names there may be other people.
-        return Ok(Err(format!(
+        return Ok(Ended::Refused(format!(
             "{} was taken of {}, not {tenant}: restore gives users back to the tenant they were taken from (--base-url {})",
             options.snapshot.display(),
             header.tenant,
@@ -412,5 +413,5 @@ pub async fn run(
         snapshot_of: header.run_id,
     };
     let interrupted = summary.totals.interrupted;
-    Ok(Ok((summary, interrupted)))
+    Ok(Ended::of(summary, interrupted))
 }

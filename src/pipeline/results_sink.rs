@@ -13,14 +13,14 @@ use crate::pipeline::runner::{RowSink, RunError};
 /// Row numbers seen, kept small: rows arrive nearly in order, so only the
 /// ones ahead of the contiguous prefix are stored.
 #[derive(Debug, Default)]
-pub struct RowSet {
+struct RowSet {
     done_through: u64,
     ahead: std::collections::BTreeSet<u64>,
 }
 
 impl RowSet {
     /// Adds `row`; false if it was there already.
-    pub fn insert(&mut self, row: u64) -> bool {
+    fn insert(&mut self, row: u64) -> bool {
         if self.contains(row) {
             return false;
         }
@@ -31,12 +31,82 @@ impl RowSet {
         true
     }
 
-    pub fn contains(&self, row: u64) -> bool {
+    fn contains(&self, row: u64) -> bool {
         row <= self.done_through || self.ahead.contains(&row)
     }
 
-    pub fn len(&self) -> u64 {
+    fn len(&self) -> u64 {
         self.done_through + self.ahead.len() as u64
+    }
+}
+
+/// What a row is counted as: its outcome, or in a plan its planned action.
+pub trait Tallied: Copy + Ord + serde::Serialize {
+    /// Whether a row counted so went as asked.
+    fn is_clean(self) -> bool;
+    fn as_str(self) -> &'static str;
+}
+
+impl Tallied for Outcome {
+    fn is_clean(self) -> bool {
+        Outcome::is_clean(self)
+    }
+
+    fn as_str(self) -> &'static str {
+        Outcome::as_str(self)
+    }
+}
+
+/// How many failed rows the summary names.
+pub const NAMED_FAILURES: usize = 20;
+
+/// What every sink keeps for the summary: each row once, counted by what
+/// it came to, and the first failed rows named.
+#[derive(Debug)]
+pub struct Tally<K> {
+    pushed: RowSet,
+    pub counts: BTreeMap<K, u64>,
+    /// The first failed rows: (row, label, reason).
+    pub failures: Vec<(u64, String, String)>,
+}
+
+impl<K> Default for Tally<K> {
+    fn default() -> Self {
+        Tally {
+            pushed: RowSet::default(),
+            counts: BTreeMap::new(),
+            failures: Vec::new(),
+        }
+    }
+}
+
+impl<K: Tallied> Tally<K> {
+    /// Takes `row` for the first time (false: it was counted already).
+    pub fn take(&mut self, row: u64) -> bool {
+        self.pushed.insert(row)
+    }
+
+    /// Counts `result` as `counted`, naming it among the failures if it
+    /// is one of the first.
+    pub fn count(&mut self, result: &RowResult, counted: K) {
+        if !counted.is_clean() && self.failures.len() < NAMED_FAILURES {
+            let reason = if result.error.is_empty() {
+                counted.as_str().to_string()
+            } else {
+                result.error.clone()
+            };
+            self.failures
+                .push((result.row, result.username.clone(), reason));
+        }
+        *self.counts.entry(counted).or_default() += 1;
+    }
+
+    pub fn contains(&self, row: u64) -> bool {
+        self.pushed.contains(row)
+    }
+
+    pub fn len(&self) -> u64 {
+        self.pushed.len()
     }
 }
 
@@ -48,15 +118,13 @@ pub struct ResultsSink {
     /// for the ordered file).
     journal: Option<crate::output::results::Journal>,
     stamp: RunStamp,
-    pushed: RowSet,
-    counts: BTreeMap<Outcome, u64>,
-    /// The first failed rows: (row, label, reason).
-    pub failures: Vec<(u64, String, String)>,
+    tally: Tally<Outcome>,
 }
 
-/// What every lifecycle run reports, for the screen and `--summary-json`.
-#[derive(Debug, Clone, serde::Serialize, Default)]
-pub struct RunTotals {
+/// What every run reports, for the screen and `--summary-json`: rows are
+/// counted by outcome (`K`: or, in a plan, by planned action).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunTotals<K: Tallied = Outcome> {
     pub run_id: String,
     pub started_at: String,
     pub finished_at: String,
@@ -64,7 +132,7 @@ pub struct RunTotals {
     pub output: Option<String>,
     pub dry_run: bool,
     pub rows: u64,
-    pub counts: BTreeMap<Outcome, u64>,
+    pub counts: BTreeMap<K, u64>,
     /// The first failed rows: (row, label, reason).
     pub failed_rows: Vec<(u64, String, String)>,
     pub api_calls: u64,
@@ -77,18 +145,44 @@ pub struct RunTotals {
     pub refused: Option<String>,
 }
 
-impl RunTotals {
+impl<K: Tallied> Default for RunTotals<K> {
+    fn default() -> Self {
+        RunTotals {
+            run_id: String::new(),
+            started_at: String::new(),
+            finished_at: String::new(),
+            tenant: String::new(),
+            output: None,
+            dry_run: false,
+            rows: 0,
+            counts: BTreeMap::new(),
+            failed_rows: Vec::new(),
+            api_calls: 0,
+            write_calls: 0,
+            elapsed_seconds: 0.0,
+            interrupted: false,
+            refused: None,
+        }
+    }
+}
+
+impl<K: Tallied> RunTotals<K> {
     /// Whether every row went as asked.
     pub fn all_succeeded(&self) -> bool {
         self.counts.keys().all(|o| o.is_clean())
     }
 
-    /// The totals of a finished run: its stamp, what the sink counted and
+    /// How many rows were counted as `counted`.
+    pub fn count(&self, counted: K) -> u64 {
+        self.counts.get(&counted).copied().unwrap_or(0)
+    }
+
+    /// The totals of a finished run: its stamp, what its sink counted and
     /// what the client sent.
     pub fn of(
         stamp: &RunStamp,
         started: (&str, std::time::Instant),
-        sink: &ResultsSink,
+        tally: &Tally<K>,
         client: &crate::api::Client,
         output: Option<&Path>,
         (rows, dry_run, interrupted): (u64, bool, bool),
@@ -102,8 +196,8 @@ impl RunTotals {
             output: output.map(|p| p.display().to_string()),
             dry_run,
             rows,
-            counts: sink.counts.clone(),
-            failed_rows: sink.failures.clone(),
+            counts: tally.counts.clone(),
+            failed_rows: tally.failures.clone(),
             api_calls: stats.requests,
             write_calls: stats.writes,
             elapsed_seconds: started.1.elapsed().as_secs_f64(),
@@ -112,9 +206,6 @@ impl RunTotals {
         }
     }
 }
-
-/// How many failed rows the summary names.
-pub const NAMED_FAILURES: usize = 20;
 
 impl ResultsSink {
     /// Opens the results file at `path` (none: counts only); with
@@ -142,10 +233,12 @@ impl ResultsSink {
             file,
             journal,
             stamp,
-            pushed: RowSet::default(),
-            counts: BTreeMap::new(),
-            failures: Vec::new(),
+            tally: Tally::default(),
         })
+    }
+
+    pub fn tally(&self) -> &Tally<Outcome> {
+        &self.tally
     }
 
     /// Flushes and syncs the file; where it was written. The journal
@@ -164,19 +257,10 @@ impl ResultsSink {
 
 impl<D> RowSink<D> for ResultsSink {
     fn push(&mut self, result: RowResult, _detail: Option<D>) -> Result<(), RunError> {
-        if !self.pushed.insert(result.row) {
+        if !self.tally.take(result.row) {
             return Ok(());
         }
-        if !result.outcome.is_clean() && self.failures.len() < NAMED_FAILURES {
-            let reason = if result.error.is_empty() {
-                result.outcome.as_str().to_string()
-            } else {
-                result.error.clone()
-            };
-            self.failures
-                .push((result.row, result.username.clone(), reason));
-        }
-        *self.counts.entry(result.outcome).or_default() += 1;
+        self.tally.count(&result, result.outcome);
         if let Some(journal) = &mut self.journal
             && matches!(
                 result.outcome,
@@ -192,11 +276,11 @@ impl<D> RowSink<D> for ResultsSink {
     }
 
     fn contains(&self, row: u64) -> bool {
-        self.pushed.contains(row)
+        self.tally.contains(row)
     }
 
     fn count(&self) -> u64 {
-        self.pushed.len()
+        self.tally.len()
     }
 }
 

@@ -6,7 +6,7 @@ use crate::export::ExportSummary;
 use crate::input::Scan;
 use crate::output::Outcome;
 use crate::pipeline::import::{Counted, FirstPass, PlannedRow, Summary};
-use crate::pipeline::results_sink::RunTotals;
+use crate::pipeline::results_sink::{RunTotals, Tallied};
 use crate::plan::PlanAction;
 
 impl Ui {
@@ -57,55 +57,24 @@ impl Ui {
     }
 
     /// The summary of an import or plan.
-    pub fn import_summary(&self, summary: &Summary, sandbox: Option<&str>) {
-        self.finish_progress();
-        let show = |line: String| {
-            if summary.all_succeeded() {
-                self.say(line);
-            } else {
-                self.error(line);
-            }
+    pub fn import_summary(&self, summary: &Summary) {
+        let what = if summary.totals.dry_run {
+            "plan"
+        } else {
+            "import"
         };
-        if self.quiet && summary.all_succeeded() {
-            return;
-        }
-        let what = if summary.dry_run { "plan" } else { "import" };
-        let counts: Vec<String> = summary
-            .counts
-            .iter()
-            .map(|(k, v)| format!("{v} {}", k.as_str()))
-            .collect();
-        show(format!(
-            "{what} of {} into {}: {} rows: {}",
-            summary.input,
-            summary.tenant,
-            summary.rows,
-            counts.join(", ")
-        ));
-        for (row, username, reason) in &summary.failed_rows {
-            show(format!("  row {row} {username}: {reason}"));
-        }
-        let failed: u64 = summary
-            .counts
-            .iter()
-            .filter(|(k, _)| !k.is_clean())
-            .map(|(_, v)| *v)
-            .sum();
-        if failed > summary.failed_rows.len() as u64 {
-            show(format!(
-                "  … {} more (see the results file)",
-                failed - summary.failed_rows.len() as u64
-            ));
-        }
+        let title = format!("{what} of {} into {}", summary.input, summary.totals.tenant);
+        self.headline(&title, &summary.totals, "");
         if self.quiet {
             return;
         }
-        if let Some(path) = &summary.output {
-            let kind = if summary.dry_run { "plan" } else { "results" };
+        if let Some(path) = &summary.totals.output {
+            let kind = if summary.totals.dry_run {
+                "plan"
+            } else {
+                "results"
+            };
             self.say(format!("  {kind} in {path}"));
-        }
-        if let Some(state) = sandbox {
-            self.say(format!("  this ran against the built-in sandbox, {state}"));
         }
         let lookup = match summary.user_lookup {
             Some(crate::plan::lookup::UserStrategy::Bulk) => {
@@ -124,12 +93,12 @@ impl Ui {
             .unwrap_or_else(|| format!("limit {} requests/s", summary.rate_limit));
         self.say(format!(
             "  {} API calls ({} writes, {:.2} per row), {} answered 429, {} retries, {:.1} s, {rate}",
-            summary.api_calls,
-            summary.write_calls,
+            summary.totals.api_calls,
+            summary.totals.write_calls,
             summary.calls_per_row,
             summary.throttled_429,
             summary.retries,
-            summary.elapsed_seconds,
+            summary.totals.elapsed_seconds,
         ));
         if let Some(bound) = &summary.bound {
             self.say(format!("  {bound}"));
@@ -140,7 +109,7 @@ impl Ui {
             ));
         }
         if !summary.created_groups.is_empty() {
-            let verb = if summary.dry_run {
+            let verb = if summary.totals.dry_run {
                 "would create"
             } else {
                 "created"
@@ -155,9 +124,13 @@ impl Ui {
                 "  {missing} tenant users are not in the file (possible leavers), listed in {path}; `sebulk offboard --dry-run {path}` shows what offboarding them would do"
             ));
         }
-        let cut = summary.count(Counted::Outcome(Outcome::NotAttempted))
-            + summary.count(Counted::Planned(PlanAction::NotAttempted));
-        if summary.interrupted || cut > 0 {
+        let cut = summary
+            .totals
+            .count(Counted::Outcome(Outcome::NotAttempted))
+            + summary
+                .totals
+                .count(Counted::Planned(PlanAction::NotAttempted));
+        if summary.totals.interrupted || cut > 0 {
             self.say(format!(
                 "  {cut} rows were not attempted and are marked so; --resume RESULTS goes on from the results file"
             ));
@@ -197,10 +170,10 @@ impl Ui {
         }
     }
 
-    /// The summary of a lifecycle run: a title with the counts, the first
-    /// failed rows, then `notes`, where the results are, and the calls
-    /// (not with `-q`).
-    pub fn lifecycle_summary(&self, title: String, totals: &RunTotals, mut notes: Vec<String>) {
+    /// The first lines of every run's summary (all of it with `-q`, and
+    /// nothing then when every row went as asked): the title with the
+    /// rows' counts, the first failed rows, and how many more there are.
+    fn headline<K: Tallied>(&self, title: &str, totals: &RunTotals<K>, suffix: &str) {
         self.finish_progress();
         let clean = totals.all_succeeded();
         if self.quiet && clean {
@@ -223,12 +196,7 @@ impl Ui {
         } else {
             counted.join(", ")
         };
-        let plan = if totals.dry_run {
-            " (plan: nothing was changed)"
-        } else {
-            ""
-        };
-        show(format!("{title}: {} rows: {counted}{plan}", totals.rows));
+        show(format!("{title}: {} rows: {counted}{suffix}", totals.rows));
         for (row, label, reason) in &totals.failed_rows {
             show(format!("  row {row} {label}: {reason}"));
         }
@@ -244,6 +212,18 @@ impl Ui {
                 failed - totals.failed_rows.len() as u64
             ));
         }
+    }
+
+    /// The summary of a lifecycle run: a title with the counts, the first
+    /// failed rows, then `notes`, where the results are, and the calls
+    /// (not with `-q`).
+    pub fn lifecycle_summary(&self, title: String, totals: &RunTotals, mut notes: Vec<String>) {
+        let plan = if totals.dry_run {
+            " (plan: nothing was changed)"
+        } else {
+            ""
+        };
+        self.headline(&title, totals, plan);
         if self.quiet {
             return;
         }

@@ -24,6 +24,8 @@ use crate::input::scan::open_with;
 use crate::input::{InputSpec, Validator, Vocabulary};
 use crate::model::{GroupWrite, Target};
 use crate::output::results::{Recorded, Resumed};
+use crate::pipeline::Ended;
+use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
@@ -47,22 +49,10 @@ pub struct ImportOptions {
 /// What a run did, for the screen and `--summary-json`.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Summary {
-    /// This run's id, as its results lines record it.
-    pub run_id: String,
-    pub started_at: String,
-    pub finished_at: String,
+    /// What every run reports (counted by outcome, or in a plan by action).
+    #[serde(flatten)]
+    pub totals: RunTotals<Counted>,
     pub input: String,
-    pub output: Option<String>,
-    /// The tenant written to (or read, in a plan).
-    pub tenant: String,
-    pub dry_run: bool,
-    pub rows: u64,
-    /// Import: outcomes. Dry run: planned actions.
-    pub counts: BTreeMap<Counted, u64>,
-    /// The first failed rows: (row, username, reason).
-    pub failed_rows: Vec<(u64, String, String)>,
-    pub api_calls: u64,
-    pub write_calls: u64,
     pub calls_per_row: f64,
     /// Dry run: the calls the import would make.
     pub estimated_import_calls: Option<u64>,
@@ -89,29 +79,10 @@ pub struct Summary {
     /// they were written.
     pub missing_from_file: Option<u64>,
     pub missing_report: Option<String>,
-    pub interrupted: bool,
 }
 
-impl Summary {
-    /// Whether every row succeeded (or, in a dry run, can be applied).
-    pub fn all_succeeded(&self) -> bool {
-        self.counts.keys().all(|counted| counted.is_clean())
-    }
-
-    /// How many rows were counted as `counted`.
-    pub fn count(&self, counted: Counted) -> u64 {
-        self.counts.get(&counted).copied().unwrap_or(0)
-    }
-}
-
-/// How the run ended.
-#[derive(Debug)]
-pub enum Ended {
-    Finished(Summary),
-    Interrupted(Summary),
-    /// The input has problems; nothing was sent.
-    Refused(FirstPass),
-}
+/// How an import ended; refused when the input has problems (nothing was sent).
+pub type ImportEnded = Ended<Summary, FirstPass>;
 
 /// Runs an import (or a dry run) against `client`. `show` prints each
 /// planned row when a dry run has no plan file.
@@ -121,7 +92,7 @@ pub async fn run(
     stops: Stops,
     events: &dyn Events,
     show: Option<&ShowPlan<'_>>,
-) -> Result<Ended, RunError> {
+) -> Result<ImportEnded, RunError> {
     let started = Instant::now();
     let started_at = utc_now();
     // ---- preflight ----
@@ -211,12 +182,7 @@ pub async fn run(
         events.on(Event::Warning(&note));
     }
     let mut summary = Summary {
-        run_id: stamp.run_id.clone(),
-        started_at,
         input: crate::input::reader::shown(&options.input.file),
-        tenant: client.tenant().to_string(),
-        dry_run: options.run.dry_run,
-        rows: first.scan.rows,
         rate_limit: client.throttle().max_rate(),
         user_lookup: Some(lookups.users),
         group_reads: Some(lookups.groups),
@@ -303,11 +269,16 @@ pub async fn run(
 
     // ---- finish ----
     let stats = client.stats();
-    summary.api_calls = stats.requests;
-    summary.write_calls = stats.writes;
+    summary.totals = RunTotals::of(
+        &stamp,
+        (&started_at, started),
+        sink.tally(),
+        &client,
+        options.run.output.as_deref(),
+        (first.scan.rows, options.run.dry_run, outcome.interrupted),
+    );
     summary.throttled_429 = stats.throttled;
     summary.retries = stats.retries;
-    summary.elapsed_seconds = started.elapsed().as_secs_f64();
     let pacing = client.throttle().report();
     summary.requests_per_second = pacing.active_rate;
     summary.bound = crate::limiter::what_bounded(&pacing, client.throttle().max_rate());
@@ -315,21 +286,12 @@ pub async fn run(
     if options.run.dry_run {
         summary.estimated_import_calls = Some(stats.requests + sink.estimated_writes());
     }
-    summary.counts = sink.counts().clone();
-    summary.failed_rows = sink.failures.clone();
     let written = sink.finish()?;
     if let (Some((beside, output)), Some(_)) = (&in_place, &written) {
         std::fs::rename(beside, output)
             .map_err(|e| RunError::Output(crate::output::OutputError::io(output, e)))?;
     }
-    summary.output = options.run.output.as_ref().map(|p| p.display().to_string());
-    summary.interrupted = outcome.interrupted;
-    summary.finished_at = utc_now();
-    Ok(if outcome.interrupted {
-        Ended::Interrupted(summary)
-    } else {
-        Ended::Finished(summary)
-    })
+    Ok(Ended::of(summary, outcome.interrupted))
 }
 
 /// The vocabulary for reading the rows again: ours, plus every country

@@ -11,7 +11,7 @@ use crate::model::{FieldChange, Target, TargetKind};
 use crate::output::results::{Journal, Recorded, RunStamp};
 use crate::output::{OrderedCsv, Outcome, RowResult};
 use crate::pipeline::batcher;
-use crate::pipeline::results_sink::RowSet;
+use crate::pipeline::results_sink::{Tallied, Tally};
 use crate::pipeline::runner::{RowSink, RunError};
 use crate::plan::{Action, PlanAction, RowPlan};
 
@@ -37,16 +37,15 @@ pub enum Counted {
     Planned(PlanAction),
 }
 
-impl Counted {
-    pub fn as_str(self) -> &'static str {
+impl Tallied for Counted {
+    fn as_str(self) -> &'static str {
         match self {
             Counted::Outcome(outcome) => outcome.as_str(),
             Counted::Planned(action) => action.as_str(),
         }
     }
 
-    /// Whether a row counted so went as asked.
-    pub fn is_clean(self) -> bool {
+    fn is_clean(self) -> bool {
         match self {
             Counted::Outcome(outcome) => outcome.is_clean(),
             Counted::Planned(action) => action.is_clean(),
@@ -82,14 +81,11 @@ pub struct Sink<'a> {
     journal_needed: bool,
     stamp: RunStamp,
     dry_run: bool,
-    pushed: RowSet,
-    counts: BTreeMap<Counted, u64>,
+    tally: Tally<Counted>,
     membership_calls: HashMap<(TargetKind, bool, String), u64>,
     own_writes: u64,
     /// Plans shown on the screen instead of a file, in row order.
     show: Option<PlanScreen<'a>>,
-    /// Failed rows, for the summary (the first few).
-    pub failures: Vec<(u64, String, String)>,
 }
 
 /// What the sink writes for: the run's shape and stamp.
@@ -104,9 +100,6 @@ pub struct SinkSetup<'a> {
     pub journal_for: Option<&'a Path>,
     pub carried: &'a [&'a Recorded],
 }
-
-/// How many failed rows the summary names.
-pub const NAMED_FAILURES: usize = 20;
 
 impl<'a> Sink<'a> {
     /// Opens the results (or plan) file at `path`, if any. `show` prints
@@ -156,16 +149,14 @@ impl<'a> Sink<'a> {
             },
             file,
             dry_run,
-            pushed: RowSet::default(),
-            counts: BTreeMap::new(),
+            tally: Tally::default(),
             membership_calls: HashMap::new(),
             own_writes: 0,
-            failures: Vec::new(),
         })
     }
 
-    pub fn counts(&self) -> &BTreeMap<Counted, u64> {
-        &self.counts
+    pub fn tally(&self) -> &Tally<Counted> {
+        &self.tally
     }
 
     /// The writes an import of the plan would make: own writes plus
@@ -237,7 +228,7 @@ impl<'a> Sink<'a> {
 
 impl RowSink<RowPlan> for Sink<'_> {
     fn push(&mut self, result: RowResult, plan: Option<RowPlan>) -> Result<(), RunError> {
-        if !self.pushed.insert(result.row) {
+        if !self.tally.take(result.row) {
             return Ok(());
         }
         let (counted, record) =
@@ -272,16 +263,7 @@ impl RowSink<RowPlan> for Sink<'_> {
                 }
                 (Counted::Outcome(result.outcome), result.record(&self.stamp))
             };
-        if !counted.is_clean() && self.failures.len() < NAMED_FAILURES {
-            let reason = if result.error.is_empty() {
-                counted.as_str().to_string()
-            } else {
-                result.error.clone()
-            };
-            self.failures
-                .push((result.row, result.username.clone(), reason));
-        }
-        *self.counts.entry(counted).or_default() += 1;
+        self.tally.count(&result, counted);
         if let Some(file) = &mut self.file {
             file.push(result.row, record)?;
         }
@@ -289,11 +271,11 @@ impl RowSink<RowPlan> for Sink<'_> {
     }
 
     fn contains(&self, row: u64) -> bool {
-        self.pushed.contains(row)
+        self.tally.contains(row)
     }
 
     fn count(&self) -> u64 {
-        self.pushed.len()
+        self.tally.len()
     }
 
     fn note_written(&mut self, result: &RowResult) -> Result<(), RunError> {

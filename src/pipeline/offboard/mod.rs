@@ -27,8 +27,9 @@ use crate::output::held;
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
 use crate::output::{Outcome, RowResult};
+use crate::pipeline::Ended;
 use crate::pipeline::guard::{self, Limits, Protection, Taken};
-use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
+use crate::pipeline::prepared::{self, Prepared, Setup};
 use crate::pipeline::results_sink::{ResumedRows, RunTotals};
 use crate::pipeline::runner::{Disposition, RunError, Stops};
 
@@ -154,6 +155,20 @@ impl Leaver {
             second_factor: None,
         }
     }
+
+    /// The leaver as a row for the runner (a row a resumed run did is done).
+    fn prepared(self) -> Prepared<Leaver> {
+        Prepared {
+            row: self.row,
+            label: self.label.clone(),
+            cells: self.cells.clone(),
+            disposition: match &self.found {
+                Found::Done(result) => Disposition::Done(result.clone()),
+                _ => Disposition::Process,
+            },
+            input: self,
+        }
+    }
 }
 
 /// What a leaver's row found in the tenant.
@@ -213,54 +228,160 @@ pub async fn run(
     for problem in &read.problems {
         events.on(Event::Warning(problem));
     }
-    // Approving held changes: exactly the held actions, and the held
-    // count is the acknowledgement the guard asks for.
-    let mut options = options.clone();
-    if let Some((header, users)) = &read.held {
-        if header.tenant != client.tenant() {
-            return Ok(Err(format!(
-                "{} was held for {}, not {}: approve it against the tenant it was refused for",
-                read.shown,
-                header.tenant,
-                client.tenant()
-            )));
-        }
-        options.steps = Step::parse_list(&header.actions.join(","))
-            .map_err(|why| RunError::Reader(format!("{}: {why}", read.shown)))?;
-        let held = Some(guard::MaxAffected::Count(users.len() as u64));
-        options.limits = Limits {
-            max_affected: held,
-            max_irreversible: held,
-        };
-    }
+    let options = match approving(options, &read, client.tenant())? {
+        Ok(options) => options,
+        Err(refusal) => return Ok(Ended::Refused(refusal)),
+    };
     let options = &options;
     // ---- resume ----
     let tenant = client.tenant().to_string();
-    let mut carried = Vec::new();
     let resumed = ResumedRows::open(options.run.resume.as_deref(), &tenant, events)?;
+    let carried = carry_done(&mut read, &resumed);
+    // ---- find ----
+    events.on(Event::Phase("finding users"));
+    let mut found = find::find(&client, &read, options).await?;
+    found.leavers.extend(carried);
+    found.leavers.sort_by_key(|l| l.row);
+    one_decision_per_person(&mut found.leavers);
+    if let Some(refusal) = warn_unmatched(&found, &read, options, events) {
+        return Ok(Ended::Refused(refusal));
+    }
+    // ---- guard ----
+    for leaver in &mut found.leavers {
+        if let Found::User(user) = &leaver.found
+            && let Some(reason) = options.protection.protects(user)
+        {
+            leaver.found = Found::Protected(user.clone(), reason);
+        }
+    }
+    let taken = taken_by(&found.leavers, &options.steps);
+    let affected = taken.affected();
+    let verdict = guard::check(&taken, found.tenant_users, options.limits).map_err(|refusal| {
+        match read.roster_rows {
+            Some(rows) => format!(
+                "the roster looks truncated: it has {rows} rows against the tenant's {} users; {refusal}",
+                found.tenant_users
+            ),
+            None => refusal,
+        }
+    });
+    let refused = match guard::enforce(verdict, options.run.dry_run, events) {
+        Ok(refused) => refused,
+        Err(refusal) => {
+            return Ok(Ended::Refused(hold(
+                &found.leavers,
+                options,
+                &read,
+                &client,
+                refusal,
+            )?));
+        }
+    };
+    // A plan's id says so: it is never taken for a run's results (by resume or undo).
+    let mut stamp = prepared::stamp(RunKind::Offboard, options.run.dry_run, &client);
+    // ---- snapshot ----
+    events.on(Event::Phase("reading what leavers have"));
+    find::read_holdings(&client, &mut found.leavers, &options.steps).await?;
+    // Wherever the results go (standard output too), the way back is
+    // written to disk: beside the results file, else beside the input.
+    let anchor = match &options.run.output {
+        Some(output) if output.as_os_str() != "-" => output.as_path(),
+        _ => read.file.as_path(),
+    };
+    let snapshot = match (options.run.dry_run, affected) {
+        (false, 1..) => Some(write_snapshot(
+            anchor,
+            &mut stamp,
+            &found.leavers,
+            &options.steps,
+        )?),
+        _ => None,
+    };
+    // ---- run ----
+    let rows: Vec<Prepared<Leaver>> = std::mem::take(&mut found.leavers)
+        .into_iter()
+        .map(Leaver::prepared)
+        .collect();
+    let inputs = read.inputs();
+    let setup = Setup::of(
+        &options.run,
+        (&stamp, (&started_at, started)),
+        (&inputs, &read.header),
+        "offboarding",
+    );
+    let action = OffboardAction {
+        steps: options.steps.clone(),
+        dry_run: options.run.dry_run,
+    };
+    let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
+    totals.refused = refused;
+    let summary = OffboardSummary {
+        totals,
+        input: read.shown.clone(),
+        snapshot: snapshot.map(|p| p.display().to_string()),
+        actions: options.steps.clone(),
+        tenant_users: found.tenant_users,
+        roster_rows: read.roster_rows,
+        unmatchable: found.unmatchable,
+        affected,
+    };
+    let interrupted = summary.totals.interrupted;
+    Ok(Ended::of(summary, interrupted))
+}
+
+/// With a held file: the options of its approval (exactly the held
+/// actions, and the held count as the acknowledgement the guard asks
+/// for); `Err(refusal)` inside when it was held for another tenant.
+fn approving(
+    options: &OffboardOptions,
+    read: &find::ReadWho,
+    tenant: &str,
+) -> Result<Result<OffboardOptions, String>, RunError> {
+    let mut options = options.clone();
+    let Some((header, users)) = &read.held else {
+        return Ok(Ok(options));
+    };
+    if header.tenant != tenant {
+        return Ok(Err(format!(
+            "{} was held for {}, not {tenant}: approve it against the tenant it was refused for",
+            read.shown, header.tenant,
+        )));
+    }
+    options.steps = Step::parse_list(&header.actions.join(","))
+        .map_err(|why| RunError::Reader(format!("{}: {why}", read.shown)))?;
+    let held = Some(guard::MaxAffected::Count(users.len() as u64));
+    options.limits = Limits {
+        max_affected: held,
+        max_irreversible: held,
+    };
+    Ok(Ok(options))
+}
+
+/// Takes the rows a resumed run did already out of `read`, as leavers
+/// whose result is carried over.
+fn carry_done(read: &mut find::ReadWho, resumed: &ResumedRows) -> Vec<Leaver> {
+    let mut carried = Vec::new();
     read.named
         .retain(|(row, _, cells)| match resumed.done(*row, cells) {
             Some(result) => {
-                carried.push(result);
+                carried.push(Leaver::new(
+                    result.row,
+                    result.username.clone(),
+                    result.cells.clone(),
+                    Found::Done(Box::new(result)),
+                ));
                 false
             }
             None => true,
         });
-    // ---- find ----
-    events.on(Event::Phase("finding users"));
-    let mut found = find::find(&client, &read, options).await?;
-    for result in carried {
-        found.leavers.push(Leaver::new(
-            result.row,
-            result.username.clone(),
-            result.cells.clone(),
-            Found::Done(Box::new(result)),
-        ));
-    }
-    found.leavers.sort_by_key(|l| l.row);
-    // Rows naming one person (by any key, any case) are one decision.
+    carried
+}
+
+/// Rows naming one person (by any key, any case) are one decision: the
+/// first row's; the others say which row that is.
+fn one_decision_per_person(leavers: &mut [Leaver]) {
     let mut first_row: std::collections::HashMap<String, u64> = Default::default();
-    for leaver in &mut found.leavers {
+    for leaver in leavers {
         if let Found::User(user) = &leaver.found {
             match first_row.get(&user.id) {
                 Some(first) => leaver.found = Found::Same(*first, user.clone()),
@@ -270,6 +391,17 @@ pub async fn run(
             }
         }
     }
+}
+
+/// Warns of protect patterns and roster rows that match nobody, and of
+/// users the roster cannot match; the refusal when more roster rows
+/// match nobody than `--max-unmatched` allows (a dry run only warns).
+fn warn_unmatched(
+    found: &find::FoundAll,
+    read: &find::ReadWho,
+    options: &OffboardOptions,
+    events: &dyn Events,
+) -> Option<String> {
     for pattern in &found.protect_unmatched {
         events.on(Event::Warning(&format!(
             "the protected list's '{pattern}' names none of the tenant's users: check its spelling"
@@ -298,7 +430,7 @@ pub async fn run(
                 "refused before any change: {note}. Keys that only look alike (invisible characters, another spelling) would make their holders leavers; if these are people not yet in the tenant, say so with --max-unmatched {count}"
             );
             if !options.run.dry_run {
-                return Ok(Err(refusal));
+                return Some(refusal);
             }
             events.on(Event::Warning(&refusal));
         }
@@ -311,112 +443,36 @@ pub async fn run(
         );
         events.on(Event::Warning(&note));
     }
-    // ---- guard ----
-    for leaver in &mut found.leavers {
-        if let Found::User(user) = &leaver.found
-            && let Some(reason) = options.protection.protects(user)
-        {
-            leaver.found = Found::Protected(user.clone(), reason);
-        }
-    }
-    let taken = taken_by(&found.leavers, &options.steps);
-    let affected = taken.affected();
-    let verdict = guard::check(&taken, found.tenant_users, options.limits).map_err(|refusal| {
-        match read.roster_rows {
-            Some(rows) => format!(
-                "the roster looks truncated: it has {rows} rows against the tenant's {} users; {refusal}",
-                found.tenant_users
-            ),
-            None => refusal,
-        }
-    });
-    let refused = match guard::enforce(verdict, options.run.dry_run, events) {
-        Ok(refused) => refused,
-        Err(refusal) => return Ok(Err(hold(&found.leavers, options, &read, &client, refusal)?)),
-    };
-    // A plan's id says so: it is never taken for a run's results (by resume or undo).
-    let mut stamp = prepared::stamp(RunKind::Offboard, options.run.dry_run, &client);
-    // ---- snapshot ----
-    events.on(Event::Phase("reading what leavers have"));
-    find::read_holdings(&client, &mut found.leavers, &options.steps).await?;
-    // Wherever the results go (standard output too), the way back is
-    // written to disk: beside the results file, else beside the input.
-    let anchor = match &options.run.output {
-        Some(output) if output.as_os_str() != "-" => output.as_path(),
-        _ => read.file.as_path(),
-    };
-    let snapshot = match (options.run.dry_run, affected) {
-        (false, 1..) => {
-            let path = snapshot::path_beside(anchor, &stamp.run_id);
-            let entries: Vec<SnapshotItem> = found
-                .leavers
-                .iter()
-                .filter_map(|l| {
-                    l.found.user().map(|user| {
-                        SnapshotItem::User(Box::new(SnapshotEntry {
-                            user: user.clone(),
-                            groups: l.groups.clone(),
-                            applications: l.applications.clone(),
-                            second_factor: l.second_factor.clone(),
-                        }))
-                    })
-                })
-                .collect();
-            let purpose = format!(
-                "offboard {}",
-                options
-                    .steps
-                    .iter()
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            let header =
-                snapshot::header(&stamp.run_id, &stamp.tenant, &purpose, entries.len() as u64);
-            stamp.snapshot = snapshot::write(&path, &header, &entries)?;
-            Some(path)
-        }
-        _ => None,
-    };
-    // ---- run ----
-    let rows: Vec<Prepared<Leaver>> = std::mem::take(&mut found.leavers)
-        .into_iter()
-        .map(|leaver| Prepared {
-            row: leaver.row,
-            label: leaver.label.clone(),
-            cells: leaver.cells.clone(),
-            disposition: match &leaver.found {
-                Found::Done(result) => Disposition::Done(result.clone()),
-                _ => Disposition::Process,
-            },
-            input: leaver,
+    None
+}
+
+/// Writes the snapshot of what the leavers have before any change, and
+/// records its digest in the run's stamp.
+fn write_snapshot(
+    anchor: &std::path::Path,
+    stamp: &mut crate::output::results::RunStamp,
+    leavers: &[Leaver],
+    steps: &[Step],
+) -> Result<std::path::PathBuf, RunError> {
+    let path = snapshot::path_beside(anchor, &stamp.run_id);
+    let entries: Vec<SnapshotItem> = leavers
+        .iter()
+        .filter_map(|l| {
+            l.found.user().map(|user| {
+                SnapshotItem::User(Box::new(SnapshotEntry {
+                    user: user.clone(),
+                    groups: l.groups.clone(),
+                    applications: l.applications.clone(),
+                    second_factor: l.second_factor.clone(),
+                }))
+            })
         })
         .collect();
-    let inputs = read.inputs();
-    let setup = Setup::of(
-        &options.run,
-        (&stamp, (&started_at, started)),
-        (&inputs, &read.header),
-        "offboarding",
-    );
-    let action = OffboardAction {
-        steps: options.steps.clone(),
-        dry_run: options.run.dry_run,
-    };
-    let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
-    totals.refused = refused;
-    let summary = OffboardSummary {
-        totals,
-        input: read.shown.clone(),
-        snapshot: snapshot.map(|p| p.display().to_string()),
-        actions: options.steps.clone(),
-        tenant_users: found.tenant_users,
-        roster_rows: read.roster_rows,
-        unmatchable: found.unmatchable,
-        affected,
-    };
-    let interrupted = summary.totals.interrupted;
-    Ok(Ok((summary, interrupted)))
+    let names: Vec<&str> = steps.iter().map(|s| s.name()).collect();
+    let purpose = format!("offboard {}", names.join(","));
+    let header = snapshot::header(&stamp.run_id, &stamp.tenant, &purpose, entries.len() as u64);
+    stamp.snapshot = snapshot::write(&path, &header, &entries)?;
+    Ok(path)
 }
 
 /// Writes what a refused run would have done to a held file beside its

@@ -22,8 +22,9 @@ use crate::api::Client;
 use crate::events::{Event, Events};
 use crate::formats::utc_now;
 use crate::output::results::RunKind;
+use crate::pipeline::Ended;
 use crate::pipeline::guard::{self, Limits, Protection, Taken};
-use crate::pipeline::prepared::{self, Ended, Prepared, Setup};
+use crate::pipeline::prepared::{self, Prepared, Setup};
 use crate::pipeline::results_sink::{ResumedRows, RunTotals};
 use crate::pipeline::runner::{Disposition, RunError, Stops};
 use crate::plan::Catalog;
@@ -82,7 +83,7 @@ pub async fn run(
         .map_err(|e| RunError::Reader(e.to_string()))?;
     let read = match read {
         Ok(read) => read,
-        Err(why) => return Ok(Err(why)),
+        Err(why) => return Ok(Ended::Refused(why)),
     };
     if read.killed {
         events.on(Event::Warning(
@@ -91,7 +92,7 @@ pub async fn run(
     }
     let tenant = client.tenant().to_string();
     if let Some(other) = read.tenants.iter().find(|t| **t != tenant) {
-        return Ok(Err(format!(
+        return Ok(Ended::Refused(format!(
             "{} was written to {other}, not {tenant}: undo runs against the tenant the run changed (--base-url {other})",
             options.results.display()
         )));
@@ -148,7 +149,7 @@ pub async fn run(
     let verdict = guard::check(&taken, tenant_users, options.limits);
     let refused = match guard::enforce(verdict, options.run.dry_run, events) {
         Ok(refused) => refused,
-        Err(refusal) => return Ok(Err(refusal)),
+        Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
     let stamp = prepared::stamp(RunKind::Undo, options.run.dry_run, &client);
     let resumed = ResumedRows::open(options.run.resume.as_deref(), &tenant, events)?;
@@ -203,5 +204,5 @@ pub async fn run(
         send_email: options.send_email,
     };
     let interrupted = summary.totals.interrupted;
-    Ok(Ok((summary, interrupted)))
+    Ok(Ended::of(summary, interrupted))
 }

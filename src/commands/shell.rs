@@ -1,0 +1,153 @@
+//! The one path every row command (import, plan, offboard, approve,
+//! restore, passwords, groups, memberships, undo) takes from resolved
+//! options to a [`Completion`]: its files checked before anything is read
+//! or sent, the tenant connected, signals watched, the run driven, its
+//! summary shown and written as JSON, and its end turned into the exit
+//! code. A command brings only its run (a closure over the client and the
+//! stop tokens) and how its summary is shown.
+
+use std::path::Path;
+
+use super::{CommandError, Completion, Connection, signals, write_json};
+use crate::api::Client;
+use crate::pipeline::import::FirstPass;
+use crate::pipeline::prepared::Recording;
+use crate::pipeline::results_sink::{RunTotals, Tallied};
+use crate::pipeline::{Ended, RunError, Stops};
+use crate::ui::Ui;
+
+/// A row command, resolved: its options and where its summary goes.
+#[derive(Debug, Clone)]
+pub struct RowJob<O> {
+    pub options: O,
+    /// `--summary-json FILE` (`-` for standard output).
+    pub summary_json: Option<std::path::PathBuf>,
+    /// `--json`: the summary on standard output.
+    pub json: bool,
+}
+
+/// What a run was refused for, and how that ends the command.
+pub trait Refusal {
+    fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError>;
+}
+
+/// A guard rail's refusal: an error (exit 4), nothing changed.
+impl Refusal for String {
+    fn end(self, ui: &Ui, _input: &str) -> Result<Completion, CommandError> {
+        ui.finish_progress();
+        Err(CommandError::Refused(self))
+    }
+}
+
+/// Import's invalid rows: listed, nothing sent (exit 3).
+impl Refusal for FirstPass {
+    fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError> {
+        ui.refused(&self, input);
+        Ok(Completion::WithProblems)
+    }
+}
+
+/// The files a row command reads and writes, for the checks before it runs.
+pub struct RunFiles<'a> {
+    pub input: &'a Path,
+    /// The input as the summary names it ("standard input" for `-`).
+    pub shown: String,
+    pub recording: &'a Recording,
+}
+
+/// Runs `job` on `files` through `run`; `show` prints the summary and
+/// says where its totals are.
+pub async fn run_rows<O, S, R, K>(
+    config: &super::config::Config,
+    ui: &Ui,
+    (job, files): (&RowJob<O>, RunFiles<'_>),
+    run: impl AsyncFnOnce(Client, Stops) -> Result<Ended<S, R>, RunError>,
+    show: impl FnOnce(&S) -> &RunTotals<K>,
+) -> Result<Completion, CommandError>
+where
+    S: serde::Serialize,
+    R: Refusal,
+    K: Tallied,
+{
+    let recording = files.recording;
+    let summary_json = job.summary_json.as_deref();
+    check_files(&files, summary_json, job.json)?;
+    let connection = Connection::open(config).await?;
+    let client = connection.client.clone();
+    let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
+    let ended = run(connection.client.clone(), stops).await;
+    let fatal = connection.client.fatal_error();
+    let sandbox = connection.sandbox_note();
+    connection.close().await?;
+    let (summary, interrupted) = match ended? {
+        Ended::Refused(refusal) => return refusal.end(ui, &files.shown),
+        Ended::Finished(summary) => (summary, false),
+        Ended::Interrupted(summary) => (summary, true),
+    };
+    let totals = show(&summary);
+    let (clean, refused) = (totals.all_succeeded(), totals.refused.clone());
+    if let Some(state) = sandbox
+        && !ui.is_quiet()
+    {
+        ui.say(format!("  this ran against the built-in sandbox, {state}"));
+    }
+    let mut taken = vec![files.input];
+    taken.extend(recording.output.as_deref());
+    if let Some(path) = summary_json {
+        write_json(path, &summary, recording.force, &taken)?;
+    }
+    if job.json {
+        ui.json(&summary)
+            .map_err(|e| CommandError::io("cannot write the summary", e))?;
+    }
+    if let Some(error) = fatal {
+        // Every row has its outcome in the results; the run itself failed.
+        return Err(error.into());
+    }
+    if let Some(refusal) = refused {
+        // A dry run ends as the real run would: refused.
+        return Err(CommandError::Refused(refusal));
+    }
+    Ok(if interrupted {
+        Completion::Interrupted
+    } else if clean {
+        Completion::Clean
+    } else {
+        Completion::WithProblems
+    })
+}
+
+/// Refuses, before anything is read or sent, files that would collide
+/// (the results over the input, two outputs on standard output) or be
+/// replaced without `--force`.
+fn check_files(
+    files: &RunFiles<'_>,
+    summary_json: Option<&Path>,
+    json: bool,
+) -> Result<(), CommandError> {
+    let recording = files.recording;
+    let mut named = vec![
+        ("input", Some(files.input)),
+        ("results", recording.output.as_deref()),
+        ("summary", summary_json),
+    ];
+    // Resuming into the results resumed from is allowed (written beside, swapped).
+    let in_place = matches!(
+        (&recording.resume, &recording.output),
+        (Some(resume), Some(output)) if crate::output::files::same_file(resume, output)
+    );
+    if !in_place {
+        named.push(("resumed results", recording.resume.as_deref()));
+    }
+    super::distinct_files(&named)?;
+    if let Some(path) = summary_json {
+        crate::output::files::check_output(path, recording.force, &[])?;
+    }
+    let stdout_taken = recording.output.as_deref() == Some(Path::new("-"));
+    if stdout_taken && (json || summary_json == Some(Path::new("-"))) {
+        return Err(CommandError::usage(
+            "the results (-o -) and the JSON summary cannot both go to standard output",
+        ));
+    }
+    Ok(())
+}
