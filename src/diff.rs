@@ -75,60 +75,71 @@ fn open(path: &Path) -> Result<CsvSource, DiffError> {
     Ok(CsvSource::open(path, &ReadOptions::default())?)
 }
 
-/// Compares two exports and writes `change,key,username,field,old,new`.
-pub fn run(options: &DiffOptions) -> Result<DiffSummary, DiffError> {
-    let mut old = open(&options.old)?;
-    let mut new = open(&options.new)?;
-    let old_header: Vec<String> = old.header().to_vec();
-    let new_header: Vec<String> = new.header().to_vec();
-    let by_id = match options.key {
-        DiffKey::UserId => true,
-        DiffKey::Username => false,
-        DiffKey::Auto => {
-            column(&old_header, "user_id").is_some() && column(&new_header, "user_id").is_some()
-        }
-    };
-    let key_name = if by_id { "user_id" } else { "username" };
-    let missing = |path: &Path| {
-        DiffError::Input(crate::input::InputError::Malformed {
-            path: path.display().to_string(),
-            line: 1,
-            message: format!("there is no {key_name} column"),
+/// Where the key (and the username beside it) is in each file.
+struct Keyed {
+    /// Keyed on `user_id` (kept as it is), else on `username` (any case).
+    by_id: bool,
+    name: &'static str,
+    old: usize,
+    new: usize,
+    old_username: Option<usize>,
+    new_username: Option<usize>,
+}
+
+impl Keyed {
+    fn of(
+        options: &DiffOptions,
+        old_header: &[String],
+        new_header: &[String],
+    ) -> Result<Self, DiffError> {
+        let by_id = match options.key {
+            DiffKey::UserId => true,
+            DiffKey::Username => false,
+            DiffKey::Auto => {
+                column(old_header, "user_id").is_some() && column(new_header, "user_id").is_some()
+            }
+        };
+        let name = if by_id { "user_id" } else { "username" };
+        let missing = |path: &Path| {
+            DiffError::Input(crate::input::InputError::Malformed {
+                path: path.display().to_string(),
+                line: 1,
+                message: format!("there is no {name} column"),
+            })
+        };
+        Ok(Keyed {
+            by_id,
+            name,
+            old: column(old_header, name).ok_or_else(|| missing(&options.old))?,
+            new: column(new_header, name).ok_or_else(|| missing(&options.new))?,
+            old_username: column(old_header, "username"),
+            new_username: column(new_header, "username"),
         })
-    };
-    let old_key = column(&old_header, key_name).ok_or_else(|| missing(&options.old))?;
-    let new_key = column(&new_header, key_name).ok_or_else(|| missing(&options.new))?;
-    let old_username = column(&old_header, "username");
-    let new_username = column(&new_header, "username");
-    let normalize_key = |key: &str| {
-        if by_id {
+    }
+
+    fn normalize(&self, key: &str) -> String {
+        if self.by_id {
             key.trim().to_string()
         } else {
             key.trim().to_lowercase()
         }
-    };
-
-    // The fields compared: every column of either file but the key.
-    let mut fields: Vec<String> = old_header.clone();
-    for name in &new_header {
-        if column(&fields, name).is_none() {
-            fields.push(name.clone());
-        }
     }
-    fields.retain(|f| column(std::slice::from_ref(f), key_name).is_none());
+}
 
-    let mut summary = DiffSummary {
-        key: key_name.to_string(),
-        ..Default::default()
-    };
-    let mut remembered: HashMap<String, (u64, String)> = HashMap::new();
+/// The old file's rows by key: (row, cells packed into one string).
+fn remember(
+    old: &mut CsvSource,
+    keyed: &Keyed,
+    summary: &mut DiffSummary,
+) -> Result<HashMap<String, (u64, String)>, DiffError> {
+    let mut remembered = HashMap::new();
     while let Some(record) = old.next_record() {
         let record = record?;
         summary.old_users += 1;
-        let key = normalize_key(
+        let key = keyed.normalize(
             record
                 .cells
-                .get(old_key)
+                .get(keyed.old)
                 .map(String::as_str)
                 .unwrap_or_default(),
         );
@@ -139,37 +150,70 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, DiffError> {
             .collect();
         remembered.insert(key, (record.row, packed.join(&SEPARATOR.to_string())));
     }
+    Ok(remembered)
+}
+
+/// The differences file: `change,key,username,field,old,new`, every cell
+/// neutralised.
+struct DiffLines<'a> {
+    writer: csv::Writer<&'a mut AtomicOutput>,
+    path: &'a Path,
+}
+
+impl DiffLines<'_> {
+    fn line(&mut self, cells: [&str; 6]) -> Result<(), DiffError> {
+        self.writer
+            .write_record(cells.iter().map(|c| neutralize(c).into_owned()))
+            .map_err(|e| DiffError::Output(OutputError::io(self.path, e.into())))
+    }
+}
+
+/// Compares two exports and writes `change,key,username,field,old,new`.
+pub fn run(options: &DiffOptions) -> Result<DiffSummary, DiffError> {
+    let mut old = open(&options.old)?;
+    let mut new = open(&options.new)?;
+    let old_header: Vec<String> = old.header().to_vec();
+    let new_header: Vec<String> = new.header().to_vec();
+    let keyed = Keyed::of(options, &old_header, &new_header)?;
+    // The fields compared: every column of either file but the key.
+    let mut fields: Vec<String> = old_header.clone();
+    for name in &new_header {
+        if column(&fields, name).is_none() {
+            fields.push(name.clone());
+        }
+    }
+    fields.retain(|f| column(std::slice::from_ref(f), keyed.name).is_none());
+    let mut summary = DiffSummary {
+        key: keyed.name.to_string(),
+        ..Default::default()
+    };
+    let mut remembered = remember(&mut old, &keyed, &mut summary)?;
     let mut output = AtomicOutput::create(
         &options.output,
         options.force,
         &[&options.old, &options.new],
     )?;
-    let mut writer = csv::Writer::from_writer(&mut output);
-    let write_error = |e: csv::Error| DiffError::Output(OutputError::io(&options.output, e.into()));
-    writer
-        .write_record(["change", "key", "username", "field", "old", "new"])
-        .map_err(write_error)?;
-    let line = |writer: &mut csv::Writer<&mut AtomicOutput>, cells: [&str; 6]| {
-        writer
-            .write_record(cells.iter().map(|c| neutralize(c).into_owned()))
-            .map_err(write_error)
+    let mut lines = DiffLines {
+        writer: csv::Writer::from_writer(&mut output),
+        path: &options.output,
     };
+    lines.line(["change", "key", "username", "field", "old", "new"])?;
     while let Some(record) = new.next_record() {
         let record = record?;
         summary.new_users += 1;
         let raw_key = record
             .cells
-            .get(new_key)
+            .get(keyed.new)
             .map(String::as_str)
             .unwrap_or_default();
-        let key = normalize_key(raw_key);
-        let username = new_username
+        let username = keyed
+            .new_username
             .and_then(|i| record.cells.get(i))
             .map(|s| s.trim())
             .unwrap_or_default();
-        let Some((_, packed)) = remembered.remove(&key) else {
+        let Some((_, packed)) = remembered.remove(&keyed.normalize(raw_key)) else {
             summary.joiners += 1;
-            line(&mut writer, ["joiner", raw_key, username, "", "", ""])?;
+            lines.line(["joiner", raw_key, username, "", "", ""])?;
             continue;
         };
         let old_cells: Vec<&str> = packed.split(SEPARATOR).collect();
@@ -186,10 +230,7 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, DiffError> {
             if before != after {
                 changed = true;
                 summary.field_changes += 1;
-                line(
-                    &mut writer,
-                    ["mover", raw_key, username, field, before, after],
-                )?;
+                lines.line(["mover", raw_key, username, field, before, after])?;
             }
         }
         if changed {
@@ -205,18 +246,20 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, DiffError> {
     leavers.sort();
     for (_, key, packed) in leavers {
         let cells: Vec<&str> = packed.split(SEPARATOR).collect();
-        let shown_key = cells.get(old_key).copied().unwrap_or(key.as_str());
-        let username = old_username
+        let shown_key = cells.get(keyed.old).copied().unwrap_or(key.as_str());
+        let username = keyed
+            .old_username
             .and_then(|i| cells.get(i))
             .copied()
             .unwrap_or_default();
         summary.leavers += 1;
-        line(&mut writer, ["leaver", shown_key, username, "", "", ""])?;
+        lines.line(["leaver", shown_key, username, "", "", ""])?;
     }
-    writer
+    lines
+        .writer
         .flush()
         .map_err(|e| DiffError::Output(OutputError::io(&options.output, e)))?;
-    drop(writer);
+    drop(lines);
     output.commit()?;
     Ok(summary)
 }

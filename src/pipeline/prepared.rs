@@ -91,6 +91,55 @@ pub struct Recording {
     pub resume: Option<PathBuf>,
 }
 
+/// Where a run's results are written. Resuming into the file resumed
+/// from, they are written beside it and swapped in at the end, so a kill
+/// never leaves the earlier record half-replaced.
+pub struct ResultsPlace<'a> {
+    output: Option<&'a Path>,
+    beside: Option<PathBuf>,
+    rules: FileRules,
+}
+
+impl<'a> ResultsPlace<'a> {
+    pub fn of(output: Option<&'a Path>, resume: Option<&Path>, rules: FileRules) -> Self {
+        let beside = match (output, resume) {
+            (Some(output), Some(resume))
+                if output != Path::new("-") && crate::output::files::same_file(output, resume) =>
+            {
+                Some(output.with_extension("resuming.csv"))
+            }
+            _ => None,
+        };
+        ResultsPlace {
+            output,
+            beside,
+            rules,
+        }
+    }
+
+    /// The file written while the run goes on.
+    pub fn writing_to(&self) -> Option<&Path> {
+        self.beside.as_deref().or(self.output)
+    }
+
+    /// The output rules (the file beside is always replaced).
+    pub fn rules(&self) -> FileRules {
+        FileRules {
+            force: self.rules.force || self.beside.is_some(),
+            ..self.rules
+        }
+    }
+
+    /// Once the file written is complete: swaps it in.
+    pub fn settle(&self) -> Result<(), crate::output::OutputError> {
+        if let (Some(beside), Some(output)) = (&self.beside, self.output) {
+            std::fs::rename(beside, output)
+                .map_err(|e| crate::output::OutputError::io(output, e))?;
+        }
+        Ok(())
+    }
+}
+
 impl<'a> Setup<'a> {
     /// The setup of a run recorded as `recording` says, stamped under `stamp`, its rows
     /// repeating `header` of `inputs`; the bar calls the work `phase`.
@@ -131,26 +180,13 @@ where
     A: RowAction,
     A::Input: Clone + Send + Sync,
 {
-    // Resuming into the file resumed from: write beside it and swap at
-    // the end, so a kill never leaves the earlier record half-replaced.
-    let in_place = match (setup.output, setup.resume) {
-        (Some(output), Some(resume))
-            if output != Path::new("-") && crate::output::files::same_file(output, resume) =>
-        {
-            Some(output.with_extension("resuming.csv"))
-        }
-        _ => None,
-    };
-    let rules = FileRules {
-        force: setup.rules.force || in_place.is_some(),
-        ..setup.rules
-    };
+    let place = ResultsPlace::of(setup.output, setup.resume, setup.rules);
     let journal_for = setup
         .output
         .filter(|o| !setup.dry_run && *o != Path::new("-"));
     let mut sink = ResultsSink::open(
-        in_place.as_deref().or(setup.output),
-        rules,
+        place.writing_to(),
+        place.rules(),
         (setup.inputs, setup.header),
         journal_for,
         setup.stamp.clone(),
@@ -196,8 +232,6 @@ where
         (count, setup.dry_run, outcome.interrupted),
     );
     sink.finish()?;
-    if let (Some(beside), Some(output)) = (&in_place, setup.output) {
-        std::fs::rename(beside, output).map_err(|e| crate::output::OutputError::io(output, e))?;
-    }
+    place.settle()?;
     Ok(totals)
 }

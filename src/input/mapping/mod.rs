@@ -232,23 +232,69 @@ pub struct Mapped {
     pub problems: Vec<(String, String, String)>,
 }
 
-impl Mapper {
-    fn new(
-        mapping: &Mapping,
-        source: &[String],
-    ) -> Result<(Mapper, Vec<HeaderIssue>), MappingError> {
-        let bad = |message: String| MappingError::Invalid(format!("{}: {message}", mapping.origin));
-        let by_name: HashMap<String, usize> = source
+/// Binds a mapping to one file's header: which column or field feeds
+/// what, and the header's problems found on the way.
+struct Binder<'a> {
+    mapping: &'a Mapping,
+    source: &'a [String],
+    /// Normalised column name → its first position.
+    by_name: HashMap<String, usize>,
+    issues: Vec<HeaderIssue>,
+}
+
+/// The field the mapping defines under `name` (or its canonical spelling).
+fn field_index(name: &str, fields: &[Bound]) -> Option<usize> {
+    let wanted = column_for(name).map(|c| display_name(&c));
+    fields
+        .iter()
+        .position(|f| Some(&f.name) == wanted.as_ref() || normalize(&f.name) == normalize(name))
+}
+
+/// The source column a slot reads, if it reads one.
+fn source_column(slot: &Slot) -> Option<usize> {
+    match slot {
+        Slot::Source(column) => Some(*column),
+        Slot::Field(_) | Slot::Missing => None,
+    }
+}
+
+impl<'a> Binder<'a> {
+    fn new(mapping: &'a Mapping, source: &'a [String]) -> Self {
+        let by_name = source
             .iter()
             .enumerate()
             .rev()
             .map(|(i, name)| (normalize(name), i))
             .collect();
-        let find = |name: &str| by_name.get(&normalize(name)).copied();
-        let mut issues = Vec::new();
-        let mut fields: Vec<Bound> = Vec::new();
-        for (name, spec) in &mapping.file.fields {
-            let spec = compile_value(name, &spec.table()).map_err(|e| bad(e.to_string()))?;
+        Binder {
+            mapping,
+            source,
+            by_name,
+            issues: Vec::new(),
+        }
+    }
+
+    fn bad(&self, message: impl std::fmt::Display) -> MappingError {
+        MappingError::Invalid(format!("{}: {message}", self.mapping.origin))
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        self.by_name.get(&normalize(name)).copied()
+    }
+
+    fn warn(&mut self, column: String, message: String) {
+        self.issues.push(HeaderIssue {
+            column,
+            message,
+            is_error: false,
+        });
+    }
+
+    /// The mapping's fields, compiled, under their canonical names.
+    fn fields(&self) -> Result<Vec<Bound>, MappingError> {
+        let mut fields = Vec::new();
+        for (name, spec) in &self.mapping.file.fields {
+            let spec = compile_value(name, &spec.table()).map_err(|e| self.bad(e))?;
             let canonical = column_for(name)
                 .map(|c| display_name(&c))
                 .unwrap_or(name.clone());
@@ -260,84 +306,89 @@ impl Mapper {
                 missing: false,
             });
         }
-        let field_index = |name: &str, fields: &[Bound]| {
-            let wanted = column_for(name).map(|c| display_name(&c));
-            fields.iter().position(|f| {
-                Some(&f.name) == wanted.as_ref() || normalize(&f.name) == normalize(name)
-            })
-        };
+        Ok(fields)
+    }
+
+    /// Finds each field's columns, or its template's slots.
+    fn sources(&mut self, fields: &mut [Bound]) -> Result<(), MappingError> {
         for i in 0..fields.len() {
             match fields[i].spec.source.clone() {
                 SourceSpec::Columns(candidates) => {
                     let mut columns: Vec<usize> = Vec::new();
-                    for column in candidates.iter().filter_map(|c| find(c)) {
+                    for column in candidates.iter().filter_map(|c| self.find(c)) {
                         if !columns.contains(&column) {
                             columns.push(column);
                         }
                     }
+                    fields[i].missing = columns.is_empty();
                     fields[i].columns = columns;
-                    if fields[i].columns.is_empty() {
-                        fields[i].missing = true;
-                        if !fields[i].spec.optional {
-                            issues.push(HeaderIssue {
-                                column: candidates.join(" / "),
-                                message: format!(
-                                    "the mapping feeds {} from '{}', which this file does not have",
-                                    fields[i].name,
-                                    candidates.join("' or '")
-                                ),
-                                is_error: false,
-                            });
-                        }
+                    if fields[i].missing && !fields[i].spec.optional {
+                        let message = format!(
+                            "the mapping feeds {} from '{}', which this file does not have",
+                            fields[i].name,
+                            candidates.join("' or '")
+                        );
+                        self.warn(candidates.join(" / "), message);
                     }
                 }
                 SourceSpec::Template(template) => {
-                    let mut slots = Vec::new();
-                    for piece in &template.pieces {
-                        let template::Piece::Slot { name, optional, .. } = piece else {
-                            continue;
-                        };
-                        // A field the mapping defines wins over a column of that name.
-                        let slot = match field_index(name, &fields) {
-                            Some(j) if j != i => Slot::Field(j),
-                            _ => match find(name) {
-                                Some(column) => Slot::Source(column),
-                                None if *optional => Slot::Missing,
-                                None => {
-                                    return Err(bad(format!(
-                                        "the template of {} uses {{{name}}}, which is neither a column of this file nor a field the mapping makes",
-                                        fields[i].name
-                                    )));
-                                }
-                            },
-                        };
-                        slots.push(slot);
-                    }
-                    fields[i].slots = slots;
+                    fields[i].slots = self.slots(&template, i, fields)?;
                 }
                 SourceSpec::Constant(_) => {}
             }
         }
-        let order = evaluation_order(&fields).map_err(bad)?;
+        Ok(())
+    }
+
+    /// What each slot of field `i`'s template reads: a field the mapping
+    /// defines wins over a column of that name.
+    fn slots(
+        &self,
+        template: &template::Template,
+        i: usize,
+        fields: &[Bound],
+    ) -> Result<Vec<Slot>, MappingError> {
+        let mut slots = Vec::new();
+        for piece in &template.pieces {
+            let template::Piece::Slot { name, optional, .. } = piece else {
+                continue;
+            };
+            let slot = match field_index(name, fields) {
+                Some(j) if j != i => Slot::Field(j),
+                _ => match self.find(name) {
+                    Some(column) => Slot::Source(column),
+                    None if *optional => Slot::Missing,
+                    None => {
+                        return Err(self.bad(format!(
+                            "the template of {} uses {{{name}}}, which is neither a column of this file nor a field the mapping makes",
+                            fields[i].name
+                        )));
+                    }
+                },
+            };
+            slots.push(slot);
+        }
+        Ok(slots)
+    }
+
+    /// The filters, each on a column of the file or a field the mapping makes.
+    fn filters(&mut self, fields: &[Bound]) -> Result<Vec<(Slot, Filter)>, MappingError> {
         let mut filters = Vec::new();
-        for spec in &mapping.file.filter {
-            let filter = Filter::compile(spec, mapping.today).map_err(|e| bad(e.to_string()))?;
-            let slot = match (field_index(&spec.column, &fields), find(&spec.column)) {
+        for spec in &self.mapping.file.filter {
+            let filter = Filter::compile(spec, self.mapping.today).map_err(|e| self.bad(e))?;
+            let slot = match (field_index(&spec.column, fields), self.find(&spec.column)) {
                 (_, Some(column)) => Slot::Source(column),
                 (Some(field), None) => Slot::Field(field),
                 (None, None) if spec.optional => {
-                    issues.push(HeaderIssue {
-                        column: spec.column.clone(),
-                        message: format!(
-                            "the mapping's filter on '{}' is skipped: this file has no such column",
-                            spec.column
-                        ),
-                        is_error: false,
-                    });
+                    let message = format!(
+                        "the mapping's filter on '{}' is skipped: this file has no such column",
+                        spec.column
+                    );
+                    self.warn(spec.column.clone(), message);
                     continue;
                 }
                 (None, None) => {
-                    return Err(bad(format!(
+                    return Err(self.bad(format!(
                         "a filter tests '{}', which this file does not have",
                         spec.column
                     )));
@@ -345,9 +396,15 @@ impl Mapper {
             };
             filters.push((slot, filter));
         }
-        // Columns the mapping does not name feed what their names match,
-        // unless the mapping gives that field itself.
-        let auto = mapping.file.options.auto.unwrap_or(true);
+        Ok(filters)
+    }
+
+    /// Columns the mapping does not name feed what their names match,
+    /// unless the mapping gives that field itself.
+    fn passed(&self, fields: &[Bound], filters: &[(Slot, Filter)]) -> Vec<usize> {
+        if !self.mapping.file.options.auto.unwrap_or(true) {
+            return Vec::new();
+        }
         let mapped: Vec<Option<Column>> = fields.iter().map(|f| column_for(&f.name)).collect();
         let mut used: Vec<usize> = fields
             .iter()
@@ -355,32 +412,41 @@ impl Mapper {
                 f.columns
                     .iter()
                     .copied()
-                    .chain(f.slots.iter().filter_map(|s| match s {
-                        Slot::Source(column) => Some(*column),
-                        Slot::Field(_) | Slot::Missing => None,
-                    }))
+                    .chain(f.slots.iter().filter_map(source_column))
             })
             .collect();
-        used.extend(filters.iter().filter_map(|(slot, _)| match slot {
-            Slot::Source(column) => Some(*column),
-            Slot::Field(_) | Slot::Missing => None,
-        }));
+        used.extend(filters.iter().filter_map(|(slot, _)| source_column(slot)));
         let mut passed = Vec::new();
-        for (index, name) in source.iter().enumerate() {
+        for (index, name) in self.source.iter().enumerate() {
             let target = column_for(name);
             let shadowed = target.is_some() && mapped.contains(&target);
             // A column the mapping read, and which feeds nothing by its
             // own name, has done its work: no "unknown column" warning.
             let spent = target.is_none() && used.contains(&index);
-            if auto && !shadowed && !spent {
+            if !shadowed && !spent {
                 passed.push(index);
             }
         }
+        passed
+    }
+}
+
+impl Mapper {
+    fn new(
+        mapping: &Mapping,
+        source: &[String],
+    ) -> Result<(Mapper, Vec<HeaderIssue>), MappingError> {
+        let mut binder = Binder::new(mapping, source);
+        let mut fields = binder.fields()?;
+        binder.sources(&mut fields)?;
+        let order = evaluation_order(&fields).map_err(|e| binder.bad(e))?;
+        let filters = binder.filters(&fields)?;
+        let passed = binder.passed(&fields, &filters);
         let mut header: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
         header.extend(passed.iter().map(|i| source[*i].clone()));
         let mut described = vec![format!("mapping: {}", mapping.origin)];
         described.extend(describe(&fields, source));
-        if !auto {
+        if !mapping.file.options.auto.unwrap_or(true) {
             described.push("(other columns are not read: auto = false)".to_string());
         }
         for (_, filter) in &filters {
@@ -395,7 +461,7 @@ impl Mapper {
                 header,
                 described,
             },
-            issues,
+            binder.issues,
         ))
     }
 

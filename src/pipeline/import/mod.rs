@@ -23,8 +23,10 @@ use crate::formats::{same_cells, utc_now};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Validator, Vocabulary};
 use crate::model::{GroupWrite, Target};
+use crate::output::results::RunKind;
 use crate::output::results::{Recorded, Resumed};
 use crate::pipeline::Ended;
+use crate::pipeline::prepared::{self, ResultsPlace};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::plan::lookup::{self, Lookups, UserStrategy};
@@ -81,6 +83,61 @@ pub struct Summary {
     pub missing_report: Option<String>,
 }
 
+impl Summary {
+    /// What is known once the tenant has been read: the input, the rate,
+    /// how users are found and what reading the tenant cost.
+    fn before_run(
+        options: &ImportOptions,
+        client: &Client,
+        lookups: &Lookups,
+        prepared_from: (Instant, u64),
+    ) -> Self {
+        Summary {
+            input: crate::input::reader::shown(&options.input.file),
+            rate_limit: client.throttle().max_rate(),
+            user_lookup: Some(lookups.users),
+            group_reads: Some(lookups.groups),
+            application_reads: Some(lookups.applications),
+            tenant_users: lookups.tenant_users,
+            tenant_index_bytes: lookups.index_bytes,
+            lookup_seconds: prepared_from.0.elapsed().as_secs_f64(),
+            lookup_calls: client.stats().requests - prepared_from.1,
+            missing_report: options
+                .report_missing
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            ..Default::default()
+        }
+    }
+
+    /// How the run was paced: calls per row, 429s and retries, the rate
+    /// reached and what bounded it.
+    fn pacing(&mut self, client: &Client, rows: u64) {
+        let stats = client.stats();
+        self.throttled_429 = stats.throttled;
+        self.retries = stats.retries;
+        let pacing = client.throttle().report();
+        self.requests_per_second = pacing.active_rate;
+        self.bound = crate::limiter::what_bounded(&pacing, client.throttle().max_rate());
+        self.calls_per_row = stats.requests as f64 / rows.max(1) as f64;
+    }
+}
+
+/// The results a resumed run carries over: none (with a warning) when
+/// they were written to another tenant.
+fn resumed_here(resumed: Resumed, tenant: &str, events: &dyn Events) -> Resumed {
+    let other_tenants = resumed.other_tenants(tenant);
+    if other_tenants.is_empty() {
+        return resumed;
+    }
+    let note = format!(
+        "the resumed results were written to another tenant ({}): none of their rows is taken as done, every row is run against {tenant}",
+        other_tenants.join(", "),
+    );
+    events.on(Event::Warning(&note));
+    Resumed::default()
+}
+
 /// How an import ended; refused when the input has problems (nothing was sent).
 pub type ImportEnded = Ended<Summary, FirstPass>;
 
@@ -96,22 +153,148 @@ pub async fn run(
     let started = Instant::now();
     let started_at = utc_now();
     // ---- preflight ----
+    let (mut first, resumed) = match read_input(options, events).await? {
+        Ok(read) => read,
+        Err(refused) => return Ok(Ended::Refused(refused)),
+    };
+
+    // ---- prepare ----
+    let prepared_from = (Instant::now(), client.stats().requests);
+    let (mut catalog, lookups, missing_from_file) =
+        look_up(&client, options, &mut first, events).await?;
+    let vocabulary = learn_tenant_values(&client, &lookups, &mut first, options).await?;
+    if first.refuses(options.skip_invalid) {
+        return Ok(Ended::Refused(first));
+    }
+    if !first.invalid.is_empty() {
+        let note = format!(
+            "{} invalid rows are skipped and recorded as invalid (--skip-invalid)",
+            first.invalid.len()
+        );
+        events.on(Event::Warning(&note));
+    }
+    let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
+    let stamp = prepared::stamp(RunKind::Import, options.run.dry_run, &client);
+    let resumed = resumed_here(resumed, &stamp.tenant, events);
+    let mut summary = Summary::before_run(options, &client, &lookups, prepared_from);
+    summary.created_groups = created_groups;
+    summary.missing_from_file = missing_from_file;
+    // ---- run ----
+    let (source, validator, _) = open_with(&options.input, vocabulary.clone())?;
+    let input_header = source.header().to_vec();
+    drop(source);
+    let place = ResultsPlace::of(
+        options.run.output.as_deref(),
+        options.run.resume.as_deref(),
+        crate::output::results::FileRules {
+            force: options.run.force,
+            excel: options.run.excel,
+        },
+    );
+    let mut sink = open_sink(options, &place, (&input_header, &stamp, &resumed), show)?;
+    let action = Arc::new(ImportAction {
+        catalog,
+        lookups,
+        policy: options.policy.clone(),
+        dry_run: options.run.dry_run,
+    });
+    let jobs = job_source(
+        options.input.clone(),
+        vocabulary,
+        validator,
+        first.invalid.clone(),
+        Confirm {
+            resumed,
+            action: action.clone(),
+        },
+    );
+    let phase = ["applying rows", "planning rows"][usize::from(options.run.dry_run)];
+    events.on(Event::Phase(phase));
+    let runner = Runner {
+        client: client.clone(),
+        action,
+        source: jobs,
+        rows: first.scan.rows,
+        stops,
+        events,
+        apply_memberships: !options.run.dry_run,
+    };
+    let outcome = runner.run(&mut sink).await?;
+
+    // ---- finish ----
+    summary.totals = RunTotals::of(
+        &stamp,
+        (&started_at, started),
+        sink.tally(),
+        &client,
+        options.run.output.as_deref(),
+        (first.scan.rows, options.run.dry_run, outcome.interrupted),
+    );
+    summary.pacing(&client, first.scan.rows);
+    if options.run.dry_run {
+        summary.estimated_import_calls = Some(client.stats().requests + sink.estimated_writes());
+    }
+    if sink.finish()?.is_some() {
+        place.settle()?;
+    }
+    Ok(Ended::of(summary, outcome.interrupted))
+}
+
+/// Reads the whole input once (every row checked) and the results a
+/// resumed run goes on from; `Err` inside when the rows refuse the run.
+async fn read_input(
+    options: &ImportOptions,
+    events: &dyn Events,
+) -> Result<Result<(FirstPass, Resumed), FirstPass>, RunError> {
     events.on(Event::Phase("reading"));
     let input = options.input.clone();
     let roster = options.report_missing.is_some();
-    let mut first =
+    let first =
         crate::pipeline::read_blocking(move || first_pass::first_pass(&input, roster)).await?;
     first.report(events);
     if first.refuses(options.skip_invalid) {
-        return Ok(Ended::Refused(first));
+        return Ok(Err(first));
     }
     let resumed = match &options.run.resume {
         Some(path) => Resumed::read(path)?,
         None => Resumed::default(),
     };
+    Ok(Ok((first, resumed)))
+}
 
-    // ---- prepare ----
-    let prepared_from = (Instant::now(), client.stats().requests);
+/// Opens where the rows end: the results (or plan) file at `place`,
+/// with the journal an earlier run left carried over, or the screen.
+fn open_sink<'a>(
+    options: &ImportOptions,
+    place: &ResultsPlace<'_>,
+    (input_header, stamp, resumed): (&[String], &crate::output::results::RunStamp, &Resumed),
+    show: Option<&'a ShowPlan<'a>>,
+) -> Result<Sink<'a>, RunError> {
+    let carried: Vec<&Recorded> = resumed.journaled.values().collect();
+    Sink::open(
+        place.writing_to(),
+        SinkSetup {
+            dry_run: options.run.dry_run,
+            rules: place.rules(),
+            inputs: &[options.input.file.as_path()],
+            input_header,
+            stamp: stamp.clone(),
+            journal_for: options.run.output.as_deref(),
+            carried: &carried,
+        },
+        show,
+    )
+}
+
+/// Reads what the rows are decided against, the catalog and the users
+/// (page 1 of users beside the catalog: setup is latency-bound), and
+/// writes `--report-missing` from that listing; how many it names.
+async fn look_up(
+    client: &Client,
+    options: &ImportOptions,
+    first: &mut FirstPass,
+    events: &dyn Events,
+) -> Result<(Catalog, Lookups, Option<u64>), RunError> {
     // The catalog and page 1 of users at once: setup is latency-bound.
     let match_by = options.input.rules.match_by;
     let mut missing = first.roster.take().map(|(keys, unkeyed)| {
@@ -124,13 +307,12 @@ pub async fn run(
         }
         MissingUsers::new(keys, match_by)
     });
-    let (mut catalog, probe) =
-        futures::try_join!(Catalog::load(&client), lookup::probe_users(&client))?;
+    let (catalog, probe) = futures::try_join!(Catalog::load(client), lookup::probe_users(client))?;
     let mut watch = missing
         .as_mut()
         .map(|m| move |user: &crate::model::User| m.see(user));
     let lookups = Lookups::prepare(
-        &client,
+        client,
         &catalog,
         probe,
         &first.shape,
@@ -155,143 +337,7 @@ pub async fn run(
             events.on(Event::Warning(&note));
         }
     }
-    let vocabulary = learn_tenant_values(&client, &lookups, &mut first, options).await?;
-    if first.refuses(options.skip_invalid) {
-        return Ok(Ended::Refused(first));
-    }
-    if !first.invalid.is_empty() {
-        let note = format!(
-            "{} invalid rows are skipped and recorded as invalid (--skip-invalid)",
-            first.invalid.len()
-        );
-        events.on(Event::Warning(&note));
-    }
-    let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
-    let stamp = crate::pipeline::prepared::stamp(
-        crate::output::results::RunKind::Import,
-        options.run.dry_run,
-        &client,
-    );
-    let other_tenants = resumed.other_tenants(&stamp.tenant);
-    if !other_tenants.is_empty() {
-        let note = format!(
-            "the resumed results were written to another tenant ({}): none of their rows is taken as done, every row is run against {}",
-            other_tenants.join(", "),
-            stamp.tenant
-        );
-        events.on(Event::Warning(&note));
-    }
-    let mut summary = Summary {
-        input: crate::input::reader::shown(&options.input.file),
-        rate_limit: client.throttle().max_rate(),
-        user_lookup: Some(lookups.users),
-        group_reads: Some(lookups.groups),
-        application_reads: Some(lookups.applications),
-        tenant_users: lookups.tenant_users,
-        tenant_index_bytes: lookups.index_bytes,
-        lookup_seconds: prepared_from.0.elapsed().as_secs_f64(),
-        lookup_calls: client.stats().requests - prepared_from.1,
-        created_groups,
-        missing_from_file,
-        missing_report: options
-            .report_missing
-            .as_ref()
-            .map(|p| p.display().to_string()),
-        ..Default::default()
-    };
-
-    // ---- run ----
-    let (source, validator, _) = open_with(&options.input, vocabulary.clone())?;
-    let input_header = source.header().to_vec();
-    drop(source);
-    // Resuming into the file resumed from: write beside it, swap at the end.
-    let in_place = match (&options.run.resume, &options.run.output) {
-        (Some(resume), Some(output)) if crate::output::files::same_file(resume, output) => {
-            Some((output.with_extension("resuming.csv"), output.clone()))
-        }
-        _ => None,
-    };
-    let carried: Vec<&Recorded> = resumed.journaled.values().collect();
-    let mut sink = Sink::open(
-        in_place
-            .as_ref()
-            .map(|(beside, _)| beside.as_path())
-            .or(options.run.output.as_deref()),
-        SinkSetup {
-            dry_run: options.run.dry_run,
-            rules: crate::output::results::FileRules {
-                force: options.run.force || in_place.is_some(),
-                excel: options.run.excel,
-            },
-            inputs: &[options.input.file.as_path()],
-            input_header: &input_header,
-            stamp: stamp.clone(),
-            journal_for: options.run.output.as_deref(),
-            carried: &carried,
-        },
-        show,
-    )?;
-    let action = Arc::new(ImportAction {
-        catalog,
-        lookups,
-        policy: options.policy.clone(),
-        dry_run: options.run.dry_run,
-    });
-    let jobs = job_source(
-        options.input.clone(),
-        vocabulary,
-        validator,
-        first.invalid.clone(),
-        Confirm {
-            resumed: if other_tenants.is_empty() {
-                resumed
-            } else {
-                Resumed::default()
-            },
-            action: action.clone(),
-        },
-    );
-    events.on(Event::Phase(if options.run.dry_run {
-        "planning rows"
-    } else {
-        "applying rows"
-    }));
-    let runner = Runner {
-        client: client.clone(),
-        action,
-        source: jobs,
-        rows: first.scan.rows,
-        stops,
-        events,
-        apply_memberships: !options.run.dry_run,
-    };
-    let outcome = runner.run(&mut sink).await?;
-
-    // ---- finish ----
-    let stats = client.stats();
-    summary.totals = RunTotals::of(
-        &stamp,
-        (&started_at, started),
-        sink.tally(),
-        &client,
-        options.run.output.as_deref(),
-        (first.scan.rows, options.run.dry_run, outcome.interrupted),
-    );
-    summary.throttled_429 = stats.throttled;
-    summary.retries = stats.retries;
-    let pacing = client.throttle().report();
-    summary.requests_per_second = pacing.active_rate;
-    summary.bound = crate::limiter::what_bounded(&pacing, client.throttle().max_rate());
-    summary.calls_per_row = stats.requests as f64 / first.scan.rows.max(1) as f64;
-    if options.run.dry_run {
-        summary.estimated_import_calls = Some(stats.requests + sink.estimated_writes());
-    }
-    let written = sink.finish()?;
-    if let (Some((beside, output)), Some(_)) = (&in_place, &written) {
-        std::fs::rename(beside, output)
-            .map_err(|e| RunError::Output(crate::output::OutputError::io(output, e)))?;
-    }
-    Ok(Ended::of(summary, outcome.interrupted))
+    Ok((catalog, lookups, missing_from_file))
 }
 
 /// The vocabulary for reading the rows again: ours, plus every country

@@ -247,35 +247,9 @@ pub async fn run(
         return Ok(Ended::Refused(refusal));
     }
     // ---- guard ----
-    for leaver in &mut found.leavers {
-        if let Found::User(user) = &leaver.found
-            && let Some(reason) = options.protection.protects(user)
-        {
-            leaver.found = Found::Protected(user.clone(), reason);
-        }
-    }
-    let taken = taken_by(&found.leavers, &options.steps);
-    let affected = taken.affected();
-    let verdict = guard::check(&taken, found.tenant_users, options.limits).map_err(|refusal| {
-        match read.roster_rows {
-            Some(rows) => format!(
-                "the roster looks truncated: it has {rows} rows against the tenant's {} users; {refusal}",
-                found.tenant_users
-            ),
-            None => refusal,
-        }
-    });
-    let refused = match guard::enforce(verdict, options.run.dry_run, events) {
-        Ok(refused) => refused,
-        Err(refusal) => {
-            return Ok(Ended::Refused(hold(
-                &found.leavers,
-                options,
-                &read,
-                &client,
-                refusal,
-            )?));
-        }
+    let (refused, affected) = match guarded(&mut found, &read, options, &client, events)? {
+        Ok(passed) => passed,
+        Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
     // A plan's id says so: it is never taken for a run's results (by resume or undo).
     let mut stamp = prepared::stamp(RunKind::Offboard, options.run.dry_run, &client);
@@ -327,6 +301,43 @@ pub async fn run(
     };
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
+}
+
+/// Marks protected leavers and puts what the run takes under the guard:
+/// `Err(refusal)` inside (the held changes written) when it refuses,
+/// else a dry run's would-be refusal and how many users are affected.
+fn guarded(
+    found: &mut find::FoundAll,
+    read: &find::ReadWho,
+    options: &OffboardOptions,
+    client: &Client,
+    events: &dyn Events,
+) -> Result<Result<(Option<String>, u64), String>, RunError> {
+    for leaver in &mut found.leavers {
+        if let Found::User(user) = &leaver.found
+            && let Some(reason) = options.protection.protects(user)
+        {
+            leaver.found = Found::Protected(user.clone(), reason);
+        }
+    }
+    let taken = taken_by(&found.leavers, &options.steps);
+    let affected = taken.affected();
+    let verdict = guard::check(&taken, found.tenant_users, options.limits).map_err(|refusal| {
+        match read.roster_rows {
+            Some(rows) => format!(
+                "the roster looks truncated: it has {rows} rows against the tenant's {} users; {refusal}",
+                found.tenant_users
+            ),
+            None => refusal,
+        }
+    });
+    let refused = match guard::enforce(verdict, options.run.dry_run, events) {
+        Ok(refused) => refused,
+        Err(refusal) => {
+            return Ok(Err(hold(&found.leavers, options, read, client, refusal)?));
+        }
+    };
+    Ok(Ok((refused, affected)))
 }
 
 /// With a held file: the options of its approval (exactly the held

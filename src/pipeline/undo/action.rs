@@ -127,117 +127,160 @@ impl UndoAction {
                 result.error = why.clone();
                 Ok(())
             }
-            Reverse::FromSnapshot(item) => {
-                let restore = RestoreAction {
-                    send_email: self.send_email,
-                    dry_run: self.dry_run,
-                    protection: self.protection.clone(),
-                };
-                match item.as_ref() {
-                    crate::output::snapshot::SnapshotItem::User(entry) => {
-                        restore.restore(client, entry, result).await
-                    }
-                    crate::output::snapshot::SnapshotItem::Group(entry) => {
-                        restore.restore_group(client, entry, result).await
-                    }
-                }
-            }
+            Reverse::FromSnapshot(item) => self.from_snapshot(client, item, result).await,
             Reverse::DeleteUser(created) => {
-                let Some(user) = found(client.get_user(&recorded.user_id).await)? else {
-                    result.error = "already gone".into();
-                    return Ok(());
-                };
-                if let Some(why) = self.protection.protects(&user) {
-                    result.outcome = Outcome::Protected;
-                    result.error = why;
-                    return Ok(());
-                }
-                for change in created {
-                    let Some(field) = Field::from_wire(&change.field) else {
-                        continue;
-                    };
-                    let now = user.fields.get(field).exact();
-                    if now != change.new {
-                        undone.conflicts.push(format!(
-                            "{}: created as {:?}, now {:?}",
-                            change.field, change.new, now
-                        ));
-                    }
-                }
-                self.delete_created(undone, result, client.delete_user(&user.id))
+                self.delete_user(client, recorded, created, result, undone)
                     .await
             }
             Reverse::RevertUser => self.revert_user(client, recorded, result, undone).await,
             Reverse::DeleteGroup(created) => {
-                let Some(group) = found(client.get_group(&recorded.user_id).await)? else {
-                    result.error = "already gone".into();
-                    return Ok(());
-                };
-                if let Some(why) = self.protection.protects_name(&group.name) {
-                    result.outcome = Outcome::Protected;
-                    result.error = why;
-                    return Ok(());
-                }
-                for change in created {
-                    let now = group.recorded(&change.field);
-                    if now.as_deref().is_some_and(|now| now != change.new) {
-                        undone.conflicts.push(format!(
-                            "{}: created as {:?}, now {:?}",
-                            change.field,
-                            change.new,
-                            now.unwrap_or_default()
-                        ));
-                    }
-                }
-                let members = client.members(TargetKind::Group, &group.id).await?;
-                if !members.is_empty() {
-                    undone
-                        .conflicts
-                        .push(format!("the group has {} members now", members.len()));
-                }
-                self.delete_created(undone, result, client.delete_group(&group.id))
+                self.delete_group(client, recorded, created, result, undone)
                     .await
             }
-            Reverse::RevertGroup => {
-                let Some(group) = found(client.get_group(&recorded.user_id).await)? else {
-                    undone
-                        .conflicts
-                        .push("the group was deleted since".to_string());
-                    return Ok(());
-                };
-                let mut body = group.as_write();
-                for change in &recorded.changes {
-                    let now = group.recorded(&change.field).unwrap_or_default();
-                    if now == change.old {
-                        continue;
-                    }
-                    if now != change.new && !self.force {
-                        undone.conflicts.push(format!(
-                            "{}: set to {:?} by the run, now {:?}",
-                            change.field, change.new, now
-                        ));
-                        continue;
-                    }
-                    if let Err(why) = body.set_recorded(&change.field, &change.old) {
-                        undone.notes.push(why);
-                        continue;
-                    }
-                    result.changes.push(FieldChange {
-                        field: change.field.clone(),
-                        old: now,
-                        new: change.old.clone(),
-                    });
-                }
-                if !result.changes.is_empty() {
-                    if !self.dry_run {
-                        client.update_group(&group.id, &body).await?;
-                    }
-                    undone.wrote = true;
-                    result.outcome = Outcome::Updated;
-                }
-                Ok(())
+            Reverse::RevertGroup => self.revert_group(client, recorded, result, undone).await,
+        }
+    }
+
+    /// Gives back what the run deleted, from its snapshot.
+    async fn from_snapshot(
+        &self,
+        client: &Client,
+        item: &crate::output::snapshot::SnapshotItem,
+        result: &mut RowResult,
+    ) -> Result<(), ApiError> {
+        let restore = RestoreAction {
+            send_email: self.send_email,
+            dry_run: self.dry_run,
+            protection: self.protection.clone(),
+        };
+        match item {
+            crate::output::snapshot::SnapshotItem::User(entry) => {
+                restore.restore(client, entry, result).await
+            }
+            crate::output::snapshot::SnapshotItem::Group(entry) => {
+                restore.restore_group(client, entry, result).await
             }
         }
+    }
+
+    /// Deletes a user the run created, unless it changed since.
+    async fn delete_user(
+        &self,
+        client: &Client,
+        recorded: &RowResult,
+        created: &[FieldChange],
+        result: &mut RowResult,
+        undone: &mut Undone,
+    ) -> Result<(), ApiError> {
+        let Some(user) = found(client.get_user(&recorded.user_id).await)? else {
+            result.error = "already gone".into();
+            return Ok(());
+        };
+        if let Some(why) = self.protection.protects(&user) {
+            result.outcome = Outcome::Protected;
+            result.error = why;
+            return Ok(());
+        }
+        for change in created {
+            let Some(field) = Field::from_wire(&change.field) else {
+                continue;
+            };
+            let now = user.fields.get(field).exact();
+            if now != change.new {
+                undone.conflicts.push(format!(
+                    "{}: created as {:?}, now {:?}",
+                    change.field, change.new, now
+                ));
+            }
+        }
+        self.delete_created(undone, result, client.delete_user(&user.id))
+            .await
+    }
+
+    /// Deletes a group the run created, unless it changed or has members.
+    async fn delete_group(
+        &self,
+        client: &Client,
+        recorded: &RowResult,
+        created: &[FieldChange],
+        result: &mut RowResult,
+        undone: &mut Undone,
+    ) -> Result<(), ApiError> {
+        let Some(group) = found(client.get_group(&recorded.user_id).await)? else {
+            result.error = "already gone".into();
+            return Ok(());
+        };
+        if let Some(why) = self.protection.protects_name(&group.name) {
+            result.outcome = Outcome::Protected;
+            result.error = why;
+            return Ok(());
+        }
+        for change in created {
+            let now = group.recorded(&change.field);
+            if now.as_deref().is_some_and(|now| now != change.new) {
+                undone.conflicts.push(format!(
+                    "{}: created as {:?}, now {:?}",
+                    change.field,
+                    change.new,
+                    now.unwrap_or_default()
+                ));
+            }
+        }
+        let members = client.members(TargetKind::Group, &group.id).await?;
+        if !members.is_empty() {
+            undone
+                .conflicts
+                .push(format!("the group has {} members now", members.len()));
+        }
+        self.delete_created(undone, result, client.delete_group(&group.id))
+            .await
+    }
+
+    /// Puts back a group's changed fields.
+    async fn revert_group(
+        &self,
+        client: &Client,
+        recorded: &RowResult,
+        result: &mut RowResult,
+        undone: &mut Undone,
+    ) -> Result<(), ApiError> {
+        let Some(group) = found(client.get_group(&recorded.user_id).await)? else {
+            undone
+                .conflicts
+                .push("the group was deleted since".to_string());
+            return Ok(());
+        };
+        let mut body = group.as_write();
+        for change in &recorded.changes {
+            let now = group.recorded(&change.field).unwrap_or_default();
+            if now == change.old {
+                continue;
+            }
+            if now != change.new && !self.force {
+                undone.conflicts.push(format!(
+                    "{}: set to {:?} by the run, now {:?}",
+                    change.field, change.new, now
+                ));
+                continue;
+            }
+            if let Err(why) = body.set_recorded(&change.field, &change.old) {
+                undone.notes.push(why);
+                continue;
+            }
+            result.changes.push(FieldChange {
+                field: change.field.clone(),
+                old: now,
+                new: change.old.clone(),
+            });
+        }
+        if !result.changes.is_empty() {
+            if !self.dry_run {
+                client.update_group(&group.id, &body).await?;
+            }
+            undone.wrote = true;
+            result.outcome = Outcome::Updated;
+        }
+        Ok(())
     }
 
     /// Puts back a user's changed fields, then its memberships.
@@ -260,7 +303,52 @@ impl UndoAction {
             return Ok(());
         }
         let mut client = client.clone();
-        let mut body = UserWrite::from_user(&user);
+        let body = self.reverted_fields(&user, recorded, result, undone);
+        if !result.changes.is_empty() {
+            if !self.dry_run {
+                client.update_user(&user.id, &body).await?;
+                client = client.uncut();
+            }
+            undone.wrote = true;
+        }
+        for (kind, added, removed) in [
+            (
+                TargetKind::Group,
+                &recorded.groups_added,
+                &recorded.groups_removed,
+            ),
+            (
+                TargetKind::Application,
+                &recorded.applications_added,
+                &recorded.applications_removed,
+            ),
+        ] {
+            self.revert_targets(
+                &mut client,
+                &user.id,
+                (kind, added, removed),
+                result,
+                undone,
+            )
+            .await?;
+        }
+        if undone.wrote {
+            result.outcome = Outcome::Updated;
+        }
+        Ok(())
+    }
+
+    /// The user's write with the run's field changes taken back (those
+    /// changed since are conflicts, unless `--force`); each one put back
+    /// is recorded in `result`.
+    fn reverted_fields(
+        &self,
+        user: &crate::model::User,
+        recorded: &RowResult,
+        result: &mut RowResult,
+        undone: &mut Undone,
+    ) -> UserWrite {
+        let mut body = UserWrite::from_user(user);
         for change in &recorded.changes {
             let Some(field) = Field::from_wire(&change.field) else {
                 undone.notes.push(match change.field.as_str() {
@@ -304,91 +392,77 @@ impl UndoAction {
                 new: old,
             });
         }
-        if !result.changes.is_empty() {
-            if !self.dry_run {
-                client.update_user(&user.id, &body).await?;
-                client = client.uncut();
-            }
-            undone.wrote = true;
+        body
+    }
+
+    /// Takes back the memberships of one kind the run added and gives
+    /// back those it removed, as the user holds them now.
+    async fn revert_targets(
+        &self,
+        client: &mut Client,
+        user_id: &str,
+        (kind, added, removed): (TargetKind, &[String], &[String]),
+        result: &mut RowResult,
+        undone: &mut Undone,
+    ) -> Result<(), ApiError> {
+        if added.is_empty() && removed.is_empty() {
+            return Ok(());
         }
-        for (kind, added, removed) in [
-            (
-                TargetKind::Group,
-                &recorded.groups_added,
-                &recorded.groups_removed,
-            ),
-            (
-                TargetKind::Application,
-                &recorded.applications_added,
-                &recorded.applications_removed,
-            ),
-        ] {
-            if added.is_empty() && removed.is_empty() {
-                continue;
+        let held: BTreeSet<String> = client
+            .memberships_of(kind, user_id)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        let directory = self.catalog.of(kind);
+        let mut take: Vec<(String, String)> = Vec::new();
+        let mut give: Vec<(String, String)> = Vec::new();
+        for name in added {
+            if let Some(target) = directory.resolve(name)
+                && held.contains(&target.id)
+            {
+                take.push((target.id.clone(), target.name.clone()));
             }
-            let held: BTreeSet<String> = client
-                .memberships_of(kind, &user.id)
-                .await?
-                .into_iter()
-                .map(|t| t.id)
-                .collect();
-            let directory = self.catalog.of(kind);
-            let mut take: Vec<(String, String)> = Vec::new();
-            let mut give: Vec<(String, String)> = Vec::new();
-            for name in added {
-                if let Some(target) = directory.resolve(name)
-                    && held.contains(&target.id)
-                {
-                    take.push((target.id.clone(), target.name.clone()));
+        }
+        for name in removed {
+            match directory.resolve(name) {
+                Some(target) if !held.contains(&target.id) => {
+                    give.push((target.id.clone(), target.name.clone()));
                 }
+                Some(_) => {}
+                None => undone
+                    .conflicts
+                    .push(format!("{} {name} no longer exists", kind.name())),
             }
-            for name in removed {
-                match directory.resolve(name) {
-                    Some(target) if !held.contains(&target.id) => {
-                        give.push((target.id.clone(), target.name.clone()));
-                    }
-                    Some(_) => {}
-                    None => undone
-                        .conflicts
-                        .push(format!("{} {name} no longer exists", kind.name())),
-                }
-            }
-            let ids = |pairs: &[(String, String)]| -> Vec<String> {
-                pairs.iter().map(|(id, _)| id.clone()).collect()
-            };
-            if !take.is_empty() && !self.dry_run {
-                match kind {
-                    TargetKind::Group => client.remove_groups(&user.id, &ids(&take)).await?,
-                    TargetKind::Application => {
-                        client.remove_applications(&user.id, &ids(&take)).await?
-                    }
-                }
-                client = client.uncut();
-            }
-            if !give.is_empty() && !self.dry_run {
-                match kind {
-                    TargetKind::Group => client.assign_groups(&user.id, &ids(&give)).await?,
-                    TargetKind::Application => {
-                        client.assign_applications(&user.id, &ids(&give)).await?
-                    }
-                }
-                client = client.uncut();
-            }
-            let names = |pairs: Vec<(String, String)>| pairs.into_iter().map(|(_, n)| n);
-            undone.wrote |= !take.is_empty() || !give.is_empty();
+        }
+        let ids = |pairs: &[(String, String)]| -> Vec<String> {
+            pairs.iter().map(|(id, _)| id.clone()).collect()
+        };
+        if !take.is_empty() && !self.dry_run {
             match kind {
-                TargetKind::Group => {
-                    result.groups_removed.extend(names(take));
-                    result.groups_added.extend(names(give));
-                }
-                TargetKind::Application => {
-                    result.applications_removed.extend(names(take));
-                    result.applications_added.extend(names(give));
-                }
+                TargetKind::Group => client.remove_groups(user_id, &ids(&take)).await?,
+                TargetKind::Application => client.remove_applications(user_id, &ids(&take)).await?,
             }
+            *client = client.uncut();
         }
-        if undone.wrote {
-            result.outcome = Outcome::Updated;
+        if !give.is_empty() && !self.dry_run {
+            match kind {
+                TargetKind::Group => client.assign_groups(user_id, &ids(&give)).await?,
+                TargetKind::Application => client.assign_applications(user_id, &ids(&give)).await?,
+            }
+            *client = client.uncut();
+        }
+        let names = |pairs: Vec<(String, String)>| pairs.into_iter().map(|(_, n)| n);
+        undone.wrote |= !take.is_empty() || !give.is_empty();
+        match kind {
+            TargetKind::Group => {
+                result.groups_removed.extend(names(take));
+                result.groups_added.extend(names(give));
+            }
+            TargetKind::Application => {
+                result.applications_removed.extend(names(take));
+                result.applications_added.extend(names(give));
+            }
         }
         Ok(())
     }
