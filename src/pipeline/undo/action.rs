@@ -127,7 +127,7 @@ impl UndoAction {
                 result.error = why.clone();
                 Ok(())
             }
-            Reverse::FromSnapshot(item) => self.from_snapshot(client, item, result).await,
+            Reverse::FromSnapshot(item) => self.give_back(client, item, result).await,
             Reverse::DeleteUser(created) => {
                 self.delete_user(client, recorded, created, result, undone)
                     .await
@@ -142,7 +142,7 @@ impl UndoAction {
     }
 
     /// Gives back what the run deleted, from its snapshot.
-    async fn from_snapshot(
+    async fn give_back(
         &self,
         client: &Client,
         item: &crate::output::snapshot::SnapshotItem,
