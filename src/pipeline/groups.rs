@@ -253,6 +253,94 @@ fn read_rows(options: &GroupsOptions) -> Result<GroupFile, RunError> {
     })
 }
 
+/// The tenant's groups the file does not list, as rows after the file's
+/// (by name): protected ones left alone, the others pruned (returned).
+fn unlisted(
+    jobs: &mut Vec<JobLine>,
+    groups: &[Group],
+    listed: &BTreeSet<String>,
+    (header, name_at, description_at): (&[String], usize, Option<usize>),
+    protection: &Protection,
+) -> Vec<Group> {
+    let mut pruned = Vec::new();
+    let mut unlisted: Vec<&Group> = groups
+        .iter()
+        .filter(|g| !listed.contains(&g.name.to_lowercase()))
+        .collect();
+    unlisted.sort_by_key(|g| g.name.to_lowercase());
+    let first_row = jobs.len() as u64 + 1;
+    for (row, group) in (first_row..).zip(unlisted) {
+        let mut cells = vec![String::new(); header.len()];
+        cells[name_at] = group.name.clone();
+        if let Some(at) = description_at {
+            cells[at] = group.description.clone().unwrap_or_default();
+        }
+        let job = match protection.protects_name(&group.name) {
+            Some(why) => GroupJob::Protected(Box::new(group.clone()), why),
+            None => {
+                pruned.push(group.clone());
+                GroupJob::Prune(Box::new(group.clone()))
+            }
+        };
+        jobs.push((row, group.name.clone(), cells, Disposition::Process, job));
+    }
+    pruned
+}
+
+/// Each group to prune with its members (eight groups at a time).
+async fn with_members(client: &Client, pruned: Vec<Group>) -> Result<Vec<SnapshotItem>, ApiError> {
+    let read: Vec<Result<SnapshotItem, ApiError>> = futures::stream::iter(pruned)
+        .map(|group| async {
+            let members = client.members(TargetKind::Group, &group.id).await?;
+            let members = members
+                .into_iter()
+                .map(|u| Target::new(u.id.clone(), u.fields.username.clone().unwrap_or_default()))
+                .collect();
+            Ok(SnapshotItem::Group(SnapshotGroup { group, members }))
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    read.into_iter().collect()
+}
+
+/// The guard over a prune: the groups deleted out of the tenant's
+/// `tenant_groups`, and the people who lose a membership with them out
+/// of the tenant's users. `Err(refusal)` inside when a real run is
+/// refused; a dry run's would-be refusal otherwise.
+async fn guard_prune(
+    client: &Client,
+    items: &[SnapshotItem],
+    tenant_groups: u64,
+    options: &GroupsOptions,
+    events: &dyn Events,
+) -> Result<Result<Option<String>, String>, RunError> {
+    let mut groups = Taken {
+        noun: "groups",
+        ..Taken::default()
+    };
+    let mut members = Taken::users();
+    for item in items {
+        if let SnapshotItem::Group(pruned) = item {
+            groups.reversible.insert(pruned.group.id.clone());
+            members
+                .reversible
+                .extend(pruned.members.iter().map(|m| m.id.clone()));
+        }
+    }
+    let mut verdict = guard::check(&groups, tenant_groups, options.limits);
+    if verdict.is_ok() && !members.reversible.is_empty() {
+        let tenant_users = crate::pipeline::users::tenant_size(client).await?;
+        verdict = guard::check(&members, tenant_users, options.limits).map_err(|refusal| {
+            format!("{refusal} (the members of the groups pruned lose that membership)")
+        });
+    }
+    Ok(guard::enforce(verdict, options.run.dry_run, events))
+}
+
+/// A decided row: (row, label, cells, disposition, job).
+type JobLine = (u64, String, Vec<String>, Disposition, GroupJob);
+
 /// Runs a groups import (or its dry run).
 pub async fn run(
     client: Client,
@@ -278,7 +366,7 @@ pub async fn run(
         .map(|g| (g.name.to_lowercase(), g.clone()))
         .collect();
     let listed: BTreeSet<String> = rows.iter().map(|r| r.1.to_lowercase()).collect();
-    let mut jobs: Vec<(u64, String, Vec<String>, Disposition, GroupJob)> = rows
+    let mut jobs: Vec<JobLine> = rows
         .into_iter()
         .map(
             |(row, name, description, enforce, cells, invalid)| match invalid {
@@ -306,65 +394,24 @@ pub async fn run(
     let mut snapshot_path = None;
     let mut refused = None;
     if options.prune {
-        let mut pruned: Vec<Group> = Vec::new();
-        let mut unlisted: Vec<&Group> = groups
-            .iter()
-            .filter(|g| !listed.contains(&g.name.to_lowercase()))
-            .collect();
-        unlisted.sort_by_key(|g| g.name.to_lowercase());
-        let first_row = jobs.len() as u64 + 1;
-        for (row, group) in (first_row..).zip(unlisted) {
-            let mut cells = vec![String::new(); header.len()];
-            cells[name_at] = group.name.clone();
-            if let Some(at) = description_at {
-                cells[at] = group.description.clone().unwrap_or_default();
-            }
-            let (disposition, job) = match options.protection.protects_name(&group.name) {
-                Some(why) => (
-                    Disposition::Process,
-                    GroupJob::Protected(Box::new(group.clone()), why),
-                ),
-                None => {
-                    pruned.push(group.clone());
-                    (
-                        Disposition::Process,
-                        GroupJob::Prune(Box::new(group.clone())),
-                    )
-                }
-            };
-            jobs.push((row, group.name.clone(), cells, disposition, job));
-        }
-        let taken = Taken {
-            reversible: pruned.iter().map(|g| g.id.clone()).collect(),
-            noun: "groups",
-            ..Taken::default()
-        };
-        let verdict = guard::check(&taken, groups.len() as u64, options.limits);
-        refused = match guard::enforce(verdict, options.run.dry_run, events) {
+        let file = (header.as_slice(), name_at, description_at);
+        let pruned = unlisted(&mut jobs, &groups, &listed, file, &options.protection);
+        // What goes with a group: its members, read before the guard
+        // (they count as users changed) and kept in the snapshot.
+        events.on(Event::Phase("reading the members of the groups to prune"));
+        let items = with_members(&client, pruned).await?;
+        refused = match guard_prune(&client, &items, groups.len() as u64, options, events).await? {
             Ok(refused) => refused,
             Err(refusal) => return Ok(Ended::Refused(refusal)),
         };
-        if !options.run.dry_run
-            && !pruned.is_empty()
-            && let Some(output) = &options.run.output
-        {
-            events.on(Event::Phase("saving the groups to prune"));
-            let members: Vec<Result<SnapshotItem, ApiError>> = futures::stream::iter(pruned)
-                .map(|group| async {
-                    let members = client.members(TargetKind::Group, &group.id).await?;
-                    let members = members
-                        .into_iter()
-                        .map(|u| {
-                            Target::new(u.id.clone(), u.fields.username.clone().unwrap_or_default())
-                        })
-                        .collect();
-                    Ok(SnapshotItem::Group(SnapshotGroup { group, members }))
-                })
-                .buffer_unordered(8)
-                .collect()
-                .await;
-            let items: Vec<SnapshotItem> = members.into_iter().collect::<Result<_, _>>()?;
-            let path = snapshot::path_beside(output, &stamp.run_id);
+        if !options.run.dry_run && !items.is_empty() {
+            // Wherever the results go (standard output too), the way
+            // back is written to disk: beside the results, else the input.
+            let anchor = match &options.run.output {
+                Some(output) if output.as_os_str() != "-" => output.as_path(),
+                _ => options.file.as_path(),
+            };
+            let path = snapshot::path_beside(anchor, &stamp.run_id);
             let header = snapshot::header(
                 &stamp.run_id,
                 &stamp.tenant,

@@ -76,6 +76,10 @@ async fn groups_are_upserted_by_name_and_a_second_run_sends_nothing() {
     assert_eq!(sandbox.counters().writes, writes, "nothing left to change");
 }
 
+fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_is_guarded_and_restore_gives_the_groups_back() {
     let sandbox = start(config()).await;
@@ -122,19 +126,64 @@ async fn prune_is_guarded_and_restore_gives_the_groups_back() {
     );
     assert_eq!(sandbox.counters().writes, 0);
 
+    // Three groups allowed, but their members lose a membership too:
+    // more people than three once Marketing has six more members.
+    let mut adds = String::from("username,group,action\n");
+    let users: Vec<String> = sandbox
+        .tenant()
+        .users()
+        .filter_map(|u| u.public().fields.username)
+        .take(6)
+        .collect();
+    for username in &users {
+        adds.push_str(&format!("{username},Marketing,add\n"));
+    }
+    let adds = write(dir.path(), "adds.csv", &adds);
+    let added = dir.path().join("adds.results.csv");
     let args = [
-        "groups",
+        "memberships",
         "import",
-        &file,
-        "--prune",
-        "--protect",
-        &protect,
-        "--max-affected",
-        "3",
+        &adds,
         "-o",
-        results.to_str().unwrap(),
+        added.to_str().unwrap(),
     ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let writes = sandbox.counters().writes;
+    let results_path = results.to_str().unwrap().to_string();
+    let prune_with = |limit: &'static str| -> [String; 10] {
+        [
+            "groups",
+            "import",
+            &file,
+            "--prune",
+            "--protect",
+            &protect,
+            "--max-affected",
+            limit,
+            "-o",
+            &results_path,
+        ]
+        .map(str::to_string)
+    };
+    let refused = against(&sandbox, &refs(&prune_with("3")))
+        .await
+        .expect_err("members count");
+    assert!(
+        refused
+            .to_string()
+            .contains("changes to 6 of the tenant's 8 users")
+            && refused.to_string().contains("lose that membership"),
+        "{refused}"
+    );
+    assert_eq!(
+        sandbox.counters().writes,
+        writes,
+        "refused before any change"
+    );
+    assert_eq!(
+        against(&sandbox, &refs(&prune_with("6"))).await.unwrap(),
+        Completion::Clean
+    );
     let lines = read_csv(&results);
     let pruned: Vec<(&str, &str)> = lines[5..]
         .iter()
@@ -171,4 +220,44 @@ async fn prune_is_guarded_and_restore_gives_the_groups_back() {
         hr_members,
         "members are back"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prune_with_results_on_standard_output_still_writes_its_snapshot() {
+    let sandbox = start(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut names: Vec<String> = sandbox.tenant().groups().map(|g| g.name.clone()).collect();
+    names.sort();
+    let gone = names.pop().unwrap();
+    let file = write(
+        dir.path(),
+        "groups.csv",
+        &format!("name\n{}\n", names.join("\n")),
+    );
+    let args = [
+        "groups",
+        "import",
+        &file,
+        "--prune",
+        "--max-affected",
+        "100%",
+        "-o",
+        "-",
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert!(sandbox.tenant().groups().all(|g| g.name != gone));
+    let snapshot = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("groups.snapshot-"))
+        .expect("the snapshot, beside the input");
+    let restored = dir.path().join("restored.csv");
+    let args = [
+        "restore",
+        snapshot.to_str().unwrap(),
+        "-o",
+        restored.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert!(sandbox.tenant().groups().any(|g| g.name == gone));
 }
