@@ -5,7 +5,10 @@
 //! Layers, top to bottom; dependencies point down only (a test checks):
 //!
 //! - `cli`: clap types, their resolution into plain jobs, exit codes.
-//! - `commands`: one job per command; owns signals; hands results to `ui`.
+//! - `commands`: one job per command, every row command on one shell
+//!   (`commands::shell`); owns signals; hands results to `ui`.
+//! - `config`: the tenant and pacing settings (one definition for flags
+//!   and profile keys), the profiles, and their resolution into `Config`.
 //! - `ui`: the one place that prints (progress, problems, summaries, JSON).
 //! - the engine, which reports through `events` and never prints:
 //!   `pipeline` (the row runner; import, the lifecycle commands and undo
@@ -20,6 +23,7 @@
 pub mod api;
 pub(crate) mod cli;
 pub(crate) mod commands;
+pub(crate) mod config;
 pub(crate) mod diff;
 pub(crate) mod events;
 pub(crate) mod export;
@@ -120,6 +124,7 @@ mod layers {
         ("output", &["formats", "model"]),
         ("plan", &["api", "input", "model"]),
         ("events", &["input", "limiter", "output"]),
+        ("config", &["api", "limiter", "model", "sandbox"]),
         ("diff", &["formats", "input", "output"]),
         (
             "export",

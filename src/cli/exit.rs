@@ -4,8 +4,8 @@ use std::error::Error;
 use std::process::ExitCode;
 
 use crate::api::ApiError;
-use crate::commands::config::ConfigError;
 use crate::commands::{CommandError, Completion};
+use crate::config::ConfigError;
 use crate::ui::escape;
 
 pub const SUCCESS: u8 = 0;

@@ -11,13 +11,14 @@ use std::path::{Path, PathBuf};
 
 use super::args::{self, Cli, ImportArgs, PlanArgs, PolicyArgs};
 use super::config::{self, ProfileSource};
+use crate::commands::CommandError;
 use crate::commands::export::{DiffJob, ExportJob};
 use crate::commands::import::ImportJob;
 use crate::commands::lifecycle::LifecycleJob;
 use crate::commands::mapping::InitJob;
 use crate::commands::sandbox::SandboxJob;
 use crate::commands::validate::ValidateJob;
-use crate::commands::{CommandError, config::API_KEY_ENV};
+use crate::config::API_KEY_ENV;
 use crate::diff::DiffOptions;
 use crate::export::ExportOptions;
 use crate::output::files::timestamped;
@@ -205,11 +206,11 @@ pub fn sandbox_job(
     let key = args.key.or(&cli.early_tenant.key);
     let (api_key, key_source) = match (&key.api_key_file, env(API_KEY_ENV)) {
         (Some(path), _) => (
-            config::read_key_file(path)?,
+            crate::config::read_key_file(path)?,
             Some(path.display().to_string()),
         ),
-        (None, Some(key)) if config::clean_key(&key).is_some() => (
-            secrecy::SecretString::from(config::clean_key(&key).unwrap_or_default()),
+        (None, Some(key)) if crate::config::clean_key(&key).is_some() => (
+            secrecy::SecretString::from(crate::config::clean_key(&key).unwrap_or_default()),
             Some(format!("${API_KEY_ENV}")),
         ),
         _ => (crate::sandbox::random_key(), None),

@@ -64,10 +64,10 @@ where
 
 /// The tenant options of a command, with those given before it.
 fn connect(cli: &Cli, connect: &Connect) -> Connect {
-    Connect {
-        tenant: connect.tenant.or(&cli.early_tenant),
-        pacing: connect.pacing.or(&cli.early_pacing),
-    }
+    connect.or(&Connect {
+        tenant: cli.early_tenant.clone(),
+        pacing: cli.early_pacing.clone(),
+    })
 }
 
 /// Writes a completion script, ending quietly if the reader goes away.
@@ -89,9 +89,9 @@ pub async fn dispatch(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     use crate::commands::{check, export, import, lifecycle, mapping, sandbox, validate};
-    let profile = config::ProfileSource::new(&cli.global);
+    let profile = config::ProfileSource::new(cli.global.config.clone(), cli.global.profile.clone());
     let profile = &profile;
-    let resolve = |c: &Connect| config::resolve(profile.get()?, &connect(cli, c), env);
+    let resolve = |c: &Connect| crate::config::resolve(profile.get()?, &connect(cli, c), env);
     match &cli.command {
         Command::Completions { shell } => completions(*shell),
         Command::Validate(args) => validate::run(&jobs::validate_job(profile, args)?, ui),

@@ -8,9 +8,9 @@ use secrecy::SecretString;
 use serde::Serialize;
 use url::Url;
 
-use super::config::Config;
 use super::{CommandError, Completion, Connection};
 use crate::api::{ApiError, Client, wire};
+use crate::config::Config;
 use crate::limiter::RetryPolicy;
 use crate::model::AuthScheme;
 use crate::ui::Ui;

@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::config::Config;
 use super::{CommandError, Completion, Connection, signals, write_json};
+use crate::config::Config;
 use crate::diff::{self, DiffOptions};
 use crate::export::{self as job, ExportOptions};
 use crate::ui::Ui;

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use super::config::Config;
 use super::shell::{RowJob, RunFiles, run_rows};
 use super::{CommandError, Completion};
+use crate::config::Config;
 use crate::pipeline::import::{self, ImportOptions, PlannedRow, ShowPlan};
 use crate::ui::Ui;
 

@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use super::config::Config;
 use super::shell::{RowJob, RunFiles, run_rows};
 use super::{CommandError, Completion};
 use crate::api::Client;
+use crate::config::Config;
 use crate::pipeline::groups::{self, GroupsOptions};
 use crate::pipeline::memberships::{self, MembershipsOptions};
 use crate::pipeline::offboard::{self, OffboardOptions};

@@ -5,7 +5,6 @@
 //! into the exit code.
 
 pub mod check;
-pub mod config;
 pub mod export;
 pub mod import;
 pub mod lifecycle;
@@ -21,10 +20,10 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 
 use crate::api::{ApiError, Client, ClientBuildError};
+use crate::config::{Config, ConfigError, Target};
 use crate::output::OutputError;
 use crate::pipeline::RunError;
 use crate::sandbox::{SandboxConfig, SandboxError, SandboxHandle, Seed};
-use config::{Config, ConfigError, Target};
 
 /// Why a command stopped.
 #[derive(Debug, thiserror::Error)]

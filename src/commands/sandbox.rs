@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::config::API_KEY_ENV;
 use super::{CommandError, Completion, signals};
+use crate::config::API_KEY_ENV;
 use crate::sandbox::{self, SandboxConfig};
 use crate::ui::Ui;
 

@@ -58,7 +58,7 @@ pub struct RunFiles<'a> {
 /// Runs `job` on `files` through `run`; `show` prints the summary and
 /// says where its totals are.
 pub async fn run_rows<O, S, R, K>(
-    config: &super::config::Config,
+    config: &crate::config::Config,
     ui: &Ui,
     (job, files): (&RowJob<O>, RunFiles<'_>),
     run: impl AsyncFnOnce(Client, Stops) -> Result<Ended<S, R>, RunError>,

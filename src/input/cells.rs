@@ -107,90 +107,99 @@ pub fn parse_row(
         } else {
             shorten(raw).into_owned()
         };
-        let mut weighed = |message: String, severity: Severity| {
+        for (message, severity) in read_cell(&mut row, column, raw, vocabulary) {
             problems.push(CellProblem {
                 column: display_name(column),
                 value: shown.clone(),
                 message,
                 severity,
-            })
-        };
-        let mut problem = |message: String| weighed(message, Severity::Error);
-        let clearing = raw.eq_ignore_ascii_case(CLEAR);
-        match column {
-            Column::Text(field) if clearing => {
-                if matches!(field, Field::Username | Field::Email) {
-                    problem(format!("{} cannot be cleared", field.wire()));
-                } else {
-                    row.clear.push(*field);
-                }
+            });
+        }
+    }
+    if row.password.password.is_some() && row.password.auto_generate_password == Some(true) {
+        problems.push(CellProblem {
+            column: "password".to_string(),
+            value: MASK.to_string(),
+            message: "a password and autoGeneratePassword=true cannot both be given".to_string(),
+            severity: Severity::Error,
+        });
+    }
+    (row, problems)
+}
+
+/// Reads one non-empty cell of `column` into `row`; what is wrong with it.
+fn read_cell(
+    row: &mut RowInput,
+    column: &Column,
+    raw: &str,
+    vocabulary: &Vocabulary,
+) -> Vec<(String, Severity)> {
+    let mut found = Vec::new();
+    let mut weighed = |message: String, severity: Severity| found.push((message, severity));
+    let mut problem = |message: String| weighed(message, Severity::Error);
+    let clearing = raw.eq_ignore_ascii_case(CLEAR);
+    let list = || {
+        if clearing {
+            Vec::new()
+        } else {
+            parse_list(raw)
+        }
+    };
+    match column {
+        Column::Text(field) if clearing => {
+            if matches!(field, Field::Username | Field::Email) {
+                problem(format!("{} cannot be cleared", field.wire()));
+            } else {
+                row.clear.push(*field);
             }
-            Column::Text(field) => {
-                let (value, found) = normalize_text(*field, raw, vocabulary);
-                let accepted = found
-                    .iter()
-                    .all(|(_, severity)| *severity == Severity::Warning);
-                for (message, severity) in found {
-                    weighed(message, severity);
-                }
-                if accepted
-                    && !value.is_empty()
-                    && let Some(slot) = row.set.text_mut(*field)
-                {
+        }
+        Column::Text(field) => {
+            let (value, found) = normalize_text(*field, raw, vocabulary);
+            let accepted = found
+                .iter()
+                .all(|(_, severity)| *severity == Severity::Warning);
+            for (message, severity) in found {
+                weighed(message, severity);
+            }
+            if accepted
+                && !value.is_empty()
+                && let Some(slot) = row.set.text_mut(*field)
+            {
+                *slot = Some(value);
+            }
+        }
+        Column::Bool(field) if clearing => problem(format!(
+            "{} is true or false and cannot be cleared (leave the cell empty to keep it)",
+            field.wire()
+        )),
+        Column::Bool(field) => match parse_bool(raw) {
+            Some(value) => {
+                if let Some(slot) = row.set.flag_mut(*field) {
                     *slot = Some(value);
                 }
             }
-            Column::Bool(field) if clearing => problem(format!(
-                "{} is true or false and cannot be cleared (leave the cell empty to keep it)",
-                field.wire()
+            None => problem(format!(
+                "'{}' is not a boolean (true/false, yes/no, y/n, 1/0)",
+                shorten(raw)
             )),
-            Column::Bool(field) => match parse_bool(raw) {
-                Some(value) => {
-                    if let Some(slot) = row.set.flag_mut(*field) {
-                        *slot = Some(value);
-                    }
-                }
-                None => problem(format!(
-                    "'{}' is not a boolean (true/false, yes/no, y/n, 1/0)",
-                    shorten(raw)
-                )),
-            },
-            Column::Aliases => {
-                row.aliases = Some(if clearing {
-                    Vec::new()
-                } else {
-                    parse_list(raw)
-                })
+        },
+        Column::Aliases => row.aliases = Some(list()),
+        Column::Groups => row.groups = Some(list()),
+        Column::Applications => row.applications = Some(list()),
+        Column::Custom(name) => row
+            .custom
+            .push((name.clone(), (!clearing).then(|| raw.to_string()))),
+        Column::Password => {
+            if raw.chars().count() < MIN_PASSWORD_LENGTH {
+                problem(format!(
+                    "the password must be at least {MIN_PASSWORD_LENGTH} characters"
+                ));
+            } else {
+                row.password.password = Some(Password::new(raw));
             }
-            Column::Groups => {
-                row.groups = Some(if clearing {
-                    Vec::new()
-                } else {
-                    parse_list(raw)
-                })
-            }
-            Column::Applications => {
-                row.applications = Some(if clearing {
-                    Vec::new()
-                } else {
-                    parse_list(raw)
-                })
-            }
-            Column::Custom(name) => row
-                .custom
-                .push((name.clone(), (!clearing).then(|| raw.to_string()))),
-            Column::Password => {
-                if raw.chars().count() < MIN_PASSWORD_LENGTH {
-                    problem(format!(
-                        "the password must be at least {MIN_PASSWORD_LENGTH} characters"
-                    ));
-                } else {
-                    row.password.password = Some(Password::new(raw));
-                }
-            }
-            Column::AutoGeneratePassword
-            | Column::MustChangePasswordOnLogon
-            | Column::SendEmail => match parse_bool(raw) {
+        }
+        Column::AutoGeneratePassword | Column::MustChangePasswordOnLogon | Column::SendEmail => {
+            match parse_bool(raw) {
                 Some(value) => {
                     let slot = match column {
                         Column::AutoGeneratePassword => &mut row.password.auto_generate_password,
@@ -205,20 +214,12 @@ pub fn parse_row(
                     "'{}' is not a boolean (true/false, yes/no, y/n, 1/0)",
                     shorten(raw)
                 )),
-            },
-            Column::UserId => row.user_id = Some(raw.to_string()),
-            Column::Extra => {}
+            }
         }
+        Column::UserId => row.user_id = Some(raw.to_string()),
+        Column::Extra => {}
     }
-    if row.password.password.is_some() && row.password.auto_generate_password == Some(true) {
-        problems.push(CellProblem {
-            column: "password".to_string(),
-            value: MASK.to_string(),
-            message: "a password and autoGeneratePassword=true cannot both be given".to_string(),
-            severity: Severity::Error,
-        });
-    }
-    (row, problems)
+    found
 }
 
 /// Whether `text` shows the marks of UTF-8 read as Windows-1252: `Ã`

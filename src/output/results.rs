@@ -617,6 +617,66 @@ const CUT: &str = "the line is cut short";
 /// Lines that could not be read whole: (line number, why).
 type LineProblems = Vec<(u64, String)>;
 
+/// One line of a results file, read whole; why not, if it cannot be.
+fn parse_record(
+    record: &csv::StringRecord,
+    columns: &HashMap<&'static str, usize>,
+    fixed: usize,
+) -> Result<Recorded, String> {
+    let get = |name: &str| {
+        columns
+            .get(name)
+            .and_then(|i| record.get(*i))
+            .map(|cell| crate::formats::unneutralize(cell).to_string())
+            .unwrap_or_default()
+    };
+    let (Ok(row), Some(outcome)) = (get("row").parse::<u64>(), Outcome::parse(&get("outcome")))
+    else {
+        return Err("its row number or outcome is not one sebulk writes".to_string());
+    };
+    let changes_cell = get("changes");
+    let Some(changes) = FieldChange::parse(&changes_cell) else {
+        return Err("its changes cell is not one sebulk writes".to_string());
+    };
+    let list = |name: &str| {
+        get(name)
+            .split(';')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let result = RowResult {
+        row,
+        username: get("username"),
+        outcome,
+        user_id: get("user_id"),
+        changes,
+        groups_added: list("groups_added"),
+        groups_removed: list("groups_removed"),
+        applications_added: list("applications_added"),
+        applications_removed: list("applications_removed"),
+        http_status: get("http_status").parse().ok(),
+        attempts: get("attempts").parse().unwrap_or(0),
+        error: get("error"),
+        finished_at: get("finished_at"),
+        done_by: String::new(),
+        cells: record.iter().skip(fixed).map(str::to_string).collect(),
+    };
+    let stamp = RunStamp {
+        run_id: get("run_id"),
+        tenant: get("tenant"),
+        snapshot: get("snapshot"),
+    };
+    if columns.contains_key("tenant") && stamp.tenant.trim().is_empty() {
+        return Err(NO_TENANT.to_string());
+    }
+    Ok(Recorded {
+        outcome,
+        result,
+        stamp,
+    })
+}
+
 /// Every line of a results file read, and the lines that could not be
 /// read whole (line number, why).
 fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, LineProblems), OutputError> {
@@ -661,70 +721,12 @@ fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, LineProblems), Ou
             ));
             continue;
         }
-        let get = |name: &str| {
-            columns
-                .get(name)
-                .and_then(|i| record.get(*i))
-                .map(|cell| crate::formats::unneutralize(cell).to_string())
-                .unwrap_or_default()
-        };
-        let (Ok(row), Some(outcome)) = (get("row").parse::<u64>(), Outcome::parse(&get("outcome")))
-        else {
-            problems.push((
-                line,
-                "its row number or outcome is not one sebulk writes".to_string(),
-            ));
-            continue;
-        };
-        let changes_cell = get("changes");
-        let Some(changes) = FieldChange::parse(&changes_cell) else {
-            problems.push((
-                line,
-                "its changes cell is not one sebulk writes".to_string(),
-            ));
-            continue;
-        };
-        let list = |name: &str| {
-            get(name)
-                .split(';')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
-        let result = RowResult {
-            row,
-            username: get("username"),
-            outcome,
-            user_id: get("user_id"),
-            changes,
-            groups_added: list("groups_added"),
-            groups_removed: list("groups_removed"),
-            applications_added: list("applications_added"),
-            applications_removed: list("applications_removed"),
-            http_status: get("http_status").parse().ok(),
-            attempts: get("attempts").parse().unwrap_or(0),
-            error: get("error"),
-            finished_at: get("finished_at"),
-            done_by: String::new(),
-            cells: record.iter().skip(fixed).map(str::to_string).collect(),
-        };
-        let stamp = RunStamp {
-            run_id: get("run_id"),
-            tenant: get("tenant"),
-            snapshot: get("snapshot"),
-        };
-        if columns.contains_key("tenant") && stamp.tenant.trim().is_empty() {
-            problems.push((line, NO_TENANT.to_string()));
-            continue;
+        match parse_record(&record, &columns, fixed) {
+            Ok(read) => {
+                recorded.insert(read.result.row, read);
+            }
+            Err(why) => problems.push((line, why)),
         }
-        recorded.insert(
-            row,
-            Recorded {
-                outcome,
-                result,
-                stamp,
-            },
-        );
     }
     Ok((recorded, problems))
 }

@@ -104,6 +104,19 @@ impl RowAction for RestoreAction {
     }
 }
 
+/// The user a snapshot entry is given back to, as the tenant holds it.
+enum Holder {
+    /// The same user (by id), or the same person re-created.
+    Current(Box<User>),
+    /// Gone, and nobody else holds its username: re-created.
+    Gone,
+    /// Someone else holds the name: the row is settled as a conflict.
+    Settled,
+}
+
+/// Memberships a user holds now, groups and applications, by id.
+type Held = (BTreeSet<String>, BTreeSet<String>);
+
 impl RestoreAction {
     pub(crate) async fn restore(
         &self,
@@ -112,102 +125,17 @@ impl RestoreAction {
         result: &mut RowResult,
     ) -> Result<(), ApiError> {
         let was = &entry.user;
-        let username = was.fields.username.clone().unwrap_or_default();
-        // The same user, by its recorded id; else the holder of its
-        // username only when that is the same person re-created (same
-        // email and employee number), never someone else who holds the
-        // name now.
-        let current = match found(client.get_user(&was.id).await)? {
-            Some(user) => Some(user),
-            None => match client.find_user_by_username(&username).await? {
-                Some(holder) if same_person(&holder, was) => Some(holder),
-                Some(holder) => {
-                    result.user_id = holder.id.clone();
-                    let why = format!(
-                        "user {} is gone and its username '{username}' now belongs to another person (user {}, email '{}'): not overwritten, not re-created",
-                        was.id,
-                        holder.id,
-                        holder.fields.email.as_deref().unwrap_or_default()
-                    );
-                    conflict(result, why);
-                    return Ok(());
-                }
-                None => None,
-            },
-        };
         let mut client = client.clone();
-        let (user_id, held_groups, held_applications) = match current {
-            Some(current) => {
-                result.user_id = current.id.clone();
-                if let Some(why) = (current.id == was.id)
-                    .then(|| other_person(&current, was))
-                    .flatten()
-                {
-                    conflict(result, why);
-                    return Ok(());
-                }
-                if let Some(why) = self.protection.protects(&current) {
-                    result.outcome = Outcome::Protected;
-                    result.error = why;
-                    return Ok(());
-                }
-                // Only what offboarding takes away comes back.
-                let mut body = UserWrite::from_user(&current);
-                for field in [Field::IsEnabled, Field::IsLocked] {
-                    if let (Some(slot), Some(value)) =
-                        (body.fields.flag_mut(field), was.fields.flag(field))
-                    {
-                        *slot = Some(value);
-                    }
-                }
-                let changes = describe(&current.fields, &body.fields);
-                if !changes.is_empty() {
-                    if !self.dry_run {
-                        client.update_user(&current.id, &body).await?;
-                        client = client.uncut();
-                    }
-                    result.changes = changes;
-                    result.outcome = Outcome::Updated;
-                } else {
-                    result.outcome = Outcome::Unchanged;
-                }
-                let (groups, applications) = futures::try_join!(
-                    client.memberships_of(TargetKind::Group, &current.id),
-                    client.memberships_of(TargetKind::Application, &current.id)
-                )?;
-                (current.id, ids(&groups), ids(&applications))
+        let given = match holder(&client, was, result).await? {
+            Holder::Settled => return Ok(()),
+            Holder::Current(current) => {
+                self.give_back_flags(&mut client, *current, was, result)
+                    .await?
             }
-            None => {
-                if let Some(why) = self.protection.protects(was) {
-                    result.outcome = Outcome::Protected;
-                    result.error = format!("not re-created: {why}");
-                    return Ok(());
-                }
-                let body = UserWrite {
-                    fields: was.fields.clone(),
-                    extra: Default::default(),
-                    password: PasswordOptions {
-                        auto_generate_password: Some(true),
-                        password: None,
-                        must_change_password_on_logon: Some(true),
-                        send_email: Some(self.send_email),
-                    },
-                };
-                let id = if self.dry_run {
-                    String::new()
-                } else {
-                    let created = client.create_user(&body).await?;
-                    client = client.uncut();
-                    created.user.id
-                };
-                result.user_id = id.clone();
-                result.outcome = Outcome::Created;
-                result.changes = describe(&UserFields::default(), &was.fields);
-                if !self.send_email {
-                    result.add_error("re-created with a generated password nobody was told: set one (sebulk passwords) before the user signs in");
-                }
-                (id, BTreeSet::new(), BTreeSet::new())
-            }
+            Holder::Gone => self.recreate(&mut client, was, result).await?,
+        };
+        let Some((user_id, (held_groups, held_applications))) = given else {
+            return Ok(());
         };
         for (kind, wanted, held) in [
             (TargetKind::Group, &entry.groups, &held_groups),
@@ -217,27 +145,8 @@ impl RestoreAction {
                 &held_applications,
             ),
         ] {
-            let missing: Vec<&Target> = wanted.iter().filter(|t| !held.contains(&t.id)).collect();
-            if missing.is_empty() {
-                continue;
-            }
-            let missing_ids: Vec<String> = missing.iter().map(|t| t.id.clone()).collect();
-            if !self.dry_run {
-                match kind {
-                    TargetKind::Group => client.assign_groups(&user_id, &missing_ids).await?,
-                    TargetKind::Application => {
-                        client.assign_applications(&user_id, &missing_ids).await?
-                    }
-                }
-            }
-            let names = missing.iter().map(|t| t.name.clone());
-            match kind {
-                TargetKind::Group => result.groups_added.extend(names),
-                TargetKind::Application => result.applications_added.extend(names),
-            }
-            if result.outcome == Outcome::Unchanged {
-                result.outcome = Outcome::Updated;
-            }
+            self.give_back_memberships(&client, &user_id, (kind, wanted, held), result)
+                .await?;
         }
         if let Some(kind) = &entry.second_factor {
             result.add_error(format!(
@@ -246,6 +155,151 @@ impl RestoreAction {
         }
         Ok(())
     }
+
+    /// Gives the user back only what offboarding takes away (enabled,
+    /// unlocked); its id and memberships now, or `None` when the row is
+    /// settled (another person, protected).
+    async fn give_back_flags(
+        &self,
+        client: &mut Client,
+        current: User,
+        was: &User,
+        result: &mut RowResult,
+    ) -> Result<Option<(String, Held)>, ApiError> {
+        result.user_id = current.id.clone();
+        if let Some(why) = (current.id == was.id)
+            .then(|| other_person(&current, was))
+            .flatten()
+        {
+            conflict(result, why);
+            return Ok(None);
+        }
+        if let Some(why) = self.protection.protects(&current) {
+            result.outcome = Outcome::Protected;
+            result.error = why;
+            return Ok(None);
+        }
+        let mut body = UserWrite::from_user(&current);
+        for field in [Field::IsEnabled, Field::IsLocked] {
+            if let (Some(slot), Some(value)) = (body.fields.flag_mut(field), was.fields.flag(field))
+            {
+                *slot = Some(value);
+            }
+        }
+        let changes = describe(&current.fields, &body.fields);
+        if !changes.is_empty() {
+            if !self.dry_run {
+                client.update_user(&current.id, &body).await?;
+                *client = client.uncut();
+            }
+            result.changes = changes;
+            result.outcome = Outcome::Updated;
+        } else {
+            result.outcome = Outcome::Unchanged;
+        }
+        let (groups, applications) = futures::try_join!(
+            client.memberships_of(TargetKind::Group, &current.id),
+            client.memberships_of(TargetKind::Application, &current.id)
+        )?;
+        Ok(Some((current.id, (ids(&groups), ids(&applications)))))
+    }
+
+    /// Re-creates a deleted user as it was (a generated password); `None`
+    /// when it is protected.
+    async fn recreate(
+        &self,
+        client: &mut Client,
+        was: &User,
+        result: &mut RowResult,
+    ) -> Result<Option<(String, Held)>, ApiError> {
+        if let Some(why) = self.protection.protects(was) {
+            result.outcome = Outcome::Protected;
+            result.error = format!("not re-created: {why}");
+            return Ok(None);
+        }
+        let body = UserWrite {
+            fields: was.fields.clone(),
+            extra: Default::default(),
+            password: PasswordOptions {
+                auto_generate_password: Some(true),
+                password: None,
+                must_change_password_on_logon: Some(true),
+                send_email: Some(self.send_email),
+            },
+        };
+        let id = if self.dry_run {
+            String::new()
+        } else {
+            let created = client.create_user(&body).await?;
+            *client = client.uncut();
+            created.user.id
+        };
+        result.user_id = id.clone();
+        result.outcome = Outcome::Created;
+        result.changes = describe(&UserFields::default(), &was.fields);
+        if !self.send_email {
+            result.add_error("re-created with a generated password nobody was told: set one (sebulk passwords) before the user signs in");
+        }
+        Ok(Some((id, Held::default())))
+    }
+
+    /// Gives back the memberships of one kind the user had and lacks now.
+    async fn give_back_memberships(
+        &self,
+        client: &Client,
+        user_id: &str,
+        (kind, wanted, held): (TargetKind, &[Target], &BTreeSet<String>),
+        result: &mut RowResult,
+    ) -> Result<(), ApiError> {
+        let missing: Vec<&Target> = wanted.iter().filter(|t| !held.contains(&t.id)).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let missing_ids: Vec<String> = missing.iter().map(|t| t.id.clone()).collect();
+        if !self.dry_run {
+            match kind {
+                TargetKind::Group => client.assign_groups(user_id, &missing_ids).await?,
+                TargetKind::Application => {
+                    client.assign_applications(user_id, &missing_ids).await?
+                }
+            }
+        }
+        let names = missing.iter().map(|t| t.name.clone());
+        match kind {
+            TargetKind::Group => result.groups_added.extend(names),
+            TargetKind::Application => result.applications_added.extend(names),
+        }
+        if result.outcome == Outcome::Unchanged {
+            result.outcome = Outcome::Updated;
+        }
+        Ok(())
+    }
+}
+
+/// Who holds what the snapshot's user was: the same user by its recorded
+/// id; else the holder of its username only when that is the same person
+/// re-created (same email and employee number), never someone else who
+/// holds the name now (a conflict).
+async fn holder(client: &Client, was: &User, result: &mut RowResult) -> Result<Holder, ApiError> {
+    if let Some(user) = found(client.get_user(&was.id).await)? {
+        return Ok(Holder::Current(Box::new(user)));
+    }
+    let username = was.fields.username.clone().unwrap_or_default();
+    Ok(match client.find_user_by_username(&username).await? {
+        Some(holder) if same_person(&holder, was) => Holder::Current(Box::new(holder)),
+        Some(holder) => {
+            result.user_id = holder.id.clone();
+            let why = format!(
+                "user {} is gone and its username '{username}' now belongs to another person (user {}, email '{}'): not overwritten, not re-created",
+                was.id,
+                holder.id,
+                holder.fields.email.as_deref().unwrap_or_default()
+            );
+            conflict(result, why);
+            Holder::Settled
+        }
+        None => Holder::Gone,
+    })
 }
 
 impl RestoreAction {

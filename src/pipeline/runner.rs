@@ -169,35 +169,7 @@ impl<A: RowAction> Runner<'_, A> {
             })
         };
         let in_flight: InFlight = Arc::default();
-        // Enough rows under way to keep every slot busy; the throttle bounds
-        // what is actually in flight, and rows waiting for it are cut at once
-        // by an interrupt.
-        // (The slots follow rate × latency; rows waiting for one hold their
-        // state, so a few times the slots is enough and no more is kept.)
-        let throttle = client.throttle();
-        let workers =
-            (throttle.parallelism() * 8).clamp(64, (throttle.max_in_flight() * 2).max(64));
-        let mut work = receiver_stream(jobs_rx)
-            .map(|job: Job<A::Input>| {
-                let (action, client, stops, in_flight) = (
-                    action.clone(),
-                    client.clone(),
-                    stops.clone(),
-                    in_flight.clone(),
-                );
-                async move {
-                    if let Ok(mut map) = in_flight.lock() {
-                        map.insert(job.row, (job.label.clone(), job.cells.clone()));
-                    }
-                    let row = job.row;
-                    let done = start(&*action, client, &stops, job).await;
-                    if let Ok(mut map) = in_flight.lock() {
-                        map.remove(&row);
-                    }
-                    done
-                }
-            })
-            .buffer_unordered(workers);
+        let mut work = worked(jobs_rx, (&action, &client, &stops), &in_flight);
         let mut batcher = Batcher::new(HOLD_LIMIT);
         let mut flushes: FuturesUnordered<BoxFuture<'static, ChunkOutcome>> =
             FuturesUnordered::new();
@@ -258,25 +230,7 @@ impl<A: RowAction> Runner<'_, A> {
         let aborted = stops.abort.is_cancelled();
         drop(work);
         if aborted {
-            for result in
-                batcher.abandon("interrupted before its group and application changes were sent")
-            {
-                events.on(Event::Failed);
-                sink.push(result, None)?;
-            }
-            let stranded: Vec<(u64, (String, Vec<String>))> = in_flight
-                .lock()
-                .map(|mut m| m.drain().collect())
-                .unwrap_or_default();
-            for (row, (label, cells)) in stranded {
-                let mut result = RowResult::new(row, &label, Outcome::Failed, cells);
-                result.error = "interrupted while its requests were in flight: the outcome is unknown (run again with --resume to settle it)".to_string();
-                events.on(Event::Advanced {
-                    items: 1,
-                    failed: 1,
-                });
-                sink.push(result, None)?;
-            }
+            settle_aborted(&mut batcher, &in_flight, sink, events)?;
         }
         let read = reader.await.map_err(|e| RunError::Reader(e.to_string()))?;
         if !aborted {
@@ -289,6 +243,86 @@ impl<A: RowAction> Runner<'_, A> {
             interrupted: stops.first.is_cancelled(),
         })
     }
+}
+
+/// The rows as they finish, in any order: enough of them under way to
+/// keep every slot busy. The throttle bounds what is actually in flight,
+/// and rows waiting for it are cut at once by an interrupt. (The slots
+/// follow rate × latency; rows waiting for one hold their state, so a few
+/// times the slots is enough and no more is kept.)
+fn worked<A: RowAction>(
+    jobs: mpsc::Receiver<Job<A::Input>>,
+    (action, client, stops): (&Arc<A>, &Client, &Stops),
+    in_flight: &InFlight,
+) -> impl futures::Stream<Item = Finished<A::Detail>> + use<A> {
+    let throttle = client.throttle();
+    let workers = (throttle.parallelism() * 8).clamp(64, (throttle.max_in_flight() * 2).max(64));
+    let (action, client, stops, in_flight) = (
+        action.clone(),
+        client.clone(),
+        stops.clone(),
+        in_flight.clone(),
+    );
+    receiver_stream(jobs)
+        .map(move |job: Job<A::Input>| {
+            let (action, client, stops, in_flight) = (
+                action.clone(),
+                client.clone(),
+                stops.clone(),
+                in_flight.clone(),
+            );
+            async move { tracked(&*action, client, &stops, job, &in_flight).await }
+        })
+        .buffer_unordered(workers)
+}
+
+/// Runs one job, known as in flight while it runs (so an abort can say
+/// which rows it cut off mid-request).
+async fn tracked<A: RowAction>(
+    action: &A,
+    client: Client,
+    stops: &Stops,
+    job: Job<A::Input>,
+    in_flight: &InFlight,
+) -> Finished<A::Detail> {
+    if let Ok(mut map) = in_flight.lock() {
+        map.insert(job.row, (job.label.clone(), job.cells.clone()));
+    }
+    let row = job.row;
+    let done = start(action, client, stops, job).await;
+    if let Ok(mut map) = in_flight.lock() {
+        map.remove(&row);
+    }
+    done
+}
+
+/// After an abort: rows whose memberships were never sent, and rows cut
+/// off mid-request, each recorded as failed with why.
+fn settle_aborted<D>(
+    batcher: &mut Batcher,
+    in_flight: &InFlight,
+    sink: &mut dyn RowSink<D>,
+    events: &dyn Events,
+) -> Result<(), RunError> {
+    for result in batcher.abandon("interrupted before its group and application changes were sent")
+    {
+        events.on(Event::Failed);
+        sink.push(result, None)?;
+    }
+    let stranded: Vec<(u64, (String, Vec<String>))> = in_flight
+        .lock()
+        .map(|mut m| m.drain().collect())
+        .unwrap_or_default();
+    for (row, (label, cells)) in stranded {
+        let mut result = RowResult::new(row, &label, Outcome::Failed, cells);
+        result.error = "interrupted while its requests were in flight: the outcome is unknown (run again with --resume to settle it)".to_string();
+        events.on(Event::Advanced {
+            items: 1,
+            failed: 1,
+        });
+        sink.push(result, None)?;
+    }
+    Ok(())
 }
 
 /// Turns a job into a finished row: its disposition, or the action.

@@ -67,6 +67,63 @@ const UNDONE_COLUMNS: [&str; 4] = [
     "undone_run",
 ];
 
+/// What an undo takes away, for the guard. Deleting what the run created
+/// cannot be given back by another undo; removing memberships it added can.
+fn taken_by(rows: &[UndoRow]) -> Taken {
+    let mut taken = Taken::users();
+    for row in rows.iter().filter(|r| r.reverse.takes_away(&r.recorded)) {
+        let id = row.recorded.user_id.clone();
+        match row.reverse {
+            reverse::Reverse::DeleteUser(_) | reverse::Reverse::DeleteGroup(_) => {
+                taken.irreversible.insert(id)
+            }
+            _ => taken.reversible.insert(id),
+        };
+    }
+    taken
+}
+
+impl UndoRow {
+    /// Whether undoing it re-creates a user a run deleted.
+    fn recreates_user(&self) -> bool {
+        matches!(&self.reverse, reverse::Reverse::FromSnapshot(item)
+            if matches!(item.as_ref(), crate::output::snapshot::SnapshotItem::User(_)))
+    }
+
+    /// Whether undoing it puts memberships back (then group and
+    /// application names must be resolved).
+    fn reverts_memberships(&self) -> bool {
+        let r = &self.recorded;
+        matches!(self.reverse, reverse::Reverse::RevertUser)
+            && !(r.groups_added.is_empty()
+                && r.groups_removed.is_empty()
+                && r.applications_added.is_empty()
+                && r.applications_removed.is_empty())
+    }
+
+    /// The row as the undo's row `number` (done already when a resumed
+    /// undo did it).
+    fn prepared(self, number: u64, resumed: &ResumedRows) -> Prepared<UndoRow> {
+        let cells = vec![
+            self.recorded.row.to_string(),
+            self.recorded.username.clone(),
+            self.recorded.outcome.as_str().to_string(),
+            self.run_id.clone(),
+        ];
+        let disposition = match resumed.done(number, &cells) {
+            Some(done) => Disposition::Done(Box::new(done)),
+            None => Disposition::Process,
+        };
+        Prepared {
+            row: number,
+            label: self.recorded.username.clone(),
+            cells,
+            disposition,
+            input: self,
+        }
+    }
+}
+
 /// Runs an undo (or its dry run).
 pub async fn run(
     client: Client,
@@ -97,40 +154,10 @@ pub async fn run(
             options.results.display()
         )));
     }
-    // Deleting what the run created cannot be given back by another undo;
-    // removing memberships it added can.
-    let mut taken = Taken::users();
-    for row in read
-        .rows
-        .iter()
-        .filter(|r| r.reverse.takes_away(&r.recorded))
-    {
-        let id = row.recorded.user_id.clone();
-        match row.reverse {
-            reverse::Reverse::DeleteUser(_) | reverse::Reverse::DeleteGroup(_) => {
-                taken.irreversible.insert(id)
-            }
-            _ => taken.reversible.insert(id),
-        };
-    }
+    let taken = taken_by(&read.rows);
     let affected = taken.affected();
-    let recreated_users = read
-        .rows
-        .iter()
-        .filter(|r| {
-            matches!(&r.reverse, reverse::Reverse::FromSnapshot(item)
-                if matches!(item.as_ref(), crate::output::snapshot::SnapshotItem::User(_)))
-        })
-        .count() as u64;
-    // Group and application names are resolved only for memberships to
-    // put back, and the tenant is counted only when something is taken away.
-    let memberships = read.rows.iter().any(|r| {
-        matches!(r.reverse, reverse::Reverse::RevertUser)
-            && !(r.recorded.groups_added.is_empty()
-                && r.recorded.groups_removed.is_empty()
-                && r.recorded.applications_added.is_empty()
-                && r.recorded.applications_removed.is_empty())
-    });
+    let recreated_users = read.rows.iter().filter(|r| r.recreates_user()).count() as u64;
+    let memberships = read.rows.iter().any(UndoRow::reverts_memberships);
     let (catalog, tenant_users) = futures::try_join!(
         async {
             if memberships {
@@ -157,26 +184,7 @@ pub async fn run(
         .rows
         .into_iter()
         .enumerate()
-        .map(|(index, row)| {
-            let number = index as u64 + 1;
-            let cells = vec![
-                row.recorded.row.to_string(),
-                row.recorded.username.clone(),
-                row.recorded.outcome.as_str().to_string(),
-                row.run_id.clone(),
-            ];
-            let disposition = match resumed.done(number, &cells) {
-                Some(done) => Disposition::Done(Box::new(done)),
-                None => Disposition::Process,
-            };
-            Prepared {
-                row: number,
-                label: row.recorded.username.clone(),
-                cells,
-                disposition,
-                input: row,
-            }
-        })
+        .map(|(index, row)| row.prepared(index as u64 + 1, &resumed))
         .collect();
     let header: Vec<String> = UNDONE_COLUMNS.iter().map(|c| c.to_string()).collect();
     let inputs = [options.results.as_path()];

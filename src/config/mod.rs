@@ -1,5 +1,14 @@
-//! What a command runs with, resolved: the tenant, the pacing, the output
-//! settings. Plain data, filled in by `cli`; commands never see clap.
+//! What a command runs with, and where it comes from: the tenant and
+//! pacing settings defined once ([`settings`]: flags and profile keys
+//! alike), the config file's profiles ([`profile`]), and their resolution
+//! into one checked [`Config`] ([`resolve`]). Commands take the plain
+//! `Config`; only `cli` sees the flags.
+
+pub mod profile;
+mod resolve;
+pub mod settings;
+
+pub use resolve::{clean_key, read_key_file, resolve};
 
 use std::path::PathBuf;
 use std::time::Duration;
