@@ -11,7 +11,9 @@ use super::client::{Call, Client, decode, encode};
 use super::error::ApiError;
 use super::paging::ListRequest;
 use super::wire::{self, CreatedBody};
-use crate::model::{Application, Credentials, Group, GroupWrite, PasswordOptions, User, UserWrite};
+use crate::model::{
+    Application, Credentials, Group, GroupWrite, PasswordOptions, TargetKind, User, UserWrite,
+};
 
 /// Sort order of a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -309,6 +311,21 @@ impl Client {
     ) -> Result<(), ApiError> {
         self.post_ids(&["users", user_id, "removeapplications"], app_ids)
             .await
+    }
+
+    /// Assigns (`add`) or removes a user's groups or applications.
+    pub async fn change_targets(
+        &self,
+        (kind, add): (TargetKind, bool),
+        user_id: &str,
+        ids: &[String],
+    ) -> Result<(), ApiError> {
+        match (kind, add) {
+            (TargetKind::Group, true) => self.assign_groups(user_id, ids).await,
+            (TargetKind::Group, false) => self.remove_groups(user_id, ids).await,
+            (TargetKind::Application, true) => self.assign_applications(user_id, ids).await,
+            (TargetKind::Application, false) => self.remove_applications(user_id, ids).await,
+        }
     }
 
     // ---- credentials ----

@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod error;
 pub mod members;
 pub mod paging;
+pub mod probe;
 pub mod wire;
 
 pub use client::{

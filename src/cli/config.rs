@@ -8,6 +8,7 @@
 use super::args::GlobalArgs;
 use crate::config::ConfigError;
 pub use crate::config::profile::{Profile, ProfileSource};
+use crate::input::mapping::file::MappingOptions;
 use crate::ui::Output;
 
 /// Resolves how an input is read and checked: the command line, then the
@@ -18,9 +19,8 @@ pub fn input_spec(
     input: &super::args::InputRuleArgs,
     passwords: &super::args::PasswordArgs,
 ) -> Result<crate::input::InputSpec, ConfigError> {
-    use crate::input::columns::normalize;
     use crate::input::mapping::Mapping;
-    use crate::input::{InputSpec, MatchBy, Mode, ReadOptions, Rules, UsernameFrom, Vocabulary};
+    use crate::input::{InputSpec, ReadOptions, Rules, Vocabulary};
     use crate::model::country::Countries;
     let mapping = match (&input.mapping, &input.preset) {
         (Some(path), _) => Some(Mapping::read(path)),
@@ -80,46 +80,13 @@ pub fn input_spec(
             strict: vocabulary.strict,
         },
         rules: Rules {
-            mode: match input.mode {
-                Some(mode) => mode,
-                None => match options.mode.as_deref().map(str::to_lowercase).as_deref() {
-                    None => Mode::default(),
-                    Some("upsert") => Mode::Upsert,
-                    Some("create") => Mode::Create,
-                    Some("update") => Mode::Update,
-                    Some(other) => {
-                        return Err(ConfigError::BadValue(format!(
-                            "the mapping's mode '{other}' is upsert, create or update"
-                        )));
-                    }
-                },
-            },
-            match_by: match input.match_by {
-                Some(match_by) => match_by,
-                None => match options.match_by.as_deref().map(normalize).as_deref() {
-                    None => MatchBy::default(),
-                    Some("username") => MatchBy::Username,
-                    Some("email") => MatchBy::Email,
-                    Some("employeenumber") => MatchBy::EmployeeNumber,
-                    Some(other) => {
-                        return Err(ConfigError::BadValue(format!(
-                            "the mapping's match_by '{other}' is username, email or employeeNumber"
-                        )));
-                    }
-                },
-            },
+            mode: input.mode.map_or_else(|| mapping_mode(&options), Ok)?,
+            match_by: input
+                .match_by
+                .map_or_else(|| mapping_match_by(&options), Ok)?,
             username_from: match input.username_from {
                 Some(from) => Some(from),
-                None => match options.username_from.as_deref() {
-                    None => None,
-                    Some("email") => Some(UsernameFrom::Email),
-                    Some("local-part") => Some(UsernameFrom::LocalPart),
-                    Some(other) => {
-                        return Err(ConfigError::BadValue(format!(
-                            "the mapping's username_from '{other}' is email or local-part"
-                        )));
-                    }
-                },
+                None => mapping_username_from(&options)?,
             },
             auto_password: passwords.auto_password || options.auto_password.unwrap_or(false),
             send_email: passwords.send_email || options.send_email.unwrap_or(false),
@@ -127,6 +94,54 @@ pub fn input_spec(
         mapping: mapping.map(std::sync::Arc::new),
         vocabulary: std::sync::Arc::new(vocabulary),
     })
+}
+
+/// The mapping's `mode`, else the default.
+fn mapping_mode(options: &MappingOptions) -> Result<crate::input::Mode, ConfigError> {
+    use crate::input::Mode;
+    match options.mode.as_deref().map(str::to_lowercase).as_deref() {
+        None => Ok(Mode::default()),
+        Some("upsert") => Ok(Mode::Upsert),
+        Some("create") => Ok(Mode::Create),
+        Some("update") => Ok(Mode::Update),
+        Some(other) => Err(ConfigError::BadValue(format!(
+            "the mapping's mode '{other}' is upsert, create or update"
+        ))),
+    }
+}
+
+/// The mapping's `match_by`, else the default.
+fn mapping_match_by(options: &MappingOptions) -> Result<crate::input::MatchBy, ConfigError> {
+    use crate::input::MatchBy;
+    match options
+        .match_by
+        .as_deref()
+        .map(crate::input::columns::normalize)
+        .as_deref()
+    {
+        None => Ok(MatchBy::default()),
+        Some("username") => Ok(MatchBy::Username),
+        Some("email") => Ok(MatchBy::Email),
+        Some("employeenumber") => Ok(MatchBy::EmployeeNumber),
+        Some(other) => Err(ConfigError::BadValue(format!(
+            "the mapping's match_by '{other}' is username, email or employeeNumber"
+        ))),
+    }
+}
+
+/// The mapping's `username_from`, if it has one.
+fn mapping_username_from(
+    options: &MappingOptions,
+) -> Result<Option<crate::input::UsernameFrom>, ConfigError> {
+    use crate::input::UsernameFrom;
+    match options.username_from.as_deref() {
+        None => Ok(None),
+        Some("email") => Ok(Some(UsernameFrom::Email)),
+        Some("local-part") => Ok(Some(UsernameFrom::LocalPart)),
+        Some(other) => Err(ConfigError::BadValue(format!(
+            "the mapping's username_from '{other}' is email or local-part"
+        ))),
+    }
 }
 
 /// A destructive run's guard: who it never touches (`--protect FILE` and

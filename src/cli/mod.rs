@@ -114,31 +114,31 @@ pub async fn dispatch(
         Command::Check(args) => check::run(&resolve(&args.connect)?, args.json, ui).await,
         Command::Offboard(args) => {
             let job = jobs::offboard_job(profile, args)?;
-            lifecycle::offboard(&resolve(&args.connect)?, job, ui).await
+            lifecycle::run(&resolve(&args.connect)?, job, ui).await
         }
         Command::Approve(args) => {
             let job = jobs::approve_job(profile, args)?;
-            lifecycle::offboard(&resolve(&args.connect)?, job, ui).await
+            lifecycle::run(&resolve(&args.connect)?, job, ui).await
         }
         Command::Passwords(args) => {
             let job = jobs::passwords_job(profile, args)?;
-            lifecycle::passwords(&resolve(&args.connect)?, job, ui).await
+            lifecycle::run(&resolve(&args.connect)?, job, ui).await
         }
         Command::Groups(GroupsCommand::Import(args)) => {
             let job = jobs::groups_job(profile, args)?;
-            lifecycle::groups(&resolve(&args.connect)?, job, ui).await
+            lifecycle::run(&resolve(&args.connect)?, job, ui).await
         }
         Command::Memberships(MembershipsCommand::Import(args)) => {
             let job = jobs::memberships_job(profile, args)?;
-            lifecycle::memberships(&resolve(&args.connect)?, job, ui).await
+            lifecycle::run(&resolve(&args.connect)?, job, ui).await
         }
         Command::Restore(args) => {
             let job = jobs::restore_job(profile, args)?;
-            lifecycle::restore(&resolve(&args.connect)?, job, ui).await
+            lifecycle::run(&resolve(&args.connect)?, job, ui).await
         }
         Command::Undo(args) => {
             let job = jobs::undo_job(profile, args)?;
-            lifecycle::undo(&resolve(&args.connect)?, job, ui).await
+            lifecycle::run(&resolve(&args.connect)?, job, ui).await
         }
         Command::Mapping(command) => match command {
             MappingCommand::Init(args) => mapping::init(&jobs::mapping_init_job(args), ui),

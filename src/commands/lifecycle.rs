@@ -1,9 +1,9 @@
-//! The lifecycle commands: `offboard` (leavers taken out under guard
-//! rails, with a snapshot first), `restore` (given back from that
-//! snapshot), `passwords` (set or reset in bulk), `groups import` and
-//! `memberships import`. They share one shape: check the files, connect,
-//! watch for signals, run, print the summary, write it as JSON if asked,
-//! turn the outcome into an exit code.
+//! The lifecycle commands: `offboard` (and `approve`: leavers taken out
+//! under guard rails, with a snapshot first), `restore` (given back from
+//! that snapshot), `passwords` (set or reset in bulk), `groups import`,
+//! `memberships import` and `undo`. Each is a [`Lifecycle`]: the file it
+//! reads, its run, and how its summary is shown; [`run`] takes any of
+//! them through the one shell every row command takes.
 
 use std::path::Path;
 
@@ -11,83 +11,177 @@ use super::shell::{RowJob, RunFiles, run_rows};
 use super::{CommandError, Completion};
 use crate::api::Client;
 use crate::config::Config;
-use crate::pipeline::groups::{self, GroupsOptions};
-use crate::pipeline::memberships::{self, MembershipsOptions};
-use crate::pipeline::offboard::{self, OffboardOptions};
-use crate::pipeline::passwords::{self, PasswordsOptions};
+use crate::events::Events;
+use crate::pipeline::groups::{self, GroupsOptions, GroupsSummary};
+use crate::pipeline::memberships::{self, MembershipsOptions, MembershipsSummary};
+use crate::pipeline::offboard::{self, OffboardOptions, OffboardSummary};
+use crate::pipeline::passwords::{self, PasswordsOptions, PasswordsSummary};
 use crate::pipeline::prepared::Recording;
-use crate::pipeline::restore::{self, RestoreOptions};
+use crate::pipeline::restore::{self, RestoreOptions, RestoreSummary};
 use crate::pipeline::results_sink::RunTotals;
-use crate::pipeline::undo::{self, UndoOptions};
+use crate::pipeline::undo::{self, UndoOptions, UndoSummary};
 use crate::pipeline::{Ended, RunError, Stops};
 use crate::ui::Ui;
 
 /// A lifecycle command, resolved: its options and where its summary goes.
 pub type LifecycleJob<O> = RowJob<O>;
 
-/// Runs `job` (reading `input`) through the row commands' shell, showing its summary with `show`.
-async fn run_lifecycle<O, S: serde::Serialize>(
+/// A lifecycle command as the shell runs it.
+pub(crate) trait Lifecycle {
+    type Summary: serde::Serialize;
+
+    /// The file the run reads (never written over).
+    fn input(&self) -> &Path;
+
+    /// Where its results go.
+    fn recording(&self) -> &Recording;
+
+    /// What must hold before anything is sent.
+    fn check(&self) -> Result<(), CommandError> {
+        Ok(())
+    }
+
+    /// The run (or its dry run).
+    async fn run(
+        &self,
+        client: Client,
+        stops: Stops,
+        events: &dyn Events,
+    ) -> Result<Ended<Self::Summary>, RunError>;
+
+    /// Shows the summary.
+    fn show(summary: &Self::Summary, ui: &Ui);
+
+    /// The totals every run shares.
+    fn totals(summary: &Self::Summary) -> &RunTotals;
+}
+
+/// Runs a lifecycle command (or its dry run).
+pub async fn run<O: Lifecycle>(
     config: &Config,
+    job: LifecycleJob<O>,
     ui: &Ui,
-    (job, input, recording): (&LifecycleJob<O>, &Path, &Recording),
-    run: impl AsyncFnOnce(Client, Stops) -> Result<Ended<S>, RunError>,
-    show: impl FnOnce(&S) -> &RunTotals,
 ) -> Result<Completion, CommandError> {
-    if recording.dry_run {
+    let options = &job.options;
+    options.check()?;
+    if options.recording().dry_run {
         ui.show_rows();
     }
+    let input = options.input();
     let files = RunFiles {
         input,
         shown: crate::input::reader::shown(input),
-        recording,
+        recording: options.recording(),
     };
-    run_rows(config, ui, (job, files), run, show).await
-}
-
-/// Runs an offboarding (or its dry run).
-pub async fn offboard(
-    config: &Config,
-    job: LifecycleJob<OffboardOptions>,
-    ui: &Ui,
-) -> Result<Completion, CommandError> {
-    let options = &job.options;
-    let input = options.who.file();
-    run_lifecycle(
+    run_rows(
         config,
         ui,
-        (&job, input, &job.options.run),
-        async |client, stops| offboard::run(client, options, stops, ui).await,
+        (&job, files),
+        async |client, stops| options.run(client, stops, ui).await,
         |summary| {
-            ui.offboard_summary(summary);
-            &summary.totals
+            O::show(summary, ui);
+            O::totals(summary)
         },
     )
     .await
 }
 
-/// Runs a restore (or its dry run).
-pub async fn restore(
-    config: &Config,
-    job: LifecycleJob<RestoreOptions>,
-    ui: &Ui,
-) -> Result<Completion, CommandError> {
-    let options = &job.options;
-    run_lifecycle(
-        config,
-        ui,
-        (&job, &options.snapshot, &options.run),
-        async |client, stops| restore::run(client, options, stops, ui).await,
-        |summary| {
-            let title = format!(
-                "restore of {} into {}",
-                summary.snapshot, summary.totals.tenant
-            );
-            ui.lifecycle_summary(title, &summary.totals, Vec::new());
-            &summary.totals
-        },
-    )
-    .await
+/// Implements [`Lifecycle`] for a command's options: the file it reads
+/// (`|options| ...`), its run in the pipeline, and how its summary is
+/// shown (`|summary, ui| ...`); `check` when something must hold first.
+macro_rules! lifecycle {
+    ($options:ty => $summary:ty, input: |$o:ident| $input:expr, run: $run:path,
+     show: |$s:ident, $ui:ident| $show:expr $(, check: $check:path)?) => {
+        impl Lifecycle for $options {
+            type Summary = $summary;
+
+            fn input(&self) -> &Path {
+                let $o = self;
+                $input
+            }
+
+            fn recording(&self) -> &Recording {
+                &self.run
+            }
+
+            $(fn check(&self) -> Result<(), CommandError> {
+                $check(self)
+            })?
+
+            async fn run(
+                &self,
+                client: Client,
+                stops: Stops,
+                events: &dyn Events,
+            ) -> Result<Ended<$summary>, RunError> {
+                $run(client, self, stops, events).await
+            }
+
+            fn show(summary: &$summary, ui: &Ui) {
+                let ($s, $ui) = (summary, ui);
+                $show
+            }
+
+            fn totals(summary: &$summary) -> &RunTotals {
+                &summary.totals
+            }
+        }
+    };
 }
+
+/// A summary that is its title, its counts and `notes`.
+fn titled(ui: &Ui, title: String, totals: &RunTotals, notes: Vec<String>) {
+    ui.lifecycle_summary(title, totals, notes);
+}
+
+lifecycle!(OffboardOptions => OffboardSummary,
+    input: |o| o.who.file(),
+    run: offboard::run,
+    show: |s, ui| ui.offboard_summary(s));
+
+lifecycle!(RestoreOptions => RestoreSummary,
+input: |o| &o.snapshot,
+run: restore::run,
+show: |s, ui| {
+    let title = format!("restore of {} into {}", s.snapshot, s.totals.tenant);
+    titled(ui, title, &s.totals, Vec::new())
+});
+
+lifecycle!(PasswordsOptions => PasswordsSummary,
+    input: |o| &o.input.file,
+    run: passwords::run,
+    show: |s, ui| {
+        let title = format!("passwords from {} in {}", s.input, s.totals.tenant);
+        titled(ui, title, &s.totals, Vec::new())
+    },
+    check: check_private);
+
+lifecycle!(GroupsOptions => GroupsSummary,
+input: |o| &o.file,
+run: groups::run,
+show: |s, ui| {
+    let notes = s
+        .snapshot
+        .iter()
+        .map(|path| format!("every group pruned was saved first: sebulk restore {path} gives them back"))
+        .collect();
+    let title = format!("groups from {} in {}", s.input, s.totals.tenant);
+    titled(ui, title, &s.totals, notes)
+});
+
+lifecycle!(MembershipsOptions => MembershipsSummary,
+input: |o| &o.file,
+run: memberships::run,
+show: |s, ui| {
+    let notes = vec![format!("members of {} groups and applications read", s.targets_read)];
+    let title = format!("memberships from {} in {}", s.input, s.totals.tenant);
+    titled(ui, title, &s.totals, notes)
+});
+
+lifecycle!(UndoOptions => UndoSummary,
+    input: |o| &o.results,
+    run: undo::run,
+    show: |s, ui| ui.undo_summary(s));
 
 /// Refuses a file holding passwords that others on this machine can read.
 fn check_private(options: &PasswordsOptions) -> Result<(), CommandError> {
@@ -118,104 +212,4 @@ fn check_private(options: &PasswordsOptions) -> Result<(), CommandError> {
     }
     let _ = options;
     Ok(())
-}
-
-/// Runs a password run (or its dry run).
-pub async fn passwords(
-    config: &Config,
-    job: LifecycleJob<PasswordsOptions>,
-    ui: &Ui,
-) -> Result<Completion, CommandError> {
-    let options = &job.options;
-    check_private(options)?;
-    run_lifecycle(
-        config,
-        ui,
-        (&job, &options.input.file, &options.run),
-        async |client, stops| passwords::run(client, options, stops, ui).await,
-        |summary| {
-            let title = format!(
-                "passwords from {} in {}",
-                summary.input, summary.totals.tenant
-            );
-            ui.lifecycle_summary(title, &summary.totals, Vec::new());
-            &summary.totals
-        },
-    )
-    .await
-}
-
-/// Runs a groups import (or its dry run).
-pub async fn groups(
-    config: &Config,
-    job: LifecycleJob<GroupsOptions>,
-    ui: &Ui,
-) -> Result<Completion, CommandError> {
-    let options = &job.options;
-    run_lifecycle(
-        config,
-        ui,
-        (&job, &options.file, &options.run),
-        async |client, stops| groups::run(client, options, stops, ui).await,
-        |summary| {
-            let mut notes = Vec::new();
-            if let Some(path) = &summary.snapshot {
-                notes.push(format!(
-                    "every group pruned was saved first: sebulk restore {path} gives them back"
-                ));
-            }
-            let title = format!("groups from {} in {}", summary.input, summary.totals.tenant);
-            ui.lifecycle_summary(title, &summary.totals, notes);
-            &summary.totals
-        },
-    )
-    .await
-}
-
-/// Runs a memberships import (or its dry run).
-pub async fn memberships(
-    config: &Config,
-    job: LifecycleJob<MembershipsOptions>,
-    ui: &Ui,
-) -> Result<Completion, CommandError> {
-    let options = &job.options;
-    run_lifecycle(
-        config,
-        ui,
-        (&job, &options.file, &options.run),
-        async |client, stops| memberships::run(client, options, stops, ui).await,
-        |summary| {
-            let notes = vec![format!(
-                "members of {} groups and applications read",
-                summary.targets_read
-            )];
-            let title = format!(
-                "memberships from {} in {}",
-                summary.input, summary.totals.tenant
-            );
-            ui.lifecycle_summary(title, &summary.totals, notes);
-            &summary.totals
-        },
-    )
-    .await
-}
-
-/// Runs an undo (or its dry run).
-pub async fn undo(
-    config: &Config,
-    job: LifecycleJob<UndoOptions>,
-    ui: &Ui,
-) -> Result<Completion, CommandError> {
-    let options = &job.options;
-    run_lifecycle(
-        config,
-        ui,
-        (&job, &options.results, &options.run),
-        async |client, stops| undo::run(client, options, stops, ui).await,
-        |summary| {
-            ui.undo_summary(summary);
-            &summary.totals
-        },
-    )
-    .await
 }

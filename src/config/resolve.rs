@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use super::profile::Profile;
-use super::settings::Connect;
+use super::settings::{Connect, TenantArgs};
 use super::{API_KEY_ENV, Config, ConfigError, Pacing, Target};
 use crate::api::client::check_url_is_safe;
 use crate::limiter::{InFlight, RetryPolicy};
@@ -147,6 +147,31 @@ fn count_in_range(name: &str, value: usize, max: usize) -> Result<usize, ConfigE
     }
 }
 
+/// The tenant a run talks to: the sandbox (with a random key unless one
+/// was given), or the tenant's URL (`--base-url`, else `--tenant` in
+/// `--region`) with the key, which it must have.
+fn target(tenant: &TenantArgs, api_key: Option<SecretString>) -> Result<Target, ConfigError> {
+    if tenant.sandbox {
+        Ok(Target::Sandbox {
+            state: tenant.sandbox_state.clone(),
+            api_key: api_key.unwrap_or_else(crate::sandbox::random_key),
+        })
+    } else {
+        let base_url = match (tenant.base_url.as_ref(), tenant.tenant.as_ref()) {
+            (Some(url), _) => parse_base_url(url)?,
+            (None, Some(name)) => {
+                let region = tenant.region.as_ref().ok_or(ConfigError::NoRegion)?;
+                tenant_url(name, region)?
+            }
+            (None, None) => return Err(ConfigError::NoTenant),
+        };
+        Ok(Target::Tenant {
+            base_url,
+            api_key: api_key.ok_or(ConfigError::NoKey)?,
+        })
+    }
+}
+
 /// Resolves `args` (with `env` for variables clap does not own) into a [`Config`].
 pub fn resolve(
     profile: &Profile,
@@ -205,25 +230,7 @@ pub fn resolve(
         (None, Some(key)) => clean_key(&key).map(SecretString::from),
         (None, None) => None,
     };
-    let target = if tenant.sandbox {
-        Target::Sandbox {
-            state: tenant.sandbox_state.clone(),
-            api_key: api_key.unwrap_or_else(crate::sandbox::random_key),
-        }
-    } else {
-        let base_url = match (tenant.base_url.as_ref(), tenant.tenant.as_ref()) {
-            (Some(url), _) => parse_base_url(url)?,
-            (None, Some(name)) => {
-                let region = tenant.region.as_ref().ok_or(ConfigError::NoRegion)?;
-                tenant_url(name, region)?
-            }
-            (None, None) => return Err(ConfigError::NoTenant),
-        };
-        Target::Tenant {
-            base_url,
-            api_key: api_key.ok_or(ConfigError::NoKey)?,
-        }
-    };
+    let target = target(tenant, api_key)?;
     Ok(Config {
         target,
         auth_scheme,

@@ -74,6 +74,13 @@ pub struct HeaderIssue {
     pub is_error: bool,
 }
 
+/// Where the first column named any of `names` (normalised) is.
+pub fn position_of(header: &[String], names: &[&str]) -> Option<usize> {
+    header
+        .iter()
+        .position(|h| names.contains(&normalize(h).as_str()))
+}
+
 /// A header name as it is matched: no case, spaces, underscores,
 /// hyphens or dots, and no bracketed note (`First Name [Required]`,
 /// `Mobile (optional)`) or trailing `*`.

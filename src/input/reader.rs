@@ -69,6 +69,14 @@ pub struct Record {
 }
 
 impl Record {
+    /// The cell at `at` as written (trimmed, a formula guard taken off),
+    /// if the column exists and the cell is not empty.
+    pub fn cell(&self, at: Option<usize>) -> Option<String> {
+        at.and_then(|i| self.cells.get(i))
+            .map(|c| crate::formats::unneutralize(c.trim()).to_string())
+            .filter(|c| !c.is_empty())
+    }
+
     /// Why the row cannot be read by its header, if it cannot: more or
     /// fewer cells than the header has names. Such a row is an error in
     /// every command, never read with its cells shifted.

@@ -199,6 +199,17 @@ impl RowResult {
         }
     }
 
+    /// The names of the groups (or applications) the row added (or removed).
+    pub fn targets_mut(&mut self, kind: crate::model::TargetKind, added: bool) -> &mut Vec<String> {
+        use crate::model::TargetKind;
+        match (kind, added) {
+            (TargetKind::Group, true) => &mut self.groups_added,
+            (TargetKind::Group, false) => &mut self.groups_removed,
+            (TargetKind::Application, true) => &mut self.applications_added,
+            (TargetKind::Application, false) => &mut self.applications_removed,
+        }
+    }
+
     /// Adds a reason, keeping earlier ones.
     pub fn add_error(&mut self, message: impl AsRef<str>) {
         if !self.error.is_empty() {

@@ -151,13 +151,9 @@ impl Batcher {
             }
             match answer {
                 Ok(()) => {
-                    let list = match (chunk.kind, chunk.add) {
-                        (TargetKind::Group, true) => &mut result.groups_added,
-                        (TargetKind::Group, false) => &mut result.groups_removed,
-                        (TargetKind::Application, true) => &mut result.applications_added,
-                        (TargetKind::Application, false) => &mut result.applications_removed,
-                    };
-                    list.push(chunk.target.name.clone());
+                    result
+                        .targets_mut(chunk.kind, chunk.add)
+                        .push(chunk.target.name.clone());
                 }
                 Err(err) => {
                     waiting.failed = true;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::api::{ApiError, Client};
 use crate::events::{Event, Events};
 use crate::input::cells::parse_bool;
-use crate::input::columns::normalize;
+use crate::input::columns::position_of;
 use crate::input::{CsvSource, ReadOptions};
 use crate::model::{Group, GroupWrite, Target, TargetKind};
 use crate::output::results::RunKind;
@@ -191,11 +191,7 @@ struct GroupFile {
 fn read_rows(options: &GroupsOptions) -> Result<GroupFile, RunError> {
     let mut source = CsvSource::open(&options.file, &options.read)?;
     let header = source.header().to_vec();
-    let find = |names: &[&str]| {
-        header
-            .iter()
-            .position(|h| names.contains(&normalize(h).as_str()))
-    };
+    let find = |names: &[&str]| position_of(&header, names);
     let name_at = find(&["name", "group", "groupname"]).ok_or_else(|| {
         RunError::Reader(format!(
             "{}: there is no name column (name, group or group name)",
@@ -208,11 +204,7 @@ fn read_rows(options: &GroupsOptions) -> Result<GroupFile, RunError> {
     let mut rows = Vec::new();
     while let Some(record) = source.next_record() {
         let record = record?;
-        let cell = |at: Option<usize>| {
-            at.and_then(|i| record.cells.get(i))
-                .map(|c| crate::formats::unneutralize(c.trim()).to_string())
-                .filter(|c| !c.is_empty())
-        };
+        let cell = |at: Option<usize>| record.cell(at);
         let name = cell(Some(name_at)).unwrap_or_default();
         let mut invalid = record.shape_problem(header.len());
         let enforce = match cell(enforce_at) {
@@ -338,6 +330,29 @@ async fn guard_prune(
     Ok(guard::enforce(verdict, options.run.dry_run, events))
 }
 
+/// Writes the snapshot of the groups to prune (with their members)
+/// before any change, wherever the results go (standard output too):
+/// beside the results, else beside the input. Its digest goes in `stamp`.
+fn write_snapshot(
+    options: &GroupsOptions,
+    stamp: &mut crate::output::results::RunStamp,
+    items: &[SnapshotItem],
+) -> Result<PathBuf, RunError> {
+    let anchor = match &options.run.output {
+        Some(output) if output.as_os_str() != "-" => output.as_path(),
+        _ => options.file.as_path(),
+    };
+    let path = snapshot::path_beside(anchor, &stamp.run_id);
+    let header = snapshot::header(
+        &stamp.run_id,
+        &stamp.tenant,
+        "groups import --prune",
+        items.len() as u64,
+    );
+    stamp.snapshot = snapshot::write(&path, &header, items)?;
+    Ok(path)
+}
+
 /// A decided row: (row, label, cells, disposition, job).
 type JobLine = (u64, String, Vec<String>, Disposition, GroupJob);
 
@@ -405,21 +420,7 @@ pub async fn run(
             Err(refusal) => return Ok(Ended::Refused(refusal)),
         };
         if !options.run.dry_run && !items.is_empty() {
-            // Wherever the results go (standard output too), the way
-            // back is written to disk: beside the results, else the input.
-            let anchor = match &options.run.output {
-                Some(output) if output.as_os_str() != "-" => output.as_path(),
-                _ => options.file.as_path(),
-            };
-            let path = snapshot::path_beside(anchor, &stamp.run_id);
-            let header = snapshot::header(
-                &stamp.run_id,
-                &stamp.tenant,
-                "groups import --prune",
-                items.len() as u64,
-            );
-            stamp.snapshot = snapshot::write(&path, &header, &items)?;
-            snapshot_path = Some(path);
+            snapshot_path = Some(write_snapshot(options, &mut stamp, &items)?);
         }
     }
     let inputs = [options.file.as_path()];

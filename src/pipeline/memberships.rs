@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::api::{ApiError, Client};
 use crate::events::{Event, Events};
-use crate::input::columns::normalize;
+use crate::input::columns::position_of;
 use crate::input::{CsvSource, MatchBy, ReadOptions};
 use crate::model::{Target, TargetKind, User};
 use crate::output::results::RunKind;
@@ -88,13 +88,9 @@ impl RowAction for MembershipsAction {
         let pending: Vec<Pending> = job.change.into_iter().collect();
         if self.dry_run {
             for change in &pending {
-                let list = match (change.kind, change.add) {
-                    (TargetKind::Group, true) => &mut result.groups_added,
-                    (TargetKind::Group, false) => &mut result.groups_removed,
-                    (TargetKind::Application, true) => &mut result.applications_added,
-                    (TargetKind::Application, false) => &mut result.applications_removed,
-                };
-                list.push(change.target.name.clone());
+                result
+                    .targets_mut(change.kind, change.add)
+                    .push(change.target.name.clone());
             }
         }
         Finished {
@@ -155,11 +151,7 @@ impl Columns {
 fn read_rows(options: &MembershipsOptions) -> Result<(Columns, Vec<MemberRow>), RunError> {
     let mut source = CsvSource::open(&options.file, &options.read)?;
     let header = source.header().to_vec();
-    let find = |names: &[&str]| {
-        header
-            .iter()
-            .position(|h| names.contains(&normalize(h).as_str()))
-    };
+    let find = |names: &[&str]| position_of(&header, names);
     let columns = Columns {
         user_id: find(&["userid"]),
         username: find(&["username", "user", "login"]),
@@ -190,11 +182,7 @@ fn read_rows(options: &MembershipsOptions) -> Result<(Columns, Vec<MemberRow>), 
     let mut rows = Vec::new();
     while let Some(record) = source.next_record() {
         let record = record?;
-        let cell = |at: Option<usize>| {
-            at.and_then(|i| record.cells.get(i))
-                .map(|c| crate::formats::unneutralize(c.trim()).to_string())
-                .filter(|c| !c.is_empty())
-        };
+        let cell = |at: Option<usize>| record.cell(at);
         let mut invalid = record.shape_problem(header.len());
         let kind = match cell(columns.kind).map(|k| k.to_lowercase()).as_deref() {
             None | Some("group") => TargetKind::Group,

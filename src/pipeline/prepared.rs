@@ -11,7 +11,9 @@
 //! counted by `guard::check` first); a [`RowAction`] for one row; a
 //! `run` that hands both to [`run`]. Around it: a clap struct with
 //! `RunArgs` flattened, a job function in `cli/jobs.rs`, a line in
-//! `dispatch` and a summary in `commands/lifecycle.rs`.
+//! `dispatch`, and a function in `commands/lifecycle.rs` that hands the
+//! run and its summary to the one shell every row command takes
+//! (`commands/shell.rs`: files checked, signals, summary JSON, exit code).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -257,18 +257,12 @@ impl RestoreAction {
         }
         let missing_ids: Vec<String> = missing.iter().map(|t| t.id.clone()).collect();
         if !self.dry_run {
-            match kind {
-                TargetKind::Group => client.assign_groups(user_id, &missing_ids).await?,
-                TargetKind::Application => {
-                    client.assign_applications(user_id, &missing_ids).await?
-                }
-            }
+            client
+                .change_targets((kind, true), user_id, &missing_ids)
+                .await?;
         }
         let names = missing.iter().map(|t| t.name.clone());
-        match kind {
-            TargetKind::Group => result.groups_added.extend(names),
-            TargetKind::Application => result.applications_added.extend(names),
-        }
+        result.targets_mut(kind, true).extend(names);
         if result.outcome == Outcome::Unchanged {
             result.outcome = Outcome::Updated;
         }

@@ -48,15 +48,21 @@ pub fn router() -> Router<Arc<Shared>> {
         )
         .route("/users/{id}/groups", get(user_groups))
         .route("/users/{id}/applications", get(user_applications))
-        .route("/users/{id}/assigngroups", post(user_assign_groups))
-        .route("/users/{id}/removegroups", post(user_remove_groups))
+        .route(
+            "/users/{id}/assigngroups",
+            membership_route(TargetKind::Group, true, true),
+        )
+        .route(
+            "/users/{id}/removegroups",
+            membership_route(TargetKind::Group, false, true),
+        )
         .route(
             "/users/{id}/assignapplications",
-            post(user_assign_applications),
+            membership_route(TargetKind::Application, true, true),
         )
         .route(
             "/users/{id}/removeapplications",
-            post(user_remove_applications),
+            membership_route(TargetKind::Application, false, true),
         )
         .route("/credentials/setpassword/{id}", post(set_password))
         .route(
@@ -69,17 +75,23 @@ pub fn router() -> Router<Arc<Shared>> {
             get(get_group).put(update_group).delete(delete_group),
         )
         .route("/groups/{id}/users", get(group_users))
-        .route("/groups/{id}/assignusers", post(group_assign_users))
-        .route("/groups/{id}/removeusers", post(group_remove_users))
+        .route(
+            "/groups/{id}/assignusers",
+            membership_route(TargetKind::Group, true, false),
+        )
+        .route(
+            "/groups/{id}/removeusers",
+            membership_route(TargetKind::Group, false, false),
+        )
         .route("/applications", get(list_applications))
         .route("/applications/{id}/users", get(application_users))
         .route(
             "/applications/{id}/assignusers",
-            post(application_assign_users),
+            membership_route(TargetKind::Application, true, false),
         )
         .route(
             "/applications/{id}/removeusers",
-            post(application_remove_users),
+            membership_route(TargetKind::Application, false, false),
         )
 }
 
@@ -541,69 +553,19 @@ fn membership(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn user_assign_groups(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Body,
-) -> Answer {
-    membership(&s, TargetKind::Group, true, true, &id, &h, b)
-}
-async fn user_remove_groups(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Body,
-) -> Answer {
-    membership(&s, TargetKind::Group, false, true, &id, &h, b)
-}
-async fn user_assign_applications(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Body,
-) -> Answer {
-    membership(&s, TargetKind::Application, true, true, &id, &h, b)
-}
-async fn user_remove_applications(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Body,
-) -> Answer {
-    membership(&s, TargetKind::Application, false, true, &id, &h, b)
-}
-async fn group_assign_users(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Body,
-) -> Answer {
-    membership(&s, TargetKind::Group, true, false, &id, &h, b)
-}
-async fn group_remove_users(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Body,
-) -> Answer {
-    membership(&s, TargetKind::Group, false, false, &id, &h, b)
-}
-async fn application_assign_users(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Body,
-) -> Answer {
-    membership(&s, TargetKind::Application, true, false, &id, &h, b)
-}
-async fn application_remove_users(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Body,
-) -> Answer {
-    membership(&s, TargetKind::Application, false, false, &id, &h, b)
+/// The handler of one membership route: `POST /users/{id}/assigngroups`
+/// and its seven siblings differ only in the kind, the direction and
+/// which side the path names.
+fn membership_route(
+    kind: TargetKind,
+    add: bool,
+    path_is_user: bool,
+) -> axum::routing::MethodRouter<Arc<Shared>> {
+    post(
+        move |State(s): State<Arc<Shared>>, Path(id): Path<String>, h: HeaderMap, b: Body| async move {
+            membership(&s, kind, add, path_is_user, &id, &h, b)
+        },
+    )
 }
 
 // ---- credentials ----

@@ -87,19 +87,11 @@ impl OffboardAction {
                 }
                 let ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
                 if !self.dry_run {
-                    match kind {
-                        TargetKind::Group => client.remove_groups(&user.id, &ids).await?,
-                        TargetKind::Application => {
-                            client.remove_applications(&user.id, &ids).await?
-                        }
-                    }
+                    client.change_targets((kind, false), &user.id, &ids).await?;
                     client = client.uncut();
                 }
                 let names = targets.iter().map(|t| t.name.clone());
-                match kind {
-                    TargetKind::Group => result.groups_removed.extend(names),
-                    TargetKind::Application => result.applications_removed.extend(names),
-                }
+                result.targets_mut(kind, false).extend(names);
                 changed = true;
             }
         }

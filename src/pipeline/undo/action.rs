@@ -107,6 +107,14 @@ impl UndoAction {
     }
 }
 
+/// One row being undone: what its run recorded, its result now, and what
+/// the undo found on the way.
+struct Undoing<'a> {
+    recorded: &'a RowResult,
+    result: &'a mut RowResult,
+    undone: &'a mut Undone,
+}
+
 impl UndoAction {
     async fn undo(
         &self,
@@ -128,16 +136,20 @@ impl UndoAction {
                 Ok(())
             }
             Reverse::FromSnapshot(item) => self.give_back(client, item, result).await,
-            Reverse::DeleteUser(created) => {
-                self.delete_user(client, recorded, created, result, undone)
-                    .await
+            reverse => {
+                let row = Undoing {
+                    recorded,
+                    result,
+                    undone,
+                };
+                match reverse {
+                    Reverse::DeleteUser(created) => self.delete_user(client, created, row).await,
+                    Reverse::DeleteGroup(created) => self.delete_group(client, created, row).await,
+                    Reverse::RevertGroup => self.revert_group(client, row).await,
+                    // RevertUser: the others are settled above.
+                    _ => self.revert_user(client, row).await,
+                }
             }
-            Reverse::RevertUser => self.revert_user(client, recorded, result, undone).await,
-            Reverse::DeleteGroup(created) => {
-                self.delete_group(client, recorded, created, result, undone)
-                    .await
-            }
-            Reverse::RevertGroup => self.revert_group(client, recorded, result, undone).await,
         }
     }
 
@@ -167,18 +179,16 @@ impl UndoAction {
     async fn delete_user(
         &self,
         client: &Client,
-        recorded: &RowResult,
         created: &[FieldChange],
-        result: &mut RowResult,
-        undone: &mut Undone,
+        row: Undoing<'_>,
     ) -> Result<(), ApiError> {
-        let Some(user) = found(client.get_user(&recorded.user_id).await)? else {
-            result.error = "already gone".into();
+        let Some(user) = found(client.get_user(&row.recorded.user_id).await)? else {
+            row.result.error = "already gone".into();
             return Ok(());
         };
         if let Some(why) = self.protection.protects(&user) {
-            result.outcome = Outcome::Protected;
-            result.error = why;
+            row.result.outcome = Outcome::Protected;
+            row.result.error = why;
             return Ok(());
         }
         for change in created {
@@ -187,13 +197,13 @@ impl UndoAction {
             };
             let now = user.fields.get(field).exact();
             if now != change.new {
-                undone.conflicts.push(format!(
+                row.undone.conflicts.push(format!(
                     "{}: created as {:?}, now {:?}",
                     change.field, change.new, now
                 ));
             }
         }
-        self.delete_created(undone, result, client.delete_user(&user.id))
+        self.delete_created(row.undone, row.result, client.delete_user(&user.id))
             .await
     }
 
@@ -201,24 +211,22 @@ impl UndoAction {
     async fn delete_group(
         &self,
         client: &Client,
-        recorded: &RowResult,
         created: &[FieldChange],
-        result: &mut RowResult,
-        undone: &mut Undone,
+        row: Undoing<'_>,
     ) -> Result<(), ApiError> {
-        let Some(group) = found(client.get_group(&recorded.user_id).await)? else {
-            result.error = "already gone".into();
+        let Some(group) = found(client.get_group(&row.recorded.user_id).await)? else {
+            row.result.error = "already gone".into();
             return Ok(());
         };
         if let Some(why) = self.protection.protects_name(&group.name) {
-            result.outcome = Outcome::Protected;
-            result.error = why;
+            row.result.outcome = Outcome::Protected;
+            row.result.error = why;
             return Ok(());
         }
         for change in created {
             let now = group.recorded(&change.field);
             if now.as_deref().is_some_and(|now| now != change.new) {
-                undone.conflicts.push(format!(
+                row.undone.conflicts.push(format!(
                     "{}: created as {:?}, now {:?}",
                     change.field,
                     change.new,
@@ -228,112 +236,100 @@ impl UndoAction {
         }
         let members = client.members(TargetKind::Group, &group.id).await?;
         if !members.is_empty() {
-            undone
+            row.undone
                 .conflicts
                 .push(format!("the group has {} members now", members.len()));
         }
-        self.delete_created(undone, result, client.delete_group(&group.id))
+        self.delete_created(row.undone, row.result, client.delete_group(&group.id))
             .await
     }
 
     /// Puts back a group's changed fields.
-    async fn revert_group(
-        &self,
-        client: &Client,
-        recorded: &RowResult,
-        result: &mut RowResult,
-        undone: &mut Undone,
-    ) -> Result<(), ApiError> {
-        let Some(group) = found(client.get_group(&recorded.user_id).await)? else {
-            undone
+    async fn revert_group(&self, client: &Client, row: Undoing<'_>) -> Result<(), ApiError> {
+        let Some(group) = found(client.get_group(&row.recorded.user_id).await)? else {
+            row.undone
                 .conflicts
                 .push("the group was deleted since".to_string());
             return Ok(());
         };
         let mut body = group.as_write();
-        for change in &recorded.changes {
+        for change in &row.recorded.changes {
             let now = group.recorded(&change.field).unwrap_or_default();
             if now == change.old {
                 continue;
             }
             if now != change.new && !self.force {
-                undone.conflicts.push(format!(
+                row.undone.conflicts.push(format!(
                     "{}: set to {:?} by the run, now {:?}",
                     change.field, change.new, now
                 ));
                 continue;
             }
             if let Err(why) = body.set_recorded(&change.field, &change.old) {
-                undone.notes.push(why);
+                row.undone.notes.push(why);
                 continue;
             }
-            result.changes.push(FieldChange {
+            row.result.changes.push(FieldChange {
                 field: change.field.clone(),
                 old: now,
                 new: change.old.clone(),
             });
         }
-        if !result.changes.is_empty() {
+        if !row.result.changes.is_empty() {
             if !self.dry_run {
                 client.update_group(&group.id, &body).await?;
             }
-            undone.wrote = true;
-            result.outcome = Outcome::Updated;
+            row.undone.wrote = true;
+            row.result.outcome = Outcome::Updated;
         }
         Ok(())
     }
 
     /// Puts back a user's changed fields, then its memberships.
-    async fn revert_user(
-        &self,
-        client: &Client,
-        recorded: &RowResult,
-        result: &mut RowResult,
-        undone: &mut Undone,
-    ) -> Result<(), ApiError> {
-        let Some(user) = found(client.get_user(&recorded.user_id).await)? else {
-            undone
+    async fn revert_user(&self, client: &Client, row: Undoing<'_>) -> Result<(), ApiError> {
+        let Some(user) = found(client.get_user(&row.recorded.user_id).await)? else {
+            row.undone
                 .conflicts
                 .push("the user was deleted since".to_string());
             return Ok(());
         };
         if let Some(why) = self.protection.protects(&user) {
-            result.outcome = Outcome::Protected;
-            result.error = why;
+            row.result.outcome = Outcome::Protected;
+            row.result.error = why;
             return Ok(());
         }
         let mut client = client.clone();
-        let body = self.reverted_fields(&user, recorded, result, undone);
-        if !result.changes.is_empty() {
+        let body = self.reverted_fields(&user, row.recorded, row.result, row.undone);
+        if !row.result.changes.is_empty() {
             if !self.dry_run {
                 client.update_user(&user.id, &body).await?;
                 client = client.uncut();
             }
-            undone.wrote = true;
+            row.undone.wrote = true;
         }
         for (kind, added, removed) in [
             (
                 TargetKind::Group,
-                &recorded.groups_added,
-                &recorded.groups_removed,
+                &row.recorded.groups_added,
+                &row.recorded.groups_removed,
             ),
             (
                 TargetKind::Application,
-                &recorded.applications_added,
-                &recorded.applications_removed,
+                &row.recorded.applications_added,
+                &row.recorded.applications_removed,
             ),
         ] {
             self.revert_targets(
                 &mut client,
                 &user.id,
                 (kind, added, removed),
-                result,
-                undone,
+                row.result,
+                row.undone,
             )
             .await?;
         }
-        if undone.wrote {
-            result.outcome = Outcome::Updated;
+        if row.undone.wrote {
+            row.result.outcome = Outcome::Updated;
         }
         Ok(())
     }
@@ -435,34 +431,18 @@ impl UndoAction {
                     .push(format!("{} {name} no longer exists", kind.name())),
             }
         }
-        let ids = |pairs: &[(String, String)]| -> Vec<String> {
-            pairs.iter().map(|(id, _)| id.clone()).collect()
-        };
-        if !take.is_empty() && !self.dry_run {
-            match kind {
-                TargetKind::Group => client.remove_groups(user_id, &ids(&take)).await?,
-                TargetKind::Application => client.remove_applications(user_id, &ids(&take)).await?,
-            }
-            *client = client.uncut();
-        }
-        if !give.is_empty() && !self.dry_run {
-            match kind {
-                TargetKind::Group => client.assign_groups(user_id, &ids(&give)).await?,
-                TargetKind::Application => client.assign_applications(user_id, &ids(&give)).await?,
-            }
-            *client = client.uncut();
-        }
-        let names = |pairs: Vec<(String, String)>| pairs.into_iter().map(|(_, n)| n);
         undone.wrote |= !take.is_empty() || !give.is_empty();
-        match kind {
-            TargetKind::Group => {
-                result.groups_removed.extend(names(take));
-                result.groups_added.extend(names(give));
+        for (add, pairs) in [(false, take), (true, give)] {
+            if pairs.is_empty() {
+                continue;
             }
-            TargetKind::Application => {
-                result.applications_removed.extend(names(take));
-                result.applications_added.extend(names(give));
+            if !self.dry_run {
+                let ids: Vec<String> = pairs.iter().map(|(id, _)| id.clone()).collect();
+                client.change_targets((kind, add), user_id, &ids).await?;
+                *client = client.uncut();
             }
+            let names = pairs.into_iter().map(|(_, name)| name);
+            result.targets_mut(kind, add).extend(names);
         }
         Ok(())
     }
