@@ -2,7 +2,8 @@
 //! types), owns the signals of its run, drives the engine, and hands what
 //! happened to the [`Ui`](crate::ui::Ui). Every job returns a
 //! [`Completion`] or a typed [`CommandError`]; `cli::exit` turns either
-//! into the exit code.
+//! into the exit code. Every row command takes one path from its options
+//! to that end ([`shell`]).
 
 pub mod check;
 pub mod export;

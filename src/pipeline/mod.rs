@@ -3,7 +3,9 @@
 //! `not_attempted` fill, progress events) and the actions plugged into it:
 //! import (which reads its rows as it goes) and the lifecycle commands
 //! (offboard, restore, passwords, groups, memberships, undo), which decide
-//! their rows up front and run them through `prepared`.
+//! their rows up front and run them through `prepared`. Every one counts
+//! its rows with one tally (`results_sink::Tally`), reports the same
+//! totals (`RunTotals`) and ends as an [`Ended`].
 
 pub mod batcher;
 pub mod groups;

@@ -11,9 +11,11 @@
 //! counted by `guard::check` first); a [`RowAction`] for one row; a
 //! `run` that hands both to [`run`]. Around it: a clap struct with
 //! `RunArgs` flattened, a job function in `cli/jobs.rs`, a line in
-//! `dispatch`, and a function in `commands/lifecycle.rs` that hands the
-//! run and its summary to the one shell every row command takes
-//! (`commands/shell.rs`: files checked, signals, summary JSON, exit code).
+//! `dispatch`, and a `lifecycle!` line in `commands/lifecycle.rs` (its
+//! input file, its run, its summary), which puts it on the one shell
+//! every row command takes (`commands/shell.rs`: files checked, signals,
+//! summary JSON, exit code). Its totals are [`RunTotals`], its end an
+//! [`super::Ended`], as for every row command.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
