@@ -84,6 +84,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Create and update users from an HR export, with their groups and applications
     Import(ImportArgs),
+    /// Make the directory match HR's complete roster: joiners on their start dates, movers, leavers, rehires, in one guarded run
+    Sync(SyncArgs),
     /// Export users, groups, applications or memberships (complete, atomic, 0600)
     Export(ExportArgs),
     /// Compare two user exports: joiners, leavers and movers (offline)
@@ -497,6 +499,43 @@ pub struct ImportArgs {
     /// Also list the tenant users the file does not name (possible leavers) in FILE, which `sebulk offboard` takes as it is; give the complete roster
     #[arg(long, value_name = "FILE")]
     pub report_missing: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(mut_arg("output", |a| a.help("The results file (`-` for standard output) [default: <roster stem>.sync.csv beside the roster]; with --dry-run, the plan")))]
+#[command(mut_arg("dry_run", |a| a.help("Only show what the sync would do, row by row (nothing is sent)")))]
+pub struct SyncArgs {
+    /// HR's complete roster: past and future starters, and people with a termination date (startDate and endDate columns, or Hire Date, Termination Date, Last Day...)
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// The day everything is decided by, YYYY-MM-DD [default: today, local time]
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// Joiners are created this many days before their start date (disabled until it comes); later ones are pending
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub create_ahead: u32,
+
+    /// What happens to leavers, comma-separated: disable, lock, revoke-access, remove-second-factor, delete
+    #[arg(long, value_name = "ACTIONS", default_value = "disable")]
+    pub leavers: String,
+
+    /// Sync the valid rows even when others are invalid (those get outcome invalid)
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    #[command(flatten)]
+    pub guard: GuardArgs,
+
+    #[command(flatten)]
+    pub run: RunArgs,
 
     #[command(flatten)]
     pub connect: Connect,

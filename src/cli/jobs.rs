@@ -17,6 +17,7 @@ use crate::commands::import::ImportJob;
 use crate::commands::lifecycle::LifecycleJob;
 use crate::commands::mapping::InitJob;
 use crate::commands::sandbox::SandboxJob;
+use crate::commands::shell::RowJob;
 use crate::commands::validate::ValidateJob;
 use crate::config::API_KEY_ENV;
 use crate::diff::DiffOptions;
@@ -157,6 +158,73 @@ pub fn import_job(profile: &ProfileSource, args: &ImportArgs) -> Result<ImportJo
             skip_invalid: args.skip_invalid,
             run: recording(&args.run, output, args.resume.clone()),
             report_missing: args.report_missing.clone(),
+        },
+        summary_json: args.run.summary.summary_json.clone(),
+        json: args.run.summary.json,
+    })
+}
+
+/// Whether the input (as its mapping reads it) has an employeeNumber column.
+fn holds_employee_numbers(spec: &crate::input::InputSpec) -> Result<bool, CommandError> {
+    use crate::input::columns::{Column, column_for};
+    if spec.file.as_os_str() == "-" {
+        return Ok(false);
+    }
+    let (source, _, _) = crate::input::scan::open_with(spec, spec.vocabulary.clone())?;
+    Ok(source
+        .header()
+        .iter()
+        .any(|name| column_for(name) == Some(Column::Text(crate::model::Field::EmployeeNumber))))
+}
+
+/// `sync ROSTER`: the roster read as import reads a file, the dates it
+/// is decided by, the leavers' actions and the guard.
+pub fn sync_job(
+    profile: &ProfileSource,
+    args: &args::SyncArgs,
+) -> Result<RowJob<crate::pipeline::sync::SyncOptions>, CommandError> {
+    use crate::pipeline::sync::{Dates, SyncOptions};
+    let spec = config::input_spec(
+        profile.get()?,
+        &args.input.file,
+        &args.input.rules,
+        &args.policy.passwords,
+    )?;
+    let as_of = match &args.as_of {
+        None => crate::model::dates::today(),
+        Some(text) => crate::input::mapping::filter::parse_date(text.trim(), None)
+            .map_err(|why| CommandError::usage(format!("--as-of: {why} (write YYYY-MM-DD)")))?,
+    };
+    let mut spec = spec;
+    let match_by_given = args.input.rules.match_by.is_some()
+        || spec
+            .mapping
+            .as_ref()
+            .is_some_and(|m| m.file.options.match_by.is_some());
+    if !match_by_given && holds_employee_numbers(&spec)? {
+        // HR's own key: a person keeps it through renames and rehires.
+        spec.rules.match_by = crate::input::MatchBy::EmployeeNumber;
+    }
+    let leavers = crate::pipeline::offboard::Step::parse_list(&args.leavers)
+        .map_err(|why| CommandError::usage(format!("--leavers: {why}")))?;
+    let (protection, limits) = config::guard(profile.get()?, &args.guard)?;
+    let output = results_of(&args.run, &spec.file, "sync")?;
+    Ok(RowJob {
+        options: SyncOptions {
+            import: ImportOptions {
+                policy: policy(&spec, &args.policy),
+                input: spec,
+                skip_invalid: args.skip_invalid,
+                run: recording(&args.run, output, None),
+                report_missing: None,
+            },
+            dates: Dates {
+                as_of,
+                create_ahead: i64::from(args.create_ahead),
+            },
+            leavers,
+            limits,
+            protection,
         },
         summary_json: args.run.summary.summary_json.clone(),
         json: args.run.summary.json,

@@ -124,6 +124,10 @@ pub async fn dispatch(
             let job = jobs::passwords_job(profile, args)?;
             lifecycle::run(&resolve(&args.connect)?, job, ui).await
         }
+        Command::Sync(args) => {
+            let job = jobs::sync_job(profile, args)?;
+            crate::commands::sync::run(&resolve(&args.connect)?, job, ui).await
+        }
         Command::Groups(GroupsCommand::Import(args)) => {
             let job = jobs::groups_job(profile, args)?;
             lifecycle::run(&resolve(&args.connect)?, job, ui).await

@@ -13,6 +13,7 @@ pub mod mapping;
 pub mod sandbox;
 pub mod shell;
 pub mod signals;
+pub mod sync;
 pub mod validate;
 
 use std::io::Write;

@@ -40,6 +40,13 @@ impl Refusal for String {
 }
 
 /// Import's invalid rows: listed, nothing sent (exit 3).
+impl Refusal for Box<FirstPass> {
+    fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError> {
+        (*self).end(ui, input)
+    }
+}
+
+/// Import's invalid rows: listed, nothing sent (exit 3).
 impl Refusal for FirstPass {
     fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError> {
         ui.refused(&self, input);

@@ -33,6 +33,9 @@ pub struct RowInput {
     /// Write-only fields given by the row itself.
     pub password: PasswordOptions,
     pub user_id: Option<String>,
+    /// The person's start and last day (days since 1970-01-01), for `sync`.
+    pub start_date: Option<i64>,
+    pub end_date: Option<i64>,
 }
 
 /// How much a problem weighs.
@@ -217,6 +220,17 @@ fn read_cell(
             }
         }
         Column::UserId => row.user_id = Some(raw.to_string()),
+        Column::StartDate | Column::EndDate => match crate::model::dates::parse_date(raw, None) {
+            Ok(day) => match column {
+                Column::StartDate => row.start_date = Some(day),
+                _ => row.end_date = Some(day),
+            },
+            Err(why) if why.contains("could be") => problem(format!(
+                "'{}' could be day/month or month/day: write dates as YYYY-MM-DD (or DD.MM.YYYY)",
+                shorten(raw)
+            )),
+            Err(why) => problem(why),
+        },
         Column::Extra => {}
     }
     found

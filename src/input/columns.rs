@@ -32,6 +32,11 @@ pub enum Column {
     SendEmail,
     /// The tenant's id for the user, as exports write it.
     UserId,
+    /// When the person starts (HR's start or hire date): `sync` creates
+    /// ahead of it, disabled until it comes.
+    StartDate,
+    /// The person's last day: `sync` makes them a leaver once it has passed.
+    EndDate,
     /// A column sebulk does not use (warned about unless told to ignore it).
     Extra,
 }
@@ -110,6 +115,30 @@ pub fn normalize(name: &str) -> String {
 /// Common HR and directory wording for our fields, beyond their own
 /// names (matched after [`normalize`]).
 const SYNONYMS: &[(&str, &[&str])] = &[
+    (
+        "startDate",
+        &[
+            "start date",
+            "hire date",
+            "start",
+            "date of hire",
+            "hiredate",
+            "start_date",
+        ],
+    ),
+    (
+        "endDate",
+        &[
+            "end date",
+            "termination date",
+            "leaving date",
+            "leave date",
+            "last day",
+            "last working day",
+            "end_date",
+            "terminationdate",
+        ],
+    ),
     (
         "username",
         &[
@@ -270,6 +299,8 @@ fn known_columns() -> HashMap<String, Column> {
         ),
         ("sendEmail", Column::SendEmail),
         ("user_id", Column::UserId),
+        ("startDate", Column::StartDate),
+        ("endDate", Column::EndDate),
     ];
     for (name, column) in special {
         known.insert(normalize(name), column);
@@ -338,6 +369,8 @@ pub fn display_name(column: &Column) -> String {
         Column::MustChangePasswordOnLogon => "mustChangePasswordOnLogon".into(),
         Column::SendEmail => "sendEmail".into(),
         Column::UserId => "user_id".into(),
+        Column::StartDate => "startDate".into(),
+        Column::EndDate => "endDate".into(),
         Column::Extra => String::new(),
     }
 }

@@ -35,10 +35,16 @@ pub enum Outcome {
     Deleted,
     /// A protected or privileged user, left alone on purpose.
     Protected,
+    /// `sync`: a joiner whose start is further ahead than `--create-ahead`;
+    /// nothing is sent yet.
+    Pending,
+    /// `sync`: a disabled user HR lists as current again, re-enabled and
+    /// brought up to date (never created twice).
+    Rehired,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 12] = [
         Outcome::Created,
         Outcome::Updated,
         Outcome::Unchanged,
@@ -49,6 +55,8 @@ impl Outcome {
         Outcome::Filtered,
         Outcome::Deleted,
         Outcome::Protected,
+        Outcome::Pending,
+        Outcome::Rehired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +71,8 @@ impl Outcome {
             Outcome::Filtered => "filtered",
             Outcome::Deleted => "deleted",
             Outcome::Protected => "protected",
+            Outcome::Pending => "pending",
+            Outcome::Rehired => "rehired",
         }
     }
 
@@ -72,14 +82,22 @@ impl Outcome {
 
     /// Whether the row went as asked: done, or left out on purpose.
     pub fn is_clean(self) -> bool {
-        self.succeeded() || matches!(self, Outcome::Filtered | Outcome::Protected)
+        self.succeeded()
+            || matches!(
+                self,
+                Outcome::Filtered | Outcome::Protected | Outcome::Pending
+            )
     }
 
     /// Whether the row's work is done and need not be sent again.
     pub fn succeeded(self) -> bool {
         matches!(
             self,
-            Outcome::Created | Outcome::Updated | Outcome::Unchanged | Outcome::Deleted
+            Outcome::Created
+                | Outcome::Updated
+                | Outcome::Unchanged
+                | Outcome::Deleted
+                | Outcome::Rehired
         )
     }
 }
@@ -96,10 +114,11 @@ pub enum RunKind {
     Groups,
     Memberships,
     Undo,
+    Sync,
 }
 
 impl RunKind {
-    pub const ALL: [RunKind; 7] = [
+    pub const ALL: [RunKind; 8] = [
         RunKind::Import,
         RunKind::Offboard,
         RunKind::Restore,
@@ -107,6 +126,7 @@ impl RunKind {
         RunKind::Groups,
         RunKind::Memberships,
         RunKind::Undo,
+        RunKind::Sync,
     ];
 
     pub fn name(self) -> &'static str {
@@ -118,6 +138,7 @@ impl RunKind {
             RunKind::Groups => "groups",
             RunKind::Memberships => "memberships",
             RunKind::Undo => "undo",
+            RunKind::Sync => "sync",
         }
     }
 
@@ -223,7 +244,10 @@ impl RowResult {
     /// created stays `created` (and one it updated `updated`) rather than
     /// `unchanged`, with that run's field changes first.
     pub fn carry_over(&mut self, prior: &RowResult) {
-        let wrote = matches!(prior.outcome, Outcome::Created | Outcome::Updated);
+        let wrote = matches!(
+            prior.outcome,
+            Outcome::Created | Outcome::Updated | Outcome::Rehired
+        );
         let same_user = !prior.user_id.is_empty() && prior.user_id == self.user_id;
         if !(wrote && same_user && matches!(self.outcome, Outcome::Unchanged | Outcome::Updated)) {
             return;
@@ -529,7 +553,7 @@ impl Resumed {
         journaled.retain(|row, recorded| {
             matches!(
                 recorded.outcome,
-                Outcome::Created | Outcome::Updated | Outcome::Deleted
+                Outcome::Created | Outcome::Updated | Outcome::Rehired | Outcome::Deleted
             ) && !done.get(row).is_some_and(|d| d.outcome.succeeded())
         });
         Ok(Resumed { done, journaled })

@@ -18,6 +18,7 @@ pub mod prepared;
 pub mod restore;
 pub mod results_sink;
 pub mod runner;
+pub mod sync;
 pub mod undo;
 pub mod users;
 

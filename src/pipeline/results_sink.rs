@@ -264,7 +264,7 @@ impl<D> RowSink<D> for ResultsSink {
         if let Some(journal) = &mut self.journal
             && matches!(
                 result.outcome,
-                Outcome::Created | Outcome::Updated | Outcome::Deleted
+                Outcome::Created | Outcome::Updated | Outcome::Rehired | Outcome::Deleted
             )
         {
             journal.note(&result, &self.stamp)?;

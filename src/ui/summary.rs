@@ -245,6 +245,33 @@ impl Ui {
         }
     }
 
+    /// The summary of a sync: its counts, where the results and the
+    /// snapshot are, the leavers found and the users it does not own.
+    pub fn sync_summary(&self, summary: &crate::pipeline::sync::SyncSummary) {
+        let mut notes = vec![format!(
+            "leavers: {} absent from the roster, {} whose end date has passed ({}); {} tenant users are outside the sync's scope (no match key, protected or privileged)",
+            summary.leavers_by_absence,
+            summary.leavers_by_end_date,
+            summary
+                .leaver_actions
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            summary.out_of_scope
+        )];
+        if let Some(path) = &summary.snapshot {
+            notes.push(format!(
+                "every leaver was saved first: sebulk restore {path} gives them back"
+            ));
+        }
+        let title = format!(
+            "sync of {} into {} as of {}",
+            summary.input, summary.totals.tenant, summary.as_of
+        );
+        self.lifecycle_summary(title, &summary.totals, notes);
+    }
+
     /// The summary of an offboarding.
     pub fn undo_summary(&self, summary: &crate::pipeline::undo::UndoSummary) {
         let mut notes = Vec::new();

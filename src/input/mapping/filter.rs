@@ -4,10 +4,11 @@
 //! dropped silently; a value a filter cannot read (a date that is not a
 //! date) is a row error, never a guess.
 
+pub use crate::model::dates::{DateOrder, parse_date};
 use serde::Deserialize;
 
 use super::MappingError;
-pub use crate::model::dates::{civil_from_days, days_from_civil, today};
+pub use crate::model::dates::{civil_from_days, today};
 
 /// One condition of `[[filter]]`, as written in the mapping file.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -43,13 +44,6 @@ pub struct FilterSpec {
     /// with a warning.
     #[serde(default)]
     pub optional: bool,
-}
-
-/// How slashed dates are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DateOrder {
-    Dmy,
-    Mdy,
 }
 
 /// A compiled condition.
@@ -203,62 +197,6 @@ impl Filter {
     }
 }
 
-fn valid(year: i64, month: u32, day: u32) -> Option<i64> {
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        _ => return None,
-    };
-    (1..=days_in_month)
-        .contains(&day)
-        .then(|| days_from_civil(year, month, day))
-}
-
-/// A date cell: ISO (`2026-12-31`, with or without a time), `31.12.2026`,
-/// or with slashes (read by `order`, or unambiguous by itself).
-pub fn parse_date(text: &str, order: Option<DateOrder>) -> Result<i64, String> {
-    let not_date = || format!("'{}' is not a date", super::super::cells::shorten(text));
-    let date = text.split(['T', ' ']).next().unwrap_or(text);
-    let numbers = |sep: char| -> Option<Vec<i64>> {
-        let parts: Vec<&str> = date.split(sep).collect();
-        (parts.len() == 3).then(|| parts.iter().map(|p| p.parse::<i64>().ok()).collect())?
-    };
-    let ymd = |y: i64, m: i64, d: i64| -> Option<i64> {
-        let (m, d) = (u32::try_from(m).ok()?, u32::try_from(d).ok()?);
-        valid(y, m, d)
-    };
-    if let Some(n) = numbers('-').filter(|n| n[0] > 999) {
-        return ymd(n[0], n[1], n[2]).ok_or_else(not_date);
-    }
-    if let Some(n) = numbers('.') {
-        return ymd(n[2], n[1], n[0]).ok_or_else(not_date);
-    }
-    if let Some(n) = numbers('/') {
-        if n[0] > 999 {
-            return ymd(n[0], n[1], n[2]).ok_or_else(not_date);
-        }
-        let order = match order {
-            Some(order) => order,
-            None if n[0] > 12 => DateOrder::Dmy,
-            None if n[1] > 12 => DateOrder::Mdy,
-            None if n[0] == n[1] => DateOrder::Dmy,
-            None => {
-                return Err(format!(
-                    "'{date}' could be day/month or month/day: set date_order = \"dmy\" or \"mdy\" on the filter"
-                ));
-            }
-        };
-        let (d, m) = match order {
-            DateOrder::Dmy => (n[0], n[1]),
-            DateOrder::Mdy => (n[1], n[0]),
-        };
-        return ymd(n[2], m, d).ok_or_else(not_date);
-    }
-    Err(not_date())
-}
-
 /// `today`, `today+N`, `today-N` or a date, as days since 1970-01-01.
 fn relative_day(text: &str, today: i64) -> Option<i64> {
     let text = text.trim();
@@ -281,6 +219,7 @@ fn relative_day(text: &str, today: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::dates::days_from_civil;
 
     fn filter(spec: FilterSpec) -> Filter {
         Filter::compile(&spec, days_from_civil(2026, 11, 29)).unwrap()

@@ -675,7 +675,7 @@ mod tests {
 
     fn mapper(header: &[&str]) -> (Mapper, Vec<HeaderIssue>) {
         let mut mapping = Mapping::parse(MAPPING, "test").unwrap();
-        mapping.today = filter::days_from_civil(2026, 11, 29);
+        mapping.today = crate::model::dates::days_from_civil(2026, 11, 29);
         mapping.bind(&names(header)).unwrap()
     }
 
@@ -704,8 +704,9 @@ mod tests {
                 "First Name",
                 "Last Name",
                 "Department",
+                "Hire Date",
             ]),
-            "mapped fields first; columns the mapping replaces (Email, Title) or used up (Type, Status, Hire Date) are not passed on"
+            "mapped fields first; columns the mapping replaces (Email, Title) or used up (Type, Status) are not passed on; Hire Date, which a filter read, still feeds startDate"
         );
         let row = names(&[
             "Zoë",

@@ -21,9 +21,21 @@ pub struct FirstPass {
     pub pending: BTreeMap<u64, Vec<(&'static str, String, String)>>,
     /// The first problems, for the screen.
     pub shown: Vec<Problem>,
-    /// `--report-missing`: every match key the file holds (lower case),
-    /// and how many rows the filters keep that give none.
-    pub roster: Option<(HashSet<String>, u64)>,
+    /// `--report-missing` and `sync`: the people the file names.
+    pub roster: Option<Roster>,
+}
+
+/// The people a roster names, by match key (as [`match_key`] reads it).
+///
+/// [`match_key`]: crate::model::text::match_key
+#[derive(Debug, Default)]
+pub struct Roster {
+    /// Keys of rows that are current: no end date, or one after the as-of date.
+    pub current: HashSet<String>,
+    /// Keys of rows whose end date has passed, and no current row's.
+    pub ended: HashSet<String>,
+    /// Rows the filters keep that give no key.
+    pub unkeyed: u64,
 }
 
 impl FirstPass {
@@ -81,11 +93,21 @@ fn reason(problem: &Problem) -> String {
     }
 }
 
-/// Reads the whole input once, offline; with `roster`, also keeps every
-/// match key it holds (for `--report-missing`).
-pub fn first_pass(input: &InputSpec, roster: bool) -> Result<FirstPass, RunError> {
+/// What the first pass keeps of the people a file names: nothing, or
+/// their keys, with rows ended by an as-of date (days) told apart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RosterKeys {
+    None,
+    /// Every row current (`--report-missing`: dates are not read).
+    All,
+    /// Rows whose end date is on or before this day have ended (`sync`).
+    AsOf(i64),
+}
+
+/// Reads the whole input once, offline; keeps the keys `roster` asks for.
+pub fn first_pass(input: &InputSpec, roster: RosterKeys) -> Result<FirstPass, RunError> {
     let mut pass = FirstPass {
-        roster: roster.then(Default::default),
+        roster: (roster != RosterKeys::None).then(Default::default),
         ..FirstPass::default()
     };
     let match_by = input.rules.match_by;
@@ -95,14 +117,21 @@ pub fn first_pass(input: &InputSpec, roster: bool) -> Result<FirstPass, RunError
         |record, row, problems| {
             pass.shape.rows += 1;
             // A row the filters leave out keeps no one.
-            if let Some((keys, unkeyed)) = &mut pass.roster
+            if let Some(keys) = &mut pass.roster
                 && record.filtered.is_none()
             {
+                let ended = match (roster, row.end_date) {
+                    (RosterKeys::AsOf(as_of), Some(end)) => end <= as_of,
+                    _ => false,
+                };
                 match row_key(&row, match_by) {
-                    Some(key) => {
-                        keys.insert(crate::model::text::match_key(key));
+                    Some(key) if ended => {
+                        keys.ended.insert(crate::model::text::match_key(key));
                     }
-                    None => *unkeyed += 1,
+                    Some(key) => {
+                        keys.current.insert(crate::model::text::match_key(key));
+                    }
+                    None => keys.unkeyed += 1,
                 }
             }
             for problem in problems {
@@ -144,6 +173,11 @@ pub fn first_pass(input: &InputSpec, roster: bool) -> Result<FirstPass, RunError
             Ok(())
         },
     )?;
+    // A person with a current row (a rehire listed twice) has not left.
+    if let Some(keys) = &mut pass.roster {
+        let current = &keys.current;
+        keys.ended.retain(|key| !current.contains(key));
+    }
     // Pending rows are not counted as rows with errors until settled.
     pass.scan = Scan {
         rows_with_errors: scan.rows_with_errors - pass.pending.len() as u64,

@@ -31,7 +31,7 @@ use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
-pub use first_pass::FirstPass;
+pub use first_pass::{FirstPass, Roster, RosterKeys};
 use missing::MissingUsers;
 pub use row::ImportAction;
 pub use sink::{Counted, PlannedRow, ShowPlan, Sink, SinkSetup};
@@ -153,7 +153,12 @@ pub async fn run(
     let started = Instant::now();
     let started_at = utc_now();
     // ---- preflight ----
-    let (mut first, resumed) = match read_input(options, events).await? {
+    let roster = if options.report_missing.is_some() {
+        RosterKeys::All
+    } else {
+        RosterKeys::None
+    };
+    let (mut first, resumed) = match read_input(options, roster, events).await? {
         Ok(read) => read,
         Err(refused) => return Ok(Ended::Refused(refused)),
     };
@@ -242,13 +247,13 @@ pub async fn run(
 
 /// Reads the whole input once (every row checked) and the results a
 /// resumed run goes on from; `Err` inside when the rows refuse the run.
-async fn read_input(
+pub(crate) async fn read_input(
     options: &ImportOptions,
+    roster: RosterKeys,
     events: &dyn Events,
 ) -> Result<Result<(FirstPass, Resumed), FirstPass>, RunError> {
     events.on(Event::Phase("reading"));
     let input = options.input.clone();
-    let roster = options.report_missing.is_some();
     let first =
         crate::pipeline::read_blocking(move || first_pass::first_pass(&input, roster)).await?;
     first.report(events);
@@ -297,7 +302,8 @@ async fn look_up(
 ) -> Result<(Catalog, Lookups, Option<u64>), RunError> {
     // The catalog and page 1 of users at once: setup is latency-bound.
     let match_by = options.input.rules.match_by;
-    let mut missing = first.roster.take().map(|(keys, unkeyed)| {
+    let mut missing = first.roster.take().map(|roster| {
+        let unkeyed = roster.unkeyed;
         if unkeyed > 0 {
             let note = format!(
                 "{unkeyed} rows give no {}: they keep no one out of the missing-users report",
@@ -305,7 +311,7 @@ async fn look_up(
             );
             events.on(Event::Warning(&note));
         }
-        MissingUsers::new(keys, match_by)
+        MissingUsers::new(roster.current, match_by)
     });
     let (catalog, probe) = futures::try_join!(Catalog::load(client), lookup::probe_users(client))?;
     let mut watch = missing
@@ -343,7 +349,7 @@ async fn look_up(
 /// The vocabulary for reading the rows again: ours, plus every country
 /// and user type the tenant uses. Rows only the tenant could vouch for are
 /// settled here (a listing is made for them if the lookups made none).
-async fn learn_tenant_values(
+pub(crate) async fn learn_tenant_values(
     client: &Client,
     lookups: &Lookups,
     first: &mut FirstPass,
@@ -366,7 +372,7 @@ async fn learn_tenant_values(
 }
 
 /// Creates the groups rows name that do not exist (`--create-missing-groups`).
-async fn missing_groups(
+pub(crate) async fn missing_groups(
     client: &Client,
     catalog: &mut Catalog,
     first: &FirstPass,

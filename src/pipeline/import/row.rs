@@ -56,7 +56,7 @@ impl RowAction for ImportAction {
 
 impl ImportAction {
     /// The row's own calls. On success returns its plan and membership changes.
-    async fn run_row(
+    pub(crate) async fn run_row(
         &self,
         client: &Client,
         input: &RowInput,

@@ -32,7 +32,7 @@ impl RowAction for OffboardAction {
 }
 
 impl OffboardAction {
-    async fn offboard(
+    pub(crate) async fn offboard(
         &self,
         client: &Client,
         leaver: &Leaver,

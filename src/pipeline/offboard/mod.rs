@@ -34,6 +34,7 @@ use crate::pipeline::results_sink::{ResumedRows, RunTotals};
 use crate::pipeline::runner::{Disposition, RunError, Stops};
 
 pub use action::OffboardAction;
+pub(crate) use find::read_holdings;
 
 /// One thing offboarding does to a leaver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -459,7 +460,7 @@ fn warn_unmatched(
 
 /// Writes the snapshot of what the leavers have before any change, and
 /// records its digest in the run's stamp.
-fn write_snapshot(
+pub(crate) fn write_snapshot(
     anchor: &std::path::Path,
     stamp: &mut crate::output::results::RunStamp,
     leavers: &[Leaver],
@@ -540,7 +541,7 @@ fn hold(
 /// counted for that step; memberships and second factors are counted as
 /// there (reading them first would cost two calls per leaver of a run
 /// that may be refused).
-fn taken_by(leavers: &[Leaver], steps: &[Step]) -> Taken {
+pub(crate) fn taken_by(leavers: &[Leaver], steps: &[Step]) -> Taken {
     let mut taken = Taken::users();
     for user in leavers.iter().filter_map(|l| l.found.user()) {
         let fields = &user.fields;

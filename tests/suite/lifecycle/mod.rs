@@ -6,5 +6,6 @@ mod memberships;
 mod offboard;
 mod passwords;
 mod safety;
+mod sync;
 mod undo;
 mod variants;

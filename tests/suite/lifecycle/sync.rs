@@ -1,0 +1,282 @@
+//! `sync ROSTER`: joiners on their start dates (created ahead, disabled,
+//! enabled when they start; pending beyond the window), movers, leavers
+//! by absence and by end date, rehires, the users it does not own left
+//! alone, one guard, a same-day re-run that sends nothing, and undo.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sebulk::Completion;
+use sebulk::model::User;
+use sebulk::sandbox::SandboxHandle;
+
+use crate::support::{against, read_csv, start_empty};
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The tenant: five people HR knows, an admin and a service account.
+const TENANT: &str = "\
+username,email,firstName,lastName,employeeNumber,department,isEnabled,userType
+ana,ana@example.com,Ana,Ant,1001,Sales,true,user
+bob,bob@example.com,Bob,Bee,1002,Sales,true,user
+cara,cara@example.com,Cara,Cat,1003,Ops,true,user
+dan,dan@example.com,Dan,Dog,1004,Ops,true,user
+eve,eve@example.com,Eve,Eel,1005,Ops,false,user
+root,root@example.com,Root,Admin,1006,IT,true,admin
+svc-backup,svc@example.com,Svc,Backup,,IT,true,user
+";
+
+/// HR's roster as of 2026-12-03: Ana moved to Ops, Bob is gone, Cara's
+/// last day has passed, Dan leaves later, Eve is back, and three joiners.
+const ROSTER: &str = "\
+username,email,firstName,lastName,employeeNumber,department,Start Date,Termination Date
+ana,ana@example.com,Ana,Ant,1001,Ops,2020-01-06,
+cara,cara@example.com,Cara,Cat,1003,Ops,2019-03-01,2026-12-01
+dan,dan@example.com,Dan,Dog,1004,Ops,2018-05-01,2026-12-20
+eve,eve@example.com,Eve,Eel,1005,Ops,2021-02-01,
+fay,fay@example.com,Fay,Fox,2001,Sales,2026-11-20,
+gus,gus@example.com,Gus,Gnu,2002,Sales,2026-12-08,
+hal,hal@example.com,Hal,Hen,2003,Sales,2027-01-15,
+";
+
+async fn tenant(dir: &Path) -> SandboxHandle {
+    let sandbox = start_empty().await;
+    let file = write(dir, "tenant.csv", TENANT);
+    let results = dir.join("tenant.results.csv");
+    let args = ["import", &file, "-o", results.to_str().unwrap()];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    sandbox
+}
+
+fn users(sandbox: &SandboxHandle) -> BTreeMap<String, User> {
+    sandbox
+        .tenant()
+        .users()
+        .map(|u| u.public())
+        .map(|u| (u.fields.username.clone().unwrap_or_default(), u))
+        .collect()
+}
+
+fn enabled(users: &BTreeMap<String, User>, name: &str) -> Option<bool> {
+    users[name].fields.is_enabled
+}
+
+fn outcomes(path: &Path) -> BTreeMap<String, String> {
+    read_csv(path)
+        .into_iter()
+        .map(|l| (l["username"].clone(), l["outcome"].clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_run_does_joiners_movers_leavers_and_rehires_on_their_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    let results = dir.path().join("sync.csv");
+    let sync = |as_of: &'static str, out: &Path| {
+        [
+            "sync".to_string(),
+            roster.clone(),
+            "--as-of".into(),
+            as_of.into(),
+            "--max-affected".into(),
+            "5".into(),
+            "-o".into(),
+            out.to_str().unwrap().into(),
+            "--force".into(),
+        ]
+    };
+    let refs = |args: &[String; 9]| -> Vec<String> { args.to_vec() };
+    let run = |args: Vec<String>| {
+        let sandbox = &sandbox;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            against(sandbox, &args).await
+        }
+    };
+
+    // A dry run sends nothing and says what would happen.
+    let plan = dir.path().join("plan.csv");
+    let mut dry = refs(&sync("2026-12-03", &plan)).to_vec();
+    dry.push("--dry-run".into());
+    let writes = sandbox.counters().writes;
+    assert_eq!(run(dry).await.unwrap(), Completion::Clean);
+    assert_eq!(
+        sandbox.counters().writes,
+        writes,
+        "a dry run writes nothing"
+    );
+    assert_eq!(outcomes(&plan)["gus"], "created");
+
+    assert_eq!(
+        run(refs(&sync("2026-12-03", &results))).await.unwrap(),
+        Completion::Clean
+    );
+    let seen = outcomes(&results);
+    let expected: BTreeMap<String, String> = [
+        ("ana", "updated"),
+        ("bob", "updated"),
+        ("cara", "updated"),
+        ("dan", "unchanged"),
+        ("eve", "rehired"),
+        ("fay", "created"),
+        ("gus", "created"),
+        ("hal", "pending"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(seen, expected);
+    let after = users(&sandbox);
+    assert_eq!(after["ana"].fields.department.as_deref(), Some("Ops"));
+    assert_eq!(enabled(&after, "bob"), Some(false), "absent: a leaver");
+    assert_eq!(
+        enabled(&after, "cara"),
+        Some(false),
+        "her last day has passed"
+    );
+    assert_eq!(
+        enabled(&after, "dan"),
+        Some(true),
+        "a later end date is still current"
+    );
+    assert_eq!(
+        enabled(&after, "eve"),
+        Some(true),
+        "rehired, not created again"
+    );
+    assert_eq!(enabled(&after, "fay"), Some(true), "started: enabled");
+    assert_eq!(
+        enabled(&after, "gus"),
+        Some(false),
+        "created ahead, disabled"
+    );
+    assert!(!after.contains_key("hal"), "beyond the window: pending");
+    assert_eq!(
+        enabled(&after, "root"),
+        Some(true),
+        "an admin is not the sync's"
+    );
+    assert_eq!(
+        enabled(&after, "svc-backup"),
+        Some(true),
+        "no employee number: not the sync's"
+    );
+    assert_eq!(
+        after
+            .values()
+            .filter(|u| u.fields.username.as_deref() == Some("eve"))
+            .count(),
+        1
+    );
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains(".snapshot-")),
+        "the leavers were saved first"
+    );
+
+    // The same day again: nothing to send.
+    let writes = sandbox.counters().writes;
+    let again = dir.path().join("again.csv");
+    assert_eq!(
+        run(refs(&sync("2026-12-03", &again))).await.unwrap(),
+        Completion::Clean
+    );
+    assert_eq!(
+        sandbox.counters().writes,
+        writes,
+        "a same-day re-run writes nothing"
+    );
+    assert_eq!(outcomes(&again)["gus"], "unchanged");
+
+    // Undo gives the tenant back as it was.
+    let undone = dir.path().join("undo.csv");
+    let args = [
+        "undo",
+        results.to_str().unwrap(),
+        "-o",
+        undone.to_str().unwrap(),
+    ];
+    let undo_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    assert_eq!(run(undo_args).await.unwrap(), Completion::Clean);
+    let back = users(&sandbox);
+    assert_eq!(back["ana"].fields.department.as_deref(), Some("Sales"));
+    assert_eq!(enabled(&back, "bob"), Some(true));
+    assert_eq!(enabled(&back, "cara"), Some(true));
+    assert_eq!(enabled(&back, "eve"), Some(false));
+    assert!(!back.contains_key("fay") && !back.contains_key("gus"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joiners_created_ahead_are_enabled_when_they_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    for (as_of, gus, hal) in [
+        ("2026-12-03", Some(false), None),
+        ("2026-12-08", Some(true), None),
+        ("2027-01-09", Some(true), Some(false)),
+        ("2027-01-15", Some(true), Some(true)),
+    ] {
+        let out = dir.path().join(format!("sync-{as_of}.csv"));
+        let args = [
+            "sync",
+            &roster,
+            "--as-of",
+            as_of,
+            "--max-affected",
+            "5",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        assert_eq!(
+            against(&sandbox, &args).await.unwrap(),
+            Completion::Clean,
+            "{as_of}"
+        );
+        let now = users(&sandbox);
+        assert_eq!(enabled(&now, "gus"), gus, "gus as of {as_of}");
+        assert_eq!(
+            now.get("hal").and_then(|u| u.fields.is_enabled),
+            hal,
+            "hal as of {as_of}"
+        );
+        if as_of == "2026-12-08" {
+            assert_eq!(
+                outcomes(&out)["gus"],
+                "updated",
+                "enabled on his start date, not a rehire"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_roster_is_refused_before_any_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let roster = write(
+        dir.path(),
+        "roster.csv",
+        &ROSTER.lines().take(2).collect::<Vec<_>>().join("\n"),
+    );
+    let writes = sandbox.counters().writes;
+    let args = ["sync", &roster, "--as-of", "2026-12-03", "--dry-run"];
+    let refused = against(&sandbox, &args).await.expect_err("refused");
+    assert!(
+        refused.to_string().contains("the roster looks truncated"),
+        "{refused}"
+    );
+    let args = ["sync", &roster, "--as-of", "2026-12-03"];
+    let refused = against(&sandbox, &args).await.expect_err("refused");
+    assert!(refused.to_string().contains("--max-affected"), "{refused}");
+    assert_eq!(sandbox.counters().writes, writes, "nothing was changed");
+}
