@@ -531,6 +531,10 @@ pub struct SyncArgs {
     #[arg(long)]
     pub skip_invalid: bool,
 
+    /// A joiner whose username belongs to another person: `suffix` takes the lowest free number (john.smith2), in file order; `fail` creates nothing
+    #[arg(long, value_name = "HOW", default_value = "suffix", value_parser = ["suffix", "fail"])]
+    pub on_collision: String,
+
     #[command(flatten)]
     pub guard: GuardArgs,
 

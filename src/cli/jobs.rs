@@ -205,6 +205,8 @@ pub fn sync_job(
         // HR's own key: a person keeps it through renames and rehires.
         spec.rules.match_by = crate::input::MatchBy::EmployeeNumber;
     }
+    // Two people may share a name: a joiner whose username is taken gets a free one.
+    spec.rules.usernames_may_repeat = spec.rules.match_by != crate::input::MatchBy::Username;
     let leavers = crate::pipeline::offboard::Step::parse_list(&args.leavers)
         .map_err(|why| CommandError::usage(format!("--leavers: {why}")))?;
     let (protection, limits) = config::guard(profile.get()?, &args.guard)?;
@@ -225,6 +227,10 @@ pub fn sync_job(
             leavers,
             limits,
             protection,
+            on_collision: match args.on_collision.as_str() {
+                "fail" => crate::pipeline::sync::OnCollision::Fail,
+                _ => crate::pipeline::sync::OnCollision::Suffix,
+            },
         },
         summary_json: args.run.summary.summary_json.clone(),
         json: args.run.summary.json,

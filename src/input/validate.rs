@@ -80,6 +80,9 @@ pub struct Rules {
     pub auto_password: bool,
     /// New users are emailed their password unless the row says otherwise.
     pub send_email: bool,
+    /// Rows of different people may give one username (`sync`, keyed on
+    /// something else, gives a joiner a free one).
+    pub usernames_may_repeat: bool,
 }
 
 impl Rules {
@@ -236,8 +239,11 @@ impl Validator {
             ),
         ];
         for (field, value, seen) in unique {
-            let must_be_unique =
-                field != "employeeNumber" || self.rules.match_by == MatchBy::EmployeeNumber;
+            let must_be_unique = match field {
+                "employeeNumber" => self.rules.match_by == MatchBy::EmployeeNumber,
+                "username" => !self.rules.usernames_may_repeat,
+                _ => true,
+            };
             if let Some(value) = value.filter(|_| must_be_unique)
                 && !seen.insert(fingerprint(value))
             {

@@ -41,10 +41,13 @@ pub enum Outcome {
     /// `sync`: a disabled user HR lists as current again, re-enabled and
     /// brought up to date (never created twice).
     Rehired,
+    /// `sync`: the row and the tenant disagree about who the person is
+    /// (its email or employee number belongs to another user): nothing sent.
+    Conflict,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 12] = [
+    pub const ALL: [Outcome; 13] = [
         Outcome::Created,
         Outcome::Updated,
         Outcome::Unchanged,
@@ -57,6 +60,7 @@ impl Outcome {
         Outcome::Protected,
         Outcome::Pending,
         Outcome::Rehired,
+        Outcome::Conflict,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +77,7 @@ impl Outcome {
             Outcome::Protected => "protected",
             Outcome::Pending => "pending",
             Outcome::Rehired => "rehired",
+            Outcome::Conflict => "conflict",
         }
     }
 

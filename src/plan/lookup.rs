@@ -203,6 +203,12 @@ impl Lookups {
         Ok(seen.into_iter().collect())
     }
 
+    /// Who holds `username` in the tenant as listed (`None` as well when
+    /// the tenant was not listed).
+    pub fn username_holder(&self, username: &str) -> Option<User> {
+        self.index.as_ref()?.holder(username)
+    }
+
     /// Whether the tenant, as listed, has user `user_id` under `username`;
     /// `None` when the tenant was not listed (the row must be looked up).
     pub fn holds(&self, username: &str, user_id: &str) -> Option<bool> {

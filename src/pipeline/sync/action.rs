@@ -14,14 +14,15 @@ use crate::pipeline::import::ImportAction;
 use crate::pipeline::offboard::{Leaver, OffboardAction, unprocessed};
 use crate::pipeline::runner::{Finished, RowAction, record_failure};
 use crate::plan::lookup::Found;
-use crate::plan::{Action, RowPlan};
+use crate::plan::{Action, Refusal, RowPlan};
 
 /// One row of a sync, decided as far as it can be before its user is
 /// looked at.
 #[derive(Debug, Clone)]
 pub enum SyncJob {
-    /// A roster row: joiner, mover, rehire or pending.
-    Person(Box<RowInput>),
+    /// A roster row: joiner, mover, rehire or pending; with a note for
+    /// its result (a username taken by another person, and the one used).
+    Person(Box<RowInput>, Option<String>),
     /// A leaver (by absence, or by an end date that has passed).
     Leaver(Box<Leaver>),
 }
@@ -110,7 +111,12 @@ impl RowAction for SyncAction {
                 let done = self.offboard.offboard(&client, &leaver, &mut result).await;
                 done.map(|()| Vec::new())
             }
-            SyncJob::Person(input) => self.person(&client, *input, &mut result).await,
+            SyncJob::Person(input, note) => {
+                if let Some(note) = note {
+                    result.add_error(note);
+                }
+                self.person(&client, *input, &mut result).await
+            }
         };
         result.attempts = tally.attempts();
         result.http_status = tally.last_status();
@@ -148,6 +154,12 @@ impl SyncAction {
         };
         if let Some(user) = user {
             result.user_id = user.id.clone();
+            // A person whose roster username belongs to someone else (a
+            // second John Smith, created as john.smith2) keeps the one
+            // they have: they are matched by their key, not by name.
+            if met.username_holder.as_ref().is_some_and(|h| h.id != user.id) {
+                input.set.username = user.fields.username.clone();
+            }
         }
         let rehire = match decide(&input, user, self.dates, &self.protection) {
             Decision::OutOfScope(why) => {
@@ -181,6 +193,13 @@ impl SyncAction {
         }
         if rehire && result.outcome == Outcome::Updated {
             result.outcome = Outcome::Rehired;
+        }
+        if let Action::Refuse {
+            kind: Refusal::Conflict,
+            ..
+        } = &plan.action
+        {
+            result.outcome = Outcome::Conflict;
         }
         Ok(pending)
     }

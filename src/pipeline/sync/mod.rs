@@ -15,7 +15,7 @@
 //! as rows of their own. Results record every row, so `undo` reverses a
 //! sync, and a second run the same day sends nothing.
 
-mod action;
+pub mod action;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,6 +54,19 @@ pub struct SyncOptions {
     pub limits: Limits,
     /// Who the sync never touches (privileged users unless included).
     pub protection: Protection,
+    /// What a joiner gets when its username belongs to another person.
+    pub on_collision: OnCollision,
+}
+
+/// What a joiner gets when its username belongs to another person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnCollision {
+    /// The lowest free numeric suffix (`john.smith` → `john.smith2`),
+    /// given in file order.
+    #[default]
+    Suffix,
+    /// The row fails; nothing is created.
+    Fail,
 }
 
 /// Why a sync was refused before any change.
@@ -229,7 +242,7 @@ pub async fn run(
     }
     let options_for_read = options.clone();
     let first_invalid = first.invalid.clone();
-    let (header, rows) = crate::pipeline::read_blocking(move || {
+    let (header, mut rows) = crate::pipeline::read_blocking(move || {
         rows_of(
             &options_for_read,
             vocabulary,
@@ -238,6 +251,7 @@ pub async fn run(
         )
     })
     .await?;
+    name_joiners(&mut rows, &lookups, &client, options).await?;
     let action = SyncAction {
         import: Arc::new(ImportAction {
             catalog,
@@ -328,7 +342,7 @@ fn rows_of(
                 leaver.cells = cells.clone();
                 SyncJob::Leaver(Box::new(leaver))
             }
-            None => SyncJob::Person(Box::new(row_input)),
+            None => SyncJob::Person(Box::new(row_input), None),
         };
         rows.push(Prepared {
             row: record.row,
@@ -354,6 +368,71 @@ fn rows_of(
         });
     }
     Ok((header, rows))
+}
+
+/// Gives each joiner about to be created a username nobody else holds:
+/// one held by another person (or given to an earlier joiner of this run)
+/// gets the lowest free numeric suffix, in file order, or fails the row
+/// with `--on-collision fail`. The holder being the same person (the
+/// same email) is not a collision: that row is a conflict, decided later.
+async fn name_joiners(
+    rows: &mut [Prepared<SyncJob>],
+    lookups: &Lookups,
+    client: &Client,
+    options: &SyncOptions,
+) -> Result<(), RunError> {
+    let mut claimed: std::collections::HashSet<String> = Default::default();
+    for prepared in rows.iter_mut() {
+        if !matches!(prepared.disposition, Disposition::Process) {
+            continue;
+        }
+        let SyncJob::Person(input, note) = &mut prepared.input else {
+            continue;
+        };
+        let Some(name) = input.set.username.clone() else {
+            continue;
+        };
+        let met = lookups.find(client, input).await?;
+        let joiner = matches!(met.found, lookup::Found::None)
+            && matches!(
+                action::decide(input, None, options.dates, &options.protection),
+                action::Decision::Apply { .. }
+            );
+        if !joiner {
+            continue;
+        }
+        let email = input.set.email.as_deref().map(match_key);
+        let taken = |candidate: &str| {
+            claimed.contains(&match_key(candidate))
+                || lookups.username_holder(candidate).is_some_and(|holder| {
+                    holder.fields.email.is_none()
+                        || holder.fields.email.as_deref().map(match_key) != email
+                })
+        };
+        if !taken(&name) {
+            claimed.insert(match_key(&name));
+            continue;
+        }
+        let free = (2..10_000u32)
+            .map(|n| format!("{name}{n}"))
+            .find(|candidate| !taken(candidate));
+        match (options.on_collision, free) {
+            (OnCollision::Suffix, Some(free)) => {
+                *note = Some(format!(
+                    "username '{name}' belongs to another person: created as '{free}'"
+                ));
+                claimed.insert(match_key(&free));
+                input.set.username = Some(free.clone());
+                prepared.label = free;
+            }
+            _ => {
+                prepared.disposition = Disposition::Invalid(format!(
+                    "username '{name}' belongs to another person (--on-collision fail): nothing created"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A leaver found by absence, in the roster's columns: the user's own

@@ -280,3 +280,125 @@ async fn a_truncated_roster_is_refused_before_any_change() {
     assert!(refused.to_string().contains("--max-affected"), "{refused}");
     assert_eq!(sandbox.counters().writes, writes, "nothing was changed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_john_smith_gets_a_free_name_and_one_person_keeps_one_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    let tenant = write(
+        dir.path(),
+        "tenant.csv",
+        "username,email,firstName,lastName,employeeNumber\n\
+         john.smith,john.smith@example.com,John,Smith,3001\n\
+         john.smith2,jsmith@example.com,Jon,Smith,3009\n\
+         ana,ana@example.com,Ana,Ant,1001\n",
+    );
+    let results = dir.path().join("tenant.results.csv");
+    let args = ["import", &tenant, "-o", results.to_str().unwrap()];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    // Two more John Smiths join; Ana is listed under a new number (HR
+    // re-keyed her): her old account goes, no second one is made.
+    let roster = write(
+        dir.path(),
+        "roster.csv",
+        "username,email,firstName,lastName,employeeNumber,startDate\n\
+         john.smith,john.smith@example.com,John,Smith,3001,2020-01-01\n\
+         john.smith2,jsmith@example.com,Jon,Smith,3009,2020-01-01\n\
+         john.smith,john.smith.b@example.com,John,Smith,3002,2026-12-01\n\
+         john.smith,john.smith.c@example.com,John,Smith,3003,2026-12-01\n\
+         ana.ant,ana@example.com,Ana,Ant,3004,2026-12-01\n",
+    );
+    let failing = dir.path().join("fail.csv");
+    let args = [
+        "sync",
+        &roster,
+        "--as-of",
+        "2026-12-03",
+        "--on-collision",
+        "fail",
+        "--max-affected",
+        "1",
+        "--dry-run",
+        "-o",
+        failing.to_str().unwrap(),
+    ];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    let lines = read_csv(&failing);
+    assert_eq!(lines[2]["outcome"], "invalid", "{:?}", lines[2]);
+    assert!(lines[2]["error"].contains("--on-collision fail"));
+
+    let out = dir.path().join("sync.csv");
+    let args = [
+        "sync",
+        &roster,
+        "--as-of",
+        "2026-12-03",
+        "--max-affected",
+        "1",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems,
+        "a conflict is a problem to look at"
+    );
+    let lines = read_csv(&out);
+    // (The roster's own username column follows the results' columns.)
+    let seen: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l["employeeNumber"].as_str(), l["outcome"].as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("3001", "unchanged"),
+            ("3009", "unchanged"),
+            ("3002", "created"),
+            ("3003", "created"),
+            ("3004", "conflict"),
+            ("1001", "updated"),
+        ],
+        "Ana's old account (1001) is a leaver, after the roster's rows"
+    );
+    assert!(
+        lines[2]["error"].contains("created as 'john.smith3'"),
+        "{:?}",
+        lines[2]
+    );
+    assert!(
+        lines[3]["error"].contains("created as 'john.smith4'"),
+        "{:?}",
+        lines[3]
+    );
+    let now = users(&sandbox);
+    assert_eq!(
+        now["john.smith3"].fields.employee_number.as_deref(),
+        Some("3002")
+    );
+    assert_eq!(
+        now["john.smith4"].fields.employee_number.as_deref(),
+        Some("3003")
+    );
+    assert!(!now.contains_key("ana.ant"), "one person, one account");
+
+    // Matched by employee number from now on: nothing to do the next day.
+    let writes = sandbox.counters().writes;
+    let again = dir.path().join("again.csv");
+    let args = [
+        "sync",
+        &roster,
+        "--as-of",
+        "2026-12-04",
+        "--max-affected",
+        "1",
+        "-o",
+        again.to_str().unwrap(),
+    ];
+    against(&sandbox, &args).await.unwrap();
+    assert_eq!(sandbox.counters().writes, writes);
+    assert_eq!(outcomes(&again)["john.smith"], "unchanged");
+}
