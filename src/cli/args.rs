@@ -531,6 +531,10 @@ pub struct SyncArgs {
     #[arg(long)]
     pub skip_invalid: bool,
 
+    /// Narrow the users the sync owns: a mapping filter on a user field, as an inline table (repeatable), e.g. 'column = "department", not_in = ["Contractors"]'
+    #[arg(long, value_name = "FILTER")]
+    pub scope: Vec<String>,
+
     /// A joiner whose username belongs to another person: `suffix` takes the lowest free number (john.smith2), in file order; `fail` creates nothing
     #[arg(long, value_name = "HOW", default_value = "suffix", value_parser = ["suffix", "fail"])]
     pub on_collision: String,

@@ -177,6 +177,42 @@ fn holds_employee_numbers(spec: &crate::input::InputSpec) -> Result<bool, Comman
         .any(|name| column_for(name) == Some(Column::Text(crate::model::Field::EmployeeNumber))))
 }
 
+/// `--scope 'column = "department", not_in = ["Contractors"]'`: each a
+/// mapping filter (docs/mapping.md) on a user field, as an inline table.
+fn scope_filters(
+    texts: &[String],
+    as_of: i64,
+) -> Result<Vec<(crate::model::Field, crate::input::mapping::filter::Filter)>, CommandError> {
+    use crate::input::columns::{Column, column_for};
+    use crate::input::mapping::filter::{Filter, FilterSpec};
+    #[derive(serde::Deserialize)]
+    struct Wrapped {
+        scope: FilterSpec,
+    }
+    let mut filters = Vec::new();
+    for text in texts {
+        let wrapped: Wrapped = toml::from_str(&format!("scope = {{ {text} }}")).map_err(|e| {
+            CommandError::usage(format!(
+                "--scope '{text}': {} (write a filter as in a mapping, e.g. column = \"department\", in = [\"Sales\"])",
+                e.message()
+            ))
+        })?;
+        let field = match column_for(&wrapped.scope.column) {
+            Some(Column::Text(field) | Column::Bool(field)) => field,
+            _ => {
+                return Err(CommandError::usage(format!(
+                    "--scope: '{}' is not a user field",
+                    wrapped.scope.column
+                )));
+            }
+        };
+        let filter = Filter::compile(&wrapped.scope, as_of)
+            .map_err(|e| CommandError::usage(format!("--scope: {e}")))?;
+        filters.push((field, filter));
+    }
+    Ok(filters)
+}
+
 /// `sync ROSTER`: the roster read as import reads a file, the dates it
 /// is decided by, the leavers' actions and the guard.
 pub fn sync_job(
@@ -226,7 +262,10 @@ pub fn sync_job(
             },
             leavers,
             limits,
-            protection,
+            scope: crate::pipeline::sync::Scope {
+                protection,
+                filters: scope_filters(&args.scope, as_of)?,
+            },
             on_collision: match args.on_collision.as_str() {
                 "fail" => crate::pipeline::sync::OnCollision::Fail,
                 _ => crate::pipeline::sync::OnCollision::Suffix,

@@ -35,11 +35,37 @@ pub struct Dates {
     pub create_ahead: i64,
 }
 
+/// The tenant users a sync owns: not protected or privileged, and kept
+/// by every `--scope` filter (a user field tested as the mapping's
+/// filters test a column).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub protection: Protection,
+    pub filters: Vec<(crate::model::Field, crate::input::mapping::filter::Filter)>,
+}
+
+impl Scope {
+    /// Why `user` is not the sync's to touch, if it is not.
+    pub fn excludes(&self, user: &User) -> Option<String> {
+        if let Some(why) = self.protection.protects(user) {
+            return Some(why);
+        }
+        self.filters.iter().find_map(|(field, filter)| {
+            let value = user.fields.get(*field).exact();
+            match filter.check(&value) {
+                Ok(None) => None,
+                Ok(Some(why)) => Some(format!("--scope: {why}")),
+                Err(why) => Some(format!("--scope: {why}")),
+            }
+        })
+    }
+}
+
 /// What every row of a sync shares.
 pub struct SyncAction {
     pub import: Arc<ImportAction>,
     pub offboard: OffboardAction,
-    pub protection: Protection,
+    pub scope: Scope,
     pub dates: Dates,
 }
 
@@ -58,17 +84,12 @@ pub enum Decision {
 }
 
 /// Decides a roster row against its user (`None`: nobody holds its key).
-pub fn decide(
-    input: &RowInput,
-    user: Option<&User>,
-    dates: Dates,
-    protection: &Protection,
-) -> Decision {
+pub fn decide(input: &RowInput, user: Option<&User>, dates: Dates, scope: &Scope) -> Decision {
     let started = input.start_date.is_none_or(|start| start <= dates.as_of);
     let ended = input.end_date.is_some_and(|end| end <= dates.as_of);
     match user {
         Some(user) => {
-            if let Some(why) = protection.protects(user) {
+            if let Some(why) = scope.excludes(user) {
                 return Decision::OutOfScope(why);
             }
             let disabled = user.fields.is_enabled == Some(false);
@@ -157,11 +178,15 @@ impl SyncAction {
             // A person whose roster username belongs to someone else (a
             // second John Smith, created as john.smith2) keeps the one
             // they have: they are matched by their key, not by name.
-            if met.username_holder.as_ref().is_some_and(|h| h.id != user.id) {
+            if met
+                .username_holder
+                .as_ref()
+                .is_some_and(|h| h.id != user.id)
+            {
                 input.set.username = user.fields.username.clone();
             }
         }
-        let rehire = match decide(&input, user, self.dates, &self.protection) {
+        let rehire = match decide(&input, user, self.dates, &self.scope) {
             Decision::OutOfScope(why) => {
                 result.outcome = Outcome::Protected;
                 result.error = format!("outside the sync's scope: {why}");
@@ -262,7 +287,7 @@ mod tests {
 
     #[test]
     fn joiners_by_their_start_date() {
-        let none = Protection::default();
+        let none = Scope::default();
         let apply = |enable| Decision::Apply {
             enable: Some(enable),
             rehire: false,
@@ -292,7 +317,7 @@ mod tests {
 
     #[test]
     fn existing_users_movers_rehires_and_scope() {
-        let none = Protection::default();
+        let none = Scope::default();
         let keep = Decision::Apply {
             enable: None,
             rehire: false,

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use action::{Dates, SyncAction, SyncJob};
+pub use action::{Dates, Scope, SyncAction, SyncJob};
 
 use crate::api::Client;
 use crate::events::{Event, Events};
@@ -32,7 +32,7 @@ use crate::input::{MatchBy, Vocabulary};
 use crate::model::User;
 use crate::model::text::match_key;
 use crate::output::results::RunKind;
-use crate::pipeline::guard::{self, Limits, Protection};
+use crate::pipeline::guard::{self, Limits};
 use crate::pipeline::import::{self, FirstPass, ImportAction, ImportOptions, Roster, RosterKeys};
 use crate::pipeline::offboard::{self, Found, Leaver, OffboardAction, Step};
 use crate::pipeline::prepared::{self, Prepared, Setup};
@@ -52,8 +52,9 @@ pub struct SyncOptions {
     /// What happens to leavers (the offboard actions).
     pub leavers: Vec<Step>,
     pub limits: Limits,
-    /// Who the sync never touches (privileged users unless included).
-    pub protection: Protection,
+    /// The users the sync owns: never protected or privileged ones
+    /// (unless included), and only those every `--scope` filter keeps.
+    pub scope: Scope,
     /// What a joiner gets when its username belongs to another person.
     pub on_collision: OnCollision,
 }
@@ -100,7 +101,7 @@ pub struct SyncSummary {
 struct LeaverWatch<'a> {
     roster: &'a Roster,
     match_by: MatchBy,
-    protection: &'a Protection,
+    scope: &'a Scope,
     /// Leavers named by an ended row, by match key.
     ended: HashMap<String, User>,
     /// Leavers no row names.
@@ -117,7 +118,7 @@ impl LeaverWatch<'_> {
         if self.roster.current.contains(&key) {
             return;
         }
-        if self.protection.protects(user).is_some() {
+        if self.scope.excludes(user).is_some() {
             self.out_of_scope += 1;
             return;
         }
@@ -157,7 +158,7 @@ pub async fn run(
     let mut watch = LeaverWatch {
         roster: &roster,
         match_by,
-        protection: &options.protection,
+        scope: &options.scope,
         ended: HashMap::new(),
         absent: Vec::new(),
         out_of_scope: 0,
@@ -263,7 +264,7 @@ pub async fn run(
             steps: options.leavers.clone(),
             dry_run: import.run.dry_run,
         },
-        protection: options.protection.clone(),
+        scope: options.scope.clone(),
         dates: options.dates,
     };
     let inputs = [import.input.file.as_path()];
@@ -395,7 +396,7 @@ async fn name_joiners(
         let met = lookups.find(client, input).await?;
         let joiner = matches!(met.found, lookup::Found::None)
             && matches!(
-                action::decide(input, None, options.dates, &options.protection),
+                action::decide(input, None, options.dates, &options.scope),
                 action::Decision::Apply { .. }
             );
         if !joiner {

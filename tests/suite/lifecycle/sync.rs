@@ -402,3 +402,39 @@ async fn a_second_john_smith_gets_a_free_name_and_one_person_keeps_one_account()
     assert_eq!(sandbox.counters().writes, writes);
     assert_eq!(outcomes(&again)["john.smith"], "unchanged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scope_narrows_whom_the_sync_owns() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    let out = dir.path().join("sync.csv");
+    let args = [
+        "sync",
+        &roster,
+        "--as-of",
+        "2026-12-03",
+        "--scope",
+        r#"column = "department", not_in = ["Ops"]"#,
+        "--max-affected",
+        "5",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let seen = outcomes(&out);
+    assert_eq!(seen["bob"], "updated", "Sales, absent: a leaver");
+    assert_eq!(
+        seen["cara"], "protected",
+        "Ops is outside the scope: {seen:?}"
+    );
+    assert_eq!(seen["eve"], "protected");
+    let now = users(&sandbox);
+    assert_eq!(enabled(&now, "bob"), Some(false));
+    assert_eq!(enabled(&now, "cara"), Some(true), "never touched");
+    assert_eq!(enabled(&now, "eve"), Some(false), "never touched");
+
+    let args = ["sync", &roster, "--scope", "column = nonsense"];
+    let refused = against(&sandbox, &args).await.expect_err("a bad filter");
+    assert!(refused.to_string().contains("--scope"), "{refused}");
+}
