@@ -10,7 +10,9 @@
 //! 100, 300 and 500 ms of latency, default flags, limit `--rate`),
 //! `--scale-users T` (100000; 0 skips the tenant-scale case: a tenant of T
 //! users and a file of T rows, 10% of them moving department, planned and
-//! imported at `--scale-rate` (3000) requests/s with 10 ms of latency).
+//! imported at `--scale-rate` (3000) requests/s with 10 ms of latency;
+//! then the same people synced, keyed on employee number, against a fresh
+//! copy of the tenant: the same changes for no more calls than import).
 //! `--quick` makes every case small (what CI runs: a few minutes, the
 //! same targets); options after it still apply.
 //!
@@ -684,6 +686,7 @@ fn tenant_scale(runtime: &tokio::runtime::Runtime, dir: &Path, options: &Options
         "  export users        {:.2} s, {:.1} MB",
         export_seconds, export.peak_mb
     );
+    let mut import_calls = 0.0;
     for command in ["plan", "import"] {
         let output = dir.join(format!("scale-{command}.csv"));
         let run = run_sebulk(
@@ -722,6 +725,69 @@ fn tenant_scale(runtime: &tokio::runtime::Runtime, dir: &Path, options: &Options
             run.peak_mb,
             verdict(run.peak_mb <= 64.0)
         );
+        if command == "import" {
+            import_calls = run.calls;
+        }
     }
+    runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
+    sync_scale(runtime, dir, (&seed, users), &point, import_calls);
+}
+
+/// The nightly sync of the same people (keyed on employee number, the
+/// same 10% moving) against a fresh copy of the tenant: the same changes
+/// as the import, for no more calls.
+fn sync_scale(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    (seed, users): (&Path, usize),
+    point: &Options,
+    import_calls: f64,
+) {
+    let roster = dir.join("scale-roster.csv");
+    {
+        let file = std::fs::File::create(&roster).expect("roster created");
+        let mut out = std::io::BufWriter::new(file);
+        writeln!(out, "username,email,employeeNumber,department").expect("written");
+        for i in 0..users {
+            let department = if i % 10 == 0 {
+                format!("Moved {}", i % 40)
+            } else {
+                format!("Dept {}", i % 40)
+            };
+            writeln!(
+                out,
+                "user{i:07},user{i:07}@bench.example,E{i:07},{department}"
+            )
+            .expect("written");
+        }
+        out.flush().expect("flushed");
+    }
+    let sandbox = start_sandbox(runtime, seed.to_path_buf(), point);
+    let output = dir.join("scale-sync.csv");
+    let run = run_sebulk(
+        &sandbox,
+        point,
+        &dir.join("scale-sync.json"),
+        &[
+            "sync".as_ref(),
+            roster.as_os_str(),
+            "-o".as_ref(),
+            output.as_os_str(),
+        ],
+    );
+    let updated = run.summary["counts"]["updated"].as_u64().unwrap_or(0);
+    println!(
+        "  sync              {} in {:.1} s, {:.1} MB",
+        run.summary["counts"], run.elapsed, run.peak_mb
+    );
+    println!(
+        "    calls             {:.0} against import's {import_calls:.0} for the same {updated} changes (target: no more): {}",
+        run.calls,
+        verdict(
+            run.status.success()
+                && updated == users.div_ceil(10) as u64
+                && run.calls <= import_calls
+        )
+    );
     runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
 }
