@@ -24,9 +24,19 @@ pub fn is_marked(cell: &str) -> bool {
     cell.starts_with('\'') && cell.trim_start_matches('\'').starts_with(FORMULA_STARTS)
 }
 
+/// A phone number in international form: `+`, then only digits and
+/// spaces (`+44 20 7946 0958`). Nothing in it can call a function or
+/// name a cell, so it is written as it is.
+fn is_phone_number(cell: &str) -> bool {
+    cell.strip_prefix('+').is_some_and(|rest| {
+        rest.chars().any(|c| c.is_ascii_digit())
+            && rest.chars().all(|c| c.is_ascii_digit() || c == ' ')
+    })
+}
+
 /// The cell, made inert if a spreadsheet would read it as a formula.
 pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(FORMULA_STARTS) || is_marked(cell) {
+    if (cell.starts_with(FORMULA_STARTS) && !is_phone_number(cell)) || is_marked(cell) {
         format!("'{cell}").into()
     } else {
         cell.into()
@@ -126,13 +136,18 @@ mod tests {
     #[test]
     fn formulas_are_neutralized() {
         assert_eq!(neutralize("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(neutralize("+44 20"), "'+44 20");
+        assert_eq!(neutralize("+44 20 7946 0958"), "+44 20 7946 0958", "a phone number");
+        assert_eq!(neutralize("+44+1"), "'+44+1");
+        assert_eq!(neutralize("+A1"), "'+A1");
+        assert_eq!(neutralize("+ "), "'+ ");
         assert_eq!(neutralize("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(neutralize("\tx"), "'\tx");
         assert_eq!(neutralize("Zoë"), "Zoë");
         assert_eq!(neutralize("'+"), "''+");
         assert_eq!(neutralize("'quoted"), "'quoted");
-        for value in ["+44", "'+44", "''=x", "'plain", "plain", "", "'"] {
+        for value in [
+            "+44", "'+44", "''=x", "'plain", "plain", "", "'", "+44 20", "'+44 20", "+1-2",
+        ] {
             assert_eq!(unneutralize(&neutralize(value)), value, "{value} survives");
         }
         assert_eq!(neutralize(""), "");

@@ -89,7 +89,10 @@ async fn an_export_imports_back_unchanged_with_zero_writes() {
         evil["firstName"], "'=HYPERLINK(\"http://evil\")",
         "formulas are neutralized"
     );
-    assert_eq!(evil["mobile"], "'+44 7700 000003");
+    assert_eq!(
+        evil["mobile"], "+44 7700 000003",
+        "a phone number is not a formula: written as it is"
+    );
     assert_eq!(evil["groups"], "All Staff;Engineering");
 
     let writes = sandbox.counters().writes;

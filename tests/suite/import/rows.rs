@@ -68,8 +68,8 @@ async fn an_import_creates_updates_and_reports_every_row() {
     assert_eq!(lines[0]["password"], "********", "passwords are masked");
     assert_eq!(lines[1]["groups_added"], "IT Admins");
     assert_eq!(
-        lines[2]["mobile"], "'+65 5555 0000",
-        "formula-like cells are neutralized"
+        lines[2]["mobile"], "+65 5555 0000",
+        "a phone number is not a formula: written as it is"
     );
     let text = std::fs::read_to_string(&results).unwrap();
     assert!(!text.contains("Secret-pass-1"));
