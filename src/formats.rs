@@ -136,7 +136,11 @@ mod tests {
     #[test]
     fn formulas_are_neutralized() {
         assert_eq!(neutralize("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(neutralize("+44 20 7946 0958"), "+44 20 7946 0958", "a phone number");
+        assert_eq!(
+            neutralize("+44 20 7946 0958"),
+            "+44 20 7946 0958",
+            "a phone number"
+        );
         assert_eq!(neutralize("+44+1"), "'+44+1");
         assert_eq!(neutralize("+A1"), "'+A1");
         assert_eq!(neutralize("+ "), "'+ ");

@@ -757,7 +757,7 @@ pub struct ApproveArgs {
 
 #[derive(Debug, Args, Clone)]
 #[command(mut_arg("output", |a| a.help("The undo's own results file [default: <results stem>.undo.<time>.csv beside it]")))]
-#[command(mut_arg("force", |a| a.help("Undo what has changed since the run too (conflicts), and delete created users changed since; also replaces an existing -o file")))]
+#[command(mut_arg("force", |a| a.help("Replace an existing -o file (moved aside, never lost); conflicts are --include-conflicts")))]
 #[command(mut_arg("dry_run", |a| a.help("Only show what would be undone, conflicts included")))]
 pub struct UndoArgs {
     /// The results file of the run to undo (import, offboard, groups import or memberships import)
@@ -774,6 +774,10 @@ pub struct UndoArgs {
     /// Email users re-created from a snapshot (deleted by an offboarding) their new password
     #[arg(long)]
     pub send_email: bool,
+
+    /// Undo what has changed since the run too (conflicts), and delete created users changed since
+    #[arg(long)]
+    pub include_conflicts: bool,
 
     #[command(flatten)]
     pub guard: GuardArgs,

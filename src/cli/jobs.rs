@@ -548,6 +548,7 @@ pub fn undo_job(
             limits,
             protection,
             send_email: args.send_email,
+            include_conflicts: args.include_conflicts,
         },
         &run.summary,
     ))

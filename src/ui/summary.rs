@@ -283,7 +283,7 @@ impl Ui {
             .unwrap_or(0);
         if conflicts > 0 {
             notes.push(format!(
-                "{conflicts} rows changed since the run and were left alone (see their error); --force undoes them too"
+                "{conflicts} rows changed since the run and were left alone (see their error); --include-conflicts undoes them too"
             ));
         }
         if summary.recreated_users > 0 && !summary.send_email {

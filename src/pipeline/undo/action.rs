@@ -3,8 +3,8 @@
 //! Every reverse reads first and writes only what still differs, so a
 //! second undo sends nothing. A value that is neither what the run wrote
 //! nor what it replaced has changed since: a conflict, left alone (the
-//! row says so and the run ends with problems) unless `--force`. A created
-//! user or group that has changed since is deleted only with `--force`.
+//! row says so and the run ends with problems) unless `--include-conflicts`. A created
+//! user or group that has changed since is deleted only with `--include-conflicts`.
 
 use std::collections::BTreeSet;
 
@@ -59,7 +59,7 @@ impl RowAction for UndoAction {
                     ""
                 };
                 result.add_error(format!(
-                    "conflict: changed since the run, left alone (--force undoes it anyway): {}{rest}",
+                    "conflict: changed since the run, left alone (--include-conflicts undoes it anyway): {}{rest}",
                     undone.conflicts.join("; ")
                 ));
             }
@@ -335,7 +335,7 @@ impl UndoAction {
     }
 
     /// The user's write with the run's field changes taken back (those
-    /// changed since are conflicts, unless `--force`); each one put back
+    /// changed since are conflicts, unless `--include-conflicts`); each one put back
     /// is recorded in `result`.
     fn reverted_fields(
         &self,

@@ -40,6 +40,8 @@ pub struct UndoOptions {
     pub protection: Protection,
     /// Email users re-created from a snapshot their new password.
     pub send_email: bool,
+    /// Undo conflicts too (`--include-conflicts`).
+    pub include_conflicts: bool,
     /// Where the results go and how.
     pub run: crate::pipeline::prepared::Recording,
 }
@@ -197,7 +199,7 @@ pub async fn run(
     let action = UndoAction {
         catalog,
         protection: options.protection.clone(),
-        force: options.run.force,
+        force: options.include_conflicts,
         dry_run: options.run.dry_run,
         send_email: options.send_email,
     };

@@ -214,9 +214,24 @@ async fn a_field_changed_since_the_run_is_a_conflict_left_alone_unless_forced() 
     assert_eq!(was("jonas.becker").as_deref(), Some("Legal"), "left alone");
     assert_eq!(was("priya.raman"), priya_was);
 
+    // --force only replaces the file: the conflict is still left alone.
     let args = ["undo", "--force", "-o", &u, &r];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    assert_eq!(
+        was("jonas.becker").as_deref(),
+        Some("Legal"),
+        "still left alone"
+    );
+    let args = ["undo", "--include-conflicts", "--force", "-o", &u, &r];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
-    assert_eq!(was("jonas.becker"), jonas_was, "--force puts it back");
+    assert_eq!(
+        was("jonas.becker"),
+        jonas_was,
+        "--include-conflicts puts it back"
+    );
 
     // Resumed from its own results, an undo carries every finished row over.
     let writes = sandbox.counters().writes;
