@@ -123,9 +123,35 @@ pub fn utc_timestamp(seconds: u64) -> String {
     )
 }
 
+/// A TOML error as one line a person reads: where (line and column, 1-based)
+/// and what, without the source excerpt the parser draws over lines.
+pub fn toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim().replace('\n', " ");
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.chars().rev().take_while(|c| *c != '\n').count() + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn toml_errors_are_one_line() {
+        let text = "[fields]\nusername = \n";
+        let Err(error) = toml::from_str::<toml::Table>(text) else {
+            panic!("not TOML");
+        };
+        let line = toml_error(text, &error);
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.starts_with("line 2, column 12: "), "{line}");
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc() {

@@ -124,7 +124,7 @@ mod layers {
         ("output", &["formats", "model"]),
         ("plan", &["api", "input", "model"]),
         ("events", &["input", "limiter", "output"]),
-        ("config", &["api", "limiter", "model", "sandbox"]),
+        ("config", &["api", "formats", "limiter", "model", "sandbox"]),
         ("diff", &["formats", "input", "output"]),
         (
             "export",

@@ -28,7 +28,7 @@ pub fn input_spec(
         (None, None) => None,
     }
     .transpose()
-    .map_err(|e| ConfigError::BadValue(e.to_string()))?;
+    .map_err(|e| ConfigError::Mapping(e.to_string()))?;
     let options = mapping
         .as_ref()
         .map(|m| m.file.options.clone())

@@ -35,6 +35,16 @@ pub fn classify(error: &CommandError) -> (u8, Option<&'static str>) {
                 "put the key in a file readable only by you and pass --api-key-file, or export SEBULK_API_KEY",
             ),
         ),
+        CommandError::Config(ConfigError::Mapping(_)) => (
+            FATAL,
+            Some("fix the mapping and run again; `sebulk mapping show MAPPING` shows how it reads"),
+        ),
+        CommandError::Config(ConfigError::ConfigInvalid { .. }) => (
+            FATAL,
+            Some(
+                "the config file holds [profiles.NAME] tables of settings (see the README's Profiles)",
+            ),
+        ),
         CommandError::Config(ConfigError::NoTenant) => (
             FATAL,
             Some("try `sebulk check --sandbox` to see sebulk work against the built-in sandbox"),

@@ -119,6 +119,9 @@ pub enum ConfigError {
     },
     #[error("the config file {path} is not valid: {message}")]
     ConfigInvalid { path: String, message: String },
+    /// The mapping file (or preset) cannot be used.
+    #[error("{0}")]
+    Mapping(String),
     #[error(
         "the config file {path} holds an API key under '{key}'; keep keys in a file named by api_key_file"
     )]

@@ -143,14 +143,16 @@ pub fn parse_profile(
         path: shown.to_string(),
         message,
     };
-    let raw: toml::Table = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let raw: toml::Table =
+        toml::from_str(text).map_err(|e| invalid(crate::formats::toml_error(text, &e)))?;
     if let Some(key) = find_key_like_entry(&raw) {
         return Err(ConfigError::KeyInConfig {
             path: shown.to_string(),
             key,
         });
     }
-    let file: ConfigFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let file: ConfigFile =
+        toml::from_str(text).map_err(|e| invalid(crate::formats::toml_error(text, &e)))?;
     let Some(name) = wanted.map(str::to_string).or(file.default_profile) else {
         return Ok(Profile::default());
     };

@@ -166,7 +166,7 @@ impl MappingFile {
     pub fn parse(text: &str, origin: &str) -> Result<MappingFile, MappingError> {
         toml::from_str(text).map_err(|err| MappingError::Parse {
             origin: origin.to_string(),
-            message: err.to_string(),
+            message: crate::formats::toml_error(text, &err),
         })
     }
 }

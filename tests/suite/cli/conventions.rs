@@ -300,3 +300,46 @@ async fn usage_errors_found_after_parsing_exit_2() {
         "{help}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broken_mappings_and_configs_are_one_readable_line_and_exit_1() {
+    let (dir, hires) = files();
+    let mapping = dir.path().join("bad.toml");
+    std::fs::write(&mapping, "[fields\nusername = 1\n").unwrap();
+    let output = run(
+        &[
+            "validate",
+            hires.as_str(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+        ],
+        None,
+    )
+    .await;
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("line 1, column 8: unclosed table"), "{said}");
+    assert!(
+        !said.contains("\\n"),
+        "real lines, not escaped ones: {said}"
+    );
+    assert!(said.contains("hint: fix the mapping"), "{said}");
+
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[profiles.p]\nrate = \n").unwrap();
+    let mut command = crate::support::process();
+    let output = command
+        .env("SEBULK_CONFIG", &config)
+        .args(["plan", "--sandbox", hires.as_str()])
+        .output()
+        .await
+        .unwrap();
+    let said = text(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the same code as a mapping: {said}"
+    );
+    assert!(said.contains("line 2, column 8"), "{said}");
+    assert!(!said.contains("\\n"), "{said}");
+}
