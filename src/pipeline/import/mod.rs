@@ -60,7 +60,6 @@ pub struct Summary {
     pub estimated_import_calls: Option<u64>,
     pub throttled_429: u64,
     pub retries: u64,
-    pub elapsed_seconds: f64,
     /// Requests per second while requests were being made (none for runs
     /// too short to tell).
     pub requests_per_second: Option<f64>,
@@ -488,4 +487,20 @@ fn job_source(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_json_names_each_key_once() {
+        // Import's own fields sit beside the shared totals (flattened):
+        // a field in both would be written twice, the later one winning.
+        let text = serde_json::to_string(&Summary::default()).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let keys = value.as_object().unwrap().len();
+        assert_eq!(text.matches("\":").count(), keys, "{text}");
+        assert!(value["elapsed_seconds"].is_number());
+    }
 }
