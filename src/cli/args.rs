@@ -100,7 +100,7 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Reverse a recorded run from its results file: delete what it created, put back what it changed, re-add what it removed
     Undo(UndoArgs),
-    /// Set or reset passwords in bulk: from a password column, or generated (--auto-generate)
+    /// Set or reset passwords in bulk: from a password column, or generated (--auto-password)
     Passwords(PasswordsArgs),
     /// Groups from a file: create and update (upsert by name), --prune the rest
     #[command(subcommand)]
@@ -380,11 +380,11 @@ pub struct PolicyArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct PasswordArgs {
     /// New users without a password column get a generated one
-    #[arg(long)]
+    #[arg(long, alias = "auto-generate")]
     pub auto_password: bool,
 
     /// Users must change the password at first logon (unless the row says otherwise)
-    #[arg(long)]
+    #[arg(long, alias = "must-change")]
     pub must_change_password: bool,
 
     /// Email new users their password (unless the row says otherwise)
@@ -685,12 +685,12 @@ pub struct MembershipsImportArgs {
 #[command(mut_arg("mode", |a| a.hide(true)), mut_arg("strict", |a| a.hide(true)))]
 #[command(mut_arg("countries", |a| a.hide(true)), mut_arg("countries_only", |a| a.hide(true)))]
 pub struct PasswordsArgs {
-    /// Users (a username, email or employeeNumber column) and, unless --auto-generate, a password column
+    /// Users (a username, email or employeeNumber column) and, unless --auto-password, a password column
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
     /// Rows without a password get one the tenant generates
-    #[arg(long)]
+    #[arg(long = "auto-password", alias = "auto-generate")]
     pub auto_generate: bool,
 
     /// Email users their password (unless the row says otherwise)
@@ -698,7 +698,7 @@ pub struct PasswordsArgs {
     pub send_email: bool,
 
     /// Users must change the password at their next logon (unless the row says otherwise)
-    #[arg(long)]
+    #[arg(long = "must-change-password", alias = "must-change")]
     pub must_change: bool,
 
     #[command(flatten)]

@@ -148,7 +148,7 @@ fn read_rows(options: &PasswordsOptions) -> Result<(Vec<String>, Vec<ReadRow>), 
         let wanted = if !errors.is_empty() {
             Wanted::Invalid(errors.join("; "))
         } else if set.password.is_none() && set.auto_generate_password != Some(true) {
-            Wanted::Invalid("no password: a password column, or --auto-generate".to_string())
+            Wanted::Invalid("no password: a password column, or --auto-password".to_string())
         } else {
             Wanted::Set(set)
         };

@@ -63,7 +63,7 @@ async fn passwords_are_set_and_appear_nowhere() {
             sandbox.base_url().as_str(),
             "-vv",
             "passwords",
-            "--must-change",
+            "--must-change-password",
         ])
         .arg(&input)
         .args([
@@ -148,7 +148,7 @@ async fn a_resumed_run_never_sets_a_password_twice() {
     std::fs::write(&input, "username\nsofia.rossi\nmateo.garcia\n").unwrap();
     let results = dir.path().join("users.passwords.csv");
     let [i, r] = [&input, &results].map(|p| p.display().to_string());
-    let run = ["passwords", "--auto-generate", "--send-email", "-o", &r, &i];
+    let run = ["passwords", "--auto-password", "--send-email", "-o", &r, &i];
     assert_eq!(against(&sandbox, &run).await.unwrap(), Completion::Clean);
     // The file grows by one user; resumed, only that one is set.
     std::fs::write(
@@ -221,7 +221,7 @@ async fn killed_twice_while_resuming_no_user_is_set_again() {
     let results = dir.path().join("users.passwords.csv");
     let [i, r] = [&input, &results].map(|p| p.display().to_string());
     let base = sandbox.base_url().to_string();
-    let first = ["passwords", "--auto-generate", "--send-email", "-o", &r, &i];
+    let first = ["passwords", "--auto-password", "--send-email", "-o", &r, &i];
     let resume = [
         "passwords",
         "--auto-generate",
