@@ -81,9 +81,63 @@ fn completions(shell: clap_complete::Shell) -> Result<Completion, CommandError> 
     Ok(Completion::Clean)
 }
 
-/// Runs one parsed command line, printing through `ui`: the table from
-/// each command to its job ([`jobs`]) and the code that runs it.
+/// Runs one parsed command line, printing through `ui`. A run that stops
+/// with an error still writes its `--summary-json` (the error, the exit
+/// code and its hint), so monitoring never reads an earlier run's file.
 pub async fn dispatch(
+    cli: &Cli,
+    env: &dyn Fn(&str) -> Option<String>,
+    ui: &Ui,
+) -> Result<Completion, CommandError> {
+    let result = run_command(cli, env, ui).await;
+    if let (Err(error), Some((path, force))) = (&result, summary_target(&cli.command)) {
+        write_failure(path, force, error);
+    }
+    result
+}
+
+/// Where a row command's `--summary-json` goes, and whether it may replace a file.
+fn summary_target(command: &Command) -> Option<(&std::path::Path, bool)> {
+    let run = match command {
+        Command::Plan(args) => {
+            return args
+                .summary
+                .summary_json
+                .as_deref()
+                .map(|p| (p, args.force));
+        }
+        Command::Import(args) => &args.run,
+        Command::Sync(args) => &args.run,
+        Command::Offboard(args) => &args.run,
+        Command::Approve(args) => &args.run,
+        Command::Passwords(args) => &args.run,
+        Command::Groups(GroupsCommand::Import(args)) => &args.run,
+        Command::Memberships(MembershipsCommand::Import(args)) => &args.run,
+        Command::Restore(args) => &args.run,
+        Command::Undo(args) => &args.run,
+        _ => return None,
+    };
+    run.summary.summary_json.as_deref().map(|p| (p, run.force))
+}
+
+/// Writes why a run stopped as its summary; a summary that cannot be
+/// written is said on stderr, never turned into another error.
+fn write_failure(path: &std::path::Path, force: bool, error: &CommandError) {
+    let (code, hint) = exit::classify(error);
+    let value = serde_json::json!({
+        "status": if matches!(error, CommandError::Refused(_)) { "refused" } else { "failed" },
+        "error": error.to_string(),
+        "exit_code": code,
+        "hint": hint,
+        "finished_at": crate::formats::utc_now(),
+    });
+    if let Err(err) = crate::commands::write_json(path, &value, force, &[]) {
+        tracing::warn!("the summary could not be written: {err}");
+    }
+}
+
+/// The table from each command to its job ([`jobs`]) and the code that runs it.
+async fn run_command(
     cli: &Cli,
     env: &dyn Fn(&str) -> Option<String>,
     ui: &Ui,

@@ -28,11 +28,18 @@ pub struct RowJob<O> {
 
 /// What a run was refused for, and how that ends the command.
 pub trait Refusal {
+    /// Why, in a sentence (for the summary JSON).
+    fn reason(&self) -> String;
+
     fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError>;
 }
 
 /// A guard rail's refusal: an error (exit 4), nothing changed.
 impl Refusal for String {
+    fn reason(&self) -> String {
+        self.clone()
+    }
+
     fn end(self, ui: &Ui, _input: &str) -> Result<Completion, CommandError> {
         ui.finish_progress();
         Err(CommandError::Refused(self))
@@ -41,6 +48,10 @@ impl Refusal for String {
 
 /// Import's invalid rows: listed, nothing sent (exit 3).
 impl Refusal for Box<FirstPass> {
+    fn reason(&self) -> String {
+        (**self).reason()
+    }
+
     fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError> {
         (*self).end(ui, input)
     }
@@ -48,6 +59,13 @@ impl Refusal for Box<FirstPass> {
 
 /// Import's invalid rows: listed, nothing sent (exit 3).
 impl Refusal for FirstPass {
+    fn reason(&self) -> String {
+        format!(
+            "{} of {} rows have problems; nothing was sent",
+            self.scan.rows_with_errors, self.scan.rows
+        )
+    }
+
     fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError> {
         ui.refused(&self, input);
         Ok(Completion::WithProblems)
@@ -87,7 +105,22 @@ where
     let sandbox = connection.sandbox_note();
     connection.close().await?;
     let (summary, interrupted) = match ended? {
-        Ended::Refused(refusal) => return refusal.end(ui, &files.shown),
+        Ended::Refused(refusal) => {
+            let reason = refusal.reason();
+            let ended = refusal.end(ui, &files.shown)?;
+            // Refused for its rows (an error is written by the caller).
+            if let Some(path) = summary_json {
+                let value = serde_json::json!({
+                    "status": "refused",
+                    "input": files.shown,
+                    "error": reason,
+                    "exit_code": 3,
+                    "finished_at": crate::formats::utc_now(),
+                });
+                write_json(path, &value, recording.force, &[files.input])?;
+            }
+            return Ok(ended);
+        }
         Ended::Finished(summary) => (summary, false),
         Ended::Interrupted(summary) => (summary, true),
     };

@@ -10,6 +10,13 @@ use crate::ui::Ui;
 /// The roster's invalid rows end as an import's do (listed, exit 3); the
 /// guard's refusal as every guard's (exit 4).
 impl Refusal for Refused {
+    fn reason(&self) -> String {
+        match self {
+            Refused::Rows(first) => first.reason(),
+            Refused::Guard(why) => why.reason(),
+        }
+    }
+
     fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError> {
         match self {
             Refused::Rows(first) => first.end(ui, input),

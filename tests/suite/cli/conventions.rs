@@ -343,3 +343,91 @@ async fn broken_mappings_and_configs_are_one_readable_line_and_exit_1() {
     assert!(said.contains("line 2, column 8"), "{said}");
     assert!(!said.contains("\\n"), "{said}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_summary_json_is_written_whatever_happens() {
+    let (dir, hires) = files();
+    let summary = dir.path().join("summary.json");
+    let summary_text = summary.to_str().unwrap().to_string();
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap()
+    };
+    // Rows with problems: refused before anything is sent, exit 3.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "username,email\nana,not-an-email\n").unwrap();
+    let output = run(
+        &[
+            "import",
+            "--sandbox",
+            bad.to_str().unwrap(),
+            "--summary-json",
+            &summary_text,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    let said = read();
+    assert_eq!(said["status"], "refused", "{said}");
+    assert_eq!(said["exit_code"], 3);
+    assert!(
+        said["error"].as_str().unwrap().contains("1 of 1 rows"),
+        "{said}"
+    );
+    // The tenant unreachable: the run fails, exit 1, and says so.
+    let output = run(
+        &[
+            "import",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--max-retries",
+            "0",
+            hires.as_str(),
+            "--summary-json",
+            &summary_text,
+            "--force",
+            "-o",
+            dir.path().join("r.csv").to_str().unwrap(),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let said = read();
+    assert_eq!(said["status"], "failed", "{said}");
+    assert_eq!(said["exit_code"], 1);
+    assert!(
+        said["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("reachable")),
+        "{said}"
+    );
+    // Refused by the guard: exit 1, status refused.
+    let leavers = dir.path().join("leavers.csv");
+    std::fs::write(&leavers, "username\nana.lima\n").unwrap();
+    let output = run(
+        &[
+            "offboard",
+            "--sandbox",
+            "--roster",
+            leavers.to_str().unwrap(),
+            "--action",
+            "delete",
+            "--summary-json",
+            &summary_text,
+            "--force",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let said = read();
+    assert_eq!(said["status"], "refused", "{said}");
+    assert!(
+        said["error"]
+            .as_str()
+            .unwrap()
+            .contains("refused before any change"),
+        "{said}"
+    );
+}
