@@ -130,6 +130,25 @@ pub fn parse_row(
     (row, problems)
 }
 
+/// A start or end date into `row`; why the cell is not one.
+fn read_date(row: &mut RowInput, column: &Column, raw: &str) -> Result<(), String> {
+    let day = crate::model::dates::parse_date(raw, None).map_err(|why| {
+        if why.contains("could be") {
+            format!(
+                "'{}' could be day/month or month/day: write dates as YYYY-MM-DD (or DD.MM.YYYY)",
+                shorten(raw)
+            )
+        } else {
+            why
+        }
+    })?;
+    match column {
+        Column::StartDate => row.start_date = Some(day),
+        _ => row.end_date = Some(day),
+    }
+    Ok(())
+}
+
 /// Reads one non-empty cell of `column` into `row`; what is wrong with it.
 fn read_cell(
     row: &mut RowInput,
@@ -220,17 +239,11 @@ fn read_cell(
             }
         }
         Column::UserId => row.user_id = Some(raw.to_string()),
-        Column::StartDate | Column::EndDate => match crate::model::dates::parse_date(raw, None) {
-            Ok(day) => match column {
-                Column::StartDate => row.start_date = Some(day),
-                _ => row.end_date = Some(day),
-            },
-            Err(why) if why.contains("could be") => problem(format!(
-                "'{}' could be day/month or month/day: write dates as YYYY-MM-DD (or DD.MM.YYYY)",
-                shorten(raw)
-            )),
-            Err(why) => problem(why),
-        },
+        Column::StartDate | Column::EndDate => {
+            if let Err(why) = read_date(row, column, raw) {
+                problem(why);
+            }
+        }
         Column::Extra => {}
     }
     found

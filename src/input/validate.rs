@@ -239,11 +239,9 @@ impl Validator {
             ),
         ];
         for (field, value, seen) in unique {
-            let must_be_unique = match field {
-                "employeeNumber" => self.rules.match_by == MatchBy::EmployeeNumber,
-                "username" => !self.rules.usernames_may_repeat,
-                _ => true,
-            };
+            let must_be_unique = (field != "employeeNumber"
+                || self.rules.match_by == MatchBy::EmployeeNumber)
+                && (field != "username" || !self.rules.usernames_may_repeat);
             if let Some(value) = value.filter(|_| must_be_unique)
                 && !seen.insert(fingerprint(value))
             {

@@ -184,17 +184,6 @@ where
     A: RowAction,
     A::Input: Clone + Send + Sync,
 {
-    let place = ResultsPlace::of(setup.output, setup.resume, setup.rules);
-    let journal_for = setup
-        .output
-        .filter(|o| !setup.dry_run && *o != Path::new("-"));
-    let mut sink = ResultsSink::open(
-        place.writing_to(),
-        place.rules(),
-        (setup.inputs, setup.header),
-        journal_for,
-        setup.stamp.clone(),
-    )?;
     let count = rows.len() as u64;
     let rows = Arc::new(rows);
     let source: JobSource<A::Input> = Arc::new(move |emit| {
@@ -212,6 +201,33 @@ where
         }
         Ok(())
     });
+    run_source(client, setup, action, (source, count), stops, events).await
+}
+
+/// Runs the `count` rows `source` reads (as they are read, never all held)
+/// through `action`; the run's totals (interrupted or not).
+pub async fn run_source<A>(
+    client: &Client,
+    setup: Setup<'_>,
+    action: A,
+    (source, count): (JobSource<A::Input>, u64),
+    stops: Stops,
+    events: &dyn Events,
+) -> Result<RunTotals, RunError>
+where
+    A: RowAction,
+{
+    let place = ResultsPlace::of(setup.output, setup.resume, setup.rules);
+    let journal_for = setup
+        .output
+        .filter(|o| !setup.dry_run && *o != Path::new("-"));
+    let mut sink = ResultsSink::open(
+        place.writing_to(),
+        place.rules(),
+        (setup.inputs, setup.header),
+        journal_for,
+        setup.stamp.clone(),
+    )?;
     events.on(Event::Phase(if setup.dry_run {
         "planning"
     } else {

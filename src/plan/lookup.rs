@@ -203,6 +203,16 @@ impl Lookups {
         Ok(seen.into_iter().collect())
     }
 
+    /// The user `row` matches in the tenant as listed (no call); `None`
+    /// when the tenant was not listed.
+    pub fn listed(&self, row: &RowInput) -> Option<Found> {
+        let index = self.index.as_ref()?;
+        Some(match row_key(row, self.match_by) {
+            Some(key) => index.find(key),
+            None => Found::None,
+        })
+    }
+
     /// Who holds `username` in the tenant as listed (`None` as well when
     /// the tenant was not listed).
     pub fn username_holder(&self, username: &str) -> Option<User> {

@@ -104,6 +104,17 @@ pub enum RosterKeys {
     AsOf(i64),
 }
 
+impl RosterKeys {
+    /// Every row's key when `wanted` (`--report-missing`), else none.
+    pub fn all_if(wanted: bool) -> Self {
+        if wanted {
+            RosterKeys::All
+        } else {
+            RosterKeys::None
+        }
+    }
+}
+
 /// Reads the whole input once, offline; keeps the keys `roster` asks for.
 pub fn first_pass(input: &InputSpec, roster: RosterKeys) -> Result<FirstPass, RunError> {
     let mut pass = FirstPass {

@@ -152,11 +152,7 @@ pub async fn run(
     let started = Instant::now();
     let started_at = utc_now();
     // ---- preflight ----
-    let roster = if options.report_missing.is_some() {
-        RosterKeys::All
-    } else {
-        RosterKeys::None
-    };
+    let roster = RosterKeys::all_if(options.report_missing.is_some());
     let (mut first, resumed) = match read_input(options, roster, events).await? {
         Ok(read) => read,
         Err(refused) => return Ok(Ended::Refused(refused)),

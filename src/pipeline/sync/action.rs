@@ -160,6 +160,19 @@ impl RowAction for SyncAction {
 }
 
 impl SyncAction {
+    /// The action of a sync with `options`, doing its people as `import` does.
+    pub fn new(import: Arc<ImportAction>, options: &super::SyncOptions) -> Self {
+        SyncAction {
+            import,
+            offboard: OffboardAction {
+                steps: options.leavers.clone(),
+                dry_run: options.import.run.dry_run,
+            },
+            scope: options.scope.clone(),
+            dates: options.dates,
+        }
+    }
+
     /// A roster row: found (in memory: the tenant was listed), decided,
     /// then done as import does it.
     async fn person(

@@ -28,16 +28,16 @@ use crate::api::Client;
 use crate::events::{Event, Events};
 use crate::input::columns::{Column, column_for};
 use crate::input::scan::open_with;
-use crate::input::{MatchBy, Vocabulary};
+use crate::input::{MatchBy, RowInput, Vocabulary};
 use crate::model::User;
 use crate::model::text::match_key;
 use crate::output::results::RunKind;
 use crate::pipeline::guard::{self, Limits};
 use crate::pipeline::import::{self, FirstPass, ImportAction, ImportOptions, Roster, RosterKeys};
-use crate::pipeline::offboard::{self, Found, Leaver, OffboardAction, Step};
-use crate::pipeline::prepared::{self, Prepared, Setup};
+use crate::pipeline::offboard::{self, Found, Leaver, Step};
+use crate::pipeline::prepared::{self, Setup};
 use crate::pipeline::results_sink::RunTotals;
-use crate::pipeline::runner::{Disposition, RunError, Stops};
+use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Stops};
 use crate::pipeline::users::key_of;
 use crate::plan::Catalog;
 use crate::plan::lookup::{self, Lookups, row_key};
@@ -152,11 +152,137 @@ pub async fn run(
         Err(first) => return Ok(Ended::Refused(Refused::Rows(Box::new(first)))),
     };
     let roster = first.roster.take().unwrap_or_default();
+    let (mut catalog, lookups, found) =
+        read_tenant(&client, options, &first, &roster, events).await?;
+    let vocabulary = import::learn_tenant_values(&client, &lookups, &mut first, import).await?;
+    if first.refuses(import.skip_invalid) {
+        return Ok(Ended::Refused(Refused::Rows(Box::new(first))));
+    }
+    let tenant_users = lookups.tenant_users.unwrap_or_default();
+    let out_of_scope = found.out_of_scope;
+    let mut summary = SyncSummary {
+        input: crate::input::reader::shown(&import.input.file),
+        as_of: day_text(options.dates.as_of),
+        leaver_actions: options.leavers.clone(),
+        tenant_users,
+        out_of_scope,
+        leavers_by_absence: found.keys.iter().filter(|k| k.is_none()).count() as u64,
+        leavers_by_end_date: found.keys.iter().filter(|k| k.is_some()).count() as u64,
+        ..Default::default()
+    };
+    // ---- guard ----
+    let FoundLeavers {
+        keys, mut leavers, ..
+    } = found;
+    let taken = offboard::taken_by(&leavers, &options.leavers);
+    let refused = match guard_leavers(&taken, (first.scan.rows, &summary), options, events) {
+        Ok(refused) => refused,
+        Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
+    };
+    summary.totals.refused = refused;
+    let mut stamp = prepared::stamp(RunKind::Sync, import.run.dry_run, &client);
+    events.on(Event::Phase("reading what leavers have"));
+    offboard::read_holdings(&client, &mut leavers, &options.leavers).await?;
+    if !import.run.dry_run && taken.affected() > 0 {
+        // Wherever the results go, the way back is written to disk.
+        let anchor = match &import.run.output {
+            Some(output) if output.as_os_str() != "-" => output.as_path(),
+            _ => import.input.file.as_path(),
+        };
+        let path = offboard::write_snapshot(anchor, &mut stamp, &leavers, &options.leavers)?;
+        summary.snapshot = Some(path.display().to_string());
+    }
+    // ---- rows ----
+    let created_groups = import::missing_groups(&client, &mut catalog, &first, import).await?;
+    if !created_groups.is_empty() {
+        let note = format!("groups created: {}", created_groups.join(", "));
+        events.on(Event::Warning(&note));
+    }
+    let importer = Arc::new(ImportAction {
+        catalog,
+        lookups,
+        policy: import.policy.clone(),
+        dry_run: import.run.dry_run,
+    });
+    let (ended, absent) = split_leavers(keys, leavers);
+    let count = first.scan.rows + absent.len() as u64;
+    let roster = Arc::new(RosterRows {
+        options: options.clone(),
+        vocabulary,
+        invalid: first.invalid.clone(),
+        ended,
+        absent,
+        importer: importer.clone(),
+    });
+    let header = roster.header()?;
+    let source: JobSource<SyncJob> = {
+        let roster = roster.clone();
+        Arc::new(move |emit| roster.read(emit))
+    };
+    let action = SyncAction::new(importer, options);
+    let inputs = [import.input.file.as_path()];
+    let setup = Setup {
+        apply_memberships: true,
+        ..Setup::of(
+            &import.run,
+            (&stamp, (&started.0, started.1)),
+            (&inputs, &header),
+            "syncing",
+        )
+    };
+    let refused = summary.totals.refused.take();
+    summary.totals =
+        prepared::run_source(&client, setup, action, (source, count), stops, events).await?;
+    summary.totals.refused = refused;
+    let interrupted = summary.totals.interrupted;
+    Ok(Ended::of(summary, interrupted))
+}
+
+/// The one guard over what the run takes away: `Err` when a real run is
+/// refused, a dry run's would-be refusal otherwise. A roster far shorter
+/// than the users the sync owns is said to look truncated.
+fn guard_leavers(
+    taken: &guard::Taken,
+    (rows, summary): (u64, &SyncSummary),
+    options: &SyncOptions,
+    events: &dyn Events,
+) -> Result<Option<String>, String> {
+    let tenant_users = summary.tenant_users;
+    let verdict = guard::check(taken, tenant_users, options.limits).map_err(|refusal| {
+        if rows.saturating_mul(2) < tenant_users.saturating_sub(summary.out_of_scope) {
+            format!(
+                "the roster looks truncated: it has {rows} rows against the tenant's {tenant_users} users; {refusal}"
+            )
+        } else {
+            refusal
+        }
+    });
+    guard::enforce(verdict, options.import.run.dry_run, events)
+}
+
+/// The leavers the tenant's listing found, each with the key of its ended
+/// row (none: found by absence), and the users outside the scope.
+struct FoundLeavers {
+    keys: Vec<Option<String>>,
+    leavers: Vec<Leaver>,
+    out_of_scope: u64,
+}
+
+/// Reads what the rows are decided against, the catalog and the users
+/// (one listing, page 1 beside the catalog), finding the leavers as the
+/// users go by.
+async fn read_tenant(
+    client: &Client,
+    options: &SyncOptions,
+    first: &FirstPass,
+    roster: &Roster,
+    events: &dyn Events,
+) -> Result<(Catalog, Lookups, FoundLeavers), RunError> {
+    let import = &options.import;
     let match_by = import.input.rules.match_by;
-    let (mut catalog, probe) =
-        futures::try_join!(Catalog::load(&client), lookup::probe_users(&client))?;
+    let (catalog, probe) = futures::try_join!(Catalog::load(client), lookup::probe_users(client))?;
     let mut watch = LeaverWatch {
-        roster: &roster,
+        roster,
         match_by,
         scope: &options.scope,
         ended: HashMap::new(),
@@ -165,7 +291,7 @@ pub async fn run(
     };
     events.on(Event::Phase("reading the tenant"));
     let lookups = Lookups::prepare(
-        &client,
+        client,
         &catalog,
         probe,
         &first.shape,
@@ -180,124 +306,31 @@ pub async fn run(
         out_of_scope,
         ..
     } = watch;
-    let vocabulary = import::learn_tenant_values(&client, &lookups, &mut first, import).await?;
-    if first.refuses(import.skip_invalid) {
-        return Ok(Ended::Refused(Refused::Rows(Box::new(first))));
-    }
     absent.sort_by_key(|u| u.fields.username.clone().unwrap_or_default().to_lowercase());
-    let tenant_users = lookups.tenant_users.unwrap_or_default();
-    let mut summary = SyncSummary {
-        input: crate::input::reader::shown(&import.input.file),
-        as_of: day_text(options.dates.as_of),
-        leaver_actions: options.leavers.clone(),
-        tenant_users,
-        out_of_scope,
-        leavers_by_absence: absent.len() as u64,
-        leavers_by_end_date: ended.len() as u64,
-        ..Default::default()
-    };
-    // ---- guard ----
-    // Each leaver with the key of its ended row (none: found by absence).
-    let (keys, mut leavers): (Vec<Option<String>>, Vec<Leaver>) = ended
+    let (keys, leavers) = ended
         .into_iter()
         .map(|(key, user)| (Some(key), user))
         .chain(absent.into_iter().map(|user| (None, user)))
         .map(|(key, user)| {
-            (
-                key,
-                Leaver::new(0, String::new(), Vec::new(), Found::User(Box::new(user))),
-            )
+            let found = Found::User(Box::new(user));
+            (key, Leaver::new(0, String::new(), Vec::new(), found))
         })
         .unzip();
-    let taken = offboard::taken_by(&leavers, &options.leavers);
-    let verdict = guard::check(&taken, tenant_users, options.limits).map_err(|refusal| {
-        // Far fewer people than the tenant holds: most likely a cut file.
-        let rows = first.scan.rows;
-        if rows.saturating_mul(2) < tenant_users.saturating_sub(out_of_scope) {
-            format!("the roster looks truncated: it has {rows} rows against the tenant's {tenant_users} users; {refusal}")
-        } else {
-            refusal
-        }
-    });
-    let refused = match guard::enforce(verdict, import.run.dry_run, events) {
-        Ok(refused) => refused,
-        Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
+    let found = FoundLeavers {
+        keys,
+        leavers,
+        out_of_scope,
     };
-    summary.totals.refused = refused;
-    let mut stamp = prepared::stamp(RunKind::Sync, import.run.dry_run, &client);
-    events.on(Event::Phase("reading what leavers have"));
-    offboard::read_holdings(&client, &mut leavers, &options.leavers).await?;
-    if !import.run.dry_run && taken.affected() > 0 {
-        let anchor = match &import.run.output {
-            Some(output) if output.as_os_str() != "-" => output.as_path(),
-            _ => import.input.file.as_path(),
-        };
-        let path = offboard::write_snapshot(anchor, &mut stamp, &leavers, &options.leavers)?;
-        summary.snapshot = Some(path.display().to_string());
-    }
-    // ---- rows ----
-    let created_groups = import::missing_groups(&client, &mut catalog, &first, import).await?;
-    if !created_groups.is_empty() {
-        let note = format!("groups created: {}", created_groups.join(", "));
-        events.on(Event::Warning(&note));
-    }
-    let options_for_read = options.clone();
-    let first_invalid = first.invalid.clone();
-    let (header, mut rows) = crate::pipeline::read_blocking(move || {
-        rows_of(
-            &options_for_read,
-            vocabulary,
-            &first_invalid,
-            (keys, leavers),
-        )
-    })
-    .await?;
-    name_joiners(&mut rows, &lookups, &client, options).await?;
-    let action = SyncAction {
-        import: Arc::new(ImportAction {
-            catalog,
-            lookups,
-            policy: import.policy.clone(),
-            dry_run: import.run.dry_run,
-        }),
-        offboard: OffboardAction {
-            steps: options.leavers.clone(),
-            dry_run: import.run.dry_run,
-        },
-        scope: options.scope.clone(),
-        dates: options.dates,
-    };
-    let inputs = [import.input.file.as_path()];
-    let setup = Setup {
-        apply_memberships: true,
-        ..Setup::of(
-            &import.run,
-            (&stamp, (&started.0, started.1)),
-            (&inputs, &header),
-            "syncing",
-        )
-    };
-    let refused = summary.totals.refused.take();
-    summary.totals = prepared::run(&client, setup, action, rows, stops, events).await?;
-    summary.totals.refused = refused;
-    let interrupted = summary.totals.interrupted;
-    Ok(Ended::of(summary, interrupted))
+    Ok((catalog, lookups, found))
 }
 
-/// The rows of the run, in order: the roster's rows (read again, with the
-/// tenant's values learned), each a person or, when its end date has
-/// passed and its user was found, a leaver; then the leavers no row
-/// names, as rows of their own. Returns the input header with them.
-fn rows_of(
-    options: &SyncOptions,
-    vocabulary: Arc<Vocabulary>,
-    invalid: &std::collections::BTreeMap<u64, String>,
-    (keys, leavers): (Vec<Option<String>>, Vec<Leaver>),
-) -> Result<(Vec<String>, Vec<Prepared<SyncJob>>), RunError> {
-    let input = &options.import.input;
-    let match_by = input.rules.match_by;
-    let mut ended: HashMap<String, Leaver> = HashMap::new();
-    let mut absent: Vec<Leaver> = Vec::new();
+/// Each leaver by the key of its ended row, and the leavers found by absence.
+fn split_leavers(
+    keys: Vec<Option<String>>,
+    leavers: Vec<Leaver>,
+) -> (HashMap<String, Leaver>, Vec<Leaver>) {
+    let mut ended = HashMap::new();
+    let mut absent = Vec::new();
     for (key, leaver) in keys.into_iter().zip(leavers) {
         match key {
             Some(key) => {
@@ -306,134 +339,176 @@ fn rows_of(
             None => absent.push(leaver),
         }
     }
-    let (mut source, mut validator, _) = open_with(input, vocabulary)?;
-    let header = source.header().to_vec();
-    let masked = validator.header().clone();
-    let mut rows = Vec::new();
-    let mut last_row = 0;
-    while let Some(record) = source.next_record() {
-        let record = record?;
-        last_row = record.row;
-        let (row_input, _) = validator.check(&record);
-        let cells = masked.masked(&record.cells);
-        let key = row_key(&row_input, match_by).map(match_key);
-        let label = row_input
-            .set
-            .username
-            .clone()
-            .or_else(|| key.clone())
-            .unwrap_or_default();
-        let disposition = if let Some(reason) = &record.filtered {
-            Disposition::Filtered(reason.clone())
-        } else if let Some(reason) = invalid.get(&record.row) {
-            Disposition::Invalid(reason.clone())
-        } else {
-            Disposition::Process
-        };
-        // The first ended row of a leaver is theirs; a second one finds
-        // them as a person, already as the first left them.
-        let leaver = match &disposition {
-            Disposition::Process => key.as_ref().and_then(|k| ended.remove(k)),
-            _ => None,
-        };
-        let job = match leaver {
-            Some(mut leaver) => {
-                leaver.row = record.row;
-                leaver.label = label.clone();
-                leaver.cells = cells.clone();
-                SyncJob::Leaver(Box::new(leaver))
-            }
-            None => SyncJob::Person(Box::new(row_input), None),
-        };
-        rows.push(Prepared {
-            row: record.row,
-            label,
-            cells,
-            disposition,
-            input: job,
-        });
-    }
-    for (row, mut leaver) in (last_row + 1..).zip(absent) {
-        let Found::User(user) = &leaver.found else {
-            continue;
-        };
-        leaver.row = row;
-        leaver.label = user.fields.username.clone().unwrap_or_default();
-        leaver.cells = cells_of(&header, user);
-        rows.push(Prepared {
-            row,
-            label: leaver.label.clone(),
-            cells: leaver.cells.clone(),
-            disposition: Disposition::Process,
-            input: SyncJob::Leaver(Box::new(leaver)),
-        });
-    }
-    Ok((header, rows))
+    (ended, absent)
 }
 
-/// Gives each joiner about to be created a username nobody else holds:
-/// one held by another person (or given to an earlier joiner of this run)
-/// gets the lowest free numeric suffix, in file order, or fails the row
-/// with `--on-collision fail`. The holder being the same person (the
-/// same email) is not a collision: that row is a conflict, decided later.
-async fn name_joiners(
-    rows: &mut [Prepared<SyncJob>],
-    lookups: &Lookups,
-    client: &Client,
-    options: &SyncOptions,
-) -> Result<(), RunError> {
-    let mut claimed: std::collections::HashSet<String> = Default::default();
-    for prepared in rows.iter_mut() {
-        if !matches!(prepared.disposition, Disposition::Process) {
-            continue;
+/// The rows of the run, read as they are run (never all held): the
+/// roster's rows, read again with the tenant's values learned, each a
+/// person or, when its end date has passed and its user was found, a
+/// leaver; then the leavers no row names, as rows of their own. Read the
+/// same every time (the runner reads again for rows an interrupt cut).
+struct RosterRows {
+    options: SyncOptions,
+    vocabulary: Arc<Vocabulary>,
+    invalid: std::collections::BTreeMap<u64, String>,
+    ended: HashMap<String, Leaver>,
+    absent: Vec<Leaver>,
+    /// For the joiners' usernames: the tenant as listed.
+    importer: Arc<ImportAction>,
+}
+
+impl RosterRows {
+    /// The roster's header, as the results repeat it.
+    fn header(&self) -> Result<Vec<String>, RunError> {
+        let (source, _, _) = open_with(&self.options.import.input, self.vocabulary.clone())?;
+        Ok(source.header().to_vec())
+    }
+
+    fn read(&self, emit: &mut dyn FnMut(Job<SyncJob>) -> bool) -> Result<(), RunError> {
+        let input = &self.options.import.input;
+        let match_by = input.rules.match_by;
+        let (mut source, mut validator, _) = open_with(input, self.vocabulary.clone())?;
+        let header = source.header().to_vec();
+        let masked = validator.header().clone();
+        let mut last_row = 0;
+        let mut taken_leavers: std::collections::HashSet<String> = Default::default();
+        let mut claimed: std::collections::HashSet<String> = Default::default();
+        while let Some(record) = source.next_record() {
+            let record = record?;
+            last_row = record.row;
+            let (row_input, _) = validator.check(&record);
+            let cells = masked.masked(&record.cells);
+            let key = row_key(&row_input, match_by).map(match_key);
+            let mut label = row_input
+                .set
+                .username
+                .clone()
+                .or_else(|| key.clone())
+                .unwrap_or_default();
+            let mut disposition = if let Some(reason) = &record.filtered {
+                Disposition::Filtered(reason.clone())
+            } else if let Some(reason) = self.invalid.get(&record.row) {
+                Disposition::Invalid(reason.clone())
+            } else {
+                Disposition::Process
+            };
+            // The first ended row of a leaver is theirs; a second one finds
+            // them as a person, already as the first left them.
+            let leaver = match (&disposition, &key) {
+                (Disposition::Process, Some(key)) if !taken_leavers.contains(key) => {
+                    self.ended.get(key).cloned()
+                }
+                _ => None,
+            };
+            let job = match leaver {
+                Some(mut leaver) => {
+                    taken_leavers.extend(key.clone());
+                    leaver.row = record.row;
+                    leaver.label = label.clone();
+                    leaver.cells = cells.clone();
+                    SyncJob::Leaver(Box::new(leaver))
+                }
+                None => {
+                    let mut row_input = row_input;
+                    let mut note = None;
+                    if matches!(disposition, Disposition::Process) {
+                        match self.name_joiner(&mut row_input, &mut claimed) {
+                            Ok(Some((name, why))) => {
+                                label = name;
+                                note = Some(why);
+                            }
+                            Ok(None) => {}
+                            Err(why) => disposition = Disposition::Invalid(why),
+                        }
+                    }
+                    SyncJob::Person(Box::new(row_input), note)
+                }
+            };
+            let job = Job {
+                row: record.row,
+                label,
+                cells,
+                disposition,
+                input: job,
+            };
+            if !emit(job) {
+                return Ok(());
+            }
         }
-        let SyncJob::Person(input, note) = &mut prepared.input else {
-            continue;
-        };
+        for (row, leaver) in (last_row + 1..).zip(&self.absent) {
+            let Found::User(user) = &leaver.found else {
+                continue;
+            };
+            let mut leaver = leaver.clone();
+            leaver.row = row;
+            leaver.label = user.fields.username.clone().unwrap_or_default();
+            leaver.cells = cells_of(&header, user);
+            let job = Job {
+                row,
+                label: leaver.label.clone(),
+                cells: leaver.cells.clone(),
+                disposition: Disposition::Process,
+                input: SyncJob::Leaver(Box::new(leaver)),
+            };
+            if !emit(job) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives a joiner about to be created a username nobody else holds:
+    /// one held by another person (or given to an earlier joiner of this
+    /// run) gets the lowest free numeric suffix, in file order —
+    /// `Ok(Some((name, note)))` — or, with `--on-collision fail`, fails
+    /// the row (`Err`). The holder being the same person (the same email)
+    /// is not a collision: that row is a conflict, decided when it runs.
+    fn name_joiner(
+        &self,
+        input: &mut RowInput,
+        claimed: &mut std::collections::HashSet<String>,
+    ) -> Result<Option<(String, String)>, String> {
+        let options = &self.options;
         let Some(name) = input.set.username.clone() else {
-            continue;
+            return Ok(None);
         };
-        let met = lookups.find(client, input).await?;
-        let joiner = matches!(met.found, lookup::Found::None)
+        let lookups = &self.importer.lookups;
+        let joiner = matches!(lookups.listed(input), Some(lookup::Found::None))
             && matches!(
                 action::decide(input, None, options.dates, &options.scope),
                 action::Decision::Apply { .. }
             );
         if !joiner {
-            continue;
+            return Ok(None);
         }
         let email = input.set.email.as_deref().map(match_key);
-        let taken = |candidate: &str| {
+        let taken = |candidate: &str, claimed: &std::collections::HashSet<String>| {
             claimed.contains(&match_key(candidate))
                 || lookups.username_holder(candidate).is_some_and(|holder| {
                     holder.fields.email.is_none()
                         || holder.fields.email.as_deref().map(match_key) != email
                 })
         };
-        if !taken(&name) {
+        if !taken(&name, claimed) {
             claimed.insert(match_key(&name));
-            continue;
+            return Ok(None);
         }
         let free = (2..10_000u32)
             .map(|n| format!("{name}{n}"))
-            .find(|candidate| !taken(candidate));
+            .find(|candidate| !taken(candidate, claimed));
         match (options.on_collision, free) {
             (OnCollision::Suffix, Some(free)) => {
-                *note = Some(format!(
-                    "username '{name}' belongs to another person: created as '{free}'"
-                ));
                 claimed.insert(match_key(&free));
                 input.set.username = Some(free.clone());
-                prepared.label = free;
+                let note =
+                    format!("username '{name}' belongs to another person: created as '{free}'");
+                Ok(Some((free, note)))
             }
-            _ => {
-                prepared.disposition = Disposition::Invalid(format!(
-                    "username '{name}' belongs to another person (--on-collision fail): nothing created"
-                ));
-            }
+            _ => Err(format!(
+                "username '{name}' belongs to another person (--on-collision fail): nothing created"
+            )),
         }
     }
-    Ok(())
 }
 
 /// A leaver found by absence, in the roster's columns: the user's own
