@@ -83,7 +83,8 @@ fn completions(shell: clap_complete::Shell) -> Result<Completion, CommandError> 
 
 /// Runs one parsed command line, printing through `ui`. A run that stops
 /// with an error still writes its `--summary-json` (the error, the exit
-/// code and its hint), so monitoring never reads an earlier run's file.
+/// code and its hint), so monitoring never reads an earlier run's file;
+/// a usage error (nothing ran) writes none.
 pub async fn dispatch(
     cli: &Cli,
     env: &dyn Fn(&str) -> Option<String>,
@@ -124,6 +125,11 @@ fn summary_target(command: &Command) -> Option<(&std::path::Path, bool)> {
 /// written is said on stderr, never turned into another error.
 fn write_failure(path: &std::path::Path, force: bool, error: &CommandError) {
     let (code, hint) = exit::classify(error);
+    if code == exit::USAGE {
+        // Nothing ran, and the summary's own path may be what is wrong
+        // (the input or the results): it is never written then.
+        return;
+    }
     let value = serde_json::json!({
         "status": if matches!(error, CommandError::Refused(_)) { "refused" } else { "failed" },
         "error": error.to_string(),
