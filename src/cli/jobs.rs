@@ -110,13 +110,22 @@ fn record_path(
     }
 }
 
-pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, CommandError> {
-    let spec = config::input_spec(
+/// How an import-like command (plan, import, sync) reads its file.
+fn import_spec(
+    profile: &ProfileSource,
+    input: &args::InputArgs,
+    policy: &PolicyArgs,
+) -> Result<crate::input::InputSpec, CommandError> {
+    Ok(config::input_spec(
         profile.get()?,
-        &args.input.file,
-        &args.input.rules,
-        &args.policy.passwords,
-    )?;
+        &input.file,
+        &input.rules,
+        &policy.passwords,
+    )?)
+}
+
+pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, CommandError> {
+    let spec = import_spec(profile, &args.input, &args.policy)?;
     let spec_file = spec.file.clone();
     Ok(ImportJob {
         options: ImportOptions {
@@ -138,12 +147,7 @@ pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, C
 }
 
 pub fn import_job(profile: &ProfileSource, args: &ImportArgs) -> Result<ImportJob, CommandError> {
-    let spec = config::input_spec(
-        profile.get()?,
-        &args.input.file,
-        &args.input.rules,
-        &args.policy.passwords,
-    )?;
+    let spec = import_spec(profile, &args.input, &args.policy)?;
     let output = record_path(
         &args.run.output,
         &args.run.record,
@@ -220,12 +224,7 @@ pub fn sync_job(
     args: &args::SyncArgs,
 ) -> Result<RowJob<crate::pipeline::sync::SyncOptions>, CommandError> {
     use crate::pipeline::sync::{Dates, SyncOptions};
-    let spec = config::input_spec(
-        profile.get()?,
-        &args.input.file,
-        &args.input.rules,
-        &args.policy.passwords,
-    )?;
+    let spec = import_spec(profile, &args.input, &args.policy)?;
     let as_of = match &args.as_of {
         None => crate::model::dates::today(),
         Some(text) => crate::input::mapping::filter::parse_date(text.trim(), None)

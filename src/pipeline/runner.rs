@@ -392,6 +392,32 @@ pub fn record_failure(result: &mut RowResult, tally: &Tally, err: &ApiError) {
     result.add_error(err.to_string());
 }
 
+/// A row whose work is done and that hands memberships on: its detail
+/// and pending changes, or its failure recorded; the attempts counted.
+pub fn finish_with<D>(
+    mut result: RowResult,
+    done: Result<(Option<D>, Vec<Pending>), ApiError>,
+    tally: &Tally,
+) -> Finished<D> {
+    result.attempts = tally.attempts();
+    result.http_status = tally.last_status();
+    match done {
+        Ok((detail, pending)) => Finished {
+            result,
+            detail,
+            pending,
+        },
+        Err(err) => {
+            record_failure(&mut result, tally, &err);
+            Finished {
+                result,
+                detail: None,
+                pending: Vec::new(),
+            }
+        }
+    }
+}
+
 /// A row whose work is done (`done`): its failure recorded, if any, and
 /// the attempts it made counted.
 pub fn settle(mut result: RowResult, done: Result<(), ApiError>, tally: &Tally) -> Finished<()> {

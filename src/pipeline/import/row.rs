@@ -8,7 +8,7 @@ use crate::input::RowInput;
 use crate::model::{TargetKind, UserFields};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::batcher::Pending;
-use crate::pipeline::runner::{Finished, RowAction, record_failure};
+use crate::pipeline::runner::{Finished, RowAction, finish_with};
 use crate::plan::decide::describe;
 use crate::plan::lookup::{Found, Lookups};
 use crate::plan::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};
@@ -34,23 +34,11 @@ impl RowAction for ImportAction {
     ) -> Finished<RowPlan> {
         let (client, tally) = client.tallied();
         let outcome = self.run_row(&client, &input, &mut result).await;
-        result.attempts = tally.attempts();
-        result.http_status = tally.last_status();
-        match outcome {
-            Ok((plan, pending)) => Finished {
-                result,
-                detail: Some(plan),
-                pending,
-            },
-            Err(err) => {
-                record_failure(&mut result, &tally, &err);
-                Finished {
-                    result,
-                    detail: None,
-                    pending: Vec::new(),
-                }
-            }
-        }
+        finish_with(
+            result,
+            outcome.map(|(plan, pending)| (Some(plan), pending)),
+            &tally,
+        )
     }
 }
 

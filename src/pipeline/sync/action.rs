@@ -12,7 +12,7 @@ use crate::pipeline::batcher::Pending;
 use crate::pipeline::guard::Protection;
 use crate::pipeline::import::ImportAction;
 use crate::pipeline::offboard::{Leaver, OffboardAction, unprocessed};
-use crate::pipeline::runner::{Finished, RowAction, record_failure};
+use crate::pipeline::runner::{Finished, RowAction, finish_with};
 use crate::plan::lookup::Found;
 use crate::plan::{Action, Refusal, RowPlan};
 
@@ -139,23 +139,7 @@ impl RowAction for SyncAction {
                 self.person(&client, *input, &mut result).await
             }
         };
-        result.attempts = tally.attempts();
-        result.http_status = tally.last_status();
-        match done {
-            Ok(pending) => Finished {
-                result,
-                detail: None,
-                pending,
-            },
-            Err(err) => {
-                record_failure(&mut result, &tally, &err);
-                Finished {
-                    result,
-                    detail: None,
-                    pending: Vec::new(),
-                }
-            }
-        }
+        finish_with(result, done.map(|pending| (None, pending)), &tally)
     }
 }
 
