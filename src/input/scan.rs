@@ -104,6 +104,24 @@ pub fn open(spec: &InputSpec) -> Result<(InputRows, Validator, Vec<HeaderIssue>)
     open_with(spec, spec.vocabulary.clone())
 }
 
+/// Why a file without a username column cannot be read as it stands,
+/// and the flag that reads it: a file naming people by email or
+/// employee number is matched on that (`--match-by`).
+fn no_username(columns: &[Column]) -> String {
+    let key = [
+        (Field::EmployeeNumber, "employeeNumber"),
+        (Field::Email, "email"),
+    ]
+    .into_iter()
+    .find(|(field, _)| columns.contains(&Column::Text(*field)));
+    match key {
+        Some((_, name)) => format!(
+            "there is no username column: this file names people by {name}, so match on it with --match-by {name} (a new user needs a username: --username-from email|local-part derives one)"
+        ),
+        None => "there is no username column (--username-from email|local-part derives one from the email)".to_string(),
+    }
+}
+
 /// Opens the input, checking rows against `vocabulary` (which may know
 /// more than the spec's, once the tenant has been read).
 pub fn open_with(
@@ -129,7 +147,7 @@ pub fn open_with(
     if spec.rules.needs_username() && !header.columns.contains(&Column::Text(Field::Username)) {
         issues.push(HeaderIssue {
             column: "username".to_string(),
-            message: "there is no username column (an update feed matched on email or employeeNumber needs none; --username-from email|local-part derives one)".to_string(),
+            message: no_username(&header.columns),
             is_error: true,
         });
     }

@@ -589,3 +589,29 @@ async fn a_dry_runs_file_is_never_taken_for_work_done() {
         "the resumed run did the work"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leavers_file_of_emails_is_told_to_match_on_email() {
+    let sandbox = start(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "leavers.csv", "email\nana@example.com\n");
+    let file = file.to_str().unwrap();
+    let args = ["offboard", file, "--action", "disable", "--dry-run"];
+    let refused = against(&sandbox, &args)
+        .await
+        .expect_err("no username column");
+    assert!(
+        refused.to_string().contains("--match-by email"),
+        "{refused}"
+    );
+    let args = [
+        "offboard",
+        file,
+        "--match-by",
+        "email",
+        "--action",
+        "disable",
+        "--dry-run",
+    ];
+    against(&sandbox, &args).await.expect("read by email");
+}
