@@ -23,7 +23,8 @@ Exit codes:
   0    success (diff --exit-code: no differences)
   1    fatal: configuration, authentication, unreachable tenant, I/O
        (diff --exit-code: there are differences)
-  2    usage: bad arguments
+  2    usage: bad arguments (diff --exit-code: trouble, a file missing
+       or unreadable)
   3    some rows or checks had problems (see the report)
   130  interrupted (Ctrl-C, SIGTERM or SIGHUP)";
 
@@ -856,7 +857,7 @@ pub struct DiffArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Exit 1 when there are differences, 0 when there are none (as `git diff --exit-code`)
+    /// Exit 1 when there are differences, 0 when there are none, 2 when the files cannot be compared (as diff(1))
     #[arg(long)]
     pub exit_code: bool,
 

@@ -28,6 +28,7 @@ pub fn code_for(completion: Completion) -> u8 {
 pub fn classify(error: &CommandError) -> (u8, Option<&'static str>) {
     match error {
         CommandError::Interrupted => (INTERRUPTED, None),
+        CommandError::DiffTrouble(inner) => (USAGE, classify(inner).1),
         CommandError::Config(ConfigError::BadValue(_)) => (USAGE, None),
         CommandError::Config(ConfigError::NoKey) => (
             FATAL,

@@ -170,7 +170,13 @@ async fn run_command(
         Command::Export(args) => {
             export::export(&resolve(&args.connect)?, &jobs::export_job(args), ui).await
         }
-        Command::Diff(args) => export::diff(&jobs::diff_job(args), ui),
+        Command::Diff(args) => export::diff(&jobs::diff_job(args), ui).map_err(|error| {
+            if args.exit_code {
+                CommandError::DiffTrouble(Box::new(error))
+            } else {
+                error
+            }
+        }),
         Command::Check(args) => check::run(&resolve(&args.connect)?, args.json, ui).await,
         Command::Offboard(args) => {
             let job = jobs::offboard_job(profile, args)?;

@@ -71,6 +71,10 @@ pub enum CommandError {
     /// A guard rail refused the run before any change.
     #[error("{0}")]
     Refused(String),
+    /// `diff --exit-code` could not compare (a file missing or unreadable):
+    /// exit 2, as diff(1) says trouble, apart from 1 for differences.
+    #[error("{0}")]
+    DiffTrouble(Box<CommandError>),
 }
 
 impl From<RunError> for CommandError {

@@ -226,6 +226,26 @@ async fn json_summaries_and_diff_exit_code() {
     )
     .await;
     assert_eq!(differs.status.code(), Some(1), "{}", text(&differs));
+    let missing = dir.path().join("missing.csv").display().to_string();
+    let trouble = run(
+        &[
+            "diff",
+            &hires,
+            &missing,
+            "-o",
+            &out,
+            "--force",
+            "--exit-code",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        trouble.status.code(),
+        Some(2),
+        "trouble is not a difference: {}",
+        text(&trouble)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
