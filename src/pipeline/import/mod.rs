@@ -137,6 +137,16 @@ fn resumed_here(resumed: Resumed, tenant: &str, events: &dyn Events) -> Resumed 
     Resumed::default()
 }
 
+impl ImportOptions {
+    /// Whether invalid rows let the others go on: `--skip-invalid`, and
+    /// always in a plan, which shows the valid rows planned and the
+    /// invalid ones with their problems (a header it cannot read still
+    /// stops it).
+    pub fn past_invalid(&self) -> bool {
+        self.skip_invalid || self.run.dry_run
+    }
+}
+
 /// How an import ended; refused when the input has problems (nothing was sent).
 pub type ImportEnded = Ended<Summary, FirstPass>;
 
@@ -163,14 +173,21 @@ pub async fn run(
     let (mut catalog, lookups, missing_from_file) =
         look_up(&client, options, &mut first, events).await?;
     let vocabulary = learn_tenant_values(&client, &lookups, &mut first, options).await?;
-    if first.refuses(options.skip_invalid) {
+    if first.refuses(options.past_invalid()) {
         return Ok(Ended::Refused(first));
     }
     if !first.invalid.is_empty() {
-        let note = format!(
-            "{} invalid rows are skipped and recorded as invalid (--skip-invalid)",
-            first.invalid.len()
-        );
+        let note = if options.run.dry_run {
+            format!(
+                "{} invalid rows are in the plan as invalid, with their problems: a real run refuses the file (--skip-invalid runs the rest)",
+                first.invalid.len()
+            )
+        } else {
+            format!(
+                "{} invalid rows are skipped and recorded as invalid (--skip-invalid)",
+                first.invalid.len()
+            )
+        };
         events.on(Event::Warning(&note));
     }
     let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
@@ -252,7 +269,7 @@ pub(crate) async fn read_input(
     let first =
         crate::pipeline::read_blocking(move || first_pass::first_pass(&input, roster)).await?;
     first.report(events);
-    if first.refuses(options.skip_invalid) {
+    if first.refuses(options.past_invalid()) {
         return Ok(Err(first));
     }
     let resumed = match &options.run.resume {

@@ -155,7 +155,7 @@ pub async fn run(
     let (mut catalog, lookups, found) =
         read_tenant(&client, options, &first, &roster, events).await?;
     let vocabulary = import::learn_tenant_values(&client, &lookups, &mut first, import).await?;
-    if first.refuses(import.skip_invalid) {
+    if first.refuses(import.past_invalid()) {
         return Ok(Ended::Refused(Refused::Rows(Box::new(first))));
     }
     let tenant_users = lookups.tenant_users.unwrap_or_default();

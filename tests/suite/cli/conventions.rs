@@ -451,3 +451,39 @@ async fn the_summary_json_is_written_whatever_happens() {
         "{said}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_shows_the_valid_rows_and_lists_the_invalid_ones() {
+    let (dir, _) = files();
+    let mixed = dir.path().join("mixed.csv");
+    std::fs::write(
+        &mixed,
+        "username,email\nana,ana@example.com\nbob,not-an-email\n",
+    )
+    .unwrap();
+    let plan = dir.path().join("plan.csv");
+    let output = run(
+        &[
+            "plan",
+            "--sandbox",
+            mixed.to_str().unwrap(),
+            "-o",
+            plan.to_str().unwrap(),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    let lines = crate::support::read_csv(&plan);
+    let actions: Vec<&str> = lines.iter().map(|l| l["action"].as_str()).collect();
+    assert_eq!(actions, ["create", "invalid"]);
+    assert!(lines[1]["notes"].contains("not a valid email"), "{lines:?}");
+    // The import of the same file still refuses it whole.
+    let output = run(&["import", "--sandbox", mixed.to_str().unwrap()], None).await;
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    assert!(
+        text(&output).contains("nothing was sent"),
+        "{}",
+        text(&output)
+    );
+}
