@@ -352,6 +352,10 @@ pub struct ValidateArgs {
     /// Print the summary as JSON on standard output
     #[arg(long)]
     pub json: bool,
+
+    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
 }
 
 /// What an import may change beyond the rows' own fields.
@@ -864,6 +868,10 @@ pub struct DiffArgs {
     /// Print the summary as JSON on standard output
     #[arg(long)]
     pub json: bool,
+
+    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
 }
 
 fn field_value(text: &str) -> Result<(String, String), String> {

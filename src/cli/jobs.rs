@@ -380,6 +380,7 @@ pub fn validate_job(
         report: args.output.clone(),
         force: args.force,
         json: args.json,
+        summary_json: args.summary_json.clone(),
     })
 }
 
@@ -418,6 +419,7 @@ pub fn diff_job(args: &args::DiffArgs) -> DiffJob {
         },
         exit_code: args.exit_code,
         json: args.json,
+        summary_json: args.summary_json.clone(),
     }
 }
 

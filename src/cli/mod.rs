@@ -107,6 +107,8 @@ fn summary_target(command: &Command) -> Option<(&std::path::Path, bool)> {
                 .as_deref()
                 .map(|p| (p, args.force));
         }
+        Command::Validate(args) => return args.summary_json.as_deref().map(|p| (p, args.force)),
+        Command::Diff(args) => return args.summary_json.as_deref().map(|p| (p, args.force)),
         Command::Import(args) => &args.run,
         Command::Sync(args) => &args.run,
         Command::Offboard(args) => &args.run,

@@ -70,6 +70,8 @@ pub struct DiffJob {
     /// Exit 1 when there are differences.
     pub exit_code: bool,
     pub json: bool,
+    /// `--summary-json FILE` (`-` for standard output).
+    pub summary_json: Option<std::path::PathBuf>,
 }
 
 /// `sebulk diff`.
@@ -85,8 +87,29 @@ pub fn diff(job: &DiffJob, ui: &Ui) -> Result<Completion, CommandError> {
             "the changes (-o -) and the JSON summary cannot both go to standard output; give -o FILE",
         ));
     }
+    if let Some(path) = &job.summary_json {
+        // (The two exports may be one file: comparing it with itself.)
+        for (what, other) in [
+            ("earlier export", &options.old),
+            ("later export", &options.new),
+            ("changes", &options.output),
+        ] {
+            super::distinct_files(&[
+                (what, Some(other.as_path())),
+                ("summary", Some(path.as_path())),
+            ])?;
+        }
+    }
     let summary = diff::run(options)?;
     ui.diff_summary(&summary);
+    if let Some(path) = &job.summary_json {
+        let taken = [
+            options.old.as_path(),
+            options.new.as_path(),
+            options.output.as_path(),
+        ];
+        super::write_json(path, &summary, options.force, &taken)?;
+    }
     if job.json {
         ui.json(&summary)
             .map_err(|e| CommandError::io("cannot write the summary", e))?;

@@ -16,6 +16,8 @@ pub struct ValidateJob {
     pub force: bool,
     /// `--json`: the summary on standard output.
     pub json: bool,
+    /// `--summary-json FILE` (`-` for standard output).
+    pub summary_json: Option<PathBuf>,
 }
 
 /// What `validate --json` prints.
@@ -85,21 +87,27 @@ pub fn run(job: &ValidateJob, ui: &Ui) -> Result<Completion, CommandError> {
     let input = crate::input::reader::shown(&spec.file);
     let shown_report = job.report.as_ref().map(|p| p.display().to_string());
     ui.validate_summary(&input, &scan, shown_report.as_deref());
+    let header_errors = scan.header_errors();
+    let summary = ValidateSummary {
+        input,
+        rows: scan.rows,
+        rows_with_errors: scan.rows_with_errors,
+        errors: scan.errors,
+        warnings: scan.warnings,
+        header_errors,
+        header_warnings: scan.header_issues.len() - header_errors,
+        untold_passwords: scan.untold_passwords,
+        report: shown_report.as_deref(),
+        clean: scan.is_clean(),
+    };
+    if let Some(path) = &job.summary_json {
+        let mut taken = vec![spec.file.as_path()];
+        taken.extend(job.report.as_deref());
+        super::write_json(path, &summary, job.force, &taken)?;
+    }
     if job.json {
-        let header_errors = scan.header_errors();
-        ui.json(&ValidateSummary {
-            input,
-            rows: scan.rows,
-            rows_with_errors: scan.rows_with_errors,
-            errors: scan.errors,
-            warnings: scan.warnings,
-            header_errors,
-            header_warnings: scan.header_issues.len() - header_errors,
-            untold_passwords: scan.untold_passwords,
-            report: shown_report.as_deref(),
-            clean: scan.is_clean(),
-        })
-        .map_err(|e| CommandError::io("cannot write the summary", e))?;
+        ui.json(&summary)
+            .map_err(|e| CommandError::io("cannot write the summary", e))?;
     }
     Ok(if scan.is_clean() {
         Completion::Clean

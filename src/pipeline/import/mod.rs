@@ -176,20 +176,7 @@ pub async fn run(
     if first.refuses(options.past_invalid()) {
         return Ok(Ended::Refused(first));
     }
-    if !first.invalid.is_empty() {
-        let note = if options.run.dry_run {
-            format!(
-                "{} invalid rows are in the plan as invalid, with their problems: a real run refuses the file (--skip-invalid runs the rest)",
-                first.invalid.len()
-            )
-        } else {
-            format!(
-                "{} invalid rows are skipped and recorded as invalid (--skip-invalid)",
-                first.invalid.len()
-            )
-        };
-        events.on(Event::Warning(&note));
-    }
+    warn_invalid(&first, options, events);
     let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
     let stamp = prepared::stamp(RunKind::Import, options.run.dry_run, &client);
     let resumed = resumed_here(resumed, &stamp.tenant, events);
@@ -301,6 +288,24 @@ fn open_sink<'a>(
         },
         show,
     )
+}
+
+/// Says what becomes of the invalid rows a run goes on past.
+fn warn_invalid(first: &FirstPass, options: &ImportOptions, events: &dyn Events) {
+    if !first.invalid.is_empty() {
+        let note = if options.run.dry_run {
+            format!(
+                "{} invalid rows are in the plan as invalid, with their problems: a real run refuses the file (--skip-invalid runs the rest)",
+                first.invalid.len()
+            )
+        } else {
+            format!(
+                "{} invalid rows are skipped and recorded as invalid (--skip-invalid)",
+                first.invalid.len()
+            )
+        };
+        events.on(Event::Warning(&note));
+    }
 }
 
 /// Reads what the rows are decided against, the catalog and the users

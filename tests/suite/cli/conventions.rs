@@ -487,3 +487,63 @@ async fn a_plan_shows_the_valid_rows_and_lists_the_invalid_ones() {
         text(&output)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_and_diff_write_a_summary_json_too() {
+    let (dir, hires) = files();
+    let summary = dir.path().join("validate.json");
+    let output = run(
+        &[
+            "validate",
+            hires.as_str(),
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let said: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(
+        (said["rows"].as_u64(), said["clean"].as_bool()),
+        (Some(2), Some(true))
+    );
+
+    let summary = dir.path().join("diff.json");
+    let out = dir.path().join("changes.csv");
+    let output = run(
+        &[
+            "diff",
+            hires.as_str(),
+            hires.as_str(),
+            "-o",
+            out.to_str().unwrap(),
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let said: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(said["unchanged"], 2, "{said}");
+    // The summary never goes over one of the files compared.
+    let output = run(
+        &[
+            "diff",
+            hires.as_str(),
+            hires.as_str(),
+            "-o",
+            out.to_str().unwrap(),
+            "--force",
+            "--summary-json",
+            hires.as_str(),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(std::fs::read_to_string(&hires).unwrap(), HIRES);
+}
