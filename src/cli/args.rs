@@ -801,6 +801,10 @@ pub struct ExportArgs {
     #[arg(long, short, default_value = "-", value_name = "FILE")]
     pub output: PathBuf,
 
+    /// Write a new dated file in DIR instead (users.export.<time>-<process>.csv): a nightly audit keeps every night's, never needing --force
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub output_dir: Option<PathBuf>,
+
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
 

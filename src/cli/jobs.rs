@@ -385,11 +385,22 @@ pub fn validate_job(
 }
 
 /// `export`: what is listed and how it is written.
-pub fn export_job(args: &args::ExportArgs) -> ExportJob {
-    ExportJob {
+pub fn export_job(args: &args::ExportArgs) -> Result<ExportJob, CommandError> {
+    let output = match &args.output_dir {
+        Some(dir) => {
+            let stem = args.what.name();
+            let extension = match args.format {
+                crate::output::records::Format::Csv => "csv",
+                crate::output::records::Format::Jsonl => "jsonl",
+            };
+            crate::output::files::timestamped_as(dir, (stem, "export"), extension)?
+        }
+        None => args.output.clone(),
+    };
+    Ok(ExportJob {
         options: ExportOptions {
             entity: args.what,
-            output: args.output.clone(),
+            output,
             format: args.format,
             filters: args.filter.clone(),
             sort: args.sort.clone(),
@@ -404,7 +415,7 @@ pub fn export_job(args: &args::ExportArgs) -> ExportJob {
         },
         summary_json: args.summary.summary_json.clone(),
         json: args.summary.json,
-    }
+    })
 }
 
 /// `diff`: two exports compared.

@@ -170,7 +170,7 @@ async fn run_command(
             .await
         }
         Command::Export(args) => {
-            export::export(&resolve(&args.connect)?, &jobs::export_job(args), ui).await
+            export::export(&resolve(&args.connect)?, &jobs::export_job(args)?, ui).await
         }
         Command::Diff(args) => export::diff(&jobs::diff_job(args), ui).map_err(|error| {
             if args.exit_code {

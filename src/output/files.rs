@@ -291,6 +291,20 @@ pub fn beside(input: &Path, suffix: &str) -> PathBuf {
 /// either writes, so "the name is free" alone cannot. The directory is
 /// created (0700) when missing.
 pub fn timestamped(dir: &Path, input: &Path, what: &str) -> Result<PathBuf, OutputError> {
+    let stem = match input.file_stem() {
+        Some(stem) if input != Path::new("-") => stem.to_string_lossy().into_owned(),
+        _ => "stdin".to_string(),
+    };
+    timestamped_as(dir, (&stem, what), "csv")
+}
+
+/// A new file in `dir` named `<stem>.<what>.<time>-<process>.<extension>`,
+/// as [`timestamped`] names results (`users.export.….jsonl`).
+pub fn timestamped_as(
+    dir: &Path,
+    (stem, what): (&str, &str),
+    extension: &str,
+) -> Result<PathBuf, OutputError> {
     if !dir.as_os_str().is_empty() && !dir.is_dir() {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
@@ -298,15 +312,11 @@ pub fn timestamped(dir: &Path, input: &Path, what: &str) -> Result<PathBuf, Outp
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(dir).map_err(|e| OutputError::io(dir, e))?;
     }
-    let stem = match input.file_stem() {
-        Some(stem) if input != Path::new("-") => stem.to_string_lossy().into_owned(),
-        _ => "stdin".to_string(),
-    };
     let time = crate::formats::utc_now().replace([':', '-'], "");
     let run = std::process::id();
     let name = |n: u32| match n {
-        1 => format!("{stem}.{what}.{time}-{run}.csv"),
-        n => format!("{stem}.{what}.{time}-{run}-{n}.csv"),
+        1 => format!("{stem}.{what}.{time}-{run}.{extension}"),
+        n => format!("{stem}.{what}.{time}-{run}-{n}.{extension}"),
     };
     let mut n = 1;
     while dir.join(name(n)).exists() {

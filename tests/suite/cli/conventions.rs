@@ -547,3 +547,40 @@ async fn validate_and_diff_write_a_summary_json_too() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert_eq!(std::fs::read_to_string(&hires).unwrap(), HIRES);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_output_dir_keeps_every_nights_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let audits = dir.path().join("audits");
+    let state = dir.path().join("tenant.json");
+    for _ in 0..2 {
+        let output = run(
+            &[
+                "export",
+                "users",
+                "--sandbox",
+                "--sandbox-state",
+                state.to_str().unwrap(),
+                "--output-dir",
+                audits.to_str().unwrap(),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&audits)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("users.export.") && n.ends_with(".csv")),
+        "{names:?}"
+    );
+    let first = crate::support::read_csv(&audits.join(&names[0]));
+    assert!(!first.is_empty());
+}
