@@ -41,13 +41,15 @@ pub enum Outcome {
     /// `sync`: a disabled user HR lists as current again, re-enabled and
     /// brought up to date (never created twice).
     Rehired,
+    /// `sync`: a leaver disabled (with whatever else `--leavers` asks).
+    Disabled,
     /// `sync`: the row and the tenant disagree about who the person is
     /// (its email or employee number belongs to another user): nothing sent.
     Conflict,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 13] = [
+    pub const ALL: [Outcome; 14] = [
         Outcome::Created,
         Outcome::Updated,
         Outcome::Unchanged,
@@ -60,6 +62,7 @@ impl Outcome {
         Outcome::Protected,
         Outcome::Pending,
         Outcome::Rehired,
+        Outcome::Disabled,
         Outcome::Conflict,
     ];
 
@@ -77,6 +80,7 @@ impl Outcome {
             Outcome::Protected => "protected",
             Outcome::Pending => "pending",
             Outcome::Rehired => "rehired",
+            Outcome::Disabled => "disabled",
             Outcome::Conflict => "conflict",
         }
     }
@@ -103,6 +107,7 @@ impl Outcome {
                 | Outcome::Unchanged
                 | Outcome::Deleted
                 | Outcome::Rehired
+                | Outcome::Disabled
         )
     }
 }
@@ -251,7 +256,7 @@ impl RowResult {
     pub fn carry_over(&mut self, prior: &RowResult) {
         let wrote = matches!(
             prior.outcome,
-            Outcome::Created | Outcome::Updated | Outcome::Rehired
+            Outcome::Created | Outcome::Updated | Outcome::Rehired | Outcome::Disabled
         );
         let same_user = !prior.user_id.is_empty() && prior.user_id == self.user_id;
         if !(wrote && same_user && matches!(self.outcome, Outcome::Unchanged | Outcome::Updated)) {
@@ -558,7 +563,11 @@ impl Resumed {
         journaled.retain(|row, recorded| {
             matches!(
                 recorded.outcome,
-                Outcome::Created | Outcome::Updated | Outcome::Rehired | Outcome::Deleted
+                Outcome::Created
+                    | Outcome::Updated
+                    | Outcome::Rehired
+                    | Outcome::Disabled
+                    | Outcome::Deleted
             ) && !done.get(row).is_some_and(|d| d.outcome.succeeded())
         });
         Ok(Resumed { done, journaled })

@@ -264,7 +264,11 @@ impl<D> RowSink<D> for ResultsSink {
         if let Some(journal) = &mut self.journal
             && matches!(
                 result.outcome,
-                Outcome::Created | Outcome::Updated | Outcome::Rehired | Outcome::Deleted
+                Outcome::Created
+                    | Outcome::Updated
+                    | Outcome::Rehired
+                    | Outcome::Disabled
+                    | Outcome::Deleted
             )
         {
             journal.note(&result, &self.stamp)?;

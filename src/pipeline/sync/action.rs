@@ -130,6 +130,10 @@ impl RowAction for SyncAction {
             SyncJob::Leaver(leaver) if unprocessed(&mut result, &leaver.found) => Ok(Vec::new()),
             SyncJob::Leaver(leaver) => {
                 let done = self.offboard.offboard(&client, &leaver, &mut result).await;
+                let disabled = result.changes.iter().any(|c| c.field == "isEnabled");
+                if result.outcome == Outcome::Updated && disabled {
+                    result.outcome = Outcome::Disabled;
+                }
                 done.map(|()| Vec::new())
             }
             SyncJob::Person(input, note) => {

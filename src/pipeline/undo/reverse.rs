@@ -133,7 +133,7 @@ pub fn read(results: &Path) -> Result<ReadRun, String> {
                 Ok(()) => Reverse::DeleteUser(result.changes.clone()),
                 Err(why) => Reverse::NoSnapshot(why),
             },
-            (_, Outcome::Updated | Outcome::Rehired) => Reverse::RevertUser,
+            (_, Outcome::Updated | Outcome::Rehired | Outcome::Disabled) => Reverse::RevertUser,
             (_, Outcome::Deleted) => {
                 match snapshots.entry(&run_id, &recorded.stamp.snapshot, &result.user_id) {
                     Ok(item) => Reverse::FromSnapshot(Box::new(item)),

@@ -120,8 +120,8 @@ async fn one_run_does_joiners_movers_leavers_and_rehires_on_their_dates() {
     let seen = outcomes(&results);
     let expected: BTreeMap<String, String> = [
         ("ana", "updated"),
-        ("bob", "updated"),
-        ("cara", "updated"),
+        ("bob", "disabled"),
+        ("cara", "disabled"),
         ("dan", "unchanged"),
         ("eve", "rehired"),
         ("fay", "created"),
@@ -360,7 +360,7 @@ async fn a_second_john_smith_gets_a_free_name_and_one_person_keeps_one_account()
             ("3002", "created"),
             ("3003", "created"),
             ("3004", "conflict"),
-            ("1001", "updated"),
+            ("1001", "disabled"),
         ],
         "Ana's old account (1001) is a leaver, after the roster's rows"
     );
@@ -423,7 +423,7 @@ async fn scope_narrows_whom_the_sync_owns() {
     ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     let seen = outcomes(&out);
-    assert_eq!(seen["bob"], "updated", "Sales, absent: a leaver");
+    assert_eq!(seen["bob"], "disabled", "Sales, absent: a leaver");
     assert_eq!(
         seen["cara"], "protected",
         "Ops is outside the scope: {seen:?}"
