@@ -132,13 +132,12 @@ fn write_failure(path: &std::path::Path, force: bool, error: &CommandError) {
         // (the input or the results): it is never written then.
         return;
     }
-    let value = serde_json::json!({
-        "status": if matches!(error, CommandError::Refused(_)) { "refused" } else { "failed" },
-        "error": error.to_string(),
-        "exit_code": code,
-        "hint": hint,
-        "finished_at": crate::formats::utc_now(),
-    });
+    let status = if matches!(error, CommandError::Refused(_)) {
+        "refused"
+    } else {
+        "failed"
+    };
+    let value = crate::commands::stopped_summary(status, &error.to_string(), (code, hint));
     if let Err(err) = crate::commands::write_json(path, &value, force, &[]) {
         tracing::warn!("the summary could not be written: {err}");
     }

@@ -206,6 +206,23 @@ pub fn distinct_files(files: &[(&str, Option<&Path>)]) -> Result<(), CommandErro
     Ok(())
 }
 
+/// The summary of a run that did not get to its end (`refused` or
+/// `failed`): why, the exit code and its hint, so that a monitor never
+/// reads an earlier run's summary as this one's.
+pub fn stopped_summary(
+    status: &str,
+    error: &str,
+    (exit_code, hint): (u8, Option<&str>),
+) -> serde_json::Value {
+    serde_json::json!({
+        "status": status,
+        "error": error,
+        "exit_code": exit_code,
+        "hint": hint,
+        "finished_at": crate::formats::utc_now(),
+    })
+}
+
 /// Writes `value` as JSON to `path` (`-` for standard output) under the
 /// output rules: an existing file only with `force`, never one of `taken`.
 pub fn write_json(

@@ -34,7 +34,7 @@ pub trait Refusal {
     fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError>;
 }
 
-/// A guard rail's refusal: an error (exit 4), nothing changed.
+/// A guard rail's refusal: an error (exit 1), nothing changed.
 impl Refusal for String {
     fn reason(&self) -> String {
         self.clone()
@@ -108,15 +108,9 @@ where
         Ended::Refused(refusal) => {
             let reason = refusal.reason();
             let ended = refusal.end(ui, &files.shown)?;
-            // Refused for its rows (an error is written by the caller).
+            // Refused for its rows, exit 3 (an error is written by the caller).
             if let Some(path) = summary_json {
-                let value = serde_json::json!({
-                    "status": "refused",
-                    "input": files.shown,
-                    "error": reason,
-                    "exit_code": 3,
-                    "finished_at": crate::formats::utc_now(),
-                });
+                let value = super::stopped_summary("refused", &reason, (3, None));
                 write_json(path, &value, recording.force, &[files.input])?;
             }
             return Ok(ended);

@@ -8,7 +8,7 @@ use crate::pipeline::sync::{self, Refused, SyncOptions};
 use crate::ui::Ui;
 
 /// The roster's invalid rows end as an import's do (listed, exit 3); the
-/// guard's refusal as every guard's (exit 4).
+/// guard's refusal as every guard's (exit 1).
 impl Refusal for Refused {
     fn reason(&self) -> String {
         match self {

@@ -338,11 +338,7 @@ fn write_snapshot(
     stamp: &mut crate::output::results::RunStamp,
     items: &[SnapshotItem],
 ) -> Result<PathBuf, RunError> {
-    let anchor = match &options.run.output {
-        Some(output) if output.as_os_str() != "-" => output.as_path(),
-        _ => options.file.as_path(),
-    };
-    let path = snapshot::path_beside(anchor, &stamp.run_id);
+    let path = snapshot::path_beside(options.run.files_beside(&options.file), &stamp.run_id);
     let header = snapshot::header(
         &stamp.run_id,
         &stamp.tenant,

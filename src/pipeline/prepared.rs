@@ -144,6 +144,18 @@ impl<'a> ResultsPlace<'a> {
     }
 }
 
+impl Recording {
+    /// Where a run's own files (snapshot, held changes) go, wherever its
+    /// results go: beside the results file, else (results on the screen
+    /// or standard output) beside `input`. The way back is always on disk.
+    pub fn files_beside<'a>(&'a self, input: &'a Path) -> &'a Path {
+        match &self.output {
+            Some(output) if output.as_os_str() != "-" => output,
+            _ => input,
+        }
+    }
+}
+
 impl<'a> Setup<'a> {
     /// The setup of a run recorded as `recording` says, stamped under `stamp`, its rows
     /// repeating `header` of `inputs`; the bar calls the work `phase`.

@@ -33,7 +33,7 @@ use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
 pub use first_pass::{FirstPass, Roster, RosterKeys};
 use missing::MissingUsers;
-pub use row::ImportAction;
+pub use row::{ImportAction, pending_changes};
 pub use sink::{Counted, PlannedRow, ShowPlan, Sink, SinkSetup};
 
 /// Everything an import (or its dry run) is asked to do.

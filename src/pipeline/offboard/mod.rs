@@ -257,12 +257,7 @@ pub async fn run(
     // ---- snapshot ----
     events.on(Event::Phase("reading what leavers have"));
     find::read_holdings(&client, &mut found.leavers, &options.steps).await?;
-    // Wherever the results go (standard output too), the way back is
-    // written to disk: beside the results file, else beside the input.
-    let anchor = match &options.run.output {
-        Some(output) if output.as_os_str() != "-" => output.as_path(),
-        _ => read.file.as_path(),
-    };
+    let anchor = options.run.files_beside(&read.file);
     let snapshot = match (options.run.dry_run, affected) {
         (false, 1..) => Some(write_snapshot(
             anchor,
@@ -514,11 +509,7 @@ fn hold(
         return Ok(refusal);
     }
     let stamp = prepared::stamp(RunKind::Offboard, false, client);
-    let anchor = match &options.run.output {
-        Some(output) if output.as_os_str() != "-" => output.as_path(),
-        _ => read.file.as_path(),
-    };
-    let path = held::path_beside(anchor, &stamp.run_id);
+    let path = held::path_beside(options.run.files_beside(&read.file), &stamp.run_id);
     let header = held::HeldHeader {
         kind: String::new(),
         run_id: stamp.run_id.clone(),

@@ -54,8 +54,7 @@ impl Scope {
             let value = user.fields.get(*field).exact();
             match filter.check(&value) {
                 Ok(None) => None,
-                Ok(Some(why)) => Some(format!("--scope: {why}")),
-                Err(why) => Some(format!("--scope: {why}")),
+                Ok(Some(why)) | Err(why) => Some(format!("--scope: {why}")),
             }
         })
     }
@@ -234,14 +233,10 @@ impl SyncAction {
 /// A dry run's row: what the plan would do, as the outcome it would have.
 fn planned(plan: &RowPlan, result: &mut RowResult) {
     result.changes = plan.changes.clone();
-    for (kind, delta) in [
-        (crate::model::TargetKind::Group, &plan.groups),
-        (crate::model::TargetKind::Application, &plan.applications),
-    ] {
-        for (add, targets) in [(true, &delta.add), (false, &delta.remove)] {
-            let names = targets.iter().map(|t| t.name.clone());
-            result.targets_mut(kind, add).extend(names);
-        }
+    for change in crate::pipeline::import::pending_changes(plan, &result.user_id) {
+        result
+            .targets_mut(change.kind, change.add)
+            .push(change.target.name);
     }
     result.outcome = match &plan.action {
         Action::Create(_) => Outcome::Created,

@@ -179,16 +179,11 @@ pub async fn run(
         Ok(refused) => refused,
         Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
     };
-    summary.totals.refused = refused;
     let mut stamp = prepared::stamp(RunKind::Sync, import.run.dry_run, &client);
     events.on(Event::Phase("reading what leavers have"));
     offboard::read_holdings(&client, &mut leavers, &options.leavers).await?;
     if !import.run.dry_run && taken.affected() > 0 {
-        // Wherever the results go, the way back is written to disk.
-        let anchor = match &import.run.output {
-            Some(output) if output.as_os_str() != "-" => output.as_path(),
-            _ => import.input.file.as_path(),
-        };
+        let anchor = import.run.files_beside(&import.input.file);
         let path = offboard::write_snapshot(anchor, &mut stamp, &leavers, &options.leavers)?;
         summary.snapshot = Some(path.display().to_string());
     }
@@ -230,7 +225,6 @@ pub async fn run(
             "syncing",
         )
     };
-    let refused = summary.totals.refused.take();
     summary.totals =
         prepared::run_source(&client, setup, action, (source, count), stops, events).await?;
     summary.totals.refused = refused;

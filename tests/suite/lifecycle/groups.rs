@@ -5,7 +5,7 @@ use std::path::Path;
 
 use sebulk::Completion;
 
-use crate::support::{against, config, read_csv, start};
+use crate::support::{against, config, file_in, read_csv, restore, start};
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
@@ -201,19 +201,11 @@ async fn prune_is_guarded_and_restore_gives_the_groups_back() {
     );
     assert_eq!(sandbox.tenant().groups().count(), 7);
 
-    let snapshot = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains(".snapshot-"))
-        .expect("a snapshot of the pruned groups");
-    let restored = dir.path().join("restored.csv");
-    let args = [
-        "restore",
-        snapshot.to_str().unwrap(),
-        "-o",
-        restored.to_str().unwrap(),
-    ];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let snapshot = file_in(dir.path(), ".snapshot-").expect("a snapshot of the pruned groups");
+    assert_eq!(
+        restore(&sandbox, &snapshot, dir.path()).await.unwrap(),
+        Completion::Clean
+    );
     assert_eq!(sandbox.tenant().groups().count(), 10);
     assert_eq!(
         members_before("Human Resources"),
@@ -246,18 +238,10 @@ async fn a_prune_with_results_on_standard_output_still_writes_its_snapshot() {
     ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     assert!(sandbox.tenant().groups().all(|g| g.name != gone));
-    let snapshot = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains("groups.snapshot-"))
-        .expect("the snapshot, beside the input");
-    let restored = dir.path().join("restored.csv");
-    let args = [
-        "restore",
-        snapshot.to_str().unwrap(),
-        "-o",
-        restored.to_str().unwrap(),
-    ];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let snapshot = file_in(dir.path(), "groups.snapshot-").expect("the snapshot, beside the input");
+    assert_eq!(
+        restore(&sandbox, &snapshot, dir.path()).await.unwrap(),
+        Completion::Clean
+    );
     assert!(sandbox.tenant().groups().any(|g| g.name == gone));
 }

@@ -301,11 +301,8 @@ async fn delete_then_restore_gives_the_tenant_back() {
     assert_eq!(done.unwrap(), Completion::Clean);
     assert!(lines.iter().all(|l| l["outcome"] == "deleted"));
     assert_eq!(sandbox.tenant().users().count(), 5);
-    let snapshot = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains(".snapshot-"))
-        .expect("a snapshot beside the results");
+    let snapshot =
+        crate::support::file_in(dir.path(), ".snapshot-").expect("a snapshot beside the results");
     let text = std::fs::read_to_string(&snapshot).unwrap();
     assert!(text.contains("jonas.becker") && text.contains("Berlin Office"));
 

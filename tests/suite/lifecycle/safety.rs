@@ -22,11 +22,7 @@ fn text(path: &Path) -> String {
 
 /// The snapshot an offboarding wrote into `dir`.
 fn snapshot_in(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains(".snapshot-"))
-        .expect("a snapshot beside the results")
+    crate::support::file_in(dir, ".snapshot-").expect("a snapshot beside the results")
 }
 
 /// Offboards the leavers `file_text` names with `action`, cleanly; the results.
@@ -811,11 +807,7 @@ async fn a_tenant_that_numbers_its_user_types_is_protected_until_told() {
 
 /// The held file a refused run wrote into `dir`.
 fn held_in(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains(".held-"))
-        .expect("a held file beside the results")
+    crate::support::file_in(dir, ".held-").expect("a held file beside the results")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

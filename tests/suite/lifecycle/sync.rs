@@ -65,6 +65,28 @@ fn enabled(users: &BTreeMap<String, User>, name: &str) -> Option<bool> {
     users[name].fields.is_enabled
 }
 
+/// Syncs `roster` as of `as_of`, allowing `max_affected`, results in
+/// `out`, with `extra` arguments.
+async fn sync(
+    sandbox: &SandboxHandle,
+    (roster, as_of, max_affected): (&str, &str, &str),
+    out: &Path,
+    extra: &[&str],
+) -> Result<Completion, sebulk::CommandError> {
+    let mut args = vec![
+        "sync",
+        roster,
+        "--as-of",
+        as_of,
+        "--max-affected",
+        max_affected,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    against(sandbox, &args).await
+}
+
 fn outcomes(path: &Path) -> BTreeMap<String, String> {
     read_csv(path)
         .into_iter()
@@ -175,11 +197,7 @@ async fn one_run_does_joiners_movers_leavers_and_rehires_on_their_dates() {
         1
     );
     assert!(
-        std::fs::read_dir(dir.path()).unwrap().any(|e| e
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .contains(".snapshot-")),
+        crate::support::file_in(dir.path(), ".snapshot-").is_some(),
         "the leavers were saved first"
     );
 
@@ -227,18 +245,10 @@ async fn joiners_created_ahead_are_enabled_when_they_start() {
         ("2027-01-15", Some(true), Some(true)),
     ] {
         let out = dir.path().join(format!("sync-{as_of}.csv"));
-        let args = [
-            "sync",
-            &roster,
-            "--as-of",
-            as_of,
-            "--max-affected",
-            "5",
-            "-o",
-            out.to_str().unwrap(),
-        ];
         assert_eq!(
-            against(&sandbox, &args).await.unwrap(),
+            sync(&sandbox, (&roster, as_of, "5"), &out, &[])
+                .await
+                .unwrap(),
             Completion::Clean,
             "{as_of}"
         );
@@ -309,21 +319,11 @@ async fn a_second_john_smith_gets_a_free_name_and_one_person_keeps_one_account()
          ana.ant,ana@example.com,Ana,Ant,3004,2026-12-01\n",
     );
     let failing = dir.path().join("fail.csv");
-    let args = [
-        "sync",
-        &roster,
-        "--as-of",
-        "2026-12-03",
-        "--on-collision",
-        "fail",
-        "--max-affected",
-        "1",
-        "--dry-run",
-        "-o",
-        failing.to_str().unwrap(),
-    ];
+    let fail = ["--on-collision", "fail", "--dry-run"];
     assert_eq!(
-        against(&sandbox, &args).await.unwrap(),
+        sync(&sandbox, (&roster, "2026-12-03", "1"), &failing, &fail)
+            .await
+            .unwrap(),
         Completion::WithProblems
     );
     let lines = read_csv(&failing);
@@ -331,18 +331,10 @@ async fn a_second_john_smith_gets_a_free_name_and_one_person_keeps_one_account()
     assert!(lines[2]["error"].contains("--on-collision fail"));
 
     let out = dir.path().join("sync.csv");
-    let args = [
-        "sync",
-        &roster,
-        "--as-of",
-        "2026-12-03",
-        "--max-affected",
-        "1",
-        "-o",
-        out.to_str().unwrap(),
-    ];
     assert_eq!(
-        against(&sandbox, &args).await.unwrap(),
+        sync(&sandbox, (&roster, "2026-12-03", "1"), &out, &[])
+            .await
+            .unwrap(),
         Completion::WithProblems,
         "a conflict is a problem to look at"
     );
@@ -388,17 +380,9 @@ async fn a_second_john_smith_gets_a_free_name_and_one_person_keeps_one_account()
     // Matched by employee number from now on: nothing to do the next day.
     let writes = sandbox.counters().writes;
     let again = dir.path().join("again.csv");
-    let args = [
-        "sync",
-        &roster,
-        "--as-of",
-        "2026-12-04",
-        "--max-affected",
-        "1",
-        "-o",
-        again.to_str().unwrap(),
-    ];
-    against(&sandbox, &args).await.unwrap();
+    sync(&sandbox, (&roster, "2026-12-04", "1"), &again, &[])
+        .await
+        .unwrap();
     assert_eq!(sandbox.counters().writes, writes);
     assert_eq!(outcomes(&again)["john.smith"], "unchanged");
 }
@@ -409,19 +393,13 @@ async fn scope_narrows_whom_the_sync_owns() {
     let sandbox = tenant(dir.path()).await;
     let roster = write(dir.path(), "roster.csv", ROSTER);
     let out = dir.path().join("sync.csv");
-    let args = [
-        "sync",
-        &roster,
-        "--as-of",
-        "2026-12-03",
-        "--scope",
-        r#"column = "department", not_in = ["Ops"]"#,
-        "--max-affected",
-        "5",
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let scope = ["--scope", r#"column = "department", not_in = ["Ops"]"#];
+    assert_eq!(
+        sync(&sandbox, (&roster, "2026-12-03", "5"), &out, &scope)
+            .await
+            .unwrap(),
+        Completion::Clean
+    );
     let seen = outcomes(&out);
     assert_eq!(seen["bob"], "disabled", "Sales, absent: a leaver");
     assert_eq!(

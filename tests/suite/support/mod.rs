@@ -88,6 +88,33 @@ pub fn read_csv(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String
         .collect()
 }
 
+/// The file in `dir` whose name holds `part` (`.snapshot-`, `.held-`), if any.
+pub fn file_in(dir: &std::path::Path, part: &str) -> Option<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("a readable directory")
+        .map(|e| e.expect("an entry").path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains(part))
+        })
+}
+
+/// Restores `snapshot` into `sandbox`, the results in `dir`.
+pub async fn restore(
+    sandbox: &SandboxHandle,
+    snapshot: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<sebulk::Completion, sebulk::CommandError> {
+    let restored = dir.join("restored.csv");
+    let args = [
+        "restore",
+        snapshot.to_str().expect("a UTF-8 path"),
+        "-o",
+        restored.to_str().expect("a UTF-8 path"),
+    ];
+    against(sandbox, &args).await
+}
+
 /// Runs a sebulk command in-process against `sandbox`, fast-paced.
 pub async fn against(
     sandbox: &SandboxHandle,
