@@ -145,6 +145,60 @@ async fn lifecycle_and_undo_work_against_every_variant() {
         }
         let after = export_users("after.csv").await;
         assert_eq!(differences(dir.path(), &before, &after).await, [], "{name}");
+
+        // A sync of the roster without one person, through the variant's
+        // listing: exactly that person leaves; undone, the tenant is back.
+        let mut reader = csv::Reader::from_path(&before).unwrap();
+        let header = reader.headers().unwrap().clone();
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let gone = rows
+            .iter()
+            .rposition(|r| {
+                r[at("isEnabled")] == *"true" && matches!(&r[at("userType")], "" | "user")
+            })
+            .expect("an enabled plain user");
+        let mut roster = csv::Writer::from_path(path("roster.csv")).unwrap();
+        roster.write_record(&header).unwrap();
+        for (i, row) in rows.iter().enumerate() {
+            if i != gone {
+                roster.write_record(row).unwrap();
+            }
+        }
+        roster.flush().unwrap();
+        let (roster, synced) = (text("roster.csv"), text("sync.csv"));
+        let args = [
+            "sync",
+            "--match-by",
+            "username",
+            "--as-of",
+            "2026-12-03",
+            "--max-affected",
+            "1",
+            "-o",
+            &synced,
+            &roster,
+        ];
+        assert_eq!(
+            run(&sandbox, &case, &args).await,
+            Completion::Clean,
+            "{name}"
+        );
+        let changed: Vec<String> = read_csv(&path("sync.csv"))
+            .into_iter()
+            .filter(|l| l["outcome"] != "unchanged" && l["outcome"] != "protected")
+            .map(|l| l["outcome"].clone())
+            .collect();
+        assert_eq!(changed, ["disabled"], "{name}: one leaver, nothing else");
+        let undone = text("undo-sync.csv");
+        let args = ["undo", "--max-affected", "5", "-o", &undone, &synced];
+        assert_eq!(
+            run(&sandbox, &case, &args).await,
+            Completion::Clean,
+            "{name}"
+        );
+        let again = export_users("after-sync.csv").await;
+        assert_eq!(differences(dir.path(), &before, &again).await, [], "{name}");
         sandbox.shutdown().await.unwrap();
     }
 }
