@@ -173,7 +173,8 @@ impl ListRequest {
         self
     }
 
-    fn endpoint(&self) -> String {
+    /// The path listed, as messages name it (`/users`).
+    pub fn endpoint(&self) -> String {
         format!("/{}", self.path.join("/"))
     }
 }

@@ -87,6 +87,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Make the directory match HR's complete roster: joiners on their start dates, movers, leavers, rehires, in one guarded run
     Sync(SyncArgs),
+    /// Carry out a reviewed plan (from plan -o or sync --dry-run -o) exactly; refused if its users changed since
+    Apply(ApplyArgs),
     /// Export users, groups, applications or memberships (complete, atomic, 0600)
     Export(ExportArgs),
     /// Compare two user exports: joiners, leavers and movers (offline)
@@ -755,6 +757,31 @@ pub struct ApproveArgs {
 
     #[command(flatten)]
     pub protect: ProtectArgs,
+
+    #[command(flatten)]
+    pub connect: Connect,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(mut_arg("output", |a| a.help("The results file [default: <plan stem>.apply.csv beside it]")))]
+#[command(mut_arg("dry_run", |a| a.help("Only check the plan against the tenant and show what would be applied")))]
+#[command(
+    after_long_help = "Examples:\n  sebulk sync roster.csv --dry-run -o tonight.plan.csv   # review this file\n  sebulk apply tonight.plan.csv                          # exactly that, or refused if users changed\n  sebulk apply tonight.plan.csv --skip-drifted           # apply the rows that did not change"
+)]
+pub struct ApplyArgs {
+    /// The plan to apply, as `sebulk plan -o` or `sebulk sync --dry-run -o` wrote it (unchanged)
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Apply the rows whose users did not change since the plan, skipping the ones that did
+    #[arg(long)]
+    pub skip_drifted: bool,
+
+    #[command(flatten)]
+    pub guard: GuardArgs,
 
     #[command(flatten)]
     pub connect: Connect,

@@ -23,6 +23,7 @@ use crate::config::API_KEY_ENV;
 use crate::diff::DiffOptions;
 use crate::export::ExportOptions;
 use crate::output::files::timestamped;
+use crate::pipeline::apply::ApplyOptions;
 use crate::pipeline::groups::GroupsOptions;
 use crate::pipeline::import::ImportOptions;
 use crate::pipeline::memberships::MembershipsOptions;
@@ -563,6 +564,24 @@ pub fn undo_job(
             include_conflicts: args.include_conflicts,
         },
         &run.summary,
+    ))
+}
+
+/// `apply PLAN`: results beside the plan unless told otherwise.
+pub fn apply_job(
+    profile: &ProfileSource,
+    args: &args::ApplyArgs,
+) -> Result<LifecycleJob<ApplyOptions>, CommandError> {
+    let output = results_of(&args.run, &args.plan, "apply")?;
+    let (_, limits) = config::guard(profile.get()?, &args.guard)?;
+    Ok(lifecycle_job(
+        ApplyOptions {
+            plan: args.plan.clone(),
+            skip_drifted: args.skip_drifted,
+            limits,
+            run: recording(&args.run, output, None),
+        },
+        &args.run.summary,
     ))
 }
 

@@ -118,6 +118,7 @@ fn summary_target(command: &Command) -> Option<(&std::path::Path, bool)> {
         Command::Memberships(MembershipsCommand::Import(args)) => &args.run,
         Command::Restore(args) => &args.run,
         Command::Undo(args) => &args.run,
+        Command::Apply(args) => &args.run,
         _ => return None,
     };
     run.summary.summary_json.as_deref().map(|p| (p, run.force))
@@ -205,6 +206,10 @@ async fn run_command(
         }
         Command::Restore(args) => {
             let job = jobs::restore_job(profile, args)?;
+            lifecycle::run(&resolve(&args.connect)?, job, ui).await
+        }
+        Command::Apply(args) => {
+            let job = jobs::apply_job(profile, args)?;
             lifecycle::run(&resolve(&args.connect)?, job, ui).await
         }
         Command::Undo(args) => {

@@ -12,6 +12,7 @@ use super::{CommandError, Completion};
 use crate::api::Client;
 use crate::config::Config;
 use crate::events::Events;
+use crate::pipeline::apply::{self, ApplyOptions, ApplySummary};
 use crate::pipeline::groups::{self, GroupsOptions, GroupsSummary};
 use crate::pipeline::memberships::{self, MembershipsOptions, MembershipsSummary};
 use crate::pipeline::offboard::{self, OffboardOptions, OffboardSummary};
@@ -175,6 +176,21 @@ run: memberships::run,
 show: |s, ui| {
     let notes = vec![format!("members of {} groups and applications read", s.targets_read)];
     let title = format!("memberships from {} in {}", s.input, s.totals.tenant);
+    titled(ui, title, &s.totals, notes)
+});
+
+lifecycle!(ApplyOptions => ApplySummary,
+input: |o| &o.plan,
+run: apply::run,
+show: |s, ui| {
+    let mut notes = Vec::new();
+    if s.drifted > 0 {
+        notes.push(format!("{} rows drifted since the plan and were skipped", s.drifted));
+    }
+    if let Some(path) = &s.snapshot {
+        notes.push(format!("leavers were saved first: sebulk restore {path} gives them back"));
+    }
+    let title = format!("plan {} ({} of {}) applied to {}", s.plan, s.command, s.input, s.totals.tenant);
     titled(ui, title, &s.totals, notes)
 });
 

@@ -107,7 +107,7 @@ impl FieldValue<'_> {
 
 /// One field's change, with its exact old and new values
 /// ([`FieldValue::exact`]); a password change never holds the password.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldChange {
     /// The field's wire name (`password` for a password reset).
     pub field: String,

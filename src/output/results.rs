@@ -125,10 +125,11 @@ pub enum RunKind {
     Memberships,
     Undo,
     Sync,
+    Apply,
 }
 
 impl RunKind {
-    pub const ALL: [RunKind; 8] = [
+    pub const ALL: [RunKind; 9] = [
         RunKind::Import,
         RunKind::Offboard,
         RunKind::Restore,
@@ -137,6 +138,7 @@ impl RunKind {
         RunKind::Memberships,
         RunKind::Undo,
         RunKind::Sync,
+        RunKind::Apply,
     ];
 
     pub fn name(self) -> &'static str {
@@ -149,6 +151,7 @@ impl RunKind {
             RunKind::Memberships => "memberships",
             RunKind::Undo => "undo",
             RunKind::Sync => "sync",
+            RunKind::Apply => "apply",
         }
     }
 
@@ -207,6 +210,9 @@ pub struct RowResult {
     pub done_by: String,
     /// The row's input cells, secrets masked.
     pub cells: Vec<String>,
+    /// A dry run's: what the row was decided on and its exact writes,
+    /// for `apply`.
+    pub planned: Option<Box<super::plan_file::PlannedCells>>,
 }
 
 impl RowResult {
@@ -227,7 +233,28 @@ impl RowResult {
             finished_at: String::new(),
             done_by: String::new(),
             cells,
+            planned: None,
         }
+    }
+
+    /// The machine cells a plan line carries (empty for a row that
+    /// writes nothing).
+    pub fn planned_cells(&self) -> [String; 2] {
+        match &self.planned {
+            Some(planned) => [planned.decided_on.clone(), planned.exact.clone()],
+            None => [String::new(), String::new()],
+        }
+    }
+
+    /// The line of a sync's plan: the results line with the machine
+    /// cells before the input's.
+    pub fn plan_record(&self, stamp: &RunStamp) -> Vec<String> {
+        let mut record = self.record(stamp);
+        let at = RESULT_COLUMNS.len();
+        for (i, cell) in self.planned_cells().into_iter().enumerate() {
+            record.insert(at + i, neutralize(&cell).into_owned());
+        }
+        record
     }
 
     /// The names of the groups (or applications) the row added (or removed).
@@ -368,6 +395,12 @@ pub struct OrderedCsv {
     pending: BTreeMap<u64, Vec<String>>,
     next_row: u64,
     written: u64,
+    /// A plan's: the digest so far, the seal to close it with, the header.
+    sealing: Option<(
+        super::plan_file::Sealing,
+        super::plan_file::PlanSeal,
+        Vec<String>,
+    )>,
 }
 
 impl OrderedCsv {
@@ -395,7 +428,24 @@ impl OrderedCsv {
             pending: BTreeMap::new(),
             next_row: 1,
             written: 0,
+            sealing: None,
         })
+    }
+
+    /// A plan file: `header` and every line go into a digest, and the
+    /// file ends with `seal` closing them (see `plan_file`).
+    pub fn plan(
+        path: &Path,
+        rules: FileRules,
+        inputs: &[&Path],
+        header: &[String],
+        seal: super::plan_file::PlanSeal,
+    ) -> Result<Self, OutputError> {
+        let mut file = Self::create(path, rules, inputs, header)?;
+        let mut sealing = super::plan_file::Sealing::default();
+        sealing.take(header);
+        file.sealing = Some((sealing, seal, header.to_vec()));
+        Ok(file)
     }
 
     /// A results file: the fixed columns, then the input's own header.
@@ -418,6 +468,9 @@ impl OrderedCsv {
         self.pending.insert(row, record);
         let mut wrote = false;
         while let Some(record) = self.pending.remove(&self.next_row) {
+            if let Some((sealing, _, _)) = &mut self.sealing {
+                sealing.take(&record);
+            }
             self.writer
                 .write_record(&record)
                 .map_err(|e| OutputError::io(&self.path, e.into()))?;
@@ -448,6 +501,11 @@ impl OrderedCsv {
                     row, self.next_row
                 )),
             ));
+        }
+        if let Some((sealing, seal, header)) = self.sealing.take() {
+            self.writer
+                .write_record(sealing.close(seal, &header))
+                .map_err(|e| OutputError::io(&self.path, e.into()))?;
         }
         self.writer
             .flush()
@@ -710,6 +768,7 @@ fn parse_record(
         finished_at: get("finished_at"),
         done_by: String::new(),
         cells: record.iter().skip(fixed).map(str::to_string).collect(),
+        planned: None,
     };
     let stamp = RunStamp {
         run_id: get("run_id"),

@@ -7,6 +7,7 @@
 //! its rows with one tally (`results_sink::Tally`), reports the same
 //! totals (`RunTotals`) and ends as an [`Ended`].
 
+pub mod apply;
 pub mod batcher;
 pub mod groups;
 pub mod guard;
@@ -14,6 +15,7 @@ pub mod import;
 pub mod memberships;
 pub mod offboard;
 pub mod passwords;
+pub mod planned;
 pub mod prepared;
 pub mod restore;
 pub mod results_sink;

@@ -78,6 +78,8 @@ pub struct Setup<'a> {
     pub apply_memberships: bool,
     /// The results file the run resumes from, if any.
     pub resume: Option<&'a Path>,
+    /// A dry run that writes a plan `apply` can carry out: its seal.
+    pub seal: Option<crate::output::plan_file::PlanSeal>,
 }
 
 /// Where a run's results go and how: every row command's options carry
@@ -179,6 +181,7 @@ impl<'a> Setup<'a> {
             phase,
             apply_memberships: false,
             resume: recording.resume.as_deref(),
+            seal: None,
         }
     }
 }
@@ -238,7 +241,7 @@ where
         place.rules(),
         (setup.inputs, setup.header),
         journal_for,
-        setup.stamp.clone(),
+        (setup.stamp.clone(), setup.seal.filter(|_| setup.dry_run)),
     )?;
     events.on(Event::Phase(if setup.dry_run {
         "planning"

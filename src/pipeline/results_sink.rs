@@ -119,6 +119,8 @@ pub struct ResultsSink {
     journal: Option<crate::output::results::Journal>,
     stamp: RunStamp,
     tally: Tally<Outcome>,
+    /// A plan `apply` can carry out: lines with their machine cells.
+    sealed: bool,
 }
 
 /// What every run reports, for the screen and `--summary-json`: rows are
@@ -215,11 +217,21 @@ impl ResultsSink {
         rules: crate::output::results::FileRules,
         (inputs, input_header): (&[&Path], &[String]),
         journal_for: Option<&Path>,
-        stamp: RunStamp,
+        (stamp, seal): (RunStamp, Option<crate::output::plan_file::PlanSeal>),
     ) -> Result<Self, RunError> {
-        let file = match path {
-            Some(path) => Some(OrderedCsv::results(path, rules, inputs, input_header)?),
-            None => None,
+        let sealed = seal.is_some();
+        let file = match (path, seal) {
+            (Some(path), Some(seal)) => {
+                let header: Vec<String> = crate::output::results::RESULT_COLUMNS
+                    .iter()
+                    .chain(&crate::output::plan_file::MACHINE_COLUMNS)
+                    .map(|c| c.to_string())
+                    .chain(input_header.iter().cloned())
+                    .collect();
+                Some(OrderedCsv::plan(path, rules, inputs, &header, seal)?)
+            }
+            (Some(path), None) => Some(OrderedCsv::results(path, rules, inputs, input_header)?),
+            (None, _) => None,
         };
         let journal = match journal_for {
             Some(results) if file.is_some() => Some(crate::output::results::Journal::create(
@@ -234,6 +246,7 @@ impl ResultsSink {
             journal,
             stamp,
             tally: Tally::default(),
+            sealed,
         })
     }
 
@@ -274,7 +287,12 @@ impl<D> RowSink<D> for ResultsSink {
             journal.note(&result, &self.stamp)?;
         }
         if let Some(file) = &mut self.file {
-            file.push(result.row, result.record(&self.stamp))?;
+            let record = if self.sealed {
+                result.plan_record(&self.stamp)
+            } else {
+                result.record(&self.stamp)
+            };
+            file.push(result.row, record)?;
         }
         Ok(())
     }

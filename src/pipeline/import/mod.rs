@@ -33,6 +33,7 @@ use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
 pub use first_pass::{FirstPass, Roster, RosterKeys};
 use missing::MissingUsers;
+pub(crate) use row::write_plan;
 pub use row::{ImportAction, pending_changes};
 pub use sink::{Counted, PlannedRow, ShowPlan, Sink, SinkSetup};
 
@@ -195,7 +196,18 @@ pub async fn run(
             excel: options.run.excel,
         },
     );
-    let mut sink = open_sink(options, &place, (&input_header, &stamp, &resumed), show)?;
+    let seal = crate::pipeline::planned::seal_for(
+        "import",
+        &stamp,
+        (&options.input.file, &options.policy, &options.run),
+        (lookups.tenant_users, Vec::new()),
+    )?;
+    let mut sink = open_sink(
+        options,
+        &place,
+        (&input_header, &stamp, &resumed, seal),
+        show,
+    )?;
     let action = Arc::new(ImportAction {
         catalog,
         lookups,
@@ -271,7 +283,12 @@ pub(crate) async fn read_input(
 fn open_sink<'a>(
     options: &ImportOptions,
     place: &ResultsPlace<'_>,
-    (input_header, stamp, resumed): (&[String], &crate::output::results::RunStamp, &Resumed),
+    (input_header, stamp, resumed, seal): (
+        &[String],
+        &crate::output::results::RunStamp,
+        &Resumed,
+        crate::output::plan_file::PlanSeal,
+    ),
     show: Option<&'a ShowPlan<'a>>,
 ) -> Result<Sink<'a>, RunError> {
     let carried: Vec<&Recorded> = resumed.journaled.values().collect();
@@ -285,6 +302,7 @@ fn open_sink<'a>(
             stamp: stamp.clone(),
             journal_for: options.run.output.as_deref(),
             carried: &carried,
+            seal,
         },
         show,
     )

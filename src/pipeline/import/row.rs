@@ -8,6 +8,7 @@ use crate::input::RowInput;
 use crate::model::{TargetKind, UserFields};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::batcher::Pending;
+use crate::pipeline::planned::Exact;
 use crate::pipeline::runner::{Finished, RowAction, finish_with};
 use crate::plan::decide::describe;
 use crate::plan::lookup::{Found, Lookups};
@@ -98,39 +99,19 @@ impl ImportAction {
             result.user_id = id.to_string();
         }
         if self.dry_run {
+            if let Some(exact) = Exact::of(&plan) {
+                let read = [
+                    (TargetKind::Group, groups.unwrap_or_default()),
+                    (TargetKind::Application, applications.unwrap_or_default()),
+                ];
+                result.planned = Some(Box::new(exact.cells(existing.as_ref(), &read)));
+            }
             return Ok((plan, Vec::new()));
         }
-        let user_id = match &plan.action {
-            Action::Create(body) => {
-                let created = client.create_user(body).await?;
-                result.outcome = Outcome::Created;
-                // What it was created with: undo tells a later change by this.
-                result.changes = describe(&UserFields::default(), &body.fields);
-                result.user_id = created.user.id.clone();
-                created.user.id
-            }
-            Action::Update {
-                user_id,
-                body,
-                reset_password,
-            } => {
-                let mut client = client.clone();
-                if let Some(body) = body {
-                    client.update_user(user_id, body).await?;
-                    // Written: the rest of the row finishes whatever happens.
-                    client = client.uncut();
-                }
-                if let Some(options) = reset_password {
-                    client.set_password(user_id, options).await?;
-                }
-                result.outcome = Outcome::Updated;
-                result.changes = plan.changes.clone();
-                user_id.clone()
-            }
-            _ => return Ok(self.settle(plan, result)),
-        };
-        let pending = pending_changes(&plan, &user_id);
-        Ok((plan, pending))
+        match write_plan(client, &plan, result).await? {
+            Some(pending) => Ok((plan, pending)),
+            None => Ok(self.settle(plan, result)),
+        }
     }
 
     /// A plan that sends nothing: its outcome, and no memberships.
@@ -149,6 +130,46 @@ impl ImportAction {
         }
         (plan, Vec::new())
     }
+}
+
+/// Carries out a row's plan: its user created or updated, its membership
+/// changes handed back (`None`: the plan sends nothing). Import runs the
+/// plans it decides; `apply` the plans it reads.
+pub(crate) async fn write_plan(
+    client: &Client,
+    plan: &RowPlan,
+    result: &mut RowResult,
+) -> Result<Option<Vec<Pending>>, ApiError> {
+    let user_id = match &plan.action {
+        Action::Create(body) => {
+            let created = client.create_user(body).await?;
+            result.outcome = Outcome::Created;
+            // What it was created with: undo tells a later change by this.
+            result.changes = describe(&UserFields::default(), &body.fields);
+            result.user_id = created.user.id.clone();
+            created.user.id
+        }
+        Action::Update {
+            user_id,
+            body,
+            reset_password,
+        } => {
+            let mut client = client.clone();
+            if let Some(body) = body {
+                client.update_user(user_id, body).await?;
+                // Written: the rest of the row finishes whatever happens.
+                client = client.uncut();
+            }
+            if let Some(options) = reset_password {
+                client.set_password(user_id, options).await?;
+            }
+            result.outcome = Outcome::Updated;
+            result.changes = plan.changes.clone();
+            user_id.clone()
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(pending_changes(plan, &user_id)))
 }
 
 /// The membership changes of a plan, for one user.

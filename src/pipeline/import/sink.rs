@@ -99,6 +99,8 @@ pub struct SinkSetup<'a> {
     /// The results file the journal belongs to (none: no journal).
     pub journal_for: Option<&'a Path>,
     pub carried: &'a [&'a Recorded],
+    /// What the plan was made from, to seal it with.
+    pub seal: crate::output::plan_file::PlanSeal,
 }
 
 impl<'a> Sink<'a> {
@@ -119,16 +121,18 @@ impl<'a> Sink<'a> {
             stamp,
             journal_for,
             carried,
+            seal,
         } = target;
         let file = match path {
             None => None,
             Some(path) if dry_run => {
                 let header: Vec<String> = PLAN_COLUMNS
                     .iter()
+                    .chain(&crate::output::plan_file::MACHINE_COLUMNS)
                     .map(|c| c.to_string())
                     .chain(input_header.iter().cloned())
                     .collect();
-                Some(OrderedCsv::create(path, rules, inputs, &header)?)
+                Some(OrderedCsv::plan(path, rules, inputs, &header, seal)?)
             }
             Some(path) => Some(OrderedCsv::results(path, rules, inputs, input_header)?),
         };
@@ -365,6 +369,7 @@ fn plan_record(result: &RowResult, plan: Option<&RowPlan>, action: PlanAction) -
             record.push(result.error.clone());
         }
     }
+    record.extend(result.planned_cells());
     record.extend(result.cells.iter().cloned());
     record
         .into_iter()
@@ -413,7 +418,7 @@ mod tests {
             reset_password: None,
         });
         let record = plan_record(&result, Some(&update), PlanAction::Update);
-        assert_eq!(record.len(), PLAN_COLUMNS.len() + 1);
+        assert_eq!(record.len(), PLAN_COLUMNS.len() + 3);
         assert_eq!(record[2], "update");
         assert_eq!(record[4], "department: \"Sales\" → \"=Ops\"");
         assert_eq!(record[5], "Sales");

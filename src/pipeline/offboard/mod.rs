@@ -37,7 +37,9 @@ pub use action::OffboardAction;
 pub(crate) use find::read_holdings;
 
 /// One thing offboarding does to a leaver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     /// isEnabled = false, through the lossless read-merge-write update.

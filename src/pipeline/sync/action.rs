@@ -127,14 +127,9 @@ impl RowAction for SyncAction {
         let (client, tally) = client.tallied();
         let done = match job {
             SyncJob::Leaver(leaver) if unprocessed(&mut result, &leaver.found) => Ok(Vec::new()),
-            SyncJob::Leaver(leaver) => {
-                let done = self.offboard.offboard(&client, &leaver, &mut result).await;
-                let disabled = result.changes.iter().any(|c| c.field == "isEnabled");
-                if result.outcome == Outcome::Updated && disabled {
-                    result.outcome = Outcome::Disabled;
-                }
-                done.map(|()| Vec::new())
-            }
+            SyncJob::Leaver(leaver) => leave(&self.offboard, &client, &leaver, &mut result)
+                .await
+                .map(|()| Vec::new()),
             SyncJob::Person(input, note) => {
                 if let Some(note) = note {
                     result.add_error(note);
@@ -228,6 +223,35 @@ impl SyncAction {
         }
         Ok(pending)
     }
+}
+
+/// A leaver offboarded (in a dry run: decided, and planned exactly for
+/// `apply`); a leaver who was only disabled ends `disabled`.
+pub(crate) async fn leave(
+    offboard: &OffboardAction,
+    client: &Client,
+    leaver: &Leaver,
+    result: &mut RowResult,
+) -> Result<(), ApiError> {
+    let done = offboard.offboard(client, leaver, result).await;
+    let disabled = result.changes.iter().any(|c| c.field == "isEnabled");
+    if result.outcome == Outcome::Updated && disabled {
+        result.outcome = Outcome::Disabled;
+    }
+    if offboard.dry_run
+        && matches!(
+            result.outcome,
+            Outcome::Disabled | Outcome::Updated | Outcome::Deleted
+        )
+        && let crate::pipeline::offboard::Found::User(user) = &leaver.found
+    {
+        let exact = crate::pipeline::planned::Exact::Offboard {
+            user_id: user.id.clone(),
+            steps: offboard.steps.clone(),
+        };
+        result.planned = Some(Box::new(exact.cells(Some(user), &[])));
+    }
+    done
 }
 
 /// A dry run's row: what the plan would do, as the outcome it would have.

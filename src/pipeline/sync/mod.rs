@@ -216,8 +216,29 @@ pub async fn run(
     };
     let action = SyncAction::new(importer, options);
     let inputs = [import.input.file.as_path()];
+    let extra = vec![
+        format!("create-ahead={}", options.dates.create_ahead),
+        format!(
+            "leavers={}",
+            options
+                .leavers
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        format!("on-collision={:?}", options.on_collision).to_lowercase(),
+    ];
+    let mut seal = crate::pipeline::planned::seal_for(
+        "sync",
+        &stamp,
+        (&import.input.file, &import.policy, &import.run),
+        (Some(tenant_users), extra),
+    )?;
+    seal.as_of = Some(summary.as_of.clone());
     let setup = Setup {
         apply_memberships: true,
+        seal: Some(seal),
         ..Setup::of(
             &import.run,
             (&stamp, (&started.0, started.1)),

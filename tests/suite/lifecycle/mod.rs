@@ -1,6 +1,7 @@
 //! The other half of the lifecycle: leavers (offboard) under guard rails,
 //! snapshots and restore.
 
+mod apply;
 mod groups;
 mod memberships;
 mod offboard;

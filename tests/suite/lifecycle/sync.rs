@@ -12,14 +12,14 @@ use sebulk::sandbox::SandboxHandle;
 
 use crate::support::{against, read_csv, start_empty};
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
+pub(super) fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path.to_str().unwrap().to_string()
 }
 
 /// The tenant: five people HR knows, an admin and a service account.
-const TENANT: &str = "\
+pub(super) const TENANT: &str = "\
 username,email,firstName,lastName,employeeNumber,department,isEnabled,userType
 ana,ana@example.com,Ana,Ant,1001,Sales,true,user
 bob,bob@example.com,Bob,Bee,1002,Sales,true,user
@@ -32,7 +32,7 @@ svc-backup,svc@example.com,Svc,Backup,,IT,true,user
 
 /// HR's roster as of 2026-12-03: Ana moved to Ops, Bob is gone, Cara's
 /// last day has passed, Dan leaves later, Eve is back, and three joiners.
-const ROSTER: &str = "\
+pub(super) const ROSTER: &str = "\
 username,email,firstName,lastName,employeeNumber,department,Start Date,Termination Date
 ana,ana@example.com,Ana,Ant,1001,Ops,2020-01-06,
 cara,cara@example.com,Cara,Cat,1003,Ops,2019-03-01,2026-12-01
@@ -43,7 +43,7 @@ gus,gus@example.com,Gus,Gnu,2002,Sales,2026-12-08,
 hal,hal@example.com,Hal,Hen,2003,Sales,2027-01-15,
 ";
 
-async fn tenant(dir: &Path) -> SandboxHandle {
+pub(super) async fn tenant(dir: &Path) -> SandboxHandle {
     let sandbox = start_empty().await;
     let file = write(dir, "tenant.csv", TENANT);
     let results = dir.join("tenant.results.csv");
@@ -52,7 +52,7 @@ async fn tenant(dir: &Path) -> SandboxHandle {
     sandbox
 }
 
-fn users(sandbox: &SandboxHandle) -> BTreeMap<String, User> {
+pub(super) fn users(sandbox: &SandboxHandle) -> BTreeMap<String, User> {
     sandbox
         .tenant()
         .users()
@@ -61,7 +61,7 @@ fn users(sandbox: &SandboxHandle) -> BTreeMap<String, User> {
         .collect()
 }
 
-fn enabled(users: &BTreeMap<String, User>, name: &str) -> Option<bool> {
+pub(super) fn enabled(users: &BTreeMap<String, User>, name: &str) -> Option<bool> {
     users[name].fields.is_enabled
 }
 
@@ -87,7 +87,7 @@ async fn sync(
     against(sandbox, &args).await
 }
 
-fn outcomes(path: &Path) -> BTreeMap<String, String> {
+pub(super) fn outcomes(path: &Path) -> BTreeMap<String, String> {
     read_csv(path)
         .into_iter()
         .map(|l| (l["username"].clone(), l["outcome"].clone()))

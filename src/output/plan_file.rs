@@ -1,0 +1,336 @@
+//! Plan files as `apply` reads them. A plan (`plan -o`, `sync --dry-run
+//! -o`) is the CSV a person reviews — the row, what will happen, the
+//! field changes, the input's cells — with two columns more for the
+//! machine: `decided_on` (the user's id and fingerprint the row was
+//! decided on) and `exact` (the writes, as JSON). Its last line is a seal:
+//! `plan-seal` in the first cell and, in `exact`, what the plan was made
+//! from (run, tenant, input and its digest, as-of date, options) and a
+//! SHA-256 digest of the header and every line before it. A plan cut
+//! short or changed after it was written (by hand, or by a spreadsheet
+//! saving it again) no longer matches its seal and is refused whole.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::files::OutputError;
+
+/// The columns only the machine reads, after the plan's own.
+pub const MACHINE_COLUMNS: [&str; 2] = ["decided_on", "exact"];
+
+/// What the seal line's first cell says.
+pub const SEAL_MARK: &str = "plan-seal";
+
+/// What a plan file says about itself.
+const KIND: &str = "sebulk-plan";
+
+/// What a plan was made from, and the digest that seals it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanSeal {
+    /// Always `sebulk-plan`.
+    pub kind: String,
+    /// The dry run that wrote it.
+    pub run_id: String,
+    pub tenant: String,
+    /// The command it plans (`import`, `sync`).
+    pub command: String,
+    pub input: String,
+    /// SHA-256 of the input file's bytes as read.
+    pub input_sha256: String,
+    /// The day a sync decided by (YYYY-MM-DD).
+    #[serde(default)]
+    pub as_of: Option<String>,
+    /// The options it was decided with, as given.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// The tenant's users when the plan was made (the guard's base).
+    #[serde(default)]
+    pub tenant_users: Option<u64>,
+    /// The lines before the seal.
+    #[serde(default)]
+    pub rows: u64,
+    /// SHA-256 (hex) of the header and lines before the seal.
+    #[serde(default)]
+    pub digest: String,
+}
+
+impl PlanSeal {
+    /// A seal for a plan of `command`, its digest filled in when written.
+    pub fn new(command: &str) -> Self {
+        PlanSeal {
+            kind: KIND.to_string(),
+            command: command.to_string(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A plan row's machine cells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlannedCells {
+    pub decided_on: String,
+    pub exact: String,
+}
+
+/// The running digest of a plan being written or read.
+#[derive(Clone, Default)]
+pub struct Sealing {
+    hasher: Sha256,
+    lines: u64,
+}
+
+impl Sealing {
+    /// Takes one line (the header too) into the digest.
+    pub fn take(&mut self, cells: &[impl AsRef<str>]) {
+        let cells: Vec<&str> = cells.iter().map(AsRef::as_ref).collect();
+        let line = serde_json::to_string(&cells).unwrap_or_default();
+        self.hasher.update(line.as_bytes());
+        self.hasher.update(b"\n");
+        self.lines += 1;
+    }
+
+    /// The seal line closing what was taken: `seal`, counted and digested,
+    /// its JSON in the `exact` column of a line as wide as `header`.
+    pub fn close(self, mut seal: PlanSeal, header: &[String]) -> Vec<String> {
+        seal.rows = self.lines.saturating_sub(1);
+        seal.digest = hex(self.hasher);
+        let mut line = vec![String::new(); header.len()];
+        if let Some(first) = line.first_mut() {
+            *first = SEAL_MARK.to_string();
+        }
+        if let Some(at) = header.iter().position(|c| c == "exact") {
+            line[at] = serde_json::to_string(&seal).unwrap_or_default();
+        }
+        line
+    }
+}
+
+fn hex(hasher: Sha256) -> String {
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// SHA-256 (hex) of a file's bytes; empty for standard input.
+pub fn file_digest(path: &Path) -> Result<String, OutputError> {
+    if path.as_os_str() == "-" {
+        return Ok(String::new());
+    }
+    let mut file = std::fs::File::open(path).map_err(|e| OutputError::read(path, e))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| OutputError::read(path, e))?;
+    Ok(hex(hasher))
+}
+
+/// One row of a plan, as read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanLine {
+    pub row: u64,
+    pub username: String,
+    /// What the plan said would happen (`update`, `pending`, ...).
+    pub planned: String,
+    pub user_id: String,
+    /// Why, or what else the reviewer was told.
+    pub note: String,
+    pub machine: PlannedCells,
+    /// The input's own cells, as the plan repeats them.
+    pub cells: Vec<String>,
+}
+
+/// A plan read whole and checked against its seal.
+#[derive(Debug, Clone)]
+pub struct ReadPlan {
+    pub seal: PlanSeal,
+    /// The input's own header, as the plan repeats it.
+    pub input_header: Vec<String>,
+    pub lines: Vec<PlanLine>,
+}
+
+/// Reads the plan at `path`, refusing one that is not a sebulk plan, is
+/// cut short, or was changed after it was written.
+pub fn read(path: &Path) -> Result<ReadPlan, OutputError> {
+    let refuse = |why: String| OutputError::read(path, std::io::Error::other(why));
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_path(path)
+        .map_err(|e| OutputError::read(path, e.into()))?;
+    let mut records = reader.records();
+    let header: Vec<String> = match records.next() {
+        Some(Ok(record)) => record.iter().map(str::to_string).collect(),
+        Some(Err(e)) => return Err(OutputError::read(path, e.into())),
+        None => return Err(refuse("the file is empty: it is not a plan".into())),
+    };
+    let header: Vec<String> = header
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| match i {
+            0 => c.trim_start_matches('\u{feff}').to_string(),
+            _ => c,
+        })
+        .collect();
+    let column = |name: &str| header.iter().position(|c| c == name);
+    let (Some(exact_at), Some(decided_at)) = (column("exact"), column("decided_on")) else {
+        return Err(refuse(
+            "this is not a plan sebulk can apply (it has no decided_on and exact columns): write one with sebulk plan -o or sebulk sync --dry-run -o".into(),
+        ));
+    };
+    let planned_at = column("action").or_else(|| column("outcome"));
+    let note_at = column("notes").or_else(|| column("error"));
+    let mut sealing = Sealing::default();
+    sealing.take(&header);
+    let mut lines = Vec::new();
+    let mut seal = None;
+    for record in records {
+        let record = record.map_err(|e| OutputError::read(path, e.into()))?;
+        let cells: Vec<&str> = record.iter().collect();
+        if seal.is_some() {
+            return Err(refuse(
+                "lines follow the plan's seal: the plan was changed after it was written".into(),
+            ));
+        }
+        if cells.first() == Some(&SEAL_MARK) {
+            let text = cells.get(exact_at).copied().unwrap_or_default();
+            seal = Some(
+                serde_json::from_str::<PlanSeal>(text)
+                    .map_err(|e| refuse(format!("its seal cannot be read ({e})")))?,
+            );
+            continue;
+        }
+        sealing.take(&cells);
+        if cells.len() != header.len() {
+            return Err(refuse(format!(
+                "line {} has {} cells where the header has {}: the plan was changed after it was written",
+                lines.len() + 2,
+                cells.len(),
+                header.len()
+            )));
+        }
+        let get = |at: Option<usize>| {
+            at.and_then(|i| cells.get(i))
+                .map(|c| crate::formats::unneutralize(c).to_string())
+                .unwrap_or_default()
+        };
+        lines.push(PlanLine {
+            row: get(Some(0)).parse().map_err(|_| {
+                refuse(format!(
+                    "line {}: '{}' is not a row number",
+                    lines.len() + 2,
+                    get(Some(0))
+                ))
+            })?,
+            username: get(column("username")),
+            planned: get(planned_at),
+            user_id: get(column("user_id")),
+            note: get(note_at),
+            machine: PlannedCells {
+                decided_on: get(Some(decided_at)),
+                exact: cells[exact_at].to_string(),
+            },
+            cells: cells[exact_at + 1..]
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+        });
+    }
+    let Some(seal) = seal else {
+        return Err(refuse(
+            "it has no seal: the plan is cut short, or was saved again by another program; write it again".into(),
+        ));
+    };
+    if seal.kind != KIND {
+        return Err(refuse(format!("its seal says '{}', not {KIND}", seal.kind)));
+    }
+    let rows = lines.len() as u64;
+    let digest = hex(sealing.hasher);
+    if seal.rows != rows || seal.digest != digest {
+        return Err(refuse(
+            "its lines are not the ones sealed when it was written (changed, added or taken away): a plan is applied exactly or not at all; write it again".into(),
+        ));
+    }
+    Ok(ReadPlan {
+        seal,
+        input_header: header[exact_at + 1..].to_vec(),
+        lines,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, lines: &[Vec<String>]) {
+        let mut writer = csv::Writer::from_path(path).unwrap();
+        for line in lines {
+            writer.write_record(line).unwrap();
+        }
+        writer.flush().unwrap();
+    }
+
+    fn sealed() -> Vec<Vec<String>> {
+        let header: Vec<String> = [
+            "row",
+            "username",
+            "action",
+            "user_id",
+            "notes",
+            "decided_on",
+            "exact",
+            "email",
+        ]
+        .map(String::from)
+        .to_vec();
+        let line: Vec<String> = [
+            "1",
+            "ana",
+            "update",
+            "7",
+            "",
+            "7:abc",
+            "{\"do\":\"x\"}",
+            "a@x.io",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut sealing = Sealing::default();
+        sealing.take(&header);
+        sealing.take(&line);
+        let seal = sealing.close(PlanSeal::new("import"), &header);
+        vec![header, line, seal]
+    }
+
+    #[test]
+    fn a_sealed_plan_reads_and_an_edited_one_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.csv");
+        let lines = sealed();
+        write(&path, &lines);
+        let plan = read(&path).unwrap();
+        assert_eq!(plan.lines.len(), 1);
+        assert_eq!(plan.lines[0].machine.decided_on, "7:abc");
+        assert_eq!(plan.lines[0].cells, vec!["a@x.io"]);
+        assert_eq!(plan.input_header, vec!["email"]);
+
+        let mut edited = lines.clone();
+        edited[1][7] = "b@x.io".into();
+        write(&path, &edited);
+        assert!(
+            read(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("not the ones sealed")
+        );
+
+        let cut = lines[..2].to_vec();
+        write(&path, &cut);
+        assert!(read(&path).unwrap_err().to_string().contains("no seal"));
+
+        let mut dropped = lines.clone();
+        dropped.remove(1);
+        write(&path, &dropped);
+        assert!(read(&path).is_err());
+    }
+}

@@ -1,0 +1,360 @@
+//! `apply PLAN`: a reviewed plan carried out exactly — the same rows, the
+//! same writes, nothing decided again from the input. The plan is read
+//! whole and checked against its seal (a plan changed after it was
+//! written is refused), must be for this tenant, and must not need a
+//! password only the input held. Before any write, the users it touches
+//! are read again ([`drift`]): if any changed, the whole apply is refused
+//! with the drifted rows listed, or with `--skip-drifted` those rows are
+//! skipped. Leavers pass the guard, with a snapshot written first. The
+//! results are an import's (or a sync's), so `undo` reverses an apply.
+
+mod drift;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use crate::pipeline::planned::Exact;
+
+use crate::api::{ApiError, Client};
+use crate::events::{Event, Events};
+use crate::output::plan_file::{self, PlanLine, ReadPlan};
+use crate::output::results::RunKind;
+use crate::output::{Outcome, RowResult};
+use crate::pipeline::guard::{self, Limits};
+use crate::pipeline::offboard::{self, Found, Leaver, OffboardAction, Step};
+use crate::pipeline::prepared::{self, Prepared, Recording, Setup};
+use crate::pipeline::results_sink::RunTotals;
+use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, finish_with};
+use crate::pipeline::{Ended, batcher::Pending};
+use crate::plan::PlanAction;
+
+/// What an apply is asked to do.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub plan: PathBuf,
+    /// Skip the rows whose users changed since the plan, apply the rest.
+    pub skip_drifted: bool,
+    pub limits: Limits,
+    pub run: Recording,
+}
+
+/// What an apply did, for the screen and `--summary-json`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ApplySummary {
+    #[serde(flatten)]
+    pub totals: RunTotals,
+    pub plan: String,
+    /// The dry run that wrote the plan, and what it planned.
+    pub planned_by: String,
+    pub command: String,
+    pub input: String,
+    pub as_of: Option<String>,
+    /// Rows whose users changed since the plan (skipped with `--skip-drifted`).
+    pub drifted: u64,
+    pub snapshot: Option<String>,
+}
+
+/// One row of an apply.
+#[derive(Debug, Clone)]
+pub enum ApplyJob {
+    /// A create or update, as import runs it; with the outcome the plan
+    /// named it by (a sync's `rehired`).
+    Write(Box<crate::plan::RowPlan>, Outcome),
+    /// A leaver offboarded with the plan's steps.
+    Leave(Box<Leaver>, Vec<Step>),
+    /// Nothing is sent: the outcome the plan gave the row, and why.
+    Carry(Outcome, String),
+}
+
+/// Applies the plan `options` names.
+pub async fn run(
+    client: Client,
+    options: &ApplyOptions,
+    stops: Stops,
+    events: &dyn Events,
+) -> Result<Ended<ApplySummary>, RunError> {
+    let started = (crate::formats::utc_now(), std::time::Instant::now());
+    events.on(Event::Phase("reading the plan"));
+    let path = options.plan.clone();
+    let plan = crate::pipeline::read_blocking(move || plan_file::read(&path)).await?;
+    let exacts = match exacts_of(&plan, client.tenant()) {
+        Ok(exacts) => exacts,
+        Err(refusal) => return Ok(Ended::Refused(refusal)),
+    };
+    events.on(Event::Phase("checking the plan against the tenant"));
+    let checked: Vec<drift::Checked<'_>> = plan
+        .lines
+        .iter()
+        .zip(&exacts)
+        .filter_map(|(line, exact)| {
+            exact.as_ref().map(|exact| drift::Checked {
+                row: line.row,
+                decided_on: &line.machine.decided_on,
+                exact,
+            })
+        })
+        .collect();
+    let found = drift::check(&client, &checked).await?;
+    let mut summary = ApplySummary {
+        plan: options.plan.display().to_string(),
+        planned_by: plan.seal.run_id.clone(),
+        command: plan.seal.command.clone(),
+        input: plan.seal.input.clone(),
+        as_of: plan.seal.as_of.clone(),
+        drifted: found.drifted.len() as u64,
+        ..Default::default()
+    };
+    if !found.drifted.is_empty() {
+        let drifted = drifted_rows(&plan, &found.drifted);
+        if !options.skip_drifted {
+            return Ok(Ended::Refused(format!(
+                "{drifted}, so nothing was applied. Make a new plan, or apply the rest with --skip-drifted"
+            )));
+        }
+        events.on(Event::Warning(&format!("{drifted}: they are skipped")));
+    }
+    let (mut rows, mut leavers) = jobs(&plan, exacts, &found);
+    let steps = leavers.first().map(|l| l.1.clone()).unwrap_or_default();
+    let tenant_users = found.tenant_users.or(plan.seal.tenant_users).unwrap_or(0);
+    let people: Vec<Leaver> = leavers.iter().map(|l| l.0.clone()).collect();
+    let taken = offboard::taken_by(&people, &steps);
+    let verdict = guard::check(&taken, tenant_users, options.limits);
+    let refused = match guard::enforce(verdict, options.run.dry_run, events) {
+        Ok(refused) => refused,
+        Err(refusal) => return Ok(Ended::Refused(refusal)),
+    };
+    let mut stamp = prepared::stamp(RunKind::Apply, options.run.dry_run, &client);
+    if !leavers.is_empty() {
+        events.on(Event::Phase("reading what leavers have"));
+        let mut people: Vec<Leaver> = leavers.iter().map(|l| l.0.clone()).collect();
+        offboard::read_holdings(&client, &mut people, &steps).await?;
+        if !options.run.dry_run && taken.affected() > 0 {
+            let anchor = options.run.files_beside(&options.plan);
+            let path = offboard::write_snapshot(anchor, &mut stamp, &people, &steps)?;
+            summary.snapshot = Some(path.display().to_string());
+        }
+        for (slot, person) in leavers.iter_mut().zip(people) {
+            slot.0 = person;
+        }
+        place_leavers(&mut rows, leavers);
+    }
+    let inputs = [options.plan.as_path()];
+    let setup = Setup {
+        apply_memberships: true,
+        ..Setup::of(
+            &options.run,
+            (&stamp, (&started.0, started.1)),
+            (&inputs, &plan.input_header),
+            "applying",
+        )
+    };
+    let action = ApplyAction {
+        dry_run: options.run.dry_run,
+    };
+    summary.totals = prepared::run(&client, setup, action, rows, stops, events).await?;
+    summary.totals.refused = refused;
+    let interrupted = summary.totals.interrupted;
+    Ok(Ended::of(summary, interrupted))
+}
+
+/// Each line's writes (none for a line that sends nothing); `Err` with
+/// the refusal when the plan cannot be applied as written.
+fn exacts_of(plan: &ReadPlan, tenant: &str) -> Result<Vec<Option<Exact>>, String> {
+    if plan.seal.tenant != tenant {
+        return Err(format!(
+            "the plan was made for {}, not {tenant}: apply it against the tenant it was made for",
+            plan.seal.tenant
+        ));
+    }
+    let mut exacts = Vec::with_capacity(plan.lines.len());
+    let mut with_passwords = Vec::new();
+    for line in &plan.lines {
+        if line.machine.exact.is_empty() {
+            exacts.push(None);
+            continue;
+        }
+        let exact: Exact = serde_json::from_str(&line.machine.exact)
+            .map_err(|e| format!("row {}: its exact change cannot be read ({e})", line.row))?;
+        if exact.needs_file_password() {
+            with_passwords.push(line.row.to_string());
+        }
+        exacts.push(Some(exact));
+    }
+    if !with_passwords.is_empty() {
+        return Err(format!(
+            "rows {} set passwords from the input file, which a plan never holds: run the import itself for them (nothing was applied)",
+            with_passwords.join(", ")
+        ));
+    }
+    Ok(exacts)
+}
+
+/// The rows whose users changed since the plan, named.
+fn drifted_rows(plan: &ReadPlan, drifted: &HashMap<u64, String>) -> String {
+    let mut shown: Vec<String> = plan
+        .lines
+        .iter()
+        .filter_map(|line| {
+            drifted
+                .get(&line.row)
+                .map(|why| format!("row {} ({}): {why}", line.row, line.username))
+        })
+        .collect();
+    let count = shown.len();
+    if count > 20 {
+        shown.truncate(20);
+        shown.push(format!("and {} more", count - 20));
+    }
+    format!(
+        "{count} of the plan's rows drifted since it was made ({})",
+        shown.join("; ")
+    )
+}
+
+/// The runner's rows, and the leavers (with their steps) to read before
+/// they are placed among them.
+type Jobs = (Vec<Prepared<ApplyJob>>, Vec<(Leaver, Vec<Step>)>);
+
+/// The plan's lines as rows to run: drifted ones skipped, leavers taken
+/// out to be read first, the rest written or carried as the plan says.
+fn jobs(plan: &ReadPlan, exacts: Vec<Option<Exact>>, found: &drift::Found) -> Jobs {
+    let mut rows = Vec::with_capacity(plan.lines.len());
+    let mut leavers = Vec::new();
+    for (line, exact) in plan.lines.iter().zip(exacts) {
+        let planned = planned_outcome(&line.planned);
+        let input = match (found.drifted.get(&line.row), exact) {
+            (Some(why), _) => {
+                ApplyJob::Carry(Outcome::Skipped, format!("drifted since the plan: {why}"))
+            }
+            (None, None) => ApplyJob::Carry(planned, line.note.clone()),
+            (None, Some(Exact::Offboard { user_id, steps })) => {
+                let user = found.users.get(&user_id).cloned().unwrap_or_default();
+                let leaver = leaver_of(line, user);
+                leavers.push((leaver, steps));
+                continue;
+            }
+            (None, Some(exact)) => match exact.to_row_plan() {
+                Ok(plan) => ApplyJob::Write(Box::new(plan), planned),
+                Err(why) => ApplyJob::Carry(Outcome::Failed, why),
+            },
+        };
+        rows.push(prepared_row(line, input));
+    }
+    (rows, leavers)
+}
+
+fn leaver_of(line: &PlanLine, user: crate::model::User) -> Leaver {
+    let found = Found::User(Box::new(user));
+    Leaver::new(line.row, line.username.clone(), line.cells.clone(), found)
+}
+
+fn prepared_row(line: &PlanLine, input: ApplyJob) -> Prepared<ApplyJob> {
+    Prepared {
+        row: line.row,
+        label: line.username.clone(),
+        cells: line.cells.clone(),
+        disposition: Disposition::Process,
+        input,
+    }
+}
+
+/// Puts the leavers, read, back among the rows in row order.
+fn place_leavers(rows: &mut Vec<Prepared<ApplyJob>>, leavers: Vec<(Leaver, Vec<Step>)>) {
+    for (leaver, steps) in leavers {
+        let line = PlanLine {
+            row: leaver.row,
+            username: leaver.label.clone(),
+            cells: leaver.cells.clone(),
+            ..Default::default()
+        };
+        rows.push(prepared_row(
+            &line,
+            ApplyJob::Leave(Box::new(leaver), steps),
+        ));
+    }
+    rows.sort_by_key(|r| r.row);
+}
+
+/// The outcome a plan's line names: a sync's plan says it as results do,
+/// an import's plan as an action.
+fn planned_outcome(planned: &str) -> Outcome {
+    if let Some(outcome) = Outcome::parse(planned) {
+        return outcome;
+    }
+    let action = [
+        (PlanAction::Create, Outcome::Created),
+        (PlanAction::Update, Outcome::Updated),
+        (PlanAction::Unchanged, Outcome::Unchanged),
+        (PlanAction::Skip, Outcome::Skipped),
+        (PlanAction::Conflict, Outcome::Conflict),
+        (PlanAction::Fail, Outcome::Failed),
+        (PlanAction::Invalid, Outcome::Invalid),
+        (PlanAction::NotAttempted, Outcome::NotAttempted),
+        (PlanAction::Filtered, Outcome::Filtered),
+    ];
+    action
+        .into_iter()
+        .find(|(a, _)| a.as_str() == planned)
+        .map_or(Outcome::Skipped, |(_, o)| o)
+}
+
+/// What every row of an apply shares.
+struct ApplyAction {
+    dry_run: bool,
+}
+
+impl RowAction for ApplyAction {
+    type Input = ApplyJob;
+    type Detail = ();
+
+    async fn process(&self, client: Client, job: ApplyJob, mut result: RowResult) -> Finished<()> {
+        let (client, tally) = client.tallied();
+        let done: Result<Vec<Pending>, ApiError> = match job {
+            ApplyJob::Carry(outcome, note) => {
+                result.outcome = outcome;
+                result.add_error(note);
+                Ok(Vec::new())
+            }
+            ApplyJob::Write(plan, planned) => {
+                result.user_id = plan.action.user_id().unwrap_or_default().to_string();
+                self.write(&client, &plan, planned, &mut result).await
+            }
+            ApplyJob::Leave(leaver, steps) => {
+                let offboard = OffboardAction {
+                    steps,
+                    dry_run: self.dry_run,
+                };
+                crate::pipeline::sync::action::leave(&offboard, &client, &leaver, &mut result)
+                    .await
+                    .map(|()| Vec::new())
+            }
+        };
+        finish_with(result, done.map(|pending| (None, pending)), &tally)
+    }
+}
+
+impl ApplyAction {
+    async fn write(
+        &self,
+        client: &Client,
+        plan: &crate::plan::RowPlan,
+        planned: Outcome,
+        result: &mut RowResult,
+    ) -> Result<Vec<Pending>, ApiError> {
+        let pending = if self.dry_run {
+            result.outcome = planned;
+            result.changes = plan.changes.clone();
+            Vec::new()
+        } else {
+            crate::pipeline::import::write_plan(client, plan, result)
+                .await?
+                .unwrap_or_default()
+        };
+        if result.outcome == Outcome::Updated && planned == Outcome::Rehired {
+            result.outcome = Outcome::Rehired;
+        }
+        Ok(pending)
+    }
+}

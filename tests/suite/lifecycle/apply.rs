@@ -1,0 +1,321 @@
+//! `apply PLAN`: a reviewed plan carried out exactly (nothing recomputed
+//! from the input), refused whole when its users drifted (or the drifted
+//! rows skipped), refused when edited by hand, written nothing when
+//! already applied, and undone like the run it stands for.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sebulk::Completion;
+
+use super::sync::{ROSTER, enabled, outcomes, tenant, users, write};
+use crate::support::{against, read_csv, start_empty};
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `sync --dry-run -o plan` as of 2026-12-03.
+async fn sync_plan(sandbox: &sebulk::sandbox::SandboxHandle, roster: &str, plan: &Path) {
+    let args = [
+        "sync",
+        roster,
+        "--as-of",
+        "2026-12-03",
+        "--max-affected",
+        "5",
+        "--dry-run",
+        "-o",
+        path(plan),
+    ];
+    assert_eq!(against(sandbox, &args).await.unwrap(), Completion::Clean);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewed_sync_plan_is_applied_exactly_once_and_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    let plan = dir.path().join("plan.csv");
+    sync_plan(&sandbox, &roster, &plan).await;
+    // The roster changes after the review: the plan, not the file, is applied.
+    write(
+        dir.path(),
+        "roster.csv",
+        &ROSTER.replace("Ana,Ant,1001,Ops", "Ana,Ant,1001,Finance"),
+    );
+
+    let applied = dir.path().join("applied.csv");
+    let args = [
+        "apply",
+        path(&plan),
+        "--max-affected",
+        "5",
+        "-o",
+        path(&applied),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let expected: BTreeMap<String, String> = [
+        ("ana", "updated"),
+        ("bob", "disabled"),
+        ("cara", "disabled"),
+        ("dan", "unchanged"),
+        ("eve", "rehired"),
+        ("fay", "created"),
+        ("gus", "created"),
+        ("hal", "pending"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(outcomes(&applied), expected);
+    assert_eq!(outcomes(&plan), expected, "what was reviewed");
+    let after = users(&sandbox);
+    assert_eq!(
+        after["ana"].fields.department.as_deref(),
+        Some("Ops"),
+        "the plan's change, not the edited roster's"
+    );
+    assert_eq!(enabled(&after, "bob"), Some(false));
+    assert_eq!(enabled(&after, "eve"), Some(true));
+    assert_eq!(
+        enabled(&after, "gus"),
+        Some(false),
+        "created ahead, disabled"
+    );
+    assert_eq!(enabled(&after, "root"), Some(true));
+    assert!(!after.contains_key("hal"));
+    assert!(crate::support::file_in(dir.path(), "applied.snapshot-").is_some());
+
+    // Applied once: every writing row has drifted, so nothing is written.
+    let writes = sandbox.counters().writes;
+    let again = dir.path().join("again.csv");
+    let args = ["apply", path(&plan), "-o", path(&again)];
+    let refused = against(&sandbox, &args).await.expect_err("all drift");
+    assert!(refused.to_string().contains("drifted"), "{refused}");
+    let args = ["apply", path(&plan), "--skip-drifted", "-o", path(&again)];
+    against(&sandbox, &args).await.unwrap();
+    assert_eq!(
+        sandbox.counters().writes,
+        writes,
+        "a second apply writes nothing"
+    );
+    assert_eq!(outcomes(&again)["ana"], "skipped");
+
+    // The apply's results undo like the sync's.
+    let undone = dir.path().join("undo.csv");
+    let args = ["undo", path(&applied), "-o", path(&undone)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let back = users(&sandbox);
+    assert_eq!(back["ana"].fields.department.as_deref(), Some("Sales"));
+    assert_eq!(enabled(&back, "bob"), Some(true));
+    assert_eq!(enabled(&back, "eve"), Some(false));
+    assert!(!back.contains_key("fay") && !back.contains_key("gus"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drifted_plan_is_refused_whole_or_applied_without_the_drifted_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    let plan = dir.path().join("plan.csv");
+    sync_plan(&sandbox, &roster, &plan).await;
+    // Someone changes Ana and takes the name a joiner would get.
+    let change = write(
+        dir.path(),
+        "change.csv",
+        "username,email,department\nana,ana@example.com,Legal\ngus,gus.other@example.com,\n",
+    );
+    let changed = dir.path().join("change.results.csv");
+    let args = ["import", &change, "-o", path(&changed)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+
+    let writes = sandbox.counters().writes;
+    let out = dir.path().join("applied.csv");
+    let args = [
+        "apply",
+        path(&plan),
+        "--max-affected",
+        "5",
+        "-o",
+        path(&out),
+    ];
+    let refused = against(&sandbox, &args).await.expect_err("drift");
+    let text = refused.to_string();
+    assert!(text.contains("2 of the plan's rows drifted"), "{text}");
+    assert!(text.contains("(ana)") && text.contains("(gus)"), "{text}");
+    assert!(text.contains("--skip-drifted"), "{text}");
+    assert_eq!(sandbox.counters().writes, writes, "nothing was applied");
+
+    let args = [
+        "apply",
+        path(&plan),
+        "--max-affected",
+        "5",
+        "--skip-drifted",
+        "-o",
+        path(&out),
+    ];
+    against(&sandbox, &args).await.unwrap();
+    let seen = outcomes(&out);
+    assert_eq!(seen["ana"], "skipped");
+    assert_eq!(seen["gus"], "skipped");
+    assert_eq!(seen["bob"], "disabled");
+    assert_eq!(seen["fay"], "created");
+    let now = users(&sandbox);
+    assert_eq!(
+        now["ana"].fields.department.as_deref(),
+        Some("Legal"),
+        "a drifted row is left as someone else made it"
+    );
+    assert_eq!(
+        now["gus"].fields.email.as_deref(),
+        Some("gus.other@example.com")
+    );
+    let lines = read_csv(&out);
+    let ana = lines.iter().find(|l| l["username"] == "ana").unwrap();
+    assert!(ana["error"].contains("changed since the plan"), "{ana:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_or_foreign_plan_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    let plan = dir.path().join("plan.csv");
+    sync_plan(&sandbox, &roster, &plan).await;
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.last().unwrap().starts_with("plan-seal,"), "sealed");
+
+    let writes = sandbox.counters().writes;
+    for (name, edited) in [
+        ("changed", text.replacen("Ops", "Finance", 1)),
+        ("cut", lines[..lines.len() - 1].join("\n")),
+        ("dropped", {
+            let mut kept = lines.clone();
+            kept.remove(2);
+            kept.join("\n")
+        }),
+    ] {
+        let file = write(dir.path(), &format!("{name}.csv"), &edited);
+        let args = ["apply", &file, "--max-affected", "5"];
+        let refused = against(&sandbox, &args).await.expect_err(name);
+        assert!(refused.to_string().contains("plan"), "{name}: {refused}");
+    }
+    let not_a_plan = write(dir.path(), "results.csv", "row,username\n1,ana\n");
+    let refused = against(&sandbox, &["apply", &not_a_plan])
+        .await
+        .expect_err("no plan");
+    assert!(refused.to_string().contains("not a plan"), "{refused}");
+    assert_eq!(sandbox.counters().writes, writes);
+
+    // Made for this tenant only.
+    let other = start_empty().await;
+    let args = ["apply", path(&plan), "--max-affected", "5"];
+    let refused = against(&other, &args).await.expect_err("another tenant");
+    assert!(refused.to_string().contains("made for"), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_plan_is_applied_with_its_memberships_and_never_holds_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    let first = write(
+        dir.path(),
+        "first.csv",
+        "username,email,department,groups\nana,ana@example.com,Sales,Staff\n",
+    );
+    let out = dir.path().join("first.results.csv");
+    let args = [
+        "import",
+        &first,
+        "--create-missing-groups",
+        "-o",
+        path(&out),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let hires = write(
+        dir.path(),
+        "hires.csv",
+        "username,email,department,groups\n\
+         ana,ana@example.com,Ops,Staff;Ops\n\
+         ben,ben@example.com,Ops,Ops\n",
+    );
+    let setup = write(
+        dir.path(),
+        "ops.csv",
+        "username,email,groups\nzed,zed@example.com,Ops\n",
+    );
+    let setup_out = dir.path().join("ops.results.csv");
+    let args = [
+        "import",
+        &setup,
+        "--create-missing-groups",
+        "-o",
+        path(&setup_out),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+
+    let plan = dir.path().join("plan.csv");
+    let args = ["plan", &hires, "-o", path(&plan)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let writes = sandbox.counters().writes;
+    assert!(!std::fs::read_to_string(&plan).unwrap().contains("Secret"));
+
+    let applied = dir.path().join("applied.csv");
+    let args = ["apply", path(&plan), "-o", path(&applied)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert!(sandbox.counters().writes > writes);
+    let seen = outcomes(&applied);
+    assert_eq!(seen["ana"], "updated");
+    assert_eq!(seen["ben"], "created");
+    let lines = read_csv(&applied);
+    assert_eq!(lines[0]["groups_added"], "Ops");
+    assert_eq!(lines[1]["groups_added"], "Ops");
+    let tenant = sandbox.tenant();
+    let ops = tenant
+        .groups()
+        .find(|g| g.name == "Ops")
+        .cloned()
+        .expect("the Ops group");
+    let members = tenant.members_of_group(&ops.id).unwrap();
+    assert_eq!(members.len(), 3, "zed, ana and ben");
+    drop(tenant);
+
+    // Undo takes the apply back.
+    let undone = dir.path().join("undo.csv");
+    let args = [
+        "undo",
+        path(&applied),
+        "--max-affected",
+        "2",
+        "-o",
+        path(&undone),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert!(!users(&sandbox).contains_key("ben"));
+
+    // A password from the file never goes into a plan, so such a plan
+    // is not applied.
+    let secret = write(
+        dir.path(),
+        "secret.csv",
+        "username,email,password\ncyd,cyd@example.com,Secret-Pass-123!\n",
+    );
+    let plan = dir.path().join("secret.plan.csv");
+    let args = ["plan", &secret, "-o", path(&plan)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert!(
+        !std::fs::read_to_string(&plan)
+            .unwrap()
+            .contains("Secret-Pass")
+    );
+    let refused = against(&sandbox, &["apply", path(&plan)])
+        .await
+        .expect_err("a password only the file held");
+    assert!(
+        refused.to_string().contains("passwords from the input"),
+        "{refused}"
+    );
+}
