@@ -780,6 +780,10 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub skip_drifted: bool,
 
+    /// Go on from an interrupted apply's results: rows it finished are not checked or sent again
+    #[arg(long, value_name = "APPLY_RESULTS")]
+    pub resume: Option<PathBuf>,
+
     #[command(flatten)]
     pub guard: GuardArgs,
 

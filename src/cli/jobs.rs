@@ -579,7 +579,7 @@ pub fn apply_job(
             plan: args.plan.clone(),
             skip_drifted: args.skip_drifted,
             limits,
-            run: recording(&args.run, output, None),
+            run: recording(&args.run, output, args.resume.clone()),
         },
         &args.run.summary,
     ))

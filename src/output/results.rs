@@ -817,6 +817,10 @@ fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, LineProblems), Ou
                 continue;
             }
         };
+        // A plan's seal closes it; it is no row.
+        if record.get(0) == Some(super::plan_file::SEAL_MARK) {
+            continue;
+        }
         let line = record.position().map_or(0, |p| p.line());
         if record.len() < width {
             problems.push((line, format!("{CUT}: {} of {width} cells", record.len())));

@@ -25,7 +25,7 @@ use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::{self, Limits};
 use crate::pipeline::offboard::{self, Found, Leaver, OffboardAction, Step};
 use crate::pipeline::prepared::{self, Prepared, Recording, Setup};
-use crate::pipeline::results_sink::RunTotals;
+use crate::pipeline::results_sink::{ResumedRows, RunTotals};
 use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, finish_with};
 use crate::pipeline::{Ended, batcher::Pending};
 use crate::plan::PlanAction;
@@ -83,11 +83,19 @@ pub async fn run(
         Ok(exacts) => exacts,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
+    // Rows an interrupted apply finished are done: not checked, not sent.
+    let resumed = ResumedRows::open(options.run.resume.as_deref(), client.tenant(), events)?;
+    let done: HashMap<u64, RowResult> = plan
+        .lines
+        .iter()
+        .filter_map(|line| Some((line.row, resumed.done(line.row, &line.cells)?)))
+        .collect();
     events.on(Event::Phase("checking the plan against the tenant"));
     let checked: Vec<drift::Checked<'_>> = plan
         .lines
         .iter()
         .zip(&exacts)
+        .filter(|(line, _)| !done.contains_key(&line.row))
         .filter_map(|(line, exact)| {
             exact.as_ref().map(|exact| drift::Checked {
                 row: line.row,
@@ -115,7 +123,7 @@ pub async fn run(
         }
         events.on(Event::Warning(&format!("{drifted}: they are skipped")));
     }
-    let (mut rows, mut leavers) = jobs(&plan, exacts, &found);
+    let (mut rows, mut leavers) = jobs(&plan, exacts, &found, done);
     let steps = leavers.first().map(|l| l.1.clone()).unwrap_or_default();
     let tenant_users = found.tenant_users.or(plan.seal.tenant_users).unwrap_or(0);
     let people: Vec<Leaver> = leavers.iter().map(|l| l.0.clone()).collect();
@@ -219,10 +227,21 @@ type Jobs = (Vec<Prepared<ApplyJob>>, Vec<(Leaver, Vec<Step>)>);
 
 /// The plan's lines as rows to run: drifted ones skipped, leavers taken
 /// out to be read first, the rest written or carried as the plan says.
-fn jobs(plan: &ReadPlan, exacts: Vec<Option<Exact>>, found: &drift::Found) -> Jobs {
+fn jobs(
+    plan: &ReadPlan,
+    exacts: Vec<Option<Exact>>,
+    found: &drift::Found,
+    mut done: HashMap<u64, RowResult>,
+) -> Jobs {
     let mut rows = Vec::with_capacity(plan.lines.len());
     let mut leavers = Vec::new();
     for (line, exact) in plan.lines.iter().zip(exacts) {
+        if let Some(result) = done.remove(&line.row) {
+            let mut row = prepared_row(line, ApplyJob::Carry(result.outcome, String::new()));
+            row.disposition = Disposition::Done(Box::new(result));
+            rows.push(row);
+            continue;
+        }
         let planned = planned_outcome(&line.planned);
         let input = match (found.drifted.get(&line.row), exact) {
             (Some(why), _) => {
@@ -236,13 +255,34 @@ fn jobs(plan: &ReadPlan, exacts: Vec<Option<Exact>>, found: &drift::Found) -> Jo
                 continue;
             }
             (None, Some(exact)) => match exact.to_row_plan() {
-                Ok(plan) => ApplyJob::Write(Box::new(plan), planned),
+                Ok(mut plan) => {
+                    keep_fresh_extra(&mut plan, &found.users);
+                    ApplyJob::Write(Box::new(plan), planned)
+                }
                 Err(why) => ApplyJob::Carry(Outcome::Failed, why),
             },
         };
         rows.push(prepared_row(line, input));
     }
     (rows, leavers)
+}
+
+/// An update writes back the fields this version does not know as they
+/// are now, not as they were when the plan was made: they are not part of
+/// the fingerprint, and someone may have set them since.
+fn keep_fresh_extra(
+    plan: &mut crate::plan::RowPlan,
+    users: &HashMap<String, crate::model::User>,
+) {
+    if let crate::plan::Action::Update {
+        user_id,
+        body: Some(body),
+        ..
+    } = &mut plan.action
+        && let Some(user) = users.get(user_id.as_str())
+    {
+        body.extra = user.extra.clone();
+    }
 }
 
 fn leaver_of(line: &PlanLine, user: crate::model::User) -> Leaver {

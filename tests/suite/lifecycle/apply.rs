@@ -45,6 +45,19 @@ async fn a_reviewed_sync_plan_is_applied_exactly_once_and_undone() {
         &ROSTER.replace("Ana,Ant,1001,Ops", "Ana,Ant,1001,Finance"),
     );
 
+    // The guard holds for an apply as for the run it stands for.
+    let writes = sandbox.counters().writes;
+    let refused = against(&sandbox, &["apply", path(&plan)])
+        .await
+        .expect_err("guarded");
+    assert!(refused.to_string().contains("--max-affected"), "{refused}");
+    assert_eq!(sandbox.counters().writes, writes);
+    // A plan is not a record of work done.
+    let refused = against(&sandbox, &["undo", path(&plan)])
+        .await
+        .expect_err("a plan");
+    assert!(refused.to_string().contains("is a plan"), "{refused}");
+
     let applied = dir.path().join("applied.csv");
     let args = [
         "apply",
@@ -318,4 +331,78 @@ async fn an_import_plan_is_applied_with_its_memberships_and_never_holds_password
         refused.to_string().contains("passwords from the input"),
         "{refused}"
     );
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_apply_resumes_without_redoing_a_row() {
+    use crate::support::{client, config, new_user, sebulk, start, wait_for_writes};
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = config();
+    slow.faults.latency = std::time::Duration::from_millis(40);
+    let sandbox = start(slow).await;
+    let api = client(&sandbox);
+    let mut text = String::from("username,department\n");
+    for i in 0..40 {
+        let name = format!("mover{i:02}");
+        api.create_user(&new_user(&name)).await.unwrap();
+        text.push_str(&format!("{name},Research\n"));
+    }
+    let movers = write(dir.path(), "movers.csv", &text);
+    let plan = dir.path().join("plan.csv");
+    let args = ["plan", &movers, "--mode", "update", "-o", path(&plan)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+
+    let results = dir.path().join("applied.csv");
+    let base = sandbox.base_url().to_string();
+    let args = ["apply", path(&plan), "-o", path(&results)];
+    let child = sebulk(&base, &args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start_writes = sandbox.counters().writes;
+    wait_for_writes(&sandbox, start_writes + 8).await;
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    let first = read_csv(&results);
+    assert_eq!(first.len(), 40, "every row recorded");
+    let updated = first.iter().filter(|l| l["outcome"] == "updated").count();
+    assert!(updated >= 8 && updated < 40, "{first:?}");
+
+    // Run again as it was: the rows done have drifted, so it is refused.
+    let writes = sandbox.counters().writes;
+    let again = dir.path().join("again.csv");
+    let args = ["apply", path(&plan), "-o", path(&again)];
+    let refused = against(&sandbox, &args).await.expect_err("drifted");
+    assert!(refused.to_string().contains(&format!("{updated} of the plan's rows drifted")));
+    // Resumed: the rows done are carried, the rest applied, none twice.
+    let args = [
+        "apply",
+        path(&plan),
+        "--resume",
+        path(&results),
+        "-o",
+        path(&results),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let second = read_csv(&results);
+    assert!(second.iter().all(|l| l["outcome"] == "updated"), "{second:?}");
+    assert_eq!(
+        sandbox.counters().writes - writes,
+        (40 - updated) as u64,
+        "one update per remaining row"
+    );
+    let research = sandbox
+        .tenant()
+        .users()
+        .filter(|u| u.public().fields.department.as_deref() == Some("Research"))
+        .count();
+    assert_eq!(research, 40);
 }
