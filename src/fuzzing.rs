@@ -18,7 +18,7 @@ use crate::sandbox::UnknownFields;
 use crate::sandbox::validate::user_body;
 
 /// Bytes → decoded records → mapped header → validated rows: any row
-/// `--strict` validation accepts becomes a create body the strict sandbox
+/// `--strict --mode create` validation accepts becomes a create body the strict sandbox
 /// accepts.
 pub fn input_rows(bytes: &[u8]) {
     let raw = Box::new(Cursor::new(bytes.to_vec()));
@@ -30,7 +30,13 @@ pub fn input_rows(bytes: &[u8]) {
     if issues.iter().any(|i| i.is_error) {
         return;
     }
-    let mut validator = Validator::new(header, Rules::default(), strict_vocabulary());
+    // As `--mode create` checks rows: every one must be creatable (an
+    // upsert's row may leave out what only a new user needs).
+    let rules = Rules {
+        mode: crate::input::Mode::Create,
+        ..Rules::default()
+    };
+    let mut validator = Validator::new(header, rules, strict_vocabulary());
     while let Some(record) = source.next_record() {
         let Ok(record) = record else {
             // A file-level error stops the file: nothing after it is read.
@@ -201,7 +207,13 @@ mod tests {
         let mut source =
             CsvSource::from_reader(raw, "t.csv".into(), &ReadOptions::default()).unwrap();
         let (header, _) = map_header(source.header(), &Default::default());
-        let mut validator = Validator::new(header, Rules::default(), strict_vocabulary());
+        // As `--mode create` checks rows: every one must be creatable (an
+    // upsert's row may leave out what only a new user needs).
+    let rules = Rules {
+        mode: crate::input::Mode::Create,
+        ..Rules::default()
+    };
+    let mut validator = Validator::new(header, rules, strict_vocabulary());
         let record = source.next_record().unwrap().unwrap();
         let (row, problems) = validator.check(&record);
         assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");

@@ -211,7 +211,9 @@ impl Validator {
         if self.rules.needs_username() || self.rules.mode != Mode::Update {
             required.push(Field::Username);
         }
-        if self.rules.mode != Mode::Update {
+        // An upsert's row may update a user that exists: only a row that
+        // creates one needs an email, which is known once it is looked up.
+        if self.rules.mode == Mode::Create {
             required.push(Field::Email);
         }
         if !required.contains(&self.rules.match_by.field()) {
@@ -283,7 +285,15 @@ mod tests {
 
     #[test]
     fn required_fields_depend_on_mode_and_matching() {
+        // An upsert's row may name a user that exists: no email needed yet.
         let mut v = validator(&["username", "email", "employeeNumber"], Rules::default());
+        assert!(v.check(&record(1, &["ana", "", ""])).1.is_empty());
+
+        let create = Rules {
+            mode: Mode::Create,
+            ..Default::default()
+        };
+        let mut v = validator(&["username", "email", "employeeNumber"], create);
         let (_, problems) = v.check(&record(1, &["ana", "", ""]));
         assert_eq!(problems.len(), 1);
         assert_eq!(

@@ -65,7 +65,8 @@ pub enum Refusal {
     UnknownTarget,
     /// Several users share the row's match key.
     Ambiguous,
-    /// `--mode update` and no user matches.
+    /// No user matches, and none is created (`--mode update`, or the row
+    /// lacks what a new user needs).
     NoSuchUser,
 }
 
@@ -375,6 +376,25 @@ fn plan_create(
                 "no user with {} '{}' (--mode update does not create users)",
                 policy.match_by.field(),
                 row.set.text(policy.match_by.field()).unwrap_or_default()
+            ),
+        );
+    }
+    // Offline, a row of an upsert may leave out what only a new user
+    // needs (its user may exist); the row that would create one may not.
+    let missing: Vec<&str> = [Field::Username, Field::Email]
+        .into_iter()
+        .filter(|field| row.set.text(*field).is_none())
+        .map(|field| field.wire())
+        .collect();
+    if !missing.is_empty() {
+        return RowPlan::refuse(
+            None,
+            Refusal::NoSuchUser,
+            format!(
+                "no user with {} '{}', and a new user needs {}, which the row leaves empty",
+                policy.match_by.field(),
+                row.set.text(policy.match_by.field()).unwrap_or_default(),
+                missing.join(" and ")
             ),
         );
     }

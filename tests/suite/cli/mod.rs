@@ -10,6 +10,7 @@ use tokio::process::Command;
 use crate::support::{KEY, config, start};
 
 mod conventions;
+mod first_week;
 mod hostile;
 
 fn sebulk() -> Command {
