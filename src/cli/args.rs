@@ -839,7 +839,7 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
 
-    /// Only records whose FIELD contains VALUE (users: username, email, firstName, lastName; groups: name, description; applications: name, label)
+    /// Only records whose FIELD contains VALUE, ignoring case (true/false fields equal it; `none` or empty: the field is empty). Users: any user field; factors: second_factor, first_factor and any user field; groups: name, description; applications: name, label
     #[arg(long, value_name = "FIELD=VALUE", value_parser = field_value)]
     pub filter: Vec<(String, String)>,
 

@@ -43,7 +43,9 @@ pub(super) async fn export_factors(
             &user_request(options),
             |_| {},
             |user: User| {
-                users.push((user.id, user.fields.username.unwrap_or_default()));
+                if super::filters::keeps_user(options.entity, &options.filters, &user) {
+                    users.push((user.id, user.fields.username.unwrap_or_default()));
+                }
                 Ok::<_, ExportError>(())
             },
         )
@@ -79,6 +81,9 @@ pub(super) async fn export_factors(
         };
         let first = factor_type(first_factor.as_ref());
         let second = factor_type(second_factor.as_ref());
+        if !super::filters::keeps_factors(&options.filters, &first, &second) {
+            continue;
+        }
         // The reference lists `none` among the factor types.
         if second.is_empty() || second.eq_ignore_ascii_case("none") {
             without_second += 1;
@@ -95,13 +100,8 @@ pub(super) async fn export_factors(
         written += 1;
     }
     summary.without_second_factor = Some(without_second);
-    Ok((
-        writer,
-        ListingStats {
-            records: written,
-            ..stats
-        },
-    ))
+    summary.records = written;
+    Ok((writer, stats))
 }
 
 #[cfg(test)]

@@ -454,6 +454,62 @@ async fn factors_name_each_users_factor_types_and_never_their_data() {
         .find(|l| l["username"] == "person0020")
         .unwrap();
     assert_eq!(totp["second_factor"], "softtoken");
+
+    // The audit's question: who has no second factor?
+    let without = dir.path().join("without.csv");
+    let w = without.display().to_string();
+    let args = ["factors", "-o", &w, "--filter", "second_factor=none"];
+    assert_eq!(export(&sandbox, &args).await, Completion::Clean);
+    let rows = read_csv(&without);
+    assert_eq!(rows.len(), ids.len() - 3, "everyone but the sms and softtoken users");
+    assert!(rows.iter().all(|r| ["", "none"].contains(&r["second_factor"].as_str())));
+    let sms = dir.path().join("sms.csv");
+    let args = ["factors", "-o", sms.to_str().unwrap(), "--filter", "second_factor=SMS"];
+    assert_eq!(export(&sandbox, &args).await, Completion::Clean);
+    let names: Vec<String> = read_csv(&sms).into_iter().map(|r| r["username"].clone()).collect();
+    assert_eq!(names, ["person0001", "person0007"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_exports_filter_on_any_user_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(seeded(dir.path(), 30)).await;
+    let users: Vec<sebulk::model::User> = sandbox.tenant().users().map(|u| u.public()).collect();
+    let first_department = "Dept 3".to_string();
+    let expected = users
+        .iter()
+        .filter(|u| {
+            u.fields
+                .department
+                .as_deref()
+                .is_some_and(|d| d.to_lowercase().contains("dept 3"))
+        })
+        .filter(|u| u.fields.is_enabled != Some(false))
+        .count();
+    assert!(expected > 0 && expected < users.len());
+    let out = dir.path().join("users.csv");
+    let summary = dir.path().join("summary.json");
+    let args = [
+        "users",
+        "-o",
+        out.to_str().unwrap(),
+        "--filter",
+        &format!("department={}", first_department.to_uppercase()),
+        "--filter",
+        "isEnabled=true",
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ];
+    assert_eq!(export(&sandbox, &args).await, Completion::Clean);
+    let rows = read_csv(&out);
+    assert_eq!(rows.len(), expected);
+    assert!(rows.iter().all(|r| r["department"] == first_department));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["records"], expected as u64, "the records written");
+    let args = ["export", "users", "--filter", "shoeSize=42"];
+    let refused = crate::support::against(&sandbox, &args).await.expect_err("no such field");
+    assert!(refused.to_string().contains("any user field"), "{refused}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
