@@ -68,6 +68,8 @@ pub struct Tally<K> {
     pub counts: BTreeMap<K, u64>,
     /// The first failed rows: (row, label, reason).
     pub failures: Vec<(u64, String, String)>,
+    /// Rows the run resumed from did (counted by their outcome too).
+    pub carried: u64,
 }
 
 impl<K> Default for Tally<K> {
@@ -76,6 +78,7 @@ impl<K> Default for Tally<K> {
             pushed: RowSet::default(),
             counts: BTreeMap::new(),
             failures: Vec::new(),
+            carried: 0,
         }
     }
 }
@@ -89,6 +92,9 @@ impl<K: Tallied> Tally<K> {
     /// Counts `result` as `counted`, naming it among the failures if it
     /// is one of the first.
     pub fn count(&mut self, result: &RowResult, counted: K) {
+        if !result.done_by.is_empty() {
+            self.carried += 1;
+        }
         if !counted.is_clean() && self.failures.len() < NAMED_FAILURES {
             let reason = if result.error.is_empty() {
                 counted.as_str().to_string()
@@ -135,6 +141,9 @@ pub struct RunTotals<K: Tallied = Outcome> {
     pub dry_run: bool,
     pub rows: u64,
     pub counts: BTreeMap<K, u64>,
+    /// Of the rows counted, those the run resumed from had done
+    /// (`--resume`): this run only carried them over.
+    pub carried_over: u64,
     /// The first failed rows: (row, label, reason).
     pub failed_rows: Vec<(u64, String, String)>,
     pub api_calls: u64,
@@ -158,6 +167,7 @@ impl<K: Tallied> Default for RunTotals<K> {
             dry_run: false,
             rows: 0,
             counts: BTreeMap::new(),
+            carried_over: 0,
             failed_rows: Vec::new(),
             api_calls: 0,
             write_calls: 0,
@@ -199,6 +209,7 @@ impl<K: Tallied> RunTotals<K> {
             dry_run,
             rows,
             counts: tally.counts.clone(),
+            carried_over: tally.carried,
             failed_rows: tally.failures.clone(),
             api_calls: stats.requests,
             write_calls: stats.writes,

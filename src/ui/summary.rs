@@ -196,7 +196,14 @@ impl Ui {
         } else {
             counted.join(", ")
         };
-        show(format!("{title}: {} rows: {counted}{suffix}", totals.rows));
+        let carried = match totals.carried_over {
+            0 => String::new(),
+            n => format!(" ({n} of them done by the run resumed from)"),
+        };
+        show(format!(
+            "{title}: {} rows: {counted}{carried}{suffix}",
+            totals.rows
+        ));
         for (row, label, reason) in &totals.failed_rows {
             show(format!("  row {row} {label}: {reason}"));
         }

@@ -215,6 +215,26 @@ async fn resume_confirms_recorded_successes_against_the_tenant() {
     }
     // Two creates and their memberships (two groups and an application each, coalesced).
     assert!(sandbox.counters().writes - writes_before <= 2 * 4);
+
+    // The summary tells this run's work from the work it carried over.
+    let third = dir.path().join("third.csv").display().to_string();
+    let summary = dir.path().join("third.json");
+    let args = [
+        "import",
+        "--auto-password",
+        "--resume",
+        &second,
+        "--results",
+        &third,
+        "--summary-json",
+        summary.to_str().unwrap(),
+        &input_text,
+    ];
+    assert!(against(&sandbox, &args).await.is_ok());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["carried_over"], summary["rows"], "{summary}");
+    assert_eq!(summary["write_calls"], 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
