@@ -66,6 +66,8 @@ pub struct Record {
     pub filtered: Option<String>,
     /// (column, value, message) of values the mapping could not use.
     pub mapping_problems: Vec<(String, String, String)>,
+    /// With a mapping: the file's own cells, as results repeat them.
+    pub source_cells: Option<Vec<String>>,
 }
 
 impl Record {
@@ -502,6 +504,7 @@ impl CsvSource {
                 cells,
                 filtered: None,
                 mapping_problems: Vec::new(),
+                source_cells: None,
             }));
         }
     }

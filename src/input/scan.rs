@@ -68,6 +68,8 @@ pub fn untold_passwords(rows: u64) -> String {
 pub struct InputRows {
     source: CsvSource,
     mapper: Option<Mapper>,
+    /// With a mapping: the file's columns a results file must mask.
+    secret_sources: Vec<bool>,
 }
 
 impl InputRows {
@@ -76,6 +78,31 @@ impl InputRows {
         match &self.mapper {
             Some(mapper) => mapper.header(),
             None => self.source.header(),
+        }
+    }
+
+    /// The header results and plans repeat: the file's own, whatever a
+    /// mapping made of it (its fields are the results' own columns).
+    pub fn echo_header(&self) -> &[String] {
+        self.source.header()
+    }
+
+    /// A row's cells as results and plans repeat them: the file's own,
+    /// secrets masked — a column holding one by its name (`header` says)
+    /// or, with a mapping, one feeding a secret field.
+    pub fn echo(&self, record: &Record, header: &super::columns::Header) -> Vec<String> {
+        match &record.source_cells {
+            Some(cells) => {
+                let mut echoed = cells.clone();
+                echoed.resize(self.source.header().len(), String::new());
+                for (cell, secret) in echoed.iter_mut().zip(&self.secret_sources) {
+                    if *secret && !cell.trim().is_empty() {
+                        *cell = crate::formats::MASK.to_string();
+                    }
+                }
+                echoed
+            }
+            None => header.masked(&record.cells),
         }
     }
 
@@ -90,7 +117,7 @@ impl InputRows {
         Some(record.map(|mut record| {
             if let Some(mapper) = &self.mapper {
                 let mapped = mapper.apply(&record.cells);
-                record.cells = mapped.cells;
+                record.source_cells = Some(std::mem::replace(&mut record.cells, mapped.cells));
                 record.filtered = mapped.filtered;
                 record.mapping_problems = mapped.problems;
             }
@@ -140,7 +167,22 @@ pub fn open_with(
         }
         None => None,
     };
-    let rows = InputRows { source, mapper };
+    let is_secret = |name: &str| {
+        super::columns::column_for(name).is_some_and(|c| c.is_secret())
+    };
+    let mut secret_sources: Vec<bool> = source.header().iter().map(|n| is_secret(n)).collect();
+    if let Some(mapper) = &mapper {
+        for i in mapper.secret_sources(is_secret) {
+            if let Some(secret) = secret_sources.get_mut(i) {
+                *secret = true;
+            }
+        }
+    }
+    let rows = InputRows {
+        source,
+        mapper,
+        secret_sources,
+    };
     let (header, header_issues) = map_header(rows.header(), &spec.header);
     issues.extend(header_issues);
     let source = rows;

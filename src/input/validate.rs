@@ -277,6 +277,7 @@ mod tests {
         Record {
             filtered: None,
             mapping_problems: Vec::new(),
+            source_cells: None,
             row,
             line: row + 1,
             cells: cells.iter().map(|s| s.to_string()).collect(),

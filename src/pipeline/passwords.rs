@@ -112,11 +112,11 @@ fn read_rows(options: &PasswordsOptions) -> Result<(Vec<String>, Vec<ReadRow>), 
     if let Some(issue) = issues.iter().find(|i| i.is_error) {
         return Err(RunError::Reader(issue.message.clone()));
     }
-    let header = rows.header().to_vec();
+    let header = rows.echo_header().to_vec();
     let mut read = Vec::new();
     while let Some(record) = rows.next_record() {
         let record = record?;
-        let cells = validator.header().masked(&record.cells);
+        let cells = rows.echo(&record, validator.header());
         if let Some(reason) = &record.filtered {
             read.push((record.row, None, Wanted::Filtered(reason.clone()), cells));
             continue;

@@ -470,6 +470,32 @@ impl Mapper {
         &self.header
     }
 
+    /// The source columns whose values reach a mapped field that `secret`
+    /// says is one (a password), directly or through other fields: what
+    /// a results file repeating the file's own cells must mask.
+    pub fn secret_sources(&self, secret: impl Fn(&str) -> bool) -> Vec<usize> {
+        let mut sources = Vec::new();
+        let mut stack: Vec<usize> = (0..self.fields.len())
+            .filter(|i| secret(&self.fields[*i].name))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(i) = stack.pop() {
+            if !seen.insert(i) {
+                continue;
+            }
+            let field = &self.fields[i];
+            sources.extend(field.columns.iter().copied());
+            for slot in &field.slots {
+                match slot {
+                    Slot::Source(column) => sources.push(*column),
+                    Slot::Field(j) => stack.push(*j),
+                    Slot::Missing => {}
+                }
+            }
+        }
+        sources
+    }
+
     /// What feeds each mapped field, one line each, for the screen.
     pub fn describe(&self) -> &[String] {
         &self.described

@@ -186,7 +186,7 @@ pub async fn run(
     summary.missing_from_file = missing_from_file;
     // ---- run ----
     let (source, validator, _) = open_with(&options.input, vocabulary.clone())?;
-    let input_header = source.header().to_vec();
+    let input_header = source.echo_header().to_vec();
     drop(source);
     let place = ResultsPlace::of(
         options.run.output.as_deref(),
@@ -490,7 +490,7 @@ fn job_source(
         while let Some(record) = source.next_record() {
             let record = record?;
             let (row_input, _) = validator.check(&record);
-            let cells = header.masked(&record.cells);
+            let cells = source.echo(&record, &header);
             let disposition = if let Some(reason) = &record.filtered {
                 Disposition::Filtered(reason.clone())
             } else if let Some(reason) = invalid.get(&record.row) {

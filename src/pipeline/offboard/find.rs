@@ -170,7 +170,7 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
         header: if is_roster {
             vec!["username".into(), "email".into(), "employeeNumber".into()]
         } else {
-            rows.header().to_vec()
+            rows.echo_header().to_vec()
         },
         named: Vec::new(),
         identities: Default::default(),
@@ -198,7 +198,7 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
                     record.row, record.line
                 )));
             }
-            let cells = validator.header().masked(&record.cells);
+            let cells = rows.echo(&record, validator.header());
             read.unreadable.insert(record.row, why);
             read.named.push((record.row, None, cells));
             continue;
@@ -218,7 +218,7 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
                 )),
             }
         } else {
-            let cells = validator.header().masked(&record.cells);
+            let cells = rows.echo(&record, validator.header());
             let identity: Vec<(Field, String)> = IDENTITY
                 .into_iter()
                 .filter(|f| *f != match_by.field())

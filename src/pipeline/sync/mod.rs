@@ -376,14 +376,14 @@ impl RosterRows {
     /// The roster's header, as the results repeat it.
     fn header(&self) -> Result<Vec<String>, RunError> {
         let (source, _, _) = open_with(&self.options.import.input, self.vocabulary.clone())?;
-        Ok(source.header().to_vec())
+        Ok(source.echo_header().to_vec())
     }
 
     fn read(&self, emit: &mut dyn FnMut(Job<SyncJob>) -> bool) -> Result<(), RunError> {
         let input = &self.options.import.input;
         let match_by = input.rules.match_by;
         let (mut source, mut validator, _) = open_with(input, self.vocabulary.clone())?;
-        let header = source.header().to_vec();
+        let header = source.echo_header().to_vec();
         let masked = validator.header().clone();
         let mut last_row = 0;
         let mut taken_leavers: std::collections::HashSet<String> = Default::default();
@@ -392,7 +392,7 @@ impl RosterRows {
             let record = record?;
             last_row = record.row;
             let (row_input, _) = validator.check(&record);
-            let cells = masked.masked(&record.cells);
+            let cells = source.echo(&record, &masked);
             let key = row_key(&row_input, match_by).map(match_key);
             let mut label = row_input
                 .set
