@@ -144,8 +144,18 @@ lifecycle!(RestoreOptions => RestoreSummary,
 input: |o| &o.snapshot,
 run: restore::run,
 show: |s, ui| {
+    let notes = s
+        .earlier_snapshots
+        .iter()
+        .map(|e| {
+            format!(
+                "{} of these users had been offboarded before this snapshot was taken ({}, at {}): they come back as that left them; then sebulk restore {} gives back what they had before it",
+                e.users, e.purpose, e.taken_at, e.path
+            )
+        })
+        .collect();
     let title = format!("restore of {} into {}", s.snapshot, s.totals.tenant);
-    titled(ui, title, &s.totals, Vec::new())
+    titled(ui, title, &s.totals, notes)
 });
 
 lifecycle!(PasswordsOptions => PasswordsSummary,

@@ -57,6 +57,64 @@ pub struct RestoreSummary {
     pub snapshot: String,
     /// The run the snapshot was taken for.
     pub snapshot_of: String,
+    /// Earlier snapshots beside it holding some of the same users: a
+    /// restore gives users back as the run before it left them, so what
+    /// they had before *that* run is in these (newest first).
+    pub earlier_snapshots: Vec<EarlierSnapshot>,
+}
+
+/// An earlier snapshot of some of the users restored.
+#[derive(Debug, Clone, Serialize)]
+pub struct EarlierSnapshot {
+    pub path: String,
+    /// What its run was about to do (`offboard disable,revoke-access`).
+    pub purpose: String,
+    pub taken_at: String,
+    /// How many of the restored users it holds.
+    pub users: u64,
+}
+
+/// The snapshots beside `path` of the same tenant, taken before it, that
+/// hold some of `ids`: the chain a restore is one link of.
+fn earlier_snapshots(
+    path: &std::path::Path,
+    header: &snapshot::SnapshotHeader,
+    ids: &std::collections::HashSet<String>,
+) -> Vec<EarlierSnapshot> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<EarlierSnapshot> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|other| {
+            let name = other.file_name().unwrap_or_default().to_string_lossy();
+            name.contains(".snapshot-") && name.ends_with(".jsonl")
+        })
+        .filter(|other| !crate::output::files::same_file(other, path))
+        .filter_map(|other| {
+            let (earlier, items) = snapshot::read(&other).ok()?;
+            if earlier.tenant != header.tenant || earlier.taken_at > header.taken_at {
+                return None;
+            }
+            let users = items
+                .iter()
+                .filter(|item| matches!(item, SnapshotItem::User(e) if ids.contains(&e.user.id)))
+                .count() as u64;
+            (users > 0).then(|| EarlierSnapshot {
+                path: other.display().to_string(),
+                purpose: earlier.purpose,
+                taken_at: earlier.taken_at,
+                users,
+            })
+        })
+        .collect();
+    found.sort_by(|a, b| b.taken_at.cmp(&a.taken_at));
+    found
 }
 
 /// Gives back one snapshot entry.
@@ -408,6 +466,14 @@ pub async fn run(
             header.tenant
         )));
     }
+    let ids: std::collections::HashSet<String> = entries
+        .iter()
+        .filter_map(|item| match item {
+            SnapshotItem::User(e) => Some(e.user.id.clone()),
+            SnapshotItem::Group(_) => None,
+        })
+        .collect();
+    let earlier = earlier_snapshots(&options.snapshot, &header, &ids);
     let stamp = prepared::stamp(RunKind::Restore, options.run.dry_run, &client);
     let input_header = vec![
         "kind".to_string(),
@@ -459,6 +525,7 @@ pub async fn run(
         totals: prepared::run(&client, setup, action, rows, stops, events).await?,
         snapshot: options.snapshot.display().to_string(),
         snapshot_of: header.run_id,
+        earlier_snapshots: earlier,
     };
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))

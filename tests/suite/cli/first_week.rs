@@ -71,3 +71,59 @@ async fn a_mapped_runs_results_repeat_the_files_own_columns_and_mask_its_passwor
     assert_eq!(lines[0]["Start Date"], "2026-12-01");
     assert_eq!(lines[0]["Pwd"], "********");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_names_the_earlier_snapshot_that_gives_back_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    let first = write(
+        dir.path(),
+        "first.csv",
+        "username,email,groups\nana,ana@example.com,Staff\nbob,bob@example.com,Staff\n",
+    );
+    let out = dir.path().join("first.results.csv");
+    let args = ["import", &first, "--create-missing-groups", "-o", out.to_str().unwrap()];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let leaver = write(dir.path(), "leaver.csv", "username\nana\n");
+    let disabled = dir.path().join("disable.csv");
+    let args = [
+        "offboard", &leaver, "--action", "disable,revoke-access", "--max-affected", "1",
+        "-o", disabled.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let deleted = dir.path().join("delete.csv");
+    let args = [
+        "offboard", &leaver, "--action", "delete", "--max-affected", "1",
+        "-o", deleted.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let snapshot = |stem: &str| crate::support::file_in(dir.path(), &format!("{stem}.snapshot-")).unwrap();
+    let (first_snapshot, second_snapshot) = (snapshot("disable"), snapshot("delete"));
+
+    let summary = dir.path().join("restore.json");
+    let restored = dir.path().join("restore.csv");
+    let args = [
+        "restore", second_snapshot.to_str().unwrap(), "-o", restored.to_str().unwrap(),
+        "--summary-json", summary.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let earlier = &summary["earlier_snapshots"];
+    assert_eq!(earlier.as_array().map(Vec::len), Some(1), "{summary}");
+    assert_eq!(earlier[0]["path"], first_snapshot.display().to_string());
+    assert_eq!(earlier[0]["users"], 1);
+    assert!(earlier[0]["purpose"].as_str().unwrap().contains("disable,revoke-access"));
+    let ana = sandbox.tenant().user_by_username("ana").unwrap().public();
+    assert_eq!(ana.fields.is_enabled, Some(false), "back as the delete found her");
+
+    // The earlier snapshot, restored next, gives back the rest.
+    let again = dir.path().join("restore-first.csv");
+    let args = ["restore", first_snapshot.to_str().unwrap(), "-o", again.to_str().unwrap()];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let tenant = sandbox.tenant();
+    let ana = tenant.user_by_username("ana").unwrap().public();
+    assert_eq!(ana.fields.is_enabled, Some(true));
+    let groups: Vec<String> = tenant.groups_of(&ana.id).into_iter().map(|g| g.name).collect();
+    assert_eq!(groups, ["Staff"]);
+}
