@@ -1,10 +1,15 @@
-//! `sebulk diff OLD.csv NEW.csv`: joiners, leavers and movers between two
-//! user exports, for the nightly audit.
+//! `sebulk diff OLD.csv NEW.csv`: what changed between two exports of the
+//! same kind, for the nightly audit. It knows what it compares, from the
+//! header: user exports give joiners, leavers and movers (field by field);
+//! group and application exports give the ones added, removed and changed;
+//! membership exports give the memberships added and removed. Anything
+//! else is refused, saying what it is and what `diff` takes.
 //!
 //! The older file is held in memory (its cells packed into one string per
-//! user: roughly the file's size plus ~100 bytes per user, ~40 MB for
-//! 100,000 users); the newer one streams past it. Rows match on `user_id`
-//! when both files have it, else on username ignoring case.
+//! record: roughly the file's size plus ~100 bytes per record, ~40 MB for
+//! 100,000 users); the newer one streams past it. Users match on `user_id`
+//! when both files have it, else on username ignoring case; groups and
+//! applications on `id`, else on name.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +32,9 @@ pub enum DiffError {
     /// The changes cannot be written.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The files are not two exports of one kind.
+    #[error("{0}")]
+    NotComparable(String),
 }
 
 /// How rows of the two files are paired.
@@ -50,9 +58,52 @@ pub struct DiffOptions {
     pub key: DiffKey,
 }
 
+/// The kind of export two files are.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Compared {
+    #[default]
+    Users,
+    Groups,
+    Applications,
+    Memberships,
+}
+
+impl Compared {
+    /// What a header says the file is, if it is an export `diff` takes.
+    fn of(header: &[String]) -> Option<Compared> {
+        let has = |name: &str| column(header, name).is_some();
+        if has("user_id") && has("type") && has("target_id") {
+            Some(Compared::Memberships)
+        } else if has("id") && has("name") && (has("members") || has("enforceSecondFactor")) {
+            Some(Compared::Groups)
+        } else if has("id") && has("name") && (has("label") || has("users")) {
+            Some(Compared::Applications)
+        } else if has("username") || has("user_id") {
+            Some(Compared::Users)
+        } else {
+            None
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Compared::Users => "users",
+            Compared::Groups => "groups",
+            Compared::Applications => "applications",
+            Compared::Memberships => "memberships",
+        }
+    }
+}
+
+/// What `diff` takes, for a refusal.
+const TAKES: &str = "diff compares two exports of one kind: users (a username or user_id column), groups (id,name,description,enforceSecondFactor,members), applications (id,name,label,users) or memberships (user_id,username,type,target_id,target_name), as sebulk export writes them";
+
 /// What `diff` found.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct DiffSummary {
+    /// What was compared.
+    pub compared: Compared,
     pub key: String,
     pub old_users: u64,
     pub new_users: u64,
@@ -61,6 +112,20 @@ pub struct DiffSummary {
     pub movers: u64,
     pub field_changes: u64,
     pub unchanged: u64,
+    /// Groups, applications and memberships: added, removed, changed
+    /// (groups and applications) and their records in each file.
+    pub added: u64,
+    pub removed: u64,
+    pub changed: u64,
+    pub old_records: u64,
+    pub new_records: u64,
+}
+
+impl DiffSummary {
+    /// Whether the files differ.
+    pub fn differs(&self) -> bool {
+        self.joiners + self.leavers + self.movers + self.added + self.removed + self.changed > 0
+    }
 }
 
 const SEPARATOR: char = '\u{1f}';
@@ -75,9 +140,9 @@ fn open(path: &Path) -> Result<CsvSource, DiffError> {
     Ok(CsvSource::open(path, &ReadOptions::default())?)
 }
 
-/// Where the key (and the username beside it) is in each file.
+/// Where the key (and the name beside it) is in each file.
 struct Keyed {
-    /// Keyed on `user_id` (kept as it is), else on `username` (any case).
+    /// Keyed on the id (kept as it is), else on the name (any case).
     by_id: bool,
     name: &'static str,
     old: usize,
@@ -89,17 +154,15 @@ struct Keyed {
 impl Keyed {
     fn of(
         options: &DiffOptions,
-        old_header: &[String],
-        new_header: &[String],
+        (old_header, new_header): (&[String], &[String]),
+        (id, label): (&'static str, &'static str),
     ) -> Result<Self, DiffError> {
         let by_id = match options.key {
             DiffKey::UserId => true,
             DiffKey::Username => false,
-            DiffKey::Auto => {
-                column(old_header, "user_id").is_some() && column(new_header, "user_id").is_some()
-            }
+            DiffKey::Auto => column(old_header, id).is_some() && column(new_header, id).is_some(),
         };
-        let name = if by_id { "user_id" } else { "username" };
+        let name = if by_id { id } else { label };
         let missing = |path: &Path| {
             DiffError::Input(crate::input::InputError::Malformed {
                 path: path.display().to_string(),
@@ -112,8 +175,8 @@ impl Keyed {
             name,
             old: column(old_header, name).ok_or_else(|| missing(&options.old))?,
             new: column(new_header, name).ok_or_else(|| missing(&options.new))?,
-            old_username: column(old_header, "username"),
-            new_username: column(new_header, "username"),
+            old_username: column(old_header, label),
+            new_username: column(new_header, label),
         })
     }
 
@@ -168,26 +231,37 @@ impl DiffLines<'_> {
     }
 }
 
-/// Compares two exports and writes `change,key,username,field,old,new`.
-pub fn run(options: &DiffOptions) -> Result<DiffSummary, DiffError> {
-    let mut old = open(&options.old)?;
-    let mut new = open(&options.new)?;
-    let old_header: Vec<String> = old.header().to_vec();
-    let new_header: Vec<String> = new.header().to_vec();
-    let keyed = Keyed::of(options, &old_header, &new_header)?;
-    // The fields compared: every column of either file but the key.
-    let mut fields: Vec<String> = old_header.clone();
-    for name in &new_header {
-        if column(&fields, name).is_none() {
-            fields.push(name.clone());
-        }
+/// What the two files are: one kind of export, or refused.
+fn compared(options: &DiffOptions, old: &[String], new: &[String]) -> Result<Compared, DiffError> {
+    let kinds = [(&options.old, old), (&options.new, new)].map(|(path, header)| {
+        Compared::of(header).ok_or_else(|| {
+            DiffError::NotComparable(format!(
+                "{} is not an export diff compares (its columns are {}): {TAKES}",
+                path.display(),
+                header.join(",")
+            ))
+        })
+    });
+    let [old_kind, new_kind] = kinds;
+    let (old_kind, new_kind) = (old_kind?, new_kind?);
+    if old_kind != new_kind {
+        return Err(DiffError::NotComparable(format!(
+            "{} is a {} export and {} a {} export: {TAKES}",
+            options.old.display(),
+            old_kind.name(),
+            options.new.display(),
+            new_kind.name()
+        )));
     }
-    fields.retain(|f| column(std::slice::from_ref(f), keyed.name).is_none());
-    let mut summary = DiffSummary {
-        key: keyed.name.to_string(),
-        ..Default::default()
-    };
-    let mut remembered = remember(&mut old, &keyed, &mut summary)?;
+    Ok(old_kind)
+}
+
+/// Writes the changes file whole (atomic, 0600): its header, then what
+/// `write` puts in it.
+fn write_changes(
+    options: &DiffOptions,
+    write: impl FnOnce(&mut DiffLines<'_>) -> Result<(), DiffError>,
+) -> Result<(), DiffError> {
     let mut output = AtomicOutput::create(
         &options.output,
         options.force,
@@ -198,69 +272,192 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, DiffError> {
         path: &options.output,
     };
     lines.line(["change", "key", "username", "field", "old", "new"])?;
-    while let Some(record) = new.next_record() {
-        let record = record?;
-        summary.new_users += 1;
-        let raw_key = record
-            .cells
-            .get(keyed.new)
-            .map(String::as_str)
-            .unwrap_or_default();
-        let username = keyed
-            .new_username
-            .and_then(|i| record.cells.get(i))
-            .map(|s| s.trim())
-            .unwrap_or_default();
-        let Some((_, packed)) = remembered.remove(&keyed.normalize(raw_key)) else {
-            summary.joiners += 1;
-            lines.line(["joiner", raw_key, username, "", "", ""])?;
-            continue;
-        };
-        let old_cells: Vec<&str> = packed.split(SEPARATOR).collect();
-        let mut changed = false;
-        for field in &fields {
-            let before = column(&old_header, field)
-                .and_then(|i| old_cells.get(i))
-                .copied()
-                .unwrap_or_default();
-            let after = column(&new_header, field)
-                .and_then(|i| record.cells.get(i))
-                .map(|c| unneutralize(c.trim()))
-                .unwrap_or_default();
-            if before != after {
-                changed = true;
-                summary.field_changes += 1;
-                lines.line(["mover", raw_key, username, field, before, after])?;
-            }
-        }
-        if changed {
-            summary.movers += 1;
-        } else {
-            summary.unchanged += 1;
-        }
-    }
-    let mut leavers: Vec<(u64, String, String)> = remembered
-        .into_iter()
-        .map(|(key, (row, packed))| (row, key, packed))
-        .collect();
-    leavers.sort();
-    for (_, key, packed) in leavers {
-        let cells: Vec<&str> = packed.split(SEPARATOR).collect();
-        let shown_key = cells.get(keyed.old).copied().unwrap_or(key.as_str());
-        let username = keyed
-            .old_username
-            .and_then(|i| cells.get(i))
-            .copied()
-            .unwrap_or_default();
-        summary.leavers += 1;
-        lines.line(["leaver", shown_key, username, "", "", ""])?;
-    }
+    write(&mut lines)?;
     lines
         .writer
         .flush()
         .map_err(|e| DiffError::Output(OutputError::io(&options.output, e)))?;
     drop(lines);
     output.commit()?;
+    Ok(())
+}
+
+/// Compares two exports and writes `change,key,username,field,old,new`
+/// (groups and applications: the name in `username`; memberships: the
+/// kind in `field`, the target's name in `old` or `new`).
+pub fn run(options: &DiffOptions) -> Result<DiffSummary, DiffError> {
+    let old = open(&options.old)?;
+    let new = open(&options.new)?;
+    match compared(options, old.header(), new.header())? {
+        Compared::Memberships => memberships(options, old, new),
+        kind => records(options, kind, old, new),
+    }
+}
+
+/// Users, groups or applications, record by record.
+fn records(
+    options: &DiffOptions,
+    kind: Compared,
+    mut old: CsvSource,
+    mut new: CsvSource,
+) -> Result<DiffSummary, DiffError> {
+    let old_header: Vec<String> = old.header().to_vec();
+    let new_header: Vec<String> = new.header().to_vec();
+    let (names, labels) = match kind {
+        Compared::Users => (("user_id", "username"), ["joiner", "leaver", "mover"]),
+        _ => (("id", "name"), ["added", "removed", "changed"]),
+    };
+    let keyed = Keyed::of(options, (&old_header, &new_header), names)?;
+    // The fields compared: every column of either file but the key.
+    let mut fields: Vec<String> = old_header.clone();
+    for name in &new_header {
+        if column(&fields, name).is_none() {
+            fields.push(name.clone());
+        }
+    }
+    fields.retain(|f| column(std::slice::from_ref(f), keyed.name).is_none());
+    let mut summary = DiffSummary {
+        compared: kind,
+        key: keyed.name.to_string(),
+        ..Default::default()
+    };
+    let mut remembered = remember(&mut old, &keyed, &mut summary)?;
+    write_changes(options, |lines| {
+        while let Some(record) = new.next_record() {
+            let record = record?;
+            summary.new_users += 1;
+            let raw_key = record
+                .cells
+                .get(keyed.new)
+                .map(String::as_str)
+                .unwrap_or_default();
+            let username = keyed
+                .new_username
+                .and_then(|i| record.cells.get(i))
+                .map(|s| s.trim())
+                .unwrap_or_default();
+            let Some((_, packed)) = remembered.remove(&keyed.normalize(raw_key)) else {
+                summary.joiners += 1;
+                lines.line([labels[0], raw_key, username, "", "", ""])?;
+                continue;
+            };
+            let old_cells: Vec<&str> = packed.split(SEPARATOR).collect();
+            let mut changed = false;
+            for field in &fields {
+                let before = column(&old_header, field)
+                    .and_then(|i| old_cells.get(i))
+                    .copied()
+                    .unwrap_or_default();
+                let after = column(&new_header, field)
+                    .and_then(|i| record.cells.get(i))
+                    .map(|c| unneutralize(c.trim()))
+                    .unwrap_or_default();
+                if before != after {
+                    changed = true;
+                    summary.field_changes += 1;
+                    lines.line([labels[2], raw_key, username, field, before, after])?;
+                }
+            }
+            if changed {
+                summary.movers += 1;
+            } else {
+                summary.unchanged += 1;
+            }
+        }
+        let mut leavers: Vec<(u64, String, String)> = remembered
+            .into_iter()
+            .map(|(key, (row, packed))| (row, key, packed))
+            .collect();
+        leavers.sort();
+        for (_, key, packed) in leavers {
+            let cells: Vec<&str> = packed.split(SEPARATOR).collect();
+            let shown_key = cells.get(keyed.old).copied().unwrap_or(key.as_str());
+            let username = keyed
+                .old_username
+                .and_then(|i| cells.get(i))
+                .copied()
+                .unwrap_or_default();
+            summary.leavers += 1;
+            lines.line([labels[1], shown_key, username, "", "", ""])?;
+        }
+        Ok(())
+    })?;
+    if kind != Compared::Users {
+        // Not people: counted as what they are.
+        summary.added = std::mem::take(&mut summary.joiners);
+        summary.removed = std::mem::take(&mut summary.leavers);
+        summary.changed = std::mem::take(&mut summary.movers);
+        summary.old_records = std::mem::take(&mut summary.old_users);
+        summary.new_records = std::mem::take(&mut summary.new_users);
+    }
+    Ok(summary)
+}
+
+/// One membership: (kind, user, target), by id.
+type Membership = (String, String, String);
+
+/// Memberships as a set: the ones added and removed, by user and target
+/// id, shown with their names.
+fn memberships(
+    options: &DiffOptions,
+    mut old: CsvSource,
+    mut new: CsvSource,
+) -> Result<DiffSummary, DiffError> {
+    let at = |source: &CsvSource, name: &str| column(source.header(), name);
+    let read = |source: &mut CsvSource,
+                count: &mut u64|
+     -> Result<HashMap<Membership, (String, String)>, DiffError> {
+        let cols = ["type", "user_id", "target_id", "username", "target_name"]
+            .map(|name| at(source, name));
+        let mut found = HashMap::new();
+        while let Some(record) = source.next_record() {
+            let record = record?;
+            *count += 1;
+            let cell = |i: Option<usize>| {
+                i.and_then(|i| record.cells.get(i))
+                    .map(|c| unneutralize(c.trim()).to_string())
+                    .unwrap_or_default()
+            };
+            let key = (cell(cols[0]).to_lowercase(), cell(cols[1]), cell(cols[2]));
+            found.insert(key, (cell(cols[3]), cell(cols[4])));
+        }
+        Ok(found)
+    };
+    let mut summary = DiffSummary {
+        compared: Compared::Memberships,
+        key: "user_id,target_id".to_string(),
+        ..Default::default()
+    };
+    let before = read(&mut old, &mut summary.old_records)?;
+    let after = read(&mut new, &mut summary.new_records)?;
+    let mut changes: Vec<(&str, &Membership, &(String, String))> = after
+        .iter()
+        .filter(|(key, _)| !before.contains_key(*key))
+        .map(|(key, names)| ("added", key, names))
+        .chain(
+            before
+                .iter()
+                .filter(|(key, _)| !after.contains_key(*key))
+                .map(|(key, names)| ("removed", key, names)),
+        )
+        .collect();
+    changes.sort_by(|a, b| (&a.2.0, &a.1, a.0).cmp(&(&b.2.0, &b.1, b.0)));
+    write_changes(options, |lines| {
+        for (change, (kind, user_id, _), (username, target)) in changes {
+            let (old_cell, new_cell) = match change {
+                "added" => ("", target.as_str()),
+                _ => (target.as_str(), ""),
+            };
+            if change == "added" {
+                summary.added += 1;
+            } else {
+                summary.removed += 1;
+            }
+            lines.line([change, user_id, username, kind, old_cell, new_cell])?;
+        }
+        Ok(())
+    })?;
+    summary.unchanged = after.len() as u64 - summary.added;
     Ok(summary)
 }
 
@@ -303,6 +500,57 @@ mod tests {
             (by_name.joiners, by_name.leavers, by_name.movers),
             (2, 2, 0)
         );
+    }
+
+    #[test]
+    fn membership_exports_give_memberships_added_and_removed() {
+        let header = "user_id,username,type,target_id,target_name\n";
+        let old = format!("{header}1,ana,group,g1,Sales\n2,bo,group,g1,Sales\n2,bo,application,a1,CRM\n");
+        let new = format!("{header}1,ana,group,g1,Sales\n1,ana,group,g2,Ops\n2,bo,group,g1,Sales\n");
+        let (summary, changes) = diff(&old, &new, DiffKey::Auto);
+        assert_eq!(summary.compared, Compared::Memberships);
+        assert_eq!((summary.added, summary.removed, summary.unchanged), (1, 1, 2));
+        assert_eq!((summary.joiners, summary.leavers, summary.movers), (0, 0, 0));
+        assert!(summary.differs());
+        assert!(changes.contains("added,1,ana,group,,Ops"), "{changes}");
+        assert!(changes.contains("removed,2,bo,application,CRM,"), "{changes}");
+    }
+
+    #[test]
+    fn group_exports_pair_on_id_and_count_as_groups() {
+        let header = "id,name,description,enforceSecondFactor,members\n";
+        let old = format!("{header}g1,Sales,,false,3\ng2,Ops,,false,1\n");
+        let new = format!("{header}g1,Sales,,true,3\ng3,Legal,,false,0\n");
+        let (summary, changes) = diff(&old, &new, DiffKey::Auto);
+        assert_eq!(summary.compared, Compared::Groups);
+        assert_eq!(summary.key, "id");
+        assert_eq!((summary.added, summary.removed, summary.changed), (1, 1, 1));
+        assert!(changes.contains("changed,g1,Sales,enforceSecondFactor,false,true"), "{changes}");
+        assert!(changes.contains("added,g3,Legal"), "{changes}");
+    }
+
+    #[test]
+    fn other_files_and_mixed_kinds_are_refused_saying_what_diff_takes() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let users = write("users.csv", "username,email\nana,a@x.io\n");
+        let groups = write("groups.csv", "id,name,description,enforceSecondFactor,members\ng1,S,,false,1\n");
+        let other = write("other.csv", "Name,Shoe size\nana,42\n");
+        let options = |old: &Path, new: &Path| DiffOptions {
+            old: old.to_path_buf(),
+            new: new.to_path_buf(),
+            output: dir.path().join("out.csv"),
+            force: true,
+            key: DiffKey::Auto,
+        };
+        let err = run(&options(&users, &groups)).unwrap_err().to_string();
+        assert!(err.contains("is a users export") && err.contains("groups export"), "{err}");
+        let err = run(&options(&other, &other)).unwrap_err().to_string();
+        assert!(err.contains("not an export diff compares") && err.contains("memberships ("), "{err}");
     }
 
     #[test]

@@ -208,12 +208,12 @@ mod tests {
             CsvSource::from_reader(raw, "t.csv".into(), &ReadOptions::default()).unwrap();
         let (header, _) = map_header(source.header(), &Default::default());
         // As `--mode create` checks rows: every one must be creatable (an
-    // upsert's row may leave out what only a new user needs).
-    let rules = Rules {
-        mode: crate::input::Mode::Create,
-        ..Rules::default()
-    };
-    let mut validator = Validator::new(header, rules, strict_vocabulary());
+        // upsert's row may leave out what only a new user needs).
+        let rules = Rules {
+            mode: crate::input::Mode::Create,
+            ..Rules::default()
+        };
+        let mut validator = Validator::new(header, rules, strict_vocabulary());
         let record = source.next_record().unwrap().unwrap();
         let (row, problems) = validator.check(&record);
         assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");

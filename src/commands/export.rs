@@ -114,7 +114,7 @@ pub fn diff(job: &DiffJob, ui: &Ui) -> Result<Completion, CommandError> {
         ui.json(&summary)
             .map_err(|e| CommandError::io("cannot write the summary", e))?;
     }
-    let differs = summary.joiners + summary.leavers + summary.movers > 0;
+    let differs = summary.differs();
     Ok(if job.exit_code && differs {
         Completion::Differences
     } else {

@@ -25,7 +25,9 @@ pub const FACTOR_COLUMNS: [&str; 2] = ["first_factor", "second_factor"];
 
 /// Whether `name` is sent to the API rather than tested here.
 pub fn is_server_side(entity: Entity, name: &str) -> bool {
-    server_side(entity).iter().any(|a| a.eq_ignore_ascii_case(name))
+    server_side(entity)
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(name))
 }
 
 /// The user field a filter names, when it is one.
@@ -77,7 +79,10 @@ pub fn passes(cell: &str, wanted: &str) -> bool {
     if wanted.is_empty() || wanted.eq_ignore_ascii_case("none") {
         return cell.is_empty() || cell.eq_ignore_ascii_case("none");
     }
-    if ["true", "false"].iter().any(|b| wanted.eq_ignore_ascii_case(b)) {
+    if ["true", "false"]
+        .iter()
+        .any(|b| wanted.eq_ignore_ascii_case(b))
+    {
         return cell.eq_ignore_ascii_case(wanted);
     }
     cell.to_lowercase().contains(&wanted.to_lowercase())
@@ -134,7 +139,15 @@ mod tests {
         assert!(passes("true", "TRUE") && !passes("false", "true"));
         assert!(passes("", "none") && passes("none", "none") && passes("", ""));
         assert!(!passes("sms", "none"));
-        assert!(keeps_factors(&[("second_factor".into(), "none".into())], "password", ""));
-        assert!(!keeps_factors(&[("second_factor".into(), "none".into())], "password", "totp"));
+        assert!(keeps_factors(
+            &[("second_factor".into(), "none".into())],
+            "password",
+            ""
+        ));
+        assert!(!keeps_factors(
+            &[("second_factor".into(), "none".into())],
+            "password",
+            "totp"
+        ));
     }
 }

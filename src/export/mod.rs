@@ -602,5 +602,4 @@ mod tests {
         assert_eq!(&cells[columns.len()..], ["B7", ""]);
         assert!(!columns.contains(&"customAttributes"));
     }
-
 }

@@ -167,9 +167,7 @@ pub fn open_with(
         }
         None => None,
     };
-    let is_secret = |name: &str| {
-        super::columns::column_for(name).is_some_and(|c| c.is_secret())
-    };
+    let is_secret = |name: &str| super::columns::column_for(name).is_some_and(|c| c.is_secret());
     let mut secret_sources: Vec<bool> = source.header().iter().map(|n| is_secret(n)).collect();
     if let Some(mapper) = &mapper {
         for i in mapper.secret_sources(is_secret) {

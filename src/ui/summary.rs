@@ -404,6 +404,39 @@ impl Ui {
 
     /// The summary of a diff.
     pub fn diff_summary(&self, summary: &DiffSummary) {
+        use crate::diff::Compared;
+        let what = match summary.compared {
+            Compared::Users => "",
+            Compared::Groups => "groups",
+            Compared::Applications => "applications",
+            Compared::Memberships => "memberships",
+        };
+        if summary.compared == Compared::Memberships {
+            self.say(format!(
+                "diff of memberships on {}: {} added, {} removed, {} unchanged ({} → {} memberships)",
+                summary.key,
+                summary.added,
+                summary.removed,
+                summary.unchanged,
+                summary.old_records,
+                summary.new_records
+            ));
+            return;
+        }
+        if summary.compared != Compared::Users {
+            self.say(format!(
+                "diff of {what} on {}: {} added, {} removed, {} changed ({} field changes), {} unchanged ({} → {} {what})",
+                summary.key,
+                summary.added,
+                summary.removed,
+                summary.changed,
+                summary.field_changes,
+                summary.unchanged,
+                summary.old_records,
+                summary.new_records
+            ));
+            return;
+        }
         self.say(format!(
             "diff on {}: {} joiners, {} leavers, {} movers ({} field changes), {} unchanged ({} → {} users)",
             summary.key,

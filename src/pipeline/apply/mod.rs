@@ -270,10 +270,7 @@ fn jobs(
 /// An update writes back the fields this version does not know as they
 /// are now, not as they were when the plan was made: they are not part of
 /// the fingerprint, and someone may have set them since.
-fn keep_fresh_extra(
-    plan: &mut crate::plan::RowPlan,
-    users: &HashMap<String, crate::model::User>,
-) {
+fn keep_fresh_extra(plan: &mut crate::plan::RowPlan, users: &HashMap<String, crate::model::User>) {
     if let crate::plan::Action::Update {
         user_id,
         body: Some(body),

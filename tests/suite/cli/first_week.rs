@@ -16,20 +16,35 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 async fn an_upsert_needs_an_email_only_for_a_user_it_creates() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = start_empty().await;
-    let first = write(dir.path(), "first.csv", "username,email,department\nana,ana@example.com,Sales\n");
+    let first = write(
+        dir.path(),
+        "first.csv",
+        "username,email,department\nana,ana@example.com,Sales\n",
+    );
     let out = dir.path().join("first.results.csv");
     let args = ["import", &first, "-o", out.to_str().unwrap()];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
 
     // A change feed of usernames and departments: Ana exists, Ben does not.
-    let feed = write(dir.path(), "feed.csv", "username,department\nana,Ops\nben,Ops\n");
+    let feed = write(
+        dir.path(),
+        "feed.csv",
+        "username,department\nana,Ops\nben,Ops\n",
+    );
     let out = dir.path().join("feed.results.csv");
     let args = ["import", &feed, "-o", out.to_str().unwrap()];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::WithProblems);
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
     let lines = read_csv(&out);
     assert_eq!(lines[0]["outcome"], "updated");
     assert_eq!(lines[1]["outcome"], "failed");
-    assert!(lines[1]["error"].contains("a new user needs email"), "{:?}", lines[1]);
+    assert!(
+        lines[1]["error"].contains("a new user needs email"),
+        "{:?}",
+        lines[1]
+    );
     let tenant = sandbox.tenant();
     let ana = tenant.user_by_username("ana").unwrap().public();
     assert_eq!(ana.fields.department.as_deref(), Some("Ops"));
@@ -37,7 +52,10 @@ async fn an_upsert_needs_an_email_only_for_a_user_it_creates() {
     drop(tenant);
     // --mode create still wants every row's email offline.
     let args = ["validate", &feed, "--mode", "create"];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::WithProblems);
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,7 +73,14 @@ async fn a_mapped_runs_results_repeat_the_files_own_columns_and_mask_its_passwor
         "[options]\nauto = false\n\n[fields]\nusername = \"Login\"\nemail = \"Mail\"\npassword = \"Pwd\"\n",
     );
     let out = dir.path().join("hr.results.csv");
-    let args = ["import", &file, "--mapping", &mapping, "-o", out.to_str().unwrap()];
+    let args = [
+        "import",
+        &file,
+        "--mapping",
+        &mapping,
+        "-o",
+        out.to_str().unwrap(),
+    ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(!text.contains("Sup3r-Secret"), "{text}");
@@ -82,29 +107,52 @@ async fn a_restore_names_the_earlier_snapshot_that_gives_back_the_rest() {
         "username,email,groups\nana,ana@example.com,Staff\nbob,bob@example.com,Staff\n",
     );
     let out = dir.path().join("first.results.csv");
-    let args = ["import", &first, "--create-missing-groups", "-o", out.to_str().unwrap()];
+    let args = [
+        "import",
+        &first,
+        "--create-missing-groups",
+        "-o",
+        out.to_str().unwrap(),
+    ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     let leaver = write(dir.path(), "leaver.csv", "username\nana\n");
     let disabled = dir.path().join("disable.csv");
     let args = [
-        "offboard", &leaver, "--action", "disable,revoke-access", "--max-affected", "1",
-        "-o", disabled.to_str().unwrap(),
+        "offboard",
+        &leaver,
+        "--action",
+        "disable,revoke-access",
+        "--max-affected",
+        "1",
+        "-o",
+        disabled.to_str().unwrap(),
     ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     let deleted = dir.path().join("delete.csv");
     let args = [
-        "offboard", &leaver, "--action", "delete", "--max-affected", "1",
-        "-o", deleted.to_str().unwrap(),
+        "offboard",
+        &leaver,
+        "--action",
+        "delete",
+        "--max-affected",
+        "1",
+        "-o",
+        deleted.to_str().unwrap(),
     ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
-    let snapshot = |stem: &str| crate::support::file_in(dir.path(), &format!("{stem}.snapshot-")).unwrap();
+    let snapshot =
+        |stem: &str| crate::support::file_in(dir.path(), &format!("{stem}.snapshot-")).unwrap();
     let (first_snapshot, second_snapshot) = (snapshot("disable"), snapshot("delete"));
 
     let summary = dir.path().join("restore.json");
     let restored = dir.path().join("restore.csv");
     let args = [
-        "restore", second_snapshot.to_str().unwrap(), "-o", restored.to_str().unwrap(),
-        "--summary-json", summary.to_str().unwrap(),
+        "restore",
+        second_snapshot.to_str().unwrap(),
+        "-o",
+        restored.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
     ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     let summary: serde_json::Value =
@@ -113,17 +161,86 @@ async fn a_restore_names_the_earlier_snapshot_that_gives_back_the_rest() {
     assert_eq!(earlier.as_array().map(Vec::len), Some(1), "{summary}");
     assert_eq!(earlier[0]["path"], first_snapshot.display().to_string());
     assert_eq!(earlier[0]["users"], 1);
-    assert!(earlier[0]["purpose"].as_str().unwrap().contains("disable,revoke-access"));
+    assert!(
+        earlier[0]["purpose"]
+            .as_str()
+            .unwrap()
+            .contains("disable,revoke-access")
+    );
     let ana = sandbox.tenant().user_by_username("ana").unwrap().public();
-    assert_eq!(ana.fields.is_enabled, Some(false), "back as the delete found her");
+    assert_eq!(
+        ana.fields.is_enabled,
+        Some(false),
+        "back as the delete found her"
+    );
 
     // The earlier snapshot, restored next, gives back the rest.
     let again = dir.path().join("restore-first.csv");
-    let args = ["restore", first_snapshot.to_str().unwrap(), "-o", again.to_str().unwrap()];
+    let args = [
+        "restore",
+        first_snapshot.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     let tenant = sandbox.tenant();
     let ana = tenant.user_by_username("ana").unwrap().public();
     assert_eq!(ana.fields.is_enabled, Some(true));
-    let groups: Vec<String> = tenant.groups_of(&ana.id).into_iter().map(|g| g.name).collect();
+    let groups: Vec<String> = tenant
+        .groups_of(&ana.id)
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
     assert_eq!(groups, ["Staff"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_knows_membership_and_group_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = crate::support::start(crate::support::config()).await;
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let export = |what: &'static str, out: String| {
+        let sandbox = &sandbox;
+        async move {
+            let args = ["export", what, "-o", &out];
+            against(sandbox, &args).await.unwrap()
+        }
+    };
+    export("memberships", path("m1.csv")).await;
+    export("groups", path("g1.csv")).await;
+    // One membership added.
+    let feed = write(dir.path(), "add.csv", "username,email,groups\nnew.hire,new.hire@example.com,Staff\n");
+    let out = path("add.results.csv");
+    let args = ["import", &feed, "--create-missing-groups", "-o", &out];
+    against(&sandbox, &args).await.unwrap();
+    export("memberships", path("m2.csv")).await;
+    export("groups", path("g2.csv")).await;
+
+    let summary = path("diff.json");
+    let changes = path("m.diff.csv");
+    let args = [
+        "diff", &path("m1.csv"), &path("m2.csv"), "-o", &changes, "--summary-json", &summary,
+        "--exit-code",
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Differences, "1: differences");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(json["compared"], "memberships");
+    assert_eq!((json["added"].as_u64(), json["removed"].as_u64()), (Some(1), Some(0)));
+    let lines = read_csv(Path::new(&changes));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["change"], "added");
+    assert_eq!(lines[0]["username"], "new.hire");
+    assert_eq!(lines[0]["new"], "Staff");
+
+    let args = ["diff", &path("g1.csv"), &path("g2.csv"), "-o", &path("g.diff.csv"), "--force", "--summary-json", &summary];
+    against(&sandbox, &args).await.unwrap();
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(json["compared"], "groups");
+    assert!(json["added"].as_u64().unwrap() + json["changed"].as_u64().unwrap() >= 1, "{json}");
+
+    // A users export against a groups export is refused, naming both.
+    export("users", path("u.csv")).await;
+    let args = ["diff", &path("u.csv"), &path("g2.csv"), "-o", &path("x.csv")];
+    let refused = against(&sandbox, &args).await.expect_err("two kinds");
+    assert!(refused.to_string().contains("groups export"), "{refused}");
 }

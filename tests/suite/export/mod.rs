@@ -461,12 +461,28 @@ async fn factors_name_each_users_factor_types_and_never_their_data() {
     let args = ["factors", "-o", &w, "--filter", "second_factor=none"];
     assert_eq!(export(&sandbox, &args).await, Completion::Clean);
     let rows = read_csv(&without);
-    assert_eq!(rows.len(), ids.len() - 3, "everyone but the sms and softtoken users");
-    assert!(rows.iter().all(|r| ["", "none"].contains(&r["second_factor"].as_str())));
+    assert_eq!(
+        rows.len(),
+        ids.len() - 3,
+        "everyone but the sms and softtoken users"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| ["", "none"].contains(&r["second_factor"].as_str()))
+    );
     let sms = dir.path().join("sms.csv");
-    let args = ["factors", "-o", sms.to_str().unwrap(), "--filter", "second_factor=SMS"];
+    let args = [
+        "factors",
+        "-o",
+        sms.to_str().unwrap(),
+        "--filter",
+        "second_factor=SMS",
+    ];
     assert_eq!(export(&sandbox, &args).await, Completion::Clean);
-    let names: Vec<String> = read_csv(&sms).into_iter().map(|r| r["username"].clone()).collect();
+    let names: Vec<String> = read_csv(&sms)
+        .into_iter()
+        .map(|r| r["username"].clone())
+        .collect();
     assert_eq!(names, ["person0001", "person0007"]);
 }
 
@@ -508,7 +524,9 @@ async fn users_exports_filter_on_any_user_field() {
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(summary["records"], expected as u64, "the records written");
     let args = ["export", "users", "--filter", "shoeSize=42"];
-    let refused = crate::support::against(&sandbox, &args).await.expect_err("no such field");
+    let refused = crate::support::against(&sandbox, &args)
+        .await
+        .expect_err("no such field");
     assert!(refused.to_string().contains("any user field"), "{refused}");
 }
 

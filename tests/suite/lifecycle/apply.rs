@@ -370,7 +370,12 @@ async fn an_interrupted_apply_resumes_without_redoing_a_row() {
         .unwrap();
     assert!(killed.success());
     let output = child.wait_with_output().await.unwrap();
-    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let first = read_csv(&results);
     assert_eq!(first.len(), 40, "every row recorded");
     let updated = first.iter().filter(|l| l["outcome"] == "updated").count();
@@ -381,7 +386,11 @@ async fn an_interrupted_apply_resumes_without_redoing_a_row() {
     let again = dir.path().join("again.csv");
     let args = ["apply", path(&plan), "-o", path(&again)];
     let refused = against(&sandbox, &args).await.expect_err("drifted");
-    assert!(refused.to_string().contains(&format!("{updated} of the plan's rows drifted")));
+    assert!(
+        refused
+            .to_string()
+            .contains(&format!("{updated} of the plan's rows drifted"))
+    );
     // Resumed: the rows done are carried, the rest applied, none twice.
     let args = [
         "apply",
@@ -393,7 +402,10 @@ async fn an_interrupted_apply_resumes_without_redoing_a_row() {
     ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     let second = read_csv(&results);
-    assert!(second.iter().all(|l| l["outcome"] == "updated"), "{second:?}");
+    assert!(
+        second.iter().all(|l| l["outcome"] == "updated"),
+        "{second:?}"
+    );
     assert_eq!(
         sandbox.counters().writes - writes,
         (40 - updated) as u64,
