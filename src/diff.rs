@@ -505,15 +505,26 @@ mod tests {
     #[test]
     fn membership_exports_give_memberships_added_and_removed() {
         let header = "user_id,username,type,target_id,target_name\n";
-        let old = format!("{header}1,ana,group,g1,Sales\n2,bo,group,g1,Sales\n2,bo,application,a1,CRM\n");
-        let new = format!("{header}1,ana,group,g1,Sales\n1,ana,group,g2,Ops\n2,bo,group,g1,Sales\n");
+        let old =
+            format!("{header}1,ana,group,g1,Sales\n2,bo,group,g1,Sales\n2,bo,application,a1,CRM\n");
+        let new =
+            format!("{header}1,ana,group,g1,Sales\n1,ana,group,g2,Ops\n2,bo,group,g1,Sales\n");
         let (summary, changes) = diff(&old, &new, DiffKey::Auto);
         assert_eq!(summary.compared, Compared::Memberships);
-        assert_eq!((summary.added, summary.removed, summary.unchanged), (1, 1, 2));
-        assert_eq!((summary.joiners, summary.leavers, summary.movers), (0, 0, 0));
+        assert_eq!(
+            (summary.added, summary.removed, summary.unchanged),
+            (1, 1, 2)
+        );
+        assert_eq!(
+            (summary.joiners, summary.leavers, summary.movers),
+            (0, 0, 0)
+        );
         assert!(summary.differs());
         assert!(changes.contains("added,1,ana,group,,Ops"), "{changes}");
-        assert!(changes.contains("removed,2,bo,application,CRM,"), "{changes}");
+        assert!(
+            changes.contains("removed,2,bo,application,CRM,"),
+            "{changes}"
+        );
     }
 
     #[test]
@@ -525,7 +536,10 @@ mod tests {
         assert_eq!(summary.compared, Compared::Groups);
         assert_eq!(summary.key, "id");
         assert_eq!((summary.added, summary.removed, summary.changed), (1, 1, 1));
-        assert!(changes.contains("changed,g1,Sales,enforceSecondFactor,false,true"), "{changes}");
+        assert!(
+            changes.contains("changed,g1,Sales,enforceSecondFactor,false,true"),
+            "{changes}"
+        );
         assert!(changes.contains("added,g3,Legal"), "{changes}");
     }
 
@@ -538,7 +552,10 @@ mod tests {
             path
         };
         let users = write("users.csv", "username,email\nana,a@x.io\n");
-        let groups = write("groups.csv", "id,name,description,enforceSecondFactor,members\ng1,S,,false,1\n");
+        let groups = write(
+            "groups.csv",
+            "id,name,description,enforceSecondFactor,members\ng1,S,,false,1\n",
+        );
         let other = write("other.csv", "Name,Shoe size\nana,42\n");
         let options = |old: &Path, new: &Path| DiffOptions {
             old: old.to_path_buf(),
@@ -548,9 +565,15 @@ mod tests {
             key: DiffKey::Auto,
         };
         let err = run(&options(&users, &groups)).unwrap_err().to_string();
-        assert!(err.contains("is a users export") && err.contains("groups export"), "{err}");
+        assert!(
+            err.contains("is a users export") && err.contains("groups export"),
+            "{err}"
+        );
         let err = run(&options(&other, &other)).unwrap_err().to_string();
-        assert!(err.contains("not an export diff compares") && err.contains("memberships ("), "{err}");
+        assert!(
+            err.contains("not an export diff compares") && err.contains("memberships ("),
+            "{err}"
+        );
     }
 
     #[test]

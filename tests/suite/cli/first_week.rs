@@ -209,7 +209,11 @@ async fn diff_knows_membership_and_group_exports() {
     export("memberships", path("m1.csv")).await;
     export("groups", path("g1.csv")).await;
     // One membership added.
-    let feed = write(dir.path(), "add.csv", "username,email,groups\nnew.hire,new.hire@example.com,Staff\n");
+    let feed = write(
+        dir.path(),
+        "add.csv",
+        "username,email,groups\nnew.hire,new.hire@example.com,Staff\n",
+    );
     let out = path("add.results.csv");
     let args = ["import", &feed, "--create-missing-groups", "-o", &out];
     against(&sandbox, &args).await.unwrap();
@@ -219,28 +223,61 @@ async fn diff_knows_membership_and_group_exports() {
     let summary = path("diff.json");
     let changes = path("m.diff.csv");
     let args = [
-        "diff", &path("m1.csv"), &path("m2.csv"), "-o", &changes, "--summary-json", &summary,
+        "diff",
+        &path("m1.csv"),
+        &path("m2.csv"),
+        "-o",
+        &changes,
+        "--summary-json",
+        &summary,
         "--exit-code",
     ];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Differences, "1: differences");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::Differences,
+        "1: differences"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(json["compared"], "memberships");
-    assert_eq!((json["added"].as_u64(), json["removed"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (json["added"].as_u64(), json["removed"].as_u64()),
+        (Some(1), Some(0))
+    );
     let lines = read_csv(Path::new(&changes));
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["change"], "added");
     assert_eq!(lines[0]["username"], "new.hire");
     assert_eq!(lines[0]["new"], "Staff");
 
-    let args = ["diff", &path("g1.csv"), &path("g2.csv"), "-o", &path("g.diff.csv"), "--force", "--summary-json", &summary];
+    let args = [
+        "diff",
+        &path("g1.csv"),
+        &path("g2.csv"),
+        "-o",
+        &path("g.diff.csv"),
+        "--force",
+        "--summary-json",
+        &summary,
+    ];
     against(&sandbox, &args).await.unwrap();
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(json["compared"], "groups");
-    assert!(json["added"].as_u64().unwrap() + json["changed"].as_u64().unwrap() >= 1, "{json}");
+    assert!(
+        json["added"].as_u64().unwrap() + json["changed"].as_u64().unwrap() >= 1,
+        "{json}"
+    );
 
     // A users export against a groups export is refused, naming both.
     export("users", path("u.csv")).await;
-    let args = ["diff", &path("u.csv"), &path("g2.csv"), "-o", &path("x.csv")];
+    let args = [
+        "diff",
+        &path("u.csv"),
+        &path("g2.csv"),
+        "-o",
+        &path("x.csv"),
+    ];
     let refused = against(&sandbox, &args).await.expect_err("two kinds");
     assert!(refused.to_string().contains("groups export"), "{refused}");
 }
