@@ -239,6 +239,72 @@ fn skip_line<R: Read>(mut start: Vec<u8>, mut rest: R) -> std::io::Result<(Vec<u
     }
 }
 
+/// Lines looked at for a header below title lines.
+const TITLE_SEARCH: usize = 30;
+
+/// How many title lines come before the header, found as in spreadsheets:
+/// the header is the first line with at least two cells and at least half
+/// as many as the fullest line near the top ("Employee report" and "Run
+/// on 2026-11-29" hold one each). Returns the lines read ahead with the
+/// rest, nothing consumed.
+fn title_lines<R: Read>(
+    mut start: Vec<u8>,
+    mut rest: R,
+    delimiter: Option<u8>,
+) -> std::io::Result<(u64, Vec<u8>, R)> {
+    while start.iter().filter(|b| **b == b'\n').count() < TITLE_SEARCH && start.len() < 256 * 1024
+    {
+        let (more, tail) = read_first_line(rest)?;
+        rest = tail;
+        if more.is_empty() {
+            break;
+        }
+        start.extend_from_slice(&more);
+    }
+    let text = String::from_utf8_lossy(&start);
+    let lines: Vec<&str> = text.lines().take(TITLE_SEARCH).collect();
+    let cells = |line: &str| -> usize {
+        let delimiters: Vec<u8> = match delimiter {
+            Some(d) => vec![d],
+            None => vec![b',', b';', b'\t', b'|'],
+        };
+        delimiters
+            .into_iter()
+            .map(|d| {
+                csv::ReaderBuilder::new()
+                    .delimiter(d)
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(line.as_bytes())
+                    .records()
+                    .next()
+                    .and_then(Result::ok)
+                    .map_or(0, |r| r.iter().filter(|c| !c.trim().is_empty()).count())
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    // A first line naming a column sebulk knows is the header, whatever
+    // the lines below hold (a one-column file of `a;b` values, say).
+    let known = lines.first().is_some_and(|first| {
+        [b',', b';', b'\t', b'|'].into_iter().any(|d| {
+            first
+                .split(d as char)
+                .any(|name| super::columns::column_for(name.trim().trim_matches('"')).is_some())
+        })
+    });
+    if known {
+        return Ok((0, start, rest));
+    }
+    let counts: Vec<usize> = lines.iter().map(|l| cells(l)).collect();
+    let fullest = counts.iter().copied().max().unwrap_or(0);
+    let header = counts
+        .iter()
+        .position(|&count| count >= 2 && count * 2 >= fullest)
+        .unwrap_or(0);
+    Ok((header as u64, start, rest))
+}
+
 /// Bytes looked at to tell the encoding.
 const SNIFF_BYTES: usize = 64 * 1024;
 
@@ -386,11 +452,34 @@ impl CsvSource {
                 path: shown.clone(),
                 source,
             })?;
-        // Title lines above the header: as asked, or PowerShell's
-        // `#TYPE Selected.Microsoft...` line from Export-Csv.
+        // Title lines above the header: as asked, PowerShell's `#TYPE
+        // Selected.Microsoft...` line from Export-Csv, or report titles
+        // found as in spreadsheets.
+        let mut note = note;
         let skip = match options.header_row {
             Some(row) => u64::from(row.max(1)) - 1,
-            None => u64::from(start.starts_with(b"#TYPE ")),
+            None if start.starts_with(b"#TYPE ") => 1,
+            None => {
+                let (titles, ahead, tail) =
+                    title_lines(start, rest, options.delimiter).map_err(|source| {
+                        InputError::Open {
+                            path: shown.clone(),
+                            source,
+                        }
+                    })?;
+                (start, rest) = (ahead, tail);
+                if titles > 0 {
+                    let said = format!(
+                        "the header is on line {}, below {titles} title line(s), which are skipped (--header-row names another)",
+                        titles + 1
+                    );
+                    note = Some(match note {
+                        Some(before) => format!("{before}; {said}"),
+                        None => said,
+                    });
+                }
+                titles
+            }
         };
         for _ in 0..skip {
             (start, rest) = skip_line(start, rest).map_err(|source| InputError::Open {
@@ -616,6 +705,26 @@ mod tests {
         std::iter::from_fn(|| source.next_record())
             .map(Result::unwrap)
             .collect()
+    }
+
+    #[test]
+    fn title_lines_above_the_header_are_found_and_lines_stay_true() {
+        let text = "Employee report,,,\nRun on 2026-11-29,,,\n,,,\nLogin,Mail,Dept,Office\nana,ana@x.io,Sales,Leeds\nbo,bo@x.io,Ops,York\n";
+        let titled = source(text.as_bytes(), ReadOptions::default());
+        assert_eq!(titled.header(), ["Login", "Mail", "Dept", "Office"]);
+        assert!(titled.encoding_note.as_deref().unwrap_or_default().contains("line 4"));
+        let records = rows(titled);
+        assert_eq!(records.len(), 2);
+        assert_eq!((records[0].row, records[0].line), (1, 5));
+        // A first line naming known columns is the header, whatever follows.
+        let one_column = "groups\nStaff;Sales;Ops\nStaff;Ops\n";
+        let single = source(one_column.as_bytes(), ReadOptions::default());
+        assert_eq!(single.header(), ["groups"]);
+        // An ordinary file is read from its first line.
+        let plain = "username,email\nana,ana@x.io\n";
+        let plain = source(plain.as_bytes(), ReadOptions::default());
+        assert_eq!(plain.header(), ["username", "email"]);
+        assert!(plain.encoding_note.is_none());
     }
 
     #[test]

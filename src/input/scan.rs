@@ -145,6 +145,7 @@ fn no_username(columns: &[Column]) -> String {
         Some((_, name)) => format!(
             "there is no username column: this file names people by {name}, so match on it with --match-by {name} (a new user needs a username: --username-from email|local-part derives one)"
         ),
+        None if columns.iter().all(|c| *c == Column::Extra) => "none of its columns is one sebulk knows, so it has no username column: if the header is not the file's first line, --header-row N names the line it is on; if the columns have other names, a mapping names them (sebulk mapping init FILE starts one)".to_string(),
         None => "there is no username column (--username-from email|local-part derives one from the email)".to_string(),
     }
 }

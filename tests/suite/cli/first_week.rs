@@ -281,3 +281,38 @@ async fn diff_knows_membership_and_group_exports() {
     let refused = against(&sandbox, &args).await.expect_err("two kinds");
     assert!(refused.to_string().contains("groups export"), "{refused}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_report_with_title_lines_is_read_from_its_header_with_true_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    let report = write(
+        dir.path(),
+        "report.csv",
+        "Employee report,,\nRun on 2026-11-29,,\nusername,email,department\nana,ana@example.com,Sales\nbo,not-an-email,Ops\n",
+    );
+    let out = dir.path().join("problems.csv");
+    let args = ["validate", &report, "-o", out.to_str().unwrap()];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::WithProblems);
+    let problems = read_csv(&out);
+    assert!(problems[0]["problem"].contains("below 2 title line(s)"), "{problems:?}");
+    let errors: Vec<_> = problems.iter().filter(|p| p["severity"] == "error").collect();
+    assert_eq!(errors.len(), 1, "{problems:?}");
+    assert_eq!(errors[0]["line"], "5", "the line in the file");
+
+    // mapping init starts from the real header.
+    let mapping = dir.path().join("m.toml");
+    let args = ["mapping", "init", &report, "-o", mapping.to_str().unwrap()];
+    against(&sandbox, &args).await.unwrap();
+    let text = std::fs::read_to_string(&mapping).unwrap();
+    assert!(text.contains("department"), "{text}");
+    assert!(!text.contains("Employee report"), "{text}");
+
+    // A header nobody can find is pointed at --header-row.
+    let odd = write(dir.path(), "odd.csv", "Kennung,Postfach\nana,ana@example.com\n");
+    let out = dir.path().join("odd.problems.csv");
+    let args = ["validate", &odd, "-o", out.to_str().unwrap()];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::WithProblems);
+    let problems = std::fs::read_to_string(&out).unwrap();
+    assert!(problems.contains("--header-row"), "{problems}");
+}
