@@ -252,8 +252,7 @@ fn title_lines<R: Read>(
     mut rest: R,
     delimiter: Option<u8>,
 ) -> std::io::Result<(u64, Vec<u8>, R)> {
-    while start.iter().filter(|b| **b == b'\n').count() < TITLE_SEARCH && start.len() < 256 * 1024
-    {
+    while start.iter().filter(|b| **b == b'\n').count() < TITLE_SEARCH && start.len() < 256 * 1024 {
         let (more, tail) = read_first_line(rest)?;
         rest = tail;
         if more.is_empty() {
@@ -712,7 +711,13 @@ mod tests {
         let text = "Employee report,,,\nRun on 2026-11-29,,,\n,,,\nLogin,Mail,Dept,Office\nana,ana@x.io,Sales,Leeds\nbo,bo@x.io,Ops,York\n";
         let titled = source(text.as_bytes(), ReadOptions::default());
         assert_eq!(titled.header(), ["Login", "Mail", "Dept", "Office"]);
-        assert!(titled.encoding_note.as_deref().unwrap_or_default().contains("line 4"));
+        assert!(
+            titled
+                .encoding_note
+                .as_deref()
+                .unwrap_or_default()
+                .contains("line 4")
+        );
         let records = rows(titled);
         assert_eq!(records.len(), 2);
         assert_eq!((records[0].row, records[0].line), (1, 5));

@@ -5,6 +5,7 @@
 //! characters in everything it prints, so nothing from a file or a server
 //! can retitle a terminal or clear it.
 
+mod log_lines;
 pub mod progress;
 pub mod summary;
 
@@ -80,8 +81,9 @@ impl Ui {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(progress::LogWriter)
-            .with_ansi(Self::colour())
-            .with_target(false)
+            .event_format(log_lines::LogLines {
+                colour: Self::colour(),
+            })
             .try_init();
     }
 

@@ -293,10 +293,19 @@ async fn a_csv_report_with_title_lines_is_read_from_its_header_with_true_line_nu
     );
     let out = dir.path().join("problems.csv");
     let args = ["validate", &report, "-o", out.to_str().unwrap()];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::WithProblems);
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
     let problems = read_csv(&out);
-    assert!(problems[0]["problem"].contains("below 2 title line(s)"), "{problems:?}");
-    let errors: Vec<_> = problems.iter().filter(|p| p["severity"] == "error").collect();
+    assert!(
+        problems[0]["problem"].contains("below 2 title line(s)"),
+        "{problems:?}"
+    );
+    let errors: Vec<_> = problems
+        .iter()
+        .filter(|p| p["severity"] == "error")
+        .collect();
     assert_eq!(errors.len(), 1, "{problems:?}");
     assert_eq!(errors[0]["line"], "5", "the line in the file");
 
@@ -309,10 +318,17 @@ async fn a_csv_report_with_title_lines_is_read_from_its_header_with_true_line_nu
     assert!(!text.contains("Employee report"), "{text}");
 
     // A header nobody can find is pointed at --header-row.
-    let odd = write(dir.path(), "odd.csv", "Kennung,Postfach\nana,ana@example.com\n");
+    let odd = write(
+        dir.path(),
+        "odd.csv",
+        "Kennung,Postfach\nana,ana@example.com\n",
+    );
     let out = dir.path().join("odd.problems.csv");
     let args = ["validate", &odd, "-o", out.to_str().unwrap()];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::WithProblems);
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
     let problems = std::fs::read_to_string(&out).unwrap();
     assert!(problems.contains("--header-row"), "{problems}");
 }
