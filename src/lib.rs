@@ -42,6 +42,12 @@ pub(crate) mod ui;
 
 pub use commands::{CommandError, Completion};
 
+/// The command line as clap sees it: for completions, manual pages and
+/// tests that walk every command's help.
+pub fn command_line() -> clap::Command {
+    cli::command()
+}
+
 use std::ffi::OsString;
 use std::process::ExitCode;
 

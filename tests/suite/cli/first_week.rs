@@ -332,3 +332,76 @@ async fn a_csv_report_with_title_lines_is_read_from_its_header_with_true_line_nu
     let problems = std::fs::read_to_string(&out).unwrap();
     assert!(problems.contains("--header-row"), "{problems}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_has_examples_and_a_manual_page() {
+    let mut command = sebulk::command_line();
+    command.build();
+    let mut missing = Vec::new();
+    let mut stack: Vec<clap::Command> = command
+        .get_subcommands()
+        .filter(|c| c.get_name() != "help")
+        .cloned()
+        .collect();
+    while let Some(mut sub) = stack.pop() {
+        stack.extend(sub.get_subcommands().filter(|c| c.get_name() != "help").cloned());
+        if sub.has_subcommands() {
+            continue;
+        }
+        let help = sub.render_long_help().to_string();
+        if !help.contains("Examples:\n  sebulk ") {
+            missing.push(format!("{}: {}", sub.get_name(), &help[help.len().saturating_sub(120)..]));
+        }
+    }
+    assert!(missing.is_empty(), "no examples in: {missing:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let output = crate::support::process()
+        .args(["man", "-o"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    for page in ["sebulk.1", "sebulk-import.1", "sebulk-sync.1", "sebulk-groups-import.1"] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+    }
+    let output = crate::support::process().arg("man").output().await.unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains(".TH SEBULK 1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_offer_every_value_list() {
+    let output = crate::support::process()
+        .args(["completions", "bash"])
+        .output()
+        .await
+        .unwrap();
+    let script = String::from_utf8_lossy(&output.stdout);
+    for list in [
+        "entra google okta jumpcloud ad bamboohr",
+        "disable lock revoke-access remove-second-factor delete",
+        "username email employeeNumber",
+        "upsert create update",
+        "csv jsonl",
+        "utf-8 utf-16le utf-16be windows-1252",
+        "suffix fail",
+    ] {
+        assert!(script.contains(list), "no '{list}' in the bash completions");
+    }
+    // A value not offered but valid still passes; a wrong one is a usage error.
+    let output = crate::support::process()
+        .args(["validate", "--encoding", "koi8-r", "/nonexistent.csv"])
+        .output()
+        .await
+        .unwrap();
+    assert_ne!(output.status.code(), Some(2), "koi8-r is an encoding");
+    let output = crate::support::process()
+        .args(["plan", "--preset", "oktaa", "x.csv"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("okta"));
+}
