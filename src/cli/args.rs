@@ -80,42 +80,64 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check an HR export offline: every problem of every row (no network)
-    #[command(after_long_help = "Examples:\n  sebulk validate new-starters.xlsx                 # every problem of every row, offline\n  sebulk validate hr.csv -o problems.csv --summary-json v.json")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk validate new-starters.xlsx                 # every problem of every row, offline\n  sebulk validate hr.csv -o problems.csv --summary-json v.json"
+    )]
     Validate(ValidateArgs),
     /// Show what import would do, row by row, without writing anything
-    #[command(after_long_help = "Examples:\n  sebulk plan new-starters.csv                      # each row's change on the screen\n  sebulk plan new-starters.csv -o plan.csv          # a plan to review, then: sebulk apply plan.csv")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk plan new-starters.csv                      # each row's change on the screen\n  sebulk plan new-starters.csv -o plan.csv          # a plan to review, then: sebulk apply plan.csv"
+    )]
     Plan(PlanArgs),
     /// Create and update users from an HR export, with their groups and applications
-    #[command(after_long_help = "Examples:\n  sebulk import new-starters.csv --auto-password --send-email\n  sebulk import hr.csv --mapping hr.toml --results-dir /var/log/sebulk\n  sebulk import hr.csv --resume hr.results.csv      # after an interruption")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk import new-starters.csv --auto-password --send-email\n  sebulk import hr.csv --mapping hr.toml --results-dir /var/log/sebulk\n  sebulk import hr.csv --resume hr.results.csv      # after an interruption"
+    )]
     Import(ImportArgs),
     /// Make the directory match HR's complete roster: joiners on their start dates, movers, leavers, rehires, in one guarded run
-    #[command(after_long_help = "Examples:\n  sebulk sync roster.csv --dry-run -o tonight.plan.csv\n  sebulk sync roster.csv --leavers disable,revoke-access --results-dir /var/log/sebulk")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk sync roster.csv --dry-run -o tonight.plan.csv\n  sebulk sync roster.csv --leavers disable,revoke-access --results-dir /var/log/sebulk"
+    )]
     Sync(SyncArgs),
     /// Carry out a reviewed plan (from plan -o or sync --dry-run -o) exactly; refused if its users changed since
     Apply(ApplyArgs),
     /// Export users, groups, applications or memberships (complete, atomic, 0600)
-    #[command(after_long_help = "Examples:\n  sebulk export users --include groups,applications -o users.csv\n  sebulk export factors --filter second_factor=none -o no-mfa.csv")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk export users --include groups,applications -o users.csv\n  sebulk export factors --filter second_factor=none -o no-mfa.csv"
+    )]
     Export(ExportArgs),
     /// Compare two user exports: joiners, leavers and movers (offline)
-    #[command(after_long_help = "Examples:\n  sebulk diff monday.csv tuesday.csv -o changes.csv\n  sebulk diff members-mon.csv members-tue.csv --exit-code   # 0 same, 1 differ, 2 trouble")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk diff monday.csv tuesday.csv -o changes.csv\n  sebulk diff members-mon.csv members-tue.csv --exit-code   # 0 same, 1 differ, 2 trouble"
+    )]
     Diff(DiffArgs),
     /// Probe a tenant before a big run: reachability, key and scheme, list shape, page numbering, latency, rate-limit headers
     #[command(after_long_help = "Examples:\n  sebulk --profile prod check\n  sebulk check --json")]
     Check(CheckArgs),
     /// Take leavers out (named in a file, or missing from a roster): disable, lock, revoke access, remove second factors, delete
-    #[command(after_long_help = "Examples:\n  sebulk offboard leavers.csv --action disable,revoke-access --dry-run\n  sebulk offboard --roster today.csv --match-by employeeNumber --action disable")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk offboard leavers.csv --action disable,revoke-access --dry-run\n  sebulk offboard --roster today.csv --match-by employeeNumber --action disable"
+    )]
     Offboard(OffboardArgs),
     /// Release the changes a refused offboarding held: exactly those users (by id, still the same people), exactly the held actions
-    #[command(after_long_help = "Examples:\n  sebulk approve --dry-run leavers.held-<run>.jsonl\n  sebulk approve leavers.held-<run>.jsonl")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk approve --dry-run leavers.held-<run>.jsonl\n  sebulk approve leavers.held-<run>.jsonl"
+    )]
     Approve(ApproveArgs),
     /// Give back the users an offboarding snapshot holds: re-create, re-enable, unlock, re-add memberships
-    #[command(after_long_help = "Examples:\n  sebulk restore leavers.offboard.snapshot-<run>.jsonl --dry-run\n  sebulk restore leavers.offboard.snapshot-<run>.jsonl")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk restore leavers.offboard.snapshot-<run>.jsonl --dry-run\n  sebulk restore leavers.offboard.snapshot-<run>.jsonl"
+    )]
     Restore(RestoreArgs),
     /// Reverse a recorded run from its results file: delete what it created, put back what it changed, re-add what it removed
-    #[command(after_long_help = "Examples:\n  sebulk undo hires.results.csv --dry-run\n  sebulk undo roster.sync.csv --include-conflicts")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk undo hires.results.csv --dry-run\n  sebulk undo roster.sync.csv --include-conflicts"
+    )]
     Undo(UndoArgs),
     /// Set or reset passwords in bulk: from a password column, or generated (--auto-password)
-    #[command(after_long_help = "Examples:\n  sebulk passwords resets.csv --auto-password --must-change-password --send-email\n  sebulk passwords new-passwords.csv                # a password column (chmod 600 the file)")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk passwords resets.csv --auto-password --must-change-password --send-email\n  sebulk passwords new-passwords.csv                # a password column (chmod 600 the file)"
+    )]
     Passwords(PasswordsArgs),
     /// Groups from a file: create and update (upsert by name), --prune the rest
     #[command(subcommand)]
@@ -127,16 +149,22 @@ pub enum Command {
     #[command(subcommand)]
     Mapping(MappingCommand),
     /// Run a local sandbox tenant in the foreground
-    #[command(after_long_help = "Examples:\n  sebulk sandbox --state tenant.json              # serves until Ctrl-C, saves on exit\n  sebulk sandbox --seed-data tenant.json --latency-ms 10 --rate-limit 3000   # a slow, busy tenant")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk sandbox --state tenant.json              # serves until Ctrl-C, saves on exit\n  sebulk sandbox --seed-data tenant.json --latency-ms 10 --rate-limit 3000   # a slow, busy tenant"
+    )]
     Sandbox(SandboxArgs),
     /// Print a shell completion script
-    #[command(after_long_help = "Examples:\n  sebulk completions bash > /etc/bash_completion.d/sebulk\n  sebulk completions zsh > \"${fpath[1]}/_sebulk\"")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk completions bash > /etc/bash_completion.d/sebulk\n  sebulk completions zsh > \"${fpath[1]}/_sebulk\""
+    )]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the manual page (roff), or write one per command into a directory
-    #[command(after_long_help = "Examples:\n  sebulk man | man -l -\n  sebulk man -o /usr/local/share/man/man1   # sebulk.1, sebulk-import.1, ...")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk man | man -l -\n  sebulk man -o /usr/local/share/man/man1   # sebulk.1, sebulk-import.1, ..."
+    )]
     Man {
         /// Write sebulk.1 and a page per command (sebulk-import.1, ...) into DIR
         #[arg(short, long, value_name = "DIR")]
@@ -148,7 +176,9 @@ pub enum Command {
 #[derive(Debug, Subcommand, Clone)]
 pub enum MappingCommand {
     /// Write a starter mapping for a file: its columns placed where they can be, the rest listed
-    #[command(after_long_help = "Examples:\n  sebulk mapping init hr-report.csv -o hr.toml\n  sebulk validate --mapping hr.toml hr-report.csv")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk mapping init hr-report.csv -o hr.toml\n  sebulk validate --mapping hr.toml hr-report.csv"
+    )]
     Init(MappingInitArgs),
     /// Print a built-in preset (entra, google, okta, jumpcloud, ad, bamboohr), to copy and adapt
     #[command(after_long_help = "Examples:\n  sebulk mapping show entra > entra.toml")]
@@ -157,7 +187,9 @@ pub enum MappingCommand {
         name: String,
     },
     /// List the built-in presets
-    #[command(after_long_help = "Examples:\n  sebulk mapping list\n  sebulk plan --preset okta okta-users.csv")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk mapping list\n  sebulk plan --preset okta okta-users.csv"
+    )]
     List,
 }
 
@@ -652,7 +684,9 @@ pub struct ProtectArgs {
 #[derive(Debug, Subcommand, Clone)]
 pub enum GroupsCommand {
     /// Create or update groups from a file (name, description, enforceSecondFactor); unchanged groups make no call
-    #[command(after_long_help = "Examples:\n  sebulk groups import groups.csv --dry-run\n  sebulk groups import groups.csv --prune --max-affected 3")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk groups import groups.csv --dry-run\n  sebulk groups import groups.csv --prune --max-affected 3"
+    )]
     Import(GroupsImportArgs),
 }
 
@@ -684,7 +718,9 @@ pub struct GroupsImportArgs {
 #[derive(Debug, Subcommand, Clone)]
 pub enum MembershipsCommand {
     /// Add and remove memberships from a file (the file `export memberships` writes, too)
-    #[command(after_long_help = "Examples:\n  sebulk memberships import members.csv --dry-run\n  sebulk memberships import members.csv --sync Sales   # Sales ends with exactly the file's members")]
+    #[command(
+        after_long_help = "Examples:\n  sebulk memberships import members.csv --dry-run\n  sebulk memberships import members.csv --sync Sales   # Sales ends with exactly the file's members"
+    )]
     Import(MembershipsImportArgs),
 }
 

@@ -24,7 +24,8 @@ impl TypedValueParser for Offered {
     ) -> Result<String, clap::Error> {
         let text = clap::builder::StringValueParser::new().parse_ref(command, arg, value)?;
         (self.check)(&text).map_err(|why| {
-            let mut error = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(command);
+            let mut error =
+                clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(command);
             if let Some(arg) = arg {
                 error.insert(
                     clap::error::ContextKind::InvalidArg,
@@ -41,7 +42,9 @@ impl TypedValueParser for Offered {
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
-        Some(Box::new(self.offered.iter().map(|v| PossibleValue::new(*v))))
+        Some(Box::new(
+            self.offered.iter().map(|v| PossibleValue::new(*v)),
+        ))
     }
 }
 
@@ -97,7 +100,9 @@ pub fn encoding() -> Offered {
         check: |label| {
             encoding_rs::Encoding::for_label(label.as_bytes())
                 .map(|_| ())
-                .ok_or_else(|| "not an encoding label (utf-8, windows-1252, iso-8859-15, ...)".to_string())
+                .ok_or_else(|| {
+                    "not an encoding label (utf-8, windows-1252, iso-8859-15, ...)".to_string()
+                })
         },
     }
 }

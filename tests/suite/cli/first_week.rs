@@ -344,13 +344,21 @@ async fn every_command_has_examples_and_a_manual_page() {
         .cloned()
         .collect();
     while let Some(mut sub) = stack.pop() {
-        stack.extend(sub.get_subcommands().filter(|c| c.get_name() != "help").cloned());
+        stack.extend(
+            sub.get_subcommands()
+                .filter(|c| c.get_name() != "help")
+                .cloned(),
+        );
         if sub.has_subcommands() {
             continue;
         }
         let help = sub.render_long_help().to_string();
         if !help.contains("Examples:\n  sebulk ") {
-            missing.push(format!("{}: {}", sub.get_name(), &help[help.len().saturating_sub(120)..]));
+            missing.push(format!(
+                "{}: {}",
+                sub.get_name(),
+                &help[help.len().saturating_sub(120)..]
+            ));
         }
     }
     assert!(missing.is_empty(), "no examples in: {missing:?}");
@@ -363,7 +371,12 @@ async fn every_command_has_examples_and_a_manual_page() {
         .await
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
-    for page in ["sebulk.1", "sebulk-import.1", "sebulk-sync.1", "sebulk-groups-import.1"] {
+    for page in [
+        "sebulk.1",
+        "sebulk-import.1",
+        "sebulk-sync.1",
+        "sebulk-groups-import.1",
+    ] {
         let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
         assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
     }
