@@ -150,6 +150,23 @@ impl Validator {
         }
     }
 
+    /// The fields every row must have, offline. An upsert's row may
+    /// update a user that exists: only a row that creates one needs an
+    /// email, and that is known once it is looked up.
+    fn required(&self) -> Vec<Field> {
+        let mut required = Vec::new();
+        if self.rules.needs_username() || self.rules.mode != Mode::Update {
+            required.push(Field::Username);
+        }
+        if self.rules.mode == Mode::Create {
+            required.push(Field::Email);
+        }
+        if !required.contains(&self.rules.match_by.field()) {
+            required.push(self.rules.match_by.field());
+        }
+        required
+    }
+
     pub fn header(&self) -> &Header {
         &self.header
     }
@@ -207,20 +224,8 @@ impl Validator {
             problems.push(problem("", "", why));
         }
         let failed_column = |name: &str| problems.iter().any(|p| p.column == name);
-        let mut required = Vec::new();
-        if self.rules.needs_username() || self.rules.mode != Mode::Update {
-            required.push(Field::Username);
-        }
-        // An upsert's row may update a user that exists: only a row that
-        // creates one needs an email, which is known once it is looked up.
-        if self.rules.mode == Mode::Create {
-            required.push(Field::Email);
-        }
-        if !required.contains(&self.rules.match_by.field()) {
-            required.push(self.rules.match_by.field());
-        }
         let mut missing = Vec::new();
-        for field in required {
+        for field in self.required() {
             let name = field.wire();
             if input.set.text(field).is_none() && !failed_column(name) {
                 missing.push(problem(name, "", format!("{name} is required")));

@@ -149,6 +149,28 @@ pub struct ReadPlan {
     pub lines: Vec<PlanLine>,
 }
 
+/// The plan's header (a byte-order mark taken off).
+fn read_header(
+    path: &Path,
+    records: &mut csv::StringRecordsIter<'_, std::fs::File>,
+) -> Result<Vec<String>, OutputError> {
+    match records.next() {
+        Some(Ok(record)) => Ok(record
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match i {
+                0 => c.trim_start_matches('\u{feff}').to_string(),
+                _ => c.to_string(),
+            })
+            .collect()),
+        Some(Err(e)) => Err(OutputError::read(path, e.into())),
+        None => Err(OutputError::read(
+            path,
+            std::io::Error::other("the file is empty: it is not a plan"),
+        )),
+    }
+}
+
 /// Reads the plan at `path`, refusing one that is not a sebulk plan, is
 /// cut short, or was changed after it was written.
 pub fn read(path: &Path) -> Result<ReadPlan, OutputError> {
@@ -159,19 +181,7 @@ pub fn read(path: &Path) -> Result<ReadPlan, OutputError> {
         .from_path(path)
         .map_err(|e| OutputError::read(path, e.into()))?;
     let mut records = reader.records();
-    let header: Vec<String> = match records.next() {
-        Some(Ok(record)) => record.iter().map(str::to_string).collect(),
-        Some(Err(e)) => return Err(OutputError::read(path, e.into())),
-        None => return Err(refuse("the file is empty: it is not a plan".into())),
-    };
-    let header: Vec<String> = header
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| match i {
-            0 => c.trim_start_matches('\u{feff}').to_string(),
-            _ => c,
-        })
-        .collect();
+    let header = read_header(path, &mut records)?;
     let column = |name: &str| header.iter().position(|c| c == name);
     let (Some(exact_at), Some(decided_at)) = (column("exact"), column("decided_on")) else {
         return Err(refuse(

@@ -196,18 +196,8 @@ pub async fn run(
             excel: options.run.excel,
         },
     );
-    let seal = crate::pipeline::planned::seal_for(
-        "import",
-        &stamp,
-        (&options.input.file, &options.policy, &options.run),
-        (lookups.tenant_users, Vec::new()),
-    )?;
-    let mut sink = open_sink(
-        options,
-        &place,
-        (&input_header, &stamp, &resumed, seal),
-        show,
-    )?;
+    let tenant = (&stamp, lookups.tenant_users);
+    let mut sink = open_sink(options, &place, (&input_header, tenant, &resumed), show)?;
     let action = Arc::new(ImportAction {
         catalog,
         lookups,
@@ -283,14 +273,16 @@ pub(crate) async fn read_input(
 fn open_sink<'a>(
     options: &ImportOptions,
     place: &ResultsPlace<'_>,
-    (input_header, stamp, resumed, seal): (
+    (input_header, (stamp, tenant_users), resumed): (
         &[String],
-        &crate::output::results::RunStamp,
+        (&crate::output::results::RunStamp, Option<u64>),
         &Resumed,
-        crate::output::plan_file::PlanSeal,
     ),
     show: Option<&'a ShowPlan<'a>>,
 ) -> Result<Sink<'a>, RunError> {
+    let file = (options.input.file.as_path(), &options.policy, &options.run);
+    let seal =
+        crate::pipeline::planned::seal_for("import", stamp, file, (tenant_users, Vec::new()))?;
     let carried: Vec<&Recorded> = resumed.journaled.values().collect();
     Sink::open(
         place.writing_to(),

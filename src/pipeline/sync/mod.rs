@@ -216,26 +216,7 @@ pub async fn run(
     };
     let action = SyncAction::new(importer, options);
     let inputs = [import.input.file.as_path()];
-    let extra = vec![
-        format!("create-ahead={}", options.dates.create_ahead),
-        format!(
-            "leavers={}",
-            options
-                .leavers
-                .iter()
-                .map(|s| s.name())
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        format!("on-collision={:?}", options.on_collision).to_lowercase(),
-    ];
-    let mut seal = crate::pipeline::planned::seal_for(
-        "sync",
-        &stamp,
-        (&import.input.file, &import.policy, &import.run),
-        (Some(tenant_users), extra),
-    )?;
-    seal.as_of = Some(summary.as_of.clone());
+    let seal = plan_seal(options, &stamp, tenant_users)?;
     let setup = Setup {
         apply_memberships: true,
         seal: Some(seal),
@@ -251,6 +232,37 @@ pub async fn run(
     summary.totals.refused = refused;
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
+}
+
+/// The seal of the plan a dry run writes: what it was made from, the
+/// sync's own options and the day it was decided for.
+fn plan_seal(
+    options: &SyncOptions,
+    stamp: &crate::output::results::RunStamp,
+    tenant_users: u64,
+) -> Result<crate::output::plan_file::PlanSeal, RunError> {
+    let import = &options.import;
+    let extra = vec![
+        format!("create-ahead={}", options.dates.create_ahead),
+        format!(
+            "leavers={}",
+            options
+                .leavers
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        format!("on-collision={:?}", options.on_collision).to_lowercase(),
+    ];
+    let mut seal = crate::pipeline::planned::seal_for(
+        "sync",
+        stamp,
+        (&import.input.file, &import.policy, &import.run),
+        (Some(tenant_users), extra),
+    )?;
+    seal.as_of = Some(day_text(options.dates.as_of));
+    Ok(seal)
 }
 
 /// The one guard over what the run takes away: `Err` when a real run is
