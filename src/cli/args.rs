@@ -414,6 +414,9 @@ pub struct ValidateArgs {
     /// Write the summary as JSON to FILE (`-` for standard output), whatever happens
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 }
 
 /// What an import may change beyond the rows' own fields.
@@ -502,6 +505,17 @@ pub struct SummaryArgs {
     /// Print the summary as JSON on standard output
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+/// Who is told when a run ends.
+#[derive(Debug, Args, Clone, Default)]
+pub struct NotifyArgs {
+    /// POST the summary (with a one-line `text` for Slack or Teams) to URL when the run ends, however it ends (repeatable; also `notify = [...]` in a profile). HTTPS but for loopback; never printed
+    #[arg(long = "notify", value_name = "URL")]
+    pub urls: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -969,6 +983,9 @@ pub struct DiffArgs {
     /// Write the summary as JSON to FILE (`-` for standard output), whatever happens
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 }
 
 fn field_value(text: &str) -> Result<(String, String), String> {

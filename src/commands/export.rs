@@ -53,6 +53,7 @@ pub async fn export(config: &Config, job: &ExportJob, ui: &Ui) -> Result<Complet
     if !ui.is_quiet() || !summary.warnings.is_empty() {
         ui.export_summary(&summary);
     }
+    ui.keep_summary(&summary);
     if let Some(path) = &job.summary_json {
         write_json(path, &summary, options.force, &[options.output.as_path()])?;
     }
@@ -102,6 +103,7 @@ pub fn diff(job: &DiffJob, ui: &Ui) -> Result<Completion, CommandError> {
     }
     let summary = diff::run(options)?;
     ui.diff_summary(&summary);
+    ui.keep_summary(&summary);
     if let Some(path) = &job.summary_json {
         let taken = [
             options.old.as_path(),

@@ -10,6 +10,7 @@ pub mod export;
 pub mod import;
 pub mod lifecycle;
 pub mod mapping;
+pub mod notify;
 pub mod sandbox;
 pub mod shell;
 pub mod signals;

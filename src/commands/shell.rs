@@ -109,8 +109,9 @@ where
             let reason = refusal.reason();
             let ended = refusal.end(ui, &files.shown)?;
             // Refused for its rows, exit 3 (an error is written by the caller).
+            let value = super::stopped_summary("refused", &reason, (3, None));
+            ui.keep_summary(&value);
             if let Some(path) = summary_json {
-                let value = super::stopped_summary("refused", &reason, (3, None));
                 write_json(path, &value, recording.force, &[files.input])?;
             }
             return Ok(ended);
@@ -127,6 +128,7 @@ where
     }
     let mut taken = vec![files.input];
     taken.extend(recording.output.as_deref());
+    ui.keep_summary(&summary);
     if let Some(path) = summary_json {
         write_json(path, &summary, recording.force, &taken)?;
     }

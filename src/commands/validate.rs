@@ -100,6 +100,7 @@ pub fn run(job: &ValidateJob, ui: &Ui) -> Result<Completion, CommandError> {
         report: shown_report.as_deref(),
         clean: scan.is_clean(),
     };
+    ui.keep_summary(&summary);
     if let Some(path) = &job.summary_json {
         let mut taken = vec![spec.file.as_path()];
         taken.extend(job.report.as_deref());

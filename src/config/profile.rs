@@ -29,16 +29,20 @@ pub struct Profile {
     pub max_affected: Option<String>,
     /// The most deletes and second-factor removals (see `--max-irreversible`).
     pub max_irreversible: Option<String>,
+    /// Webhooks told when a run ends (see `--notify`).
+    #[serde(default)]
+    pub notify: Vec<String>,
 }
 
 /// The keys a profile holds besides the tenant and pacing settings.
-const OWN_KEYS: [&str; 6] = [
+const OWN_KEYS: [&str; 7] = [
     "countries",
     "countries_only",
     "strict",
     "protect",
     "max_affected",
     "max_irreversible",
+    "notify",
 ];
 
 /// Every key a profile may hold: its own, and the tenant and pacing

@@ -39,6 +39,8 @@ pub struct Ui {
     /// Every row with its details, not only with `-v` (dry runs of
     /// lifecycle commands: the screen is the plan).
     rows_shown: std::sync::atomic::AtomicBool,
+    /// The summary the command ended with, for `--notify`.
+    kept: Mutex<Option<serde_json::Value>>,
 }
 
 impl Ui {
@@ -56,7 +58,21 @@ impl Ui {
             bar: Mutex::new(None),
             problems_seen: AtomicU64::new(0),
             rows_shown: std::sync::atomic::AtomicBool::new(false),
+            kept: Mutex::new(None),
         }
+    }
+
+    /// Keeps the summary the command ends with (what `--summary-json`
+    /// writes), for whoever is told of the run's end.
+    pub fn keep_summary(&self, summary: &impl serde::Serialize) {
+        if let (Ok(value), Ok(mut kept)) = (serde_json::to_value(summary), self.kept.lock()) {
+            *kept = Some(value);
+        }
+    }
+
+    /// The summary kept, if the command made one.
+    pub fn kept_summary(&self) -> Option<serde_json::Value> {
+        self.kept.lock().ok().and_then(|kept| kept.clone())
     }
 
     pub fn is_quiet(&self) -> bool {

@@ -12,6 +12,7 @@ use crate::support::{KEY, config, start};
 mod conventions;
 mod first_week;
 mod hostile;
+mod notify;
 
 fn sebulk() -> Command {
     crate::support::process()

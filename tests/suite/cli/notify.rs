@@ -1,0 +1,250 @@
+//! `--notify URL`: a loopback receiver is told how every run ended (done,
+//! refused, failed, interrupted); a receiver that hangs or fails never
+//! holds the exit beyond the bound nor changes its code; the URL is in no
+//! output.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::post;
+use sebulk::Completion;
+
+use crate::support::{KEY, against, config, process, start, start_empty};
+
+/// A receiver on 127.0.0.1:0 answering `status` after `delay`; the bodies it got.
+struct Receiver {
+    url: String,
+    bodies: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+async fn receiver(status: StatusCode, delay: Duration) -> Receiver {
+    let bodies: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let seen = bodies.clone();
+    let app = Router::new().route(
+        "/hooks/T000/SECRET-TOKEN-42",
+        post(move |body: String| {
+            let seen = seen.clone();
+            async move {
+                if let Ok(value) = serde_json::from_str(&body) {
+                    seen.lock().unwrap().push(value);
+                }
+                tokio::time::sleep(delay).await;
+                status
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Receiver {
+        url: format!("http://{address}/hooks/T000/SECRET-TOKEN-42"),
+        bodies,
+    }
+}
+
+impl Receiver {
+    fn bodies(&self) -> Vec<serde_json::Value> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_end_of_a_run_and_a_refusal_are_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    let hook = receiver(StatusCode::OK, Duration::ZERO).await;
+    let hires = write(
+        dir.path(),
+        "hires.csv",
+        "username,email\nana,ana@example.com\nbo,bo@example.com\n",
+    );
+    let out = dir.path().join("hires.results.csv");
+    let args = [
+        "import",
+        &hires,
+        "-o",
+        out.to_str().unwrap(),
+        "--notify",
+        &hook.url,
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let told = hook.bodies();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["command"], "import");
+    assert_eq!(told[0]["exit_code"], 0);
+    assert_eq!(told[0]["counts"]["created"], 2);
+    let text = told[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("sebulk import of") && text.contains("2 created"),
+        "{text}"
+    );
+
+    // A guard refusal is told, with why.
+    let leavers = write(dir.path(), "leavers.csv", "username\nana\nbo\n");
+    let args = [
+        "offboard", &leavers, "--action", "delete", "--notify", &hook.url,
+    ];
+    let refused = against(&sandbox, &args).await.expect_err("guarded");
+    assert!(matches!(refused, sebulk::CommandError::Refused(_)));
+    let told = hook.bodies();
+    assert_eq!(told.len(), 2);
+    assert_eq!(told[1]["status"], "refused");
+    assert_eq!(told[1]["exit_code"], 1);
+    assert!(
+        told[1]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("sebulk offboard: refused: ")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_told_and_the_url_is_in_no_output() {
+    let hook = receiver(StatusCode::OK, Duration::ZERO).await;
+    let output = process()
+        .env("SEBULK_API_KEY", KEY)
+        .args([
+            "--base-url",
+            "http://127.0.0.1:9/api/user/restapi",
+            "--max-retries",
+            "0",
+            "-vv",
+            "export",
+            "users",
+            "--notify",
+            &hook.url,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let told = hook.bodies();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0]["status"], "failed");
+    assert_eq!(told[0]["command"], "export");
+    assert!(told[0]["text"].as_str().unwrap().contains("failed"));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!all.contains("SECRET-TOKEN"), "{all}");
+
+    // Plain HTTP beyond loopback is refused before anything runs, the URL unsaid.
+    let output = process()
+        .args([
+            "--sandbox",
+            "export",
+            "users",
+            "--notify",
+            "http://hooks.example.com/x/SECRET-TOKEN-42",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("not HTTPS") && !said.contains("SECRET-TOKEN"),
+        "{said}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_or_failing_receiver_never_holds_the_exit_or_changes_its_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    let hanging = receiver(StatusCode::OK, Duration::from_secs(60)).await;
+    let failing = receiver(StatusCode::INTERNAL_SERVER_ERROR, Duration::ZERO).await;
+    let hires = write(
+        dir.path(),
+        "hires.csv",
+        "username,email\nana,ana@example.com\n",
+    );
+    let out = dir.path().join("hires.results.csv");
+    let started = Instant::now();
+    let args = [
+        "import",
+        &hires,
+        "-o",
+        out.to_str().unwrap(),
+        "--notify",
+        &hanging.url,
+        "--notify",
+        &failing.url,
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        failing.bodies().len(),
+        3,
+        "a failed delivery is tried three times"
+    );
+    assert!(!hanging.bodies().is_empty());
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_is_told() {
+    use crate::support::{client, new_user, sebulk, wait_for_writes};
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = config();
+    slow.faults.latency = Duration::from_millis(40);
+    let sandbox = start(slow).await;
+    let api = client(&sandbox);
+    let mut text = String::from("username\n");
+    for i in 0..30 {
+        let name = format!("leaver{i:02}");
+        api.create_user(&new_user(&name)).await.unwrap();
+        text.push_str(&format!("{name}\n"));
+    }
+    let leavers = write(dir.path(), "leavers.csv", &text);
+    let hook = receiver(StatusCode::OK, Duration::ZERO).await;
+    let base = sandbox.base_url().to_string();
+    let args = [
+        "offboard",
+        "--action",
+        "lock",
+        "--max-affected",
+        "30",
+        &leavers,
+        "--notify",
+        &hook.url,
+    ];
+    let child = sebulk(&base, &args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start_writes = sandbox.counters().writes;
+    wait_for_writes(&sandbox, start_writes + 5).await;
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let told = hook.bodies();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0]["exit_code"], 130);
+    assert!(
+        told[0]["text"].as_str().unwrap().contains("interrupted"),
+        "{told:?}"
+    );
+    assert_eq!(told[0]["interrupted"], true);
+}
