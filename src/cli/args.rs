@@ -45,6 +45,10 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+
+    /// The command line as given (the report shows it, webhooks left out).
+    #[arg(skip)]
+    pub argv: Vec<String>,
 }
 
 /// Options every command takes.
@@ -400,7 +404,7 @@ pub struct ValidateArgs {
     pub passwords: PasswordArgs,
 
     /// Write every problem as CSV (row,line,column,value,problem,severity); `-` for standard output
-    #[arg(long, short, value_name = "FILE", visible_alias = "report")]
+    #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
     /// Overwrite an existing report
@@ -416,7 +420,7 @@ pub struct ValidateArgs {
     pub summary_json: Option<PathBuf>,
 
     #[command(flatten)]
-    pub notify: NotifyArgs,
+    pub end: EndArgs,
 }
 
 /// What an import may change beyond the rows' own fields.
@@ -507,12 +511,16 @@ pub struct SummaryArgs {
     pub json: bool,
 
     #[command(flatten)]
-    pub notify: NotifyArgs,
+    pub end: EndArgs,
 }
 
-/// Who is told when a run ends.
+/// What happens when a run ends: who is told, and the page about it.
 #[derive(Debug, Args, Clone, Default)]
-pub struct NotifyArgs {
+pub struct EndArgs {
+    /// Write one self-contained HTML page about the run (outcomes, pace, every row, problems by kind) to FILE (0600)
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+
     /// POST the summary (with a one-line `text` for Slack or Teams) to URL when the run ends, however it ends (repeatable; also `notify = [...]` in a profile). HTTPS but for loopback; never printed
     #[arg(long = "notify", value_name = "URL")]
     pub urls: Vec<String>,
@@ -985,7 +993,7 @@ pub struct DiffArgs {
     pub summary_json: Option<PathBuf>,
 
     #[command(flatten)]
-    pub notify: NotifyArgs,
+    pub end: EndArgs,
 }
 
 fn field_value(text: &str) -> Result<(String, String), String> {

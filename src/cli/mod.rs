@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod config;
+mod end;
 pub mod exit;
 mod jobs;
 mod offered;
@@ -59,8 +60,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let matches = command().try_get_matches_from(args)?;
-    Cli::from_arg_matches(&matches)
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let matches = command().try_get_matches_from(args.clone())?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.argv = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    Ok(cli)
 }
 
 /// The tenant options of a command, with those given before it.
@@ -137,101 +144,18 @@ pub async fn dispatch(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let profile = config::ProfileSource::new(cli.global.config.clone(), cli.global.profile.clone());
-    let receivers = receivers(cli, &profile)?;
+    let receivers = end::receivers(cli, &profile)?;
+    end::check_report(cli)?;
     let result = run_command(cli, &profile, env, ui).await;
     if let (Err(error), Some((path, force))) = (&result, summary_target(&cli.command)) {
         write_failure(path, force, error);
     }
+    let ending = end::Ending::of(cli, &result, ui);
+    end::report(cli, &ending, ui);
     if !receivers.is_empty() {
-        tell(&receivers, cli, &result, ui).await;
+        ending.tell(&receivers, ui).await;
     }
     result
-}
-
-/// Who is told of the run's end: `--notify` and the profile's `notify`
-/// (a profile that cannot be read is the run's own error, said there).
-fn receivers(
-    cli: &Cli,
-    profile: &config::ProfileSource,
-) -> Result<crate::commands::notify::Receivers, CommandError> {
-    let mut urls: Vec<String> = match &cli.command {
-        Command::Plan(args) => args.summary.notify.urls.clone(),
-        Command::Validate(args) => args.notify.urls.clone(),
-        Command::Diff(args) => args.notify.urls.clone(),
-        Command::Export(args) => args.summary.notify.urls.clone(),
-        command => run_args(command)
-            .map(|run| run.summary.notify.urls.clone())
-            .unwrap_or_default(),
-    };
-    let takes_notify = !matches!(
-        cli.command,
-        Command::Completions { .. }
-            | Command::Man { .. }
-            | Command::Mapping(_)
-            | Command::Sandbox(_)
-            | Command::Check(_)
-    );
-    if takes_notify && let Ok(profile) = profile.get() {
-        urls.extend(profile.notify.iter().cloned());
-    }
-    crate::commands::notify::Receivers::parse(&urls)
-}
-
-/// Tells the receivers how the run ended; what could not be delivered is
-/// a warning, never another exit code.
-async fn tell(
-    receivers: &crate::commands::notify::Receivers,
-    cli: &Cli,
-    result: &Result<Completion, CommandError>,
-    ui: &Ui,
-) {
-    let (summary, code) = match result {
-        Ok(completion) => {
-            let code = exit::code_for(*completion);
-            let summary = ui.kept_summary().unwrap_or_else(|| serde_json::json!({}));
-            (summary, code)
-        }
-        Err(error) => {
-            let (code, hint) = exit::classify(error);
-            let status = match error {
-                CommandError::Refused(_) => "refused",
-                CommandError::Interrupted => "interrupted",
-                _ => "failed",
-            };
-            let value = crate::commands::stopped_summary(status, &error.to_string(), (code, hint));
-            (value, code)
-        }
-    };
-    let command = command_name(&cli.command);
-    for warning in receivers.tell(&command, summary, code).await {
-        ui.warn(warning);
-    }
-}
-
-/// The command as a person typed it (`groups import`).
-fn command_name(command: &Command) -> String {
-    let name = match command {
-        Command::Validate(_) => "validate",
-        Command::Plan(_) => "plan",
-        Command::Import(_) => "import",
-        Command::Sync(_) => "sync",
-        Command::Apply(_) => "apply",
-        Command::Export(_) => "export",
-        Command::Diff(_) => "diff",
-        Command::Check(_) => "check",
-        Command::Offboard(_) => "offboard",
-        Command::Approve(_) => "approve",
-        Command::Restore(_) => "restore",
-        Command::Undo(_) => "undo",
-        Command::Passwords(_) => "passwords",
-        Command::Groups(_) => "groups import",
-        Command::Memberships(_) => "memberships import",
-        Command::Mapping(_) => "mapping",
-        Command::Sandbox(_) => "sandbox",
-        Command::Completions { .. } => "completions",
-        Command::Man { .. } => "man",
-    };
-    name.to_string()
 }
 
 /// Where a row command's `--summary-json` goes, and whether it may replace a file.
@@ -252,7 +176,7 @@ fn summary_target(command: &Command) -> Option<(&std::path::Path, bool)> {
 }
 
 /// The run options of a row command.
-fn run_args(command: &Command) -> Option<&args::RunArgs> {
+pub(crate) fn run_args(command: &Command) -> Option<&args::RunArgs> {
     Some(match command {
         Command::Import(args) => &args.run,
         Command::Sync(args) => &args.run,

@@ -100,7 +100,9 @@ where
     let connection = Connection::open(config).await?;
     let client = connection.client.clone();
     let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
+    let pace = Pace::sample(connection.client.clone());
     let ended = run(connection.client.clone(), stops).await;
+    ui.keep_pace(pace.stop());
     let fatal = connection.client.fatal_error();
     let sandbox = connection.sandbox_note();
     connection.close().await?;
@@ -151,6 +153,42 @@ where
     } else {
         Completion::WithProblems
     })
+}
+
+/// The run's pace, sampled once a second from the client's counters
+/// while it runs: requests and 429s per second, for the report.
+struct Pace {
+    task: tokio::task::JoinHandle<()>,
+    points: std::sync::Arc<std::sync::Mutex<Vec<crate::output::report::PacePoint>>>,
+}
+
+impl Pace {
+    fn sample(client: Client) -> Self {
+        let points: std::sync::Arc<std::sync::Mutex<Vec<_>>> = Default::default();
+        let kept = points.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            let mut last = client.stats();
+            for second in 0u64.. {
+                tick.tick().await;
+                let now = client.stats();
+                if let Ok(mut points) = kept.lock() {
+                    points.push((
+                        second,
+                        now.requests.saturating_sub(last.requests),
+                        now.throttled.saturating_sub(last.throttled),
+                    ));
+                }
+                last = now;
+            }
+        });
+        Pace { task, points }
+    }
+
+    fn stop(self) -> Vec<crate::output::report::PacePoint> {
+        self.task.abort();
+        self.points.lock().map(|p| p.clone()).unwrap_or_default()
+    }
 }
 
 /// Refuses, before anything is read or sent, files that would collide

@@ -8,6 +8,7 @@ pub mod held;
 pub mod plan_file;
 pub mod problems;
 pub mod records;
+pub mod report;
 pub mod results;
 pub mod snapshot;
 

@@ -39,8 +39,10 @@ pub struct Ui {
     /// Every row with its details, not only with `-v` (dry runs of
     /// lifecycle commands: the screen is the plan).
     rows_shown: std::sync::atomic::AtomicBool,
-    /// The summary the command ended with, for `--notify`.
+    /// The summary the command ended with, for `--notify` and `--report`.
     kept: Mutex<Option<serde_json::Value>>,
+    /// The run's pace, second by second, for `--report`.
+    pace: Mutex<Vec<crate::output::report::PacePoint>>,
 }
 
 impl Ui {
@@ -59,7 +61,21 @@ impl Ui {
             problems_seen: AtomicU64::new(0),
             rows_shown: std::sync::atomic::AtomicBool::new(false),
             kept: Mutex::new(None),
+            pace: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Keeps the run's pace (seconds from the start, requests and 429s
+    /// in that second), for the report.
+    pub fn keep_pace(&self, pace: Vec<crate::output::report::PacePoint>) {
+        if let Ok(mut kept) = self.pace.lock() {
+            *kept = pace;
+        }
+    }
+
+    /// The pace kept.
+    pub fn kept_pace(&self) -> Vec<crate::output::report::PacePoint> {
+        self.pace.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
     /// Keeps the summary the command ends with (what `--summary-json`

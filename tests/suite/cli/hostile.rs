@@ -70,15 +70,8 @@ async fn no_output_is_written_through_a_link() {
             }),
         ),
         (
-            "validate --report",
-            Box::new(|out| {
-                vec![
-                    "validate".into(),
-                    "--report".into(),
-                    out.into(),
-                    input.into(),
-                ]
-            }),
+            "validate -o",
+            Box::new(|out| vec!["validate".into(), "-o".into(), out.into(), input.into()]),
         ),
         (
             "plan -o",
@@ -220,7 +213,7 @@ async fn what_reaches_the_terminal_is_escaped_and_short() {
     let input = write(dir.path(), "people.csv", &body);
     let report = dir.path().join("report.csv");
     let output = sebulk()
-        .args(["validate", "--report"])
+        .args(["validate", "-o"])
         .arg(&report)
         .arg(&input)
         .output()

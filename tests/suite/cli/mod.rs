@@ -13,6 +13,7 @@ mod conventions;
 mod first_week;
 mod hostile;
 mod notify;
+mod report;
 
 fn sebulk() -> Command {
     crate::support::process()

@@ -145,7 +145,7 @@ async fn a_ragged_row_is_a_row_error_with_its_line() {
         &sandbox,
         &[
             "validate",
-            "--report",
+            "-o",
             report.to_str().unwrap(),
             input.to_str().unwrap(),
         ],

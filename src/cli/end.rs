@@ -1,0 +1,240 @@
+//! The end of every run, whatever the command: how it ended (the summary
+//! it wrote, or why it stopped, and its exit code), the `--report` page
+//! about it, and the `--notify` receivers told. Neither ever changes the
+//! exit code: what fails is a warning.
+
+use std::path::{Path, PathBuf};
+
+use super::args::{Cli, Command, EndArgs, GroupsCommand, MembershipsCommand};
+use super::{config, exit, run_args};
+use crate::commands::notify::Receivers;
+use crate::commands::{CommandError, Completion};
+use crate::output::report::{ReportData, RowsKind};
+use crate::ui::Ui;
+
+/// The end options of a command (none for those that do not run).
+fn end_args(command: &Command) -> Option<&EndArgs> {
+    Some(match command {
+        Command::Plan(args) => &args.summary.end,
+        Command::Validate(args) => &args.end,
+        Command::Diff(args) => &args.end,
+        Command::Export(args) => &args.summary.end,
+        command => &run_args(command)?.summary.end,
+    })
+}
+
+/// Who is told of the run's end: `--notify` and the profile's `notify`
+/// (a profile that cannot be read is the run's own error, said there).
+pub fn receivers(cli: &Cli, profile: &config::ProfileSource) -> Result<Receivers, CommandError> {
+    let Some(end) = end_args(&cli.command) else {
+        return Ok(Receivers::default());
+    };
+    let mut urls = end.urls.clone();
+    if let Ok(profile) = profile.get() {
+        urls.extend(profile.notify.iter().cloned());
+    }
+    Receivers::parse(&urls)
+}
+
+/// Refuses a report path that exists (without `--force`) or is one of
+/// the run's own files, before anything runs.
+pub fn check_report(cli: &Cli) -> Result<(), CommandError> {
+    let Some(path) = end_args(&cli.command).and_then(|e| e.report.as_deref()) else {
+        return Ok(());
+    };
+    if path == Path::new("-") {
+        return Err(CommandError::usage(
+            "--report writes a file: name one (FILE.html)",
+        ));
+    }
+    crate::output::files::check_output(path, force(cli), &[])?;
+    Ok(())
+}
+
+/// Whether the command may replace its files.
+fn force(cli: &Cli) -> bool {
+    match &cli.command {
+        Command::Plan(args) => args.force,
+        Command::Validate(args) => args.force,
+        Command::Diff(args) => args.force,
+        Command::Export(args) => args.force,
+        command => run_args(command).is_some_and(|run| run.force),
+    }
+}
+
+/// How a run ended.
+pub struct Ending {
+    command: String,
+    summary: serde_json::Value,
+    code: u8,
+}
+
+impl Ending {
+    pub fn of(cli: &Cli, result: &Result<Completion, CommandError>, ui: &Ui) -> Self {
+        let (summary, code) = match result {
+            Ok(completion) => {
+                let code = exit::code_for(*completion);
+                let summary = ui.kept_summary().unwrap_or_else(|| serde_json::json!({}));
+                (summary, code)
+            }
+            Err(error) => {
+                let (code, hint) = exit::classify(error);
+                let status = match error {
+                    CommandError::Refused(_) => "refused",
+                    CommandError::Interrupted => "interrupted",
+                    _ => "failed",
+                };
+                let value =
+                    crate::commands::stopped_summary(status, &error.to_string(), (code, hint));
+                (value, code)
+            }
+        };
+        Ending {
+            command: command_name(&cli.command).to_string(),
+            summary,
+            code,
+        }
+    }
+
+    /// Tells the receivers; what could not be delivered is a warning.
+    pub async fn tell(&self, receivers: &Receivers, ui: &Ui) {
+        for warning in receivers
+            .tell(&self.command, self.summary.clone(), self.code)
+            .await
+        {
+            ui.warn(warning);
+        }
+    }
+
+    /// How it ended, in words.
+    fn ended(&self) -> String {
+        let status = self.summary.get("status").and_then(|s| s.as_str());
+        match (status, self.code) {
+            (Some("refused"), _) => "refused".into(),
+            (Some("failed"), _) => "failed".into(),
+            (_, 130) => "interrupted".into(),
+            (_, 0) => "done".into(),
+            (_, 1) if self.command == "diff" => "differences found".into(),
+            (_, code) => format!("done, with rows to look at (exit {code})"),
+        }
+    }
+}
+
+/// Writes the `--report` page, if asked for; a page that cannot be
+/// written is a warning.
+pub fn report(cli: &Cli, ending: &Ending, ui: &Ui) {
+    let Some(path) = end_args(&cli.command).and_then(|e| e.report.clone()) else {
+        return;
+    };
+    let data = ReportData {
+        command: ending.command.clone(),
+        command_line: shown_command_line(&cli.argv),
+        ended: ending.ended(),
+        exit_code: ending.code,
+        summary: ending.summary.clone(),
+        pace: ui.kept_pace(),
+        rows: rows_file(cli, &ending.summary),
+    };
+    let mut taken: Vec<PathBuf> = Vec::new();
+    taken.extend(data.rows.as_ref().map(|(p, _)| p.clone()));
+    let taken: Vec<&Path> = taken.iter().map(PathBuf::as_path).collect();
+    match crate::output::report::write(&path, force(cli), &taken, &data) {
+        Ok(()) => {
+            if !ui.is_quiet() {
+                ui.say(format!("  report in {}", path.display()));
+            }
+        }
+        Err(err) => ui.warn(format!("the report could not be written: {err}")),
+    }
+}
+
+/// The file holding the run's rows, and what it is.
+fn rows_file(cli: &Cli, summary: &serde_json::Value) -> Option<(PathBuf, RowsKind)> {
+    let usable =
+        |path: &Path| (path != Path::new("-") && path.is_file()).then(|| path.to_path_buf());
+    let from_summary = || {
+        summary
+            .get("output")
+            .and_then(|o| o.as_str())
+            .and_then(|o| usable(Path::new(o)))
+    };
+    match &cli.command {
+        Command::Validate(args) => Some((usable(args.output.as_deref()?)?, RowsKind::Problems)),
+        Command::Diff(args) => Some((usable(&args.output)?, RowsKind::Diff)),
+        Command::Export(args) if args.what == crate::export::Entity::Factors => {
+            Some((from_summary()?, RowsKind::Factors))
+        }
+        Command::Export(_) => None,
+        _ => Some((from_summary()?, RowsKind::Results)),
+    }
+}
+
+/// The command line as the report shows it: webhook URLs left out.
+fn shown_command_line(argv: &[String]) -> String {
+    let mut shown = Vec::new();
+    let mut hide_next = false;
+    for (i, arg) in argv.iter().enumerate() {
+        if i == 0 {
+            // The program as people call it, not where it was installed.
+            shown.push("sebulk".to_string());
+        } else if hide_next {
+            shown.push("(webhook)".to_string());
+            hide_next = false;
+        } else if arg == "--notify" {
+            shown.push(arg.clone());
+            hide_next = true;
+        } else if arg.starts_with("--notify=") {
+            shown.push("--notify=(webhook)".to_string());
+        } else {
+            shown.push(arg.clone());
+        }
+    }
+    shown.join(" ")
+}
+
+/// The command as a person typed it (`groups import`).
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Validate(_) => "validate",
+        Command::Plan(_) => "plan",
+        Command::Import(_) => "import",
+        Command::Sync(_) => "sync",
+        Command::Apply(_) => "apply",
+        Command::Export(_) => "export",
+        Command::Diff(_) => "diff",
+        Command::Check(_) => "check",
+        Command::Offboard(_) => "offboard",
+        Command::Approve(_) => "approve",
+        Command::Restore(_) => "restore",
+        Command::Undo(_) => "undo",
+        Command::Passwords(_) => "passwords",
+        Command::Groups(GroupsCommand::Import(_)) => "groups import",
+        Command::Memberships(MembershipsCommand::Import(_)) => "memberships import",
+        Command::Mapping(_) => "mapping",
+        Command::Sandbox(_) => "sandbox",
+        Command::Completions { .. } => "completions",
+        Command::Man { .. } => "man",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhooks_are_left_out_of_the_command_line() {
+        let argv: Vec<String> = [
+            "sebulk",
+            "import",
+            "x.csv",
+            "--notify",
+            "https://h/T/SECRET",
+            "--notify=https://h/SECRET2",
+        ]
+        .map(String::from)
+        .to_vec();
+        let shown = shown_command_line(&argv);
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("import x.csv"));
+    }
+}
