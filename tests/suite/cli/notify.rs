@@ -99,12 +99,9 @@ async fn the_end_of_a_run_and_a_refusal_are_told() {
     assert_eq!(told.len(), 2);
     assert_eq!(told[1]["status"], "refused");
     assert_eq!(told[1]["exit_code"], 1);
-    assert!(
-        told[1]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("sebulk offboard: refused: ")
-    );
+    let text = told[1]["text"].as_str().unwrap();
+    assert!(text.starts_with("sebulk offboard: refused: "), "{text}");
+    assert!(text.contains(".held-"), "the held file is named: {text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
