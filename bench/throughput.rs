@@ -12,7 +12,9 @@
 //! users and a file of T rows, 10% of them moving department, planned and
 //! imported at `--scale-rate` (3000) requests/s with 10 ms of latency;
 //! then the same people synced, keyed on employee number, against a fresh
-//! copy of the tenant: the same changes for no more calls than import).
+//! copy of the tenant: the same changes for no more calls than import;
+//! that sandbox runs as its own process, and peak memory is what
+//! `/usr/bin/time -f %M` reports for the sebulk process).
 //! `--quick` makes every case small (what CI runs: a few minutes, the
 //! same targets); options after it still apply.
 //!
@@ -110,8 +112,40 @@ fn options() -> Options {
     options
 }
 
-/// Runs a command, sampling its peak resident memory (VmHWM) until it exits.
+/// Runs a command and returns its status, wall time and peak resident
+/// memory in KiB as `/usr/bin/time -f %M` reports it (the kernel's
+/// maximum for that process; `wait4` from this process would count the
+/// benchmark's own memory, inherited at spawn), or sampled where it is
+/// missing.
 fn run_measured(command: &mut Command) -> (std::process::ExitStatus, Duration, u64) {
+    let time = Path::new("/usr/bin/time");
+    if !time.is_file() {
+        return run_sampled(command);
+    }
+    let report = tempfile::NamedTempFile::new().expect("a file for the measure");
+    let mut timed = Command::new(time);
+    timed
+        .args(["-f", "%M", "-o"])
+        .arg(report.path())
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => timed.env(name, value),
+            None => timed.env_remove(name),
+        };
+    }
+    let (status, wall, sampled) = run_sampled(&mut timed);
+    let peak_kb = std::fs::read_to_string(report.path())
+        .ok()
+        .and_then(|text| text.lines().last().and_then(|l| l.trim().parse().ok()))
+        .unwrap_or(sampled);
+    (status, wall, peak_kb)
+}
+
+/// Runs a command, reading its peak resident memory (the kernel's VmHWM
+/// for the process) until it exits: where `/usr/bin/time` is missing.
+fn run_sampled(command: &mut Command) -> (std::process::ExitStatus, Duration, u64) {
     let started = Instant::now();
     let mut child = command
         .stdout(Stdio::null())
@@ -217,6 +251,49 @@ fn start_sandbox(
         .expect("sandbox starts")
 }
 
+/// A sandbox as its own process (`sebulk sandbox`), as a user runs one
+/// beside sebulk: its CPU and memory are not the measured process's.
+struct SandboxProcess {
+    child: std::process::Child,
+    base_url: String,
+}
+
+impl SandboxProcess {
+    fn spawn(seed: &Path, options: &Options) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sebulk"))
+            .env("SEBULK_API_KEY", KEY)
+            .env("SEBULK_CONFIG", "/dev/null")
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--seed-data"])
+            .arg(seed)
+            .args(["--latency-ms", &options.latency_ms.to_string()])
+            .args(["--rate-limit", &options.rate.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the sandbox starts");
+        let stdout = child.stdout.take().expect("the sandbox's output");
+        let mut lines = std::io::BufReader::new(stdout);
+        let mut base_url = String::new();
+        lines
+            .read_line(&mut base_url)
+            .expect("the sandbox says where it listens");
+        // Whatever else it prints is drained, never left to fill a pipe.
+        std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+        SandboxProcess {
+            child,
+            base_url: base_url.trim().to_string(),
+        }
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// What one measured sebulk run reported.
 struct Run {
     status: std::process::ExitStatus,
@@ -229,7 +306,7 @@ struct Run {
 
 /// Runs `sebulk ARGS --summary-json` against `sandbox` at the benchmark's pace.
 fn run_sebulk(
-    sandbox: &sandbox::SandboxHandle,
+    base_url: &str,
     options: &Options,
     summary_path: &Path,
     args: &[&std::ffi::OsStr],
@@ -238,7 +315,7 @@ fn run_sebulk(
     command
         .env("SEBULK_API_KEY", KEY)
         .env("SEBULK_CONFIG", "/dev/null")
-        .args(["--base-url", sandbox.base_url().as_str(), "--quiet"])
+        .args(["--base-url", base_url, "--quiet"])
         .args(["--rate", &options.rate.to_string()]);
     if let Some(concurrency) = options.concurrency {
         command.args(["--concurrency", &concurrency.to_string()]);
@@ -296,7 +373,7 @@ fn measure() {
             .map_or_else(|| "adaptive".to_string(), |c| c.to_string())
     );
     let run = run_sebulk(
-        &sandbox,
+        sandbox.base_url().as_str(),
         &options,
         &dir.path().join("summary.json"),
         &[
@@ -358,7 +435,7 @@ fn measure() {
             write_rows(&input, options.sweep_rows, false);
             let results = dir.path().join(format!("sweep-{latency_ms}.results.csv"));
             let run = run_sebulk(
-                &sandbox,
+                sandbox.base_url().as_str(),
                 &point,
                 &dir.path().join(format!("sweep-{latency_ms}.json")),
                 &[
@@ -407,7 +484,7 @@ fn measure() {
             options.export_users, options.latency_ms, options.rate
         );
         let run = run_sebulk(
-            &sandbox,
+            sandbox.base_url().as_str(),
             &options,
             &dir.path().join("export-summary.json"),
             &[
@@ -446,7 +523,7 @@ fn measure() {
         // The MFA audit: one credentials read per user, paced like the rest.
         let factors = dir.path().join("factors.csv");
         let run = run_sebulk(
-            &sandbox,
+            sandbox.base_url().as_str(),
             &options,
             &dir.path().join("factors-summary.json"),
             &[
@@ -470,7 +547,7 @@ fn measure() {
 
     // ---- tenant scale ----
     if options.scale_users > 0 {
-        tenant_scale(&runtime, dir.path(), &options);
+        tenant_scale(dir.path(), &options);
     }
 
     // ---- spreadsheets ----
@@ -639,7 +716,7 @@ fn big_tenant(dir: &Path, users: usize) -> std::path::PathBuf {
 }
 
 /// Plan and import a whole HR file against a whole tenant.
-fn tenant_scale(runtime: &tokio::runtime::Runtime, dir: &Path, options: &Options) {
+fn tenant_scale(dir: &Path, options: &Options) {
     let users = options.scale_users;
     let point = Options {
         latency_ms: 10,
@@ -667,11 +744,12 @@ fn tenant_scale(runtime: &tokio::runtime::Runtime, dir: &Path, options: &Options
         point.rate
     );
     let seed = big_tenant(dir, users);
-    // export users on the same tenant: the lookup's yardstick.
-    let sandbox = start_sandbox(runtime, seed.clone(), &point);
+    // export users on the same tenant: the lookup's yardstick. The
+    // sandbox runs as its own process, as a user runs one.
+    let sandbox = SandboxProcess::spawn(&seed, &point);
     let out = dir.join("scale-export.csv");
     let export = run_sebulk(
-        &sandbox,
+        &sandbox.base_url,
         &point,
         &dir.join("scale-export.json"),
         &[
@@ -690,7 +768,7 @@ fn tenant_scale(runtime: &tokio::runtime::Runtime, dir: &Path, options: &Options
     for command in ["plan", "import"] {
         let output = dir.join(format!("scale-{command}.csv"));
         let run = run_sebulk(
-            &sandbox,
+            &sandbox.base_url,
             &point,
             &dir.join(format!("scale-{command}.json")),
             &[
@@ -729,20 +807,14 @@ fn tenant_scale(runtime: &tokio::runtime::Runtime, dir: &Path, options: &Options
             import_calls = run.calls;
         }
     }
-    runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
-    sync_scale(runtime, dir, (&seed, users), &point, import_calls);
+    drop(sandbox);
+    sync_scale(dir, (&seed, users), &point, import_calls);
 }
 
 /// The nightly sync of the same people (keyed on employee number, the
 /// same 10% moving) against a fresh copy of the tenant: the same changes
 /// as the import, for no more calls.
-fn sync_scale(
-    runtime: &tokio::runtime::Runtime,
-    dir: &Path,
-    (seed, users): (&Path, usize),
-    point: &Options,
-    import_calls: f64,
-) {
+fn sync_scale(dir: &Path, (seed, users): (&Path, usize), point: &Options, import_calls: f64) {
     let roster = dir.join("scale-roster.csv");
     {
         let file = std::fs::File::create(&roster).expect("roster created");
@@ -762,10 +834,10 @@ fn sync_scale(
         }
         out.flush().expect("flushed");
     }
-    let sandbox = start_sandbox(runtime, seed.to_path_buf(), point);
+    let sandbox = SandboxProcess::spawn(seed, point);
     let output = dir.join("scale-sync.csv");
     let run = run_sebulk(
-        &sandbox,
+        &sandbox.base_url,
         point,
         &dir.join("scale-sync.json"),
         &[
@@ -789,5 +861,5 @@ fn sync_scale(
                 && run.calls <= import_calls
         )
     );
-    runtime.block_on(sandbox.shutdown()).expect("sandbox stops");
+    drop(sandbox);
 }

@@ -348,6 +348,27 @@ pub struct FileRules {
     pub excel: bool,
 }
 
+/// The run an earlier results file at `path` records, read from its first
+/// line that names one (never the whole file: a results file may hold a
+/// million rows); `None` when it is not a results file.
+fn first_run_id(path: &Path) -> Option<Option<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .ok()?;
+    let header: Vec<String> = reader.headers().ok()?.iter().map(str::to_string).collect();
+    // (Older results files have no run_id column: kept as `earlier`.)
+    let Some(&at) = result_columns(&header)?.get("run_id") else {
+        return Some(None);
+    };
+    let found = reader
+        .records()
+        .map_while(Result::ok)
+        .filter_map(|record| record.get(at).map(str::to_string))
+        .find(|id| !id.is_empty());
+    Some(found)
+}
+
 /// Moves an earlier run's results at `path` to `<stem>.replaced-<its run
 /// id>.csv` beside it (0600 as it was), so that replacing a results file
 /// never loses the record of a run. Anything else at `path` is left to
@@ -357,15 +378,10 @@ fn keep_earlier_results(path: &Path, inputs: &[&Path]) -> Result<(), OutputError
     if !is_file || inputs.iter().any(|i| super::files::same_file(i, path)) {
         return Ok(());
     }
-    let Ok(recorded) = read_lines(path) else {
+    let Some(run_id) = first_run_id(path) else {
         return Ok(());
     };
-    let run_id = recorded
-        .0
-        .values()
-        .map(|r| r.stamp.run_id.clone())
-        .find(|id| !id.is_empty())
-        .unwrap_or_else(|| "earlier".to_string());
+    let run_id = run_id.unwrap_or_else(|| "earlier".to_string());
     let stem = path
         .file_stem()
         .map_or_else(|| "results".into(), |s| s.to_string_lossy().into_owned());
