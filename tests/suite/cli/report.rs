@@ -35,8 +35,8 @@ fn private(path: &Path) {
     }
 }
 
-/// An import with created, updated, unchanged, invalid and failed rows, a
-/// hostile cell among them.
+/// An import with created, updated, unchanged, invalid, failed and
+/// filtered rows, a hostile cell among them.
 async fn import_report(dir: &Path) -> PathBuf {
     let sandbox = start_empty().await;
     let first = write(
@@ -56,13 +56,22 @@ async fn import_report(dir: &Path) -> PathBuf {
          bo,bo@example.com,Ops\n\
          cy,cy@example.com,Legal\n\
          dee,not-an-email,Legal\n\
-         eve,,Legal\n",
+         eve,,Legal\n\
+         fay,fay@example.com,Contractors\n",
+    );
+    // Contractors are left out by the mapping's filter: `filtered`.
+    let mapping = write(
+        dir,
+        "m.toml",
+        "[[filter]]\ncolumn = \"department\"\nnot_in = [\"Contractors\"]\n",
     );
     let report = dir.join("import.html");
     let out = dir.join("hires.results.csv");
     let args = [
         "import",
         &hires,
+        "--mapping",
+        &mapping,
         "--skip-invalid",
         "-o",
         out.to_str().unwrap(),
