@@ -784,9 +784,19 @@ fn tenant_scale(dir: &Path, options: &Options) {
         let lookup_share = lookup_calls / lookup_seconds.max(0.001) / f64::from(point.rate);
         let per_row = run.calls / users as f64;
         let index_per_user = summary["tenant_index_bytes"].as_f64().unwrap_or(0.0) / users as f64;
+        let changed = summary["counts"][if command == "plan" {
+            "update"
+        } else {
+            "updated"
+        }]
+        .as_u64()
+        .unwrap_or(0);
         println!(
-            "  {command:<6}            {} in {:.1} s",
-            summary["counts"], run.elapsed
+            "  {command:<6}            {} in {:.1} s: {changed} changes (target exactly the {} moving): {}",
+            summary["counts"],
+            run.elapsed,
+            users.div_ceil(10),
+            verdict(run.status.success() && changed == users.div_ceil(10) as u64)
         );
         println!(
             "    lookup phase      {lookup_calls:.0} calls in {lookup_seconds:.2} s: {:.0}% of the limit, {:.2}x export users (target >= 80% or <= 1.5x): {}",

@@ -408,7 +408,10 @@ fn keep_earlier_results(path: &Path, inputs: &[&Path]) -> Result<(), OutputError
 pub struct OrderedCsv {
     writer: csv::Writer<Stream>,
     path: PathBuf,
-    pending: BTreeMap<u64, Vec<String>>,
+    /// Lines that finished ahead of an earlier row, as compact JSON arrays
+    /// (a tenth of the size of their cells as strings): a slow row can
+    /// hold thousands of them.
+    pending: BTreeMap<u64, Box<str>>,
     next_row: u64,
     written: u64,
     /// A plan's: the digest so far, the seal to close it with, the header.
@@ -481,24 +484,33 @@ impl OrderedCsv {
 
     /// Accepts row `row`'s line and writes every line that is now in order.
     pub fn push(&mut self, row: u64, record: Vec<String>) -> Result<(), OutputError> {
-        self.pending.insert(row, record);
-        let mut wrote = false;
-        while let Some(record) = self.pending.remove(&self.next_row) {
-            if let Some((sealing, _, _)) = &mut self.sealing {
-                sealing.take(&record);
-            }
-            self.writer
-                .write_record(&record)
-                .map_err(|e| OutputError::io(&self.path, e.into()))?;
-            self.next_row += 1;
-            self.written += 1;
-            wrote = true;
+        if row != self.next_row {
+            let line = serde_json::to_string(&record)
+                .map_err(|e| OutputError::io(&self.path, std::io::Error::other(e)))?;
+            self.pending.insert(row, line.into_boxed_str());
+            return Ok(());
         }
-        if wrote {
-            self.writer
-                .flush()
-                .map_err(|e| OutputError::io(&self.path, e))?;
+        self.write_line(&record)?;
+        while let Some(line) = self.pending.remove(&self.next_row) {
+            let record: Vec<String> = serde_json::from_str(&line)
+                .map_err(|e| OutputError::io(&self.path, std::io::Error::other(e)))?;
+            self.write_line(&record)?;
         }
+        self.writer
+            .flush()
+            .map_err(|e| OutputError::io(&self.path, e))
+    }
+
+    /// Writes the next row's line (into the digest too, for a plan).
+    fn write_line(&mut self, record: &[String]) -> Result<(), OutputError> {
+        if let Some((sealing, _, _)) = &mut self.sealing {
+            sealing.take(record);
+        }
+        self.writer
+            .write_record(record)
+            .map_err(|e| OutputError::io(&self.path, e.into()))?;
+        self.next_row += 1;
+        self.written += 1;
         Ok(())
     }
 

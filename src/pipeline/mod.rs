@@ -16,6 +16,7 @@ pub mod memberships;
 pub mod offboard;
 pub mod passwords;
 pub mod planned;
+mod pool;
 pub mod prepared;
 pub mod restore;
 pub mod results_sink;
