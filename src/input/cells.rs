@@ -279,6 +279,39 @@ fn normalize_text(
         Severity::Warning
     };
     let mut found = Vec::new();
+    let cleaned = if matches!(
+        field,
+        Field::Username | Field::Email | Field::EmployeeNumber
+    ) {
+        crate::model::text::identifier_form(raw)
+    } else {
+        crate::model::text::without_strays(raw)
+    };
+    if cleaned != raw {
+        found.push((
+            format!(
+                "held invisible characters ({}): written as '{}'",
+                crate::model::text::unusual_characters(raw),
+                shorten(&cleaned)
+            ),
+            Severity::Warning,
+        ));
+    }
+    let raw = cleaned.as_ref();
+    if matches!(
+        field,
+        Field::Username | Field::Email | Field::EmployeeNumber
+    ) && crate::model::text::has_compatibility_forms(raw)
+    {
+        found.push((
+            format!(
+                "holds full-width or other compatibility characters ({}): written as given, matched as '{}'",
+                crate::model::text::unusual_characters(raw),
+                shorten(&crate::model::text::match_key(raw))
+            ),
+            Severity::Warning,
+        ));
+    }
     let value = match field {
         Field::Country => match vocabulary.countries.resolve(raw) {
             Some(known) => known.to_string(),

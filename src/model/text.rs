@@ -20,12 +20,78 @@ fn is_invisible(c: char) -> bool {
     )
 }
 
+/// Characters nobody types on purpose in any script (unlike the joiners
+/// and direction marks that Persian or Hebrew text may need): dropped from
+/// every value the tenant gets.
+fn is_stray(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}')
+}
+
+/// `value` as an identifier (username, email, employee number) is
+/// written: invisible characters dropped, so the tenant never holds two
+/// keys that look alike but differ. (Compatibility forms such as
+/// full-width `Ｅ００４` are written as given, since an export copied to
+/// another tenant must arrive exact; [`match_key`] reads them as plain.)
+pub fn identifier_form(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.chars().any(is_invisible) {
+        value
+            .chars()
+            .filter(|c| !is_invisible(*c))
+            .collect::<String>()
+            .into()
+    } else {
+        value.into()
+    }
+}
+
+/// Whether `value` holds compatibility forms (full-width letters, a
+/// no-break space) that [`match_key`] reads as plain ones.
+pub fn has_compatibility_forms(value: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    !value.is_ascii() && value.nfkc().ne(value.nfc())
+}
+
+/// `value` without the characters nobody types on purpose (see
+/// [`is_stray`]): what any other text field is written as.
+pub fn without_strays(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.chars().any(is_stray) {
+        value
+            .chars()
+            .filter(|c| !is_stray(*c))
+            .collect::<String>()
+            .into()
+    } else {
+        value.into()
+    }
+}
+
+/// The characters of `value` that are invisible or that [`match_key`]
+/// folds, as `U+XXXX`, the first few once each: what a warning names.
+pub fn unusual_characters(value: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut named: Vec<String> = Vec::new();
+    for c in value.chars() {
+        let unusual = is_invisible(c) || std::iter::once(c).nfkc().ne(std::iter::once(c));
+        let name = format!("U+{:04X}", u32::from(c));
+        if unusual && !named.contains(&name) {
+            named.push(name);
+        }
+    }
+    let more = named.len().saturating_sub(3);
+    named.truncate(3);
+    if more > 0 {
+        named.push(format!("{more} more"));
+    }
+    named.join(", ")
+}
+
 /// A key (username, email, employee number, protect pattern) as a person
 /// means it, so that two spellings that look the same are the same key on
 /// both sides, file and tenant: invisible characters dropped, every kind
 /// of space (no-break, thin, ideographic) read as one plain space, runs
-/// of spaces as one, trimmed, Unicode NFC (a macOS file's NFD accents
-/// equal the tenant's composed ones), and case-folded.
+/// of spaces as one, trimmed, Unicode NFKC (a macOS file's NFD accents
+/// equal the tenant's composed ones, full-width letters and digits from
+/// an East Asian HR system equal plain ones), and case-folded.
 pub fn match_key(value: &str) -> String {
     let plain = value.bytes().all(|b| b.is_ascii_graphic());
     if plain {
@@ -45,15 +111,7 @@ pub fn match_key(value: &str) -> String {
         spaced.push(c);
     }
     use unicode_normalization::UnicodeNormalization;
-    spaced.nfc().collect::<String>().to_lowercase()
-}
-
-/// Whether `value` holds characters [`match_key`] would drop or change
-/// other than by case: said as a warning, since the file and the tenant
-/// then only look alike.
-pub fn has_hidden_characters(value: &str) -> bool {
-    !value.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-        && value.to_lowercase() != match_key(value)
+    spaced.nfkc().collect::<String>().to_lowercase()
 }
 
 /// Optimal string alignment distance: edits, counting a swap of neighbours as one.
@@ -171,9 +229,42 @@ mod tests {
         assert_eq!(match_key("Zoe\u{0308}"), match_key("Zoë"), "NFD is NFC");
         assert_eq!(match_key("Jean\u{00A0}\u{00A0}Pierre"), "jean pierre");
         assert_ne!(match_key("jdoe"), match_key("jdoe2"));
-        assert!(has_hidden_characters("jdoe\u{200B}"));
-        assert!(!has_hidden_characters("Jean Pierre"));
-        assert!(!has_hidden_characters("Zoë"));
+        assert_eq!(
+            match_key("\u{FF25}\u{FF10}04"),
+            "e004",
+            "full-width is plain"
+        );
+    }
+
+    #[test]
+    fn identifiers_are_written_without_lookalikes() {
+        assert_eq!(identifier_form("E001\u{200B}"), "E001");
+        assert_eq!(
+            identifier_form("\u{FF25}004"),
+            "\u{FF25}004",
+            "written as given"
+        );
+        assert!(has_compatibility_forms("\u{FF25}004"));
+        assert!(has_compatibility_forms("10\u{A0}04"));
+        assert!(
+            !has_compatibility_forms("zoe\u{0308}"),
+            "NFD is not a compatibility form"
+        );
+        assert!(!has_compatibility_forms("Zoë"));
+        assert!(matches!(
+            identifier_form("plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            unusual_characters("\u{FF25}0\u{200B}4\u{200B}"),
+            "U+FF25, U+200B"
+        );
+        // Other text keeps joiners a script may need; strays go.
+        assert_eq!(without_strays("Sales\u{200B}"), "Sales");
+        assert_eq!(
+            without_strays("\u{0645}\u{06CC}\u{200C}\u{062E}"),
+            "\u{0645}\u{06CC}\u{200C}\u{062E}"
+        );
     }
 
     #[test]

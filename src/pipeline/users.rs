@@ -2,7 +2,7 @@
 //! fewer calls than listing the tenant, else one listing, indexed by the
 //! match key (lower case). Shared by the lifecycle commands.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use futures::StreamExt;
 
@@ -11,6 +11,46 @@ use crate::input::MatchBy;
 use crate::model::User;
 use crate::model::text::match_key;
 use crate::plan::lookup::probe_users;
+
+/// The people a roster names: their match keys (as [`match_key`] reads
+/// them) and, so that a person the roster names under another key is never
+/// let go as absent, the emails and employee numbers of its current rows.
+#[derive(Debug, Default)]
+pub struct Roster {
+    /// Keys of rows that are current: no end date, or one after the as-of date.
+    pub current: HashSet<String>,
+    /// Keys of rows whose end date has passed, and no current row's.
+    pub ended: HashSet<String>,
+    /// Rows the filters keep that give no key.
+    pub unkeyed: u64,
+    /// The emails and employee numbers of current rows.
+    pub identities: HashSet<String>,
+}
+
+impl Roster {
+    /// Takes a current row's email and employee number as identities.
+    pub fn note_identities(&mut self, row: &crate::input::RowInput) {
+        for value in [&row.set.email, &row.set.employee_number]
+            .into_iter()
+            .flatten()
+        {
+            let key = match_key(value);
+            if !key.is_empty() {
+                self.identities.insert(key);
+            }
+        }
+    }
+
+    /// Whether a current row carries `user`'s email or employee number:
+    /// the roster names that person under another key (a typo, a changed
+    /// number), so it is not absent.
+    pub fn names_otherwise(&self, user: &User) -> bool {
+        [&user.fields.email, &user.fields.employee_number]
+            .into_iter()
+            .flatten()
+            .any(|value| self.identities.contains(&match_key(value)))
+    }
+}
 
 /// The tenant's users as a file needs them.
 pub struct TenantUsers {

@@ -443,8 +443,21 @@ fn plan_update(
     policy: &Policy,
 ) -> RowPlan {
     let mut merged = UserWrite::from_user(existing);
+    let match_field = policy.match_by.field();
     for &field in Field::ALL {
         match field.kind() {
+            // The key the row matched on is the tenant's, spelt its way
+            // (case, full-width forms): rewriting it would churn, not change.
+            FieldKind::Text
+                if field == match_field
+                    && row
+                        .set
+                        .text(field)
+                        .zip(existing.fields.text(field))
+                        .is_some_and(|(mine, theirs)| {
+                            crate::model::text::match_key(mine)
+                                == crate::model::text::match_key(theirs)
+                        }) => {}
             FieldKind::Text => {
                 if let (Some(value), Some(slot)) =
                     (row.set.text(field), merged.fields.text_mut(field))

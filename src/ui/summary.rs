@@ -267,6 +267,16 @@ impl Ui {
                 .join(", "),
             summary.out_of_scope
         )];
+        if summary.named_otherwise > 0 {
+            notes.push(format!(
+                "{} kept though the roster has no row with their match key: a row carries their email or employee number (its outcome says conflict; fix the key in HR's data or in the tenant)",
+                if summary.named_otherwise == 1 {
+                    "1 user".to_string()
+                } else {
+                    format!("{} users", summary.named_otherwise)
+                }
+            ));
+        }
         if let Some(path) = &summary.snapshot {
             notes.push(format!(
                 "every leaver was saved first: sebulk restore {path} gives them back"

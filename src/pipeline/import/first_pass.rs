@@ -2,11 +2,12 @@
 //! what the strategies need to know about the batch gathered, before a
 //! single call is made.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::events::{Event, Events};
 use crate::input::{InputSpec, Problem, Scan, Severity, header_problems, scan};
 use crate::pipeline::runner::RunError;
+pub use crate::pipeline::users::Roster;
 use crate::plan::lookup::{BatchShape, key_fingerprint, row_key};
 
 /// What the first pass found.
@@ -23,19 +24,6 @@ pub struct FirstPass {
     pub shown: Vec<Problem>,
     /// `--report-missing` and `sync`: the people the file names.
     pub roster: Option<Roster>,
-}
-
-/// The people a roster names, by match key (as [`match_key`] reads it).
-///
-/// [`match_key`]: crate::model::text::match_key
-#[derive(Debug, Default)]
-pub struct Roster {
-    /// Keys of rows that are current: no end date, or one after the as-of date.
-    pub current: HashSet<String>,
-    /// Keys of rows whose end date has passed, and no current row's.
-    pub ended: HashSet<String>,
-    /// Rows the filters keep that give no key.
-    pub unkeyed: u64,
 }
 
 impl FirstPass {
@@ -143,6 +131,9 @@ pub fn first_pass(input: &InputSpec, roster: RosterKeys) -> Result<FirstPass, Ru
                         keys.current.insert(crate::model::text::match_key(key));
                     }
                     None => keys.unkeyed += 1,
+                }
+                if !ended {
+                    keys.note_identities(&row);
                 }
             }
             for problem in problems {

@@ -8,7 +8,6 @@
 //! costs no extra read of the file and no extra call. The file it writes is a leavers
 //! file: `sebulk offboard FILE` takes it as it is.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use crate::input::MatchBy;
@@ -16,6 +15,7 @@ use crate::model::User;
 use crate::output::OutputError;
 use crate::output::records::Format;
 use crate::output::records::RecordWriter;
+use crate::pipeline::import::Roster;
 use crate::pipeline::users::key_of;
 
 /// The report's columns: a leavers file matched by username.
@@ -31,20 +31,23 @@ const COLUMNS: [&str; 6] = [
 /// The roster's keys, and the tenant users it does not hold.
 pub struct MissingUsers {
     match_by: MatchBy,
-    roster: HashSet<String>,
+    roster: Roster,
     /// Tenant users the roster does not name.
     pub missing: Vec<User>,
+    /// Tenant users named only by their email or employee number.
+    pub named_otherwise: u64,
     /// Tenant users with no value in the match field (they cannot be named).
     pub unmatchable: u64,
 }
 
 impl MissingUsers {
     /// Against the match keys the first pass kept.
-    pub fn new(roster: HashSet<String>, match_by: MatchBy) -> Self {
+    pub fn new(roster: Roster, match_by: MatchBy) -> Self {
         MissingUsers {
             match_by,
             roster,
             missing: Vec::new(),
+            named_otherwise: 0,
             unmatchable: 0,
         }
     }
@@ -53,8 +56,9 @@ impl MissingUsers {
     pub fn see(&mut self, user: &User) {
         match key_of(user, self.match_by) {
             None => self.unmatchable += 1,
-            Some(key) if !self.roster.contains(&key) => self.missing.push(user.clone()),
-            Some(_) => {}
+            Some(key) if self.roster.current.contains(&key) => {}
+            Some(_) if self.roster.names_otherwise(user) => self.named_otherwise += 1,
+            Some(_) => self.missing.push(user.clone()),
         }
     }
 

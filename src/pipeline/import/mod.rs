@@ -338,7 +338,7 @@ async fn look_up(
             );
             events.on(Event::Warning(&note));
         }
-        MissingUsers::new(roster.current, match_by)
+        MissingUsers::new(roster, match_by)
     });
     let (catalog, probe) = futures::try_join!(Catalog::load(client), lookup::probe_users(client))?;
     let mut watch = missing
@@ -366,6 +366,15 @@ async fn look_up(
                 missing.unmatchable,
                 options.input.rules.match_by.field().wire(),
                 path.display()
+            );
+            events.on(Event::Warning(&note));
+        }
+        if missing.named_otherwise > 0 {
+            let note = format!(
+                "{} tenant users are kept out of {} though no row has their {}: a row carries their email or employee number under another key",
+                missing.named_otherwise,
+                path.display(),
+                options.input.rules.match_by.field().wire(),
             );
             events.on(Event::Warning(&note));
         }

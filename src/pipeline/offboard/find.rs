@@ -1,8 +1,6 @@
 //! Who leaves: the rows of a leavers file or a roster, read offline, and
 //! the tenant users they name (or, for a roster, do not name).
 
-use std::collections::HashSet;
-
 use futures::StreamExt;
 
 use super::{Found, Leaver, OffboardOptions, Step, Who};
@@ -13,6 +11,7 @@ use crate::model::text::match_key;
 use crate::model::{Field, TargetKind, User};
 use crate::output::held;
 use crate::pipeline::runner::RunError;
+use crate::pipeline::users::Roster;
 use crate::pipeline::users::{TenantUsers, key_of, one_user, tenant_users};
 use crate::plan::lookup::row_key;
 
@@ -28,8 +27,9 @@ pub struct ReadWho {
     /// Named: the other keys each row gives (username, email, employee
     /// number), which must name the same user as its match key.
     pub identities: std::collections::HashMap<u64, Vec<(Field, String)>>,
-    /// Roster: every match key it holds (lower case), and its row count.
-    pub roster: HashSet<String>,
+    /// Roster: every match key it holds (lower case), the emails and
+    /// employee numbers of its rows, and its row count.
+    pub roster: Roster,
     pub roster_rows: Option<u64>,
     /// Rows that could not be read as they should (said as warnings).
     pub problems: Vec<String>,
@@ -58,7 +58,7 @@ fn read_held(path: &std::path::Path) -> Result<ReadWho, RunError> {
         header: HELD_COLUMNS.iter().map(|c| c.to_string()).collect(),
         named,
         identities: Default::default(),
-        roster: HashSet::new(),
+        roster: Roster::default(),
         roster_rows: None,
         problems: Vec::new(),
         unreadable: Default::default(),
@@ -112,6 +112,7 @@ async fn find_held(client: &Client, users: &[held::HeldUser]) -> Result<FoundAll
         leavers,
         tenant_users: crate::pipeline::users::tenant_size(client).await?,
         unmatchable: 0,
+        named_otherwise: 0,
         roster_unmatched: Vec::new(),
         protect_unmatched: Vec::new(),
     })
@@ -174,7 +175,7 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
         },
         named: Vec::new(),
         identities: Default::default(),
-        roster: HashSet::new(),
+        roster: Roster::default(),
         roster_rows: is_roster.then_some(0),
         problems: Vec::new(),
         unreadable: Default::default(),
@@ -206,9 +207,10 @@ pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
         let (input, _) = validator.check(&record);
         let key = row_key(&input, match_by).map(str::to_string);
         if is_roster {
+            read.roster.note_identities(&input);
             match key.as_deref().map(match_key).filter(|k| !k.is_empty()) {
                 Some(key) => {
-                    read.roster.insert(key);
+                    read.roster.current.insert(key);
                 }
                 None => read.problems.push(format!(
                     "roster row {} (line {}) has no {}: it keeps no one",
@@ -242,6 +244,9 @@ pub struct FoundAll {
     pub tenant_users: u64,
     /// Roster: tenant users without a value in the match field.
     pub unmatchable: u64,
+    /// Roster: tenant users whose match key no row has but whose email or
+    /// employee number one does (kept).
+    pub named_otherwise: u64,
     /// Roster: its keys no tenant user holds (as read, sorted).
     pub roster_unmatched: Vec<String>,
     /// Roster: protected patterns that name none of the tenant's users.
@@ -272,11 +277,13 @@ pub async fn find(
     let field = read.match_by.field().wire();
     let mut leavers = Vec::new();
     let mut unmatchable = 0;
+    let mut named_otherwise = 0;
     let mut roster_unmatched = Vec::new();
     let mut protect_unmatched = Vec::new();
     if read.roster_rows.is_some() {
         roster_unmatched = read
             .roster
+            .current
             .iter()
             .filter(|key| !by_key.contains_key(*key))
             .cloned()
@@ -287,8 +294,9 @@ pub async fn find(
         for user in &listed {
             match key_of(user, read.match_by) {
                 None => unmatchable += 1,
-                Some(key) if !read.roster.contains(&key) => gone.push(user),
-                Some(_) => {}
+                Some(key) if read.roster.current.contains(&key) => {}
+                Some(_) if read.roster.names_otherwise(user) => named_otherwise += 1,
+                Some(_) => gone.push(user),
             }
         }
         gone.sort_by_key(|u| u.fields.username.clone().unwrap_or_default().to_lowercase());
@@ -337,6 +345,7 @@ pub async fn find(
         leavers,
         tenant_users,
         unmatchable,
+        named_otherwise,
         roster_unmatched,
         protect_unmatched,
     })

@@ -211,6 +211,10 @@ pub struct OffboardSummary {
     /// matched against (no value in the match field: never leavers).
     pub roster_rows: Option<u64>,
     pub unmatchable: u64,
+    /// With a roster: users no row has the match key of but one carries
+    /// the email or employee number of: the roster names them under
+    /// another key, so they are kept.
+    pub named_otherwise: u64,
     /// Users the run would change (found, not protected).
     pub affected: u64,
 }
@@ -295,6 +299,7 @@ pub async fn run(
         tenant_users: found.tenant_users,
         roster_rows: read.roster_rows,
         unmatchable: found.unmatchable,
+        named_otherwise: found.named_otherwise,
         affected,
     };
     let interrupted = summary.totals.interrupted;
@@ -448,6 +453,14 @@ fn warn_unmatched(
         let note = format!(
             "{} tenant users have no {} and cannot be matched to the roster: they are left alone",
             found.unmatchable,
+            read.match_by.field().wire()
+        );
+        events.on(Event::Warning(&note));
+    }
+    if found.named_otherwise > 0 {
+        let note = format!(
+            "{} tenant users are kept though no roster row has their {}: a row carries their email or employee number under another key (fix the key in HR's data or in the tenant)",
+            found.named_otherwise,
             read.match_by.field().wire()
         );
         events.on(Event::Warning(&note));

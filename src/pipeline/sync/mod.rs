@@ -92,6 +92,11 @@ pub struct SyncSummary {
     /// Tenant users the sync does not own: no value in the match field,
     /// protected or privileged. Never touched.
     pub out_of_scope: u64,
+    /// Users whose match key no current row carries but whose email or
+    /// employee number one does: the roster names them under another key
+    /// (a typo, a changed number), so they are kept, never let go; that
+    /// row's outcome says `conflict`.
+    pub named_otherwise: u64,
     pub leavers_by_absence: u64,
     pub leavers_by_end_date: u64,
     pub snapshot: Option<String>,
@@ -107,6 +112,7 @@ struct LeaverWatch<'a> {
     /// Leavers no row names.
     absent: Vec<User>,
     out_of_scope: u64,
+    named_otherwise: u64,
 }
 
 impl LeaverWatch<'_> {
@@ -120,6 +126,10 @@ impl LeaverWatch<'_> {
         }
         if self.scope.excludes(user).is_some() {
             self.out_of_scope += 1;
+            return;
+        }
+        if self.roster.names_otherwise(user) {
+            self.named_otherwise += 1;
             return;
         }
         if self.roster.ended.contains(&key) {
@@ -166,6 +176,7 @@ pub async fn run(
         leaver_actions: options.leavers.clone(),
         tenant_users,
         out_of_scope,
+        named_otherwise: found.named_otherwise,
         leavers_by_absence: found.keys.iter().filter(|k| k.is_none()).count() as u64,
         leavers_by_end_date: found.keys.iter().filter(|k| k.is_some()).count() as u64,
         ..Default::default()
@@ -293,6 +304,7 @@ struct FoundLeavers {
     keys: Vec<Option<String>>,
     leavers: Vec<Leaver>,
     out_of_scope: u64,
+    named_otherwise: u64,
 }
 
 /// Reads what the rows are decided against, the catalog and the users
@@ -315,6 +327,7 @@ async fn read_tenant(
         ended: HashMap::new(),
         absent: Vec::new(),
         out_of_scope: 0,
+        named_otherwise: 0,
     };
     events.on(Event::Phase("reading the tenant"));
     let lookups = Lookups::prepare(
@@ -331,6 +344,7 @@ async fn read_tenant(
         ended,
         mut absent,
         out_of_scope,
+        named_otherwise,
         ..
     } = watch;
     absent.sort_by_key(|u| u.fields.username.clone().unwrap_or_default().to_lowercase());
@@ -347,6 +361,7 @@ async fn read_tenant(
         keys,
         leavers,
         out_of_scope,
+        named_otherwise,
     };
     Ok((catalog, lookups, found))
 }

@@ -216,6 +216,47 @@ async fn keys_that_differ_invisibly_are_the_same_person() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roster_naming_someone_under_a_mistyped_key_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    // Lars's username mistyped, his email right; Yuki's in full-width
+    // letters, as an East Asian HR system exports it.
+    let roster = "username,email\n\
+        amelia.hughes,amelia.hughes@northwind.example\n\
+        jonas.becker,jonas.becker@northwind.example\n\
+        priya.raman,priya.raman@northwind.example\n\
+        mateo.garcia,mateo.garcia@northwind.example\n\
+        \u{FF59}\u{FF55}\u{FF4B}\u{FF49}.tanaka,yuki.tanaka@northwind.example\n\
+        olu.adeyemi,olu.adeyemi@northwind.example\n\
+        sofia.rossi,sofia.rossi@northwind.example\n\
+        lars.nillson,lars.nilsson@northwind.example\n";
+    let roster = write(dir.path(), "roster.csv", roster);
+    let summary = dir.path().join("summary.json");
+    let writes = sandbox.counters().writes;
+    let args = [
+        "offboard",
+        "--action",
+        "disable",
+        "--max-unmatched",
+        "1",
+        "--roster",
+        &text(&roster),
+        "-o",
+        &text(&dir.path().join("out.csv")),
+        "--summary-json",
+        &text(&summary),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(sandbox.counters().writes, writes, "nobody is a leaver");
+    for username in ["lars.nilsson", "yuki.tanaka"] {
+        assert_eq!(enabled(&sandbox, username), Some(true), "{username}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["named_otherwise"], 1, "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_roster_whose_rows_match_nobody_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = start(config()).await;

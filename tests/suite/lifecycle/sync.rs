@@ -307,7 +307,8 @@ async fn a_second_john_smith_gets_a_free_name_and_one_person_keeps_one_account()
     let args = ["import", &tenant, "-o", results.to_str().unwrap()];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     // Two more John Smiths join; Ana is listed under a new number (HR
-    // re-keyed her): her old account goes, no second one is made.
+    // re-keyed her): no second account is made, and her own is kept (the
+    // roster still names her, by email) until someone settles the key.
     let roster = write(
         dir.path(),
         "roster.csv",
@@ -352,10 +353,10 @@ async fn a_second_john_smith_gets_a_free_name_and_one_person_keeps_one_account()
             ("3002", "created"),
             ("3003", "created"),
             ("3004", "conflict"),
-            ("1001", "disabled"),
         ],
-        "Ana's old account (1001) is a leaver, after the roster's rows"
+        "Ana's account (1001) is not a leaver: the roster names her by email"
     );
+    assert_eq!(users(&sandbox)["ana"].fields.is_enabled, Some(true));
     assert!(
         lines[2]["error"].contains("created as 'john.smith3'"),
         "{:?}",
@@ -415,4 +416,50 @@ async fn scope_narrows_whom_the_sync_owns() {
     let args = ["sync", &roster, "--scope", "column = nonsense"];
     let refused = against(&sandbox, &args).await.expect_err("a bad filter");
     assert!(refused.to_string().contains("--scope"), "{refused}");
+}
+
+/// HR's keys as a messy export spells them: a zero-width space after
+/// Ana's number, Cara's in full-width digits, a no-break space inside
+/// Dan's (a different number, though his email is his), Bob's as it is.
+const LOOKALIKE_ROSTER: &str = "\
+username,email,firstName,lastName,employeeNumber,department
+ana,ana@example.com,Ana,Ant,1001\u{200B},Sales
+bob,bob@example.com,Bob,Bee,1002,Sales
+cara,cara@example.com,Cara,Cat,\u{FF11}\u{FF10}\u{FF10}\u{FF13},Ops
+dan,dan@example.com,Dan,Dog,10\u{A0}04,Ops
+eve,eve@example.com,Eve,Eel,1005,Ops
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_that_only_look_alike_never_make_a_leaver_nor_reach_the_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let roster = write(dir.path(), "roster.csv", LOOKALIKE_ROSTER);
+    let out = dir.path().join("sync.csv");
+    let summary = dir.path().join("summary.json");
+    let extra = ["--summary-json", summary.to_str().unwrap()];
+    let done = sync(&sandbox, (&roster, "2026-12-03", "10"), &out, &extra).await;
+    assert!(done.is_ok(), "{done:?}");
+    let outcomes = outcomes(&out);
+    // The same people: nobody is let go, nothing is rewritten.
+    assert_eq!(outcomes["ana"], "unchanged");
+    assert_eq!(outcomes["cara"], "unchanged");
+    assert_eq!(outcomes["bob"], "unchanged");
+    // Dan's row names another number: no second account for him, and he
+    // is not absent either, since his email is on the roster.
+    assert_eq!(outcomes["dan"], "conflict");
+    assert_eq!(outcomes.len(), 5, "no leaver rows: {outcomes:?}");
+    let users = users(&sandbox);
+    for name in ["ana", "bob", "cara", "dan"] {
+        assert_eq!(enabled(&users, name), Some(true), "{name}");
+    }
+    assert_eq!(users["ana"].fields.employee_number.as_deref(), Some("1001"));
+    assert_eq!(
+        users["cara"].fields.employee_number.as_deref(),
+        Some("1003")
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["named_otherwise"], 1, "{summary}");
+    assert_eq!(summary["leavers_by_absence"], 0, "{summary}");
 }
