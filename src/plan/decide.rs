@@ -706,6 +706,24 @@ mod tests {
     }
 
     #[test]
+    fn the_key_a_row_matched_on_keeps_the_tenants_spelling() {
+        let user = existing();
+        let current = Current {
+            user: Some(&user),
+            ..Default::default()
+        };
+        // Case only: the same key, nothing to write.
+        let input = row(&["username", "email"], &["ANA", "ana@example.com"]);
+        let plan = decide(&input, current, &catalog(), &Policy::default());
+        assert!(matches!(plan.action, Action::Unchanged { .. }), "{plan:?}");
+        // A field that is not the key is HR's to set, case and all.
+        let input = row(&["username", "email"], &["ana", "Ana@Example.com"]);
+        let plan = decide(&input, current, &catalog(), &Policy::default());
+        let fields: Vec<&str> = plan.changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, vec!["email"]);
+    }
+
+    #[test]
     fn passwords_of_existing_users_are_left_alone_unless_reset() {
         let user = existing();
         let input = row(&["username", "password"], &["ana", "new-password-1"]);
