@@ -52,6 +52,42 @@ impl Roster {
     }
 }
 
+/// The users a roster keeps only through their email or employee number:
+/// counted, the first few named for the warning and the summary.
+#[derive(Debug, Clone, Default)]
+pub struct NamedOtherwise {
+    pub count: u64,
+    pub usernames: Vec<String>,
+}
+
+impl NamedOtherwise {
+    /// How many are named; the rest are counted.
+    const NAMED: usize = 10;
+
+    pub fn note(&mut self, user: &User) {
+        self.count += 1;
+        if self.usernames.len() < Self::NAMED {
+            let name = user
+                .fields
+                .username
+                .clone()
+                .unwrap_or_else(|| user.id.clone());
+            self.usernames.push(name);
+        }
+    }
+
+    /// `ana, bob and 3 more`.
+    pub fn shown(&self) -> String {
+        let more = self.count.saturating_sub(self.usernames.len() as u64);
+        let names = self.usernames.join(", ");
+        if more > 0 {
+            format!("{names} and {more} more")
+        } else {
+            names
+        }
+    }
+}
+
 /// The tenant's users as a file needs them.
 pub struct TenantUsers {
     /// Match key (lower case) → the users holding it.

@@ -269,12 +269,12 @@ impl Ui {
         )];
         if summary.named_otherwise > 0 {
             notes.push(format!(
-                "{} kept though the roster has no row with their match key: a row carries their email or employee number (its outcome says conflict; fix the key in HR's data or in the tenant)",
-                if summary.named_otherwise == 1 {
-                    "1 user".to_string()
-                } else {
-                    format!("{} users", summary.named_otherwise)
+                "kept though the roster has no row with their match key: {} (a row carries their email or employee number and says conflict; fix the key in HR's data or in the tenant)",
+                crate::pipeline::users::NamedOtherwise {
+                    count: summary.named_otherwise,
+                    usernames: summary.named_otherwise_users.clone(),
                 }
+                .shown()
             ));
         }
         if let Some(path) = &summary.snapshot {

@@ -16,7 +16,7 @@ use crate::output::OutputError;
 use crate::output::records::Format;
 use crate::output::records::RecordWriter;
 use crate::pipeline::import::Roster;
-use crate::pipeline::users::key_of;
+use crate::pipeline::users::{NamedOtherwise, key_of};
 
 /// The report's columns: a leavers file matched by username.
 const COLUMNS: [&str; 6] = [
@@ -35,7 +35,7 @@ pub struct MissingUsers {
     /// Tenant users the roster does not name.
     pub missing: Vec<User>,
     /// Tenant users named only by their email or employee number.
-    pub named_otherwise: u64,
+    pub named_otherwise: NamedOtherwise,
     /// Tenant users with no value in the match field (they cannot be named).
     pub unmatchable: u64,
 }
@@ -47,7 +47,7 @@ impl MissingUsers {
             match_by,
             roster,
             missing: Vec::new(),
-            named_otherwise: 0,
+            named_otherwise: NamedOtherwise::default(),
             unmatchable: 0,
         }
     }
@@ -57,7 +57,7 @@ impl MissingUsers {
         match key_of(user, self.match_by) {
             None => self.unmatchable += 1,
             Some(key) if self.roster.current.contains(&key) => {}
-            Some(_) if self.roster.names_otherwise(user) => self.named_otherwise += 1,
+            Some(_) if self.roster.names_otherwise(user) => self.named_otherwise.note(user),
             Some(_) => self.missing.push(user.clone()),
         }
     }

@@ -369,12 +369,12 @@ async fn look_up(
             );
             events.on(Event::Warning(&note));
         }
-        if missing.named_otherwise > 0 {
+        if missing.named_otherwise.count > 0 {
             let note = format!(
-                "{} tenant users are kept out of {} though no row has their {}: a row carries their email or employee number under another key",
-                missing.named_otherwise,
+                "kept out of {} though no row has their {}: {} (a row carries their email or employee number under another key)",
                 path.display(),
                 options.input.rules.match_by.field().wire(),
+                missing.named_otherwise.shown(),
             );
             events.on(Event::Warning(&note));
         }

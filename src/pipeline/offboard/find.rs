@@ -11,7 +11,7 @@ use crate::model::text::match_key;
 use crate::model::{Field, TargetKind, User};
 use crate::output::held;
 use crate::pipeline::runner::RunError;
-use crate::pipeline::users::Roster;
+use crate::pipeline::users::{NamedOtherwise, Roster};
 use crate::pipeline::users::{TenantUsers, key_of, one_user, tenant_users};
 use crate::plan::lookup::row_key;
 
@@ -112,7 +112,7 @@ async fn find_held(client: &Client, users: &[held::HeldUser]) -> Result<FoundAll
         leavers,
         tenant_users: crate::pipeline::users::tenant_size(client).await?,
         unmatchable: 0,
-        named_otherwise: 0,
+        named_otherwise: NamedOtherwise::default(),
         roster_unmatched: Vec::new(),
         protect_unmatched: Vec::new(),
     })
@@ -246,7 +246,7 @@ pub struct FoundAll {
     pub unmatchable: u64,
     /// Roster: tenant users whose match key no row has but whose email or
     /// employee number one does (kept).
-    pub named_otherwise: u64,
+    pub named_otherwise: NamedOtherwise,
     /// Roster: its keys no tenant user holds (as read, sorted).
     pub roster_unmatched: Vec<String>,
     /// Roster: protected patterns that name none of the tenant's users.
@@ -277,7 +277,7 @@ pub async fn find(
     let field = read.match_by.field().wire();
     let mut leavers = Vec::new();
     let mut unmatchable = 0;
-    let mut named_otherwise = 0;
+    let mut named_otherwise = NamedOtherwise::default();
     let mut roster_unmatched = Vec::new();
     let mut protect_unmatched = Vec::new();
     if read.roster_rows.is_some() {
@@ -295,7 +295,7 @@ pub async fn find(
             match key_of(user, read.match_by) {
                 None => unmatchable += 1,
                 Some(key) if read.roster.current.contains(&key) => {}
-                Some(_) if read.roster.names_otherwise(user) => named_otherwise += 1,
+                Some(_) if read.roster.names_otherwise(user) => named_otherwise.note(user),
                 Some(_) => gone.push(user),
             }
         }

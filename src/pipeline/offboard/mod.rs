@@ -215,6 +215,7 @@ pub struct OffboardSummary {
     /// the email or employee number of: the roster names them under
     /// another key, so they are kept.
     pub named_otherwise: u64,
+    pub named_otherwise_users: Vec<String>,
     /// Users the run would change (found, not protected).
     pub affected: u64,
 }
@@ -299,7 +300,8 @@ pub async fn run(
         tenant_users: found.tenant_users,
         roster_rows: read.roster_rows,
         unmatchable: found.unmatchable,
-        named_otherwise: found.named_otherwise,
+        named_otherwise: found.named_otherwise.count,
+        named_otherwise_users: found.named_otherwise.usernames.clone(),
         affected,
     };
     let interrupted = summary.totals.interrupted;
@@ -457,11 +459,11 @@ fn warn_unmatched(
         );
         events.on(Event::Warning(&note));
     }
-    if found.named_otherwise > 0 {
+    if found.named_otherwise.count > 0 {
         let note = format!(
-            "{} tenant users are kept though no roster row has their {}: a row carries their email or employee number under another key (fix the key in HR's data or in the tenant)",
-            found.named_otherwise,
-            read.match_by.field().wire()
+            "kept though no roster row has their {}: {} (a row carries their email or employee number under another key; fix the key in HR's data or in the tenant)",
+            read.match_by.field().wire(),
+            found.named_otherwise.shown(),
         );
         events.on(Event::Warning(&note));
     }

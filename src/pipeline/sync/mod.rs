@@ -38,7 +38,7 @@ use crate::pipeline::offboard::{self, Found, Leaver, Step};
 use crate::pipeline::prepared::{self, Setup};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Stops};
-use crate::pipeline::users::key_of;
+use crate::pipeline::users::{NamedOtherwise, key_of};
 use crate::plan::Catalog;
 use crate::plan::lookup::{self, Lookups, row_key};
 
@@ -97,6 +97,8 @@ pub struct SyncSummary {
     /// (a typo, a changed number), so they are kept, never let go; that
     /// row's outcome says `conflict`.
     pub named_otherwise: u64,
+    /// The first of them, by username.
+    pub named_otherwise_users: Vec<String>,
     pub leavers_by_absence: u64,
     pub leavers_by_end_date: u64,
     pub snapshot: Option<String>,
@@ -112,7 +114,7 @@ struct LeaverWatch<'a> {
     /// Leavers no row names.
     absent: Vec<User>,
     out_of_scope: u64,
-    named_otherwise: u64,
+    named_otherwise: NamedOtherwise,
 }
 
 impl LeaverWatch<'_> {
@@ -129,7 +131,7 @@ impl LeaverWatch<'_> {
             return;
         }
         if self.roster.names_otherwise(user) {
-            self.named_otherwise += 1;
+            self.named_otherwise.note(user);
             return;
         }
         if self.roster.ended.contains(&key) {
@@ -176,7 +178,8 @@ pub async fn run(
         leaver_actions: options.leavers.clone(),
         tenant_users,
         out_of_scope,
-        named_otherwise: found.named_otherwise,
+        named_otherwise: found.named_otherwise.count,
+        named_otherwise_users: found.named_otherwise.usernames.clone(),
         leavers_by_absence: found.keys.iter().filter(|k| k.is_none()).count() as u64,
         leavers_by_end_date: found.keys.iter().filter(|k| k.is_some()).count() as u64,
         ..Default::default()
@@ -304,7 +307,7 @@ struct FoundLeavers {
     keys: Vec<Option<String>>,
     leavers: Vec<Leaver>,
     out_of_scope: u64,
-    named_otherwise: u64,
+    named_otherwise: NamedOtherwise,
 }
 
 /// Reads what the rows are decided against, the catalog and the users
@@ -327,7 +330,7 @@ async fn read_tenant(
         ended: HashMap::new(),
         absent: Vec::new(),
         out_of_scope: 0,
-        named_otherwise: 0,
+        named_otherwise: NamedOtherwise::default(),
     };
     events.on(Event::Phase("reading the tenant"));
     let lookups = Lookups::prepare(

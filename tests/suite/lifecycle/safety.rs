@@ -254,6 +254,10 @@ async fn a_roster_naming_someone_under_a_mistyped_key_keeps_them() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(summary["named_otherwise"], 1, "{summary}");
+    assert_eq!(
+        summary["named_otherwise_users"][0], "lars.nilsson",
+        "{summary}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -461,5 +461,23 @@ async fn keys_that_only_look_alike_never_make_a_leaver_nor_reach_the_tenant() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(summary["named_otherwise"], 1, "{summary}");
+    assert_eq!(summary["named_otherwise_users"][0], "dan", "{summary}");
     assert_eq!(summary["leavers_by_absence"], 0, "{summary}");
+    // The missing-users report of an import keeps Dan out the same way.
+    let missing = dir.path().join("missing.csv");
+    let args = [
+        "import",
+        &roster,
+        "--match-by",
+        "employeeNumber",
+        "--dry-run",
+        "--report-missing",
+        missing.to_str().unwrap(),
+    ];
+    against(&sandbox, &args).await.unwrap();
+    let named: Vec<String> = read_csv(&missing)
+        .into_iter()
+        .map(|l| l["username"].clone())
+        .collect();
+    assert!(!named.contains(&"dan".to_string()), "{named:?}");
 }
