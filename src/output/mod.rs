@@ -7,6 +7,7 @@ pub mod files;
 pub mod held;
 pub mod plan_file;
 pub mod problems;
+pub mod recorded;
 pub mod records;
 pub mod report;
 pub mod results;
