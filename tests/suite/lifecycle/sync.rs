@@ -481,3 +481,102 @@ async fn keys_that_only_look_alike_never_make_a_leaver_nor_reach_the_tenant() {
         .collect();
     assert!(!named.contains(&"dan".to_string()), "{named:?}");
 }
+
+/// A sync killed (SIGKILL) in the middle is run again: it is declarative,
+/// so the rows the killed run finished are unchanged, the rest are done,
+/// nobody is created twice, and the next run sends nothing. The killed
+/// run's results and journal stay beside the new ones, for undo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_midway_is_finished_by_running_it_again() {
+    use crate::support::{config, sebulk, start, wait_for_writes};
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = config();
+    slow.seed = sebulk::sandbox::Seed::Empty;
+    slow.faults.latency = std::time::Duration::from_millis(30);
+    let sandbox = start(slow).await;
+    let people = |department: &str| {
+        (1..=60).fold(
+            "username,email,firstName,lastName,employeeNumber,department\n".to_string(),
+            |mut all, n| {
+                all.push_str(&format!(
+                    "p{n:02},p{n:02}@example.com,P,L{n},N{n:02},{department}\n"
+                ));
+                all
+            },
+        )
+    };
+    let tenant = write(dir.path(), "tenant.csv", &people("Sales"));
+    let seeded = dir.path().join("tenant.results.csv");
+    let args = ["import", &tenant, "-o", seeded.to_str().unwrap()];
+    against(&sandbox, &args).await.unwrap();
+    let before = sandbox.tenant().users().count();
+    let mut roster = people("Ops");
+    for n in 1..=10 {
+        roster.push_str(&format!("j{n:02},j{n:02}@example.com,J,K{n},J{n:02},Ops\n"));
+    }
+    let roster = write(dir.path(), "roster.csv", &roster);
+    let killed = dir.path().join("killed.csv");
+    let writes = sandbox.counters().writes;
+    let args = [
+        "sync",
+        &roster,
+        "--max-affected",
+        "100",
+        "-o",
+        killed.to_str().unwrap(),
+    ];
+    let mut child = sebulk(sandbox.base_url().as_str(), &args).spawn().unwrap();
+    wait_for_writes(&sandbox, writes + 15).await;
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+    assert!(
+        sandbox.counters().writes < writes + 70,
+        "killed before the end"
+    );
+
+    let again = dir.path().join("again.csv");
+    let args = [
+        "sync",
+        &roster,
+        "--max-affected",
+        "100",
+        "-o",
+        again.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let outcomes: Vec<String> = read_csv(&again)
+        .into_iter()
+        .map(|l| l["outcome"].clone())
+        .collect();
+    assert_eq!(outcomes.len(), 70);
+    assert!(
+        outcomes.iter().any(|o| o == "unchanged"),
+        "the killed run's rows stand"
+    );
+    let users = users(&sandbox);
+    assert_eq!(users.len(), before + 10, "every joiner once");
+    assert!(
+        users
+            .values()
+            .all(|u| u.fields.department.as_deref() == Some("Ops")
+                || u.fields
+                    .username
+                    .as_deref()
+                    .is_some_and(|n| !n.starts_with(['p', 'j']))),
+        "every mover moved"
+    );
+    assert!(killed.exists(), "the killed run's results stay, for undo");
+
+    let writes = sandbox.counters().writes;
+    let third = dir.path().join("third.csv");
+    let args = [
+        "sync",
+        &roster,
+        "--max-affected",
+        "100",
+        "-o",
+        third.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(sandbox.counters().writes, writes, "nothing left to do");
+}
