@@ -1,14 +1,70 @@
-//! Results files read back: what `--resume` starts from, what undo
-//! trusts, and the journal's rows a crash left unsettled. A line cut short
+//! Results files read back, and the journal beside them: what `--resume`
+//! starts from, what undo trusts, and the rows a crash left unsettled. A line cut short
 //! by a crash is a row to do again; a row that names no tenant is refused,
 //! since which directory it changed cannot be told.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::files::OutputError;
-use super::results::{Journal, Outcome, RESULT_COLUMNS, RowResult, RunStamp};
+use super::files::Stream;
+use super::results::{Outcome, RowResult, RunStamp, result_columns, results_header};
 use crate::model::FieldChange;
+
+/// A journal beside a results file: each row's user outcome the moment
+/// it is known (before its group and application changes are answered),
+/// so a run killed at any moment leaves a record of every user it wrote.
+/// It goes when the results file is complete and says what every
+/// journaled row did (a row that failed after its user was written keeps
+/// it, for `--resume`).
+pub struct Journal {
+    writer: csv::Writer<Stream>,
+    path: PathBuf,
+}
+
+impl Journal {
+    /// The journal of the results file `results`.
+    pub fn path_for(results: &Path) -> PathBuf {
+        super::results::journal_path(results)
+    }
+
+    /// Starts the journal of `results` (replacing an old one), carrying
+    /// over `carried`: what an earlier journal recorded that is still
+    /// settled by no results file, so repeated crashes lose nothing.
+    pub fn create(
+        results: &Path,
+        input_header: &[String],
+        carried: &[&Recorded],
+    ) -> Result<Self, OutputError> {
+        let path = Self::path_for(results);
+        let file = Stream::create(&path, true, &[results])?;
+        let mut writer = csv::WriterBuilder::new().flexible(false).from_writer(file);
+        writer
+            .write_record(results_header(input_header))
+            .map_err(|e| OutputError::io(&path, e.into()))?;
+        for recorded in carried {
+            writer
+                .write_record(recorded.result.record(&recorded.stamp))
+                .map_err(|e| OutputError::io(&path, e.into()))?;
+        }
+        writer.flush().map_err(|e| OutputError::io(&path, e))?;
+        Ok(Journal { writer, path })
+    }
+
+    /// Records a row whose user was written.
+    pub fn note(&mut self, result: &RowResult, stamp: &RunStamp) -> Result<(), OutputError> {
+        self.writer
+            .write_record(result.record(stamp))
+            .and_then(|()| self.writer.flush().map_err(Into::into))
+            .map_err(|e| OutputError::io(&self.path, e.into()))
+    }
+
+    /// The results file is complete: the journal goes.
+    pub fn close(self) -> Result<(), OutputError> {
+        drop(self.writer);
+        std::fs::remove_file(&self.path).map_err(|e| OutputError::io(&self.path, e))
+    }
+}
 
 /// What `--resume` starts from: the results file's rows, and the
 /// journal's rows whose users were written but which the results file
@@ -78,24 +134,6 @@ pub struct Recorded {
     pub result: RowResult,
     /// The run and tenant the row belongs to (empty in older files).
     pub stamp: RunStamp,
-}
-
-/// The leading columns of a header that are a results file's own, by
-/// name and position: `None` when the header is not a results file's.
-pub fn result_columns(header: &[String]) -> Option<HashMap<&'static str, usize>> {
-    let fixed = crate::formats::results_prefix(header);
-    (fixed > 0).then(|| {
-        header[..fixed]
-            .iter()
-            .enumerate()
-            .filter_map(|(i, name)| {
-                RESULT_COLUMNS
-                    .iter()
-                    .find(|c| **c == name.as_str())
-                    .map(|c| (*c, i))
-            })
-            .collect()
-    })
 }
 
 /// Reads an earlier results file (or journal): row number → what it
@@ -266,4 +304,108 @@ fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, LineProblems), Ou
         }
     }
     Ok((recorded, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::results::{FileRules, OrderedCsv};
+
+    fn stamp() -> RunStamp {
+        RunStamp {
+            run_id: "run-1".into(),
+            tenant: "https://acme/api".into(),
+            snapshot: String::new(),
+        }
+    }
+
+    #[test]
+    fn rows_are_written_in_order_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let header = vec!["username".to_string(), "note".to_string()];
+        let mut writer = OrderedCsv::results(&path, FileRules::default(), &[], &header).unwrap();
+        let mut second =
+            RowResult::new(2, "bo", Outcome::Failed, vec!["bo".into(), "=cmd()".into()]);
+        second.add_error("HTTP 400: email");
+        writer.push(2, second.record(&stamp())).unwrap();
+        assert_eq!(writer.next_row(), 1, "row 2 waits for row 1");
+        let mut first = RowResult::new(1, "ana", Outcome::Updated, vec!["ana".into(), "".into()]);
+        first.groups_added = vec!["Sales".into(), "Ops".into()];
+        first.changes = vec![FieldChange {
+            field: "department".into(),
+            old: "Sales; \"Old\" → x".into(),
+            new: "=Ops\nnew".into(),
+        }];
+        writer.push(1, first.record(&stamp())).unwrap();
+        assert_eq!(writer.next_row(), 3, "both written");
+        writer.finish().unwrap();
+
+        let recorded = read_results(&path).unwrap();
+        assert_eq!(recorded[&1].outcome, Outcome::Updated);
+        assert_eq!(recorded[&1].result.groups_added, vec!["Sales", "Ops"]);
+        assert_eq!(
+            recorded[&1].result.changes, first.changes,
+            "changes survive exactly"
+        );
+        assert_eq!(recorded[&1].stamp, stamp());
+        assert!(!recorded[&1].result.finished_at.is_empty());
+        assert_eq!(
+            recorded[&2].result.cells[1], "'=cmd()",
+            "formulas are neutralized"
+        );
+        assert_eq!(recorded[&2].result.error, "HTTP 400: email");
+    }
+
+    #[test]
+    fn audit_cells_that_look_like_formulas_come_back_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let header = vec!["username".to_string()];
+        let rules = FileRules {
+            force: false,
+            excel: true,
+        };
+        let mut writer = OrderedCsv::results(&path, rules, &[], &header).unwrap();
+        let mut row = RowResult::new(1, "=ana", Outcome::Updated, vec!["=ana".into()]);
+        row.groups_added = vec!["=SUM(A1)".into(), "+Ops".into()];
+        row.applications_removed = vec!["@Slack".into()];
+        row.changes = vec![FieldChange {
+            field: "mobile".into(),
+            old: "+44 20 7946 0000".into(),
+            new: "-".into(),
+        }];
+        writer.push(1, row.record(&stamp())).unwrap();
+        writer.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with('\u{feff}'), "--excel marks the file");
+        assert!(
+            text.contains("'=SUM(A1);+Ops"),
+            "a spreadsheet shows text: {text}"
+        );
+        let recorded = read_results(&path).unwrap();
+        let back = &recorded[&1].result;
+        assert_eq!(back.username, "=ana");
+        assert_eq!(back.groups_added, row.groups_added);
+        assert_eq!(back.applications_removed, row.applications_removed);
+        assert_eq!(back.changes, row.changes);
+    }
+
+    #[test]
+    fn a_cut_line_is_ignored_and_older_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let old = "row,username,outcome,user_id,groups_added,groups_removed,applications_added,applications_removed,http_status,attempts,error";
+        std::fs::write(
+            &path,
+            format!("{old},username\n1,ana,created,u1,,,,,201,1,,ana\n2,bo,crea"),
+        )
+        .unwrap();
+        let recorded = read_results(&path).unwrap();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[&1].result.user_id, "u1");
+        assert_eq!(recorded[&1].result.cells, vec!["ana"]);
+        std::fs::write(&path, "row,user\n").unwrap();
+        assert!(read_results(&path).is_err());
+    }
 }

@@ -7,7 +7,7 @@
 //! Rows finish out of order; a reorder window holds the early finishers
 //! until the rows before them are done. The caller bounds the window.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -16,7 +16,6 @@ use super::files::{OutputError, Stream};
 use crate::formats::{neutralize, utc_now};
 use crate::model::FieldChange;
 
-pub use super::recorded::{Recorded, Resumed, result_columns};
 pub use crate::formats::RESULT_COLUMNS;
 
 /// What happened to one row.
@@ -396,10 +395,9 @@ fn keep_earlier_results(path: &Path, inputs: &[&Path]) -> Result<(), OutputError
     }
     let kept = path.with_file_name(name(n));
     // A killed run's journal goes with its results: undo reads both.
-    let journal = Journal::path_for(path);
+    let journal = journal_path(path);
     if journal.exists() {
-        std::fs::rename(&journal, Journal::path_for(&kept))
-            .map_err(|e| OutputError::io(&journal, e))?;
+        std::fs::rename(&journal, journal_path(&kept)).map_err(|e| OutputError::io(&journal, e))?;
     }
     std::fs::rename(path, &kept).map_err(|e| OutputError::io(path, e))
 }
@@ -557,165 +555,35 @@ pub fn results_header(input_header: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// A journal beside a results file: each row's user outcome the moment
-/// it is known (before its group and application changes are answered),
-/// so a run killed at any moment leaves a record of every user it wrote.
-/// It goes when the results file is complete and says what every
-/// journaled row did (a row that failed after its user was written keeps
-/// it, for `--resume`).
-pub struct Journal {
-    writer: csv::Writer<Stream>,
-    path: PathBuf,
+/// The leading columns of a header that are a results file's own, by
+/// name and position: `None` when the header is not a results file's.
+pub fn result_columns(header: &[String]) -> Option<HashMap<&'static str, usize>> {
+    let fixed = crate::formats::results_prefix(header);
+    (fixed > 0).then(|| {
+        header[..fixed]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, name)| {
+                RESULT_COLUMNS
+                    .iter()
+                    .find(|c| **c == name.as_str())
+                    .map(|c| (*c, i))
+            })
+            .collect()
+    })
 }
 
-impl Journal {
-    /// The journal of the results file `results`.
-    pub fn path_for(results: &Path) -> PathBuf {
-        let mut name = results.as_os_str().to_owned();
-        name.push(".journal");
-        PathBuf::from(name)
-    }
-
-    /// Starts the journal of `results` (replacing an old one), carrying
-    /// over `carried`: what an earlier journal recorded that is still
-    /// settled by no results file, so repeated crashes lose nothing.
-    pub fn create(
-        results: &Path,
-        input_header: &[String],
-        carried: &[&Recorded],
-    ) -> Result<Self, OutputError> {
-        let path = Self::path_for(results);
-        let file = Stream::create(&path, true, &[results])?;
-        let mut writer = csv::WriterBuilder::new().flexible(false).from_writer(file);
-        writer
-            .write_record(results_header(input_header))
-            .map_err(|e| OutputError::io(&path, e.into()))?;
-        for recorded in carried {
-            writer
-                .write_record(recorded.result.record(&recorded.stamp))
-                .map_err(|e| OutputError::io(&path, e.into()))?;
-        }
-        writer.flush().map_err(|e| OutputError::io(&path, e))?;
-        Ok(Journal { writer, path })
-    }
-
-    /// Records a row whose user was written.
-    pub fn note(&mut self, result: &RowResult, stamp: &RunStamp) -> Result<(), OutputError> {
-        self.writer
-            .write_record(result.record(stamp))
-            .and_then(|()| self.writer.flush().map_err(Into::into))
-            .map_err(|e| OutputError::io(&self.path, e.into()))
-    }
-
-    /// The results file is complete: the journal goes.
-    pub fn close(self) -> Result<(), OutputError> {
-        drop(self.writer);
-        std::fs::remove_file(&self.path).map_err(|e| OutputError::io(&self.path, e))
-    }
+/// Where the journal of the results file `results` is (see
+/// [`Journal`](super::recorded::Journal)).
+pub fn journal_path(results: &Path) -> PathBuf {
+    let mut name = results.as_os_str().to_owned();
+    name.push(".journal");
+    PathBuf::from(name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::recorded::read_results;
-
-    fn stamp() -> RunStamp {
-        RunStamp {
-            run_id: "run-1".into(),
-            tenant: "https://acme/api".into(),
-            snapshot: String::new(),
-        }
-    }
-
-    #[test]
-    fn rows_are_written_in_order_and_read_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        let header = vec!["username".to_string(), "note".to_string()];
-        let mut writer = OrderedCsv::results(&path, FileRules::default(), &[], &header).unwrap();
-        let mut second =
-            RowResult::new(2, "bo", Outcome::Failed, vec!["bo".into(), "=cmd()".into()]);
-        second.add_error("HTTP 400: email");
-        writer.push(2, second.record(&stamp())).unwrap();
-        assert_eq!((writer.written, writer.pending.len()), (0, 1));
-        let mut first = RowResult::new(1, "ana", Outcome::Updated, vec!["ana".into(), "".into()]);
-        first.groups_added = vec!["Sales".into(), "Ops".into()];
-        first.changes = vec![FieldChange {
-            field: "department".into(),
-            old: "Sales; \"Old\" → x".into(),
-            new: "=Ops\nnew".into(),
-        }];
-        writer.push(1, first.record(&stamp())).unwrap();
-        assert_eq!(writer.written, 2);
-        writer.finish().unwrap();
-
-        let recorded = read_results(&path).unwrap();
-        assert_eq!(recorded[&1].outcome, Outcome::Updated);
-        assert_eq!(recorded[&1].result.groups_added, vec!["Sales", "Ops"]);
-        assert_eq!(
-            recorded[&1].result.changes, first.changes,
-            "changes survive exactly"
-        );
-        assert_eq!(recorded[&1].stamp, stamp());
-        assert!(!recorded[&1].result.finished_at.is_empty());
-        assert_eq!(
-            recorded[&2].result.cells[1], "'=cmd()",
-            "formulas are neutralized"
-        );
-        assert_eq!(recorded[&2].result.error, "HTTP 400: email");
-    }
-
-    #[test]
-    fn audit_cells_that_look_like_formulas_come_back_exactly() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        let header = vec!["username".to_string()];
-        let rules = FileRules {
-            force: false,
-            excel: true,
-        };
-        let mut writer = OrderedCsv::results(&path, rules, &[], &header).unwrap();
-        let mut row = RowResult::new(1, "=ana", Outcome::Updated, vec!["=ana".into()]);
-        row.groups_added = vec!["=SUM(A1)".into(), "+Ops".into()];
-        row.applications_removed = vec!["@Slack".into()];
-        row.changes = vec![FieldChange {
-            field: "mobile".into(),
-            old: "+44 20 7946 0000".into(),
-            new: "-".into(),
-        }];
-        writer.push(1, row.record(&stamp())).unwrap();
-        writer.finish().unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with('\u{feff}'), "--excel marks the file");
-        assert!(
-            text.contains("'=SUM(A1);+Ops"),
-            "a spreadsheet shows text: {text}"
-        );
-        let recorded = read_results(&path).unwrap();
-        let back = &recorded[&1].result;
-        assert_eq!(back.username, "=ana");
-        assert_eq!(back.groups_added, row.groups_added);
-        assert_eq!(back.applications_removed, row.applications_removed);
-        assert_eq!(back.changes, row.changes);
-    }
-
-    #[test]
-    fn a_cut_line_is_ignored_and_older_files_are_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        let old = "row,username,outcome,user_id,groups_added,groups_removed,applications_added,applications_removed,http_status,attempts,error";
-        std::fs::write(
-            &path,
-            format!("{old},username\n1,ana,created,u1,,,,,201,1,,ana\n2,bo,crea"),
-        )
-        .unwrap();
-        let recorded = read_results(&path).unwrap();
-        assert_eq!(recorded.len(), 1);
-        assert_eq!(recorded[&1].result.user_id, "u1");
-        assert_eq!(recorded[&1].result.cells, vec!["ana"]);
-        std::fs::write(&path, "row,user\n").unwrap();
-        assert!(read_results(&path).is_err());
-    }
 
     #[test]
     fn changes_and_timestamps() {

@@ -122,7 +122,7 @@ pub struct ResultsSink {
     /// Every row that wrote, the moment it is known: a kill loses no
     /// record of what was done (rows finished out of order wait in memory
     /// for the ordered file).
-    journal: Option<crate::output::results::Journal>,
+    journal: Option<crate::output::recorded::Journal>,
     stamp: RunStamp,
     tally: Tally<Outcome>,
     /// A plan `apply` can carry out: lines with their machine cells.
@@ -245,7 +245,7 @@ impl ResultsSink {
             (None, _) => None,
         };
         let journal = match journal_for {
-            Some(results) if file.is_some() => Some(crate::output::results::Journal::create(
+            Some(results) if file.is_some() => Some(crate::output::recorded::Journal::create(
                 results,
                 input_header,
                 &[],
@@ -322,7 +322,7 @@ impl<D> RowSink<D> for ResultsSink {
 /// are carried over, keeping the run that did them.
 pub struct ResumedRows {
     /// None when the run is not resumed.
-    resumed: Option<crate::output::results::Resumed>,
+    resumed: Option<crate::output::recorded::Resumed>,
     tenant: String,
 }
 
@@ -335,7 +335,7 @@ impl ResumedRows {
         events: &dyn crate::events::Events,
     ) -> Result<Self, crate::output::OutputError> {
         let resumed = match path {
-            Some(path) => Some(crate::output::results::Resumed::read(path)?),
+            Some(path) => Some(crate::output::recorded::Resumed::read(path)?),
             None => None,
         };
         if let Some(resumed) = &resumed {

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::formats::neutralize;
 use crate::model::{FieldChange, Target, TargetKind};
-use crate::output::results::{Journal, Recorded, RunStamp};
+use crate::output::recorded::{Journal, Recorded};
+use crate::output::results::RunStamp;
 use crate::output::{OrderedCsv, Outcome, RowResult};
 use crate::pipeline::batcher;
 use crate::pipeline::results_sink::{Tallied, Tally};

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::model::FieldChange;
-use crate::output::results::{Recorded, Resumed, RunKind};
+use crate::output::recorded::{Recorded, Resumed};
+use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 
@@ -155,7 +156,7 @@ pub fn read(results: &Path) -> Result<ReadRun, String> {
         rows,
         run_ids,
         tenants,
-        killed: crate::output::results::Journal::path_for(results).exists(),
+        killed: crate::output::recorded::Journal::path_for(results).exists(),
     })
 }
 
