@@ -102,16 +102,23 @@ pub(crate) async fn gate(
         }
         return response;
     }
-    if !faults.latency.is_zero() {
-        tokio::time::sleep(faults.latency).await;
-    }
-    let mut remaining = None;
-    if let Some(limit) = faults.rate_limit {
+    // The limit counts requests as they arrive, as a gateway does; the
+    // latency then delays every answer, a 429 too. (Counting after the
+    // latency's sleep would count the timer's jitter: two requests a
+    // second apart on arrival can wake closer together.)
+    let verdict = faults.rate_limit.map(|limit| {
         let verdict = shared
             .window
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .admit(limit, Instant::now());
+        (limit, verdict)
+    });
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let mut remaining = None;
+    if let Some((limit, verdict)) = verdict {
         match verdict {
             Ok(left) => remaining = Some((limit, left)),
             Err(wait) => {
