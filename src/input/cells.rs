@@ -7,6 +7,7 @@
 //! the API's name; lists are `;`-separated.
 
 use crate::model::rules::{self, MIN_PASSWORD_LENGTH};
+use crate::model::text;
 use crate::model::{Field, Password, PasswordOptions, UserFields};
 
 use super::columns::{Column, Header, display_name};
@@ -279,35 +280,32 @@ fn normalize_text(
         Severity::Warning
     };
     let mut found = Vec::new();
-    let cleaned = if matches!(
+    let identifier = matches!(
         field,
         Field::Username | Field::Email | Field::EmployeeNumber
-    ) {
-        crate::model::text::identifier_form(raw)
+    );
+    let cleaned = if identifier {
+        text::identifier_form(raw)
     } else {
-        crate::model::text::without_strays(raw)
+        text::without_strays(raw)
     };
     if cleaned != raw {
         found.push((
             format!(
                 "held invisible characters ({}): written as '{}'",
-                crate::model::text::unusual_characters(raw),
+                text::unusual_characters(raw),
                 shorten(&cleaned)
             ),
             Severity::Warning,
         ));
     }
     let raw = cleaned.as_ref();
-    if matches!(
-        field,
-        Field::Username | Field::Email | Field::EmployeeNumber
-    ) && crate::model::text::has_compatibility_forms(raw)
-    {
+    if identifier && text::has_compatibility_forms(raw) {
         found.push((
             format!(
                 "holds full-width or other compatibility characters ({}): written as given, matched as '{}'",
-                crate::model::text::unusual_characters(raw),
-                shorten(&crate::model::text::match_key(raw))
+                text::unusual_characters(raw),
+                shorten(&text::match_key(raw))
             ),
             Severity::Warning,
         ));

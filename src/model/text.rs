@@ -33,10 +33,15 @@ fn is_stray(c: char) -> bool {
 /// full-width `Ｅ００４` are written as given, since an export copied to
 /// another tenant must arrive exact; [`match_key`] reads them as plain.)
 pub fn identifier_form(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.chars().any(is_invisible) {
+    dropping(value, is_invisible)
+}
+
+/// `value` without the characters `unwanted` picks (borrowed when it has none).
+fn dropping(value: &str, unwanted: fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    if value.chars().any(unwanted) {
         value
             .chars()
-            .filter(|c| !is_invisible(*c))
+            .filter(|c| !unwanted(*c))
             .collect::<String>()
             .into()
     } else {
@@ -54,15 +59,7 @@ pub fn has_compatibility_forms(value: &str) -> bool {
 /// `value` without the characters nobody types on purpose (see
 /// [`is_stray`]): what any other text field is written as.
 pub fn without_strays(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.chars().any(is_stray) {
-        value
-            .chars()
-            .filter(|c| !is_stray(*c))
-            .collect::<String>()
-            .into()
-    } else {
-        value.into()
-    }
+    dropping(value, is_stray)
 }
 
 /// The characters of `value` that are invisible or that [`match_key`]

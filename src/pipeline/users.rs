@@ -30,33 +30,34 @@ pub struct Roster {
 impl Roster {
     /// Takes a current row's email and employee number as identities.
     pub fn note_identities(&mut self, row: &crate::input::RowInput) {
-        for value in [&row.set.email, &row.set.employee_number]
-            .into_iter()
-            .flatten()
-        {
-            let key = match_key(value);
-            if !key.is_empty() {
-                self.identities.insert(key);
-            }
-        }
+        self.identities.extend(identity_keys(&row.set));
     }
 
     /// Whether a current row carries `user`'s email or employee number:
     /// the roster names that person under another key (a typo, a changed
     /// number), so it is not absent.
     pub fn names_otherwise(&self, user: &User) -> bool {
-        [&user.fields.email, &user.fields.employee_number]
-            .into_iter()
-            .flatten()
-            .any(|value| self.identities.contains(&match_key(value)))
+        identity_keys(&user.fields).any(|key| self.identities.contains(&key))
     }
+}
+
+/// The email and employee number of `fields`, as [`match_key`] reads them.
+fn identity_keys(fields: &crate::model::UserFields) -> impl Iterator<Item = String> + '_ {
+    [&fields.email, &fields.employee_number]
+        .into_iter()
+        .flatten()
+        .map(|value| match_key(value))
+        .filter(|key| !key.is_empty())
 }
 
 /// The users a roster keeps only through their email or employee number:
 /// counted, the first few named for the warning and the summary.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct NamedOtherwise {
+    #[serde(rename = "named_otherwise")]
     pub count: u64,
+    /// The first of them, by username.
+    #[serde(rename = "named_otherwise_users")]
     pub usernames: Vec<String>,
 }
 

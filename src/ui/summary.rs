@@ -267,14 +267,10 @@ impl Ui {
                 .join(", "),
             summary.out_of_scope
         )];
-        if summary.named_otherwise > 0 {
+        if summary.named_otherwise.count > 0 {
             notes.push(format!(
                 "kept though the roster has no row with their match key: {} (a row carries their email or employee number and says conflict; fix the key in HR's data or in the tenant)",
-                crate::pipeline::users::NamedOtherwise {
-                    count: summary.named_otherwise,
-                    usernames: summary.named_otherwise_users.clone(),
-                }
-                .shown()
+                summary.named_otherwise.shown()
             ));
         }
         if let Some(path) = &summary.snapshot {

@@ -214,8 +214,8 @@ pub struct OffboardSummary {
     /// With a roster: users no row has the match key of but one carries
     /// the email or employee number of: the roster names them under
     /// another key, so they are kept.
-    pub named_otherwise: u64,
-    pub named_otherwise_users: Vec<String>,
+    #[serde(flatten)]
+    pub named_otherwise: crate::pipeline::users::NamedOtherwise,
     /// Users the run would change (found, not protected).
     pub affected: u64,
 }
@@ -300,8 +300,7 @@ pub async fn run(
         tenant_users: found.tenant_users,
         roster_rows: read.roster_rows,
         unmatchable: found.unmatchable,
-        named_otherwise: found.named_otherwise.count,
-        named_otherwise_users: found.named_otherwise.usernames.clone(),
+        named_otherwise: found.named_otherwise.clone(),
         affected,
     };
     let interrupted = summary.totals.interrupted;

@@ -96,9 +96,8 @@ pub struct SyncSummary {
     /// employee number one does: the roster names them under another key
     /// (a typo, a changed number), so they are kept, never let go; that
     /// row's outcome says `conflict`.
-    pub named_otherwise: u64,
-    /// The first of them, by username.
-    pub named_otherwise_users: Vec<String>,
+    #[serde(flatten)]
+    pub named_otherwise: NamedOtherwise,
     pub leavers_by_absence: u64,
     pub leavers_by_end_date: u64,
     pub snapshot: Option<String>,
@@ -178,8 +177,7 @@ pub async fn run(
         leaver_actions: options.leavers.clone(),
         tenant_users,
         out_of_scope,
-        named_otherwise: found.named_otherwise.count,
-        named_otherwise_users: found.named_otherwise.usernames.clone(),
+        named_otherwise: found.named_otherwise.clone(),
         leavers_by_absence: found.keys.iter().filter(|k| k.is_none()).count() as u64,
         leavers_by_end_date: found.keys.iter().filter(|k| k.is_some()).count() as u64,
         ..Default::default()
