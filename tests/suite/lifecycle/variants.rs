@@ -202,3 +202,78 @@ async fn lifecycle_and_undo_work_against_every_variant() {
         sandbox.shutdown().await.unwrap();
     }
 }
+
+/// Keys that only look alike, through every variant's listing: a username
+/// in full-width letters is the same person; one mistyped, with its email
+/// right, is a conflict and its user is kept, never let go as absent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookalike_keys_make_no_leaver_against_every_variant() {
+    for case in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = start(sandbox_config(dir.path(), &case)).await;
+        let name = case.name;
+        let text = |file: &str| dir.path().join(file).display().to_string();
+        let before = text("before.csv");
+        let args = ["export", "users", "-o", &before];
+        assert_eq!(
+            run(&sandbox, &case, &args).await,
+            Completion::Clean,
+            "{name}"
+        );
+        let mut reader = csv::Reader::from_path(&before).unwrap();
+        let header = reader.headers().unwrap().clone();
+        let at = header.iter().position(|h| h == "username").unwrap();
+        let mut roster = csv::Writer::from_path(text("roster.csv")).unwrap();
+        roster.write_record(&header).unwrap();
+        for row in reader.records() {
+            let mut row: Vec<String> = row.unwrap().iter().map(str::to_string).collect();
+            row[at] = match row[at].as_str() {
+                // Full-width, as an East Asian HR system exports it.
+                "person0003" => "person0003"
+                    .chars()
+                    .map(|c| char::from_u32(u32::from(c) + 0xFEE0).unwrap())
+                    .collect(),
+                "person0004" => "persn0004".to_string(),
+                other => other.to_string(),
+            };
+            roster.write_record(&row).unwrap();
+        }
+        roster.flush().unwrap();
+        let (roster, synced, summary) = (text("roster.csv"), text("sync.csv"), text("sync.json"));
+        let writes = sandbox.counters().writes;
+        let args = [
+            "sync",
+            "--match-by",
+            "username",
+            "--as-of",
+            "2026-12-03",
+            "--max-affected",
+            "1",
+            "-o",
+            &synced,
+            "--summary-json",
+            &summary,
+            &roster,
+        ];
+        assert_eq!(
+            run(&sandbox, &case, &args).await,
+            Completion::WithProblems,
+            "{name}: the mistyped row is a conflict"
+        );
+        let changed: Vec<(String, String)> = read_csv(Path::new(&synced))
+            .into_iter()
+            .filter(|l| l["outcome"] != "unchanged" && l["outcome"] != "protected")
+            .map(|l| (l["username"].clone(), l["outcome"].clone()))
+            .collect();
+        assert_eq!(
+            changed,
+            [("persn0004".to_string(), "conflict".to_string())],
+            "{name}: no leaver"
+        );
+        assert_eq!(sandbox.counters().writes, writes, "{name}: nothing written");
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        assert_eq!(summary["named_otherwise_users"][0], "person0004", "{name}");
+        sandbox.shutdown().await.unwrap();
+    }
+}
