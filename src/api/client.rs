@@ -274,6 +274,7 @@ pub(crate) struct Call<'a> {
 
 struct Inner {
     http: reqwest::Client,
+    seal_key: crate::model::SealKey,
     base: Url,
     tenant: String,
     scheme: AuthScheme,
@@ -349,9 +350,12 @@ impl Client {
         if let Ok(mut segments) = base.path_segments_mut() {
             segments.pop_if_empty();
         }
+        let seal_key =
+            crate::model::SealKey::derive(settings.api_key.expose_secret(), base.as_str());
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                seal_key,
                 tenant: settings
                     .tenant_label
                     .clone()
@@ -411,6 +415,12 @@ impl Client {
 
     pub(crate) fn raw_stats(&self) -> &ApiStats {
         &self.inner.stats
+    }
+
+    /// The key that seals and verifies this tenant's plans, held changes
+    /// and snapshots, derived from its API key and base URL.
+    pub fn seal_key(&self) -> &crate::model::SealKey {
+        &self.inner.seal_key
     }
 
     /// The gate every request of the run passes.

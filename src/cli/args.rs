@@ -442,6 +442,10 @@ pub struct PolicyArgs {
     #[arg(long)]
     pub reset_passwords: bool,
 
+    /// Users this run may raise (userType, a privileged group) or change although privileged: usernames, emails, employee numbers or patterns, comma-separated or repeated (also allow_privileged in the profile)
+    #[arg(long, value_name = "USER", value_delimiter = ',')]
+    pub allow_privileged: Vec<String>,
+
     #[command(flatten)]
     pub passwords: PasswordArgs,
 }
@@ -585,6 +589,13 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub report_missing: Option<PathBuf>,
 
+    /// The most users this import's updates may take access from (disable, lock, remove from a group or application, lower the user type): a count (60) or a share (10%) [default: 5%, at least 10, at most 50]
+    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
+    pub max_affected: Option<crate::pipeline::guard::MaxAffected>,
+
+    #[command(flatten)]
+    pub changes: ChangeLimitArgs,
+
     #[command(flatten)]
     pub connect: Connect,
 }
@@ -687,7 +698,27 @@ pub struct GuardArgs {
     pub max_irreversible: Option<crate::pipeline::guard::MaxAffected>,
 
     #[command(flatten)]
+    pub changes: ChangeLimitArgs,
+
+    #[command(flatten)]
     pub protect: ProtectArgs,
+}
+
+/// The limits on what a run's updates may change, beside what it takes
+/// away: identities, re-enables and (in a sync) joiners.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ChangeLimitArgs {
+    /// The most users this run may rename or give another email [default: 5%, at least 10, at most 50]
+    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
+    pub max_identity_changes: Option<crate::pipeline::guard::MaxAffected>,
+
+    /// The most users this run may re-enable or unlock, rehires included [default: 5%, at least 10, at most 50]
+    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
+    pub max_reenabled: Option<crate::pipeline::guard::MaxAffected>,
+
+    /// A sync: the most joiners it may create [default: 10% of the tenant, at least 10, at most 500]
+    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
+    pub max_joiners: Option<crate::pipeline::guard::MaxAffected>,
 }
 
 /// Who a run that changes existing users never touches.
@@ -821,6 +852,10 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub send_email: bool,
 
+    /// Restore from a snapshot sealed the old way (a plain digest, before keyed seals), trusting the file as it stands
+    #[arg(long)]
+    pub accept_old_seal: bool,
+
     #[command(flatten)]
     pub protect: ProtectArgs,
 
@@ -898,6 +933,10 @@ pub struct UndoArgs {
     /// Undo what has changed since the run too (conflicts), and delete created users changed since
     #[arg(long)]
     pub include_conflicts: bool,
+
+    /// Give back from snapshots sealed the old way (a plain digest, before keyed seals), trusting them as they stand
+    #[arg(long)]
+    pub accept_old_seal: bool,
 
     #[command(flatten)]
     pub guard: GuardArgs,

@@ -173,6 +173,9 @@ pub fn guard(
         max_irreversible: guard
             .max_irreversible
             .or(from_profile(&profile.max_irreversible, "max_irreversible")?),
+        max_identity: guard.changes.max_identity_changes,
+        max_reenabled: guard.changes.max_reenabled,
+        max_joiners: guard.changes.max_joiners,
     };
     Ok((protection_of(profile, &guard.protect)?, limits))
 }

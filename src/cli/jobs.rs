@@ -36,7 +36,11 @@ use crate::plan::Policy;
 use crate::sandbox::{Faults, SandboxConfig, Seed, Variant};
 
 /// The import policy: the command line, or else the mapping's options.
-fn policy(spec: &crate::input::InputSpec, args: &PolicyArgs) -> Policy {
+fn policy(
+    spec: &crate::input::InputSpec,
+    args: &PolicyArgs,
+    profile: &crate::config::profile::Profile,
+) -> Policy {
     let options = spec.mapping.as_ref().map(|m| &m.file.options);
     let set =
         |flag: bool, option: fn(&crate::input::mapping::file::MappingOptions) -> Option<bool>| {
@@ -54,6 +58,16 @@ fn policy(spec: &crate::input::InputSpec, args: &PolicyArgs) -> Policy {
             o.must_change_password
         }),
         send_email: spec.rules.send_email,
+        privilege: crate::plan::access::PrivilegeRules {
+            groups: profile.privileged_groups.clone(),
+            allowed: args
+                .allow_privileged
+                .iter()
+                .chain(&profile.allow_privileged)
+                .map(|user| user.trim().to_string())
+                .filter(|user| !user.is_empty())
+                .collect(),
+        },
     }
 }
 
@@ -130,8 +144,9 @@ pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, C
     let spec_file = spec.file.clone();
     Ok(ImportJob {
         options: ImportOptions {
-            policy: policy(&spec, &args.policy),
+            policy: policy(&spec, &args.policy, profile.get()?),
             input: spec,
+            limits: Default::default(),
             skip_invalid: args.skip_invalid,
             run: Recording {
                 output: record_path(&args.output, &args.record, true, &spec_file, "plan")?,
@@ -147,6 +162,19 @@ pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, C
     })
 }
 
+/// What an import's updates may change: its own flags, else the profile.
+fn import_limits(
+    profile: &crate::config::profile::Profile,
+    args: &ImportArgs,
+) -> Result<crate::pipeline::guard::Limits, CommandError> {
+    let guard = args::GuardArgs {
+        max_affected: args.max_affected,
+        changes: args.changes.clone(),
+        ..Default::default()
+    };
+    Ok(config::guard(profile, &guard)?.1)
+}
+
 pub fn import_job(profile: &ProfileSource, args: &ImportArgs) -> Result<ImportJob, CommandError> {
     let spec = import_spec(profile, &args.input, &args.policy)?;
     let output = record_path(
@@ -158,8 +186,9 @@ pub fn import_job(profile: &ProfileSource, args: &ImportArgs) -> Result<ImportJo
     )?;
     Ok(ImportJob {
         options: ImportOptions {
-            policy: policy(&spec, &args.policy),
+            policy: policy(&spec, &args.policy, profile.get()?),
             input: spec,
+            limits: import_limits(profile.get()?, args)?,
             skip_invalid: args.skip_invalid,
             run: recording(&args.run, output, args.resume.clone()),
             report_missing: args.report_missing.clone(),
@@ -250,8 +279,9 @@ pub fn sync_job(
     Ok(RowJob {
         options: SyncOptions {
             import: ImportOptions {
-                policy: policy(&spec, &args.policy),
+                policy: policy(&spec, &args.policy, profile.get()?),
                 input: spec,
+                limits,
                 skip_invalid: args.skip_invalid,
                 run: recording(&args.run, output, None),
                 report_missing: None,
@@ -520,6 +550,15 @@ pub fn memberships_job(
     ))
 }
 
+/// Whether snapshots sealed the old way are read (`--accept-old-seal`).
+fn old_seals(accept: bool) -> crate::output::snapshot::OldSeals {
+    if accept {
+        crate::output::snapshot::OldSeals::Accept
+    } else {
+        crate::output::snapshot::OldSeals::Refuse
+    }
+}
+
 /// `restore SNAPSHOT`.
 pub fn restore_job(
     profile: &ProfileSource,
@@ -530,6 +569,7 @@ pub fn restore_job(
         RestoreOptions {
             snapshot: args.snapshot.clone(),
             send_email: args.send_email,
+            old_seals: old_seals(args.accept_old_seal),
             run: recording(&args.run, output, None),
             protection: config::protection(profile.get()?, &args.protect)?,
         },
@@ -562,6 +602,7 @@ pub fn undo_job(
             protection,
             send_email: args.send_email,
             include_conflicts: args.include_conflicts,
+            old_seals: old_seals(args.accept_old_seal),
         },
         &run.summary,
     ))

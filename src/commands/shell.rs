@@ -46,6 +46,24 @@ impl Refusal for String {
     }
 }
 
+/// The file's invalid rows end listed (exit 3); the guard's refusal as
+/// every guard's (exit 1).
+impl Refusal for crate::pipeline::import::Refused {
+    fn reason(&self) -> String {
+        match self {
+            Self::Rows(first) => first.reason(),
+            Self::Guard(why) => why.reason(),
+        }
+    }
+
+    fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError> {
+        match self {
+            Self::Rows(first) => first.end(ui, input),
+            Self::Guard(why) => why.end(ui, input),
+        }
+    }
+}
+
 /// Import's invalid rows: listed, nothing sent (exit 3).
 impl Refusal for Box<FirstPass> {
     fn reason(&self) -> String {

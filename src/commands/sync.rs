@@ -1,29 +1,11 @@
 //! `sebulk sync ROSTER`: the nightly HR sync, on the one shell every row
 //! command takes.
 
-use super::shell::{Refusal, RowJob, RunFiles, run_rows};
+use super::shell::{RowJob, RunFiles, run_rows};
 use super::{CommandError, Completion};
 use crate::config::Config;
-use crate::pipeline::sync::{self, Refused, SyncOptions};
+use crate::pipeline::sync::{self, SyncOptions};
 use crate::ui::Ui;
-
-/// The roster's invalid rows end as an import's do (listed, exit 3); the
-/// guard's refusal as every guard's (exit 1).
-impl Refusal for Refused {
-    fn reason(&self) -> String {
-        match self {
-            Refused::Rows(first) => first.reason(),
-            Refused::Guard(why) => why.reason(),
-        }
-    }
-
-    fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError> {
-        match self {
-            Refused::Rows(first) => first.end(ui, input),
-            Refused::Guard(why) => why.end(ui, input),
-        }
-    }
-}
 
 /// Runs a sync (or its dry run).
 pub async fn run(

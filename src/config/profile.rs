@@ -32,10 +32,17 @@ pub struct Profile {
     /// Webhooks told when a run ends (see `--notify`).
     #[serde(default)]
     pub notify: Vec<String>,
+    /// Users a run may raise or change although privileged (see `--allow-privileged`).
+    #[serde(default)]
+    pub allow_privileged: Vec<String>,
+    /// The groups that grant privilege (names or patterns); when none is
+    /// given, any group whose name holds `admin`.
+    #[serde(default)]
+    pub privileged_groups: Vec<String>,
 }
 
 /// The keys a profile holds besides the tenant and pacing settings.
-const OWN_KEYS: [&str; 7] = [
+const OWN_KEYS: [&str; 9] = [
     "countries",
     "countries_only",
     "strict",
@@ -43,6 +50,8 @@ const OWN_KEYS: [&str; 7] = [
     "max_affected",
     "max_irreversible",
     "notify",
+    "allow_privileged",
+    "privileged_groups",
 ];
 
 /// Every key a profile may hold: its own, and the tenant and pacing

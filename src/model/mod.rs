@@ -8,10 +8,12 @@ pub mod dates;
 pub mod directory;
 pub mod fields;
 pub mod rules;
+pub mod seal;
 pub mod text;
 pub mod user;
 
 pub use auth::AuthScheme;
 pub use directory::{Application, Credentials, Factor, Group, GroupWrite, Target, TargetKind};
 pub use fields::{Field, FieldChange, FieldKind, FieldValue, PASSWORD_SET, UserFields};
+pub use seal::{SealCheck, SealKey};
 pub use user::{CustomAttribute, Password, PasswordOptions, User, UserWrite};

@@ -4,10 +4,12 @@
 //! machine: `decided_on` (the user's id and fingerprint the row was
 //! decided on) and `exact` (the writes, as JSON). Its last line is a seal:
 //! `plan-seal` in the first cell and, in `exact`, what the plan was made
-//! from (run, tenant, input and its digest, as-of date, options) and a
-//! SHA-256 digest of the header and every line before it. A plan cut
-//! short or changed after it was written (by hand, or by a spreadsheet
-//! saving it again) no longer matches its seal and is refused whole.
+//! from (run, tenant, input and its digest, as-of date, options), a
+//! SHA-256 digest of the header and every line before it, and a keyed
+//! seal over all of that (see [`crate::model::seal`]). A plan cut short
+//! or changed after it was written (by hand, or by a spreadsheet saving
+//! it again, its digest recomputed or not) no longer matches its seal and
+//! is refused whole; so is one sealed the old way, with a plain digest.
 
 use std::path::Path;
 
@@ -15,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::files::OutputError;
+use crate::model::{SealCheck, SealKey};
 
 /// The columns only the machine reads, after the plan's own.
 pub const MACHINE_COLUMNS: [&str; 2] = ["decided_on", "exact"];
@@ -53,6 +56,25 @@ pub struct PlanSeal {
     /// SHA-256 (hex) of the header and lines before the seal.
     #[serde(default)]
     pub digest: String,
+    /// The keyed seal over every field above (empty in an old plan).
+    #[serde(default)]
+    pub mac: String,
+    /// The tenant's key the plan is sealed under when written (never
+    /// written itself).
+    #[serde(skip)]
+    pub key: Option<SealKey>,
+}
+
+impl PlanSeal {
+    /// The text the keyed seal covers: every field, the seal left empty.
+    fn sealed_text(&self) -> String {
+        let unsealed = PlanSeal {
+            mac: String::new(),
+            key: None,
+            ..self.clone()
+        };
+        serde_json::to_string(&unsealed).unwrap_or_default()
+    }
 }
 
 impl PlanSeal {
@@ -90,11 +112,16 @@ impl Sealing {
         self.lines += 1;
     }
 
-    /// The seal line closing what was taken: `seal`, counted and digested,
-    /// its JSON in the `exact` column of a line as wide as `header`.
+    /// The seal line closing what was taken: `seal`, counted, digested
+    /// and sealed under its key (a seal without one stays unkeyed, and
+    /// `apply` refuses the plan), its JSON in the `exact` column of a line
+    /// as wide as `header`.
     pub fn close(self, mut seal: PlanSeal, header: &[String]) -> Vec<String> {
         seal.rows = self.lines.saturating_sub(1);
         seal.digest = hex(self.hasher);
+        if let Some(key) = seal.key.take() {
+            seal.mac = key.seal(KIND, seal.sealed_text().as_bytes());
+        }
         let mut line = vec![String::new(); header.len()];
         if let Some(first) = line.first_mut() {
             *first = SEAL_MARK.to_string();
@@ -172,8 +199,9 @@ fn read_header(
 }
 
 /// Reads the plan at `path`, refusing one that is not a sebulk plan, is
-/// cut short, or was changed after it was written.
-pub fn read(path: &Path) -> Result<ReadPlan, OutputError> {
+/// cut short, was changed after it was written, or is not sealed under
+/// `key` (the tenant's).
+pub fn read(path: &Path, key: &SealKey) -> Result<ReadPlan, OutputError> {
     let refuse = |why: String| OutputError::read(path, std::io::Error::other(why));
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -261,6 +289,19 @@ pub fn read(path: &Path) -> Result<ReadPlan, OutputError> {
             "its lines are not the ones sealed when it was written (changed, added or taken away): a plan is applied exactly or not at all; write it again".into(),
         ));
     }
+    match key.check(KIND, seal.sealed_text().as_bytes(), &seal.mac) {
+        SealCheck::Verified => {}
+        SealCheck::Unkeyed => {
+            return Err(refuse(
+                "it is sealed the old way (a plain digest anyone who can edit the file can recompute): refused; make a fresh plan with sebulk plan -o or sebulk sync --dry-run -o".into(),
+            ));
+        }
+        SealCheck::Forged => {
+            return Err(refuse(
+                "its seal does not verify under this tenant's API key: it was changed and resealed after it was written, or was made for another tenant or under an API key since rotated; a plan is applied exactly or not at all; make a fresh one".into(),
+            ));
+        }
+    }
     Ok(ReadPlan {
         seal,
         input_header: header[exact_at + 1..].to_vec(),
@@ -308,8 +349,16 @@ mod tests {
         let mut sealing = Sealing::default();
         sealing.take(&header);
         sealing.take(&line);
-        let seal = sealing.close(PlanSeal::new("import"), &header);
+        let seal = PlanSeal {
+            key: Some(key()),
+            ..PlanSeal::new("import")
+        };
+        let seal = sealing.close(seal, &header);
         vec![header, line, seal]
+    }
+
+    fn key() -> SealKey {
+        SealKey::derive("k", "https://t/api")
     }
 
     #[test]
@@ -318,7 +367,7 @@ mod tests {
         let path = dir.path().join("plan.csv");
         let lines = sealed();
         write(&path, &lines);
-        let plan = read(&path).unwrap();
+        let plan = read(&path, &key()).unwrap();
         assert_eq!(plan.lines.len(), 1);
         assert_eq!(plan.lines[0].machine.decided_on, "7:abc");
         assert_eq!(plan.lines[0].cells, vec!["a@x.io"]);
@@ -328,7 +377,7 @@ mod tests {
         edited[1][7] = "b@x.io".into();
         write(&path, &edited);
         assert!(
-            read(&path)
+            read(&path, &key())
                 .unwrap_err()
                 .to_string()
                 .contains("not the ones sealed")
@@ -336,11 +385,47 @@ mod tests {
 
         let cut = lines[..2].to_vec();
         write(&path, &cut);
-        assert!(read(&path).unwrap_err().to_string().contains("no seal"));
+        assert!(
+            read(&path, &key())
+                .unwrap_err()
+                .to_string()
+                .contains("no seal")
+        );
 
         let mut dropped = lines.clone();
         dropped.remove(1);
         write(&path, &dropped);
-        assert!(read(&path).is_err());
+        assert!(read(&path, &key()).is_err());
+
+        // Edited and resealed by hand (the digest recomputed): refused.
+        let mut resealed = lines.clone();
+        resealed[1][2] = "create".into();
+        let mut sealing = Sealing::default();
+        sealing.take(&resealed[0]);
+        sealing.take(&resealed[1]);
+        let at = resealed[0].iter().position(|c| c == "exact").unwrap();
+        let mut seal: PlanSeal = serde_json::from_str(&lines[2][at]).unwrap();
+        seal.digest = hex(sealing.hasher);
+        resealed[2][at] = serde_json::to_string(&seal).unwrap();
+        write(&path, &resealed);
+        let refused = read(&path, &key()).unwrap_err().to_string();
+        assert!(refused.contains("does not verify"), "{refused}");
+        // The seal's own fields are covered: another as-of day is refused.
+        let mut moved = lines.clone();
+        let mut seal: PlanSeal = serde_json::from_str(&lines[2][at]).unwrap();
+        seal.as_of = Some("2027-01-01".into());
+        moved[2][at] = serde_json::to_string(&seal).unwrap();
+        write(&path, &moved);
+        assert!(read(&path, &key()).is_err());
+        // Sealed the old way: refused, naming how to make a fresh plan.
+        seal.as_of = None;
+        seal.mac.clear();
+        moved[2][at] = serde_json::to_string(&seal).unwrap();
+        write(&path, &moved);
+        let refused = read(&path, &key()).unwrap_err().to_string();
+        assert!(refused.contains("old way"), "{refused}");
+        // Another tenant's key: refused.
+        write(&path, &lines);
+        assert!(read(&path, &SealKey::derive("k", "https://u/api")).is_err());
     }
 }

@@ -6,15 +6,19 @@
 //! line per user. Written whole before the first change (0600, never a
 //! half file), never holding a secret: a second factor's data is not
 //! recorded, only its type. The header carries a SHA-256 digest of the
-//! entry lines: a snapshot changed after its run wrote it (by hand, by a
-//! tool, cut short) is refused, never restored as it stands.
+//! entry lines and a keyed seal over the header (see
+//! [`crate::model::seal`]): a snapshot changed after its run wrote it (by
+//! hand, by a tool, cut short, resealed with a recomputed digest) is
+//! refused, never restored as it stands. One sealed the old way (a plain
+//! digest) is read only when the caller asks for it explicitly.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::digested::SealedHeader;
 use super::files::OutputError;
-use crate::model::{Group, Target, User};
+use crate::model::{Group, SealCheck, SealKey, Target, User};
 
 /// What the snapshot is of.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +34,28 @@ pub struct SnapshotHeader {
     /// SHA-256 (hex) of the entry lines as written, newline-terminated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// The keyed seal over this header (digest included).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub seal: String,
+}
+
+impl SealedHeader for SnapshotHeader {
+    const DOMAIN: &'static str = KIND;
+    fn seal_mut(&mut self) -> &mut String {
+        &mut self.seal
+    }
+}
+
+/// What to do with a snapshot sealed the old way (a plain digest anyone
+/// who can edit the file can recompute): last month's offboarding stays
+/// restorable, but only when asked for by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OldSeals {
+    /// Refused, naming the flag that accepts it.
+    #[default]
+    Refuse,
+    /// Read, and the caller warns.
+    Accept,
 }
 
 /// One thing a snapshot holds: a user, or a group.
@@ -73,15 +99,16 @@ pub fn path_beside(results: &Path, run_id: &str) -> PathBuf {
     results.with_file_name(format!("{stem}.snapshot-{run_id}.jsonl"))
 }
 
-/// Writes a snapshot whole (0600), refusing an existing file, and
-/// returns its digest (for the run's results to carry).
+/// Writes a snapshot whole (0600), sealed under `key`, refusing an
+/// existing file, and returns its digest (for the run's results to carry).
 pub fn write(
     path: &Path,
     header: &SnapshotHeader,
     entries: &[SnapshotItem],
+    key: &SealKey,
 ) -> Result<String, OutputError> {
     let mut written = String::new();
-    super::digested::write(path, entries, |digest| {
+    super::digested::write(path, entries, key, |digest| {
         written = digest.clone();
         SnapshotHeader {
             digest: Some(digest),
@@ -91,8 +118,17 @@ pub fn write(
     Ok(written)
 }
 
-/// Reads a snapshot.
-pub fn read(path: &Path) -> Result<(SnapshotHeader, Vec<SnapshotItem>), OutputError> {
+/// A snapshot as read: its header, its items, and whether it was sealed
+/// the old way (read only because the caller accepted that).
+pub struct ReadSnapshot {
+    pub header: SnapshotHeader,
+    pub items: Vec<SnapshotItem>,
+    pub unkeyed: bool,
+}
+
+/// Reads a snapshot whose seal verifies under `key` (or, with
+/// [`OldSeals::Accept`], one sealed the old way).
+pub fn read(path: &Path, key: &SealKey, old: OldSeals) -> Result<ReadSnapshot, OutputError> {
     let bad = |line: usize, why: String| {
         OutputError::read(path, std::io::Error::other(format!("line {line}: {why}")))
     };
@@ -100,9 +136,28 @@ pub fn read(path: &Path) -> Result<(SnapshotHeader, Vec<SnapshotItem>), OutputEr
         header,
         entries,
         digest: found,
-    } = super::digested::read::<SnapshotHeader, SnapshotItem>(path, "a sebulk snapshot", |h| {
-        h.kind == KIND
-    })?;
+        seal,
+    } = super::digested::read::<SnapshotHeader, SnapshotItem>(
+        path,
+        "a sebulk snapshot",
+        key,
+        |h| h.kind == KIND,
+    )?;
+    match (seal, old) {
+        (SealCheck::Verified, _) | (SealCheck::Unkeyed, OldSeals::Accept) => {}
+        (SealCheck::Unkeyed, OldSeals::Refuse) => {
+            return Err(bad(
+                1,
+                "the snapshot is sealed the old way (a plain digest anyone who can edit the file can recompute), so a change to it cannot be ruled out: refused; if you trust the file as it stands, say so with --accept-old-seal".into(),
+            ));
+        }
+        (SealCheck::Forged, _) => {
+            return Err(bad(
+                1,
+                "the snapshot's seal does not verify under this tenant's API key: it was changed after its run wrote it (header or users), or was taken of another tenant (restore gives users back to the tenant they were taken from) or under an API key since rotated; refused, nothing is restored from it".into(),
+            ));
+        }
+    }
     match &header.digest {
         Some(recorded) if *recorded == found => {}
         Some(_) => {
@@ -128,7 +183,11 @@ pub fn read(path: &Path) -> Result<(SnapshotHeader, Vec<SnapshotItem>), OutputEr
             ),
         ));
     }
-    Ok((header, entries))
+    Ok(ReadSnapshot {
+        header,
+        items: entries,
+        unkeyed: seal == SealCheck::Unkeyed,
+    })
 }
 
 /// A new header.
@@ -141,6 +200,7 @@ pub fn header(run_id: &str, tenant: &str, purpose: &str, users: u64) -> Snapshot
         purpose: purpose.to_string(),
         users,
         digest: None,
+        seal: String::new(),
     }
 }
 
@@ -177,22 +237,60 @@ mod tests {
             }),
         ];
         let header = header("run-1", "https://t/api", "offboard delete", 2);
-        write(&path, &header, &entries).unwrap();
-        let (back_header, back) = read(&path).unwrap();
-        assert_eq!(back_header.run_id, header.run_id);
-        assert!(back_header.digest.is_some());
-        assert_eq!(back, entries);
+        let key = SealKey::derive("k", "https://t/api");
+        write(&path, &header, &entries, &key).unwrap();
+        let back = read(&path, &key, OldSeals::Refuse).unwrap();
+        assert_eq!(back.header.run_id, header.run_id);
+        assert!(back.header.digest.is_some());
+        assert!(!back.unkeyed);
+        assert_eq!(back.items, entries);
         // A hand edit anywhere in the entries is refused.
         let text = std::fs::read_to_string(&path).unwrap();
         let edited = path.with_extension("edited");
         std::fs::write(&edited, text.replace("Sales", "IT Admins")).unwrap();
-        let refused = read(&edited).unwrap_err().to_string();
+        let refused = read(&edited, &key, OldSeals::Accept)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
             refused.contains("changed after its run wrote it"),
             "{refused}"
         );
+        // ... and so is one whose digest was recomputed by hand.
+        let lines: Vec<String> = text
+            .replace("Sales", "IT Admins")
+            .lines()
+            .map(String::from)
+            .collect();
+        let mut resealed: SnapshotHeader = serde_json::from_str(&lines[0]).unwrap();
+        resealed.digest = Some(crate::output::digested::digest(
+            lines[1..].iter().map(String::as_str),
+        ));
+        let forged = std::iter::once(serde_json::to_string(&resealed).unwrap())
+            .chain(lines[1..].iter().cloned())
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&edited, format!("{forged}\n")).unwrap();
+        let refused = read(&edited, &key, OldSeals::Accept)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(refused.contains("does not verify"), "{refused}");
+        // The old way (a digest, no seal): only when accepted.
+        resealed.seal.clear();
+        let old = std::iter::once(serde_json::to_string(&resealed).unwrap())
+            .chain(lines[1..].iter().cloned())
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&edited, format!("{old}\n")).unwrap();
+        let refused = read(&edited, &key, OldSeals::Refuse)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(refused.contains("--accept-old-seal"), "{refused}");
+        assert!(read(&edited, &key, OldSeals::Accept).unwrap().unkeyed);
         assert!(
-            write(&path, &header, &entries).is_err(),
+            write(&path, &header, &entries, &key).is_err(),
             "never overwritten"
         );
         #[cfg(unix)]
@@ -204,6 +302,6 @@ mod tests {
             );
         }
         std::fs::write(&path, "{\"kind\":\"other\"}\n").unwrap();
-        assert!(read(&path).is_err());
+        assert!(read(&path, &key, OldSeals::Accept).is_err());
     }
 }

@@ -337,6 +337,7 @@ fn write_snapshot(
     options: &GroupsOptions,
     stamp: &mut crate::output::results::RunStamp,
     items: &[SnapshotItem],
+    key: &crate::model::SealKey,
 ) -> Result<PathBuf, RunError> {
     let path = snapshot::path_beside(options.run.files_beside(&options.file), &stamp.run_id);
     let header = snapshot::header(
@@ -345,7 +346,7 @@ fn write_snapshot(
         "groups import --prune",
         items.len() as u64,
     );
-    stamp.snapshot = snapshot::write(&path, &header, items)?;
+    stamp.snapshot = snapshot::write(&path, &header, items, key)?;
     Ok(path)
 }
 
@@ -416,7 +417,12 @@ pub async fn run(
             Err(refusal) => return Ok(Ended::Refused(refusal)),
         };
         if !options.run.dry_run && !items.is_empty() {
-            snapshot_path = Some(write_snapshot(options, &mut stamp, &items)?);
+            snapshot_path = Some(write_snapshot(
+                options,
+                &mut stamp,
+                &items,
+                client.seal_key(),
+            )?);
         }
     }
     let inputs = [options.file.as_path()];

@@ -98,6 +98,149 @@ pub const IRREVERSIBLE: DefaultLimit = DefaultLimit {
 pub struct Limits {
     pub max_affected: Option<MaxAffected>,
     pub max_irreversible: Option<MaxAffected>,
+    /// Renames and email changes (`--max-identity-changes`).
+    pub max_identity: Option<MaxAffected>,
+    /// Re-enables, unlocks and rehires (`--max-reenabled`).
+    pub max_reenabled: Option<MaxAffected>,
+    /// A sync's joiners (`--max-joiners`).
+    pub max_joiners: Option<MaxAffected>,
+}
+
+/// A sync's joiners: many more than a hiring wave means the roster's key
+/// does not match the tenant's (200 joiners into a 200-user tenant).
+pub const JOINERS: DefaultLimit = DefaultLimit {
+    floor: 10,
+    share: 10.0,
+    cap: 500,
+};
+
+/// What the updates of a run would do to access, counted before its
+/// first write on what would really change (a row that changes nothing
+/// counts nothing): the users each class reaches, by id, with the first
+/// few named for the refusal.
+#[derive(Debug, Clone, Default)]
+pub struct Changed {
+    /// Disabled, locked, removed from a group or application, lowered.
+    pub takes: BTreeSet<String>,
+    /// Renamed or given another email.
+    pub identity: BTreeSet<String>,
+    /// Re-enabled or unlocked (rehires among them).
+    pub reenabled: BTreeSet<String>,
+    /// New users (counted against the tenant only in a sync).
+    pub joiners: u64,
+    /// `username: what` of the first users counted, for the refusal.
+    pub named: Vec<String>,
+}
+
+impl Changed {
+    /// How many users `named` keeps.
+    const NAMED: usize = 5;
+
+    /// Counts one row's effect on the user `id` (`label`: who to name).
+    pub fn add(&mut self, id: &str, label: &str, effect: &crate::plan::access::AccessEffect) {
+        let mut counted = Vec::new();
+        if effect.hands.iter().any(|h| h == "created") {
+            self.joiners += 1;
+        }
+        if !id.is_empty() {
+            if !effect.takes.is_empty() {
+                self.takes.insert(id.to_string());
+                counted.extend(effect.takes.iter().cloned());
+            }
+            if !effect.identity.is_empty() {
+                self.identity.insert(id.to_string());
+                counted.extend(effect.identity.iter().cloned());
+            }
+            if effect.reenables {
+                self.reenabled.insert(id.to_string());
+                counted.push("re-enabled".into());
+            }
+        }
+        if !counted.is_empty() && self.named.len() < Self::NAMED {
+            self.named.push(format!("{label}: {}", counted.join(", ")));
+        }
+    }
+}
+
+/// Why a run's updates are refused before its first write, if they are:
+/// each class against its own limit out of `tenant` (a complete count);
+/// joiners only when `joiners_count` (a sync, where a flood of them means
+/// a key mismatch; an import's onboarding batch is never refused).
+pub fn check_changes(
+    changed: &Changed,
+    tenant: u64,
+    limits: Limits,
+    joiners_count: bool,
+) -> Result<(), String> {
+    let checks = [
+        (
+            "take access away from (disable, lock, remove from a group or application, lower the user type)",
+            changed.takes.len() as u64,
+            limits.max_affected,
+            "--max-affected",
+        ),
+        (
+            "rename or re-address (username or email)",
+            changed.identity.len() as u64,
+            limits.max_identity,
+            "--max-identity-changes",
+        ),
+        (
+            "re-enable or unlock",
+            changed.reenabled.len() as u64,
+            limits.max_reenabled,
+            "--max-reenabled",
+        ),
+    ];
+    for (what, count, given, flag) in checks {
+        if let Some(why) = over(count, tenant, given, REVERSIBLE) {
+            return Err(refusal(what, count, tenant, &why, flag, &changed.named));
+        }
+    }
+    // Joiners are never refused for being few: a small tenant hires too.
+    let joiners = match limits.max_joiners {
+        None => Some(MaxAffected::Count(
+            JOINERS.allows(tenant).max(JOINERS.floor),
+        )),
+        given => given,
+    };
+    if joiners_count && let Some(why) = over(changed.joiners, tenant, joiners, JOINERS) {
+        return Err(format!(
+            "refused before any change: this run would create {} users in a tenant of {tenant}, {why}: that many joiners usually means the roster's key does not match the tenant's (check --match-by); if it is meant, say so with --max-joiners {}",
+            changed.joiners, changed.joiners
+        ));
+    }
+    Ok(())
+}
+
+fn refusal(what: &str, count: u64, tenant: u64, why: &str, flag: &str, named: &[String]) -> String {
+    let share = 100.0 * count as f64 / tenant.max(1) as f64;
+    format!(
+        "refused before any change: this run's rows would {what} {count} of the tenant's {tenant} users ({share:.1}%), {why} (for example {}); if that is meant, say so with {flag} {count}",
+        named.join("; ")
+    )
+}
+
+impl Limits {
+    /// The fewest users any class may reach in a tenant of `tenant`: a
+    /// run of no more rows than this cannot be over a limit, and needs no
+    /// count before its first write.
+    pub fn fewest_allowed(&self, tenant: u64) -> u64 {
+        [
+            self.max_affected,
+            self.max_identity,
+            self.max_reenabled,
+            self.max_joiners,
+        ]
+        .into_iter()
+        .map(|given| match given {
+            Some(MaxAffected::Count(max)) => max,
+            Some(MaxAffected::Percent(share)) => (share / 100.0 * tenant as f64).floor() as u64,
+            None => REVERSIBLE.allows(tenant),
+        })
+        .min()
+        .unwrap_or(0)
+    }
 }
 
 /// What a run would take away, counted before its first write on what
@@ -238,25 +381,7 @@ fn identity_keys(user: &User) -> Vec<String> {
     .collect()
 }
 
-/// The userType of the plain user; every other value is privileged.
-const PLAIN_USER: &str = "user";
-
-/// Whether `user` is privileged. Fails closed: any userType but exactly
-/// the plain `user` (any case) is privileged, numbers and unknown words
-/// (`2`, `Administrator`) included, and so is a userType the tenant sent
-/// in a shape this model does not read (kept raw in `extra`). Only a
-/// user whose type is absent or empty counts as plain, the reference's
-/// default.
-pub fn privileged_type(user: &User) -> Option<String> {
-    if let Some(raw) = user.extra.get("userType").filter(|v| !v.is_null()) {
-        return Some(raw.to_string());
-    }
-    match user.fields.user_type.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(kind) if kind.eq_ignore_ascii_case(PLAIN_USER) => None,
-        Some(kind) => Some(kind.to_string()),
-    }
-}
+pub use crate::plan::access::privileged_type;
 
 impl Protection {
     /// Patterns from a `--protect` file's lines or a profile's list: a
@@ -383,7 +508,7 @@ mod tests {
         assert!(check(&taking(0, 21), 10_000, none).is_err());
         let count = Limits {
             max_affected: Some(MaxAffected::Count(30)),
-            max_irreversible: None,
+            ..Limits::default()
         };
         assert!(
             check(&taking(0, 30), 100, count).is_ok(),
@@ -391,7 +516,7 @@ mod tests {
         );
         let half = Limits {
             max_affected: Some(MaxAffected::Percent(50.0)),
-            max_irreversible: None,
+            ..Limits::default()
         };
         assert!(check(&taking(60, 0), 100, half).is_err());
     }

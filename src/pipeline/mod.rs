@@ -18,6 +18,7 @@ pub mod passwords;
 pub mod planned;
 mod pool;
 pub mod prepared;
+pub mod rehearsal;
 pub mod restore;
 pub mod results_sink;
 pub mod runner;

@@ -283,8 +283,10 @@ pub fn seal_for(
     stamp: &crate::output::results::RunStamp,
     (input, policy, recording): (&std::path::Path, &crate::plan::Policy, &Recording),
     (tenant_users, extra): (Option<u64>, Vec<String>),
+    key: &crate::model::SealKey,
 ) -> Result<PlanSeal, RunError> {
     let mut seal = PlanSeal::new(command);
+    seal.key = Some(key.clone());
     if !recording.dry_run || recording.output.is_none() {
         return Ok(seal);
     }

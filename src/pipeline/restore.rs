@@ -23,7 +23,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::api::{ApiError, Client, found};
-use crate::events::Events;
+use crate::events::{Event, Events};
 use crate::formats::utc_now;
 use crate::model::text::match_key;
 use crate::model::{Field, PasswordOptions, Target, TargetKind, User, UserFields, UserWrite};
@@ -43,6 +43,8 @@ pub struct RestoreOptions {
     pub snapshot: PathBuf,
     /// Email re-created users their new password.
     pub send_email: bool,
+    /// Whether a snapshot sealed the old way is read (`--accept-old-seal`).
+    pub old_seals: snapshot::OldSeals,
     /// Who is never touched (privileged users unless included).
     pub protection: Protection,
     /// Where the results go and how.
@@ -80,6 +82,7 @@ fn earlier_snapshots(
     path: &std::path::Path,
     header: &snapshot::SnapshotHeader,
     ids: &std::collections::HashSet<String>,
+    key: &crate::model::SealKey,
 ) -> Vec<EarlierSnapshot> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -97,7 +100,11 @@ fn earlier_snapshots(
         })
         .filter(|other| !crate::output::files::same_file(other, path))
         .filter_map(|other| {
-            let (earlier, items) = snapshot::read(&other).ok()?;
+            let snapshot::ReadSnapshot {
+                header: earlier,
+                items,
+                ..
+            } = snapshot::read(&other, key, snapshot::OldSeals::Accept).ok()?;
             if earlier.tenant != header.tenant || earlier.taken_at > header.taken_at {
                 return None;
             }
@@ -454,7 +461,17 @@ pub async fn run(
 ) -> Result<Ended<RestoreSummary>, RunError> {
     let started = Instant::now();
     let started_at = utc_now();
-    let (header, entries) = snapshot::read(&options.snapshot)?;
+    let snapshot::ReadSnapshot {
+        header,
+        items: entries,
+        unkeyed,
+    } = snapshot::read(&options.snapshot, client.seal_key(), options.old_seals)?;
+    if unkeyed {
+        events.on(Event::Warning(&format!(
+            "{} is sealed the old way (a plain digest): restoring it as it stands, as --accept-old-seal says; a change made to it by hand cannot be told",
+            options.snapshot.display()
+        )));
+    }
     let tenant = client.tenant().to_string();
     if header.tenant != tenant {
         // A snapshot is bound to the tenant its run changed: ids mean
@@ -473,7 +490,7 @@ pub async fn run(
             SnapshotItem::Group(_) => None,
         })
         .collect();
-    let earlier = earlier_snapshots(&options.snapshot, &header, &ids);
+    let earlier = earlier_snapshots(&options.snapshot, &header, &ids, client.seal_key());
     let stamp = prepared::stamp(RunKind::Restore, options.run.dry_run, &client);
     let input_header = vec![
         "kind".to_string(),

@@ -28,6 +28,9 @@ pub struct Policy {
     pub auto_password: bool,
     pub must_change_password: bool,
     pub send_email: bool,
+    /// Which groups are privileged, and which users the run may raise or
+    /// change although privileged (none unless named).
+    pub privilege: super::access::PrivilegeRules,
 }
 
 /// What will happen to the user record itself.
@@ -68,6 +71,9 @@ pub enum Refusal {
     /// No user matches, and none is created (`--mode update`, or the row
     /// lacks what a new user needs).
     NoSuchUser,
+    /// The row would raise a user type, add to a privileged group or
+    /// change a privileged user, and the run does not name that user.
+    Privileged,
 }
 
 /// What a plan says will happen to a row, as plans and summaries count it.
@@ -84,6 +90,8 @@ pub enum PlanAction {
     NotAttempted,
     /// Left out by the mapping's filters.
     Filtered,
+    /// A privilege change the run does not name: nothing is sent.
+    Protected,
 }
 
 impl PlanAction {
@@ -98,6 +106,7 @@ impl PlanAction {
             PlanAction::Invalid => "invalid",
             PlanAction::NotAttempted => "not_attempted",
             PlanAction::Filtered => "filtered",
+            PlanAction::Protected => "protected",
         }
     }
 
@@ -105,7 +114,11 @@ impl PlanAction {
     pub fn is_clean(self) -> bool {
         matches!(
             self,
-            PlanAction::Create | PlanAction::Update | PlanAction::Unchanged | PlanAction::Filtered
+            PlanAction::Create
+                | PlanAction::Update
+                | PlanAction::Unchanged
+                | PlanAction::Filtered
+                | PlanAction::Protected
         )
     }
 }
@@ -132,6 +145,10 @@ impl Action {
                 kind: Refusal::Conflict,
                 ..
             } => PlanAction::Conflict,
+            Action::Refuse {
+                kind: Refusal::Privileged,
+                ..
+            } => PlanAction::Protected,
             Action::Refuse { .. } => PlanAction::Fail,
         }
     }
@@ -180,6 +197,34 @@ impl RowPlan {
             applications: MembershipDelta::default(),
             notes: Vec::new(),
         }
+    }
+
+    /// The write as the access classes read it; `None` when nothing is sent.
+    pub fn change(&self) -> Option<super::access::Change<'_>> {
+        let creates = match &self.action {
+            Action::Create(_) => true,
+            Action::Update { .. } => false,
+            _ => return None,
+        };
+        Some(super::access::Change {
+            creates,
+            fields: &self.changes,
+            groups_added: &self.groups.add,
+            groups_removed: &self.groups.remove,
+            applications_added: &self.applications.add,
+            applications_removed: &self.applications.remove,
+        })
+    }
+
+    /// What the row does to access (nothing when it sends nothing).
+    pub fn effect(
+        &self,
+        existing: Option<&User>,
+        rules: &super::access::PrivilegeRules,
+    ) -> super::access::AccessEffect {
+        self.change()
+            .map(|change| super::access::effect_of(change, existing, rules))
+            .unwrap_or_default()
     }
 
     /// How many API writes this row needs on its own (memberships excluded).
@@ -233,9 +278,16 @@ pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &
         if let Some(holder) = current.identity_holder {
             return RowPlan::refuse(None, Refusal::Conflict, same_person(row, holder, policy));
         }
-        return plan_create(row, groups, applications, policy);
+        return unprivileged(
+            plan_create(row, groups, applications, policy),
+            row,
+            None,
+            policy,
+        );
     };
-    if let Some(reason) = conflict(row, existing, current.username_holder, policy) {
+    if let Some(reason) = conflict(row, existing, current.username_holder, policy)
+        .or_else(|| another_person(row, existing, policy))
+    {
         return RowPlan::refuse(user_id, Refusal::Conflict, reason);
     }
     if policy.mode == Mode::Create {
@@ -244,7 +296,88 @@ pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &
             reason: "the user exists and --mode create leaves existing users alone".to_string(),
         });
     }
-    plan_update(row, existing, current, groups, applications, policy)
+    let plan = plan_update(row, existing, current, groups, applications, policy);
+    unprivileged(plan, row, Some(existing), policy)
+}
+
+/// `plan`, or its refusal when it changes privilege (raises a user type,
+/// adds to a privileged group, changes a privileged user) for a user the
+/// run does not name: privilege fails closed.
+fn unprivileged(
+    plan: RowPlan,
+    row: &RowInput,
+    existing: Option<&User>,
+    policy: &Policy,
+) -> RowPlan {
+    let effect = plan.effect(existing, &policy.privilege);
+    if effect.privilege.is_empty() {
+        return plan;
+    }
+    let keys = [Field::Username, Field::Email, Field::EmployeeNumber]
+        .into_iter()
+        .flat_map(|field| {
+            [
+                row.set.text(field),
+                existing.and_then(|user| user.fields.text(field)),
+            ]
+        })
+        .flatten();
+    if policy.privilege.allows(keys.collect::<Vec<_>>()) {
+        return plan;
+    }
+    RowPlan::refuse(
+        existing.map(|user| user.id.clone()),
+        Refusal::Privileged,
+        format!(
+            "a privilege change, not made unless the run names the user (--allow-privileged USER, or allow_privileged in the profile): {}",
+            effect.privilege.join("; ")
+        ),
+    )
+}
+
+/// Why a row matched by its key is another person: every other thing it
+/// says of who they are (email, employee number, first and last name),
+/// at least two of them, disagrees with the matched user. Such a row is
+/// a reused name (a new hire given a departed colleague's username), not
+/// an update: writing it would hand that account to someone else.
+fn another_person(row: &RowInput, existing: &User, policy: &Policy) -> Option<String> {
+    use crate::model::text::match_key;
+    let key = policy.match_by.field();
+    let compared: Vec<(Field, bool)> = [
+        Field::Email,
+        Field::EmployeeNumber,
+        Field::FirstName,
+        Field::LastName,
+    ]
+    .into_iter()
+    .filter(|field| *field != key)
+    .filter_map(|field| {
+        let (mine, theirs) = (row.set.text(field)?, existing.fields.text(field)?);
+        let (mine, theirs) = (match_key(mine), match_key(theirs));
+        (!mine.is_empty() && !theirs.is_empty()).then_some((field, mine == theirs))
+    })
+    .collect();
+    let names_disagree = compared
+        .iter()
+        .filter(|(f, _)| matches!(f, Field::FirstName | Field::LastName))
+        .all(|(_, same)| !same);
+    let others: Vec<&(Field, bool)> = compared
+        .iter()
+        .filter(|(f, _)| matches!(f, Field::Email | Field::EmployeeNumber))
+        .collect();
+    let identities = others.len() + usize::from(compared.len() > others.len());
+    if identities < 2 || !names_disagree || others.iter().any(|(_, same)| *same) {
+        return None;
+    }
+    let fields: Vec<&str> = compared.iter().map(|(f, _)| f.wire()).collect();
+    Some(format!(
+        "conflict: {key} '{}' is held by user {} ({} {}), but everything else the row says of the person disagrees ({}): another person, not an update; nothing sent (give them their own {key})",
+        existing.fields.text(key).unwrap_or_default(),
+        existing.id,
+        existing.fields.first_name.as_deref().unwrap_or_default(),
+        existing.fields.last_name.as_deref().unwrap_or_default(),
+        fields.join(", ")
+    ))
 }
 
 /// Why a row that matches nobody is still not a new person: another

@@ -1,6 +1,7 @@
 //! Deciding what an import will do: the tenant's groups and applications,
 //! how rows find their users, and the per-row decision.
 
+pub mod access;
 pub mod catalog;
 pub mod decide;
 pub mod index;

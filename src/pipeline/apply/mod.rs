@@ -78,7 +78,8 @@ pub async fn run(
     let started = (crate::formats::utc_now(), std::time::Instant::now());
     events.on(Event::Phase("reading the plan"));
     let path = options.plan.clone();
-    let plan = crate::pipeline::read_blocking(move || plan_file::read(&path)).await?;
+    let key = client.seal_key().clone();
+    let plan = crate::pipeline::read_blocking(move || plan_file::read(&path, &key)).await?;
     let exacts = match exacts_of(&plan, client.tenant()) {
         Ok(exacts) => exacts,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
@@ -140,7 +141,8 @@ pub async fn run(
         offboard::read_holdings(&client, &mut people, &steps).await?;
         if !options.run.dry_run && taken.affected() > 0 {
             let anchor = options.run.files_beside(&options.plan);
-            let path = offboard::write_snapshot(anchor, &mut stamp, &people, &steps)?;
+            let path =
+                offboard::write_snapshot(anchor, &mut stamp, (&people, &steps), client.seal_key())?;
             summary.snapshot = Some(path.display().to_string());
         }
         for (slot, person) in leavers.iter_mut().zip(people) {

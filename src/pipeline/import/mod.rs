@@ -13,6 +13,7 @@ pub mod sink;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -25,10 +26,10 @@ use crate::input::{InputSpec, Validator, Vocabulary};
 use crate::model::{GroupWrite, Target};
 use crate::output::recorded::{Recorded, Resumed};
 use crate::output::results::RunKind;
-use crate::pipeline::Ended;
 use crate::pipeline::prepared::{self, ResultsPlace};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
+use crate::pipeline::{Ended, rehearsal};
 use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
 pub use first_pass::{FirstPass, Roster, RosterKeys};
@@ -42,6 +43,8 @@ pub use sink::{Counted, PlannedRow, ShowPlan, Sink, SinkSetup};
 pub struct ImportOptions {
     pub input: InputSpec,
     pub policy: Policy,
+    /// What the rows' updates may change before the run is refused.
+    pub limits: crate::pipeline::guard::Limits,
     pub skip_invalid: bool,
     /// Write the tenant users the file does not name here.
     pub report_missing: Option<PathBuf>,
@@ -148,8 +151,18 @@ impl ImportOptions {
     }
 }
 
-/// How an import ended; refused when the input has problems (nothing was sent).
-pub type ImportEnded = Ended<Summary, FirstPass>;
+/// Why an import or a sync was refused before any change.
+#[derive(Debug)]
+pub enum Refused {
+    /// The file has invalid rows (or a header that cannot be read).
+    Rows(Box<FirstPass>),
+    /// The guard: the rows would change more than allowed.
+    Guard(String),
+}
+
+/// How an import ended; refused when the input has problems or the
+/// guard refuses what its rows would change (nothing was sent).
+pub type ImportEnded = Ended<Summary, Refused>;
 
 /// Runs an import (or a dry run) against `client`. `show` prints each
 /// planned row when a dry run has no plan file.
@@ -166,7 +179,7 @@ pub async fn run(
     let roster = RosterKeys::all_if(options.report_missing.is_some());
     let (mut first, resumed) = match read_input(options, roster, events).await? {
         Ok(read) => read,
-        Err(refused) => return Ok(Ended::Refused(refused)),
+        Err(refused) => return Ok(Ended::Refused(Refused::Rows(Box::new(refused)))),
     };
 
     // ---- prepare ----
@@ -175,7 +188,7 @@ pub async fn run(
         look_up(&client, options, &mut first, events).await?;
     let vocabulary = learn_tenant_values(&client, &lookups, &mut first, options).await?;
     if first.refuses(options.past_invalid()) {
-        return Ok(Ended::Refused(first));
+        return Ok(Ended::Refused(Refused::Rows(Box::new(first))));
     }
     warn_invalid(&first, options, events);
     let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
@@ -196,29 +209,52 @@ pub async fn run(
             excel: options.run.excel,
         },
     );
-    let tenant = (&stamp, lookups.tenant_users);
-    let mut sink = open_sink(options, &place, (&input_header, tenant, &resumed), show)?;
-    let action = Arc::new(ImportAction {
+    let tenant_users = lookups.tenant_users;
+    let action = Arc::new(ImportAction::new(
         catalog,
         lookups,
-        policy: options.policy.clone(),
-        dry_run: options.run.dry_run,
-    });
+        options.policy.clone(),
+        options.run.dry_run,
+    ));
+    let resumed = Arc::new(resumed);
     let jobs = job_source(
         options.input.clone(),
         vocabulary,
         validator,
         first.invalid.clone(),
         Confirm {
-            resumed,
+            resumed: resumed.clone(),
             action: action.clone(),
         },
     );
+    let rows = first.scan.rows;
+    let tenant_size = match tenant_users {
+        Some(size) => size,
+        None => crate::pipeline::users::tenant_size(&client).await?,
+    };
+    if !options.run.dry_run && rehearsal::needed(rows, tenant_size, &options.limits) {
+        events.on(Event::Phase("checking what the rows change"));
+        let rehearsed = Rehearse {
+            client: &client,
+            action: &action,
+            jobs: &jobs,
+            rows,
+            input_header: &input_header,
+        };
+        rehearsed.run(options, &stamp, &stops, events).await?;
+        let changed = action.take_changed();
+        let limits = (options.limits, false);
+        if let Err(refusal) = rehearsal::judge(&changed, tenant_size, limits, false, events) {
+            return Ok(Ended::Refused(Refused::Guard(refusal)));
+        }
+    }
+    let tenant = (&stamp, tenant_users, client.seal_key());
+    let mut sink = open_sink(options, &place, (&input_header, tenant, &resumed), show)?;
     let phase = ["applying rows", "planning rows"][usize::from(options.run.dry_run)];
     events.on(Event::Phase(phase));
     let runner = Runner {
         client: client.clone(),
-        action,
+        action: action.clone(),
         source: jobs,
         rows: first.scan.rows,
         stops,
@@ -226,6 +262,14 @@ pub async fn run(
         apply_memberships: !options.run.dry_run,
     };
     let outcome = runner.run(&mut sink).await?;
+    let refused = match options.run.dry_run {
+        true => {
+            let changed = action.take_changed();
+            let limits = (options.limits, false);
+            rehearsal::judge(&changed, tenant_size, limits, true, events).unwrap_or_default()
+        }
+        false => None,
+    };
 
     // ---- finish ----
     summary.totals = RunTotals::of(
@@ -236,6 +280,7 @@ pub async fn run(
         options.run.output.as_deref(),
         (first.scan.rows, options.run.dry_run, outcome.interrupted),
     );
+    summary.totals.refused = refused;
     summary.pacing(&client, first.scan.rows);
     if options.run.dry_run {
         summary.estimated_import_calls = Some(client.stats().requests + sink.estimated_writes());
@@ -268,21 +313,72 @@ pub(crate) async fn read_input(
     Ok(Ok((first, resumed)))
 }
 
+/// The rows of a real run decided once before its first write, nothing
+/// sent, so the guard judges what they would change (see
+/// [`rehearsal`]); the rehearsal's rows go nowhere.
+struct Rehearse<'a> {
+    client: &'a Client,
+    action: &'a Arc<ImportAction>,
+    jobs: &'a JobSource<crate::input::RowInput>,
+    rows: u64,
+    input_header: &'a [String],
+}
+
+impl Rehearse<'_> {
+    async fn run(
+        &self,
+        options: &ImportOptions,
+        stamp: &crate::output::results::RunStamp,
+        stops: &Stops,
+        events: &dyn Events,
+    ) -> Result<(), RunError> {
+        let inputs = [options.input.file.as_path()];
+        let setup = SinkSetup {
+            dry_run: true,
+            rules: Default::default(),
+            inputs: &inputs,
+            input_header: self.input_header,
+            stamp: stamp.clone(),
+            journal_for: None,
+            carried: &[],
+            seal: crate::output::plan_file::PlanSeal::new("import"),
+        };
+        let mut nowhere = Sink::open(None, setup, None)?;
+        self.action.rehearsing.store(true, Ordering::SeqCst);
+        let runner = Runner {
+            client: self.client.clone(),
+            action: self.action.clone(),
+            source: self.jobs.clone(),
+            rows: self.rows,
+            stops: stops.clone(),
+            events: &rehearsal::Quiet(events),
+            apply_memberships: false,
+        };
+        let rehearsed = runner.run(&mut nowhere).await;
+        self.action.rehearsing.store(false, Ordering::SeqCst);
+        rehearsed.map(|_| ())
+    }
+}
+
 /// Opens where the rows end: the results (or plan) file at `place`,
 /// with the journal an earlier run left carried over, or the screen.
 fn open_sink<'a>(
     options: &ImportOptions,
     place: &ResultsPlace<'_>,
-    (input_header, (stamp, tenant_users), resumed): (
+    (input_header, (stamp, tenant_users, key), resumed): (
         &[String],
-        (&crate::output::results::RunStamp, Option<u64>),
+        (
+            &crate::output::results::RunStamp,
+            Option<u64>,
+            &crate::model::SealKey,
+        ),
         &Resumed,
     ),
     show: Option<&'a ShowPlan<'a>>,
 ) -> Result<Sink<'a>, RunError> {
     let file = (options.input.file.as_path(), &options.policy, &options.run);
     let seal =
-        crate::pipeline::planned::seal_for("import", stamp, file, (tenant_users, Vec::new()))?;
+        crate::pipeline::planned::seal_for("import", stamp, file, (tenant_users, Vec::new()), key)?;
     let carried: Vec<&Recorded> = resumed.journaled.values().collect();
     Sink::open(
         place.writing_to(),
@@ -442,7 +538,7 @@ pub(crate) async fn missing_groups(
 
 /// What `--resume` brings, and what checks it against the tenant.
 struct Confirm {
-    resumed: Resumed,
+    resumed: Arc<Resumed>,
     action: Arc<ImportAction>,
 }
 

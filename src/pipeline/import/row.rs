@@ -2,12 +2,15 @@
 //! Membership changes are handed back to the runner, to be coalesced.
 
 use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::api::{ApiError, Client};
 use crate::input::RowInput;
 use crate::model::{TargetKind, UserFields};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::batcher::Pending;
+use crate::pipeline::guard::Changed;
 use crate::pipeline::planned::Exact;
 use crate::pipeline::runner::{Finished, RowAction, finish_with};
 use crate::plan::decide::describe;
@@ -21,6 +24,12 @@ pub struct ImportAction {
     pub policy: Policy,
     /// In a dry run nothing is written: rows are only decided.
     pub dry_run: bool,
+    /// Set while the rows are rehearsed before the first write: decided
+    /// and counted, nothing sent (see [`crate::pipeline::rehearsal`]).
+    pub rehearsing: AtomicBool,
+    /// What the decided rows do to access, counted in a dry run or a
+    /// rehearsal, for the one guard over the run.
+    pub changed: Mutex<Changed>,
 }
 
 impl RowAction for ImportAction {
@@ -44,6 +53,42 @@ impl RowAction for ImportAction {
 }
 
 impl ImportAction {
+    /// The action of an import (or a sync's people) over `catalog` and
+    /// `lookups`, deciding by `policy`.
+    pub fn new(catalog: Catalog, lookups: Lookups, policy: Policy, dry_run: bool) -> Self {
+        ImportAction {
+            catalog,
+            lookups,
+            policy,
+            dry_run,
+            rehearsing: AtomicBool::new(false),
+            changed: Mutex::new(Changed::default()),
+        }
+    }
+
+    /// Whether rows are only decided (a dry run, or a rehearsal).
+    pub fn deciding_only(&self) -> bool {
+        self.dry_run || self.rehearsing.load(Ordering::SeqCst)
+    }
+
+    /// What the rows decided so far do to access, taken (the count starts
+    /// again).
+    pub fn take_changed(&self) -> Changed {
+        self.changed
+            .lock()
+            .map(|mut changed| std::mem::take(&mut *changed))
+            .unwrap_or_default()
+    }
+
+    /// Counts what `plan` does to access (in a dry run or a rehearsal).
+    fn count(&self, plan: &RowPlan, existing: Option<&crate::model::User>, label: &str) {
+        let effect = plan.effect(existing, &self.policy.privilege);
+        if let Ok(mut changed) = self.changed.lock() {
+            let id = existing.map(|u| u.id.as_str()).unwrap_or_default();
+            changed.add(id, label, &effect);
+        }
+    }
+
     /// The row's own calls. On success returns its plan and membership changes.
     pub(crate) async fn run_row(
         &self,
@@ -98,7 +143,10 @@ impl ImportAction {
         if let Some(id) = plan.action.user_id() {
             result.user_id = id.to_string();
         }
-        if self.dry_run {
+        if self.deciding_only() {
+            self.count(&plan, existing.as_ref(), &result.username);
+        }
+        if self.deciding_only() {
             if let Some(exact) = Exact::of(&plan) {
                 let read = [
                     (TargetKind::Group, groups.unwrap_or_default()),
@@ -120,6 +168,14 @@ impl ImportAction {
             Action::Unchanged { .. } => result.outcome = Outcome::Unchanged,
             Action::Skip { reason, .. } => {
                 result.outcome = Outcome::Skipped;
+                result.add_error(reason);
+            }
+            Action::Refuse {
+                reason,
+                kind: Refusal::Privileged,
+                ..
+            } => {
+                result.outcome = Outcome::Protected;
                 result.add_error(reason);
             }
             Action::Refuse { reason, .. } => {

@@ -45,8 +45,8 @@ pub struct ReadWho {
 const HELD_COLUMNS: [&str; 4] = ["user_id", "username", "email", "employeeNumber"];
 
 /// Reads a held file as the rows of an approval.
-fn read_held(path: &std::path::Path) -> Result<ReadWho, RunError> {
-    let (header, users) = held::read(path)?;
+fn read_held(path: &std::path::Path, key: &crate::model::SealKey) -> Result<ReadWho, RunError> {
+    let (header, users) = held::read(path, key)?;
     let named = users
         .iter()
         .map(|u| (u.row, Some(u.user_id.clone()), u.cells()))
@@ -149,11 +149,11 @@ fn disagreement(user: &User, identity: &[(Field, String)], by: &str) -> Option<S
 }
 
 /// Reads the leavers file or the roster (blocking).
-pub fn read_who(who: &Who) -> Result<ReadWho, RunError> {
+pub fn read_who(who: &Who, key: &crate::model::SealKey) -> Result<ReadWho, RunError> {
     let (spec, is_roster) = match who {
         Who::Named(spec) => (spec, false),
         Who::Roster(spec) => (spec, true),
-        Who::Held(path) => return read_held(path),
+        Who::Held(path) => return read_held(path, key),
     };
     // Only the match key matters here: read as an update feed, so a row is
     // not refused for what an import would need (an email, say).

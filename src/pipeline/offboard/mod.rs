@@ -232,7 +232,8 @@ pub async fn run(
     // ---- who ----
     events.on(Event::Phase("reading"));
     let who = options.who.clone();
-    let mut read = crate::pipeline::read_blocking(move || find::read_who(&who)).await?;
+    let key = client.seal_key().clone();
+    let mut read = crate::pipeline::read_blocking(move || find::read_who(&who, &key)).await?;
     for problem in &read.problems {
         events.on(Event::Warning(problem));
     }
@@ -269,8 +270,8 @@ pub async fn run(
         (false, 1..) => Some(write_snapshot(
             anchor,
             &mut stamp,
-            &found.leavers,
-            &options.steps,
+            (&found.leavers, &options.steps),
+            client.seal_key(),
         )?),
         _ => None,
     };
@@ -368,6 +369,7 @@ fn approving(
     options.limits = Limits {
         max_affected: held,
         max_irreversible: held,
+        ..Limits::default()
     };
     Ok(Ok(options))
 }
@@ -474,8 +476,8 @@ fn warn_unmatched(
 pub(crate) fn write_snapshot(
     anchor: &std::path::Path,
     stamp: &mut crate::output::results::RunStamp,
-    leavers: &[Leaver],
-    steps: &[Step],
+    (leavers, steps): (&[Leaver], &[Step]),
+    key: &crate::model::SealKey,
 ) -> Result<std::path::PathBuf, RunError> {
     let path = snapshot::path_beside(anchor, &stamp.run_id);
     let entries: Vec<SnapshotItem> = leavers
@@ -494,7 +496,7 @@ pub(crate) fn write_snapshot(
     let names: Vec<&str> = steps.iter().map(|s| s.name()).collect();
     let purpose = format!("offboard {}", names.join(","));
     let header = snapshot::header(&stamp.run_id, &stamp.tenant, &purpose, entries.len() as u64);
-    stamp.snapshot = snapshot::write(&path, &header, &entries)?;
+    stamp.snapshot = snapshot::write(&path, &header, &entries, key)?;
     Ok(path)
 }
 
@@ -534,8 +536,9 @@ fn hold(
         users: users.len() as u64,
         refusal: refusal.clone(),
         digest: String::new(),
+        seal: String::new(),
     };
-    held::write(&path, &header, &users)?;
+    held::write(&path, &header, &users, client.seal_key())?;
     Ok(format!(
         "{refusal}. The {} changes are held in {}: look at them (sebulk approve --dry-run FILE) and release exactly those with sebulk approve FILE",
         users.len(),

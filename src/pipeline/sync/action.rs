@@ -125,7 +125,14 @@ impl RowAction for SyncAction {
 
     async fn process(&self, client: Client, job: SyncJob, mut result: RowResult) -> Finished<()> {
         let (client, tally) = client.tallied();
+        let rehearsing = self
+            .import
+            .rehearsing
+            .load(std::sync::atomic::Ordering::SeqCst);
         let done = match job {
+            // Leavers have their own guard, judged before: a rehearsal of
+            // the rows never offboards anyone.
+            SyncJob::Leaver(_) if rehearsing => Ok(Vec::new()),
             SyncJob::Leaver(leaver) if unprocessed(&mut result, &leaver.found) => Ok(Vec::new()),
             SyncJob::Leaver(leaver) => leave(&self.offboard, &client, &leaver, &mut result)
                 .await

@@ -19,6 +19,7 @@ pub mod action;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
@@ -36,6 +37,7 @@ use crate::pipeline::guard::{self, Limits};
 use crate::pipeline::import::{self, FirstPass, ImportAction, ImportOptions, Roster, RosterKeys};
 use crate::pipeline::offboard::{self, Found, Leaver, Step};
 use crate::pipeline::prepared::{self, Setup};
+use crate::pipeline::rehearsal;
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Stops};
 use crate::pipeline::users::{NamedOtherwise, key_of};
@@ -70,14 +72,7 @@ pub enum OnCollision {
     Fail,
 }
 
-/// Why a sync was refused before any change.
-#[derive(Debug)]
-pub enum Refused {
-    /// The roster has invalid rows (or a header that cannot be read).
-    Rows(Box<FirstPass>),
-    /// The guard: more would be taken away than allowed.
-    Guard(String),
-}
+pub use crate::pipeline::import::Refused;
 
 /// What a sync did, for the screen and `--summary-json`.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -196,7 +191,12 @@ pub async fn run(
     offboard::read_holdings(&client, &mut leavers, &options.leavers).await?;
     if !import.run.dry_run && taken.affected() > 0 {
         let anchor = import.run.files_beside(&import.input.file);
-        let path = offboard::write_snapshot(anchor, &mut stamp, &leavers, &options.leavers)?;
+        let path = offboard::write_snapshot(
+            anchor,
+            &mut stamp,
+            (&leavers, &options.leavers),
+            client.seal_key(),
+        )?;
         summary.snapshot = Some(path.display().to_string());
     }
     // ---- rows ----
@@ -205,12 +205,12 @@ pub async fn run(
         let note = format!("groups created: {}", created_groups.join(", "));
         events.on(Event::Warning(&note));
     }
-    let importer = Arc::new(ImportAction {
+    let importer = Arc::new(ImportAction::new(
         catalog,
         lookups,
-        policy: import.policy.clone(),
-        dry_run: import.run.dry_run,
-    });
+        import.policy.clone(),
+        import.run.dry_run,
+    ));
     let (ended, absent) = split_leavers(keys, leavers);
     let count = first.scan.rows + absent.len() as u64;
     let roster = Arc::new(RosterRows {
@@ -226,9 +226,36 @@ pub async fn run(
         let roster = roster.clone();
         Arc::new(move |emit| roster.read(emit))
     };
-    let action = SyncAction::new(importer, options);
     let inputs = [import.input.file.as_path()];
-    let seal = plan_seal(options, &stamp, tenant_users)?;
+    if !import.run.dry_run && rehearsal::needed(count, tenant_users, &options.limits) {
+        let rehearsal = Setup {
+            dry_run: true,
+            output: None,
+            ..Setup::of(
+                &import.run,
+                (&stamp, (&started.0, started.1)),
+                (&inputs, &header),
+                "",
+            )
+        };
+        events.on(Event::Phase("checking what the rows change"));
+        let action = SyncAction::new(importer.clone(), options);
+        importer.rehearsing.store(true, Ordering::SeqCst);
+        let quiet = rehearsal::Quiet(events);
+        let rehearsed = (source.clone(), count);
+        let rehearsed =
+            prepared::run_source(&client, rehearsal, action, rehearsed, stops.clone(), &quiet)
+                .await;
+        importer.rehearsing.store(false, Ordering::SeqCst);
+        rehearsed?;
+        let changed = importer.take_changed();
+        let limits = (options.limits, true);
+        if let Err(refusal) = rehearsal::judge(&changed, tenant_users, limits, false, events) {
+            return Ok(Ended::Refused(Refused::Guard(refusal)));
+        }
+    }
+    let action = SyncAction::new(importer.clone(), options);
+    let seal = plan_seal(options, &stamp, tenant_users, client.seal_key())?;
     let setup = Setup {
         apply_memberships: true,
         seal: Some(seal),
@@ -241,7 +268,14 @@ pub async fn run(
     };
     summary.totals =
         prepared::run_source(&client, setup, action, (source, count), stops, events).await?;
-    summary.totals.refused = refused;
+    summary.totals.refused = refused.or(match import.run.dry_run {
+        true => {
+            let changed = importer.take_changed();
+            let limits = (options.limits, true);
+            rehearsal::judge(&changed, tenant_users, limits, true, events).unwrap_or_default()
+        }
+        false => None,
+    });
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
 }
@@ -252,6 +286,7 @@ fn plan_seal(
     options: &SyncOptions,
     stamp: &crate::output::results::RunStamp,
     tenant_users: u64,
+    key: &crate::model::SealKey,
 ) -> Result<crate::output::plan_file::PlanSeal, RunError> {
     let import = &options.import;
     let extra = vec![
@@ -272,6 +307,7 @@ fn plan_seal(
         stamp,
         (&import.input.file, &import.policy, &import.run),
         (Some(tenant_users), extra),
+        key,
     )?;
     seal.as_of = Some(day_text(options.dates.as_of));
     Ok(seal)

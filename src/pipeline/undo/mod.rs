@@ -42,6 +42,8 @@ pub struct UndoOptions {
     pub send_email: bool,
     /// Undo conflicts too (`--include-conflicts`).
     pub include_conflicts: bool,
+    /// Whether snapshots sealed the old way are read (`--accept-old-seal`).
+    pub old_seals: crate::output::snapshot::OldSeals,
     /// Where the results go and how.
     pub run: crate::pipeline::prepared::Recording,
 }
@@ -137,13 +139,19 @@ pub async fn run(
     let started_at = utc_now();
     events.on(Event::Phase("reading"));
     let path = options.results.clone();
-    let read = tokio::task::spawn_blocking(move || reverse::read(&path))
+    let seals = (client.seal_key().clone(), options.old_seals);
+    let read = tokio::task::spawn_blocking(move || reverse::read(&path, seals))
         .await
         .map_err(|e| RunError::Reader(e.to_string()))?;
     let read = match read {
         Ok(read) => read,
         Err(why) => return Ok(Ended::Refused(why)),
     };
+    for snapshot in &read.unkeyed_snapshots {
+        events.on(Event::Warning(&format!(
+            "{snapshot} is sealed the old way (a plain digest): giving back from it as it stands, as --accept-old-seal says; a change made to it by hand cannot be told"
+        )));
+    }
     if read.killed {
         events.on(Event::Warning(
             "the run was killed (its journal is still there): every user it recorded or journaled is undone, but a create that was on the wire when it died has no record anywhere; compare `sebulk export users` with the input for such users",

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use crate::model::FieldChange;
+use crate::model::{FieldChange, SealKey};
 use crate::output::recorded::{Recorded, Resumed};
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotItem};
@@ -66,11 +66,16 @@ pub struct ReadRun {
     pub tenants: Vec<String>,
     /// The run was killed (its journal is still there).
     pub killed: bool,
+    /// Snapshots given back from although sealed the old way (accepted).
+    pub unkeyed_snapshots: Vec<String>,
 }
 
 /// Reads `results` and decides each row's reverse; `Err` refuses the
 /// whole undo (why).
-pub fn read(results: &Path) -> Result<ReadRun, String> {
+pub fn read(
+    results: &Path,
+    (key, old_seals): (SealKey, snapshot::OldSeals),
+) -> Result<ReadRun, String> {
     let resumed = Resumed::read_checked(results).map_err(|e| e.to_string())?;
     let mut records: BTreeMap<u64, &Recorded> = BTreeMap::new();
     for (row, recorded) in &resumed.done {
@@ -82,7 +87,7 @@ pub fn read(results: &Path) -> Result<ReadRun, String> {
     }
     let mut run_ids: Vec<String> = Vec::new();
     let mut tenants: Vec<String> = Vec::new();
-    let mut snapshots = Snapshots::new(results);
+    let mut snapshots = Snapshots::new(results, key, old_seals);
     let mut rows = Vec::new();
     for recorded in records.values() {
         let run_id = recorded.stamp.run_id.clone();
@@ -157,6 +162,7 @@ pub fn read(results: &Path) -> Result<ReadRun, String> {
         run_ids,
         tenants,
         killed: crate::output::recorded::Journal::path_for(results).exists(),
+        unkeyed_snapshots: snapshots.unkeyed,
     })
 }
 
@@ -187,14 +193,21 @@ type ReadSnapshot = (String, HashMap<String, SnapshotItem>);
 /// read once each.
 struct Snapshots {
     results: PathBuf,
+    key: SealKey,
+    old_seals: snapshot::OldSeals,
+    /// Those read although sealed the old way.
+    unkeyed: Vec<String>,
     /// run id → its snapshot as read, or why there is none.
     read: HashMap<String, Result<ReadSnapshot, String>>,
 }
 
 impl Snapshots {
-    fn new(results: &Path) -> Self {
+    fn new(results: &Path, key: SealKey, old_seals: snapshot::OldSeals) -> Self {
         Snapshots {
             results: results.to_path_buf(),
+            key,
+            old_seals,
+            unkeyed: Vec::new(),
             read: HashMap::new(),
         }
     }
@@ -229,9 +242,12 @@ impl Snapshots {
                     self.results.display()
                 )),
                 Some(path) => {
-                    snapshot::read(&path)
-                        .map_err(|e| e.to_string())
-                        .map(|(header, items)| {
+                    let read = snapshot::read(&path, &self.key, self.old_seals);
+                    if read.as_ref().is_ok_and(|r| r.unkeyed) {
+                        self.unkeyed.push(path.display().to_string());
+                    }
+                    read.map_err(|e| e.to_string()).map(
+                        |snapshot::ReadSnapshot { header, items, .. }| {
                             let items = items
                                 .into_iter()
                                 .map(|item| {
@@ -243,7 +259,8 @@ impl Snapshots {
                                 })
                                 .collect();
                             (header.digest.unwrap_or_default(), items)
-                        })
+                        },
+                    )
                 }
             };
             self.read.insert(run_id.to_string(), loaded);

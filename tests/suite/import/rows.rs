@@ -58,7 +58,13 @@ async fn an_import_creates_updates_and_reports_every_row() {
         .find(|u| u.fields.username.as_deref() == Some("jonas.becker"))
         .cloned()
         .unwrap();
-    let (completion, results) = import(&sandbox, &input, &["--auto-password"]).await;
+    // IT Admins is a privileged group: without naming jonas the row is
+    // left alone, nothing of it sent.
+    let (completion, results) = import(&sandbox, &input, &["--auto-password", "--dry-run"]).await;
+    assert_eq!(completion, Completion::Clean);
+    assert_eq!(read_csv(&results)[1]["action"], "protected");
+    let named = ["--auto-password", "--allow-privileged", "jonas.becker"];
+    let (completion, results) = import(&sandbox, &input, &named).await;
     assert_eq!(completion, Completion::Clean);
     let lines = read_csv(&results);
     let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
@@ -293,10 +299,18 @@ async fn plan_shows_changes_and_writes_nothing() {
     let url = sandbox.base_url().to_string();
     let plan_text = plan.display().to_string();
     let input_text = input.display().to_string();
-    let completion =
-        sebulk_in_process(&["--base-url", &url, "plan", "-o", &plan_text, &input_text])
-            .await
-            .unwrap();
+    let completion = sebulk_in_process(&[
+        "--base-url",
+        &url,
+        "plan",
+        "--allow-privileged",
+        "jonas.becker",
+        "-o",
+        &plan_text,
+        &input_text,
+    ])
+    .await
+    .unwrap();
     assert_eq!(completion, Completion::Clean);
     assert_eq!(sandbox.counters().writes, 0);
     let lines = read_csv(&plan);

@@ -693,6 +693,9 @@ async fn a_country_the_tenant_uses_is_valid_and_an_unknown_one_is_not() {
         &[
             "import",
             "--skip-invalid",
+            // Helpdesk is a privileged type: the run names who gets it.
+            "--allow-privileged",
+            "ana",
             "--results",
             results.to_str().unwrap(),
             "--force",

@@ -990,10 +990,9 @@ async fn a_snapshot_of_another_tenant_is_refused() {
     let out = dir.path().join("restore.csv");
     let args = ["restore", "-o", &text(&out), &text(&snapshot)];
     let refused = against(&other, &args).await.expect_err("another tenant");
+    // Its seal is the other tenant's: it does not verify here.
     assert!(
-        refused
-            .to_string()
-            .contains("restore gives users back to the tenant"),
+        refused.to_string().contains("taken of another tenant"),
         "{refused}"
     );
     assert_eq!(other.counters().writes, 0);
@@ -1081,12 +1080,22 @@ async fn undo_gives_back_only_from_the_snapshot_its_results_recorded() {
         .map(|l| l + "\n")
         .collect::<String>();
     std::fs::write(&path, replaced).unwrap();
-    // It reads cleanly on its own: restore takes it (as a file it is handed).
+    // Its digest reads cleanly, but its keyed seal does not: restore
+    // refuses it too (a plain digest was all an attacker had to redo),
+    // and so does --accept-old-seal, which takes only unkeyed snapshots.
     let check = dir.path().join("check.csv");
-    let args = ["restore", "--dry-run", "-o", &text(&check), &text(&path)];
-    against(&sandbox, &args)
-        .await
-        .expect("the replacement reads cleanly");
+    for accept in [false, true] {
+        let mut args = vec!["restore", "--dry-run"];
+        if accept {
+            args.push("--accept-old-seal");
+        }
+        let (check, path) = (text(&check), text(&path));
+        args.extend(["-o", &check, &path]);
+        let refused = against(&sandbox, &args)
+            .await
+            .expect_err("a resealed snapshot");
+        assert!(refused.to_string().contains("does not verify"), "{refused}");
+    }
 
     let undone = dir.path().join("undo.csv");
     let args = ["undo", "-o", &text(&undone), &text(&results)];
@@ -1094,8 +1103,5 @@ async fn undo_gives_back_only_from_the_snapshot_its_results_recorded() {
     assert_ne!(ended, Completion::Clean);
     assert!(sandbox.tenant().user_by_username("priya.raman").is_err());
     let row = &read_csv(&undone)[0];
-    assert!(
-        row["error"].contains("not the one the run wrote"),
-        "{row:?}"
-    );
+    assert!(row["error"].contains("does not verify"), "{row:?}");
 }

@@ -83,7 +83,30 @@ async fn import_then_undo_leaves_the_tenant_as_it_was_and_a_second_undo_sends_no
     let input = write(dir.path(), "batch.csv", BATCH);
     let results = dir.path().join("batch.results.csv");
     let [i, r] = [&input, &results].map(|p| p.display().to_string());
+    // Three of eight users lose memberships under --sync-groups: more than
+    // a tiny tenant's default allows, so the run names the count.
     let args = ["import", "--auto-password", "--sync-groups", "-o", &r, &i];
+    let writes = sandbox.counters().writes;
+    let refused = against(&sandbox, &args).await.expect_err("over the guard");
+    assert!(
+        refused.to_string().contains("--max-affected 3"),
+        "{refused}"
+    );
+    assert_eq!(
+        sandbox.counters().writes,
+        writes,
+        "refused before any write"
+    );
+    let args = [
+        "import",
+        "--auto-password",
+        "--sync-groups",
+        "--max-affected",
+        "3",
+        "-o",
+        &r,
+        &i,
+    ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     let lines = read_csv(&results);
     let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
