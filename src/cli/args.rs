@@ -382,6 +382,10 @@ pub struct InputRuleArgs {
     #[command(flatten)]
     pub read: ReadArgs,
 
+    /// How slashed dates read: dmy (03/01/2027 is 3 January) or mdy (1 March) [default: the mapping's or the profile's date_order, else only unambiguous ones]
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub date_order: Option<crate::model::dates::DateOrder>,
+
     /// Guessed rules (field lengths, unknown user types) are errors, not warnings
     #[arg(long)]
     pub strict: bool,

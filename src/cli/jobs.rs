@@ -186,7 +186,7 @@ fn holds_employee_numbers(spec: &crate::input::InputSpec) -> Result<bool, Comman
 /// mapping filter (docs/mapping.md) on a user field, as an inline table.
 fn scope_filters(
     texts: &[String],
-    as_of: i64,
+    (as_of, date_order): (i64, Option<crate::model::dates::DateOrder>),
 ) -> Result<Vec<(crate::model::Field, crate::input::mapping::filter::Filter)>, CommandError> {
     use crate::input::columns::{Column, column_for};
     use crate::input::mapping::filter::{Filter, FilterSpec};
@@ -211,7 +211,7 @@ fn scope_filters(
                 )));
             }
         };
-        let filter = Filter::compile(&wrapped.scope, as_of)
+        let filter = Filter::compile(&wrapped.scope, as_of, date_order)
             .map_err(|e| CommandError::usage(format!("--scope: {e}")))?;
         filters.push((field, filter));
     }
@@ -225,13 +225,18 @@ pub fn sync_job(
     args: &args::SyncArgs,
 ) -> Result<RowJob<crate::pipeline::sync::SyncOptions>, CommandError> {
     use crate::pipeline::sync::{Dates, SyncOptions};
-    let spec = import_spec(profile, &args.input, &args.policy)?;
+    let mut spec = import_spec(profile, &args.input, &args.policy)?;
+    let date_order = spec.vocabulary.date_order;
     let as_of = match &args.as_of {
         None => crate::model::dates::today(),
-        Some(text) => crate::input::mapping::filter::parse_date(text.trim(), None)
-            .map_err(|why| CommandError::usage(format!("--as-of: {why} (write YYYY-MM-DD)")))?,
+        Some(text) => crate::model::dates::parse_date(text, date_order).map_err(|why| {
+            let hint = match why {
+                crate::model::dates::DateError::NotADate(_) => " (write YYYY-MM-DD)",
+                _ => "",
+            };
+            CommandError::usage(format!("--as-of: {why}{hint}"))
+        })?,
     };
-    let mut spec = spec;
     let match_by_given = args.input.rules.match_by.is_some()
         || spec
             .mapping
@@ -264,7 +269,7 @@ pub fn sync_job(
             limits,
             scope: crate::pipeline::sync::Scope {
                 protection,
-                filters: scope_filters(&args.scope, as_of)?,
+                filters: scope_filters(&args.scope, (as_of, date_order))?,
             },
             on_collision: match args.on_collision.as_str() {
                 "fail" => crate::pipeline::sync::OnCollision::Fail,
