@@ -2,6 +2,7 @@
 //! snapshots and restore.
 
 mod apply;
+mod dates;
 mod groups;
 mod memberships;
 mod offboard;
