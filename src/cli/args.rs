@@ -597,7 +597,7 @@ pub struct ImportArgs {
 #[command(mut_arg("output", |a| a.help("The results file (`-` for standard output) [default: <roster stem>.sync.csv beside the roster]; with --dry-run, the plan")))]
 #[command(mut_arg("dry_run", |a| a.help("Only show what the sync would do, row by row (nothing is sent)")))]
 pub struct SyncArgs {
-    /// HR's complete roster: past and future starters, and people with a termination date (startDate and endDate columns, or Hire Date, Termination Date, Last Day...)
+    /// HR's complete roster: past and future starters, and people with a termination date (startDate, endDate: gone from that day, lastDay: gone the day after; or Hire Date, Termination Date, Last Working Day...)
     #[command(flatten)]
     pub input: InputArgs,
 
