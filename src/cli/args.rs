@@ -779,6 +779,7 @@ pub struct MembershipsImportArgs {
 #[command(mut_arg("dry_run", |a| a.help("Only show whose password would be set")))]
 #[command(mut_arg("mode", |a| a.hide(true)), mut_arg("strict", |a| a.hide(true)))]
 #[command(mut_arg("countries", |a| a.hide(true)), mut_arg("countries_only", |a| a.hide(true)))]
+#[command(mut_arg("date_order", |a| a.hide(true)))]
 pub struct PasswordsArgs {
     /// Users (a username, email or employeeNumber column) and, unless --auto-password, a password column
     #[arg(value_name = "FILE")]

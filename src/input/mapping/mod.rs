@@ -798,6 +798,9 @@ mod tests {
         );
         assert!(bad("[fields]\nusername = { template = \"{a|shout}\" }").contains("transform"));
         assert!(bad("[[filter]]\ncolumn = \"S\"").contains("tests nothing"));
+        assert!(bad("[options]\ndate_order = \"ymd\"").contains("dmy or mdy"));
+        let day_first = Mapping::parse("[options]\ndate_order = \"DMY\"", "m").unwrap();
+        assert_eq!(day_first.date_order, Some(filter::DateOrder::Dmy));
         let mapping = Mapping::parse("[fields]\nusername = { template = \"{email}\" }\nemail = { template = \"{username}\" }", "m").unwrap();
         assert!(
             mapping
