@@ -382,6 +382,10 @@ pub struct InputRuleArgs {
     #[command(flatten)]
     pub read: ReadArgs,
 
+    /// How slashed dates read: dmy (03/01/2027 is 3 January) or mdy (1 March) [default: the mapping's or the profile's date_order, else only unambiguous ones]
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub date_order: Option<crate::model::dates::DateOrder>,
+
     /// Guessed rules (field lengths, unknown user types) are errors, not warnings
     #[arg(long)]
     pub strict: bool,
@@ -604,7 +608,7 @@ pub struct ImportArgs {
 #[command(mut_arg("output", |a| a.help("The results file (`-` for standard output) [default: <roster stem>.sync.csv beside the roster]; with --dry-run, the plan")))]
 #[command(mut_arg("dry_run", |a| a.help("Only show what the sync would do, row by row (nothing is sent)")))]
 pub struct SyncArgs {
-    /// HR's complete roster: past and future starters, and people with a termination date (startDate and endDate columns, or Hire Date, Termination Date, Last Day...)
+    /// HR's complete roster: past and future starters, and people with a termination date (startDate, endDate: gone from that day, lastDay: gone the day after; or Hire Date, Termination Date, Last Working Day...)
     #[command(flatten)]
     pub input: InputArgs,
 
@@ -806,6 +810,7 @@ pub struct MembershipsImportArgs {
 #[command(mut_arg("dry_run", |a| a.help("Only show whose password would be set")))]
 #[command(mut_arg("mode", |a| a.hide(true)), mut_arg("strict", |a| a.hide(true)))]
 #[command(mut_arg("countries", |a| a.hide(true)), mut_arg("countries_only", |a| a.hide(true)))]
+#[command(mut_arg("date_order", |a| a.hide(true)))]
 pub struct PasswordsArgs {
     /// Users (a username, email or employeeNumber column) and, unless --auto-password, a password column
     #[arg(value_name = "FILE")]
@@ -902,6 +907,14 @@ pub struct ApplyArgs {
     /// Go on from an interrupted apply's results: rows it finished are not checked or sent again
     #[arg(long, value_name = "APPLY_RESULTS")]
     pub resume: Option<PathBuf>,
+
+    /// The day this apply is for, YYYY-MM-DD [default: today]: a sync's plan decided for another day is refused unless this names that day
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// Users a row may raise (userType, a privileged group) or change although privileged, comma-separated or repeated (also allow_privileged in the profile)
+    #[arg(long, value_name = "USER", value_delimiter = ',')]
+    pub allow_privileged: Vec<String>,
 
     #[command(flatten)]
     pub guard: GuardArgs,

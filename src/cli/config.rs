@@ -12,7 +12,8 @@ use crate::input::mapping::file::MappingOptions;
 use crate::ui::Output;
 
 /// Resolves how an input is read and checked: the command line, then the
-/// profile (countries, strictness), then our defaults.
+/// mapping's options, then the profile (countries, strictness, date
+/// order), then our defaults.
 pub fn input_spec(
     profile: &Profile,
     file: &std::path::Path,
@@ -33,8 +34,19 @@ pub fn input_spec(
         .as_ref()
         .map(|m| m.file.options.clone())
         .unwrap_or_default();
+    // One order for every date the run reads: the command line, then the
+    // mapping (it describes this feed), then the profile.
+    let date_order = input
+        .date_order
+        .or(mapping.as_ref().and_then(|m| m.date_order))
+        .or(profile.date_order);
+    let mapping = mapping.map(|mut mapping| {
+        mapping.date_order = date_order;
+        mapping
+    });
     let mut vocabulary = Vocabulary {
         strict: input.strict || profile.strict.unwrap_or(false) || options.strict.unwrap_or(false),
+        date_order,
         ..Vocabulary::default()
     };
     let countries_only = input.countries_only || profile.countries_only.unwrap_or(false);

@@ -215,7 +215,7 @@ fn holds_employee_numbers(spec: &crate::input::InputSpec) -> Result<bool, Comman
 /// mapping filter (docs/mapping.md) on a user field, as an inline table.
 fn scope_filters(
     texts: &[String],
-    as_of: i64,
+    (as_of, date_order): (i64, Option<crate::model::dates::DateOrder>),
 ) -> Result<Vec<(crate::model::Field, crate::input::mapping::filter::Filter)>, CommandError> {
     use crate::input::columns::{Column, column_for};
     use crate::input::mapping::filter::{Filter, FilterSpec};
@@ -240,7 +240,7 @@ fn scope_filters(
                 )));
             }
         };
-        let filter = Filter::compile(&wrapped.scope, as_of)
+        let filter = Filter::compile(&wrapped.scope, as_of, date_order)
             .map_err(|e| CommandError::usage(format!("--scope: {e}")))?;
         filters.push((field, filter));
     }
@@ -254,13 +254,18 @@ pub fn sync_job(
     args: &args::SyncArgs,
 ) -> Result<RowJob<crate::pipeline::sync::SyncOptions>, CommandError> {
     use crate::pipeline::sync::{Dates, SyncOptions};
-    let spec = import_spec(profile, &args.input, &args.policy)?;
+    let mut spec = import_spec(profile, &args.input, &args.policy)?;
+    let date_order = spec.vocabulary.date_order;
     let as_of = match &args.as_of {
         None => crate::model::dates::today(),
-        Some(text) => crate::input::mapping::filter::parse_date(text.trim(), None)
-            .map_err(|why| CommandError::usage(format!("--as-of: {why} (write YYYY-MM-DD)")))?,
+        Some(text) => crate::model::dates::parse_date(text, date_order).map_err(|why| {
+            let hint = match why {
+                crate::model::dates::DateError::NotADate(_) => " (write YYYY-MM-DD)",
+                _ => "",
+            };
+            CommandError::usage(format!("--as-of: {why}{hint}"))
+        })?,
     };
-    let mut spec = spec;
     let match_by_given = args.input.rules.match_by.is_some()
         || spec
             .mapping
@@ -294,7 +299,7 @@ pub fn sync_job(
             limits,
             scope: crate::pipeline::sync::Scope {
                 protection,
-                filters: scope_filters(&args.scope, as_of)?,
+                filters: scope_filters(&args.scope, (as_of, date_order))?,
             },
             on_collision: match args.on_collision.as_str() {
                 "fail" => crate::pipeline::sync::OnCollision::Fail,
@@ -614,12 +619,29 @@ pub fn apply_job(
     args: &args::ApplyArgs,
 ) -> Result<LifecycleJob<ApplyOptions>, CommandError> {
     let output = results_of(&args.run, &args.plan, "apply")?;
-    let (_, limits) = config::guard(profile.get()?, &args.guard)?;
+    let profile = profile.get()?;
+    let (protection, limits) = config::guard(profile, &args.guard)?;
+    let as_of = match &args.as_of {
+        None => crate::model::dates::today(),
+        Some(text) => crate::model::dates::parse_date(text.trim(), None)
+            .map_err(|why| CommandError::usage(format!("--as-of: {why} (write YYYY-MM-DD)")))?,
+    };
     Ok(lifecycle_job(
         ApplyOptions {
             plan: args.plan.clone(),
             skip_drifted: args.skip_drifted,
             limits,
+            protection,
+            privilege: crate::plan::access::PrivilegeRules {
+                groups: profile.privileged_groups.clone(),
+                allowed: args
+                    .allow_privileged
+                    .iter()
+                    .chain(&profile.allow_privileged)
+                    .cloned()
+                    .collect(),
+            },
+            as_of: crate::pipeline::sync::day_text(as_of),
             run: recording(&args.run, output, args.resume.clone()),
         },
         &args.run.summary,

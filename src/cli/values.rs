@@ -9,6 +9,7 @@ use crate::diff::DiffKey;
 use crate::export::{Entity, Format};
 use crate::input::{MatchBy, Mode, UsernameFrom};
 use crate::model::AuthScheme;
+use crate::model::dates::DateOrder;
 use crate::sandbox::{ListShape, UnknownFields};
 
 /// `value_enum!(Type { Variant => "name" ["alias"] "help", ... })`
@@ -34,6 +35,11 @@ value_enum!(AuthScheme {
     Bearer => "bearer" "Authorization: Bearer KEY",
     XApiKey => "x-api-key" "x-api-key: KEY",
     ApikeyBase64 => "apikey-base64" "Authorization: APIKEY base64(KEY), the older SecurEnvoy form",
+});
+
+value_enum!(DateOrder {
+    Dmy => "dmy" "day first: 03/01/2027 is 3 January",
+    Mdy => "mdy" "month first: 03/01/2027 is 1 March",
 });
 
 value_enum!(SortOrder {

@@ -22,6 +22,8 @@ pub struct Profile {
     pub countries_only: Option<bool>,
     /// Guessed rules are errors (see `--strict`).
     pub strict: Option<bool>,
+    /// How slashed dates read, `dmy` or `mdy` (see `--date-order`).
+    pub date_order: Option<crate::model::dates::DateOrder>,
     /// Usernames or patterns no destructive run touches (see `--protect`).
     #[serde(default)]
     pub protect: Vec<String>,
@@ -42,10 +44,11 @@ pub struct Profile {
 }
 
 /// The keys a profile holds besides the tenant and pacing settings.
-const OWN_KEYS: [&str; 9] = [
+const OWN_KEYS: [&str; 10] = [
     "countries",
     "countries_only",
     "strict",
+    "date_order",
     "protect",
     "max_affected",
     "max_irreversible",

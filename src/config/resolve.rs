@@ -436,6 +436,19 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_declares_how_slashed_dates_read() {
+        use crate::model::dates::DateOrder;
+        let day_first = "[profiles.uk]\ndate_order = \"dmy\"\n";
+        let uk = parse_profile(day_first, "c.toml", Some("uk")).unwrap();
+        assert_eq!(uk.date_order, Some(DateOrder::Dmy));
+        let unknown = "[profiles.uk]\ndate_order = \"ymd\"\n";
+        assert!(matches!(
+            parse_profile(unknown, "c.toml", Some("uk")),
+            Err(ConfigError::ConfigInvalid { .. })
+        ));
+    }
+
+    #[test]
     fn command_line_beats_profile_beats_default() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");

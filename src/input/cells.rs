@@ -13,6 +13,7 @@ use crate::model::{Field, Password, PasswordOptions, UserFields};
 use super::columns::{Column, Header, display_name};
 use super::vocabulary::Vocabulary;
 use crate::formats::{MASK, unneutralize};
+use crate::model::dates::{DateOrder, parse_date};
 
 /// The cell value that clears a field.
 pub const CLEAR: &str = "<clear>";
@@ -34,8 +35,10 @@ pub struct RowInput {
     /// Write-only fields given by the row itself.
     pub password: PasswordOptions,
     pub user_id: Option<String>,
-    /// The person's start and last day (days since 1970-01-01), for `sync`.
+    /// The person's first day (days since 1970-01-01), for `sync`.
     pub start_date: Option<i64>,
+    /// The first day the person is gone (days since 1970-01-01), for
+    /// `sync`: an end-date cell as written, a last-day-worked cell plus one.
     pub end_date: Option<i64>,
 }
 
@@ -131,20 +134,19 @@ pub fn parse_row(
     (row, problems)
 }
 
-/// A start or end date into `row`; why the cell is not one.
-fn read_date(row: &mut RowInput, column: &Column, raw: &str) -> Result<(), String> {
-    let day = crate::model::dates::parse_date(raw, None).map_err(|why| {
-        if why.contains("could be") {
-            format!(
-                "'{}' could be day/month or month/day: write dates as YYYY-MM-DD (or DD.MM.YYYY)",
-                shorten(raw)
-            )
-        } else {
-            why
-        }
-    })?;
+/// A start or end date into `row`, read in the declared order; why the
+/// cell is not one. A last day worked is kept as the end date of the day
+/// after: access ends once that day is over.
+fn read_date(
+    row: &mut RowInput,
+    column: &Column,
+    raw: &str,
+    order: Option<DateOrder>,
+) -> Result<(), String> {
+    let day = parse_date(raw, order).map_err(|why| why.to_string())?;
     match column {
         Column::StartDate => row.start_date = Some(day),
+        Column::LastDay => row.end_date = Some(day + 1),
         _ => row.end_date = Some(day),
     }
     Ok(())
@@ -240,8 +242,8 @@ fn read_cell(
             }
         }
         Column::UserId => row.user_id = Some(raw.to_string()),
-        Column::StartDate | Column::EndDate => {
-            if let Err(why) = read_date(row, column, raw) {
+        Column::StartDate | Column::EndDate | Column::LastDay => {
+            if let Err(why) = read_date(row, column, raw, vocabulary.date_order) {
                 problem(why);
             }
         }
@@ -564,6 +566,33 @@ mod tests {
         );
         assert!(problems.is_empty());
         assert_eq!(row.set.country.as_deref(), Some("United Kingdom"));
+    }
+
+    #[test]
+    fn dates_read_in_the_declared_order_and_a_last_day_ends_after_it() {
+        use crate::model::dates::days_from_civil;
+        let day_first = Vocabulary {
+            date_order: Some(DateOrder::Dmy),
+            ..Vocabulary::default()
+        };
+        let (row, problems) = parse_with(
+            &day_first,
+            &["username", "Start Date", "Termination Date"],
+            &["ana", "03/01/2027", "31.12.2027"],
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(row.start_date, Some(days_from_civil(2027, 1, 3)));
+        assert_eq!(row.end_date, Some(days_from_civil(2027, 12, 31)));
+        let (row, _) = parse(&["username", "Last Working Day"], &["ana", "2027-12-31"]);
+        assert_eq!(row.end_date, Some(days_from_civil(2028, 1, 1)));
+        let (row, problems) = parse(&["username", "Termination Date"], &["ana", "31/12/26"]);
+        assert_eq!(row.end_date, None);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].severity, Severity::Error);
+        assert_eq!(problems[0].column, "endDate");
+        assert!(problems[0].message.contains("'31/12/26'"), "{problems:?}");
+        let (_, problems) = parse(&["username", "Start Date"], &["ana", "03/01/2027"]);
+        assert!(problems[0].message.contains("--date-order"), "{problems:?}");
     }
 
     #[test]

@@ -35,8 +35,12 @@ pub enum Column {
     /// When the person starts (HR's start or hire date): `sync` creates
     /// ahead of it, disabled until it comes.
     StartDate,
-    /// The person's last day: `sync` makes them a leaver once it has passed.
+    /// The first day the person is gone (Termination Date, End Date,
+    /// Leaving Date): `sync` makes them a leaver on that day.
     EndDate,
+    /// The last day the person works (Last Day, Last Working Day): read
+    /// as an end date of the day after, so access ends once it is over.
+    LastDay,
     /// A column sebulk does not use (warned about unless told to ignore it).
     Extra,
 }
@@ -133,10 +137,25 @@ const SYNONYMS: &[(&str, &[&str])] = &[
             "termination date",
             "leaving date",
             "leave date",
-            "last day",
-            "last working day",
+            "separation date",
+            "exit date",
             "end_date",
             "terminationdate",
+        ],
+    ),
+    (
+        "lastDay",
+        &[
+            "last day",
+            "last working day",
+            "last day worked",
+            "last date worked",
+            "last working date",
+            "last day of work",
+            "last day of employment",
+            "final day",
+            "final working day",
+            "final day worked",
         ],
     ),
     (
@@ -301,6 +320,7 @@ fn known_columns() -> HashMap<String, Column> {
         ("user_id", Column::UserId),
         ("startDate", Column::StartDate),
         ("endDate", Column::EndDate),
+        ("lastDay", Column::LastDay),
     ];
     for (name, column) in special {
         known.insert(normalize(name), column);
@@ -371,7 +391,17 @@ pub fn display_name(column: &Column) -> String {
         Column::UserId => "user_id".into(),
         Column::StartDate => "startDate".into(),
         Column::EndDate => "endDate".into(),
+        Column::LastDay => "lastDay".into(),
         Column::Extra => String::new(),
+    }
+}
+
+/// The column whose value `column` gives: a last day worked gives the
+/// end date, so a file may have one or the other, never both.
+fn same_value_as(column: &Column) -> Column {
+    match column {
+        Column::LastDay => Column::EndDate,
+        other => other.clone(),
     }
 }
 
@@ -457,12 +487,13 @@ pub fn map_header(names: &[String], rules: &HeaderRules) -> (Header, Vec<HeaderI
             Column::Extra
         };
         if column != Column::Extra {
-            if let Some(first) = seen.insert(column.clone(), name.clone()) {
+            let slot = same_value_as(&column);
+            if let Some(first) = seen.insert(slot.clone(), name.clone()) {
                 issues.push(HeaderIssue {
                     column: name.clone(),
                     message: format!(
                         "columns '{first}' and '{name}' both give {}",
-                        display_name(&column)
+                        display_name(&slot)
                     ),
                     is_error: true,
                 });
@@ -530,6 +561,33 @@ mod tests {
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn end_dates_are_told_from_last_days_worked() {
+        for gone_from in [
+            "Termination Date",
+            "End Date",
+            "Leaving Date",
+            "Separation Date",
+        ] {
+            assert_eq!(column_for(gone_from), Some(Column::EndDate), "{gone_from}");
+        }
+        for last_day in [
+            "Last Day",
+            "Last Working Day",
+            "Last Day Worked",
+            "Final Day",
+            "lastDay",
+        ] {
+            assert_eq!(column_for(last_day), Some(Column::LastDay), "{last_day}");
+        }
+        let (_, issues) = map_header(
+            &names(&["username", "Termination Date", "Last Working Day"]),
+            &HeaderRules::default(),
+        );
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert!(issues[0].is_error && issues[0].message.contains("both give endDate"));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 use crate::model::country::Countries;
 use crate::model::rules::USER_TYPES;
 
-/// Countries and user types input may use, and how strictly guesses apply.
+/// Countries and user types input may use, how strictly guesses apply,
+/// and how slashed dates are read.
 #[derive(Debug, Clone)]
 pub struct Vocabulary {
     pub countries: Countries,
@@ -14,6 +15,9 @@ pub struct Vocabulary {
     pub user_types: Vec<String>,
     /// Guessed rules (lengths, unknown user types) are errors, not warnings.
     pub strict: bool,
+    /// How slashed date cells read (`--date-order`, the mapping's or the
+    /// profile's `date_order`); none: only unambiguous ones.
+    pub date_order: Option<crate::model::dates::DateOrder>,
 }
 
 impl Default for Vocabulary {
@@ -22,6 +26,7 @@ impl Default for Vocabulary {
             countries: Countries::builtin(),
             user_types: USER_TYPES.iter().map(|t| t.to_string()).collect(),
             strict: false,
+            date_order: None,
         }
     }
 }

@@ -432,6 +432,13 @@ impl Protection {
             .map(String::as_str)
     }
 
+    /// Why `user` is protected by the list (not for being privileged:
+    /// that is the privilege rules' to judge), if it is.
+    pub fn protects_by_name(&self, user: &User) -> Option<String> {
+        self.pattern_for(user)
+            .map(|pattern| format!("matches '{pattern}' in the protected list"))
+    }
+
     /// Why `user` is protected, if it is (said without a `protected:`
     /// prefix: the outcome says that).
     pub fn protects(&self, user: &User) -> Option<String> {

@@ -281,7 +281,7 @@ impl Exact {
 pub fn seal_for(
     command: &str,
     stamp: &crate::output::results::RunStamp,
-    (input, policy, recording): (&std::path::Path, &crate::plan::Policy, &Recording),
+    (input, policy, recording): (&crate::input::InputSpec, &crate::plan::Policy, &Recording),
     (tenant_users, extra): (Option<u64>, Vec<String>),
     key: &crate::model::SealKey,
 ) -> Result<PlanSeal, RunError> {
@@ -292,8 +292,8 @@ pub fn seal_for(
     }
     seal.run_id = stamp.run_id.clone();
     seal.tenant = stamp.tenant.clone();
-    seal.input = crate::input::reader::shown(input);
-    seal.input_sha256 = crate::output::plan_file::file_digest(input)?;
+    seal.input = crate::input::reader::shown(&input.file);
+    seal.input_sha256 = crate::output::plan_file::file_digest(&input.file)?;
     seal.tenant_users = tenant_users;
     seal.options = vec![
         format!("match-by={}", policy.match_by.field().wire()),
@@ -301,6 +301,9 @@ pub fn seal_for(
         format!("sync-groups={}", policy.sync_groups),
         format!("sync-applications={}", policy.sync_applications),
     ];
+    if let Some(order) = input.vocabulary.date_order {
+        seal.options.push(format!("date-order={}", order.name()));
+    }
     seal.options.extend(extra);
     Ok(seal)
 }

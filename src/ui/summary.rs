@@ -100,6 +100,9 @@ impl Ui {
             summary.retries,
             summary.totals.elapsed_seconds,
         ));
+        if let Some(order) = summary.date_order {
+            self.say(format!("  {}", dates_read(order)));
+        }
         if let Some(bound) = &summary.bound {
             self.say(format!("  {bound}"));
         }
@@ -278,6 +281,9 @@ impl Ui {
                 "every leaver was saved first: sebulk restore {path} gives them back"
             ));
         }
+        if let Some(order) = summary.date_order {
+            notes.push(dates_read(order));
+        }
         let title = format!(
             "sync of {} into {} as of {}",
             summary.input, summary.totals.tenant, summary.as_of
@@ -455,4 +461,9 @@ impl Ui {
             summary.new_users
         ));
     }
+}
+
+/// The summary's line on the declared date order: `dates read day-first (dmy)`.
+fn dates_read(order: crate::model::dates::DateOrder) -> String {
+    format!("dates read {}", order.describe())
 }

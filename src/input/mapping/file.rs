@@ -54,6 +54,8 @@ pub struct MappingOptions {
     pub sync_groups: Option<bool>,
     pub sync_applications: Option<bool>,
     pub create_missing_groups: Option<bool>,
+    /// How slashed dates read: `dmy` (03/01/2027 is 3 January) or `mdy`.
+    pub date_order: Option<String>,
 }
 
 /// Where a field's value comes from.

@@ -37,7 +37,8 @@ pub struct FilterSpec {
     /// Keep rows whose date is on or after this.
     #[serde(default)]
     pub on_or_after: Option<String>,
-    /// How dates with slashes read: `dmy` (31/12/2026) or `mdy` (12/31/2026).
+    /// How dates with slashes read: `dmy` (31/12/2026) or `mdy`
+    /// (12/31/2026); else the run's declared order, if any.
     #[serde(default)]
     pub date_order: Option<String>,
     /// A file without the column is not refused: the filter is skipped,
@@ -69,20 +70,23 @@ enum Test {
 }
 
 impl Filter {
-    /// Compiles `spec`; `today` is days since 1970-01-01.
-    pub fn compile(spec: &FilterSpec, today: i64) -> Result<Filter, MappingError> {
+    /// Compiles `spec`; `today` is days since 1970-01-01, `run_order` how
+    /// the run reads slashed dates (the filter's own `date_order` wins).
+    pub fn compile(
+        spec: &FilterSpec,
+        today: i64,
+        run_order: Option<DateOrder>,
+    ) -> Result<Filter, MappingError> {
         let bad =
             |why: String| MappingError::Invalid(format!("filter on '{}': {why}", spec.column));
         let date_order = match spec.date_order.as_deref() {
-            None => None,
-            Some(order) if order.eq_ignore_ascii_case("dmy") => Some(DateOrder::Dmy),
-            Some(order) if order.eq_ignore_ascii_case("mdy") => Some(DateOrder::Mdy),
-            Some(other) => return Err(bad(format!("date_order is dmy or mdy, not '{other}'"))),
+            None => run_order,
+            Some(order) => Some(order.parse::<DateOrder>().map_err(bad)?),
         };
         let bound = |text: &Option<String>| -> Result<Option<i64>, MappingError> {
             text.as_deref()
                 .map(|t| {
-                    relative_day(t, today).ok_or_else(|| {
+                    relative_day(t, today, date_order).ok_or_else(|| {
                         bad(format!("'{t}' is not a date (2026-12-31, today, today+7)"))
                     })
                 })
@@ -177,7 +181,7 @@ impl Filter {
                 if value.is_empty() {
                     return Ok(Some(format!("{} is empty, not a date", self.column)));
                 }
-                let day = parse_date(value, self.date_order)?;
+                let day = parse_date(value, self.date_order).map_err(|e| e.to_string())?;
                 not_after.is_none_or(|limit| day <= limit)
                     && not_before.is_none_or(|limit| day >= limit)
             }
@@ -198,7 +202,7 @@ impl Filter {
 }
 
 /// `today`, `today+N`, `today-N` or a date, as days since 1970-01-01.
-fn relative_day(text: &str, today: i64) -> Option<i64> {
+fn relative_day(text: &str, today: i64, order: Option<DateOrder>) -> Option<i64> {
     let text = text.trim();
     match text.strip_prefix("today") {
         Some("") => Some(today),
@@ -212,7 +216,7 @@ fn relative_day(text: &str, today: i64) -> Option<i64> {
                 _ => None,
             }
         }
-        None => parse_date(text, None).ok(),
+        None => parse_date(text, order).ok(),
     }
 }
 
@@ -222,7 +226,7 @@ mod tests {
     use crate::model::dates::days_from_civil;
 
     fn filter(spec: FilterSpec) -> Filter {
-        Filter::compile(&spec, days_from_civil(2026, 11, 29)).unwrap()
+        Filter::compile(&spec, days_from_civil(2026, 11, 29), None).unwrap()
     }
 
     #[test]
@@ -236,6 +240,7 @@ mod tests {
         assert!(
             parse_date("03/04/2026", None)
                 .unwrap_err()
+                .to_string()
                 .contains("date_order")
         );
         assert_eq!(
@@ -250,6 +255,35 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }
+    }
+
+    #[test]
+    fn the_run_order_reads_a_filter_unless_the_filter_says_its_own() {
+        let hired = |own: Option<&str>, run| {
+            let spec = FilterSpec {
+                column: "Hire Date".into(),
+                on_or_before: Some("today".into()),
+                date_order: own.map(str::to_string),
+                ..Default::default()
+            };
+            Filter::compile(&spec, days_from_civil(2026, 11, 29), run).unwrap()
+        };
+        // 03/12/2026: 3 December (after today) day-first, 12 March month-first.
+        let kept = |filter: Filter| filter.check("03/12/2026").map(|out| out.is_none());
+        assert_eq!(kept(hired(None, Some(DateOrder::Dmy))), Ok(false));
+        assert_eq!(kept(hired(None, Some(DateOrder::Mdy))), Ok(true));
+        assert_eq!(kept(hired(Some("mdy"), Some(DateOrder::Dmy))), Ok(true));
+        assert!(
+            kept(hired(None, None)).is_err(),
+            "ambiguous without an order"
+        );
+        let spec = FilterSpec {
+            column: "x".into(),
+            empty: Some(true),
+            date_order: Some("ymd".into()),
+            ..Default::default()
+        };
+        assert!(Filter::compile(&spec, 0, None).is_err());
     }
 
     #[test]
@@ -283,7 +317,8 @@ mod tests {
                     column: "x".into(),
                     ..Default::default()
                 },
-                0
+                0,
+                None
             )
             .is_err(),
             "a filter must test something"

@@ -46,16 +46,28 @@ pub struct Mapping {
     pub file: MappingFile,
     /// Days since 1970-01-01 that `today` in filters means.
     pub today: i64,
+    /// How the run reads slashed dates: the mapping's `date_order` option
+    /// until the run resolves it (the command line wins); a filter's own
+    /// `date_order` wins over it.
+    pub date_order: Option<filter::DateOrder>,
 }
 
 impl Mapping {
     /// Reads and checks a mapping; `origin` names it in messages.
     pub fn parse(text: &str, origin: &str) -> Result<Mapping, MappingError> {
         let file = MappingFile::parse(text, origin)?;
+        let date_order = file
+            .options
+            .date_order
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|why: String| MappingError::Invalid(format!("{origin}: [options] {why}")))?;
         let mapping = Mapping {
             origin: origin.to_string(),
             file,
             today: filter::today(),
+            date_order,
         };
         mapping.check()?;
         Ok(mapping)
@@ -99,7 +111,7 @@ impl Mapping {
             compile_value(name, &table).map_err(|e| bad(e.to_string()))?;
         }
         for spec in &self.file.filter {
-            Filter::compile(spec, self.today).map_err(|e| bad(e.to_string()))?;
+            Filter::compile(spec, self.today, self.date_order).map_err(|e| bad(e.to_string()))?;
         }
         Ok(())
     }
@@ -375,7 +387,8 @@ impl<'a> Binder<'a> {
     fn filters(&mut self, fields: &[Bound]) -> Result<Vec<(Slot, Filter)>, MappingError> {
         let mut filters = Vec::new();
         for spec in &self.mapping.file.filter {
-            let filter = Filter::compile(spec, self.mapping.today).map_err(|e| self.bad(e))?;
+            let filter = Filter::compile(spec, self.mapping.today, self.mapping.date_order)
+                .map_err(|e| self.bad(e))?;
             let slot = match (field_index(&spec.column, fields), self.find(&spec.column)) {
                 (_, Some(column)) => Slot::Source(column),
                 (Some(field), None) => Slot::Field(field),
@@ -785,6 +798,9 @@ mod tests {
         );
         assert!(bad("[fields]\nusername = { template = \"{a|shout}\" }").contains("transform"));
         assert!(bad("[[filter]]\ncolumn = \"S\"").contains("tests nothing"));
+        assert!(bad("[options]\ndate_order = \"ymd\"").contains("dmy or mdy"));
+        let day_first = Mapping::parse("[options]\ndate_order = \"DMY\"", "m").unwrap();
+        assert_eq!(day_first.date_order, Some(filter::DateOrder::Dmy));
         let mapping = Mapping::parse("[fields]\nusername = { template = \"{email}\" }\nemail = { template = \"{username}\" }", "m").unwrap();
         assert!(
             mapping

@@ -37,6 +37,13 @@ pub struct ApplyOptions {
     /// Skip the rows whose users changed since the plan, apply the rest.
     pub skip_drifted: bool,
     pub limits: Limits,
+    /// Who is never touched (`--protect`, privileged users unless included).
+    pub protection: guard::Protection,
+    /// Users a row may raise or change although privileged.
+    pub privilege: crate::plan::access::PrivilegeRules,
+    /// The day the apply is for (`--as-of`, else today): a plan decided
+    /// for another day is refused.
+    pub as_of: String,
     pub run: Recording,
 }
 
@@ -80,6 +87,17 @@ pub async fn run(
     let path = options.plan.clone();
     let key = client.seal_key().clone();
     let plan = crate::pipeline::read_blocking(move || plan_file::read(&path, &key)).await?;
+    if let Some(day) = plan
+        .seal
+        .as_of
+        .as_deref()
+        .filter(|day| *day != options.as_of)
+    {
+        return Ok(Ended::Refused(format!(
+            "the plan was decided for {day}, not {}: its joiners, leavers and rehires are that day's; apply it on that day, or say --as-of {day} if that is meant",
+            options.as_of
+        )));
+    }
     let exacts = match exacts_of(&plan, client.tenant()) {
         Ok(exacts) => exacts,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
@@ -124,11 +142,22 @@ pub async fn run(
         }
         events.on(Event::Warning(&format!("{drifted}: they are skipped")));
     }
-    let (mut rows, mut leavers) = jobs(&plan, exacts, &found, done);
-    let steps = leavers.first().map(|l| l.1.clone()).unwrap_or_default();
+    let (mut rows, mut leavers) = jobs(&plan, exacts, (&found, options), done);
     let tenant_users = found.tenant_users.or(plan.seal.tenant_users).unwrap_or(0);
-    let people: Vec<Leaver> = leavers.iter().map(|l| l.0.clone()).collect();
-    let taken = offboard::taken_by(&people, &steps);
+    // Each leaver is counted with its own row's steps, never the first's.
+    let mut steps: Vec<Step> = Vec::new();
+    let mut taken = guard::Taken::users();
+    for (leaver, own) in &leavers {
+        for step in own {
+            if !steps.contains(step) {
+                steps.push(*step);
+            }
+        }
+        let one = offboard::taken_by(std::slice::from_ref(leaver), own);
+        taken.reversible.extend(one.reversible);
+        taken.irreversible.extend(one.irreversible);
+        taken.from_targets.extend(one.from_targets);
+    }
     let verdict = guard::check(&taken, tenant_users, options.limits);
     let refused = match guard::enforce(verdict, options.run.dry_run, events) {
         Ok(refused) => refused,
@@ -232,7 +261,7 @@ type Jobs = (Vec<Prepared<ApplyJob>>, Vec<(Leaver, Vec<Step>)>);
 fn jobs(
     plan: &ReadPlan,
     exacts: Vec<Option<Exact>>,
-    found: &drift::Found,
+    (found, options): (&drift::Found, &ApplyOptions),
     mut done: HashMap<u64, RowResult>,
 ) -> Jobs {
     let mut rows = Vec::with_capacity(plan.lines.len());
@@ -252,6 +281,11 @@ fn jobs(
             (None, None) => ApplyJob::Carry(planned, line.note.clone()),
             (None, Some(Exact::Offboard { user_id, steps })) => {
                 let user = found.users.get(&user_id).cloned().unwrap_or_default();
+                if let Some(why) = options.protection.protects(&user) {
+                    let why = format!("protected: {why}");
+                    rows.push(prepared_row(line, ApplyJob::Carry(Outcome::Protected, why)));
+                    continue;
+                }
                 let leaver = leaver_of(line, user);
                 leavers.push((leaver, steps));
                 continue;
@@ -259,7 +293,10 @@ fn jobs(
             (None, Some(exact)) => match exact.to_row_plan() {
                 Ok(mut plan) => {
                     keep_fresh_extra(&mut plan, &found.users);
-                    ApplyJob::Write(Box::new(plan), planned)
+                    match refused_write(&plan, &found.users, options) {
+                        Some(why) => ApplyJob::Carry(Outcome::Protected, why),
+                        None => ApplyJob::Write(Box::new(plan), planned),
+                    }
                 }
                 Err(why) => ApplyJob::Carry(Outcome::Failed, why),
             },
@@ -267,6 +304,38 @@ fn jobs(
         rows.push(prepared_row(line, input));
     }
     (rows, leavers)
+}
+
+/// Why a reviewed write is not made, if it is not: its user is protected
+/// (`--protect`), or it changes privilege for a user the run does not
+/// name (`--allow-privileged`). apply keeps every promise the reviewed
+/// run made, whatever the plan file says.
+fn refused_write(
+    plan: &crate::plan::RowPlan,
+    users: &HashMap<String, crate::model::User>,
+    options: &ApplyOptions,
+) -> Option<String> {
+    let user = plan.action.user_id().and_then(|id| users.get(id));
+    if let Some(why) = user.and_then(|user| options.protection.protects_by_name(user)) {
+        return Some(format!("protected: {why}"));
+    }
+    let effect = plan.effect(user, &options.privilege);
+    let mut keys: Vec<&str> = Vec::new();
+    if let Some(user) = user {
+        keys.extend(user.fields.username.as_deref());
+        keys.extend(user.fields.email.as_deref());
+        keys.extend(user.fields.employee_number.as_deref());
+    }
+    if let crate::plan::Action::Create(body) = &plan.action {
+        keys.extend(body.fields.username.as_deref());
+        keys.extend(body.fields.email.as_deref());
+    }
+    (!effect.privilege.is_empty() && !options.privilege.allows(keys)).then(|| {
+        format!(
+            "a privilege change, not made unless the run names the user (--allow-privileged USER): {}",
+            effect.privilege.join("; ")
+        )
+    })
 }
 
 /// An update writes back the fields this version does not know as they

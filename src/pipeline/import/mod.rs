@@ -84,6 +84,8 @@ pub struct Summary {
     /// they were written.
     pub missing_from_file: Option<u64>,
     pub missing_report: Option<String>,
+    /// How slashed dates were read (`dmy`, `mdy`), when an order was declared.
+    pub date_order: Option<crate::model::dates::DateOrder>,
 }
 
 impl Summary {
@@ -109,6 +111,7 @@ impl Summary {
                 .report_missing
                 .as_ref()
                 .map(|p| p.display().to_string()),
+            date_order: options.input.vocabulary.date_order,
             ..Default::default()
         }
     }
@@ -376,7 +379,7 @@ fn open_sink<'a>(
     ),
     show: Option<&'a ShowPlan<'a>>,
 ) -> Result<Sink<'a>, RunError> {
-    let file = (options.input.file.as_path(), &options.policy, &options.run);
+    let file = (&options.input, &options.policy, &options.run);
     let seal =
         crate::pipeline::planned::seal_for("import", stamp, file, (tenant_users, Vec::new()), key)?;
     let carried: Vec<&Recorded> = resumed.journaled.values().collect();

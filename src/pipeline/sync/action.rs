@@ -207,6 +207,10 @@ impl SyncAction {
                 result.error = "left before being created: nothing to do".to_string();
                 return Ok(Vec::new());
             }
+            // The roster's own words win: a row that says the person is
+            // not active (Enabled = FALSE, an inactive status) keeps them
+            // disabled, joiner or rehire alike.
+            Decision::Apply { .. } if input.set.is_enabled == Some(false) => false,
             Decision::Apply { enable, rehire } => {
                 if enable.is_some() {
                     input.set.is_enabled = enable;

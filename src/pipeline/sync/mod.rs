@@ -96,6 +96,8 @@ pub struct SyncSummary {
     pub leavers_by_absence: u64,
     pub leavers_by_end_date: u64,
     pub snapshot: Option<String>,
+    /// How slashed dates were read (`dmy`, `mdy`), when an order was declared.
+    pub date_order: Option<crate::model::dates::DateOrder>,
 }
 
 /// The tenant users a roster lets go, seen as the tenant is listed.
@@ -175,6 +177,7 @@ pub async fn run(
         named_otherwise: found.named_otherwise.clone(),
         leavers_by_absence: found.keys.iter().filter(|k| k.is_none()).count() as u64,
         leavers_by_end_date: found.keys.iter().filter(|k| k.is_some()).count() as u64,
+        date_order: import.input.vocabulary.date_order,
         ..Default::default()
     };
     // ---- guard ----
@@ -305,7 +308,7 @@ fn plan_seal(
     let mut seal = crate::pipeline::planned::seal_for(
         "sync",
         stamp,
-        (&import.input.file, &import.policy, &import.run),
+        (&import.input, &import.policy, &import.run),
         (Some(tenant_users), extra),
         key,
     )?;

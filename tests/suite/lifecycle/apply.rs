@@ -47,7 +47,7 @@ async fn a_reviewed_sync_plan_is_applied_exactly_once_and_undone() {
 
     // The guard holds for an apply as for the run it stands for.
     let writes = sandbox.counters().writes;
-    let refused = against(&sandbox, &["apply", path(&plan)])
+    let refused = against(&sandbox, &["apply", "--as-of", "2026-12-03", path(&plan)])
         .await
         .expect_err("guarded");
     assert!(refused.to_string().contains("--max-affected"), "{refused}");
@@ -61,6 +61,8 @@ async fn a_reviewed_sync_plan_is_applied_exactly_once_and_undone() {
     let applied = dir.path().join("applied.csv");
     let args = [
         "apply",
+        "--as-of",
+        "2026-12-03",
         path(&plan),
         "--max-affected",
         "5",
@@ -103,10 +105,25 @@ async fn a_reviewed_sync_plan_is_applied_exactly_once_and_undone() {
     // Applied once: every writing row has drifted, so nothing is written.
     let writes = sandbox.counters().writes;
     let again = dir.path().join("again.csv");
-    let args = ["apply", path(&plan), "-o", path(&again)];
+    let args = [
+        "apply",
+        "--as-of",
+        "2026-12-03",
+        path(&plan),
+        "-o",
+        path(&again),
+    ];
     let refused = against(&sandbox, &args).await.expect_err("all drift");
     assert!(refused.to_string().contains("drifted"), "{refused}");
-    let args = ["apply", path(&plan), "--skip-drifted", "-o", path(&again)];
+    let args = [
+        "apply",
+        "--as-of",
+        "2026-12-03",
+        path(&plan),
+        "--skip-drifted",
+        "-o",
+        path(&again),
+    ];
     against(&sandbox, &args).await.unwrap();
     assert_eq!(
         sandbox.counters().writes,
@@ -147,6 +164,8 @@ async fn a_drifted_plan_is_refused_whole_or_applied_without_the_drifted_rows() {
     let out = dir.path().join("applied.csv");
     let args = [
         "apply",
+        "--as-of",
+        "2026-12-03",
         path(&plan),
         "--max-affected",
         "5",
@@ -162,6 +181,8 @@ async fn a_drifted_plan_is_refused_whole_or_applied_without_the_drifted_rows() {
 
     let args = [
         "apply",
+        "--as-of",
+        "2026-12-03",
         path(&plan),
         "--max-affected",
         "5",
@@ -225,7 +246,14 @@ async fn an_edited_or_foreign_plan_is_refused_before_any_call() {
 
     // Made for this tenant only.
     let other = start_empty().await;
-    let args = ["apply", path(&plan), "--max-affected", "5"];
+    let args = [
+        "apply",
+        "--as-of",
+        "2026-12-03",
+        path(&plan),
+        "--max-affected",
+        "5",
+    ];
     let refused = against(&other, &args).await.expect_err("another tenant");
     assert!(refused.to_string().contains("made for"), "{refused}");
 }
@@ -277,7 +305,14 @@ async fn an_import_plan_is_applied_with_its_memberships_and_never_holds_password
     assert!(!std::fs::read_to_string(&plan).unwrap().contains("Secret"));
 
     let applied = dir.path().join("applied.csv");
-    let args = ["apply", path(&plan), "-o", path(&applied)];
+    let args = [
+        "apply",
+        "--as-of",
+        "2026-12-03",
+        path(&plan),
+        "-o",
+        path(&applied),
+    ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     assert!(sandbox.counters().writes > writes);
     let seen = outcomes(&applied);
@@ -324,7 +359,7 @@ async fn an_import_plan_is_applied_with_its_memberships_and_never_holds_password
             .unwrap()
             .contains("Secret-Pass")
     );
-    let refused = against(&sandbox, &["apply", path(&plan)])
+    let refused = against(&sandbox, &["apply", "--as-of", "2026-12-03", path(&plan)])
         .await
         .expect_err("a password only the file held");
     assert!(
@@ -355,7 +390,14 @@ async fn an_interrupted_apply_resumes_without_redoing_a_row() {
 
     let results = dir.path().join("applied.csv");
     let base = sandbox.base_url().to_string();
-    let args = ["apply", path(&plan), "-o", path(&results)];
+    let args = [
+        "apply",
+        "--as-of",
+        "2026-12-03",
+        path(&plan),
+        "-o",
+        path(&results),
+    ];
     let child = sebulk(&base, &args)
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -384,7 +426,14 @@ async fn an_interrupted_apply_resumes_without_redoing_a_row() {
     // Run again as it was: the rows done have drifted, so it is refused.
     let writes = sandbox.counters().writes;
     let again = dir.path().join("again.csv");
-    let args = ["apply", path(&plan), "-o", path(&again)];
+    let args = [
+        "apply",
+        "--as-of",
+        "2026-12-03",
+        path(&plan),
+        "-o",
+        path(&again),
+    ];
     let refused = against(&sandbox, &args).await.expect_err("drifted");
     assert!(
         refused
@@ -394,6 +443,8 @@ async fn an_interrupted_apply_resumes_without_redoing_a_row() {
     // Resumed: the rows done are carried, the rest applied, none twice.
     let args = [
         "apply",
+        "--as-of",
+        "2026-12-03",
         path(&plan),
         "--resume",
         path(&results),

@@ -2,6 +2,8 @@
 //! snapshots and restore.
 
 mod apply;
+mod changes;
+mod dates;
 mod groups;
 mod memberships;
 mod offboard;

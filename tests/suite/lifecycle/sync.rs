@@ -75,7 +75,7 @@ pub(super) fn enabled(users: &BTreeMap<String, User>, name: &str) -> Option<bool
 
 /// Syncs `roster` as of `as_of`, allowing `max_affected`, results in
 /// `out`, with `extra` arguments.
-async fn sync(
+pub(super) async fn sync(
     sandbox: &SandboxHandle,
     (roster, as_of, max_affected): (&str, &str, &str),
     out: &Path,

@@ -1,0 +1,221 @@
+//! The guard judges the change, not the command: columns that flip
+//! everyone, privilege raised through a column, a reused username, the
+//! roster's own `Enabled = FALSE`, and a reviewed plan applied with its
+//! promises (`--protect`, its day) kept — each through the CLI against
+//! the sandbox, with the tenant checked after.
+
+use std::path::Path;
+
+use sebulk::Completion;
+
+use super::sync::{TENANT, enabled, outcomes, sync, tenant, users, write};
+use crate::support::{against, read_csv};
+
+fn text(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enabled_column_false_on_every_row_is_refused_before_any_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    // HR's export with an Enabled column gone wrong: everyone FALSE.
+    let roster = write(
+        dir.path(),
+        "roster.csv",
+        "username,email,firstName,lastName,employeeNumber,department,Enabled\n\
+         ana,ana@example.com,Ana,Ant,1001,Sales,FALSE\n\
+         bob,bob@example.com,Bob,Bee,1002,Sales,FALSE\n\
+         cara,cara@example.com,Cara,Cat,1003,Ops,FALSE\n\
+         dan,dan@example.com,Dan,Dog,1004,Ops,FALSE\n\
+         eve,eve@example.com,Eve,Eel,1005,Ops,FALSE\n",
+    );
+    let writes = sandbox.counters().writes;
+    let out = dir.path().join("sync.csv");
+    let args = ["sync", &roster, "--as-of", "2026-12-03", "-o", &text(&out)];
+    let refused = against(&sandbox, &args)
+        .await
+        .expect_err("everyone disabled");
+    let message = refused.to_string();
+    assert!(
+        message.contains("take access away") && message.contains("--max-affected 4"),
+        "{message}"
+    );
+    assert_eq!(sandbox.counters().writes, writes, "nothing was written");
+    for name in ["ana", "bob", "cara", "dan"] {
+        assert_eq!(enabled(&users(&sandbox), name), Some(true), "{name}");
+    }
+    // The same through import: refused whole, nothing written.
+    let import_out = dir.path().join("import.csv");
+    let args = ["import", &roster, "-o", &text(&import_out)];
+    let refused = against(&sandbox, &args).await.expect_err("import too");
+    assert!(
+        refused.to_string().contains("--max-affected 4"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, writes);
+    // Said with the count, it is done; and the roster's own FALSE keeps
+    // Eve (disabled in the tenant) disabled rather than rehired.
+    let done = sync(&sandbox, (&roster, "2026-12-03", "4"), &out, &[])
+        .await
+        .unwrap();
+    assert_eq!(done, Completion::Clean);
+    let after = users(&sandbox);
+    assert_eq!(enabled(&after, "ana"), Some(false));
+    assert_eq!(enabled(&after, "eve"), Some(false), "not rehired");
+    assert_ne!(outcomes(&out)["eve"], "rehired");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_type_column_never_makes_an_admin_unless_the_run_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let file = write(
+        dir.path(),
+        "promote.csv",
+        "username,email,userType,groups\n\
+         ana,ana@example.com,admin,\n\
+         bob,bob@example.com,,IT Admins\n",
+    );
+    let out = dir.path().join("promote.results.csv");
+    let args = [
+        "import",
+        &file,
+        "--create-missing-groups",
+        "-o",
+        &text(&out),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let lines = read_csv(&out);
+    assert_eq!(lines[0]["outcome"], "protected", "{:?}", lines[0]);
+    assert!(lines[0]["error"].contains("--allow-privileged"));
+    assert_eq!(lines[1]["outcome"], "protected", "{:?}", lines[1]);
+    let after = users(&sandbox);
+    assert_eq!(after["ana"].fields.user_type.as_deref(), Some("user"));
+    // Named, the change is made.
+    let named = dir.path().join("named.csv");
+    let args = [
+        "import",
+        &file,
+        "--create-missing-groups",
+        "--allow-privileged",
+        "ana,bob",
+        "-o",
+        &text(&named),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let after = users(&sandbox);
+    assert_eq!(after["ana"].fields.user_type.as_deref(), Some("admin"));
+    // The tenant's existing admin is never changed by a row unasked.
+    let root = write(
+        dir.path(),
+        "root.csv",
+        "username,email,department\nroot,root@example.com,Finance\n",
+    );
+    let out = dir.path().join("root.results.csv");
+    let args = ["import", &root, "-o", &text(&out)];
+    against(&sandbox, &args).await.unwrap();
+    assert_eq!(read_csv(&out)[0]["outcome"], "protected");
+    assert_eq!(
+        users(&sandbox)["root"].fields.department.as_deref(),
+        Some("IT")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_username_is_another_person_not_a_takeover() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    // A new hire given Eve's username (Eve left): different name, email
+    // and employee number.
+    let file = write(
+        dir.path(),
+        "hire.csv",
+        "username,email,firstName,lastName,employeeNumber\n\
+         eve,eve.new@example.com,Evelyn,Stone,3001\n",
+    );
+    let out = dir.path().join("hire.results.csv");
+    let args = ["import", &file, "--match-by", "username", "-o", &text(&out)];
+    assert_ne!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let line = &read_csv(&out)[0];
+    assert!(line["error"].contains("conflict"), "{line:?}");
+    let eve = &users(&sandbox)["eve"];
+    assert_eq!(eve.fields.email.as_deref(), Some("eve@example.com"));
+    assert_eq!(eve.fields.is_enabled, Some(false), "her account stays hers");
+    // Without an employee number, the name and email disagreeing say it.
+    let file = write(
+        dir.path(),
+        "hire2.csv",
+        "username,email,firstName,lastName
+eve,eve.new@example.com,Evelyn,Stone
+",
+    );
+    let out = dir.path().join("hire2.results.csv");
+    let args = ["import", &file, "-o", &text(&out)];
+    assert_ne!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let line = &read_csv(&out)[0];
+    assert!(line["error"].contains("another person"), "{line:?}");
+    assert_eq!(
+        users(&sandbox)["eve"].fields.email.as_deref(),
+        Some("eve@example.com")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_keeps_the_protect_list_and_the_plans_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    // Bob is absent from the roster: the plan disables him.
+    let roster = write(
+        dir.path(),
+        "roster.csv",
+        &TENANT
+            .lines()
+            .filter(|l| {
+                !["bob,", "root,", "svc-backup,"]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    let plan = dir.path().join("plan.csv");
+    let done = sync(
+        &sandbox,
+        (&roster, "2026-12-03", "5"),
+        &plan,
+        &["--dry-run"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(done, Completion::Clean);
+    let writes = sandbox.counters().writes;
+    // Another day than the plan's is refused.
+    let applied = dir.path().join("applied.csv");
+    let args = ["apply", &text(&plan), "-o", &text(&applied)];
+    let refused = against(&sandbox, &args).await.expect_err("another day");
+    assert!(
+        refused.to_string().contains("--as-of 2026-12-03"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, writes);
+    // The protect list holds in apply as it does in sync.
+    let protect = write(dir.path(), "protect.txt", "bob\n");
+    let args = [
+        "apply",
+        &text(&plan),
+        "--as-of",
+        "2026-12-03",
+        "--protect",
+        &protect,
+        "-o",
+        &text(&applied),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(enabled(&users(&sandbox), "bob"), Some(true), "protected");
+    let bob = read_csv(&applied)
+        .into_iter()
+        .find(|l| l["username"] == "bob")
+        .unwrap();
+    assert_eq!(bob["outcome"], "protected", "{bob:?}");
+}
