@@ -8,7 +8,7 @@
 //! are read from the target side or the user side by `api::members`'
 //! single cost rule.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -88,9 +88,17 @@ pub struct Lookups {
     match_by: MatchBy,
     index: Option<TenantIndex>,
     memberships: MembershipIndex,
+    read_ahead: ReadAhead,
 }
 
 impl Lookups {
+    /// Whether rows are decided without a second call when rehearsed:
+    /// the tenant was listed (memberships read user by user are kept for
+    /// the real run, see [`Lookups::read_ahead`]).
+    pub fn decides_offline(&self) -> bool {
+        self.users == UserStrategy::Bulk
+    }
+
     /// Picks the strategies for `shape` and loads what they need up front.
     /// `probe` is page 1 of the tenant's users ([`probe_users`]). A `watch`
     /// sees every tenant user, which makes the tenant be listed (one
@@ -181,6 +189,7 @@ impl Lookups {
             match_by,
             index,
             memberships,
+            read_ahead: ReadAhead::default(),
         })
     }
 
@@ -348,14 +357,58 @@ impl Lookups {
             TargetKind::Application => self.applications,
         };
         match side {
-            MembershipSide::UserSide => Ok(client
-                .memberships_of(kind, user_id)
-                .await?
-                .into_iter()
-                .map(|t| t.id)
-                .collect()),
+            MembershipSide::UserSide => {
+                let cached = (kind, user_id.to_string());
+                if let Some(ids) = self.read_ahead.take(&cached) {
+                    return Ok(ids);
+                }
+                let ids: BTreeSet<String> = client
+                    .memberships_of(kind, user_id)
+                    .await?
+                    .into_iter()
+                    .map(|t| t.id)
+                    .collect();
+                self.read_ahead.keep(cached, &ids);
+                Ok(ids)
+            }
             _ => Ok(self.memberships.of(kind, user_id)),
         }
+    }
+
+    /// Keeps what rows read user by user while they are rehearsed, so the
+    /// real run decides on the same memberships without reading them again
+    /// (`false`: stop keeping; what was kept is still used, once each).
+    pub fn read_ahead(&self, keep: bool) {
+        self.read_ahead
+            .keeping
+            .store(keep, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Memberships read user by user during a rehearsal, each handed once to
+/// the real run's decision of the same row: deciding every row twice
+/// costs no second read. Only existing users' memberships are kept (never
+/// a lookup that found nobody: an earlier row may create that user).
+#[derive(Debug, Default)]
+struct ReadAhead {
+    keeping: std::sync::atomic::AtomicBool,
+    kept: std::sync::Mutex<HashMap<(TargetKind, String), BTreeSet<String>>>,
+}
+
+impl ReadAhead {
+    fn keep(&self, key: (TargetKind, String), ids: &BTreeSet<String>) {
+        if self.keeping.load(std::sync::atomic::Ordering::SeqCst)
+            && let Ok(mut kept) = self.kept.lock()
+        {
+            kept.insert(key, ids.clone());
+        }
+    }
+
+    fn take(&self, key: &(TargetKind, String)) -> Option<BTreeSet<String>> {
+        if self.keeping.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        self.kept.lock().ok()?.remove(key)
     }
 }
 

@@ -13,7 +13,6 @@ pub mod sink;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -235,7 +234,13 @@ pub async fn run(
         Some(size) => size,
         None => crate::pipeline::users::tenant_size(&client).await?,
     };
-    if !options.run.dry_run && rehearsal::needed(rows, tenant_size, &options.limits) {
+    let rehearse = !options.run.dry_run && rehearsal::needed(rows, tenant_size, &options.limits);
+    if rehearse && !action.lookups.decides_offline() {
+        events.on(Event::Warning(
+            "the rows' changes are not counted before the run: its users are looked up one by one, and deciding every row first would double those calls (plan it first to see them)",
+        ));
+    }
+    if rehearse && action.lookups.decides_offline() {
         events.on(Event::Phase("checking what the rows change"));
         let rehearsed = Rehearse {
             client: &client,
@@ -347,7 +352,7 @@ impl Rehearse<'_> {
             seal: crate::output::plan_file::PlanSeal::new("import"),
         };
         let mut nowhere = Sink::open(None, setup, None)?;
-        self.action.rehearsing.store(true, Ordering::SeqCst);
+        self.action.rehearse(true);
         let runner = Runner {
             client: self.client.clone(),
             action: self.action.clone(),
@@ -358,7 +363,7 @@ impl Rehearse<'_> {
             apply_memberships: false,
         };
         let rehearsed = runner.run(&mut nowhere).await;
-        self.action.rehearsing.store(false, Ordering::SeqCst);
+        self.action.rehearse(false);
         rehearsed.map(|_| ())
     }
 }

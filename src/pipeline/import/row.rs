@@ -66,6 +66,13 @@ impl ImportAction {
         }
     }
 
+    /// Starts (or ends) a rehearsal: rows only decided and counted, what
+    /// they read user by user kept for the real run.
+    pub fn rehearse(&self, on: bool) {
+        self.rehearsing.store(on, Ordering::SeqCst);
+        self.lookups.read_ahead(on);
+    }
+
     /// Whether rows are only decided (a dry run, or a rehearsal).
     pub fn deciding_only(&self) -> bool {
         self.dry_run || self.rehearsing.load(Ordering::SeqCst)

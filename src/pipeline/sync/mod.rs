@@ -19,7 +19,6 @@ pub mod action;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
@@ -230,7 +229,8 @@ pub async fn run(
         Arc::new(move |emit| roster.read(emit))
     };
     let inputs = [import.input.file.as_path()];
-    if !import.run.dry_run && rehearsal::needed(count, tenant_users, &options.limits) {
+    let offline = importer.lookups.decides_offline();
+    if !import.run.dry_run && offline && rehearsal::needed(count, tenant_users, &options.limits) {
         let rehearsal = Setup {
             dry_run: true,
             output: None,
@@ -243,13 +243,13 @@ pub async fn run(
         };
         events.on(Event::Phase("checking what the rows change"));
         let action = SyncAction::new(importer.clone(), options);
-        importer.rehearsing.store(true, Ordering::SeqCst);
+        importer.rehearse(true);
         let quiet = rehearsal::Quiet(events);
         let rehearsed = (source.clone(), count);
         let rehearsed =
             prepared::run_source(&client, rehearsal, action, rehearsed, stops.clone(), &quiet)
                 .await;
-        importer.rehearsing.store(false, Ordering::SeqCst);
+        importer.rehearse(false);
         rehearsed?;
         let changed = importer.take_changed();
         let limits = (options.limits, true);
