@@ -253,6 +253,7 @@ async fn a_notepad_key_file_and_a_url_with_a_password() {
     let sandbox = start(config()).await;
     let dir = tempfile::tempdir().unwrap();
     let key_file = write(dir.path(), "api.key", &format!("\u{feff}{KEY}\r\n"));
+    private(&key_file);
     let output = sebulk()
         .args(["--base-url", sandbox.base_url().as_str(), "--api-key-file"])
         .arg(&key_file)
@@ -275,6 +276,12 @@ async fn a_notepad_key_file_and_a_url_with_a_password() {
         "{said}"
     );
     assert!(said.contains("user name or password"), "{said}");
+}
+
+/// Makes `path` readable by its owner only, as a key file must be.
+fn private(path: impl AsRef<std::path::Path>) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 #[tokio::test]

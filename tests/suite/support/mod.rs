@@ -63,11 +63,14 @@ pub fn new_user(username: &str) -> UserWrite {
 }
 
 /// Runs a sebulk command line in-process (program name first is added),
-/// with the test key in the environment.
+/// with the test key and state directory in the environment.
 pub async fn sebulk_in_process(args: &[&str]) -> Result<sebulk::Completion, sebulk::CommandError> {
     let mut argv = vec!["sebulk", "--config", "/dev/null"];
     argv.extend_from_slice(args);
-    let env = |name: &str| (name == "SEBULK_API_KEY").then(|| KEY.to_string());
+    let env = |name: &str| match name {
+        "SEBULK_API_KEY" => Some(KEY.to_string()),
+        _ => None,
+    };
     sebulk::dispatch(argv, &env).await
 }
 
@@ -150,6 +153,7 @@ pub fn process() -> tokio::process::Command {
         "SEBULK_LOG",
         "SEBULK_RATE",
         "SEBULK_CONCURRENCY",
+        "CREDENTIALS_DIRECTORY",
     ] {
         command.env_remove(var);
     }
