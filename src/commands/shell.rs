@@ -214,6 +214,10 @@ fn check_files(
         named.push(("resumed results", recording.resume.as_deref()));
     }
     super::distinct_files(&named)?;
+    if let Some(output) = &recording.output {
+        // Its snapshots go beside it: a directory others write into is refused.
+        crate::output::files::check_record_directory(output)?;
+    }
     if let Some(path) = summary_json {
         crate::output::files::check_output(path, recording.force, &[])?;
     }

@@ -5,6 +5,7 @@ mod apply;
 mod groups;
 mod memberships;
 mod offboard;
+mod one_run;
 mod passwords;
 mod safety;
 mod sync;
