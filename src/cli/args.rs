@@ -521,9 +521,13 @@ pub struct EndArgs {
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
 
-    /// POST the summary (with a one-line `text` for Slack or Teams) to URL when the run ends, however it ends (repeatable; also `notify = [...]` in a profile). HTTPS but for loopback; never printed
+    /// POST the summary (with a one-line `text` for Slack or Teams) to URL when the run ends, however it ends (repeatable; also env SEBULK_NOTIFY, whitespace between URLs, `--notify-file` and `notify = [...]` in a profile). HTTPS but for loopback; never printed; a redirect to another host is not followed
     #[arg(long = "notify", value_name = "URL")]
     pub urls: Vec<String>,
+
+    /// Read --notify URLs from FILE: one a line, `#` comments; refused when others may read it (chmod 600), as it keeps the webhook tokens off the command line
+    #[arg(long, value_name = "FILE")]
+    pub notify_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

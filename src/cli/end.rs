@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::{Cli, Command, EndArgs, GroupsCommand, MembershipsCommand};
 use super::{config, exit, run_args};
-use crate::commands::notify::Receivers;
+use crate::commands::notify::{self, Given, Receivers};
 use crate::commands::{CommandError, Completion};
 use crate::output::report::{ReportData, RowsKind};
 use crate::ui::Ui;
@@ -23,17 +23,37 @@ fn end_args(command: &Command) -> Option<&EndArgs> {
     })
 }
 
-/// Who is told of the run's end: `--notify` and the profile's `notify`
-/// (a profile that cannot be read is the run's own error, said there).
-pub fn receivers(cli: &Cli, profile: &config::ProfileSource) -> Result<Receivers, CommandError> {
+/// Who is told of the run's end: `--notify`, `SEBULK_NOTIFY`,
+/// `--notify-file` and the profile's `notify` (a profile that cannot be
+/// read is the run's own error, said there).
+pub fn receivers(
+    cli: &Cli,
+    profile: &config::ProfileSource,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Receivers, CommandError> {
     let Some(end) = end_args(&cli.command) else {
         return Ok(Receivers::default());
     };
-    let mut urls = end.urls.clone();
-    if let Ok(profile) = profile.get() {
-        urls.extend(profile.notify.iter().cloned());
+    let numbered = |what: &str, urls: &[String]| -> Vec<Given> {
+        urls.iter()
+            .enumerate()
+            .map(|(number, url)| Given {
+                source: format!("{what} URL {}", number + 1),
+                url: url.clone(),
+            })
+            .collect()
+    };
+    let mut given = numbered("--notify", &end.urls);
+    if let Some(value) = env(notify::NOTIFY_ENV) {
+        given.extend(notify::from_env(&value));
     }
-    Receivers::parse(&urls)
+    if let Some(path) = &end.notify_file {
+        given.extend(notify::from_file(path)?);
+    }
+    if let Ok(profile) = profile.get() {
+        given.extend(numbered("the profile's notify", &profile.notify));
+    }
+    Receivers::parse(&given)
 }
 
 /// Refuses a report path that exists (without `--force`) or is one of

@@ -144,7 +144,7 @@ pub async fn dispatch(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let profile = config::ProfileSource::new(cli.global.config.clone(), cli.global.profile.clone());
-    let receivers = end::receivers(cli, &profile)?;
+    let receivers = end::receivers(cli, &profile, env)?;
     end::check_report(cli)?;
     let result = run_command(cli, &profile, env, ui).await;
     if let (Err(error), Some((path, force))) = (&result, summary_target(&cli.command)) {

@@ -153,6 +153,7 @@ pub fn process() -> tokio::process::Command {
         "SEBULK_LOG",
         "SEBULK_RATE",
         "SEBULK_CONCURRENCY",
+        "SEBULK_NOTIFY",
         "CREDENTIALS_DIRECTORY",
     ] {
         command.env_remove(var);
