@@ -492,6 +492,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Wait up to SECONDS for another run writing to the same tenant to end (one writing run per tenant at a time; without it such a run exits 1, naming the other)
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
+
     #[command(flatten)]
     pub record: RecordArgs,
 

@@ -18,6 +18,7 @@ use crate::commands::lifecycle::LifecycleJob;
 use crate::commands::mapping::InitJob;
 use crate::commands::sandbox::SandboxJob;
 use crate::commands::shell::RowJob;
+use crate::commands::tenant_lock::LockRequest;
 use crate::commands::validate::ValidateJob;
 use crate::config::API_KEY_ENV;
 use crate::diff::DiffOptions;
@@ -57,15 +58,25 @@ fn policy(spec: &crate::input::InputSpec, args: &PolicyArgs) -> Policy {
     }
 }
 
-/// A lifecycle command's job: its options and where its summary goes.
+/// A lifecycle command's job: its options, where its summary goes, and
+/// what it asks of the tenant's lock.
 fn lifecycle_job<O>(
     options: O,
-    summary: &args::SummaryArgs,
+    (run, command): (&args::RunArgs, &'static str),
 ) -> crate::commands::lifecycle::LifecycleJob<O> {
     crate::commands::lifecycle::LifecycleJob {
         options,
-        summary_json: summary.summary_json.clone(),
-        json: summary.json,
+        summary_json: run.summary.summary_json.clone(),
+        json: run.summary.json,
+        lock: lock_request(run, command),
+    }
+}
+
+/// What a writing run asks of its tenant's lock: who it is, and `--wait`.
+fn lock_request(run: &args::RunArgs, command: &'static str) -> LockRequest {
+    LockRequest {
+        command,
+        wait: std::time::Duration::from_secs(run.wait),
     }
 }
 
@@ -144,6 +155,11 @@ pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, C
         },
         summary_json: args.summary.summary_json.clone(),
         json: args.summary.json,
+        // A plan never writes: it takes no lock.
+        lock: LockRequest {
+            command: "plan",
+            wait: std::time::Duration::ZERO,
+        },
     })
 }
 
@@ -166,6 +182,7 @@ pub fn import_job(profile: &ProfileSource, args: &ImportArgs) -> Result<ImportJo
         },
         summary_json: args.run.summary.summary_json.clone(),
         json: args.run.summary.json,
+        lock: lock_request(&args.run, "import"),
     })
 }
 
@@ -273,6 +290,7 @@ pub fn sync_job(
         },
         summary_json: args.run.summary.summary_json.clone(),
         json: args.run.summary.json,
+        lock: lock_request(&args.run, "sync"),
     })
 }
 
@@ -307,7 +325,7 @@ pub fn offboard_job(
             protection: guard.0,
             run: recording(&args.run, output, args.resume.clone()),
         },
-        &args.run.summary,
+        (&args.run, "offboard"),
     ))
 }
 
@@ -452,7 +470,7 @@ pub fn approve_job(
             protection: config::protection(profile.get()?, &args.protect)?,
             run: recording(&args.run, output, None),
         },
-        &args.run.summary,
+        (&args.run, "approve"),
     ))
 }
 
@@ -471,7 +489,7 @@ pub fn passwords_job(
             must_change: args.must_change,
             run: recording(&args.run, output, args.resume.clone()),
         },
-        &args.run.summary,
+        (&args.run, "passwords"),
     ))
 }
 
@@ -491,7 +509,7 @@ pub fn groups_job(
             protection,
             run: recording(&args.run, output, None),
         },
-        &args.run.summary,
+        (&args.run, "groups import"),
     ))
 }
 
@@ -516,7 +534,7 @@ pub fn memberships_job(
             protection,
             run: recording(&args.run, output, None),
         },
-        &args.run.summary,
+        (&args.run, "memberships import"),
     ))
 }
 
@@ -533,7 +551,7 @@ pub fn restore_job(
             run: recording(&args.run, output, None),
             protection: config::protection(profile.get()?, &args.protect)?,
         },
-        &args.run.summary,
+        (&args.run, "restore"),
     ))
 }
 
@@ -563,7 +581,7 @@ pub fn undo_job(
             send_email: args.send_email,
             include_conflicts: args.include_conflicts,
         },
-        &run.summary,
+        (run, "undo"),
     ))
 }
 
@@ -581,7 +599,7 @@ pub fn apply_job(
             limits,
             run: recording(&args.run, output, args.resume.clone()),
         },
-        &args.run.summary,
+        (&args.run, "apply"),
     ))
 }
 

@@ -15,6 +15,7 @@ pub mod sandbox;
 pub mod shell;
 pub mod signals;
 pub mod sync;
+pub mod tenant_lock;
 pub mod validate;
 
 use std::io::Write;
@@ -72,6 +73,9 @@ pub enum CommandError {
     /// A guard rail refused the run before any change.
     #[error("{0}")]
     Refused(String),
+    /// Another run holds the tenant's lock (and `--wait` ran out).
+    #[error("{0}")]
+    Locked(String),
     /// `diff --exit-code` could not compare (a file missing or unreadable):
     /// exit 2, as diff(1) says trouble, apart from 1 for differences.
     #[error("{0}")]

@@ -1,13 +1,15 @@
 //! The one path every row command (import, plan, offboard, approve,
 //! restore, passwords, groups, memberships, undo) takes from resolved
 //! options to a [`Completion`]: its files checked before anything is read
-//! or sent, the tenant connected, signals watched, the run driven, its
+//! or sent, the tenant's lock taken unless it is a dry run (one writing
+//! run per tenant: [`tenant_lock`]), the tenant connected, signals watched, the run driven, its
 //! summary shown and written as JSON, and its end turned into the exit
 //! code. A command brings only its run (a closure over the client and the
 //! stop tokens) and how its summary is shown.
 
 use std::path::Path;
 
+use super::tenant_lock::{self, LockRequest};
 use super::{CommandError, Completion, Connection, signals, write_json};
 use crate::api::Client;
 use crate::pipeline::import::FirstPass;
@@ -24,6 +26,9 @@ pub struct RowJob<O> {
     pub summary_json: Option<std::path::PathBuf>,
     /// `--json`: the summary on standard output.
     pub json: bool,
+    /// Who the run is and how long it waits for the tenant's lock (taken
+    /// unless it is a dry run).
+    pub lock: LockRequest,
 }
 
 /// What a run was refused for, and how that ends the command.
@@ -97,6 +102,11 @@ where
     let recording = files.recording;
     let summary_json = job.summary_json.as_deref();
     check_files(&files, summary_json, job.json)?;
+    // One writing run per tenant: held until this function returns.
+    let _lock = match recording.dry_run {
+        true => None,
+        false => tenant_lock::take(config, &job.lock, ui).await?,
+    };
     let connection = Connection::open(config).await?;
     let client = connection.client.clone();
     let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));

@@ -24,6 +24,9 @@ use crate::model::AuthScheme;
 /// The environment variable holding the API key.
 pub const API_KEY_ENV: &str = "SEBULK_API_KEY";
 
+/// The variable naming the state directory (the tenants' run locks).
+pub const STATE_DIR_ENV: &str = "SEBULK_STATE_DIR";
+
 /// The variable systemd sets to the directory of a service's credentials.
 pub const CREDENTIALS_DIRECTORY_ENV: &str = "CREDENTIALS_DIRECTORY";
 
@@ -75,6 +78,9 @@ pub struct Config {
     pub target: Target,
     pub auth_scheme: AuthScheme,
     pub pacing: Pacing,
+    /// This user's state directory (`SEBULK_STATE_DIR`, else the
+    /// platform's), where the tenants' run locks live; none without a home.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Config {

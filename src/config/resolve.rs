@@ -13,7 +13,8 @@ use url::Url;
 use super::profile::Profile;
 use super::settings::{Connect, TenantArgs};
 use super::{
-    API_KEY_ENV, CREDENTIAL_NAME, CREDENTIALS_DIRECTORY_ENV, Config, ConfigError, Pacing, Target,
+    API_KEY_ENV, CREDENTIAL_NAME, CREDENTIALS_DIRECTORY_ENV, Config, ConfigError, Pacing,
+    STATE_DIR_ENV, Target,
 };
 use crate::api::client::check_url_is_safe;
 use crate::limiter::{InFlight, RetryPolicy};
@@ -157,6 +158,21 @@ fn credential_key(
     }
 }
 
+/// This user's state directory: `SEBULK_STATE_DIR`, else the platform's
+/// (`$XDG_STATE_HOME/sebulk`, `~/.local/state/sebulk`; where a platform
+/// has none, its local data directory).
+fn state_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<std::path::PathBuf> {
+    if let Some(dir) = env(STATE_DIR_ENV).filter(|d| !d.trim().is_empty()) {
+        return Some(dir.into());
+    }
+    let dirs = directories::ProjectDirs::from("", "", "sebulk")?;
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf(),
+    )
+}
+
 /// A number of seconds or a rate within `(0, max]`, or a usage error.
 fn in_range(name: &str, value: f64, max: f64) -> Result<f64, ConfigError> {
     if value.is_finite() && value > 0.0 && value <= max {
@@ -267,6 +283,7 @@ pub fn resolve(
     let target = target(tenant, api_key)?;
     Ok(Config {
         target,
+        state_dir: state_dir(env),
         auth_scheme,
         pacing: Pacing {
             rate,

@@ -62,6 +62,10 @@ pub fn new_user(username: &str) -> UserWrite {
     }
 }
 
+/// The state directory (the tenants' run locks) of every run the tests
+/// start, never the user's own: under the build's scratch directory.
+pub const STATE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/sebulk-state");
+
 /// Runs a sebulk command line in-process (program name first is added),
 /// with the test key and state directory in the environment.
 pub async fn sebulk_in_process(args: &[&str]) -> Result<sebulk::Completion, sebulk::CommandError> {
@@ -69,6 +73,7 @@ pub async fn sebulk_in_process(args: &[&str]) -> Result<sebulk::Completion, sebu
     argv.extend_from_slice(args);
     let env = |name: &str| match name {
         "SEBULK_API_KEY" => Some(KEY.to_string()),
+        "SEBULK_STATE_DIR" => Some(STATE_DIR.to_string()),
         _ => None,
     };
     sebulk::dispatch(argv, &env).await
@@ -159,6 +164,7 @@ pub fn process() -> tokio::process::Command {
         command.env_remove(var);
     }
     command.env("SEBULK_CONFIG", "/dev/null");
+    command.env("SEBULK_STATE_DIR", STATE_DIR);
     command.stdin(std::process::Stdio::null());
     command.kill_on_drop(true);
     command
