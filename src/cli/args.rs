@@ -415,7 +415,7 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens
+    /// Write the summary as JSON to FILE (`-` for standard output), replacing the previous run's (whole or not at all) [default with --results-dir: DIR/last.json], whatever happens
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
 
@@ -465,13 +465,40 @@ pub struct PasswordArgs {
 /// How a run's results (or plan) file is kept.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RecordArgs {
-    /// Write the results (or plan) under a new timestamped name in DIR, keeping every earlier run's: for nightly jobs (created 0700 if missing)
+    /// Write the results (or plan) under a new timestamped name in DIR, keeping every earlier run's, and the summary and report as DIR/last.json and DIR/last.html unless --summary-json or --report name others: for nightly jobs (created 0700 if missing; refused when others may write into it)
     #[arg(long, value_name = "DIR", conflicts_with = "output")]
     pub results_dir: Option<PathBuf>,
 
     /// Start the results (or plan) file with a UTF-8 byte-order mark so Excel shows accents right (sebulk reads it back either way)
     #[arg(long)]
     pub excel: bool,
+}
+
+/// The summary's name in `--results-dir` when `--summary-json` names none.
+pub const LAST_SUMMARY: &str = "last.json";
+/// The report's name in `--results-dir` when `--report` names none.
+pub const LAST_REPORT: &str = "last.html";
+
+impl RecordArgs {
+    /// `name` (`last.json`, `last.html`) in `--results-dir`, if given:
+    /// the run's status beside its dated records, replaced every run.
+    pub fn last(&self, name: &str) -> Option<PathBuf> {
+        self.results_dir.as_ref().map(|dir| dir.join(name))
+    }
+}
+
+impl SummaryArgs {
+    /// `--summary-json`, else `last.json` in `--results-dir`.
+    pub fn path(&self, record: &RecordArgs) -> Option<PathBuf> {
+        self.summary_json
+            .clone()
+            .or_else(|| record.last(LAST_SUMMARY))
+    }
+
+    /// `--report`, else `last.html` in `--results-dir`.
+    pub fn report(&self, record: &RecordArgs) -> Option<PathBuf> {
+        self.end.report.clone().or_else(|| record.last(LAST_REPORT))
+    }
 }
 
 /// What every command that writes a results file shares: where the
@@ -521,7 +548,7 @@ pub struct SummaryArgs {
 /// What happens when a run ends: who is told, and the page about it.
 #[derive(Debug, Args, Clone, Default)]
 pub struct EndArgs {
-    /// Write one self-contained HTML page about the run (outcomes, pace, every row, problems by kind) to FILE (0600)
+    /// Write one self-contained HTML page about the run (outcomes, pace, every row, problems by kind) to FILE (0600), replacing the previous run's [default with --results-dir: DIR/last.html]
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
 

@@ -56,10 +56,23 @@ pub fn receivers(
     Receivers::parse(&given)
 }
 
-/// Refuses a report path that exists (without `--force`) or is one of
-/// the run's own files, before anything runs.
+/// Where the `--report` page goes: `--report`, else (a row command or
+/// plan with `--results-dir`) `last.html` there.
+fn report_path(command: &Command) -> Option<PathBuf> {
+    match command {
+        Command::Plan(args) => args.summary.report(&args.record),
+        command => match run_args(command) {
+            Some(run) => run.summary.report(&run.record),
+            None => end_args(command)?.report.clone(),
+        },
+    }
+}
+
+/// Refuses a report path that cannot be a file or is standard output,
+/// before anything runs. An earlier run's page is replaced: it is the
+/// run's status, not a record.
 pub fn check_report(cli: &Cli) -> Result<(), CommandError> {
-    let Some(path) = end_args(&cli.command).and_then(|e| e.report.as_deref()) else {
+    let Some(path) = report_path(&cli.command) else {
         return Ok(());
     };
     if path == Path::new("-") {
@@ -67,19 +80,8 @@ pub fn check_report(cli: &Cli) -> Result<(), CommandError> {
             "--report writes a file: name one (FILE.html)",
         ));
     }
-    crate::output::files::check_output(path, force(cli), &[])?;
+    crate::output::files::check_output(&path, true, &[])?;
     Ok(())
-}
-
-/// Whether the command may replace its files.
-fn force(cli: &Cli) -> bool {
-    match &cli.command {
-        Command::Plan(args) => args.force,
-        Command::Validate(args) => args.force,
-        Command::Diff(args) => args.force,
-        Command::Export(args) => args.force,
-        command => run_args(command).is_some_and(|run| run.force),
-    }
 }
 
 /// How a run ended.
@@ -143,7 +145,7 @@ impl Ending {
 /// Writes the `--report` page, if asked for; a page that cannot be
 /// written is a warning.
 pub fn report(cli: &Cli, ending: &Ending, ui: &Ui) {
-    let Some(path) = end_args(&cli.command).and_then(|e| e.report.clone()) else {
+    let Some(path) = report_path(&cli.command) else {
         return;
     };
     let data = ReportData {
@@ -158,7 +160,7 @@ pub fn report(cli: &Cli, ending: &Ending, ui: &Ui) {
     let mut taken: Vec<PathBuf> = Vec::new();
     taken.extend(data.rows.as_ref().map(|(p, _)| p.clone()));
     let taken: Vec<&Path> = taken.iter().map(PathBuf::as_path).collect();
-    match crate::output::report::write(&path, force(cli), &taken, &data) {
+    match crate::output::report::write(&path, true, &taken, &data) {
         Ok(()) => {
             if !ui.is_quiet() {
                 ui.say(format!("  report in {}", path.display()));

@@ -66,7 +66,7 @@ fn lifecycle_job<O>(
 ) -> crate::commands::lifecycle::LifecycleJob<O> {
     crate::commands::lifecycle::LifecycleJob {
         options,
-        summary_json: run.summary.summary_json.clone(),
+        summary_json: run.summary.path(&run.record),
         json: run.summary.json,
         lock: lock_request(run, command),
     }
@@ -153,7 +153,7 @@ pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, C
             },
             report_missing: args.report_missing.clone(),
         },
-        summary_json: args.summary.summary_json.clone(),
+        summary_json: args.summary.path(&args.record),
         json: args.summary.json,
         // A plan never writes: it takes no lock.
         lock: LockRequest {
@@ -180,7 +180,7 @@ pub fn import_job(profile: &ProfileSource, args: &ImportArgs) -> Result<ImportJo
             run: recording(&args.run, output, args.resume.clone()),
             report_missing: args.report_missing.clone(),
         },
-        summary_json: args.run.summary.summary_json.clone(),
+        summary_json: args.run.summary.path(&args.run.record),
         json: args.run.summary.json,
         lock: lock_request(&args.run, "import"),
     })
@@ -288,7 +288,7 @@ pub fn sync_job(
                 _ => crate::pipeline::sync::OnCollision::Suffix,
             },
         },
-        summary_json: args.run.summary.summary_json.clone(),
+        summary_json: args.run.summary.path(&args.run.record),
         json: args.run.summary.json,
         lock: lock_request(&args.run, "sync"),
     })

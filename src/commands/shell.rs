@@ -124,7 +124,7 @@ where
             let value = super::stopped_summary("refused", &reason, (3, None));
             ui.keep_summary(&value);
             if let Some(path) = summary_json {
-                write_json(path, &value, recording.force, &[files.input])?;
+                write_json(path, &value, &[files.input])?;
             }
             return Ok(ended);
         }
@@ -142,7 +142,7 @@ where
     taken.extend(recording.output.as_deref());
     ui.keep_summary(&summary);
     if let Some(path) = summary_json {
-        write_json(path, &summary, recording.force, &taken)?;
+        write_json(path, &summary, &taken)?;
     }
     if job.json {
         ui.json(&summary)
@@ -229,7 +229,9 @@ fn check_files(
         crate::output::files::check_record_directory(output)?;
     }
     if let Some(path) = summary_json {
-        crate::output::files::check_output(path, recording.force, &[])?;
+        // The run's own status: replaced every run, so only checked for
+        // being something a file can replace.
+        crate::output::files::check_output(path, true, &[])?;
     }
     let stdout_taken = recording.output.as_deref() == Some(Path::new("-"));
     if stdout_taken && (json || summary_json == Some(Path::new("-"))) {

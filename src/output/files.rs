@@ -219,13 +219,15 @@ fn create_new(path: &Path) -> Result<File, OutputError> {
 }
 
 /// Opens `path` for writing under the rules above: refuses any of
-/// `taken`, and an existing file unless `force`.
-pub fn create_private(path: &Path, force: bool, taken: &[&Path]) -> Result<File, OutputError> {
+/// `taken`, and an existing file unless `force` (the tests' shorthand).
+#[cfg(test)]
+fn create_private(path: &Path, force: bool, taken: &[&Path]) -> Result<File, OutputError> {
     open_output(path, force, taken).map(|(file, _)| file)
 }
 
-/// [`create_private`], also saying whether the file was opened in place
-/// (a device or FIFO: not to be synced).
+/// Opens `path` for writing under the rules above (refusing any of
+/// `taken`, and an existing file unless `force`), also saying whether
+/// the file was opened in place (a device or FIFO: not to be synced).
 fn open_output(path: &Path, force: bool, taken: &[&Path]) -> Result<(File, bool), OutputError> {
     match check_output(path, force, taken)? {
         Existing::InPlace => open_in_place(path).map(|file| (file, true)),
@@ -249,7 +251,7 @@ pub enum Stream {
 }
 
 impl Stream {
-    /// Opens `path` like [`create_private`], or standard output for `-`.
+    /// Opens `path` under the rules above, or standard output for `-`.
     pub fn create(path: &Path, force: bool, taken: &[&Path]) -> Result<Self, OutputError> {
         if path == Path::new("-") {
             return Ok(Stream::Stdout(std::io::stdout()));
