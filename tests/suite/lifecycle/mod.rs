@@ -4,6 +4,7 @@
 mod apply;
 mod groups;
 mod memberships;
+mod nightly;
 mod offboard;
 mod one_run;
 mod passwords;
