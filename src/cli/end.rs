@@ -142,12 +142,24 @@ impl Ending {
     }
 }
 
-/// Writes the `--report` page, if asked for; a page that cannot be
-/// written is a warning.
-pub fn report(cli: &Cli, ending: &Ending, ui: &Ui) {
+/// Whether `path` is a file in `dir` (a directory the run was refused for).
+pub fn goes_into(path: &Path, dir: Option<&Path>) -> bool {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    dir.is_some_and(|dir| crate::output::files::same_file(parent, dir))
+}
+
+/// Writes the `--report` page, if asked for, unless into `refused_dir`;
+/// a page that cannot be written is a warning.
+pub fn report(cli: &Cli, ending: &Ending, ui: &Ui, refused_dir: Option<&Path>) {
     let Some(path) = report_path(&cli.command) else {
         return;
     };
+    if goes_into(&path, refused_dir) {
+        return;
+    }
     let data = ReportData {
         command: ending.command.clone(),
         command_line: shown_command_line(&cli.argv),

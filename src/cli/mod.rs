@@ -147,15 +147,29 @@ pub async fn dispatch(
     let receivers = end::receivers(cli, &profile, env)?;
     end::check_report(cli)?;
     let result = run_command(cli, &profile, env, ui).await;
-    if let (Err(error), Some(path)) = (&result, summary_target(&cli.command)) {
+    // A directory refused as open to others gets nothing, not even why.
+    let refused_dir = refused_directory(&result);
+    if let (Err(error), Some(path)) = (&result, summary_target(&cli.command))
+        && !end::goes_into(&path, refused_dir.as_deref())
+    {
         write_failure(&path, error);
     }
     let ending = end::Ending::of(cli, &result, ui);
-    end::report(cli, &ending, ui);
+    end::report(cli, &ending, ui, refused_dir.as_deref());
     if !receivers.is_empty() {
         ending.tell(&receivers, ui).await;
     }
     result
+}
+
+/// The directory a run was refused for, being open to others' writes.
+fn refused_directory(result: &Result<Completion, CommandError>) -> Option<std::path::PathBuf> {
+    match result {
+        Err(CommandError::Output(crate::output::OutputError::OpenDirectory { path, .. })) => {
+            Some(path.into())
+        }
+        _ => None,
+    }
 }
 
 /// Where a command's summary goes: `--summary-json`, else (a row

@@ -93,7 +93,20 @@ async fn a_directory_others_may_write_into_is_refused_before_any_request() {
     )
     .await;
     assert_eq!(done.unwrap(), Completion::Clean);
-    assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 1, "its results");
+    let mut names: Vec<String> = std::fs::read_dir(&kept)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(
+        names[0] == "last.html" && names[1] == "last.json",
+        "{names:?}"
+    );
+    assert!(
+        names[2].starts_with("roster.sync."),
+        "its results: {names:?}"
+    );
 }
 
 /// `count` new hires, one a line.
