@@ -474,33 +474,6 @@ pub struct RecordArgs {
     pub excel: bool,
 }
 
-/// The summary's name in `--results-dir` when `--summary-json` names none.
-pub const LAST_SUMMARY: &str = "last.json";
-/// The report's name in `--results-dir` when `--report` names none.
-pub const LAST_REPORT: &str = "last.html";
-
-impl RecordArgs {
-    /// `name` (`last.json`, `last.html`) in `--results-dir`, if given:
-    /// the run's status beside its dated records, replaced every run.
-    pub fn last(&self, name: &str) -> Option<PathBuf> {
-        self.results_dir.as_ref().map(|dir| dir.join(name))
-    }
-}
-
-impl SummaryArgs {
-    /// `--summary-json`, else `last.json` in `--results-dir`.
-    pub fn path(&self, record: &RecordArgs) -> Option<PathBuf> {
-        self.summary_json
-            .clone()
-            .or_else(|| record.last(LAST_SUMMARY))
-    }
-
-    /// `--report`, else `last.html` in `--results-dir`.
-    pub fn report(&self, record: &RecordArgs) -> Option<PathBuf> {
-        self.end.report.clone().or_else(|| record.last(LAST_REPORT))
-    }
-}
-
 /// What every command that writes a results file shares: where the
 /// results go, whether an earlier file is replaced, a dry run, and the
 /// summary. Each command words `--output`, `--force` and `--dry-run` for

@@ -1,11 +1,15 @@
 //! The end of every run, whatever the command: how it ended (the summary
 //! it wrote, or why it stopped, and its exit code), the `--report` page
 //! about it, and the `--notify` receivers told. Neither ever changes the
-//! exit code: what fails is a warning.
+//! exit code: what fails is a warning. The summary and the report are
+//! the run's status, replaced every run; with `--results-dir` they go to
+//! `last.json` and `last.html` there unless named.
 
 use std::path::{Path, PathBuf};
 
-use super::args::{Cli, Command, EndArgs, GroupsCommand, MembershipsCommand};
+use super::args::{
+    Cli, Command, EndArgs, GroupsCommand, MembershipsCommand, RecordArgs, SummaryArgs,
+};
 use super::{config, exit, run_args};
 use crate::commands::notify::{self, Given, Receivers};
 use crate::commands::{CommandError, Completion};
@@ -56,16 +60,35 @@ pub fn receivers(
     Receivers::parse(&given)
 }
 
+/// The summary's name in `--results-dir` when `--summary-json` names none.
+pub const LAST_SUMMARY: &str = "last.json";
+/// The report's name in `--results-dir` when `--report` names none.
+pub const LAST_REPORT: &str = "last.html";
+
+/// Where the summary goes: `--summary-json`, else `last.json` in
+/// `--results-dir` (the run's status beside its dated records).
+pub fn summary_path(summary: &SummaryArgs, record: &RecordArgs) -> Option<PathBuf> {
+    let last = || {
+        record
+            .results_dir
+            .as_ref()
+            .map(|dir| dir.join(LAST_SUMMARY))
+    };
+    summary.summary_json.clone().or_else(last)
+}
+
 /// Where the `--report` page goes: `--report`, else (a row command or
 /// plan with `--results-dir`) `last.html` there.
 fn report_path(command: &Command) -> Option<PathBuf> {
-    match command {
-        Command::Plan(args) => args.summary.report(&args.record),
+    let (summary, record) = match command {
+        Command::Plan(args) => (&args.summary, &args.record),
         command => match run_args(command) {
-            Some(run) => run.summary.report(&run.record),
-            None => end_args(command)?.report.clone(),
+            Some(run) => (&run.summary, &run.record),
+            None => return end_args(command)?.report.clone(),
         },
-    }
+    };
+    let last = || record.results_dir.as_ref().map(|dir| dir.join(LAST_REPORT));
+    summary.end.report.clone().or_else(last)
 }
 
 /// Refuses a report path that cannot be a file or is standard output,

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::{self, Cli, ImportArgs, PlanArgs, PolicyArgs};
 use super::config::{self, ProfileSource};
+use super::end::summary_path;
 use crate::commands::CommandError;
 use crate::commands::export::{DiffJob, ExportJob};
 use crate::commands::import::ImportJob;
@@ -66,7 +67,7 @@ fn lifecycle_job<O>(
 ) -> crate::commands::lifecycle::LifecycleJob<O> {
     crate::commands::lifecycle::LifecycleJob {
         options,
-        summary_json: run.summary.path(&run.record),
+        summary_json: summary_path(&run.summary, &run.record),
         json: run.summary.json,
         lock: lock_request(run, command),
     }
@@ -153,7 +154,7 @@ pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, C
             },
             report_missing: args.report_missing.clone(),
         },
-        summary_json: args.summary.path(&args.record),
+        summary_json: summary_path(&args.summary, &args.record),
         json: args.summary.json,
         // A plan never writes: it takes no lock.
         lock: LockRequest {
@@ -180,7 +181,7 @@ pub fn import_job(profile: &ProfileSource, args: &ImportArgs) -> Result<ImportJo
             run: recording(&args.run, output, args.resume.clone()),
             report_missing: args.report_missing.clone(),
         },
-        summary_json: args.run.summary.path(&args.run.record),
+        summary_json: summary_path(&args.run.summary, &args.run.record),
         json: args.run.summary.json,
         lock: lock_request(&args.run, "import"),
     })
@@ -288,7 +289,7 @@ pub fn sync_job(
                 _ => crate::pipeline::sync::OnCollision::Suffix,
             },
         },
-        summary_json: args.run.summary.path(&args.run.record),
+        summary_json: summary_path(&args.run.summary, &args.run.record),
         json: args.run.summary.json,
         lock: lock_request(&args.run, "sync"),
     })

@@ -176,12 +176,12 @@ fn refused_directory(result: &Result<Completion, CommandError>) -> Option<std::p
 /// command or plan with `--results-dir`) `last.json` there.
 fn summary_target(command: &Command) -> Option<std::path::PathBuf> {
     match command {
-        Command::Plan(args) => args.summary.path(&args.record),
+        Command::Plan(args) => end::summary_path(&args.summary, &args.record),
         Command::Validate(args) => args.summary_json.clone(),
         Command::Diff(args) => args.summary_json.clone(),
         command => {
             let run = run_args(command)?;
-            run.summary.path(&run.record)
+            end::summary_path(&run.summary, &run.record)
         }
     }
 }
