@@ -299,6 +299,7 @@ async fn a_redirect_to_another_origin_is_not_followed() {
     let out = dir.path().join("hires.results.csv");
     let base = sandbox.base_url().to_string();
     let args = [
+        "-vv",
         "import",
         &hires,
         "-o",
@@ -368,6 +369,7 @@ async fn urls_come_from_the_environment_and_from_a_private_file() {
     std::fs::set_permissions(&hooks, std::fs::Permissions::from_mode(0o600)).unwrap();
     let out = dir.path().join("hires.results.csv");
     let args = [
+        "-vv",
         "import",
         &hires,
         "-o",
