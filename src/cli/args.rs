@@ -396,6 +396,7 @@ pub struct InputRuleArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("report", |a| a.help("Write one self-contained HTML page about the run to FILE (0600), replacing the previous run's")))]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -415,7 +416,7 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Write the summary as JSON to FILE (`-` for standard output), replacing the previous run's (whole or not at all) [default with --results-dir: DIR/last.json], whatever happens
+    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens, replacing the previous run's
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
 
@@ -506,7 +507,7 @@ pub struct RunArgs {
 /// Where a run's summary goes, besides the screen.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SummaryArgs {
-    /// Write the summary as JSON to FILE (`-` for standard output)
+    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens, replacing the previous run's (whole or not at all; --results-dir puts it in DIR/last.json)
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
 
@@ -521,7 +522,7 @@ pub struct SummaryArgs {
 /// What happens when a run ends: who is told, and the page about it.
 #[derive(Debug, Args, Clone, Default)]
 pub struct EndArgs {
-    /// Write one self-contained HTML page about the run (outcomes, pace, every row, problems by kind) to FILE (0600), replacing the previous run's [default with --results-dir: DIR/last.html]
+    /// Write one self-contained HTML page about the run (outcomes, pace, every row, problems by kind) to FILE (0600), replacing the previous run's (--results-dir puts it in DIR/last.html)
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
 
@@ -915,6 +916,8 @@ pub struct UndoArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("report", |a| a.help("Write one self-contained HTML page about the run to FILE (0600), replacing the previous run's")))]
+#[command(mut_arg("summary_json", |a| a.help("Write the summary as JSON to FILE (`-` for standard output), whatever happens, replacing the previous run's")))]
 pub struct ExportArgs {
     /// What to export
     #[arg(value_enum)]
@@ -970,6 +973,7 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("report", |a| a.help("Write one self-contained HTML page about the run to FILE (0600), replacing the previous run's")))]
 pub struct DiffArgs {
     /// The earlier user export (`-` for standard input)
     pub old: PathBuf,
@@ -996,7 +1000,7 @@ pub struct DiffArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens
+    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens, replacing the previous run's
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
 
