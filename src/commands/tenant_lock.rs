@@ -14,7 +14,8 @@
 //! start time) into the file, for the message a second run gives; it
 //! empties the file when done. A file that still names a run when the
 //! lock is free was left by a run that died: it is taken over, with a
-//! warning naming that run.
+//! warning naming that run. (The lock is Unix's flock: elsewhere runs
+//! are not kept apart.)
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -179,6 +180,7 @@ fn open_lock_file(path: &Path) -> Result<File, CommandError> {
 }
 
 /// Tries to lock `file` without waiting: whether it is now ours.
+#[cfg(unix)]
 fn try_lock(file: &File, path: &Path) -> Result<bool, CommandError> {
     use std::os::fd::AsRawFd;
     loop {
@@ -199,6 +201,12 @@ fn try_lock(file: &File, path: &Path) -> Result<bool, CommandError> {
             }
         }
     }
+}
+
+/// Without flock(2) runs are not kept apart (sebulk's lock is Unix's).
+#[cfg(not(unix))]
+fn try_lock(_: &File, _: &Path) -> Result<bool, CommandError> {
+    Ok(true)
 }
 
 /// The run named in the lock file, if any (an empty or unreadable file names none).
@@ -232,6 +240,7 @@ fn write_holder(
 }
 
 /// Whether process `pid` exists (signal 0 checks without sending one).
+#[cfg(unix)]
 fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
@@ -239,6 +248,13 @@ fn process_alive(pid: u32) -> bool {
     // SAFETY: kill with signal 0 sends nothing; it only checks the process.
     let status = unsafe { libc::kill(pid, 0) };
     status == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether process `pid` exists: unknown without Unix's signal 0, so
+/// the run named is taken for gone.
+#[cfg(not(unix))]
+fn process_alive(_: u32) -> bool {
+    false
 }
 
 #[cfg(test)]
@@ -258,6 +274,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_locked_file_cannot_be_locked_again_until_released() {
         let dir = tempfile::tempdir().unwrap();
