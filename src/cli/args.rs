@@ -400,6 +400,7 @@ pub struct InputRuleArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("report", |a| a.help("Write one self-contained HTML page about the run to FILE (0600), replacing the previous run's")))]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -419,7 +420,7 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens
+    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens, replacing the previous run's
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
 
@@ -473,7 +474,7 @@ pub struct PasswordArgs {
 /// How a run's results (or plan) file is kept.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RecordArgs {
-    /// Write the results (or plan) under a new timestamped name in DIR, keeping every earlier run's: for nightly jobs (created 0700 if missing)
+    /// Write the results (or plan) under a new timestamped name in DIR, keeping every earlier run's, and the summary and report as DIR/last.json and DIR/last.html unless --summary-json or --report name others: for nightly jobs (created 0700 if missing; refused when others may write into it)
     #[arg(long, value_name = "DIR", conflicts_with = "output")]
     pub results_dir: Option<PathBuf>,
 
@@ -500,6 +501,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Wait up to SECONDS for another run writing to the same tenant to end (one writing run per tenant at a time; without it such a run exits 1, naming the other)
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
+
     #[command(flatten)]
     pub record: RecordArgs,
 
@@ -510,7 +515,7 @@ pub struct RunArgs {
 /// Where a run's summary goes, besides the screen.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SummaryArgs {
-    /// Write the summary as JSON to FILE (`-` for standard output)
+    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens, replacing the previous run's (whole or not at all; --results-dir puts it in DIR/last.json)
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
 
@@ -525,13 +530,17 @@ pub struct SummaryArgs {
 /// What happens when a run ends: who is told, and the page about it.
 #[derive(Debug, Args, Clone, Default)]
 pub struct EndArgs {
-    /// Write one self-contained HTML page about the run (outcomes, pace, every row, problems by kind) to FILE (0600)
+    /// Write one self-contained HTML page about the run (outcomes, pace, every row, problems by kind) to FILE (0600), replacing the previous run's (--results-dir puts it in DIR/last.html)
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
 
-    /// POST the summary (with a one-line `text` for Slack or Teams) to URL when the run ends, however it ends (repeatable; also `notify = [...]` in a profile). HTTPS but for loopback; never printed
+    /// POST the summary (with a one-line `text` for Slack or Teams) to URL when the run ends, however it ends (repeatable; also env SEBULK_NOTIFY, whitespace between URLs, `--notify-file` and `notify = [...]` in a profile). HTTPS but for loopback; never printed; a redirect to another host is not followed
     #[arg(long = "notify", value_name = "URL")]
     pub urls: Vec<String>,
+
+    /// Read --notify URLs from FILE: one a line, `#` comments; refused when others may read it (chmod 600), as it keeps the webhook tokens off the command line
+    #[arg(long, value_name = "FILE")]
+    pub notify_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -959,6 +968,8 @@ pub struct UndoArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("report", |a| a.help("Write one self-contained HTML page about the run to FILE (0600), replacing the previous run's")))]
+#[command(mut_arg("summary_json", |a| a.help("Write the summary as JSON to FILE (`-` for standard output), whatever happens, replacing the previous run's")))]
 pub struct ExportArgs {
     /// What to export
     #[arg(value_enum)]
@@ -1014,6 +1025,7 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("report", |a| a.help("Write one self-contained HTML page about the run to FILE (0600), replacing the previous run's")))]
 pub struct DiffArgs {
     /// The earlier user export (`-` for standard input)
     pub old: PathBuf,
@@ -1040,7 +1052,7 @@ pub struct DiffArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens
+    /// Write the summary as JSON to FILE (`-` for standard output), whatever happens, replacing the previous run's
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
 

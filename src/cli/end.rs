@@ -1,13 +1,17 @@
 //! The end of every run, whatever the command: how it ended (the summary
 //! it wrote, or why it stopped, and its exit code), the `--report` page
 //! about it, and the `--notify` receivers told. Neither ever changes the
-//! exit code: what fails is a warning.
+//! exit code: what fails is a warning. The summary and the report are
+//! the run's status, replaced every run; with `--results-dir` they go to
+//! `last.json` and `last.html` there unless named.
 
 use std::path::{Path, PathBuf};
 
-use super::args::{Cli, Command, EndArgs, GroupsCommand, MembershipsCommand};
+use super::args::{
+    Cli, Command, EndArgs, GroupsCommand, MembershipsCommand, RecordArgs, SummaryArgs,
+};
 use super::{config, exit, run_args};
-use crate::commands::notify::Receivers;
+use crate::commands::notify::{self, Given, Receivers};
 use crate::commands::{CommandError, Completion};
 use crate::output::report::{ReportData, RowsKind};
 use crate::ui::Ui;
@@ -23,23 +27,75 @@ fn end_args(command: &Command) -> Option<&EndArgs> {
     })
 }
 
-/// Who is told of the run's end: `--notify` and the profile's `notify`
-/// (a profile that cannot be read is the run's own error, said there).
-pub fn receivers(cli: &Cli, profile: &config::ProfileSource) -> Result<Receivers, CommandError> {
+/// Who is told of the run's end: `--notify`, `SEBULK_NOTIFY`,
+/// `--notify-file` and the profile's `notify` (a profile that cannot be
+/// read is the run's own error, said there).
+pub fn receivers(
+    cli: &Cli,
+    profile: &config::ProfileSource,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Receivers, CommandError> {
     let Some(end) = end_args(&cli.command) else {
         return Ok(Receivers::default());
     };
-    let mut urls = end.urls.clone();
-    if let Ok(profile) = profile.get() {
-        urls.extend(profile.notify.iter().cloned());
+    let numbered = |what: &str, urls: &[String]| -> Vec<Given> {
+        urls.iter()
+            .enumerate()
+            .map(|(number, url)| Given {
+                source: format!("{what} URL {}", number + 1),
+                url: url.clone(),
+            })
+            .collect()
+    };
+    let mut given = numbered("--notify", &end.urls);
+    if let Some(value) = env(notify::NOTIFY_ENV) {
+        given.extend(notify::from_env(&value));
     }
-    Receivers::parse(&urls)
+    if let Some(path) = &end.notify_file {
+        given.extend(notify::from_file(path)?);
+    }
+    if let Ok(profile) = profile.get() {
+        given.extend(numbered("the profile's notify", &profile.notify));
+    }
+    Receivers::parse(&given)
 }
 
-/// Refuses a report path that exists (without `--force`) or is one of
-/// the run's own files, before anything runs.
+/// The summary's name in `--results-dir` when `--summary-json` names none.
+pub const LAST_SUMMARY: &str = "last.json";
+/// The report's name in `--results-dir` when `--report` names none.
+pub const LAST_REPORT: &str = "last.html";
+
+/// Where the summary goes: `--summary-json`, else `last.json` in
+/// `--results-dir` (the run's status beside its dated records).
+pub fn summary_path(summary: &SummaryArgs, record: &RecordArgs) -> Option<PathBuf> {
+    let last = || {
+        record
+            .results_dir
+            .as_ref()
+            .map(|dir| dir.join(LAST_SUMMARY))
+    };
+    summary.summary_json.clone().or_else(last)
+}
+
+/// Where the `--report` page goes: `--report`, else (a row command or
+/// plan with `--results-dir`) `last.html` there.
+fn report_path(command: &Command) -> Option<PathBuf> {
+    let (summary, record) = match command {
+        Command::Plan(args) => (&args.summary, &args.record),
+        command => match run_args(command) {
+            Some(run) => (&run.summary, &run.record),
+            None => return end_args(command)?.report.clone(),
+        },
+    };
+    let last = || record.results_dir.as_ref().map(|dir| dir.join(LAST_REPORT));
+    summary.end.report.clone().or_else(last)
+}
+
+/// Refuses a report path that cannot be a file or is standard output,
+/// before anything runs. An earlier run's page is replaced: it is the
+/// run's status, not a record.
 pub fn check_report(cli: &Cli) -> Result<(), CommandError> {
-    let Some(path) = end_args(&cli.command).and_then(|e| e.report.as_deref()) else {
+    let Some(path) = report_path(&cli.command) else {
         return Ok(());
     };
     if path == Path::new("-") {
@@ -47,19 +103,8 @@ pub fn check_report(cli: &Cli) -> Result<(), CommandError> {
             "--report writes a file: name one (FILE.html)",
         ));
     }
-    crate::output::files::check_output(path, force(cli), &[])?;
+    crate::output::files::check_output(&path, true, &[])?;
     Ok(())
-}
-
-/// Whether the command may replace its files.
-fn force(cli: &Cli) -> bool {
-    match &cli.command {
-        Command::Plan(args) => args.force,
-        Command::Validate(args) => args.force,
-        Command::Diff(args) => args.force,
-        Command::Export(args) => args.force,
-        command => run_args(command).is_some_and(|run| run.force),
-    }
 }
 
 /// How a run ended.
@@ -120,12 +165,24 @@ impl Ending {
     }
 }
 
-/// Writes the `--report` page, if asked for; a page that cannot be
-/// written is a warning.
-pub fn report(cli: &Cli, ending: &Ending, ui: &Ui) {
-    let Some(path) = end_args(&cli.command).and_then(|e| e.report.clone()) else {
+/// Whether `path` is a file in `dir` (a directory the run was refused for).
+pub fn goes_into(path: &Path, dir: Option<&Path>) -> bool {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    dir.is_some_and(|dir| crate::output::files::same_file(parent, dir))
+}
+
+/// Writes the `--report` page, if asked for, unless into `refused_dir`;
+/// a page that cannot be written is a warning.
+pub fn report(cli: &Cli, ending: &Ending, ui: &Ui, refused_dir: Option<&Path>) {
+    let Some(path) = report_path(&cli.command) else {
         return;
     };
+    if goes_into(&path, refused_dir) {
+        return;
+    }
     let data = ReportData {
         command: ending.command.clone(),
         command_line: shown_command_line(&cli.argv),
@@ -138,7 +195,7 @@ pub fn report(cli: &Cli, ending: &Ending, ui: &Ui) {
     let mut taken: Vec<PathBuf> = Vec::new();
     taken.extend(data.rows.as_ref().map(|(p, _)| p.clone()));
     let taken: Vec<&Path> = taken.iter().map(PathBuf::as_path).collect();
-    match crate::output::report::write(&path, force(cli), &taken, &data) {
+    match crate::output::report::write(&path, true, &taken, &data) {
         Ok(()) => {
             if !ui.is_quiet() {
                 ui.say(format!("  report in {}", path.display()));

@@ -36,6 +36,16 @@ pub fn classify(error: &CommandError) -> (u8, Option<&'static str>) {
                 "put the key in a file readable only by you and pass --api-key-file, or export SEBULK_API_KEY",
             ),
         ),
+        CommandError::Config(ConfigError::NotPrivate { .. }) => (
+            FATAL,
+            Some(
+                "a file of secrets must be readable by its owner only (chmod 600; systemd's LoadCredential= makes its copy 0400)",
+            ),
+        ),
+        CommandError::Locked(_) => (
+            FATAL,
+            Some("nothing was sent; run again when it ends, or pass --wait SECONDS to wait for it"),
+        ),
         CommandError::Config(ConfigError::Mapping(_)) => (
             FATAL,
             Some("fix the mapping and run again; `sebulk mapping show MAPPING` shows how it reads"),

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::{self, Cli, ImportArgs, PlanArgs, PolicyArgs};
 use super::config::{self, ProfileSource};
+use super::end::summary_path;
 use crate::commands::CommandError;
 use crate::commands::export::{DiffJob, ExportJob};
 use crate::commands::import::ImportJob;
@@ -18,6 +19,7 @@ use crate::commands::lifecycle::LifecycleJob;
 use crate::commands::mapping::InitJob;
 use crate::commands::sandbox::SandboxJob;
 use crate::commands::shell::RowJob;
+use crate::commands::tenant_lock::LockRequest;
 use crate::commands::validate::ValidateJob;
 use crate::config::API_KEY_ENV;
 use crate::diff::DiffOptions;
@@ -71,15 +73,25 @@ fn policy(
     }
 }
 
-/// A lifecycle command's job: its options and where its summary goes.
+/// A lifecycle command's job: its options, where its summary goes, and
+/// what it asks of the tenant's lock.
 fn lifecycle_job<O>(
     options: O,
-    summary: &args::SummaryArgs,
+    (run, command): (&args::RunArgs, &'static str),
 ) -> crate::commands::lifecycle::LifecycleJob<O> {
     crate::commands::lifecycle::LifecycleJob {
         options,
-        summary_json: summary.summary_json.clone(),
-        json: summary.json,
+        summary_json: summary_path(&run.summary, &run.record),
+        json: run.summary.json,
+        lock: lock_request(run, command),
+    }
+}
+
+/// What a writing run asks of its tenant's lock: who it is, and `--wait`.
+fn lock_request(run: &args::RunArgs, command: &'static str) -> LockRequest {
+    LockRequest {
+        command,
+        wait: std::time::Duration::from_secs(run.wait),
     }
 }
 
@@ -157,8 +169,13 @@ pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, C
             },
             report_missing: args.report_missing.clone(),
         },
-        summary_json: args.summary.summary_json.clone(),
+        summary_json: summary_path(&args.summary, &args.record),
         json: args.summary.json,
+        // A plan never writes: it takes no lock.
+        lock: LockRequest {
+            command: "plan",
+            wait: std::time::Duration::ZERO,
+        },
     })
 }
 
@@ -193,8 +210,9 @@ pub fn import_job(profile: &ProfileSource, args: &ImportArgs) -> Result<ImportJo
             run: recording(&args.run, output, args.resume.clone()),
             report_missing: args.report_missing.clone(),
         },
-        summary_json: args.run.summary.summary_json.clone(),
+        summary_json: summary_path(&args.run.summary, &args.run.record),
         json: args.run.summary.json,
+        lock: lock_request(&args.run, "import"),
     })
 }
 
@@ -306,8 +324,9 @@ pub fn sync_job(
                 _ => crate::pipeline::sync::OnCollision::Suffix,
             },
         },
-        summary_json: args.run.summary.summary_json.clone(),
+        summary_json: summary_path(&args.run.summary, &args.run.record),
         json: args.run.summary.json,
+        lock: lock_request(&args.run, "sync"),
     })
 }
 
@@ -342,7 +361,7 @@ pub fn offboard_job(
             protection: guard.0,
             run: recording(&args.run, output, args.resume.clone()),
         },
-        &args.run.summary,
+        (&args.run, "offboard"),
     ))
 }
 
@@ -487,7 +506,7 @@ pub fn approve_job(
             protection: config::protection(profile.get()?, &args.protect)?,
             run: recording(&args.run, output, None),
         },
-        &args.run.summary,
+        (&args.run, "approve"),
     ))
 }
 
@@ -506,7 +525,7 @@ pub fn passwords_job(
             must_change: args.must_change,
             run: recording(&args.run, output, args.resume.clone()),
         },
-        &args.run.summary,
+        (&args.run, "passwords"),
     ))
 }
 
@@ -526,7 +545,7 @@ pub fn groups_job(
             protection,
             run: recording(&args.run, output, None),
         },
-        &args.run.summary,
+        (&args.run, "groups import"),
     ))
 }
 
@@ -551,7 +570,7 @@ pub fn memberships_job(
             protection,
             run: recording(&args.run, output, None),
         },
-        &args.run.summary,
+        (&args.run, "memberships import"),
     ))
 }
 
@@ -578,7 +597,7 @@ pub fn restore_job(
             run: recording(&args.run, output, None),
             protection: config::protection(profile.get()?, &args.protect)?,
         },
-        &args.run.summary,
+        (&args.run, "restore"),
     ))
 }
 
@@ -609,7 +628,7 @@ pub fn undo_job(
             include_conflicts: args.include_conflicts,
             old_seals: old_seals(args.accept_old_seal),
         },
-        &run.summary,
+        (run, "undo"),
     ))
 }
 
@@ -644,7 +663,7 @@ pub fn apply_job(
             as_of: crate::pipeline::sync::day_text(as_of),
             run: recording(&args.run, output, args.resume.clone()),
         },
-        &args.run.summary,
+        (&args.run, "apply"),
     ))
 }
 

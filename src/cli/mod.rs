@@ -144,35 +144,46 @@ pub async fn dispatch(
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
     let profile = config::ProfileSource::new(cli.global.config.clone(), cli.global.profile.clone());
-    let receivers = end::receivers(cli, &profile)?;
+    let receivers = end::receivers(cli, &profile, env)?;
     end::check_report(cli)?;
     let result = run_command(cli, &profile, env, ui).await;
-    if let (Err(error), Some((path, force))) = (&result, summary_target(&cli.command)) {
-        write_failure(path, force, error);
+    // A directory refused as open to others gets nothing, not even why.
+    let refused_dir = refused_directory(&result);
+    if let (Err(error), Some(path)) = (&result, summary_target(&cli.command))
+        && !end::goes_into(&path, refused_dir.as_deref())
+    {
+        write_failure(&path, error);
     }
     let ending = end::Ending::of(cli, &result, ui);
-    end::report(cli, &ending, ui);
+    end::report(cli, &ending, ui, refused_dir.as_deref());
     if !receivers.is_empty() {
         ending.tell(&receivers, ui).await;
     }
     result
 }
 
-/// Where a row command's `--summary-json` goes, and whether it may replace a file.
-fn summary_target(command: &Command) -> Option<(&std::path::Path, bool)> {
-    let run = match command {
-        Command::Plan(args) => {
-            return args
-                .summary
-                .summary_json
-                .as_deref()
-                .map(|p| (p, args.force));
+/// The directory a run was refused for, being open to others' writes.
+fn refused_directory(result: &Result<Completion, CommandError>) -> Option<std::path::PathBuf> {
+    match result {
+        Err(CommandError::Output(crate::output::OutputError::OpenDirectory { path, .. })) => {
+            Some(path.into())
         }
-        Command::Validate(args) => return args.summary_json.as_deref().map(|p| (p, args.force)),
-        Command::Diff(args) => return args.summary_json.as_deref().map(|p| (p, args.force)),
-        command => run_args(command)?,
-    };
-    run.summary.summary_json.as_deref().map(|p| (p, run.force))
+        _ => None,
+    }
+}
+
+/// Where a command's summary goes: `--summary-json`, else (a row
+/// command or plan with `--results-dir`) `last.json` there.
+fn summary_target(command: &Command) -> Option<std::path::PathBuf> {
+    match command {
+        Command::Plan(args) => end::summary_path(&args.summary, &args.record),
+        Command::Validate(args) => args.summary_json.clone(),
+        Command::Diff(args) => args.summary_json.clone(),
+        command => {
+            let run = run_args(command)?;
+            end::summary_path(&run.summary, &run.record)
+        }
+    }
 }
 
 /// The run options of a row command.
@@ -194,7 +205,7 @@ pub(crate) fn run_args(command: &Command) -> Option<&args::RunArgs> {
 
 /// Writes why a run stopped as its summary; a summary that cannot be
 /// written is said on stderr, never turned into another error.
-fn write_failure(path: &std::path::Path, force: bool, error: &CommandError) {
+fn write_failure(path: &std::path::Path, error: &CommandError) {
     let (code, hint) = exit::classify(error);
     if code == exit::USAGE {
         // Nothing ran, and the summary's own path may be what is wrong
@@ -207,7 +218,7 @@ fn write_failure(path: &std::path::Path, force: bool, error: &CommandError) {
         "failed"
     };
     let value = crate::commands::stopped_summary(status, &error.to_string(), (code, hint));
-    if let Err(err) = crate::commands::write_json(path, &value, force, &[]) {
+    if let Err(err) = crate::commands::write_json(path, &value, &[]) {
         tracing::warn!("the summary could not be written: {err}");
     }
 }

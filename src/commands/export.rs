@@ -30,7 +30,7 @@ pub async fn export(config: &Config, job: &ExportJob, ui: &Ui) -> Result<Complet
         ("summary", job.summary_json.as_deref()),
     ])?;
     if let Some(path) = &job.summary_json {
-        crate::output::files::check_output(path, options.force, &[])?;
+        crate::output::files::check_output(path, true, &[])?;
     }
     let to_stdout = options.output == Path::new("-");
     if to_stdout && (job.json || job.summary_json.as_deref() == Some(Path::new("-"))) {
@@ -55,7 +55,7 @@ pub async fn export(config: &Config, job: &ExportJob, ui: &Ui) -> Result<Complet
     }
     ui.keep_summary(&summary);
     if let Some(path) = &job.summary_json {
-        write_json(path, &summary, options.force, &[options.output.as_path()])?;
+        write_json(path, &summary, &[options.output.as_path()])?;
     }
     if job.json {
         ui.json(&summary)
@@ -110,7 +110,7 @@ pub fn diff(job: &DiffJob, ui: &Ui) -> Result<Completion, CommandError> {
             options.new.as_path(),
             options.output.as_path(),
         ];
-        super::write_json(path, &summary, options.force, &taken)?;
+        super::write_json(path, &summary, &taken)?;
     }
     if job.json {
         ui.json(&summary)

@@ -15,6 +15,7 @@ pub mod sandbox;
 pub mod shell;
 pub mod signals;
 pub mod sync;
+pub mod tenant_lock;
 pub mod validate;
 
 use std::io::Write;
@@ -72,6 +73,9 @@ pub enum CommandError {
     /// A guard rail refused the run before any change.
     #[error("{0}")]
     Refused(String),
+    /// Another run holds the tenant's lock (and `--wait` ran out).
+    #[error("{0}")]
+    Locked(String),
     /// `diff --exit-code` could not compare (a file missing or unreadable):
     /// exit 2, as diff(1) says trouble, apart from 1 for differences.
     #[error("{0}")]
@@ -224,12 +228,13 @@ pub fn stopped_summary(
     })
 }
 
-/// Writes `value` as JSON to `path` (`-` for standard output) under the
-/// output rules: an existing file only with `force`, never one of `taken`.
+/// Writes `value` as JSON to `path` (`-` for standard output): a status
+/// file, the run's to replace, so an earlier run's is replaced (whole or
+/// not at all, 0600, a link replaced and never followed), never one of
+/// `taken` (the run's input and records).
 pub fn write_json(
     path: &Path,
     value: &impl serde::Serialize,
-    force: bool,
     taken: &[&Path],
 ) -> Result<(), CommandError> {
     let text = serde_json::to_string_pretty(value)
@@ -240,7 +245,9 @@ pub fn write_json(
             .and_then(|()| out.flush())
             .map_err(|e| CommandError::io("cannot write the summary", e));
     }
-    let mut file = crate::output::create_private(path, force, taken)?;
+    let mut file = crate::output::atomic::AtomicOutput::create(path, true, taken)?;
     writeln!(file, "{text}")
-        .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))
+        .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))?;
+    file.commit()?;
+    Ok(())
 }

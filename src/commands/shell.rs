@@ -1,13 +1,15 @@
 //! The one path every row command (import, plan, offboard, approve,
 //! restore, passwords, groups, memberships, undo) takes from resolved
 //! options to a [`Completion`]: its files checked before anything is read
-//! or sent, the tenant connected, signals watched, the run driven, its
+//! or sent, the tenant's lock taken unless it is a dry run (one writing
+//! run per tenant: [`tenant_lock`]), the tenant connected, signals watched, the run driven, its
 //! summary shown and written as JSON, and its end turned into the exit
 //! code. A command brings only its run (a closure over the client and the
 //! stop tokens) and how its summary is shown.
 
 use std::path::Path;
 
+use super::tenant_lock::{self, LockRequest};
 use super::{CommandError, Completion, Connection, signals, write_json};
 use crate::api::Client;
 use crate::pipeline::import::FirstPass;
@@ -24,6 +26,9 @@ pub struct RowJob<O> {
     pub summary_json: Option<std::path::PathBuf>,
     /// `--json`: the summary on standard output.
     pub json: bool,
+    /// Who the run is and how long it waits for the tenant's lock (taken
+    /// unless it is a dry run).
+    pub lock: LockRequest,
 }
 
 /// What a run was refused for, and how that ends the command.
@@ -115,6 +120,11 @@ where
     let recording = files.recording;
     let summary_json = job.summary_json.as_deref();
     check_files(&files, summary_json, job.json)?;
+    // One writing run per tenant: held until this function returns.
+    let _lock = match recording.dry_run {
+        true => None,
+        false => tenant_lock::take(config, &job.lock, ui).await?,
+    };
     let connection = Connection::open(config).await?;
     let client = connection.client.clone();
     let (stops, _watch) = signals::watch(move || client.throttle().stop("interrupted"));
@@ -132,7 +142,7 @@ where
             let value = super::stopped_summary("refused", &reason, (3, None));
             ui.keep_summary(&value);
             if let Some(path) = summary_json {
-                write_json(path, &value, recording.force, &[files.input])?;
+                write_json(path, &value, &[files.input])?;
             }
             return Ok(ended);
         }
@@ -150,7 +160,7 @@ where
     taken.extend(recording.output.as_deref());
     ui.keep_summary(&summary);
     if let Some(path) = summary_json {
-        write_json(path, &summary, recording.force, &taken)?;
+        write_json(path, &summary, &taken)?;
     }
     if job.json {
         ui.json(&summary)
@@ -232,8 +242,14 @@ fn check_files(
         named.push(("resumed results", recording.resume.as_deref()));
     }
     super::distinct_files(&named)?;
+    if let Some(output) = &recording.output {
+        // Its snapshots go beside it: a directory others write into is refused.
+        crate::output::files::check_record_directory(output)?;
+    }
     if let Some(path) = summary_json {
-        crate::output::files::check_output(path, recording.force, &[])?;
+        // The run's own status: replaced every run, so only checked for
+        // being something a file can replace.
+        crate::output::files::check_output(path, true, &[])?;
     }
     let stdout_taken = recording.output.as_deref() == Some(Path::new("-"));
     if stdout_taken && (json || summary_json == Some(Path::new("-"))) {

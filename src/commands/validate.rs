@@ -104,7 +104,7 @@ pub fn run(job: &ValidateJob, ui: &Ui) -> Result<Completion, CommandError> {
     if let Some(path) = &job.summary_json {
         let mut taken = vec![spec.file.as_path()];
         taken.extend(job.report.as_deref());
-        super::write_json(path, &summary, job.force, &taken)?;
+        super::write_json(path, &summary, &taken)?;
     }
     if job.json {
         ui.json(&summary)

@@ -8,7 +8,7 @@ pub mod profile;
 mod resolve;
 pub mod settings;
 
-pub use resolve::{clean_key, read_key_file, resolve};
+pub use resolve::{check_private_file, clean_key, read_key_file, resolve};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +23,16 @@ use crate::model::AuthScheme;
 
 /// The environment variable holding the API key.
 pub const API_KEY_ENV: &str = "SEBULK_API_KEY";
+
+/// The variable naming the state directory (the tenants' run locks).
+pub const STATE_DIR_ENV: &str = "SEBULK_STATE_DIR";
+
+/// The variable systemd sets to the directory of a service's credentials.
+pub const CREDENTIALS_DIRECTORY_ENV: &str = "CREDENTIALS_DIRECTORY";
+
+/// The credential holding the API key under a systemd service
+/// (`LoadCredential=sebulk-api-key:/etc/sebulk/api-key`).
+pub const CREDENTIAL_NAME: &str = "sebulk-api-key";
 
 /// Which tenant a command talks to.
 #[derive(Debug, Clone)]
@@ -68,6 +78,9 @@ pub struct Config {
     pub target: Target,
     pub auth_scheme: AuthScheme,
     pub pacing: Pacing,
+    /// This user's state directory (`SEBULK_STATE_DIR`, else the
+    /// platform's), where the tenants' run locks live; none without a home.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -102,9 +115,18 @@ pub enum ConfigError {
     #[error(transparent)]
     UnsafeUrl(#[from] ClientBuildError),
     #[error(
-        "no API key: set {API_KEY_ENV} or use --api-key-file (the key is never taken from the command line)"
+        "no API key: use --api-key-file (or SEBULK_API_KEY_FILE), set {API_KEY_ENV}, or give a systemd service the credential {CREDENTIAL_NAME} (the key is never taken from the command line)"
     )]
     NoKey,
+    /// A file of secrets others may read or write.
+    #[error(
+        "the {what} {path} can be read or written by other users (mode {mode:o}); sebulk will not use it: chmod 600 {path}"
+    )]
+    NotPrivate {
+        what: &'static str,
+        path: String,
+        mode: u32,
+    },
     #[error("cannot read the API key file {path}: {source}")]
     KeyFile {
         path: String,

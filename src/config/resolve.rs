@@ -1,7 +1,8 @@
 //! Resolution of the tenant and pacing settings into a [`Config`]:
 //! flags and environment over the profile over our defaults, each value
-//! checked. The API key comes only from the environment or a key file,
-//! never from a command-line value or the config file.
+//! checked. The API key comes only from a key file, the environment or
+//! systemd's credential, in that order, never from a command-line value
+//! or the config file; a key file others may read is refused.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,7 +12,10 @@ use url::Url;
 
 use super::profile::Profile;
 use super::settings::{Connect, TenantArgs};
-use super::{API_KEY_ENV, Config, ConfigError, Pacing, Target};
+use super::{
+    API_KEY_ENV, CREDENTIAL_NAME, CREDENTIALS_DIRECTORY_ENV, Config, ConfigError, Pacing,
+    STATE_DIR_ENV, Target,
+};
 use crate::api::client::check_url_is_safe;
 use crate::limiter::{InFlight, RetryPolicy};
 
@@ -103,9 +107,11 @@ pub fn clean_key(text: &str) -> Option<String> {
     (!key.is_empty()).then(|| key.to_string())
 }
 
-/// Reads a key file: the first line, trimmed. Warns when others may read it.
+/// Reads a key file: the first line, trimmed. A file that other users
+/// may read or write is refused before it is read.
 pub fn read_key_file(path: &Path) -> Result<SecretString, ConfigError> {
     let shown = path.display().to_string();
+    check_private_file(path, "API key file")?;
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::KeyFile {
         path: shown.clone(),
         source,
@@ -113,16 +119,58 @@ pub fn read_key_file(path: &Path) -> Result<SecretString, ConfigError> {
     let Some(key) = clean_key(&text) else {
         return Err(ConfigError::EmptyKey(shown));
     };
+    Ok(SecretString::from(key))
+}
+
+/// Refuses a file of secrets (`what`: "API key file") whose mode lets
+/// its group or others read or write it, as ssh refuses such a key. A
+/// file that cannot be looked at is left for its reader to report.
+pub fn check_private_file(path: &Path, what: &'static str) -> Result<(), ConfigError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         if let Ok(meta) = std::fs::metadata(path)
             && meta.permissions().mode() & 0o077 != 0
         {
-            tracing::warn!("the API key file {shown} can be read by other users; chmod 600 it");
+            return Err(ConfigError::NotPrivate {
+                what,
+                path: path.display().to_string(),
+                mode: meta.permissions().mode() & 0o7777,
+            });
         }
     }
-    Ok(SecretString::from(key))
+    let _ = (path, what);
+    Ok(())
+}
+
+/// The systemd credential holding the key (`LoadCredential=sebulk-api-key:FILE`
+/// in the unit), when the service manager gave one.
+fn credential_key(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<SecretString>, ConfigError> {
+    let Some(dir) = env(CREDENTIALS_DIRECTORY_ENV).filter(|d| !d.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let path = Path::new(&dir).join(CREDENTIAL_NAME);
+    match std::fs::symlink_metadata(&path) {
+        Ok(_) => read_key_file(&path).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+/// This user's state directory: `SEBULK_STATE_DIR`, else the platform's
+/// (`$XDG_STATE_HOME/sebulk`, `~/.local/state/sebulk`; where a platform
+/// has none, its local data directory).
+fn state_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<std::path::PathBuf> {
+    if let Some(dir) = env(STATE_DIR_ENV).filter(|d| !d.trim().is_empty()) {
+        return Some(dir.into());
+    }
+    let dirs = directories::ProjectDirs::from("", "", "sebulk")?;
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf(),
+    )
 }
 
 /// A number of seconds or a rate within `(0, max]`, or a usage error.
@@ -225,14 +273,17 @@ pub fn resolve(
     };
     let key_file = tenant.key.api_key_file.clone();
     let env_key = env(API_KEY_ENV).filter(|k| !k.trim().is_empty());
+    // An explicit key file (flag, SEBULK_API_KEY_FILE, profile), then
+    // SEBULK_API_KEY, then systemd's credential.
     let api_key = match (&key_file, env_key) {
         (Some(path), _) => Some(read_key_file(path)?),
         (None, Some(key)) => clean_key(&key).map(SecretString::from),
-        (None, None) => None,
+        (None, None) => credential_key(env)?,
     };
     let target = target(tenant, api_key)?;
     Ok(Config {
         target,
+        state_dir: state_dir(env),
         auth_scheme,
         pacing: Pacing {
             rate,
@@ -364,7 +415,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key_path = dir.path().join("key");
         std::fs::write(&key_path, "from-file\n").unwrap();
-        c.tenant.key.api_key_file = Some(key_path);
+        private(&key_path, 0o600);
+        c.tenant.key.api_key_file = Some(key_path.clone());
         let Target::Tenant { api_key, .. } = resolve(&a, &c, &env).unwrap().target else {
             panic!()
         };
@@ -373,6 +425,59 @@ mod tests {
             "from-file",
             "an explicit file wins over the environment"
         );
+        private(&key_path, 0o640);
+        let refused = resolve(&a, &c, &env).unwrap_err();
+        assert!(
+            matches!(refused, ConfigError::NotPrivate { mode: 0o640, .. }),
+            "{refused}"
+        );
+        assert!(
+            refused
+                .to_string()
+                .contains(&format!("chmod 600 {}", key_path.display())),
+            "{refused}"
+        );
+    }
+
+    /// Sets `path`'s mode.
+    fn private(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn systemd_s_credential_comes_after_every_explicit_key() {
+        let (a, _guard) = args();
+        let mut c = Connect::default();
+        c.tenant.base_url = Some("https://acme.uk.securenvoy.directory".into());
+        let credentials = tempfile::tempdir().unwrap();
+        let credential = credentials.path().join(CREDENTIAL_NAME);
+        std::fs::write(&credential, "from-systemd\n").unwrap();
+        private(&credential, 0o400);
+        let dir = credentials.path().to_str().unwrap().to_string();
+        let only_systemd = |name: &str| (name == CREDENTIALS_DIRECTORY_ENV).then(|| dir.clone());
+        let key = |c: &Connect, env: &dyn Fn(&str) -> Option<String>| {
+            let Target::Tenant { api_key, .. } = resolve(&a, c, env).unwrap().target else {
+                panic!("tenant expected")
+            };
+            api_key.expose_secret().to_string()
+        };
+        assert_eq!(key(&c, &only_systemd), "from-systemd");
+        let both = |name: &str| match name {
+            API_KEY_ENV => Some("from-env".to_string()),
+            _ => only_systemd(name),
+        };
+        assert_eq!(key(&c, &both), "from-env", "an explicit key wins");
+        private(&credential, 0o444);
+        assert!(matches!(
+            resolve(&a, &c, &only_systemd),
+            Err(ConfigError::NotPrivate { .. })
+        ));
+        std::fs::remove_file(&credential).unwrap();
+        assert!(matches!(
+            resolve(&a, &c, &only_systemd),
+            Err(ConfigError::NoKey)
+        ));
     }
 
     #[test]

@@ -41,6 +41,18 @@ pub enum OutputError {
         /// What went wrong.
         source: std::io::Error,
     },
+    /// A directory for the run's records that others may write into.
+    #[error(
+        "{path} is writable by {who} (mode {mode:o}) without the sticky bit: whoever can write there can swap the results and snapshots that undo and restore trust; sebulk will not write its records there: chmod go-w {path}"
+    )]
+    OpenDirectory {
+        /// The directory.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+        /// "its group", "every user" or "its group and every user".
+        who: &'static str,
+    },
     /// Writing failed.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -207,13 +219,15 @@ fn create_new(path: &Path) -> Result<File, OutputError> {
 }
 
 /// Opens `path` for writing under the rules above: refuses any of
-/// `taken`, and an existing file unless `force`.
-pub fn create_private(path: &Path, force: bool, taken: &[&Path]) -> Result<File, OutputError> {
+/// `taken`, and an existing file unless `force` (the tests' shorthand).
+#[cfg(test)]
+fn create_private(path: &Path, force: bool, taken: &[&Path]) -> Result<File, OutputError> {
     open_output(path, force, taken).map(|(file, _)| file)
 }
 
-/// [`create_private`], also saying whether the file was opened in place
-/// (a device or FIFO: not to be synced).
+/// Opens `path` for writing under the rules above (refusing any of
+/// `taken`, and an existing file unless `force`), also saying whether
+/// the file was opened in place (a device or FIFO: not to be synced).
 fn open_output(path: &Path, force: bool, taken: &[&Path]) -> Result<(File, bool), OutputError> {
     match check_output(path, force, taken)? {
         Existing::InPlace => open_in_place(path).map(|file| (file, true)),
@@ -237,7 +251,7 @@ pub enum Stream {
 }
 
 impl Stream {
-    /// Opens `path` like [`create_private`], or standard output for `-`.
+    /// Opens `path` under the rules above, or standard output for `-`.
     pub fn create(path: &Path, force: bool, taken: &[&Path]) -> Result<Self, OutputError> {
         if path == Path::new("-") {
             return Ok(Stream::Stdout(std::io::stdout()));
@@ -276,6 +290,53 @@ impl Write for Stream {
     }
 }
 
+/// Refuses a directory for a run's records (results, plans, snapshots,
+/// exports) that its group or other users may write into, unless it has
+/// the sticky bit (as `/tmp`: nobody may then replace another's file),
+/// as ssh refuses such a home. A directory not there yet is fine (it is
+/// created 0700); `""` is the current directory.
+pub fn check_directory(dir: &Path) -> Result<(), OutputError> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(dir) else {
+            return Ok(());
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        let sticky = mode & 0o1000 != 0;
+        let who = match (mode & 0o020 != 0, mode & 0o002 != 0) {
+            _ if sticky => None,
+            (true, true) => Some("its group and every user"),
+            (true, false) => Some("its group"),
+            (false, true) => Some("every user"),
+            (false, false) => None,
+        };
+        if let Some(who) = who {
+            return Err(OutputError::OpenDirectory {
+                path: dir.display().to_string(),
+                mode,
+                who,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses the directory a record file (results, a plan) goes into,
+/// as [`check_directory`] does; its snapshots go beside it. Standard
+/// output, devices and FIFOs are not records kept in a directory.
+pub fn check_record_directory(path: &Path) -> Result<(), OutputError> {
+    if path == Path::new("-") || matches!(check_output(path, true, &[]), Ok(Existing::InPlace)) {
+        return Ok(());
+    }
+    check_directory(path.parent().unwrap_or(Path::new("")))
+}
+
 /// `<input stem>.<suffix>` beside the input.
 pub fn beside(input: &Path, suffix: &str) -> PathBuf {
     let stem = input
@@ -289,7 +350,8 @@ pub fn beside(input: &Path, suffix: &str) -> PathBuf {
 /// nightly job keeps every run and never needs `--force`. The process id
 /// keeps two runs started in the same second apart: both may look before
 /// either writes, so "the name is free" alone cannot. The directory is
-/// created (0700) when missing.
+/// created (0700) when missing, and refused when others may write into
+/// it ([`check_directory`]).
 pub fn timestamped(dir: &Path, input: &Path, what: &str) -> Result<PathBuf, OutputError> {
     let stem = match input.file_stem() {
         Some(stem) if input != Path::new("-") => stem.to_string_lossy().into_owned(),
@@ -312,6 +374,7 @@ pub fn timestamped_as(
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(dir).map_err(|e| OutputError::io(dir, e))?;
     }
+    check_directory(dir)?;
     let time = crate::formats::utc_now().replace([':', '-'], "");
     let run = std::process::id();
     let name = |n: u32| match n {
@@ -359,6 +422,42 @@ mod tests {
                 .to_string_lossy()
                 .starts_with("stdin.plan.")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn directories_others_may_write_into_are_refused_unless_sticky() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let records = dir.path().join("records");
+        std::fs::create_dir(&records).unwrap();
+        let chmod = |mode: u32| {
+            std::fs::set_permissions(&records, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        for (mode, refused) in [
+            (0o777, true),
+            (0o775, true),
+            (0o757, true),
+            (0o755, false),
+            (0o700, false),
+            (0o1777, false),
+        ] {
+            chmod(mode);
+            let result = timestamped(&records, Path::new("roster.csv"), "sync");
+            assert_eq!(result.is_err(), refused, "{mode:o}");
+            if let Err(err) = result {
+                let said = err.to_string();
+                assert!(
+                    said.contains(&format!("chmod go-w {}", records.display()))
+                        && said.contains(&format!("mode {mode:o}")),
+                    "{said}"
+                );
+            }
+        }
+        chmod(0o777);
+        assert!(check_record_directory(&records.join("results.csv")).is_err());
+        assert!(check_record_directory(Path::new("-")).is_ok());
+        assert!(check_record_directory(Path::new("/dev/null")).is_ok());
     }
 
     #[test]

@@ -13,6 +13,6 @@ pub mod report;
 pub mod results;
 pub mod snapshot;
 
-pub use files::{OutputError, beside, create_private};
+pub use files::{OutputError, beside};
 pub use problems::{ProblemLine, ProblemReport};
 pub use results::{OrderedCsv, Outcome, RowResult};

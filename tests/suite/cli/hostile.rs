@@ -32,6 +32,7 @@ fn mode(path: &Path) -> u32 {
 /// Every output flag, given `link` (a symlink to a file that is not
 /// ours): with `--force` the link is replaced by our file and its target
 /// is untouched; without, the run is refused before it does anything.
+/// The summary, replaced every run, replaces the link without `--force`.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_output_is_written_through_a_link() {
@@ -51,19 +52,6 @@ async fn no_output_is_written_through_a_link() {
                 vec![
                     "import".into(),
                     "--results".into(),
-                    out.into(),
-                    input.into(),
-                ]
-            }),
-        ),
-        (
-            "import --summary-json",
-            Box::new(|out| {
-                vec![
-                    "import".into(),
-                    "--results".into(),
-                    elsewhere.into(),
-                    "--summary-json".into(),
                     out.into(),
                     input.into(),
                 ]
@@ -142,6 +130,35 @@ async fn no_output_is_written_through_a_link() {
         assert_eq!(mode(&link), 0o600, "{name}");
         assert!(!dir.path().join("nowhere").exists(), "{name}");
     }
+
+    // The summary is the run's status, replaced every run without
+    // --force: a link there is replaced too, never written through.
+    let victim = write(dir.path(), "victim.txt", "precious\n");
+    let link = dir.path().join("last.json");
+    symlink(&victim, &link).unwrap();
+    let _ = std::fs::remove_file(elsewhere);
+    let args = [
+        "--base-url",
+        &url,
+        "import",
+        "--results",
+        elsewhere,
+        "--summary-json",
+        link.to_str().unwrap(),
+        input,
+    ];
+    let output = with_key(&args).await;
+    assert!(
+        matches!(output.status.code(), Some(0 | 3)),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_file());
+    assert_eq!(mode(&link), 0o600);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&link).unwrap()).unwrap();
+    assert!(summary["counts"].is_object(), "{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,6 +270,7 @@ async fn a_notepad_key_file_and_a_url_with_a_password() {
     let sandbox = start(config()).await;
     let dir = tempfile::tempdir().unwrap();
     let key_file = write(dir.path(), "api.key", &format!("\u{feff}{KEY}\r\n"));
+    private(&key_file);
     let output = sebulk()
         .args(["--base-url", sandbox.base_url().as_str(), "--api-key-file"])
         .arg(&key_file)
@@ -275,6 +293,12 @@ async fn a_notepad_key_file_and_a_url_with_a_password() {
         "{said}"
     );
     assert!(said.contains("user name or password"), "{said}");
+}
+
+/// Makes `path` readable by its owner only, as a key file must be.
+fn private(path: impl AsRef<std::path::Path>) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 #[tokio::test]

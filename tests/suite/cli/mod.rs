@@ -14,6 +14,7 @@ mod first_week;
 mod hostile;
 mod notify;
 mod report;
+mod secrets;
 
 fn sebulk() -> Command {
     crate::support::process()

@@ -14,7 +14,8 @@ use sebulk::Completion;
 
 use crate::support::{KEY, against, config, process, start, start_empty};
 
-/// A receiver on 127.0.0.1:0 answering `status` after `delay`; the bodies it got.
+/// A receiver on 127.0.0.1:0 answering `status` after `delay` (and
+/// redirecting `/moved` to its hook); the bodies it got.
 struct Receiver {
     url: String,
     bodies: Arc<Mutex<Vec<serde_json::Value>>>,
@@ -23,19 +24,30 @@ struct Receiver {
 async fn receiver(status: StatusCode, delay: Duration) -> Receiver {
     let bodies: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
     let seen = bodies.clone();
-    let app = Router::new().route(
-        "/hooks/T000/SECRET-TOKEN-42",
-        post(move |body: String| {
-            let seen = seen.clone();
-            async move {
-                if let Ok(value) = serde_json::from_str(&body) {
-                    seen.lock().unwrap().push(value);
+    let app = Router::new()
+        .route(
+            "/hooks/T000/SECRET-TOKEN-42",
+            post(move |body: String| {
+                let seen = seen.clone();
+                async move {
+                    if let Ok(value) = serde_json::from_str(&body) {
+                        seen.lock().unwrap().push(value);
+                    }
+                    tokio::time::sleep(delay).await;
+                    status
                 }
-                tokio::time::sleep(delay).await;
-                status
-            }
-        }),
-    );
+            }),
+        )
+        // The hook's old address: a redirect within the same origin.
+        .route(
+            "/moved",
+            post(|| async {
+                (
+                    StatusCode::PERMANENT_REDIRECT,
+                    [(axum::http::header::LOCATION, "/hooks/T000/SECRET-TOKEN-42")],
+                )
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -244,4 +256,157 @@ async fn an_interrupted_run_is_told() {
         "{told:?}"
     );
     assert_eq!(told[0]["interrupted"], true);
+}
+
+/// A receiver whose hook answers 307 to `target`; whether it was asked.
+async fn redirecting(target: String) -> (String, Arc<Mutex<u32>>) {
+    let asked: Arc<Mutex<u32>> = Arc::default();
+    let seen = asked.clone();
+    let app = Router::new().route(
+        "/hooks/T000/SECRET-TOKEN-42",
+        post(move || {
+            let (seen, target) = (seen.clone(), target.clone());
+            async move {
+                *seen.lock().unwrap() += 1;
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, target)],
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (
+        format!("http://{address}/hooks/T000/SECRET-TOKEN-42"),
+        asked,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_another_origin_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    // Another port is another origin: the summary must never reach it.
+    let elsewhere = receiver(StatusCode::OK, Duration::ZERO).await;
+    let (hook, asked) = redirecting(elsewhere.url.clone()).await;
+    let hires = write(
+        dir.path(),
+        "hires.csv",
+        "username,email\nana,ana@example.com\n",
+    );
+    let out = dir.path().join("hires.results.csv");
+    let base = sandbox.base_url().to_string();
+    let args = [
+        "-vv",
+        "import",
+        &hires,
+        "-o",
+        out.to_str().unwrap(),
+        "--notify",
+        &hook,
+    ];
+    let output = crate::support::sebulk(&base, &args).output().await.unwrap();
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the exit code is the run's: {said}"
+    );
+    assert!(
+        said.contains("notification 1 not delivered: redirected to another origin; not followed"),
+        "{said}"
+    );
+    assert!(!said.contains("SECRET-TOKEN"), "{said}");
+    assert_eq!(*asked.lock().unwrap(), 1, "told once, not tried again");
+    assert!(
+        elsewhere.bodies().is_empty(),
+        "the other origin got nothing"
+    );
+
+    // Within the receiver's own origin a redirect is followed.
+    let moved = receiver(StatusCode::OK, Duration::ZERO).await;
+    let hires = write(
+        dir.path(),
+        "more.csv",
+        "username,email\nbo,bo@example.com\n",
+    );
+    let out = dir.path().join("more.results.csv");
+    let same_origin = moved.url.replace("/hooks/T000/SECRET-TOKEN-42", "/moved");
+    let args = [
+        "import",
+        &hires,
+        "-o",
+        out.to_str().unwrap(),
+        "--notify",
+        &same_origin,
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let told = moved.bodies();
+    assert_eq!(told.len(), 1, "followed to the hook: {told:?}");
+    assert_eq!(told[0]["counts"]["created"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urls_come_from_the_environment_and_from_a_private_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    let base = sandbox.base_url().to_string();
+    let (first, second, third) = (
+        receiver(StatusCode::OK, Duration::ZERO).await,
+        receiver(StatusCode::OK, Duration::ZERO).await,
+        receiver(StatusCode::OK, Duration::ZERO).await,
+    );
+    let hires = write(
+        dir.path(),
+        "hires.csv",
+        "username,email\nana,ana@example.com\n",
+    );
+    let hooks = dir.path().join("hooks");
+    std::fs::write(&hooks, format!("# the team's channel\n\n{}\n", third.url)).unwrap();
+    std::fs::set_permissions(&hooks, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = dir.path().join("hires.results.csv");
+    let args = [
+        "-vv",
+        "import",
+        &hires,
+        "-o",
+        out.to_str().unwrap(),
+        "--notify-file",
+        hooks.to_str().unwrap(),
+    ];
+    let output = crate::support::sebulk(&base, &args)
+        .env("SEBULK_NOTIFY", format!("{}\n {}", first.url, second.url))
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{said}");
+    for receiver in [&first, &second, &third] {
+        assert_eq!(receiver.bodies().len(), 1, "{said}");
+    }
+    assert!(!said.contains("SECRET-TOKEN"), "{said}");
+    let report = std::fs::read_to_string(&out).unwrap();
+    assert!(!report.contains("SECRET-TOKEN"));
+
+    // A file others may read is refused, before anything runs.
+    std::fs::set_permissions(&hooks, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let writes = sandbox.counters().writes;
+    let hires = write(
+        dir.path(),
+        "more.csv",
+        "username,email\nbo,bo@example.com\n",
+    );
+    let args = ["import", &hires, "--notify-file", hooks.to_str().unwrap()];
+    let output = crate::support::sebulk(&base, &args).output().await.unwrap();
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("chmod 600 {}", hooks.display())) && !said.contains("SECRET-TOKEN"),
+        "{said}"
+    );
+    assert_eq!(sandbox.counters().writes, writes, "nothing ran");
+    assert_eq!(third.bodies().len(), 1);
 }

@@ -31,6 +31,11 @@ async fn nightly_runs_keep_every_results_file_and_excel_ones_read_back() {
         .map(|e| e.path())
         .collect();
     files.sort();
+    // Beside the dated results, the last run's summary and report.
+    let status = [history.join("last.html"), history.join("last.json")];
+    let (status_files, files): (Vec<_>, Vec<_>) =
+        files.into_iter().partition(|f| status.contains(f));
+    assert_eq!(status_files, status);
     assert_eq!(files.len(), 2, "{files:?}: no --force, nothing overwritten");
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
@@ -85,7 +90,11 @@ async fn nightly_runs_keep_every_results_file_and_excel_ones_read_back() {
     assert_eq!(read_csv(&plan).len(), 3);
     assert!(read_csv(&plan).iter().all(|r| r["action"] == "unchanged"));
     assert_eq!(sandbox.counters().writes, writes);
-    assert_eq!(std::fs::read_dir(&history).unwrap().count(), 3);
+    assert_eq!(
+        std::fs::read_dir(&history).unwrap().count(),
+        5,
+        "3 results, last.json, last.html"
+    );
 
     // -o and --results-dir say two different things.
     let both = ["import", "-o", &p, "--results-dir", &h, &i];

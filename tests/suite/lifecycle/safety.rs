@@ -1027,7 +1027,11 @@ async fn a_profile_sets_the_guard_limits() {
         &text(&out),
         &text(&leavers),
     ];
-    let env = |name: &str| (name == "SEBULK_API_KEY").then(|| crate::support::KEY.to_string());
+    let env = |name: &str| match name {
+        "SEBULK_API_KEY" => Some(crate::support::KEY.to_string()),
+        "SEBULK_STATE_DIR" => Some(crate::support::STATE_DIR.to_string()),
+        _ => None,
+    };
     let done = sebulk::dispatch(argv.to_vec(), &env).await.unwrap();
     assert_eq!(
         done,

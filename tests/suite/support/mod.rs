@@ -62,12 +62,20 @@ pub fn new_user(username: &str) -> UserWrite {
     }
 }
 
+/// The state directory (the tenants' run locks) of every run the tests
+/// start, never the user's own: under the build's scratch directory.
+pub const STATE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/sebulk-state");
+
 /// Runs a sebulk command line in-process (program name first is added),
-/// with the test key in the environment.
+/// with the test key and state directory in the environment.
 pub async fn sebulk_in_process(args: &[&str]) -> Result<sebulk::Completion, sebulk::CommandError> {
     let mut argv = vec!["sebulk", "--config", "/dev/null"];
     argv.extend_from_slice(args);
-    let env = |name: &str| (name == "SEBULK_API_KEY").then(|| KEY.to_string());
+    let env = |name: &str| match name {
+        "SEBULK_API_KEY" => Some(KEY.to_string()),
+        "SEBULK_STATE_DIR" => Some(STATE_DIR.to_string()),
+        _ => None,
+    };
     sebulk::dispatch(argv, &env).await
 }
 
@@ -150,10 +158,13 @@ pub fn process() -> tokio::process::Command {
         "SEBULK_LOG",
         "SEBULK_RATE",
         "SEBULK_CONCURRENCY",
+        "SEBULK_NOTIFY",
+        "CREDENTIALS_DIRECTORY",
     ] {
         command.env_remove(var);
     }
     command.env("SEBULK_CONFIG", "/dev/null");
+    command.env("SEBULK_STATE_DIR", STATE_DIR);
     command.stdin(std::process::Stdio::null());
     command.kill_on_drop(true);
     command

@@ -1,0 +1,114 @@
+//! Secrets from files, through the binary: a key file (`--api-key-file`,
+//! `SEBULK_API_KEY_FILE`) or systemd's credential that others may read is
+//! refused with the fix; the credential is read when no key is given
+//! otherwise, and an explicit key wins over it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use super::{sebulk, text};
+use crate::support::{KEY, config, start};
+
+/// Writes `body` to `dir/name` with `mode`.
+fn write_with_mode(dir: &Path, name: &str, body: &str, mode: u32) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_file_others_can_read_is_refused_with_the_fix() {
+    let sandbox = start(config()).await;
+    let base = sandbox.base_url().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let open = write_with_mode(dir.path(), "open.key", &format!("{KEY}\n"), 0o644);
+    let shown = open.display().to_string();
+    let by_flag = sebulk()
+        .args(["--base-url", &base, "--api-key-file", &shown, "check"])
+        .output()
+        .await
+        .unwrap();
+    let by_env = sebulk()
+        .env("SEBULK_API_KEY_FILE", &open)
+        .args(["--base-url", &base, "check"])
+        .output()
+        .await
+        .unwrap();
+    for output in [by_flag, by_env] {
+        let said = text(&output);
+        assert_eq!(output.status.code(), Some(1), "{said}");
+        assert!(said.contains(&format!("chmod 600 {shown}")), "{said}");
+        assert!(said.contains("mode 644"), "{said}");
+        assert!(!said.contains(KEY), "{said}");
+    }
+    assert_eq!(sandbox.counters().requests, 0, "refused before any request");
+
+    // The same file made private is used.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let output = sebulk()
+        .env("SEBULK_API_KEY_FILE", &open)
+        .args(["--base-url", &base, "check"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systemd_s_credential_is_the_key_when_none_is_given_otherwise() {
+    let sandbox = start(config()).await;
+    let base = sandbox.base_url().to_string();
+    let credentials = tempfile::tempdir().unwrap();
+    let credential = write_with_mode(
+        credentials.path(),
+        "sebulk-api-key",
+        &format!("{KEY}\n"),
+        0o400,
+    );
+    let output = sebulk()
+        .env("CREDENTIALS_DIRECTORY", credentials.path())
+        .args(["--base-url", &base, "check"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+
+    // An explicit key wins over the credential: a wrong one is refused by the tenant.
+    let output = sebulk()
+        .env("CREDENTIALS_DIRECTORY", credentials.path())
+        .env("SEBULK_API_KEY", "not-the-key")
+        .args(["--base-url", &base, "check"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+
+    // A credential others can read is refused like a key file.
+    std::fs::set_permissions(&credential, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let output = sebulk()
+        .env("CREDENTIALS_DIRECTORY", credentials.path())
+        .args(["--base-url", &base, "check"])
+        .output()
+        .await
+        .unwrap();
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("chmod 600 {}", credential.display())),
+        "{said}"
+    );
+    assert!(!said.contains(KEY), "{said}");
+
+    // No credential there: no key at all, and the message names the ways to give one.
+    std::fs::remove_file(&credential).unwrap();
+    let output = sebulk()
+        .env("CREDENTIALS_DIRECTORY", credentials.path())
+        .args(["--base-url", &base, "check"])
+        .output()
+        .await
+        .unwrap();
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("sebulk-api-key"), "{said}");
+}
