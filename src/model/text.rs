@@ -111,6 +111,20 @@ pub fn match_key(value: &str) -> String {
     spaced.nfkc().collect::<String>().to_lowercase()
 }
 
+/// The confusable skeleton of a key (Unicode TS #39) over its match key,
+/// when it has a letter outside ASCII (`None` else): two keys with one
+/// skeleton look alike on screen (`јohn.smith` with a Cyrillic ј and
+/// `john.smith`). Plain ASCII keys are not skeletonised: TS #39 folds
+/// `1` and `l`, which tells different people's usernames apart.
+pub fn skeleton(value: &str) -> Option<String> {
+    let key = match_key(value);
+    if key.is_ascii() {
+        return None;
+    }
+    let skeleton: String = unicode_security::confusable_detection::skeleton(&key).collect();
+    Some(skeleton.to_lowercase())
+}
+
 /// Optimal string alignment distance: edits, counting a swap of neighbours as one.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();

@@ -271,6 +271,7 @@ impl Exact {
             groups,
             applications,
             notes: Vec::new(),
+            kept: Vec::new(),
         })
     }
 }
@@ -344,6 +345,7 @@ mod tests {
             groups: Default::default(),
             applications: Default::default(),
             notes: Vec::new(),
+            kept: Vec::new(),
         };
         let exact = Exact::of(&plan).unwrap();
         let text = serde_json::to_string(&exact).unwrap();

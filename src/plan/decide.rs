@@ -176,6 +176,9 @@ pub struct RowPlan {
     pub applications: MembershipDelta,
     /// Things the admin should know that do not stop the row.
     pub notes: Vec<String>,
+    /// Fields the row gives but that are not written, and why (a cell
+    /// that lost letters to its file's encoding): the results say so.
+    pub kept: Vec<String>,
 }
 
 impl RowPlan {
@@ -196,6 +199,7 @@ impl RowPlan {
             groups: MembershipDelta::default(),
             applications: MembershipDelta::default(),
             notes: Vec::new(),
+            kept: Vec::new(),
         }
     }
 
@@ -254,6 +258,9 @@ pub struct Current<'a> {
     /// When no user matches: a user who already holds the row's email or
     /// employee number. Creating would make a second account for one person.
     pub identity_holder: Option<&'a User>,
+    /// When no user matches: a user whose username only looks like the
+    /// row's (`јohn.smith` beside `john.smith`).
+    pub lookalike: Option<&'a User>,
 }
 
 /// Decides what `row` means, given what the tenant holds.
@@ -278,6 +285,18 @@ pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &
         if let Some(holder) = current.identity_holder {
             return RowPlan::refuse(None, Refusal::Conflict, same_person(row, holder, policy));
         }
+        if let Some(other) = current.lookalike {
+            return RowPlan::refuse(
+                None,
+                Refusal::Conflict,
+                format!(
+                    "conflict: username '{}' only looks like '{}' (user {}): its letters come from another script (confusable, Unicode TS #39); nothing created — check the row's spelling",
+                    row.set.username.as_deref().unwrap_or_default(),
+                    other.fields.username.as_deref().unwrap_or_default(),
+                    other.id
+                ),
+            );
+        }
         return unprivileged(
             plan_create(row, groups, applications, policy),
             row,
@@ -296,8 +315,39 @@ pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &
             reason: "the user exists and --mode create leaves existing users alone".to_string(),
         });
     }
-    let plan = plan_update(row, existing, current, groups, applications, policy);
+    let mut plan = plan_update(row, existing, current, groups, applications, policy);
+    name_removals(&mut plan, catalog);
     unprivileged(plan, row, Some(existing), policy)
+}
+
+/// Whether `cell` is `have` with letters lost to a lossy encoding: the
+/// same length, and every place they differ is a `?` or U+FFFD in the
+/// cell where the tenant holds a letter outside ASCII (`?ukasz` for
+/// `Łukasz`). Such a cell is never written over the tenant's value.
+fn lost_letters(cell: &str, have: &str) -> bool {
+    let (cell, have): (Vec<char>, Vec<char>) = (cell.chars().collect(), have.chars().collect());
+    if cell.len() != have.len() || cell == have {
+        return false;
+    }
+    cell.iter().zip(&have).all(|(mine, theirs)| {
+        mine == theirs || (matches!(mine, '?' | '\u{FFFD}') && !theirs.is_ascii())
+    })
+}
+
+/// Removals are known by id (the user's current memberships); they are
+/// named as additions are, so results, plans and the guard say which
+/// group a person leaves, not its id.
+fn name_removals(plan: &mut RowPlan, catalog: &Catalog) {
+    for (delta, directory) in [
+        (&mut plan.groups, &catalog.groups),
+        (&mut plan.applications, &catalog.applications),
+    ] {
+        for target in &mut delta.remove {
+            if let Some(known) = directory.resolve(&target.id) {
+                target.name = known.name.clone();
+            }
+        }
+    }
 }
 
 /// `plan`, or its refusal when it changes privilege (raises a user type,
@@ -564,6 +614,7 @@ fn plan_create(
             remove: Vec::new(),
         },
         notes,
+        kept: Vec::new(),
     }
 }
 
@@ -576,6 +627,7 @@ fn plan_update(
     policy: &Policy,
 ) -> RowPlan {
     let mut merged = UserWrite::from_user(existing);
+    let mut lossy = Vec::new();
     let match_field = policy.match_by.field();
     for &field in Field::ALL {
         match field.kind() {
@@ -592,6 +644,15 @@ fn plan_update(
                                 == crate::model::text::match_key(theirs)
                         }) => {}
             FieldKind::Text => {
+                let have = existing.fields.text(field);
+                if let Some(value) = row.set.text(field)
+                    && let Some(have) = have.filter(|have| lost_letters(value, have))
+                {
+                    lossy.push(format!(
+                        "{field} kept as '{have}': the file's '{value}' lost letters its encoding cannot hold (a legacy encoding such as Windows-1252 writes them as '?'); save the file as UTF-8"
+                    ));
+                    continue;
+                }
                 if let (Some(value), Some(slot)) =
                     (row.set.text(field), merged.fields.text_mut(field))
                 {
@@ -668,6 +729,7 @@ fn plan_update(
         groups: group_delta,
         applications: app_delta,
         notes,
+        kept: lossy,
     }
 }
 
@@ -720,6 +782,19 @@ pub fn describe(old: &UserFields, new: &UserFields) -> Vec<FieldChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn letters_lost_to_an_encoding_are_told_apart_from_changes() {
+        assert!(lost_letters("?ukasz", "Łukasz"));
+        assert!(lost_letters("Zo\u{FFFD}", "Zoë"));
+        assert!(!lost_letters("Lukasz", "Łukasz"), "a real change");
+        assert!(!lost_letters("?ukasz", "?ukasz"), "unchanged");
+        assert!(
+            !lost_letters("what?", "whatx"),
+            "a question mark where the tenant has ASCII"
+        );
+        assert!(!lost_letters("?uk", "Łukasz"));
+    }
     use crate::input::cells::parse_row;
     use crate::input::columns::map_header;
 

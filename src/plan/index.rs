@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::model::text::{fingerprint, match_key};
+use crate::model::text::{fingerprint, match_key, skeleton};
 use crate::model::{Field, User};
 
 /// Where one user's bytes are in the arena.
@@ -37,6 +37,9 @@ pub struct TenantIndex {
     shared: HashMap<u64, Vec<u32>>,
     /// (country, userType) pairs the users hold.
     seen: BTreeSet<(Option<String>, Option<String>)>,
+    /// Fingerprint of the confusable skeleton → the user, for the few
+    /// usernames with letters outside ASCII (see [`skeleton`]).
+    by_skeleton: HashMap<u64, Vec<u32>>,
 }
 
 /// The users a key finds.
@@ -99,6 +102,12 @@ impl TenantIndex {
         );
         note(&mut self.by_identity, shared, email, position);
         note(&mut self.by_identity, shared, employee, position);
+        if let Some(shape) = user.fields.username.as_deref().and_then(skeleton) {
+            self.by_skeleton
+                .entry(fingerprint(&shape))
+                .or_default()
+                .push(position);
+        }
         self.seen
             .insert((user.fields.country.clone(), user.fields.user_type.clone()));
     }
@@ -140,6 +149,31 @@ impl TenantIndex {
             1 => Found::One(Box::new(users.remove(0))),
             n => Found::Ambiguous(n),
         }
+    }
+
+    /// A user whose username only looks like `username` (the same
+    /// confusable skeleton, another match key): `јohn.smith` (Cyrillic ј)
+    /// beside `john.smith`, either way round.
+    pub fn lookalike(&self, username: &str) -> Option<User> {
+        let key = match_key(username);
+        let shape = skeleton(username).unwrap_or_else(|| key.clone());
+        let differs = |user: &User| {
+            user.fields
+                .username
+                .as_deref()
+                .is_some_and(|have| match_key(have) != key)
+        };
+        if let Some(plain) = self.holder(&shape).filter(|u| differs(u)) {
+            return Some(plain);
+        }
+        self.by_skeleton
+            .get(&fingerprint(&shape))?
+            .iter()
+            .filter_map(|p| self.user_at(*p))
+            .find(|user| {
+                differs(user)
+                    && user.fields.username.as_deref().and_then(skeleton) == Some(shape.clone())
+            })
     }
 
     /// The user who holds `username`.

@@ -19,7 +19,7 @@ use crate::api::{
     ApiError, Client, MembershipIndex, MembershipSide, Page, UserQuery, cheaper_side,
 };
 use crate::input::{MatchBy, RowInput};
-use crate::model::text::match_key;
+use crate::model::text::{match_key, skeleton};
 use crate::model::{Field, TargetKind, User};
 
 /// How users are found.
@@ -249,6 +249,7 @@ impl Lookups {
                 found: Found::None,
                 username_holder: None,
                 identity_holder: None,
+                lookalike: None,
             });
         };
         let found = match &self.index {
@@ -297,10 +298,28 @@ impl Lookups {
             Found::None => self.identity_holder(client, row).await?,
             _ => None,
         };
+        // A new user whose username only looks like a tenant user's: with
+        // the tenant listed, either way round; looked up one by one, a
+        // username with letters outside ASCII is asked for by its skeleton
+        // (one call, only for such a row).
+        let lookalike = match (&found, &self.index, row.set.username.as_deref()) {
+            (Found::None, Some(index), Some(username)) => index.lookalike(username),
+            (Found::None, None, Some(username)) => match skeleton(username) {
+                Some(shape) => client.find_user_by_username(&shape).await?.filter(|user| {
+                    user.fields
+                        .username
+                        .as_deref()
+                        .is_some_and(|have| match_key(have) != match_key(username))
+                }),
+                None => None,
+            },
+            _ => None,
+        };
         Ok(Met {
             found,
             username_holder: holder,
             identity_holder,
+            lookalike,
         })
     }
 
@@ -421,6 +440,9 @@ pub struct Met {
     pub username_holder: Option<User>,
     /// When it matches nobody: who already holds its email or employee number.
     pub identity_holder: Option<User>,
+    /// When it matches nobody: a user whose username only looks like the
+    /// row's (confusable characters).
+    pub lookalike: Option<User>,
 }
 
 /// Where to read one kind of membership from. With the tenant indexed,

@@ -145,6 +145,7 @@ impl ImportAction {
             applications: applications.as_ref(),
             username_holder: met.username_holder.as_ref(),
             identity_holder: met.identity_holder.as_ref(),
+            lookalike: met.lookalike.as_ref(),
         };
         let plan = decide(input, current, &self.catalog, &self.policy);
         if let Some(id) = plan.action.user_id() {
@@ -152,6 +153,9 @@ impl ImportAction {
         }
         if self.deciding_only() {
             self.count(&plan, existing.as_ref(), &result.username);
+        }
+        for kept in &plan.kept {
+            result.add_error(kept);
         }
         if self.deciding_only() {
             if let Some(exact) = Exact::of(&plan) {

@@ -316,6 +316,7 @@ fn notes(result: &RowResult, plan: Option<&RowPlan>) -> Vec<String> {
             .collect();
     };
     let mut notes = plan.notes.clone();
+    notes.extend(plan.kept.iter().cloned());
     if let Action::Refuse { reason, .. } | Action::Skip { reason, .. } = &plan.action {
         notes.insert(0, reason.clone());
     }
@@ -398,6 +399,7 @@ mod tests {
             },
             applications: MembershipDelta::default(),
             notes: vec!["a note".into()],
+            kept: Vec::new(),
         }
     }
 

@@ -219,3 +219,104 @@ async fn apply_keeps_the_protect_list_and_the_plans_day() {
         .unwrap();
     assert_eq!(bob["outcome"], "protected", "{bob:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookalike_username_is_never_a_second_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    // `аna` with a Cyrillic а, a new email and number: it only looks
+    // like Ana's username.
+    let file = write(
+        dir.path(),
+        "joiner.csv",
+        "username,email,firstName,lastName,employeeNumber\n\
+         \u{430}na,ana.k@example.com,Ana,Kova,4001\n",
+    );
+    let out = dir.path().join("joiner.results.csv");
+    let args = ["import", &file, "-o", &text(&out)];
+    assert_ne!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let line = &read_csv(&out)[0];
+    assert!(line["error"].contains("only looks like 'ana'"), "{line:?}");
+    assert_eq!(users(&sandbox).len(), 7, "nothing created");
+    // The same joiner in a sync, keyed on employee numbers.
+    let roster = write(
+        dir.path(),
+        "roster.csv",
+        &format!(
+            "{}\n\u{430}na,ana.k@example.com,Ana,Kova,4001,Ops,true,user\n",
+            TENANT
+                .lines()
+                .filter(|l| !l.starts_with("root,") && !l.starts_with("svc-backup,"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    );
+    let out = dir.path().join("sync.csv");
+    let done = sync(&sandbox, (&roster, "2026-12-03", "5"), &out, &[])
+        .await
+        .unwrap();
+    assert_ne!(done, Completion::Clean);
+    assert_eq!(outcomes(&out)["\u{430}na"], "conflict");
+    assert_eq!(users(&sandbox).len(), 7, "nothing created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cell_that_lost_letters_to_its_encoding_keeps_the_tenants_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let setup = write(
+        dir.path(),
+        "setup.csv",
+        "username,firstName\nana,\u{141}ucja\n",
+    );
+    let out = dir.path().join("setup.results.csv");
+    let args = ["import", &setup, "-o", &text(&out)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    // A Windows-1252 export wrote Ł as '?'; the department did change.
+    let file = write(
+        dir.path(),
+        "lossy.csv",
+        "username,firstName,department\nana,?ucja,Legal\n",
+    );
+    let out = dir.path().join("lossy.results.csv");
+    let args = ["import", &file, "-o", &text(&out)];
+    against(&sandbox, &args).await.unwrap();
+    let line = &read_csv(&out)[0];
+    assert_eq!(line["outcome"], "updated", "{line:?}");
+    assert!(line["error"].contains("lost letters"), "{line:?}");
+    let ana = &users(&sandbox)["ana"];
+    assert_eq!(ana.fields.first_name.as_deref(), Some("\u{141}ucja"));
+    assert_eq!(ana.fields.department.as_deref(), Some("Legal"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_a_batch_into_a_mid_sized_tenant_needs_no_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = crate::support::start_empty().await;
+    let people = |from: usize, to: usize| {
+        let mut text = String::from("username,email,firstName,lastName,groups\n");
+        for i in from..to {
+            text.push_str(&format!(
+                "p{i:04},p{i:04}@example.com,P{i},Person,All Staff\n"
+            ));
+        }
+        text
+    };
+    let tenant = write(dir.path(), "tenant.csv", &people(0, 600));
+    let out = dir.path().join("tenant.results.csv");
+    let args = [
+        "import",
+        &tenant,
+        "--create-missing-groups",
+        "-o",
+        &text(&out),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    // Fifty starters with default flags: onboarding is never refused.
+    let batch = write(dir.path(), "starters.csv", &people(600, 650));
+    let out = dir.path().join("starters.results.csv");
+    let args = ["import", &batch, "-o", &text(&out)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert!(read_csv(&out).iter().all(|l| l["outcome"] == "created"));
+    assert_eq!(users(&sandbox).len(), 650);
+}
