@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::reverse::{Reverse, UndoRow};
 use crate::api::{ApiError, Client, found};
-use crate::model::{Field, FieldChange, TargetKind, UserWrite};
+use crate::model::{Field, FieldChange, FieldValue, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
 use crate::pipeline::guard::Protection;
 use crate::pipeline::restore::RestoreAction;
@@ -105,6 +105,33 @@ impl UndoAction {
         }
         undone.conflicts.is_empty()
     }
+}
+
+/// The fields of a created user that someone set since the run: any the
+/// run did not write that now holds a value (a phone number, a higher
+/// user type), a server's defaults aside (`isLocked` false, the plain
+/// `user` type). A user changed since is a conflict, never deleted.
+fn set_since(user: &crate::model::User, created: &[FieldChange]) -> Vec<String> {
+    Field::ALL
+        .iter()
+        .filter(|field| !created.iter().any(|c| c.field == field.wire()))
+        .filter_map(|field| {
+            let now = user.fields.get(*field);
+            let set = match now {
+                FieldValue::Text(Some(text)) => {
+                    let text = text.trim();
+                    let default_type =
+                        *field == Field::UserType && text.eq_ignore_ascii_case("user");
+                    !(text.is_empty() || default_type)
+                }
+                FieldValue::Bool(Some(flag)) => flag && *field != Field::IsEnabled,
+                FieldValue::List(Some(items)) => !items.is_empty(),
+                FieldValue::Attributes(Some(items)) => !items.is_empty(),
+                _ => false,
+            };
+            set.then(|| format!("{}: set to {:?} since the run", field.wire(), now.exact()))
+        })
+        .collect()
 }
 
 /// One row being undone: what its run recorded, its result now, and what
@@ -201,6 +228,25 @@ impl UndoAction {
                     "{}: created as {:?}, now {:?}",
                     change.field, change.new, now
                 ));
+            }
+        }
+        row.undone.conflicts.extend(set_since(&user, created));
+        let added = [
+            (TargetKind::Group, &row.recorded.groups_added),
+            (TargetKind::Application, &row.recorded.applications_added),
+        ];
+        for (kind, added) in added {
+            for target in client.memberships_of(kind, &user.id).await? {
+                let ours = added
+                    .iter()
+                    .any(|name| name.eq_ignore_ascii_case(&target.name) || *name == target.id);
+                if !ours {
+                    row.undone.conflicts.push(format!(
+                        "added to {} {} since the run",
+                        kind.name(),
+                        target.name
+                    ));
+                }
             }
         }
         self.delete_created(row.undone, row.result, client.delete_user(&user.id))

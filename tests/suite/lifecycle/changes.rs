@@ -320,3 +320,62 @@ async fn onboarding_a_batch_into_a_mid_sized_tenant_needs_no_flag() {
     assert!(read_csv(&out).iter().all(|l| l["outcome"] == "created"));
     assert_eq!(users(&sandbox).len(), 650);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_keeps_a_created_user_someone_has_changed_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let file = write(
+        dir.path(),
+        "hires.csv",
+        "username,email,firstName,lastName,employeeNumber\n\
+         nia,nia@example.com,Nia,Okoro,5001\n\
+         ola,ola@example.com,Ola,Berg,5002\n\
+         pat,pat@example.com,Pat,Chen,5003\n",
+    );
+    let results = dir.path().join("hires.results.csv");
+    let args = ["import", &file, "-o", &text(&results)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    // Since the run: Nia got a phone number, Ola a group; Pat is as made.
+    let api = crate::support::client(&sandbox);
+    let by_name = |name: &str| users(&sandbox)[name].clone();
+    let nia = by_name("nia");
+    let mut body = sebulk::model::UserWrite::from_user(&nia);
+    body.fields.mobile = Some("+44 7700 900123".into());
+    api.update_user(&nia.id, &body).await.unwrap();
+    let group = api
+        .create_group(&sebulk::model::GroupWrite {
+            name: "IT Admins".into(),
+            description: None,
+            enforce_second_factor: None,
+        })
+        .await
+        .unwrap();
+    api.assign_groups(&by_name("ola").id, std::slice::from_ref(&group.id))
+        .await
+        .unwrap();
+    let undone = dir.path().join("undo.csv");
+    let (undone_text, results_text) = (text(&undone), text(&results));
+    let args = [
+        "undo",
+        "--max-affected",
+        "3",
+        "-o",
+        &undone_text,
+        &results_text,
+    ];
+    let ended = against(&sandbox, &args).await.unwrap();
+    assert_ne!(ended, Completion::Clean, "conflicts are problems");
+    let after = users(&sandbox);
+    assert!(after.contains_key("nia"), "changed since: kept");
+    assert!(after.contains_key("ola"), "added to a group since: kept");
+    assert!(!after.contains_key("pat"), "as made: deleted");
+    let lines = read_csv(&undone);
+    let row = |name: &str| lines.iter().find(|l| l["username"] == name).unwrap();
+    assert!(row("nia")["error"].contains("mobile"), "{:?}", row("nia"));
+    assert!(
+        row("ola")["error"].contains("IT Admins"),
+        "{:?}",
+        row("ola")
+    );
+}
