@@ -246,7 +246,10 @@ fn row_details(result: &crate::output::RowResult) -> Vec<String> {
 
 /// A problem the way people read it.
 pub fn problem_line(problem: &Problem) -> String {
-    let place = if problem.row == 0 {
+    let place = if problem.row == 0 && problem.line > 1 {
+        // Not a row and not the header: a footer left out.
+        format!("line {}", problem.line)
+    } else if problem.row == 0 {
         "header".to_string()
     } else {
         format!("row {} (line {})", problem.row, problem.line)

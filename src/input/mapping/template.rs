@@ -189,6 +189,27 @@ impl Template {
         Ok(Template { pieces })
     }
 
+    /// The first required placeholder (by position among the
+    /// placeholders) that `value` leaves empty: why [`Self::render`]
+    /// gives nothing.
+    pub fn empty_slot(&self, mut value: impl FnMut(usize) -> String) -> Option<usize> {
+        self.pieces
+            .iter()
+            .filter_map(|piece| match piece {
+                Piece::Slot {
+                    transforms,
+                    optional,
+                    ..
+                } => Some((transforms, *optional)),
+                Piece::Text(_) => None,
+            })
+            .enumerate()
+            .find(|(n, (transforms, optional))| {
+                !optional && apply_all(value(*n).trim().to_string(), transforms).is_empty()
+            })
+            .map(|(n, _)| n)
+    }
+
     /// Fills the template, `value` giving each placeholder's value by its
     /// position among the placeholders; empty when a required one is empty.
     pub fn render(&self, mut value: impl FnMut(usize) -> String) -> String {
