@@ -691,10 +691,7 @@ fn describe(fields: &[Bound], source: &[String]) -> Vec<String> {
                     let text: String = template
                         .pieces
                         .iter()
-                        .map(|p| match p {
-                            template::Piece::Text(t) => t.clone(),
-                            template::Piece::Slot { name, .. } => format!("{{{name}}}"),
-                        })
+                        .map(template::Piece::written)
                         .collect();
                     format!("template '{text}'")
                 }

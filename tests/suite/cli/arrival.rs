@@ -1,6 +1,8 @@
 //! What the binary says, as an admin meets it in the first week: `check`
 //! counting a tenant that pages without totals and naming the privileged
-//! groups, every command quiet on a closed pipe (standard error too).
+//! groups, every command quiet on a closed pipe (standard error too), and
+//! the smaller texts (a template as written, a preset's filter, the plan's
+//! warning past invalid rows, a profile that is not there).
 
 use std::process::{Output, Stdio};
 
@@ -151,4 +153,110 @@ async fn every_command_ends_quietly_on_a_closed_pipe() {
     assert_eq!(output.status.code(), Some(0), "{said}");
     assert!(said.starts_with("tenant "), "{said}");
     assert!(!said.contains("panicked"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_smaller_texts_say_what_they_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    // A template as the mapping wrote it.
+    let mapping = write(
+        "hr.toml",
+        "[fields]\nusername = { template = \"{Work Email|local-part|lower}\" }\nemail = \"Work Email\"\n",
+    );
+    let input = write("hr.csv", "Work Email\nana@example.com\n");
+    let output = run(&["validate", "--mapping", &mapping, &input]).await;
+    let said = text(&output);
+    assert!(
+        said.contains("template '{Work Email|local-part|lower}'"),
+        "{said}"
+    );
+    // Okta's filter names each value once.
+    let okta = write(
+        "okta.csv",
+        "login,email,firstName,lastName,status\nana@example.com,ana@example.com,Ana,Lima,ACTIVE\n",
+    );
+    let output = run(&["validate", "--preset", "okta", &okta]).await;
+    let said = text(&output);
+    assert!(
+        said.contains("status is none of deprovisioned, deactivated\n"),
+        "{said}"
+    );
+    // plan --skip-invalid does not say a real run refuses the file.
+    let sandbox = start(config()).await;
+    let url = sandbox.base_url().to_string();
+    let mixed = write(
+        "mixed.csv",
+        "username,email\nnew.one,new.one@example.com\nbad one,not-an-email\n",
+    );
+    let plan = dir.path().join("plan.csv");
+    let plan = plan.to_str().unwrap();
+    let args = [
+        "--base-url",
+        url.as_str(),
+        "plan",
+        "--auto-password",
+        "-o",
+        plan,
+    ];
+    let skipping = run(&[&args[..], &["--skip-invalid", &mixed]].concat()).await;
+    let said = text(&skipping);
+    assert!(!said.contains("a real run refuses the file"), "{said}");
+    assert!(said.contains("with --skip-invalid skips them"), "{said}");
+    let refusing = run(&[&args[..], &["--force", &mixed]].concat()).await;
+    assert!(text(&refusing).contains("a real run refuses the file"));
+    // A profile asked of a config file that is not there says so, by its path.
+    let missing = dir.path().join("nowhere.toml");
+    let output = run(&[
+        "--config",
+        missing.to_str().unwrap(),
+        "--profile",
+        "prod",
+        "--sandbox",
+        "check",
+    ])
+    .await;
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("{} does not exist", missing.display())),
+        "{said}"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let output = sebulk()
+        .env_remove("SEBULK_CONFIG")
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("SEBULK_API_KEY", KEY)
+        .args(["--profile", "prod", "--sandbox", "check"])
+        .output()
+        .await
+        .unwrap();
+    let said = text(&output);
+    let default = home.path().join("sebulk").join("config.toml");
+    assert!(
+        said.contains(&format!(
+            "{} does not exist (the default file",
+            default.display()
+        )),
+        "{said}"
+    );
+    let config = write("config.toml", "[profiles.test]\nrate = 5\n");
+    let output = run(&[
+        "--config",
+        &config,
+        "--profile",
+        "prod",
+        "--sandbox",
+        "check",
+    ])
+    .await;
+    assert!(
+        text(&output).contains("its profiles: test"),
+        "{}",
+        text(&output)
+    );
 }
