@@ -1,6 +1,7 @@
 //! `sebulk diff OLD.csv NEW.csv`: what changed between two exports of the
 //! same kind, for the nightly audit. It knows what it compares, from the
-//! header: user exports give joiners, leavers and movers (field by field);
+//! header: user exports give joiners, leavers (gone, or disabled), rehires
+//! (enabled again) and movers (field by field);
 //! group and application exports give the ones added, removed and changed;
 //! membership exports give the memberships added and removed. Anything
 //! else is refused, saying what it is and what `diff` takes.
@@ -56,6 +57,9 @@ pub struct DiffOptions {
     pub output: PathBuf,
     pub force: bool,
     pub key: DiffKey,
+    /// A second file the changes also go to (a private copy kept for the
+    /// report when `output` is standard output).
+    pub copy: Option<PathBuf>,
 }
 
 /// The kind of export two files are.
@@ -108,7 +112,10 @@ pub struct DiffSummary {
     pub old_users: u64,
     pub new_users: u64,
     pub joiners: u64,
+    /// Users gone from the newer file, or disabled in it.
     pub leavers: u64,
+    /// Users disabled in the older file and enabled in the newer.
+    pub rehires: u64,
     pub movers: u64,
     pub field_changes: u64,
     pub unchanged: u64,
@@ -124,7 +131,14 @@ pub struct DiffSummary {
 impl DiffSummary {
     /// Whether the files differ.
     pub fn differs(&self) -> bool {
-        self.joiners + self.leavers + self.movers + self.added + self.removed + self.changed > 0
+        self.joiners
+            + self.leavers
+            + self.rehires
+            + self.movers
+            + self.added
+            + self.removed
+            + self.changed
+            > 0
     }
 }
 
@@ -221,12 +235,19 @@ fn remember(
 struct DiffLines<'a> {
     writer: csv::Writer<&'a mut AtomicOutput>,
     path: &'a Path,
+    /// The copy, and where it is.
+    copy: Option<(csv::Writer<std::fs::File>, &'a Path)>,
 }
 
 impl DiffLines<'_> {
     fn line(&mut self, cells: [&str; 6]) -> Result<(), DiffError> {
+        let record: Vec<String> = cells.iter().map(|c| neutralize(c).into_owned()).collect();
+        if let Some((copy, path)) = &mut self.copy {
+            copy.write_record(&record)
+                .map_err(|e| DiffError::Output(OutputError::io(path, e.into())))?;
+        }
         self.writer
-            .write_record(cells.iter().map(|c| neutralize(c).into_owned()))
+            .write_record(&record)
             .map_err(|e| DiffError::Output(OutputError::io(self.path, e.into())))
     }
 }
@@ -267,12 +288,27 @@ fn write_changes(
         options.force,
         &[&options.old, &options.new],
     )?;
+    let copy = match &options.copy {
+        Some(path) => Some((
+            csv::Writer::from_writer(
+                std::fs::File::create(path)
+                    .map_err(|e| DiffError::Output(OutputError::io(path, e)))?,
+            ),
+            path.as_path(),
+        )),
+        None => None,
+    };
     let mut lines = DiffLines {
         writer: csv::Writer::from_writer(&mut output),
         path: &options.output,
+        copy,
     };
     lines.line(["change", "key", "username", "field", "old", "new"])?;
     write(&mut lines)?;
+    if let Some((copy, path)) = &mut lines.copy {
+        copy.flush()
+            .map_err(|e| DiffError::Output(OutputError::io(path, e)))?;
+    }
     lines
         .writer
         .flush()
@@ -292,6 +328,25 @@ pub fn run(options: &DiffOptions) -> Result<DiffSummary, DiffError> {
         Compared::Memberships => memberships(options, old, new),
         kind => records(options, kind, old, new),
     }
+}
+
+/// Whether `changes` turn a user off (`Some(false)`) or back on
+/// (`Some(true)`): `isEnabled` from true to false makes a leaver, from
+/// false to true a rehire, whatever else changed with it.
+fn enabled_flip(changes: &[(&str, &str, &str)]) -> Option<bool> {
+    let truth = |text: &str| match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" => Some(true),
+        "false" | "no" | "0" => Some(false),
+        _ => None,
+    };
+    changes
+        .iter()
+        .find(|(field, _, _)| normalize(field) == normalize("isEnabled"))
+        .and_then(|(_, before, after)| match (truth(before), truth(after)) {
+            (Some(true), Some(false)) => Some(false),
+            (Some(false), Some(true)) => Some(true),
+            _ => None,
+        })
 }
 
 /// Users, groups or applications, record by record.
@@ -342,7 +397,7 @@ fn records(
                 continue;
             };
             let old_cells: Vec<&str> = packed.split(SEPARATOR).collect();
-            let mut changed = false;
+            let mut changes: Vec<(&str, &str, &str)> = Vec::new();
             for field in &fields {
                 let before = column(&old_header, field)
                     .and_then(|i| old_cells.get(i))
@@ -353,15 +408,30 @@ fn records(
                     .map(|c| unneutralize(c.trim()))
                     .unwrap_or_default();
                 if before != after {
-                    changed = true;
-                    summary.field_changes += 1;
-                    lines.line([labels[2], raw_key, username, field, before, after])?;
+                    changes.push((field, before, after));
                 }
             }
-            if changed {
-                summary.movers += 1;
-            } else {
-                summary.unchanged += 1;
+            let label = match (kind, enabled_flip(&changes)) {
+                (Compared::Users, Some(false)) => {
+                    summary.leavers += 1;
+                    "leaver"
+                }
+                (Compared::Users, Some(true)) => {
+                    summary.rehires += 1;
+                    "rehire"
+                }
+                _ if changes.is_empty() => {
+                    summary.unchanged += 1;
+                    continue;
+                }
+                _ => {
+                    summary.movers += 1;
+                    labels[2]
+                }
+            };
+            summary.field_changes += changes.len() as u64;
+            for (field, before, after) in changes {
+                lines.line([label, raw_key, username, field, before, after])?;
             }
         }
         let mut leavers: Vec<(u64, String, String)> = remembered
@@ -480,6 +550,7 @@ mod tests {
             output: out.clone(),
             force: false,
             key,
+            copy: None,
         })
         .unwrap();
         (summary, std::fs::read_to_string(out).unwrap())
@@ -563,6 +634,7 @@ mod tests {
             output: dir.path().join("out.csv"),
             force: true,
             key: DiffKey::Auto,
+            copy: None,
         };
         let err = run(&options(&users, &groups)).unwrap_err().to_string();
         assert!(

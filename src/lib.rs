@@ -79,7 +79,10 @@ where
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("sebulk: error: cannot start the async runtime: {err}");
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("sebulk: error: cannot start the async runtime: {err}\n").as_bytes(),
+            );
             return ExitCode::from(exit::FATAL);
         }
     };

@@ -1,8 +1,9 @@
 //! Probing a tenant the way a careful admin would before a big run:
 //! reachable, the key accepted (and with which scheme, if not the one
 //! configured), the list shapes and totals, page numbering, rate-limit
-//! headers, the user types and countries in use. Read-only: it lists one
-//! record of each kind. `sebulk check` runs it and prints the report.
+//! headers; then it reads the tenant's users whole (within a budget) to
+//! count them and see every user type and country in use, and its groups'
+//! names. Read-only. `sebulk check` runs it and prints the report.
 
 use serde::Serialize;
 
@@ -24,6 +25,15 @@ pub struct ListProbe {
     pub latency_ms: u64,
 }
 
+/// A group taken as privileged, and why.
+#[derive(Debug, Serialize, Clone, PartialEq, Eq)]
+pub struct PrivilegedGroup {
+    /// The group's name.
+    pub name: String,
+    /// Why it is taken as privileged.
+    pub why: String,
+}
+
 /// What `check` found.
 #[derive(Debug, Serialize, Default)]
 pub struct CheckReport {
@@ -43,11 +53,25 @@ pub struct CheckReport {
     pub rate_limit_headers: Vec<(String, String)>,
     /// The page number of the tenant's first page, when it could be told.
     pub page_base: Option<u64>,
-    /// User types and countries seen on the first page of users: values
-    /// the tenant uses are valid input whatever sebulk's own lists say.
+    /// The tenant's users, counted by a complete listing; `None` when
+    /// the listing stopped (see `users_listing`).
+    pub users: Option<u64>,
+    /// Users read, whether or not the listing was complete.
+    pub users_read: u64,
+    /// `complete`, or why the listing stopped and where.
+    pub users_listing: String,
+    /// User types seen on every user read: values the tenant uses are
+    /// valid input whatever sebulk's own lists say.
     pub user_types_seen: Vec<String>,
-    /// Countries seen on that page.
+    /// Countries seen on every user read.
     pub countries_seen: Vec<String>,
+    /// The tenant's group names (for `check` to class), when listed.
+    #[serde(skip)]
+    pub group_names: Vec<String>,
+    /// The groups taken as privileged, each with why (filled by `check`).
+    pub privileged_groups: Vec<PrivilegedGroup>,
+    /// The rule groups were classed by (filled by `check`).
+    pub privileged_rule: String,
     /// What is wrong, each with what to do.
     pub problems: Vec<String>,
     /// Reachable, the key accepted, and no problem.
@@ -119,7 +143,14 @@ pub async fn probe(settings: &ClientSettings) -> CheckReport {
             Ok(None) => {}
             Err(err) => report.problems.push(format!("page numbering: {err}")),
         }
-        tenant_values(&client, &mut report).await;
+        tenant_users(&client, &mut report).await;
+        match client
+            .list_all::<crate::model::Group>(super::ListRequest::new(&["groups"]))
+            .await
+        {
+            Ok(groups) => report.group_names = groups.into_iter().map(|g| g.name).collect(),
+            Err(err) => report.problems.push(format!("GET /groups: {err}")),
+        }
     }
     report.usable = report.key_accepted && report.problems.is_empty();
     report
@@ -177,33 +208,68 @@ async fn probe_lists(client: &Client, settings: &ClientSettings, report: &mut Ch
     }
 }
 
-/// The user types and countries on the first page of users: values the
-/// tenant uses are valid input whatever sebulk's own lists say.
-async fn tenant_values(client: &Client, report: &mut CheckReport) {
-    match client
-        .fetch_page::<crate::model::User>(&super::UserQuery::default().to_request(), 1)
-        .await
-    {
-        Ok(page) => {
-            let mut types: Vec<String> = page
-                .items
-                .iter()
-                .filter_map(|u| u.fields.user_type.clone())
-                .collect();
-            let mut countries: Vec<String> = page
-                .items
-                .iter()
-                .filter_map(|u| u.fields.country.clone())
-                .collect();
-            for list in [&mut types, &mut countries] {
-                list.sort();
-                list.dedup();
-            }
-            report.user_types_seen = types;
-            report.countries_seen = countries;
-        }
-        Err(err) => report.problems.push(format!("GET /users: {err}")),
+/// How long `check` reads users before it stops and says so.
+const USERS_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+/// How many users `check` reads at most.
+const USERS_CAP: u64 = 1_000_000;
+
+/// Why a listing of users stopped early.
+enum Stop {
+    Api(ApiError),
+    Cap,
+}
+
+impl From<ApiError> for Stop {
+    fn from(err: ApiError) -> Self {
+        Stop::Api(err)
     }
+}
+
+/// Reads the tenant's users whole, as an export does (within
+/// [`USERS_BUDGET`] and [`USERS_CAP`]): their count, and every user type
+/// and country in use. A listing that stops says where and why.
+async fn tenant_users(client: &Client, report: &mut CheckReport) {
+    let mut types = std::collections::BTreeSet::new();
+    let mut countries = std::collections::BTreeSet::new();
+    let mut read = 0u64;
+    let request = super::UserQuery::default().to_request();
+    let listing = client.read_listing::<crate::model::User, Stop>(
+        &request,
+        |_| {},
+        |user| {
+            read += 1;
+            types.extend(user.fields.user_type);
+            countries.extend(user.fields.country);
+            if read >= USERS_CAP {
+                Err(Stop::Cap)
+            } else {
+                Ok(())
+            }
+        },
+    );
+    let outcome = tokio::time::timeout(USERS_BUDGET, listing).await;
+    let stopped = |why: String| format!("stopped after {read} users: {why}");
+    report.users_listing = match outcome {
+        Ok(Ok(stats)) => match stats.incomplete("GET /users") {
+            Some(why) => stopped(why),
+            None => {
+                report.users = Some(read);
+                "complete".to_string()
+            }
+        },
+        Ok(Err(Stop::Cap)) => stopped(format!("check reads at most {USERS_CAP}")),
+        Ok(Err(Stop::Api(err))) => {
+            report.problems.push(format!("GET /users: {err}"));
+            stopped(err.to_string())
+        }
+        Err(_) => stopped(format!(
+            "reading them all would take longer than check's {} s (`sebulk export users` reads them all)",
+            USERS_BUDGET.as_secs()
+        )),
+    };
+    report.users_read = read;
+    report.user_types_seen = types.into_iter().collect();
+    report.countries_seen = countries.into_iter().collect();
 }
 
 /// The tenant's first page number: page 0 and page 1 of one record each

@@ -190,7 +190,13 @@ pub fn report(cli: &Cli, ending: &Ending, ui: &Ui, refused_dir: Option<&Path>) {
         exit_code: ending.code,
         summary: ending.summary.clone(),
         pace: ui.kept_pace(),
-        rows: rows_file(cli, &ending.summary),
+        rows: rows_file(cli, &ending.summary, ui),
+        rows_shown: match &cli.command {
+            Command::Diff(args) if args.output == Path::new("-") => {
+                Some("the changes written to standard output".to_string())
+            }
+            _ => None,
+        },
     };
     let mut taken: Vec<PathBuf> = Vec::new();
     taken.extend(data.rows.as_ref().map(|(p, _)| p.clone()));
@@ -206,7 +212,7 @@ pub fn report(cli: &Cli, ending: &Ending, ui: &Ui, refused_dir: Option<&Path>) {
 }
 
 /// The file holding the run's rows, and what it is.
-fn rows_file(cli: &Cli, summary: &serde_json::Value) -> Option<(PathBuf, RowsKind)> {
+fn rows_file(cli: &Cli, summary: &serde_json::Value, ui: &Ui) -> Option<(PathBuf, RowsKind)> {
     let usable =
         |path: &Path| (path != Path::new("-") && path.is_file()).then(|| path.to_path_buf());
     let from_summary = || {
@@ -217,7 +223,11 @@ fn rows_file(cli: &Cli, summary: &serde_json::Value) -> Option<(PathBuf, RowsKin
     };
     match &cli.command {
         Command::Validate(args) => Some((usable(args.output.as_deref()?)?, RowsKind::Problems)),
-        Command::Diff(args) => Some((usable(&args.output)?, RowsKind::Diff)),
+        // Without -o the changes went to standard output; a copy was kept.
+        Command::Diff(args) => Some((
+            usable(&args.output).or_else(|| ui.kept_rows_copy())?,
+            RowsKind::Diff,
+        )),
         Command::Export(args) if args.what == crate::export::Entity::Factors => {
             Some((from_summary()?, RowsKind::Factors))
         }

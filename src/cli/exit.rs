@@ -101,13 +101,16 @@ pub fn report(error: &CommandError) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let (code, hint) = classify(error);
-    if code == INTERRUPTED {
-        eprintln!("sebulk: interrupted");
+    // Standard error may be a closed pipe too (`2>&1 | head`): a line
+    // that cannot be written is dropped, never a panic.
+    let mut text = if code == INTERRUPTED {
+        "sebulk: interrupted\n".to_string()
     } else {
-        eprintln!("sebulk: error: {}", escape(&error.to_string()));
-    }
+        format!("sebulk: error: {}\n", escape(&error.to_string()))
+    };
     if let Some(hint) = hint {
-        eprintln!("hint: {hint}");
+        text.push_str(&format!("hint: {hint}\n"));
     }
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
     ExitCode::from(code)
 }

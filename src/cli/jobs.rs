@@ -482,7 +482,10 @@ pub fn diff_job(args: &args::DiffArgs) -> DiffJob {
             output: args.output.clone(),
             force: args.force,
             key: args.key,
+            copy: None,
         },
+        // The changes go to standard output: the report reads a copy.
+        copy_for_report: args.end.report.is_some() && args.output == std::path::Path::new("-"),
         exit_code: args.exit_code,
         json: args.json,
         summary_json: args.summary_json.clone(),

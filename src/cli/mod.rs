@@ -258,7 +258,13 @@ async fn run_command(
                 error
             }
         }),
-        Command::Check(args) => check::run(&resolve(&args.connect)?, args.json, ui).await,
+        Command::Check(args) => {
+            let privilege = crate::plan::access::PrivilegeRules {
+                groups: profile.get()?.privileged_groups.clone(),
+                allowed: Vec::new(),
+            };
+            check::run(&resolve(&args.connect)?, &privilege, args.json, ui).await
+        }
         Command::Offboard(args) => {
             let job = jobs::offboard_job(profile, args)?;
             lifecycle::run(&resolve(&args.connect)?, job, ui).await

@@ -5,17 +5,50 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::{CommandError, Completion, Connection};
-use crate::api::probe::{CheckReport, probe};
+use crate::api::probe::{CheckReport, PrivilegedGroup, probe};
 use crate::config::Config;
+use crate::plan::access::PrivilegeRules;
 use crate::ui::Ui;
+
+/// Which of the tenant's groups the guard takes as privileged, and by
+/// which rule: the profile's `privileged_groups`, else admin words.
+fn class_groups(report: &mut CheckReport, privilege: &PrivilegeRules) {
+    report.privileged_rule = if privilege.groups.is_empty() {
+        format!(
+            "names holding {} (no privileged_groups in the profile)",
+            crate::plan::access::PRIVILEGED_WORDS.join(", ")
+        )
+    } else {
+        format!(
+            "the profile's privileged_groups: {}",
+            privilege.groups.join(", ")
+        )
+    };
+    report.privileged_groups = report
+        .group_names
+        .iter()
+        .filter_map(|name| {
+            privilege.privileged_group(name).map(|why| PrivilegedGroup {
+                name: name.clone(),
+                why,
+            })
+        })
+        .collect();
+}
 
 /// Probes the tenant and prints the report (on standard output: it is the
 /// command's answer; with `-q`, only when the tenant is not usable).
-pub async fn run(config: &Config, json: bool, ui: &Ui) -> Result<Completion, CommandError> {
+pub async fn run(
+    config: &Config,
+    privilege: &PrivilegeRules,
+    json: bool,
+    ui: &Ui,
+) -> Result<Completion, CommandError> {
     let connection = Connection::open(config).await?;
     let base_url = connection.client.base_url().clone();
     let settings = config.client_settings(base_url, config.target.api_key().clone());
-    let report = probe(&settings).await;
+    let mut report = probe(&settings).await;
+    class_groups(&mut report, privilege);
     connection.close().await?;
     if !ui.is_quiet() || !report.usable {
         let written = if json {
@@ -39,9 +72,10 @@ fn print_report(out: &mut impl Write, report: &CheckReport) -> std::io::Result<(
     writeln!(out, "reachable    {}", yes_no(report.reachable))?;
     writeln!(out, "key accepted {}", yes_no(report.key_accepted))?;
     for list in &report.lists {
-        let total = list
-            .total
-            .map_or_else(|| "count not given".to_string(), |n| format!("{n} records"));
+        let total = list.total.map_or_else(
+            || "no total in the answer".to_string(),
+            |n| format!("{n} records"),
+        );
         writeln!(
             out,
             "  {:<22} {} ms  {}; {}",
@@ -63,12 +97,7 @@ fn print_report(out: &mut impl Write, report: &CheckReport) -> std::io::Result<(
         Some(base) => writeln!(out, "pages        numbered from {base}")?,
         None => writeln!(out, "pages        numbering not told (too few users)")?,
     }
-    if !report.user_types_seen.is_empty() {
-        writeln!(out, "user types   {}", report.user_types_seen.join(", "))?;
-    }
-    if !report.countries_seen.is_empty() {
-        writeln!(out, "countries    {}", report.countries_seen.join(", "))?;
-    }
+    print_tenant(out, report)?;
     if report.rate_limit_headers.is_empty() {
         writeln!(out, "rate limits  no rate-limit headers seen")?;
     } else {
@@ -88,6 +117,53 @@ fn print_report(out: &mut impl Write, report: &CheckReport) -> std::io::Result<(
             "NOT usable"
         }
     )
+}
+
+/// The users counted, the values seen on them, the privileged groups.
+fn print_tenant(out: &mut impl Write, report: &CheckReport) -> std::io::Result<()> {
+    if !report.key_accepted {
+        return Ok(());
+    }
+    let of_read = match report.users {
+        Some(count) => {
+            writeln!(out, "users        {count} (counted by a complete listing)")?;
+            String::new()
+        }
+        None => {
+            writeln!(
+                out,
+                "users        {} read; the listing {}",
+                report.users_read, report.users_listing
+            )?;
+            format!(" (of the {} users read)", report.users_read)
+        }
+    };
+    if !report.user_types_seen.is_empty() {
+        writeln!(
+            out,
+            "user types   {}{of_read}",
+            report.user_types_seen.join(", ")
+        )?;
+    }
+    if !report.countries_seen.is_empty() {
+        writeln!(
+            out,
+            "countries    {}{of_read}",
+            report.countries_seen.join(", ")
+        )?;
+    }
+    writeln!(out, "privileged   groups by {}", report.privileged_rule)?;
+    if report.privileged_groups.is_empty() {
+        writeln!(
+            out,
+            "             none of the tenant's {} groups",
+            report.group_names.len()
+        )?;
+    }
+    for group in &report.privileged_groups {
+        writeln!(out, "             {}: {}", group.name, group.why)?;
+    }
+    Ok(())
 }
 
 fn yes_no(value: bool) -> &'static str {

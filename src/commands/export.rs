@@ -68,6 +68,9 @@ pub async fn export(config: &Config, job: &ExportJob, ui: &Ui) -> Result<Complet
 #[derive(Debug, Clone)]
 pub struct DiffJob {
     pub options: DiffOptions,
+    /// Keep a private copy of the changes for `--report` (they go to
+    /// standard output).
+    pub copy_for_report: bool,
     /// Exit 1 when there are differences.
     pub exit_code: bool,
     pub json: bool,
@@ -101,7 +104,22 @@ pub fn diff(job: &DiffJob, ui: &Ui) -> Result<Completion, CommandError> {
             ])?;
         }
     }
+    let copy = if job.copy_for_report {
+        let copy = tempfile::NamedTempFile::new()
+            .map_err(|e| CommandError::io("cannot keep the changes for the report", e))?
+            .into_temp_path();
+        Some(copy)
+    } else {
+        None
+    };
+    let options = &DiffOptions {
+        copy: copy.as_ref().map(|c| c.to_path_buf()),
+        ..options.clone()
+    };
     let summary = diff::run(options)?;
+    if let Some(copy) = copy {
+        ui.keep_rows_copy(copy);
+    }
     ui.diff_summary(&summary);
     ui.keep_summary(&summary);
     if let Some(path) = &job.summary_json {

@@ -77,7 +77,8 @@ pub async fn run(job: SandboxJob, ui: &Ui) -> Result<Completion, CommandError> {
         }
     };
     let tenant = handle.tenant();
-    println!("{}", handle.base_url());
+    // The URL, for scripts; a reader gone already is no reason to stop.
+    let _ = writeln!(std::io::stdout(), "{}", handle.base_url());
     ui.say(format!(
         "sandbox tenant with {} users, {} groups, {} applications; auth scheme {scheme}, {key_hint}",
         tenant.users().count(),

@@ -81,6 +81,9 @@ pub fn run(job: &ValidateJob, ui: &Ui) -> Result<Completion, CommandError> {
             Ok(())
         },
     )?;
+    for footer in &scan.footers {
+        note(footer)?;
+    }
     if let Some(report) = report.into_inner() {
         report.finish()?;
     }

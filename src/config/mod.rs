@@ -148,8 +148,22 @@ pub enum ConfigError {
         "the config file {path} holds an API key under '{key}'; keep keys in a file named by api_key_file"
     )]
     KeyInConfig { path: String, key: String },
-    #[error("profile '{name}' is not in {path}")]
-    NoProfile { name: String, path: String },
+    #[error("profile '{name}' is not in the config file {path} ({known})")]
+    NoProfile {
+        name: String,
+        path: String,
+        /// The profiles the file has, said for the message.
+        known: String,
+    },
+    #[error(
+        "profile '{name}' was asked for, but the config file {path} does not exist ({which}; --config PATH or SEBULK_CONFIG names another)"
+    )]
+    NoConfigFile {
+        name: String,
+        path: String,
+        /// Whether it is the default file or the one named.
+        which: &'static str,
+    },
     #[error("{0}")]
     BadValue(String),
     #[error(transparent)]

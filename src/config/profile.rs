@@ -133,13 +133,25 @@ fn load_profile(config: Option<&Path>, name: Option<&str>) -> Result<Profile, Co
         return Ok(Profile::default());
     };
     let shown = path.display().to_string();
-    if !path.exists() && !explicit {
+    if !path.exists() {
         return match name {
-            Some(name) => Err(ConfigError::NoProfile {
+            Some(name) => Err(ConfigError::NoConfigFile {
                 name: name.to_string(),
                 path: shown,
+                which: if explicit {
+                    "the file named"
+                } else {
+                    "the default file"
+                },
             }),
-            None => Ok(Profile::default()),
+            None if !explicit => Ok(Profile::default()),
+            // Named and missing: read it, and say why not.
+            None => std::fs::read_to_string(&path)
+                .map_err(|source| ConfigError::ConfigRead {
+                    path: shown.clone(),
+                    source,
+                })
+                .and_then(|text| parse_profile(&text, &shown, None)),
         };
     }
     let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::ConfigRead {
@@ -173,9 +185,15 @@ pub fn parse_profile(
         return Ok(Profile::default());
     };
     let Some(table) = file.profiles.get(&name) else {
+        let names: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
         return Err(ConfigError::NoProfile {
             name,
             path: shown.to_string(),
+            known: if names.is_empty() {
+                "it has no profiles".to_string()
+            } else {
+                format!("its profiles: {}", names.join(", "))
+            },
         });
     };
     check_keys(table, &name).map_err(invalid)?;

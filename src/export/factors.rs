@@ -80,12 +80,17 @@ pub(super) async fn export_factors(
             continue;
         };
         let first = factor_type(first_factor.as_ref());
-        let second = factor_type(second_factor.as_ref());
+        // No second factor is written `none`, as the reference's own
+        // type says it, never an empty cell that reads as unknown.
+        let second = match factor_type(second_factor.as_ref()) {
+            second if second.is_empty() => "none".to_string(),
+            second => second,
+        };
         if !super::filters::keeps_factors(&options.filters, &first, &second) {
             continue;
         }
         // The reference lists `none` among the factor types.
-        if second.is_empty() || second.eq_ignore_ascii_case("none") {
+        if second.eq_ignore_ascii_case("none") {
             without_second += 1;
         }
         let cells = [username, id, first, second];

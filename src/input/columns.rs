@@ -351,6 +351,16 @@ pub fn column_for(name: &str) -> Option<Column> {
         .cloned()
 }
 
+/// The known column a header `name` sebulk does not read is likely a
+/// misspelling of (`Emial` → `email`), by its canonical name.
+pub fn near_miss(name: &str) -> Option<String> {
+    let normalized = normalize(name.trim());
+    if column_for(name).is_some() {
+        return None;
+    }
+    suggestion(&normalized, &known_columns())
+}
+
 /// The column `name` names by its canonical spelling only (`lastName`,
 /// `custom.NAME`; any case), as a mapping's targets must.
 pub fn canonical_column(name: &str) -> Option<Column> {

@@ -3,10 +3,12 @@
 
 pub mod cells;
 pub mod columns;
+pub mod footer;
 pub mod mapping;
 pub mod reader;
 pub mod scan;
 pub mod sheet;
+pub mod sniff;
 pub mod validate;
 pub mod vocabulary;
 

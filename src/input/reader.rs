@@ -4,7 +4,10 @@
 //! A UTF-8 or UTF-16 byte-order mark is honoured and dropped; other
 //! encodings (Excel's Windows-1252, say) are named with `--encoding`. The
 //! delimiter (comma, semicolon or tab) is detected from the header line
-//! unless given.
+//! unless given. A spreadsheet is told by its bytes (a ZIP or OLE
+//! signature), whatever its name ends in; footer rows at the end of a
+//! report (`Total: 11 starters`, a line of sums, `Generated on …`, `Page 1
+//! of 2`) are left out, and said, rather than read as people.
 
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
@@ -13,6 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use encoding_rs::Encoding;
+
+use super::sniff::{first_bytes, read_prefix, sniff_encoding, spreadsheet_magic};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
 /// How to read the input.
@@ -50,6 +55,12 @@ pub enum InputError {
     },
     #[error("cannot read the spreadsheet {path}: {message}")]
     Spreadsheet { path: String, message: String },
+    #[error("{path} is {what}, not text: {message}")]
+    NotText {
+        path: String,
+        what: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Mapping(String),
 }
@@ -68,6 +79,9 @@ pub struct Record {
     pub mapping_problems: Vec<(String, String, String)>,
     /// With a mapping: the file's own cells, as results repeat them.
     pub source_cells: Option<Vec<String>>,
+    /// With a mapping: fields left empty because what they are made
+    /// from is empty on this row, (field, what was empty).
+    pub empty_sources: Vec<(String, String)>,
 }
 
 impl Record {
@@ -103,6 +117,15 @@ pub struct CsvSource {
     next_row: u64,
     /// Lines skipped above the header, added to every line number.
     line_offset: u64,
+    /// Rows that may be a footer, held until the end of the file (or a
+    /// row that is not one) tells: (line, cells, what it looks like).
+    held: std::collections::VecDeque<(u64, Vec<String>, String)>,
+    /// How many held rows turned out to be rows after all.
+    release: usize,
+    /// An error met while rows were held, told after them.
+    deferred: Option<InputError>,
+    /// Footer rows left out: (line, what it looks like).
+    footers: Vec<(u64, String)>,
 }
 
 /// Where the records come from.
@@ -122,6 +145,8 @@ enum Rows {
         /// The next row index within the sheet's range.
         next: usize,
     },
+    /// Nothing (yet).
+    Done,
 }
 
 /// File endings read as spreadsheets.
@@ -304,79 +329,6 @@ fn title_lines<R: Read>(
     Ok((header as u64, start, rest))
 }
 
-/// Bytes looked at to tell the encoding.
-const SNIFF_BYTES: usize = 64 * 1024;
-
-/// Reads up to [`SNIFF_BYTES`] raw bytes, returning them and the rest.
-fn read_prefix<R: Read>(mut reader: R) -> std::io::Result<(Vec<u8>, R)> {
-    let mut prefix = vec![0u8; SNIFF_BYTES];
-    let mut filled = 0;
-    while filled < prefix.len() {
-        let n = reader.read(&mut prefix[filled..])?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    prefix.truncate(filled);
-    Ok((prefix, reader))
-}
-
-/// The encoding of a file without `--encoding`: a byte-order mark decides
-/// (left to the decoder); UTF-16 without one shows as NUL every other byte;
-/// text that is not UTF-8 is taken as Windows-1252 (what Excel writes in
-/// Western Europe), and the note says so.
-fn sniff_encoding(prefix: &[u8]) -> (Option<&'static Encoding>, Option<String>) {
-    let has_bom = prefix.starts_with(&[0xEF, 0xBB, 0xBF])
-        || prefix.starts_with(&[0xFF, 0xFE])
-        || prefix.starts_with(&[0xFE, 0xFF]);
-    if has_bom {
-        return (None, None);
-    }
-    let pairs = prefix.len() / 2;
-    if pairs >= 2 {
-        let zeros = |parity: usize| {
-            prefix
-                .iter()
-                .skip(parity)
-                .step_by(2)
-                .filter(|b| **b == 0)
-                .count()
-        };
-        let (even, odd) = (zeros(0), zeros(1));
-        if odd * 10 > pairs * 3 && even * 20 < pairs {
-            return (
-                Some(encoding_rs::UTF_16LE),
-                Some(
-                    "the file is UTF-16 (little-endian) without a byte-order mark; read as such"
-                        .to_string(),
-                ),
-            );
-        }
-        if even * 10 > pairs * 3 && odd * 20 < pairs {
-            return (
-                Some(encoding_rs::UTF_16BE),
-                Some(
-                    "the file is UTF-16 (big-endian) without a byte-order mark; read as such"
-                        .to_string(),
-                ),
-            );
-        }
-    }
-    match std::str::from_utf8(prefix) {
-        Ok(_) => (None, None),
-        // Cut in the middle of a character at the end of the sample: UTF-8.
-        Err(err) if err.error_len().is_none() => (None, None),
-        Err(_) => (
-            Some(encoding_rs::WINDOWS_1252),
-            Some(
-                "the file is not UTF-8; read as Windows-1252 (name another with --encoding)"
-                    .to_string(),
-            ),
-        ),
-    }
-}
-
 /// Picks the delimiter that splits the header line most often.
 fn detect_delimiter(start: &[u8]) -> u8 {
     let line = start.split(|b| *b == b'\n').next().unwrap_or(start);
@@ -408,9 +360,17 @@ impl CsvSource {
             .and_then(|e| e.to_str())
             .is_some_and(|e| SHEET_ENDINGS.contains(&e.to_ascii_lowercase().as_str()));
         if is_sheet {
-            return Self::open_sheet(path, options);
+            return Self::open_sheet(path, options, None);
         }
         let shown = path.display().to_string();
+        if path != Path::new("-")
+            && let Some(kind) = spreadsheet_magic(&first_bytes(path))
+        {
+            let note = format!(
+                "{shown} is a spreadsheet (its bytes are {kind}), whatever its name says: read as one"
+            );
+            return Self::open_sheet(path, options, Some((kind, note)));
+        }
         let raw: Box<dyn Read + Send> = if path == Path::new("-") {
             Box::new(std::io::stdin())
         } else {
@@ -432,6 +392,13 @@ impl CsvSource {
             path: shown.clone(),
             source,
         })?;
+        if let Some(kind) = spreadsheet_magic(&prefix) {
+            return Err(InputError::NotText {
+                path: shown,
+                what: kind,
+                message: "a spreadsheet is read from a file, not from standard input: save it and name the file".to_string(),
+            });
+        }
         let (encoding, note) = match &options.encoding {
             Some(label) => (
                 Some(
@@ -507,8 +474,6 @@ impl CsvSource {
             .map(str::to_string)
             .collect();
         Ok(CsvSource {
-            encoding_note: note,
-            path: shown,
             rows: Rows::Csv {
                 reader,
                 record: csv::StringRecord::new(),
@@ -516,39 +481,133 @@ impl CsvSource {
                 ahead: None,
             },
             header,
-            next_row: 1,
-            line_offset: skip,
+            ..CsvSource::new(shown, note, skip)
         })
     }
 
-    /// Opens a spreadsheet's sheet (`options.sheet`, else the first).
-    fn open_sheet(path: &Path, options: &ReadOptions) -> Result<Self, InputError> {
+    /// Opens a spreadsheet's sheet (`options.sheet`, else the first);
+    /// `sniffed` when its bytes said so and its name did not.
+    fn open_sheet(
+        path: &Path,
+        options: &ReadOptions,
+        sniffed: Option<(&'static str, String)>,
+    ) -> Result<Self, InputError> {
         let shown = path.display().to_string();
         let sheet = super::sheet::open(path, options.sheet.as_deref(), options.header_row)
-            .map_err(|message| InputError::Spreadsheet {
-                path: shown.clone(),
-                message,
+            .map_err(|message| match &sniffed {
+                Some((kind, _)) => InputError::NotText {
+                    path: shown.clone(),
+                    what: kind,
+                    message: format!(
+                        "it is not a spreadsheet sebulk can read either ({message}); save it as .xlsx or CSV"
+                    ),
+                },
+                None => InputError::Spreadsheet {
+                    path: shown.clone(),
+                    message,
+                },
             })?;
-        let note = (!sheet.notes.is_empty()).then(|| sheet.notes.join("; "));
+        let mut notes: Vec<String> = sniffed.map(|(_, note)| note).into_iter().collect();
+        notes.extend(sheet.notes.iter().cloned());
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
         Ok(CsvSource {
-            encoding_note: note,
-            path: shown,
             header: sheet.header.clone(),
             rows: Rows::Sheet {
                 next: sheet.header_index + 1,
                 sheet,
             },
-            next_row: 1,
-            line_offset: 0,
+            ..CsvSource::new(shown, note, 0)
         })
+    }
+
+    /// A source with no rows yet, for the constructors to fill.
+    fn new(path: String, note: Option<String>, line_offset: u64) -> Self {
+        CsvSource {
+            encoding_note: note,
+            path,
+            rows: Rows::Done,
+            header: Vec::new(),
+            next_row: 1,
+            line_offset,
+            held: std::collections::VecDeque::new(),
+            release: 0,
+            deferred: None,
+            footers: Vec::new(),
+        }
+    }
+
+    /// Footer rows left out so far: (line, what it looks like). Complete
+    /// once [`Self::next_record`] has returned `None`.
+    pub fn footers(&self) -> &[(u64, String)] {
+        &self.footers
     }
 
     pub fn header(&self) -> &[String] {
         &self.header
     }
 
-    /// The next data row, skipping rows whose cells are all empty.
+    /// The next data row, skipping rows whose cells are all empty and
+    /// the footer rows at the end of the file.
     pub fn next_record(&mut self) -> Option<Result<Record, InputError>> {
+        loop {
+            if self.release > 0
+                && let Some((line, cells, _)) = self.held.pop_front()
+            {
+                self.release -= 1;
+                return Some(Ok(self.numbered(line, cells)));
+            }
+            if let Some(err) = self.deferred.take() {
+                return Some(Err(err));
+            }
+            match self.next_cells() {
+                None => {
+                    // The end: what was held is the file's footer.
+                    let footers = self.held.drain(..).map(|(line, _, what)| (line, what));
+                    self.footers.extend(footers);
+                    return None;
+                }
+                Some(Err(err)) if self.held.is_empty() => return Some(Err(err)),
+                Some(Err(err)) => {
+                    self.deferred = Some(err);
+                    self.release = self.held.len();
+                }
+                Some(Ok((line, cells))) => {
+                    let footer = (self.held.len() < MAX_FOOTER_ROWS)
+                        .then(|| super::footer::footer(&cells, &self.header))
+                        .flatten();
+                    match footer {
+                        Some(what) => self.held.push_back((line, cells, what)),
+                        None if self.held.is_empty() => {
+                            return Some(Ok(self.numbered(line, cells)));
+                        }
+                        None => {
+                            // Rows follow: what was held was no footer.
+                            self.held.push_back((line, cells, String::new()));
+                            self.release = self.held.len();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A data row, given the next row number.
+    fn numbered(&mut self, line: u64, cells: Vec<String>) -> Record {
+        let row = self.next_row;
+        self.next_row += 1;
+        Record {
+            row,
+            line,
+            cells,
+            filtered: None,
+            mapping_problems: Vec::new(),
+            source_cells: None,
+            empty_sources: Vec::new(),
+        }
+    }
+
+    /// The next row's line and cells, skipping rows whose cells are all empty.
+    fn next_cells(&mut self) -> Option<Result<(u64, Vec<String>), InputError>> {
         loop {
             let (line, cells) = match &mut self.rows {
                 Rows::Csv {
@@ -580,23 +639,17 @@ impl CsvSource {
                     *next += 1;
                     (line, cells)
                 }
+                Rows::Done => return None,
             };
-            if cells.iter().all(|cell| cell.trim().is_empty()) {
-                continue;
+            if !cells.iter().all(|cell| cell.trim().is_empty()) {
+                return Some(Ok((line, cells)));
             }
-            let row = self.next_row;
-            self.next_row += 1;
-            return Some(Ok(Record {
-                row,
-                line,
-                cells,
-                filtered: None,
-                mapping_problems: Vec::new(),
-                source_cells: None,
-            }));
         }
     }
 }
+
+/// Footer rows at most: more rows that look like one are read as rows.
+const MAX_FOOTER_ROWS: usize = 6;
 
 /// The next record: the one read ahead, if any, else the reader's.
 fn next_csv<R: Read>(

@@ -45,6 +45,9 @@ pub struct Scan {
     /// With a mapping: the first rows as mapped, (column, value) pairs
     /// with secrets masked, so what the mapping did is seen before any write.
     pub samples: Vec<(u64, Vec<(String, String)>)>,
+    /// Footer rows left out at the end of the file, as warnings naming
+    /// their lines (counted in `warnings`).
+    pub footers: Vec<Problem>,
 }
 
 impl Scan {
@@ -106,6 +109,25 @@ impl InputRows {
         }
     }
 
+    /// Footer rows left out, as warnings naming their lines; complete
+    /// once [`Self::next_record`] has returned `None`.
+    pub fn footers(&self) -> Vec<Problem> {
+        self.source
+            .footers()
+            .iter()
+            .map(|(line, what)| Problem {
+                row: 0,
+                line: *line,
+                column: String::new(),
+                value: String::new(),
+                message: format!(
+                    "{what} at the end of the file is a footer, not a person: skipped"
+                ),
+                severity: Severity::Warning,
+            })
+            .collect()
+    }
+
     /// What feeds each mapped field (empty without a mapping).
     pub fn mapping_lines(&self) -> &[String] {
         self.mapper.as_ref().map_or(&[], |m| m.describe())
@@ -120,6 +142,7 @@ impl InputRows {
                 record.source_cells = Some(std::mem::replace(&mut record.cells, mapped.cells));
                 record.filtered = mapped.filtered;
                 record.mapping_problems = mapped.problems;
+                record.empty_sources = mapped.empty_sources;
             }
             record
         }))
@@ -185,6 +208,7 @@ pub fn open_with(
     let (header, header_issues) = map_header(rows.header(), &spec.header);
     issues.extend(header_issues);
     let source = rows;
+    misspelled_required(&mut issues, &header.columns, source.header(), &spec.rules);
     if spec.rules.needs_username() && !header.columns.contains(&Column::Text(Field::Username)) {
         issues.push(HeaderIssue {
             column: "username".to_string(),
@@ -254,7 +278,56 @@ pub fn scan<E: From<InputError>>(
         }
         on_row(&record, input, &problems)?;
     }
+    scan.footers = source.footers();
+    scan.warnings += scan.footers.len() as u64;
     Ok(scan)
+}
+
+/// The columns a row of `rules` cannot do without: its match key, a
+/// username unless derived, an email for a user created.
+fn required_columns(rules: &Rules) -> Vec<Field> {
+    let mut fields = vec![rules.match_by.field()];
+    if rules.needs_username() {
+        fields.push(Field::Username);
+    }
+    if rules.mode != super::Mode::Update {
+        fields.push(Field::Email);
+    }
+    fields
+}
+
+/// A required column missing while a column named nearly like it is
+/// there (`Emial`): the near miss is an error, not a did-you-mean.
+fn misspelled_required(
+    issues: &mut Vec<HeaderIssue>,
+    columns: &[Column],
+    names: &[String],
+    rules: &Rules,
+) {
+    for field in required_columns(rules) {
+        if columns.contains(&Column::Text(field)) {
+            continue;
+        }
+        let wanted = field.wire();
+        for (name, column) in names.iter().zip(columns) {
+            if *column != Column::Extra
+                || super::columns::near_miss(name).as_deref() != Some(wanted)
+            {
+                continue;
+            }
+            let message = format!(
+                "there is no {wanted} column, which this run needs, and column '{}' looks like a misspelling of it: rename it '{wanted}' (or, if it is something else, --ignore-column '{}' and add the {wanted} column)",
+                name.trim(),
+                name.trim()
+            );
+            issues.retain(|issue| issue.column != *name);
+            issues.push(HeaderIssue {
+                column: name.clone(),
+                message,
+                is_error: true,
+            });
+        }
+    }
 }
 
 /// How many mapped rows a scan keeps to show.

@@ -171,6 +171,41 @@ impl Validator {
         &self.header
     }
 
+    /// Why a required field is empty: what it is made from when that is
+    /// what is empty (a template's column, the email `--username-from`
+    /// reads), else that it is required.
+    fn why_missing(&self, record: &Record, input: &RowInput, name: &str) -> String {
+        let empty_source = |field: &str| {
+            record
+                .empty_sources
+                .iter()
+                .find(|(f, _)| f == field)
+                .map(|(_, from)| from.clone())
+        };
+        if let Some(from) = empty_source(name) {
+            return format!(
+                "{name} is required: it is made from {from}, which is empty on this row"
+            );
+        }
+        if name == "username"
+            && input.set.email.is_none()
+            && let Some(how) = self.rules.username_from
+        {
+            let email = match empty_source("email") {
+                Some(from) => format!("the email, made from {from}"),
+                None => "the email".to_string(),
+            };
+            let flag = match how {
+                UsernameFrom::Email => "email",
+                UsernameFrom::LocalPart => "local-part",
+            };
+            return format!(
+                "username is required: it is derived from {email} (--username-from {flag}), which is empty on this row"
+            );
+        }
+        format!("{name} is required")
+    }
+
     /// Parses and checks one record.
     pub fn check(&mut self, record: &Record) -> (RowInput, Vec<Problem>) {
         let (mut input, mut cell_problems) =
@@ -228,7 +263,7 @@ impl Validator {
         for field in self.required() {
             let name = field.wire();
             if input.set.text(field).is_none() && !failed_column(name) {
-                missing.push(problem(name, "", format!("{name} is required")));
+                missing.push(problem(name, "", self.why_missing(record, &input, name)));
             }
         }
         problems.extend(missing);
@@ -283,6 +318,7 @@ mod tests {
             filtered: None,
             mapping_problems: Vec::new(),
             source_cells: None,
+            empty_sources: Vec::new(),
             row,
             line: row + 1,
             cells: cells.iter().map(|s| s.to_string()).collect(),

@@ -54,7 +54,8 @@ pub fn privileged_kind(kind: Option<&str>) -> Option<String> {
 
 /// Words in a group's name that make it privileged when the profile
 /// names none: such a group is assumed to grant administration.
-const PRIVILEGED_WORDS: [&str; 4] = ["admin", "privileged", "superuser", "root"];
+/// The words that make a group privileged when the profile names none.
+pub const PRIVILEGED_WORDS: [&str; 4] = ["admin", "privileged", "superuser", "root"];
 
 /// Which groups are privileged and which users a run may raise or touch
 /// although privileged.

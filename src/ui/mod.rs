@@ -43,6 +43,9 @@ pub struct Ui {
     kept: Mutex<Option<serde_json::Value>>,
     /// The run's pace, second by second, for `--report`.
     pace: Mutex<Vec<crate::output::report::PacePoint>>,
+    /// A private copy of rows that went to standard output, for
+    /// `--report`; removed with the printer.
+    rows_copy: Mutex<Option<tempfile::TempPath>>,
 }
 
 impl Ui {
@@ -62,7 +65,23 @@ impl Ui {
             rows_shown: std::sync::atomic::AtomicBool::new(false),
             kept: Mutex::new(None),
             pace: Mutex::new(Vec::new()),
+            rows_copy: Mutex::new(None),
         }
+    }
+
+    /// Keeps `copy` (removed when the printer goes) for the report.
+    pub fn keep_rows_copy(&self, copy: tempfile::TempPath) {
+        if let Ok(mut kept) = self.rows_copy.lock() {
+            *kept = Some(copy);
+        }
+    }
+
+    /// The copy of the rows kept, if any.
+    pub fn kept_rows_copy(&self) -> Option<std::path::PathBuf> {
+        self.rows_copy
+            .lock()
+            .ok()
+            .and_then(|kept| kept.as_ref().map(|p| p.to_path_buf()))
     }
 
     /// Keeps the run's pace (seconds from the start, requests and 429s
@@ -246,7 +265,10 @@ fn row_details(result: &crate::output::RowResult) -> Vec<String> {
 
 /// A problem the way people read it.
 pub fn problem_line(problem: &Problem) -> String {
-    let place = if problem.row == 0 {
+    let place = if problem.row == 0 && problem.line > 1 {
+        // Not a row and not the header: a footer left out.
+        format!("line {}", problem.line)
+    } else if problem.row == 0 {
         "header".to_string()
     } else {
         format!("row {} (line {})", problem.row, problem.line)

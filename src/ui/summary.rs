@@ -450,10 +450,11 @@ impl Ui {
             return;
         }
         self.say(format!(
-            "diff on {}: {} joiners, {} leavers, {} movers ({} field changes), {} unchanged ({} → {} users)",
+            "diff on {}: {} joiners, {} leavers, {} rehires, {} movers ({} field changes), {} unchanged ({} → {} users)",
             summary.key,
             summary.joiners,
             summary.leavers,
+            summary.rehires,
             summary.movers,
             summary.field_changes,
             summary.unchanged,

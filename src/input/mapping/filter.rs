@@ -93,15 +93,22 @@ impl Filter {
                 .transpose()
         };
         let mut tests = Vec::new();
+        // Values are matched in any case: each kept once
+        // (`Deactivated` and `DEACTIVATED` are one value).
+        let once = |values: &[String]| {
+            let mut kept: Vec<String> = Vec::new();
+            for value in values.iter().map(|v| v.trim().to_lowercase()) {
+                if !kept.contains(&value) {
+                    kept.push(value);
+                }
+            }
+            kept
+        };
         if let Some(values) = &spec.one_of {
-            tests.push(Test::OneOf(
-                values.iter().map(|v| v.trim().to_lowercase()).collect(),
-            ));
+            tests.push(Test::OneOf(once(values)));
         }
         if let Some(values) = &spec.not_in {
-            tests.push(Test::NotIn(
-                values.iter().map(|v| v.trim().to_lowercase()).collect(),
-            ));
+            tests.push(Test::NotIn(once(values)));
         }
         if let Some(pattern) = &spec.matches {
             tests.push(Test::Matches(pattern.to_lowercase()));

@@ -232,6 +232,8 @@ pub struct Mapper {
     filters: Vec<(Slot, Filter)>,
     header: Vec<String>,
     described: Vec<String>,
+    /// The file's own header, to name a column in messages.
+    source: Vec<String>,
 }
 
 /// A record after mapping.
@@ -242,6 +244,9 @@ pub struct Mapped {
     pub filtered: Option<String>,
     /// (column, value, message) of values the mapping could not use.
     pub problems: Vec<(String, String, String)>,
+    /// Fields a template left empty because what it is made from is
+    /// empty on this row: (field, what was empty).
+    pub empty_sources: Vec<(String, String)>,
 }
 
 /// Binds a mapping to one file's header: which column or field feeds
@@ -473,6 +478,7 @@ impl Mapper {
                 filters,
                 header,
                 described,
+                source: source.to_vec(),
             },
             binder.issues,
         ))
@@ -524,6 +530,7 @@ impl Mapper {
         };
         let mut values: Vec<String> = vec![String::new(); self.fields.len()];
         let mut problems = Vec::new();
+        let mut empty_sources = Vec::new();
         for &i in &self.order {
             let field = &self.fields[i];
             let raw = match &field.spec.source {
@@ -535,11 +542,24 @@ impl Mapper {
                     .unwrap_or("")
                     .to_string(),
                 SourceSpec::Constant(value) => value.clone(),
-                SourceSpec::Template(template) => template.render(|n| match field.slots[n] {
-                    Slot::Source(column) => source(column).to_string(),
-                    Slot::Field(j) => values[j].clone(),
-                    Slot::Missing => String::new(),
-                }),
+                SourceSpec::Template(template) => {
+                    let filled: Vec<String> = field
+                        .slots
+                        .iter()
+                        .map(|slot| match slot {
+                            Slot::Source(column) => source(*column).to_string(),
+                            Slot::Field(j) => values[*j].clone(),
+                            Slot::Missing => String::new(),
+                        })
+                        .collect();
+                    let rendered = template.render(|n| filled[n].clone());
+                    if rendered.is_empty()
+                        && let Some(n) = template.empty_slot(|n| filled[n].clone())
+                    {
+                        empty_sources.push((field.name.clone(), self.slot_origin(&field.slots[n])));
+                    }
+                    rendered
+                }
             };
             let mut value = raw.trim().to_string();
             if !field.spec.map.is_empty() && !value.is_empty() {
@@ -601,6 +621,24 @@ impl Mapper {
             cells: values,
             filtered,
             problems,
+            empty_sources,
+        }
+    }
+
+    /// What a template's slot reads, for a message: the column, or the
+    /// field the mapping makes (and the column that field reads).
+    fn slot_origin(&self, slot: &Slot) -> String {
+        let column = |i: usize| self.source.get(i).cloned().unwrap_or_default();
+        match slot {
+            Slot::Source(i) => format!("column '{}'", column(*i)),
+            Slot::Field(j) => {
+                let field = &self.fields[*j];
+                match field.columns.first() {
+                    Some(i) => format!("{} (column '{}')", field.name, column(*i)),
+                    None => field.name.clone(),
+                }
+            }
+            Slot::Missing => "a column this file does not have".to_string(),
         }
     }
 }
@@ -653,10 +691,7 @@ fn describe(fields: &[Bound], source: &[String]) -> Vec<String> {
                     let text: String = template
                         .pieces
                         .iter()
-                        .map(|p| match p {
-                            template::Piece::Text(t) => t.clone(),
-                            template::Piece::Slot { name, .. } => format!("{{{name}}}"),
-                        })
+                        .map(template::Piece::written)
                         .collect();
                     format!("template '{text}'")
                 }

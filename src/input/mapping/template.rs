@@ -126,6 +126,35 @@ pub enum Piece {
     },
 }
 
+impl Piece {
+    /// The piece as a mapping writes it: `{Work Email|local-part|lower}`,
+    /// `{Dept?}`, text with its braces doubled.
+    pub fn written(&self) -> String {
+        match self {
+            Piece::Text(text) => text.replace('{', "{{").replace('}', "}}"),
+            Piece::Slot {
+                name,
+                transforms,
+                optional,
+            } => {
+                let mut out = format!("{{{name}");
+                if *optional {
+                    out.push('?');
+                }
+                for transform in transforms {
+                    if let Some((written, _)) = Transform::ALL.iter().find(|(_, t)| t == transform)
+                    {
+                        out.push('|');
+                        out.push_str(written);
+                    }
+                }
+                out.push('}');
+                out
+            }
+        }
+    }
+}
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -189,6 +218,27 @@ impl Template {
         Ok(Template { pieces })
     }
 
+    /// The first required placeholder (by position among the
+    /// placeholders) that `value` leaves empty: why [`Self::render`]
+    /// gives nothing.
+    pub fn empty_slot(&self, mut value: impl FnMut(usize) -> String) -> Option<usize> {
+        self.pieces
+            .iter()
+            .filter_map(|piece| match piece {
+                Piece::Slot {
+                    transforms,
+                    optional,
+                    ..
+                } => Some((transforms, *optional)),
+                Piece::Text(_) => None,
+            })
+            .enumerate()
+            .find(|(n, (transforms, optional))| {
+                !optional && apply_all(value(*n).trim().to_string(), transforms).is_empty()
+            })
+            .map(|(n, _)| n)
+    }
+
     /// Fills the template, `value` giving each placeholder's value by its
     /// position among the placeholders; empty when a required one is empty.
     pub fn render(&self, mut value: impl FnMut(usize) -> String) -> String {
@@ -223,6 +273,19 @@ mod tests {
         Template::parse(template)
             .unwrap()
             .render(|i| values[i].to_string())
+    }
+
+    #[test]
+    fn templates_are_shown_as_written() {
+        for text in [
+            "{Work Email|local-part|lower}",
+            "All Staff;{Dept?}",
+            "{{x}} {First Name?|ascii|lower}.{Last}",
+        ] {
+            let template = Template::parse(text).unwrap();
+            let written: String = template.pieces.iter().map(Piece::written).collect();
+            assert_eq!(written, text);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! counts as a chart; the pace over time and what bounded it; every row
 //! with its outcome, field changes and memberships (filterable by
 //! outcome); the problems grouped by kind. For a diff: the joiners,
-//! leavers and movers; for `export factors`: second-factor coverage and
+//! leavers, rehires and movers; for `export factors`: second-factor coverage and
 //! the users without one.
 //!
 //! Self-contained and safe: inline CSS and SVG, a few lines of inline
@@ -60,6 +60,9 @@ pub struct ReportData {
     pub pace: Vec<PacePoint>,
     /// The rows, and what kind of file holds them.
     pub rows: Option<(PathBuf, RowsKind)>,
+    /// How a note names where every row is, when not by the rows file
+    /// (a copy kept while they went to standard output).
+    pub rows_shown: Option<String>,
 }
 
 /// Writes the report for `data` at `path` (0600, whole or not at all).
@@ -126,7 +129,11 @@ pub fn render(data: &ReportData) -> String {
         page.push_str(&pace_chart(&data.pace));
     }
     if let Some((file, kind)) = &data.rows {
-        match rows::section(file, *kind) {
+        let shown = data
+            .rows_shown
+            .clone()
+            .unwrap_or_else(|| file.display().to_string());
+        match rows::section(file, *kind, &shown) {
             Ok(section) => page.push_str(&section),
             Err(why) => {
                 let _ = write!(
@@ -154,6 +161,7 @@ fn counts(summary: &Value) -> Vec<(String, u64)> {
     let keys = [
         "joiners",
         "leavers",
+        "rehires",
         "movers",
         "added",
         "removed",
@@ -194,6 +202,7 @@ mod tests {
             summary: serde_json::json!({"counts": {"created": ROW_LIMIT + 5}}),
             pace: vec![(0, 0, 0), (1, 40, 2), (2, 35, 0)],
             rows: Some((file.clone(), RowsKind::Results)),
+            rows_shown: None,
         };
         let page = render(&data);
         assert!(page.contains(&format!("The first {ROW_LIMIT} of {} rows", ROW_LIMIT + 5)));

@@ -27,7 +27,8 @@ const CLEAN: [&str; 12] = [
 ];
 
 /// The section for `file`, of `kind`.
-pub fn section(file: &Path, kind: RowsKind) -> Result<String, String> {
+/// `shown` names the file in the note on rows not shown.
+pub fn section(file: &Path, kind: RowsKind, shown: &str) -> Result<String, String> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(file)
@@ -57,7 +58,7 @@ pub fn section(file: &Path, kind: RowsKind) -> Result<String, String> {
             let (user, second) = (at(&["username"]), at(&["second_factor"]));
             let rows: Vec<(String, String)> =
                 records.map(|r| (get(&r, user), get(&r, second))).collect();
-            Ok(factors(&rows, file))
+            Ok(factors(&rows, shown))
         }
         RowsKind::Diff | RowsKind::Problems => {
             let (title, columns, outcome): (&str, &[&str], usize) = match kind {
@@ -74,7 +75,7 @@ pub fn section(file: &Path, kind: RowsKind) -> Result<String, String> {
             };
             let picks: Vec<Option<usize>> = columns.iter().map(|c| at(&[c])).collect();
             let rows = records.map(|r| picks.iter().map(|p| get(&r, *p)).collect());
-            Ok(table(title, columns, rows, outcome, file))
+            Ok(table(title, columns, rows, outcome, shown))
         }
         RowsKind::Results => {
             let wanted: [(&str, &[&str]); 8] = [
@@ -115,7 +116,7 @@ pub fn section(file: &Path, kind: RowsKind) -> Result<String, String> {
                 .collect();
             let columns: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
             let mut page = grouped(&problems);
-            page.push_str(&table("Rows", &columns, rows.into_iter(), 2, file));
+            page.push_str(&table("Rows", &columns, rows.into_iter(), 2, shown));
             Ok(page)
         }
     }
@@ -183,7 +184,7 @@ fn table(
     columns: &[&str],
     rows: impl Iterator<Item = Vec<String>>,
     outcome: usize,
-    file: &Path,
+    shown: &str,
 ) -> String {
     let mut body = String::new();
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
@@ -232,14 +233,14 @@ fn table(
         let _ = writeln!(
             page,
             "<p class=\"note\">The first {ROW_LIMIT} of {total} rows are shown; every row is in {}.</p>",
-            escape(&file.display().to_string())
+            escape(shown)
         );
     }
     page
 }
 
 /// Second-factor coverage by type, and the users without one.
-fn factors(rows: &[(String, String)], file: &Path) -> String {
+fn factors(rows: &[(String, String)], shown: &str) -> String {
     let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
     let mut without = Vec::new();
     for (user, second) in rows {
@@ -264,7 +265,7 @@ fn factors(rows: &[(String, String)], file: &Path) -> String {
         &["username"],
         without.into_iter(),
         usize::MAX,
-        file,
+        shown,
     ));
     page
 }

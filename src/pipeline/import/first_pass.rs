@@ -53,7 +53,7 @@ impl FirstPass {
         for problem in header_problems(&self.scan.header_issues) {
             events.on(Event::Problem(&problem));
         }
-        for problem in &self.shown {
+        for problem in self.shown.iter().chain(&self.scan.footers) {
             events.on(Event::Problem(problem));
         }
         if self.scan.untold_passwords > 0 {

@@ -407,9 +407,14 @@ fn open_sink<'a>(
 /// Says what becomes of the invalid rows a run goes on past.
 fn warn_invalid(first: &FirstPass, options: &ImportOptions, events: &dyn Events) {
     if !first.invalid.is_empty() {
-        let note = if options.run.dry_run {
+        let note = if options.run.dry_run && !options.skip_invalid {
             format!(
                 "{} invalid rows are in the plan as invalid, with their problems: a real run refuses the file (--skip-invalid runs the rest)",
+                first.invalid.len()
+            )
+        } else if options.run.dry_run {
+            format!(
+                "{} invalid rows are in the plan as invalid, with their problems: a real run with --skip-invalid skips them and runs the rest",
                 first.invalid.len()
             )
         } else {

@@ -9,6 +9,7 @@ use tokio::process::Command;
 
 use crate::support::{KEY, config, start};
 
+mod arrival;
 mod conventions;
 mod first_week;
 mod hostile;

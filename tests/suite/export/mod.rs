@@ -374,6 +374,79 @@ async fn diff_finds_exactly_the_joiners_leavers_and_movers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_tells_leavers_and_rehires_by_is_enabled_and_reports_without_o() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(seeded(dir.path(), 15)).await;
+    let (before, after) = (dir.path().join("before.csv"), dir.path().join("after.csv"));
+    let [b, a] = [&before, &after].map(|p| p.display().to_string());
+    export(&sandbox, &["users", "-o", &b]).await;
+    let api = client(&sandbox);
+    // person0011 is disabled, person0005 (disabled in the seed) enabled
+    // again, person0012 moves.
+    for (name, change) in [("person0011", 0), ("person0005", 1), ("person0012", 2)] {
+        let user = api.find_user_by_username(name).await.unwrap().unwrap();
+        let mut body = sebulk::model::UserWrite::from_user(&user);
+        match change {
+            0 => body.fields.is_enabled = Some(false),
+            1 => body.fields.is_enabled = Some(true),
+            _ => body.fields.department = Some("Finance".into()),
+        }
+        api.update_user(&user.id, &body).await.unwrap();
+    }
+    export(&sandbox, &["users", "-o", &a]).await;
+    // Without -o: the changes on standard output, the report lists them too.
+    let (summary, report) = (dir.path().join("s.json"), dir.path().join("r.html"));
+    let output = crate::support::process()
+        .args(["diff", &b, &a, "--summary-json", summary.to_str().unwrap()])
+        .args(["--report", report.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("0 joiners, 1 leavers, 1 rehires, 1 movers"),
+        "the screen: {said}"
+    );
+    let mut changes: Vec<[String; 5]> = csv::Reader::from_reader(&output.stdout[..])
+        .deserialize::<std::collections::BTreeMap<String, String>>()
+        .map(|r| {
+            let r = r.unwrap();
+            ["change", "username", "field", "old", "new"].map(|c| r[c].clone())
+        })
+        .collect();
+    changes.sort();
+    let line = |c: &str, u: &str, f: &str, o: &str, n: &str| [c, u, f, o, n].map(str::to_string);
+    assert_eq!(
+        changes,
+        [
+            line("leaver", "person0011", "isEnabled", "true", "false"),
+            line("mover", "person0012", "department", "Dept 5", "Finance"),
+            line("rehire", "person0005", "isEnabled", "false", "true"),
+        ]
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(
+        [&summary["leavers"], &summary["rehires"], &summary["movers"]],
+        [1, 1, 1]
+    );
+    let page = std::fs::read_to_string(&report).unwrap();
+    for (kind, user) in [
+        ("leaver", "person0011"),
+        ("rehire", "person0005"),
+        ("mover", "person0012"),
+    ] {
+        let row = page
+            .lines()
+            .find(|l| l.contains(&format!("<tr data-outcome=\"{kind}\">")))
+            .unwrap_or_else(|| panic!("no {kind} row in the report"));
+        assert!(row.contains(user), "{row}");
+    }
+    assert!(page.contains("rehires"), "the count is charted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn factors_name_each_users_factor_types_and_never_their_data() {
     use sebulk::model::{Credentials, Factor};
     let dir = tempfile::tempdir().unwrap();
@@ -418,7 +491,12 @@ async fn factors_name_each_users_factor_types_and_never_their_data() {
     for (name, id) in &ids {
         let row = rows.iter().find(|r| &r["username"] == name).unwrap();
         assert_eq!(&row["user_id"], id);
-        assert_eq!(row["second_factor"], second(name), "{name}");
+        // No second factor is written `none`, never left empty.
+        let expected = match second(name) {
+            "" => "none",
+            kind => kind,
+        };
+        assert_eq!(row["second_factor"], expected, "{name}");
     }
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(
@@ -466,10 +544,7 @@ async fn factors_name_each_users_factor_types_and_never_their_data() {
         ids.len() - 3,
         "everyone but the sms and softtoken users"
     );
-    assert!(
-        rows.iter()
-            .all(|r| ["", "none"].contains(&r["second_factor"].as_str()))
-    );
+    assert!(rows.iter().all(|r| r["second_factor"] == "none"));
     let sms = dir.path().join("sms.csv");
     let args = [
         "factors",
@@ -544,7 +619,7 @@ async fn a_tenant_answering_404_for_users_without_credentials_loses_no_one() {
     );
     let rows = read_csv(&out);
     assert_eq!(rows.len(), sandbox.tenant().users().count());
-    assert!(rows.iter().all(|r| r["second_factor"].is_empty()));
+    assert!(rows.iter().all(|r| r["second_factor"] == "none"));
 
     // Offboarding that removes second factors finds none to remove: no failure.
     let leavers = dir.path().join("leavers.csv");

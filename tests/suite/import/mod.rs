@@ -1,5 +1,6 @@
 //! Import, plan and validate end to end against the in-process sandbox.
 
+mod arrival;
 mod encodings;
 mod faults;
 mod history;
