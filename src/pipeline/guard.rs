@@ -130,6 +130,9 @@ pub struct Changed {
     pub joiners: u64,
     /// `username: what` of the first users counted, for the refusal.
     pub named: Vec<String>,
+    /// The users access is taken from, as decided on: snapshotted before
+    /// the first write, so `restore` gives back what the run took.
+    pub taken_users: Vec<User>,
 }
 
 impl Changed {

@@ -11,8 +11,11 @@
 //! read the index); a run of no more rows than the fewest any limit
 //! allows cannot be over a limit and is not rehearsed.
 
+use crate::api::Client;
 use crate::events::{Event, Events};
 use crate::pipeline::guard::{self, Changed, Limits};
+use crate::pipeline::offboard::{self, Found, Leaver};
+use crate::pipeline::runner::RunError;
 
 /// Whether a run of `rows` rows needs rehearsing in a tenant of `tenant`.
 pub fn needed(rows: u64, tenant: u64, limits: &Limits) -> bool {
@@ -44,6 +47,30 @@ pub fn judge(
 ) -> Result<Option<String>, String> {
     let verdict = guard::check_changes(changed, tenant, limits, joiners_count);
     guard::enforce(verdict, dry_run, events)
+}
+
+/// The people the rows take access from, as decided on (once each, none
+/// of `besides`), their groups and applications read: what the run's
+/// snapshot holds for them.
+pub async fn people_taken(
+    client: &Client,
+    changed: &mut Changed,
+    besides: &[Leaver],
+) -> Result<Vec<Leaver>, RunError> {
+    let mut seen: std::collections::HashSet<String> = besides
+        .iter()
+        .filter_map(|l| l.found.user().map(|u| u.id.clone()))
+        .collect();
+    let mut people: Vec<Leaver> = std::mem::take(&mut changed.taken_users)
+        .into_iter()
+        .filter(|user| seen.insert(user.id.clone()))
+        .map(|user| {
+            let label = user.fields.username.clone().unwrap_or_default();
+            Leaver::new(0, label, Vec::new(), Found::User(Box::new(user)))
+        })
+        .collect();
+    offboard::read_holdings(client, &mut people, &[]).await?;
+    Ok(people)
 }
 
 #[cfg(test)]

@@ -68,6 +68,11 @@ impl Ui {
         if self.quiet {
             return;
         }
+        if let Some(path) = &summary.snapshot {
+            self.say(format!(
+                "  every user whose access the rows take was saved first: sebulk restore {path} gives it back"
+            ));
+        }
         if let Some(path) = &summary.totals.output {
             let kind = if summary.totals.dry_run {
                 "plan"

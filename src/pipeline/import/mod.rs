@@ -85,6 +85,9 @@ pub struct Summary {
     pub missing_report: Option<String>,
     /// How slashed dates were read (`dmy`, `mdy`), when an order was declared.
     pub date_order: Option<crate::model::dates::DateOrder>,
+    /// The snapshot of the users the rows take access from, written
+    /// before the first write.
+    pub snapshot: Option<String>,
 }
 
 impl Summary {
@@ -194,7 +197,7 @@ pub async fn run(
     }
     warn_invalid(&first, options, events);
     let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
-    let stamp = prepared::stamp(RunKind::Import, options.run.dry_run, &client);
+    let mut stamp = prepared::stamp(RunKind::Import, options.run.dry_run, &client);
     let resumed = resumed_here(resumed, &stamp.tenant, events);
     let mut summary = Summary::before_run(options, &client, &lookups, prepared_from);
     summary.created_groups = created_groups;
@@ -250,10 +253,24 @@ pub async fn run(
             input_header: &input_header,
         };
         rehearsed.run(options, &stamp, &stops, events).await?;
-        let changed = action.take_changed();
+        let mut changed = action.take_changed();
         let limits = (options.limits, false);
         if let Err(refusal) = rehearsal::judge(&changed, tenant_size, limits, false, events) {
             return Ok(Ended::Refused(Refused::Guard(refusal)));
+        }
+        // Whoever the rows take access from is saved first, as an
+        // offboarding's leavers are: `restore` gives it back.
+        let people = rehearsal::people_taken(&client, &mut changed, &[]).await?;
+        if !people.is_empty() {
+            let anchor = options.run.files_beside(&options.input.file);
+            let purpose = "import: access taken by updates";
+            let path = crate::pipeline::offboard::snapshot_of(
+                anchor,
+                &mut stamp,
+                (&people, purpose),
+                client.seal_key(),
+            )?;
+            summary.snapshot = Some(path.display().to_string());
         }
     }
     let tenant = (&stamp, tenant_users, client.seal_key());

@@ -93,6 +93,9 @@ impl ImportAction {
         if let Ok(mut changed) = self.changed.lock() {
             let id = existing.map(|u| u.id.as_str()).unwrap_or_default();
             changed.add(id, label, &effect);
+            if let Some(user) = existing.filter(|_| !effect.takes.is_empty()) {
+                changed.taken_users.push(user.clone());
+            }
         }
     }
 

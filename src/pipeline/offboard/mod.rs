@@ -189,7 +189,7 @@ pub enum Found {
 }
 
 impl Found {
-    fn user(&self) -> Option<&User> {
+    pub(crate) fn user(&self) -> Option<&User> {
         match self {
             Found::User(user) => Some(user),
             _ => None,
@@ -479,6 +479,20 @@ pub(crate) fn write_snapshot(
     (leavers, steps): (&[Leaver], &[Step]),
     key: &crate::model::SealKey,
 ) -> Result<std::path::PathBuf, RunError> {
+    let names: Vec<&str> = steps.iter().map(|s| s.name()).collect();
+    let purpose = format!("offboard {}", names.join(","));
+    snapshot_of(anchor, stamp, (leavers, &purpose), key)
+}
+
+/// Writes the snapshot of `people` (what they have, as read) for a run
+/// about to take something from them, and records its digest in the
+/// run's stamp.
+pub(crate) fn snapshot_of(
+    anchor: &std::path::Path,
+    stamp: &mut crate::output::results::RunStamp,
+    (leavers, purpose): (&[Leaver], &str),
+    key: &crate::model::SealKey,
+) -> Result<std::path::PathBuf, RunError> {
     let path = snapshot::path_beside(anchor, &stamp.run_id);
     let entries: Vec<SnapshotItem> = leavers
         .iter()
@@ -493,9 +507,7 @@ pub(crate) fn write_snapshot(
             })
         })
         .collect();
-    let names: Vec<&str> = steps.iter().map(|s| s.name()).collect();
-    let purpose = format!("offboard {}", names.join(","));
-    let header = snapshot::header(&stamp.run_id, &stamp.tenant, &purpose, entries.len() as u64);
+    let header = snapshot::header(&stamp.run_id, &stamp.tenant, purpose, entries.len() as u64);
     stamp.snapshot = snapshot::write(&path, &header, &entries, key)?;
     Ok(path)
 }

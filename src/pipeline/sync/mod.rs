@@ -191,16 +191,12 @@ pub async fn run(
     let mut stamp = prepared::stamp(RunKind::Sync, import.run.dry_run, &client);
     events.on(Event::Phase("reading what leavers have"));
     offboard::read_holdings(&client, &mut leavers, &options.leavers).await?;
-    if !import.run.dry_run && taken.affected() > 0 {
-        let anchor = import.run.files_beside(&import.input.file);
-        let path = offboard::write_snapshot(
-            anchor,
-            &mut stamp,
-            (&leavers, &options.leavers),
-            client.seal_key(),
-        )?;
-        summary.snapshot = Some(path.display().to_string());
-    }
+    // Saved before the first write, with the movers the rows take access
+    // from once the rehearsal has found them.
+    let mut saved: Vec<Leaver> = match (import.run.dry_run, taken.affected()) {
+        (false, 1..) => leavers.clone(),
+        _ => Vec::new(),
+    };
     // ---- rows ----
     let created_groups = import::missing_groups(&client, &mut catalog, &first, import).await?;
     if !created_groups.is_empty() {
@@ -251,11 +247,24 @@ pub async fn run(
                 .await;
         importer.rehearse(false);
         rehearsed?;
-        let changed = importer.take_changed();
+        let mut changed = importer.take_changed();
         let limits = (options.limits, true);
         if let Err(refusal) = rehearsal::judge(&changed, tenant_users, limits, false, events) {
             return Ok(Ended::Refused(Refused::Guard(refusal)));
         }
+        let movers = rehearsal::people_taken(&client, &mut changed, &saved).await?;
+        saved.extend(movers);
+    }
+    if !saved.is_empty() {
+        let anchor = import.run.files_beside(&import.input.file);
+        let steps: Vec<&str> = options.leavers.iter().map(|s| s.name()).collect();
+        let purpose = format!(
+            "sync: leavers ({}) and access taken by updates",
+            steps.join(",")
+        );
+        let people = (saved.as_slice(), purpose.as_str());
+        let path = offboard::snapshot_of(anchor, &mut stamp, people, client.seal_key())?;
+        summary.snapshot = Some(path.display().to_string());
     }
     let action = SyncAction::new(importer.clone(), options);
     let seal = plan_seal(options, &stamp, tenant_users, client.seal_key())?;

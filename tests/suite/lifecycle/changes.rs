@@ -64,6 +64,19 @@ async fn an_enabled_column_false_on_every_row_is_refused_before_any_write() {
     assert_eq!(enabled(&after, "ana"), Some(false));
     assert_eq!(enabled(&after, "eve"), Some(false), "not rehired");
     assert_ne!(outcomes(&out)["eve"], "rehired");
+    // Who lost access through an update was saved first, as a leaver
+    // would be: restore gives it back.
+    let snapshot = crate::support::file_in(dir.path(), ".snapshot-sync-").expect("a snapshot");
+    let recorded = &read_csv(&out)[0]["snapshot"];
+    assert_eq!(recorded.len(), 64, "the results record its digest");
+    let restored = crate::support::restore(&sandbox, &snapshot, dir.path())
+        .await
+        .unwrap();
+    assert_eq!(restored, Completion::Clean);
+    let back = users(&sandbox);
+    for name in ["ana", "bob", "cara", "dan"] {
+        assert_eq!(enabled(&back, name), Some(true), "{name} given back");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
