@@ -636,7 +636,7 @@ pub struct SyncArgs {
     #[arg(long, value_name = "ACTIONS", default_value = "disable", value_parser = super::offered::actions(), hide_possible_values = true)]
     pub leavers: String,
 
-    /// Sync the valid rows even when others are invalid (those get outcome invalid)
+    /// Go on past any number of invalid rows (without it a sync already records invalid rows and runs the rest, unless more than 10% of the rows, at least 5, are invalid)
     #[arg(long)]
     pub skip_invalid: bool,
 

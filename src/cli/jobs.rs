@@ -295,6 +295,11 @@ pub fn sync_job(
     }
     // Two people may share a name: a joiner whose username is taken gets a free one.
     spec.rules.usernames_may_repeat = spec.rules.match_by != crate::input::MatchBy::Username;
+    // Keyed on something else, only joiners need a username (given them
+    // by a documented default when the roster has none).
+    spec.rules.usernames_for_joiners = spec.rules.usernames_may_repeat;
+    let derived_usernames = spec.rules.username_from.is_some()
+        || spec.mapping.as_ref().is_some_and(|m| m.derives_username());
     let leavers = crate::pipeline::offboard::Step::parse_list(&args.leavers)
         .map_err(|why| CommandError::usage(format!("--leavers: {why}")))?;
     let (protection, limits) = config::guard(profile.get()?, &args.guard)?;
@@ -305,10 +310,14 @@ pub fn sync_job(
                 policy: policy(&spec, &args.policy, profile.get()?),
                 input: spec,
                 limits,
-                skip_invalid: args.skip_invalid,
+                // A bad row stops only itself: invalid rows are recorded
+                // and the rest runs, unless the roster looks broken.
+                skip_invalid: true,
                 run: recording(&args.run, output, None),
                 report_missing: None,
             },
+            any_invalid: args.skip_invalid,
+            derived_usernames,
             dates: Dates {
                 as_of,
                 create_ahead: i64::from(args.create_ahead),

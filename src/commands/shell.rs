@@ -83,10 +83,13 @@ impl Refusal for Box<FirstPass> {
 /// Import's invalid rows: listed, nothing sent (exit 3).
 impl Refusal for FirstPass {
     fn reason(&self) -> String {
-        format!(
-            "{} of {} rows have problems; nothing was sent",
-            self.scan.rows_with_errors, self.scan.rows
-        )
+        match &self.broken {
+            Some(why) => why.clone(),
+            None => format!(
+                "{} of {} rows have problems; nothing was sent",
+                self.scan.rows_with_errors, self.scan.rows
+            ),
+        }
     }
 
     fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError> {

@@ -2,6 +2,7 @@
 //! snapshots and restore.
 
 mod apply;
+mod bad_rows;
 mod changes;
 mod dates;
 mod groups;
