@@ -224,7 +224,9 @@ impl Pace {
 
 /// Refuses, before anything is read or sent, files that would collide
 /// (the results over the input, two outputs on standard output) or be
-/// replaced without `--force`.
+/// replaced without `--force` (the results or plan; the summary is the
+/// run's to replace), and directories others may write into where the
+/// run's records and snapshots go.
 fn check_files(
     files: &RunFiles<'_>,
     summary_json: Option<&Path>,
@@ -245,9 +247,22 @@ fn check_files(
         named.push(("resumed results", recording.resume.as_deref()));
     }
     super::distinct_files(&named)?;
+    if let Some(output) = &recording.output
+        && output.as_path() != Path::new("-")
+        && !in_place
+    {
+        // An existing results file or plan is refused now, not after the
+        // tenant was read (with --force it is moved aside when written).
+        crate::output::files::check_output(output, recording.force, &[files.input])?;
+    }
     if let Some(output) = &recording.output {
         // Its snapshots go beside it: a directory others write into is refused.
         crate::output::files::check_record_directory(output)?;
+    }
+    if !recording.dry_run {
+        // Snapshots and held changes go beside the input when the results
+        // go to standard output: that directory is checked as well.
+        crate::output::files::check_record_directory(recording.files_beside(files.input))?;
     }
     if let Some(path) = summary_json {
         // The run's own status: replaced every run, so only checked for

@@ -2,13 +2,14 @@
 //! `invalid`, their people neither changed nor leavers, the rest of the
 //! night done (exit 3), and only a roster that looks broken refused;
 //! joiners of a roster without usernames named by the documented default
-//! while users matched by their employee number keep theirs.
+//! while users matched by their employee number keep theirs; and outputs
+//! checked before the tenant is read.
 
 use std::path::Path;
 
 use sebulk::Completion;
 
-use super::sync::{enabled, outcomes, sync, tenant, users, write};
+use super::sync::{TENANT, enabled, outcomes, sync, tenant, users, write};
 use crate::support::{against, read_csv, start_empty};
 
 /// The summary a run wrote, parsed.
@@ -163,4 +164,31 @@ async fn joiners_get_a_username_and_matched_users_keep_theirs() {
         assert_eq!(names, ["fay.fox", "u1001", "u1002"], "{name}");
         assert_eq!(now["u1001"].fields.department.as_deref(), Some("Ops"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_are_checked_before_the_tenant_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    let file = write(dir.path(), "roster.csv", TENANT);
+    for command in ["plan", "sync"] {
+        let existing = dir.path().join(format!("{command}.csv"));
+        std::fs::write(&existing, "kept\n").unwrap();
+        let requests = sandbox.counters().requests;
+        let args = [command, file.as_str(), "-o", existing.to_str().unwrap()];
+        let refused = against(&sandbox, &args).await.unwrap_err().to_string();
+        assert!(refused.contains("exists; pass --force"), "{refused}");
+        assert_eq!(
+            sandbox.counters().requests,
+            requests,
+            "{command}: no request"
+        );
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "kept\n");
+    }
+    let existing = dir.path().join("users.csv");
+    std::fs::write(&existing, "kept\n").unwrap();
+    let requests = sandbox.counters().requests;
+    let args = ["export", "users", "-o", existing.to_str().unwrap()];
+    assert!(against(&sandbox, &args).await.is_err());
+    assert_eq!(sandbox.counters().requests, requests, "export: no request");
 }
