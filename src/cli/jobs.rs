@@ -592,14 +592,36 @@ fn old_seals(accept: bool) -> crate::output::snapshot::OldSeals {
     }
 }
 
+/// Where a restore's or undo's own results go: `-o`, else a new
+/// timestamped file (`<stem>.<what>.<time>-<process>.csv`) in
+/// `--results-dir` or beside the file it reads, so a second restore of
+/// one snapshot (another `--only`) never needs `--force`; nothing for a
+/// dry run.
+fn own_results(
+    run: &args::RunArgs,
+    read: &Path,
+    what: &str,
+) -> Result<Option<PathBuf>, CommandError> {
+    Ok(match (&run.output, &run.record.results_dir, run.dry_run) {
+        (Some(path), _, _) => Some(path.clone()),
+        (None, Some(dir), _) => Some(timestamped(dir, read, what)?),
+        (None, None, true) => None,
+        (None, None, false) => {
+            let dir = read.parent().unwrap_or(Path::new(""));
+            Some(timestamped(dir, read, what)?)
+        }
+    })
+}
+
 /// `restore SNAPSHOT`.
 pub fn restore_job(
     profile: &ProfileSource,
     args: &args::RestoreArgs,
 ) -> Result<LifecycleJob<RestoreOptions>, CommandError> {
-    let output = results_of(&args.run, &args.snapshot, "restore")?;
+    let output = own_results(&args.run, &args.snapshot, "restore")?;
     Ok(lifecycle_job(
         RestoreOptions {
+            only: args.only.names(),
             snapshot: args.snapshot.clone(),
             send_email: args.send_email,
             old_seals: old_seals(args.accept_old_seal),
@@ -617,18 +639,11 @@ pub fn undo_job(
     args: &args::UndoArgs,
 ) -> Result<LifecycleJob<UndoOptions>, CommandError> {
     let run = &args.run;
-    let output = match (&run.output, &run.record.results_dir, run.dry_run) {
-        (Some(path), _, _) => Some(path.clone()),
-        (None, Some(dir), _) => Some(timestamped(dir, &args.results, "undo")?),
-        (None, None, true) => None,
-        (None, None, false) => {
-            let dir = args.results.parent().unwrap_or(Path::new(""));
-            Some(timestamped(dir, &args.results, "undo")?)
-        }
-    };
+    let output = own_results(run, &args.results, "undo")?;
     let (protection, limits) = config::guard(profile.get()?, &args.guard)?;
     Ok(lifecycle_job(
         UndoOptions {
+            only: args.only.names(),
             results: args.results.clone(),
             run: recording(run, output, args.resume.clone()),
             limits,

@@ -9,6 +9,7 @@ mod groups;
 mod memberships;
 mod nightly;
 mod offboard;
+mod one_person;
 mod one_run;
 mod passwords;
 mod safety;
