@@ -104,6 +104,9 @@ pub struct RunFiles<'a> {
     /// The input as the summary names it ("standard input" for `-`).
     pub shown: String,
     pub recording: &'a Recording,
+    /// Whether the run may write snapshots or held changes beside its
+    /// results (beside the input when they go to standard output).
+    pub keeps_records: bool,
 }
 
 /// Runs `job` on `files` through `run`; `show` prints the summary and
@@ -259,7 +262,7 @@ fn check_files(
         // Its snapshots go beside it: a directory others write into is refused.
         crate::output::files::check_record_directory(output)?;
     }
-    if !recording.dry_run {
+    if files.keeps_records && !recording.dry_run {
         // Snapshots and held changes go beside the input when the results
         // go to standard output: that directory is checked as well.
         crate::output::files::check_record_directory(recording.files_beside(files.input))?;
