@@ -636,7 +636,7 @@ pub struct SyncArgs {
     #[arg(long, value_name = "ACTIONS", default_value = "disable", value_parser = super::offered::actions(), hide_possible_values = true)]
     pub leavers: String,
 
-    /// Sync the valid rows even when others are invalid (those get outcome invalid)
+    /// Go on past any number of invalid rows (without it a sync already records invalid rows and runs the rest, unless more than 10% of the rows, at least 5, are invalid)
     #[arg(long)]
     pub skip_invalid: bool,
 
@@ -852,7 +852,7 @@ pub struct PasswordsArgs {
 }
 
 #[derive(Debug, Args, Clone)]
-#[command(mut_arg("output", |a| a.help("The results file [default: <snapshot stem>.restore.csv beside it]")))]
+#[command(mut_arg("output", |a| a.help("The results file [default: <snapshot stem>.restore.<time>.csv beside it, a new name each run]")))]
 #[command(mut_arg("dry_run", |a| a.help("Only show what would be given back")))]
 pub struct RestoreArgs {
     /// The snapshot an offboarding (or undo) run wrote
@@ -869,6 +869,9 @@ pub struct RestoreArgs {
     /// Restore from a snapshot sealed the old way (a plain digest, before keyed seals), trusting the file as it stands
     #[arg(long)]
     pub accept_old_seal: bool,
+
+    #[command(flatten)]
+    pub only: super::only::OnlyArgs,
 
     #[command(flatten)]
     pub protect: ProtectArgs,
@@ -959,6 +962,9 @@ pub struct UndoArgs {
     /// Give back from snapshots sealed the old way (a plain digest, before keyed seals), trusting them as they stand
     #[arg(long)]
     pub accept_old_seal: bool,
+
+    #[command(flatten)]
+    pub only: super::only::OnlyArgs,
 
     #[command(flatten)]
     pub guard: GuardArgs,

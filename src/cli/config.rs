@@ -103,6 +103,7 @@ pub fn input_spec(
             auto_password: passwords.auto_password || options.auto_password.unwrap_or(false),
             send_email: passwords.send_email || options.send_email.unwrap_or(false),
             usernames_may_repeat: false,
+            usernames_for_joiners: false,
         },
         mapping: mapping.map(std::sync::Arc::new),
         vocabulary: std::sync::Arc::new(vocabulary),

@@ -295,6 +295,11 @@ pub fn sync_job(
     }
     // Two people may share a name: a joiner whose username is taken gets a free one.
     spec.rules.usernames_may_repeat = spec.rules.match_by != crate::input::MatchBy::Username;
+    // Keyed on something else, only joiners need a username (given them
+    // by a documented default when the roster has none).
+    spec.rules.usernames_for_joiners = spec.rules.usernames_may_repeat;
+    let derived_usernames = spec.rules.username_from.is_some()
+        || spec.mapping.as_ref().is_some_and(|m| m.derives_username());
     let leavers = crate::pipeline::offboard::Step::parse_list(&args.leavers)
         .map_err(|why| CommandError::usage(format!("--leavers: {why}")))?;
     let (protection, limits) = config::guard(profile.get()?, &args.guard)?;
@@ -305,10 +310,14 @@ pub fn sync_job(
                 policy: policy(&spec, &args.policy, profile.get()?),
                 input: spec,
                 limits,
-                skip_invalid: args.skip_invalid,
+                // A bad row stops only itself: invalid rows are recorded
+                // and the rest runs, unless the roster looks broken.
+                skip_invalid: true,
                 run: recording(&args.run, output, None),
                 report_missing: None,
             },
+            any_invalid: args.skip_invalid,
+            derived_usernames,
             dates: Dates {
                 as_of,
                 create_ahead: i64::from(args.create_ahead),
@@ -586,14 +595,36 @@ fn old_seals(accept: bool) -> crate::output::snapshot::OldSeals {
     }
 }
 
+/// Where a restore's or undo's own results go: `-o`, else a new
+/// timestamped file (`<stem>.<what>.<time>-<process>.csv`) in
+/// `--results-dir` or beside the file it reads, so a second restore of
+/// one snapshot (another `--only`) never needs `--force`; nothing for a
+/// dry run.
+fn own_results(
+    run: &args::RunArgs,
+    read: &Path,
+    what: &str,
+) -> Result<Option<PathBuf>, CommandError> {
+    Ok(match (&run.output, &run.record.results_dir, run.dry_run) {
+        (Some(path), _, _) => Some(path.clone()),
+        (None, Some(dir), _) => Some(timestamped(dir, read, what)?),
+        (None, None, true) => None,
+        (None, None, false) => {
+            let dir = read.parent().unwrap_or(Path::new(""));
+            Some(timestamped(dir, read, what)?)
+        }
+    })
+}
+
 /// `restore SNAPSHOT`.
 pub fn restore_job(
     profile: &ProfileSource,
     args: &args::RestoreArgs,
 ) -> Result<LifecycleJob<RestoreOptions>, CommandError> {
-    let output = results_of(&args.run, &args.snapshot, "restore")?;
+    let output = own_results(&args.run, &args.snapshot, "restore")?;
     Ok(lifecycle_job(
         RestoreOptions {
+            only: args.only.names(),
             snapshot: args.snapshot.clone(),
             send_email: args.send_email,
             old_seals: old_seals(args.accept_old_seal),
@@ -611,18 +642,11 @@ pub fn undo_job(
     args: &args::UndoArgs,
 ) -> Result<LifecycleJob<UndoOptions>, CommandError> {
     let run = &args.run;
-    let output = match (&run.output, &run.record.results_dir, run.dry_run) {
-        (Some(path), _, _) => Some(path.clone()),
-        (None, Some(dir), _) => Some(timestamped(dir, &args.results, "undo")?),
-        (None, None, true) => None,
-        (None, None, false) => {
-            let dir = args.results.parent().unwrap_or(Path::new(""));
-            Some(timestamped(dir, &args.results, "undo")?)
-        }
-    };
+    let output = own_results(run, &args.results, "undo")?;
     let (protection, limits) = config::guard(profile.get()?, &args.guard)?;
     Ok(lifecycle_job(
         UndoOptions {
+            only: args.only.names(),
             results: args.results.clone(),
             run: recording(run, output, args.resume.clone()),
             limits,

@@ -9,6 +9,7 @@ mod end;
 pub mod exit;
 mod jobs;
 mod offered;
+pub mod only;
 mod values;
 
 use std::ffi::OsString;

@@ -33,6 +33,10 @@ pub async fn export(config: &Config, job: &ExportJob, ui: &Ui) -> Result<Complet
         crate::output::files::check_output(path, true, &[])?;
     }
     let to_stdout = options.output == Path::new("-");
+    if !to_stdout {
+        // Refused before the tenant is read, not after.
+        crate::output::files::check_output(&options.output, options.force, &[])?;
+    }
     if to_stdout && (job.json || job.summary_json.as_deref() == Some(Path::new("-"))) {
         return Err(CommandError::usage(
             "the export (-o -) and the JSON summary cannot both go to standard output",

@@ -34,6 +34,8 @@ pub async fn run(config: &Config, mut job: ImportJob, ui: &Ui) -> Result<Complet
         input: &options.input.file,
         shown: shown.clone(),
         recording: &options.run,
+        // An import keeps no snapshot.
+        keeps_records: false,
     };
     let show_plan = |planned: &PlannedRow| ui.planned_row(planned);
     let show_plan: Option<&ShowPlan<'_>> = (options.run.dry_run && options.run.output.is_none())

@@ -73,6 +73,8 @@ pub async fn run<O: Lifecycle>(
         input,
         shown: crate::input::reader::shown(input),
         recording: options.recording(),
+        // Offboarding, apply, groups --prune and undo save snapshots or held changes.
+        keeps_records: true,
     };
     run_rows(
         config,

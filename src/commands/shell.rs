@@ -83,10 +83,13 @@ impl Refusal for Box<FirstPass> {
 /// Import's invalid rows: listed, nothing sent (exit 3).
 impl Refusal for FirstPass {
     fn reason(&self) -> String {
-        format!(
-            "{} of {} rows have problems; nothing was sent",
-            self.scan.rows_with_errors, self.scan.rows
-        )
+        match &self.broken {
+            Some(why) => why.clone(),
+            None => format!(
+                "{} of {} rows have problems; nothing was sent",
+                self.scan.rows_with_errors, self.scan.rows
+            ),
+        }
     }
 
     fn end(self, ui: &Ui, input: &str) -> Result<Completion, CommandError> {
@@ -101,6 +104,9 @@ pub struct RunFiles<'a> {
     /// The input as the summary names it ("standard input" for `-`).
     pub shown: String,
     pub recording: &'a Recording,
+    /// Whether the run may write snapshots or held changes beside its
+    /// results (beside the input when they go to standard output).
+    pub keeps_records: bool,
 }
 
 /// Runs `job` on `files` through `run`; `show` prints the summary and
@@ -221,7 +227,9 @@ impl Pace {
 
 /// Refuses, before anything is read or sent, files that would collide
 /// (the results over the input, two outputs on standard output) or be
-/// replaced without `--force`.
+/// replaced without `--force` (the results or plan; the summary is the
+/// run's to replace), and directories others may write into where the
+/// run's records and snapshots go.
 fn check_files(
     files: &RunFiles<'_>,
     summary_json: Option<&Path>,
@@ -242,9 +250,22 @@ fn check_files(
         named.push(("resumed results", recording.resume.as_deref()));
     }
     super::distinct_files(&named)?;
+    if let Some(output) = &recording.output
+        && output.as_path() != Path::new("-")
+        && !in_place
+    {
+        // An existing results file or plan is refused now, not after the
+        // tenant was read (with --force it is moved aside when written).
+        crate::output::files::check_output(output, recording.force, &[files.input])?;
+    }
     if let Some(output) = &recording.output {
         // Its snapshots go beside it: a directory others write into is refused.
         crate::output::files::check_record_directory(output)?;
+    }
+    if files.keeps_records && !recording.dry_run {
+        // Snapshots and held changes go beside the input when the results
+        // go to standard output: that directory is checked as well.
+        crate::output::files::check_record_directory(recording.files_beside(files.input))?;
     }
     if let Some(path) = summary_json {
         // The run's own status: replaced every run, so only checked for

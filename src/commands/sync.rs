@@ -22,6 +22,8 @@ pub async fn run(
         input,
         shown: crate::input::reader::shown(input),
         recording: &options.import.run,
+        // Leavers are saved to a snapshot first.
+        keeps_records: true,
     };
     run_rows(
         config,

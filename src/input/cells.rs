@@ -40,6 +40,10 @@ pub struct RowInput {
     /// The first day the person is gone (days since 1970-01-01), for
     /// `sync`: an end-date cell as written, a last-day-worked cell plus one.
     pub end_date: Option<i64>,
+    /// Identity cells (username, email, employee number) given but not
+    /// readable, as written: an invalid row still names its person, so a
+    /// `sync` neither changes them nor lets them go as absent.
+    pub unread: Vec<(Field, String)>,
 }
 
 /// How much a problem weighs.
@@ -191,6 +195,13 @@ fn read_cell(
                 && let Some(slot) = row.set.text_mut(*field)
             {
                 *slot = Some(value);
+            } else if !accepted
+                && matches!(
+                    field,
+                    Field::Username | Field::Email | Field::EmployeeNumber
+                )
+            {
+                row.unread.push((*field, raw.to_string()));
             }
         }
         Column::Bool(field) if clearing => problem(format!(

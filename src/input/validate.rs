@@ -83,14 +83,18 @@ pub struct Rules {
     /// Rows of different people may give one username (`sync`, keyed on
     /// something else, gives a joiner a free one).
     pub usernames_may_repeat: bool,
+    /// Only joiners need a username, given them when the run knows who
+    /// they are (`sync` keyed on something else): no row needs one offline.
+    pub usernames_for_joiners: bool,
 }
 
 impl Rules {
     /// Whether every row must give its username: not when it can be
     /// derived, nor in an update feed matched on something else (the
-    /// user keeps the username it has).
+    /// user keeps the username it has), nor when only joiners need one.
     pub fn needs_username(&self) -> bool {
         self.username_from.is_none()
+            && !self.usernames_for_joiners
             && !(self.mode == Mode::Update && self.match_by != MatchBy::Username)
     }
 
@@ -155,7 +159,8 @@ impl Validator {
     /// email, and that is known once it is looked up.
     fn required(&self) -> Vec<Field> {
         let mut required = Vec::new();
-        if self.rules.needs_username() || self.rules.mode != Mode::Update {
+        let joiners_only = self.rules.usernames_for_joiners;
+        if !joiners_only && (self.rules.needs_username() || self.rules.mode != Mode::Update) {
             required.push(Field::Username);
         }
         if self.rules.mode == Mode::Create {

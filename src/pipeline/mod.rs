@@ -14,6 +14,7 @@ pub mod guard;
 pub mod import;
 pub mod memberships;
 pub mod offboard;
+pub mod only;
 pub mod passwords;
 pub mod planned;
 mod pool;

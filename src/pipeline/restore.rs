@@ -14,7 +14,8 @@
 //! username is a conflict, reported and left alone, never overwritten.
 //! Protected and privileged users (as they are now, and as the snapshot
 //! would re-create them) are never touched. A snapshot changed after its
-//! run wrote it is refused whole (its digest).
+//! run wrote it is refused whole (its digest). `--only` gives back some
+//! users alone (see [`crate::pipeline::only`]).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -47,8 +48,37 @@ pub struct RestoreOptions {
     pub old_seals: snapshot::OldSeals,
     /// Who is never touched (privileged users unless included).
     pub protection: Protection,
+    /// `--only`: the users given back (usernames, emails or employee
+    /// numbers); everyone the snapshot holds when empty.
+    pub only: Vec<String>,
     /// Where the results go and how.
     pub run: crate::pipeline::prepared::Recording,
+}
+
+/// The entries `--only` names (groups are left out), or why the run is
+/// refused: a name that picks nobody.
+fn only_these(
+    entries: Vec<SnapshotItem>,
+    options: &RestoreOptions,
+) -> Result<Vec<SnapshotItem>, String> {
+    let Some(mut only) = crate::pipeline::only::Only::new(&options.only) else {
+        return Ok(entries);
+    };
+    let kept = entries
+        .into_iter()
+        .filter(|item| match item {
+            SnapshotItem::User(entry) => {
+                let fields = &entry.user.fields;
+                let keys = [&fields.username, &fields.email, &fields.employee_number];
+                only.picks(keys.into_iter().flatten().map(String::as_str))
+            }
+            SnapshotItem::Group(_) => false,
+        })
+        .collect();
+    match only.unmatched(&options.snapshot.display().to_string()) {
+        Some(why) => Err(why),
+        None => Ok(kept),
+    }
 }
 
 /// What a restore did.
@@ -483,6 +513,10 @@ pub async fn run(
             header.tenant
         )));
     }
+    let entries = match only_these(entries, options) {
+        Ok(entries) => entries,
+        Err(why) => return Ok(Ended::Refused(why)),
+    };
     let ids: std::collections::HashSet<String> = entries
         .iter()
         .filter_map(|item| match item {

@@ -33,6 +33,56 @@ impl Roster {
         self.identities.extend(identity_keys(&row.set));
     }
 
+    /// Notes the person one row names. A row whose end date is on or
+    /// before the as-of day (`sync`; `None`: dates are not read) has
+    /// ended; any other is current. An
+    /// `invalid` row is never ended (its dates are not trusted) and names
+    /// its person even by a key cell it could not read: that person is
+    /// neither changed nor let go as absent.
+    pub fn note_row(
+        &mut self,
+        row: &crate::input::RowInput,
+        match_by: MatchBy,
+        (as_of, invalid): (Option<i64>, bool),
+    ) {
+        let ended = match (as_of, row.end_date) {
+            (Some(as_of), Some(end)) => end <= as_of && !invalid,
+            _ => false,
+        };
+        let field = match_by.field();
+        let unread = |wanted: crate::model::Field| {
+            row.unread
+                .iter()
+                .filter(move |(f, _)| *f == wanted)
+                .map(|(_, raw)| match_key(raw))
+                .filter(|key| !key.is_empty())
+        };
+        let key = crate::plan::lookup::row_key(row, match_by)
+            .map(match_key)
+            .or_else(|| unread(field).next().filter(|_| invalid));
+        match key {
+            Some(key) if ended => {
+                self.ended.insert(key);
+            }
+            Some(key) => {
+                self.current.insert(key);
+            }
+            None => self.unkeyed += 1,
+        }
+        if !ended {
+            self.note_identities(row);
+            if invalid {
+                let others = [
+                    crate::model::Field::Email,
+                    crate::model::Field::EmployeeNumber,
+                ];
+                for other in others {
+                    self.identities.extend(unread(other));
+                }
+            }
+        }
+    }
+
     /// Whether a current row carries `user`'s email or employee number:
     /// the roster names that person under another key (a typo, a changed
     /// number), so it is not absent.

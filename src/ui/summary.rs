@@ -22,6 +22,10 @@ impl Ui {
             self.error(format!("  row {row}: {reason}"));
         }
         let header_errors = first.scan.header_errors();
+        if let (Some(why), 0) = (&first.broken, header_errors) {
+            self.error(format!("{input}: {why}"));
+            return;
+        }
         self.error(format!(
             "{input}: {} of {} rows have problems{}; nothing was sent to the tenant (fix them, or pass --skip-invalid to import the rest)",
             first.invalid.len(),
@@ -284,6 +288,17 @@ impl Ui {
         if let Some(path) = &summary.snapshot {
             notes.push(format!(
                 "every leaver was saved first: sebulk restore {path} gives them back"
+            ));
+        }
+        let invalid = &summary.invalid;
+        if invalid.invalid_rows > 0 {
+            let limit = match invalid.invalid_limit {
+                Some(limit) => format!("; this roster is refused as broken beyond {limit}"),
+                None => String::new(),
+            };
+            notes.push(format!(
+                "{} invalid rows recorded as invalid, their people neither changed nor leavers ({}{limit})",
+                invalid.invalid_rows, invalid.invalid_rule
             ));
         }
         if let Some(order) = summary.date_order {

@@ -120,6 +120,17 @@ impl Mapping {
     pub fn bind(&self, header: &[String]) -> Result<(Mapper, Vec<HeaderIssue>), MappingError> {
         Mapper::new(self, header)
     }
+
+    /// Whether the mapping makes `username` itself (a template or a
+    /// constant) rather than reading it from a column: a username meant
+    /// for new users, never a rename of a user matched by another key.
+    pub fn derives_username(&self) -> bool {
+        self.file.fields.iter().any(|(name, spec)| {
+            column_for(name) == Some(Column::Text(crate::model::Field::Username))
+                && matches!(spec, file::FieldSpec::Full(table)
+                    if table.template.is_some() || table.value.is_some())
+        })
+    }
 }
 
 /// How a field's value is made, before it is bound to a header.

@@ -24,6 +24,9 @@ pub struct FirstPass {
     pub shown: Vec<Problem>,
     /// `--report-missing` and `sync`: the people the file names.
     pub roster: Option<Roster>,
+    /// Why the rows refuse the run when that is not simply "they are
+    /// invalid" (`sync`: the roster looks broken).
+    pub broken: Option<String>,
 }
 
 impl FirstPass {
@@ -115,26 +118,16 @@ pub fn first_pass(input: &InputSpec, roster: RosterKeys) -> Result<FirstPass, Ru
         |_| Ok(()),
         |record, row, problems| {
             pass.shape.rows += 1;
+            let invalid = problems.iter().any(|p| p.severity == Severity::Error);
             // A row the filters leave out keeps no one.
             if let Some(keys) = &mut pass.roster
                 && record.filtered.is_none()
             {
-                let ended = match (roster, row.end_date) {
-                    (RosterKeys::AsOf(as_of), Some(end)) => end <= as_of,
-                    _ => false,
+                let as_of = match roster {
+                    RosterKeys::AsOf(as_of) => Some(as_of),
+                    _ => None,
                 };
-                match row_key(&row, match_by) {
-                    Some(key) if ended => {
-                        keys.ended.insert(crate::model::text::match_key(key));
-                    }
-                    Some(key) => {
-                        keys.current.insert(crate::model::text::match_key(key));
-                    }
-                    None => keys.unkeyed += 1,
-                }
-                if !ended {
-                    keys.note_identities(&row);
-                }
+                keys.note_row(&row, match_by, (as_of, invalid));
             }
             for problem in problems {
                 let deferred = matches!(problem.severity, Severity::UnlessTenantUses { .. });

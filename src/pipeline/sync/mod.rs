@@ -2,7 +2,9 @@
 //! guarded run, on the roster's dates, as of one day (`--as-of`; nothing
 //! else reads the clock).
 //!
-//! The roster is read and checked whole first (as import does); the one
+//! The roster is read and checked whole first (as import does; an
+//! invalid row stops only itself unless the roster looks broken: see
+//! [`invalid`]); the one
 //! listing of the tenant the lookups make anyway finds the leavers: users
 //! the sync owns (a value in the match field, not protected, not
 //! privileged) whom no current row names — absent, or named only by rows
@@ -16,6 +18,7 @@
 //! sync, and a second run the same day sends nothing.
 
 pub mod action;
+pub mod invalid;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,7 +35,8 @@ use crate::input::{MatchBy, RowInput, Vocabulary};
 use crate::model::User;
 use crate::model::text::match_key;
 use crate::output::results::RunKind;
-use crate::pipeline::guard::{self, Limits};
+use crate::pipeline::Ended;
+use crate::pipeline::guard::{self, Changed, Limits};
 use crate::pipeline::import::{self, FirstPass, ImportAction, ImportOptions, Roster, RosterKeys};
 use crate::pipeline::offboard::{self, Found, Leaver, Step};
 use crate::pipeline::prepared::{self, Setup};
@@ -58,6 +62,13 @@ pub struct SyncOptions {
     pub scope: Scope,
     /// What a joiner gets when its username belongs to another person.
     pub on_collision: OnCollision,
+    /// `--skip-invalid`: go on past any number of invalid rows (without
+    /// it, a roster that looks broken is refused: see [`invalid`]).
+    pub any_invalid: bool,
+    /// The roster's usernames are made (`--username-from`, a mapping's
+    /// template), not read: they name joiners only, and a user matched by
+    /// another key keeps the username it has.
+    pub derived_usernames: bool,
 }
 
 /// What a joiner gets when its username belongs to another person.
@@ -97,6 +108,34 @@ pub struct SyncSummary {
     pub snapshot: Option<String>,
     /// How slashed dates were read (`dmy`, `mdy`), when an order was declared.
     pub date_order: Option<crate::model::dates::DateOrder>,
+    /// The roster's invalid rows and the rule that would refuse them.
+    #[serde(flatten)]
+    pub invalid: invalid::InvalidRows,
+}
+
+impl SyncSummary {
+    /// What is known once the roster and the tenant are read: the day,
+    /// the leavers found, the users outside the scope, the invalid rows.
+    fn before_run(
+        options: &SyncOptions,
+        (first, found): (&FirstPass, &FoundLeavers),
+        tenant_users: u64,
+    ) -> Self {
+        let input = &options.import.input;
+        SyncSummary {
+            input: crate::input::reader::shown(&input.file),
+            as_of: day_text(options.dates.as_of),
+            leaver_actions: options.leavers.clone(),
+            tenant_users,
+            out_of_scope: found.out_of_scope,
+            named_otherwise: found.named_otherwise.clone(),
+            leavers_by_absence: found.keys.iter().filter(|k| k.is_none()).count() as u64,
+            leavers_by_end_date: found.keys.iter().filter(|k| k.is_some()).count() as u64,
+            date_order: input.vocabulary.date_order,
+            invalid: invalid_rows(first, options),
+            ..Default::default()
+        }
+    }
 }
 
 /// The tenant users a roster lets go, seen as the tenant is listed.
@@ -137,6 +176,33 @@ impl LeaverWatch<'_> {
     }
 }
 
+/// The roster's invalid rows under the rule of [`invalid`].
+fn invalid_rows(first: &FirstPass, options: &SyncOptions) -> invalid::InvalidRows {
+    let rows = first.scan.rows.saturating_sub(first.scan.filtered);
+    invalid::InvalidRows::of(first.invalid.len() as u64, rows, options.any_invalid)
+}
+
+/// The run refused when its roster looks broken (too many invalid rows:
+/// see [`invalid`]); a dry run plans it all and says a real run would
+/// be refused (once `settled`: the tenant's values known).
+fn broken_roster(
+    first: &mut FirstPass,
+    options: &SyncOptions,
+    (events, settled): (&dyn Events, bool),
+) -> Option<Refused> {
+    let rows = first.scan.rows.saturating_sub(first.scan.filtered);
+    let refusal = invalid_rows(first, options).refusal(rows)?;
+    if options.import.run.dry_run {
+        if settled {
+            let note = format!("a real run would be refused: {refusal}");
+            events.on(Event::Warning(&note));
+        }
+        return None;
+    }
+    first.broken = Some(refusal);
+    Some(Refused::Rows(Box::new(std::mem::take(first))))
+}
+
 /// `YYYY-MM-DD` of a day count.
 pub fn day_text(day: i64) -> String {
     let (y, m, d) = crate::model::dates::civil_from_days(day);
@@ -149,59 +215,33 @@ pub async fn run(
     options: &SyncOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<crate::pipeline::Ended<SyncSummary, Refused>, RunError> {
-    use crate::pipeline::Ended;
+) -> Result<Ended<SyncSummary, Refused>, RunError> {
     let started = (crate::formats::utc_now(), std::time::Instant::now());
     let import = &options.import;
-    let roster_keys = RosterKeys::AsOf(options.dates.as_of);
-    let mut first = match import::read_input(import, roster_keys, events).await? {
-        Ok((first, _)) => first,
-        Err(first) => return Ok(Ended::Refused(Refused::Rows(Box::new(first)))),
-    };
-    let roster = first.roster.take().unwrap_or_default();
-    let (mut catalog, lookups, found) =
-        read_tenant(&client, options, &first, &roster, events).await?;
-    let vocabulary = import::learn_tenant_values(&client, &lookups, &mut first, import).await?;
-    if first.refuses(import.past_invalid()) {
-        return Ok(Ended::Refused(Refused::Rows(Box::new(first))));
-    }
+    let (first, (mut catalog, lookups, found), vocabulary) =
+        match read_roster_and_tenant(&client, options, events).await? {
+            Ok(read) => read,
+            Err(refused) => return Ok(Ended::Refused(refused)),
+        };
     let tenant_users = lookups.tenant_users.unwrap_or_default();
-    let out_of_scope = found.out_of_scope;
-    let mut summary = SyncSummary {
-        input: crate::input::reader::shown(&import.input.file),
-        as_of: day_text(options.dates.as_of),
-        leaver_actions: options.leavers.clone(),
-        tenant_users,
-        out_of_scope,
-        named_otherwise: found.named_otherwise.clone(),
-        leavers_by_absence: found.keys.iter().filter(|k| k.is_none()).count() as u64,
-        leavers_by_end_date: found.keys.iter().filter(|k| k.is_some()).count() as u64,
-        date_order: import.input.vocabulary.date_order,
-        ..Default::default()
-    };
+    let mut summary = SyncSummary::before_run(options, (&first, &found), tenant_users);
     // ---- guard ----
     let FoundLeavers {
         keys, mut leavers, ..
     } = found;
-    let taken = offboard::taken_by(&leavers, &options.leavers);
-    let refused = match guard_leavers(&taken, (first.scan.rows, &summary), options, events) {
-        Ok(refused) => refused,
-        Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
-    };
-    let mut stamp = prepared::stamp(RunKind::Sync, import.run.dry_run, &client);
-    events.on(Event::Phase("reading what leavers have"));
-    offboard::read_holdings(&client, &mut leavers, &options.leavers).await?;
-    // Saved before the first write, with the movers the rows take access
-    // from once the rehearsal has found them.
-    let mut saved: Vec<Leaver> = match (import.run.dry_run, taken.affected()) {
-        (false, 1..) => leavers.clone(),
-        _ => Vec::new(),
-    };
+    let guarded = (&mut leavers, &mut summary);
+    let (refused, mut stamp, mut saved) =
+        match leavers_first(&client, options, guarded, first.scan.rows, events).await? {
+            Ok(guarded) => guarded,
+            Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
+        };
     // ---- rows ----
-    let created_groups = import::missing_groups(&client, &mut catalog, &first, import).await?;
-    if !created_groups.is_empty() {
-        let note = format!("groups created: {}", created_groups.join(", "));
-        events.on(Event::Warning(&note));
+    let created = import::missing_groups(&client, &mut catalog, &first, import).await?;
+    if !created.is_empty() {
+        events.on(Event::Warning(&format!(
+            "groups created: {}",
+            created.join(", ")
+        )));
     }
     let importer = Arc::new(ImportAction::new(
         catalog,
@@ -220,10 +260,7 @@ pub async fn run(
         importer: importer.clone(),
     });
     let header = roster.header()?;
-    let source: JobSource<SyncJob> = {
-        let roster = roster.clone();
-        Arc::new(move |emit| roster.read(emit))
-    };
+    let source: JobSource<SyncJob> = Arc::new(move |emit| roster.read(emit));
     let inputs = [import.input.file.as_path()];
     let offline = importer.lookups.decides_offline();
     if !import.run.dry_run && offline && rehearsal::needed(count, tenant_users, &options.limits) {
@@ -237,21 +274,20 @@ pub async fn run(
                 "",
             )
         };
-        events.on(Event::Phase("checking what the rows change"));
-        let action = SyncAction::new(importer.clone(), options);
-        importer.rehearse(true);
-        let quiet = rehearsal::Quiet(events);
-        let rehearsed = (source.clone(), count);
-        let rehearsed =
-            prepared::run_source(&client, rehearsal, action, rehearsed, stops.clone(), &quiet)
-                .await;
-        importer.rehearse(false);
-        rehearsed?;
-        let mut changed = importer.take_changed();
-        let limits = (options.limits, true);
-        if let Err(refusal) = rehearsal::judge(&changed, tenant_users, limits, false, events) {
-            return Ok(Ended::Refused(Refused::Guard(refusal)));
-        }
+        let rows = (source.clone(), count);
+        let rehearsed = Rehearsal {
+            client: &client,
+            importer: &importer,
+            options,
+            tenant_users,
+        };
+        let mut changed = match rehearsed
+            .judge(rehearsal, rows, stops.clone(), events)
+            .await?
+        {
+            Ok(changed) => changed,
+            Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
+        };
         let movers = rehearsal::people_taken(&client, &mut changed, &saved).await?;
         saved.extend(movers);
     }
@@ -280,16 +316,115 @@ pub async fn run(
     };
     summary.totals =
         prepared::run_source(&client, setup, action, (source, count), stops, events).await?;
-    summary.totals.refused = refused.or(match import.run.dry_run {
-        true => {
-            let changed = importer.take_changed();
-            let limits = (options.limits, true);
-            rehearsal::judge(&changed, tenant_users, limits, true, events).unwrap_or_default()
-        }
-        false => None,
+    summary.totals.refused = refused.or_else(|| {
+        // A dry run ends as the real run would: refused by the rows' guard.
+        let changed = import.run.dry_run.then(|| importer.take_changed())?;
+        let limits = (options.limits, true);
+        rehearsal::judge(&changed, tenant_users, limits, true, events).unwrap_or_default()
     });
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
+}
+
+/// What the rows are decided on: the roster read and checked whole, the
+/// tenant read (the leavers found as it is listed), and the values it
+/// uses learned; `Err` inside when the roster's rows refuse the run.
+async fn read_roster_and_tenant(
+    client: &Client,
+    options: &SyncOptions,
+    events: &dyn Events,
+) -> Result<Result<(FirstPass, (Catalog, Lookups, FoundLeavers), Arc<Vocabulary>), Refused>, RunError>
+{
+    let import = &options.import;
+    let roster_keys = RosterKeys::AsOf(options.dates.as_of);
+    let mut first = match import::read_input(import, roster_keys, events).await? {
+        Ok((first, _)) => first,
+        Err(first) => return Ok(Err(Refused::Rows(Box::new(first)))),
+    };
+    // Checked before the tenant is read, and again once its values settle
+    // the rows only it could vouch for.
+    if let Some(broken) = broken_roster(&mut first, options, (events, false)) {
+        return Ok(Err(broken));
+    }
+    let roster = first.roster.take().unwrap_or_default();
+    let (catalog, lookups, found) = read_tenant(client, options, &first, &roster, events).await?;
+    let vocabulary = import::learn_tenant_values(client, &lookups, &mut first, import).await?;
+    if first.refuses(import.past_invalid()) {
+        return Ok(Err(Refused::Rows(Box::new(first))));
+    }
+    if let Some(broken) = broken_roster(&mut first, options, (events, true)) {
+        return Ok(Err(broken));
+    }
+    Ok(Ok((first, (catalog, lookups, found), vocabulary)))
+}
+
+/// The one guard over what the leavers lose (`Err` inside: refused),
+/// then what they hold read and, for a real run that takes something
+/// away, the snapshot written: a dry run's would-be refusal and the
+/// run's stamp.
+async fn leavers_first(
+    client: &Client,
+    options: &SyncOptions,
+    (leavers, summary): (&mut Vec<Leaver>, &mut SyncSummary),
+    rows: u64,
+    events: &dyn Events,
+) -> Result<Result<LeaversFirst, String>, RunError> {
+    let run = &options.import.run;
+    let taken = offboard::taken_by(leavers, &options.leavers);
+    let refused = match guard_leavers(&taken, (rows, summary), options, events) {
+        Ok(refused) => refused,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let stamp = prepared::stamp(RunKind::Sync, run.dry_run, client);
+    events.on(Event::Phase("reading what leavers have"));
+    offboard::read_holdings(client, leavers, &options.leavers).await?;
+    // Saved before the first write, with the movers the rows take access
+    // from once the rehearsal has found them.
+    let saved = match (run.dry_run, taken.affected()) {
+        (false, 1..) => leavers.clone(),
+        _ => Vec::new(),
+    };
+    Ok(Ok((refused, stamp, saved)))
+}
+
+/// What the leavers' guard hands on: a dry run's would-be refusal, the
+/// run's stamp, and the leavers to save before the first write.
+type LeaversFirst = (
+    Option<String>,
+    crate::output::results::RunStamp,
+    Vec<Leaver>,
+);
+
+/// A real run's rows decided once before its first write, nothing sent,
+/// so the guard judges what they would change (see [`rehearsal`]).
+struct Rehearsal<'a> {
+    client: &'a Client,
+    importer: &'a Arc<ImportAction>,
+    options: &'a SyncOptions,
+    tenant_users: u64,
+}
+
+impl Rehearsal<'_> {
+    /// The guard's verdict on what the rows would change: `Err` inside
+    /// when it refuses the run.
+    async fn judge(
+        &self,
+        setup: Setup<'_>,
+        rows: (JobSource<SyncJob>, u64),
+        stops: Stops,
+        events: &dyn Events,
+    ) -> Result<Result<Changed, String>, RunError> {
+        events.on(Event::Phase("checking what the rows change"));
+        let action = SyncAction::new(self.importer.clone(), self.options);
+        self.importer.rehearse(true);
+        let quiet = rehearsal::Quiet(events);
+        let rehearsed = prepared::run_source(self.client, setup, action, rows, stops, &quiet).await;
+        self.importer.rehearse(false);
+        rehearsed?;
+        let changed = self.importer.take_changed();
+        let limits = (self.options.limits, true);
+        Ok(rehearsal::judge(&changed, self.tenant_users, limits, false, events).map(|_| changed))
+    }
 }
 
 /// The seal of the plan a dry run writes: what it was made from, the
@@ -506,7 +641,7 @@ impl RosterRows {
                         match self.name_joiner(&mut row_input, &mut claimed) {
                             Ok(Some((name, why))) => {
                                 label = name;
-                                note = Some(why);
+                                note = why;
                             }
                             Ok(None) => {}
                             Err(why) => disposition = Disposition::Invalid(why),
@@ -549,29 +684,53 @@ impl RosterRows {
     }
 
     /// Gives a joiner about to be created a username nobody else holds:
-    /// one held by another person (or given to an earlier joiner of this
-    /// run) gets the lowest free numeric suffix, in file order —
+    /// the roster's (or the one `--username-from` or the mapping's template
+    /// made), else, keyed on something else, the email's local part. One
+    /// held by another person (or given to an earlier joiner of this run)
+    /// gets the lowest free numeric suffix, in file order —
     /// `Ok(Some((name, note)))` — or, with `--on-collision fail`, fails
     /// the row (`Err`). The holder being the same person (the same email)
     /// is not a collision: that row is a conflict, decided when it runs.
+    /// A row that is no joiner keeps no made-up username: its user keeps
+    /// its own (`Ok(Some((its username, None)))`, for the row's label).
     fn name_joiner(
         &self,
         input: &mut RowInput,
         claimed: &mut std::collections::HashSet<String>,
-    ) -> Result<Option<(String, String)>, String> {
+    ) -> Result<Option<(String, Option<String>)>, String> {
         let options = &self.options;
-        let Some(name) = input.set.username.clone() else {
-            return Ok(None);
-        };
         let lookups = &self.importer.lookups;
-        let joiner = matches!(lookups.listed(input), Some(lookup::Found::None))
+        let listed = lookups.listed(input);
+        let joiner = matches!(listed, Some(lookup::Found::None))
             && matches!(
                 action::decide(input, None, options.dates, &options.scope),
                 action::Decision::Apply { .. }
             );
+        let keyed_otherwise = options.import.input.rules.match_by != MatchBy::Username;
         if !joiner {
+            // A username made for joiners never renames a user matched by
+            // another key: it keeps the one it has.
+            if keyed_otherwise && options.derived_usernames {
+                input.set.username = None;
+                if let Some(lookup::Found::One(user)) = listed {
+                    return Ok(user.fields.username.clone().map(|name| (name, None)));
+                }
+            }
             return Ok(None);
         }
+        let mut said = None;
+        let name = match input.set.username.clone() {
+            Some(name) => name,
+            None if keyed_otherwise => {
+                let name = joiner_username(input)?;
+                said = Some(format!(
+                    "username '{name}' is the email's local part (the roster gives none)"
+                ));
+                input.set.username = Some(name.clone());
+                name
+            }
+            None => return Ok(None),
+        };
         let email = input.set.email.as_deref().map(match_key);
         let taken = |candidate: &str, claimed: &std::collections::HashSet<String>| {
             claimed.contains(&match_key(candidate))
@@ -582,7 +741,7 @@ impl RosterRows {
         };
         if !taken(&name, claimed) {
             claimed.insert(match_key(&name));
-            return Ok(None);
+            return Ok(said.map(|note| (name, Some(note))));
         }
         let free = (2..10_000u32)
             .map(|n| format!("{name}{n}"))
@@ -593,12 +752,26 @@ impl RosterRows {
                 input.set.username = Some(free.clone());
                 let note =
                     format!("username '{name}' belongs to another person: created as '{free}'");
-                Ok(Some((free, note)))
+                Ok(Some((free, Some(note))))
             }
             _ => Err(format!(
                 "username '{name}' belongs to another person (--on-collision fail): nothing created"
             )),
         }
+    }
+}
+
+/// The username a joiner of a roster without one gets by default: its
+/// email's local part (`--username-from` or a mapping's `username`
+/// template say otherwise); why not, when it has none to give.
+fn joiner_username(input: &RowInput) -> Result<String, String> {
+    let Some(email) = input.set.email.as_deref() else {
+        return Err("a joiner needs a username: the roster gives none and this row has no email to take one from (add a username column, or a mapping template)".to_string());
+    };
+    let name = crate::input::UsernameFrom::LocalPart.derive(email);
+    match crate::model::rules::text_problem("username", &name) {
+        None => Ok(name),
+        Some(why) => Err(format!("the username taken from the email {why}")),
     }
 }
 

@@ -8,7 +8,8 @@
 //! can be undone; the rows are read offline first, so a file that cannot
 //! be undone, or that was written to another tenant, is refused before any
 //! call, and the guard rails count what the undo would take away before any
-//! write. Undoing twice changes nothing the second time.
+//! write. Undoing twice changes nothing the second time. `--only` undoes
+//! the rows of some users alone (see [`crate::pipeline::only`]).
 
 mod action;
 mod reverse;
@@ -44,8 +45,74 @@ pub struct UndoOptions {
     pub include_conflicts: bool,
     /// Whether snapshots sealed the old way are read (`--accept-old-seal`).
     pub old_seals: crate::output::snapshot::OldSeals,
+    /// `--only`: the users whose rows are undone (usernames, emails or
+    /// employee numbers); every row when empty.
+    pub only: Vec<String>,
     /// Where the results go and how.
     pub run: crate::pipeline::prepared::Recording,
+}
+
+/// The rows of the users `--only` names, or why the run is refused (a
+/// name that picks nobody). A row is known by its username and user id,
+/// the identity values it changed (old and new), its snapshot entry and
+/// the input's username, email and employee number cells.
+fn only_these(rows: Vec<UndoRow>, options: &UndoOptions) -> Result<Vec<UndoRow>, String> {
+    use crate::input::columns::{Column, column_for};
+    use crate::model::Field;
+    let Some(mut only) = crate::pipeline::only::Only::new(&options.only) else {
+        return Ok(rows);
+    };
+    let identity = |name: &str| {
+        matches!(
+            column_for(name),
+            Some(Column::Text(
+                Field::Username | Field::Email | Field::EmployeeNumber
+            ))
+        )
+    };
+    let header = input_header(&options.results);
+    let kept = rows
+        .into_iter()
+        .filter(|row| {
+            let recorded = &row.recorded;
+            let mut keys: Vec<&str> = vec![&recorded.username, &recorded.user_id];
+            for change in recorded.changes.iter().filter(|c| identity(&c.field)) {
+                keys.extend([change.old.as_str(), change.new.as_str()]);
+            }
+            let cells = header.iter().zip(&recorded.cells);
+            keys.extend(
+                cells
+                    .filter(|(name, _)| identity(name))
+                    .map(|(_, v)| v.as_str()),
+            );
+            if let reverse::Reverse::FromSnapshot(item) = &row.reverse
+                && let crate::output::snapshot::SnapshotItem::User(entry) = item.as_ref()
+            {
+                let fields = &entry.user.fields;
+                let more = [&fields.username, &fields.email, &fields.employee_number];
+                keys.extend(more.into_iter().flatten().map(String::as_str));
+            }
+            only.picks(keys)
+        })
+        .collect();
+    match only.unmatched(&options.results.display().to_string()) {
+        Some(why) => Err(why),
+        None => Ok(kept),
+    }
+}
+
+/// The input's columns a results file repeats after its own (empty when
+/// the header cannot be read: the rows were, just before).
+fn input_header(results: &std::path::Path) -> Vec<String> {
+    let Ok(mut reader) = csv::Reader::from_path(results) else {
+        return Vec::new();
+    };
+    let Ok(header) = reader.headers() else {
+        return Vec::new();
+    };
+    let header: Vec<String> = header.iter().map(str::to_string).collect();
+    let fixed = crate::output::results::result_columns(&header).map_or(0, |c| c.len());
+    header.into_iter().skip(fixed).collect()
 }
 
 /// What an undo did.
@@ -164,6 +231,11 @@ pub async fn run(
             options.results.display()
         )));
     }
+    let mut read = read;
+    read.rows = match only_these(std::mem::take(&mut read.rows), options) {
+        Ok(rows) => rows,
+        Err(why) => return Ok(Ended::Refused(why)),
+    };
     let taken = taken_by(&read.rows);
     let affected = taken.affected();
     let recreated_users = read.rows.iter().filter(|r| r.recreates_user()).count() as u64;

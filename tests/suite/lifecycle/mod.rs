@@ -2,12 +2,14 @@
 //! snapshots and restore.
 
 mod apply;
+mod bad_rows;
 mod changes;
 mod dates;
 mod groups;
 mod memberships;
 mod nightly;
 mod offboard;
+mod one_person;
 mod one_run;
 mod passwords;
 mod safety;
