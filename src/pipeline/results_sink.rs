@@ -280,6 +280,16 @@ impl ResultsSink {
 }
 
 impl<D> RowSink<D> for ResultsSink {
+    /// A user written whose memberships still wait: in the journal now,
+    /// before the row's line (a kill in between must not forget it, as
+    /// import's sink never has).
+    fn note_written(&mut self, result: &RowResult) -> Result<(), RunError> {
+        if let Some(journal) = &mut self.journal {
+            journal.note(result, &self.stamp)?;
+        }
+        Ok(())
+    }
+
     fn push(&mut self, result: RowResult, _detail: Option<D>) -> Result<(), RunError> {
         if !self.tally.take(result.row) {
             return Ok(());
