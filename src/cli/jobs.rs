@@ -60,16 +60,25 @@ fn policy(
             o.must_change_password
         }),
         send_email: spec.rules.send_email,
-        privilege: crate::plan::access::PrivilegeRules {
-            groups: profile.privileged_groups.clone(),
-            allowed: args
-                .allow_privileged
-                .iter()
-                .chain(&profile.allow_privileged)
-                .map(|user| user.trim().to_string())
-                .filter(|user| !user.is_empty())
-                .collect(),
-        },
+        privilege: privilege_rules(profile, &args.allow_privileged),
+    }
+}
+
+/// Which groups are privileged (the profile's list) and whom the run may
+/// raise or change although privileged (`--allow-privileged`, then the
+/// profile's `allow_privileged`).
+fn privilege_rules(
+    profile: &crate::config::profile::Profile,
+    named: &[String],
+) -> crate::plan::access::PrivilegeRules {
+    crate::plan::access::PrivilegeRules {
+        groups: profile.privileged_groups.clone(),
+        allowed: named
+            .iter()
+            .chain(&profile.allow_privileged)
+            .map(|user| user.trim().to_string())
+            .filter(|user| !user.is_empty())
+            .collect(),
     }
 }
 
@@ -678,15 +687,7 @@ pub fn apply_job(
             skip_drifted: args.skip_drifted,
             limits,
             protection,
-            privilege: crate::plan::access::PrivilegeRules {
-                groups: profile.privileged_groups.clone(),
-                allowed: args
-                    .allow_privileged
-                    .iter()
-                    .chain(&profile.allow_privileged)
-                    .cloned()
-                    .collect(),
-            },
+            privilege: privilege_rules(profile, &args.allow_privileged),
             as_of: crate::pipeline::sync::day_text(as_of),
             run: recording(&args.run, output, args.resume.clone()),
         },

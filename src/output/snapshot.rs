@@ -266,27 +266,20 @@ mod tests {
         resealed.digest = Some(crate::output::digested::digest(
             lines[1..].iter().map(String::as_str),
         ));
-        let forged = std::iter::once(serde_json::to_string(&resealed).unwrap())
-            .chain(lines[1..].iter().cloned())
-            .collect::<Vec<_>>()
-            .join("\n");
-        std::fs::write(&edited, format!("{forged}\n")).unwrap();
-        let refused = read(&edited, &key, OldSeals::Accept)
-            .err()
-            .unwrap()
-            .to_string();
+        // The file with `header` over the edited entries, read back.
+        let with_header = |header: &SnapshotHeader, old: OldSeals| {
+            let text = std::iter::once(serde_json::to_string(header).unwrap())
+                .chain(lines[1..].iter().cloned())
+                .collect::<Vec<_>>()
+                .join("\n");
+            std::fs::write(&edited, format!("{text}\n")).unwrap();
+            read(&edited, &key, old).err().unwrap().to_string()
+        };
+        let refused = with_header(&resealed, OldSeals::Accept);
         assert!(refused.contains("does not verify"), "{refused}");
         // The old way (a digest, no seal): only when accepted.
         resealed.seal.clear();
-        let old = std::iter::once(serde_json::to_string(&resealed).unwrap())
-            .chain(lines[1..].iter().cloned())
-            .collect::<Vec<_>>()
-            .join("\n");
-        std::fs::write(&edited, format!("{old}\n")).unwrap();
-        let refused = read(&edited, &key, OldSeals::Refuse)
-            .err()
-            .unwrap()
-            .to_string();
+        let refused = with_header(&resealed, OldSeals::Refuse);
         assert!(refused.contains("--accept-old-seal"), "{refused}");
         assert!(read(&edited, &key, OldSeals::Accept).unwrap().unkeyed);
         assert!(
