@@ -232,47 +232,20 @@ pub async fn run(
             action: action.clone(),
         },
     );
-    let rows = first.scan.rows;
-    let tenant_size = match tenant_users {
-        Some(size) => size,
-        None => crate::pipeline::users::tenant_size(&client).await?,
+    let rehearsed = Rehearse {
+        client: &client,
+        action: &action,
+        jobs: &jobs,
+        rows: first.scan.rows,
+        input_header: &input_header,
     };
-    let rehearse = !options.run.dry_run && rehearsal::needed(rows, tenant_size, &options.limits);
-    if rehearse && !action.lookups.decides_offline() {
-        events.on(Event::Warning(
-            "the rows' changes are not counted before the run: its users are looked up one by one, and deciding every row first would double those calls (plan it first to see them)",
-        ));
-    }
-    if rehearse && action.lookups.decides_offline() {
-        events.on(Event::Phase("checking what the rows change"));
-        let rehearsed = Rehearse {
-            client: &client,
-            action: &action,
-            jobs: &jobs,
-            rows,
-            input_header: &input_header,
-        };
-        rehearsed.run(options, &stamp, &stops, events).await?;
-        let mut changed = action.take_changed();
-        let limits = (options.limits, false);
-        if let Err(refusal) = rehearsal::judge(&changed, tenant_size, limits, false, events) {
-            return Ok(Ended::Refused(Refused::Guard(refusal)));
-        }
-        // Whoever the rows take access from is saved first, as an
-        // offboarding's leavers are: `restore` gives it back.
-        let people = rehearsal::people_taken(&client, &mut changed, &[]).await?;
-        if !people.is_empty() {
-            let anchor = options.run.files_beside(&options.input.file);
-            let purpose = "import: access taken by updates";
-            let path = crate::pipeline::offboard::snapshot_of(
-                anchor,
-                &mut stamp,
-                (&people, purpose),
-                client.seal_key(),
-            )?;
-            summary.snapshot = Some(path.display().to_string());
-        }
-    }
+    let saved = rehearsed
+        .guard(options, (&mut stamp, tenant_users), &stops, events)
+        .await?;
+    summary.snapshot = match saved {
+        Ok(snapshot) => snapshot,
+        Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
+    };
     let tenant = (&stamp, tenant_users, client.seal_key());
     let mut sink = open_sink(options, &place, (&input_header, tenant, &resumed), show)?;
     let phase = ["applying rows", "planning rows"][usize::from(options.run.dry_run)];
@@ -287,13 +260,14 @@ pub async fn run(
         apply_memberships: !options.run.dry_run,
     };
     let outcome = runner.run(&mut sink).await?;
-    let refused = match options.run.dry_run {
-        true => {
+    // A plan says when a real run would be refused (the tenant's size known).
+    let refused = match (options.run.dry_run, tenant_users) {
+        (true, Some(tenant)) => {
             let changed = action.take_changed();
             let limits = (options.limits, false);
-            rehearsal::judge(&changed, tenant_size, limits, true, events).unwrap_or_default()
+            rehearsal::judge(&changed, tenant, limits, true, events).unwrap_or_default()
         }
-        false => None,
+        _ => None,
     };
 
     // ---- finish ----
@@ -350,6 +324,52 @@ struct Rehearse<'a> {
 }
 
 impl Rehearse<'_> {
+    /// The one guard over what a real run's rows would change, before its
+    /// first write: the rows rehearsed and judged (`Err` inside refuses
+    /// the run), then whoever they take access from saved first, as an
+    /// offboarding's leavers are (the snapshot's path). Not rehearsed: a
+    /// run of no more rows than the smallest limit, or one whose users are
+    /// looked up one by one (deciding every row first would double its
+    /// calls: it says so).
+    async fn guard(
+        &self,
+        options: &ImportOptions,
+        (stamp, tenant_users): (&mut crate::output::results::RunStamp, Option<u64>),
+        stops: &Stops,
+        events: &dyn Events,
+    ) -> Result<Result<Option<String>, String>, RunError> {
+        let (dry_run, limits) = (options.run.dry_run, options.limits);
+        let tenant = tenant_users.unwrap_or(0);
+        if dry_run || !rehearsal::needed(self.rows, tenant, &limits) {
+            return Ok(Ok(None));
+        }
+        if !self.action.lookups.decides_offline() {
+            events.on(Event::Warning(
+                "the rows' changes are not counted before the run: its users are looked up one by one, and deciding every row first would double those calls (plan it first to see them)",
+            ));
+            return Ok(Ok(None));
+        }
+        events.on(Event::Phase("checking what the rows change"));
+        self.run(options, stamp, stops, events).await?;
+        let mut changed = self.action.take_changed();
+        if let Err(refusal) = rehearsal::judge(&changed, tenant, (limits, false), false, events) {
+            return Ok(Err(refusal));
+        }
+        let people = rehearsal::people_taken(self.client, &mut changed, &[]).await?;
+        if people.is_empty() {
+            return Ok(Ok(None));
+        }
+        let anchor = options.run.files_beside(&options.input.file);
+        let purpose = "import: access taken by updates";
+        let path = crate::pipeline::offboard::snapshot_of(
+            anchor,
+            stamp,
+            (&people, purpose),
+            self.client.seal_key(),
+        )?;
+        Ok(Ok(Some(path.display().to_string())))
+    }
+
     async fn run(
         &self,
         options: &ImportOptions,
