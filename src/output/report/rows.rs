@@ -380,5 +380,10 @@ mod tests {
             kind_of("no user with username 'ana', and row 12 needs 'x'"),
             kind_of("no user with username 'bo', and row 7 needs 'y'")
         );
+        let long = "the email domain is not one the tenant uses ".repeat(6) + "departmental";
+        assert!(
+            kind_of(&long).ends_with("departmental"),
+            "whole, never cut mid-word"
+        );
     }
 }
