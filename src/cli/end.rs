@@ -176,7 +176,13 @@ pub fn goes_into(path: &Path, dir: Option<&Path>) -> bool {
 
 /// Writes the `--report` page, if asked for, unless into `refused_dir`;
 /// a page that cannot be written is a warning.
-pub fn report(cli: &Cli, ending: &Ending, ui: &Ui, refused_dir: Option<&Path>) {
+pub fn report(
+    cli: &Cli,
+    ending: &Ending,
+    ui: &Ui,
+    refused_dir: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) {
     let Some(path) = report_path(&cli.command) else {
         return;
     };
@@ -197,6 +203,7 @@ pub fn report(cli: &Cli, ending: &Ending, ui: &Ui, refused_dir: Option<&Path>) {
             }
             _ => None,
         },
+        operator: crate::output::report::operator(env("USER").or_else(|| env("LOGNAME"))),
     };
     let mut taken: Vec<PathBuf> = Vec::new();
     taken.extend(data.rows.as_ref().map(|(p, _)| p.clone()));

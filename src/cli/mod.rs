@@ -8,6 +8,7 @@ pub mod config;
 mod end;
 pub mod exit;
 mod jobs;
+pub mod man;
 mod offered;
 pub mod only;
 mod values;
@@ -90,51 +91,6 @@ fn completions(shell: clap_complete::Shell) -> Result<Completion, CommandError> 
     Ok(Completion::Clean)
 }
 
-/// `sebulk man`: the page for sebulk on standard output, or a page per
-/// command (`sebulk-groups-import.1`, ...) written into `dir`.
-fn man(dir: Option<&std::path::Path>) -> Result<Completion, CommandError> {
-    use std::io::Write;
-    let render = |command: &clap::Command, title: &str| -> Result<Vec<u8>, CommandError> {
-        let mut page = Vec::new();
-        clap_mangen::Man::new(command.clone().version(env!("CARGO_PKG_VERSION")))
-            .title(title.to_uppercase())
-            .render(&mut page)
-            .map_err(|e| CommandError::io("cannot render the manual page", e))?;
-        Ok(page)
-    };
-    let mut root = command();
-    root.build();
-    let Some(dir) = dir else {
-        return std::io::stdout()
-            .write_all(&render(&root, "sebulk")?)
-            .map(|()| Completion::Clean)
-            .map_err(|e| CommandError::io("cannot write the manual page", e));
-    };
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CommandError::io(format!("cannot create {}", dir.display()), e))?;
-    let mut pages = vec![("sebulk".to_string(), root.clone())];
-    // (clap's own `help` subcommands get no page.)
-    let children = |command: &clap::Command, parent: &str| -> Vec<(String, clap::Command)> {
-        command
-            .get_subcommands()
-            .filter(|c| c.get_name() != "help")
-            .map(|c| (format!("{parent}-{}", c.get_name()), c.clone()))
-            .collect()
-    };
-    let mut stack = children(&root, "sebulk");
-    while let Some((name, command)) = stack.pop() {
-        stack.extend(children(&command, &name));
-        pages.push((name, command));
-    }
-    for (name, command) in pages {
-        let path = dir.join(format!("{name}.1"));
-        let page = render(&command, &name)?;
-        std::fs::write(&path, page)
-            .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))?;
-    }
-    Ok(Completion::Clean)
-}
-
 /// Runs one parsed command line, printing through `ui`. A run that stops
 /// with an error still writes its `--summary-json` (the error, the exit
 /// code and its hint), so monitoring never reads an earlier run's file;
@@ -156,7 +112,7 @@ pub async fn dispatch(
         write_failure(&path, error);
     }
     let ending = end::Ending::of(cli, &result, ui);
-    end::report(cli, &ending, ui, refused_dir.as_deref());
+    end::report(cli, &ending, ui, refused_dir.as_deref(), env);
     if !receivers.is_empty() {
         ending.tell(&receivers, ui).await;
     }
@@ -235,7 +191,7 @@ async fn run_command(
     let resolve = |c: &Connect| crate::config::resolve(profile.get()?, &connect(cli, c), env);
     match &cli.command {
         Command::Completions { shell } => completions(*shell),
-        Command::Man { output } => man(output.as_deref()),
+        Command::Man { output } => man::run(output.as_deref()),
         Command::Validate(args) => validate::run(&jobs::validate_job(profile, args)?, ui),
         Command::Sandbox(args) => sandbox::run(jobs::sandbox_job(cli, args, env)?, ui).await,
         Command::Plan(args) => {

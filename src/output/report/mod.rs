@@ -13,6 +13,7 @@
 //! runs stay usable: beyond [`ROW_LIMIT`] rows the table stops and names
 //! the file that holds the rest.
 
+mod changes;
 mod html;
 mod rows;
 
@@ -63,6 +64,51 @@ pub struct ReportData {
     /// How a note names where every row is, when not by the rows file
     /// (a copy kept while they went to standard output).
     pub rows_shown: Option<String>,
+    /// Who ran it: `user@host`, as far as known.
+    pub operator: Option<String>,
+}
+
+/// A run's pace is charted only when a chart says something: this many
+/// seconds of it at least, and this many points.
+pub const PACE_CHART_SECONDS: u64 = 10;
+pub const PACE_CHART_POINTS: usize = 5;
+
+/// Who runs this process: `user@host` from the login name given (`$USER`,
+/// else `$LOGNAME`) and the machine's host name; `None` when neither is known.
+pub fn operator(user: Option<String>) -> Option<String> {
+    let user = user.filter(|u| !u.trim().is_empty());
+    match (user, hostname()) {
+        (Some(user), Some(host)) => Some(format!("{user}@{host}")),
+        (Some(user), None) => Some(user),
+        (None, Some(host)) => Some(format!("(user unknown)@{host}")),
+        (None, None) => None,
+    }
+}
+
+/// The host name (gethostname(2)), `None` when it cannot be read.
+fn hostname() -> Option<String> {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at
+    // most that many bytes and we read up to the first NUL only.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if status != 0 {
+        return None;
+    }
+    let end = buffer.iter().position(|b| *b == 0).unwrap_or(buffer.len());
+    let name = String::from_utf8_lossy(&buffer[..end]).trim().to_string();
+    (!name.is_empty()).then_some(name)
+}
+
+/// An RFC 3339 time as the reader's local time with its offset
+/// (`2026-12-08 03:30:00 +01:00`); a text that is no time is shown as it is.
+pub fn local_time(text: &str) -> String {
+    match text.parse::<jiff::Timestamp>() {
+        Ok(time) => time
+            .to_zoned(jiff::tz::TimeZone::system())
+            .strftime("%Y-%m-%d %H:%M:%S %:z")
+            .to_string(),
+        Err(_) => text.to_string(),
+    }
 }
 
 /// Writes the report for `data` at `path` (0600, whole or not at all).
@@ -97,8 +143,9 @@ pub fn render(data: &ReportData) -> String {
     let mut facts: Vec<(&str, String)> = vec![
         ("Command", data.command_line.clone()),
         ("Tenant", text("tenant").to_string()),
-        ("Started", text("started_at").to_string()),
-        ("Finished", text("finished_at").to_string()),
+        ("Run by", data.operator.clone().unwrap_or_default()),
+        ("Started", local_time(text("started_at"))),
+        ("Finished", local_time(text("finished_at"))),
         ("Exit code", data.exit_code.to_string()),
     ];
     for (label, key) in [
@@ -124,16 +171,14 @@ pub fn render(data: &ReportData) -> String {
         page.push_str("<h2>Outcomes</h2>\n");
         page.push_str(&bars(&counts));
     }
-    if data.pace.len() > 1 {
-        page.push_str("<h2>Pace</h2>\n");
-        page.push_str(&pace_chart(&data.pace));
-    }
+    page.push_str(&pace(&data.pace));
     if let Some((file, kind)) = &data.rows {
         let shown = data
             .rows_shown
             .clone()
             .unwrap_or_else(|| file.display().to_string());
-        match rows::section(file, *kind, &shown) {
+        let by_change = matches!(data.command.as_str(), "sync" | "apply");
+        match rows::section(file, *kind, &shown, by_change) {
             Ok(section) => page.push_str(&section),
             Err(why) => {
                 let _ = write!(
@@ -147,6 +192,24 @@ pub fn render(data: &ReportData) -> String {
     page.push_str(html::SCRIPT);
     page.push_str("</body></html>\n");
     page
+}
+
+/// The pace section: a chart when the run was long enough and paced
+/// often enough to show something, else one line of what it did.
+fn pace(pace: &[PacePoint]) -> String {
+    let seconds = pace.last().map_or(0, |p| p.0);
+    if seconds >= PACE_CHART_SECONDS && pace.len() >= PACE_CHART_POINTS {
+        return format!("<h2>Pace</h2>\n{}", pace_chart(pace));
+    }
+    let requests: u64 = pace.iter().map(|p| p.1).sum();
+    if requests == 0 {
+        return String::new();
+    }
+    let throttled: u64 = pace.iter().map(|p| p.2).sum();
+    format!(
+        "<p class=\"note\">{requests} requests in {} s ({throttled} answered 429): too short a run for a pace chart.</p>\n",
+        seconds.max(1)
+    )
 }
 
 /// The summary's counts (outcomes, or for a diff its kinds of change),
@@ -200,13 +263,49 @@ mod tests {
             ended: "done".into(),
             exit_code: 0,
             summary: serde_json::json!({"counts": {"created": ROW_LIMIT + 5}}),
-            pace: vec![(0, 0, 0), (1, 40, 2), (2, 35, 0)],
+            pace: (0..=12).map(|s| (s, 40, u64::from(s == 1) * 2)).collect(),
             rows: Some((file.clone(), RowsKind::Results)),
             rows_shown: None,
+            operator: Some("ana@hr-box".into()),
         };
         let page = render(&data);
         assert!(page.contains(&format!("The first {ROW_LIMIT} of {} rows", ROW_LIMIT + 5)));
         assert_eq!(page.matches("<tr data-outcome").count(), ROW_LIMIT);
         assert!(page.contains("answers 429 (2 in all)"));
+        assert!(page.contains("<dt>Run by</dt><dd>ana@hr-box</dd>"));
+    }
+
+    #[test]
+    fn a_short_run_gets_a_line_not_a_chart() {
+        let data = ReportData {
+            command: "import".into(),
+            command_line: "sebulk import x.csv".into(),
+            ended: "done".into(),
+            exit_code: 0,
+            summary: serde_json::json!({"started_at": "2026-12-08T02:30:00Z"}),
+            pace: vec![(0, 3, 0), (1, 4, 1), (2, 2, 0)],
+            rows: None,
+            rows_shown: None,
+            operator: None,
+        };
+        let page = render(&data);
+        assert!(!page.contains("<h2>Pace</h2>") && !page.contains("<polyline"));
+        assert!(page.contains("9 requests in 2 s (1 answered 429)"));
+        // Local time, with its offset (whatever this machine's zone).
+        let started = local_time("2026-12-08T02:30:00Z");
+        assert!(page.contains(&started));
+        let offset = started.rsplit(' ').next().unwrap();
+        assert!(
+            offset.starts_with('+') || offset.starts_with('-'),
+            "{started}"
+        );
+        assert_eq!(local_time("not a time"), "not a time");
+    }
+
+    #[test]
+    fn the_operator_is_user_at_host() {
+        let named = operator(Some("ana".into())).unwrap();
+        assert!(named.starts_with("ana@") || named == "ana", "{named}");
+        assert_ne!(operator(Some(" ".into())).as_deref(), Some(" "));
     }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::changes;
 use super::html::{bars, escape};
 use super::{ROW_LIMIT, RowsKind};
 
@@ -26,9 +27,27 @@ const CLEAN: [&str; 12] = [
     "protected",
 ];
 
-/// The section for `file`, of `kind`.
-/// `shown` names the file in the note on rows not shown.
-pub fn section(file: &Path, kind: RowsKind, shown: &str) -> Result<String, String> {
+/// Outcomes (and planned actions) by the change they make to people, in
+/// the order a sync's or an apply's page shows them.
+const CHANGES: [(&str, &[&str]); 4] = [
+    ("Joiners", &["created", "create", "pending"]),
+    ("Movers", &["updated", "update"]),
+    (
+        "Leavers",
+        &["disabled", "disable", "deleted", "delete", "locked", "lock"],
+    ),
+    ("Rehires", &["rehired", "rehire"]),
+];
+
+/// The section for `file`, of `kind`. `shown` names the file in the note
+/// on rows not shown; `by_change` opens on what changed (joiners, movers,
+/// leavers, rehires), the rest after it, collapsed.
+pub fn section(
+    file: &Path,
+    kind: RowsKind,
+    shown: &str,
+    by_change: bool,
+) -> Result<String, String> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(file)
@@ -75,7 +94,7 @@ pub fn section(file: &Path, kind: RowsKind, shown: &str) -> Result<String, Strin
             };
             let picks: Vec<Option<usize>> = columns.iter().map(|c| at(&[c])).collect();
             let rows = records.map(|r| picks.iter().map(|p| get(&r, *p)).collect());
-            Ok(table(title, columns, rows, outcome, shown))
+            Ok(table(title, columns, rows, outcome, shown, true))
         }
         RowsKind::Results => {
             let wanted: [(&str, &[&str]); 8] = [
@@ -104,7 +123,8 @@ pub fn section(file: &Path, kind: RowsKind, shown: &str) -> Result<String, Strin
                         lines.extend(split(&get(&r, removed)).map(|t| format!("− {t}")));
                         cells[slot] = lines.join("\n");
                     }
-                    cells[4] = cells[4].replace("; ", "\n");
+                    let created = matches!(cells[2].as_str(), "created" | "create" | "pending");
+                    cells[4] = changes::shown(&cells[4], created);
                     if !CLEAN.contains(&cells[2].as_str()) && !cells[2].is_empty() {
                         problems
                             .entry((cells[2].clone(), kind_of(&cells[7])))
@@ -115,8 +135,11 @@ pub fn section(file: &Path, kind: RowsKind, shown: &str) -> Result<String, Strin
                 })
                 .collect();
             let columns: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
+            if by_change {
+                return Ok(changes_first(&columns, rows, &grouped(&problems), shown));
+            }
             let mut page = grouped(&problems);
-            page.push_str(&table("Rows", &columns, rows.into_iter(), 2, shown));
+            page.push_str(&table("Rows", &columns, rows.into_iter(), 2, shown, true));
             Ok(page)
         }
     }
@@ -150,7 +173,66 @@ fn kind_of(problem: &str) -> String {
             (None, c) => kind.push(c),
         }
     }
-    kind.chars().take(160).collect()
+    kind
+}
+
+/// A sync's or an apply's rows: what changed first, a section for each
+/// kind of change, then the problems and the rows to look at, then every
+/// other row (unchanged, left alone) collapsed.
+fn changes_first(columns: &[&str], rows: Vec<Vec<String>>, problems: &str, shown: &str) -> String {
+    let mut sections: Vec<Vec<Vec<String>>> = vec![Vec::new(); CHANGES.len()];
+    let (mut troubled, mut rest) = (Vec::new(), Vec::new());
+    for row in rows {
+        let outcome = row.get(2).map(String::as_str).unwrap_or_default();
+        match CHANGES.iter().position(|(_, o)| o.contains(&outcome)) {
+            Some(i) => sections[i].push(row),
+            None if !outcome.is_empty() && !CLEAN.contains(&outcome) => troubled.push(row),
+            None => rest.push(row),
+        }
+    }
+    let mut page = String::from("<h2>What changed</h2>\n");
+    if sections.iter().all(Vec::is_empty) {
+        page.push_str("<p>Nothing changed.</p>\n");
+    }
+    for ((title, _), rows) in CHANGES.iter().zip(sections) {
+        if !rows.is_empty() {
+            let title = format!("{title} ({})", rows.len());
+            page.push_str(
+                &table(&title, columns, rows.into_iter(), 2, shown, false)
+                    .replace("<h2>", "<h3>")
+                    .replace("</h2>", "</h3>"),
+            );
+        }
+    }
+    page.push_str(problems);
+    if !troubled.is_empty() {
+        let title = format!("Rows to look at ({})", troubled.len());
+        page.push_str(&table(
+            &title,
+            columns,
+            troubled.into_iter(),
+            2,
+            shown,
+            false,
+        ));
+    }
+    if !rest.is_empty() {
+        let _ = writeln!(
+            page,
+            "<details class=\"rest\"><summary>{} rows unchanged or left alone</summary>",
+            rest.len()
+        );
+        page.push_str(&table(
+            "Unchanged and left alone",
+            columns,
+            rest.into_iter(),
+            2,
+            shown,
+            true,
+        ));
+        page.push_str("</details>\n");
+    }
+    page
 }
 
 /// The problems, grouped by outcome and kind, with the rows they hit.
@@ -177,14 +259,15 @@ fn grouped(problems: &BTreeMap<(String, String), Vec<String>>) -> String {
     page
 }
 
-/// A table of `rows` (at most [`ROW_LIMIT`]), filterable by the column at
-/// `outcome`.
+/// A table of `rows` (at most [`ROW_LIMIT`]); the page's one
+/// `filterable` table can be filtered by the column at `outcome`.
 fn table(
     title: &str,
     columns: &[&str],
     rows: impl Iterator<Item = Vec<String>>,
     outcome: usize,
     shown: &str,
+    filterable: bool,
 ) -> String {
     let mut body = String::new();
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
@@ -212,17 +295,15 @@ fn table(
         body.push_str("</tr>\n");
     }
     let mut page = format!("<h2>{}</h2>\n", escape(title));
-    page.push_str("<label><select id=\"outcome-filter\" hidden><option value=\"\">every ");
-    page.push_str(&escape(columns.get(outcome).copied().unwrap_or("row")));
-    page.push_str("</option>");
-    for (value, count) in &seen {
-        let _ = write!(
-            page,
-            "<option value=\"{0}\">{0} ({count})</option>",
-            escape(value)
-        );
+    if filterable {
+        page.push_str(&filter(
+            columns.get(outcome).copied().unwrap_or("row"),
+            &seen,
+        ));
+        page.push_str("<table id=\"rows\"><thead><tr>");
+    } else {
+        page.push_str("<table><thead><tr>");
     }
-    page.push_str("</select></label>\n<table id=\"rows\"><thead><tr>");
     for column in columns {
         let _ = write!(page, "<th>{}</th>", escape(column));
     }
@@ -237,6 +318,24 @@ fn table(
         );
     }
     page
+}
+
+/// The outcome filter over the page's one filterable table (hidden until
+/// the script shows it).
+fn filter(column: &str, seen: &BTreeMap<String, u64>) -> String {
+    let mut out =
+        String::from("<label><select id=\"outcome-filter\" hidden><option value=\"\">every ");
+    out.push_str(&escape(column));
+    out.push_str("</option>");
+    for (value, count) in seen {
+        let _ = write!(
+            out,
+            "<option value=\"{0}\">{0} ({count})</option>",
+            escape(value)
+        );
+    }
+    out.push_str("</select></label>\n");
+    out
 }
 
 /// Second-factor coverage by type, and the users without one.
@@ -266,6 +365,7 @@ fn factors(rows: &[(String, String)], shown: &str) -> String {
         without.into_iter(),
         usize::MAX,
         shown,
+        true,
     ));
     page
 }
@@ -279,6 +379,11 @@ mod tests {
         assert_eq!(
             kind_of("no user with username 'ana', and row 12 needs 'x'"),
             kind_of("no user with username 'bo', and row 7 needs 'y'")
+        );
+        let long = "the email domain is not one the tenant uses ".repeat(6) + "departmental";
+        assert!(
+            kind_of(&long).ends_with("departmental"),
+            "whole, never cut mid-word"
         );
     }
 }

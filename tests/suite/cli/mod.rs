@@ -13,6 +13,7 @@ mod arrival;
 mod conventions;
 mod first_week;
 mod hostile;
+mod manual;
 mod notify;
 mod report;
 mod secrets;

@@ -300,3 +300,112 @@ async fn the_report_renders_in_a_headless_browser_without_errors() {
         "the outcome bars are drawn ({blue} blue pixels)"
     );
 }
+
+/// A sync's page, from the binary as cron runs it: it opens on what
+/// changed (joiners, movers, leavers, rehires, each its own section), the
+/// unchanged rows after it, collapsed; a joiner's fields once, compactly;
+/// custom attributes as `name = value`; local times with their offset;
+/// who ran it; no pace chart for a run of a second or two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_syncs_report_opens_on_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    let tenant = write(
+        dir.path(),
+        "tenant.csv",
+        "username,email,firstName,lastName,employeeNumber,department,isEnabled\n\
+         ana,ana@example.com,Ana,Ant,1001,Sales,true\n\
+         bob,bob@example.com,Bob,Bee,1002,Sales,true\n\
+         cara,cara@example.com,Cara,Cat,1003,Ops,true\n\
+         dan,dan@example.com,Dan,Dog,1004,Ops,true\n\
+         eve,eve@example.com,Eve,Eel,1005,Ops,false\n",
+    );
+    let results = dir.path().join("tenant.results.csv");
+    let args = ["import", &tenant, "-o", results.to_str().unwrap()];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    // Ana moves, Bob is gone, Cara and Dan stay, Eve is back, Fay joins.
+    let roster = write(
+        dir.path(),
+        "roster.csv",
+        "username,email,firstName,lastName,employeeNumber,department,custom.Cost Centre,Start Date\n\
+         ana,ana@example.com,Ana,Ant,1001,Ops,,2020-01-06\n\
+         cara,cara@example.com,Cara,Cat,1003,Ops,,2019-03-01\n\
+         dan,dan@example.com,Dan,Dog,1004,Ops,,2018-05-01\n\
+         eve,eve@example.com,Eve,Eel,1005,Ops,,2021-02-01\n\
+         fay,fay@example.com,Fay,Fox,2001,Sales,C-42,2026-11-20\n",
+    );
+    let report = dir.path().join("sync.html");
+    let state = tempfile::tempdir().unwrap();
+    let output = crate::support::process()
+        .args([
+            "--base-url",
+            sandbox.base_url().as_str(),
+            "--config",
+            "/dev/null",
+        ])
+        .args([
+            "sync",
+            &roster,
+            "--as-of",
+            "2026-12-03",
+            "--max-affected",
+            "5",
+        ])
+        .args(["--max-reenabled", "5"])
+        .arg("-o")
+        .arg(dir.path().join("roster.sync.csv"))
+        .arg("--report")
+        .arg(&report)
+        .env("SEBULK_API_KEY", crate::support::KEY)
+        .env("SEBULK_STATE_DIR", state.path())
+        .env("USER", "ana.admin")
+        .output()
+        .await
+        .unwrap();
+    let page = std::fs::read_to_string(&report)
+        .unwrap_or_else(|_| panic!("no report: {}", String::from_utf8_lossy(&output.stderr)));
+    private(&report);
+    assert_self_contained(&page);
+    let at = |text: &str| {
+        page.find(text)
+            .unwrap_or_else(|| panic!("no '{text}' in the sync report"))
+    };
+    let changed = at("<h2>What changed</h2>");
+    for section in ["Joiners (1)", "Movers (1)", "Leavers (1)", "Rehires (1)"] {
+        assert!(at(section) > changed, "{section}");
+    }
+    let unchanged = at("rows unchanged or left alone</summary>");
+    assert!(
+        unchanged > at("Rehires (1)"),
+        "unchanged rows come after the changes"
+    );
+    assert!(page.contains("<details class=\"rest\">"), "collapsed");
+    // The joiner's fields once, on one line, its attribute by name.
+    assert!(
+        page.contains("username = fay · email = fay@example.com"),
+        "{page}"
+    );
+    assert!(page.contains("Cost Centre = C-42"), "{page}");
+    assert!(!page.contains("&quot;&quot; →"), "no empty old values");
+    assert!(!page.contains("\\&quot;"), "no escaped JSON");
+    // The mover's change, old → new.
+    assert!(page.contains("department: &quot;Sales&quot; → &quot;Ops&quot;"));
+    // Who and when.
+    let host = std::process::Command::new("hostname").output().ok();
+    let host = host.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    assert!(page.contains("<dt>Run by</dt><dd>ana.admin@"), "{page}");
+    if let Some(host) = host.filter(|h| !h.is_empty()) {
+        assert!(page.contains(&format!("ana.admin@{host}")), "{page}");
+    }
+    let started = &page[at("<dt>Started</dt><dd>") + 20..];
+    let started = &started[..started.find("</dd>").unwrap()];
+    assert!(!started.ends_with('Z'), "local time: {started}");
+    assert!(
+        started.contains(" +") || started.contains(" -"),
+        "an offset: {started}"
+    );
+    assert!(
+        !page.contains("<h2>Pace</h2>"),
+        "a short run has no pace chart"
+    );
+}
