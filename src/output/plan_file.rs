@@ -198,6 +198,32 @@ fn read_header(
     }
 }
 
+/// Why `seal` does not seal the `rows` lines whose digest is `digest`,
+/// under `key`, if it does not.
+fn why_not_sealed(
+    seal: &PlanSeal,
+    (rows, digest): (u64, String),
+    key: &SealKey,
+) -> Option<&'static str> {
+    if seal.kind != KIND {
+        return Some("its seal is not a sebulk plan's");
+    }
+    if seal.rows != rows || seal.digest != digest {
+        return Some(
+            "its lines are not the ones sealed when it was written (changed, added or taken away): a plan is applied exactly or not at all; write it again",
+        );
+    }
+    match key.check(KIND, seal.sealed_text().as_bytes(), &seal.mac) {
+        SealCheck::Verified => None,
+        SealCheck::Unkeyed => Some(
+            "it is sealed the old way (a plain digest anyone who can edit the file can recompute): refused; make a fresh plan with sebulk plan -o or sebulk sync --dry-run -o",
+        ),
+        SealCheck::Forged => Some(
+            "its seal does not verify under this tenant's API key: it was changed and resealed after it was written, or was made for another tenant or under an API key since rotated; a plan is applied exactly or not at all; make a fresh one",
+        ),
+    }
+}
+
 /// Reads the plan at `path`, refusing one that is not a sebulk plan, is
 /// cut short, was changed after it was written, or is not sealed under
 /// `key` (the tenant's).
@@ -279,29 +305,8 @@ pub fn read(path: &Path, key: &SealKey) -> Result<ReadPlan, OutputError> {
             "it has no seal: the plan is cut short, or was saved again by another program; write it again".into(),
         ));
     };
-    if seal.kind != KIND {
-        return Err(refuse(format!("its seal says '{}', not {KIND}", seal.kind)));
-    }
-    let rows = lines.len() as u64;
-    let digest = hex(sealing.hasher);
-    if seal.rows != rows || seal.digest != digest {
-        return Err(refuse(
-            "its lines are not the ones sealed when it was written (changed, added or taken away): a plan is applied exactly or not at all; write it again".into(),
-        ));
-    }
-    match key.check(KIND, seal.sealed_text().as_bytes(), &seal.mac) {
-        SealCheck::Verified => {}
-        SealCheck::Unkeyed => {
-            return Err(refuse(
-                "it is sealed the old way (a plain digest anyone who can edit the file can recompute): refused; make a fresh plan with sebulk plan -o or sebulk sync --dry-run -o".into(),
-            ));
-        }
-        SealCheck::Forged => {
-            return Err(refuse(
-                "its seal does not verify under this tenant's API key: it was changed and resealed after it was written, or was made for another tenant or under an API key since rotated; a plan is applied exactly or not at all; make a fresh one".into(),
-            ));
-        }
-    }
+    why_not_sealed(&seal, (lines.len() as u64, hex(sealing.hasher)), key)
+        .map_or(Ok(()), |why| Err(refuse(why.to_string())))?;
     Ok(ReadPlan {
         seal,
         input_header: header[exact_at + 1..].to_vec(),

@@ -626,6 +626,59 @@ fn plan_update(
     applications: Option<Vec<Target>>,
     policy: &Policy,
 ) -> RowPlan {
+    let (merged, lossy) = merged_with(row, existing, policy);
+    let changes = describe(&existing.fields, &merged.fields);
+    let mut notes = Vec::new();
+    let password = password_options(row, policy);
+    let reset_password = if sets_password(&row.password)
+        || (policy.reset_passwords && sets_password(&password))
+    {
+        if policy.reset_passwords {
+            Some(password)
+        } else {
+            notes.push("password ignored: the user exists (--reset-passwords sets it)".to_string());
+            None
+        }
+    } else {
+        None
+    };
+    let group_delta = delta(groups, current.groups, policy.sync_groups);
+    let app_delta = delta(applications, current.applications, policy.sync_applications);
+    let body = (!changes.is_empty()).then(|| Box::new(merged));
+    let mut all_changes = changes;
+    if reset_password.is_some() {
+        all_changes.push(FieldChange::password());
+    }
+    let action = if body.is_none()
+        && reset_password.is_none()
+        && group_delta.is_empty()
+        && app_delta.is_empty()
+    {
+        Action::Unchanged {
+            user_id: existing.id.clone(),
+        }
+    } else {
+        Action::Update {
+            user_id: existing.id.clone(),
+            body,
+            reset_password,
+        }
+    };
+    RowPlan {
+        action,
+        changes: all_changes,
+        groups: group_delta,
+        applications: app_delta,
+        notes,
+        kept: lossy,
+    }
+}
+
+/// The user as it is, with the row's non-empty cells (and clears, aliases
+/// and custom attributes) laid over it: no field the row leaves out is
+/// lost. A cell that lost letters to its file's encoding is not laid over
+/// the tenant's value; why is handed back.
+fn merged_with(row: &RowInput, existing: &User, policy: &Policy) -> (UserWrite, Vec<String>) {
     let mut merged = UserWrite::from_user(existing);
     let mut lossy = Vec::new();
     let match_field = policy.match_by.field();
@@ -686,51 +739,7 @@ fn plan_update(
             existing.fields.custom_attributes.as_deref(),
         ));
     }
-    let changes = describe(&existing.fields, &merged.fields);
-    let mut notes = Vec::new();
-    let password = password_options(row, policy);
-    let reset_password = if sets_password(&row.password)
-        || (policy.reset_passwords && sets_password(&password))
-    {
-        if policy.reset_passwords {
-            Some(password)
-        } else {
-            notes.push("password ignored: the user exists (--reset-passwords sets it)".to_string());
-            None
-        }
-    } else {
-        None
-    };
-    let group_delta = delta(groups, current.groups, policy.sync_groups);
-    let app_delta = delta(applications, current.applications, policy.sync_applications);
-    let body = (!changes.is_empty()).then(|| Box::new(merged));
-    let mut all_changes = changes;
-    if reset_password.is_some() {
-        all_changes.push(FieldChange::password());
-    }
-    let action = if body.is_none()
-        && reset_password.is_none()
-        && group_delta.is_empty()
-        && app_delta.is_empty()
-    {
-        Action::Unchanged {
-            user_id: existing.id.clone(),
-        }
-    } else {
-        Action::Update {
-            user_id: existing.id.clone(),
-            body,
-            reset_password,
-        }
-    };
-    RowPlan {
-        action,
-        changes: all_changes,
-        groups: group_delta,
-        applications: app_delta,
-        notes,
-        kept: lossy,
-    }
+    (merged, lossy)
 }
 
 /// Adds (and, when syncing, removes) against what the user has now.

@@ -87,18 +87,7 @@ pub async fn run(
     let path = options.plan.clone();
     let key = client.seal_key().clone();
     let plan = crate::pipeline::read_blocking(move || plan_file::read(&path, &key)).await?;
-    if let Some(day) = plan
-        .seal
-        .as_of
-        .as_deref()
-        .filter(|day| *day != options.as_of)
-    {
-        return Ok(Ended::Refused(format!(
-            "the plan was decided for {day}, not {}: its joiners, leavers and rehires are that day's; apply it on that day, or say --as-of {day} if that is meant",
-            options.as_of
-        )));
-    }
-    let exacts = match exacts_of(&plan, client.tenant()) {
+    let exacts = match exacts_of(&plan, (client.tenant(), &options.as_of)) {
         Ok(exacts) => exacts,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
@@ -144,20 +133,7 @@ pub async fn run(
     }
     let (mut rows, mut leavers) = jobs(&plan, exacts, (&found, options), done);
     let tenant_users = found.tenant_users.or(plan.seal.tenant_users).unwrap_or(0);
-    // Each leaver is counted with its own row's steps, never the first's.
-    let mut steps: Vec<Step> = Vec::new();
-    let mut taken = guard::Taken::users();
-    for (leaver, own) in &leavers {
-        for step in own {
-            if !steps.contains(step) {
-                steps.push(*step);
-            }
-        }
-        let one = offboard::taken_by(std::slice::from_ref(leaver), own);
-        taken.reversible.extend(one.reversible);
-        taken.irreversible.extend(one.irreversible);
-        taken.from_targets.extend(one.from_targets);
-    }
+    let (steps, taken) = taken_by_rows(&leavers);
     let verdict = guard::check(&taken, tenant_users, options.limits);
     let refused = match guard::enforce(verdict, options.run.dry_run, events) {
         Ok(refused) => refused,
@@ -198,13 +174,37 @@ pub async fn run(
     Ok(Ended::of(summary, interrupted))
 }
 
+/// What the plan's leavers would lose, each counted with its own row's
+/// steps (never the first row's), and every step any of them takes.
+fn taken_by_rows(leavers: &[(Leaver, Vec<Step>)]) -> (Vec<Step>, guard::Taken) {
+    let mut steps: Vec<Step> = Vec::new();
+    let mut taken = guard::Taken::users();
+    for (leaver, own) in leavers {
+        for step in own {
+            if !steps.contains(step) {
+                steps.push(*step);
+            }
+        }
+        let one = offboard::taken_by(std::slice::from_ref(leaver), own);
+        taken.reversible.extend(one.reversible);
+        taken.irreversible.extend(one.irreversible);
+        taken.from_targets.extend(one.from_targets);
+    }
+    (steps, taken)
+}
+
 /// Each line's writes (none for a line that sends nothing); `Err` with
 /// the refusal when the plan cannot be applied as written.
-fn exacts_of(plan: &ReadPlan, tenant: &str) -> Result<Vec<Option<Exact>>, String> {
+fn exacts_of(plan: &ReadPlan, (tenant, as_of): (&str, &str)) -> Result<Vec<Option<Exact>>, String> {
     if plan.seal.tenant != tenant {
         return Err(format!(
             "the plan was made for {}, not {tenant}: apply it against the tenant it was made for",
             plan.seal.tenant
+        ));
+    }
+    if let Some(day) = plan.seal.as_of.as_deref().filter(|day| *day != as_of) {
+        return Err(format!(
+            "the plan was decided for {day}, not {as_of}: its joiners, leavers and rehires are that day's; apply it on that day, or say --as-of {day} if that is meant"
         ));
     }
     let mut exacts = Vec::with_capacity(plan.lines.len());

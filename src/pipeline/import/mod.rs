@@ -147,6 +147,18 @@ fn resumed_here(resumed: Resumed, tenant: &str, events: &dyn Events) -> Resumed 
 }
 
 impl ImportOptions {
+    /// Where the rows' results (or plan) go, and how.
+    fn results_place(&self) -> ResultsPlace<'_> {
+        ResultsPlace::of(
+            self.run.output.as_deref(),
+            self.run.resume.as_deref(),
+            crate::output::results::FileRules {
+                force: self.run.force,
+                excel: self.run.excel,
+            },
+        )
+    }
+
     /// Whether invalid rows let the others go on: `--skip-invalid`, and
     /// always in a plan, which shows the valid rows planned and the
     /// invalid ones with their problems (a header it cannot read still
@@ -206,14 +218,7 @@ pub async fn run(
     let (source, validator, _) = open_with(&options.input, vocabulary.clone())?;
     let input_header = source.echo_header().to_vec();
     drop(source);
-    let place = ResultsPlace::of(
-        options.run.output.as_deref(),
-        options.run.resume.as_deref(),
-        crate::output::results::FileRules {
-            force: options.run.force,
-            excel: options.run.excel,
-        },
-    );
+    let place = options.results_place();
     let tenant_users = lookups.tenant_users;
     let action = Arc::new(ImportAction::new(
         catalog,
@@ -260,15 +265,7 @@ pub async fn run(
         apply_memberships: !options.run.dry_run,
     };
     let outcome = runner.run(&mut sink).await?;
-    // A plan says when a real run would be refused (the tenant's size known).
-    let refused = match (options.run.dry_run, tenant_users) {
-        (true, Some(tenant)) => {
-            let changed = action.take_changed();
-            let limits = (options.limits, false);
-            rehearsal::judge(&changed, tenant, limits, true, events).unwrap_or_default()
-        }
-        _ => None,
-    };
+    let refused = would_refuse(options, &action, tenant_users, events);
 
     // ---- finish ----
     summary.totals = RunTotals::of(
@@ -310,6 +307,20 @@ pub(crate) async fn read_input(
         None => Resumed::default(),
     };
     Ok(Ok((first, resumed)))
+}
+
+/// A plan's would-be refusal: what a real run's guard would say of the
+/// rows it decided (only when the tenant's size is known).
+fn would_refuse(
+    options: &ImportOptions,
+    action: &ImportAction,
+    tenant_users: Option<u64>,
+    events: &dyn Events,
+) -> Option<String> {
+    let tenant = tenant_users.filter(|_| options.run.dry_run)?;
+    let changed = action.take_changed();
+    let limits = (options.limits, false);
+    rehearsal::judge(&changed, tenant, limits, true, events).unwrap_or_default()
 }
 
 /// The rows of a real run decided once before its first write, nothing

@@ -36,7 +36,7 @@ use crate::model::User;
 use crate::model::text::match_key;
 use crate::output::results::RunKind;
 use crate::pipeline::Ended;
-use crate::pipeline::guard::{self, Changed, Limits};
+use crate::pipeline::guard::{self, Limits};
 use crate::pipeline::import::{self, FirstPass, ImportAction, ImportOptions, Roster, RosterKeys};
 use crate::pipeline::offboard::{self, Found, Leaver, Step};
 use crate::pipeline::prepared::{self, Setup};
@@ -281,26 +281,16 @@ pub async fn run(
             options,
             tenant_users,
         };
-        let mut changed = match rehearsed
-            .judge(rehearsal, rows, stops.clone(), events)
+        match rehearsed
+            .judge(rehearsal, rows, (stops.clone(), &saved), events)
             .await?
         {
-            Ok(changed) => changed,
+            Ok(movers) => saved.extend(movers),
             Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
-        };
-        let movers = rehearsal::people_taken(&client, &mut changed, &saved).await?;
-        saved.extend(movers);
+        }
     }
-    if !saved.is_empty() {
-        let anchor = import.run.files_beside(&import.input.file);
-        let steps: Vec<&str> = options.leavers.iter().map(|s| s.name()).collect();
-        let purpose = format!(
-            "sync: leavers ({}) and access taken by updates",
-            steps.join(",")
-        );
-        let people = (saved.as_slice(), purpose.as_str());
-        let path = offboard::snapshot_of(anchor, &mut stamp, people, client.seal_key())?;
-        summary.snapshot = Some(path.display().to_string());
+    if let Some(path) = save_first(&client, options, &mut stamp, &saved)? {
+        summary.snapshot = Some(path);
     }
     let action = SyncAction::new(importer.clone(), options);
     let seal = plan_seal(options, &stamp, tenant_users, client.seal_key())?;
@@ -395,6 +385,30 @@ type LeaversFirst = (
     Vec<Leaver>,
 );
 
+/// The snapshot of the leavers and of the movers the rows take access
+/// from, written before the first write (its path; none when nobody
+/// loses anything).
+fn save_first(
+    client: &Client,
+    options: &SyncOptions,
+    stamp: &mut crate::output::results::RunStamp,
+    saved: &[Leaver],
+) -> Result<Option<String>, RunError> {
+    if saved.is_empty() {
+        return Ok(None);
+    }
+    let import = &options.import;
+    let anchor = import.run.files_beside(&import.input.file);
+    let steps: Vec<&str> = options.leavers.iter().map(|s| s.name()).collect();
+    let purpose = format!(
+        "sync: leavers ({}) and access taken by updates",
+        steps.join(",")
+    );
+    let people = (saved, purpose.as_str());
+    let path = offboard::snapshot_of(anchor, stamp, people, client.seal_key())?;
+    Ok(Some(path.display().to_string()))
+}
+
 /// A real run's rows decided once before its first write, nothing sent,
 /// so the guard judges what they would change (see [`rehearsal`]).
 struct Rehearsal<'a> {
@@ -406,14 +420,15 @@ struct Rehearsal<'a> {
 
 impl Rehearsal<'_> {
     /// The guard's verdict on what the rows would change: `Err` inside
-    /// when it refuses the run.
+    /// when it refuses the run, else the movers they take access from
+    /// (none of the leavers already `saved`), their holdings read.
     async fn judge(
         &self,
         setup: Setup<'_>,
         rows: (JobSource<SyncJob>, u64),
-        stops: Stops,
+        (stops, saved): (Stops, &[Leaver]),
         events: &dyn Events,
-    ) -> Result<Result<Changed, String>, RunError> {
+    ) -> Result<Result<Vec<Leaver>, String>, RunError> {
         events.on(Event::Phase("checking what the rows change"));
         let action = SyncAction::new(self.importer.clone(), self.options);
         self.importer.rehearse(true);
@@ -421,9 +436,17 @@ impl Rehearsal<'_> {
         let rehearsed = prepared::run_source(self.client, setup, action, rows, stops, &quiet).await;
         self.importer.rehearse(false);
         rehearsed?;
-        let changed = self.importer.take_changed();
+        let mut changed = self.importer.take_changed();
         let limits = (self.options.limits, true);
-        Ok(rehearsal::judge(&changed, self.tenant_users, limits, false, events).map(|_| changed))
+        if let Err(refusal) = rehearsal::judge(&changed, self.tenant_users, limits, false, events) {
+            return Ok(Err(refusal));
+        }
+        Ok(Ok(rehearsal::people_taken(
+            self.client,
+            &mut changed,
+            saved,
+        )
+        .await?))
     }
 }
 
