@@ -236,11 +236,23 @@ where
     let journal_for = setup
         .output
         .filter(|o| !setup.dry_run && *o != Path::new("-"));
+    // A resumed run's journal starts with what the earlier run's journal
+    // held (users written, their lines never written): a second kill must
+    // not lose them, whichever file the run now writes.
+    let resumed = match (setup.resume, journal_for) {
+        (Some(resume), Some(_)) => crate::output::recorded::Resumed::read(resume)?,
+        _ => Default::default(),
+    };
+    let carried: Vec<&crate::output::recorded::Recorded> = resumed
+        .journaled
+        .values()
+        .filter(|r| r.stamp.tenant == setup.stamp.tenant)
+        .collect();
     let mut sink = ResultsSink::open(
         place.writing_to(),
         place.rules(),
         (setup.inputs, setup.header),
-        journal_for,
+        (journal_for, &carried),
         (setup.stamp.clone(), setup.seal.filter(|_| setup.dry_run)),
     )?;
     events.on(Event::Phase(if setup.dry_run {

@@ -227,7 +227,7 @@ impl ResultsSink {
         path: Option<&Path>,
         rules: crate::output::results::FileRules,
         (inputs, input_header): (&[&Path], &[String]),
-        journal_for: Option<&Path>,
+        (journal_for, carried): (Option<&Path>, &[&crate::output::recorded::Recorded]),
         (stamp, seal): (RunStamp, Option<crate::output::plan_file::PlanSeal>),
     ) -> Result<Self, RunError> {
         let sealed = seal.is_some();
@@ -248,7 +248,7 @@ impl ResultsSink {
             Some(results) if file.is_some() => Some(crate::output::recorded::Journal::create(
                 results,
                 input_header,
-                &[],
+                carried,
             )?),
             _ => None,
         };
@@ -390,6 +390,43 @@ impl ResumedRows {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resumed_runs_journal_starts_with_what_the_earlier_one_held() {
+        use crate::output::recorded::{Journal, Recorded, Resumed};
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("apply.csv");
+        let stamp = RunStamp {
+            run_id: "apply-1".into(),
+            tenant: "https://t/api".into(),
+            snapshot: String::new(),
+        };
+        let mut written = RowResult::new(7, "ana", Outcome::Updated, vec!["ana".into()]);
+        written.user_id = "u7".into();
+        let carried = Recorded {
+            outcome: Outcome::Updated,
+            result: written,
+            stamp: stamp.clone(),
+        };
+        let header = ["username".to_string()];
+        let sink = ResultsSink::open(
+            Some(&results),
+            Default::default(),
+            (&[], &header),
+            (Some(&results), &[&carried]),
+            (stamp, None),
+        )
+        .unwrap();
+        // Killed now: the journal already holds the earlier run's row.
+        std::mem::forget(sink);
+        let journal = Journal::path_for(&results);
+        assert!(journal.exists());
+        let read = Resumed::read(&results).unwrap();
+        assert_eq!(
+            read.journaled.get(&7).map(|r| r.result.user_id.as_str()),
+            Some("u7")
+        );
+    }
 
     #[test]
     fn rows_are_counted_once_in_any_order() {
