@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::model::text::{fingerprint, match_key, skeleton};
+use crate::model::text::{ascii_lookalike, fingerprint, match_key, skeleton};
 use crate::model::{Field, User};
 
 /// Where one user's bytes are in the arena.
@@ -163,7 +163,10 @@ impl TenantIndex {
                 .as_deref()
                 .is_some_and(|have| match_key(have) != key)
         };
-        if let Some(plain) = self.holder(&shape).filter(|u| differs(u)) {
+        if let Some(plain) = ascii_lookalike(username)
+            .and_then(|imitated| self.holder(&imitated))
+            .filter(|u| differs(u))
+        {
             return Some(plain);
         }
         self.by_skeleton

@@ -19,7 +19,7 @@ use crate::api::{
     ApiError, Client, MembershipIndex, MembershipSide, Page, UserQuery, cheaper_side,
 };
 use crate::input::{MatchBy, RowInput};
-use crate::model::text::{match_key, skeleton};
+use crate::model::text::{ascii_lookalike, match_key};
 use crate::model::{Field, TargetKind, User};
 
 /// How users are found.
@@ -304,7 +304,7 @@ impl Lookups {
         // (one call, only for such a row).
         let lookalike = match (&found, &self.index, row.set.username.as_deref()) {
             (Found::None, Some(index), Some(username)) => index.lookalike(username),
-            (Found::None, None, Some(username)) => match skeleton(username) {
+            (Found::None, None, Some(username)) => match ascii_lookalike(username) {
                 Some(shape) => client.find_user_by_username(&shape).await?.filter(|user| {
                     user.fields
                         .username

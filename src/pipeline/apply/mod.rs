@@ -135,25 +135,48 @@ pub async fn run(
     let tenant_users = found.tenant_users.or(plan.seal.tenant_users).unwrap_or(0);
     let (steps, taken) = taken_by_rows(&leavers);
     let verdict = guard::check(&taken, tenant_users, options.limits);
-    let refused = match guard::enforce(verdict, options.run.dry_run, events) {
+    let mut refused = match guard::enforce(verdict, options.run.dry_run, events) {
         Ok(refused) => refused,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
+    // The plan's updates are judged as the run that made it judged them.
+    let mut changed = changed_by_rows(&rows, &found.users, options);
+    let joiners_count = plan.seal.command == "sync";
+    let limits = (options.limits, joiners_count);
+    match crate::pipeline::rehearsal::judge(
+        &changed,
+        tenant_users,
+        limits,
+        options.run.dry_run,
+        events,
+    ) {
+        Ok(would) => refused = refused.or(would),
+        Err(refusal) => return Ok(Ended::Refused(refusal)),
+    }
     let mut stamp = prepared::stamp(RunKind::Apply, options.run.dry_run, &client);
+    let mut saved: Vec<Leaver> = Vec::new();
     if !leavers.is_empty() {
         events.on(Event::Phase("reading what leavers have"));
         let mut people: Vec<Leaver> = leavers.iter().map(|l| l.0.clone()).collect();
         offboard::read_holdings(&client, &mut people, &steps).await?;
-        if !options.run.dry_run && taken.affected() > 0 {
-            let anchor = options.run.files_beside(&options.plan);
-            let path =
-                offboard::write_snapshot(anchor, &mut stamp, (&people, &steps), client.seal_key())?;
-            summary.snapshot = Some(path.display().to_string());
+        if taken.affected() > 0 {
+            saved = people.clone();
         }
         for (slot, person) in leavers.iter_mut().zip(people) {
             slot.0 = person;
         }
         place_leavers(&mut rows, leavers);
+    }
+    if !options.run.dry_run {
+        let movers =
+            crate::pipeline::rehearsal::people_taken(&client, &mut changed, &saved).await?;
+        saved.extend(movers);
+    }
+    if !options.run.dry_run && !saved.is_empty() {
+        let anchor = options.run.files_beside(&options.plan);
+        let purpose = "apply: leavers and access taken by updates";
+        let path = offboard::snapshot_of(anchor, &mut stamp, (&saved, purpose), client.seal_key())?;
+        summary.snapshot = Some(path.display().to_string());
     }
     let inputs = [options.plan.as_path()];
     let setup = Setup {
@@ -172,6 +195,32 @@ pub async fn run(
     summary.totals.refused = refused;
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
+}
+
+/// What the plan's writes do to access, counted as the run that made the
+/// plan counted them (each against the user as it is now).
+fn changed_by_rows(
+    rows: &[Prepared<ApplyJob>],
+    users: &HashMap<String, crate::model::User>,
+    options: &ApplyOptions,
+) -> guard::Changed {
+    let mut changed = guard::Changed::default();
+    for row in rows {
+        let ApplyJob::Write(plan, _) = &row.input else {
+            continue;
+        };
+        let user = plan.action.user_id().and_then(|id| users.get(id));
+        let effect = plan.effect(user, &options.privilege);
+        changed.add(
+            user.map(|u| u.id.as_str()).unwrap_or_default(),
+            &row.label,
+            &effect,
+        );
+        if let Some(user) = user.filter(|_| !effect.takes.is_empty()) {
+            changed.taken_users.push(user.clone());
+        }
+    }
+    changed
 }
 
 /// What the plan's leavers would lose, each counted with its own row's

@@ -251,6 +251,30 @@ async fn a_lookalike_username_is_never_a_second_account() {
     let line = &read_csv(&out)[0];
     assert!(line["error"].contains("only looks like 'ana'"), "{line:?}");
     assert_eq!(users(&sandbox).len(), 7, "nothing created");
+    // A name with an m (which TS #39's skeleton folds to rn) is caught too.
+    let setup = write(
+        dir.path(),
+        "tom.csv",
+        "username,email,employeeNumber\ntom.miller,tom@example.com,4100\n",
+    );
+    let out = dir.path().join("tom.results.csv");
+    against(&sandbox, &["import", &setup, "-o", &text(&out)])
+        .await
+        .unwrap();
+    let joiner = write(
+        dir.path(),
+        "tom2.csv",
+        "username,email,employeeNumber\nt\u{43e}m.miller,tom.m@example.com,4101\n",
+    );
+    let out = dir.path().join("tom2.results.csv");
+    let args = ["import", &joiner, "-o", &text(&out)];
+    assert_ne!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let line = &read_csv(&out)[0];
+    assert!(
+        line["error"].contains("only looks like 'tom.miller'"),
+        "{line:?}"
+    );
+    assert_eq!(users(&sandbox).len(), 8, "nothing created");
     // The same joiner in a sync, keyed on employee numbers.
     let roster = write(
         dir.path(),
@@ -270,7 +294,7 @@ async fn a_lookalike_username_is_never_a_second_account() {
         .unwrap();
     assert_ne!(done, Completion::Clean);
     assert_eq!(outcomes(&out)["\u{430}na"], "conflict");
-    assert_eq!(users(&sandbox).len(), 7, "nothing created");
+    assert_eq!(users(&sandbox).len(), 8, "nothing created");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -455,4 +479,50 @@ async fn a_killed_sync_leaves_undo_every_user_it_created() {
         left <= 16 && left < created,
         "{left} of {created} created users left after undo: only creates in flight at the kill may be"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_judges_a_plans_updates_as_the_run_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let file = write(
+        dir.path(),
+        "disable.csv",
+        "username,email,Enabled\n\
+         ana,ana@example.com,FALSE\n\
+         bob,bob@example.com,FALSE\n\
+         cara,cara@example.com,FALSE\n\
+         dan,dan@example.com,FALSE\n",
+    );
+    let plan = dir.path().join("plan.csv");
+    // The plan is written whole, and says a real run would be refused.
+    let planned = against(&sandbox, &["plan", &file, "-o", &text(&plan)]).await;
+    assert!(planned.is_err(), "{planned:?}");
+    assert!(plan.exists());
+    let writes = sandbox.counters().writes;
+    let applied = dir.path().join("applied.csv");
+    let args = ["apply", &text(&plan), "-o", &text(&applied)];
+    let refused = against(&sandbox, &args).await.expect_err("over the guard");
+    assert!(
+        refused.to_string().contains("--max-affected 4"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, writes, "nothing written");
+    assert_eq!(enabled(&users(&sandbox), "ana"), Some(true));
+    // Named, it is applied, the four saved first.
+    let args = [
+        "apply",
+        &text(&plan),
+        "--max-affected",
+        "4",
+        "-o",
+        &text(&applied),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(enabled(&users(&sandbox), "ana"), Some(false));
+    let snapshot = crate::support::file_in(dir.path(), ".snapshot-apply-").expect("a snapshot");
+    crate::support::restore(&sandbox, &snapshot, dir.path())
+        .await
+        .unwrap();
+    assert_eq!(enabled(&users(&sandbox), "ana"), Some(true), "given back");
 }
