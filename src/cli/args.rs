@@ -801,6 +801,10 @@ pub struct MembershipsImportArgs {
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub sync: Vec<String>,
 
+    /// Users this run may add to a privileged group (or change although privileged): usernames, emails, employee numbers or patterns, comma-separated or repeated (also allow_privileged in the profile)
+    #[arg(long, value_name = "USER", value_delimiter = ',')]
+    pub allow_privileged: Vec<String>,
+
     #[command(flatten)]
     pub guard: GuardArgs,
 

@@ -589,6 +589,7 @@ pub fn memberships_job(
                 .collect(),
             limits,
             protection,
+            privilege: privilege_rules(profile.get()?, &args.allow_privileged),
             run: recording(&args.run, output, None),
         },
         (&args.run, "memberships import"),

@@ -36,6 +36,8 @@ pub struct MembershipsOptions {
     pub sync: Vec<String>,
     pub limits: Limits,
     pub protection: Protection,
+    /// Which groups are privileged, and whom the run may add to them.
+    pub privilege: crate::plan::access::PrivilegeRules,
     /// Where the results go and how.
     pub run: crate::pipeline::prepared::Recording,
 }
@@ -347,6 +349,7 @@ fn whom(row: &MemberRow, users: Option<&TenantUsers>) -> Whom {
 struct Decisions<'a> {
     scope: &'a Scope,
     protection: &'a Protection,
+    privilege: &'a crate::plan::access::PrivilegeRules,
     taken: Taken,
     removed: HashMap<TargetKey, u64>,
     /// `--sync`: the members each target keeps.
@@ -355,10 +358,14 @@ struct Decisions<'a> {
 }
 
 impl<'a> Decisions<'a> {
-    fn new(scope: &'a Scope, protection: &'a Protection) -> Self {
+    fn new(
+        scope: &'a Scope,
+        (protection, privilege): (&'a Protection, &'a crate::plan::access::PrivilegeRules),
+    ) -> Self {
         Decisions {
             scope,
             protection,
+            privilege,
             taken: Taken::users(),
             removed: HashMap::new(),
             wanted: HashMap::new(),
@@ -406,11 +413,54 @@ impl<'a> Decisions<'a> {
         let job = if already {
             settled(user_id, (Outcome::Unchanged, String::new()))
         } else if row.add {
-            change(row.kind, true, &target, user_id)
+            match self.unprivileged(row, (&target, &user_id), users) {
+                Some(why) => settled(user_id, (Outcome::Protected, why)),
+                None => change(row.kind, true, &target, user_id),
+            }
         } else {
             self.removal(row.kind, &target, member, user_id)
         };
         self.push(row.row, label, row.cells.clone(), job);
+    }
+
+    /// Why an addition is not made, if it is not: it hands a privileged
+    /// group out, or changes a privileged user, and the run does not name
+    /// the user (privilege fails closed, as in import and sync).
+    fn unprivileged(
+        &self,
+        row: &MemberRow,
+        (target, user_id): (&Target, &str),
+        users: Option<&TenantUsers>,
+    ) -> Option<String> {
+        let user = users.and_then(|users| {
+            let key = row.username.as_deref().map(crate::model::text::match_key);
+            key.and_then(|key| users.by_key.get(&key))
+                .into_iter()
+                .flatten()
+                .chain(users.listed.iter())
+                .find(|u| u.id == user_id)
+        });
+        let why = match row.kind {
+            TargetKind::Group => self
+                .privilege
+                .privileged_group(&target.name)
+                .map(|why| format!("{} is a privileged group ({why})", target.name)),
+            TargetKind::Application => None,
+        }
+        .or_else(|| {
+            user.and_then(crate::plan::access::privileged_type)
+                .map(|kind| format!("the user is privileged (userType {kind})"))
+        })?;
+        let mut keys: Vec<&str> = vec![user_id];
+        keys.extend(row.username.as_deref());
+        if let Some(user) = user {
+            keys.extend(user.fields.username.as_deref());
+            keys.extend(user.fields.email.as_deref());
+            keys.extend(user.fields.employee_number.as_deref());
+        }
+        (!self.privilege.allows(keys)).then(|| {
+            format!("{why}: not changed unless the run names the user (--allow-privileged USER)")
+        })
     }
 
     /// A removal: a destructive change, guarded, and never of a protected
@@ -529,7 +579,7 @@ pub async fn run(
         Ok(scope) => scope,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
-    let mut decisions = Decisions::new(&scope, &options.protection);
+    let mut decisions = Decisions::new(&scope, (&options.protection, &options.privilege));
     for row in &rows {
         decisions.row(row, &catalog, users.as_ref());
     }

@@ -526,3 +526,62 @@ async fn apply_judges_a_plans_updates_as_the_run_would() {
         .unwrap();
     assert_eq!(enabled(&users(&sandbox), "ana"), Some(true), "given back");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memberships_never_hand_out_privilege_unasked() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let api = crate::support::client(&sandbox);
+    for name in ["IT Admins", "Staff"] {
+        api.create_group(&sebulk::model::GroupWrite {
+            name: name.into(),
+            description: None,
+            enforce_second_factor: None,
+        })
+        .await
+        .unwrap();
+    }
+    let file = write(
+        dir.path(),
+        "members.csv",
+        "user,type,target,action\n\
+         ana,group,IT Admins,add\n\
+         root,group,Staff,add\n\
+         bob,group,Staff,add\n",
+    );
+    let out = dir.path().join("members.results.csv");
+    let args = ["memberships", "import", &file, "-o", &text(&out)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let lines = read_csv(&out);
+    assert_eq!(lines[0]["outcome"], "protected", "{:?}", lines[0]);
+    assert!(
+        lines[0]["error"].contains("privileged group"),
+        "{:?}",
+        lines[0]
+    );
+    assert_eq!(
+        lines[1]["outcome"], "protected",
+        "the admin: {:?}",
+        lines[1]
+    );
+    assert_eq!(lines[2]["outcome"], "updated", "{:?}", lines[2]);
+    let ana = users(&sandbox)["ana"].id.clone();
+    let groups = api
+        .memberships_of(sebulk::model::TargetKind::Group, &ana)
+        .await
+        .unwrap();
+    assert!(groups.is_empty(), "ana is in no group: {groups:?}");
+    // Named, the addition is made.
+    let named = dir.path().join("named.csv");
+    let args = [
+        "memberships",
+        "import",
+        &file,
+        "--allow-privileged",
+        "ana",
+        "-o",
+        &text(&named),
+    ];
+    against(&sandbox, &args).await.unwrap();
+    assert_eq!(read_csv(&named)[0]["outcome"], "updated");
+}
