@@ -214,10 +214,10 @@ fn protection_of(
         })?;
         patterns.extend(text.lines().map(str::to_string));
     }
-    Ok(crate::pipeline::guard::Protection::new(
-        patterns,
-        protect.include_privileged,
-    ))
+    Ok(
+        crate::pipeline::guard::Protection::new(patterns, protect.include_privileged)
+            .with_privileged_groups(profile.privileged_groups.clone()),
+    )
 }
 
 /// What the user wants to see on stderr.

@@ -75,9 +75,7 @@ impl Drop for TenantLock {
 /// state file); none for a throwaway sandbox, which no other run can reach.
 pub fn tenant_key(config: &Config) -> Option<String> {
     match &config.target {
-        Target::Tenant { base_url, .. } => {
-            Some(base_url.as_str().trim_end_matches('/').to_string())
-        }
+        Target::Tenant { base_url, .. } => Some(canonical(base_url)),
         Target::Sandbox {
             state: Some(path), ..
         } => {
@@ -86,6 +84,32 @@ pub fn tenant_key(config: &Config) -> Option<String> {
         }
         Target::Sandbox { state: None, .. } => None,
     }
+}
+
+/// A base URL as one tenant is named however it is spelt: the host as
+/// the URL parser lowers it, `localhost` and every loopback address as
+/// one, no default port, no trailing slashes or trailing dot.
+fn canonical(base_url: &url::Url) -> String {
+    let host = match base_url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.');
+            if name.eq_ignore_ascii_case("localhost") {
+                "loopback".to_string()
+            } else {
+                name.to_ascii_lowercase()
+            }
+        }
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => "loopback".to_string(),
+        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => "loopback".to_string(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let port = base_url
+        .port_or_known_default()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let path = base_url.path().trim_end_matches('/').to_ascii_lowercase();
+    format!("{}://{host}:{port}{path}", base_url.scheme())
 }
 
 /// The lock file for `tenant` in `dir`: a hash of its name, so the file
@@ -260,6 +284,20 @@ fn process_alive(_: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_tenant_is_one_lock_however_its_url_is_spelt() {
+        let key = |text: &str| canonical(&url::Url::parse(text).unwrap());
+        let a = key("http://127.0.0.1:18032/api/user/restapi");
+        assert_eq!(a, key("http://localhost:18032/api/user/restapi/"));
+        assert_eq!(a, key("http://[::1]:18032/api/user/restapi"));
+        assert_ne!(a, key("http://127.0.0.1:18033/api/user/restapi"));
+        let b = key("https://Acme.EU.securenvoy.directory/api/user/restapi");
+        assert_eq!(
+            b,
+            key("https://acme.eu.securenvoy.directory.:443/api/user/restapi/")
+        );
+    }
 
     #[test]
     fn one_file_per_tenant_named_by_a_hash() {

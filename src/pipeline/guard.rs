@@ -367,6 +367,9 @@ fn over(count: u64, of: u64, given: Option<MaxAffected>, default: DefaultLimit) 
 pub struct Protection {
     patterns: Vec<String>,
     pub include_privileged: bool,
+    /// The profile's privileged groups (else groups named admin): what a
+    /// restore or undo never gives back unless privileged are included.
+    privileged_groups: Vec<String>,
 }
 
 /// What names a user to a protect pattern: its username, email and
@@ -392,6 +395,7 @@ impl Protection {
     /// `#`, or `#` after a space: `jdoe  # CFO`) are not patterns.
     pub fn new(patterns: impl IntoIterator<Item = String>, include_privileged: bool) -> Self {
         Protection {
+            privileged_groups: Vec::new(),
             patterns: patterns
                 .into_iter()
                 .map(|line| {
@@ -407,6 +411,25 @@ impl Protection {
                 .collect(),
             include_privileged,
         }
+    }
+
+    /// With the profile's privileged groups (see [`crate::plan::access`]).
+    pub fn with_privileged_groups(mut self, groups: Vec<String>) -> Self {
+        self.privileged_groups = groups;
+        self
+    }
+
+    /// Why handing out the group `name` needs `--include-privileged`, if
+    /// it does: a privileged group, unless privileged are included.
+    pub fn withholds_group(&self, name: &str) -> Option<String> {
+        if self.include_privileged {
+            return None;
+        }
+        let rules = crate::plan::access::PrivilegeRules {
+            groups: self.privileged_groups.clone(),
+            allowed: Vec::new(),
+        };
+        rules.privileged_group(name)
     }
 
     /// The patterns, as compared.

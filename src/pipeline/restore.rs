@@ -346,7 +346,20 @@ impl RestoreAction {
         (kind, wanted, held): (TargetKind, &[Target], &BTreeSet<String>),
         result: &mut RowResult,
     ) -> Result<(), ApiError> {
-        let missing: Vec<&Target> = wanted.iter().filter(|t| !held.contains(&t.id)).collect();
+        let mut missing: Vec<&Target> = wanted.iter().filter(|t| !held.contains(&t.id)).collect();
+        // A privileged group is handed out only when privileged are included.
+        missing.retain(|target| {
+            let withheld = (kind == TargetKind::Group)
+                .then(|| self.protection.withholds_group(&target.name))
+                .flatten();
+            if let Some(why) = &withheld {
+                result.add_error(format!(
+                    "{} not given back: {why}; --include-privileged gives it back",
+                    target.name
+                ));
+            }
+            withheld.is_none()
+        });
         if missing.is_empty() {
             return Ok(());
         }

@@ -585,3 +585,67 @@ async fn memberships_never_hand_out_privilege_unasked() {
     against(&sandbox, &args).await.unwrap();
     assert_eq!(read_csv(&named)[0]["outcome"], "updated");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_gives_a_privileged_group_back_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let api = crate::support::client(&sandbox);
+    let admins = api
+        .create_group(&sebulk::model::GroupWrite {
+            name: "IT Admins".into(),
+            description: None,
+            enforce_second_factor: None,
+        })
+        .await
+        .unwrap();
+    let ana = users(&sandbox)["ana"].id.clone();
+    api.assign_groups(&ana, std::slice::from_ref(&admins.id))
+        .await
+        .unwrap();
+    let leavers = write(dir.path(), "leavers.csv", "username\nana\n");
+    let out = dir.path().join("off.csv");
+    let args = [
+        "offboard",
+        &leavers,
+        "--action",
+        "disable,revoke-access",
+        "-o",
+        &text(&out),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let groups = |sandbox: &sebulk::sandbox::SandboxHandle| {
+        let api = crate::support::client(sandbox);
+        let ana = ana.clone();
+        async move {
+            api.memberships_of(sebulk::model::TargetKind::Group, &ana)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.name)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(groups(&sandbox).await.is_empty());
+    let snapshot = crate::support::file_in(dir.path(), ".snapshot-offboard-").unwrap();
+    let restored = dir.path().join("restored.csv");
+    let args = ["restore", &text(&snapshot), "-o", &text(&restored)];
+    against(&sandbox, &args).await.unwrap();
+    assert_eq!(
+        enabled(&users(&sandbox), "ana"),
+        Some(true),
+        "enabled again"
+    );
+    assert!(groups(&sandbox).await.is_empty(), "IT Admins withheld");
+    assert!(read_csv(&restored)[0]["error"].contains("IT Admins not given back"));
+    let again = dir.path().join("again.csv");
+    let args = [
+        "restore",
+        &text(&snapshot),
+        "--include-privileged",
+        "-o",
+        &text(&again),
+    ];
+    against(&sandbox, &args).await.unwrap();
+    assert_eq!(groups(&sandbox).await, ["IT Admins"]);
+}
