@@ -15,6 +15,17 @@ fn text(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// Creates the group `name` in the tenant (as an admin would in the
+/// console), its id.
+async fn new_group(api: &sebulk::api::Client, name: &str) -> String {
+    let group = sebulk::model::GroupWrite {
+        name: name.into(),
+        description: None,
+        enforce_second_factor: None,
+    };
+    api.create_group(&group).await.unwrap().id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enabled_column_false_on_every_row_is_refused_before_any_write() {
     let dir = tempfile::tempdir().unwrap();
@@ -380,15 +391,8 @@ async fn undo_keeps_a_created_user_someone_has_changed_since() {
     let mut body = sebulk::model::UserWrite::from_user(&nia);
     body.fields.mobile = Some("+44 7700 900123".into());
     api.update_user(&nia.id, &body).await.unwrap();
-    let group = api
-        .create_group(&sebulk::model::GroupWrite {
-            name: "IT Admins".into(),
-            description: None,
-            enforce_second_factor: None,
-        })
-        .await
-        .unwrap();
-    api.assign_groups(&by_name("ola").id, std::slice::from_ref(&group.id))
+    let group = new_group(&api, "IT Admins").await;
+    api.assign_groups(&by_name("ola").id, std::slice::from_ref(&group))
         .await
         .unwrap();
     let undone = dir.path().join("undo.csv");
@@ -533,13 +537,7 @@ async fn memberships_never_hand_out_privilege_unasked() {
     let sandbox = tenant(dir.path()).await;
     let api = crate::support::client(&sandbox);
     for name in ["IT Admins", "Staff"] {
-        api.create_group(&sebulk::model::GroupWrite {
-            name: name.into(),
-            description: None,
-            enforce_second_factor: None,
-        })
-        .await
-        .unwrap();
+        new_group(&api, name).await;
     }
     let file = write(
         dir.path(),
@@ -591,16 +589,9 @@ async fn restore_gives_a_privileged_group_back_only_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = tenant(dir.path()).await;
     let api = crate::support::client(&sandbox);
-    let admins = api
-        .create_group(&sebulk::model::GroupWrite {
-            name: "IT Admins".into(),
-            description: None,
-            enforce_second_factor: None,
-        })
-        .await
-        .unwrap();
+    let admins = new_group(&api, "IT Admins").await;
     let ana = users(&sandbox)["ana"].id.clone();
-    api.assign_groups(&ana, std::slice::from_ref(&admins.id))
+    api.assign_groups(&ana, std::slice::from_ref(&admins))
         .await
         .unwrap();
     let leavers = write(dir.path(), "leavers.csv", "username\nana\n");
