@@ -139,10 +139,24 @@ impl Changed {
     /// How many users `named` keeps.
     const NAMED: usize = 5;
 
+    /// Counts one row's effect on `user` (none for a new one; `label`:
+    /// who to name), keeping the user when access is taken from them.
+    pub fn add_row(
+        &mut self,
+        user: Option<&User>,
+        label: &str,
+        effect: &crate::plan::access::AccessEffect,
+    ) {
+        self.add(user.map_or("", |u| u.id.as_str()), label, effect);
+        if let Some(user) = user.filter(|_| !effect.takes.is_empty()) {
+            self.taken_users.push(user.clone());
+        }
+    }
+
     /// Counts one row's effect on the user `id` (`label`: who to name).
     pub fn add(&mut self, id: &str, label: &str, effect: &crate::plan::access::AccessEffect) {
         let mut counted = Vec::new();
-        if effect.hands.iter().any(|h| h == "created") {
+        if effect.creates {
             self.joiners += 1;
         }
         if !id.is_empty() {

@@ -453,11 +453,10 @@ impl<'a> Decisions<'a> {
         })?;
         let mut keys: Vec<&str> = vec![user_id];
         keys.extend(row.username.as_deref());
-        if let Some(user) = user {
-            keys.extend(user.fields.username.as_deref());
-            keys.extend(user.fields.email.as_deref());
-            keys.extend(user.fields.employee_number.as_deref());
-        }
+        keys.extend(
+            user.into_iter()
+                .flat_map(|u| crate::plan::access::keys_of(&u.fields)),
+        );
         (!self.privilege.allows(keys)).then(|| {
             format!("{why}: not changed unless the run names the user (--allow-privileged USER)")
         })

@@ -49,6 +49,23 @@ pub fn judge(
     guard::enforce(verdict, dry_run, events)
 }
 
+/// A real run's verdict on what its rehearsed rows change (`changed`),
+/// out of `tenant` under `limits`: `Err` inside refuses the run, else
+/// the people the rows take access from (none of `saved`), to be saved
+/// before the first write.
+pub async fn verdict(
+    client: &Client,
+    mut changed: Changed,
+    (tenant, limits): (u64, (Limits, bool)),
+    saved: &[Leaver],
+    events: &dyn Events,
+) -> Result<Result<Vec<Leaver>, String>, RunError> {
+    if let Err(refusal) = judge(&changed, tenant, limits, false, events) {
+        return Ok(Err(refusal));
+    }
+    Ok(Ok(people_taken(client, &mut changed, saved).await?))
+}
+
 /// The people the rows take access from, as decided on (once each, none
 /// of `besides`), their groups and applications read: what the run's
 /// snapshot holds for them.
@@ -107,6 +124,7 @@ mod tests {
     fn joiners_count_only_in_a_sync_and_identities_on_their_own() {
         let mut changed = Changed::default();
         let created = AccessEffect {
+            creates: true,
             hands: vec!["created".into()],
             ..AccessEffect::default()
         };

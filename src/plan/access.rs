@@ -13,7 +13,7 @@
 //! in [`crate::plan::decide`] unless the run names the user.
 
 use crate::model::text::{glob, match_key};
-use crate::model::{FieldChange, Target, User};
+use crate::model::{Field, FieldChange, Target, User, UserFields};
 
 /// A decided write as the classes read it: a create or an update, its
 /// field changes (old → new) and its membership changes.
@@ -87,6 +87,23 @@ impl PrivilegeRules {
             .map(|pattern| format!("the profile's privileged_groups names '{pattern}'"))
     }
 
+    /// Why a change with `effect` is not made, if it is not: it changes
+    /// privilege, and none of `keys` (the user's username, email and
+    /// employee number, as the row and the tenant have them) is named.
+    pub fn refusal<'a>(
+        &self,
+        effect: &AccessEffect,
+        keys: impl IntoIterator<Item = &'a str>,
+    ) -> Option<String> {
+        if effect.privilege.is_empty() || self.allows(keys.into_iter().collect::<Vec<_>>()) {
+            return None;
+        }
+        Some(format!(
+            "a privilege change, not made unless the run names the user (--allow-privileged USER, or allow_privileged in the profile): {}",
+            effect.privilege.join("; ")
+        ))
+    }
+
     /// Whether the run names a user known by `keys` (username, email,
     /// employee number).
     pub fn allows<'a>(&self, keys: impl IntoIterator<Item = &'a str> + Clone) -> bool {
@@ -100,6 +117,14 @@ impl PrivilegeRules {
     }
 }
 
+/// What names a user to `--allow-privileged`: its username, email and
+/// employee number, as `fields` hold them.
+pub fn keys_of(fields: &UserFields) -> impl Iterator<Item = &str> {
+    [Field::Username, Field::Email, Field::EmployeeNumber]
+        .into_iter()
+        .filter_map(|field| fields.text(field))
+}
+
 /// What one row's plan does to access.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccessEffect {
@@ -107,6 +132,8 @@ pub struct AccessEffect {
     pub takes: Vec<String>,
     /// Access handed out: `created`, `enabled`, `added to Sales`, ...
     pub hands: Vec<String>,
+    /// A new user.
+    pub creates: bool,
     /// A re-enable (or unlock) of an existing user.
     pub reenables: bool,
     /// Identity changed: `username ana → ana.m`, `email ...`.
@@ -194,6 +221,7 @@ pub fn effect_of(
 ) -> AccessEffect {
     let mut effect = AccessEffect::default();
     if change.creates {
+        effect.creates = true;
         effect.hands.push("created".into());
     }
     field_effects(change.fields, existing, &mut effect);

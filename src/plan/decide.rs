@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::access::keys_of;
 use super::catalog::{Catalog, Directory, Target};
 use crate::input::{MatchBy, Mode, RowInput};
 use crate::model::{
@@ -360,29 +361,14 @@ fn unprivileged(
     policy: &Policy,
 ) -> RowPlan {
     let effect = plan.effect(existing, &policy.privilege);
-    if effect.privilege.is_empty() {
-        return plan;
+    let tenant_keys = existing.into_iter().flat_map(|user| keys_of(&user.fields));
+    match policy
+        .privilege
+        .refusal(&effect, keys_of(&row.set).chain(tenant_keys))
+    {
+        None => plan,
+        Some(why) => RowPlan::refuse(existing.map(|u| u.id.clone()), Refusal::Privileged, why),
     }
-    let keys = [Field::Username, Field::Email, Field::EmployeeNumber]
-        .into_iter()
-        .flat_map(|field| {
-            [
-                row.set.text(field),
-                existing.and_then(|user| user.fields.text(field)),
-            ]
-        })
-        .flatten();
-    if policy.privilege.allows(keys.collect::<Vec<_>>()) {
-        return plan;
-    }
-    RowPlan::refuse(
-        existing.map(|user| user.id.clone()),
-        Refusal::Privileged,
-        format!(
-            "a privilege change, not made unless the run names the user (--allow-privileged USER, or allow_privileged in the profile): {}",
-            effect.privilege.join("; ")
-        ),
-    )
 }
 
 /// Why a row matched by its key is another person: every other thing it

@@ -210,15 +210,7 @@ fn changed_by_rows(
             continue;
         };
         let user = plan.action.user_id().and_then(|id| users.get(id));
-        let effect = plan.effect(user, &options.privilege);
-        changed.add(
-            user.map(|u| u.id.as_str()).unwrap_or_default(),
-            &row.label,
-            &effect,
-        );
-        if let Some(user) = user.filter(|_| !effect.takes.is_empty()) {
-            changed.taken_users.push(user.clone());
-        }
+        changed.add_row(user, &row.label, &plan.effect(user, &options.privilege));
     }
     changed
 }
@@ -369,22 +361,13 @@ fn refused_write(
         return Some(format!("protected: {why}"));
     }
     let effect = plan.effect(user, &options.privilege);
-    let mut keys: Vec<&str> = Vec::new();
-    if let Some(user) = user {
-        keys.extend(user.fields.username.as_deref());
-        keys.extend(user.fields.email.as_deref());
-        keys.extend(user.fields.employee_number.as_deref());
-    }
-    if let crate::plan::Action::Create(body) = &plan.action {
-        keys.extend(body.fields.username.as_deref());
-        keys.extend(body.fields.email.as_deref());
-    }
-    (!effect.privilege.is_empty() && !options.privilege.allows(keys)).then(|| {
-        format!(
-            "a privilege change, not made unless the run names the user (--allow-privileged USER): {}",
-            effect.privilege.join("; ")
-        )
-    })
+    let created = match &plan.action {
+        crate::plan::Action::Create(body) => Some(&body.fields),
+        _ => None,
+    };
+    let fields = user.map(|u| &u.fields).into_iter().chain(created);
+    let keys = fields.flat_map(crate::plan::access::keys_of);
+    options.privilege.refusal(&effect, keys)
 }
 
 /// An update writes back the fields this version does not know as they

@@ -362,11 +362,12 @@ impl Rehearse<'_> {
         }
         events.on(Event::Phase("checking what the rows change"));
         self.run(options, stamp, stops, events).await?;
-        let mut changed = self.action.take_changed();
-        if let Err(refusal) = rehearsal::judge(&changed, tenant, (limits, false), false, events) {
-            return Ok(Err(refusal));
-        }
-        let people = rehearsal::people_taken(self.client, &mut changed, &[]).await?;
+        let changed = self.action.take_changed();
+        let judged = (tenant, (limits, false));
+        let people = match rehearsal::verdict(self.client, changed, judged, &[], events).await? {
+            Ok(people) => people,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
         if people.is_empty() {
             return Ok(Ok(None));
         }

@@ -91,11 +91,7 @@ impl ImportAction {
     fn count(&self, plan: &RowPlan, existing: Option<&crate::model::User>, label: &str) {
         let effect = plan.effect(existing, &self.policy.privilege);
         if let Ok(mut changed) = self.changed.lock() {
-            let id = existing.map(|u| u.id.as_str()).unwrap_or_default();
-            changed.add(id, label, &effect);
-            if let Some(user) = existing.filter(|_| !effect.takes.is_empty()) {
-                changed.taken_users.push(user.clone());
-            }
+            changed.add_row(existing, label, &effect);
         }
     }
 

@@ -436,17 +436,9 @@ impl Rehearsal<'_> {
         let rehearsed = prepared::run_source(self.client, setup, action, rows, stops, &quiet).await;
         self.importer.rehearse(false);
         rehearsed?;
-        let mut changed = self.importer.take_changed();
-        let limits = (self.options.limits, true);
-        if let Err(refusal) = rehearsal::judge(&changed, self.tenant_users, limits, false, events) {
-            return Ok(Err(refusal));
-        }
-        Ok(Ok(rehearsal::people_taken(
-            self.client,
-            &mut changed,
-            saved,
-        )
-        .await?))
+        let changed = self.importer.take_changed();
+        let judged = (self.tenant_users, (self.options.limits, true));
+        rehearsal::verdict(self.client, changed, judged, saved, events).await
     }
 }
 
