@@ -851,6 +851,14 @@ pub struct PasswordsArgs {
     #[arg(long, value_name = "RESULTS")]
     pub resume: Option<PathBuf>,
 
+    /// Users never touched: usernames, emails, employee numbers or patterns (svc-*), one per line, # comments
+    #[arg(long, value_name = "FILE")]
+    pub protect: Option<PathBuf>,
+
+    /// Privileged users (a userType other than user, or a member of a privileged group) whose password this run may set: usernames, emails, employee numbers or patterns, comma-separated or repeated (also allow_privileged in the profile)
+    #[arg(long, value_name = "USER", value_delimiter = ',')]
+    pub allow_privileged: Vec<String>,
+
     #[command(flatten)]
     pub connect: Connect,
 }

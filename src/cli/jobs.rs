@@ -545,6 +545,14 @@ pub fn passwords_job(
             send_email: args.send_email,
             must_change: args.must_change,
             run: recording(&args.run, output, args.resume.clone()),
+            protection: config::protection(
+                profile.get()?,
+                &args::ProtectArgs {
+                    protect: args.protect.clone(),
+                    include_privileged: false,
+                },
+            )?,
+            privilege: privilege_rules(profile.get()?, &args.allow_privileged),
         },
         (&args.run, "passwords"),
     ))

@@ -3,6 +3,12 @@
 //! tenant. A password goes to the tenant and nowhere else: results say
 //! `password set` or why not, the cells they repeat are masked, and the
 //! input is never written.
+//!
+//! Setting a password hands the account to whoever knows it, so privilege
+//! fails closed here as everywhere: a privileged user (a userType other
+//! than `user`, or a member of a privileged group) is left `protected`
+//! unless the run names it (`--allow-privileged`), and users the
+//! protected list names are never touched.
 
 use serde::Serialize;
 
@@ -30,6 +36,12 @@ pub struct PasswordsOptions {
     pub must_change: bool,
     /// Where the results go and how.
     pub run: crate::pipeline::prepared::Recording,
+    /// Users never touched (the protected list; privileged users are the
+    /// privilege rules' to judge).
+    pub protection: crate::pipeline::guard::Protection,
+    /// Which groups are privileged, and whose password may be set although
+    /// privileged.
+    pub privilege: crate::plan::access::PrivilegeRules,
 }
 
 /// What a password run did.
@@ -44,6 +56,8 @@ pub struct PasswordsSummary {
 #[derive(Debug, Clone)]
 pub struct PasswordJob {
     pub user_id: Result<String, String>,
+    /// Why the user's password is not set, when the guard says so.
+    pub protected: Option<String>,
     pub options: PasswordOptions,
 }
 
@@ -64,6 +78,11 @@ impl RowAction for PasswordsAction {
     ) -> Finished<()> {
         let (client, tally) = client.tallied();
         match job.user_id {
+            Ok(user_id) if job.protected.is_some() => {
+                result.user_id = user_id;
+                result.outcome = Outcome::Protected;
+                result.error = job.protected.unwrap_or_default();
+            }
             Err(why) => {
                 result.outcome = Outcome::Failed;
                 result.error = why;
@@ -179,11 +198,17 @@ pub async fn run(
         .filter_map(|(_, key, _, _)| key.clone())
         .collect();
     let tenant = tenant_users(&client, Some(&keys), match_by).await?;
+    let guarded = Guarded {
+        protection: &options.protection,
+        privilege: &options.privilege,
+        in_privileged_groups: privileged_members(&client, &options.privilege).await?,
+    };
     let field = match_by.field().wire();
     let jobs: Vec<(u64, String, Vec<String>, Disposition, PasswordJob)> = read
         .into_iter()
         .map(|(row, key, wanted, cells)| {
             let label = key.clone().unwrap_or_default();
+            let mut protected = None;
             let (disposition, user_id, options) = match wanted {
                 Wanted::Filtered(why) => (
                     Disposition::Filtered(why.clone()),
@@ -199,10 +224,11 @@ pub async fn run(
                     Some(result) => (Disposition::Done(Box::new(result)), Err(String::new()), set),
                     None => {
                         let user = match &key {
-                            Some(key) => one_user(&tenant.by_key, key, field).map(|u| u.id.clone()),
+                            Some(key) => one_user(&tenant.by_key, key, field),
                             None => Err(format!("the row gives no {field}")),
                         };
-                        (Disposition::Process, user, set)
+                        protected = user.as_ref().ok().and_then(|u| guarded.refusal(u));
+                        (Disposition::Process, user.map(|u| u.id.clone()), set)
                     }
                 },
             };
@@ -211,7 +237,11 @@ pub async fn run(
                 label,
                 cells,
                 disposition,
-                PasswordJob { user_id, options },
+                PasswordJob {
+                    user_id,
+                    protected,
+                    options,
+                },
             )
         })
         .collect();
@@ -233,4 +263,54 @@ pub async fn run(
     };
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
+}
+
+/// Whose password a run may not set: the protected list, and privileged
+/// users the run does not name.
+struct Guarded<'a> {
+    protection: &'a crate::pipeline::guard::Protection,
+    privilege: &'a crate::plan::access::PrivilegeRules,
+    /// Members of a privileged group, by id: the group's name.
+    in_privileged_groups: std::collections::HashMap<String, String>,
+}
+
+impl Guarded<'_> {
+    /// Why `user`'s password is not set, if it is not.
+    fn refusal(&self, user: &crate::model::User) -> Option<String> {
+        if let Some(why) = self.protection.protects_by_name(user) {
+            return Some(why);
+        }
+        let privileged = crate::plan::access::privileged_type(user)
+            .map(|kind| format!("a privileged user (userType {kind})"))
+            .or_else(|| {
+                self.in_privileged_groups
+                    .get(&user.id)
+                    .map(|group| format!("a member of the privileged group {group}"))
+            })?;
+        let keys: Vec<&str> = crate::plan::access::keys_of(&user.fields).collect();
+        (!self.privilege.allows(keys)).then(|| {
+            format!(
+                "{privileged}: a password set hands the account over, so it is not set unless the run names the user (--allow-privileged USER)"
+            )
+        })
+    }
+}
+
+/// The members of the tenant's privileged groups (see
+/// [`crate::plan::access::PrivilegeRules::privileged_group`]), by id.
+async fn privileged_members(
+    client: &Client,
+    rules: &crate::plan::access::PrivilegeRules,
+) -> Result<std::collections::HashMap<String, String>, RunError> {
+    use crate::model::TargetKind;
+    let mut members = std::collections::HashMap::new();
+    for group in client.targets(TargetKind::Group).await? {
+        if rules.privileged_group(&group.name).is_none() {
+            continue;
+        }
+        for user in client.members(TargetKind::Group, &group.id).await? {
+            members.entry(user.id).or_insert_with(|| group.name.clone());
+        }
+    }
+    Ok(members)
 }

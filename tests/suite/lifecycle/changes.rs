@@ -640,3 +640,82 @@ async fn restore_gives_a_privileged_group_back_only_when_asked() {
     against(&sandbox, &args).await.unwrap();
     assert_eq!(groups(&sandbox).await, ["IT Admins"]);
 }
+
+/// A password set hands the account to whoever knows it: a passwords file
+/// naming the admin, a member of IT Admins and a protected service account
+/// sets none of theirs unasked; the plain users' are set; naming the admin
+/// with --allow-privileged sets its password too.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_of_privileged_or_protected_users_are_not_set_unasked() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let api = crate::support::client(&sandbox);
+    let admins = new_group(&api, "IT Admins").await;
+    api.assign_groups(&users(&sandbox)["cara"].id, std::slice::from_ref(&admins))
+        .await
+        .unwrap();
+    let file = write(
+        dir.path(),
+        "resets.csv",
+        "username,password\n\
+         root,Root-Taken-0ver!\n\
+         cara,Cara-Taken-0ver!\n\
+         svc-backup,Svc-Taken-0ver!\n\
+         ana,Ana-New-Passw0rd!\n",
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let protect = write(dir.path(), "protect.txt", "svc-*  # service accounts\n");
+    let times_set = |name: &str| {
+        sandbox
+            .tenant()
+            .user_by_username(name)
+            .unwrap()
+            .password
+            .times_set
+    };
+    let before: Vec<u32> = ["root", "cara", "svc-backup", "ana"]
+        .iter()
+        .map(|n| times_set(n))
+        .collect();
+    let results = dir.path().join("resets.results.csv");
+    let args = [
+        "passwords",
+        &file,
+        "--protect",
+        &protect,
+        "-o",
+        &text(&results),
+    ];
+    against(&sandbox, &args).await.unwrap();
+    let lines = read_csv(&results);
+    let row = |name: &str| lines.iter().find(|l| l["username"] == name).unwrap();
+    for name in ["root", "cara", "svc-backup"] {
+        assert_eq!(row(name)["outcome"], "protected", "{:?}", row(name));
+    }
+    assert!(row("root")["error"].contains("userType admin"));
+    assert!(row("cara")["error"].contains("IT Admins"));
+    assert!(row("svc-backup")["error"].contains("protected list"));
+    assert_eq!(row("ana")["outcome"], "updated");
+    assert_eq!(times_set("root"), before[0]);
+    assert_eq!(times_set("cara"), before[1]);
+    assert_eq!(times_set("svc-backup"), before[2]);
+    assert_eq!(times_set("ana"), before[3] + 1);
+
+    // Named, the admin's password is set.
+    let again = dir.path().join("again.results.csv");
+    let args = [
+        "passwords",
+        &file,
+        "--protect",
+        &protect,
+        "--allow-privileged",
+        "root",
+        "-o",
+        &text(&again),
+    ];
+    against(&sandbox, &args).await.unwrap();
+    assert_eq!(times_set("root"), before[0] + 1);
+    assert_eq!(times_set("cara"), before[1], "cara is not named");
+}
