@@ -198,6 +198,29 @@ mod layers {
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
+    /// A write that has not been judged cannot be sent: a command's client
+    /// holds every write until shown a `Cleared`, and only the guard makes
+    /// one. A new command that wrote around the guard would have to make
+    /// one elsewhere, and this names it.
+    #[test]
+    fn only_the_guard_clears_a_run_to_write() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        let minting: Vec<String> = files
+            .iter()
+            .filter(|file| {
+                let text = std::fs::read_to_string(file).unwrap_or_default();
+                text.lines().any(|line| {
+                    let code = line.split("//").next().unwrap_or_default();
+                    code.contains(concat!("Cleared::", "by_the_guard()"))
+                })
+            })
+            .map(|file| module_of(&root, file).join("::"))
+            .collect();
+        assert_eq!(minting, ["pipeline::guard"], "{minting:?}");
+    }
+
     /// A file's module path: `src/a/b.rs` and `src/a/b/mod.rs` are `a::b`.
     fn module_of(root: &std::path::Path, file: &std::path::Path) -> Vec<String> {
         let relative = file.strip_prefix(root).unwrap_or(file).with_extension("");

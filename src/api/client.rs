@@ -80,6 +80,9 @@ pub struct ClientSettings {
     /// How results and snapshots name the tenant when its address does
     /// not (the built-in sandbox answers on a new port each run).
     pub tenant_label: Option<String>,
+    /// Writes wait until the guard clears the run ([`Client::clear_writes`]):
+    /// how every command's client is built.
+    pub guarded_writes: bool,
 }
 
 impl ClientSettings {
@@ -102,6 +105,7 @@ impl ClientSettings {
             page_base: 1,
             unknown_fields: UnknownFieldPolicy::default(),
             tenant_label: None,
+            guarded_writes: false,
         }
     }
 }
@@ -290,6 +294,32 @@ struct Inner {
     omit_unknown_fields: std::sync::atomic::AtomicBool,
     /// The error that stopped the run, when one did.
     fatal: std::sync::Mutex<Option<ApiError>>,
+    /// Writes wait for the guard (a command's client).
+    guarded: bool,
+    /// The guard has cleared the run's writes.
+    cleared: std::sync::atomic::AtomicBool,
+}
+
+/// Records a write before it is sent: what a run's journal of intents
+/// does, so a run killed with the write on the wire still names it.
+pub trait BeforeWrite: Send + Sync {
+    /// Called once before each write (not before its retries); `Err`
+    /// keeps the write from being sent, with why.
+    fn before_write(&self, endpoint: &str) -> Result<(), String>;
+}
+
+/// Proof that the guard judged a run before its first write. Only
+/// `pipeline::guard` makes one (a test holds it to that), and a guarded
+/// client sends no write until it has been shown one
+/// ([`Client::clear_writes`]).
+#[derive(Debug)]
+pub struct Cleared(());
+
+impl Cleared {
+    /// For the guard alone, once it has judged a run and let it go.
+    pub(crate) fn by_the_guard() -> Self {
+        Cleared(())
+    }
 }
 
 /// A SecurEnvoy REST API client. Cheap to clone; clones share the pool,
@@ -300,6 +330,10 @@ pub struct Client {
     tally: Option<Arc<Tally>>,
     /// Withdraws this clone's requests that have not been sent yet.
     cut: Option<tokio_util::sync::CancellationToken>,
+    /// Records each write of this clone's before it is sent.
+    recorder: Option<Arc<dyn BeforeWrite>>,
+    /// This clone rehearses a run: it reads, and never writes.
+    rehearsal: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -372,9 +406,13 @@ impl Client {
                 unknown_fields: settings.unknown_fields,
                 omit_unknown_fields: Default::default(),
                 fatal: Default::default(),
+                guarded: settings.guarded_writes,
+                cleared: Default::default(),
             }),
             tally: None,
             cut: None,
+            recorder: None,
+            rehearsal: false,
         })
     }
 
@@ -385,6 +423,8 @@ impl Client {
             inner: self.inner.clone(),
             tally: Some(tally.clone()),
             cut: self.cut.clone(),
+            recorder: self.recorder.clone(),
+            rehearsal: self.rehearsal,
         };
         (client, tally)
     }
@@ -396,6 +436,8 @@ impl Client {
             inner: self.inner.clone(),
             tally: self.tally.clone(),
             cut: Some(cut),
+            recorder: self.recorder.clone(),
+            rehearsal: self.rehearsal,
         }
     }
 
@@ -405,7 +447,42 @@ impl Client {
             inner: self.inner.clone(),
             tally: self.tally.clone(),
             cut: None,
+            recorder: self.recorder.clone(),
+            rehearsal: self.rehearsal,
         }
+    }
+
+    /// The same client, recording each write with `recorder` before it
+    /// is sent (a run's intents: see `output::intents`).
+    pub fn recording(&self, recorder: Arc<dyn BeforeWrite>) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            tally: self.tally.clone(),
+            cut: self.cut.clone(),
+            recorder: Some(recorder),
+            rehearsal: self.rehearsal,
+        }
+    }
+
+    /// The same client for a rehearsal: it reads as the run would, and
+    /// any write is refused unsent, whatever the guard has cleared.
+    pub fn rehearsing(&self) -> Client {
+        Client {
+            rehearsal: true,
+            ..self.clone()
+        }
+    }
+
+    /// Lets this client (and every clone of it) write: the guard has
+    /// judged the run and let it go.
+    pub fn clear_writes(&self, _cleared: Cleared) {
+        self.inner.cleared.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a write would be refused unsent: the client is guarded
+    /// and the guard has not cleared the run.
+    pub fn writes_held(&self) -> bool {
+        self.inner.guarded && !self.inner.cleared.load(Ordering::SeqCst)
     }
 
     /// The run's counters, as they are now.
@@ -514,6 +591,13 @@ impl Client {
             url.query_pairs_mut().extend_pairs(call.query);
         }
         let endpoint = format!("{} /{}", call.method, call.path.join("/"));
+        let write = call.method != Method::GET;
+        if write && self.writes_held() {
+            return Err(ApiError::Unwritten {
+                endpoint,
+                why: "the guard has not cleared this run's writes (a bug: every run is judged before its first write)".to_string(),
+            });
+        }
         let mut attempts = 0u32;
         loop {
             let permit = inner
@@ -521,6 +605,11 @@ impl Client {
                 .acquire(self.cut.as_ref())
                 .await
                 .map_err(|stopped| ApiError::Stopped(stopped.0))?;
+            // Recorded once its slot is won, just before it goes out: a
+            // write still waiting for the throttle is not in flight.
+            if write && attempts == 0 {
+                self.before_write(&endpoint)?;
+            }
             attempts += 1;
             self.count_attempt(call, attempts);
             let sent_at = std::time::Instant::now();
@@ -561,6 +650,27 @@ impl Client {
                     }
                 }
             }
+        }
+    }
+
+    /// Whether a write may be sent: refused while a guarded client's run
+    /// has not been cleared, recorded first on a recording clone.
+    fn before_write(&self, endpoint: &str) -> Result<(), ApiError> {
+        let unwritten = |why: String| ApiError::Unwritten {
+            endpoint: endpoint.to_string(),
+            why,
+        };
+        if self.rehearsal {
+            return Err(unwritten(
+                "a rehearsal never writes (a bug: the rehearsed row was to decide, not send)"
+                    .to_string(),
+            ));
+        }
+        match &self.recorder {
+            None => Ok(()),
+            Some(record) => record
+                .before_write(endpoint)
+                .map_err(|why| unwritten(format!("it could not be recorded first: {why}"))),
         }
     }
 

@@ -91,6 +91,16 @@ pub enum ApiError {
     /// The run was stopped (authentication failure elsewhere, or interrupt).
     #[error("not attempted: {0}")]
     Stopped(String),
+    /// A write was refused before it was sent: the client was not cleared
+    /// to write (the guard has not judged the run), or the write could not
+    /// be recorded first.
+    #[error("not sent: {endpoint}: {why}")]
+    Unwritten {
+        /// The write's endpoint.
+        endpoint: String,
+        /// Why it was not sent.
+        why: String,
+    },
 }
 
 impl ApiError {
@@ -117,7 +127,7 @@ impl ApiError {
             | ApiError::Redirect { .. }
             | ApiError::Decode { .. }
             | ApiError::Incomplete(_) => 1,
-            ApiError::Stopped(_) => 0,
+            ApiError::Stopped(_) | ApiError::Unwritten { .. } => 0,
         }
     }
 

@@ -11,8 +11,8 @@ pub mod probe;
 pub mod wire;
 
 pub use client::{
-    Client, ClientBuildError, ClientSettings, DEFAULT_MAX_BODY, DEFAULT_MAX_IN_FLIGHT,
-    DEFAULT_MAX_WAIT, StatsSnapshot, Tally, UnknownFieldPolicy,
+    BeforeWrite, Cleared, Client, ClientBuildError, ClientSettings, DEFAULT_MAX_BODY,
+    DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_WAIT, StatsSnapshot, Tally, UnknownFieldPolicy,
 };
 pub use endpoints::{Created, NamedQuery, SortOrder, UserQuery};
 pub use error::{ApiError, found};

@@ -97,6 +97,8 @@ impl Config {
         settings.max_body = self.pacing.max_body;
         settings.page_base = self.pacing.page_base;
         settings.unknown_fields = self.pacing.unknown_fields;
+        // A command's writes wait for the guard to judge its run.
+        settings.guarded_writes = true;
         settings
     }
 }

@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod digested;
 pub mod files;
 pub mod held;
+pub mod intents;
 pub mod plan_file;
 pub mod problems;
 pub mod recorded;

@@ -20,6 +20,8 @@ use crate::model::FieldChange;
 pub struct Journal {
     writer: csv::Writer<Stream>,
     path: PathBuf,
+    /// The writes about to be sent, beside it (see [`super::intents`]).
+    intents: std::sync::Arc<super::intents::Intents>,
 }
 
 impl Journal {
@@ -34,7 +36,7 @@ impl Journal {
     pub fn create(
         results: &Path,
         input_header: &[String],
-        carried: &[&Recorded],
+        (carried, in_flight): (&[&Recorded], &[super::intents::Intent]),
     ) -> Result<Self, OutputError> {
         let path = Self::path_for(results);
         let file = Stream::create(&path, true, &[results])?;
@@ -48,7 +50,17 @@ impl Journal {
                 .map_err(|e| OutputError::io(&path, e.into()))?;
         }
         writer.flush().map_err(|e| OutputError::io(&path, e))?;
-        Ok(Journal { writer, path })
+        let intents = std::sync::Arc::new(super::intents::Intents::create(results, in_flight)?);
+        Ok(Journal {
+            writer,
+            path,
+            intents,
+        })
+    }
+
+    /// Where the run's rows record each write before it is sent.
+    pub fn intents(&self) -> std::sync::Arc<super::intents::Intents> {
+        self.intents.clone()
     }
 
     /// Records a row whose user was written.
@@ -62,6 +74,7 @@ impl Journal {
     /// The results file is complete: the journal goes.
     pub fn close(self) -> Result<(), OutputError> {
         drop(self.writer);
+        self.intents.close()?;
         std::fs::remove_file(&self.path).map_err(|e| OutputError::io(&self.path, e))
     }
 }
@@ -73,6 +86,9 @@ impl Journal {
 pub struct Resumed {
     pub done: BTreeMap<u64, Recorded>,
     pub journaled: BTreeMap<u64, Recorded>,
+    /// Writes the run was about to send for rows neither file settles:
+    /// a kill may have left them on the wire.
+    pub in_flight: Vec<super::intents::Intent>,
 }
 
 impl Resumed {
@@ -109,7 +125,18 @@ impl Resumed {
                     | Outcome::Deleted
             ) && !done.get(row).is_some_and(|d| d.outcome.succeeded())
         });
-        Ok(Resumed { done, journaled })
+        let in_flight = super::intents::Intents::read(path)?
+            .into_iter()
+            .filter(|intent| {
+                !journaled.contains_key(&intent.row)
+                    && !done.get(&intent.row).is_some_and(|d| d.outcome.succeeded())
+            })
+            .collect();
+        Ok(Resumed {
+            done,
+            journaled,
+            in_flight,
+        })
     }
 
     /// The tenants the recorded rows name, other than `tenant`.

@@ -71,6 +71,10 @@ pub enum GroupJob {
 /// Creates, updates or deletes one group.
 pub struct GroupsAction {
     pub dry_run: bool,
+    /// Privileged groups are changed only when privileged are included
+    /// (a second factor no longer enforced on IT Admins is a privilege
+    /// change).
+    pub protection: crate::pipeline::guard::Protection,
 }
 
 impl RowAction for GroupsAction {
@@ -132,6 +136,13 @@ impl GroupsAction {
                         return Ok(());
                     }
                     result.changes = existing.changes_to(&wanted);
+                    if let Some(why) = self.protection.withholds_group(&existing.name) {
+                        result.outcome = Outcome::Protected;
+                        result.error = format!(
+                            "a privileged group ({why}): not changed unless privileged are included (--include-privileged)"
+                        );
+                        return Ok(());
+                    }
                     if !self.dry_run {
                         let body = GroupWrite {
                             name: wanted.name.clone(),
@@ -327,7 +338,11 @@ async fn guard_prune(
             format!("{refusal} (the members of the groups pruned lose that membership)")
         });
     }
-    Ok(guard::enforce(verdict, options.run.dry_run, events))
+    Ok(guard::enforce(
+        verdict,
+        (options.run.dry_run, client),
+        events,
+    ))
 }
 
 /// Writes the snapshot of the groups to prune (with their members)
@@ -405,6 +420,11 @@ pub async fn run(
     let mut stamp = prepared::stamp(RunKind::Groups, options.run.dry_run, &client);
     let mut snapshot_path = None;
     let mut refused = None;
+    if !options.prune {
+        // Groups created or updated take nothing from anyone; a privileged
+        // group is judged row by row (left unless privileged are included).
+        guard::clear_rows_judged(options.run.dry_run, &client);
+    }
     if options.prune {
         let file = (header.as_slice(), name_at, description_at);
         let pruned = unlisted(&mut jobs, &groups, &listed, file, &options.protection);
@@ -434,6 +454,7 @@ pub async fn run(
     );
     let action = GroupsAction {
         dry_run: options.run.dry_run,
+        protection: options.protection.clone(),
     };
     let rows: Vec<Prepared<GroupJob>> = jobs.into_iter().map(Prepared::from).collect();
     let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;

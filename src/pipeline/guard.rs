@@ -335,13 +335,21 @@ pub fn check(taken: &Taken, tenant: u64, limits: Limits) -> Result<(), String> {
 /// What a refusal means for this run: a real run stops (`Err`) before its
 /// first write; a dry run goes on to show everything, says it, and
 /// carries the refusal to its end (`Ok(Some)`), where it ends refused.
+/// A real run let go has its client's writes cleared: a command's client
+/// sends no write until the guard has judged its run here (or in
+/// [`clear_rows_judged`] or [`clear_few_rows`]).
 pub fn enforce(
     verdict: Result<(), String>,
-    dry_run: bool,
+    (dry_run, client): (bool, &crate::api::Client),
     events: &dyn crate::events::Events,
 ) -> Result<Option<String>, String> {
     match verdict {
-        Ok(()) => Ok(None),
+        Ok(()) => {
+            if !dry_run {
+                client.clear_writes(crate::api::Cleared::by_the_guard());
+            }
+            Ok(None)
+        }
         Err(refusal) if !dry_run => Err(refusal),
         Err(refusal) => {
             events.on(crate::events::Event::Warning(&format!(
@@ -350,6 +358,33 @@ pub fn enforce(
             Ok(Some(refusal))
         }
     }
+}
+
+/// Clears a real run whose every row is judged on its own before it
+/// writes, and which counts nothing in bulk: `passwords` (privileged and
+/// protected users are left, row by row) and `restore` (it gives back
+/// what a sealed snapshot of this tenant recorded, privileged groups
+/// withheld unless included).
+pub fn clear_rows_judged(dry_run: bool, client: &crate::api::Client) {
+    if !dry_run {
+        client.clear_writes(crate::api::Cleared::by_the_guard());
+    }
+}
+
+/// Clears a real run of `rows` rows that no limit can refuse in a tenant
+/// of `tenant` (no more rows than the smallest limit allows): it needs no
+/// count before its first write. `false` (nothing cleared) otherwise.
+pub fn clear_few_rows(
+    rows: u64,
+    (tenant, limits): (u64, &Limits),
+    dry_run: bool,
+    client: &crate::api::Client,
+) -> bool {
+    let few = rows <= limits.fewest_allowed(tenant);
+    if few && !dry_run {
+        client.clear_writes(crate::api::Cleared::by_the_guard());
+    }
+    few
 }
 
 /// Why `count` out of `of` is over the limit, if it is.

@@ -585,13 +585,16 @@ pub async fn run(
     decisions.sync_removals(&columns, rows.iter().map(|r| r.row).max().unwrap_or(0));
     let (taken, jobs) = decisions.taken_from_targets();
     let mut refused = None;
-    if !taken.reversible.is_empty() {
+    if taken.reversible.is_empty() {
+        // Additions only: each was judged by the privilege rule above.
+        guard::clear_rows_judged(options.run.dry_run, &client);
+    } else {
         let tenant = match &users {
             Some(users) => users.total,
             None => tenant_size(&client).await?,
         };
         let verdict = guard::check(&taken, tenant, options.limits);
-        refused = match guard::enforce(verdict, options.run.dry_run, events) {
+        refused = match guard::enforce(verdict, (options.run.dry_run, &client), events) {
             Ok(refused) => refused,
             Err(refusal) => return Ok(Ended::Refused(refusal)),
         };

@@ -245,6 +245,8 @@ pub async fn run(
             )
         })
         .collect();
+    // Each row was judged above: protected and privileged users are left.
+    crate::pipeline::guard::clear_rows_judged(options.run.dry_run, &client);
     let stamp = prepared::stamp(RunKind::Passwords, options.run.dry_run, &client);
     let inputs = [options.input.file.as_path()];
     let setup = Setup::of(

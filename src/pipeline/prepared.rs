@@ -252,7 +252,7 @@ where
         place.writing_to(),
         place.rules(),
         (setup.inputs, setup.header),
-        (journal_for, &carried),
+        (journal_for, (&carried, &resumed.in_flight)),
         (setup.stamp.clone(), setup.seal.filter(|_| setup.dry_run)),
     )?;
     events.on(Event::Phase(if setup.dry_run {

@@ -42,11 +42,11 @@ pub fn judge(
     changed: &Changed,
     tenant: u64,
     (limits, joiners_count): (Limits, bool),
-    dry_run: bool,
+    run: (bool, &Client),
     events: &dyn Events,
 ) -> Result<Option<String>, String> {
     let verdict = guard::check_changes(changed, tenant, limits, joiners_count);
-    guard::enforce(verdict, dry_run, events)
+    guard::enforce(verdict, run, events)
 }
 
 /// A real run's verdict on what its rehearsed rows change (`changed`),
@@ -60,7 +60,7 @@ pub async fn verdict(
     saved: &[Leaver],
     events: &dyn Events,
 ) -> Result<Result<Vec<Leaver>, String>, RunError> {
-    if let Err(refusal) = judge(&changed, tenant, limits, false, events) {
+    if let Err(refusal) = judge(&changed, tenant, limits, (false, client), events) {
         return Ok(Err(refusal));
     }
     Ok(Ok(people_taken(client, &mut changed, saved).await?))

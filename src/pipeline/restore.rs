@@ -574,6 +574,9 @@ pub async fn run(
         })
         .collect();
     let inputs = [options.snapshot.as_path()];
+    // Each entry is judged as it is restored: protected and privileged
+    // users, and privileged groups, are left unless included.
+    crate::pipeline::guard::clear_rows_judged(options.run.dry_run, &client);
     let setup = Setup::of(
         &options.run,
         (&stamp, (&started_at, started)),

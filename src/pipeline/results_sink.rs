@@ -227,7 +227,13 @@ impl ResultsSink {
         path: Option<&Path>,
         rules: crate::output::results::FileRules,
         (inputs, input_header): (&[&Path], &[String]),
-        (journal_for, carried): (Option<&Path>, &[&crate::output::recorded::Recorded]),
+        (journal_for, carried): (
+            Option<&Path>,
+            (
+                &[&crate::output::recorded::Recorded],
+                &[crate::output::intents::Intent],
+            ),
+        ),
         (stamp, seal): (RunStamp, Option<crate::output::plan_file::PlanSeal>),
     ) -> Result<Self, RunError> {
         let sealed = seal.is_some();
@@ -288,6 +294,10 @@ impl<D> RowSink<D> for ResultsSink {
             journal.note(result, &self.stamp)?;
         }
         Ok(())
+    }
+
+    fn intents(&self) -> Option<std::sync::Arc<crate::output::intents::Intents>> {
+        self.journal.as_ref().map(|journal| journal.intents())
     }
 
     fn push(&mut self, result: RowResult, _detail: Option<D>) -> Result<(), RunError> {
@@ -413,7 +423,7 @@ mod tests {
             Some(&results),
             Default::default(),
             (&[], &header),
-            (Some(&results), &[&carried]),
+            (Some(&results), (&[&carried], &[])),
             (stamp, None),
         )
         .unwrap();

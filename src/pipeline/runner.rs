@@ -25,6 +25,7 @@ use super::batcher::{self, Batcher, ChunkOutcome, HOLD_LIMIT, Pending};
 use crate::api::{ApiError, Client, Tally};
 use crate::events::{Event, Events};
 use crate::input::InputError;
+use crate::output::intents::Intents;
 use crate::output::{Outcome, OutputError, RowResult};
 
 /// Why a row command stopped.
@@ -112,6 +113,42 @@ pub trait RowSink<D>: Send {
     /// a sink that must not fall behind the tenant records it now.
     fn note_written(&mut self, _result: &RowResult) -> Result<(), RunError> {
         Ok(())
+    }
+    /// Where rows record each write before it is sent (a run that keeps a
+    /// journal): none, and writes are sent unrecorded.
+    fn intents(&self) -> Option<Arc<Intents>> {
+        None
+    }
+}
+
+/// Records one row's (or one membership call's rows') writes in the
+/// run's intents before they are sent.
+struct RowsAboutToWrite {
+    intents: Arc<Intents>,
+    rows: Vec<(u64, String)>,
+}
+
+impl crate::api::BeforeWrite for RowsAboutToWrite {
+    fn before_write(&self, endpoint: &str) -> Result<(), String> {
+        self.rows
+            .iter()
+            .try_for_each(|(row, label)| self.intents.note(*row, label, endpoint))
+    }
+}
+
+/// `client`, recording the writes of `rows` first when the run keeps
+/// intents.
+fn recording_for(
+    client: &Client,
+    intents: &Option<Arc<Intents>>,
+    rows: impl FnOnce() -> Vec<(u64, String)>,
+) -> Client {
+    match intents {
+        Some(intents) => client.recording(Arc::new(RowsAboutToWrite {
+            intents: intents.clone(),
+            rows: rows(),
+        })),
+        None => client.clone(),
     }
 }
 
@@ -232,7 +269,8 @@ impl<A: RowAction> Runner<'_, A> {
             })
         };
         let in_flight: InFlight = Arc::default();
-        let mut work = worked(jobs_rx, (&action, &client, &stops), &in_flight);
+        let intents = sink.intents();
+        let mut work = worked(jobs_rx, (&action, &client, &stops), (&in_flight, &intents));
         let mut batcher = Batcher::new(HOLD_LIMIT);
         let mut flushes: FuturesUnordered<BoxFuture<'static, ChunkOutcome>> =
             FuturesUnordered::new();
@@ -240,7 +278,10 @@ impl<A: RowAction> Runner<'_, A> {
             |chunks: Vec<batcher::Chunk>,
              flushes: &mut FuturesUnordered<BoxFuture<'static, ChunkOutcome>>| {
                 for chunk in chunks {
-                    flushes.push(Box::pin(batcher::apply(client.clone(), chunk)));
+                    // Its rows' users are in the journal already; the call
+                    // names them by id.
+                    let client = recording_for(&client, &intents, || chunk.members.clone());
+                    flushes.push(Box::pin(batcher::apply(client, chunk)));
                 }
             };
         let mut work_done = false;
@@ -318,26 +359,23 @@ impl<A: RowAction> Runner<'_, A> {
 fn worked<A: RowAction>(
     jobs: mpsc::Receiver<Job<A::Input>>,
     (action, client, stops): (&Arc<A>, &Client, &Stops),
-    in_flight: &InFlight,
+    (in_flight, intents): (&InFlight, &Option<Arc<Intents>>),
 ) -> impl futures::Stream<Item = Finished<A::Detail>> + use<A> {
     let throttle = client.throttle().clone();
     let width = move || {
         (throttle.parallelism() * ROWS_PER_SLOT)
             .clamp(MIN_ROWS, (throttle.max_in_flight() * 2).max(MIN_ROWS))
     };
-    let (action, client, stops, in_flight) = (
+    let (action, client, stops, in_flight, intents) = (
         action.clone(),
         client.clone(),
         stops.clone(),
         in_flight.clone(),
+        intents.clone(),
     );
     super::pool::Pool::new(receiver_stream(jobs), width, move |job: Job<A::Input>| {
-        let (action, client, stops, in_flight) = (
-            action.clone(),
-            client.clone(),
-            stops.clone(),
-            in_flight.clone(),
-        );
+        let client = recording_for(&client, &intents, || vec![(job.row, job.label.clone())]);
+        let (action, stops, in_flight) = (action.clone(), stops.clone(), in_flight.clone());
         async move { tracked(&*action, client, &stops, job, &in_flight).await }
     })
 }

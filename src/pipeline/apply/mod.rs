@@ -135,7 +135,7 @@ pub async fn run(
     let tenant_users = found.tenant_users.or(plan.seal.tenant_users).unwrap_or(0);
     let (steps, taken) = taken_by_rows(&leavers);
     let verdict = guard::check(&taken, tenant_users, options.limits);
-    let mut refused = match guard::enforce(verdict, options.run.dry_run, events) {
+    let mut refused = match guard::enforce(verdict, (options.run.dry_run, &client), events) {
         Ok(refused) => refused,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
@@ -147,7 +147,7 @@ pub async fn run(
         &changed,
         tenant_users,
         limits,
-        options.run.dry_run,
+        (options.run.dry_run, &client),
         events,
     ) {
         Ok(would) => refused = refused.or(would),

@@ -28,7 +28,7 @@ use crate::output::results::RunKind;
 use crate::pipeline::prepared::{self, ResultsPlace};
 use crate::pipeline::results_sink::RunTotals;
 use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
-use crate::pipeline::{Ended, rehearsal};
+use crate::pipeline::{Ended, guard, rehearsal};
 use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
 pub use first_pass::{FirstPass, Roster, RosterKeys};
@@ -208,7 +208,7 @@ pub async fn run(
         return Ok(Ended::Refused(Refused::Rows(Box::new(first))));
     }
     warn_invalid(&first, options, events);
-    let created_groups = missing_groups(&client, &mut catalog, &first, options).await?;
+    let created_groups = plan_missing_groups(&mut catalog, &first, options);
     let mut stamp = prepared::stamp(RunKind::Import, options.run.dry_run, &client);
     let resumed = resumed_here(resumed, &stamp.tenant, events);
     let mut summary = Summary::before_run(options, &client, &lookups, prepared_from);
@@ -251,6 +251,13 @@ pub async fn run(
         Ok(snapshot) => snapshot,
         Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
     };
+    create_missing_groups(
+        &client,
+        &action,
+        &summary.created_groups,
+        options.run.dry_run,
+    )
+    .await?;
     let tenant = (&stamp, tenant_users, client.seal_key());
     let mut sink = open_sink(options, &place, (&input_header, tenant, &resumed), show)?;
     let phase = ["applying rows", "planning rows"][usize::from(options.run.dry_run)];
@@ -265,7 +272,7 @@ pub async fn run(
         apply_memberships: !options.run.dry_run,
     };
     let outcome = runner.run(&mut sink).await?;
-    let refused = would_refuse(options, &action, tenant_users, events);
+    let refused = would_refuse(options, (&action, &client), tenant_users, events);
 
     // ---- finish ----
     summary.totals = RunTotals::of(
@@ -313,14 +320,14 @@ pub(crate) async fn read_input(
 /// rows it decided (only when the tenant's size is known).
 fn would_refuse(
     options: &ImportOptions,
-    action: &ImportAction,
+    (action, client): (&ImportAction, &Client),
     tenant_users: Option<u64>,
     events: &dyn Events,
 ) -> Option<String> {
     let tenant = tenant_users.filter(|_| options.run.dry_run)?;
     let changed = action.take_changed();
     let limits = (options.limits, false);
-    rehearsal::judge(&changed, tenant, limits, true, events).unwrap_or_default()
+    rehearsal::judge(&changed, tenant, limits, (true, client), events).unwrap_or_default()
 }
 
 /// The rows of a real run decided once before its first write, nothing
@@ -339,9 +346,9 @@ impl Rehearse<'_> {
     /// first write: the rows rehearsed and judged (`Err` inside refuses
     /// the run), then whoever they take access from saved first, as an
     /// offboarding's leavers are (the snapshot's path). Not rehearsed: a
-    /// run of no more rows than the smallest limit, or one whose users are
-    /// looked up one by one (deciding every row first would double its
-    /// calls: it says so).
+    /// run of no more rows than the smallest limit (cleared as such). A
+    /// run whose users are looked up one by one is rehearsed as well: its
+    /// lookups are made twice, the price of judging before the first write.
     async fn guard(
         &self,
         options: &ImportOptions,
@@ -351,13 +358,7 @@ impl Rehearse<'_> {
     ) -> Result<Result<Option<String>, String>, RunError> {
         let (dry_run, limits) = (options.run.dry_run, options.limits);
         let tenant = tenant_users.unwrap_or(0);
-        if dry_run || !rehearsal::needed(self.rows, tenant, &limits) {
-            return Ok(Ok(None));
-        }
-        if !self.action.lookups.decides_offline() {
-            events.on(Event::Warning(
-                "the rows' changes are not counted before the run: its users are looked up one by one, and deciding every row first would double those calls (plan it first to see them)",
-            ));
+        if dry_run || guard::clear_few_rows(self.rows, (tenant, &limits), dry_run, self.client) {
             return Ok(Ok(None));
         }
         events.on(Event::Phase("checking what the rows change"));
@@ -397,13 +398,13 @@ impl Rehearse<'_> {
             input_header: self.input_header,
             stamp: stamp.clone(),
             journal_for: None,
-            carried: &[],
+            carried: (&[], &[]),
             seal: crate::output::plan_file::PlanSeal::new("import"),
         };
         let mut nowhere = Sink::open(None, setup, None)?;
         self.action.rehearse(true);
         let runner = Runner {
-            client: self.client.clone(),
+            client: self.client.rehearsing(),
             action: self.action.clone(),
             source: self.jobs.clone(),
             rows: self.rows,
@@ -446,7 +447,7 @@ fn open_sink<'a>(
             input_header,
             stamp: stamp.clone(),
             journal_for: options.run.output.as_deref(),
-            carried: &carried,
+            carried: (&carried, &resumed.in_flight),
             seal,
         },
         show,
@@ -565,37 +566,55 @@ pub(crate) async fn learn_tenant_values(
     Ok(Arc::new(vocabulary))
 }
 
-/// Creates the groups rows name that do not exist (`--create-missing-groups`).
-pub(crate) async fn missing_groups(
-    client: &Client,
+/// The groups rows name that do not exist (`--create-missing-groups`),
+/// put in `catalog` as placeholders: the rows are decided (and a real
+/// run judged) against them before any is created.
+pub(crate) fn plan_missing_groups(
     catalog: &mut Catalog,
     first: &FirstPass,
     options: &ImportOptions,
-) -> Result<Vec<String>, RunError> {
+) -> Vec<String> {
     if !options.policy.create_missing_groups {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let mut created = Vec::new();
+    let mut missing = Vec::new();
     for name in &first.shape.groups {
         if catalog.groups.resolve(name).is_some() {
             continue;
         }
-        let target = if options.run.dry_run {
-            Target::new(format!("(new) {name}"), name.clone())
-        } else {
-            let group = client
-                .create_group(&GroupWrite {
-                    name: name.clone(),
-                    description: Some("created by sebulk import".to_string()),
-                    enforce_second_factor: None,
-                })
-                .await?;
-            Target::new(group.id, group.name)
-        };
-        created.push(target.name.clone());
-        catalog.groups.insert(target);
+        catalog
+            .groups
+            .insert(Target::new(format!("(new) {name}"), name.clone()));
+        missing.push(name.clone());
     }
-    Ok(created)
+    missing
+}
+
+/// Creates the groups [`plan_missing_groups`] found missing, once the
+/// guard has cleared the run (nothing in a dry run), and puts them in the
+/// action's catalog in place of their placeholders.
+pub(crate) async fn create_missing_groups(
+    client: &Client,
+    action: &ImportAction,
+    missing: &[String],
+    dry_run: bool,
+) -> Result<(), RunError> {
+    if dry_run {
+        return Ok(());
+    }
+    let mut created = Vec::new();
+    for name in missing {
+        let group = client
+            .create_group(&GroupWrite {
+                name: name.clone(),
+                description: Some("created by sebulk import".to_string()),
+                enforce_second_factor: None,
+            })
+            .await?;
+        created.push(Target::new(group.id, group.name));
+    }
+    action.settle_groups(created);
+    Ok(())
 }
 
 /// What `--resume` brings, and what checks it against the tenant.

@@ -19,7 +19,10 @@ use crate::plan::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};
 
 /// What every row of an import shares.
 pub struct ImportAction {
-    pub catalog: Catalog,
+    /// The tenant's groups and applications; groups the rows name that
+    /// the tenant lacks are placeholders until the guard has judged the
+    /// run and they are created ([`ImportAction::settle_groups`]).
+    pub catalog: std::sync::RwLock<Catalog>,
     pub lookups: Lookups,
     pub policy: Policy,
     /// In a dry run nothing is written: rows are only decided.
@@ -57,12 +60,22 @@ impl ImportAction {
     /// `lookups`, deciding by `policy`.
     pub fn new(catalog: Catalog, lookups: Lookups, policy: Policy, dry_run: bool) -> Self {
         ImportAction {
-            catalog,
+            catalog: std::sync::RwLock::new(catalog),
             lookups,
             policy,
             dry_run,
             rehearsing: AtomicBool::new(false),
             changed: Mutex::new(Changed::default()),
+        }
+    }
+
+    /// Groups created once the run was cleared, in place of the
+    /// placeholders the rows were rehearsed against.
+    pub fn settle_groups(&self, created: Vec<crate::model::Target>) {
+        if let Ok(mut catalog) = self.catalog.write() {
+            for group in created {
+                catalog.groups.insert(group);
+            }
         }
     }
 
@@ -146,7 +159,10 @@ impl ImportAction {
             identity_holder: met.identity_holder.as_ref(),
             lookalike: met.lookalike.as_ref(),
         };
-        let plan = decide(input, current, &self.catalog, &self.policy);
+        let plan = match self.catalog.read() {
+            Ok(catalog) => decide(input, current, &catalog, &self.policy),
+            Err(poisoned) => decide(input, current, &poisoned.into_inner(), &self.policy),
+        };
         if let Some(id) = plan.action.user_id() {
             result.user_id = id.to_string();
         }

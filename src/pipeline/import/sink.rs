@@ -99,7 +99,9 @@ pub struct SinkSetup<'a> {
     pub stamp: RunStamp,
     /// The results file the journal belongs to (none: no journal).
     pub journal_for: Option<&'a Path>,
-    pub carried: &'a [&'a Recorded],
+    /// What an earlier run's journal and intents hold that no results
+    /// settle: users written, and writes that were about to be sent.
+    pub carried: (&'a [&'a Recorded], &'a [crate::output::intents::Intent]),
     /// What the plan was made from, to seal it with.
     pub seal: crate::output::plan_file::PlanSeal,
 }
@@ -144,7 +146,7 @@ impl<'a> Sink<'a> {
             _ => None,
         };
         Ok(Sink {
-            journaled: carried.iter().map(|r| r.result.row).collect(),
+            journaled: carried.0.iter().map(|r| r.result.row).collect(),
             journal_needed: false,
             journal,
             stamp,
@@ -232,6 +234,10 @@ impl<'a> Sink<'a> {
 }
 
 impl RowSink<RowPlan> for Sink<'_> {
+    fn intents(&self) -> Option<std::sync::Arc<crate::output::intents::Intents>> {
+        self.journal.as_ref().map(|journal| journal.intents())
+    }
+
     fn push(&mut self, result: RowResult, plan: Option<RowPlan>) -> Result<(), RunError> {
         if !self.tally.take(result.row) {
             return Ok(());

@@ -336,7 +336,7 @@ fn guarded(
             None => refusal,
         }
     });
-    let refused = match guard::enforce(verdict, options.run.dry_run, events) {
+    let refused = match guard::enforce(verdict, (options.run.dry_run, client), events) {
         Ok(refused) => refused,
         Err(refusal) => {
             return Ok(Err(hold(&found.leavers, options, read, client, refusal)?));

@@ -236,13 +236,7 @@ pub async fn run(
             Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
         };
     // ---- rows ----
-    let created = import::missing_groups(&client, &mut catalog, &first, import).await?;
-    if !created.is_empty() {
-        events.on(Event::Warning(&format!(
-            "groups created: {}",
-            created.join(", ")
-        )));
-    }
+    let created = import::plan_missing_groups(&mut catalog, &first, import);
     let importer = Arc::new(ImportAction::new(
         catalog,
         lookups,
@@ -289,6 +283,14 @@ pub async fn run(
             Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
         }
     }
+    // Groups the rows name are created only once the run is cleared.
+    import::create_missing_groups(&client, &importer, &created, import.run.dry_run).await?;
+    if !created.is_empty() {
+        events.on(Event::Warning(&format!(
+            "groups created: {}",
+            created.join(", ")
+        )));
+    }
     if let Some(path) = save_first(&client, options, &mut stamp, &saved)? {
         summary.snapshot = Some(path);
     }
@@ -310,7 +312,8 @@ pub async fn run(
         // A dry run ends as the real run would: refused by the rows' guard.
         let changed = import.run.dry_run.then(|| importer.take_changed())?;
         let limits = (options.limits, true);
-        rehearsal::judge(&changed, tenant_users, limits, true, events).unwrap_or_default()
+        rehearsal::judge(&changed, tenant_users, limits, (true, &client), events)
+            .unwrap_or_default()
     });
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
@@ -361,7 +364,7 @@ async fn leavers_first(
 ) -> Result<Result<LeaversFirst, String>, RunError> {
     let run = &options.import.run;
     let taken = offboard::taken_by(leavers, &options.leavers);
-    let refused = match guard_leavers(&taken, (rows, summary), options, events) {
+    let refused = match guard_leavers(&taken, (rows, summary), (options, client), events) {
         Ok(refused) => refused,
         Err(refusal) => return Ok(Err(refusal)),
     };
@@ -433,7 +436,8 @@ impl Rehearsal<'_> {
         let action = SyncAction::new(self.importer.clone(), self.options);
         self.importer.rehearse(true);
         let quiet = rehearsal::Quiet(events);
-        let rehearsed = prepared::run_source(self.client, setup, action, rows, stops, &quiet).await;
+        let client = self.client.rehearsing();
+        let rehearsed = prepared::run_source(&client, setup, action, rows, stops, &quiet).await;
         self.importer.rehearse(false);
         rehearsed?;
         let changed = self.importer.take_changed();
@@ -481,7 +485,7 @@ fn plan_seal(
 fn guard_leavers(
     taken: &guard::Taken,
     (rows, summary): (u64, &SyncSummary),
-    options: &SyncOptions,
+    (options, client): (&SyncOptions, &Client),
     events: &dyn Events,
 ) -> Result<Option<String>, String> {
     let tenant_users = summary.tenant_users;
@@ -494,7 +498,7 @@ fn guard_leavers(
             refusal
         }
     });
-    guard::enforce(verdict, options.import.run.dry_run, events)
+    guard::enforce(verdict, (options.import.run.dry_run, client), events)
 }
 
 /// The leavers the tenant's listing found, each with the key of its ended

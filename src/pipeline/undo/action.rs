@@ -157,6 +157,21 @@ impl UndoAction {
                 result.error = why.clone();
                 Ok(())
             }
+            Reverse::Uncertain { why, creates_only } => {
+                // A create that never landed left nothing to undo.
+                if *creates_only
+                    && client
+                        .find_user_by_username(recorded.username.trim())
+                        .await?
+                        .is_none()
+                {
+                    result.error = "the create on the wire when the run was killed did not land: nothing to undo".to_string();
+                    return Ok(());
+                }
+                result.outcome = Outcome::Failed;
+                result.error = why.clone();
+                Ok(())
+            }
             Reverse::NoSnapshot(why) => {
                 result.outcome = Outcome::Failed;
                 result.error = why.clone();

@@ -221,7 +221,7 @@ pub async fn run(
     }
     if read.killed {
         events.on(Event::Warning(
-            "the run was killed (its journal is still there): every user it recorded or journaled is undone, but a create that was on the wire when it died has no record anywhere; compare `sebulk export users` with the input for such users",
+            "the run was killed (its journal is still there): every user it recorded or journaled is undone, and each write that was on the wire when it died is named as uncertain (the undo then exits 3)",
         ));
     }
     let tenant = client.tenant().to_string();
@@ -256,7 +256,7 @@ pub async fn run(
         }
     )?;
     let verdict = guard::check(&taken, tenant_users, options.limits);
-    let refused = match guard::enforce(verdict, options.run.dry_run, events) {
+    let refused = match guard::enforce(verdict, (options.run.dry_run, &client), events) {
         Ok(refused) => refused,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
     };

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::model::{FieldChange, SealKey};
+use crate::output::intents::Intent;
 use crate::output::recorded::{Recorded, Resumed};
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotItem};
@@ -34,6 +35,11 @@ pub enum Reverse {
     DeleteGroup(Vec<FieldChange>),
     /// Put back a group's changed fields.
     RevertGroup,
+    /// A write was on the wire when the run was killed and nothing says
+    /// whether it landed (why): named, never guessed at. `creates_only`:
+    /// every such write was a create, so a tenant without the user shows
+    /// it did not land.
+    Uncertain { why: String, creates_only: bool },
 }
 
 impl Reverse {
@@ -157,6 +163,7 @@ pub fn read(
             reverse,
         });
     }
+    rows.extend(uncertain(&resumed.in_flight, run_ids.first()));
     Ok(ReadRun {
         rows,
         run_ids,
@@ -164,6 +171,35 @@ pub fn read(
         killed: crate::output::recorded::Journal::path_for(results).exists(),
         unkeyed_snapshots: snapshots.unkeyed,
     })
+}
+
+/// The rows whose writes were about to be sent when the run was killed
+/// and that neither the results nor the journal settle: one each, naming
+/// what was being sent.
+fn uncertain(in_flight: &[Intent], run_id: Option<&String>) -> Vec<UndoRow> {
+    let mut by_row: BTreeMap<u64, (String, Vec<&str>)> = BTreeMap::new();
+    for intent in in_flight {
+        let (_, endpoints) = by_row
+            .entry(intent.row)
+            .or_insert_with(|| (intent.label.clone(), Vec::new()));
+        if !endpoints.contains(&intent.endpoint.as_str()) {
+            endpoints.push(&intent.endpoint);
+        }
+    }
+    by_row
+        .into_iter()
+        .map(|(row, (label, endpoints))| UndoRow {
+            recorded: RowResult::new(row, &label, Outcome::Failed, Vec::new()),
+            run_id: run_id.cloned().unwrap_or_default(),
+            reverse: Reverse::Uncertain {
+                creates_only: endpoints.iter().all(|e| *e == "POST /users"),
+                why: format!(
+                    "uncertain: the run was killed while {} for {label} was being sent, and no record says whether it landed; check {label} in the tenant (sebulk export users) before anything else",
+                    endpoints.join(", ")
+                ),
+            },
+        })
+        .collect()
 }
 
 /// Whether a `created` line records a creation: every value new (nothing

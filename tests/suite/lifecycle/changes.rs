@@ -719,3 +719,67 @@ async fn passwords_of_privileged_or_protected_users_are_not_set_unasked() {
     assert_eq!(times_set("root"), before[0] + 1);
     assert_eq!(times_set("cara"), before[1], "cara is not named");
 }
+
+/// `--create-missing-groups` creates nothing before the guard has judged
+/// the run: a file the guard refuses leaves no new group behind, in
+/// import and in sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_run_creates_none_of_its_missing_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let roster = write(
+        dir.path(),
+        "roster.csv",
+        "username,email,firstName,lastName,employeeNumber,department,Enabled,Groups\n\
+         ana,ana@example.com,Ana,Ant,1001,Sales,FALSE,Brand New\n\
+         bob,bob@example.com,Bob,Bee,1002,Sales,FALSE,Brand New\n\
+         cara,cara@example.com,Cara,Cat,1003,Ops,FALSE,Brand New\n\
+         dan,dan@example.com,Dan,Dog,1004,Ops,FALSE,Brand New\n\
+         eve,eve@example.com,Eve,Eel,1005,Ops,FALSE,Brand New\n",
+    );
+    let writes = sandbox.counters().writes;
+    let out = dir.path().join("import.csv");
+    let args = [
+        "import",
+        "--create-missing-groups",
+        &roster,
+        "-o",
+        &text(&out),
+    ];
+    let refused = against(&sandbox, &args)
+        .await
+        .expect_err("everyone disabled");
+    assert!(
+        refused.to_string().contains("--max-affected 4"),
+        "{refused}"
+    );
+    let sync_out = dir.path().join("sync.csv");
+    let args = [
+        "sync",
+        "--create-missing-groups",
+        &roster,
+        "--as-of",
+        "2026-12-03",
+        "-o",
+        &text(&sync_out),
+    ];
+    against(&sandbox, &args)
+        .await
+        .expect_err("everyone disabled");
+    assert_eq!(sandbox.counters().writes, writes, "nothing was written");
+    let api = crate::support::client(&sandbox);
+    assert!(api.find_group_by_name("Brand New").await.unwrap().is_none());
+    // Allowed, the group is made and the rows join it.
+    let args = [
+        "import",
+        "--create-missing-groups",
+        "--max-affected",
+        "5",
+        &roster,
+        "-o",
+        &text(&out),
+    ];
+    against(&sandbox, &args).await.unwrap();
+    let group = api.find_group_by_name("Brand New").await.unwrap().unwrap();
+    assert_eq!(api.group_users(&group.id).await.unwrap().len(), 5);
+}

@@ -1,0 +1,157 @@
+//! The intents beside a results file: each write a run is about to send,
+//! a line each (`row,username,endpoint`), written before the write goes
+//! out. The journal records a user once its write is answered; this
+//! records it before, so a run killed with a write on the wire still
+//! names the user it may have changed, and undo says so rather than
+//! pass over it.
+//!
+//! Invariants: a line is appended whole with one `write` on a file opened
+//! for appending (a kill leaves at most a cut last line, which is read as
+//! the row it names or skipped); the file goes with the journal when the
+//! results file is complete; a resumed run's intents start with the
+//! earlier run's that no results settle.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::files::OutputError;
+
+/// One write a run was about to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    pub row: u64,
+    /// The row's user, as the results call it.
+    pub label: String,
+    /// The write: `POST /users`, `PUT /users/{id}`, ...
+    pub endpoint: String,
+}
+
+/// The intents file of one run, appended to by every row as it writes.
+#[derive(Debug)]
+pub struct Intents {
+    file: Mutex<std::fs::File>,
+    path: PathBuf,
+}
+
+impl Intents {
+    /// Where the intents of the results file `results` are.
+    pub fn path_for(results: &Path) -> PathBuf {
+        let mut name = results.as_os_str().to_owned();
+        name.push(".intents");
+        PathBuf::from(name)
+    }
+
+    /// Starts the intents of `results` (replacing old ones), carrying
+    /// `carried` over from an earlier run that no results settle.
+    pub fn create(results: &Path, carried: &[Intent]) -> Result<Self, OutputError> {
+        let path = Self::path_for(results);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(|e| OutputError::io(&path, e))?;
+        for intent in carried {
+            file.write_all(&line(intent))
+                .map_err(|e| OutputError::io(&path, e))?;
+        }
+        Ok(Intents {
+            file: Mutex::new(file),
+            path,
+        })
+    }
+
+    /// Records that row `row` (user `label`) is about to send `endpoint`.
+    pub fn note(&self, row: u64, label: &str, endpoint: &str) -> Result<(), String> {
+        let bytes = line(&Intent {
+            row,
+            label: label.to_string(),
+            endpoint: endpoint.to_string(),
+        });
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| "the intents file is unusable after a panic".to_string())?;
+        file.write_all(&bytes)
+            .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+
+    /// The results file is complete: the intents go.
+    pub fn close(&self) -> Result<(), OutputError> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(OutputError::io(&self.path, e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The intents beside `results`, in the order written (none when
+    /// there is no file); a line cut by a kill is skipped.
+    pub fn read(results: &Path) -> Result<Vec<Intent>, OutputError> {
+        let path = Self::path_for(results);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(OutputError::io(&path, e)),
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes.as_slice());
+        Ok(reader
+            .records()
+            .flatten()
+            .filter(|record| record.len() == 3)
+            .filter_map(|record| {
+                Some(Intent {
+                    row: record.get(0)?.parse().ok()?,
+                    label: record.get(1)?.to_string(),
+                    endpoint: record.get(2)?.to_string(),
+                })
+            })
+            .collect())
+    }
+}
+
+/// One intent as a whole CSV line.
+fn line(intent: &Intent) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let row = intent.row.to_string();
+    // Writing to memory does not fail; an empty line is skipped on reading.
+    let _ = writer.write_record([row.as_str(), &intent.label, &intent.endpoint]);
+    writer.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intents_are_read_back_and_a_cut_line_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("r.csv");
+        let carried = [Intent {
+            row: 1,
+            label: "ana, \"the first\"".into(),
+            endpoint: "POST /users".into(),
+        }];
+        let intents = Intents::create(&results, &carried).unwrap();
+        intents.note(7, "bob", "PUT /users/42").unwrap();
+        drop(intents);
+        let path = Intents::path_for(&results);
+        let mut text = std::fs::read(&path).unwrap();
+        text.extend_from_slice(b"9,cut");
+        std::fs::write(&path, text).unwrap();
+        let read = Intents::read(&results).unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0], carried[0]);
+        assert_eq!(read[1].row, 7);
+        assert_eq!(read[1].endpoint, "PUT /users/42");
+        Intents::create(&results, &[]).unwrap().close().unwrap();
+        assert!(!path.exists());
+        assert!(Intents::read(&results).unwrap().is_empty());
+    }
+}
