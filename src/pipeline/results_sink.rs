@@ -383,6 +383,31 @@ impl ResumedRows {
             .get(&row)
             .filter(|r| r.outcome.succeeded())
             .or_else(|| resumed.journaled.get(&row))?;
+        self.same_row(recorded, cells)
+    }
+
+    /// The journal's entry for `row` when only the journal knows it was
+    /// written (a kill came before its line): its user was written, but
+    /// what came after (its memberships) may not have been.
+    pub fn unfinished(&self, row: u64, cells: &[String]) -> Option<RowResult> {
+        let resumed = self.resumed.as_ref()?;
+        if resumed
+            .done
+            .get(&row)
+            .is_some_and(|r| r.outcome.succeeded())
+        {
+            return None;
+        }
+        self.same_row(resumed.journaled.get(&row)?, cells)
+    }
+
+    /// `recorded`, when it succeeded in this tenant on a row whose cells
+    /// are `cells` now (not in a plan: a plan did nothing).
+    fn same_row(
+        &self,
+        recorded: &crate::output::recorded::Recorded,
+        cells: &[String],
+    ) -> Option<RowResult> {
         // A dry run's rows say what would be done: nothing was.
         let planned = crate::output::results::RunKind::of(&recorded.stamp.run_id).1;
         let same = !planned

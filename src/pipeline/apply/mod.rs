@@ -73,6 +73,18 @@ pub enum ApplyJob {
     Leave(Box<Leaver>, Vec<Step>),
     /// Nothing is sent: the outcome the plan gave the row, and why.
     Carry(Outcome, String),
+    /// A row a killed apply wrote the user of (only its journal says so):
+    /// its memberships are finished, those not made yet.
+    Finish(Box<Unfinished>),
+}
+
+/// What finishing a row a killed apply left takes: what it recorded, and
+/// the memberships the plan changes.
+#[derive(Debug, Clone)]
+pub struct Unfinished {
+    pub prior: RowResult,
+    pub groups: crate::pipeline::planned::Delta,
+    pub applications: crate::pipeline::planned::Delta,
 }
 
 /// Applies the plan `options` names.
@@ -93,17 +105,26 @@ pub async fn run(
     };
     // Rows an interrupted apply finished are done: not checked, not sent.
     let resumed = ResumedRows::open(options.run.resume.as_deref(), client.tenant(), events)?;
-    let done: HashMap<u64, RowResult> = plan
+    let mut done: HashMap<u64, RowResult> = plan
         .lines
         .iter()
         .filter_map(|line| Some((line.row, resumed.done(line.row, &line.cells)?)))
         .collect();
+    // Rows whose user only the journal knows was written are finished
+    // (their memberships), not taken as done nor checked for drift: their
+    // user changed by this plan's own write.
+    let unfinished: HashMap<u64, RowResult> = plan
+        .lines
+        .iter()
+        .filter_map(|line| Some((line.row, resumed.unfinished(line.row, &line.cells)?)))
+        .collect();
+    done.retain(|row, _| !unfinished.contains_key(row));
     events.on(Event::Phase("checking the plan against the tenant"));
     let checked: Vec<drift::Checked<'_>> = plan
         .lines
         .iter()
         .zip(&exacts)
-        .filter(|(line, _)| !done.contains_key(&line.row))
+        .filter(|(line, _)| !done.contains_key(&line.row) && !unfinished.contains_key(&line.row))
         .filter_map(|(line, exact)| {
             exact.as_ref().map(|exact| drift::Checked {
                 row: line.row,
@@ -131,7 +152,7 @@ pub async fn run(
         }
         events.on(Event::Warning(&format!("{drifted}: they are skipped")));
     }
-    let (mut rows, mut leavers) = jobs(&plan, exacts, (&found, options), done);
+    let (mut rows, mut leavers) = jobs(&plan, exacts, (&found, options), (done, unfinished));
     let tenant_users = found.tenant_users.or(plan.seal.tenant_users).unwrap_or(0);
     let (steps, taken) = taken_by_rows(&leavers);
     let verdict = guard::check(&taken, tenant_users, options.limits);
@@ -303,11 +324,48 @@ fn jobs(
     plan: &ReadPlan,
     exacts: Vec<Option<Exact>>,
     (found, options): (&drift::Found, &ApplyOptions),
-    mut done: HashMap<u64, RowResult>,
+    (mut done, mut unfinished): (HashMap<u64, RowResult>, HashMap<u64, RowResult>),
 ) -> Jobs {
     let mut rows = Vec::with_capacity(plan.lines.len());
     let mut leavers = Vec::new();
     for (line, exact) in plan.lines.iter().zip(exacts) {
+        if let Some(prior) = unfinished.remove(&line.row) {
+            let (groups, applications) = match &exact {
+                Some(Exact::Create {
+                    groups,
+                    applications,
+                    ..
+                }) => (
+                    crate::pipeline::planned::Delta {
+                        add: groups.clone(),
+                        remove: Vec::new(),
+                    },
+                    crate::pipeline::planned::Delta {
+                        add: applications.clone(),
+                        remove: Vec::new(),
+                    },
+                ),
+                Some(Exact::Update {
+                    groups,
+                    applications,
+                    ..
+                }) => (groups.clone(), applications.clone()),
+                // An offboarding's steps were all made with its write.
+                _ => {
+                    let mut row = prepared_row(line, ApplyJob::Carry(prior.outcome, String::new()));
+                    row.disposition = Disposition::Done(Box::new(prior));
+                    rows.push(row);
+                    continue;
+                }
+            };
+            let unfinished = Unfinished {
+                prior,
+                groups,
+                applications,
+            };
+            rows.push(prepared_row(line, ApplyJob::Finish(Box::new(unfinished))));
+            continue;
+        }
         if let Some(result) = done.remove(&line.row) {
             let mut row = prepared_row(line, ApplyJob::Carry(result.outcome, String::new()));
             row.disposition = Disposition::Done(Box::new(result));
@@ -461,6 +519,14 @@ impl RowAction for ApplyAction {
                 result.user_id = plan.action.user_id().unwrap_or_default().to_string();
                 self.write(&client, &plan, planned, &mut result).await
             }
+            ApplyJob::Finish(unfinished) => {
+                if self.dry_run {
+                    result.outcome = unfinished.prior.outcome;
+                    Ok(Vec::new())
+                } else {
+                    finish(&client, *unfinished, &mut result).await
+                }
+            }
             ApplyJob::Leave(leaver, steps) => {
                 let offboard = OffboardAction {
                     steps,
@@ -473,6 +539,72 @@ impl RowAction for ApplyAction {
         };
         finish_with(result, done.map(|pending| (None, pending)), &tally)
     }
+}
+
+/// Finishes a row a killed apply wrote the user of: the result it
+/// recorded, and the plan's membership changes the tenant does not have
+/// yet (read now: some may have been made before the kill).
+async fn finish(
+    client: &Client,
+    unfinished: Unfinished,
+    result: &mut RowResult,
+) -> Result<Vec<Pending>, ApiError> {
+    let Unfinished {
+        prior,
+        groups,
+        applications,
+    } = unfinished;
+    let user_id = prior.user_id.clone();
+    result.user_id = user_id.clone();
+    result.outcome = prior.outcome;
+    result.changes = prior.changes.clone();
+    result.add_error(format!(
+        "{} by {} before it was killed; finished now",
+        prior.outcome.as_str(),
+        prior.done_by
+    ));
+    let mut pending = Vec::new();
+    for (kind, delta) in [
+        (crate::model::TargetKind::Group, groups),
+        (crate::model::TargetKind::Application, applications),
+    ] {
+        if delta.add.is_empty() && delta.remove.is_empty() {
+            continue;
+        }
+        let held: std::collections::HashSet<String> = match kind {
+            crate::model::TargetKind::Group => client
+                .user_groups(&user_id)
+                .await?
+                .into_iter()
+                .map(|g| g.id)
+                .collect(),
+            crate::model::TargetKind::Application => client
+                .user_applications(&user_id)
+                .await?
+                .into_iter()
+                .map(|a| a.id)
+                .collect(),
+        };
+        let wanted = delta
+            .add
+            .into_iter()
+            .filter(|t| !held.contains(&t.id))
+            .map(|t| (true, t));
+        let dropped = delta
+            .remove
+            .into_iter()
+            .filter(|t| held.contains(&t.id))
+            .map(|t| (false, t));
+        for (add, target) in wanted.chain(dropped) {
+            pending.push(Pending {
+                kind,
+                add,
+                target,
+                user_id: user_id.clone(),
+            });
+        }
+    }
+    Ok(pending)
 }
 
 impl ApplyAction {

@@ -469,3 +469,91 @@ async fn an_interrupted_apply_resumes_without_redoing_a_row() {
         .count();
     assert_eq!(research, 40);
 }
+
+/// A plan of joiners in a group, its apply SIGKILLed, resumed and killed
+/// again, then resumed to the end: every joiner exists once and is in
+/// its group. Rows only the journal knew were written are finished (their
+/// memberships made), not skipped as drifted.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_killed_twice_reaches_the_plans_end_state() {
+    use crate::support::{client, config, sebulk, start, wait_for_writes};
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = config();
+    slow.seed = sebulk::sandbox::Seed::Empty;
+    slow.faults.latency = std::time::Duration::from_millis(30);
+    let sandbox = start(slow).await;
+    let api = client(&sandbox);
+    let staff = api
+        .create_group(&sebulk::model::GroupWrite {
+            name: "Staff".into(),
+            description: None,
+            enforce_second_factor: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    let mut text = String::from("username,email,department,groups\n");
+    for i in 0..60 {
+        text.push_str(&format!("j{i:02},j{i:02}@example.com,Ops,Staff\n"));
+    }
+    let hires = write(dir.path(), "hires.csv", &text);
+    let plan = dir.path().join("plan.csv");
+    let args = ["plan", &hires, "--auto-password", "-o", path(&plan)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let base = sandbox.base_url().to_string();
+    let mut resume_from: Option<std::path::PathBuf> = None;
+    for (attempt, writes) in [(1, 12u64), (2, 40)] {
+        let out = dir.path().join(format!("applied{attempt}.csv"));
+        let mut args = vec![
+            "apply",
+            "--as-of",
+            "2026-12-03",
+            path(&plan),
+            "-o",
+            path(&out),
+        ];
+        if let Some(earlier) = &resume_from {
+            args.extend(["--resume", path(earlier)]);
+        }
+        let mut child = sebulk(&base, &args)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_writes(&sandbox, writes).await;
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+        resume_from = Some(out);
+    }
+    let last = dir.path().join("applied3.csv");
+    let earlier = resume_from.unwrap();
+    let args = [
+        "apply",
+        "--as-of",
+        "2026-12-03",
+        path(&plan),
+        "--resume",
+        path(&earlier),
+        "-o",
+        path(&last),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let people: Vec<_> = sandbox.tenant().users().map(|u| u.public()).collect();
+    assert_eq!(people.len(), 60, "each joiner once");
+    let members = api.group_users(&staff).await.unwrap();
+    assert_eq!(members.len(), 60, "each joiner in Staff");
+    let lines = read_csv(&last);
+    let finished = lines
+        .iter()
+        .filter(|l| l["error"].contains("finished now"))
+        .count();
+    eprintln!("rows finished after a kill: {finished}");
+    assert!(
+        lines.iter().all(|l| l["outcome"] == "created"),
+        "{:?}",
+        lines
+            .iter()
+            .filter(|l| l["outcome"] != "created")
+            .collect::<Vec<_>>()
+    );
+}
