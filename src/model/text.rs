@@ -220,15 +220,17 @@ pub fn chars_within(a: &[char], b: &[char], limit: usize) -> Option<usize> {
 }
 
 /// Whether `text` matches `pattern`, whose `*` stands for any run of
-/// characters and `?` for one (compare lower-cased text for any case).
+/// characters, `?` for one and `[a-z]` (or `[!…]`) for one of a set, as
+/// shells read them (compare lower-cased text for any case).
 pub fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let p = tokens(pattern);
+    let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && p[pi].matches(t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == Token::Star {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -240,12 +242,104 @@ pub fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|token| *token == Token::Star)
+}
+
+/// One piece of a glob pattern.
+#[derive(Debug, PartialEq)]
+enum Token {
+    /// `*`: any run of characters.
+    Star,
+    /// `?`: any one character.
+    Any,
+    /// A character as written.
+    Char(char),
+    /// `[abc]`, `[a-z]`, `[!0-9]` (or `[^…]`): one character of a set,
+    /// as (negated, ranges).
+    Class(bool, Vec<(char, char)>),
+}
+
+impl Token {
+    /// Whether this token (not `*`) takes the character `c`.
+    fn matches(&self, c: char) -> bool {
+        match self {
+            Token::Star => false,
+            Token::Any => true,
+            Token::Char(want) => *want == c,
+            Token::Class(negated, ranges) => {
+                ranges.iter().any(|(low, high)| (*low..=*high).contains(&c)) != *negated
+            }
+        }
+    }
+}
+
+/// A pattern's tokens; a `[` with no closing `]` is a character.
+fn tokens(pattern: &str) -> Vec<Token> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let token = match chars[i] {
+            '*' => Token::Star,
+            '?' => Token::Any,
+            '[' => match class(&chars[i + 1..]) {
+                Some((token, used)) => {
+                    tokens.push(token);
+                    i += used + 1;
+                    continue;
+                }
+                None => Token::Char('['),
+            },
+            c => Token::Char(c),
+        };
+        tokens.push(token);
+        i += 1;
+    }
+    tokens
+}
+
+/// The class opening `rest` (just after its `[`), and how many
+/// characters it took (its `]` included); `None` when it never closes.
+fn class(rest: &[char]) -> Option<(Token, usize)> {
+    let negated = matches!(rest.first(), Some('!' | '^'));
+    let mut i = usize::from(negated);
+    let mut ranges = Vec::new();
+    // A `]` first in the class is a member, as in shell globs.
+    let mut first = true;
+    while i < rest.len() {
+        let c = rest[i];
+        if c == ']' && !first {
+            return Some((Token::Class(negated, ranges), i + 1));
+        }
+        first = false;
+        if rest.get(i + 1) == Some(&'-') && rest.get(i + 2).is_some_and(|end| *end != ']') {
+            ranges.push((c, rest[i + 2]));
+            i += 3;
+        } else {
+            ranges.push((c, c));
+            i += 1;
+        }
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs_take_classes_as_shells_do() {
+        assert!(glob("svc-*", "svc-backup"));
+        assert!(glob("admin[12]", "admin2"));
+        assert!(!glob("admin[12]", "admin3"));
+        assert!(glob("user[0-9][0-9]", "user42"));
+        assert!(!glob("user[!0-9]", "user4"));
+        assert!(glob("user[^0-9]", "userx"));
+        assert!(glob("a[]]b", "a]b"));
+        assert!(glob("a[b", "a[b"), "an unclosed class is a character");
+        assert!(glob("*[xy]", "tony"));
+        assert!(glob("j?doe", "j.doe"));
+    }
 
     #[test]
     fn a_lookalike_reads_as_the_name_it_imitates() {

@@ -293,14 +293,26 @@ impl Write for Stream {
 /// Refuses a directory for a run's records (results, plans, snapshots,
 /// exports) that its group or other users may write into, unless it has
 /// the sticky bit (as `/tmp`: nobody may then replace another's file),
-/// as ssh refuses such a home. A directory not there yet is fine (it is
-/// created 0700); `""` is the current directory.
+/// as ssh refuses such a home; and so each directory above it, since
+/// whoever may write into a parent can move the directory aside and put
+/// their own in its place. A directory not there yet is fine (it is
+/// created 0700: its parents are checked); `""` is the current directory.
 pub fn check_directory(dir: &Path) -> Result<(), OutputError> {
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
     };
+    let whole = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let whole = std::fs::canonicalize(&whole).unwrap_or(whole);
+    for each in whole.ancestors() {
+        check_one_directory(each)?;
+    }
+    Ok(())
+}
+
+/// [`check_directory`] for `dir` alone.
+fn check_one_directory(dir: &Path) -> Result<(), OutputError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -458,6 +470,21 @@ mod tests {
         assert!(check_record_directory(&records.join("results.csv")).is_err());
         assert!(check_record_directory(Path::new("-")).is_ok());
         assert!(check_record_directory(Path::new("/dev/null")).is_ok());
+        // A private directory inside one anyone may write into: the
+        // directory can be moved aside and replaced, so it is refused too,
+        // naming the parent; and so is one not made yet.
+        chmod(0o777);
+        let private = records.join("private");
+        std::fs::create_dir(&private).unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let said = check_directory(&private).unwrap_err().to_string();
+        assert!(
+            said.contains(&format!("chmod go-w {}", records.display())),
+            "{said}"
+        );
+        assert!(check_directory(&private.join("not-yet")).is_err());
+        chmod(0o1777);
+        assert!(check_directory(&private).is_ok(), "a sticky parent is safe");
     }
 
     #[test]

@@ -554,6 +554,19 @@ mod tests {
         user
     }
 
+    #[test]
+    fn protect_patterns_take_character_classes() {
+        let protection = Protection::new(["admin[12]".to_string(), "svc-[a-c]*".into()], false);
+        assert!(protection.protects(&user("Admin2", Some("user"))).is_some());
+        assert!(protection.protects(&user("admin3", Some("user"))).is_none());
+        assert!(
+            protection
+                .protects(&user("svc-backup", Some("user")))
+                .is_some()
+        );
+        assert!(protection.protects(&user("svc-x", Some("user"))).is_none());
+    }
+
     fn taking(reversible: u64, irreversible: u64) -> Taken {
         let mut taken = Taken::users();
         taken.reversible = (0..reversible).map(|i| format!("r{i}")).collect();
