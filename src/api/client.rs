@@ -384,16 +384,18 @@ impl Client {
         if let Ok(mut segments) = base.path_segments_mut() {
             segments.pop_if_empty();
         }
-        let seal_key =
-            crate::model::SealKey::derive(settings.api_key.expose_secret(), base.as_str());
+        // Keyed to the tenant as results name it: a kept sandbox answers
+        // on a new port each run but is the same tenant.
+        let tenant = settings
+            .tenant_label
+            .clone()
+            .unwrap_or_else(|| base.to_string());
+        let seal_key = crate::model::SealKey::derive(settings.api_key.expose_secret(), &tenant);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 seal_key,
-                tenant: settings
-                    .tenant_label
-                    .clone()
-                    .unwrap_or_else(|| base.to_string()),
+                tenant,
                 base,
                 scheme,
                 throttle,

@@ -195,14 +195,50 @@ fn count_in_range(name: &str, value: usize, max: usize) -> Result<usize, ConfigE
     }
 }
 
+/// The key of the sandbox kept in `state`: read from `<state>.key`, made
+/// there (0600) on first use.
+fn kept_sandbox_key(state: &std::path::Path) -> Result<SecretString, ConfigError> {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".key");
+    let path = std::path::PathBuf::from(name);
+    let read_error = |source| ConfigError::ConfigRead {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => Ok(SecretString::from(text.trim().to_string())),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(read_error(e)),
+        _ => {
+            let key = crate::sandbox::random_key();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            use secrecy::ExposeSecret;
+            use std::io::Write;
+            options
+                .open(&path)
+                .and_then(|mut file| file.write_all(key.expose_secret().as_bytes()))
+                .map_err(read_error)?;
+            Ok(key)
+        }
+    }
+}
+
 /// The tenant a run talks to: the sandbox (with a random key unless one
-/// was given), or the tenant's URL (`--base-url`, else `--tenant` in
-/// `--region`) with the key, which it must have.
+/// was given; a kept sandbox keeps its key beside its state, so what one
+/// run seals the next verifies), or the tenant's URL (`--base-url`, else
+/// `--tenant` in `--region`) with the key, which it must have.
 fn target(tenant: &TenantArgs, api_key: Option<SecretString>) -> Result<Target, ConfigError> {
     if tenant.sandbox {
+        let api_key = match (api_key, &tenant.sandbox_state) {
+            (Some(key), _) => key,
+            (None, Some(state)) => kept_sandbox_key(state)?,
+            (None, None) => crate::sandbox::random_key(),
+        };
         Ok(Target::Sandbox {
             state: tenant.sandbox_state.clone(),
-            api_key: api_key.unwrap_or_else(crate::sandbox::random_key),
+            api_key,
         })
     } else {
         let base_url = match (tenant.base_url.as_ref(), tenant.tenant.as_ref()) {
