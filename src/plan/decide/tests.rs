@@ -1,8 +1,11 @@
 //! Decisions for rows against a tenant held in memory: creates, updates,
 //! skips, conflicts and refusals, with the exact changes each names.
 
+use serde_json::Value;
+
 use super::fields::lost_letters;
 use super::*;
+use crate::plan::catalog::Directory;
 
 #[test]
 fn letters_lost_to_an_encoding_are_told_apart_from_changes() {
