@@ -98,6 +98,32 @@ pub fn read_csv(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String
         .collect()
 }
 
+/// Rewrites one column of a CSV file in place (`edit` of each cell), as a
+/// hand edit or another tool would.
+pub fn edit_column(path: &std::path::Path, column: &str, edit: impl Fn(&str) -> String) {
+    let mut reader = csv::Reader::from_path(path).expect("readable CSV");
+    let header = reader.headers().expect("a header").clone();
+    let at = header
+        .iter()
+        .position(|h| h == column)
+        .expect("the column is there");
+    let rows: Vec<csv::StringRecord> = reader
+        .records()
+        .map(|r| r.expect("a well-formed line"))
+        .collect();
+    let mut writer = csv::Writer::from_path(path).expect("writable CSV");
+    writer.write_record(&header).expect("written");
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == at { edit(c) } else { c.to_string() })
+            .collect();
+        writer.write_record(cells).expect("written");
+    }
+    writer.flush().expect("written");
+}
+
 /// The file in `dir` whose name holds `part` (`.snapshot-`, `.held-`), if any.
 pub fn file_in(dir: &std::path::Path, part: &str) -> Option<std::path::PathBuf> {
     std::fs::read_dir(dir)
