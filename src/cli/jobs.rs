@@ -3,9 +3,8 @@
 //! for results are decided here (`-o`, `--results-dir`, beside the
 //! input), and the profile is consulted through one [`ProfileSource`].
 //!
-//! Adding a row command: its clap struct (with `RunArgs` flattened) in
-//! `args.rs`, its job function here, its row action and decision step in
-//! `pipeline/` on `prepared::run`, and a line in `dispatch`.
+//! Adding a command (its job function here is one step): the one recipe
+//! is in the docs of [`crate::commands`].
 
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,62 @@
 //! [`Completion`] or a typed [`CommandError`]; `cli::exit` turns either
 //! into the exit code. Every row command takes one path from its options
 //! to that end ([`shell`]).
+//!
+//! # Adding a command
+//!
+//! The one recipe (`cli/jobs.rs`, `pipeline/prepared.rs` and the README
+//! point here). The row commands today: import, plan (import's dry run),
+//! sync, apply, offboard, approve, restore, passwords, groups import,
+//! memberships import and undo. Steps marked (compiler) are exhaustive
+//! matches with no fallback arm: leaving them out does not build.
+//!
+//! 1. `src/cli/args/<group>.rs` (people, recovery, directory, ...): the
+//!    clap struct, with `RunArgs` flattened (results, `--dry-run`,
+//!    `--resume`, `--summary-json`, `--report`, `--notify`,
+//!    `--results-dir`), `GuardArgs` if it takes or changes people, and
+//!    `Connect` if it talks to a tenant.
+//! 2. `src/cli/args/mod.rs`: its `Command` variant, whose doc line is its
+//!    help.
+//! 3. `src/cli/end.rs` (compiler): its arm in `ends` (`Ends::Run` for a
+//!    row command: summary, report, notify and the failure summary follow)
+//!    and in `command_name`.
+//! 4. `src/cli/jobs.rs`: its job function (results path with
+//!    `results_of`, guard with `config::guard`, `recording`, and
+//!    `lifecycle_job` with the name its tenant lock shows).
+//! 5. `src/cli/mod.rs` (compiler): its arm in `run_command`, the job to
+//!    its runner.
+//! 6. `src/output/results.rs`: a line in `run_kinds!` (the first word of
+//!    its run ids; what undo reads).
+//! 7. `src/pipeline/undo/reverse.rs` (compiler): whether undo reverses it
+//!    (the refusal match); its outcomes reverse by what they are
+//!    (`created` deleted, `updated` put back from the row's old values,
+//!    `deleted` given back from its snapshot).
+//! 8. `src/pipeline/<command>.rs` and `pub mod` in `src/pipeline/mod.rs`:
+//!    its options (with a `Recording`), its summary (with `totals:
+//!    RunTotals`), a decision step that reads the file
+//!    (`pipeline::read_file`), finds each row's user and makes
+//!    `prepared::Prepared` rows, counted by `guard::check` before
+//!    anything is sent, a `RowAction` for one row, and `run` on
+//!    `prepared::run`, stamped with its `RunKind`.
+//! 9. `src/commands/lifecycle.rs`: one `lifecycle!` line (its input file,
+//!    its run, how its summary shows); the shell ([`shell`]) does files,
+//!    the tenant lock, signals, summary JSON and the exit code.
+//! 10. `src/cli/man.rs`: optionally a `RELATED` line (the page itself is
+//!     made from clap).
+//! 11. `README.md`: what it does, under the commands it sits with.
+//! 12. `tests/suite/<area>/<command>.rs` and its `mod` line: a run, a
+//!     dry run, the guard's refusal, and undo.
+//!
+//! Worked on paper for a guarded, undoable `rename` (usernames from a
+//! file of `old,new`; each row an `updated` user with its old username in
+//! `changes`, so undo needs no new code): 14 files (the 12 steps, plus
+//! `src/pipeline/mod.rs` and the tests' `mod.rs`), about 400 lines —
+//! clap struct ~25, variant 2, `ends` and `command_name` 2, job ~20,
+//! `run_command` 4, `run_kinds!` 1, undo's match 1, the pipeline module
+//! ~180 (passwords' is 236), `lifecycle!` ~6, `RELATED` 1, README ~10,
+//! tests ~150. Steps 3, 5 and 7 the compiler asks for; 6 and 9 it asks
+//! for through 8 (`RunKind::Rename` to stamp its runs) and 5 (the
+//! `Lifecycle` bound of `lifecycle::run`).
 
 pub mod check;
 pub mod export;
