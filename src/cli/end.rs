@@ -54,9 +54,10 @@ pub(crate) fn ends(command: &Command) -> Ends<'_> {
         Command::Export(args) => Ends::Export(args),
         Command::Check(_)
         | Command::Mapping(_)
-        | Command::Sandbox(_)
         | Command::Completions { .. }
         | Command::Man { .. } => Ends::Nothing,
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(_) => Ends::Nothing,
     }
 }
 
@@ -343,6 +344,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Groups(GroupsCommand::Import(_)) => "groups import",
         Command::Memberships(MembershipsCommand::Import(_)) => "memberships import",
         Command::Mapping(_) => "mapping",
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(_) => "sandbox",
         Command::Completions { .. } => "completions",
         Command::Man { .. } => "man",

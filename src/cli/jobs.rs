@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::args::{self, Cli, ImportArgs, PlanArgs, PolicyArgs};
+use super::args::{self, ImportArgs, PlanArgs, PolicyArgs};
 use super::config::{self, ProfileSource};
 use super::end::summary_path;
 use crate::commands::CommandError;
@@ -16,11 +16,11 @@ use crate::commands::export::{DiffJob, ExportJob};
 use crate::commands::import::ImportJob;
 use crate::commands::lifecycle::LifecycleJob;
 use crate::commands::mapping::InitJob;
+#[cfg(feature = "sandbox")]
 use crate::commands::sandbox::SandboxJob;
 use crate::commands::shell::RowJob;
 use crate::commands::tenant_lock::LockRequest;
 use crate::commands::validate::ValidateJob;
-use crate::config::API_KEY_ENV;
 use crate::diff::DiffOptions;
 use crate::export::ExportOptions;
 use crate::output::files::timestamped;
@@ -34,6 +34,7 @@ use crate::pipeline::prepared::Recording;
 use crate::pipeline::restore::RestoreOptions;
 use crate::pipeline::undo::UndoOptions;
 use crate::plan::Policy;
+#[cfg(feature = "sandbox")]
 use crate::sandbox::{Faults, SandboxConfig, Seed, Variant};
 
 /// The import policy: the command line, or else the mapping's options.
@@ -382,11 +383,13 @@ pub fn offboard_job(
     ))
 }
 
+#[cfg(feature = "sandbox")]
 pub fn sandbox_job(
-    cli: &Cli,
+    cli: &super::args::Cli,
     args: &args::SandboxArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<SandboxJob, CommandError> {
+    use crate::config::API_KEY_ENV;
     let key = args.key.or(&cli.early_tenant.key);
     let (api_key, key_source) = match (&key.api_key_file, env(API_KEY_ENV)) {
         (Some(path), _) => (

@@ -156,13 +156,16 @@ async fn run_command(
     env: &dyn Fn(&str) -> Option<String>,
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
-    use crate::commands::{check, export, import, lifecycle, mapping, sandbox, validate};
+    use crate::commands::{check, export, import, lifecycle, mapping, validate};
     let resolve = |c: &Connect| crate::config::resolve(profile.get()?, &connect(cli, c), env);
     match &cli.command {
         Command::Completions { shell } => completions(*shell),
         Command::Man { output } => man::run(output.as_deref()),
         Command::Validate(args) => validate::run(&jobs::validate_job(profile, args)?, ui),
-        Command::Sandbox(args) => sandbox::run(jobs::sandbox_job(cli, args, env)?, ui).await,
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(args) => {
+            crate::commands::sandbox::run(jobs::sandbox_job(cli, args, env)?, ui).await
+        }
         Command::Plan(args) => {
             import::run(&resolve(&args.connect)?, jobs::plan_job(profile, args)?, ui).await
         }

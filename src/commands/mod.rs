@@ -67,6 +67,7 @@ pub mod import;
 pub mod lifecycle;
 pub mod mapping;
 pub mod notify;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod shell;
 pub mod signals;
@@ -75,14 +76,18 @@ pub mod tenant_lock;
 pub mod validate;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(feature = "sandbox")]
+use std::path::PathBuf;
 
+#[cfg(feature = "sandbox")]
 use secrecy::SecretString;
 
 use crate::api::{ApiError, Client, ClientBuildError};
 use crate::config::{Config, ConfigError, Target};
 use crate::output::OutputError;
 use crate::pipeline::RunError;
+#[cfg(feature = "sandbox")]
 use crate::sandbox::{SandboxConfig, SandboxError, SandboxHandle, Seed};
 
 /// Why a command stopped.
@@ -99,6 +104,7 @@ pub enum CommandError {
     Api(#[from] ApiError),
     #[error(transparent)]
     /// The built-in sandbox could not start or save.
+    #[cfg(feature = "sandbox")]
     Sandbox(#[from] SandboxError),
     #[error(transparent)]
     /// The input cannot be read.
@@ -182,6 +188,7 @@ pub enum Completion {
 /// A client, and the in-process sandbox behind it when `--sandbox` was given.
 pub struct Connection {
     pub client: Client,
+    #[cfg(feature = "sandbox")]
     sandbox: Option<(SandboxHandle, Option<PathBuf>)>,
 }
 
@@ -194,15 +201,18 @@ impl Connection {
                     Client::new(&config.client_settings(base_url.clone(), api_key.clone()))?;
                 Ok(Connection {
                     client,
+                    #[cfg(feature = "sandbox")]
                     sandbox: None,
                 })
             }
+            #[cfg(feature = "sandbox")]
             Target::Sandbox { state, api_key } => {
                 Self::in_process(config, state.clone(), api_key.clone()).await
             }
         }
     }
 
+    #[cfg(feature = "sandbox")]
     async fn in_process(
         config: &Config,
         state: Option<PathBuf>,
@@ -228,6 +238,7 @@ impl Connection {
     }
 
     /// For a run against the built-in sandbox: what became of its tenant.
+    #[cfg(feature = "sandbox")]
     pub fn sandbox_note(&self) -> Option<String> {
         let (_, state) = self.sandbox.as_ref()?;
         Some(match state {
@@ -237,8 +248,15 @@ impl Connection {
         })
     }
 
+    /// A build without the sandbox never runs against one.
+    #[cfg(not(feature = "sandbox"))]
+    pub fn sandbox_note(&self) -> Option<String> {
+        None
+    }
+
     /// Stops the sandbox (saving its state), if there is one.
     pub async fn close(self) -> Result<(), CommandError> {
+        #[cfg(feature = "sandbox")]
         if let Some((handle, _)) = self.sandbox {
             handle.shutdown().await?;
         }

@@ -200,10 +200,7 @@ fn count_in_range(name: &str, value: usize, max: usize) -> Result<usize, ConfigE
 /// `--region`) with the key, which it must have.
 fn target(tenant: &TenantArgs, api_key: Option<SecretString>) -> Result<Target, ConfigError> {
     if tenant.sandbox {
-        Ok(Target::Sandbox {
-            state: tenant.sandbox_state.clone(),
-            api_key: api_key.unwrap_or_else(crate::sandbox::random_key),
-        })
+        sandbox_target(tenant, api_key)
     } else {
         let base_url = match (tenant.base_url.as_ref(), tenant.tenant.as_ref()) {
             (Some(url), _) => parse_base_url(url)?,
@@ -218,6 +215,26 @@ fn target(tenant: &TenantArgs, api_key: Option<SecretString>) -> Result<Target, 
             api_key: api_key.ok_or(ConfigError::NoKey)?,
         })
     }
+}
+
+/// The in-process sandbox as the tenant.
+#[cfg(feature = "sandbox")]
+fn sandbox_target(
+    tenant: &TenantArgs,
+    api_key: Option<SecretString>,
+) -> Result<Target, ConfigError> {
+    Ok(Target::Sandbox {
+        state: tenant.sandbox_state.clone(),
+        api_key: api_key.unwrap_or_else(crate::sandbox::random_key),
+    })
+}
+
+/// A build without the `sandbox` feature has no sandbox to talk to.
+#[cfg(not(feature = "sandbox"))]
+fn sandbox_target(_: &TenantArgs, _: Option<SecretString>) -> Result<Target, ConfigError> {
+    Err(ConfigError::BadValue(
+        "--sandbox: this sebulk was built without the built-in sandbox (cargo feature `sandbox`); name a tenant with --base-url, or --tenant and --region".to_string(),
+    ))
 }
 
 /// Resolves `args` (with `env` for variables clap does not own) into a [`Config`].

@@ -16,6 +16,7 @@ mod directory;
 mod people;
 mod reading;
 mod recovery;
+#[cfg(feature = "sandbox")]
 mod sandbox;
 mod shared;
 mod tools;
@@ -24,6 +25,7 @@ pub use directory::*;
 pub use people::*;
 pub use reading::*;
 pub use recovery::*;
+#[cfg(feature = "sandbox")]
 pub use sandbox::*;
 pub use shared::*;
 pub use tools::*;
@@ -168,6 +170,7 @@ pub enum Command {
     /// Column mappings: start one from a file's header, or show a built-in preset
     #[command(subcommand)]
     Mapping(MappingCommand),
+    #[cfg(feature = "sandbox")]
     /// Run a local sandbox tenant in the foreground
     #[command(
         after_long_help = "Examples:\n  sebulk sandbox --state tenant.json              # serves until Ctrl-C, saves on exit\n  sebulk sandbox --seed-data tenant.json --latency-ms 10 --rate-limit 3000   # a slow, busy tenant"
