@@ -141,11 +141,7 @@ async fn a_hand_edited_snapshot_is_refused_and_restore_gives_back_only_what_was_
     // field the run did not take is written (her email changed since stays).
     std::fs::write(&snapshot, &original).unwrap();
     let api = client(&sandbox);
-    let priya = sandbox
-        .tenant()
-        .user_by_username("priya.raman")
-        .unwrap()
-        .clone();
+    let priya = crate::support::user_named(&sandbox, "priya.raman");
     let mut body = sebulk::model::UserWrite::from_user(&priya.public());
     body.fields.email = Some("priya.r@northwind.example".into());
     api.update_user(&priya.id, &body).await.unwrap();
