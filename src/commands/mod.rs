@@ -31,7 +31,7 @@
 //! 6. `src/output/results.rs`: a line in `run_kinds!` (the first word of
 //!    its run ids; what undo reads).
 //! 7. `src/pipeline/undo/reverse.rs` (compiler): whether undo reverses it
-//!    (the refusal match); its outcomes reverse by what they are
+//!    (`not_undone`); its outcomes reverse by what they are
 //!    (`created` deleted, `updated` put back from the row's old values,
 //!    `deleted` given back from its snapshot).
 //! 8. `src/pipeline/<command>.rs` and `pub mod` in `src/pipeline/mod.rs`:
@@ -55,7 +55,7 @@
 //! `changes`, so undo needs no new code): 14 files (the 12 steps, plus
 //! `src/pipeline/mod.rs` and the tests' `mod.rs`), about 400 lines —
 //! clap struct ~25, variant 2, `ends` and `command_name` 2, job ~20,
-//! `run_command` 4, `run_kinds!` 1, undo's match 1, the pipeline module
+//! `run_command` 4, `run_kinds!` 1, `not_undone` 1, the pipeline module
 //! ~180 (passwords' is 236), `lifecycle!` ~6, `RELATED` 1, README ~10,
 //! tests ~150. Steps 3, 5 and 7 the compiler asks for; 6 and 9 it asks
 //! for through 8 (`RunKind::Rename` to stamp its runs) and 5 (the

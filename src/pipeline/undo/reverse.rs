@@ -104,23 +104,7 @@ pub fn read(
                 results.display()
             )
         })?;
-        let refusal = match kind {
-            RunKind::Passwords => Some(
-                "a password set cannot be taken back (the old one was never read); set new ones with sebulk passwords",
-            ),
-            RunKind::Undo => Some(
-                "an undo is not undone: run the command it reversed again (its results file is the record)",
-            ),
-            RunKind::Restore => {
-                Some("a restore is not undone: offboard those users again if that is meant")
-            }
-            RunKind::Import
-            | RunKind::Offboard
-            | RunKind::Groups
-            | RunKind::Memberships
-            | RunKind::Sync
-            | RunKind::Apply => None,
-        };
+        let refusal = not_undone(kind);
         if let Some(why) = refusal {
             return Err(format!(
                 "{} was written by {}: {why}",
@@ -175,6 +159,27 @@ pub fn read(
         killed: crate::output::recorded::Journal::path_for(results).exists(),
         unkeyed_snapshots: snapshots.unkeyed,
     })
+}
+
+/// Why a run of `kind` is not undone; `None` when it is.
+fn not_undone(kind: RunKind) -> Option<&'static str> {
+    match kind {
+        RunKind::Passwords => Some(
+            "a password set cannot be taken back (the old one was never read); set new ones with sebulk passwords",
+        ),
+        RunKind::Undo => Some(
+            "an undo is not undone: run the command it reversed again (its results file is the record)",
+        ),
+        RunKind::Restore => {
+            Some("a restore is not undone: offboard those users again if that is meant")
+        }
+        RunKind::Import
+        | RunKind::Offboard
+        | RunKind::Groups
+        | RunKind::Memberships
+        | RunKind::Sync
+        | RunKind::Apply => None,
+    }
 }
 
 /// Whether a `created` line records a creation: every value new (nothing
