@@ -349,6 +349,71 @@ fn enabled_flip(changes: &[(&str, &str, &str)]) -> Option<bool> {
         })
 }
 
+/// The fields compared: every column of either file but the key, the
+/// old file's order first.
+fn compared_fields(old_header: &[String], new_header: &[String], key: &str) -> Vec<String> {
+    let mut fields: Vec<String> = old_header.to_vec();
+    for name in new_header {
+        if column(&fields, name).is_none() {
+            fields.push(name.clone());
+        }
+    }
+    fields.retain(|f| column(std::slice::from_ref(f), key).is_none());
+    fields
+}
+
+/// The fields whose value differs between a remembered old record and
+/// its new record, as (field, before, after).
+fn changed_fields<'a>(
+    fields: &'a [String],
+    (old_header, old_cells): (&[String], &[&'a str]),
+    (new_header, new_cells): (&[String], &'a [String]),
+) -> Vec<(&'a str, &'a str, &'a str)> {
+    let mut changes = Vec::new();
+    for field in fields {
+        let before = column(old_header, field)
+            .and_then(|i| old_cells.get(i))
+            .copied()
+            .unwrap_or_default();
+        let after = column(new_header, field)
+            .and_then(|i| new_cells.get(i))
+            .map(|c| unneutralize(c.trim()))
+            .unwrap_or_default();
+        if before != after {
+            changes.push((field.as_str(), before, after));
+        }
+    }
+    changes
+}
+
+/// Writes the records only the old file has (leavers, or removed groups
+/// and applications), in the old file's order; how many.
+fn write_removed(
+    lines: &mut DiffLines<'_>,
+    remembered: HashMap<String, (u64, String)>,
+    keyed: &Keyed,
+    label: &str,
+) -> Result<u64, DiffError> {
+    let mut removed: Vec<(u64, String, String)> = remembered
+        .into_iter()
+        .map(|(key, (row, packed))| (row, key, packed))
+        .collect();
+    removed.sort();
+    let mut count = 0;
+    for (_, key, packed) in removed {
+        let cells: Vec<&str> = packed.split(SEPARATOR).collect();
+        let shown_key = cells.get(keyed.old).copied().unwrap_or(key.as_str());
+        let username = keyed
+            .old_username
+            .and_then(|i| cells.get(i))
+            .copied()
+            .unwrap_or_default();
+        count += 1;
+        lines.line([label, shown_key, username, "", "", ""])?;
+    }
+    Ok(count)
+}
+
 /// Users, groups or applications, record by record.
 fn records(
     options: &DiffOptions,
@@ -363,14 +428,7 @@ fn records(
         _ => (("id", "name"), ["added", "removed", "changed"]),
     };
     let keyed = Keyed::of(options, (&old_header, &new_header), names)?;
-    // The fields compared: every column of either file but the key.
-    let mut fields: Vec<String> = old_header.clone();
-    for name in &new_header {
-        if column(&fields, name).is_none() {
-            fields.push(name.clone());
-        }
-    }
-    fields.retain(|f| column(std::slice::from_ref(f), keyed.name).is_none());
+    let fields = compared_fields(&old_header, &new_header, keyed.name);
     let mut summary = DiffSummary {
         compared: kind,
         key: keyed.name.to_string(),
@@ -397,20 +455,11 @@ fn records(
                 continue;
             };
             let old_cells: Vec<&str> = packed.split(SEPARATOR).collect();
-            let mut changes: Vec<(&str, &str, &str)> = Vec::new();
-            for field in &fields {
-                let before = column(&old_header, field)
-                    .and_then(|i| old_cells.get(i))
-                    .copied()
-                    .unwrap_or_default();
-                let after = column(&new_header, field)
-                    .and_then(|i| record.cells.get(i))
-                    .map(|c| unneutralize(c.trim()))
-                    .unwrap_or_default();
-                if before != after {
-                    changes.push((field, before, after));
-                }
-            }
+            let changes = changed_fields(
+                &fields,
+                (&old_header, &old_cells),
+                (&new_header, &record.cells),
+            );
             let label = match (kind, enabled_flip(&changes)) {
                 (Compared::Users, Some(false)) => {
                     summary.leavers += 1;
@@ -434,22 +483,7 @@ fn records(
                 lines.line([label, raw_key, username, field, before, after])?;
             }
         }
-        let mut leavers: Vec<(u64, String, String)> = remembered
-            .into_iter()
-            .map(|(key, (row, packed))| (row, key, packed))
-            .collect();
-        leavers.sort();
-        for (_, key, packed) in leavers {
-            let cells: Vec<&str> = packed.split(SEPARATOR).collect();
-            let shown_key = cells.get(keyed.old).copied().unwrap_or(key.as_str());
-            let username = keyed
-                .old_username
-                .and_then(|i| cells.get(i))
-                .copied()
-                .unwrap_or_default();
-            summary.leavers += 1;
-            lines.line([labels[1], shown_key, username, "", "", ""])?;
-        }
+        summary.leavers += write_removed(lines, remembered, &keyed, labels[1])?;
         Ok(())
     })?;
     if kind != Compared::Users {

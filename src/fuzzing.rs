@@ -43,10 +43,10 @@ pub fn input_rows(bytes: &[u8]) {
             return;
         };
         let (row, problems) = validator.check(&record);
-        if problems.iter().all(|p| !p.is_error()) {
-            if let Err(message) = create_body_is_accepted(&row) {
-                panic!("row {} passed validation but {message}", record.row);
-            }
+        if problems.iter().all(|p| !p.is_error())
+            && let Err(message) = create_body_is_accepted(&row)
+        {
+            panic!("row {} passed validation but {message}", record.row);
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod model;
 pub(crate) mod output;
 pub(crate) mod pipeline;
 pub(crate) mod plan;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub(crate) mod ui;
 

@@ -8,23 +8,82 @@
 use std::path::{Path, PathBuf};
 
 use super::args::{
-    Cli, Command, EndArgs, GroupsCommand, MembershipsCommand, RecordArgs, SummaryArgs,
+    Cli, Command, DiffArgs, EndArgs, ExportArgs, GroupsCommand, MembershipsCommand, PlanArgs,
+    RecordArgs, RunArgs, SummaryArgs, ValidateArgs,
 };
-use super::{config, exit, run_args};
+use super::{config, exit};
 use crate::commands::notify::{self, Given, Receivers};
 use crate::commands::{CommandError, Completion};
 use crate::output::report::{ReportData, RowsKind};
 use crate::ui::Ui;
 
+/// Which options of a command say how its run ends (`--summary-json`,
+/// `--report`, `--notify`, `--results-dir`), declared once for every
+/// command by [`ends`]. Everything about the end of a run is read from it.
+pub(crate) enum Ends<'a> {
+    /// A row command: its run options carry all of them, and a run that
+    /// fails still writes its summary.
+    Run(&'a RunArgs),
+    Plan(&'a PlanArgs),
+    Validate(&'a ValidateArgs),
+    Diff(&'a DiffArgs),
+    /// Export writes its own summary, whatever happens.
+    Export(&'a ExportArgs),
+    /// Commands that end no run: no summary, report or notification.
+    Nothing,
+}
+
+/// How each command's run ends. One arm per command and no fallback: a
+/// new command does not compile until it says which it is, so it cannot
+/// silently lose `--report`, `--notify` or its failure summary.
+pub(crate) fn ends(command: &Command) -> Ends<'_> {
+    match command {
+        Command::Import(args) => Ends::Run(&args.run),
+        Command::Sync(args) => Ends::Run(&args.run),
+        Command::Offboard(args) => Ends::Run(&args.run),
+        Command::Approve(args) => Ends::Run(&args.run),
+        Command::Passwords(args) => Ends::Run(&args.run),
+        Command::Groups(GroupsCommand::Import(args)) => Ends::Run(&args.run),
+        Command::Memberships(MembershipsCommand::Import(args)) => Ends::Run(&args.run),
+        Command::Restore(args) => Ends::Run(&args.run),
+        Command::Undo(args) => Ends::Run(&args.run),
+        Command::Apply(args) => Ends::Run(&args.run),
+        Command::Plan(args) => Ends::Plan(args),
+        Command::Validate(args) => Ends::Validate(args),
+        Command::Diff(args) => Ends::Diff(args),
+        Command::Export(args) => Ends::Export(args),
+        Command::Check(_)
+        | Command::Mapping(_)
+        | Command::Completions { .. }
+        | Command::Man { .. } => Ends::Nothing,
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(_) => Ends::Nothing,
+    }
+}
+
 /// The end options of a command (none for those that do not run).
 fn end_args(command: &Command) -> Option<&EndArgs> {
-    Some(match command {
-        Command::Plan(args) => &args.summary.end,
-        Command::Validate(args) => &args.end,
-        Command::Diff(args) => &args.end,
-        Command::Export(args) => &args.summary.end,
-        command => &run_args(command)?.summary.end,
+    Some(match ends(command) {
+        Ends::Run(run) => &run.summary.end,
+        Ends::Plan(args) => &args.summary.end,
+        Ends::Validate(args) => &args.end,
+        Ends::Diff(args) => &args.end,
+        Ends::Export(args) => &args.summary.end,
+        Ends::Nothing => return None,
     })
+}
+
+/// Where a command's summary goes when its run stops with an error:
+/// `--summary-json`, else (a row command or plan with `--results-dir`)
+/// `last.json` there. None for export, which writes its own.
+pub(crate) fn failure_summary_path(command: &Command) -> Option<PathBuf> {
+    match ends(command) {
+        Ends::Run(run) => summary_path(&run.summary, &run.record),
+        Ends::Plan(args) => summary_path(&args.summary, &args.record),
+        Ends::Validate(args) => args.summary_json.clone(),
+        Ends::Diff(args) => args.summary_json.clone(),
+        Ends::Export(_) | Ends::Nothing => None,
+    }
 }
 
 /// Who is told of the run's end: `--notify`, `SEBULK_NOTIFY`,
@@ -80,12 +139,12 @@ pub fn summary_path(summary: &SummaryArgs, record: &RecordArgs) -> Option<PathBu
 /// Where the `--report` page goes: `--report`, else (a row command or
 /// plan with `--results-dir`) `last.html` there.
 fn report_path(command: &Command) -> Option<PathBuf> {
-    let (summary, record) = match command {
-        Command::Plan(args) => (&args.summary, &args.record),
-        command => match run_args(command) {
-            Some(run) => (&run.summary, &run.record),
-            None => return end_args(command)?.report.clone(),
-        },
+    let (summary, record) = match ends(command) {
+        Ends::Plan(args) => (&args.summary, &args.record),
+        Ends::Run(run) => (&run.summary, &run.record),
+        Ends::Validate(_) | Ends::Diff(_) | Ends::Export(_) | Ends::Nothing => {
+            return end_args(command)?.report.clone();
+        }
     };
     let last = || record.results_dir.as_ref().map(|dir| dir.join(LAST_REPORT));
     summary.end.report.clone().or_else(last)
@@ -228,18 +287,18 @@ fn rows_file(cli: &Cli, summary: &serde_json::Value, ui: &Ui) -> Option<(PathBuf
             .and_then(|o| o.as_str())
             .and_then(|o| usable(Path::new(o)))
     };
-    match &cli.command {
-        Command::Validate(args) => Some((usable(args.output.as_deref()?)?, RowsKind::Problems)),
+    match ends(&cli.command) {
+        Ends::Validate(args) => Some((usable(args.output.as_deref()?)?, RowsKind::Problems)),
         // Without -o the changes went to standard output; a copy was kept.
-        Command::Diff(args) => Some((
+        Ends::Diff(args) => Some((
             usable(&args.output).or_else(|| ui.kept_rows_copy())?,
             RowsKind::Diff,
         )),
-        Command::Export(args) if args.what == crate::export::Entity::Factors => {
+        Ends::Export(args) if args.what == crate::export::Entity::Factors => {
             Some((from_summary()?, RowsKind::Factors))
         }
-        Command::Export(_) => None,
-        _ => Some((from_summary()?, RowsKind::Results)),
+        Ends::Export(_) => None,
+        Ends::Run(_) | Ends::Plan(_) | Ends::Nothing => Some((from_summary()?, RowsKind::Results)),
     }
 }
 
@@ -285,6 +344,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Groups(GroupsCommand::Import(_)) => "groups import",
         Command::Memberships(MembershipsCommand::Import(_)) => "memberships import",
         Command::Mapping(_) => "mapping",
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(_) => "sandbox",
         Command::Completions { .. } => "completions",
         Command::Man { .. } => "man",

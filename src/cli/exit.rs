@@ -58,7 +58,11 @@ pub fn classify(error: &CommandError) -> (u8, Option<&'static str>) {
         ),
         CommandError::Config(ConfigError::NoTenant) => (
             FATAL,
-            Some("try `sebulk check --sandbox` to see sebulk work against the built-in sandbox"),
+            Some(if cfg!(feature = "sandbox") {
+                "try `sebulk check --sandbox` to see sebulk work against the built-in sandbox"
+            } else {
+                "name one: --base-url URL, or --tenant NAME with --region REGION"
+            }),
         ),
         CommandError::Api(ApiError::WaitTooLong { .. }) => (
             FATAL,

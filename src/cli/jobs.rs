@@ -3,13 +3,12 @@
 //! for results are decided here (`-o`, `--results-dir`, beside the
 //! input), and the profile is consulted through one [`ProfileSource`].
 //!
-//! Adding a row command: its clap struct (with `RunArgs` flattened) in
-//! `args.rs`, its job function here, its row action and decision step in
-//! `pipeline/` on `prepared::run`, and a line in `dispatch`.
+//! Adding a command (its job function here is one step): the one recipe
+//! is in the docs of [`crate::commands`].
 
 use std::path::{Path, PathBuf};
 
-use super::args::{self, Cli, ImportArgs, PlanArgs, PolicyArgs};
+use super::args::{self, ImportArgs, PlanArgs, PolicyArgs};
 use super::config::{self, ProfileSource};
 use super::end::summary_path;
 use crate::commands::CommandError;
@@ -17,11 +16,11 @@ use crate::commands::export::{DiffJob, ExportJob};
 use crate::commands::import::ImportJob;
 use crate::commands::lifecycle::LifecycleJob;
 use crate::commands::mapping::InitJob;
+#[cfg(feature = "sandbox")]
 use crate::commands::sandbox::SandboxJob;
 use crate::commands::shell::RowJob;
 use crate::commands::tenant_lock::LockRequest;
 use crate::commands::validate::ValidateJob;
-use crate::config::API_KEY_ENV;
 use crate::diff::DiffOptions;
 use crate::export::ExportOptions;
 use crate::output::files::timestamped;
@@ -35,6 +34,7 @@ use crate::pipeline::prepared::Recording;
 use crate::pipeline::restore::RestoreOptions;
 use crate::pipeline::undo::UndoOptions;
 use crate::plan::Policy;
+#[cfg(feature = "sandbox")]
 use crate::sandbox::{Faults, SandboxConfig, Seed, Variant};
 
 /// The import policy: the command line, or else the mapping's options.
@@ -383,11 +383,13 @@ pub fn offboard_job(
     ))
 }
 
+#[cfg(feature = "sandbox")]
 pub fn sandbox_job(
-    cli: &Cli,
+    cli: &super::args::Cli,
     args: &args::SandboxArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<SandboxJob, CommandError> {
+    use crate::config::API_KEY_ENV;
     let key = args.key.or(&cli.early_tenant.key);
     let (api_key, key_source) = match (&key.api_key_file, env(API_KEY_ENV)) {
         (Some(path), _) => (

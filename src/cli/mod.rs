@@ -106,7 +106,7 @@ pub async fn dispatch(
     let result = run_command(cli, &profile, env, ui).await;
     // A directory refused as open to others gets nothing, not even why.
     let refused_dir = refused_directory(&result);
-    if let (Err(error), Some(path)) = (&result, summary_target(&cli.command))
+    if let (Err(error), Some(path)) = (&result, end::failure_summary_path(&cli.command))
         && !end::goes_into(&path, refused_dir.as_deref())
     {
         write_failure(&path, error);
@@ -127,37 +127,6 @@ fn refused_directory(result: &Result<Completion, CommandError>) -> Option<std::p
         }
         _ => None,
     }
-}
-
-/// Where a command's summary goes: `--summary-json`, else (a row
-/// command or plan with `--results-dir`) `last.json` there.
-fn summary_target(command: &Command) -> Option<std::path::PathBuf> {
-    match command {
-        Command::Plan(args) => end::summary_path(&args.summary, &args.record),
-        Command::Validate(args) => args.summary_json.clone(),
-        Command::Diff(args) => args.summary_json.clone(),
-        command => {
-            let run = run_args(command)?;
-            end::summary_path(&run.summary, &run.record)
-        }
-    }
-}
-
-/// The run options of a row command.
-pub(crate) fn run_args(command: &Command) -> Option<&args::RunArgs> {
-    Some(match command {
-        Command::Import(args) => &args.run,
-        Command::Sync(args) => &args.run,
-        Command::Offboard(args) => &args.run,
-        Command::Approve(args) => &args.run,
-        Command::Passwords(args) => &args.run,
-        Command::Groups(GroupsCommand::Import(args)) => &args.run,
-        Command::Memberships(MembershipsCommand::Import(args)) => &args.run,
-        Command::Restore(args) => &args.run,
-        Command::Undo(args) => &args.run,
-        Command::Apply(args) => &args.run,
-        _ => return None,
-    })
 }
 
 /// Writes why a run stopped as its summary; a summary that cannot be
@@ -187,13 +156,16 @@ async fn run_command(
     env: &dyn Fn(&str) -> Option<String>,
     ui: &Ui,
 ) -> Result<Completion, CommandError> {
-    use crate::commands::{check, export, import, lifecycle, mapping, sandbox, validate};
+    use crate::commands::{check, export, import, lifecycle, mapping, validate};
     let resolve = |c: &Connect| crate::config::resolve(profile.get()?, &connect(cli, c), env);
     match &cli.command {
         Command::Completions { shell } => completions(*shell),
         Command::Man { output } => man::run(output.as_deref()),
         Command::Validate(args) => validate::run(&jobs::validate_job(profile, args)?, ui),
-        Command::Sandbox(args) => sandbox::run(jobs::sandbox_job(cli, args, env)?, ui).await,
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(args) => {
+            crate::commands::sandbox::run(jobs::sandbox_job(cli, args, env)?, ui).await
+        }
         Command::Plan(args) => {
             import::run(&resolve(&args.connect)?, jobs::plan_job(profile, args)?, ui).await
         }

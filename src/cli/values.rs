@@ -10,6 +10,7 @@ use crate::export::{Entity, Format};
 use crate::input::{MatchBy, Mode, UsernameFrom};
 use crate::model::AuthScheme;
 use crate::model::dates::DateOrder;
+#[cfg(feature = "sandbox")]
 use crate::sandbox::{ListShape, UnknownFields};
 
 /// `value_enum!(Type { Variant => "name" ["alias"] "help", ... })`
@@ -83,6 +84,7 @@ value_enum!(DiffKey {
     Username => "username" "the username, ignoring case",
 });
 
+#[cfg(feature = "sandbox")]
 value_enum!(ListShape {
     Items => "items" "{\"items\": [...], \"totalCount\": N}",
     Data => "data" "{\"data\": [...], \"totalCount\": N}",
@@ -91,6 +93,7 @@ value_enum!(ListShape {
     Array => "array" "a bare JSON array, no total",
 });
 
+#[cfg(feature = "sandbox")]
 value_enum!(UnknownFields {
     Refuse => "refuse" "400, naming the field",
     Accept => "accept" "ignored",

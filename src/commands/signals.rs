@@ -55,6 +55,7 @@ impl Default for Listener {
 }
 
 /// Resolves on the next SIGINT, SIGTERM or SIGHUP.
+#[cfg(feature = "sandbox")]
 pub async fn terminated() {
     Listener::new().next().await;
 }

@@ -76,12 +76,14 @@ impl Drop for TenantLock {
 pub fn tenant_key(config: &Config) -> Option<String> {
     match &config.target {
         Target::Tenant { base_url, .. } => Some(canonical(base_url)),
+        #[cfg(feature = "sandbox")]
         Target::Sandbox {
             state: Some(path), ..
         } => {
             let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
             Some(format!("sandbox:{}", path.display()))
         }
+        #[cfg(feature = "sandbox")]
         Target::Sandbox { state: None, .. } => None,
     }
 }

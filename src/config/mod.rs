@@ -8,7 +8,9 @@ pub mod profile;
 mod resolve;
 pub mod settings;
 
-pub use resolve::{check_private_file, clean_key, read_key_file, resolve};
+pub use resolve::{check_private_file, resolve};
+#[cfg(feature = "sandbox")]
+pub use resolve::{clean_key, read_key_file};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,7 +43,9 @@ pub enum Target {
         base_url: Url,
         api_key: SecretString,
     },
-    /// An in-process sandbox, optionally kept in a state file.
+    /// An in-process sandbox, optionally kept in a state file (only in a
+    /// build with the `sandbox` feature).
+    #[cfg(feature = "sandbox")]
     Sandbox {
         state: Option<PathBuf>,
         api_key: SecretString,
@@ -51,7 +55,9 @@ pub enum Target {
 impl Target {
     pub fn api_key(&self) -> &SecretString {
         match self {
-            Target::Tenant { api_key, .. } | Target::Sandbox { api_key, .. } => api_key,
+            Target::Tenant { api_key, .. } => api_key,
+            #[cfg(feature = "sandbox")]
+            Target::Sandbox { api_key, .. } => api_key,
         }
     }
 }

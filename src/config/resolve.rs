@@ -197,6 +197,7 @@ fn count_in_range(name: &str, value: usize, max: usize) -> Result<usize, ConfigE
 
 /// The key of the sandbox kept in `state`: read from `<state>.key`, made
 /// there (0600) on first use.
+#[cfg(feature = "sandbox")]
 fn kept_sandbox_key(state: &std::path::Path) -> Result<SecretString, ConfigError> {
     let mut name = state.as_os_str().to_owned();
     name.push(".key");
@@ -231,15 +232,7 @@ fn kept_sandbox_key(state: &std::path::Path) -> Result<SecretString, ConfigError
 /// `--tenant` in `--region`) with the key, which it must have.
 fn target(tenant: &TenantArgs, api_key: Option<SecretString>) -> Result<Target, ConfigError> {
     if tenant.sandbox {
-        let api_key = match (api_key, &tenant.sandbox_state) {
-            (Some(key), _) => key,
-            (None, Some(state)) => kept_sandbox_key(state)?,
-            (None, None) => crate::sandbox::random_key(),
-        };
-        Ok(Target::Sandbox {
-            state: tenant.sandbox_state.clone(),
-            api_key,
-        })
+        sandbox_target(tenant, api_key)
     } else {
         let base_url = match (tenant.base_url.as_ref(), tenant.tenant.as_ref()) {
             (Some(url), _) => parse_base_url(url)?,
@@ -254,6 +247,31 @@ fn target(tenant: &TenantArgs, api_key: Option<SecretString>) -> Result<Target, 
             api_key: api_key.ok_or(ConfigError::NoKey)?,
         })
     }
+}
+
+/// The in-process sandbox as the tenant.
+#[cfg(feature = "sandbox")]
+fn sandbox_target(
+    tenant: &TenantArgs,
+    api_key: Option<SecretString>,
+) -> Result<Target, ConfigError> {
+    let api_key = match (api_key, &tenant.sandbox_state) {
+        (Some(key), _) => key,
+        (None, Some(state)) => kept_sandbox_key(state)?,
+        (None, None) => crate::sandbox::random_key(),
+    };
+    Ok(Target::Sandbox {
+        state: tenant.sandbox_state.clone(),
+        api_key,
+    })
+}
+
+/// A build without the `sandbox` feature has no sandbox to talk to.
+#[cfg(not(feature = "sandbox"))]
+fn sandbox_target(_: &TenantArgs, _: Option<SecretString>) -> Result<Target, ConfigError> {
+    Err(ConfigError::BadValue(
+        "--sandbox: this sebulk was built without the built-in sandbox (cargo feature `sandbox`); name a tenant with --base-url, or --tenant and --region".to_string(),
+    ))
 }
 
 /// Resolves `args` (with `env` for variables clap does not own) into a [`Config`].

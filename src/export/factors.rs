@@ -11,7 +11,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::json;
 
 use super::{ExportError, ExportSummary, user_request};
-use crate::api::{ApiError, Client, ListingStats, found};
+use crate::api::{ApiError, Client, found};
 use crate::events::{Event, Events};
 use crate::model::{Credentials, User};
 use crate::output::records::RecordWriter;
@@ -34,7 +34,7 @@ pub(super) async fn export_factors(
     mut writer: RecordWriter,
     summary: &mut ExportSummary,
     events: &dyn Events,
-) -> Result<(RecordWriter, ListingStats), ExportError> {
+) -> Result<super::Exported, ExportError> {
     writer.header(&COLUMNS.map(String::from))?;
     events.on(Event::Phase("listing users"));
     let mut users: Vec<(String, String)> = Vec::new();

@@ -269,7 +269,7 @@ async fn export_users(
     mut writer: RecordWriter,
     summary: &mut ExportSummary,
     events: &dyn Events,
-) -> Result<(RecordWriter, ListingStats), ExportError> {
+) -> Result<Exported, ExportError> {
     let mut spooled = spool().map_err(|e| ExportError::io("cannot create a spool file", e))?;
     let mut custom_names: BTreeSet<String> = BTreeSet::new();
     let kinds = included_kinds(options);
@@ -359,6 +359,10 @@ async fn export_users(
 /// (kind, user id) → the sorted names of the user's targets of that kind.
 type NamesByUser = HashMap<(TargetKind, String), Vec<String>>;
 
+/// What every entity's export hands back: the writer, to be finished by
+/// [`run`] (atomically), and how the listing went.
+type Exported = (RecordWriter, ListingStats);
+
 /// Every listed user's memberships by name, from the cheaper side.
 async fn membership_names(
     client: &Client,
@@ -420,7 +424,7 @@ async fn export_targets(
     options: &ExportOptions,
     mut writer: RecordWriter,
     events: &dyn Events,
-) -> Result<(RecordWriter, ListingStats), ExportError> {
+) -> Result<Exported, ExportError> {
     let kind = if options.entity == Entity::Groups {
         TargetKind::Group
     } else {
@@ -499,7 +503,7 @@ async fn export_memberships(
     client: &Client,
     mut writer: RecordWriter,
     summary: &mut ExportSummary,
-) -> Result<(RecordWriter, ListingStats), ExportError> {
+) -> Result<Exported, ExportError> {
     let header: Vec<String> = ["user_id", "username", "type", "target_id", "target_name"]
         .map(String::from)
         .to_vec();

@@ -157,12 +157,7 @@ fn read_date(
 }
 
 /// Reads one non-empty cell of `column` into `row`; what is wrong with it.
-fn read_cell(
-    row: &mut RowInput,
-    column: &Column,
-    raw: &str,
-    vocabulary: &Vocabulary,
-) -> Vec<(String, Severity)> {
+fn read_cell(row: &mut RowInput, column: &Column, raw: &str, vocabulary: &Vocabulary) -> Found {
     let mut found = Vec::new();
     let mut weighed = |message: String, severity: Severity| found.push((message, severity));
     let mut problem = |message: String| weighed(message, Severity::Error);
@@ -183,25 +178,8 @@ fn read_cell(
             }
         }
         Column::Text(field) => {
-            let (value, found) = normalize_text(*field, raw, vocabulary);
-            let accepted = found
-                .iter()
-                .all(|(_, severity)| *severity == Severity::Warning);
-            for (message, severity) in found {
+            for (message, severity) in read_text(row, *field, raw, vocabulary) {
                 weighed(message, severity);
-            }
-            if accepted
-                && !value.is_empty()
-                && let Some(slot) = row.set.text_mut(*field)
-            {
-                *slot = Some(value);
-            } else if !accepted
-                && matches!(
-                    field,
-                    Field::Username | Field::Email | Field::EmployeeNumber
-                )
-            {
-                row.unread.push((*field, raw.to_string()));
             }
         }
         Column::Bool(field) if clearing => problem(format!(
@@ -236,16 +214,7 @@ fn read_cell(
         }
         Column::AutoGeneratePassword | Column::MustChangePasswordOnLogon | Column::SendEmail => {
             match parse_bool(raw) {
-                Some(value) => {
-                    let slot = match column {
-                        Column::AutoGeneratePassword => &mut row.password.auto_generate_password,
-                        Column::MustChangePasswordOnLogon => {
-                            &mut row.password.must_change_password_on_logon
-                        }
-                        _ => &mut row.password.send_email,
-                    };
-                    *slot = Some(value);
-                }
+                Some(value) => *password_flag(&mut row.password, column) = Some(value),
                 None => problem(format!(
                     "'{}' is not a boolean (true/false, yes/no, y/n, 1/0)",
                     shorten(raw)
@@ -263,6 +232,40 @@ fn read_cell(
     found
 }
 
+/// Reads a text cell into `row` when nothing certain is wrong with it; an
+/// identifier that cannot be read is kept aside (`unread`) so the row is
+/// still known by it. What is wrong with the cell.
+fn read_text(row: &mut RowInput, field: Field, raw: &str, vocabulary: &Vocabulary) -> Found {
+    let (value, found) = normalize_text(field, raw, vocabulary);
+    let accepted = found
+        .iter()
+        .all(|(_, severity)| *severity == Severity::Warning);
+    if accepted
+        && !value.is_empty()
+        && let Some(slot) = row.set.text_mut(field)
+    {
+        *slot = Some(value);
+    } else if !accepted
+        && matches!(
+            field,
+            Field::Username | Field::Email | Field::EmployeeNumber
+        )
+    {
+        row.unread.push((field, raw.to_string()));
+    }
+    found
+}
+
+/// The password option a flag column sets (auto-generate, must change on
+/// logon, send email).
+fn password_flag<'a>(password: &'a mut PasswordOptions, column: &Column) -> &'a mut Option<bool> {
+    match column {
+        Column::AutoGeneratePassword => &mut password.auto_generate_password,
+        Column::MustChangePasswordOnLogon => &mut password.must_change_password_on_logon,
+        _ => &mut password.send_email,
+    }
+}
+
 /// Whether `text` shows the marks of UTF-8 read as Windows-1252: `Ã`
 /// or `Â` followed by a character from the second half of Latin-1
 /// (`Ã©`, `Ã¼`, `Â°`), or `â€` (curly quotes and dashes).
@@ -277,22 +280,35 @@ pub fn looks_mis_decoded(text: &str) -> bool {
     })
 }
 
+/// A cell's problems, each with how much it weighs.
+type Found = Vec<(String, Severity)>;
+
 /// The form of a text cell the tenant gets, and what is wrong with it.
 /// What we know for certain (a valid email, one line for a username) is an
 /// error; what we guessed (lengths, user types, control characters) is a
 /// warning unless strict;
 /// an unknown country is an error unless the tenant is seen to use it.
-fn normalize_text(
-    field: Field,
-    raw: &str,
-    vocabulary: &Vocabulary,
-) -> (String, Vec<(String, Severity)>) {
+fn normalize_text(field: Field, raw: &str, vocabulary: &Vocabulary) -> (String, Found) {
     let guessed = if vocabulary.strict {
         Severity::Error
     } else {
         Severity::Warning
     };
     let mut found = Vec::new();
+    let cleaned = without_invisible_characters(field, raw, &mut found);
+    let value = known_value(field, &cleaned, vocabulary, &guessed, &mut found);
+    found.extend(value_problems(field, &value, guessed));
+    (value, found)
+}
+
+/// `raw` without stray invisible characters (identifiers keep only their
+/// own form), saying so when any were dropped; an identifier with
+/// full-width or other compatibility characters is noted too.
+fn without_invisible_characters<'a>(
+    field: Field,
+    raw: &'a str,
+    found: &mut Found,
+) -> std::borrow::Cow<'a, str> {
     let identifier = matches!(
         field,
         Field::Username | Field::Email | Field::EmployeeNumber
@@ -312,18 +328,29 @@ fn normalize_text(
             Severity::Warning,
         ));
     }
-    let raw = cleaned.as_ref();
-    if identifier && text::has_compatibility_forms(raw) {
+    if identifier && text::has_compatibility_forms(&cleaned) {
         found.push((
             format!(
                 "holds full-width or other compatibility characters ({}): written as given, matched as '{}'",
-                text::unusual_characters(raw),
-                shorten(&text::match_key(raw))
+                text::unusual_characters(&cleaned),
+                shorten(&text::match_key(&cleaned))
             ),
             Severity::Warning,
         ));
     }
-    let value = match field {
+    cleaned
+}
+
+/// The value the tenant knows for a country or user type (names and codes
+/// resolved to its spelling); an unknown one is kept as given and said.
+fn known_value(
+    field: Field,
+    raw: &str,
+    vocabulary: &Vocabulary,
+    guessed: &Severity,
+    found: &mut Found,
+) -> String {
+    match field {
         Field::Country => match vocabulary.countries.resolve(raw) {
             Some(known) => known.to_string(),
             None => {
@@ -372,17 +399,23 @@ fn normalize_text(
             }
         },
         _ => raw.to_string(),
-    };
-    if let Some(problem) = rules::length_problem(field.wire(), &value) {
+    }
+}
+
+/// What is wrong with the value itself: its length, signs of a wrong
+/// encoding, control characters or line breaks, an invalid email.
+fn value_problems(field: Field, value: &str, guessed: Severity) -> Found {
+    let mut found = Vec::new();
+    if let Some(problem) = rules::length_problem(field.wire(), value) {
         found.push((problem, guessed.clone()));
     }
-    if looks_mis_decoded(&value) {
+    if looks_mis_decoded(value) {
         found.push((
             "looks mis-decoded (Ã© where é was meant): the text went through the wrong encoding before it reached this file".to_string(),
             Severity::Warning,
         ));
     }
-    if rules::has_control(&value) {
+    if rules::has_control(value) {
         // The reference states no such rule, and a tenant may hold such a
         // value (a tab pasted into a title): what it holds must come back.
         found.push((
@@ -400,11 +433,11 @@ fn normalize_text(
         ));
     }
     if field == Field::Email
-        && let Some(problem) = rules::email_problem(&value)
+        && let Some(problem) = rules::email_problem(value)
     {
         found.push((problem, Severity::Error));
     }
-    (value, found)
+    found
 }
 
 #[cfg(test)]

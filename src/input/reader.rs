@@ -223,6 +223,55 @@ impl<R: Read> Read for CrLfToLf<R> {
     }
 }
 
+/// The encoding `--encoding` names, else the one the first bytes show,
+/// with what to tell about a guess.
+fn chosen_encoding(
+    options: &ReadOptions,
+    prefix: &[u8],
+) -> Result<(Option<&'static Encoding>, Option<String>), InputError> {
+    Ok(match &options.encoding {
+        Some(label) => (
+            Some(
+                Encoding::for_label(label.as_bytes())
+                    .ok_or_else(|| InputError::UnknownEncoding(label.clone()))?,
+            ),
+            None,
+        ),
+        None => sniff_encoding(prefix),
+    })
+}
+
+/// Skips the lines above the header: as many as `--header-row` says,
+/// PowerShell's `#TYPE Selected.Microsoft...` line from Export-Csv, or
+/// report titles found as in spreadsheets. The text from the header on,
+/// how many lines were skipped, and what to tell about found titles.
+fn past_title_lines<R: Read>(
+    mut start: Vec<u8>,
+    mut rest: R,
+    options: &ReadOptions,
+) -> std::io::Result<(Vec<u8>, R, u64, Option<String>)> {
+    let mut note = None;
+    let skip = match options.header_row {
+        Some(row) => u64::from(row.max(1)) - 1,
+        None if start.starts_with(b"#TYPE ") => 1,
+        None => {
+            let (titles, ahead, tail) = title_lines(start, rest, options.delimiter)?;
+            (start, rest) = (ahead, tail);
+            if titles > 0 {
+                note = Some(format!(
+                    "the header is on line {}, below {titles} title line(s), which are skipped (--header-row names another)",
+                    titles + 1
+                ));
+            }
+            titles
+        }
+    };
+    for _ in 0..skip {
+        (start, rest) = skip_line(start, rest)?;
+    }
+    Ok((start, rest, skip, note))
+}
+
 /// Reads until the end of the first line (or 64 KiB), returning those bytes
 /// and the reader positioned after them. Decoders hand out small first
 /// reads while they sniff a byte-order mark, so one read is not enough.
@@ -399,60 +448,24 @@ impl CsvSource {
                 message: "a spreadsheet is read from a file, not from standard input: save it and name the file".to_string(),
             });
         }
-        let (encoding, note) = match &options.encoding {
-            Some(label) => (
-                Some(
-                    Encoding::for_label(label.as_bytes())
-                        .ok_or_else(|| InputError::UnknownEncoding(label.clone()))?,
-                ),
-                None,
-            ),
-            None => sniff_encoding(&prefix),
-        };
+        let (encoding, note) = chosen_encoding(options, &prefix)?;
         let decoded = DecodeReaderBytesBuilder::new()
             .encoding(encoding)
             .bom_override(true)
             .build(Cursor::new(prefix).chain(raw));
-        let (mut start, mut rest) =
-            read_first_line(decoded).map_err(|source| InputError::Open {
+        let (start, rest) = read_first_line(decoded).map_err(|source| InputError::Open {
+            path: shown.clone(),
+            source,
+        })?;
+        let (start, rest, skip, titles) =
+            past_title_lines(start, rest, options).map_err(|source| InputError::Open {
                 path: shown.clone(),
                 source,
             })?;
-        // Title lines above the header: as asked, PowerShell's `#TYPE
-        // Selected.Microsoft...` line from Export-Csv, or report titles
-        // found as in spreadsheets.
-        let mut note = note;
-        let skip = match options.header_row {
-            Some(row) => u64::from(row.max(1)) - 1,
-            None if start.starts_with(b"#TYPE ") => 1,
-            None => {
-                let (titles, ahead, tail) =
-                    title_lines(start, rest, options.delimiter).map_err(|source| {
-                        InputError::Open {
-                            path: shown.clone(),
-                            source,
-                        }
-                    })?;
-                (start, rest) = (ahead, tail);
-                if titles > 0 {
-                    let said = format!(
-                        "the header is on line {}, below {titles} title line(s), which are skipped (--header-row names another)",
-                        titles + 1
-                    );
-                    note = Some(match note {
-                        Some(before) => format!("{before}; {said}"),
-                        None => said,
-                    });
-                }
-                titles
-            }
+        let note = match (note, titles) {
+            (Some(before), Some(said)) => Some(format!("{before}; {said}")),
+            (before, said) => said.or(before),
         };
-        for _ in 0..skip {
-            (start, rest) = skip_line(start, rest).map_err(|source| InputError::Open {
-                path: shown.clone(),
-                source,
-            })?;
-        }
         if start.is_empty() {
             return Err(InputError::Empty { path: shown });
         }

@@ -112,64 +112,73 @@ impl Outcome {
     }
 }
 
-/// The command a run was, as the first part of its id says: undo reads it
-/// to know what a results file's rows mean.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RunKind {
-    Import,
-    Offboard,
-    Restore,
-    Passwords,
-    Groups,
-    Memberships,
-    Undo,
-    Sync,
-    Apply,
+/// Declares [`RunKind`] from one list: each kind and the name its run ids
+/// begin with. The enum, [`RunKind::ALL`] and [`RunKind::name`] come from
+/// the same line, so a kind cannot be left out of any of them.
+macro_rules! run_kinds {
+    ($($kind:ident => $name:literal),* $(,)?) => {
+        /// The command a run was, as the first part of its id says: undo reads it
+        /// to know what a results file's rows mean.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum RunKind {
+            $($kind),*
+        }
+
+        impl RunKind {
+            pub const ALL: [RunKind; [$($name),*].len()] = [$(RunKind::$kind),*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(RunKind::$kind => $name),*
+                }
+            }
+        }
+    };
+}
+
+run_kinds! {
+    Import => "import",
+    Offboard => "offboard",
+    Restore => "restore",
+    Passwords => "passwords",
+    Groups => "groups",
+    Memberships => "memberships",
+    Undo => "undo",
+    Sync => "sync",
+    Apply => "apply",
+}
+
+/// A run id naming a command this build does not know (a newer sebulk's,
+/// or an edited file): what its rows mean cannot be told.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("run {run_id} was written by '{kind}', a command this sebulk does not know")]
+pub struct UnknownRunKind {
+    pub run_id: String,
+    pub kind: String,
 }
 
 impl RunKind {
-    pub const ALL: [RunKind; 9] = [
-        RunKind::Import,
-        RunKind::Offboard,
-        RunKind::Restore,
-        RunKind::Passwords,
-        RunKind::Groups,
-        RunKind::Memberships,
-        RunKind::Undo,
-        RunKind::Sync,
-        RunKind::Apply,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            RunKind::Import => "import",
-            RunKind::Offboard => "offboard",
-            RunKind::Restore => "restore",
-            RunKind::Passwords => "passwords",
-            RunKind::Groups => "groups",
-            RunKind::Memberships => "memberships",
-            RunKind::Undo => "undo",
-            RunKind::Sync => "sync",
-            RunKind::Apply => "apply",
-        }
-    }
-
     /// A run id's kind, and whether it was a plan (`plan-import-…`). Ids
-    /// without a kind come from before runs were named: only import wrote
-    /// results then.
-    pub fn of(run_id: &str) -> (RunKind, bool) {
+    /// without a kind (they begin with the time, or are empty) come from
+    /// before runs were named: only import wrote results then. Any other
+    /// first word is a kind this build does not know, never a guess.
+    pub fn of(run_id: &str) -> (Result<RunKind, UnknownRunKind>, bool) {
         let (plan, rest) = match run_id.strip_prefix("plan-") {
             Some(rest) => (true, rest),
             None => (false, run_id),
         };
-        let kind = RunKind::ALL
-            .into_iter()
-            .find(|k| {
-                rest.strip_prefix(k.name())
-                    .is_some_and(|r| r.starts_with('-'))
-            })
-            .unwrap_or(RunKind::Import);
+        let word = rest.split('-').next().unwrap_or_default();
+        let kind = match RunKind::ALL.into_iter().find(|k| k.name() == word) {
+            Some(kind) => Ok(kind),
+            None if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) => {
+                Ok(RunKind::Import)
+            }
+            None => Err(UnknownRunKind {
+                run_id: run_id.to_string(),
+                kind: word.to_string(),
+            }),
+        };
         (kind, plan)
     }
 }

@@ -25,6 +25,10 @@ pub mod results_sink;
 pub mod runner;
 pub mod sync;
 pub mod undo;
+// With the true MSRV (1.88, let-chains) clippy asks for one `if let` in
+// users.rs to be collapsed; that file is being changed elsewhere now, so
+// the collapse waits for it (then this allow goes).
+#[allow(clippy::collapsible_if)]
 pub mod users;
 
 pub use runner::{RunError, Stops};

@@ -1,21 +1,15 @@
-//! Running rows decided up front: what every lifecycle command (offboard,
-//! restore, passwords, groups, memberships, undo) does once it knows its
-//! rows. The results file is opened, the rows go through the row runner
+//! Running rows decided up front: what every lifecycle command (offboard
+//! and approve, restore, passwords, groups, memberships, apply, undo)
+//! does once it knows its rows, and sync through [`run_source`]. The results file is opened, the rows go through the row runner
 //! in order (interrupts, progress, `not_attempted` fill), and the run is
 //! totalled. Refusals and snapshots happen before this, so nothing here
 //! decides whether to write.
 //!
-//! A new row command on this shell: options carrying a [`Recording`];
-//! a decision step that reads its file ([`super::read_file`]), finds each
-//! row's user and turns rows into [`Prepared`] (anything destructive
-//! counted by `guard::check` first); a [`RowAction`] for one row; a
-//! `run` that hands both to [`run`]. Around it: a clap struct with
-//! `RunArgs` flattened, a job function in `cli/jobs.rs`, a line in
-//! `dispatch`, and a `lifecycle!` line in `commands/lifecycle.rs` (its
-//! input file, its run, its summary), which puts it on the one shell
-//! every row command takes (`commands/shell.rs`: files checked, signals,
-//! summary JSON, exit code). Its totals are [`RunTotals`], its end an
-//! [`super::Ended`], as for every row command.
+//! A new row command runs on this shell (options carrying a
+//! [`Recording`], a decision step making [`Prepared`] rows, a
+//! [`RowAction`], a `run` that hands both to [`run`]); every step of
+//! adding one, from the clap struct to the tests, is the one recipe in the
+//! docs of [`crate::commands`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -260,6 +260,48 @@ pub struct Mapped {
     pub empty_sources: Vec<(String, String)>,
 }
 
+/// A source cell as the mapping reads it: trimmed, a neutralised formula
+/// given back, empty when the record is short.
+fn source_cell(cells: &[String], column: usize) -> &str {
+    cells
+        .get(column)
+        .map(|c| crate::formats::unneutralize(c.trim()))
+        .unwrap_or("")
+}
+
+/// `value` through the field's value map (matched without case); one the
+/// map lacks is kept, emptied, or emptied with a problem, as the mapping says.
+fn through_value_map(
+    field: &Bound,
+    mut value: String,
+    problems: &mut Vec<(String, String, String)>,
+) -> String {
+    if field.spec.map.is_empty() || value.is_empty() {
+        return value;
+    }
+    let key = value.to_lowercase();
+    match field.spec.map.iter().find(|(from, _)| *from == key) {
+        Some((_, to)) => value = to.clone(),
+        None => match field.spec.unmapped {
+            Unmapped::Keep => {}
+            Unmapped::Empty => value.clear(),
+            Unmapped::Error => {
+                problems.push((
+                    field.name.clone(),
+                    super::cells::shorten(&value).into_owned(),
+                    format!(
+                        "'{}' is not in the mapping's value map for {}",
+                        super::cells::shorten(&value),
+                        field.name
+                    ),
+                ));
+                value.clear();
+            }
+        },
+    }
+    value
+}
+
 /// Binds a mapping to one file's header: which column or field feeds
 /// what, and the header's problems found on the way.
 struct Binder<'a> {
@@ -533,12 +575,7 @@ impl Mapper {
 
     /// Maps one record.
     pub fn apply(&self, cells: &[String]) -> Mapped {
-        let source = |i: usize| {
-            cells
-                .get(i)
-                .map(|c| crate::formats::unneutralize(c.trim()))
-                .unwrap_or("")
-        };
+        let source = |i: usize| source_cell(cells, i);
         let mut values: Vec<String> = vec![String::new(); self.fields.len()];
         let mut problems = Vec::new();
         let mut empty_sources = Vec::new();
@@ -572,30 +609,8 @@ impl Mapper {
                     rendered
                 }
             };
-            let mut value = raw.trim().to_string();
-            if !field.spec.map.is_empty() && !value.is_empty() {
-                let key = value.to_lowercase();
-                match field.spec.map.iter().find(|(from, _)| *from == key) {
-                    Some((_, to)) => value = to.clone(),
-                    None => match field.spec.unmapped {
-                        Unmapped::Keep => {}
-                        Unmapped::Empty => value.clear(),
-                        Unmapped::Error => {
-                            problems.push((
-                                field.name.clone(),
-                                super::cells::shorten(&value).into_owned(),
-                                format!(
-                                    "'{}' is not in the mapping's value map for {}",
-                                    super::cells::shorten(&value),
-                                    field.name
-                                ),
-                            ));
-                            value.clear();
-                        }
-                    },
-                }
-            }
-            value = apply_all(value, &field.spec.transforms);
+            let value = through_value_map(field, raw.trim().to_string(), &mut problems);
+            let mut value = apply_all(value, &field.spec.transforms);
             if value.is_empty()
                 && let Some(default) = &field.spec.default
             {
@@ -603,26 +618,7 @@ impl Mapper {
             }
             values[i] = value;
         }
-        let mut filtered = None;
-        for (slot, filter) in &self.filters {
-            let value = match slot {
-                Slot::Source(column) => source(*column),
-                Slot::Field(j) => values[*j].as_str(),
-                Slot::Missing => "",
-            };
-            match filter.check(value) {
-                Ok(None) => {}
-                Ok(Some(reason)) => {
-                    filtered = Some(reason);
-                    break;
-                }
-                Err(message) => problems.push((
-                    filter.column.clone(),
-                    super::cells::shorten(value).into_owned(),
-                    message,
-                )),
-            }
-        }
+        let filtered = self.filtered_out(cells, &values, &mut problems);
         values.extend(
             self.passed
                 .iter()
@@ -634,6 +630,33 @@ impl Mapper {
             problems,
             empty_sources,
         }
+    }
+
+    /// Why the mapping's filters leave the row out (the first that does);
+    /// a filter that cannot read its value adds a problem instead.
+    fn filtered_out(
+        &self,
+        cells: &[String],
+        values: &[String],
+        problems: &mut Vec<(String, String, String)>,
+    ) -> Option<String> {
+        for (slot, filter) in &self.filters {
+            let value = match slot {
+                Slot::Source(column) => source_cell(cells, *column),
+                Slot::Field(j) => values[*j].as_str(),
+                Slot::Missing => "",
+            };
+            match filter.check(value) {
+                Ok(None) => {}
+                Ok(Some(reason)) => return Some(reason),
+                Err(message) => problems.push((
+                    filter.column.clone(),
+                    super::cells::shorten(value).into_owned(),
+                    message,
+                )),
+            }
+        }
+        None
     }
 
     /// What a template's slot reads, for a message: the column, or the

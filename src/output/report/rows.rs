@@ -58,20 +58,12 @@ pub fn section(
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_string())
         .collect();
-    let at = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| header.iter().position(|h| h == n))
-    };
+    let at = |names: &[&str]| column_at(&header, names);
     let records = reader
         .records()
         .filter_map(Result::ok)
         .filter(|r| r.get(0) != Some(crate::output::plan_file::SEAL_MARK));
-    let get = |record: &csv::StringRecord, at: Option<usize>| {
-        at.and_then(|i| record.get(i))
-            .map(|c| crate::formats::unneutralize(c).to_string())
-            .unwrap_or_default()
-    };
+    let get = cell_at;
     match kind {
         RowsKind::Factors => {
             let (user, second) = (at(&["username"]), at(&["second_factor"]));
@@ -96,53 +88,80 @@ pub fn section(
             let rows = records.map(|r| picks.iter().map(|p| get(&r, *p)).collect());
             Ok(table(title, columns, rows, outcome, shown, true))
         }
-        RowsKind::Results => {
-            let wanted: [(&str, &[&str]); 8] = [
-                ("row", &["row"]),
-                ("username", &["username"]),
-                ("outcome", &["outcome", "action"]),
-                ("user_id", &["user_id"]),
-                ("changes", &["changes"]),
-                ("groups", &["groups_added", "groups_add"]),
-                ("applications", &["applications_added", "applications_add"]),
-                ("problem or note", &["error", "notes"]),
-            ];
-            let removed = [
-                at(&["groups_removed", "groups_remove"]),
-                at(&["applications_removed", "applications_remove"]),
-            ];
-            let picks: Vec<Option<usize>> = wanted.iter().map(|(_, n)| at(n)).collect();
-            let mut problems: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-            let rows: Vec<Vec<String>> = records
-                .map(|r| {
-                    let mut cells: Vec<String> = picks.iter().map(|p| get(&r, *p)).collect();
-                    // Memberships: + added, − removed, one line each.
-                    for (slot, removed) in [(5, removed[0]), (6, removed[1])] {
-                        let mut lines: Vec<String> =
-                            split(&cells[slot]).map(|t| format!("+ {t}")).collect();
-                        lines.extend(split(&get(&r, removed)).map(|t| format!("− {t}")));
-                        cells[slot] = lines.join("\n");
-                    }
-                    let created = matches!(cells[2].as_str(), "created" | "create" | "pending");
-                    cells[4] = changes::shown(&cells[4], created);
-                    if !CLEAN.contains(&cells[2].as_str()) && !cells[2].is_empty() {
-                        problems
-                            .entry((cells[2].clone(), kind_of(&cells[7])))
-                            .or_default()
-                            .push(cells[0].clone());
-                    }
-                    cells
-                })
-                .collect();
-            let columns: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
-            if by_change {
-                return Ok(changes_first(&columns, rows, &grouped(&problems), shown));
-            }
-            let mut page = grouped(&problems);
-            page.push_str(&table("Rows", &columns, rows.into_iter(), 2, shown, true));
-            Ok(page)
-        }
+        RowsKind::Results => Ok(results(&header, records, shown, by_change)),
     }
+}
+
+/// The rows of a results file (or a plan): outcome, changes and
+/// memberships (+ added, − removed) per row, problems grouped above them;
+/// `by_change` opens on what changed.
+fn results(
+    header: &[String],
+    records: impl Iterator<Item = csv::StringRecord>,
+    shown: &str,
+    by_change: bool,
+) -> String {
+    let at = |names: &[&str]| column_at(header, names);
+    let get = cell_at;
+    let wanted: [(&str, &[&str]); 8] = [
+        ("row", &["row"]),
+        ("username", &["username"]),
+        ("outcome", &["outcome", "action"]),
+        ("user_id", &["user_id"]),
+        ("changes", &["changes"]),
+        ("groups", &["groups_added", "groups_add"]),
+        ("applications", &["applications_added", "applications_add"]),
+        ("problem or note", &["error", "notes"]),
+    ];
+    let removed = [
+        at(&["groups_removed", "groups_remove"]),
+        at(&["applications_removed", "applications_remove"]),
+    ];
+    let picks: Vec<Option<usize>> = wanted.iter().map(|(_, n)| at(n)).collect();
+    let mut problems: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let rows: Vec<Vec<String>> = records
+        .map(|r| {
+            let mut cells: Vec<String> = picks.iter().map(|p| get(&r, *p)).collect();
+            // Memberships: + added, − removed, one line each.
+            for (slot, removed) in [(5, removed[0]), (6, removed[1])] {
+                let mut lines: Vec<String> =
+                    split(&cells[slot]).map(|t| format!("+ {t}")).collect();
+                lines.extend(split(&get(&r, removed)).map(|t| format!("− {t}")));
+                cells[slot] = lines.join("\n");
+            }
+            let created = matches!(cells[2].as_str(), "created" | "create" | "pending");
+            cells[4] = changes::shown(&cells[4], created);
+            if !CLEAN.contains(&cells[2].as_str()) && !cells[2].is_empty() {
+                problems
+                    .entry((cells[2].clone(), kind_of(&cells[7])))
+                    .or_default()
+                    .push(cells[0].clone());
+            }
+            cells
+        })
+        .collect();
+    let columns: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
+    if by_change {
+        return changes_first(&columns, rows, &grouped(&problems), shown);
+    }
+    let mut page = grouped(&problems);
+    page.push_str(&table("Rows", &columns, rows.into_iter(), 2, shown, true));
+    page
+}
+
+/// The first of `names` the header has, by position.
+fn column_at(header: &[String], names: &[&str]) -> Option<usize> {
+    names
+        .iter()
+        .find_map(|n| header.iter().position(|h| h == n))
+}
+
+/// The cell at `at` as written (a neutralised formula given back); empty
+/// when the column or the cell is missing.
+fn cell_at(record: &csv::StringRecord, at: Option<usize>) -> String {
+    at.and_then(|i| record.get(i))
+        .map(|c| crate::formats::unneutralize(c).to_string())
+        .unwrap_or_default()
 }
 
 fn split(cell: &str) -> impl Iterator<Item = &str> {

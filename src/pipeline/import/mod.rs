@@ -275,23 +275,38 @@ pub async fn run(
     let refused = would_refuse(options, (&action, &client), tenant_users, events);
 
     // ---- finish ----
-    summary.totals = RunTotals::of(
-        &stamp,
-        (&started_at, started),
-        sink.tally(),
-        &client,
-        options.run.output.as_deref(),
-        (first.scan.rows, options.run.dry_run, outcome.interrupted),
-    );
+    let ran = (&stamp, (started_at.as_str(), started));
+    let rows = (first.scan.rows, outcome.interrupted);
+    count_totals(&mut summary, &sink, (&client, options), ran, rows);
     summary.totals.refused = refused;
-    summary.pacing(&client, first.scan.rows);
-    if options.run.dry_run {
-        summary.estimated_import_calls = Some(client.stats().requests + sink.estimated_writes());
-    }
     if sink.finish()?.is_some() {
         place.settle()?;
     }
     Ok(Ended::of(summary, outcome.interrupted))
+}
+
+/// The summary's totals once the rows are done (what the sink counted,
+/// what the client sent), the pacing seen, and for a dry run the calls a
+/// real import would make.
+fn count_totals(
+    summary: &mut Summary,
+    sink: &Sink<'_>,
+    (client, options): (&Client, &ImportOptions),
+    (stamp, started): (&crate::output::results::RunStamp, (&str, Instant)),
+    (rows, interrupted): (u64, bool),
+) {
+    summary.totals = RunTotals::of(
+        stamp,
+        started,
+        sink.tally(),
+        client,
+        options.run.output.as_deref(),
+        (rows, options.run.dry_run, interrupted),
+    );
+    summary.pacing(client, rows);
+    if options.run.dry_run {
+        summary.estimated_import_calls = Some(client.stats().requests + sink.estimated_writes());
+    }
 }
 
 /// Reads the whole input once (every row checked) and the results a

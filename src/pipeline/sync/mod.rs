@@ -285,12 +285,7 @@ pub async fn run(
     }
     // Groups the rows name are created only once the run is cleared.
     import::create_missing_groups(&client, &importer, &created, import.run.dry_run).await?;
-    if !created.is_empty() {
-        events.on(Event::Warning(&format!(
-            "groups created: {}",
-            created.join(", ")
-        )));
-    }
+    warn_created(&created, events);
     if let Some(path) = save_first(&client, options, &mut stamp, &saved)? {
         summary.snapshot = Some(path);
     }
@@ -308,15 +303,37 @@ pub async fn run(
     };
     summary.totals =
         prepared::run_source(&client, setup, action, (source, count), stops, events).await?;
-    summary.totals.refused = refused.or_else(|| {
-        // A dry run ends as the real run would: refused by the rows' guard.
-        let changed = import.run.dry_run.then(|| importer.take_changed())?;
-        let limits = (options.limits, true);
-        rehearsal::judge(&changed, tenant_users, limits, (true, &client), events)
-            .unwrap_or_default()
-    });
+    summary.totals.refused =
+        refused.or_else(|| dry_run_refusal((options, &client), &importer, tenant_users, events));
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
+}
+
+/// Says which groups the run created because the roster names them.
+fn warn_created(created: &[String], events: &dyn Events) {
+    if !created.is_empty() {
+        events.on(Event::Warning(&format!(
+            "groups created: {}",
+            created.join(", ")
+        )));
+    }
+}
+
+/// Why the real run would be refused by the rows' guard, for a dry run
+/// (which ends as the real run would); `None` for a real run.
+fn dry_run_refusal(
+    (options, client): (&SyncOptions, &Client),
+    importer: &ImportAction,
+    tenant_users: u64,
+    events: &dyn Events,
+) -> Option<String> {
+    let changed = options
+        .import
+        .run
+        .dry_run
+        .then(|| importer.take_changed())?;
+    let limits = (options.limits, true);
+    rehearsal::judge(&changed, tenant_users, limits, (true, client), events).unwrap_or_default()
 }
 
 /// What the rows are decided on: the roster read and checked whole, the

@@ -104,18 +104,13 @@ pub fn read(
                 results.display()
             ));
         }
-        let refusal = match kind {
-            RunKind::Passwords => Some(
-                "a password set cannot be taken back (the old one was never read); set new ones with sebulk passwords",
-            ),
-            RunKind::Undo => Some(
-                "an undo is not undone: run the command it reversed again (its results file is the record)",
-            ),
-            RunKind::Restore => {
-                Some("a restore is not undone: offboard those users again if that is meant")
-            }
-            _ => None,
-        };
+        let kind = kind.map_err(|unknown| {
+            format!(
+                "{}: {unknown}, so what its rows did cannot be told: nothing is undone (undo it with the sebulk that wrote it)",
+                results.display()
+            )
+        })?;
+        let refusal = not_undone(kind);
         if let Some(why) = refusal {
             return Err(format!(
                 "{} was written by {}: {why}",
@@ -200,6 +195,27 @@ fn uncertain(in_flight: &[Intent], run_id: Option<&String>) -> Vec<UndoRow> {
             },
         })
         .collect()
+}
+
+/// Why a run of `kind` is not undone; `None` when it is.
+fn not_undone(kind: RunKind) -> Option<&'static str> {
+    match kind {
+        RunKind::Passwords => Some(
+            "a password set cannot be taken back (the old one was never read); set new ones with sebulk passwords",
+        ),
+        RunKind::Undo => Some(
+            "an undo is not undone: run the command it reversed again (its results file is the record)",
+        ),
+        RunKind::Restore => {
+            Some("a restore is not undone: offboard those users again if that is meant")
+        }
+        RunKind::Import
+        | RunKind::Offboard
+        | RunKind::Groups
+        | RunKind::Memberships
+        | RunKind::Sync
+        | RunKind::Apply => None,
+    }
 }
 
 /// Whether a `created` line records a creation: every value new (nothing
@@ -323,16 +339,27 @@ mod tests {
     fn run_kinds_come_from_run_ids() {
         assert_eq!(
             RunKind::of("import-20261129T081500-0a1b2c3d"),
-            (RunKind::Import, false)
+            (Ok(RunKind::Import), false)
         );
         assert_eq!(
             RunKind::of("plan-offboard-20261129T081500-0a1b2c3d"),
-            (RunKind::Offboard, true)
+            (Ok(RunKind::Offboard), true)
         );
         assert_eq!(
             RunKind::of("20261129T081500-0a1b2c3d"),
-            (RunKind::Import, false)
+            (Ok(RunKind::Import), false)
         );
-        assert_eq!(RunKind::of("groups-2026"), (RunKind::Groups, false));
+        assert_eq!(RunKind::of("groups-2026"), (Ok(RunKind::Groups), false));
+        assert_eq!(RunKind::of(""), (Ok(RunKind::Import), false));
+        // A kind this build does not know is never taken for an import.
+        let (unknown, plan) = RunKind::of("rename-20261129T081500-0a1b2c3d");
+        assert!(!plan);
+        let unknown = unknown.expect_err("rename is no kind sebulk knows");
+        assert_eq!(unknown.kind, "rename");
+        assert!(unknown.to_string().contains("does not know"), "{unknown}");
+        for kind in RunKind::ALL {
+            let id = crate::pipeline::new_run_id(kind, true);
+            assert_eq!(RunKind::of(&id), (Ok(kind), true), "{id}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 use futures::TryStreamExt;
 use sebulk::api::UserQuery;
 use sebulk::model::User;
-use sebulk::sandbox::{ListShape, Seed};
+use sebulk::sandbox::{ListShape, SandboxHandle, Seed};
 
 use crate::support::{client, config, new_user, settings, start};
 
@@ -33,6 +33,22 @@ fn usernames(users: &[User]) -> Vec<String> {
     names
 }
 
+/// A client asking for pages of `page_size`, and every user it listed.
+async fn listed_in_pages(
+    sandbox: &SandboxHandle,
+    page_size: u32,
+) -> (sebulk::api::Client, Vec<User>) {
+    let mut settings = settings(sandbox);
+    settings.page_size = page_size;
+    let api = sebulk::api::Client::new(&settings).unwrap();
+    let users: Vec<User> = api
+        .list_users(&UserQuery::default())
+        .try_collect()
+        .await
+        .unwrap();
+    (api, users)
+}
+
 #[tokio::test]
 async fn a_capped_page_size_loses_no_record_in_any_shape() {
     for shape in [
@@ -42,14 +58,7 @@ async fn a_capped_page_size_loses_no_record_in_any_shape() {
         ListShape::Array,
     ] {
         let sandbox = tenant_with_users(53, shape, Some(7)).await;
-        let mut settings = settings(&sandbox);
-        settings.page_size = 20;
-        let api = sebulk::api::Client::new(&settings).unwrap();
-        let users: Vec<User> = api
-            .list_users(&UserQuery::default())
-            .try_collect()
-            .await
-            .unwrap();
+        let (api, users) = listed_in_pages(&sandbox, 20).await;
         assert_eq!(users.len(), 53, "{shape:?}");
         let expected: Vec<String> = (0..53).map(|i| format!("user{i:03}")).collect();
         assert_eq!(
@@ -67,14 +76,7 @@ async fn a_capped_page_size_loses_no_record_in_any_shape() {
 #[tokio::test]
 async fn an_exact_multiple_ends_on_the_total_without_an_extra_call() {
     let sandbox = tenant_with_users(40, ListShape::Items, None).await;
-    let mut settings = settings(&sandbox);
-    settings.page_size = 10;
-    let api = sebulk::api::Client::new(&settings).unwrap();
-    let users: Vec<User> = api
-        .list_users(&UserQuery::default())
-        .try_collect()
-        .await
-        .unwrap();
+    let (api, users) = listed_in_pages(&sandbox, 10).await;
     assert_eq!(users.len(), 40);
     assert_eq!(api.stats().requests, 4);
 }

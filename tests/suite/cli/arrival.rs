@@ -13,12 +13,7 @@ use crate::support::{STATE_DIR, config, start};
 
 /// Runs sebulk with `args` and the test key.
 async fn run(args: &[&str]) -> Output {
-    sebulk()
-        .args(args)
-        .env("SEBULK_API_KEY", KEY)
-        .output()
-        .await
-        .unwrap()
+    super::with_key(args).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -418,12 +418,7 @@ async fn a_fifo_nobody_reads_is_given_up_at_a_signal() {
     .spawn()
     .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let pid = child.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    crate::support::send_signal(&child, "-TERM").await;
     let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
         .await
         .expect("the signal ends the wait")

@@ -23,7 +23,7 @@ fn sebulk() -> Command {
 }
 
 /// Runs sebulk with `args` and the test key in the environment.
-async fn with_key(args: &[&str]) -> Output {
+pub(super) async fn with_key(args: &[&str]) -> Output {
     sebulk()
         .args(args)
         .env("SEBULK_API_KEY", KEY)
@@ -202,13 +202,7 @@ async fn the_sandbox_command_serves_until_sigterm_and_saves_its_state() {
     let check = with_key(&["--base-url", &base_url, "check"]).await;
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
 
-    let pid = child.id().unwrap().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
+    crate::support::send_signal(&child, "-TERM").await;
     let output = child.wait_with_output().await.unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("sandbox stopped"));

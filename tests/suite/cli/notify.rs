@@ -208,7 +208,7 @@ async fn a_hanging_or_failing_receiver_never_holds_the_exit_or_changes_its_code(
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_is_told() {
-    use crate::support::{client, new_user, sebulk, wait_for_writes};
+    use crate::support::{client, new_user};
     let dir = tempfile::tempdir().unwrap();
     let mut slow = config();
     slow.faults.latency = Duration::from_millis(40);
@@ -222,7 +222,6 @@ async fn an_interrupted_run_is_told() {
     }
     let leavers = write(dir.path(), "leavers.csv", &text);
     let hook = receiver(StatusCode::OK, Duration::ZERO).await;
-    let base = sandbox.base_url().to_string();
     let args = [
         "offboard",
         "--action",
@@ -233,20 +232,7 @@ async fn an_interrupted_run_is_told() {
         "--notify",
         &hook.url,
     ];
-    let child = sebulk(&base, &args)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start_writes = sandbox.counters().writes;
-    wait_for_writes(&sandbox, start_writes + 5).await;
-    let pid = child.id().unwrap().to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().await.unwrap();
+    let output = crate::support::interrupted_run(&sandbox, &args, 5).await;
     assert_eq!(output.status.code(), Some(130));
     let told = hook.bodies();
     assert_eq!(told.len(), 1);

@@ -310,19 +310,17 @@ async fn the_report_renders_in_a_headless_browser_without_errors() {
 async fn a_syncs_report_opens_on_what_changed() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = start_empty().await;
-    let tenant = write(
+    crate::support::seed_tenant(
+        &sandbox,
         dir.path(),
-        "tenant.csv",
         "username,email,firstName,lastName,employeeNumber,department,isEnabled\n\
          ana,ana@example.com,Ana,Ant,1001,Sales,true\n\
          bob,bob@example.com,Bob,Bee,1002,Sales,true\n\
          cara,cara@example.com,Cara,Cat,1003,Ops,true\n\
          dan,dan@example.com,Dan,Dog,1004,Ops,true\n\
          eve,eve@example.com,Eve,Eel,1005,Ops,false\n",
-    );
-    let results = dir.path().join("tenant.results.csv");
-    let args = ["import", &tenant, "-o", results.to_str().unwrap()];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    )
+    .await;
     // Ana moves, Bob is gone, Cara and Dan stay, Eve is back, Fay joins.
     let roster = write(
         dir.path(),

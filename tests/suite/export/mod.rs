@@ -10,8 +10,6 @@ use crate::support::{client, config, new_user, read_csv, sebulk_in_process, star
 
 /// A tenant of `users` users in the demo groups, seeded from a file.
 fn seeded(dir: &Path, users: usize) -> SandboxConfig {
-    let demo: serde_json::Value = serde_json::from_str(sebulk::sandbox::DEMO_TENANT).unwrap();
-    let mut tenant = demo.clone();
     let people: Vec<serde_json::Value> = (0..users)
         .map(|i| {
             serde_json::json!({
@@ -27,9 +25,7 @@ fn seeded(dir: &Path, users: usize) -> SandboxConfig {
             })
         })
         .collect();
-    tenant["users"] = serde_json::Value::from(people);
-    let path = dir.join("seed.json");
-    std::fs::write(&path, tenant.to_string()).unwrap();
+    let path = crate::support::demo_seed_with(dir, people);
     let mut config = config();
     config.seed = Seed::File(path);
     config

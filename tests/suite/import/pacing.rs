@@ -21,6 +21,23 @@ fn hires(dir: &Path, count: usize) -> PathBuf {
     path
 }
 
+/// Imports `input` into the sandbox at `url`, paced by `pacing` (given
+/// before the command), with `extra` import options.
+async fn import_paced(
+    url: &str,
+    pacing: &[&str],
+    extra: &[&str],
+    (input, results): (&Path, &Path),
+) -> Result<Completion, CommandError> {
+    let [i, r] = [input, results].map(|p| p.display().to_string());
+    let mut args = vec!["--base-url", url];
+    args.extend_from_slice(pacing);
+    args.push("import");
+    args.extend_from_slice(extra);
+    args.extend(["--results", &r, &i]);
+    sebulk_in_process(&args).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn never_above_the_rate_in_any_second_also_after_a_429() {
     let dir = tempfile::tempdir().unwrap();
@@ -33,18 +50,10 @@ async fn never_above_the_rate_in_any_second_also_after_a_429() {
     let input = hires(dir.path(), 40);
     let results = dir.path().join("r.csv");
     let url = sandbox.base_url().to_string();
-    let completion = sebulk_in_process(&[
-        "--base-url",
-        &url,
-        "--rate",
-        "10",
-        "import",
-        "--results",
-        results.to_str().unwrap(),
-        input.to_str().unwrap(),
-    ])
-    .await
-    .unwrap();
+    let paths = (input.as_path(), results.as_path());
+    let completion = import_paced(&url, &["--rate", "10"], &[], paths)
+        .await
+        .unwrap();
     assert_eq!(completion, Completion::Clean);
     assert_eq!(sandbox.counters().throttled, 1, "the 429 was met");
     let busiest = sandbox.busiest_second();
@@ -66,19 +75,12 @@ async fn a_retry_after_beyond_max_wait_stops_with_every_row_recorded() {
     let results = dir.path().join("r.csv");
     let url = sandbox.base_url().to_string();
     let started = Instant::now();
-    let err = sebulk_in_process(&[
-        "--base-url",
+    let err = import_paced(
         &url,
-        "--rate",
-        "100",
-        "--max-wait",
-        "5",
-        "import",
-        "--create-missing-groups",
-        "--results",
-        results.to_str().unwrap(),
-        input.to_str().unwrap(),
-    ])
+        &["--rate", "100", "--max-wait", "5"],
+        &["--create-missing-groups"],
+        (&input, &results),
+    )
     .await
     .expect_err("a 600 s wait is beyond --max-wait 5");
     assert!(
@@ -121,17 +123,10 @@ async fn an_absurd_retry_after_does_not_crash() {
     let input = hires(dir.path(), 5);
     let results = dir.path().join("r.csv");
     let url = sandbox.base_url().to_string();
-    let err = sebulk_in_process(&[
-        "--base-url",
-        &url,
-        "import",
-        "--create-missing-groups",
-        "--results",
-        results.to_str().unwrap(),
-        input.to_str().unwrap(),
-    ])
-    .await
-    .expect_err("stopped, not crashed");
+    let paths = (input.as_path(), results.as_path());
+    let err = import_paced(&url, &[], &["--create-missing-groups"], paths)
+        .await
+        .expect_err("stopped, not crashed");
     assert!(err.to_string().contains("wait"), "{err}");
 }
 
@@ -164,21 +159,9 @@ async fn an_interrupt_stops_new_work_at_once() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let signalled = Instant::now();
-    let pid = child.id().unwrap().to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().await.unwrap();
+    crate::support::send_signal(&child, "-INT").await;
+    let output = crate::support::ended_interrupted(child).await;
     let exit_time = signalled.elapsed();
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     // At --rate 5 a request leaves every 200 ms and takes 100 ms: at most a
     // couple were on the wire. Their memberships may follow; no new user.
     let creates_after: usize = sandbox

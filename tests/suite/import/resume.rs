@@ -2,7 +2,6 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use sebulk::sandbox::Tenant;
-use tokio::process::Command;
 
 use super::faults::batch;
 use super::rows::write_input;
@@ -13,18 +12,7 @@ fn facts(tenant: &Tenant) -> Vec<(String, String, Vec<String>, Vec<String>)> {
     let mut facts: Vec<_> = tenant
         .users()
         .map(|u| {
-            let mut groups: Vec<String> = tenant
-                .groups_of(&u.id)
-                .into_iter()
-                .map(|g| g.name)
-                .collect();
-            let mut apps: Vec<String> = tenant
-                .applications_of(&u.id)
-                .into_iter()
-                .map(|a| a.name)
-                .collect();
-            groups.sort();
-            apps.sort();
+            let (groups, apps) = crate::support::memberships_of(tenant, &u.id);
             (
                 u.fields.username.clone().unwrap(),
                 serde_json::to_string(&u.fields).unwrap(),
@@ -322,19 +310,8 @@ async fn sigterm_stops_starting_rows_and_records_every_row() {
     .spawn()
     .unwrap();
     wait_for_writes(&sandbox, 20).await;
-    let pid = child.id().unwrap().to_string();
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    let output = child.wait_with_output().await.unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::send_signal(&child, "-TERM").await;
+    crate::support::ended_interrupted(child).await;
     let lines = read_csv(&results);
     assert_eq!(lines.len(), 122, "every row has an outcome");
     let not_attempted = lines
@@ -374,26 +351,11 @@ async fn a_second_interrupt_aborts_at_once_and_resume_settles_the_rest() {
     .spawn()
     .unwrap();
     wait_for_writes(&sandbox, 10).await;
-    let pid = child.id().unwrap().to_string();
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
+    crate::support::send_signal(&child, "-TERM").await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
+    crate::support::send_signal(&child, "-TERM").await;
     let started = std::time::Instant::now();
-    let output = child.wait_with_output().await.unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::ended_interrupted(child).await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "the second interrupt does not wait for the run"

@@ -15,8 +15,6 @@ pub const PEOPLE: usize = 320;
 
 /// A seed of `PEOPLE` users in the demo groups and applications.
 fn seed(dir: &Path) -> PathBuf {
-    let demo: serde_json::Value = serde_json::from_str(sebulk::sandbox::DEMO_TENANT).unwrap();
-    let mut tenant = demo.clone();
     let people: Vec<serde_json::Value> = (0..PEOPLE)
         .map(|i| {
             serde_json::json!({
@@ -37,10 +35,7 @@ fn seed(dir: &Path) -> PathBuf {
             })
         })
         .collect();
-    tenant["users"] = serde_json::Value::from(people);
-    let path = dir.join("seed.json");
-    std::fs::write(&path, tenant.to_string()).unwrap();
-    path
+    crate::support::demo_seed_with(dir, people)
 }
 
 /// A named variant, and the client flags that go with it.
@@ -149,22 +144,11 @@ pub async fn run(sandbox: &SandboxHandle, case: &Case, args: &[&str]) -> Complet
 
 /// The tenant's truth: username → (group names, application names).
 pub fn truth(sandbox: &SandboxHandle) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
-    let tenant = sandbox.tenant();
+    let tenant = &sandbox.tenant();
     tenant
         .users()
         .map(|u| {
-            let mut groups: Vec<String> = tenant
-                .groups_of(&u.id)
-                .into_iter()
-                .map(|g| g.name)
-                .collect();
-            let mut apps: Vec<String> = tenant
-                .applications_of(&u.id)
-                .into_iter()
-                .map(|a| a.name)
-                .collect();
-            groups.sort();
-            apps.sort();
+            let (groups, apps) = crate::support::memberships_of(tenant, &u.id);
             (
                 u.fields.username.clone().unwrap_or_default(),
                 (groups, apps),
@@ -476,17 +460,9 @@ async fn null_custom_attribute_values_export() {
     assert_eq!(rows[0]["custom.Badge"], "B7");
     // And it imports back unchanged.
     let results = dir.path().join("r.csv");
-    let completion = against(
-        &sandbox,
-        &[
-            "import",
-            "--results",
-            results.to_str().unwrap(),
-            out.to_str().unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
+    let completion = crate::support::import_file(&sandbox, &out, &results, &[])
+        .await
+        .unwrap();
     assert_eq!(completion, Completion::Clean);
     assert!(
         read_csv(&results)
@@ -522,17 +498,9 @@ async fn a_403_on_one_user_fails_only_that_row() {
     let sandbox = start(sandbox_config(dir.path(), &case)).await;
     let input = people_file(dir.path(), 20, "Moved");
     let results = dir.path().join("r.csv");
-    let completion = against(
-        &sandbox,
-        &[
-            "import",
-            "--results",
-            results.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ],
-    )
-    .await
-    .expect("the run goes on");
+    let completion = crate::support::import_file(&sandbox, &input, &results, &[])
+        .await
+        .expect("the run goes on");
     assert_eq!(completion, Completion::WithProblems);
     let lines = read_csv(&results);
     for line in &lines {
@@ -562,17 +530,9 @@ async fn a_key_refused_for_everything_stops_the_run() {
     let sandbox = start(sandbox_config(dir.path(), &case)).await;
     let input = people_file(dir.path(), 60, "Moved");
     let results = dir.path().join("r.csv");
-    let err = against(
-        &sandbox,
-        &[
-            "import",
-            "--results",
-            results.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ],
-    )
-    .await
-    .expect_err("403 after 403 stops the run");
+    let err = crate::support::import_file(&sandbox, &input, &results, &[])
+        .await
+        .expect_err("403 after 403 stops the run");
     assert!(
         matches!(
             err,
@@ -671,17 +631,9 @@ async fn a_country_the_tenant_uses_is_valid_and_an_unknown_one_is_not() {
     )
     .unwrap();
     let results = dir.path().join("r.csv");
-    let refused = against(
-        &sandbox,
-        &[
-            "import",
-            "--results",
-            results.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
+    let refused = crate::support::import_file(&sandbox, &input, &results, &[])
+        .await
+        .unwrap();
     assert_eq!(refused, Completion::WithProblems);
     assert_eq!(
         sandbox.counters().writes,

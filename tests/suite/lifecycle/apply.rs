@@ -17,18 +17,9 @@ fn path(p: &Path) -> &str {
 
 /// `sync --dry-run -o plan` as of 2026-12-03.
 async fn sync_plan(sandbox: &sebulk::sandbox::SandboxHandle, roster: &str, plan: &Path) {
-    let args = [
-        "sync",
-        roster,
-        "--as-of",
-        "2026-12-03",
-        "--max-affected",
-        "5",
-        "--dry-run",
-        "-o",
-        path(plan),
-    ];
-    assert_eq!(against(sandbox, &args).await.unwrap(), Completion::Clean);
+    let args = ["--dry-run", "-o", path(plan)];
+    let planned = super::sync::sync_roster(sandbox, roster, &args).await;
+    assert_eq!(planned.unwrap(), Completion::Clean);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,7 +362,7 @@ async fn an_import_plan_is_applied_with_its_memberships_and_never_holds_password
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_apply_resumes_without_redoing_a_row() {
-    use crate::support::{client, config, new_user, sebulk, start, wait_for_writes};
+    use crate::support::{client, config, new_user, start};
     let dir = tempfile::tempdir().unwrap();
     let mut slow = config();
     slow.faults.latency = std::time::Duration::from_millis(40);
@@ -389,7 +380,6 @@ async fn an_interrupted_apply_resumes_without_redoing_a_row() {
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
 
     let results = dir.path().join("applied.csv");
-    let base = sandbox.base_url().to_string();
     let args = [
         "apply",
         "--as-of",
@@ -398,26 +388,7 @@ async fn an_interrupted_apply_resumes_without_redoing_a_row() {
         "-o",
         path(&results),
     ];
-    let child = sebulk(&base, &args)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start_writes = sandbox.counters().writes;
-    wait_for_writes(&sandbox, start_writes + 8).await;
-    let pid = child.id().unwrap().to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().await.unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::interrupted_run(&sandbox, &args, 8).await;
     let first = read_csv(&results);
     assert_eq!(first.len(), 40, "every row recorded");
     let updated = first.iter().filter(|l| l["outcome"] == "updated").count();

@@ -30,14 +30,10 @@ async fn groups_are_upserted_by_name_and_a_second_run_sends_nothing() {
     );
     let results = dir.path().join("r.csv");
     let args = ["groups", "import", &file, "-o", results.to_str().unwrap()];
+    let (completion, lines) = crate::support::run_and_read(&sandbox, &args, &results).await;
+    assert_eq!(completion, Completion::WithProblems);
     assert_eq!(
-        against(&sandbox, &args).await.unwrap(),
-        Completion::WithProblems
-    );
-    let lines = read_csv(&results);
-    let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
-    assert_eq!(
-        outcomes,
+        crate::support::column(&lines, "outcome"),
         [
             "unchanged",
             "updated",
@@ -106,18 +102,23 @@ async fn prune_is_guarded_and_restore_gives_the_groups_back() {
     let hr_members = members_before("Human Resources");
     assert!(!hr_members.is_empty());
 
+    let results_path = results.to_str().unwrap().to_string();
+    // `groups import --prune`, with `--max-affected` when given.
+    let prune_with = |limit: Option<&'static str>| -> Vec<String> {
+        let mut args = vec!["groups", "import", &file, "--prune", "--protect", &protect];
+        args.extend(
+            limit
+                .map(|limit| ["--max-affected", limit])
+                .into_iter()
+                .flatten(),
+        );
+        args.extend(["-o", &results_path]);
+        args.into_iter().map(str::to_string).collect()
+    };
     // Three of ten groups would go: more than 5% of them.
-    let args = [
-        "groups",
-        "import",
-        &file,
-        "--prune",
-        "--protect",
-        &protect,
-        "-o",
-        results.to_str().unwrap(),
-    ];
-    let refused = against(&sandbox, &args).await.expect_err("over the limit");
+    let refused = against(&sandbox, &refs(&prune_with(None)))
+        .await
+        .expect_err("over the limit");
     assert!(
         refused
             .to_string()
@@ -149,23 +150,7 @@ async fn prune_is_guarded_and_restore_gives_the_groups_back() {
     ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     let writes = sandbox.counters().writes;
-    let results_path = results.to_str().unwrap().to_string();
-    let prune_with = |limit: &'static str| -> [String; 10] {
-        [
-            "groups",
-            "import",
-            &file,
-            "--prune",
-            "--protect",
-            &protect,
-            "--max-affected",
-            limit,
-            "-o",
-            &results_path,
-        ]
-        .map(str::to_string)
-    };
-    let refused = against(&sandbox, &refs(&prune_with("3")))
+    let refused = against(&sandbox, &refs(&prune_with(Some("3"))))
         .await
         .expect_err("members count");
     assert!(
@@ -181,7 +166,9 @@ async fn prune_is_guarded_and_restore_gives_the_groups_back() {
         "refused before any change"
     );
     assert_eq!(
-        against(&sandbox, &refs(&prune_with("6"))).await.unwrap(),
+        against(&sandbox, &refs(&prune_with(Some("6"))))
+            .await
+            .unwrap(),
         Completion::Clean
     );
     let lines = read_csv(&results);

@@ -60,14 +60,10 @@ async fn changes_are_coalesced_and_sync_is_guarded() {
         "-o",
         results.to_str().unwrap(),
     ];
+    let (completion, lines) = crate::support::run_and_read(&sandbox, &args, &results).await;
+    assert_eq!(completion, Completion::WithProblems);
     assert_eq!(
-        against(&sandbox, &args).await.unwrap(),
-        Completion::WithProblems
-    );
-    let lines = read_csv(&results);
-    let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str()).collect();
-    assert_eq!(
-        outcomes,
+        crate::support::column(&lines, "outcome"),
         [
             "updated", "updated", "updated", "updated", "invalid", "failed", "updated"
         ]

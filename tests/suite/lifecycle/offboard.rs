@@ -54,11 +54,7 @@ async fn each_action_does_what_it_says_and_a_second_run_nothing() {
     let leavers = leavers.to_str().unwrap();
     let sandbox = start(config()).await;
     let api = client(&sandbox);
-    let priya = sandbox
-        .tenant()
-        .user_by_username("priya.raman")
-        .unwrap()
-        .clone();
+    let priya = crate::support::user_named(&sandbox, "priya.raman");
     let factor = Factor {
         kind: "sms".into(),
         ..Factor::default()
@@ -235,10 +231,7 @@ async fn a_roster_makes_leavers_of_the_missing_and_a_truncated_one_is_refused() 
     ];
     let (done, lines) = offboard(&sandbox, dir.path(), &args).await;
     assert_eq!(done.unwrap(), Completion::Clean);
-    let who: Vec<(&str, &str)> = lines
-        .iter()
-        .map(|l| (l["username"].as_str(), l["outcome"].as_str()))
-        .collect();
+    let who = crate::support::outcome_by_user(&lines);
     assert_eq!(
         who,
         [("olu.adeyemi", "protected"), ("yuki.tanaka", "updated")],
@@ -438,10 +431,7 @@ async fn report_missing_lists_the_leavers_of_a_joiners_run_for_offboard() {
     let args = ["--action", "disable", "--max-affected", "2", &m];
     let (done, lines) = offboard(&sandbox, dir.path(), &args).await;
     assert_eq!(done.unwrap(), Completion::Clean);
-    let who: Vec<(&str, &str)> = lines
-        .iter()
-        .map(|l| (l["username"].as_str(), l["outcome"].as_str()))
-        .collect();
+    let who = crate::support::outcome_by_user(&lines);
     assert_eq!(
         who,
         [
@@ -455,7 +445,7 @@ async fn report_missing_lists_the_leavers_of_a_joiners_run_for_offboard() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_offboarding_resumes_without_redoing_a_row() {
-    use crate::support::{new_user, sebulk, wait_for_writes};
+    use crate::support::{new_user, sebulk};
     let dir = tempfile::tempdir().unwrap();
     let mut slow = config();
     slow.faults.latency = std::time::Duration::from_millis(40);
@@ -472,26 +462,7 @@ async fn an_interrupted_offboarding_resumes_without_redoing_a_row() {
     let [l, r] = [&leavers, &results].map(|p| p.display().to_string());
     let base = sandbox.base_url().to_string();
     let args = ["offboard", "--action", "delete", "--max-affected", "40", &l];
-    let child = sebulk(&base, &args)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start_writes = sandbox.counters().writes;
-    wait_for_writes(&sandbox, start_writes + 8).await;
-    let pid = child.id().unwrap().to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().await.unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::interrupted_run(&sandbox, &args, 8).await;
     let first = read_csv(&results);
     assert_eq!(first.len(), 40, "every row recorded");
     let deleted = first.iter().filter(|l| l["outcome"] == "deleted").count();

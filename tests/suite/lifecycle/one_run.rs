@@ -11,29 +11,11 @@ use std::time::Duration;
 use sebulk::Completion;
 use sebulk::sandbox::{SandboxHandle, Seed};
 
-use super::sync::{ROSTER, tenant, write};
+use super::sync::{ROSTER, sync_roster as sync, tenant, write};
 use crate::support::{against, config, sebulk, start, wait_for_writes};
 
 fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// A sync of the shared roster as of 2026-12-03 with `extra` arguments.
-async fn sync(
-    sandbox: &SandboxHandle,
-    roster: &str,
-    extra: &[&str],
-) -> Result<Completion, sebulk::CommandError> {
-    let mut args = vec![
-        "sync",
-        roster,
-        "--as-of",
-        "2026-12-03",
-        "--max-affected",
-        "5",
-    ];
-    args.extend_from_slice(extra);
-    against(sandbox, &args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,6 +110,26 @@ fn binary(sandbox: &SandboxHandle, state: &Path, args: &[&str]) -> tokio::proces
     command
 }
 
+/// Imports two new hires named `prefix`NN through the binary, results in
+/// `out`, the tenants' locks in `state`.
+async fn import_two(
+    sandbox: &SandboxHandle,
+    state: &Path,
+    dir: &Path,
+    (prefix, out): (&str, &str),
+) -> std::process::Output {
+    let file = hires(dir, prefix, 2);
+    let out = dir.join(out);
+    binary(
+        sandbox,
+        state,
+        &["import", &file, "-o", out.to_str().unwrap()],
+    )
+    .output()
+    .await
+    .unwrap()
+}
+
 fn said(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -193,16 +195,7 @@ async fn a_lock_left_by_a_dead_run_is_taken_over_with_a_warning() {
     let mut empty = config();
     empty.seed = Seed::Empty;
     let sandbox = start(empty).await;
-    let file = hires(dir.path(), "hire", 2);
-    let out = dir.path().join("a.csv");
-    let output = binary(
-        &sandbox,
-        &state,
-        &["import", &file, "-o", out.to_str().unwrap()],
-    )
-    .output()
-    .await
-    .unwrap();
+    let output = import_two(&sandbox, &state, dir.path(), ("hire", "a.csv")).await;
     assert_eq!(output.status.code(), Some(0), "{}", said(&output));
     let locks: Vec<_> = std::fs::read_dir(&state)
         .unwrap()
@@ -226,16 +219,7 @@ async fn a_lock_left_by_a_dead_run_is_taken_over_with_a_warning() {
         sandbox.base_url()
     );
     std::fs::write(&locks[0], left).unwrap();
-    let file = hires(dir.path(), "later", 2);
-    let out = dir.path().join("b.csv");
-    let output = binary(
-        &sandbox,
-        &state,
-        &["import", &file, "-o", out.to_str().unwrap()],
-    )
-    .output()
-    .await
-    .unwrap();
+    let output = import_two(&sandbox, &state, dir.path(), ("later", "b.csv")).await;
     let text = said(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(

@@ -141,11 +141,7 @@ async fn a_hand_edited_snapshot_is_refused_and_restore_gives_back_only_what_was_
     // field the run did not take is written (her email changed since stays).
     std::fs::write(&snapshot, &original).unwrap();
     let api = client(&sandbox);
-    let priya = sandbox
-        .tenant()
-        .user_by_username("priya.raman")
-        .unwrap()
-        .clone();
+    let priya = crate::support::user_named(&sandbox, "priya.raman");
     let mut body = sebulk::model::UserWrite::from_user(&priya.public());
     body.fields.email = Some("priya.r@northwind.example".into());
     api.update_user(&priya.id, &body).await.unwrap();
@@ -624,21 +620,7 @@ async fn undo_refuses_results_that_name_no_tenant() {
     ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     // Blank the tenant column, as a hand edit or another tool would.
-    let mut reader = csv::Reader::from_path(&results).unwrap();
-    let header = reader.headers().unwrap().clone();
-    let at = header.iter().position(|h| h == "tenant").unwrap();
-    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-    let mut writer = csv::Writer::from_path(&results).unwrap();
-    writer.write_record(&header).unwrap();
-    for row in rows {
-        let cells: Vec<&str> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| if i == at { "" } else { c })
-            .collect();
-        writer.write_record(cells).unwrap();
-    }
-    writer.flush().unwrap();
+    crate::support::edit_column(&results, "tenant", |_| String::new());
     let writes = sandbox.counters().writes;
     let refused = against(&sandbox, &["undo", &text(&results)])
         .await
@@ -662,6 +644,39 @@ async fn undo_refuses_results_that_name_no_tenant() {
         .expect_err("resume refuses it");
     assert!(refused.to_string().contains("names no tenant"), "{refused}");
     assert_eq!(sandbox.counters().writes, writes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_refuses_results_of_a_command_it_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let (results, _) = imported(&sandbox, dir.path()).await;
+    // A newer sebulk's command, or a hand edit: the run's kind says `rename`.
+    crate::support::edit_column(&results, "run_id", |id| {
+        id.replacen("import-", "rename-", 1)
+    });
+    assert!(
+        read_csv(&results)
+            .iter()
+            .all(|l| l["run_id"].starts_with("rename-"))
+    );
+    let writes = sandbox.counters().writes;
+    let url = sandbox.base_url().to_string();
+    let output = crate::support::sebulk(&url, &["undo", &text(&results)])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("'rename', a command this sebulk does not know"),
+        "{said}"
+    );
+    assert!(said.contains("nothing is undone"), "{said}");
+    // Never read as an import: nothing deleted, nothing sent.
+    assert_eq!(sandbox.counters().writes, writes);
+    assert!(sandbox.tenant().user_by_username("new.one").is_ok());
+    assert!(sandbox.tenant().user_by_username("new.two").is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

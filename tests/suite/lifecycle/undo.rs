@@ -33,22 +33,7 @@ async fn export(sandbox: &SandboxHandle, dir: &Path, name: &str) -> String {
 
 /// The differences between two exports, by username.
 async fn differences(dir: &Path, before: &str, after: &str) -> Vec<(String, String, String)> {
-    let out = dir.join("diff.csv");
-    let o = out.display().to_string();
-    let args = [
-        "diff", before, after, "--key", "username", "--force", "-o", &o,
-    ];
-    sebulk_in_process(&args).await.unwrap();
-    read_csv(&out)
-        .into_iter()
-        .map(|c| {
-            (
-                c["change"].clone(),
-                c["username"].clone(),
-                c["field"].clone(),
-            )
-        })
-        .collect()
+    crate::support::export_differences(dir, before, after).await
 }
 
 /// Sets one field of a user through the API, as someone else would.
@@ -308,18 +293,10 @@ async fn an_interrupted_import_is_undone_as_far_as_it_went() {
     let [i, r] = [&input, &results].map(|p| p.display().to_string());
     let base = sandbox.base_url().to_string();
     let args = ["import", "--auto-password", "-o", &r, &i];
-    let child = sebulk(&base, &args)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = crate::support::spawned(&sandbox, &args);
     wait_for_writes(&sandbox, 10).await;
-    let pid = child.id().unwrap().to_string();
-    tokio::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .await
-        .unwrap();
-    let output = child.wait_with_output().await.unwrap();
+    crate::support::send_signal(&child, "-INT").await;
+    let output = crate::support::ended_interrupted(child).await;
     assert_eq!(output.status.code(), Some(130));
     let lines = read_csv(&results);
     let created = lines.iter().filter(|l| l["outcome"] == "created").count();

@@ -8,24 +8,12 @@ use std::path::Path;
 use sebulk::Completion;
 
 use crate::import::variants::{cases, run, sandbox_config, truth};
-use crate::support::{read_csv, sebulk_in_process, start};
+use crate::support::{read_csv, start};
 
 /// Field differences between two user exports, by username.
 async fn differences(dir: &Path, before: &Path, after: &Path) -> Vec<(String, String, String)> {
-    let out = dir.join("diff.csv");
-    let [b, a, o] = [before, after, out.as_path()].map(|p| p.display().to_string());
-    let args = ["diff", &b, &a, "--key", "username", "--force", "-o", &o];
-    sebulk_in_process(&args).await.unwrap();
-    read_csv(&out)
-        .into_iter()
-        .map(|c| {
-            (
-                c["change"].clone(),
-                c["username"].clone(),
-                c["field"].clone(),
-            )
-        })
-        .collect()
+    let [b, a] = [before, after].map(|p| p.display().to_string());
+    crate::support::export_differences(dir, &b, &a).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

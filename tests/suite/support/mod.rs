@@ -98,6 +98,32 @@ pub fn read_csv(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String
         .collect()
 }
 
+/// Rewrites one column of a CSV file in place (`edit` of each cell), as a
+/// hand edit or another tool would.
+pub fn edit_column(path: &std::path::Path, column: &str, edit: impl Fn(&str) -> String) {
+    let mut reader = csv::Reader::from_path(path).expect("readable CSV");
+    let header = reader.headers().expect("a header").clone();
+    let at = header
+        .iter()
+        .position(|h| h == column)
+        .expect("the column is there");
+    let rows: Vec<csv::StringRecord> = reader
+        .records()
+        .map(|r| r.expect("a well-formed line"))
+        .collect();
+    let mut writer = csv::Writer::from_path(path).expect("writable CSV");
+    writer.write_record(&header).expect("written");
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == at { edit(c) } else { c.to_string() })
+            .collect();
+        writer.write_record(cells).expect("written");
+    }
+    writer.flush().expect("written");
+}
+
 /// The file in `dir` whose name holds `part` (`.snapshot-`, `.held-`), if any.
 pub fn file_in(dir: &std::path::Path, part: &str) -> Option<std::path::PathBuf> {
     std::fs::read_dir(dir)
@@ -189,4 +215,185 @@ pub async fn wait_for_writes(sandbox: &SandboxHandle, at_least: u64) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     panic!("the run never got going");
+}
+
+/// Sends `signal` (`-INT`, `-TERM`) to a running sebulk, as a terminal's
+/// Ctrl-C or a service manager would.
+pub async fn send_signal(child: &tokio::process::Child, signal: &str) {
+    let pid = child.id().expect("the process is running").to_string();
+    let sent = tokio::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .await
+        .expect("kill runs");
+    assert!(sent.success(), "kill {signal} {pid}");
+}
+
+/// Waits for a signalled sebulk, which must end as interrupted (130).
+pub async fn ended_interrupted(child: tokio::process::Child) -> std::process::Output {
+    let output = child.wait_with_output().await.expect("the process ends");
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The sebulk binary against `sandbox`, started with its stderr kept.
+pub fn spawned(sandbox: &SandboxHandle, args: &[&str]) -> tokio::process::Child {
+    sebulk(sandbox.base_url().as_str(), args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+/// Runs sebulk against `sandbox` and interrupts it (SIGINT) once the
+/// sandbox has taken `writes` more writes; it must end as interrupted.
+pub async fn interrupted_run(
+    sandbox: &SandboxHandle,
+    args: &[&str],
+    writes: u64,
+) -> std::process::Output {
+    let child = spawned(sandbox, args);
+    let from = sandbox.counters().writes;
+    wait_for_writes(sandbox, from + writes).await;
+    send_signal(&child, "-INT").await;
+    ended_interrupted(child).await
+}
+
+/// The names of the groups and of the applications a user is in, sorted:
+/// what the tenant holds, to judge a run by.
+pub fn memberships_of(tenant: &sandbox::Tenant, user_id: &str) -> (Vec<String>, Vec<String>) {
+    let mut groups: Vec<String> = tenant
+        .groups_of(user_id)
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    let mut apps: Vec<String> = tenant
+        .applications_of(user_id)
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    groups.sort();
+    apps.sort();
+    (groups, apps)
+}
+
+/// The differences `sebulk diff` finds between two user exports, by
+/// username: (change, username, field).
+pub async fn export_differences(
+    dir: &std::path::Path,
+    before: &str,
+    after: &str,
+) -> Vec<(String, String, String)> {
+    let out = dir.join("diff.csv");
+    let o = out.display().to_string();
+    let args = [
+        "diff", before, after, "--key", "username", "--force", "-o", &o,
+    ];
+    sebulk_in_process(&args).await.expect("diff runs");
+    read_csv(&out)
+        .into_iter()
+        .map(|c| {
+            (
+                c["change"].clone(),
+                c["username"].clone(),
+                c["field"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The user the sandbox holds under `username`, as it is now.
+pub fn user_named(sandbox: &SandboxHandle, username: &str) -> sandbox::store::StoredUser {
+    sandbox
+        .tenant()
+        .user_by_username(username)
+        .expect("the user is in the tenant")
+        .clone()
+}
+
+/// Starts the tenant from the users CSV `text` (written as `tenant.csv` in
+/// `dir`), imported cleanly; the file's path.
+pub async fn seed_tenant(sandbox: &SandboxHandle, dir: &std::path::Path, text: &str) -> String {
+    let tenant = dir.join("tenant.csv");
+    std::fs::write(&tenant, text).expect("written");
+    let results = dir.join("tenant.results.csv");
+    let [t, r] = [&tenant, &results].map(|p| p.display().to_string());
+    let args = ["import", &t, "-o", &r];
+    assert_eq!(
+        against(sandbox, &args)
+            .await
+            .expect("the tenant is imported"),
+        sebulk::Completion::Clean
+    );
+    t
+}
+
+/// Runs `args` against the sandbox and reads the results file they name:
+/// how the run completed, and its rows.
+pub async fn run_and_read(
+    sandbox: &SandboxHandle,
+    args: &[&str],
+    results: &std::path::Path,
+) -> (
+    sebulk::Completion,
+    Vec<std::collections::BTreeMap<String, String>>,
+) {
+    let completion = against(sandbox, args).await.expect("the run completes");
+    (completion, read_csv(results))
+}
+
+/// One column of a results file's rows, in order.
+pub fn column<'a>(
+    lines: &'a [std::collections::BTreeMap<String, String>],
+    name: &str,
+) -> Vec<&'a str> {
+    lines.iter().map(|l| l[name].as_str()).collect()
+}
+
+/// `import [extra] --results RESULTS INPUT` against the sandbox.
+pub async fn import_file(
+    sandbox: &SandboxHandle,
+    input: &std::path::Path,
+    results: &std::path::Path,
+    extra: &[&str],
+) -> Result<sebulk::Completion, sebulk::CommandError> {
+    let [i, r] = [input, results].map(|p| p.display().to_string());
+    let mut args = vec!["import"];
+    args.extend_from_slice(extra);
+    args.extend(["--results", &r, &i]);
+    against(sandbox, &args).await
+}
+
+/// Writes every man page into `dir` through the binary, which must succeed.
+pub async fn write_man_pages(dir: &std::path::Path) {
+    let output = process()
+        .args(["man", "-o"])
+        .arg(dir)
+        .output()
+        .await
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(0));
+}
+
+/// Writes a seed file into `dir`: the demo tenant (its groups and
+/// applications) with `people` as its users.
+pub fn demo_seed_with(dir: &std::path::Path, people: Vec<serde_json::Value>) -> std::path::PathBuf {
+    let mut tenant: serde_json::Value =
+        serde_json::from_str(sandbox::DEMO_TENANT).expect("the demo tenant is JSON");
+    tenant["users"] = serde_json::Value::from(people);
+    let path = dir.join("seed.json");
+    std::fs::write(&path, tenant.to_string()).expect("written");
+    path
+}
+
+/// Each row's (username, outcome), in order.
+pub fn outcome_by_user(lines: &[std::collections::BTreeMap<String, String>]) -> Vec<(&str, &str)> {
+    lines
+        .iter()
+        .map(|l| (l["username"].as_str(), l["outcome"].as_str()))
+        .collect()
 }

@@ -1,0 +1,155 @@
+//! What a row writes into a user: its cells laid over the tenant's record
+//! (nothing the row leaves out is lost, a cell that lost letters to its
+//! encoding is kept back), custom attributes, the password options with
+//! the run's defaults, and the list of fields that differ.
+
+use serde_json::Value;
+
+use super::Policy;
+use crate::input::RowInput;
+use crate::model::{
+    CustomAttribute, Field, FieldChange, FieldKind, PasswordOptions, User, UserFields, UserWrite,
+};
+
+/// The row's write-only fields, with the command-line defaults filled in.
+pub(super) fn password_options(row: &RowInput, policy: &Policy) -> PasswordOptions {
+    let mut options = row.password.clone();
+    if options.password.is_none()
+        && options.auto_generate_password.is_none()
+        && policy.auto_password
+    {
+        options.auto_generate_password = Some(true);
+    }
+    // Never left to an undocumented server default: always said.
+    options
+        .must_change_password_on_logon
+        .get_or_insert(policy.must_change_password);
+    options.send_email.get_or_insert(policy.send_email);
+    options
+}
+
+pub(super) fn sets_password(options: &PasswordOptions) -> bool {
+    options.password.is_some() || options.auto_generate_password == Some(true)
+}
+
+pub(super) fn custom_attributes(
+    row: &RowInput,
+    existing: Option<&[CustomAttribute]>,
+) -> Vec<CustomAttribute> {
+    let mut attributes: Vec<CustomAttribute> = existing.map(<[_]>::to_vec).unwrap_or_default();
+    for (name, value) in &row.custom {
+        let position = attributes
+            .iter()
+            .position(|a| a.name().eq_ignore_ascii_case(name));
+        match (position, value) {
+            (Some(i), Some(value)) => attributes[i].value = Some(value.clone()),
+            (Some(i), None) => {
+                attributes.remove(i);
+            }
+            (None, Some(value)) => attributes.push(CustomAttribute::new(name, value)),
+            (None, None) => {}
+        }
+    }
+    attributes
+}
+
+/// The user as it is, with the row's non-empty cells (and clears, aliases
+/// and custom attributes) laid over it: no field the row leaves out is
+/// lost. A cell that lost letters to its file's encoding is not laid over
+/// the tenant's value; why is handed back.
+pub(super) fn merged_with(
+    row: &RowInput,
+    existing: &User,
+    policy: &Policy,
+) -> (UserWrite, Vec<String>) {
+    let mut merged = UserWrite::from_user(existing);
+    let mut lossy = Vec::new();
+    let match_field = policy.match_by.field();
+    for &field in Field::ALL {
+        match field.kind() {
+            // The key the row matched on is the tenant's, spelt its way
+            // (case, full-width forms): rewriting it would churn, not change.
+            FieldKind::Text
+                if field == match_field
+                    && row
+                        .set
+                        .text(field)
+                        .zip(existing.fields.text(field))
+                        .is_some_and(|(mine, theirs)| {
+                            crate::model::text::match_key(mine)
+                                == crate::model::text::match_key(theirs)
+                        }) => {}
+            FieldKind::Text => {
+                let have = existing.fields.text(field);
+                if let Some(value) = row.set.text(field)
+                    && let Some(have) = have.filter(|have| lost_letters(value, have))
+                {
+                    lossy.push(format!(
+                        "{field} kept as '{have}': the file's '{value}' lost letters its encoding cannot hold (a legacy encoding such as Windows-1252 writes them as '?'); save the file as UTF-8"
+                    ));
+                    continue;
+                }
+                if let (Some(value), Some(slot)) =
+                    (row.set.text(field), merged.fields.text_mut(field))
+                {
+                    *slot = Some(value.to_string());
+                }
+            }
+            FieldKind::Bool => {
+                if let (Some(value), Some(slot)) =
+                    (row.set.flag(field), merged.fields.flag_mut(field))
+                {
+                    *slot = Some(value);
+                }
+            }
+            // Lists and attributes come from their own columns, below.
+            FieldKind::List | FieldKind::Attributes => {}
+        }
+    }
+    for &field in &row.clear {
+        if let Some(slot) = merged.fields.text_mut(field) {
+            *slot = None;
+        }
+        // Sent as an explicit null, so a server that merges also clears it.
+        merged.extra.insert(field.wire().to_string(), Value::Null);
+    }
+    if let Some(aliases) = &row.aliases {
+        merged.fields.aliases = Some(aliases.clone());
+    }
+    if !row.custom.is_empty() {
+        merged.fields.custom_attributes = Some(custom_attributes(
+            row,
+            existing.fields.custom_attributes.as_deref(),
+        ));
+    }
+    (merged, lossy)
+}
+
+/// Whether `cell` is `have` with letters lost to a lossy encoding: the
+/// same length, and every place they differ is a `?` or U+FFFD in the
+/// cell where the tenant holds a letter outside ASCII (`?ukasz` for
+/// `Łukasz`). Such a cell is never written over the tenant's value.
+pub(super) fn lost_letters(cell: &str, have: &str) -> bool {
+    let (cell, have): (Vec<char>, Vec<char>) = (cell.chars().collect(), have.chars().collect());
+    if cell.len() != have.len() || cell == have {
+        return false;
+    }
+    cell.iter().zip(&have).all(|(mine, theirs)| {
+        mine == theirs || (matches!(mine, '?' | '\u{FFFD}') && !theirs.is_ascii())
+    })
+}
+
+/// The fields that differ between `old` and `new`; empty and absent are the same.
+pub fn describe(old: &UserFields, new: &UserFields) -> Vec<FieldChange> {
+    Field::ALL
+        .iter()
+        .filter_map(|&field| {
+            let (before, after) = (old.get(field), new.get(field));
+            (before.display() != after.display()).then(|| FieldChange {
+                field: field.wire().to_string(),
+                old: before.exact(),
+                new: after.exact(),
+            })
+        })
+        .collect()
+}
