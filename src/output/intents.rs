@@ -1,5 +1,5 @@
 //! The intents beside a results file: each write a run is about to send,
-//! a line each (`row,username,endpoint`), written before the write goes
+//! a line each (`row,username,endpoint,run id`), written before the write goes
 //! out. The journal records a user once its write is answered; this
 //! records it before, so a run killed with a write on the wire still
 //! names the user it may have changed, and undo says so rather than
@@ -25,6 +25,8 @@ pub struct Intent {
     pub label: String,
     /// The write: `POST /users`, `PUT /users/{id}`, ...
     pub endpoint: String,
+    /// The run that was sending it.
+    pub run_id: String,
 }
 
 /// The intents file of one run, appended to by every row as it writes.
@@ -32,6 +34,7 @@ pub struct Intent {
 pub struct Intents {
     file: Mutex<std::fs::File>,
     path: PathBuf,
+    run_id: String,
 }
 
 impl Intents {
@@ -44,7 +47,7 @@ impl Intents {
 
     /// Starts the intents of `results` (replacing old ones), carrying
     /// `carried` over from an earlier run that no results settle.
-    pub fn create(results: &Path, carried: &[Intent]) -> Result<Self, OutputError> {
+    pub fn create(results: &Path, carried: &[Intent], run_id: &str) -> Result<Self, OutputError> {
         let path = Self::path_for(results);
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -58,6 +61,7 @@ impl Intents {
         Ok(Intents {
             file: Mutex::new(file),
             path,
+            run_id: run_id.to_string(),
         })
     }
 
@@ -67,6 +71,7 @@ impl Intents {
             row,
             label: label.to_string(),
             endpoint: endpoint.to_string(),
+            run_id: self.run_id.clone(),
         });
         let mut file = self
             .file
@@ -102,12 +107,13 @@ impl Intents {
         Ok(reader
             .records()
             .flatten()
-            .filter(|record| record.len() == 3)
+            .filter(|record| record.len() == 4)
             .filter_map(|record| {
                 Some(Intent {
                     row: record.get(0)?.parse().ok()?,
                     label: record.get(1)?.to_string(),
                     endpoint: record.get(2)?.to_string(),
+                    run_id: record.get(3)?.to_string(),
                 })
             })
             .collect())
@@ -121,7 +127,12 @@ fn line(intent: &Intent) -> Vec<u8> {
         .from_writer(Vec::new());
     let row = intent.row.to_string();
     // Writing to memory does not fail; an empty line is skipped on reading.
-    let _ = writer.write_record([row.as_str(), &intent.label, &intent.endpoint]);
+    let _ = writer.write_record([
+        row.as_str(),
+        &intent.label,
+        &intent.endpoint,
+        &intent.run_id,
+    ]);
     writer.into_inner().unwrap_or_default()
 }
 
@@ -137,20 +148,25 @@ mod tests {
             row: 1,
             label: "ana, \"the first\"".into(),
             endpoint: "POST /users".into(),
+            run_id: "import-1".into(),
         }];
-        let intents = Intents::create(&results, &carried).unwrap();
+        let intents = Intents::create(&results, &carried, "import-2").unwrap();
         intents.note(7, "bob", "PUT /users/42").unwrap();
         drop(intents);
         let path = Intents::path_for(&results);
         let mut text = std::fs::read(&path).unwrap();
-        text.extend_from_slice(b"9,cut");
+        text.extend_from_slice(b"9,cut,POST /us");
         std::fs::write(&path, text).unwrap();
         let read = Intents::read(&results).unwrap();
         assert_eq!(read.len(), 2);
         assert_eq!(read[0], carried[0]);
         assert_eq!(read[1].row, 7);
         assert_eq!(read[1].endpoint, "PUT /users/42");
-        Intents::create(&results, &[]).unwrap().close().unwrap();
+        assert_eq!(read[1].run_id, "import-2");
+        Intents::create(&results, &[], "import-3")
+            .unwrap()
+            .close()
+            .unwrap();
         assert!(!path.exists());
         assert!(Intents::read(&results).unwrap().is_empty());
     }

@@ -37,6 +37,7 @@ impl Journal {
         results: &Path,
         input_header: &[String],
         (carried, in_flight): (&[&Recorded], &[super::intents::Intent]),
+        run_id: &str,
     ) -> Result<Self, OutputError> {
         let path = Self::path_for(results);
         let file = Stream::create(&path, true, &[results])?;
@@ -50,7 +51,8 @@ impl Journal {
                 .map_err(|e| OutputError::io(&path, e.into()))?;
         }
         writer.flush().map_err(|e| OutputError::io(&path, e))?;
-        let intents = std::sync::Arc::new(super::intents::Intents::create(results, in_flight)?);
+        let intents =
+            std::sync::Arc::new(super::intents::Intents::create(results, in_flight, run_id)?);
         Ok(Journal {
             writer,
             path,

@@ -255,6 +255,7 @@ impl ResultsSink {
                 results,
                 input_header,
                 carried,
+                &stamp.run_id,
             )?),
             _ => None,
         };
@@ -384,6 +385,16 @@ impl ResumedRows {
             .filter(|r| r.outcome.succeeded())
             .or_else(|| resumed.journaled.get(&row))?;
         self.same_row(recorded, cells)
+    }
+
+    /// The rows whose writes the run resumed from was sending when it was
+    /// killed (no record settles them): row → the run that sent them.
+    pub fn in_flight(&self) -> std::collections::HashMap<u64, String> {
+        self.resumed
+            .iter()
+            .flat_map(|resumed| &resumed.in_flight)
+            .map(|intent| (intent.row, intent.run_id.clone()))
+            .collect()
     }
 
     /// The journal's entry for `row` when only the journal knows it was

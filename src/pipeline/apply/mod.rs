@@ -9,6 +9,7 @@
 //! results are an import's (or a sync's), so `undo` reverses an apply.
 
 mod drift;
+mod landed;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -113,7 +114,7 @@ pub async fn run(
     // Rows whose user only the journal knows was written are finished
     // (their memberships), not taken as done nor checked for drift: their
     // user changed by this plan's own write.
-    let unfinished: HashMap<u64, RowResult> = plan
+    let mut unfinished: HashMap<u64, RowResult> = plan
         .lines
         .iter()
         .filter_map(|line| Some((line.row, resumed.unfinished(line.row, &line.cells)?)))
@@ -133,7 +134,13 @@ pub async fn run(
             })
         })
         .collect();
-    let found = drift::check(&client, &checked).await?;
+    let mut found = drift::check(&client, &checked).await?;
+    // A row whose write was on the wire at a kill, and landed, is not drift.
+    let in_flight = resumed.in_flight();
+    if !in_flight.is_empty() {
+        let plan_rows = (plan.lines.as_slice(), exacts.as_slice());
+        unfinished.extend(landed::settle(&client, &mut found, plan_rows, &in_flight).await?);
+    }
     let mut summary = ApplySummary {
         plan: options.plan.display().to_string(),
         planned_by: plan.seal.run_id.clone(),
@@ -585,23 +592,22 @@ async fn finish(
                 .map(|a| a.id)
                 .collect(),
         };
-        let wanted = delta
-            .add
-            .into_iter()
-            .filter(|t| !held.contains(&t.id))
-            .map(|t| (true, t));
-        let dropped = delta
-            .remove
-            .into_iter()
-            .filter(|t| held.contains(&t.id))
-            .map(|t| (false, t));
-        for (add, target) in wanted.chain(dropped) {
-            pending.push(Pending {
-                kind,
-                add,
-                target,
-                user_id: user_id.clone(),
-            });
+        let additions = delta.add.into_iter().map(|t| (true, t));
+        let removals = delta.remove.into_iter().map(|t| (false, t));
+        for (add, target) in additions.chain(removals) {
+            if held.contains(&target.id) != add {
+                pending.push(Pending {
+                    kind,
+                    add,
+                    target,
+                    user_id: user_id.clone(),
+                });
+            } else {
+                // Already as the plan wants: the killed run's own call
+                // landed before its line was written. Recorded as this
+                // row's, so undo reverses it.
+                result.targets_mut(kind, add).push(target.name);
+            }
         }
     }
     Ok(pending)

@@ -13,6 +13,7 @@ mod one_person;
 mod one_run;
 mod passwords;
 mod safety;
+mod soak;
 mod sync;
 mod undo;
 mod variants;
