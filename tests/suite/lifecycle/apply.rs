@@ -528,3 +528,54 @@ async fn an_apply_killed_twice_reaches_the_plans_end_state() {
             .collect::<Vec<_>>()
     );
 }
+
+/// A plan made against a kept sandbox is applied by the next process:
+/// the sandbox keeps its key beside its state (private), and seals are
+/// keyed to the tenant, not to the port it answered on.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_made_against_a_kept_sandbox_is_applied_by_the_next_run() {
+    use std::os::unix::fs::PermissionsExt;
+    // As an admin trying the sandbox runs it: no key given.
+    async fn sebulk_in_process(args: &[&str]) -> Result<Completion, sebulk::CommandError> {
+        let mut argv = vec!["sebulk", "--config", "/dev/null"];
+        argv.extend_from_slice(args);
+        let env = |name: &str| {
+            (name == "SEBULK_STATE_DIR").then(|| crate::support::STATE_DIR.to_string())
+        };
+        sebulk::dispatch(argv, &env).await
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let movers = write(
+        dir.path(),
+        "movers.csv",
+        "username,department\njonas.becker,Research\n",
+    );
+    let plan = dir.path().join("plan.csv");
+    let applied = dir.path().join("applied.csv");
+    let kept = ["--sandbox", "--sandbox-state", path(&state)];
+    let make = [
+        &kept[..],
+        &["plan", &movers, "--mode", "update", "-o", path(&plan)],
+    ]
+    .concat();
+    assert_eq!(sebulk_in_process(&make).await.unwrap(), Completion::Clean);
+    let key = dir.path().join("state.json.key");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the kept key is private: {mode:o}");
+    let apply = [
+        &kept[..],
+        &[
+            "apply",
+            "--as-of",
+            "2026-12-03",
+            path(&plan),
+            "-o",
+            path(&applied),
+        ],
+    ]
+    .concat();
+    assert_eq!(sebulk_in_process(&apply).await.unwrap(), Completion::Clean);
+    assert_eq!(read_csv(&applied)[0]["outcome"], "updated");
+}
