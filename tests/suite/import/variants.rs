@@ -43,7 +43,7 @@ pub struct Case {
     pub name: &'static str,
     variant: Variant,
     max_page_size: Option<u32>,
-    flags: Vec<&'static str>,
+    pub flags: Vec<&'static str>,
 }
 
 pub fn cases() -> Vec<Case> {

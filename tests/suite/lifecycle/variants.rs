@@ -265,3 +265,86 @@ async fn lookalike_keys_make_no_leaver_against_every_variant() {
         sandbox.shutdown().await.unwrap();
     }
 }
+
+/// The guard on updates holds against every variant (capped pages, bare
+/// arrays without totals, pages from 0, paged member lists): a column
+/// that disables everyone and a groups column that drops everyone's
+/// groups are refused before any write, a roster that names everyone
+/// makes no leaver, and an onboarding batch imports with default flags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_on_updates_holds_against_every_variant() {
+    use crate::import::variants::PEOPLE;
+    for case in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = start(sandbox_config(dir.path(), &case)).await;
+        let name = case.name;
+        let path = |file: &str| dir.path().join(file).display().to_string();
+        let everyone = |extra: &str, cell: &dyn Fn(usize) -> String| {
+            let mut file = format!("username,email,{extra}\n");
+            for i in 0..PEOPLE {
+                file.push_str(&format!(
+                    "person{i:04},person{i:04}@example.com,{}\n",
+                    cell(i)
+                ));
+            }
+            file
+        };
+        let refused = async |file: &str, text: String, extra: &[&str]| {
+            std::fs::write(dir.path().join(file), text).unwrap();
+            let writes = sandbox.counters().writes;
+            let input = path(file);
+            let out = path("refused.csv");
+            let mut argv: Vec<&str> = case.flags.clone();
+            argv.extend_from_slice(extra);
+            argv.extend(["--force", "-o", &out, &input]);
+            let err = crate::support::against(&sandbox, &argv)
+                .await
+                .expect_err(&format!("{name}: {file} is refused"));
+            assert!(
+                err.to_string().contains("refused before any change"),
+                "{name}: {err}"
+            );
+            assert_eq!(sandbox.counters().writes, writes, "{name}: nothing written");
+        };
+        let disabled = everyone("isEnabled", &|_| "FALSE".into());
+        refused("disabled.csv", disabled, &["import"]).await;
+        let staff_only = everyone("groups", &|_| "All Staff".into());
+        refused("groups.csv", staff_only, &["import", "--sync-groups"]).await;
+
+        // A roster naming everyone (plus joiners) makes no leaver, however
+        // the tenant pages its listing.
+        let mut roster = everyone("department", &|i| format!("Dept {}", i % 7));
+        roster.push_str("joiner.one,joiner.one@example.com,Sales\n");
+        std::fs::write(dir.path().join("roster.csv"), roster).unwrap();
+        let (input, out) = (path("roster.csv"), path("sync.csv"));
+        let args = ["sync", &input, "--as-of", "2026-12-03", "-o", &out];
+        assert_eq!(
+            run(&sandbox, &case, &args).await,
+            Completion::Clean,
+            "{name}"
+        );
+        let lines = read_csv(Path::new(&out));
+        assert!(
+            lines
+                .iter()
+                .all(|l| l["outcome"] != "disabled" && l["outcome"] != "deleted"),
+            "{name}: no leavers"
+        );
+        assert_eq!(sandbox.tenant().users().count(), PEOPLE + 1, "{name}");
+
+        // Onboarding 30 into the tenant takes no flag.
+        let mut hires = String::from("username,email,department\n");
+        for i in 0..30 {
+            hires.push_str(&format!("hire{i:02},hire{i:02}@example.com,Sales\n"));
+        }
+        std::fs::write(dir.path().join("hires.csv"), hires).unwrap();
+        let (input, out) = (path("hires.csv"), path("hires.results.csv"));
+        let args = ["import", "--auto-password", "-o", &out, &input];
+        assert_eq!(
+            run(&sandbox, &case, &args).await,
+            Completion::Clean,
+            "{name}"
+        );
+        assert_eq!(sandbox.tenant().users().count(), PEOPLE + 31, "{name}");
+    }
+}
