@@ -667,14 +667,7 @@ async fn passwords_of_privileged_or_protected_users_are_not_set_unasked() {
     );
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let protect = write(dir.path(), "protect.txt", "svc-*  # service accounts\n");
-    let times_set = |name: &str| {
-        sandbox
-            .tenant()
-            .user_by_username(name)
-            .unwrap()
-            .password
-            .times_set
-    };
+    let times_set = |name: &str| crate::support::times_password_set(&sandbox, name);
     let before: Vec<u32> = ["root", "cara", "svc-backup", "ana"]
         .iter()
         .map(|n| times_set(n))

@@ -28,14 +28,7 @@ async fn passwords_are_set_and_appear_nowhere() {
     )
     .unwrap();
     let before = std::fs::read(&input).unwrap();
-    let times_set = |name: &str| {
-        sandbox
-            .tenant()
-            .user_by_username(name)
-            .unwrap()
-            .password
-            .times_set
-    };
+    let times_set = |name: &str| crate::support::times_password_set(&sandbox, name);
     let set_before = [times_set("jonas.becker"), times_set("priya.raman")];
 
     // Readable by everyone: refused before anything is sent.

@@ -397,3 +397,13 @@ pub fn outcome_by_user(lines: &[std::collections::BTreeMap<String, String>]) -> 
         .map(|l| (l["username"].as_str(), l["outcome"].as_str()))
         .collect()
 }
+
+/// How many times `name`'s password has been set in the sandbox.
+pub fn times_password_set(sandbox: &SandboxHandle, name: &str) -> u32 {
+    sandbox
+        .tenant()
+        .user_by_username(name)
+        .expect("the user is in the tenant")
+        .password
+        .times_set
+}
