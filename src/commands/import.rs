@@ -5,7 +5,7 @@ use std::path::Path;
 use super::shell::{RowJob, RunFiles, run_rows};
 use super::{CommandError, Completion};
 use crate::config::Config;
-use crate::pipeline::import::{self, ImportOptions, PlannedRow, ShowPlan};
+use crate::row_commands::import::{self, ImportOptions, PlannedRow, ShowPlan};
 use crate::ui::Ui;
 
 /// An import or plan, resolved.

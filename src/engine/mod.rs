@@ -1,34 +1,30 @@
-//! Row commands: a reusable row runner (reader thread, bounded workers,
-//! coalesced memberships, ordered resumable results, two-stage interrupts,
-//! `not_attempted` fill, progress events) and the actions plugged into it:
-//! import (which reads its rows as it goes) and the lifecycle commands
-//! (offboard, restore, passwords, groups, memberships, undo), which decide
-//! their rows up front and run them through `prepared`. Every one counts
-//! its rows with one tally (`results_sink::Tally`), reports the same
-//! totals (`RunTotals`) and ends as an [`Ended`].
+//! The engine every row command runs on: a reusable row runner (reader
+//! thread, bounded workers, coalesced memberships, ordered resumable
+//! results, two-stage interrupts, `not_attempted` fill, progress events),
+//! the guard and snapshots, rehearsal, the results sink and totals, resume
+//! and the journal, plan writing and reading, the tenant lookup, and the
+//! pieces two commands share (upserting a row, leavers, giving back).
+//! The commands themselves live in `crate::row_commands`, one module each;
+//! the engine uses none of them, never prints and never reads signals.
+//! Every command counts its rows with one tally (`results_sink::Tally`),
+//! reports the same totals (`RunTotals`) and ends as an [`Ended`].
 
-pub mod apply;
 pub mod batcher;
-pub mod groups;
 pub mod guard;
-pub mod import;
-pub mod memberships;
-pub mod offboard;
 pub mod only;
-pub mod passwords;
 pub mod planned;
 mod pool;
 pub mod prepared;
 pub mod rehearsal;
-pub mod restore;
 pub mod results_sink;
 pub mod runner;
-pub mod sync;
-pub mod undo;
+// The file stays in `src/pipeline/` while it is being changed elsewhere
+// (a move now would fight that work); it is the engine's all the same.
 // With the true MSRV (1.88, let-chains) clippy asks for one `if let` in
 // users.rs to be collapsed; that file is being changed elsewhere now, so
 // the collapse waits for it (then this allow goes).
 #[allow(clippy::collapsible_if)]
+#[path = "../pipeline/users.rs"]
 pub mod users;
 
 pub use runner::{RunError, Stops};

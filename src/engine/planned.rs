@@ -17,9 +17,9 @@ use serde_json::Value;
 use crate::model::{FieldChange, Target, TargetKind, User, UserWrite};
 use crate::output::plan_file::PlanSeal;
 use crate::output::plan_file::PlannedCells;
-use crate::pipeline::offboard::Step;
-use crate::pipeline::prepared::Recording;
-use crate::pipeline::runner::RunError;
+use crate::row_commands::offboard::Step;
+use crate::engine::prepared::Recording;
+use crate::engine::runner::RunError;
 use crate::plan::{Action, RowPlan};
 
 /// What a create was decided on: nobody holding its names.

@@ -18,8 +18,8 @@ use std::time::Instant;
 use crate::api::Client;
 use crate::events::{Event, Events};
 use crate::output::results::{FileRules, RunKind, RunStamp};
-use crate::pipeline::results_sink::{ResultsSink, RunTotals};
-use crate::pipeline::runner::{Disposition, Job, JobSource, RowAction, RunError, Runner, Stops};
+use crate::engine::results_sink::{ResultsSink, RunTotals};
+use crate::engine::runner::{Disposition, Job, JobSource, RowAction, RunError, Runner, Stops};
 
 /// One row, decided.
 #[derive(Debug, Clone)]

@@ -13,9 +13,9 @@
 
 use crate::api::Client;
 use crate::events::{Event, Events};
-use crate::pipeline::guard::{self, Changed, Limits};
-use crate::pipeline::offboard::{self, Found, Leaver};
-use crate::pipeline::runner::RunError;
+use crate::engine::guard::{self, Changed, Limits};
+use crate::row_commands::offboard::{self, Found, Leaver};
+use crate::engine::runner::RunError;
 
 /// Whether a run of `rows` rows needs rehearsing in a tenant of `tenant`.
 pub fn needed(rows: u64, tenant: u64, limits: &Limits) -> bool {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::output::results::RunStamp;
 use crate::output::{OrderedCsv, Outcome, RowResult};
-use crate::pipeline::runner::{RowSink, RunError};
+use crate::engine::runner::{RowSink, RunError};
 
 /// Row numbers seen, kept small: rows arrive nearly in order, so only the
 /// ones ahead of the contiguous prefix are stored.

@@ -20,12 +20,12 @@ use crate::model::{Group, GroupWrite, Target, TargetKind};
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::Ended;
-use crate::pipeline::guard::{self, Limits, Protection, Taken};
-use crate::pipeline::prepared::{self, Prepared, Setup};
-use crate::pipeline::restore::same_group;
-use crate::pipeline::results_sink::RunTotals;
-use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
+use crate::engine::Ended;
+use crate::engine::guard::{self, Limits, Protection, Taken};
+use crate::engine::prepared::{self, Prepared, Setup};
+use crate::row_commands::restore::same_group;
+use crate::engine::results_sink::RunTotals;
+use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
 
 /// What a groups import is asked to do.
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ pub struct GroupsOptions {
     pub limits: Limits,
     pub protection: Protection,
     /// Where the results go and how.
-    pub run: crate::pipeline::prepared::Recording,
+    pub run: crate::engine::prepared::Recording,
 }
 
 /// What a groups import did.
@@ -74,7 +74,7 @@ pub struct GroupsAction {
     /// Privileged groups are changed only when privileged are included
     /// (a second factor no longer enforced on IT Admins is a privilege
     /// change).
-    pub protection: crate::pipeline::guard::Protection,
+    pub protection: crate::engine::guard::Protection,
 }
 
 impl RowAction for GroupsAction {
@@ -333,7 +333,7 @@ async fn guard_prune(
     }
     let mut verdict = guard::check(&groups, tenant_groups, options.limits);
     if verdict.is_ok() && !members.reversible.is_empty() {
-        let tenant_users = crate::pipeline::users::tenant_size(client).await?;
+        let tenant_users = crate::engine::users::tenant_size(client).await?;
         verdict = guard::check(&members, tenant_users, options.limits).map_err(|refusal| {
             format!("{refusal} (the members of the groups pruned lose that membership)")
         });
@@ -383,7 +383,7 @@ pub async fn run(
             description_at,
             rows,
         },
-    ) = crate::pipeline::read_file(options, events, read_rows).await?;
+    ) = crate::engine::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("reading the tenant's groups"));
     let groups: Vec<Group> = client
         .list_all(crate::api::ListRequest::new(&["groups"]))

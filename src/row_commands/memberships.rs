@@ -18,13 +18,13 @@ use crate::input::{CsvSource, MatchBy, ReadOptions};
 use crate::model::{Target, TargetKind, User};
 use crate::output::results::RunKind;
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::Ended;
-use crate::pipeline::batcher::Pending;
-use crate::pipeline::guard::{self, Limits, Protection, Taken};
-use crate::pipeline::prepared::{self, Prepared, Setup};
-use crate::pipeline::results_sink::RunTotals;
-use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops};
-use crate::pipeline::users::{TenantUsers, one_user, tenant_size, tenant_users};
+use crate::engine::Ended;
+use crate::engine::batcher::Pending;
+use crate::engine::guard::{self, Limits, Protection, Taken};
+use crate::engine::prepared::{self, Prepared, Setup};
+use crate::engine::results_sink::RunTotals;
+use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops};
+use crate::engine::users::{TenantUsers, one_user, tenant_size, tenant_users};
 use crate::plan::Catalog;
 
 /// What a memberships import is asked to do.
@@ -39,7 +39,7 @@ pub struct MembershipsOptions {
     /// Which groups are privileged, and whom the run may add to them.
     pub privilege: crate::plan::access::PrivilegeRules,
     /// Where the results go and how.
-    pub run: crate::pipeline::prepared::Recording,
+    pub run: crate::engine::prepared::Recording,
 }
 
 /// What a memberships import did.
@@ -560,7 +560,7 @@ pub async fn run(
     stops: Stops,
     events: &dyn Events,
 ) -> Result<Ended<MembershipsSummary>, RunError> {
-    let (started, (columns, rows)) = crate::pipeline::read_file(options, events, read_rows).await?;
+    let (started, (columns, rows)) = crate::engine::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("reading the tenant"));
     let catalog = Catalog::load(&client).await?;
     // Usernames are looked up (also beside an id: the two must agree).

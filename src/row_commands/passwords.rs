@@ -19,11 +19,11 @@ use crate::input::{InputSpec, Mode};
 use crate::model::{FieldChange, PasswordOptions};
 use crate::output::results::RunKind;
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::Ended;
-use crate::pipeline::prepared::{self, Prepared, Setup};
-use crate::pipeline::results_sink::{ResumedRows, RunTotals};
-use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, record_failure};
-use crate::pipeline::users::{one_user, tenant_users};
+use crate::engine::Ended;
+use crate::engine::prepared::{self, Prepared, Setup};
+use crate::engine::results_sink::{ResumedRows, RunTotals};
+use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, record_failure};
+use crate::engine::users::{one_user, tenant_users};
 use crate::plan::lookup::row_key;
 
 /// What a password run is asked to do.
@@ -35,10 +35,10 @@ pub struct PasswordsOptions {
     pub send_email: bool,
     pub must_change: bool,
     /// Where the results go and how.
-    pub run: crate::pipeline::prepared::Recording,
+    pub run: crate::engine::prepared::Recording,
     /// Users never touched (the protected list; privileged users are the
     /// privilege rules' to judge).
-    pub protection: crate::pipeline::guard::Protection,
+    pub protection: crate::engine::guard::Protection,
     /// Which groups are privileged, and whose password may be set although
     /// privileged.
     pub privilege: crate::plan::access::PrivilegeRules,
@@ -184,7 +184,7 @@ pub async fn run(
     events: &dyn Events,
 ) -> Result<Ended<PasswordsSummary>, RunError> {
     let ((started_at, started), (header, read)) =
-        crate::pipeline::read_file(options, events, read_rows).await?;
+        crate::engine::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("finding users"));
     let match_by = options.input.rules.match_by;
     let resumed = ResumedRows::open(options.run.resume.as_deref(), client.tenant(), events)?;
@@ -246,7 +246,7 @@ pub async fn run(
         })
         .collect();
     // Each row was judged above: protected and privileged users are left.
-    crate::pipeline::guard::clear_rows_judged(options.run.dry_run, &client);
+    crate::engine::guard::clear_rows_judged(options.run.dry_run, &client);
     let stamp = prepared::stamp(RunKind::Passwords, options.run.dry_run, &client);
     let inputs = [options.input.file.as_path()];
     let setup = Setup::of(
@@ -270,7 +270,7 @@ pub async fn run(
 /// Whose password a run may not set: the protected list, and privileged
 /// users the run does not name.
 struct Guarded<'a> {
-    protection: &'a crate::pipeline::guard::Protection,
+    protection: &'a crate::engine::guard::Protection,
     privilege: &'a crate::plan::access::PrivilegeRules,
     /// Members of a privileged group, by id: the group's name.
     in_privileged_groups: std::collections::HashMap<String, String>,

@@ -15,7 +15,7 @@
 //! Protected and privileged users (as they are now, and as the snapshot
 //! would re-create them) are never touched. A snapshot changed after its
 //! run wrote it is refused whole (its digest). `--only` gives back some
-//! users alone (see [`crate::pipeline::only`]).
+//! users alone (see [`crate::engine::only`]).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -31,11 +31,11 @@ use crate::model::{Field, PasswordOptions, Target, TargetKind, User, UserFields,
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::Ended;
-use crate::pipeline::guard::Protection;
-use crate::pipeline::prepared::{self, Prepared, Setup};
-use crate::pipeline::results_sink::RunTotals;
-use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
+use crate::engine::Ended;
+use crate::engine::guard::Protection;
+use crate::engine::prepared::{self, Prepared, Setup};
+use crate::engine::results_sink::RunTotals;
+use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
 use crate::plan::decide::describe;
 
 /// What a restore is asked to do.
@@ -52,7 +52,7 @@ pub struct RestoreOptions {
     /// numbers); everyone the snapshot holds when empty.
     pub only: Vec<String>,
     /// Where the results go and how.
-    pub run: crate::pipeline::prepared::Recording,
+    pub run: crate::engine::prepared::Recording,
 }
 
 /// The entries `--only` names (groups are left out), or why the run is
@@ -61,7 +61,7 @@ fn only_these(
     entries: Vec<SnapshotItem>,
     options: &RestoreOptions,
 ) -> Result<Vec<SnapshotItem>, String> {
-    let Some(mut only) = crate::pipeline::only::Only::new(&options.only) else {
+    let Some(mut only) = crate::engine::only::Only::new(&options.only) else {
         return Ok(entries);
     };
     let kept = entries
@@ -576,7 +576,7 @@ pub async fn run(
     let inputs = [options.snapshot.as_path()];
     // Each entry is judged as it is restored: protected and privileged
     // users, and privileged groups, are left unless included.
-    crate::pipeline::guard::clear_rows_judged(options.run.dry_run, &client);
+    crate::engine::guard::clear_rows_judged(options.run.dry_run, &client);
     let setup = Setup::of(
         &options.run,
         (&stamp, (&started_at, started)),

@@ -15,19 +15,19 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use crate::pipeline::planned::Exact;
+pub use crate::engine::planned::Exact;
 
 use crate::api::{ApiError, Client};
 use crate::events::{Event, Events};
 use crate::output::plan_file::{self, PlanLine, ReadPlan};
 use crate::output::results::RunKind;
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::guard::{self, Limits};
-use crate::pipeline::offboard::{self, Found, Leaver, OffboardAction, Step};
-use crate::pipeline::prepared::{self, Prepared, Recording, Setup};
-use crate::pipeline::results_sink::{ResumedRows, RunTotals};
-use crate::pipeline::runner::{Disposition, Finished, RowAction, RunError, Stops, finish_with};
-use crate::pipeline::{Ended, batcher::Pending};
+use crate::engine::guard::{self, Limits};
+use crate::row_commands::offboard::{self, Found, Leaver, OffboardAction, Step};
+use crate::engine::prepared::{self, Prepared, Recording, Setup};
+use crate::engine::results_sink::{ResumedRows, RunTotals};
+use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, finish_with};
+use crate::engine::{Ended, batcher::Pending};
 use crate::plan::PlanAction;
 
 /// What an apply is asked to do.
@@ -83,8 +83,8 @@ pub enum ApplyJob {
 #[derive(Debug, Clone)]
 pub struct Unfinished {
     pub prior: RowResult,
-    pub groups: crate::pipeline::planned::Delta,
-    pub applications: crate::pipeline::planned::Delta,
+    pub groups: crate::engine::planned::Delta,
+    pub applications: crate::engine::planned::Delta,
 }
 
 /// Applies the plan `options` names.
@@ -98,7 +98,7 @@ pub async fn run(
     events.on(Event::Phase("reading the plan"));
     let path = options.plan.clone();
     let key = client.seal_key().clone();
-    let plan = crate::pipeline::read_blocking(move || plan_file::read(&path, &key)).await?;
+    let plan = crate::engine::read_blocking(move || plan_file::read(&path, &key)).await?;
     let exacts = match exacts_of(&plan, (client.tenant(), &options.as_of)) {
         Ok(exacts) => exacts,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
@@ -164,7 +164,7 @@ pub async fn run(
     let mut changed = changed_by_rows(&rows, &found.users, options);
     let joiners_count = plan.seal.command == "sync";
     let limits = (options.limits, joiners_count);
-    match crate::pipeline::rehearsal::judge(
+    match crate::engine::rehearsal::judge(
         &changed,
         tenant_users,
         limits,
@@ -190,7 +190,7 @@ pub async fn run(
     }
     if !options.run.dry_run {
         let movers =
-            crate::pipeline::rehearsal::people_taken(&client, &mut changed, &saved).await?;
+            crate::engine::rehearsal::people_taken(&client, &mut changed, &saved).await?;
         saved.extend(movers);
     }
     if !options.run.dry_run && !saved.is_empty() {
@@ -336,11 +336,11 @@ fn jobs(
                     applications,
                     ..
                 }) => (
-                    crate::pipeline::planned::Delta {
+                    crate::engine::planned::Delta {
                         add: groups.clone(),
                         remove: Vec::new(),
                     },
-                    crate::pipeline::planned::Delta {
+                    crate::engine::planned::Delta {
                         add: applications.clone(),
                         remove: Vec::new(),
                     },
@@ -532,7 +532,7 @@ impl RowAction for ApplyAction {
                     steps,
                     dry_run: self.dry_run,
                 };
-                crate::pipeline::sync::action::leave(&offboard, &client, &leaver, &mut result)
+                crate::row_commands::sync::action::leave(&offboard, &client, &leaver, &mut result)
                     .await
                     .map(|()| Vec::new())
             }
@@ -620,7 +620,7 @@ impl ApplyAction {
             result.changes = plan.changes.clone();
             Vec::new()
         } else {
-            crate::pipeline::import::write_plan(client, plan, result)
+            crate::row_commands::import::write_plan(client, plan, result)
                 .await?
                 .unwrap_or_default()
         };

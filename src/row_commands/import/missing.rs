@@ -15,8 +15,8 @@ use crate::model::User;
 use crate::output::OutputError;
 use crate::output::records::Format;
 use crate::output::records::RecordWriter;
-use crate::pipeline::import::Roster;
-use crate::pipeline::users::{NamedOtherwise, key_of};
+use crate::row_commands::import::Roster;
+use crate::engine::users::{NamedOtherwise, key_of};
 
 /// The report's columns: a leavers file matched by username.
 const COLUMNS: [&str; 6] = [

@@ -25,10 +25,10 @@ use crate::input::{InputSpec, Validator, Vocabulary};
 use crate::model::{GroupWrite, Target};
 use crate::output::recorded::{Recorded, Resumed};
 use crate::output::results::RunKind;
-use crate::pipeline::prepared::{self, ResultsPlace};
-use crate::pipeline::results_sink::RunTotals;
-use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
-use crate::pipeline::{Ended, guard, rehearsal};
+use crate::engine::prepared::{self, ResultsPlace};
+use crate::engine::results_sink::RunTotals;
+use crate::engine::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
+use crate::engine::{Ended, guard, rehearsal};
 use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
 pub use first_pass::{FirstPass, Roster, RosterKeys};
@@ -43,12 +43,12 @@ pub struct ImportOptions {
     pub input: InputSpec,
     pub policy: Policy,
     /// What the rows' updates may change before the run is refused.
-    pub limits: crate::pipeline::guard::Limits,
+    pub limits: crate::engine::guard::Limits,
     pub skip_invalid: bool,
     /// Write the tenant users the file does not name here.
     pub report_missing: Option<PathBuf>,
     /// Where the results go and how.
-    pub run: crate::pipeline::prepared::Recording,
+    pub run: crate::engine::prepared::Recording,
 }
 
 /// What a run did, for the screen and `--summary-json`.
@@ -319,7 +319,7 @@ pub(crate) async fn read_input(
     events.on(Event::Phase("reading"));
     let input = options.input.clone();
     let first =
-        crate::pipeline::read_blocking(move || first_pass::first_pass(&input, roster)).await?;
+        crate::engine::read_blocking(move || first_pass::first_pass(&input, roster)).await?;
     first.report(events);
     if first.refuses(options.past_invalid()) {
         return Ok(Err(first));
@@ -389,7 +389,7 @@ impl Rehearse<'_> {
         }
         let anchor = options.run.files_beside(&options.input.file);
         let purpose = "import: access taken by updates";
-        let path = crate::pipeline::offboard::snapshot_of(
+        let path = crate::row_commands::offboard::snapshot_of(
             anchor,
             stamp,
             (&people, purpose),
@@ -451,7 +451,7 @@ fn open_sink<'a>(
 ) -> Result<Sink<'a>, RunError> {
     let file = (&options.input, &options.policy, &options.run);
     let seal =
-        crate::pipeline::planned::seal_for("import", stamp, file, (tenant_users, Vec::new()), key)?;
+        crate::engine::planned::seal_for("import", stamp, file, (tenant_users, Vec::new()), key)?;
     let carried: Vec<&Recorded> = resumed.journaled.values().collect();
     Sink::open(
         place.writing_to(),

@@ -9,10 +9,10 @@ use crate::api::{ApiError, Client};
 use crate::input::RowInput;
 use crate::model::{TargetKind, UserFields};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::batcher::Pending;
-use crate::pipeline::guard::Changed;
-use crate::pipeline::planned::Exact;
-use crate::pipeline::runner::{Finished, RowAction, finish_with};
+use crate::engine::batcher::Pending;
+use crate::engine::guard::Changed;
+use crate::engine::planned::Exact;
+use crate::engine::runner::{Finished, RowAction, finish_with};
 use crate::plan::decide::describe;
 use crate::plan::lookup::{Found, Lookups};
 use crate::plan::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};
@@ -28,7 +28,7 @@ pub struct ImportAction {
     /// In a dry run nothing is written: rows are only decided.
     pub dry_run: bool,
     /// Set while the rows are rehearsed before the first write: decided
-    /// and counted, nothing sent (see [`crate::pipeline::rehearsal`]).
+    /// and counted, nothing sent (see [`crate::engine::rehearsal`]).
     pub rehearsing: AtomicBool,
     /// What the decided rows do to access, counted in a dry run or a
     /// rehearsal, for the one guard over the run.

@@ -7,7 +7,7 @@ use super::{Found, Leaver, Step, unprocessed};
 use crate::api::{ApiError, Client};
 use crate::model::{Credentials, Factor, FieldChange, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::runner::{Finished, RowAction, settle};
+use crate::engine::runner::{Finished, RowAction, settle};
 
 /// What every leaver of a run shares.
 pub struct OffboardAction {

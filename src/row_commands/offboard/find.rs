@@ -10,9 +10,9 @@ use crate::input::{InputSpec, MatchBy, Mode};
 use crate::model::text::match_key;
 use crate::model::{Field, TargetKind, User};
 use crate::output::held;
-use crate::pipeline::runner::RunError;
-use crate::pipeline::users::{NamedOtherwise, Roster};
-use crate::pipeline::users::{TenantUsers, key_of, one_user, tenant_users};
+use crate::engine::runner::RunError;
+use crate::engine::users::{NamedOtherwise, Roster};
+use crate::engine::users::{TenantUsers, key_of, one_user, tenant_users};
 use crate::plan::lookup::row_key;
 
 /// A file's rows as offboarding needs them.
@@ -110,7 +110,7 @@ async fn find_held(client: &Client, users: &[held::HeldUser]) -> Result<FoundAll
     }
     Ok(FoundAll {
         leavers,
-        tenant_users: crate::pipeline::users::tenant_size(client).await?,
+        tenant_users: crate::engine::users::tenant_size(client).await?,
         unmatchable: 0,
         named_otherwise: NamedOtherwise::default(),
         roster_unmatched: Vec::new(),

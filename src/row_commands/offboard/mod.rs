@@ -27,11 +27,11 @@ use crate::output::held;
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::Ended;
-use crate::pipeline::guard::{self, Limits, Protection, Taken};
-use crate::pipeline::prepared::{self, Prepared, Setup};
-use crate::pipeline::results_sink::{ResumedRows, RunTotals};
-use crate::pipeline::runner::{Disposition, RunError, Stops};
+use crate::engine::Ended;
+use crate::engine::guard::{self, Limits, Protection, Taken};
+use crate::engine::prepared::{self, Prepared, Setup};
+use crate::engine::results_sink::{ResumedRows, RunTotals};
+use crate::engine::runner::{Disposition, RunError, Stops};
 
 pub use action::OffboardAction;
 pub(crate) use find::read_holdings;
@@ -129,7 +129,7 @@ pub struct OffboardOptions {
     pub max_unmatched: Option<u64>,
     pub protection: Protection,
     /// Where the results go and how.
-    pub run: crate::pipeline::prepared::Recording,
+    pub run: crate::engine::prepared::Recording,
 }
 
 /// A leaver as found: the row, and the user it names (if any).
@@ -215,7 +215,7 @@ pub struct OffboardSummary {
     /// the email or employee number of: the roster names them under
     /// another key, so they are kept.
     #[serde(flatten)]
-    pub named_otherwise: crate::pipeline::users::NamedOtherwise,
+    pub named_otherwise: crate::engine::users::NamedOtherwise,
     /// Users the run would change (found, not protected).
     pub affected: u64,
 }
@@ -233,7 +233,7 @@ pub async fn run(
     events.on(Event::Phase("reading"));
     let who = options.who.clone();
     let key = client.seal_key().clone();
-    let mut read = crate::pipeline::read_blocking(move || find::read_who(&who, &key)).await?;
+    let mut read = crate::engine::read_blocking(move || find::read_who(&who, &key)).await?;
     for problem in &read.problems {
         events.on(Event::Warning(problem));
     }

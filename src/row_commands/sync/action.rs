@@ -8,11 +8,11 @@ use crate::api::{ApiError, Client};
 use crate::input::RowInput;
 use crate::model::User;
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::batcher::Pending;
-use crate::pipeline::guard::Protection;
-use crate::pipeline::import::ImportAction;
-use crate::pipeline::offboard::{Leaver, OffboardAction, unprocessed};
-use crate::pipeline::runner::{Finished, RowAction, finish_with};
+use crate::engine::batcher::Pending;
+use crate::engine::guard::Protection;
+use crate::row_commands::import::ImportAction;
+use crate::row_commands::offboard::{Leaver, OffboardAction, unprocessed};
+use crate::engine::runner::{Finished, RowAction, finish_with};
 use crate::plan::lookup::Found;
 use crate::plan::{Action, Refusal, RowPlan};
 
@@ -254,9 +254,9 @@ pub(crate) async fn leave(
             result.outcome,
             Outcome::Disabled | Outcome::Updated | Outcome::Deleted
         )
-        && let crate::pipeline::offboard::Found::User(user) = &leaver.found
+        && let crate::row_commands::offboard::Found::User(user) = &leaver.found
     {
-        let exact = crate::pipeline::planned::Exact::Offboard {
+        let exact = crate::engine::planned::Exact::Offboard {
             user_id: user.id.clone(),
             steps: offboard.steps.clone(),
         };
@@ -268,7 +268,7 @@ pub(crate) async fn leave(
 /// A dry run's row: what the plan would do, as the outcome it would have.
 fn planned(plan: &RowPlan, result: &mut RowResult) {
     result.changes = plan.changes.clone();
-    for change in crate::pipeline::import::pending_changes(plan, &result.user_id) {
+    for change in crate::row_commands::import::pending_changes(plan, &result.user_id) {
         result
             .targets_mut(change.kind, change.add)
             .push(change.target.name);

@@ -35,15 +35,15 @@ use crate::input::{MatchBy, RowInput, Vocabulary};
 use crate::model::User;
 use crate::model::text::match_key;
 use crate::output::results::RunKind;
-use crate::pipeline::Ended;
-use crate::pipeline::guard::{self, Limits};
-use crate::pipeline::import::{self, FirstPass, ImportAction, ImportOptions, Roster, RosterKeys};
-use crate::pipeline::offboard::{self, Found, Leaver, Step};
-use crate::pipeline::prepared::{self, Setup};
-use crate::pipeline::rehearsal;
-use crate::pipeline::results_sink::RunTotals;
-use crate::pipeline::runner::{Disposition, Job, JobSource, RunError, Stops};
-use crate::pipeline::users::{NamedOtherwise, key_of};
+use crate::engine::Ended;
+use crate::engine::guard::{self, Limits};
+use crate::row_commands::import::{self, FirstPass, ImportAction, ImportOptions, Roster, RosterKeys};
+use crate::row_commands::offboard::{self, Found, Leaver, Step};
+use crate::engine::prepared::{self, Setup};
+use crate::engine::rehearsal;
+use crate::engine::results_sink::RunTotals;
+use crate::engine::runner::{Disposition, Job, JobSource, RunError, Stops};
+use crate::engine::users::{NamedOtherwise, key_of};
 use crate::plan::Catalog;
 use crate::plan::lookup::{self, Lookups, row_key};
 
@@ -82,7 +82,7 @@ pub enum OnCollision {
     Fail,
 }
 
-pub use crate::pipeline::import::Refused;
+pub use crate::row_commands::import::Refused;
 
 /// What a sync did, for the screen and `--summary-json`.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -485,7 +485,7 @@ fn plan_seal(
         ),
         format!("on-collision={:?}", options.on_collision).to_lowercase(),
     ];
-    let mut seal = crate::pipeline::planned::seal_for(
+    let mut seal = crate::engine::planned::seal_for(
         "sync",
         stamp,
         (&import.input, &import.policy, &import.run),

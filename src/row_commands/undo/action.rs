@@ -14,9 +14,9 @@ use super::reverse::{Reverse, UndoRow};
 use crate::api::{ApiError, Client, found};
 use crate::model::{Field, FieldChange, FieldValue, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
-use crate::pipeline::guard::Protection;
-use crate::pipeline::restore::RestoreAction;
-use crate::pipeline::runner::{Finished, RowAction, settle};
+use crate::engine::guard::Protection;
+use crate::row_commands::restore::RestoreAction;
+use crate::engine::runner::{Finished, RowAction, settle};
 use crate::plan::Catalog;
 
 /// What every row of an undo shares.

@@ -9,7 +9,7 @@
 //! be undone, or that was written to another tenant, is refused before any
 //! call, and the guard rails count what the undo would take away before any
 //! write. Undoing twice changes nothing the second time. `--only` undoes
-//! the rows of some users alone (see [`crate::pipeline::only`]).
+//! the rows of some users alone (see [`crate::engine::only`]).
 
 mod action;
 mod reverse;
@@ -23,11 +23,11 @@ use crate::api::Client;
 use crate::events::{Event, Events};
 use crate::formats::utc_now;
 use crate::output::results::RunKind;
-use crate::pipeline::Ended;
-use crate::pipeline::guard::{self, Limits, Protection, Taken};
-use crate::pipeline::prepared::{self, Prepared, Setup};
-use crate::pipeline::results_sink::{ResumedRows, RunTotals};
-use crate::pipeline::runner::{Disposition, RunError, Stops};
+use crate::engine::Ended;
+use crate::engine::guard::{self, Limits, Protection, Taken};
+use crate::engine::prepared::{self, Prepared, Setup};
+use crate::engine::results_sink::{ResumedRows, RunTotals};
+use crate::engine::runner::{Disposition, RunError, Stops};
 use crate::plan::Catalog;
 use action::UndoAction;
 use reverse::UndoRow;
@@ -49,7 +49,7 @@ pub struct UndoOptions {
     /// employee numbers); every row when empty.
     pub only: Vec<String>,
     /// Where the results go and how.
-    pub run: crate::pipeline::prepared::Recording,
+    pub run: crate::engine::prepared::Recording,
 }
 
 /// The rows of the users `--only` names, or why the run is refused (a
@@ -59,7 +59,7 @@ pub struct UndoOptions {
 fn only_these(rows: Vec<UndoRow>, options: &UndoOptions) -> Result<Vec<UndoRow>, String> {
     use crate::input::columns::{Column, column_for};
     use crate::model::Field;
-    let Some(mut only) = crate::pipeline::only::Only::new(&options.only) else {
+    let Some(mut only) = crate::engine::only::Only::new(&options.only) else {
         return Ok(rows);
     };
     let identity = |name: &str| {
@@ -252,7 +252,7 @@ pub async fn run(
             if affected == 0 {
                 return Ok(0);
             }
-            crate::pipeline::users::tenant_size(&client).await
+            crate::engine::users::tenant_size(&client).await
         }
     )?;
     let verdict = guard::check(&taken, tenant_users, options.limits);

@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(unknown.kind, "rename");
         assert!(unknown.to_string().contains("does not know"), "{unknown}");
         for kind in RunKind::ALL {
-            let id = crate::pipeline::new_run_id(kind, true);
+            let id = crate::engine::new_run_id(kind, true);
             assert_eq!(RunKind::of(&id), (Ok(kind), true), "{id}");
         }
     }
