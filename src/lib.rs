@@ -147,24 +147,29 @@ mod layers {
         ),
         (
             "engine",
-            // row_commands only until offboard's leavers move down (next commit).
             &[
                 "api", "events", "formats", "input", "limiter", "model", "output", "plan",
-                "row_commands",
             ],
         ),
         (
             "row_commands",
             &[
-                "api", "engine", "events", "formats", "input", "limiter", "model", "output",
-                "plan",
+                "api", "engine", "events", "formats", "input", "limiter", "model", "output", "plan",
             ],
         ),
         (
             "ui",
             &[
-                "diff", "engine", "events", "export", "input", "limiter", "model", "output",
-                "plan", "row_commands",
+                "diff",
+                "engine",
+                "events",
+                "export",
+                "input",
+                "limiter",
+                "model",
+                "output",
+                "plan",
+                "row_commands",
             ],
         ),
     ];

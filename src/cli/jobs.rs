@@ -22,18 +22,18 @@ use crate::commands::shell::RowJob;
 use crate::commands::tenant_lock::LockRequest;
 use crate::commands::validate::ValidateJob;
 use crate::diff::DiffOptions;
+use crate::engine::prepared::Recording;
 use crate::export::ExportOptions;
 use crate::output::files::timestamped;
+use crate::plan::Policy;
 use crate::row_commands::apply::ApplyOptions;
 use crate::row_commands::groups::GroupsOptions;
 use crate::row_commands::import::ImportOptions;
 use crate::row_commands::memberships::MembershipsOptions;
 use crate::row_commands::offboard::{OffboardOptions, Who};
 use crate::row_commands::passwords::PasswordsOptions;
-use crate::engine::prepared::Recording;
 use crate::row_commands::restore::RestoreOptions;
 use crate::row_commands::undo::UndoOptions;
-use crate::plan::Policy;
 #[cfg(feature = "sandbox")]
 use crate::sandbox::{Faults, SandboxConfig, Seed, Variant};
 
@@ -309,7 +309,7 @@ pub fn sync_job(
     spec.rules.usernames_for_joiners = spec.rules.usernames_may_repeat;
     let derived_usernames = spec.rules.username_from.is_some()
         || spec.mapping.as_ref().is_some_and(|m| m.derives_username());
-    let leavers = crate::row_commands::offboard::Step::parse_list(&args.leavers)
+    let leavers = crate::engine::leavers::Step::parse_list(&args.leavers)
         .map_err(|why| CommandError::usage(format!("--leavers: {why}")))?;
     let (protection, limits) = config::guard(profile.get()?, &args.guard)?;
     let output = results_of(&args.run, &spec.file, "sync")?;
@@ -355,7 +355,8 @@ pub fn offboard_job(
     crate::commands::lifecycle::LifecycleJob<crate::row_commands::offboard::OffboardOptions>,
     CommandError,
 > {
-    use crate::row_commands::offboard::{OffboardOptions, Step, Who};
+    use crate::engine::leavers::Step;
+    use crate::row_commands::offboard::{OffboardOptions, Who};
     let file = args
         .names
         .as_ref()

@@ -11,17 +11,17 @@ use super::shell::{RowJob, RunFiles, run_rows};
 use super::{CommandError, Completion};
 use crate::api::Client;
 use crate::config::Config;
+use crate::engine::prepared::Recording;
+use crate::engine::results_sink::RunTotals;
+use crate::engine::{Ended, RunError, Stops};
 use crate::events::Events;
 use crate::row_commands::apply::{self, ApplyOptions, ApplySummary};
 use crate::row_commands::groups::{self, GroupsOptions, GroupsSummary};
 use crate::row_commands::memberships::{self, MembershipsOptions, MembershipsSummary};
 use crate::row_commands::offboard::{self, OffboardOptions, OffboardSummary};
 use crate::row_commands::passwords::{self, PasswordsOptions, PasswordsSummary};
-use crate::engine::prepared::Recording;
 use crate::row_commands::restore::{self, RestoreOptions, RestoreSummary};
-use crate::engine::results_sink::RunTotals;
 use crate::row_commands::undo::{self, UndoOptions, UndoSummary};
-use crate::engine::{Ended, RunError, Stops};
 use crate::ui::Ui;
 
 /// A lifecycle command, resolved: its options and where its summary goes.

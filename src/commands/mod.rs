@@ -89,8 +89,8 @@ use secrecy::SecretString;
 
 use crate::api::{ApiError, Client, ClientBuildError};
 use crate::config::{Config, ConfigError, Target};
-use crate::output::OutputError;
 use crate::engine::RunError;
+use crate::output::OutputError;
 #[cfg(feature = "sandbox")]
 use crate::sandbox::{SandboxConfig, SandboxError, SandboxHandle, Seed};
 

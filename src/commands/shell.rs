@@ -12,10 +12,10 @@ use std::path::Path;
 use super::tenant_lock::{self, LockRequest};
 use super::{CommandError, Completion, Connection, signals, write_json};
 use crate::api::Client;
-use crate::row_commands::import::FirstPass;
 use crate::engine::prepared::Recording;
 use crate::engine::results_sink::{RunTotals, Tallied};
 use crate::engine::{Ended, RunError, Stops};
+use crate::row_commands::import::FirstPass;
 use crate::ui::Ui;
 
 /// A row command, resolved: its options and where its summary goes.

@@ -11,6 +11,7 @@
 
 pub mod batcher;
 pub mod guard;
+pub mod leavers;
 pub mod only;
 pub mod planned;
 mod pool;

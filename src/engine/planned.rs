@@ -14,12 +14,12 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::engine::leavers::Step;
+use crate::engine::prepared::Recording;
+use crate::engine::runner::RunError;
 use crate::model::{FieldChange, Target, TargetKind, User, UserWrite};
 use crate::output::plan_file::PlanSeal;
 use crate::output::plan_file::PlannedCells;
-use crate::row_commands::offboard::Step;
-use crate::engine::prepared::Recording;
-use crate::engine::runner::RunError;
 use crate::plan::{Action, RowPlan};
 
 /// What a create was decided on: nobody holding its names.

@@ -16,10 +16,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::api::Client;
-use crate::events::{Event, Events};
-use crate::output::results::{FileRules, RunKind, RunStamp};
 use crate::engine::results_sink::{ResultsSink, RunTotals};
 use crate::engine::runner::{Disposition, Job, JobSource, RowAction, RunError, Runner, Stops};
+use crate::events::{Event, Events};
+use crate::output::results::{FileRules, RunKind, RunStamp};
 
 /// One row, decided.
 #[derive(Debug, Clone)]

@@ -12,10 +12,10 @@
 //! allows cannot be over a limit and is not rehearsed.
 
 use crate::api::Client;
-use crate::events::{Event, Events};
 use crate::engine::guard::{self, Changed, Limits};
-use crate::row_commands::offboard::{self, Found, Leaver};
+use crate::engine::leavers::{self, Found, Leaver};
 use crate::engine::runner::RunError;
+use crate::events::{Event, Events};
 
 /// Whether a run of `rows` rows needs rehearsing in a tenant of `tenant`.
 pub fn needed(rows: u64, tenant: u64, limits: &Limits) -> bool {
@@ -86,7 +86,7 @@ pub async fn people_taken(
             Leaver::new(0, label, Vec::new(), Found::User(Box::new(user)))
         })
         .collect();
-    offboard::read_holdings(client, &mut people, &[]).await?;
+    leavers::read_holdings(client, &mut people, &[]).await?;
     Ok(people)
 }
 

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::engine::runner::{RowSink, RunError};
 use crate::output::results::RunStamp;
 use crate::output::{OrderedCsv, Outcome, RowResult};
-use crate::engine::runner::{RowSink, RunError};
 
 /// Row numbers seen, kept small: rows arrive nearly in order, so only the
 /// ones ahead of the contiguous prefix are stored.

@@ -12,6 +12,11 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::api::{ApiError, Client};
+use crate::engine::Ended;
+use crate::engine::guard::{self, Limits, Protection, Taken};
+use crate::engine::prepared::{self, Prepared, Setup};
+use crate::engine::results_sink::RunTotals;
+use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
 use crate::events::{Event, Events};
 use crate::input::cells::parse_bool;
 use crate::input::columns::position_of;
@@ -20,12 +25,7 @@ use crate::model::{Group, GroupWrite, Target, TargetKind};
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
-use crate::engine::Ended;
-use crate::engine::guard::{self, Limits, Protection, Taken};
-use crate::engine::prepared::{self, Prepared, Setup};
 use crate::row_commands::restore::same_group;
-use crate::engine::results_sink::RunTotals;
-use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
 
 /// What a groups import is asked to do.
 #[derive(Debug, Clone)]

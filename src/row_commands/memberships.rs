@@ -12,12 +12,6 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::api::{ApiError, Client};
-use crate::events::{Event, Events};
-use crate::input::columns::position_of;
-use crate::input::{CsvSource, MatchBy, ReadOptions};
-use crate::model::{Target, TargetKind, User};
-use crate::output::results::RunKind;
-use crate::output::{Outcome, RowResult};
 use crate::engine::Ended;
 use crate::engine::batcher::Pending;
 use crate::engine::guard::{self, Limits, Protection, Taken};
@@ -25,6 +19,12 @@ use crate::engine::prepared::{self, Prepared, Setup};
 use crate::engine::results_sink::RunTotals;
 use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops};
 use crate::engine::users::{TenantUsers, one_user, tenant_size, tenant_users};
+use crate::events::{Event, Events};
+use crate::input::columns::position_of;
+use crate::input::{CsvSource, MatchBy, ReadOptions};
+use crate::model::{Target, TargetKind, User};
+use crate::output::results::RunKind;
+use crate::output::{Outcome, RowResult};
 use crate::plan::Catalog;
 
 /// What a memberships import is asked to do.

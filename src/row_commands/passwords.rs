@@ -13,17 +13,17 @@
 use serde::Serialize;
 
 use crate::api::Client;
+use crate::engine::Ended;
+use crate::engine::prepared::{self, Prepared, Setup};
+use crate::engine::results_sink::{ResumedRows, RunTotals};
+use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, record_failure};
+use crate::engine::users::{one_user, tenant_users};
 use crate::events::{Event, Events};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Mode};
 use crate::model::{FieldChange, PasswordOptions};
 use crate::output::results::RunKind;
 use crate::output::{Outcome, RowResult};
-use crate::engine::Ended;
-use crate::engine::prepared::{self, Prepared, Setup};
-use crate::engine::results_sink::{ResumedRows, RunTotals};
-use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, record_failure};
-use crate::engine::users::{one_user, tenant_users};
 use crate::plan::lookup::row_key;
 
 /// What a password run is asked to do.

@@ -24,6 +24,11 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::api::{ApiError, Client, found};
+use crate::engine::Ended;
+use crate::engine::guard::Protection;
+use crate::engine::prepared::{self, Prepared, Setup};
+use crate::engine::results_sink::RunTotals;
+use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
 use crate::events::{Event, Events};
 use crate::formats::utc_now;
 use crate::model::text::match_key;
@@ -31,11 +36,6 @@ use crate::model::{Field, PasswordOptions, Target, TargetKind, User, UserFields,
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
-use crate::engine::Ended;
-use crate::engine::guard::Protection;
-use crate::engine::prepared::{self, Prepared, Setup};
-use crate::engine::results_sink::RunTotals;
-use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
 use crate::plan::decide::describe;
 
 /// What a restore is asked to do.

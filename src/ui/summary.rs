@@ -2,12 +2,12 @@
 
 use super::Ui;
 use crate::diff::DiffSummary;
+use crate::engine::results_sink::{RunTotals, Tallied};
 use crate::export::ExportSummary;
 use crate::input::Scan;
 use crate::output::Outcome;
-use crate::row_commands::import::{Counted, FirstPass, PlannedRow, Summary};
-use crate::engine::results_sink::{RunTotals, Tallied};
 use crate::plan::PlanAction;
+use crate::row_commands::import::{Counted, FirstPass, PlannedRow, Summary};
 
 impl Ui {
     /// Why an import or plan sent nothing: the input's problems.

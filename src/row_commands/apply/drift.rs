@@ -12,9 +12,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use futures::StreamExt;
 
 use crate::api::{ApiError, Client, UserQuery};
+use crate::engine::planned::{Exact, NEW, fingerprint};
 use crate::model::User;
 use crate::model::text::{fingerprint as key_print, match_key};
-use crate::engine::planned::{Exact, NEW, fingerprint};
 
 /// Users read one by one up to this many (and no creates); beyond it the
 /// tenant is listed, which costs a page per hundred users.

@@ -18,16 +18,16 @@ use serde::Serialize;
 pub use crate::engine::planned::Exact;
 
 use crate::api::{ApiError, Client};
-use crate::events::{Event, Events};
-use crate::output::plan_file::{self, PlanLine, ReadPlan};
-use crate::output::results::RunKind;
-use crate::output::{Outcome, RowResult};
 use crate::engine::guard::{self, Limits};
-use crate::row_commands::offboard::{self, Found, Leaver, OffboardAction, Step};
+use crate::engine::leavers::{self, Found, Leaver, OffboardAction, Step};
 use crate::engine::prepared::{self, Prepared, Recording, Setup};
 use crate::engine::results_sink::{ResumedRows, RunTotals};
 use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, finish_with};
 use crate::engine::{Ended, batcher::Pending};
+use crate::events::{Event, Events};
+use crate::output::plan_file::{self, PlanLine, ReadPlan};
+use crate::output::results::RunKind;
+use crate::output::{Outcome, RowResult};
 use crate::plan::PlanAction;
 
 /// What an apply is asked to do.
@@ -179,7 +179,7 @@ pub async fn run(
     if !leavers.is_empty() {
         events.on(Event::Phase("reading what leavers have"));
         let mut people: Vec<Leaver> = leavers.iter().map(|l| l.0.clone()).collect();
-        offboard::read_holdings(&client, &mut people, &steps).await?;
+        leavers::read_holdings(&client, &mut people, &steps).await?;
         if taken.affected() > 0 {
             saved = people.clone();
         }
@@ -189,14 +189,13 @@ pub async fn run(
         place_leavers(&mut rows, leavers);
     }
     if !options.run.dry_run {
-        let movers =
-            crate::engine::rehearsal::people_taken(&client, &mut changed, &saved).await?;
+        let movers = crate::engine::rehearsal::people_taken(&client, &mut changed, &saved).await?;
         saved.extend(movers);
     }
     if !options.run.dry_run && !saved.is_empty() {
         let anchor = options.run.files_beside(&options.plan);
         let purpose = "apply: leavers and access taken by updates";
-        let path = offboard::snapshot_of(anchor, &mut stamp, (&saved, purpose), client.seal_key())?;
+        let path = leavers::snapshot_of(anchor, &mut stamp, (&saved, purpose), client.seal_key())?;
         summary.snapshot = Some(path.display().to_string());
     }
     let inputs = [options.plan.as_path()];
@@ -247,7 +246,7 @@ fn taken_by_rows(leavers: &[(Leaver, Vec<Step>)]) -> (Vec<Step>, guard::Taken) {
                 steps.push(*step);
             }
         }
-        let one = offboard::taken_by(std::slice::from_ref(leaver), own);
+        let one = leavers::taken_by(std::slice::from_ref(leaver), own);
         taken.reversible.extend(one.reversible);
         taken.irreversible.extend(one.irreversible);
         taken.from_targets.extend(one.from_targets);
@@ -532,7 +531,8 @@ impl RowAction for ApplyAction {
                     steps,
                     dry_run: self.dry_run,
                 };
-                crate::row_commands::sync::action::leave(&offboard, &client, &leaver, &mut result)
+                offboard
+                    .leave(&client, &leaver, &mut result)
                     .await
                     .map(|()| Vec::new())
             }

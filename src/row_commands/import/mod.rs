@@ -18,6 +18,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::api::{Client, MembershipSide};
+use crate::engine::prepared::{self, ResultsPlace};
+use crate::engine::results_sink::RunTotals;
+use crate::engine::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
+use crate::engine::{Ended, guard, rehearsal};
 use crate::events::{Event, Events};
 use crate::formats::{same_cells, utc_now};
 use crate::input::scan::open_with;
@@ -25,10 +29,6 @@ use crate::input::{InputSpec, Validator, Vocabulary};
 use crate::model::{GroupWrite, Target};
 use crate::output::recorded::{Recorded, Resumed};
 use crate::output::results::RunKind;
-use crate::engine::prepared::{self, ResultsPlace};
-use crate::engine::results_sink::RunTotals;
-use crate::engine::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
-use crate::engine::{Ended, guard, rehearsal};
 use crate::plan::lookup::{self, Lookups, UserStrategy};
 use crate::plan::{Catalog, Policy};
 pub use first_pass::{FirstPass, Roster, RosterKeys};
@@ -389,7 +389,7 @@ impl Rehearse<'_> {
         }
         let anchor = options.run.files_beside(&options.input.file);
         let purpose = "import: access taken by updates";
-        let path = crate::row_commands::offboard::snapshot_of(
+        let path = crate::engine::leavers::snapshot_of(
             anchor,
             stamp,
             (&people, purpose),

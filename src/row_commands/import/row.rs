@@ -6,13 +6,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::api::{ApiError, Client};
-use crate::input::RowInput;
-use crate::model::{TargetKind, UserFields};
-use crate::output::{Outcome, RowResult};
 use crate::engine::batcher::Pending;
 use crate::engine::guard::Changed;
 use crate::engine::planned::Exact;
 use crate::engine::runner::{Finished, RowAction, finish_with};
+use crate::input::RowInput;
+use crate::model::{TargetKind, UserFields};
+use crate::output::{Outcome, RowResult};
 use crate::plan::decide::describe;
 use crate::plan::lookup::{Found, Lookups};
 use crate::plan::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};

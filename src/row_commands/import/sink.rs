@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::engine::batcher;
+use crate::engine::results_sink::{Tallied, Tally};
+use crate::engine::runner::{RowSink, RunError};
 use crate::formats::neutralize;
 use crate::model::{FieldChange, Target, TargetKind};
 use crate::output::recorded::{Journal, Recorded};
 use crate::output::results::RunStamp;
 use crate::output::{OrderedCsv, Outcome, RowResult};
-use crate::engine::batcher;
-use crate::engine::results_sink::{Tallied, Tally};
-use crate::engine::runner::{RowSink, RunError};
 use crate::plan::{Action, PlanAction, RowPlan};
 
 /// The plan file's columns, before the input's own.

@@ -3,16 +3,17 @@
 
 use futures::StreamExt;
 
-use super::{Found, Leaver, OffboardOptions, Step, Who};
+use super::{OffboardOptions, Who};
 use crate::api::{ApiError, Client};
-use crate::input::scan::open_with;
-use crate::input::{InputSpec, MatchBy, Mode};
-use crate::model::text::match_key;
-use crate::model::{Field, TargetKind, User};
-use crate::output::held;
+use crate::engine::leavers::{Found, Leaver};
 use crate::engine::runner::RunError;
 use crate::engine::users::{NamedOtherwise, Roster};
 use crate::engine::users::{TenantUsers, key_of, one_user, tenant_users};
+use crate::input::scan::open_with;
+use crate::input::{InputSpec, MatchBy, Mode};
+use crate::model::text::match_key;
+use crate::model::{Field, User};
+use crate::output::held;
 use crate::plan::lookup::row_key;
 
 /// A file's rows as offboarding needs them.
@@ -349,40 +350,4 @@ pub async fn find(
         roster_unmatched,
         protect_unmatched,
     })
-}
-
-/// Reads what each leaver to be changed has: groups and applications
-/// (for the snapshot and for revoke-access) and, when second factors are
-/// removed, its type. Reads only.
-pub async fn read_holdings(
-    client: &Client,
-    leavers: &mut [Leaver],
-    steps: &[Step],
-) -> Result<(), ApiError> {
-    let second_factor = steps.contains(&Step::RemoveSecondFactor);
-    let reads = futures::stream::iter(leavers.iter_mut().filter(|l| l.found.user().is_some()))
-        .map(|leaver| async move {
-            let Some(user) = leaver.found.user() else {
-                return Ok(());
-            };
-            let id = user.id.clone();
-            let (groups, applications) = futures::try_join!(
-                client.memberships_of(TargetKind::Group, &id),
-                client.memberships_of(TargetKind::Application, &id)
-            )?;
-            leaver.groups = groups;
-            leaver.applications = applications;
-            if second_factor {
-                leaver.second_factor = client
-                    .credentials_or_empty(&id)
-                    .await?
-                    .second_factor
-                    .map(|f| f.kind)
-                    .filter(|k| !k.is_empty());
-            }
-            Ok::<(), ApiError>(())
-        })
-        .buffer_unordered(16);
-    let results: Vec<Result<(), ApiError>> = reads.collect().await;
-    results.into_iter().collect()
 }

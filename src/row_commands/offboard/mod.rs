@@ -10,7 +10,6 @@
 //! row runner. A user named but not found is reported, never skipped
 //! silently.
 
-mod action;
 mod find;
 
 use std::path::PathBuf;
@@ -19,83 +18,18 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::api::Client;
+use crate::engine::Ended;
+use crate::engine::guard::{self, Limits, Protection};
+use crate::engine::prepared::{self, Prepared, Setup};
+use crate::engine::results_sink::{ResumedRows, RunTotals};
+use crate::engine::runner::{RunError, Stops};
 use crate::events::{Event, Events};
 use crate::formats::utc_now;
 use crate::input::InputSpec;
-use crate::model::{Target, User};
 use crate::output::held;
 use crate::output::results::RunKind;
-use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
-use crate::output::{Outcome, RowResult};
-use crate::engine::Ended;
-use crate::engine::guard::{self, Limits, Protection, Taken};
-use crate::engine::prepared::{self, Prepared, Setup};
-use crate::engine::results_sink::{ResumedRows, RunTotals};
-use crate::engine::runner::{Disposition, RunError, Stops};
 
-pub use action::OffboardAction;
-pub(crate) use find::read_holdings;
-
-/// One thing offboarding does to a leaver.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Step {
-    /// isEnabled = false, through the lossless read-merge-write update.
-    Disable,
-    /// isLocked = true.
-    Lock,
-    /// Every group and application membership removed; the account stays.
-    RevokeAccess,
-    /// The second factor removed through the credentials endpoint.
-    RemoveSecondFactor,
-    /// The user deleted (after the snapshot).
-    Delete,
-}
-
-impl Step {
-    pub const ALL: [(&'static str, Step); 5] = [
-        ("disable", Step::Disable),
-        ("lock", Step::Lock),
-        ("revoke-access", Step::RevokeAccess),
-        ("remove-second-factor", Step::RemoveSecondFactor),
-        ("delete", Step::Delete),
-    ];
-
-    pub fn name(self) -> &'static str {
-        Step::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map_or("", |(n, _)| n)
-    }
-
-    /// Reads `disable,revoke-access`.
-    pub fn parse_list(text: &str) -> Result<Vec<Step>, String> {
-        let mut steps = Vec::new();
-        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let step = Step::ALL
-                .iter()
-                .find(|(known, _)| known.eq_ignore_ascii_case(name))
-                .map(|(_, s)| *s)
-                .ok_or_else(|| {
-                    let known: Vec<&str> = Step::ALL.iter().map(|(n, _)| *n).collect();
-                    format!(
-                        "'{name}' is not an offboarding action ({})",
-                        known.join(", ")
-                    )
-                })?;
-            if !steps.contains(&step) {
-                steps.push(step);
-            }
-        }
-        if steps.is_empty() {
-            return Err("--action names at least one of disable, lock, revoke-access, remove-second-factor, delete".into());
-        }
-        steps.sort();
-        Ok(steps)
-    }
-}
+use crate::engine::leavers::{self, Found, Leaver, OffboardAction, Step};
 
 /// Who leaves.
 #[derive(Debug, Clone)]
@@ -130,71 +64,6 @@ pub struct OffboardOptions {
     pub protection: Protection,
     /// Where the results go and how.
     pub run: crate::engine::prepared::Recording,
-}
-
-/// A leaver as found: the row, and the user it names (if any).
-#[derive(Debug, Clone)]
-pub struct Leaver {
-    pub row: u64,
-    pub label: String,
-    pub cells: Vec<String>,
-    pub found: Found,
-    /// Read for the snapshot (and for revoke-access): what the user had.
-    pub groups: Vec<Target>,
-    pub applications: Vec<Target>,
-    pub second_factor: Option<String>,
-}
-
-impl Leaver {
-    /// A leaver as found, before its holdings are read.
-    pub fn new(row: u64, label: String, cells: Vec<String>, found: Found) -> Self {
-        Leaver {
-            row,
-            label,
-            cells,
-            found,
-            groups: Vec::new(),
-            applications: Vec::new(),
-            second_factor: None,
-        }
-    }
-
-    /// The leaver as a row for the runner (a row a resumed run did is done).
-    fn prepared(self) -> Prepared<Leaver> {
-        Prepared {
-            row: self.row,
-            label: self.label.clone(),
-            cells: self.cells.clone(),
-            disposition: match &self.found {
-                Found::Done(result) => Disposition::Done(result.clone()),
-                _ => Disposition::Process,
-            },
-            input: self,
-        }
-    }
-}
-
-/// What a leaver's row found in the tenant.
-#[derive(Debug, Clone)]
-pub enum Found {
-    User(Box<User>),
-    /// Left alone on purpose (the reason).
-    Protected(Box<User>, String),
-    /// Not a user of the tenant, or not one user (the reason).
-    Missing(String),
-    /// Finished by the run resumed from (`--resume`): carried over.
-    Done(Box<RowResult>),
-    /// The same user as an earlier row (its number): one decision, made there.
-    Same(u64, Box<User>),
-}
-
-impl Found {
-    pub(crate) fn user(&self) -> Option<&User> {
-        match self {
-            Found::User(user) => Some(user),
-            _ => None,
-        }
-    }
 }
 
 /// What a run did, for the screen and `--summary-json`.
@@ -264,10 +133,10 @@ pub async fn run(
     let mut stamp = prepared::stamp(RunKind::Offboard, options.run.dry_run, &client);
     // ---- snapshot ----
     events.on(Event::Phase("reading what leavers have"));
-    find::read_holdings(&client, &mut found.leavers, &options.steps).await?;
+    leavers::read_holdings(&client, &mut found.leavers, &options.steps).await?;
     let anchor = options.run.files_beside(&read.file);
     let snapshot = match (options.run.dry_run, affected) {
-        (false, 1..) => Some(write_snapshot(
+        (false, 1..) => Some(leavers::write_snapshot(
             anchor,
             &mut stamp,
             (&found.leavers, &options.steps),
@@ -325,7 +194,7 @@ fn guarded(
             leaver.found = Found::Protected(user.clone(), reason);
         }
     }
-    let taken = taken_by(&found.leavers, &options.steps);
+    let taken = leavers::taken_by(&found.leavers, &options.steps);
     let affected = taken.affected();
     let verdict = guard::check(&taken, found.tenant_users, options.limits).map_err(|refusal| {
         match read.roster_rows {
@@ -471,47 +340,6 @@ fn warn_unmatched(
     None
 }
 
-/// Writes the snapshot of what the leavers have before any change, and
-/// records its digest in the run's stamp.
-pub(crate) fn write_snapshot(
-    anchor: &std::path::Path,
-    stamp: &mut crate::output::results::RunStamp,
-    (leavers, steps): (&[Leaver], &[Step]),
-    key: &crate::model::SealKey,
-) -> Result<std::path::PathBuf, RunError> {
-    let names: Vec<&str> = steps.iter().map(|s| s.name()).collect();
-    let purpose = format!("offboard {}", names.join(","));
-    snapshot_of(anchor, stamp, (leavers, &purpose), key)
-}
-
-/// Writes the snapshot of `people` (what they have, as read) for a run
-/// about to take something from them, and records its digest in the
-/// run's stamp.
-pub(crate) fn snapshot_of(
-    anchor: &std::path::Path,
-    stamp: &mut crate::output::results::RunStamp,
-    (leavers, purpose): (&[Leaver], &str),
-    key: &crate::model::SealKey,
-) -> Result<std::path::PathBuf, RunError> {
-    let path = snapshot::path_beside(anchor, &stamp.run_id);
-    let entries: Vec<SnapshotItem> = leavers
-        .iter()
-        .filter_map(|l| {
-            l.found.user().map(|user| {
-                SnapshotItem::User(Box::new(SnapshotEntry {
-                    user: user.clone(),
-                    groups: l.groups.clone(),
-                    applications: l.applications.clone(),
-                    second_factor: l.second_factor.clone(),
-                }))
-            })
-        })
-        .collect();
-    let header = snapshot::header(&stamp.run_id, &stamp.tenant, purpose, entries.len() as u64);
-    stamp.snapshot = snapshot::write(&path, &header, &entries, key)?;
-    Ok(path)
-}
-
 /// Writes what a refused run would have done to a held file beside its
 /// results (or its input), and says how to release it.
 fn hold(
@@ -556,74 +384,4 @@ fn hold(
         users.len(),
         path.display()
     ))
-}
-
-/// What the leavers would lose, as far as is known before reading their
-/// memberships and factors: an already disabled (or locked) user is not
-/// counted for that step; memberships and second factors are counted as
-/// there (reading them first would cost two calls per leaver of a run
-/// that may be refused).
-pub(crate) fn taken_by(leavers: &[Leaver], steps: &[Step]) -> Taken {
-    let mut taken = Taken::users();
-    for user in leavers.iter().filter_map(|l| l.found.user()) {
-        let fields = &user.fields;
-        let (mut reversible, mut irreversible) = (false, false);
-        for step in steps {
-            match step {
-                Step::Delete | Step::RemoveSecondFactor => irreversible = true,
-                Step::Disable => reversible |= fields.is_enabled != Some(false),
-                Step::Lock => reversible |= fields.is_locked != Some(true),
-                Step::RevokeAccess => reversible = true,
-            }
-        }
-        if irreversible {
-            taken.irreversible.insert(user.id.clone());
-        } else if reversible {
-            taken.reversible.insert(user.id.clone());
-        }
-    }
-    taken
-}
-
-/// A result for a leaver who is not processed.
-pub(crate) fn unprocessed(result: &mut RowResult, found: &Found) -> bool {
-    match found {
-        Found::Protected(user, reason) => {
-            result.outcome = Outcome::Protected;
-            result.user_id = user.id.clone();
-            result.error = reason.clone();
-            true
-        }
-        Found::Missing(reason) => {
-            result.outcome = Outcome::Failed;
-            result.error = reason.clone();
-            true
-        }
-        Found::Same(first, user) => {
-            result.outcome = Outcome::Unchanged;
-            result.user_id = user.id.clone();
-            result.error = format!("the same user as row {first}: done there, once");
-            true
-        }
-        Found::User(_) | Found::Done(_) => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn actions_parse_in_order() {
-        assert_eq!(
-            Step::parse_list("revoke-access, disable,disable").unwrap(),
-            vec![Step::Disable, Step::RevokeAccess]
-        );
-        assert!(
-            Step::parse_list("vaporise")
-                .unwrap_err()
-                .contains("disable, lock")
-        );
-        assert!(Step::parse_list("").is_err());
-    }
 }

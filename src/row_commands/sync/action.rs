@@ -5,16 +5,16 @@
 use std::sync::Arc;
 
 use crate::api::{ApiError, Client};
+use crate::engine::batcher::Pending;
+use crate::engine::guard::Protection;
+use crate::engine::leavers::{Leaver, OffboardAction, unprocessed};
+use crate::engine::runner::{Finished, RowAction, finish_with};
 use crate::input::RowInput;
 use crate::model::User;
 use crate::output::{Outcome, RowResult};
-use crate::engine::batcher::Pending;
-use crate::engine::guard::Protection;
-use crate::row_commands::import::ImportAction;
-use crate::row_commands::offboard::{Leaver, OffboardAction, unprocessed};
-use crate::engine::runner::{Finished, RowAction, finish_with};
 use crate::plan::lookup::Found;
 use crate::plan::{Action, Refusal, RowPlan};
+use crate::row_commands::import::ImportAction;
 
 /// One row of a sync, decided as far as it can be before its user is
 /// looked at.
@@ -134,7 +134,9 @@ impl RowAction for SyncAction {
             // the rows never offboards anyone.
             SyncJob::Leaver(_) if rehearsing => Ok(Vec::new()),
             SyncJob::Leaver(leaver) if unprocessed(&mut result, &leaver.found) => Ok(Vec::new()),
-            SyncJob::Leaver(leaver) => leave(&self.offboard, &client, &leaver, &mut result)
+            SyncJob::Leaver(leaver) => self
+                .offboard
+                .leave(&client, &leaver, &mut result)
                 .await
                 .map(|()| Vec::new()),
             SyncJob::Person(input, note) => {
@@ -234,35 +236,6 @@ impl SyncAction {
         }
         Ok(pending)
     }
-}
-
-/// A leaver offboarded (in a dry run: decided, and planned exactly for
-/// `apply`); a leaver who was only disabled ends `disabled`.
-pub(crate) async fn leave(
-    offboard: &OffboardAction,
-    client: &Client,
-    leaver: &Leaver,
-    result: &mut RowResult,
-) -> Result<(), ApiError> {
-    let done = offboard.offboard(client, leaver, result).await;
-    let disabled = result.changes.iter().any(|c| c.field == "isEnabled");
-    if result.outcome == Outcome::Updated && disabled {
-        result.outcome = Outcome::Disabled;
-    }
-    if offboard.dry_run
-        && matches!(
-            result.outcome,
-            Outcome::Disabled | Outcome::Updated | Outcome::Deleted
-        )
-        && let crate::row_commands::offboard::Found::User(user) = &leaver.found
-    {
-        let exact = crate::engine::planned::Exact::Offboard {
-            user_id: user.id.clone(),
-            steps: offboard.steps.clone(),
-        };
-        result.planned = Some(Box::new(exact.cells(Some(user), &[])));
-    }
-    done
 }
 
 /// A dry run's row: what the plan would do, as the outcome it would have.

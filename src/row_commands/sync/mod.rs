@@ -28,6 +28,14 @@ use serde::Serialize;
 pub use action::{Dates, Scope, SyncAction, SyncJob};
 
 use crate::api::Client;
+use crate::engine::Ended;
+use crate::engine::guard::{self, Limits};
+use crate::engine::leavers::{self, Found, Leaver, Step};
+use crate::engine::prepared::{self, Setup};
+use crate::engine::rehearsal;
+use crate::engine::results_sink::RunTotals;
+use crate::engine::runner::{Disposition, Job, JobSource, RunError, Stops};
+use crate::engine::users::{NamedOtherwise, key_of};
 use crate::events::{Event, Events};
 use crate::input::columns::{Column, column_for};
 use crate::input::scan::open_with;
@@ -35,17 +43,11 @@ use crate::input::{MatchBy, RowInput, Vocabulary};
 use crate::model::User;
 use crate::model::text::match_key;
 use crate::output::results::RunKind;
-use crate::engine::Ended;
-use crate::engine::guard::{self, Limits};
-use crate::row_commands::import::{self, FirstPass, ImportAction, ImportOptions, Roster, RosterKeys};
-use crate::row_commands::offboard::{self, Found, Leaver, Step};
-use crate::engine::prepared::{self, Setup};
-use crate::engine::rehearsal;
-use crate::engine::results_sink::RunTotals;
-use crate::engine::runner::{Disposition, Job, JobSource, RunError, Stops};
-use crate::engine::users::{NamedOtherwise, key_of};
 use crate::plan::Catalog;
 use crate::plan::lookup::{self, Lookups, row_key};
+use crate::row_commands::import::{
+    self, FirstPass, ImportAction, ImportOptions, Roster, RosterKeys,
+};
 
 /// What a sync is asked to do.
 #[derive(Debug, Clone)]
@@ -380,14 +382,14 @@ async fn leavers_first(
     events: &dyn Events,
 ) -> Result<Result<LeaversFirst, String>, RunError> {
     let run = &options.import.run;
-    let taken = offboard::taken_by(leavers, &options.leavers);
+    let taken = leavers::taken_by(leavers, &options.leavers);
     let refused = match guard_leavers(&taken, (rows, summary), (options, client), events) {
         Ok(refused) => refused,
         Err(refusal) => return Ok(Err(refusal)),
     };
     let stamp = prepared::stamp(RunKind::Sync, run.dry_run, client);
     events.on(Event::Phase("reading what leavers have"));
-    offboard::read_holdings(client, leavers, &options.leavers).await?;
+    leavers::read_holdings(client, leavers, &options.leavers).await?;
     // Saved before the first write, with the movers the rows take access
     // from once the rehearsal has found them.
     let saved = match (run.dry_run, taken.affected()) {
@@ -425,7 +427,7 @@ fn save_first(
         steps.join(",")
     );
     let people = (saved, purpose.as_str());
-    let path = offboard::snapshot_of(anchor, stamp, people, client.seal_key())?;
+    let path = leavers::snapshot_of(anchor, stamp, people, client.seal_key())?;
     Ok(Some(path.display().to_string()))
 }
 

@@ -12,12 +12,12 @@ use serde_json::Value;
 
 use super::reverse::{Reverse, UndoRow};
 use crate::api::{ApiError, Client, found};
+use crate::engine::guard::Protection;
+use crate::engine::runner::{Finished, RowAction, settle};
 use crate::model::{Field, FieldChange, FieldValue, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
-use crate::engine::guard::Protection;
-use crate::row_commands::restore::RestoreAction;
-use crate::engine::runner::{Finished, RowAction, settle};
 use crate::plan::Catalog;
+use crate::row_commands::restore::RestoreAction;
 
 /// What every row of an undo shares.
 pub struct UndoAction {

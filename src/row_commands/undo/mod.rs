@@ -20,14 +20,14 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::api::Client;
-use crate::events::{Event, Events};
-use crate::formats::utc_now;
-use crate::output::results::RunKind;
 use crate::engine::Ended;
 use crate::engine::guard::{self, Limits, Protection, Taken};
 use crate::engine::prepared::{self, Prepared, Setup};
 use crate::engine::results_sink::{ResumedRows, RunTotals};
 use crate::engine::runner::{Disposition, RunError, Stops};
+use crate::events::{Event, Events};
+use crate::formats::utc_now;
+use crate::output::results::RunKind;
 use crate::plan::Catalog;
 use action::UndoAction;
 use reverse::UndoRow;

@@ -5,9 +5,9 @@
 
 use super::{Found, Leaver, Step, unprocessed};
 use crate::api::{ApiError, Client};
+use crate::engine::runner::{Finished, RowAction, settle};
 use crate::model::{Credentials, Factor, FieldChange, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
-use crate::engine::runner::{Finished, RowAction, settle};
 
 /// What every leaver of a run shares.
 pub struct OffboardAction {
@@ -32,6 +32,35 @@ impl RowAction for OffboardAction {
 }
 
 impl OffboardAction {
+    /// A leaver offboarded (in a dry run: decided, and planned exactly for
+    /// `apply`); a leaver who was only disabled ends `disabled`.
+    pub async fn leave(
+        &self,
+        client: &Client,
+        leaver: &Leaver,
+        result: &mut RowResult,
+    ) -> Result<(), ApiError> {
+        let done = self.offboard(client, leaver, result).await;
+        let disabled = result.changes.iter().any(|c| c.field == "isEnabled");
+        if result.outcome == Outcome::Updated && disabled {
+            result.outcome = Outcome::Disabled;
+        }
+        if self.dry_run
+            && matches!(
+                result.outcome,
+                Outcome::Disabled | Outcome::Updated | Outcome::Deleted
+            )
+            && let Found::User(user) = &leaver.found
+        {
+            let exact = crate::engine::planned::Exact::Offboard {
+                user_id: user.id.clone(),
+                steps: self.steps.clone(),
+            };
+            result.planned = Some(Box::new(exact.cells(Some(user), &[])));
+        }
+        done
+    }
+
     pub(crate) async fn offboard(
         &self,
         client: &Client,
