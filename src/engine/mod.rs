@@ -10,6 +10,7 @@
 //! reports the same totals (`RunTotals`) and ends as an [`Ended`].
 
 pub mod batcher;
+pub mod give_back;
 pub mod guard;
 pub mod leavers;
 pub mod only;

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::api::{ApiError, Client};
 use crate::engine::Ended;
+use crate::engine::give_back::same_group;
 use crate::engine::guard::{self, Limits, Protection, Taken};
 use crate::engine::prepared::{self, Prepared, Setup};
 use crate::engine::results_sink::RunTotals;
@@ -25,7 +26,6 @@ use crate::model::{Group, GroupWrite, Target, TargetKind};
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
-use crate::row_commands::restore::same_group;
 
 /// What a groups import is asked to do.
 #[derive(Debug, Clone)]

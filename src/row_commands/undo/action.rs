@@ -12,12 +12,12 @@ use serde_json::Value;
 
 use super::reverse::{Reverse, UndoRow};
 use crate::api::{ApiError, Client, found};
+use crate::engine::give_back::GiveBack;
 use crate::engine::guard::Protection;
 use crate::engine::runner::{Finished, RowAction, settle};
 use crate::model::{Field, FieldChange, FieldValue, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
 use crate::plan::Catalog;
-use crate::row_commands::restore::RestoreAction;
 
 /// What every row of an undo shares.
 pub struct UndoAction {
@@ -202,7 +202,7 @@ impl UndoAction {
         item: &crate::output::snapshot::SnapshotItem,
         result: &mut RowResult,
     ) -> Result<(), ApiError> {
-        let restore = RestoreAction {
+        let restore = GiveBack {
             send_email: self.send_email,
             dry_run: self.dry_run,
             protection: self.protection.clone(),
