@@ -23,12 +23,12 @@ use crate::commands::tenant_lock::LockRequest;
 use crate::commands::validate::ValidateJob;
 use crate::diff::DiffOptions;
 use crate::engine::prepared::Recording;
+use crate::engine::upsert::UpsertOptions;
 use crate::export::ExportOptions;
 use crate::output::files::timestamped;
 use crate::plan::Policy;
 use crate::row_commands::apply::ApplyOptions;
 use crate::row_commands::groups::GroupsOptions;
-use crate::row_commands::import::ImportOptions;
 use crate::row_commands::memberships::MembershipsOptions;
 use crate::row_commands::offboard::{OffboardOptions, Who};
 use crate::row_commands::passwords::PasswordsOptions;
@@ -164,7 +164,7 @@ pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, C
     let spec = import_spec(profile, &args.input, &args.policy)?;
     let spec_file = spec.file.clone();
     Ok(ImportJob {
-        options: ImportOptions {
+        options: UpsertOptions {
             policy: policy(&spec, &args.policy, profile.get()?),
             input: spec,
             limits: Default::default(),
@@ -211,7 +211,7 @@ pub fn import_job(profile: &ProfileSource, args: &ImportArgs) -> Result<ImportJo
         if args.run.dry_run { "plan" } else { "results" },
     )?;
     Ok(ImportJob {
-        options: ImportOptions {
+        options: UpsertOptions {
             policy: policy(&spec, &args.policy, profile.get()?),
             input: spec,
             limits: import_limits(profile.get()?, args)?,
@@ -315,7 +315,7 @@ pub fn sync_job(
     let output = results_of(&args.run, &spec.file, "sync")?;
     Ok(RowJob {
         options: SyncOptions {
-            import: ImportOptions {
+            import: UpsertOptions {
                 policy: policy(&spec, &args.policy, profile.get()?),
                 input: spec,
                 limits,

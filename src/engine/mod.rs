@@ -19,7 +19,9 @@ mod pool;
 pub mod prepared;
 pub mod rehearsal;
 pub mod results_sink;
+pub mod roster;
 pub mod runner;
+pub mod upsert;
 // The file stays in `src/pipeline/` while it is being changed elsewhere
 // (a move now would fight that work); it is the engine's all the same.
 // With the true MSRV (1.88, let-chains) clippy asks for one `if let` in

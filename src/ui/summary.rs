@@ -3,11 +3,12 @@
 use super::Ui;
 use crate::diff::DiffSummary;
 use crate::engine::results_sink::{RunTotals, Tallied};
+use crate::engine::roster::FirstPass;
 use crate::export::ExportSummary;
 use crate::input::Scan;
 use crate::output::Outcome;
 use crate::plan::PlanAction;
-use crate::row_commands::import::{Counted, FirstPass, PlannedRow, Summary};
+use crate::row_commands::import::{Counted, PlannedRow, Summary};
 
 impl Ui {
     /// Why an import or plan sent nothing: the input's problems.

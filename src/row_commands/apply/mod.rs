@@ -620,7 +620,7 @@ impl ApplyAction {
             result.changes = plan.changes.clone();
             Vec::new()
         } else {
-            crate::row_commands::import::write_plan(client, plan, result)
+            crate::engine::upsert::write_plan(client, plan, result)
                 .await?
                 .unwrap_or_default()
         };

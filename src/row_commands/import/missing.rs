@@ -10,13 +10,13 @@
 
 use std::path::Path;
 
+use crate::engine::users::Roster;
 use crate::engine::users::{NamedOtherwise, key_of};
 use crate::input::MatchBy;
 use crate::model::User;
 use crate::output::OutputError;
 use crate::output::records::Format;
 use crate::output::records::RecordWriter;
-use crate::row_commands::import::Roster;
 
 /// The report's columns: a leavers file matched by username.
 const COLUMNS: [&str; 6] = [

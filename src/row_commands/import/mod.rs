@@ -5,13 +5,10 @@
 //! tenant uses and creates missing groups; **run** hands the rows to the
 //! runner; **finish** totals the summary.
 
-mod first_pass;
 mod missing;
-mod row;
 pub mod sink;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,36 +17,23 @@ use serde::Serialize;
 use crate::api::{Client, MembershipSide};
 use crate::engine::prepared::{self, ResultsPlace};
 use crate::engine::results_sink::RunTotals;
+use crate::engine::roster::{FirstPass, RosterKeys};
 use crate::engine::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
+use crate::engine::upsert::{
+    Refused, UpsertAction, UpsertOptions, create_missing_groups, learn_tenant_values,
+    plan_missing_groups, read_input,
+};
 use crate::engine::{Ended, guard, rehearsal};
 use crate::events::{Event, Events};
 use crate::formats::{same_cells, utc_now};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Validator, Vocabulary};
-use crate::model::{GroupWrite, Target};
 use crate::output::recorded::{Recorded, Resumed};
 use crate::output::results::RunKind;
+use crate::plan::Catalog;
 use crate::plan::lookup::{self, Lookups, UserStrategy};
-use crate::plan::{Catalog, Policy};
-pub use first_pass::{FirstPass, Roster, RosterKeys};
 use missing::MissingUsers;
-pub(crate) use row::write_plan;
-pub use row::{ImportAction, pending_changes};
 pub use sink::{Counted, PlannedRow, ShowPlan, Sink, SinkSetup};
-
-/// Everything an import (or its dry run) is asked to do.
-#[derive(Debug, Clone)]
-pub struct ImportOptions {
-    pub input: InputSpec,
-    pub policy: Policy,
-    /// What the rows' updates may change before the run is refused.
-    pub limits: crate::engine::guard::Limits,
-    pub skip_invalid: bool,
-    /// Write the tenant users the file does not name here.
-    pub report_missing: Option<PathBuf>,
-    /// Where the results go and how.
-    pub run: crate::engine::prepared::Recording,
-}
 
 /// What a run did, for the screen and `--summary-json`.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -94,7 +78,7 @@ impl Summary {
     /// What is known once the tenant has been read: the input, the rate,
     /// how users are found and what reading the tenant cost.
     fn before_run(
-        options: &ImportOptions,
+        options: &UpsertOptions,
         client: &Client,
         lookups: &Lookups,
         prepared_from: (Instant, u64),
@@ -146,37 +130,6 @@ fn resumed_here(resumed: Resumed, tenant: &str, events: &dyn Events) -> Resumed 
     Resumed::default()
 }
 
-impl ImportOptions {
-    /// Where the rows' results (or plan) go, and how.
-    fn results_place(&self) -> ResultsPlace<'_> {
-        ResultsPlace::of(
-            self.run.output.as_deref(),
-            self.run.resume.as_deref(),
-            crate::output::results::FileRules {
-                force: self.run.force,
-                excel: self.run.excel,
-            },
-        )
-    }
-
-    /// Whether invalid rows let the others go on: `--skip-invalid`, and
-    /// always in a plan, which shows the valid rows planned and the
-    /// invalid ones with their problems (a header it cannot read still
-    /// stops it).
-    pub fn past_invalid(&self) -> bool {
-        self.skip_invalid || self.run.dry_run
-    }
-}
-
-/// Why an import or a sync was refused before any change.
-#[derive(Debug)]
-pub enum Refused {
-    /// The file has invalid rows (or a header that cannot be read).
-    Rows(Box<FirstPass>),
-    /// The guard: the rows would change more than allowed.
-    Guard(String),
-}
-
 /// How an import ended; refused when the input has problems or the
 /// guard refuses what its rows would change (nothing was sent).
 pub type ImportEnded = Ended<Summary, Refused>;
@@ -185,7 +138,7 @@ pub type ImportEnded = Ended<Summary, Refused>;
 /// planned row when a dry run has no plan file.
 pub async fn run(
     client: Client,
-    options: &ImportOptions,
+    options: &UpsertOptions,
     stops: Stops,
     events: &dyn Events,
     show: Option<&ShowPlan<'_>>,
@@ -220,7 +173,7 @@ pub async fn run(
     drop(source);
     let place = options.results_place();
     let tenant_users = lookups.tenant_users;
-    let action = Arc::new(ImportAction::new(
+    let action = Arc::new(UpsertAction::new(
         catalog,
         lookups,
         options.policy.clone(),
@@ -291,7 +244,7 @@ pub async fn run(
 fn count_totals(
     summary: &mut Summary,
     sink: &Sink<'_>,
-    (client, options): (&Client, &ImportOptions),
+    (client, options): (&Client, &UpsertOptions),
     (stamp, started): (&crate::output::results::RunStamp, (&str, Instant)),
     (rows, interrupted): (u64, bool),
 ) {
@@ -309,33 +262,11 @@ fn count_totals(
     }
 }
 
-/// Reads the whole input once (every row checked) and the results a
-/// resumed run goes on from; `Err` inside when the rows refuse the run.
-pub(crate) async fn read_input(
-    options: &ImportOptions,
-    roster: RosterKeys,
-    events: &dyn Events,
-) -> Result<Result<(FirstPass, Resumed), FirstPass>, RunError> {
-    events.on(Event::Phase("reading"));
-    let input = options.input.clone();
-    let first =
-        crate::engine::read_blocking(move || first_pass::first_pass(&input, roster)).await?;
-    first.report(events);
-    if first.refuses(options.past_invalid()) {
-        return Ok(Err(first));
-    }
-    let resumed = match &options.run.resume {
-        Some(path) => Resumed::read(path)?,
-        None => Resumed::default(),
-    };
-    Ok(Ok((first, resumed)))
-}
-
 /// A plan's would-be refusal: what a real run's guard would say of the
 /// rows it decided (only when the tenant's size is known).
 fn would_refuse(
-    options: &ImportOptions,
-    (action, client): (&ImportAction, &Client),
+    options: &UpsertOptions,
+    (action, client): (&UpsertAction, &Client),
     tenant_users: Option<u64>,
     events: &dyn Events,
 ) -> Option<String> {
@@ -350,7 +281,7 @@ fn would_refuse(
 /// [`rehearsal`]); the rehearsal's rows go nowhere.
 struct Rehearse<'a> {
     client: &'a Client,
-    action: &'a Arc<ImportAction>,
+    action: &'a Arc<UpsertAction>,
     jobs: &'a JobSource<crate::input::RowInput>,
     rows: u64,
     input_header: &'a [String],
@@ -366,7 +297,7 @@ impl Rehearse<'_> {
     /// lookups are made twice, the price of judging before the first write.
     async fn guard(
         &self,
-        options: &ImportOptions,
+        options: &UpsertOptions,
         (stamp, tenant_users): (&mut crate::output::results::RunStamp, Option<u64>),
         stops: &Stops,
         events: &dyn Events,
@@ -400,7 +331,7 @@ impl Rehearse<'_> {
 
     async fn run(
         &self,
-        options: &ImportOptions,
+        options: &UpsertOptions,
         stamp: &crate::output::results::RunStamp,
         stops: &Stops,
         events: &dyn Events,
@@ -436,7 +367,7 @@ impl Rehearse<'_> {
 /// Opens where the rows end: the results (or plan) file at `place`,
 /// with the journal an earlier run left carried over, or the screen.
 fn open_sink<'a>(
-    options: &ImportOptions,
+    options: &UpsertOptions,
     place: &ResultsPlace<'_>,
     (input_header, (stamp, tenant_users, key), resumed): (
         &[String],
@@ -470,7 +401,7 @@ fn open_sink<'a>(
 }
 
 /// Says what becomes of the invalid rows a run goes on past.
-fn warn_invalid(first: &FirstPass, options: &ImportOptions, events: &dyn Events) {
+fn warn_invalid(first: &FirstPass, options: &UpsertOptions, events: &dyn Events) {
     if !first.invalid.is_empty() {
         let note = if options.run.dry_run && !options.skip_invalid {
             format!(
@@ -497,7 +428,7 @@ fn warn_invalid(first: &FirstPass, options: &ImportOptions, events: &dyn Events)
 /// writes `--report-missing` from that listing; how many it names.
 async fn look_up(
     client: &Client,
-    options: &ImportOptions,
+    options: &UpsertOptions,
     first: &mut FirstPass,
     events: &dyn Events,
 ) -> Result<(Catalog, Lookups, Option<u64>), RunError> {
@@ -556,86 +487,10 @@ async fn look_up(
     Ok((catalog, lookups, missing_from_file))
 }
 
-/// The vocabulary for reading the rows again: ours, plus every country
-/// and user type the tenant uses. Rows only the tenant could vouch for are
-/// settled here (a listing is made for them if the lookups made none).
-pub(crate) async fn learn_tenant_values(
-    client: &Client,
-    lookups: &Lookups,
-    first: &mut FirstPass,
-    options: &ImportOptions,
-) -> Result<Arc<Vocabulary>, RunError> {
-    let mut vocabulary = (*options.input.vocabulary).clone();
-    let seen = match &lookups.seen_values {
-        Some(seen) => seen.clone(),
-        None if !first.pending.is_empty() => Lookups::tenant_values(client).await?,
-        None => Vec::new(),
-    };
-    for (country, user_type) in &seen {
-        vocabulary.learn(country.as_deref(), user_type.as_deref());
-    }
-    first.settle(|field, value| match field {
-        "country" => vocabulary.countries.resolve(value).is_some(),
-        _ => vocabulary.user_type(value).is_some(),
-    });
-    Ok(Arc::new(vocabulary))
-}
-
-/// The groups rows name that do not exist (`--create-missing-groups`),
-/// put in `catalog` as placeholders: the rows are decided (and a real
-/// run judged) against them before any is created.
-pub(crate) fn plan_missing_groups(
-    catalog: &mut Catalog,
-    first: &FirstPass,
-    options: &ImportOptions,
-) -> Vec<String> {
-    if !options.policy.create_missing_groups {
-        return Vec::new();
-    }
-    let mut missing = Vec::new();
-    for name in &first.shape.groups {
-        if catalog.groups.resolve(name).is_some() {
-            continue;
-        }
-        catalog
-            .groups
-            .insert(Target::new(format!("(new) {name}"), name.clone()));
-        missing.push(name.clone());
-    }
-    missing
-}
-
-/// Creates the groups [`plan_missing_groups`] found missing, once the
-/// guard has cleared the run (nothing in a dry run), and puts them in the
-/// action's catalog in place of their placeholders.
-pub(crate) async fn create_missing_groups(
-    client: &Client,
-    action: &ImportAction,
-    missing: &[String],
-    dry_run: bool,
-) -> Result<(), RunError> {
-    if dry_run {
-        return Ok(());
-    }
-    let mut created = Vec::new();
-    for name in missing {
-        let group = client
-            .create_group(&GroupWrite {
-                name: name.clone(),
-                description: Some("created by sebulk import".to_string()),
-                enforce_second_factor: None,
-            })
-            .await?;
-        created.push(Target::new(group.id, group.name));
-    }
-    action.settle_groups(created);
-    Ok(())
-}
-
 /// What `--resume` brings, and what checks it against the tenant.
 struct Confirm {
     resumed: Arc<Resumed>,
-    action: Arc<ImportAction>,
+    action: Arc<UpsertAction>,
 }
 
 impl Confirm {

@@ -9,12 +9,12 @@ use crate::engine::batcher::Pending;
 use crate::engine::guard::Protection;
 use crate::engine::leavers::{Leaver, OffboardAction, unprocessed};
 use crate::engine::runner::{Finished, RowAction, finish_with};
+use crate::engine::upsert::UpsertAction;
 use crate::input::RowInput;
 use crate::model::User;
 use crate::output::{Outcome, RowResult};
 use crate::plan::lookup::Found;
 use crate::plan::{Action, Refusal, RowPlan};
-use crate::row_commands::import::ImportAction;
 
 /// One row of a sync, decided as far as it can be before its user is
 /// looked at.
@@ -62,7 +62,7 @@ impl Scope {
 
 /// What every row of a sync shares.
 pub struct SyncAction {
-    pub import: Arc<ImportAction>,
+    pub import: Arc<UpsertAction>,
     pub offboard: OffboardAction,
     pub scope: Scope,
     pub dates: Dates,
@@ -152,7 +152,7 @@ impl RowAction for SyncAction {
 
 impl SyncAction {
     /// The action of a sync with `options`, doing its people as `import` does.
-    pub fn new(import: Arc<ImportAction>, options: &super::SyncOptions) -> Self {
+    pub fn new(import: Arc<UpsertAction>, options: &super::SyncOptions) -> Self {
         SyncAction {
             import,
             offboard: OffboardAction {
@@ -241,7 +241,7 @@ impl SyncAction {
 /// A dry run's row: what the plan would do, as the outcome it would have.
 fn planned(plan: &RowPlan, result: &mut RowResult) {
     result.changes = plan.changes.clone();
-    for change in crate::row_commands::import::pending_changes(plan, &result.user_id) {
+    for change in crate::engine::upsert::pending_changes(plan, &result.user_id) {
         result
             .targets_mut(change.kind, change.add)
             .push(change.target.name);

@@ -34,7 +34,10 @@ use crate::engine::leavers::{self, Found, Leaver, Step};
 use crate::engine::prepared::{self, Setup};
 use crate::engine::rehearsal;
 use crate::engine::results_sink::RunTotals;
+use crate::engine::roster::{FirstPass, RosterKeys};
 use crate::engine::runner::{Disposition, Job, JobSource, RunError, Stops};
+use crate::engine::upsert::{self, UpsertAction, UpsertOptions};
+use crate::engine::users::Roster;
 use crate::engine::users::{NamedOtherwise, key_of};
 use crate::events::{Event, Events};
 use crate::input::columns::{Column, column_for};
@@ -45,16 +48,13 @@ use crate::model::text::match_key;
 use crate::output::results::RunKind;
 use crate::plan::Catalog;
 use crate::plan::lookup::{self, Lookups, row_key};
-use crate::row_commands::import::{
-    self, FirstPass, ImportAction, ImportOptions, Roster, RosterKeys,
-};
 
 /// What a sync is asked to do.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// The roster as import reads a file (mapping, match key, policy),
     /// and where the results go.
-    pub import: ImportOptions,
+    pub import: UpsertOptions,
     pub dates: Dates,
     /// What happens to leavers (the offboard actions).
     pub leavers: Vec<Step>,
@@ -84,7 +84,7 @@ pub enum OnCollision {
     Fail,
 }
 
-pub use crate::row_commands::import::Refused;
+pub use crate::engine::upsert::Refused;
 
 /// What a sync did, for the screen and `--summary-json`.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -238,8 +238,8 @@ pub async fn run(
             Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
         };
     // ---- rows ----
-    let created = import::plan_missing_groups(&mut catalog, &first, import);
-    let importer = Arc::new(ImportAction::new(
+    let created = upsert::plan_missing_groups(&mut catalog, &first, import);
+    let importer = Arc::new(UpsertAction::new(
         catalog,
         lookups,
         import.policy.clone(),
@@ -286,7 +286,7 @@ pub async fn run(
         }
     }
     // Groups the rows name are created only once the run is cleared.
-    import::create_missing_groups(&client, &importer, &created, import.run.dry_run).await?;
+    upsert::create_missing_groups(&client, &importer, &created, import.run.dry_run).await?;
     warn_created(&created, events);
     if let Some(path) = save_first(&client, options, &mut stamp, &saved)? {
         summary.snapshot = Some(path);
@@ -325,7 +325,7 @@ fn warn_created(created: &[String], events: &dyn Events) {
 /// (which ends as the real run would); `None` for a real run.
 fn dry_run_refusal(
     (options, client): (&SyncOptions, &Client),
-    importer: &ImportAction,
+    importer: &UpsertAction,
     tenant_users: u64,
     events: &dyn Events,
 ) -> Option<String> {
@@ -349,7 +349,7 @@ async fn read_roster_and_tenant(
 {
     let import = &options.import;
     let roster_keys = RosterKeys::AsOf(options.dates.as_of);
-    let mut first = match import::read_input(import, roster_keys, events).await? {
+    let mut first = match upsert::read_input(import, roster_keys, events).await? {
         Ok((first, _)) => first,
         Err(first) => return Ok(Err(Refused::Rows(Box::new(first)))),
     };
@@ -360,7 +360,7 @@ async fn read_roster_and_tenant(
     }
     let roster = first.roster.take().unwrap_or_default();
     let (catalog, lookups, found) = read_tenant(client, options, &first, &roster, events).await?;
-    let vocabulary = import::learn_tenant_values(client, &lookups, &mut first, import).await?;
+    let vocabulary = upsert::learn_tenant_values(client, &lookups, &mut first, import).await?;
     if first.refuses(import.past_invalid()) {
         return Ok(Err(Refused::Rows(Box::new(first))));
     }
@@ -435,7 +435,7 @@ fn save_first(
 /// so the guard judges what they would change (see [`rehearsal`]).
 struct Rehearsal<'a> {
     client: &'a Client,
-    importer: &'a Arc<ImportAction>,
+    importer: &'a Arc<UpsertAction>,
     options: &'a SyncOptions,
     tenant_users: u64,
 }
@@ -618,7 +618,7 @@ struct RosterRows {
     ended: HashMap<String, Leaver>,
     absent: Vec<Leaver>,
     /// For the joiners' usernames: the tenant as listed.
-    importer: Arc<ImportAction>,
+    importer: Arc<UpsertAction>,
 }
 
 impl RosterRows {

@@ -1,6 +1,7 @@
-//! The first, offline pass over an import's input: every row checked, and
-//! what the strategies need to know about the batch gathered, before a
-//! single call is made.
+//! Reading a roster once: the first, offline pass over an import's or a
+//! sync's input, every row checked and what the strategies need to know
+//! about the batch gathered, before a single call is made; the rows are
+//! then replayed from the file as the run goes.
 
 use std::collections::BTreeMap;
 

@@ -18,10 +18,10 @@ use crate::plan::lookup::{Found, Lookups};
 use crate::plan::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};
 
 /// What every row of an import shares.
-pub struct ImportAction {
+pub struct UpsertAction {
     /// The tenant's groups and applications; groups the rows name that
     /// the tenant lacks are placeholders until the guard has judged the
-    /// run and they are created ([`ImportAction::settle_groups`]).
+    /// run and they are created ([`UpsertAction::settle_groups`]).
     pub catalog: std::sync::RwLock<Catalog>,
     pub lookups: Lookups,
     pub policy: Policy,
@@ -35,7 +35,7 @@ pub struct ImportAction {
     pub changed: Mutex<Changed>,
 }
 
-impl RowAction for ImportAction {
+impl RowAction for UpsertAction {
     type Input = RowInput;
     type Detail = RowPlan;
 
@@ -55,11 +55,11 @@ impl RowAction for ImportAction {
     }
 }
 
-impl ImportAction {
+impl UpsertAction {
     /// The action of an import (or a sync's people) over `catalog` and
     /// `lookups`, deciding by `policy`.
     pub fn new(catalog: Catalog, lookups: Lookups, policy: Policy, dry_run: bool) -> Self {
-        ImportAction {
+        UpsertAction {
             catalog: std::sync::RwLock::new(catalog),
             lookups,
             policy,
@@ -217,7 +217,7 @@ impl ImportAction {
 /// Carries out a row's plan: its user created or updated, its membership
 /// changes handed back (`None`: the plan sends nothing). Import runs the
 /// plans it decides; `apply` the plans it reads.
-pub(crate) async fn write_plan(
+pub async fn write_plan(
     client: &Client,
     plan: &RowPlan,
     result: &mut RowResult,
