@@ -302,6 +302,45 @@ mod layers {
         found
     }
 
+    /// Commands on an engine: a row command (`row_commands::<command>`,
+    /// tests included) uses the engine and never another command, and
+    /// nothing in the engine uses a command. What two commands would
+    /// share belongs in the engine, named for what it is.
+    #[test]
+    fn commands_use_the_engine_and_never_each_other() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        let modules: Vec<(Vec<String>, String)> = files
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(f).unwrap_or_default();
+                (module_of(&root, f), text.replace("#[cfg(test)]", ""))
+            })
+            .collect();
+        let known = modules.iter().map(|(m, _)| m.clone()).collect();
+        let commands = ["row_commands".to_string()];
+        let mut wrong = Vec::new();
+        for (module, text) in &modules {
+            let in_engine = module.first().is_some_and(|m| m == "engine")
+                || module.as_slice() == ["pipeline", "users"];
+            let command = module
+                .starts_with(&commands)
+                .then(|| module.get(1))
+                .flatten();
+            for used in uses(module, text, &known) {
+                if !used.starts_with(&commands) {
+                    continue;
+                }
+                let other_command = command.is_some_and(|own| used.get(1) != Some(own));
+                if in_engine || other_command {
+                    wrong.push(format!("{} uses {}", module.join("::"), used.join("::")));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
     #[test]
     fn no_module_uses_one_that_uses_it_back() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
