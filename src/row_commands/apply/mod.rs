@@ -87,6 +87,22 @@ pub struct Unfinished {
     pub applications: crate::engine::planned::Delta,
 }
 
+/// Rows an interrupted apply finished (done: not checked, not sent), and
+/// rows whose user only its journal knows was written (unfinished).
+type Resumed = (HashMap<u64, RowResult>, HashMap<u64, RowResult>);
+
+/// What the guard and the rehearsal make of the plan: a dry run's
+/// would-be refusal, every leaver step, what the leavers lose and what
+/// the plan's writes change.
+type Judged = (Option<String>, Vec<Step>, guard::Taken, guard::Changed);
+
+/// A leaver of the plan, with its own row's steps.
+type Leaving = (Leaver, Vec<Step>);
+
+/// The plan's leavers (read before the run), every step they take, and
+/// whether any of them is affected (then they are snapshotted).
+type Taking = (Vec<Leaving>, Vec<Step>, bool);
+
 /// Applies the plan `options` names.
 pub async fn run(
     client: Client,
@@ -103,37 +119,9 @@ pub async fn run(
         Ok(exacts) => exacts,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
-    // Rows an interrupted apply finished are done: not checked, not sent.
-    let resumed = ResumedRows::open(options.run.resume.as_deref(), client.tenant(), events)?;
-    let mut done: HashMap<u64, RowResult> = plan
-        .lines
-        .iter()
-        .filter_map(|line| Some((line.row, resumed.done(line.row, &line.cells)?)))
-        .collect();
-    // Rows whose user only the journal knows was written are finished
-    // (their memberships), not taken as done nor checked for drift: their
-    // user changed by this plan's own write.
-    let unfinished: HashMap<u64, RowResult> = plan
-        .lines
-        .iter()
-        .filter_map(|line| Some((line.row, resumed.unfinished(line.row, &line.cells)?)))
-        .collect();
-    done.retain(|row, _| !unfinished.contains_key(row));
+    let (done, unfinished) = resumed_rows(&plan, &client, options, events)?;
     events.on(Event::Phase("checking the plan against the tenant"));
-    let checked: Vec<drift::Checked<'_>> = plan
-        .lines
-        .iter()
-        .zip(&exacts)
-        .filter(|(line, _)| !done.contains_key(&line.row) && !unfinished.contains_key(&line.row))
-        .filter_map(|(line, exact)| {
-            exact.as_ref().map(|exact| drift::Checked {
-                row: line.row,
-                decided_on: &line.machine.decided_on,
-                exact,
-            })
-        })
-        .collect();
-    let found = drift::check(&client, &checked).await?;
+    let found = check_drift(&client, &plan, &exacts, (&done, &unfinished)).await?;
     let mut summary = ApplySummary {
         plan: options.plan.display().to_string(),
         planned_by: plan.seal.run_id.clone(),
@@ -143,61 +131,33 @@ pub async fn run(
         drifted: found.drifted.len() as u64,
         ..Default::default()
     };
-    if !found.drifted.is_empty() {
-        let drifted = drifted_rows(&plan, &found.drifted);
-        if !options.skip_drifted {
-            return Ok(Ended::Refused(format!(
-                "{drifted}, so nothing was applied. Make a new plan, or apply the rest with --skip-drifted"
-            )));
-        }
-        events.on(Event::Warning(&format!("{drifted}: they are skipped")));
+    if let Some(refusal) = refuse_drifted(&plan, &found, options, events) {
+        return Ok(Ended::Refused(refusal));
     }
-    let (mut rows, mut leavers) = jobs(&plan, exacts, (&found, options), (done, unfinished));
+    let (mut rows, leavers) = jobs(&plan, exacts, (&found, options), (done, unfinished));
     let tenant_users = found.tenant_users.or(plan.seal.tenant_users).unwrap_or(0);
-    let (steps, taken) = taken_by_rows(&leavers);
-    let verdict = guard::check(&taken, tenant_users, options.limits);
-    let mut refused = match guard::enforce(verdict, (options.run.dry_run, &client), events) {
-        Ok(refused) => refused,
-        Err(refusal) => return Ok(Ended::Refused(refusal)),
-    };
-    // The plan's updates are judged as the run that made it judged them.
-    let mut changed = changed_by_rows(&rows, &found.users, options);
-    let joiners_count = plan.seal.command == "sync";
-    let limits = (options.limits, joiners_count);
-    match crate::engine::rehearsal::judge(
-        &changed,
-        tenant_users,
-        limits,
-        (options.run.dry_run, &client),
+    let (refused, steps, taken, mut changed) = match judge(
+        &plan,
+        (&rows, &leavers),
+        (&found, tenant_users),
+        &client,
+        options,
         events,
     ) {
-        Ok(would) => refused = refused.or(would),
+        Ok(judged) => judged,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
-    }
+    };
     let mut stamp = prepared::stamp(RunKind::Apply, options.run.dry_run, &client);
-    let mut saved: Vec<Leaver> = Vec::new();
-    if !leavers.is_empty() {
-        events.on(Event::Phase("reading what leavers have"));
-        let mut people: Vec<Leaver> = leavers.iter().map(|l| l.0.clone()).collect();
-        leavers::read_holdings(&client, &mut people, &steps).await?;
-        if taken.affected() > 0 {
-            saved = people.clone();
-        }
-        for (slot, person) in leavers.iter_mut().zip(people) {
-            slot.0 = person;
-        }
-        place_leavers(&mut rows, leavers);
-    }
-    if !options.run.dry_run {
-        let movers = crate::engine::rehearsal::people_taken(&client, &mut changed, &saved).await?;
-        saved.extend(movers);
-    }
-    if !options.run.dry_run && !saved.is_empty() {
-        let anchor = options.run.files_beside(&options.plan);
-        let purpose = "apply: leavers and access taken by updates";
-        let path = leavers::snapshot_of(anchor, &mut stamp, (&saved, purpose), client.seal_key())?;
-        summary.snapshot = Some(path.display().to_string());
-    }
+    let taking = (leavers, steps, taken.affected() > 0);
+    summary.snapshot = snapshot_first(
+        &client,
+        (&mut rows, taking),
+        &mut changed,
+        &mut stamp,
+        options,
+        events,
+    )
+    .await?;
     let inputs = [options.plan.as_path()];
     let setup = Setup {
         apply_memberships: true,
@@ -215,6 +175,140 @@ pub async fn run(
     summary.totals.refused = refused;
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
+}
+
+/// The plan's rows a resumed apply does not send again: those it
+/// finished (done), and those whose user only its journal knows was
+/// written (unfinished: their memberships are finished, their user not
+/// taken as done nor checked for drift, since it changed by this plan's
+/// own write).
+fn resumed_rows(
+    plan: &ReadPlan,
+    client: &Client,
+    options: &ApplyOptions,
+    events: &dyn Events,
+) -> Result<Resumed, RunError> {
+    let resumed = ResumedRows::open(options.run.resume.as_deref(), client.tenant(), events)?;
+    let mut done: HashMap<u64, RowResult> = plan
+        .lines
+        .iter()
+        .filter_map(|line| Some((line.row, resumed.done(line.row, &line.cells)?)))
+        .collect();
+    let unfinished: HashMap<u64, RowResult> = plan
+        .lines
+        .iter()
+        .filter_map(|line| Some((line.row, resumed.unfinished(line.row, &line.cells)?)))
+        .collect();
+    done.retain(|row, _| !unfinished.contains_key(row));
+    Ok((done, unfinished))
+}
+
+/// Reads again the users the rows still to send touch ([`drift`]).
+async fn check_drift(
+    client: &Client,
+    plan: &ReadPlan,
+    exacts: &[Option<Exact>],
+    (done, unfinished): (&HashMap<u64, RowResult>, &HashMap<u64, RowResult>),
+) -> Result<drift::Found, ApiError> {
+    let checked: Vec<drift::Checked<'_>> = plan
+        .lines
+        .iter()
+        .zip(exacts)
+        .filter(|(line, _)| !done.contains_key(&line.row) && !unfinished.contains_key(&line.row))
+        .filter_map(|(line, exact)| {
+            exact.as_ref().map(|exact| drift::Checked {
+                row: line.row,
+                decided_on: &line.machine.decided_on,
+                exact,
+            })
+        })
+        .collect();
+    drift::check(client, &checked).await
+}
+
+/// The refusal when rows drifted and `--skip-drifted` was not given;
+/// with it, a warning that they are skipped.
+fn refuse_drifted(
+    plan: &ReadPlan,
+    found: &drift::Found,
+    options: &ApplyOptions,
+    events: &dyn Events,
+) -> Option<String> {
+    if found.drifted.is_empty() {
+        return None;
+    }
+    let drifted = drifted_rows(plan, &found.drifted);
+    if !options.skip_drifted {
+        return Some(format!(
+            "{drifted}, so nothing was applied. Make a new plan, or apply the rest with --skip-drifted"
+        ));
+    }
+    events.on(Event::Warning(&format!("{drifted}: they are skipped")));
+    None
+}
+
+/// The guard on what the leavers lose, then the plan's updates judged as
+/// the run that made it judged them; `Err(refusal)` when either refuses.
+fn judge(
+    plan: &ReadPlan,
+    (rows, leavers): (&[Prepared<ApplyJob>], &[Leaving]),
+    (found, tenant_users): (&drift::Found, u64),
+    client: &Client,
+    options: &ApplyOptions,
+    events: &dyn Events,
+) -> Result<Judged, String> {
+    let (steps, taken) = taken_by_rows(leavers);
+    let verdict = guard::check(&taken, tenant_users, options.limits);
+    let refused = guard::enforce(verdict, (options.run.dry_run, client), events)?;
+    let changed = changed_by_rows(rows, &found.users, options);
+    let joiners_count = plan.seal.command == "sync";
+    let limits = (options.limits, joiners_count);
+    let would = crate::engine::rehearsal::judge(
+        &changed,
+        tenant_users,
+        limits,
+        (options.run.dry_run, client),
+        events,
+    )?;
+    Ok((refused.or(would), steps, taken, changed))
+}
+
+/// Reads what the leavers have and places them among the rows; before a
+/// real run, the snapshot of the leavers (when any is affected) and of
+/// the people the updates take access from, written first. Its path.
+async fn snapshot_first(
+    client: &Client,
+    (rows, (mut leavers, steps, affected)): (&mut Vec<Prepared<ApplyJob>>, Taking),
+    changed: &mut guard::Changed,
+    stamp: &mut crate::output::results::RunStamp,
+    options: &ApplyOptions,
+    events: &dyn Events,
+) -> Result<Option<String>, RunError> {
+    let mut saved: Vec<Leaver> = Vec::new();
+    if !leavers.is_empty() {
+        events.on(Event::Phase("reading what leavers have"));
+        let mut people: Vec<Leaver> = leavers.iter().map(|l| l.0.clone()).collect();
+        leavers::read_holdings(client, &mut people, &steps).await?;
+        if affected {
+            saved = people.clone();
+        }
+        for (slot, person) in leavers.iter_mut().zip(people) {
+            slot.0 = person;
+        }
+        place_leavers(rows, leavers);
+    }
+    if options.run.dry_run {
+        return Ok(None);
+    }
+    let movers = crate::engine::rehearsal::people_taken(client, changed, &saved).await?;
+    saved.extend(movers);
+    if saved.is_empty() {
+        return Ok(None);
+    }
+    let anchor = options.run.files_beside(&options.plan);
+    let purpose = "apply: leavers and access taken by updates";
+    let path = leavers::snapshot_of(anchor, stamp, (&saved, purpose), client.seal_key())?;
+    Ok(Some(path.display().to_string()))
 }
 
 /// What the plan's writes do to access, counted as the run that made the
@@ -315,7 +409,7 @@ fn drifted_rows(plan: &ReadPlan, drifted: &HashMap<u64, String>) -> String {
 
 /// The runner's rows, and the leavers (with their steps) to read before
 /// they are placed among them.
-type Jobs = (Vec<Prepared<ApplyJob>>, Vec<(Leaver, Vec<Step>)>);
+type Jobs = (Vec<Prepared<ApplyJob>>, Vec<Leaving>);
 
 /// The plan's lines as rows to run: drifted ones skipped, leavers taken
 /// out to be read first, the rest written or carried as the plan says.
