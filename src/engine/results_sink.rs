@@ -1,12 +1,18 @@
-//! The results of a lifecycle command (offboard, restore, passwords,
-//! groups, memberships, undo): one line per row in row order, counted by
-//! outcome, with the first failures named for the summary. Rows are
-//! counted once whatever order they finish in.
+//! Where every run's rows are recorded. One [`Recorder`] holds what all
+//! sinks share: the ordered file (results or a plan), the journal of
+//! users written and the intents of writes about to be sent, the run's
+//! stamp, and the tally (each row counted once whatever order it
+//! finishes in, the first failures named for the summary). The
+//! [`ResultsSink`] of the commands that decide their rows up front
+//! (offboard, restore, passwords, groups, memberships, apply, sync,
+//! undo) is a recorder writing one line per row, counted by outcome;
+//! import's sink, which also writes plans and shows them, is another.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::engine::runner::{RowSink, RunError};
+use crate::output::recorded::Journal;
 use crate::output::results::RunStamp;
 use crate::output::{OrderedCsv, Outcome, RowResult};
 
@@ -116,15 +122,112 @@ impl<K: Tallied> Tally<K> {
     }
 }
 
-/// A results file (or none) and the counts.
-pub struct ResultsSink {
+/// What every sink records into: the ordered file (or none), the
+/// journal (or none), the run's stamp and the tally. Its owner decides
+/// what a row's line is and which written users are noted.
+pub struct Recorder<K> {
     file: Option<OrderedCsv>,
-    /// Every row that wrote, the moment it is known: a kill loses no
-    /// record of what was done (rows finished out of order wait in memory
-    /// for the ordered file).
-    journal: Option<crate::output::recorded::Journal>,
+    /// Users written, the moment it is known: a kill loses no record of
+    /// what was done (rows finished out of order wait in memory for the
+    /// ordered file); and, through its intents, writes about to be sent.
+    journal: Option<Journal>,
     stamp: RunStamp,
-    tally: Tally<Outcome>,
+    tally: Tally<K>,
+}
+
+impl<K: Tallied> Recorder<K> {
+    pub fn new(file: Option<OrderedCsv>, journal: Option<Journal>, stamp: RunStamp) -> Self {
+        Recorder {
+            file,
+            journal,
+            stamp,
+            tally: Tally::default(),
+        }
+    }
+
+    pub fn stamp(&self) -> &RunStamp {
+        &self.stamp
+    }
+
+    pub fn tally(&self) -> &Tally<K> {
+        &self.tally
+    }
+
+    /// Takes `row` for the first time (false: it was recorded already).
+    pub fn take(&mut self, row: u64) -> bool {
+        self.tally.take(row)
+    }
+
+    /// Counts `result` as `counted`.
+    pub fn count(&mut self, result: &RowResult, counted: K) {
+        self.tally.count(result, counted);
+    }
+
+    /// Whether there is a file and its next line is not row `row`'s
+    /// (the row's line will wait in memory).
+    pub fn waits(&self, row: u64) -> bool {
+        self.file.as_ref().is_some_and(|f| f.next_row() != row)
+    }
+
+    pub fn has_file(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Notes a written user in the journal; whether there is one.
+    pub fn note(&mut self, result: &RowResult) -> Result<bool, RunError> {
+        match &mut self.journal {
+            Some(journal) => {
+                journal.note(result, &self.stamp)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Where rows record each write before it is sent (with a journal).
+    pub fn intents(&self) -> Option<std::sync::Arc<crate::output::intents::Intents>> {
+        self.journal.as_ref().map(|journal| journal.intents())
+    }
+
+    /// Writes row `row`'s line (in row order; nothing without a file).
+    pub fn write(&mut self, row: u64, record: Vec<String>) -> Result<(), RunError> {
+        if let Some(file) = &mut self.file {
+            file.push(row, record)?;
+        }
+        Ok(())
+    }
+
+    /// Whether row `row` has been taken.
+    pub fn contains(&self, row: u64) -> bool {
+        self.tally.contains(row)
+    }
+
+    /// How many rows have been taken.
+    pub fn len(&self) -> u64 {
+        self.tally.len()
+    }
+
+    /// Flushes and syncs the file; where it was written. The journal
+    /// goes once the file holds every row, unless `keep_journal` (it
+    /// alone says how some row's user was written).
+    pub fn finish(self, keep_journal: bool) -> Result<Option<PathBuf>, RunError> {
+        let written = match self.file {
+            Some(file) => Some(file.finish()?),
+            None => None,
+        };
+        if let Some(journal) = self.journal
+            && !keep_journal
+        {
+            journal.close()?;
+        }
+        Ok(written)
+    }
+}
+
+/// A results file (or none) and the counts, for the commands that decide
+/// their rows up front.
+pub struct ResultsSink {
+    recorder: Recorder<Outcome>,
     /// A plan `apply` can carry out: lines with their machine cells.
     sealed: bool,
 }
@@ -251,37 +354,25 @@ impl ResultsSink {
             (None, _) => None,
         };
         let journal = match journal_for {
-            Some(results) if file.is_some() => Some(crate::output::recorded::Journal::create(
-                results,
-                input_header,
-                carried,
-            )?),
+            Some(results) if file.is_some() => {
+                Some(Journal::create(results, input_header, carried)?)
+            }
             _ => None,
         };
         Ok(ResultsSink {
-            file,
-            journal,
-            stamp,
-            tally: Tally::default(),
+            recorder: Recorder::new(file, journal, stamp),
             sealed,
         })
     }
 
     pub fn tally(&self) -> &Tally<Outcome> {
-        &self.tally
+        self.recorder.tally()
     }
 
     /// Flushes and syncs the file; where it was written. The journal
     /// goes once the file holds every row.
     pub fn finish(self) -> Result<Option<PathBuf>, RunError> {
-        let written = match self.file {
-            Some(file) => Some(file.finish()?),
-            None => None,
-        };
-        if let Some(journal) = self.journal {
-            journal.close()?;
-        }
-        Ok(written)
+        self.recorder.finish(false)
     }
 }
 
@@ -290,50 +381,45 @@ impl<D> RowSink<D> for ResultsSink {
     /// before the row's line (a kill in between must not forget it, as
     /// import's sink never has).
     fn note_written(&mut self, result: &RowResult) -> Result<(), RunError> {
-        if let Some(journal) = &mut self.journal {
-            journal.note(result, &self.stamp)?;
-        }
-        Ok(())
+        self.recorder.note(result).map(|_| ())
     }
 
     fn intents(&self) -> Option<std::sync::Arc<crate::output::intents::Intents>> {
-        self.journal.as_ref().map(|journal| journal.intents())
+        self.recorder.intents()
     }
 
     fn push(&mut self, result: RowResult, _detail: Option<D>) -> Result<(), RunError> {
-        if !self.tally.take(result.row) {
+        if !self.recorder.take(result.row) {
             return Ok(());
         }
-        self.tally.count(&result, result.outcome);
-        if let Some(journal) = &mut self.journal
-            && matches!(
-                result.outcome,
-                Outcome::Created
-                    | Outcome::Updated
-                    | Outcome::Rehired
-                    | Outcome::Disabled
-                    | Outcome::Deleted
-            )
-        {
-            journal.note(&result, &self.stamp)?;
+        self.recorder.count(&result, result.outcome);
+        if matches!(
+            result.outcome,
+            Outcome::Created
+                | Outcome::Updated
+                | Outcome::Rehired
+                | Outcome::Disabled
+                | Outcome::Deleted
+        ) {
+            self.recorder.note(&result)?;
         }
-        if let Some(file) = &mut self.file {
+        if self.recorder.has_file() {
             let record = if self.sealed {
-                result.plan_record(&self.stamp)
+                result.plan_record(self.recorder.stamp())
             } else {
-                result.record(&self.stamp)
+                result.record(self.recorder.stamp())
             };
-            file.push(result.row, record)?;
+            self.recorder.write(result.row, record)?;
         }
         Ok(())
     }
 
     fn contains(&self, row: u64) -> bool {
-        self.tally.contains(row)
+        self.recorder.contains(row)
     }
 
     fn count(&self) -> u64 {
-        self.tally.len()
+        self.recorder.len()
     }
 }
 

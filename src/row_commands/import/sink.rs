@@ -1,5 +1,9 @@
 //! Where import's and plan's rows end: a results file, a plan file, or
 //! (plan without a file) the screen; always the counts for the summary.
+//! The file, the journal, its intents and the tally are the engine's one
+//! [`Recorder`]; what is import's own is the plan (its lines, the calls
+//! it would make, its rows shown in order) and when a written user must
+//! be journaled (only while its line waits for earlier rows).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -7,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::engine::batcher;
-use crate::engine::results_sink::{Tallied, Tally};
+use crate::engine::results_sink::{Recorder, Tallied, Tally};
 use crate::engine::runner::{RowSink, RunError};
 use crate::formats::neutralize;
 use crate::model::{FieldChange, Target, TargetKind};
@@ -73,16 +77,14 @@ type PlanScreen<'a> = (&'a ShowPlan<'a>, BTreeMap<u64, Option<PlannedRow>>, u64)
 
 /// The rows' destination.
 pub struct Sink<'a> {
-    file: Option<OrderedCsv>,
-    /// Users written whose lines the results file does not have yet.
-    journal: Option<Journal>,
+    /// The file (results or plan), the journal of users written whose
+    /// lines the results file does not have yet, the stamp and the tally.
+    recorder: Recorder<Counted>,
     /// Rows the journal holds, and whether one of them ended without
     /// its success in the results (then the journal must stay).
     journaled: std::collections::BTreeSet<u64>,
     journal_needed: bool,
-    stamp: RunStamp,
     dry_run: bool,
-    tally: Tally<Counted>,
     membership_calls: HashMap<(TargetKind, bool, String), u64>,
     own_writes: u64,
     /// Plans shown on the screen instead of a file, in row order.
@@ -148,22 +150,19 @@ impl<'a> Sink<'a> {
         Ok(Sink {
             journaled: carried.0.iter().map(|r| r.result.row).collect(),
             journal_needed: false,
-            journal,
-            stamp,
             show: match (&file, show) {
                 (None, Some(show)) => Some((show, BTreeMap::new(), 1)),
                 _ => None,
             },
-            file,
+            recorder: Recorder::new(file, journal, stamp),
             dry_run,
-            tally: Tally::default(),
             membership_calls: HashMap::new(),
             own_writes: 0,
         })
     }
 
     pub fn tally(&self) -> &Tally<Counted> {
-        &self.tally
+        self.recorder.tally()
     }
 
     /// The writes an import of the plan would make: own writes plus
@@ -198,22 +197,12 @@ impl<'a> Sink<'a> {
     /// Flushes and syncs the file; returns where it was written. The
     /// journal goes only once the file is complete.
     pub fn finish(self) -> Result<Option<PathBuf>, RunError> {
-        let written = match self.file {
-            Some(file) => Some(file.finish()?),
-            None => None,
-        };
-        if let Some(journal) = self.journal
-            && !self.journal_needed
-        {
-            journal.close()?;
-        }
-        Ok(written)
+        self.recorder.finish(self.journal_needed)
     }
 
     /// Records a written user in the journal (when its line must wait).
     fn journal(&mut self, result: &RowResult) -> Result<(), RunError> {
-        if let Some(journal) = &mut self.journal {
-            journal.note(result, &self.stamp)?;
+        if self.recorder.note(result)? {
             self.journaled.insert(result.row);
         }
         Ok(())
@@ -235,11 +224,11 @@ impl<'a> Sink<'a> {
 
 impl RowSink<RowPlan> for Sink<'_> {
     fn intents(&self) -> Option<std::sync::Arc<crate::output::intents::Intents>> {
-        self.journal.as_ref().map(|journal| journal.intents())
+        self.recorder.intents()
     }
 
     fn push(&mut self, result: RowResult, plan: Option<RowPlan>) -> Result<(), RunError> {
-        if !self.tally.take(result.row) {
+        if !self.recorder.take(result.row) {
             return Ok(());
         }
         let (counted, record) =
@@ -261,10 +250,7 @@ impl RowSink<RowPlan> for Sink<'_> {
                     plan_record(&result, plan.as_ref(), action),
                 )
             } else {
-                let waits = self
-                    .file
-                    .as_ref()
-                    .is_some_and(|f| f.next_row() != result.row);
+                let waits = self.recorder.waits(result.row);
                 if waits && matches!(result.outcome, Outcome::Created | Outcome::Updated) {
                     self.journal(&result)?;
                 }
@@ -272,21 +258,21 @@ impl RowSink<RowPlan> for Sink<'_> {
                     // Its user was written: only the journal says how.
                     self.journal_needed = true;
                 }
-                (Counted::Outcome(result.outcome), result.record(&self.stamp))
+                (
+                    Counted::Outcome(result.outcome),
+                    result.record(self.recorder.stamp()),
+                )
             };
-        self.tally.count(&result, counted);
-        if let Some(file) = &mut self.file {
-            file.push(result.row, record)?;
-        }
-        Ok(())
+        self.recorder.count(&result, counted);
+        self.recorder.write(result.row, record)
     }
 
     fn contains(&self, row: u64) -> bool {
-        self.tally.contains(row)
+        self.recorder.contains(row)
     }
 
     fn count(&self) -> u64 {
-        self.tally.len()
+        self.recorder.len()
     }
 
     fn note_written(&mut self, result: &RowResult) -> Result<(), RunError> {
