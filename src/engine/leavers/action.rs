@@ -1,7 +1,9 @@
 //! Offboarding's work on one leaver: the steps asked for, in a fixed
 //! order (update, memberships, second factor; or delete), each recorded
 //! in the row's result. A step that has nothing to do is not sent: a
-//! second run over the same leavers changes nothing.
+//! second run over the same leavers changes nothing. `leave` is the
+//! same work as sync and apply record it (a leaver only disabled ends
+//! `disabled`; a dry run plans it exactly).
 
 use super::{Found, Leaver, Step, unprocessed};
 use crate::api::{ApiError, Client};

@@ -1,5 +1,7 @@
-//! Import's work on one row: find its user, decide, write the user record.
-//! Membership changes are handed back to the runner, to be coalesced.
+//! Upserting one row, as import does for every row and sync for its
+//! joiners, movers and rehires: find its user, decide, write the user
+//! record. Membership changes are handed back to the runner, to be
+//! coalesced. `write_plan` writes one decided row (apply's writes too).
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
