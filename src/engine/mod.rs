@@ -1,9 +1,22 @@
-//! The engine every row command runs on: a reusable row runner (reader
-//! thread, bounded workers, coalesced memberships, ordered resumable
-//! results, two-stage interrupts, `not_attempted` fill, progress events),
-//! the guard and snapshots, rehearsal, the results sink and totals, resume
-//! and the journal, plan writing and reading, the tenant lookup, and the
-//! pieces two commands share (upserting a row, leavers, giving back).
+//! The engine every row command runs on, and the pieces two commands
+//! share, each named for what it is:
+//!
+//! - running rows: `runner` (reader thread, bounded workers on `pool`,
+//!   memberships coalesced by `batcher`, ordered resumable results,
+//!   two-stage interrupts, `not_attempted` fill, progress events) and
+//!   `prepared` (rows decided up front, and the run's stamp and files);
+//! - recording them: `results_sink` (one recorder of results, journal
+//!   and intents; the tally and totals; resumed rows);
+//! - judging them: `guard` (the one place a run is cleared to write),
+//!   `rehearsal` (rows decided before the first write), `only`;
+//! - the tenant and the file: `users` (the tenant lookup), `roster` (a
+//!   roster read once, then replayed);
+//! - what commands share: `upsert` (a row's user found, decided and
+//!   written; import and sync), `leavers` (offboarding steps, holdings
+//!   and snapshots; offboard, sync, apply), `give_back` (a snapshot
+//!   entry given back; restore, undo), `planned` (plans `apply` carries
+//!   out, and their seals).
+//!
 //! The commands themselves live in `crate::row_commands`, one module each;
 //! the engine uses none of them, never prints and never reads signals.
 //! Every command counts its rows with one tally (`results_sink::Tally`),
