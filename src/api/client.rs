@@ -309,7 +309,7 @@ pub trait BeforeWrite: Send + Sync {
 }
 
 /// Proof that the guard judged a run before its first write. Only
-/// `pipeline::guard` makes one (a test holds it to that), and a guarded
+/// `engine::guard` makes one (a test holds it to that), and a guarded
 /// client sends no write until it has been shown one
 /// ([`Client::clear_writes`]).
 #[derive(Debug)]

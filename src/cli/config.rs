@@ -166,12 +166,12 @@ pub fn guard(
     guard: &super::args::GuardArgs,
 ) -> Result<
     (
-        crate::pipeline::guard::Protection,
-        crate::pipeline::guard::Limits,
+        crate::engine::guard::Protection,
+        crate::engine::guard::Limits,
     ),
     ConfigError,
 > {
-    use crate::pipeline::guard::{Limits, MaxAffected};
+    use crate::engine::guard::{Limits, MaxAffected};
     let from_profile = |value: &Option<String>, name: &str| {
         value
             .as_deref()
@@ -198,14 +198,14 @@ pub fn guard(
 pub fn protection(
     profile: &Profile,
     protect: &super::args::ProtectArgs,
-) -> Result<crate::pipeline::guard::Protection, ConfigError> {
+) -> Result<crate::engine::guard::Protection, ConfigError> {
     protection_of(profile, protect)
 }
 
 fn protection_of(
     profile: &Profile,
     protect: &super::args::ProtectArgs,
-) -> Result<crate::pipeline::guard::Protection, ConfigError> {
+) -> Result<crate::engine::guard::Protection, ConfigError> {
     let mut patterns = profile.protect.clone();
     if let Some(path) = &protect.protect {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ConfigRead {
@@ -215,7 +215,7 @@ fn protection_of(
         patterns.extend(text.lines().map(str::to_string));
     }
     Ok(
-        crate::pipeline::guard::Protection::new(patterns, protect.include_privileged)
+        crate::engine::guard::Protection::new(patterns, protect.include_privileged)
             .with_privileged_groups(profile.privileged_groups.clone()),
     )
 }

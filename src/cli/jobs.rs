@@ -22,18 +22,18 @@ use crate::commands::shell::RowJob;
 use crate::commands::tenant_lock::LockRequest;
 use crate::commands::validate::ValidateJob;
 use crate::diff::DiffOptions;
+use crate::engine::prepared::Recording;
+use crate::engine::upsert::UpsertOptions;
 use crate::export::ExportOptions;
 use crate::output::files::timestamped;
-use crate::pipeline::apply::ApplyOptions;
-use crate::pipeline::groups::GroupsOptions;
-use crate::pipeline::import::ImportOptions;
-use crate::pipeline::memberships::MembershipsOptions;
-use crate::pipeline::offboard::{OffboardOptions, Who};
-use crate::pipeline::passwords::PasswordsOptions;
-use crate::pipeline::prepared::Recording;
-use crate::pipeline::restore::RestoreOptions;
-use crate::pipeline::undo::UndoOptions;
 use crate::plan::Policy;
+use crate::row_commands::apply::ApplyOptions;
+use crate::row_commands::groups::GroupsOptions;
+use crate::row_commands::memberships::MembershipsOptions;
+use crate::row_commands::offboard::{OffboardOptions, Who};
+use crate::row_commands::passwords::PasswordsOptions;
+use crate::row_commands::restore::RestoreOptions;
+use crate::row_commands::undo::UndoOptions;
 #[cfg(feature = "sandbox")]
 use crate::sandbox::{Faults, SandboxConfig, Seed, Variant};
 
@@ -164,7 +164,7 @@ pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, C
     let spec = import_spec(profile, &args.input, &args.policy)?;
     let spec_file = spec.file.clone();
     Ok(ImportJob {
-        options: ImportOptions {
+        options: UpsertOptions {
             policy: policy(&spec, &args.policy, profile.get()?),
             input: spec,
             limits: Default::default(),
@@ -192,7 +192,7 @@ pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, C
 fn import_limits(
     profile: &crate::config::profile::Profile,
     args: &ImportArgs,
-) -> Result<crate::pipeline::guard::Limits, CommandError> {
+) -> Result<crate::engine::guard::Limits, CommandError> {
     let guard = args::GuardArgs {
         max_affected: args.max_affected,
         changes: args.changes.clone(),
@@ -211,7 +211,7 @@ pub fn import_job(profile: &ProfileSource, args: &ImportArgs) -> Result<ImportJo
         if args.run.dry_run { "plan" } else { "results" },
     )?;
     Ok(ImportJob {
-        options: ImportOptions {
+        options: UpsertOptions {
             policy: policy(&spec, &args.policy, profile.get()?),
             input: spec,
             limits: import_limits(profile.get()?, args)?,
@@ -279,8 +279,8 @@ fn scope_filters(
 pub fn sync_job(
     profile: &ProfileSource,
     args: &args::SyncArgs,
-) -> Result<RowJob<crate::pipeline::sync::SyncOptions>, CommandError> {
-    use crate::pipeline::sync::{Dates, SyncOptions};
+) -> Result<RowJob<crate::row_commands::sync::SyncOptions>, CommandError> {
+    use crate::row_commands::sync::{Dates, SyncOptions};
     let mut spec = import_spec(profile, &args.input, &args.policy)?;
     let date_order = spec.vocabulary.date_order;
     let as_of = match &args.as_of {
@@ -309,13 +309,13 @@ pub fn sync_job(
     spec.rules.usernames_for_joiners = spec.rules.usernames_may_repeat;
     let derived_usernames = spec.rules.username_from.is_some()
         || spec.mapping.as_ref().is_some_and(|m| m.derives_username());
-    let leavers = crate::pipeline::offboard::Step::parse_list(&args.leavers)
+    let leavers = crate::engine::leavers::Step::parse_list(&args.leavers)
         .map_err(|why| CommandError::usage(format!("--leavers: {why}")))?;
     let (protection, limits) = config::guard(profile.get()?, &args.guard)?;
     let output = results_of(&args.run, &spec.file, "sync")?;
     Ok(RowJob {
         options: SyncOptions {
-            import: ImportOptions {
+            import: UpsertOptions {
                 policy: policy(&spec, &args.policy, profile.get()?),
                 input: spec,
                 limits,
@@ -333,13 +333,13 @@ pub fn sync_job(
             },
             leavers,
             limits,
-            scope: crate::pipeline::sync::Scope {
+            scope: crate::row_commands::sync::Scope {
                 protection,
                 filters: scope_filters(&args.scope, (as_of, date_order))?,
             },
             on_collision: match args.on_collision.as_str() {
-                "fail" => crate::pipeline::sync::OnCollision::Fail,
-                _ => crate::pipeline::sync::OnCollision::Suffix,
+                "fail" => crate::row_commands::sync::OnCollision::Fail,
+                _ => crate::row_commands::sync::OnCollision::Suffix,
             },
         },
         summary_json: summary_path(&args.run.summary, &args.run.record),
@@ -352,10 +352,11 @@ pub fn offboard_job(
     profile: &ProfileSource,
     args: &args::OffboardArgs,
 ) -> Result<
-    crate::commands::lifecycle::LifecycleJob<crate::pipeline::offboard::OffboardOptions>,
+    crate::commands::lifecycle::LifecycleJob<crate::row_commands::offboard::OffboardOptions>,
     CommandError,
 > {
-    use crate::pipeline::offboard::{OffboardOptions, Step, Who};
+    use crate::engine::leavers::Step;
+    use crate::row_commands::offboard::{OffboardOptions, Who};
     let file = args
         .names
         .as_ref()
@@ -699,7 +700,7 @@ pub fn apply_job(
             limits,
             protection,
             privilege: privilege_rules(profile, &args.allow_privileged),
-            as_of: crate::pipeline::sync::day_text(as_of),
+            as_of: crate::row_commands::sync::day_text(as_of),
             run: recording(&args.run, output, args.resume.clone()),
         },
         (&args.run, "apply"),

@@ -78,7 +78,7 @@ pub fn actions() -> Offered {
             "delete",
             "disable,revoke-access",
         ],
-        check: |list| crate::pipeline::offboard::Step::parse_list(list).map(|_| ()),
+        check: |list| crate::engine::leavers::Step::parse_list(list).map(|_| ()),
     }
 }
 

@@ -5,11 +5,12 @@ use std::path::Path;
 use super::shell::{RowJob, RunFiles, run_rows};
 use super::{CommandError, Completion};
 use crate::config::Config;
-use crate::pipeline::import::{self, ImportOptions, PlannedRow, ShowPlan};
+use crate::engine::upsert::UpsertOptions;
+use crate::row_commands::import::{self, PlannedRow, ShowPlan};
 use crate::ui::Ui;
 
 /// An import or plan, resolved.
-pub type ImportJob = RowJob<ImportOptions>;
+pub type ImportJob = RowJob<UpsertOptions>;
 
 /// Runs an import or plan.
 pub async fn run(config: &Config, mut job: ImportJob, ui: &Ui) -> Result<Completion, CommandError> {

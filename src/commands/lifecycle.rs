@@ -11,17 +11,17 @@ use super::shell::{RowJob, RunFiles, run_rows};
 use super::{CommandError, Completion};
 use crate::api::Client;
 use crate::config::Config;
+use crate::engine::prepared::Recording;
+use crate::engine::results_sink::RunTotals;
+use crate::engine::{Ended, RunError, Stops};
 use crate::events::Events;
-use crate::pipeline::apply::{self, ApplyOptions, ApplySummary};
-use crate::pipeline::groups::{self, GroupsOptions, GroupsSummary};
-use crate::pipeline::memberships::{self, MembershipsOptions, MembershipsSummary};
-use crate::pipeline::offboard::{self, OffboardOptions, OffboardSummary};
-use crate::pipeline::passwords::{self, PasswordsOptions, PasswordsSummary};
-use crate::pipeline::prepared::Recording;
-use crate::pipeline::restore::{self, RestoreOptions, RestoreSummary};
-use crate::pipeline::results_sink::RunTotals;
-use crate::pipeline::undo::{self, UndoOptions, UndoSummary};
-use crate::pipeline::{Ended, RunError, Stops};
+use crate::row_commands::apply::{self, ApplyOptions, ApplySummary};
+use crate::row_commands::groups::{self, GroupsOptions, GroupsSummary};
+use crate::row_commands::memberships::{self, MembershipsOptions, MembershipsSummary};
+use crate::row_commands::offboard::{self, OffboardOptions, OffboardSummary};
+use crate::row_commands::passwords::{self, PasswordsOptions, PasswordsSummary};
+use crate::row_commands::restore::{self, RestoreOptions, RestoreSummary};
+use crate::row_commands::undo::{self, UndoOptions, UndoSummary};
 use crate::ui::Ui;
 
 /// A lifecycle command, resolved: its options and where its summary goes.
@@ -90,7 +90,7 @@ pub async fn run<O: Lifecycle>(
 }
 
 /// Implements [`Lifecycle`] for a command's options: the file it reads
-/// (`|options| ...`), its run in the pipeline, and how its summary is
+/// (`|options| ...`), its run on the engine, and how its summary is
 /// shown (`|summary, ui| ...`); `check` when something must hold first.
 macro_rules! lifecycle {
     ($options:ty => $summary:ty, input: |$o:ident| $input:expr, run: $run:path,

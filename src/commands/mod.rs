@@ -7,7 +7,7 @@
 //!
 //! # Adding a command
 //!
-//! The one recipe (`cli/jobs.rs`, `pipeline/prepared.rs` and the README
+//! The one recipe (`cli/jobs.rs`, `engine/prepared.rs` and the README
 //! point here). The row commands today: import, plan (import's dry run),
 //! sync, apply, offboard, approve, restore, passwords, groups import,
 //! memberships import and undo. Steps marked (compiler) are exhaustive
@@ -30,17 +30,21 @@
 //!    its runner.
 //! 6. `src/output/results.rs`: a line in `run_kinds!` (the first word of
 //!    its run ids; what undo reads).
-//! 7. `src/pipeline/undo/reverse.rs` (compiler): whether undo reverses it
+//! 7. `src/row_commands/undo/reverse.rs` (compiler): whether undo reverses it
 //!    (`not_undone`); its outcomes reverse by what they are
 //!    (`created` deleted, `updated` put back from the row's old values,
 //!    `deleted` given back from its snapshot).
-//! 8. `src/pipeline/<command>.rs` and `pub mod` in `src/pipeline/mod.rs`:
+//! 8. `src/row_commands/<command>.rs` (a folder `<command>/` once it
+//!    needs more than one file) and `pub mod` in `src/row_commands/mod.rs`:
 //!    its options (with a `Recording`), its summary (with `totals:
 //!    RunTotals`), a decision step that reads the file
-//!    (`pipeline::read_file`), finds each row's user and makes
-//!    `prepared::Prepared` rows, counted by `guard::check` before
-//!    anything is sent, a `RowAction` for one row, and `run` on
-//!    `prepared::run`, stamped with its `RunKind`.
+//!    (`engine::read_file`), finds each row's user (`engine::users`) and
+//!    makes `engine::prepared::Prepared` rows, counted by
+//!    `engine::guard::check` before anything is sent, a `RowAction` for
+//!    one row, and `run` on `engine::prepared::run`, stamped with its
+//!    `RunKind`. It uses the engine and no other command (a test in
+//!    `lib.rs` refuses it): a piece another command already has moves
+//!    down into `src/engine/`, named for what it is, and both use it.
 //! 9. `src/commands/lifecycle.rs`: one `lifecycle!` line (its input file,
 //!    its run, how its summary shows); the shell ([`shell`]) does files,
 //!    the tenant lock, signals, summary JSON and the exit code.
@@ -53,9 +57,9 @@
 //! Worked on paper for a guarded, undoable `rename` (usernames from a
 //! file of `old,new`; each row an `updated` user with its old username in
 //! `changes`, so undo needs no new code): 14 files (the 12 steps, plus
-//! `src/pipeline/mod.rs` and the tests' `mod.rs`), about 400 lines —
+//! `src/row_commands/mod.rs` and the tests' `mod.rs`), about 400 lines —
 //! clap struct ~25, variant 2, `ends` and `command_name` 2, job ~20,
-//! `run_command` 4, `run_kinds!` 1, `not_undone` 1, the pipeline module
+//! `run_command` 4, `run_kinds!` 1, `not_undone` 1, the command module
 //! ~180 (passwords' is 236), `lifecycle!` ~6, `RELATED` 1, README ~10,
 //! tests ~150. Steps 3, 5 and 7 the compiler asks for; 6 and 9 it asks
 //! for through 8 (`RunKind::Rename` to stamp its runs) and 5 (the
@@ -85,8 +89,8 @@ use secrecy::SecretString;
 
 use crate::api::{ApiError, Client, ClientBuildError};
 use crate::config::{Config, ConfigError, Target};
+use crate::engine::RunError;
 use crate::output::OutputError;
-use crate::pipeline::RunError;
 #[cfg(feature = "sandbox")]
 use crate::sandbox::{SandboxConfig, SandboxError, SandboxHandle, Seed};
 

@@ -12,10 +12,10 @@ use std::path::Path;
 use super::tenant_lock::{self, LockRequest};
 use super::{CommandError, Completion, Connection, signals, write_json};
 use crate::api::Client;
-use crate::pipeline::import::FirstPass;
-use crate::pipeline::prepared::Recording;
-use crate::pipeline::results_sink::{RunTotals, Tallied};
-use crate::pipeline::{Ended, RunError, Stops};
+use crate::engine::prepared::Recording;
+use crate::engine::results_sink::{RunTotals, Tallied};
+use crate::engine::roster::FirstPass;
+use crate::engine::{Ended, RunError, Stops};
 use crate::ui::Ui;
 
 /// A row command, resolved: its options and where its summary goes.
@@ -53,7 +53,7 @@ impl Refusal for String {
 
 /// The file's invalid rows end listed (exit 3); the guard's refusal as
 /// every guard's (exit 1).
-impl Refusal for crate::pipeline::import::Refused {
+impl Refusal for crate::engine::upsert::Refused {
     fn reason(&self) -> String {
         match self {
             Self::Rows(first) => first.reason(),

@@ -3,7 +3,7 @@
 
 use tokio_util::sync::CancellationToken;
 
-use crate::pipeline::Stops;
+use crate::engine::Stops;
 
 /// SIGINT, SIGTERM and SIGHUP, listened for from its creation on: a
 /// signal that arrives between two waits is not lost (the streams are

@@ -4,7 +4,7 @@
 use super::shell::{RowJob, RunFiles, run_rows};
 use super::{CommandError, Completion};
 use crate::config::Config;
-use crate::pipeline::sync::{self, SyncOptions};
+use crate::row_commands::sync::{self, SyncOptions};
 use crate::ui::Ui;
 
 /// Runs a sync (or its dry run).

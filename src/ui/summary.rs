@@ -2,12 +2,13 @@
 
 use super::Ui;
 use crate::diff::DiffSummary;
+use crate::engine::results_sink::{RunTotals, Tallied};
+use crate::engine::roster::FirstPass;
 use crate::export::ExportSummary;
 use crate::input::Scan;
 use crate::output::Outcome;
-use crate::pipeline::import::{Counted, FirstPass, PlannedRow, Summary};
-use crate::pipeline::results_sink::{RunTotals, Tallied};
 use crate::plan::PlanAction;
+use crate::row_commands::import::{Counted, PlannedRow, Summary};
 
 impl Ui {
     /// Why an import or plan sent nothing: the input's problems.
@@ -266,7 +267,7 @@ impl Ui {
 
     /// The summary of a sync: its counts, where the results and the
     /// snapshot are, the leavers found and the users it does not own.
-    pub fn sync_summary(&self, summary: &crate::pipeline::sync::SyncSummary) {
+    pub fn sync_summary(&self, summary: &crate::row_commands::sync::SyncSummary) {
         let mut notes = vec![format!(
             "leavers: {} absent from the roster, {} whose end date has passed ({}); {} tenant users are outside the sync's scope (no match key, protected or privileged)",
             summary.leavers_by_absence,
@@ -312,7 +313,7 @@ impl Ui {
     }
 
     /// The summary of an offboarding.
-    pub fn undo_summary(&self, summary: &crate::pipeline::undo::UndoSummary) {
+    pub fn undo_summary(&self, summary: &crate::row_commands::undo::UndoSummary) {
         let mut notes = Vec::new();
         let conflicts = summary
             .totals
@@ -343,7 +344,7 @@ impl Ui {
         );
     }
 
-    pub fn offboard_summary(&self, summary: &crate::pipeline::offboard::OffboardSummary) {
+    pub fn offboard_summary(&self, summary: &crate::row_commands::offboard::OffboardSummary) {
         let actions: Vec<&str> = summary.actions.iter().map(|a| a.name()).collect();
         let mut notes = Vec::new();
         if let Some(path) = &summary.snapshot {

@@ -100,8 +100,8 @@ pub struct ImportArgs {
     pub report_missing: Option<PathBuf>,
 
     /// The most users this import's updates may take access from (disable, lock, remove from a group or application, lower the user type): a count (60) or a share (10%) [default: 5%, at least 10, at most 50]
-    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
-    pub max_affected: Option<crate::pipeline::guard::MaxAffected>,
+    #[arg(long, value_name = "N|N%", value_parser = crate::engine::guard::MaxAffected::parse)]
+    pub max_affected: Option<crate::engine::guard::MaxAffected>,
 
     #[command(flatten)]
     pub changes: ChangeLimitArgs,

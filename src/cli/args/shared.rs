@@ -220,12 +220,12 @@ pub struct EndArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct GuardArgs {
     /// The most users (or a group's members) this run may change: a count (60) or a share (10%) [default: 5%, at least 10, at most 50]
-    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
-    pub max_affected: Option<crate::pipeline::guard::MaxAffected>,
+    #[arg(long, value_name = "N|N%", value_parser = crate::engine::guard::MaxAffected::parse)]
+    pub max_affected: Option<crate::engine::guard::MaxAffected>,
 
     /// The most users this run may delete or strip of their second factor [default: --max-affected, else 2%, at least 3, at most 20]
-    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
-    pub max_irreversible: Option<crate::pipeline::guard::MaxAffected>,
+    #[arg(long, value_name = "N|N%", value_parser = crate::engine::guard::MaxAffected::parse)]
+    pub max_irreversible: Option<crate::engine::guard::MaxAffected>,
 
     #[command(flatten)]
     pub changes: ChangeLimitArgs,
@@ -239,16 +239,16 @@ pub struct GuardArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct ChangeLimitArgs {
     /// The most users this run may rename or give another email [default: 5%, at least 10, at most 50]
-    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
-    pub max_identity_changes: Option<crate::pipeline::guard::MaxAffected>,
+    #[arg(long, value_name = "N|N%", value_parser = crate::engine::guard::MaxAffected::parse)]
+    pub max_identity_changes: Option<crate::engine::guard::MaxAffected>,
 
     /// The most users this run may re-enable or unlock, rehires included [default: 5%, at least 10, at most 50]
-    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
-    pub max_reenabled: Option<crate::pipeline::guard::MaxAffected>,
+    #[arg(long, value_name = "N|N%", value_parser = crate::engine::guard::MaxAffected::parse)]
+    pub max_reenabled: Option<crate::engine::guard::MaxAffected>,
 
     /// A sync: the most joiners it may create [default: 10% of the tenant, at least 10, at most 500]
-    #[arg(long, value_name = "N|N%", value_parser = crate::pipeline::guard::MaxAffected::parse)]
-    pub max_joiners: Option<crate::pipeline::guard::MaxAffected>,
+    #[arg(long, value_name = "N|N%", value_parser = crate::engine::guard::MaxAffected::parse)]
+    pub max_joiners: Option<crate::engine::guard::MaxAffected>,
 }
 
 /// Who a run that changes existing users never touches.

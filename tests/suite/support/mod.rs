@@ -206,9 +206,10 @@ pub fn sebulk(base_url: &str, args: &[&str]) -> tokio::process::Command {
     command
 }
 
-/// Waits until the sandbox has taken `at_least` writes.
+/// Waits until the sandbox has taken `at_least` writes (up to a minute:
+/// a loaded machine starts a process slowly).
 pub async fn wait_for_writes(sandbox: &SandboxHandle, at_least: u64) {
-    for _ in 0..1500 {
+    for _ in 0..6000 {
         if sandbox.counters().writes >= at_least {
             return;
         }

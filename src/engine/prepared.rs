@@ -1,0 +1,278 @@
+//! Running rows decided up front: what every lifecycle command (offboard
+//! and approve, restore, passwords, groups, memberships, apply, undo)
+//! does once it knows its rows, and sync through [`run_source`]. The results file is opened, the rows go through the row runner
+//! in order (interrupts, progress, `not_attempted` fill), and the run is
+//! totalled. Refusals and snapshots happen before this, so nothing here
+//! decides whether to write.
+//!
+//! A new row command runs on this shell (options carrying a
+//! [`Recording`], a decision step making [`Prepared`] rows, a
+//! [`RowAction`], a `run` that hands both to [`run`]); every step of
+//! adding one, from the clap struct to the tests, is the one recipe in the
+//! docs of [`crate::commands`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::api::Client;
+use crate::engine::results_sink::{ResultsSink, RunTotals};
+use crate::engine::runner::{Disposition, Job, JobSource, RowAction, RunError, Runner, Stops};
+use crate::events::{Event, Events};
+use crate::output::results::{FileRules, RunKind, RunStamp};
+
+/// One row, decided.
+#[derive(Debug, Clone)]
+pub struct Prepared<I> {
+    pub row: u64,
+    pub label: String,
+    /// The cells the results repeat.
+    pub cells: Vec<String>,
+    pub disposition: Disposition,
+    pub input: I,
+}
+
+impl<I> From<(u64, String, Vec<String>, Disposition, I)> for Prepared<I> {
+    fn from(
+        (row, label, cells, disposition, input): (u64, String, Vec<String>, Disposition, I),
+    ) -> Self {
+        Prepared {
+            row,
+            label,
+            cells,
+            disposition,
+            input,
+        }
+    }
+}
+
+/// A run's stamp: its id (naming the command) and the tenant.
+pub fn stamp(kind: RunKind, dry_run: bool, client: &Client) -> RunStamp {
+    RunStamp {
+        run_id: super::new_run_id(kind, dry_run),
+        tenant: client.tenant().to_string(),
+        snapshot: String::new(),
+    }
+}
+
+/// Where the rows' results go and how the run is shown.
+pub struct Setup<'a> {
+    pub stamp: &'a RunStamp,
+    pub started: (&'a str, Instant),
+    pub dry_run: bool,
+    pub output: Option<&'a Path>,
+    pub rules: FileRules,
+    /// Files the results must not replace.
+    pub inputs: &'a [&'a Path],
+    /// The input columns the results repeat after their own.
+    pub header: &'a [String],
+    /// The progress bar's name for the work ("offboarding").
+    pub phase: &'static str,
+    /// Coalesce the rows' pending membership changes (memberships import).
+    pub apply_memberships: bool,
+    /// The results file the run resumes from, if any.
+    pub resume: Option<&'a Path>,
+    /// A dry run that writes a plan `apply` can carry out: its seal.
+    pub seal: Option<crate::output::plan_file::PlanSeal>,
+}
+
+/// Where a run's results go and how: every row command's options carry
+/// one, so the shell around the runner reads them in one place.
+#[derive(Debug, Clone, Default)]
+pub struct Recording {
+    /// The results (or, in a dry run, the plan) file; `None` for the screen.
+    pub output: Option<PathBuf>,
+    /// Replace an existing results file (moved aside, never lost).
+    pub force: bool,
+    /// `--excel`: a byte-order mark first.
+    pub excel: bool,
+    pub dry_run: bool,
+    /// `--resume RESULTS`, for commands that resume.
+    pub resume: Option<PathBuf>,
+}
+
+/// Where a run's results are written. Resuming into the file resumed
+/// from, they are written beside it and swapped in at the end, so a kill
+/// never leaves the earlier record half-replaced.
+pub struct ResultsPlace<'a> {
+    output: Option<&'a Path>,
+    beside: Option<PathBuf>,
+    rules: FileRules,
+}
+
+impl<'a> ResultsPlace<'a> {
+    pub fn of(output: Option<&'a Path>, resume: Option<&Path>, rules: FileRules) -> Self {
+        let beside = match (output, resume) {
+            (Some(output), Some(resume))
+                if output != Path::new("-") && crate::output::files::same_file(output, resume) =>
+            {
+                Some(output.with_extension("resuming.csv"))
+            }
+            _ => None,
+        };
+        ResultsPlace {
+            output,
+            beside,
+            rules,
+        }
+    }
+
+    /// The file written while the run goes on.
+    pub fn writing_to(&self) -> Option<&Path> {
+        self.beside.as_deref().or(self.output)
+    }
+
+    /// The output rules (the file beside is always replaced).
+    pub fn rules(&self) -> FileRules {
+        FileRules {
+            force: self.rules.force || self.beside.is_some(),
+            ..self.rules
+        }
+    }
+
+    /// Once the file written is complete: swaps it in.
+    pub fn settle(&self) -> Result<(), crate::output::OutputError> {
+        if let (Some(beside), Some(output)) = (&self.beside, self.output) {
+            std::fs::rename(beside, output)
+                .map_err(|e| crate::output::OutputError::io(output, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Recording {
+    /// Where a run's own files (snapshot, held changes) go, wherever its
+    /// results go: beside the results file, else (results on the screen
+    /// or standard output) beside `input`. The way back is always on disk.
+    pub fn files_beside<'a>(&'a self, input: &'a Path) -> &'a Path {
+        match &self.output {
+            Some(output) if output.as_os_str() != "-" => output,
+            _ => input,
+        }
+    }
+}
+
+impl<'a> Setup<'a> {
+    /// The setup of a run recorded as `recording` says, stamped under `stamp`, its rows
+    /// repeating `header` of `inputs`; the bar calls the work `phase`.
+    pub fn of(
+        recording: &'a Recording,
+        (stamp, started): (&'a RunStamp, (&'a str, Instant)),
+        (inputs, header): (&'a [&'a Path], &'a [String]),
+        phase: &'static str,
+    ) -> Self {
+        Setup {
+            stamp,
+            started,
+            dry_run: recording.dry_run,
+            output: recording.output.as_deref(),
+            rules: FileRules {
+                force: recording.force,
+                excel: recording.excel,
+            },
+            inputs,
+            header,
+            phase,
+            apply_memberships: false,
+            resume: recording.resume.as_deref(),
+            seal: None,
+        }
+    }
+}
+
+/// Runs `rows` through `action`; the run's totals (interrupted or not).
+pub async fn run<A>(
+    client: &Client,
+    setup: Setup<'_>,
+    action: A,
+    rows: Vec<Prepared<A::Input>>,
+    stops: Stops,
+    events: &dyn Events,
+) -> Result<RunTotals, RunError>
+where
+    A: RowAction,
+    A::Input: Clone + Send + Sync,
+{
+    let count = rows.len() as u64;
+    let rows = Arc::new(rows);
+    let source: JobSource<A::Input> = Arc::new(move |emit| {
+        for prepared in rows.iter() {
+            let job = Job {
+                row: prepared.row,
+                label: prepared.label.clone(),
+                cells: prepared.cells.clone(),
+                disposition: prepared.disposition.clone(),
+                input: prepared.input.clone(),
+            };
+            if !emit(job) {
+                break;
+            }
+        }
+        Ok(())
+    });
+    run_source(client, setup, action, (source, count), stops, events).await
+}
+
+/// Runs the `count` rows `source` reads (as they are read, never all held)
+/// through `action`; the run's totals (interrupted or not).
+pub async fn run_source<A>(
+    client: &Client,
+    setup: Setup<'_>,
+    action: A,
+    (source, count): (JobSource<A::Input>, u64),
+    stops: Stops,
+    events: &dyn Events,
+) -> Result<RunTotals, RunError>
+where
+    A: RowAction,
+{
+    let place = ResultsPlace::of(setup.output, setup.resume, setup.rules);
+    let journal_for = setup
+        .output
+        .filter(|o| !setup.dry_run && *o != Path::new("-"));
+    // A resumed run's journal starts with what the earlier run's journal
+    // held (users written, their lines never written): a second kill must
+    // not lose them, whichever file the run now writes.
+    let resumed = match (setup.resume, journal_for) {
+        (Some(resume), Some(_)) => crate::output::recorded::Resumed::read(resume)?,
+        _ => Default::default(),
+    };
+    let carried: Vec<&crate::output::recorded::Recorded> = resumed
+        .journaled
+        .values()
+        .filter(|r| r.stamp.tenant == setup.stamp.tenant)
+        .collect();
+    let mut sink = ResultsSink::open(
+        place.writing_to(),
+        place.rules(),
+        (setup.inputs, setup.header),
+        (journal_for, (&carried, &resumed.in_flight)),
+        (setup.stamp.clone(), setup.seal.filter(|_| setup.dry_run)),
+    )?;
+    events.on(Event::Phase(if setup.dry_run {
+        "planning"
+    } else {
+        setup.phase
+    }));
+    let runner = Runner {
+        client: client.clone(),
+        action: Arc::new(action),
+        source,
+        rows: count,
+        stops,
+        events,
+        apply_memberships: setup.apply_memberships && !setup.dry_run,
+    };
+    let outcome = runner.run(&mut sink).await?;
+    let totals = RunTotals::of(
+        setup.stamp,
+        setup.started,
+        sink.tally(),
+        client,
+        setup.output,
+        (count, setup.dry_run, outcome.interrupted),
+    );
+    sink.finish()?;
+    place.settle()?;
+    Ok(totals)
+}

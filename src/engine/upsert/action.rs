@@ -1,0 +1,278 @@
+//! Upserting one row, as import does for every row and sync for its
+//! joiners, movers and rehires: find its user, decide, write the user
+//! record. Membership changes are handed back to the runner, to be
+//! coalesced. `write_plan` writes one decided row (apply's writes too).
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::api::{ApiError, Client};
+use crate::engine::batcher::Pending;
+use crate::engine::guard::Changed;
+use crate::engine::planned::Exact;
+use crate::engine::runner::{Finished, RowAction, finish_with};
+use crate::input::RowInput;
+use crate::model::{TargetKind, UserFields};
+use crate::output::{Outcome, RowResult};
+use crate::plan::decide::describe;
+use crate::plan::lookup::{Found, Lookups};
+use crate::plan::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};
+
+/// What every row of an import shares.
+pub struct UpsertAction {
+    /// The tenant's groups and applications; groups the rows name that
+    /// the tenant lacks are placeholders until the guard has judged the
+    /// run and they are created ([`UpsertAction::settle_groups`]).
+    pub catalog: std::sync::RwLock<Catalog>,
+    pub lookups: Lookups,
+    pub policy: Policy,
+    /// In a dry run nothing is written: rows are only decided.
+    pub dry_run: bool,
+    /// Set while the rows are rehearsed before the first write: decided
+    /// and counted, nothing sent (see [`crate::engine::rehearsal`]).
+    pub rehearsing: AtomicBool,
+    /// What the decided rows do to access, counted in a dry run or a
+    /// rehearsal, for the one guard over the run.
+    pub changed: Mutex<Changed>,
+}
+
+impl RowAction for UpsertAction {
+    type Input = RowInput;
+    type Detail = RowPlan;
+
+    async fn process(
+        &self,
+        client: Client,
+        input: RowInput,
+        mut result: RowResult,
+    ) -> Finished<RowPlan> {
+        let (client, tally) = client.tallied();
+        let outcome = self.run_row(&client, &input, &mut result).await;
+        finish_with(
+            result,
+            outcome.map(|(plan, pending)| (Some(plan), pending)),
+            &tally,
+        )
+    }
+}
+
+impl UpsertAction {
+    /// The action of an import (or a sync's people) over `catalog` and
+    /// `lookups`, deciding by `policy`.
+    pub fn new(catalog: Catalog, lookups: Lookups, policy: Policy, dry_run: bool) -> Self {
+        UpsertAction {
+            catalog: std::sync::RwLock::new(catalog),
+            lookups,
+            policy,
+            dry_run,
+            rehearsing: AtomicBool::new(false),
+            changed: Mutex::new(Changed::default()),
+        }
+    }
+
+    /// Groups created once the run was cleared, in place of the
+    /// placeholders the rows were rehearsed against.
+    pub fn settle_groups(&self, created: Vec<crate::model::Target>) {
+        if let Ok(mut catalog) = self.catalog.write() {
+            for group in created {
+                catalog.groups.insert(group);
+            }
+        }
+    }
+
+    /// Starts (or ends) a rehearsal: rows only decided and counted, what
+    /// they read user by user kept for the real run.
+    pub fn rehearse(&self, on: bool) {
+        self.rehearsing.store(on, Ordering::SeqCst);
+        self.lookups.read_ahead(on);
+    }
+
+    /// Whether rows are only decided (a dry run, or a rehearsal).
+    pub fn deciding_only(&self) -> bool {
+        self.dry_run || self.rehearsing.load(Ordering::SeqCst)
+    }
+
+    /// What the rows decided so far do to access, taken (the count starts
+    /// again).
+    pub fn take_changed(&self) -> Changed {
+        self.changed
+            .lock()
+            .map(|mut changed| std::mem::take(&mut *changed))
+            .unwrap_or_default()
+    }
+
+    /// Counts what `plan` does to access (in a dry run or a rehearsal).
+    fn count(&self, plan: &RowPlan, existing: Option<&crate::model::User>, label: &str) {
+        let effect = plan.effect(existing, &self.policy.privilege);
+        if let Ok(mut changed) = self.changed.lock() {
+            changed.add_row(existing, label, &effect);
+        }
+    }
+
+    /// The row's own calls. On success returns its plan and membership changes.
+    pub(crate) async fn run_row(
+        &self,
+        client: &Client,
+        input: &RowInput,
+        result: &mut RowResult,
+    ) -> Result<(RowPlan, Vec<Pending>), ApiError> {
+        let lookups = &self.lookups;
+        let met = lookups.find(client, input).await?;
+        let existing = match met.found {
+            Found::One(user) => Some(*user),
+            Found::None => None,
+            Found::Ambiguous(count) => {
+                let plan = RowPlan::refuse(
+                    None,
+                    Refusal::Ambiguous,
+                    format!(
+                        "{count} users share this {}: the row cannot be matched safely",
+                        self.policy.match_by.field()
+                    ),
+                );
+                return Ok(self.settle(plan, result));
+            }
+        };
+        if input.set.username.is_none()
+            && let Some(username) = existing.as_ref().and_then(|u| u.fields.username.clone())
+        {
+            result.username = username;
+        }
+        let mut groups: Option<BTreeSet<String>> = None;
+        let mut applications: Option<BTreeSet<String>> = None;
+        if let Some(user) = &existing {
+            if input.groups.is_some() {
+                groups = Some(lookups.current(client, TargetKind::Group, &user.id).await?);
+            }
+            if input.applications.is_some() {
+                applications = Some(
+                    lookups
+                        .current(client, TargetKind::Application, &user.id)
+                        .await?,
+                );
+            }
+        }
+        let current = Current {
+            user: existing.as_ref(),
+            groups: groups.as_ref(),
+            applications: applications.as_ref(),
+            username_holder: met.username_holder.as_ref(),
+            identity_holder: met.identity_holder.as_ref(),
+            lookalike: met.lookalike.as_ref(),
+        };
+        let plan = match self.catalog.read() {
+            Ok(catalog) => decide(input, current, &catalog, &self.policy),
+            Err(poisoned) => decide(input, current, &poisoned.into_inner(), &self.policy),
+        };
+        if let Some(id) = plan.action.user_id() {
+            result.user_id = id.to_string();
+        }
+        if self.deciding_only() {
+            self.count(&plan, existing.as_ref(), &result.username);
+        }
+        for kept in &plan.kept {
+            result.add_error(kept);
+        }
+        if self.deciding_only() {
+            if let Some(exact) = Exact::of(&plan) {
+                let read = [
+                    (TargetKind::Group, groups.unwrap_or_default()),
+                    (TargetKind::Application, applications.unwrap_or_default()),
+                ];
+                result.planned = Some(Box::new(exact.cells(existing.as_ref(), &read)));
+            }
+            return Ok((plan, Vec::new()));
+        }
+        match write_plan(client, &plan, result).await? {
+            Some(pending) => Ok((plan, pending)),
+            None => Ok(self.settle(plan, result)),
+        }
+    }
+
+    /// A plan that sends nothing: its outcome, and no memberships.
+    fn settle(&self, plan: RowPlan, result: &mut RowResult) -> (RowPlan, Vec<Pending>) {
+        match &plan.action {
+            Action::Unchanged { .. } => result.outcome = Outcome::Unchanged,
+            Action::Skip { reason, .. } => {
+                result.outcome = Outcome::Skipped;
+                result.add_error(reason);
+            }
+            Action::Refuse {
+                reason,
+                kind: Refusal::Privileged,
+                ..
+            } => {
+                result.outcome = Outcome::Protected;
+                result.add_error(reason);
+            }
+            Action::Refuse { reason, .. } => {
+                result.outcome = Outcome::Failed;
+                result.add_error(reason);
+            }
+            Action::Create(_) | Action::Update { .. } => {}
+        }
+        (plan, Vec::new())
+    }
+}
+
+/// Carries out a row's plan: its user created or updated, its membership
+/// changes handed back (`None`: the plan sends nothing). Import runs the
+/// plans it decides; `apply` the plans it reads.
+pub async fn write_plan(
+    client: &Client,
+    plan: &RowPlan,
+    result: &mut RowResult,
+) -> Result<Option<Vec<Pending>>, ApiError> {
+    let user_id = match &plan.action {
+        Action::Create(body) => {
+            let created = client.create_user(body).await?;
+            result.outcome = Outcome::Created;
+            // What it was created with: undo tells a later change by this.
+            result.changes = describe(&UserFields::default(), &body.fields);
+            result.user_id = created.user.id.clone();
+            created.user.id
+        }
+        Action::Update {
+            user_id,
+            body,
+            reset_password,
+        } => {
+            let mut client = client.clone();
+            if let Some(body) = body {
+                client.update_user(user_id, body).await?;
+                // Written: the rest of the row finishes whatever happens.
+                client = client.uncut();
+            }
+            if let Some(options) = reset_password {
+                client.set_password(user_id, options).await?;
+            }
+            result.outcome = Outcome::Updated;
+            result.changes = plan.changes.clone();
+            user_id.clone()
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(pending_changes(plan, &user_id)))
+}
+
+/// The membership changes of a plan, for one user.
+pub fn pending_changes(plan: &RowPlan, user_id: &str) -> Vec<Pending> {
+    let mut pending = Vec::new();
+    for (kind, delta) in [
+        (TargetKind::Group, &plan.groups),
+        (TargetKind::Application, &plan.applications),
+    ] {
+        for (add, targets) in [(true, &delta.add), (false, &delta.remove)] {
+            for target in targets {
+                pending.push(Pending {
+                    kind,
+                    add,
+                    target: target.clone(),
+                    user_id: user_id.to_string(),
+                });
+            }
+        }
+    }
+    pending
+}

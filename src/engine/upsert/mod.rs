@@ -1,0 +1,171 @@
+//! Upserting rows read from a file, as import and sync both do: how
+//! (`UpsertOptions`), the whole file read once up front (every row
+//! checked, and the results a resumed run goes on from), the values and
+//! groups only the tenant knows (learned, and missing groups planned as
+//! placeholders and created once the guard has cleared the run), the row
+//! action that decides and writes each row (`UpsertAction`) and the
+//! writing of one planned row (`write_plan`, which apply uses too). Why
+//! such a run is refused before any change is one type, `Refused`.
+
+mod action;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::api::Client;
+use crate::engine::prepared::ResultsPlace;
+use crate::engine::roster::{FirstPass, RosterKeys};
+use crate::engine::runner::RunError;
+use crate::events::{Event, Events};
+use crate::input::{InputSpec, Vocabulary};
+use crate::model::{GroupWrite, Target};
+use crate::output::recorded::Resumed;
+use crate::plan::lookup::Lookups;
+use crate::plan::{Catalog, Policy};
+
+pub use action::{UpsertAction, pending_changes, write_plan};
+
+/// How rows read from a file are upserted: what import is asked to do,
+/// and the import half of a sync.
+#[derive(Debug, Clone)]
+pub struct UpsertOptions {
+    pub input: InputSpec,
+    pub policy: Policy,
+    /// What the rows' updates may change before the run is refused.
+    pub limits: crate::engine::guard::Limits,
+    pub skip_invalid: bool,
+    /// Write the tenant users the file does not name here.
+    pub report_missing: Option<PathBuf>,
+    /// Where the results go and how.
+    pub run: crate::engine::prepared::Recording,
+}
+
+impl UpsertOptions {
+    /// Where the rows' results (or plan) go, and how.
+    pub fn results_place(&self) -> ResultsPlace<'_> {
+        ResultsPlace::of(
+            self.run.output.as_deref(),
+            self.run.resume.as_deref(),
+            crate::output::results::FileRules {
+                force: self.run.force,
+                excel: self.run.excel,
+            },
+        )
+    }
+
+    /// Whether invalid rows let the others go on: `--skip-invalid`, and
+    /// always in a plan, which shows the valid rows planned and the
+    /// invalid ones with their problems (a header it cannot read still
+    /// stops it).
+    pub fn past_invalid(&self) -> bool {
+        self.skip_invalid || self.run.dry_run
+    }
+}
+
+/// Why an import or a sync was refused before any change.
+#[derive(Debug)]
+pub enum Refused {
+    /// The file has invalid rows (or a header that cannot be read).
+    Rows(Box<FirstPass>),
+    /// The guard: the rows would change more than allowed.
+    Guard(String),
+}
+
+/// Reads the whole input once (every row checked) and the results a
+/// resumed run goes on from; `Err` inside when the rows refuse the run.
+pub async fn read_input(
+    options: &UpsertOptions,
+    roster: RosterKeys,
+    events: &dyn Events,
+) -> Result<Result<(FirstPass, Resumed), FirstPass>, RunError> {
+    events.on(Event::Phase("reading"));
+    let input = options.input.clone();
+    let first =
+        crate::engine::read_blocking(move || crate::engine::roster::first_pass(&input, roster))
+            .await?;
+    first.report(events);
+    if first.refuses(options.past_invalid()) {
+        return Ok(Err(first));
+    }
+    let resumed = match &options.run.resume {
+        Some(path) => Resumed::read(path)?,
+        None => Resumed::default(),
+    };
+    Ok(Ok((first, resumed)))
+}
+
+/// The vocabulary for reading the rows again: ours, plus every country
+/// and user type the tenant uses. Rows only the tenant could vouch for are
+/// settled here (a listing is made for them if the lookups made none).
+pub async fn learn_tenant_values(
+    client: &Client,
+    lookups: &Lookups,
+    first: &mut FirstPass,
+    options: &UpsertOptions,
+) -> Result<Arc<Vocabulary>, RunError> {
+    let mut vocabulary = (*options.input.vocabulary).clone();
+    let seen = match &lookups.seen_values {
+        Some(seen) => seen.clone(),
+        None if !first.pending.is_empty() => Lookups::tenant_values(client).await?,
+        None => Vec::new(),
+    };
+    for (country, user_type) in &seen {
+        vocabulary.learn(country.as_deref(), user_type.as_deref());
+    }
+    first.settle(|field, value| match field {
+        "country" => vocabulary.countries.resolve(value).is_some(),
+        _ => vocabulary.user_type(value).is_some(),
+    });
+    Ok(Arc::new(vocabulary))
+}
+
+/// The groups rows name that do not exist (`--create-missing-groups`),
+/// put in `catalog` as placeholders: the rows are decided (and a real
+/// run judged) against them before any is created.
+pub fn plan_missing_groups(
+    catalog: &mut Catalog,
+    first: &FirstPass,
+    options: &UpsertOptions,
+) -> Vec<String> {
+    if !options.policy.create_missing_groups {
+        return Vec::new();
+    }
+    let mut missing = Vec::new();
+    for name in &first.shape.groups {
+        if catalog.groups.resolve(name).is_some() {
+            continue;
+        }
+        catalog
+            .groups
+            .insert(Target::new(format!("(new) {name}"), name.clone()));
+        missing.push(name.clone());
+    }
+    missing
+}
+
+/// Creates the groups [`plan_missing_groups`] found missing, once the
+/// guard has cleared the run (nothing in a dry run), and puts them in the
+/// action's catalog in place of their placeholders.
+pub async fn create_missing_groups(
+    client: &Client,
+    action: &UpsertAction,
+    missing: &[String],
+    dry_run: bool,
+) -> Result<(), RunError> {
+    if dry_run {
+        return Ok(());
+    }
+    let mut created = Vec::new();
+    for name in missing {
+        let group = client
+            .create_group(&GroupWrite {
+                name: name.clone(),
+                description: Some("created by sebulk import".to_string()),
+                enforce_second_factor: None,
+            })
+            .await?;
+        created.push(Target::new(group.id, group.name));
+    }
+    action.settle_groups(created);
+    Ok(())
+}

@@ -1,0 +1,365 @@
+//! What undoing each recorded row means, decided offline from the results
+//! file (and the snapshots beside it) before anything is read or written.
+//!
+//! A row's record is the row's line, or its journal entry when the line
+//! says the row failed or is missing but the journal saw its user written
+//! (a killed run). Runs that cannot be reversed are refused whole: a plan
+//! did nothing, a password set cannot be taken back, an undo is not undone
+//! (its own results name what it did; run the command again instead).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::model::{FieldChange, SealKey};
+use crate::output::intents::Intent;
+use crate::output::recorded::{Recorded, Resumed};
+use crate::output::results::RunKind;
+use crate::output::snapshot::{self, SnapshotItem};
+use crate::output::{Outcome, RowResult};
+
+/// The reverse of one recorded row.
+#[derive(Debug, Clone)]
+pub enum Reverse {
+    /// Nothing to undo (why).
+    Nothing(String),
+    /// Delete a user the run created (the values it was created with).
+    DeleteUser(Vec<FieldChange>),
+    /// Put back changed fields and memberships.
+    RevertUser,
+    /// Give back what the run deleted, from its snapshot.
+    FromSnapshot(Box<SnapshotItem>),
+    /// Cannot be undone as recorded (why): deleted with no snapshot that
+    /// holds it, or a `created` line whose record is not a creation's.
+    NoSnapshot(String),
+    /// Delete a group the run created (the values it was created with).
+    DeleteGroup(Vec<FieldChange>),
+    /// Put back a group's changed fields.
+    RevertGroup,
+    /// A write was on the wire when the run was killed and nothing says
+    /// whether it landed (why): named, never guessed at. `creates_only`:
+    /// every such write was a create, so a tenant without the user shows
+    /// it did not land.
+    Uncertain { why: String, creates_only: bool },
+}
+
+impl Reverse {
+    /// Whether undoing it takes something away (under the guard rails).
+    pub fn takes_away(&self, recorded: &RowResult) -> bool {
+        match self {
+            Reverse::DeleteUser(_) | Reverse::DeleteGroup(_) => true,
+            Reverse::RevertUser => {
+                !recorded.groups_added.is_empty() || !recorded.applications_added.is_empty()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One row of the undo: the recorded row and its reverse.
+#[derive(Debug, Clone)]
+pub struct UndoRow {
+    pub recorded: RowResult,
+    pub run_id: String,
+    pub reverse: Reverse,
+}
+
+/// A results file read for undo.
+pub struct ReadRun {
+    pub rows: Vec<UndoRow>,
+    /// The runs whose rows it holds.
+    pub run_ids: Vec<String>,
+    /// The tenants they were written to.
+    pub tenants: Vec<String>,
+    /// The run was killed (its journal is still there).
+    pub killed: bool,
+    /// Snapshots given back from although sealed the old way (accepted).
+    pub unkeyed_snapshots: Vec<String>,
+}
+
+/// Reads `results` and decides each row's reverse; `Err` refuses the
+/// whole undo (why).
+pub fn read(
+    results: &Path,
+    (key, old_seals): (SealKey, snapshot::OldSeals),
+) -> Result<ReadRun, String> {
+    let resumed = Resumed::read_checked(results).map_err(|e| e.to_string())?;
+    let mut records: BTreeMap<u64, &Recorded> = BTreeMap::new();
+    for (row, recorded) in &resumed.done {
+        records.insert(*row, recorded);
+    }
+    // The journal saw these users written although the line does not say so.
+    for (row, journaled) in &resumed.journaled {
+        records.insert(*row, journaled);
+    }
+    let mut run_ids: Vec<String> = Vec::new();
+    let mut tenants: Vec<String> = Vec::new();
+    let mut snapshots = Snapshots::new(results, key, old_seals);
+    let mut rows = Vec::new();
+    for recorded in records.values() {
+        let run_id = recorded.stamp.run_id.clone();
+        let (kind, plan) = RunKind::of(&run_id);
+        if plan {
+            return Err(format!(
+                "{} is a plan (run {run_id}): nothing was done, so there is nothing to undo",
+                results.display()
+            ));
+        }
+        let kind = kind.map_err(|unknown| {
+            format!(
+                "{}: {unknown}, so what its rows did cannot be told: nothing is undone (undo it with the sebulk that wrote it)",
+                results.display()
+            )
+        })?;
+        let refusal = not_undone(kind);
+        if let Some(why) = refusal {
+            return Err(format!(
+                "{} was written by {}: {why}",
+                results.display(),
+                kind.name()
+            ));
+        }
+        if !run_ids.contains(&run_id) && !run_id.is_empty() {
+            run_ids.push(run_id.clone());
+        }
+        let tenant = &recorded.stamp.tenant;
+        if tenant.trim().is_empty() {
+            return Err(format!(
+                "{}: row {} names no tenant, so it cannot be told which directory it changed: refused (a results file sebulk writes always names one)",
+                results.display(),
+                recorded.result.row
+            ));
+        }
+        if !tenants.contains(tenant) {
+            tenants.push(tenant.clone());
+        }
+        let result = &recorded.result;
+        let reverse = match (kind, recorded.outcome) {
+            (RunKind::Groups, Outcome::Created) => Reverse::DeleteGroup(result.changes.clone()),
+            (RunKind::Groups, Outcome::Updated) => Reverse::RevertGroup,
+            (_, Outcome::Created) => match creation_record(result) {
+                Ok(()) => Reverse::DeleteUser(result.changes.clone()),
+                Err(why) => Reverse::NoSnapshot(why),
+            },
+            (_, Outcome::Updated | Outcome::Rehired | Outcome::Disabled) => Reverse::RevertUser,
+            (_, Outcome::Deleted) => {
+                match snapshots.entry(&run_id, &recorded.stamp.snapshot, &result.user_id) {
+                    Ok(item) => Reverse::FromSnapshot(Box::new(item)),
+                    Err(why) => Reverse::NoSnapshot(why),
+                }
+            }
+            (_, outcome) => Reverse::Nothing(format!(
+                "nothing to undo: the run recorded {}",
+                outcome.as_str()
+            )),
+        };
+        rows.push(UndoRow {
+            recorded: result.clone(),
+            run_id,
+            reverse,
+        });
+    }
+    rows.extend(uncertain(&resumed.in_flight, run_ids.first()));
+    Ok(ReadRun {
+        rows,
+        run_ids,
+        tenants,
+        killed: crate::output::recorded::Journal::path_for(results).exists(),
+        unkeyed_snapshots: snapshots.unkeyed,
+    })
+}
+
+/// The rows whose writes were about to be sent when the run was killed
+/// and that neither the results nor the journal settle: one each, naming
+/// what was being sent.
+fn uncertain(in_flight: &[Intent], run_id: Option<&String>) -> Vec<UndoRow> {
+    let mut by_row: BTreeMap<u64, (String, Vec<&str>)> = BTreeMap::new();
+    for intent in in_flight {
+        let (_, endpoints) = by_row
+            .entry(intent.row)
+            .or_insert_with(|| (intent.label.clone(), Vec::new()));
+        if !endpoints.contains(&intent.endpoint.as_str()) {
+            endpoints.push(&intent.endpoint);
+        }
+    }
+    by_row
+        .into_iter()
+        .map(|(row, (label, endpoints))| UndoRow {
+            recorded: RowResult::new(row, &label, Outcome::Failed, Vec::new()),
+            run_id: run_id.cloned().unwrap_or_default(),
+            reverse: Reverse::Uncertain {
+                creates_only: endpoints.iter().all(|e| *e == "POST /users"),
+                why: format!(
+                    "uncertain: the run was killed while {} for {label} was being sent, and no record says whether it landed; check {label} in the tenant (sebulk export users) before anything else",
+                    endpoints.join(", ")
+                ),
+            },
+        })
+        .collect()
+}
+
+/// Why a run of `kind` is not undone; `None` when it is.
+fn not_undone(kind: RunKind) -> Option<&'static str> {
+    match kind {
+        RunKind::Passwords => Some(
+            "a password set cannot be taken back (the old one was never read); set new ones with sebulk passwords",
+        ),
+        RunKind::Undo => Some(
+            "an undo is not undone: run the command it reversed again (its results file is the record)",
+        ),
+        RunKind::Restore => {
+            Some("a restore is not undone: offboard those users again if that is meant")
+        }
+        RunKind::Import
+        | RunKind::Offboard
+        | RunKind::Groups
+        | RunKind::Memberships
+        | RunKind::Sync
+        | RunKind::Apply => None,
+    }
+}
+
+/// Whether a `created` line records a creation: every value new (nothing
+/// replaced) and its username among them, as sebulk writes a create. A
+/// line edited from `updated` to `created` is not one, and undo never
+/// deletes a user on its word.
+fn creation_record(result: &RowResult) -> Result<(), String> {
+    let username = result
+        .changes
+        .iter()
+        .find(|c| c.field == "username")
+        .map(|c| c.new.as_str());
+    let replaced = result.changes.iter().any(|c| !c.old.is_empty());
+    if replaced || username.is_none_or(|u| !u.eq_ignore_ascii_case(result.username.trim())) {
+        return Err(
+            "the line says created, but its changes are not the record of a create (a create records every value it set, username included, and replaces none): not deleted; check the results file"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// A snapshot's digest and its entries by id.
+type ReadSnapshot = (String, HashMap<String, SnapshotItem>);
+
+/// The snapshots of the runs a results file holds, found beside it and
+/// read once each.
+struct Snapshots {
+    results: PathBuf,
+    key: SealKey,
+    old_seals: snapshot::OldSeals,
+    /// Those read although sealed the old way.
+    unkeyed: Vec<String>,
+    /// run id → its snapshot as read, or why there is none.
+    read: HashMap<String, Result<ReadSnapshot, String>>,
+}
+
+impl Snapshots {
+    fn new(results: &Path, key: SealKey, old_seals: snapshot::OldSeals) -> Self {
+        Snapshots {
+            results: results.to_path_buf(),
+            key,
+            old_seals,
+            unkeyed: Vec::new(),
+            read: HashMap::new(),
+        }
+    }
+
+    /// Where run `run_id`'s snapshot is: beside the results under the
+    /// name the run gave it, or any `*.snapshot-<run id>.jsonl` there.
+    fn find(&self, run_id: &str) -> Option<PathBuf> {
+        let beside = snapshot::path_beside(&self.results, run_id);
+        if beside.is_file() {
+            return Some(beside);
+        }
+        let suffix = format!(".snapshot-{run_id}.jsonl");
+        let dir = match self.results.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(&suffix))
+    }
+
+    /// The entry for `id` in run `run_id`'s snapshot, when that snapshot
+    /// is the one whose digest the results recorded (`digest`; results of
+    /// older sebulk record none).
+    fn entry(&mut self, run_id: &str, digest: &str, id: &str) -> Result<SnapshotItem, String> {
+        if !self.read.contains_key(run_id) {
+            let loaded = match self.find(run_id) {
+                None => Err(format!(
+                    "no snapshot of run {run_id} beside {} (*.snapshot-{run_id}.jsonl): it cannot be given back",
+                    self.results.display()
+                )),
+                Some(path) => {
+                    let read = snapshot::read(&path, &self.key, self.old_seals);
+                    if read.as_ref().is_ok_and(|r| r.unkeyed) {
+                        self.unkeyed.push(path.display().to_string());
+                    }
+                    read.map_err(|e| e.to_string()).map(
+                        |snapshot::ReadSnapshot { header, items, .. }| {
+                            let items = items
+                                .into_iter()
+                                .map(|item| {
+                                    let id = match &item {
+                                        SnapshotItem::User(entry) => entry.user.id.clone(),
+                                        SnapshotItem::Group(entry) => entry.group.id.clone(),
+                                    };
+                                    (id, item)
+                                })
+                                .collect();
+                            (header.digest.unwrap_or_default(), items)
+                        },
+                    )
+                }
+            };
+            self.read.insert(run_id.to_string(), loaded);
+        }
+        match self.read.get(run_id) {
+            Some(Ok((found, _))) if !digest.is_empty() && digest != found => Err(format!(
+                "the snapshot of run {run_id} is not the one the run wrote (its digest differs from the one the results recorded): refused, nothing is given back from it"
+            )),
+            Some(Ok((_, items))) => items
+                .get(id)
+                .cloned()
+                .ok_or_else(|| format!("the snapshot of run {run_id} does not hold {id}")),
+            Some(Err(why)) => Err(why.clone()),
+            None => Err(format!("no snapshot of run {run_id}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_kinds_come_from_run_ids() {
+        assert_eq!(
+            RunKind::of("import-20261129T081500-0a1b2c3d"),
+            (Ok(RunKind::Import), false)
+        );
+        assert_eq!(
+            RunKind::of("plan-offboard-20261129T081500-0a1b2c3d"),
+            (Ok(RunKind::Offboard), true)
+        );
+        assert_eq!(
+            RunKind::of("20261129T081500-0a1b2c3d"),
+            (Ok(RunKind::Import), false)
+        );
+        assert_eq!(RunKind::of("groups-2026"), (Ok(RunKind::Groups), false));
+        assert_eq!(RunKind::of(""), (Ok(RunKind::Import), false));
+        // A kind this build does not know is never taken for an import.
+        let (unknown, plan) = RunKind::of("rename-20261129T081500-0a1b2c3d");
+        assert!(!plan);
+        let unknown = unknown.expect_err("rename is no kind sebulk knows");
+        assert_eq!(unknown.kind, "rename");
+        assert!(unknown.to_string().contains("does not know"), "{unknown}");
+        for kind in RunKind::ALL {
+            let id = crate::engine::new_run_id(kind, true);
+            assert_eq!(RunKind::of(&id), (Ok(kind), true), "{id}");
+        }
+    }
+}
