@@ -279,6 +279,17 @@ impl GiveBack {
         result: &mut RowResult,
     ) -> Result<(), ApiError> {
         let was = &entry.group;
+        // A privileged group (and its members) is given back only when
+        // privileged are included, as a user's privileged group is.
+        if let Some(why) = self.protection.withholds_group(&was.name) {
+            result.user_id = was.id.clone();
+            result.outcome = Outcome::Protected;
+            result.error = format!(
+                "{} not given back: {why}; --include-privileged gives it back",
+                was.name
+            );
+            return Ok(());
+        }
         let current = match found(client.get_group(&was.id).await)? {
             Some(group) => Some(group),
             None => client.find_group_by_name(&was.name).await?,

@@ -278,7 +278,11 @@ fn unlisted(
         if let Some(at) = description_at {
             cells[at] = group.description.clone().unwrap_or_default();
         }
-        let job = match protection.protects_name(&group.name) {
+        // A privileged group is deleted only when privileged are included.
+        let withheld = protection.withholds_group(&group.name).map(|why| {
+            format!("a privileged group ({why}): not deleted unless privileged are included (--include-privileged)")
+        });
+        let job = match protection.protects_name(&group.name).or(withheld) {
             Some(why) => GroupJob::Protected(Box::new(group.clone()), why),
             None => {
                 pruned.push(group.clone());

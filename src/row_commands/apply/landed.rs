@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::drift;
 use crate::api::{ApiError, Client};
 use crate::engine::leavers::Step;
-use crate::engine::planned::Exact;
+use crate::engine::planned::{Delta, Exact};
 use crate::model::{Field, FieldChange, FieldValue, User};
 use crate::output::plan_file::PlanLine;
 use crate::output::{Outcome, RowResult};
@@ -37,12 +37,20 @@ pub async fn settle(
         }
         let did = match exact {
             Exact::Update {
-                user_id, changes, ..
-            } => found
-                .users
-                .get(user_id)
-                .filter(|user| updated(user, changes))
-                .map(|_| (Outcome::Updated, user_id.clone(), changes.clone())),
+                user_id,
+                changes,
+                groups,
+                applications,
+                ..
+            } => {
+                let fields = changes.iter().any(|c| c.field != "password");
+                let shown = match found.users.get(user_id) {
+                    Some(user) if fields => updated(user, changes),
+                    Some(_) => memberships_shown(client, user_id, (groups, applications)).await?,
+                    None => false,
+                };
+                shown.then(|| (Outcome::Updated, user_id.clone(), changes.clone()))
+            }
             Exact::Create { user, .. } => created(client, user).await?,
             Exact::Offboard { user_id, steps } => offboarded(found.users.get(user_id), steps)
                 .map(|outcome| (outcome, user_id.clone(), offboard_changes(steps, outcome))),
@@ -57,6 +65,56 @@ pub async fn settle(
         }
     }
     Ok(landed)
+}
+
+/// The rows a resumed results file says are done that the tenant agrees
+/// are: a row the plan sends nothing for, or whose write shows (as for
+/// [`settle`]; drift that is this write is no drift). A row it claims
+/// but the tenant does not show is done again, as a row never sent (a
+/// results file from another run or plan proves nothing).
+pub async fn confirm_done(
+    client: &Client,
+    found: &mut drift::Found,
+    plan: (&[PlanLine], &[Option<Exact>]),
+    claimed: HashMap<u64, RowResult>,
+) -> Result<HashMap<u64, RowResult>, ApiError> {
+    let by: HashMap<u64, String> = claimed
+        .iter()
+        .map(|(row, result)| (*row, result.done_by.clone()))
+        .collect();
+    let shown = settle(client, found, plan, &by).await?;
+    let sends: std::collections::HashSet<u64> = plan
+        .0
+        .iter()
+        .zip(plan.1)
+        .filter(|(_, exact)| exact.as_ref().is_some_and(shows))
+        .map(|(line, _)| line.row)
+        .collect();
+    Ok(claimed
+        .into_iter()
+        .filter(|(row, _)| !sends.contains(row) || shown.contains_key(row))
+        .collect())
+}
+
+/// Whether the tenant can show that `exact` was sent: anything but an
+/// update that only sets a password (never read back; such a row is
+/// taken at the results' word, or its password would be set twice).
+fn shows(exact: &Exact) -> bool {
+    match exact {
+        Exact::Update {
+            changes,
+            groups,
+            applications,
+            ..
+        } => {
+            changes.iter().any(|c| c.field != "password")
+                || !(groups.add.is_empty()
+                    && groups.remove.is_empty()
+                    && applications.add.is_empty()
+                    && applications.remove.is_empty())
+        }
+        Exact::Create { .. } | Exact::Offboard { .. } => true,
+    }
 }
 
 /// Whether `user` holds every new value of `changes` (a password set
@@ -78,6 +136,42 @@ fn updated(user: &User, changes: &[FieldChange]) -> bool {
                 _ => false,
             }
         })
+}
+
+/// Whether the user holds every membership the plan adds and none it
+/// removes (an update that changes memberships alone).
+async fn memberships_shown(
+    client: &Client,
+    user_id: &str,
+    (groups, applications): (&Delta, &Delta),
+) -> Result<bool, ApiError> {
+    if groups.add.is_empty()
+        && groups.remove.is_empty()
+        && applications.add.is_empty()
+        && applications.remove.is_empty()
+    {
+        return Ok(false);
+    }
+    for (kind, delta) in [
+        (crate::model::TargetKind::Group, groups),
+        (crate::model::TargetKind::Application, applications),
+    ] {
+        if delta.add.is_empty() && delta.remove.is_empty() {
+            continue;
+        }
+        let held: std::collections::HashSet<String> = client
+            .memberships_of(kind, user_id)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        let added = delta.add.iter().all(|t| held.contains(&t.id));
+        let removed = delta.remove.iter().all(|t| !held.contains(&t.id));
+        if !(added && removed) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The create the plan sent, when its username is held now by a user

@@ -125,12 +125,15 @@ pub async fn run(
         Ok(exacts) => exacts,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
-    let (done, mut unfinished, in_flight) = resumed_rows(&plan, &client, options, events)?;
+    let (claimed, mut unfinished, in_flight) = resumed_rows(&plan, &client, options, events)?;
     events.on(Event::Phase("checking the plan against the tenant"));
-    let mut found = check_drift(&client, &plan, &exacts, (&done, &unfinished)).await?;
+    // Rows the resumed results say are done are read again with the rest:
+    // a results file is taken at its word only where the tenant agrees.
+    let mut found = check_drift(&client, &plan, &exacts, (&HashMap::new(), &unfinished)).await?;
+    let plan_rows = (plan.lines.as_slice(), exacts.as_slice());
+    let done = landed::confirm_done(&client, &mut found, plan_rows, claimed).await?;
     // A row whose write was on the wire at a kill, and landed, is not drift.
     if !in_flight.is_empty() {
-        let plan_rows = (plan.lines.as_slice(), exacts.as_slice());
         unfinished.extend(landed::settle(&client, &mut found, plan_rows, &in_flight).await?);
     }
     let mut summary = ApplySummary {

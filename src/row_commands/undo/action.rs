@@ -428,6 +428,17 @@ impl UndoAction {
             if now == old {
                 continue;
             }
+            // Putting back a privileged user type raises privilege: only
+            // when privileged are included, whatever the record says.
+            if field == Field::UserType
+                && !self.protection.include_privileged
+                && let Some(kind) = crate::plan::access::privileged_kind(Some(&old))
+            {
+                undone.conflicts.push(format!(
+                    "userType: not put back to the privileged {kind:?} unless --include-privileged"
+                ));
+                continue;
+            }
             if now != change.new && !self.force {
                 undone.conflicts.push(format!(
                     "{}: set to {:?} by the run, now {:?}",
@@ -482,7 +493,17 @@ impl UndoAction {
             }
         }
         for name in removed {
+            let withheld = (kind == TargetKind::Group)
+                .then(|| self.protection.withholds_group(name))
+                .flatten();
             match directory.resolve(name) {
+                Some(target) if !held.contains(&target.id) && withheld.is_some() => {
+                    undone.conflicts.push(format!(
+                        "{} not given back: {}; --include-privileged gives it back",
+                        target.name,
+                        withheld.unwrap_or_default()
+                    ));
+                }
                 Some(target) if !held.contains(&target.id) => {
                     give.push((target.id.clone(), target.name.clone()));
                 }
