@@ -379,17 +379,15 @@ async fn membership_names(
             .collect();
         let scope: Vec<(TargetKind, String)> =
             targets.iter().map(|(k, t)| (*k, t.id.clone())).collect();
-        MembershipIndex::read(client, &scope, |kind, id, members| {
+        MembershipIndex::read(client, &scope, |kind, id, member| {
             let name = by_id
                 .get(&(kind, id.to_string()))
                 .cloned()
                 .unwrap_or_default();
-            for member in members {
-                names
-                    .entry((kind, member.id.clone()))
-                    .or_default()
-                    .push(name.clone());
-            }
+            names
+                .entry((kind, member.to_string()))
+                .or_default()
+                .push(name);
         })
         .await?;
     } else {

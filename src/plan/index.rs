@@ -27,7 +27,8 @@ pub struct TenantIndex {
     spans: Vec<Span>,
     /// Fingerprint of the match key → the user (by position) with it.
     by_key: HashMap<u64, u32>,
-    /// Fingerprint of the username → the user with it.
+    /// Fingerprint of the username → the user with it (empty when the
+    /// username is the match key: `by_key` is the same map then).
     by_username: HashMap<u64, u32>,
     /// Fingerprints of the email and employee number (those that are not
     /// the match key) → the user with them: one person, one account.
@@ -60,7 +61,7 @@ impl TenantIndex {
             key: Some(key),
             spans: Vec::with_capacity(users),
             by_key: HashMap::with_capacity(users),
-            by_username: HashMap::with_capacity(users),
+            by_username: HashMap::with_capacity(if key == Field::Username { 0 } else { users }),
             ..Default::default()
         }
     }
@@ -94,12 +95,14 @@ impl TenantIndex {
         let (email, employee) = (identity(Field::Email), identity(Field::EmployeeNumber));
         let shared = &mut self.shared;
         note(&mut self.by_key, shared, key, position);
-        note(
-            &mut self.by_username,
-            shared,
-            user.fields.username.as_deref(),
-            position,
-        );
+        if self.key != Some(Field::Username) {
+            note(
+                &mut self.by_username,
+                shared,
+                user.fields.username.as_deref(),
+                position,
+            );
+        }
         note(&mut self.by_identity, shared, email, position);
         note(&mut self.by_identity, shared, employee, position);
         if let Some(shape) = user.fields.username.as_deref().and_then(skeleton) {
@@ -181,7 +184,11 @@ impl TenantIndex {
 
     /// The user who holds `username`.
     pub fn holder(&self, username: &str) -> Option<User> {
-        self.exact(&self.by_username, Field::Username, username)
+        let map = match self.key {
+            Some(Field::Username) => &self.by_key,
+            _ => &self.by_username,
+        };
+        self.exact(map, Field::Username, username)
             .into_iter()
             .next()
     }

@@ -83,7 +83,8 @@ pub struct Lookups {
     pub tenant_users: Option<u64>,
     /// (country, userType) of every tenant user, when the tenant was listed.
     pub seen_values: Option<Vec<(Option<String>, Option<String>)>>,
-    /// Bytes the tenant index holds, when the tenant was listed.
+    /// Bytes the tenant index holds (with the memberships read from the
+    /// target side), when the tenant was listed.
     pub index_bytes: Option<u64>,
     match_by: MatchBy,
     index: Option<TenantIndex>,
@@ -185,7 +186,9 @@ impl Lookups {
             applications: sides[1],
             tenant_users: tenant_users.or(index.as_ref().map(|i| i.len() as u64)),
             seen_values,
-            index_bytes: index.as_ref().map(|i| i.approximate_bytes() as u64),
+            index_bytes: index
+                .as_ref()
+                .map(|i| (i.approximate_bytes() + memberships.approximate_bytes()) as u64),
             match_by,
             index,
             memberships,
