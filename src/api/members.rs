@@ -9,7 +9,7 @@
 //! one call per user and kind. [`cheaper_side`] is the only place that
 //! weighs the two, so import and export never disagree.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
@@ -113,6 +113,9 @@ impl Client {
     }
 }
 
+/// Targets whose members are read at once.
+const MEMBER_READS: usize = 8;
+
 /// A member as the target side lists it: only its id is read (the rest of
 /// each record is skipped, never built).
 #[derive(Debug, Default, serde::Deserialize)]
@@ -131,46 +134,37 @@ impl Listed for Member {
     fn keep_raw(&mut self, _: Vec<(String, serde_json::Value)>) {}
 }
 
-/// Who is in what, read from the target side: for each member, its id
-/// once (in one text, found by a 64-bit fingerprint and always compared
-/// whole) and the targets it belongs to (positions in `targets`, each
-/// target id held once). About 70 bytes a member, however many targets.
+/// Who is in what, read from the target side: (member, target) pairs,
+/// each member by its position in the run's tenant index and each target
+/// by its position in `targets` (every id held once, elsewhere). Eight
+/// bytes a membership; members the tenant index does not hold are not
+/// kept (no row can meet them).
 #[derive(Debug, Default, Clone)]
 pub struct MembershipIndex {
     targets: Vec<(TargetKind, String)>,
-    /// Every member's id, one after another.
-    ids: String,
-    /// Where each member's id ends in `ids` (it starts where the one
-    /// before ends).
-    ends: Vec<u32>,
-    /// Fingerprint of a member id → the first member with it.
-    by_id: HashMap<u64, u32>,
-    /// The rare fingerprints two member ids share: every member with it.
-    shared: HashMap<u64, Vec<u32>>,
     /// (member, target) pairs, sorted once everything is read.
     pairs: Vec<(u32, u32)>,
 }
 
 impl MembershipIndex {
-    /// Reads the members of every target in `targets`, concurrently
-    /// through the shared throttle, each member noted as its page arrives
-    /// (a target's members are never held whole); `on_member` is told of
-    /// each (kind, target id, member id).
+    /// Reads the members of every target in `targets`, a few targets at a
+    /// time through the shared throttle, each member noted as its page
+    /// arrives (a target's members are never held whole): `place` gives
+    /// a member's position in the tenant index (`None`: not kept), and
+    /// `on_member` is told of each (kind, target id, member id).
     pub async fn read(
         client: &Client,
         targets: &[(TargetKind, String)],
+        place: impl Fn(&str) -> Option<u32>,
         mut on_member: impl FnMut(TargetKind, &str, &str),
     ) -> Result<Self, ApiError> {
-        let index = std::sync::Mutex::new(MembershipIndex {
-            targets: targets.to_vec(),
-            ..MembershipIndex::default()
-        });
+        let pairs = std::sync::Mutex::new(Vec::new());
         let on_member = std::sync::Mutex::new(&mut on_member);
         let reads = stream::iter(targets.iter().enumerate()).map(|(position, (kind, id))| {
-            let (index, on_member) = (&index, &on_member);
+            let (pairs, on_member, place) = (&pairs, &on_member, &place);
             async move {
                 let request = ListRequest::new(&[kind.path(), id, "users"]);
-                let position = u32::try_from(position).unwrap_or(u32::MAX);
+                let target = u32::try_from(position).unwrap_or(u32::MAX);
                 let stats = client
                     .read_listing(
                         &request,
@@ -179,8 +173,8 @@ impl MembershipIndex {
                             if let Ok(mut tell) = on_member.lock() {
                                 tell(*kind, id, &member.id);
                             }
-                            if let Ok(mut index) = index.lock() {
-                                index.note(&member.id, position);
+                            if let (Some(at), Ok(mut pairs)) = (place(&member.id), pairs.lock()) {
+                                pairs.push((at, target));
                             }
                             Ok::<_, ApiError>(())
                         },
@@ -192,74 +186,26 @@ impl MembershipIndex {
                 }
             }
         });
+        // A few targets at a time: a target's members come in one answer
+        // (the reference pages none of them), and every connection that
+        // reads one keeps a buffer its size for the rest of the run.
         reads
-            .buffer_unordered(client.parallelism())
+            .buffer_unordered(client.parallelism().min(MEMBER_READS))
             .try_collect::<Vec<()>>()
             .await?;
-        let mut index = index.into_inner().unwrap_or_default();
-        index.pairs.sort_unstable();
-        index.pairs.dedup();
-        Ok(index)
+        let mut pairs = pairs.into_inner().unwrap_or_default();
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs.shrink_to_fit();
+        Ok(MembershipIndex {
+            targets: targets.to_vec(),
+            pairs,
+        })
     }
 
-    /// Notes that member `id` belongs to the target at `position`.
-    fn note(&mut self, id: &str, position: u32) {
-        if id.is_empty() {
-            return;
-        }
-        let print = fingerprint(id);
-        let member = match self.member(print, id) {
-            Some(member) => member,
-            None => {
-                let Ok(member) = u32::try_from(self.ends.len()) else {
-                    return;
-                };
-                self.ids.push_str(id);
-                let Ok(end) = u32::try_from(self.ids.len()) else {
-                    return;
-                };
-                self.ends.push(end);
-                if let Some(first) = self.by_id.get(&print) {
-                    let all = self.shared.entry(print).or_insert_with(|| vec![*first]);
-                    all.push(member);
-                } else {
-                    self.by_id.insert(print, member);
-                }
-                member
-            }
-        };
-        self.pairs.push((member, position));
-    }
-
-    /// The member whose id is `id` (fingerprint `print`), if noted.
-    fn member(&self, print: u64, id: &str) -> Option<u32> {
-        let candidates: &[u32] = match (self.shared.get(&print), self.by_id.get(&print)) {
-            (Some(all), _) => all,
-            (None, Some(one)) => std::slice::from_ref(one),
-            (None, None) => &[],
-        };
-        candidates
-            .iter()
-            .copied()
-            .find(|member| self.id_of(*member) == Some(id))
-    }
-
-    /// The id of member `member`.
-    fn id_of(&self, member: u32) -> Option<&str> {
-        let index = member as usize;
-        let end = *self.ends.get(index)? as usize;
-        let start = match index {
-            0 => 0,
-            _ => *self.ends.get(index - 1)? as usize,
-        };
-        self.ids.get(start..end)
-    }
-
-    /// The ids of the `kind` targets `user_id` belongs to.
-    pub fn of(&self, kind: TargetKind, user_id: &str) -> BTreeSet<String> {
-        let Some(member) = self.member(fingerprint(user_id), user_id) else {
-            return BTreeSet::new();
-        };
+    /// The ids of the `kind` targets the member at `member` (its position
+    /// in the tenant index) belongs to.
+    pub fn of(&self, kind: TargetKind, member: u32) -> BTreeSet<String> {
         let from = self.pairs.partition_point(|(m, _)| *m < member);
         self.pairs[from..]
             .iter()
@@ -272,20 +218,8 @@ impl MembershipIndex {
 
     /// Bytes held, roughly: for the summary and the benchmark.
     pub fn approximate_bytes(&self) -> usize {
-        self.ids.capacity()
-            + self.ends.capacity() * 4
-            + self.by_id.capacity() * 13
-            + self.pairs.capacity() * 8
+        self.pairs.capacity() * 8
     }
-}
-
-/// A member id's fingerprint: exact, unlike a match key's (ids are
-/// compared as the server gives them).
-fn fingerprint(id: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut hasher);
-    hasher.finish()
 }
 
 #[cfg(test)]

@@ -309,6 +309,32 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn records_read_from_their_text_come_in_the_shapes_a_tree_finds() {
+        let bodies = [
+            r#"[{"id": "1"}, {"id": 2}]"#,
+            r#" {"items": [{"id": "1"}], "totalCount": 7}"#,
+            r#"{"data": [], "total": 0, "page": 1}"#,
+            r#"{"members": [{"id": "a"}], "count": 3.5}"#,
+            r#"{"users": [{"id": "a"}], "groups": [], "total": -1}"#,
+        ];
+        for body in bodies {
+            let tree = parse_list(body.as_bytes()).unwrap();
+            let texts = parse_list_texts(body.as_bytes()).unwrap();
+            assert_eq!(texts.shape, tree.shape, "{body}");
+            assert_eq!(texts.total, tree.total, "{body}");
+            let items: Vec<Value> = texts
+                .items
+                .iter()
+                .map(|t| serde_json::from_str(t.get()).unwrap())
+                .collect();
+            assert_eq!(items, tree.items, "{body}");
+        }
+        for odd in [r#""text""#, r#"{"a": [], "b": []}"#, "{", r#"{"total": 3}"#] {
+            assert!(parse_list_texts(odd.as_bytes()).is_none(), "{odd}");
+        }
+    }
+
     fn page(value: Value) -> RawPage {
         parse_list(value.to_string().as_bytes()).unwrap()
     }

@@ -175,7 +175,10 @@ impl Lookups {
                 scope.extend(targets.into_iter().map(|id| (kind, id)));
             }
         }
-        let memberships = MembershipIndex::read(client, &scope, |_, _, _| {}).await?;
+        let place = |id: &str| index.as_ref().and_then(|i| i.position_of_id(id));
+        let memberships = MembershipIndex::read(client, &scope, place, |_, _, _| {}).await?;
+        // The rows' calls are not whole pages: their slots are learnt afresh.
+        client.throttle().forget_latency();
         Ok(Lookups {
             users: if bulk {
                 UserStrategy::Bulk
@@ -393,7 +396,13 @@ impl Lookups {
                 self.read_ahead.keep(cached, &ids);
                 Ok(ids)
             }
-            _ => Ok(self.memberships.of(kind, user_id)),
+            // Read from the target side: only with the tenant listed.
+            _ => Ok(self
+                .index
+                .as_ref()
+                .and_then(|index| index.position_of_id(user_id))
+                .map(|at| self.memberships.of(kind, at))
+                .unwrap_or_default()),
         }
     }
 
