@@ -195,10 +195,6 @@ mod layers {
             let mut files = Vec::new();
             sources(&root.join(module), &mut files);
             sources(&root.join(format!("{module}.rs")), &mut files);
-            if *module == "engine" {
-                // The engine's users lookup, left in place (see engine/mod.rs).
-                sources(&root.join("pipeline/users.rs"), &mut files);
-            }
             assert!(!files.is_empty(), "no sources for {module}");
             for file in files {
                 let text = std::fs::read_to_string(&file).unwrap_or_default();
@@ -325,8 +321,7 @@ mod layers {
         let commands = ["row_commands".to_string()];
         let mut wrong = Vec::new();
         for (module, text) in &modules {
-            let in_engine = module.first().is_some_and(|m| m == "engine")
-                || module.as_slice() == ["pipeline", "users"];
+            let in_engine = module.first().is_some_and(|m| m == "engine");
             let command = module
                 .starts_with(&commands)
                 .then(|| module.get(1))

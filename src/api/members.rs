@@ -9,14 +9,14 @@
 //! one call per user and kind. [`cheaper_side`] is the only place that
 //! weighs the two, so import and export never disagree.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
 use super::client::Client;
 use super::error::ApiError;
-use super::paging::ListRequest;
+use super::paging::{ListRequest, Listed};
 use crate::model::{Application, Group, Target, TargetKind, User};
 
 /// Where memberships are read from.
@@ -113,57 +113,112 @@ impl Client {
     }
 }
 
-/// Who is in what, read from the target side: user id → the targets the
-/// user belongs to (positions in `targets`, so each target id is held once).
+/// Targets whose members are read at once.
+const MEMBER_READS: usize = 8;
+
+/// A member as the target side lists it: only its id is read (the rest of
+/// each record is skipped, never built).
+#[derive(Debug, Default, serde::Deserialize)]
+struct Member {
+    #[serde(
+        default,
+        deserialize_with = "crate::model::user::id_from_string_or_number"
+    )]
+    id: String,
+}
+
+impl Listed for Member {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn keep_raw(&mut self, _: Vec<(String, serde_json::Value)>) {}
+}
+
+/// Who is in what, read from the target side: (member, target) pairs,
+/// each member by its position in the run's tenant index and each target
+/// by its position in `targets` (every id held once, elsewhere). Eight
+/// bytes a membership; members the tenant index does not hold are not
+/// kept (no row can meet them).
 #[derive(Debug, Default, Clone)]
 pub struct MembershipIndex {
     targets: Vec<(TargetKind, String)>,
-    by_user: HashMap<String, Vec<u32>>,
+    /// (member, target) pairs, sorted once everything is read.
+    pairs: Vec<(u32, u32)>,
 }
 
 impl MembershipIndex {
-    /// Reads the members of every target in `targets`, concurrently
-    /// through the shared throttle; `on_target` is told of each target read.
+    /// Reads the members of every target in `targets`, a few targets at a
+    /// time through the shared throttle, each member noted as its page
+    /// arrives (a target's members are never held whole): `place` gives
+    /// a member's position in the tenant index (`None`: not kept), and
+    /// `on_member` is told of each (kind, target id, member id).
     pub async fn read(
         client: &Client,
         targets: &[(TargetKind, String)],
-        mut on_target: impl FnMut(TargetKind, &str, &[User]),
+        place: impl Fn(&str) -> Option<u32>,
+        mut on_member: impl FnMut(TargetKind, &str, &str),
     ) -> Result<Self, ApiError> {
-        let mut index = MembershipIndex {
-            targets: targets.to_vec(),
-            by_user: HashMap::new(),
-        };
-        let mut reads = stream::iter(targets.iter().cloned().enumerate())
-            .map(|(position, (kind, id))| {
-                let client = client.clone();
-                async move {
-                    let members = client.members(kind, &id).await?;
-                    Ok::<_, ApiError>((position, kind, id, members))
+        let pairs = std::sync::Mutex::new(Vec::new());
+        let on_member = std::sync::Mutex::new(&mut on_member);
+        let reads = stream::iter(targets.iter().enumerate()).map(|(position, (kind, id))| {
+            let (pairs, on_member, place) = (&pairs, &on_member, &place);
+            async move {
+                let request = ListRequest::new(&[kind.path(), id, "users"]);
+                let target = u32::try_from(position).unwrap_or(u32::MAX);
+                let stats = client
+                    .read_listing(
+                        &request,
+                        |_| {},
+                        |member: Member| {
+                            if let Ok(mut tell) = on_member.lock() {
+                                tell(*kind, id, &member.id);
+                            }
+                            if let (Some(at), Ok(mut pairs)) = (place(&member.id), pairs.lock()) {
+                                pairs.push((at, target));
+                            }
+                            Ok::<_, ApiError>(())
+                        },
+                    )
+                    .await?;
+                match stats.incomplete(&request.endpoint()) {
+                    Some(message) => Err(ApiError::Incomplete(message)),
+                    None => Ok(()),
                 }
-            })
-            .buffer_unordered(client.parallelism());
-        while let Some((position, kind, id, members)) = reads.try_next().await? {
-            on_target(kind, &id, &members);
-            let Ok(position) = u32::try_from(position) else {
-                continue;
-            };
-            for member in members {
-                index.by_user.entry(member.id).or_default().push(position);
             }
-        }
-        Ok(index)
+        });
+        // A few targets at a time: a target's members come in one answer
+        // (the reference pages none of them), and every connection that
+        // reads one keeps a buffer its size for the rest of the run.
+        reads
+            .buffer_unordered(client.parallelism().min(MEMBER_READS))
+            .try_collect::<Vec<()>>()
+            .await?;
+        let mut pairs = pairs.into_inner().unwrap_or_default();
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs.shrink_to_fit();
+        Ok(MembershipIndex {
+            targets: targets.to_vec(),
+            pairs,
+        })
     }
 
-    /// The ids of the `kind` targets `user_id` belongs to.
-    pub fn of(&self, kind: TargetKind, user_id: &str) -> BTreeSet<String> {
-        self.by_user
-            .get(user_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|position| self.targets.get(*position as usize))
+    /// The ids of the `kind` targets the member at `member` (its position
+    /// in the tenant index) belongs to.
+    pub fn of(&self, kind: TargetKind, member: u32) -> BTreeSet<String> {
+        let from = self.pairs.partition_point(|(m, _)| *m < member);
+        self.pairs[from..]
+            .iter()
+            .take_while(|(m, _)| *m == member)
+            .filter_map(|(_, position)| self.targets.get(*position as usize))
             .filter(|(k, _)| *k == kind)
             .map(|(_, id)| id.clone())
             .collect()
+    }
+
+    /// Bytes held, roughly: for the summary and the benchmark.
+    pub fn approximate_bytes(&self) -> usize {
+        self.pairs.capacity() * 8
     }
 }
 

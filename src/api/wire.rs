@@ -7,6 +7,7 @@ use std::fmt;
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Keys under which a list envelope may carry its records, tried in order.
 pub const ITEM_KEYS: [&str; 9] = [
@@ -72,6 +73,68 @@ pub struct RawPage {
     pub total: Option<u64>,
     /// How the response was shaped.
     pub shape: ListShape,
+}
+
+/// One page of a list response, each record still its own JSON text
+/// (borrowed from the body): nothing is built for a record until it is
+/// decoded, so a page of thousands costs its body and no more.
+#[derive(Debug)]
+pub struct RawTexts<'a> {
+    /// The records, as they came.
+    pub items: Vec<&'a RawValue>,
+    /// The server's total, when it gave one.
+    pub total: Option<u64>,
+    /// How the response was shaped.
+    pub shape: ListShape,
+}
+
+/// [`parse_list`] without building the records: the same shapes, keys and
+/// totals, found the same way. `None` for anything it does not take apart
+/// as plainly (then [`parse_list`] reads it, and says what is wrong).
+pub fn parse_list_texts(body: &[u8]) -> Option<RawTexts<'_>> {
+    let is_array = |raw: &RawValue| raw.get().starts_with('[');
+    match body.iter().find(|b| !b.is_ascii_whitespace())? {
+        b'[' => Some(RawTexts {
+            items: serde_json::from_slice(body).ok()?,
+            total: None,
+            shape: ListShape::Array,
+        }),
+        b'{' => {
+            let map: std::collections::BTreeMap<String, &RawValue> =
+                serde_json::from_slice(body).ok()?;
+            let items_key = ITEM_KEYS
+                .iter()
+                .find(|key| map.get(**key).is_some_and(|v| is_array(v)))
+                .map(|key| key.to_string())
+                .or_else(|| {
+                    let arrays: Vec<&String> = map
+                        .iter()
+                        .filter(|(_, v)| is_array(v))
+                        .map(|(k, _)| k)
+                        .collect();
+                    (arrays.len() == 1).then(|| arrays[0].clone())
+                })?;
+            let count = |key: &str| {
+                map.get(key)
+                    .and_then(|v| serde_json::from_str::<u64>(v.get()).ok())
+            };
+            let total_key = TOTAL_KEYS
+                .iter()
+                .find(|key| count(key).is_some())
+                .map(|key| key.to_string());
+            let total = total_key.as_deref().and_then(count);
+            let items = serde_json::from_str(map.get(&items_key)?.get()).ok()?;
+            Some(RawTexts {
+                items,
+                total,
+                shape: ListShape::Envelope {
+                    items_key,
+                    total_key,
+                },
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Detects the shape of a list response and takes it apart.
@@ -245,6 +308,32 @@ pub fn rate_limit_headers(headers: &HeaderMap) -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn records_read_from_their_text_come_in_the_shapes_a_tree_finds() {
+        let bodies = [
+            r#"[{"id": "1"}, {"id": 2}]"#,
+            r#" {"items": [{"id": "1"}], "totalCount": 7}"#,
+            r#"{"data": [], "total": 0, "page": 1}"#,
+            r#"{"members": [{"id": "a"}], "count": 3.5}"#,
+            r#"{"users": [{"id": "a"}], "groups": [], "total": -1}"#,
+        ];
+        for body in bodies {
+            let tree = parse_list(body.as_bytes()).unwrap();
+            let texts = parse_list_texts(body.as_bytes()).unwrap();
+            assert_eq!(texts.shape, tree.shape, "{body}");
+            assert_eq!(texts.total, tree.total, "{body}");
+            let items: Vec<Value> = texts
+                .items
+                .iter()
+                .map(|t| serde_json::from_str(t.get()).unwrap())
+                .collect();
+            assert_eq!(items, tree.items, "{body}");
+        }
+        for odd in [r#""text""#, r#"{"a": [], "b": []}"#, "{", r#"{"total": 3}"#] {
+            assert!(parse_list_texts(odd.as_bytes()).is_none(), "{odd}");
+        }
+    }
 
     fn page(value: Value) -> RawPage {
         parse_list(value.to_string().as_bytes()).unwrap()

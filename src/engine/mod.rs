@@ -35,13 +35,6 @@ pub mod results_sink;
 pub mod roster;
 pub mod runner;
 pub mod upsert;
-// The file stays in `src/pipeline/` while it is being changed elsewhere
-// (a move now would fight that work); it is the engine's all the same.
-// With the true MSRV (1.88, let-chains) clippy asks for one `if let` in
-// users.rs to be collapsed; that file is being changed elsewhere now, so
-// the collapse waits for it (then this allow goes).
-#[allow(clippy::collapsible_if)]
-#[path = "../pipeline/users.rs"]
 pub mod users;
 
 pub use runner::{RunError, Stops};

@@ -383,18 +383,21 @@ async fn membership_names(
             .collect();
         let scope: Vec<(TargetKind, String)> =
             targets.iter().map(|(k, t)| (*k, t.id.clone())).collect();
-        MembershipIndex::read(client, &scope, |kind, id, members| {
-            let name = by_id
-                .get(&(kind, id.to_string()))
-                .cloned()
-                .unwrap_or_default();
-            for member in members {
+        MembershipIndex::read(
+            client,
+            &scope,
+            |_| None,
+            |kind, id, member| {
+                let name = by_id
+                    .get(&(kind, id.to_string()))
+                    .cloned()
+                    .unwrap_or_default();
                 names
-                    .entry((kind, member.id.clone()))
+                    .entry((kind, member.to_string()))
                     .or_default()
-                    .push(name.clone());
-            }
-        })
+                    .push(name);
+            },
+        )
         .await?;
     } else {
         let reads = user_ids

@@ -340,6 +340,26 @@ impl Throttle {
         self.adapt_slots();
     }
 
+    /// Forgets the latency observed so far (adaptive mode only): the
+    /// calls that come next are of another kind (a run's writes after the
+    /// listing's whole pages, which take far longer each), so the slots
+    /// go back to where a run starts and follow the next answers. Else the
+    /// pages' latency would open as many connections, and start as many
+    /// rows, as a slow tenant needs, each holding its buffers.
+    pub fn forget_latency(&self) {
+        let InFlight::Adaptive { max } = self.in_flight else {
+            return;
+        };
+        let rate = {
+            let mut state = self.state();
+            state.latency_ms = None;
+            state.rate
+        };
+        let initial = ((rate * INITIAL_LATENCY.as_secs_f64()).ceil() as usize)
+            .clamp(1, max.clamp(1, INITIAL_SLOTS_MAX));
+        self.set_slots(initial);
+    }
+
     /// Sets the slots to rate × latency × margin (adaptive mode only).
     fn adapt_slots(&self) {
         let InFlight::Adaptive { max } = self.in_flight else {
@@ -353,7 +373,12 @@ impl Throttle {
             return;
         };
         let wanted = (rate * latency_ms / 1000.0 * SLOT_MARGIN).ceil() as usize + 1;
-        let wanted = wanted.clamp(1, max.max(1));
+        self.set_slots(wanted.clamp(1, max.max(1)));
+    }
+
+    /// Makes `wanted` slots the limit: more are added at once, fewer are
+    /// taken back as they come free.
+    fn set_slots(&self, wanted: usize) {
         let current = self.slot_limit.swap(wanted, Ordering::Relaxed);
         if wanted > current {
             let mut more = wanted - current;

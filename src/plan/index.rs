@@ -27,7 +27,8 @@ pub struct TenantIndex {
     spans: Vec<Span>,
     /// Fingerprint of the match key → the user (by position) with it.
     by_key: HashMap<u64, u32>,
-    /// Fingerprint of the username → the user with it.
+    /// Fingerprint of the username → the user with it (empty when the
+    /// username is the match key: `by_key` is the same map then).
     by_username: HashMap<u64, u32>,
     /// Fingerprints of the email and employee number (those that are not
     /// the match key) → the user with them: one person, one account.
@@ -37,6 +38,9 @@ pub struct TenantIndex {
     shared: HashMap<u64, Vec<u32>>,
     /// (country, userType) pairs the users hold.
     seen: BTreeSet<(Option<String>, Option<String>)>,
+    /// Fingerprint of the id (exact) → the user with it: memberships read
+    /// from the target side name users by id.
+    by_id: HashMap<u64, u32>,
     /// Fingerprint of the confusable skeleton → the user, for the few
     /// usernames with letters outside ASCII (see [`skeleton`]).
     by_skeleton: HashMap<u64, Vec<u32>>,
@@ -60,7 +64,8 @@ impl TenantIndex {
             key: Some(key),
             spans: Vec::with_capacity(users),
             by_key: HashMap::with_capacity(users),
-            by_username: HashMap::with_capacity(users),
+            by_id: HashMap::with_capacity(users),
+            by_username: HashMap::with_capacity(if key == Field::Username { 0 } else { users }),
             ..Default::default()
         }
     }
@@ -93,13 +98,27 @@ impl TenantIndex {
         };
         let (email, employee) = (identity(Field::Email), identity(Field::EmployeeNumber));
         let shared = &mut self.shared;
+        if !user.id.is_empty() {
+            let print = id_fingerprint(&user.id);
+            match self.by_id.get(&print) {
+                Some(first) => {
+                    let all = shared.entry(print).or_insert_with(|| vec![*first]);
+                    all.push(position);
+                }
+                None => {
+                    self.by_id.insert(print, position);
+                }
+            }
+        }
         note(&mut self.by_key, shared, key, position);
-        note(
-            &mut self.by_username,
-            shared,
-            user.fields.username.as_deref(),
-            position,
-        );
+        if self.key != Some(Field::Username) {
+            note(
+                &mut self.by_username,
+                shared,
+                user.fields.username.as_deref(),
+                position,
+            );
+        }
         note(&mut self.by_identity, shared, email, position);
         note(&mut self.by_identity, shared, employee, position);
         if let Some(shape) = user.fields.username.as_deref().and_then(skeleton) {
@@ -117,6 +136,27 @@ impl TenantIndex {
         let start = span.start as usize;
         let bytes = self.arena.get(start..start + span.len as usize)?;
         codec::decode(bytes)
+    }
+
+    /// The position of the user whose id is `id` (exactly), if listed.
+    pub fn position_of_id(&self, id: &str) -> Option<u32> {
+        let print = id_fingerprint(id);
+        let positions: &[u32] = match (self.shared.get(&print), self.by_id.get(&print)) {
+            (Some(all), _) => all,
+            (None, Some(one)) => std::slice::from_ref(one),
+            (None, None) => &[],
+        };
+        positions
+            .iter()
+            .copied()
+            .find(|p| self.id_at(*p) == Some(id))
+    }
+
+    /// The id of the user at `position`, read without the rest of it.
+    fn id_at(&self, position: u32) -> Option<&str> {
+        let span = self.spans.get(position as usize)?;
+        let start = span.start as usize;
+        codec::id(self.arena.get(start..start + span.len as usize)?)
     }
 
     /// The users whose `field` is `value` (ignoring case).
@@ -181,7 +221,11 @@ impl TenantIndex {
 
     /// The user who holds `username`.
     pub fn holder(&self, username: &str) -> Option<User> {
-        self.exact(&self.by_username, Field::Username, username)
+        let map = match self.key {
+            Some(Field::Username) => &self.by_key,
+            _ => &self.by_username,
+        };
+        self.exact(map, Field::Username, username)
             .into_iter()
             .next()
     }
@@ -213,9 +257,21 @@ impl TenantIndex {
     pub fn approximate_bytes(&self) -> usize {
         self.arena.capacity()
             + self.spans.capacity() * std::mem::size_of::<Span>()
-            + (self.by_key.capacity() + self.by_username.capacity() + self.by_identity.capacity())
+            + (self.by_key.capacity()
+                + self.by_username.capacity()
+                + self.by_identity.capacity()
+                + self.by_id.capacity())
                 * 17
     }
+}
+
+/// An id's fingerprint: exact, unlike a match key's (ids are compared as
+/// the server gives them).
+fn id_fingerprint(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    ("id", id).hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Files the user at `position` under `value`'s fingerprint in `map`; a
@@ -335,6 +391,11 @@ pub(crate) mod codec {
         }
     }
 
+    /// The id of an encoded user (it comes first).
+    pub fn id(bytes: &[u8]) -> Option<&str> {
+        Reader { bytes }.str()
+    }
+
     pub fn decode(bytes: &[u8]) -> Option<User> {
         let mut reader = Reader { bytes };
         let mut user = User {
@@ -402,6 +463,8 @@ mod tests {
         assert_eq!(index.len(), 3);
         assert_eq!(index.seen_values().len(), 1);
         assert!(index.may_have_key(fingerprint("ana@example.com")));
+        assert_eq!(index.position_of_id("2"), Some(1));
+        assert_eq!(index.position_of_id("4"), None);
         assert!(
             index.approximate_bytes() < 80 * 1024,
             "the arena grows in 64 KiB steps"

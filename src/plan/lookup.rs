@@ -83,7 +83,8 @@ pub struct Lookups {
     pub tenant_users: Option<u64>,
     /// (country, userType) of every tenant user, when the tenant was listed.
     pub seen_values: Option<Vec<(Option<String>, Option<String>)>>,
-    /// Bytes the tenant index holds, when the tenant was listed.
+    /// Bytes the tenant index holds (with the memberships read from the
+    /// target side), when the tenant was listed.
     pub index_bytes: Option<u64>,
     match_by: MatchBy,
     index: Option<TenantIndex>,
@@ -174,7 +175,10 @@ impl Lookups {
                 scope.extend(targets.into_iter().map(|id| (kind, id)));
             }
         }
-        let memberships = MembershipIndex::read(client, &scope, |_, _, _| {}).await?;
+        let place = |id: &str| index.as_ref().and_then(|i| i.position_of_id(id));
+        let memberships = MembershipIndex::read(client, &scope, place, |_, _, _| {}).await?;
+        // The rows' calls are not whole pages: their slots are learnt afresh.
+        client.throttle().forget_latency();
         Ok(Lookups {
             users: if bulk {
                 UserStrategy::Bulk
@@ -185,7 +189,9 @@ impl Lookups {
             applications: sides[1],
             tenant_users: tenant_users.or(index.as_ref().map(|i| i.len() as u64)),
             seen_values,
-            index_bytes: index.as_ref().map(|i| i.approximate_bytes() as u64),
+            index_bytes: index
+                .as_ref()
+                .map(|i| (i.approximate_bytes() + memberships.approximate_bytes()) as u64),
             match_by,
             index,
             memberships,
@@ -390,7 +396,13 @@ impl Lookups {
                 self.read_ahead.keep(cached, &ids);
                 Ok(ids)
             }
-            _ => Ok(self.memberships.of(kind, user_id)),
+            // Read from the target side: only with the tenant listed.
+            _ => Ok(self
+                .index
+                .as_ref()
+                .and_then(|index| index.position_of_id(user_id))
+                .map(|at| self.memberships.of(kind, at))
+                .unwrap_or_default()),
         }
     }
 

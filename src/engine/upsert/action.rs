@@ -175,7 +175,8 @@ impl UpsertAction {
             result.add_error(kept);
         }
         if self.deciding_only() {
-            if let Some(exact) = Exact::of(&plan) {
+            // A rehearsal's rows go nowhere: only a plan shows their cells.
+            if let Some(exact) = Exact::of(&plan).filter(|_| self.dry_run) {
                 let read = [
                     (TargetKind::Group, groups.unwrap_or_default()),
                     (TargetKind::Application, applications.unwrap_or_default()),

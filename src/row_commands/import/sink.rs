@@ -231,12 +231,15 @@ impl RowSink<RowPlan> for Sink<'_> {
         if !self.recorder.take(result.row) {
             return Ok(());
         }
-        let (counted, record) =
-            if self.dry_run {
-                let action = plan_action(&result, plan.as_ref());
-                if let Some(plan) = &plan {
-                    self.count_calls(plan);
-                }
+        // Lines are only made for a file or the screen (a rehearsal's
+        // rows go nowhere, 100,000 of them for nothing).
+        let writing = self.recorder.has_file();
+        let (counted, record) = if self.dry_run {
+            let action = plan_action(&result, plan.as_ref());
+            if let Some(plan) = &plan {
+                self.count_calls(plan);
+            }
+            if self.show.is_some() {
                 let planned = (!matches!(action, PlanAction::Unchanged | PlanAction::Filtered))
                     .then(|| PlannedRow {
                         row: result.row,
@@ -245,26 +248,30 @@ impl RowSink<RowPlan> for Sink<'_> {
                         details: details(&result, plan.as_ref()),
                     });
                 self.show_in_order(result.row, planned);
-                (
-                    Counted::Planned(action),
-                    plan_record(&result, plan.as_ref(), action),
-                )
-            } else {
-                let waits = self.recorder.waits(result.row);
-                if waits && matches!(result.outcome, Outcome::Created | Outcome::Updated) {
-                    self.journal(&result)?;
-                }
-                if !result.outcome.succeeded() && self.journaled.contains(&result.row) {
-                    // Its user was written: only the journal says how.
-                    self.journal_needed = true;
-                }
-                (
-                    Counted::Outcome(result.outcome),
-                    result.record(self.recorder.stamp()),
-                )
-            };
+            }
+            (
+                Counted::Planned(action),
+                writing.then(|| plan_record(&result, plan.as_ref(), action)),
+            )
+        } else {
+            let waits = self.recorder.waits(result.row);
+            if waits && matches!(result.outcome, Outcome::Created | Outcome::Updated) {
+                self.journal(&result)?;
+            }
+            if !result.outcome.succeeded() && self.journaled.contains(&result.row) {
+                // Its user was written: only the journal says how.
+                self.journal_needed = true;
+            }
+            (
+                Counted::Outcome(result.outcome),
+                writing.then(|| result.record(self.recorder.stamp())),
+            )
+        };
         self.recorder.count(&result, counted);
-        self.recorder.write(result.row, record)
+        match record {
+            Some(record) => self.recorder.write(result.row, record),
+            None => Ok(()),
+        }
     }
 
     fn contains(&self, row: u64) -> bool {

@@ -287,7 +287,7 @@ pub async fn find(
             .current
             .iter()
             .filter(|key| !by_key.contains_key(*key))
-            .cloned()
+            .map(str::to_string)
             .collect();
         roster_unmatched.sort();
         protect_unmatched = options.protection.unmatched(&listed);
