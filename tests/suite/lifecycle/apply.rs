@@ -579,3 +579,65 @@ async fn a_plan_made_against_a_kept_sandbox_is_applied_by_the_next_run() {
     assert_eq!(sebulk_in_process(&apply).await.unwrap(), Completion::Clean);
     assert_eq!(read_csv(&applied)[0]["outcome"], "updated");
 }
+
+/// A results file is taken at its word only where the tenant agrees: an
+/// apply resumed from another run's results (applied, then undone, so
+/// the tenant is as before) does the work again instead of claiming it
+/// done and writing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_resumed_from_results_the_tenant_contradicts_does_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let roster = write(dir.path(), "roster.csv", ROSTER);
+    let first = dir.path().join("first.plan.csv");
+    sync_plan(&sandbox, &roster, &first).await;
+    let applied = dir.path().join("applied.csv");
+    let apply = |plan: &Path, out: &Path, resume: Option<&Path>| {
+        let mut args = vec![
+            "apply".to_string(),
+            "--as-of".into(),
+            "2026-12-03".into(),
+            path(plan).into(),
+            "--max-affected".into(),
+            "5".into(),
+            "-o".into(),
+            path(out).into(),
+        ];
+        if let Some(resume) = resume {
+            args.extend(["--resume".to_string(), path(resume).into()]);
+        }
+        args
+    };
+    let args = apply(&first, &applied, None);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let undone = dir.path().join("undone.csv");
+    let args = [
+        "undo",
+        "--max-affected",
+        "100%",
+        "-o",
+        path(&undone),
+        path(&applied),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(enabled(&users(&sandbox), "bob"), Some(true), "given back");
+
+    let second = dir.path().join("second.plan.csv");
+    sync_plan(&sandbox, &roster, &second).await;
+    let out = dir.path().join("second.csv");
+    let args = apply(&second, &out, Some(&applied));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let after = users(&sandbox);
+    assert_eq!(
+        enabled(&after, "bob"),
+        Some(false),
+        "the leaver is gone again"
+    );
+    assert!(
+        after.contains_key("fay") && after.contains_key("gus"),
+        "joiners made"
+    );
+    assert_eq!(after["ana"].fields.department.as_deref(), Some("Ops"));
+}

@@ -776,3 +776,71 @@ async fn a_refused_run_creates_none_of_its_missing_groups() {
     let group = api.find_group_by_name("Brand New").await.unwrap().unwrap();
     assert_eq!(api.group_users(&group.id).await.unwrap().len(), 5);
 }
+
+/// A privileged group is neither pruned nor given back unasked: `groups
+/// import --prune` leaves IT Admins (protected) while it deletes the other
+/// unlisted group, and undo of a memberships run that took someone out of
+/// IT Admins does not put them back without --include-privileged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privileged_groups_are_neither_pruned_nor_given_back_unasked() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let api = crate::support::client(&sandbox);
+    let admins = new_group(&api, "IT Admins").await;
+    new_group(&api, "Sales").await;
+    new_group(&api, "Temp").await;
+    api.assign_groups(&users(&sandbox)["ana"].id, std::slice::from_ref(&admins))
+        .await
+        .unwrap();
+
+    // Ana leaves IT Admins (named), then the run is undone unasked.
+    let change = write(
+        dir.path(),
+        "change.csv",
+        "username,group,action\nana,IT Admins,remove\n",
+    );
+    let changed = dir.path().join("change.results.csv");
+    let args = [
+        "memberships",
+        "import",
+        &change,
+        "--allow-privileged",
+        "ana",
+        "-o",
+        &text(&changed),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let in_admins = || async {
+        let members = api.group_users(&admins).await.unwrap();
+        members
+            .iter()
+            .any(|u| u.fields.username.as_deref() == Some("ana"))
+    };
+    assert!(!in_admins().await);
+    let undone = dir.path().join("undone.csv");
+    let args = ["undo", "-o", &text(&undone), &text(&changed)];
+    let ended = against(&sandbox, &args).await.unwrap();
+    assert_ne!(ended, Completion::Clean, "withheld is said");
+    assert!(!in_admins().await, "not put back unasked");
+    assert!(read_csv(&undone)[0]["error"].contains("--include-privileged"));
+
+    // A prune of every group but Sales: Temp goes, IT Admins stays.
+    let groups = write(dir.path(), "groups.csv", "name\nSales\n");
+    let pruned = dir.path().join("groups.results.csv");
+    let args = [
+        "groups",
+        "import",
+        &groups,
+        "--prune",
+        "--max-affected",
+        "100%",
+        "-o",
+        &text(&pruned),
+    ];
+    against(&sandbox, &args).await.unwrap();
+    assert!(api.find_group_by_name("Temp").await.unwrap().is_none());
+    assert!(api.find_group_by_name("IT Admins").await.unwrap().is_some());
+    let lines = read_csv(&pruned);
+    let admins_line = lines.iter().find(|l| l["username"] == "IT Admins").unwrap();
+    assert_eq!(admins_line["outcome"], "protected", "{admins_line:?}");
+}
