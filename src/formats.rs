@@ -57,7 +57,7 @@ pub fn same_cells(recorded: &[String], now: &[String]) -> bool {
 
 /// The fixed first columns of sebulk's own results files, which input
 /// reading recognises and skips, so results can be fed straight back in.
-pub const RESULT_COLUMNS: [&str; 16] = [
+pub const RESULT_COLUMNS: [&str; 17] = [
     "row",
     "username",
     "outcome",
@@ -74,6 +74,7 @@ pub const RESULT_COLUMNS: [&str; 16] = [
     "run_id",
     "tenant",
     "snapshot",
+    "line_seal",
 ];
 
 /// How many leading columns of `names` are a results file's own (0 when

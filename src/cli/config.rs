@@ -212,6 +212,15 @@ fn protection_of(
             path: path.display().to_string(),
             source,
         })?;
+        for (number, line) in text.lines().enumerate() {
+            if let Some(why) = crate::engine::guard::Protection::unreadable_line(line) {
+                return Err(ConfigError::BadValue(format!(
+                    "{} line {}: {why}; nothing was done (a line that names nobody would protect nobody)",
+                    path.display(),
+                    number + 1
+                )));
+            }
+        }
         patterns.extend(text.lines().map(str::to_string));
     }
     Ok(

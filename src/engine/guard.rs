@@ -462,6 +462,40 @@ impl Protection {
         }
     }
 
+    /// Why a protect line cannot be one pattern, if it cannot: it would
+    /// silently protect nobody (two names on a line, a quoted or
+    /// separated name, a `[` never closed).
+    pub fn unreadable_line(line: &str) -> Option<String> {
+        let line = line.trim_start_matches('\u{FEFF}');
+        let pattern = match line.find('#') {
+            Some(0) => "",
+            Some(at) if line[..at].ends_with(char::is_whitespace) => &line[..at],
+            _ => line,
+        }
+        .trim();
+        if pattern.is_empty() {
+            return None;
+        }
+        if let Some(c) = pattern
+            .chars()
+            .find(|c| matches!(c, '"' | '\'' | ',' | ';'))
+        {
+            return Some(format!(
+                "'{pattern}' holds {c:?}: one name or pattern per line, unquoted"
+            ));
+        }
+        if pattern.contains(char::is_whitespace) {
+            return Some(format!(
+                "'{pattern}' holds a space: one name or pattern per line (write ? for a space inside a name)"
+            ));
+        }
+        let opened = pattern.matches('[').count();
+        if opened > pattern.matches(']').count() {
+            return Some(format!("'{pattern}' opens a [ class it never closes"));
+        }
+        None
+    }
+
     /// With the profile's privileged groups (see [`crate::plan::access`]).
     pub fn with_privileged_groups(mut self, groups: Vec<String>) -> Self {
         self.privileged_groups = groups;
@@ -552,6 +586,30 @@ mod tests {
         user.fields.username = Some(username.into());
         user.fields.user_type = kind.map(str::to_string);
         user
+    }
+
+    #[test]
+    fn protect_lines_that_would_name_nobody_are_said() {
+        for line in [
+            "user00[3",
+            "\"user003\"",
+            "user003,",
+            "user003;user005",
+            "user003 user005",
+        ] {
+            assert!(Protection::unreadable_line(line).is_some(), "{line}");
+        }
+        for line in [
+            "",
+            "# CFO",
+            "jdoe  # CFO",
+            "\u{FEFF}svc-*",
+            "admin[12]",
+            "E1004",
+            "a@b.example",
+        ] {
+            assert_eq!(Protection::unreadable_line(line), None, "{line}");
+        }
     }
 
     #[test]

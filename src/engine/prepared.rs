@@ -52,6 +52,7 @@ pub fn stamp(kind: RunKind, dry_run: bool, client: &Client) -> RunStamp {
         run_id: super::new_run_id(kind, dry_run),
         tenant: client.tenant().to_string(),
         snapshot: String::new(),
+        key: Some(client.seal_key().clone()),
     }
 }
 

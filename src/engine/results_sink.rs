@@ -354,12 +354,9 @@ impl ResultsSink {
             (None, _) => None,
         };
         let journal = match journal_for {
-            Some(results) if file.is_some() => Some(Journal::create(
-                results,
-                input_header,
-                carried,
-                &stamp.run_id,
-            )?),
+            Some(results) if file.is_some() => {
+                Some(Journal::create(results, input_header, carried, &stamp)?)
+            }
             _ => None,
         };
         Ok(ResultsSink {
@@ -534,6 +531,7 @@ mod tests {
             run_id: "apply-1".into(),
             tenant: "https://t/api".into(),
             snapshot: String::new(),
+            key: None,
         };
         let mut written = RowResult::new(7, "ana", Outcome::Updated, vec!["ana".into()]);
         written.user_id = "u7".into();

@@ -22,6 +22,18 @@ use crate::model::{SealCheck, SealKey};
 /// The columns only the machine reads, after the plan's own.
 pub const MACHINE_COLUMNS: [&str; 2] = ["decided_on", "exact"];
 
+/// Whether `path` reads as a plan: its header holds the plan's machine
+/// columns.
+pub fn is_plan(path: &Path) -> bool {
+    csv::Reader::from_path(path)
+        .and_then(|mut reader| reader.headers().cloned())
+        .is_ok_and(|header| {
+            MACHINE_COLUMNS
+                .iter()
+                .all(|c| header.iter().any(|h| h == *c))
+        })
+}
+
 /// What the seal line's first cell says.
 pub const SEAL_MARK: &str = "plan-seal";
 

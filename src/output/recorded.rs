@@ -37,7 +37,7 @@ impl Journal {
         results: &Path,
         input_header: &[String],
         (carried, in_flight): (&[&Recorded], &[super::intents::Intent]),
-        run_id: &str,
+        run: &RunStamp,
     ) -> Result<Self, OutputError> {
         let path = Self::path_for(results);
         let file = Stream::create(&path, true, &[results])?;
@@ -46,13 +46,21 @@ impl Journal {
             .write_record(results_header(input_header))
             .map_err(|e| OutputError::io(&path, e.into()))?;
         for recorded in carried {
+            // Sealed anew under this run's key (the same tenant's).
+            let stamp = RunStamp {
+                key: run.key.clone(),
+                ..recorded.stamp.clone()
+            };
             writer
-                .write_record(recorded.result.record(&recorded.stamp))
+                .write_record(recorded.result.record(&stamp))
                 .map_err(|e| OutputError::io(&path, e.into()))?;
         }
         writer.flush().map_err(|e| OutputError::io(&path, e))?;
-        let intents =
-            std::sync::Arc::new(super::intents::Intents::create(results, in_flight, run_id)?);
+        let intents = std::sync::Arc::new(super::intents::Intents::create(
+            results,
+            in_flight,
+            &run.run_id,
+        )?);
         Ok(Journal {
             writer,
             path,
@@ -154,6 +162,78 @@ impl Resumed {
         others.dedup();
         others
     }
+}
+
+/// How the lines of the results file (or journal) `path` read under the
+/// tenant's `key`: every line sealed by it ([`SealCheck::Verified`]),
+/// some or all written unsealed by an older sebulk
+/// ([`SealCheck::Unkeyed`]); a line whose seal does not verify — edited
+/// after it was written, its fixed columns renamed or moved, or sealed
+/// under another tenant's key — refuses the file. A line cut short (a
+/// kill) is left to the reader of the lines.
+pub fn check_line_seals(
+    path: &Path,
+    key: &crate::model::SealKey,
+) -> Result<crate::model::SealCheck, OutputError> {
+    use crate::model::SealCheck;
+    let refused = |why: String| OutputError::read(path, std::io::Error::other(why));
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| refused(e.to_string()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| refused(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let fixed = &super::results::RESULT_COLUMNS;
+    let Some(at) = header.iter().position(|name| name == "line_seal") else {
+        return Ok(SealCheck::Unkeyed);
+    };
+    if header.len() < fixed.len() || header[..fixed.len()] != fixed[..] {
+        return Err(refused(
+            "its header's own columns are not sebulk's, in sebulk's order: the file was edited; nothing is trusted".to_string(),
+        ));
+    }
+    let mut unkeyed = false;
+    // A last line with no line end was cut by a kill: the reader of the
+    // lines judges it, not its seal.
+    let whole = std::fs::read(path)
+        .map(|bytes| bytes.ends_with(b"\n"))
+        .unwrap_or(true);
+    let records: Vec<csv::StringRecord> = reader
+        .records()
+        .collect::<Result<_, _>>()
+        .map_err(|e| refused(e.to_string()))?;
+    let count = records.len();
+    for (number, record) in records.into_iter().enumerate() {
+        if record.len() != header.len() || (!whole && number + 1 == count) {
+            continue;
+        }
+        let cells: Vec<&str> = record
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, cell)| cell)
+            .collect();
+        let message = super::results::line_message(&cells);
+        match key.check(super::results::LINE_SEAL_DOMAIN, &message, &record[at]) {
+            SealCheck::Verified => {}
+            SealCheck::Unkeyed => unkeyed = true,
+            SealCheck::Forged => {
+                return Err(refused(format!(
+                    "line {}: its seal does not verify under this tenant's key: it was changed after it was written (or written for another tenant, or under an API key since rotated); nothing is undone on its word",
+                    number + 2
+                )));
+            }
+        }
+    }
+    Ok(if unkeyed {
+        SealCheck::Unkeyed
+    } else {
+        SealCheck::Verified
+    })
 }
 
 /// What an earlier run recorded for one row.
@@ -266,6 +346,7 @@ fn parse_record(
         run_id: get("run_id"),
         tenant: get("tenant"),
         snapshot: get("snapshot"),
+        key: None,
     };
     if columns.contains_key("tenant") && stamp.tenant.trim().is_empty() {
         return Err(NO_TENANT.to_string());
@@ -345,6 +426,7 @@ mod tests {
             run_id: "run-1".into(),
             tenant: "https://acme/api".into(),
             snapshot: String::new(),
+            key: None,
         }
     }
 
@@ -436,5 +518,39 @@ mod tests {
         assert_eq!(recorded[&1].result.cells, vec!["ana"]);
         std::fs::write(&path, "row,user\n").unwrap();
         assert!(read_results(&path).is_err());
+    }
+
+    #[test]
+    fn a_results_line_changed_after_it_was_written_is_refused() {
+        use crate::model::{SealCheck, SealKey};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let key = SealKey::derive("k", "https://acme/api");
+        let sealed = RunStamp {
+            key: Some(key.clone()),
+            ..stamp()
+        };
+        let mut created = RowResult::new(1, "ana", Outcome::Created, vec!["ana".into()]);
+        created.user_id = "u1".into();
+        let header = results_header(&["username".to_string()]);
+        let write = |lines: &[Vec<String>]| {
+            let mut writer = csv::Writer::from_path(&path).unwrap();
+            writer.write_record(&header).unwrap();
+            for line in lines {
+                writer.write_record(line).unwrap();
+            }
+            writer.flush().unwrap();
+        };
+        let line = created.record(&sealed);
+        write(std::slice::from_ref(&line));
+        assert_eq!(check_line_seals(&path, &key).unwrap(), SealCheck::Verified);
+        let other = SealKey::derive("k2", "https://acme/api");
+        assert!(check_line_seals(&path, &other).is_err(), "another key");
+        let mut forged = line.clone();
+        forged[3] = "u2".into();
+        write(&[forged]);
+        assert!(check_line_seals(&path, &key).is_err(), "an edited user id");
+        write(&[created.record(&stamp())]);
+        assert_eq!(check_line_seals(&path, &key).unwrap(), SealCheck::Unkeyed);
     }
 }

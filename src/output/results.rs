@@ -186,6 +186,10 @@ impl RunKind {
 /// What a results file says of the run its rows belong to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RunStamp {
+    /// The tenant's key, which seals each line the run writes (none: the
+    /// lines go unsealed, as read back from a file).
+    #[serde(skip)]
+    pub key: Option<crate::model::SealKey>,
     /// This run's id.
     pub run_id: String,
     /// The tenant written to (its API root).
@@ -341,10 +345,17 @@ impl RowResult {
             },
         ];
         record.extend(self.cells.iter().cloned());
-        record
+        let mut record: Vec<String> = record
             .into_iter()
             .map(|cell| neutralize(&cell).into_owned())
-            .collect()
+            .collect();
+        let seal = stamp
+            .key
+            .as_ref()
+            .map(|key| key.seal(LINE_SEAL_DOMAIN, &line_message(&record)))
+            .unwrap_or_default();
+        record.insert(SEAL_AT, seal);
+        record
     }
 }
 
@@ -553,6 +564,25 @@ impl OrderedCsv {
         file.sync().map_err(|e| OutputError::io(&self.path, e))?;
         Ok(self.path)
     }
+}
+
+/// What a results line's seal is made in (see [`crate::model::SealKey`]).
+pub const LINE_SEAL_DOMAIN: &str = "sebulk results line v1";
+
+/// Where a results line's seal stands: after the other fixed columns.
+pub const SEAL_AT: usize = RESULT_COLUMNS.len() - 1;
+
+/// What a results line's seal covers: every other cell of the line as
+/// written, each with its length (no cell can pass for two).
+pub fn line_message<S: AsRef<str>>(cells: &[S]) -> Vec<u8> {
+    let mut message = Vec::new();
+    for cell in cells {
+        let cell = cell.as_ref();
+        message.extend_from_slice(cell.len().to_string().as_bytes());
+        message.push(b':');
+        message.extend_from_slice(cell.as_bytes());
+    }
+    message
 }
 
 /// A results file's header: the fixed columns, then the input's.

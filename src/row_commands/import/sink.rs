@@ -142,9 +142,9 @@ impl<'a> Sink<'a> {
             Some(path) => Some(OrderedCsv::results(path, rules, inputs, input_header)?),
         };
         let journal = match (&file, journal_for) {
-            (Some(_), Some(results)) if !dry_run && results != Path::new("-") => Some(
-                Journal::create(results, input_header, carried, &stamp.run_id)?,
-            ),
+            (Some(_), Some(results)) if !dry_run && results != Path::new("-") => {
+                Some(Journal::create(results, input_header, carried, &stamp)?)
+            }
             _ => None,
         };
         Ok(Sink {

@@ -216,7 +216,7 @@ pub async fn run(
     };
     for snapshot in &read.unkeyed_snapshots {
         events.on(Event::Warning(&format!(
-            "{snapshot} is sealed the old way (a plain digest): giving back from it as it stands, as --accept-old-seal says; a change made to it by hand cannot be told"
+            "{snapshot} is sealed the old way (a plain digest, or none): read as it stands, as --accept-old-seal says; a change made to it by hand cannot be told"
         )));
     }
     if read.killed {

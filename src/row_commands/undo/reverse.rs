@@ -82,6 +82,7 @@ pub fn read(
     results: &Path,
     (key, old_seals): (SealKey, snapshot::OldSeals),
 ) -> Result<ReadRun, String> {
+    let unsealed = sealed_lines(results, &key, old_seals)?;
     let resumed = Resumed::read_checked(results).map_err(|e| e.to_string())?;
     let mut records: BTreeMap<u64, &Recorded> = BTreeMap::new();
     for (row, recorded) in &resumed.done {
@@ -164,8 +165,45 @@ pub fn read(
         run_ids,
         tenants,
         killed: crate::output::recorded::Journal::path_for(results).exists(),
-        unkeyed_snapshots: snapshots.unkeyed,
+        unkeyed_snapshots: unsealed.into_iter().chain(snapshots.unkeyed).collect(),
     })
+}
+
+/// Holds `results` and its journal to their line seals: a line changed
+/// since it was written refuses the undo; files whose lines carry none
+/// (an older sebulk) are read only when old seals are accepted, and
+/// named for the warning.
+fn sealed_lines(
+    results: &Path,
+    key: &SealKey,
+    old_seals: snapshot::OldSeals,
+) -> Result<Vec<String>, String> {
+    let journal = crate::output::recorded::Journal::path_for(results);
+    let mut unsealed = Vec::new();
+    for file in [results, journal.as_path()] {
+        if file != results && !file.exists() {
+            continue;
+        }
+        // A plan is sealed whole (and refused below: it did nothing).
+        if crate::output::plan_file::is_plan(file) {
+            continue;
+        }
+        let check =
+            crate::output::recorded::check_line_seals(file, key).map_err(|e| e.to_string())?;
+        match (check, old_seals) {
+            (crate::model::SealCheck::Unkeyed, snapshot::OldSeals::Refuse) => {
+                return Err(format!(
+                    "{}: its lines carry no seal (written by an older sebulk, or edited): undo trusts a results file only as sealed; --accept-old-seal reads it as it stands",
+                    file.display()
+                ));
+            }
+            (crate::model::SealCheck::Unkeyed, snapshot::OldSeals::Accept) => {
+                unsealed.push(format!("{} (its lines)", file.display()));
+            }
+            _ => {}
+        }
+    }
+    Ok(unsealed)
 }
 
 /// The rows whose writes were about to be sent when the run was killed

@@ -619,12 +619,21 @@ async fn undo_refuses_results_that_name_no_tenant() {
         &text(&hires),
     ];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
-    // Blank the tenant column, as a hand edit or another tool would.
+    // Blank the tenant column, as a hand edit or another tool would: the
+    // line's seal no longer verifies.
     crate::support::edit_column(&results, "tenant", |_| String::new());
     let writes = sandbox.counters().writes;
     let refused = against(&sandbox, &["undo", &text(&results)])
         .await
-        .expect_err("no tenant");
+        .expect_err("edited");
+    assert!(
+        refused.to_string().contains("seal does not verify"),
+        "{refused}"
+    );
+    // Read as an unsealed (older) file, the row still names no tenant.
+    crate::support::edit_column(&results, "line_seal", |_| String::new());
+    let args = ["undo", "--accept-old-seal", &text(&results)];
+    let refused = against(&sandbox, &args).await.expect_err("no tenant");
     assert!(refused.to_string().contains("names no tenant"), "{refused}");
     assert_eq!(sandbox.counters().writes, writes);
     assert!(sandbox.tenant().user_by_username("new.one").is_ok());
@@ -655,6 +664,8 @@ async fn undo_refuses_results_of_a_command_it_does_not_know() {
     crate::support::edit_column(&results, "run_id", |id| {
         id.replacen("import-", "rename-", 1)
     });
+    // (As an unsealed file would be read: a sealed one edited so fails its seal.)
+    crate::support::edit_column(&results, "line_seal", |_| String::new());
     assert!(
         read_csv(&results)
             .iter()
@@ -662,10 +673,8 @@ async fn undo_refuses_results_of_a_command_it_does_not_know() {
     );
     let writes = sandbox.counters().writes;
     let url = sandbox.base_url().to_string();
-    let output = crate::support::sebulk(&url, &["undo", &text(&results)])
-        .output()
-        .await
-        .unwrap();
+    let args = ["undo", "--accept-old-seal", &text(&results)];
+    let output = crate::support::sebulk(&url, &args).output().await.unwrap();
     let said = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{said}");
     assert!(
@@ -781,9 +790,21 @@ async fn undo_refuses_a_results_file_cut_short_and_never_deletes_on_an_edited_ou
         writer.write_record(cells).unwrap();
     }
     writer.flush().unwrap();
+    // Its seal refuses the file whole: nothing is undone on its word.
+    let refused = against(&sandbox, &["undo", "--max-affected", "3", &text(&results)])
+        .await
+        .expect_err("an edited line");
+    assert!(
+        refused.to_string().contains("seal does not verify"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, writes);
+    // Read as an unsealed (older) file, the edited line is still no create.
+    crate::support::edit_column(&results, "line_seal", |_| String::new());
     let out = dir.path().join("undo.csv");
     let args = [
         "undo",
+        "--accept-old-seal",
         "--max-affected",
         "3",
         "-o",
