@@ -556,6 +556,7 @@ pub fn passwords_job(
                 },
             )?,
             privilege: privilege_rules(profile.get()?, &args.allow_privileged),
+            max_passwords: args.max_passwords,
         },
         (&args.run, "passwords"),
     ))

@@ -91,6 +91,31 @@ pub const IRREVERSIBLE: DefaultLimit = DefaultLimit {
     cap: 20,
 };
 
+/// Passwords set in one run: more than an onboarding wave means a file
+/// meant for a few users names everyone (a password set hands the
+/// account to whoever knows it, and cannot be taken back).
+pub const PASSWORDS: DefaultLimit = DefaultLimit {
+    floor: 10,
+    share: 10.0,
+    cap: 500,
+};
+
+/// Why a run that would set `count` passwords in a tenant of `tenant`
+/// users is refused before its first write, if it is (`--max-passwords`,
+/// else [`PASSWORDS`]).
+pub fn check_passwords(count: u64, tenant: u64, given: Option<MaxAffected>) -> Result<(), String> {
+    // Never refused for being few: a small tenant resets passwords too.
+    let given = given.or(Some(MaxAffected::Count(
+        PASSWORDS.allows(tenant).max(PASSWORDS.floor),
+    )));
+    match over(count, tenant, given, PASSWORDS) {
+        None => Ok(()),
+        Some(why) => Err(format!(
+            "refused before any change: this run would set the passwords of {count} of the tenant's {tenant} users, {why}; a password set cannot be taken back; if that is meant, say so with --max-passwords {count}"
+        )),
+    }
+}
+
 /// What a run may take away: `--max-affected` (for every change) and
 /// `--max-irreversible` (for deletes and second-factor removals, when it
 /// should differ), else the defaults.

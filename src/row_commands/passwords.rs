@@ -42,6 +42,9 @@ pub struct PasswordsOptions {
     /// Which groups are privileged, and whose password may be set although
     /// privileged.
     pub privilege: crate::plan::access::PrivilegeRules,
+    /// The most passwords one run may set (`--max-passwords`; else the
+    /// default of [`crate::engine::guard::PASSWORDS`]).
+    pub max_passwords: Option<crate::engine::guard::MaxAffected>,
 }
 
 /// What a password run did.
@@ -245,8 +248,28 @@ pub async fn run(
             )
         })
         .collect();
-    // Each row was judged above: protected and privileged users are left.
-    crate::engine::guard::clear_rows_judged(options.run.dry_run, &client);
+    // Each row was judged above (protected and privileged users are left);
+    // how many passwords the run sets is judged against the tenant.
+    let setting = jobs
+        .iter()
+        .filter(|(_, _, _, disposition, job)| {
+            matches!(disposition, Disposition::Process)
+                && job.user_id.is_ok()
+                && job.protected.is_none()
+        })
+        .count() as u64;
+    let tenant_size = if setting > crate::engine::guard::PASSWORDS.floor {
+        crate::engine::users::tenant_size(&client).await?
+    } else {
+        setting
+    };
+    let verdict =
+        crate::engine::guard::check_passwords(setting, tenant_size, options.max_passwords);
+    let refused =
+        match crate::engine::guard::enforce(verdict, (options.run.dry_run, &client), events) {
+            Ok(refused) => refused,
+            Err(refusal) => return Ok(Ended::Refused(refusal)),
+        };
     let stamp = prepared::stamp(RunKind::Passwords, options.run.dry_run, &client);
     let inputs = [options.input.file.as_path()];
     let setup = Setup::of(
@@ -259,10 +282,11 @@ pub async fn run(
         dry_run: options.run.dry_run,
     };
     let rows: Vec<Prepared<PasswordJob>> = jobs.into_iter().map(Prepared::from).collect();
-    let summary = PasswordsSummary {
+    let mut summary = PasswordsSummary {
         totals: prepared::run(&client, setup, action, rows, stops, events).await?,
         input: crate::input::reader::shown(&options.input.file),
     };
+    summary.totals.refused = refused;
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
 }

@@ -233,6 +233,10 @@ pub struct PasswordsArgs {
     #[arg(long, value_name = "FILE")]
     pub protect: Option<PathBuf>,
 
+    /// The most passwords this run may set: a count (60) or a share (10%) [default: 10% of the tenant, at least 10, at most 500]
+    #[arg(long, value_name = "N|N%", value_parser = crate::engine::guard::MaxAffected::parse)]
+    pub max_passwords: Option<crate::engine::guard::MaxAffected>,
+
     /// Privileged users (a userType other than user, or a member of a privileged group) whose password this run may set: usernames, emails, employee numbers or patterns, comma-separated or repeated (also allow_privileged in the profile)
     #[arg(long, value_name = "USER", value_delimiter = ',')]
     pub allow_privileged: Vec<String>,

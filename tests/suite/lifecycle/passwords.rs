@@ -214,11 +214,23 @@ async fn killed_twice_while_resuming_no_user_is_set_again() {
     let results = dir.path().join("users.passwords.csv");
     let [i, r] = [&input, &results].map(|p| p.display().to_string());
     let base = sandbox.base_url().to_string();
-    let first = ["passwords", "--auto-password", "--send-email", "-o", &r, &i];
+    // 60 passwords in a tenant of some 90: said, as a run that means it.
+    let first = [
+        "passwords",
+        "--auto-password",
+        "--send-email",
+        "--max-passwords",
+        "60",
+        "-o",
+        &r,
+        &i,
+    ];
     let resume = [
         "passwords",
         "--auto-generate",
         "--send-email",
+        "--max-passwords",
+        "60",
         "--resume",
         &r,
         "-o",
@@ -366,4 +378,49 @@ async fn password_columns_by_any_common_name_and_ragged_rows_never_shifted() {
     );
     assert_eq!(read_csv(&results)[0]["outcome"], "failed");
     assert_eq!(sandbox.counters().writes, writes);
+}
+
+/// A passwords file that names most of the tenant is refused before any
+/// password is set (a file meant for a few, pointed at everyone); said
+/// with --max-passwords, it is done.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passwords_file_naming_most_of_the_tenant_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = crate::support::start(crate::support::config()).await;
+    let api = crate::support::client(&sandbox);
+    for i in 0..30 {
+        api.create_user(&crate::support::new_user(&format!("staff{i:02}")))
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("everyone.csv");
+    let mut text = String::from("username\n");
+    for i in 0..30 {
+        text.push_str(&format!("staff{i:02}\n"));
+    }
+    std::fs::write(&input, text).unwrap();
+    std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let writes = sandbox.counters().writes;
+    let results = dir.path().join("results.csv");
+    let [i, r] = [&input, &results].map(|p| p.display().to_string());
+    let args = ["passwords", "--auto-password", &i, "-o", &r];
+    let refused = against(&sandbox, &args).await.expect_err("too many");
+    assert!(
+        refused.to_string().contains("--max-passwords 30"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, writes, "none set");
+    let args = [
+        "passwords",
+        "--auto-password",
+        "--max-passwords",
+        "30",
+        &i,
+        "-o",
+        &r,
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(sandbox.counters().writes, writes + 30);
 }
