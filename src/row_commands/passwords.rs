@@ -248,28 +248,10 @@ pub async fn run(
             )
         })
         .collect();
-    // Each row was judged above (protected and privileged users are left);
-    // how many passwords the run sets is judged against the tenant.
-    let setting = jobs
-        .iter()
-        .filter(|(_, _, _, disposition, job)| {
-            matches!(disposition, Disposition::Process)
-                && job.user_id.is_ok()
-                && job.protected.is_none()
-        })
-        .count() as u64;
-    let tenant_size = if setting > crate::engine::guard::PASSWORDS.floor {
-        crate::engine::users::tenant_size(&client).await?
-    } else {
-        setting
+    let refused = match judge_count(&client, &jobs, options, events).await? {
+        Ok(refused) => refused,
+        Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
-    let verdict =
-        crate::engine::guard::check_passwords(setting, tenant_size, options.max_passwords);
-    let refused =
-        match crate::engine::guard::enforce(verdict, (options.run.dry_run, &client), events) {
-            Ok(refused) => refused,
-            Err(refusal) => return Ok(Ended::Refused(refusal)),
-        };
     let stamp = prepared::stamp(RunKind::Passwords, options.run.dry_run, &client);
     let inputs = [options.input.file.as_path()];
     let setup = Setup::of(
@@ -289,6 +271,37 @@ pub async fn run(
     summary.totals.refused = refused;
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
+}
+
+/// Each row was judged as it was decided (protected and privileged users
+/// are left); how many passwords the run sets is judged against the
+/// tenant here, before the first (`Err` inside: refused).
+async fn judge_count(
+    client: &Client,
+    jobs: &[(u64, String, Vec<String>, Disposition, PasswordJob)],
+    options: &PasswordsOptions,
+    events: &dyn Events,
+) -> Result<Result<Option<String>, String>, RunError> {
+    use crate::engine::guard;
+    let setting = jobs
+        .iter()
+        .filter(|(_, _, _, disposition, job)| {
+            matches!(disposition, Disposition::Process)
+                && job.user_id.is_ok()
+                && job.protected.is_none()
+        })
+        .count() as u64;
+    let tenant_size = if setting > guard::PASSWORDS.floor {
+        crate::engine::users::tenant_size(client).await?
+    } else {
+        setting
+    };
+    let verdict = guard::check_passwords(setting, tenant_size, options.max_passwords);
+    Ok(guard::enforce(
+        verdict,
+        (options.run.dry_run, client),
+        events,
+    ))
 }
 
 /// Whose password a run may not set: the protected list, and privileged
