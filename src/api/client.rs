@@ -298,6 +298,8 @@ struct Inner {
     guarded: bool,
     /// The guard has cleared the run's writes.
     cleared: std::sync::atomic::AtomicBool,
+    /// The tenant's page numbering was seen to be the configured one.
+    page_base_confirmed: std::sync::atomic::AtomicBool,
 }
 
 /// Records a write before it is sent: what a run's journal of intents
@@ -410,6 +412,7 @@ impl Client {
                 fatal: Default::default(),
                 guarded: settings.guarded_writes,
                 cleared: Default::default(),
+                page_base_confirmed: Default::default(),
             }),
             tally: None,
             cut: None,
@@ -531,6 +534,11 @@ impl Client {
     /// The number the tenant gives its first page.
     pub fn page_base(&self) -> u64 {
         self.inner.page_base
+    }
+
+    /// Whether the tenant's page numbering was already seen to match.
+    pub(super) fn page_base_confirmed(&self) -> &std::sync::atomic::AtomicBool {
+        &self.inner.page_base_confirmed
     }
 
     /// The error that stopped the whole run (a refused key, a wait beyond

@@ -570,6 +570,10 @@ impl Client {
             None => self.fetch_page(request, 1).await?,
         };
         let first_len = first.keys.len() as u64;
+        if first.total.is_none() && first_len >= u64::from(asked) {
+            // Nothing will tell a lost page later: check the numbering now.
+            self.confirm_page_base().await?;
+        }
         let (fresh, verdict) = tracker.take(1, first);
         if let Some(total) = tracker.stats.last_total {
             on_total(total);
@@ -612,6 +616,57 @@ impl Client {
                 return Ok(tracker.stats);
             }
             next += 1;
+        }
+    }
+
+    /// The tenant's first page number: page 0 and page 1 of one record each
+    /// hold different users on a 0-based tenant; a 1-based one refuses page 0
+    /// or answers it as page 1. `None` when there are too few users to tell.
+    pub async fn detect_page_base(&self) -> Result<Option<u64>, ApiError> {
+        let first_of = |page: u64| async move {
+            let reply = self
+                .get_raw(
+                    &["users"],
+                    &[("page", page.to_string()), ("pageSize", "1".to_string())],
+                )
+                .await;
+            match reply {
+                Ok(reply) => Ok(wire::parse_list(&reply.body)
+                    .ok()
+                    .and_then(|page| page.items.into_iter().next())
+                    .map(|record| record_key(&record))),
+                Err(err) if err.status().is_some_and(|s| (400..500).contains(&s)) => Ok(None),
+                Err(err) => Err(err),
+            }
+        };
+        let zero = first_of(0).await?;
+        let one = first_of(1).await?;
+        Ok(match (zero, one) {
+            (None, Some(_)) => Some(1),
+            (Some(a), Some(b)) if a == b => Some(1),
+            (Some(_), Some(_)) => Some(0),
+            _ => None,
+        })
+    }
+
+    /// Refuses a listing of many pages without a total when the tenant
+    /// numbers pages otherwise than configured: with no total, nothing
+    /// would show that the first page was never read (a sync would take
+    /// its users for missing). Two calls, once per run.
+    async fn confirm_page_base(&self) -> Result<(), ApiError> {
+        use std::sync::atomic::Ordering;
+        if self.page_base_confirmed().load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        match self.detect_page_base().await? {
+            Some(base) if base != self.page_base() => Err(ApiError::Incomplete(format!(
+                "the tenant numbers list pages from {base}, not {}: a listing would lose its first page and no total would show it; pass --page-base {base} (or set page_base in the profile; `sebulk check` tells)",
+                self.page_base()
+            ))),
+            _ => {
+                self.page_base_confirmed().store(true, Ordering::SeqCst);
+                Ok(())
+            }
         }
     }
 

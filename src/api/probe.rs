@@ -131,7 +131,7 @@ pub async fn probe(settings: &ClientSettings) -> CheckReport {
     };
     probe_lists(&client, settings, &mut report).await;
     if report.key_accepted {
-        match page_base(&client).await {
+        match client.detect_page_base().await {
             Ok(Some(base)) => {
                 report.page_base = Some(base);
                 if base != settings.page_base {
@@ -270,39 +270,6 @@ async fn tenant_users(client: &Client, report: &mut CheckReport) {
     report.users_read = read;
     report.user_types_seen = types.into_iter().collect();
     report.countries_seen = countries.into_iter().collect();
-}
-
-/// The tenant's first page number: page 0 and page 1 of one record each
-/// hold different users on a 0-based tenant; a 1-based one refuses page 0
-/// or answers it as page 1. `None` when there are too few users to tell.
-async fn page_base(client: &Client) -> Result<Option<u64>, ApiError> {
-    let first_of = |page: u64| {
-        let client = client.clone();
-        async move {
-            let reply = client
-                .get_raw(
-                    &["users"],
-                    &[("page", page.to_string()), ("pageSize", "1".to_string())],
-                )
-                .await;
-            match reply {
-                Ok(reply) => Ok(wire::parse_list(&reply.body)
-                    .ok()
-                    .and_then(|page| page.items.into_iter().next())
-                    .map(|record| super::paging::record_key(&record))),
-                Err(err) if err.status().is_some_and(|s| (400..500).contains(&s)) => Ok(None),
-                Err(err) => Err(err),
-            }
-        }
-    };
-    let zero = first_of(0).await?;
-    let one = first_of(1).await?;
-    Ok(match (zero, one) {
-        (None, Some(_)) => Some(1),
-        (Some(a), Some(b)) if a == b => Some(1),
-        (Some(_), Some(_)) => Some(0),
-        _ => None,
-    })
 }
 
 /// Another scheme the tenant accepts the key with, if any.

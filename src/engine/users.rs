@@ -121,9 +121,19 @@ pub struct Roster {
 }
 
 impl Roster {
-    /// Takes a current row's email and employee number as identities.
-    pub fn note_identities(&mut self, row: &crate::input::RowInput) {
+    /// Takes a current row's email and employee number as identities,
+    /// and, keyed otherwise than by username, its username with its first
+    /// and last name (a namesake: see [`namesake`]).
+    pub fn note_identities(&mut self, row: &crate::input::RowInput, match_by: MatchBy) {
         self.identities.extend(identity_keys(&row.set));
+        if match_by != MatchBy::Username
+            && let Some(name) = namesake(&row.set)
+        {
+            let number = row.set.employee_number.as_deref().map(match_key);
+            self.identities.insert(format!("{name}\u{1}*"));
+            self.identities
+                .insert(format!("{name}\u{1}{}", number.unwrap_or_default()));
+        }
     }
 
     /// Notes the person one row names. A row whose end date is on or
@@ -163,7 +173,7 @@ impl Roster {
             None => self.unkeyed += 1,
         }
         if !ended {
-            self.note_identities(row);
+            self.note_identities(row, match_by);
             if invalid {
                 let others = [
                     crate::model::Field::Email,
@@ -180,8 +190,34 @@ impl Roster {
     /// the roster names that person under another key (a typo, a changed
     /// number), so it is not absent.
     pub fn names_otherwise(&self, user: &User) -> bool {
-        identity_keys(&user.fields).any(|key| self.identities.contains(&key))
+        if identity_keys(&user.fields).any(|key| self.identities.contains(&key)) {
+            return true;
+        }
+        // A row with the user's username, first and last name and no
+        // employee number that contradicts the user's: most likely the
+        // same person under a new key (their row is a conflict).
+        let Some(name) = namesake(&user.fields) else {
+            return false;
+        };
+        match user.fields.employee_number.as_deref().map(match_key) {
+            Some(number) if !number.is_empty() => {
+                self.identities.contains(&format!("{name}\u{1}"))
+                    || self.identities.contains(&format!("{name}\u{1}{number}"))
+            }
+            _ => self.identities.contains(&format!("{name}\u{1}*")),
+        }
     }
+}
+
+/// Username, first and last name as one key, when all three are given:
+/// how a person is recognised under another key.
+fn namesake(fields: &crate::model::UserFields) -> Option<String> {
+    let parts = [&fields.username, &fields.first_name, &fields.last_name]
+        .map(|f| f.as_deref().map(match_key).filter(|k| !k.is_empty()));
+    let [Some(username), Some(first), Some(last)] = parts else {
+        return None;
+    };
+    Some(format!("\u{2}{username}\u{1}{first}\u{1}{last}"))
 }
 
 /// The email and employee number of `fields`, as [`match_key`] reads them.

@@ -111,6 +111,19 @@ pub fn match_key(value: &str) -> String {
     spaced.nfkc().collect::<String>().to_lowercase()
 }
 
+/// `value` with its compatibility forms read as plain ones (full-width
+/// `ｊｏｈｎ.ｓｍｉｔｈ` as `john.smith`) and invisible characters dropped,
+/// case kept; `None` when that changes nothing. What a name is asked for
+/// by when the server, comparing exactly, does not know it as written.
+pub fn plain_form(value: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    if value.is_ascii() {
+        return None;
+    }
+    let plain: String = identifier_form(value).nfkc().collect();
+    (plain != value).then_some(plain)
+}
+
 /// The confusable skeleton of a key (Unicode TS #39) over its match key,
 /// when it has a letter outside ASCII (`None` else): two keys with one
 /// skeleton look alike on screen (`јohn.smith` with a Cyrillic ј and

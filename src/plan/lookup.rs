@@ -261,7 +261,7 @@ impl Lookups {
         let found = match &self.index {
             Some(index) => index.find(key),
             None => match self.match_by {
-                MatchBy::Username => match client.find_user_by_username(key).await? {
+                MatchBy::Username => match self.find_by_username(client, key).await? {
                     Some(user) => Found::One(Box::new(user)),
                     None => Found::None,
                 },
@@ -300,9 +300,19 @@ impl Lookups {
             }
             _ => None,
         };
-        let identity_holder = match found {
-            Found::None => self.identity_holder(client, row).await?,
-            _ => None,
+        let identity_holder = match &found {
+            Found::None => self.identity_holder(client, row, None).await?,
+            Found::One(user) => self.identity_holder(client, row, Some(user)).await?,
+            Found::Ambiguous(_) => None,
+        };
+        // A row matched by another key that matches nobody, whose
+        // username another account holds (one call when looked up alone).
+        let holder = match (&found, &self.index, row.set.username.as_deref()) {
+            (Found::None, Some(index), Some(username)) => index.holder(username),
+            (Found::None, None, Some(username)) if self.match_by != MatchBy::Username => {
+                self.find_by_username(client, username).await?
+            }
+            _ => holder,
         };
         // A new user whose username only looks like a tenant user's: with
         // the tenant listed, either way round; looked up one by one, a
@@ -329,44 +339,98 @@ impl Lookups {
         })
     }
 
-    /// The user who already holds the email or employee number of a row
-    /// that matches nobody. With the tenant listed, both are looked up
-    /// in the index; else the email through the list filter (one call,
-    /// only for rows about to be created).
+    /// The user `username` names, asked for one by one: as given, then,
+    /// for a name written in compatibility forms (full-width `ｊｏｈｎ`),
+    /// as the plain name it reads as, so that it finds the account it
+    /// means rather than making a second one.
+    async fn find_by_username(
+        &self,
+        client: &Client,
+        username: &str,
+    ) -> Result<Option<User>, ApiError> {
+        if let Some(user) = client.find_user_by_username(username).await? {
+            return Ok(Some(user));
+        }
+        let Some(plain) = crate::model::text::plain_form(username) else {
+            return Ok(None);
+        };
+        Ok(client.find_user_by_username(&plain).await?.filter(|user| {
+            user.fields.username.as_deref().map(match_key) == Some(match_key(username))
+        }))
+    }
+
+    /// Another user who already holds the email or employee number the
+    /// row gives: for a row that matches nobody (`matched` is `None`),
+    /// creating would make a second account for one person; for a row
+    /// matched to `matched` and changing one of them, writing would give
+    /// one person's identity to a second account. With the tenant listed,
+    /// both are looked up in the index; else the email through the list
+    /// filter, and the employee number through the name filter (one call
+    /// each, only for rows about to be created or changing that value).
     async fn identity_holder(
         &self,
         client: &Client,
         row: &RowInput,
+        matched: Option<&User>,
     ) -> Result<Option<User>, ApiError> {
         for field in [Field::Email, Field::EmployeeNumber] {
             let Some(value) = row.set.text(field).filter(|v| !match_key(v).is_empty()) else {
                 continue;
             };
-            if field == self.match_by.field() {
+            let unchanged = matched.is_some_and(|user| {
+                user.fields.text(field).map(match_key) == Some(match_key(value))
+            });
+            if field == self.match_by.field() || unchanged {
                 continue;
             }
             let holder = match &self.index {
                 Some(index) => index.identity_holder(field, value),
-                None if field == Field::Email => {
-                    let query = UserQuery {
-                        email: Some(value.trim().to_string()),
-                        ..Default::default()
-                    };
-                    let hits: Vec<User> = client.list_all(query.to_request()).await?;
-                    hits.into_iter().find(|u| {
-                        u.fields
-                            .email
-                            .as_deref()
-                            .is_some_and(|e| match_key(e) == match_key(value))
-                    })
-                }
-                None => None,
+                None => self.ask_identity_holder(client, row, field, value).await?,
             };
+            let holder = holder.filter(|h| matched.is_none_or(|user| user.id != h.id));
             if holder.is_some() {
                 return Ok(holder);
             }
         }
         Ok(None)
+    }
+
+    /// [`Lookups::identity_holder`] without an index: the email through
+    /// the list's email filter; the employee number, which no filter
+    /// offers, among the users with the row's first and last name (the
+    /// person it would most likely duplicate). Another person reusing the
+    /// number is seen only with the tenant listed (docs/api-assumptions.md).
+    async fn ask_identity_holder(
+        &self,
+        client: &Client,
+        row: &RowInput,
+        field: Field,
+        value: &str,
+    ) -> Result<Option<User>, ApiError> {
+        let query = match field {
+            Field::Email => UserQuery {
+                email: Some(value.trim().to_string()),
+                ..Default::default()
+            },
+            _ => match (row.set.first_name.as_deref(), row.set.last_name.as_deref()) {
+                (Some(first), Some(last))
+                    if !first.trim().is_empty() && !last.trim().is_empty() =>
+                {
+                    UserQuery {
+                        first_name: Some(first.trim().to_string()),
+                        last_name: Some(last.trim().to_string()),
+                        ..Default::default()
+                    }
+                }
+                _ => return Ok(None),
+            },
+        };
+        let hits: Vec<User> = client.list_all(query.to_request()).await?;
+        Ok(hits.into_iter().find(|u| {
+            u.fields
+                .text(field)
+                .is_some_and(|have| match_key(have) == match_key(value))
+        }))
     }
 
     /// The ids of the `kind` targets `user_id` belongs to (reading them

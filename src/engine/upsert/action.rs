@@ -19,6 +19,10 @@ use crate::plan::decide::describe;
 use crate::plan::lookup::{Found, Lookups};
 use crate::plan::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};
 
+/// How a group the rows name but the tenant lacks is held in the catalog
+/// until it is created: its id starts so (no tenant id does).
+pub const NEW_GROUP: &str = "(new) ";
+
 /// What every row of an import shares.
 pub struct UpsertAction {
     /// The tenant's groups and applications; groups the rows name that
@@ -35,6 +39,9 @@ pub struct UpsertAction {
     /// What the decided rows do to access, counted in a dry run or a
     /// rehearsal, for the one guard over the run.
     pub changed: Mutex<Changed>,
+    /// The missing groups a decided row that sends something adds its
+    /// user to: only these are created (a refused row's groups are not).
+    new_groups_wanted: Mutex<BTreeSet<String>>,
 }
 
 impl RowAction for UpsertAction {
@@ -68,6 +75,37 @@ impl UpsertAction {
             dry_run,
             rehearsing: AtomicBool::new(false),
             changed: Mutex::new(Changed::default()),
+            new_groups_wanted: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// Of `missing` (the groups the rows name that the tenant lacks), the
+    /// ones a row decided so far (rehearsed, or in a dry run) would add a
+    /// user to: what is created. A row refused (conflict, privilege,
+    /// unknown application) wants none.
+    pub fn new_groups_wanted(&self, missing: &[String]) -> Vec<String> {
+        let Ok(wanted) = self.new_groups_wanted.lock() else {
+            return missing.to_vec();
+        };
+        missing
+            .iter()
+            .filter(|name| wanted.contains(*name))
+            .cloned()
+            .collect()
+    }
+
+    /// Notes the missing groups `plan` adds its user to, when it sends something.
+    fn want_new_groups(&self, plan: &RowPlan) {
+        if plan.change().is_none() {
+            return;
+        }
+        let new = plan
+            .groups
+            .add
+            .iter()
+            .filter(|t| t.id.starts_with(NEW_GROUP));
+        if let Ok(mut wanted) = self.new_groups_wanted.lock() {
+            wanted.extend(new.map(|t| t.name.clone()));
         }
     }
 
@@ -170,6 +208,7 @@ impl UpsertAction {
         }
         if self.deciding_only() {
             self.count(&plan, existing.as_ref(), &result.username);
+            self.want_new_groups(&plan);
         }
         for kept in &plan.kept {
             result.add_error(kept);

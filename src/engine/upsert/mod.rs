@@ -23,7 +23,7 @@ use crate::output::recorded::Resumed;
 use crate::plan::lookup::Lookups;
 use crate::plan::{Catalog, Policy};
 
-pub use action::{UpsertAction, pending_changes, write_plan};
+pub use action::{NEW_GROUP, UpsertAction, pending_changes, write_plan};
 
 /// How rows read from a file are upserted: what import is asked to do,
 /// and the import half of a sync.
@@ -137,26 +137,33 @@ pub fn plan_missing_groups(
         }
         catalog
             .groups
-            .insert(Target::new(format!("(new) {name}"), name.clone()));
+            .insert(Target::new(format!("{NEW_GROUP}{name}"), name.clone()));
         missing.push(name.clone());
     }
     missing
 }
 
-/// Creates the groups [`plan_missing_groups`] found missing, once the
-/// guard has cleared the run (nothing in a dry run), and puts them in the
-/// action's catalog in place of their placeholders.
+/// Creates the groups [`plan_missing_groups`] found missing that a
+/// rehearsed row still adds a user to, once the guard has cleared the run
+/// (nothing in a dry run), and puts them in the action's catalog in place
+/// of their placeholders. Returns the names created.
+/// (`rehearsed`: the rows were decided first; else every missing group
+/// is made).
 pub async fn create_missing_groups(
     client: &Client,
     action: &UpsertAction,
     missing: &[String],
-    dry_run: bool,
-) -> Result<(), RunError> {
-    if dry_run {
-        return Ok(());
+    (dry_run, rehearsed): (bool, bool),
+) -> Result<Vec<String>, RunError> {
+    if dry_run || missing.is_empty() {
+        return Ok(Vec::new());
     }
+    let wanted = match rehearsed {
+        true => action.new_groups_wanted(missing),
+        false => missing.to_vec(),
+    };
     let mut created = Vec::new();
-    for name in missing {
+    for name in &wanted {
         let group = client
             .create_group(&GroupWrite {
                 name: name.clone(),
@@ -167,5 +174,5 @@ pub async fn create_missing_groups(
         created.push(Target::new(group.id, group.name));
     }
     action.settle_groups(created);
-    Ok(())
+    Ok(wanted)
 }

@@ -52,10 +52,9 @@ pub(super) fn another_person(row: &RowInput, existing: &User, policy: &Policy) -
     ))
 }
 
-/// Why a row that matches nobody is still not a new person: another
-/// account holds its email or employee number.
-pub(super) fn same_person(row: &RowInput, holder: &User, policy: &Policy) -> String {
-    let field = [Field::Email, Field::EmployeeNumber]
+/// Which of the row's email and employee number `holder` also holds.
+fn shared_identity(row: &RowInput, holder: &User) -> Field {
+    [Field::Email, Field::EmployeeNumber]
         .into_iter()
         .find(|f| {
             let (mine, theirs) = (row.set.text(*f), holder.fields.text(*f));
@@ -63,7 +62,13 @@ pub(super) fn same_person(row: &RowInput, holder: &User, policy: &Policy) -> Str
                 crate::model::text::match_key(a) == crate::model::text::match_key(b)
             })
         })
-        .unwrap_or(Field::Email);
+        .unwrap_or(Field::Email)
+}
+
+/// Why a row that matches nobody is still not a new person: another
+/// account holds its email or employee number.
+pub(super) fn same_person(row: &RowInput, holder: &User, policy: &Policy) -> String {
+    let field = shared_identity(row, holder);
     format!(
         "no user has this {}, but user '{}' (id {}) already has its {field} '{}': one person, one account (match by {field} to update that user)",
         policy.match_by.field(),
@@ -110,4 +115,63 @@ pub(super) fn conflict(
         ));
     }
     None
+}
+
+/// Why a row may not give its matched user an email or employee number
+/// that `other` holds: one person, one account — the write would leave
+/// two accounts claiming one person (or move an identity between people).
+pub(super) fn identity_taken(row: &RowInput, existing: &User, other: &User) -> String {
+    let field = shared_identity(row, other);
+    format!(
+        "conflict: the row gives user '{}' (id {}) the {field} '{}', which user '{}' (id {}) already holds: one person, one account; nothing sent (change or free the other account first)",
+        existing.fields.username.as_deref().unwrap_or_default(),
+        existing.id,
+        row.set.text(field).unwrap_or_default(),
+        other.fields.username.as_deref().unwrap_or_default(),
+        other.id
+    )
+}
+
+/// Why a row that matches nobody by its key may not create a user whose
+/// username `holder` holds: the same first and last name with no
+/// contradicting employee number is most likely that person under
+/// another key; anyone else is another person's account.
+pub(super) fn username_taken(row: &RowInput, holder: &User) -> String {
+    let username = row.set.username.as_deref().unwrap_or_default();
+    let who = format!(
+        "user {} ({} {})",
+        holder.id,
+        holder.fields.first_name.as_deref().unwrap_or_default(),
+        holder.fields.last_name.as_deref().unwrap_or_default()
+    );
+    if probably_same_person(row, holder) {
+        format!(
+            "conflict: username '{username}' is held by {who}, most likely this person under another key: nothing created (match by username, or give the row the user's email or employee number)"
+        )
+    } else {
+        format!(
+            "conflict: username '{username}' belongs to another person ({who}): nothing created (give the row its own username)"
+        )
+    }
+}
+
+/// Whether `holder` is most likely the person the row describes: the
+/// same first and last name, and no employee number on both sides that
+/// differs (an email may have changed; a number does not).
+pub fn probably_same_person(row: &RowInput, holder: &User) -> bool {
+    use crate::model::text::match_key;
+    let same = |field: Field| {
+        row.set
+            .text(field)
+            .zip(holder.fields.text(field))
+            .is_some_and(|(a, b)| !match_key(a).is_empty() && match_key(a) == match_key(b))
+    };
+    let contradicts = row
+        .set
+        .text(Field::EmployeeNumber)
+        .zip(holder.fields.text(Field::EmployeeNumber))
+        .is_some_and(|(a, b)| {
+            !match_key(a).is_empty() && !match_key(b).is_empty() && match_key(a) != match_key(b)
+        });
+    same(Field::FirstName) && same(Field::LastName) && !contradicts
 }

@@ -28,7 +28,8 @@ use crate::model::{FieldChange, PasswordOptions, User, UserWrite};
 
 use create::plan_create;
 pub use fields::describe;
-use identity::{another_person, conflict, same_person};
+pub use identity::probably_same_person;
+use identity::{another_person, conflict, identity_taken, same_person, username_taken};
 use memberships::{name_removals, resolve};
 use update::plan_update;
 
@@ -270,10 +271,12 @@ pub struct Current<'a> {
     pub groups: Option<&'a BTreeSet<String>>,
     pub applications: Option<&'a BTreeSet<String>>,
     /// When matching by email or employee number: the user who holds the
-    /// row's username, if it is not the matched user.
+    /// row's username, if it is not the matched user; when no user
+    /// matches (and the tenant was listed), the user who holds it.
     pub username_holder: Option<&'a User>,
-    /// When no user matches: a user who already holds the row's email or
-    /// employee number. Creating would make a second account for one person.
+    /// A user other than the matched one who already holds the row's
+    /// email or employee number: creating would make a second account for
+    /// one person; updating would give one person's identity to two.
     pub identity_holder: Option<&'a User>,
     /// When no user matches: a user whose username only looks like the
     /// row's (`јohn.smith` beside `john.smith`).
@@ -302,6 +305,9 @@ pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &
         if let Some(holder) = current.identity_holder {
             return RowPlan::refuse(None, Refusal::Conflict, same_person(row, holder, policy));
         }
+        if let Some(holder) = current.username_holder {
+            return RowPlan::refuse(None, Refusal::Conflict, username_taken(row, holder));
+        }
         if let Some(other) = current.lookalike {
             return RowPlan::refuse(
                 None,
@@ -323,6 +329,10 @@ pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &
     };
     if let Some(reason) = conflict(row, existing, current.username_holder, policy)
         .or_else(|| another_person(row, existing, policy))
+        .or_else(|| {
+            let other = current.identity_holder.filter(|o| o.id != existing.id)?;
+            Some(identity_taken(row, existing, other))
+        })
     {
         return RowPlan::refuse(user_id, Refusal::Conflict, reason);
     }

@@ -196,6 +196,7 @@ pub async fn run(
         jobs: &jobs,
         rows: first.scan.rows,
         input_header: &input_header,
+        new_groups: !summary.created_groups.is_empty(),
     };
     let saved = rehearsed
         .guard(options, (&mut stamp, tenant_users), &stops, events)
@@ -204,13 +205,11 @@ pub async fn run(
         Ok(snapshot) => snapshot,
         Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
     };
-    create_missing_groups(
-        &client,
-        &action,
-        &summary.created_groups,
-        options.run.dry_run,
-    )
-    .await?;
+    if !options.run.dry_run {
+        let missing = std::mem::take(&mut summary.created_groups);
+        summary.created_groups =
+            create_missing_groups(&client, &action, &missing, (false, true)).await?;
+    }
     let tenant = (&stamp, tenant_users, client.seal_key());
     let mut sink = open_sink(options, &place, (&input_header, tenant, &resumed), show)?;
     let phase = ["applying rows", "planning rows"][usize::from(options.run.dry_run)];
@@ -225,6 +224,9 @@ pub async fn run(
         apply_memberships: !options.run.dry_run,
     };
     let outcome = runner.run(&mut sink).await?;
+    if options.run.dry_run {
+        summary.created_groups = action.new_groups_wanted(&summary.created_groups);
+    }
     let refused = would_refuse(options, (&action, &client), tenant_users, events);
 
     // ---- finish ----
@@ -285,6 +287,9 @@ struct Rehearse<'a> {
     jobs: &'a JobSource<crate::input::RowInput>,
     rows: u64,
     input_header: &'a [String],
+    /// Groups are to be created: the rows are rehearsed however few, so
+    /// that only the groups a kept row adds to are made.
+    new_groups: bool,
 }
 
 impl Rehearse<'_> {
@@ -304,7 +309,11 @@ impl Rehearse<'_> {
     ) -> Result<Result<Option<String>, String>, RunError> {
         let (dry_run, limits) = (options.run.dry_run, options.limits);
         let tenant = tenant_users.unwrap_or(0);
-        if dry_run || guard::clear_few_rows(self.rows, (tenant, &limits), dry_run, self.client) {
+        // Groups to create are created only for rows the rehearsal keeps.
+        if dry_run
+            || (!self.new_groups
+                && guard::clear_few_rows(self.rows, (tenant, &limits), dry_run, self.client))
+        {
             return Ok(Ok(None));
         }
         events.on(Event::Phase("checking what the rows change"));

@@ -208,7 +208,7 @@ pub fn read_who(who: &Who, key: &crate::model::SealKey) -> Result<ReadWho, RunEr
         let (input, _) = validator.check(&record);
         let key = row_key(&input, match_by).map(str::to_string);
         if is_roster {
-            read.roster.note_identities(&input);
+            read.roster.note_identities(&input, match_by);
             match key.as_deref().map(match_key).filter(|k| !k.is_empty()) {
                 Some(key) => {
                     read.roster.current.insert(key);

@@ -259,7 +259,10 @@ pub async fn run(
     let source: JobSource<SyncJob> = Arc::new(move |emit| roster.read(emit));
     let inputs = [import.input.file.as_path()];
     let offline = importer.lookups.decides_offline();
-    if !import.run.dry_run && offline && rehearsal::needed(count, tenant_users, &options.limits) {
+    // Groups to create are created only for rows the rehearsal keeps.
+    let needed = rehearsal::needed(count, tenant_users, &options.limits) || !created.is_empty();
+    let rehearsed = !import.run.dry_run && offline && needed;
+    if rehearsed {
         let rehearsal = Setup {
             dry_run: true,
             output: None,
@@ -286,7 +289,13 @@ pub async fn run(
         }
     }
     // Groups the rows name are created only once the run is cleared.
-    upsert::create_missing_groups(&client, &importer, &created, import.run.dry_run).await?;
+    let created = upsert::create_missing_groups(
+        &client,
+        &importer,
+        &created,
+        (import.run.dry_run, rehearsed),
+    )
+    .await?;
     warn_created(&created, events);
     if let Some(path) = save_first(&client, options, &mut stamp, &saved)? {
         summary.snapshot = Some(path);
@@ -728,7 +737,9 @@ impl RosterRows {
     /// gets the lowest free numeric suffix, in file order —
     /// `Ok(Some((name, note)))` — or, with `--on-collision fail`, fails
     /// the row (`Err`). The holder being the same person (the same email)
-    /// is not a collision: that row is a conflict, decided when it runs.
+    /// is not a collision, nor is one with the same first and last name
+    /// and no contradicting employee number (most likely the same person
+    /// under another key): that row is a conflict, decided when it runs.
     /// A row that is no joiner keeps no made-up username: its user keeps
     /// its own (`Ok(Some((its username, None)))`, for the row's label).
     fn name_joiner(
@@ -770,11 +781,13 @@ impl RosterRows {
             None => return Ok(None),
         };
         let email = input.set.email.as_deref().map(match_key);
+        let person = input.clone();
         let taken = |candidate: &str, claimed: &std::collections::HashSet<String>| {
             claimed.contains(&match_key(candidate))
                 || lookups.username_holder(candidate).is_some_and(|holder| {
-                    holder.fields.email.is_none()
-                        || holder.fields.email.as_deref().map(match_key) != email
+                    let same_email = holder.fields.email.is_some()
+                        && holder.fields.email.as_deref().map(match_key) == email;
+                    !same_email && !crate::plan::decide::probably_same_person(&person, &holder)
                 })
         };
         if !taken(&name, claimed) {

@@ -6,6 +6,7 @@ mod bad_rows;
 mod changes;
 mod dates;
 mod groups;
+mod identity;
 mod memberships;
 mod nightly;
 mod offboard;

@@ -1,0 +1,260 @@
+//! One person, one account, on updates as on creates, whichever way the
+//! rows are looked up (one by one for a single row, the tenant listed for
+//! three): an update never gives one person's email or employee number to
+//! another account, a username in full-width letters finds the account it
+//! means, a row under another key whose username a same-named user holds
+//! is that person (a conflict, never a second account), and groups are
+//! created only for rows that are carried out. A tenant numbering its
+//! pages from 0 without totals is caught before a listing loses a page.
+
+use std::path::Path;
+
+use sebulk::Completion;
+use sebulk::sandbox::ListShape;
+
+use super::sync::{tenant, users, write};
+use crate::support::{against, config, read_csv, seed_tenant, start};
+
+/// Rows that make the tenant be listed when added to a single row.
+const LISTED: &str =
+    "cara,cara@example.com,Cara,Cat,1003,Ops\ndan,dan@example.com,Dan,Dog,1004,Ops\n";
+
+const HEADER: &str = "username,email,firstName,lastName,employeeNumber,department\n";
+
+/// Imports `rows` (after [`HEADER`]) with `extra` arguments; the results.
+async fn import(
+    sandbox: &sebulk::sandbox::SandboxHandle,
+    dir: &Path,
+    rows: &str,
+    extra: &[&str],
+) -> (Completion, Vec<std::collections::BTreeMap<String, String>>) {
+    let file = write(dir, "rows.csv", &format!("{HEADER}{rows}"));
+    let results = dir.join("rows.results.csv");
+    let mut args = vec!["import", "--auto-password", "--force", "-o"];
+    args.push(results.to_str().unwrap());
+    args.extend_from_slice(extra);
+    args.push(&file);
+    let done = against(sandbox, &args).await.unwrap();
+    (done, read_csv(&results))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_never_gives_one_persons_email_or_number_to_another_account() {
+    for listed in ["", LISTED] {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = tenant(dir.path()).await;
+        let rows = format!("ana,bob@example.com,Ana,Ant,1001,Ops\n{listed}");
+        let (done, lines) = import(&sandbox, dir.path(), &rows, &[]).await;
+        assert_eq!(done, Completion::WithProblems, "{lines:?}");
+        assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
+        assert!(
+            lines[0]["error"].contains("one person, one account")
+                && lines[0]["error"].contains("'bob'"),
+            "{lines:?}"
+        );
+        let now = users(&sandbox);
+        assert_eq!(now["ana"].fields.email.as_deref(), Some("ana@example.com"));
+        assert_eq!(now["ana"].fields.department.as_deref(), Some("Sales"));
+    }
+    // With the tenant listed, an employee number is seen too: the service
+    // account (no number) is not given Ana's.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let rows = format!("svc-backup,svc@example.com,Svc,Backup,1001,IT\n{LISTED}");
+    let (_, lines) = import(&sandbox, dir.path(), &rows, &[]).await;
+    assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
+    assert_eq!(users(&sandbox)["svc-backup"].fields.employee_number, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_width_username_finds_the_account_it_means() {
+    for listed in ["", LISTED] {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = tenant(dir.path()).await;
+        let before = sandbox.tenant().users().count();
+        let rows = format!("ｂｏｂ,bob@example.com,Bob,Bee,1002,Legal\n{listed}");
+        let (done, lines) = import(&sandbox, dir.path(), &rows, &[]).await;
+        assert_eq!(done, Completion::Clean, "{lines:?}");
+        assert_eq!(lines[0]["outcome"], "updated", "{lines:?}");
+        assert_eq!(
+            sandbox.tenant().users().count(),
+            before,
+            "no second account"
+        );
+        assert_eq!(
+            users(&sandbox)["bob"].fields.department.as_deref(),
+            Some("Legal")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_under_another_key_whose_username_a_namesake_holds_is_that_person() {
+    for listed in ["", LISTED] {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = tenant(dir.path()).await;
+        let before = sandbox.tenant().users().count();
+        // Ana under a new email and no number: most likely Ana.
+        // Someone else given Bob's username: another person's account.
+        let rows = format!(
+            "ana,ana.ant@example.org,Ana,Ant,,Ops\nbob,zoe@example.org,Zoe,Zed,4001,Ops\n{listed}"
+        );
+        let (done, lines) = import(&sandbox, dir.path(), &rows, &["--match-by", "email"]).await;
+        assert_eq!(done, Completion::WithProblems, "{lines:?}");
+        assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
+        assert!(
+            lines[0]["error"].contains("most likely this person"),
+            "{lines:?}"
+        );
+        assert_eq!(lines[1]["outcome"], "failed", "{lines:?}");
+        assert!(
+            lines[1]["error"].contains("belongs to another person"),
+            "{lines:?}"
+        );
+        assert_eq!(sandbox.tenant().users().count(), before, "nothing created");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_row_reusing_a_namesakes_employee_number_is_not_a_second_account() {
+    // Looked up alone, the number is found among the users of that name.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let before = sandbox.tenant().users().count();
+    let rows = "cara.cat,cara.cat@example.org,Cara,Cat,1003,Ops\n";
+    let (_, lines) = import(&sandbox, dir.path(), rows, &[]).await;
+    assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
+    assert!(
+        lines[0]["error"].contains("employeeNumber '1003'"),
+        "{lines:?}"
+    );
+    assert_eq!(sandbox.tenant().users().count(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_rows_carried_out_have_their_missing_groups_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let file = write(
+        dir.path(),
+        "rows.csv",
+        "username,email,groups\n\
+         ana,bob@example.com,Phantom\n\
+         cara,cara@example.com,Real\n",
+    );
+    let results = dir.path().join("rows.results.csv");
+    let args = [
+        "import",
+        "--create-missing-groups",
+        "-o",
+        results.to_str().unwrap(),
+        &file,
+    ];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    let lines = read_csv(&results);
+    assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
+    assert_eq!(lines[1]["outcome"], "updated", "{lines:?}");
+    let groups: Vec<String> = sandbox.tenant().groups().map(|g| g.name.clone()).collect();
+    assert!(groups.contains(&"Real".to_string()), "{groups:?}");
+    assert!(
+        !groups.contains(&"Phantom".to_string()),
+        "a refused row's group is not made: {groups:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_numbering_pages_from_zero_without_totals_is_caught_before_a_page_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config();
+    config.seed = sebulk::sandbox::Seed::Empty;
+    config.variant.page_base = 0;
+    config.variant.list_shape = ListShape::Array;
+    let sandbox = start(config).await;
+    // The tenant without its admin (made only when named).
+    let people: Vec<&str> = super::sync::TENANT
+        .lines()
+        .filter(|l| !l.starts_with("root,"))
+        .collect();
+    seed_tenant(&sandbox, dir.path(), &people.join("\n")).await;
+    let out = dir.path().join("users.csv");
+    let out_text = out.to_str().unwrap().to_string();
+    let export = |base: &'static str| -> Vec<String> {
+        let args = [
+            "--page-size",
+            "2",
+            "--page-base",
+            base,
+            "export",
+            "users",
+            "-o",
+        ];
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.push(out_text.clone());
+        args
+    };
+    let refused = against(&sandbox, &refs(&export("1")))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("--page-base 0"), "{refused}");
+    assert!(!out.exists(), "no export written");
+
+    // A sync would have taken the first page's people for joiners.
+    let writes = sandbox.counters().writes;
+    let roster = write(dir.path(), "roster.csv", super::sync::ROSTER);
+    let args = [
+        "--page-size",
+        "2",
+        "sync",
+        &roster,
+        "--as-of",
+        "2026-12-03",
+        "--max-affected",
+        "5",
+    ];
+    let refused = against(&sandbox, &args).await.unwrap_err().to_string();
+    assert!(refused.contains("--page-base 0"), "{refused}");
+    assert_eq!(sandbox.counters().writes, writes, "nothing sent");
+
+    against(&sandbox, &refs(&export("0"))).await.unwrap();
+    assert_eq!(read_csv(&out).len(), 6, "every user with the right base");
+}
+
+fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_keyed_by_email_keeps_a_person_whose_email_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let before = sandbox.tenant().users().count();
+    // HR changed Ana's email and gives no number: the roster names her
+    // under a key the tenant does not know.
+    let roster = super::sync::ROSTER.replace(
+        "ana,ana@example.com,Ana,Ant,1001,",
+        "ana,ana.ant@example.org,Ana,Ant,,",
+    );
+    let roster = write(dir.path(), "roster.csv", &roster);
+    let out = dir.path().join("sync.csv");
+    let args = ["--match-by", "email"];
+    let done = super::sync::sync(&sandbox, (&roster, "2026-12-03", "5"), &out, &args)
+        .await
+        .unwrap();
+    assert_eq!(done, Completion::WithProblems);
+    let outcomes = super::sync::outcomes(&out);
+    assert_eq!(outcomes["ana"], "conflict", "{outcomes:?}");
+    let now = users(&sandbox);
+    assert_eq!(
+        now["ana"].fields.is_enabled,
+        Some(true),
+        "not let go as absent"
+    );
+    assert_eq!(now["ana"].fields.email.as_deref(), Some("ana@example.com"));
+    assert!(!now.contains_key("ana2"), "no second account");
+    // The roster's joiners within the window (Fay, Gus) are made; nobody else.
+    assert_eq!(sandbox.tenant().users().count(), before + 2);
+}
