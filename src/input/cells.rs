@@ -409,6 +409,12 @@ fn value_problems(field: Field, value: &str, guessed: Severity) -> Found {
     if let Some(problem) = rules::length_problem(field.wire(), value) {
         found.push((problem, guessed.clone()));
     }
+    if value.contains('\u{FFFD}') {
+        found.push((
+            "holds U+FFFD (\u{FFFD}), the mark of a character its file's encoding could not read: a letter was lost; save the file as UTF-8".to_string(),
+            Severity::Error,
+        ));
+    }
     if looks_mis_decoded(value) {
         found.push((
             "looks mis-decoded (Ã© where é was meant): the text went through the wrong encoding before it reached this file".to_string(),
@@ -450,6 +456,17 @@ mod tests {
         let (header, _) = map_header(&names, &Default::default());
         let cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
         parse_row(&header, &cells, &Vocabulary::default())
+    }
+
+    #[test]
+    fn a_replacement_character_is_a_lost_letter_in_any_cell() {
+        let (_, problems) = parse(&["username", "department"], &["zoe", "Zo\u{FFFD}"]);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.severity == Severity::Error && p.message.contains("U+FFFD")),
+            "{problems:?}"
+        );
     }
 
     #[test]

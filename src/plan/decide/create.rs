@@ -3,7 +3,10 @@
 //! otherwise a create with every field said (enabled unless the row says
 //! not) and the row's memberships as additions.
 
-use super::fields::{custom_attributes, describe, password_options, sets_password};
+use super::fields::{
+    QUESTION_FOR_LETTER, custom_attributes, describe, password_options, question_for_letter,
+    sets_password,
+};
 use super::{Action, MembershipDelta, Policy, Refusal, RowPlan};
 use crate::input::{Mode, RowInput};
 use crate::model::{Field, UserFields, UserWrite};
@@ -43,6 +46,20 @@ pub(super) fn plan_create(
                 row.set.text(policy.match_by.field()).unwrap_or_default(),
                 missing.join(" and ")
             ),
+        );
+    }
+    let lost: Vec<String> = Field::ALL
+        .iter()
+        .filter_map(|field| {
+            let value = row.set.text(*field)?;
+            question_for_letter(*field, value).then(|| format!("{field} '{value}'"))
+        })
+        .collect();
+    if !lost.is_empty() {
+        return RowPlan::refuse(
+            None,
+            Refusal::LostLetters,
+            format!("{} {QUESTION_FOR_LETTER}: nothing created", lost.join(", ")),
         );
     }
     let mut fields = row.set.clone();

@@ -89,6 +89,17 @@ pub(super) fn merged_with(
                     ));
                     continue;
                 }
+                if let Some(value) = row
+                    .set
+                    .text(field)
+                    .filter(|v| question_for_letter(field, v) && have.is_none_or(|have| have != *v))
+                {
+                    lossy.push(format!(
+                        "{field} kept as '{}': the file's '{value}' {QUESTION_FOR_LETTER}",
+                        have.unwrap_or_default()
+                    ));
+                    continue;
+                }
                 if let (Some(value), Some(slot)) =
                     (row.set.text(field), merged.fields.text_mut(field))
                 {
@@ -123,6 +134,27 @@ pub(super) fn merged_with(
         ));
     }
     (merged, lossy)
+}
+
+/// What a cell with [`question_for_letter`] is told.
+pub(super) const QUESTION_FOR_LETTER: &str = "has '?' where a letter most likely was: a legacy encoding such as Windows-1252 writes a letter it cannot hold (Ł, ő, ș) as '?'; save the file as UTF-8";
+
+/// Whether `value`, a name of a person or a place, has a `?` touching a
+/// letter (`?ukasz`, `Gda?sk`, `Pawe?`): a letter its file's encoding
+/// could not write, never a name. Other text (a job title ending in a
+/// question) may hold one.
+pub(super) fn question_for_letter(field: Field, value: &str) -> bool {
+    let named = matches!(
+        field,
+        Field::FirstName | Field::LastName | Field::City | Field::State | Field::StreetAddress
+    );
+    let chars: Vec<char> = value.chars().collect();
+    named
+        && chars.iter().enumerate().any(|(at, c)| {
+            *c == '?'
+                && (at > 0 && chars[at - 1].is_alphabetic()
+                    || chars.get(at + 1).is_some_and(|next| next.is_alphabetic()))
+        })
 }
 
 /// Whether `cell` is `have` with letters lost to a lossy encoding: the

@@ -92,6 +92,8 @@ pub enum Refusal {
     /// The row would raise a user type, add to a privileged group or
     /// change a privileged user, and the run does not name that user.
     Privileged,
+    /// A new user's name lost letters to its file's encoding.
+    LostLetters,
 }
 
 /// What a plan says will happen to a row, as plans and summaries count it.

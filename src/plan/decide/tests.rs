@@ -3,8 +3,9 @@
 
 use serde_json::Value;
 
-use super::fields::lost_letters;
+use super::fields::{lost_letters, question_for_letter};
 use super::*;
+use crate::model::Field;
 use crate::plan::catalog::Directory;
 
 #[test]
@@ -21,6 +22,53 @@ fn letters_lost_to_an_encoding_are_told_apart_from_changes() {
 }
 use crate::input::cells::parse_row;
 use crate::input::columns::map_header;
+
+#[test]
+fn a_question_mark_for_a_letter_is_told_from_a_question() {
+    assert!(question_for_letter(Field::FirstName, "?ukasz"));
+    assert!(question_for_letter(Field::City, "Gda?sk"));
+    assert!(question_for_letter(Field::LastName, "Pawe?"));
+    assert!(
+        !question_for_letter(Field::JobTitle, "Why not?"),
+        "not a name"
+    );
+    assert!(!question_for_letter(Field::LastName, "O'Brien"));
+    assert!(!question_for_letter(Field::StreetAddress, "1 ? Street"));
+}
+
+#[test]
+fn a_name_that_lost_letters_creates_nobody_and_changes_no_one() {
+    let new = row(
+        &["username", "email", "firstName"],
+        &["lk", "lk@example.com", "?ukasz"],
+    );
+    let plan = decide(&new, Current::default(), &catalog(), &Policy::default());
+    assert!(
+        matches!(
+            &plan.action,
+            Action::Refuse { kind: Refusal::LostLetters, reason, .. } if reason.contains("firstName '?ukasz'")
+        ),
+        "{plan:?}"
+    );
+    // Ana's first name is kept (nothing like "?na"), her department changes.
+    let user = existing();
+    let moved = row(
+        &["username", "firstName", "department"],
+        &["ana", "?nna", "Legal"],
+    );
+    let current = Current {
+        user: Some(&user),
+        ..Default::default()
+    };
+    let plan = decide(&moved, current, &catalog(), &Policy::default());
+    let fields: Vec<&str> = plan.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, vec!["department"], "{plan:?}");
+    assert!(
+        plan.kept[0].contains("firstName kept as 'Ana'"),
+        "{:?}",
+        plan.kept
+    );
+}
 
 fn row(headers: &[&str], cells: &[&str]) -> RowInput {
     let names: Vec<String> = headers.iter().map(|s| s.to_string()).collect();

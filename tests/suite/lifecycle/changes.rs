@@ -335,6 +335,47 @@ async fn a_cell_that_lost_letters_to_its_encoding_keeps_the_tenants_value() {
     let ana = &users(&sandbox)["ana"];
     assert_eq!(ana.fields.first_name.as_deref(), Some("\u{141}ucja"));
     assert_eq!(ana.fields.department.as_deref(), Some("Legal"));
+
+    // With nothing to compare with: a new hire named '?ukasz' is not
+    // created, Bob's city is not made 'Gda?sk', and a U+FFFD cell is an
+    // invalid row, whatever the tenant holds.
+    let file = write(
+        dir.path(),
+        "lossy2.csv",
+        "username,email,firstName,lastName,city,department
+         lukasz,lukasz@example.com,?ukasz,Nowak,,Sales
+         bob,bob@example.com,Bob,Bee,Gda?sk,Legal
+         cara,cara@example.com,Cara,Cat,,Le\u{FFFD}al
+",
+    );
+    let out = dir.path().join("lossy2.results.csv");
+    let args = [
+        "import",
+        "--auto-password",
+        "--skip-invalid",
+        &file,
+        "-o",
+        &text(&out),
+    ];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    let lines = read_csv(&out);
+    assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
+    assert!(
+        lines[0]["error"].contains("firstName '?ukasz'"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1]["outcome"], "updated", "{lines:?}");
+    assert!(lines[1]["error"].contains("city kept as ''"), "{lines:?}");
+    assert_eq!(lines[2]["outcome"], "invalid", "{lines:?}");
+    assert!(lines[2]["error"].contains("U+FFFD"), "{lines:?}");
+    let now = users(&sandbox);
+    assert!(!now.contains_key("lukasz"));
+    assert_eq!(now["bob"].fields.city, None);
+    assert_eq!(now["bob"].fields.department.as_deref(), Some("Legal"));
+    assert_eq!(now["cara"].fields.department.as_deref(), Some("Ops"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
