@@ -127,6 +127,26 @@ pub fn parse_row(
             });
         }
     }
+    if let (Some(start), Some(end)) = (row.start_date, row.end_date)
+        && end < start
+    {
+        // Which is current cannot be told: a rehire whose old end date was
+        // kept, or a start date in the wrong year. Neither is acted on.
+        let (start, end) = (
+            crate::model::dates::iso(start),
+            crate::model::dates::iso(end),
+        );
+        problems.push(CellProblem {
+            column: "end date".to_string(),
+            value: end.clone(),
+            message: format!(
+                "access would end ({end}) before the start date ({start}): clear a rehire's old end date, or correct the start"
+            ),
+            severity: Severity::Error,
+        });
+        row.start_date = None;
+        row.end_date = None;
+    }
     if row.password.password.is_some() && row.password.auto_generate_password == Some(true) {
         problems.push(CellProblem {
             column: "password".to_string(),
@@ -410,9 +430,11 @@ fn value_problems(field: Field, value: &str, guessed: Severity) -> Found {
         found.push((problem, guessed.clone()));
     }
     if value.contains('\u{FFFD}') {
+        // A name so marked is not created (see plan::decide); a copy of a
+        // tenant that already holds one must still arrive exact.
         found.push((
-            "holds U+FFFD (\u{FFFD}), the mark of a character its file's encoding could not read: a letter was lost; save the file as UTF-8".to_string(),
-            Severity::Error,
+            "holds U+FFFD (\u{FFFD}), the mark of a character an encoding could not read: a letter was lost somewhere; save the file as UTF-8".to_string(),
+            Severity::Warning,
         ));
     }
     if looks_mis_decoded(value) {
@@ -459,12 +481,26 @@ mod tests {
     }
 
     #[test]
-    fn a_replacement_character_is_a_lost_letter_in_any_cell() {
+    fn an_end_before_the_start_is_acted_on_neither_way() {
+        let (row, problems) = parse(
+            &["username", "Start Date", "Termination Date"],
+            &["ana", "2026-01-05", "2020-03-31"],
+        );
+        assert!(
+            problems.iter().any(|p| p.severity == Severity::Error
+                && p.message.contains("before the start date (2026-01-05)")),
+            "{problems:?}"
+        );
+        assert_eq!((row.start_date, row.end_date), (None, None));
+    }
+
+    #[test]
+    fn a_replacement_character_is_said_in_any_cell() {
         let (_, problems) = parse(&["username", "department"], &["zoe", "Zo\u{FFFD}"]);
         assert!(
             problems
                 .iter()
-                .any(|p| p.severity == Severity::Error && p.message.contains("U+FFFD")),
+                .any(|p| p.severity == Severity::Warning && p.message.contains("U+FFFD")),
             "{problems:?}"
         );
     }

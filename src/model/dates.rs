@@ -99,7 +99,14 @@ pub enum DateError {
     Ambiguous(String),
 }
 
+/// The years a start or end date can fall in: anything else is a typo
+/// (`20026`), never a date to act on.
+const YEARS: std::ops::RangeInclusive<i64> = 1900..=2999;
+
 fn valid(year: i64, month: u32, day: u32) -> Option<i64> {
+    if !YEARS.contains(&year) {
+        return None;
+    }
     let days_in_month = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -122,9 +129,16 @@ fn three_parts(date: &str, separator: char) -> Option<[&str; 3]> {
     }
 }
 
-/// A year written in full: four digits (or more), never a guessed century.
+/// A year written in full: four digits (or more), never a guessed century
+/// (`0026` is the year 26 padded, not written in full).
 fn full_year(part: &str) -> bool {
-    part.len() >= 4
+    part.len() >= 4 && !part.starts_with('0')
+}
+
+/// Day `days` as `YYYY-MM-DD`.
+pub fn iso(days: i64) -> String {
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// A date cell: ISO (`2026-12-31`, with or without a time), `31.12.2026`
@@ -213,6 +227,8 @@ mod tests {
             "26-12-31",
             "31-12-26",
             "15/01/027",
+            "31/12/0026",
+            "0026-12-31",
         ] {
             for order in [None, Some(DateOrder::Dmy), Some(DateOrder::Mdy)] {
                 let error = parse_date(text, order).unwrap_err();

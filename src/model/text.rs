@@ -124,6 +124,26 @@ pub fn plain_form(value: &str) -> Option<String> {
     (plain != value).then_some(plain)
 }
 
+/// Whether `value` bears the mark of a letter an encoding could not write:
+/// a U+FFFD anywhere, or, in a name of a person or a place, a `?`
+/// touching a letter (`?ukasz`, `Gda?sk`, `Pawe?`), never part of a name.
+/// Other text (a job title ending in a question) may hold a `?`.
+pub fn question_for_letter(field: crate::model::Field, value: &str) -> bool {
+    use crate::model::Field;
+    let named = matches!(
+        field,
+        Field::FirstName | Field::LastName | Field::City | Field::State | Field::StreetAddress
+    );
+    let chars: Vec<char> = value.chars().collect();
+    value.contains('\u{FFFD}')
+        || named
+            && chars.iter().enumerate().any(|(at, c)| {
+                *c == '?'
+                    && (at > 0 && chars[at - 1].is_alphabetic()
+                        || chars.get(at + 1).is_some_and(|next| next.is_alphabetic()))
+            })
+}
+
 /// The confusable skeleton of a key (Unicode TS #39) over its match key,
 /// when it has a letter outside ASCII (`None` else): two keys with one
 /// skeleton look alike on screen (`јohn.smith` with a Cyrillic ј and

@@ -165,12 +165,12 @@ impl Resumed {
 }
 
 /// How the lines of the results file (or journal) `path` read under the
-/// tenant's `key`: every line sealed by it ([`SealCheck::Verified`]),
-/// some or all written unsealed by an older sebulk
+/// tenant's `key`: every line sealed by it ([`SealCheck::Verified`]), or
+/// written by an older sebulk, with no `line_seal` column at all
 /// ([`SealCheck::Unkeyed`]); a line whose seal does not verify — edited
-/// after it was written, its fixed columns renamed or moved, or sealed
-/// under another tenant's key — refuses the file. A line cut short (a
-/// kill) is left to the reader of the lines.
+/// after it was written, its seal blanked, its fixed columns renamed or
+/// moved, or sealed under another tenant's key — refuses the file. A
+/// line cut short (a kill) is left to the reader of the lines.
 pub fn check_line_seals(
     path: &Path,
     key: &crate::model::SealKey,
@@ -196,7 +196,6 @@ pub fn check_line_seals(
             "its header's own columns are not sebulk's, in sebulk's order: the file was edited; nothing is trusted".to_string(),
         ));
     }
-    let mut unkeyed = false;
     // A last line with no line end was cut by a kill: the reader of the
     // lines judges it, not its seal.
     let whole = std::fs::read(path)
@@ -220,7 +219,13 @@ pub fn check_line_seals(
         let message = super::results::line_message(&cells);
         match key.check(super::results::LINE_SEAL_DOMAIN, &message, &record[at]) {
             SealCheck::Verified => {}
-            SealCheck::Unkeyed => unkeyed = true,
+            // Every line sebulk writes under the column is sealed.
+            SealCheck::Unkeyed => {
+                return Err(refused(format!(
+                    "line {}: its seal is missing, though the file has sebulk's line_seal column: it was blanked after the line was written; nothing is undone on its word (--accept-old-seal is for files older sebulk wrote without the column)",
+                    number + 2
+                )));
+            }
             SealCheck::Forged => {
                 return Err(refused(format!(
                     "line {}: its seal does not verify under this tenant's key: it was changed after it was written (or written for another tenant, or under an API key since rotated); nothing is undone on its word",
@@ -229,11 +234,7 @@ pub fn check_line_seals(
             }
         }
     }
-    Ok(if unkeyed {
-        SealCheck::Unkeyed
-    } else {
-        SealCheck::Verified
-    })
+    Ok(SealCheck::Verified)
 }
 
 /// What an earlier run recorded for one row.
@@ -550,7 +551,24 @@ mod tests {
         forged[3] = "u2".into();
         write(&[forged]);
         assert!(check_line_seals(&path, &key).is_err(), "an edited user id");
-        write(&[created.record(&stamp())]);
+        let unsealed = created.record(&stamp());
+        write(std::slice::from_ref(&unsealed));
+        let blanked = check_line_seals(&path, &key).unwrap_err().to_string();
+        assert!(blanked.contains("seal is missing"), "{blanked}");
+        // An older sebulk's file has no line_seal column at all.
+        let at = header.iter().position(|h| h == "line_seal").unwrap();
+        let without = |cells: &[String]| -> Vec<String> {
+            cells
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != at)
+                .map(|(_, c)| c.clone())
+                .collect()
+        };
+        let mut writer = csv::Writer::from_path(&path).unwrap();
+        writer.write_record(without(&header)).unwrap();
+        writer.write_record(without(&unsealed)).unwrap();
+        writer.flush().unwrap();
         assert_eq!(check_line_seals(&path, &key).unwrap(), SealCheck::Unkeyed);
     }
 }

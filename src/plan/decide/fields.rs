@@ -137,25 +137,9 @@ pub(super) fn merged_with(
 }
 
 /// What a cell with [`question_for_letter`] is told.
-pub(super) const QUESTION_FOR_LETTER: &str = "has '?' where a letter most likely was: a legacy encoding such as Windows-1252 writes a letter it cannot hold (Ł, ő, ș) as '?'; save the file as UTF-8";
+pub(super) const QUESTION_FOR_LETTER: &str = "has '?' (or U+FFFD) where a letter most likely was: a legacy encoding such as Windows-1252 writes a letter it cannot hold (Ł, ő, ș) as '?'; save the file as UTF-8";
 
-/// Whether `value`, a name of a person or a place, has a `?` touching a
-/// letter (`?ukasz`, `Gda?sk`, `Pawe?`): a letter its file's encoding
-/// could not write, never a name. Other text (a job title ending in a
-/// question) may hold one.
-pub(super) fn question_for_letter(field: Field, value: &str) -> bool {
-    let named = matches!(
-        field,
-        Field::FirstName | Field::LastName | Field::City | Field::State | Field::StreetAddress
-    );
-    let chars: Vec<char> = value.chars().collect();
-    named
-        && chars.iter().enumerate().any(|(at, c)| {
-            *c == '?'
-                && (at > 0 && chars[at - 1].is_alphabetic()
-                    || chars.get(at + 1).is_some_and(|next| next.is_alphabetic()))
-        })
-}
+pub(super) use crate::model::text::question_for_letter;
 
 /// Whether `cell` is `have` with letters lost to a lossy encoding: the
 /// same length, and every place they differ is a `?` or U+FFFD in the

@@ -630,8 +630,13 @@ async fn undo_refuses_results_that_name_no_tenant() {
         refused.to_string().contains("seal does not verify"),
         "{refused}"
     );
-    // Read as an unsealed (older) file, the row still names no tenant.
+    // Blanked seals are no older file: refused even with --accept-old-seal.
     crate::support::edit_column(&results, "line_seal", |_| String::new());
+    let args = ["undo", "--accept-old-seal", &text(&results)];
+    let refused = against(&sandbox, &args).await.expect_err("blanked");
+    assert!(refused.to_string().contains("seal is missing"), "{refused}");
+    // Read as an unsealed (older) file, the row still names no tenant.
+    crate::support::as_written_unsealed(&results);
     let args = ["undo", "--accept-old-seal", &text(&results)];
     let refused = against(&sandbox, &args).await.expect_err("no tenant");
     assert!(refused.to_string().contains("names no tenant"), "{refused}");
@@ -665,7 +670,7 @@ async fn undo_refuses_results_of_a_command_it_does_not_know() {
         id.replacen("import-", "rename-", 1)
     });
     // (As an unsealed file would be read: a sealed one edited so fails its seal.)
-    crate::support::edit_column(&results, "line_seal", |_| String::new());
+    crate::support::as_written_unsealed(&results);
     assert!(
         read_csv(&results)
             .iter()
@@ -800,7 +805,7 @@ async fn undo_refuses_a_results_file_cut_short_and_never_deletes_on_an_edited_ou
     );
     assert_eq!(sandbox.counters().writes, writes);
     // Read as an unsealed (older) file, the edited line is still no create.
-    crate::support::edit_column(&results, "line_seal", |_| String::new());
+    crate::support::as_written_unsealed(&results);
     let out = dir.path().join("undo.csv");
     let args = [
         "undo",

@@ -124,6 +124,34 @@ pub fn edit_column(path: &std::path::Path, column: &str, edit: impl Fn(&str) -> 
     writer.flush().expect("written");
 }
 
+/// Rewrites a results file as an older sebulk wrote it: without its
+/// `line_seal` column.
+pub fn as_written_unsealed(path: &std::path::Path) {
+    let mut reader = csv::Reader::from_path(path).expect("readable CSV");
+    let header = reader.headers().expect("a header").clone();
+    let at = header
+        .iter()
+        .position(|h| h == "line_seal")
+        .expect("sealed");
+    let keep = |row: &csv::StringRecord| -> Vec<String> {
+        row.iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, c)| c.to_string())
+            .collect()
+    };
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| keep(&r.expect("a well-formed line")))
+        .collect();
+    let mut writer = csv::Writer::from_path(path).expect("writable CSV");
+    writer.write_record(keep(&header)).expect("written");
+    for row in rows {
+        writer.write_record(row).expect("written");
+    }
+    writer.flush().expect("written");
+}
+
 /// The file in `dir` whose name holds `part` (`.snapshot-`, `.held-`), if any.
 pub fn file_in(dir: &std::path::Path, part: &str) -> Option<std::path::PathBuf> {
     std::fs::read_dir(dir)
