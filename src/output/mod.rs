@@ -2,6 +2,7 @@
 //! plans and results, always private and never over the input.
 
 pub mod atomic;
+pub mod created_groups;
 pub mod digested;
 pub mod files;
 pub mod held;

@@ -332,6 +332,13 @@ impl Ui {
                 summary.recreated_users
             ));
         }
+        if !summary.groups.deleted.is_empty() {
+            let verb = ["deleted", "to delete"][usize::from(summary.totals.dry_run)];
+            notes.push(format!(
+                "groups the run created, {verb}: {}",
+                summary.groups.deleted.join(", ")
+            ));
+        }
         self.lifecycle_summary(
             format!(
                 "undo of {} ({}) in {}",

@@ -148,12 +148,14 @@ pub fn plan_missing_groups(
 /// (nothing in a dry run), and puts them in the action's catalog in place
 /// of their placeholders. Returns the names created.
 /// (`rehearsed`: the rows were decided first; else every missing group
-/// is made).
+/// is made). Each group made is recorded beside the run's results file
+/// (`results`: its path and the run's id), for `undo`.
 pub async fn create_missing_groups(
     client: &Client,
     action: &UpsertAction,
     missing: &[String],
     (dry_run, rehearsed): (bool, bool),
+    results: (Option<&std::path::Path>, &str),
 ) -> Result<Vec<String>, RunError> {
     if dry_run || missing.is_empty() {
         return Ok(Vec::new());
@@ -171,6 +173,14 @@ pub async fn create_missing_groups(
                 enforce_second_factor: None,
             })
             .await?;
+        if let Some(path) = results.0.filter(|p| *p != std::path::Path::new("-")) {
+            let record = crate::output::created_groups::CreatedGroup {
+                id: group.id.clone(),
+                name: group.name.clone(),
+                run_id: results.1.to_string(),
+            };
+            crate::output::created_groups::record(path, &record, client.seal_key())?;
+        }
         created.push(Target::new(group.id, group.name));
     }
     action.settle_groups(created);

@@ -207,8 +207,9 @@ pub async fn run(
     };
     if !options.run.dry_run {
         let missing = std::mem::take(&mut summary.created_groups);
+        let results = (options.run.output.as_deref(), stamp.run_id.as_str());
         summary.created_groups =
-            create_missing_groups(&client, &action, &missing, (false, true)).await?;
+            create_missing_groups(&client, &action, &missing, (false, true), results).await?;
     }
     let tenant = (&stamp, tenant_users, client.seal_key());
     let mut sink = open_sink(options, &place, (&input_header, tenant, &resumed), show)?;

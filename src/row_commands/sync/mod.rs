@@ -289,11 +289,13 @@ pub async fn run(
         }
     }
     // Groups the rows name are created only once the run is cleared.
+    let results = (import.run.output.as_deref(), stamp.run_id.as_str());
     let created = upsert::create_missing_groups(
         &client,
         &importer,
         &created,
         (import.run.dry_run, rehearsed),
+        results,
     )
     .await?;
     warn_created(&created, events);

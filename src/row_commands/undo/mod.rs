@@ -12,6 +12,7 @@
 //! the rows of some users alone (see [`crate::engine::only`]).
 
 mod action;
+mod created;
 mod reverse;
 
 use std::path::PathBuf;
@@ -27,6 +28,7 @@ use crate::engine::results_sink::{ResumedRows, RunTotals};
 use crate::engine::runner::{Disposition, RunError, Stops};
 use crate::events::{Event, Events};
 use crate::formats::utc_now;
+use crate::output::created_groups::CreatedGroup;
 use crate::output::results::RunKind;
 use crate::plan::Catalog;
 use action::UndoAction;
@@ -128,6 +130,9 @@ pub struct UndoSummary {
     /// Users to be re-created from a snapshot (with a generated password).
     pub recreated_users: u64,
     pub send_email: bool,
+    /// The groups the run created because its rows named them.
+    #[serde(flatten)]
+    pub groups: created::GroupsUndone,
 }
 
 /// The columns an undo's results repeat for each row undone.
@@ -204,36 +209,8 @@ pub async fn run(
 ) -> Result<Ended<UndoSummary>, RunError> {
     let started = Instant::now();
     let started_at = utc_now();
-    events.on(Event::Phase("reading"));
-    let path = options.results.clone();
-    let seals = (client.seal_key().clone(), options.old_seals);
-    let read = tokio::task::spawn_blocking(move || reverse::read(&path, seals))
-        .await
-        .map_err(|e| RunError::Reader(e.to_string()))?;
-    let read = match read {
+    let (read, created_groups) = match read_run(&client, options, events).await? {
         Ok(read) => read,
-        Err(why) => return Ok(Ended::Refused(why)),
-    };
-    for snapshot in &read.unkeyed_snapshots {
-        events.on(Event::Warning(&format!(
-            "{snapshot} is sealed the old way (a plain digest, or none): read as it stands, as --accept-old-seal says; a change made to it by hand cannot be told"
-        )));
-    }
-    if read.killed {
-        events.on(Event::Warning(
-            "the run was killed (its journal is still there): every user it recorded or journaled is undone, and each write that was on the wire when it died is named as uncertain (the undo then exits 3)",
-        ));
-    }
-    let tenant = client.tenant().to_string();
-    if let Some(other) = read.tenants.iter().find(|t| **t != tenant) {
-        return Ok(Ended::Refused(format!(
-            "{} was written to {other}, not {tenant}: undo runs against the tenant the run changed (--base-url {other})",
-            options.results.display()
-        )));
-    }
-    let mut read = read;
-    read.rows = match only_these(std::mem::take(&mut read.rows), options) {
-        Ok(rows) => rows,
         Err(why) => return Ok(Ended::Refused(why)),
     };
     let taken = taken_by(&read.rows);
@@ -261,7 +238,7 @@ pub async fn run(
         Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
     let stamp = prepared::stamp(RunKind::Undo, options.run.dry_run, &client);
-    let resumed = ResumedRows::open(options.run.resume.as_deref(), &tenant, events)?;
+    let resumed = ResumedRows::open(options.run.resume.as_deref(), client.tenant(), events)?;
     let rows: Vec<Prepared<UndoRow>> = read
         .rows
         .into_iter()
@@ -285,6 +262,14 @@ pub async fn run(
     };
     let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
     totals.refused = refused;
+    // Once their members are out (an interrupted undo leaves them).
+    let groups = match totals.interrupted || totals.refused.is_some() {
+        true => created::GroupsUndone::default(),
+        false => {
+            let rules = (&options.protection, options.run.dry_run);
+            created::delete_created(&client, &created_groups, rules, events).await?
+        }
+    };
     let summary = UndoSummary {
         totals,
         undone: options.results.display().to_string(),
@@ -292,7 +277,56 @@ pub async fn run(
         affected,
         recreated_users,
         send_email: options.send_email,
+        groups,
     };
     let interrupted = summary.totals.interrupted;
     Ok(Ended::of(summary, interrupted))
+}
+
+/// The run to undo, read and checked offline (its lines' seals, its
+/// tenant, `--only`), with the groups it created; `Err` inside refuses
+/// the undo (why).
+async fn read_run(
+    client: &Client,
+    options: &UndoOptions,
+    events: &dyn Events,
+) -> Result<Result<(reverse::ReadRun, Vec<CreatedGroup>), String>, RunError> {
+    events.on(Event::Phase("reading"));
+    let path = options.results.clone();
+    let seals = (client.seal_key().clone(), options.old_seals);
+    let read = tokio::task::spawn_blocking(move || reverse::read(&path, seals))
+        .await
+        .map_err(|e| RunError::Reader(e.to_string()))?;
+    let read = match read {
+        Ok(read) => read,
+        Err(why) => return Ok(Err(why)),
+    };
+    for snapshot in &read.unkeyed_snapshots {
+        events.on(Event::Warning(&format!(
+            "{snapshot} is sealed the old way (a plain digest, or none): read as it stands, as --accept-old-seal says; a change made to it by hand cannot be told"
+        )));
+    }
+    if read.killed {
+        events.on(Event::Warning(
+            "the run was killed (its journal is still there): every user it recorded or journaled is undone, and each write that was on the wire when it died is named as uncertain (the undo then exits 3)",
+        ));
+    }
+    let tenant = client.tenant().to_string();
+    if let Some(other) = read.tenants.iter().find(|t| **t != tenant) {
+        return Ok(Err(format!(
+            "{} was written to {other}, not {tenant}: undo runs against the tenant the run changed (--base-url {other})",
+            options.results.display()
+        )));
+    }
+    let mut read = read;
+    // `--only` undoes some users' rows: the groups stay.
+    let created_groups = match options.only.is_empty() {
+        true => std::mem::take(&mut read.created_groups),
+        false => Vec::new(),
+    };
+    read.rows = match only_these(std::mem::take(&mut read.rows), options) {
+        Ok(rows) => rows,
+        Err(why) => return Ok(Err(why)),
+    };
+    Ok(Ok((read, created_groups)))
 }

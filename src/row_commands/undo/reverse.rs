@@ -74,6 +74,8 @@ pub struct ReadRun {
     pub killed: bool,
     /// Snapshots given back from although sealed the old way (accepted).
     pub unkeyed_snapshots: Vec<String>,
+    /// Groups the runs created because their rows named them.
+    pub created_groups: Vec<crate::output::created_groups::CreatedGroup>,
 }
 
 /// Reads `results` and decides each row's reverse; `Err` refuses the
@@ -83,6 +85,7 @@ pub fn read(
     (key, old_seals): (SealKey, snapshot::OldSeals),
 ) -> Result<ReadRun, String> {
     let unsealed = sealed_lines(results, &key, old_seals)?;
+    let groups_key = key.clone();
     let resumed = Resumed::read_checked(results).map_err(|e| e.to_string())?;
     let mut records: BTreeMap<u64, &Recorded> = BTreeMap::new();
     for (row, recorded) in &resumed.done {
@@ -160,7 +163,9 @@ pub fn read(
         });
     }
     rows.extend(uncertain(&resumed.in_flight, run_ids.first()));
+    let created_groups = crate::output::created_groups::read(results, &groups_key, &run_ids)?;
     Ok(ReadRun {
+        created_groups,
         rows,
         run_ids,
         tenants,

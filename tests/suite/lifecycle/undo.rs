@@ -638,3 +638,72 @@ async fn a_kept_sandbox_is_the_same_tenant_on_every_run() {
     assert_eq!(outcomes, expected);
     assert!(outcomes.contains(&"updated".to_string()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_deletes_the_groups_an_import_created_once_their_members_are_out() {
+    for joined_since in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = super::sync::tenant(dir.path()).await;
+        let groups_before = sandbox.tenant().groups().count();
+        let file = write(
+            dir.path(),
+            "rows.csv",
+            "username,email,firstName,lastName,groups\n\
+             cara,cara@example.com,Cara,Cat,Night Shift\n\
+             zed,zed@example.com,Zed,Zebra,Night Shift;Weekend\n",
+        );
+        let results = dir.path().join("rows.results.csv");
+        let args = [
+            "import",
+            "--auto-password",
+            "--create-missing-groups",
+            "-o",
+            results.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ];
+        assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+        assert_eq!(sandbox.tenant().groups().count(), groups_before + 2);
+        if joined_since {
+            // Someone puts Dan into Night Shift by hand: it is kept.
+            let api = client(&sandbox);
+            let night = sandbox
+                .tenant()
+                .groups()
+                .find(|g| g.name == "Night Shift")
+                .unwrap()
+                .id
+                .clone();
+            let dan = crate::support::user_named(&sandbox, "dan").id.clone();
+            api.assign_groups(&dan, &[night]).await.unwrap();
+        }
+        let summary = dir.path().join("undo.json");
+        let args = [
+            "undo",
+            "--summary-json",
+            summary.to_str().unwrap(),
+            results.to_str().unwrap(),
+        ];
+        against(&sandbox, &args).await.unwrap();
+        let names: Vec<String> = sandbox.tenant().groups().map(|g| g.name.clone()).collect();
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        assert!(!names.contains(&"Weekend".to_string()), "{names:?}");
+        assert_eq!(
+            names.contains(&"Night Shift".to_string()),
+            joined_since,
+            "{names:?} {summary}"
+        );
+        assert!(sandbox.tenant().user_by_username("zed").is_err());
+        if joined_since {
+            assert!(
+                summary["groups_kept"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("1 members"),
+                "{summary}"
+            );
+        } else {
+            assert_eq!(sandbox.tenant().groups().count(), groups_before);
+        }
+    }
+}
