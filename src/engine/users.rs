@@ -116,8 +116,25 @@ pub struct Roster {
     pub ended: KeySet,
     /// Rows the filters keep that give no key.
     pub unkeyed: u64,
-    /// The emails and employee numbers of current rows.
-    pub identities: KeySet,
+    /// The emails and employee numbers of current rows, and their
+    /// namesake keys (see [`namesake`]).
+    pub identities: Fingerprints,
+}
+
+/// A set of keys held by 64-bit fingerprint alone (about 10 bytes a key):
+/// for a set whose rare false "yes" errs the safe way (a roster's
+/// identities: a user wrongly seen as named is kept, never let go).
+#[derive(Debug, Default)]
+pub struct Fingerprints(std::collections::HashSet<u64>);
+
+impl Fingerprints {
+    pub fn insert(&mut self, key: &str) {
+        self.0.insert(KeySet::print(key));
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.contains(&KeySet::print(key))
+    }
 }
 
 impl Roster {
@@ -125,14 +142,20 @@ impl Roster {
     /// and, keyed otherwise than by username, its username with its first
     /// and last name (a namesake: see [`namesake`]).
     pub fn note_identities(&mut self, row: &crate::input::RowInput, match_by: MatchBy) {
-        self.identities.extend(identity_keys(&row.set));
+        for key in identity_keys(&row.set) {
+            self.identities.insert(&key);
+        }
         if match_by != MatchBy::Username
             && let Some(name) = namesake(&row.set)
         {
-            let number = row.set.employee_number.as_deref().map(match_key);
-            self.identities.insert(format!("{name}\u{1}*"));
-            self.identities
-                .insert(format!("{name}\u{1}{}", number.unwrap_or_default()));
+            // One key a row: whether it gives an employee number.
+            let numbered = row
+                .set
+                .employee_number
+                .as_deref()
+                .is_some_and(|n| !match_key(n).is_empty());
+            let mark = if numbered { "*" } else { "" };
+            self.identities.insert(&format!("{name}\u{1}{mark}"));
         }
     }
 
@@ -180,7 +203,9 @@ impl Roster {
                     crate::model::Field::EmployeeNumber,
                 ];
                 for other in others {
-                    self.identities.extend(unread(other));
+                    for key in unread(other) {
+                        self.identities.insert(&key);
+                    }
                 }
             }
         }
@@ -199,12 +224,11 @@ impl Roster {
         let Some(name) = namesake(&user.fields) else {
             return false;
         };
+        // A row with the same number is named by the number already.
+        let unnumbered = self.identities.contains(&format!("{name}\u{1}"));
         match user.fields.employee_number.as_deref().map(match_key) {
-            Some(number) if !number.is_empty() => {
-                self.identities.contains(&format!("{name}\u{1}"))
-                    || self.identities.contains(&format!("{name}\u{1}{number}"))
-            }
-            _ => self.identities.contains(&format!("{name}\u{1}*")),
+            Some(number) if !number.is_empty() => unnumbered,
+            _ => unnumbered || self.identities.contains(&format!("{name}\u{1}*")),
         }
     }
 }
