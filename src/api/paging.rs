@@ -570,8 +570,10 @@ impl Client {
             None => self.fetch_page(request, 1).await?,
         };
         let first_len = first.keys.len() as u64;
-        if first.total.is_none() && first_len >= u64::from(asked) {
-            // Nothing will tell a lost page later: check the numbering now.
+        if first.total.is_none() {
+            // Nothing will tell a lost page later (a short or empty page 1
+            // may be page 2 of a tenant that counts from 0, or capped):
+            // check the numbering now, once a run.
             self.confirm_page_base().await?;
         }
         let (fresh, verdict) = tracker.take(1, first);
@@ -649,10 +651,10 @@ impl Client {
         })
     }
 
-    /// Refuses a listing of many pages without a total when the tenant
-    /// numbers pages otherwise than configured: with no total, nothing
-    /// would show that the first page was never read (a sync would take
-    /// its users for missing). Two calls, once per run.
+    /// Refuses a listing without a total when the tenant numbers pages
+    /// otherwise than configured: with no total, nothing would show that
+    /// the first page was never read (a sync would take its users for
+    /// missing). Two calls, once per run.
     async fn confirm_page_base(&self) -> Result<(), ApiError> {
         use std::sync::atomic::Ordering;
         if self.page_base_confirmed().load(Ordering::SeqCst) {

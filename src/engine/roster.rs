@@ -158,6 +158,11 @@ pub fn first_pass(input: &InputSpec, roster: RosterKeys) -> Result<FirstPass, Ru
                 pass.pending.insert(record.row, deferred);
             }
             let key = row_key(&row, match_by).map(key_fingerprint);
+            pass.shape.employee_numbers |= row
+                .set
+                .employee_number
+                .as_deref()
+                .is_some_and(|n| !n.trim().is_empty());
             if let Some(groups) = &row.groups {
                 pass.shape.groups.extend(groups.iter().cloned());
                 pass.shape.keys_with_groups.extend(key);

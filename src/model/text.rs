@@ -124,25 +124,40 @@ pub fn plain_form(value: &str) -> Option<String> {
     (plain != value).then_some(plain)
 }
 
-/// Whether `value` bears the mark of a letter an encoding could not write:
-/// a U+FFFD anywhere, or, in a name of a person or a place, a `?`
-/// touching a letter (`?ukasz`, `Gda?sk`, `Pawe?`), never part of a name.
-/// Other text (a job title ending in a question) may hold a `?`.
+/// Whether `value` bears the mark of a letter an encoding could not write
+/// or wrote as another: a U+FFFD anywhere; in a username, an email or a
+/// name of a person or a place, a `?` touching a letter (`?ukasz`,
+/// `Gda?sk`, `Pawe?`); in a name, a symbol of the Latin-1 supplement
+/// touching a letter (`£ukasz`, `Wiœniewski` is not caught but `¯ó³æ`
+/// is: a Windows-1250 file read as Windows-1252). Never part of a name;
+/// other text (a job title ending in a question) may hold them.
 pub fn question_for_letter(field: crate::model::Field, value: &str) -> bool {
     use crate::model::Field;
-    let named = matches!(
+    let name = matches!(
         field,
         Field::FirstName | Field::LastName | Field::City | Field::State | Field::StreetAddress
     );
+    let key = matches!(field, Field::Username | Field::Email);
     let chars: Vec<char> = value.chars().collect();
+    let touches_letter = |at: usize| {
+        at > 0 && chars[at - 1].is_alphabetic()
+            || chars.get(at + 1).is_some_and(|next| next.is_alphabetic())
+    };
     value.contains('\u{FFFD}')
-        || named
-            && chars.iter().enumerate().any(|(at, c)| {
-                *c == '?'
-                    && (at > 0 && chars[at - 1].is_alphabetic()
-                        || chars.get(at + 1).is_some_and(|next| next.is_alphabetic()))
-            })
+        || chars.iter().enumerate().any(|(at, c)| {
+            let mark = match c {
+                '?' => name || key,
+                c => name && MIS_DECODED.contains(*c),
+            };
+            mark && touches_letter(at)
+        })
 }
+
+/// Symbols a legacy file read as Windows-1252 shows where another code
+/// page (Windows-1250, Mac Roman) had a letter: `£` for `Ł`, `³` for `ł`,
+/// `¯` for `Ż`, `¿` for `ż`, `¹` for `ą`, `¥` for `Ą`. (Not `·`, `ª`,
+/// `º` or `´`: Catalan, Spanish and Italian names use them.)
+const MIS_DECODED: &str = "¡¢£¤¥¦§¨©«¬®¯°±²³¶¸¹»¼½¾¿";
 
 /// The confusable skeleton of a key (Unicode TS #39) over its match key,
 /// when it has a letter outside ASCII (`None` else): two keys with one

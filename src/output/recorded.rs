@@ -189,7 +189,7 @@ pub fn check_line_seals(
         .collect();
     let fixed = &super::results::RESULT_COLUMNS;
     let Some(at) = header.iter().position(|name| name == "line_seal") else {
-        return Ok(SealCheck::Unkeyed);
+        return sealed_since(&mut reader, &header).map_err(refused);
     };
     if header.len() < fixed.len() || header[..fixed.len()] != fixed[..] {
         return Err(refused(
@@ -235,6 +235,38 @@ pub fn check_line_seals(
         }
     }
     Ok(SealCheck::Verified)
+}
+
+/// The day sebulk began sealing every results line (`YYYYMMDD`, as run
+/// ids carry it): a run since then wrote a `line_seal` column.
+const SEALED_SINCE: &str = "20261207";
+
+/// [`SealCheck::Unkeyed`] for a file without a `line_seal` column, unless
+/// a line names a run from the days every line was sealed: then the
+/// column was taken out by hand (to pass a forged line as an older
+/// sebulk's), and the file is refused whatever `--accept-old-seal` says.
+fn sealed_since(
+    reader: &mut csv::Reader<std::fs::File>,
+    header: &[String],
+) -> Result<crate::model::SealCheck, String> {
+    let Some(run_at) = header.iter().position(|name| name == "run_id") else {
+        return Ok(crate::model::SealCheck::Unkeyed);
+    };
+    for (number, record) in reader.records().enumerate() {
+        let Ok(record) = record else { continue };
+        let run_id = record.get(run_at).unwrap_or_default();
+        let day = run_id
+            .split('-')
+            .find(|part| part.len() >= 8 && part.as_bytes()[..8].iter().all(u8::is_ascii_digit))
+            .map(|part| &part[..8]);
+        if day.is_some_and(|day| day >= SEALED_SINCE) {
+            return Err(format!(
+                "line {}: run {run_id} is from the days sebulk seals every results line, yet the file has no line_seal column: it was taken out after the file was written; refused, whatever --accept-old-seal says",
+                number + 2
+            ));
+        }
+    }
+    Ok(crate::model::SealCheck::Unkeyed)
 }
 
 /// What an earlier run recorded for one row.
@@ -570,5 +602,15 @@ mod tests {
         writer.write_record(without(&unsealed)).unwrap();
         writer.flush().unwrap();
         assert_eq!(check_line_seals(&path, &key).unwrap(), SealCheck::Unkeyed);
+        // The column taken out of a run from the sealing days: refused.
+        let run_at = header.iter().position(|h| h == "run_id").unwrap();
+        let mut recent = without(&unsealed);
+        recent[run_at] = "import-20261207T101500-ab12".into();
+        let mut writer = csv::Writer::from_path(&path).unwrap();
+        writer.write_record(without(&header)).unwrap();
+        writer.write_record(recent).unwrap();
+        writer.flush().unwrap();
+        let taken_out = check_line_seals(&path, &key).unwrap_err().to_string();
+        assert!(taken_out.contains("taken out"), "{taken_out}");
     }
 }

@@ -42,6 +42,10 @@ pub struct BatchShape {
     /// Fingerprints of the match keys of rows with a groups / applications cell.
     pub keys_with_groups: Vec<u64>,
     pub keys_with_applications: Vec<u64>,
+    /// Some row gives an employee number: the tenant is listed, since the
+    /// API filters users by none and one person, one account needs to
+    /// know who holds it.
+    pub employee_numbers: bool,
 }
 
 impl BatchShape {
@@ -117,7 +121,7 @@ impl Lookups {
         let page_size = u64::from(client.page_size());
         let received = probe.keys.len() as u64;
         let bulk = match (match_by, tenant_users) {
-            _ if watch.is_some() => true,
+            _ if watch.is_some() || shape.employee_numbers => true,
             (MatchBy::EmployeeNumber, _) => true,
             (_, Some(total)) => {
                 // A server that capped the first page will cap them all.
@@ -267,7 +271,9 @@ impl Lookups {
                 },
                 MatchBy::Email | MatchBy::EmployeeNumber => {
                     let query = UserQuery {
-                        email: Some(key.to_string()),
+                        email: Some(
+                            crate::model::text::plain_form(key).unwrap_or_else(|| key.to_string()),
+                        ),
                         ..Default::default()
                     };
                     let mut hits: Vec<User> = client.list_all(query.to_request()).await?;
@@ -275,7 +281,7 @@ impl Lookups {
                         u.fields
                             .email
                             .as_deref()
-                            .is_some_and(|e| e.eq_ignore_ascii_case(key))
+                            .is_some_and(|e| match_key(e) == match_key(key))
                     });
                     match hits.len() {
                         0 => Found::None,
@@ -396,10 +402,10 @@ impl Lookups {
     }
 
     /// [`Lookups::identity_holder`] without an index: the email through
-    /// the list's email filter; the employee number, which no filter
-    /// offers, among the users with the row's first and last name (the
-    /// person it would most likely duplicate). Another person reusing the
-    /// number is seen only with the tenant listed (docs/api-assumptions.md).
+    /// the list's email filter (as it reads: full-width letters plain);
+    /// the employee number, which no filter offers, among the users with
+    /// the row's first and last name. (A batch with employee numbers has
+    /// the tenant listed: see [`BatchShape::employee_numbers`].)
     async fn ask_identity_holder(
         &self,
         client: &Client,
@@ -409,7 +415,10 @@ impl Lookups {
     ) -> Result<Option<User>, ApiError> {
         let query = match field {
             Field::Email => UserQuery {
-                email: Some(value.trim().to_string()),
+                email: Some(
+                    crate::model::text::plain_form(value.trim())
+                        .unwrap_or_else(|| value.trim().to_string()),
+                ),
                 ..Default::default()
             },
             _ => match (row.set.first_name.as_deref(), row.set.last_name.as_deref()) {

@@ -137,7 +137,7 @@ pub(super) fn merged_with(
 }
 
 /// What a cell with [`question_for_letter`] is told.
-pub(super) const QUESTION_FOR_LETTER: &str = "has '?' (or U+FFFD) where a letter most likely was: a legacy encoding such as Windows-1252 writes a letter it cannot hold (Ł, ő, ș) as '?'; save the file as UTF-8";
+pub(super) const QUESTION_FOR_LETTER: &str = "has '?', U+FFFD or a stray symbol (£, ³, ¯) where a letter most likely was: a legacy file (Windows-1252 writes a letter it cannot hold as '?'; a Windows-1250 file read as Windows-1252 shows Ł as £); save the file as UTF-8 or name its --encoding";
 
 pub(super) use crate::model::text::question_for_letter;
 

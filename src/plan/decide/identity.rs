@@ -8,16 +8,18 @@ use crate::input::{MatchBy, RowInput};
 use crate::model::{Field, User};
 
 /// Why a row matched by its key is another person: every other thing it
-/// says of who they are (email, employee number, first and last name),
-/// at least two of them, disagrees with the matched user. Such a row is
-/// a reused name (a new hire given a departed colleague's username), not
-/// an update: writing it would hand that account to someone else.
+/// says of who they are (email, employee number, username, first and
+/// last name), at least two of them, disagrees with the matched user.
+/// Such a row is a reused name (a new hire given a departed colleague's
+/// username, or her old email), not an update: writing it would hand
+/// that account to someone else.
 pub(super) fn another_person(row: &RowInput, existing: &User, policy: &Policy) -> Option<String> {
     use crate::model::text::match_key;
     let key = policy.match_by.field();
     let compared: Vec<(Field, bool)> = [
         Field::Email,
         Field::EmployeeNumber,
+        Field::Username,
         Field::FirstName,
         Field::LastName,
     ]
@@ -35,7 +37,7 @@ pub(super) fn another_person(row: &RowInput, existing: &User, policy: &Policy) -
         .all(|(_, same)| !same);
     let others: Vec<&(Field, bool)> = compared
         .iter()
-        .filter(|(f, _)| matches!(f, Field::Email | Field::EmployeeNumber))
+        .filter(|(f, _)| matches!(f, Field::Email | Field::EmployeeNumber | Field::Username))
         .collect();
     let identities = others.len() + usize::from(compared.len() > others.len());
     if identities < 2 || !names_disagree || others.iter().any(|(_, same)| *same) {

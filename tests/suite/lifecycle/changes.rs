@@ -342,11 +342,12 @@ async fn a_cell_that_lost_letters_to_its_encoding_keeps_the_tenants_value() {
     let file = write(
         dir.path(),
         "lossy2.csv",
-        "username,email,firstName,lastName,city,department
-         lukasz,lukasz@example.com,?ukasz,Nowak,,Sales
-         bob,bob@example.com,Bob,Bee,Gda?sk,Legal
-         cara,cara@example.com,Cara,Cat,,Le\u{FFFD}al
-",
+        "username,email,firstName,lastName,city,department\n\
+         lukasz,lukasz@example.com,?ukasz,Nowak,,Sales\n\
+         bob,bob@example.com,Bob,Bee,Gda?sk,Legal\n\
+         cara,cara@example.com,Cara,Cat,,Le\u{FFFD}al\n\
+         ?ukasz,lukasz2@example.com,Lukasz,Nowak,,Sales\n\
+         zofia,zofia@example.com,Zofia,\u{AF}\u{F3}\u{B3}\u{E6},,Sales\n",
     );
     let out = dir.path().join("lossy2.results.csv");
     let args = [
@@ -374,8 +375,13 @@ async fn a_cell_that_lost_letters_to_its_encoding_keeps_the_tenants_value() {
         lines[2]["error"].contains("department kept as 'Ops'"),
         "{lines:?}"
     );
+    // A username with a '?' for a letter, and a Windows-1250 name read
+    // as Windows-1252 (Żółć as ¯ó³æ), are not created either.
+    assert_eq!(lines[3]["outcome"], "failed", "{lines:?}");
+    assert_eq!(lines[4]["outcome"], "failed", "{lines:?}");
     let now = users(&sandbox);
     assert!(!now.contains_key("lukasz"));
+    assert!(!now.contains_key("?ukasz") && !now.contains_key("zofia"));
     assert_eq!(now["bob"].fields.city, None);
     assert_eq!(now["bob"].fields.department.as_deref(), Some("Legal"));
     assert_eq!(now["cara"].fields.department.as_deref(), Some("Ops"));

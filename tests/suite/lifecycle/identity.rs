@@ -116,19 +116,68 @@ async fn a_row_under_another_key_whose_username_a_namesake_holds_is_that_person(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_row_reusing_a_namesakes_employee_number_is_not_a_second_account() {
-    // Looked up alone, the number is found among the users of that name.
+async fn a_new_row_reusing_anyones_employee_number_is_not_a_second_account() {
+    // A single row, by a namesake or by anyone: a row with a number has
+    // the tenant listed (no filter finds users by number).
+    for row in [
+        "cara.cat,cara.cat@example.org,Cara,Cat,1003,Ops\n",
+        "newguy,x@example.org,New,Guy,1003,Ops\n",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = tenant(dir.path()).await;
+        let before = sandbox.tenant().users().count();
+        let (_, lines) = import(&sandbox, dir.path(), row, &[]).await;
+        assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
+        assert!(
+            lines[0]["error"].contains("employeeNumber '1003'"),
+            "{lines:?}"
+        );
+        assert_eq!(sandbox.tenant().users().count(), before);
+        // The plan says so too, rather than a create apply then refuses.
+        let file = write(dir.path(), "one.csv", &format!("{HEADER}{row}"));
+        let plan = dir.path().join("one.plan.csv");
+        let args = ["plan", &file, "-o", plan.to_str().unwrap()];
+        against(&sandbox, &args).await.unwrap();
+        assert_eq!(read_csv(&plan)[0]["action"], "conflict");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_width_email_is_the_email_it_reads_as() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = tenant(dir.path()).await;
     let before = sandbox.tenant().users().count();
-    let rows = "cara.cat,cara.cat@example.org,Cara,Cat,1003,Ops\n";
+    // Looked up one by one: Bob's email in full-width letters is Bob's.
+    let rows = "new.bee,\u{FF42}ob@example.com,New,Bee,,Ops\n";
     let (_, lines) = import(&sandbox, dir.path(), rows, &[]).await;
     assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
     assert!(
-        lines[0]["error"].contains("employeeNumber '1003'"),
+        lines[0]["error"].contains("one person, one account"),
         "{lines:?}"
     );
+    let rows = "ana,\u{FF42}ob@example.com,Ana,Ant,,Ops\n";
+    let (_, lines) = import(&sandbox, dir.path(), rows, &[]).await;
+    assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
     assert_eq!(sandbox.tenant().users().count(), before);
+    assert_eq!(
+        users(&sandbox)["ana"].fields.email.as_deref(),
+        Some("ana@example.com")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_matched_by_email_naming_someone_else_takes_no_account_over() {
+    for listed in ["", LISTED] {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = tenant(dir.path()).await;
+        let rows = format!("mary.x,ana@example.com,Mary,Xu,,Ops\n{listed}");
+        let (_, lines) = import(&sandbox, dir.path(), &rows, &["--match-by", "email"]).await;
+        assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
+        assert!(lines[0]["error"].contains("another person"), "{lines:?}");
+        let now = users(&sandbox);
+        assert_eq!(now["ana"].fields.first_name.as_deref(), Some("Ana"));
+        assert!(!now.contains_key("mary.x"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,6 +250,10 @@ async fn a_tenant_numbering_pages_from_zero_without_totals_is_caught_before_a_pa
         .to_string();
     assert!(refused.contains("--page-base 0"), "{refused}");
     assert!(!out.exists(), "no export written");
+    // With pages larger than the tenant, page "1" is empty: caught too.
+    let args = ["export", "users", "-o", out.to_str().unwrap()];
+    let refused = against(&sandbox, &args).await.unwrap_err().to_string();
+    assert!(refused.contains("--page-base 0"), "{refused}");
 
     // A sync would have taken the first page's people for joiners.
     let writes = sandbox.counters().writes;

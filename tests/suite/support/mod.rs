@@ -125,7 +125,7 @@ pub fn edit_column(path: &std::path::Path, column: &str, edit: impl Fn(&str) -> 
 }
 
 /// Rewrites a results file as an older sebulk wrote it: without its
-/// `line_seal` column.
+/// `line_seal` column, its runs dated before sebulk sealed every line.
 pub fn as_written_unsealed(path: &std::path::Path) {
     let mut reader = csv::Reader::from_path(path).expect("readable CSV");
     let header = reader.headers().expect("a header").clone();
@@ -133,11 +133,15 @@ pub fn as_written_unsealed(path: &std::path::Path) {
         .iter()
         .position(|h| h == "line_seal")
         .expect("sealed");
+    let run_at = header.iter().position(|h| h == "run_id");
     let keep = |row: &csv::StringRecord| -> Vec<String> {
         row.iter()
             .enumerate()
             .filter(|(i, _)| *i != at)
-            .map(|(_, c)| c.to_string())
+            .map(|(i, c)| match Some(i) == run_at {
+                true => c.replacen("-2026", "-2025", 1),
+                false => c.to_string(),
+            })
             .collect()
     };
     let rows: Vec<Vec<String>> = reader
