@@ -142,8 +142,17 @@ impl Roster {
     /// and, keyed otherwise than by username, its username with its first
     /// and last name (a namesake: see [`namesake`]).
     pub fn note_identities(&mut self, row: &crate::input::RowInput, match_by: MatchBy) {
-        for key in identity_keys(&row.set) {
-            self.identities.insert(&key);
+        // The match key itself names a current row already (`current`).
+        let fields = &row.set;
+        let values = [
+            (MatchBy::Email, &fields.email),
+            (MatchBy::EmployeeNumber, &fields.employee_number),
+        ];
+        for (by, value) in values {
+            let key = value.as_deref().map(match_key).filter(|k| !k.is_empty());
+            if let Some(key) = key.filter(|_| by != match_by) {
+                self.identities.insert(&key);
+            }
         }
         if match_by != MatchBy::Username
             && let Some(name) = namesake(&row.set)
