@@ -499,10 +499,19 @@ pub fn map_header(names: &[String], rules: &HeaderRules) -> (Header, Vec<HeaderI
         if column != Column::Extra {
             let slot = same_value_as(&column);
             if let Some(first) = seen.insert(slot.clone(), name.clone()) {
+                // Which of two end dates is meant cannot be told: a last
+                // day worked ends access the day after, a termination date
+                // on it. The admin keeps one.
+                let hint = match slot {
+                    Column::EndDate => format!(
+                        " (a last day worked ends access the day after it, a termination date on it): keep the one HR means, --ignore-column '{name}' or '{first}'"
+                    ),
+                    _ => String::new(),
+                };
                 issues.push(HeaderIssue {
                     column: name.clone(),
                     message: format!(
-                        "columns '{first}' and '{name}' both give {}",
+                        "columns '{first}' and '{name}' both give {}{hint}",
                         display_name(&slot)
                     ),
                     is_error: true,
