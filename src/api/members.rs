@@ -158,49 +158,43 @@ impl MembershipIndex {
         place: impl Fn(&str) -> Option<u32>,
         mut on_member: impl FnMut(TargetKind, &str, &str),
     ) -> Result<Self, ApiError> {
-        let pairs = std::sync::Mutex::new(Vec::new());
-        let on_member = std::sync::Mutex::new(&mut on_member);
-        let reads = stream::iter(targets.iter().enumerate()).map(|(position, (kind, id))| {
-            let (pairs, on_member, place) = (&pairs, &on_member, &place);
-            async move {
-                let request = ListRequest::new(&[kind.path(), id, "users"]);
-                let target = u32::try_from(position).unwrap_or(u32::MAX);
-                let stats = client
-                    .read_listing(
-                        &request,
-                        |_| {},
-                        |member: Member| {
-                            if let Ok(mut tell) = on_member.lock() {
-                                tell(*kind, id, &member.id);
-                            }
-                            if let (Some(at), Ok(mut pairs)) = (place(&member.id), pairs.lock()) {
-                                pairs.push((at, target));
-                            }
-                            Ok::<_, ApiError>(())
-                        },
-                    )
-                    .await?;
-                match stats.incomplete(&request.endpoint()) {
-                    Some(message) => Err(ApiError::Incomplete(message)),
-                    None => Ok(()),
-                }
+        let mut pairs = Vec::new();
+        read_members(client, targets, |target, (kind, id), member| {
+            on_member(kind, id, member);
+            if let Some(at) = place(member) {
+                pairs.push((at, target));
             }
-        });
-        // A few targets at a time: a target's members come in one answer
-        // (the reference pages none of them), and every connection that
-        // reads one keeps a buffer its size for the rest of the run.
-        reads
-            .buffer_unordered(client.parallelism().min(MEMBER_READS))
-            .try_collect::<Vec<()>>()
-            .await?;
-        let mut pairs = pairs.into_inner().unwrap_or_default();
+        })
+        .await?;
+        Ok(MembershipIndex::from_pairs(targets, pairs))
+    }
+
+    /// Reads `targets`' members before the tenant index that places them
+    /// is complete (alongside its listing): each member is kept by the
+    /// fingerprint `print` gives its id, placed once the index is whole
+    /// ([`MembersByPrint::placed`]). Twelve bytes a membership meanwhile.
+    pub async fn read_ahead(
+        client: &Client,
+        targets: Vec<(TargetKind, String)>,
+        print: fn(&str) -> u64,
+    ) -> Result<MembersByPrint, ApiError> {
+        let mut pairs = Vec::new();
+        read_members(client, &targets, |target, _, member| {
+            pairs.push((print(member), target));
+        })
+        .await?;
+        pairs.shrink_to_fit();
+        Ok(MembersByPrint { targets, pairs })
+    }
+
+    fn from_pairs(targets: &[(TargetKind, String)], mut pairs: Vec<(u32, u32)>) -> Self {
         pairs.sort_unstable();
         pairs.dedup();
         pairs.shrink_to_fit();
-        Ok(MembershipIndex {
+        MembershipIndex {
             targets: targets.to_vec(),
             pairs,
-        })
+        }
     }
 
     /// The ids of the `kind` targets the member at `member` (its position
@@ -220,6 +214,89 @@ impl MembershipIndex {
     pub fn approximate_bytes(&self) -> usize {
         self.pairs.capacity() * 8
     }
+}
+
+/// Memberships read ahead of the tenant index ([`MembershipIndex::read_ahead`]).
+#[derive(Debug, Default)]
+pub struct MembersByPrint {
+    targets: Vec<(TargetKind, String)>,
+    pairs: Vec<(u64, u32)>,
+}
+
+impl MembersByPrint {
+    /// The memberships of `scope`, each member placed by `place` (its id's
+    /// fingerprint → its position in the index; `None`: not kept), when
+    /// the read covered every target of `scope`; `None` else.
+    pub fn placed(
+        self,
+        scope: &[(TargetKind, String)],
+        place: impl Fn(u64) -> Option<u32>,
+    ) -> Option<MembershipIndex> {
+        let position: Vec<Option<u32>> = self
+            .targets
+            .iter()
+            .map(|target| {
+                scope
+                    .iter()
+                    .position(|t| t == target)
+                    .and_then(|at| u32::try_from(at).ok())
+            })
+            .collect();
+        if scope.iter().any(|target| !self.targets.contains(target)) {
+            return None;
+        }
+        let pairs = self
+            .pairs
+            .into_iter()
+            .filter_map(|(print, target)| {
+                let target = (*position.get(target as usize)?)?;
+                Some((place(print)?, target))
+            })
+            .collect();
+        Some(MembershipIndex::from_pairs(scope, pairs))
+    }
+}
+
+/// Reads the members of every target in `targets`, a few targets at a
+/// time through the shared throttle, telling `each` of every member as
+/// its page arrives: (the target's position, the target, the member id).
+async fn read_members(
+    client: &Client,
+    targets: &[(TargetKind, String)],
+    each: impl FnMut(u32, (TargetKind, &str), &str),
+) -> Result<(), ApiError> {
+    let each = std::sync::Mutex::new(each);
+    let reads = stream::iter(targets.iter().enumerate()).map(|(position, (kind, id))| {
+        let each = &each;
+        async move {
+            let request = ListRequest::new(&[kind.path(), id, "users"]);
+            let target = u32::try_from(position).unwrap_or(u32::MAX);
+            let stats = client
+                .read_listing(
+                    &request,
+                    |_| {},
+                    |member: Member| {
+                        if let Ok(mut each) = each.lock() {
+                            each(target, (*kind, id), &member.id);
+                        }
+                        Ok::<_, ApiError>(())
+                    },
+                )
+                .await?;
+            match stats.incomplete(&request.endpoint()) {
+                Some(message) => Err(ApiError::Incomplete(message)),
+                None => Ok(()),
+            }
+        }
+    });
+    // A few targets at a time: a target's members come in one answer
+    // (the reference pages none of them), and every connection that
+    // reads one keeps a buffer its size for the rest of the run.
+    reads
+        .buffer_unordered(client.parallelism().min(MEMBER_READS))
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

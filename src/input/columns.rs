@@ -415,6 +415,26 @@ fn same_value_as(column: &Column) -> Column {
     }
 }
 
+/// Two columns give one field: an error naming both. Which of two end
+/// dates is meant cannot be told (a last day worked ends access the day
+/// after, a termination date on it): the admin keeps one.
+fn both_give(first: &str, name: &str, slot: &Column) -> HeaderIssue {
+    let hint = match slot {
+        Column::EndDate => format!(
+            " (a last day worked ends access the day after it, a termination date on it): keep the one HR means, --ignore-column '{name}' or '{first}'"
+        ),
+        _ => String::new(),
+    };
+    HeaderIssue {
+        column: name.to_string(),
+        message: format!(
+            "columns '{first}' and '{name}' both give {}{hint}",
+            display_name(slot)
+        ),
+        is_error: true,
+    }
+}
+
 /// How a header is read.
 #[derive(Debug, Clone, Default)]
 pub struct HeaderRules {
@@ -499,23 +519,7 @@ pub fn map_header(names: &[String], rules: &HeaderRules) -> (Header, Vec<HeaderI
         if column != Column::Extra {
             let slot = same_value_as(&column);
             if let Some(first) = seen.insert(slot.clone(), name.clone()) {
-                // Which of two end dates is meant cannot be told: a last
-                // day worked ends access the day after, a termination date
-                // on it. The admin keeps one.
-                let hint = match slot {
-                    Column::EndDate => format!(
-                        " (a last day worked ends access the day after it, a termination date on it): keep the one HR means, --ignore-column '{name}' or '{first}'"
-                    ),
-                    _ => String::new(),
-                };
-                issues.push(HeaderIssue {
-                    column: name.clone(),
-                    message: format!(
-                        "columns '{first}' and '{name}' both give {}{hint}",
-                        display_name(&slot)
-                    ),
-                    is_error: true,
-                });
+                issues.push(both_give(&first, name, &slot));
             }
         }
         columns.push(column);

@@ -152,6 +152,17 @@ impl TenantIndex {
             .find(|p| self.id_at(*p) == Some(id))
     }
 
+    /// The fingerprint [`TenantIndex::position_of_print`] finds an id by.
+    pub fn id_print(id: &str) -> u64 {
+        id_fingerprint(id)
+    }
+
+    /// The position of the user whose id has the fingerprint `print` (the
+    /// first listed, in the vanishing case of two ids sharing one).
+    pub fn position_of_print(&self, print: u64) -> Option<u32> {
+        self.by_id.get(&print).copied()
+    }
+
     /// The id of the user at `position`, read without the rest of it.
     fn id_at(&self, position: u32) -> Option<&str> {
         let span = self.spans.get(position as usize)?;

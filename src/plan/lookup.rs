@@ -115,7 +115,7 @@ impl Lookups {
         shape: &BatchShape,
         match_by: MatchBy,
         sync: [bool; 2],
-        mut watch: Option<&mut (dyn FnMut(&User) + Send)>,
+        watch: Option<&mut (dyn FnMut(&User) + Send)>,
     ) -> Result<Self, ApiError> {
         let tenant_users = probe.total;
         let page_size = u64::from(client.page_size());
@@ -134,37 +134,9 @@ impl Lookups {
             }
             (_, None) => shape.rows > page_size,
         };
-        let index = if bulk {
-            // Each user is added as it arrives: the listing is never held whole.
-            let request = UserQuery::default().to_request();
-            let mut index = TenantIndex::new(match_by.field(), tenant_users);
-            let stats = client
-                .read_listing_from(
-                    &request,
-                    Some(probe),
-                    |_| {},
-                    |user: User| {
-                        index.add(&user);
-                        if let Some(watch) = watch.as_mut() {
-                            watch(&user);
-                        }
-                        Ok::<_, ApiError>(())
-                    },
-                )
-                .await?;
-            if let Some(message) = stats.incomplete("GET /users") {
-                return Err(ApiError::Incomplete(message));
-            }
-            Some(index)
-        } else {
-            None
-        };
-        let seen_values = index.as_ref().map(TenantIndex::seen_values);
-        let mut sides = [MembershipSide::NotNeeded; 2];
-        let mut scope: Vec<(TargetKind, String)> = Vec::new();
-        for (i, kind) in TargetKind::ALL.into_iter().enumerate() {
+        let targets_of = |i: usize, kind: TargetKind| -> Vec<String> {
             let directory = catalog.of(kind);
-            let targets: Vec<String> = if sync[i] {
+            if sync[i] {
                 directory.ids().cloned().collect()
             } else {
                 shape
@@ -173,14 +145,64 @@ impl Lookups {
                     .filter_map(|name| directory.resolve(name))
                     .map(|t| t.id.clone())
                     .collect()
-            };
+            }
+        };
+        // The targets whose members the target side would read should the
+        // rows' users exist (no more targets than rows that name them):
+        // read alongside a long listing rather than after it. Should the
+        // rows prove new, the reads were wasted: only with at least four
+        // pages of users for each target, so they stay a small share.
+        let pages = tenant_users.map_or(0, |total| total.div_ceil(page_size.max(1)));
+        let long = |targets: usize| pages >= 4 * targets as u64;
+        let likely: Vec<(TargetKind, String)> = TargetKind::ALL
+            .into_iter()
+            .enumerate()
+            .filter(|_| bulk)
+            .flat_map(|(i, kind)| {
+                let targets = targets_of(i, kind);
+                let keys = shape.keys(kind).len();
+                let likely = keys > 0 && targets.len() <= keys && long(targets.len());
+                targets
+                    .into_iter()
+                    .filter(move |_| likely)
+                    .map(move |id| (kind, id))
+            })
+            .collect();
+        let listing = async {
+            match bulk {
+                true => list_tenant(client, probe, (match_by, tenant_users), watch)
+                    .await
+                    .map(Some),
+                false => Ok(None),
+            }
+        };
+        let ahead = async {
+            if likely.is_empty() {
+                return Ok(None);
+            }
+            MembershipIndex::read_ahead(client, likely, TenantIndex::id_print)
+                .await
+                .map(Some)
+        };
+        let (index, ahead) = futures::try_join!(listing, ahead)?;
+        let seen_values = index.as_ref().map(TenantIndex::seen_values);
+        let mut sides = [MembershipSide::NotNeeded; 2];
+        let mut scope: Vec<(TargetKind, String)> = Vec::new();
+        for (i, kind) in TargetKind::ALL.into_iter().enumerate() {
+            let targets = targets_of(i, kind);
             sides[i] = side(index.as_ref(), shape.keys(kind), targets.len());
             if sides[i] == MembershipSide::TargetSide {
                 scope.extend(targets.into_iter().map(|id| (kind, id)));
             }
         }
-        let place = |id: &str| index.as_ref().and_then(|i| i.position_of_id(id));
-        let memberships = MembershipIndex::read(client, &scope, place, |_, _, _| {}).await?;
+        let by_print = |print: u64| index.as_ref().and_then(|i| i.position_of_print(print));
+        let memberships = match ahead.and_then(|ahead| ahead.placed(&scope, by_print)) {
+            Some(read) => read,
+            None => {
+                let place = |id: &str| index.as_ref().and_then(|i| i.position_of_id(id));
+                MembershipIndex::read(client, &scope, place, |_, _, _| {}).await?
+            }
+        };
         // The rows' calls are not whole pages: their slots are learnt afresh.
         client.throttle().forget_latency();
         Ok(Lookups {
@@ -514,6 +536,37 @@ impl ReadAhead {
         }
         self.kept.lock().ok()?.remove(key)
     }
+}
+
+/// The tenant listed once into an index (each user added as it arrives:
+/// the listing is never held whole), `watch` seeing every user; page 1 is
+/// `probe`, already read.
+async fn list_tenant(
+    client: &Client,
+    probe: Page<User>,
+    (match_by, tenant_users): (MatchBy, Option<u64>),
+    mut watch: Option<&mut (dyn FnMut(&User) + Send)>,
+) -> Result<TenantIndex, ApiError> {
+    let request = UserQuery::default().to_request();
+    let mut index = TenantIndex::new(match_by.field(), tenant_users);
+    let stats = client
+        .read_listing_from(
+            &request,
+            Some(probe),
+            |_| {},
+            |user: User| {
+                index.add(&user);
+                if let Some(watch) = watch.as_mut() {
+                    watch(&user);
+                }
+                Ok::<_, ApiError>(())
+            },
+        )
+        .await?;
+    if let Some(message) = stats.incomplete("GET /users") {
+        return Err(ApiError::Incomplete(message));
+    }
+    Ok(index)
 }
 
 /// What a row met in the tenant.
