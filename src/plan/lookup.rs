@@ -134,40 +134,12 @@ impl Lookups {
             }
             (_, None) => shape.rows > page_size,
         };
-        let targets_of = |i: usize, kind: TargetKind| -> Vec<String> {
-            let directory = catalog.of(kind);
-            if sync[i] {
-                directory.ids().cloned().collect()
-            } else {
-                shape
-                    .names(kind)
-                    .iter()
-                    .filter_map(|name| directory.resolve(name))
-                    .map(|t| t.id.clone())
-                    .collect()
-            }
-        };
-        // The targets whose members the target side would read should the
-        // rows' users exist (no more targets than rows that name them):
-        // read alongside a long listing rather than after it. Should the
-        // rows prove new, the reads were wasted: only with at least four
-        // pages of users for each target, so they stay a small share.
+        let targets_of = |i: usize, kind: TargetKind| targets_of(catalog, shape, sync[i], kind);
         let pages = tenant_users.map_or(0, |total| total.div_ceil(page_size.max(1)));
-        let long = |targets: usize| pages >= 4 * targets as u64;
-        let likely: Vec<(TargetKind, String)> = TargetKind::ALL
-            .into_iter()
-            .enumerate()
-            .filter(|_| bulk)
-            .flat_map(|(i, kind)| {
-                let targets = targets_of(i, kind);
-                let keys = shape.keys(kind).len();
-                let likely = keys > 0 && targets.len() <= keys && long(targets.len());
-                targets
-                    .into_iter()
-                    .filter(move |_| likely)
-                    .map(move |id| (kind, id))
-            })
-            .collect();
+        let likely = match bulk {
+            true => read_alongside(shape, pages, targets_of),
+            false => Vec::new(),
+        };
         let listing = async {
             match bulk {
                 true => list_tenant(client, probe, (match_by, tenant_users), watch)
@@ -536,6 +508,42 @@ impl ReadAhead {
         }
         self.kept.lock().ok()?.remove(key)
     }
+}
+
+/// The ids of the `kind` targets a run reads memberships of: every one
+/// when it syncs them, else those the rows name.
+fn targets_of(catalog: &Catalog, shape: &BatchShape, sync: bool, kind: TargetKind) -> Vec<String> {
+    let directory = catalog.of(kind);
+    if sync {
+        return directory.ids().cloned().collect();
+    }
+    shape
+        .names(kind)
+        .iter()
+        .filter_map(|name| directory.resolve(name))
+        .map(|t| t.id.clone())
+        .collect()
+}
+
+/// The targets whose members the target side would read should the rows'
+/// users exist (no more targets than rows that name them): read alongside
+/// a listing of `pages` pages rather than after it. Should the rows prove
+/// new, the reads were wasted: only with at least four pages of users for
+/// each target, so they stay a small share.
+fn read_alongside(
+    shape: &BatchShape,
+    pages: u64,
+    targets_of: impl Fn(usize, TargetKind) -> Vec<String>,
+) -> Vec<(TargetKind, String)> {
+    let mut likely = Vec::new();
+    for (i, kind) in TargetKind::ALL.into_iter().enumerate() {
+        let targets = targets_of(i, kind);
+        let keys = shape.keys(kind).len();
+        if keys > 0 && targets.len() <= keys && pages >= 4 * targets.len() as u64 {
+            likely.extend(targets.into_iter().map(|id| (kind, id)));
+        }
+    }
+    likely
 }
 
 /// The tenant listed once into an index (each user added as it arrives:
