@@ -79,6 +79,7 @@ fn privilege_rules(
             .map(|user| user.trim().to_string())
             .filter(|user| !user.is_empty())
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -190,7 +190,7 @@ async fn run_command(
         Command::Check(args) => {
             let privilege = crate::plan::access::PrivilegeRules {
                 groups: profile.get()?.privileged_groups.clone(),
-                allowed: Vec::new(),
+                ..Default::default()
             };
             check::run(&resolve(&args.connect)?, &privilege, args.json, ui).await
         }

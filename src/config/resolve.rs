@@ -82,8 +82,14 @@ pub fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-/// `text` with any `user:password@` before the host replaced, for messages.
+/// `text` with any `user:password@` before the host, and any query or
+/// fragment (`?api_key=...`), replaced, for messages.
 fn redact_userinfo(text: &str) -> String {
+    let text = match text.find(['?', '#']) {
+        Some(at) => format!("{}{}***", &text[..at], &text[at..=at]),
+        None => text.to_string(),
+    };
+    let text = text.as_str();
     let Some(scheme_end) = text.find("://") else {
         return text.to_string();
     };
@@ -448,6 +454,10 @@ mod tests {
         assert_eq!(
             redact_userinfo("https://a:b@host/x@y"),
             "https://***@host/x@y"
+        );
+        assert_eq!(
+            redact_userinfo("https://host/api?api_key=s3cret#x"),
+            "https://host/api?***"
         );
         assert_eq!(clean_key("\u{feff}k3y \r\nsecond"), Some("k3y".to_string()));
         assert_eq!(clean_key(" \u{feff}"), None);

@@ -444,6 +444,8 @@ pub struct Protection {
     /// The profile's privileged groups (else groups named admin): what a
     /// restore or undo never gives back unless privileged are included.
     privileged_groups: Vec<String>,
+    /// Their members, once the run has read them ([`Protection::learn_members`]).
+    privileged_members: crate::plan::access::PrivilegedMembers,
 }
 
 /// What names a user to a protect pattern: its username, email and
@@ -470,6 +472,7 @@ impl Protection {
     pub fn new(patterns: impl IntoIterator<Item = String>, include_privileged: bool) -> Self {
         Protection {
             privileged_groups: Vec::new(),
+            privileged_members: Default::default(),
             patterns: patterns
                 .into_iter()
                 .map(|line| {
@@ -527,6 +530,26 @@ impl Protection {
         self
     }
 
+    /// Reads (once a run) who is in the tenant's privileged groups: such
+    /// a member is as privileged as an admin (protected unless included).
+    /// `groups`: the tenant's, when the run has read them already.
+    pub async fn learn_members(
+        &self,
+        client: &crate::api::Client,
+        groups: Option<&[crate::model::Target]>,
+    ) -> Result<(), crate::api::ApiError> {
+        if self.include_privileged || self.privileged_members.get().is_some() {
+            return Ok(());
+        }
+        let rules = crate::plan::access::PrivilegeRules {
+            groups: self.privileged_groups.clone(),
+            ..Default::default()
+        };
+        let members = crate::plan::access::privileged_members(client, &rules, groups).await?;
+        let _ = self.privileged_members.set(members);
+        Ok(())
+    }
+
     /// Why handing out the group `name` needs `--include-privileged`, if
     /// it does: a privileged group, unless privileged are included.
     pub fn withholds_group(&self, name: &str) -> Option<String> {
@@ -535,7 +558,7 @@ impl Protection {
         }
         let rules = crate::plan::access::PrivilegeRules {
             groups: self.privileged_groups.clone(),
-            allowed: Vec::new(),
+            ..Default::default()
         };
         rules.privileged_group(name)
     }
@@ -579,12 +602,18 @@ impl Protection {
         if let Some(pattern) = self.pattern_for(user) {
             return Some(format!("matches '{pattern}' in the protected list"));
         }
-        match privileged_type(user) {
-            Some(kind) if !self.include_privileged => Some(format!(
-                "a privileged user (userType {kind}); --include-privileged to include it"
-            )),
-            _ => None,
+        if self.include_privileged {
+            return None;
         }
+        if let Some(kind) = privileged_type(user) {
+            return Some(format!(
+                "a privileged user (userType {kind}); --include-privileged to include it"
+            ));
+        }
+        let group = self.privileged_members.get()?.get(&user.id)?;
+        Some(format!(
+            "a privileged user (a member of {group}); --include-privileged to include it"
+        ))
     }
 
     /// The patterns that name none of `users`: a protect file that

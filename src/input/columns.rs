@@ -63,10 +63,14 @@ impl Header {
     /// The cells as results, plans and samples repeat them: one per
     /// column, secrets masked.
     pub fn masked(&self, cells: &[String]) -> Vec<String> {
+        // Cells out of place (too few or too many) may have moved a secret
+        // into any column: then every cell is masked.
+        let secret = self.columns.iter().any(Column::is_secret);
+        let shifted = secret && cells.len() != self.columns.len();
         let mut masked: Vec<String> = cells.to_vec();
         masked.resize(self.columns.len(), String::new());
         for (cell, column) in masked.iter_mut().zip(&self.columns) {
-            if column.is_secret() && !cell.trim().is_empty() {
+            if (shifted || column.is_secret()) && !cell.trim().is_empty() {
                 *cell = crate::formats::MASK.to_string();
             }
         }

@@ -96,10 +96,13 @@ impl InputRows {
     pub fn echo(&self, record: &Record, header: &super::columns::Header) -> Vec<String> {
         match &record.source_cells {
             Some(cells) => {
+                // Cells out of place may have moved a secret anywhere.
+                let width = self.source.header().len();
+                let shifted = cells.len() != width && self.secret_sources.iter().any(|s| *s);
                 let mut echoed = cells.clone();
-                echoed.resize(self.source.header().len(), String::new());
+                echoed.resize(width, String::new());
                 for (cell, secret) in echoed.iter_mut().zip(&self.secret_sources) {
-                    if *secret && !cell.trim().is_empty() {
+                    if (*secret || shifted) && !cell.trim().is_empty() {
                         *cell = crate::formats::MASK.to_string();
                     }
                 }

@@ -211,8 +211,31 @@ impl Validator {
         format!("{name} is required")
     }
 
+    /// A row with cells out of place may carry a secret in any column:
+    /// where a file has one, such a row is not read at all (its cells
+    /// would be quoted back in problems), only said to be out of shape.
+    fn unread_shifted(&self, record: &Record) -> Option<(RowInput, Vec<Problem>)> {
+        let width = self.header.columns.len();
+        if !self.header.columns.iter().any(|c| c.is_secret()) {
+            return None;
+        }
+        let why = record.shape_problem(width)?;
+        let problem = Problem {
+            row: record.row,
+            line: record.line,
+            column: String::new(),
+            value: String::new(),
+            message: why,
+            severity: Severity::Error,
+        };
+        Some((RowInput::default(), vec![problem]))
+    }
+
     /// Parses and checks one record.
     pub fn check(&mut self, record: &Record) -> (RowInput, Vec<Problem>) {
+        if let Some(unread) = self.unread_shifted(record) {
+            return unread;
+        }
         let (mut input, mut cell_problems) =
             parse_row(&self.header, &record.cells, &self.vocabulary);
         // `--username-from local-part`: usernames are local parts, also
@@ -286,9 +309,17 @@ impl Validator {
             ),
         ];
         for (field, value, seen) in unique {
-            let must_be_unique = (field != "employeeNumber"
-                || self.rules.match_by == MatchBy::EmployeeNumber)
-                && (field != "username" || !self.rules.usernames_may_repeat);
+            // An employee number names one person: two rows with one are
+            // two accounts for them (a roster that lists a rehire twice,
+            // keyed otherwise, may repeat it, as it may a username).
+            let must_be_unique = match field {
+                "employeeNumber" => {
+                    self.rules.match_by == MatchBy::EmployeeNumber
+                        || !self.rules.usernames_may_repeat
+                }
+                "username" => !self.rules.usernames_may_repeat,
+                _ => true,
+            };
             if let Some(value) = value.filter(|_| must_be_unique)
                 && !seen.insert(fingerprint(value))
             {

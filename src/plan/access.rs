@@ -14,6 +14,7 @@
 
 use crate::model::text::{glob, match_key};
 use crate::model::{Field, FieldChange, Target, User, UserFields};
+use std::collections::HashMap;
 
 /// A decided write as the classes read it: a create or an update, its
 /// field changes (old → new) and its membership changes.
@@ -67,9 +68,65 @@ pub struct PrivilegeRules {
     /// Users the run names (`--allow-privileged`, or the profile):
     /// usernames, emails, employee numbers or patterns.
     pub allowed: Vec<String>,
+    /// The members of the tenant's privileged groups (user id → group),
+    /// once the run has read them ([`PrivilegeRules::learn_members`]): a
+    /// plain user in IT Admins is as privileged as an admin.
+    pub members: PrivilegedMembers,
+}
+
+/// The members of a tenant's privileged groups, read once a run and
+/// shared by every copy of the rules that hold them.
+pub type PrivilegedMembers = std::sync::Arc<std::sync::OnceLock<HashMap<String, String>>>;
+
+/// Reads who is in the privileged groups among `groups` (every group of
+/// the tenant when `None`): one call for the groups, one for each
+/// privileged group's members.
+pub async fn privileged_members(
+    client: &crate::api::Client,
+    rules: &PrivilegeRules,
+    groups: Option<&[crate::model::Target]>,
+) -> Result<HashMap<String, String>, crate::api::ApiError> {
+    use crate::model::TargetKind;
+    let listed;
+    let groups = match groups {
+        Some(groups) => groups,
+        None => {
+            listed = client.targets(TargetKind::Group).await?;
+            &listed[..]
+        }
+    };
+    let mut members = HashMap::new();
+    for group in groups {
+        if rules.privileged_group(&group.name).is_none() {
+            continue;
+        }
+        for user in client.members(TargetKind::Group, &group.id).await? {
+            members.entry(user.id).or_insert_with(|| group.name.clone());
+        }
+    }
+    Ok(members)
 }
 
 impl PrivilegeRules {
+    /// Reads (once a run) who is in the privileged groups among `groups`
+    /// (the tenant's, when `None`).
+    pub async fn learn_members(
+        &self,
+        client: &crate::api::Client,
+        groups: Option<&[crate::model::Target]>,
+    ) -> Result<(), crate::api::ApiError> {
+        if self.members.get().is_none() {
+            let members = privileged_members(client, self, groups).await?;
+            let _ = self.members.set(members);
+        }
+        Ok(())
+    }
+
+    /// The privileged group `user_id` belongs to, if the run knows one.
+    pub fn member_of(&self, user_id: &str) -> Option<&str> {
+        self.members.get()?.get(user_id).map(String::as_str)
+    }
+
     /// Why the group `name` is privileged, if it is.
     pub fn privileged_group(&self, name: &str) -> Option<String> {
         let key = match_key(name);
@@ -258,6 +315,11 @@ pub fn effect_of(
             .privilege
             .push(format!("changes a privileged user (userType {kind})"));
     }
+    if let Some(group) = existing.and_then(|user| rules.member_of(&user.id)) {
+        effect
+            .privilege
+            .push(format!("changes a member of the privileged group {group}"));
+    }
     effect
 }
 
@@ -331,6 +393,7 @@ mod tests {
         let named = PrivilegeRules {
             groups: vec!["Break Glass".into(), "ops-*".into()],
             allowed: Vec::new(),
+            ..Default::default()
         };
         assert!(named.privileged_group("break glass").is_some());
         assert!(named.privileged_group("ops-root").is_some());
@@ -356,6 +419,7 @@ mod tests {
         let rules = PrivilegeRules {
             groups: Vec::new(),
             allowed: vec!["olu".into(), "svc-*".into()],
+            ..Default::default()
         };
         assert!(rules.allows(["OLU", "olu@x.io"]));
         assert!(rules.allows(["svc-backup"]));

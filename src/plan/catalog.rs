@@ -42,6 +42,11 @@ impl Directory {
     pub fn ids(&self) -> impl Iterator<Item = &String> {
         self.by_id.keys()
     }
+
+    /// Every target, cloned.
+    pub fn targets(&self) -> Vec<Target> {
+        self.by_id.values().cloned().collect()
+    }
 }
 
 /// Both directories of a tenant.

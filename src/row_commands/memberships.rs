@@ -471,7 +471,16 @@ impl<'a> Decisions<'a> {
         member: Option<&User>,
         user_id: String,
     ) -> MemberJob {
-        if let Some(why) = member.and_then(|u| self.protection.protects(u)) {
+        // The protected list always holds; privilege (an admin, a member
+        // of a privileged group) yields to the run naming the user.
+        let protected = member.and_then(|u| {
+            let keys: Vec<&str> = crate::plan::access::keys_of(&u.fields).collect();
+            let named = self.privilege.allows(keys);
+            self.protection
+                .protects_by_name(u)
+                .or_else(|| (!named).then(|| self.protection.protects(u)).flatten())
+        });
+        if let Some(why) = protected {
             return settled(user_id, (Outcome::Protected, why));
         }
         self.taken.reversible.insert(user_id.clone());
@@ -563,6 +572,11 @@ pub async fn run(
     let (started, (columns, rows)) = crate::engine::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("reading the tenant"));
     let catalog = Catalog::load(&client).await?;
+    let groups = catalog.groups.targets();
+    options
+        .protection
+        .learn_members(&client, Some(&groups))
+        .await?;
     // Usernames are looked up (also beside an id: the two must agree).
     let usernames: Vec<String> = rows
         .iter()

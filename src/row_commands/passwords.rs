@@ -204,7 +204,12 @@ pub async fn run(
     let guarded = Guarded {
         protection: &options.protection,
         privilege: &options.privilege,
-        in_privileged_groups: privileged_members(&client, &options.privilege).await?,
+        in_privileged_groups: crate::plan::access::privileged_members(
+            &client,
+            &options.privilege,
+            None,
+        )
+        .await?,
     };
     let field = match_by.field().wire();
     let jobs: Vec<(u64, String, Vec<String>, Disposition, PasswordJob)> = read
@@ -333,23 +338,4 @@ impl Guarded<'_> {
             )
         })
     }
-}
-
-/// The members of the tenant's privileged groups (see
-/// [`crate::plan::access::PrivilegeRules::privileged_group`]), by id.
-async fn privileged_members(
-    client: &Client,
-    rules: &crate::plan::access::PrivilegeRules,
-) -> Result<std::collections::HashMap<String, String>, RunError> {
-    use crate::model::TargetKind;
-    let mut members = std::collections::HashMap::new();
-    for group in client.targets(TargetKind::Group).await? {
-        if rules.privileged_group(&group.name).is_none() {
-            continue;
-        }
-        for user in client.members(TargetKind::Group, &group.id).await? {
-            members.entry(user.id).or_insert_with(|| group.name.clone());
-        }
-    }
-    Ok(members)
 }

@@ -185,6 +185,8 @@ pub async fn run(
         Ok(entries) => entries,
         Err(why) => return Ok(Ended::Refused(why)),
     };
+    // Once the snapshot is known good (it is refused before any call).
+    options.protection.learn_members(&client, None).await?;
     let ids: std::collections::HashSet<String> = entries
         .iter()
         .filter_map(|item| match item {

@@ -456,6 +456,12 @@ async fn look_up(
         MissingUsers::new(roster, match_by)
     });
     let (catalog, probe) = futures::try_join!(Catalog::load(client), lookup::probe_users(client))?;
+    let groups = catalog.groups.targets();
+    options
+        .policy
+        .privilege
+        .learn_members(client, Some(&groups))
+        .await?;
     let mut watch = missing
         .as_mut()
         .map(|m| move |user: &crate::model::User| m.see(user));

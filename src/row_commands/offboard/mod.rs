@@ -98,6 +98,8 @@ pub async fn run(
 ) -> Result<Ended<OffboardSummary>, RunError> {
     let started = Instant::now();
     let started_at = utc_now();
+    // A plain user in a privileged group is as privileged as an admin.
+    options.protection.learn_members(&client, None).await?;
     // ---- who ----
     events.on(Event::Phase("reading"));
     let who = options.who.clone();

@@ -553,6 +553,17 @@ async fn read_tenant(
     let import = &options.import;
     let match_by = import.input.rules.match_by;
     let (catalog, probe) = futures::try_join!(Catalog::load(client), lookup::probe_users(client))?;
+    let groups = catalog.groups.targets();
+    import
+        .policy
+        .privilege
+        .learn_members(client, Some(&groups))
+        .await?;
+    options
+        .scope
+        .protection
+        .learn_members(client, Some(&groups))
+        .await?;
     let mut watch = LeaverWatch {
         roster,
         match_by,

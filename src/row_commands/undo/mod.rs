@@ -213,6 +213,8 @@ pub async fn run(
         Ok(read) => read,
         Err(why) => return Ok(Ended::Refused(why)),
     };
+    // Once the file is known good (it is refused before any call).
+    options.protection.learn_members(&client, None).await?;
     let taken = taken_by(&read.rows);
     let affected = taken.affected();
     let recreated_users = read.rows.iter().filter(|r| r.recreates_user()).count() as u64;

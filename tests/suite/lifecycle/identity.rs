@@ -311,3 +311,61 @@ async fn a_sync_keyed_by_email_keeps_a_person_whose_email_changed() {
     // The roster's joiners within the window (Fay, Gus) are made; nobody else.
     assert_eq!(sandbox.tenant().users().count(), before + 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_user_in_a_privileged_group_is_privileged_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let admins = sandbox
+        .tenant()
+        .groups()
+        .find(|g| g.name == "IT Admins")
+        .unwrap()
+        .id
+        .clone();
+    let yuki = crate::support::user_named(&sandbox, "yuki.tanaka")
+        .id
+        .clone();
+    crate::support::client(&sandbox)
+        .assign_groups(&yuki, &[admins])
+        .await
+        .unwrap();
+    let email = |sandbox: &sebulk::sandbox::SandboxHandle| {
+        crate::support::user_named(sandbox, "yuki.tanaka")
+            .fields
+            .email
+            .clone()
+    };
+    let before = email(&sandbox);
+    // An import re-pointing her email: not made unless she is named.
+    let file = write(
+        dir.path(),
+        "moved.csv",
+        "username,email\nyuki.tanaka,attacker@evil.example\n",
+    );
+    let out = dir.path().join("moved.results.csv");
+    let args = ["import", &file, "-o", out.to_str().unwrap()];
+    against(&sandbox, &args).await.unwrap();
+    let line = &read_csv(&out)[0];
+    assert_eq!(line["outcome"], "protected", "{line:?}");
+    assert!(line["error"].contains("IT Admins"), "{line:?}");
+    assert_eq!(email(&sandbox), before);
+    // Nor does an offboarding disable her.
+    let leavers = write(dir.path(), "leavers.csv", "username\nyuki.tanaka\n");
+    let out = dir.path().join("leavers.results.csv");
+    let args = [
+        "offboard",
+        "--action",
+        "disable",
+        &leavers,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let _ = against(&sandbox, &args).await;
+    assert_eq!(
+        crate::support::user_named(&sandbox, "yuki.tanaka")
+            .fields
+            .is_enabled,
+        Some(true)
+    );
+}
