@@ -286,19 +286,7 @@ fn password_flag<'a>(password: &'a mut PasswordOptions, column: &Column) -> &'a 
     }
 }
 
-/// Whether `text` shows the marks of UTF-8 read as Windows-1252: `Ã`
-/// or `Â` followed by a character from the second half of Latin-1
-/// (`Ã©`, `Ã¼`, `Â°`), or `â€` (curly quotes and dashes).
-pub fn looks_mis_decoded(text: &str) -> bool {
-    let chars: Vec<char> = text.chars().collect();
-    chars.windows(2).any(|pair| match pair {
-        ['Ã' | 'Â', next] => {
-            ('\u{80}'..='\u{BF}').contains(next) || "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ".contains(*next)
-        }
-        ['â', '€'] => true,
-        _ => false,
-    })
-}
+use crate::model::text::looks_mis_decoded;
 
 /// A cell's problems, each with how much it weighs.
 type Found = Vec<(String, Severity)>;

@@ -124,40 +124,91 @@ pub fn plain_form(value: &str) -> Option<String> {
     (plain != value).then_some(plain)
 }
 
-/// Whether `value` bears the mark of a letter an encoding could not write
-/// or wrote as another: a U+FFFD anywhere; in a username, an email or a
-/// name of a person or a place, a `?` touching a letter (`?ukasz`,
-/// `Gda?sk`, `Pawe?`); in a name, a symbol of the Latin-1 supplement
-/// touching a letter (`£ukasz`, `Wiœniewski` is not caught but `¯ó³æ`
-/// is: a Windows-1250 file read as Windows-1252). Never part of a name;
-/// other text (a job title ending in a question) may hold them.
-pub fn question_for_letter(field: crate::model::Field, value: &str) -> bool {
+/// Whether `value` bears the marks of text garbled on its way here, so
+/// that writing it would put a wrong name or address in the tenant:
+/// - a U+FFFD anywhere (a character an encoding could not read);
+/// - in a username, an email or a name of a person or a place, a `?`
+///   touching a letter (`?ukasz`, `Gda?sk`: a letter a legacy encoding
+///   could not write), a word mixing Latin, Cyrillic or Greek letters
+///   (`аmelia` with a Cyrillic а, `MГјller`: a lookalike, or UTF-8 read
+///   as Windows-1251), or a direction override;
+/// - in a name, a symbol touching a letter that a file read in the wrong
+///   code page shows for one (`£ukasz`, `M├╝ller`, `M√ºller`, a soft
+///   hyphen), or the `Ã©` marks of UTF-8 read as Windows-1252.
+///
+/// Other text (a job title ending in a question) may hold them.
+pub fn looks_garbled(field: crate::model::Field, value: &str) -> bool {
     use crate::model::Field;
     let name = matches!(
         field,
         Field::FirstName | Field::LastName | Field::City | Field::State | Field::StreetAddress
     );
     let key = matches!(field, Field::Username | Field::Email);
+    if value.contains('\u{FFFD}') {
+        return true;
+    }
+    if !(name || key) {
+        return false;
+    }
     let chars: Vec<char> = value.chars().collect();
     let touches_letter = |at: usize| {
         at > 0 && chars[at - 1].is_alphabetic()
             || chars.get(at + 1).is_some_and(|next| next.is_alphabetic())
     };
-    value.contains('\u{FFFD}')
-        || chars.iter().enumerate().any(|(at, c)| {
-            let mark = match c {
-                '?' => name || key,
-                c => name && MIS_DECODED.contains(*c),
-            };
-            mark && touches_letter(at)
-        })
+    let stray = chars.iter().enumerate().any(|(at, c)| {
+        let mark = *c == '?' || name && mis_decoded_symbol(*c);
+        mark && touches_letter(at)
+    });
+    stray
+        || chars
+            .iter()
+            .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+        || mixes_scripts(value)
+        || name && looks_mis_decoded(value)
 }
 
-/// Symbols a legacy file read as Windows-1252 shows where another code
-/// page (Windows-1250, Mac Roman) had a letter: `£` for `Ł`, `³` for `ł`,
-/// `¯` for `Ż`, `¿` for `ż`, `¹` for `ą`, `¥` for `Ą`. (Not `·`, `ª`,
+/// Whether `text` shows the marks of UTF-8 read as Windows-1252: `Ã`
+/// or `Â` followed by a character from the second half of Latin-1
+/// (`Ã©`, `Ã¼`, `Â°`), or `â€` (curly quotes and dashes).
+pub fn looks_mis_decoded(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars.windows(2).any(|pair| match pair {
+        ['Ã' | 'Â', next] => {
+            ('\u{80}'..='\u{BF}').contains(next) || "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ".contains(*next)
+        }
+        ['â', '€'] => true,
+        _ => false,
+    })
+}
+
+/// Symbols a legacy file read in the wrong code page shows where it had
+/// a letter: the Latin-1 supplement's (`£` for `Ł`, `³` for `ł`, `¯` for
+/// `Ż`), box drawing (`├╝` for `ü` from code page 437), mathematical
+/// operators (`√` from Mac Roman), and the soft hyphen. (Not `·`, `ª`,
 /// `º` or `´`: Catalan, Spanish and Italian names use them.)
-const MIS_DECODED: &str = "¡¢£¤¥¦§¨©«¬®¯°±²³¶¸¹»¼½¾¿";
+fn mis_decoded_symbol(c: char) -> bool {
+    "¡¢£¤¥¦§¨©«¬®¯°±²³¶¸¹»¼½¾¿\u{AD}".contains(c)
+        || ('\u{2200}'..='\u{22FF}').contains(&c)
+        || ('\u{2500}'..='\u{259F}').contains(&c)
+}
+
+/// Whether a word of `value` has letters of more than one of the Latin,
+/// Cyrillic and Greek scripts: no name or address is written so.
+pub fn mixes_scripts(value: &str) -> bool {
+    value.split(|c: char| !c.is_alphanumeric()).any(|word| {
+        let mut seen = [false; 3];
+        for c in word.chars().filter(|c| c.is_alphabetic()) {
+            let script = match c {
+                'a'..='z' | 'A'..='Z' | '\u{C0}'..='\u{24F}' | '\u{1E00}'..='\u{1EFF}' => 0,
+                '\u{400}'..='\u{52F}' => 1,
+                '\u{370}'..='\u{3FF}' | '\u{1F00}'..='\u{1FFF}' => 2,
+                _ => continue,
+            };
+            seen[script] = true;
+        }
+        seen.iter().filter(|s| **s).count() > 1
+    })
+}
 
 /// The confusable skeleton of a key (Unicode TS #39) over its match key,
 /// when it has a letter outside ASCII (`None` else): two keys with one

@@ -132,7 +132,9 @@ pub fn plan_missing_groups(
     }
     let mut missing = Vec::new();
     for name in &first.shape.groups {
-        if catalog.groups.resolve(name).is_some() {
+        // A name mixing scripts (`Εngineering` with a Greek Ε) is a
+        // lookalike of a group, never made: its rows name an unknown group.
+        if catalog.groups.resolve(name).is_some() || crate::model::text::mixes_scripts(name) {
             continue;
         }
         catalog

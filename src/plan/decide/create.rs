@@ -4,8 +4,7 @@
 //! not) and the row's memberships as additions.
 
 use super::fields::{
-    QUESTION_FOR_LETTER, custom_attributes, describe, password_options, question_for_letter,
-    sets_password,
+    GARBLED, custom_attributes, describe, looks_garbled, password_options, sets_password,
 };
 use super::{Action, MembershipDelta, Policy, Refusal, RowPlan};
 use crate::input::{Mode, RowInput};
@@ -52,14 +51,14 @@ pub(super) fn plan_create(
         .iter()
         .filter_map(|field| {
             let value = row.set.text(*field)?;
-            question_for_letter(*field, value).then(|| format!("{field} '{value}'"))
+            looks_garbled(*field, value).then(|| format!("{field} '{value}'"))
         })
         .collect();
     if !lost.is_empty() {
         return RowPlan::refuse(
             None,
             Refusal::LostLetters,
-            format!("{} {QUESTION_FOR_LETTER}: nothing created", lost.join(", ")),
+            format!("{} {GARBLED}: nothing created", lost.join(", ")),
         );
     }
     let mut fields = row.set.clone();

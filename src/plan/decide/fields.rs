@@ -92,10 +92,10 @@ pub(super) fn merged_with(
                 if let Some(value) = row
                     .set
                     .text(field)
-                    .filter(|v| question_for_letter(field, v) && have.is_none_or(|have| have != *v))
+                    .filter(|v| looks_garbled(field, v) && have.is_none_or(|have| have != *v))
                 {
                     lossy.push(format!(
-                        "{field} kept as '{}': the file's '{value}' {QUESTION_FOR_LETTER}",
+                        "{field} kept as '{}': the file's '{value}' {GARBLED}",
                         have.unwrap_or_default()
                     ));
                     continue;
@@ -136,10 +136,10 @@ pub(super) fn merged_with(
     (merged, lossy)
 }
 
-/// What a cell with [`question_for_letter`] is told.
-pub(super) const QUESTION_FOR_LETTER: &str = "has '?', U+FFFD or a stray symbol (£, ³, ¯) where a letter most likely was: a legacy file (Windows-1252 writes a letter it cannot hold as '?'; a Windows-1250 file read as Windows-1252 shows Ł as £); save the file as UTF-8 or name its --encoding";
+/// What a cell [`looks_garbled`] is told.
+pub(super) const GARBLED: &str = "looks garbled: a '?', U+FFFD or stray symbol (£, ³, ├) where a letter was, or letters of two scripts in one word (a lookalike such as a Cyrillic а, or text read in the wrong encoding); save the file as UTF-8 or name its --encoding, and check the spelling";
 
-pub(super) use crate::model::text::question_for_letter;
+pub(super) use crate::model::text::looks_garbled;
 
 /// Whether `cell` is `have` with letters lost to a lossy encoding: the
 /// same length, and every place they differ is a `?` or U+FFFD in the

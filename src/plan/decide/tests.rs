@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::fields::{lost_letters, question_for_letter};
+use super::fields::{looks_garbled, lost_letters};
 use super::*;
 use crate::model::Field;
 use crate::plan::catalog::Directory;
@@ -25,15 +25,32 @@ use crate::input::columns::map_header;
 
 #[test]
 fn a_question_mark_for_a_letter_is_told_from_a_question() {
-    assert!(question_for_letter(Field::FirstName, "?ukasz"));
-    assert!(question_for_letter(Field::City, "Gda?sk"));
-    assert!(question_for_letter(Field::LastName, "Pawe?"));
-    assert!(
-        !question_for_letter(Field::JobTitle, "Why not?"),
-        "not a name"
-    );
-    assert!(!question_for_letter(Field::LastName, "O'Brien"));
-    assert!(!question_for_letter(Field::StreetAddress, "1 ? Street"));
+    assert!(looks_garbled(Field::FirstName, "?ukasz"));
+    assert!(looks_garbled(Field::City, "Gda?sk"));
+    assert!(looks_garbled(Field::LastName, "Pawe?"));
+    assert!(!looks_garbled(Field::JobTitle, "Why not?"), "not a name");
+    assert!(!looks_garbled(Field::LastName, "O'Brien"));
+    assert!(!looks_garbled(Field::StreetAddress, "1 ? Street"));
+    // Lookalikes and text read in the wrong code page.
+    assert!(looks_garbled(Field::Email, "\u{430}melia@example.com"));
+    assert!(looks_garbled(Field::Username, "\u{430}melia.hughes"));
+    assert!(looks_garbled(Field::LastName, "M\u{413}\u{458}ller"));
+    assert!(looks_garbled(Field::LastName, "M\u{251C}\u{255D}ller"));
+    assert!(looks_garbled(Field::LastName, "M\u{221A}\u{BA}ller"));
+    assert!(looks_garbled(Field::FirstName, "Jos\u{C3}\u{A9}"));
+    assert!(looks_garbled(Field::LastName, "M\u{AD}ller"));
+    // Real names in one script each, and the punctuation names use.
+    for name in [
+        "Zoë",
+        "Иван",
+        "Ελένη",
+        "Col·lell",
+        "Mª José",
+        "D'Angelo",
+        "Łukasz",
+    ] {
+        assert!(!looks_garbled(Field::FirstName, name), "{name}");
+    }
 }
 
 #[test]

@@ -369,3 +369,47 @@ async fn a_plain_user_in_a_privileged_group_is_privileged_everywhere() {
         Some(true)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookalike_letters_never_reach_the_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let before = sandbox.tenant().users().count();
+    // A new user whose email hides a Cyrillic а; Ana renamed (matched by
+    // email) to a username with one; Bob's city in a mixed-up encoding.
+    let rows = "ann.x,\u{430}nn.x@example.com,Ann,Xu,,Ops\n\
+                \u{430}na,ana@example.com,Ana,Ant,,Ops\n\
+                bob,bob@example.com,Bob,M\u{413}\u{458}ller,,Ops\n";
+    let (_, lines) = import(&sandbox, dir.path(), rows, &["--match-by", "email"]).await;
+    assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
+    assert!(lines[0]["error"].contains("looks garbled"), "{lines:?}");
+    assert!(
+        lines[1]["error"].contains("username kept as 'ana'"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2]["error"].contains("lastName kept as 'Bee'"),
+        "{lines:?}"
+    );
+    let now = users(&sandbox);
+    assert_eq!(sandbox.tenant().users().count(), before);
+    assert!(now.contains_key("ana"));
+    assert_eq!(now["bob"].fields.last_name.as_deref(), Some("Bee"));
+    // A group named with a Greek Ε beside no such group is never made.
+    let file = write(
+        dir.path(),
+        "groups.csv",
+        "username,groups\ncara,\u{395}ngineering\n",
+    );
+    let out = dir.path().join("groups.results.csv");
+    let args = [
+        "import",
+        "--create-missing-groups",
+        "-o",
+        out.to_str().unwrap(),
+        &file,
+    ];
+    against(&sandbox, &args).await.unwrap();
+    assert_eq!(read_csv(&out)[0]["outcome"], "failed");
+    assert_eq!(sandbox.tenant().groups().count(), 0);
+}
