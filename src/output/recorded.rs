@@ -59,7 +59,7 @@ impl Journal {
         let intents = std::sync::Arc::new(super::intents::Intents::create(
             results,
             in_flight,
-            &run.run_id,
+            (&run.run_id, run.key.clone()),
         )?);
         Ok(Journal {
             writer,

@@ -42,6 +42,9 @@ pub struct UpsertAction {
     /// The missing groups a decided row that sends something adds its
     /// user to: only these are created (a refused row's groups are not).
     new_groups_wanted: Mutex<BTreeSet<String>>,
+    /// Rows whose create a killed run had on the wire (row → that run),
+    /// from the intents of the results resumed from.
+    creates_in_flight: std::collections::HashMap<u64, String>,
 }
 
 impl RowAction for UpsertAction {
@@ -76,7 +79,43 @@ impl UpsertAction {
             rehearsing: AtomicBool::new(false),
             changed: Mutex::new(Changed::default()),
             new_groups_wanted: Mutex::new(BTreeSet::new()),
+            creates_in_flight: std::collections::HashMap::new(),
         }
+    }
+
+    /// With the rows whose create a killed run had on the wire (row →
+    /// that run's id): such a row that finds its user now is that create,
+    /// landed, and is recorded as created, for undo to delete.
+    pub fn with_creates_in_flight(mut self, rows: std::collections::HashMap<u64, String>) -> Self {
+        self.creates_in_flight = rows;
+        self
+    }
+
+    /// For a row whose create was in flight at a kill and whose user the
+    /// tenant now holds under the row's username: the user as created
+    /// (with this row's changes laid over), as a create records it.
+    fn landed_create(
+        &self,
+        row: u64,
+        input: &RowInput,
+        existing: Option<&crate::model::User>,
+        plan: &RowPlan,
+    ) -> Option<(String, Vec<crate::model::FieldChange>)> {
+        use crate::model::text::match_key;
+        let run_id = self.creates_in_flight.get(&row)?;
+        let user = existing?;
+        let named = input.set.username.as_deref().map(match_key);
+        if named.is_none() || user.fields.username.as_deref().map(match_key) != named {
+            return None;
+        }
+        let after = match &plan.action {
+            Action::Update {
+                body: Some(body), ..
+            } => &body.fields,
+            Action::Update { .. } | Action::Unchanged { .. } => &user.fields,
+            _ => return None,
+        };
+        Some((run_id.clone(), describe(&UserFields::default(), after)))
     }
 
     /// Of `missing` (the groups the rows name that the tenant lacks), the
@@ -224,10 +263,21 @@ impl UpsertAction {
             }
             return Ok((plan, Vec::new()));
         }
-        match write_plan(client, &plan, result).await? {
-            Some(pending) => Ok((plan, pending)),
-            None => Ok(self.settle(plan, result)),
+        let landed = self.landed_create(result.row, input, existing.as_ref(), &plan);
+        let done = match write_plan(client, &plan, result).await? {
+            Some(pending) => (plan, pending),
+            None => self.settle(plan, result),
+        };
+        if let Some((run_id, created)) = landed
+            && matches!(result.outcome, Outcome::Updated | Outcome::Unchanged)
+        {
+            result.outcome = Outcome::Created;
+            result.changes = created;
+            result.add_error(format!(
+                "created by run {run_id}, whose create was on the wire when it was killed and landed: recorded as created, so undo deletes it"
+            ));
         }
+        Ok(done)
     }
 
     /// A plan that sends nothing: its outcome, and no memberships.

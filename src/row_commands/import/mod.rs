@@ -130,6 +130,21 @@ fn resumed_here(resumed: Resumed, tenant: &str, events: &dyn Events) -> Resumed 
     Resumed::default()
 }
 
+/// The rows whose create a killed run had on the wire (row → that run),
+/// from the intents resumed from: only lines sebulk wrote (sealed under
+/// the tenant's key), so a line added by hand deletes nobody at undo.
+fn creates_in_flight(
+    resumed: &Resumed,
+    key: &crate::model::SealKey,
+) -> std::collections::HashMap<u64, String> {
+    resumed
+        .in_flight
+        .iter()
+        .filter(|intent| intent.endpoint == "POST /users" && intent.verifies(key))
+        .map(|intent| (intent.row, intent.run_id.clone()))
+        .collect()
+}
+
 /// How an import ended; refused when the input has problems or the
 /// guard refuses what its rows would change (nothing was sent).
 pub type ImportEnded = Ended<Summary, Refused>;
@@ -173,12 +188,16 @@ pub async fn run(
     drop(source);
     let place = options.results_place();
     let tenant_users = lookups.tenant_users;
-    let action = Arc::new(UpsertAction::new(
-        catalog,
-        lookups,
-        options.policy.clone(),
-        options.run.dry_run,
-    ));
+    let in_flight = creates_in_flight(&resumed, client.seal_key());
+    let action = Arc::new(
+        UpsertAction::new(
+            catalog,
+            lookups,
+            options.policy.clone(),
+            options.run.dry_run,
+        )
+        .with_creates_in_flight(in_flight),
+    );
     let resumed = Arc::new(resumed);
     let jobs = job_source(
         options.input.clone(),

@@ -316,6 +316,61 @@ async fn an_interrupted_import_is_undone_as_far_as_it_went() {
     assert_eq!(differences(dir.path(), &before, &after).await, []);
 }
 
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_in_flight_at_a_kill_are_undone_after_the_documented_resume() {
+    use crate::support::{sebulk, wait_for_writes};
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = config();
+    slow.faults.latency = std::time::Duration::from_millis(150);
+    // Half the creates commit, then lose their answer: at the kill, some
+    // are still waiting to be told apart from a create that failed.
+    slow.faults.drop_rate = 0.5;
+    let sandbox = start(slow).await;
+    let before = export(&sandbox, dir.path(), "before.csv").await;
+    let mut text = String::from("username,email,department,groups\n");
+    for i in 0..40 {
+        text.push_str(&format!(
+            "hire{i:02},hire{i:02}@northwind.example,Ops,Sales\n"
+        ));
+    }
+    let input = write(dir.path(), "hires.csv", &text);
+    let results = dir.path().join("hires.results.csv");
+    let resumed = dir.path().join("hires.resumed.csv");
+    let [i, r, r2] = [&input, &results, &resumed].map(|p| p.display().to_string());
+    let base = sandbox.base_url().to_string();
+    let args = ["import", "--auto-password", "-o", &r, &i];
+    let mut child = crate::support::spawned(&sandbox, &args);
+    wait_for_writes(&sandbox, 8).await;
+    crate::support::send_signal(&child, "-KILL").await;
+    let _ = child.wait().await;
+    // Let the writes on the wire land, as a server finishing them would.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+
+    let args = ["import", "--auto-password", "--resume", &r, "-o", &r2, &i];
+    let status = sebulk(&base, &args).status().await.unwrap();
+    assert!(status.success(), "the resume finishes");
+    let lines = read_csv(&resumed);
+    let created = lines.iter().filter(|l| l["outcome"] == "created").count();
+    assert_eq!(created, 40, "every hire recorded as created: {lines:?}");
+
+    let undone = dir.path().join("undo.csv").display().to_string();
+    let args = [
+        "undo",
+        "--max-affected",
+        "100%",
+        "--max-irreversible",
+        "100%",
+        "-o",
+        &undone,
+        &r2,
+    ];
+    let status = sebulk(&base, &args).status().await.unwrap();
+    assert!(status.success());
+    let after = export(&sandbox, dir.path(), "after.csv").await;
+    assert_eq!(differences(dir.path(), &before, &after).await, []);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offboarding_groups_and_memberships_runs_are_undone_too() {
     let dir = tempfile::tempdir().unwrap();
