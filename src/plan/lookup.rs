@@ -528,8 +528,8 @@ fn targets_of(catalog: &Catalog, shape: &BatchShape, sync: bool, kind: TargetKin
 /// The targets whose members the target side would read should the rows'
 /// users exist (no more targets than rows that name them): read alongside
 /// a listing of `pages` pages rather than after it. Should the rows prove
-/// new, the reads were wasted: only with at least four pages of users for
-/// each target, so they stay a small share.
+/// new, the reads were wasted: only with at least two pages of users for
+/// each target, so they stay a small share of the lookup.
 fn read_alongside(
     shape: &BatchShape,
     pages: u64,
@@ -539,7 +539,7 @@ fn read_alongside(
     for (i, kind) in TargetKind::ALL.into_iter().enumerate() {
         let targets = targets_of(i, kind);
         let keys = shape.keys(kind).len();
-        if keys > 0 && targets.len() <= keys && pages >= 4 * targets.len() as u64 {
+        if keys > 0 && targets.len() <= keys && pages >= 2 * targets.len() as u64 {
             likely.extend(targets.into_iter().map(|id| (kind, id)));
         }
     }
