@@ -159,12 +159,17 @@ impl MembershipIndex {
         mut on_member: impl FnMut(TargetKind, &str, &str),
     ) -> Result<Self, ApiError> {
         let mut pairs = Vec::new();
-        read_members(client, targets, |target, (kind, id), member| {
-            on_member(kind, id, member);
-            if let Some(at) = place(member) {
-                pairs.push((at, target));
-            }
-        })
+        read_members(
+            client,
+            targets,
+            MEMBER_READS,
+            |target, (kind, id), member| {
+                on_member(kind, id, member);
+                if let Some(at) = place(member) {
+                    pairs.push((at, target));
+                }
+            },
+        )
         .await?;
         Ok(MembershipIndex::from_pairs(targets, pairs))
     }
@@ -179,7 +184,7 @@ impl MembershipIndex {
         print: fn(&str) -> u64,
     ) -> Result<MembersByPrint, ApiError> {
         let mut pairs = Vec::new();
-        read_members(client, &targets, |target, _, member| {
+        read_members(client, &targets, MEMBER_READS, |target, _, member| {
             pairs.push((print(member), target));
         })
         .await?;
@@ -257,12 +262,13 @@ impl MembersByPrint {
     }
 }
 
-/// Reads the members of every target in `targets`, a few targets at a
-/// time through the shared throttle, telling `each` of every member as
+/// Reads the members of every target in `targets`, `at_once` targets at
+/// a time through the shared throttle, telling `each` of every member as
 /// its page arrives: (the target's position, the target, the member id).
 async fn read_members(
     client: &Client,
     targets: &[(TargetKind, String)],
+    at_once: usize,
     each: impl FnMut(u32, (TargetKind, &str), &str),
 ) -> Result<(), ApiError> {
     let each = std::sync::Mutex::new(each);
@@ -293,7 +299,7 @@ async fn read_members(
     // (the reference pages none of them), and every connection that
     // reads one keeps a buffer its size for the rest of the run.
     reads
-        .buffer_unordered(client.parallelism().min(MEMBER_READS))
+        .buffer_unordered(client.parallelism().min(at_once).max(1))
         .try_collect::<Vec<()>>()
         .await?;
     Ok(())

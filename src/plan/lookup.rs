@@ -136,7 +136,9 @@ impl Lookups {
         };
         let targets_of = |i: usize, kind: TargetKind| targets_of(catalog, shape, sync[i], kind);
         let pages = tenant_users.map_or(0, |total| total.div_ceil(page_size.max(1)));
-        let likely = match bulk {
+        // Not while a watch holds what it learns of every user (a sync's
+        // roster keys): memory, not time, binds such a run.
+        let likely = match bulk && watch.is_none() {
             true => read_alongside(shape, pages, targets_of),
             false => Vec::new(),
         };
