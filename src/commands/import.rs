@@ -26,6 +26,9 @@ pub async fn run(config: &Config, mut job: ImportJob, ui: &Ui) -> Result<Complet
         None
     };
     let options = &job.options;
+    if let Some(why) = super::readable_secrets(&options.input.file, &options.input.read)? {
+        ui.warn(format!("{why}: chmod 600 it, and delete it when done"));
+    }
     let shown = if from_stdin {
         "standard input".to_string()
     } else {

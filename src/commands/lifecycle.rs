@@ -213,31 +213,10 @@ lifecycle!(UndoOptions => UndoSummary,
 
 /// Refuses a file holding passwords that others on this machine can read.
 fn check_private(options: &PasswordsOptions) -> Result<(), CommandError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let file = &options.input.file;
-        if file.as_os_str() == "-" {
-            return Ok(());
-        }
-        let header = crate::input::CsvSource::open(file, &options.input.read)?
-            .header()
-            .to_vec();
-        let holds_passwords = header
-            .iter()
-            .any(|name| crate::input::columns::column_for(name).is_some_and(|c| c.is_secret()));
-        let mode = std::fs::metadata(file)
-            .map_err(|e| CommandError::io(format!("cannot read {}", file.display()), e))?
-            .permissions()
-            .mode();
-        if holds_passwords && mode & 0o004 != 0 {
-            return Err(CommandError::usage(format!(
-                "{} holds passwords and every user of this machine can read it (mode {:o}): chmod 600 it first, and delete it when done",
-                file.display(),
-                mode & 0o777
-            )));
-        }
+    match super::readable_secrets(&options.input.file, &options.input.read)? {
+        Some(why) => Err(CommandError::usage(format!(
+            "{why}: chmod 600 it first, and delete it when done"
+        ))),
+        None => Ok(()),
     }
-    let _ = options;
-    Ok(())
 }

@@ -329,3 +329,36 @@ pub fn write_json(
     file.commit()?;
     Ok(())
 }
+
+/// Why `file` is a risk to leave as it is, if it is: it holds passwords (a
+/// column of secrets) and every user of this machine can read it.
+/// `passwords` refuses such a file; `import` says so.
+pub(crate) fn readable_secrets(
+    file: &std::path::Path,
+    read: &crate::input::ReadOptions,
+) -> Result<Option<String>, CommandError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if file.as_os_str() == "-" {
+            return Ok(None);
+        }
+        let header = crate::input::CsvSource::open(file, read)?.header().to_vec();
+        let holds_passwords = header
+            .iter()
+            .any(|name| crate::input::columns::column_for(name).is_some_and(|c| c.is_secret()));
+        let mode = std::fs::metadata(file)
+            .map_err(|e| CommandError::io(format!("cannot read {}", file.display()), e))?
+            .permissions()
+            .mode();
+        if holds_passwords && mode & 0o004 != 0 {
+            return Ok(Some(format!(
+                "{} holds passwords and every user of this machine can read it (mode {:o})",
+                file.display(),
+                mode & 0o777
+            )));
+        }
+    }
+    let _ = (file, read);
+    Ok(None)
+}

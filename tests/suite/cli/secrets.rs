@@ -112,3 +112,31 @@ async fn systemd_s_credential_is_the_key_when_none_is_given_otherwise() {
     assert_eq!(output.status.code(), Some(1), "{said}");
     assert!(said.contains("sebulk-api-key"), "{said}");
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_says_when_its_password_file_is_readable_by_everyone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = crate::support::start(crate::support::config()).await;
+    let file = dir.path().join("hires.csv");
+    std::fs::write(
+        &file,
+        "username,email,password\nnew.one,new.one@northwind.example,Very-Long-Secret-42\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = dir.path().join("hires.results.csv");
+    let url = sandbox.base_url().to_string();
+    let args = [
+        "import",
+        file.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let output = crate::support::sebulk(&url, &args).output().await.unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("holds passwords and every user"), "{said}");
+    assert!(said.contains("chmod 600"), "{said}");
+    assert!(!said.contains("Very-Long-Secret-42"), "{said}");
+}
