@@ -242,6 +242,20 @@ mod layers {
         assert_eq!(minting, ["engine::guard"], "{minting:?}");
     }
 
+    /// Every module under `src` with its text.
+    fn modules() -> Vec<(Vec<String>, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        files
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(f).unwrap_or_default();
+                (module_of(&root, f), text)
+            })
+            .collect()
+    }
+
     /// A file's module path: `src/a/b.rs` and `src/a/b/mod.rs` are `a::b`.
     fn module_of(root: &std::path::Path, file: &std::path::Path) -> Vec<String> {
         let relative = file.strip_prefix(root).unwrap_or(file).with_extension("");
@@ -307,15 +321,9 @@ mod layers {
     /// share belongs in the engine, named for what it is.
     #[test]
     fn commands_use_the_engine_and_never_each_other() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        sources(&root, &mut files);
-        let modules: Vec<(Vec<String>, String)> = files
-            .iter()
-            .map(|f| {
-                let text = std::fs::read_to_string(f).unwrap_or_default();
-                (module_of(&root, f), text.replace("#[cfg(test)]", ""))
-            })
+        let modules: Vec<(Vec<String>, String)> = modules()
+            .into_iter()
+            .map(|(module, text)| (module, text.replace("#[cfg(test)]", "")))
             .collect();
         let known = modules.iter().map(|(m, _)| m.clone()).collect();
         let commands = ["row_commands".to_string()];
@@ -341,18 +349,7 @@ mod layers {
 
     #[test]
     fn no_module_uses_one_that_uses_it_back() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        sources(&root, &mut files);
-        let modules: Vec<(Vec<String>, String)> = files
-            .iter()
-            .map(|f| {
-                (
-                    module_of(&root, f),
-                    std::fs::read_to_string(f).unwrap_or_default(),
-                )
-            })
-            .collect();
+        let modules = modules();
         let known = modules.iter().map(|(m, _)| m.clone()).collect();
         let edges: std::collections::BTreeMap<Vec<String>, _> = modules
             .iter()

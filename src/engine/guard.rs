@@ -442,10 +442,10 @@ pub struct Protection {
     patterns: Vec<String>,
     pub include_privileged: bool,
     /// The profile's privileged groups (else groups named admin): what a
-    /// restore or undo never gives back unless privileged are included.
-    privileged_groups: Vec<String>,
-    /// Their members, once the run has read them ([`Protection::learn_members`]).
-    privileged_members: crate::plan::access::PrivilegedMembers,
+    /// restore or undo never gives back unless privileged are included;
+    /// and their members, once the run has read them
+    /// ([`Protection::learn_members`]).
+    privilege: crate::plan::access::PrivilegeRules,
 }
 
 /// What names a user to a protect pattern: its username, email and
@@ -471,8 +471,7 @@ impl Protection {
     /// `#`, or `#` after a space: `jdoe  # CFO`) are not patterns.
     pub fn new(patterns: impl IntoIterator<Item = String>, include_privileged: bool) -> Self {
         Protection {
-            privileged_groups: Vec::new(),
-            privileged_members: Default::default(),
+            privilege: Default::default(),
             patterns: patterns
                 .into_iter()
                 .map(|line| {
@@ -526,7 +525,7 @@ impl Protection {
 
     /// With the profile's privileged groups (see [`crate::plan::access`]).
     pub fn with_privileged_groups(mut self, groups: Vec<String>) -> Self {
-        self.privileged_groups = groups;
+        self.privilege.groups = groups;
         self
     }
 
@@ -538,16 +537,16 @@ impl Protection {
         client: &crate::api::Client,
         groups: Option<&[crate::model::Target]>,
     ) -> Result<(), crate::api::ApiError> {
-        if self.include_privileged || self.privileged_members.get().is_some() {
+        if self.include_privileged {
             return Ok(());
         }
-        let rules = crate::plan::access::PrivilegeRules {
-            groups: self.privileged_groups.clone(),
-            ..Default::default()
-        };
-        let members = crate::plan::access::privileged_members(client, &rules, groups).await?;
-        let _ = self.privileged_members.set(members);
-        Ok(())
+        self.privilege.learn_members(client, groups).await
+    }
+
+    /// Takes the privileged groups' members the run's rules have read
+    /// already (no second read of the same groups).
+    pub fn share_members(&self, rules: &crate::plan::access::PrivilegeRules) {
+        self.privilege.share_members(rules);
     }
 
     /// Why handing out the group `name` needs `--include-privileged`, if
@@ -556,11 +555,7 @@ impl Protection {
         if self.include_privileged {
             return None;
         }
-        let rules = crate::plan::access::PrivilegeRules {
-            groups: self.privileged_groups.clone(),
-            ..Default::default()
-        };
-        rules.privileged_group(name)
+        self.privilege.privileged_group(name)
     }
 
     /// The patterns, as compared.
@@ -610,7 +605,7 @@ impl Protection {
                 "a privileged user (userType {kind}); --include-privileged to include it"
             ));
         }
-        let group = self.privileged_members.get()?.get(&user.id)?;
+        let group = self.privilege.member_of(&user.id)?;
         Some(format!(
             "a privileged user (a member of {group}); --include-privileged to include it"
         ))

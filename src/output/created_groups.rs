@@ -14,6 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::files::OutputError;
+use super::results::line_message;
 use crate::model::{SealCheck, SealKey};
 
 /// What seals a line (never the same as any other file's lines).
@@ -48,7 +49,7 @@ pub fn record(results: &Path, group: &CreatedGroup, key: &SealKey) -> Result<(),
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&path).map_err(|e| OutputError::io(&path, e))?;
-    let seal = key.seal(DOMAIN, &message(&group.cells()));
+    let seal = key.seal(DOMAIN, &line_message(&group.cells()));
     let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
     let [id, name, run_id] = group.cells();
     writer
@@ -97,7 +98,7 @@ pub fn read(
                 at + 1
             ));
         };
-        if key.check(DOMAIN, &message(&[id, name, run_id]), seal) != SealCheck::Verified {
+        if key.check(DOMAIN, &line_message(&[id, name, run_id]), seal) != SealCheck::Verified {
             return Err(format!(
                 "{} line {}: its seal does not verify under this tenant's key: edited after it was written; no group is deleted on its word",
                 path.display(),
@@ -113,16 +114,6 @@ pub fn read(
         }
     }
     Ok(groups)
-}
-
-/// The bytes a line's seal covers: its cells, each length-prefixed.
-fn message(cells: &[&str]) -> Vec<u8> {
-    let mut message = Vec::new();
-    for cell in cells {
-        message.extend_from_slice(&(cell.len() as u64).to_be_bytes());
-        message.extend_from_slice(cell.as_bytes());
-    }
-    message
 }
 
 #[cfg(test)]

@@ -39,12 +39,7 @@ const DOMAIN: &str = "sebulk intent v1";
 impl Intent {
     fn message(&self) -> Vec<u8> {
         let row = self.row.to_string();
-        let mut message = Vec::new();
-        for cell in [row.as_str(), &self.label, &self.endpoint, &self.run_id] {
-            message.extend_from_slice(&(cell.len() as u64).to_be_bytes());
-            message.extend_from_slice(cell.as_bytes());
-        }
-        message
+        super::results::line_message(&[row.as_str(), &self.label, &self.endpoint, &self.run_id])
     }
 
     /// Whether the line was written by sebulk for the tenant of `key`.

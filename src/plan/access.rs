@@ -122,6 +122,14 @@ impl PrivilegeRules {
         Ok(())
     }
 
+    /// Takes the members `other` has read (the same tenant's), if any:
+    /// one read a run serves both a run's rules and its protection.
+    pub fn share_members(&self, other: &PrivilegeRules) {
+        if let Some(members) = other.members.get() {
+            let _ = self.members.set(members.clone());
+        }
+    }
+
     /// The privileged group `user_id` belongs to, if the run knows one.
     pub fn member_of(&self, user_id: &str) -> Option<&str> {
         self.members.get()?.get(user_id).map(String::as_str)

@@ -118,8 +118,8 @@ pub async fn run(
 ) -> Result<Ended<ApplySummary>, RunError> {
     let started = (crate::formats::utc_now(), std::time::Instant::now());
     // A plain user in a privileged group is as privileged as an admin.
-    options.protection.learn_members(&client, None).await?;
     options.privilege.learn_members(&client, None).await?;
+    options.protection.share_members(&options.privilege);
     events.on(Event::Phase("reading the plan"));
     let path = options.plan.clone();
     let key = client.seal_key().clone();

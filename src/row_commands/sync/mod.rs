@@ -562,8 +562,7 @@ async fn read_tenant(
     options
         .scope
         .protection
-        .learn_members(client, Some(&groups))
-        .await?;
+        .share_members(&import.policy.privilege);
     let mut watch = LeaverWatch {
         roster,
         match_by,
