@@ -163,10 +163,13 @@ impl<K: Tallied> Recorder<K> {
         self.tally.count(result, counted);
     }
 
-    /// Whether there is a file and its next line is not row `row`'s
-    /// (the row's line will wait in memory).
+    /// Whether there is a file and row `row`'s line will wait in memory
+    /// (an earlier row's has not come, or the file holds its last line
+    /// back until it knows whether it ends the file).
     pub fn waits(&self, row: u64) -> bool {
-        self.file.as_ref().is_some_and(|f| f.next_row() != row)
+        self.file
+            .as_ref()
+            .is_some_and(|f| f.next_row() != row || f.holds_back())
     }
 
     pub fn has_file(&self) -> bool {
@@ -350,7 +353,12 @@ impl ResultsSink {
                     .collect();
                 Some(OrderedCsv::plan(path, rules, inputs, &header, seal)?)
             }
-            (Some(path), None) => Some(OrderedCsv::results(path, rules, inputs, input_header)?),
+            (Some(path), None) => Some(OrderedCsv::results(
+                path,
+                rules,
+                (inputs, input_header),
+                stamp.key.clone(),
+            )?),
             (None, _) => None,
         };
         let journal = match journal_for {

@@ -419,6 +419,51 @@ pub async fn tenant_size(client: &Client) -> Result<u64, ApiError> {
     Ok(count)
 }
 
+/// Which of `ids` the tenant (of `tenant` users) still holds: one GET
+/// each when that is fewer calls than a listing, else one listing. A
+/// killed run run again finds some of its users gone already, and a
+/// change to a user who is gone is no change, for the guard.
+pub async fn still_held(
+    client: &Client,
+    ids: &std::collections::BTreeSet<String>,
+    tenant: u64,
+) -> Result<std::collections::BTreeSet<String>, ApiError> {
+    let mut held = std::collections::BTreeSet::new();
+    let pages = tenant.div_ceil(u64::from(client.page_size()).max(1)).max(1);
+    if ids.len() as u64 <= pages {
+        let mut gets = futures::stream::iter(ids)
+            .map(|id| async move { (client.get_user(id).await, id) })
+            .buffer_unordered(8);
+        while let Some((found, id)) = gets.next().await {
+            match found {
+                Ok(_) => {
+                    held.insert(id.clone());
+                }
+                Err(err) if err.is_not_found() => {}
+                Err(err) => return Err(err),
+            }
+        }
+        return Ok(held);
+    }
+    let stats = client
+        .read_listing_from(
+            &UserQuery::default().to_request(),
+            None,
+            |_| {},
+            |user: User| {
+                if ids.contains(&user.id) {
+                    held.insert(user.id);
+                }
+                Ok::<_, ApiError>(())
+            },
+        )
+        .await?;
+    if let Some(message) = stats.incomplete("GET /users") {
+        return Err(ApiError::Incomplete(message));
+    }
+    Ok(held)
+}
+
 /// What a key finds: one user, or why not.
 pub fn one_user<'a>(
     by_key: &'a HashMap<String, Vec<User>>,

@@ -7,6 +7,7 @@ pub mod digested;
 pub mod files;
 pub mod held;
 pub mod intents;
+pub mod line_chain;
 pub mod plan_file;
 pub mod problems;
 pub mod recorded;

@@ -20,6 +20,8 @@ use crate::model::FieldChange;
 pub struct Journal {
     writer: csv::Writer<Stream>,
     path: PathBuf,
+    /// Its lines' seals, one chain (none: an unsealed run).
+    chain: Option<super::line_chain::LineChain>,
     /// The writes about to be sent, beside it (see [`super::intents`]).
     intents: std::sync::Arc<super::intents::Intents>,
 }
@@ -45,14 +47,12 @@ impl Journal {
         writer
             .write_record(results_header(input_header))
             .map_err(|e| OutputError::io(&path, e.into()))?;
+        let mut chain = run.key.clone().map(super::line_chain::LineChain::new);
         for recorded in carried {
             // Sealed anew under this run's key (the same tenant's).
-            let stamp = RunStamp {
-                key: run.key.clone(),
-                ..recorded.stamp.clone()
-            };
+            let record = seal_next(&mut chain, recorded.result.record(&recorded.stamp));
             writer
-                .write_record(recorded.result.record(&stamp))
+                .write_record(record)
                 .map_err(|e| OutputError::io(&path, e.into()))?;
         }
         writer.flush().map_err(|e| OutputError::io(&path, e))?;
@@ -64,6 +64,7 @@ impl Journal {
         Ok(Journal {
             writer,
             path,
+            chain,
             intents,
         })
     }
@@ -75,8 +76,9 @@ impl Journal {
 
     /// Records a row whose user was written.
     pub fn note(&mut self, result: &RowResult, stamp: &RunStamp) -> Result<(), OutputError> {
+        let record = seal_next(&mut self.chain, result.record(stamp));
         self.writer
-            .write_record(result.record(stamp))
+            .write_record(record)
             .and_then(|()| self.writer.flush().map_err(Into::into))
             .map_err(|e| OutputError::io(&self.path, e.into()))
     }
@@ -87,6 +89,18 @@ impl Journal {
         self.intents.close()?;
         std::fs::remove_file(&self.path).map_err(|e| OutputError::io(&self.path, e))
     }
+}
+
+/// `record` sealed as the next line of a journal (which never ends: it
+/// goes when its run does).
+fn seal_next(
+    chain: &mut Option<super::line_chain::LineChain>,
+    mut record: Vec<String>,
+) -> Vec<String> {
+    if let Some(chain) = chain {
+        chain.seal(&mut record, super::results::SEAL_AT, false);
+    }
+    record
 }
 
 /// What `--resume` starts from: the results file's rows, and the
@@ -165,16 +179,23 @@ impl Resumed {
 }
 
 /// How the lines of the results file (or journal) `path` read under the
-/// tenant's `key`: every line sealed by it ([`SealCheck::Verified`]), or
-/// written by an older sebulk, with no `line_seal` column at all
-/// ([`SealCheck::Unkeyed`]); a line whose seal does not verify — edited
-/// after it was written, its seal blanked, its fixed columns renamed or
-/// moved, or sealed under another tenant's key — refuses the file. A
-/// line cut short (a kill) is left to the reader of the lines.
+/// tenant's `key`: every line sealed by it, as one chain
+/// ([`SealCheck::Verified`], see [`super::line_chain`]), or written by an
+/// older sebulk, with no `line_seal` column at all
+/// ([`SealCheck::Unkeyed`]). A line whose seal does not follow the line
+/// before it — edited after it was written, its seal blanked, taken out,
+/// moved, or spliced in from another run's file, its fixed columns
+/// renamed or moved, or sealed under another tenant's key — refuses the
+/// file; so does a file that must be `finished` (a results file whose run
+/// left no journal) and does not end with the line its run sealed last
+/// (lines taken off its end). A line cut short (a kill) is left to the
+/// reader of the lines.
 pub fn check_line_seals(
     path: &Path,
     key: &crate::model::SealKey,
+    finished: bool,
 ) -> Result<crate::model::SealCheck, OutputError> {
+    use super::line_chain::{LineChain, Link};
     use crate::model::SealCheck;
     let refused = |why: String| OutputError::read(path, std::io::Error::other(why));
     let mut reader = csv::ReaderBuilder::new()
@@ -188,9 +209,9 @@ pub fn check_line_seals(
         .map(str::to_string)
         .collect();
     let fixed = &super::results::RESULT_COLUMNS;
-    let Some(at) = header.iter().position(|name| name == "line_seal") else {
+    if !header.iter().any(|name| name == "line_seal") {
         return sealed_since(&mut reader, &header).map_err(refused);
-    };
+    }
     if header.len() < fixed.len() || header[..fixed.len()] != fixed[..] {
         return Err(refused(
             "its header's own columns are not sebulk's, in sebulk's order: the file was edited; nothing is trusted".to_string(),
@@ -201,38 +222,56 @@ pub fn check_line_seals(
     let whole = std::fs::read(path)
         .map(|bytes| bytes.ends_with(b"\n"))
         .unwrap_or(true);
-    let records: Vec<csv::StringRecord> = reader
+    let mut records: Vec<csv::StringRecord> = reader
         .records()
         .collect::<Result<_, _>>()
         .map_err(|e| refused(e.to_string()))?;
-    let count = records.len();
-    for (number, record) in records.into_iter().enumerate() {
-        if record.len() != header.len() || (!whole && number + 1 == count) {
-            continue;
+    if !whole {
+        if finished {
+            return Err(refused(format!(
+                "line {}: {CUT}, and no journal of a killed run is beside it: the file cannot be trusted as the run's record, so nothing is undone",
+                records.len() + 1
+            )));
         }
-        let cells: Vec<&str> = record
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != at)
-            .map(|(_, cell)| cell)
-            .collect();
-        let message = super::results::line_message(&cells);
-        match key.check(super::results::LINE_SEAL_DOMAIN, &message, &record[at]) {
-            SealCheck::Verified => {}
+        records.pop();
+    }
+    let mut chain = LineChain::new(key.clone());
+    let mut last = None;
+    for (number, record) in records.iter().enumerate() {
+        let line = number + 2;
+        if record.len() != header.len() {
+            return Err(refused(format!(
+                "line {line}: {} cells where the header has {}: the file was edited; nothing is undone on its word",
+                record.len(),
+                header.len()
+            )));
+        }
+        if last == Some(Link::Last) {
+            return Err(refused(format!(
+                "line {line}: lines follow the one its run sealed as the file's last: they were added after it was written; nothing is undone on its word"
+            )));
+        }
+        let cells: Vec<String> = record.iter().map(str::to_string).collect();
+        match chain.follow(&cells, super::results::SEAL_AT) {
+            Ok(link) => last = Some(link),
             // Every line sebulk writes under the column is sealed.
-            SealCheck::Unkeyed => {
+            Err(SealCheck::Unkeyed) => {
                 return Err(refused(format!(
-                    "line {}: its seal is missing, though the file has sebulk's line_seal column: it was blanked after the line was written; nothing is undone on its word (--accept-old-seal is for files older sebulk wrote without the column)",
-                    number + 2
+                    "line {line}: its seal is missing, though the file has sebulk's line_seal column: it was blanked after the line was written; nothing is undone on its word (--accept-old-seal is for files older sebulk wrote without the column)"
                 )));
             }
-            SealCheck::Forged => {
+            Err(_) => {
                 return Err(refused(format!(
-                    "line {}: its seal does not verify under this tenant's key: it was changed after it was written (or written for another tenant, or under an API key since rotated); nothing is undone on its word",
-                    number + 2
+                    "line {line}: its seal does not verify under this tenant's key as the line after the one before it: the line was changed, or a line was taken out, moved or added after the file was written (or it was written for another tenant, or under an API key since rotated); nothing is undone on its word"
                 )));
             }
         }
+    }
+    if finished && last == Some(Link::Follows) {
+        return Err(refused(format!(
+            "it ends at line {} with a line its run did not seal as the last: lines were taken off its end after it was written (a run killed mid-way leaves its journal beside the file); nothing is undone on its word",
+            records.len() + 1
+        )));
     }
     Ok(SealCheck::Verified)
 }
@@ -468,7 +507,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let header = vec!["username".to_string(), "note".to_string()];
-        let mut writer = OrderedCsv::results(&path, FileRules::default(), &[], &header).unwrap();
+        let mut writer =
+            OrderedCsv::results(&path, FileRules::default(), (&[], &header), None).unwrap();
         let mut second =
             RowResult::new(2, "bo", Outcome::Failed, vec!["bo".into(), "=cmd()".into()]);
         second.add_error("HTTP 400: email");
@@ -510,7 +550,7 @@ mod tests {
             force: false,
             excel: true,
         };
-        let mut writer = OrderedCsv::results(&path, rules, &[], &header).unwrap();
+        let mut writer = OrderedCsv::results(&path, rules, (&[], &header), None).unwrap();
         let mut row = RowResult::new(1, "=ana", Outcome::Updated, vec!["=ana".into()]);
         row.groups_added = vec!["=SUM(A1)".into(), "+Ops".into()];
         row.applications_removed = vec!["@Slack".into()];
@@ -559,13 +599,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let key = SealKey::derive("k", "https://acme/api");
-        let sealed = RunStamp {
-            key: Some(key.clone()),
-            ..stamp()
+        let input = ["username".to_string()];
+        let header = results_header(&input);
+        let lines: Vec<Vec<String>> = {
+            let mut writer = OrderedCsv::results(
+                &path,
+                FileRules::default(),
+                (&[], &input),
+                Some(key.clone()),
+            )
+            .unwrap();
+            for row in 1..=3 {
+                let name = format!("user{row}");
+                let mut created = RowResult::new(row, &name, Outcome::Created, vec![name.clone()]);
+                created.user_id = format!("u{row}");
+                writer.push(row, created.record(&stamp())).unwrap();
+            }
+            writer.finish().unwrap();
+            let mut reader = csv::Reader::from_path(&path).unwrap();
+            reader
+                .records()
+                .map(|r| r.unwrap().iter().map(str::to_string).collect())
+                .collect()
         };
-        let mut created = RowResult::new(1, "ana", Outcome::Created, vec!["ana".into()]);
-        created.user_id = "u1".into();
-        let header = results_header(&["username".to_string()]);
         let write = |lines: &[Vec<String>]| {
             let mut writer = csv::Writer::from_path(&path).unwrap();
             writer.write_record(&header).unwrap();
@@ -574,43 +630,59 @@ mod tests {
             }
             writer.flush().unwrap();
         };
-        let line = created.record(&sealed);
-        write(std::slice::from_ref(&line));
-        assert_eq!(check_line_seals(&path, &key).unwrap(), SealCheck::Verified);
+        let check = |finished| check_line_seals(&path, &key, finished);
+        assert_eq!(check(true).unwrap(), SealCheck::Verified);
         let other = SealKey::derive("k2", "https://acme/api");
-        assert!(check_line_seals(&path, &other).is_err(), "another key");
-        let mut forged = line.clone();
-        forged[3] = "u2".into();
-        write(&[forged]);
-        assert!(check_line_seals(&path, &key).is_err(), "an edited user id");
-        let unsealed = created.record(&stamp());
-        write(std::slice::from_ref(&unsealed));
-        let blanked = check_line_seals(&path, &key).unwrap_err().to_string();
+        assert!(
+            check_line_seals(&path, &other, true).is_err(),
+            "another key"
+        );
+        let mut forged = lines.clone();
+        forged[1][3] = "u9".into();
+        write(&forged);
+        assert!(check(true).is_err(), "an edited user id");
+        write(&[lines[0].clone(), lines[2].clone()]);
+        let taken_out = check(true).unwrap_err().to_string();
+        assert!(taken_out.contains("taken out"), "{taken_out}");
+        write(&lines[..2]);
+        let cut = check(true).unwrap_err().to_string();
+        assert!(cut.contains("taken off its end"), "{cut}");
+        assert_eq!(
+            check(false).unwrap(),
+            SealCheck::Verified,
+            "a killed run's file (its journal beside it) need not end"
+        );
+        let mut blanked = lines.clone();
+        blanked[0][SEAL_AT_TEST].clear();
+        write(&blanked);
+        let blanked = check(true).unwrap_err().to_string();
         assert!(blanked.contains("seal is missing"), "{blanked}");
         // An older sebulk's file has no line_seal column at all.
-        let at = header.iter().position(|h| h == "line_seal").unwrap();
         let without = |cells: &[String]| -> Vec<String> {
             cells
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| *i != at)
+                .filter(|(i, _)| *i != SEAL_AT_TEST)
                 .map(|(_, c)| c.clone())
                 .collect()
         };
-        let mut writer = csv::Writer::from_path(&path).unwrap();
-        writer.write_record(without(&header)).unwrap();
-        writer.write_record(without(&unsealed)).unwrap();
-        writer.flush().unwrap();
-        assert_eq!(check_line_seals(&path, &key).unwrap(), SealCheck::Unkeyed);
-        // The column taken out of a run from the sealing days: refused.
+        let mut unsealed = without(&lines[0]);
         let run_at = header.iter().position(|h| h == "run_id").unwrap();
-        let mut recent = without(&unsealed);
-        recent[run_at] = "import-20261207T101500-ab12".into();
+        unsealed[run_at] = "import-20261101T101500-ab12".into();
         let mut writer = csv::Writer::from_path(&path).unwrap();
         writer.write_record(without(&header)).unwrap();
-        writer.write_record(recent).unwrap();
+        writer.write_record(&unsealed).unwrap();
         writer.flush().unwrap();
-        let taken_out = check_line_seals(&path, &key).unwrap_err().to_string();
+        assert_eq!(check(true).unwrap(), SealCheck::Unkeyed);
+        // The column taken out of a run from the sealing days: refused.
+        unsealed[run_at] = "import-20261207T101500-ab12".into();
+        let mut writer = csv::Writer::from_path(&path).unwrap();
+        writer.write_record(without(&header)).unwrap();
+        writer.write_record(unsealed).unwrap();
+        writer.flush().unwrap();
+        let taken_out = check(true).unwrap_err().to_string();
         assert!(taken_out.contains("taken out"), "{taken_out}");
     }
+
+    const SEAL_AT_TEST: usize = crate::output::results::SEAL_AT;
 }

@@ -349,12 +349,8 @@ impl RowResult {
             .into_iter()
             .map(|cell| neutralize(&cell).into_owned())
             .collect();
-        let seal = stamp
-            .key
-            .as_ref()
-            .map(|key| key.seal(LINE_SEAL_DOMAIN, &line_message(&record)))
-            .unwrap_or_default();
-        record.insert(SEAL_AT, seal);
+        // Sealed where it is written, as the next link of its file's chain.
+        record.insert(SEAL_AT, String::new());
         record
     }
 }
@@ -433,6 +429,10 @@ pub struct OrderedCsv {
     pending: BTreeMap<u64, Box<str>>,
     next_row: u64,
     written: u64,
+    /// A results file's: the chain its lines are sealed in, and the line
+    /// written last, held back until the next (or the end) says whether
+    /// it is the last.
+    chain: Option<(super::line_chain::LineChain, Option<Vec<String>>)>,
     /// A plan's: the digest so far, the seal to close it with, the header.
     sealing: Option<(
         super::plan_file::Sealing,
@@ -466,6 +466,7 @@ impl OrderedCsv {
             pending: BTreeMap::new(),
             next_row: 1,
             written: 0,
+            chain: None,
             sealing: None,
         })
     }
@@ -489,16 +490,20 @@ impl OrderedCsv {
     /// A results file: the fixed columns, then the input's own header.
     /// An earlier run's results at `path` are the record of what that run
     /// did (undo reads it): `--force` moves them aside, never deletes them.
+    /// Its lines are sealed under the tenant's `key` as one chain (see
+    /// [`super::line_chain`]).
     pub fn results(
         path: &Path,
         rules: FileRules,
-        inputs: &[&Path],
-        input_header: &[String],
+        (inputs, input_header): (&[&Path], &[String]),
+        key: Option<crate::model::SealKey>,
     ) -> Result<Self, OutputError> {
         if rules.force {
             keep_earlier_results(path, inputs)?;
         }
-        Self::create(path, rules, inputs, &results_header(input_header))
+        let mut file = Self::create(path, rules, inputs, &results_header(input_header))?;
+        file.chain = key.map(|key| (super::line_chain::LineChain::new(key), None));
+        Ok(file)
     }
 
     /// Accepts row `row`'s line and writes every line that is now in order.
@@ -525,12 +530,27 @@ impl OrderedCsv {
         if let Some((sealing, _, _)) = &mut self.sealing {
             sealing.take(record);
         }
-        self.writer
-            .write_record(record)
-            .map_err(|e| OutputError::io(&self.path, e.into()))?;
         self.next_row += 1;
         self.written += 1;
-        Ok(())
+        if let Some((chain, held)) = &mut self.chain {
+            let Some(mut earlier) = held.replace(record.to_vec()) else {
+                return Ok(());
+            };
+            chain.seal(&mut earlier, SEAL_AT, false);
+            return self
+                .writer
+                .write_record(&earlier)
+                .map_err(|e| OutputError::io(&self.path, e.into()));
+        }
+        self.writer
+            .write_record(record)
+            .map_err(|e| OutputError::io(&self.path, e.into()))
+    }
+
+    /// Whether the line written last is held back (a sealed results
+    /// file's, until the next line or the end).
+    pub fn holds_back(&self) -> bool {
+        self.chain.is_some()
     }
 
     /// The row whose line is written next (rows after it wait).
@@ -549,6 +569,12 @@ impl OrderedCsv {
                 )),
             ));
         }
+        if let Some((mut chain, Some(mut last))) = self.chain.take() {
+            chain.seal(&mut last, SEAL_AT, true);
+            self.writer
+                .write_record(&last)
+                .map_err(|e| OutputError::io(&self.path, e.into()))?;
+        }
         if let Some((sealing, seal, header)) = self.sealing.take() {
             self.writer
                 .write_record(sealing.close(seal, &header))
@@ -565,9 +591,6 @@ impl OrderedCsv {
         Ok(self.path)
     }
 }
-
-/// What a results line's seal is made in (see [`crate::model::SealKey`]).
-pub const LINE_SEAL_DOMAIN: &str = "sebulk results line v1";
 
 /// Where a results line's seal stands: after the other fixed columns.
 pub const SEAL_AT: usize = RESULT_COLUMNS.len() - 1;

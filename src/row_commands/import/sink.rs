@@ -139,7 +139,12 @@ impl<'a> Sink<'a> {
                     .collect();
                 Some(OrderedCsv::plan(path, rules, inputs, &header, seal)?)
             }
-            Some(path) => Some(OrderedCsv::results(path, rules, inputs, input_header)?),
+            Some(path) => Some(OrderedCsv::results(
+                path,
+                rules,
+                (inputs, input_header),
+                stamp.key.clone(),
+            )?),
         };
         let journal = match (&file, journal_for) {
             (Some(_), Some(results)) if !dry_run && results != Path::new("-") => {

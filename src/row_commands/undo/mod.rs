@@ -159,6 +159,32 @@ fn taken_by(rows: &[UndoRow]) -> Taken {
     taken
 }
 
+/// Leaves out of `taken` the users to be deleted or set back that the
+/// tenant (of `tenant` users) no longer holds. Users to be re-created from
+/// a snapshot are absent by nature, and groups are not users: both stay.
+async fn still_there(
+    client: &Client,
+    rows: &[UndoRow],
+    taken: &mut Taken,
+    tenant: u64,
+) -> Result<(), crate::api::ApiError> {
+    let users: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter(|row| {
+            matches!(
+                row.reverse,
+                reverse::Reverse::DeleteUser(_) | reverse::Reverse::RevertUser
+            ) && !row.recorded.user_id.is_empty()
+        })
+        .map(|row| row.recorded.user_id.clone())
+        .collect();
+    let held = crate::engine::users::still_held(client, &users, tenant).await?;
+    let gone = |id: &String| users.contains(id) && !held.contains(id);
+    taken.reversible.retain(|id| !gone(id));
+    taken.irreversible.retain(|id| !gone(id));
+    Ok(())
+}
+
 impl UndoRow {
     /// Whether undoing it re-creates a user a run deleted.
     fn recreates_user(&self) -> bool {
@@ -215,8 +241,7 @@ pub async fn run(
     };
     // Once the file is known good (it is refused before any call).
     options.protection.learn_members(&client, None).await?;
-    let taken = taken_by(&read.rows);
-    let affected = taken.affected();
+    let mut taken = taken_by(&read.rows);
     let recreated_users = read.rows.iter().filter(|r| r.recreates_user()).count() as u64;
     let memberships = read.rows.iter().any(UndoRow::reverts_memberships);
     let (catalog, tenant_users) = futures::try_join!(
@@ -228,13 +253,20 @@ pub async fn run(
             }
         },
         async {
-            if affected == 0 {
+            if taken.affected() == 0 {
                 return Ok(0);
             }
             crate::engine::users::tenant_size(&client).await
         }
     )?;
-    let verdict = guard::check(&taken, tenant_users, options.limits);
+    let mut verdict = guard::check(&taken, tenant_users, options.limits);
+    if verdict.is_err() {
+        // An undo killed and run again finds users it deleted gone, and
+        // what is gone is no change: the guard counts what is still there.
+        still_there(&client, &read.rows, &mut taken, tenant_users).await?;
+        verdict = guard::check(&taken, tenant_users, options.limits);
+    }
+    let affected = taken.affected();
     let refused = match guard::enforce(verdict, (options.run.dry_run, &client), events) {
         Ok(refused) => refused,
         Err(refusal) => return Ok(Ended::Refused(refusal)),

@@ -193,8 +193,11 @@ fn sealed_lines(
         if crate::output::plan_file::is_plan(file) {
             continue;
         }
-        let check =
-            crate::output::recorded::check_line_seals(file, key).map_err(|e| e.to_string())?;
+        // A results file ends as its run ended, unless the run was killed
+        // (its journal is there); a journal never ends.
+        let finished = file == results && !journal.exists();
+        let check = crate::output::recorded::check_line_seals(file, key, finished)
+            .map_err(|e| e.to_string())?;
         match (check, old_seals) {
             (crate::model::SealCheck::Unkeyed, snapshot::OldSeals::Refuse) => {
                 return Err(format!(

@@ -754,6 +754,78 @@ async fn imported(sandbox: &SandboxHandle, dir: &Path) -> (PathBuf, String) {
     (results, content)
 }
 
+/// A results file's lines as written: header, then each line.
+fn lines_of(content: &str) -> (String, Vec<String>) {
+    let mut lines = content.lines().map(str::to_string);
+    let header = lines.next().unwrap();
+    (header, lines.collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_refuses_results_with_a_line_taken_out_spliced_in_or_cut_off_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let (results, content) = imported(&sandbox, dir.path()).await;
+    // A second run of the same tenant, whose lines are sealed alike.
+    let other = write(
+        dir.path(),
+        "more.csv",
+        "username,email,firstName,lastName,department\n\
+         new.three,new.three@northwind.example,New,Three,Sales\n\
+         new.four,new.four@northwind.example,New,Four,Sales\n",
+    );
+    let other_results = dir.path().join("more.results.csv");
+    let args = [
+        "import",
+        "--auto-password",
+        "--results",
+        &text(&other_results),
+        &text(&other),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let (header, lines) = lines_of(&content);
+    let (_, other_lines) = lines_of(&std::fs::read_to_string(&other_results).unwrap());
+    assert_eq!(lines.len(), 3);
+    let writes = sandbox.counters().writes;
+    let cases: [(&str, Vec<&String>, &str); 4] = [
+        ("a line taken out", vec![&lines[0], &lines[2]], "taken out"),
+        (
+            "the last line taken off",
+            vec![&lines[0], &lines[1]],
+            "taken off its end",
+        ),
+        (
+            "every line but the first taken off",
+            vec![&lines[0]],
+            "taken off its end",
+        ),
+        (
+            "another run's line spliced in",
+            vec![&lines[0], &other_lines[0], &lines[1], &lines[2]],
+            "added",
+        ),
+    ];
+    for (case, kept, why) in cases {
+        let mut text_of = header.clone() + "\n";
+        for line in kept {
+            text_of += line;
+            text_of += "\n";
+        }
+        std::fs::write(&results, text_of).unwrap();
+        let refused = against(&sandbox, &["undo", "--max-affected", "9", &text(&results)])
+            .await
+            .expect_err(case);
+        assert!(refused.to_string().contains(why), "{case}: {refused}");
+        assert_eq!(sandbox.counters().writes, writes, "{case}: nothing undone");
+    }
+    // As written, both files undo whole.
+    std::fs::write(&results, &content).unwrap();
+    let args = ["undo", "--max-affected", "9", &text(&results)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert!(sandbox.tenant().user_by_username("new.one").is_err());
+    assert!(sandbox.tenant().user_by_username("new.three").is_ok());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_refuses_a_results_file_cut_short_and_never_deletes_on_an_edited_outcome() {
     let dir = tempfile::tempdir().unwrap();

@@ -762,3 +762,39 @@ async fn undo_deletes_the_groups_an_import_created_once_their_members_are_out() 
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undo_run_again_counts_only_the_users_still_there_against_the_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let names: Vec<String> = (1..=5).map(|n| format!("joiner.{n}")).collect();
+    let mut text = "username,email,firstName,lastName\n".to_string();
+    for name in &names {
+        text += &format!("{name},{name}@northwind.example,Joiner,Number\n");
+    }
+    let input = write(dir.path(), "joiners.csv", &text);
+    let results = dir.path().join("joiners.results.csv");
+    let [i, r] = [&input, &results].map(|p| p.display().to_string());
+    let args = ["import", "--auto-password", "-o", &r, &i];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    // Five deletes are more than a small tenant's default allows.
+    let writes = sandbox.counters().writes;
+    let refused = against(&sandbox, &["undo", &r]).await.expect_err("five");
+    assert!(refused.to_string().contains("of the tenant's"), "{refused}");
+    assert_eq!(sandbox.counters().writes, writes);
+    // An undo killed after three deletes: two users are left to undo.
+    let api = client(&sandbox);
+    for name in &names[..3] {
+        let id = sandbox.tenant().user_by_username(name).unwrap().id.clone();
+        api.delete_user(&id).await.unwrap();
+    }
+    let out = dir.path().join("undo.csv").display().to_string();
+    let done = against(&sandbox, &["undo", "-o", &out, &r]).await;
+    assert!(done.is_ok(), "two deletes are within the default: {done:?}");
+    for name in &names {
+        assert!(sandbox.tenant().user_by_username(name).is_err(), "{name}");
+    }
+    let lines = read_csv(std::path::Path::new(&out));
+    let deleted = lines.iter().filter(|l| l["outcome"] == "deleted").count();
+    assert_eq!(deleted, 2, "{lines:?}");
+}
