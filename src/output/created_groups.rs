@@ -8,7 +8,10 @@
 //! Invariants: a line is appended whole, sealed under the tenant's key
 //! like a results line (a line edited or added by hand refuses the undo);
 //! the file outlives the run (undo needs it) and grows by run, each line
-//! naming its run.
+//! naming its run. A group's name is written (with no id) before its
+//! create is sent, and again with its id once answered: a run killed in
+//! between leaves the first line alone, and undo looks the group up by
+//! name.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,9 +23,15 @@ use crate::model::{SealCheck, SealKey};
 /// What seals a line (never the same as any other file's lines).
 const DOMAIN: &str = "sebulk created group v1";
 
+/// The description a group created for a run's rows is given: what
+/// tells it, found by name after a kill, from one someone else made.
+pub const DESCRIPTION: &str = "created by sebulk import";
+
 /// One group a run created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedGroup {
+    /// Empty when the run was killed before the create's answer was
+    /// recorded: the group may or may not exist.
     pub id: String,
     pub name: String,
     pub run_id: String,
@@ -41,7 +50,8 @@ pub fn path_for(results: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Appends `group` to the list beside `results`, sealed by `key`.
+/// Appends `group` to the list beside `results`, sealed by `key`; with
+/// an empty id, before its create is sent.
 pub fn record(results: &Path, group: &CreatedGroup, key: &SealKey) -> Result<(), OutputError> {
     let path = path_for(results);
     let mut options = std::fs::OpenOptions::new();
@@ -113,6 +123,13 @@ pub fn read(
             });
         }
     }
+    // A create whose answer was recorded settles the line sent before it.
+    let settled: Vec<(String, String)> = groups
+        .iter()
+        .filter(|g| !g.id.is_empty())
+        .map(|g| (g.name.clone(), g.run_id.clone()))
+        .collect();
+    groups.retain(|g| !g.id.is_empty() || !settled.contains(&(g.name.clone(), g.run_id.clone())));
     Ok(groups)
 }
 
@@ -130,10 +147,24 @@ mod tests {
             name: format!("Team, {id}"),
             run_id: run.into(),
         };
+        record(&results, &group("", "import-1"), &key).unwrap();
         record(&results, &group("g1", "import-1"), &key).unwrap();
         record(&results, &group("g2", "import-2"), &key).unwrap();
         let read_back = read(&results, &key, &["import-1".to_string()]).unwrap();
-        assert_eq!(read_back, vec![group("g1", "import-1")]);
+        assert_eq!(
+            read_back,
+            vec![group("g1", "import-1")],
+            "sent, then settled"
+        );
+        let mut killed = group("", "import-2");
+        killed.name = "Team, g3".into();
+        record(&results, &killed, &key).unwrap();
+        let read_back = read(&results, &key, &["import-2".to_string()]).unwrap();
+        assert_eq!(
+            read_back,
+            vec![group("g2", "import-2"), killed],
+            "sent, never answered"
+        );
         let other = SealKey::derive("k2", "https://acme/api");
         assert!(read(&results, &other, &["import-1".to_string()]).is_err());
         let edited = std::fs::read_to_string(path_for(&results))

@@ -166,23 +166,32 @@ pub async fn create_missing_groups(
         true => action.new_groups_wanted(missing),
         false => missing.to_vec(),
     };
+    use crate::output::created_groups::{CreatedGroup, DESCRIPTION, record};
+    let recorded = results.0.filter(|p| *p != std::path::Path::new("-"));
+    // Recorded before it is sent (by name) and once answered (with its
+    // id): a kill in between leaves undo the name to find it by.
+    let note = |id: &str, name: &str| match recorded {
+        Some(path) => {
+            let group = CreatedGroup {
+                id: id.to_string(),
+                name: name.to_string(),
+                run_id: results.1.to_string(),
+            };
+            record(path, &group, client.seal_key())
+        }
+        None => Ok(()),
+    };
     let mut created = Vec::new();
     for name in &wanted {
+        note("", name)?;
         let group = client
             .create_group(&GroupWrite {
                 name: name.clone(),
-                description: Some("created by sebulk import".to_string()),
+                description: Some(DESCRIPTION.to_string()),
                 enforce_second_factor: None,
             })
             .await?;
-        if let Some(path) = results.0.filter(|p| *p != std::path::Path::new("-")) {
-            let record = crate::output::created_groups::CreatedGroup {
-                id: group.id.clone(),
-                name: group.name.clone(),
-                run_id: results.1.to_string(),
-            };
-            crate::output::created_groups::record(path, &record, client.seal_key())?;
-        }
+        note(&group.id, &group.name)?;
         created.push(Target::new(group.id, group.name));
     }
     action.settle_groups(created);

@@ -34,11 +34,23 @@ pub async fn delete_created(
 ) -> Result<GroupsUndone, ApiError> {
     let mut undone = GroupsUndone::default();
     for created in groups {
-        let Some(group) = found(client.get_group(&created.id).await)? else {
+        let group = match created.id.is_empty() {
+            // Sent when the run was killed, its answer never recorded.
+            true => client.find_group_by_name(&created.name).await?,
+            false => found(client.get_group(&created.id).await)?,
+        };
+        let Some(group) = group else {
             continue;
         };
         let kept = if group.name != created.name {
             Some(format!("renamed '{}' since", group.name))
+        } else if created.id.is_empty()
+            && group.description.as_deref() != Some(crate::output::created_groups::DESCRIPTION)
+        {
+            Some(
+                "the run was killed as it sent its create, and the group of that name is not as sebulk creates one (someone else's)"
+                    .to_string(),
+            )
         } else if let Some(why) = protection.protects_name(&group.name) {
             Some(why)
         } else {

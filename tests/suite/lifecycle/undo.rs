@@ -798,3 +798,79 @@ async fn an_undo_run_again_counts_only_the_users_still_there_against_the_guard()
     let deleted = lines.iter().filter(|l| l["outcome"] == "deleted").count();
     assert_eq!(deleted, 2, "{lines:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_whose_create_was_on_the_wire_at_a_kill_is_found_by_name_and_undone() {
+    for someone_elses in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = super::sync::tenant(dir.path()).await;
+        let groups_before = sandbox.tenant().groups().count();
+        let file = write(
+            dir.path(),
+            "rows.csv",
+            "username,email,firstName,lastName,groups\nzed,zed@example.com,Zed,Zebra,Weekend\n",
+        );
+        let results = dir.path().join("rows.results.csv");
+        let r = results.to_str().unwrap();
+        let args = [
+            "import",
+            "--auto-password",
+            "--create-missing-groups",
+            "-o",
+            r,
+            file.to_str().unwrap(),
+        ];
+        assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+        // The kill came after the create was sent, before its answer was
+        // recorded: only the line written before sending is there.
+        let groups_file = dir.path().join("rows.results.csv.groups");
+        let kept: String = std::fs::read_to_string(&groups_file)
+            .unwrap()
+            .lines()
+            .filter(|line| line.starts_with(','))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert_eq!(kept.lines().count(), 1, "the line written before sending");
+        std::fs::write(&groups_file, kept).unwrap();
+        let weekend = || {
+            sandbox
+                .tenant()
+                .groups()
+                .find(|g| g.name == "Weekend")
+                .map(|g| g.id.clone())
+        };
+        if someone_elses {
+            // The group of that name is not as sebulk creates one.
+            let api = client(&sandbox);
+            let id = weekend().unwrap();
+            let body = sebulk::model::GroupWrite {
+                name: "Weekend".into(),
+                description: Some("rota, run by Facilities".into()),
+                enforce_second_factor: None,
+            };
+            api.update_group(&id, &body).await.unwrap();
+        }
+        let summary = dir.path().join("undo.json");
+        let args = ["undo", "--summary-json", summary.to_str().unwrap(), r];
+        against(&sandbox, &args).await.unwrap();
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        assert!(sandbox.tenant().user_by_username("zed").is_err());
+        assert_eq!(weekend().is_some(), someone_elses, "{summary}");
+        if someone_elses {
+            assert!(
+                summary["groups_kept"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("someone else"),
+                "{summary}"
+            );
+        } else {
+            assert_eq!(
+                sandbox.tenant().groups().count(),
+                groups_before,
+                "{summary}"
+            );
+        }
+    }
+}
