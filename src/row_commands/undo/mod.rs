@@ -145,9 +145,22 @@ const UNDONE_COLUMNS: [&str; 4] = [
 
 /// What an undo takes away, for the guard. Deleting what the run created
 /// cannot be given back by another undo; removing memberships it added can.
-fn taken_by(rows: &[UndoRow]) -> Taken {
+/// A user the protect list names, or a privileged member, is passed over
+/// by the undo and counts for nothing.
+fn taken_by(rows: &[UndoRow], protection: &Protection) -> Taken {
     let mut taken = Taken::users();
-    for row in rows.iter().filter(|r| r.reverse.takes_away(&r.recorded)) {
+    let passed_over = |row: &UndoRow| {
+        let mut user = crate::model::User {
+            id: row.recorded.user_id.clone(),
+            ..Default::default()
+        };
+        user.fields.username = Some(row.recorded.username.clone());
+        !matches!(row.reverse, reverse::Reverse::DeleteGroup(_)) && protection.protects(&user).is_some()
+    };
+    for row in rows
+        .iter()
+        .filter(|r| r.reverse.takes_away(&r.recorded) && !passed_over(r))
+    {
         let id = row.recorded.user_id.clone();
         match row.reverse {
             reverse::Reverse::DeleteUser(_) | reverse::Reverse::DeleteGroup(_) => {
@@ -241,7 +254,7 @@ pub async fn run(
     };
     // Once the file is known good (it is refused before any call).
     options.protection.learn_members(&client, None).await?;
-    let mut taken = taken_by(&read.rows);
+    let mut taken = taken_by(&read.rows, &options.protection);
     let recreated_users = read.rows.iter().filter(|r| r.recreates_user()).count() as u64;
     let memberships = read.rows.iter().any(UndoRow::reverts_memberships);
     let (catalog, tenant_users) = futures::try_join!(

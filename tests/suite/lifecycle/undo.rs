@@ -874,3 +874,33 @@ async fn a_group_whose_create_was_on_the_wire_at_a_kill_is_found_by_name_and_und
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_an_undo_passes_over_as_protected_count_for_nothing_against_the_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start(config()).await;
+    let names: Vec<String> = (1..=5).map(|n| format!("joiner.{n}")).collect();
+    let mut text = "username,email,firstName,lastName\n".to_string();
+    for name in &names {
+        text += &format!("{name},{name}@northwind.example,Joiner,Number\n");
+    }
+    let input = write(dir.path(), "joiners.csv", &text);
+    let results = dir.path().join("joiners.results.csv");
+    let [i, r] = [&input, &results].map(|p| p.display().to_string());
+    let args = ["import", "--auto-password", "-o", &r, &i];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let protect = write(dir.path(), "protect.txt", "joiner.1\njoiner.2\njoiner.3\n");
+    let p = protect.display().to_string();
+    let summary = dir.path().join("undo.json");
+    let s = summary.display().to_string();
+    let args = ["undo", "--protect", &p, "--summary-json", &s, &r];
+    let done = against(&sandbox, &args).await;
+    assert!(done.is_ok(), "two deletes are within the default: {done:?}");
+    for (at, name) in names.iter().enumerate() {
+        let kept = sandbox.tenant().user_by_username(name).is_ok();
+        assert_eq!(kept, at < 3, "{name}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["affected"], 2, "{summary}");
+}
