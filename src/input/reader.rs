@@ -45,6 +45,9 @@ pub enum InputError {
     },
     #[error("'{0}' is not an encoding label sebulk knows (try windows-1252, latin1, utf-16le)")]
     UnknownEncoding(String),
+    /// The file is not UTF-8 and no code page can be told for it.
+    #[error("{0}")]
+    Encoding(String),
     #[error("{path}: the file is empty: it needs a header row")]
     Empty { path: String },
     #[error("{path}, line {line}: {message}")]
@@ -237,7 +240,15 @@ fn chosen_encoding(
             ),
             None,
         ),
-        None => sniff_encoding(prefix),
+        None => {
+            let (encoding, note) = sniff_encoding(prefix);
+            if encoding == Some(encoding_rs::WINDOWS_1252)
+                && let Some(why) = super::sniff::implausible_as_western(prefix)
+            {
+                return Err(InputError::Encoding(why));
+            }
+            (encoding, note)
+        }
     })
 }
 

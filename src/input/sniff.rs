@@ -82,6 +82,69 @@ pub fn sniff_encoding(prefix: &[u8]) -> (Option<&'static Encoding>, Option<Strin
     }
 }
 
+/// Why a file that is not UTF-8 must not be guessed as Windows-1252: a
+/// word that reads as no Western name would (`Gdañsk`, `Wiœniewski`,
+/// `Wa³êsa`, `Dvoøák`, `Ïåòðîâ`) and as letters in the Central European
+/// or Cyrillic code page, shown both ways. Names written wrong into the
+/// directory are damage; a flag is not.
+pub fn implausible_as_western(prefix: &[u8]) -> Option<String> {
+    let words = prefix.split(|b| !(b.is_ascii_alphabetic() || *b >= 0x80));
+    for word in words.filter(|w| w.iter().any(|b| *b >= 0x80)) {
+        let (western, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(word);
+        let candidates = [
+            (encoding_rs::WINDOWS_1251, "windows-1251", "Cyrillic"),
+            (
+                encoding_rs::WINDOWS_1250,
+                "windows-1250",
+                "Central European",
+            ),
+        ];
+        for (encoding, label, name) in candidates {
+            let (other, _) = encoding.decode_without_bom_handling(word);
+            let cyrillic = label == "windows-1251";
+            let suspect = match cyrillic {
+                true => looks_cyrillic(word),
+                false => !western_word(&western),
+            };
+            if suspect && other.chars().all(char::is_alphabetic) {
+                return Some(format!(
+                    "the file is not UTF-8, and it does not read as Windows-1252 (Western European): '{western}' reads as '{other}' in {label} ({name}); name its encoding with --encoding {label} (or --encoding windows-1252 if '{western}' is right)"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// A word of at least four bytes, all in the upper half of the code
+/// page: Cyrillic in 1251, and a run of accented letters no Western
+/// word has in 1252.
+fn looks_cyrillic(word: &[u8]) -> bool {
+    word.len() >= 4 && word.iter().all(|b| *b >= 0xC0)
+}
+
+/// Whether a word read as Windows-1252 is one a Western name could be:
+/// no symbol touching a letter (`³` for `ł`), `ñ` only before a vowel
+/// (as Spanish writes it, not `Gdañsk`), `œ` only before `u`, `i` or `e`
+/// or at the start (not `Wiœniewski`), a grave `ì`, `ò` or `ù` only at
+/// the end (as Italian writes it, not `Mìsto`), `ø` never before an
+/// acute vowel (not `Dvoøák`).
+fn western_word(word: &str) -> bool {
+    let chars: Vec<char> = word.chars().collect();
+    let vowel = |c: char| "aeiouyáéíóúüAEIOUYÁÉÍÓÚÜ".contains(c);
+    chars.iter().enumerate().all(|(at, c)| {
+        let next = chars.get(at + 1).copied();
+        match c {
+            'ñ' | 'Ñ' => next.is_some_and(vowel),
+            'œ' | 'Œ' => at == 0 || next.is_some_and(|n| "uieUIE".contains(n)),
+            'ì' | 'ò' | 'ù' => next.is_none(),
+            'ø' | 'Ø' => !next.is_some_and(|n| "áéíóúýÁÉÍÓÚÝ".contains(n)),
+            c if !c.is_alphabetic() => false,
+            _ => true,
+        }
+    })
+}
+
 /// The first bytes of `path` (none if it cannot be read: opening it
 /// says why).
 pub fn first_bytes(path: &Path) -> Vec<u8> {
@@ -101,5 +164,50 @@ pub fn spreadsheet_magic(start: &[u8]) -> Option<&'static str> {
         Some("an OLE compound file, as .xls files are")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_code_page(text: &str, encoding: &'static Encoding) -> Vec<u8> {
+        let (bytes, _, lossy) = encoding.encode(text);
+        assert!(!lossy, "{text}");
+        bytes.into_owned()
+    }
+
+    #[test]
+    fn central_european_and_cyrillic_files_are_not_guessed_as_western() {
+        let polish = in_code_page("city,name\nGdańsk,Wiśniewski\n", encoding_rs::WINDOWS_1250);
+        let why = implausible_as_western(&polish).unwrap();
+        assert!(why.contains("'Gdañsk' reads as 'Gdańsk'"), "{why}");
+        assert!(why.contains("--encoding windows-1250"), "{why}");
+        for word in ["Wałęsa", "Dvořák", "Měšťan", "Łukasz"] {
+            let bytes = in_code_page(word, encoding_rs::WINDOWS_1250);
+            assert!(implausible_as_western(&bytes).is_some(), "{word}");
+        }
+        let russian = in_code_page("Петров", encoding_rs::WINDOWS_1251);
+        let why = implausible_as_western(&russian).unwrap();
+        assert!(why.contains("windows-1251"), "{why}");
+        for western in [
+            "René Lefèvre",
+            "Zoë Müller",
+            "Peña",
+            "España",
+            "Cœur",
+            "Œuvre",
+            "Niccolò",
+            "più",
+            "Søren Kierkegaard",
+            "Ærø",
+            "João",
+            "Ångström",
+            "François",
+            "Forschung & Entwicklung",
+        ] {
+            let bytes = in_code_page(western, encoding_rs::WINDOWS_1252);
+            assert_eq!(implausible_as_western(&bytes), None, "{western}");
+        }
     }
 }

@@ -178,7 +178,30 @@ pub fn looks_mis_decoded(text: &str) -> bool {
         }
         ['â', '€'] => true,
         _ => false,
-    })
+    }) || utf8_read_as_code_page(text)
+}
+
+/// Whether `text` is UTF-8 read as Windows-1250 or 1252, letters only
+/// (`MĂĽller` for `Müller`): written back in that code page, its bytes
+/// are UTF-8 for other, European letters.
+fn utf8_read_as_code_page(text: &str) -> bool {
+    if text.is_ascii() {
+        return false;
+    }
+    [encoding_rs::WINDOWS_1250, encoding_rs::WINDOWS_1252]
+        .into_iter()
+        .any(|encoding| {
+            let (bytes, _, unmappable) = encoding.encode(text);
+            match std::str::from_utf8(&bytes) {
+                Ok(meant) if !unmappable => {
+                    meant != text
+                        && meant
+                            .chars()
+                            .all(|c| c.is_ascii() || ('\u{C0}'..='\u{17F}').contains(&c))
+                }
+                _ => false,
+            }
+        })
 }
 
 /// Symbols a legacy file read in the wrong code page shows where it had
@@ -507,6 +530,25 @@ mod tests {
             without_strays("\u{0645}\u{06CC}\u{200C}\u{062E}"),
             "\u{0645}\u{06CC}\u{200C}\u{062E}"
         );
+    }
+
+    #[test]
+    fn utf8_read_as_a_code_page_is_told_from_real_names() {
+        for garbled in ["MĂĽller", "Ã‰lodie", "ZoÃ«", "BĂ©la"] {
+            assert!(looks_mis_decoded(garbled), "{garbled}");
+        }
+        for name in [
+            "Müller",
+            "Łukasz",
+            "GÓŁKOWSKI",
+            "Ărădulescu",
+            "Þórunn",
+            "Åsa",
+            "Ñúñez",
+            "Dvořák",
+        ] {
+            assert!(!looks_mis_decoded(name), "{name}");
+        }
     }
 
     #[test]

@@ -155,7 +155,8 @@ fn taken_by(rows: &[UndoRow], protection: &Protection) -> Taken {
             ..Default::default()
         };
         user.fields.username = Some(row.recorded.username.clone());
-        !matches!(row.reverse, reverse::Reverse::DeleteGroup(_)) && protection.protects(&user).is_some()
+        !matches!(row.reverse, reverse::Reverse::DeleteGroup(_))
+            && protection.protects(&user).is_some()
     };
     for row in rows
         .iter()

@@ -231,3 +231,55 @@ async fn a_report_style_spreadsheet_with_dates_and_numbers() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_central_european_file_is_not_guessed_as_western_and_garbled_names_are_not_created() {
+    let sandbox = start(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let polish = "username,email,firstName,lastName,city\n\
+                  anna.w,anna.w@northwind.example,Anna,Wiśniewska,Gdańsk\n";
+    let (bytes, _, lossy) = encoding_rs::WINDOWS_1250.encode(polish);
+    assert!(!lossy);
+    let input = dir.path().join("kadry.csv");
+    std::fs::write(&input, &bytes).unwrap();
+    let i = input.display().to_string();
+    let writes = sandbox.counters().writes;
+    let refused = against(&sandbox, &["import", "--auto-password", &i])
+        .await
+        .expect_err("not guessed");
+    let why = refused.to_string();
+    assert!(why.contains("--encoding windows-1250"), "{why}");
+    assert_eq!(sandbox.counters().writes, writes, "nothing written");
+    let args = [
+        "import",
+        "--auto-password",
+        "--force",
+        "--encoding",
+        "windows-1250",
+        &i,
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let user = sandbox.tenant().user_by_username("anna.w").unwrap().clone();
+    assert_eq!(user.fields.last_name.as_deref(), Some("Wiśniewska"));
+    assert_eq!(user.fields.city.as_deref(), Some("Gdańsk"));
+
+    // UTF-8 that went through Windows-1250 once already, letters only.
+    let garbled = dir.path().join("garbled.csv");
+    std::fs::write(
+        &garbled,
+        "username,email,firstName,lastName\nzoe.m,zoe.m@northwind.example,Zoe,MĂĽller\n",
+    )
+    .unwrap();
+    let g = garbled.display().to_string();
+    let results = dir.path().join("garbled.results.csv");
+    let r = results.display().to_string();
+    let args = ["import", "--auto-password", "-o", &r, &g];
+    let done = against(&sandbox, &args).await.unwrap();
+    assert_ne!(done, Completion::Clean);
+    assert!(
+        sandbox.tenant().user_by_username("zoe.m").is_err(),
+        "not created"
+    );
+    let line = &read_csv(&results)[0];
+    assert!(line["error"].contains("looks garbled"), "{line:?}");
+}
