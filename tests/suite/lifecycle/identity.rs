@@ -15,6 +15,33 @@ use sebulk::sandbox::ListShape;
 use super::sync::{tenant, users, write};
 use crate::support::{against, config, read_csv, seed_tenant, start};
 
+/// The server shapes the identity rules must hold on: the literal one,
+/// pages capped below what was asked without totals (bare arrays), and
+/// paged member lists on capped pages.
+const SHAPES: [&str; 3] = [
+    "literal",
+    "capped pages without totals",
+    "paged member lists",
+];
+
+/// The [`super::sync::TENANT`] users on a server of `shape`.
+async fn shaped(dir: &Path, shape: &str) -> sebulk::sandbox::SandboxHandle {
+    let mut config = config();
+    config.seed = sebulk::sandbox::Seed::Empty;
+    match shape {
+        "capped pages without totals" => {
+            config.variant.list_shape = ListShape::Array;
+            config.faults.max_page_size = Some(3);
+        }
+        "paged member lists" => {
+            config.variant.members_paged = true;
+            config.faults.max_page_size = Some(3);
+        }
+        _ => {}
+    }
+    super::sync::seeded(dir, start(config).await).await
+}
+
 /// Rows that make the tenant be listed when added to a single row.
 const LISTED: &str =
     "cara,cara@example.com,Cara,Cat,1003,Ops\ndan,dan@example.com,Dan,Dog,1004,Ops\n";
@@ -40,9 +67,9 @@ async fn import(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_never_gives_one_persons_email_or_number_to_another_account() {
-    for listed in ["", LISTED] {
+    for (shape, listed) in SHAPES.iter().flat_map(|s| [(s, ""), (s, LISTED)]) {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = tenant(dir.path()).await;
+        let sandbox = shaped(dir.path(), shape).await;
         let rows = format!("ana,bob@example.com,Ana,Ant,1001,Ops\n{listed}");
         let (done, lines) = import(&sandbox, dir.path(), &rows, &[]).await;
         assert_eq!(done, Completion::WithProblems, "{lines:?}");
@@ -90,9 +117,9 @@ async fn a_full_width_username_finds_the_account_it_means() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_under_another_key_whose_username_a_namesake_holds_is_that_person() {
-    for listed in ["", LISTED] {
+    for (shape, listed) in SHAPES.iter().flat_map(|s| [(s, ""), (s, LISTED)]) {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = tenant(dir.path()).await;
+        let sandbox = shaped(dir.path(), shape).await;
         let before = sandbox.tenant().users().count();
         // Ana under a new email and no number: most likely Ana.
         // Someone else given Bob's username: another person's account.
@@ -119,12 +146,13 @@ async fn a_row_under_another_key_whose_username_a_namesake_holds_is_that_person(
 async fn a_new_row_reusing_anyones_employee_number_is_not_a_second_account() {
     // A single row, by a namesake or by anyone: a row with a number has
     // the tenant listed (no filter finds users by number).
-    for row in [
+    let rows = [
         "cara.cat,cara.cat@example.org,Cara,Cat,1003,Ops\n",
         "newguy,x@example.org,New,Guy,1003,Ops\n",
-    ] {
+    ];
+    for (shape, row) in SHAPES.iter().flat_map(|s| rows.map(|r| (s, r))) {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = tenant(dir.path()).await;
+        let sandbox = shaped(dir.path(), shape).await;
         let before = sandbox.tenant().users().count();
         let (_, lines) = import(&sandbox, dir.path(), row, &[]).await;
         assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
@@ -167,9 +195,9 @@ async fn a_full_width_email_is_the_email_it_reads_as() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_matched_by_email_naming_someone_else_takes_no_account_over() {
-    for listed in ["", LISTED] {
+    for (shape, listed) in SHAPES.iter().flat_map(|s| [(s, ""), (s, LISTED)]) {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = tenant(dir.path()).await;
+        let sandbox = shaped(dir.path(), shape).await;
         let rows = format!("mary.x,ana@example.com,Mary,Xu,,Ops\n{listed}");
         let (_, lines) = import(&sandbox, dir.path(), &rows, &["--match-by", "email"]).await;
         assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");

@@ -44,7 +44,11 @@ hal,hal@example.com,Hal,Hen,2003,Sales,2027-01-15,
 ";
 
 pub(super) async fn tenant(dir: &Path) -> SandboxHandle {
-    let sandbox = start_empty().await;
+    seeded(dir, start_empty().await).await
+}
+
+/// `sandbox` (started empty) with the [`TENANT`] users in it.
+pub(super) async fn seeded(dir: &Path, sandbox: SandboxHandle) -> SandboxHandle {
     let file = write(dir, "tenant.csv", TENANT);
     let results = dir.join("tenant.results.csv");
     // The tenant's admin is named: a privileged user is never made unasked.
