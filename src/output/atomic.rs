@@ -1,6 +1,8 @@
 //! Files that appear whole or not at all: written to a private temporary
 //! file in the destination folder and renamed into place only when
-//! complete. A failed or interrupted write leaves the previous file as it
+//! complete; standard output is spooled to an unnamed temporary file and
+//! copied out only when complete (a listing that fails half-way prints
+//! nothing a pipe would take for the whole). A failed or interrupted write leaves the previous file as it
 //! was and no temporary file behind; one killed outright (SIGKILL, power
 //! loss) leaves `.NAME.PID.XXXXXX.partial`, which the next write of the
 //! same file removes once process PID is gone.
@@ -26,8 +28,8 @@ pub enum Destination {
     },
     /// A device or FIFO, written in place.
     InPlace(BufWriter<File>),
-    /// Standard output, streamed.
-    Stdout(BufWriter<std::io::Stdout>),
+    /// Standard output: spooled, copied out on commit.
+    Stdout(BufWriter<File>),
 }
 
 /// An output being written.
@@ -41,8 +43,9 @@ impl AtomicOutput {
     /// `force`, a device or FIFO is written in place, and none of `taken`.
     pub fn create(path: &Path, force: bool, taken: &[&Path]) -> Result<Self, OutputError> {
         if path == Path::new("-") {
+            let spool = tempfile::tempfile().map_err(|e| OutputError::io(path, e))?;
             return Ok(AtomicOutput {
-                destination: Destination::Stdout(BufWriter::new(std::io::stdout())),
+                destination: Destination::Stdout(BufWriter::with_capacity(256 * 1024, spool)),
             });
         }
         let existing = check_output(path, force, taken)?;
@@ -78,9 +81,15 @@ impl AtomicOutput {
     /// Makes the file appear at its path, complete and synced.
     pub fn commit(self) -> Result<Option<PathBuf>, OutputError> {
         match self.destination {
-            Destination::Stdout(mut out) => {
-                out.flush()
-                    .map_err(|e| OutputError::io(Path::new("-"), e))?;
+            Destination::Stdout(spool) => {
+                let stdout = Path::new("-");
+                let mut spool = spool
+                    .into_inner()
+                    .map_err(|e| OutputError::io(stdout, e.into_error()))?;
+                std::io::Seek::rewind(&mut spool).map_err(|e| OutputError::io(stdout, e))?;
+                let mut out = std::io::stdout().lock();
+                std::io::copy(&mut spool, &mut out).map_err(|e| OutputError::io(stdout, e))?;
+                out.flush().map_err(|e| OutputError::io(stdout, e))?;
                 Ok(None)
             }
             Destination::InPlace(mut out) => {

@@ -675,3 +675,37 @@ async fn tenant_values_with_tabs_come_back_unchanged() {
         "{lines:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_to_standard_output_that_fails_half_way_prints_no_part_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = seeded(dir.path(), 300);
+    slow.faults.latency = Duration::from_millis(50);
+    let sandbox = start(slow).await;
+    let child = crate::support::process()
+        .env("SEBULK_API_KEY", crate::support::KEY)
+        .args([
+            "--base-url",
+            sandbox.base_url().as_str(),
+            "--page-size",
+            "10",
+        ])
+        .args(["--rate", "20", "export", "users", "-o", "-"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Some pages are read; then the key is revoked, and the next page fails.
+    while sandbox.counters().requests < 6 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sandbox.revoke_key();
+    let output = child.wait_with_output().await.unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        output.stdout.is_empty(),
+        "a pipe would take part of the tenant for the whole: {}",
+        String::from_utf8_lossy(&output.stdout[..output.stdout.len().min(300)])
+    );
+}
