@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::files::OutputError;
-use super::results::line_message;
+use super::line_chain::line_message;
 use crate::model::{SealCheck, SealKey};
 
 /// What seals a line (never the same as any other file's lines).
@@ -147,7 +147,11 @@ mod tests {
             name: format!("Team, {id}"),
             run_id: run.into(),
         };
-        record(&results, &group("", "import-1"), &key).unwrap();
+        let sent = CreatedGroup {
+            id: String::new(),
+            ..group("g1", "import-1")
+        };
+        record(&results, &sent, &key).unwrap();
         record(&results, &group("g1", "import-1"), &key).unwrap();
         record(&results, &group("g2", "import-2"), &key).unwrap();
         let read_back = read(&results, &key, &["import-1".to_string()]).unwrap();

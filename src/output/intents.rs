@@ -39,7 +39,7 @@ const DOMAIN: &str = "sebulk intent v1";
 impl Intent {
     fn message(&self) -> Vec<u8> {
         let row = self.row.to_string();
-        super::results::line_message(&[row.as_str(), &self.label, &self.endpoint, &self.run_id])
+        super::line_chain::line_message(&[row.as_str(), &self.label, &self.endpoint, &self.run_id])
     }
 
     /// Whether the line was written by sebulk for the tenant of `key`.

@@ -47,7 +47,7 @@ impl LineChain {
             .filter(|(i, _)| *i != seal_at)
             .map(|(_, cell)| cell.as_str())
             .collect();
-        let mut message = super::results::line_message(&cells);
+        let mut message = line_message(&cells);
         message.extend_from_slice(b"\0after:");
         message.extend_from_slice(self.previous.as_bytes());
         message
@@ -78,6 +78,20 @@ impl LineChain {
         self.previous = seal.to_string();
         Ok(link)
     }
+}
+
+/// What a sealed line covers: its cells as written, each with its
+/// length (no cell can pass for two). Results, intents and created-group
+/// lines alike.
+pub fn line_message<S: AsRef<str>>(cells: &[S]) -> Vec<u8> {
+    let mut message = Vec::new();
+    for cell in cells {
+        let cell = cell.as_ref();
+        message.extend_from_slice(cell.len().to_string().as_bytes());
+        message.push(b':');
+        message.extend_from_slice(cell.as_bytes());
+    }
+    message
 }
 
 #[cfg(test)]

@@ -595,19 +595,6 @@ impl OrderedCsv {
 /// Where a results line's seal stands: after the other fixed columns.
 pub const SEAL_AT: usize = RESULT_COLUMNS.len() - 1;
 
-/// What a results line's seal covers: every other cell of the line as
-/// written, each with its length (no cell can pass for two).
-pub fn line_message<S: AsRef<str>>(cells: &[S]) -> Vec<u8> {
-    let mut message = Vec::new();
-    for cell in cells {
-        let cell = cell.as_ref();
-        message.extend_from_slice(cell.len().to_string().as_bytes());
-        message.push(b':');
-        message.extend_from_slice(cell.as_bytes());
-    }
-    message
-}
-
 /// A results file's header: the fixed columns, then the input's.
 pub fn results_header(input_header: &[String]) -> Vec<String> {
     RESULT_COLUMNS
