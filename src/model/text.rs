@@ -126,7 +126,10 @@ pub fn plain_form(value: &str) -> Option<String> {
 
 /// Whether `value` bears the marks of text garbled on its way here, so
 /// that writing it would put a wrong name or address in the tenant:
-/// - a U+FFFD anywhere (a character an encoding could not read);
+/// - a U+FFFD anywhere (a character an encoding could not read), or a
+///   value of question marks alone (`??`: `王伟` saved in a Western code
+///   page), in any field;
+/// - a `?` anywhere in a username, an email or a person's name;
 /// - in a username, an email or a name of a person or a place, a `?`
 ///   touching a letter (`?ukasz`, `Gda?sk`: a letter a legacy encoding
 ///   could not write), a word mixing Latin, Cyrillic or Greek letters
@@ -144,7 +147,13 @@ pub fn looks_garbled(field: crate::model::Field, value: &str) -> bool {
         Field::FirstName | Field::LastName | Field::City | Field::State | Field::StreetAddress
     );
     let key = matches!(field, Field::Username | Field::Email);
-    if value.contains('\u{FFFD}') {
+    // A value of question marks alone is a script the file's code page
+    // could not hold (`王伟` saved as Windows-1252 is `??`), in any field.
+    let only_marks = value.contains('?')
+        && value
+            .chars()
+            .all(|c| c == '?' || c.is_whitespace() || c.is_ascii_punctuation());
+    if value.contains('\u{FFFD}') || only_marks {
         return true;
     }
     if !(name || key) {
@@ -155,10 +164,14 @@ pub fn looks_garbled(field: crate::model::Field, value: &str) -> bool {
         at > 0 && chars[at - 1].is_alphabetic()
             || chars.get(at + 1).is_some_and(|next| next.is_alphabetic())
     };
-    let stray = chars.iter().enumerate().any(|(at, c)| {
-        let mark = *c == '?' || name && mis_decoded_symbol(*c);
-        mark && touches_letter(at)
-    });
+    // No person's name or login has a question mark in it; a place may
+    // stand one apart (`1 ? Street`), never against a letter.
+    let person = key || matches!(field, Field::FirstName | Field::LastName);
+    let stray = person && value.contains('?')
+        || chars.iter().enumerate().any(|(at, c)| {
+            let mark = *c == '?' || name && mis_decoded_symbol(*c);
+            mark && touches_letter(at)
+        });
     stray
         || chars
             .iter()

@@ -31,6 +31,14 @@ fn a_question_mark_for_a_letter_is_told_from_a_question() {
     assert!(!looks_garbled(Field::JobTitle, "Why not?"), "not a name");
     assert!(!looks_garbled(Field::LastName, "O'Brien"));
     assert!(!looks_garbled(Field::StreetAddress, "1 ? Street"));
+    assert!(
+        looks_garbled(Field::FirstName, "??"),
+        "a script the code page lost"
+    );
+    assert!(looks_garbled(Field::LastName, "?"));
+    assert!(looks_garbled(Field::City, "??"));
+    assert!(looks_garbled(Field::Department, "???"));
+    assert!(looks_garbled(Field::LastName, "Wang ?"));
     // Lookalikes and text read in the wrong code page.
     assert!(looks_garbled(Field::Email, "\u{430}melia@example.com"));
     assert!(looks_garbled(Field::Username, "\u{430}melia.hughes"));

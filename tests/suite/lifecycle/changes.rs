@@ -896,3 +896,32 @@ async fn privileged_groups_are_neither_pruned_nor_given_back_unasked() {
     let admins_line = lines.iter().find(|l| l["username"] == "IT Admins").unwrap();
     assert_eq!(admins_line["outcome"], "protected", "{admins_line:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_a_code_page_turned_into_question_marks_are_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let before = users(&sandbox);
+    // 王伟 and a surname in Chinese, saved as Windows-1252: question marks.
+    let file = write(
+        dir.path(),
+        "cjk.csv",
+        "username,email,firstName,lastName,city,department\n\
+         wei.wang,wei.wang@example.com,??,?,??,Sales\n\
+         ana,ana@example.com,???,???,London,Sales\n",
+    );
+    let out = dir.path().join("cjk.results.csv");
+    let args = ["import", "--auto-password", &file, "-o", &text(&out)];
+    let done = against(&sandbox, &args).await.unwrap();
+    assert_ne!(done, Completion::Clean);
+    let lines = read_csv(&out);
+    assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
+    let now = users(&sandbox);
+    assert!(!now.contains_key("wei.wang"), "not created");
+    assert_eq!(
+        now["ana"].fields.first_name,
+        before["ana"].fields.first_name
+    );
+    assert_eq!(now["ana"].fields.last_name, before["ana"].fields.last_name);
+    assert_eq!(now["ana"].fields.city.as_deref(), Some("London"));
+}
