@@ -252,11 +252,14 @@ fn field_effects(changes: &[FieldChange], existing: Option<&User>, effect: &mut 
                 }
                 _ => {}
             },
-            "username" | "email" if existing.is_some() => {
-                effect
-                    .identity
-                    .push(format!("{} {} → '{}'", change.field, old(), change.new))
-            }
+            // Who the account is: its login, its address, HR's key for
+            // the person (a sync finds leavers by it), its name.
+            "username" | "email" | "employeeNumber" if existing.is_some() => effect
+                .identity
+                .push(format!("{} {} → '{}'", change.field, old(), change.new)),
+            "firstName" | "lastName" if existing.is_some() && change.new.is_empty() => effect
+                .identity
+                .push(format!("{} {} cleared", change.field, old())),
             "userType" => {
                 let was = privileged_kind(Some(&change.old));
                 let becomes = privileged_kind(Some(&change.new));
@@ -268,6 +271,11 @@ fn field_effects(changes: &[FieldChange], existing: Option<&User>, effect: &mut 
                         effect
                             .takes
                             .push(format!("userType {} → '{}'", old(), change.new))
+                    }
+                    // Cleared, the tenant gives its default type, which
+                    // may be less than the user had.
+                    (None, None) if existing.is_some() && change.new.is_empty() => {
+                        effect.takes.push(format!("userType {} cleared", old()))
                     }
                     _ => {}
                 }

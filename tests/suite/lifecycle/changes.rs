@@ -925,3 +925,39 @@ async fn names_a_code_page_turned_into_question_marks_are_never_written() {
     assert_eq!(now["ana"].fields.last_name, before["ana"].fields.last_name);
     assert_eq!(now["ana"].fields.city.as_deref(), Some("London"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_that_clears_everyones_key_name_or_type_is_refused_before_any_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let people = ["ana", "bob", "cara", "dan", "eve"];
+    let cases = [
+        ("employeeNumber", "re-key", "--max-identity-changes 5"),
+        ("lastName", "a name cleared", "--max-identity-changes 5"),
+        ("userType", "take access away", "--max-affected 5"),
+    ];
+    for (column, class, flag) in cases {
+        let mut file = format!("username,{column}\n");
+        for name in people {
+            file += &format!("{name},<clear>\n");
+        }
+        let file = write(dir.path(), &format!("clear-{column}.csv"), &file);
+        let writes = sandbox.counters().writes;
+        let out = dir.path().join(format!("clear-{column}.results.csv"));
+        let args = ["import", &file, "-o", &text(&out)];
+        let refused = against(&sandbox, &args).await.expect_err(column);
+        let message = refused.to_string();
+        assert!(
+            message.contains(class) && message.contains(flag),
+            "{column}: {message}"
+        );
+        assert_eq!(
+            sandbox.counters().writes,
+            writes,
+            "{column}: nothing written"
+        );
+    }
+    let after = users(&sandbox);
+    assert_eq!(after["ana"].fields.employee_number.as_deref(), Some("1001"));
+    assert_eq!(after["ana"].fields.last_name.as_deref(), Some("Ant"));
+}
