@@ -9,7 +9,8 @@ use crate::model::{Field, User};
 
 /// Why a row matched by its key is another person: every other thing it
 /// says of who they are (email, employee number, username, first and
-/// last name), at least two of them, disagrees with the matched user.
+/// last name), at least two of them (the two names count as two),
+/// disagrees with the matched user.
 /// Such a row is a reused name (a new hire given a departed colleague's
 /// username, or her old email), not an update: writing it would hand
 /// that account to someone else.
@@ -39,7 +40,10 @@ pub(super) fn another_person(row: &RowInput, existing: &User, policy: &Policy) -
         .iter()
         .filter(|(f, _)| matches!(f, Field::Email | Field::EmployeeNumber | Field::Username))
         .collect();
-    let identities = others.len() + usize::from(compared.len() > others.len());
+    // Both names differing is a person on its own: no one changes first
+    // and last name at once (a row with nothing else reuses the username).
+    let names = compared.len() - others.len();
+    let identities = others.len() + names.min(1) + usize::from(names == 2);
     if identities < 2 || !names_disagree || others.iter().any(|(_, same)| *same) {
         return None;
     }

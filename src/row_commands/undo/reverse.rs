@@ -95,6 +95,14 @@ pub fn read(
     for (row, journaled) in &resumed.journaled {
         records.insert(*row, journaled);
     }
+    if records.is_empty() && resumed.in_flight.is_empty() {
+        // Every run records a line per row; lines all taken out of a file
+        // leave no chain to break, so an empty record is not undone as done.
+        return Err(format!(
+            "{} records no row: there is nothing to undo, and whether lines were taken out of it cannot be told; undo the run from the results file it wrote",
+            results.display()
+        ));
+    }
     let mut run_ids: Vec<String> = Vec::new();
     let mut tenants: Vec<String> = Vec::new();
     let mut snapshots = Snapshots::new(results, key, old_seals);

@@ -441,3 +441,30 @@ async fn lookalike_letters_never_reach_the_tenant() {
     assert_eq!(read_csv(&out)[0]["outcome"], "failed");
     assert_eq!(sandbox.tenant().groups().count(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_naming_only_a_username_and_two_other_names_takes_no_account_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let file = write(
+        dir.path(),
+        "names.csv",
+        "username,firstName,lastName\nana,Totally,Different\nbob,Bob,Bee-Married\n",
+    );
+    let out = dir.path().join("names.results.csv");
+    let args = ["import", &file, "-o", out.to_str().unwrap()];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    let lines = read_csv(&out);
+    assert_eq!(lines[0]["outcome"], "failed", "{lines:?}");
+    assert!(lines[0]["error"].contains("another person"), "{lines:?}");
+    assert_eq!(
+        lines[1]["outcome"], "updated",
+        "one name changed: {lines:?}"
+    );
+    let now = users(&sandbox);
+    assert_eq!(now["ana"].fields.first_name.as_deref(), Some("Ana"));
+    assert_eq!(now["bob"].fields.last_name.as_deref(), Some("Bee-Married"));
+}

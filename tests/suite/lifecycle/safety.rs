@@ -787,7 +787,7 @@ async fn undo_refuses_results_with_a_line_taken_out_spliced_in_or_cut_off_the_en
     let (_, other_lines) = lines_of(&std::fs::read_to_string(&other_results).unwrap());
     assert_eq!(lines.len(), 3);
     let writes = sandbox.counters().writes;
-    let cases: [(&str, Vec<&String>, &str); 4] = [
+    let cases: [(&str, Vec<&String>, &str); 5] = [
         ("a line taken out", vec![&lines[0], &lines[2]], "taken out"),
         (
             "the last line taken off",
@@ -799,6 +799,7 @@ async fn undo_refuses_results_with_a_line_taken_out_spliced_in_or_cut_off_the_en
             vec![&lines[0]],
             "taken off its end",
         ),
+        ("every line taken off", vec![], "records no row"),
         (
             "another run's line spliced in",
             vec![&lines[0], &other_lines[0], &lines[1], &lines[2]],
