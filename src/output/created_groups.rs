@@ -6,9 +6,13 @@
 //! place for them.
 //!
 //! Invariants: a line is appended whole, sealed under the tenant's key
-//! like a results line (a line edited or added by hand refuses the undo);
-//! the file outlives the run (undo needs it) and grows by run, each line
-//! naming its run. A group's name is written (with no id) before its
+//! as the next link of its run's own chain (a line edited, added or taken
+//! out by hand refuses the undo), and the last line of a finished results
+//! file binds the tails of its runs' chains ([`bound`]): lines taken off
+//! the end, or the whole file, refuse it too. The file outlives the run
+//! (undo needs it) and grows by run, each line naming its run; a run
+//! resumed from another carries that run's groups into its own chain
+//! ([`carry`]). A group's name is written (with no id) before its
 //! create is sent, and again with its id once answered: a run killed in
 //! between leaves the first line alone, and undo looks the group up by
 //! name.
@@ -16,12 +20,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::files::OutputError;
-use super::line_chain::line_message;
-use crate::model::{SealCheck, SealKey};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// What seals a line (never the same as any other file's lines).
-const DOMAIN: &str = "sebulk created group v1";
+use super::files::OutputError;
+use super::line_chain::LineChain;
+use crate::model::SealKey;
+
+/// Where a line's seal stands: after the group's id, name and run.
+const SEAL_AT: usize = 3;
 
 /// The description a group created for a run's rows is given: what
 /// tells it, found by name after a kill, from one someone else made.
@@ -50,20 +56,26 @@ pub fn path_for(results: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Appends `group` to the list beside `results`, sealed by `key`; with
-/// an empty id, before its create is sent.
+/// Appends `group` to the list beside `results`, sealed by `key` after
+/// its run's line before it; with an empty id, before its create is sent.
 pub fn record(results: &Path, group: &CreatedGroup, key: &SealKey) -> Result<(), OutputError> {
     let path = path_for(results);
+    let tails = match read_chains(results, key) {
+        Ok(chains) => chains.tails,
+        Err(why) => return Err(OutputError::read(&path, std::io::Error::other(why))),
+    };
+    let previous = tails.get(&group.run_id).map_or("", String::as_str);
+    let mut line: Vec<String> = group.cells().iter().map(|c| c.to_string()).collect();
+    line.push(String::new());
+    LineChain::groups(key.clone(), previous).seal(&mut line, SEAL_AT, None);
     let mut options = std::fs::OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&path).map_err(|e| OutputError::io(&path, e))?;
-    let seal = key.seal(DOMAIN, &line_message(&group.cells()));
     let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
-    let [id, name, run_id] = group.cells();
     writer
-        .write_record([id, name, run_id, seal.as_str()])
+        .write_record(&line)
         .map_err(|e| OutputError::io(&path, e.into()))?;
     let line = writer
         .into_inner()
@@ -72,18 +84,25 @@ pub fn record(results: &Path, group: &CreatedGroup, key: &SealKey) -> Result<(),
     file.write_all(&line).map_err(|e| OutputError::io(&path, e))
 }
 
-/// The groups recorded beside `results` by the runs `run_ids` (none when
-/// there is no such file); `Err` when a line does not verify under `key`.
-/// A last line cut by a kill is left out (its group is named by nothing).
-pub fn read(
-    results: &Path,
-    key: &SealKey,
-    run_ids: &[String],
-) -> Result<Vec<CreatedGroup>, String> {
+/// Every line beside `results`, each verified as the next of its run's
+/// chain, and the last seal of each run's chain.
+struct Chains {
+    groups: Vec<CreatedGroup>,
+    tails: BTreeMap<String, String>,
+}
+
+/// Reads the list beside `results` (none: empty); `Err` when a line does
+/// not follow its run's line before it under `key`. A last line cut by a
+/// kill is left out (its group is named by nothing).
+fn read_chains(results: &Path, key: &SealKey) -> Result<Chains, String> {
     let path = path_for(results);
+    let mut chains = Chains {
+        groups: Vec::new(),
+        tails: BTreeMap::new(),
+    };
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(chains),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
     let whole = bytes.ends_with(b"\n");
@@ -95,34 +114,63 @@ pub fn read(
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let count = records.len();
-    let mut groups = Vec::new();
     for (at, record) in records.into_iter().enumerate() {
         if !whole && at + 1 == count {
             continue;
         }
-        let [Some(id), Some(name), Some(run_id), Some(seal)] = [0, 1, 2, 3].map(|i| record.get(i))
-        else {
+        let line: Vec<String> = record.iter().map(str::to_string).collect();
+        if line.len() != SEAL_AT + 1 {
             return Err(format!(
                 "{} line {}: not a created group",
                 path.display(),
                 at + 1
             ));
-        };
-        if key.check(DOMAIN, &line_message(&[id, name, run_id]), seal) != SealCheck::Verified {
+        }
+        let run_id = line[2].clone();
+        let previous = chains.tails.get(&run_id).map_or("", String::as_str);
+        let mut chain = LineChain::groups(key.clone(), previous);
+        if chain.follow(&line, SEAL_AT, "") != Ok(super::line_chain::Link::Follows) {
             return Err(format!(
-                "{} line {}: its seal does not verify under this tenant's key: edited after it was written; no group is deleted on its word",
+                "{} line {}: its seal does not verify under this tenant's key as the line after its run's one before it: edited, added or taken out after it was written; no group is deleted on its word",
                 path.display(),
                 at + 1
             ));
         }
-        if run_ids.iter().any(|r| r == run_id) {
-            groups.push(CreatedGroup {
-                id: id.to_string(),
-                name: name.to_string(),
-                run_id: run_id.to_string(),
-            });
-        }
+        chains
+            .tails
+            .insert(run_id.clone(), chain.previous().to_string());
+        chains.groups.push(CreatedGroup {
+            id: line[0].clone(),
+            name: line[1].clone(),
+            run_id,
+        });
     }
+    Ok(chains)
+}
+
+/// What the last line of a finished results file at `results` binds: the
+/// last seal of each of `run_ids`' created-group chains beside it, in
+/// order (empty when they created none). A file whose list lost lines at
+/// the end, or was taken away, no longer matches it.
+pub fn bound(results: &Path, run_ids: &BTreeSet<String>, key: &SealKey) -> Result<String, String> {
+    let chains = read_chains(results, key)?;
+    Ok(run_ids
+        .iter()
+        .filter_map(|run| chains.tails.get(run).map(|tail| format!("{run}={tail};")))
+        .collect())
+}
+
+/// The groups recorded beside `results` by the runs `run_ids` (none when
+/// there is no such file); `Err` when a line does not verify under `key`.
+/// A create sent whose answer was never recorded (a kill) is named with
+/// an empty id, unless a later line of its run settles it.
+pub fn read(
+    results: &Path,
+    key: &SealKey,
+    run_ids: &[String],
+) -> Result<Vec<CreatedGroup>, String> {
+    let mut groups = read_chains(results, key)?.groups;
+    groups.retain(|g| run_ids.contains(&g.run_id));
     // A create whose answer was recorded settles the line sent before it.
     let settled: Vec<(String, String)> = groups
         .iter()
@@ -131,6 +179,27 @@ pub fn read(
         .collect();
     groups.retain(|g| !g.id.is_empty() || !settled.contains(&(g.name.clone(), g.run_id.clone())));
     Ok(groups)
+}
+
+/// Records beside `to` (under the run `run_id`) the groups that the runs
+/// `from_runs` recorded beside `from`: a run resumed from a killed one
+/// goes on with what it created, and undo of the resumed results must
+/// find those groups by the runs they name.
+pub fn carry(
+    (from, from_runs): (&Path, &[String]),
+    (to, run_id): (&Path, &str),
+    key: &SealKey,
+) -> Result<usize, OutputError> {
+    let groups = read(from, key, from_runs)
+        .map_err(|why| OutputError::read(&path_for(from), std::io::Error::other(why)))?;
+    for group in &groups {
+        let carried = CreatedGroup {
+            run_id: run_id.to_string(),
+            ..group.clone()
+        };
+        record(to, &carried, key)?;
+    }
+    Ok(groups.len())
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@
 //! for appending (a kill leaves at most a cut last line, which is read as
 //! the row it names or skipped); the file goes with the journal when the
 //! results file is complete; a resumed run's intents start with the
-//! earlier run's that no results settle.
+//! earlier run's that no results settle. The first line of a run is its
+//! mark (row 0, endpoint `run`), written before its first write of any
+//! kind (a group it creates comes before its results file): a run killed
+//! before any row is still named, and undo finds what it created.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,7 +39,30 @@ pub struct Intent {
 /// What seals an intent line (no other file's lines).
 const DOMAIN: &str = "sebulk intent v1";
 
+/// The endpoint of the line that marks a run's start.
+const RUN_MARK: &str = "run";
+
 impl Intent {
+    /// The line that marks `run_id`'s start, sealed under `key`.
+    fn run_mark(run_id: &str, key: Option<&crate::model::SealKey>) -> Self {
+        let mut mark = Intent {
+            row: 0,
+            label: String::new(),
+            endpoint: RUN_MARK.to_string(),
+            run_id: run_id.to_string(),
+            seal: String::new(),
+        };
+        if let Some(key) = key {
+            mark.seal = key.seal(DOMAIN, &mark.message());
+        }
+        mark
+    }
+
+    /// Whether this marks a run's start (no write).
+    pub fn is_run_mark(&self) -> bool {
+        self.row == 0 && self.endpoint == RUN_MARK
+    }
+
     fn message(&self) -> Vec<u8> {
         let row = self.row.to_string();
         super::line_chain::line_message(&[row.as_str(), &self.label, &self.endpoint, &self.run_id])
@@ -78,7 +104,8 @@ impl Intents {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&path).map_err(|e| OutputError::io(&path, e))?;
-        for intent in carried {
+        let mark = Intent::run_mark(run_id, key.as_ref());
+        for intent in std::iter::once(&mark).chain(carried) {
             file.write_all(&line(intent))
                 .map_err(|e| OutputError::io(&path, e))?;
         }
@@ -88,6 +115,24 @@ impl Intents {
             run_id: run_id.to_string(),
             key,
         })
+    }
+
+    /// Marks beside `results` that the run `run_id` has begun, before
+    /// its results file is opened (it sends writes of its own first: the
+    /// groups its rows need).
+    pub fn mark_run(
+        results: &Path,
+        run_id: &str,
+        key: &crate::model::SealKey,
+    ) -> Result<(), OutputError> {
+        let path = Self::path_for(results);
+        let mut options = std::fs::OpenOptions::new();
+        options.append(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(|e| OutputError::io(&path, e))?;
+        file.write_all(&line(&Intent::run_mark(run_id, Some(key))))
+            .map_err(|e| OutputError::io(&path, e))
     }
 
     /// Records that row `row` (user `label`) is about to send `endpoint`.
@@ -191,8 +236,11 @@ mod tests {
         let mut text = std::fs::read(&path).unwrap();
         text.extend_from_slice(b"9,cut,POST /us");
         std::fs::write(&path, text).unwrap();
-        let read = Intents::read(&results).unwrap();
-        assert_eq!(read.len(), 2);
+        let mut read = Intents::read(&results).unwrap();
+        assert_eq!(read.len(), 3);
+        let mark = read.remove(0);
+        assert!(mark.is_run_mark() && mark.verifies(&key), "{mark:?}");
+        assert_eq!(mark.run_id, "import-2");
         assert_eq!(read[0], carried[0]);
         assert_eq!(read[1].row, 7);
         assert_eq!(read[1].endpoint, "PUT /users/42");

@@ -3,8 +3,11 @@
 //! the last line of a finished results file is sealed as the last. So a
 //! line edited, taken out, moved or spliced in from another run's file
 //! breaks the seal of the line after it, and lines taken off the end
-//! leave a file that no longer ends as its run ended. Only the tenant's
-//! key (derived from its API key) makes these seals.
+//! leave a file that no longer ends as its run ended. The last line also
+//! covers what the run recorded beside the file (the tails of its created
+//! groups' chains, [`super::created_groups::bound`]), so lines taken from
+//! there show too. Only the tenant's key (derived from its API key) makes
+//! these seals.
 
 use crate::model::{SealCheck, SealKey};
 
@@ -13,11 +16,16 @@ const LINK_DOMAIN: &str = "sebulk results line v2";
 /// What the last line of a finished results file is sealed in.
 const LAST_DOMAIN: &str = "sebulk results last line v2";
 
+/// What a created-group line is sealed in (its run's own chain).
+const GROUP_DOMAIN: &str = "sebulk created group v2";
+
 /// The seals of one file's lines, in the order they are written or read.
 #[derive(Clone)]
 pub struct LineChain {
     key: SealKey,
     previous: String,
+    /// What a line that follows another is sealed in, and the last.
+    domains: [&'static str; 2],
 }
 
 /// How a line read against the chain.
@@ -35,7 +43,23 @@ impl LineChain {
         LineChain {
             key,
             previous: String::new(),
+            domains: [LINK_DOMAIN, LAST_DOMAIN],
         }
+    }
+
+    /// The chain of one run's created-group lines, after the line sealed
+    /// `previous` (empty: the run's first).
+    pub fn groups(key: SealKey, previous: &str) -> Self {
+        LineChain {
+            key,
+            previous: previous.to_string(),
+            domains: [GROUP_DOMAIN, GROUP_DOMAIN],
+        }
+    }
+
+    /// The seal of the line read or written last.
+    pub fn previous(&self) -> &str {
+        &self.previous
     }
 
     /// What a line's seal covers: its cells (the seal cell at `seal_at`
@@ -53,27 +77,51 @@ impl LineChain {
         message
     }
 
-    /// Seals `record` (its cell at `seal_at`) as the next line; `last`
-    /// when it ends a finished file.
-    pub fn seal(&mut self, record: &mut [String], seal_at: usize, last: bool) {
-        let domain = if last { LAST_DOMAIN } else { LINK_DOMAIN };
-        let seal = self.key.seal(domain, &self.message(record, seal_at));
+    /// What the last line covers besides: `bound`, what the run recorded
+    /// beside the file.
+    fn last_message(&self, record: &[String], seal_at: usize, bound: &str) -> Vec<u8> {
+        let mut message = self.message(record, seal_at);
+        message.extend_from_slice(b"\0bound:");
+        message.extend_from_slice(bound.as_bytes());
+        message
+    }
+
+    /// Seals `record` (its cell at `seal_at`) as the next line; as the
+    /// last of a finished file when `last` says what else it binds.
+    pub fn seal(&mut self, record: &mut [String], seal_at: usize, last: Option<&str>) {
+        let seal = match last {
+            None => self
+                .key
+                .seal(self.domains[0], &self.message(record, seal_at)),
+            Some(bound) => self
+                .key
+                .seal(self.domains[1], &self.last_message(record, seal_at, bound)),
+        };
         record[seal_at] = seal.clone();
         self.previous = seal;
     }
 
-    /// Reads `record` as the next line: how it is sealed, or why it does
-    /// not follow ([`SealCheck::Unkeyed`]: no seal at all).
-    pub fn follow(&mut self, record: &[String], seal_at: usize) -> Result<Link, SealCheck> {
+    /// Reads `record` as the next line (a last line binding `bound`): how
+    /// it is sealed, or why it does not follow ([`SealCheck::Unkeyed`]:
+    /// no seal at all).
+    pub fn follow(
+        &mut self,
+        record: &[String],
+        seal_at: usize,
+        bound: &str,
+    ) -> Result<Link, SealCheck> {
         let seal = record[seal_at].as_str();
         let message = self.message(record, seal_at);
-        let link = match self.key.check(LINK_DOMAIN, &message, seal) {
+        let link = match self.key.check(self.domains[0], &message, seal) {
             SealCheck::Verified => Link::Follows,
             SealCheck::Unkeyed => return Err(SealCheck::Unkeyed),
-            SealCheck::Forged => match self.key.check(LAST_DOMAIN, &message, seal) {
-                SealCheck::Verified => Link::Last,
-                other => return Err(other),
-            },
+            SealCheck::Forged => {
+                let last = self.last_message(record, seal_at, bound);
+                match self.key.check(self.domains[1], &last, seal) {
+                    SealCheck::Verified => Link::Last,
+                    other => return Err(other),
+                }
+            }
         };
         self.previous = seal.to_string();
         Ok(link)
@@ -103,7 +151,7 @@ mod tests {
         (0..n)
             .map(|i| {
                 let mut line = vec![i.to_string(), String::new(), format!("user{i}")];
-                chain.seal(&mut line, 1, i + 1 == n);
+                chain.seal(&mut line, 1, (i + 1 == n).then_some("groups"));
                 line
             })
             .collect()
@@ -111,7 +159,10 @@ mod tests {
 
     fn read(key: &SealKey, lines: &[Vec<String>]) -> Result<Vec<Link>, SealCheck> {
         let mut chain = LineChain::new(key.clone());
-        lines.iter().map(|line| chain.follow(line, 1)).collect()
+        lines
+            .iter()
+            .map(|line| chain.follow(line, 1, "groups"))
+            .collect()
     }
 
     #[test]
@@ -150,6 +201,12 @@ mod tests {
         let mut blank = file.clone();
         blank[0][1].clear();
         assert_eq!(read(&key, &blank), Err(SealCheck::Unkeyed));
+        let mut other_bound = LineChain::new(key.clone());
+        let unbound: Result<Vec<Link>, SealCheck> = file
+            .iter()
+            .map(|line| other_bound.follow(line, 1, ""))
+            .collect();
+        assert_eq!(unbound, Err(SealCheck::Forged), "what it bound changed");
         let other_key = SealKey::derive("k2", "t");
         assert_eq!(read(&other_key, &file), Err(SealCheck::Forged));
     }

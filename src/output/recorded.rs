@@ -98,7 +98,7 @@ fn seal_next(
     mut record: Vec<String>,
 ) -> Vec<String> {
     if let Some(chain) = chain {
-        chain.seal(&mut record, super::results::SEAL_AT, false);
+        chain.seal(&mut record, super::results::SEAL_AT, None);
     }
     record
 }
@@ -161,6 +161,21 @@ impl Resumed {
             journaled,
             in_flight,
         })
+    }
+
+    /// The runs whose rows (or writes on the wire) it holds.
+    pub fn run_ids(&self) -> Vec<String> {
+        let mut runs: Vec<String> = self
+            .done
+            .values()
+            .chain(self.journaled.values())
+            .map(|r| r.stamp.run_id.clone())
+            .chain(self.in_flight.iter().map(|i| i.run_id.clone()))
+            .filter(|run| !run.is_empty())
+            .collect();
+        runs.sort();
+        runs.dedup();
+        runs
     }
 
     /// The tenants the recorded rows name, other than `tenant`.
@@ -235,6 +250,18 @@ pub fn check_line_seals(
         }
         records.pop();
     }
+    // The last line of a finished file binds its runs' created groups.
+    let bound = match finished {
+        true => {
+            let run_ids = records
+                .iter()
+                .filter_map(|r| r.get(super::results::RUN_ID_AT))
+                .map(str::to_string)
+                .collect();
+            super::created_groups::bound(path, &run_ids, key).map_err(refused)?
+        }
+        false => String::new(),
+    };
     let mut chain = LineChain::new(key.clone());
     let mut last = None;
     for (number, record) in records.iter().enumerate() {
@@ -252,12 +279,18 @@ pub fn check_line_seals(
             )));
         }
         let cells: Vec<String> = record.iter().map(str::to_string).collect();
-        match chain.follow(&cells, super::results::SEAL_AT) {
+        match chain.follow(&cells, super::results::SEAL_AT, &bound) {
             Ok(link) => last = Some(link),
             // Every line sebulk writes under the column is sealed.
             Err(SealCheck::Unkeyed) => {
                 return Err(refused(format!(
                     "line {line}: its seal is missing, though the file has sebulk's line_seal column: it was blanked after the line was written; nothing is undone on its word (--accept-old-seal is for files older sebulk wrote without the column)"
+                )));
+            }
+            Err(_) if finished && number + 1 == records.len() => {
+                return Err(refused(format!(
+                    "line {line}: its seal does not verify under this tenant's key as the file's last line: the line was changed or moved, lines were taken off the end, or lines were taken out of the list of groups its run created ({}) or the list taken away; nothing is undone on its word",
+                    super::created_groups::path_for(path).display()
                 )));
             }
             Err(_) => {

@@ -415,7 +415,25 @@ fn keep_earlier_results(path: &Path, inputs: &[&Path]) -> Result<(), OutputError
     if journal.exists() {
         std::fs::rename(&journal, journal_path(&kept)).map_err(|e| OutputError::io(&journal, e))?;
     }
+    // So do the groups its runs created (copied: a run resumed from them
+    // goes on in the same list).
+    let groups = super::created_groups::path_for(path);
+    if groups.exists() {
+        std::fs::copy(&groups, super::created_groups::path_for(&kept))
+            .map_err(|e| OutputError::io(&groups, e))?;
+    }
     std::fs::rename(path, &kept).map_err(|e| OutputError::io(path, e))
+}
+
+/// How a results file's lines are sealed as they are written.
+struct SealedLines {
+    key: crate::model::SealKey,
+    chain: super::line_chain::LineChain,
+    /// The line written last, held back until the next (or the end) says
+    /// whether it is the last.
+    held: Option<Vec<String>>,
+    /// The runs its lines name: the last line binds their created groups.
+    run_ids: std::collections::BTreeSet<String>,
 }
 
 /// A CSV file whose lines are numbered rows written in row order as they
@@ -429,10 +447,8 @@ pub struct OrderedCsv {
     pending: BTreeMap<u64, Box<str>>,
     next_row: u64,
     written: u64,
-    /// A results file's: the chain its lines are sealed in, and the line
-    /// written last, held back until the next (or the end) says whether
-    /// it is the last.
-    chain: Option<(super::line_chain::LineChain, Option<Vec<String>>)>,
+    /// A results file's: how its lines are sealed.
+    chain: Option<SealedLines>,
     /// A plan's: the digest so far, the seal to close it with, the header.
     sealing: Option<(
         super::plan_file::Sealing,
@@ -502,7 +518,12 @@ impl OrderedCsv {
             keep_earlier_results(path, inputs)?;
         }
         let mut file = Self::create(path, rules, inputs, &results_header(input_header))?;
-        file.chain = key.map(|key| (super::line_chain::LineChain::new(key), None));
+        file.chain = key.map(|key| SealedLines {
+            chain: super::line_chain::LineChain::new(key.clone()),
+            key,
+            held: None,
+            run_ids: std::collections::BTreeSet::new(),
+        });
         Ok(file)
     }
 
@@ -532,11 +553,16 @@ impl OrderedCsv {
         }
         self.next_row += 1;
         self.written += 1;
-        if let Some((chain, held)) = &mut self.chain {
-            let Some(mut earlier) = held.replace(record.to_vec()) else {
+        if let Some(sealed) = &mut self.chain {
+            if let Some(run_id) = record.get(RUN_ID_AT)
+                && !sealed.run_ids.contains(run_id)
+            {
+                sealed.run_ids.insert(run_id.clone());
+            }
+            let Some(mut earlier) = sealed.held.replace(record.to_vec()) else {
                 return Ok(());
             };
-            chain.seal(&mut earlier, SEAL_AT, false);
+            sealed.chain.seal(&mut earlier, SEAL_AT, None);
             return self
                 .writer
                 .write_record(&earlier)
@@ -569,8 +595,19 @@ impl OrderedCsv {
                 )),
             ));
         }
-        if let Some((mut chain, Some(mut last))) = self.chain.take() {
-            chain.seal(&mut last, SEAL_AT, true);
+        if let Some(SealedLines {
+            key,
+            mut chain,
+            held: Some(mut last),
+            run_ids,
+        }) = self.chain.take()
+        {
+            let bound = match self.path == Path::new("-") {
+                true => String::new(),
+                false => super::created_groups::bound(&self.path, &run_ids, &key)
+                    .map_err(|why| OutputError::read(&self.path, std::io::Error::other(why)))?,
+            };
+            chain.seal(&mut last, SEAL_AT, Some(&bound));
             self.writer
                 .write_record(&last)
                 .map_err(|e| OutputError::io(&self.path, e.into()))?;
@@ -594,6 +631,9 @@ impl OrderedCsv {
 
 /// Where a results line's seal stands: after the other fixed columns.
 pub const SEAL_AT: usize = RESULT_COLUMNS.len() - 1;
+
+/// Where a results line names its run.
+pub const RUN_ID_AT: usize = 13;
 
 /// A results file's header: the fixed columns, then the input's.
 pub fn results_header(input_header: &[String]) -> Vec<String> {
@@ -633,6 +673,12 @@ pub fn journal_path(results: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_run_id_stands_where_its_column_is() {
+        assert_eq!(RESULT_COLUMNS[RUN_ID_AT], "run_id");
+        assert_eq!(RESULT_COLUMNS[SEAL_AT], "line_seal");
+    }
 
     #[test]
     fn changes_and_timestamps() {

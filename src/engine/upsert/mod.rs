@@ -145,6 +145,36 @@ pub fn plan_missing_groups(
     missing
 }
 
+/// Records the groups the resumed run (`resume`, read as `resumed`)
+/// created beside this run's results (`results`: its path and the run's
+/// id) as this run's own: a run killed after creating them and resumed
+/// leaves them to the resumed results' undo. Nothing in a dry run or
+/// without a results file.
+pub fn carry_created_groups(
+    client: &Client,
+    (resume, resumed): (Option<&std::path::Path>, &Resumed),
+    (dry_run, results): (bool, (Option<&std::path::Path>, &str)),
+) -> Result<usize, RunError> {
+    let (Some(from), (Some(to), run_id)) = (resume, results) else {
+        return Ok(0);
+    };
+    if dry_run || to == std::path::Path::new("-") {
+        return Ok(0);
+    }
+    let runs = resumed.run_ids();
+    let from_file = crate::output::created_groups::path_for(from);
+    // The results moved aside keep a copy of the list under their own name.
+    let from = match from_file.exists() {
+        true => from,
+        false => return Ok(0),
+    };
+    Ok(crate::output::created_groups::carry(
+        (from, &runs),
+        (to, run_id),
+        client.seal_key(),
+    )?)
+}
+
 /// Creates the groups [`plan_missing_groups`] found missing that a
 /// rehearsed row still adds a user to, once the guard has cleared the run
 /// (nothing in a dry run), and puts them in the action's catalog in place
@@ -181,6 +211,11 @@ pub async fn create_missing_groups(
         }
         None => Ok(()),
     };
+    if let Some(path) = recorded
+        && !wanted.is_empty()
+    {
+        crate::output::intents::Intents::mark_run(path, results.1, client.seal_key())?;
+    }
     let mut created = Vec::new();
     for name in &wanted {
         note("", name)?;

@@ -224,9 +224,11 @@ pub async fn run(
         Ok(snapshot) => snapshot,
         Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
     };
+    let results = (options.run.output.as_deref(), stamp.run_id.as_str());
+    let resume = (options.run.resume.as_deref(), resumed.as_ref());
+    crate::engine::upsert::carry_created_groups(&client, resume, (options.run.dry_run, results))?;
     if !options.run.dry_run {
         let missing = std::mem::take(&mut summary.created_groups);
-        let results = (options.run.output.as_deref(), stamp.run_id.as_str());
         summary.created_groups =
             create_missing_groups(&client, &action, &missing, (false, true), results).await?;
     }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::model::{FieldChange, SealKey};
-use crate::output::intents::Intent;
+use crate::output::intents::{Intent, Intents};
 use crate::output::recorded::{Recorded, Resumed};
 use crate::output::results::RunKind;
 use crate::output::snapshot::{self, SnapshotItem};
@@ -84,6 +84,9 @@ pub fn read(
     results: &Path,
     (key, old_seals): (SealKey, snapshot::OldSeals),
 ) -> Result<ReadRun, String> {
+    if !results.exists() && Intents::path_for(results).exists() {
+        return killed_before_results(results, &key);
+    }
     let unsealed = sealed_lines(results, &key, old_seals)?;
     let groups_key = key.clone();
     let resumed = Resumed::read_checked(results).map_err(|e| e.to_string())?;
@@ -95,7 +98,8 @@ pub fn read(
     for (row, journaled) in &resumed.journaled {
         records.insert(*row, journaled);
     }
-    if records.is_empty() && resumed.in_flight.is_empty() {
+    let killed = crate::output::recorded::Journal::path_for(results).exists();
+    if records.is_empty() && resumed.in_flight.is_empty() && !killed {
         // Every run records a line per row; lines all taken out of a file
         // leave no chain to break, so an empty record is not undone as done.
         return Err(format!(
@@ -171,14 +175,47 @@ pub fn read(
         });
     }
     rows.extend(uncertain(&resumed.in_flight, run_ids.first()));
+    // A run killed before any row of its own is named by its mark alone.
+    for intent in &resumed.in_flight {
+        if intent.verifies(&groups_key) && !run_ids.contains(&intent.run_id) {
+            run_ids.push(intent.run_id.clone());
+        }
+    }
     let created_groups = crate::output::created_groups::read(results, &groups_key, &run_ids)?;
     Ok(ReadRun {
         created_groups,
         rows,
         run_ids,
         tenants,
-        killed: crate::output::recorded::Journal::path_for(results).exists(),
+        killed,
         unkeyed_snapshots: unsealed.into_iter().chain(snapshots.unkeyed).collect(),
+    })
+}
+
+/// A run killed before it opened its results file (it was creating the
+/// groups its rows need): its mark beside the file names it, and what it
+/// created is all there is to undo.
+fn killed_before_results(results: &Path, key: &SealKey) -> Result<ReadRun, String> {
+    let marks = Intents::read(results).map_err(|e| e.to_string())?;
+    let run_ids: Vec<String> = marks
+        .iter()
+        .filter(|mark| mark.is_run_mark() && mark.verifies(key))
+        .map(|mark| mark.run_id.clone())
+        .collect();
+    if run_ids.is_empty() {
+        return Err(format!(
+            "cannot read {}: there is no such results file, and nothing beside it names a run sebulk wrote for this tenant",
+            results.display()
+        ));
+    }
+    let created_groups = crate::output::created_groups::read(results, key, &run_ids)?;
+    Ok(ReadRun {
+        rows: Vec::new(),
+        run_ids,
+        tenants: Vec::new(),
+        killed: true,
+        unkeyed_snapshots: Vec::new(),
+        created_groups,
     })
 }
 
@@ -227,7 +264,7 @@ fn sealed_lines(
 /// what was being sent.
 fn uncertain(in_flight: &[Intent], run_id: Option<&String>) -> Vec<UndoRow> {
     let mut by_row: BTreeMap<u64, (String, Vec<&str>)> = BTreeMap::new();
-    for intent in in_flight {
+    for intent in in_flight.iter().filter(|i| !i.is_run_mark()) {
         let (_, endpoints) = by_row
             .entry(intent.row)
             .or_insert_with(|| (intent.label.clone(), Vec::new()));

@@ -331,7 +331,7 @@ async fn creates_in_flight_at_a_kill_are_undone_after_the_documented_resume() {
     let mut text = String::from("username,email,department,groups\n");
     for i in 0..40 {
         text.push_str(&format!(
-            "hire{i:02},hire{i:02}@northwind.example,Ops,Sales\n"
+            "hire{i:02},hire{i:02}@northwind.example,Ops,Sales;Night Crew\n"
         ));
     }
     let input = write(dir.path(), "hires.csv", &text);
@@ -339,7 +339,14 @@ async fn creates_in_flight_at_a_kill_are_undone_after_the_documented_resume() {
     let resumed = dir.path().join("hires.resumed.csv");
     let [i, r, r2] = [&input, &results, &resumed].map(|p| p.display().to_string());
     let base = sandbox.base_url().to_string();
-    let args = ["import", "--auto-password", "-o", &r, &i];
+    let args = [
+        "import",
+        "--auto-password",
+        "--create-missing-groups",
+        "-o",
+        &r,
+        &i,
+    ];
     let mut child = crate::support::spawned(&sandbox, &args);
     wait_for_writes(&sandbox, 8).await;
     crate::support::send_signal(&child, "-KILL").await;
@@ -347,7 +354,16 @@ async fn creates_in_flight_at_a_kill_are_undone_after_the_documented_resume() {
     // Let the writes on the wire land, as a server finishing them would.
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
 
-    let args = ["import", "--auto-password", "--resume", &r, "-o", &r2, &i];
+    let args = [
+        "import",
+        "--auto-password",
+        "--create-missing-groups",
+        "--resume",
+        &r,
+        "-o",
+        &r2,
+        &i,
+    ];
     let status = sebulk(&base, &args).status().await.unwrap();
     assert!(status.success(), "the resume finishes");
     let lines = read_csv(&resumed);
@@ -369,6 +385,9 @@ async fn creates_in_flight_at_a_kill_are_undone_after_the_documented_resume() {
     assert!(status.success());
     let after = export(&sandbox, dir.path(), "after.csv").await;
     assert_eq!(differences(dir.path(), &before, &after).await, []);
+    // The group the killed run created goes with the resumed results.
+    let groups: Vec<String> = sandbox.tenant().groups().map(|g| g.name.clone()).collect();
+    assert!(!groups.contains(&"Night Crew".to_string()), "{groups:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -803,7 +822,10 @@ async fn an_undo_run_again_counts_only_the_users_still_there_against_the_guard()
 async fn a_group_whose_create_was_on_the_wire_at_a_kill_is_found_by_name_and_undone() {
     for someone_elses in [false, true] {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = super::sync::tenant(dir.path()).await;
+        let mut slow = config();
+        slow.seed = sebulk::sandbox::Seed::Empty;
+        slow.faults.latency = std::time::Duration::from_millis(400);
+        let sandbox = super::sync::seeded(dir.path(), start(slow).await).await;
         let groups_before = sandbox.tenant().groups().count();
         let file = write(
             dir.path(),
@@ -820,18 +842,23 @@ async fn a_group_whose_create_was_on_the_wire_at_a_kill_is_found_by_name_and_und
             r,
             file.to_str().unwrap(),
         ];
-        assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
-        // The kill came after the create was sent, before its answer was
-        // recorded: only the line written before sending is there.
+        // Killed once the group's create is sent (its line written first),
+        // before its answer is recorded: only that line is there.
+        let mut child = crate::support::spawned(&sandbox, &args);
         let groups_file = dir.path().join("rows.results.csv.groups");
-        let kept: String = std::fs::read_to_string(&groups_file)
-            .unwrap()
-            .lines()
-            .filter(|line| line.starts_with(','))
-            .map(|line| format!("{line}\n"))
-            .collect();
-        assert_eq!(kept.lines().count(), 1, "the line written before sending");
-        std::fs::write(&groups_file, kept).unwrap();
+        while !std::fs::read_to_string(&groups_file).is_ok_and(|t| t.starts_with(',')) {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        crate::support::send_signal(&child, "-KILL").await;
+        let _ = child.wait().await;
+        // The server finishes the create the dead run sent.
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let kept = std::fs::read_to_string(&groups_file).unwrap();
+        assert_eq!(
+            kept.lines().count(),
+            1,
+            "only the line written before sending: {kept}"
+        );
         let weekend = || {
             sandbox
                 .tenant()
@@ -839,16 +866,22 @@ async fn a_group_whose_create_was_on_the_wire_at_a_kill_is_found_by_name_and_und
                 .find(|g| g.name == "Weekend")
                 .map(|g| g.id.clone())
         };
-        if someone_elses {
-            // The group of that name is not as sebulk creates one.
-            let api = client(&sandbox);
-            let id = weekend().unwrap();
-            let body = sebulk::model::GroupWrite {
-                name: "Weekend".into(),
-                description: Some("rota, run by Facilities".into()),
-                enforce_second_factor: None,
-            };
-            api.update_group(&id, &body).await.unwrap();
+        // Whether the dead run's create landed depends on the server (this
+        // one drops a request whose client went away): it landed here, as
+        // sebulk sends it, or someone else made a group of that name.
+        let description = match someone_elses {
+            false => "created by sebulk import",
+            true => "rota, run by Facilities",
+        };
+        let body = sebulk::model::GroupWrite {
+            name: "Weekend".into(),
+            description: Some(description.into()),
+            enforce_second_factor: None,
+        };
+        let api = client(&sandbox);
+        match weekend() {
+            Some(id) => api.update_group(&id, &body).await.map(|_| ()).unwrap(),
+            None => api.create_group(&body).await.map(|_| ()).unwrap(),
         }
         let summary = dir.path().join("undo.json");
         let args = ["undo", "--summary-json", summary.to_str().unwrap(), r];
@@ -903,4 +936,65 @@ async fn the_users_an_undo_passes_over_as_protected_count_for_nothing_against_th
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(summary["affected"], 2, "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_refuses_results_whose_created_groups_lost_lines_or_their_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = super::sync::tenant(dir.path()).await;
+    let file = write(
+        dir.path(),
+        "rows.csv",
+        "username,email,firstName,lastName,groups\n\
+         cara,cara@example.com,Cara,Cat,Night Shift\n\
+         zed,zed@example.com,Zed,Zebra,Night Shift;Weekend;Late Crew\n",
+    );
+    let results = dir.path().join("rows.results.csv");
+    let r = results.to_str().unwrap();
+    let args = [
+        "import",
+        "--auto-password",
+        "--create-missing-groups",
+        "-o",
+        r,
+        file.to_str().unwrap(),
+    ];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let groups_file = dir.path().join("rows.results.csv.groups");
+    let lines: Vec<String> = std::fs::read_to_string(&groups_file)
+        .unwrap()
+        .lines()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(lines.len(), 6, "each group sent, then answered: {lines:?}");
+    let writes = sandbox.counters().writes;
+    let cases: [(&str, Option<String>); 3] = [
+        ("the list taken away", None),
+        (
+            "its last group's lines taken out",
+            Some(lines[..4].concat()),
+        ),
+        (
+            "a middle line taken out",
+            Some([&lines[..2], &lines[3..]].concat().concat()),
+        ),
+    ];
+    for (case, kept) in cases {
+        match &kept {
+            Some(text) => std::fs::write(&groups_file, text).unwrap(),
+            None => std::fs::remove_file(&groups_file).unwrap(),
+        }
+        let refused = against(&sandbox, &["undo", "--max-affected", "9", r])
+            .await
+            .expect_err(case);
+        assert!(refused.to_string().contains("groups"), "{case}: {refused}");
+        assert_eq!(sandbox.counters().writes, writes, "{case}: nothing undone");
+    }
+    std::fs::write(&groups_file, lines.concat()).unwrap();
+    let args = ["undo", "--max-affected", "9", r];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let names: Vec<String> = sandbox.tenant().groups().map(|g| g.name.clone()).collect();
+    for gone in ["Night Shift", "Weekend", "Late Crew"] {
+        assert!(!names.contains(&gone.to_string()), "{gone}: {names:?}");
+    }
 }
