@@ -148,30 +148,10 @@ pub fn read(
         if !tenants.contains(tenant) {
             tenants.push(tenant.clone());
         }
-        let result = &recorded.result;
-        let reverse = match (kind, recorded.outcome) {
-            (RunKind::Groups, Outcome::Created) => Reverse::DeleteGroup(result.changes.clone()),
-            (RunKind::Groups, Outcome::Updated) => Reverse::RevertGroup,
-            (_, Outcome::Created) => match creation_record(result) {
-                Ok(()) => Reverse::DeleteUser(result.changes.clone()),
-                Err(why) => Reverse::NoSnapshot(why),
-            },
-            (_, Outcome::Updated | Outcome::Rehired | Outcome::Disabled) => Reverse::RevertUser,
-            (_, Outcome::Deleted) => {
-                match snapshots.entry(&run_id, &recorded.stamp.snapshot, &result.user_id) {
-                    Ok(item) => Reverse::FromSnapshot(Box::new(item)),
-                    Err(why) => Reverse::NoSnapshot(why),
-                }
-            }
-            (_, outcome) => Reverse::Nothing(format!(
-                "nothing to undo: the run recorded {}",
-                outcome.as_str()
-            )),
-        };
         rows.push(UndoRow {
-            recorded: result.clone(),
+            recorded: recorded.result.clone(),
+            reverse: reverse_of(kind, recorded, &mut snapshots),
             run_id,
-            reverse,
         });
     }
     rows.extend(uncertain(&resumed.in_flight, run_ids.first()));
@@ -190,6 +170,31 @@ pub fn read(
         killed,
         unkeyed_snapshots: unsealed.into_iter().chain(snapshots.unkeyed).collect(),
     })
+}
+
+/// How the row `recorded` (of a `kind` run) is undone.
+fn reverse_of(kind: RunKind, recorded: &Recorded, snapshots: &mut Snapshots) -> Reverse {
+    let result = &recorded.result;
+    match (kind, recorded.outcome) {
+        (RunKind::Groups, Outcome::Created) => Reverse::DeleteGroup(result.changes.clone()),
+        (RunKind::Groups, Outcome::Updated) => Reverse::RevertGroup,
+        (_, Outcome::Created) => match creation_record(result) {
+            Ok(()) => Reverse::DeleteUser(result.changes.clone()),
+            Err(why) => Reverse::NoSnapshot(why),
+        },
+        (_, Outcome::Updated | Outcome::Rehired | Outcome::Disabled) => Reverse::RevertUser,
+        (_, Outcome::Deleted) => {
+            let stamp = &recorded.stamp;
+            match snapshots.entry(&stamp.run_id, &stamp.snapshot, &result.user_id) {
+                Ok(item) => Reverse::FromSnapshot(Box::new(item)),
+                Err(why) => Reverse::NoSnapshot(why),
+            }
+        }
+        (_, outcome) => Reverse::Nothing(format!(
+            "nothing to undo: the run recorded {}",
+            outcome.as_str()
+        )),
+    }
 }
 
 /// A run killed before it opened its results file (it was creating the
