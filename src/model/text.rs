@@ -156,7 +156,8 @@ pub fn looks_garbled(field: crate::model::Field, value: &str) -> bool {
     if value.contains('\u{FFFD}') || only_marks {
         return true;
     }
-    if !(name || key) {
+    if !(name || key) || !value.contains('?') && value.is_ascii() {
+        // Every other mark is a character outside ASCII.
         return false;
     }
     let chars: Vec<char> = value.chars().collect();
@@ -184,6 +185,9 @@ pub fn looks_garbled(field: crate::model::Field, value: &str) -> bool {
 /// or `Â` followed by a character from the second half of Latin-1
 /// (`Ã©`, `Ã¼`, `Â°`), or `â€` (curly quotes and dashes).
 pub fn looks_mis_decoded(text: &str) -> bool {
+    if text.is_ascii() {
+        return false;
+    }
     let chars: Vec<char> = text.chars().collect();
     chars.windows(2).any(|pair| match pair {
         ['Ã' | 'Â', next] => {
