@@ -785,17 +785,7 @@ async fn undo_deletes_the_groups_an_import_created_once_their_members_are_out() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undo_run_again_counts_only_the_users_still_there_against_the_guard() {
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = start(config()).await;
-    let names: Vec<String> = (1..=5).map(|n| format!("joiner.{n}")).collect();
-    let mut text = "username,email,firstName,lastName\n".to_string();
-    for name in &names {
-        text += &format!("{name},{name}@northwind.example,Joiner,Number\n");
-    }
-    let input = write(dir.path(), "joiners.csv", &text);
-    let results = dir.path().join("joiners.results.csv");
-    let [i, r] = [&input, &results].map(|p| p.display().to_string());
-    let args = ["import", "--auto-password", "-o", &r, &i];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let (sandbox, names, r) = five_joiners(dir.path()).await;
     // Five deletes are more than a small tenant's default allows.
     let writes = sandbox.counters().writes;
     let refused = against(&sandbox, &["undo", &r]).await.expect_err("five");
@@ -911,17 +901,7 @@ async fn a_group_whose_create_was_on_the_wire_at_a_kill_is_found_by_name_and_und
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_users_an_undo_passes_over_as_protected_count_for_nothing_against_the_guard() {
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = start(config()).await;
-    let names: Vec<String> = (1..=5).map(|n| format!("joiner.{n}")).collect();
-    let mut text = "username,email,firstName,lastName\n".to_string();
-    for name in &names {
-        text += &format!("{name},{name}@northwind.example,Joiner,Number\n");
-    }
-    let input = write(dir.path(), "joiners.csv", &text);
-    let results = dir.path().join("joiners.results.csv");
-    let [i, r] = [&input, &results].map(|p| p.display().to_string());
-    let args = ["import", "--auto-password", "-o", &r, &i];
-    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let (sandbox, names, r) = five_joiners(dir.path()).await;
     let protect = write(dir.path(), "protect.txt", "joiner.1\njoiner.2\njoiner.3\n");
     let p = protect.display().to_string();
     let summary = dir.path().join("undo.json");
@@ -997,4 +977,21 @@ async fn undo_refuses_results_whose_created_groups_lost_lines_or_their_list() {
     for gone in ["Night Shift", "Weekend", "Late Crew"] {
         assert!(!names.contains(&gone.to_string()), "{gone}: {names:?}");
     }
+}
+
+/// A sandbox into which five joiners were imported: it, their names, and
+/// the results file.
+async fn five_joiners(dir: &Path) -> (SandboxHandle, Vec<String>, String) {
+    let sandbox = start(config()).await;
+    let names: Vec<String> = (1..=5).map(|n| format!("joiner.{n}")).collect();
+    let mut text = "username,email,firstName,lastName\n".to_string();
+    for name in &names {
+        text += &format!("{name},{name}@northwind.example,Joiner,Number\n");
+    }
+    let input = write(dir, "joiners.csv", &text);
+    let results = dir.join("joiners.results.csv");
+    let [i, r] = [&input, &results].map(|p| p.display().to_string());
+    let args = ["import", "--auto-password", "-o", &r, &i];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    (sandbox, names, r)
 }
