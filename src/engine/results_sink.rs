@@ -357,7 +357,10 @@ impl ResultsSink {
                 path,
                 rules,
                 (inputs, input_header),
-                stamp.key.clone(),
+                stamp
+                    .key
+                    .clone()
+                    .map(|key| (key, journal_for.unwrap_or(path))),
             )?),
             (None, _) => None,
         };

@@ -427,7 +427,7 @@ fn value_problems(field: Field, value: &str, guessed: Severity) -> Found {
     }
     if looks_mis_decoded(value) {
         found.push((
-            "looks mis-decoded (Ã© where é was meant): the text went through the wrong encoding before it reached this file".to_string(),
+            "looks mis-decoded (as Ã© or MĂĽ stand where é or Mü were meant): the text went through the wrong encoding before it reached this file".to_string(),
             Severity::Warning,
         ));
     }

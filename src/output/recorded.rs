@@ -129,6 +129,14 @@ impl Resumed {
 
     fn read_with(path: &Path, checked: bool) -> Result<Self, OutputError> {
         let journal = Journal::path_for(path);
+        if !checked && !path.exists() && super::intents::Intents::path_for(path).exists() {
+            // Killed before its results file was opened (it was creating
+            // the groups its rows need): nothing done yet but those.
+            return Ok(Resumed {
+                in_flight: super::intents::Intents::read(path)?,
+                ..Resumed::default()
+            });
+        }
         let done = if checked {
             read_results_checked(path, journal.exists())?
         } else {

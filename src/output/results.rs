@@ -428,6 +428,9 @@ fn keep_earlier_results(path: &Path, inputs: &[&Path]) -> Result<(), OutputError
 /// How a results file's lines are sealed as they are written.
 struct SealedLines {
     key: crate::model::SealKey,
+    /// The results' final name, beside which the run records the groups
+    /// it creates (a resumed run writes beside it first, then renames).
+    recorded_as: PathBuf,
     chain: super::line_chain::LineChain,
     /// The line written last, held back until the next (or the end) says
     /// whether it is the last.
@@ -507,20 +510,22 @@ impl OrderedCsv {
     /// An earlier run's results at `path` are the record of what that run
     /// did (undo reads it): `--force` moves them aside, never deletes them.
     /// Its lines are sealed under the tenant's `key` as one chain (see
-    /// [`super::line_chain`]).
+    /// [`super::line_chain`]), the last binding the groups recorded beside
+    /// `recorded_as` (the file's final name).
     pub fn results(
         path: &Path,
         rules: FileRules,
         (inputs, input_header): (&[&Path], &[String]),
-        key: Option<crate::model::SealKey>,
+        sealing: Option<(crate::model::SealKey, &Path)>,
     ) -> Result<Self, OutputError> {
         if rules.force {
             keep_earlier_results(path, inputs)?;
         }
         let mut file = Self::create(path, rules, inputs, &results_header(input_header))?;
-        file.chain = key.map(|key| SealedLines {
+        file.chain = sealing.map(|(key, recorded_as)| SealedLines {
             chain: super::line_chain::LineChain::new(key.clone()),
             key,
+            recorded_as: recorded_as.to_path_buf(),
             held: None,
             run_ids: std::collections::BTreeSet::new(),
         });
@@ -597,14 +602,15 @@ impl OrderedCsv {
         }
         if let Some(SealedLines {
             key,
+            recorded_as,
             mut chain,
             held: Some(mut last),
             run_ids,
         }) = self.chain.take()
         {
-            let bound = match self.path == Path::new("-") {
+            let bound = match recorded_as == Path::new("-") {
                 true => String::new(),
-                false => super::created_groups::bound(&self.path, &run_ids, &key)
+                false => super::created_groups::bound(&recorded_as, &run_ids, &key)
                     .map_err(|why| OutputError::read(&self.path, std::io::Error::other(why)))?,
             };
             chain.seal(&mut last, SEAL_AT, Some(&bound));

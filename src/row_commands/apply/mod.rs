@@ -533,6 +533,16 @@ fn refused_write(
         crate::plan::Action::Create(body) => Some(&body.fields),
         _ => None,
     };
+    // A name the protect list holds is not HR's to make either.
+    if let Some(fields) = created {
+        let new = crate::model::User {
+            fields: fields.clone(),
+            ..Default::default()
+        };
+        if let Some(why) = options.protection.protects_by_name(&new) {
+            return Some(format!("protected: {why}; not created"));
+        }
+    }
     let fields = user.map(|u| &u.fields).into_iter().chain(created);
     let keys = fields.flat_map(crate::plan::access::keys_of);
     options.privilege.refusal(&effect, keys)

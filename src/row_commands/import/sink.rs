@@ -143,7 +143,10 @@ impl<'a> Sink<'a> {
                 path,
                 rules,
                 (inputs, input_header),
-                stamp.key.clone(),
+                stamp
+                    .key
+                    .clone()
+                    .map(|key| (key, journal_for.unwrap_or(path))),
             )?),
         };
         let journal = match (&file, journal_for) {

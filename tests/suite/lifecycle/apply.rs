@@ -641,3 +641,32 @@ async fn an_apply_resumed_from_results_the_tenant_contradicts_does_the_work() {
     );
     assert_eq!(after["ana"].fields.department.as_deref(), Some("Ops"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_never_creates_a_user_the_protect_list_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    let hires = write(
+        dir.path(),
+        "hires.csv",
+        "username,email,department\nsvc-reports,svc-reports@example.com,IT\nben,ben@example.com,Ops\n",
+    );
+    let plan = dir.path().join("plan.csv");
+    let args = ["plan", &hires, "-o", path(&plan)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let protect = write(dir.path(), "protect.txt", "svc-*\n");
+    let applied = dir.path().join("applied.csv");
+    let args = [
+        "apply",
+        "--protect",
+        &protect,
+        "-o",
+        path(&applied),
+        path(&plan),
+    ];
+    against(&sandbox, &args).await.unwrap();
+    let lines = read_csv(&applied);
+    assert_eq!(lines[0]["outcome"], "protected", "{lines:?}");
+    assert!(sandbox.tenant().user_by_username("svc-reports").is_err());
+    assert!(sandbox.tenant().user_by_username("ben").is_ok());
+}

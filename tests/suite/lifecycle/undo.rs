@@ -319,6 +319,13 @@ async fn an_interrupted_import_is_undone_as_far_as_it_went() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_in_flight_at_a_kill_are_undone_after_the_documented_resume() {
+    // Resumed into another file, and into the killed run's own.
+    for in_place in [false, true] {
+        killed_resumed_and_undone(in_place).await;
+    }
+}
+
+async fn killed_resumed_and_undone(in_place: bool) {
     use crate::support::{sebulk, wait_for_writes};
     let dir = tempfile::tempdir().unwrap();
     let mut slow = config();
@@ -336,7 +343,10 @@ async fn creates_in_flight_at_a_kill_are_undone_after_the_documented_resume() {
     }
     let input = write(dir.path(), "hires.csv", &text);
     let results = dir.path().join("hires.results.csv");
-    let resumed = dir.path().join("hires.resumed.csv");
+    let resumed = match in_place {
+        true => results.clone(),
+        false => dir.path().join("hires.resumed.csv"),
+    };
     let [i, r, r2] = [&input, &results, &resumed].map(|p| p.display().to_string());
     let base = sandbox.base_url().to_string();
     let args = [
@@ -365,7 +375,10 @@ async fn creates_in_flight_at_a_kill_are_undone_after_the_documented_resume() {
         &i,
     ];
     let status = sebulk(&base, &args).status().await.unwrap();
-    assert!(status.success(), "the resume finishes");
+    assert!(
+        status.success(),
+        "the resume finishes (in place: {in_place})"
+    );
     let lines = read_csv(&resumed);
     let created = lines.iter().filter(|l| l["outcome"] == "created").count();
     assert_eq!(created, 40, "every hire recorded as created: {lines:?}");
@@ -381,8 +394,12 @@ async fn creates_in_flight_at_a_kill_are_undone_after_the_documented_resume() {
         &undone,
         &r2,
     ];
-    let status = sebulk(&base, &args).status().await.unwrap();
-    assert!(status.success());
+    let output = sebulk(&base, &args).output().await.unwrap();
+    assert!(
+        output.status.success(),
+        "in place: {in_place}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let after = export(&sandbox, dir.path(), "after.csv").await;
     assert_eq!(differences(dir.path(), &before, &after).await, []);
     // The group the killed run created goes with the resumed results.
@@ -872,6 +889,15 @@ async fn a_group_whose_create_was_on_the_wire_at_a_kill_is_found_by_name_and_und
         match weekend() {
             Some(id) => api.update_group(&id, &body).await.map(|_| ()).unwrap(),
             None => api.create_group(&body).await.map(|_| ()).unwrap(),
+        }
+        if !someone_elses {
+            // Resumed as the README says: the run goes on (Zed is created)
+            // and its results carry the group the killed run sent.
+            let mut resume = args.to_vec();
+            resume.extend(["--resume", r]);
+            let done = against(&sandbox, &resume).await.unwrap();
+            assert_eq!(done, Completion::Clean);
+            assert!(sandbox.tenant().user_by_username("zed").is_ok());
         }
         let summary = dir.path().join("undo.json");
         let args = ["undo", "--summary-json", summary.to_str().unwrap(), r];
