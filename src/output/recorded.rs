@@ -647,7 +647,7 @@ mod tests {
                 &path,
                 FileRules::default(),
                 (&[], &input),
-                Some(key.clone()),
+                Some((key.clone(), path.as_path())),
             )
             .unwrap();
             for row in 1..=3 {
