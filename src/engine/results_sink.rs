@@ -357,10 +357,7 @@ impl ResultsSink {
                 path,
                 rules,
                 (inputs, input_header),
-                stamp
-                    .key
-                    .clone()
-                    .map(|key| (key, journal_for.unwrap_or(path))),
+                (stamp.key.as_ref(), journal_for),
             )?),
             (None, _) => None,
         };

@@ -549,7 +549,7 @@ mod tests {
         let path = dir.path().join("r.csv");
         let header = vec!["username".to_string(), "note".to_string()];
         let mut writer =
-            OrderedCsv::results(&path, FileRules::default(), (&[], &header), None).unwrap();
+            OrderedCsv::results(&path, FileRules::default(), (&[], &header), (None, None)).unwrap();
         let mut second =
             RowResult::new(2, "bo", Outcome::Failed, vec!["bo".into(), "=cmd()".into()]);
         second.add_error("HTTP 400: email");
@@ -591,7 +591,7 @@ mod tests {
             force: false,
             excel: true,
         };
-        let mut writer = OrderedCsv::results(&path, rules, (&[], &header), None).unwrap();
+        let mut writer = OrderedCsv::results(&path, rules, (&[], &header), (None, None)).unwrap();
         let mut row = RowResult::new(1, "=ana", Outcome::Updated, vec!["=ana".into()]);
         row.groups_added = vec!["=SUM(A1)".into(), "+Ops".into()];
         row.applications_removed = vec!["@Slack".into()];
@@ -647,7 +647,7 @@ mod tests {
                 &path,
                 FileRules::default(),
                 (&[], &input),
-                Some((key.clone(), path.as_path())),
+                (Some(&key), None),
             )
             .unwrap();
             for row in 1..=3 {

@@ -511,13 +511,14 @@ impl OrderedCsv {
     /// did (undo reads it): `--force` moves them aside, never deletes them.
     /// Its lines are sealed under the tenant's `key` as one chain (see
     /// [`super::line_chain`]), the last binding the groups recorded beside
-    /// `recorded_as` (the file's final name).
+    /// `recorded_as` (the file's final name; `path` when none is given).
     pub fn results(
         path: &Path,
         rules: FileRules,
         (inputs, input_header): (&[&Path], &[String]),
-        sealing: Option<(crate::model::SealKey, &Path)>,
+        (key, recorded_as): (Option<&crate::model::SealKey>, Option<&Path>),
     ) -> Result<Self, OutputError> {
+        let sealing = key.map(|key| (key.clone(), recorded_as.unwrap_or(path)));
         if rules.force {
             keep_earlier_results(path, inputs)?;
         }

@@ -143,10 +143,7 @@ impl<'a> Sink<'a> {
                 path,
                 rules,
                 (inputs, input_header),
-                stamp
-                    .key
-                    .clone()
-                    .map(|key| (key, journal_for.unwrap_or(path))),
+                (stamp.key.as_ref(), journal_for),
             )?),
         };
         let journal = match (&file, journal_for) {
