@@ -194,6 +194,22 @@ pub struct Page<T> {
     pub notes: Vec<RecordNote>,
 }
 
+impl<T: Listed> Page<T> {
+    /// Adds the record `raw` as [`decode_lenient`] reads it, keyed as
+    /// [`record_key`] keys it (or notes why it could not be read).
+    fn take_lenient(&mut self, raw: Value) {
+        let key = record_key(&raw);
+        match decode_lenient::<T>(raw) {
+            Ok((record, note)) => {
+                self.items.push(record);
+                self.keys.push(key);
+                self.notes.extend(note);
+            }
+            Err(note) => self.notes.push(note),
+        }
+    }
+}
+
 /// A record's identity for de-duplication: its id, or its whole content
 /// when it has no id (so id-less records cannot defeat the repeat guard).
 pub fn record_key(raw: &Value) -> u64 {
@@ -461,15 +477,7 @@ fn page_of_texts<T: Listed>(texts: wire::RawTexts<'_>) -> Page<T> {
                 continue;
             }
         };
-        let key = record_key(&raw);
-        match decode_lenient::<T>(raw) {
-            Ok((record, note)) => {
-                page.items.push(record);
-                page.keys.push(key);
-                page.notes.extend(note);
-            }
-            Err(note) => page.notes.push(note),
-        }
+        page.take_lenient(raw);
     }
     page
 }
@@ -516,15 +524,7 @@ impl Client {
             notes: Vec::new(),
         };
         for raw in items {
-            let key = record_key(&raw);
-            match decode_lenient::<T>(raw) {
-                Ok((record, note)) => {
-                    page.items.push(record);
-                    page.keys.push(key);
-                    page.notes.extend(note);
-                }
-                Err(note) => page.notes.push(note),
-            }
+            page.take_lenient(raw);
         }
         Ok(page)
     }

@@ -345,12 +345,8 @@ impl ResultsSink {
         let sealed = seal.is_some();
         let file = match (path, seal) {
             (Some(path), Some(seal)) => {
-                let header: Vec<String> = crate::output::results::RESULT_COLUMNS
-                    .iter()
-                    .chain(&crate::output::plan_file::MACHINE_COLUMNS)
-                    .map(|c| c.to_string())
-                    .chain(input_header.iter().cloned())
-                    .collect();
+                let own = &crate::output::results::RESULT_COLUMNS;
+                let header = crate::output::plan_file::plan_header(own, input_header);
                 Some(OrderedCsv::plan(path, rules, inputs, &header, seal)?)
             }
             (Some(path), None) => Some(OrderedCsv::results(

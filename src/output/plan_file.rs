@@ -22,6 +22,16 @@ use crate::model::{SealCheck, SealKey};
 /// The columns only the machine reads, after the plan's own.
 pub const MACHINE_COLUMNS: [&str; 2] = ["decided_on", "exact"];
 
+/// A plan file's header: the plan's `own` columns, the machine's, then
+/// the input's.
+pub fn plan_header(own: &[&str], input_header: &[String]) -> Vec<String> {
+    own.iter()
+        .chain(&MACHINE_COLUMNS)
+        .map(|c| c.to_string())
+        .chain(input_header.iter().cloned())
+        .collect()
+}
+
 /// Whether `path` reads as a plan: its header holds the plan's machine
 /// columns.
 pub fn is_plan(path: &Path) -> bool {

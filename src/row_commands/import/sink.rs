@@ -131,12 +131,7 @@ impl<'a> Sink<'a> {
         let file = match path {
             None => None,
             Some(path) if dry_run => {
-                let header: Vec<String> = PLAN_COLUMNS
-                    .iter()
-                    .chain(&crate::output::plan_file::MACHINE_COLUMNS)
-                    .map(|c| c.to_string())
-                    .chain(input_header.iter().cloned())
-                    .collect();
+                let header = crate::output::plan_file::plan_header(&PLAN_COLUMNS, input_header);
                 Some(OrderedCsv::plan(path, rules, inputs, &header, seal)?)
             }
             Some(path) => Some(OrderedCsv::results(
