@@ -191,10 +191,53 @@ impl Exact {
         }
     }
 
+    /// Of the memberships `read` (all the user's, or those of the targets
+    /// a run read from the target side), the ones the row's writes touch:
+    /// for each kind the row changes, whether the user is in each target
+    /// it adds to or removes from. Plan and apply see these alike however
+    /// each read memberships (a plan reading 20 groups' members knows
+    /// nothing of a 21st, which apply reading the user's own list sees).
+    pub fn touched_memberships(
+        &self,
+        read: &[(TargetKind, BTreeSet<String>)],
+    ) -> Vec<(TargetKind, BTreeSet<String>)> {
+        let Exact::Update {
+            groups,
+            applications,
+            ..
+        } = self
+        else {
+            return Vec::new();
+        };
+        [
+            (TargetKind::Group, groups),
+            (TargetKind::Application, applications),
+        ]
+        .into_iter()
+        .filter(|(_, delta)| !delta.is_empty())
+        .map(|(kind, delta)| {
+            let touched: BTreeSet<&str> = delta
+                .add
+                .iter()
+                .chain(&delta.remove)
+                .map(|target| target.id.as_str())
+                .collect();
+            let member_of = read
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .flat_map(|(_, ids)| ids)
+                .filter(|id| touched.contains(id.as_str()))
+                .cloned()
+                .collect();
+            (kind, member_of)
+        })
+        .collect()
+    }
+
     /// The plan line's machine cells: what the row was decided on (`new`
     /// for a create; else the user's id and the fingerprint of its fields
-    /// and of the memberships `read` of the kinds the row changes), and
-    /// the writes.
+    /// and of the memberships its writes touch, [`Exact::touched_memberships`]),
+    /// and the writes.
     pub fn cells(
         &self,
         user: Option<&User>,
@@ -202,13 +245,10 @@ impl Exact {
     ) -> PlannedCells {
         let decided_on = match user {
             Some(user) => {
-                let kinds = self.membership_kinds();
-                let read: Vec<(TargetKind, &BTreeSet<String>)> = read
-                    .iter()
-                    .filter(|(kind, _)| kinds.contains(kind))
-                    .map(|(kind, ids)| (*kind, ids))
-                    .collect();
-                format!("{}:{}", user.id, fingerprint(user, &read))
+                let touched = self.touched_memberships(read);
+                let touched: Vec<(TargetKind, &BTreeSet<String>)> =
+                    touched.iter().map(|(kind, ids)| (*kind, ids)).collect();
+                format!("{}:{}", user.id, fingerprint(user, &touched))
             }
             None => NEW.to_string(),
         };

@@ -2,8 +2,8 @@
 //! Before any write, the users the plan touches are read again — one by
 //! one when they are few and nothing is created, else in one listing of
 //! the tenant (which also finds who holds the names a create would take)
-//! — with the memberships of the kinds a row changes, and each row's
-//! fingerprint is made again. A row whose user changed, went, or whose
+//! — with their memberships in the targets a row adds to or removes from
+//! (however the plan read them), and each row's fingerprint is made again. A row whose user changed, went, or whose
 //! new user's name is now held has drifted. A plan already applied is all
 //! drift.
 
@@ -160,11 +160,10 @@ fn drift(
             let Some(user) = users.get(id) else {
                 return Some(format!("user {id} is no longer in the tenant"));
             };
-            let read: Vec<_> = memberships
-                .get(&row.row)
-                .map(|r| r.iter().map(|(kind, ids)| (*kind, ids)).collect())
-                .unwrap_or_default();
-            let now = format!("{id}:{}", fingerprint(user, &read));
+            let read = memberships.get(&row.row).cloned().unwrap_or_default();
+            let touched = exact.touched_memberships(&read);
+            let touched: Vec<_> = touched.iter().map(|(kind, ids)| (*kind, ids)).collect();
+            let now = format!("{id}:{}", fingerprint(user, &touched));
             (now != row.decided_on).then(|| {
                 let name = user.fields.username.as_deref().unwrap_or(id);
                 format!("user '{name}' changed since the plan was made")

@@ -670,3 +670,72 @@ async fn apply_never_creates_a_user_the_protect_list_names() {
     assert!(sandbox.tenant().user_by_username("svc-reports").is_err());
     assert!(sandbox.tenant().user_by_username("ben").is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_read_from_the_groups_side_is_not_drift_to_an_apply_reading_each_user() {
+    use sebulk::model::GroupWrite;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let api = crate::support::client(&sandbox);
+    // Everyone is in Staff, a group the roster never names; Night is new.
+    let group = |name: &str| GroupWrite {
+        name: name.into(),
+        description: None,
+        enforce_second_factor: None,
+    };
+    let staff = api.create_group(&group("Staff")).await.unwrap().id;
+    api.create_group(&group("Night")).await.unwrap();
+    for name in ["ana", "bob", "cara", "dan", "eve"] {
+        let id = sandbox.tenant().user_by_username(name).unwrap().id.clone();
+        api.assign_groups(&id, std::slice::from_ref(&staff))
+            .await
+            .unwrap();
+    }
+    let mut roster = String::new();
+    // (The service account has no employee number: it is outside the
+    // sync's scope and not on the roster.)
+    let lines = super::sync::TENANT
+        .lines()
+        .filter(|l| !l.starts_with("svc-"));
+    for (at, line) in lines.enumerate() {
+        let groups = match at {
+            0 => "groups",
+            _ if line.starts_with("root,") => "",
+            _ => "Night",
+        };
+        roster += &format!("{line},{groups}\n");
+    }
+    let roster = write(dir.path(), "roster.csv", &roster);
+    let plan = dir.path().join("plan.csv");
+    let args = ["--dry-run", "-o", path(&plan)];
+    let planned = super::sync::sync_roster(&sandbox, &roster, &args).await;
+    let lines = read_csv(&plan);
+    assert!(planned.is_ok(), "{planned:?} {lines:?}");
+    let applied = dir.path().join("applied.csv");
+    let args = [
+        "apply",
+        "--as-of",
+        "2026-12-03",
+        "-o",
+        path(&applied),
+        path(&plan),
+    ];
+    let done = against(&sandbox, &args).await;
+    let outcomes: Vec<(String, String, String)> = read_csv(&applied)
+        .into_iter()
+        .map(|l| {
+            (
+                l["username"].clone(),
+                l["outcome"].clone(),
+                l["error"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        matches!(done, Ok(Completion::Clean)),
+        "no drift: {done:?} {outcomes:?}"
+    );
+    let ana = sandbox.tenant().user_by_username("ana").unwrap().id.clone();
+    let (groups, _) = crate::support::memberships_of(&sandbox.tenant(), &ana);
+    assert!(groups.contains(&"Night".to_string()) && groups.contains(&"Staff".to_string()));
+}
