@@ -191,6 +191,21 @@ impl Exact {
         }
     }
 
+    /// The groups the row adds its user to that did not exist when the
+    /// plan was made (`--create-missing-groups`), by name.
+    pub fn groups_to_create(&self) -> Vec<&str> {
+        let added: Vec<&Target> = match self {
+            Exact::Create { groups, .. } => groups.iter().collect(),
+            Exact::Update { groups, .. } => groups.add.iter().collect(),
+            Exact::Offboard { .. } => Vec::new(),
+        };
+        added
+            .into_iter()
+            .filter(|target| target.id.starts_with(crate::engine::upsert::NEW_GROUP))
+            .map(|target| target.name.as_str())
+            .collect()
+    }
+
     /// Of the memberships `read` (all the user's, or those of the targets
     /// a run read from the target side), the ones the row's writes touch:
     /// for each kind the row changes, whether the user is in each target

@@ -142,6 +142,38 @@ impl<'a> ResultsPlace<'a> {
 }
 
 impl Recording {
+    /// With `--force`, moves an earlier record at the results path aside
+    /// (with its journal, intents and created groups) before the run's
+    /// first write of its own: the groups its rows need and its mark come
+    /// before its results file is opened, and must not land in that
+    /// record's files. (Resuming into the file resumed from replaces it
+    /// at the end instead; a dry run writes a plan.)
+    pub fn set_aside_earlier(&self, inputs: &[&Path]) -> Result<(), crate::output::OutputError> {
+        let Some(output) = self.output.as_deref() else {
+            return Ok(());
+        };
+        let resumed_here = self
+            .resume
+            .as_deref()
+            .is_some_and(|resume| crate::output::files::same_file(output, resume));
+        if self.dry_run || output == Path::new("-") || resumed_here {
+            return Ok(());
+        }
+        if !self.force && crate::output::results::killed_before_results(output) {
+            // Its intents would be replaced, and what it created lost.
+            return Err(crate::output::OutputError::io(
+                output,
+                std::io::Error::other(
+                    "a run killed before it wrote its first line left its record here (its .intents file): resume it (--resume with this path) or undo it, or --force to set it aside",
+                ),
+            ));
+        }
+        if !self.force {
+            return Ok(());
+        }
+        crate::output::results::set_aside(output, inputs)
+    }
+
     /// Where a run's own files (snapshot, held changes) go, wherever its
     /// results go: beside the results file, else (results on the screen
     /// or standard output) beside `input`. The way back is always on disk.

@@ -233,6 +233,11 @@ pub struct ResultsSink {
     recorder: Recorder<Outcome>,
     /// A plan `apply` can carry out: lines with their machine cells.
     sealed: bool,
+    /// Rows whose user was written before the rest of the row was sent.
+    written: std::collections::HashSet<u64>,
+    /// A row failed after its user was written: only the journal says
+    /// how (`created`, and the id), so it stays for undo.
+    journal_needed: bool,
 }
 
 /// What every run reports, for the screen and `--summary-json`: rows are
@@ -366,6 +371,8 @@ impl ResultsSink {
         Ok(ResultsSink {
             recorder: Recorder::new(file, journal, stamp),
             sealed,
+            written: Default::default(),
+            journal_needed: false,
         })
     }
 
@@ -376,7 +383,7 @@ impl ResultsSink {
     /// Flushes and syncs the file; where it was written. The journal
     /// goes once the file holds every row.
     pub fn finish(self) -> Result<Option<PathBuf>, RunError> {
-        self.recorder.finish(false)
+        self.recorder.finish(self.journal_needed)
     }
 }
 
@@ -385,7 +392,10 @@ impl<D> RowSink<D> for ResultsSink {
     /// before the row's line (a kill in between must not forget it, as
     /// import's sink never has).
     fn note_written(&mut self, result: &RowResult) -> Result<(), RunError> {
-        self.recorder.note(result).map(|_| ())
+        if self.recorder.note(result)? {
+            self.written.insert(result.row);
+        }
+        Ok(())
     }
 
     fn intents(&self) -> Option<std::sync::Arc<crate::output::intents::Intents>> {
@@ -397,6 +407,9 @@ impl<D> RowSink<D> for ResultsSink {
             return Ok(());
         }
         self.recorder.count(&result, result.outcome);
+        if !result.outcome.succeeded() && self.written.contains(&result.row) {
+            self.journal_needed = true;
+        }
         if matches!(
             result.outcome,
             Outcome::Created

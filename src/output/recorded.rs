@@ -129,7 +129,7 @@ impl Resumed {
 
     fn read_with(path: &Path, checked: bool) -> Result<Self, OutputError> {
         let journal = Journal::path_for(path);
-        if !checked && !path.exists() && super::intents::Intents::path_for(path).exists() {
+        if !checked && super::results::killed_before_results(path) {
             // Killed before its results file was opened (it was creating
             // the groups its rows need): nothing done yet but those.
             return Ok(Resumed {

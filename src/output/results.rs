@@ -391,13 +391,31 @@ fn first_run_id(path: &Path) -> Option<Option<String>> {
 /// the file rules.
 fn keep_earlier_results(path: &Path, inputs: &[&Path]) -> Result<(), OutputError> {
     let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
-    if !is_file || inputs.iter().any(|i| super::files::same_file(i, path)) {
+    // A run killed before it opened its results left only its intents.
+    let marked_only = !is_file && killed_before_results(path);
+    if !(is_file || marked_only) || inputs.iter().any(|i| super::files::same_file(i, path)) {
         return Ok(());
     }
-    let Some(run_id) = first_run_id(path) else {
-        return Ok(());
+    let run_id = match is_file {
+        true => match first_run_id(path) {
+            Some(run_id) => run_id,
+            None => return Ok(()),
+        },
+        false => None,
     };
-    let run_id = run_id.unwrap_or_else(|| "earlier".to_string());
+    // A run killed before its first line is named by its mark.
+    let marked = || {
+        super::intents::Intents::read(path)
+            .ok()?
+            .into_iter()
+            .find(|intent| intent.is_run_mark())
+            .map(|mark| mark.run_id)
+    };
+    // (Only a name sebulk could have made goes into the file name.)
+    let run_id = run_id
+        .or_else(marked)
+        .filter(|id| id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or_else(|| "earlier".to_string());
     let stem = path
         .file_stem()
         .map_or_else(|| "results".into(), |s| s.to_string_lossy().into_owned());
@@ -415,6 +433,12 @@ fn keep_earlier_results(path: &Path, inputs: &[&Path]) -> Result<(), OutputError
     if journal.exists() {
         std::fs::rename(&journal, journal_path(&kept)).map_err(|e| OutputError::io(&journal, e))?;
     }
+    // And its intents: what a killed run had on the wire, and its mark.
+    let intents = super::intents::Intents::path_for(path);
+    if intents.exists() {
+        let kept_intents = super::intents::Intents::path_for(&kept);
+        std::fs::rename(&intents, kept_intents).map_err(|e| OutputError::io(&intents, e))?;
+    }
     // So do the groups its runs created (copied: a run resumed from them
     // goes on in the same list).
     let groups = super::created_groups::path_for(path);
@@ -422,7 +446,16 @@ fn keep_earlier_results(path: &Path, inputs: &[&Path]) -> Result<(), OutputError
         std::fs::copy(&groups, super::created_groups::path_for(&kept))
             .map_err(|e| OutputError::io(&groups, e))?;
     }
+    if !is_file {
+        return Ok(());
+    }
     std::fs::rename(path, &kept).map_err(|e| OutputError::io(path, e))
+}
+
+/// Whether a run killed before it opened the results file `path` left
+/// its intents there (its mark, and what it had on the wire).
+pub fn killed_before_results(path: &Path) -> bool {
+    !path.exists() && super::intents::Intents::path_for(path).exists()
 }
 
 /// How a results file's lines are sealed as they are written.
@@ -437,6 +470,12 @@ struct SealedLines {
     held: Option<Vec<String>>,
     /// The runs its lines name: the last line binds their created groups.
     run_ids: std::collections::BTreeSet<String>,
+}
+
+/// Moves an earlier run's record at `path` aside, as `--force` does
+/// before a run writes there (see [`keep_earlier_results`]).
+pub fn set_aside(path: &Path, inputs: &[&Path]) -> Result<(), OutputError> {
+    keep_earlier_results(path, inputs)
 }
 
 /// A CSV file whose lines are numbered rows written in row order as they

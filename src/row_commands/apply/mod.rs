@@ -128,6 +128,9 @@ pub async fn run(
         Ok(exacts) => exacts,
         Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
+    if let Some(refusal) = groups_to_create(&exacts) {
+        return Ok(Ended::Refused(refusal));
+    }
     let (claimed, mut unfinished, in_flight) = resumed_rows(&plan, &client, options, events)?;
     events.on(Event::Phase("checking the plan against the tenant"));
     // Rows the resumed results say are done are read again with the rest:
@@ -367,6 +370,25 @@ fn taken_by_rows(leavers: &[(Leaver, Vec<Step>)]) -> (Vec<Step>, guard::Taken) {
 
 /// Each line's writes (none for a line that sends nothing); `Err` with
 /// the refusal when the plan cannot be applied as written.
+/// Why a plan whose rows add people to groups that did not exist when
+/// it was made is refused: apply creates no group (its users would be
+/// created, then fail at the group), so it says so before any write.
+fn groups_to_create(exacts: &[Option<Exact>]) -> Option<String> {
+    let mut names: Vec<&str> = exacts
+        .iter()
+        .flatten()
+        .flat_map(Exact::groups_to_create)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let first = names.first()?;
+    Some(format!(
+        "the plan adds people to {} group(s) that did not exist when it was made ({first}{}); apply creates no group, so nothing was applied: create them (sebulk groups import) and make the plan again, or run the import itself with --create-missing-groups",
+        names.len(),
+        if names.len() > 1 { ", ..." } else { "" }
+    ))
+}
+
 fn exacts_of(plan: &ReadPlan, (tenant, as_of): (&str, &str)) -> Result<Vec<Option<Exact>>, String> {
     if plan.seal.tenant != tenant {
         return Err(format!(

@@ -224,6 +224,9 @@ pub async fn run(
         Ok(snapshot) => snapshot,
         Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
     };
+    options
+        .run
+        .set_aside_earlier(&[options.input.file.as_path()])?;
     let results = (options.run.output.as_deref(), stamp.run_id.as_str());
     let resume = (options.run.resume.as_deref(), resumed.as_ref());
     crate::engine::upsert::carry_created_groups(&client, resume, (options.run.dry_run, results))?;

@@ -289,6 +289,9 @@ pub async fn run(
         }
     }
     // Groups the rows name are created only once the run is cleared.
+    import
+        .run
+        .set_aside_earlier(&[import.input.file.as_path()])?;
     let results = (import.run.output.as_deref(), stamp.run_id.as_str());
     let created = upsert::create_missing_groups(
         &client,

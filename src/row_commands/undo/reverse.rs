@@ -84,7 +84,7 @@ pub fn read(
     results: &Path,
     (key, old_seals): (SealKey, snapshot::OldSeals),
 ) -> Result<ReadRun, String> {
-    if !results.exists() && Intents::path_for(results).exists() {
+    if crate::output::results::killed_before_results(results) {
         return killed_before_results(results, &key);
     }
     let unsealed = sealed_lines(results, &key, old_seals)?;

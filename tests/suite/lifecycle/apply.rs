@@ -739,3 +739,58 @@ async fn a_plan_read_from_the_groups_side_is_not_drift_to_an_apply_reading_each_
     let (groups, _) = crate::support::memberships_of(&sandbox.tenant(), &ana);
     assert!(groups.contains(&"Night".to_string()) && groups.contains(&"Staff".to_string()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_creates_no_group_and_a_user_created_before_a_failed_group_is_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = start_empty().await;
+    let api = crate::support::client(&sandbox);
+    // A plan made with --create-missing-groups: apply refuses it whole.
+    let hires = write(
+        dir.path(),
+        "hires.csv",
+        "username,email,groups\nnew.a,new.a@example.com,Brand New\n",
+    );
+    let plan = dir.path().join("plan.csv");
+    let args = ["plan", "--create-missing-groups", &hires, "-o", path(&plan)];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let writes = sandbox.counters().writes;
+    let refused = against(&sandbox, &["apply", path(&plan)])
+        .await
+        .expect_err("new groups");
+    assert!(
+        refused.to_string().contains("creates no group"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, writes, "nothing applied");
+
+    // A group deleted after the review: the user is created, the group
+    // fails, and undo of the record still deletes the user.
+    let temp = sebulk::model::GroupWrite {
+        name: "Temp".into(),
+        description: None,
+        enforce_second_factor: None,
+    };
+    let temp = api.create_group(&temp).await.unwrap().id;
+    let hires = write(
+        dir.path(),
+        "hires2.csv",
+        "username,email,groups\nnew.b,new.b@example.com,Temp\n",
+    );
+    let args = ["plan", &hires, "-o", path(&plan), "--force"];
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    api.delete_group(&temp).await.unwrap();
+    let applied = dir.path().join("applied.csv");
+    let args = ["apply", "-o", path(&applied), path(&plan)];
+    assert_eq!(
+        against(&sandbox, &args).await.unwrap(),
+        Completion::WithProblems
+    );
+    assert!(sandbox.tenant().user_by_username("new.b").is_ok());
+    let args = ["undo", path(&applied)];
+    against(&sandbox, &args).await.unwrap();
+    assert!(
+        sandbox.tenant().user_by_username("new.b").is_err(),
+        "a user the run created is undone though its row failed after"
+    );
+}

@@ -827,7 +827,8 @@ async fn an_undo_run_again_counts_only_the_users_still_there_against_the_guard()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_whose_create_was_on_the_wire_at_a_kill_is_found_by_name_and_undone() {
-    for someone_elses in [false, true] {
+    for mode in ["resumed", "someone else's", "run again with --force"] {
+        let someone_elses = mode == "someone else's";
         let dir = tempfile::tempdir().unwrap();
         let mut slow = config();
         slow.seed = sebulk::sandbox::Seed::Empty;
@@ -890,7 +891,7 @@ async fn a_group_whose_create_was_on_the_wire_at_a_kill_is_found_by_name_and_und
             Some(id) => api.update_group(&id, &body).await.map(|_| ()).unwrap(),
             None => api.create_group(&body).await.map(|_| ()).unwrap(),
         }
-        if !someone_elses {
+        if mode == "resumed" {
             // Resumed as the README says: the run goes on (Zed is created)
             // and its results carry the group the killed run sent.
             let mut resume = args.to_vec();
@@ -898,6 +899,26 @@ async fn a_group_whose_create_was_on_the_wire_at_a_kill_is_found_by_name_and_und
             let done = against(&sandbox, &resume).await.unwrap();
             assert_eq!(done, Completion::Clean);
             assert!(sandbox.tenant().user_by_username("zed").is_ok());
+        }
+        if mode == "run again with --force" {
+            // Run again over the killed run's record: refused unless told,
+            // then that record is set aside whole and undone on its own.
+            let refused = against(&sandbox, &args).await.expect_err("a killed record");
+            assert!(refused.to_string().contains("--force"), "{refused}");
+            let mut again = args.to_vec();
+            again.push("--force");
+            assert_eq!(against(&sandbox, &again).await.unwrap(), Completion::Clean);
+            let kept = crate::support::file_in(dir.path(), ".replaced-").unwrap();
+            let kept = kept.display().to_string();
+            let kept = kept.split(".csv").next().unwrap().to_string() + ".csv";
+            // Newest first: the new run took Zed into the group it found.
+            against(&sandbox, &["undo", r]).await.unwrap();
+            assert!(weekend().is_some(), "not the new run's to delete");
+            against(&sandbox, &["undo", &kept]).await.unwrap();
+            assert!(
+                weekend().is_none(),
+                "the killed run's, undone with its record"
+            );
         }
         let summary = dir.path().join("undo.json");
         let args = ["undo", "--summary-json", summary.to_str().unwrap(), r];
