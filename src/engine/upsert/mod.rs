@@ -145,6 +145,30 @@ pub fn plan_missing_groups(
     missing
 }
 
+/// What a run does before its rows, once the guard has cleared it: an
+/// earlier record at its results path set aside (`--force`), the groups
+/// of the run it resumes carried into its own record, and the groups its
+/// rows need created ([`create_missing_groups`]). Returns the names
+/// created.
+pub async fn groups_before_rows(
+    client: &Client,
+    action: &UpsertAction,
+    options: &UpsertOptions,
+    (missing, rehearsed): (&[String], bool),
+    (run_id, resumed): (&str, Option<&Resumed>),
+) -> Result<Vec<String>, RunError> {
+    options
+        .run
+        .set_aside_earlier(&[options.input.file.as_path()])?;
+    let results = (options.run.output.as_deref(), run_id);
+    if let Some(resumed) = resumed {
+        let resume = (options.run.resume.as_deref(), resumed);
+        carry_created_groups(client, resume, (options.run.dry_run, results))?;
+    }
+    let dry_run = options.run.dry_run;
+    create_missing_groups(client, action, missing, (dry_run, rehearsed), results).await
+}
+
 /// Records the groups the resumed run (`resume`, read as `resumed`)
 /// created beside this run's results (`results`: its path and the run's
 /// id) as this run's own: a run killed after creating them and resumed

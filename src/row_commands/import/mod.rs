@@ -20,7 +20,7 @@ use crate::engine::results_sink::RunTotals;
 use crate::engine::roster::{FirstPass, RosterKeys};
 use crate::engine::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::engine::upsert::{
-    Refused, UpsertAction, UpsertOptions, create_missing_groups, learn_tenant_values,
+    Refused, UpsertAction, UpsertOptions, groups_before_rows, learn_tenant_values,
     plan_missing_groups, read_input,
 };
 use crate::engine::{Ended, guard, rehearsal};
@@ -224,16 +224,11 @@ pub async fn run(
         Ok(snapshot) => snapshot,
         Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
     };
-    options
-        .run
-        .set_aside_earlier(&[options.input.file.as_path()])?;
-    let results = (options.run.output.as_deref(), stamp.run_id.as_str());
-    let resume = (options.run.resume.as_deref(), resumed.as_ref());
-    crate::engine::upsert::carry_created_groups(&client, resume, (options.run.dry_run, results))?;
     if !options.run.dry_run {
         let missing = std::mem::take(&mut summary.created_groups);
+        let run = (stamp.run_id.as_str(), Some(resumed.as_ref()));
         summary.created_groups =
-            create_missing_groups(&client, &action, &missing, (false, true), results).await?;
+            groups_before_rows(&client, &action, options, (&missing, true), run).await?;
     }
     let tenant = (&stamp, tenant_users, client.seal_key());
     let mut sink = open_sink(options, &place, (&input_header, tenant, &resumed), show)?;

@@ -289,18 +289,9 @@ pub async fn run(
         }
     }
     // Groups the rows name are created only once the run is cleared.
-    import
-        .run
-        .set_aside_earlier(&[import.input.file.as_path()])?;
-    let results = (import.run.output.as_deref(), stamp.run_id.as_str());
-    let created = upsert::create_missing_groups(
-        &client,
-        &importer,
-        &created,
-        (import.run.dry_run, rehearsed),
-        results,
-    )
-    .await?;
+    let run = (stamp.run_id.as_str(), None);
+    let created =
+        upsert::groups_before_rows(&client, &importer, import, (&created, rehearsed), run).await?;
     warn_created(&created, events);
     if let Some(path) = save_first(&client, options, &mut stamp, &saved)? {
         summary.snapshot = Some(path);
