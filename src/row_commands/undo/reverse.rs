@@ -90,15 +90,11 @@ pub fn read(
     let unsealed = sealed_lines(results, &key, old_seals)?;
     let groups_key = key.clone();
     let resumed = Resumed::read_checked(results).map_err(|e| e.to_string())?;
-    let mut records: BTreeMap<u64, &Recorded> = BTreeMap::new();
-    for (row, recorded) in &resumed.done {
-        records.insert(*row, recorded);
-    }
-    // The journal saw these users written although the line does not say so.
-    for (row, journaled) in &resumed.journaled {
-        records.insert(*row, journaled);
-    }
-    let killed = crate::output::recorded::Journal::path_for(results).exists();
+    let records = merged_records(&resumed);
+    // A journal left beside a finished file holds rows that failed after
+    // their user was written; beside an unfinished one, a killed run's.
+    let killed = crate::output::recorded::Journal::path_for(results).exists()
+        && crate::output::recorded::check_line_seals(results, &key, true).is_err();
     if records.is_empty() && resumed.in_flight.is_empty() && !killed {
         // Every run records a line per row; lines all taken out of a file
         // leave no chain to break, so an empty record is not undone as done.
@@ -170,6 +166,32 @@ pub fn read(
         killed,
         unkeyed_snapshots: unsealed.into_iter().chain(snapshots.unkeyed).collect(),
     })
+}
+
+/// Each row as its run recorded it: its results line, or where the
+/// journal saw its user written although the line does not say so (a
+/// kill, or a step that failed after the write), the journal's entry,
+/// with what the line says the row did after that write (the groups and
+/// applications it went on to change are the run's, not someone's since).
+fn merged_records(resumed: &Resumed) -> BTreeMap<u64, Recorded> {
+    let mut records: BTreeMap<u64, Recorded> = resumed.done.clone();
+    for (row, journaled) in &resumed.journaled {
+        let mut entry = journaled.clone();
+        if let Some(line) = resumed.done.get(row)
+            && !line.result.user_id.is_empty()
+            && line.result.user_id == journaled.result.user_id
+        {
+            let (after, into) = (&line.result, &mut entry.result);
+            into.groups_added.clone_from(&after.groups_added);
+            into.groups_removed.clone_from(&after.groups_removed);
+            into.applications_added
+                .clone_from(&after.applications_added);
+            into.applications_removed
+                .clone_from(&after.applications_removed);
+        }
+        records.insert(*row, entry);
+    }
+    records
 }
 
 /// How the row `recorded` (of a `kind` run) is undone.

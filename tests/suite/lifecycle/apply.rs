@@ -772,10 +772,17 @@ async fn apply_creates_no_group_and_a_user_created_before_a_failed_group_is_undo
         enforce_second_factor: None,
     };
     let temp = api.create_group(&temp).await.unwrap().id;
+    let staff = sebulk::model::GroupWrite {
+        name: "Staff".into(),
+        description: None,
+        enforce_second_factor: None,
+    };
+    api.create_group(&staff).await.unwrap();
+    // (Staff is joined by the run itself: undo knows it is the run's.)
     let hires = write(
         dir.path(),
         "hires2.csv",
-        "username,email,groups\nnew.b,new.b@example.com,Temp\n",
+        "username,email,groups\nnew.b,new.b@example.com,Temp;Staff\n",
     );
     let args = ["plan", &hires, "-o", path(&plan), "--force"];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
@@ -787,10 +794,14 @@ async fn apply_creates_no_group_and_a_user_created_before_a_failed_group_is_undo
         Completion::WithProblems
     );
     assert!(sandbox.tenant().user_by_username("new.b").is_ok());
-    let args = ["undo", path(&applied)];
-    against(&sandbox, &args).await.unwrap();
+    let lines = read_csv(&applied);
+    assert!(lines[0]["groups_added"].contains("Staff"), "{lines:?}");
+    let undone = dir.path().join("undone.csv");
+    let args = ["undo", "-o", path(&undone), path(&applied)];
+    let done = against(&sandbox, &args).await;
     assert!(
         sandbox.tenant().user_by_username("new.b").is_err(),
-        "a user the run created is undone though its row failed after"
+        "a user the run created is undone though its row failed after: {done:?} {:?}",
+        read_csv(&undone)
     );
 }
