@@ -222,7 +222,7 @@ pub fn check_changes(
             "--max-affected",
         ),
         (
-            "rename, re-address or re-key (username, email, employee number; a name cleared)",
+            "rename, re-address or re-key (username, email, employee number, mobile, phone; a name cleared)",
             changed.identity.len() as u64,
             limits.max_identity,
             "--max-identity-changes",

@@ -253,10 +253,13 @@ fn field_effects(changes: &[FieldChange], existing: Option<&User>, effect: &mut 
                 _ => {}
             },
             // Who the account is: its login, its address, HR's key for
-            // the person (a sync finds leavers by it), its name.
-            "username" | "email" | "employeeNumber" if existing.is_some() => effect
-                .identity
-                .push(format!("{} {} → '{}'", change.field, old(), change.new)),
+            // the person (a sync finds leavers by it), its name; and where
+            // its one-time codes go (SMS to the mobile, calls to the phone).
+            "username" | "email" | "employeeNumber" | "mobile" | "phone" if existing.is_some() => {
+                effect
+                    .identity
+                    .push(format!("{} {} → '{}'", change.field, old(), change.new))
+            }
             "firstName" | "lastName" if existing.is_some() && change.new.is_empty() => effect
                 .identity
                 .push(format!("{} {} cleared", change.field, old())),

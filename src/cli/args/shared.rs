@@ -238,7 +238,7 @@ pub struct GuardArgs {
 /// away: identities, re-enables and (in a sync) joiners.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ChangeLimitArgs {
-    /// The most users this run may rename, give another email or employee number, or clear a name of [default: 5%, at least 10, at most 50]
+    /// The most users this run may rename, give another email, employee number, mobile or phone, or clear a name of [default: 5%, at least 10, at most 50]
     #[arg(long, value_name = "N|N%", value_parser = crate::engine::guard::MaxAffected::parse)]
     pub max_identity_changes: Option<crate::engine::guard::MaxAffected>,
 

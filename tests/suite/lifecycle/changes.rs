@@ -927,19 +927,42 @@ async fn names_a_code_page_turned_into_question_marks_are_never_written() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_column_that_clears_everyones_key_name_or_type_is_refused_before_any_write() {
+async fn a_column_that_clears_or_repoints_everyones_key_name_type_or_phone_is_refused_before_any_write()
+ {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = tenant(dir.path()).await;
     let people = ["ana", "bob", "cara", "dan", "eve"];
     let cases = [
-        ("employeeNumber", "re-key", "--max-identity-changes 5"),
-        ("lastName", "a name cleared", "--max-identity-changes 5"),
-        ("userType", "take access away", "--max-affected 5"),
+        (
+            "employeeNumber",
+            "<clear>",
+            "re-key",
+            "--max-identity-changes 5",
+        ),
+        (
+            "lastName",
+            "<clear>",
+            "a name cleared",
+            "--max-identity-changes 5",
+        ),
+        (
+            "userType",
+            "<clear>",
+            "take access away",
+            "--max-affected 5",
+        ),
+        // Where everyone's SMS codes would go: one phone.
+        (
+            "mobile",
+            "+44 7700 900999",
+            "mobile",
+            "--max-identity-changes 5",
+        ),
     ];
-    for (column, class, flag) in cases {
+    for (column, value, class, flag) in cases {
         let mut file = format!("username,{column}\n");
         for name in people {
-            file += &format!("{name},<clear>\n");
+            file += &format!("{name},{value}\n");
         }
         let file = write(dir.path(), &format!("clear-{column}.csv"), &file);
         let writes = sandbox.counters().writes;
