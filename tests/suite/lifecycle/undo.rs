@@ -744,14 +744,7 @@ async fn undo_deletes_the_groups_an_import_created_once_their_members_are_out() 
              zed,zed@example.com,Zed,Zebra,Night Shift;Weekend\n",
         );
         let results = dir.path().join("rows.results.csv");
-        let args = [
-            "import",
-            "--auto-password",
-            "--create-missing-groups",
-            "-o",
-            results.to_str().unwrap(),
-            file.to_str().unwrap(),
-        ];
+        let args = importing_with_new_groups(results.to_str().unwrap(), file.to_str().unwrap());
         assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
         assert_eq!(sandbox.tenant().groups().count(), groups_before + 2);
         if joined_since {
@@ -842,14 +835,7 @@ async fn a_group_whose_create_was_on_the_wire_at_a_kill_is_found_by_name_and_und
         );
         let results = dir.path().join("rows.results.csv");
         let r = results.to_str().unwrap();
-        let args = [
-            "import",
-            "--auto-password",
-            "--create-missing-groups",
-            "-o",
-            r,
-            file.to_str().unwrap(),
-        ];
+        let args = importing_with_new_groups(r, file.to_str().unwrap());
         // Killed once the group's create is sent (its line written first),
         // before its answer is recorded: only that line is there.
         let mut child = crate::support::spawned(&sandbox, &args);
@@ -978,14 +964,7 @@ async fn undo_refuses_results_whose_created_groups_lost_lines_or_their_list() {
     );
     let results = dir.path().join("rows.results.csv");
     let r = results.to_str().unwrap();
-    let args = [
-        "import",
-        "--auto-password",
-        "--create-missing-groups",
-        "-o",
-        r,
-        file.to_str().unwrap(),
-    ];
+    let args = importing_with_new_groups(r, file.to_str().unwrap());
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     let groups_file = dir.path().join("rows.results.csv.groups");
     let lines: Vec<String> = std::fs::read_to_string(&groups_file)
@@ -1041,4 +1020,17 @@ async fn five_joiners(dir: &Path) -> (SandboxHandle, Vec<String>, String) {
     let args = ["import", "--auto-password", "-o", &r, &i];
     assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
     (sandbox, names, r)
+}
+
+/// The arguments of an import of `file` into `results` that creates the
+/// groups its rows name.
+fn importing_with_new_groups<'a>(results: &'a str, file: &'a str) -> [&'a str; 6] {
+    [
+        "import",
+        "--auto-password",
+        "--create-missing-groups",
+        "-o",
+        results,
+        file,
+    ]
 }
