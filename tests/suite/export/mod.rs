@@ -201,27 +201,26 @@ async fn groups_applications_and_memberships() {
 /// Starts a slow export over an existing `users.csv` in `dir`, sends it
 /// `signal` once it is under way, and returns its exit code.
 #[cfg(unix)]
+/// `sebulk export users` against `sandbox`, ten users a page at 20
+/// requests/s (the output still to name), killed with the test.
+fn slow_export(sandbox: &SandboxHandle) -> tokio::process::Command {
+    let mut command = crate::support::process();
+    command
+        .env("SEBULK_API_KEY", crate::support::KEY)
+        .args(["--base-url", sandbox.base_url().as_str()])
+        .args(["--page-size", "10", "--rate", "20", "export", "users"])
+        .kill_on_drop(true);
+    command
+}
+
 async fn interrupt_export(dir: &std::path::Path, signal: &str) -> Option<i32> {
     let mut slow = seeded(dir, 300);
     slow.faults.latency = Duration::from_millis(100);
     let sandbox = start(slow).await;
     let out = dir.join("users.csv");
-    let mut child = crate::support::process()
-        .env("SEBULK_API_KEY", crate::support::KEY)
-        .args([
-            "--base-url",
-            sandbox.base_url().as_str(),
-            "--page-size",
-            "10",
-            "--rate",
-            "20",
-            "export",
-            "users",
-            "--force",
-            "-o",
-        ])
+    let mut child = slow_export(&sandbox)
+        .args(["--force", "-o"])
         .arg(&out)
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     while sandbox.counters().requests < 5 {
@@ -682,18 +681,10 @@ async fn an_export_to_standard_output_that_fails_half_way_prints_no_part_of_it()
     let mut slow = seeded(dir.path(), 300);
     slow.faults.latency = Duration::from_millis(50);
     let sandbox = start(slow).await;
-    let child = crate::support::process()
-        .env("SEBULK_API_KEY", crate::support::KEY)
-        .args([
-            "--base-url",
-            sandbox.base_url().as_str(),
-            "--page-size",
-            "10",
-        ])
-        .args(["--rate", "20", "export", "users", "-o", "-"])
+    let child = slow_export(&sandbox)
+        .args(["-o", "-"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     // Some pages are read; then the key is revoked, and the next page fails.
