@@ -22,6 +22,8 @@ pub struct Journal {
     path: PathBuf,
     /// Its lines' seals, one chain (none: an unsealed run).
     chain: Option<super::line_chain::LineChain>,
+    /// The rows it holds (carried over, or noted by this run).
+    rows: std::collections::BTreeSet<u64>,
     /// The writes about to be sent, beside it (see [`super::intents`]).
     intents: std::sync::Arc<super::intents::Intents>,
 }
@@ -65,6 +67,7 @@ impl Journal {
             writer,
             path,
             chain,
+            rows: carried.iter().map(|r| r.result.row).collect(),
             intents,
         })
     }
@@ -76,11 +79,17 @@ impl Journal {
 
     /// Records a row whose user was written.
     pub fn note(&mut self, result: &RowResult, stamp: &RunStamp) -> Result<(), OutputError> {
+        self.rows.insert(result.row);
         let record = seal_next(&mut self.chain, result.record(stamp));
         self.writer
             .write_record(record)
             .and_then(|()| self.writer.flush().map_err(Into::into))
             .map_err(|e| OutputError::io(&self.path, e.into()))
+    }
+
+    /// Whether it holds row `row` (its user was written).
+    pub fn holds(&self, row: u64) -> bool {
+        self.rows.contains(&row)
     }
 
     /// The results file is complete: the journal goes.
@@ -212,12 +221,14 @@ impl Resumed {
 /// file; so does a file that must be `finished` (a results file whose run
 /// left no journal) and does not end with the line its run sealed last
 /// (lines taken off its end). A line cut short (a kill) is left to the
-/// reader of the lines.
+/// reader of the lines. With the check, whether the file ends with the
+/// line its run sealed last (a run that finished, though a row that
+/// failed after its user was written keeps its journal beside it).
 pub fn check_line_seals(
     path: &Path,
     key: &crate::model::SealKey,
     finished: bool,
-) -> Result<crate::model::SealCheck, OutputError> {
+) -> Result<(crate::model::SealCheck, bool), OutputError> {
     use super::line_chain::{LineChain, Link};
     use crate::model::SealCheck;
     let refused = |why: String| OutputError::read(path, std::io::Error::other(why));
@@ -233,7 +244,10 @@ pub fn check_line_seals(
         .collect();
     let fixed = &super::results::RESULT_COLUMNS;
     if !header.iter().any(|name| name == "line_seal") {
-        return sealed_since(&mut reader, &header).map_err(refused);
+        // How such a file ended cannot be told.
+        return sealed_since(&mut reader, &header)
+            .map(|check| (check, false))
+            .map_err(refused);
     }
     if header.len() < fixed.len() || header[..fixed.len()] != fixed[..] {
         return Err(refused(
@@ -258,18 +272,14 @@ pub fn check_line_seals(
         }
         records.pop();
     }
-    // The last line of a finished file binds its runs' created groups.
-    let bound = match finished {
-        true => {
-            let run_ids = records
-                .iter()
-                .filter_map(|r| r.get(super::results::RUN_ID_AT))
-                .map(str::to_string)
-                .collect();
-            super::created_groups::bound(path, &run_ids, key).map_err(refused)?
-        }
-        false => String::new(),
-    };
+    // The last line of a finished file binds its runs' created groups
+    // (a journal's never is the last: nothing beside it is bound).
+    let run_ids = records
+        .iter()
+        .filter_map(|r| r.get(super::results::RUN_ID_AT))
+        .map(str::to_string)
+        .collect();
+    let bound = super::created_groups::bound(path, &run_ids, key).map_err(refused)?;
     let mut chain = LineChain::new(key.clone());
     let mut last = None;
     for (number, record) in records.iter().enumerate() {
@@ -314,7 +324,7 @@ pub fn check_line_seals(
             records.len() + 1
         )));
     }
-    Ok(SealCheck::Verified)
+    Ok((SealCheck::Verified, last == Some(Link::Last)))
 }
 
 /// The day sebulk began sealing every results line (`YYYYMMDD`, as run
@@ -672,7 +682,7 @@ mod tests {
             writer.flush().unwrap();
         };
         let check = |finished| check_line_seals(&path, &key, finished);
-        assert_eq!(check(true).unwrap(), SealCheck::Verified);
+        assert_eq!(check(true).unwrap(), (SealCheck::Verified, true));
         let other = SealKey::derive("k2", "https://acme/api");
         assert!(
             check_line_seals(&path, &other, true).is_err(),
@@ -690,7 +700,7 @@ mod tests {
         assert!(cut.contains("taken off its end"), "{cut}");
         assert_eq!(
             check(false).unwrap(),
-            SealCheck::Verified,
+            (SealCheck::Verified, false),
             "a killed run's file (its journal beside it) need not end"
         );
         let mut blanked = lines.clone();
@@ -714,7 +724,7 @@ mod tests {
         writer.write_record(without(&header)).unwrap();
         writer.write_record(&unsealed).unwrap();
         writer.flush().unwrap();
-        assert_eq!(check(true).unwrap(), SealCheck::Unkeyed);
+        assert_eq!(check(true).unwrap(), (SealCheck::Unkeyed, false));
         // The column taken out of a run from the sealing days: refused.
         unsealed[run_at] = "import-20261207T101500-ab12".into();
         let mut writer = csv::Writer::from_path(&path).unwrap();
@@ -723,6 +733,40 @@ mod tests {
         writer.flush().unwrap();
         let taken_out = check(true).unwrap_err().to_string();
         assert!(taken_out.contains("taken out"), "{taken_out}");
+    }
+
+    #[test]
+    fn a_finished_file_binding_created_groups_reads_whole_with_its_journal_kept() {
+        use crate::model::{SealCheck, SealKey};
+        use crate::output::created_groups::{CreatedGroup, record};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let key = SealKey::derive("k", "https://acme/api");
+        let input = ["username".to_string()];
+        let rules = FileRules::default();
+        let mut writer =
+            OrderedCsv::results(&path, rules, (&[], &input), (Some(&key), None)).unwrap();
+        let group = CreatedGroup {
+            id: "g1".into(),
+            name: "Night".into(),
+            run_id: stamp().run_id,
+        };
+        record(&path, &group, &key).unwrap();
+        let mut failed = RowResult::new(1, "ana", Outcome::Failed, vec!["ana".into()]);
+        failed.user_id = "u1".into();
+        writer.push(1, failed.record(&stamp())).unwrap();
+        writer.finish().unwrap();
+        // A row failed after its user was written: the journal stays, and
+        // the file is read as it ends, its groups bound, whichever way.
+        for finished in [true, false] {
+            let read = check_line_seals(&path, &key, finished).unwrap();
+            assert_eq!(read, (SealCheck::Verified, true), "finished: {finished}");
+        }
+        std::fs::remove_file(crate::output::created_groups::path_for(&path)).unwrap();
+        assert!(
+            check_line_seals(&path, &key, false).is_err(),
+            "its groups list gone"
+        );
     }
 
     const SEAL_AT_TEST: usize = crate::output::results::SEAL_AT;

@@ -85,16 +85,15 @@ pub fn read(
     (key, old_seals): (SealKey, snapshot::OldSeals),
 ) -> Result<ReadRun, String> {
     if crate::output::results::killed_before_results(results) {
-        return killed_before_results(results, &key);
+        return marked_run_only(results, &key);
     }
-    let unsealed = sealed_lines(results, &key, old_seals)?;
+    let (unsealed, ended) = sealed_lines(results, &key, old_seals)?;
     let groups_key = key.clone();
     let resumed = Resumed::read_checked(results).map_err(|e| e.to_string())?;
     let records = merged_records(&resumed);
     // A journal left beside a finished file holds rows that failed after
     // their user was written; beside an unfinished one, a killed run's.
-    let killed = crate::output::recorded::Journal::path_for(results).exists()
-        && crate::output::recorded::check_line_seals(results, &key, true).is_err();
+    let killed = crate::output::recorded::Journal::path_for(results).exists() && !ended;
     if records.is_empty() && resumed.in_flight.is_empty() && !killed {
         // Every run records a line per row; lines all taken out of a file
         // leave no chain to break, so an empty record is not undone as done.
@@ -222,7 +221,7 @@ fn reverse_of(kind: RunKind, recorded: &Recorded, snapshots: &mut Snapshots) -> 
 /// A run killed before it opened its results file (it was creating the
 /// groups its rows need): its mark beside the file names it, and what it
 /// created is all there is to undo.
-fn killed_before_results(results: &Path, key: &SealKey) -> Result<ReadRun, String> {
+fn marked_run_only(results: &Path, key: &SealKey) -> Result<ReadRun, String> {
     let marks = Intents::read(results).map_err(|e| e.to_string())?;
     let run_ids: Vec<String> = marks
         .iter()
@@ -249,14 +248,16 @@ fn killed_before_results(results: &Path, key: &SealKey) -> Result<ReadRun, Strin
 /// Holds `results` and its journal to their line seals: a line changed
 /// since it was written refuses the undo; files whose lines carry none
 /// (an older sebulk) are read only when old seals are accepted, and
-/// named for the warning.
+/// named for the warning. With them, whether `results` ends with the line
+/// its run sealed last (the run finished).
 fn sealed_lines(
     results: &Path,
     key: &SealKey,
     old_seals: snapshot::OldSeals,
-) -> Result<Vec<String>, String> {
+) -> Result<(Vec<String>, bool), String> {
     let journal = crate::output::recorded::Journal::path_for(results);
     let mut unsealed = Vec::new();
+    let mut ended = false;
     for file in [results, journal.as_path()] {
         if file != results && !file.exists() {
             continue;
@@ -268,8 +269,11 @@ fn sealed_lines(
         // A results file ends as its run ended, unless the run was killed
         // (its journal is there); a journal never ends.
         let finished = file == results && !journal.exists();
-        let check = crate::output::recorded::check_line_seals(file, key, finished)
+        let (check, ends) = crate::output::recorded::check_line_seals(file, key, finished)
             .map_err(|e| e.to_string())?;
+        if file == results {
+            ended = ends;
+        }
         match (check, old_seals) {
             (crate::model::SealCheck::Unkeyed, snapshot::OldSeals::Refuse) => {
                 return Err(format!(
@@ -283,7 +287,7 @@ fn sealed_lines(
             _ => {}
         }
     }
-    Ok(unsealed)
+    Ok((unsealed, ended))
 }
 
 /// The rows whose writes were about to be sent when the run was killed
