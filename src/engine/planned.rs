@@ -249,6 +249,17 @@ impl Exact {
         .collect()
     }
 
+    /// What the row is decided on when its user is `user` with the
+    /// memberships `read`: the user's id and the fingerprint of its fields
+    /// and of the memberships its writes touch. The plan writes it; apply
+    /// makes it again to tell drift.
+    pub fn decided_on(&self, user: &User, read: &[(TargetKind, BTreeSet<String>)]) -> String {
+        let touched = self.touched_memberships(read);
+        let touched: Vec<(TargetKind, &BTreeSet<String>)> =
+            touched.iter().map(|(kind, ids)| (*kind, ids)).collect();
+        format!("{}:{}", user.id, fingerprint(user, &touched))
+    }
+
     /// The plan line's machine cells: what the row was decided on (`new`
     /// for a create; else the user's id and the fingerprint of its fields
     /// and of the memberships its writes touch, [`Exact::touched_memberships`]),
@@ -259,12 +270,7 @@ impl Exact {
         read: &[(TargetKind, BTreeSet<String>)],
     ) -> PlannedCells {
         let decided_on = match user {
-            Some(user) => {
-                let touched = self.touched_memberships(read);
-                let touched: Vec<(TargetKind, &BTreeSet<String>)> =
-                    touched.iter().map(|(kind, ids)| (*kind, ids)).collect();
-                format!("{}:{}", user.id, fingerprint(user, &touched))
-            }
+            Some(user) => self.decided_on(user, read),
             None => NEW.to_string(),
         };
         PlannedCells {
@@ -367,7 +373,7 @@ pub fn seal_for(
 /// What a decision read of a user, as a short digest: its fields (not
 /// fields this version does not know, which a listing and a read may
 /// differ in) and, for each kind given, the ids of its current targets.
-pub fn fingerprint(user: &User, memberships: &[(TargetKind, &BTreeSet<String>)]) -> String {
+fn fingerprint(user: &User, memberships: &[(TargetKind, &BTreeSet<String>)]) -> String {
     let mut lines = vec![
         user.id.clone(),
         serde_json::to_string(&user.fields).unwrap_or_default(),

@@ -133,6 +133,10 @@ pub struct Recorder<K> {
     journal: Option<Journal>,
     stamp: RunStamp,
     tally: Tally<K>,
+    /// A row ended without success after the journal saw its user
+    /// written: only the journal says how (`created`, the id), so it
+    /// stays beside the finished file, for undo and `--resume`.
+    journal_needed: bool,
 }
 
 impl<K: Tallied> Recorder<K> {
@@ -142,6 +146,7 @@ impl<K: Tallied> Recorder<K> {
             journal,
             stamp,
             tally: Tally::default(),
+            journal_needed: false,
         }
     }
 
@@ -160,6 +165,10 @@ impl<K: Tallied> Recorder<K> {
 
     /// Counts `result` as `counted`.
     pub fn count(&mut self, result: &RowResult, counted: K) {
+        if !result.outcome.succeeded() && self.journal.as_ref().is_some_and(|j| j.holds(result.row))
+        {
+            self.journal_needed = true;
+        }
         self.tally.count(result, counted);
     }
 
@@ -176,15 +185,12 @@ impl<K: Tallied> Recorder<K> {
         self.file.is_some()
     }
 
-    /// Notes a written user in the journal; whether there is one.
-    pub fn note(&mut self, result: &RowResult) -> Result<bool, RunError> {
-        match &mut self.journal {
-            Some(journal) => {
-                journal.note(result, &self.stamp)?;
-                Ok(true)
-            }
-            None => Ok(false),
+    /// Notes a written user in the journal (when there is one).
+    pub fn note(&mut self, result: &RowResult) -> Result<(), RunError> {
+        if let Some(journal) = &mut self.journal {
+            journal.note(result, &self.stamp)?;
         }
+        Ok(())
     }
 
     /// Where rows record each write before it is sent (with a journal).
@@ -211,9 +217,10 @@ impl<K: Tallied> Recorder<K> {
     }
 
     /// Flushes and syncs the file; where it was written. The journal
-    /// goes once the file holds every row, unless `keep_journal` (it
-    /// alone says how some row's user was written).
-    pub fn finish(self, keep_journal: bool) -> Result<Option<PathBuf>, RunError> {
+    /// goes once the file holds every row, unless it alone says how some
+    /// row's user was written.
+    pub fn finish(self) -> Result<Option<PathBuf>, RunError> {
+        let keep_journal = self.journal_needed;
         let written = match self.file {
             Some(file) => Some(file.finish()?),
             None => None,
@@ -233,11 +240,6 @@ pub struct ResultsSink {
     recorder: Recorder<Outcome>,
     /// A plan `apply` can carry out: lines with their machine cells.
     sealed: bool,
-    /// Rows whose user was written before the rest of the row was sent.
-    written: std::collections::HashSet<u64>,
-    /// A row failed after its user was written: only the journal says
-    /// how (`created`, and the id), so it stays for undo.
-    journal_needed: bool,
 }
 
 /// What every run reports, for the screen and `--summary-json`: rows are
@@ -371,8 +373,6 @@ impl ResultsSink {
         Ok(ResultsSink {
             recorder: Recorder::new(file, journal, stamp),
             sealed,
-            written: Default::default(),
-            journal_needed: false,
         })
     }
 
@@ -383,7 +383,7 @@ impl ResultsSink {
     /// Flushes and syncs the file; where it was written. The journal
     /// goes once the file holds every row.
     pub fn finish(self) -> Result<Option<PathBuf>, RunError> {
-        self.recorder.finish(self.journal_needed)
+        self.recorder.finish()
     }
 }
 
@@ -392,10 +392,7 @@ impl<D> RowSink<D> for ResultsSink {
     /// before the row's line (a kill in between must not forget it, as
     /// import's sink never has).
     fn note_written(&mut self, result: &RowResult) -> Result<(), RunError> {
-        if self.recorder.note(result)? {
-            self.written.insert(result.row);
-        }
-        Ok(())
+        self.recorder.note(result)
     }
 
     fn intents(&self) -> Option<std::sync::Arc<crate::output::intents::Intents>> {
@@ -407,9 +404,6 @@ impl<D> RowSink<D> for ResultsSink {
             return Ok(());
         }
         self.recorder.count(&result, result.outcome);
-        if !result.outcome.succeeded() && self.written.contains(&result.row) {
-            self.journal_needed = true;
-        }
         if matches!(
             result.outcome,
             Outcome::Created

@@ -433,7 +433,7 @@ pub async fn still_held(
     if ids.len() as u64 <= pages {
         let mut gets = futures::stream::iter(ids)
             .map(|id| async move { (client.get_user(id).await, id) })
-            .buffer_unordered(8);
+            .buffer_unordered(client.parallelism().max(1));
         while let Some((found, id)) = gets.next().await {
             match found {
                 Ok(_) => {

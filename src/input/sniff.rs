@@ -91,22 +91,20 @@ pub fn implausible_as_western(prefix: &[u8]) -> Option<String> {
     let words = prefix.split(|b| !(b.is_ascii_alphabetic() || *b >= 0x80));
     for word in words.filter(|w| w.iter().any(|b| *b >= 0x80)) {
         let (western, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(word);
+        // Each code page the word may be in, and whether it is suspect as
+        // Western text in the way that code page explains.
         let candidates = [
-            (encoding_rs::WINDOWS_1251, "windows-1251", "Cyrillic"),
+            (encoding_rs::WINDOWS_1251, "Cyrillic", looks_cyrillic(word)),
             (
                 encoding_rs::WINDOWS_1250,
-                "windows-1250",
                 "Central European",
+                !western_word(&western),
             ),
         ];
-        for (encoding, label, name) in candidates {
+        for (encoding, name, suspect) in candidates {
             let (other, _) = encoding.decode_without_bom_handling(word);
-            let cyrillic = label == "windows-1251";
-            let suspect = match cyrillic {
-                true => looks_cyrillic(word),
-                false => !western_word(&western),
-            };
             if suspect && other.chars().all(char::is_alphabetic) {
+                let label = encoding.name().to_ascii_lowercase();
                 return Some(format!(
                     "the file is not UTF-8, and it does not read as Windows-1252 (Western European): '{western}' reads as '{other}' in {label} ({name}); name its encoding with --encoding {label} (or --encoding windows-1252 if '{western}' is right)"
                 ));

@@ -202,9 +202,6 @@ pub fn looks_mis_decoded(text: &str) -> bool {
 /// (`MĂĽller` for `Müller`): written back in that code page, its bytes
 /// are UTF-8 for other, European letters.
 fn utf8_read_as_code_page(text: &str) -> bool {
-    if text.is_ascii() {
-        return false;
-    }
     [encoding_rs::WINDOWS_1250, encoding_rs::WINDOWS_1252]
         .into_iter()
         .any(|encoding| {

@@ -2,10 +2,11 @@
 //! file in the destination folder and renamed into place only when
 //! complete; standard output is spooled to an unnamed temporary file and
 //! copied out only when complete (a listing that fails half-way prints
-//! nothing a pipe would take for the whole). A failed or interrupted write leaves the previous file as it
-//! was and no temporary file behind; one killed outright (SIGKILL, power
-//! loss) leaves `.NAME.PID.XXXXXX.partial`, which the next write of the
-//! same file removes once process PID is gone.
+//! nothing a pipe would take for the whole). A failed or interrupted
+//! write leaves the previous file as it was and no temporary file behind;
+//! one killed outright (SIGKILL, power loss) leaves
+//! `.NAME.PID.XXXXXX.partial`, which the next write of the same file
+//! removes once process PID is gone.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -174,29 +174,20 @@ pub async fn groups_before_rows(
 /// id) as this run's own: a run killed after creating them and resumed
 /// leaves them to the resumed results' undo. Nothing in a dry run or
 /// without a results file.
-pub fn carry_created_groups(
+fn carry_created_groups(
     client: &Client,
     (resume, resumed): (Option<&std::path::Path>, &Resumed),
     (dry_run, results): (bool, (Option<&std::path::Path>, &str)),
-) -> Result<usize, RunError> {
+) -> Result<(), RunError> {
     let (Some(from), (Some(to), run_id)) = (resume, results) else {
-        return Ok(0);
+        return Ok(());
     };
     if dry_run || to == std::path::Path::new("-") {
-        return Ok(0);
+        return Ok(());
     }
     let runs = resumed.run_ids();
-    let from_file = crate::output::created_groups::path_for(from);
-    // The results moved aside keep a copy of the list under their own name.
-    let from = match from_file.exists() {
-        true => from,
-        false => return Ok(0),
-    };
-    Ok(crate::output::created_groups::carry(
-        (from, &runs),
-        (to, run_id),
-        client.seal_key(),
-    )?)
+    crate::output::created_groups::carry((from, &runs), (to, run_id), client.seal_key())?;
+    Ok(())
 }
 
 /// Creates the groups [`plan_missing_groups`] found missing that a
@@ -206,7 +197,7 @@ pub fn carry_created_groups(
 /// (`rehearsed`: the rows were decided first; else every missing group
 /// is made). Each group made is recorded beside the run's results file
 /// (`results`: its path and the run's id), for `undo`.
-pub async fn create_missing_groups(
+async fn create_missing_groups(
     client: &Client,
     action: &UpsertAction,
     missing: &[String],

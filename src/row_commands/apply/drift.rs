@@ -3,7 +3,8 @@
 //! one when they are few and nothing is created, else in one listing of
 //! the tenant (which also finds who holds the names a create would take)
 //! — with their memberships in the targets a row adds to or removes from
-//! (however the plan read them), and each row's fingerprint is made again. A row whose user changed, went, or whose
+//! (however the plan read them), and each row's fingerprint is made
+//! again ([`Exact::decided_on`]). A row whose user changed, went, or whose
 //! new user's name is now held has drifted. A plan already applied is all
 //! drift.
 
@@ -12,7 +13,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use futures::StreamExt;
 
 use crate::api::{ApiError, Client, UserQuery};
-use crate::engine::planned::{Exact, NEW, fingerprint};
+use crate::engine::planned::{Exact, NEW};
 use crate::model::User;
 use crate::model::text::{fingerprint as key_print, match_key};
 
@@ -160,10 +161,8 @@ fn drift(
             let Some(user) = users.get(id) else {
                 return Some(format!("user {id} is no longer in the tenant"));
             };
-            let read = memberships.get(&row.row).cloned().unwrap_or_default();
-            let touched = exact.touched_memberships(&read);
-            let touched: Vec<_> = touched.iter().map(|(kind, ids)| (*kind, ids)).collect();
-            let now = format!("{id}:{}", fingerprint(user, &touched));
+            let read = memberships.get(&row.row).map_or(&[][..], Vec::as_slice);
+            let now = exact.decided_on(user, read);
             (now != row.decided_on).then(|| {
                 let name = user.fields.username.as_deref().unwrap_or(id);
                 format!("user '{name}' changed since the plan was made")

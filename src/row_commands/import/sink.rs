@@ -3,7 +3,8 @@
 //! The file, the journal, its intents and the tally are the engine's one
 //! [`Recorder`]; what is import's own is the plan (its lines, the calls
 //! it would make, its rows shown in order) and when a written user must
-//! be journaled (only while its line waits for earlier rows).
+//! be journaled (while its line waits: for earlier rows, or held back
+//! until the next line says whether it ends the file).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -80,10 +81,6 @@ pub struct Sink<'a> {
     /// The file (results or plan), the journal of users written whose
     /// lines the results file does not have yet, the stamp and the tally.
     recorder: Recorder<Counted>,
-    /// Rows the journal holds, and whether one of them ended without
-    /// its success in the results (then the journal must stay).
-    journaled: std::collections::BTreeSet<u64>,
-    journal_needed: bool,
     dry_run: bool,
     membership_calls: HashMap<(TargetKind, bool, String), u64>,
     own_writes: u64,
@@ -148,8 +145,6 @@ impl<'a> Sink<'a> {
             _ => None,
         };
         Ok(Sink {
-            journaled: carried.0.iter().map(|r| r.result.row).collect(),
-            journal_needed: false,
             show: match (&file, show) {
                 (None, Some(show)) => Some((show, BTreeMap::new(), 1)),
                 _ => None,
@@ -197,15 +192,12 @@ impl<'a> Sink<'a> {
     /// Flushes and syncs the file; returns where it was written. The
     /// journal goes only once the file is complete.
     pub fn finish(self) -> Result<Option<PathBuf>, RunError> {
-        self.recorder.finish(self.journal_needed)
+        self.recorder.finish()
     }
 
     /// Records a written user in the journal (when its line must wait).
     fn journal(&mut self, result: &RowResult) -> Result<(), RunError> {
-        if self.recorder.note(result)? {
-            self.journaled.insert(result.row);
-        }
-        Ok(())
+        self.recorder.note(result)
     }
 
     fn show_in_order(&mut self, row: u64, planned: Option<PlannedRow>) {
@@ -257,10 +249,6 @@ impl RowSink<RowPlan> for Sink<'_> {
             let waits = self.recorder.waits(result.row);
             if waits && matches!(result.outcome, Outcome::Created | Outcome::Updated) {
                 self.journal(&result)?;
-            }
-            if !result.outcome.succeeded() && self.journaled.contains(&result.row) {
-                // Its user was written: only the journal says how.
-                self.journal_needed = true;
             }
             (
                 Counted::Outcome(result.outcome),
