@@ -1,6 +1,6 @@
 //! The groups a run created because its rows named them
 //! (`--create-missing-groups`), kept beside its results file
-//! (`RESULTS.groups`, a line each: `group_id,name,run_id,line_seal`), so
+//! (`RESULTS.csv.groups`, a line each: `group_id,name,run_id,line_seal`), so
 //! that `undo RESULTS` can delete them again once it has taken their
 //! members out. The results file holds one line per input row and has no
 //! place for them.
