@@ -63,11 +63,16 @@ impl Header {
     /// The cells as results, plans and samples repeat them: one per
     /// column, secrets masked.
     pub fn masked(&self, cells: &[String]) -> Vec<String> {
+        self.masked_owned(cells.to_vec())
+    }
+
+    /// As [`Header::masked`], in place: a row read for its last use
+    /// hands its cells on without copying them.
+    pub fn masked_owned(&self, mut masked: Vec<String>) -> Vec<String> {
         // Cells out of place (too few or too many) may have moved a secret
         // into any column: then every cell is masked.
         let secret = self.columns.iter().any(Column::is_secret);
-        let shifted = secret && cells.len() != self.columns.len();
-        let mut masked: Vec<String> = cells.to_vec();
+        let shifted = secret && masked.len() != self.columns.len();
         masked.resize(self.columns.len(), String::new());
         for (cell, column) in masked.iter_mut().zip(&self.columns) {
             if (shifted || column.is_secret()) && !cell.trim().is_empty() {

@@ -95,21 +95,32 @@ impl InputRows {
     /// or, with a mapping, one feeding a secret field.
     pub fn echo(&self, record: &Record, header: &super::columns::Header) -> Vec<String> {
         match &record.source_cells {
-            Some(cells) => {
-                // Cells out of place may have moved a secret anywhere.
-                let width = self.source.header().len();
-                let shifted = cells.len() != width && self.secret_sources.iter().any(|s| *s);
-                let mut echoed = cells.clone();
-                echoed.resize(width, String::new());
-                for (cell, secret) in echoed.iter_mut().zip(&self.secret_sources) {
-                    if (*secret || shifted) && !cell.trim().is_empty() {
-                        *cell = crate::formats::MASK.to_string();
-                    }
-                }
-                echoed
-            }
+            Some(cells) => self.echo_source_cells(cells.clone()),
             None => header.masked(&record.cells),
         }
+    }
+
+    /// As [`InputRows::echo`], taking the record (its last use): its
+    /// cells are handed on, not copied.
+    pub fn echo_owned(&self, record: Record, header: &super::columns::Header) -> Vec<String> {
+        match record.source_cells {
+            Some(cells) => self.echo_source_cells(cells),
+            None => header.masked_owned(record.cells),
+        }
+    }
+
+    /// A mapped file's own cells, secrets masked.
+    fn echo_source_cells(&self, mut echoed: Vec<String>) -> Vec<String> {
+        // Cells out of place may have moved a secret anywhere.
+        let width = self.source.header().len();
+        let shifted = echoed.len() != width && self.secret_sources.iter().any(|s| *s);
+        echoed.resize(width, String::new());
+        for (cell, secret) in echoed.iter_mut().zip(&self.secret_sources) {
+            if (*secret || shifted) && !cell.trim().is_empty() {
+                *cell = crate::formats::MASK.to_string();
+            }
+        }
+        echoed
     }
 
     /// Footer rows left out, as warnings naming their lines; complete

@@ -254,7 +254,7 @@ impl UpsertAction {
         }
         if self.deciding_only() {
             // A rehearsal's rows go nowhere: only a plan shows their cells.
-            if let Some(exact) = Exact::of(&plan).filter(|_| self.dry_run) {
+            if let Some(exact) = self.dry_run.then(|| Exact::of(&plan)).flatten() {
                 let read = [
                     (TargetKind::Group, groups.unwrap_or_default()),
                     (TargetKind::Application, applications.unwrap_or_default()),

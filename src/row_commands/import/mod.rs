@@ -573,16 +573,17 @@ fn job_source(
         while let Some(record) = source.next_record() {
             let record = record?;
             let (row_input, _) = validator.check(&record);
-            let cells = source.echo(&record, &header);
-            let disposition = if let Some(reason) = &record.filtered {
-                Disposition::Filtered(reason.clone())
-            } else if let Some(reason) = invalid.get(&record.row) {
+            let (row, filtered) = (record.row, record.filtered.clone());
+            let cells = source.echo_owned(record, &header);
+            let disposition = if let Some(reason) = filtered {
+                Disposition::Filtered(reason)
+            } else if let Some(reason) = invalid.get(&row) {
                 Disposition::Invalid(reason.clone())
             } else {
-                confirm.disposition(record.row, &cells)
+                confirm.disposition(row, &cells)
             };
             let job = Job {
-                row: record.row,
+                row,
                 // A feed without usernames is known by its match key
                 // until its user is found.
                 label: row_input
