@@ -329,27 +329,8 @@ impl<A: RowAction> Runner<'_, A> {
         }
         let aborted = stops.abort.is_cancelled();
         if aborted {
-            // Rows run as their own tasks: each is let end (at once, by
-            // the abort) before the rows cut off are named, and a row that
-            // finished meanwhile is recorded as it ended.
-            while let Some(next) = work.next().await {
-                let Some(Finished {
-                    result,
-                    detail,
-                    pending,
-                }) = next
-                else {
-                    continue;
-                };
-                if pending.is_empty() || !apply_memberships {
-                    events.on(Event::Row(&result));
-                    sink.push(result, detail)?;
-                } else {
-                    // Never sent: `settle_aborted` gives up on it.
-                    sink.note_written(&result)?;
-                    drop(batcher.add(result, pending));
-                }
-            }
+            let late = (&mut batcher, apply_memberships);
+            record_late_rows(&mut work, late, sink, events).await?;
             settle_aborted(&mut batcher, &in_flight, sink, events)?;
         }
         drop(work);
@@ -497,6 +478,36 @@ async fn tracked<A: RowAction>(
     let done = Box::pin(start(action, client, stops, job)).await;
     in_flight.finish(row);
     done
+}
+
+/// After an abort: rows run as their own tasks, so each is let end (at
+/// once, by the abort) before the rows cut off are named; a row that
+/// finished meanwhile is recorded as it ended, its memberships left to
+/// [`settle_aborted`] to give up on.
+async fn record_late_rows<D>(
+    work: &mut (impl futures::Stream<Item = Option<Finished<D>>> + Unpin),
+    (batcher, apply_memberships): (&mut Batcher, bool),
+    sink: &mut dyn RowSink<D>,
+    events: &dyn Events,
+) -> Result<(), RunError> {
+    while let Some(next) = work.next().await {
+        let Some(Finished {
+            result,
+            detail,
+            pending,
+        }) = next
+        else {
+            continue;
+        };
+        if pending.is_empty() || !apply_memberships {
+            events.on(Event::Row(&result));
+            sink.push(result, detail)?;
+        } else {
+            sink.note_written(&result)?;
+            drop(batcher.add(result, pending));
+        }
+    }
+    Ok(())
 }
 
 /// After an abort: rows whose memberships were never sent, and rows cut
