@@ -396,7 +396,7 @@ fn worked<A: RowAction>(
 /// `None` when `abort` came first (a row cut off mid-request stays under
 /// way in the lead, for the abort to name). A panic in the row is the
 /// run's, as if the row had run on the run's own task.
-fn spawned<T: Send + 'static>(
+pub(crate) fn spawned<T: Send + 'static>(
     work: impl Future<Output = T> + Send + 'static,
     abort: CancellationToken,
 ) -> impl Future<Output = Option<T>> {
@@ -419,7 +419,7 @@ fn spawned<T: Send + 'static>(
 /// Reads the rows on a blocking thread, handing them over in batches (a
 /// wake-up a row cost a tenth of a 100,000-row run's CPU): the batches,
 /// and the reader's end.
-fn read_in_batches<I: Send + 'static>(source: JobSource<I>) -> (Batches<I>, ReaderEnd) {
+pub(crate) fn read_in_batches<I: Send + 'static>(source: JobSource<I>) -> (Batches<I>, ReaderEnd) {
     let (jobs_tx, jobs_rx) = mpsc::channel::<Vec<Job<I>>>(JOB_BATCHES);
     let reader = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(JOBS_PER_BATCH);
@@ -442,9 +442,9 @@ fn read_in_batches<I: Send + 'static>(source: JobSource<I>) -> (Batches<I>, Read
 }
 
 /// The rows' batches as the pool receives them.
-type Batches<I> = mpsc::Receiver<Vec<Job<I>>>;
+pub(crate) type Batches<I> = mpsc::Receiver<Vec<Job<I>>>;
 /// How the reading of the rows ended.
-type ReaderEnd = tokio::task::JoinHandle<Result<(), RunError>>;
+pub(crate) type ReaderEnd = tokio::task::JoinHandle<Result<(), RunError>>;
 
 /// Rows read ahead of the pool: batches of rows, and how many may wait.
 const JOBS_PER_BATCH: usize = 64;
@@ -678,7 +678,7 @@ fn fill_not_attempted<I: Send + 'static, D>(
     failure.map_or(Ok(()), Err)
 }
 
-fn receiver_stream<T: Send + 'static>(
+pub(crate) fn receiver_stream<T: Send + 'static>(
     mut rx: mpsc::Receiver<T>,
 ) -> impl futures::Stream<Item = T> + Unpin {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))

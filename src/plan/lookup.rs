@@ -104,6 +104,13 @@ impl Lookups {
         self.users == UserStrategy::Bulk
     }
 
+    /// Whether a row is decided without any call at all: the tenant was
+    /// listed and every membership in scope read up front.
+    pub fn decides_without_calls(&self) -> bool {
+        self.decides_offline()
+            && ![self.groups, self.applications].contains(&MembershipSide::UserSide)
+    }
+
     /// Picks the strategies for `shape` and loads what they need up front.
     /// `probe` is page 1 of the tenant's users ([`probe_users`]). A `watch`
     /// sees every tenant user, which makes the tenant be listed (one

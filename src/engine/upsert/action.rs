@@ -45,6 +45,36 @@ pub struct UpsertAction {
     /// Rows whose create a killed run had on the wire (row → that run),
     /// from the intents of the results resumed from.
     creates_in_flight: std::collections::HashMap<u64, String>,
+    /// Rows the rehearsal found settled (see [`SettledRows`]).
+    settled: SettledRows,
+}
+
+/// The rows a rehearsal decided that leave their user as it is, with
+/// nothing to say, where no row makes a call (the tenant listed and the
+/// memberships read up front, so the real run decides on the very same
+/// data): the real run finds their user again but decides nothing (at
+/// 100,000 rows, deciding again took a fifth of the real run's CPU). One
+/// bit a row, some 12 KB at 100,000 rows.
+#[derive(Default)]
+struct SettledRows(Mutex<Vec<u64>>);
+
+impl SettledRows {
+    fn note(&self, row: u64) {
+        let (word, bit) = ((row / 64) as usize, row % 64);
+        if let Ok(mut words) = self.0.lock() {
+            if words.len() <= word {
+                words.resize(word + 1, 0);
+            }
+            words[word] |= 1 << bit;
+        }
+    }
+
+    fn holds(&self, row: u64) -> bool {
+        let (word, bit) = ((row / 64) as usize, row % 64);
+        self.0
+            .lock()
+            .is_ok_and(|words| words.get(word).is_some_and(|w| w & (1 << bit) != 0))
+    }
 }
 
 impl RowAction for UpsertAction {
@@ -80,6 +110,7 @@ impl UpsertAction {
             changed: Mutex::new(Changed::default()),
             new_groups_wanted: Mutex::new(BTreeSet::new()),
             creates_in_flight: std::collections::HashMap::new(),
+            settled: SettledRows::default(),
         }
     }
 
@@ -165,6 +196,24 @@ impl UpsertAction {
         self.lookups.read_ahead(on);
     }
 
+    /// Notes a rehearsed row whose plan settles quietly, where the real
+    /// run will decide it on the same data (see [`SettledRows`]); a row
+    /// whose create a killed run had on the wire is always decided again.
+    fn note_if_settled(&self, row: u64, plan: &RowPlan) {
+        if !self.dry_run
+            && self.lookups.decides_without_calls()
+            && plan.settles_quietly()
+            && !self.creates_in_flight.contains_key(&row)
+        {
+            self.settled.note(row);
+        }
+    }
+
+    /// Whether the rehearsal found row `row` settled, in the real run.
+    fn settled_before(&self, row: u64) -> bool {
+        !self.deciding_only() && self.settled.holds(row)
+    }
+
     /// Whether rows are only decided (a dry run, or a rehearsal).
     pub fn deciding_only(&self) -> bool {
         self.dry_run || self.rehearsing.load(Ordering::SeqCst)
@@ -216,6 +265,14 @@ impl UpsertAction {
         {
             result.username = username;
         }
+        if let Some(user) = existing
+            .as_ref()
+            .filter(|_| self.settled_before(result.row))
+        {
+            result.user_id = user.id.clone();
+            result.outcome = Outcome::Unchanged;
+            return Ok((RowPlan::unchanged(user.id.clone()), Vec::new()));
+        }
         let mut groups: Option<BTreeSet<String>> = None;
         let mut applications: Option<BTreeSet<String>> = None;
         if let Some(user) = &existing {
@@ -248,6 +305,7 @@ impl UpsertAction {
         if self.deciding_only() {
             self.count(&plan, existing.as_ref(), &result.username);
             self.want_new_groups(&plan);
+            self.note_if_settled(result.row, &plan);
         }
         for kept in &plan.kept {
             result.add_error(kept);

@@ -211,6 +211,22 @@ impl RowPlan {
         })
     }
 
+    /// A plan that leaves the row's user (`user_id`) as it is, with
+    /// nothing to say.
+    pub fn unchanged(user_id: String) -> Self {
+        Self::only(Action::Unchanged { user_id })
+    }
+
+    /// Whether the plan leaves its user as it is with nothing to say (no
+    /// field kept back, no note): deciding it again gives the same.
+    pub fn settles_quietly(&self) -> bool {
+        matches!(self.action, Action::Unchanged { .. })
+            && self.changes.is_empty()
+            && self.groups.is_empty()
+            && self.applications.is_empty()
+            && self.kept.is_empty()
+    }
+
     /// A plan with an action and nothing else.
     fn only(action: Action) -> Self {
         RowPlan {

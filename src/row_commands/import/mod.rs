@@ -365,6 +365,15 @@ impl Rehearse<'_> {
         stops: &Stops,
         events: &dyn Events,
     ) -> Result<(), RunError> {
+        if self.action.lookups.decides_without_calls() {
+            self.action.rehearse(true);
+            let quiet = rehearsal::Quiet(events);
+            let run = (&self.client.rehearsing(), self.action);
+            let rows = (self.jobs.clone(), self.rows);
+            let rehearsed = rehearsal::decide_offline(run, rows, stops, &quiet).await;
+            self.action.rehearse(false);
+            return rehearsed;
+        }
         let inputs = [options.input.file.as_path()];
         let setup = SinkSetup {
             dry_run: true,

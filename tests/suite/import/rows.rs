@@ -355,3 +355,55 @@ async fn a_spreadsheet_imports_like_a_csv() {
     let raj = tenant.user_by_username("raj.patel").unwrap();
     assert_eq!(raj.fields.is_enabled, Some(false));
 }
+
+/// Rows a rehearsal found unchanged are not decided again by the real
+/// run (it reads the same listing): each is still recorded exactly as a
+/// full decision records it — its user found by email alone, named and
+/// identified — and rows that change anything are decided in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_the_rehearsal_settled_are_recorded_as_a_full_decision_records_them() {
+    let sandbox = start(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut hires = String::from("username,email,department,groups\n");
+    let mut feed = String::from("email,department,groups\n");
+    for i in 0..80 {
+        hires.push_str(&format!(
+            "staff{i:03},staff{i:03}@example.com,Ops,All Staff\n"
+        ));
+        let (department, groups) = match i {
+            0..70 => ("Ops", "All Staff"),
+            70..75 => ("Finance", "All Staff"),
+            _ => ("Ops", "All Staff;Sales"),
+        };
+        feed.push_str(&format!("staff{i:03}@example.com,{department},{groups}\n"));
+    }
+    crate::support::seed_tenant(&sandbox, dir.path(), &hires).await;
+    let feed_path = dir.path().join("feed.csv");
+    std::fs::write(&feed_path, feed).unwrap();
+    let plan = dir.path().join("plan.csv");
+    let [f, p] = [&feed_path, &plan].map(|p| p.display().to_string());
+    let by_email = ["--match-by", "email", "--mode", "update"];
+    let args = [&["plan", &f, "-o", &p][..], &by_email].concat();
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let (completion, results) = import(&sandbox, &feed_path, &by_email).await;
+    assert_eq!(completion, Completion::Clean);
+    let (planned, lines) = (read_csv(&plan), read_csv(&results));
+    assert_eq!(lines.len(), 80);
+    for (line, planned) in lines.iter().zip(&planned) {
+        let user = crate::support::user_named(&sandbox, &line["username"]);
+        assert_eq!(line["user_id"], user.public().id, "{line:?}");
+        assert_eq!(line["username"], planned["username"], "{line:?}");
+        let expected = match planned["action"].as_str() {
+            "unchanged" => "unchanged",
+            "update" => "updated",
+            other => panic!("planned {other}: {planned:?}"),
+        };
+        assert_eq!(line["outcome"], expected, "{line:?}");
+        assert_eq!(line["error"], "", "{line:?}");
+    }
+    let outcomes = crate::support::column(&lines, "outcome");
+    assert_eq!(outcomes.iter().filter(|o| **o == "unchanged").count(), 70);
+    assert_eq!(outcomes.iter().filter(|o| **o == "updated").count(), 10);
+    let moved = crate::support::user_named(&sandbox, "staff072").public();
+    assert_eq!(moved.fields.department.as_deref(), Some("Finance"));
+}
