@@ -55,6 +55,26 @@ async fn a_key_file_others_can_read_is_refused_with_the_fix() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
 }
 
+/// `sebulk check` with systemd's credentials in `credentials` (and the
+/// key `key` given besides, if any): its exit code and what it said.
+async fn check_with_credentials(
+    base: &str,
+    credentials: &Path,
+    key: Option<&str>,
+) -> (Option<i32>, String) {
+    let mut command = sebulk();
+    command.env("CREDENTIALS_DIRECTORY", credentials);
+    if let Some(key) = key {
+        command.env("SEBULK_API_KEY", key);
+    }
+    let output = command
+        .args(["--base-url", base, "check"])
+        .output()
+        .await
+        .unwrap();
+    (output.status.code(), text(&output))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn systemd_s_credential_is_the_key_when_none_is_given_otherwise() {
     let sandbox = start(config()).await;
@@ -66,34 +86,18 @@ async fn systemd_s_credential_is_the_key_when_none_is_given_otherwise() {
         &format!("{KEY}\n"),
         0o400,
     );
-    let output = sebulk()
-        .env("CREDENTIALS_DIRECTORY", credentials.path())
-        .args(["--base-url", &base, "check"])
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let (code, said) = check_with_credentials(&base, credentials.path(), None).await;
+    assert_eq!(code, Some(0), "{said}");
 
     // An explicit key wins over the credential: a wrong one is refused by the tenant.
-    let output = sebulk()
-        .env("CREDENTIALS_DIRECTORY", credentials.path())
-        .env("SEBULK_API_KEY", "not-the-key")
-        .args(["--base-url", &base, "check"])
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let wrong = Some("not-the-key");
+    let (code, said) = check_with_credentials(&base, credentials.path(), wrong).await;
+    assert_eq!(code, Some(1), "{said}");
 
     // A credential others can read is refused like a key file.
     std::fs::set_permissions(&credential, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let output = sebulk()
-        .env("CREDENTIALS_DIRECTORY", credentials.path())
-        .args(["--base-url", &base, "check"])
-        .output()
-        .await
-        .unwrap();
-    let said = text(&output);
-    assert_eq!(output.status.code(), Some(1), "{said}");
+    let (code, said) = check_with_credentials(&base, credentials.path(), None).await;
+    assert_eq!(code, Some(1), "{said}");
     assert!(
         said.contains(&format!("chmod 600 {}", credential.display())),
         "{said}"
@@ -102,14 +106,8 @@ async fn systemd_s_credential_is_the_key_when_none_is_given_otherwise() {
 
     // No credential there: no key at all, and the message names the ways to give one.
     std::fs::remove_file(&credential).unwrap();
-    let output = sebulk()
-        .env("CREDENTIALS_DIRECTORY", credentials.path())
-        .args(["--base-url", &base, "check"])
-        .output()
-        .await
-        .unwrap();
-    let said = text(&output);
-    assert_eq!(output.status.code(), Some(1), "{said}");
+    let (code, said) = check_with_credentials(&base, credentials.path(), None).await;
+    assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("sebulk-api-key"), "{said}");
 }
 

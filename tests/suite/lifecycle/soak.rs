@@ -238,6 +238,44 @@ async fn given_back(
     );
 }
 
+/// A soak's start, in the order a test names its parts: the scratch
+/// directory, how many people, the faulty tenant and how it was
+/// (`before`), the roster written, the tenant it asks for, its joiners.
+type Soak = (
+    tempfile::TempDir,
+    usize,
+    SandboxHandle,
+    BTreeMap<String, Person>,
+    PathBuf,
+    BTreeMap<String, Person>,
+    String,
+);
+
+async fn soak() -> Soak {
+    let dir = tempfile::tempdir().unwrap();
+    let n = people();
+    let sandbox = faulty_tenant(dir.path(), n).await;
+    let before = state(&sandbox);
+    let (file, wanted, joiners) = roster(n);
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(&roster, file).unwrap();
+    (dir, n, sandbox, before, roster, wanted, joiners.to_string())
+}
+
+/// The soak's day and the limits that let its roster through, with its
+/// `joiners`.
+fn day_and_limits(joiners: &str) -> [String; 6] {
+    [
+        "--as-of",
+        "2026-12-03",
+        "--max-affected",
+        "100%",
+        "--max-joiners",
+        joiners,
+    ]
+    .map(String::from)
+}
+
 /// Where the tenant differs from `before`, by username.
 fn changed_from(sandbox: &SandboxHandle, before: &BTreeMap<String, Person>) -> BTreeSet<String> {
     let after = state(sandbox);
@@ -252,27 +290,12 @@ fn changed_from(sandbox: &SandboxHandle, before: &BTreeMap<String, Person>) -> B
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_nightly_sync_killed_again_and_again_under_faults_ends_exact_and_undoes() {
-    let dir = tempfile::tempdir().unwrap();
-    let n = people();
-    let sandbox = faulty_tenant(dir.path(), n).await;
-    let before = state(&sandbox);
-    let (file, wanted, joiners) = roster(n);
-    let roster = dir.path().join("roster.csv");
-    std::fs::write(&roster, file).unwrap();
-    let joiners = joiners.to_string();
+    let (dir, n, sandbox, before, roster, wanted, joiners) = soak().await;
     let sync = |out: &Path| {
-        vec![
-            "sync".to_string(),
-            text(&roster),
-            "--as-of".into(),
-            "2026-12-03".into(),
-            "--max-affected".into(),
-            "100%".into(),
-            "--max-joiners".into(),
-            joiners.clone(),
-            "-o".into(),
-            text(out),
-        ]
+        let mut args = vec!["sync".to_string(), text(&roster)];
+        args.extend(day_and_limits(&joiners));
+        args.extend(["-o".into(), text(out)]);
+        args
     };
     let mut runs = Vec::new();
     for (k, writes) in kills(n).into_iter().enumerate() {
@@ -306,15 +329,8 @@ async fn the_nightly_sync_killed_again_and_again_under_faults_ends_exact_and_und
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reviewed_plan_applied_through_kills_and_faults_ends_exact_and_undoes() {
-    let dir = tempfile::tempdir().unwrap();
-    let n = people();
-    let sandbox = faulty_tenant(dir.path(), n).await;
-    let before = state(&sandbox);
-    let (file, wanted, joiners) = roster(n);
-    let roster = dir.path().join("roster.csv");
-    std::fs::write(&roster, file).unwrap();
+    let (dir, n, sandbox, before, roster, wanted, joiners) = soak().await;
     let plan = dir.path().join("plan.csv");
-    let joiners = joiners.to_string();
     let args = [
         "sync",
         &text(&roster),
@@ -332,18 +348,9 @@ async fn a_reviewed_plan_applied_through_kills_and_faults_ends_exact_and_undoes(
     // Applied, killed, and resumed from the last results each time, as
     // docs/sync.md says; the last resume runs to the end.
     let apply = |out: &Path, from: Option<&PathBuf>| {
-        let mut args = vec![
-            "apply".to_string(),
-            "--as-of".into(),
-            "2026-12-03".into(),
-            "--max-affected".into(),
-            "100%".into(),
-            "--max-joiners".into(),
-            joiners.clone(),
-            text(&plan),
-            "-o".into(),
-            text(out),
-        ];
+        let mut args = vec!["apply".to_string()];
+        args.extend(day_and_limits(&joiners));
+        args.extend([text(&plan), "-o".into(), text(out)]);
         if let Some(from) = from {
             args.extend(["--resume".to_string(), text(from)]);
         }
