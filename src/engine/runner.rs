@@ -1,7 +1,9 @@
 //! The row runner: what every row command shares. Rows come from a
 //! blocking reader thread, go through a bounded pool of workers running the
-//! command's [`RowAction`], hand their membership changes to the batcher,
-//! and end in one sink that owns the results, in input order.
+//! command's [`RowAction`] (each row a task of its own, so rows are decided
+//! on every core), hand their membership changes to the batcher, and end
+//! in one sink that owns the results, in input order: the run's own task
+//! is the only one that records.
 //!
 //! Invariants: every row gets exactly one result; every request goes
 //! through the client's throttle; at most a bounded number of rows are in
@@ -9,8 +11,9 @@
 //! size. On the first interrupt, rows that have not written withdraw their
 //! requests and become `not_attempted` while requests on the wire finish
 //! (and rows already written get their memberships); on the second,
-//! everything stops at once and rows cut mid-request say their outcome is
-//! unknown.
+//! everything stops at once (each row's task ends at its next wait, and
+//! the run waits for every one before it names the rows cut off) and rows
+//! cut mid-request say their outcome is unknown.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
