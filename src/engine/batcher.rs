@@ -64,6 +64,37 @@ struct Waiting {
     failed: bool,
 }
 
+/// The rows whose membership calls are on the wire, a count a row: an
+/// abort cuts those calls, and what they sent may have landed.
+#[derive(Default)]
+pub struct OnTheWire(HashMap<u64, usize>);
+
+impl OnTheWire {
+    /// `chunk` is being sent.
+    pub fn sent(&mut self, chunk: &Chunk) {
+        for (row, _) in &chunk.members {
+            *self.0.entry(*row).or_default() += 1;
+        }
+    }
+
+    /// `chunk` was answered.
+    pub fn answered(&mut self, chunk: &Chunk) {
+        for (row, _) in &chunk.members {
+            if let Some(count) = self.0.get_mut(row) {
+                *count -= 1;
+                if *count == 0 {
+                    self.0.remove(row);
+                }
+            }
+        }
+    }
+
+    /// Whether a call of row `row` is on the wire.
+    pub fn holds(&self, row: u64) -> bool {
+        self.0.contains_key(&row)
+    }
+}
+
 /// Rows waiting for their membership changes.
 pub struct Batcher {
     queues: HashMap<QueueKey, (Target, Vec<(u64, String)>)>,
@@ -193,13 +224,14 @@ impl Batcher {
             .unwrap_or_default()
     }
 
-    /// Gives up on every waiting row (the run was aborted).
-    pub fn abandon(&mut self, reason: &str) -> Vec<RowResult> {
+    /// Gives up on every waiting row (the run was aborted), each with
+    /// why: `reason` of its row.
+    pub fn abandon(&mut self, reason: impl Fn(u64) -> &'static str) -> Vec<RowResult> {
         self.queues.clear();
         self.waiting
             .drain()
-            .map(|(_, mut waiting)| {
-                waiting.result.add_error(reason);
+            .map(|(row, mut waiting)| {
+                waiting.result.add_error(reason(row));
                 waiting.failed = true;
                 complete(waiting)
             })
@@ -353,6 +385,33 @@ mod tests {
         let flushed = add(&mut batcher, 4, &["g3"]);
         assert_eq!(flushed.len(), 3);
         assert_eq!(batcher.waiting.len(), 4);
-        assert_eq!(batcher.abandon("aborted").len(), 4);
+        assert_eq!(batcher.abandon(|_| "aborted").len(), 4);
+    }
+
+    #[test]
+    fn an_abort_tells_calls_cut_on_the_wire_from_calls_never_sent() {
+        let mut batcher = Batcher::new(10);
+        let mut on_wire = OnTheWire::default();
+        add(&mut batcher, 1, &["g1", "g2"]);
+        add(&mut batcher, 2, &["g1"]);
+        add(&mut batcher, 3, &["g3"]);
+        let chunks = batcher.drain();
+        let sent: Vec<&Chunk> = chunks.iter().filter(|c| c.target.id != "g3").collect();
+        for chunk in &sent {
+            on_wire.sent(chunk);
+        }
+        // g2's answer came: row 1 still has g1 on the wire.
+        let g2 = sent.iter().find(|c| c.target.id == "g2").unwrap();
+        on_wire.answered(g2);
+        assert!(on_wire.holds(1) && on_wire.holds(2) && !on_wire.holds(3));
+        let why = |row| if on_wire.holds(row) { "cut" } else { "unsent" };
+        let mut abandoned = batcher.abandon(why);
+        abandoned.sort_by_key(|r| r.row);
+        let errors: Vec<&str> = abandoned.iter().map(|r| r.error.as_str()).collect();
+        assert!(
+            errors[0].ends_with("cut") && errors[1].ends_with("cut"),
+            "{errors:?}"
+        );
+        assert!(errors[2].ends_with("unsent"), "{errors:?}");
     }
 }

@@ -266,10 +266,13 @@ where
     // A resumed run's journal starts with what the earlier run's journal
     // held (users written, their lines never written): a second kill must
     // not lose them, whichever file the run now writes.
-    let resumed = match (setup.resume, journal_for) {
+    let mut resumed = match (setup.resume, journal_for) {
         (Some(resume), Some(_)) => crate::output::recorded::Resumed::read(resume)?,
         _ => Default::default(),
     };
+    if let Some(key) = &setup.stamp.key {
+        resumed.fold_sent_memberships(key);
+    }
     let carried: Vec<&crate::output::recorded::Recorded> = resumed
         .journaled
         .values()

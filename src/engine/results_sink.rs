@@ -448,11 +448,15 @@ impl ResumedRows {
     /// are named in a warning and none is taken as done.
     pub fn open(
         path: Option<&Path>,
-        tenant: &str,
+        (tenant, key): (&str, &crate::model::SealKey),
         events: &dyn crate::events::Events,
     ) -> Result<Self, crate::output::OutputError> {
         let resumed = match path {
-            Some(path) => Some(crate::output::recorded::Resumed::read(path)?),
+            Some(path) => {
+                let mut resumed = crate::output::recorded::Resumed::read(path)?;
+                resumed.fold_sent_memberships(key);
+                Some(resumed)
+            }
             None => None,
         };
         if let Some(resumed) = &resumed {

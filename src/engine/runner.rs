@@ -24,7 +24,7 @@ use futures::{StreamExt, future::BoxFuture};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::batcher::{self, Batcher, ChunkOutcome, HOLD_LIMIT, Pending};
+use super::batcher::{self, Batcher, ChunkOutcome, HOLD_LIMIT, OnTheWire, Pending};
 use crate::api::{ApiError, Client, Tally};
 use crate::events::{Event, Events};
 use crate::input::InputError;
@@ -271,16 +271,18 @@ impl<A: RowAction> Runner<'_, A> {
         let mut batcher = Batcher::new(HOLD_LIMIT);
         let mut flushes: FuturesUnordered<BoxFuture<'static, ChunkOutcome>> =
             FuturesUnordered::new();
-        let flush =
-            |chunks: Vec<batcher::Chunk>,
-             flushes: &mut FuturesUnordered<BoxFuture<'static, ChunkOutcome>>| {
-                for chunk in chunks {
-                    // Its rows' users are in the journal already; the call
-                    // names them by id.
-                    let client = recording_for(&client, &intents, || chunk.members.clone());
-                    flushes.push(Box::pin(batcher::apply(client, chunk)));
-                }
-            };
+        let mut on_wire = OnTheWire::default();
+        let flush = |chunks: Vec<batcher::Chunk>,
+                     flushes: &mut FuturesUnordered<BoxFuture<'static, ChunkOutcome>>,
+                     on_wire: &mut OnTheWire| {
+            for chunk in chunks {
+                on_wire.sent(&chunk);
+                // Its rows' users are in the journal already; the call
+                // names them by id.
+                let client = recording_for(&client, &intents, || chunk.members.clone());
+                flushes.push(Box::pin(batcher::apply(client, chunk)));
+            }
+        };
         let mut work_done = false;
         let mut drained_on_stop = false;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -291,15 +293,16 @@ impl<A: RowAction> Runner<'_, A> {
                 () = stops.first.cancelled(), if !drained_on_stop => {
                     // Rows already written get their memberships now, not at the end.
                     drained_on_stop = true;
-                    flush(batcher.drain(), &mut flushes);
+                    flush(batcher.drain(), &mut flushes, &mut on_wire);
                 }
                 _ = tick.tick() => {
                     events.on(Event::Pause(client.throttle().pause()));
                     if batcher.oldest_wait() >= batcher::MAX_HOLD {
-                        flush(batcher.drain(), &mut flushes);
+                        flush(batcher.drain(), &mut flushes, &mut on_wire);
                     }
                 }
                 Some(outcome) = flushes.next(), if !flushes.is_empty() => {
+                    on_wire.answered(&outcome.chunk);
                     for result in batcher.settle(outcome) {
                         if result.outcome == Outcome::Failed {
                             events.on(Event::Failed);
@@ -319,13 +322,13 @@ impl<A: RowAction> Runner<'_, A> {
                             sink.push(result, detail)?;
                         } else {
                             sink.note_written(&result)?;
-                            flush(batcher.add(result, pending), &mut flushes);
+                            flush(batcher.add(result, pending), &mut flushes, &mut on_wire);
                         }
                     }
                     None => {
                         work_done = true;
                         events.on(Event::Phase("applying group memberships"));
-                        flush(batcher.drain(), &mut flushes);
+                        flush(batcher.drain(), &mut flushes, &mut on_wire);
                     }
                 },
             }
@@ -334,7 +337,7 @@ impl<A: RowAction> Runner<'_, A> {
         if aborted {
             let late = (&mut batcher, apply_memberships);
             record_late_rows(&mut work, late, sink, events).await?;
-            settle_aborted(&mut batcher, &in_flight, sink, events)?;
+            settle_aborted((&mut batcher, &on_wire), &in_flight, sink, events)?;
         }
         drop(work);
         let read = reader.await.map_err(|e| RunError::Reader(e.to_string()))?;
@@ -513,16 +516,21 @@ async fn record_late_rows<D>(
     Ok(())
 }
 
-/// After an abort: rows whose memberships were never sent, and rows cut
-/// off mid-request, each recorded as failed with why.
+/// After an abort: rows whose memberships were never sent or were cut on
+/// the wire (`on_wire`: the journal and the intents keep those, so undo
+/// takes back what landed), and rows cut off mid-request, each recorded
+/// as failed with why.
 fn settle_aborted<D>(
-    batcher: &mut Batcher,
+    (batcher, on_wire): (&mut Batcher, &OnTheWire),
     in_flight: &InFlight,
     sink: &mut dyn RowSink<D>,
     events: &dyn Events,
 ) -> Result<(), RunError> {
-    for result in batcher.abandon("interrupted before its group and application changes were sent")
-    {
+    let why = |row| match on_wire.holds(row) {
+        true => MEMBERSHIPS_CUT,
+        false => "interrupted before its group and application changes were sent",
+    };
+    for result in batcher.abandon(why) {
         events.on(Event::Failed);
         sink.push(result, None)?;
     }
@@ -538,6 +546,9 @@ fn settle_aborted<D>(
     }
     Ok(())
 }
+
+/// Why a row whose membership call an abort cut on the wire failed.
+pub const MEMBERSHIPS_CUT: &str = "interrupted while its group and application changes were being sent: some may have landed (undo takes back what did; --resume settles the row)";
 
 /// Turns a job into a finished row: its disposition, or the action.
 async fn start<A: RowAction>(

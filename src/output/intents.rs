@@ -68,6 +68,24 @@ impl Intent {
         super::line_chain::line_message(&[row.as_str(), &self.label, &self.endpoint, &self.run_id])
     }
 
+    /// The membership change this write sends, if it is one: its kind,
+    /// whether it adds, and the target's id (`POST /{kind}/{id}/assignusers`
+    /// or `removeusers`).
+    pub fn membership(&self) -> Option<(crate::model::TargetKind, bool, &str)> {
+        let path = self.endpoint.strip_prefix("POST /")?;
+        let (kind, rest) = path.split_once('/')?;
+        let (id, verb) = rest.rsplit_once('/')?;
+        let kind = crate::model::TargetKind::ALL
+            .into_iter()
+            .find(|k| k.path() == kind)?;
+        let add = match verb {
+            "assignusers" => true,
+            "removeusers" => false,
+            _ => return None,
+        };
+        (!id.is_empty() && !id.contains('/')).then_some((kind, add, id))
+    }
+
     /// Whether the line was written by sebulk for the tenant of `key`.
     pub fn verifies(&self, key: &crate::model::SealKey) -> bool {
         key.check(DOMAIN, &self.message(), &self.seal) == crate::model::SealCheck::Verified

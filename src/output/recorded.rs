@@ -122,6 +122,11 @@ pub struct Resumed {
     /// Writes the run was about to send for rows neither file settles:
     /// a kill may have left them on the wire.
     pub in_flight: Vec<super::intents::Intent>,
+    /// The membership writes of journaled rows (their users written, their
+    /// lines not): the journal is written before them, so these alone say
+    /// what the earlier run may have sent (see
+    /// [`Resumed::fold_sent_memberships`]).
+    pub sent_memberships: Vec<super::intents::Intent>,
 }
 
 impl Resumed {
@@ -166,18 +171,44 @@ impl Resumed {
                     | Outcome::Deleted
             ) && !done.get(row).is_some_and(|d| d.outcome.succeeded())
         });
-        let in_flight = super::intents::Intents::read(path)?
+        let (sent_memberships, in_flight) = super::intents::Intents::read(path)?
             .into_iter()
-            .filter(|intent| {
-                !journaled.contains_key(&intent.row)
-                    && !done.get(&intent.row).is_some_and(|d| d.outcome.succeeded())
-            })
-            .collect();
+            .filter(|intent| !done.get(&intent.row).is_some_and(|d| d.outcome.succeeded()))
+            .partition(|intent| journaled.contains_key(&intent.row));
+        let sent_memberships: Vec<super::intents::Intent> = sent_memberships;
         Ok(Resumed {
             done,
             journaled,
             in_flight,
+            sent_memberships: sent_memberships
+                .into_iter()
+                .filter(|intent| intent.membership().is_some())
+                .collect(),
         })
+    }
+
+    /// Lays the membership writes the earlier run was sending for its
+    /// journaled rows (only lines sebulk wrote, sealed under the tenant's
+    /// `key`) over those rows' records, by target id: a kill or an abort
+    /// can cut a membership call on the wire, so its row may hold the
+    /// membership though no line says so. Undo then takes back what
+    /// landed (and finds no "change since the run" in it), and a resumed
+    /// run's line keeps it.
+    pub fn fold_sent_memberships(&mut self, key: &crate::model::SealKey) {
+        for intent in std::mem::take(&mut self.sent_memberships) {
+            let (Some((kind, add, id)), Some(recorded)) =
+                (intent.membership(), self.journaled.get_mut(&intent.row))
+            else {
+                continue;
+            };
+            if !intent.verifies(key) {
+                continue;
+            }
+            let targets = recorded.result.targets_mut(kind, add);
+            if !targets.iter().any(|t| t == id) {
+                targets.push(id.to_string());
+            }
+        }
     }
 
     /// The runs whose rows (or writes on the wire) it holds.
@@ -551,6 +582,84 @@ mod tests {
             snapshot: String::new(),
             key: None,
         }
+    }
+
+    #[test]
+    fn membership_calls_a_killed_run_had_on_the_wire_stay_its_record() {
+        use crate::model::SealKey;
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("r.csv");
+        let key = SealKey::derive("k", "https://acme/api");
+        let run = RunStamp {
+            key: Some(key.clone()),
+            ..stamp()
+        };
+        let input = ["username".to_string()];
+        // The run wrote two users, journaled them, and had their group
+        // calls on the wire when it was killed (no results line yet).
+        let rules = FileRules::default();
+        let lines = OrderedCsv::results(&results, rules, (&[], &input), (Some(&key), None));
+        drop(lines.unwrap());
+        let mut journal = Journal::create(&results, &input, (&[], &[]), &run).unwrap();
+        for (row, name) in [(1, "ana"), (2, "bob")] {
+            let mut written = RowResult::new(row, name, Outcome::Created, vec![name.into()]);
+            written.user_id = format!("u{row}");
+            journal.note(&written, &run).unwrap();
+        }
+        let intents = journal.intents();
+        intents
+            .note(1, "ana", "POST /groups/g-sales/assignusers")
+            .unwrap();
+        intents
+            .note(1, "ana", "POST /applications/a-slack/assignusers")
+            .unwrap();
+        intents
+            .note(2, "bob", "POST /groups/g-ops/removeusers")
+            .unwrap();
+        intents.note(2, "bob", "PUT /users/u2").unwrap();
+        drop(journal);
+        // A line added by hand is taken on nobody's word.
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(super::super::intents::Intents::path_for(&results))
+            .unwrap();
+        writeln!(file, "2,bob,POST /groups/g-admins/assignusers,run-1,").unwrap();
+        drop(file);
+
+        let mut resumed = Resumed::read(&results).unwrap();
+        let unsettled: Vec<_> = resumed
+            .in_flight
+            .iter()
+            .filter(|i| !i.is_run_mark())
+            .collect();
+        assert!(
+            unsettled.is_empty(),
+            "the journal settles both rows: {unsettled:?}"
+        );
+        let other = SealKey::derive("k2", "https://acme/api");
+        let mut elsewhere = Resumed::read(&results).unwrap();
+        elsewhere.fold_sent_memberships(&other);
+        assert!(elsewhere.journaled[&1].result.groups_added.is_empty());
+        resumed.fold_sent_memberships(&key);
+        let (ana, bob) = (&resumed.journaled[&1].result, &resumed.journaled[&2].result);
+        assert_eq!(ana.groups_added, vec!["g-sales"]);
+        assert_eq!(ana.applications_added, vec!["a-slack"]);
+        assert_eq!(bob.groups_removed, vec!["g-ops"]);
+        assert!(
+            bob.groups_added.is_empty(),
+            "the unsealed line is not taken"
+        );
+
+        // A resumed run that finds ana's group landed keeps it as the
+        // earlier run's, beside what it did itself (once by name).
+        let mut again = RowResult::new(1, "ana", Outcome::Unchanged, vec!["ana".into()]);
+        again.user_id = "u1".into();
+        again.groups_added = vec!["Finance".into(), "g-sales".into()];
+        again.carry_over(ana);
+        assert_eq!(again.outcome, Outcome::Created);
+        assert_eq!(again.groups_added, vec!["Finance", "g-sales"]);
+        assert_eq!(again.applications_added, vec!["a-slack"]);
     }
 
     #[test]

@@ -271,6 +271,17 @@ impl RowResult {
     }
 
     /// The names of the groups (or applications) the row added (or removed).
+    pub fn targets(&self, kind: crate::model::TargetKind, added: bool) -> &[String] {
+        use crate::model::TargetKind;
+        match (kind, added) {
+            (TargetKind::Group, true) => &self.groups_added,
+            (TargetKind::Group, false) => &self.groups_removed,
+            (TargetKind::Application, true) => &self.applications_added,
+            (TargetKind::Application, false) => &self.applications_removed,
+        }
+    }
+
+    /// As [`RowResult::targets`], to change.
     pub fn targets_mut(&mut self, kind: crate::model::TargetKind, added: bool) -> &mut Vec<String> {
         use crate::model::TargetKind;
         match (kind, added) {
@@ -308,6 +319,29 @@ impl RowResult {
         let mut changes = prior.changes.clone();
         changes.append(&mut self.changes);
         self.changes = changes;
+        // What the earlier run sent (a membership cut on the wire by its
+        // kill may have landed) stays its record, beside this run's.
+        self.add_memberships_of(prior);
+    }
+
+    /// Adds to this row's memberships those `other` records (the same
+    /// target, by name or id, once).
+    pub fn add_memberships_of(&mut self, other: &RowResult) {
+        use crate::model::TargetKind;
+        for (kind, add) in [
+            (TargetKind::Group, true),
+            (TargetKind::Group, false),
+            (TargetKind::Application, true),
+            (TargetKind::Application, false),
+        ] {
+            let theirs = other.targets(kind, add).to_vec();
+            let ours = self.targets_mut(kind, add);
+            for target in theirs {
+                if !ours.iter().any(|t| t.eq_ignore_ascii_case(&target)) {
+                    ours.push(target);
+                }
+            }
+        }
     }
 
     /// The CSV line, formula-safe, stamped with the run.

@@ -190,7 +190,11 @@ pub async fn run(
         crate::engine::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("finding users"));
     let match_by = options.input.rules.match_by;
-    let resumed = ResumedRows::open(options.run.resume.as_deref(), client.tenant(), events)?;
+    let resumed = ResumedRows::open(
+        options.run.resume.as_deref(),
+        (client.tenant(), client.seal_key()),
+        events,
+    )?;
     let done = |row: u64, cells: &[String]| resumed.done(row, cells);
     // Rows already set are neither looked up nor sent again.
     let keys: Vec<String> = read

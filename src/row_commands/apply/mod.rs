@@ -208,7 +208,11 @@ fn resumed_rows(
     options: &ApplyOptions,
     events: &dyn Events,
 ) -> Result<Resumed, RunError> {
-    let resumed = ResumedRows::open(options.run.resume.as_deref(), client.tenant(), events)?;
+    let resumed = ResumedRows::open(
+        options.run.resume.as_deref(),
+        (client.tenant(), client.seal_key()),
+        events,
+    )?;
     let mut done: HashMap<u64, RowResult> = plan
         .lines
         .iter()

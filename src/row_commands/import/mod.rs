@@ -178,7 +178,8 @@ pub async fn run(
     warn_invalid(&first, options, events);
     let created_groups = plan_missing_groups(&mut catalog, &first, options);
     let mut stamp = prepared::stamp(RunKind::Import, options.run.dry_run, &client);
-    let resumed = resumed_here(resumed, &stamp.tenant, events);
+    let mut resumed = resumed_here(resumed, &stamp.tenant, events);
+    resumed.fold_sent_memberships(client.seal_key());
     let mut summary = Summary::before_run(options, &client, &lookups, prepared_from);
     summary.created_groups = created_groups;
     summary.missing_from_file = missing_from_file;

@@ -115,7 +115,11 @@ pub async fn run(
     let options = &options;
     // ---- resume ----
     let tenant = client.tenant().to_string();
-    let resumed = ResumedRows::open(options.run.resume.as_deref(), &tenant, events)?;
+    let resumed = ResumedRows::open(
+        options.run.resume.as_deref(),
+        (&tenant, client.seal_key()),
+        events,
+    )?;
     let carried = carry_done(&mut read, &resumed);
     // ---- find ----
     events.on(Event::Phase("finding users"));

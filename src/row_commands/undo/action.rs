@@ -486,8 +486,11 @@ impl UndoAction {
         let mut take: Vec<(String, String)> = Vec::new();
         let mut give: Vec<(String, String)> = Vec::new();
         for name in added {
+            // A row's record may name a target twice: by name, and by the
+            // id of a membership call its run had on the wire.
             if let Some(target) = directory.resolve(name)
                 && held.contains(&target.id)
+                && !take.iter().any(|(id, _)| *id == target.id)
             {
                 take.push((target.id.clone(), target.name.clone()));
             }
@@ -504,7 +507,10 @@ impl UndoAction {
                         withheld.unwrap_or_default()
                     ));
                 }
-                Some(target) if !held.contains(&target.id) => {
+                Some(target)
+                    if !held.contains(&target.id)
+                        && !give.iter().any(|(id, _)| *id == target.id) =>
+                {
                     give.push((target.id.clone(), target.name.clone()));
                 }
                 Some(_) => {}

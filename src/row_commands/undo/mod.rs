@@ -286,7 +286,11 @@ pub async fn run(
         Err(refusal) => return Ok(Ended::Refused(refusal)),
     };
     let stamp = prepared::stamp(RunKind::Undo, options.run.dry_run, &client);
-    let resumed = ResumedRows::open(options.run.resume.as_deref(), client.tenant(), events)?;
+    let resumed = ResumedRows::open(
+        options.run.resume.as_deref(),
+        (client.tenant(), client.seal_key()),
+        events,
+    )?;
     let rows: Vec<Prepared<UndoRow>> = read
         .rows
         .into_iter()

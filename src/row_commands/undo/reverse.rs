@@ -89,7 +89,8 @@ pub fn read(
     }
     let (unsealed, ended) = sealed_lines(results, &key, old_seals)?;
     let groups_key = key.clone();
-    let resumed = Resumed::read_checked(results).map_err(|e| e.to_string())?;
+    let mut resumed = Resumed::read_checked(results).map_err(|e| e.to_string())?;
+    resumed.fold_sent_memberships(&key);
     let records = merged_records(&resumed);
     // A journal left beside a finished file holds rows that failed after
     // their user was written; beside an unfinished one, a killed run's.
@@ -180,13 +181,7 @@ fn merged_records(resumed: &Resumed) -> BTreeMap<u64, Recorded> {
             && !line.result.user_id.is_empty()
             && line.result.user_id == journaled.result.user_id
         {
-            let (after, into) = (&line.result, &mut entry.result);
-            into.groups_added.clone_from(&after.groups_added);
-            into.groups_removed.clone_from(&after.groups_removed);
-            into.applications_added
-                .clone_from(&after.applications_added);
-            into.applications_removed
-                .clone_from(&after.applications_removed);
+            entry.result.add_memberships_of(&line.result);
         }
         records.insert(*row, entry);
     }
