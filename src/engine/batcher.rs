@@ -9,6 +9,8 @@
 //! than `hold_limit` rows wait here, so the results file keeps moving.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::api::{ApiError, Client};
 use crate::model::{Target, TargetKind};
@@ -64,34 +66,35 @@ struct Waiting {
     failed: bool,
 }
 
-/// The rows whose membership calls are on the wire, a count a row: an
-/// abort cuts those calls, and what they sent may have landed.
+/// The membership calls under way, each with its rows and whether it has
+/// gone out (set just before it is sent, as its intent line is written;
+/// until then it waits for the limiter): an abort cuts those calls, and
+/// what one that went out sent may have landed.
 #[derive(Default)]
-pub struct OnTheWire(HashMap<u64, usize>);
+pub struct OnTheWire(Vec<(Arc<AtomicBool>, Vec<u64>)>);
 
 impl OnTheWire {
-    /// `chunk` is being sent.
-    pub fn sent(&mut self, chunk: &Chunk) {
-        for (row, _) in &chunk.members {
-            *self.0.entry(*row).or_default() += 1;
-        }
+    /// `chunk` is under way: the flag to set once it goes out.
+    pub fn under_way(&mut self, chunk: &Chunk) -> Arc<AtomicBool> {
+        let out = Arc::new(AtomicBool::new(false));
+        let rows = chunk.members.iter().map(|(row, _)| *row).collect();
+        self.0.push((out.clone(), rows));
+        out
     }
 
     /// `chunk` was answered.
     pub fn answered(&mut self, chunk: &Chunk) {
-        for (row, _) in &chunk.members {
-            if let Some(count) = self.0.get_mut(row) {
-                *count -= 1;
-                if *count == 0 {
-                    self.0.remove(row);
-                }
-            }
+        let rows: Vec<u64> = chunk.members.iter().map(|(row, _)| *row).collect();
+        if let Some(at) = self.0.iter().position(|(_, under_way)| *under_way == rows) {
+            self.0.swap_remove(at);
         }
     }
 
-    /// Whether a call of row `row` is on the wire.
+    /// Whether a call of row `row` went out and is not answered.
     pub fn holds(&self, row: u64) -> bool {
-        self.0.contains_key(&row)
+        self.0
+            .iter()
+            .any(|(out, rows)| out.load(Ordering::SeqCst) && rows.contains(&row))
     }
 }
 
@@ -398,12 +401,21 @@ mod tests {
         let chunks = batcher.drain();
         let sent: Vec<&Chunk> = chunks.iter().filter(|c| c.target.id != "g3").collect();
         for chunk in &sent {
-            on_wire.sent(chunk);
+            on_wire
+                .under_way(chunk)
+                .store(true, std::sync::atomic::Ordering::SeqCst);
         }
+        // g3's call waits for the limiter: not out yet.
+        let waiting = chunks.iter().find(|c| c.target.id == "g3").unwrap();
+        let g3 = on_wire.under_way(waiting);
         // g2's answer came: row 1 still has g1 on the wire.
         let g2 = sent.iter().find(|c| c.target.id == "g2").unwrap();
         on_wire.answered(g2);
         assert!(on_wire.holds(1) && on_wire.holds(2) && !on_wire.holds(3));
+        g3.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(on_wire.holds(3), "out now");
+        on_wire.answered(waiting);
+        assert!(!on_wire.holds(3), "answered");
         let why = |row| if on_wire.holds(row) { "cut" } else { "unsent" };
         let mut abandoned = batcher.abandon(why);
         abandoned.sort_by_key(|r| r.row);

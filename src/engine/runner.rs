@@ -16,6 +16,7 @@
 //! cut mid-request say their outcome is unknown.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -129,29 +130,42 @@ pub trait RowSink<D>: Send {
 struct RowsAboutToWrite {
     intents: Arc<Intents>,
     rows: Vec<(u64, String)>,
+    /// Set once a write goes out (a membership call's, for an abort).
+    out: Option<Arc<AtomicBool>>,
 }
 
 impl crate::api::BeforeWrite for RowsAboutToWrite {
     fn before_write(&self, endpoint: &str) -> Result<(), String> {
         self.rows
             .iter()
-            .try_for_each(|(row, label)| self.intents.note(*row, label, endpoint))
+            .try_for_each(|(row, label)| self.intents.note(*row, label, endpoint))?;
+        if let Some(out) = &self.out {
+            out.store(true, Ordering::SeqCst);
+        }
+        Ok(())
     }
 }
 
 /// `client`, recording the writes of `rows` first when the run keeps
-/// intents.
+/// intents, and setting `out` as one goes out (without intents it is set
+/// at once: whether the write went out cannot be told).
 fn recording_for(
     client: &Client,
-    intents: &Option<Arc<Intents>>,
+    (intents, out): (&Option<Arc<Intents>>, Option<Arc<AtomicBool>>),
     rows: impl FnOnce() -> Vec<(u64, String)>,
 ) -> Client {
     match intents {
         Some(intents) => client.recording(Arc::new(RowsAboutToWrite {
             intents: intents.clone(),
             rows: rows(),
+            out,
         })),
-        None => client.clone(),
+        None => {
+            if let Some(out) = out {
+                out.store(true, Ordering::SeqCst);
+            }
+            client.clone()
+        }
     }
 }
 
@@ -276,10 +290,10 @@ impl<A: RowAction> Runner<'_, A> {
                      flushes: &mut FuturesUnordered<BoxFuture<'static, ChunkOutcome>>,
                      on_wire: &mut OnTheWire| {
             for chunk in chunks {
-                on_wire.sent(&chunk);
+                let out = Some(on_wire.under_way(&chunk));
                 // Its rows' users are in the journal already; the call
                 // names them by id.
-                let client = recording_for(&client, &intents, || chunk.members.clone());
+                let client = recording_for(&client, (&intents, out), || chunk.members.clone());
                 flushes.push(Box::pin(batcher::apply(client, chunk)));
             }
         };
@@ -388,7 +402,9 @@ fn worked<A: RowAction>(
         .flat_map(futures::stream::iter)
         .take_until(Box::pin(stops.abort.clone().cancelled_owned()));
     super::pool::Pool::new(jobs, width, move |job: Job<A::Input>| {
-        let client = recording_for(&client, &intents, || vec![(job.row, job.label.clone())]);
+        let client = recording_for(&client, (&intents, None), || {
+            vec![(job.row, job.label.clone())]
+        });
         let (action, stops, in_flight) = (action.clone(), stops.clone(), in_flight.clone());
         let abort = stops.abort.clone();
         spawned(
