@@ -417,7 +417,9 @@ fn worked<A: RowAction>(
 /// Runs `work` as a task of its own, started at once: its output, or
 /// `None` when `abort` came first (a row cut off mid-request stays under
 /// way in the lead, for the abort to name). A panic in the row is the
-/// run's, as if the row had run on the run's own task.
+/// run's, as if the row had run on the run's own task; and the task is
+/// cancelled when its output is no longer awaited (a run that stopped on
+/// an error leaves no row running behind it).
 pub(crate) fn spawned<T: Send + 'static>(
     work: impl Future<Output = T> + Send + 'static,
     abort: CancellationToken,
@@ -429,12 +431,23 @@ pub(crate) fn spawned<T: Send + 'static>(
             done = work => Some(done),
         }
     });
+    let cancel_on_drop = CancelOnDrop(task.abort_handle());
     async move {
+        let _cancel_on_drop = cancel_on_drop;
         match task.await {
             Ok(done) => done,
             Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
             Err(_) => None,
         }
+    }
+}
+
+/// Cancels a task when dropped (a finished one is left as it is).
+struct CancelOnDrop(tokio::task::AbortHandle);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -717,6 +730,32 @@ pub(crate) fn receiver_stream<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_row_task_ends_with_the_abort_and_when_no_one_awaits_it() {
+        use std::sync::atomic::AtomicUsize;
+        let done = Arc::new(AtomicUsize::new(0));
+        let slow = |done: Arc<AtomicUsize>| async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            done.fetch_add(1, Ordering::SeqCst);
+            7
+        };
+        // Awaited: its output.
+        let abort = CancellationToken::new();
+        assert_eq!(spawned(slow(done.clone()), abort.clone()).await, Some(7));
+        // The abort comes first: no output, and the work never ends.
+        let cut = spawned(slow(done.clone()), abort.clone());
+        abort.cancel();
+        assert_eq!(cut.await, None);
+        // No longer awaited (the run stopped on an error): cancelled too.
+        drop(spawned(slow(done.clone()), CancellationToken::new()));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            done.load(Ordering::SeqCst),
+            1,
+            "only the awaited row ran to its end"
+        );
+    }
 
     #[tokio::test]
     async fn a_row_far_ahead_of_the_oldest_waits_for_it() {
