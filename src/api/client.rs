@@ -347,6 +347,14 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Makes rustls's ring provider the process's (once; later calls and a
+/// provider installed before are left as they are): reqwest is built
+/// without a provider of its own (see Cargo.toml), and every client,
+/// the API's and `--notify`'s, calls this before it is built.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Client {
     /// A client with its own throttle.
     pub fn new(settings: &ClientSettings) -> Result<Self, ClientBuildError> {
@@ -368,6 +376,7 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert(scheme.header_name(), auth);
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(concat!("sebulk/", env!("CARGO_PKG_VERSION")))
@@ -940,6 +949,24 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_client_for_an_https_tenant_builds_on_rings_provider() {
+        install_tls_provider();
+        let settings = ClientSettings::new(
+            Url::parse("https://acme.uk.securenvoy.directory/api/user/restapi/").unwrap(),
+            SecretString::from("k"),
+        );
+        assert!(Client::new(&settings).is_ok());
+        let provider = rustls::crypto::CryptoProvider::get_default().expect("installed");
+        assert!(
+            provider
+                .cipher_suites
+                .iter()
+                .any(|s| s.suite() == rustls::CipherSuite::TLS13_AES_128_GCM_SHA256),
+            "ring's TLS 1.3 suites"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod wire;
 pub use client::{
     BeforeWrite, Cleared, Client, ClientBuildError, ClientSettings, DEFAULT_MAX_BODY,
     DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_WAIT, StatsSnapshot, Tally, UnknownFieldPolicy,
+    install_tls_provider,
 };
 pub use endpoints::{Created, NamedQuery, SortOrder, UserQuery};
 pub use error::{ApiError, found};

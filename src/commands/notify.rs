@@ -148,6 +148,7 @@ impl Receivers {
             let text = one_line(command, map, exit_code);
             map.insert("text".into(), Value::from(text));
         }
+        crate::api::install_tls_provider();
         let Ok(client) = reqwest::Client::builder()
             .timeout(ATTEMPT)
             .user_agent(concat!("sebulk/", env!("CARGO_PKG_VERSION")))

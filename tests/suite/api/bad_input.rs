@@ -7,16 +7,23 @@ use serde_json::Value;
 
 use crate::support::{KEY, config, start};
 
+/// A bare HTTP client, as another program would send with (sebulk's TLS
+/// provider installed first: reqwest is built without one of its own).
+fn raw_http() -> reqwest::Client {
+    sebulk::api::install_tls_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
 async fn send(
     method: reqwest::Method,
     url: String,
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> (u16, Value) {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let http = raw_http();
     let mut request = http
         .request(method, url)
         .header("authorization", format!("Bearer {KEY}"))
@@ -175,7 +182,7 @@ async fn malformed_requests_get_a_4xx_with_a_message() {
 #[tokio::test]
 async fn requests_without_the_key_are_refused() {
     let sandbox = start(config()).await;
-    let http = reqwest::Client::new();
+    let http = raw_http();
     let response = http
         .get(format!("{}/users", sandbox.base_url()))
         .send()
