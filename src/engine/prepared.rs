@@ -266,13 +266,12 @@ where
     // A resumed run's journal starts with what the earlier run's journal
     // held (users written, their lines never written): a second kill must
     // not lose them, whichever file the run now writes.
-    let mut resumed = match (setup.resume, journal_for) {
-        (Some(resume), Some(_)) => crate::output::recorded::Resumed::read(resume)?,
+    let resumed = match (setup.resume, journal_for) {
+        (Some(resume), Some(_)) => {
+            crate::output::recorded::Resumed::read(resume, setup.stamp.key.as_ref())?
+        }
         _ => Default::default(),
     };
-    if let Some(key) = &setup.stamp.key {
-        resumed.fold_sent_memberships(key);
-    }
     let carried: Vec<&crate::output::recorded::Recorded> = resumed
         .journaled
         .values()

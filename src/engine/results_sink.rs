@@ -452,11 +452,7 @@ impl ResumedRows {
         events: &dyn crate::events::Events,
     ) -> Result<Self, crate::output::OutputError> {
         let resumed = match path {
-            Some(path) => {
-                let mut resumed = crate::output::recorded::Resumed::read(path)?;
-                resumed.fold_sent_memberships(key);
-                Some(resumed)
-            }
+            Some(path) => Some(crate::output::recorded::Resumed::read(path, Some(key))?),
             None => None,
         };
         if let Some(resumed) = &resumed {
@@ -568,7 +564,7 @@ mod tests {
         std::mem::forget(sink);
         let journal = Journal::path_for(&results);
         assert!(journal.exists());
-        let read = Resumed::read(&results).unwrap();
+        let read = Resumed::read(&results, None).unwrap();
         assert_eq!(
             read.journaled.get(&7).map(|r| r.result.user_id.as_str()),
             Some("u7")

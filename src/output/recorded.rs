@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::files::OutputError;
 use super::files::Stream;
 use super::results::{Outcome, RowResult, RunStamp, result_columns, results_header};
-use crate::model::FieldChange;
+use crate::model::{FieldChange, SealKey};
 
 /// A journal beside a results file: each row's user outcome the moment
 /// it is known (before its group and application changes are answered),
@@ -122,26 +122,23 @@ pub struct Resumed {
     /// Writes the run was about to send for rows neither file settles:
     /// a kill may have left them on the wire.
     pub in_flight: Vec<super::intents::Intent>,
-    /// The membership writes of journaled rows (their users written, their
-    /// lines not): the journal is written before them, so these alone say
-    /// what the earlier run may have sent (see
-    /// [`Resumed::fold_sent_memberships`]).
-    pub sent_memberships: Vec<super::intents::Intent>,
 }
 
 impl Resumed {
-    /// Reads the results file `path` and its journal, if there is one.
-    pub fn read(path: &Path) -> Result<Self, OutputError> {
-        Self::read_with(path, false)
+    /// Reads the results file `path` and its journal, if there is one,
+    /// with the membership calls its intents sealed under `key` (the
+    /// tenant's) laid over the journaled rows (see `with_sent_memberships`).
+    pub fn read(path: &Path, key: Option<&SealKey>) -> Result<Self, OutputError> {
+        Self::read_with(path, false, key)
     }
 
     /// As [`Resumed::read`], refusing a results file that cannot be read
     /// whole (see [`read_results_checked`]): what undo trusts.
-    pub fn read_checked(path: &Path) -> Result<Self, OutputError> {
-        Self::read_with(path, true)
+    pub fn read_checked(path: &Path, key: Option<&SealKey>) -> Result<Self, OutputError> {
+        Self::read_with(path, true, key)
     }
 
-    fn read_with(path: &Path, checked: bool) -> Result<Self, OutputError> {
+    fn read_with(path: &Path, checked: bool, key: Option<&SealKey>) -> Result<Self, OutputError> {
         let journal = Journal::path_for(path);
         if !checked && super::results::killed_before_results(path) {
             // Killed before its results file was opened (it was creating
@@ -171,44 +168,18 @@ impl Resumed {
                     | Outcome::Deleted
             ) && !done.get(row).is_some_and(|d| d.outcome.succeeded())
         });
-        let (sent_memberships, in_flight) = super::intents::Intents::read(path)?
+        let (sent, in_flight): (Vec<_>, Vec<_>) = super::intents::Intents::read(path)?
             .into_iter()
             .filter(|intent| !done.get(&intent.row).is_some_and(|d| d.outcome.succeeded()))
             .partition(|intent| journaled.contains_key(&intent.row));
-        let sent_memberships: Vec<super::intents::Intent> = sent_memberships;
+        if let Some(key) = key {
+            with_sent_memberships(&mut journaled, &sent, key);
+        }
         Ok(Resumed {
             done,
             journaled,
             in_flight,
-            sent_memberships: sent_memberships
-                .into_iter()
-                .filter(|intent| intent.membership().is_some())
-                .collect(),
         })
-    }
-
-    /// Lays the membership writes the earlier run was sending for its
-    /// journaled rows (only lines sebulk wrote, sealed under the tenant's
-    /// `key`) over those rows' records, by target id: a kill or an abort
-    /// can cut a membership call on the wire, so its row may hold the
-    /// membership though no line says so. Undo then takes back what
-    /// landed (and finds no "change since the run" in it), and a resumed
-    /// run's line keeps it.
-    pub fn fold_sent_memberships(&mut self, key: &crate::model::SealKey) {
-        for intent in std::mem::take(&mut self.sent_memberships) {
-            let (Some((kind, add, id)), Some(recorded)) =
-                (intent.membership(), self.journaled.get_mut(&intent.row))
-            else {
-                continue;
-            };
-            if !intent.verifies(key) {
-                continue;
-            }
-            let targets = recorded.result.targets_mut(kind, add);
-            if !targets.iter().any(|t| t == id) {
-                targets.push(id.to_string());
-            }
-        }
     }
 
     /// The runs whose rows (or writes on the wire) it holds.
@@ -356,6 +327,34 @@ pub fn check_line_seals(
         )));
     }
     Ok((SealCheck::Verified, last == Some(Link::Last)))
+}
+
+/// Lays the membership calls an earlier run was sending for its journaled
+/// rows (`sent`: their intent lines; only those sebulk wrote, sealed under
+/// the tenant's `key`) over those rows' records, by target id: a kill or
+/// an abort can cut a membership call on the wire after the row's journal
+/// line, so its user may hold the membership though no line says so.
+/// Undo then takes back what landed (and finds no "change since the run"
+/// in it), and a resumed run's line keeps it.
+fn with_sent_memberships(
+    journaled: &mut BTreeMap<u64, Recorded>,
+    sent: &[super::intents::Intent],
+    key: &SealKey,
+) {
+    for intent in sent {
+        let (Some((kind, add, id)), Some(recorded)) =
+            (intent.membership(), journaled.get_mut(&intent.row))
+        else {
+            continue;
+        };
+        if !intent.verifies(key) {
+            continue;
+        }
+        let targets = recorded.result.targets_mut(kind, add);
+        if !targets.iter().any(|t| t == id) {
+            targets.push(id.to_string());
+        }
+    }
 }
 
 /// The day sebulk began sealing every results line (`YYYYMMDD`, as run
@@ -627,7 +626,7 @@ mod tests {
         writeln!(file, "2,bob,POST /groups/g-admins/assignusers,run-1,").unwrap();
         drop(file);
 
-        let mut resumed = Resumed::read(&results).unwrap();
+        let resumed = Resumed::read(&results, Some(&key)).unwrap();
         let unsettled: Vec<_> = resumed
             .in_flight
             .iter()
@@ -638,10 +637,10 @@ mod tests {
             "the journal settles both rows: {unsettled:?}"
         );
         let other = SealKey::derive("k2", "https://acme/api");
-        let mut elsewhere = Resumed::read(&results).unwrap();
-        elsewhere.fold_sent_memberships(&other);
+        let elsewhere = Resumed::read(&results, Some(&other)).unwrap();
         assert!(elsewhere.journaled[&1].result.groups_added.is_empty());
-        resumed.fold_sent_memberships(&key);
+        let unkeyed = Resumed::read(&results, None).unwrap();
+        assert!(unkeyed.journaled[&1].result.groups_added.is_empty());
         let (ana, bob) = (&resumed.journaled[&1].result, &resumed.journaled[&2].result);
         assert_eq!(ana.groups_added, vec!["g-sales"]);
         assert_eq!(ana.applications_added, vec!["a-slack"]);

@@ -71,13 +71,13 @@ pub enum Refused {
     Guard(String),
 }
 
-/// Reads the whole input once (every row checked) and the results a
-/// resumed run goes on from; `Err` inside when the rows refuse the run.
+/// Reads the whole input once (every row checked); `Err` inside when the
+/// rows refuse the run.
 pub async fn read_input(
     options: &UpsertOptions,
     roster: RosterKeys,
     events: &dyn Events,
-) -> Result<Result<(FirstPass, Resumed), FirstPass>, RunError> {
+) -> Result<Result<FirstPass, FirstPass>, RunError> {
     events.on(Event::Phase("reading"));
     let input = options.input.clone();
     let first =
@@ -87,11 +87,7 @@ pub async fn read_input(
     if first.refuses(options.past_invalid()) {
         return Ok(Err(first));
     }
-    let resumed = match &options.run.resume {
-        Some(path) => Resumed::read(path)?,
-        None => Resumed::default(),
-    };
-    Ok(Ok((first, resumed)))
+    Ok(Ok(first))
 }
 
 /// The vocabulary for reading the rows again: ours, plus every country

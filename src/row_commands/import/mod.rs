@@ -162,9 +162,14 @@ pub async fn run(
     let started_at = utc_now();
     // ---- preflight ----
     let roster = RosterKeys::all_if(options.report_missing.is_some());
-    let (mut first, resumed) = match read_input(options, roster, events).await? {
-        Ok(read) => read,
+    let mut first = match read_input(options, roster, events).await? {
+        Ok(first) => first,
         Err(refused) => return Ok(Ended::Refused(Refused::Rows(Box::new(refused)))),
+    };
+    // With the membership calls its intents name (see `Resumed::read`).
+    let resumed = match &options.run.resume {
+        Some(path) => Resumed::read(path, Some(client.seal_key()))?,
+        None => Resumed::default(),
     };
 
     // ---- prepare ----
@@ -178,8 +183,7 @@ pub async fn run(
     warn_invalid(&first, options, events);
     let created_groups = plan_missing_groups(&mut catalog, &first, options);
     let mut stamp = prepared::stamp(RunKind::Import, options.run.dry_run, &client);
-    let mut resumed = resumed_here(resumed, &stamp.tenant, events);
-    resumed.fold_sent_memberships(client.seal_key());
+    let resumed = resumed_here(resumed, &stamp.tenant, events);
     let mut summary = Summary::before_run(options, &client, &lookups, prepared_from);
     summary.created_groups = created_groups;
     summary.missing_from_file = missing_from_file;

@@ -355,7 +355,7 @@ async fn read_roster_and_tenant(
     let import = &options.import;
     let roster_keys = RosterKeys::AsOf(options.dates.as_of);
     let mut first = match upsert::read_input(import, roster_keys, events).await? {
-        Ok((first, _)) => first,
+        Ok(first) => first,
         Err(first) => return Ok(Err(Refused::Rows(Box::new(first)))),
     };
     // Checked before the tenant is read, and again once its values settle

@@ -89,8 +89,7 @@ pub fn read(
     }
     let (unsealed, ended) = sealed_lines(results, &key, old_seals)?;
     let groups_key = key.clone();
-    let mut resumed = Resumed::read_checked(results).map_err(|e| e.to_string())?;
-    resumed.fold_sent_memberships(&key);
+    let resumed = Resumed::read_checked(results, Some(&key)).map_err(|e| e.to_string())?;
     let records = merged_records(&resumed);
     // A journal left beside a finished file holds rows that failed after
     // their user was written; beside an unfinished one, a killed run's.
