@@ -71,21 +71,42 @@ struct Waiting {
 /// until then it waits for the limiter): an abort cuts those calls, and
 /// what one that went out sent may have landed.
 #[derive(Default)]
-pub struct OnTheWire(Vec<(Arc<AtomicBool>, Vec<u64>)>);
+pub struct OnTheWire(Vec<(ChunkId, Arc<AtomicBool>)>);
+
+/// Which chunk a call is: its target and change, and its rows (a row is
+/// in one chunk a target at a time, so two chunks under way differ here
+/// even where their rows are the same).
+#[derive(PartialEq)]
+struct ChunkId {
+    key: QueueKey,
+    rows: Vec<u64>,
+}
+
+impl ChunkId {
+    fn of(chunk: &Chunk) -> Self {
+        ChunkId {
+            key: QueueKey {
+                kind: chunk.kind,
+                add: chunk.add,
+                target_id: chunk.target.id.clone(),
+            },
+            rows: chunk.members.iter().map(|(row, _)| *row).collect(),
+        }
+    }
+}
 
 impl OnTheWire {
     /// `chunk` is under way: the flag to set once it goes out.
     pub fn under_way(&mut self, chunk: &Chunk) -> Arc<AtomicBool> {
         let out = Arc::new(AtomicBool::new(false));
-        let rows = chunk.members.iter().map(|(row, _)| *row).collect();
-        self.0.push((out.clone(), rows));
+        self.0.push((ChunkId::of(chunk), out.clone()));
         out
     }
 
     /// `chunk` was answered.
     pub fn answered(&mut self, chunk: &Chunk) {
-        let rows: Vec<u64> = chunk.members.iter().map(|(row, _)| *row).collect();
-        if let Some(at) = self.0.iter().position(|(_, under_way)| *under_way == rows) {
+        let answered = ChunkId::of(chunk);
+        if let Some(at) = self.0.iter().position(|(id, _)| *id == answered) {
             self.0.swap_remove(at);
         }
     }
@@ -94,7 +115,7 @@ impl OnTheWire {
     pub fn holds(&self, row: u64) -> bool {
         self.0
             .iter()
-            .any(|(out, rows)| out.load(Ordering::SeqCst) && rows.contains(&row))
+            .any(|(id, out)| out.load(Ordering::SeqCst) && id.rows.contains(&row))
     }
 }
 
@@ -416,6 +437,18 @@ mod tests {
         assert!(on_wire.holds(3), "out now");
         on_wire.answered(waiting);
         assert!(!on_wire.holds(3), "answered");
+        // Two calls with the same rows (row 4 into g4 and g5): the answer
+        // of the one that went out leaves the other still waiting.
+        let mut twins = Batcher::new(10);
+        add(&mut twins, 4, &["g4", "g5"]);
+        let calls = twins.drain();
+        let [g4, g5] = ["g4", "g5"].map(|id| calls.iter().find(|c| c.target.id == id).unwrap());
+        on_wire.under_way(g5);
+        on_wire
+            .under_way(g4)
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        on_wire.answered(g4);
+        assert!(!on_wire.holds(4), "g5 has not gone out");
         let why = |row| if on_wire.holds(row) { "cut" } else { "unsent" };
         let mut abandoned = batcher.abandon(why);
         abandoned.sort_by_key(|r| r.row);
