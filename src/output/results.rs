@@ -334,11 +334,10 @@ impl RowResult {
             (TargetKind::Application, true),
             (TargetKind::Application, false),
         ] {
-            let theirs = other.targets(kind, add).to_vec();
             let ours = self.targets_mut(kind, add);
-            for target in theirs {
-                if !ours.iter().any(|t| t.eq_ignore_ascii_case(&target)) {
-                    ours.push(target);
+            for target in other.targets(kind, add) {
+                if !ours.iter().any(|t| t.eq_ignore_ascii_case(target)) {
+                    ours.push(target.clone());
                 }
             }
         }
@@ -419,11 +418,12 @@ fn first_run_id(path: &Path) -> Option<Option<String>> {
     Some(found)
 }
 
-/// Moves an earlier run's results at `path` to `<stem>.replaced-<its run
-/// id>.csv` beside it (0600 as it was), so that replacing a results file
-/// never loses the record of a run. Anything else at `path` is left to
-/// the file rules.
-fn keep_earlier_results(path: &Path, inputs: &[&Path]) -> Result<(), OutputError> {
+/// Moves an earlier run's record at `path` (its results, journal and
+/// intents; its created groups copied) to `<stem>.replaced-<its run
+/// id>.csv` beside it (0600 as it was), as `--force` does before a run
+/// writes there, so that replacing a results file never loses the record
+/// of a run. Anything else at `path` is left to the file rules.
+pub fn set_aside(path: &Path, inputs: &[&Path]) -> Result<(), OutputError> {
     let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
     // A run killed before it opened its results left only its intents.
     let marked_only = !is_file && killed_before_results(path);
@@ -504,12 +504,6 @@ struct SealedLines {
     held: Option<Vec<String>>,
     /// The runs its lines name: the last line binds their created groups.
     run_ids: std::collections::BTreeSet<String>,
-}
-
-/// Moves an earlier run's record at `path` aside, as `--force` does
-/// before a run writes there (see [`keep_earlier_results`]).
-pub fn set_aside(path: &Path, inputs: &[&Path]) -> Result<(), OutputError> {
-    keep_earlier_results(path, inputs)
 }
 
 /// A CSV file whose lines are numbered rows written in row order as they
@@ -593,7 +587,7 @@ impl OrderedCsv {
     ) -> Result<Self, OutputError> {
         let sealing = key.map(|key| (key.clone(), recorded_as.unwrap_or(path)));
         if rules.force {
-            keep_earlier_results(path, inputs)?;
+            set_aside(path, inputs)?;
         }
         let mut file = Self::create(path, rules, inputs, &results_header(input_header))?;
         file.chain = sealing.map(|(key, recorded_as)| SealedLines {

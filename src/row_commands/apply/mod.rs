@@ -372,8 +372,6 @@ fn taken_by_rows(leavers: &[(Leaver, Vec<Step>)]) -> (Vec<Step>, guard::Taken) {
     (steps, taken)
 }
 
-/// Each line's writes (none for a line that sends nothing); `Err` with
-/// the refusal when the plan cannot be applied as written.
 /// Why a plan whose rows add people to groups that did not exist when
 /// it was made is refused: apply creates no group (its users would be
 /// created, then fail at the group), so it says so before any write.
@@ -393,6 +391,8 @@ fn groups_to_create(exacts: &[Option<Exact>]) -> Option<String> {
     ))
 }
 
+/// Each line's writes (none for a line that sends nothing); `Err` with
+/// the refusal when the plan cannot be applied as written.
 fn exacts_of(plan: &ReadPlan, (tenant, as_of): (&str, &str)) -> Result<Vec<Option<Exact>>, String> {
     if plan.seal.tenant != tenant {
         return Err(format!(
