@@ -579,11 +579,18 @@ impl Client {
         }
     }
 
-    /// Whether a refused update is worth sending again without the fields
-    /// beyond the reference; if so, they are left out from now on.
-    pub(crate) fn learn_to_omit_unknown_fields(&self) -> bool {
+    /// Whether a refused update that carried fields beyond the reference
+    /// is worth sending again without them (`--send-unknown-fields auto`).
+    pub(crate) fn may_omit_unknown_fields(&self) -> bool {
         self.inner.unknown_fields == UnknownFieldPolicy::Auto
-            && !self.inner.omit_unknown_fields.swap(true, Ordering::Relaxed)
+    }
+
+    /// Leaves the fields beyond the reference out from now on; whether
+    /// this call learnt it (updates sent at the same time as the first
+    /// refused one are refused too, and each is sent again, but the
+    /// lesson is told once).
+    pub(crate) fn learn_to_omit_unknown_fields(&self) -> bool {
+        !self.inner.omit_unknown_fields.swap(true, Ordering::Relaxed)
     }
 
     /// How many independent requests (pages, member lists) are worth

@@ -249,11 +249,13 @@ impl Client {
                 if err.status() == Some(400)
                     && first == body
                     && carries_unknown
-                    && self.learn_to_omit_unknown_fields() =>
+                    && self.may_omit_unknown_fields() =>
             {
-                tracing::info!(
-                    "the tenant refused an update carrying fields beyond the reference ({err}); sending updates without them from now on"
-                );
+                if self.learn_to_omit_unknown_fields() {
+                    tracing::info!(
+                        "the tenant refused an update carrying fields beyond the reference ({err}); sending updates without them from now on"
+                    );
+                }
                 self.write_idempotent(Method::PUT, &["users", user_id], Some(&lean))
                     .await?
             }
