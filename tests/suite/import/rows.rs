@@ -388,20 +388,12 @@ async fn rows_the_rehearsal_settled_are_recorded_as_a_full_decision_records_them
         std::fs::write(&feed_path, &feed).unwrap();
         let [plan, results] = ["plan.csv", "results.csv"].map(|f| dir.path().join(f));
         let [f, p, r] = [&feed_path, &plan, &results].map(|p| p.display().to_string());
-        let planned = [&["plan", &f, "-o", &p][..], &by_email].concat();
-        assert_eq!(
-            run(&sandbox, &case, &planned).await,
-            Completion::Clean,
-            "{}",
-            case.name
-        );
-        let imported = [&["import", &f, "-o", &r][..], &by_email].concat();
-        assert_eq!(
-            run(&sandbox, &case, &imported).await,
-            Completion::Clean,
-            "{}",
-            case.name
-        );
+        // The plan first, then the import it foretells.
+        for (command, out) in [("plan", &p), ("import", &r)] {
+            let args = [&[command, &f, "-o", out][..], &by_email].concat();
+            let completion = run(&sandbox, &case, &args).await;
+            assert_eq!(completion, Completion::Clean, "{}: {command}", case.name);
+        }
         let (planned, lines) = (read_csv(&plan), read_csv(&results));
         assert_eq!(lines.len(), PEOPLE, "{}", case.name);
         for (line, planned) in lines.iter().zip(&planned) {
