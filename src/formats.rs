@@ -43,6 +43,15 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// [`neutralize`] of a cell already owned: the same string back when it
+/// needs no mark (no copy made).
+pub fn neutralize_owned(cell: String) -> String {
+    match neutralize(&cell) {
+        std::borrow::Cow::Borrowed(_) => cell,
+        std::borrow::Cow::Owned(marked) => marked,
+    }
+}
+
 /// Undoes the apostrophe sebulk's own files put before cells a spreadsheet
 /// would run as formulas, so its results and
 /// exports can be fed back in unchanged.

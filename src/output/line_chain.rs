@@ -65,13 +65,14 @@ impl LineChain {
     /// What a line's seal covers: its cells (the seal cell at `seal_at`
     /// left out) and the seal before it.
     fn message(&self, record: &[String], seal_at: usize) -> Vec<u8> {
-        let cells: Vec<&str> = record
+        let size: usize = record.iter().map(|cell| cell.len() + 4).sum();
+        let mut message = Vec::with_capacity(size + 8 + self.previous.len() + 80);
+        let cells = record
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != seal_at)
-            .map(|(_, cell)| cell.as_str())
-            .collect();
-        let mut message = line_message(&cells);
+            .map(|(_, cell)| cell.as_str());
+        push_cells(&mut message, cells);
         message.extend_from_slice(b"\0after:");
         message.extend_from_slice(self.previous.as_bytes());
         message
@@ -133,18 +134,49 @@ impl LineChain {
 /// lines alike.
 pub fn line_message<S: AsRef<str>>(cells: &[S]) -> Vec<u8> {
     let mut message = Vec::new();
+    push_cells(&mut message, cells.iter().map(AsRef::as_ref));
+    message
+}
+
+/// [`line_message`] written onto `message` (sealing every line of a
+/// results file, no allocation a cell).
+fn push_cells<'a>(message: &mut Vec<u8>, cells: impl Iterator<Item = &'a str>) {
     for cell in cells {
-        let cell = cell.as_ref();
-        message.extend_from_slice(cell.len().to_string().as_bytes());
+        push_decimal(message, cell.len());
         message.push(b':');
         message.extend_from_slice(cell.as_bytes());
     }
-    message
+}
+
+/// `n` in decimal digits, as `n.to_string()` writes it.
+fn push_decimal(out: &mut Vec<u8>, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lengths_are_written_as_decimal_numbers() {
+        for n in [0, 7, 10, 99, 100, 65_535, usize::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
+        assert_eq!(line_message(&["ab", "", "ü"]), b"2:ab0:2:\xc3\xbc".to_vec());
+    }
 
     fn lines(key: &SealKey, n: usize) -> Vec<Vec<String>> {
         let mut chain = LineChain::new(key.clone());

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::files::{OutputError, Stream};
-use crate::formats::{neutralize, utc_now};
+use crate::formats::{neutralize, neutralize_owned, utc_now};
 use crate::model::FieldChange;
 
 pub use crate::formats::RESULT_COLUMNS;
@@ -377,14 +377,11 @@ impl RowResult {
                 String::new()
             },
         ];
-        record.extend(self.cells.iter().cloned());
-        let mut record: Vec<String> = record
-            .into_iter()
-            .map(|cell| neutralize(&cell).into_owned())
-            .collect();
         // Sealed where it is written, as the next link of its file's chain.
-        record.insert(SEAL_AT, String::new());
-        record
+        debug_assert_eq!(record.len(), SEAL_AT);
+        record.push(String::new());
+        record.extend(self.cells.iter().cloned());
+        record.into_iter().map(neutralize_owned).collect()
     }
 }
 
@@ -506,15 +503,46 @@ struct SealedLines {
     run_ids: std::collections::BTreeSet<String>,
 }
 
+/// A line waiting for the rows before it, its cells in one allocation:
+/// each cell's length (4 bytes) and then its bytes.
+struct PackedLine(Box<[u8]>);
+
+impl PackedLine {
+    fn pack(cells: &[String]) -> Self {
+        let size = cells.iter().map(|cell| 4 + cell.len()).sum();
+        let mut packed = Vec::with_capacity(size);
+        for cell in cells {
+            // A cell is a CSV field read or made in memory: far below 4 GB.
+            let len = u32::try_from(cell.len()).unwrap_or(u32::MAX);
+            packed.extend_from_slice(&len.to_le_bytes());
+            packed.extend_from_slice(&cell.as_bytes()[..len as usize]);
+        }
+        PackedLine(packed.into_boxed_slice())
+    }
+
+    fn unpack(&self) -> Vec<String> {
+        let mut cells = Vec::new();
+        let mut rest: &[u8] = &self.0;
+        while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+            let len = (u32::from_le_bytes(*len) as usize).min(tail.len());
+            let (cell, tail) = tail.split_at(len);
+            // Packed from whole strings, so every cell is whole UTF-8.
+            cells.push(String::from_utf8_lossy(cell).into_owned());
+            rest = tail;
+        }
+        cells
+    }
+}
+
 /// A CSV file whose lines are numbered rows written in row order as they
 /// finish (results and plans alike).
 pub struct OrderedCsv {
     writer: csv::Writer<Stream>,
     path: PathBuf,
-    /// Lines that finished ahead of an earlier row, as compact JSON arrays
-    /// (a tenth of the size of their cells as strings): a slow row can
-    /// hold thousands of them.
-    pending: BTreeMap<u64, Box<str>>,
+    /// Lines that finished ahead of an earlier row, packed (a fraction of
+    /// the size of their cells as strings): a slow row can hold thousands
+    /// of them.
+    pending: BTreeMap<u64, PackedLine>,
     next_row: u64,
     written: u64,
     /// A results file's: how its lines are sealed.
@@ -603,16 +631,12 @@ impl OrderedCsv {
     /// Accepts row `row`'s line and writes every line that is now in order.
     pub fn push(&mut self, row: u64, record: Vec<String>) -> Result<(), OutputError> {
         if row != self.next_row {
-            let line = serde_json::to_string(&record)
-                .map_err(|e| OutputError::io(&self.path, std::io::Error::other(e)))?;
-            self.pending.insert(row, line.into_boxed_str());
+            self.pending.insert(row, PackedLine::pack(&record));
             return Ok(());
         }
-        self.write_line(&record)?;
+        self.write_line(record)?;
         while let Some(line) = self.pending.remove(&self.next_row) {
-            let record: Vec<String> = serde_json::from_str(&line)
-                .map_err(|e| OutputError::io(&self.path, std::io::Error::other(e)))?;
-            self.write_line(&record)?;
+            self.write_line(line.unpack())?;
         }
         self.writer
             .flush()
@@ -620,9 +644,9 @@ impl OrderedCsv {
     }
 
     /// Writes the next row's line (into the digest too, for a plan).
-    fn write_line(&mut self, record: &[String]) -> Result<(), OutputError> {
+    fn write_line(&mut self, record: Vec<String>) -> Result<(), OutputError> {
         if let Some((sealing, _, _)) = &mut self.sealing {
-            sealing.take(record);
+            sealing.take(&record);
         }
         self.next_row += 1;
         self.written += 1;
@@ -632,7 +656,7 @@ impl OrderedCsv {
             {
                 sealed.run_ids.insert(run_id.clone());
             }
-            let Some(mut earlier) = sealed.held.replace(record.to_vec()) else {
+            let Some(mut earlier) = sealed.held.replace(record) else {
                 return Ok(());
             };
             sealed.chain.seal(&mut earlier, SEAL_AT, None);
@@ -642,7 +666,7 @@ impl OrderedCsv {
                 .map_err(|e| OutputError::io(&self.path, e.into()));
         }
         self.writer
-            .write_record(record)
+            .write_record(&record)
             .map_err(|e| OutputError::io(&self.path, e.into()))
     }
 
@@ -752,6 +776,16 @@ mod tests {
     fn the_run_id_stands_where_its_column_is() {
         assert_eq!(RESULT_COLUMNS[RUN_ID_AT], "run_id");
         assert_eq!(RESULT_COLUMNS[SEAL_AT], "line_seal");
+    }
+
+    #[test]
+    fn a_waiting_line_comes_back_cell_for_cell() {
+        let cells: Vec<String> = ["", "ana", "Zoë \u{1F600}", "a,\"b\"\n", ""]
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(PackedLine::pack(&cells).unpack(), cells);
+        assert!(PackedLine::pack(&[]).unpack().is_empty());
     }
 
     #[test]
