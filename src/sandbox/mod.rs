@@ -17,7 +17,7 @@ pub mod validate;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -222,7 +222,8 @@ pub struct CounterSnapshot {
 }
 
 pub(crate) struct Shared {
-    tenant: Mutex<Tenant>,
+    /// Read by many requests at once (pages of a large tenant), changed by one.
+    tenant: RwLock<Tenant>,
     config: SandboxConfig,
     rng: Mutex<StdRng>,
     window: Mutex<faults::RateWindow>,
@@ -259,7 +260,7 @@ impl SandboxHandle {
     pub fn tenant(&self) -> Tenant {
         self.shared
             .tenant
-            .lock()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
@@ -349,7 +350,7 @@ fn save_if_dirty(shared: &Shared) -> Result<(), TenantFileError> {
     if shared.dirty.swap(false, Ordering::AcqRel) || !path.exists() {
         let tenant = shared
             .tenant
-            .lock()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         if let Err(err) = tenant.save(path) {
@@ -380,7 +381,7 @@ pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError>
     let base_url = Url::parse(&format!("http://{local}{API_ROOT}"))
         .map_err(|e| SandboxError::Demo(e.to_string()))?;
     let shared = Arc::new(Shared {
-        tenant: Mutex::new(tenant),
+        tenant: RwLock::new(tenant),
         rng: Mutex::new(StdRng::seed_from_u64(config.faults.seed)),
         window: Mutex::new(faults::RateWindow::default()),
         counters: Counters::default(),

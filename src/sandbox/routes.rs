@@ -163,7 +163,7 @@ impl Shared {
     }
 
     fn read<T>(&self, f: impl FnOnce(&Tenant) -> T) -> T {
-        f(&self.tenant.lock().unwrap_or_else(|p| p.into_inner()))
+        f(&self.tenant.read().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Runs a change; a successful one counts as a write and marks the state dirty.
@@ -171,7 +171,7 @@ impl Shared {
         &self,
         f: impl FnOnce(&mut Tenant) -> Result<T, Rejection>,
     ) -> Result<T, Rejection> {
-        let result = f(&mut self.tenant.lock().unwrap_or_else(|p| p.into_inner()));
+        let result = f(&mut self.tenant.write().unwrap_or_else(|p| p.into_inner()));
         if result.is_ok() {
             self.counters.writes.fetch_add(1, Ordering::Relaxed);
             self.dirty.store(true, Ordering::Release);
@@ -251,12 +251,12 @@ impl ListParams {
     /// Sorts `records` (given in id order) by the sort field, stable with
     /// the id breaking ties, and cuts the page. Only the page's records are
     /// turned into JSON, so large tenants page quickly.
-    fn page_of<'a, T: 'a>(
+    fn page_of<'a, T: 'a, V>(
         &self,
         records: impl Iterator<Item = (&'a str, &'a T)>,
         key: impl Fn(&T, &str) -> String,
-        to_json: impl Fn(&T) -> Option<Value>,
-    ) -> (Vec<Value>, usize) {
+        to_json: impl Fn(&T) -> Option<V>,
+    ) -> (Vec<V>, usize) {
         let start = (self.page - 1).saturating_mul(self.page_size);
         let end = start.saturating_add(self.page_size);
         if self.sort == "id" && !self.descending {
@@ -292,34 +292,46 @@ impl ListParams {
 }
 
 /// A list answer in the configured shape.
-fn list_answer(
+fn list_answer<T: Serialize>(
     shared: &Shared,
-    items: Vec<Value>,
+    items: &[T],
     total: usize,
     paging: Option<&ListParams>,
 ) -> Response {
-    let shape = shared.config.variant.list_shape;
-    let body = match shape.items_key() {
-        None => Value::Array(items),
-        Some(key) => {
-            let mut map = serde_json::Map::new();
-            map.insert(key.to_string(), Value::Array(items));
-            map.insert("totalCount".to_string(), Value::from(total));
-            if let Some(paging) = paging {
-                map.insert("page".to_string(), Value::from(paging.page));
-                map.insert("pageSize".to_string(), Value::from(paging.page_size));
-            }
-            Value::Object(map)
-        }
+    let body = ListBody {
+        key: shared.config.variant.list_shape.items_key(),
+        items,
+        total,
+        paging: paging.map(|p| (p.page, p.page_size)),
     };
     json(StatusCode::OK, &body)
 }
 
-fn to_values<T: Serialize>(records: &[T]) -> Vec<Value> {
-    records
-        .iter()
-        .filter_map(|r| serde_json::to_value(r).ok())
-        .collect()
+/// A list's body, its records written straight from the store (a page of
+/// a 100,000-user tenant is never built as a JSON tree first): a bare
+/// array, or the envelope with its total and the page asked for.
+struct ListBody<'a, T> {
+    key: Option<&'static str>,
+    items: &'a [T],
+    total: usize,
+    paging: Option<(usize, usize)>,
+}
+
+impl<T: Serialize> Serialize for ListBody<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some(key) = self.key else {
+            return serializer.collect_seq(self.items);
+        };
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry(key, self.items)?;
+        if let Some((page, page_size)) = self.paging {
+            map.serialize_entry("page", &page)?;
+            map.serialize_entry("pageSize", &page_size)?;
+        }
+        map.serialize_entry("totalCount", &self.total)?;
+        map.end()
+    }
 }
 
 /// The filters a list request asks for: (field, lowercased wanted text).
@@ -390,7 +402,7 @@ async fn list_users(State(shared): State<Arc<Shared>>, query: Params) -> Answer 
             let start = (paging.page - 1).saturating_mul(paging.page_size);
             let items = tenant
                 .users_at(start, paging.page_size)
-                .filter_map(|user| serde_json::to_value(user.view()).ok())
+                .filter_map(|user| serde_json::value::to_raw_value(&user.view()).ok())
                 .collect();
             return (items, tenant.user_count());
         }
@@ -401,10 +413,10 @@ async fn list_users(State(shared): State<Arc<Shared>>, query: Params) -> Answer 
             })
             .map(|user| (user.id.as_str(), user));
         paging.page_of(records, user_sort_key, |user| {
-            serde_json::to_value(user.view()).ok()
+            serde_json::value::to_raw_value(&user.view()).ok()
         })
     });
-    Ok(list_answer(&shared, items, total, Some(&paging)))
+    Ok(list_answer(&shared, &items, total, Some(&paging)))
 }
 
 async fn get_user(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
@@ -479,20 +491,17 @@ async fn delete_user_by_username(
 fn member_list<T: Serialize>(shared: &Shared, query: Params, records: &[T]) -> Answer {
     let query = params(query)?;
     if !shared.config.variant.members_paged {
-        return Ok(list_answer(shared, to_values(records), records.len(), None));
+        return Ok(list_answer(shared, records, records.len(), None));
     }
     let paging = ListParams::parse(shared, &query, &["id"])?;
     let start = (paging.page - 1).saturating_mul(paging.page_size);
-    let items = to_values(
-        records
-            .get(start.min(records.len())..)
-            .unwrap_or_default()
-            .iter()
-            .take(paging.page_size)
-            .collect::<Vec<_>>()
-            .as_slice(),
-    );
-    Ok(list_answer(shared, items, records.len(), Some(&paging)))
+    let items = records
+        .get(start.min(records.len())..)
+        .unwrap_or_default()
+        .iter()
+        .take(paging.page_size)
+        .collect::<Vec<_>>();
+    Ok(list_answer(shared, &items, records.len(), Some(&paging)))
 }
 
 async fn user_groups(
@@ -631,7 +640,7 @@ async fn list_groups(State(shared): State<Arc<Shared>>, query: Params) -> Answer
             .map(|g| (g.id.as_str(), g));
         paging.page_of(records, json_sort_key, |g| serde_json::to_value(g).ok())
     });
-    Ok(list_answer(&shared, items, total, Some(&paging)))
+    Ok(list_answer(&shared, &items, total, Some(&paging)))
 }
 
 async fn get_group(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Answer {
@@ -676,8 +685,9 @@ async fn group_users(
     Path(id): Path<String>,
     query: Params,
 ) -> Answer {
-    let users = shared.read(|t| t.members_of_group(&id))?;
-    member_list(&shared, query, &users)
+    // Written while the tenant is read (shared with other reads): its
+    // members are borrowed, never copied.
+    shared.read(|t| member_list(&shared, query, &t.members_of_group(&id)?))
 }
 
 // ---- applications ----
@@ -698,7 +708,7 @@ async fn list_applications(State(shared): State<Arc<Shared>>, query: Params) -> 
             .map(|a| (a.id.as_str(), a));
         paging.page_of(records, json_sort_key, |a| serde_json::to_value(a).ok())
     });
-    Ok(list_answer(&shared, items, total, Some(&paging)))
+    Ok(list_answer(&shared, &items, total, Some(&paging)))
 }
 
 async fn application_users(
@@ -706,8 +716,7 @@ async fn application_users(
     Path(id): Path<String>,
     query: Params,
 ) -> Answer {
-    let users = shared.read(|t| t.users_of_application(&id))?;
-    member_list(&shared, query, &users)
+    shared.read(|t| member_list(&shared, query, &t.users_of_application(&id)?))
 }
 
 impl ListShape {

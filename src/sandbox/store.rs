@@ -477,22 +477,22 @@ impl Tenant {
     }
 
     /// A group's members, or 404.
-    pub fn members_of_group(&self, group_id: &str) -> Result<Vec<User>, Rejection> {
+    pub fn members_of_group(&self, group_id: &str) -> Result<Vec<PublicView<'_>>, Rejection> {
         self.group(group_id)?;
         Ok(self.members(self.group_members.get(group_id)))
     }
 
     /// An application's users, or 404.
-    pub fn users_of_application(&self, app_id: &str) -> Result<Vec<User>, Rejection> {
+    pub fn users_of_application(&self, app_id: &str) -> Result<Vec<PublicView<'_>>, Rejection> {
         self.application(app_id)?;
         Ok(self.members(self.app_members.get(app_id)))
     }
 
-    fn members(&self, ids: Option<&BTreeSet<String>>) -> Vec<User> {
+    fn members(&self, ids: Option<&BTreeSet<String>>) -> Vec<PublicView<'_>> {
         ids.into_iter()
             .flatten()
             .filter_map(|id| self.users.get(id))
-            .map(StoredUser::public)
+            .map(StoredUser::view)
             .collect()
     }
 
@@ -940,7 +940,9 @@ mod tests {
         let copy = Tenant::from_file(tenant.to_file(), 9).unwrap();
         assert_eq!(copy.members_of_group(&group.id).unwrap().len(), 2);
         tenant.delete_user(&ana.id).unwrap();
-        assert_eq!(tenant.members_of_group(&group.id).unwrap(), vec![bo]);
+        let members = tenant.members_of_group(&group.id).unwrap();
+        let members: Vec<&str> = members.iter().map(|m| m.id).collect();
+        assert_eq!(members, vec![bo.id.as_str()]);
     }
 
     #[test]

@@ -94,7 +94,7 @@ async fn prune_is_guarded_and_restore_gives_the_groups_back() {
             .members_of_group(&group.id)
             .unwrap()
             .into_iter()
-            .map(|u| u.fields.username.unwrap_or_default())
+            .map(|u| u.fields.username.clone().unwrap_or_default())
             .collect();
         members.sort();
         members

@@ -107,7 +107,7 @@ async fn changes_are_coalesced_and_sync_is_guarded() {
         .members_of_group(&contractors.id)
         .unwrap()
         .into_iter()
-        .map(|u| u.fields.username.unwrap_or_default())
+        .map(|u| u.fields.username.clone().unwrap_or_default())
         .collect();
     assert_eq!(members, ["amelia.hughes"]);
 }
