@@ -114,7 +114,7 @@ impl Client {
 }
 
 /// Targets whose members are read at once.
-const MEMBER_READS: usize = 8;
+const MEMBER_READS: usize = 4;
 
 /// A member as the target side lists it: only its id is read (the rest of
 /// each record is skipped, never built).

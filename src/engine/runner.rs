@@ -278,6 +278,7 @@ impl<A: RowAction> Runner<'_, A> {
             apply_memberships,
         } = self;
         events.on(Event::Total(rows));
+        release_freed_memory();
         let (jobs_rx, reader) = read_in_batches(source.clone());
         let in_flight: InFlight = Arc::default();
         let intents = sink.intents();
@@ -484,6 +485,21 @@ pub(crate) type ReaderEnd = tokio::task::JoinHandle<Result<(), RunError>>;
 /// Rows read ahead of the pool: batches of rows, and how many may wait.
 const JOBS_PER_BATCH: usize = 64;
 const JOB_BATCHES: usize = 4;
+
+/// Hands the memory freed so far (the lookup's pages, a rehearsal's rows)
+/// back to the system before the rows start. glibc keeps freed memory in
+/// each thread's arena, and the rows' churn of small strings then grows
+/// new memory beside it: measured at 100,000 rows, the real run's peak
+/// rose 5–6 MB above the lookup's without this, and not at all with one
+/// arena (which cost a third of the speed).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it
+    // takes no pointer and leaves every live allocation where it is.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 /// Rows under way per throttle slot (see [`worked`]).
 const ROWS_PER_SLOT: usize = 2;
