@@ -206,7 +206,7 @@ type InFlight = Arc<Lead>;
 /// finished past a slow one waits in memory until it is done: a row held
 /// for minutes (a tenant answering 429 to it alone) would otherwise let
 /// the whole file pile up behind it. This bounds that (a waiting line is
-/// kept as compact JSON, a few hundred bytes, so some 5 MB) and is far
+/// kept packed, a few hundred bytes, so some 5 MB) and is far
 /// enough ahead not to hold back the pool:
 /// measured at 100,000 rows, 2,048 cost a fifth of the speed and 16,384
 /// nothing.
