@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use crate::api::paging::decode_lenient;
 use crate::api::wire::parse_list;
+use crate::decision::decide::{Action, Current, Policy, decide};
+use crate::decision::{Catalog, index::codec};
 use crate::input::columns::map_header;
 use crate::input::{CsvSource, ReadOptions, RowInput, Rules, Validator, Vocabulary};
 use crate::model::{Application, Group, User};
-use crate::plan::decide::{Action, Current, Policy, decide};
-use crate::plan::{Catalog, index::codec};
 use crate::sandbox::UnknownFields;
 use crate::sandbox::validate::user_body;
 
@@ -84,7 +84,7 @@ pub fn create_body_is_accepted(row: &RowInput) -> Result<(), String> {
         // A name with a '?' for a lost letter is refused by decision, not
         // by validation (an update keeps the tenant's value instead).
         Action::Refuse {
-            kind: crate::plan::Refusal::LostLetters,
+            kind: crate::decision::Refusal::LostLetters,
             ..
         } => return Ok(()),
         other => return Err(format!("was not planned as a create: {other:?}")),

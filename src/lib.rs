@@ -18,7 +18,7 @@
 //! - the engine, which reports through `events` and never prints:
 //!   `engine` (the row runner, guard, results, resume, plans and the pieces
 //!   commands share), `export` (export, diff),
-//!   `plan` (catalog, lookups, per-row decisions), `input` (reading,
+//!   `decision` (catalog, lookups, per-row decisions), `input` (reading,
 //!   mapping, checking), `output` (results, reports, atomic private files);
 //! - `api` (the client: paging, memberships, wire-format guesses), built on
 //!   `limiter` (rate, pause, retry policy);
@@ -29,6 +29,7 @@ pub mod api;
 pub(crate) mod cli;
 pub(crate) mod commands;
 pub(crate) mod config;
+pub(crate) mod decision;
 pub(crate) mod diff;
 pub(crate) mod engine;
 pub(crate) mod events;
@@ -41,7 +42,6 @@ pub(crate) mod input;
 pub mod limiter;
 pub mod model;
 pub(crate) mod output;
-pub(crate) mod plan;
 pub(crate) mod row_commands;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
@@ -138,7 +138,7 @@ mod layers {
         ("sandbox", &["model"]),
         ("input", &["formats", "model"]),
         ("output", &["formats", "model"]),
-        ("plan", &["api", "input", "model"]),
+        ("decision", &["api", "input", "model"]),
         ("events", &["input", "limiter", "output"]),
         ("config", &["api", "formats", "limiter", "model", "sandbox"]),
         ("diff", &["formats", "input", "output"]),
@@ -151,13 +151,14 @@ mod layers {
         (
             "engine",
             &[
-                "api", "events", "formats", "input", "limiter", "model", "output", "plan",
+                "api", "events", "formats", "input", "limiter", "model", "output", "decision",
             ],
         ),
         (
             "row_commands",
             &[
-                "api", "engine", "events", "formats", "input", "limiter", "model", "output", "plan",
+                "api", "engine", "events", "formats", "input", "limiter", "model", "output",
+                "decision",
             ],
         ),
         (
@@ -171,7 +172,7 @@ mod layers {
                 "limiter",
                 "model",
                 "output",
-                "plan",
+                "decision",
                 "row_commands",
             ],
         ),

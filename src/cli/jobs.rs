@@ -21,12 +21,12 @@ use crate::commands::sandbox::SandboxJob;
 use crate::commands::shell::RowJob;
 use crate::commands::tenant_lock::LockRequest;
 use crate::commands::validate::ValidateJob;
+use crate::decision::Policy;
 use crate::diff::DiffOptions;
-use crate::engine::prepared::Recording;
+use crate::engine::decided_rows::ResultsOptions;
 use crate::engine::upsert::UpsertOptions;
 use crate::export::ExportOptions;
 use crate::output::files::timestamped;
-use crate::plan::Policy;
 use crate::row_commands::apply::ApplyOptions;
 use crate::row_commands::groups::GroupsOptions;
 use crate::row_commands::memberships::MembershipsOptions;
@@ -70,8 +70,8 @@ fn policy(
 fn privilege_rules(
     profile: &crate::config::profile::Profile,
     named: &[String],
-) -> crate::plan::access::PrivilegeRules {
-    crate::plan::access::PrivilegeRules {
+) -> crate::decision::access::PrivilegeRules {
+    crate::decision::access::PrivilegeRules {
         groups: profile.privileged_groups.clone(),
         allowed: named
             .iter()
@@ -107,8 +107,12 @@ fn lock_request(run: &args::RunArgs, command: &'static str) -> LockRequest {
 
 /// How a run records, from its shared options, the results path and
 /// the file it resumes.
-fn recording(run: &args::RunArgs, output: Option<PathBuf>, resume: Option<PathBuf>) -> Recording {
-    Recording {
+fn recording(
+    run: &args::RunArgs,
+    output: Option<PathBuf>,
+    resume: Option<PathBuf>,
+) -> ResultsOptions {
+    ResultsOptions {
         output,
         force: run.force,
         excel: run.record.excel,
@@ -170,7 +174,7 @@ pub fn plan_job(profile: &ProfileSource, args: &PlanArgs) -> Result<ImportJob, C
             input: spec,
             limits: Default::default(),
             skip_invalid: args.skip_invalid,
-            run: Recording {
+            run: ResultsOptions {
                 output: record_path(&args.output, &args.record, true, &spec_file, "plan")?,
                 force: args.force,
                 excel: args.record.excel,

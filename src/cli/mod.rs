@@ -188,7 +188,7 @@ async fn run_command(
             }
         }),
         Command::Check(args) => {
-            let privilege = crate::plan::access::PrivilegeRules {
+            let privilege = crate::decision::access::PrivilegeRules {
                 groups: profile.get()?.privileged_groups.clone(),
                 ..Default::default()
             };

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{CommandError, Completion, Connection};
 use crate::api::probe::{CheckReport, PrivilegedGroup, probe};
 use crate::config::Config;
-use crate::plan::access::PrivilegeRules;
+use crate::decision::access::PrivilegeRules;
 use crate::ui::Ui;
 
 /// Which of the tenant's groups the guard takes as privileged, and by
@@ -16,7 +16,7 @@ fn class_groups(report: &mut CheckReport, privilege: &PrivilegeRules) {
     report.privileged_rule = if privilege.groups.is_empty() {
         format!(
             "names holding {} (no privileged_groups in the profile)",
-            crate::plan::access::PRIVILEGED_WORDS.join(", ")
+            crate::decision::access::PRIVILEGED_WORDS.join(", ")
         )
     } else {
         format!(

@@ -11,9 +11,9 @@ use super::shell::{RowJob, RunFiles, run_rows};
 use super::{CommandError, Completion};
 use crate::api::Client;
 use crate::config::Config;
-use crate::engine::prepared::Recording;
+use crate::engine::decided_rows::ResultsOptions;
 use crate::engine::results_sink::RunTotals;
-use crate::engine::{Ended, RunError, Stops};
+use crate::engine::{RunEnd, RunError, Stops};
 use crate::events::Events;
 use crate::row_commands::apply::{self, ApplyOptions, ApplySummary};
 use crate::row_commands::groups::{self, GroupsOptions, GroupsSummary};
@@ -35,7 +35,7 @@ pub(crate) trait Lifecycle {
     fn input(&self) -> &Path;
 
     /// Where its results go.
-    fn recording(&self) -> &Recording;
+    fn recording(&self) -> &ResultsOptions;
 
     /// What must hold before anything is sent.
     fn check(&self) -> Result<(), CommandError> {
@@ -48,7 +48,7 @@ pub(crate) trait Lifecycle {
         client: Client,
         stops: Stops,
         events: &dyn Events,
-    ) -> Result<Ended<Self::Summary>, RunError>;
+    ) -> Result<RunEnd<Self::Summary>, RunError>;
 
     /// Shows the summary.
     fn show(summary: &Self::Summary, ui: &Ui);
@@ -103,7 +103,7 @@ macro_rules! lifecycle {
                 $input
             }
 
-            fn recording(&self) -> &Recording {
+            fn recording(&self) -> &ResultsOptions {
                 &self.run
             }
 
@@ -116,7 +116,7 @@ macro_rules! lifecycle {
                 client: Client,
                 stops: Stops,
                 events: &dyn Events,
-            ) -> Result<Ended<$summary>, RunError> {
+            ) -> Result<RunEnd<$summary>, RunError> {
                 $run(client, self, stops, events).await
             }
 

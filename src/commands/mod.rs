@@ -7,7 +7,7 @@
 //!
 //! # Adding a command
 //!
-//! The one recipe (`cli/jobs.rs`, `engine/prepared.rs` and the README
+//! The one recipe (`cli/jobs.rs`, `engine/decided_rows.rs` and the README
 //! point here). The row commands today: import, plan (import's dry run),
 //! sync, apply, offboard, approve, restore, passwords, groups import,
 //! memberships import and undo. Steps marked (compiler) are exhaustive
@@ -28,7 +28,7 @@
 //!    `lifecycle_job` with the name its tenant lock shows).
 //! 5. `src/cli/mod.rs` (compiler): its arm in `run_command`, the job to
 //!    its runner.
-//! 6. `src/output/results.rs`: a line in `run_kinds!` (the first word of
+//! 6. `src/output/results_file/writer.rs`: a line in `run_kinds!` (the first word of
 //!    its run ids; what undo reads).
 //! 7. `src/row_commands/undo/reverse.rs` (compiler): whether undo reverses it
 //!    (`not_undone`); its outcomes reverse by what they are
@@ -36,12 +36,12 @@
 //!    `deleted` given back from its snapshot).
 //! 8. `src/row_commands/<command>.rs` (a folder `<command>/` once it
 //!    needs more than one file) and `pub mod` in `src/row_commands/mod.rs`:
-//!    its options (with a `Recording`), its summary (with `totals:
+//!    its options (with a `ResultsOptions`), its summary (with `totals:
 //!    RunTotals`), a decision step that reads the file
 //!    (`engine::read_file`), finds each row's user (`engine::users`) and
-//!    makes `engine::prepared::Prepared` rows, counted by
+//!    makes `engine::decided_rows::DecidedRow` rows, counted by
 //!    `engine::guard::check` before anything is sent, a `RowAction` for
-//!    one row, and `run` on `engine::prepared::run`, stamped with its
+//!    one row, and `run` on `engine::decided_rows::run`, stamped with its
 //!    `RunKind`. It uses the engine and no other command (a test in
 //!    `lib.rs` refuses it): a piece another command already has moves
 //!    down into `src/engine/`, named for what it is, and both use it.

@@ -12,10 +12,10 @@ use std::path::Path;
 use super::tenant_lock::{self, LockRequest};
 use super::{CommandError, Completion, Connection, signals, write_json};
 use crate::api::Client;
-use crate::engine::prepared::Recording;
+use crate::engine::decided_rows::ResultsOptions;
 use crate::engine::results_sink::{RunTotals, Tallied};
 use crate::engine::roster::FirstPass;
-use crate::engine::{Ended, RunError, Stops};
+use crate::engine::{RunEnd, RunError, Stops};
 use crate::ui::Ui;
 
 /// A row command, resolved: its options and where its summary goes.
@@ -103,7 +103,7 @@ pub struct RunFiles<'a> {
     pub input: &'a Path,
     /// The input as the summary names it ("standard input" for `-`).
     pub shown: String,
-    pub recording: &'a Recording,
+    pub recording: &'a ResultsOptions,
     /// Whether the run may write snapshots or held changes beside its
     /// results (beside the input when they go to standard output).
     pub keeps_records: bool,
@@ -115,7 +115,7 @@ pub async fn run_rows<O, S, R, K>(
     config: &crate::config::Config,
     ui: &Ui,
     (job, files): (&RowJob<O>, RunFiles<'_>),
-    run: impl AsyncFnOnce(Client, Stops) -> Result<Ended<S, R>, RunError>,
+    run: impl AsyncFnOnce(Client, Stops) -> Result<RunEnd<S, R>, RunError>,
     show: impl FnOnce(&S) -> &RunTotals<K>,
 ) -> Result<Completion, CommandError>
 where
@@ -141,7 +141,7 @@ where
     let sandbox = connection.sandbox_note();
     connection.close().await?;
     let (summary, interrupted) = match ended? {
-        Ended::Refused(refusal) => {
+        RunEnd::Refused(refusal) => {
             let reason = refusal.reason();
             let ended = refusal.end(ui, &files.shown)?;
             // Refused for its rows, exit 3 (an error is written by the caller).
@@ -152,8 +152,8 @@ where
             }
             return Ok(ended);
         }
-        Ended::Finished(summary) => (summary, false),
-        Ended::Interrupted(summary) => (summary, true),
+        RunEnd::ProcessedRow(summary) => (summary, false),
+        RunEnd::Interrupted(summary) => (summary, true),
     };
     let totals = show(&summary);
     let (clean, refused) = (totals.all_succeeded(), totals.refused.clone());

@@ -10,7 +10,7 @@
 //! class); privilege fails closed — a user type other than the plain
 //! `user` is privileged, and so is a group named privileged by the
 //! profile or whose name says admin — and a privilege change is refused
-//! in [`crate::plan::decide`] unless the run names the user.
+//! in [`crate::decision::decide`] unless the run names the user.
 
 use crate::model::text::{glob, match_key};
 use crate::model::{Field, FieldChange, Target, User, UserFields};

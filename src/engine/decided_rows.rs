@@ -6,7 +6,7 @@
 //! decides whether to write.
 //!
 //! A new row command runs on this shell (options carrying a
-//! [`Recording`], a decision step making [`Prepared`] rows, a
+//! [`ResultsOptions`], a decision step making [`DecidedRow`] rows, a
 //! [`RowAction`], a `run` that hands both to [`run`]); every step of
 //! adding one, from the clap struct to the tests, is the one recipe in the
 //! docs of [`crate::commands`].
@@ -19,11 +19,11 @@ use crate::api::Client;
 use crate::engine::results_sink::{ResultsSink, RunTotals};
 use crate::engine::runner::{Disposition, Job, JobSource, RowAction, RunError, Runner, Stops};
 use crate::events::{Event, Events};
-use crate::output::results::{FileRules, RunKind, RunStamp};
+use crate::output::results_file::writer::{FileRules, RunKind, RunStamp};
 
 /// One row, decided.
 #[derive(Debug, Clone)]
-pub struct Prepared<I> {
+pub struct DecidedRow<I> {
     pub row: u64,
     pub label: String,
     /// The cells the results repeat.
@@ -32,11 +32,11 @@ pub struct Prepared<I> {
     pub input: I,
 }
 
-impl<I> From<(u64, String, Vec<String>, Disposition, I)> for Prepared<I> {
+impl<I> From<(u64, String, Vec<String>, Disposition, I)> for DecidedRow<I> {
     fn from(
         (row, label, cells, disposition, input): (u64, String, Vec<String>, Disposition, I),
     ) -> Self {
-        Prepared {
+        DecidedRow {
             row,
             label,
             cells,
@@ -80,7 +80,7 @@ pub struct Setup<'a> {
 /// Where a run's results go and how: every row command's options carry
 /// one, so the shell around the runner reads them in one place.
 #[derive(Debug, Clone, Default)]
-pub struct Recording {
+pub struct ResultsOptions {
     /// The results (or, in a dry run, the plan) file; `None` for the screen.
     pub output: Option<PathBuf>,
     /// Replace an existing results file (moved aside, never lost).
@@ -141,7 +141,7 @@ impl<'a> ResultsPlace<'a> {
     }
 }
 
-impl Recording {
+impl ResultsOptions {
     /// With `--force`, moves an earlier record at the results path aside
     /// (with its journal, intents and created groups) before the run's
     /// first write of its own: the groups its rows need and its mark come
@@ -159,7 +159,7 @@ impl Recording {
         if self.dry_run || output == Path::new("-") || resumed_here {
             return Ok(());
         }
-        if !self.force && crate::output::results::killed_before_results(output) {
+        if !self.force && crate::output::results_file::writer::killed_before_results(output) {
             // Its intents would be replaced, and what it created lost.
             return Err(crate::output::OutputError::io(
                 output,
@@ -171,7 +171,7 @@ impl Recording {
         if !self.force {
             return Ok(());
         }
-        crate::output::results::set_aside(output, inputs)
+        crate::output::results_file::writer::set_aside(output, inputs)
     }
 
     /// Where a run's own files (snapshot, held changes) go, wherever its
@@ -189,7 +189,7 @@ impl<'a> Setup<'a> {
     /// The setup of a run recorded as `recording` says, stamped under `stamp`, its rows
     /// repeating `header` of `inputs`; the bar calls the work `phase`.
     pub fn of(
-        recording: &'a Recording,
+        recording: &'a ResultsOptions,
         (stamp, started): (&'a RunStamp, (&'a str, Instant)),
         (inputs, header): (&'a [&'a Path], &'a [String]),
         phase: &'static str,
@@ -218,7 +218,7 @@ pub async fn run<A>(
     client: &Client,
     setup: Setup<'_>,
     action: A,
-    rows: Vec<Prepared<A::Input>>,
+    rows: Vec<DecidedRow<A::Input>>,
     stops: Stops,
     events: &dyn Events,
 ) -> Result<RunTotals, RunError>
@@ -268,11 +268,11 @@ where
     // not lose them, whichever file the run now writes.
     let resumed = match (setup.resume, journal_for) {
         (Some(resume), Some(_)) => {
-            crate::output::recorded::Resumed::read(resume, setup.stamp.key.as_ref())?
+            crate::output::results_file::reader::Resumed::read(resume, setup.stamp.key.as_ref())?
         }
         _ => Default::default(),
     };
-    let carried: Vec<&crate::output::recorded::Recorded> = resumed
+    let carried: Vec<&crate::output::results_file::reader::Recorded> = resumed
         .journaled
         .values()
         .filter(|r| r.stamp.tenant == setup.stamp.tenant)

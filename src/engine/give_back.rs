@@ -13,13 +13,13 @@
 use std::collections::BTreeSet;
 
 use crate::api::{ApiError, Client, found};
+use crate::decision::decide::describe;
 use crate::engine::guard::Protection;
-use crate::engine::runner::{Finished, RowAction, settle};
+use crate::engine::runner::{ProcessedRow, RowAction, settle};
 use crate::model::text::match_key;
 use crate::model::{Field, PasswordOptions, Target, TargetKind, User, UserFields, UserWrite};
 use crate::output::snapshot::{SnapshotEntry, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
-use crate::plan::decide::describe;
 
 /// Gives back one snapshot entry.
 pub struct GiveBack {
@@ -56,7 +56,7 @@ impl RowAction for GiveBack {
         client: Client,
         item: SnapshotItem,
         mut result: RowResult,
-    ) -> Finished<()> {
+    ) -> ProcessedRow<()> {
         let (client, tally) = client.tallied();
         let done = match &item {
             SnapshotItem::User(entry) => self.restore(&client, entry, &mut result).await,

@@ -170,7 +170,7 @@ impl Changed {
         &mut self,
         user: Option<&User>,
         label: &str,
-        effect: &crate::plan::access::AccessEffect,
+        effect: &crate::decision::access::AccessEffect,
     ) {
         self.add(user.map_or("", |u| u.id.as_str()), label, effect);
         if let Some(user) = user.filter(|_| !effect.takes.is_empty()) {
@@ -179,7 +179,7 @@ impl Changed {
     }
 
     /// Counts one row's effect on the user `id` (`label`: who to name).
-    pub fn add(&mut self, id: &str, label: &str, effect: &crate::plan::access::AccessEffect) {
+    pub fn add(&mut self, id: &str, label: &str, effect: &crate::decision::access::AccessEffect) {
         let mut counted = Vec::new();
         if effect.creates {
             self.joiners += 1;
@@ -445,7 +445,7 @@ pub struct Protection {
     /// restore or undo never gives back unless privileged are included;
     /// and their members, once the run has read them
     /// ([`Protection::learn_members`]).
-    privilege: crate::plan::access::PrivilegeRules,
+    privilege: crate::decision::access::PrivilegeRules,
 }
 
 /// What names a user to a protect pattern: its username, email and
@@ -463,7 +463,7 @@ fn identity_keys(user: &User) -> Vec<String> {
     .collect()
 }
 
-pub use crate::plan::access::privileged_type;
+pub use crate::decision::access::privileged_type;
 
 impl Protection {
     /// Patterns from a `--protect` file's lines or a profile's list: a
@@ -523,7 +523,7 @@ impl Protection {
         None
     }
 
-    /// With the profile's privileged groups (see [`crate::plan::access`]).
+    /// With the profile's privileged groups (see [`crate::decision::access`]).
     pub fn with_privileged_groups(mut self, groups: Vec<String>) -> Self {
         self.privilege.groups = groups;
         self
@@ -545,7 +545,7 @@ impl Protection {
 
     /// Takes the privileged groups' members the run's rules have read
     /// already (no second read of the same groups).
-    pub fn share_members(&self, rules: &crate::plan::access::PrivilegeRules) {
+    pub fn share_members(&self, rules: &crate::decision::access::PrivilegeRules) {
         self.privilege.share_members(rules);
     }
 

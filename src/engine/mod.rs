@@ -20,16 +20,16 @@
 //! The commands themselves live in `crate::row_commands`, one module each;
 //! the engine uses none of them, never prints and never reads signals.
 //! Every command counts its rows with one tally (`results_sink::Tally`),
-//! reports the same totals (`RunTotals`) and ends as an [`Ended`].
+//! reports the same totals (`RunTotals`) and ends as an [`RunEnd`].
 
 pub mod batcher;
+pub mod decided_rows;
 pub mod give_back;
 pub mod guard;
 pub mod leavers;
 pub mod only;
-pub mod planned;
+pub mod plan_rows;
 mod pool;
-pub mod prepared;
 pub mod rehearsal;
 pub mod results_sink;
 pub mod roster;
@@ -43,28 +43,28 @@ pub use runner::{RunError, Stops};
 /// summary says how far it got), or refused before any change (`R` says
 /// why: a guard's message, or import's invalid rows).
 #[derive(Debug)]
-pub enum Ended<S, R = String> {
-    Finished(S),
+pub enum RunEnd<S, R = String> {
+    ProcessedRow(S),
     Interrupted(S),
     Refused(R),
 }
 
-impl<S, R> Ended<S, R> {
+impl<S, R> RunEnd<S, R> {
     /// A run that got to its end, or was interrupted on the way.
     pub fn of(summary: S, interrupted: bool) -> Self {
         if interrupted {
-            Ended::Interrupted(summary)
+            RunEnd::Interrupted(summary)
         } else {
-            Ended::Finished(summary)
+            RunEnd::ProcessedRow(summary)
         }
     }
 
     /// The same end, its summary changed by `change`.
-    pub fn map<T>(self, change: impl FnOnce(S) -> T) -> Ended<T, R> {
+    pub fn map<T>(self, change: impl FnOnce(S) -> T) -> RunEnd<T, R> {
         match self {
-            Ended::Finished(summary) => Ended::Finished(change(summary)),
-            Ended::Interrupted(summary) => Ended::Interrupted(change(summary)),
-            Ended::Refused(why) => Ended::Refused(why),
+            RunEnd::ProcessedRow(summary) => RunEnd::ProcessedRow(change(summary)),
+            RunEnd::Interrupted(summary) => RunEnd::Interrupted(change(summary)),
+            RunEnd::Refused(why) => RunEnd::Refused(why),
         }
     }
 }
@@ -73,7 +73,7 @@ impl<S, R> Ended<S, R> {
 /// and a random part, so two runs in the same second differ. It names the
 /// run in results, summaries and snapshots, and tells undo what the run
 /// did.
-pub fn new_run_id(kind: crate::output::results::RunKind, dry_run: bool) -> String {
+pub fn new_run_id(kind: crate::output::results_file::writer::RunKind, dry_run: bool) -> String {
     let stamp = crate::formats::utc_now().replace([':', '-'], "");
     format!(
         "{}{}-{}-{:08x}",

@@ -14,13 +14,13 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::decision::{Action, RowPlan};
+use crate::engine::decided_rows::ResultsOptions;
 use crate::engine::leavers::Step;
-use crate::engine::prepared::Recording;
 use crate::engine::runner::RunError;
 use crate::model::{FieldChange, Target, TargetKind, User, UserWrite};
 use crate::output::plan_file::PlanSeal;
 use crate::output::plan_file::PlannedCells;
-use crate::plan::{Action, RowPlan};
 
 /// What a create was decided on: nobody holding its names.
 pub const NEW: &str = "new";
@@ -28,7 +28,7 @@ pub const NEW: &str = "new";
 /// One row's writes, exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case")]
-pub enum Exact {
+pub enum PlannedWrites {
     /// A user created with `user` (the body as sent, password left out),
     /// then added to the groups and applications.
     Create {
@@ -70,7 +70,7 @@ pub struct Delta {
 }
 
 impl Delta {
-    fn of(delta: &crate::plan::decide::MembershipDelta) -> Self {
+    fn of(delta: &crate::decision::decide::MembershipDelta) -> Self {
         Delta {
             add: delta.add.clone(),
             remove: delta.remove.clone(),
@@ -114,13 +114,13 @@ pub fn body_of(value: &Value) -> Result<UserWrite, String> {
     Ok(write)
 }
 
-impl Exact {
+impl PlannedWrites {
     /// The writes of an import row's plan (none for a row that sends nothing).
-    pub fn of(plan: &RowPlan) -> Option<Exact> {
+    pub fn of(plan: &RowPlan) -> Option<PlannedWrites> {
         match &plan.action {
             Action::Create(body) => {
                 let (user, password_from_file) = body_value(body);
-                Some(Exact::Create {
+                Some(PlannedWrites::Create {
                     user,
                     password_from_file,
                     groups: plan.groups.add.clone(),
@@ -137,7 +137,7 @@ impl Exact {
                 let reset_from_file = reset
                     .as_mut()
                     .is_some_and(|options| options.password.take().is_some());
-                Some(Exact::Update {
+                Some(PlannedWrites::Update {
                     user_id: user_id.clone(),
                     password_from_file: reset_from_file || body.as_ref().is_some_and(|b| b.1),
                     user: body.map(|b| b.0),
@@ -154,28 +154,30 @@ impl Exact {
     /// The user the row was decided on (none for a create).
     pub fn user_id(&self) -> Option<&str> {
         match self {
-            Exact::Create { .. } => None,
-            Exact::Update { user_id, .. } | Exact::Offboard { user_id, .. } => Some(user_id),
+            PlannedWrites::Create { .. } => None,
+            PlannedWrites::Update { user_id, .. } | PlannedWrites::Offboard { user_id, .. } => {
+                Some(user_id)
+            }
         }
     }
 
     /// Whether it carries a password only the input held.
     pub fn needs_file_password(&self) -> bool {
         match self {
-            Exact::Create {
+            PlannedWrites::Create {
                 password_from_file, ..
             }
-            | Exact::Update {
+            | PlannedWrites::Update {
                 password_from_file, ..
             } => *password_from_file,
-            Exact::Offboard { .. } => false,
+            PlannedWrites::Offboard { .. } => false,
         }
     }
 
     /// The membership kinds whose current state the row was decided on.
     pub fn membership_kinds(&self) -> Vec<TargetKind> {
         match self {
-            Exact::Update {
+            PlannedWrites::Update {
                 groups,
                 applications,
                 ..
@@ -195,9 +197,9 @@ impl Exact {
     /// plan was made (`--create-missing-groups`), by name.
     pub fn groups_to_create(&self) -> Vec<&str> {
         let added: Vec<&Target> = match self {
-            Exact::Create { groups, .. } => groups.iter().collect(),
-            Exact::Update { groups, .. } => groups.add.iter().collect(),
-            Exact::Offboard { .. } => Vec::new(),
+            PlannedWrites::Create { groups, .. } => groups.iter().collect(),
+            PlannedWrites::Update { groups, .. } => groups.add.iter().collect(),
+            PlannedWrites::Offboard { .. } => Vec::new(),
         };
         added
             .into_iter()
@@ -216,7 +218,7 @@ impl Exact {
         &self,
         read: &[(TargetKind, BTreeSet<String>)],
     ) -> Vec<(TargetKind, BTreeSet<String>)> {
-        let Exact::Update {
+        let PlannedWrites::Update {
             groups,
             applications,
             ..
@@ -262,7 +264,7 @@ impl Exact {
 
     /// The plan line's machine cells: what the row was decided on (`new`
     /// for a create; else the user's id and the fingerprint of its fields
-    /// and of the memberships its writes touch, [`Exact::touched_memberships`]),
+    /// and of the memberships its writes touch, [`PlannedWrites::touched_memberships`]),
     /// and the writes.
     pub fn cells(
         &self,
@@ -281,20 +283,20 @@ impl Exact {
 
     /// The row as import runs it.
     pub fn to_row_plan(&self) -> Result<RowPlan, String> {
-        use crate::plan::decide::MembershipDelta;
+        use crate::decision::decide::MembershipDelta;
         let delta = |d: &Delta| MembershipDelta {
             add: d.add.clone(),
             remove: d.remove.clone(),
         };
         let (action, changes, groups, applications) = match self {
-            Exact::Create {
+            PlannedWrites::Create {
                 user,
                 groups,
                 applications,
                 ..
             } => {
                 let body = body_of(user)?;
-                let changes = crate::plan::decide::describe(&Default::default(), &body.fields);
+                let changes = crate::decision::decide::describe(&Default::default(), &body.fields);
                 let added = |targets: &Vec<Target>| MembershipDelta {
                     add: targets.clone(),
                     remove: Vec::new(),
@@ -306,7 +308,7 @@ impl Exact {
                     added(applications),
                 )
             }
-            Exact::Update {
+            PlannedWrites::Update {
                 user_id,
                 user,
                 reset_password,
@@ -324,7 +326,9 @@ impl Exact {
                 delta(groups),
                 delta(applications),
             ),
-            Exact::Offboard { .. } => return Err("an offboarding is not an import row".into()),
+            PlannedWrites::Offboard { .. } => {
+                return Err("an offboarding is not an import row".into());
+            }
         };
         Ok(RowPlan {
             action,
@@ -342,8 +346,12 @@ impl Exact {
 /// tenant of `stamp`. Empty unless the dry run writes a file.
 pub fn seal_for(
     command: &str,
-    stamp: &crate::output::results::RunStamp,
-    (input, policy, recording): (&crate::input::InputSpec, &crate::plan::Policy, &Recording),
+    stamp: &crate::output::results_file::writer::RunStamp,
+    (input, policy, recording): (
+        &crate::input::InputSpec,
+        &crate::decision::Policy,
+        &ResultsOptions,
+    ),
     (tenant_users, extra): (Option<u64>, Vec<String>),
     key: &crate::model::SealKey,
 ) -> Result<PlanSeal, RunError> {
@@ -408,11 +416,11 @@ mod tests {
             notes: Vec::new(),
             kept: Vec::new(),
         };
-        let exact = Exact::of(&plan).unwrap();
+        let exact = PlannedWrites::of(&plan).unwrap();
         let text = serde_json::to_string(&exact).unwrap();
         assert!(!text.contains("Secret-123"));
         assert!(exact.needs_file_password());
-        let back: Exact = serde_json::from_str(&text).unwrap();
+        let back: PlannedWrites = serde_json::from_str(&text).unwrap();
         let Action::Create(body) = back.to_row_plan().unwrap().action else {
             panic!("not a create");
         };

@@ -1,7 +1,7 @@
 //! The rows of an import or a sync rehearsed before the first write: every
 //! row decided exactly as the run will decide it (the same lookups, the
 //! same `decide`), nothing sent, and what the decisions do to access
-//! counted by class ([`crate::plan::access`]) for the one guard over the
+//! counted by class ([`crate::decision::access`]) for the one guard over the
 //! run ([`guard::check_changes`]). A column that flips everyone (every
 //! row `Enabled = FALSE`, a new email domain, a groups column that drops
 //! everyone's groups under `--sync-groups`) is refused whole, before any
@@ -31,7 +31,7 @@ use crate::output::{Outcome, RowResult};
 /// at 100,000 rows: a rehearsal through the runner cost a quarter of an
 /// import). Stops, as the runner does, at the first interrupt.
 ///
-/// [`Lookups::decides_without_calls`]: crate::plan::lookup::Lookups::decides_without_calls
+/// [`Lookups::decides_without_calls`]: crate::decision::lookup::Lookups::decides_without_calls
 pub async fn decide_offline<A: RowAction>(
     (client, action): (&Client, &Arc<A>),
     (source, rows): (JobSource<A::Input>, u64),
@@ -163,7 +163,7 @@ pub async fn people_taken(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::access::AccessEffect;
+    use crate::decision::access::AccessEffect;
 
     #[test]
     fn a_column_that_flips_everyone_is_refused() {

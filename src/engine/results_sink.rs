@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::engine::runner::{RowSink, RunError};
-use crate::output::recorded::Journal;
-use crate::output::results::RunStamp;
+use crate::output::results_file::reader::Journal;
+use crate::output::results_file::writer::RunStamp;
 use crate::output::{OrderedCsv, Outcome, RowResult};
 
 /// Row numbers seen, kept small: rows arrive nearly in order, so only the
@@ -194,7 +194,7 @@ impl<K: Tallied> Recorder<K> {
     }
 
     /// Where rows record each write before it is sent (with a journal).
-    pub fn intents(&self) -> Option<std::sync::Arc<crate::output::intents::Intents>> {
+    pub fn intents(&self) -> Option<std::sync::Arc<crate::output::results_file::intents::Intents>> {
         self.journal.as_ref().map(|journal| journal.intents())
     }
 
@@ -338,13 +338,13 @@ impl ResultsSink {
     /// `journal_for`, a journal beside that file (the results' final name).
     pub fn open(
         path: Option<&Path>,
-        rules: crate::output::results::FileRules,
+        rules: crate::output::results_file::writer::FileRules,
         (inputs, input_header): (&[&Path], &[String]),
         (journal_for, carried): (
             Option<&Path>,
             (
-                &[&crate::output::recorded::Recorded],
-                &[crate::output::intents::Intent],
+                &[&crate::output::results_file::reader::Recorded],
+                &[crate::output::results_file::intents::Intent],
             ),
         ),
         (stamp, seal): (RunStamp, Option<crate::output::plan_file::PlanSeal>),
@@ -352,7 +352,7 @@ impl ResultsSink {
         let sealed = seal.is_some();
         let file = match (path, seal) {
             (Some(path), Some(seal)) => {
-                let own = &crate::output::results::RESULT_COLUMNS;
+                let own = &crate::output::results_file::writer::RESULT_COLUMNS;
                 let header = crate::output::plan_file::plan_header(own, input_header);
                 Some(OrderedCsv::plan(path, rules, inputs, &header, seal)?)
             }
@@ -395,7 +395,7 @@ impl<D> RowSink<D> for ResultsSink {
         self.recorder.note(result)
     }
 
-    fn intents(&self) -> Option<std::sync::Arc<crate::output::intents::Intents>> {
+    fn intents(&self) -> Option<std::sync::Arc<crate::output::results_file::intents::Intents>> {
         self.recorder.intents()
     }
 
@@ -439,7 +439,7 @@ impl<D> RowSink<D> for ResultsSink {
 /// are carried over, keeping the run that did them.
 pub struct ResumedRows {
     /// None when the run is not resumed.
-    resumed: Option<crate::output::recorded::Resumed>,
+    resumed: Option<crate::output::results_file::reader::Resumed>,
     tenant: String,
 }
 
@@ -452,7 +452,10 @@ impl ResumedRows {
         events: &dyn crate::events::Events,
     ) -> Result<Self, crate::output::OutputError> {
         let resumed = match path {
-            Some(path) => Some(crate::output::recorded::Resumed::read(path, Some(key))?),
+            Some(path) => Some(crate::output::results_file::reader::Resumed::read(
+                path,
+                Some(key),
+            )?),
             None => None,
         };
         if let Some(resumed) = &resumed {
@@ -512,11 +515,11 @@ impl ResumedRows {
     /// are `cells` now (not in a plan: a plan did nothing).
     fn same_row(
         &self,
-        recorded: &crate::output::recorded::Recorded,
+        recorded: &crate::output::results_file::reader::Recorded,
         cells: &[String],
     ) -> Option<RowResult> {
         // A dry run's rows say what would be done: nothing was.
-        let planned = crate::output::results::RunKind::of(&recorded.stamp.run_id).1;
+        let planned = crate::output::results_file::writer::RunKind::of(&recorded.stamp.run_id).1;
         let same = !planned
             && recorded.outcome.succeeded()
             && recorded.stamp.tenant == self.tenant
@@ -535,7 +538,7 @@ mod tests {
 
     #[test]
     fn a_resumed_runs_journal_starts_with_what_the_earlier_one_held() {
-        use crate::output::recorded::{Journal, Recorded, Resumed};
+        use crate::output::results_file::reader::{Journal, Recorded, Resumed};
         let dir = tempfile::tempdir().unwrap();
         let results = dir.path().join("apply.csv");
         let stamp = RunStamp {

@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::decision::lookup::{BatchShape, key_fingerprint, row_key};
 use crate::engine::runner::RunError;
 pub use crate::engine::users::Roster;
 use crate::events::{Event, Events};
 use crate::input::{InputSpec, Problem, Scan, Severity, header_problems, scan};
-use crate::plan::lookup::{BatchShape, key_fingerprint, row_key};
 
 /// What the first pass found.
 #[derive(Debug, Default)]

@@ -29,7 +29,7 @@ use super::batcher::{self, Batcher, ChunkOutcome, HOLD_LIMIT, OnTheWire, Pending
 use crate::api::{ApiError, Client, Tally};
 use crate::events::{Event, Events};
 use crate::input::InputError;
-use crate::output::intents::Intents;
+use crate::output::results_file::intents::Intents;
 use crate::output::{Outcome, OutputError, RowResult};
 
 /// Why a row command stopped.
@@ -84,7 +84,7 @@ pub enum Disposition {
 /// A processed row: its result so far, what the sink may want besides,
 /// and the membership changes still to send.
 #[derive(Debug)]
-pub struct Finished<D> {
+pub struct ProcessedRow<D> {
     pub result: RowResult,
     pub detail: Option<D>,
     pub pending: Vec<Pending>,
@@ -103,7 +103,7 @@ pub trait RowAction: Send + Sync + 'static {
         client: Client,
         input: Self::Input,
         result: RowResult,
-    ) -> impl Future<Output = Finished<Self::Detail>> + Send;
+    ) -> impl Future<Output = ProcessedRow<Self::Detail>> + Send;
 }
 
 /// Where finished rows go.
@@ -199,7 +199,7 @@ pub struct Runner<'a, A: RowAction> {
 
 /// Rows inside the workers: row → (label, cells), so an abort can say
 /// which rows it cut off mid-request.
-type InFlight = Arc<Lead>;
+type InFlight = Arc<RowsUnderWay>;
 
 /// How far a row may start ahead of the oldest row still under way. Rows
 /// finish in any order but are recorded in row order, so every row
@@ -215,12 +215,12 @@ const LEAD: u64 = 16_384;
 /// The rows under way (label and cells, for an abort to name them), and
 /// a wake-up for rows waiting to start when the oldest one finishes.
 #[derive(Default)]
-pub struct Lead {
+pub struct RowsUnderWay {
     rows: Mutex<std::collections::BTreeMap<u64, (String, Vec<String>)>>,
     finished: tokio::sync::Notify,
 }
 
-impl Lead {
+impl RowsUnderWay {
     /// Waits until `row` is within [`LEAD`] of the oldest row under way,
     /// then counts it as under way.
     async fn start(&self, row: u64, label: &str, cells: &[String]) {
@@ -329,7 +329,7 @@ impl<A: RowAction> Runner<'_, A> {
                 next = work.next(), if !work_done => match next {
                     // A row the abort stopped: the abort arm settles it.
                     Some(None) => {}
-                    Some(Some(Finished { result, detail, pending })) => {
+                    Some(Some(ProcessedRow { result, detail, pending })) => {
                         let failed = matches!(result.outcome, Outcome::Failed | Outcome::Invalid);
                         events.on(Event::Advanced { items: 1, failed: u64::from(failed) });
                         if pending.is_empty() || !apply_memberships {
@@ -384,7 +384,7 @@ fn worked<A: RowAction>(
     jobs: Batches<A::Input>,
     (action, client, stops): (&Arc<A>, &Client, &Stops),
     (in_flight, intents): (&InFlight, &Option<Arc<Intents>>),
-) -> impl futures::Stream<Item = Option<Finished<A::Detail>>> + use<A> {
+) -> impl futures::Stream<Item = Option<ProcessedRow<A::Detail>>> + use<A> {
     let throttle = client.throttle().clone();
     let width = move || {
         (throttle.parallelism() * ROWS_PER_SLOT).clamp(
@@ -521,7 +521,7 @@ async fn tracked<A: RowAction>(
     stops: &Stops,
     job: Job<A::Input>,
     in_flight: &InFlight,
-) -> Finished<A::Detail> {
+) -> ProcessedRow<A::Detail> {
     in_flight.start(job.row, &job.label, &job.cells).await;
     let row = job.row;
     // The row's own state (some kilobytes) is allocated when it starts,
@@ -536,13 +536,13 @@ async fn tracked<A: RowAction>(
 /// finished meanwhile is recorded as it ended, its memberships left to
 /// [`settle_aborted`] to give up on.
 async fn record_late_rows<D>(
-    work: &mut (impl futures::Stream<Item = Option<Finished<D>>> + Unpin),
+    work: &mut (impl futures::Stream<Item = Option<ProcessedRow<D>>> + Unpin),
     (batcher, apply_memberships): (&mut Batcher, bool),
     sink: &mut dyn RowSink<D>,
     events: &dyn Events,
 ) -> Result<(), RunError> {
     while let Some(next) = work.next().await {
-        let Some(Finished {
+        let Some(ProcessedRow {
             result,
             detail,
             pending,
@@ -601,9 +601,9 @@ async fn start<A: RowAction>(
     client: Client,
     stops: &Stops,
     job: Job<A::Input>,
-) -> Finished<A::Detail> {
+) -> ProcessedRow<A::Detail> {
     let mut result = RowResult::new(job.row, &job.label, Outcome::NotAttempted, job.cells);
-    let finished = |result| Finished {
+    let finished = |result| ProcessedRow {
         result,
         detail: None,
         pending: Vec::new(),
@@ -668,18 +668,18 @@ pub fn finish_with<D>(
     mut result: RowResult,
     done: Result<(Option<D>, Vec<Pending>), ApiError>,
     tally: &Tally,
-) -> Finished<D> {
+) -> ProcessedRow<D> {
     result.attempts = tally.attempts();
     result.http_status = tally.last_status();
     match done {
-        Ok((detail, pending)) => Finished {
+        Ok((detail, pending)) => ProcessedRow {
             result,
             detail,
             pending,
         },
         Err(err) => {
             record_failure(&mut result, tally, &err);
-            Finished {
+            ProcessedRow {
                 result,
                 detail: None,
                 pending: Vec::new(),
@@ -690,7 +690,11 @@ pub fn finish_with<D>(
 
 /// A row whose work is done (`done`): its failure recorded, if any, and
 /// the attempts it made counted.
-pub fn settle(mut result: RowResult, done: Result<(), ApiError>, tally: &Tally) -> Finished<()> {
+pub fn settle(
+    mut result: RowResult,
+    done: Result<(), ApiError>,
+    tally: &Tally,
+) -> ProcessedRow<()> {
     if let Err(err) = done {
         record_failure(&mut result, tally, &err);
     }
@@ -698,7 +702,7 @@ pub fn settle(mut result: RowResult, done: Result<(), ApiError>, tally: &Tally) 
     if result.http_status.is_none() {
         result.http_status = tally.last_status();
     }
-    Finished {
+    ProcessedRow {
         result,
         detail: None,
         pending: Vec::new(),
@@ -775,7 +779,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_row_far_ahead_of_the_oldest_waits_for_it() {
-        let lead = Arc::new(Lead::default());
+        let lead = Arc::new(RowsUnderWay::default());
         lead.start(1, "a", &[]).await;
         lead.start(2, "b", &[]).await;
         // Within the lead: starts at once.

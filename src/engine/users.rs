@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use futures::StreamExt;
 
 use crate::api::{ApiError, Client, UserQuery};
+use crate::decision::lookup::probe_users;
 use crate::input::MatchBy;
 use crate::model::User;
 use crate::model::text::match_key;
-use crate::plan::lookup::probe_users;
 
 /// A set of keys held compactly: every key once in one text, found by a
 /// 64-bit fingerprint and always compared whole (a fingerprint alone never
@@ -192,7 +192,7 @@ impl Roster {
                 .map(|(_, raw)| match_key(raw))
                 .filter(|key| !key.is_empty())
         };
-        let key = crate::plan::lookup::row_key(row, match_by)
+        let key = crate::decision::lookup::row_key(row, match_by)
             .map(match_key)
             .or_else(|| unread(field).next().filter(|_| invalid));
         match key {

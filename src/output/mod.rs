@@ -2,20 +2,16 @@
 //! plans and results, always private and never over the input.
 
 pub mod atomic;
-pub mod created_groups;
 pub mod digested;
 pub mod files;
 pub mod held;
-pub mod intents;
-pub mod line_chain;
 pub mod plan_file;
 pub mod problems;
-pub mod recorded;
 pub mod records;
 pub mod report;
-pub mod results;
+pub mod results_file;
 pub mod snapshot;
 
 pub use files::{OutputError, beside};
 pub use problems::{ProblemLine, ProblemReport};
-pub use results::{OrderedCsv, Outcome, RowResult};
+pub use results_file::writer::{OrderedCsv, Outcome, RowResult};

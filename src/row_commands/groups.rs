@@ -12,18 +12,18 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::api::{ApiError, Client};
-use crate::engine::Ended;
+use crate::engine::RunEnd;
+use crate::engine::decided_rows::{self, DecidedRow, Setup};
 use crate::engine::give_back::same_group;
 use crate::engine::guard::{self, Limits, Protection, Taken};
-use crate::engine::prepared::{self, Prepared, Setup};
 use crate::engine::results_sink::RunTotals;
-use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, settle};
+use crate::engine::runner::{Disposition, ProcessedRow, RowAction, RunError, Stops, settle};
 use crate::events::{Event, Events};
 use crate::input::cells::parse_bool;
 use crate::input::columns::position_of;
 use crate::input::{CsvSource, ReadOptions};
 use crate::model::{Group, GroupWrite, Target, TargetKind};
-use crate::output::results::RunKind;
+use crate::output::results_file::writer::RunKind;
 use crate::output::snapshot::{self, SnapshotGroup, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 
@@ -37,7 +37,7 @@ pub struct GroupsOptions {
     pub limits: Limits,
     pub protection: Protection,
     /// Where the results go and how.
-    pub run: crate::engine::prepared::Recording,
+    pub run: crate::engine::decided_rows::ResultsOptions,
 }
 
 /// What a groups import did.
@@ -81,7 +81,12 @@ impl RowAction for GroupsAction {
     type Input = GroupJob;
     type Detail = ();
 
-    async fn process(&self, client: Client, job: GroupJob, mut result: RowResult) -> Finished<()> {
+    async fn process(
+        &self,
+        client: Client,
+        job: GroupJob,
+        mut result: RowResult,
+    ) -> ProcessedRow<()> {
         let (client, tally) = client.tallied();
         let done = self.apply(&client, job, &mut result).await;
         settle(result, done, &tally)
@@ -354,7 +359,7 @@ async fn guard_prune(
 /// beside the results, else beside the input. Its digest goes in `stamp`.
 fn write_snapshot(
     options: &GroupsOptions,
-    stamp: &mut crate::output::results::RunStamp,
+    stamp: &mut crate::output::results_file::writer::RunStamp,
     items: &[SnapshotItem],
     key: &crate::model::SealKey,
 ) -> Result<PathBuf, RunError> {
@@ -378,7 +383,7 @@ pub async fn run(
     options: &GroupsOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Ended<GroupsSummary>, RunError> {
+) -> Result<RunEnd<GroupsSummary>, RunError> {
     let (
         started,
         GroupFile {
@@ -421,7 +426,7 @@ pub async fn run(
             },
         )
         .collect();
-    let mut stamp = prepared::stamp(RunKind::Groups, options.run.dry_run, &client);
+    let mut stamp = decided_rows::stamp(RunKind::Groups, options.run.dry_run, &client);
     let mut snapshot_path = None;
     let mut refused = None;
     if !options.prune {
@@ -438,7 +443,7 @@ pub async fn run(
         let items = with_members(&client, pruned).await?;
         refused = match guard_prune(&client, &items, groups.len() as u64, options, events).await? {
             Ok(refused) => refused,
-            Err(refusal) => return Ok(Ended::Refused(refusal)),
+            Err(refusal) => return Ok(RunEnd::Refused(refusal)),
         };
         if !options.run.dry_run && !items.is_empty() {
             snapshot_path = Some(write_snapshot(
@@ -460,8 +465,8 @@ pub async fn run(
         dry_run: options.run.dry_run,
         protection: options.protection.clone(),
     };
-    let rows: Vec<Prepared<GroupJob>> = jobs.into_iter().map(Prepared::from).collect();
-    let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
+    let rows: Vec<DecidedRow<GroupJob>> = jobs.into_iter().map(DecidedRow::from).collect();
+    let mut totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
     totals.refused = refused;
     let summary = GroupsSummary {
         totals,
@@ -470,5 +475,5 @@ pub async fn run(
         snapshot: snapshot_path.map(|p| p.display().to_string()),
     };
     let interrupted = summary.totals.interrupted;
-    Ok(Ended::of(summary, interrupted))
+    Ok(RunEnd::of(summary, interrupted))
 }

@@ -12,20 +12,20 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::api::{ApiError, Client};
-use crate::engine::Ended;
+use crate::decision::Catalog;
+use crate::engine::RunEnd;
 use crate::engine::batcher::Pending;
+use crate::engine::decided_rows::{self, DecidedRow, Setup};
 use crate::engine::guard::{self, Limits, Protection, Taken};
-use crate::engine::prepared::{self, Prepared, Setup};
 use crate::engine::results_sink::RunTotals;
-use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops};
+use crate::engine::runner::{Disposition, ProcessedRow, RowAction, RunError, Stops};
 use crate::engine::users::{TenantUsers, one_user, tenant_size, tenant_users};
 use crate::events::{Event, Events};
 use crate::input::columns::position_of;
 use crate::input::{CsvSource, MatchBy, ReadOptions};
 use crate::model::{Target, TargetKind, User};
-use crate::output::results::RunKind;
+use crate::output::results_file::writer::RunKind;
 use crate::output::{Outcome, RowResult};
-use crate::plan::Catalog;
 
 /// What a memberships import is asked to do.
 #[derive(Debug, Clone)]
@@ -37,9 +37,9 @@ pub struct MembershipsOptions {
     pub limits: Limits,
     pub protection: Protection,
     /// Which groups are privileged, and whom the run may add to them.
-    pub privilege: crate::plan::access::PrivilegeRules,
+    pub privilege: crate::decision::access::PrivilegeRules,
     /// Where the results go and how.
-    pub run: crate::engine::prepared::Recording,
+    pub run: crate::engine::decided_rows::ResultsOptions,
 }
 
 /// What a memberships import did.
@@ -75,12 +75,12 @@ impl RowAction for MembershipsAction {
         _client: Client,
         job: MemberJob,
         mut result: RowResult,
-    ) -> Finished<()> {
+    ) -> ProcessedRow<()> {
         result.user_id = job.user_id;
         if let Some((outcome, why)) = job.settled {
             result.outcome = outcome;
             result.error = why;
-            return Finished {
+            return ProcessedRow {
                 result,
                 detail: None,
                 pending: Vec::new(),
@@ -95,7 +95,7 @@ impl RowAction for MembershipsAction {
                     .push(change.target.name.clone());
             }
         }
-        Finished {
+        ProcessedRow {
             result,
             detail: None,
             pending,
@@ -349,7 +349,7 @@ fn whom(row: &MemberRow, users: Option<&TenantUsers>) -> Whom {
 struct Decisions<'a> {
     scope: &'a Scope,
     protection: &'a Protection,
-    privilege: &'a crate::plan::access::PrivilegeRules,
+    privilege: &'a crate::decision::access::PrivilegeRules,
     taken: Taken,
     removed: HashMap<TargetKey, u64>,
     /// `--sync`: the members each target keeps.
@@ -360,7 +360,7 @@ struct Decisions<'a> {
 impl<'a> Decisions<'a> {
     fn new(
         scope: &'a Scope,
-        (protection, privilege): (&'a Protection, &'a crate::plan::access::PrivilegeRules),
+        (protection, privilege): (&'a Protection, &'a crate::decision::access::PrivilegeRules),
     ) -> Self {
         Decisions {
             scope,
@@ -448,14 +448,14 @@ impl<'a> Decisions<'a> {
             TargetKind::Application => None,
         }
         .or_else(|| {
-            user.and_then(crate::plan::access::privileged_type)
+            user.and_then(crate::decision::access::privileged_type)
                 .map(|kind| format!("the user is privileged (userType {kind})"))
         })?;
         let mut keys: Vec<&str> = vec![user_id];
         keys.extend(row.username.as_deref());
         keys.extend(
             user.into_iter()
-                .flat_map(|u| crate::plan::access::keys_of(&u.fields)),
+                .flat_map(|u| crate::decision::access::keys_of(&u.fields)),
         );
         (!self.privilege.allows(keys)).then(|| {
             format!("{why}: not changed unless the run names the user (--allow-privileged USER)")
@@ -474,7 +474,7 @@ impl<'a> Decisions<'a> {
         // The protected list always holds; privilege (an admin, a member
         // of a privileged group) yields to the run naming the user.
         let protected = member.and_then(|u| {
-            let keys: Vec<&str> = crate::plan::access::keys_of(&u.fields).collect();
+            let keys: Vec<&str> = crate::decision::access::keys_of(&u.fields).collect();
             let named = self.privilege.allows(keys);
             self.protection
                 .protects_by_name(u)
@@ -568,7 +568,7 @@ pub async fn run(
     options: &MembershipsOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Ended<MembershipsSummary>, RunError> {
+) -> Result<RunEnd<MembershipsSummary>, RunError> {
     let (started, (columns, rows)) = crate::engine::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("reading the tenant"));
     let catalog = Catalog::load(&client).await?;
@@ -590,7 +590,7 @@ pub async fn run(
     };
     let scope = match Scope::read(&client, &catalog, &rows, &options.sync).await? {
         Ok(scope) => scope,
-        Err(refusal) => return Ok(Ended::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
     };
     let mut decisions = Decisions::new(&scope, (&options.protection, &options.privilege));
     for row in &rows {
@@ -610,11 +610,11 @@ pub async fn run(
         let verdict = guard::check(&taken, tenant, options.limits);
         refused = match guard::enforce(verdict, (options.run.dry_run, &client), events) {
             Ok(refused) => refused,
-            Err(refusal) => return Ok(Ended::Refused(refusal)),
+            Err(refusal) => return Ok(RunEnd::Refused(refusal)),
         };
     }
-    let stamp = prepared::stamp(RunKind::Memberships, options.run.dry_run, &client);
-    let rows: Vec<Prepared<MemberJob>> = jobs.into_iter().map(Prepared::from).collect();
+    let stamp = decided_rows::stamp(RunKind::Memberships, options.run.dry_run, &client);
+    let rows: Vec<DecidedRow<MemberJob>> = jobs.into_iter().map(DecidedRow::from).collect();
     let inputs = [options.file.as_path()];
     let setup = Setup {
         apply_memberships: true,
@@ -628,7 +628,7 @@ pub async fn run(
     let action = MembershipsAction {
         dry_run: options.run.dry_run,
     };
-    let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
+    let mut totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
     totals.refused = refused;
     let summary = MembershipsSummary {
         totals,
@@ -636,7 +636,7 @@ pub async fn run(
         targets_read: scope.members.len() as u64,
     };
     let interrupted = summary.totals.interrupted;
-    Ok(Ended::of(summary, interrupted))
+    Ok(RunEnd::of(summary, interrupted))
 }
 
 /// The line of a row that cannot be applied as it stands (why).

@@ -13,18 +13,20 @@
 use serde::Serialize;
 
 use crate::api::Client;
-use crate::engine::Ended;
-use crate::engine::prepared::{self, Prepared, Setup};
+use crate::decision::lookup::row_key;
+use crate::engine::RunEnd;
+use crate::engine::decided_rows::{self, DecidedRow, Setup};
 use crate::engine::results_sink::{ResumedRows, RunTotals};
-use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, record_failure};
+use crate::engine::runner::{
+    Disposition, ProcessedRow, RowAction, RunError, Stops, record_failure,
+};
 use crate::engine::users::{one_user, tenant_users};
 use crate::events::{Event, Events};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Mode};
 use crate::model::{FieldChange, PasswordOptions};
-use crate::output::results::RunKind;
+use crate::output::results_file::writer::RunKind;
 use crate::output::{Outcome, RowResult};
-use crate::plan::lookup::row_key;
 
 /// What a password run is asked to do.
 #[derive(Debug, Clone)]
@@ -35,13 +37,13 @@ pub struct PasswordsOptions {
     pub send_email: bool,
     pub must_change: bool,
     /// Where the results go and how.
-    pub run: crate::engine::prepared::Recording,
+    pub run: crate::engine::decided_rows::ResultsOptions,
     /// Users never touched (the protected list; privileged users are the
     /// privilege rules' to judge).
     pub protection: crate::engine::guard::Protection,
     /// Which groups are privileged, and whose password may be set although
     /// privileged.
-    pub privilege: crate::plan::access::PrivilegeRules,
+    pub privilege: crate::decision::access::PrivilegeRules,
     /// The most passwords one run may set (`--max-passwords`; else the
     /// default of [`crate::engine::guard::PASSWORDS`]).
     pub max_passwords: Option<crate::engine::guard::MaxAffected>,
@@ -78,7 +80,7 @@ impl RowAction for PasswordsAction {
         client: Client,
         job: PasswordJob,
         mut result: RowResult,
-    ) -> Finished<()> {
+    ) -> ProcessedRow<()> {
         let (client, tally) = client.tallied();
         match job.user_id {
             Ok(user_id) if job.protected.is_some() => {
@@ -108,7 +110,7 @@ impl RowAction for PasswordsAction {
             }
         }
         result.attempts = tally.attempts();
-        Finished {
+        ProcessedRow {
             result,
             detail: None,
             pending: Vec::new(),
@@ -185,7 +187,7 @@ pub async fn run(
     options: &PasswordsOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Ended<PasswordsSummary>, RunError> {
+) -> Result<RunEnd<PasswordsSummary>, RunError> {
     let ((started_at, started), (header, read)) =
         crate::engine::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("finding users"));
@@ -208,7 +210,7 @@ pub async fn run(
     let guarded = Guarded {
         protection: &options.protection,
         privilege: &options.privilege,
-        in_privileged_groups: crate::plan::access::privileged_members(
+        in_privileged_groups: crate::decision::access::privileged_members(
             &client,
             &options.privilege,
             None,
@@ -259,9 +261,9 @@ pub async fn run(
         .collect();
     let refused = match judge_count(&client, &jobs, options, events).await? {
         Ok(refused) => refused,
-        Err(refusal) => return Ok(Ended::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
     };
-    let stamp = prepared::stamp(RunKind::Passwords, options.run.dry_run, &client);
+    let stamp = decided_rows::stamp(RunKind::Passwords, options.run.dry_run, &client);
     let inputs = [options.input.file.as_path()];
     let setup = Setup::of(
         &options.run,
@@ -272,14 +274,14 @@ pub async fn run(
     let action = PasswordsAction {
         dry_run: options.run.dry_run,
     };
-    let rows: Vec<Prepared<PasswordJob>> = jobs.into_iter().map(Prepared::from).collect();
+    let rows: Vec<DecidedRow<PasswordJob>> = jobs.into_iter().map(DecidedRow::from).collect();
     let mut summary = PasswordsSummary {
-        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
+        totals: decided_rows::run(&client, setup, action, rows, stops, events).await?,
         input: crate::input::reader::shown(&options.input.file),
     };
     summary.totals.refused = refused;
     let interrupted = summary.totals.interrupted;
-    Ok(Ended::of(summary, interrupted))
+    Ok(RunEnd::of(summary, interrupted))
 }
 
 /// Each row was judged as it was decided (protected and privileged users
@@ -317,7 +319,7 @@ async fn judge_count(
 /// users the run does not name.
 struct Guarded<'a> {
     protection: &'a crate::engine::guard::Protection,
-    privilege: &'a crate::plan::access::PrivilegeRules,
+    privilege: &'a crate::decision::access::PrivilegeRules,
     /// Members of a privileged group, by id: the group's name.
     in_privileged_groups: std::collections::HashMap<String, String>,
 }
@@ -328,14 +330,14 @@ impl Guarded<'_> {
         if let Some(why) = self.protection.protects_by_name(user) {
             return Some(why);
         }
-        let privileged = crate::plan::access::privileged_type(user)
+        let privileged = crate::decision::access::privileged_type(user)
             .map(|kind| format!("a privileged user (userType {kind})"))
             .or_else(|| {
                 self.in_privileged_groups
                     .get(&user.id)
                     .map(|group| format!("a member of the privileged group {group}"))
             })?;
-        let keys: Vec<&str> = crate::plan::access::keys_of(&user.fields).collect();
+        let keys: Vec<&str> = crate::decision::access::keys_of(&user.fields).collect();
         (!self.privilege.allows(keys)).then(|| {
             format!(
                 "{privileged}: a password set hands the account over, so it is not set unless the run names the user (--allow-privileged USER)"

@@ -23,15 +23,15 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::api::Client;
-use crate::engine::Ended;
+use crate::engine::RunEnd;
+use crate::engine::decided_rows::{self, DecidedRow, Setup};
 use crate::engine::give_back::GiveBack;
 use crate::engine::guard::Protection;
-use crate::engine::prepared::{self, Prepared, Setup};
 use crate::engine::results_sink::RunTotals;
 use crate::engine::runner::{Disposition, RunError, Stops};
 use crate::events::{Event, Events};
 use crate::formats::utc_now;
-use crate::output::results::RunKind;
+use crate::output::results_file::writer::RunKind;
 use crate::output::snapshot::{self, SnapshotItem};
 
 /// What a restore is asked to do.
@@ -48,7 +48,7 @@ pub struct RestoreOptions {
     /// numbers); everyone the snapshot holds when empty.
     pub only: Vec<String>,
     /// Where the results go and how.
-    pub run: crate::engine::prepared::Recording,
+    pub run: crate::engine::decided_rows::ResultsOptions,
 }
 
 /// The entries `--only` names (groups are left out), or why the run is
@@ -156,7 +156,7 @@ pub async fn run(
     options: &RestoreOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Ended<RestoreSummary>, RunError> {
+) -> Result<RunEnd<RestoreSummary>, RunError> {
     let started = Instant::now();
     let started_at = utc_now();
     let snapshot::ReadSnapshot {
@@ -174,7 +174,7 @@ pub async fn run(
     if header.tenant != tenant {
         // A snapshot is bound to the tenant its run changed: ids mean
         // nothing elsewhere, and names there may be other people.
-        return Ok(Ended::Refused(format!(
+        return Ok(RunEnd::Refused(format!(
             "{} was taken of {}, not {tenant}: restore gives users back to the tenant they were taken from (--base-url {})",
             options.snapshot.display(),
             header.tenant,
@@ -183,7 +183,7 @@ pub async fn run(
     }
     let entries = match only_these(entries, options) {
         Ok(entries) => entries,
-        Err(why) => return Ok(Ended::Refused(why)),
+        Err(why) => return Ok(RunEnd::Refused(why)),
     };
     // Once the snapshot is known good (it is refused before any call).
     options.protection.learn_members(&client, None).await?;
@@ -195,14 +195,14 @@ pub async fn run(
         })
         .collect();
     let earlier = earlier_snapshots(&options.snapshot, &header, &ids, client.seal_key());
-    let stamp = prepared::stamp(RunKind::Restore, options.run.dry_run, &client);
+    let stamp = decided_rows::stamp(RunKind::Restore, options.run.dry_run, &client);
     let input_header = vec![
         "kind".to_string(),
         "name".to_string(),
         "email".to_string(),
         "snapshot_id".to_string(),
     ];
-    let rows: Vec<Prepared<SnapshotItem>> = entries
+    let rows: Vec<DecidedRow<SnapshotItem>> = entries
         .into_iter()
         .enumerate()
         .map(|(index, entry)| {
@@ -221,7 +221,7 @@ pub async fn run(
                     g.group.id.clone(),
                 ],
             };
-            Prepared {
+            DecidedRow {
                 row: index as u64 + 1,
                 label: cells[1].clone(),
                 cells,
@@ -246,11 +246,11 @@ pub async fn run(
         protection: options.protection.clone(),
     };
     let summary = RestoreSummary {
-        totals: prepared::run(&client, setup, action, rows, stops, events).await?,
+        totals: decided_rows::run(&client, setup, action, rows, stops, events).await?,
         snapshot: options.snapshot.display().to_string(),
         snapshot_of: header.run_id,
         earlier_snapshots: earlier,
     };
     let interrupted = summary.totals.interrupted;
-    Ok(Ended::of(summary, interrupted))
+    Ok(RunEnd::of(summary, interrupted))
 }

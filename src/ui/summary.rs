@@ -1,13 +1,13 @@
 //! How each command's summary reads on the screen.
 
 use super::Ui;
+use crate::decision::PlanAction;
 use crate::diff::DiffSummary;
 use crate::engine::results_sink::{RunTotals, Tallied};
 use crate::engine::roster::FirstPass;
 use crate::export::ExportSummary;
 use crate::input::Scan;
 use crate::output::Outcome;
-use crate::plan::PlanAction;
 use crate::row_commands::import::{Counted, PlannedRow, Summary};
 
 impl Ui {
@@ -87,10 +87,10 @@ impl Ui {
             self.say(format!("  {kind} in {path}"));
         }
         let lookup = match summary.user_lookup {
-            Some(crate::plan::lookup::UserStrategy::Bulk) => {
+            Some(crate::decision::lookup::UserStrategy::Bulk) => {
                 "users found through one listing of the tenant"
             }
-            Some(crate::plan::lookup::UserStrategy::PerRow) => "users looked up one by one",
+            Some(crate::decision::lookup::UserStrategy::PerRow) => "users looked up one by one",
             None => "",
         };
         let tenant = summary

@@ -7,9 +7,9 @@ use super::fields::{
     GARBLED, custom_attributes, describe, looks_garbled, password_options, sets_password,
 };
 use super::{Action, MembershipDelta, Policy, Refusal, RowPlan};
+use crate::decision::catalog::Target;
 use crate::input::{Mode, RowInput};
 use crate::model::{Field, UserFields, UserWrite};
-use crate::plan::catalog::Target;
 
 pub(super) fn plan_create(
     row: &RowInput,

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::{MembershipDelta, RowPlan};
-use crate::plan::catalog::{Catalog, Directory, Target};
+use crate::decision::catalog::{Catalog, Directory, Target};
 
 pub(super) fn resolve(
     names: Option<&[String]>,

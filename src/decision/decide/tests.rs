@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::fields::{looks_garbled, lost_letters};
 use super::*;
+use crate::decision::catalog::Directory;
 use crate::model::Field;
-use crate::plan::catalog::Directory;
 
 #[test]
 fn letters_lost_to_an_encoding_are_told_apart_from_changes() {

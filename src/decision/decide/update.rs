@@ -5,9 +5,9 @@
 use super::fields::{describe, merged_with, password_options, sets_password};
 use super::memberships::delta;
 use super::{Action, Current, Policy, RowPlan};
+use crate::decision::catalog::Target;
 use crate::input::RowInput;
 use crate::model::{FieldChange, User};
-use crate::plan::catalog::Target;
 
 pub(super) fn plan_update(
     row: &RowInput,

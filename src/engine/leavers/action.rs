@@ -7,7 +7,7 @@
 
 use super::{Found, Leaver, Step, unprocessed};
 use crate::api::{ApiError, Client};
-use crate::engine::runner::{Finished, RowAction, settle};
+use crate::engine::runner::{ProcessedRow, RowAction, settle};
 use crate::model::{Credentials, Factor, FieldChange, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
 
@@ -22,7 +22,12 @@ impl RowAction for OffboardAction {
     type Input = Leaver;
     type Detail = ();
 
-    async fn process(&self, client: Client, leaver: Leaver, mut result: RowResult) -> Finished<()> {
+    async fn process(
+        &self,
+        client: Client,
+        leaver: Leaver,
+        mut result: RowResult,
+    ) -> ProcessedRow<()> {
         let (client, tally) = client.tallied();
         let done = if unprocessed(&mut result, &leaver.found) {
             Ok(())
@@ -54,7 +59,7 @@ impl OffboardAction {
             )
             && let Found::User(user) = &leaver.found
         {
-            let exact = crate::engine::planned::Exact::Offboard {
+            let exact = crate::engine::plan_rows::PlannedWrites::Offboard {
                 user_id: user.id.clone(),
                 steps: self.steps.clone(),
             };

@@ -12,8 +12,8 @@ mod snapshot;
 
 use serde::Serialize;
 
+use crate::engine::decided_rows::DecidedRow;
 use crate::engine::guard::Taken;
-use crate::engine::prepared::Prepared;
 use crate::engine::runner::Disposition;
 use crate::model::{Target, User};
 use crate::output::{Outcome, RowResult};
@@ -111,8 +111,8 @@ impl Leaver {
     }
 
     /// The leaver as a row for the runner (a row a resumed run did is done).
-    pub fn prepared(self) -> Prepared<Leaver> {
-        Prepared {
+    pub fn prepared(self) -> DecidedRow<Leaver> {
+        DecidedRow {
             row: self.row,
             label: self.label.clone(),
             cells: self.cells.clone(),

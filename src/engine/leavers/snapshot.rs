@@ -11,7 +11,7 @@ use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
 /// records its digest in the run's stamp.
 pub fn write_snapshot(
     anchor: &std::path::Path,
-    stamp: &mut crate::output::results::RunStamp,
+    stamp: &mut crate::output::results_file::writer::RunStamp,
     (leavers, steps): (&[Leaver], &[Step]),
     key: &crate::model::SealKey,
 ) -> Result<std::path::PathBuf, RunError> {
@@ -25,7 +25,7 @@ pub fn write_snapshot(
 /// run's stamp.
 pub fn snapshot_of(
     anchor: &std::path::Path,
-    stamp: &mut crate::output::results::RunStamp,
+    stamp: &mut crate::output::results_file::writer::RunStamp,
     (leavers, purpose): (&[Leaver], &str),
     key: &crate::model::SealKey,
 ) -> Result<std::path::PathBuf, RunError> {

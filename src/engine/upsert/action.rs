@@ -8,16 +8,16 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::api::{ApiError, Client};
+use crate::decision::decide::describe;
+use crate::decision::lookup::{Found, Lookups};
+use crate::decision::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};
 use crate::engine::batcher::Pending;
 use crate::engine::guard::Changed;
-use crate::engine::planned::Exact;
-use crate::engine::runner::{Finished, RowAction, finish_with};
+use crate::engine::plan_rows::PlannedWrites;
+use crate::engine::runner::{ProcessedRow, RowAction, finish_with};
 use crate::input::RowInput;
 use crate::model::{TargetKind, UserFields};
 use crate::output::{Outcome, RowResult};
-use crate::plan::decide::describe;
-use crate::plan::lookup::{Found, Lookups};
-use crate::plan::{Action, Catalog, Current, Policy, Refusal, RowPlan, decide};
 
 /// How a group the rows name but the tenant lacks is held in the catalog
 /// until it is created: its id starts so (no tenant id does).
@@ -86,7 +86,7 @@ impl RowAction for UpsertAction {
         client: Client,
         input: RowInput,
         mut result: RowResult,
-    ) -> Finished<RowPlan> {
+    ) -> ProcessedRow<RowPlan> {
         let (client, tally) = client.tallied();
         let outcome = self.run_row(&client, &input, &mut result).await;
         finish_with(
@@ -312,7 +312,7 @@ impl UpsertAction {
         }
         if self.deciding_only() {
             // A rehearsal's rows go nowhere: only a plan shows their cells.
-            if let Some(exact) = self.dry_run.then(|| Exact::of(&plan)).flatten() {
+            if let Some(exact) = self.dry_run.then(|| PlannedWrites::of(&plan)).flatten() {
                 let read = [
                     (TargetKind::Group, groups.unwrap_or_default()),
                     (TargetKind::Application, applications.unwrap_or_default()),

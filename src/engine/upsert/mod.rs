@@ -13,15 +13,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::api::Client;
-use crate::engine::prepared::ResultsPlace;
+use crate::decision::lookup::Lookups;
+use crate::decision::{Catalog, Policy};
+use crate::engine::decided_rows::ResultsPlace;
 use crate::engine::roster::{FirstPass, RosterKeys};
 use crate::engine::runner::RunError;
 use crate::events::{Event, Events};
 use crate::input::{InputSpec, Vocabulary};
 use crate::model::{GroupWrite, Target};
-use crate::output::recorded::Resumed;
-use crate::plan::lookup::Lookups;
-use crate::plan::{Catalog, Policy};
+use crate::output::results_file::reader::Resumed;
 
 pub use action::{NEW_GROUP, UpsertAction, pending_changes, write_plan};
 
@@ -37,7 +37,7 @@ pub struct UpsertOptions {
     /// Write the tenant users the file does not name here.
     pub report_missing: Option<PathBuf>,
     /// Where the results go and how.
-    pub run: crate::engine::prepared::Recording,
+    pub run: crate::engine::decided_rows::ResultsOptions,
 }
 
 impl UpsertOptions {
@@ -46,7 +46,7 @@ impl UpsertOptions {
         ResultsPlace::of(
             self.run.output.as_deref(),
             self.run.resume.as_deref(),
-            crate::output::results::FileRules {
+            crate::output::results_file::writer::FileRules {
                 force: self.run.force,
                 excel: self.run.excel,
             },
@@ -182,7 +182,11 @@ fn carry_created_groups(
         return Ok(());
     }
     let runs = resumed.run_ids();
-    crate::output::created_groups::carry((from, &runs), (to, run_id), client.seal_key())?;
+    crate::output::results_file::created_groups::carry(
+        (from, &runs),
+        (to, run_id),
+        client.seal_key(),
+    )?;
     Ok(())
 }
 
@@ -207,7 +211,7 @@ async fn create_missing_groups(
         true => action.new_groups_wanted(missing),
         false => missing.to_vec(),
     };
-    use crate::output::created_groups::{CreatedGroup, DESCRIPTION, record};
+    use crate::output::results_file::created_groups::{CreatedGroup, DESCRIPTION, record};
     let recorded = results.0.filter(|p| *p != std::path::Path::new("-"));
     // Recorded before it is sent (by name) and once answered (with its
     // id): a kill in between leaves undo the name to find it by.
@@ -225,7 +229,11 @@ async fn create_missing_groups(
     if let Some(path) = recorded
         && !wanted.is_empty()
     {
-        crate::output::intents::Intents::mark_run(path, results.1, client.seal_key())?;
+        crate::output::results_file::intents::Intents::mark_run(
+            path,
+            results.1,
+            client.seal_key(),
+        )?;
     }
     let mut created = Vec::new();
     for name in &wanted {

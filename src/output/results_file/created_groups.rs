@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::files::OutputError;
 use super::line_chain::LineChain;
 use crate::model::SealKey;
+use crate::output::files::OutputError;
 
 /// Where a line's seal stands: after the group's id, name and run.
 const SEAL_AT: usize = 3;

@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::files::OutputError;
+use crate::output::files::OutputError;
 
 /// One write a run was about to send.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use super::files::OutputError;
-use super::files::Stream;
-use super::results::{Outcome, RowResult, RunStamp, result_columns, results_header};
+use super::writer::{Outcome, RowResult, RunStamp, result_columns, results_header};
 use crate::model::{FieldChange, SealKey};
+use crate::output::files::OutputError;
+use crate::output::files::Stream;
 
 /// A journal beside a results file: each row's user outcome the moment
 /// it is known (before its group and application changes are answered),
@@ -31,7 +31,7 @@ pub struct Journal {
 impl Journal {
     /// The journal of the results file `results`.
     pub fn path_for(results: &Path) -> PathBuf {
-        super::results::journal_path(results)
+        super::writer::journal_path(results)
     }
 
     /// Starts the journal of `results` (replacing an old one), carrying
@@ -107,7 +107,7 @@ fn seal_next(
     mut record: Vec<String>,
 ) -> Vec<String> {
     if let Some(chain) = chain {
-        chain.seal(&mut record, super::results::SEAL_AT, None);
+        chain.seal(&mut record, super::writer::SEAL_AT, None);
     }
     record
 }
@@ -140,7 +140,7 @@ impl Resumed {
 
     fn read_with(path: &Path, checked: bool, key: Option<&SealKey>) -> Result<Self, OutputError> {
         let journal = Journal::path_for(path);
-        if !checked && super::results::killed_before_results(path) {
+        if !checked && super::writer::killed_before_results(path) {
             // Killed before its results file was opened (it was creating
             // the groups its rows need): nothing done yet but those.
             return Ok(Resumed {
@@ -244,7 +244,7 @@ pub fn check_line_seals(
         .iter()
         .map(str::to_string)
         .collect();
-    let fixed = &super::results::RESULT_COLUMNS;
+    let fixed = &super::writer::RESULT_COLUMNS;
     if !header.iter().any(|name| name == "line_seal") {
         // How such a file ended cannot be told.
         return sealed_since(&mut reader, &header)
@@ -278,7 +278,7 @@ pub fn check_line_seals(
     // (a journal's never is the last: nothing beside it is bound).
     let run_ids = records
         .iter()
-        .filter_map(|r| r.get(super::results::RUN_ID_AT))
+        .filter_map(|r| r.get(super::writer::RUN_ID_AT))
         .map(str::to_string)
         .collect();
     let bound = super::created_groups::bound(path, &run_ids, key).map_err(refused)?;
@@ -299,7 +299,7 @@ pub fn check_line_seals(
             )));
         }
         let cells: Vec<String> = record.iter().map(str::to_string).collect();
-        match chain.follow(&cells, super::results::SEAL_AT, &bound) {
+        match chain.follow(&cells, super::writer::SEAL_AT, &bound) {
             Ok(link) => last = Some(link),
             // Every line sebulk writes under the column is sealed.
             Err(SealCheck::Unkeyed) => {
@@ -544,7 +544,7 @@ fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, LineProblems), Ou
             }
         };
         // A plan's seal closes it; it is no row.
-        if record.get(0) == Some(super::plan_file::SEAL_MARK) {
+        if record.get(0) == Some(crate::output::plan_file::SEAL_MARK) {
             continue;
         }
         let line = record.position().map_or(0, |p| p.line());
@@ -572,7 +572,7 @@ fn read_lines(path: &Path) -> Result<(BTreeMap<u64, Recorded>, LineProblems), Ou
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::results::{FileRules, OrderedCsv};
+    use crate::output::results_file::writer::{FileRules, OrderedCsv};
 
     fn stamp() -> RunStamp {
         RunStamp {
@@ -846,7 +846,7 @@ mod tests {
     #[test]
     fn a_finished_file_binding_created_groups_reads_whole_with_its_journal_kept() {
         use crate::model::{SealCheck, SealKey};
-        use crate::output::created_groups::{CreatedGroup, record};
+        use crate::output::results_file::created_groups::{CreatedGroup, record};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let key = SealKey::derive("k", "https://acme/api");
@@ -870,12 +870,12 @@ mod tests {
             let read = check_line_seals(&path, &key, finished).unwrap();
             assert_eq!(read, (SealCheck::Verified, true), "finished: {finished}");
         }
-        std::fs::remove_file(crate::output::created_groups::path_for(&path)).unwrap();
+        std::fs::remove_file(crate::output::results_file::created_groups::path_for(&path)).unwrap();
         assert!(
             check_line_seals(&path, &key, false).is_err(),
             "its groups list gone"
         );
     }
 
-    const SEAL_AT_TEST: usize = crate::output::results::SEAL_AT;
+    const SEAL_AT_TEST: usize = crate::output::results_file::writer::SEAL_AT;
 }

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::files::{OutputError, Stream};
 use crate::formats::{neutralize, neutralize_owned, utc_now};
 use crate::model::FieldChange;
+use crate::output::files::{OutputError, Stream};
 
 pub use crate::formats::RESULT_COLUMNS;
 
@@ -225,7 +225,7 @@ pub struct RowResult {
     pub cells: Vec<String>,
     /// A dry run's: what the row was decided on and its exact writes,
     /// for `apply`.
-    pub planned: Option<Box<super::plan_file::PlannedCells>>,
+    pub planned: Option<Box<crate::output::plan_file::PlannedCells>>,
 }
 
 impl RowResult {
@@ -424,7 +424,11 @@ pub fn set_aside(path: &Path, inputs: &[&Path]) -> Result<(), OutputError> {
     let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
     // A run killed before it opened its results left only its intents.
     let marked_only = !is_file && killed_before_results(path);
-    if !(is_file || marked_only) || inputs.iter().any(|i| super::files::same_file(i, path)) {
+    if !(is_file || marked_only)
+        || inputs
+            .iter()
+            .any(|i| crate::output::files::same_file(i, path))
+    {
         return Ok(());
     }
     let run_id = match is_file {
@@ -549,8 +553,8 @@ pub struct OrderedCsv {
     chain: Option<SealedLines>,
     /// A plan's: the digest so far, the seal to close it with, the header.
     sealing: Option<(
-        super::plan_file::Sealing,
-        super::plan_file::PlanSeal,
+        crate::output::plan_file::Sealing,
+        crate::output::plan_file::PlanSeal,
         Vec<String>,
     )>,
 }
@@ -592,10 +596,10 @@ impl OrderedCsv {
         rules: FileRules,
         inputs: &[&Path],
         header: &[String],
-        seal: super::plan_file::PlanSeal,
+        seal: crate::output::plan_file::PlanSeal,
     ) -> Result<Self, OutputError> {
         let mut file = Self::create(path, rules, inputs, header)?;
-        let mut sealing = super::plan_file::Sealing::default();
+        let mut sealing = crate::output::plan_file::Sealing::default();
         sealing.take(header);
         file.sealing = Some((sealing, seal, header.to_vec()));
         Ok(file)
@@ -761,7 +765,7 @@ pub fn result_columns(header: &[String]) -> Option<HashMap<&'static str, usize>>
 }
 
 /// Where the journal of the results file `results` is (see
-/// [`Journal`](super::recorded::Journal)).
+/// [`Journal`](super::reader::Journal)).
 pub fn journal_path(results: &Path) -> PathBuf {
     let mut name = results.as_os_str().to_owned();
     name.push(".journal");

@@ -4,7 +4,7 @@
 //! the tenant (which also finds who holds the names a create would take)
 //! — with their memberships in the targets a row adds to or removes from
 //! (however the plan read them), and each row's fingerprint is made
-//! again ([`Exact::decided_on`]). A row whose user changed, went, or whose
+//! again ([`PlannedWrites::decided_on`]). A row whose user changed, went, or whose
 //! new user's name is now held has drifted. A plan already applied is all
 //! drift.
 
@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use futures::StreamExt;
 
 use crate::api::{ApiError, Client, UserQuery};
-use crate::engine::planned::{Exact, NEW};
+use crate::engine::plan_rows::{NEW, PlannedWrites};
 use crate::model::User;
 use crate::model::text::{fingerprint as key_print, match_key};
 
@@ -25,7 +25,7 @@ const READ_ONE_BY_ONE: usize = 50;
 pub struct Checked<'a> {
     pub row: u64,
     pub decided_on: &'a str,
-    pub exact: &'a Exact,
+    pub exact: &'a PlannedWrites,
 }
 
 /// What reading the tenant again found.
@@ -42,10 +42,10 @@ pub struct Found {
 /// Reads the touched users again and tells which rows drifted.
 pub async fn check(client: &Client, rows: &[Checked<'_>]) -> Result<Found, ApiError> {
     let touched: BTreeSet<&str> = rows.iter().filter_map(|r| r.exact.user_id()).collect();
-    let creates: Vec<&Exact> = rows
+    let creates: Vec<&PlannedWrites> = rows
         .iter()
         .map(|r| r.exact)
-        .filter(|e| matches!(e, Exact::Create { .. }))
+        .filter(|e| matches!(e, PlannedWrites::Create { .. }))
         .collect();
     let mut found = Found::default();
     let mut held = HashSet::new();
@@ -143,7 +143,7 @@ fn drift(
     held: &HashSet<u64>,
 ) -> Option<String> {
     match row.exact {
-        Exact::Create { user, .. } => {
+        PlannedWrites::Create { user, .. } => {
             let taken = ["username", "email", "employeeNumber"]
                 .into_iter()
                 .filter_map(|name| user.get(name)?.as_str().map(|v| (name, v)))

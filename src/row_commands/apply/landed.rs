@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::drift;
 use crate::api::{ApiError, Client};
 use crate::engine::leavers::Step;
-use crate::engine::planned::{Delta, Exact};
+use crate::engine::plan_rows::{Delta, PlannedWrites};
 use crate::model::{Field, FieldChange, FieldValue, User};
 use crate::output::plan_file::PlanLine;
 use crate::output::{Outcome, RowResult};
@@ -24,7 +24,7 @@ use crate::output::{Outcome, RowResult};
 pub async fn settle(
     client: &Client,
     found: &mut drift::Found,
-    plan: (&[PlanLine], &[Option<Exact>]),
+    plan: (&[PlanLine], &[Option<PlannedWrites>]),
     in_flight: &HashMap<u64, String>,
 ) -> Result<HashMap<u64, RowResult>, ApiError> {
     let mut landed = HashMap::new();
@@ -36,7 +36,7 @@ pub async fn settle(
             continue;
         }
         let did = match exact {
-            Exact::Update {
+            PlannedWrites::Update {
                 user_id,
                 changes,
                 groups,
@@ -51,9 +51,11 @@ pub async fn settle(
                 };
                 shown.then(|| (Outcome::Updated, user_id.clone(), changes.clone()))
             }
-            Exact::Create { user, .. } => created(client, user).await?,
-            Exact::Offboard { user_id, steps } => offboarded(found.users.get(user_id), steps)
-                .map(|outcome| (outcome, user_id.clone(), offboard_changes(steps, outcome))),
+            PlannedWrites::Create { user, .. } => created(client, user).await?,
+            PlannedWrites::Offboard { user_id, steps } => {
+                offboarded(found.users.get(user_id), steps)
+                    .map(|outcome| (outcome, user_id.clone(), offboard_changes(steps, outcome)))
+            }
         };
         if let Some((outcome, user_id, changes)) = did {
             found.drifted.remove(&line.row);
@@ -75,7 +77,7 @@ pub async fn settle(
 pub async fn confirm_done(
     client: &Client,
     found: &mut drift::Found,
-    plan: (&[PlanLine], &[Option<Exact>]),
+    plan: (&[PlanLine], &[Option<PlannedWrites>]),
     claimed: HashMap<u64, RowResult>,
 ) -> Result<HashMap<u64, RowResult>, ApiError> {
     let by: HashMap<u64, String> = claimed
@@ -99,9 +101,9 @@ pub async fn confirm_done(
 /// Whether the tenant can show that `exact` was sent: anything but an
 /// update that only sets a password (never read back; such a row is
 /// taken at the results' word, or its password would be set twice).
-fn shows(exact: &Exact) -> bool {
+fn shows(exact: &PlannedWrites) -> bool {
     match exact {
-        Exact::Update {
+        PlannedWrites::Update {
             changes,
             groups,
             applications,
@@ -113,7 +115,7 @@ fn shows(exact: &Exact) -> bool {
                     && applications.add.is_empty()
                     && applications.remove.is_empty())
         }
-        Exact::Create { .. } | Exact::Offboard { .. } => true,
+        PlannedWrites::Create { .. } | PlannedWrites::Offboard { .. } => true,
     }
 }
 

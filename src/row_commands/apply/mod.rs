@@ -16,20 +16,20 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use crate::engine::planned::Exact;
+pub use crate::engine::plan_rows::PlannedWrites;
 
 use crate::api::{ApiError, Client};
+use crate::decision::PlanAction;
+use crate::engine::decided_rows::{self, DecidedRow, ResultsOptions, Setup};
 use crate::engine::guard::{self, Limits};
 use crate::engine::leavers::{self, Found, Leaver, OffboardAction, Step};
-use crate::engine::prepared::{self, Prepared, Recording, Setup};
 use crate::engine::results_sink::{ResumedRows, RunTotals};
-use crate::engine::runner::{Disposition, Finished, RowAction, RunError, Stops, finish_with};
-use crate::engine::{Ended, batcher::Pending};
+use crate::engine::runner::{Disposition, ProcessedRow, RowAction, RunError, Stops, finish_with};
+use crate::engine::{RunEnd, batcher::Pending};
 use crate::events::{Event, Events};
 use crate::output::plan_file::{self, PlanLine, ReadPlan};
-use crate::output::results::RunKind;
+use crate::output::results_file::writer::RunKind;
 use crate::output::{Outcome, RowResult};
-use crate::plan::PlanAction;
 
 /// What an apply is asked to do.
 #[derive(Debug, Clone)]
@@ -41,11 +41,11 @@ pub struct ApplyOptions {
     /// Who is never touched (`--protect`, privileged users unless included).
     pub protection: guard::Protection,
     /// Users a row may raise or change although privileged.
-    pub privilege: crate::plan::access::PrivilegeRules,
+    pub privilege: crate::decision::access::PrivilegeRules,
     /// The day the apply is for (`--as-of`, else today): a plan decided
     /// for another day is refused.
     pub as_of: String,
-    pub run: Recording,
+    pub run: ResultsOptions,
 }
 
 /// What an apply did, for the screen and `--summary-json`.
@@ -69,7 +69,7 @@ pub struct ApplySummary {
 pub enum ApplyJob {
     /// A create or update, as import runs it; with the outcome the plan
     /// named it by (a sync's `rehired`).
-    Write(Box<crate::plan::RowPlan>, Outcome),
+    Write(Box<crate::decision::RowPlan>, Outcome),
     /// A leaver offboarded with the plan's steps.
     Leave(Box<Leaver>, Vec<Step>),
     /// Nothing is sent: the outcome the plan gave the row, and why.
@@ -84,8 +84,8 @@ pub enum ApplyJob {
 #[derive(Debug, Clone)]
 pub struct Unfinished {
     pub prior: RowResult,
-    pub groups: crate::engine::planned::Delta,
-    pub applications: crate::engine::planned::Delta,
+    pub groups: crate::engine::plan_rows::Delta,
+    pub applications: crate::engine::plan_rows::Delta,
 }
 
 /// Rows an interrupted apply finished (done: not checked, not sent),
@@ -115,7 +115,7 @@ pub async fn run(
     options: &ApplyOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Ended<ApplySummary>, RunError> {
+) -> Result<RunEnd<ApplySummary>, RunError> {
     let started = (crate::formats::utc_now(), std::time::Instant::now());
     // A plain user in a privileged group is as privileged as an admin.
     options.privilege.learn_members(&client, None).await?;
@@ -126,10 +126,10 @@ pub async fn run(
     let plan = crate::engine::read_blocking(move || plan_file::read(&path, &key)).await?;
     let exacts = match exacts_of(&plan, (client.tenant(), &options.as_of)) {
         Ok(exacts) => exacts,
-        Err(refusal) => return Ok(Ended::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
     };
     if let Some(refusal) = groups_to_create(&exacts) {
-        return Ok(Ended::Refused(refusal));
+        return Ok(RunEnd::Refused(refusal));
     }
     let (claimed, mut unfinished, in_flight) = resumed_rows(&plan, &client, options, events)?;
     events.on(Event::Phase("checking the plan against the tenant"));
@@ -152,7 +152,7 @@ pub async fn run(
         ..Default::default()
     };
     if let Some(refusal) = refuse_drifted(&plan, &found, options, events) {
-        return Ok(Ended::Refused(refusal));
+        return Ok(RunEnd::Refused(refusal));
     }
     let (mut rows, leavers) = jobs(&plan, exacts, (&found, options), (done, unfinished));
     let tenant_users = found.tenant_users.or(plan.seal.tenant_users).unwrap_or(0);
@@ -165,9 +165,9 @@ pub async fn run(
         events,
     ) {
         Ok(judged) => judged,
-        Err(refusal) => return Ok(Ended::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
     };
-    let mut stamp = prepared::stamp(RunKind::Apply, options.run.dry_run, &client);
+    let mut stamp = decided_rows::stamp(RunKind::Apply, options.run.dry_run, &client);
     let taking = (leavers, steps, taken.affected() > 0);
     summary.snapshot = snapshot_first(
         &client,
@@ -191,10 +191,10 @@ pub async fn run(
     let action = ApplyAction {
         dry_run: options.run.dry_run,
     };
-    summary.totals = prepared::run(&client, setup, action, rows, stops, events).await?;
+    summary.totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
     summary.totals.refused = refused;
     let interrupted = summary.totals.interrupted;
-    Ok(Ended::of(summary, interrupted))
+    Ok(RunEnd::of(summary, interrupted))
 }
 
 /// The plan's rows a resumed apply does not send again: those it
@@ -231,7 +231,7 @@ fn resumed_rows(
 async fn check_drift(
     client: &Client,
     plan: &ReadPlan,
-    exacts: &[Option<Exact>],
+    exacts: &[Option<PlannedWrites>],
     (done, unfinished): (&HashMap<u64, RowResult>, &HashMap<u64, RowResult>),
 ) -> Result<drift::Found, ApiError> {
     let checked: Vec<drift::Checked<'_>> = plan
@@ -275,7 +275,7 @@ fn refuse_drifted(
 /// the run that made it judged them; `Err(refusal)` when either refuses.
 fn judge(
     plan: &ReadPlan,
-    (rows, leavers): (&[Prepared<ApplyJob>], &[Leaving]),
+    (rows, leavers): (&[DecidedRow<ApplyJob>], &[Leaving]),
     (found, tenant_users): (&drift::Found, u64),
     client: &Client,
     options: &ApplyOptions,
@@ -302,9 +302,9 @@ fn judge(
 /// the people the updates take access from, written first. Its path.
 async fn snapshot_first(
     client: &Client,
-    (rows, (mut leavers, steps, affected)): (&mut Vec<Prepared<ApplyJob>>, Taking),
+    (rows, (mut leavers, steps, affected)): (&mut Vec<DecidedRow<ApplyJob>>, Taking),
     changed: &mut guard::Changed,
-    stamp: &mut crate::output::results::RunStamp,
+    stamp: &mut crate::output::results_file::writer::RunStamp,
     options: &ApplyOptions,
     events: &dyn Events,
 ) -> Result<Option<String>, RunError> {
@@ -338,7 +338,7 @@ async fn snapshot_first(
 /// What the plan's writes do to access, counted as the run that made the
 /// plan counted them (each against the user as it is now).
 fn changed_by_rows(
-    rows: &[Prepared<ApplyJob>],
+    rows: &[DecidedRow<ApplyJob>],
     users: &HashMap<String, crate::model::User>,
     options: &ApplyOptions,
 ) -> guard::Changed {
@@ -375,11 +375,11 @@ fn taken_by_rows(leavers: &[(Leaver, Vec<Step>)]) -> (Vec<Step>, guard::Taken) {
 /// Why a plan whose rows add people to groups that did not exist when
 /// it was made is refused: apply creates no group (its users would be
 /// created, then fail at the group), so it says so before any write.
-fn groups_to_create(exacts: &[Option<Exact>]) -> Option<String> {
+fn groups_to_create(exacts: &[Option<PlannedWrites>]) -> Option<String> {
     let mut names: Vec<&str> = exacts
         .iter()
         .flatten()
-        .flat_map(Exact::groups_to_create)
+        .flat_map(PlannedWrites::groups_to_create)
         .collect();
     names.sort_unstable();
     names.dedup();
@@ -393,7 +393,10 @@ fn groups_to_create(exacts: &[Option<Exact>]) -> Option<String> {
 
 /// Each line's writes (none for a line that sends nothing); `Err` with
 /// the refusal when the plan cannot be applied as written.
-fn exacts_of(plan: &ReadPlan, (tenant, as_of): (&str, &str)) -> Result<Vec<Option<Exact>>, String> {
+fn exacts_of(
+    plan: &ReadPlan,
+    (tenant, as_of): (&str, &str),
+) -> Result<Vec<Option<PlannedWrites>>, String> {
     if plan.seal.tenant != tenant {
         return Err(format!(
             "the plan was made for {}, not {tenant}: apply it against the tenant it was made for",
@@ -412,7 +415,7 @@ fn exacts_of(plan: &ReadPlan, (tenant, as_of): (&str, &str)) -> Result<Vec<Optio
             exacts.push(None);
             continue;
         }
-        let exact: Exact = serde_json::from_str(&line.machine.exact)
+        let exact: PlannedWrites = serde_json::from_str(&line.machine.exact)
             .map_err(|e| format!("row {}: its exact change cannot be read ({e})", line.row))?;
         if exact.needs_file_password() {
             with_passwords.push(line.row.to_string());
@@ -452,13 +455,13 @@ fn drifted_rows(plan: &ReadPlan, drifted: &HashMap<u64, String>) -> String {
 
 /// The runner's rows, and the leavers (with their steps) to read before
 /// they are placed among them.
-type Jobs = (Vec<Prepared<ApplyJob>>, Vec<Leaving>);
+type Jobs = (Vec<DecidedRow<ApplyJob>>, Vec<Leaving>);
 
 /// The plan's lines as rows to run: drifted ones skipped, leavers taken
 /// out to be read first, the rest written or carried as the plan says.
 fn jobs(
     plan: &ReadPlan,
-    exacts: Vec<Option<Exact>>,
+    exacts: Vec<Option<PlannedWrites>>,
     (found, options): (&drift::Found, &ApplyOptions),
     (mut done, mut unfinished): (HashMap<u64, RowResult>, HashMap<u64, RowResult>),
 ) -> Jobs {
@@ -467,21 +470,21 @@ fn jobs(
     for (line, exact) in plan.lines.iter().zip(exacts) {
         if let Some(prior) = unfinished.remove(&line.row) {
             let (groups, applications) = match &exact {
-                Some(Exact::Create {
+                Some(PlannedWrites::Create {
                     groups,
                     applications,
                     ..
                 }) => (
-                    crate::engine::planned::Delta {
+                    crate::engine::plan_rows::Delta {
                         add: groups.clone(),
                         remove: Vec::new(),
                     },
-                    crate::engine::planned::Delta {
+                    crate::engine::plan_rows::Delta {
                         add: applications.clone(),
                         remove: Vec::new(),
                     },
                 ),
-                Some(Exact::Update {
+                Some(PlannedWrites::Update {
                     groups,
                     applications,
                     ..
@@ -514,7 +517,7 @@ fn jobs(
                 ApplyJob::Carry(Outcome::Skipped, format!("drifted since the plan: {why}"))
             }
             (None, None) => ApplyJob::Carry(planned, line.note.clone()),
-            (None, Some(Exact::Offboard { user_id, steps })) => {
+            (None, Some(PlannedWrites::Offboard { user_id, steps })) => {
                 let user = found.users.get(&user_id).cloned().unwrap_or_default();
                 if let Some(why) = options.protection.protects(&user) {
                     let why = format!("protected: {why}");
@@ -546,7 +549,7 @@ fn jobs(
 /// name (`--allow-privileged`). apply keeps every promise the reviewed
 /// run made, whatever the plan file says.
 fn refused_write(
-    plan: &crate::plan::RowPlan,
+    plan: &crate::decision::RowPlan,
     users: &HashMap<String, crate::model::User>,
     options: &ApplyOptions,
 ) -> Option<String> {
@@ -556,7 +559,7 @@ fn refused_write(
     }
     let effect = plan.effect(user, &options.privilege);
     let created = match &plan.action {
-        crate::plan::Action::Create(body) => Some(&body.fields),
+        crate::decision::Action::Create(body) => Some(&body.fields),
         _ => None,
     };
     // A name the protect list holds is not HR's to make either.
@@ -570,15 +573,18 @@ fn refused_write(
         }
     }
     let fields = user.map(|u| &u.fields).into_iter().chain(created);
-    let keys = fields.flat_map(crate::plan::access::keys_of);
+    let keys = fields.flat_map(crate::decision::access::keys_of);
     options.privilege.refusal(&effect, keys)
 }
 
 /// An update writes back the fields this version does not know as they
 /// are now, not as they were when the plan was made: they are not part of
 /// the fingerprint, and someone may have set them since.
-fn keep_fresh_extra(plan: &mut crate::plan::RowPlan, users: &HashMap<String, crate::model::User>) {
-    if let crate::plan::Action::Update {
+fn keep_fresh_extra(
+    plan: &mut crate::decision::RowPlan,
+    users: &HashMap<String, crate::model::User>,
+) {
+    if let crate::decision::Action::Update {
         user_id,
         body: Some(body),
         ..
@@ -594,8 +600,8 @@ fn leaver_of(line: &PlanLine, user: crate::model::User) -> Leaver {
     Leaver::new(line.row, line.username.clone(), line.cells.clone(), found)
 }
 
-fn prepared_row(line: &PlanLine, input: ApplyJob) -> Prepared<ApplyJob> {
-    Prepared {
+fn prepared_row(line: &PlanLine, input: ApplyJob) -> DecidedRow<ApplyJob> {
+    DecidedRow {
         row: line.row,
         label: line.username.clone(),
         cells: line.cells.clone(),
@@ -605,7 +611,7 @@ fn prepared_row(line: &PlanLine, input: ApplyJob) -> Prepared<ApplyJob> {
 }
 
 /// Puts the leavers, read, back among the rows in row order.
-fn place_leavers(rows: &mut Vec<Prepared<ApplyJob>>, leavers: Vec<(Leaver, Vec<Step>)>) {
+fn place_leavers(rows: &mut Vec<DecidedRow<ApplyJob>>, leavers: Vec<(Leaver, Vec<Step>)>) {
     for (leaver, steps) in leavers {
         let line = PlanLine {
             row: leaver.row,
@@ -653,7 +659,12 @@ impl RowAction for ApplyAction {
     type Input = ApplyJob;
     type Detail = ();
 
-    async fn process(&self, client: Client, job: ApplyJob, mut result: RowResult) -> Finished<()> {
+    async fn process(
+        &self,
+        client: Client,
+        job: ApplyJob,
+        mut result: RowResult,
+    ) -> ProcessedRow<()> {
         let (client, tally) = client.tallied();
         let done: Result<Vec<Pending>, ApiError> = match job {
             ApplyJob::Carry(outcome, note) => {
@@ -757,7 +768,7 @@ impl ApplyAction {
     async fn write(
         &self,
         client: &Client,
-        plan: &crate::plan::RowPlan,
+        plan: &crate::decision::RowPlan,
         planned: Outcome,
         result: &mut RowResult,
     ) -> Result<Vec<Pending>, ApiError> {

@@ -15,7 +15,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::api::{Client, MembershipSide};
-use crate::engine::prepared::{self, ResultsPlace};
+use crate::decision::Catalog;
+use crate::decision::lookup::{self, Lookups, UserStrategy};
+use crate::engine::decided_rows::{self, ResultsPlace};
 use crate::engine::results_sink::RunTotals;
 use crate::engine::roster::{FirstPass, RosterKeys};
 use crate::engine::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
@@ -23,15 +25,13 @@ use crate::engine::upsert::{
     Refused, UpsertAction, UpsertOptions, groups_before_rows, learn_tenant_values,
     plan_missing_groups, read_input,
 };
-use crate::engine::{Ended, guard, rehearsal};
+use crate::engine::{RunEnd, guard, rehearsal};
 use crate::events::{Event, Events};
 use crate::formats::{same_cells, utc_now};
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Validator, Vocabulary};
-use crate::output::recorded::{Recorded, Resumed};
-use crate::output::results::RunKind;
-use crate::plan::Catalog;
-use crate::plan::lookup::{self, Lookups, UserStrategy};
+use crate::output::results_file::reader::{Recorded, Resumed};
+use crate::output::results_file::writer::RunKind;
 use missing::MissingUsers;
 pub use sink::{Counted, PlannedRow, ShowPlan, Sink, SinkSetup};
 
@@ -147,7 +147,7 @@ fn creates_in_flight(
 
 /// How an import ended; refused when the input has problems or the
 /// guard refuses what its rows would change (nothing was sent).
-pub type ImportEnded = Ended<Summary, Refused>;
+pub type ImportEnded = RunEnd<Summary, Refused>;
 
 /// Runs an import (or a dry run) against `client`. `show` prints each
 /// planned row when a dry run has no plan file.
@@ -164,7 +164,7 @@ pub async fn run(
     let roster = RosterKeys::all_if(options.report_missing.is_some());
     let mut first = match read_input(options, roster, events).await? {
         Ok(first) => first,
-        Err(refused) => return Ok(Ended::Refused(Refused::Rows(Box::new(refused)))),
+        Err(refused) => return Ok(RunEnd::Refused(Refused::Rows(Box::new(refused)))),
     };
     // With the membership calls its intents name (see `Resumed::read`).
     let resumed = match &options.run.resume {
@@ -178,11 +178,11 @@ pub async fn run(
         look_up(&client, options, &mut first, events).await?;
     let vocabulary = learn_tenant_values(&client, &lookups, &mut first, options).await?;
     if first.refuses(options.past_invalid()) {
-        return Ok(Ended::Refused(Refused::Rows(Box::new(first))));
+        return Ok(RunEnd::Refused(Refused::Rows(Box::new(first))));
     }
     warn_invalid(&first, options, events);
     let created_groups = plan_missing_groups(&mut catalog, &first, options);
-    let mut stamp = prepared::stamp(RunKind::Import, options.run.dry_run, &client);
+    let mut stamp = decided_rows::stamp(RunKind::Import, options.run.dry_run, &client);
     let resumed = resumed_here(resumed, &stamp.tenant, events);
     let mut summary = Summary::before_run(options, &client, &lookups, prepared_from);
     summary.created_groups = created_groups;
@@ -227,7 +227,7 @@ pub async fn run(
         .await?;
     summary.snapshot = match saved {
         Ok(snapshot) => snapshot,
-        Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
+        Err(refusal) => return Ok(RunEnd::Refused(Refused::Guard(refusal))),
     };
     if !options.run.dry_run {
         let missing = std::mem::take(&mut summary.created_groups);
@@ -262,7 +262,7 @@ pub async fn run(
     if sink.finish()?.is_some() {
         place.settle()?;
     }
-    Ok(Ended::of(summary, outcome.interrupted))
+    Ok(RunEnd::of(summary, outcome.interrupted))
 }
 
 /// The summary's totals once the rows are done (what the sink counted,
@@ -272,7 +272,10 @@ fn count_totals(
     summary: &mut Summary,
     sink: &Sink<'_>,
     (client, options): (&Client, &UpsertOptions),
-    (stamp, started): (&crate::output::results::RunStamp, (&str, Instant)),
+    (stamp, started): (
+        &crate::output::results_file::writer::RunStamp,
+        (&str, Instant),
+    ),
     (rows, interrupted): (u64, bool),
 ) {
     summary.totals = RunTotals::of(
@@ -328,7 +331,10 @@ impl Rehearse<'_> {
     async fn guard(
         &self,
         options: &UpsertOptions,
-        (stamp, tenant_users): (&mut crate::output::results::RunStamp, Option<u64>),
+        (stamp, tenant_users): (
+            &mut crate::output::results_file::writer::RunStamp,
+            Option<u64>,
+        ),
         stops: &Stops,
         events: &dyn Events,
     ) -> Result<Result<Option<String>, String>, RunError> {
@@ -366,7 +372,7 @@ impl Rehearse<'_> {
     async fn run(
         &self,
         options: &UpsertOptions,
-        stamp: &crate::output::results::RunStamp,
+        stamp: &crate::output::results_file::writer::RunStamp,
         stops: &Stops,
         events: &dyn Events,
     ) -> Result<(), RunError> {
@@ -415,7 +421,7 @@ fn open_sink<'a>(
     (input_header, (stamp, tenant_users, key), resumed): (
         &[String],
         (
-            &crate::output::results::RunStamp,
+            &crate::output::results_file::writer::RunStamp,
             Option<u64>,
             &crate::model::SealKey,
         ),
@@ -425,7 +431,7 @@ fn open_sink<'a>(
 ) -> Result<Sink<'a>, RunError> {
     let file = (&options.input, &options.policy, &options.run);
     let seal =
-        crate::engine::planned::seal_for("import", stamp, file, (tenant_users, Vec::new()), key)?;
+        crate::engine::plan_rows::seal_for("import", stamp, file, (tenant_users, Vec::new()), key)?;
     let carried: Vec<&Recorded> = resumed.journaled.values().collect();
     Sink::open(
         place.writing_to(),

@@ -11,15 +11,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::decision::{Action, PlanAction, RowPlan};
 use crate::engine::batcher;
 use crate::engine::results_sink::{Recorder, Tallied, Tally};
 use crate::engine::runner::{RowSink, RunError};
 use crate::formats::neutralize;
 use crate::model::{FieldChange, Target, TargetKind};
-use crate::output::recorded::{Journal, Recorded};
-use crate::output::results::RunStamp;
+use crate::output::results_file::reader::{Journal, Recorded};
+use crate::output::results_file::writer::RunStamp;
 use crate::output::{OrderedCsv, Outcome, RowResult};
-use crate::plan::{Action, PlanAction, RowPlan};
 
 /// The plan file's columns, before the input's own.
 pub const PLAN_COLUMNS: [&str; 10] = [
@@ -91,7 +91,7 @@ pub struct Sink<'a> {
 /// What the sink writes for: the run's shape and stamp.
 pub struct SinkSetup<'a> {
     pub dry_run: bool,
-    pub rules: crate::output::results::FileRules,
+    pub rules: crate::output::results_file::writer::FileRules,
     /// Files that must not be written over.
     pub inputs: &'a [&'a Path],
     pub input_header: &'a [String],
@@ -100,7 +100,10 @@ pub struct SinkSetup<'a> {
     pub journal_for: Option<&'a Path>,
     /// What an earlier run's journal and intents hold that no results
     /// settle: users written, and writes that were about to be sent.
-    pub carried: (&'a [&'a Recorded], &'a [crate::output::intents::Intent]),
+    pub carried: (
+        &'a [&'a Recorded],
+        &'a [crate::output::results_file::intents::Intent],
+    ),
     /// What the plan was made from, to seal it with.
     pub seal: crate::output::plan_file::PlanSeal,
 }
@@ -215,7 +218,7 @@ impl<'a> Sink<'a> {
 }
 
 impl RowSink<RowPlan> for Sink<'_> {
-    fn intents(&self) -> Option<std::sync::Arc<crate::output::intents::Intents>> {
+    fn intents(&self) -> Option<std::sync::Arc<crate::output::results_file::intents::Intents>> {
         self.recorder.intents()
     }
 
@@ -369,8 +372,8 @@ fn plan_record(result: &RowResult, plan: Option<&RowPlan>, action: PlanAction) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Refusal;
-    use crate::plan::decide::MembershipDelta;
+    use crate::decision::Refusal;
+    use crate::decision::decide::MembershipDelta;
 
     fn plan(action: Action) -> RowPlan {
         RowPlan {

@@ -5,6 +5,7 @@ use futures::StreamExt;
 
 use super::{OffboardOptions, Who};
 use crate::api::{ApiError, Client};
+use crate::decision::lookup::row_key;
 use crate::engine::leavers::{Found, Leaver};
 use crate::engine::runner::RunError;
 use crate::engine::users::{NamedOtherwise, Roster};
@@ -14,7 +15,6 @@ use crate::input::{InputSpec, MatchBy, Mode};
 use crate::model::text::match_key;
 use crate::model::{Field, User};
 use crate::output::held;
-use crate::plan::lookup::row_key;
 
 /// A file's rows as offboarding needs them.
 pub struct ReadWho {

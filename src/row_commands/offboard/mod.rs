@@ -18,16 +18,16 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::api::Client;
-use crate::engine::Ended;
+use crate::engine::RunEnd;
+use crate::engine::decided_rows::{self, DecidedRow, Setup};
 use crate::engine::guard::{self, Limits, Protection};
-use crate::engine::prepared::{self, Prepared, Setup};
 use crate::engine::results_sink::{ResumedRows, RunTotals};
 use crate::engine::runner::{RunError, Stops};
 use crate::events::{Event, Events};
 use crate::formats::utc_now;
 use crate::input::InputSpec;
 use crate::output::held;
-use crate::output::results::RunKind;
+use crate::output::results_file::writer::RunKind;
 
 use crate::engine::leavers::{self, Found, Leaver, OffboardAction, Step};
 
@@ -63,7 +63,7 @@ pub struct OffboardOptions {
     pub max_unmatched: Option<u64>,
     pub protection: Protection,
     /// Where the results go and how.
-    pub run: crate::engine::prepared::Recording,
+    pub run: crate::engine::decided_rows::ResultsOptions,
 }
 
 /// What a run did, for the screen and `--summary-json`.
@@ -95,7 +95,7 @@ pub async fn run(
     options: &OffboardOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Ended<OffboardSummary>, RunError> {
+) -> Result<RunEnd<OffboardSummary>, RunError> {
     let started = Instant::now();
     let started_at = utc_now();
     // A plain user in a privileged group is as privileged as an admin.
@@ -110,7 +110,7 @@ pub async fn run(
     }
     let options = match approving(options, &read, client.tenant())? {
         Ok(options) => options,
-        Err(refusal) => return Ok(Ended::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
     };
     let options = &options;
     // ---- resume ----
@@ -128,15 +128,15 @@ pub async fn run(
     found.leavers.sort_by_key(|l| l.row);
     one_decision_per_person(&mut found.leavers);
     if let Some(refusal) = warn_unmatched(&found, &read, options, events) {
-        return Ok(Ended::Refused(refusal));
+        return Ok(RunEnd::Refused(refusal));
     }
     // ---- guard ----
     let (refused, affected) = match guarded(&mut found, &read, options, &client, events)? {
         Ok(passed) => passed,
-        Err(refusal) => return Ok(Ended::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
     };
     // A plan's id says so: it is never taken for a run's results (by resume or undo).
-    let mut stamp = prepared::stamp(RunKind::Offboard, options.run.dry_run, &client);
+    let mut stamp = decided_rows::stamp(RunKind::Offboard, options.run.dry_run, &client);
     // ---- snapshot ----
     events.on(Event::Phase("reading what leavers have"));
     leavers::read_holdings(&client, &mut found.leavers, &options.steps).await?;
@@ -151,7 +151,7 @@ pub async fn run(
         _ => None,
     };
     // ---- run ----
-    let rows: Vec<Prepared<Leaver>> = std::mem::take(&mut found.leavers)
+    let rows: Vec<DecidedRow<Leaver>> = std::mem::take(&mut found.leavers)
         .into_iter()
         .map(Leaver::prepared)
         .collect();
@@ -166,7 +166,7 @@ pub async fn run(
         steps: options.steps.clone(),
         dry_run: options.run.dry_run,
     };
-    let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
+    let mut totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
     totals.refused = refused;
     let summary = OffboardSummary {
         totals,
@@ -180,7 +180,7 @@ pub async fn run(
         affected,
     };
     let interrupted = summary.totals.interrupted;
-    Ok(Ended::of(summary, interrupted))
+    Ok(RunEnd::of(summary, interrupted))
 }
 
 /// Marks protected leavers and puts what the run takes under the guard:
@@ -372,7 +372,7 @@ fn hold(
     if users.is_empty() || read.held.is_some() {
         return Ok(refusal);
     }
-    let stamp = prepared::stamp(RunKind::Offboard, false, client);
+    let stamp = decided_rows::stamp(RunKind::Offboard, false, client);
     let path = held::path_beside(options.run.files_beside(&read.file), &stamp.run_id);
     let header = held::HeldHeader {
         kind: String::new(),

@@ -5,16 +5,16 @@
 use std::sync::Arc;
 
 use crate::api::{ApiError, Client};
+use crate::decision::lookup::Found;
+use crate::decision::{Action, Refusal, RowPlan};
 use crate::engine::batcher::Pending;
 use crate::engine::guard::Protection;
 use crate::engine::leavers::{Leaver, OffboardAction, unprocessed};
-use crate::engine::runner::{Finished, RowAction, finish_with};
+use crate::engine::runner::{ProcessedRow, RowAction, finish_with};
 use crate::engine::upsert::UpsertAction;
 use crate::input::RowInput;
 use crate::model::User;
 use crate::output::{Outcome, RowResult};
-use crate::plan::lookup::Found;
-use crate::plan::{Action, Refusal, RowPlan};
 
 /// One row of a sync, decided as far as it can be before its user is
 /// looked at.
@@ -123,7 +123,12 @@ impl RowAction for SyncAction {
     type Input = SyncJob;
     type Detail = ();
 
-    async fn process(&self, client: Client, job: SyncJob, mut result: RowResult) -> Finished<()> {
+    async fn process(
+        &self,
+        client: Client,
+        job: SyncJob,
+        mut result: RowResult,
+    ) -> ProcessedRow<()> {
         let (client, tally) = client.tallied();
         let rehearsing = self
             .import

@@ -28,10 +28,12 @@ use serde::Serialize;
 pub use action::{Dates, Scope, SyncAction, SyncJob};
 
 use crate::api::Client;
-use crate::engine::Ended;
+use crate::decision::Catalog;
+use crate::decision::lookup::{self, Lookups, row_key};
+use crate::engine::RunEnd;
+use crate::engine::decided_rows::{self, Setup};
 use crate::engine::guard::{self, Limits};
 use crate::engine::leavers::{self, Found, Leaver, Step};
-use crate::engine::prepared::{self, Setup};
 use crate::engine::rehearsal;
 use crate::engine::results_sink::RunTotals;
 use crate::engine::roster::{FirstPass, RosterKeys};
@@ -45,9 +47,7 @@ use crate::input::scan::open_with;
 use crate::input::{MatchBy, RowInput, Vocabulary};
 use crate::model::User;
 use crate::model::text::match_key;
-use crate::output::results::RunKind;
-use crate::plan::Catalog;
-use crate::plan::lookup::{self, Lookups, row_key};
+use crate::output::results_file::writer::RunKind;
 
 /// What a sync is asked to do.
 #[derive(Debug, Clone)]
@@ -217,13 +217,13 @@ pub async fn run(
     options: &SyncOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Ended<SyncSummary, Refused>, RunError> {
+) -> Result<RunEnd<SyncSummary, Refused>, RunError> {
     let started = (crate::formats::utc_now(), std::time::Instant::now());
     let import = &options.import;
     let (first, (mut catalog, lookups, found), vocabulary) =
         match read_roster_and_tenant(&client, options, events).await? {
             Ok(read) => read,
-            Err(refused) => return Ok(Ended::Refused(refused)),
+            Err(refused) => return Ok(RunEnd::Refused(refused)),
         };
     let tenant_users = lookups.tenant_users.unwrap_or_default();
     let mut summary = SyncSummary::before_run(options, (&first, &found), tenant_users);
@@ -235,7 +235,7 @@ pub async fn run(
     let (refused, mut stamp, mut saved) =
         match leavers_first(&client, options, guarded, first.scan.rows, events).await? {
             Ok(guarded) => guarded,
-            Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
+            Err(refusal) => return Ok(RunEnd::Refused(Refused::Guard(refusal))),
         };
     // ---- rows ----
     let created = upsert::plan_missing_groups(&mut catalog, &first, import);
@@ -285,7 +285,7 @@ pub async fn run(
             .await?
         {
             Ok(movers) => saved.extend(movers),
-            Err(refusal) => return Ok(Ended::Refused(Refused::Guard(refusal))),
+            Err(refusal) => return Ok(RunEnd::Refused(Refused::Guard(refusal))),
         }
     }
     // Groups the rows name are created only once the run is cleared.
@@ -309,11 +309,11 @@ pub async fn run(
         )
     };
     summary.totals =
-        prepared::run_source(&client, setup, action, (source, count), stops, events).await?;
+        decided_rows::run_source(&client, setup, action, (source, count), stops, events).await?;
     summary.totals.refused =
         refused.or_else(|| dry_run_refusal((options, &client), &importer, tenant_users, events));
     let interrupted = summary.totals.interrupted;
-    Ok(Ended::of(summary, interrupted))
+    Ok(RunEnd::of(summary, interrupted))
 }
 
 /// Says which groups the run created because the roster names them.
@@ -392,7 +392,7 @@ async fn leavers_first(
         Ok(refused) => refused,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    let stamp = prepared::stamp(RunKind::Sync, run.dry_run, client);
+    let stamp = decided_rows::stamp(RunKind::Sync, run.dry_run, client);
     events.on(Event::Phase("reading what leavers have"));
     leavers::read_holdings(client, leavers, &options.leavers).await?;
     // Saved before the first write, with the movers the rows take access
@@ -408,7 +408,7 @@ async fn leavers_first(
 /// run's stamp, and the leavers to save before the first write.
 type LeaversFirst = (
     Option<String>,
-    crate::output::results::RunStamp,
+    crate::output::results_file::writer::RunStamp,
     Vec<Leaver>,
 );
 
@@ -418,7 +418,7 @@ type LeaversFirst = (
 fn save_first(
     client: &Client,
     options: &SyncOptions,
-    stamp: &mut crate::output::results::RunStamp,
+    stamp: &mut crate::output::results_file::writer::RunStamp,
     saved: &[Leaver],
 ) -> Result<Option<String>, RunError> {
     if saved.is_empty() {
@@ -461,7 +461,7 @@ impl Rehearsal<'_> {
         self.importer.rehearse(true);
         let quiet = rehearsal::Quiet(events);
         let client = self.client.rehearsing();
-        let rehearsed = prepared::run_source(&client, setup, action, rows, stops, &quiet).await;
+        let rehearsed = decided_rows::run_source(&client, setup, action, rows, stops, &quiet).await;
         self.importer.rehearse(false);
         rehearsed?;
         let changed = self.importer.take_changed();
@@ -474,7 +474,7 @@ impl Rehearsal<'_> {
 /// sync's own options and the day it was decided for.
 fn plan_seal(
     options: &SyncOptions,
-    stamp: &crate::output::results::RunStamp,
+    stamp: &crate::output::results_file::writer::RunStamp,
     tenant_users: u64,
     key: &crate::model::SealKey,
 ) -> Result<crate::output::plan_file::PlanSeal, RunError> {
@@ -492,7 +492,7 @@ fn plan_seal(
         ),
         format!("on-collision={:?}", options.on_collision).to_lowercase(),
     ];
-    let mut seal = crate::engine::planned::seal_for(
+    let mut seal = crate::engine::plan_rows::seal_for(
         "sync",
         stamp,
         (&import.input, &import.policy, &import.run),
@@ -793,7 +793,7 @@ impl RosterRows {
                 || lookups.username_holder(candidate).is_some_and(|holder| {
                     let same_email = holder.fields.email.is_some()
                         && holder.fields.email.as_deref().map(match_key) == email;
-                    !same_email && !crate::plan::decide::probably_same_person(&person, &holder)
+                    !same_email && !crate::decision::decide::probably_same_person(&person, &holder)
                 })
         };
         if !taken(&name, claimed) {

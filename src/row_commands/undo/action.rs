@@ -12,12 +12,12 @@ use serde_json::Value;
 
 use super::reverse::{Reverse, UndoRow};
 use crate::api::{ApiError, Client, found};
+use crate::decision::Catalog;
 use crate::engine::give_back::GiveBack;
 use crate::engine::guard::Protection;
-use crate::engine::runner::{Finished, RowAction, settle};
+use crate::engine::runner::{ProcessedRow, RowAction, settle};
 use crate::model::{Field, FieldChange, FieldValue, TargetKind, UserWrite};
 use crate::output::{Outcome, RowResult};
-use crate::plan::Catalog;
 
 /// What every row of an undo shares.
 pub struct UndoAction {
@@ -45,7 +45,12 @@ impl RowAction for UndoAction {
     type Input = UndoRow;
     type Detail = ();
 
-    async fn process(&self, client: Client, row: UndoRow, mut result: RowResult) -> Finished<()> {
+    async fn process(
+        &self,
+        client: Client,
+        row: UndoRow,
+        mut result: RowResult,
+    ) -> ProcessedRow<()> {
         let (client, tally) = client.tallied();
         result.user_id = row.recorded.user_id.clone();
         let mut undone = Undone::default();
@@ -432,7 +437,7 @@ impl UndoAction {
             // when privileged are included, whatever the record says.
             if field == Field::UserType
                 && !self.protection.include_privileged
-                && let Some(kind) = crate::plan::access::privileged_kind(Some(&old))
+                && let Some(kind) = crate::decision::access::privileged_kind(Some(&old))
             {
                 undone.conflicts.push(format!(
                     "userType: not put back to the privileged {kind:?} unless --include-privileged"

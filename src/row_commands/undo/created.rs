@@ -1,5 +1,5 @@
 //! The groups an import or sync created because its rows named them
-//! (recorded beside its results, [`crate::output::created_groups`]),
+//! (recorded beside its results, [`crate::output::results_file::created_groups`]),
 //! deleted once the undo's rows are done: by then the undo has taken out
 //! the members the run put in. A group that has members still, was
 //! renamed, or is protected is kept and named; one already gone is
@@ -11,7 +11,7 @@ use crate::api::{ApiError, Client, found};
 use crate::engine::guard::Protection;
 use crate::events::{Event, Events};
 use crate::model::TargetKind;
-use crate::output::created_groups::CreatedGroup;
+use crate::output::results_file::created_groups::CreatedGroup;
 
 /// What became of the groups the run created.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -45,7 +45,8 @@ pub async fn delete_created(
         let kept = if group.name != created.name {
             Some(format!("renamed '{}' since", group.name))
         } else if created.id.is_empty()
-            && group.description.as_deref() != Some(crate::output::created_groups::DESCRIPTION)
+            && group.description.as_deref()
+                != Some(crate::output::results_file::created_groups::DESCRIPTION)
         {
             Some(
                 "the run was killed as it sent its create, and the group of that name is not as sebulk creates one (someone else's)"

@@ -21,16 +21,16 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::api::Client;
-use crate::engine::Ended;
+use crate::decision::Catalog;
+use crate::engine::RunEnd;
+use crate::engine::decided_rows::{self, DecidedRow, Setup};
 use crate::engine::guard::{self, Limits, Protection, Taken};
-use crate::engine::prepared::{self, Prepared, Setup};
 use crate::engine::results_sink::{ResumedRows, RunTotals};
 use crate::engine::runner::{Disposition, RunError, Stops};
 use crate::events::{Event, Events};
 use crate::formats::utc_now;
-use crate::output::created_groups::CreatedGroup;
-use crate::output::results::RunKind;
-use crate::plan::Catalog;
+use crate::output::results_file::created_groups::CreatedGroup;
+use crate::output::results_file::writer::RunKind;
 use action::UndoAction;
 use reverse::UndoRow;
 
@@ -51,7 +51,7 @@ pub struct UndoOptions {
     /// employee numbers); every row when empty.
     pub only: Vec<String>,
     /// Where the results go and how.
-    pub run: crate::engine::prepared::Recording,
+    pub run: crate::engine::decided_rows::ResultsOptions,
 }
 
 /// The rows of the users `--only` names, or why the run is refused (a
@@ -113,7 +113,7 @@ fn input_header(results: &std::path::Path) -> Vec<String> {
         return Vec::new();
     };
     let header: Vec<String> = header.iter().map(str::to_string).collect();
-    let fixed = crate::output::results::result_columns(&header).map_or(0, |c| c.len());
+    let fixed = crate::output::results_file::writer::result_columns(&header).map_or(0, |c| c.len());
     header.into_iter().skip(fixed).collect()
 }
 
@@ -219,7 +219,7 @@ impl UndoRow {
 
     /// The row as the undo's row `number` (done already when a resumed
     /// undo did it).
-    fn prepared(self, number: u64, resumed: &ResumedRows) -> Prepared<UndoRow> {
+    fn prepared(self, number: u64, resumed: &ResumedRows) -> DecidedRow<UndoRow> {
         let cells = vec![
             self.recorded.row.to_string(),
             self.recorded.username.clone(),
@@ -230,7 +230,7 @@ impl UndoRow {
             Some(done) => Disposition::Done(Box::new(done)),
             None => Disposition::Process,
         };
-        Prepared {
+        DecidedRow {
             row: number,
             label: self.recorded.username.clone(),
             cells,
@@ -246,12 +246,12 @@ pub async fn run(
     options: &UndoOptions,
     stops: Stops,
     events: &dyn Events,
-) -> Result<Ended<UndoSummary>, RunError> {
+) -> Result<RunEnd<UndoSummary>, RunError> {
     let started = Instant::now();
     let started_at = utc_now();
     let (read, created_groups) = match read_run(&client, options, events).await? {
         Ok(read) => read,
-        Err(why) => return Ok(Ended::Refused(why)),
+        Err(why) => return Ok(RunEnd::Refused(why)),
     };
     // Once the file is known good (it is refused before any call).
     options.protection.learn_members(&client, None).await?;
@@ -283,15 +283,15 @@ pub async fn run(
     let affected = taken.affected();
     let refused = match guard::enforce(verdict, (options.run.dry_run, &client), events) {
         Ok(refused) => refused,
-        Err(refusal) => return Ok(Ended::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
     };
-    let stamp = prepared::stamp(RunKind::Undo, options.run.dry_run, &client);
+    let stamp = decided_rows::stamp(RunKind::Undo, options.run.dry_run, &client);
     let resumed = ResumedRows::open(
         options.run.resume.as_deref(),
         (client.tenant(), client.seal_key()),
         events,
     )?;
-    let rows: Vec<Prepared<UndoRow>> = read
+    let rows: Vec<DecidedRow<UndoRow>> = read
         .rows
         .into_iter()
         .enumerate()
@@ -312,7 +312,7 @@ pub async fn run(
         dry_run: options.run.dry_run,
         send_email: options.send_email,
     };
-    let mut totals = prepared::run(&client, setup, action, rows, stops, events).await?;
+    let mut totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
     totals.refused = refused;
     // Once their members are out (an interrupted undo leaves them).
     let groups = match totals.interrupted || totals.refused.is_some() {
@@ -332,7 +332,7 @@ pub async fn run(
         groups,
     };
     let interrupted = summary.totals.interrupted;
-    Ok(Ended::of(summary, interrupted))
+    Ok(RunEnd::of(summary, interrupted))
 }
 
 /// The run to undo, read and checked offline (its lines' seals, its

@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::model::{FieldChange, SealKey};
-use crate::output::intents::{Intent, Intents};
-use crate::output::recorded::{Recorded, Resumed};
-use crate::output::results::RunKind;
+use crate::output::results_file::intents::{Intent, Intents};
+use crate::output::results_file::reader::{Recorded, Resumed};
+use crate::output::results_file::writer::RunKind;
 use crate::output::snapshot::{self, SnapshotItem};
 use crate::output::{Outcome, RowResult};
 
@@ -75,7 +75,7 @@ pub struct ReadRun {
     /// Snapshots given back from although sealed the old way (accepted).
     pub unkeyed_snapshots: Vec<String>,
     /// Groups the runs created because their rows named them.
-    pub created_groups: Vec<crate::output::created_groups::CreatedGroup>,
+    pub created_groups: Vec<crate::output::results_file::created_groups::CreatedGroup>,
 }
 
 /// Reads `results` and decides each row's reverse; `Err` refuses the
@@ -84,7 +84,7 @@ pub fn read(
     results: &Path,
     (key, old_seals): (SealKey, snapshot::OldSeals),
 ) -> Result<ReadRun, String> {
-    if crate::output::results::killed_before_results(results) {
+    if crate::output::results_file::writer::killed_before_results(results) {
         return marked_run_only(results, &key);
     }
     let (unsealed, ended) = sealed_lines(results, &key, old_seals)?;
@@ -93,7 +93,7 @@ pub fn read(
     let records = merged_records(&resumed);
     // A journal left beside a finished file holds rows that failed after
     // their user was written; beside an unfinished one, a killed run's.
-    let killed = crate::output::recorded::Journal::path_for(results).exists() && !ended;
+    let killed = crate::output::results_file::reader::Journal::path_for(results).exists() && !ended;
     if records.is_empty() && resumed.in_flight.is_empty() && !killed {
         // Every run records a line per row; lines all taken out of a file
         // leave no chain to break, so an empty record is not undone as done.
@@ -156,7 +156,8 @@ pub fn read(
             run_ids.push(intent.run_id.clone());
         }
     }
-    let created_groups = crate::output::created_groups::read(results, &groups_key, &run_ids)?;
+    let created_groups =
+        crate::output::results_file::created_groups::read(results, &groups_key, &run_ids)?;
     Ok(ReadRun {
         created_groups,
         rows,
@@ -228,7 +229,7 @@ fn marked_run_only(results: &Path, key: &SealKey) -> Result<ReadRun, String> {
             results.display()
         ));
     }
-    let created_groups = crate::output::created_groups::read(results, key, &run_ids)?;
+    let created_groups = crate::output::results_file::created_groups::read(results, key, &run_ids)?;
     Ok(ReadRun {
         rows: Vec::new(),
         run_ids,
@@ -249,7 +250,7 @@ fn sealed_lines(
     key: &SealKey,
     old_seals: snapshot::OldSeals,
 ) -> Result<(Vec<String>, bool), String> {
-    let journal = crate::output::recorded::Journal::path_for(results);
+    let journal = crate::output::results_file::reader::Journal::path_for(results);
     let mut unsealed = Vec::new();
     let mut ended = false;
     for file in [results, journal.as_path()] {
@@ -263,8 +264,9 @@ fn sealed_lines(
         // A results file ends as its run ended, unless the run was killed
         // (its journal is there); a journal never ends.
         let finished = file == results && !journal.exists();
-        let (check, ends) = crate::output::recorded::check_line_seals(file, key, finished)
-            .map_err(|e| e.to_string())?;
+        let (check, ends) =
+            crate::output::results_file::reader::check_line_seals(file, key, finished)
+                .map_err(|e| e.to_string())?;
         if file == results {
             ended = ends;
         }
