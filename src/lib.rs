@@ -80,6 +80,7 @@ where
     };
     let ui = Ui::new(cli::config::output(&cli.global));
     ui.init_logging();
+    keep_large_buffers_apart();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -118,6 +119,22 @@ where
     let result = cli::dispatch(&cli, env, &ui).await;
     ui.finish_progress();
     result
+}
+
+/// Large buffers (a group's members in one answer, 1.5 MB at 5,000; the
+/// tenant index as it grows) get memory of their own, given back whole
+/// when freed. glibc raises that threshold each time such a buffer is
+/// freed, after which the next ones come from the heap and leave it
+/// fragmented: measured at 100,000 users in groups, a fixed 256 KB
+/// threshold kept import's peak at 61 MB (62–65 MB without) and plan's at
+/// 53 MB (61 MB), at the same speed.
+fn keep_large_buffers_apart() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it takes no pointer
+    // and changes no allocation already made.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
 }
 
 /// The exit code sebulk ends with after `error`.
