@@ -13,10 +13,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::api::Client;
-use crate::engine::results_sink::{ResultsSink, RunTotals};
+use crate::engine::results_sink::{ResultsSink, RunClock, RunShape, RunTotals};
 use crate::engine::runner::{Disposition, Job, JobSource, RowAction, RunError, Runner, Stops};
 use crate::events::{Event, Events};
 use crate::output::results_file::writer::{FileRules, RunKind, RunStamp};
@@ -59,7 +58,7 @@ pub fn stamp(kind: RunKind, dry_run: bool, client: &Client) -> RunStamp {
 /// Where the rows' results go and how the run is shown.
 pub struct Setup<'a> {
     pub stamp: &'a RunStamp,
-    pub started: (&'a str, Instant),
+    pub clock: &'a RunClock,
     pub dry_run: bool,
     pub output: Option<&'a Path>,
     pub rules: FileRules,
@@ -190,13 +189,13 @@ impl<'a> Setup<'a> {
     /// repeating `header` of `inputs`; the bar calls the work `phase`.
     pub fn of(
         recording: &'a ResultsOptions,
-        (stamp, started): (&'a RunStamp, (&'a str, Instant)),
+        (stamp, clock): (&'a RunStamp, &'a RunClock),
         (inputs, header): (&'a [&'a Path], &'a [String]),
         phase: &'static str,
     ) -> Self {
         Setup {
             stamp,
-            started,
+            clock,
             dry_run: recording.dry_run,
             output: recording.output.as_deref(),
             rules: FileRules {
@@ -301,11 +300,15 @@ where
     let outcome = runner.run(&mut sink).await?;
     let totals = RunTotals::of(
         setup.stamp,
-        setup.started,
+        setup.clock,
         sink.tally(),
         client,
         setup.output,
-        (count, setup.dry_run, outcome.interrupted),
+        RunShape {
+            rows: count,
+            dry_run: setup.dry_run,
+            interrupted: outcome.interrupted,
+        },
     );
     sink.finish()?;
     place.settle()?;

@@ -106,14 +106,14 @@ pub async fn read_file<O, T, E>(
     options: &O,
     events: &dyn crate::events::Events,
     read: fn(&O) -> Result<T, E>,
-) -> Result<((String, std::time::Instant), T), runner::RunError>
+) -> Result<(results_sink::RunClock, T), runner::RunError>
 where
     O: Clone + Send + 'static,
     T: Send + 'static,
     E: Send + 'static,
     runner::RunError: From<E>,
 {
-    let started = (crate::formats::utc_now(), std::time::Instant::now());
+    let started = results_sink::RunClock::start();
     events.on(crate::events::Event::Phase("reading"));
     let options = options.clone();
     let read = read_blocking(move || read(&options)).await?;

@@ -306,16 +306,21 @@ impl<K: Tallied> RunTotals<K> {
     /// what the client sent.
     pub fn of(
         stamp: &RunStamp,
-        started: (&str, std::time::Instant),
+        clock: &RunClock,
         tally: &Tally<K>,
         client: &crate::api::Client,
         output: Option<&Path>,
-        (rows, dry_run, interrupted): (u64, bool, bool),
+        ended: RunShape,
     ) -> Self {
         let stats = client.stats();
+        let RunShape {
+            rows,
+            dry_run,
+            interrupted,
+        } = ended;
         RunTotals {
             run_id: stamp.run_id.clone(),
-            started_at: started.0.to_string(),
+            started_at: clock.started_at.clone(),
             finished_at: crate::formats::utc_now(),
             tenant: stamp.tenant.clone(),
             output: output.map(|p| p.display().to_string()),
@@ -326,11 +331,38 @@ impl<K: Tallied> RunTotals<K> {
             failed_rows: tally.failures.clone(),
             api_calls: stats.requests,
             write_calls: stats.writes,
-            elapsed_seconds: started.1.elapsed().as_secs_f64(),
+            elapsed_seconds: clock.started.elapsed().as_secs_f64(),
             interrupted,
             refused: None,
         }
     }
+}
+
+/// When a run began: the time its results and summary name, and the
+/// instant its elapsed time counts from.
+#[derive(Debug, Clone)]
+pub struct RunClock {
+    pub started_at: String,
+    pub started: std::time::Instant,
+}
+
+impl RunClock {
+    /// A clock started now.
+    pub fn start() -> Self {
+        RunClock {
+            started_at: crate::formats::utc_now(),
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+/// What a finished run was: how many rows it had, whether it only
+/// planned, and whether an interrupt cut it short.
+#[derive(Debug, Clone, Copy)]
+pub struct RunShape {
+    pub rows: u64,
+    pub dry_run: bool,
+    pub interrupted: bool,
 }
 
 impl ResultsSink {

@@ -457,7 +457,7 @@ pub async fn run(
     let inputs = [options.file.as_path()];
     let setup = Setup::of(
         &options.run,
-        (&stamp, (&started.0, started.1)),
+        (&stamp, &started),
         (&inputs, &header),
         "applying groups",
     );

@@ -620,7 +620,7 @@ pub async fn run(
         apply_memberships: true,
         ..Setup::of(
             &options.run,
-            (&stamp, (&started.0, started.1)),
+            (&stamp, &started),
             (&inputs, &columns.header),
             "applying memberships",
         )

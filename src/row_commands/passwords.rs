@@ -188,8 +188,7 @@ pub async fn run(
     stops: Stops,
     events: &dyn Events,
 ) -> Result<RunEnd<PasswordsSummary>, RunError> {
-    let ((started_at, started), (header, read)) =
-        crate::engine::read_file(options, events, read_rows).await?;
+    let (clock, (header, read)) = crate::engine::read_file(options, events, read_rows).await?;
     events.on(Event::Phase("finding users"));
     let match_by = options.input.rules.match_by;
     let resumed = ResumedRows::open(
@@ -267,7 +266,7 @@ pub async fn run(
     let inputs = [options.input.file.as_path()];
     let setup = Setup::of(
         &options.run,
-        (&stamp, (&started_at, started)),
+        (&stamp, &clock),
         (&inputs, &header),
         "setting passwords",
     );

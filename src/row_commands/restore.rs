@@ -18,7 +18,6 @@
 //! users alone (see [`crate::engine::only`]).
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use serde::Serialize;
 
@@ -27,10 +26,9 @@ use crate::engine::RunEnd;
 use crate::engine::decided_rows::{self, DecidedRow, Setup};
 use crate::engine::give_back::GiveBack;
 use crate::engine::guard::Protection;
-use crate::engine::results_sink::RunTotals;
+use crate::engine::results_sink::{RunClock, RunTotals};
 use crate::engine::runner::{Disposition, RunError, Stops};
 use crate::events::{Event, Events};
-use crate::formats::utc_now;
 use crate::output::results_file::writer::RunKind;
 use crate::output::snapshot::{self, SnapshotItem};
 
@@ -157,8 +155,7 @@ pub async fn run(
     stops: Stops,
     events: &dyn Events,
 ) -> Result<RunEnd<RestoreSummary>, RunError> {
-    let started = Instant::now();
-    let started_at = utc_now();
+    let clock = RunClock::start();
     let snapshot::ReadSnapshot {
         header,
         items: entries,
@@ -236,7 +233,7 @@ pub async fn run(
     crate::engine::guard::clear_rows_judged(options.run.dry_run, &client);
     let setup = Setup::of(
         &options.run,
-        (&stamp, (&started_at, started)),
+        (&stamp, &clock),
         (&inputs, &input_header),
         "restoring",
     );

@@ -116,7 +116,7 @@ pub async fn run(
     stops: Stops,
     events: &dyn Events,
 ) -> Result<RunEnd<ApplySummary>, RunError> {
-    let started = (crate::formats::utc_now(), std::time::Instant::now());
+    let started = crate::engine::results_sink::RunClock::start();
     // A plain user in a privileged group is as privileged as an admin.
     options.privilege.learn_members(&client, None).await?;
     options.protection.share_members(&options.privilege);
@@ -183,7 +183,7 @@ pub async fn run(
         apply_memberships: true,
         ..Setup::of(
             &options.run,
-            (&stamp, (&started.0, started.1)),
+            (&stamp, &started),
             (&inputs, &plan.input_header),
             "applying",
         )

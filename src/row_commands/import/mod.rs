@@ -18,7 +18,7 @@ use crate::api::{Client, MembershipSide};
 use crate::decision::Catalog;
 use crate::decision::lookup::{self, Lookups, UserStrategy};
 use crate::engine::decided_rows::{self, ResultsPlace};
-use crate::engine::results_sink::RunTotals;
+use crate::engine::results_sink::{RunClock, RunShape, RunTotals};
 use crate::engine::roster::{FirstPass, RosterKeys};
 use crate::engine::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::engine::upsert::{
@@ -27,7 +27,7 @@ use crate::engine::upsert::{
 };
 use crate::engine::{RunEnd, guard, rehearsal};
 use crate::events::{Event, Events};
-use crate::formats::{same_cells, utc_now};
+use crate::formats::same_cells;
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Validator, Vocabulary};
 use crate::output::results_file::reader::{Recorded, Resumed};
@@ -158,8 +158,7 @@ pub async fn run(
     events: &dyn Events,
     show: Option<&ShowPlan<'_>>,
 ) -> Result<ImportEnded, RunError> {
-    let started = Instant::now();
-    let started_at = utc_now();
+    let clock = RunClock::start();
     // ---- preflight ----
     let roster = RosterKeys::all_if(options.report_missing.is_some());
     let mut first = match read_input(options, roster, events).await? {
@@ -255,7 +254,7 @@ pub async fn run(
     let refused = would_refuse(options, (&action, &client), tenant_users, events);
 
     // ---- finish ----
-    let ran = (&stamp, (started_at.as_str(), started));
+    let ran = (&stamp, &clock);
     let rows = (first.scan.rows, outcome.interrupted);
     count_totals(&mut summary, &sink, (&client, options), ran, rows);
     summary.totals.refused = refused;
@@ -272,19 +271,21 @@ fn count_totals(
     summary: &mut Summary,
     sink: &Sink<'_>,
     (client, options): (&Client, &UpsertOptions),
-    (stamp, started): (
-        &crate::output::results_file::writer::RunStamp,
-        (&str, Instant),
-    ),
+    (stamp, clock): (&crate::output::results_file::writer::RunStamp, &RunClock),
     (rows, interrupted): (u64, bool),
 ) {
+    let ended = RunShape {
+        rows,
+        dry_run: options.run.dry_run,
+        interrupted,
+    };
     summary.totals = RunTotals::of(
         stamp,
-        started,
+        clock,
         sink.tally(),
         client,
         options.run.output.as_deref(),
-        (rows, options.run.dry_run, interrupted),
+        ended,
     );
     summary.pacing(client, rows);
     if options.run.dry_run {

@@ -13,7 +13,6 @@
 mod find;
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use serde::Serialize;
 
@@ -21,10 +20,9 @@ use crate::api::Client;
 use crate::engine::RunEnd;
 use crate::engine::decided_rows::{self, DecidedRow, Setup};
 use crate::engine::guard::{self, Limits, Protection};
-use crate::engine::results_sink::{ResumedRows, RunTotals};
+use crate::engine::results_sink::{ResumedRows, RunClock, RunTotals};
 use crate::engine::runner::{RunError, Stops};
 use crate::events::{Event, Events};
-use crate::formats::utc_now;
 use crate::input::InputSpec;
 use crate::output::held;
 use crate::output::results_file::writer::RunKind;
@@ -96,8 +94,7 @@ pub async fn run(
     stops: Stops,
     events: &dyn Events,
 ) -> Result<RunEnd<OffboardSummary>, RunError> {
-    let started = Instant::now();
-    let started_at = utc_now();
+    let clock = RunClock::start();
     // A plain user in a privileged group is as privileged as an admin.
     options.protection.learn_members(&client, None).await?;
     // ---- who ----
@@ -158,7 +155,7 @@ pub async fn run(
     let inputs = read.inputs();
     let setup = Setup::of(
         &options.run,
-        (&stamp, (&started_at, started)),
+        (&stamp, &clock),
         (&inputs, &read.header),
         "offboarding",
     );

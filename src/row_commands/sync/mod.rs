@@ -218,7 +218,7 @@ pub async fn run(
     stops: Stops,
     events: &dyn Events,
 ) -> Result<RunEnd<SyncSummary, Refused>, RunError> {
-    let started = (crate::formats::utc_now(), std::time::Instant::now());
+    let started = crate::engine::results_sink::RunClock::start();
     let import = &options.import;
     let (first, (mut catalog, lookups, found), vocabulary) =
         match read_roster_and_tenant(&client, options, events).await? {
@@ -266,12 +266,7 @@ pub async fn run(
         let rehearsal = Setup {
             dry_run: true,
             output: None,
-            ..Setup::of(
-                &import.run,
-                (&stamp, (&started.0, started.1)),
-                (&inputs, &header),
-                "",
-            )
+            ..Setup::of(&import.run, (&stamp, &started), (&inputs, &header), "")
         };
         let rows = (source.clone(), count);
         let rehearsed = Rehearsal {
@@ -303,7 +298,7 @@ pub async fn run(
         seal: Some(seal),
         ..Setup::of(
             &import.run,
-            (&stamp, (&started.0, started.1)),
+            (&stamp, &started),
             (&inputs, &header),
             "syncing",
         )

@@ -16,7 +16,6 @@ mod created;
 mod reverse;
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use serde::Serialize;
 
@@ -25,10 +24,9 @@ use crate::decision::Catalog;
 use crate::engine::RunEnd;
 use crate::engine::decided_rows::{self, DecidedRow, Setup};
 use crate::engine::guard::{self, Limits, Protection, Taken};
-use crate::engine::results_sink::{ResumedRows, RunTotals};
+use crate::engine::results_sink::{ResumedRows, RunClock, RunTotals};
 use crate::engine::runner::{Disposition, RunError, Stops};
 use crate::events::{Event, Events};
-use crate::formats::utc_now;
 use crate::output::results_file::created_groups::CreatedGroup;
 use crate::output::results_file::writer::RunKind;
 use action::UndoAction;
@@ -247,8 +245,7 @@ pub async fn run(
     stops: Stops,
     events: &dyn Events,
 ) -> Result<RunEnd<UndoSummary>, RunError> {
-    let started = Instant::now();
-    let started_at = utc_now();
+    let clock = RunClock::start();
     let (read, created_groups) = match read_run(&client, options, events).await? {
         Ok(read) => read,
         Err(why) => return Ok(RunEnd::Refused(why)),
@@ -301,7 +298,7 @@ pub async fn run(
     let inputs = [options.results.as_path()];
     let setup = Setup::of(
         &options.run,
-        (&stamp, (&started_at, started)),
+        (&stamp, &clock),
         (&inputs, &header),
         "undoing",
     );
