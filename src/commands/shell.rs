@@ -40,14 +40,14 @@ pub trait Refusal {
 }
 
 /// A guard rail's refusal: an error (exit 1), nothing changed.
-impl Refusal for String {
+impl Refusal for crate::engine::GuardRefusal {
     fn reason(&self) -> String {
-        self.clone()
+        self.0.clone()
     }
 
     fn end(self, ui: &Ui, _input: &str) -> Result<Completion, CommandError> {
         ui.finish_progress();
-        Err(CommandError::Refused(self))
+        Err(CommandError::Refused(self.0))
     }
 }
 
@@ -152,7 +152,7 @@ where
             }
             return Ok(ended);
         }
-        RunEnd::ProcessedRow(summary) => (summary, false),
+        RunEnd::Completed(summary) => (summary, false),
         RunEnd::Interrupted(summary) => (summary, true),
     };
     let totals = show(&summary);

@@ -41,10 +41,10 @@ pub use runner::{RunError, Stops};
 
 /// How every row command ends: finished, cut short by an interrupt (its
 /// summary says how far it got), or refused before any change (`R` says
-/// why: a guard's message, or import's invalid rows).
+/// why: a guard's refusal, or import's invalid rows).
 #[derive(Debug)]
-pub enum RunEnd<S, R = String> {
-    ProcessedRow(S),
+pub enum RunEnd<S, R = GuardRefusal> {
+    Completed(S),
     Interrupted(S),
     Refused(R),
 }
@@ -55,17 +55,34 @@ impl<S, R> RunEnd<S, R> {
         if interrupted {
             RunEnd::Interrupted(summary)
         } else {
-            RunEnd::ProcessedRow(summary)
+            RunEnd::Completed(summary)
         }
     }
 
     /// The same end, its summary changed by `change`.
     pub fn map<T>(self, change: impl FnOnce(S) -> T) -> RunEnd<T, R> {
         match self {
-            RunEnd::ProcessedRow(summary) => RunEnd::ProcessedRow(change(summary)),
+            RunEnd::Completed(summary) => RunEnd::Completed(change(summary)),
             RunEnd::Interrupted(summary) => RunEnd::Interrupted(change(summary)),
             RunEnd::Refused(why) => RunEnd::Refused(why),
         }
+    }
+}
+
+/// Why a guard rail (or a check before any change) refused a run, in a
+/// sentence: the run ends with it as an error, nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardRefusal(pub String);
+
+impl From<String> for GuardRefusal {
+    fn from(why: String) -> Self {
+        GuardRefusal(why)
+    }
+}
+
+impl std::fmt::Display for GuardRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

@@ -443,7 +443,7 @@ pub async fn run(
         let items = with_members(&client, pruned).await?;
         refused = match guard_prune(&client, &items, groups.len() as u64, options, events).await? {
             Ok(refused) => refused,
-            Err(refusal) => return Ok(RunEnd::Refused(refusal)),
+            Err(refusal) => return Ok(RunEnd::Refused(refusal.into())),
         };
         if !options.run.dry_run && !items.is_empty() {
             snapshot_path = Some(write_snapshot(

@@ -590,7 +590,7 @@ pub async fn run(
     };
     let scope = match Scope::read(&client, &catalog, &rows, &options.sync).await? {
         Ok(scope) => scope,
-        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal.into())),
     };
     let mut decisions = Decisions::new(&scope, (&options.protection, &options.privilege));
     for row in &rows {
@@ -610,7 +610,7 @@ pub async fn run(
         let verdict = guard::check(&taken, tenant, options.limits);
         refused = match guard::enforce(verdict, (options.run.dry_run, &client), events) {
             Ok(refused) => refused,
-            Err(refusal) => return Ok(RunEnd::Refused(refusal)),
+            Err(refusal) => return Ok(RunEnd::Refused(refusal.into())),
         };
     }
     let stamp = decided_rows::stamp(RunKind::Memberships, options.run.dry_run, &client);

@@ -260,7 +260,7 @@ pub async fn run(
         .collect();
     let refused = match judge_count(&client, &jobs, options, events).await? {
         Ok(refused) => refused,
-        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal.into())),
     };
     let stamp = decided_rows::stamp(RunKind::Passwords, options.run.dry_run, &client);
     let inputs = [options.input.file.as_path()];

@@ -176,11 +176,12 @@ pub async fn run(
             options.snapshot.display(),
             header.tenant,
             header.tenant
-        )));
+        )
+        .into()));
     }
     let entries = match only_these(entries, options) {
         Ok(entries) => entries,
-        Err(why) => return Ok(RunEnd::Refused(why)),
+        Err(why) => return Ok(RunEnd::Refused(why.into())),
     };
     // Once the snapshot is known good (it is refused before any call).
     options.protection.learn_members(&client, None).await?;

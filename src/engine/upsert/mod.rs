@@ -68,7 +68,7 @@ pub enum Refused {
     /// The file has invalid rows (or a header that cannot be read).
     Rows(Box<FirstPass>),
     /// The guard: the rows would change more than allowed.
-    Guard(String),
+    Guard(crate::engine::GuardRefusal),
 }
 
 /// Reads the whole input once (every row checked); `Err` inside when the

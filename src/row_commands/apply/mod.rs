@@ -126,10 +126,10 @@ pub async fn run(
     let plan = crate::engine::read_blocking(move || plan_file::read(&path, &key)).await?;
     let exacts = match exacts_of(&plan, (client.tenant(), &options.as_of)) {
         Ok(exacts) => exacts,
-        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal.into())),
     };
     if let Some(refusal) = groups_to_create(&exacts) {
-        return Ok(RunEnd::Refused(refusal));
+        return Ok(RunEnd::Refused(refusal.into()));
     }
     let (claimed, mut unfinished, in_flight) = resumed_rows(&plan, &client, options, events)?;
     events.on(Event::Phase("checking the plan against the tenant"));
@@ -152,7 +152,7 @@ pub async fn run(
         ..Default::default()
     };
     if let Some(refusal) = refuse_drifted(&plan, &found, options, events) {
-        return Ok(RunEnd::Refused(refusal));
+        return Ok(RunEnd::Refused(refusal.into()));
     }
     let (mut rows, leavers) = jobs(&plan, exacts, (&found, options), (done, unfinished));
     let tenant_users = found.tenant_users.or(plan.seal.tenant_users).unwrap_or(0);
@@ -165,7 +165,7 @@ pub async fn run(
         events,
     ) {
         Ok(judged) => judged,
-        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal.into())),
     };
     let mut stamp = decided_rows::stamp(RunKind::Apply, options.run.dry_run, &client);
     let taking = (leavers, steps, taken.affected() > 0);

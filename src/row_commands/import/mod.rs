@@ -226,7 +226,7 @@ pub async fn run(
         .await?;
     summary.snapshot = match saved {
         Ok(snapshot) => snapshot,
-        Err(refusal) => return Ok(RunEnd::Refused(Refused::Guard(refusal))),
+        Err(refusal) => return Ok(RunEnd::Refused(Refused::Guard(refusal.into()))),
     };
     if !options.run.dry_run {
         let missing = std::mem::take(&mut summary.created_groups);

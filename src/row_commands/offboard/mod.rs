@@ -107,7 +107,7 @@ pub async fn run(
     }
     let options = match approving(options, &read, client.tenant())? {
         Ok(options) => options,
-        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal.into())),
     };
     let options = &options;
     // ---- resume ----
@@ -125,12 +125,12 @@ pub async fn run(
     found.leavers.sort_by_key(|l| l.row);
     one_decision_per_person(&mut found.leavers);
     if let Some(refusal) = warn_unmatched(&found, &read, options, events) {
-        return Ok(RunEnd::Refused(refusal));
+        return Ok(RunEnd::Refused(refusal.into()));
     }
     // ---- guard ----
     let (refused, affected) = match guarded(&mut found, &read, options, &client, events)? {
         Ok(passed) => passed,
-        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal.into())),
     };
     // A plan's id says so: it is never taken for a run's results (by resume or undo).
     let mut stamp = decided_rows::stamp(RunKind::Offboard, options.run.dry_run, &client);

@@ -235,7 +235,7 @@ pub async fn run(
     let (refused, mut stamp, mut saved) =
         match leavers_first(&client, options, guarded, first.scan.rows, events).await? {
             Ok(guarded) => guarded,
-            Err(refusal) => return Ok(RunEnd::Refused(Refused::Guard(refusal))),
+            Err(refusal) => return Ok(RunEnd::Refused(Refused::Guard(refusal.into()))),
         };
     // ---- rows ----
     let created = upsert::plan_missing_groups(&mut catalog, &first, import);
@@ -280,7 +280,7 @@ pub async fn run(
             .await?
         {
             Ok(movers) => saved.extend(movers),
-            Err(refusal) => return Ok(RunEnd::Refused(Refused::Guard(refusal))),
+            Err(refusal) => return Ok(RunEnd::Refused(Refused::Guard(refusal.into()))),
         }
     }
     // Groups the rows name are created only once the run is cleared.

@@ -248,7 +248,7 @@ pub async fn run(
     let clock = RunClock::start();
     let (read, created_groups) = match read_run(&client, options, events).await? {
         Ok(read) => read,
-        Err(why) => return Ok(RunEnd::Refused(why)),
+        Err(why) => return Ok(RunEnd::Refused(why.into())),
     };
     // Once the file is known good (it is refused before any call).
     options.protection.learn_members(&client, None).await?;
@@ -280,7 +280,7 @@ pub async fn run(
     let affected = taken.affected();
     let refused = match guard::enforce(verdict, (options.run.dry_run, &client), events) {
         Ok(refused) => refused,
-        Err(refusal) => return Ok(RunEnd::Refused(refusal)),
+        Err(refusal) => return Ok(RunEnd::Refused(refusal.into())),
     };
     let stamp = decided_rows::stamp(RunKind::Undo, options.run.dry_run, &client);
     let resumed = ResumedRows::open(
