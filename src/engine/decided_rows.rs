@@ -267,7 +267,13 @@ where
     // not lose them, whichever file the run now writes.
     let resumed = match (setup.resume, journal_for) {
         (Some(resume), Some(_)) => {
-            crate::output::results_file::reader::Resumed::read(resume, setup.stamp.key.as_ref())?
+            let sealed = setup.stamp.key.as_ref().map(|key| {
+                crate::output::results_file::reader::SealedFor {
+                    key,
+                    tenant: &setup.stamp.tenant,
+                }
+            });
+            crate::output::results_file::reader::Resumed::read(resume, sealed)?
         }
         _ => Default::default(),
     };

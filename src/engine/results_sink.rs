@@ -486,7 +486,7 @@ impl ResumedRows {
         let resumed = match path {
             Some(path) => Some(crate::output::results_file::reader::Resumed::read(
                 path,
-                Some(key),
+                Some(crate::output::results_file::reader::SealedFor { key, tenant }),
             )?),
             None => None,
         };

@@ -124,12 +124,70 @@ pub struct Resumed {
     pub in_flight: Vec<super::intents::Intent>,
 }
 
+/// Whose records a resume trusts: lines sealed under `key`, the key of
+/// `tenant` (see [`Resumed::read`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SealedFor<'a> {
+    pub key: &'a SealKey,
+    pub tenant: &'a str,
+}
+
 impl Resumed {
     /// Reads the results file `path` and its journal, if there is one,
-    /// with the membership calls its intents sealed under `key` (the
-    /// tenant's) laid over the journaled rows (see `with_sent_memberships`).
-    pub fn read(path: &Path, key: Option<&SealKey>) -> Result<Self, OutputError> {
-        Self::read_with(path, false, key)
+    /// for `--resume`, with the membership calls its intents sealed under
+    /// the tenant's key laid over the journaled rows (see
+    /// `with_sent_memberships`). With `sealed`, a file whose lines do not
+    /// all verify under the tenant's key is refused (see
+    /// [`Resumed::refuse_unsealed`]).
+    pub fn read(path: &Path, sealed: Option<SealedFor<'_>>) -> Result<Self, OutputError> {
+        let resumed = Self::read_with(path, false, sealed.map(|s| s.key))?;
+        if let Some(sealed) = sealed {
+            resumed.refuse_unsealed(path, sealed)?;
+        }
+        Ok(resumed)
+    }
+
+    /// A resume carries the lines it takes as done into a new results
+    /// file, sealed afresh under the run's key: a line edited, forged or
+    /// spliced in by hand would come out sealed, and undo would act on
+    /// it. So the results file and its journal must verify line by line
+    /// under the tenant's key first, as undo demands. A file none of whose
+    /// rows name this tenant is read as it is (none of its rows is taken
+    /// as done: the resume's own check of the tenant column).
+    fn refuse_unsealed(&self, path: &Path, sealed: SealedFor<'_>) -> Result<(), OutputError> {
+        use crate::model::SealCheck;
+        let ours = self
+            .done
+            .values()
+            .chain(self.journaled.values())
+            .any(|recorded| recorded.stamp.tenant == sealed.tenant);
+        if !ours {
+            return Ok(());
+        }
+        let journal = Journal::path_for(path);
+        for file in [path, journal.as_path()] {
+            if !file.exists() {
+                continue;
+            }
+            let why = match check_line_seals(file, sealed.key, false) {
+                Ok((SealCheck::Verified, _)) => continue,
+                Ok((SealCheck::Unkeyed, _)) => {
+                    "its lines carry no seal (written by an older sebulk, or edited)".to_string()
+                }
+                Ok((SealCheck::Forged, _)) => {
+                    "its seals do not verify under this tenant's key".to_string()
+                }
+                Err(OutputError::Read { source, .. }) => source.to_string(),
+                Err(other) => other.to_string(),
+            };
+            return Err(OutputError::read(
+                file,
+                std::io::Error::other(format!(
+                    "{why}; --resume takes a row as done only on a line sealed under this tenant's key, so nothing was sent: resume from the file as its run left it, or run again without --resume"
+                )),
+            ));
+        }
+        Ok(())
     }
 
     /// As [`Resumed::read`], refusing a results file that cannot be read
@@ -583,6 +641,70 @@ mod tests {
         }
     }
 
+    fn sealed_for(key: &SealKey) -> SealedFor<'_> {
+        SealedFor {
+            key,
+            tenant: "https://acme/api",
+        }
+    }
+
+    #[test]
+    fn a_resume_refuses_a_results_line_edited_forged_or_unsealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("r.csv");
+        let key = SealKey::derive("k", "https://acme/api");
+        let run = RunStamp {
+            key: Some(key.clone()),
+            ..stamp()
+        };
+        let input = ["username".to_string()];
+        let mut lines = OrderedCsv::results(
+            &results,
+            FileRules::default(),
+            (&[], &input),
+            (Some(&key), None),
+        )
+        .unwrap();
+        for (row, name) in [(1, "ana"), (2, "bo")] {
+            let result = RowResult::new(row, name, Outcome::Unchanged, vec![name.to_string()]);
+            lines.push(row, result.record(&run)).unwrap();
+        }
+        lines.finish().unwrap();
+        assert_eq!(
+            Resumed::read(&results, Some(sealed_for(&key)))
+                .unwrap()
+                .done
+                .len(),
+            2,
+            "as written, it is read"
+        );
+        let text = std::fs::read_to_string(&results).unwrap();
+        let edited = dir.path().join("edited.csv");
+        std::fs::write(&edited, text.replacen(",unchanged,", ",created,", 1)).unwrap();
+        let refused = Resumed::read(&edited, Some(sealed_for(&key))).unwrap_err();
+        assert!(
+            refused.to_string().contains("nothing was sent"),
+            "{refused}"
+        );
+        // Another tenant's key does not verify this tenant's lines.
+        let other = SealKey::derive("k2", "https://acme/api");
+        assert!(Resumed::read(&results, Some(sealed_for(&other))).is_err());
+        // Seals blanked: refused, not read as an older file.
+        let blank: String = text
+            .lines()
+            .map(|line| match line.find("hmac-sha256:") {
+                Some(at) => format!("{}{}", &line[..at], &line[at + 12 + 64..]),
+                None => line.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let blanked = dir.path().join("blanked.csv");
+        std::fs::write(&blanked, blank + "\n").unwrap();
+        assert!(Resumed::read(&blanked, Some(sealed_for(&key))).is_err());
+        // Read without a key (tests, tools): as before.
+        assert_eq!(Resumed::read(&edited, None).unwrap().done.len(), 2);
+    }
+
     #[test]
     fn membership_calls_a_killed_run_had_on_the_wire_stay_its_record() {
         use crate::model::SealKey;
@@ -626,7 +748,7 @@ mod tests {
         writeln!(file, "2,bob,POST /groups/g-admins/assignusers,run-1,").unwrap();
         drop(file);
 
-        let resumed = Resumed::read(&results, Some(&key)).unwrap();
+        let resumed = Resumed::read(&results, Some(sealed_for(&key))).unwrap();
         let unsettled: Vec<_> = resumed
             .in_flight
             .iter()
@@ -637,7 +759,16 @@ mod tests {
             "the journal settles both rows: {unsettled:?}"
         );
         let other = SealKey::derive("k2", "https://acme/api");
-        let elsewhere = Resumed::read(&results, Some(&other)).unwrap();
+        // Under another tenant's key, for another tenant: read, none of
+        // its memberships taken.
+        let elsewhere = Resumed::read(
+            &results,
+            Some(SealedFor {
+                key: &other,
+                tenant: "https://elsewhere/api",
+            }),
+        )
+        .unwrap();
         assert!(elsewhere.journaled[&1].result.groups_added.is_empty());
         let unkeyed = Resumed::read(&results, None).unwrap();
         assert!(unkeyed.journaled[&1].result.groups_added.is_empty());

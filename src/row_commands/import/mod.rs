@@ -30,7 +30,7 @@ use crate::events::{Event, Events};
 use crate::formats::same_cells;
 use crate::input::scan::open_with;
 use crate::input::{InputSpec, Validator, Vocabulary};
-use crate::output::results_file::reader::{Recorded, Resumed};
+use crate::output::results_file::reader::{Recorded, Resumed, SealedFor};
 use crate::output::results_file::writer::RunKind;
 use missing::MissingUsers;
 pub use sink::{Counted, PlannedRow, ShowPlan, Sink, SinkSetup};
@@ -117,6 +117,25 @@ impl Summary {
 
 /// The results a resumed run carries over: none (with a warning) when
 /// they were written to another tenant.
+/// The results resumed from (`--resume`), their lines verified under the
+/// tenant's key, with the membership calls their intents name (see
+/// [`Resumed::read`]).
+fn read_resumed(
+    options: &UpsertOptions,
+    client: &Client,
+) -> Result<Resumed, crate::output::OutputError> {
+    match &options.run.resume {
+        Some(path) => Resumed::read(
+            path,
+            Some(SealedFor {
+                key: client.seal_key(),
+                tenant: client.tenant(),
+            }),
+        ),
+        None => Ok(Resumed::default()),
+    }
+}
+
 fn resumed_here(resumed: Resumed, tenant: &str, events: &dyn Events) -> Resumed {
     let other_tenants = resumed.other_tenants(tenant);
     if other_tenants.is_empty() {
@@ -165,11 +184,7 @@ pub async fn run(
         Ok(first) => first,
         Err(refused) => return Ok(RunEnd::Refused(Refused::Rows(Box::new(refused)))),
     };
-    // With the membership calls its intents name (see `Resumed::read`).
-    let resumed = match &options.run.resume {
-        Some(path) => Resumed::read(path, Some(client.seal_key()))?,
-        None => Resumed::default(),
-    };
+    let resumed = read_resumed(options, &client)?;
 
     // ---- prepare ----
     let prepared_from = (Instant::now(), client.stats().requests);

@@ -225,6 +225,53 @@ async fn resume_confirms_recorded_successes_against_the_tenant() {
     assert_eq!(summary["write_calls"], 0);
 }
 
+/// A results file edited by hand (an unchanged row made a create) is not
+/// resumed from: its line would come out sealed afresh in the new file,
+/// and undo would then delete a user who was there before the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_from_a_results_file_edited_by_hand_is_refused_and_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_input(dir.path(), "batch.csv", &batch());
+    let input_text = input.display().to_string();
+    let sandbox = start(config()).await;
+    let first = dir.path().join("first.csv").display().to_string();
+    import_into(&sandbox, &first, &input_text).await;
+    let again = dir.path().join("again.csv");
+    import_into(&sandbox, &again.display().to_string(), &input_text).await;
+    let text = std::fs::read_to_string(&again).unwrap();
+    assert!(text.contains(",unchanged,"), "{text}");
+    let edited = dir.path().join("edited.csv");
+    std::fs::write(&edited, text.replacen(",unchanged,", ",created,", 1)).unwrap();
+
+    let writes = sandbox.counters().writes;
+    let resumed = dir.path().join("resumed.csv");
+    let args = [
+        "import",
+        "--auto-password",
+        "--resume",
+        &edited.display().to_string(),
+        "--results",
+        &resumed.display().to_string(),
+        &input_text,
+    ];
+    let refused = against(&sandbox, &args).await.expect_err("an edited file");
+    assert!(
+        refused.to_string().contains("nothing was sent"),
+        "{refused}"
+    );
+    assert_eq!(sandbox.counters().writes, writes, "nothing sent");
+    assert!(!resumed.exists(), "no results file laundered from it");
+    // The file as its run left it still resumes.
+    import_into_resuming(
+        &sandbox,
+        &resumed.display().to_string(),
+        &again.display().to_string(),
+        &input_text,
+    )
+    .await;
+    assert_eq!(sandbox.counters().writes, writes);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_with_another_tenants_results_copies_nothing() {
     let dir = tempfile::tempdir().unwrap();
