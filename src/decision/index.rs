@@ -44,6 +44,10 @@ pub struct TenantIndex {
     /// Fingerprint of the confusable skeleton → the user, for the few
     /// usernames with letters outside ASCII (see [`skeleton`]).
     by_skeleton: HashMap<u64, Vec<u32>>,
+    /// Usernames with letters outside ASCII by the plain name they
+    /// imitate (`mаrk`, Cyrillic а, under `mark`): a plain row meets them
+    /// there. Only such names are kept (few in any tenant).
+    by_imitated: HashMap<u64, Vec<u32>>,
 }
 
 /// The users a key finds.
@@ -121,6 +125,12 @@ impl TenantIndex {
         }
         note(&mut self.by_identity, shared, email, position);
         note(&mut self.by_identity, shared, employee, position);
+        if let Some(imitated) = user.fields.username.as_deref().and_then(ascii_lookalike) {
+            self.by_imitated
+                .entry(fingerprint(&imitated))
+                .or_default()
+                .push(position);
+        }
         if let Some(shape) = user.fields.username.as_deref().and_then(skeleton) {
             self.by_skeleton
                 .entry(fingerprint(&shape))
@@ -224,6 +234,27 @@ impl TenantIndex {
             .filter(|u| differs(u))
         {
             return Some(plain);
+        }
+        // The other way round: a plain name the tenant holds only as an
+        // imitation (`mark` against the tenant's `mаrk`).
+        if let Some(imitation) = self
+            .by_imitated
+            .get(&fingerprint(&key))
+            .into_iter()
+            .flatten()
+            .filter_map(|p| self.user_at(*p))
+            .find(|user| {
+                differs(user)
+                    && user
+                        .fields
+                        .username
+                        .as_deref()
+                        .and_then(ascii_lookalike)
+                        .as_deref()
+                        == Some(key.as_str())
+            })
+        {
+            return Some(imitation);
         }
         self.by_skeleton
             .get(&fingerprint(&shape))?
@@ -552,6 +583,29 @@ mod tests {
             };
             assert_eq!(codec::text(&bytes, *field), expected, "{field:?}");
         }
+    }
+
+    #[test]
+    fn a_plain_name_meets_the_tenant_s_imitation_of_it() {
+        let mut index = TenantIndex::new(Field::Username, None);
+        index.add(&user("1", "m\u{430}rk", "m@example.com"));
+        index.add(&user("2", "tom.miller", "t@example.com"));
+        let found = index.lookalike("Mark").map(|u| u.id);
+        assert_eq!(
+            found.as_deref(),
+            Some("1"),
+            "mаrk (Cyrillic а) imitates mark"
+        );
+        assert_eq!(
+            index.lookalike("t\u{43e}m.miller").map(|u| u.id).as_deref(),
+            Some("2"),
+            "and the first way round still holds"
+        );
+        assert!(index.lookalike("marks").is_none());
+        assert!(
+            index.lookalike("m\u{430}rk").is_none(),
+            "itself is no lookalike"
+        );
     }
 
     #[test]

@@ -331,7 +331,7 @@ pub fn decide(row: &RowInput, current: Current<'_>, catalog: &Catalog, policy: &
                 None,
                 Refusal::Conflict,
                 format!(
-                    "conflict: username '{}' only looks like '{}' (user {}): its letters come from another script (confusable, Unicode TS #39); nothing created — check the row's spelling",
+                    "conflict: username '{}' only looks like '{}' (user {}): one of the two is spelt with letters of another script (confusable, Unicode TS #39); nothing created — check the row's spelling and that user's",
                     row.set.username.as_deref().unwrap_or_default(),
                     other.fields.username.as_deref().unwrap_or_default(),
                     other.id

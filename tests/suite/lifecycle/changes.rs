@@ -244,6 +244,43 @@ async fn apply_keeps_the_protect_list_and_the_plans_day() {
     assert_eq!(bob["outcome"], "protected", "{bob:?}");
 }
 
+/// The other way round: the tenant holds `mаrk` (a Cyrillic а, made
+/// there by hand), and a plain `mark` joins: no second account beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_username_the_tenant_holds_only_as_a_lookalike_is_no_second_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tenant(dir.path()).await;
+    let imitation = sebulk::model::UserWrite {
+        fields: sebulk::model::UserFields {
+            username: Some("m\u{430}rk".into()),
+            email: Some("mark.w@example.com".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    crate::support::client(&sandbox)
+        .create_user(&imitation)
+        .await
+        .unwrap();
+    let before = users(&sandbox).len();
+    // An employeeNumber column: the tenant is listed, not asked row by row.
+    let file = write(
+        dir.path(),
+        "mark.csv",
+        "username,email,firstName,lastName,employeeNumber\n\
+         mark,mark9@example.com,Mark,Other,4200\n",
+    );
+    let out = dir.path().join("mark.results.csv");
+    let args = ["import", &file, "-o", &text(&out)];
+    assert_ne!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let line = &read_csv(&out)[0];
+    assert!(
+        line["error"].contains("only looks like 'm\u{430}rk'"),
+        "{line:?}"
+    );
+    assert_eq!(users(&sandbox).len(), before, "nothing created");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lookalike_username_is_never_a_second_account() {
     let dir = tempfile::tempdir().unwrap();
