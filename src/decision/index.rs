@@ -125,17 +125,20 @@ impl TenantIndex {
         }
         note(&mut self.by_identity, shared, email, position);
         note(&mut self.by_identity, shared, employee, position);
-        if let Some(imitated) = user.fields.username.as_deref().and_then(ascii_lookalike) {
-            self.by_imitated
-                .entry(fingerprint(&imitated))
-                .or_default()
-                .push(position);
-        }
-        if let Some(shape) = user.fields.username.as_deref().and_then(skeleton) {
-            self.by_skeleton
-                .entry(fingerprint(&shape))
-                .or_default()
-                .push(position);
+        // A plain ASCII name has neither (its match key stays ASCII).
+        if let Some(name) = user.fields.username.as_deref().filter(|n| !n.is_ascii()) {
+            if let Some(imitated) = ascii_lookalike(name) {
+                self.by_imitated
+                    .entry(fingerprint(&imitated))
+                    .or_default()
+                    .push(position);
+            }
+            if let Some(shape) = skeleton(name) {
+                self.by_skeleton
+                    .entry(fingerprint(&shape))
+                    .or_default()
+                    .push(position);
+            }
         }
         self.seen
             .insert((user.fields.country.clone(), user.fields.user_type.clone()));
