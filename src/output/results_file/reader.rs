@@ -201,8 +201,12 @@ impl Resumed {
         if !checked && super::writer::killed_before_results(path) {
             // Killed before its results file was opened (it was creating
             // the groups its rows need): nothing done yet but those.
+            let mut in_flight = super::intents::Intents::read(path)?;
+            if let Some(key) = key {
+                in_flight.retain(|intent| intent.verifies(key));
+            }
             return Ok(Resumed {
-                in_flight: super::intents::Intents::read(path)?,
+                in_flight,
                 ..Resumed::default()
             });
         }
@@ -230,8 +234,13 @@ impl Resumed {
             .into_iter()
             .filter(|intent| !done.get(&intent.row).is_some_and(|d| d.outcome.succeeded()))
             .partition(|intent| journaled.contains_key(&intent.row));
+        let mut in_flight = in_flight;
         if let Some(key) = key {
             with_sent_memberships(&mut journaled, &sent, key);
+            // A line added by hand (or under another tenant's key) says
+            // nothing was on the wire: undo would call a user uncertain
+            // on its word.
+            in_flight.retain(|intent| intent.verifies(key));
         }
         Ok(Resumed {
             done,
@@ -746,6 +755,15 @@ mod tests {
             .open(super::super::intents::Intents::path_for(&results))
             .unwrap();
         writeln!(file, "2,bob,POST /groups/g-admins/assignusers,run-1,").unwrap();
+        // A create "on the wire" for a row no file settles, its seal lifted
+        // from another line: undo would call eve uncertain on its word.
+        let lifted = std::fs::read_to_string(super::super::intents::Intents::path_for(&results))
+            .unwrap()
+            .lines()
+            .find_map(|line| line.rsplit(',').next().filter(|s| s.starts_with("hmac")))
+            .unwrap()
+            .to_string();
+        writeln!(file, "6,eve,POST /users,run-1,{lifted}").unwrap();
         drop(file);
 
         let resumed = Resumed::read(&results, Some(sealed_for(&key))).unwrap();
@@ -772,6 +790,14 @@ mod tests {
         assert!(elsewhere.journaled[&1].result.groups_added.is_empty());
         let unkeyed = Resumed::read(&results, None).unwrap();
         assert!(unkeyed.journaled[&1].result.groups_added.is_empty());
+        assert!(
+            unkeyed.in_flight.iter().any(|i| i.row == 6),
+            "read as written"
+        );
+        assert!(
+            !resumed.in_flight.iter().any(|i| i.row == 6),
+            "a lifted seal is no intent"
+        );
         let (ana, bob) = (&resumed.journaled[&1].result, &resumed.journaled[&2].result);
         assert_eq!(ana.groups_added, vec!["g-sales"]);
         assert_eq!(ana.applications_added, vec!["a-slack"]);
