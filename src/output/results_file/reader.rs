@@ -151,7 +151,8 @@ impl Resumed {
     /// file, sealed afresh under the run's key: a line edited, forged or
     /// spliced in by hand would come out sealed, and undo would act on
     /// it. So the results file and its journal must verify line by line
-    /// under the tenant's key first, as undo demands. A file none of whose
+    /// under the tenant's key first, and a results file with no journal
+    /// beside it must end as its run ended, as undo demands. A file none of whose
     /// rows name this tenant is read as it is (none of its rows is taken
     /// as done: the resume's own check of the tenant column).
     fn refuse_unsealed(&self, path: &Path, sealed: SealedFor<'_>) -> Result<(), OutputError> {
@@ -169,7 +170,11 @@ impl Resumed {
             if !file.exists() {
                 continue;
             }
-            let why = match check_line_seals(file, sealed.key, false) {
+            // Without its journal, a results file is a finished run's: it
+            // must end with the line its run sealed last, or lines were
+            // taken off its end (and their rows would come back done).
+            let finished = file == path && !journal.exists();
+            let why = match check_line_seals(file, sealed.key, finished) {
                 Ok((SealCheck::Verified, _)) => continue,
                 Ok((SealCheck::Unkeyed, _)) => {
                     "its lines carry no seal (written by an older sebulk, or edited)".to_string()
@@ -710,6 +715,12 @@ mod tests {
         let blanked = dir.path().join("blanked.csv");
         std::fs::write(&blanked, blank + "\n").unwrap();
         assert!(Resumed::read(&blanked, Some(sealed_for(&key))).is_err());
+        // Its last line taken off: a finished run's file (no journal) that
+        // no longer ends as it ended.
+        let cut = dir.path().join("cut.csv");
+        let kept: Vec<&str> = text.lines().take(2).collect();
+        std::fs::write(&cut, kept.join("\n") + "\n").unwrap();
+        assert!(Resumed::read(&cut, Some(sealed_for(&key))).is_err());
         // Read without a key (tests, tools): as before.
         assert_eq!(Resumed::read(&edited, None).unwrap().done.len(), 2);
     }
