@@ -662,23 +662,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_resume_refuses_a_results_line_edited_forged_or_unsealed() {
-        let dir = tempfile::tempdir().unwrap();
-        let results = dir.path().join("r.csv");
+    /// A sealed results file `r.csv` in `dir` with one input column, its
+    /// run's stamp and key: (path, stamp, key, input header, the file).
+    fn sealed_results(dir: &Path) -> (PathBuf, RunStamp, SealKey, [String; 1], OrderedCsv) {
+        let results = dir.join("r.csv");
         let key = SealKey::derive("k", "https://acme/api");
         let run = RunStamp {
             key: Some(key.clone()),
             ..stamp()
         };
         let input = ["username".to_string()];
-        let mut lines = OrderedCsv::results(
-            &results,
-            FileRules::default(),
-            (&[], &input),
-            (Some(&key), None),
-        )
-        .unwrap();
+        let rules = FileRules::default();
+        let lines = OrderedCsv::results(&results, rules, (&[], &input), (Some(&key), None));
+        (results, run, key, input, lines.unwrap())
+    }
+
+    #[test]
+    fn a_resume_refuses_a_results_line_edited_forged_or_unsealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (results, run, key, _, mut lines) = sealed_results(dir.path());
         for (row, name) in [(1, "ana"), (2, "bo")] {
             let result = RowResult::new(row, name, Outcome::Unchanged, vec![name.to_string()]);
             lines.push(row, result.record(&run)).unwrap();
@@ -730,18 +732,10 @@ mod tests {
         use crate::model::SealKey;
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
-        let results = dir.path().join("r.csv");
-        let key = SealKey::derive("k", "https://acme/api");
-        let run = RunStamp {
-            key: Some(key.clone()),
-            ..stamp()
-        };
-        let input = ["username".to_string()];
         // The run wrote two users, journaled them, and had their group
         // calls on the wire when it was killed (no results line yet).
-        let rules = FileRules::default();
-        let lines = OrderedCsv::results(&results, rules, (&[], &input), (Some(&key), None));
-        drop(lines.unwrap());
+        let (results, run, key, input, lines) = sealed_results(dir.path());
+        drop(lines);
         let mut journal = Journal::create(&results, &input, (&[], &[]), &run).unwrap();
         for (row, name) in [(1, "ana"), (2, "bob")] {
             let mut written = RowResult::new(row, name, Outcome::Created, vec![name.into()]);

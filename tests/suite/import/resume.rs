@@ -141,6 +141,25 @@ async fn import_into(sandbox: &sebulk::sandbox::SandboxHandle, results: &str, in
     assert!(done.is_ok(), "{done:?}");
 }
 
+/// A sandbox the batch of `rows` was imported into: (the directory, the
+/// input's path, the sandbox, the first run's results).
+async fn imported(
+    rows: &[String],
+) -> (
+    tempfile::TempDir,
+    String,
+    sebulk::sandbox::SandboxHandle,
+    String,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_input(dir.path(), "batch.csv", rows);
+    let input_text = input.display().to_string();
+    let sandbox = start(config()).await;
+    let first = dir.path().join("first.csv").display().to_string();
+    import_into(&sandbox, &first, &input_text).await;
+    (dir, input_text, sandbox, first)
+}
+
 /// Imports `input` into `sandbox` resuming from `resumed`, results at `results`.
 async fn import_into_resuming(
     sandbox: &sebulk::sandbox::SandboxHandle,
@@ -163,12 +182,7 @@ async fn import_into_resuming(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_confirms_recorded_successes_against_the_tenant() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = write_input(dir.path(), "batch.csv", &batch());
-    let input_text = input.display().to_string();
-    let sandbox = start(config()).await;
-    let first = dir.path().join("first.csv").display().to_string();
-    import_into(&sandbox, &first, &input_text).await;
+    let (dir, input_text, sandbox, first) = imported(&batch()).await;
 
     // Someone deletes two of the new users: their recorded `created` no longer holds.
     let client = crate::support::client(&sandbox);
@@ -230,12 +244,7 @@ async fn resume_confirms_recorded_successes_against_the_tenant() {
 /// and undo would then delete a user who was there before the run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resume_from_a_results_file_edited_by_hand_is_refused_and_sends_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = write_input(dir.path(), "batch.csv", &batch());
-    let input_text = input.display().to_string();
-    let sandbox = start(config()).await;
-    let first = dir.path().join("first.csv").display().to_string();
-    import_into(&sandbox, &first, &input_text).await;
+    let (dir, input_text, sandbox, _) = imported(&batch()).await;
     let again = dir.path().join("again.csv");
     import_into(&sandbox, &again.display().to_string(), &input_text).await;
     let text = std::fs::read_to_string(&again).unwrap();
