@@ -3,7 +3,7 @@
 //! by a crash is a row to do again; a row that names no tenant is refused,
 //! since which directory it changed cannot be told.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::writer::{Outcome, RowResult, RunStamp, result_columns, results_header};
@@ -165,34 +165,35 @@ impl Resumed {
         if !ours {
             return Ok(());
         }
-        let journal = Journal::path_for(path);
-        for file in [path, journal.as_path()] {
-            if !file.exists() {
-                continue;
-            }
-            // Without its journal, a results file is a finished run's: it
-            // must end with the line its run sealed last, or lines were
-            // taken off its end (and their rows would come back done).
-            let finished = file == path && !journal.exists();
-            let why = match check_line_seals(file, sealed.key, finished) {
-                Ok((SealCheck::Verified, _)) => continue,
-                Ok((SealCheck::Unkeyed, _)) => {
-                    "its lines carry no seal (written by an older sebulk, or edited)".to_string()
-                }
-                Ok((SealCheck::Forged, _)) => {
-                    "its seals do not verify under this tenant's key".to_string()
-                }
-                Err(OutputError::Read { source, .. }) => source.to_string(),
-                Err(other) => other.to_string(),
-            };
-            return Err(OutputError::read(
+        let refused = |file: &Path, why: String| {
+            OutputError::read(
                 file,
                 std::io::Error::other(format!(
                     "{why}; --resume takes a row as done only on a line sealed under this tenant's key, so nothing was sent: resume from the file as its run left it, or run again without --resume"
                 )),
-            ));
+            )
+        };
+        let checks = match check_record_seals(path, sealed.key) {
+            Ok((checks, _)) => checks,
+            Err(OutputError::Read { path, source }) => {
+                return Err(refused(Path::new(&path), source.to_string()));
+            }
+            Err(other) => return Err(other),
+        };
+        match checks
+            .iter()
+            .find(|(_, check)| *check != SealCheck::Verified)
+        {
+            None => Ok(()),
+            Some((file, SealCheck::Unkeyed)) => Err(refused(
+                file,
+                "its lines carry no seal (written by an older sebulk, or edited)".to_string(),
+            )),
+            Some((file, _)) => Err(refused(
+                file,
+                "its seals do not verify under this tenant's key".to_string(),
+            )),
         }
-        Ok(())
     }
 
     /// As [`Resumed::read`], refusing a results file that cannot be read
@@ -235,11 +236,10 @@ impl Resumed {
                     | Outcome::Deleted
             ) && !done.get(row).is_some_and(|d| d.outcome.succeeded())
         });
-        let (sent, in_flight): (Vec<_>, Vec<_>) = super::intents::Intents::read(path)?
+        let (sent, mut in_flight): (Vec<_>, Vec<_>) = super::intents::Intents::read(path)?
             .into_iter()
             .filter(|intent| !done.get(&intent.row).is_some_and(|d| d.outcome.succeeded()))
             .partition(|intent| journaled.contains_key(&intent.row));
-        let mut in_flight = in_flight;
         if let Some(key) = key {
             with_sent_memberships(&mut journaled, &sent, key);
             // A line added by hand (or under another tenant's key) says
@@ -282,6 +282,26 @@ impl Resumed {
         others.dedup();
         others
     }
+}
+
+/// The line seals of the results file `results` and of its journal, if
+/// one is beside it, under `key` (see [`check_line_seals`]): how each
+/// file reads, and whether the results file ends with the line its run
+/// sealed last. Without its journal a results file is a finished run's
+/// and must end so (lines taken off its end refuse it); a journal never
+/// ends. What `--resume` and undo both hold a file to.
+pub fn check_record_seals(
+    results: &Path,
+    key: &SealKey,
+) -> Result<(Vec<(PathBuf, crate::model::SealCheck)>, bool), OutputError> {
+    let journal = Journal::path_for(results);
+    let finished = !journal.exists();
+    let (check, ended) = check_line_seals(results, key, finished)?;
+    let mut checks = vec![(results.to_path_buf(), check)];
+    if !finished {
+        checks.push((journal.clone(), check_line_seals(&journal, key, false)?.0));
+    }
+    Ok((checks, ended))
 }
 
 /// How the lines of the results file (or journal) `path` read under the
@@ -330,33 +350,39 @@ pub fn check_line_seals(
     }
     // A last line with no line end was cut by a kill: the reader of the
     // lines judges it, not its seal.
-    let whole = std::fs::read(path)
-        .map(|bytes| bytes.ends_with(b"\n"))
-        .unwrap_or(true);
-    let mut records: Vec<csv::StringRecord> = reader
-        .records()
-        .collect::<Result<_, _>>()
-        .map_err(|e| refused(e.to_string()))?;
-    if !whole {
+    let whole = ends_with_line_end(path);
+    // Read twice, never held whole (a results file may hold a million
+    // rows): first how many lines there are and the runs they name, then
+    // each line against the chain.
+    let (mut count, mut run_ids, mut cut_run) = (0usize, BTreeSet::new(), None);
+    for record in reader.records() {
+        let record = record.map_err(|e| refused(e.to_string()))?;
+        count += 1;
+        run_ids.extend(cut_run.take());
+        cut_run = record.get(super::writer::RUN_ID_AT).map(str::to_string);
+    }
+    if whole {
+        run_ids.extend(cut_run);
+    } else {
         if finished {
             return Err(refused(format!(
                 "line {}: {CUT}, and no journal of a killed run is beside it: the file cannot be trusted as the run's record, so nothing is undone",
-                records.len() + 1
+                count + 1
             )));
         }
-        records.pop();
+        count = count.saturating_sub(1);
     }
     // The last line of a finished file binds its runs' created groups
     // (a journal's never is the last: nothing beside it is bound).
-    let run_ids = records
-        .iter()
-        .filter_map(|r| r.get(super::writer::RUN_ID_AT))
-        .map(str::to_string)
-        .collect();
     let bound = super::created_groups::bound(path, &run_ids, key).map_err(refused)?;
     let mut chain = LineChain::new(key.clone());
     let mut last = None;
-    for (number, record) in records.iter().enumerate() {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| refused(e.to_string()))?;
+    for (number, record) in reader.records().take(count).enumerate() {
+        let record = record.map_err(|e| refused(e.to_string()))?;
         let line = number + 2;
         if record.len() != header.len() {
             return Err(refused(format!(
@@ -379,7 +405,7 @@ pub fn check_line_seals(
                     "line {line}: its seal is missing, though the file has sebulk's line_seal column: it was blanked after the line was written; nothing is undone on its word (--accept-old-seal is for files older sebulk wrote without the column)"
                 )));
             }
-            Err(_) if finished && number + 1 == records.len() => {
+            Err(_) if finished && number + 1 == count => {
                 return Err(refused(format!(
                     "line {line}: its seal does not verify under this tenant's key as the file's last line: the line was changed or moved, lines were taken off the end, or lines were taken out of the list of groups its run created ({}) or the list taken away; nothing is undone on its word",
                     super::created_groups::path_for(path).display()
@@ -395,7 +421,7 @@ pub fn check_line_seals(
     if finished && last == Some(Link::Follows) {
         return Err(refused(format!(
             "it ends at line {} with a line its run did not seal as the last: lines were taken off its end after it was written (a run killed mid-way leaves its journal beside the file); nothing is undone on its word",
-            records.len() + 1
+            count + 1
         )));
     }
     Ok((SealCheck::Verified, last == Some(Link::Last)))
@@ -437,6 +463,22 @@ const SEALED_SINCE: &str = "20261207";
 /// a line names a run from the days every line was sealed: then the
 /// column was taken out by hand (to pass a forged line as an older
 /// sebulk's), and the file is refused whatever `--accept-old-seal` says.
+/// Whether the file at `path` ends with a line end (an empty or unreadable
+/// file counts as whole), read from its last byte alone.
+fn ends_with_line_end(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return true;
+    };
+    let mut last = [0u8; 1];
+    match file.seek(SeekFrom::End(-1)) {
+        Ok(_) => file
+            .read_exact(&mut last)
+            .map_or(true, |()| last[0] == b'\n'),
+        Err(_) => true,
+    }
+}
+
 fn sealed_since(
     reader: &mut csv::Reader<std::fs::File>,
     header: &[String],

@@ -250,26 +250,14 @@ fn sealed_lines(
     key: &SealKey,
     old_seals: snapshot::OldSeals,
 ) -> Result<(Vec<String>, bool), String> {
-    let journal = crate::output::results_file::reader::Journal::path_for(results);
+    // A plan is sealed whole (and refused below: it did nothing).
+    if crate::output::plan_file::is_plan(results) {
+        return Ok((Vec::new(), false));
+    }
+    let (checks, ended) = crate::output::results_file::reader::check_record_seals(results, key)
+        .map_err(|e| e.to_string())?;
     let mut unsealed = Vec::new();
-    let mut ended = false;
-    for file in [results, journal.as_path()] {
-        if file != results && !file.exists() {
-            continue;
-        }
-        // A plan is sealed whole (and refused below: it did nothing).
-        if crate::output::plan_file::is_plan(file) {
-            continue;
-        }
-        // A results file ends as its run ended, unless the run was killed
-        // (its journal is there); a journal never ends.
-        let finished = file == results && !journal.exists();
-        let (check, ends) =
-            crate::output::results_file::reader::check_line_seals(file, key, finished)
-                .map_err(|e| e.to_string())?;
-        if file == results {
-            ended = ends;
-        }
+    for (file, check) in checks {
         match (check, old_seals) {
             (crate::model::SealCheck::Unkeyed, snapshot::OldSeals::Refuse) => {
                 return Err(format!(
