@@ -90,8 +90,7 @@ pub fn unusual_characters(value: &str) -> String {
 /// equal the tenant's composed ones, full-width letters and digits from
 /// an East Asian HR system equal plain ones), and case-folded.
 pub fn match_key(value: &str) -> String {
-    let plain = value.bytes().all(|b| b.is_ascii_graphic());
-    if plain {
+    if is_plain(value) {
         return value.to_ascii_lowercase();
     }
     let mut spaced = String::with_capacity(value.len());
@@ -109,6 +108,24 @@ pub fn match_key(value: &str) -> String {
     }
     use unicode_normalization::UnicodeNormalization;
     spaced.nfkc().collect::<String>().to_lowercase()
+}
+
+/// Text whose match key is only itself lowercased: printable ASCII.
+fn is_plain(value: &str) -> bool {
+    value.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Whether `value`'s [`match_key`] is `key` (a match key already), plain
+/// text compared in place, without making its key.
+pub fn has_match_key(value: &str, key: &str) -> bool {
+    if is_plain(value) {
+        return value.len() == key.len()
+            && value
+                .bytes()
+                .zip(key.bytes())
+                .all(|(a, b)| a.to_ascii_lowercase() == b);
+    }
+    match_key(value) == key
 }
 
 /// `value` with its compatibility forms read as plain ones (full-width
@@ -462,6 +479,24 @@ fn class(rest: &[char]) -> Option<(Token, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_compare_as_their_match_keys_do() {
+        for (have, value) in [
+            ("Ana@Example.com", "ana@EXAMPLE.com"),
+            ("ana@example.com", "ana@example.co"),
+            ("ｊｏｈｎ.ｓｍｉｔｈ", "john.smith"),
+            ("john  smith", "john smith"),
+            ("zoë", "ZOË"),
+            ("", ""),
+        ] {
+            assert_eq!(
+                has_match_key(have, &match_key(value)),
+                match_key(have) == match_key(value),
+                "{have} / {value}"
+            );
+        }
+    }
 
     #[test]
     fn globs_take_classes_as_shells_do() {
