@@ -129,6 +129,32 @@ impl Client {
         self.list(query.to_request())
     }
 
+    /// Every user of the tenant (`GET /users`, every page), each handed to
+    /// `each` as its page arrives, going on from page 1 (`probe`) when it
+    /// was read already; a listing that cannot be shown whole is an error.
+    pub async fn each_user(
+        &self,
+        probe: Option<super::paging::Page<User>>,
+        mut each: impl FnMut(User),
+    ) -> Result<(), ApiError> {
+        let request = UserQuery::default().to_request();
+        let stats = self
+            .read_listing_from(
+                &request,
+                probe,
+                |_| {},
+                |user: User| {
+                    each(user);
+                    Ok::<_, ApiError>(())
+                },
+            )
+            .await?;
+        match stats.incomplete("GET /users") {
+            Some(message) => Err(ApiError::Incomplete(message)),
+            None => Ok(()),
+        }
+    }
+
     /// `GET /users/{userId}`.
     pub async fn get_user(&self, user_id: &str) -> Result<User, ApiError> {
         self.user_at(&["users", user_id]).await

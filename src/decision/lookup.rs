@@ -564,25 +564,15 @@ async fn list_tenant(
     (match_by, tenant_users): (MatchBy, Option<u64>),
     mut watch: Option<&mut (dyn FnMut(&User) + Send)>,
 ) -> Result<TenantIndex, ApiError> {
-    let request = UserQuery::default().to_request();
     let mut index = TenantIndex::new(match_by.field(), tenant_users);
-    let stats = client
-        .read_listing_from(
-            &request,
-            Some(probe),
-            |_| {},
-            |user: User| {
-                index.add(&user);
-                if let Some(watch) = watch.as_mut() {
-                    watch(&user);
-                }
-                Ok::<_, ApiError>(())
-            },
-        )
+    client
+        .each_user(Some(probe), |user| {
+            index.add(&user);
+            if let Some(watch) = watch.as_mut() {
+                watch(&user);
+            }
+        })
         .await?;
-    if let Some(message) = stats.incomplete("GET /users") {
-        return Err(ApiError::Incomplete(message));
-    }
     Ok(index)
 }
 

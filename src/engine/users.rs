@@ -363,21 +363,9 @@ pub async fn tenant_users(
             }
         }
         _ => {
-            let request = UserQuery::default().to_request();
-            let stats = client
-                .read_listing_from(
-                    &request,
-                    Some(probe),
-                    |_| {},
-                    |user: User| {
-                        listed.push(user);
-                        Ok::<_, ApiError>(())
-                    },
-                )
+            client
+                .each_user(Some(probe), |user| listed.push(user))
                 .await?;
-            if let Some(message) = stats.incomplete("GET /users") {
-                return Err(ApiError::Incomplete(message));
-            }
             total = listed.len() as u64;
             for user in &listed {
                 if let Some(key) = key_of(user, match_by) {
