@@ -194,6 +194,56 @@ async fn lifecycle_and_undo_work_against_every_variant() {
 /// Keys that only look alike, through every variant's listing: a username
 /// in full-width letters is the same person; one mistyped, with its email
 /// right, is a conflict and its user is kept, never let go as absent.
+/// A plain joiner beside a tenant user who only imitates that name
+/// (`mаrk`, a Cyrillic а) is a conflict against every list shape and
+/// paging the tenant's listing may take: never a second account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_joiner_beside_an_imitation_is_refused_against_every_variant() {
+    for case in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = start(sandbox_config(dir.path(), &case)).await;
+        let name = case.name;
+        let imitation = sebulk::model::UserWrite {
+            fields: sebulk::model::UserFields {
+                username: Some("m\u{430}rk".into()),
+                email: Some("mark.w@example.com".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        crate::support::client(&sandbox)
+            .create_user(&imitation)
+            .await
+            .unwrap();
+        let users = sandbox.tenant().users().count();
+        // An employeeNumber column: the tenant is listed.
+        let file = dir.path().join("mark.csv");
+        std::fs::write(
+            &file,
+            "username,email,firstName,lastName,employeeNumber\nmark,mark9@example.com,Mark,Other,4200\n",
+        )
+        .unwrap();
+        let out = dir.path().join("mark.results.csv").display().to_string();
+        let file = file.display().to_string();
+        let args = ["import", file.as_str(), "-o", out.as_str()];
+        assert_ne!(
+            run(&sandbox, &case, &args).await,
+            Completion::Clean,
+            "{name}"
+        );
+        let line = &read_csv(Path::new(&out))[0];
+        assert!(
+            line["error"].contains("only looks like 'm\u{430}rk'"),
+            "{name}: {line:?}"
+        );
+        assert_eq!(
+            sandbox.tenant().users().count(),
+            users,
+            "{name}: nothing created"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lookalike_keys_make_no_leaver_against_every_variant() {
     for case in cases() {
