@@ -528,6 +528,16 @@ impl ResumedRows {
             .collect()
     }
 
+    /// The writes the run resumed from had on the wire when it was
+    /// killed: its intents that no record settles.
+    pub fn on_wire(&self) -> Vec<&crate::output::results_file::intents::Intent> {
+        self.resumed
+            .iter()
+            .flat_map(|resumed| &resumed.in_flight)
+            .filter(|intent| !intent.is_run_mark())
+            .collect()
+    }
+
     /// The journal's entry for `row` when only the journal knows it was
     /// written (a kill came before its line): its user was written, but
     /// what came after (its memberships) may not have been.

@@ -99,6 +99,26 @@ pub fn path_beside(results: &Path, run_id: &str) -> PathBuf {
     results.with_file_name(format!("{stem}.snapshot-{run_id}.jsonl"))
 }
 
+/// Where run `run_id`'s snapshot is, for the results file `results`:
+/// beside it under the name the run gave it, or any
+/// `*.snapshot-<run id>.jsonl` in its folder (a results file renamed).
+pub fn find_beside(results: &Path, run_id: &str) -> Option<PathBuf> {
+    let beside = path_beside(results, run_id);
+    if beside.is_file() {
+        return Some(beside);
+    }
+    let suffix = format!(".snapshot-{run_id}.jsonl");
+    let dir = match results.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(&suffix))
+}
+
 /// Writes a snapshot whole (0600), sealed under `key`, refusing an
 /// existing file, and returns its digest (for the run's results to carry).
 pub fn write(

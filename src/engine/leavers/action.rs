@@ -34,6 +34,9 @@ impl RowAction for OffboardAction {
         } else {
             self.offboard(&client, &leaver, &mut result).await
         };
+        if done.is_ok() {
+            super::landed::record_landed(&mut result, &leaver, &self.steps);
+        }
         settle(result, done, &tally)
     }
 }

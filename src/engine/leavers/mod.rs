@@ -8,6 +8,7 @@
 
 mod action;
 mod holdings;
+mod landed;
 mod snapshot;
 
 use serde::Serialize;
@@ -20,6 +21,7 @@ use crate::output::{Outcome, RowResult};
 
 pub use action::OffboardAction;
 pub use holdings::read_holdings;
+pub use landed::recall;
 pub use snapshot::{snapshot_of, write_snapshot};
 
 /// One thing offboarding does to a leaver.
@@ -94,6 +96,9 @@ pub struct Leaver {
     pub groups: Vec<Target>,
     pub applications: Vec<Target>,
     pub second_factor: Option<String>,
+    /// What a killed run resumed from saw before its write on the wire
+    /// (its snapshot's entry): the row is recorded against it.
+    pub before: Option<Box<crate::output::snapshot::SnapshotEntry>>,
 }
 
 impl Leaver {
@@ -107,6 +112,7 @@ impl Leaver {
             groups: Vec::new(),
             applications: Vec::new(),
             second_factor: None,
+            before: None,
         }
     }
 
@@ -137,6 +143,9 @@ pub enum Found {
     Done(Box<RowResult>),
     /// The same user as an earlier row (its number): one decision, made there.
     Same(u64, Box<User>),
+    /// Deleted by the killed run resumed from, its delete on the wire at
+    /// the kill (the user as its snapshot holds them).
+    Deleted(Box<User>),
 }
 
 impl Found {
@@ -193,6 +202,11 @@ pub fn unprocessed(result: &mut RowResult, found: &Found) -> bool {
             result.outcome = Outcome::Unchanged;
             result.user_id = user.id.clone();
             result.error = format!("the same user as row {first}: done there, once");
+            true
+        }
+        Found::Deleted(user) => {
+            result.outcome = Outcome::Deleted;
+            result.user_id = user.id.clone();
             true
         }
         Found::User(_) | Found::Done(_) => false,

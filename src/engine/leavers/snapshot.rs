@@ -3,7 +3,7 @@
 //! digest recorded in the run's stamp, so `sebulk restore` can give back
 //! exactly what was there.
 
-use super::{Leaver, Step};
+use super::{Found, Leaver, Step};
 use crate::engine::runner::RunError;
 use crate::output::snapshot::{self, SnapshotEntry, SnapshotItem};
 
@@ -32,15 +32,19 @@ pub fn snapshot_of(
     let path = snapshot::path_beside(anchor, &stamp.run_id);
     let entries: Vec<SnapshotItem> = leavers
         .iter()
-        .filter_map(|l| {
-            l.found.user().map(|user| {
-                SnapshotItem::User(Box::new(SnapshotEntry {
-                    user: user.clone(),
-                    groups: l.groups.clone(),
-                    applications: l.applications.clone(),
-                    second_factor: l.second_factor.clone(),
-                }))
-            })
+        .filter_map(|l| match (&l.before, &l.found) {
+            // What a killed run's write on the wire may have changed
+            // already: given back as that run found it.
+            (Some(before), Found::User(_) | Found::Deleted(_)) => {
+                Some(SnapshotItem::User(before.clone()))
+            }
+            (None, Found::User(user)) => Some(SnapshotItem::User(Box::new(SnapshotEntry {
+                user: (**user).clone(),
+                groups: l.groups.clone(),
+                applications: l.applications.clone(),
+                second_factor: l.second_factor.clone(),
+            }))),
+            _ => None,
         })
         .collect();
     let header = snapshot::header(&stamp.run_id, &stamp.tenant, purpose, entries.len() as u64);

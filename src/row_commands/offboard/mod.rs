@@ -123,6 +123,13 @@ pub async fn run(
     let mut found = find::find(&client, &read, options).await?;
     found.leavers.extend(carried);
     found.leavers.sort_by_key(|l| l.row);
+    if let Some(resumed_from) = options.run.resume.as_deref() {
+        let on_wire = (resumed_from, &resumed.on_wire()[..]);
+        let steps = &options.steps;
+        for warning in leavers::recall(&client, &mut found.leavers, on_wire, steps).await? {
+            events.on(Event::Warning(&warning));
+        }
+    }
     one_decision_per_person(&mut found.leavers);
     if let Some(refusal) = warn_unmatched(&found, &read, options, events) {
         return Ok(RunEnd::Refused(refusal.into()));
@@ -138,14 +145,17 @@ pub async fn run(
     events.on(Event::Phase("reading what leavers have"));
     leavers::read_holdings(&client, &mut found.leavers, &options.steps).await?;
     let anchor = options.run.files_beside(&read.file);
-    let snapshot = match (options.run.dry_run, affected) {
-        (false, 1..) => Some(leavers::write_snapshot(
+    // A row a killed run was writing is given back as that run found it.
+    let recalled = found.leavers.iter().any(|l| l.before.is_some());
+    let snapshot = if !options.run.dry_run && (affected > 0 || recalled) {
+        Some(leavers::write_snapshot(
             anchor,
             &mut stamp,
             (&found.leavers, &options.steps),
             client.seal_key(),
-        )?),
-        _ => None,
+        )?)
+    } else {
+        None
     };
     // ---- run ----
     let rows: Vec<DecidedRow<Leaver>> = std::mem::take(&mut found.leavers)

@@ -370,31 +370,12 @@ impl Snapshots {
         }
     }
 
-    /// Where run `run_id`'s snapshot is: beside the results under the
-    /// name the run gave it, or any `*.snapshot-<run id>.jsonl` there.
-    fn find(&self, run_id: &str) -> Option<PathBuf> {
-        let beside = snapshot::path_beside(&self.results, run_id);
-        if beside.is_file() {
-            return Some(beside);
-        }
-        let suffix = format!(".snapshot-{run_id}.jsonl");
-        let dir = match self.results.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::read_dir(dir)
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.to_string_lossy().ends_with(&suffix))
-    }
-
     /// The entry for `id` in run `run_id`'s snapshot, when that snapshot
     /// is the one whose digest the results recorded (`digest`; results of
     /// older sebulk record none).
     fn entry(&mut self, run_id: &str, digest: &str, id: &str) -> Result<SnapshotItem, String> {
         if !self.read.contains_key(run_id) {
-            let loaded = match self.find(run_id) {
+            let loaded = match snapshot::find_beside(&self.results, run_id) {
                 None => Err(format!(
                     "no snapshot of run {run_id} beside {} (*.snapshot-{run_id}.jsonl): it cannot be given back",
                     self.results.display()

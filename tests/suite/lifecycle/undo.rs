@@ -1034,3 +1034,94 @@ fn importing_with_new_groups<'a>(results: &'a str, file: &'a str) -> [&'a str; 6
         file,
     ]
 }
+
+/// Leavers SIGKILLed mid-offboarding (disables answered, their memberships
+/// still to go), resumed, then undone: every leaver is back as before.
+/// The resumed run finds the killed run's disables done already; it
+/// records them from that run's snapshot, or undo would leave them off.
+/// Then the same with deletes that were on the wire at the kill.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_offboarding_resumed_is_undone_whole() {
+    for action in ["disable,revoke-access", "delete"] {
+        killed_offboarding_resumed_and_undone(action).await;
+    }
+}
+
+async fn killed_offboarding_resumed_and_undone(action: &str) {
+    use crate::support::{sebulk, wait_for_writes};
+    let dir = tempfile::tempdir().unwrap();
+    let mut slow = config();
+    slow.faults.latency = std::time::Duration::from_millis(60);
+    let sandbox = start(slow).await;
+    let mut people = String::from("username,email,department,groups\n");
+    let mut leavers = String::from("username\n");
+    for i in 0..24 {
+        people.push_str(&format!(
+            "left{i:02},left{i:02}@northwind.example,Ops,Sales;All Staff\n"
+        ));
+        leavers.push_str(&format!("left{i:02}\n"));
+    }
+    crate::support::seed_tenant(&sandbox, dir.path(), &people).await;
+    let before = export(&sandbox, dir.path(), "before.csv").await;
+    let input = write(dir.path(), "leavers.csv", &leavers);
+    let killed = dir.path().join("killed.csv");
+    let resumed = dir.path().join("resumed.csv");
+    let [l, k, r] = [&input, &killed, &resumed].map(|p| p.display().to_string());
+    let base = sandbox.base_url().to_string();
+    let run = ["offboard", "--action", action, "--max-affected", "100%"];
+    let rate = ["--rate", "20", "--max-irreversible", "100%", &l];
+    let args = [&run[..], &["-o", &k], &rate[..]].concat();
+    let mut child = crate::support::spawned(&sandbox, &args);
+    let from = sandbox.counters().writes;
+    wait_for_writes(&sandbox, from + 9).await;
+    crate::support::send_signal(&child, "-KILL").await;
+    let _ = child.wait().await;
+    // The writes on the wire land, as a server finishing them would.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let args = [&run[..], &["--resume", &k, "-o", &r], &rate[..]].concat();
+    let output = sebulk(&base, &args).output().await.unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{action}: {said}");
+    let lines = read_csv(&resumed);
+    assert_eq!(lines.len(), 24, "{action}");
+    let done = if action == "delete" {
+        "deleted"
+    } else {
+        "updated"
+    };
+    assert!(
+        lines.iter().all(|l| l["outcome"] == done),
+        "{action}: {lines:?}"
+    );
+    if action != "delete" {
+        // Each row says it disabled its user, whichever run sent it.
+        assert!(
+            lines.iter().all(|l| l["changes"].contains("isEnabled")),
+            "{lines:?}"
+        );
+    }
+
+    let undone = dir.path().join("undo.csv").display().to_string();
+    let args = [
+        "undo",
+        "--max-affected",
+        "100%",
+        "--max-irreversible",
+        "100%",
+        "-o",
+        &undone,
+        &r,
+    ];
+    let output = sebulk(&base, &args).output().await.unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{action}: {said}");
+    let after = export(&sandbox, dir.path(), "after.csv").await;
+    let left: Vec<_> = differences(dir.path(), &before, &after)
+        .await
+        .into_iter()
+        .filter(|(_, _, field)| field != "user_id")
+        .collect();
+    assert_eq!(left, [], "{action}: {said}");
+}
