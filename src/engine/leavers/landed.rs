@@ -193,8 +193,10 @@ mod tests {
     use crate::model::{Target, User};
 
     fn user(enabled: bool) -> User {
-        let mut user = User::default();
-        user.id = "u1".into();
+        let mut user = User {
+            id: "u1".into(),
+            ..User::default()
+        };
         user.fields.username = Some("ann".into());
         user.fields.is_enabled = Some(enabled);
         user
