@@ -659,7 +659,14 @@ pub fn record_failure(result: &mut RowResult, tally: &Tally, err: &ApiError) {
         _ => Outcome::Failed,
     };
     result.http_status = err.status().or(tally.last_status());
-    result.add_error(err.to_string());
+    match err {
+        // Not "not attempted": the row wrote before the interrupt.
+        ApiError::Stopped(_) if tally.writes_sent() > 0 => result.add_error(format!(
+            "interrupted part-way: {} of its writes went out, the rest were not sent (--resume finishes the row)",
+            tally.writes_sent()
+        )),
+        _ => result.add_error(err.to_string()),
+    }
 }
 
 /// A row whose work is done and that hands memberships on: its detail

@@ -149,7 +149,17 @@ pub fn read(
             run_id,
         });
     }
-    rows.extend(uncertain(&resumed.in_flight, run_ids.first()));
+    for row in uncertain(&resumed.in_flight, run_ids.first()) {
+        // A line that says the row failed (a double Ctrl-C records one)
+        // is the same row: the write on the wire is what may be undone.
+        match rows.iter_mut().find(|r| r.recorded.row == row.recorded.row) {
+            Some(recorded) if matches!(recorded.reverse, Reverse::Nothing(_)) => {
+                recorded.reverse = row.reverse;
+            }
+            Some(_) => {}
+            None => rows.push(row),
+        }
+    }
     // A run killed before any row of its own is named by its mark alone.
     for intent in &resumed.in_flight {
         if intent.verifies(&groups_key) && !run_ids.contains(&intent.run_id) {
