@@ -89,6 +89,29 @@ impl FieldValue<'_> {
 }
 
 impl FieldValue<'_> {
+    /// Whether the two show as the same cell ([`FieldValue::display`]
+    /// equal), told without building either where it can be: every field
+    /// of every row of a run is compared.
+    pub fn shows_as(&self, other: &FieldValue<'_>) -> bool {
+        match (self, other) {
+            (FieldValue::Text(a), FieldValue::Text(b)) => a.unwrap_or("") == b.unwrap_or(""),
+            (FieldValue::Bool(a), FieldValue::Bool(b)) => a == b,
+            (FieldValue::List(a), FieldValue::List(b))
+                if a.unwrap_or_default() == b.unwrap_or_default() =>
+            {
+                true
+            }
+            (FieldValue::Attributes(a), FieldValue::Attributes(b))
+                if a.unwrap_or_default().is_empty() && b.unwrap_or_default().is_empty() =>
+            {
+                true
+            }
+            _ => self.display() == other.display(),
+        }
+    }
+}
+
+impl FieldValue<'_> {
     /// The value exactly, for audit and undo (empty when absent): text as
     /// it is, lists and attributes as JSON, so no separator is ambiguous.
     pub fn exact(&self) -> String {
@@ -416,6 +439,36 @@ impl UserFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shows_as_agrees_with_comparing_the_cells() {
+        let lists: [&[String]; 4] = [
+            &[],
+            &["a".to_string()],
+            &["a;b".to_string()],
+            &["a".to_string(), "b".to_string()],
+        ];
+        let attributes = [CustomAttribute::new("n", "v")];
+        let mut values = vec![
+            FieldValue::Text(None),
+            FieldValue::Text(Some("")),
+            FieldValue::Text(Some("x")),
+            FieldValue::Bool(None),
+            FieldValue::Bool(Some(true)),
+            FieldValue::Bool(Some(false)),
+            FieldValue::List(None),
+            FieldValue::Attributes(None),
+            FieldValue::Attributes(Some(&[])),
+            FieldValue::Attributes(Some(&attributes)),
+        ];
+        values.extend(lists.iter().map(|l| FieldValue::List(Some(l))));
+        for a in &values {
+            for b in &values {
+                let same = a.display() == b.display();
+                assert_eq!(a.shows_as(b), same, "{a:?} against {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn recorded_values_set_only_their_own_field() {

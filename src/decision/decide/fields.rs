@@ -92,7 +92,7 @@ pub(super) fn merged_with(
                 if let Some(value) = row
                     .set
                     .text(field)
-                    .filter(|v| looks_garbled(field, v) && have.is_none_or(|have| have != *v))
+                    .filter(|v| have.is_none_or(|have| have != *v) && looks_garbled(field, v))
                 {
                     lossy.push(format!(
                         "{field} kept as '{}': the file's '{value}' {GARBLED}",
@@ -102,6 +102,7 @@ pub(super) fn merged_with(
                 }
                 if let (Some(value), Some(slot)) =
                     (row.set.text(field), merged.fields.text_mut(field))
+                    && slot.as_deref() != Some(value)
                 {
                     *slot = Some(value.to_string());
                 }
@@ -146,13 +147,24 @@ pub(super) use crate::model::text::looks_garbled;
 /// cell where the tenant holds a letter outside ASCII (`?ukasz` for
 /// `Łukasz`). Such a cell is never written over the tenant's value.
 pub(super) fn lost_letters(cell: &str, have: &str) -> bool {
-    let (cell, have): (Vec<char>, Vec<char>) = (cell.chars().collect(), have.chars().collect());
-    if cell.len() != have.len() || cell == have {
+    if cell == have {
         return false;
     }
-    cell.iter().zip(&have).all(|(mine, theirs)| {
-        mine == theirs || (matches!(mine, '?' | '\u{FFFD}') && !theirs.is_ascii())
-    })
+    // Char by char, without collecting either (every cell of every row
+    // of a run comes here).
+    let (mut cell, mut have) = (cell.chars(), have.chars());
+    loop {
+        match (cell.next(), have.next()) {
+            (None, None) => return true,
+            (Some(mine), Some(theirs)) => {
+                let lost = matches!(mine, '?' | '\u{FFFD}') && !theirs.is_ascii();
+                if mine != theirs && !lost {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
 }
 
 /// The fields that differ between `old` and `new`; empty and absent are the same.
@@ -161,7 +173,7 @@ pub fn describe(old: &UserFields, new: &UserFields) -> Vec<FieldChange> {
         .iter()
         .filter_map(|&field| {
             let (before, after) = (old.get(field), new.get(field));
-            (before.display() != after.display()).then(|| FieldChange {
+            (!before.shows_as(&after)).then(|| FieldChange {
                 field: field.wire().to_string(),
                 old: before.exact(),
                 new: after.exact(),
