@@ -56,13 +56,19 @@ pub(super) fn custom_attributes(
 /// The user as it is, with the row's non-empty cells (and clears, aliases
 /// and custom attributes) laid over it: no field the row leaves out is
 /// lost. A cell that lost letters to its file's encoding is not laid over
-/// the tenant's value; why is handed back.
+/// the tenant's value; why is handed back. `None`: nothing the row lays
+/// over differs from the tenant's (the user is not copied at all, as it
+/// is not for most rows of a nightly file).
 pub(super) fn merged_with(
     row: &RowInput,
     existing: &User,
     policy: &Policy,
-) -> (UserWrite, Vec<String>) {
-    let mut merged = UserWrite::from_user(existing);
+) -> (Option<UserWrite>, Vec<String>) {
+    let mut merged: Option<UserWrite> = None;
+    // The user, copied at the first value that differs.
+    fn write<'m>(merged: &'m mut Option<UserWrite>, existing: &User) -> &'m mut UserWrite {
+        merged.get_or_insert_with(|| UserWrite::from_user(existing))
+    }
     let mut lossy = Vec::new();
     let match_field = policy.match_by.field();
     for &field in Field::ALL {
@@ -76,40 +82,39 @@ pub(super) fn merged_with(
                         .text(field)
                         .zip(existing.fields.text(field))
                         .is_some_and(|(mine, theirs)| {
-                            crate::model::text::match_key(mine)
-                                == crate::model::text::match_key(theirs)
+                            mine == theirs
+                                || crate::model::text::match_key(mine)
+                                    == crate::model::text::match_key(theirs)
                         }) => {}
             FieldKind::Text => {
                 let have = existing.fields.text(field);
-                if let Some(value) = row.set.text(field)
-                    && let Some(have) = have.filter(|have| lost_letters(value, have))
-                {
+                let Some(value) = row.set.text(field) else {
+                    continue;
+                };
+                if have == Some(value) {
+                    continue;
+                }
+                if let Some(have) = have.filter(|have| lost_letters(value, have)) {
                     lossy.push(format!(
                         "{field} kept as '{have}': the file's '{value}' lost letters its encoding cannot hold (a legacy encoding such as Windows-1252 writes them as '?'); save the file as UTF-8"
                     ));
                     continue;
                 }
-                if let Some(value) = row
-                    .set
-                    .text(field)
-                    .filter(|v| have.is_none_or(|have| have != *v) && looks_garbled(field, v))
-                {
+                if looks_garbled(field, value) {
                     lossy.push(format!(
                         "{field} kept as '{}': the file's '{value}' {GARBLED}",
                         have.unwrap_or_default()
                     ));
                     continue;
                 }
-                if let (Some(value), Some(slot)) =
-                    (row.set.text(field), merged.fields.text_mut(field))
-                    && slot.as_deref() != Some(value)
-                {
+                if let Some(slot) = write(&mut merged, existing).fields.text_mut(field) {
                     *slot = Some(value.to_string());
                 }
             }
             FieldKind::Bool => {
-                if let (Some(value), Some(slot)) =
-                    (row.set.flag(field), merged.fields.flag_mut(field))
+                if let Some(value) = row.set.flag(field)
+                    && existing.fields.flag(field) != Some(value)
+                    && let Some(slot) = write(&mut merged, existing).fields.flag_mut(field)
                 {
                     *slot = Some(value);
                 }
@@ -119,20 +124,28 @@ pub(super) fn merged_with(
         }
     }
     for &field in &row.clear {
-        if let Some(slot) = merged.fields.text_mut(field) {
+        if existing.fields.text(field).is_some()
+            && let Some(slot) = write(&mut merged, existing).fields.text_mut(field)
+        {
             *slot = None;
         }
-        // Sent as an explicit null, so a server that merges also clears it.
-        merged.extra.insert(field.wire().to_string(), Value::Null);
     }
-    if let Some(aliases) = &row.aliases {
-        merged.fields.aliases = Some(aliases.clone());
+    if let Some(aliases) = &row.aliases
+        && existing.fields.aliases.as_ref() != Some(aliases)
+    {
+        write(&mut merged, existing).fields.aliases = Some(aliases.clone());
     }
     if !row.custom.is_empty() {
-        merged.fields.custom_attributes = Some(custom_attributes(
-            row,
-            existing.fields.custom_attributes.as_deref(),
-        ));
+        let attributes = custom_attributes(row, existing.fields.custom_attributes.as_deref());
+        if existing.fields.custom_attributes.as_ref() != Some(&attributes) {
+            write(&mut merged, existing).fields.custom_attributes = Some(attributes);
+        }
+    }
+    if let Some(merged) = &mut merged {
+        for &field in &row.clear {
+            // Sent as an explicit null, so a server that merges also clears it.
+            merged.extra.insert(field.wire().to_string(), Value::Null);
+        }
     }
     (merged, lossy)
 }

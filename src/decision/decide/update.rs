@@ -18,7 +18,10 @@ pub(super) fn plan_update(
     policy: &Policy,
 ) -> RowPlan {
     let (merged, lossy) = merged_with(row, existing, policy);
-    let changes = describe(&existing.fields, &merged.fields);
+    let changes = merged
+        .as_ref()
+        .map(|merged| describe(&existing.fields, &merged.fields))
+        .unwrap_or_default();
     let mut notes = Vec::new();
     let password = password_options(row, policy);
     let reset_password = if sets_password(&row.password)
@@ -35,7 +38,7 @@ pub(super) fn plan_update(
     };
     let group_delta = delta(groups, current.groups, policy.sync_groups);
     let app_delta = delta(applications, current.applications, policy.sync_applications);
-    let body = (!changes.is_empty()).then(|| Box::new(merged));
+    let body = merged.filter(|_| !changes.is_empty()).map(Box::new);
     let mut all_changes = changes;
     if reset_password.is_some() {
         all_changes.push(FieldChange::password());
