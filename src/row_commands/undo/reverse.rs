@@ -149,7 +149,8 @@ pub fn read(
             run_id,
         });
     }
-    for row in uncertain(&resumed.in_flight, run_ids.first()) {
+    for mut row in uncertain(&resumed.in_flight, run_ids.first()) {
+        given_back_if_offboarded(&mut row, &mut snapshots);
         // A line that says the row failed (a double Ctrl-C records one)
         // is the same row: the write on the wire is what may be undone.
         match rows.iter_mut().find(|r| r.recorded.row == row.recorded.row) {
@@ -288,20 +289,24 @@ fn sealed_lines(
 /// and that neither the results nor the journal settle: one each, naming
 /// what was being sent.
 fn uncertain(in_flight: &[Intent], run_id: Option<&String>) -> Vec<UndoRow> {
-    let mut by_row: BTreeMap<u64, (String, Vec<&str>)> = BTreeMap::new();
+    let mut by_row: BTreeMap<u64, (String, &str, Vec<&str>)> = BTreeMap::new();
     for intent in in_flight.iter().filter(|i| !i.is_run_mark()) {
-        let (_, endpoints) = by_row
+        let (_, _, endpoints) = by_row
             .entry(intent.row)
-            .or_insert_with(|| (intent.label.clone(), Vec::new()));
+            .or_insert_with(|| (intent.label.clone(), &intent.run_id, Vec::new()));
         if !endpoints.contains(&intent.endpoint.as_str()) {
             endpoints.push(&intent.endpoint);
         }
     }
     by_row
         .into_iter()
-        .map(|(row, (label, endpoints))| UndoRow {
+        .map(|(row, (label, sent_by, endpoints))| UndoRow {
             recorded: RowResult::new(row, &label, Outcome::Failed, Vec::new()),
-            run_id: run_id.cloned().unwrap_or_default(),
+            run_id: Some(sent_by)
+                .filter(|run| !run.is_empty())
+                .map(str::to_string)
+                .or_else(|| run_id.cloned())
+                .unwrap_or_default(),
             reverse: Reverse::Uncertain {
                 creates_only: endpoints.iter().all(|e| *e == "POST /users"),
                 why: format!(
@@ -311,6 +316,23 @@ fn uncertain(in_flight: &[Intent], run_id: Option<&String>) -> Vec<UndoRow> {
             },
         })
         .collect()
+}
+
+/// A write an offboarding had on the wire at its kill takes only what
+/// that run's snapshot holds (state and access), so the user is given
+/// back from it as offboarding's undo gives back a deleted one; a row of
+/// any other kind stays uncertain. Found by the user's name, as the row
+/// labels it; an entry not found leaves the row as it was.
+fn given_back_if_offboarded(row: &mut UndoRow, snapshots: &mut Snapshots) {
+    if RunKind::of(&row.run_id).0 != Ok(RunKind::Offboard) {
+        return;
+    }
+    let name = row.recorded.username.trim();
+    if let Some(entry) = snapshots.named(&row.run_id, name) {
+        row.recorded.user_id = entry.user.id.clone();
+        row.recorded.outcome = Outcome::Updated;
+        row.reverse = Reverse::FromSnapshot(Box::new(SnapshotItem::User(Box::new(entry))));
+    }
 }
 
 /// Why a run of `kind` is not undone; `None` when it is.
@@ -378,6 +400,30 @@ impl Snapshots {
             unkeyed: Vec::new(),
             read: HashMap::new(),
         }
+    }
+
+    /// The user entry named `username` (any case) in run `run_id`'s
+    /// snapshot, when it can be read.
+    fn named(&mut self, run_id: &str, username: &str) -> Option<snapshot::SnapshotEntry> {
+        // Read (and its digest left unchecked: none is recorded for a
+        // row no line settles; the snapshot's own seal still holds).
+        let _ = self.entry(run_id, "", "");
+        let Some(Ok((_, items))) = self.read.get(run_id) else {
+            return None;
+        };
+        items.values().find_map(|item| match item {
+            SnapshotItem::User(entry)
+                if entry
+                    .user
+                    .fields
+                    .username
+                    .as_deref()
+                    .is_some_and(|name| name.eq_ignore_ascii_case(username)) =>
+            {
+                Some((**entry).clone())
+            }
+            _ => None,
+        })
     }
 
     /// The entry for `id` in run `run_id`'s snapshot, when that snapshot
