@@ -152,11 +152,12 @@ where
             }
             return Ok(ended);
         }
-        RunEnd::Completed(summary) => (summary, false),
-        RunEnd::Interrupted(summary) => (summary, true),
+        RunEnd::Completed(summary) => (Shown::of(summary, None), false),
+        RunEnd::Interrupted(summary) => (Shown::of(summary, None), true),
+        RunEnd::WouldBeRefused(summary, why) => (Shown::of(summary, Some(why)), false),
     };
-    let totals = show(&summary);
-    let (clean, refused) = (totals.all_succeeded(), totals.refused.clone());
+    let totals = show(&summary.summary);
+    let (clean, refused) = (totals.all_succeeded(), summary.refused.clone());
     if let Some(state) = sandbox
         && !ui.is_quiet()
     {
@@ -187,6 +188,22 @@ where
     } else {
         Completion::WithProblems
     })
+}
+
+/// A run's summary as it is shown and kept: a dry run's would-be
+/// refusal beside its totals (`"refused"`), as the run ends with it.
+#[derive(serde::Serialize)]
+struct Shown<S> {
+    #[serde(flatten)]
+    summary: S,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<String>,
+}
+
+impl<S> Shown<S> {
+    fn of(summary: S, refused: Option<String>) -> Self {
+        Shown { summary, refused }
+    }
 }
 
 /// The run's pace, sampled once a second from the client's counters

@@ -46,6 +46,9 @@ pub use runner::{RunError, Stops};
 pub enum RunEnd<S, R = GuardRefusal> {
     Completed(S),
     Interrupted(S),
+    /// A dry run that went through, whose real run a guard would refuse
+    /// (why): its summary is shown, and it ends as the refusal would.
+    WouldBeRefused(S, String),
     Refused(R),
 }
 
@@ -59,11 +62,21 @@ impl<S, R> RunEnd<S, R> {
         }
     }
 
+    /// As [`RunEnd::of`], for a run that may be a dry run its real run's
+    /// guard would refuse (`would_refuse`: why).
+    pub fn planned(summary: S, interrupted: bool, would_refuse: Option<String>) -> Self {
+        match would_refuse {
+            Some(why) => RunEnd::WouldBeRefused(summary, why),
+            None => RunEnd::of(summary, interrupted),
+        }
+    }
+
     /// The same end, its summary changed by `change`.
     pub fn map<T>(self, change: impl FnOnce(S) -> T) -> RunEnd<T, R> {
         match self {
             RunEnd::Completed(summary) => RunEnd::Completed(change(summary)),
             RunEnd::Interrupted(summary) => RunEnd::Interrupted(change(summary)),
+            RunEnd::WouldBeRefused(summary, why) => RunEnd::WouldBeRefused(change(summary), why),
             RunEnd::Refused(why) => RunEnd::Refused(why),
         }
     }

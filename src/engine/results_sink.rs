@@ -263,10 +263,6 @@ pub struct RunTotals<K: Tallied = Outcome> {
     pub write_calls: u64,
     pub elapsed_seconds: f64,
     pub interrupted: bool,
-    /// A dry run's: why the real run would be refused (the command then
-    /// exits as the refusal would).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refused: Option<String>,
 }
 
 impl<K: Tallied> Default for RunTotals<K> {
@@ -286,7 +282,6 @@ impl<K: Tallied> Default for RunTotals<K> {
             write_calls: 0,
             elapsed_seconds: 0.0,
             interrupted: false,
-            refused: None,
         }
     }
 }
@@ -333,7 +328,6 @@ impl<K: Tallied> RunTotals<K> {
             write_calls: stats.writes,
             elapsed_seconds: clock.started.elapsed().as_secs_f64(),
             interrupted,
-            refused: None,
         }
     }
 }

@@ -466,8 +466,7 @@ pub async fn run(
         protection: options.protection.clone(),
     };
     let rows: Vec<DecidedRow<GroupJob>> = jobs.into_iter().map(DecidedRow::from).collect();
-    let mut totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
-    totals.refused = refused;
+    let totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
     let summary = GroupsSummary {
         totals,
         input: crate::input::reader::shown(&options.file),
@@ -475,5 +474,5 @@ pub async fn run(
         snapshot: snapshot_path.map(|p| p.display().to_string()),
     };
     let interrupted = summary.totals.interrupted;
-    Ok(RunEnd::of(summary, interrupted))
+    Ok(RunEnd::planned(summary, interrupted, refused))
 }

@@ -628,15 +628,14 @@ pub async fn run(
     let action = MembershipsAction {
         dry_run: options.run.dry_run,
     };
-    let mut totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
-    totals.refused = refused;
+    let totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
     let summary = MembershipsSummary {
         totals,
         input: crate::input::reader::shown(&options.file),
         targets_read: scope.members.len() as u64,
     };
     let interrupted = summary.totals.interrupted;
-    Ok(RunEnd::of(summary, interrupted))
+    Ok(RunEnd::planned(summary, interrupted, refused))
 }
 
 /// The line of a row that cannot be applied as it stands (why).

@@ -274,13 +274,12 @@ pub async fn run(
         dry_run: options.run.dry_run,
     };
     let rows: Vec<DecidedRow<PasswordJob>> = jobs.into_iter().map(DecidedRow::from).collect();
-    let mut summary = PasswordsSummary {
+    let summary = PasswordsSummary {
         totals: decided_rows::run(&client, setup, action, rows, stops, events).await?,
         input: crate::input::reader::shown(&options.input.file),
     };
-    summary.totals.refused = refused;
     let interrupted = summary.totals.interrupted;
-    Ok(RunEnd::of(summary, interrupted))
+    Ok(RunEnd::planned(summary, interrupted, refused))
 }
 
 /// Each row was judged as it was decided (protected and privileged users

@@ -192,9 +192,8 @@ pub async fn run(
         dry_run: options.run.dry_run,
     };
     summary.totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
-    summary.totals.refused = refused;
     let interrupted = summary.totals.interrupted;
-    Ok(RunEnd::of(summary, interrupted))
+    Ok(RunEnd::planned(summary, interrupted, refused))
 }
 
 /// The plan's rows a resumed apply does not send again: those it

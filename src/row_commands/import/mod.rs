@@ -272,11 +272,10 @@ pub async fn run(
     let ran = (&stamp, &clock);
     let rows = (first.scan.rows, outcome.interrupted);
     count_totals(&mut summary, &sink, (&client, options), ran, rows);
-    summary.totals.refused = refused;
     if sink.finish()?.is_some() {
         place.settle()?;
     }
-    Ok(RunEnd::of(summary, outcome.interrupted))
+    Ok(RunEnd::planned(summary, outcome.interrupted, refused))
 }
 
 /// The summary's totals once the rows are done (what the sink counted,

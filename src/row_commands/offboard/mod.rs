@@ -173,8 +173,7 @@ pub async fn run(
         steps: options.steps.clone(),
         dry_run: options.run.dry_run,
     };
-    let mut totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
-    totals.refused = refused;
+    let totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
     let summary = OffboardSummary {
         totals,
         input: read.shown.clone(),
@@ -187,7 +186,7 @@ pub async fn run(
         affected,
     };
     let interrupted = summary.totals.interrupted;
-    Ok(RunEnd::of(summary, interrupted))
+    Ok(RunEnd::planned(summary, interrupted, refused))
 }
 
 /// Marks protected leavers and puts what the run takes under the guard:

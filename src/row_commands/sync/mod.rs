@@ -305,10 +305,10 @@ pub async fn run(
     };
     summary.totals =
         decided_rows::run_source(&client, setup, action, (source, count), stops, events).await?;
-    summary.totals.refused =
+    let refused =
         refused.or_else(|| dry_run_refusal((options, &client), &importer, tenant_users, events));
     let interrupted = summary.totals.interrupted;
-    Ok(RunEnd::of(summary, interrupted))
+    Ok(RunEnd::planned(summary, interrupted, refused))
 }
 
 /// Says which groups the run created because the roster names them.

@@ -309,10 +309,9 @@ pub async fn run(
         dry_run: options.run.dry_run,
         send_email: options.send_email,
     };
-    let mut totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
-    totals.refused = refused;
+    let totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
     // Once their members are out (an interrupted undo leaves them).
-    let groups = match totals.interrupted || totals.refused.is_some() {
+    let groups = match totals.interrupted || refused.is_some() {
         true => created::GroupsUndone::default(),
         false => {
             let rules = (&options.protection, options.run.dry_run);
@@ -329,7 +328,7 @@ pub async fn run(
         groups,
     };
     let interrupted = summary.totals.interrupted;
-    Ok(RunEnd::of(summary, interrupted))
+    Ok(RunEnd::planned(summary, interrupted, refused))
 }
 
 /// The run to undo, read and checked offline (its lines' seals, its

@@ -586,10 +586,18 @@ async fn apply_judges_a_plans_updates_as_the_run_would() {
          dan,dan@example.com,FALSE\n",
     );
     let plan = dir.path().join("plan.csv");
-    // The plan is written whole, and says a real run would be refused.
-    let planned = against(&sandbox, &["plan", &file, "-o", &text(&plan)]).await;
+    // The plan is written whole, and says a real run would be refused:
+    // the run ends refused, and its summary says so and why.
+    let summary = dir.path().join("plan.json");
+    let args = ["plan", &file, "-o", &text(&plan), "--summary-json"];
+    let planned = against(&sandbox, &[&args[..], &[&text(&summary)]].concat()).await;
     assert!(planned.is_err(), "{planned:?}");
     assert!(plan.exists());
+    let said: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let why = said["error"].as_str().unwrap_or_default();
+    assert!(why.contains("--max-affected 4"), "{said}");
+    assert_eq!(said["status"], "refused", "{said}");
     let writes = sandbox.counters().writes;
     let applied = dir.path().join("applied.csv");
     let args = ["apply", &text(&plan), "-o", &text(&applied)];
