@@ -141,6 +141,32 @@ pub fn plan_missing_groups(
     missing
 }
 
+/// The groups a run's rows name that the tenant lacks: with `rehearsed`
+/// (the rows were decided first), only those a rehearsed row still adds
+/// someone to are made; else all of them.
+pub struct MissingGroups<'a> {
+    pub names: &'a [String],
+    pub rehearsed: bool,
+}
+
+impl<'a> MissingGroups<'a> {
+    /// Groups the rows need, the rows rehearsed.
+    pub fn rehearsed(names: &'a [String]) -> Self {
+        MissingGroups {
+            names,
+            rehearsed: true,
+        }
+    }
+}
+
+/// Where a run's results go (none: on the screen, or standard output
+/// `-`), and its id: what the groups it creates are recorded beside.
+#[derive(Clone, Copy)]
+struct RunResults<'a> {
+    path: Option<&'a std::path::Path>,
+    run_id: &'a str,
+}
+
 /// What a run does before its rows, once the guard has cleared it: an
 /// earlier record at its results path set aside (`--force`), the groups
 /// of the run it resumes carried into its own record, and the groups its
@@ -150,35 +176,41 @@ pub async fn groups_before_rows(
     client: &Client,
     action: &UpsertAction,
     options: &UpsertOptions,
-    (missing, rehearsed): (&[String], bool),
+    missing: MissingGroups<'_>,
     (run_id, resumed): (&str, Option<&Resumed>),
 ) -> Result<Vec<String>, RunError> {
     options
         .run
         .set_aside_earlier(&[options.input.file.as_path()])?;
-    let results = (options.run.output.as_deref(), run_id);
+    if options.run.dry_run {
+        return Ok(Vec::new());
+    }
+    let results = RunResults {
+        path: options.run.output.as_deref(),
+        run_id,
+    };
     if let Some(resumed) = resumed {
         let resume = (options.run.resume.as_deref(), resumed);
-        carry_created_groups(client, resume, (options.run.dry_run, results))?;
+        carry_created_groups(client, resume, results)?;
     }
-    let dry_run = options.run.dry_run;
-    create_missing_groups(client, action, missing, (dry_run, rehearsed), results).await
+    create_missing_groups(client, action, missing, results).await
 }
 
 /// Records the groups the resumed run (`resume`, read as `resumed`)
 /// created beside this run's results (`results`: its path and the run's
 /// id) as this run's own: a run killed after creating them and resumed
-/// leaves them to the resumed results' undo. Nothing in a dry run or
-/// without a results file.
+/// leaves them to the resumed results' undo. Nothing without a results
+/// file.
 fn carry_created_groups(
     client: &Client,
     (resume, resumed): (Option<&std::path::Path>, &Resumed),
-    (dry_run, results): (bool, (Option<&std::path::Path>, &str)),
+    results: RunResults<'_>,
 ) -> Result<(), RunError> {
-    let (Some(from), (Some(to), run_id)) = (resume, results) else {
+    let (Some(from), Some(to)) = (resume, results.path) else {
         return Ok(());
     };
-    if dry_run || to == std::path::Path::new("-") {
+    let run_id = results.run_id;
+    if to == std::path::Path::new("-") {
         return Ok(());
     }
     let runs = resumed.run_ids();
@@ -193,26 +225,23 @@ fn carry_created_groups(
 /// Creates the groups [`plan_missing_groups`] found missing that a
 /// rehearsed row still adds a user to, once the guard has cleared the run
 /// (nothing in a dry run), and puts them in the action's catalog in place
-/// of their placeholders. Returns the names created.
-/// (`rehearsed`: the rows were decided first; else every missing group
-/// is made). Each group made is recorded beside the run's results file
-/// (`results`: its path and the run's id), for `undo`.
+/// of their placeholders. Returns the names created. Each group made is
+/// recorded beside the run's results file, for `undo`.
 async fn create_missing_groups(
     client: &Client,
     action: &UpsertAction,
-    missing: &[String],
-    (dry_run, rehearsed): (bool, bool),
-    results: (Option<&std::path::Path>, &str),
+    missing: MissingGroups<'_>,
+    results: RunResults<'_>,
 ) -> Result<Vec<String>, RunError> {
-    if dry_run || missing.is_empty() {
+    if missing.names.is_empty() {
         return Ok(Vec::new());
     }
-    let wanted = match rehearsed {
-        true => action.new_groups_wanted(missing),
-        false => missing.to_vec(),
+    let wanted = match missing.rehearsed {
+        true => action.new_groups_wanted(missing.names),
+        false => missing.names.to_vec(),
     };
     use crate::output::results_file::created_groups::{CreatedGroup, DESCRIPTION, record};
-    let recorded = results.0.filter(|p| *p != std::path::Path::new("-"));
+    let recorded = results.path.filter(|p| *p != std::path::Path::new("-"));
     // Recorded before it is sent (by name) and once answered (with its
     // id): a kill in between leaves undo the name to find it by.
     let note = |id: &str, name: &str| match recorded {
@@ -220,7 +249,7 @@ async fn create_missing_groups(
             let group = CreatedGroup {
                 id: id.to_string(),
                 name: name.to_string(),
-                run_id: results.1.to_string(),
+                run_id: results.run_id.to_string(),
             };
             record(path, &group, client.seal_key())
         }
@@ -231,7 +260,7 @@ async fn create_missing_groups(
     {
         crate::output::results_file::intents::Intents::mark_run(
             path,
-            results.1,
+            results.run_id,
             client.seal_key(),
         )?;
     }

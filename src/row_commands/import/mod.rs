@@ -22,7 +22,7 @@ use crate::engine::results_sink::{RunClock, RunShape, RunTotals};
 use crate::engine::roster::{FirstPass, RosterKeys};
 use crate::engine::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::engine::upsert::{
-    Refused, UpsertAction, UpsertOptions, groups_before_rows, learn_tenant_values,
+    MissingGroups, Refused, UpsertAction, UpsertOptions, groups_before_rows, learn_tenant_values,
     plan_missing_groups, read_input,
 };
 use crate::engine::{RunEnd, guard, rehearsal};
@@ -246,8 +246,9 @@ pub async fn run(
     if !options.run.dry_run {
         let missing = std::mem::take(&mut summary.created_groups);
         let run = (stamp.run_id.as_str(), Some(resumed.as_ref()));
+        let missing = MissingGroups::rehearsed(&missing);
         summary.created_groups =
-            groups_before_rows(&client, &action, options, (&missing, true), run).await?;
+            groups_before_rows(&client, &action, options, missing, run).await?;
     }
     let tenant = (&stamp, tenant_users, client.seal_key());
     let mut sink = open_sink(options, &place, (&input_header, tenant, &resumed), show)?;
@@ -267,11 +268,9 @@ pub async fn run(
         summary.created_groups = action.new_groups_wanted(&summary.created_groups);
     }
     let refused = would_refuse(options, (&action, &client), tenant_users, events);
-
     // ---- finish ----
-    let ran = (&stamp, &clock);
-    let rows = (first.scan.rows, outcome.interrupted);
-    count_totals(&mut summary, &sink, (&client, options), ran, rows);
+    let (ran, ended) = ((&stamp, &clock), (first.scan.rows, &outcome));
+    count_totals(&mut summary, &sink, (&client, options), ran, ended);
     if sink.finish()?.is_some() {
         place.settle()?;
     }
@@ -286,12 +285,12 @@ fn count_totals(
     sink: &Sink<'_>,
     (client, options): (&Client, &UpsertOptions),
     (stamp, clock): (&crate::output::results_file::writer::RunStamp, &RunClock),
-    (rows, interrupted): (u64, bool),
+    (rows, outcome): (u64, &crate::engine::runner::RunOutcome),
 ) {
     let ended = RunShape {
         rows,
         dry_run: options.run.dry_run,
-        interrupted,
+        interrupted: outcome.interrupted,
     };
     summary.totals = RunTotals::of(
         stamp,

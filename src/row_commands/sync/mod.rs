@@ -285,8 +285,17 @@ pub async fn run(
     }
     // Groups the rows name are created only once the run is cleared.
     let run = (stamp.run_id.as_str(), None);
-    let created =
-        upsert::groups_before_rows(&client, &importer, import, (&created, rehearsed), run).await?;
+    let created = upsert::groups_before_rows(
+        &client,
+        &importer,
+        import,
+        upsert::MissingGroups {
+            names: &created,
+            rehearsed,
+        },
+        run,
+    )
+    .await?;
     warn_created(&created, events);
     if let Some(path) = save_first(&client, options, &mut stamp, &saved)? {
         summary.snapshot = Some(path);
