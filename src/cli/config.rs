@@ -84,6 +84,7 @@ pub fn input_spec(
             },
             sheet: input.read.sheet.clone().or(options.sheet.clone()),
             header_row: input.read.header_row.or(options.header_row),
+            ..Default::default()
         },
         header: crate::input::columns::HeaderRules {
             ignored: ignore_columns,

@@ -33,6 +33,8 @@ pub struct ReadOptions {
     /// first line (after PowerShell's `#TYPE` line), or in a spreadsheet the
     /// first row that looks like a header below any title rows.
     pub header_row: Option<u32>,
+    /// A spreadsheet as this run has read it (its passes share it).
+    pub parsed_sheet: super::sheet::ParsedSheet,
 }
 
 /// Why the input cannot be read.
@@ -517,7 +519,8 @@ impl CsvSource {
         sniffed: Option<(&'static str, String)>,
     ) -> Result<Self, InputError> {
         let shown = path.display().to_string();
-        let sheet = super::sheet::open(path, options.sheet.as_deref(), options.header_row)
+        let asked = (options.sheet.as_deref(), options.header_row);
+        let sheet = super::sheet::open(path, asked, &options.parsed_sheet)
             .map_err(|message| match &sniffed {
                 Some((kind, _)) => InputError::NotText {
                     path: shown.clone(),

@@ -1,11 +1,12 @@
-//! Spreadsheets (`.xlsx`, `.xls`, `.ods`): one sheet, read once per
-//! process however many passes a command makes, with its header found
-//! below any title rows, dates as ISO-8601 and whole numbers without `.0`.
+//! Spreadsheets (`.xlsx`, `.xls`, `.ods`): one sheet, read once per run
+//! however many passes a command makes (the run's [`ParsedSheet`] holds
+//! it, and goes with the run: no process keeps sheets it is done with),
+//! with its header found below any title rows, dates as ISO-8601 and
+//! whole numbers without `.0`.
 //!
 //! Reading is linear: rows are taken by index from the parsed range
 //! (calamine's row iterator has no fast `nth`).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -47,8 +48,9 @@ impl Sheet {
     }
 }
 
-/// Sheets already read in this process: (file, sheet asked for, header
-/// row asked for, modified time, length) → the sheet.
+/// What a sheet was read as: (file, sheet asked for, header row asked
+/// for, modified time, length). A file changed between passes is read
+/// again (and then fails the run's checks, as a changed CSV would).
 type Key = (
     PathBuf,
     Option<String>,
@@ -57,17 +59,28 @@ type Key = (
     u64,
 );
 
-fn cache() -> &'static Mutex<HashMap<Key, Arc<Sheet>>> {
-    static CACHE: std::sync::OnceLock<Mutex<HashMap<Key, Arc<Sheet>>>> = std::sync::OnceLock::new();
-    CACHE.get_or_init(Mutex::default)
+/// The sheet one run has read, shared by its passes (every clone of the
+/// run's read options holds the same one) and dropped with them.
+#[derive(Clone, Default)]
+pub struct ParsedSheet(Arc<Mutex<Option<ReadAs>>>);
+
+/// A sheet and what it was read as.
+type ReadAs = (Key, Arc<Sheet>);
+
+impl std::fmt::Debug for ParsedSheet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self.0.lock().map(|held| held.is_some()).unwrap_or(false);
+        f.debug_tuple("ParsedSheet").field(&held).finish()
+    }
 }
 
 /// Opens sheet `wanted` (else the first) of `path`, reading it only the
-/// first time. `header_row` (from 1) overrides the header search.
+/// first time in a run (`parsed`). `header_row` (from 1) overrides the
+/// header search.
 pub fn open(
     path: &Path,
-    wanted: Option<&str>,
-    header_row: Option<u32>,
+    (wanted, header_row): (Option<&str>, Option<u32>),
+    parsed: &ParsedSheet,
 ) -> Result<Arc<Sheet>, String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     let key: Key = (
@@ -77,13 +90,17 @@ pub fn open(
         meta.modified().ok(),
         meta.len(),
     );
-    if let Some(sheet) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
-        return Ok(sheet);
+    let mut held = parsed
+        .0
+        .lock()
+        .map_err(|_| "the sheet could not be read".to_string())?;
+    if let Some((read_as, sheet)) = held.as_ref()
+        && *read_as == key
+    {
+        return Ok(sheet.clone());
     }
     let sheet = Arc::new(read(path, wanted, header_row)?);
-    if let Ok(mut cache) = cache().lock() {
-        cache.insert(key, sheet.clone());
-    }
+    *held = Some((key, sheet.clone()));
     Ok(sheet)
 }
 

@@ -36,6 +36,7 @@ impl ReadArgs {
             delimiter: self.delimiter,
             sheet: self.sheet.clone(),
             header_row: self.header_row,
+            ..Default::default()
         }
     }
 }
