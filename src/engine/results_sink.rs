@@ -185,6 +185,11 @@ impl<K: Tallied> Recorder<K> {
         self.file.is_some()
     }
 
+    /// Keeps the journal (and its intents) beside the finished file.
+    pub fn keep_journal(&mut self) {
+        self.journal_needed = true;
+    }
+
     /// Notes a written user in the journal (when there is one).
     pub fn note(&mut self, result: &RowResult) -> Result<(), RunError> {
         if let Some(journal) = &mut self.journal {
@@ -423,6 +428,10 @@ impl<D> RowSink<D> for ResultsSink {
 
     fn intents(&self) -> Option<std::sync::Arc<crate::output::results_file::intents::Intents>> {
         self.recorder.intents()
+    }
+
+    fn keep_what_was_on_the_wire(&mut self) {
+        self.recorder.keep_journal();
     }
 
     fn push(&mut self, result: RowResult, _detail: Option<D>) -> Result<(), RunError> {

@@ -123,6 +123,10 @@ pub trait RowSink<D>: Send {
     fn intents(&self) -> Option<Arc<Intents>> {
         None
     }
+    /// An abort cut rows with writes on the wire: what those did is
+    /// unknown, so the records that name them (journal and intents) stay
+    /// beside the finished file, for undo and `--resume` to settle.
+    fn keep_what_was_on_the_wire(&mut self) {}
 }
 
 /// Records one row's (or one membership call's rows') writes in the
@@ -580,6 +584,9 @@ fn settle_aborted<D>(
         sink.push(result, None)?;
     }
     let stranded = in_flight.drain();
+    if !stranded.is_empty() {
+        sink.keep_what_was_on_the_wire();
+    }
     for (row, (label, cells)) in stranded {
         let mut result = RowResult::new(row, &label, Outcome::Failed, cells);
         result.error = "interrupted while its requests were in flight: the outcome is unknown (run again with --resume to settle it)".to_string();

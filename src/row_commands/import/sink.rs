@@ -222,6 +222,10 @@ impl RowSink<RowPlan> for Sink<'_> {
         self.recorder.intents()
     }
 
+    fn keep_what_was_on_the_wire(&mut self) {
+        self.recorder.keep_journal();
+    }
+
     fn push(&mut self, result: RowResult, plan: Option<RowPlan>) -> Result<(), RunError> {
         if !self.recorder.take(result.row) {
             return Ok(());
