@@ -11,8 +11,9 @@
 //! Invariants: only a snapshot sealed under the tenant's key, written by
 //! the run that was sending, of this tenant, is believed; what it says
 //! is only ever credited in the direction of the run's steps (enabled
-//! then, disabled now, under `disable`); a row whose snapshot cannot be
-//! read is decided as before, with a warning naming it.
+//! then, disabled now, under `disable`); a snapshot that cannot be read
+//! (gone, edited, another run's) refuses the resume before any change:
+//! what the write on the wire did could not be put on record.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -26,15 +27,14 @@ use crate::output::{Outcome, RowResult};
 
 /// Gives each leaver a killed run was writing (`on_wire`: its intents
 /// that no record settles, beside the results file `resumed_from`) what that run's snapshot says it had,
-/// and marks as deleted one that run's delete took. Warnings name the
-/// rows whose earlier state cannot be known.
+/// and marks as deleted one that run's delete took. `Err` inside: the
+/// refusal, when a row's earlier state cannot be known.
 pub async fn recall(
     client: &Client,
     leavers: &mut [Leaver],
     (resumed_from, on_wire): (&Path, &[&Intent]),
     steps: &[Step],
-) -> Result<Vec<String>, ApiError> {
-    let mut warnings = Vec::new();
+) -> Result<Result<(), String>, ApiError> {
     let mut snapshots: HashMap<&str, Result<HashMap<String, SnapshotEntry>, String>> =
         HashMap::new();
     let mut seen = std::collections::HashSet::new();
@@ -55,11 +55,10 @@ pub async fn recall(
         let entries = match read {
             Ok(entries) => entries,
             Err(why) => {
-                warnings.push(format!(
-                    "row {} ({}): run {} was writing it when it was killed, and {why}: what that write changed is not recorded, so undo cannot give it back",
+                return Ok(Err(format!(
+                    "row {} ({}): run {} was writing it when it was killed, and {why}: what that write changed could not be recorded, so the resume is refused before any change. Put back the snapshot that run wrote; without it, `sebulk restore` cannot give those users back either, and a run without --resume records only what it does itself",
                     wire.row, wire.label, wire.run_id
-                ));
-                continue;
+                )));
             }
         };
         match &leaver.found {
@@ -86,7 +85,7 @@ pub async fn recall(
             _ => {}
         }
     }
-    Ok(warnings)
+    Ok(Ok(()))
 }
 
 /// Run `run_id`'s snapshot beside `results`, by user id, when it is the

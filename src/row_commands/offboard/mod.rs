@@ -126,8 +126,8 @@ pub async fn run(
     if let Some(resumed_from) = options.run.resume.as_deref() {
         let on_wire = (resumed_from, &resumed.on_wire()[..]);
         let steps = &options.steps;
-        for warning in leavers::recall(&client, &mut found.leavers, on_wire, steps).await? {
-            events.on(Event::Warning(&warning));
+        if let Err(refusal) = leavers::recall(&client, &mut found.leavers, on_wire, steps).await? {
+            return Ok(RunEnd::Refused(refusal.into()));
         }
     }
     one_decision_per_person(&mut found.leavers);

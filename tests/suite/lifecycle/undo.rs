@@ -1072,11 +1072,21 @@ async fn an_offboarding_aborted_by_two_interrupts_is_undone_whole() {
     }
 }
 
-/// Offboards 24 leavers slowly, stops the run with `signal` (a second
-/// SIGINT 5 ms after the first aborts), optionally resumes it, undoes
-/// the last results, and requires the tenant exactly as before.
-async fn killed_offboarding_undone(action: &str, resume: bool, signal: &str) {
-    use crate::support::{sebulk, wait_for_writes};
+/// An offboarding of 24 leavers in two groups each, stopped with
+/// `signal` (a second SIGINT 5 ms after the first aborts) after nine
+/// writes: what a test needs to go on from there.
+struct Stopped {
+    sandbox: SandboxHandle,
+    dir: tempfile::TempDir,
+    /// The tenant exported before the offboarding.
+    before: String,
+    leavers: String,
+    /// The stopped run's results.
+    killed: String,
+}
+
+async fn stopped_offboarding(action: &str, signal: &str) -> Stopped {
+    use crate::support::wait_for_writes;
     let dir = tempfile::tempdir().unwrap();
     let mut slow = config();
     slow.faults.latency = std::time::Duration::from_millis(60);
@@ -1093,13 +1103,9 @@ async fn killed_offboarding_undone(action: &str, resume: bool, signal: &str) {
     let before = export(&sandbox, dir.path(), "before.csv").await;
     let input = write(dir.path(), "leavers.csv", &leavers);
     let killed = dir.path().join("killed.csv");
-    let resumed = dir.path().join("resumed.csv");
-    let [l, k, r] = [&input, &killed, &resumed].map(|p| p.display().to_string());
-    let base = sandbox.base_url().to_string();
-    let run = ["offboard", "--action", action, "--max-affected", "100%"];
-    let rate = ["--rate", "20", "--max-irreversible", "100%", &l];
-    let args = [&run[..], &["-o", &k], &rate[..]].concat();
-    let mut child = crate::support::spawned(&sandbox, &args);
+    let [l, k] = [&input, &killed].map(|p| p.display().to_string());
+    let args = offboard_args(action, &l, &["-o", &k]);
+    let child = crate::support::spawned(&sandbox, &args);
     let from = sandbox.counters().writes;
     wait_for_writes(&sandbox, from + 9).await;
     crate::support::send_signal(&child, signal).await;
@@ -1107,12 +1113,43 @@ async fn killed_offboarding_undone(action: &str, resume: bool, signal: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         crate::support::send_signal(&child, signal).await;
     }
-    let _ = child.wait().await;
+    let _ = child.wait_with_output().await;
     // The writes on the wire land, as a server finishing them would.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    Stopped {
+        sandbox,
+        dir,
+        before,
+        leavers: l,
+        killed: k,
+    }
+}
 
+/// `offboard --action ACTION` of the leavers file `leavers`, slowly, the
+/// guard told to let every leaver go, with `more` (results, resume).
+fn offboard_args<'a>(action: &'a str, leavers: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let run = ["offboard", "--action", action, "--max-affected", "100%"];
+    let rate = ["--rate", "20", "--max-irreversible", "100%", leavers];
+    [&run[..], more, &rate[..]].concat()
+}
+
+/// Offboards 24 leavers slowly, stops the run with `signal`, optionally
+/// resumes it, undoes the last results, and requires the tenant exactly
+/// as before.
+async fn killed_offboarding_undone(action: &str, resume: bool, signal: &str) {
+    use crate::support::sebulk;
+    let Stopped {
+        sandbox,
+        dir,
+        before,
+        leavers: l,
+        killed: k,
+    } = stopped_offboarding(action, signal).await;
+    let resumed = dir.path().join("resumed.csv");
+    let r = resumed.display().to_string();
+    let base = sandbox.base_url().to_string();
     if resume {
-        let args = [&run[..], &["--resume", &k, "-o", &r], &rate[..]].concat();
+        let args = offboard_args(action, &l, &["--resume", &k, "-o", &r]);
         let output = sebulk(&base, &args).output().await.unwrap();
         let said = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{action}: {said}");
@@ -1158,4 +1195,41 @@ async fn killed_offboarding_undone(action: &str, resume: bool, signal: &str) {
         .filter(|(_, _, field)| field != "user_id")
         .collect();
     assert_eq!(left, [], "{action}: {said}");
+}
+
+/// A killed offboarding's snapshot edited (a leaver's enabled flag
+/// turned, as if they had been disabled already): the resume cannot
+/// record what that run's writes on the wire did, and refuses before any
+/// change; the untouched snapshot resumes.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_past_an_edited_snapshot_is_refused() {
+    use crate::support::sebulk;
+    let stopped = stopped_offboarding("disable,revoke-access", "-KILL").await;
+    let snapshot = crate::support::file_in(stopped.dir.path(), "snapshot").expect("written");
+    let kept = std::fs::read_to_string(&snapshot).unwrap();
+    assert!(kept.contains("\"isEnabled\":true"), "{kept}");
+    std::fs::write(
+        &snapshot,
+        kept.replacen("\"isEnabled\":true", "\"isEnabled\":false", 1),
+    )
+    .unwrap();
+    let resumed = stopped.dir.path().join("resumed.csv");
+    let r = resumed.display().to_string();
+    let args = offboard_args(
+        "disable,revoke-access",
+        &stopped.leavers,
+        &["--resume", &stopped.killed, "-o", &r],
+    );
+    let base = stopped.sandbox.base_url().to_string();
+    let writes = stopped.sandbox.counters().writes;
+    let output = sebulk(&base, &args).output().await.unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("the resume is refused"), "{said}");
+    assert_eq!(stopped.sandbox.counters().writes, writes, "nothing written");
+    std::fs::write(&snapshot, kept).unwrap();
+    let output = sebulk(&base, &args).output().await.unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
 }
