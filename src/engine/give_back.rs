@@ -66,6 +66,15 @@ impl RowAction for GiveBack {
     }
 }
 
+/// Whether the user `user_id` holds a second factor now (a delete that
+/// never landed left it; a removal that did, not).
+async fn has_second_factor(client: &Client, user_id: &str) -> Result<bool, ApiError> {
+    let credentials = client.credentials_or_empty(user_id).await?;
+    Ok(credentials
+        .second_factor
+        .is_some_and(|factor| !factor.kind.is_empty()))
+}
+
 /// The user a snapshot entry is given back to, as the tenant holds it.
 enum Holder {
     /// The same user (by id), or the same person re-created.
@@ -88,7 +97,9 @@ impl GiveBack {
     ) -> Result<(), ApiError> {
         let was = &entry.user;
         let mut client = client.clone();
-        let given = match holder(&client, was, result).await? {
+        let holder = holder(&client, was, result).await?;
+        let recreated = matches!(holder, Holder::Gone);
+        let given = match holder {
             Holder::Settled => return Ok(()),
             Holder::Current(current) => {
                 self.give_back_flags(&mut client, *current, was, result)
@@ -110,7 +121,9 @@ impl GiveBack {
             self.give_back_memberships(&client, &user_id, (kind, wanted, held), result)
                 .await?;
         }
-        if let Some(kind) = &entry.second_factor {
+        if let Some(kind) = &entry.second_factor
+            && (recreated || !has_second_factor(&client, &user_id).await?)
+        {
             result.add_error(format!(
                 "its second factor ({kind}) was removed and cannot be given back: enrol it again"
             ));

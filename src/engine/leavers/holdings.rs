@@ -16,7 +16,8 @@ pub async fn read_holdings(
     leavers: &mut [Leaver],
     steps: &[Step],
 ) -> Result<(), ApiError> {
-    let second_factor = steps.contains(&Step::RemoveSecondFactor);
+    // A delete takes the factor too: the snapshot says which was lost.
+    let second_factor = steps.contains(&Step::RemoveSecondFactor) || steps.contains(&Step::Delete);
     let reads = futures::stream::iter(leavers.iter_mut().filter(|l| l.found.user().is_some()))
         .map(|leaver| async move {
             let Some(user) = leaver.found.user() else {

@@ -271,6 +271,20 @@ async fn a_roster_makes_leavers_of_the_missing_and_a_truncated_one_is_refused() 
 async fn delete_then_restore_gives_the_tenant_back() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = start(config()).await;
+    // Jonas signs in with a soft token: a delete takes it too.
+    let jonas = crate::support::user_named(&sandbox, "jonas.becker");
+    let token = Credentials {
+        id: jonas.id.clone(),
+        first_factor: None,
+        second_factor: Some(Factor {
+            kind: "softtoken".into(),
+            ..Factor::default()
+        }),
+    };
+    client(&sandbox)
+        .set_credentials(&jonas.id, &token)
+        .await
+        .unwrap();
     let before = dir.path().join("before.csv").display().to_string();
     let after = dir.path().join("after.csv").display().to_string();
     let include = ["export", "users", "--include", "groups,applications", "-o"];
@@ -313,6 +327,13 @@ async fn delete_then_restore_gives_the_tenant_back() {
         lines[0]["error"].contains("generated password"),
         "the admin is told to set one"
     );
+    // The snapshot said which factor went; the admin is told to enrol it.
+    let told = |name: &str| {
+        lines
+            .iter()
+            .any(|l| l["username"] == name && l["error"].contains("second factor (softtoken)"))
+    };
+    assert!(told("jonas.becker") && !told("priya.raman"), "{lines:?}");
 
     against(&sandbox, &[&include[..], &[after.as_str()]].concat())
         .await
