@@ -328,7 +328,7 @@ impl Ui {
         }
         if summary.recreated_users > 0 && !summary.send_email {
             notes.push(format!(
-                "{} rows give back users a run deleted: any re-created gets a generated password nobody is told; set one (sebulk passwords), or undo with --send-email",
+                "{} users a run deleted were created again, each with a generated password nobody is told; set them (sebulk passwords), or undo with --send-email",
                 summary.recreated_users
             ));
         }

@@ -199,11 +199,6 @@ async fn still_there(
 
 impl UndoRow {
     /// Whether undoing it re-creates a user a run deleted.
-    fn recreates_user(&self) -> bool {
-        matches!(&self.reverse, reverse::Reverse::FromSnapshot(item)
-            if matches!(item.as_ref(), crate::output::snapshot::SnapshotItem::User(_)))
-    }
-
     /// Whether undoing it puts memberships back (then group and
     /// application names must be resolved).
     fn reverts_memberships(&self) -> bool {
@@ -253,7 +248,6 @@ pub async fn run(
     // Once the file is known good (it is refused before any call).
     options.protection.learn_members(&client, None).await?;
     let mut taken = taken_by(&read.rows, &options.protection);
-    let recreated_users = read.rows.iter().filter(|r| r.recreates_user()).count() as u64;
     let memberships = read.rows.iter().any(UndoRow::reverts_memberships);
     let (catalog, tenant_users) = futures::try_join!(
         async {
@@ -318,6 +312,9 @@ pub async fn run(
             created::delete_created(&client, &created_groups, rules, events).await?
         }
     };
+    // Those given back by creating them again (a user that still exists
+    // gets back its state and memberships, not a new password).
+    let recreated_users = totals.count(crate::output::Outcome::Created);
     let summary = UndoSummary {
         totals,
         undone: options.results.display().to_string(),
