@@ -353,7 +353,7 @@ async fn read_run(
     }
     if read.killed {
         events.on(Event::Warning(
-            "the run was killed (its journal is still there): every user it recorded or journaled is undone, and each write that was on the wire when it died is named as uncertain (the undo then exits 3)",
+            "the run was killed (its journal is still there): every user it recorded or journaled is undone, and each write that was on the wire when it died is named as uncertain (the undo then exits 3), unless the run was an offboarding, whose snapshot gives those leavers back",
         ));
     }
     let tenant = client.tenant().to_string();
