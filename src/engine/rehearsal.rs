@@ -153,7 +153,10 @@ pub async fn people_taken(
         .filter(|user| seen.insert(user.id.clone()))
         .map(|user| {
             let label = user.fields.username.clone().unwrap_or_default();
-            Leaver::new(0, label, Vec::new(), Found::User(Box::new(user)))
+            Leaver {
+                leaving: false,
+                ..Leaver::new(0, label, Vec::new(), Found::User(Box::new(user)))
+            }
         })
         .collect();
     leavers::read_holdings(client, &mut people, &[]).await?;

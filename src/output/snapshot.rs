@@ -85,6 +85,10 @@ pub struct SnapshotEntry {
     /// The second factor's type, when the run removes second factors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_factor: Option<String>,
+    /// A leaver of its run (a row of its own), not a user whose update
+    /// took some access: what its run's writes took is all in this entry.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leaving: bool,
 }
 
 const KIND: &str = "sebulk-snapshot";
@@ -246,6 +250,7 @@ mod tests {
                 groups: vec![Target::new("g1", "Sales")],
                 applications: Vec::new(),
                 second_factor: Some("sms".into()),
+                leaving: true,
             })),
             SnapshotItem::Group(SnapshotGroup {
                 group: Group {

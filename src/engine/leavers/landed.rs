@@ -222,6 +222,7 @@ mod tests {
             groups: vec![group("a"), group("b")],
             applications: vec![],
             second_factor: None,
+            leaving: true,
         };
         // The disable landed and group a went; this run removes b.
         let leaver = leaver_between(then, user(false), vec![group("b")]);
@@ -246,6 +247,7 @@ mod tests {
             groups: vec![],
             applications: vec![],
             second_factor: Some("totp".into()),
+            leaving: true,
         };
         let leaver = leaver_between(then, user(false), vec![]);
         let mut result = RowResult::new(3, "ann", Outcome::Unchanged, vec![]);
@@ -264,6 +266,7 @@ mod tests {
             groups: vec![],
             applications: vec![],
             second_factor: None,
+            leaving: true,
         };
         let leaver = leaver_between(then, user(true), vec![]);
         let mut result = RowResult::new(3, "ann", Outcome::Unchanged, vec![]);
@@ -276,6 +279,7 @@ mod tests {
             groups: vec![group("a")],
             applications: vec![],
             second_factor: None,
+            leaving: true,
         };
         let leaver = leaver_between(then, user(false), vec![]);
         let mut result = RowResult::new(3, "ann", Outcome::Unchanged, vec![]);

@@ -99,6 +99,9 @@ pub struct Leaver {
     /// What a killed run resumed from saw before its write on the wire
     /// (its snapshot's entry): the row is recorded against it.
     pub before: Option<Box<crate::output::snapshot::SnapshotEntry>>,
+    /// A leaver, not a user saved because an update takes some of its
+    /// access (the snapshot tells them apart, for undo).
+    pub leaving: bool,
 }
 
 impl Leaver {
@@ -113,6 +116,7 @@ impl Leaver {
             applications: Vec::new(),
             second_factor: None,
             before: None,
+            leaving: true,
         }
     }
 

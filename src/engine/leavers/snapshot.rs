@@ -43,6 +43,7 @@ pub fn snapshot_of(
                 groups: l.groups.clone(),
                 applications: l.applications.clone(),
                 second_factor: l.second_factor.clone(),
+                leaving: l.leaving,
             }))),
             _ => None,
         })

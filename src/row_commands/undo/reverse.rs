@@ -318,17 +318,22 @@ fn uncertain(in_flight: &[Intent], run_id: Option<&String>) -> Vec<UndoRow> {
         .collect()
 }
 
-/// A write an offboarding had on the wire at its kill takes only what
-/// that run's snapshot holds (state and access), so the user is given
-/// back from it as offboarding's undo gives back a deleted one; a row of
-/// any other kind stays uncertain. Found by the user's name, as the row
-/// labels it; an entry not found leaves the row as it was.
+/// A write an offboarding had on the wire at its kill (or a sync, for
+/// one of its leavers) takes only what that run's snapshot holds (state
+/// and access), so the user is given back from it as offboarding's undo
+/// gives back a deleted one; any other row stays uncertain. Found by the
+/// user's name, as the row labels it; an entry not found leaves the row
+/// as it was.
 fn given_back_if_offboarded(row: &mut UndoRow, snapshots: &mut Snapshots) {
-    if RunKind::of(&row.run_id).0 != Ok(RunKind::Offboard) {
+    let kind = RunKind::of(&row.run_id).0;
+    if kind != Ok(RunKind::Offboard) && kind != Ok(RunKind::Sync) {
         return;
     }
     let name = row.recorded.username.trim();
-    if let Some(entry) = snapshots.named(&row.run_id, name) {
+    let entry = snapshots
+        .named(&row.run_id, name)
+        .filter(|entry| kind == Ok(RunKind::Offboard) || entry.leaving);
+    if let Some(entry) = entry {
         row.recorded.user_id = entry.user.id.clone();
         row.recorded.outcome = Outcome::Updated;
         row.reverse = Reverse::FromSnapshot(Box::new(SnapshotItem::User(Box::new(entry))));
