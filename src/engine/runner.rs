@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::FuturesUnordered;
-use futures::{StreamExt, future::BoxFuture};
+use futures::{FutureExt, StreamExt, future::BoxFuture};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -321,14 +321,7 @@ impl<A: RowAction> Runner<'_, A> {
                     }
                 }
                 Some(outcome) = flushes.next(), if !flushes.is_empty() => {
-                    on_wire.answered(&outcome.chunk);
-                    for result in batcher.settle(outcome) {
-                        if result.outcome == Outcome::Failed {
-                            events.on(Event::Failed);
-                        }
-                        events.on(Event::Row(&result));
-                        sink.push(result, None)?;
-                    }
+                    settle_chunk(outcome, (&mut batcher, &mut on_wire), sink, events)?;
                 }
                 next = work.next(), if !work_done => match next {
                     // A row the abort stopped: the abort arm settles it.
@@ -356,6 +349,11 @@ impl<A: RowAction> Runner<'_, A> {
         if aborted {
             let late = (&mut batcher, apply_memberships);
             record_late_rows(&mut work, late, sink, events).await?;
+            // Membership calls answered before the abort are settled as
+            // they went, not given up as never sent.
+            while let Some(Some(outcome)) = flushes.next().now_or_never() {
+                settle_chunk(outcome, (&mut batcher, &mut on_wire), sink, events)?;
+            }
             settle_aborted((&mut batcher, &on_wire), &in_flight, sink, events)?;
         }
         drop(work);
@@ -533,6 +531,24 @@ async fn tracked<A: RowAction>(
     let done = Box::pin(start(action, client, stops, job)).await;
     in_flight.finish(row);
     done
+}
+
+/// A membership call answered: its rows end as it went.
+fn settle_chunk<D>(
+    outcome: ChunkOutcome,
+    (batcher, on_wire): (&mut Batcher, &mut OnTheWire),
+    sink: &mut dyn RowSink<D>,
+    events: &dyn Events,
+) -> Result<(), RunError> {
+    on_wire.answered(&outcome.chunk);
+    for result in batcher.settle(outcome) {
+        if result.outcome == Outcome::Failed {
+            events.on(Event::Failed);
+        }
+        events.on(Event::Row(&result));
+        sink.push(result, None)?;
+    }
+    Ok(())
 }
 
 /// After an abort: rows run as their own tasks, so each is let end (at
