@@ -15,6 +15,23 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// `undo` of `results` by the binary, the guard letting every row go,
+/// its results in `undo.csv` in `dir`: how the process ended.
+async fn undo_everything(base: &str, dir: &Path, results: &str) -> std::process::Output {
+    let undone = dir.join("undo.csv").display().to_string();
+    let args = [
+        "undo",
+        "--max-affected",
+        "100%",
+        "--max-irreversible",
+        "100%",
+        "-o",
+        &undone,
+        results,
+    ];
+    crate::support::sebulk(base, &args).output().await.unwrap()
+}
+
 /// Exports every user with memberships to `name` in `dir`.
 async fn export(sandbox: &SandboxHandle, dir: &Path, name: &str) -> String {
     let path = dir.join(name).display().to_string();
@@ -383,18 +400,7 @@ async fn killed_resumed_and_undone(in_place: bool) {
     let created = lines.iter().filter(|l| l["outcome"] == "created").count();
     assert_eq!(created, 40, "every hire recorded as created: {lines:?}");
 
-    let undone = dir.path().join("undo.csv").display().to_string();
-    let args = [
-        "undo",
-        "--max-affected",
-        "100%",
-        "--max-irreversible",
-        "100%",
-        "-o",
-        &undone,
-        &r2,
-    ];
-    let output = sebulk(&base, &args).output().await.unwrap();
+    let output = undo_everything(&base, dir.path(), &r2).await;
     assert!(
         output.status.success(),
         "in place: {in_place}: {}",
@@ -1169,12 +1175,7 @@ async fn a_sync_aborted_among_its_leavers_is_undone_whole() {
         &k,
     ];
     stop_after_nine_writes(&sandbox, &args, "-INT").await;
-    let undone = dir.path().join("undo.csv").display().to_string();
-    let args = ["undo", "--max-affected", "100%", "-o", &undone, &k];
-    let output = crate::support::sebulk(sandbox.base_url().as_str(), &args)
-        .output()
-        .await
-        .unwrap();
+    let output = undo_everything(sandbox.base_url().as_str(), dir.path(), &k).await;
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{said}");
     let after = export(&sandbox, dir.path(), "after.csv").await;
@@ -1230,18 +1231,7 @@ async fn killed_offboarding_undone(action: &str, resume: bool, signal: &str) {
     }
     let r = if resume { r } else { k };
 
-    let undone = dir.path().join("undo.csv").display().to_string();
-    let args = [
-        "undo",
-        "--max-affected",
-        "100%",
-        "--max-irreversible",
-        "100%",
-        "-o",
-        &undone,
-        &r,
-    ];
-    let output = sebulk(&base, &args).output().await.unwrap();
+    let output = undo_everything(&base, dir.path(), &r).await;
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{action}: {said}");
     let after = export(&sandbox, dir.path(), "after.csv").await;
