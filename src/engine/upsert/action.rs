@@ -149,6 +149,30 @@ impl UpsertAction {
         Some((run_id.clone(), describe(&UserFields::default(), after)))
     }
 
+    /// Names the groups and applications of `result` that it gives by id
+    /// (the membership calls a killed run's intents laid over its journal
+    /// name their targets by id): results name them as every other line.
+    pub fn name_targets(&self, result: &mut RowResult) {
+        let Ok(catalog) = self.catalog.read() else {
+            return;
+        };
+        for kind in crate::model::TargetKind::ALL {
+            for added in [true, false] {
+                let targets = result.targets_mut(kind, added);
+                for target in targets.iter_mut() {
+                    if let Some(known) = catalog.of(kind).resolve(target)
+                        && known.id == *target
+                    {
+                        *target = known.name.clone();
+                    }
+                }
+                // A target the line named and an intent gave by id is one.
+                let mut seen = std::collections::HashSet::new();
+                targets.retain(|target| seen.insert(target.clone()));
+            }
+        }
+    }
+
     /// Of `missing` (the groups the rows name that the tenant lacks), the
     /// ones a row decided so far (rehearsed, or in a dry run) would add a
     /// user to: what is created. A row refused (conflict, privilege,

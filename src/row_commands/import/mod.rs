@@ -585,7 +585,9 @@ impl Confirm {
         }
         match self.resumed.journaled.get(&row) {
             Some(journaled) if same_cells(&journaled.result.cells, cells) => {
-                Disposition::Redo(Box::new(journaled.result.clone()))
+                let mut prior = journaled.result.clone();
+                self.action.name_targets(&mut prior);
+                Disposition::Redo(Box::new(prior))
             }
             _ => Disposition::Process,
         }

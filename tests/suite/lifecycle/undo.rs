@@ -399,6 +399,13 @@ async fn killed_resumed_and_undone(in_place: bool) {
     let lines = read_csv(&resumed);
     let created = lines.iter().filter(|l| l["outcome"] == "created").count();
     assert_eq!(created, 40, "every hire recorded as created: {lines:?}");
+    // Memberships carried from the killed run are named, as every line
+    // names them (its intents know them by id).
+    let named = |cell: &str| {
+        cell.split(';')
+            .all(|group| ["", "Sales", "Night Crew"].contains(&group))
+    };
+    assert!(lines.iter().all(|l| named(&l["groups_added"])), "{lines:?}");
 
     let output = undo_everything(&base, dir.path(), &r2).await;
     assert!(
