@@ -88,6 +88,52 @@ pub async fn recall(
     Ok(Ok(()))
 }
 
+/// Whether the tenant still shows what `result` (a recorded success of
+/// an earlier run, `found` its row's user now) says was done: a delete
+/// by the user's absence, a disable or lock by the flag, removed
+/// memberships by their absence. A row an undo has reversed since is not
+/// done, whatever its line says; a second factor's removal cannot be
+/// read back and is taken at its word.
+pub async fn still_shows(
+    client: &Client,
+    result: &RowResult,
+    found: &Found,
+) -> Result<bool, ApiError> {
+    let user = match (result.outcome, found) {
+        (Outcome::Deleted, found) => return Ok(found.user().is_none()),
+        (Outcome::Updated | Outcome::Disabled, Found::User(user)) if user.id == result.user_id => {
+            user
+        }
+        (Outcome::Updated | Outcome::Disabled, _) => return Ok(false),
+        _ => return Ok(true),
+    };
+    let flags_hold = result.changes.iter().all(|change| {
+        let flag = match change.field.as_str() {
+            "isEnabled" => user.fields.is_enabled,
+            "isLocked" => user.fields.is_locked,
+            _ => return true,
+        };
+        flag.map(|f| f.to_string()).as_deref() == Some(change.new.as_str())
+    });
+    if !flags_hold {
+        return Ok(false);
+    }
+    for kind in TargetKind::ALL {
+        let removed = result.targets(kind, false);
+        if removed.is_empty() {
+            continue;
+        }
+        let held = client.memberships_of(kind, &user.id).await?;
+        if held
+            .iter()
+            .any(|t| removed.iter().any(|r| r.eq_ignore_ascii_case(&t.name)))
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Run `run_id`'s snapshot beside `results`, by user id, when it is the
 /// one that run wrote of this tenant and sealed under its key.
 fn read_snapshot(

@@ -21,7 +21,7 @@ use crate::output::{Outcome, RowResult};
 
 pub use action::OffboardAction;
 pub use holdings::read_holdings;
-pub use landed::recall;
+pub use landed::{recall, still_shows};
 pub use snapshot::{snapshot_of, write_snapshot};
 
 /// One thing offboarding does to a leaver.

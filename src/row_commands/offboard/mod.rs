@@ -101,7 +101,7 @@ pub async fn run(
     events.on(Event::Phase("reading"));
     let who = options.who.clone();
     let key = client.seal_key().clone();
-    let mut read = crate::engine::read_blocking(move || find::read_who(&who, &key)).await?;
+    let read = crate::engine::read_blocking(move || find::read_who(&who, &key)).await?;
     for problem in &read.problems {
         events.on(Event::Warning(problem));
     }
@@ -117,12 +117,10 @@ pub async fn run(
         (&tenant, client.seal_key()),
         events,
     )?;
-    let carried = carry_done(&mut read, &resumed);
     // ---- find ----
     events.on(Event::Phase("finding users"));
     let mut found = find::find(&client, &read, options).await?;
-    found.leavers.extend(carried);
-    found.leavers.sort_by_key(|l| l.row);
+    carry_done(&client, &mut found.leavers, &resumed).await?;
     if let Some(resumed_from) = options.run.resume.as_deref() {
         let on_wire = (resumed_from, &resumed.on_wire()[..]);
         let steps = &options.steps;
@@ -255,24 +253,25 @@ fn approving(
     Ok(Ok(options))
 }
 
-/// Takes the rows a resumed run did already out of `read`, as leavers
-/// whose result is carried over.
-fn carry_done(read: &mut find::ReadWho, resumed: &ResumedRows) -> Vec<Leaver> {
-    let mut carried = Vec::new();
-    read.named
-        .retain(|(row, _, cells)| match resumed.done(*row, cells) {
-            Some(result) => {
-                carried.push(Leaver::new(
-                    result.row,
-                    result.username.clone(),
-                    result.cells.clone(),
-                    Found::Done(Box::new(result)),
-                ));
-                false
-            }
-            None => true,
-        });
-    carried
+/// Carries over the rows a resumed run did already, where the tenant
+/// still shows what it did (`leavers::still_shows`): a row an undo has
+/// reversed since is decided again, never recorded as done on its line's
+/// word.
+async fn carry_done(
+    client: &Client,
+    leavers: &mut [Leaver],
+    resumed: &ResumedRows,
+) -> Result<(), RunError> {
+    for leaver in leavers {
+        let Some(result) = resumed.done(leaver.row, &leaver.cells) else {
+            continue;
+        };
+        if leavers::still_shows(client, &result, &leaver.found).await? {
+            leaver.label = result.username.clone();
+            leaver.found = Found::Done(Box::new(result));
+        }
+    }
+    Ok(())
 }
 
 /// Rows naming one person (by any key, any case) are one decision: the

@@ -1286,3 +1286,56 @@ async fn a_resume_past_an_edited_snapshot_is_refused() {
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{said}");
 }
+
+/// An offboarding undone, then "resumed" from its own results: the lines
+/// say every leaver was done, but the tenant shows them back, so each is
+/// offboarded again, not carried over on its line's word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_after_an_undo_does_the_rows_the_undo_reversed() {
+    let (sandbox, dir, _) = two_dozen_in_two_groups().await;
+    let mut leavers = String::from("username\n");
+    for i in 0..6 {
+        leavers.push_str(&format!("left{i:02}\n"));
+    }
+    let input = write(dir.path(), "leavers.csv", &leavers);
+    let [first, again] = ["first.csv", "again.csv"].map(|n| dir.path().join(n));
+    let [l, f, a] = [&input, &first, &again].map(|p| p.display().to_string());
+    let offboard = |more: Vec<&'static str>| {
+        let run = [
+            "offboard",
+            "--action",
+            "disable,revoke-access",
+            "--max-affected",
+            "6",
+        ];
+        [&run[..], &more[..]].concat()
+    };
+    let mut args = offboard(vec![]);
+    args.extend(["-o", &f, &l]);
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let base = sandbox.base_url().to_string();
+    let output = undo_everything(&base, dir.path(), &f).await;
+    assert!(output.status.success());
+    let enabled = |sandbox: &SandboxHandle| {
+        (0..6)
+            .filter(|i| {
+                let user = crate::support::user_named(sandbox, &format!("left{i:02}"));
+                user.public().fields.is_enabled == Some(true)
+            })
+            .count()
+    };
+    assert_eq!(enabled(&sandbox), 6, "the undo gave them back");
+
+    let mut args = offboard(vec![]);
+    args.extend(["--resume", &f, "-o", &a, &l]);
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    assert_eq!(enabled(&sandbox), 0, "offboarded again");
+    let lines = read_csv(&again);
+    let first_run = &read_csv(&first)[0]["run_id"];
+    assert!(
+        lines
+            .iter()
+            .all(|l| &l["run_id"] != first_run && l["changes"].contains("isEnabled")),
+        "{lines:?}"
+    );
+}
