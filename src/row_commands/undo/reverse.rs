@@ -149,8 +149,18 @@ pub fn read(
             run_id,
         });
     }
+    // The digest of each run's snapshot, as its lines recorded it.
+    let digests: HashMap<&str, &str> = records
+        .values()
+        .filter(|r| !r.stamp.snapshot.is_empty())
+        .map(|r| (r.stamp.run_id.as_str(), r.stamp.snapshot.as_str()))
+        .collect();
     for mut row in uncertain(&resumed.in_flight, run_ids.first()) {
-        given_back_if_offboarded(&mut row, &mut snapshots);
+        let digest = digests
+            .get(row.run_id.as_str())
+            .copied()
+            .unwrap_or_default();
+        given_back_if_offboarded(&mut row, (&mut snapshots, digest));
         // A line that says the row failed (a double Ctrl-C records one)
         // is the same row: the write on the wire is what may be undone.
         match rows.iter_mut().find(|r| r.recorded.row == row.recorded.row) {
@@ -324,14 +334,14 @@ fn uncertain(in_flight: &[Intent], run_id: Option<&String>) -> Vec<UndoRow> {
 /// gives back a deleted one; any other row stays uncertain. Found by the
 /// user's name, as the row labels it; an entry not found leaves the row
 /// as it was.
-fn given_back_if_offboarded(row: &mut UndoRow, snapshots: &mut Snapshots) {
+fn given_back_if_offboarded(row: &mut UndoRow, (snapshots, digest): (&mut Snapshots, &str)) {
     let kind = RunKind::of(&row.run_id).0;
     if kind != Ok(RunKind::Offboard) && kind != Ok(RunKind::Sync) {
         return;
     }
     let name = row.recorded.username.trim();
     let entry = snapshots
-        .named(&row.run_id, name)
+        .named(&row.run_id, name, digest)
         .filter(|entry| kind == Ok(RunKind::Offboard) || entry.leaving);
     if let Some(entry) = entry {
         row.recorded.user_id = entry.user.id.clone();
@@ -409,13 +419,20 @@ impl Snapshots {
 
     /// The user entry named `username` (any case) in run `run_id`'s
     /// snapshot, when it can be read.
-    fn named(&mut self, run_id: &str, username: &str) -> Option<snapshot::SnapshotEntry> {
-        // Read (and its digest left unchecked: none is recorded for a
-        // row no line settles; the snapshot's own seal still holds).
+    /// (`digest`: the one the run's lines recorded, if any line did).
+    fn named(
+        &mut self,
+        run_id: &str,
+        username: &str,
+        digest: &str,
+    ) -> Option<snapshot::SnapshotEntry> {
         let _ = self.entry(run_id, "", "");
-        let Some(Ok((_, items))) = self.read.get(run_id) else {
+        let Some(Ok((found, items))) = self.read.get(run_id) else {
             return None;
         };
+        if !digest.is_empty() && digest != found {
+            return None;
+        }
         items.values().find_map(|item| match item {
             SnapshotItem::User(entry)
                 if entry
@@ -446,21 +463,31 @@ impl Snapshots {
                     if read.as_ref().is_ok_and(|r| r.unkeyed) {
                         self.unkeyed.push(path.display().to_string());
                     }
-                    read.map_err(|e| e.to_string()).map(
-                        |snapshot::ReadSnapshot { header, items, .. }| {
-                            let items = items
-                                .into_iter()
-                                .map(|item| {
-                                    let id = match &item {
-                                        SnapshotItem::User(entry) => entry.user.id.clone(),
-                                        SnapshotItem::Group(entry) => entry.group.id.clone(),
-                                    };
-                                    (id, item)
-                                })
-                                .collect();
-                            (header.digest.unwrap_or_default(), items)
-                        },
-                    )
+                    // Another run's snapshot under this run's name (copied,
+                    // linked, renamed) is sealed as well as its own.
+                    let read = read.map_err(|e| e.to_string()).and_then(|read| {
+                        if read.header.run_id == run_id {
+                            return Ok(read);
+                        }
+                        Err(format!(
+                            "{} is the snapshot of run {}, not of run {run_id}: refused, nothing is given back from it",
+                            path.display(),
+                            read.header.run_id
+                        ))
+                    });
+                    read.map(|snapshot::ReadSnapshot { header, items, .. }| {
+                        let items = items
+                            .into_iter()
+                            .map(|item| {
+                                let id = match &item {
+                                    SnapshotItem::User(entry) => entry.user.id.clone(),
+                                    SnapshotItem::Group(entry) => entry.group.id.clone(),
+                                };
+                                (id, item)
+                            })
+                            .collect();
+                        (header.digest.unwrap_or_default(), items)
+                    })
                 }
             };
             self.read.insert(run_id.to_string(), loaded);

@@ -1339,3 +1339,46 @@ async fn a_resume_after_an_undo_does_the_rows_the_undo_reversed() {
         "{lines:?}"
     );
 }
+
+/// Another offboarding's snapshot put in place of a killed one's (copied
+/// over its name): it is sealed as well as the killed run's own, but it
+/// is another run's, so undo gives nobody back from it; the writes that
+/// were on the wire stay uncertain (exit 3) instead of being "given
+/// back" to what that other run saw.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_gives_nobody_back_from_another_runs_snapshot() {
+    let (sandbox, dir, _) = two_dozen_in_two_groups().await;
+    let mut leavers = String::from("username\n");
+    for i in 0..24 {
+        leavers.push_str(&format!("left{i:02}\n"));
+    }
+    let input = write(dir.path(), "leavers.csv", &leavers);
+    let [earlier, killed] = ["earlier.csv", "killed.csv"].map(|n| dir.path().join(n));
+    let [l, e, k] = [&input, &earlier, &killed].map(|p| p.display().to_string());
+    let action = "disable,revoke-access";
+    let args = offboard_args(action, &l, &["-o", &e]);
+    assert_eq!(against(&sandbox, &args).await.unwrap(), Completion::Clean);
+    let base = sandbox.base_url().to_string();
+    assert!(
+        undo_everything(&base, dir.path(), &e)
+            .await
+            .status
+            .success()
+    );
+    let theirs = crate::support::file_in(dir.path(), "earlier.snapshot-").expect("written");
+    std::fs::remove_file(dir.path().join("undo.csv")).unwrap();
+
+    let args = offboard_args(action, &l, &["-o", &k]);
+    stop_after_nine_writes(&sandbox, &args, "-KILL").await;
+    let ours = crate::support::file_in(dir.path(), "killed.snapshot-").expect("written");
+    std::fs::copy(&theirs, &ours).unwrap();
+    let output = undo_everything(&base, dir.path(), &k).await;
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{said}");
+    let lines = read_csv(&dir.path().join("undo.csv"));
+    assert!(
+        lines.iter().any(|l| l["error"].starts_with("uncertain")),
+        "{lines:?}"
+    );
+}
