@@ -216,18 +216,23 @@ type InFlight = Arc<RowsUnderWay>;
 /// nothing.
 const LEAD: u64 = 16_384;
 
-/// The rows under way (label and cells, for an abort to name them), and
-/// a wake-up for rows waiting to start when the oldest one finishes.
+/// The rows under way (label and cells, for an abort to name them, and
+/// whether a write of theirs went out), and a wake-up for rows waiting
+/// to start when the oldest one finishes.
 #[derive(Default)]
 pub struct RowsUnderWay {
-    rows: Mutex<std::collections::BTreeMap<u64, (String, Vec<String>)>>,
+    rows: Mutex<std::collections::BTreeMap<u64, RowUnderWay>>,
     finished: tokio::sync::Notify,
 }
+
+/// A row under way: its label and cells, and whether a write of its own
+/// has gone out (set as it goes, by the row's recording client).
+type RowUnderWay = (String, Vec<String>, Arc<AtomicBool>);
 
 impl RowsUnderWay {
     /// Waits until `row` is within [`LEAD`] of the oldest row under way,
     /// then counts it as under way.
-    async fn start(&self, row: u64, label: &str, cells: &[String]) {
+    async fn start(&self, row: u64, (label, cells): (&str, &[String]), wrote: Arc<AtomicBool>) {
         loop {
             let finished = self.finished.notified();
             tokio::pin!(finished);
@@ -235,7 +240,7 @@ impl RowsUnderWay {
             if let Ok(mut rows) = self.rows.lock() {
                 let oldest = rows.keys().next().copied().unwrap_or(row);
                 if row < oldest + LEAD {
-                    rows.insert(row, (label.to_string(), cells.to_vec()));
+                    rows.insert(row, (label.to_string(), cells.to_vec(), wrote));
                     return;
                 }
             } else {
@@ -261,7 +266,7 @@ impl RowsUnderWay {
         }
     }
 
-    fn drain(&self) -> Vec<(u64, (String, Vec<String>))> {
+    fn drain(&self) -> Vec<(u64, RowUnderWay)> {
         self.rows
             .lock()
             .map(|mut m| std::mem::take(&mut *m).into_iter().collect())
@@ -405,13 +410,14 @@ fn worked<A: RowAction>(
         .flat_map(futures::stream::iter)
         .take_until(Box::pin(stops.abort.clone().cancelled_owned()));
     super::pool::Pool::new(jobs, width, move |job: Job<A::Input>| {
-        let client = recording_for(&client, (&intents, None), || {
+        let wrote = Arc::new(AtomicBool::new(false));
+        let client = recording_for(&client, (&intents, Some(wrote.clone())), || {
             vec![(job.row, job.label.clone())]
         });
         let (action, stops, in_flight) = (action.clone(), stops.clone(), in_flight.clone());
         let abort = stops.abort.clone();
         spawned(
-            async move { tracked(&*action, client, &stops, job, &in_flight).await },
+            async move { tracked(&*action, (client, wrote), &stops, job, &in_flight).await },
             abort,
         )
     })
@@ -519,12 +525,14 @@ const MIN_ROWS: usize = 64;
 /// which rows it cut off mid-request).
 async fn tracked<A: RowAction>(
     action: &A,
-    client: Client,
+    (client, wrote): (Client, Arc<AtomicBool>),
     stops: &Stops,
     job: Job<A::Input>,
     in_flight: &InFlight,
 ) -> ProcessedRow<A::Detail> {
-    in_flight.start(job.row, &job.label, &job.cells).await;
+    in_flight
+        .start(job.row, (&job.label, &job.cells), wrote)
+        .await;
     let row = job.row;
     // The row's own state (some kilobytes) is allocated when it starts,
     // not while it waits in the pool's queue.
@@ -603,12 +611,23 @@ fn settle_aborted<D>(
     if !stranded.is_empty() {
         sink.keep_what_was_on_the_wire();
     }
-    for (row, (label, cells)) in stranded {
-        let mut result = RowResult::new(row, &label, Outcome::Failed, cells);
-        result.error = "interrupted while its requests were in flight: the outcome is unknown (run again with --resume to settle it)".to_string();
+    for (row, (label, cells, wrote)) in stranded {
+        // A row that had sent no write changed nothing.
+        let (outcome, error) = match wrote.load(Ordering::SeqCst) {
+            true => (
+                Outcome::Failed,
+                "interrupted while its requests were in flight: the outcome is unknown (run again with --resume to settle it)",
+            ),
+            false => (
+                Outcome::NotAttempted,
+                "not attempted: interrupted before it sent a write",
+            ),
+        };
+        let mut result = RowResult::new(row, &label, outcome, cells);
+        result.error = error.to_string();
         events.on(Event::Advanced {
             items: 1,
-            failed: 1,
+            failed: u64::from(outcome == Outcome::Failed),
         });
         sink.push(result, None)?;
     }
@@ -810,13 +829,13 @@ mod tests {
     #[tokio::test]
     async fn a_row_far_ahead_of_the_oldest_waits_for_it() {
         let lead = Arc::new(RowsUnderWay::default());
-        lead.start(1, "a", &[]).await;
-        lead.start(2, "b", &[]).await;
+        lead.start(1, ("a", &[]), Arc::default()).await;
+        lead.start(2, ("b", &[]), Arc::default()).await;
         // Within the lead: starts at once.
-        lead.start(LEAD, "c", &[]).await;
+        lead.start(LEAD, ("c", &[]), Arc::default()).await;
         let far = {
             let lead = lead.clone();
-            tokio::spawn(async move { lead.start(1 + LEAD, "d", &[]).await })
+            tokio::spawn(async move { lead.start(1 + LEAD, ("d", &[]), Arc::default()).await })
         };
         tokio::time::sleep(Duration::from_millis(30)).await;
         assert!(!far.is_finished(), "row 1 is still under way");
