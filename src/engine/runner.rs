@@ -12,8 +12,10 @@
 //! requests and become `not_attempted` while requests on the wire finish
 //! (and rows already written get their memberships); on the second,
 //! everything stops at once (each row's task ends at its next wait, and
-//! the run waits for every one before it names the rows cut off) and rows
-//! cut mid-request say their outcome is unknown.
+//! the run waits for every one before it names the rows cut off): a row
+//! cut before any write of its own is `not_attempted`; one cut after a
+//! write went out is `failed` and says so, and the run's journal and
+//! intents stay beside its results, for undo and `--resume`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -616,7 +618,7 @@ fn settle_aborted<D>(
         let (outcome, error) = match wrote.load(Ordering::SeqCst) {
             true => (
                 Outcome::Failed,
-                "interrupted while its requests were in flight: the outcome is unknown (run again with --resume to settle it)",
+                "interrupted part-way, after some of its writes went out (the last may have been on the wire): undo takes back what landed, --resume finishes the row",
             ),
             false => (
                 Outcome::NotAttempted,
