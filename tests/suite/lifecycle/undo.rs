@@ -1100,11 +1100,7 @@ struct Stopped {
 
 async fn stopped_offboarding(action: &str, signal: &str) -> Stopped {
     let (sandbox, dir, before) = two_dozen_in_two_groups().await;
-    let mut leavers = String::from("username\n");
-    for i in 0..24 {
-        leavers.push_str(&format!("left{i:02}\n"));
-    }
-    let input = write(dir.path(), "leavers.csv", &leavers);
+    let input = leavers_file(dir.path(), 24);
     let killed = dir.path().join("killed.csv");
     let [l, k] = [&input, &killed].map(|p| p.display().to_string());
     let args = offboard_args(action, &l, &["-o", &k]);
@@ -1134,6 +1130,15 @@ async fn two_dozen_in_two_groups() -> (SandboxHandle, tempfile::TempDir, String)
     crate::support::seed_tenant(&sandbox, dir.path(), &people).await;
     let before = export(&sandbox, dir.path(), "before.csv").await;
     (sandbox, dir, before)
+}
+
+/// `leavers.csv` in `dir`, naming `left00` and the next `count - 1`.
+fn leavers_file(dir: &Path, count: usize) -> PathBuf {
+    let mut leavers = String::from("username\n");
+    for i in 0..count {
+        leavers.push_str(&format!("left{i:02}\n"));
+    }
+    write(dir, "leavers.csv", &leavers)
 }
 
 /// Runs sebulk with `args` against `sandbox` and stops it with `signal`
@@ -1293,11 +1298,7 @@ async fn a_resume_past_an_edited_snapshot_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resume_after_an_undo_does_the_rows_the_undo_reversed() {
     let (sandbox, dir, _) = two_dozen_in_two_groups().await;
-    let mut leavers = String::from("username\n");
-    for i in 0..6 {
-        leavers.push_str(&format!("left{i:02}\n"));
-    }
-    let input = write(dir.path(), "leavers.csv", &leavers);
+    let input = leavers_file(dir.path(), 6);
     let [first, again] = ["first.csv", "again.csv"].map(|n| dir.path().join(n));
     let [l, f, a] = [&input, &first, &again].map(|p| p.display().to_string());
     let offboard = |more: Vec<&'static str>| {
@@ -1349,11 +1350,7 @@ async fn a_resume_after_an_undo_does_the_rows_the_undo_reversed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_gives_nobody_back_from_another_runs_snapshot() {
     let (sandbox, dir, _) = two_dozen_in_two_groups().await;
-    let mut leavers = String::from("username\n");
-    for i in 0..24 {
-        leavers.push_str(&format!("left{i:02}\n"));
-    }
-    let input = write(dir.path(), "leavers.csv", &leavers);
+    let input = leavers_file(dir.path(), 24);
     let [earlier, killed] = ["earlier.csv", "killed.csv"].map(|n| dir.path().join(n));
     let [l, e, k] = [&input, &earlier, &killed].map(|p| p.display().to_string());
     let action = "disable,revoke-access";
