@@ -102,6 +102,9 @@ pub struct Leaver {
     /// A leaver, not a user saved because an update takes some of its
     /// access (the snapshot tells them apart, for undo).
     pub leaving: bool,
+    /// The key of the roster row that ends this leaver (sync: an end
+    /// date passed), or none when no row names them (found by absence).
+    pub ended_by: Option<String>,
 }
 
 impl Leaver {
@@ -117,6 +120,18 @@ impl Leaver {
             second_factor: None,
             before: None,
             leaving: true,
+            ended_by: None,
+        }
+    }
+
+    /// A leaver the tenant's listing found before the roster's rows are
+    /// read again (sync): ended by the row keyed `ended_by`, or absent
+    /// from the roster; its row, label and cells are given when the
+    /// roster is replayed.
+    pub fn listed(user: User, ended_by: Option<String>) -> Self {
+        Leaver {
+            ended_by,
+            ..Leaver::new(0, String::new(), Vec::new(), Found::User(Box::new(user)))
         }
     }
 

@@ -131,8 +131,16 @@ impl SyncSummary {
             tenant_users,
             out_of_scope: found.out_of_scope,
             named_otherwise: found.named_otherwise.clone(),
-            leavers_by_absence: found.keys.iter().filter(|k| k.is_none()).count() as u64,
-            leavers_by_end_date: found.keys.iter().filter(|k| k.is_some()).count() as u64,
+            leavers_by_absence: found
+                .leavers
+                .iter()
+                .filter(|l| l.ended_by.is_none())
+                .count() as u64,
+            leavers_by_end_date: found
+                .leavers
+                .iter()
+                .filter(|l| l.ended_by.is_some())
+                .count() as u64,
             date_order: input.vocabulary.date_order,
             invalid: invalid_rows(first, options),
             ..Default::default()
@@ -228,9 +236,7 @@ pub async fn run(
     let tenant_users = lookups.tenant_users.unwrap_or_default();
     let mut summary = SyncSummary::before_run(options, (&first, &found), tenant_users);
     // ---- guard ----
-    let FoundLeavers {
-        keys, mut leavers, ..
-    } = found;
+    let FoundLeavers { mut leavers, .. } = found;
     let guarded = (&mut leavers, &mut summary);
     let (refused, mut stamp, mut saved) =
         match leavers_first(&client, options, guarded, first.scan.rows, events).await? {
@@ -245,7 +251,7 @@ pub async fn run(
         import.policy.clone(),
         import.run.dry_run,
     ));
-    let (ended, absent) = split_leavers(keys, leavers);
+    let (ended, absent) = split_leavers(leavers);
     let count = first.scan.rows + absent.len() as u64;
     let roster = Arc::new(RosterRows {
         options: options.clone(),
@@ -532,7 +538,6 @@ fn guard_leavers(
 /// The leavers the tenant's listing found, each with the key of its ended
 /// row (none: found by absence), and the users outside the scope.
 struct FoundLeavers {
-    keys: Vec<Option<String>>,
     leavers: Vec<Leaver>,
     out_of_scope: u64,
     named_otherwise: NamedOtherwise,
@@ -589,17 +594,12 @@ async fn read_tenant(
         ..
     } = watch;
     absent.sort_by_key(|u| u.fields.username.clone().unwrap_or_default().to_lowercase());
-    let (keys, leavers) = ended
+    let leavers = ended
         .into_iter()
-        .map(|(key, user)| (Some(key), user))
-        .chain(absent.into_iter().map(|user| (None, user)))
-        .map(|(key, user)| {
-            let found = Found::User(Box::new(user));
-            (key, Leaver::new(0, String::new(), Vec::new(), found))
-        })
-        .unzip();
+        .map(|(key, user)| Leaver::listed(user, Some(key)))
+        .chain(absent.into_iter().map(|user| Leaver::listed(user, None)))
+        .collect();
     let found = FoundLeavers {
-        keys,
         leavers,
         out_of_scope,
         named_otherwise,
@@ -608,14 +608,11 @@ async fn read_tenant(
 }
 
 /// Each leaver by the key of its ended row, and the leavers found by absence.
-fn split_leavers(
-    keys: Vec<Option<String>>,
-    leavers: Vec<Leaver>,
-) -> (HashMap<String, Leaver>, Vec<Leaver>) {
+fn split_leavers(leavers: Vec<Leaver>) -> (HashMap<String, Leaver>, Vec<Leaver>) {
     let mut ended = HashMap::new();
     let mut absent = Vec::new();
-    for (key, leaver) in keys.into_iter().zip(leavers) {
-        match key {
+    for leaver in leavers {
+        match leaver.ended_by.clone() {
             Some(key) => {
                 ended.insert(key, leaver);
             }
