@@ -123,6 +123,30 @@ pub fn find_beside(results: &Path, run_id: &str) -> Option<PathBuf> {
         .find(|p| p.to_string_lossy().ends_with(&suffix))
 }
 
+/// Run `run_id`'s snapshot, found beside the results file `results`
+/// ([`find_beside`]) and read under `key` ([`read`]), when it says it is
+/// that run's: another run's, copied, linked or renamed into its place,
+/// is sealed as well as its own. `Ok(None)`: there is none; `Err`: why
+/// the one there is refused. The path it was read from, with it.
+pub fn read_of_run(
+    results: &Path,
+    run_id: &str,
+    (key, old): (&SealKey, OldSeals),
+) -> Result<Option<(PathBuf, ReadSnapshot)>, String> {
+    let Some(path) = find_beside(results, run_id) else {
+        return Ok(None);
+    };
+    let read = read(&path, key, old).map_err(|e| e.to_string())?;
+    if read.header.run_id != run_id {
+        return Err(format!(
+            "{} is the snapshot of run {}, not of run {run_id}: refused, nothing is given back from it",
+            path.display(),
+            read.header.run_id
+        ));
+    }
+    Ok(Some((path, read)))
+}
+
 /// Writes a snapshot whole (0600), sealed under `key`, refusing an
 /// existing file, and returns its digest (for the run's results to carry).
 pub fn write(

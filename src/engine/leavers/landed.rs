@@ -141,14 +141,14 @@ fn read_snapshot(
     run_id: &str,
     (key, tenant): (&SealKey, &str),
 ) -> Result<HashMap<String, SnapshotEntry>, String> {
-    let path = snapshot::find_beside(results, run_id).ok_or_else(|| {
-        format!(
-            "no snapshot of it is beside {} (*.snapshot-{run_id}.jsonl)",
-            results.display()
-        )
-    })?;
-    let read = snapshot::read(&path, key, OldSeals::Refuse).map_err(|e| e.to_string())?;
-    if read.header.run_id != run_id || read.header.tenant != tenant {
+    let (path, read) = snapshot::read_of_run(results, run_id, (key, OldSeals::Refuse))?
+        .ok_or_else(|| {
+            format!(
+                "no snapshot of it is beside {} (*.snapshot-{run_id}.jsonl)",
+                results.display()
+            )
+        })?;
+    if read.header.tenant != tenant {
         return Err(format!(
             "{} is not that run's snapshot of this tenant",
             path.display()

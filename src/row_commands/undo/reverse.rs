@@ -426,8 +426,7 @@ impl Snapshots {
         username: &str,
         digest: &str,
     ) -> Option<snapshot::SnapshotEntry> {
-        let _ = self.entry(run_id, "", "");
-        let Some(Ok((found, items))) = self.read.get(run_id) else {
+        let Ok((found, items)) = self.load(run_id) else {
             return None;
         };
         if !digest.is_empty() && digest != found {
@@ -452,57 +451,51 @@ impl Snapshots {
     /// is the one whose digest the results recorded (`digest`; results of
     /// older sebulk record none).
     fn entry(&mut self, run_id: &str, digest: &str, id: &str) -> Result<SnapshotItem, String> {
-        if !self.read.contains_key(run_id) {
-            let loaded = match snapshot::find_beside(&self.results, run_id) {
-                None => Err(format!(
-                    "no snapshot of run {run_id} beside {} (*.snapshot-{run_id}.jsonl): it cannot be given back",
-                    self.results.display()
-                )),
-                Some(path) => {
-                    let read = snapshot::read(&path, &self.key, self.old_seals);
-                    if read.as_ref().is_ok_and(|r| r.unkeyed) {
-                        self.unkeyed.push(path.display().to_string());
-                    }
-                    // Another run's snapshot under this run's name (copied,
-                    // linked, renamed) is sealed as well as its own.
-                    let read = read.map_err(|e| e.to_string()).and_then(|read| {
-                        if read.header.run_id == run_id {
-                            return Ok(read);
-                        }
-                        Err(format!(
-                            "{} is the snapshot of run {}, not of run {run_id}: refused, nothing is given back from it",
-                            path.display(),
-                            read.header.run_id
-                        ))
-                    });
-                    read.map(|snapshot::ReadSnapshot { header, items, .. }| {
-                        let items = items
-                            .into_iter()
-                            .map(|item| {
-                                let id = match &item {
-                                    SnapshotItem::User(entry) => entry.user.id.clone(),
-                                    SnapshotItem::Group(entry) => entry.group.id.clone(),
-                                };
-                                (id, item)
-                            })
-                            .collect();
-                        (header.digest.unwrap_or_default(), items)
-                    })
-                }
-            };
-            self.read.insert(run_id.to_string(), loaded);
-        }
-        match self.read.get(run_id) {
-            Some(Ok((found, _))) if !digest.is_empty() && digest != found => Err(format!(
+        match self.load(run_id) {
+            Ok((found, _)) if !digest.is_empty() && digest != found => Err(format!(
                 "the snapshot of run {run_id} is not the one the run wrote (its digest differs from the one the results recorded): refused, nothing is given back from it"
             )),
-            Some(Ok((_, items))) => items
+            Ok((_, items)) => items
                 .get(id)
                 .cloned()
                 .ok_or_else(|| format!("the snapshot of run {run_id} does not hold {id}")),
-            Some(Err(why)) => Err(why.clone()),
-            None => Err(format!("no snapshot of run {run_id}")),
+            Err(why) => Err(why.clone()),
         }
+    }
+
+    /// Run `run_id`'s snapshot, read the first time it is asked for.
+    fn load(&mut self, run_id: &str) -> &Result<ReadSnapshot, String> {
+        if !self.read.contains_key(run_id) {
+            let found = snapshot::read_of_run(&self.results, run_id, (&self.key, self.old_seals));
+            let loaded = match found {
+                Ok(None) => Err(format!(
+                    "no snapshot of run {run_id} beside {} (*.snapshot-{run_id}.jsonl): it cannot be given back",
+                    self.results.display()
+                )),
+                Ok(Some((path, read))) => {
+                    if read.unkeyed {
+                        self.unkeyed.push(path.display().to_string());
+                    }
+                    let items = read
+                        .items
+                        .into_iter()
+                        .map(|item| {
+                            let id = match &item {
+                                SnapshotItem::User(entry) => entry.user.id.clone(),
+                                SnapshotItem::Group(entry) => entry.group.id.clone(),
+                            };
+                            (id, item)
+                        })
+                        .collect();
+                    Ok((read.header.digest.unwrap_or_default(), items))
+                }
+                Err(why) => Err(why),
+            };
+            self.read.insert(run_id.to_string(), loaded);
+        }
+        self.read
+            .entry(run_id.to_string())
+            .or_insert_with(|| Err(format!("no snapshot of run {run_id}")))
     }
 }
 
