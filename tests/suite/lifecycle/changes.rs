@@ -250,18 +250,7 @@ async fn apply_keeps_the_protect_list_and_the_plans_day() {
 async fn a_plain_username_the_tenant_holds_only_as_a_lookalike_is_no_second_account() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = tenant(dir.path()).await;
-    let imitation = sebulk::model::UserWrite {
-        fields: sebulk::model::UserFields {
-            username: Some("m\u{430}rk".into()),
-            email: Some("mark.w@example.com".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    crate::support::client(&sandbox)
-        .create_user(&imitation)
-        .await
-        .unwrap();
+    crate::support::create_mark_imitation(&sandbox).await;
     let before = users(&sandbox).len();
     // An employeeNumber column: the tenant is listed, not asked row by row.
     let file = write(

@@ -203,18 +203,7 @@ async fn a_plain_joiner_beside_an_imitation_is_refused_against_every_variant() {
         let dir = tempfile::tempdir().unwrap();
         let sandbox = start(sandbox_config(dir.path(), &case)).await;
         let name = case.name;
-        let imitation = sebulk::model::UserWrite {
-            fields: sebulk::model::UserFields {
-                username: Some("m\u{430}rk".into()),
-                email: Some("mark.w@example.com".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        crate::support::client(&sandbox)
-            .create_user(&imitation)
-            .await
-            .unwrap();
+        crate::support::create_mark_imitation(&sandbox).await;
         let users = sandbox.tenant().users().count();
         // An employeeNumber column: the tenant is listed.
         let file = dir.path().join("mark.csv");

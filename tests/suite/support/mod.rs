@@ -62,6 +62,20 @@ pub fn new_user(username: &str) -> UserWrite {
     }
 }
 
+/// Makes `mаrk` (a Cyrillic а) in the tenant by hand, as an admin might:
+/// a user who only imitates the plain name `mark`.
+pub async fn create_mark_imitation(sandbox: &SandboxHandle) {
+    let imitation = UserWrite {
+        fields: UserFields {
+            username: Some("m\u{430}rk".into()),
+            email: Some("mark.w@example.com".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    client(sandbox).create_user(&imitation).await.unwrap();
+}
+
 /// The state directory (the tenants' run locks) of every run the tests
 /// start, never the user's own: under the build's scratch directory.
 pub const STATE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/sebulk-state");
