@@ -610,7 +610,10 @@ fn settle_aborted<D>(
         sink.push(result, None)?;
     }
     let stranded = in_flight.drain();
-    if !stranded.is_empty() {
+    if stranded
+        .iter()
+        .any(|(_, (_, _, wrote))| wrote.load(Ordering::SeqCst))
+    {
         sink.keep_what_was_on_the_wire();
     }
     for (row, (label, cells, wrote)) in stranded {
