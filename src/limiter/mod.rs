@@ -20,7 +20,7 @@
 pub mod retry;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -93,9 +93,10 @@ impl InFlight {
 pub struct Throttle {
     slots: Semaphore,
     in_flight: InFlight,
-    /// Slots currently offered; the semaphore may still owe some back.
-    slot_limit: AtomicUsize,
-    slot_debt: AtomicUsize,
+    /// How many slots are offered, and how many of those in use are to be
+    /// forgotten as they come back: one lock, so a resize and a returning
+    /// permit never both pay the same debt.
+    slot_book: Mutex<SlotBook>,
     max_rate: f64,
     gate: tokio::sync::Mutex<()>,
     state: Mutex<RateState>,
@@ -165,6 +166,16 @@ pub struct Pause {
     pub asked: Option<Duration>,
 }
 
+/// The slots' accounts: permits offered (free or held) minus `debt`
+/// equals `limit` at every moment the lock is free.
+#[derive(Debug)]
+struct SlotBook {
+    limit: usize,
+    /// Held permits to forget as they come back (the limit shrank below
+    /// what was in use).
+    debt: usize,
+}
+
 /// Held while a request is in flight.
 #[derive(Debug)]
 pub struct Permit<'a> {
@@ -175,15 +186,13 @@ pub struct Permit<'a> {
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         if let Some(slot) = self.slot.take() {
-            let owed = self.throttle.slot_debt.load(Ordering::Relaxed);
-            if owed > 0
-                && self
-                    .throttle
-                    .slot_debt
-                    .compare_exchange(owed, owed - 1, Ordering::Relaxed, Ordering::Relaxed)
-                    .is_ok()
-            {
+            let mut book = self.throttle.slot_book();
+            if book.debt > 0 {
+                book.debt -= 1;
                 slot.forget();
+            } else {
+                // Given back under the lock, so a resize counts it.
+                drop(slot);
             }
         }
     }
@@ -205,8 +214,10 @@ impl Throttle {
         Arc::new(Throttle {
             slots: Semaphore::new(slots),
             in_flight,
-            slot_limit: AtomicUsize::new(slots),
-            slot_debt: AtomicUsize::new(0),
+            slot_book: Mutex::new(SlotBook {
+                limit: slots,
+                debt: 0,
+            }),
             max_rate: rate,
             gate: tokio::sync::Mutex::new(()),
             state: Mutex::new(RateState {
@@ -225,6 +236,13 @@ impl Throttle {
             stop_reason: Mutex::new(None),
             counters: Counters::default(),
         })
+    }
+
+    fn slot_book(&self) -> MutexGuard<'_, SlotBook> {
+        // Two counts changed together under the lock; never left torn.
+        self.slot_book
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn state(&self) -> MutexGuard<'_, RateState> {
@@ -379,19 +397,18 @@ impl Throttle {
     /// Makes `wanted` slots the limit: more are added at once, fewer are
     /// taken back as they come free.
     fn set_slots(&self, wanted: usize) {
-        let current = self.slot_limit.swap(wanted, Ordering::Relaxed);
+        let mut book = self.slot_book();
+        let current = std::mem::replace(&mut book.limit, wanted);
         if wanted > current {
-            let mut more = wanted - current;
             // Pay back debt first: those slots were never taken away.
-            let owed = self.slot_debt.load(Ordering::Relaxed);
-            let forgiven = owed.min(more);
-            self.slot_debt.fetch_sub(forgiven, Ordering::Relaxed);
-            more -= forgiven;
-            self.slots.add_permits(more);
+            let more = wanted - current;
+            let forgiven = book.debt.min(more);
+            book.debt -= forgiven;
+            self.slots.add_permits(more - forgiven);
         } else if wanted < current {
             let fewer = current - wanted;
             let taken = self.slots.forget_permits(fewer);
-            self.slot_debt.fetch_add(fewer - taken, Ordering::Relaxed);
+            book.debt += fewer - taken;
         }
     }
 
@@ -439,7 +456,7 @@ impl Throttle {
 
     /// How many independent requests callers should keep under way.
     pub fn parallelism(&self) -> usize {
-        self.slot_limit.load(Ordering::Relaxed).max(1)
+        self.slot_book().limit.max(1)
     }
 
     /// The most requests that can ever be in flight.
@@ -741,5 +758,39 @@ mod tests {
         assert_eq!(small.parallelism(), 2);
         drop(held);
         assert_eq!(small.slots.available_permits(), 2);
+    }
+
+    /// Slots resized while permits come and go, from several threads at
+    /// once (answers arrive on every worker): once every permit is back,
+    /// exactly the last limit is offered. A bench sync once hung with
+    /// every row waiting for a slot: a resize and a returning permit had
+    /// both paid the same debt, the debt wrapped below zero, and from then
+    /// on every returning permit was forgotten.
+    #[test]
+    fn slots_resized_from_every_thread_are_never_lost() {
+        let throttle = Throttle::new(1000.0, InFlight::Adaptive { max: 16 });
+        std::thread::scope(|scope| {
+            for worker in 0..4u64 {
+                let throttle = &throttle;
+                scope.spawn(move || {
+                    let mut held = std::collections::VecDeque::new();
+                    for round in 0..200_000u64 {
+                        let wanted = ((round * 7 + worker * 3) % 16 + 1) as usize;
+                        throttle.set_slots(wanted);
+                        if let Ok(slot) = throttle.slots.try_acquire() {
+                            held.push_back(Permit {
+                                throttle,
+                                slot: Some(slot),
+                            });
+                        }
+                        if held.len() > 2 || round % 3 == 0 {
+                            held.pop_front();
+                        }
+                    }
+                });
+            }
+        });
+        let limit = throttle.parallelism();
+        assert_eq!(throttle.slots.available_permits(), limit);
     }
 }
