@@ -39,13 +39,13 @@ pub async fn decide_offline<A: RowAction>(
     events: &dyn Events,
 ) -> Result<(), RunError> {
     events.on(Event::Total(rows));
-    let (batches, reader) = runner::read_in_batches(source);
+    let (batches, reader, cells_back) = runner::read_in_batches(source);
     let at_once = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
     let mut decided = runner::receiver_stream(batches)
         .map(|batch| {
             let (client, action, first) = (client.clone(), action.clone(), stops.first.clone());
             runner::spawned(
-                decide_batch(client, action, batch, first),
+                decide_batch((client, action), batch, first, cells_back.clone()),
                 stops.abort.clone(),
             )
         })
@@ -67,23 +67,28 @@ pub async fn decide_offline<A: RowAction>(
 }
 
 /// Decides a batch's rows in order (those the runner would run: to be
-/// processed, or done again); how many rows the batch held.
+/// processed, or done again), handing their cells back to the reader;
+/// how many rows the batch held.
 async fn decide_batch<A: RowAction>(
-    client: Client,
-    action: Arc<A>,
+    (client, action): (Client, Arc<A>),
     batch: Vec<Job<A::Input>>,
     first: tokio_util::sync::CancellationToken,
+    cells_back: runner::CellsBack,
 ) -> u64 {
     let rows = batch.len() as u64;
+    let mut cells = Vec::with_capacity(batch.len());
     for job in batch {
         if first.is_cancelled() {
             break;
         }
         if matches!(job.disposition, Disposition::Process | Disposition::Redo(_)) {
             let result = RowResult::new(job.row, &job.label, Outcome::NotAttempted, job.cells);
-            action.process(client.clone(), job.input, result).await;
+            let decided = action.process(client.clone(), job.input, result).await;
+            cells.push(decided.result.cells);
         }
     }
+    // A reader already gone frees them here.
+    let _ = cells_back.send(cells);
     rows
 }
 
