@@ -16,5 +16,5 @@ pub use cells::RowInput;
 pub use cells::Severity;
 pub use reader::{CsvSource, InputError, ReadOptions};
 pub use scan::{InputSpec, Scan, header_problems, scan};
-pub use validate::{MatchBy, Mode, Problem, Rules, UsernameFrom, Validator};
+pub use validate::{MatchBy, Mode, Problem, Rules, UsernameFrom};
 pub use vocabulary::Vocabulary;

@@ -48,6 +48,9 @@ pub struct Scan {
     /// Footer rows left out at the end of the file, as warnings naming
     /// their lines (counted in `warnings`).
     pub footers: Vec<Problem>,
+    /// The header results and plans repeat ([`InputRows::echo_header`]),
+    /// kept so no later pass opens the file only to read it again.
+    pub echo_header: Vec<String>,
 }
 
 impl Scan {
@@ -260,6 +263,7 @@ pub fn scan<E: From<InputError>>(
     let mut scan = Scan {
         header_issues,
         mapping: source.mapping_lines().to_vec(),
+        echo_header: source.echo_header().to_vec(),
         ..Default::default()
     };
     while let Some(record) = source.next_record() {

@@ -29,7 +29,7 @@ use crate::engine::{RunEnd, guard, rehearsal};
 use crate::events::{Event, Events};
 use crate::formats::same_cells;
 use crate::input::scan::open_with;
-use crate::input::{InputSpec, Validator, Vocabulary};
+use crate::input::{InputSpec, Vocabulary};
 use crate::output::results_file::reader::{Recorded, Resumed, SealedFor};
 use crate::output::results_file::writer::RunKind;
 use missing::MissingUsers;
@@ -202,9 +202,7 @@ pub async fn run(
     summary.created_groups = created_groups;
     summary.missing_from_file = missing_from_file;
     // ---- run ----
-    let (source, validator, _) = open_with(&options.input, vocabulary.clone())?;
-    let input_header = source.echo_header().to_vec();
-    drop(source);
+    let input_header = first.scan.echo_header.clone();
     let place = options.results_place();
     let tenant_users = lookups.tenant_users;
     let in_flight = creates_in_flight(&resumed, client.seal_key());
@@ -221,7 +219,6 @@ pub async fn run(
     let jobs = job_source(
         options.input.clone(),
         vocabulary,
-        validator,
         first.invalid.clone(),
         Confirm {
             resumed: resumed.clone(),
@@ -599,13 +596,12 @@ impl Confirm {
 fn job_source(
     input: InputSpec,
     vocabulary: Arc<Vocabulary>,
-    validator: Validator,
     invalid: BTreeMap<u64, String>,
     confirm: Confirm,
 ) -> JobSource<crate::input::RowInput> {
-    let header = validator.header().clone();
     Arc::new(move |emit| {
         let (mut source, mut validator, _) = open_with(&input, vocabulary.clone())?;
+        let header = validator.header().clone();
         while let Some(record) = source.next_record() {
             let record = record?;
             let (row_input, _) = validator.check(&record);

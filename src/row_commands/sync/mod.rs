@@ -261,7 +261,7 @@ pub async fn run(
         absent,
         importer: importer.clone(),
     });
-    let header = roster.header()?;
+    let header = first.scan.echo_header.clone();
     let source: JobSource<SyncJob> = Arc::new(move |emit| roster.read(emit));
     let inputs = [import.input.file.as_path()];
     let offline = importer.lookups.decides_offline();
@@ -638,12 +638,6 @@ struct RosterRows {
 }
 
 impl RosterRows {
-    /// The roster's header, as the results repeat it.
-    fn header(&self) -> Result<Vec<String>, RunError> {
-        let (source, _, _) = open_with(&self.options.import.input, self.vocabulary.clone())?;
-        Ok(source.echo_header().to_vec())
-    }
-
     fn read(&self, emit: &mut dyn FnMut(Job<SyncJob>) -> bool) -> Result<(), RunError> {
         let input = &self.options.import.input;
         let match_by = input.rules.match_by;
