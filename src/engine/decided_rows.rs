@@ -55,8 +55,10 @@ pub fn stamp(kind: RunKind, dry_run: bool, client: &Client) -> RunStamp {
     }
 }
 
-/// Where the rows' results go and how the run is shown.
-pub struct Setup<'a> {
+/// Everything a run of decided rows needs besides its rows (as
+/// [`crate::input::InputSpec`] is for reading a file): where the results
+/// go and under which rules, and how the run is shown.
+pub struct RunSpec<'a> {
     pub stamp: &'a RunStamp,
     pub clock: &'a RunClock,
     pub dry_run: bool,
@@ -184,8 +186,8 @@ impl ResultsOptions {
     }
 }
 
-impl<'a> Setup<'a> {
-    /// The setup of a run recorded as `recording` says, stamped under `stamp`, its rows
+impl<'a> RunSpec<'a> {
+    /// The spec of a run recorded as `recording` says, stamped under `stamp`, its rows
     /// repeating `header` of `inputs`; the bar calls the work `phase`.
     pub fn of(
         recording: &'a ResultsOptions,
@@ -193,7 +195,7 @@ impl<'a> Setup<'a> {
         (inputs, header): (&'a [&'a Path], &'a [String]),
         phase: &'static str,
     ) -> Self {
-        Setup {
+        RunSpec {
             stamp,
             clock,
             dry_run: recording.dry_run,
@@ -215,7 +217,7 @@ impl<'a> Setup<'a> {
 /// Runs `rows` through `action`; the run's totals (interrupted or not).
 pub async fn run<A>(
     client: &Client,
-    setup: Setup<'_>,
+    run_spec: RunSpec<'_>,
     action: A,
     rows: Vec<DecidedRow<A::Input>>,
     stops: Stops,
@@ -242,14 +244,14 @@ where
         }
         Ok(())
     });
-    run_source(client, setup, action, (source, count), stops, events).await
+    run_source(client, run_spec, action, (source, count), stops, events).await
 }
 
 /// Runs the `count` rows `source` reads (as they are read, never all held)
 /// through `action`; the run's totals (interrupted or not).
 pub async fn run_source<A>(
     client: &Client,
-    setup: Setup<'_>,
+    run_spec: RunSpec<'_>,
     action: A,
     (source, count): (JobSource<A::Input>, u64),
     stops: Stops,
@@ -258,19 +260,19 @@ pub async fn run_source<A>(
 where
     A: RowAction,
 {
-    let place = ResultsPlace::of(setup.output, setup.resume, setup.rules);
-    let journal_for = setup
+    let place = ResultsPlace::of(run_spec.output, run_spec.resume, run_spec.rules);
+    let journal_for = run_spec
         .output
-        .filter(|o| !setup.dry_run && *o != Path::new("-"));
+        .filter(|o| !run_spec.dry_run && *o != Path::new("-"));
     // A resumed run's journal starts with what the earlier run's journal
     // held (users written, their lines never written): a second kill must
     // not lose them, whichever file the run now writes.
-    let resumed = match (setup.resume, journal_for) {
+    let resumed = match (run_spec.resume, journal_for) {
         (Some(resume), Some(_)) => {
-            let sealed = setup.stamp.key.as_ref().map(|key| {
+            let sealed = run_spec.stamp.key.as_ref().map(|key| {
                 crate::output::results_file::reader::SealedFor {
                     key,
-                    tenant: &setup.stamp.tenant,
+                    tenant: &run_spec.stamp.tenant,
                 }
             });
             crate::output::results_file::reader::Resumed::read(resume, sealed)?
@@ -280,19 +282,22 @@ where
     let carried: Vec<&crate::output::results_file::reader::Recorded> = resumed
         .journaled
         .values()
-        .filter(|r| r.stamp.tenant == setup.stamp.tenant)
+        .filter(|r| r.stamp.tenant == run_spec.stamp.tenant)
         .collect();
     let mut sink = ResultsSink::open(
         place.writing_to(),
         place.rules(),
-        (setup.inputs, setup.header),
+        (run_spec.inputs, run_spec.header),
         (journal_for, (&carried, &resumed.in_flight)),
-        (setup.stamp.clone(), setup.seal.filter(|_| setup.dry_run)),
+        (
+            run_spec.stamp.clone(),
+            run_spec.seal.filter(|_| run_spec.dry_run),
+        ),
     )?;
-    events.on(Event::Phase(if setup.dry_run {
+    events.on(Event::Phase(if run_spec.dry_run {
         "planning"
     } else {
-        setup.phase
+        run_spec.phase
     }));
     let runner = Runner {
         client: client.clone(),
@@ -301,18 +306,18 @@ where
         rows: count,
         stops,
         events,
-        apply_memberships: setup.apply_memberships && !setup.dry_run,
+        apply_memberships: run_spec.apply_memberships && !run_spec.dry_run,
     };
     let outcome = runner.run(&mut sink).await?;
     let totals = RunTotals::of(
-        setup.stamp,
-        setup.clock,
+        run_spec.stamp,
+        run_spec.clock,
         sink.tally(),
         client,
-        setup.output,
+        run_spec.output,
         RunShape {
             rows: count,
-            dry_run: setup.dry_run,
+            dry_run: run_spec.dry_run,
             interrupted: outcome.interrupted,
         },
     );

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::api::{ApiError, Client};
 use crate::engine::RunEnd;
-use crate::engine::decided_rows::{self, DecidedRow, Setup};
+use crate::engine::decided_rows::{self, DecidedRow, RunSpec};
 use crate::engine::give_back::same_group;
 use crate::engine::guard::{self, Limits, Protection, Taken};
 use crate::engine::results_sink::RunTotals;
@@ -455,7 +455,7 @@ pub async fn run(
         }
     }
     let inputs = [options.file.as_path()];
-    let setup = Setup::of(
+    let run_spec = RunSpec::of(
         &options.run,
         (&stamp, &started),
         (&inputs, &header),
@@ -466,7 +466,7 @@ pub async fn run(
         protection: options.protection.clone(),
     };
     let rows: Vec<DecidedRow<GroupJob>> = jobs.into_iter().map(DecidedRow::from).collect();
-    let totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
+    let totals = decided_rows::run(&client, run_spec, action, rows, stops, events).await?;
     let summary = GroupsSummary {
         totals,
         input: crate::input::reader::shown(&options.file),

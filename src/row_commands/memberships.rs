@@ -15,7 +15,7 @@ use crate::api::{ApiError, Client};
 use crate::decision::Catalog;
 use crate::engine::RunEnd;
 use crate::engine::batcher::Pending;
-use crate::engine::decided_rows::{self, DecidedRow, Setup};
+use crate::engine::decided_rows::{self, DecidedRow, RunSpec};
 use crate::engine::guard::{self, Limits, Protection, Taken};
 use crate::engine::results_sink::RunTotals;
 use crate::engine::runner::{Disposition, ProcessedRow, RowAction, RunError, Stops};
@@ -616,9 +616,9 @@ pub async fn run(
     let stamp = decided_rows::stamp(RunKind::Memberships, options.run.dry_run, &client);
     let rows: Vec<DecidedRow<MemberJob>> = jobs.into_iter().map(DecidedRow::from).collect();
     let inputs = [options.file.as_path()];
-    let setup = Setup {
+    let run_spec = RunSpec {
         apply_memberships: true,
-        ..Setup::of(
+        ..RunSpec::of(
             &options.run,
             (&stamp, &started),
             (&inputs, &columns.header),
@@ -628,7 +628,7 @@ pub async fn run(
     let action = MembershipsAction {
         dry_run: options.run.dry_run,
     };
-    let totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
+    let totals = decided_rows::run(&client, run_spec, action, rows, stops, events).await?;
     let summary = MembershipsSummary {
         totals,
         input: crate::input::reader::shown(&options.file),

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::api::Client;
 use crate::decision::lookup::row_key;
 use crate::engine::RunEnd;
-use crate::engine::decided_rows::{self, DecidedRow, Setup};
+use crate::engine::decided_rows::{self, DecidedRow, RunSpec};
 use crate::engine::results_sink::{ResumedRows, RunTotals};
 use crate::engine::runner::{
     Disposition, ProcessedRow, RowAction, RunError, Stops, record_failure,
@@ -264,7 +264,7 @@ pub async fn run(
     };
     let stamp = decided_rows::stamp(RunKind::Passwords, options.run.dry_run, &client);
     let inputs = [options.input.file.as_path()];
-    let setup = Setup::of(
+    let run_spec = RunSpec::of(
         &options.run,
         (&stamp, &clock),
         (&inputs, &header),
@@ -275,7 +275,7 @@ pub async fn run(
     };
     let rows: Vec<DecidedRow<PasswordJob>> = jobs.into_iter().map(DecidedRow::from).collect();
     let summary = PasswordsSummary {
-        totals: decided_rows::run(&client, setup, action, rows, stops, events).await?,
+        totals: decided_rows::run(&client, run_spec, action, rows, stops, events).await?,
         input: crate::input::reader::shown(&options.input.file),
     };
     let interrupted = summary.totals.interrupted;

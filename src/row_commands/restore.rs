@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::api::Client;
 use crate::engine::RunEnd;
-use crate::engine::decided_rows::{self, DecidedRow, Setup};
+use crate::engine::decided_rows::{self, DecidedRow, RunSpec};
 use crate::engine::give_back::GiveBack;
 use crate::engine::guard::Protection;
 use crate::engine::results_sink::{RunClock, RunTotals};
@@ -232,7 +232,7 @@ pub async fn run(
     // Each entry is judged as it is restored: protected and privileged
     // users, and privileged groups, are left unless included.
     crate::engine::guard::clear_rows_judged(options.run.dry_run, &client);
-    let setup = Setup::of(
+    let run_spec = RunSpec::of(
         &options.run,
         (&stamp, &clock),
         (&inputs, &input_header),
@@ -244,7 +244,7 @@ pub async fn run(
         protection: options.protection.clone(),
     };
     let summary = RestoreSummary {
-        totals: decided_rows::run(&client, setup, action, rows, stops, events).await?,
+        totals: decided_rows::run(&client, run_spec, action, rows, stops, events).await?,
         snapshot: options.snapshot.display().to_string(),
         snapshot_of: header.run_id,
         earlier_snapshots: earlier,

@@ -20,7 +20,7 @@ pub use crate::engine::plan_rows::PlannedWrites;
 
 use crate::api::{ApiError, Client};
 use crate::decision::PlanAction;
-use crate::engine::decided_rows::{self, DecidedRow, ResultsOptions, Setup};
+use crate::engine::decided_rows::{self, DecidedRow, ResultsOptions, RunSpec};
 use crate::engine::guard::{self, Limits};
 use crate::engine::leavers::{self, Found, Leaver, OffboardAction, Step};
 use crate::engine::results_sink::{ResumedRows, RunTotals};
@@ -179,9 +179,9 @@ pub async fn run(
     )
     .await?;
     let inputs = [options.plan.as_path()];
-    let setup = Setup {
+    let run_spec = RunSpec {
         apply_memberships: true,
-        ..Setup::of(
+        ..RunSpec::of(
             &options.run,
             (&stamp, &started),
             (&inputs, &plan.input_header),
@@ -191,7 +191,7 @@ pub async fn run(
     let action = ApplyAction {
         dry_run: options.run.dry_run,
     };
-    summary.totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
+    summary.totals = decided_rows::run(&client, run_spec, action, rows, stops, events).await?;
     let interrupted = summary.totals.interrupted;
     Ok(RunEnd::planned(summary, interrupted, refused))
 }

@@ -397,7 +397,7 @@ impl Rehearse<'_> {
             return rehearsed;
         }
         let inputs = [options.input.file.as_path()];
-        let setup = SinkSetup {
+        let run_spec = SinkSetup {
             dry_run: true,
             rules: Default::default(),
             inputs: &inputs,
@@ -407,7 +407,7 @@ impl Rehearse<'_> {
             carried: (&[], &[]),
             seal: crate::output::plan_file::PlanSeal::new("import"),
         };
-        let mut nowhere = Sink::open(None, setup, None)?;
+        let mut nowhere = Sink::open(None, run_spec, None)?;
         self.action.rehearse(true);
         let runner = Runner {
             client: self.client.rehearsing(),
@@ -484,7 +484,7 @@ fn warn_invalid(first: &FirstPass, options: &UpsertOptions, events: &dyn Events)
 }
 
 /// Reads what the rows are decided against, the catalog and the users
-/// (page 1 of users beside the catalog: setup is latency-bound), and
+/// (page 1 of users beside the catalog: run_spec is latency-bound), and
 /// writes `--report-missing` from that listing; how many it names.
 async fn look_up(
     client: &Client,
@@ -492,7 +492,7 @@ async fn look_up(
     first: &mut FirstPass,
     events: &dyn Events,
 ) -> Result<(Catalog, Lookups, Option<u64>), RunError> {
-    // The catalog and page 1 of users at once: setup is latency-bound.
+    // The catalog and page 1 of users at once: run_spec is latency-bound.
     let match_by = options.input.rules.match_by;
     let mut missing = first.roster.take().map(|roster| {
         let unkeyed = roster.unkeyed;

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::api::Client;
 use crate::engine::RunEnd;
-use crate::engine::decided_rows::{self, DecidedRow, Setup};
+use crate::engine::decided_rows::{self, DecidedRow, RunSpec};
 use crate::engine::guard::{self, Limits, Protection};
 use crate::engine::results_sink::{ResumedRows, RunClock, RunTotals};
 use crate::engine::runner::{RunError, Stops};
@@ -161,7 +161,7 @@ pub async fn run(
         .map(Leaver::prepared)
         .collect();
     let inputs = read.inputs();
-    let setup = Setup::of(
+    let run_spec = RunSpec::of(
         &options.run,
         (&stamp, &clock),
         (&inputs, &read.header),
@@ -171,7 +171,7 @@ pub async fn run(
         steps: options.steps.clone(),
         dry_run: options.run.dry_run,
     };
-    let totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
+    let totals = decided_rows::run(&client, run_spec, action, rows, stops, events).await?;
     let summary = OffboardSummary {
         totals,
         input: read.shown.clone(),

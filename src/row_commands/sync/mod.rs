@@ -31,7 +31,7 @@ use crate::api::Client;
 use crate::decision::Catalog;
 use crate::decision::lookup::{self, Lookups, row_key};
 use crate::engine::RunEnd;
-use crate::engine::decided_rows::{self, Setup};
+use crate::engine::decided_rows::{self, RunSpec};
 use crate::engine::guard::{self, Limits};
 use crate::engine::leavers::{self, Found, Leaver, Step};
 use crate::engine::rehearsal;
@@ -269,10 +269,10 @@ pub async fn run(
     let needed = rehearsal::needed(count, tenant_users, &options.limits) || !created.is_empty();
     let rehearsed = !import.run.dry_run && offline && needed;
     if rehearsed {
-        let rehearsal = Setup {
+        let rehearsal = RunSpec {
             dry_run: true,
             output: None,
-            ..Setup::of(&import.run, (&stamp, &started), (&inputs, &header), "")
+            ..RunSpec::of(&import.run, (&stamp, &started), (&inputs, &header), "")
         };
         let rows = (source.clone(), count);
         let rehearsed = Rehearsal {
@@ -308,10 +308,10 @@ pub async fn run(
     }
     let action = SyncAction::new(importer.clone(), options);
     let seal = plan_seal(options, &stamp, tenant_users, client.seal_key())?;
-    let setup = Setup {
+    let run_spec = RunSpec {
         apply_memberships: true,
         seal: Some(seal),
-        ..Setup::of(
+        ..RunSpec::of(
             &import.run,
             (&stamp, &started),
             (&inputs, &header),
@@ -319,7 +319,7 @@ pub async fn run(
         )
     };
     summary.totals =
-        decided_rows::run_source(&client, setup, action, (source, count), stops, events).await?;
+        decided_rows::run_source(&client, run_spec, action, (source, count), stops, events).await?;
     let refused =
         refused.or_else(|| dry_run_refusal((options, &client), &importer, tenant_users, events));
     let interrupted = summary.totals.interrupted;
@@ -461,7 +461,7 @@ impl Rehearsal<'_> {
     /// (none of the leavers already `saved`), their holdings read.
     async fn judge(
         &self,
-        setup: Setup<'_>,
+        run_spec: RunSpec<'_>,
         rows: (JobSource<SyncJob>, u64),
         (stops, saved): (Stops, &[Leaver]),
         events: &dyn Events,
@@ -471,7 +471,8 @@ impl Rehearsal<'_> {
         self.importer.rehearse(true);
         let quiet = rehearsal::Quiet(events);
         let client = self.client.rehearsing();
-        let rehearsed = decided_rows::run_source(&client, setup, action, rows, stops, &quiet).await;
+        let rehearsed =
+            decided_rows::run_source(&client, run_spec, action, rows, stops, &quiet).await;
         self.importer.rehearse(false);
         rehearsed?;
         let changed = self.importer.take_changed();

@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::api::Client;
 use crate::decision::Catalog;
 use crate::engine::RunEnd;
-use crate::engine::decided_rows::{self, DecidedRow, Setup};
+use crate::engine::decided_rows::{self, DecidedRow, RunSpec};
 use crate::engine::guard::{self, Limits, Protection, Taken};
 use crate::engine::results_sink::{ResumedRows, RunClock, RunTotals};
 use crate::engine::runner::{Disposition, RunError, Stops};
@@ -290,7 +290,7 @@ pub async fn run(
         .collect();
     let header: Vec<String> = UNDONE_COLUMNS.iter().map(|c| c.to_string()).collect();
     let inputs = [options.results.as_path()];
-    let setup = Setup::of(
+    let run_spec = RunSpec::of(
         &options.run,
         (&stamp, &clock),
         (&inputs, &header),
@@ -303,7 +303,7 @@ pub async fn run(
         dry_run: options.run.dry_run,
         send_email: options.send_email,
     };
-    let totals = decided_rows::run(&client, setup, action, rows, stops, events).await?;
+    let totals = decided_rows::run(&client, run_spec, action, rows, stops, events).await?;
     // Once their members are out (an interrupted undo leaves them).
     let groups = match totals.interrupted || refused.is_some() {
         true => created::GroupsUndone::default(),
