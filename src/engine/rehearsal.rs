@@ -45,7 +45,7 @@ pub async fn decide_offline<A: RowAction>(
         .map(|batch| {
             let (client, action, first) = (client.clone(), action.clone(), stops.first.clone());
             runner::spawned(
-                decide_batch((client, action), batch, first, cells_back.clone()),
+                decide_batch(client, action, batch, first, cells_back.clone()),
                 stops.abort.clone(),
             )
         })
@@ -70,7 +70,8 @@ pub async fn decide_offline<A: RowAction>(
 /// processed, or done again), handing their cells back to the reader;
 /// how many rows the batch held.
 async fn decide_batch<A: RowAction>(
-    (client, action): (Client, Arc<A>),
+    client: Client,
+    action: Arc<A>,
     batch: Vec<Job<A::Input>>,
     first: tokio_util::sync::CancellationToken,
     cells_back: runner::CellsBack,
