@@ -305,9 +305,10 @@ struct Inner {
 /// Records a write before it is sent: what a run's journal of intents
 /// does, so a run killed with the write on the wire still names it.
 pub trait BeforeWrite: Send + Sync {
-    /// Called once before each write (not before its retries); `Err`
-    /// keeps the write from being sent, with why.
-    fn before_write(&self, endpoint: &str) -> Result<(), String>;
+    /// Called once before each write (not before its retries), with
+    /// what it changes (the results' `changes` cell; empty: not told);
+    /// `Err` keeps the write from being sent, with why.
+    fn before_write(&self, endpoint: &str, changes: &str) -> Result<(), String>;
 }
 
 /// Proof that the guard judged a run before its first write. Only
@@ -334,6 +335,9 @@ pub struct Client {
     cut: Option<tokio_util::sync::CancellationToken>,
     /// Records each write of this clone's before it is sent.
     recorder: Option<Arc<dyn BeforeWrite>>,
+    /// What this clone's writes change, for the recorder
+    /// ([`Client::describing`]).
+    changes: Option<Arc<str>>,
     /// This clone rehearses a run: it reads, and never writes.
     rehearsal: bool,
 }
@@ -426,6 +430,7 @@ impl Client {
             tally: None,
             cut: None,
             recorder: None,
+            changes: None,
             rehearsal: false,
         })
     }
@@ -438,6 +443,7 @@ impl Client {
             tally: Some(tally.clone()),
             cut: self.cut.clone(),
             recorder: self.recorder.clone(),
+            changes: self.changes.clone(),
             rehearsal: self.rehearsal,
         };
         (client, tally)
@@ -451,6 +457,7 @@ impl Client {
             tally: self.tally.clone(),
             cut: Some(cut),
             recorder: self.recorder.clone(),
+            changes: self.changes.clone(),
             rehearsal: self.rehearsal,
         }
     }
@@ -462,6 +469,7 @@ impl Client {
             tally: self.tally.clone(),
             cut: None,
             recorder: self.recorder.clone(),
+            changes: self.changes.clone(),
             rehearsal: self.rehearsal,
         }
     }
@@ -474,7 +482,18 @@ impl Client {
             tally: self.tally.clone(),
             cut: self.cut.clone(),
             recorder: Some(recorder),
+            changes: self.changes.clone(),
             rehearsal: self.rehearsal,
+        }
+    }
+
+    /// The same client, telling its recorder that its writes change
+    /// `changes` (the results' cell): a user's update recorded with its
+    /// old values before it is sent.
+    pub fn describing(&self, changes: String) -> Client {
+        Client {
+            changes: Some(changes.into()),
+            ..self.clone()
         }
     }
 
@@ -695,7 +714,7 @@ impl Client {
         match &self.recorder {
             None => Ok(()),
             Some(record) => record
-                .before_write(endpoint)
+                .before_write(endpoint, self.changes.as_deref().unwrap_or_default())
                 .map_err(|why| unwritten(format!("it could not be recorded first: {why}"))),
         }
     }

@@ -141,10 +141,10 @@ struct RowsAboutToWrite {
 }
 
 impl crate::api::BeforeWrite for RowsAboutToWrite {
-    fn before_write(&self, endpoint: &str) -> Result<(), String> {
+    fn before_write(&self, endpoint: &str, changes: &str) -> Result<(), String> {
         self.rows
             .iter()
-            .try_for_each(|(row, label)| self.intents.note(*row, label, endpoint))?;
+            .try_for_each(|(row, label)| self.intents.note(*row, label, endpoint, changes))?;
         if let Some(out) = &self.out {
             out.store(true, Ordering::SeqCst);
         }

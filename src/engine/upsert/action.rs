@@ -3,7 +3,7 @@
 //! record. Membership changes are handed back to the runner, to be
 //! coalesced. `write_plan` writes one decided row (apply's writes too).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -45,6 +45,7 @@ pub struct UpsertAction {
     /// Rows whose create a killed run had on the wire (row → that run),
     /// from the intents of the results resumed from.
     creates_in_flight: std::collections::HashMap<u64, String>,
+    updates_in_flight: HashMap<u64, LandedUpdate>,
     /// Rows the rehearsal found settled (see [`SettledRows`]).
     settled: SettledRows,
 }
@@ -57,6 +58,37 @@ pub struct UpsertAction {
 /// bit a row, some 12 KB at 100,000 rows.
 #[derive(Default)]
 struct SettledRows(Mutex<Vec<u64>>);
+
+/// A user's update a killed run had on the wire, as its intent recorded
+/// it: the run, the user, and the changes with their old values.
+#[derive(Debug, Clone)]
+pub struct LandedUpdate {
+    pub run_id: String,
+    pub user_id: String,
+    pub changes: Vec<crate::model::FieldChange>,
+}
+
+/// The updates on the wire when the runs `resumed` carries over were
+/// killed, by row: only intents sealed under `key` that recorded their
+/// changes (the last one of a row, should it have two).
+pub fn updates_in_flight(
+    in_flight: &[crate::output::results_file::intents::Intent],
+    key: &crate::model::SealKey,
+) -> HashMap<u64, LandedUpdate> {
+    in_flight
+        .iter()
+        .filter(|intent| intent.verifies(key))
+        .filter_map(|intent| {
+            let (user_id, changes) = intent.update()?;
+            let landed = LandedUpdate {
+                run_id: intent.run_id.clone(),
+                user_id: user_id.to_string(),
+                changes,
+            };
+            Some((intent.row, landed))
+        })
+        .collect()
+}
 
 impl SettledRows {
     fn note(&self, row: u64) {
@@ -110,6 +142,7 @@ impl UpsertAction {
             changed: Mutex::new(Changed::default()),
             new_groups_wanted: Mutex::new(BTreeSet::new()),
             creates_in_flight: std::collections::HashMap::new(),
+            updates_in_flight: HashMap::new(),
             settled: SettledRows::default(),
         }
     }
@@ -120,6 +153,55 @@ impl UpsertAction {
     pub fn with_creates_in_flight(mut self, rows: std::collections::HashMap<u64, String>) -> Self {
         self.creates_in_flight = rows;
         self
+    }
+
+    /// Rows whose user's update a killed run had on the wire, with that
+    /// run and what the update changed (its intent): each such row is
+    /// decided again, and what landed is credited to its result.
+    pub fn with_updates_in_flight(mut self, rows: HashMap<u64, LandedUpdate>) -> Self {
+        self.updates_in_flight = rows;
+        self
+    }
+
+    /// Credits to `result` the update a killed run had on the wire for
+    /// this row, where the tenant (as this run found `existing`) shows
+    /// its new values: those changes are this row's too, with their old
+    /// values from the intent, so undo puts them back. A field this run
+    /// changed again keeps the intent's old value as where it began.
+    fn credit_landed_update(&self, result: &mut RowResult, existing: Option<&crate::model::User>) {
+        let (Some(landed), Some(user)) = (self.updates_in_flight.get(&result.row), existing) else {
+            return;
+        };
+        if landed.user_id != user.id {
+            return;
+        }
+        let now: HashMap<String, String> = describe(&UserFields::default(), &user.fields)
+            .into_iter()
+            .map(|c| (c.field, c.new))
+            .collect();
+        let mut credited = 0;
+        for change in &landed.changes {
+            let shown = now.get(&change.field).map_or("", String::as_str);
+            if shown != change.new {
+                continue;
+            }
+            match result.changes.iter_mut().find(|c| c.field == change.field) {
+                Some(again) if again.old == change.new => again.old = change.old.clone(),
+                Some(_) => continue,
+                None => result.changes.push(change.clone()),
+            }
+            credited += 1;
+        }
+        if credited == 0 {
+            return;
+        }
+        if result.outcome == Outcome::Unchanged {
+            result.outcome = Outcome::Updated;
+        }
+        result.add_error(format!(
+            "{credited} change(s) made by run {}, whose update was on the wire when it was killed and landed: recorded here, so undo puts them back",
+            landed.run_id
+        ));
     }
 
     /// For a row whose create was in flight at a kill and whose user the
@@ -228,6 +310,7 @@ impl UpsertAction {
             && self.lookups.decides_without_calls()
             && plan.settles_quietly()
             && !self.creates_in_flight.contains_key(&row)
+            && !self.updates_in_flight.contains_key(&row)
         {
             self.settled.note(row);
         }
@@ -350,6 +433,7 @@ impl UpsertAction {
             Some(pending) => (plan, pending),
             None => self.settle(plan, result),
         };
+        self.credit_landed_update(result, existing.as_ref());
         if let Some((run_id, created)) = landed
             && matches!(result.outcome, Outcome::Updated | Outcome::Unchanged)
         {
@@ -412,7 +496,13 @@ pub async fn write_plan(
         } => {
             let mut client = client.clone();
             if let Some(body) = body {
-                client.update_user(user_id, body).await?;
+                // Recorded with its old values before it goes: an update
+                // that lands after a kill is still on record.
+                let changes = crate::model::FieldChange::format(&plan.changes);
+                client
+                    .describing(changes)
+                    .update_user(user_id, body)
+                    .await?;
                 // Written: the rest of the row finishes whatever happens.
                 client = client.uncut();
             }

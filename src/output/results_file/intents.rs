@@ -30,10 +30,15 @@ pub struct Intent {
     pub endpoint: String,
     /// The run that was sending it.
     pub run_id: String,
-    /// An HMAC-SHA-256 under the tenant's key over the other four (empty
+    /// An HMAC-SHA-256 under the tenant's key over the others (empty
     /// in an older file): a line added by hand is told from one sebulk
     /// wrote ([`Intent::verifies`]) before anything is taken on its word.
     pub seal: String,
+    /// What the write changes, as the results' `changes` cell (old and
+    /// new values; empty for a write that says nothing of fields): a
+    /// user's update that lands after a kill is still on record, so a
+    /// resume credits it and undo can put the old values back.
+    pub changes: String,
 }
 
 /// What seals an intent line (no other file's lines).
@@ -51,6 +56,7 @@ impl Intent {
             endpoint: RUN_MARK.to_string(),
             run_id: run_id.to_string(),
             seal: String::new(),
+            changes: String::new(),
         };
         if let Some(key) = key {
             mark.seal = key.seal(DOMAIN, &mark.message());
@@ -63,9 +69,25 @@ impl Intent {
         self.row == 0 && self.endpoint == RUN_MARK
     }
 
+    /// What the seal covers: the changes only when there are some, so
+    /// the lines of a file written before they were recorded still verify.
     fn message(&self) -> Vec<u8> {
         let row = self.row.to_string();
-        super::line_chain::line_message(&[row.as_str(), &self.label, &self.endpoint, &self.run_id])
+        let parts = [row.as_str(), &self.label, &self.endpoint, &self.run_id];
+        match self.changes.is_empty() {
+            true => super::line_chain::line_message(&parts),
+            false => super::line_chain::line_message(&[&parts[..], &[&self.changes]].concat()),
+        }
+    }
+
+    /// The user this write updates and what it changes, when it is a
+    /// user's update that recorded its changes (`PUT /users/{id}`).
+    pub fn update(&self) -> Option<(&str, Vec<crate::model::FieldChange>)> {
+        let id = self.endpoint.strip_prefix("PUT /users/")?;
+        if id.is_empty() || id.contains('/') || self.changes.is_empty() {
+            return None;
+        }
+        Some((id, crate::model::FieldChange::parse(&self.changes)?))
     }
 
     /// The membership change this write sends, if it is one: its kind,
@@ -153,14 +175,16 @@ impl Intents {
             .map_err(|e| OutputError::io(&path, e))
     }
 
-    /// Records that row `row` (user `label`) is about to send `endpoint`.
-    pub fn note(&self, row: u64, label: &str, endpoint: &str) -> Result<(), String> {
+    /// Records that row `row` (user `label`) is about to send `endpoint`,
+    /// which changes `changes` (the results' cell; empty: not told).
+    pub fn note(&self, row: u64, label: &str, endpoint: &str, changes: &str) -> Result<(), String> {
         let mut intent = Intent {
             row,
             label: label.to_string(),
             endpoint: endpoint.to_string(),
             run_id: self.run_id.clone(),
             seal: String::new(),
+            changes: changes.to_string(),
         };
         if let Some(key) = &self.key {
             intent.seal = key.seal(DOMAIN, &intent.message());
@@ -200,7 +224,7 @@ impl Intents {
         Ok(reader
             .records()
             .flatten()
-            .filter(|record| matches!(record.len(), 4 | 5))
+            .filter(|record| matches!(record.len(), 4..=6))
             .filter_map(|record| {
                 Some(Intent {
                     row: record.get(0)?.parse().ok()?,
@@ -208,6 +232,7 @@ impl Intents {
                     endpoint: record.get(2)?.to_string(),
                     run_id: record.get(3)?.to_string(),
                     seal: record.get(4).unwrap_or_default().to_string(),
+                    changes: record.get(5).unwrap_or_default().to_string(),
                 })
             })
             .collect())
@@ -220,14 +245,18 @@ fn line(intent: &Intent) -> Vec<u8> {
         .has_headers(false)
         .from_writer(Vec::new());
     let row = intent.row.to_string();
-    // Writing to memory does not fail; an empty line is skipped on reading.
-    let _ = writer.write_record([
+    let fields = [
         row.as_str(),
         &intent.label,
         &intent.endpoint,
         &intent.run_id,
         &intent.seal,
-    ]);
+        &intent.changes,
+    ];
+    // Six fields only with changes: older readers took four or five.
+    let fields = &fields[..if intent.changes.is_empty() { 5 } else { 6 }];
+    // Writing to memory does not fail; an empty line is skipped on reading.
+    let _ = writer.write_record(fields);
     writer.into_inner().unwrap_or_default()
 }
 
@@ -245,10 +274,12 @@ mod tests {
             endpoint: "POST /users".into(),
             run_id: "import-1".into(),
             seal: String::new(),
+            changes: String::new(),
         }];
         let key = crate::model::SealKey::derive("k", "https://acme/api");
         let intents = Intents::create(&results, &carried, ("import-2", Some(key.clone()))).unwrap();
-        intents.note(7, "bob", "PUT /users/42").unwrap();
+        let changes = r#"department: "Ops" → "Sales, \"EMEA\"""#;
+        intents.note(7, "bob", "PUT /users/42", changes).unwrap();
         drop(intents);
         let path = Intents::path_for(&results);
         let mut text = std::fs::read(&path).unwrap();
@@ -264,6 +295,19 @@ mod tests {
         assert_eq!(read[1].endpoint, "PUT /users/42");
         assert_eq!(read[1].run_id, "import-2");
         assert!(read[1].verifies(&key) && !read[0].verifies(&key));
+        let (id, changed) = read[1].update().expect("an update with its changes");
+        assert_eq!(id, "42");
+        assert_eq!(
+            changed,
+            [crate::model::FieldChange {
+                field: "department".into(),
+                old: "Ops".into(),
+                new: "Sales, \"EMEA\"".into(),
+            }]
+        );
+        let mut forged = read[1].clone();
+        forged.changes = r#"department: "Finance" → "Sales""#.into();
+        assert!(!forged.verifies(&key), "changes edited by hand");
         let mut forged = read[1].clone();
         forged.row = 8;
         assert!(!forged.verifies(&key), "an edited line");

@@ -786,15 +786,15 @@ mod tests {
         }
         let intents = journal.intents();
         intents
-            .note(1, "ana", "POST /groups/g-sales/assignusers")
+            .note(1, "ana", "POST /groups/g-sales/assignusers", "")
             .unwrap();
         intents
-            .note(1, "ana", "POST /applications/a-slack/assignusers")
+            .note(1, "ana", "POST /applications/a-slack/assignusers", "")
             .unwrap();
         intents
-            .note(2, "bob", "POST /groups/g-ops/removeusers")
+            .note(2, "bob", "POST /groups/g-ops/removeusers", "")
             .unwrap();
-        intents.note(2, "bob", "PUT /users/u2").unwrap();
+        intents.note(2, "bob", "PUT /users/u2", "").unwrap();
         drop(journal);
         // A line added by hand is taken on nobody's word.
         let mut file = std::fs::OpenOptions::new()

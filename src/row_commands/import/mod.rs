@@ -23,7 +23,7 @@ use crate::engine::roster::{FirstPass, RosterKeys};
 use crate::engine::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::engine::upsert::{
     MissingGroups, Refused, UpsertAction, UpsertOptions, groups_before_rows, learn_tenant_values,
-    plan_missing_groups, read_input,
+    plan_missing_groups, read_input, updates_in_flight,
 };
 use crate::engine::{RunEnd, guard, rehearsal};
 use crate::events::{Event, Events};
@@ -213,7 +213,8 @@ pub async fn run(
             options.policy.clone(),
             options.run.dry_run,
         )
-        .with_creates_in_flight(in_flight),
+        .with_creates_in_flight(in_flight)
+        .with_updates_in_flight(updates_in_flight(&resumed.in_flight, client.seal_key())),
     );
     let resumed = Arc::new(resumed);
     let jobs = job_source(

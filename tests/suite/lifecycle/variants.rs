@@ -387,3 +387,139 @@ async fn the_guard_on_updates_holds_against_every_variant() {
         assert_eq!(sandbox.tenant().users().count(), PEOPLE + 31, "{name}");
     }
 }
+
+/// An update run killed part-way (SIGKILL, writes and membership calls on
+/// the wire), resumed, then undone, against every variant (capped pages
+/// without totals, bare arrays, pages from 0, paged member lists): the
+/// resume finishes every row exactly once, and undo of the resumed run
+/// puts the tenant back as it was, whatever shape its lists take.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_update_run_resumed_and_undone_ends_exact_against_every_variant() {
+    const MOVERS: usize = 32;
+    let mut credited = 0;
+    for case in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = sandbox_config(dir.path(), &case);
+        // Slow enough that the kill finds updates on the wire (4 at once).
+        config.faults.latency = std::time::Duration::from_millis(100);
+        let sandbox = start(config).await;
+        let name = case.name;
+        let path = |file: &str| dir.path().join(file);
+        let text = |file: &str| path(file).display().to_string();
+        let export_users = async |file: &str| {
+            let out = text(file);
+            let args = [
+                "export",
+                "users",
+                "--include",
+                "groups",
+                "--force",
+                "-o",
+                &out,
+            ];
+            assert_eq!(
+                run(&sandbox, &case, &args).await,
+                Completion::Clean,
+                "{name}"
+            );
+            path(file)
+        };
+        let before = export_users("before.csv").await;
+        let mut movers = String::from("username,email,department,groups\n");
+        for i in 0..MOVERS {
+            movers.push_str(&format!(
+                "person{i:04},person{i:04}@example.com,Moved,Sales\n"
+            ));
+        }
+        std::fs::write(path("movers.csv"), movers).unwrap();
+        let (input, killed, resumed) =
+            (text("movers.csv"), text("killed.csv"), text("resumed.csv"));
+        let guard = ["--max-affected", "100%"];
+        let mut argv: Vec<&str> = case.flags.clone();
+        argv.extend(["import", "-o", &killed, &input]);
+        argv.extend(guard);
+        let child = crate::support::spawned(&sandbox, &argv);
+        let from = sandbox.counters().writes;
+        crate::support::wait_for_writes(&sandbox, from + 12).await;
+        crate::support::send_signal(&child, "-KILL").await;
+        let _ = child.wait_with_output().await;
+        // The writes on the wire land, as a server finishing them would.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let moved = |sandbox: &sebulk::sandbox::SandboxHandle| {
+            sandbox
+                .tenant()
+                .users()
+                .filter(|u| u.fields.department.as_deref() == Some("Moved"))
+                .count()
+        };
+        let landed = moved(&sandbox);
+        assert!(
+            landed > 0 && landed < MOVERS,
+            "{name}: killed part-way ({landed})"
+        );
+
+        let args = [
+            "import", "--resume", &killed, "-o", &resumed, &input, guard[0], guard[1],
+        ];
+        assert_eq!(
+            run(&sandbox, &case, &args).await,
+            Completion::Clean,
+            "{name}"
+        );
+        assert_eq!(moved(&sandbox), MOVERS, "{name}: every mover moved");
+        let state = truth(&sandbox);
+        for i in 0..MOVERS {
+            let groups = &state[&format!("person{i:04}")].0;
+            assert!(
+                groups.iter().any(|g| g == "Sales"),
+                "{name}: person{i:04} {groups:?}"
+            );
+        }
+        let lines = read_csv(&path("resumed.csv"));
+        let rows: std::collections::BTreeSet<&str> =
+            lines.iter().map(|l| l["row"].as_str()).collect();
+        assert_eq!(
+            (lines.len(), rows.len()),
+            (MOVERS, MOVERS),
+            "{name}: each row once"
+        );
+        assert!(
+            lines
+                .iter()
+                .all(|l| ["updated", "unchanged"].contains(&l["outcome"].as_str())),
+            "{name}: {lines:?}"
+        );
+        credited += lines
+            .iter()
+            .filter(|l| l["error"].contains("whose update was on the wire"))
+            .count();
+
+        let undone = text("undo.csv");
+        let args = ["undo", "--max-affected", "100%", "-o", &undone, &resumed];
+        assert_eq!(
+            run(&sandbox, &case, &args).await,
+            Completion::Clean,
+            "{name}: {:?}",
+            read_csv(&path("undo.csv"))
+        );
+        let after = export_users("after.csv").await;
+        let left = differences(dir.path(), &before, &after).await;
+        let said = |file: &str| {
+            let lines = read_csv(&path(file));
+            lines
+                .into_iter()
+                .filter(|l| left.iter().any(|(_, user, _)| &l["username"] == user))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            left,
+            [],
+            "{name}: resumed {:?} undo {:?}",
+            said("resumed.csv"),
+            said("undo.csv")
+        );
+        sandbox.shutdown().await.unwrap();
+    }
+    assert!(credited > 0, "no kill found an update on the wire");
+}
