@@ -7,13 +7,26 @@ use std::path::Path;
 
 use sebulk::Completion;
 
-use crate::import::variants::{cases, run, sandbox_config, truth};
+use crate::import::variants::{Case, cases, run, sandbox_config, truth};
 use crate::support::{read_csv, start};
 
 /// Field differences between two user exports, by username.
 async fn differences(dir: &Path, before: &Path, after: &Path) -> Vec<(String, String, String)> {
     let [b, a] = [before, after].map(|p| p.display().to_string());
     crate::support::export_differences(dir, &b, &a).await
+}
+
+/// `export users` with groups and applications, through `case`'s flags.
+async fn export_users_to(sandbox: &sebulk::sandbox::SandboxHandle, case: &Case, out: &Path) {
+    let out = out.display().to_string();
+    let include = ["--include", "groups,applications"];
+    let args = [&["export", "users"][..], &include, &["--force", "-o", &out]].concat();
+    assert_eq!(
+        run(sandbox, case, &args).await,
+        Completion::Clean,
+        "{}",
+        case.name
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,14 +38,7 @@ async fn lifecycle_and_undo_work_against_every_variant() {
         let path = |file: &str| dir.path().join(file);
         let text = |file: &str| path(file).display().to_string();
         let export_users = async |file: &str| {
-            let args = ["export", "users", "--include", "groups,applications"];
-            let out = text(file);
-            let args = [&args[..], &["--force", "-o", &out]].concat();
-            assert_eq!(
-                run(&sandbox, &case, &args).await,
-                Completion::Clean,
-                "{name}"
-            );
+            export_users_to(&sandbox, &case, &path(file)).await;
             path(file)
         };
         let before = export_users("before.csv").await;
@@ -407,25 +413,8 @@ async fn a_killed_update_run_resumed_and_undone_ends_exact_against_every_variant
         let name = case.name;
         let path = |file: &str| dir.path().join(file);
         let text = |file: &str| path(file).display().to_string();
-        let export_users = async |file: &str| {
-            let out = text(file);
-            let args = [
-                "export",
-                "users",
-                "--include",
-                "groups",
-                "--force",
-                "-o",
-                &out,
-            ];
-            assert_eq!(
-                run(&sandbox, &case, &args).await,
-                Completion::Clean,
-                "{name}"
-            );
-            path(file)
-        };
-        let before = export_users("before.csv").await;
+        let (before, after) = (path("before.csv"), path("after.csv"));
+        export_users_to(&sandbox, &case, &before).await;
         let mut movers = String::from("username,email,department,groups\n");
         for i in 0..MOVERS {
             movers.push_str(&format!(
@@ -503,7 +492,7 @@ async fn a_killed_update_run_resumed_and_undone_ends_exact_against_every_variant
             "{name}: {:?}",
             read_csv(&path("undo.csv"))
         );
-        let after = export_users("after.csv").await;
+        export_users_to(&sandbox, &case, &after).await;
         let left = differences(dir.path(), &before, &after).await;
         let said = |file: &str| {
             let lines = read_csv(&path(file));
