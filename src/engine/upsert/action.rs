@@ -68,28 +68,6 @@ pub struct LandedUpdate {
     pub changes: Vec<crate::model::FieldChange>,
 }
 
-/// The updates on the wire when the runs `resumed` carries over were
-/// killed, by row: only intents sealed under `key` that recorded their
-/// changes (the last one of a row, should it have two).
-pub fn updates_in_flight(
-    in_flight: &[crate::output::results_file::intents::Intent],
-    key: &crate::model::SealKey,
-) -> HashMap<u64, LandedUpdate> {
-    in_flight
-        .iter()
-        .filter(|intent| intent.verifies(key))
-        .filter_map(|intent| {
-            let (user_id, changes) = intent.update()?;
-            let landed = LandedUpdate {
-                run_id: intent.run_id.clone(),
-                user_id: user_id.to_string(),
-                changes,
-            };
-            Some((intent.row, landed))
-        })
-        .collect()
-}
-
 impl SettledRows {
     fn note(&self, row: u64) {
         let (word, bit) = ((row / 64) as usize, row % 64);
@@ -150,16 +128,32 @@ impl UpsertAction {
     /// With the rows whose create a killed run had on the wire (row →
     /// that run's id): such a row that finds its user now is that create,
     /// landed, and is recorded as created, for undo to delete.
-    pub fn with_creates_in_flight(mut self, rows: std::collections::HashMap<u64, String>) -> Self {
-        self.creates_in_flight = rows;
-        self
-    }
-
-    /// Rows whose user's update a killed run had on the wire, with that
-    /// run and what the update changed (its intent): each such row is
-    /// decided again, and what landed is credited to its result.
-    pub fn with_updates_in_flight(mut self, rows: HashMap<u64, LandedUpdate>) -> Self {
-        self.updates_in_flight = rows;
+    ///
+    /// Also the rows whose user's update a killed run had on the wire,
+    /// with that run and what the update changed: each such row is
+    /// decided again, and what landed is credited to its result. Both
+    /// from `in_flight`, the intents resumed from, and only lines sebulk
+    /// wrote (sealed under `key`): a line added by hand deletes nobody
+    /// at undo and credits nothing (the last line of a row counts,
+    /// should it have two).
+    pub fn with_writes_in_flight(
+        mut self,
+        in_flight: &[crate::output::results_file::intents::Intent],
+        key: &crate::model::SealKey,
+    ) -> Self {
+        for intent in in_flight.iter().filter(|intent| intent.verifies(key)) {
+            if intent.endpoint == "POST /users" {
+                self.creates_in_flight
+                    .insert(intent.row, intent.run_id.clone());
+            } else if let Some((user_id, changes)) = intent.update() {
+                let landed = LandedUpdate {
+                    run_id: intent.run_id.clone(),
+                    user_id: user_id.to_string(),
+                    changes,
+                };
+                self.updates_in_flight.insert(intent.row, landed);
+            }
+        }
         self
     }
 

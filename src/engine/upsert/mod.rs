@@ -23,7 +23,7 @@ use crate::input::{InputSpec, Vocabulary};
 use crate::model::{GroupWrite, Target};
 use crate::output::results_file::reader::Resumed;
 
-pub use action::{NEW_GROUP, UpsertAction, pending_changes, updates_in_flight, write_plan};
+pub use action::{NEW_GROUP, UpsertAction, pending_changes, write_plan};
 
 /// How rows read from a file are upserted: what import is asked to do,
 /// and the import half of a sync.

@@ -23,7 +23,7 @@ use crate::engine::roster::{FirstPass, RosterKeys};
 use crate::engine::runner::{Disposition, Job, JobSource, RunError, Runner, Stops};
 use crate::engine::upsert::{
     MissingGroups, Refused, UpsertAction, UpsertOptions, groups_before_rows, learn_tenant_values,
-    plan_missing_groups, read_input, updates_in_flight,
+    plan_missing_groups, read_input,
 };
 use crate::engine::{RunEnd, guard, rehearsal};
 use crate::events::{Event, Events};
@@ -149,21 +149,6 @@ fn resumed_here(resumed: Resumed, tenant: &str, events: &dyn Events) -> Resumed 
     Resumed::default()
 }
 
-/// The rows whose create a killed run had on the wire (row → that run),
-/// from the intents resumed from: only lines sebulk wrote (sealed under
-/// the tenant's key), so a line added by hand deletes nobody at undo.
-fn creates_in_flight(
-    resumed: &Resumed,
-    key: &crate::model::SealKey,
-) -> std::collections::HashMap<u64, String> {
-    resumed
-        .in_flight
-        .iter()
-        .filter(|intent| intent.endpoint == "POST /users" && intent.verifies(key))
-        .map(|intent| (intent.row, intent.run_id.clone()))
-        .collect()
-}
-
 /// How an import ended; refused when the input has problems or the
 /// guard refuses what its rows would change (nothing was sent).
 pub type ImportEnded = RunEnd<Summary, Refused>;
@@ -205,7 +190,6 @@ pub async fn run(
     let input_header = first.scan.echo_header.clone();
     let place = options.results_place();
     let tenant_users = lookups.tenant_users;
-    let in_flight = creates_in_flight(&resumed, client.seal_key());
     let action = Arc::new(
         UpsertAction::new(
             catalog,
@@ -213,8 +197,7 @@ pub async fn run(
             options.policy.clone(),
             options.run.dry_run,
         )
-        .with_creates_in_flight(in_flight)
-        .with_updates_in_flight(updates_in_flight(&resumed.in_flight, client.seal_key())),
+        .with_writes_in_flight(&resumed.in_flight, client.seal_key()),
     );
     let resumed = Arc::new(resumed);
     let jobs = job_source(
